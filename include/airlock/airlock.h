@@ -1,0 +1,144 @@
+/* airlock.h - public API of libairlock: describe a sandbox, run a command in
+ * it, read back what happened.  Front ends (the CLI, the node daemon) are thin
+ * wrappers around airlock_run(); everything that isolates or limits lives in
+ * the library so every front end gets the same guarantees. */
+#ifndef AIRLOCK_AIRLOCK_H
+#define AIRLOCK_AIRLOCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define AIRLOCK_VERSION "0.1.0"
+
+/* Exit codes used by front ends, following timeout(1) and docker run. */
+#define AIRLOCK_EXIT_TIMEOUT 124
+#define AIRLOCK_EXIT_SETUP 125
+#define AIRLOCK_EXIT_NOT_EXECUTABLE 126
+#define AIRLOCK_EXIT_NOT_FOUND 127
+#define AIRLOCK_EXIT_OOM 137
+
+/* The one error type: an errno (0 when not from a syscall) and a message
+ * that is already fit to show a user ("cannot mount /proc: Permission
+ * denied").  Functions that fail return -1 and set *err. */
+typedef struct airlock_error {
+  int errnum;
+  char *msg;
+} airlock_error;
+
+void airlock_error_free(airlock_error **err);
+
+typedef enum {
+  AIRLOCK_NETWORK_NONE = 0, /* loopback only */
+} airlock_network;
+
+typedef struct airlock_bind {
+  char *src;      /* host path, as given */
+  char *dst;      /* absolute path inside the sandbox */
+  bool writable;
+} airlock_bind;
+
+/* Everything that describes one sandbox.  Fill with airlock_spec_init(),
+ * then a config file and/or flags; airlock_spec_validate() checks it. */
+typedef struct airlock_spec {
+  char **argv;          /* command, NULL-terminated; borrowed */
+  char *cwd;            /* working directory inside; default /workspace or HOME */
+  char *image;          /* read-only root directory; NULL = host /usr etc. */
+  char *workspace;      /* host dir mounted at /workspace */
+  bool workspace_rw;
+  char *output;         /* host dir mounted rw at /output */
+  airlock_bind *binds;
+  size_t n_binds;
+  char **env;           /* "K=V" strings given by the user */
+  size_t n_env;
+  uint32_t uid;         /* uid and gid inside: 1001 or 0 */
+  char *hostname;
+
+  int64_t memory_bytes; /* memory + swap */
+  double cpus;
+  int64_t pids;
+  double timeout_sec;
+  int64_t disk_bytes;   /* all writable tmpfs space together */
+  int64_t nofile;
+  bool tmp_exec;
+  bool allow_degraded;  /* accept rlimit fallbacks where cgroups are missing */
+  airlock_network network;
+} airlock_spec;
+
+void airlock_spec_init(airlock_spec *spec);
+void airlock_spec_clear(airlock_spec *spec);
+int airlock_spec_validate(const airlock_spec *spec, airlock_error **err);
+/* Append a copy of "K=V" (replacing an earlier K) / take ownership of a bind. */
+int airlock_spec_add_env(airlock_spec *spec, const char *kv, airlock_error **err);
+int airlock_spec_add_bind(airlock_spec *spec, airlock_bind *bind, airlock_error **err);
+/* Replace a string field with a copy of value. */
+int airlock_spec_set_string(char **field, const char *value, airlock_error **err);
+
+/* Load JSON config (airlock keys and the OpenClaw "sandbox" block) into spec. */
+int airlock_spec_load_json(airlock_spec *spec, const char *text, size_t len,
+                           airlock_error **err);
+int airlock_spec_load_file(airlock_spec *spec, const char *path, airlock_error **err);
+
+/* Parsers shared by config and flags. */
+int airlock_parse_size(const char *text, int64_t *out, airlock_error **err);
+int airlock_parse_bind(const char *text, airlock_bind *out, airlock_error **err);
+
+typedef enum {
+  AIRLOCK_LIMIT_MEMORY,
+  AIRLOCK_LIMIT_CPUS,
+  AIRLOCK_LIMIT_PIDS,
+  AIRLOCK_LIMIT_TIMEOUT,
+  AIRLOCK_LIMIT_DISK,
+  AIRLOCK_LIMIT_CPU_TIME,
+  AIRLOCK_LIMIT_FILE_SIZE,
+  AIRLOCK_LIMIT_OPEN_FILES,
+  AIRLOCK_LIMIT_CORE,
+  AIRLOCK_LIMIT_COUNT
+} airlock_limit_kind;
+
+/* How one limit was applied.  mechanism is "cgroup2", "cgroup1", "rlimit",
+ * "tmpfs", "timer" or "none" (only possible with allow_degraded). */
+typedef struct airlock_limit_report {
+  const char *name;
+  int64_t value;        /* bytes, count, milli-cpus or milliseconds */
+  const char *unit;
+  const char *mechanism;
+  bool degraded;
+} airlock_limit_report;
+
+typedef struct airlock_result {
+  int exit_code;        /* what the front end should exit with */
+  int signal;           /* signal that ended the command, 0 if it exited */
+  bool timed_out;
+  bool oom_killed;
+  bool exec_failed;     /* command could not be executed (exit 126/127) */
+  int64_t wall_ms;
+  int64_t cpu_user_ms;
+  int64_t cpu_sys_ms;
+  int64_t max_rss_kb;
+  airlock_limit_report limits[AIRLOCK_LIMIT_COUNT];
+  int landlock_abi;     /* 0 when the kernel has no Landlock */
+  bool seccomp;
+  char *degraded_note;  /* human readable, NULL when nothing degraded */
+} airlock_result;
+
+void airlock_result_clear(airlock_result *result);
+/* JSON text of the report; caller frees. */
+char *airlock_result_to_json(const airlock_result *result);
+
+/* Run spec->argv in a fresh sandbox; returns when it and everything it
+ * started are gone.  -1 means the sandbox could not be set up (nothing ran). */
+int airlock_run(const airlock_spec *spec, airlock_result *result, airlock_error **err);
+
+/* Remove what killed launchers left behind (empty cgroups). */
+int airlock_gc(unsigned *removed, airlock_error **err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

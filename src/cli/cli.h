@@ -1,0 +1,9 @@
+/* cli.h - subcommands of the airlock command-line front end. */
+#ifndef AIRLOCK_CLI_H
+#define AIRLOCK_CLI_H
+
+int cli_run(int argc, char **argv);
+int cli_gc(int argc, char **argv);
+void cli_usage_run(FILE *out);
+
+#endif

@@ -1,0 +1,276 @@
+/* run_cmd.c - `airlock run`: flags and config file into an airlock_spec,
+ * then airlock_run(), then the exit code and report.  Flags override the
+ * config file, so the file is loaded first. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "airlock/airlock.h"
+#include "cli.h"
+
+enum {
+  OPT_CONFIG = 256, OPT_IMAGE, OPT_WORKSPACE, OPT_WORKSPACE_ACCESS, OPT_OUTPUT, OPT_BIND, OPT_ENV, OPT_UID,
+  OPT_CWD, OPT_HOSTNAME, OPT_MEMORY, OPT_CPUS, OPT_PIDS, OPT_TIMEOUT, OPT_DISK, OPT_OPEN_FILES, OPT_TMP_EXEC,
+  OPT_ALLOW_DEGRADED, OPT_NETWORK, OPT_REPORT, OPT_HELP,
+};
+
+static const struct option options[] = {
+    {"config", required_argument, 0, OPT_CONFIG},
+    {"image", required_argument, 0, OPT_IMAGE},
+    {"workspace", required_argument, 0, OPT_WORKSPACE},
+    {"workspace-access", required_argument, 0, OPT_WORKSPACE_ACCESS},
+    {"output", required_argument, 0, OPT_OUTPUT},
+    {"bind", required_argument, 0, OPT_BIND},
+    {"env", required_argument, 0, OPT_ENV},
+    {"uid", required_argument, 0, OPT_UID},
+    {"cwd", required_argument, 0, OPT_CWD},
+    {"hostname", required_argument, 0, OPT_HOSTNAME},
+    {"memory", required_argument, 0, OPT_MEMORY},
+    {"cpus", required_argument, 0, OPT_CPUS},
+    {"pids", required_argument, 0, OPT_PIDS},
+    {"timeout", required_argument, 0, OPT_TIMEOUT},
+    {"disk", required_argument, 0, OPT_DISK},
+    {"open-files", required_argument, 0, OPT_OPEN_FILES},
+    {"tmp-exec", no_argument, 0, OPT_TMP_EXEC},
+    {"allow-degraded", no_argument, 0, OPT_ALLOW_DEGRADED},
+    {"network", required_argument, 0, OPT_NETWORK},
+    {"report", required_argument, 0, OPT_REPORT},
+    {"help", no_argument, 0, OPT_HELP},
+    {0, 0, 0, 0},
+};
+
+void cli_usage_run(FILE *out) {
+  fprintf(out,
+          "usage: airlock run [OPTIONS] -- CMD [ARG...]\n"
+          "\n"
+          "filesystem:\n"
+          "  --image DIR               use DIR as the read-only root (default: host /usr, /bin, /lib*)\n"
+          "  --workspace DIR           mount DIR at /workspace\n"
+          "  --workspace-access ro|rw  default rw\n"
+          "  --output DIR              mount DIR read-write at /output\n"
+          "  --bind SRC:DST[:ro|rw]    extra mount (default ro); repeatable\n"
+          "  --tmp-exec                allow executing files from /tmp and other scratch space\n"
+          "process:\n"
+          "  --env K=V                 environment variable; repeatable\n"
+          "  --uid N                   uid/gid inside (default 1001; 0 = root of its own namespace)\n"
+          "  --cwd DIR                 working directory inside\n"
+          "  --hostname NAME           default airlock\n"
+          "  --network none            loopback only (the default and, for now, only mode)\n"
+          "limits:\n"
+          "  --memory SIZE             memory+swap (default 512m)\n"
+          "  --cpus N                  CPU share (default 1.0)\n"
+          "  --pids N                  processes and threads (default 256)\n"
+          "  --timeout SECONDS         wall clock (default 30); exit 124 when hit\n"
+          "  --disk SIZE               all writable scratch space together (default 1g)\n"
+          "  --open-files N            default 1024\n"
+          "  --allow-degraded          accept rlimit fallbacks where a cgroup limit is impossible\n"
+          "other:\n"
+          "  --config FILE             JSON config; flags override it\n"
+          "  --report FILE             write a JSON report of the run\n"
+          "\n"
+          "exit: the command's code; 124 timeout, 137 out of memory, 125 sandbox or argument error,\n"
+          "126/127 command not executable / not found.\n");
+}
+
+__attribute__((format(printf, 1, 2))) static int fail(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "airlock run: ");
+  vfprintf(stderr, fmt, ap);
+  fprintf(stderr, "\n");
+  va_end(ap);
+  return AIRLOCK_EXIT_SETUP;
+}
+
+static int parse_double(const char *s, double *out) {
+  char *end = NULL;
+  errno = 0;
+  double d = strtod(s, &end);
+  if (errno || end == s || *end || !isfinite(d))
+    return -1;
+  *out = d;
+  return 0;
+}
+
+static int parse_int(const char *s, long long lo, long long hi, long long *out) {
+  char *end = NULL;
+  errno = 0;
+  long long v = strtoll(s, &end, 10);
+  if (errno || end == s || *end || v < lo || v > hi)
+    return -1;
+  *out = v;
+  return 0;
+}
+
+static int report_error(airlock_error **err) {
+  fprintf(stderr, "airlock run: %s\n", (*err)->msg);
+  airlock_error_free(err);
+  return AIRLOCK_EXIT_SETUP;
+}
+
+static int apply_option(airlock_spec *spec, int opt, const char *arg, const char **report_path) {
+  airlock_error *err = NULL;
+  long long n;
+  double d;
+  switch (opt) {
+  case OPT_CONFIG:
+    return 0; /* loaded before the other flags */
+  case OPT_IMAGE:
+    return airlock_spec_set_string(&spec->image, arg, &err) < 0 ? report_error(&err) : 0;
+  case OPT_WORKSPACE:
+    return airlock_spec_set_string(&spec->workspace, arg, &err) < 0 ? report_error(&err) : 0;
+  case OPT_OUTPUT:
+    return airlock_spec_set_string(&spec->output, arg, &err) < 0 ? report_error(&err) : 0;
+  case OPT_CWD:
+    return airlock_spec_set_string(&spec->cwd, arg, &err) < 0 ? report_error(&err) : 0;
+  case OPT_HOSTNAME:
+    return airlock_spec_set_string(&spec->hostname, arg, &err) < 0 ? report_error(&err) : 0;
+  case OPT_WORKSPACE_ACCESS:
+    if (strcmp(arg, "ro") != 0 && strcmp(arg, "rw") != 0)
+      return fail("--workspace-access must be 'ro' or 'rw', not '%s'", arg);
+    spec->workspace_rw = strcmp(arg, "rw") == 0;
+    return 0;
+  case OPT_BIND: {
+    airlock_bind b = {0};
+    if (airlock_parse_bind(arg, &b, &err) < 0 || airlock_spec_add_bind(spec, &b, &err) < 0)
+      return report_error(&err);
+    return 0;
+  }
+  case OPT_ENV:
+    return airlock_spec_add_env(spec, arg, &err) < 0 ? report_error(&err) : 0;
+  case OPT_UID:
+    if (parse_int(arg, 0, 65534, &n) < 0)
+      return fail("--uid must be a number from 0 to 65534, not '%s'", arg);
+    spec->uid = (uint32_t)n;
+    return 0;
+  case OPT_MEMORY:
+    if (airlock_parse_size(arg, &spec->memory_bytes, &err) < 0)
+      return report_error(&err);
+    return 0;
+  case OPT_DISK:
+    if (airlock_parse_size(arg, &spec->disk_bytes, &err) < 0)
+      return report_error(&err);
+    return 0;
+  case OPT_CPUS:
+    if (parse_double(arg, &d) < 0)
+      return fail("--cpus must be a number such as 0.5 or 2, not '%s'", arg);
+    spec->cpus = d;
+    return 0;
+  case OPT_PIDS:
+    if (parse_int(arg, 0, 1LL << 40, &n) < 0)
+      return fail("--pids must be a whole number, not '%s'", arg);
+    spec->pids = n;
+    return 0;
+  case OPT_OPEN_FILES:
+    if (parse_int(arg, 0, 1LL << 40, &n) < 0)
+      return fail("--open-files must be a whole number, not '%s'", arg);
+    spec->nofile = n;
+    return 0;
+  case OPT_TIMEOUT:
+    if (parse_double(arg, &d) < 0 || !(d > 0))
+      return fail("--timeout must be a positive number of seconds, not '%s'", arg);
+    spec->timeout_sec = d;
+    return 0;
+  case OPT_TMP_EXEC:
+    spec->tmp_exec = true;
+    return 0;
+  case OPT_ALLOW_DEGRADED:
+    spec->allow_degraded = true;
+    return 0;
+  case OPT_NETWORK:
+    if (strcmp(arg, "none") != 0)
+      return fail("--network '%s' is not supported yet: only 'none'", arg);
+    spec->network = AIRLOCK_NETWORK_NONE;
+    return 0;
+  case OPT_REPORT:
+    *report_path = arg;
+    return 0;
+  default:
+    return AIRLOCK_EXIT_SETUP;
+  }
+}
+
+int cli_run(int argc, char **argv) {
+  airlock_spec spec;
+  airlock_spec_init(&spec);
+  airlock_error *err = NULL;
+  const char *report_path = NULL;
+  int code = AIRLOCK_EXIT_SETUP;
+
+  /* pass 1: the config file, so that flags can override it */
+  opterr = 0;
+  optind = 0;
+  int opt;
+  while ((opt = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+    if (opt == OPT_CONFIG && airlock_spec_load_file(&spec, optarg, &err) < 0) {
+      code = report_error(&err);
+      goto out;
+    }
+  }
+  /* pass 2: everything else, with errors */
+  opterr = 1;
+  optind = 0;
+  while ((opt = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+    if (opt == 'h' || opt == OPT_HELP) {
+      cli_usage_run(stdout);
+      code = 0;
+      goto out;
+    }
+    if (opt == '?' || opt == ':') {
+      fprintf(stderr, "airlock run: see 'airlock run --help'\n");
+      goto out;
+    }
+    int rc = apply_option(&spec, opt, optarg, &report_path);
+    if (rc != 0) {
+      code = rc;
+      goto out;
+    }
+  }
+  if (optind >= argc) {
+    fprintf(stderr, "airlock run: no command given: airlock run [OPTIONS] -- CMD [ARG...]\n");
+    goto out;
+  }
+  spec.argv = argv + optind;
+
+  FILE *report = NULL;
+  if (report_path && (report = fopen(report_path, "we")) == NULL) {
+    fprintf(stderr, "airlock run: cannot write report '%s': %s\n", report_path, strerror(errno));
+    goto out;
+  }
+  airlock_result result;
+  if (airlock_run(&spec, &result, &err) < 0) {
+    code = report_error(&err);
+    if (report)
+      fclose(report);
+    if (report_path)
+      remove(report_path);
+    goto out;
+  }
+  code = result.exit_code;
+  if (result.timed_out)
+    fprintf(stderr, "airlock: timed out after %.3gs; sandbox killed\n", spec.timeout_sec);
+  else if (result.oom_killed)
+    fprintf(stderr, "airlock: out of memory (limit %lld bytes); killed\n", (long long)spec.memory_bytes);
+  if (result.degraded_note)
+    fprintf(stderr, "airlock: degraded: %s\n", result.degraded_note);
+  if (report) {
+    char *json = airlock_result_to_json(&result);
+    bool written = json != NULL && fprintf(report, "%s\n", json) >= 0;
+    if (fclose(report) != 0 || !written) {
+      fprintf(stderr, "airlock run: cannot write report '%s'\n", report_path);
+      code = AIRLOCK_EXIT_SETUP;
+    }
+    free(json);
+  }
+  airlock_result_clear(&result);
+out:
+  spec.argv = NULL;
+  airlock_spec_clear(&spec);
+  return code;
+}

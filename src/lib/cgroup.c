@@ -1,0 +1,320 @@
+/* cgroup.c - finding where each controller lives and creating one cgroup per
+ * sandbox under the caller's own cgroup (so the host's limits on the caller
+ * still apply on top).  Backend details are in cgroup_v1.c / cgroup_v2.c.
+ *
+ * Hybrid hosts (v1 controllers plus a v2 mount with few or no controllers)
+ * are handled per controller: memory may be v1 while something else is v2.
+ * crun and runsc refuse such hosts; real servers still run them. */
+#define _GNU_SOURCE
+#include "cgroup.h"
+#include "cleanup.h"
+#include "error.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *const controller_names[AL_CTRL_COUNT] = {"memory", "pids", "cpu"};
+
+typedef struct {
+  char *v1_mount[AL_CTRL_COUNT];
+  char *v1_own[AL_CTRL_COUNT];
+  char *v2_mount;
+  char *v2_own;
+  char v2_controllers[256];
+} hierarchy_map;
+
+static void hierarchy_map_free(hierarchy_map *m) {
+  for (int i = 0; i < AL_CTRL_COUNT; i++) {
+    free(m->v1_mount[i]);
+    free(m->v1_own[i]);
+  }
+  free(m->v2_mount);
+  free(m->v2_own);
+}
+
+static bool list_has(const char *list, const char *word, char sep) {
+  size_t n = strlen(word);
+  for (const char *p = list; p && *p;) {
+    const char *end = strchr(p, sep);
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    if (len == n && strncmp(p, word, n) == 0)
+      return true;
+    p = end ? end + 1 : NULL;
+  }
+  return false;
+}
+
+/* Read /proc/self/mountinfo and /proc/self/cgroup into a map. */
+static void discover(hierarchy_map *m) {
+  memset(m, 0, sizeof(*m));
+  _cleanup_fclose_ FILE *mi = fopen("/proc/self/mountinfo", "re");
+  char *line = NULL;
+  size_t cap = 0;
+  while (mi && getline(&line, &cap, mi) > 0) {
+    /* ... mountpoint ... - fstype source superopts */
+    char *sep = strstr(line, " - ");
+    if (!sep)
+      continue;
+    char fstype[32], source[64], superopts[512];
+    if (sscanf(sep + 3, "%31s %63s %511s", fstype, source, superopts) != 3)
+      continue;
+    char mnt[4096];
+    if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
+      continue;
+    if (strcmp(fstype, "cgroup2") == 0 && m->v2_mount == NULL) {
+      m->v2_mount = strdup(mnt);
+    } else if (strcmp(fstype, "cgroup") == 0) {
+      for (int c = 0; c < AL_CTRL_COUNT; c++)
+        if (m->v1_mount[c] == NULL && list_has(superopts, controller_names[c], ','))
+          m->v1_mount[c] = strdup(mnt);
+    }
+  }
+  _cleanup_fclose_ FILE *cg = fopen("/proc/self/cgroup", "re");
+  while (cg && getline(&line, &cap, cg) > 0) {
+    line[strcspn(line, "\n")] = '\0';
+    char *c1 = strchr(line, ':');
+    char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    if (!c2)
+      continue;
+    *c2 = '\0';
+    const char *ctrls = c1 + 1, *path = c2 + 1;
+    if (strcmp(line, "0") == 0 && *ctrls == '\0') {
+      free(m->v2_own);
+      m->v2_own = strdup(path);
+    } else {
+      for (int c = 0; c < AL_CTRL_COUNT; c++)
+        if (list_has(ctrls, controller_names[c], ','))
+          m->v1_own[c] = strdup(path);
+    }
+  }
+  free(line);
+  if (m->v2_mount) {
+    char p[4096];
+    snprintf(p, sizeof(p), "%s/cgroup.controllers", m->v2_mount);
+    _cleanup_fclose_ FILE *f = fopen(p, "re");
+    if (f && fgets(m->v2_controllers, sizeof(m->v2_controllers), f))
+      m->v2_controllers[strcspn(m->v2_controllers, "\n")] = '\0';
+  }
+}
+
+int al_write_file(const char *dir, const char *file, const char *value, airlock_error **err) {
+  char p[4096];
+  snprintf(p, sizeof(p), "%s/%s", dir, file);
+  _cleanup_close_ int fd = open(p, O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    return al_err(err, errno, "open %s", p);
+  size_t n = strlen(value);
+  if (write(fd, value, n) != (ssize_t)n)
+    return al_err(err, errno, "write '%s' to %s", value, p);
+  return 0;
+}
+
+int al_read_keyed_counter(const char *dir, const char *file, const char *key, long long *out) {
+  char p[4096];
+  snprintf(p, sizeof(p), "%s/%s", dir, file);
+  _cleanup_fclose_ FILE *f = fopen(p, "re");
+  if (!f)
+    return -1;
+  char k[64];
+  long long v;
+  while (fscanf(f, "%63s %lld", k, &v) == 2) {
+    if (strcmp(k, key) == 0) {
+      *out = v;
+      return 0;
+    }
+  }
+  return -1;
+}
+
+/* The parent directory for sandboxes of one hierarchy: "<mount><own>/airlock".
+ * On v2 as root we go to the top ("<mount>/airlock") because a cgroup that
+ * holds processes (ours) may not delegate controllers to children. */
+static char *base_dir(const char *mount, const char *own, bool v2) {
+  char *p = NULL;
+  if (v2 && geteuid() == 0)
+    own = "";
+  if (asprintf(&p, "%s%s/airlock", mount, strcmp(own, "/") == 0 ? "" : own) < 0)
+    return NULL;
+  return p;
+}
+
+static char *unique_name(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  char *n = NULL;
+  if (asprintf(&n, "%d.%lx", (int)getpid(), (unsigned long)(ts.tv_nsec ^ ts.tv_sec << 20)) < 0)
+    return NULL;
+  return n;
+}
+
+static int make_dir(const char *p, airlock_error **err) {
+  if (mkdir(p, 0755) < 0 && errno != EEXIST)
+    return al_err(err, errno, "mkdir %s", p);
+  return 0;
+}
+
+int al_cgroup_create(al_cgroup *cg, const airlock_spec *spec, airlock_error **err) {
+  memset(cg, 0, sizeof(*cg));
+  cg->v2_dir_fd = -1;
+  hierarchy_map m;
+  discover(&m);
+  _cleanup_free_ char *name = unique_name();
+  char *v2_dir = NULL; /* shared by every v2 controller */
+  int rc = 0;
+  for (int c = 0; c < AL_CTRL_COUNT && rc == 0; c++) {
+    airlock_error *local = NULL;
+    const char *ctrl = controller_names[c];
+    if (m.v1_mount[c] && m.v1_own[c]) {
+      _cleanup_free_ char *base = base_dir(m.v1_mount[c], m.v1_own[c], false);
+      char *dir = NULL;
+      if (base && make_dir(base, &local) == 0 && asprintf(&dir, "%s/%s", base, name) >= 0 &&
+          make_dir(dir, &local) == 0) {
+        cg->path[c] = dir;
+        cg->version[c] = 1;
+        if (al_cgroup_v1_write_limits(dir, (al_controller)c, spec, err) < 0)
+          rc = -1;
+      } else {
+        free(dir);
+      }
+    } else if (m.v2_mount && m.v2_own && list_has(m.v2_controllers, ctrl, ' ')) {
+      if (v2_dir == NULL) {
+        _cleanup_free_ char *base = base_dir(m.v2_mount, m.v2_own, true);
+        if (base && al_cgroup_v2_prepare_parent(base, &local) == 0 && asprintf(&v2_dir, "%s/%s", base, name) >= 0 &&
+            make_dir(v2_dir, &local) < 0) {
+          free(v2_dir);
+          v2_dir = NULL;
+        }
+      }
+      if (v2_dir) {
+        cg->path[c] = strdup(v2_dir);
+        cg->version[c] = 2;
+        if (al_cgroup_v2_write_limits(v2_dir, (al_controller)c, spec, err) < 0)
+          rc = -1;
+      }
+    } else {
+      airlock_error *e = NULL;
+      al_err(&e, 0, "no %s controller is mounted (neither cgroup v1 nor v2)", ctrl);
+      local = e;
+    }
+    if (cg->version[c] == 0) {
+      cg->why_missing[c] = local && local->msg ? strdup(local->msg) : strdup("unavailable");
+    }
+    airlock_error_free(&local);
+  }
+  free(v2_dir);
+  hierarchy_map_free(&m);
+  if (rc < 0) {
+    al_cgroup_destroy(cg);
+    return -1;
+  }
+  /* clone3(CLONE_INTO_CGROUP) needs one v2 directory that holds every limit */
+  bool all_v2 = true;
+  for (int c = 0; c < AL_CTRL_COUNT; c++)
+    all_v2 = all_v2 && cg->version[c] == 2;
+  if (all_v2)
+    cg->v2_dir_fd = open(cg->path[0], O_DIRECTORY | O_PATH | O_CLOEXEC);
+  return 0;
+}
+
+int al_cgroup_attach(const al_cgroup *cg, pid_t pid, airlock_error **err) {
+  char buf[32];
+  snprintf(buf, sizeof(buf), "%d", (int)pid);
+  for (int c = 0; c < AL_CTRL_COUNT; c++) {
+    if (cg->path[c] == NULL)
+      continue;
+    bool dup = false; /* v2 controllers share a directory: attach once */
+    for (int d = 0; d < c; d++)
+      dup = dup || (cg->path[d] && strcmp(cg->path[d], cg->path[c]) == 0);
+    if (!dup && al_write_file(cg->path[c], "cgroup.procs", buf, err) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+bool al_cgroup_oom_killed(const al_cgroup *cg) {
+  const char *dir = cg->path[AL_CTRL_MEMORY];
+  if (dir == NULL)
+    return false;
+  return cg->version[AL_CTRL_MEMORY] == 2 ? al_cgroup_v2_oom_killed(dir) : al_cgroup_v1_oom_killed(dir);
+}
+
+static void remove_dir_patiently(const char *dir) {
+  /* the kernel may need a moment to drop exiting tasks from the cgroup */
+  for (int i = 0; i < 200; i++) {
+    if (rmdir(dir) == 0 || errno == ENOENT)
+      return;
+    if (errno != EBUSY)
+      return;
+    struct timespec ts = {0, 500000};
+    nanosleep(&ts, NULL);
+  }
+}
+
+void al_cgroup_destroy(al_cgroup *cg) {
+  for (int c = 0; c < AL_CTRL_COUNT; c++) {
+    if (cg->path[c]) {
+      bool dup = false;
+      for (int d = 0; d < c; d++)
+        dup = dup || (cg->path[d] && strcmp(cg->path[d], cg->path[c]) == 0);
+      if (!dup)
+        remove_dir_patiently(cg->path[c]);
+    }
+  }
+  for (int c = 0; c < AL_CTRL_COUNT; c++) {
+    free(cg->path[c]);
+    free(cg->why_missing[c]);
+    cg->path[c] = cg->why_missing[c] = NULL;
+  }
+  if (cg->v2_dir_fd >= 0)
+    close(cg->v2_dir_fd);
+  cg->v2_dir_fd = -1;
+}
+
+static unsigned gc_base(const char *base) {
+  _cleanup_closedir_ DIR *d = opendir(base);
+  if (!d)
+    return 0;
+  unsigned removed = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_type != DT_DIR || e->d_name[0] == '.')
+      continue;
+    char *dot = NULL;
+    long pid = strtol(e->d_name, &dot, 10);
+    if (pid <= 0 || dot == NULL || *dot != '.')
+      continue;
+    if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+      continue; /* its launcher is alive */
+    char p[4096];
+    snprintf(p, sizeof(p), "%s/%s", base, e->d_name);
+    if (rmdir(p) == 0)
+      removed++;
+  }
+  return removed;
+}
+
+unsigned al_cgroup_gc(void) {
+  hierarchy_map m;
+  discover(&m);
+  unsigned removed = 0;
+  for (int c = 0; c < AL_CTRL_COUNT; c++) {
+    if (m.v1_mount[c] && m.v1_own[c]) {
+      _cleanup_free_ char *base = base_dir(m.v1_mount[c], m.v1_own[c], false);
+      if (base)
+        removed += gc_base(base);
+    }
+  }
+  if (m.v2_mount && m.v2_own) {
+    _cleanup_free_ char *base = base_dir(m.v2_mount, m.v2_own, true);
+    if (base)
+      removed += gc_base(base);
+  }
+  hierarchy_map_free(&m);
+  return removed;
+}

@@ -1,0 +1,40 @@
+/* cgroup.h - resource limits through cgroups, whatever the host has: pure
+ * v2, pure v1, or hybrid (v1 controllers beside a v2 mount).  Each
+ * controller is placed on the hierarchy that actually carries it. */
+#ifndef AIRLOCK_CGROUP_H
+#define AIRLOCK_CGROUP_H
+
+#include "airlock/airlock.h"
+#include <stdbool.h>
+
+typedef enum { AL_CTRL_MEMORY, AL_CTRL_PIDS, AL_CTRL_CPU, AL_CTRL_COUNT } al_controller;
+
+typedef struct al_cgroup {
+  char *path[AL_CTRL_COUNT];   /* created directory per controller, NULL if none */
+  int version[AL_CTRL_COUNT];  /* 1 or 2; 0 when the controller is unavailable */
+  char *why_missing[AL_CTRL_COUNT];
+  int v2_dir_fd;               /* open when every controller is on v2: CLONE_INTO_CGROUP */
+} al_cgroup;
+
+/* Create the sandbox's cgroups and write the limits.  Controllers that cannot
+ * be used are left with version 0 and a reason; the caller decides whether
+ * that is fatal (it is, unless the user allowed degraded mode). */
+int al_cgroup_create(al_cgroup *cg, const airlock_spec *spec, airlock_error **err);
+int al_cgroup_attach(const al_cgroup *cg, pid_t pid, airlock_error **err);
+bool al_cgroup_oom_killed(const al_cgroup *cg);
+void al_cgroup_destroy(al_cgroup *cg);
+/* Remove empty cgroups left by launchers that no longer exist. */
+unsigned al_cgroup_gc(void);
+
+/* backends */
+int al_cgroup_v1_write_limits(const char *dir, al_controller ctrl, const airlock_spec *spec, airlock_error **err);
+bool al_cgroup_v1_oom_killed(const char *memory_dir);
+int al_cgroup_v2_prepare_parent(const char *base, airlock_error **err);
+int al_cgroup_v2_write_limits(const char *dir, al_controller ctrl, const airlock_spec *spec, airlock_error **err);
+bool al_cgroup_v2_oom_killed(const char *dir);
+
+/* helpers shared by the backends */
+int al_write_file(const char *dir, const char *file, const char *value, airlock_error **err);
+int al_read_keyed_counter(const char *dir, const char *file, const char *key, long long *out);
+
+#endif

@@ -1,0 +1,46 @@
+/* cgroup_v1.c - limits on a legacy (v1) hierarchy: one directory per
+ * controller.  Memory+swap is capped through memsw when the kernel accounts
+ * swap; without swap accounting memory.limit_in_bytes is the whole cap. */
+#define _GNU_SOURCE
+#include "cgroup.h"
+#include "error.h"
+
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CFS_PERIOD_US 100000
+
+int al_cgroup_v1_write_limits(const char *dir, al_controller ctrl, const airlock_spec *spec, airlock_error **err) {
+  char v[64];
+  switch (ctrl) {
+  case AL_CTRL_MEMORY: {
+    snprintf(v, sizeof(v), "%lld", (long long)spec->memory_bytes);
+    if (al_write_file(dir, "memory.limit_in_bytes", v, err) < 0)
+      return -1;
+    char p[4096];
+    snprintf(p, sizeof(p), "%s/memory.memsw.limit_in_bytes", dir);
+    if (access(p, F_OK) == 0 && al_write_file(dir, "memory.memsw.limit_in_bytes", v, err) < 0)
+      return -1;
+    return 0;
+  }
+  case AL_CTRL_PIDS:
+    snprintf(v, sizeof(v), "%lld", (long long)spec->pids);
+    return al_write_file(dir, "pids.max", v, err);
+  case AL_CTRL_CPU:
+    snprintf(v, sizeof(v), "%d", CFS_PERIOD_US);
+    if (al_write_file(dir, "cpu.cfs_period_us", v, err) < 0)
+      return -1;
+    snprintf(v, sizeof(v), "%lld", (long long)(spec->cpus * CFS_PERIOD_US + 0.5));
+    return al_write_file(dir, "cpu.cfs_quota_us", v, err);
+  default:
+    return 0;
+  }
+}
+
+bool al_cgroup_v1_oom_killed(const char *memory_dir) {
+  long long n = 0;
+  if (al_read_keyed_counter(memory_dir, "memory.oom_control", "oom_kill", &n) == 0)
+    return n > 0;
+  return false;
+}

@@ -1,0 +1,13 @@
+/* landlock.h - write confinement below the mount table. */
+#ifndef AIRLOCK_LANDLOCK_H
+#define AIRLOCK_LANDLOCK_H
+
+/* Kernel Landlock ABI version, 0 when unavailable. */
+int al_landlock_abi(void);
+/* Restrict the calling process (and its future children) so that it can
+ * write only beneath writable_paths (NULL-terminated, already inside the new
+ * root).  Also scopes signals and abstract unix sockets to the sandbox where
+ * the ABI has it.  Returns 0, or -errno; callable after fork (no malloc). */
+int al_landlock_restrict(const char *const *writable_paths, int abi);
+
+#endif

@@ -1,0 +1,113 @@
+/* pathpolicy.c - the bind guard.  A sandbox is only as good as what is
+ * mounted into it: binding /, /etc, a docker socket or ~/.ssh hands the
+ * agent the host.  Sources are checked after resolving every symlink (the
+ * kernel mounts what the path resolves to, so that is what must be judged);
+ * the mount itself later re-opens the resolved path without following
+ * symlinks, so a swap between check and mount fails instead of escaping. */
+#define _GNU_SOURCE
+#include "pathpolicy.h"
+#include "cleanup.h"
+#include "error.h"
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Host trees that must never be visible, nor any directory containing them. */
+static const char *const denied_trees[] = {
+    "/proc", "/sys", "/dev", "/etc", "/root", "/boot", "/run", "/var/run",
+    "/var/lib/docker", "/var/lib/containers",
+};
+
+/* Sockets that give control of the host. */
+static const char *const denied_sockets[] = {
+    "/var/run/docker.sock", "/run/docker.sock", "/run/podman/podman.sock",
+    "/run/containerd/containerd.sock", "/var/run/containerd/containerd.sock",
+};
+
+/* Per-user credential folders and files, matched as path components
+ * relative to any directory (a home directory is wherever it is). */
+static const char *const credential_names[] = {
+    ".ssh", ".aws", ".gnupg", ".docker", ".kube", ".openclaw", ".azure",
+    ".config/gcloud", ".config/gh", ".netrc", ".npmrc", ".pypirc",
+    ".git-credentials", ".password-store", ".terraform.d",
+};
+
+/* Paths inside the sandbox that a bind may not cover or sit on. */
+static const char *const system_targets[] = {
+    "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc",
+    "/proc", "/dev", "/sys", "/run",
+};
+
+static bool path_is_under(const char *path, const char *tree) {
+  size_t n = strlen(tree);
+  return strncmp(path, tree, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/* does path contain a component sequence equal to name ("/.config/gcloud")? */
+static bool path_has_component(const char *path, const char *name) {
+  size_t n = strlen(name);
+  for (const char *p = path; (p = strchr(p, '/')) != NULL; p++) {
+    if (strncmp(p + 1, name, n) == 0 && (p[1 + n] == '\0' || p[1 + n] == '/'))
+      return true;
+  }
+  return false;
+}
+
+int al_resolve_mount_source(const char *what, const char *src, char **resolved,
+                            airlock_error **err) {
+  _cleanup_free_ char *real = realpath(src, NULL);
+  if (real == NULL)
+    return al_err(err, errno, "%s '%s'", what, src);
+  if (strcmp(real, "/") == 0)
+    return al_err(err, 0, "%s '%s' resolves to '/': the host root may not be mounted", what, src);
+  for (size_t i = 0; i < AL_ARRAY_SIZE(denied_trees); i++) {
+    if (path_is_under(real, denied_trees[i]) || path_is_under(denied_trees[i], real))
+      return al_err(err, 0, "%s '%s' resolves to '%s', which is or contains the protected host path %s",
+                    what, src, real, denied_trees[i]);
+  }
+  for (size_t i = 0; i < AL_ARRAY_SIZE(denied_sockets); i++) {
+    if (path_is_under(denied_sockets[i], real))
+      return al_err(err, 0, "%s '%s' resolves to '%s', which is or contains the container engine socket %s",
+                    what, src, real, denied_sockets[i]);
+  }
+  for (size_t i = 0; i < AL_ARRAY_SIZE(credential_names); i++) {
+    if (path_has_component(real, credential_names[i]))
+      return al_err(err, 0, "%s '%s' resolves to '%s', a credential location (%s)", what, src, real,
+                    credential_names[i]);
+    /* a directory holding credentials (a home directory) is refused too */
+    _cleanup_free_ char *inside = NULL;
+    struct stat st;
+    if (asprintf(&inside, "%s/%s", real, credential_names[i]) >= 0 && lstat(inside, &st) == 0)
+      return al_err(err, 0, "%s '%s' contains the credential location %s", what, src, inside);
+  }
+  struct stat st;
+  if (stat(real, &st) == 0 && S_ISSOCK(st.st_mode))
+    return al_err(err, 0, "%s '%s' is a socket: sockets may not be mounted into a sandbox", what, src);
+  *resolved = AL_STEAL(real);
+  return 0;
+}
+
+int al_check_mount_target(const char *what, const char *dst, airlock_error **err) {
+  if (dst == NULL || dst[0] != '/')
+    return al_err(err, 0, "%s target '%s' must be an absolute path", what, dst ? dst : "");
+  if (strcmp(dst, "/") == 0)
+    return al_err(err, 0, "%s target '/' would replace the sandbox root", what);
+  if (strlen(dst) >= PATH_MAX / 2)
+    return al_err(err, 0, "%s target is too long", what);
+  for (const char *p = dst; *p; p++) {
+    if (p[0] == '/' && p[1] == '/')
+      return al_err(err, 0, "%s target '%s' is not a clean path (//)", what, dst);
+    if (p[0] == '/' && p[1] == '.' && (p[2] == '/' || p[2] == '\0' || (p[2] == '.' && (p[3] == '/' || p[3] == '\0'))))
+      return al_err(err, 0, "%s target '%s' may not contain '.' or '..' components", what, dst);
+  }
+  if (dst[strlen(dst) - 1] == '/')
+    return al_err(err, 0, "%s target '%s' must not end with '/'", what, dst);
+  for (size_t i = 0; i < AL_ARRAY_SIZE(system_targets); i++) {
+    if (path_is_under(dst, system_targets[i]) || path_is_under(system_targets[i], dst))
+      return al_err(err, 0, "%s target '%s' would shadow the system path %s", what, dst, system_targets[i]);
+  }
+  return 0;
+}

@@ -1,0 +1,85 @@
+/* plan.h - everything the sandbox's init needs, computed by the launcher
+ * before clone so that the child only makes syscalls: resolved host paths,
+ * file contents for /etc, the environment, the compiled seccomp program. */
+#ifndef AIRLOCK_PLAN_H
+#define AIRLOCK_PLAN_H
+
+#include "airlock/airlock.h"
+#include "seccomp_filter.h"
+
+#include <stdbool.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+typedef enum { AL_ENTRY_DIR, AL_ENTRY_FILE, AL_ENTRY_SYMLINK } al_entry_type;
+
+/* a host path placed into the new root */
+typedef struct al_mount_entry {
+  char *host_path;   /* canonical host path (binds) or plain host path */
+  char *target;      /* absolute path inside the sandbox */
+  al_entry_type type;
+  char *link_target; /* for symlinks: recreated, not mounted */
+  bool writable;
+  bool noexec;
+} al_mount_entry;
+
+typedef struct al_rlimit {
+  int resource;
+  rlim_t value;
+} al_rlimit;
+
+#define AL_MAX_RLIMITS 8
+#define AL_MAX_WRITABLE 32
+
+typedef struct al_plan {
+  const airlock_spec *spec;
+  const char *root_base;      /* existing dir where the root tmpfs is mounted */
+
+  al_mount_entry *system;     /* /usr, /bin, ..., or the image's top level */
+  size_t n_system;
+  al_mount_entry *etc;        /* host /etc entries bound read-only */
+  size_t n_etc;
+  al_mount_entry *user;       /* workspace, output, --bind */
+  size_t n_user;
+  bool generate_etc;          /* false with --image: its /etc is used */
+  char *passwd, *group, *hosts, *hostname;
+
+  char **argv;                /* copy: the caller's argv memory is wiped in the child */
+  char **envp;
+  const char *cwd;
+  const char *home;
+
+  uid_t inside_uid;
+  gid_t inside_gid;
+  uid_t host_uid;
+  gid_t host_gid;
+  bool drop_groups;           /* setgroups(0) possible (launcher is root) */
+
+  al_rlimit rlimits[AL_MAX_RLIMITS];
+  int n_rlimits;
+  const char *writable[AL_MAX_WRITABLE + 1]; /* for Landlock, NULL-terminated */
+  int landlock_abi;
+  al_bpf seccomp;
+  char scratch_opts[64];      /* tmpfs options for the shared writable space */
+
+  bool in_cgroup_ns;          /* clone3 already created the cgroup namespace */
+  int sync_fd;                /* child reads "go"; EOF = launcher died */
+  int status_fd;              /* child writes al_status_msg */
+} al_plan;
+
+int al_plan_build(al_plan *plan, const airlock_spec *spec, airlock_error **err);
+void al_plan_free(al_plan *plan);
+
+/* child -> launcher messages; each fits in PIPE_BUF so writes are atomic */
+typedef enum { AL_MSG_SETUP_ERROR = 1, AL_MSG_EXEC_ERROR = 2, AL_MSG_EXIT = 3 } al_msg_kind;
+typedef struct al_status_msg {
+  int32_t kind;
+  int32_t value; /* errno, or wait status for AL_MSG_EXIT */
+  char text[248];
+} al_status_msg;
+
+/* child side (sandbox_init.c, rootfs.c) */
+__attribute__((noreturn)) void al_sandbox_main(al_plan *plan);
+int al_rootfs_build(const al_plan *plan, char *errbuf, size_t errlen);
+
+#endif

@@ -1,0 +1,302 @@
+/* rootfs.c - assembling the sandbox's root inside its own mount namespace.
+ *
+ * The root is an empty tmpfs.  Host trees are attached with the new mount
+ * API (open_tree clone -> mount_setattr -> move_mount), which lets flags be
+ * set on a detached tree before it becomes visible, and lets every target be
+ * reached through a directory fd walked without following symlinks: a target
+ * inside a writable directory cannot be redirected to the host (the runc and
+ * crun CVE class).  All writable scratch space is one tmpfs so --disk caps it
+ * as a whole.  Finally the root is made read-only and entered with
+ * pivot_root; the old root is detached so no host path stays reachable.
+ * Runs in the cloned child: no allocation, messages go to errbuf. */
+#define _GNU_SOURCE
+#include "plan.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define FAIL(...)                                                                                              \
+  do {                                                                                                         \
+    int saved_ = errno;                                                                                        \
+    fail(errbuf, errlen, saved_, __VA_ARGS__);                                                                 \
+    errno = saved_;                                                                                            \
+    return -1;                                                                                                 \
+  } while (0)
+
+static void fail(char *buf, size_t len, int errnum, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, len, fmt, ap);
+  va_end(ap);
+  if (n >= 0 && (size_t)n < len && errnum)
+    snprintf(buf + n, len - (size_t)n, ": %s", strerror(errnum));
+}
+
+/* Absolute host paths are canonical (resolved by the policy check), so any
+ * symlink met now means the tree changed since: refuse.  Relative targets
+ * are additionally kept beneath the new root. */
+static int open_no_symlinks(int dirfd, const char *path, int flags) {
+  struct open_how how = {.flags = (uint64_t)flags | O_CLOEXEC,
+                         .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
+                                    (path[0] == '/' ? 0 : RESOLVE_BENEATH)};
+  return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+}
+
+/* Open (creating on our own tmpfs when missing) the mount point `rel` below
+ * rootfd.  Directories that belong to another mount (a workspace the agent
+ * controls) are never written to: a missing target there is an error. */
+static int make_target(int rootfd, dev_t root_dev, const char *rel, bool dir, char *errbuf, size_t errlen) {
+  char path[4096];
+  snprintf(path, sizeof(path), "%s", rel);
+  int cur = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+  char *save = NULL;
+  for (char *part = strtok_r(path, "/", &save); part; part = strtok_r(NULL, "/", &save)) {
+    bool last = save == NULL || *save == '\0';
+    int next = open_no_symlinks(cur, part, O_PATH | ((!last || dir) ? O_DIRECTORY : 0));
+    if (next < 0 && errno == ENOENT) {
+      struct stat st;
+      if (fstat(cur, &st) < 0 || st.st_dev != root_dev) {
+        close(cur);
+        errno = ENOENT;
+        FAIL("mount target /%s: a directory on its path belongs to another mount; create it there first", rel);
+      }
+      if (!last || dir) {
+        if (mkdirat(cur, part, 0755) < 0 && errno != EEXIST) {
+          close(cur);
+          FAIL("mkdir /%s", rel);
+        }
+      } else {
+        int f = openat(cur, part, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (f < 0 && errno != EEXIST) {
+          close(cur);
+          FAIL("create /%s", rel);
+        }
+        if (f >= 0)
+          close(f);
+      }
+      next = open_no_symlinks(cur, part, O_PATH | ((!last || dir) ? O_DIRECTORY : 0));
+    }
+    close(cur);
+    if (next < 0)
+      FAIL("mount target /%s", rel);
+    cur = next;
+  }
+  return cur;
+}
+
+/* Clone the host tree at `host` (already canonical; opened without following
+ * symlinks so a path swapped since the policy check fails) and attach it. */
+static int attach_tree(int rootfd, dev_t root_dev, const al_mount_entry *e, uint64_t attrs, char *errbuf,
+                       size_t errlen) {
+  int src = open_no_symlinks(AT_FDCWD, e->host_path, O_PATH);
+  if (src < 0)
+    FAIL("open %s", e->host_path);
+  int tree = open_tree(src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+  close(src);
+  if (tree < 0)
+    FAIL("clone mount of %s", e->host_path);
+  struct mount_attr attr = {.attr_set = attrs};
+  if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0) {
+    close(tree);
+    FAIL("set mount flags on %s", e->host_path);
+  }
+  int target = make_target(rootfd, root_dev, e->target + 1, e->type == AL_ENTRY_DIR, errbuf, errlen);
+  if (target < 0) {
+    close(tree);
+    return -1;
+  }
+  int rc = move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+  int saved = errno;
+  close(tree);
+  close(target);
+  errno = saved;
+  if (rc < 0)
+    FAIL("mount %s at %s", e->host_path, e->target);
+  return 0;
+}
+
+static int place_entry(int rootfd, dev_t root_dev, const al_mount_entry *e, uint64_t attrs, char *errbuf,
+                       size_t errlen) {
+  if (e->type == AL_ENTRY_SYMLINK) {
+    if (symlinkat(e->link_target, rootfd, e->target + 1) < 0 && errno != EEXIST)
+      FAIL("symlink %s", e->target);
+    return 0;
+  }
+  return attach_tree(rootfd, root_dev, e, attrs, errbuf, errlen);
+}
+
+static int write_file_at(int dirfd, const char *name, const char *content, mode_t mode, char *errbuf,
+                         size_t errlen) {
+  int fd = openat(dirfd, name, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, mode);
+  if (fd < 0)
+    FAIL("create /etc/%s", name);
+  size_t len = strlen(content);
+  ssize_t w = write(fd, content, len);
+  close(fd);
+  if (w != (ssize_t)len)
+    FAIL("write /etc/%s", name);
+  return 0;
+}
+
+static int build_etc(int rootfd, const al_plan *p, char *errbuf, size_t errlen) {
+  if (mkdirat(rootfd, "etc", 0755) < 0 && errno != EEXIST)
+    FAIL("mkdir /etc");
+  int etc = openat(rootfd, "etc", O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (etc < 0)
+    FAIL("open /etc");
+  int rc = 0;
+  if (write_file_at(etc, "passwd", p->passwd, 0644, errbuf, errlen) < 0 ||
+      write_file_at(etc, "group", p->group, 0644, errbuf, errlen) < 0 ||
+      write_file_at(etc, "hosts", p->hosts, 0644, errbuf, errlen) < 0 ||
+      write_file_at(etc, "hostname", p->hostname, 0644, errbuf, errlen) < 0 ||
+      write_file_at(etc, "nsswitch.conf", "passwd: files\ngroup: files\nhosts: files\n", 0644, errbuf, errlen) < 0)
+    rc = -1;
+  close(etc);
+  return rc;
+}
+
+static const char *const dev_nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
+
+static int build_dev(int rootfd, dev_t root_dev, const al_plan *p, char *errbuf, size_t errlen) {
+  if (mkdirat(rootfd, "dev", 0755) < 0 && errno != EEXIST)
+    FAIL("mkdir /dev");
+  for (size_t i = 0; i < sizeof(dev_nodes) / sizeof(dev_nodes[0]); i++) {
+    char host[32], target[32];
+    snprintf(host, sizeof(host), "/dev/%s", dev_nodes[i]);
+    snprintf(target, sizeof(target), "/dev/%s", dev_nodes[i]);
+    al_mount_entry e = {.host_path = host, .target = target, .type = AL_ENTRY_FILE};
+    if (access(host, F_OK) < 0)
+      continue;
+    if (attach_tree(rootfd, root_dev, &e, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, errbuf, errlen) < 0)
+      return -1;
+  }
+  if (mkdirat(rootfd, "dev/pts", 0755) < 0 && errno != EEXIST)
+    FAIL("mkdir /dev/pts");
+  char pts[4096];
+  snprintf(pts, sizeof(pts), "%s/dev/pts", p->root_base);
+  if (mount("devpts", pts, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620") < 0)
+    FAIL("mount devpts");
+  static const char *const links[][2] = {{"pts/ptmx", "dev/ptmx"},           {"/proc/self/fd", "dev/fd"},
+                                         {"/proc/self/fd/0", "dev/stdin"},   {"/proc/self/fd/1", "dev/stdout"},
+                                         {"/proc/self/fd/2", "dev/stderr"}};
+  for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++)
+    if (symlinkat(links[i][0], rootfd, links[i][1]) < 0 && errno != EEXIST)
+      FAIL("symlink /%s", links[i][1]);
+  return 0;
+}
+
+/* One tmpfs, sized by --disk, provides every writable scratch directory. */
+static int build_scratch(int rootfd, dev_t root_dev, const al_plan *p, char *errbuf, size_t errlen) {
+  int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+  if (fs < 0)
+    FAIL("fsopen tmpfs");
+  if (fsconfig(fs, FSCONFIG_SET_STRING, "size", p->scratch_opts, 0) < 0 ||
+      fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0755", 0) < 0 ||
+      fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+    close(fs);
+    FAIL("configure scratch tmpfs");
+  }
+  uint64_t attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (p->spec->tmp_exec ? 0 : MOUNT_ATTR_NOEXEC);
+  int mnt = fsmount(fs, FSMOUNT_CLOEXEC, (unsigned)attrs);
+  close(fs);
+  if (mnt < 0)
+    FAIL("fsmount scratch tmpfs");
+  static const struct {
+    const char *dir;
+    const char *target;
+    mode_t mode;
+  } spaces[] = {{"tmp", "tmp", 01777}, {"vartmp", "var/tmp", 01777}, {"shm", "dev/shm", 01777},
+                {"home", "home/sandbox", 0700}};
+  for (size_t i = 0; i < sizeof(spaces) / sizeof(spaces[0]); i++) {
+    if (mkdirat(mnt, spaces[i].dir, spaces[i].mode) < 0 || fchmodat(mnt, spaces[i].dir, spaces[i].mode, 0) < 0) {
+      close(mnt);
+      FAIL("mkdir scratch %s", spaces[i].dir);
+    }
+    int tree = open_tree(mnt, spaces[i].dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+    int target = tree < 0 ? -1 : make_target(rootfd, root_dev, spaces[i].target, true, errbuf, errlen);
+    int rc = target < 0 ? -1 : move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+    int saved = errno;
+    if (tree >= 0)
+      close(tree);
+    if (target >= 0)
+      close(target);
+    if (rc < 0) {
+      close(mnt);
+      errno = saved;
+      FAIL("mount scratch /%s", spaces[i].target);
+    }
+  }
+  close(mnt);
+  return 0;
+}
+
+int al_rootfs_build(const al_plan *p, char *errbuf, size_t errlen) {
+  /* nothing we mount may propagate back to the host */
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+    FAIL("make mounts private");
+  if (mount("tmpfs", p->root_base, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=4m,nr_inodes=4096") < 0)
+    FAIL("mount root tmpfs on %s", p->root_base);
+  int rootfd = open(p->root_base, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  if (rootfd < 0)
+    FAIL("open new root");
+  struct stat st;
+  if (fstat(rootfd, &st) < 0)
+    FAIL("stat new root");
+  dev_t root_dev = st.st_dev;
+  int rc = -1;
+  const uint64_t ro = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+
+  for (size_t i = 0; i < p->n_system; i++)
+    if (place_entry(rootfd, root_dev, &p->system[i], ro, errbuf, errlen) < 0)
+      goto out;
+  if (p->generate_etc) {
+    if (build_etc(rootfd, p, errbuf, errlen) < 0)
+      goto out;
+    for (size_t i = 0; i < p->n_etc; i++)
+      if (place_entry(rootfd, root_dev, &p->etc[i], ro, errbuf, errlen) < 0)
+        goto out;
+  }
+  if (build_dev(rootfd, root_dev, p, errbuf, errlen) < 0 || build_scratch(rootfd, root_dev, p, errbuf, errlen) < 0)
+    goto out;
+  for (size_t i = 0; i < p->n_user; i++) {
+    uint64_t attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (p->user[i].writable ? 0 : MOUNT_ATTR_RDONLY);
+    if (attach_tree(rootfd, root_dev, &p->user[i], attrs, errbuf, errlen) < 0)
+      goto out;
+  }
+  if (mkdirat(rootfd, "proc", 0555) < 0 && errno != EEXIST) {
+    fail(errbuf, errlen, errno, "mkdir /proc");
+    goto out;
+  }
+  char proc[4096];
+  snprintf(proc, sizeof(proc), "%s/proc", p->root_base);
+  if (mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+    fail(errbuf, errlen, errno, "mount /proc (a host /proc with masked paths prevents this)");
+    goto out;
+  }
+  /* the root itself becomes read-only: writes go to the mounts meant for them */
+  struct mount_attr ro_attr = {.attr_set = MOUNT_ATTR_RDONLY};
+  if (mount_setattr(rootfd, "", AT_EMPTY_PATH, &ro_attr, sizeof(ro_attr)) < 0) {
+    fail(errbuf, errlen, errno, "make root read-only");
+    goto out;
+  }
+  if (fchdir(rootfd) < 0 || syscall(SYS_pivot_root, ".", ".") < 0) {
+    fail(errbuf, errlen, errno, "pivot_root");
+    goto out;
+  }
+  if (umount2(".", MNT_DETACH) < 0 || chdir("/") < 0) {
+    fail(errbuf, errlen, errno, "detach old root");
+    goto out;
+  }
+  rc = 0;
+out:
+  close(rootfd);
+  return rc;
+}

@@ -1,0 +1,240 @@
+/* sandbox_init.c - the first process of a sandbox (pid 1 of its pid
+ * namespace).  It builds the root, locks itself down, then forks the
+ * command and stays behind as a minimal init: it forwards signals, reaps
+ * orphans, and reports the command's status.  When it exits the kernel kills
+ * everything left in the namespace, which is what makes "nothing outlives
+ * the sandbox" hold against daemons, double forks and setsid.  The same
+ * lockdown (seccomp, Landlock, no capabilities) applies to init itself, so
+ * the command gains nothing by attacking it. */
+#define _GNU_SOURCE
+#include "caps.h"
+#include "landlock.h"
+#include "plan.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/securebits.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static int status_fd = -1;
+static volatile pid_t command_pid = -1;
+
+static void send_msg(al_msg_kind kind, int value, const char *text) {
+  al_status_msg m = {.kind = kind, .value = value};
+  if (text)
+    snprintf(m.text, sizeof(m.text), "%s", text);
+  ssize_t w;
+  do
+    w = write(status_fd, &m, sizeof(m));
+  while (w < 0 && errno == EINTR);
+}
+
+__attribute__((noreturn)) static void setup_failed(const char *what, int errnum) {
+  char buf[240];
+  if (errnum)
+    snprintf(buf, sizeof(buf), "%s: %s", what, strerror(errnum));
+  else
+    snprintf(buf, sizeof(buf), "%s", what);
+  send_msg(AL_MSG_SETUP_ERROR, errnum, buf);
+  _exit(AIRLOCK_EXIT_SETUP);
+}
+
+static void forward_signal(int sig) {
+  if (command_pid > 0)
+    kill(command_pid, sig);
+}
+
+static int loopback_up(void) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0)
+    return -1;
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof(ifr));
+  snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+  int rc = ioctl(s, SIOCGIFFLAGS, &ifr);
+  if (rc == 0) {
+    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+    rc = ioctl(s, SIOCSIFFLAGS, &ifr);
+  }
+  close(s);
+  return rc;
+}
+
+/* Become the sandbox user, keeping capabilities until the root is built. */
+static void set_ids(const al_plan *p) {
+  if (prctl(PR_SET_SECUREBITS, SECBIT_NO_SETUID_FIXUP, 0, 0, 0) < 0)
+    setup_failed("securebits", errno);
+  if (p->drop_groups && setgroups(0, NULL) < 0)
+    setup_failed("setgroups", errno);
+  if (setresgid(p->inside_gid, p->inside_gid, p->inside_gid) < 0)
+    setup_failed("setresgid", errno);
+  if (setresuid(p->inside_uid, p->inside_uid, p->inside_uid) < 0)
+    setup_failed("setresuid", errno);
+}
+
+__attribute__((noreturn)) static void run_command(const al_plan *p) {
+  sigset_t none;
+  sigemptyset(&none);
+  for (int s = 1; s < NSIG; s++)
+    signal(s, SIG_DFL);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  environ = p->envp;
+  execvp(p->argv[0], p->argv);
+  int e = errno;
+  char buf[240];
+  snprintf(buf, sizeof(buf), "cannot execute '%s': %s", p->argv[0], strerror(e));
+  send_msg(AL_MSG_EXEC_ERROR, e, buf);
+  _exit(e == ENOENT ? AIRLOCK_EXIT_NOT_FOUND : AIRLOCK_EXIT_NOT_EXECUTABLE);
+}
+
+/* The child is a copy of the launcher: its argv and environment strings are
+ * the caller's and would show in /proc/1/cmdline and /proc/1/environ.  Wipe
+ * them (the kernel reads those files straight from this memory). */
+static void scrub_inherited_strings(void) {
+  int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return;
+  char buf[2048];
+  ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n <= 0)
+    return;
+  buf[n] = '\0';
+  /* fields after the parenthesised command name; field[k-1] holds field k
+   * of proc(5): arg_start is 48, env_end is 51 */
+  char *p = strrchr(buf, ')');
+  if (!p)
+    return;
+  unsigned long field[52] = {0};
+  int idx = 3;
+  for (char *tok = strtok(p + 2, " "); tok && idx < 52; tok = strtok(NULL, " "), idx++)
+    field[idx - 1] = strtoul(tok, NULL, 10);
+  unsigned long arg_start = field[47], arg_end = field[48], env_start = field[49], env_end = field[50];
+  if (arg_start && arg_end > arg_start) {
+    memset((void *)arg_start, 0, arg_end - arg_start);
+    const char name[] = "airlock-init";
+    if (arg_end - arg_start > sizeof(name))
+      memcpy((void *)arg_start, name, sizeof(name));
+  }
+  if (env_start && env_end > env_start)
+    memset((void *)env_start, 0, env_end - env_start);
+}
+
+void al_sandbox_main(al_plan *p) {
+  status_fd = p->status_fd;
+  scrub_inherited_strings();
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+
+  /* wait until the launcher has written our id maps and cgroups */
+  char go;
+  ssize_t r;
+  do
+    r = read(p->sync_fd, &go, 1);
+  while (r < 0 && errno == EINTR);
+  if (r != 1)
+    _exit(AIRLOCK_EXIT_SETUP); /* launcher is gone */
+
+  if (!p->in_cgroup_ns && unshare(CLONE_NEWCGROUP) < 0)
+    setup_failed("cgroup namespace", errno);
+  set_ids(p);
+  /* the parent-death signal is reset by setresuid, so arm it only now and
+   * then check that the launcher did not die in between */
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+    setup_failed("parent death signal", errno);
+  /* nobody inside may read init's memory (a copy of the launcher's) */
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    setup_failed("dumpable", errno);
+  struct pollfd pfd = {.fd = p->sync_fd, .events = POLLIN};
+  if (poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLHUP | POLLERR)))
+    _exit(AIRLOCK_EXIT_SETUP);
+
+  char errbuf[200];
+  errbuf[0] = '\0';
+  if (al_rootfs_build(p, errbuf, sizeof(errbuf)) < 0)
+    setup_failed(errbuf, 0);
+  if (sethostname(p->hostname, strlen(p->hostname)) < 0)
+    setup_failed("sethostname", errno);
+  if (loopback_up() < 0)
+    setup_failed("bring up loopback", errno);
+  if (chdir(p->cwd) < 0) {
+    char buf[200];
+    snprintf(buf, sizeof(buf), "working directory %s", p->cwd);
+    setup_failed(buf, errno);
+  }
+
+  /* a new session: no controlling terminal to inject keystrokes into */
+  if (setsid() < 0)
+    setup_failed("setsid", errno);
+  for (int i = 0; i < p->n_rlimits; i++) {
+    struct rlimit rl = {p->rlimits[i].value, p->rlimits[i].value};
+    if (setrlimit(p->rlimits[i].resource, &rl) < 0)
+      setup_failed("setrlimit", errno);
+  }
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    setup_failed("no_new_privs", errno);
+  if (p->landlock_abi > 0) {
+    int rc = al_landlock_restrict(p->writable, p->landlock_abi);
+    if (rc < 0)
+      setup_failed("landlock", -rc);
+  }
+  int rc = al_drop_privileges();
+  if (rc < 0)
+    setup_failed("dropping capabilities", -rc);
+  if (al_seccomp_install(&p->seccomp) < 0)
+    setup_failed("seccomp", errno);
+
+  /* nothing inherited survives except stdio and our report pipe */
+  int keep = p->status_fd;
+  if (keep > 3)
+    syscall(SYS_close_range, 3, keep - 1, 0);
+  syscall(SYS_close_range, keep + 1, ~0U, 0);
+  fcntl(keep, F_SETFD, FD_CLOEXEC);
+
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = forward_signal;
+  sigemptyset(&sa.sa_mask);
+  int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
+  for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+    sigaction(forwarded[i], &sa, NULL);
+
+  pid_t child = fork();
+  if (child < 0)
+    setup_failed("fork command", errno);
+  if (child == 0)
+    run_command(p);
+  command_pid = child;
+
+  /* reap everything; report when the command itself ends */
+  for (;;) {
+    int st;
+    pid_t w = waitpid(-1, &st, 0);
+    if (w < 0) {
+      if (errno == EINTR)
+        continue;
+      send_msg(AL_MSG_EXIT, 0, NULL);
+      _exit(0);
+    }
+    if (w == child) {
+      send_msg(AL_MSG_EXIT, st, NULL);
+      _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+    }
+  }
+}

@@ -1,0 +1,164 @@
+/* seccomp_filter.c - which syscalls a sandboxed process may not make.
+ *
+ * Default allow with a deny list (EPERM), like Docker's profile inverted:
+ * agents run arbitrary toolchains, so an allow list breaks real workloads,
+ * while the deny list covers the kernel surfaces that sandbox escapes and
+ * container CVEs have used (namespaces, mounts, ptrace, keyrings, bpf,
+ * io_uring, userfaultfd, terminal injection, exotic socket families).
+ * Foreign ABIs (x32, i386) are killed: their syscall numbers bypass
+ * per-number rules.  The filter is compiled with libseccomp in the launcher
+ * and exported as BPF so the sandbox's init only has to install it. */
+#define _GNU_SOURCE
+#include "seccomp_filter.h"
+#include "cleanup.h"
+#include "error.h"
+
+#include <errno.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+#define X32_SYSCALL_BIT 0x40000000
+
+static const char *const denied_syscalls[] = {
+    /* filesystems and namespaces */
+    "mount", "umount", "umount2", "pivot_root", "chroot", "unshare", "setns",
+    "open_tree", "move_mount", "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr",
+    "open_by_handle_at", "name_to_handle_at",
+    /* other processes' memory */
+    "ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "process_madvise",
+    "pidfd_getfd",
+    /* the kernel itself */
+    "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module",
+    "bpf", "perf_event_open", "userfaultfd", "io_uring_setup", "io_uring_enter",
+    "io_uring_register", "lookup_dcookie", "quotactl", "quotactl_fd", "nfsservctl",
+    "vhangup", "iopl", "ioperm", "uselib", "_sysctl", "sysfs", "ustat",
+    /* keyrings */
+    "keyctl", "add_key", "request_key",
+    /* host administration */
+    "swapon", "swapoff", "reboot", "acct", "syslog", "settimeofday", "clock_settime",
+    "clock_adjtime", "adjtimex", "sethostname", "setdomainname", "create_module",
+    "get_kernel_syms", "query_module",
+    /* NUMA placement and landlock/seccomp reconfiguration are not for sandboxes */
+    "move_pages", "migrate_pages", "mbind", "set_mempolicy",
+    "fanotify_init",
+};
+
+static const unsigned long namespace_flags[] = {
+    CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER,
+    CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP, CLONE_NEWTIME,
+};
+
+static void release_ctx(scmp_filter_ctx *c) {
+  if (*c)
+    seccomp_release(*c);
+}
+
+static int add(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned n, const struct scmp_arg_cmp *cmp,
+               airlock_error **err) {
+  int nr = seccomp_syscall_resolve_name(name);
+  if (nr == __NR_SCMP_ERROR)
+    return 0; /* not on this architecture */
+  int r = seccomp_rule_add_array(ctx, action, nr, n, cmp);
+  if (r < 0)
+    return al_err(err, -r, "seccomp rule for %s", name);
+  return 0;
+}
+
+int al_seccomp_compile(al_bpf *out, airlock_error **err) {
+  memset(out, 0, sizeof(*out));
+  __attribute__((cleanup(release_ctx))) scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+  if (ctx == NULL)
+    return al_err(err, 0, "seccomp_init failed");
+  /* only the native ABI; anything else is killed (x32 below) */
+  if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS) < 0 ||
+      seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0) < 0)
+    return al_err(err, 0, "seccomp attributes");
+  const uint32_t eperm = SCMP_ACT_ERRNO(EPERM);
+  for (size_t i = 0; i < AL_ARRAY_SIZE(denied_syscalls); i++)
+    if (add(ctx, eperm, denied_syscalls[i], 0, NULL, err) < 0)
+      return -1;
+
+  /* clone with any namespace flag; clone3 passes flags in memory that BPF
+   * cannot read, so it reports ENOSYS and libc falls back to clone. */
+  for (size_t i = 0; i < AL_ARRAY_SIZE(namespace_flags); i++) {
+    struct scmp_arg_cmp c = SCMP_A0(SCMP_CMP_MASKED_EQ, namespace_flags[i], namespace_flags[i]);
+    if (add(ctx, eperm, "clone", 1, &c, err) < 0)
+      return -1;
+  }
+  if (add(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", 0, NULL, err) < 0)
+    return -1;
+
+  /* keystroke injection into a terminal shared with the caller */
+  const unsigned long tty_cmds[] = {TIOCSTI, TIOCLINUX};
+  for (size_t i = 0; i < AL_ARRAY_SIZE(tty_cmds); i++) {
+    struct scmp_arg_cmp c = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, tty_cmds[i]);
+    if (add(ctx, eperm, "ioctl", 1, &c, err) < 0)
+      return -1;
+  }
+
+  /* socket families: only unix, inet and inet6 */
+  for (int fam = 0; fam <= AF_MAX; fam++) {
+    if (fam == AF_UNIX || fam == AF_INET || fam == AF_INET6)
+      continue;
+    struct scmp_arg_cmp c = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fam);
+    if (add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), "socket", 1, &c, err) < 0)
+      return -1;
+  }
+  {
+    struct scmp_arg_cmp c = SCMP_A0(SCMP_CMP_GT, (scmp_datum_t)AF_MAX);
+    if (add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), "socket", 1, &c, err) < 0)
+      return -1;
+  }
+
+  /* personality: only the default Linux personality (no ASLR switch-off,
+   * no READ_IMPLIES_EXEC).  libseccomp cannot express "0 or 0xffffffff" in
+   * a default-allow filter, so the query form is refused as well. */
+  {
+    struct scmp_arg_cmp c = SCMP_A0(SCMP_CMP_NE, 0);
+    if (add(ctx, eperm, "personality", 1, &c, err) < 0)
+      return -1;
+  }
+
+  /* export as BPF through a memfd */
+  _cleanup_close_ int fd = memfd_create("airlock-seccomp", MFD_CLOEXEC);
+  if (fd < 0)
+    return al_err(err, errno, "memfd_create");
+  int r = seccomp_export_bpf(ctx, fd);
+  if (r < 0)
+    return al_err(err, -r, "seccomp_export_bpf");
+  off_t size = lseek(fd, 0, SEEK_END);
+  if (size <= 0 || size % sizeof(struct sock_filter) != 0 || size / sizeof(struct sock_filter) > 0xffff)
+    return al_err(err, 0, "seccomp export produced %lld bytes", (long long)size);
+  out->insns = malloc((size_t)size);
+  if (out->insns == NULL)
+    return al_err(err, ENOMEM, "seccomp");
+  if (pread(fd, out->insns, (size_t)size, 0) != size) {
+    al_bpf_free(out);
+    return al_err(err, errno, "reading seccomp program");
+  }
+  out->len = (unsigned short)(size / sizeof(struct sock_filter));
+  return 0;
+}
+
+int al_seccomp_install(const al_bpf *bpf) {
+  struct sock_fprog prog = {.len = bpf->len, .filter = bpf->insns};
+  return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+}
+
+void al_bpf_free(al_bpf *bpf) {
+  free(bpf->insns);
+  bpf->insns = NULL;
+  bpf->len = 0;
+}

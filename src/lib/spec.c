@@ -1,0 +1,163 @@
+/* spec.c - the sandbox description: defaults, ownership and validation.
+ * Validation runs before anything is created so that bad input is refused
+ * with a message naming the field and nothing is left half-done. */
+#define _GNU_SOURCE
+#include "cleanup.h"
+#include "error.h"
+#include "pathpolicy.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DEFAULT_UID 1001
+
+void airlock_spec_init(airlock_spec *spec) {
+  memset(spec, 0, sizeof(*spec));
+  spec->workspace_rw = true;
+  spec->uid = DEFAULT_UID;
+  spec->memory_bytes = 512LL << 20;
+  spec->cpus = 1.0;
+  spec->pids = 256;
+  spec->timeout_sec = 30;
+  spec->disk_bytes = 1LL << 30;
+  spec->nofile = 1024;
+  spec->network = AIRLOCK_NETWORK_NONE;
+}
+
+void airlock_spec_clear(airlock_spec *spec) {
+  free(spec->cwd);
+  free(spec->image);
+  free(spec->workspace);
+  free(spec->output);
+  free(spec->hostname);
+  for (size_t i = 0; i < spec->n_binds; i++) {
+    free(spec->binds[i].src);
+    free(spec->binds[i].dst);
+  }
+  free(spec->binds);
+  for (size_t i = 0; i < spec->n_env; i++)
+    free(spec->env[i]);
+  free(spec->env);
+  memset(spec, 0, sizeof(*spec));
+}
+
+static int check_dir(const char *what, const char *path, airlock_error **err) {
+  struct stat st;
+  if (stat(path, &st) < 0)
+    return al_err(err, errno, "%s '%s'", what, path);
+  if (!S_ISDIR(st.st_mode))
+    return al_err(err, 0, "%s '%s' is not a directory", what, path);
+  return 0;
+}
+
+static int check_env_entry(const char *kv, airlock_error **err) {
+  const char *eq = strchr(kv, '=');
+  if (eq == NULL || eq == kv)
+    return al_err(err, 0, "invalid environment entry '%s': expected KEY=VALUE", kv);
+  for (const char *p = kv; p < eq; p++) {
+    if (!(isalnum((unsigned char)*p) || *p == '_') || (p == kv && isdigit((unsigned char)*p)))
+      return al_err(err, 0, "invalid environment name in '%s': use letters, digits and '_'", kv);
+  }
+  return 0;
+}
+
+int airlock_spec_validate(const airlock_spec *spec, airlock_error **err) {
+  if (spec->argv == NULL || spec->argv[0] == NULL || spec->argv[0][0] == '\0')
+    return al_err(err, 0, "no command given");
+  if (spec->memory_bytes < (6LL << 20))
+    return al_err(err, 0, "memory limit %lld bytes is below the minimum of 6m", (long long)spec->memory_bytes);
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  if (!(spec->cpus >= 0.01) || spec->cpus > (double)ncpu)
+    return al_err(err, 0, "cpus %.2f is out of range: this host has %ld CPUs (minimum 0.01)", spec->cpus, ncpu);
+  if (spec->pids < 2 || spec->pids > 4194304)
+    return al_err(err, 0, "pids %lld is out of range (2 to 4194304; the sandbox's init counts as one)",
+                  (long long)spec->pids);
+  if (!(spec->timeout_sec > 0) || spec->timeout_sec > 7 * 86400)
+    return al_err(err, 0, "timeout %.3f seconds is out of range (more than 0, at most 7 days)", spec->timeout_sec);
+  if (spec->disk_bytes < (1LL << 20))
+    return al_err(err, 0, "disk limit %lld bytes is below the minimum of 1m", (long long)spec->disk_bytes);
+  if (spec->nofile < 16 || spec->nofile > 1048576)
+    return al_err(err, 0, "open files limit %lld is out of range (16 to 1048576)", (long long)spec->nofile);
+  if (spec->uid > 65534)
+    return al_err(err, 0, "uid %u is out of range (0 to 65534)", spec->uid);
+  if (spec->hostname && (strlen(spec->hostname) == 0 || strlen(spec->hostname) > 64))
+    return al_err(err, 0, "hostname must be 1 to 64 characters");
+  if (spec->cwd && spec->cwd[0] != '/')
+    return al_err(err, 0, "cwd '%s' must be an absolute path inside the sandbox", spec->cwd);
+  if (spec->image && check_dir("image", spec->image, err) < 0)
+    return -1;
+  if (spec->workspace) {
+    _cleanup_free_ char *real = NULL;
+    if (al_resolve_mount_source("workspace", spec->workspace, &real, err) < 0 ||
+        check_dir("workspace", real, err) < 0)
+      return -1;
+  }
+  if (spec->output) {
+    _cleanup_free_ char *real = NULL;
+    if (al_resolve_mount_source("output", spec->output, &real, err) < 0 || check_dir("output", real, err) < 0)
+      return -1;
+  }
+  for (size_t i = 0; i < spec->n_binds; i++) {
+    const airlock_bind *b = &spec->binds[i];
+    _cleanup_free_ char *real = NULL;
+    if (al_resolve_mount_source("bind source", b->src, &real, err) < 0)
+      return -1;
+    if (al_check_mount_target("bind", b->dst, err) < 0)
+      return -1;
+    if ((spec->workspace && strcmp(b->dst, "/workspace") == 0) || (spec->output && strcmp(b->dst, "/output") == 0))
+      return al_err(err, 0, "bind target '%s' is already used by --%s", b->dst, b->dst + 1);
+    for (size_t j = 0; j < i; j++)
+      if (strcmp(spec->binds[j].dst, b->dst) == 0)
+        return al_err(err, 0, "bind target '%s' is given twice", b->dst);
+  }
+  for (size_t i = 0; i < spec->n_env; i++)
+    if (check_env_entry(spec->env[i], err) < 0)
+      return -1;
+  return 0;
+}
+
+int airlock_spec_set_string(char **field, const char *value, airlock_error **err) {
+  char *copy = strdup(value);
+  if (copy == NULL)
+    return al_err(err, ENOMEM, "string");
+  free(*field);
+  *field = copy;
+  return 0;
+}
+
+int airlock_spec_add_env(airlock_spec *spec, const char *kv, airlock_error **err) {
+  if (check_env_entry(kv, err) < 0)
+    return -1;
+  size_t keylen = (size_t)(strchr(kv, '=') - kv) + 1;
+  char *copy = strdup(kv);
+  if (copy == NULL)
+    return al_err(err, ENOMEM, "env");
+  for (size_t i = 0; i < spec->n_env; i++) {
+    if (strncmp(spec->env[i], kv, keylen) == 0) {
+      free(spec->env[i]);
+      spec->env[i] = copy;
+      return 0;
+    }
+  }
+  char **grown = realloc(spec->env, (spec->n_env + 1) * sizeof(*grown));
+  if (grown == NULL) {
+    free(copy);
+    return al_err(err, ENOMEM, "env");
+  }
+  spec->env = grown;
+  spec->env[spec->n_env++] = copy;
+  return 0;
+}
+
+int airlock_spec_add_bind(airlock_spec *spec, airlock_bind *bind, airlock_error **err) {
+  airlock_bind *grown = realloc(spec->binds, (spec->n_binds + 1) * sizeof(*grown));
+  if (grown == NULL)
+    return al_err(err, ENOMEM, "bind");
+  spec->binds = grown;
+  spec->binds[spec->n_binds++] = *bind;
+  memset(bind, 0, sizeof(*bind));
+  return 0;
+}
