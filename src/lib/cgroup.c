@@ -11,6 +11,7 @@
 #include "error.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,15 +30,6 @@ typedef struct {
   char v2_controllers[256];
 } hierarchy_map;
 
-static void hierarchy_map_free(hierarchy_map *m) {
-  for (int i = 0; i < AL_CTRL_COUNT; i++) {
-    free(m->v1_mount[i]);
-    free(m->v1_own[i]);
-  }
-  free(m->v2_mount);
-  free(m->v2_own);
-}
-
 static bool list_has(const char *list, const char *word, char sep) {
   size_t n = strlen(word);
   for (const char *p = list; p && *p;) {
@@ -51,7 +43,7 @@ static bool list_has(const char *list, const char *word, char sep) {
 }
 
 /* Read /proc/self/mountinfo and /proc/self/cgroup into a map. */
-static void discover(hierarchy_map *m) {
+static void discover_now(hierarchy_map *m) {
   memset(m, 0, sizeof(*m));
   _cleanup_fclose_ FILE *mi = fopen("/proc/self/mountinfo", "re");
   char *line = NULL;
@@ -101,6 +93,25 @@ static void discover(hierarchy_map *m) {
     if (f && fgets(m->v2_controllers, sizeof(m->v2_controllers), f))
       m->v2_controllers[strcspn(m->v2_controllers, "\n")] = '\0';
   }
+}
+
+/* The layout does not change while we run: read it once per process. */
+static hierarchy_map cached_map;
+static pthread_once_t cached_once = PTHREAD_ONCE_INIT;
+static void discover_once(void) {
+  discover_now(&cached_map);
+}
+static const hierarchy_map *discover(void) {
+  pthread_once(&cached_once, discover_once);
+  return &cached_map;
+}
+
+bool al_cgroup_all_v2(void) {
+  const hierarchy_map *m = discover();
+  for (int c = 0; c < AL_CTRL_COUNT; c++)
+    if (m->v1_mount[c] || !m->v2_mount || !m->v2_own || !list_has(m->v2_controllers, controller_names[c], ' '))
+      return false;
+  return true;
 }
 
 int al_write_file(const char *dir, const char *file, const char *value, airlock_error **err) {
@@ -159,20 +170,25 @@ static int make_dir(const char *p, airlock_error **err) {
   return 0;
 }
 
+static unsigned gc_base(const char *base);
+
 int al_cgroup_create(al_cgroup *cg, const airlock_spec *spec, airlock_error **err) {
   memset(cg, 0, sizeof(*cg));
   cg->v2_dir_fd = -1;
-  hierarchy_map m;
-  discover(&m);
+  for (int c = 0; c < AL_CTRL_COUNT; c++)
+    cg->join_fd[c] = -1;
+  const hierarchy_map *m = discover();
   _cleanup_free_ char *name = unique_name();
   char *v2_dir = NULL; /* shared by every v2 controller */
   int rc = 0;
   for (int c = 0; c < AL_CTRL_COUNT && rc == 0; c++) {
     airlock_error *local = NULL;
     const char *ctrl = controller_names[c];
-    if (m.v1_mount[c] && m.v1_own[c]) {
-      _cleanup_free_ char *base = base_dir(m.v1_mount[c], m.v1_own[c], false);
+    if (m->v1_mount[c] && m->v1_own[c]) {
+      _cleanup_free_ char *base = base_dir(m->v1_mount[c], m->v1_own[c], false);
       char *dir = NULL;
+      if (base)
+        gc_base(base);
       if (base && make_dir(base, &local) == 0 && asprintf(&dir, "%s/%s", base, name) >= 0 &&
           make_dir(dir, &local) == 0) {
         cg->path[c] = dir;
@@ -182,9 +198,11 @@ int al_cgroup_create(al_cgroup *cg, const airlock_spec *spec, airlock_error **er
       } else {
         free(dir);
       }
-    } else if (m.v2_mount && m.v2_own && list_has(m.v2_controllers, ctrl, ' ')) {
+    } else if (m->v2_mount && m->v2_own && list_has(m->v2_controllers, ctrl, ' ')) {
       if (v2_dir == NULL) {
-        _cleanup_free_ char *base = base_dir(m.v2_mount, m.v2_own, true);
+        _cleanup_free_ char *base = base_dir(m->v2_mount, m->v2_own, true);
+        if (base)
+          gc_base(base);
         if (base && al_cgroup_v2_prepare_parent(base, &local) == 0 && asprintf(&v2_dir, "%s/%s", base, name) >= 0 &&
             make_dir(v2_dir, &local) < 0) {
           free(v2_dir);
@@ -208,7 +226,6 @@ int al_cgroup_create(al_cgroup *cg, const airlock_spec *spec, airlock_error **er
     airlock_error_free(&local);
   }
   free(v2_dir);
-  hierarchy_map_free(&m);
   if (rc < 0) {
     al_cgroup_destroy(cg);
     return -1;
@@ -217,23 +234,38 @@ int al_cgroup_create(al_cgroup *cg, const airlock_spec *spec, airlock_error **er
   bool all_v2 = true;
   for (int c = 0; c < AL_CTRL_COUNT; c++)
     all_v2 = all_v2 && cg->version[c] == 2;
-  if (all_v2)
+  if (all_v2) {
     cg->v2_dir_fd = open(cg->path[0], O_DIRECTORY | O_PATH | O_CLOEXEC);
-  return 0;
-}
-
-int al_cgroup_attach(const al_cgroup *cg, pid_t pid, airlock_error **err) {
-  char buf[32];
-  snprintf(buf, sizeof(buf), "%d", (int)pid);
+    if (cg->v2_dir_fd >= 0)
+      return 0;
+  }
+  /* Otherwise the child joins by itself.  A thread moving itself through v1
+   * "tasks" skips the global threadgroup lock, whose RCU sync made a write
+   * of another pid to cgroup.procs cost up to 20 ms here. */
   for (int c = 0; c < AL_CTRL_COUNT; c++) {
     if (cg->path[c] == NULL)
       continue;
-    bool dup = false; /* v2 controllers share a directory: attach once */
+    bool dup = false; /* v2 controllers share a directory: join once */
     for (int d = 0; d < c; d++)
       dup = dup || (cg->path[d] && strcmp(cg->path[d], cg->path[c]) == 0);
-    if (!dup && al_write_file(cg->path[c], "cgroup.procs", buf, err) < 0)
+    if (dup)
+      continue;
+    char p[4096];
+    snprintf(p, sizeof(p), "%s/%s", cg->path[c], cg->version[c] == 1 ? "tasks" : "cgroup.procs");
+    cg->join_fd[c] = open(p, O_WRONLY | O_CLOEXEC);
+    if (cg->join_fd[c] < 0) {
+      al_err(err, errno, "open %s", p);
+      al_cgroup_destroy(cg);
       return -1;
+    }
   }
+  return 0;
+}
+
+int al_cgroup_join_self(const int *fds, int n) {
+  for (int i = 0; i < n; i++)
+    if (write(fds[i], "0", 1) != 1)
+      return -errno;
   return 0;
 }
 
@@ -274,6 +306,11 @@ void al_cgroup_destroy(al_cgroup *cg) {
   if (cg->v2_dir_fd >= 0)
     close(cg->v2_dir_fd);
   cg->v2_dir_fd = -1;
+  for (int c = 0; c < AL_CTRL_COUNT; c++) {
+    if (cg->join_fd[c] >= 0)
+      close(cg->join_fd[c]);
+    cg->join_fd[c] = -1;
+  }
 }
 
 static unsigned gc_base(const char *base) {
@@ -300,21 +337,19 @@ static unsigned gc_base(const char *base) {
 }
 
 unsigned al_cgroup_gc(void) {
-  hierarchy_map m;
-  discover(&m);
+  const hierarchy_map *m = discover();
   unsigned removed = 0;
   for (int c = 0; c < AL_CTRL_COUNT; c++) {
-    if (m.v1_mount[c] && m.v1_own[c]) {
-      _cleanup_free_ char *base = base_dir(m.v1_mount[c], m.v1_own[c], false);
+    if (m->v1_mount[c] && m->v1_own[c]) {
+      _cleanup_free_ char *base = base_dir(m->v1_mount[c], m->v1_own[c], false);
       if (base)
         removed += gc_base(base);
     }
   }
-  if (m.v2_mount && m.v2_own) {
-    _cleanup_free_ char *base = base_dir(m.v2_mount, m.v2_own, true);
+  if (m->v2_mount && m->v2_own) {
+    _cleanup_free_ char *base = base_dir(m->v2_mount, m->v2_own, true);
     if (base)
       removed += gc_base(base);
   }
-  hierarchy_map_free(&m);
   return removed;
 }

@@ -14,13 +14,20 @@ typedef struct al_cgroup {
   int version[AL_CTRL_COUNT];  /* 1 or 2; 0 when the controller is unavailable */
   char *why_missing[AL_CTRL_COUNT];
   int v2_dir_fd;               /* open when every controller is on v2: CLONE_INTO_CGROUP */
+  int join_fd[AL_CTRL_COUNT];  /* otherwise: files the child writes "0" to (see al_cgroup_join_self) */
 } al_cgroup;
 
-/* Create the sandbox's cgroups and write the limits.  Controllers that cannot
+/* Remove leftovers of dead launchers, then create the sandbox's cgroups and write the limits.  Controllers that cannot
  * be used are left with version 0 and a reason; the caller decides whether
  * that is fatal (it is, unless the user allowed degraded mode). */
 int al_cgroup_create(al_cgroup *cg, const airlock_spec *spec, airlock_error **err);
-int al_cgroup_attach(const al_cgroup *cg, pid_t pid, airlock_error **err);
+/* True when memory, pids and cpu are all on cgroup v2: then the cgroup is
+ * made before clone and the child is born in it (CLONE_INTO_CGROUP). */
+bool al_cgroup_all_v2(void);
+/* Move the calling (single-threaded) process into the cgroups whose "tasks"
+ * or "cgroup.procs" files are open as fds[]; called by the sandbox child.
+ * Async-signal-safe.  Returns 0 or -errno. */
+int al_cgroup_join_self(const int *fds, int n);
 bool al_cgroup_oom_killed(const al_cgroup *cg);
 void al_cgroup_destroy(al_cgroup *cg);
 /* Remove empty cgroups left by launchers that no longer exist. */

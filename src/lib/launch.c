@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -135,6 +136,32 @@ static int resolve_limits(const airlock_spec *spec, const al_cgroup *cg, al_plan
   return 0;
 }
 
+/* Pass the cgroup membership files to the child (see al_cgroup_join_self). */
+static int send_cgroup_fds(int sock, const al_cgroup *cg) {
+  int fds[AL_CTRL_COUNT];
+  int n = 0;
+  for (int c = 0; c < AL_CTRL_COUNT; c++)
+    if (cg->join_fd[c] >= 0)
+      fds[n++] = cg->join_fd[c];
+  char tag = 'c';
+  struct iovec iov = {&tag, 1};
+  union {
+    char buf[CMSG_SPACE(sizeof(fds))];
+    struct cmsghdr align;
+  } control;
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+  if (n > 0) {
+    msg.msg_control = control.buf;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)n);
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)n);
+    memcpy(CMSG_DATA(cm), fds, sizeof(int) * (size_t)n);
+  }
+  return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -1;
+}
+
 static const int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 
 typedef struct {
@@ -186,7 +213,6 @@ int airlock_run(const airlock_spec *spec, airlock_result *r, airlock_error **err
   memset(r, 0, sizeof(*r));
   if (airlock_spec_validate(spec, err) < 0)
     return -1;
-  al_cgroup_gc();
 
   al_plan plan;
   al_cgroup cg = {.v2_dir_fd = -1};
@@ -199,16 +225,17 @@ int airlock_run(const airlock_spec *spec, airlock_result *r, airlock_error **err
 
   if (al_plan_build(&plan, spec, err) < 0)
     goto out;
-  if (al_seccomp_compile(&plan.seccomp, err) < 0)
-    goto out;
-  if (al_cgroup_create(&cg, spec, err) < 0)
-    goto out;
-  if (resolve_limits(spec, &cg, &plan, r, err) < 0)
+  al_seccomp_builtin(&plan.seccomp);
+  /* On pure v2 the child is born in its cgroup, so make it first.  Elsewhere
+   * the cgroups are made while the child builds its root (2 cores: that
+   * work is off the critical path) and handed to it before it locks down. */
+  bool cgroup_first = al_cgroup_all_v2();
+  if (cgroup_first && (al_cgroup_create(&cg, spec, err) < 0 || resolve_limits(spec, &cg, &plan, r, err) < 0))
     goto out;
   r->landlock_abi = plan.landlock_abi;
   r->seccomp = true;
 
-  if (pipe2(sync_pipe, O_CLOEXEC) < 0 || pipe2(status_pipe, O_CLOEXEC) < 0) {
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync_pipe) < 0 || pipe2(status_pipe, O_CLOEXEC) < 0) {
     al_err(err, errno, "pipe");
     goto out;
   }
@@ -250,10 +277,16 @@ int airlock_run(const airlock_spec *spec, airlock_result *r, airlock_error **err
   status_pipe[1] = -1;
 
   bool released = false;
-  if (write_id_maps(pid, &plan, err) < 0 || (cg.v2_dir_fd < 0 && al_cgroup_attach(&cg, pid, err) < 0)) {
+  if (write_id_maps(pid, &plan, err) < 0) {
     kill(pid, SIGKILL);
   } else if (write(sync_pipe[1], "g", 1) != 1) {
     al_err(err, errno, "start sandbox");
+    kill(pid, SIGKILL);
+  } else if (!cgroup_first &&
+             (al_cgroup_create(&cg, spec, err) < 0 || resolve_limits(spec, &cg, &plan, r, err) < 0)) {
+    kill(pid, SIGKILL);
+  } else if (send_cgroup_fds(sync_pipe[1], &cg) < 0) {
+    al_err(err, errno, "hand cgroups to the sandbox");
     kill(pid, SIGKILL);
   } else {
     released = true;

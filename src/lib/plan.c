@@ -10,6 +10,7 @@
 #include "pathpolicy.h"
 
 #include <ctype.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,10 +27,30 @@ static const char *const host_system[] = {"usr", "bin", "sbin", "lib", "lib32", 
 /* Host /etc entries a program may need (dynamic linker, certificates,
  * Debian's alternatives symlinks, time zone).  Nothing with secrets. */
 static const char *const host_etc[] = {
-    "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "ssl", "ca-certificates", "ca-certificates.conf",
-    "alternatives", "localtime", "os-release", "mime.types", "protocols", "services",
-    "debian_version", "timezone", "inputrc", "bash.bashrc", "profile",
+    "ld.so.cache", "ssl", "alternatives", "localtime", "os-release", "protocols", "services",
+    "debian_version", "timezone", "bash.bashrc", "profile",
 };
+#define MAX_COPIED_FILE (256 * 1024)
+
+/* Read a small regular file so the child can write a copy instead of
+ * mounting it; leaves the entry a mount when the file is large. */
+static void copy_content(al_mount_entry *e) {
+  _cleanup_close_ int fd = open(e->host_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) < 0 || st.st_size > MAX_COPIED_FILE)
+    return;
+  char *buf = malloc((size_t)st.st_size + 1);
+  if (!buf)
+    return;
+  ssize_t n = read(fd, buf, (size_t)st.st_size);
+  if (n != st.st_size) {
+    free(buf);
+    return;
+  }
+  e->content = buf;
+  e->content_len = (size_t)n;
+}
+
 /* image top-level entries that airlock provides itself */
 static const char *const image_skip[] = {"proc", "dev", "sys", "tmp", "run", "workspace", "output", "home"};
 
@@ -192,6 +213,9 @@ int al_plan_build(al_plan *p, const airlock_spec *spec, airlock_error **err) {
       snprintf(target, sizeof(target), "/etc/%s", host_etc[i]);
       if (add_entry(&p->etc, &p->n_etc, host, target, err) < 0)
         return -1;
+      if (p->n_etc && p->etc[p->n_etc - 1].type == AL_ENTRY_FILE && p->etc[p->n_etc - 1].content == NULL &&
+          strcmp(p->etc[p->n_etc - 1].target, target) == 0)
+        copy_content(&p->etc[p->n_etc - 1]);
     }
   }
 
@@ -243,9 +267,8 @@ int al_plan_build(al_plan *p, const airlock_spec *spec, airlock_error **err) {
   p->rlimits[p->n_rlimits++] = (al_rlimit){RLIMIT_CPU, cpu_seconds};
 
   /* Landlock: writes only below these */
-  static const char *const always_writable[] = {"/tmp", "/var/tmp", "/dev/shm", SANDBOX_HOME, "/dev/null",
-                                                "/dev/zero", "/dev/full", "/dev/tty", "/dev/pts", "/dev/random",
-                                                "/dev/urandom"};
+  /* /dev holds only the device nodes, pts and shm; its own mount is read-only */
+  static const char *const always_writable[] = {"/tmp", "/dev", SANDBOX_HOME};
   for (size_t i = 0; i < AL_ARRAY_SIZE(always_writable); i++)
     add_writable(p, always_writable[i]);
   for (size_t i = 0; i < p->n_user; i++)
@@ -263,6 +286,7 @@ void al_plan_free(al_plan *p) {
       free(lists[l][i].host_path);
       free(lists[l][i].target);
       free(lists[l][i].link_target);
+      free(lists[l][i].content);
     }
     free(lists[l]);
   }

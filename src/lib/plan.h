@@ -20,7 +20,8 @@ typedef struct al_mount_entry {
   al_entry_type type;
   char *link_target; /* for symlinks: recreated, not mounted */
   bool writable;
-  bool noexec;
+  char *content;     /* small /etc files are copied, not mounted (cheaper) */
+  size_t content_len;
 } al_mount_entry;
 
 typedef struct al_rlimit {
@@ -63,7 +64,7 @@ typedef struct al_plan {
   char scratch_opts[64];      /* tmpfs options for the shared writable space */
 
   bool in_cgroup_ns;          /* clone3 already created the cgroup namespace */
-  int sync_fd;                /* child reads "go"; EOF = launcher died */
+  int sync_fd;                /* socket: "go", then the cgroup fds; EOF = launcher died */
   int status_fd;              /* child writes al_status_msg */
 } al_plan;
 

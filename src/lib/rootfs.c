@@ -130,6 +130,16 @@ static int place_entry(int rootfd, dev_t root_dev, const al_mount_entry *e, uint
       FAIL("symlink %s", e->target);
     return 0;
   }
+  if (e->content) {
+    int fd = openat(rootfd, e->target + 1, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0)
+      FAIL("create %s", e->target);
+    ssize_t w = write(fd, e->content, e->content_len);
+    close(fd);
+    if (w != (ssize_t)e->content_len)
+      FAIL("write %s", e->target);
+    return 0;
+  }
   return attach_tree(rootfd, root_dev, e, attrs, errbuf, errlen);
 }
 
@@ -213,8 +223,7 @@ static int build_scratch(int rootfd, dev_t root_dev, const al_plan *p, char *err
     const char *dir;
     const char *target;
     mode_t mode;
-  } spaces[] = {{"tmp", "tmp", 01777}, {"vartmp", "var/tmp", 01777}, {"shm", "dev/shm", 01777},
-                {"home", "home/sandbox", 0700}};
+  } spaces[] = {{"tmp", "tmp", 01777}, {"shm", "dev/shm", 01777}, {"home", "home/sandbox", 0700}};
   for (size_t i = 0; i < sizeof(spaces) / sizeof(spaces[0]); i++) {
     if (mkdirat(mnt, spaces[i].dir, spaces[i].mode) < 0 || fchmodat(mnt, spaces[i].dir, spaces[i].mode, 0) < 0) {
       close(mnt);
@@ -235,6 +244,11 @@ static int build_scratch(int rootfd, dev_t root_dev, const al_plan *p, char *err
     }
   }
   close(mnt);
+  /* /var/tmp shares /tmp: one mount less on every launch */
+  if (mkdirat(rootfd, "var", 0755) < 0 && errno != EEXIST)
+    FAIL("mkdir /var");
+  if (symlinkat("../tmp", rootfd, "var/tmp") < 0 && errno != EEXIST)
+    FAIL("symlink /var/tmp");
   return 0;
 }
 

@@ -8,6 +8,7 @@
  * the command gains nothing by attacking it. */
 #define _GNU_SOURCE
 #include "caps.h"
+#include "cgroup.h"
 #include "landlock.h"
 #include "plan.h"
 
@@ -73,6 +74,39 @@ static int loopback_up(void) {
   }
   close(s);
   return rc;
+}
+
+/* Receive the cgroup files from the launcher (it makes the cgroups while we
+ * build the root), join them, then hide the host's cgroup tree. */
+static void join_cgroups(const al_plan *p) {
+  int fds[AL_CTRL_COUNT];
+  char tag = 0;
+  struct iovec iov = {&tag, 1};
+  union {
+    char buf[CMSG_SPACE(sizeof(fds))];
+    struct cmsghdr align;
+  } control;
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                       .msg_controllen = sizeof(control.buf)};
+  ssize_t r;
+  do
+    r = recvmsg(p->sync_fd, &msg, MSG_CMSG_CLOEXEC);
+  while (r < 0 && errno == EINTR);
+  if (r != 1 || tag != 'c')
+    _exit(AIRLOCK_EXIT_SETUP); /* the launcher gave up on us */
+  int n = 0;
+  struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+  if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+    n = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+    memcpy(fds, CMSG_DATA(cm), sizeof(int) * (size_t)n);
+  }
+  int rc = al_cgroup_join_self(fds, n);
+  for (int i = 0; i < n; i++)
+    close(fds[i]);
+  if (rc < 0)
+    setup_failed("joining the sandbox cgroup", -rc);
+  if (!p->in_cgroup_ns && unshare(CLONE_NEWCGROUP) < 0)
+    setup_failed("cgroup namespace", errno);
 }
 
 /* Become the sandbox user, keeping capabilities until the root is built. */
@@ -151,8 +185,6 @@ void al_sandbox_main(al_plan *p) {
   if (r != 1)
     _exit(AIRLOCK_EXIT_SETUP); /* launcher is gone */
 
-  if (!p->in_cgroup_ns && unshare(CLONE_NEWCGROUP) < 0)
-    setup_failed("cgroup namespace", errno);
   set_ids(p);
   /* the parent-death signal is reset by setresuid, so arm it only now and
    * then check that the launcher did not die in between */
@@ -169,6 +201,7 @@ void al_sandbox_main(al_plan *p) {
   errbuf[0] = '\0';
   if (al_rootfs_build(p, errbuf, sizeof(errbuf)) < 0)
     setup_failed(errbuf, 0);
+  join_cgroups(p);
   if (sethostname(p->hostname, strlen(p->hostname)) < 0)
     setup_failed("sethostname", errno);
   if (loopback_up() < 0)

@@ -6,8 +6,8 @@
  * container CVEs have used (namespaces, mounts, ptrace, keyrings, bpf,
  * io_uring, userfaultfd, terminal injection, exotic socket families).
  * Foreign ABIs (x32, i386) are killed: their syscall numbers bypass
- * per-number rules.  The filter is compiled with libseccomp in the launcher
- * and exported as BPF so the sandbox's init only has to install it. */
+ * per-number rules.  This file holds the rules; the build turns them into a
+ * BPF program once (tools/seccomp_gen.c, seccomp_program.c). */
 #define _GNU_SOURCE
 #include "seccomp_filter.h"
 #include "cleanup.h"
@@ -109,15 +109,15 @@ int al_seccomp_compile(al_bpf *out, airlock_error **err) {
   }
 
   /* socket families: only unix, inet and inet6 */
-  for (int fam = 0; fam <= AF_MAX; fam++) {
-    if (fam == AF_UNIX || fam == AF_INET || fam == AF_INET6)
+  for (int fam = 0; fam < AF_INET6; fam++) {
+    if (fam == AF_UNIX || fam == AF_INET)
       continue;
     struct scmp_arg_cmp c = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fam);
     if (add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), "socket", 1, &c, err) < 0)
       return -1;
   }
   {
-    struct scmp_arg_cmp c = SCMP_A0(SCMP_CMP_GT, (scmp_datum_t)AF_MAX);
+    struct scmp_arg_cmp c = SCMP_A0(SCMP_CMP_GT, (scmp_datum_t)AF_INET6);
     if (add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), "socket", 1, &c, err) < 0)
       return -1;
   }
@@ -149,16 +149,13 @@ int al_seccomp_compile(al_bpf *out, airlock_error **err) {
     return al_err(err, errno, "reading seccomp program");
   }
   out->len = (unsigned short)(size / sizeof(struct sock_filter));
+  out->owned = true;
   return 0;
 }
 
-int al_seccomp_install(const al_bpf *bpf) {
-  struct sock_fprog prog = {.len = bpf->len, .filter = bpf->insns};
-  return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
-}
-
 void al_bpf_free(al_bpf *bpf) {
-  free(bpf->insns);
+  if (bpf->owned)
+    free(bpf->insns);
   bpf->insns = NULL;
   bpf->len = 0;
 }
