@@ -64,7 +64,7 @@ static int want_size(const char *key, json_t *v, int64_t *out, airlock_error **e
     *out = json_integer_value(v);
     return 0;
   }
-  const char *s;
+  const char *s = NULL;
   if (!json_is_string(v))
     return al_err(err, 0, "config key '%s' must be a size such as \"512m\" or a number of bytes", key);
   if (want_string(key, v, &s, err) < 0)
@@ -88,7 +88,7 @@ static int want_cpus(const char *key, json_t *v, double *out, airlock_error **er
 }
 
 static int set_path(const char *key, json_t *v, char **field, airlock_error **err) {
-  const char *s;
+  const char *s = NULL;
   if (want_string(key, v, &s, err) < 0)
     return -1;
   if (*s == '\0')
@@ -100,7 +100,7 @@ static int dispatch(airlock_spec *spec, const char *prefix, json_t *obj, const k
                     airlock_error **err) {
   if (!json_is_object(obj))
     return al_err(err, 0, "config key '%s' must be an object", prefix[0] ? prefix : "(top level)");
-  const char *k;
+  const char *k = NULL;
   json_t *v;
   json_object_foreach(obj, k, v) {
     char full[256];
@@ -125,7 +125,7 @@ static int k_cwd(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
 static int k_hostname(airlock_spec *s, const char *k, json_t *v, airlock_error **e) { return set_path(k, v, &s->hostname, e); }
 
 static int k_workspace_access(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
-  const char *a;
+  const char *a = NULL;
   if (want_string(k, v, &a, e) < 0)
     return -1;
   if (strcmp(a, "rw") == 0)
@@ -146,7 +146,7 @@ static int k_binds(airlock_spec *s, const char *k, json_t *v, airlock_error **e)
   size_t i;
   json_t *item;
   json_array_foreach(v, i, item) {
-    const char *text;
+    const char *text = NULL;
     airlock_bind b = {0};
     if (want_string(k, item, &text, e) < 0)
       return -1;
@@ -164,7 +164,7 @@ static int k_env(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
   const char *name;
   json_t *val;
   json_object_foreach(v, name, val) {
-    const char *str;
+    const char *str = NULL;
     if (!json_is_string(val))
       return al_err(e, 0, "config key '%s.%s' must be a string", k, name);
     str = json_string_value(val);
@@ -186,7 +186,7 @@ static int k_uid(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
 }
 
 static int k_network(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
-  const char *m;
+  const char *m = NULL;
   if (want_string(k, v, &m, e) < 0)
     return -1;
   if (strcmp(m, "none") != 0)
@@ -234,7 +234,7 @@ static int oc_enabled(airlock_spec *s, const char *k, json_t *v, airlock_error *
 }
 static int oc_backend(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
   (void)s;
-  const char *b;
+  const char *b = NULL;
   if (want_string(k, v, &b, e) < 0)
     return -1;
   if (strcmp(b, "native") != 0 && strcmp(b, "airlock") != 0)
@@ -251,7 +251,7 @@ static int oc_timeout_ms(airlock_spec *s, const char *k, json_t *v, airlock_erro
   return 0;
 }
 static int oc_network_mode(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
-  const char *m;
+  const char *m = NULL;
   if (want_string(k, v, &m, e) < 0)
     return -1;
   if (strcmp(m, "host") == 0)

@@ -136,15 +136,18 @@ static int resolve_limits(const airlock_spec *spec, const al_cgroup *cg, al_plan
   return 0;
 }
 
-/* Pass the cgroup membership files to the child (see al_cgroup_join_self). */
-static int send_cgroup_fds(int sock, const al_cgroup *cg) {
+/* Pass the cgroup membership files to the child (see al_cgroup_join_self),
+ * with the rlimits that stand in for controllers that could not be used. */
+static int send_cgroups(int sock, const al_cgroup *cg, const al_plan *plan, int first_fallback) {
   int fds[AL_CTRL_COUNT];
   int n = 0;
   for (int c = 0; c < AL_CTRL_COUNT; c++)
     if (cg->join_fd[c] >= 0)
       fds[n++] = cg->join_fd[c];
-  char tag = 'c';
-  struct iovec iov = {&tag, 1};
+  al_cgroup_msg m = {.tag = 'c'};
+  for (int i = first_fallback; i < plan->n_rlimits && m.n_fallbacks < AL_MAX_FALLBACKS; i++)
+    m.fallbacks[m.n_fallbacks++] = plan->rlimits[i];
+  struct iovec iov = {&m, sizeof(m)};
   union {
     char buf[CMSG_SPACE(sizeof(fds))];
     struct cmsghdr align;
@@ -159,7 +162,7 @@ static int send_cgroup_fds(int sock, const al_cgroup *cg) {
     cm->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)n);
     memcpy(CMSG_DATA(cm), fds, sizeof(int) * (size_t)n);
   }
-  return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -1;
+  return sendmsg(sock, &msg, MSG_NOSIGNAL) == (ssize_t)sizeof(m) ? 0 : -1;
 }
 
 static const int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
@@ -277,6 +280,9 @@ int airlock_run(const airlock_spec *spec, airlock_result *r, airlock_error **err
   status_pipe[1] = -1;
 
   bool released = false;
+  int first_fallback = plan.n_rlimits; /* rlimits added by resolve_limits from here on */
+  if (cgroup_first)
+    first_fallback = plan.n_rlimits; /* already inherited by the child */
   if (write_id_maps(pid, &plan, err) < 0) {
     kill(pid, SIGKILL);
   } else if (write(sync_pipe[1], "g", 1) != 1) {
@@ -285,7 +291,7 @@ int airlock_run(const airlock_spec *spec, airlock_result *r, airlock_error **err
   } else if (!cgroup_first &&
              (al_cgroup_create(&cg, spec, err) < 0 || resolve_limits(spec, &cg, &plan, r, err) < 0)) {
     kill(pid, SIGKILL);
-  } else if (send_cgroup_fds(sync_pipe[1], &cg) < 0) {
+  } else if (send_cgroups(sync_pipe[1], &cg, &plan, first_fallback) < 0) {
     al_err(err, errno, "hand cgroups to the sandbox");
     kill(pid, SIGKILL);
   } else {

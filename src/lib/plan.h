@@ -71,6 +71,15 @@ typedef struct al_plan {
 int al_plan_build(al_plan *plan, const airlock_spec *spec, airlock_error **err);
 void al_plan_free(al_plan *plan);
 
+/* launcher -> child, with SCM_RIGHTS cgroup fds: rlimits standing in for
+ * cgroup controllers that turned out to be unusable (degraded mode) */
+#define AL_MAX_FALLBACKS 4
+typedef struct al_cgroup_msg {
+  char tag; /* 'c' */
+  uint8_t n_fallbacks;
+  al_rlimit fallbacks[AL_MAX_FALLBACKS];
+} al_cgroup_msg;
+
 /* child -> launcher messages; each fits in PIPE_BUF so writes are atomic */
 typedef enum { AL_MSG_SETUP_ERROR = 1, AL_MSG_EXEC_ERROR = 2, AL_MSG_EXIT = 3 } al_msg_kind;
 typedef struct al_status_msg {

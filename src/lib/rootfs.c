@@ -1,13 +1,15 @@
 /* rootfs.c - assembling the sandbox's root inside its own mount namespace.
  *
- * The root is an empty tmpfs.  Host trees are attached with the new mount
+ * The root is an empty tmpfs, entered with pivot_root first; the old root
+ * stays reachable at /oldroot (nothing of it is hidden under the new tmpfs)
+ * until the new root is complete, then it is detached.  Host trees are attached with the new mount
  * API (open_tree clone -> mount_setattr -> move_mount), which lets flags be
  * set on a detached tree before it becomes visible, and lets every target be
  * reached through a directory fd walked without following symlinks: a target
  * inside a writable directory cannot be redirected to the host (the runc and
  * crun CVE class).  All writable scratch space is one tmpfs so --disk caps it
- * as a whole.  Finally the root is made read-only and entered with
- * pivot_root; the old root is detached so no host path stays reachable.
+ * as a whole.  Finally the old root is detached, so no host path stays
+ * reachable, and the root is made read-only.
  * Runs in the cloned child: no allocation, messages go to errbuf. */
 #define _GNU_SOURCE
 #include "plan.h"
@@ -94,9 +96,13 @@ static int make_target(int rootfd, dev_t root_dev, const char *rel, bool dir, ch
 
 /* Clone the host tree at `host` (already canonical; opened without following
  * symlinks so a path swapped since the policy check fails) and attach it. */
+#define OLD_ROOT "/oldroot"
+
 static int attach_tree(int rootfd, dev_t root_dev, const al_mount_entry *e, uint64_t attrs, char *errbuf,
                        size_t errlen) {
-  int src = open_no_symlinks(AT_FDCWD, e->host_path, O_PATH);
+  char host[4096 + sizeof(OLD_ROOT)];
+  snprintf(host, sizeof(host), OLD_ROOT "%s", e->host_path);
+  int src = open_no_symlinks(AT_FDCWD, host, O_PATH);
   if (src < 0)
     FAIL("open %s", e->host_path);
   int tree = open_tree(src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
@@ -183,16 +189,17 @@ static int build_dev(int rootfd, dev_t root_dev, const al_plan *p, char *errbuf,
     snprintf(host, sizeof(host), "/dev/%s", dev_nodes[i]);
     snprintf(target, sizeof(target), "/dev/%s", dev_nodes[i]);
     al_mount_entry e = {.host_path = host, .target = target, .type = AL_ENTRY_FILE};
-    if (access(host, F_OK) < 0)
+    char old[64];
+    snprintf(old, sizeof(old), OLD_ROOT "%s", host);
+    if (access(old, F_OK) < 0)
       continue;
     if (attach_tree(rootfd, root_dev, &e, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, errbuf, errlen) < 0)
       return -1;
   }
   if (mkdirat(rootfd, "dev/pts", 0755) < 0 && errno != EEXIST)
     FAIL("mkdir /dev/pts");
-  char pts[4096];
-  snprintf(pts, sizeof(pts), "%s/dev/pts", p->root_base);
-  if (mount("devpts", pts, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620") < 0)
+  (void)p;
+  if (mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620") < 0)
     FAIL("mount devpts");
   static const char *const links[][2] = {{"pts/ptmx", "dev/ptmx"},           {"/proc/self/fd", "dev/fd"},
                                          {"/proc/self/fd/0", "dev/stdin"},   {"/proc/self/fd/1", "dev/stdout"},
@@ -258,7 +265,10 @@ int al_rootfs_build(const al_plan *p, char *errbuf, size_t errlen) {
     FAIL("make mounts private");
   if (mount("tmpfs", p->root_base, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=4m,nr_inodes=4096") < 0)
     FAIL("mount root tmpfs on %s", p->root_base);
-  int rootfd = open(p->root_base, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  if (chdir(p->root_base) < 0 || mkdir("oldroot", 0700) < 0 || syscall(SYS_pivot_root, ".", "oldroot") < 0 ||
+      chdir("/") < 0)
+    FAIL("pivot_root into the new root");
+  int rootfd = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
   if (rootfd < 0)
     FAIL("open new root");
   struct stat st;
@@ -289,24 +299,18 @@ int al_rootfs_build(const al_plan *p, char *errbuf, size_t errlen) {
     fail(errbuf, errlen, errno, "mkdir /proc");
     goto out;
   }
-  char proc[4096];
-  snprintf(proc, sizeof(proc), "%s/proc", p->root_base);
-  if (mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+  if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
     fail(errbuf, errlen, errno, "mount /proc (a host /proc with masked paths prevents this)");
+    goto out;
+  }
+  if (umount2(OLD_ROOT, MNT_DETACH) < 0 || rmdir(OLD_ROOT) < 0) {
+    fail(errbuf, errlen, errno, "detach the host's root");
     goto out;
   }
   /* the root itself becomes read-only: writes go to the mounts meant for them */
   struct mount_attr ro_attr = {.attr_set = MOUNT_ATTR_RDONLY};
   if (mount_setattr(rootfd, "", AT_EMPTY_PATH, &ro_attr, sizeof(ro_attr)) < 0) {
     fail(errbuf, errlen, errno, "make root read-only");
-    goto out;
-  }
-  if (fchdir(rootfd) < 0 || syscall(SYS_pivot_root, ".", ".") < 0) {
-    fail(errbuf, errlen, errno, "pivot_root");
-    goto out;
-  }
-  if (umount2(".", MNT_DETACH) < 0 || chdir("/") < 0) {
-    fail(errbuf, errlen, errno, "detach old root");
     goto out;
   }
   rc = 0;

@@ -78,10 +78,10 @@ static int loopback_up(void) {
 
 /* Receive the cgroup files from the launcher (it makes the cgroups while we
  * build the root), join them, then hide the host's cgroup tree. */
-static void join_cgroups(const al_plan *p) {
+static void join_cgroups(al_plan *p) {
   int fds[AL_CTRL_COUNT];
-  char tag = 0;
-  struct iovec iov = {&tag, 1};
+  al_cgroup_msg m = {0};
+  struct iovec iov = {&m, sizeof(m)};
   union {
     char buf[CMSG_SPACE(sizeof(fds))];
     struct cmsghdr align;
@@ -92,8 +92,10 @@ static void join_cgroups(const al_plan *p) {
   do
     r = recvmsg(p->sync_fd, &msg, MSG_CMSG_CLOEXEC);
   while (r < 0 && errno == EINTR);
-  if (r != 1 || tag != 'c')
+  if (r != (ssize_t)sizeof(m) || m.tag != 'c' || m.n_fallbacks > AL_MAX_FALLBACKS)
     _exit(AIRLOCK_EXIT_SETUP); /* the launcher gave up on us */
+  for (int i = 0; i < m.n_fallbacks && p->n_rlimits < AL_MAX_RLIMITS; i++)
+    p->rlimits[p->n_rlimits++] = m.fallbacks[i];
   int n = 0;
   struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
   if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
