@@ -33,7 +33,7 @@
     return -1;                                                                                                 \
   } while (0)
 
-static void fail(char *buf, size_t len, int errnum, const char *fmt, ...) {
+__attribute__((format(printf, 4, 5))) static void fail(char *buf, size_t len, int errnum, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   int n = vsnprintf(buf, len, fmt, ap);

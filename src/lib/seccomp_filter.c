@@ -60,6 +60,12 @@ static const unsigned long namespace_flags[] = {
     CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP, CLONE_NEWTIME,
 };
 
+/* libseccomp's SCMP_An() macros leave fields implicit, which clang warns about */
+static struct scmp_arg_cmp arg_cmp(unsigned int arg, enum scmp_compare op, scmp_datum_t a, scmp_datum_t b) {
+  struct scmp_arg_cmp c = {.arg = arg, .op = op, .datum_a = a, .datum_b = b};
+  return c;
+}
+
 static void release_ctx(scmp_filter_ctx *c) {
   if (*c)
     seccomp_release(*c);
@@ -93,7 +99,7 @@ int al_seccomp_compile(al_bpf *out, airlock_error **err) {
   /* clone with any namespace flag; clone3 passes flags in memory that BPF
    * cannot read, so it reports ENOSYS and libc falls back to clone. */
   for (size_t i = 0; i < AL_ARRAY_SIZE(namespace_flags); i++) {
-    struct scmp_arg_cmp c = SCMP_A0(SCMP_CMP_MASKED_EQ, namespace_flags[i], namespace_flags[i]);
+    struct scmp_arg_cmp c = arg_cmp(0, SCMP_CMP_MASKED_EQ, namespace_flags[i], namespace_flags[i]);
     if (add(ctx, eperm, "clone", 1, &c, err) < 0)
       return -1;
   }
@@ -103,7 +109,7 @@ int al_seccomp_compile(al_bpf *out, airlock_error **err) {
   /* keystroke injection into a terminal shared with the caller */
   const unsigned long tty_cmds[] = {TIOCSTI, TIOCLINUX};
   for (size_t i = 0; i < AL_ARRAY_SIZE(tty_cmds); i++) {
-    struct scmp_arg_cmp c = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, tty_cmds[i]);
+    struct scmp_arg_cmp c = arg_cmp(1, SCMP_CMP_MASKED_EQ, 0xffffffffUL, tty_cmds[i]);
     if (add(ctx, eperm, "ioctl", 1, &c, err) < 0)
       return -1;
   }
@@ -112,12 +118,12 @@ int al_seccomp_compile(al_bpf *out, airlock_error **err) {
   for (int fam = 0; fam < AF_INET6; fam++) {
     if (fam == AF_UNIX || fam == AF_INET)
       continue;
-    struct scmp_arg_cmp c = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fam);
+    struct scmp_arg_cmp c = arg_cmp(0, SCMP_CMP_EQ, (scmp_datum_t)fam, 0);
     if (add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), "socket", 1, &c, err) < 0)
       return -1;
   }
   {
-    struct scmp_arg_cmp c = SCMP_A0(SCMP_CMP_GT, (scmp_datum_t)AF_INET6);
+    struct scmp_arg_cmp c = arg_cmp(0, SCMP_CMP_GT, (scmp_datum_t)AF_INET6, 0);
     if (add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), "socket", 1, &c, err) < 0)
       return -1;
   }
@@ -126,7 +132,7 @@ int al_seccomp_compile(al_bpf *out, airlock_error **err) {
    * no READ_IMPLIES_EXEC).  libseccomp cannot express "0 or 0xffffffff" in
    * a default-allow filter, so the query form is refused as well. */
   {
-    struct scmp_arg_cmp c = SCMP_A0(SCMP_CMP_NE, 0);
+    struct scmp_arg_cmp c = arg_cmp(0, SCMP_CMP_NE, 0, 0);
     if (add(ctx, eperm, "personality", 1, &c, err) < 0)
       return -1;
   }
