@@ -14,11 +14,11 @@
 #include "cleanup.h"
 #include "error.h"
 #include "plan.h"
+#include "trace.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
-#include <math.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -111,9 +111,9 @@ static int resolve_limits(const airlock_spec *spec, const al_cgroup *cg, al_plan
   const char *cpu = cg_mechanism(cg->version[AL_CTRL_CPU]);
   if (!cpu)
     append_note(&r->degraded_note, "cpus: no cgroup, CPU share not limited (CPU time is still capped by rlimit)");
-  set_limit(r, AIRLOCK_LIMIT_CPUS, "cpus", (int64_t)llround(spec->cpus * 1000), "millicpus", cpu ? cpu : "none",
+  set_limit(r, AIRLOCK_LIMIT_CPUS, "cpus", (int64_t)(spec->cpus * 1000 + 0.5), "millicpus", cpu ? cpu : "none",
             !cpu);
-  set_limit(r, AIRLOCK_LIMIT_TIMEOUT, "timeout", (int64_t)llround(spec->timeout_sec * 1000), "ms", "timer", false);
+  set_limit(r, AIRLOCK_LIMIT_TIMEOUT, "timeout", (int64_t)(spec->timeout_sec * 1000 + 0.5), "ms", "timer", false);
   set_limit(r, AIRLOCK_LIMIT_DISK, "disk", spec->disk_bytes, "bytes", "tmpfs", false);
   for (int i = 0; i < p->n_rlimits; i++) {
     switch (p->rlimits[i].resource) {
@@ -213,9 +213,11 @@ static void drain_status(int fd, airlock_result *r, int *exit_status, bool *got_
 }
 
 int airlock_run(const airlock_spec *spec, airlock_result *r, airlock_error **err) {
+  al_trace_init();
   memset(r, 0, sizeof(*r));
   if (airlock_spec_validate(spec, err) < 0)
     return -1;
+  al_trace_step("launcher", "validated");
 
   al_plan plan;
   al_cgroup cg = {.v2_dir_fd = -1};
@@ -229,6 +231,7 @@ int airlock_run(const airlock_spec *spec, airlock_result *r, airlock_error **err
   if (al_plan_build(&plan, spec, err) < 0)
     goto out;
   al_seccomp_builtin(&plan.seccomp);
+  al_trace_step("launcher", "planned");
   /* On pure v2 the child is born in its cgroup, so make it first.  Elsewhere
    * the cgroups are made while the child builds its root (2 cores: that
    * work is off the critical path) and handed to it before it locks down. */
@@ -274,6 +277,7 @@ int airlock_run(const airlock_spec *spec, airlock_result *r, airlock_error **err
     close(status_pipe[0]);
     al_sandbox_main(&plan);
   }
+  al_trace_step("launcher", "cloned");
   close(sync_pipe[0]);
   sync_pipe[0] = -1;
   close(status_pipe[1]);
@@ -296,10 +300,11 @@ int airlock_run(const airlock_spec *spec, airlock_result *r, airlock_error **err
     kill(pid, SIGKILL);
   } else {
     released = true;
+    al_trace_step("launcher", "cgroups made and handed over");
   }
 
   /* wait for the sandbox, its timeout, or a signal to forward */
-  int64_t deadline = start + (int64_t)llround(spec->timeout_sec * 1000);
+  int64_t deadline = start + (int64_t)(spec->timeout_sec * 1000 + 0.5);
   int exit_status = 0;
   bool got_exit = false;
   char setup_error[256] = "";
@@ -335,6 +340,7 @@ int airlock_run(const airlock_spec *spec, airlock_result *r, airlock_error **err
   while (wait4(pid, &wstatus, 0, &ru) < 0 && errno == EINTR)
     ;
   r->wall_ms = now_ms() - start;
+  al_trace_step("launcher", "sandbox reaped");
   pid = -1;
   drain_status(status_pipe[0], r, &exit_status, &got_exit, setup_error, sizeof(setup_error));
 
@@ -379,5 +385,6 @@ out:
   }
   al_cgroup_destroy(&cg);
   al_plan_free(&plan);
+  al_trace_step("launcher", "cleaned up");
   return rc;
 }

@@ -11,7 +11,6 @@
 
 #include <ctype.h>
 #include <fcntl.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,7 +257,8 @@ int al_plan_build(al_plan *p, const airlock_spec *spec, airlock_error **err) {
   snprintf(p->scratch_opts, sizeof(p->scratch_opts), "%lld", (long long)spec->disk_bytes);
 
   /* rlimits that always apply */
-  rlim_t cpu_seconds = (rlim_t)ceil(spec->timeout_sec * (spec->cpus > 1 ? spec->cpus : 1)) + 1;
+  /* whole seconds, rounded up, plus one: a backstop behind the wall-clock timer */
+  rlim_t cpu_seconds = (rlim_t)(spec->timeout_sec * (spec->cpus > 1 ? spec->cpus : 1)) + 2;
   p->rlimits[p->n_rlimits++] = (al_rlimit){RLIMIT_CORE, 0};
   p->rlimits[p->n_rlimits++] = (al_rlimit){RLIMIT_NOFILE, (rlim_t)spec->nofile};
   /* a little above the scratch cap so tmpfs reports ENOSPC first; it also

@@ -11,6 +11,7 @@
 #include "cgroup.h"
 #include "landlock.h"
 #include "plan.h"
+#include "trace.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -187,6 +188,7 @@ void al_sandbox_main(al_plan *p) {
   if (r != 1)
     _exit(AIRLOCK_EXIT_SETUP); /* launcher is gone */
 
+  al_trace_step("init", "released");
   set_ids(p);
   /* the parent-death signal is reset by setresuid, so arm it only now and
    * then check that the launcher did not die in between */
@@ -203,7 +205,9 @@ void al_sandbox_main(al_plan *p) {
   errbuf[0] = '\0';
   if (al_rootfs_build(p, errbuf, sizeof(errbuf)) < 0)
     setup_failed(errbuf, 0);
+  al_trace_step("init", "root built");
   join_cgroups(p);
+  al_trace_step("init", "cgroups joined");
   if (sethostname(p->hostname, strlen(p->hostname)) < 0)
     setup_failed("sethostname", errno);
   if (loopback_up() < 0)
@@ -234,6 +238,7 @@ void al_sandbox_main(al_plan *p) {
     setup_failed("dropping capabilities", -rc);
   if (al_seccomp_install(&p->seccomp) < 0)
     setup_failed("seccomp", errno);
+  al_trace_step("init", "locked down");
 
   /* nothing inherited survives except stdio and our report pipe */
   int keep = p->status_fd;
@@ -256,6 +261,7 @@ void al_sandbox_main(al_plan *p) {
   if (child == 0)
     run_command(p);
   command_pid = child;
+  al_trace_step("init", "command forked");
 
   /* reap everything; report when the command itself ends */
   for (;;) {
@@ -268,6 +274,7 @@ void al_sandbox_main(al_plan *p) {
       _exit(0);
     }
     if (w == child) {
+      al_trace_step("init", "command exited");
       send_msg(AL_MSG_EXIT, st, NULL);
       _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
     }

@@ -6,6 +6,7 @@
 
 #include "airlock/airlock.h"
 #include <stdbool.h>
+#include <stdlib.h>
 #include <linux/filter.h>
 
 typedef struct al_bpf {
@@ -20,6 +21,11 @@ int al_seccomp_compile(al_bpf *out, airlock_error **err);
 void al_seccomp_builtin(al_bpf *out);
 /* async-signal-safe: only prctl/seccomp syscalls */
 int al_seccomp_install(const al_bpf *bpf);
-void al_bpf_free(al_bpf *bpf);
+static inline void al_bpf_free(al_bpf *bpf) {
+  if (bpf->owned)
+    free(bpf->insns);
+  bpf->insns = NULL;
+  bpf->len = 0;
+}
 
 #endif
