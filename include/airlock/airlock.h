@@ -51,6 +51,7 @@ typedef struct airlock_spec {
   char *image;          /* read-only root directory; NULL = host /usr etc. */
   char *workspace;      /* host dir mounted at /workspace */
   bool workspace_rw;
+  bool workspace_none;  /* config said workspaceAccess "none": mount no workspace */
   char *output;         /* host dir mounted rw at /output */
   airlock_bind *binds;
   size_t n_binds;
@@ -87,6 +88,8 @@ int airlock_spec_load_file(airlock_spec *spec, const char *path, airlock_error *
 /* Parsers shared by config and flags. */
 int airlock_parse_size(const char *text, int64_t *out, airlock_error **err);
 int airlock_parse_bind(const char *text, airlock_bind *out, airlock_error **err);
+/* Digits with at most one '.'; returns -1 for anything else. */
+int airlock_parse_decimal(const char *text, double *out);
 
 typedef enum {
   AIRLOCK_LIMIT_MEMORY,

@@ -4,7 +4,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -89,13 +88,7 @@ __attribute__((format(printf, 1, 2))) static int fail(const char *fmt, ...) {
 }
 
 static int parse_double(const char *s, double *out) {
-  char *end = NULL;
-  errno = 0;
-  double d = strtod(s, &end);
-  if (errno || end == s || *end || !isfinite(d))
-    return -1;
-  *out = d;
-  return 0;
+  return airlock_parse_decimal(s, out);
 }
 
 static int parse_int(const char *s, long long lo, long long hi, long long *out) {
@@ -124,6 +117,7 @@ static int apply_option(airlock_spec *spec, int opt, const char *arg, const char
   case OPT_IMAGE:
     return airlock_spec_set_string(&spec->image, arg, &err) < 0 ? report_error(&err) : 0;
   case OPT_WORKSPACE:
+    spec->workspace_none = false; /* the flag overrides a config's "none" */
     return airlock_spec_set_string(&spec->workspace, arg, &err) < 0 ? report_error(&err) : 0;
   case OPT_OUTPUT:
     return airlock_spec_set_string(&spec->output, arg, &err) < 0 ? report_error(&err) : 0;

@@ -76,12 +76,8 @@ static int want_size(const char *key, json_t *v, int64_t *out, airlock_error **e
 
 static int want_cpus(const char *key, json_t *v, double *out, airlock_error **err) {
   if (json_is_string(v)) {
-    const char *s = json_string_value(v);
-    char *end = NULL;
-    double d = strtod(s, &end);
-    if (end == s || *end != '\0' || !isfinite(d))
+    if (airlock_parse_decimal(json_string_value(v), out) < 0)
       return al_err(err, 0, "config key '%s' must be a number of CPUs such as \"1.0\"", key);
-    *out = d;
     return 0;
   }
   return want_number(key, v, out, err);
@@ -132,10 +128,9 @@ static int k_workspace_access(airlock_spec *s, const char *k, json_t *v, airlock
     s->workspace_rw = true;
   else if (strcmp(a, "ro") == 0)
     s->workspace_rw = false;
-  else if (strcmp(a, "none") == 0) {
-    free(s->workspace);
-    s->workspace = NULL;
-  } else
+  else if (strcmp(a, "none") == 0)
+    s->workspace_none = true; /* whatever order the keys come in */
+  else
     return al_err(e, 0, "config key '%s' must be \"ro\", \"rw\" or \"none\", not \"%s\"", k, a);
   return 0;
 }
@@ -171,8 +166,10 @@ static int k_env(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
     _cleanup_free_ char *kv = NULL;
     if (asprintf(&kv, "%s=%s", name, str) < 0)
       return al_err(e, ENOMEM, "env");
-    if (strchr(name, '=') || airlock_spec_add_env(s, kv, e) < 0)
+    if (strchr(name, '='))
       return al_err(e, 0, "config key '%s.%s' is not a valid environment name", k, name);
+    if (airlock_spec_add_env(s, kv, e) < 0)
+      return al_err_prefix(e, "config key '%s.%s'", k, name);
   }
   return 0;
 }

@@ -10,6 +10,7 @@
 #include "error.h"
 
 #include <limits.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,10 @@ static const char *const denied_sockets[] = {
     "/var/run/docker.sock", "/run/docker.sock", "/run/podman/podman.sock",
     "/run/containerd/containerd.sock", "/var/run/containerd/containerd.sock",
 };
+
+/* Shared scratch and home roots: fine to mount a directory below them, never
+ * the whole tree (other users' sockets, agents' and X11 sockets, homes). */
+static const char *const denied_exact[] = {"/tmp", "/var/tmp", "/home", "/var", "/usr/local"};
 
 /* Per-user credential folders and files, matched as path components
  * relative to any directory (a home directory is wherever it is). */
@@ -56,6 +61,31 @@ static bool path_has_component(const char *path, const char *name) {
   return false;
 }
 
+/* A user's home directory, or any directory above one, holds dotfiles and
+ * credentials: refuse both (a project directory inside a home is fine). */
+static int check_homes(const char *what, const char *src, const char *real, airlock_error **err) {
+  _cleanup_fclose_ FILE *f = fopen("/etc/passwd", "re");
+  if (f == NULL)
+    return 0;
+  struct passwd pw, *ent;
+  char buf[4096];
+  while (fgetpwent_r(f, &pw, buf, sizeof(buf), &ent) == 0) {
+    const char *home = ent->pw_dir;
+    /* system accounts' "homes" are system directories, covered above */
+    if (home == NULL || home[0] != '/' || strcmp(home, "/") == 0 || (ent->pw_uid != 0 && ent->pw_uid < 1000))
+      continue;
+    char *home_real = realpath(home, NULL);
+    if (home_real == NULL)
+      continue;
+    bool hit = strcmp(home_real, "/") != 0 && path_is_under(home_real, real);
+    free(home_real);
+    if (hit)
+      return al_err(err, 0, "%s '%s' resolves to '%s', which is or contains the home directory of user '%s' (%s); "
+                    "mount a project directory instead", what, src, real, ent->pw_name, home);
+  }
+  return 0;
+}
+
 int al_resolve_mount_source(const char *what, const char *src, char **resolved,
                             airlock_error **err) {
   _cleanup_free_ char *real = realpath(src, NULL);
@@ -68,6 +98,13 @@ int al_resolve_mount_source(const char *what, const char *src, char **resolved,
       return al_err(err, 0, "%s '%s' resolves to '%s', which is or contains the protected host path %s",
                     what, src, real, denied_trees[i]);
   }
+  for (size_t i = 0; i < AL_ARRAY_SIZE(denied_exact); i++) {
+    if (strcmp(real, denied_exact[i]) == 0)
+      return al_err(err, 0, "%s '%s' resolves to %s, which is shared by other users and programs; mount a "
+                    "directory below it instead", what, src, real);
+  }
+  if (check_homes(what, src, real, err) < 0)
+    return -1;
   for (size_t i = 0; i < AL_ARRAY_SIZE(denied_sockets); i++) {
     if (path_is_under(denied_sockets[i], real))
       return al_err(err, 0, "%s '%s' resolves to '%s', which is or contains the container engine socket %s",

@@ -151,7 +151,7 @@ static void choose_host_ids(al_plan *p, const airlock_spec *spec) {
   p->drop_groups = true;
   p->host_uid = NOBODY;
   p->host_gid = NOBODY;
-  const char *owner_of = spec->workspace ? spec->workspace : spec->output;
+  const char *owner_of = spec->workspace && !spec->workspace_none ? spec->workspace : spec->output;
   struct stat st;
   if (owner_of && stat(owner_of, &st) == 0) {
     p->host_uid = st.st_uid;
@@ -218,7 +218,8 @@ int al_plan_build(al_plan *p, const airlock_spec *spec, airlock_error **err) {
     }
   }
 
-  if (spec->workspace && add_user_mount(p, "workspace", spec->workspace, "/workspace", spec->workspace_rw, err) < 0)
+  const char *workspace = spec->workspace_none ? NULL : spec->workspace;
+  if (workspace && add_user_mount(p, "workspace", workspace, "/workspace", spec->workspace_rw, err) < 0)
     return -1;
   if (spec->output && add_user_mount(p, "output", spec->output, "/output", true, err) < 0)
     return -1;
@@ -252,7 +253,7 @@ int al_plan_build(al_plan *p, const airlock_spec *spec, airlock_error **err) {
     if ((p->argv[i] = strdup(spec->argv[i])) == NULL)
       return al_err(err, ENOMEM, "argv");
   p->home = SANDBOX_HOME;
-  p->cwd = spec->cwd ? spec->cwd : spec->workspace ? "/workspace" : SANDBOX_HOME;
+  p->cwd = spec->cwd ? spec->cwd : workspace ? "/workspace" : SANDBOX_HOME;
 
   snprintf(p->scratch_opts, sizeof(p->scratch_opts), "%lld", (long long)spec->disk_bytes);
 

@@ -7,6 +7,7 @@
 #include "pathpolicy.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -75,21 +76,27 @@ int airlock_spec_validate(const airlock_spec *spec, airlock_error **err) {
   if (spec->pids < 2 || spec->pids > 4194304)
     return al_err(err, 0, "pids %lld is out of range (2 to 4194304; the sandbox's init counts as one)",
                   (long long)spec->pids);
-  if (!(spec->timeout_sec > 0) || spec->timeout_sec > 7 * 86400)
-    return al_err(err, 0, "timeout %.3f seconds is out of range (more than 0, at most 7 days)", spec->timeout_sec);
+  if (!(spec->timeout_sec >= 0.001) || spec->timeout_sec > 7 * 86400)
+    return al_err(err, 0, "timeout %g seconds is out of range (1 ms to 7 days)", spec->timeout_sec);
   if (spec->disk_bytes < (1LL << 20))
     return al_err(err, 0, "disk limit %lld bytes is below the minimum of 1m", (long long)spec->disk_bytes);
   if (spec->nofile < 16 || spec->nofile > 1048576)
     return al_err(err, 0, "open files limit %lld is out of range (16 to 1048576)", (long long)spec->nofile);
   if (spec->uid > 65534)
     return al_err(err, 0, "uid %u is out of range (0 to 65534)", spec->uid);
-  if (spec->hostname && (strlen(spec->hostname) == 0 || strlen(spec->hostname) > 64))
-    return al_err(err, 0, "hostname must be 1 to 64 characters");
+  if (spec->hostname) {
+    size_t len = strlen(spec->hostname);
+    bool ok = len > 0 && len <= 64 && spec->hostname[0] != '-' && spec->hostname[0] != '.';
+    for (const char *c = spec->hostname; ok && *c; c++)
+      ok = isalnum((unsigned char)*c) || *c == '-' || *c == '.';
+    if (!ok)
+      return al_err(err, 0, "hostname '%s' is invalid: use 1 to 64 letters, digits, '-' and '.'", spec->hostname);
+  }
   if (spec->cwd && spec->cwd[0] != '/')
     return al_err(err, 0, "cwd '%s' must be an absolute path inside the sandbox", spec->cwd);
   if (spec->image && check_dir("image", spec->image, err) < 0)
     return -1;
-  if (spec->workspace) {
+  if (spec->workspace && !spec->workspace_none) {
     _cleanup_free_ char *real = NULL;
     if (al_resolve_mount_source("workspace", spec->workspace, &real, err) < 0 ||
         check_dir("workspace", real, err) < 0)
@@ -107,7 +114,7 @@ int airlock_spec_validate(const airlock_spec *spec, airlock_error **err) {
       return -1;
     if (al_check_mount_target("bind", b->dst, err) < 0)
       return -1;
-    if ((spec->workspace && strcmp(b->dst, "/workspace") == 0) || (spec->output && strcmp(b->dst, "/output") == 0))
+    if ((spec->workspace && !spec->workspace_none && strcmp(b->dst, "/workspace") == 0) || (spec->output && strcmp(b->dst, "/output") == 0))
       return al_err(err, 0, "bind target '%s' is already used by --%s", b->dst, b->dst + 1);
     for (size_t j = 0; j < i; j++)
       if (strcmp(spec->binds[j].dst, b->dst) == 0)

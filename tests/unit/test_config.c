@@ -1,0 +1,568 @@
+/* test_config.c - airlock_spec_load_json / load_file and airlock_spec_validate. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "airlock/airlock.h"
+
+static char *test_argv[] = {"/bin/true", NULL};
+
+static int load(airlock_spec *spec, const char *json, airlock_error **err) {
+  return airlock_spec_load_json(spec, json, strlen(json), err);
+}
+
+/* Loading must fail and the message must contain every needle. */
+static void load_bad(const char *json, const char *needle1, const char *needle2) {
+  airlock_spec spec;
+  airlock_spec_init(&spec);
+  airlock_error *err = NULL;
+  int r = load(&spec, json, &err);
+  if (r == 0)
+    print_error("config accepted: %s\n", json);
+  assert_int_equal(r, -1);
+  assert_non_null(err);
+  assert_non_null(err->msg);
+  const char *needles[] = {needle1, needle2};
+  for (size_t i = 0; i < 2; i++) {
+    if (needles[i] == NULL)
+      continue;
+    if (strstr(err->msg, needles[i]) == NULL)
+      print_error("config %s\n  message \"%s\" does not contain \"%s\"\n", json, err->msg, needles[i]);
+    assert_non_null(strstr(err->msg, needles[i]));
+  }
+  airlock_error_free(&err);
+  airlock_spec_clear(&spec); /* whatever was loaded before the error is freed */
+}
+
+/* --- the OpenClaw block --------------------------------------------------- */
+
+static void test_openclaw_seed_block(void **state) {
+  (void)state;
+  static const char seed[] = "{\"sandbox\":{\"enabled\":true,\"backend\":\"native\",\"timeout\":30000,"
+                             "\"memoryLimit\":\"512m\",\"cpuLimit\":\"1.0\",\"networkMode\":\"none\"}}";
+  airlock_spec spec;
+  airlock_spec_init(&spec);
+  /* the seed's values equal the defaults, so move the fields off them first:
+   * only the config can bring them back */
+  spec.timeout_sec = 1;
+  spec.memory_bytes = 1;
+  spec.cpus = 0.25;
+  spec.network = (airlock_network)99;
+  airlock_error *err = NULL;
+  assert_int_equal(load(&spec, seed, &err), 0);
+  assert_null(err);
+  assert_true(spec.timeout_sec == 30.0);
+  assert_true(spec.memory_bytes == 512LL * 1024 * 1024);
+  assert_true(spec.cpus == 1.0);
+  assert_int_equal(spec.network, AIRLOCK_NETWORK_NONE);
+  /* nothing else is touched */
+  assert_null(spec.image);
+  assert_null(spec.workspace);
+  assert_int_equal(spec.n_binds, 0);
+  assert_int_equal(spec.n_env, 0);
+  assert_int_equal(spec.pids, 256);
+  airlock_spec_clear(&spec);
+}
+
+static void test_openclaw_other_values(void **state) {
+  (void)state;
+  airlock_spec spec;
+  airlock_spec_init(&spec);
+  airlock_error *err = NULL;
+  assert_int_equal(load(&spec,
+                        "{\"sandbox\":{\"enabled\":true,\"backend\":\"airlock\",\"timeout\":1500,"
+                        "\"memoryLimit\":\"2GiB\",\"cpuLimit\":0.5,\"networkMode\":\"none\","
+                        "\"image\":\"/srv/img\",\"workspaceAccess\":\"ro\",\"pidsLimit\":77}}",
+                        &err),
+                   0);
+  assert_null(err);
+  assert_true(spec.timeout_sec == 1.5);
+  assert_true(spec.memory_bytes == 2LL << 30);
+  assert_true(spec.cpus == 0.5);
+  assert_string_equal(spec.image, "/srv/img");
+  assert_false(spec.workspace_rw);
+  assert_int_equal(spec.pids, 77);
+  airlock_spec_clear(&spec);
+
+  /* memoryLimit may be a plain number of bytes */
+  airlock_spec_init(&spec);
+  assert_int_equal(load(&spec, "{\"sandbox\":{\"memoryLimit\":268435456}}", &err), 0);
+  assert_true(spec.memory_bytes == 256LL << 20);
+  airlock_spec_clear(&spec);
+}
+
+/* --- airlock's own keys --------------------------------------------------- */
+
+static void test_airlock_keys_full(void **state) {
+  (void)state;
+  static const char cfg[] =
+      "{\n"
+      "  \"image\": \"/srv/rootfs\",\n"
+      "  \"workspace\": \"/home/u/project\",\n"
+      "  \"workspaceAccess\": \"ro\",\n"
+      "  \"output\": \"/tmp/out\",\n"
+      "  \"binds\": [\"/srv/data:/data\", \"/opt/t:/opt/tools:rw\", \"/x:/mnt/x:ro\"],\n"
+      "  \"env\": {\"FOO\": \"bar\", \"X_1\": \"a=b\", \"EMPTY\": \"\"},\n"
+      "  \"uid\": 0,\n"
+      "  \"hostname\": \"box\",\n"
+      "  \"cwd\": \"/workspace/sub\",\n"
+      "  \"limits\": {\"memory\": \"1g\", \"cpus\": \"0.75\", \"pids\": 64, \"timeout\": 12.5,\n"
+      "             \"disk\": 1048576, \"openFiles\": 333},\n"
+      "  \"tmpExec\": true,\n"
+      "  \"allowDegraded\": true,\n"
+      "  \"network\": \"none\"\n"
+      "}\n";
+  airlock_spec spec;
+  airlock_spec_init(&spec);
+  airlock_error *err = NULL;
+  int r = load(&spec, cfg, &err);
+  if (r != 0)
+    print_error("%s\n", err->msg);
+  assert_int_equal(r, 0);
+  assert_null(err);
+  assert_string_equal(spec.image, "/srv/rootfs");
+  assert_string_equal(spec.workspace, "/home/u/project");
+  assert_false(spec.workspace_rw);
+  assert_string_equal(spec.output, "/tmp/out");
+  assert_int_equal(spec.n_binds, 3);
+  assert_string_equal(spec.binds[0].src, "/srv/data");
+  assert_string_equal(spec.binds[0].dst, "/data");
+  assert_false(spec.binds[0].writable);
+  assert_string_equal(spec.binds[1].src, "/opt/t");
+  assert_string_equal(spec.binds[1].dst, "/opt/tools");
+  assert_true(spec.binds[1].writable);
+  assert_string_equal(spec.binds[2].dst, "/mnt/x");
+  assert_false(spec.binds[2].writable);
+  assert_int_equal(spec.n_env, 3);
+  assert_string_equal(spec.env[0], "FOO=bar");
+  assert_string_equal(spec.env[1], "X_1=a=b");
+  assert_string_equal(spec.env[2], "EMPTY=");
+  assert_int_equal(spec.uid, 0);
+  assert_string_equal(spec.hostname, "box");
+  assert_string_equal(spec.cwd, "/workspace/sub");
+  assert_true(spec.memory_bytes == 1LL << 30);
+  assert_true(spec.cpus == 0.75);
+  assert_int_equal(spec.pids, 64);
+  assert_true(spec.timeout_sec == 12.5);
+  assert_true(spec.disk_bytes == 1048576);
+  assert_int_equal(spec.nofile, 333);
+  assert_true(spec.tmp_exec);
+  assert_true(spec.allow_degraded);
+  assert_int_equal(spec.network, AIRLOCK_NETWORK_NONE);
+  airlock_spec_clear(&spec);
+}
+
+static void test_airlock_keys_variants(void **state) {
+  (void)state;
+  airlock_spec spec;
+  airlock_error *err = NULL;
+
+  /* workspaceAccess rw / ro, booleans false, cpus as number, uid max */
+  airlock_spec_init(&spec);
+  spec.workspace_rw = false;
+  spec.tmp_exec = true;
+  spec.allow_degraded = true;
+  assert_int_equal(load(&spec,
+                        "{\"workspaceAccess\":\"rw\",\"tmpExec\":false,\"allowDegraded\":false,"
+                        "\"limits\":{\"cpus\":2},\"uid\":65534}",
+                        &err),
+                   0);
+  assert_true(spec.workspace_rw);
+  assert_false(spec.tmp_exec);
+  assert_false(spec.allow_degraded);
+  assert_true(spec.cpus == 2.0);
+  assert_int_equal(spec.uid, 65534);
+  airlock_spec_clear(&spec);
+
+  /* workspaceAccess "none" drops the workspace, whatever the key order */
+  airlock_spec_init(&spec);
+  assert_int_equal(load(&spec, "{\"workspace\":\"/w\",\"workspaceAccess\":\"none\"}", &err), 0);
+  assert_true(spec.workspace_none);
+  airlock_spec_clear(&spec);
+  airlock_spec_init(&spec);
+  assert_int_equal(load(&spec, "{\"sandbox\":{\"workspaceAccess\":\"none\"},\"workspace\":\"/w\"}", &err), 0);
+  assert_true(spec.workspace_none);
+  airlock_spec_clear(&spec);
+
+  /* a later value of a string key replaces the earlier one (no leak: ASan) */
+  airlock_spec_init(&spec);
+  assert_int_equal(load(&spec, "{\"image\":\"/a\"}", &err), 0);
+  assert_int_equal(load(&spec, "{\"image\":\"/b\",\"limits\":{},\"sandbox\":{},\"binds\":[],\"env\":{}}", &err),
+                   0);
+  assert_string_equal(spec.image, "/b");
+  assert_int_equal(spec.n_binds, 0);
+  airlock_spec_clear(&spec);
+
+  /* env keys given in the config replace earlier ones with the same name */
+  airlock_spec_init(&spec);
+  assert_int_equal(airlock_spec_add_env(&spec, "FOO=old", &err), 0);
+  assert_int_equal(load(&spec, "{\"env\":{\"FOO\":\"new\"}}", &err), 0);
+  assert_int_equal(spec.n_env, 1);
+  assert_string_equal(spec.env[0], "FOO=new");
+  airlock_spec_clear(&spec);
+  assert_null(err);
+}
+
+/* --- errors name the key -------------------------------------------------- */
+
+static void test_unknown_keys(void **state) {
+  (void)state;
+  load_bad("{\"bogus\":1}", "unknown config key 'bogus'", NULL);
+  load_bad("{\"limits\":{\"memory\":\"1g\",\"foo\":1}}", "unknown config key 'limits.foo'", NULL);
+  load_bad("{\"sandbox\":{\"enabled\":true,\"bar\":1}}", "unknown config key 'sandbox.bar'", NULL);
+  /* keys are case sensitive and OpenClaw keys are not top-level keys */
+  load_bad("{\"Image\":\"/x\"}", "'Image'", NULL);
+  load_bad("{\"memoryLimit\":\"1g\"}", "'memoryLimit'", NULL);
+  load_bad("{\"limits\":{\"memoryLimit\":\"1g\"}}", "'limits.memoryLimit'", NULL);
+}
+
+static void test_wrong_types(void **state) {
+  (void)state;
+  load_bad("{\"sandbox\":{\"memoryLimit\":true}}", "'sandbox.memoryLimit'", "size");
+  load_bad("{\"sandbox\":{\"memoryLimit\":\"12x\"}}", "'sandbox.memoryLimit'", "'12x'");
+  load_bad("{\"sandbox\":{\"memoryLimit\":0}}", "'sandbox.memoryLimit'", "positive");
+  load_bad("{\"sandbox\":{\"memoryLimit\":1.5}}", "'sandbox.memoryLimit'", NULL);
+  load_bad("{\"sandbox\":{\"cpuLimit\":\"one\"}}", "'sandbox.cpuLimit'", NULL);
+  load_bad("{\"sandbox\":{\"cpuLimit\":\"nan\"}}", "'sandbox.cpuLimit'", NULL);
+  load_bad("{\"sandbox\":{\"timeout\":\"30s\"}}", "'sandbox.timeout'", "number");
+  load_bad("{\"sandbox\":{\"timeout\":0}}", "'sandbox.timeout'", "positive");
+  load_bad("{\"sandbox\":{\"enabled\":\"yes\"}}", "'sandbox.enabled'", "true or false");
+  load_bad("{\"sandbox\":7}", "'sandbox'", "object");
+  load_bad("{\"limits\":{\"pids\":\"x\"}}", "'limits.pids'", "integer");
+  load_bad("{\"limits\":{\"pids\":0}}", "'limits.pids'", "outside");
+  load_bad("{\"limits\":{\"pids\":2.5}}", "'limits.pids'", "integer");
+  load_bad("{\"limits\":{\"openFiles\":2000000}}", "'limits.openFiles'", "2000000");
+  load_bad("{\"limits\":{\"timeout\":-1}}", "'limits.timeout'", "positive");
+  load_bad("{\"limits\":{\"disk\":\"lots\"}}", "'limits.disk'", "'lots'");
+  load_bad("{\"limits\":[]}", "'limits'", "object");
+  load_bad("{\"uid\":-1}", "'uid'", "-1");
+  load_bad("{\"uid\":70000}", "'uid'", "70000");
+  load_bad("{\"uid\":\"0\"}", "'uid'", "integer");
+  load_bad("{\"image\":5}", "'image'", "string");
+  load_bad("{\"workspace\":\"\"}", "'workspace'", "empty");
+  load_bad("{\"workspaceAccess\":\"all\"}", "'workspaceAccess'", "\"all\"");
+  load_bad("{\"tmpExec\":1}", "'tmpExec'", "true or false");
+  load_bad("{\"binds\":\"/a:/b\"}", "'binds'", "array");
+  load_bad("{\"binds\":[\"/a:/b\",\"nocolon\"]}", "'binds[1]'", "'nocolon'");
+  load_bad("{\"binds\":[3]}", "'binds'", "string");
+  load_bad("{\"env\":[\"A=b\"]}", "'env'", "object");
+  load_bad("{\"env\":{\"A\":1}}", "'env.A'", "string");
+  load_bad("{\"env\":{\"A=B\":\"c\"}}", "'env.A=B'", NULL);
+  /* the name is quoted, though (see report) not with its "env." key */
+  load_bad("{\"env\":{\"1A\":\"c\"}}", "config key 'env.1A'", "environment name");
+  load_bad("{\"network\":\"bridge\"}", "'network'", "\"bridge\"");
+}
+
+static void test_refused_values(void **state) {
+  (void)state;
+  load_bad("{\"sandbox\":{\"enabled\":false}}", "'sandbox.enabled'", "false");
+  load_bad("{\"sandbox\":{\"backend\":\"docker\"}}", "'sandbox.backend'", "\"docker\"");
+  load_bad("{\"sandbox\":{\"networkMode\":\"host\"}}", "'sandbox.networkMode'", "\"host\"");
+  load_bad("{\"sandbox\":{\"networkMode\":\"bridge\"}}", "'sandbox.networkMode'", "\"bridge\"");
+  load_bad("{\"network\":\"host\"}", "'network'", "\"host\"");
+}
+
+static void test_invalid_json(void **state) {
+  (void)state;
+  load_bad("{\n  \"uid\": 1,\n  oops\n}\n", "not valid JSON", "line 3");
+  load_bad("{\"uid\": 1,}", "not valid JSON", "line 1");
+  load_bad("", "not valid JSON", NULL);
+  load_bad("42", "not valid JSON", NULL);
+  load_bad("{\"image\":\"a\\u0000b\"}", "not valid JSON", NULL);
+  /* column is reported as well */
+  load_bad("{\"uid\": 1 2}", "column 11", NULL);
+}
+
+static void test_duplicate_keys(void **state) {
+  (void)state;
+  load_bad("{\"uid\":1,\"uid\":2}", "duplicate", "uid");
+  load_bad("{\"limits\":{\"pids\":4,\"pids\":5}}", "duplicate", "pids");
+}
+
+static void test_top_level_not_object(void **state) {
+  (void)state;
+  load_bad("[]", "(top level)", "object");
+  load_bad("[{\"uid\":1}]", "(top level)", "object");
+}
+
+/* the length argument is honoured: bytes past it are not read */
+static void test_length_respected(void **state) {
+  (void)state;
+  static const char text[] = "{\"uid\":7}GARBAGE";
+  airlock_spec spec;
+  airlock_spec_init(&spec);
+  airlock_error *err = NULL;
+  assert_int_equal(airlock_spec_load_json(&spec, text, 9, &err), 0);
+  assert_int_equal(spec.uid, 7);
+  assert_int_equal(airlock_spec_load_json(&spec, text, strlen(text), &err), -1);
+  assert_non_null(err);
+  airlock_error_free(&err);
+  airlock_spec_clear(&spec);
+}
+
+static void test_load_file(void **state) {
+  (void)state;
+  char path[] = "/tmp/airlock-ut-cfg-XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  static const char cfg[] = "{\"hostname\":\"from-file\",\"limits\":{\"pids\":12}}";
+  assert_int_equal(write(fd, cfg, strlen(cfg)), (ssize_t)strlen(cfg));
+  close(fd);
+
+  airlock_spec spec;
+  airlock_spec_init(&spec);
+  airlock_error *err = NULL;
+  assert_int_equal(airlock_spec_load_file(&spec, path, &err), 0);
+  assert_string_equal(spec.hostname, "from-file");
+  assert_int_equal(spec.pids, 12);
+
+  /* an error inside the file is prefixed with the file name */
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs("{\"limits\":{\"nope\":1}}", f);
+  fclose(f);
+  assert_int_equal(airlock_spec_load_file(&spec, path, &err), -1);
+  assert_non_null(err);
+  assert_non_null(strstr(err->msg, path));
+  assert_non_null(strstr(err->msg, "'limits.nope'"));
+  airlock_error_free(&err);
+  unlink(path);
+
+  /* a missing file names the path and carries errno */
+  assert_int_equal(airlock_spec_load_file(&spec, path, &err), -1);
+  assert_non_null(err);
+  assert_int_equal(err->errnum, ENOENT);
+  assert_non_null(strstr(err->msg, path));
+  airlock_error_free(&err);
+  airlock_spec_clear(&spec);
+}
+
+/* --- airlock_spec_validate ------------------------------------------------ */
+
+typedef struct {
+  char dir[64];  /* an ordinary directory under /tmp */
+  char file[80]; /* a regular file inside it */
+} fixture;
+
+static int setup_dirs(void **state) {
+  fixture *fx = calloc(1, sizeof(*fx));
+  if (fx == NULL)
+    return -1;
+  strcpy(fx->dir, "/tmp/airlock-ut-val-XXXXXX");
+  if (mkdtemp(fx->dir) == NULL) {
+    free(fx);
+    return -1;
+  }
+  snprintf(fx->file, sizeof(fx->file), "%s/file", fx->dir);
+  FILE *f = fopen(fx->file, "w");
+  if (f == NULL)
+    return -1;
+  fclose(f);
+  *state = fx;
+  return 0;
+}
+
+static int teardown_dirs(void **state) {
+  fixture *fx = *state;
+  unlink(fx->file);
+  rmdir(fx->dir);
+  free(fx);
+  return 0;
+}
+
+static void valid_spec(airlock_spec *spec) {
+  airlock_spec_init(spec);
+  spec->argv = test_argv;
+}
+
+static void expect_valid(airlock_spec *spec) {
+  airlock_error *err = NULL;
+  int r = airlock_spec_validate(spec, &err);
+  if (r != 0)
+    print_error("validate refused: %s\n", err->msg);
+  assert_int_equal(r, 0);
+  assert_null(err);
+}
+
+static void expect_invalid(airlock_spec *spec, const char *needle1, const char *needle2) {
+  airlock_error *err = NULL;
+  assert_int_equal(airlock_spec_validate(spec, &err), -1);
+  assert_non_null(err);
+  const char *needles[] = {needle1, needle2};
+  for (size_t i = 0; i < 2; i++) {
+    if (needles[i] == NULL)
+      continue;
+    if (strstr(err->msg, needles[i]) == NULL)
+      print_error("message \"%s\" does not contain \"%s\"\n", err->msg, needles[i]);
+    assert_non_null(strstr(err->msg, needles[i]));
+  }
+  airlock_error_free(&err);
+}
+
+static void test_validate_defaults(void **state) {
+  fixture *fx = *state;
+  airlock_spec spec;
+  valid_spec(&spec);
+  expect_valid(&spec);
+
+  /* with a workspace, output, binds, env and the boundary values */
+  assert_int_equal(airlock_spec_set_string(&spec.workspace, fx->dir, NULL), 0);
+  assert_int_equal(airlock_spec_set_string(&spec.output, fx->dir, NULL), 0);
+  airlock_bind b = {strdup(fx->dir), strdup("/data"), true};
+  assert_int_equal(airlock_spec_add_bind(&spec, &b, NULL), 0);
+  assert_null(b.src); /* ownership taken */
+  airlock_bind b2 = {strdup(fx->file), strdup("/mnt/file"), false};
+  assert_int_equal(airlock_spec_add_bind(&spec, &b2, NULL), 0);
+  assert_int_equal(airlock_spec_add_env(&spec, "A=1", NULL), 0);
+  spec.memory_bytes = 6LL << 20;
+  spec.cpus = (double)sysconf(_SC_NPROCESSORS_ONLN);
+  spec.pids = 2;
+  spec.timeout_sec = 0.001;
+  spec.disk_bytes = 1LL << 20;
+  spec.uid = 0;
+  expect_valid(&spec);
+  airlock_spec_clear(&spec);
+}
+
+static void test_validate_limits(void **state) {
+  (void)state;
+  airlock_spec spec;
+
+  valid_spec(&spec);
+  spec.argv = NULL;
+  expect_invalid(&spec, "no command", NULL);
+
+  valid_spec(&spec);
+  spec.memory_bytes = (6LL << 20) - 1;
+  expect_invalid(&spec, "memory", "6m");
+
+  valid_spec(&spec);
+  spec.cpus = 0;
+  expect_invalid(&spec, "cpus", NULL);
+
+  valid_spec(&spec);
+  spec.cpus = NAN;
+  expect_invalid(&spec, "cpus", NULL);
+
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  valid_spec(&spec);
+  spec.cpus = (double)ncpu + 0.5;
+  expect_invalid(&spec, "cpus", NULL);
+
+  valid_spec(&spec);
+  spec.pids = 1;
+  expect_invalid(&spec, "pids", NULL);
+
+  valid_spec(&spec);
+  spec.timeout_sec = 0;
+  expect_invalid(&spec, "timeout", NULL);
+
+  valid_spec(&spec);
+  spec.timeout_sec = 8 * 86400;
+  expect_invalid(&spec, "timeout", NULL);
+
+  valid_spec(&spec);
+  spec.disk_bytes = (1LL << 20) - 1;
+  expect_invalid(&spec, "disk", "1m");
+
+  valid_spec(&spec);
+  spec.nofile = 15;
+  expect_invalid(&spec, "open files", NULL);
+
+  valid_spec(&spec);
+  spec.uid = 65535;
+  expect_invalid(&spec, "uid", NULL);
+
+  valid_spec(&spec);
+  spec.cwd = (char *)"relative";
+  expect_invalid(&spec, "cwd", "'relative'");
+}
+
+static void test_validate_paths(void **state) {
+  fixture *fx = *state;
+  airlock_spec spec;
+  char missing[128];
+  snprintf(missing, sizeof(missing), "%s/does-not-exist", fx->dir);
+
+  valid_spec(&spec);
+  spec.workspace = missing;
+  expect_invalid(&spec, "workspace", missing);
+
+  valid_spec(&spec);
+  spec.workspace = fx->file;
+  expect_invalid(&spec, "workspace", "not a directory");
+
+  valid_spec(&spec);
+  spec.output = fx->file;
+  expect_invalid(&spec, "output", "not a directory");
+
+  valid_spec(&spec);
+  spec.image = missing;
+  expect_invalid(&spec, "image", missing);
+
+  valid_spec(&spec);
+  spec.workspace = (char *)"/etc";
+  expect_invalid(&spec, "workspace", "/etc");
+
+  airlock_bind binds[2] = {{fx->dir, (char *)"relative/target", false}, {fx->dir, (char *)"/data", false}};
+  valid_spec(&spec);
+  spec.binds = binds;
+  spec.n_binds = 1;
+  expect_invalid(&spec, "bind target", "'relative/target'");
+
+  binds[0].dst = (char *)"/data";
+  spec.n_binds = 2;
+  expect_invalid(&spec, "'/data'", "twice");
+
+  binds[0].dst = (char *)"/usr/local";
+  spec.n_binds = 1;
+  expect_invalid(&spec, "'/usr/local'", "/usr");
+
+  binds[0].dst = (char *)"/workspace";
+  spec.workspace = fx->dir;
+  expect_invalid(&spec, "'/workspace'", "already used");
+  spec.workspace = NULL;
+  expect_valid(&spec); /* /workspace is free when no workspace is given */
+
+  binds[0].dst = (char *)"/data";
+  binds[0].src = missing;
+  expect_invalid(&spec, "bind source", missing);
+
+  char *env[] = {(char *)"BAD NAME=1"};
+  valid_spec(&spec);
+  spec.env = env;
+  spec.n_env = 1;
+  expect_invalid(&spec, "BAD NAME", NULL);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_openclaw_seed_block),
+      cmocka_unit_test(test_openclaw_other_values),
+      cmocka_unit_test(test_airlock_keys_full),
+      cmocka_unit_test(test_airlock_keys_variants),
+      cmocka_unit_test(test_unknown_keys),
+      cmocka_unit_test(test_wrong_types),
+      cmocka_unit_test(test_refused_values),
+      cmocka_unit_test(test_invalid_json),
+      cmocka_unit_test(test_duplicate_keys),
+      cmocka_unit_test(test_top_level_not_object),
+      cmocka_unit_test(test_length_respected),
+      cmocka_unit_test(test_load_file),
+      cmocka_unit_test_setup_teardown(test_validate_defaults, setup_dirs, teardown_dirs),
+      cmocka_unit_test(test_validate_limits),
+      cmocka_unit_test_setup_teardown(test_validate_paths, setup_dirs, teardown_dirs),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
