@@ -7,8 +7,8 @@
  * set on a detached tree before it becomes visible, and lets every target be
  * reached through a directory fd walked without following symlinks: a target
  * inside a writable directory cannot be redirected to the host (the runc and
- * crun CVE class).  All writable scratch space is one tmpfs so --disk caps it
- * as a whole.  Finally the old root is detached, so no host path stays
+ * crun CVE class).  All writable scratch space lives on the root tmpfs so
+ * --disk caps it as a whole.  Finally the old root is detached, so no host path stays
  * reachable, and the root is made read-only.
  * Runs in the cloned child: no allocation, messages go to errbuf. */
 #define _GNU_SOURCE
@@ -105,12 +105,13 @@ static int attach_tree(int rootfd, dev_t root_dev, const al_mount_entry *e, uint
   int src = open_no_symlinks(AT_FDCWD, host, O_PATH);
   if (src < 0)
     FAIL("open %s", e->host_path);
-  int tree = open_tree(src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+  int tree = open_tree(src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
+                                   (e->type == AL_ENTRY_DIR ? AT_RECURSIVE : 0));
   close(src);
   if (tree < 0)
     FAIL("clone mount of %s", e->host_path);
   struct mount_attr attr = {.attr_set = attrs};
-  if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0) {
+  if (attrs && mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0) {
     close(tree);
     FAIL("set mount flags on %s", e->host_path);
   }
@@ -193,7 +194,8 @@ static int build_dev(int rootfd, dev_t root_dev, const al_plan *p, char *errbuf,
     snprintf(old, sizeof(old), OLD_ROOT "%s", host);
     if (access(old, F_OK) < 0)
       continue;
-    if (attach_tree(rootfd, root_dev, &e, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, errbuf, errlen) < 0)
+    /* no extra flags: a device node is neither executable nor setuid */
+    if (attach_tree(rootfd, root_dev, &e, 0, errbuf, errlen) < 0)
       return -1;
   }
   if (mkdirat(rootfd, "dev/pts", 0755) < 0 && errno != EEXIST)
@@ -210,47 +212,36 @@ static int build_dev(int rootfd, dev_t root_dev, const al_plan *p, char *errbuf,
   return 0;
 }
 
-/* One tmpfs, sized by --disk, provides every writable scratch directory. */
-static int build_scratch(int rootfd, dev_t root_dev, const al_plan *p, char *errbuf, size_t errlen) {
-  int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
-  if (fs < 0)
-    FAIL("fsopen tmpfs");
-  if (fsconfig(fs, FSCONFIG_SET_STRING, "size", p->scratch_opts, 0) < 0 ||
-      fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0755", 0) < 0 ||
-      fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
-    close(fs);
-    FAIL("configure scratch tmpfs");
-  }
-  uint64_t attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (p->spec->tmp_exec ? 0 : MOUNT_ATTR_NOEXEC);
-  int mnt = fsmount(fs, FSMOUNT_CLOEXEC, (unsigned)attrs);
-  close(fs);
-  if (mnt < 0)
-    FAIL("fsmount scratch tmpfs");
+/* The root tmpfs, sized by --disk, is also the scratch space: /tmp, /dev/shm
+ * and HOME are directories of it, each bound onto itself as its own writable
+ * (nosuid, nodev, noexec unless --tmp-exec) mount, while the root mount
+ * itself turns read-only at the end.  One superblock, so --disk caps them
+ * together; no second tmpfs to create and tear down on every launch. */
+static int build_scratch(int rootfd, const al_plan *p, char *errbuf, size_t errlen) {
   static const struct {
     const char *dir;
-    const char *target;
     mode_t mode;
-  } spaces[] = {{"tmp", "tmp", 01777}, {"shm", "dev/shm", 01777}, {"home", "home/sandbox", 0700}};
+  } spaces[] = {{"tmp", 01777}, {"dev/shm", 01777}, {"home", 0755}, {"home/sandbox", 0700}};
   for (size_t i = 0; i < sizeof(spaces) / sizeof(spaces[0]); i++) {
-    if (mkdirat(mnt, spaces[i].dir, spaces[i].mode) < 0 || fchmodat(mnt, spaces[i].dir, spaces[i].mode, 0) < 0) {
-      close(mnt);
-      FAIL("mkdir scratch %s", spaces[i].dir);
-    }
-    int tree = open_tree(mnt, spaces[i].dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-    int target = tree < 0 ? -1 : make_target(rootfd, root_dev, spaces[i].target, true, errbuf, errlen);
-    int rc = target < 0 ? -1 : move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+    if ((mkdirat(rootfd, spaces[i].dir, spaces[i].mode) < 0 && errno != EEXIST) ||
+        fchmodat(rootfd, spaces[i].dir, spaces[i].mode, 0) < 0)
+      FAIL("mkdir /%s", spaces[i].dir);
+  }
+  struct mount_attr attr = {.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+                                        (p->spec->tmp_exec ? 0 : MOUNT_ATTR_NOEXEC)};
+  static const char *const writable[] = {"tmp", "dev/shm", "home/sandbox"};
+  for (size_t i = 0; i < sizeof(writable) / sizeof(writable[0]); i++) {
+    int tree = open_tree(rootfd, writable[i], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+    int rc = tree < 0 ? -1 : mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr));
+    if (rc == 0)
+      rc = move_mount(tree, "", rootfd, writable[i], MOVE_MOUNT_F_EMPTY_PATH);
     int saved = errno;
     if (tree >= 0)
       close(tree);
-    if (target >= 0)
-      close(target);
-    if (rc < 0) {
-      close(mnt);
-      errno = saved;
-      FAIL("mount scratch /%s", spaces[i].target);
-    }
+    errno = saved;
+    if (rc < 0)
+      FAIL("mount scratch /%s", writable[i]);
   }
-  close(mnt);
   /* /var/tmp shares /tmp: one mount less on every launch */
   if (mkdirat(rootfd, "var", 0755) < 0 && errno != EEXIST)
     FAIL("mkdir /var");
@@ -263,7 +254,9 @@ int al_rootfs_build(const al_plan *p, char *errbuf, size_t errlen) {
   /* nothing we mount may propagate back to the host */
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
     FAIL("make mounts private");
-  if (mount("tmpfs", p->root_base, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=4m,nr_inodes=4096") < 0)
+  char opts[128];
+  snprintf(opts, sizeof(opts), "mode=0755,size=%s", p->scratch_opts);
+  if (mount("tmpfs", p->root_base, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
     FAIL("mount root tmpfs on %s", p->root_base);
   if (chdir(p->root_base) < 0 || mkdir("oldroot", 0700) < 0 || syscall(SYS_pivot_root, ".", "oldroot") < 0 ||
       chdir("/") < 0)
@@ -288,7 +281,7 @@ int al_rootfs_build(const al_plan *p, char *errbuf, size_t errlen) {
       if (place_entry(rootfd, root_dev, &p->etc[i], ro, errbuf, errlen) < 0)
         goto out;
   }
-  if (build_dev(rootfd, root_dev, p, errbuf, errlen) < 0 || build_scratch(rootfd, root_dev, p, errbuf, errlen) < 0)
+  if (build_dev(rootfd, root_dev, p, errbuf, errlen) < 0 || build_scratch(rootfd, p, errbuf, errlen) < 0)
     goto out;
   for (size_t i = 0; i < p->n_user; i++) {
     uint64_t attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (p->user[i].writable ? 0 : MOUNT_ATTR_RDONLY);
