@@ -120,6 +120,7 @@ typedef struct airlock_result {
   bool timed_out;
   bool oom_killed;
   bool exec_failed;     /* command could not be executed (exit 126/127) */
+  bool killed_by_signal; /* ended by a repeated signal to the launcher */
   int64_t wall_ms;
   int64_t cpu_user_ms;
   int64_t cpu_sys_ms;

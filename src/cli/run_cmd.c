@@ -128,6 +128,7 @@ static int apply_option(airlock_spec *spec, int opt, const char *arg, const char
   case OPT_WORKSPACE_ACCESS:
     if (strcmp(arg, "ro") != 0 && strcmp(arg, "rw") != 0)
       return fail("--workspace-access must be 'ro' or 'rw', not '%s'", arg);
+    spec->workspace_none = false; /* the flag overrides a config's "none" */
     spec->workspace_rw = strcmp(arg, "rw") == 0;
     return 0;
   case OPT_BIND: {
@@ -249,8 +250,13 @@ int cli_run(int argc, char **argv) {
   code = result.exit_code;
   if (result.timed_out)
     fprintf(stderr, "airlock: timed out after %.3gs; sandbox killed\n", spec.timeout_sec);
-  else if (result.oom_killed)
+  else if (result.oom_killed && code == AIRLOCK_EXIT_OOM)
     fprintf(stderr, "airlock: out of memory (limit %lld bytes); killed\n", (long long)spec.memory_bytes);
+  else if (result.oom_killed)
+    fprintf(stderr, "airlock: a process in the sandbox was killed for memory (limit %lld bytes)\n",
+            (long long)spec.memory_bytes);
+  else if (result.killed_by_signal)
+    fprintf(stderr, "airlock: sandbox killed after a repeated signal\n");
   if (result.degraded_note)
     fprintf(stderr, "airlock: degraded: %s\n", result.degraded_note);
   if (report) {

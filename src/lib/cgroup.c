@@ -193,7 +193,7 @@ int al_cgroup_create(al_cgroup *cg, const airlock_spec *spec, airlock_error **er
           make_dir(dir, &local) == 0) {
         cg->path[c] = dir;
         cg->version[c] = 1;
-        if (al_cgroup_v1_write_limits(dir, (al_controller)c, spec, err) < 0)
+        if (al_cgroup_v1_write_limits(dir, (al_controller)c, spec, &cg->swap_uncapped, err) < 0)
           rc = -1;
       } else {
         free(dir);
@@ -212,7 +212,7 @@ int al_cgroup_create(al_cgroup *cg, const airlock_spec *spec, airlock_error **er
       if (v2_dir) {
         cg->path[c] = strdup(v2_dir);
         cg->version[c] = 2;
-        if (al_cgroup_v2_write_limits(v2_dir, (al_controller)c, spec, err) < 0)
+        if (al_cgroup_v2_write_limits(v2_dir, (al_controller)c, spec, &cg->swap_uncapped, err) < 0)
           rc = -1;
       }
     } else {

@@ -15,6 +15,7 @@ typedef struct al_cgroup {
   char *why_missing[AL_CTRL_COUNT];
   int v2_dir_fd;               /* open when every controller is on v2: CLONE_INTO_CGROUP */
   int join_fd[AL_CTRL_COUNT];  /* otherwise: files the child writes "0" to (see al_cgroup_join_self) */
+  bool swap_uncapped;          /* the kernel does not account swap: only RAM is capped */
 } al_cgroup;
 
 /* Remove leftovers of dead launchers, then create the sandbox's cgroups and write the limits.  Controllers that cannot
@@ -34,10 +35,12 @@ void al_cgroup_destroy(al_cgroup *cg);
 unsigned al_cgroup_gc(void);
 
 /* backends */
-int al_cgroup_v1_write_limits(const char *dir, al_controller ctrl, const airlock_spec *spec, airlock_error **err);
+int al_cgroup_v1_write_limits(const char *dir, al_controller ctrl, const airlock_spec *spec, bool *swap_uncapped,
+                              airlock_error **err);
 bool al_cgroup_v1_oom_killed(const char *memory_dir);
 int al_cgroup_v2_prepare_parent(const char *base, airlock_error **err);
-int al_cgroup_v2_write_limits(const char *dir, al_controller ctrl, const airlock_spec *spec, airlock_error **err);
+int al_cgroup_v2_write_limits(const char *dir, al_controller ctrl, const airlock_spec *spec, bool *swap_uncapped,
+                              airlock_error **err);
 bool al_cgroup_v2_oom_killed(const char *dir);
 
 /* helpers shared by the backends */

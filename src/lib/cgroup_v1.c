@@ -1,6 +1,7 @@
 /* cgroup_v1.c - limits on a legacy (v1) hierarchy: one directory per
  * controller.  Memory+swap is capped through memsw when the kernel accounts
- * swap; without swap accounting memory.limit_in_bytes is the whole cap. */
+ * swap; without swap accounting only RAM is capped, and the caller reports
+ * that when the host has swap. */
 #define _GNU_SOURCE
 #include "cgroup.h"
 #include "error.h"
@@ -11,7 +12,8 @@
 
 #define CFS_PERIOD_US 100000
 
-int al_cgroup_v1_write_limits(const char *dir, al_controller ctrl, const airlock_spec *spec, airlock_error **err) {
+int al_cgroup_v1_write_limits(const char *dir, al_controller ctrl, const airlock_spec *spec, bool *swap_uncapped,
+                              airlock_error **err) {
   char v[64];
   switch (ctrl) {
   case AL_CTRL_MEMORY: {
@@ -20,7 +22,8 @@ int al_cgroup_v1_write_limits(const char *dir, al_controller ctrl, const airlock
       return -1;
     char p[4096];
     snprintf(p, sizeof(p), "%s/memory.memsw.limit_in_bytes", dir);
-    if (access(p, F_OK) == 0 && al_write_file(dir, "memory.memsw.limit_in_bytes", v, err) < 0)
+    *swap_uncapped = access(p, F_OK) != 0;
+    if (!*swap_uncapped && al_write_file(dir, "memory.memsw.limit_in_bytes", v, err) < 0)
       return -1;
     return 0;
   }

@@ -30,7 +30,8 @@ int al_cgroup_v2_prepare_parent(const char *base, airlock_error **err) {
   return al_write_file(base, "cgroup.subtree_control", "+memory +pids +cpu", err);
 }
 
-int al_cgroup_v2_write_limits(const char *dir, al_controller ctrl, const airlock_spec *spec, airlock_error **err) {
+int al_cgroup_v2_write_limits(const char *dir, al_controller ctrl, const airlock_spec *spec, bool *swap_uncapped,
+                              airlock_error **err) {
   char v[64];
   switch (ctrl) {
   case AL_CTRL_MEMORY: {
@@ -39,7 +40,8 @@ int al_cgroup_v2_write_limits(const char *dir, al_controller ctrl, const airlock
       return -1;
     char p[4096];
     snprintf(p, sizeof(p), "%s/memory.swap.max", dir);
-    if (access(p, F_OK) == 0 && al_write_file(dir, "memory.swap.max", "0", err) < 0)
+    *swap_uncapped = access(p, F_OK) != 0;
+    if (!*swap_uncapped && al_write_file(dir, "memory.swap.max", "0", err) < 0)
       return -1;
     return 0;
   }

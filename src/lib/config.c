@@ -198,8 +198,8 @@ static int k_allow_degraded(airlock_spec *s, const char *k, json_t *v, airlock_e
 static int l_memory(airlock_spec *s, const char *k, json_t *v, airlock_error **e) { return want_size(k, v, &s->memory_bytes, e); }
 static int l_disk(airlock_spec *s, const char *k, json_t *v, airlock_error **e) { return want_size(k, v, &s->disk_bytes, e); }
 static int l_cpus(airlock_spec *s, const char *k, json_t *v, airlock_error **e) { return want_cpus(k, v, &s->cpus, e); }
-static int l_pids(airlock_spec *s, const char *k, json_t *v, airlock_error **e) { return want_integer(k, v, 1, 4194304, &s->pids, e); }
-static int l_open_files(airlock_spec *s, const char *k, json_t *v, airlock_error **e) { return want_integer(k, v, 1, 1048576, &s->nofile, e); }
+static int l_pids(airlock_spec *s, const char *k, json_t *v, airlock_error **e) { return want_integer(k, v, 2, 4194304, &s->pids, e); }
+static int l_open_files(airlock_spec *s, const char *k, json_t *v, airlock_error **e) { return want_integer(k, v, 16, 1048576, &s->nofile, e); }
 static int l_timeout(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
   double t = 0;
   if (want_number(k, v, &t, e) < 0)

@@ -81,6 +81,15 @@ static void append_note(char **note, const char *text) {
   }
 }
 
+static bool host_has_swap(void) {
+  _cleanup_fclose_ FILE *f = fopen("/proc/swaps", "re");
+  char line[256];
+  int lines = 0;
+  while (f && fgets(line, sizeof(line), f))
+    lines++;
+  return lines > 1; /* a header, then one line per swap area */
+}
+
 /* Decide, per limit, how it is applied; refuse or fall back to rlimits. */
 static int resolve_limits(const airlock_spec *spec, const al_cgroup *cg, al_plan *p, airlock_result *r,
                           airlock_error **err) {
@@ -100,6 +109,8 @@ static int resolve_limits(const airlock_spec *spec, const al_cgroup *cg, al_plan
       p->rlimits[p->n_rlimits++] = (al_rlimit){RLIMIT_AS, (rlim_t)spec->memory_bytes};
     append_note(&r->degraded_note, "memory: no cgroup, RLIMIT_AS caps address space instead (no OOM report)");
   }
+  if (mem && cg->swap_uncapped && host_has_swap())
+    append_note(&r->degraded_note, "memory: the kernel does not account swap, so only RAM is capped");
   set_limit(r, AIRLOCK_LIMIT_MEMORY, "memory", spec->memory_bytes, "bytes", mem ? mem : "rlimit", !mem);
   const char *pids = cg_mechanism(cg->version[AL_CTRL_PIDS]);
   if (!pids) {
@@ -240,6 +251,8 @@ int airlock_run(const airlock_spec *spec, airlock_result *r, airlock_error **err
     goto out;
   r->landlock_abi = plan.landlock_abi;
   r->seccomp = true;
+  if (plan.landlock_abi == 0)
+    append_note(&r->degraded_note, "landlock: this kernel has none; writes are confined by read-only mounts only");
 
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync_pipe) < 0 || pipe2(status_pipe, O_CLOEXEC) < 0) {
     al_err(err, errno, "pipe");
@@ -344,12 +357,15 @@ int airlock_run(const airlock_spec *spec, airlock_result *r, airlock_error **err
   pid = -1;
   drain_status(status_pipe[0], r, &exit_status, &got_exit, setup_error, sizeof(setup_error));
 
-  if (!released)
-    goto out; /* err already set */
   if (setup_error[0]) {
+    /* the child's own reason beats the launcher's view of it (a broken
+     * pipe to a child that had already failed says nothing) */
+    airlock_error_free(err);
     al_err(err, 0, "sandbox setup failed: %s", setup_error);
     goto out;
   }
+  if (!released)
+    goto out; /* err already set */
   r->cpu_user_ms = (int64_t)ru.ru_utime.tv_sec * 1000 + ru.ru_utime.tv_usec / 1000;
   r->cpu_sys_ms = (int64_t)ru.ru_stime.tv_sec * 1000 + ru.ru_stime.tv_usec / 1000;
   r->max_rss_kb = ru.ru_maxrss;
@@ -359,12 +375,15 @@ int airlock_run(const airlock_spec *spec, airlock_result *r, airlock_error **err
   if (r->timed_out) {
     r->exit_code = AIRLOCK_EXIT_TIMEOUT;
     r->signal = SIGKILL;
-  } else if (r->oom_killed) {
+  } else if (r->oom_killed && (!got_exit || (WIFSIGNALED(exit_status) && WTERMSIG(exit_status) == SIGKILL))) {
+    /* the command itself was killed and the cgroup saw an OOM kill; an
+     * OOM-killed helper of a command that still exited keeps its code */
     r->exit_code = AIRLOCK_EXIT_OOM;
   } else if (got_exit) {
     r->exit_code = WIFEXITED(exit_status) ? WEXITSTATUS(exit_status) : 128 + WTERMSIG(exit_status);
   } else {
-    /* init died without a report: killed from outside (second signal) */
+    /* init died without a report: killed from outside (a second signal) */
+    r->killed_by_signal = true;
     r->signal = WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0;
     r->exit_code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
   }

@@ -43,7 +43,7 @@ static const char *const credential_names[] = {
 /* Paths inside the sandbox that a bind may not cover or sit on. */
 static const char *const system_targets[] = {
     "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc",
-    "/proc", "/dev", "/sys", "/run",
+    "/proc", "/dev", "/sys", "/run", "/oldroot", /* where the host root sits during setup */
 };
 
 static bool path_is_under(const char *path, const char *tree) {

@@ -173,7 +173,7 @@ int al_plan_build(al_plan *p, const airlock_spec *spec, airlock_error **err) {
     if (stat(bases[i], &st) == 0 && S_ISDIR(st.st_mode))
       p->root_base = bases[i];
   if (!p->root_base)
-    return al_err(err, 0, "none of /tmp, /mnt, /run exists to assemble the sandbox root on");
+    return al_err(err, 0, "none of /tmp, /mnt, /run, /var/tmp exists to assemble the sandbox root on");
 
   if (spec->image) {
     _cleanup_free_ char *img = realpath(spec->image, NULL);
@@ -258,7 +258,8 @@ int al_plan_build(al_plan *p, const airlock_spec *spec, airlock_error **err) {
   snprintf(p->scratch_opts, sizeof(p->scratch_opts), "%lld", (long long)spec->disk_bytes);
 
   /* rlimits that always apply */
-  /* whole seconds, rounded up, plus one: a backstop behind the wall-clock timer */
+  /* a backstop behind the wall-clock timer: the timeout's CPU seconds
+   * (truncated) plus two */
   rlim_t cpu_seconds = (rlim_t)(spec->timeout_sec * (spec->cpus > 1 ? spec->cpus : 1)) + 2;
   p->rlimits[p->n_rlimits++] = (al_rlimit){RLIMIT_CORE, 0};
   p->rlimits[p->n_rlimits++] = (al_rlimit){RLIMIT_NOFILE, (rlim_t)spec->nofile};

@@ -33,6 +33,7 @@ char *airlock_result_to_json(const airlock_result *r) {
                            (json_int_t)r->max_rss_kb, "limits", limits, "isolation", isolation);
   if (root == NULL)
     return NULL;
+  json_object_set_new(root, "killed_by_signal", json_boolean(r->killed_by_signal));
   json_object_set_new(root, "degraded", r->degraded_note ? json_string(r->degraded_note) : json_null());
   char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   json_decref(root);

@@ -50,7 +50,7 @@ static const char *const denied_syscalls[] = {
     "swapon", "swapoff", "reboot", "acct", "syslog", "settimeofday", "clock_settime",
     "clock_adjtime", "adjtimex", "sethostname", "setdomainname", "create_module",
     "get_kernel_syms", "query_module",
-    /* NUMA placement and landlock/seccomp reconfiguration are not for sandboxes */
+    /* NUMA placement of other processes' memory (as Docker's profile) */
     "move_pages", "migrate_pages", "mbind", "set_mempolicy",
     "fanotify_init",
 };

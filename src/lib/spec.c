@@ -69,19 +69,23 @@ int airlock_spec_validate(const airlock_spec *spec, airlock_error **err) {
   if (spec->argv == NULL || spec->argv[0] == NULL || spec->argv[0][0] == '\0')
     return al_err(err, 0, "no command given");
   if (spec->memory_bytes < (6LL << 20))
-    return al_err(err, 0, "memory limit %lld bytes is below the minimum of 6m", (long long)spec->memory_bytes);
+    return al_err(err, 0, "memory limit (--memory, limits.memory, sandbox.memoryLimit) of %lld bytes is below the minimum of 6m",
+                  (long long)spec->memory_bytes);
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   if (!(spec->cpus >= 0.01) || spec->cpus > (double)ncpu)
-    return al_err(err, 0, "cpus %.2f is out of range: this host has %ld CPUs (minimum 0.01)", spec->cpus, ncpu);
+    return al_err(err, 0, "cpus (--cpus, limits.cpus, sandbox.cpuLimit) %.2f is out of range: this host has %ld CPUs (minimum 0.01)",
+                  spec->cpus, ncpu);
   if (spec->pids < 2 || spec->pids > 4194304)
-    return al_err(err, 0, "pids %lld is out of range (2 to 4194304; the sandbox's init counts as one)",
+    return al_err(err, 0, "pids (--pids, limits.pids, sandbox.pidsLimit) %lld is out of range (2 to 4194304; the sandbox's init counts as one)",
                   (long long)spec->pids);
   if (!(spec->timeout_sec >= 0.001) || spec->timeout_sec > 7 * 86400)
-    return al_err(err, 0, "timeout %g seconds is out of range (1 ms to 7 days)", spec->timeout_sec);
+    return al_err(err, 0, "timeout (--timeout, limits.timeout, sandbox.timeout) of %g seconds is out of range (1 ms to 7 days)",
+                  spec->timeout_sec);
   if (spec->disk_bytes < (1LL << 20))
-    return al_err(err, 0, "disk limit %lld bytes is below the minimum of 1m", (long long)spec->disk_bytes);
+    return al_err(err, 0, "disk limit (--disk, limits.disk) of %lld bytes is below the minimum of 1m", (long long)spec->disk_bytes);
   if (spec->nofile < 16 || spec->nofile > 1048576)
-    return al_err(err, 0, "open files limit %lld is out of range (16 to 1048576)", (long long)spec->nofile);
+    return al_err(err, 0, "open files limit (--open-files, limits.openFiles) %lld is out of range (16 to 1048576)",
+                  (long long)spec->nofile);
   if (spec->uid > 65534)
     return al_err(err, 0, "uid %u is out of range (0 to 65534)", spec->uid);
   if (spec->hostname) {
@@ -94,8 +98,12 @@ int airlock_spec_validate(const airlock_spec *spec, airlock_error **err) {
   }
   if (spec->cwd && spec->cwd[0] != '/')
     return al_err(err, 0, "cwd '%s' must be an absolute path inside the sandbox", spec->cwd);
-  if (spec->image && check_dir("image", spec->image, err) < 0)
-    return -1;
+  if (spec->image) {
+    /* an image is mounted as the whole root: the bind guard applies to it */
+    _cleanup_free_ char *real = NULL;
+    if (al_resolve_mount_source("image", spec->image, &real, err) < 0 || check_dir("image", real, err) < 0)
+      return -1;
+  }
   if (spec->workspace && !spec->workspace_none) {
     _cleanup_free_ char *real = NULL;
     if (al_resolve_mount_source("workspace", spec->workspace, &real, err) < 0 ||

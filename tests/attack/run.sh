@@ -392,6 +392,39 @@ t_exit_codes() {
   echo piped | sandbox -- cat | grep -qx piped || return 1
 }
 
+t_image() {
+  local img="$WORK/image"
+  mkdir -p "$img/bin" "$img/etc"
+  cp "$BIN/static_probe" "$img/bin/probe"
+  chmod 755 "$img" "$img/bin" "$img/bin/probe" "$img/etc"
+  local out
+  out=$("$AIRLOCK" run "${DEGRADED[@]}" --image "$img" -- /bin/probe 2>&1) || { echo "$out"; return 1; }
+  printf '%s\n' "$out" | grep -qx 'host-usr=absent' || { echo "$out"; return 1; }
+  printf '%s\n' "$out" | grep -qx 'host-etc-shadow=absent' || { echo "$out"; return 1; }
+  printf '%s\n' "$out" | grep -qx 'image-write=Read-only file system' || { echo "$out"; return 1; }
+  printf '%s\n' "$out" | grep -qx 'tmp-write=allowed' || { echo "$out"; return 1; }
+  [ ! -e "$img/bin/written-by-sandbox" ] || { echo "image was written"; return 1; }
+  # the host root itself is never an image
+  "$AIRLOCK" run "${DEGRADED[@]}" --image / -- true 2>/dev/null && { echo "--image / accepted"; return 1; }
+  return 0
+}
+
+t_second_signal() {
+  local marker=$((6000000 + RANDOM)) rc
+  "$AIRLOCK" run "${DEGRADED[@]}" -- sh -c "trap '' TERM INT; sleep $marker" >/dev/null 2>&1 &
+  local launcher=$!
+  for _ in $(seq 100); do pgrep -f "sleep $marker" >/dev/null && break; sleep 0.05; done
+  kill -TERM "$launcher"
+  sleep 0.2
+  kill -0 "$launcher" 2>/dev/null || { echo "first signal should be forwarded, not fatal"; return 1; }
+  kill -TERM "$launcher"
+  wait "$launcher"
+  rc=$?
+  [ "$rc" = 137 ] || { echo "exit $rc"; return 1; }
+  pgrep -f "sleep $marker" >/dev/null && { echo "sandbox survived"; return 1; }
+  return 0
+}
+
 run_all() {
   case_ "caller environment and /proc/*/environ hide a fake API key" t_env_leak
   case_ "--env values reach the command" t_env_given
@@ -424,6 +457,8 @@ run_all() {
   case_ "bad flags, binds and configs exit 125 naming the problem" t_bad_input
   case_ "OpenClaw sandbox config block is accepted and flags override it" t_openclaw_config
   case_ "exit codes and stdin pass through" t_exit_codes
+  case_ "--image is the read-only root; nothing of the host is visible" t_image
+  case_ "a signal is forwarded; a second one kills the whole sandbox" t_second_signal
   if [ "$NEEDS_DEGRADED" = 1 ]; then
     case_ "without a usable cgroup and without --allow-degraded airlock refuses to run" t_refuse_without_degraded
   fi

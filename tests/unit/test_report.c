@@ -143,6 +143,7 @@ static void test_clean_result(void **state) {
   r.timed_out = true;
   r.oom_killed = false;
   r.exec_failed = true;
+  r.killed_by_signal = true;
   r.wall_ms = 1;
   r.cpu_user_ms = 0;
   r.cpu_sys_ms = 2;
@@ -159,6 +160,7 @@ static void test_clean_result(void **state) {
   assert_true(get_bool(root, "timed_out"));
   assert_false(get_bool(root, "oom_killed"));
   assert_true(get_bool(root, "exec_failed"));
+  assert_true(get_bool(root, "killed_by_signal"));
   assert_true(get_int(root, "wall_ms") == 1);
   assert_true(get_int(root, "cpu_user_ms") == 0);
   assert_true(get_int(root, "cpu_sys_ms") == 2);
@@ -190,7 +192,7 @@ static void test_empty_result(void **state) {
   /* exactly the documented top-level keys */
   static const char *const keys[] = {"exit_code", "signal",     "timed_out",  "oom_killed", "exec_failed",
                                      "wall_ms",   "cpu_user_ms", "cpu_sys_ms", "max_rss_kb", "limits",
-                                     "isolation", "degraded"};
+                                     "isolation", "killed_by_signal", "degraded"};
   assert_int_equal(json_object_size(root), sizeof(keys) / sizeof(keys[0]));
   for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
     if (json_object_get(root, keys[i]) == NULL)
