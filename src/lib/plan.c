@@ -26,8 +26,7 @@ static const char *const host_system[] = {"usr", "bin", "sbin", "lib", "lib32", 
 /* Host /etc entries a program may need (dynamic linker, certificates,
  * Debian's alternatives symlinks, time zone).  Nothing with secrets. */
 static const char *const host_etc[] = {
-    "ld.so.cache", "ssl", "alternatives", "localtime", "os-release", "protocols", "services",
-    "debian_version", "timezone", "bash.bashrc", "profile",
+    "ld.so.cache", "ssl", "alternatives", "localtime", "os-release", "protocols", "services", "profile",
 };
 #define MAX_COPIED_FILE (256 * 1024)
 

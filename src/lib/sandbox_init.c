@@ -20,6 +20,7 @@
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
+#include <spawn.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,19 +125,30 @@ static void set_ids(const al_plan *p) {
     setup_failed("setresuid", errno);
 }
 
-__attribute__((noreturn)) static void run_command(const al_plan *p) {
-  sigset_t none;
+/* Start the command with posix_spawn (vfork-style: no copy of init's page
+ * tables), default signal dispositions and an empty mask.  PATH is looked
+ * up in the sandbox's environment. */
+static pid_t spawn_command(const al_plan *p) {
+  posix_spawnattr_t attr;
+  sigset_t all, none;
+  sigfillset(&all);
   sigemptyset(&none);
-  for (int s = 1; s < NSIG; s++)
-    signal(s, SIG_DFL);
-  sigprocmask(SIG_SETMASK, &none, NULL);
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
   environ = p->envp;
-  execvp(p->argv[0], p->argv);
-  int e = errno;
+  pid_t pid = -1;
+  int e = posix_spawnp(&pid, p->argv[0], NULL, &attr, p->argv, p->envp);
+  posix_spawnattr_destroy(&attr);
+  if (e == 0)
+    return pid;
   char buf[240];
   snprintf(buf, sizeof(buf), "cannot execute '%s': %s", p->argv[0], strerror(e));
   send_msg(AL_MSG_EXEC_ERROR, e, buf);
-  _exit(e == ENOENT ? AIRLOCK_EXIT_NOT_FOUND : AIRLOCK_EXIT_NOT_EXECUTABLE);
+  int code = e == ENOENT ? AIRLOCK_EXIT_NOT_FOUND : AIRLOCK_EXIT_NOT_EXECUTABLE;
+  send_msg(AL_MSG_EXIT, W_EXITCODE(code, 0), NULL);
+  _exit(code);
 }
 
 /* The child is a copy of the launcher: its argv and environment strings are
@@ -255,11 +267,7 @@ void al_sandbox_main(al_plan *p) {
   for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
     sigaction(forwarded[i], &sa, NULL);
 
-  pid_t child = fork();
-  if (child < 0)
-    setup_failed("fork command", errno);
-  if (child == 0)
-    run_command(p);
+  pid_t child = spawn_command(p);
   command_pid = child;
   al_trace_step("init", "command forked");
 
