@@ -243,7 +243,7 @@ int al_plan_build(al_plan *p, const airlock_spec *spec, airlock_error **err) {
   if (build_env(p, spec, err) < 0)
     return -1;
   size_t argc = 0;
-  while (spec->argv[argc])
+  while (spec->argv && spec->argv[argc])
     argc++;
   p->argv = calloc(argc + 1, sizeof(char *));
   if (!p->argv)

@@ -7,6 +7,7 @@
 #include "airlock/airlock.h"
 #include "seccomp_filter.h"
 
+#include <spawn.h>
 #include <stdbool.h>
 #include <sys/resource.h>
 #include <sys/types.h>
@@ -64,8 +65,9 @@ typedef struct al_plan {
   char scratch_opts[64];      /* tmpfs options for the shared writable space */
 
   bool in_cgroup_ns;          /* clone3 already created the cgroup namespace */
+  bool agent;                 /* serve exec requests (agent.c) instead of running argv */
   int sync_fd;                /* socket: "go", then the cgroup fds; EOF = launcher died */
-  int status_fd;              /* child writes al_status_msg */
+  int status_fd;              /* the same socket: the child sends al_status_msg on it */
 } al_plan;
 
 int al_plan_build(al_plan *plan, const airlock_spec *spec, airlock_error **err);
@@ -81,15 +83,28 @@ typedef struct al_cgroup_msg {
 } al_cgroup_msg;
 
 /* child -> launcher messages; each fits in PIPE_BUF so writes are atomic */
-typedef enum { AL_MSG_SETUP_ERROR = 1, AL_MSG_EXEC_ERROR = 2, AL_MSG_EXIT = 3 } al_msg_kind;
+typedef enum {
+  AL_MSG_SETUP_ERROR = 1,
+  AL_MSG_EXEC_ERROR = 2,   /* exec_id, errno, text */
+  AL_MSG_EXIT = 3,         /* one-shot: wait status of the command */
+  AL_MSG_READY = 4,        /* agent: ready for exec requests */
+  AL_MSG_EXEC_STARTED = 5, /* agent: exec_id, pid inside the sandbox */
+  AL_MSG_EXEC_EXIT = 6,    /* agent: exec_id, wait status, usage */
+} al_msg_kind;
 typedef struct al_status_msg {
   int32_t kind;
-  int32_t value; /* errno, or wait status for AL_MSG_EXIT */
-  char text[248];
+  int32_t value; /* errno, pid or wait status, by kind */
+  uint64_t exec_id;
+  int64_t user_us, sys_us, max_rss_kb;
+  char text[224];
 } al_status_msg;
 
-/* child side (sandbox_init.c, rootfs.c) */
+/* child side (sandbox_init.c, rootfs.c, agent.c) */
 __attribute__((noreturn)) void al_sandbox_main(al_plan *plan);
+__attribute__((noreturn)) void al_agent_main(al_plan *plan);
+/* posix_spawn of argv[0] as a /bin/sh script (the ENOEXEC fallback) */
+int al_spawn_script(pid_t *pid, const posix_spawn_file_actions_t *file_actions, const posix_spawnattr_t *attr,
+                    char *const argv[], char *const envp[]);
 int al_rootfs_build(const al_plan *plan, char *errbuf, size_t errlen);
 
 #endif

@@ -1,6 +1,6 @@
 /* sandbox_init.c - the first process of a sandbox (pid 1 of its pid
- * namespace).  It builds the root, locks itself down, then forks the
- * command and stays behind as a minimal init: it forwards signals, reaps
+ * namespace).  It builds the root, locks itself down, then spawns the
+ * command (or, for the node, serves exec requests: agent.c) and stays behind as a minimal init: it forwards signals, reaps
  * orphans, and reports the command's status.  When it exits the kernel kills
  * everything left in the namespace, which is what makes "nothing outlives
  * the sandbox" hold against daemons, double forks and setsid.  The same
@@ -140,6 +140,8 @@ static pid_t spawn_command(const al_plan *p) {
   environ = p->envp;
   pid_t pid = -1;
   int e = posix_spawnp(&pid, p->argv[0], NULL, &attr, p->argv, p->envp);
+  if (e == ENOEXEC) /* a script without #!: run it with /bin/sh, as execvp does */
+    e = al_spawn_script(&pid, NULL, &attr, p->argv, p->envp);
   posix_spawnattr_destroy(&attr);
   if (e == 0)
     return pid;
@@ -259,6 +261,9 @@ void al_sandbox_main(al_plan *p) {
   syscall(SYS_close_range, keep + 1, ~0U, 0);
   fcntl(keep, F_SETFD, FD_CLOEXEC);
 
+  if (p->agent)
+    al_agent_main(p);
+
   struct sigaction sa;
   memset(&sa, 0, sizeof(sa));
   sa.sa_handler = forward_signal;
@@ -269,7 +274,7 @@ void al_sandbox_main(al_plan *p) {
 
   pid_t child = spawn_command(p);
   command_pid = child;
-  al_trace_step("init", "command forked");
+  al_trace_step("init", "command spawned");
 
   /* reap everything; report when the command itself ends */
   for (;;) {

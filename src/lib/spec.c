@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "cleanup.h"
 #include "error.h"
+#include "launch.h"
 #include "pathpolicy.h"
 
 #include <ctype.h>
@@ -66,7 +67,11 @@ static int check_env_entry(const char *kv, airlock_error **err) {
 }
 
 int airlock_spec_validate(const airlock_spec *spec, airlock_error **err) {
-  if (spec->argv == NULL || spec->argv[0] == NULL || spec->argv[0][0] == '\0')
+  return al_spec_check(spec, true, err);
+}
+
+int al_spec_check(const airlock_spec *spec, bool need_command, airlock_error **err) {
+  if (need_command && (spec->argv == NULL || spec->argv[0] == NULL || spec->argv[0][0] == '\0'))
     return al_err(err, 0, "no command given");
   if (spec->memory_bytes < (6LL << 20))
     return al_err(err, 0, "memory limit (--memory, limits.memory, sandbox.memoryLimit) of %lld bytes is below the minimum of 6m",

@@ -334,7 +334,8 @@ for k in ("memory", "cpus", "pids", "timeout", "disk", "cpu_time", "file_size", 
     assert k in lim and lim[k]["mechanism"], k
 if mode == "cgroup":
     assert all(lim[k]["mechanism"] in ("cgroup1", "cgroup2") for k in ("memory", "cpus", "pids")), lim
-    assert r["degraded"] is None
+    # notes about Landlock or swap accounting may exist on other kernels; none about these limits
+    assert not any(w in (r["degraded"] or "") for w in ("memory: no cgroup", "pids:", "cpus:")), r["degraded"]
 else:
     assert lim["memory"]["mechanism"] == "rlimit" and lim["cpus"]["mechanism"] == "none", lim
     assert r["degraded"]

@@ -1,0 +1,245 @@
+/* agent.c - pid 1 of a persistent sandbox: serves exec requests from the
+ * node instead of running one command.
+ *
+ * The agent is fully locked down (the same seccomp, Landlock, capability and
+ * uid state as any command) before it reads its first request, so a request
+ * can only ask for what a command could do anyway.  Each exec is spawned in
+ * a new session (its process group is the unit for signals and cancel),
+ * with the stdio descriptors the node passed; the agent reaps everything
+ * (it is pid 1) and reports each exec's exit with its resource usage.  When
+ * the node goes away (EOF on the socket) the agent exits, and the kernel
+ * kills everything left in the sandbox with it. */
+#define _GNU_SOURCE
+#include "agent_proto.h"
+#include "plan.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+typedef struct {
+  uint64_t exec_id;
+  pid_t pid;
+} running_exec;
+
+static running_exec execs[AL_AGENT_MAX_EXECS];
+static int n_execs;
+static int sock = -1;
+static char request_buf[sizeof(al_agent_req) + AL_AGENT_MAX_PAYLOAD];
+
+static void reply(al_msg_kind kind, uint64_t exec_id, int value, const struct rusage *ru, const char *text) {
+  al_status_msg m = {.kind = kind, .value = value, .exec_id = exec_id};
+  if (ru) {
+    m.user_us = (int64_t)ru->ru_utime.tv_sec * 1000000 + ru->ru_utime.tv_usec;
+    m.sys_us = (int64_t)ru->ru_stime.tv_sec * 1000000 + ru->ru_stime.tv_usec;
+    m.max_rss_kb = ru->ru_maxrss;
+  }
+  if (text)
+    snprintf(m.text, sizeof(m.text), "%s", text);
+  ssize_t w;
+  do
+    w = send(sock, &m, sizeof(m), MSG_NOSIGNAL);
+  while (w < 0 && errno == EINTR);
+  if (w < 0)
+    _exit(0); /* the node is gone: end the sandbox */
+}
+
+/* env = the sandbox's base environment with the request's entries on top */
+static char **merge_env(char *const *base, char **extra, uint32_t n_extra) {
+  size_t n_base = 0;
+  while (base[n_base])
+    n_base++;
+  char **env = calloc(n_base + n_extra + 1, sizeof(char *));
+  if (!env)
+    return NULL;
+  size_t n = 0;
+  for (size_t i = 0; i < n_base; i++) {
+    size_t key = strcspn(base[i], "=") + 1;
+    bool overridden = false;
+    for (uint32_t j = 0; j < n_extra && !overridden; j++)
+      overridden = strncmp(extra[j], base[i], key) == 0;
+    if (!overridden)
+      env[n++] = base[i];
+  }
+  for (uint32_t j = 0; j < n_extra; j++)
+    env[n++] = extra[j];
+  return env;
+}
+
+/* split count NUL-terminated strings off *p; NULL if the payload is short */
+static char **take_strings(char **p, char *end, uint32_t count) {
+  char **v = calloc(count + 1, sizeof(char *));
+  if (!v)
+    return NULL;
+  for (uint32_t i = 0; i < count; i++) {
+    char *nul = memchr(*p, '\0', (size_t)(end - *p));
+    if (!nul) {
+      free(v);
+      return NULL;
+    }
+    v[i] = *p;
+    *p = nul + 1;
+  }
+  return v;
+}
+
+static void handle_exec(const al_plan *plan, const al_agent_req *req, char *payload, int fds[3]) {
+  char *p = payload, *end = payload + req->payload_len;
+  char **argv = req->argc > 0 ? take_strings(&p, end, req->argc) : NULL;
+  char **extra = argv ? take_strings(&p, end, req->envc) : NULL;
+  char *cwd = extra ? p : NULL;
+  if (!argv || !extra || !cwd || !memchr(cwd, '\0', (size_t)(end - cwd)) || n_execs >= AL_AGENT_MAX_EXECS) {
+    reply(AL_MSG_EXEC_ERROR, req->exec_id, EINVAL, NULL, "malformed exec request");
+    reply(AL_MSG_EXEC_EXIT, req->exec_id, W_EXITCODE(AIRLOCK_EXIT_SETUP, 0), NULL, NULL);
+    free(argv);
+    free(extra);
+    return;
+  }
+  char **env = merge_env(plan->envp, extra, req->envc);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  for (int i = 0; i < 3; i++)
+    posix_spawn_file_actions_adddup2(&fa, fds[i], i);
+  posix_spawn_file_actions_addchdir_np(&fa, cwd[0] ? cwd : plan->cwd);
+  posix_spawnattr_t attr;
+  sigset_t all, none;
+  sigfillset(&all);
+  sigemptyset(&none);
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSID);
+  environ = env; /* posix_spawnp looks PATH up in the current environment */
+  pid_t pid = -1;
+  int e = env ? posix_spawnp(&pid, argv[0], &fa, &attr, argv, env) : ENOMEM;
+  if (e == ENOEXEC) /* a script without #!: run it with /bin/sh, as execvp does */
+    e = al_spawn_script(&pid, &fa, &attr, argv, env);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  if (e != 0) {
+    char text[200];
+    snprintf(text, sizeof(text), "cannot execute '%s': %s", argv[0], strerror(e));
+    reply(AL_MSG_EXEC_ERROR, req->exec_id, e, NULL, text);
+    int code = e == ENOENT ? AIRLOCK_EXIT_NOT_FOUND : AIRLOCK_EXIT_NOT_EXECUTABLE;
+    reply(AL_MSG_EXEC_EXIT, req->exec_id, W_EXITCODE(code, 0), NULL, NULL);
+  } else {
+    execs[n_execs++] = (running_exec){req->exec_id, pid};
+    reply(AL_MSG_EXEC_STARTED, req->exec_id, pid, NULL, NULL);
+  }
+  free(env);
+  free(argv);
+  free(extra);
+}
+
+static void handle_signal(const al_agent_req *req) {
+  for (int i = 0; i < n_execs; i++)
+    if (execs[i].exec_id == req->exec_id)
+      kill(-execs[i].pid, req->signo); /* its session's process group */
+}
+
+static void read_request(const al_plan *plan) {
+  int fds[3] = {-1, -1, -1};
+  struct iovec iov = {request_buf, sizeof(request_buf)};
+  union {
+    char buf[CMSG_SPACE(sizeof(fds))];
+    struct cmsghdr align;
+  } control;
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                       .msg_controllen = sizeof(control.buf)};
+  ssize_t n;
+  do
+    n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  if (n <= 0)
+    _exit(0); /* the node is gone: end the sandbox */
+  int nfds = 0;
+  struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+  if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+    nfds = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+    if (nfds > 3)
+      nfds = 3;
+    memcpy(fds, CMSG_DATA(cm), sizeof(int) * (size_t)nfds);
+  }
+  al_agent_req req;
+  if ((size_t)n >= sizeof(req) && !(msg.msg_flags & MSG_TRUNC)) {
+    memcpy(&req, request_buf, sizeof(req));
+    if (req.kind == AL_AGENT_EXEC && nfds == 3 && req.payload_len == (size_t)n - sizeof(req))
+      handle_exec(plan, &req, request_buf + sizeof(req), fds);
+    else if (req.kind == AL_AGENT_SIGNAL && req.signo > 0 && req.signo < NSIG)
+      handle_signal(&req);
+  }
+  for (int i = 0; i < nfds; i++)
+    close(fds[i]);
+}
+
+static void reap(void) {
+  int st;
+  struct rusage ru;
+  pid_t pid;
+  while ((pid = wait4(-1, &st, WNOHANG, &ru)) > 0) {
+    for (int i = 0; i < n_execs; i++) {
+      if (execs[i].pid == pid) {
+        reply(AL_MSG_EXEC_EXIT, execs[i].exec_id, st, &ru, NULL);
+        execs[i] = execs[--n_execs];
+        break;
+      }
+    }
+  }
+}
+
+void al_agent_main(al_plan *plan) {
+  sock = plan->status_fd;
+  /* the node's own stdio must not be reachable from the sandbox */
+  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  for (int i = 0; i < 3 && null >= 0; i++)
+    dup2(null, i);
+  if (null > 2)
+    close(null);
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, NULL);
+  int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+  reply(AL_MSG_READY, 0, 0, NULL, NULL);
+  for (;;) {
+    struct pollfd pfd[2] = {{sock, POLLIN, 0}, {sfd, POLLIN, 0}};
+    if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+      _exit(1);
+    if (pfd[1].revents & POLLIN) {
+      struct signalfd_siginfo si;
+      while (read(sfd, &si, sizeof(si)) > 0)
+        ;
+      reap();
+    }
+    if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
+      read_request(plan);
+  }
+}
+
+int al_spawn_script(pid_t *pid, const posix_spawn_file_actions_t *file_actions, const posix_spawnattr_t *attr,
+                    char *const argv[], char *const envp[]) {
+  size_t argc = 0;
+  while (argv[argc])
+    argc++;
+  char **sh = calloc(argc + 2, sizeof(char *));
+  if (!sh)
+    return ENOMEM;
+  sh[0] = (char *)"/bin/sh";
+  for (size_t i = 0; i < argc; i++)
+    sh[i + 1] = argv[i];
+  int e = posix_spawn(pid, "/bin/sh", file_actions, attr, sh, envp);
+  free(sh);
+  return e;
+}

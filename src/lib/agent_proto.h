@@ -1,0 +1,28 @@
+/* agent_proto.h - requests from the node to a persistent sandbox's agent.
+ * One SOCK_SEQPACKET message per request; an exec carries the command's
+ * stdin, stdout and stderr as SCM_RIGHTS file descriptors.  Replies are
+ * al_status_msg (plan.h) on the same socket. */
+#ifndef AIRLOCK_AGENT_PROTO_H
+#define AIRLOCK_AGENT_PROTO_H
+
+#include <stdint.h>
+
+enum { AL_AGENT_EXEC = 1, AL_AGENT_SIGNAL = 2 };
+
+/* payload of an exec: argc NUL-terminated argv strings, then envc
+ * NUL-terminated "K=V" strings (added to the sandbox's base environment),
+ * then the NUL-terminated cwd ("" = the sandbox's default) */
+typedef struct al_agent_req {
+  uint32_t kind;
+  uint32_t argc;
+  uint32_t envc;
+  int32_t signo;
+  uint64_t exec_id;
+  uint32_t payload_len;
+  uint32_t reserved;
+} al_agent_req;
+
+#define AL_AGENT_MAX_PAYLOAD (128 * 1024)
+#define AL_AGENT_MAX_EXECS 1024
+
+#endif

@@ -1,0 +1,40 @@
+/* launch.h - starting a sandbox and collecting it: the part shared by the
+ * one-shot airlock_run() and the node's persistent sandboxes. */
+#ifndef AIRLOCK_LAUNCH_H
+#define AIRLOCK_LAUNCH_H
+
+#include "cgroup.h"
+#include "plan.h"
+
+#include <sys/resource.h>
+
+typedef struct al_launch {
+  al_plan plan;
+  al_cgroup cg;
+  pid_t pid;        /* the sandbox's init, as seen from the launcher */
+  int pidfd;        /* readable when init has exited */
+  int sock;         /* control socket: status messages in, requests out */
+  int64_t start_ms;
+  bool released;
+} al_launch;
+
+/* Validate, plan, clone, write id maps, make and hand over cgroups.  With
+ * agent set the init serves exec requests (agent.c) instead of running
+ * spec->argv.  Fills r's limits and isolation fields.  On failure nothing is
+ * left behind. */
+int al_launch_start(al_launch *l, const airlock_spec *spec, bool agent, airlock_result *r, airlock_error **err);
+/* Non-blocking read of one status message: 1 got one, 0 none yet, -1 the
+ * socket is closed. */
+int al_launch_read_msg(al_launch *l, al_status_msg *m);
+/* Wait for init to exit (blocking; call when the pidfd is readable or after
+ * SIGKILL). */
+int al_launch_reap(al_launch *l, int *wstatus, struct rusage *ru);
+/* Kill (if still alive), reap, remove cgroups, free the plan. */
+void al_launch_cleanup(al_launch *l);
+
+int64_t al_now_ms(void);
+void al_append_note(char **note, const char *text);
+/* airlock_spec_validate, optionally without requiring a command */
+int al_spec_check(const airlock_spec *spec, bool need_command, airlock_error **err);
+
+#endif

@@ -1,0 +1,146 @@
+/* run.c - airlock_run(): one command in a fresh sandbox, blocking.  Waits on
+ * the sandbox's pidfd with the wall-clock timeout, forwards SIGINT, SIGTERM,
+ * SIGHUP and SIGQUIT (a second one kills the sandbox), and on timeout kills
+ * the sandbox's init, which takes the whole pid namespace with it. */
+#define _GNU_SOURCE
+#include "cleanup.h"
+#include "error.h"
+#include "launch.h"
+#include "trace.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
+typedef struct {
+  sigset_t old_mask;
+  int sfd;
+} signal_guard;
+
+static void signal_guard_begin(signal_guard *g) {
+  sigset_t set;
+  sigemptyset(&set);
+  for (size_t i = 0; i < AL_ARRAY_SIZE(forwarded_signals); i++)
+    sigaddset(&set, forwarded_signals[i]);
+  sigprocmask(SIG_BLOCK, &set, &g->old_mask);
+  g->sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+static void signal_guard_end(signal_guard *g) {
+  if (g->sfd >= 0)
+    close(g->sfd);
+  sigprocmask(SIG_SETMASK, &g->old_mask, NULL);
+}
+
+typedef struct {
+  int exit_status;
+  bool got_exit;
+  char setup_error[256];
+} run_state;
+
+static void drain_status(al_launch *l, airlock_result *r, run_state *st) {
+  al_status_msg m;
+  while (al_launch_read_msg(l, &m) > 0) {
+    switch (m.kind) {
+    case AL_MSG_SETUP_ERROR:
+      snprintf(st->setup_error, sizeof(st->setup_error), "%s", m.text);
+      break;
+    case AL_MSG_EXEC_ERROR:
+      r->exec_failed = true;
+      fprintf(stderr, "airlock: %s\n", m.text);
+      break;
+    case AL_MSG_EXIT:
+      st->exit_status = m.value;
+      st->got_exit = true;
+      break;
+    default:
+      break;
+    }
+  }
+}
+
+int airlock_run(const airlock_spec *spec, airlock_result *r, airlock_error **err) {
+  al_trace_init();
+  memset(r, 0, sizeof(*r));
+  signal_guard sig = {.sfd = -1};
+  signal_guard_begin(&sig);
+  al_launch l;
+  if (al_launch_start(&l, spec, false, r, err) < 0) {
+    signal_guard_end(&sig);
+    return -1;
+  }
+
+  /* wait for the sandbox, its timeout, or a signal to forward */
+  int64_t deadline = l.start_ms + (int64_t)(spec->timeout_sec * 1000 + 0.5);
+  run_state st = {0};
+  int sigcount = 0;
+  for (;;) {
+    struct pollfd fds[3] = {{l.pidfd, POLLIN, 0}, {sig.sfd, POLLIN, 0}, {l.sock, POLLIN, 0}};
+    int64_t left = deadline - al_now_ms();
+    if (left <= 0) {
+      r->timed_out = true;
+      kill(l.pid, SIGKILL);
+      break;
+    }
+    int n = poll(fds, 3, left > 1000000 ? 1000000 : (int)left);
+    if (n < 0 && errno != EINTR)
+      break;
+    if (fds[2].revents & POLLIN)
+      drain_status(&l, r, &st);
+    if (fds[1].revents & POLLIN) {
+      struct signalfd_siginfo si;
+      while (read(sig.sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        /* first signal is passed on; a second one ends the sandbox */
+        kill(l.pid, ++sigcount == 1 ? (int)si.ssi_signo : SIGKILL);
+      }
+    }
+    if (fds[0].revents & POLLIN)
+      break;
+  }
+
+  int wstatus = 0;
+  struct rusage ru;
+  al_launch_reap(&l, &wstatus, &ru);
+  r->wall_ms = al_now_ms() - l.start_ms;
+  al_trace_step("launcher", "sandbox reaped");
+  drain_status(&l, r, &st);
+  int rc = 0;
+  if (st.setup_error[0]) {
+    al_err(err, 0, "sandbox setup failed: %s", st.setup_error);
+    rc = -1;
+  } else {
+    r->cpu_user_ms = (int64_t)ru.ru_utime.tv_sec * 1000 + ru.ru_utime.tv_usec / 1000;
+    r->cpu_sys_ms = (int64_t)ru.ru_stime.tv_sec * 1000 + ru.ru_stime.tv_usec / 1000;
+    r->max_rss_kb = ru.ru_maxrss;
+    r->oom_killed = al_cgroup_oom_killed(&l.cg);
+    if (st.got_exit && WIFSIGNALED(st.exit_status))
+      r->signal = WTERMSIG(st.exit_status);
+    if (r->timed_out) {
+      r->exit_code = AIRLOCK_EXIT_TIMEOUT;
+      r->signal = SIGKILL;
+    } else if (r->oom_killed &&
+               (!st.got_exit || (WIFSIGNALED(st.exit_status) && WTERMSIG(st.exit_status) == SIGKILL))) {
+      /* the command itself was killed and the cgroup saw an OOM kill; an
+       * OOM-killed helper of a command that still exited keeps its code */
+      r->exit_code = AIRLOCK_EXIT_OOM;
+    } else if (st.got_exit) {
+      r->exit_code = WIFEXITED(st.exit_status) ? WEXITSTATUS(st.exit_status) : 128 + WTERMSIG(st.exit_status);
+    } else {
+      /* init died without a report: the second signal, or a kill from outside */
+      r->killed_by_signal = sigcount >= 2;
+      r->signal = WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0;
+      r->exit_code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+    }
+  }
+  al_launch_cleanup(&l);
+  signal_guard_end(&sig);
+  al_trace_step("launcher", "cleaned up");
+  return rc;
+}

@@ -1,0 +1,213 @@
+/* node.h - shared types of the node daemon (`airlock node`): a libevent
+ * HTTP server that runs commands for gateways in sandboxes (box.h).  The
+ * node holds no agent secrets: a sandbox's environment is built from the
+ * request alone, and tokens are stored hashed. */
+#ifndef AIRLOCK_NODE_H
+#define AIRLOCK_NODE_H
+
+#include "airlock/airlock.h"
+#include "box.h"
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct al_token_store;
+struct ssl_ctx_st;
+
+typedef struct al_node_limits {
+  int64_t max_concurrent_execs;
+  int64_t max_memory_bytes;
+  double max_cpus;
+  int64_t max_timeout_ms;
+} al_node_limits;
+
+typedef struct al_node_config {
+  char **listen;            /* "unix:PATH" or "tcp:HOST:PORT" */
+  size_t n_listen;
+  char *state_dir;
+  char *tls_cert, *tls_key, *tls_client_ca;
+  bool insecure_plaintext;
+  char *ready_file;
+  char *workspace_root;     /* requested workspaces must be below it */
+  airlock_spec sandbox;     /* defaults for every sandbox */
+  al_node_limits node_max;  /* whole node */
+  al_node_limits tenant_max;/* each tenant, unless its token says otherwise */
+  int64_t max_sandboxes;
+  int64_t pool_size;        /* ready one-shot sandboxes kept warm */
+  int64_t idle_timeout_s, max_age_s;
+  int64_t max_output_bytes;
+  int64_t max_body_bytes;
+  int64_t io_timeout_s;     /* slow or half-open clients */
+  uint32_t sandbox_host_uid;/* owner of node-made workspaces when root */
+} al_node_config;
+
+void al_node_config_init(al_node_config *c);
+void al_node_config_clear(al_node_config *c);
+int al_node_config_load(al_node_config *c, const char *path, airlock_error **err);
+int al_node_config_finish(al_node_config *c, airlock_error **err);
+
+typedef struct al_tenant {
+  char name[65];
+  al_node_limits max;
+  int64_t running;
+  struct al_tenant *next;
+} al_tenant;
+
+struct al_exec;
+
+typedef struct al_sbox {
+  char id[32];
+  al_tenant *tenant;        /* NULL for pool sandboxes not yet handed out */
+  al_box box;
+  airlock_spec spec;
+  bool ready, dying, one_shot, started;
+  struct event *ev_sock, *ev_death;
+  int64_t created_ms, last_used_ms, idle_timeout_ms, max_age_ms;
+  json_t *labels;
+  char *owned_workspace;    /* node-made workspace, deleted with the sandbox */
+  char *workspace;          /* host path of /workspace, if any */
+  int running;
+  struct al_exec *waiting;  /* execs queued until the agent is ready */
+  struct al_node *node;
+  struct al_sbox *next;
+} al_sbox;
+
+typedef struct al_exec_params {
+  char **argv;
+  char **env;               /* "K=V" */
+  char *cwd;
+  char *stdin_data;
+  size_t stdin_len;
+  int64_t timeout_ms;
+  int64_t memory_bytes, pids, disk_bytes;
+  double cpus;
+  bool has_limits;
+  bool stream, detach;
+  int64_t max_output;
+} al_exec_params;
+
+typedef enum { AL_EXEC_WAITING, AL_EXEC_RUNNING, AL_EXEC_DONE } al_exec_state;
+
+typedef struct al_exec {
+  char id[32];
+  uint64_t num;
+  al_tenant *tenant;
+  al_sbox *sbox;
+  al_exec_params p;
+  al_exec_state state;
+  struct evhttp_request *req; /* NULL once answered or the client left */
+  struct event *ev_out, *ev_err, *ev_in, *ev_timer;
+  int out_fd, err_fd, in_fd;  /* the node's ends */
+  int child_fds[3];           /* handed to the agent, then closed */
+  size_t stdin_off;
+  struct evbuffer *out_buf, *err_buf;
+  size_t captured;
+  bool truncated, exited, out_eof, err_eof, timed_out, oom_killed, cancelled, interrupted;
+  int wait_status, exec_errno;
+  char *error;
+  int64_t start_ms, end_ms, user_us, sys_us, max_rss_kb;
+  long long oom_base;
+  struct al_node *node;
+  struct al_exec *next;       /* in node->execs */
+  struct al_exec *wait_next;  /* in sbox->waiting */
+} al_exec;
+
+typedef struct al_metrics {
+  uint64_t execs_by_outcome[6]; /* ok, failed, timeout, oom, cancelled, error */
+  uint64_t latency_buckets[12];
+  double latency_sum;
+  uint64_t latency_count;
+  uint64_t limit_kills[3];      /* timeout, oom, cancel */
+  uint64_t rejected[8];         /* by status class: 400,401,403,404,405,413,429,500 */
+} al_metrics;
+
+typedef struct al_node {
+  al_node_config *cfg;
+  struct event_base *base;
+  struct evhttp *http_plain, *http_tls;
+  struct ssl_ctx_st *ssl;
+  struct al_token_store *tokens;
+  struct al_state *state;
+  al_tenant *tenants;
+  al_sbox *sboxes;
+  al_exec *execs;
+  int64_t running;
+  uint64_t next_num;
+  int64_t n_sboxes;
+  al_metrics metrics;
+  char *degraded;             /* notes from a probe sandbox at start */
+  struct event *ev_tick, *ev_sigterm, *ev_sigint;
+  bool stopping;
+} al_node;
+
+/* node_http.c */
+int al_node_http_start(al_node *n, airlock_error **err);
+void al_node_http_stop(al_node *n);
+void al_node_reply_error(al_node *n, struct evhttp_request *req, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+void al_node_reply_json(struct evhttp_request *req, int status, json_t *body);
+
+/* node_request.c: bodies from untrusted clients (fuzzed) */
+int al_exec_params_parse(const char *body, size_t len, al_exec_params *p, char *err, size_t errlen);
+void al_exec_params_clear(al_exec_params *p);
+typedef struct al_sandbox_params {
+  char *workspace;
+  bool workspace_ro;
+  int64_t memory_bytes, pids, disk_bytes;
+  double cpus;
+  bool has_limits;
+  json_t *labels;
+  int64_t idle_timeout_s, max_age_s;
+} al_sandbox_params;
+int al_sandbox_params_parse(const char *body, size_t len, al_sandbox_params *p, char *err, size_t errlen);
+void al_sandbox_params_clear(al_sandbox_params *p);
+/* route a path: returns the route kind and copies the {id} part */
+typedef enum {
+  AL_ROUTE_NONE, AL_ROUTE_HEALTH, AL_ROUTE_METRICS, AL_ROUTE_EXEC, AL_ROUTE_SANDBOXES, AL_ROUTE_SANDBOX,
+  AL_ROUTE_SANDBOX_EXEC, AL_ROUTE_SANDBOX_FILES, AL_ROUTE_EXEC_ONE, AL_ROUTE_EXEC_SIGNAL,
+} al_route;
+al_route al_route_parse(const char *path, char *id, size_t idlen);
+int al_signal_parse(json_t *v);
+
+/* node_exec.c */
+void al_node_exec_start(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *p, struct evhttp_request *req);
+void al_node_exec_agent_msg(al_node *n, al_sbox *sb, const al_status_msg *m);
+void al_node_exec_sandbox_died(al_node *n, al_sbox *sb);
+al_exec *al_node_exec_find(al_node *n, al_tenant *t, const char *id);
+json_t *al_exec_result_json(const al_exec *e, bool with_output);
+void al_node_exec_signal(al_node *n, al_exec *e, int signo);
+void al_node_exec_gc(al_node *n);
+
+/* node_sandbox.c */
+al_sbox *al_node_sbox_create(al_node *n, al_tenant *t, const airlock_spec *spec, bool one_shot, airlock_error **err);
+al_sbox *al_node_sbox_find(al_node *n, al_tenant *t, const char *id);
+al_sbox *al_node_pool_take(al_node *n, al_tenant *t);
+void al_node_pool_fill(al_node *n);
+void al_node_sbox_destroy(al_node *n, al_sbox *sb);
+void al_node_sbox_tick(al_node *n);
+json_t *al_sbox_json(const al_sbox *sb);
+void al_node_handle_sandboxes(al_node *n, al_tenant *t, struct evhttp_request *req, al_route route, const char *id);
+
+/* node_files.c */
+void al_node_handle_files(al_node *n, al_sbox *sb, struct evhttp_request *req);
+
+/* node_metrics.c */
+void al_node_metrics_exec_done(al_node *n, const al_exec *e);
+void al_node_metrics_rejected(al_node *n, int status);
+void al_node_handle_metrics(al_node *n, struct evhttp_request *req);
+void al_node_handle_health(al_node *n, struct evhttp_request *req);
+
+/* node_state.c: durable record of execs and sandboxes (SQLite) */
+int al_state_open(al_node *n, airlock_error **err);
+void al_state_close(al_node *n);
+void al_state_exec_started(al_node *n, const al_exec *e);
+void al_state_exec_finished(al_node *n, const al_exec *e);
+void al_state_sandbox(al_node *n, const al_sbox *sb, const char *state);
+
+/* tenants */
+al_tenant *al_node_tenant(al_node *n, const char *name, const al_node_limits *token_limits);
+
+#endif

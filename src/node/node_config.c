@@ -1,0 +1,236 @@
+/* node_config.c - the node's configuration: a JSON file (--config) under
+ * flags that override it.  Strict like every parser here: unknown keys,
+ * wrong types and impossible values are errors naming the key. */
+#define _GNU_SOURCE
+#include "node.h"
+#include "error.h"
+#include "statedir.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void al_node_config_init(al_node_config *c) {
+  memset(c, 0, sizeof(*c));
+  airlock_spec_init(&c->sandbox);
+  c->node_max = (al_node_limits){64, 0, 0, 3600 * 1000};
+  c->tenant_max = (al_node_limits){16, 0, 0, 0};
+  c->max_sandboxes = 64;
+  c->pool_size = 2;
+  c->idle_timeout_s = 15 * 60;
+  c->max_age_s = 24 * 3600;
+  c->max_output_bytes = 200000;
+  c->max_body_bytes = 64 << 20;
+  c->io_timeout_s = 30;
+  c->sandbox_host_uid = 65534;
+}
+
+void al_node_config_clear(al_node_config *c) {
+  for (size_t i = 0; i < c->n_listen; i++)
+    free(c->listen[i]);
+  free(c->listen);
+  free(c->state_dir);
+  free(c->tls_cert);
+  free(c->tls_key);
+  free(c->tls_client_ca);
+  free(c->ready_file);
+  free(c->workspace_root);
+  airlock_spec_clear(&c->sandbox);
+  memset(c, 0, sizeof(*c));
+}
+
+static int str(json_t *v, const char *key, char **out, airlock_error **err) {
+  if (!json_is_string(v) || json_string_length(v) == 0)
+    return al_err(err, 0, "node config key '%s' must be a non-empty string", key);
+  free(*out);
+  *out = strdup(json_string_value(v));
+  return 0;
+}
+
+static int integer(json_t *v, const char *key, int64_t lo, int64_t hi, int64_t *out, airlock_error **err) {
+  if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
+    return al_err(err, 0, "node config key '%s' must be an integer from %lld to %lld", key, (long long)lo, (long long)hi);
+  *out = json_integer_value(v);
+  return 0;
+}
+
+static int limits(json_t *obj, const char *key, al_node_limits *l, int64_t *sandboxes, airlock_error **err) {
+  if (!json_is_object(obj))
+    return al_err(err, 0, "node config key '%s' must be an object", key);
+  const char *k;
+  json_t *v;
+  json_object_foreach(obj, k, v) {
+    char full[128];
+    snprintf(full, sizeof(full), "%s.%s", key, k);
+    if (strcmp(k, "concurrent_execs") == 0) {
+      if (integer(v, full, 1, 100000, &l->max_concurrent_execs, err) < 0)
+        return -1;
+    } else if (strcmp(k, "timeout_ms") == 0) {
+      if (integer(v, full, 1, 7LL * 86400 * 1000, &l->max_timeout_ms, err) < 0)
+        return -1;
+    } else if (strcmp(k, "memory") == 0) {
+      if (!json_is_string(v) || airlock_parse_size(json_string_value(v), &l->max_memory_bytes, err) < 0)
+        return al_err(err, 0, "node config key '%s' must be a size such as \"2g\"", full);
+    } else if (strcmp(k, "cpus") == 0) {
+      if (!json_is_number(v) || !(json_number_value(v) > 0))
+        return al_err(err, 0, "node config key '%s' must be a positive number", full);
+      l->max_cpus = json_number_value(v);
+    } else if (strcmp(k, "sandboxes") == 0 && sandboxes) {
+      if (integer(v, full, 1, 100000, sandboxes, err) < 0)
+        return -1;
+    } else {
+      return al_err(err, 0, "unknown node config key '%s'", full);
+    }
+  }
+  return 0;
+}
+
+int al_node_config_load(al_node_config *c, const char *path, airlock_error **err) {
+  json_error_t jerr;
+  json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+  if (!root)
+    return al_err(err, 0, "node config %s: %s at line %d column %d", path, jerr.text, jerr.line, jerr.column);
+  int rc = -1;
+  if (!json_is_object(root)) {
+    al_err(err, 0, "node config %s must be a JSON object", path);
+    goto out;
+  }
+  const char *k;
+  json_t *v;
+  json_object_foreach(root, k, v) {
+    if (strcmp(k, "listen") == 0) {
+      if (!json_is_array(v) || json_array_size(v) == 0) {
+        al_err(err, 0, "node config key 'listen' must be a non-empty array of \"unix:PATH\" or \"tcp:HOST:PORT\"");
+        goto out;
+      }
+      size_t i;
+      json_t *item;
+      json_array_foreach(v, i, item) {
+        if (!json_is_string(item)) {
+          al_err(err, 0, "node config key 'listen[%zu]' must be a string", i);
+          goto out;
+        }
+        c->listen = realloc(c->listen, (c->n_listen + 1) * sizeof(char *));
+        c->listen[c->n_listen++] = strdup(json_string_value(item));
+      }
+    } else if (strcmp(k, "state_dir") == 0) {
+      if (str(v, k, &c->state_dir, err) < 0)
+        goto out;
+    } else if (strcmp(k, "workspace_root") == 0) {
+      if (str(v, k, &c->workspace_root, err) < 0)
+        goto out;
+    } else if (strcmp(k, "ready_file") == 0) {
+      if (str(v, k, &c->ready_file, err) < 0)
+        goto out;
+    } else if (strcmp(k, "tls") == 0) {
+      const char *tk;
+      json_t *tv;
+      if (!json_is_object(v)) {
+        al_err(err, 0, "node config key 'tls' must be an object");
+        goto out;
+      }
+      json_object_foreach(v, tk, tv) {
+        char **field = strcmp(tk, "cert") == 0 ? &c->tls_cert : strcmp(tk, "key") == 0 ? &c->tls_key
+                       : strcmp(tk, "client_ca") == 0 ? &c->tls_client_ca : NULL;
+        if (!field) {
+          al_err(err, 0, "unknown node config key 'tls.%s'", tk);
+          goto out;
+        }
+        if (str(tv, tk, field, err) < 0)
+          goto out;
+      }
+    } else if (strcmp(k, "insecure_plaintext") == 0) {
+      if (!json_is_boolean(v)) {
+        al_err(err, 0, "node config key 'insecure_plaintext' must be true or false");
+        goto out;
+      }
+      c->insecure_plaintext = json_is_true(v);
+    } else if (strcmp(k, "sandbox") == 0) {
+      char *text = json_dumps(v, JSON_COMPACT);
+      int r = text ? airlock_spec_load_json(&c->sandbox, text, strlen(text), err) : -1;
+      free(text);
+      if (r < 0) {
+        al_err_prefix(err, "node config key 'sandbox'");
+        goto out;
+      }
+    } else if (strcmp(k, "max") == 0) {
+      if (limits(v, "max", &c->node_max, &c->max_sandboxes, err) < 0)
+        goto out;
+    } else if (strcmp(k, "tenant_max") == 0) {
+      if (limits(v, "tenant_max", &c->tenant_max, NULL, err) < 0)
+        goto out;
+    } else if (strcmp(k, "pool_size") == 0) {
+      if (integer(v, k, 0, 64, &c->pool_size, err) < 0)
+        goto out;
+    } else if (strcmp(k, "idle_timeout_s") == 0) {
+      if (integer(v, k, 1, 30LL * 86400, &c->idle_timeout_s, err) < 0)
+        goto out;
+    } else if (strcmp(k, "max_age_s") == 0) {
+      if (integer(v, k, 1, 365LL * 86400, &c->max_age_s, err) < 0)
+        goto out;
+    } else if (strcmp(k, "max_output_bytes") == 0) {
+      if (integer(v, k, 0, 64LL << 20, &c->max_output_bytes, err) < 0)
+        goto out;
+    } else if (strcmp(k, "max_body_bytes") == 0) {
+      if (integer(v, k, 4096, 1LL << 30, &c->max_body_bytes, err) < 0)
+        goto out;
+    } else if (strcmp(k, "io_timeout_s") == 0) {
+      if (integer(v, k, 1, 3600, &c->io_timeout_s, err) < 0)
+        goto out;
+    } else if (strcmp(k, "sandbox_host_uid") == 0) {
+      int64_t uid;
+      if (integer(v, k, 1, 4294967294LL, &uid, err) < 0)
+        goto out;
+      c->sandbox_host_uid = (uint32_t)uid;
+    } else {
+      al_err(err, 0, "unknown node config key '%s'", k);
+      goto out;
+    }
+  }
+  rc = 0;
+out:
+  json_decref(root);
+  return rc;
+}
+
+int al_node_config_finish(al_node_config *c, airlock_error **err) {
+  if (!c->state_dir && !(c->state_dir = al_default_state_dir()))
+    return al_err(err, 0, "no state directory: pass --state-dir");
+  if (c->n_listen == 0) {
+    char *sock = NULL;
+    const char *xdg = getenv("XDG_RUNTIME_DIR");
+    int r = geteuid() == 0 ? asprintf(&sock, "unix:/run/airlock/node.sock")
+            : xdg          ? asprintf(&sock, "unix:%s/airlock/node.sock", xdg)
+                           : asprintf(&sock, "unix:%s/node.sock", c->state_dir);
+    if (r < 0)
+      return al_err(err, 0, "out of memory");
+    /* the socket's directory is made here; the socket itself is 0600 */
+    char *dir = strdup(sock + 5);
+    *strrchr(dir, '/') = '\0';
+    mkdir(dir, 0755);
+    free(dir);
+    c->listen = calloc(1, sizeof(char *));
+    c->listen[c->n_listen++] = sock;
+  }
+  if ((c->tls_cert != NULL) != (c->tls_key != NULL))
+    return al_err(err, 0, "--tls-cert and --tls-key go together");
+  if (c->tls_client_ca && !c->tls_cert)
+    return al_err(err, 0, "--tls-client-ca needs --tls-cert and --tls-key");
+  if (c->workspace_root) {
+    char *real = realpath(c->workspace_root, NULL);
+    if (!real)
+      return al_err(err, 0, "workspace_root '%s' does not exist", c->workspace_root);
+    free(c->workspace_root);
+    c->workspace_root = real;
+  }
+  /* a defaults check with a placeholder command */
+  char *argv[] = {(char *)"true", NULL};
+  c->sandbox.argv = argv;
+  int rc = airlock_spec_validate(&c->sandbox, err);
+  c->sandbox.argv = NULL;
+  if (rc < 0)
+    return al_err_prefix(err, "node config key 'sandbox'");
+  return 0;
+}

@@ -1,0 +1,598 @@
+/* node_exec.c - one exec from request to result: checks against the
+ * tenant's and the node's maxima, the pipes for stdin/stdout/stderr, the
+ * hand-off to a sandbox's agent, output streamed as NDJSON or captured up to
+ * a cap, the wall-clock timeout, cancellation (also when a streaming client
+ * goes away), and the final record. */
+#define _GNU_SOURCE
+#include "node.h"
+#include "cleanup.h"
+#include "error.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define READ_CHUNK 65536
+#define EXIT_GRACE_MS 50   /* output still in flight after the command ended */
+#define KEEP_FINISHED 1000 /* finished execs kept for GET /v1/execs/{id} */
+
+static void finish(al_exec *e);
+
+static void make_id(char *buf, size_t len, const char *prefix) {
+  unsigned char r[8] = {0};
+  if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+    memset(r, 0, sizeof(r));
+  snprintf(buf, len, "%s%02x%02x%02x%02x%02x%02x%02x%02x", prefix, r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
+}
+
+/* Append len bytes to out as valid UTF-8: invalid bytes become U+FFFD; an
+ * incomplete sequence at the end is kept in carry for the next chunk. */
+static void utf8_append(struct evbuffer *out, const unsigned char *s, size_t len, unsigned char *carry,
+                        size_t *carry_len, bool final) {
+  unsigned char tmp[READ_CHUNK + 4];
+  size_t n = 0;
+  memcpy(tmp, carry, *carry_len);
+  n = *carry_len;
+  memcpy(tmp + n, s, len);
+  n += len;
+  *carry_len = 0;
+  size_t i = 0;
+  while (i < n) {
+    unsigned char c = tmp[i];
+    size_t need = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+    if (need == 0 || (need == 2 && c < 0xc2) || (need == 4 && c > 0xf4)) {
+      evbuffer_add(out, "\xef\xbf\xbd", 3);
+      i++;
+      continue;
+    }
+    if (i + need > n) {
+      if (!final) { /* wait for the rest of the sequence */
+        memcpy(carry, tmp + i, n - i);
+        *carry_len = n - i;
+        return;
+      }
+      evbuffer_add(out, "\xef\xbf\xbd", 3);
+      i++;
+      continue;
+    }
+    bool ok = true;
+    for (size_t k = 1; k < need; k++)
+      ok = ok && (tmp[i + k] & 0xc0) == 0x80;
+    if (ok && need == 3) {
+      unsigned cp = (unsigned)(c & 0x0f) << 12 | (unsigned)(tmp[i + 1] & 0x3f) << 6 | (tmp[i + 2] & 0x3f);
+      ok = cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff);
+    } else if (ok && need == 4) {
+      unsigned cp = (unsigned)(c & 0x07) << 18 | (unsigned)(tmp[i + 1] & 0x3f) << 12;
+      ok = cp >= 0x10000 && cp <= 0x10ffff;
+    }
+    if (!ok) {
+      evbuffer_add(out, "\xef\xbf\xbd", 3);
+      i++;
+      continue;
+    }
+    evbuffer_add(out, tmp + i, need);
+    i += need;
+  }
+}
+
+static unsigned char carry_out[4], carry_err[4];
+
+static void stream_record(al_exec *e, const char *type, struct evbuffer *text) {
+  if (!e->req)
+    return;
+  size_t len = evbuffer_get_length(text);
+  json_t *o = json_pack("{s:s,s:s%}", "type", type, "data", (const char *)evbuffer_pullup(text, -1), len);
+  char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
+  json_decref(o);
+  if (!line)
+    return;
+  struct evbuffer *chunk = evbuffer_new();
+  evbuffer_add(chunk, line, strlen(line));
+  evbuffer_add(chunk, "\n", 1);
+  evhttp_send_reply_chunk(e->req, chunk);
+  evbuffer_free(chunk);
+  free(line);
+}
+
+static void on_output(evutil_socket_t fd, short what, void *arg) {
+  (void)what;
+  al_exec *e = arg;
+  bool is_out = fd == e->out_fd;
+  unsigned char buf[READ_CHUNK];
+  ssize_t n = read(fd, buf, sizeof(buf));
+  if (n < 0 && (errno == EAGAIN || errno == EINTR))
+    return;
+  if (n <= 0) {
+    event_del(is_out ? e->ev_out : e->ev_err);
+    if (is_out)
+      e->out_eof = true;
+    else
+      e->err_eof = true;
+    if (e->exited && e->out_eof && e->err_eof)
+      finish(e);
+    return;
+  }
+  if (e->p.stream) {
+    struct evbuffer *text = evbuffer_new();
+    unsigned char *carry = is_out ? carry_out : carry_err;
+    size_t carry_len = 0; /* per-chunk carry kept simple: flush each read */
+    utf8_append(text, buf, (size_t)n, carry, &carry_len, true);
+    stream_record(e, is_out ? "stdout" : "stderr", text);
+    evbuffer_free(text);
+    return;
+  }
+  size_t room = e->captured < (size_t)e->p.max_output ? (size_t)e->p.max_output - e->captured : 0;
+  size_t keep = (size_t)n < room ? (size_t)n : room;
+  if (keep < (size_t)n)
+    e->truncated = true;
+  evbuffer_add(is_out ? e->out_buf : e->err_buf, buf, keep);
+  e->captured += keep;
+}
+
+static void on_stdin(evutil_socket_t fd, short what, void *arg) {
+  (void)what;
+  al_exec *e = arg;
+  while (e->stdin_off < e->p.stdin_len) {
+    ssize_t w = write(fd, e->p.stdin_data + e->stdin_off, e->p.stdin_len - e->stdin_off);
+    if (w < 0 && errno == EAGAIN)
+      return; /* wait for room in the pipe */
+    if (w <= 0)
+      break;  /* the command closed its stdin */
+    e->stdin_off += (size_t)w;
+  }
+  event_del(e->ev_in);
+  close(e->in_fd);
+  e->in_fd = -1;
+}
+
+static void on_timeout(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  al_exec *e = arg;
+  if (e->exited) { /* the grace period after exit ran out */
+    finish(e);
+    return;
+  }
+  e->timed_out = true;
+  al_node_exec_signal(e->node, e, SIGKILL);
+}
+
+static void on_client_gone(struct evhttp_connection *conn, void *arg) {
+  (void)conn;
+  al_exec *e = arg;
+  e->req = NULL;
+  if (e->state != AL_EXEC_DONE && !e->p.detach) {
+    e->cancelled = true;
+    al_node_exec_signal(e->node, e, SIGKILL);
+  }
+}
+
+static void close_fd(int *fd) {
+  if (*fd >= 0)
+    close(*fd);
+  *fd = -1;
+}
+
+static int make_pipes(al_exec *e) {
+  int out[2], err[2], in[2];
+  if (pipe2(out, O_CLOEXEC) < 0)
+    return -1;
+  if (pipe2(err, O_CLOEXEC) < 0) {
+    close(out[0]), close(out[1]);
+    return -1;
+  }
+  if (pipe2(in, O_CLOEXEC) < 0) {
+    close(out[0]), close(out[1]), close(err[0]), close(err[1]);
+    return -1;
+  }
+  e->out_fd = out[0], e->err_fd = err[0];
+  e->child_fds[0] = in[0], e->child_fds[1] = out[1], e->child_fds[2] = err[1];
+  e->in_fd = in[1];
+  fcntl(e->out_fd, F_SETFL, O_NONBLOCK);
+  fcntl(e->err_fd, F_SETFL, O_NONBLOCK);
+  fcntl(e->in_fd, F_SETFL, O_NONBLOCK);
+  return 0;
+}
+
+static void fail_exec(al_exec *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail_exec(al_exec *e, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  free(e->error);
+  if (vasprintf(&e->error, fmt, ap) < 0)
+    e->error = NULL;
+  va_end(ap);
+  e->exited = e->out_eof = e->err_eof = true;
+  e->wait_status = W_EXITCODE(AIRLOCK_EXIT_SETUP, 0);
+  finish(e);
+}
+
+/* Hand the exec to its sandbox's agent (the sandbox is ready). */
+static void dispatch(al_exec *e) {
+  al_sbox *sb = e->sbox;
+  airlock_error *err = NULL;
+  e->oom_base = al_box_oom_kills(&sb->box);
+  e->start_ms = al_now_ms();
+  if (al_box_exec(&sb->box, e->num, e->p.argv, e->p.env, e->p.cwd, e->child_fds, &err) < 0) {
+    fail_exec(e, "%s", err->msg);
+    airlock_error_free(&err);
+    return;
+  }
+  for (int i = 0; i < 3; i++)
+    close_fd(&e->child_fds[i]);
+  e->state = AL_EXEC_RUNNING;
+  sb->running++;
+  sb->last_used_ms = al_now_ms();
+  event_add(e->ev_out, NULL);
+  event_add(e->ev_err, NULL);
+  if (e->p.stdin_len)
+    event_add(e->ev_in, NULL);
+  else
+    close_fd(&e->in_fd);
+  struct timeval tv = {e->p.timeout_ms / 1000, (e->p.timeout_ms % 1000) * 1000};
+  evtimer_add(e->ev_timer, &tv);
+  al_state_exec_started(e->node, e);
+}
+
+void al_node_sbox_ready(al_node *n, al_sbox *sb);
+void al_node_sbox_ready(al_node *n, al_sbox *sb) {
+  (void)n;
+  while (sb->waiting) {
+    al_exec *e = sb->waiting;
+    sb->waiting = e->wait_next;
+    e->wait_next = NULL;
+    dispatch(e);
+  }
+}
+
+static const char *check_maxima(al_node *n, al_tenant *t, const al_exec_params *p, char *why, size_t len) {
+  const al_node_limits *lims[2] = {&n->cfg->node_max, &t->max};
+  const char *whose[2] = {"the node's", "this token's"};
+  for (int i = 0; i < 2; i++) {
+    const al_node_limits *l = lims[i];
+    if (l->max_timeout_ms && p->timeout_ms > l->max_timeout_ms) {
+      snprintf(why, len, "timeout_ms %lld is above %s maximum of %lld", (long long)p->timeout_ms, whose[i],
+               (long long)l->max_timeout_ms);
+      return why;
+    }
+    if (l->max_memory_bytes && p->memory_bytes > l->max_memory_bytes) {
+      snprintf(why, len, "limits.memory %lld is above %s maximum of %lld bytes", (long long)p->memory_bytes,
+               whose[i], (long long)l->max_memory_bytes);
+      return why;
+    }
+    if (l->max_cpus > 0 && p->cpus > l->max_cpus) {
+      snprintf(why, len, "limits.cpus %.2f is above %s maximum of %.2f", p->cpus, whose[i], l->max_cpus);
+      return why;
+    }
+  }
+  return NULL;
+}
+
+void al_node_exec_start(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *p, struct evhttp_request *req) {
+  char why[256];
+  if (sb && p->has_limits) {
+    al_node_reply_error(n, req, 400, "bad_request", "limits apply to fresh sandboxes; set them when creating the sandbox");
+    al_exec_params_clear(p);
+    return;
+  }
+  /* the sandbox's defaults are what a request without limits gets */
+  const airlock_spec *d = &n->cfg->sandbox;
+  al_exec_params eff = *p;
+  if (!eff.memory_bytes)
+    eff.memory_bytes = d->memory_bytes;
+  if (!(eff.cpus > 0))
+    eff.cpus = d->cpus;
+  if (check_maxima(n, t, &eff, why, sizeof(why))) {
+    al_node_reply_error(n, req, 403, "forbidden", "%s", why);
+    al_exec_params_clear(p);
+    return;
+  }
+  if ((n->cfg->node_max.max_concurrent_execs && n->running >= n->cfg->node_max.max_concurrent_execs) ||
+      (t->max.max_concurrent_execs && t->running >= t->max.max_concurrent_execs)) {
+    al_node_reply_error(n, req, 429, "over_capacity", "%s concurrent execs are running; retry later",
+                        t->max.max_concurrent_execs && t->running >= t->max.max_concurrent_execs ? "this token's maximum of"
+                                                                                                  : "the node's maximum of");
+    al_exec_params_clear(p);
+    return;
+  }
+  al_exec *e = calloc(1, sizeof(*e));
+  e->node = n;
+  e->tenant = t;
+  e->p = *p;
+  memset(p, 0, sizeof(*p));
+  e->num = ++n->next_num;
+  make_id(e->id, sizeof(e->id), "ex_");
+  e->out_fd = e->err_fd = e->in_fd = -1;
+  e->child_fds[0] = e->child_fds[1] = e->child_fds[2] = -1;
+  e->out_buf = evbuffer_new();
+  e->err_buf = evbuffer_new();
+  e->req = req;
+  e->state = AL_EXEC_WAITING;
+  e->next = n->execs;
+  n->execs = e;
+  n->running++;
+  t->running++;
+  if (make_pipes(e) < 0) {
+    fail_exec(e, "cannot make pipes: %s", strerror(errno));
+    return;
+  }
+  e->ev_out = event_new(n->base, e->out_fd, EV_READ | EV_PERSIST, on_output, e);
+  e->ev_err = event_new(n->base, e->err_fd, EV_READ | EV_PERSIST, on_output, e);
+  e->ev_in = event_new(n->base, e->in_fd, EV_WRITE | EV_PERSIST, on_stdin, e);
+  e->ev_timer = evtimer_new(n->base, on_timeout, e);
+  evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_client_gone, e);
+  if (e->p.stream) {
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/x-ndjson");
+    evhttp_send_reply_start(req, 200, "OK");
+    char line[96];
+    snprintf(line, sizeof(line), "{\"type\":\"started\",\"exec_id\":\"%s\"}\n", e->id);
+    struct evbuffer *chunk = evbuffer_new();
+    evbuffer_add(chunk, line, strlen(line));
+    evhttp_send_reply_chunk(req, chunk);
+    evbuffer_free(chunk);
+  }
+
+  if (!sb) {
+    /* one-shot: a warm sandbox from the pool when the request asks for
+     * nothing special, otherwise a fresh one with the request's limits */
+    if (!e->p.has_limits)
+      sb = al_node_pool_take(n, t);
+    if (!sb) {
+      airlock_spec spec = n->cfg->sandbox;
+      if (e->p.memory_bytes)
+        spec.memory_bytes = e->p.memory_bytes;
+      if (e->p.cpus > 0)
+        spec.cpus = e->p.cpus;
+      if (e->p.pids)
+        spec.pids = e->p.pids;
+      if (e->p.disk_bytes)
+        spec.disk_bytes = e->p.disk_bytes;
+      airlock_error *err = NULL;
+      sb = al_node_sbox_create(n, t, &spec, true, &err);
+      if (!sb) {
+        fail_exec(e, "sandbox setup failed: %s", err ? err->msg : "unknown error");
+        airlock_error_free(&err);
+        return;
+      }
+    }
+  }
+  e->sbox = sb;
+  if (sb->ready) {
+    dispatch(e);
+  } else {
+    al_exec **tail = &sb->waiting;
+    while (*tail)
+      tail = &(*tail)->wait_next;
+    *tail = e;
+  }
+}
+
+static al_exec *find_by_num(al_node *n, al_sbox *sb, uint64_t num) {
+  for (al_exec *e = n->execs; e; e = e->next)
+    if (e->sbox == sb && e->num == num && e->state != AL_EXEC_DONE)
+      return e;
+  return NULL;
+}
+
+void al_node_exec_agent_msg(al_node *n, al_sbox *sb, const al_status_msg *m) {
+  al_exec *e = find_by_num(n, sb, m->exec_id);
+  if (!e)
+    return;
+  switch (m->kind) {
+  case AL_MSG_EXEC_ERROR:
+    e->exec_errno = m->value;
+    free(e->error);
+    e->error = strdup(m->text);
+    break;
+  case AL_MSG_EXEC_EXIT:
+    e->exited = true;
+    e->wait_status = m->value;
+    e->user_us = m->user_us;
+    e->sys_us = m->sys_us;
+    e->max_rss_kb = m->max_rss_kb;
+    e->end_ms = al_now_ms();
+    if (e->out_eof && e->err_eof) {
+      finish(e);
+    } else {
+      /* background processes may hold the pipes open: wait briefly */
+      struct timeval tv = {0, EXIT_GRACE_MS * 1000};
+      evtimer_add(e->ev_timer, &tv);
+    }
+    break;
+  default:
+    break;
+  }
+}
+
+void al_node_exec_sandbox_died(al_node *n, al_sbox *sb) {
+  for (al_exec *e = n->execs; e; e = e->next) {
+    if (e->sbox != sb || e->state == AL_EXEC_DONE)
+      continue;
+    if (!e->exited) {
+      e->exited = true;
+      e->wait_status = SIGKILL; /* killed with its sandbox */
+      e->end_ms = al_now_ms();
+    }
+    if (e->state == AL_EXEC_WAITING && !e->error)
+      e->error = strdup("the sandbox ended before the command started");
+    finish(e);
+  }
+  sb->waiting = NULL;
+}
+
+void al_node_exec_signal(al_node *n, al_exec *e, int signo) {
+  (void)n;
+  if (e->state == AL_EXEC_DONE || !e->sbox)
+    return;
+  if (e->state == AL_EXEC_WAITING) {
+    /* not started yet: take it out of the queue and end it */
+    for (al_exec **w = &e->sbox->waiting; *w; w = &(*w)->wait_next)
+      if (*w == e) {
+        *w = e->wait_next;
+        break;
+      }
+    e->exited = e->out_eof = e->err_eof = true;
+    e->wait_status = signo & 0x7f;
+    finish(e);
+    return;
+  }
+  if (signo == SIGKILL && e->sbox->one_shot)
+    al_box_kill(&e->sbox->box); /* everything it started goes with it */
+  else
+    al_box_signal(&e->sbox->box, e->num, signo);
+}
+
+static int exit_code_of(const al_exec *e) {
+  if (e->timed_out)
+    return AIRLOCK_EXIT_TIMEOUT;
+  if (e->oom_killed)
+    return AIRLOCK_EXIT_OOM;
+  if (WIFEXITED(e->wait_status))
+    return WEXITSTATUS(e->wait_status);
+  return 128 + WTERMSIG(e->wait_status);
+}
+
+json_t *al_exec_result_json(const al_exec *e, bool with_output) {
+  json_t *o = json_object();
+  json_object_set_new(o, "exec_id", json_string(e->id));
+  json_object_set_new(o, "state", json_string(e->state != AL_EXEC_DONE ? (e->state == AL_EXEC_WAITING ? "waiting" : "running")
+                                                                      : e->interrupted ? "interrupted" : "exited"));
+  if (e->sbox && !e->sbox->one_shot)
+    json_object_set_new(o, "sandbox", json_string(e->sbox->id));
+  if (e->state == AL_EXEC_DONE) {
+    int code = exit_code_of(e);
+    int sig = WIFSIGNALED(e->wait_status) ? WTERMSIG(e->wait_status) : 0;
+    json_object_set_new(o, "exit_code", json_integer(code));
+    json_object_set_new(o, "signal", json_integer(e->timed_out ? SIGKILL : sig));
+    json_object_set_new(o, "timed_out", json_boolean(e->timed_out));
+    json_object_set_new(o, "oom_killed", json_boolean(e->oom_killed));
+    json_object_set_new(o, "cancelled", json_boolean(e->cancelled));
+    json_object_set_new(o, "success", json_boolean(code == 0 && !e->error));
+    json_object_set_new(o, "truncated", json_boolean(e->truncated));
+    json_object_set_new(o, "wall_ms", json_integer(e->end_ms > e->start_ms && e->start_ms ? e->end_ms - e->start_ms : 0));
+    json_object_set_new(o, "cpu_user_ms", json_integer(e->user_us / 1000));
+    json_object_set_new(o, "cpu_sys_ms", json_integer(e->sys_us / 1000));
+    json_object_set_new(o, "max_rss_kb", json_integer(e->max_rss_kb));
+    json_object_set_new(o, "error", e->error ? json_string(e->error) : json_null());
+  }
+  if (with_output) {
+    struct evbuffer *bufs[2] = {e->out_buf, e->err_buf};
+    const char *names[2] = {"stdout", "stderr"};
+    for (int i = 0; i < 2; i++) {
+      struct evbuffer *clean = evbuffer_new();
+      unsigned char carry[4];
+      size_t carry_len = 0;
+      size_t len = evbuffer_get_length(bufs[i]);
+      unsigned char *data = evbuffer_pullup(bufs[i], -1);
+      for (size_t off = 0; off < len; off += READ_CHUNK) {
+        size_t part = len - off < READ_CHUNK ? len - off : READ_CHUNK;
+        utf8_append(clean, data + off, part, carry, &carry_len, off + part == len);
+      }
+      json_object_set_new(o, names[i], json_stringn((const char *)evbuffer_pullup(clean, -1), evbuffer_get_length(clean)));
+      evbuffer_free(clean);
+    }
+  }
+  return o;
+}
+
+static void finish(al_exec *e) {
+  if (e->state == AL_EXEC_DONE)
+    return;
+  al_node *n = e->node;
+  /* drain what is already in the pipes */
+  for (int i = 0; i < 2; i++) {
+    int fd = i == 0 ? e->out_fd : e->err_fd;
+    bool eof = i == 0 ? e->out_eof : e->err_eof;
+    if (fd >= 0 && !eof)
+      on_output(fd, EV_READ, e);
+  }
+  bool was_running = e->state == AL_EXEC_RUNNING;
+  e->state = AL_EXEC_DONE;
+  if (!e->end_ms)
+    e->end_ms = al_now_ms();
+  if (e->sbox && !e->timed_out && WIFSIGNALED(e->wait_status) && WTERMSIG(e->wait_status) == SIGKILL &&
+      al_box_oom_kills(&e->sbox->box) > e->oom_base)
+    e->oom_killed = true;
+  for (struct event **ev = (struct event *[]){e->ev_out, e->ev_err, e->ev_in, e->ev_timer, NULL}; *ev; ev++)
+    event_del(*ev);
+  close_fd(&e->out_fd);
+  close_fd(&e->err_fd);
+  close_fd(&e->in_fd);
+  for (int i = 0; i < 3; i++)
+    close_fd(&e->child_fds[i]);
+  n->running--;
+  e->tenant->running--;
+  al_sbox *sb = e->sbox;
+  if (sb) {
+    if (was_running)
+      sb->running--;
+    sb->last_used_ms = al_now_ms();
+    if (sb->one_shot && !sb->dying)
+      al_node_sbox_destroy(n, sb);
+  }
+  al_node_metrics_exec_done(n, e);
+  al_state_exec_finished(n, e);
+  if (e->req) {
+    evhttp_connection_set_closecb(evhttp_request_get_connection(e->req), NULL, NULL);
+    if (e->p.stream) {
+      json_t *o = al_exec_result_json(e, false);
+      json_object_set_new(o, "type", json_string("exit"));
+      char *line = json_dumps(o, JSON_COMPACT);
+      json_decref(o);
+      struct evbuffer *chunk = evbuffer_new();
+      evbuffer_add(chunk, line, strlen(line));
+      evbuffer_add(chunk, "\n", 1);
+      evhttp_send_reply_chunk(e->req, chunk);
+      evbuffer_free(chunk);
+      free(line);
+      evhttp_send_reply_end(e->req);
+    } else {
+      bool setup_failed = e->wait_status == W_EXITCODE(AIRLOCK_EXIT_SETUP, 0) && e->error && !e->exec_errno;
+      if (setup_failed)
+        al_node_reply_error(n, e->req, 500, "internal", "%s", e->error);
+      else
+        al_node_reply_json(e->req, 200, al_exec_result_json(e, true));
+    }
+    e->req = NULL;
+  }
+  al_node_exec_gc(n);
+}
+
+static void exec_free(al_exec *e) {
+  for (struct event **ev = (struct event *[]){e->ev_out, e->ev_err, e->ev_in, e->ev_timer, NULL}; *ev; ev++)
+    if (*ev)
+      event_free(*ev);
+  evbuffer_free(e->out_buf);
+  evbuffer_free(e->err_buf);
+  al_exec_params_clear(&e->p);
+  free(e->error);
+  free(e);
+}
+
+void al_node_exec_gc(al_node *n) {
+  int kept = 0;
+  for (al_exec **pe = &n->execs; *pe;) {
+    al_exec *e = *pe;
+    if (e->state == AL_EXEC_DONE && ++kept > KEEP_FINISHED) {
+      *pe = e->next;
+      exec_free(e);
+      continue;
+    }
+    pe = &e->next;
+  }
+}
+
+al_exec *al_node_exec_find(al_node *n, al_tenant *t, const char *id) {
+  for (al_exec *e = n->execs; e; e = e->next)
+    if (e->tenant == t && strcmp(e->id, id) == 0)
+      return e;
+  return NULL;
+}

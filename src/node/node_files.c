@@ -1,0 +1,168 @@
+/* node_files.c - the files API of a sandbox's workspace, served from the
+ * host side.  The node may run as root and the workspace is the agent's
+ * playground, so every path is resolved with openat2(RESOLVE_BENEATH) from
+ * the workspace directory: "..", absolute paths and symlinks that lead out
+ * are refused by the kernel itself, atomically, whatever the sandbox does to
+ * the tree meanwhile.  Files the node writes get the workspace's owner. */
+#define _GNU_SOURCE
+#include "node.h"
+#include "cleanup.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int open_beneath(int root, const char *path, int flags) {
+  struct open_how how = {.flags = (uint64_t)flags | O_CLOEXEC, .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
+  return (int)syscall(SYS_openat2, root, path, &how, sizeof(how));
+}
+
+static const char *type_of(mode_t m) {
+  return S_ISREG(m) ? "file" : S_ISDIR(m) ? "dir" : S_ISLNK(m) ? "symlink" : "other";
+}
+
+static json_t *stat_json(const char *name, const struct stat *st) {
+  return json_pack("{s:s,s:s,s:I,s:i,s:I}", "name", name, "type", type_of(st->st_mode), "size", (json_int_t)st->st_size,
+                   "mode", (int)(st->st_mode & 07777), "mtime", (json_int_t)st->st_mtime);
+}
+
+/* "a/b/c" -> parent fd of "a/b" and name "c"; -1 with errno */
+static int open_parent(int root, char *path, char **name) {
+  char *slash = strrchr(path, '/');
+  if (!slash) {
+    *name = path;
+    return fcntl(root, F_DUPFD_CLOEXEC, 0);
+  }
+  *slash = '\0';
+  *name = slash + 1;
+  return open_beneath(root, path, O_PATH | O_DIRECTORY);
+}
+
+static void reply_errno(al_node *n, struct evhttp_request *req, const char *path, int e) {
+  if (e == EXDEV || e == ELOOP)
+    al_node_reply_error(n, req, 400, "bad_request", "path '%s' leads outside the workspace or through a symlink", path);
+  else if (e == ENOENT || e == ENOTDIR)
+    al_node_reply_error(n, req, 404, "not_found", "no such file '%s'", path);
+  else if (e == EISDIR || e == ENOTEMPTY || e == EEXIST)
+    al_node_reply_error(n, req, 409, "conflict", "'%s': %s", path, strerror(e));
+  else
+    al_node_reply_error(n, req, 500, "internal", "'%s': %s", path, strerror(e));
+}
+
+void al_node_handle_files(al_node *n, al_sbox *sb, struct evhttp_request *req) {
+  if (!sb->spec.workspace) {
+    al_node_reply_error(n, req, 404, "not_found", "sandbox '%s' has no workspace", sb->id);
+    return;
+  }
+  struct evkeyvalq q;
+  TAILQ_INIT(&q);
+  const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+  if (!query || evhttp_parse_query_str(query, &q) < 0) {
+    al_node_reply_error(n, req, 400, "bad_request", "query parameter 'path' is required");
+    return;
+  }
+  const char *raw = evhttp_find_header(&q, "path");
+  const char *op = evhttp_find_header(&q, "op");
+  _cleanup_free_ char *path = raw ? strdup(raw) : NULL;
+  _cleanup_free_ char *shown = raw ? strdup(raw) : NULL;
+  evhttp_clear_headers(&q);
+  if (!path || path[0] == '\0' || path[0] == '/' || strlen(path) > 4000) {
+    al_node_reply_error(n, req, 400, "bad_request", "'path' must be a non-empty path relative to /workspace");
+    return;
+  }
+  for (char *c = path; (c = strstr(c, "..")) != NULL; c += 2)
+    if ((c == path || c[-1] == '/') && (c[2] == '/' || c[2] == '\0')) {
+      al_node_reply_error(n, req, 400, "bad_request", "'path' may not contain '..' components");
+      return;
+    }
+  _cleanup_close_ int root = open(sb->spec.workspace, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  struct stat wst;
+  if (root < 0 || fstat(root, &wst) < 0) {
+    al_node_reply_error(n, req, 500, "internal", "workspace unavailable");
+    return;
+  }
+  enum evhttp_cmd_type m = evhttp_request_get_command(req);
+  if (m == EVHTTP_REQ_GET && op && strcmp(op, "list") == 0) {
+    int fd = open_beneath(root, path, O_RDONLY | O_DIRECTORY);
+    if (fd < 0)
+      return reply_errno(n, req, shown, errno);
+    DIR *d = fdopendir(fd);
+    json_t *entries = json_array();
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+      struct stat st;
+      if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+          fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        continue;
+      json_array_append_new(entries, stat_json(e->d_name, &st));
+    }
+    if (d)
+      closedir(d);
+    al_node_reply_json(req, 200, json_pack("{s:o}", "entries", entries));
+  } else if (m == EVHTTP_REQ_GET && op && strcmp(op, "stat") == 0) {
+    _cleanup_close_ int fd = open_beneath(root, path, O_PATH);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0)
+      return reply_errno(n, req, shown, errno);
+    char *base = strrchr(path, '/');
+    al_node_reply_json(req, 200, stat_json(base ? base + 1 : path, &st));
+  } else if (m == EVHTTP_REQ_GET && !op) {
+    int fd = open_beneath(root, path, O_RDONLY | O_NOCTTY | O_NONBLOCK);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+      int e = errno;
+      if (fd >= 0)
+        close(fd);
+      return reply_errno(n, req, shown, e);
+    }
+    if (!S_ISREG(st.st_mode)) {
+      close(fd);
+      al_node_reply_error(n, req, 400, "bad_request", "'%s' is not a regular file", shown);
+      return;
+    }
+    struct evbuffer *buf = evbuffer_new();
+    evbuffer_add_file(buf, fd, 0, st.st_size); /* takes the fd */
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/octet-stream");
+    evhttp_send_reply(req, 200, "OK", buf);
+    evbuffer_free(buf);
+  } else if (m == EVHTTP_REQ_PUT && !op) {
+    char *name;
+    _cleanup_close_ int parent = open_parent(root, path, &name);
+    if (parent < 0)
+      return reply_errno(n, req, shown, errno);
+    _cleanup_close_ int dir = openat(parent, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = dir < 0 ? -1 : openat(dir, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0)
+      return reply_errno(n, req, shown, errno);
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    int rc = evbuffer_write(in, fd) >= 0 || evbuffer_get_length(in) == 0 ? 0 : -1;
+    while (rc == 0 && evbuffer_get_length(in) > 0)
+      rc = evbuffer_write(in, fd) >= 0 ? 0 : -1;
+    if (rc == 0 && geteuid() == 0)
+      rc = fchown(fd, wst.st_uid, wst.st_gid);
+    close(fd);
+    if (rc < 0)
+      return reply_errno(n, req, shown, errno);
+    evhttp_send_reply(req, 204, "No Content", NULL);
+  } else if (m == EVHTTP_REQ_DELETE && !op) {
+    char *name;
+    _cleanup_close_ int parent = open_parent(root, path, &name);
+    _cleanup_close_ int dir = parent < 0 ? -1 : openat(parent, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0)
+      return reply_errno(n, req, shown, errno);
+    if (unlinkat(dir, name, 0) < 0 && (errno != EISDIR || unlinkat(dir, name, AT_REMOVEDIR) < 0))
+      return reply_errno(n, req, shown, errno);
+    evhttp_send_reply(req, 204, "No Content", NULL);
+  } else {
+    al_node_reply_error(n, req, 405, "method_not_allowed", "use GET (op=list|stat), PUT or DELETE");
+  }
+}

@@ -1,0 +1,179 @@
+/* node_main.c - the node's life: prepare the state directory (refusing one
+ * that others can read), open the token store and the state database
+ * (recovering from a crash), check that sandboxes can be made with every
+ * limit (fail closed), listen, keep the pool warm, tell systemd or a ready
+ * file when serving, and on SIGTERM stop accepting, kill every sandbox and
+ * exit once the kernel has confirmed they are gone. */
+#define _GNU_SOURCE
+#include "node.h"
+#include "cgroup.h"
+#include "cleanup.h"
+#include "error.h"
+#include "statedir.h"
+#include "tokens.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+int airlock_node_run(al_node_config *cfg, airlock_error **err);
+
+static void notify_ready(al_node *n) {
+  if (n->cfg->ready_file) {
+    int fd = open(n->cfg->ready_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      dprintf(fd, "%d\n", (int)getpid());
+      close(fd);
+    }
+  }
+  /* systemd's readiness protocol: one datagram to $NOTIFY_SOCKET */
+  const char *path = getenv("NOTIFY_SOCKET");
+  if (!path || (path[0] != '/' && path[0] != '@') || strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+    return;
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  memcpy(sa.sun_path, path, strlen(path));
+  if (sa.sun_path[0] == '@')
+    sa.sun_path[0] = '\0';
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return;
+  char msg[64];
+  int len = snprintf(msg, sizeof(msg), "READY=1\nMAINPID=%d", (int)getpid());
+  sendto(fd, msg, (size_t)len, 0, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path)));
+  close(fd);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg) {
+  (void)fd, (void)what;
+  al_node *n = arg;
+  al_node_sbox_tick(n);
+  if (n->stopping && n->sboxes == NULL)
+    event_base_loopexit(n->base, NULL);
+}
+
+static void on_stop(evutil_socket_t sig, short what, void *arg) {
+  (void)what;
+  al_node *n = arg;
+  if (n->stopping) {
+    event_base_loopexit(n->base, NULL);
+    return;
+  }
+  fprintf(stderr, "airlock node: %s: stopping; killing %lld sandbox(es)\n", strsignal((int)sig), (long long)n->n_sboxes);
+  n->stopping = true;
+  for (al_sbox *sb = n->sboxes; sb; sb = sb->next)
+    al_node_sbox_destroy(n, sb);
+  if (!n->sboxes)
+    event_base_loopexit(n->base, NULL);
+}
+
+/* One sandbox with the default spec, made and destroyed before serving: if
+ * a limit cannot be applied this fails here, not on the first request. */
+static int probe(al_node *n, airlock_error **err) {
+  al_box b;
+  if (al_box_start(&b, &n->cfg->sandbox, err) < 0)
+    return al_err_prefix(err, "cannot make sandboxes with the configured limits");
+  if (b.info.degraded_note)
+    n->degraded = strdup(b.info.degraded_note);
+  al_box_kill(&b);
+  al_box_free(&b);
+  return 0;
+}
+
+int airlock_node_run(al_node_config *cfg, airlock_error **err) {
+  if (al_node_config_finish(cfg, err) < 0)
+    return -1;
+  if (al_state_dir_prepare(cfg->state_dir, true, err) < 0)
+    return -1;
+  al_node n;
+  memset(&n, 0, sizeof(n));
+  n.cfg = cfg;
+  int rc = -1;
+  signal(SIGPIPE, SIG_IGN);
+  al_cgroup_gc();
+  if (al_token_store_open(cfg->state_dir, true, &n.tokens, err) < 0)
+    return -1;
+  if (al_state_open(&n, err) < 0)
+    goto out;
+  if (probe(&n, err) < 0)
+    goto out;
+  n.base = event_base_new();
+  if (al_node_http_start(&n, err) < 0)
+    goto out;
+  n.ev_sigterm = evsignal_new(n.base, SIGTERM, on_stop, &n);
+  n.ev_sigint = evsignal_new(n.base, SIGINT, on_stop, &n);
+  event_add(n.ev_sigterm, NULL);
+  event_add(n.ev_sigint, NULL);
+  n.ev_tick = event_new(n.base, -1, EV_PERSIST, on_tick, &n);
+  struct timeval second = {1, 0};
+  event_add(n.ev_tick, &second);
+  al_node_pool_fill(&n);
+  fprintf(stderr, "airlock node: serving on");
+  for (size_t i = 0; i < cfg->n_listen; i++)
+    fprintf(stderr, " %s", cfg->listen[i]);
+  fprintf(stderr, "%s%s\n", n.degraded ? "; degraded: " : "", n.degraded ? n.degraded : "");
+  notify_ready(&n);
+  event_base_dispatch(n.base);
+  rc = 0;
+out:
+  /* anything still alive dies with us (sandboxes also have PDEATHSIG) */
+  for (al_sbox *sb = n.sboxes; sb; sb = sb->next)
+    al_box_kill(&sb->box);
+  while (n.sboxes) {
+    al_sbox *sb = n.sboxes;
+    event_del(sb->ev_sock);
+    al_node_exec_sandbox_died(&n, sb);
+    n.sboxes = sb->next;
+    al_box_free(&sb->box);
+    free(sb->workspace);
+    free(sb->owned_workspace);
+    if (sb->labels)
+      json_decref(sb->labels);
+    if (sb->ev_sock)
+      event_free(sb->ev_sock);
+    if (sb->ev_death)
+      event_free(sb->ev_death);
+    free(sb);
+  }
+  while (n.execs) {
+    al_exec *e = n.execs;
+    n.execs = e->next;
+    for (struct event **ev = (struct event *[]){e->ev_out, e->ev_err, e->ev_in, e->ev_timer, NULL}; *ev; ev++)
+      if (*ev)
+        event_free(*ev);
+    evbuffer_free(e->out_buf);
+    evbuffer_free(e->err_buf);
+    al_exec_params_clear(&e->p);
+    free(e->error);
+    free(e);
+  }
+  while (n.tenants) {
+    al_tenant *t = n.tenants;
+    n.tenants = t->next;
+    free(t);
+  }
+  al_node_http_stop(&n);
+  if (n.ev_tick)
+    event_free(n.ev_tick);
+  if (n.ev_sigterm)
+    event_free(n.ev_sigterm);
+  if (n.ev_sigint)
+    event_free(n.ev_sigint);
+  if (n.base)
+    event_base_free(n.base);
+  al_state_close(&n);
+  al_token_store_close(n.tokens);
+  free(n.degraded);
+  if (cfg->ready_file)
+    unlink(cfg->ready_file);
+  return rc;
+}

@@ -1,0 +1,384 @@
+/* node_request.c - turning request bodies and paths from untrusted clients
+ * into checked parameters.  Strict like the config parser: unknown fields,
+ * wrong types and impossible values are 400s naming the field.  Everything
+ * here is pure (no I/O), which is what the fuzz target exercises. */
+#define _GNU_SOURCE
+#include "node.h"
+
+#include <ctype.h>
+#include <openssl/evp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_ARGS 4096
+#define MAX_ENV 1024
+#define MAX_STDIN (16 << 20)
+
+static int fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t len, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, len, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+static bool has_nul(json_t *s) { return strlen(json_string_value(s)) != json_string_length(s); }
+
+static char **string_array(json_t *arr, const char *field, size_t max, char *err, size_t len) {
+  if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > max) {
+    fail(err, len, "field '%s' must be a non-empty array of at most %zu strings", field, max);
+    return NULL;
+  }
+  char **v = calloc(json_array_size(arr) + 1, sizeof(char *));
+  size_t i;
+  json_t *item;
+  json_array_foreach(arr, i, item) {
+    if (!json_is_string(item) || has_nul(item)) {
+      fail(err, len, "field '%s[%zu]' must be a string without NUL characters", field, i);
+      for (size_t k = 0; k < i; k++)
+        free(v[k]);
+      free(v);
+      return NULL;
+    }
+    v[i] = strdup(json_string_value(item));
+  }
+  return v;
+}
+
+static int want_int(json_t *v, const char *field, int64_t lo, int64_t hi, int64_t *out, char *err, size_t len) {
+  if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
+    return fail(err, len, "field '%s' must be an integer from %lld to %lld", field, (long long)lo, (long long)hi);
+  *out = json_integer_value(v);
+  return 0;
+}
+
+static int want_size(json_t *v, const char *field, int64_t *out, char *err, size_t len) {
+  if (json_is_integer(v) && json_integer_value(v) > 0) {
+    *out = json_integer_value(v);
+    return 0;
+  }
+  airlock_error *e = NULL;
+  if (json_is_string(v) && airlock_parse_size(json_string_value(v), out, &e) == 0)
+    return 0;
+  airlock_error_free(&e);
+  return fail(err, len, "field '%s' must be a size such as \"512m\" or a positive number of bytes", field);
+}
+
+static int parse_limits(json_t *obj, int64_t *memory, double *cpus, int64_t *pids, int64_t *disk, char *err,
+                        size_t len) {
+  if (!json_is_object(obj))
+    return fail(err, len, "field 'limits' must be an object");
+  const char *k;
+  json_t *v;
+  json_object_foreach(obj, k, v) {
+    if (strcmp(k, "memory") == 0) {
+      if (want_size(v, "limits.memory", memory, err, len) < 0)
+        return -1;
+    } else if (strcmp(k, "disk") == 0) {
+      if (want_size(v, "limits.disk", disk, err, len) < 0)
+        return -1;
+    } else if (strcmp(k, "pids") == 0) {
+      if (want_int(v, "limits.pids", 2, 4194304, pids, err, len) < 0)
+        return -1;
+    } else if (strcmp(k, "cpus") == 0) {
+      if (!json_is_number(v) || !(json_number_value(v) >= 0.01) || json_number_value(v) > 4096)
+        return fail(err, len, "field 'limits.cpus' must be a number from 0.01");
+      *cpus = json_number_value(v);
+    } else {
+      return fail(err, len, "unknown field 'limits.%s'", k);
+    }
+  }
+  return 0;
+}
+
+static bool valid_env_name(const char *kv, size_t keylen) {
+  if (keylen == 0 || isdigit((unsigned char)kv[0]))
+    return false;
+  for (size_t i = 0; i < keylen; i++)
+    if (!(isalnum((unsigned char)kv[i]) || kv[i] == '_'))
+      return false;
+  return true;
+}
+
+static int decode_base64(const char *in, size_t inlen, char **out, size_t *outlen) {
+  if (inlen % 4 != 0)
+    return -1;
+  unsigned char *buf = malloc(inlen / 4 * 3 + 1);
+  int n = inlen ? EVP_DecodeBlock(buf, (const unsigned char *)in, (int)inlen) : 0;
+  if (n < 0) {
+    free(buf);
+    return -1;
+  }
+  /* EVP_DecodeBlock counts padding as data */
+  if (inlen >= 1 && in[inlen - 1] == '=')
+    n--;
+  if (inlen >= 2 && in[inlen - 2] == '=')
+    n--;
+  *out = (char *)buf;
+  *outlen = (size_t)n;
+  return 0;
+}
+
+void al_exec_params_clear(al_exec_params *p) {
+  for (char **a = p->argv; a && *a; a++)
+    free(*a);
+  free(p->argv);
+  for (char **e = p->env; e && *e; e++)
+    free(*e);
+  free(p->env);
+  free(p->cwd);
+  free(p->stdin_data);
+  memset(p, 0, sizeof(*p));
+}
+
+int al_exec_params_parse(const char *body, size_t blen, al_exec_params *p, char *err, size_t len) {
+  memset(p, 0, sizeof(*p));
+  p->timeout_ms = 30000;
+  p->max_output = 200000;
+  json_error_t jerr;
+  json_t *root = json_loadb(body, blen, JSON_REJECT_DUPLICATES, &jerr);
+  if (!root)
+    return fail(err, len, "body is not valid JSON: %s at line %d column %d", jerr.text, jerr.line, jerr.column);
+  int rc = -1;
+  if (!json_is_object(root)) {
+    fail(err, len, "body must be a JSON object");
+    goto out;
+  }
+  const char *k;
+  json_t *v;
+  json_t *command = NULL;
+  json_object_foreach(root, k, v) {
+    if (strcmp(k, "argv") == 0) {
+      if (!(p->argv = string_array(v, "argv", MAX_ARGS, err, len)))
+        goto out;
+    } else if (strcmp(k, "command") == 0) {
+      if (!json_is_string(v) || json_string_length(v) == 0 || has_nul(v)) {
+        fail(err, len, "field 'command' must be a non-empty string");
+        goto out;
+      }
+      command = v;
+    } else if (strcmp(k, "cwd") == 0) {
+      if (!json_is_string(v) || json_string_value(v)[0] != '/' || has_nul(v) || json_string_length(v) > 4095) {
+        fail(err, len, "field 'cwd' must be an absolute path");
+        goto out;
+      }
+      p->cwd = strdup(json_string_value(v));
+    } else if (strcmp(k, "env") == 0) {
+      if (!json_is_object(v) || json_object_size(v) > MAX_ENV) {
+        fail(err, len, "field 'env' must be an object of at most %d strings", MAX_ENV);
+        goto out;
+      }
+      p->env = calloc(json_object_size(v) + 1, sizeof(char *));
+      size_t i = 0;
+      const char *name;
+      json_t *val;
+      json_object_foreach(v, name, val) {
+        if (!json_is_string(val) || has_nul(val) || !valid_env_name(name, strlen(name))) {
+          fail(err, len, "field 'env.%s' must be a string named with letters, digits and '_'", name);
+          goto out;
+        }
+        if (asprintf(&p->env[i++], "%s=%s", name, json_string_value(val)) < 0)
+          goto out;
+      }
+    } else if (strcmp(k, "stdin") == 0) {
+      if (!json_is_string(v) || json_string_length(v) > MAX_STDIN) {
+        fail(err, len, "field 'stdin' must be a string of at most %d bytes", MAX_STDIN);
+        goto out;
+      }
+      p->stdin_len = json_string_length(v);
+      p->stdin_data = malloc(p->stdin_len + 1);
+      memcpy(p->stdin_data, json_string_value(v), p->stdin_len);
+    } else if (strcmp(k, "stdin_base64") == 0) {
+      if (!json_is_string(v) || json_string_length(v) > MAX_STDIN / 3 * 4 ||
+          decode_base64(json_string_value(v), json_string_length(v), &p->stdin_data, &p->stdin_len) < 0) {
+        fail(err, len, "field 'stdin_base64' must be base64 of at most %d bytes", MAX_STDIN);
+        goto out;
+      }
+    } else if (strcmp(k, "timeout_ms") == 0) {
+      if (want_int(v, "timeout_ms", 1, 7LL * 86400 * 1000, &p->timeout_ms, err, len) < 0)
+        goto out;
+    } else if (strcmp(k, "limits") == 0) {
+      if (parse_limits(v, &p->memory_bytes, &p->cpus, &p->pids, &p->disk_bytes, err, len) < 0)
+        goto out;
+      p->has_limits = json_object_size(v) > 0;
+    } else if (strcmp(k, "stream") == 0) {
+      if (!json_is_boolean(v)) {
+        fail(err, len, "field 'stream' must be true or false");
+        goto out;
+      }
+      p->stream = json_is_true(v);
+    } else if (strcmp(k, "detach_on_disconnect") == 0) {
+      if (!json_is_boolean(v)) {
+        fail(err, len, "field 'detach_on_disconnect' must be true or false");
+        goto out;
+      }
+      p->detach = json_is_true(v);
+    } else if (strcmp(k, "max_output_bytes") == 0) {
+      if (want_int(v, "max_output_bytes", 0, 64LL << 20, &p->max_output, err, len) < 0)
+        goto out;
+    } else {
+      fail(err, len, "unknown field '%s'", k);
+      goto out;
+    }
+  }
+  if ((p->argv != NULL) == (command != NULL)) {
+    fail(err, len, "give exactly one of 'argv' and 'command'");
+    goto out;
+  }
+  if (command) {
+    p->argv = calloc(4, sizeof(char *));
+    p->argv[0] = strdup("/bin/sh");
+    p->argv[1] = strdup("-c");
+    p->argv[2] = strdup(json_string_value(command));
+  }
+  if (p->detach && !p->stream) {
+    fail(err, len, "field 'detach_on_disconnect' needs 'stream': true");
+    goto out;
+  }
+  rc = 0;
+out:
+  json_decref(root);
+  if (rc < 0)
+    al_exec_params_clear(p);
+  return rc;
+}
+
+void al_sandbox_params_clear(al_sandbox_params *p) {
+  free(p->workspace);
+  if (p->labels)
+    json_decref(p->labels);
+  memset(p, 0, sizeof(*p));
+}
+
+int al_sandbox_params_parse(const char *body, size_t blen, al_sandbox_params *p, char *err, size_t len) {
+  memset(p, 0, sizeof(*p));
+  if (blen == 0)
+    return 0;
+  json_error_t jerr;
+  json_t *root = json_loadb(body, blen, JSON_REJECT_DUPLICATES, &jerr);
+  if (!root)
+    return fail(err, len, "body is not valid JSON: %s at line %d column %d", jerr.text, jerr.line, jerr.column);
+  int rc = -1;
+  if (!json_is_object(root)) {
+    fail(err, len, "body must be a JSON object");
+    goto out;
+  }
+  const char *k;
+  json_t *v;
+  json_object_foreach(root, k, v) {
+    if (strcmp(k, "workspace") == 0) {
+      if (!json_is_string(v) || json_string_value(v)[0] != '/' || has_nul(v)) {
+        fail(err, len, "field 'workspace' must be an absolute host path");
+        goto out;
+      }
+      p->workspace = strdup(json_string_value(v));
+    } else if (strcmp(k, "workspace_access") == 0) {
+      if (!json_is_string(v) || (strcmp(json_string_value(v), "ro") && strcmp(json_string_value(v), "rw"))) {
+        fail(err, len, "field 'workspace_access' must be \"ro\" or \"rw\"");
+        goto out;
+      }
+      p->workspace_ro = strcmp(json_string_value(v), "ro") == 0;
+    } else if (strcmp(k, "limits") == 0) {
+      if (parse_limits(v, &p->memory_bytes, &p->cpus, &p->pids, &p->disk_bytes, err, len) < 0)
+        goto out;
+      p->has_limits = json_object_size(v) > 0;
+    } else if (strcmp(k, "labels") == 0) {
+      if (!json_is_object(v) || json_object_size(v) > 64) {
+        fail(err, len, "field 'labels' must be an object of at most 64 strings");
+        goto out;
+      }
+      const char *lk;
+      json_t *lv;
+      json_object_foreach(v, lk, lv) {
+        if (!json_is_string(lv) || strlen(lk) > 128 || json_string_length(lv) > 1024) {
+          fail(err, len, "label '%s' must be a string (keys up to 128, values up to 1024 bytes)", lk);
+          goto out;
+        }
+      }
+      p->labels = json_incref(v);
+    } else if (strcmp(k, "idle_timeout_s") == 0) {
+      if (want_int(v, "idle_timeout_s", 1, 30LL * 86400, &p->idle_timeout_s, err, len) < 0)
+        goto out;
+    } else if (strcmp(k, "max_age_s") == 0) {
+      if (want_int(v, "max_age_s", 1, 30LL * 86400, &p->max_age_s, err, len) < 0)
+        goto out;
+    } else {
+      fail(err, len, "unknown field '%s'", k);
+      goto out;
+    }
+  }
+  rc = 0;
+out:
+  json_decref(root);
+  if (rc < 0)
+    al_sandbox_params_clear(p);
+  return rc;
+}
+
+static bool valid_id(const char *s, size_t n) {
+  if (n == 0 || n >= 32)
+    return false;
+  for (size_t i = 0; i < n; i++)
+    if (!(isalnum((unsigned char)s[i]) || s[i] == '_'))
+      return false;
+  return true;
+}
+
+al_route al_route_parse(const char *path, char *id, size_t idlen) {
+  if (!path)
+    return AL_ROUTE_NONE;
+  if (strcmp(path, "/v1/health") == 0)
+    return AL_ROUTE_HEALTH;
+  if (strcmp(path, "/metrics") == 0)
+    return AL_ROUTE_METRICS;
+  if (strcmp(path, "/v1/exec") == 0)
+    return AL_ROUTE_EXEC;
+  if (strcmp(path, "/v1/sandboxes") == 0)
+    return AL_ROUTE_SANDBOXES;
+  const char *rest;
+  bool sandbox;
+  if (strncmp(path, "/v1/sandboxes/", 14) == 0)
+    rest = path + 14, sandbox = true;
+  else if (strncmp(path, "/v1/execs/", 10) == 0)
+    rest = path + 10, sandbox = false;
+  else
+    return AL_ROUTE_NONE;
+  size_t n = strcspn(rest, "/");
+  if (!valid_id(rest, n) || n >= idlen)
+    return AL_ROUTE_NONE;
+  memcpy(id, rest, n);
+  id[n] = '\0';
+  const char *tail = rest + n;
+  if (*tail == '\0')
+    return sandbox ? AL_ROUTE_SANDBOX : AL_ROUTE_EXEC_ONE;
+  if (sandbox && strcmp(tail, "/exec") == 0)
+    return AL_ROUTE_SANDBOX_EXEC;
+  if (sandbox && strcmp(tail, "/files") == 0)
+    return AL_ROUTE_SANDBOX_FILES;
+  if (!sandbox && strcmp(tail, "/signal") == 0)
+    return AL_ROUTE_EXEC_SIGNAL;
+  return AL_ROUTE_NONE;
+}
+
+int al_signal_parse(json_t *v) {
+  static const struct {
+    const char *name;
+    int sig;
+  } names[] = {{"TERM", SIGTERM}, {"KILL", SIGKILL}, {"INT", SIGINT},   {"HUP", SIGHUP},   {"QUIT", SIGQUIT},
+               {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"STOP", SIGSTOP}, {"CONT", SIGCONT}, {"WINCH", SIGWINCH}};
+  if (json_is_integer(v))
+    return json_integer_value(v) > 0 && json_integer_value(v) < NSIG ? (int)json_integer_value(v) : -1;
+  if (!json_is_string(v))
+    return -1;
+  const char *s = json_string_value(v);
+  if (strncmp(s, "SIG", 3) == 0)
+    s += 3;
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+    if (strcmp(s, names[i].name) == 0)
+      return names[i].sig;
+  return -1;
+}

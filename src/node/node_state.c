@@ -1,0 +1,149 @@
+/* node_state.c - what the node must still know after a crash: which execs
+ * were running (marked "interrupted" at the next start) and which sandboxes
+ * existed (their node-made workspaces are removed).  SQLite in WAL mode with
+ * synchronous=NORMAL: a record may be lost in a power cut, which only makes
+ * an "interrupted" mark go missing; an exec never waits for a disk flush. */
+#define _GNU_SOURCE
+#include "node.h"
+#include "error.h"
+
+#include <ftw.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+typedef struct al_state {
+  sqlite3 *db;
+  sqlite3_stmt *exec_start, *exec_end, *sandbox;
+} al_state;
+
+static const char schema[] =
+    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+    "CREATE TABLE IF NOT EXISTS execs(id TEXT PRIMARY KEY, tenant TEXT, sandbox TEXT, argv TEXT, state TEXT,"
+    " started_ms INTEGER, ended_ms INTEGER, exit_code INTEGER, timed_out INTEGER, oom_killed INTEGER);"
+    "CREATE TABLE IF NOT EXISTS sandboxes(id TEXT PRIMARY KEY, tenant TEXT, state TEXT, workspace TEXT,"
+    " node_owned INTEGER, updated_ms INTEGER);";
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  (void)st, (void)flag, (void)ftw;
+  return remove(path);
+}
+
+/* execs and sandboxes of a previous run that did not end cleanly */
+static void recover(al_state *s) {
+  int changed = 0;
+  sqlite3_exec(s->db, "UPDATE execs SET state='interrupted' WHERE state='running'", NULL, NULL, NULL);
+  changed = sqlite3_changes(s->db);
+  if (changed)
+    fprintf(stderr, "airlock node: %d exec(s) of the previous run marked interrupted\n", changed);
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(s->db, "SELECT workspace FROM sandboxes WHERE state!='destroyed' AND node_owned=1", -1, &st,
+                         NULL) == SQLITE_OK) {
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      const char *ws = (const char *)sqlite3_column_text(st, 0);
+      if (ws)
+        nftw(ws, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    }
+    sqlite3_finalize(st);
+  }
+  sqlite3_exec(s->db, "UPDATE sandboxes SET state='lost' WHERE state!='destroyed'", NULL, NULL, NULL);
+}
+
+int al_state_open(al_node *n, airlock_error **err) {
+  al_state *s = calloc(1, sizeof(*s));
+  char path[4096];
+  snprintf(path, sizeof(path), "%s/node.db", n->cfg->state_dir);
+  if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+    al_err(err, 0, "cannot open %s: %s", path, sqlite3_errmsg(s->db));
+    sqlite3_close(s->db);
+    free(s);
+    return -1;
+  }
+  chmod(path, 0600);
+  sqlite3_busy_timeout(s->db, 2000);
+  char *msg = NULL;
+  if (sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK ||
+      sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO execs(id,tenant,sandbox,argv,state,started_ms) VALUES(?,?,?,?,'running',?)",
+                         -1, &s->exec_start, NULL) != SQLITE_OK ||
+      sqlite3_prepare_v2(s->db, "UPDATE execs SET state=?, ended_ms=?, exit_code=?, timed_out=?, oom_killed=? WHERE id=?", -1,
+                         &s->exec_end, NULL) != SQLITE_OK ||
+      sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO sandboxes(id,tenant,state,workspace,node_owned,updated_ms) VALUES(?,?,?,?,?,?)",
+                         -1, &s->sandbox, NULL) != SQLITE_OK) {
+    al_err(err, 0, "cannot prepare %s: %s", path, msg ? msg : sqlite3_errmsg(s->db));
+    sqlite3_free(msg);
+    sqlite3_close(s->db);
+    free(s);
+    return -1;
+  }
+  recover(s);
+  n->state = s;
+  return 0;
+}
+
+void al_state_close(al_node *n) {
+  al_state *s = n->state;
+  if (!s)
+    return;
+  sqlite3_finalize(s->exec_start);
+  sqlite3_finalize(s->exec_end);
+  sqlite3_finalize(s->sandbox);
+  sqlite3_close(s->db);
+  free(s);
+  n->state = NULL;
+}
+
+void al_state_exec_started(al_node *n, const al_exec *e) {
+  al_state *s = n->state;
+  if (!s)
+    return;
+  json_t *argv = json_array();
+  for (char **a = e->p.argv; a && *a; a++) {
+    json_t *arg = json_string(*a); /* NULL for invalid UTF-8 */
+    json_array_append_new(argv, arg ? arg : json_string("?"));
+  }
+  char *text = json_dumps(argv, JSON_COMPACT);
+  json_decref(argv);
+  sqlite3_stmt *st = s->exec_start;
+  sqlite3_bind_text(st, 1, e->id, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, e->tenant->name, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 3, e->sbox ? e->sbox->id : "", -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 4, text ? text : "[]", -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(st, 5, e->start_ms);
+  sqlite3_step(st);
+  sqlite3_reset(st);
+  free(text);
+}
+
+void al_state_exec_finished(al_node *n, const al_exec *e) {
+  al_state *s = n->state;
+  if (!s || !e->start_ms)
+    return;
+  sqlite3_stmt *st = s->exec_end;
+  sqlite3_bind_text(st, 1, e->interrupted ? "interrupted" : "exited", -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, e->end_ms);
+  sqlite3_bind_int(st, 3, WIFEXITED(e->wait_status) ? WEXITSTATUS(e->wait_status) : 128 + WTERMSIG(e->wait_status));
+  sqlite3_bind_int(st, 4, e->timed_out);
+  sqlite3_bind_int(st, 5, e->oom_killed);
+  sqlite3_bind_text(st, 6, e->id, -1, SQLITE_STATIC);
+  sqlite3_step(st);
+  sqlite3_reset(st);
+}
+
+void al_state_sandbox(al_node *n, const al_sbox *sb, const char *state) {
+  al_state *s = n->state;
+  if (!s)
+    return;
+  sqlite3_stmt *st = s->sandbox;
+  sqlite3_bind_text(st, 1, sb->id, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, sb->tenant ? sb->tenant->name : "", -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 3, state, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 4, sb->owned_workspace ? sb->owned_workspace : (sb->workspace ? sb->workspace : ""), -1,
+                    SQLITE_STATIC);
+  sqlite3_bind_int(st, 5, sb->owned_workspace != NULL);
+  sqlite3_bind_int64(st, 6, al_now_ms());
+  sqlite3_step(st);
+  sqlite3_reset(st);
+}
