@@ -14,9 +14,10 @@ static void usage(FILE *out) {
           "commands:\n"
           "  run [OPTIONS] -- CMD [ARG...]   run CMD in a fresh sandbox\n"
           "  gc                              remove what killed runs left behind\n"
+          "  token create|list|revoke        manage the node's tokens (tenants)\n"
           "  version                         print the version\n"
           "\n"
-          "'airlock run --help' lists the sandbox options.\n");
+          "'airlock run --help' lists the sandbox options; 'airlock token --help' the token ones.\n");
 }
 
 int main(int argc, char **argv) {
@@ -29,6 +30,8 @@ int main(int argc, char **argv) {
     return cli_run(argc - 1, argv + 1);
   if (strcmp(cmd, "gc") == 0)
     return cli_gc(argc - 1, argv + 1);
+  if (strcmp(cmd, "token") == 0)
+    return cli_token(argc - 1, argv + 1);
   if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
     printf("airlock %s\n", AIRLOCK_VERSION);
     return 0;
