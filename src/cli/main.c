@@ -1,8 +1,14 @@
 /* main.c - airlock's command-line entry: dispatches to subcommands.  All real
- * work is in libairlock; this file only parses and prints. */
+ * work is in libairlock; this file only parses and prints.  Built twice: as
+ * `airlock` (run, gc: nothing but libc to load, because launch time counts)
+ * and as `airlock-node` (node, token, exec too), which `airlock` hands
+ * those commands to. */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "airlock/airlock.h"
 #include "cli.h"
@@ -14,11 +20,40 @@ static void usage(FILE *out) {
           "commands:\n"
           "  run [OPTIONS] -- CMD [ARG...]   run CMD in a fresh sandbox\n"
           "  gc                              remove what killed runs left behind\n"
+          "  node [OPTIONS]                  serve the node API (docs/api.md)\n"
           "  token create|list|revoke        manage the node's tokens (tenants)\n"
           "  version                         print the version\n"
           "\n"
           "'airlock run --help' lists the sandbox options; 'airlock token --help' the token ones.\n");
 }
+
+#ifdef AIRLOCK_NODE_COMMANDS
+static int node_command(int argc, char **argv) {
+  const char *cmd = argv[1];
+  if (strcmp(cmd, "node") == 0)
+    return cli_node(argc - 1, argv + 1);
+  if (strcmp(cmd, "token") == 0)
+    return cli_token(argc - 1, argv + 1);
+  return cli_exec(argc - 1, argv + 1);
+}
+#else
+/* run the same command with the airlock-node binary installed beside us */
+static int node_command(int argc, char **argv) {
+  (void)argc;
+  char self[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 16);
+  if (n <= 0) {
+    fprintf(stderr, "airlock: cannot find my own binary: %s\n", strerror(errno));
+    return AIRLOCK_EXIT_SETUP;
+  }
+  self[n] = '\0';
+  char *slash = strrchr(self, '/');
+  strcpy(slash ? slash + 1 : self, "airlock-node");
+  execv(self, argv);
+  fprintf(stderr, "airlock: '%s' needs %s: %s\n", argv[1], self, strerror(errno));
+  return AIRLOCK_EXIT_SETUP;
+}
+#endif
 
 int main(int argc, char **argv) {
   if (argc < 2) {
@@ -30,8 +65,8 @@ int main(int argc, char **argv) {
     return cli_run(argc - 1, argv + 1);
   if (strcmp(cmd, "gc") == 0)
     return cli_gc(argc - 1, argv + 1);
-  if (strcmp(cmd, "token") == 0)
-    return cli_token(argc - 1, argv + 1);
+  if (strcmp(cmd, "node") == 0 || strcmp(cmd, "token") == 0 || strcmp(cmd, "exec") == 0)
+    return node_command(argc, argv);
   if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
     printf("airlock %s\n", AIRLOCK_VERSION);
     return 0;

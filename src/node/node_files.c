@@ -9,6 +9,7 @@
 #include "cleanup.h"
 
 #include <dirent.h>
+#include <sys/queue.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>

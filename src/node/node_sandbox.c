@@ -199,8 +199,10 @@ json_t *al_sbox_json(const al_sbox *sb) {
 }
 
 static char *node_workspace(al_node *n, const char *id, airlock_error **err) {
+  /* beside the state directory, not in it: the state directory admits
+   * nobody else, while a workspace must be reachable by the sandbox's uid */
   char *dir = NULL;
-  if (asprintf(&dir, "%s/workspaces", n->cfg->state_dir) < 0)
+  if (asprintf(&dir, "%s.workspaces", n->cfg->state_dir) < 0)
     return NULL;
   if (mkdir(dir, 0711) < 0 && errno != EEXIST) {
     al_err(err, errno, "mkdir %s", dir);

@@ -1,0 +1,127 @@
+/* node_cmd.c - `airlock node`: flags and config file into the node's
+ * configuration, then the library's node loop (src/node/). */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "airlock/airlock.h"
+#include "cli.h"
+#include "node.h"
+
+int airlock_node_run(al_node_config *cfg, airlock_error **err);
+
+enum {
+  OPT_LISTEN = 256, OPT_CONFIG, OPT_STATE_DIR, OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_CLIENT_CA, OPT_PLAINTEXT,
+  OPT_READY_FILE, OPT_POOL, OPT_WORKSPACE_ROOT, OPT_ALLOW_DEGRADED, OPT_HELP,
+};
+
+static const struct option options[] = {
+    {"listen", required_argument, 0, OPT_LISTEN},
+    {"config", required_argument, 0, OPT_CONFIG},
+    {"state-dir", required_argument, 0, OPT_STATE_DIR},
+    {"tls-cert", required_argument, 0, OPT_TLS_CERT},
+    {"tls-key", required_argument, 0, OPT_TLS_KEY},
+    {"tls-client-ca", required_argument, 0, OPT_TLS_CLIENT_CA},
+    {"insecure-plaintext", no_argument, 0, OPT_PLAINTEXT},
+    {"ready-file", required_argument, 0, OPT_READY_FILE},
+    {"pool", required_argument, 0, OPT_POOL},
+    {"workspace-root", required_argument, 0, OPT_WORKSPACE_ROOT},
+    {"allow-degraded", no_argument, 0, OPT_ALLOW_DEGRADED},
+    {"help", no_argument, 0, OPT_HELP},
+    {0, 0, 0, 0},
+};
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "usage: airlock node [OPTIONS]\n"
+          "  --listen unix:PATH | tcp:HOST:PORT   repeatable; default a unix socket (0600)\n"
+          "  --tls-cert FILE --tls-key FILE       TLS for tcp listeners (required off loopback)\n"
+          "  --tls-client-ca FILE                 require client certificates signed by this CA\n"
+          "  --insecure-plaintext                 allow plain HTTP on a loopback tcp listener\n"
+          "  --config FILE                        JSON node config; flags override it\n"
+          "  --state-dir DIR                      tokens and state (must be 0700)\n"
+          "  --workspace-root DIR                 host workspaces must be below DIR\n"
+          "  --pool N                             warm one-shot sandboxes (default 2)\n"
+          "  --allow-degraded                     accept rlimit fallbacks where cgroups are missing\n"
+          "  --ready-file FILE                    written when the node serves (also sd_notify)\n");
+}
+
+static int set(char **field, const char *v) {
+  free(*field);
+  *field = strdup(v);
+  return 0;
+}
+
+int cli_node(int argc, char **argv) {
+  al_node_config cfg;
+  al_node_config_init(&cfg);
+  airlock_error *err = NULL;
+  int code = 2;
+  opterr = 0;
+  optind = 0;
+  int opt;
+  while ((opt = getopt_long(argc, argv, "+h", options, NULL)) != -1)
+    if (opt == OPT_CONFIG && al_node_config_load(&cfg, optarg, &err) < 0)
+      goto fail;
+  opterr = 1;
+  optind = 0;
+  bool listen_given = false;
+  while ((opt = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+    switch (opt) {
+    case OPT_CONFIG:
+      break;
+    case OPT_LISTEN:
+      if (!listen_given) { /* flags replace the config's list */
+        for (size_t i = 0; i < cfg.n_listen; i++)
+          free(cfg.listen[i]);
+        cfg.n_listen = 0;
+        listen_given = true;
+      }
+      cfg.listen = realloc(cfg.listen, (cfg.n_listen + 1) * sizeof(char *));
+      cfg.listen[cfg.n_listen++] = strdup(optarg);
+      break;
+    case OPT_STATE_DIR: set(&cfg.state_dir, optarg); break;
+    case OPT_TLS_CERT: set(&cfg.tls_cert, optarg); break;
+    case OPT_TLS_KEY: set(&cfg.tls_key, optarg); break;
+    case OPT_TLS_CLIENT_CA: set(&cfg.tls_client_ca, optarg); break;
+    case OPT_READY_FILE: set(&cfg.ready_file, optarg); break;
+    case OPT_WORKSPACE_ROOT: set(&cfg.workspace_root, optarg); break;
+    case OPT_PLAINTEXT: cfg.insecure_plaintext = true; break;
+    case OPT_ALLOW_DEGRADED: cfg.sandbox.allow_degraded = true; break;
+    case OPT_POOL: {
+      char *end = NULL;
+      long v = strtol(optarg, &end, 10);
+      if (!*optarg || *end || v < 0 || v > 64) {
+        fprintf(stderr, "airlock node: --pool must be a number from 0 to 64, not '%s'\n", optarg);
+        goto out;
+      }
+      cfg.pool_size = v;
+      break;
+    }
+    case OPT_HELP:
+    case 'h':
+      usage(stdout);
+      code = 0;
+      goto out;
+    default:
+      usage(stderr);
+      goto out;
+    }
+  }
+  if (optind < argc) {
+    fprintf(stderr, "airlock node: unexpected argument '%s'\n", argv[optind]);
+    goto out;
+  }
+  code = airlock_node_run(&cfg, &err) < 0 ? 1 : 0;
+  if (code == 0)
+    goto out;
+fail:
+  fprintf(stderr, "airlock node: %s\n", err ? err->msg : "failed");
+  airlock_error_free(&err);
+  code = 1;
+out:
+  al_node_config_clear(&cfg);
+  return code;
+}
