@@ -4,6 +4,8 @@
 
 int cli_run(int argc, char **argv);
 int cli_gc(int argc, char **argv);
+int cli_exec(int argc, char **argv);
 void cli_usage_run(FILE *out);
+void cli_usage_exec(FILE *out);
 
 #endif

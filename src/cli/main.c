@@ -13,10 +13,11 @@ static void usage(FILE *out) {
           "\n"
           "commands:\n"
           "  run [OPTIONS] -- CMD [ARG...]   run CMD in a fresh sandbox\n"
+          "  exec [OPTIONS] -- CMD [ARG...]  run CMD on an airlock node\n"
           "  gc                              remove what killed runs left behind\n"
           "  version                         print the version\n"
           "\n"
-          "'airlock run --help' lists the sandbox options.\n");
+          "'airlock run --help' lists the sandbox options, 'airlock exec --help' the node ones.\n");
 }
 
 int main(int argc, char **argv) {
@@ -27,6 +28,8 @@ int main(int argc, char **argv) {
   const char *cmd = argv[1];
   if (strcmp(cmd, "run") == 0)
     return cli_run(argc - 1, argv + 1);
+  if (strcmp(cmd, "exec") == 0)
+    return cli_exec(argc - 1, argv + 1);
   if (strcmp(cmd, "gc") == 0)
     return cli_gc(argc - 1, argv + 1);
   if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
