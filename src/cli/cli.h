@@ -8,5 +8,6 @@ int cli_node(int argc, char **argv);
 int cli_token(int argc, char **argv);
 int cli_exec(int argc, char **argv);
 void cli_usage_run(FILE *out);
+void cli_usage_exec(FILE *out);
 
 #endif

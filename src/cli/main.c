@@ -19,12 +19,13 @@ static void usage(FILE *out) {
           "\n"
           "commands:\n"
           "  run [OPTIONS] -- CMD [ARG...]   run CMD in a fresh sandbox\n"
+          "  exec [OPTIONS] -- CMD [ARG...]  run CMD on an airlock node\n"
           "  gc                              remove what killed runs left behind\n"
           "  node [OPTIONS]                  serve the node API (docs/api.md)\n"
           "  token create|list|revoke        manage the node's tokens (tenants)\n"
           "  version                         print the version\n"
           "\n"
-          "'airlock run --help' lists the sandbox options; 'airlock token --help' the token ones.\n");
+          "'airlock run --help' lists the sandbox options, 'airlock exec --help' the node ones.\n");
 }
 
 #ifdef AIRLOCK_NODE_COMMANDS

@@ -1,0 +1,133 @@
+/* client.h - C client of the airlock node API (docs/api.md): run commands on
+ * an `airlock node` over its unix socket, over TLS, or over plain HTTP on
+ * loopback.  One client keeps one HTTP connection open between calls, so a
+ * series of execs pays for the connection (and the TLS handshake) once.
+ *
+ * A client is not thread-safe: use one client per thread.  The output
+ * callback of airlock_client_exec() runs on the calling thread, inside the
+ * call.  Link with libairlock (which needs libcurl and jansson). */
+#ifndef AIRLOCK_CLIENT_H
+#define AIRLOCK_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "airlock/airlock.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct airlock_client airlock_client;
+
+/* TLS settings for an https:// node; every field may be NULL. */
+typedef struct airlock_client_tls {
+  const char *ca_file;   /* PEM bundle that must have signed the node's certificate; NULL = system store */
+  const char *cert_file; /* client certificate (PEM) for mutual TLS */
+  const char *key_file;  /* its private key (PEM); NULL = in cert_file */
+} airlock_client_tls;
+
+/* node is one of
+ *   unix:/path/to/node.sock     HTTP over a unix socket
+ *   https://host:port           TLS, the node's certificate and name verified
+ *   http://127.0.0.1:port       plain HTTP, loopback addresses only
+ *   http://[::1]:port           (127.0.0.0/8 or ::1; other hosts are refused)
+ * token (may be NULL for unauthenticated routes) is sent as
+ * "Authorization: Bearer TOKEN".  tls is only accepted for https:// nodes.
+ * Opening does not connect: the first request does.  Close with
+ * airlock_client_close(). */
+int airlock_client_open(const char *node, const char *token, const airlock_client_tls *tls,
+                        airlock_client **out, airlock_error **err);
+/* Closes the connection and frees the client; sets *c to NULL.  NULL is fine. */
+void airlock_client_close(airlock_client **c);
+
+/* Limits for a fresh sandbox; 0 leaves a field to the node's default and
+ * out of the request. */
+typedef struct airlock_exec_limits {
+  int64_t memory_bytes;
+  double cpus;
+  int64_t pids;
+  int64_t disk_bytes;
+} airlock_exec_limits;
+
+/* One command.  Zero-initialize, then set argv or command (exactly one). */
+typedef struct airlock_exec_request {
+  char *const *argv;         /* NULL-terminated program and arguments */
+  const char *command;       /* or a shell string, run as /bin/sh -c command */
+  const char *sandbox_id;    /* run in this persistent sandbox; NULL = a fresh one */
+  const char *cwd;           /* absolute directory inside; NULL = node default */
+  char *const *env;          /* n_env "K=V" strings; a later K replaces an earlier one */
+  size_t n_env;
+  const void *stdin_data;    /* standard input; sent whenever non-NULL, even with stdin_len 0 */
+  size_t stdin_len;
+  int64_t timeout_ms;        /* wall-clock limit; 0 = node default (30 s) */
+  airlock_exec_limits limits;
+  int64_t max_output_bytes;  /* cap on captured stdout+stderr without streaming; 0 = node default */
+  bool detach_on_disconnect; /* streaming only: keep running if this client goes away */
+} airlock_exec_request;
+
+/* What happened, shaped like airlock_result.  Zeroed by airlock_client_exec()
+ * before anything else; release with airlock_exec_result_clear(). */
+typedef struct airlock_exec_result {
+  int exit_code;          /* as `airlock run`: 124 timeout, 137 OOM, 126/127 not executable / not found */
+  int signal;             /* signal that ended the command, 0 if it exited */
+  bool timed_out;
+  bool oom_killed;
+  bool truncated;         /* captured output went over max_output_bytes */
+  bool success;
+  int64_t wall_ms;
+  int64_t cpu_user_ms;
+  int64_t cpu_sys_ms;
+  int64_t max_rss_kb;
+  char *exec_id;          /* "ex_...", NULL if the node did not say */
+  char *error;            /* the node's "error" text of the result, NULL when null */
+  char *stdout_data;      /* without streaming: captured output, NUL-terminated */
+  size_t stdout_len;      /*   (the lengths exclude the NUL; data may hold NULs) */
+  char *stderr_data;
+  size_t stderr_len;
+  long http_status;       /* status of the node's answer; 0 when none arrived */
+  char *http_error_code;  /* error.code of a 4xx/5xx answer ("over_capacity", ...) */
+  long retry_after_s;     /* Retry-After of the answer (429), in seconds; -1 when absent */
+} airlock_exec_result;
+
+void airlock_exec_result_clear(airlock_exec_result *res);
+
+/* Streamed output: fd is 1 (stdout) or 2 (stderr); data is not
+ * NUL-terminated and may hold NULs.  Calls come in the order the node sent
+ * them.  Return 0 to go on; anything else disconnects, which kills the
+ * command unless detach_on_disconnect was set, and makes the exec fail. */
+typedef int (*airlock_output_fn)(void *ctx, int fd, const char *data, size_t len);
+
+/* POST /v1/exec (or /v1/sandboxes/{id}/exec).  With on_output the output is
+ * streamed to it as it is produced; without, it is captured into
+ * res->stdout_data / stderr_data.  Returns 0 when the command ran, whatever
+ * its exit code (see res); -1 with *err when it did not: the node refused
+ * (res->http_status, http_error_code and retry_after_s say how; the message
+ * reads "node refused the request (429 over_capacity): ..."), could not be
+ * reached, or broke the protocol.  res is filled as far as known either way. */
+int airlock_client_exec(airlock_client *c, const airlock_exec_request *req, airlock_output_fn on_output,
+                        void *ctx, airlock_exec_result *res, airlock_error **err);
+
+/* POST /v1/sandboxes with json_body (NULL = "{}", every field defaulted);
+ * *id_out gets the new sandbox's id (caller frees). */
+int airlock_client_sandbox_create(airlock_client *c, const char *json_body, char **id_out,
+                                  airlock_error **err);
+/* DELETE /v1/sandboxes/{id}. */
+int airlock_client_sandbox_destroy(airlock_client *c, const char *id, airlock_error **err);
+
+/* Any request: method "GET", "POST", "PUT", "DELETE" or "PATCH"; path
+ * starts with "/" and is sent as given (escape query values yourself).
+ * A body (may be NULL) goes as application/json, or application/octet-stream
+ * with PUT.  *status gets the HTTP status (0 when no answer arrived) and
+ * *resp the answer's body, NUL-terminated, resp_len excluding the NUL
+ * (status, resp and resp_len may be NULL; free *resp).  Returns 0 on 2xx;
+ * -1 with *err otherwise, *status and *resp still filled. */
+int airlock_client_request(airlock_client *c, const char *method, const char *path, const void *body,
+                           size_t body_len, long *status, char **resp, size_t *resp_len,
+                           airlock_error **err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

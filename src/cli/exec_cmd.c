@@ -1,0 +1,389 @@
+/* exec_cmd.c - `airlock exec`: run a command on an airlock node through the
+ * client library (include/airlock/client.h) and behave like `airlock run`:
+ * the command's output on our stdout/stderr as it is produced, its exit code
+ * as ours, 124 timeout, 137 out of memory, 125 when the node refused or could
+ * not be reached or the arguments were wrong. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "airlock/airlock.h"
+#include "airlock/client.h"
+#include "cli.h"
+
+/* Largest standard input sent to the node. */
+#define MAX_STDIN (16u << 20)
+
+enum {
+  OPT_NODE = 256, OPT_TOKEN, OPT_SANDBOX, OPT_CWD, OPT_ENV, OPT_MEMORY, OPT_CPUS, OPT_PIDS, OPT_TIMEOUT,
+  OPT_DISK, OPT_TLS_CA, OPT_TLS_CERT, OPT_TLS_KEY, OPT_SHELL, OPT_NO_STREAM, OPT_HELP,
+};
+
+static const struct option options[] = {
+    {"node", required_argument, 0, OPT_NODE},
+    {"token", required_argument, 0, OPT_TOKEN},
+    {"sandbox", required_argument, 0, OPT_SANDBOX},
+    {"cwd", required_argument, 0, OPT_CWD},
+    {"env", required_argument, 0, OPT_ENV},
+    {"memory", required_argument, 0, OPT_MEMORY},
+    {"cpus", required_argument, 0, OPT_CPUS},
+    {"pids", required_argument, 0, OPT_PIDS},
+    {"timeout", required_argument, 0, OPT_TIMEOUT},
+    {"disk", required_argument, 0, OPT_DISK},
+    {"tls-ca", required_argument, 0, OPT_TLS_CA},
+    {"tls-cert", required_argument, 0, OPT_TLS_CERT},
+    {"tls-key", required_argument, 0, OPT_TLS_KEY},
+    {"shell", no_argument, 0, OPT_SHELL},
+    {"no-stream", no_argument, 0, OPT_NO_STREAM},
+    {"help", no_argument, 0, OPT_HELP},
+    {0, 0, 0, 0},
+};
+
+void cli_usage_exec(FILE *out) {
+  fprintf(out,
+          "usage: airlock exec [OPTIONS] -- CMD [ARG...]\n"
+          "       airlock exec [OPTIONS] --shell -- 'SHELL COMMAND'\n"
+          "\n"
+          "node:\n"
+          "  --node NODE               unix:PATH, https://HOST:PORT or http://127.0.0.1:PORT\n"
+          "                            (default unix:/run/airlock/node.sock as root,\n"
+          "                            else unix:$XDG_RUNTIME_DIR/airlock/node.sock)\n"
+          "  --token TOKEN             node token; better in AIRLOCK_TOKEN (arguments are visible in ps)\n"
+          "  --tls-ca FILE             CA certificate(s) that signed the node's (https)\n"
+          "  --tls-cert FILE           client certificate for mutual TLS\n"
+          "  --tls-key FILE            its private key\n"
+          "command:\n"
+          "  --sandbox ID              run in this persistent sandbox (default: a fresh one)\n"
+          "  --shell                   CMD is one string run by /bin/sh -c\n"
+          "  --cwd DIR                 working directory inside\n"
+          "  --env K=V                 environment variable; repeatable\n"
+          "  --no-stream               print the output when the command has ended (capped by the node)\n"
+          "limits (fresh sandboxes; default: the node's):\n"
+          "  --memory SIZE  --cpus N  --pids N  --disk SIZE\n"
+          "  --timeout SECONDS         wall clock; exit 124 when hit\n"
+          "\n"
+          "stdin is sent to the command when it is not a terminal (at most 16 MiB).\n"
+          "exit: the command's code; 124 timeout, 137 out of memory, 126/127 command not executable /\n"
+          "not found, 125 when the node refused the request, could not be reached, or an argument was wrong.\n");
+}
+
+__attribute__((format(printf, 1, 2))) static int fail(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "airlock exec: ");
+  vfprintf(stderr, fmt, ap);
+  fprintf(stderr, "\n");
+  va_end(ap);
+  return AIRLOCK_EXIT_SETUP;
+}
+
+static int report_error(airlock_error **err) {
+  fail("%s", (*err)->msg);
+  airlock_error_free(err);
+  return AIRLOCK_EXIT_SETUP;
+}
+
+static int parse_int(const char *s, long long lo, long long hi, long long *out) {
+  char *end = NULL;
+  errno = 0;
+  long long v = strtoll(s, &end, 10);
+  if (errno || end == s || *end || v < lo || v > hi)
+    return -1;
+  *out = v;
+  return 0;
+}
+
+typedef struct exec_options {
+  const char *node;
+  const char *token;
+  airlock_client_tls tls;
+  airlock_exec_request req;
+  airlock_spec env;   /* only its env list: checked and de-duplicated as for `airlock run` */
+  double timeout_sec; /* as given, for the message */
+  bool shell;
+  bool no_stream;
+} exec_options;
+
+static int apply_option(exec_options *o, int opt, const char *arg) {
+  airlock_error *err = NULL;
+  long long n;
+  double d;
+  switch (opt) {
+  case OPT_NODE:
+    o->node = arg;
+    return 0;
+  case OPT_TOKEN:
+    o->token = arg;
+    return 0;
+  case OPT_SANDBOX:
+    o->req.sandbox_id = arg;
+    return 0;
+  case OPT_CWD:
+    if (arg[0] != '/')
+      return fail("--cwd must be an absolute path inside the sandbox, not '%s'", arg);
+    o->req.cwd = arg;
+    return 0;
+  case OPT_ENV:
+    return airlock_spec_add_env(&o->env, arg, &err) < 0 ? report_error(&err) : 0;
+  case OPT_MEMORY:
+    if (airlock_parse_size(arg, &o->req.limits.memory_bytes, &err) < 0)
+      return report_error(&err);
+    if (o->req.limits.memory_bytes == 0)
+      return fail("--memory must be above 0");
+    return 0;
+  case OPT_DISK:
+    if (airlock_parse_size(arg, &o->req.limits.disk_bytes, &err) < 0)
+      return report_error(&err);
+    if (o->req.limits.disk_bytes == 0)
+      return fail("--disk must be above 0");
+    return 0;
+  case OPT_CPUS:
+    if (airlock_parse_decimal(arg, &d) < 0 || !(d > 0))
+      return fail("--cpus must be a positive number such as 0.5 or 2, not '%s'", arg);
+    o->req.limits.cpus = d;
+    return 0;
+  case OPT_PIDS:
+    if (parse_int(arg, 1, 1LL << 40, &n) < 0)
+      return fail("--pids must be a positive whole number, not '%s'", arg);
+    o->req.limits.pids = n;
+    return 0;
+  case OPT_TIMEOUT:
+    if (airlock_parse_decimal(arg, &d) < 0 || !(d >= 0.001) || d > 1e9)
+      return fail("--timeout must be a number of seconds from 0.001, not '%s'", arg);
+    o->timeout_sec = d;
+    o->req.timeout_ms = (int64_t)(d * 1000 + 0.5);
+    return 0;
+  case OPT_TLS_CA:
+    o->tls.ca_file = arg;
+    return 0;
+  case OPT_TLS_CERT:
+    o->tls.cert_file = arg;
+    return 0;
+  case OPT_TLS_KEY:
+    o->tls.key_file = arg;
+    return 0;
+  case OPT_SHELL:
+    o->shell = true;
+    return 0;
+  case OPT_NO_STREAM:
+    o->no_stream = true;
+    return 0;
+  default:
+    return AIRLOCK_EXIT_SETUP;
+  }
+}
+
+/* unix:/run/airlock/node.sock as root, unix:$XDG_RUNTIME_DIR/airlock/node.sock otherwise. */
+static char *default_node(void) {
+  char *node = NULL;
+  if (geteuid() == 0)
+    return strdup("unix:/run/airlock/node.sock");
+  const char *dir = getenv("XDG_RUNTIME_DIR");
+  if (dir == NULL || dir[0] != '/') {
+    fail("no --node given and XDG_RUNTIME_DIR is not set: give --node unix:PATH or https://HOST:PORT");
+    return NULL;
+  }
+  if (asprintf(&node, "unix:%s/airlock/node.sock", dir) < 0) {
+    fail("out of memory");
+    return NULL;
+  }
+  return node;
+}
+
+/* All of stdin when it is not a terminal; *data stays NULL when there is
+ * none to send (a terminal, or stdin closed). */
+static int read_stdin(char **data, size_t *len) {
+  *data = NULL;
+  *len = 0;
+  struct stat st;
+  if (fstat(STDIN_FILENO, &st) < 0 || isatty(STDIN_FILENO))
+    return 0;
+  size_t cap = 65536, n = 0;
+  char *buf = malloc(cap);
+  if (buf == NULL)
+    return fail("out of memory reading stdin");
+  for (;;) {
+    if (n == cap) {
+      if (cap > MAX_STDIN) {
+        free(buf);
+        return fail("stdin is larger than %u MiB; give the data as a file in a sandbox instead", MAX_STDIN >> 20);
+      }
+      char *p = realloc(buf, cap * 2);
+      if (p == NULL) {
+        free(buf);
+        return fail("out of memory reading stdin");
+      }
+      buf = p;
+      cap *= 2;
+    }
+    ssize_t r = read(STDIN_FILENO, buf + n, cap - n);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0) {
+      int e = errno;
+      free(buf);
+      return fail("cannot read stdin: %s", strerror(e));
+    }
+    if (r == 0)
+      break;
+    n += (size_t)r;
+  }
+  if (n > MAX_STDIN) {
+    free(buf);
+    return fail("stdin is larger than %u MiB; give the data as a file in a sandbox instead", MAX_STDIN >> 20);
+  }
+  *data = buf;
+  *len = n;
+  return 0;
+}
+
+static int write_all(int fd, const char *data, size_t len) {
+  while (len > 0) {
+    ssize_t w = write(fd, data, len);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w < 0)
+      return -1;
+    data += w;
+    len -= (size_t)w;
+  }
+  return 0;
+}
+
+typedef struct output_state {
+  int write_errno; /* first failed write to our stdout/stderr */
+} output_state;
+
+/* Streamed output goes straight to our fd 1 or 2, unbuffered, so the
+ * interleaving of the two is kept. */
+static int on_output(void *ctx, int fd, const char *data, size_t len) {
+  output_state *o = ctx;
+  if (write_all(fd, data, len) < 0) {
+    o->write_errno = errno;
+    return -1;
+  }
+  return 0;
+}
+
+/* The messages `airlock run` gives for the same outcomes. */
+static void describe_outcome(const exec_options *o, const airlock_exec_result *res) {
+  if (res->error)
+    fprintf(stderr, "airlock: %s\n", res->error);
+  if (res->truncated)
+    fprintf(stderr, "airlock: output truncated by the node (over its max_output_bytes)\n");
+  if (res->timed_out && o->timeout_sec > 0)
+    fprintf(stderr, "airlock: timed out after %.3gs; sandbox killed\n", o->timeout_sec);
+  else if (res->timed_out)
+    fprintf(stderr, "airlock: timed out; sandbox killed\n");
+  else if (res->oom_killed && res->exit_code == AIRLOCK_EXIT_OOM)
+    fprintf(stderr, "airlock: out of memory; killed\n");
+  else if (res->oom_killed)
+    fprintf(stderr, "airlock: a process in the sandbox was killed for memory\n");
+}
+
+static int run_exec(exec_options *o) {
+  airlock_error *err = NULL;
+  char *node_alloc = NULL;
+  if (o->node == NULL && (o->node = node_alloc = default_node()) == NULL)
+    return AIRLOCK_EXIT_SETUP;
+  airlock_client *client = NULL;
+  char *stdin_data = NULL;
+  size_t stdin_len = 0;
+  int code = AIRLOCK_EXIT_SETUP;
+  airlock_exec_result res = {0};
+
+  if (airlock_client_open(o->node, o->token, &o->tls, &client, &err) < 0) {
+    code = report_error(&err);
+    goto out;
+  }
+  if (read_stdin(&stdin_data, &stdin_len) != 0)
+    goto out;
+  o->req.stdin_data = stdin_data;
+  o->req.stdin_len = stdin_len;
+  o->req.env = o->env.env;
+  o->req.n_env = o->env.n_env;
+
+  output_state outs = {0};
+  if (airlock_client_exec(client, &o->req, o->no_stream ? NULL : on_output, &outs, &res, &err) < 0) {
+    if (outs.write_errno)
+      code = fail("cannot write the command's output: %s", strerror(outs.write_errno));
+    else
+      code = report_error(&err);
+    airlock_error_free(&err);
+    goto out;
+  }
+  if (o->no_stream && (write_all(STDOUT_FILENO, res.stdout_data, res.stdout_len) < 0 ||
+                       write_all(STDERR_FILENO, res.stderr_data, res.stderr_len) < 0)) {
+    code = fail("cannot write the command's output: %s", strerror(errno));
+    goto out;
+  }
+  describe_outcome(o, &res);
+  code = res.exit_code;
+out:
+  airlock_exec_result_clear(&res);
+  airlock_client_close(&client);
+  free(stdin_data);
+  free(node_alloc);
+  return code;
+}
+
+int cli_exec(int argc, char **argv) {
+  exec_options o = {0};
+  airlock_spec_init(&o.env);
+  int code = AIRLOCK_EXIT_SETUP;
+  opterr = 1;
+  optind = 0;
+  int opt;
+  while ((opt = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+    if (opt == 'h' || opt == OPT_HELP) {
+      cli_usage_exec(stdout);
+      code = 0;
+      goto out;
+    }
+    if (opt == '?' || opt == ':') {
+      fprintf(stderr, "airlock exec: see 'airlock exec --help'\n");
+      goto out;
+    }
+    int rc = apply_option(&o, opt, optarg);
+    if (rc != 0) {
+      code = rc;
+      goto out;
+    }
+  }
+  if (optind >= argc) {
+    fail("no command given: airlock exec [OPTIONS] -- CMD [ARG...]");
+    goto out;
+  }
+  if (o.shell) {
+    if (argc - optind != 1) {
+      fail("--shell takes the command as one string (quote it); got %d arguments", argc - optind);
+      goto out;
+    }
+    o.req.command = argv[optind];
+  } else {
+    o.req.argv = argv + optind;
+  }
+  const airlock_exec_limits *l = &o.req.limits;
+  if (o.req.sandbox_id && (l->memory_bytes || l->cpus || l->pids || l->disk_bytes)) {
+    fail("--memory, --cpus, --pids and --disk apply to fresh sandboxes only; "
+         "sandbox '%s' keeps the limits it was created with", o.req.sandbox_id);
+    goto out;
+  }
+  if (o.token == NULL)
+    o.token = getenv("AIRLOCK_TOKEN");
+  if (o.token == NULL || *o.token == '\0') {
+    fail("no token: set AIRLOCK_TOKEN or give --token (tokens come from 'airlock token create')");
+    goto out;
+  }
+  code = run_exec(&o);
+out:
+  airlock_spec_clear(&o.env);
+  return code;
+}
