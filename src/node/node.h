@@ -71,6 +71,7 @@ typedef struct al_sbox {
   char *workspace;          /* host path of /workspace, if any */
   int running;
   struct al_exec *waiting;  /* execs queued until the agent is ready */
+  struct evhttp_request *create_req; /* POST /v1/sandboxes answered at ready */
   struct al_node *node;
   struct al_sbox *next;
 } al_sbox;

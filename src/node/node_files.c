@@ -72,10 +72,15 @@ void al_node_handle_files(al_node *n, al_sbox *sb, struct evhttp_request *req) {
     return;
   }
   const char *raw = evhttp_find_header(&q, "path");
-  const char *op = evhttp_find_header(&q, "op");
+  const char *raw_op = evhttp_find_header(&q, "op");
   _cleanup_free_ char *path = raw ? strdup(raw) : NULL;
   _cleanup_free_ char *shown = raw ? strdup(raw) : NULL;
+  _cleanup_free_ char *op = raw_op ? strdup(raw_op) : NULL;
   evhttp_clear_headers(&q);
+  if (op && strcmp(op, "list") != 0 && strcmp(op, "stat") != 0) {
+    al_node_reply_error(n, req, 400, "bad_request", "'op' must be 'list' or 'stat'");
+    return;
+  }
   if (!path || path[0] == '\0' || path[0] == '/' || strlen(path) > 4000) {
     al_node_reply_error(n, req, 400, "bad_request", "'path' must be a non-empty path relative to /workspace");
     return;

@@ -67,6 +67,9 @@ static void on_death(evutil_socket_t fd, short what, void *arg) {
         e->error = NULL;
   }
   event_del(sb->ev_sock);
+  if (sb->create_req)
+    al_node_reply_error(n, sb->create_req, 500, "internal", "sandbox setup failed: %s",
+                        setup_error[0] ? setup_error : "the sandbox ended during setup");
   al_node_exec_sandbox_died(n, sb);
   bool was_pool = sb->one_shot && sb->tenant == NULL;
   if (!sb->one_shot)
@@ -85,6 +88,10 @@ static void on_message(evutil_socket_t fd, short what, void *arg) {
   while ((r = al_box_read(&sb->box, &m)) > 0) {
     if (m.kind == AL_MSG_READY) {
       sb->ready = true;
+      if (sb->create_req) {
+        al_node_reply_json(sb->create_req, 201, al_sbox_json(sb));
+        sb->create_req = NULL;
+      }
       al_node_sbox_ready(n, sb);
     } else if (m.kind == AL_MSG_SETUP_ERROR) {
       for (al_exec *e = sb->waiting; e; e = e->wait_next)
@@ -305,7 +312,7 @@ static void create_sandbox(al_node *n, al_tenant *t, struct evhttp_request *req)
   sb->max_age_ms = 1000 * (sp.max_age_s ? sp.max_age_s : n->cfg->max_age_s);
   al_state_sandbox(n, sb, "created");
   al_sandbox_params_clear(&sp);
-  al_node_reply_json(req, 201, al_sbox_json(sb));
+  sb->create_req = req; /* answered when the agent is ready, or with its setup error */
 }
 
 void al_node_handle_sandboxes(al_node *n, al_tenant *t, struct evhttp_request *req, al_route route, const char *id) {
