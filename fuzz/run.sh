@@ -17,7 +17,7 @@ fi
 duration=$1
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=$root/build-fuzz
-targets=${FUZZ_TARGETS:-config parsers}
+targets=${FUZZ_TARGETS:-config parsers node_request}
 
 command -v clang >/dev/null || { echo "clang not found" >&2; exit 2; }
 

@@ -1,0 +1,39 @@
+/* fuzz_node_request.c - libFuzzer target for what a node client controls
+ * before any sandbox is involved: the request path (router) and the JSON
+ * bodies of exec and sandbox-create requests.  Input: PATH NUL BODY. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  const uint8_t *nul = memchr(data, '\0', size);
+  size_t path_len = nul ? (size_t)(nul - data) : size;
+  char *path = malloc(path_len + 1);
+  memcpy(path, data, path_len);
+  path[path_len] = '\0';
+  char id[32];
+  al_route r = al_route_parse(path, id, sizeof(id));
+  if (r != AL_ROUTE_NONE && (r == AL_ROUTE_SANDBOX || r == AL_ROUTE_EXEC_ONE) && strlen(id) == 0)
+    abort(); /* a route with an id must have one */
+  free(path);
+
+  const char *body = nul ? (const char *)nul + 1 : "";
+  size_t body_len = nul ? size - path_len - 1 : 0;
+  char err[256];
+  al_exec_params p;
+  if (al_exec_params_parse(body, body_len, &p, err, sizeof(err)) == 0) {
+    /* an accepted request always has a command and a positive timeout */
+    if (!p.argv || !p.argv[0] || p.timeout_ms <= 0)
+      abort();
+    al_exec_params_clear(&p);
+  } else if (err[0] == '\0') {
+    abort(); /* a refusal always says why */
+  }
+  al_sandbox_params s;
+  if (al_sandbox_params_parse(body, body_len, &s, err, sizeof(err)) == 0)
+    al_sandbox_params_clear(&s);
+  return 0;
+}
