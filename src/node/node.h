@@ -100,7 +100,10 @@ typedef struct al_exec {
   al_exec_params p;
   al_exec_state state;
   struct evhttp_request *req; /* NULL once answered or the client left */
-  struct event *ev_out, *ev_err, *ev_in, *ev_timer;
+  struct event *ev_out, *ev_err, *ev_in, *ev_timer, *ev_drain;
+  unsigned char carry[2][4];  /* partial UTF-8 sequence per stream */
+  size_t carry_len[2];
+  bool paused;                /* output reading paused: slow client */
   int out_fd, err_fd, in_fd;  /* the node's ends */
   int child_fds[3];           /* handed to the agent, then closed */
   size_t stdin_off;

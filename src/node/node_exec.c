@@ -10,12 +10,14 @@
 
 #include <errno.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -41,7 +43,8 @@ static void utf8_append(struct evbuffer *out, const unsigned char *s, size_t len
   size_t n = 0;
   memcpy(tmp, carry, *carry_len);
   n = *carry_len;
-  memcpy(tmp + n, s, len);
+  if (len)
+    memcpy(tmp + n, s, len);
   n += len;
   *carry_len = 0;
   size_t i = 0;
@@ -83,8 +86,6 @@ static void utf8_append(struct evbuffer *out, const unsigned char *s, size_t len
   }
 }
 
-static unsigned char carry_out[4], carry_err[4];
-
 static void stream_record(al_exec *e, const char *type, struct evbuffer *text) {
   if (!e->req)
     return;
@@ -102,6 +103,46 @@ static void stream_record(al_exec *e, const char *type, struct evbuffer *text) {
   free(line);
 }
 
+/* Backpressure for streams: while more than STREAM_BACKLOG bytes wait to be
+ * sent to a slow client, stop reading the command's output (its writes
+ * then block) instead of buffering without bound in the node. */
+#define STREAM_BACKLOG (1 << 20)
+
+static size_t backlog(al_exec *e) {
+  if (!e->req)
+    return 0;
+  struct evhttp_connection *c = evhttp_request_get_connection(e->req);
+  struct bufferevent *bev = c ? evhttp_connection_get_bufferevent(c) : NULL;
+  return bev ? evbuffer_get_length(bufferevent_get_output(bev)) : 0;
+}
+
+static void on_drained(evutil_socket_t fd, short what, void *arg) {
+  (void)fd, (void)what;
+  al_exec *e = arg;
+  if (e->state == AL_EXEC_DONE || !e->paused)
+    return;
+  if (backlog(e) > STREAM_BACKLOG / 2) {
+    struct timeval tv = {0, 10000};
+    evtimer_add(e->ev_drain, &tv);
+    return;
+  }
+  e->paused = false;
+  if (!e->out_eof)
+    event_add(e->ev_out, NULL);
+  if (!e->err_eof)
+    event_add(e->ev_err, NULL);
+}
+
+static void throttle(al_exec *e) {
+  if (e->paused || backlog(e) <= STREAM_BACKLOG)
+    return;
+  e->paused = true;
+  event_del(e->ev_out);
+  event_del(e->ev_err);
+  struct timeval tv = {0, 10000};
+  evtimer_add(e->ev_drain, &tv);
+}
+
 static void on_output(evutil_socket_t fd, short what, void *arg) {
   (void)what;
   al_exec *e = arg;
@@ -112,6 +153,13 @@ static void on_output(evutil_socket_t fd, short what, void *arg) {
     return;
   if (n <= 0) {
     event_del(is_out ? e->ev_out : e->ev_err);
+    int i = is_out ? 0 : 1;
+    if (e->p.stream && e->carry_len[i]) {
+      struct evbuffer *text = evbuffer_new();
+      utf8_append(text, NULL, 0, e->carry[i], &e->carry_len[i], true);
+      stream_record(e, is_out ? "stdout" : "stderr", text);
+      evbuffer_free(text);
+    }
     if (is_out)
       e->out_eof = true;
     else
@@ -121,12 +169,14 @@ static void on_output(evutil_socket_t fd, short what, void *arg) {
     return;
   }
   if (e->p.stream) {
+    /* a character split across two reads is completed by the next one */
     struct evbuffer *text = evbuffer_new();
-    unsigned char *carry = is_out ? carry_out : carry_err;
-    size_t carry_len = 0; /* per-chunk carry kept simple: flush each read */
-    utf8_append(text, buf, (size_t)n, carry, &carry_len, true);
-    stream_record(e, is_out ? "stdout" : "stderr", text);
+    int i = is_out ? 0 : 1;
+    utf8_append(text, buf, (size_t)n, e->carry[i], &e->carry_len[i], false);
+    if (evbuffer_get_length(text))
+      stream_record(e, is_out ? "stdout" : "stderr", text);
     evbuffer_free(text);
+    throttle(e);
     return;
   }
   size_t room = e->captured < (size_t)e->p.max_output ? (size_t)e->p.max_output - e->captured : 0;
@@ -328,6 +378,7 @@ void al_node_exec_start(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *p
   e->ev_err = event_new(n->base, e->err_fd, EV_READ | EV_PERSIST, on_output, e);
   e->ev_in = event_new(n->base, e->in_fd, EV_WRITE | EV_PERSIST, on_stdin, e);
   e->ev_timer = evtimer_new(n->base, on_timeout, e);
+  e->ev_drain = evtimer_new(n->base, on_drained, e);
   evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_client_gone, e);
   if (e->p.stream) {
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/x-ndjson");
@@ -507,12 +558,17 @@ static void finish(al_exec *e) {
   if (e->state == AL_EXEC_DONE)
     return;
   al_node *n = e->node;
-  /* drain what is already in the pipes */
+  /* drain what is already in the pipes (bounded: a background process
+   * may keep writing) */
   for (int i = 0; i < 2; i++) {
-    int fd = i == 0 ? e->out_fd : e->err_fd;
-    bool eof = i == 0 ? e->out_eof : e->err_eof;
-    if (fd >= 0 && !eof)
+    for (int round = 0; round < 64; round++) {
+      int fd = i == 0 ? e->out_fd : e->err_fd;
+      bool eof = i == 0 ? e->out_eof : e->err_eof;
+      int avail = 0;
+      if (fd < 0 || eof || ioctl(fd, FIONREAD, &avail) < 0 || avail == 0)
+        break;
       on_output(fd, EV_READ, e);
+    }
   }
   bool was_running = e->state == AL_EXEC_RUNNING;
   e->state = AL_EXEC_DONE;
@@ -521,8 +577,9 @@ static void finish(al_exec *e) {
   if (e->sbox && !e->timed_out && WIFSIGNALED(e->wait_status) && WTERMSIG(e->wait_status) == SIGKILL &&
       al_box_oom_kills(&e->sbox->box) > e->oom_base)
     e->oom_killed = true;
-  for (struct event **ev = (struct event *[]){e->ev_out, e->ev_err, e->ev_in, e->ev_timer, NULL}; *ev; ev++)
-    event_del(*ev);
+  for (struct event **ev = (struct event *[]){e->ev_out, e->ev_err, e->ev_in, e->ev_timer, e->ev_drain, NULL}; *ev; ev++)
+    if (*ev)
+      event_del(*ev);
   close_fd(&e->out_fd);
   close_fd(&e->err_fd);
   close_fd(&e->in_fd);
@@ -567,7 +624,7 @@ static void finish(al_exec *e) {
 }
 
 static void exec_free(al_exec *e) {
-  for (struct event **ev = (struct event *[]){e->ev_out, e->ev_err, e->ev_in, e->ev_timer, NULL}; *ev; ev++)
+  for (struct event **ev = (struct event *[]){e->ev_out, e->ev_err, e->ev_in, e->ev_timer, e->ev_drain, NULL}; *ev; ev++)
     if (*ev)
       event_free(*ev);
   evbuffer_free(e->out_buf);

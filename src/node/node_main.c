@@ -147,7 +147,7 @@ out:
   while (n.execs) {
     al_exec *e = n.execs;
     n.execs = e->next;
-    for (struct event **ev = (struct event *[]){e->ev_out, e->ev_err, e->ev_in, e->ev_timer, NULL}; *ev; ev++)
+    for (struct event **ev = (struct event *[]){e->ev_out, e->ev_err, e->ev_in, e->ev_timer, e->ev_drain, NULL}; *ev; ev++)
       if (*ev)
         event_free(*ev);
     evbuffer_free(e->out_buf);
