@@ -27,8 +27,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char **environ;
-
 typedef struct {
   uint64_t exec_id;
   pid_t pid;
@@ -113,21 +111,9 @@ static void handle_exec(const al_plan *plan, const al_agent_req *req, char *payl
   for (int i = 0; i < 3; i++)
     posix_spawn_file_actions_adddup2(&fa, fds[i], i);
   posix_spawn_file_actions_addchdir_np(&fa, cwd[0] ? cwd : plan->cwd);
-  posix_spawnattr_t attr;
-  sigset_t all, none;
-  sigfillset(&all);
-  sigemptyset(&none);
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSID);
-  environ = env; /* posix_spawnp looks PATH up in the current environment */
   pid_t pid = -1;
-  int e = env ? posix_spawnp(&pid, argv[0], &fa, &attr, argv, env) : ENOMEM;
-  if (e == ENOEXEC) /* a script without #!: run it with /bin/sh, as execvp does */
-    e = al_spawn_script(&pid, &fa, &attr, argv, env);
+  int e = env ? al_spawn(&pid, &fa, true, argv, env) : ENOMEM;
   posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
   if (e != 0) {
     char text[200];
     snprintf(text, sizeof(text), "cannot execute '%s': %s", argv[0], strerror(e));
@@ -228,18 +214,3 @@ void al_agent_main(al_plan *plan) {
   }
 }
 
-int al_spawn_script(pid_t *pid, const posix_spawn_file_actions_t *file_actions, const posix_spawnattr_t *attr,
-                    char *const argv[], char *const envp[]) {
-  size_t argc = 0;
-  while (argv[argc])
-    argc++;
-  char **sh = calloc(argc + 2, sizeof(char *));
-  if (!sh)
-    return ENOMEM;
-  sh[0] = (char *)"/bin/sh";
-  for (size_t i = 0; i < argc; i++)
-    sh[i + 1] = argv[i];
-  int e = posix_spawn(pid, "/bin/sh", file_actions, attr, sh, envp);
-  free(sh);
-  return e;
-}

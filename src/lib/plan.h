@@ -102,9 +102,9 @@ typedef struct al_status_msg {
 /* child side (sandbox_init.c, rootfs.c, agent.c) */
 __attribute__((noreturn)) void al_sandbox_main(al_plan *plan);
 __attribute__((noreturn)) void al_agent_main(al_plan *plan);
-/* posix_spawn of argv[0] as a /bin/sh script (the ENOEXEC fallback) */
-int al_spawn_script(pid_t *pid, const posix_spawn_file_actions_t *file_actions, const posix_spawnattr_t *attr,
-                    char *const argv[], char *const envp[]);
+/* spawn a command inside the sandbox (spawn.c); returns 0 or an errno */
+int al_spawn(pid_t *pid, const posix_spawn_file_actions_t *fa, bool new_session, char *const argv[],
+             char *const envp[]);
 int al_rootfs_build(const al_plan *plan, char *errbuf, size_t errlen);
 
 #endif

@@ -125,24 +125,11 @@ static void set_ids(const al_plan *p) {
     setup_failed("setresuid", errno);
 }
 
-/* Start the command with posix_spawn (vfork-style: no copy of init's page
- * tables), default signal dispositions and an empty mask.  PATH is looked
- * up in the sandbox's environment. */
+/* Start the command (spawn.c); init itself already has no controlling
+ * terminal, so the command has none either. */
 static pid_t spawn_command(const al_plan *p) {
-  posix_spawnattr_t attr;
-  sigset_t all, none;
-  sigfillset(&all);
-  sigemptyset(&none);
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-  environ = p->envp;
   pid_t pid = -1;
-  int e = posix_spawnp(&pid, p->argv[0], NULL, &attr, p->argv, p->envp);
-  if (e == ENOEXEC) /* a script without #!: run it with /bin/sh, as execvp does */
-    e = al_spawn_script(&pid, NULL, &attr, p->argv, p->envp);
-  posix_spawnattr_destroy(&attr);
+  int e = al_spawn(&pid, NULL, false, p->argv, p->envp);
   if (e == 0)
     return pid;
   char buf[240];

@@ -184,6 +184,7 @@ al_exec *al_node_exec_find(al_node *n, al_tenant *t, const char *id);
 json_t *al_exec_result_json(const al_exec *e, bool with_output);
 void al_node_exec_signal(al_node *n, al_exec *e, int signo);
 void al_node_exec_gc(al_node *n);
+void al_node_exec_free(al_exec *e);
 
 /* node_sandbox.c */
 al_sbox *al_node_sbox_create(al_node *n, al_tenant *t, const airlock_spec *spec, bool one_shot, airlock_error **err);

@@ -623,7 +623,7 @@ static void finish(al_exec *e) {
   al_node_exec_gc(n);
 }
 
-static void exec_free(al_exec *e) {
+void al_node_exec_free(al_exec *e) {
   for (struct event **ev = (struct event *[]){e->ev_out, e->ev_err, e->ev_in, e->ev_timer, e->ev_drain, NULL}; *ev; ev++)
     if (*ev)
       event_free(*ev);
@@ -640,7 +640,7 @@ void al_node_exec_gc(al_node *n) {
     al_exec *e = *pe;
     if (e->state == AL_EXEC_DONE && ++kept > KEEP_FINISHED) {
       *pe = e->next;
-      exec_free(e);
+      al_node_exec_free(e);
       continue;
     }
     pe = &e->next;

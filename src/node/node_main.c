@@ -147,14 +147,7 @@ out:
   while (n.execs) {
     al_exec *e = n.execs;
     n.execs = e->next;
-    for (struct event **ev = (struct event *[]){e->ev_out, e->ev_err, e->ev_in, e->ev_timer, e->ev_drain, NULL}; *ev; ev++)
-      if (*ev)
-        event_free(*ev);
-    evbuffer_free(e->out_buf);
-    evbuffer_free(e->err_buf);
-    al_exec_params_clear(&e->p);
-    free(e->error);
-    free(e);
+    al_node_exec_free(e);
   }
   while (n.tenants) {
     al_tenant *t = n.tenants;
