@@ -64,7 +64,7 @@ typedef struct airlock_exec_request {
   int64_t timeout_ms;        /* wall-clock limit; 0 = node default (30 s) */
   airlock_exec_limits limits;
   int64_t max_output_bytes;  /* cap on captured stdout+stderr without streaming; 0 = node default */
-  bool detach_on_disconnect; /* streaming only: keep running if this client goes away */
+  bool detach_on_disconnect; /* streaming only (refused without on_output): keep running if this client goes away */
 } airlock_exec_request;
 
 /* What happened, shaped like airlock_result.  Zeroed by airlock_client_exec()

@@ -84,6 +84,8 @@ static bool is_loopback_host(const char *host) {
  * nothing else (no path, query, credentials) and that plain HTTP stays on
  * this machine. */
 static int parse_url_node(const char *node, bool *tls, char **base, airlock_error **err) {
+  if (strncasecmp(node, "http://", 7) != 0 && strncasecmp(node, "https://", 8) != 0)
+    return al_err(err, 0, "node '%s': use unix:PATH, https://HOST:PORT or http://127.0.0.1:PORT", node);
   __attribute__((cleanup(curl_urlp))) CURLU *u = curl_url();
   if (u == NULL)
     return al_err(err, ENOMEM, "node '%s'", node);
@@ -252,7 +254,10 @@ void airlock_client_close(airlock_client **cp) {
   }
   free(c->node);
   free(c->base_url);
-  free(c->auth_header);
+  if (c->auth_header) {
+    explicit_bzero(c->auth_header, strlen(c->auth_header)); /* the token */
+    free(c->auth_header);
+  }
   free(c);
   *cp = NULL;
 }

@@ -116,6 +116,10 @@ static char *build_body(const airlock_exec_request *req, bool stream, airlock_er
     al_err(err, 0, "no command given");
     return NULL;
   }
+  if (req->detach_on_disconnect && !stream) {
+    al_err(err, 0, "detach_on_disconnect needs a streamed exec (an output callback)");
+    return NULL;
+  }
   if (req->timeout_ms < 0 || req->max_output_bytes < 0) {
     al_err(err, 0, "timeout_ms and max_output_bytes must not be negative");
     return NULL;
