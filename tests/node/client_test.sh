@@ -2,7 +2,8 @@
 # Node client tests without the node: starts tests/node/mock_node.py, runs
 # `airlock exec` and the exec-example against it over the unix socket,
 # loopback TCP (IPv4 and IPv6) and TLS, and checks output, exit codes and the
-# JSON bodies sent.  Prints TAP-style lines and "N passed, N failed"; exits
+# JSON bodies sent; then client-api-test (library API edges) when it was
+# built in the same directory as exec-example.  Prints TAP-style lines and "N passed, N failed"; exits
 # non-zero when a case failed.
 #
 # usage: client_test.sh PATH_TO_AIRLOCK PATH_TO_EXEC_EXAMPLE
@@ -443,6 +444,26 @@ if [ "$TLS" = 1 ]; then
   check "exec-example over https"
 else
   echo "# openssl not usable: TLS cases skipped ($(head -c 200 "$T/openssl.log"))"
+fi
+
+# ---- API edges (client-api-test, when built next to exec-example) ----------
+API_TEST="$(dirname "$EXAMPLE")/client-api-test"
+if [ -x "$API_TEST" ]; then
+  for node in "$UNIX" "$TCP"; do
+    "$API_TEST" "$node" "$TOKEN" "$T/record.json" >"$T/api.out" 2>&1
+    api_rc=$?
+    while IFS= read -r line; do
+      case $line in
+      "ok - "*) result "[$node] api: ${line#ok - }" 0 "" ;;
+      "not ok - "*) result "[$node] api: ${line#not ok - }" 1 "" ;;
+      esac
+    done <"$T/api.out"
+    if [ "$api_rc" != 0 ] && ! grep -q '^not ok' "$T/api.out"; then
+      result "[$node] client-api-test ran" 1 "exit $api_rc: $(tail -5 "$T/api.out")"
+    fi
+  done
+else
+  echo "# $API_TEST not built: API edge cases skipped"
 fi
 
 echo "$pass passed, $fail failed"
