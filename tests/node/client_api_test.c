@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -110,6 +111,48 @@ static void test_refusal_fields_and_reuse(airlock_client *c) {
                                                 memcmp(res.stdout_data, "again\n", 6) == 0 &&
                                                 res.http_status == 200 && res.retry_after_s == -1,
         "rc %d: %s", rc, msg(err));
+  airlock_error_free(&err);
+  airlock_exec_result_clear(&res);
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+typedef struct first_seen {
+  double at;
+} first_seen;
+
+static int note_first(void *ctx, int fd, const char *data, size_t len) {
+  first_seen *f = ctx;
+  if (f->at == 0)
+    f->at = now_s();
+  return 0;
+}
+
+static void test_retry_after_date_and_incremental_stream(airlock_client *c) {
+  airlock_error *err = NULL;
+  airlock_exec_result res;
+  char *busy[] = {"busy-date", NULL};
+  airlock_exec_request req = {.argv = busy};
+  int rc = airlock_client_exec(c, &req, NULL, NULL, &res, &err);
+  check("Retry-After as an HTTP-date", rc == -1 && res.retry_after_s >= 25 && res.retry_after_s <= 30,
+        "rc %d retry_after_s %ld: %s", rc, res.retry_after_s, msg(err));
+  airlock_error_free(&err);
+  airlock_exec_result_clear(&res);
+
+  /* the node sends "first", waits 0.5 s, sends the rest: the callback must
+   * see "first" while the exec is still running, not at the end */
+  char *slow[] = {"slow", NULL};
+  req = (airlock_exec_request){.argv = slow};
+  first_seen f = {0};
+  double start = now_s();
+  rc = airlock_client_exec(c, &req, note_first, &f, &res, &err);
+  double end = now_s();
+  check("stream: output is delivered as it arrives", rc == 0 && f.at > 0 && end - f.at >= 0.4,
+        "rc %d: first record %.3f s after start, exec took %.3f s: %s", rc, f.at - start, end - start, msg(err));
   airlock_error_free(&err);
   airlock_exec_result_clear(&res);
 }
@@ -301,6 +344,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   test_refusal_fields_and_reuse(c);
+  test_retry_after_date_and_incremental_stream(c);
   test_capture(c);
   test_stream(c);
   test_request_validation(c);

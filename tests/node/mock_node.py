@@ -140,6 +140,9 @@ def scripted(argv, command, stdin, env, cwd):
     if name == "busy":
         raise HttpError(429, "over_capacity", "node is at its concurrency limit (8 running)",
                         headers={"Retry-After": "7"})
+    if name == "busy-date":  # Retry-After as an HTTP-date, 30 s from now
+        when = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 30))
+        raise HttpError(429, "over_capacity", "tenant is at its concurrency limit", headers={"Retry-After": when})
     if name == "forbidden":
         raise HttpError(403, "forbidden", "timeout_ms 9999999 is above the node maximum of 600000")
     if name == "crash":
@@ -171,6 +174,8 @@ def scripted(argv, command, stdin, env, cwd):
         n = int(argv[1])
         data = (b"0123456789abcdef" * (n // 16 + 1))[:n]
         return [("stdout", data[i:i + 65536]) for i in range(0, n, 65536)], result(0)
+    if name == "slow":  # two records 0.5 s apart (the streaming writer sleeps)
+        return [("stdout", b"first\n"), ("stdout", b"second\n")], result(0)
     if name in ("hugeline", "noexit", "garbage"):
         return [("stdout", b"x")], result(0)  # the streaming writer special-cases them
     return run_for_real(argv, command, stdin, env, cwd)
@@ -350,6 +355,13 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/x-ndjson")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
+        if name == "slow":
+            first, rest = text.split(b"\n", 2)[:2], text.split(b"\n", 2)[2]
+            head = b"\n".join(first) + b"\n"
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(head), head))
+            self.wfile.flush()
+            time.sleep(0.5)
+            text = rest
         pos, i = 0, 0
         pause = len(text) < 64 << 10
         while pos < len(text):
