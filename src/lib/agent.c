@@ -106,14 +106,8 @@ static void handle_exec(const al_plan *plan, const al_agent_req *req, char *payl
     return;
   }
   char **env = merge_env(plan->envp, extra, req->envc);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  for (int i = 0; i < 3; i++)
-    posix_spawn_file_actions_adddup2(&fa, fds[i], i);
-  posix_spawn_file_actions_addchdir_np(&fa, cwd[0] ? cwd : plan->cwd);
   pid_t pid = -1;
-  int e = env ? al_spawn(&pid, &fa, true, argv, env) : ENOMEM;
-  posix_spawn_file_actions_destroy(&fa);
+  int e = env ? al_spawn(&pid, fds, cwd[0] ? cwd : plan->cwd, true, plan->command_as_limit, argv, env) : ENOMEM;
   if (e != 0) {
     char text[200];
     snprintf(text, sizeof(text), "cannot execute '%s': %s", argv[0], strerror(e));

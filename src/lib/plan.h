@@ -59,6 +59,7 @@ typedef struct al_plan {
 
   al_rlimit rlimits[AL_MAX_RLIMITS];
   int n_rlimits;
+  rlim_t command_as_limit;    /* degraded memory cap: for commands, not for init */
   const char *writable[AL_MAX_WRITABLE + 1]; /* for Landlock, NULL-terminated */
   int landlock_abi;
   al_bpf seccomp;
@@ -102,8 +103,10 @@ typedef struct al_status_msg {
 /* child side (sandbox_init.c, rootfs.c, agent.c) */
 __attribute__((noreturn)) void al_sandbox_main(al_plan *plan);
 __attribute__((noreturn)) void al_agent_main(al_plan *plan);
-/* spawn a command inside the sandbox (spawn.c); returns 0 or an errno */
-int al_spawn(pid_t *pid, const posix_spawn_file_actions_t *fa, bool new_session, char *const argv[],
+/* spawn a command inside the sandbox (spawn.c): fds (NULL = inherit) become
+ * its stdin, stdout and stderr, cwd (NULL = inherit) its directory; a
+ * non-zero as_limit caps its address space.  Returns 0 or an errno. */
+int al_spawn(pid_t *pid, const int *fds, const char *cwd, bool new_session, rlim_t as_limit, char *const argv[],
              char *const envp[]);
 int al_rootfs_build(const al_plan *plan, char *errbuf, size_t errlen);
 

@@ -129,7 +129,7 @@ static void set_ids(const al_plan *p) {
  * terminal, so the command has none either. */
 static pid_t spawn_command(const al_plan *p) {
   pid_t pid = -1;
-  int e = al_spawn(&pid, NULL, false, p->argv, p->envp);
+  int e = al_spawn(&pid, NULL, NULL, false, p->command_as_limit, p->argv, p->envp);
   if (e == 0)
     return pid;
   char buf[240];
@@ -223,6 +223,10 @@ void al_sandbox_main(al_plan *p) {
   if (setsid() < 0)
     setup_failed("setsid", errno);
   for (int i = 0; i < p->n_rlimits; i++) {
+    if (p->rlimits[i].resource == RLIMIT_AS) { /* for the commands only: spawn.c */
+      p->command_as_limit = p->rlimits[i].value;
+      continue;
+    }
     struct rlimit rl = {p->rlimits[i].value, p->rlimits[i].value};
     if (setrlimit(p->rlimits[i].resource, &rl) < 0)
       setup_failed("setrlimit", errno);
