@@ -14,6 +14,7 @@
 #include "cleanup.h"
 #include "error.h"
 #include "launch.h"
+#include <stdlib.h>
 #include "plan.h"
 #include "trace.h"
 
@@ -193,6 +194,19 @@ int al_launch_start(al_launch *l, const airlock_spec *spec, bool agent, airlock_
   if (al_plan_build(&l->plan, spec, err) < 0)
     goto fail;
   l->plan.agent = agent;
+  if (agent) { /* a node's own terminal type means nothing to remote commands */
+    bool given = false;
+    for (size_t i = 0; i < spec->n_env; i++)
+      given = given || strncmp(spec->env[i], "TERM=", 5) == 0;
+    for (char **e = l->plan.envp; e && *e && !given; e++)
+      if (strncmp(*e, "TERM=", 5) == 0) {
+        char *dumb = strdup("TERM=dumb");
+        if (dumb) {
+          free(*e);
+          *e = dumb;
+        }
+      }
+  }
   al_seccomp_builtin(&l->plan.seccomp);
   al_trace_step("launcher", "planned");
   /* On pure v2 the child is born in its cgroup, so make it first.  Elsewhere

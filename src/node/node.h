@@ -65,13 +65,15 @@ typedef struct al_sbox {
   airlock_spec spec;
   bool ready, dying, one_shot, started;
   struct event *ev_sock, *ev_death;
-  int64_t created_ms, last_used_ms, idle_timeout_ms, max_age_ms;
+  int64_t created_ms, last_used_ms, idle_timeout_ms, max_age_ms; /* monotonic */
+  int64_t created_wall_ms;
   json_t *labels;
   char *owned_workspace;    /* node-made workspace, deleted with the sandbox */
   char *workspace;          /* host path of /workspace, if any */
   int running;
   struct al_exec *waiting;  /* execs queued until the agent is ready */
   struct evhttp_request *create_req; /* POST /v1/sandboxes answered at ready */
+  char *setup_error;        /* what the sandbox said when its setup failed */
   struct al_node *node;
   struct al_sbox *next;
 } al_sbox;
@@ -211,6 +213,8 @@ void al_state_close(al_node *n);
 void al_state_exec_started(al_node *n, const al_exec *e);
 void al_state_exec_finished(al_node *n, const al_exec *e);
 void al_state_sandbox(al_node *n, const al_sbox *sb, const char *state);
+/* an exec known only from the state database (e.g. from before a restart) */
+json_t *al_state_exec_lookup(al_node *n, const char *tenant, const char *id);
 
 /* tenants */
 al_tenant *al_node_tenant(al_node *n, const char *name, const al_node_limits *token_limits);

@@ -218,6 +218,8 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg) {
 static void on_client_gone(struct evhttp_connection *conn, void *arg) {
   (void)conn;
   al_exec *e = arg;
+  if (getenv("AIRLOCK_NODE_DEBUG"))
+    fprintf(stderr, "debug: client of %s went away (state %d)\n", e->id, (int)e->state);
   e->req = NULL;
   if (e->state != AL_EXEC_DONE && !e->p.detach) {
     e->cancelled = true;
@@ -347,12 +349,15 @@ void al_node_exec_start(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *p
   }
   if ((n->cfg->node_max.max_concurrent_execs && n->running >= n->cfg->node_max.max_concurrent_execs) ||
       (t->max.max_concurrent_execs && t->running >= t->max.max_concurrent_execs)) {
-    al_node_reply_error(n, req, 429, "over_capacity", "%s concurrent execs are running; retry later",
-                        t->max.max_concurrent_execs && t->running >= t->max.max_concurrent_execs ? "this token's maximum of"
-                                                                                                  : "the node's maximum of");
+    bool tenant_full = t->max.max_concurrent_execs && t->running >= t->max.max_concurrent_execs;
+    al_node_reply_error(n, req, 429, "over_capacity", "%s maximum of %lld concurrent execs is reached; retry later",
+                        tenant_full ? "this token's" : "the node's",
+                        (long long)(tenant_full ? t->max.max_concurrent_execs : n->cfg->node_max.max_concurrent_execs));
     al_exec_params_clear(p);
     return;
   }
+  if (p->max_output < 0)
+    p->max_output = n->cfg->max_output_bytes;
   al_exec *e = calloc(1, sizeof(*e));
   e->node = n;
   e->tenant = t;
@@ -379,7 +384,12 @@ void al_node_exec_start(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *p
   e->ev_in = event_new(n->base, e->in_fd, EV_WRITE | EV_PERSIST, on_stdin, e);
   e->ev_timer = evtimer_new(n->base, on_timeout, e);
   e->ev_drain = evtimer_new(n->base, on_drained, e);
-  evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_client_gone, e);
+  struct evhttp_connection *conn = evhttp_request_get_connection(req);
+  evhttp_connection_set_closecb(conn, on_client_gone, e);
+  /* a quiet command must not look like a stalled client */
+  int64_t secs = e->p.timeout_ms / 1000 + 5;
+  if (secs > n->cfg->io_timeout_s)
+    evhttp_connection_set_timeout(conn, (int)(secs > 86400 * 7 ? 86400 * 7 : secs));
   if (e->p.stream) {
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/x-ndjson");
     evhttp_send_reply_start(req, 200, "OK");
@@ -408,6 +418,13 @@ void al_node_exec_start(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *p
         spec.disk_bytes = e->p.disk_bytes;
       airlock_error *err = NULL;
       sb = al_node_sbox_create(n, t, &spec, true, &err);
+      if (!sb && err && strstr(err->msg, "maximum") && e->req && !e->p.stream) {
+        /* a full node is a retryable condition, not a failure */
+        struct evhttp_request *req2 = e->req;
+        e->req = NULL;
+        evhttp_connection_set_closecb(evhttp_request_get_connection(req2), NULL, NULL);
+        al_node_reply_error(n, req2, 429, "over_capacity", "%s; retry later", err->msg);
+      }
       if (!sb) {
         fail_exec(e, "sandbox setup failed: %s", err ? err->msg : "unknown error");
         airlock_error_free(&err);
@@ -472,8 +489,14 @@ void al_node_exec_sandbox_died(al_node *n, al_sbox *sb) {
       e->wait_status = SIGKILL; /* killed with its sandbox */
       e->end_ms = al_now_ms();
     }
-    if (e->state == AL_EXEC_WAITING && !e->error)
-      e->error = strdup("the sandbox ended before the command started");
+    if (e->state == AL_EXEC_WAITING) {
+      /* never started: a setup failure, reported as such (500) */
+      free(e->error);
+      if (asprintf(&e->error, "sandbox setup failed: %s",
+                   sb->setup_error ? sb->setup_error : "the sandbox ended before the command started") < 0)
+        e->error = NULL;
+      e->wait_status = W_EXITCODE(AIRLOCK_EXIT_SETUP, 0);
+    }
     finish(e);
   }
   sb->waiting = NULL;
@@ -547,7 +570,8 @@ json_t *al_exec_result_json(const al_exec *e, bool with_output) {
         size_t part = len - off < READ_CHUNK ? len - off : READ_CHUNK;
         utf8_append(clean, data + off, part, carry, &carry_len, off + part == len);
       }
-      json_object_set_new(o, names[i], json_stringn((const char *)evbuffer_pullup(clean, -1), evbuffer_get_length(clean)));
+      const char *text = (const char *)evbuffer_pullup(clean, -1);
+      json_object_set_new(o, names[i], json_stringn(text ? text : "", evbuffer_get_length(clean)));
       evbuffer_free(clean);
     }
   }

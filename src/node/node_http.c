@@ -121,7 +121,13 @@ static void handle_exec(al_node *n, al_tenant *t, struct evhttp_request *req, al
 static void handle_exec_one(al_node *n, al_tenant *t, struct evhttp_request *req, al_route route, const char *id) {
   al_exec *e = al_node_exec_find(n, t, id);
   if (!e) {
-    al_node_reply_error(n, req, 404, "not_found", "no exec '%s'", id);
+    json_t *old = route == AL_ROUTE_EXEC_ONE && evhttp_request_get_command(req) == EVHTTP_REQ_GET
+                      ? al_state_exec_lookup(n, t->name, id)
+                      : NULL;
+    if (old)
+      al_node_reply_json(req, 200, old);
+    else
+      al_node_reply_error(n, req, 404, "not_found", "no exec '%s'", id);
     return;
   }
   enum evhttp_cmd_type m = evhttp_request_get_command(req);

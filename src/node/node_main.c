@@ -16,6 +16,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -84,9 +85,32 @@ static int probe(al_node *n, airlock_error **err) {
     return al_err_prefix(err, "cannot make sandboxes with the configured limits");
   if (b.info.degraded_note)
     n->degraded = strdup(b.info.degraded_note);
+  /* wait for the agent: a failure inside the sandbox's own setup (a bad
+   * cwd, an unusable image) must stop the node here too */
+  int rc = -1;
+  for (int64_t deadline = al_now_ms() + 10000; al_now_ms() < deadline && rc < 0;) {
+    struct pollfd pfd = {al_box_sock(&b), POLLIN, 0};
+    poll(&pfd, 1, 100);
+    al_status_msg m;
+    int r;
+    while (rc < 0 && (r = al_box_read(&b, &m)) > 0) {
+      if (m.kind == AL_MSG_READY)
+        rc = 0;
+      else if (m.kind == AL_MSG_SETUP_ERROR)
+        rc = al_err(err, 0, "a test sandbox failed to start: %s", m.text);
+    }
+    if (rc < 0 && *err)
+      break;
+    if (r < 0 && rc < 0) {
+      rc = al_err(err, 0, "a test sandbox ended during setup");
+      break;
+    }
+  }
+  if (rc < 0 && !*err)
+    al_err(err, 0, "a test sandbox did not become ready within 10 s");
   al_box_kill(&b);
   al_box_free(&b);
-  return 0;
+  return rc;
 }
 
 int airlock_node_run(al_node_config *cfg, airlock_error **err) {

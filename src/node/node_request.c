@@ -138,7 +138,7 @@ void al_exec_params_clear(al_exec_params *p) {
 int al_exec_params_parse(const char *body, size_t blen, al_exec_params *p, char *err, size_t len) {
   memset(p, 0, sizeof(*p));
   p->timeout_ms = 30000;
-  p->max_output = 200000;
+  p->max_output = -1; /* the node's max_output_bytes */
   json_error_t jerr;
   json_t *root = json_loadb(body, blen, JSON_REJECT_DUPLICATES, &jerr);
   if (!root)

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 void al_node_sbox_ready(al_node *n, al_sbox *sb);
@@ -43,6 +44,7 @@ static void sbox_free(al_node *n, al_sbox *sb) {
     free(sb->owned_workspace);
   }
   free(sb->workspace);
+  free(sb->setup_error);
   if (sb->labels)
     json_decref(sb->labels);
   free(sb);
@@ -54,28 +56,24 @@ static void on_death(evutil_socket_t fd, short what, void *arg) {
   al_node *n = sb->node;
   /* read what the agent said last (exit records, a setup error) */
   al_status_msg m;
-  char setup_error[256] = "";
   while (al_box_read(&sb->box, &m) > 0) {
-    if (m.kind == AL_MSG_SETUP_ERROR)
-      snprintf(setup_error, sizeof(setup_error), "%s", m.text);
-    else
+    if (m.kind == AL_MSG_SETUP_ERROR) {
+      free(sb->setup_error);
+      sb->setup_error = strdup(m.text);
+    } else {
       al_node_exec_agent_msg(n, sb, &m);
-  }
-  if (setup_error[0]) {
-    for (al_exec *e = sb->waiting; e; e = e->wait_next)
-      if (!e->error && asprintf(&e->error, "sandbox setup failed: %s", setup_error) < 0)
-        e->error = NULL;
+    }
   }
   event_del(sb->ev_sock);
   if (sb->create_req)
     al_node_reply_error(n, sb->create_req, 500, "internal", "sandbox setup failed: %s",
-                        setup_error[0] ? setup_error : "the sandbox ended during setup");
+                        sb->setup_error ? sb->setup_error : "the sandbox ended during setup");
   al_node_exec_sandbox_died(n, sb);
-  bool was_pool = sb->one_shot && sb->tenant == NULL;
+  bool was_pool = sb->one_shot && sb->tenant == NULL && !sb->setup_error;
   if (!sb->one_shot)
     al_state_sandbox(n, sb, "destroyed");
   sbox_free(n, sb);
-  if (was_pool && !setup_error[0])
+  if (was_pool)
     al_node_pool_fill(n);
 }
 
@@ -94,9 +92,8 @@ static void on_message(evutil_socket_t fd, short what, void *arg) {
       }
       al_node_sbox_ready(n, sb);
     } else if (m.kind == AL_MSG_SETUP_ERROR) {
-      for (al_exec *e = sb->waiting; e; e = e->wait_next)
-        if (!e->error && asprintf(&e->error, "sandbox setup failed: %s", m.text) < 0)
-          e->error = NULL;
+      free(sb->setup_error);
+      sb->setup_error = strdup(m.text);
       al_box_kill(&sb->box);
     } else {
       al_node_exec_agent_msg(n, sb, &m);
@@ -125,6 +122,15 @@ al_sbox *al_node_sbox_create(al_node *n, al_tenant *t, const airlock_spec *spec,
     sb->workspace = strdup(spec->workspace);
   sb->spec.workspace = sb->workspace;
   sb->created_ms = sb->last_used_ms = al_now_ms();
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  sb->created_wall_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+  /* the node times every exec itself; the CPU-time rlimit derived from the
+   * sandbox's timeout only backs that up, so base it on the longest life a
+   * sandbox or exec may have */
+  double life = (double)(one_shot ? n->cfg->node_max.max_timeout_ms / 1000 : n->cfg->max_age_s);
+  if (sb->spec.timeout_sec < life)
+    sb->spec.timeout_sec = life;
   if (al_box_start(&sb->box, &sb->spec, err) < 0) {
     free(sb->workspace);
     free(sb);
@@ -198,7 +204,7 @@ void al_node_sbox_tick(al_node *n) {
 json_t *al_sbox_json(const al_sbox *sb) {
   const airlock_spec *s = &sb->spec;
   return json_pack("{s:s,s:s,s:I,s:O,s:{s:I,s:f,s:I,s:I},s:I,s:I,s:i,s:b}", "id", sb->id, "state",
-                   sb->dying ? "destroying" : sb->ready ? "ready" : "starting", "created_at_ms", (json_int_t)sb->created_ms,
+                   sb->dying ? "destroying" : sb->ready ? "ready" : "starting", "created_at_ms", (json_int_t)sb->created_wall_ms,
                    "labels", sb->labels ? sb->labels : json_object(), "limits", "memory", (json_int_t)s->memory_bytes,
                    "cpus", s->cpus, "pids", (json_int_t)s->pids, "disk", (json_int_t)s->disk_bytes, "idle_timeout_s",
                    (json_int_t)(sb->idle_timeout_ms / 1000), "max_age_s", (json_int_t)(sb->max_age_ms / 1000),
@@ -296,6 +302,14 @@ static void create_sandbox(al_node *n, al_tenant *t, struct evhttp_request *req)
   }
   spec.workspace_rw = !sp.workspace_ro;
   spec.workspace_none = false;
+  if (al_spec_check(&spec, false, &err) < 0) { /* the bind guard, limits: the caller's mistake */
+    al_node_reply_error(n, req, 403, "forbidden", "%s", err->msg);
+    airlock_error_free(&err);
+    if (owned)
+      rmdir(owned);
+    al_sandbox_params_clear(&sp);
+    return;
+  }
   al_sbox *sb = al_node_sbox_create(n, t, &spec, false, &err);
   if (!sb) {
     int status = err && strstr(err->msg, "maximum") ? 429 : 500;

@@ -14,6 +14,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
+
+/* records carry wall-clock times (the node's own timers use the monotonic clock) */
+static int64_t wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 typedef struct al_state {
   sqlite3 *db;
@@ -111,7 +119,7 @@ void al_state_exec_started(al_node *n, const al_exec *e) {
   sqlite3_bind_text(st, 2, e->tenant->name, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 3, e->sbox ? e->sbox->id : "", -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 4, text ? text : "[]", -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64(st, 5, e->start_ms);
+  sqlite3_bind_int64(st, 5, wall_ms());
   sqlite3_step(st);
   sqlite3_reset(st);
   free(text);
@@ -123,13 +131,40 @@ void al_state_exec_finished(al_node *n, const al_exec *e) {
     return;
   sqlite3_stmt *st = s->exec_end;
   sqlite3_bind_text(st, 1, e->interrupted ? "interrupted" : "exited", -1, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 2, e->end_ms);
+  sqlite3_bind_int64(st, 2, wall_ms());
   sqlite3_bind_int(st, 3, WIFEXITED(e->wait_status) ? WEXITSTATUS(e->wait_status) : 128 + WTERMSIG(e->wait_status));
   sqlite3_bind_int(st, 4, e->timed_out);
   sqlite3_bind_int(st, 5, e->oom_killed);
   sqlite3_bind_text(st, 6, e->id, -1, SQLITE_STATIC);
   sqlite3_step(st);
   sqlite3_reset(st);
+}
+
+json_t *al_state_exec_lookup(al_node *n, const char *tenant, const char *id) {
+  al_state *s = n->state;
+  sqlite3_stmt *st = NULL;
+  json_t *o = NULL;
+  if (!s || sqlite3_prepare_v2(s->db, "SELECT state, sandbox, started_ms, ended_ms, exit_code, timed_out, oom_killed "
+                                      "FROM execs WHERE id=? AND tenant=?", -1, &st, NULL) != SQLITE_OK)
+    return NULL;
+  sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, tenant, -1, SQLITE_STATIC);
+  if (sqlite3_step(st) == SQLITE_ROW) {
+    const char *state = (const char *)sqlite3_column_text(st, 0);
+    o = json_pack("{s:s,s:s,s:I}", "exec_id", id, "state", state ? state : "unknown", "started_at_ms",
+                  (json_int_t)sqlite3_column_int64(st, 2));
+    const char *sandbox = (const char *)sqlite3_column_text(st, 1);
+    if (sandbox && sandbox[0])
+      json_object_set_new(o, "sandbox", json_string(sandbox));
+    if (state && strcmp(state, "exited") == 0) {
+      json_object_set_new(o, "exit_code", json_integer(sqlite3_column_int(st, 4)));
+      json_object_set_new(o, "timed_out", json_boolean(sqlite3_column_int(st, 5)));
+      json_object_set_new(o, "oom_killed", json_boolean(sqlite3_column_int(st, 6)));
+      json_object_set_new(o, "ended_at_ms", json_integer(sqlite3_column_int64(st, 3)));
+    }
+  }
+  sqlite3_finalize(st);
+  return o;
 }
 
 void al_state_sandbox(al_node *n, const al_sbox *sb, const char *state) {
@@ -143,7 +178,7 @@ void al_state_sandbox(al_node *n, const al_sbox *sb, const char *state) {
   sqlite3_bind_text(st, 4, sb->owned_workspace ? sb->owned_workspace : (sb->workspace ? sb->workspace : ""), -1,
                     SQLITE_STATIC);
   sqlite3_bind_int(st, 5, sb->owned_workspace != NULL);
-  sqlite3_bind_int64(st, 6, al_now_ms());
+  sqlite3_bind_int64(st, 6, wall_ms());
   sqlite3_step(st);
   sqlite3_reset(st);
 }
