@@ -71,6 +71,7 @@ typedef struct al_sbox {
   char *owned_workspace;    /* node-made workspace, deleted with the sandbox */
   char *workspace;          /* host path of /workspace, if any */
   int running;
+  long long oom_seen;       /* OOM kills already attributed to execs */
   struct al_exec *waiting;  /* execs queued until the agent is ready */
   struct evhttp_request *create_req; /* POST /v1/sandboxes answered at ready */
   char *setup_error;        /* what the sandbox said when its setup failed */
@@ -98,7 +99,8 @@ typedef struct al_exec {
   char id[32];
   uint64_t num;
   al_tenant *tenant;
-  al_sbox *sbox;
+  al_sbox *sbox;              /* NULL once the sandbox is gone */
+  char sandbox_id[32];        /* kept for the record; "" for one-shot */
   al_exec_params p;
   al_exec_state state;
   struct evhttp_request *req; /* NULL once answered or the client left */
@@ -115,7 +117,6 @@ typedef struct al_exec {
   int wait_status, exec_errno;
   char *error;
   int64_t start_ms, end_ms, user_us, sys_us, max_rss_kb;
-  long long oom_base;
   struct al_node *node;
   struct al_exec *next;       /* in node->execs */
   struct al_exec *wait_next;  /* in sbox->waiting */
@@ -142,7 +143,10 @@ typedef struct al_node {
   al_exec *execs;
   int64_t running;
   uint64_t next_num;
-  int64_t n_sboxes;
+  int64_t n_sboxes;           /* alive, not counting those being torn down */
+  int64_t n_finished;         /* finished execs kept for GET */
+  struct event *ev_refill;    /* pool refill, deferred off the request path */
+  int lock_fd;                /* flock on the state dir: one node per dir */
   al_metrics metrics;
   char *degraded;             /* notes from a probe sandbox at start */
   struct event *ev_tick, *ev_sigterm, *ev_sigint;
@@ -187,12 +191,15 @@ json_t *al_exec_result_json(const al_exec *e, bool with_output);
 void al_node_exec_signal(al_node *n, al_exec *e, int signo);
 void al_node_exec_gc(al_node *n);
 void al_node_exec_free(al_exec *e);
+/* the sandbox is being freed: execs keep only its id */
+void al_node_exec_forget_sandbox(al_node *n, al_sbox *sb);
 
 /* node_sandbox.c */
 al_sbox *al_node_sbox_create(al_node *n, al_tenant *t, const airlock_spec *spec, bool one_shot, airlock_error **err);
 al_sbox *al_node_sbox_find(al_node *n, al_tenant *t, const char *id);
 al_sbox *al_node_pool_take(al_node *n, al_tenant *t);
 void al_node_pool_fill(al_node *n);
+void al_node_pool_refill_soon(al_node *n);
 void al_node_sbox_destroy(al_node *n, al_sbox *sb);
 void al_node_sbox_tick(al_node *n);
 json_t *al_sbox_json(const al_sbox *sb);

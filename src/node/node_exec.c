@@ -113,7 +113,12 @@ static size_t backlog(al_exec *e) {
     return 0;
   struct evhttp_connection *c = evhttp_request_get_connection(e->req);
   struct bufferevent *bev = c ? evhttp_connection_get_bufferevent(c) : NULL;
-  return bev ? evbuffer_get_length(bufferevent_get_output(bev)) : 0;
+  if (!bev)
+    return 0;
+  /* over TLS the bytes wait in the socket bufferevent under the filter */
+  struct bufferevent *under = bufferevent_get_underlying(bev);
+  return evbuffer_get_length(bufferevent_get_output(bev)) +
+         (under ? evbuffer_get_length(bufferevent_get_output(under)) : 0);
 }
 
 static void on_drained(evutil_socket_t fd, short what, void *arg) {
@@ -271,7 +276,6 @@ static void fail_exec(al_exec *e, const char *fmt, ...) {
 static void dispatch(al_exec *e) {
   al_sbox *sb = e->sbox;
   airlock_error *err = NULL;
-  e->oom_base = al_box_oom_kills(&sb->box);
   e->start_ms = al_now_ms();
   if (al_box_exec(&sb->box, e->num, e->p.argv, e->p.env, e->p.cwd, e->child_fds, &err) < 0) {
     fail_exec(e, "%s", err->msg);
@@ -433,6 +437,8 @@ void al_node_exec_start(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *p
     }
   }
   e->sbox = sb;
+  if (!sb->one_shot)
+    snprintf(e->sandbox_id, sizeof(e->sandbox_id), "%s", sb->id);
   if (sb->ready) {
     dispatch(e);
   } else {
@@ -539,8 +545,8 @@ json_t *al_exec_result_json(const al_exec *e, bool with_output) {
   json_object_set_new(o, "exec_id", json_string(e->id));
   json_object_set_new(o, "state", json_string(e->state != AL_EXEC_DONE ? (e->state == AL_EXEC_WAITING ? "waiting" : "running")
                                                                       : e->interrupted ? "interrupted" : "exited"));
-  if (e->sbox && !e->sbox->one_shot)
-    json_object_set_new(o, "sandbox", json_string(e->sbox->id));
+  if (e->sandbox_id[0])
+    json_object_set_new(o, "sandbox", json_string(e->sandbox_id));
   if (e->state == AL_EXEC_DONE) {
     int code = exit_code_of(e);
     int sig = WIFSIGNALED(e->wait_status) ? WTERMSIG(e->wait_status) : 0;
@@ -598,9 +604,16 @@ static void finish(al_exec *e) {
   e->state = AL_EXEC_DONE;
   if (!e->end_ms)
     e->end_ms = al_now_ms();
-  if (e->sbox && !e->timed_out && WIFSIGNALED(e->wait_status) && WTERMSIG(e->wait_status) == SIGKILL &&
-      al_box_oom_kills(&e->sbox->box) > e->oom_base)
-    e->oom_killed = true;
+  /* the memory cgroup is read only when a command died by SIGKILL: an OOM
+   * kill not yet attributed to another exec is this one's */
+  if (e->sbox && !e->timed_out && !e->cancelled && WIFSIGNALED(e->wait_status) &&
+      WTERMSIG(e->wait_status) == SIGKILL) {
+    long long kills = al_box_oom_kills(&e->sbox->box);
+    if (kills > e->sbox->oom_seen) {
+      e->oom_killed = true;
+      e->sbox->oom_seen = kills;
+    }
+  }
   for (struct event **ev = (struct event *[]){e->ev_out, e->ev_err, e->ev_in, e->ev_timer, e->ev_drain, NULL}; *ev; ev++)
     if (*ev)
       event_del(*ev);
@@ -621,6 +634,7 @@ static void finish(al_exec *e) {
   }
   al_node_metrics_exec_done(n, e);
   al_state_exec_finished(n, e);
+  n->n_finished++;
   if (e->req) {
     evhttp_connection_set_closecb(evhttp_request_get_connection(e->req), NULL, NULL);
     if (e->p.stream) {
@@ -659,16 +673,27 @@ void al_node_exec_free(al_exec *e) {
 }
 
 void al_node_exec_gc(al_node *n) {
-  int kept = 0;
+  /* new execs go to the front: walk only when there is something to drop,
+   * and drop a batch at once */
+  if (n->n_finished <= KEEP_FINISHED + KEEP_FINISHED / 4)
+    return;
+  int64_t kept = 0;
   for (al_exec **pe = &n->execs; *pe;) {
     al_exec *e = *pe;
     if (e->state == AL_EXEC_DONE && ++kept > KEEP_FINISHED) {
       *pe = e->next;
       al_node_exec_free(e);
+      n->n_finished--;
       continue;
     }
     pe = &e->next;
   }
+}
+
+void al_node_exec_forget_sandbox(al_node *n, al_sbox *sb) {
+  for (al_exec *e = n->execs; e; e = e->next)
+    if (e->sbox == sb)
+      e->sbox = NULL;
 }
 
 al_exec *al_node_exec_find(al_node *n, al_tenant *t, const char *id) {

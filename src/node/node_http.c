@@ -225,9 +225,21 @@ static void on_request(struct evhttp_request *req, void *arg) {
   }
 }
 
+/* TLS as a filter over a plain socket bufferevent.  The socket flavour of
+ * bufferevent_openssl (libevent 2.1) can leave the end of a chunked stream in
+ * its output buffer with no write scheduled; the filter writes through to
+ * the socket bufferevent on every append. */
 static struct bufferevent *make_tls_bev(struct event_base *base, void *arg) {
   SSL *ssl = SSL_new((SSL_CTX *)arg);
-  return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+  struct bufferevent *sock = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+  if (!ssl || !sock) {
+    if (ssl)
+      SSL_free(ssl);
+    if (sock)
+      bufferevent_free(sock);
+    return NULL;
+  }
+  return bufferevent_openssl_filter_new(base, sock, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 }
 
 static struct evhttp *new_http(al_node *n) {
@@ -286,6 +298,10 @@ static int setup_tls(al_node *n, airlock_error **err) {
   if (!ctx)
     return al_err(err, 0, "cannot create a TLS context");
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  /* libevent hands SSL_write whatever is at the front of its buffer, which
+   * moves as a stream grows while a write waits: OpenSSL must accept that
+   * (otherwise a "bad write retry" drops the connection mid-stream) */
+  SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_ENABLE_PARTIAL_WRITE);
   if (SSL_CTX_use_certificate_chain_file(ctx, n->cfg->tls_cert) != 1 ||
       SSL_CTX_use_PrivateKey_file(ctx, n->cfg->tls_key, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
     SSL_CTX_free(ctx);

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -122,10 +123,24 @@ int airlock_node_run(al_node_config *cfg, airlock_error **err) {
   memset(&n, 0, sizeof(n));
   n.cfg = cfg;
   int rc = -1;
+  /* one node per state directory: a second would recover (and undo) the
+   * first one's live state */
+  char lock_path[4096];
+  snprintf(lock_path, sizeof(lock_path), "%s/node.lock", cfg->state_dir);
+  n.lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (n.lock_fd < 0 || flock(n.lock_fd, LOCK_EX | LOCK_NB) < 0) {
+    int e = errno;
+    if (n.lock_fd >= 0)
+      close(n.lock_fd);
+    return al_err(err, e == EWOULDBLOCK ? 0 : e, e == EWOULDBLOCK ? "another airlock node is running on %s" : "lock %s",
+                  e == EWOULDBLOCK ? cfg->state_dir : lock_path);
+  }
   signal(SIGPIPE, SIG_IGN);
   al_cgroup_gc();
-  if (al_token_store_open(cfg->state_dir, true, &n.tokens, err) < 0)
+  if (al_token_store_open(cfg->state_dir, true, &n.tokens, err) < 0) {
+    close(n.lock_fd);
     return -1;
+  }
   if (al_state_open(&n, err) < 0)
     goto out;
   if (probe(&n, err) < 0)
@@ -181,6 +196,8 @@ out:
   al_node_http_stop(&n);
   if (n.ev_tick)
     event_free(n.ev_tick);
+  if (n.ev_refill)
+    event_free(n.ev_refill);
   if (n.ev_sigterm)
     event_free(n.ev_sigterm);
   if (n.ev_sigint)
@@ -192,5 +209,6 @@ out:
   free(n.degraded);
   if (cfg->ready_file)
     unlink(cfg->ready_file);
+  close(n.lock_fd);
   return rc;
 }

@@ -33,7 +33,9 @@ static void sbox_free(al_node *n, al_sbox *sb) {
       *p = sb->next;
       break;
     }
-  n->n_sboxes--;
+  if (!sb->dying)
+    n->n_sboxes--;
+  al_node_exec_forget_sandbox(n, sb);
   if (sb->ev_sock)
     event_free(sb->ev_sock);
   if (sb->ev_death)
@@ -69,12 +71,12 @@ static void on_death(evutil_socket_t fd, short what, void *arg) {
     al_node_reply_error(n, sb->create_req, 500, "internal", "sandbox setup failed: %s",
                         sb->setup_error ? sb->setup_error : "the sandbox ended during setup");
   al_node_exec_sandbox_died(n, sb);
-  bool was_pool = sb->one_shot && sb->tenant == NULL && !sb->setup_error;
+  bool refill = sb->one_shot && !sb->setup_error;
   if (!sb->one_shot)
     al_state_sandbox(n, sb, "destroyed");
   sbox_free(n, sb);
-  if (was_pool)
-    al_node_pool_fill(n);
+  if (refill)
+    al_node_pool_refill_soon(n);
 }
 
 static void on_message(evutil_socket_t fd, short what, void *arg) {
@@ -148,10 +150,12 @@ al_sbox *al_node_sbox_create(al_node *n, al_tenant *t, const airlock_spec *spec,
 }
 
 void al_node_sbox_destroy(al_node *n, al_sbox *sb) {
-  (void)n;
   if (sb->dying)
     return;
   sb->dying = true;
+  n->n_sboxes--; /* a dying sandbox no longer holds a place */
+  if (sb->one_shot)
+    al_node_pool_refill_soon(n);
   al_box_kill(&sb->box); /* on_death cleans up when the kernel confirms */
 }
 
@@ -169,9 +173,23 @@ al_sbox *al_node_pool_take(al_node *n, al_tenant *t) {
       best = sb;
   if (best) {
     best->tenant = t;
-    al_node_pool_fill(n);
+    al_node_pool_refill_soon(n); /* after this request is on its way */
   }
   return best;
+}
+
+static void on_refill(evutil_socket_t fd, short what, void *arg) {
+  (void)fd, (void)what;
+  al_node_pool_fill(arg);
+}
+
+void al_node_pool_refill_soon(al_node *n) {
+  if (!n->ev_refill)
+    n->ev_refill = event_new(n->base, -1, 0, on_refill, n);
+  if (!event_pending(n->ev_refill, EV_TIMEOUT, NULL)) {
+    struct timeval tv = {0, 1000};
+    event_add(n->ev_refill, &tv);
+  }
 }
 
 void al_node_pool_fill(al_node *n) {
@@ -183,6 +201,8 @@ void al_node_pool_fill(al_node *n) {
       have++;
   for (; have < n->cfg->pool_size; have++) {
     airlock_error *err = NULL;
+    if (n->cfg->max_sandboxes && n->n_sboxes >= n->cfg->max_sandboxes)
+      return; /* full: a sandbox's end calls us again */
     if (!al_node_sbox_create(n, NULL, &n->cfg->sandbox, true, &err)) {
       fprintf(stderr, "airlock node: cannot fill the sandbox pool: %s\n", err ? err->msg : "?");
       airlock_error_free(&err);
@@ -203,9 +223,9 @@ void al_node_sbox_tick(al_node *n) {
 
 json_t *al_sbox_json(const al_sbox *sb) {
   const airlock_spec *s = &sb->spec;
-  return json_pack("{s:s,s:s,s:I,s:O,s:{s:I,s:f,s:I,s:I},s:I,s:I,s:i,s:b}", "id", sb->id, "state",
+  return json_pack("{s:s,s:s,s:I,s:o,s:{s:I,s:f,s:I,s:I},s:I,s:I,s:i,s:b}", "id", sb->id, "state",
                    sb->dying ? "destroying" : sb->ready ? "ready" : "starting", "created_at_ms", (json_int_t)sb->created_wall_ms,
-                   "labels", sb->labels ? sb->labels : json_object(), "limits", "memory", (json_int_t)s->memory_bytes,
+                   "labels", sb->labels ? json_incref(sb->labels) : json_object(), "limits", "memory", (json_int_t)s->memory_bytes,
                    "cpus", s->cpus, "pids", (json_int_t)s->pids, "disk", (json_int_t)s->disk_bytes, "idle_timeout_s",
                    (json_int_t)(sb->idle_timeout_ms / 1000), "max_age_s", (json_int_t)(sb->max_age_ms / 1000),
                    "execs_running", sb->running, "workspace_node_owned", sb->owned_workspace != NULL);
@@ -286,6 +306,14 @@ static void create_sandbox(al_node *n, al_tenant *t, struct evhttp_request *req)
     if (!real || strncmp(real, n->cfg->workspace_root, rl) != 0 || (real[rl] != '/' && real[rl] != '\0')) {
       al_node_reply_error(n, req, 403, "forbidden", "workspace '%s' is not below the node's workspace_root %s",
                           sp.workspace, n->cfg->workspace_root);
+      al_sandbox_params_clear(&sp);
+      return;
+    }
+    struct stat wst;
+    if (stat(real, &wst) == 0 && wst.st_uid == 0 && geteuid() == 0) {
+      /* the sandbox user maps to the workspace's owner: never to host root */
+      al_node_reply_error(n, req, 403, "forbidden", "workspace '%s' is owned by root; give it to an unprivileged "
+                          "user (the sandbox runs as the workspace's owner)", sp.workspace);
       al_sandbox_params_clear(&sp);
       return;
     }

@@ -117,7 +117,7 @@ void al_state_exec_started(al_node *n, const al_exec *e) {
   sqlite3_stmt *st = s->exec_start;
   sqlite3_bind_text(st, 1, e->id, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, e->tenant->name, -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, 3, e->sbox ? e->sbox->id : "", -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 3, e->sandbox_id, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 4, text ? text : "[]", -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64(st, 5, wall_ms());
   sqlite3_step(st);
