@@ -2,12 +2,16 @@
  * were running (marked "interrupted" at the next start) and which sandboxes
  * existed (their node-made workspaces are removed).  SQLite in WAL mode with
  * synchronous=NORMAL: a record may be lost in a power cut, which only makes
- * an "interrupted" mark go missing; an exec never waits for a disk flush. */
+ * an "interrupted" mark go missing; an exec never waits for a disk flush.
+ * Records are grouped into one transaction per 100 ms, and the table keeps
+ * the last 100000 execs. */
 #define _GNU_SOURCE
 #include "node.h"
 #include "error.h"
 
+#include <event2/event.h>
 #include <ftw.h>
+#include <stdbool.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +30,41 @@ static int64_t wall_ms(void) {
 typedef struct al_state {
   sqlite3 *db;
   sqlite3_stmt *exec_start, *exec_end, *sandbox;
+  bool in_tx;             /* records since the last commit */
+  struct event *commit;   /* commits every COMMIT_MS: one transaction, not one per record */
+  unsigned commits;
 } al_state;
+
+#define COMMIT_MS 100
+#define KEEP_EXECS 100000
+
+static void on_commit(evutil_socket_t fd, short what, void *arg) {
+  (void)fd, (void)what;
+  al_state *s = arg;
+  if (!s->in_tx)
+    return;
+  sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+  s->in_tx = false;
+  if (++s->commits % 600 == 0) /* about once a minute under load: keep the table bounded */
+    sqlite3_exec(s->db, "DELETE FROM execs WHERE rowid < (SELECT max(rowid) FROM execs) - 100000", NULL, NULL, NULL);
+}
+
+/* open the running transaction if there is none; the timer commits it */
+static void begin(al_node *n, al_state *s) {
+  if (s->in_tx)
+    return;
+  if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+    return;
+  s->in_tx = true;
+  if (!s->commit && n->base)
+    s->commit = evtimer_new(n->base, on_commit, s);
+  if (s->commit) {
+    struct timeval tv = {0, COMMIT_MS * 1000};
+    evtimer_add(s->commit, &tv);
+  } else {
+    on_commit(-1, 0, s); /* no event loop yet: commit now */
+  }
+}
 
 static const char schema[] =
     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
@@ -95,6 +133,9 @@ void al_state_close(al_node *n) {
   al_state *s = n->state;
   if (!s)
     return;
+  on_commit(-1, 0, s);
+  if (s->commit)
+    event_free(s->commit);
   sqlite3_finalize(s->exec_start);
   sqlite3_finalize(s->exec_end);
   sqlite3_finalize(s->sandbox);
@@ -114,6 +155,7 @@ void al_state_exec_started(al_node *n, const al_exec *e) {
   }
   char *text = json_dumps(argv, JSON_COMPACT);
   json_decref(argv);
+  begin(n, s);
   sqlite3_stmt *st = s->exec_start;
   sqlite3_bind_text(st, 1, e->id, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, e->tenant->name, -1, SQLITE_STATIC);
@@ -129,6 +171,7 @@ void al_state_exec_finished(al_node *n, const al_exec *e) {
   al_state *s = n->state;
   if (!s || !e->start_ms)
     return;
+  begin(n, s);
   sqlite3_stmt *st = s->exec_end;
   sqlite3_bind_text(st, 1, e->interrupted ? "interrupted" : "exited", -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 2, wall_ms());
@@ -142,6 +185,8 @@ void al_state_exec_finished(al_node *n, const al_exec *e) {
 
 json_t *al_state_exec_lookup(al_node *n, const char *tenant, const char *id) {
   al_state *s = n->state;
+  if (s)
+    on_commit(-1, 0, s); /* see our own latest records */
   sqlite3_stmt *st = NULL;
   json_t *o = NULL;
   if (!s || sqlite3_prepare_v2(s->db, "SELECT state, sandbox, started_ms, ended_ms, exit_code, timed_out, oom_killed "
@@ -171,6 +216,7 @@ void al_state_sandbox(al_node *n, const al_sbox *sb, const char *state) {
   al_state *s = n->state;
   if (!s)
     return;
+  begin(n, s);
   sqlite3_stmt *st = s->sandbox;
   sqlite3_bind_text(st, 1, sb->id, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, sb->tenant ? sb->tenant->name : "", -1, SQLITE_STATIC);
