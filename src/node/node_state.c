@@ -3,8 +3,8 @@
  * existed (their node-made workspaces are removed).  SQLite in WAL mode with
  * synchronous=NORMAL: a record may be lost in a power cut, which only makes
  * an "interrupted" mark go missing; an exec never waits for a disk flush.
- * Records are grouped into one transaction per 100 ms, and the table keeps
- * the last 100000 execs. */
+ * Starts are committed at once (recovery needs them); ends are grouped into
+ * one transaction per 100 ms.  The table keeps the last 100000 execs. */
 #define _GNU_SOURCE
 #include "node.h"
 #include "error.h"
@@ -165,6 +165,9 @@ void al_state_exec_started(al_node *n, const al_exec *e) {
   sqlite3_step(st);
   sqlite3_reset(st);
   free(text);
+  /* a start must be on disk before a crash can interrupt it: commit now
+   * (a WAL append; synchronous=NORMAL does not wait for the disk) */
+  on_commit(-1, 0, s);
 }
 
 void al_state_exec_finished(al_node *n, const al_exec *e) {
@@ -227,4 +230,5 @@ void al_state_sandbox(al_node *n, const al_sbox *sb, const char *state) {
   sqlite3_bind_int64(st, 6, wall_ms());
   sqlite3_step(st);
   sqlite3_reset(st);
+  on_commit(-1, 0, s); /* sandboxes are few, and recovery needs them: commit now */
 }
