@@ -5,7 +5,9 @@
  *
  * A client is not thread-safe: use one client per thread.  The output
  * callback of airlock_client_exec() runs on the calling thread, inside the
- * call.  Link with libairlock (which needs libcurl and jansson). */
+ * call.  Part of libairlock; libcurl (libcurl.so.4, 7.85 or newer) is loaded
+ * when the first client is opened, so programs that never open one do not
+ * load it. */
 #ifndef AIRLOCK_CLIENT_H
 #define AIRLOCK_CLIENT_H
 

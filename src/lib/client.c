@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "cleanup.h"
+#include "curl_dl.h"
 #include "error.h"
 
 /* Largest 2xx body kept in memory (file reads, non-streamed output). */
@@ -30,15 +31,15 @@
 
 static void curl_urlp(CURLU **u) {
   if (*u)
-    curl_url_cleanup(*u);
+    al_curl()->url_cleanup(*u);
 }
 static void curl_slistp(struct curl_slist **l) {
   if (*l)
-    curl_slist_free_all(*l);
+    al_curl()->slist_free_all(*l);
 }
 static void curl_freep(char **p) {
   if (*p)
-    curl_free(*p);
+    al_curl()->free(*p);
 }
 
 char *al_client_clean_text(const char *s, size_t len) {
@@ -86,35 +87,35 @@ static bool is_loopback_host(const char *host) {
 static int parse_url_node(const char *node, bool *tls, char **base, airlock_error **err) {
   if (strncasecmp(node, "http://", 7) != 0 && strncasecmp(node, "https://", 8) != 0)
     return al_err(err, 0, "node '%s': use unix:PATH, https://HOST:PORT or http://127.0.0.1:PORT", node);
-  __attribute__((cleanup(curl_urlp))) CURLU *u = curl_url();
+  __attribute__((cleanup(curl_urlp))) CURLU *u = al_curl()->url();
   if (u == NULL)
     return al_err(err, ENOMEM, "node '%s'", node);
-  if (curl_url_set(u, CURLUPART_URL, node, 0) != CURLUE_OK)
+  if (al_curl()->url_set(u, CURLUPART_URL, node, 0) != CURLUE_OK)
     return al_err(err, 0, "node '%s' is not a valid URL", node);
   __attribute__((cleanup(curl_freep))) char *scheme = NULL;
   __attribute__((cleanup(curl_freep))) char *host = NULL;
   __attribute__((cleanup(curl_freep))) char *path = NULL;
   __attribute__((cleanup(curl_freep))) char *extra = NULL;
-  if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-      curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+  if (al_curl()->url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+      al_curl()->url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
     return al_err(err, 0, "node '%s' is not a valid URL", node);
   *tls = strcmp(scheme, "https") == 0;
   if (!*tls && strcmp(scheme, "http") != 0)
     return al_err(err, 0, "node '%s': use unix:PATH, https://HOST:PORT or http://127.0.0.1:PORT", node);
-  if (curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK && strcmp(path, "/") != 0 && path[0] != '\0')
+  if (al_curl()->url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK && strcmp(path, "/") != 0 && path[0] != '\0')
     return al_err(err, 0, "node '%s' must not have a path ('%s')", node, path);
-  if (curl_url_get(u, CURLUPART_QUERY, &extra, 0) == CURLUE_OK ||
-      curl_url_get(u, CURLUPART_FRAGMENT, &extra, 0) == CURLUE_OK ||
-      curl_url_get(u, CURLUPART_USER, &extra, 0) == CURLUE_OK)
+  if (al_curl()->url_get(u, CURLUPART_QUERY, &extra, 0) == CURLUE_OK ||
+      al_curl()->url_get(u, CURLUPART_FRAGMENT, &extra, 0) == CURLUE_OK ||
+      al_curl()->url_get(u, CURLUPART_USER, &extra, 0) == CURLUE_OK)
     return al_err(err, 0, "node '%s' must be only scheme, host and port", node);
   if (!*tls && !is_loopback_host(host))
     return al_err(err, 0,
                   "node '%s': plain http is only for loopback (127.0.0.1 or [::1]); "
                   "use https:// for host '%s'", node, host);
-  if (curl_url_set(u, CURLUPART_PATH, NULL, 0) != CURLUE_OK)
+  if (al_curl()->url_set(u, CURLUPART_PATH, NULL, 0) != CURLUE_OK)
     return al_err(err, ENOMEM, "node '%s'", node);
   __attribute__((cleanup(curl_freep))) char *url = NULL;
-  if (curl_url_get(u, CURLUPART_URL, &url, 0) != CURLUE_OK)
+  if (al_curl()->url_get(u, CURLUPART_URL, &url, 0) != CURLUE_OK)
     return al_err(err, 0, "node '%s' is not a valid URL", node);
   size_t n = strlen(url);
   while (n > 0 && url[n - 1] == '/')
@@ -134,48 +135,59 @@ static bool token_ok(const char *t) {
 }
 
 static int setopt_failed(airlock_error **err, const char *what, CURLcode rc) {
-  return al_err(err, 0, "cannot set up the HTTP client (%s): %s", what, curl_easy_strerror(rc));
+  return al_err(err, 0, "cannot set up the HTTP client (%s): %s", what, al_curl()->easy_strerror(rc));
 }
 
-#define SETOPT(h, opt, val)                                                                         \
+/* libcurl reads an option's value with va_arg as the type its number
+ * implies.  Called through a pointer, curl's own type checks
+ * (curl/typecheck-gcc.h) do not apply, so these check at compile time that
+ * the option is of the kind the macro is for, and convert the value to it. */
+#define SETOPT_(h, opt, type, lo, hi, val)                                                          \
   do {                                                                                              \
-    CURLcode rc_ = curl_easy_setopt((h), (opt), (val));                                             \
+    _Static_assert((opt) >= (lo) && (opt) < (hi), #opt " is not a " #type " option");              \
+    type v_ = (val);                                                                                \
+    CURLcode rc_ = al_curl()->easy_setopt((h), (opt), v_);                                          \
     if (rc_ != CURLE_OK)                                                                            \
       return setopt_failed(err, #opt, rc_);                                                         \
   } while (0)
+#define SETOPT_LONG(h, opt, val) SETOPT_(h, opt, long, CURLOPTTYPE_LONG, CURLOPTTYPE_OBJECTPOINT, val)
+#define SETOPT_PTR(h, opt, val) SETOPT_(h, opt, const void *, CURLOPTTYPE_OBJECTPOINT, CURLOPTTYPE_FUNCTIONPOINT, val)
+#define SETOPT_FN(h, opt, val)                                                                      \
+  SETOPT_(h, opt, curl_write_callback, CURLOPTTYPE_FUNCTIONPOINT, CURLOPTTYPE_OFF_T, val)
+#define SETOPT_OFF(h, opt, val) SETOPT_(h, opt, curl_off_t, CURLOPTTYPE_OFF_T, CURLOPTTYPE_BLOB, val)
 
 static int configure(airlock_client *c, const char *unix_path, bool tls, const airlock_client_tls *t,
                      airlock_error **err) {
   CURL *h = c->curl;
-  SETOPT(h, CURLOPT_ERRORBUFFER, c->errbuf);
-  SETOPT(h, CURLOPT_NOSIGNAL, 1L); /* no process-wide signal changes; sockets use MSG_NOSIGNAL */
-  SETOPT(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  SETOPT(h, CURLOPT_FOLLOWLOCATION, 0L);
-  SETOPT(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-  SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
-  SETOPT(h, CURLOPT_USERAGENT, "airlock-client/" AIRLOCK_VERSION);
+  SETOPT_PTR(h, CURLOPT_ERRORBUFFER, c->errbuf);
+  SETOPT_LONG(h, CURLOPT_NOSIGNAL, 1L); /* no process-wide signal changes; sockets use MSG_NOSIGNAL */
+  SETOPT_PTR(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  SETOPT_LONG(h, CURLOPT_FOLLOWLOCATION, 0L);
+  SETOPT_LONG(h, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
+  SETOPT_LONG(h, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
+  SETOPT_PTR(h, CURLOPT_USERAGENT, "airlock-client/" AIRLOCK_VERSION);
   if (unix_path) {
-    SETOPT(h, CURLOPT_UNIX_SOCKET_PATH, unix_path);
-    SETOPT(h, CURLOPT_PROXY, ""); /* never through a proxy from the environment */
+    SETOPT_PTR(h, CURLOPT_UNIX_SOCKET_PATH, unix_path);
+    SETOPT_PTR(h, CURLOPT_PROXY, ""); /* never through a proxy from the environment */
     return 0;
   }
-  SETOPT(h, CURLOPT_TCP_KEEPALIVE, 1L); /* notice a vanished node during long silent execs */
+  SETOPT_LONG(h, CURLOPT_TCP_KEEPALIVE, 1L); /* notice a vanished node during long silent execs */
   if (!tls) {
-    SETOPT(h, CURLOPT_PROXY, ""); /* loopback stays loopback */
+    SETOPT_PTR(h, CURLOPT_PROXY, ""); /* loopback stays loopback */
     return 0;
   }
-  SETOPT(h, CURLOPT_SSL_VERIFYPEER, 1L);
-  SETOPT(h, CURLOPT_SSL_VERIFYHOST, 2L);
-  SETOPT(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+  SETOPT_LONG(h, CURLOPT_SSL_VERIFYPEER, 1L);
+  SETOPT_LONG(h, CURLOPT_SSL_VERIFYHOST, 2L);
+  SETOPT_LONG(h, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2);
   if (t && t->ca_file)
-    SETOPT(h, CURLOPT_CAINFO, t->ca_file);
+    SETOPT_PTR(h, CURLOPT_CAINFO, t->ca_file);
   if (t && t->cert_file) {
-    SETOPT(h, CURLOPT_SSLCERT, t->cert_file);
-    SETOPT(h, CURLOPT_SSLCERTTYPE, "PEM");
+    SETOPT_PTR(h, CURLOPT_SSLCERT, t->cert_file);
+    SETOPT_PTR(h, CURLOPT_SSLCERTTYPE, "PEM");
   }
   if (t && t->key_file) {
-    SETOPT(h, CURLOPT_SSLKEY, t->key_file);
-    SETOPT(h, CURLOPT_SSLKEYTYPE, "PEM");
+    SETOPT_PTR(h, CURLOPT_SSLKEY, t->key_file);
+    SETOPT_PTR(h, CURLOPT_SSLKEYTYPE, "PEM");
   }
   return 0;
 }
@@ -197,6 +209,8 @@ int airlock_client_open(const char *node, const char *token, const airlock_clien
     return al_err(err, 0, "no node given");
   if (token && !token_ok(token))
     return al_err(err, 0, "the token is empty or has spaces or control characters");
+  if (al_curl_load(err) == NULL)
+    return -1;
   __attribute__((cleanup(airlock_client_close))) airlock_client *c = calloc(1, sizeof(*c));
   if (c == NULL || (c->node = strdup(node)) == NULL)
     return al_err(err, ENOMEM, "cannot allocate the client");
@@ -231,11 +245,11 @@ int airlock_client_open(const char *node, const char *token, const airlock_clien
     return al_err(err, ENOMEM, "cannot allocate the client");
   }
 
-  CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT); /* reference counted; undone in close */
+  CURLcode rc = al_curl()->global_init(CURL_GLOBAL_DEFAULT); /* reference counted; undone in close */
   if (rc != CURLE_OK)
-    return al_err(err, 0, "cannot initialize libcurl: %s", curl_easy_strerror(rc));
-  if ((c->curl = curl_easy_init()) == NULL) {
-    curl_global_cleanup();
+    return al_err(err, 0, "cannot initialize libcurl: %s", al_curl()->easy_strerror(rc));
+  if ((c->curl = al_curl()->easy_init()) == NULL) {
+    al_curl()->global_cleanup();
     return al_err(err, 0, "cannot initialize libcurl");
   }
   if (configure(c, unix_path, use_tls, tls, err) < 0)
@@ -249,8 +263,8 @@ void airlock_client_close(airlock_client **cp) {
     return;
   airlock_client *c = *cp;
   if (c->curl) {
-    curl_easy_cleanup(c->curl);
-    curl_global_cleanup();
+    al_curl()->easy_cleanup(c->curl);
+    al_curl()->global_cleanup();
   }
   free(c->node);
   free(c->base_url);
@@ -289,7 +303,7 @@ static long parse_retry_after(const char *v, size_t n) {
     long s = strtol(text, NULL, 10);
     return errno ? LONG_MAX : s;
   }
-  time_t when = curl_getdate(text, NULL); /* the HTTP-date form */
+  time_t when = al_curl()->getdate(text, NULL); /* the HTTP-date form */
   if (when == -1)
     return -1;
   time_t now = time(NULL);
@@ -333,7 +347,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata) {
   transfer *t = userdata;
   size_t n = size * nmemb;
   if (!t->status_known) {
-    curl_easy_getinfo(t->c->curl, CURLINFO_RESPONSE_CODE, &t->resp->status);
+    al_curl()->easy_getinfo(t->c->curl, CURLINFO_RESPONSE_CODE, &t->resp->status);
     t->status_known = true;
   }
   bool ok = t->resp->status >= 200 && t->resp->status < 300;
@@ -375,9 +389,9 @@ static int http_error(al_client_response *r, airlock_error **err) {
 }
 
 static int transport_error(airlock_client *c, transfer *t, CURLcode rc, airlock_error **err) {
-  const char *detail = c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc);
+  const char *detail = c->errbuf[0] ? c->errbuf : al_curl()->easy_strerror(rc);
   long os_errno = 0;
-  curl_easy_getinfo(c->curl, CURLINFO_OS_ERRNO, &os_errno);
+  al_curl()->easy_getinfo(c->curl, CURLINFO_OS_ERRNO, &os_errno);
   /* curl's text for a refused connect names host and port, which for a unix
    * socket are a made-up "localhost port 80": the errno says it better */
   if (rc == CURLE_COULDNT_CONNECT && os_errno > 0)
@@ -431,7 +445,7 @@ int al_client_perform(airlock_client *c, const char *method, const char *path, c
   struct curl_slist *tmp;
 #define ADD_HEADER(h)                                                                               \
   do {                                                                                              \
-    if ((tmp = curl_slist_append(headers, (h))) == NULL)                                            \
+    if ((tmp = al_curl()->slist_append(headers, (h))) == NULL)                                      \
       return al_err(err, ENOMEM, "request headers");                                                \
     headers = tmp;                                                                                  \
   } while (0)
@@ -449,32 +463,32 @@ int al_client_perform(airlock_client *c, const char *method, const char *path, c
 
   CURL *h = c->curl;
   transfer t = {.c = c, .sink = sink, .resp = resp};
-  SETOPT(h, CURLOPT_URL, url);
-  SETOPT(h, CURLOPT_HTTPGET, 1L); /* back to a plain GET after the last request */
-  SETOPT(h, CURLOPT_CUSTOMREQUEST, (char *)NULL);
+  SETOPT_PTR(h, CURLOPT_URL, url);
+  SETOPT_LONG(h, CURLOPT_HTTPGET, 1L); /* back to a plain GET after the last request */
+  SETOPT_PTR(h, CURLOPT_CUSTOMREQUEST, NULL);
   if (body) {
-    SETOPT(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
-    SETOPT(h, CURLOPT_POSTFIELDS, body);
+    SETOPT_OFF(h, CURLOPT_POSTFIELDSIZE_LARGE, body_len);
+    SETOPT_PTR(h, CURLOPT_POSTFIELDS, body);
   }
   if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0) {
-    SETOPT(h, CURLOPT_CUSTOMREQUEST, method);
+    SETOPT_PTR(h, CURLOPT_CUSTOMREQUEST, method);
   } else if (strcmp(method, "POST") == 0 && !body) {
-    SETOPT(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
-    SETOPT(h, CURLOPT_POSTFIELDS, "");
+    SETOPT_OFF(h, CURLOPT_POSTFIELDSIZE_LARGE, 0);
+    SETOPT_PTR(h, CURLOPT_POSTFIELDS, "");
   }
-  SETOPT(h, CURLOPT_HTTPHEADER, headers);
-  SETOPT(h, CURLOPT_HEADERFUNCTION, on_header);
-  SETOPT(h, CURLOPT_HEADERDATA, &t);
-  SETOPT(h, CURLOPT_WRITEFUNCTION, on_body);
-  SETOPT(h, CURLOPT_WRITEDATA, &t);
+  SETOPT_PTR(h, CURLOPT_HTTPHEADER, headers);
+  SETOPT_FN(h, CURLOPT_HEADERFUNCTION, on_header);
+  SETOPT_PTR(h, CURLOPT_HEADERDATA, &t);
+  SETOPT_FN(h, CURLOPT_WRITEFUNCTION, on_body);
+  SETOPT_PTR(h, CURLOPT_WRITEDATA, &t);
   c->errbuf[0] = '\0';
 
-  CURLcode rc = curl_easy_perform(h);
+  CURLcode rc = al_curl()->easy_perform(h);
   /* the handle must not keep pointers into this frame */
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, NULL);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, NULL);
-  curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+  al_curl()->easy_setopt(h, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+  al_curl()->easy_setopt(h, CURLOPT_HEADERDATA, NULL);
+  al_curl()->easy_setopt(h, CURLOPT_WRITEDATA, NULL);
+  al_curl()->easy_setopt(h, CURLOPT_HTTPGET, 1L);
 
   if (t.sink_err) {
     if (err && *err == NULL)
@@ -487,7 +501,7 @@ int al_client_perform(airlock_client *c, const char *method, const char *path, c
     return al_err(err, 0, "answer of node %s to %s %s is larger than %u bytes", c->node, method, path, MAX_BODY);
   if (rc != CURLE_OK)
     return transport_error(c, &t, rc, err);
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
+  al_curl()->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
   if (resp->status >= 200 && resp->status < 300)
     return 0;
   return http_error(resp, err);
@@ -527,7 +541,7 @@ char *al_client_sandbox_path(airlock_client *c, const char *id, airlock_error **
     al_err(err, 0, "no sandbox id given");
     return NULL;
   }
-  __attribute__((cleanup(curl_freep))) char *esc = curl_easy_escape(c->curl, id, 0);
+  __attribute__((cleanup(curl_freep))) char *esc = al_curl()->easy_escape(c->curl, id, 0);
   char *path = NULL;
   if (esc == NULL || asprintf(&path, "/v1/sandboxes/%s", esc) < 0) {
     al_err(err, ENOMEM, "request path");

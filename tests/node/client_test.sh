@@ -405,6 +405,12 @@ else
   check "default node as root: /run/airlock/node.sock"
 fi
 
+# libcurl is loaded by `airlock exec` only: `airlock run` must not pay for it
+if command -v ldd >/dev/null 2>&1; then
+  if ldd "$AIRLOCK" | grep -q libcurl; then problems+="airlock links libcurl: $(ldd "$AIRLOCK" | grep libcurl)"$'\n'; fi
+  check "airlock does not link libcurl (loaded on first use)"
+fi
+
 "$AIRLOCK" exec --help >"$T/out" 2>&1
 rc=$?
 want_rc 0; grep -q -- '--no-stream' "$T/out" || problems+="help lacks --no-stream"$'\n'

@@ -1,0 +1,82 @@
+/* curl_dl.c - loading libcurl at run time (see curl_dl.h). */
+#define _GNU_SOURCE
+#include "curl_dl.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "error.h"
+
+/* CURLOPT_PROTOCOLS_STR is the newest option the client uses. */
+#define MIN_VERSION 0x075500
+#define MIN_VERSION_TEXT "7.85.0"
+
+static const char *const sonames[] = {"libcurl.so.4", "libcurl-gnutls.so.4"};
+
+static al_curl_api api;
+static const al_curl_api *loaded;
+static char load_error[512];
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static int resolve(void *lib, const char *soname) {
+  struct {
+    void *slot;
+    const char *name;
+  } syms[] = {
+      {&api.global_init, "curl_global_init"},     {&api.global_cleanup, "curl_global_cleanup"},
+      {&api.easy_init, "curl_easy_init"},         {&api.easy_cleanup, "curl_easy_cleanup"},
+      {&api.easy_setopt, "curl_easy_setopt"},     {&api.easy_getinfo, "curl_easy_getinfo"},
+      {&api.easy_perform, "curl_easy_perform"},   {&api.easy_strerror, "curl_easy_strerror"},
+      {&api.easy_escape, "curl_easy_escape"},     {&api.free, "curl_free"},
+      {&api.slist_append, "curl_slist_append"},   {&api.slist_free_all, "curl_slist_free_all"},
+      {&api.url, "curl_url"},                     {&api.url_cleanup, "curl_url_cleanup"},
+      {&api.url_set, "curl_url_set"},             {&api.url_get, "curl_url_get"},
+      {&api.getdate, "curl_getdate"},             {&api.version_info, "curl_version_info"},
+  };
+  for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
+    void *fn = dlsym(lib, syms[i].name);
+    if (fn == NULL) {
+      snprintf(load_error, sizeof(load_error), "%s has no %s: libcurl %s or newer is needed", soname,
+               syms[i].name, MIN_VERSION_TEXT);
+      return -1;
+    }
+    /* POSIX guarantees that a function's address survives a trip through void * */
+    memcpy(syms[i].slot, &fn, sizeof(fn));
+  }
+  return 0;
+}
+
+static void load(void) {
+  void *lib = NULL;
+  const char *soname = NULL;
+  for (size_t i = 0; i < sizeof(sonames) / sizeof(sonames[0]) && lib == NULL; i++) {
+    soname = sonames[i];
+    lib = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+    if (lib == NULL && i == 0) /* the first name's reason is the one to show */
+      snprintf(load_error, sizeof(load_error), "cannot load libcurl, needed to talk to a node (%s)", dlerror());
+  }
+  if (lib == NULL)
+    return;
+  if (resolve(lib, soname) < 0)
+    return;
+  const curl_version_info_data *v = api.version_info(CURLVERSION_NOW);
+  if (v == NULL || v->version_num < MIN_VERSION) {
+    snprintf(load_error, sizeof(load_error), "%s is libcurl %s; %s or newer is needed", soname,
+             v && v->version ? v->version : "(unknown)", MIN_VERSION_TEXT);
+    return;
+  }
+  loaded = &api; /* never dlclose()d: handles and global state live in it */
+}
+
+const al_curl_api *al_curl_load(airlock_error **err) {
+  pthread_once(&once, load);
+  if (loaded == NULL)
+    al_err(err, 0, "%s", load_error);
+  return loaded;
+}
+
+const al_curl_api *al_curl(void) {
+  return loaded;
+}
