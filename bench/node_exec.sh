@@ -358,7 +358,7 @@ if ! [ -s "$TMP/ready" ]; then
   echo "node_exec.sh: the node did not become ready" >&2
   exit 1
 fi
-if ! SB_JSON="$(api POST /v1/sandboxes '{"labels":{"by":"bench/node_exec.sh"}}')" ||
+if ! SB_JSON="$(api POST /v1/sandboxes '{"labels":{"by":"bench/node_exec.sh"},"limits":{"cpus":'"$(nproc)"'}}')" ||
    ! SANDBOX="$(printf '%s' "$SB_JSON" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["state"]=="ready"; print(d["id"])' 2>/dev/null)"; then
   echo "node_exec.sh: cannot create the persistent sandbox: $SB_JSON" >&2
   cat "$TMP/node.log" >&2
@@ -398,7 +398,7 @@ echo "root:     $IS_ROOT (uid $(id -u))"
 echo "load:     $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) at start"
 echo "airlock:  $BIN/airlock-node node --pool $POOL on unix socket (git $REV)"
 echo "client:   $BIN/node-load (libairlock client, one warm keep-alive connection per thread)"
-echo "sandbox:  $SANDBOX (persistent, node defaults: $(printf '%s' "$SB_JSON" | python3 -c 'import json,sys; l=json.load(sys.stdin)["limits"]; print("memory %dm, cpus %g, pids %d" % (l["memory"]>>20, l["cpus"], l["pids"]))'))"
+echo "sandbox:  $SANDBOX (persistent, cpus = nproc so the sandbox quota does not cap throughput: $(printf '%s' "$SB_JSON" | python3 -c 'import json,sys; l=json.load(sys.stdin)["limits"]; print("memory %dm, cpus %g, pids %d" % (l["memory"]>>20, l["cpus"], l["pids"]))'))"
 echo "token:    --max-concurrent $MAXC (the node's own maximum; the per-token default is 16)"
 echo "peer:     $PEER_DESC"
 echo "python:   $(python3 -c 'import platform; print(platform.python_version())')"
