@@ -191,6 +191,8 @@ json_t *al_exec_result_json(const al_exec *e, bool with_output);
 void al_node_exec_signal(al_node *n, al_exec *e, int signo);
 void al_node_exec_gc(al_node *n);
 void al_node_exec_free(al_exec *e);
+/* the exit code an API client sees: 124 timeout, 137 OOM, 128+N signal */
+int al_exec_exit_code(const al_exec *e);
 /* the sandbox is being freed: execs keep only its id */
 void al_node_exec_forget_sandbox(al_node *n, al_sbox *sb);
 

@@ -530,7 +530,7 @@ void al_node_exec_signal(al_node *n, al_exec *e, int signo) {
     al_box_signal(&e->sbox->box, e->num, signo);
 }
 
-static int exit_code_of(const al_exec *e) {
+int al_exec_exit_code(const al_exec *e) {
   if (e->timed_out)
     return AIRLOCK_EXIT_TIMEOUT;
   if (e->oom_killed)
@@ -548,7 +548,7 @@ json_t *al_exec_result_json(const al_exec *e, bool with_output) {
   if (e->sandbox_id[0])
     json_object_set_new(o, "sandbox", json_string(e->sandbox_id));
   if (e->state == AL_EXEC_DONE) {
-    int code = exit_code_of(e);
+    int code = al_exec_exit_code(e);
     int sig = WIFSIGNALED(e->wait_status) ? WTERMSIG(e->wait_status) : 0;
     json_object_set_new(o, "exit_code", json_integer(code));
     json_object_set_new(o, "signal", json_integer(e->timed_out ? SIGKILL : sig));
@@ -636,7 +636,10 @@ static void finish(al_exec *e) {
   al_state_exec_finished(n, e);
   n->n_finished++;
   if (e->req) {
-    evhttp_connection_set_closecb(evhttp_request_get_connection(e->req), NULL, NULL);
+    struct evhttp_connection *conn = evhttp_request_get_connection(e->req);
+    evhttp_connection_set_closecb(conn, NULL, NULL);
+    /* back to the node's I/O timeout for the connection's next requests */
+    evhttp_connection_set_timeout(conn, (int)n->cfg->io_timeout_s);
     if (e->p.stream) {
       json_t *o = al_exec_result_json(e, false);
       json_object_set_new(o, "type", json_string("exit"));

@@ -131,6 +131,8 @@ al_sbox *al_node_sbox_create(al_node *n, al_tenant *t, const airlock_spec *spec,
    * sandbox's timeout only backs that up, so base it on the longest life a
    * sandbox or exec may have */
   double life = (double)(one_shot ? n->cfg->node_max.max_timeout_ms / 1000 : n->cfg->max_age_s);
+  if (life > 7 * 86400)
+    life = 7 * 86400; /* the spec's own ceiling */
   if (sb->spec.timeout_sec < life)
     sb->spec.timeout_sec = life;
   if (al_box_start(&sb->box, &sb->spec, err) < 0) {

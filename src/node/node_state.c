@@ -178,7 +178,7 @@ void al_state_exec_finished(al_node *n, const al_exec *e) {
   sqlite3_stmt *st = s->exec_end;
   sqlite3_bind_text(st, 1, e->interrupted ? "interrupted" : "exited", -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 2, wall_ms());
-  sqlite3_bind_int(st, 3, WIFEXITED(e->wait_status) ? WEXITSTATUS(e->wait_status) : 128 + WTERMSIG(e->wait_status));
+  sqlite3_bind_int(st, 3, al_exec_exit_code(e));
   sqlite3_bind_int(st, 4, e->timed_out);
   sqlite3_bind_int(st, 5, e->oom_killed);
   sqlite3_bind_text(st, 6, e->id, -1, SQLITE_STATIC);
