@@ -2220,6 +2220,8 @@ static int parse_command(parser *p, cmdres *res) {
       }
       return parse_group(p, res, true);
     }
+    if (t->type == T_REDIR)
+      return parse_simple(p, res);
     if (t->type != T_WORD)
       return 0;
     if (t->plain && t->nfields == 1) {
