@@ -1662,6 +1662,16 @@ static int finish_command(parser *p, builder *b, cmdparts *c, size_t first, int 
       seg.flags |= AL_SEG_UNRESOLVED_COMMAND;
     if (strchr(seg.argv[0], '/') && !(af[0] & F_UNRESOLVED)) {
       const char *norm = al_shell_normalise_path(p->sh, seg.argv[0], NULL);
+      /* a relative path stays one (./run.sh is not run.sh from $PATH) */
+      if (norm && !strchr(norm, '/')) {
+        size_t l = strlen(norm);
+        char *rel = al_shell_alloc(p->sh, l + 3);
+        if (rel == NULL)
+          return fail_nomem(p);
+        memcpy(rel, "./", 2);
+        memcpy(rel + 2, norm, l + 1);
+        norm = rel;
+      }
       if (norm)
         seg.argv[0] = (char *)norm;
     }
