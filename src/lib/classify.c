@@ -130,12 +130,12 @@ typedef struct {
 } span;
 
 /* "/a/b" -> "", "a", "b"; at most max spans stored, the count is returned */
-static size_t split_path(const char *s, span *out, size_t max) {
+static size_t split_path(const char *s, size_t len, span *out, size_t max) {
   size_t n = 0;
-  const char *c = s;
+  const char *c = s, *end = s + len;
   for (;;) {
-    const char *e = strchr(c, '/');
-    size_t l = e ? (size_t)(e - c) : strlen(c);
+    const char *e = memchr(c, '/', (size_t)(end - c));
+    size_t l = e ? (size_t)(e - c) : (size_t)(end - c);
     if (n < max)
       out[n] = (span){c, l};
     n++;
@@ -145,79 +145,155 @@ static size_t split_path(const char *s, span *out, size_t max) {
   }
 }
 
-static bool glob_path(const char *pat, const char *path) {
-  span pstack[32], sstack[64];
-  span *pc = pstack, *sc = sstack;
-  size_t np = split_path(pat, pstack, AL_ARRAY_SIZE(pstack));
-  size_t ns = split_path(path, sstack, AL_ARRAY_SIZE(sstack));
-  bool result = false;
-  _cleanup_free_ span *pheap = NULL;
-  _cleanup_free_ span *sheap = NULL;
-  _cleanup_free_ bool *dp = NULL;
-  if (np > AL_ARRAY_SIZE(pstack)) {
-    pc = pheap = malloc(np * sizeof(span));
-    if (!pc)
-      return false;
-    split_path(pat, pc, np);
+static bool has_glob_chars_n(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (s[i] == '*' || s[i] == '?' || s[i] == '[' || s[i] == '\\')
+      return true;
+  return false;
+}
+
+
+/* A glob compiled once: its length, whether it is a plain string, and for
+ * path matching its components (with "**" and literal ones marked). */
+typedef struct {
+  const char *p;
+  size_t n;
+  bool lit;
+  bool dstar;
+} pspan;
+
+typedef struct {
+  char *text;
+  size_t len;
+  bool literal;
+  pspan *comps;
+  size_t ncomps;
+  bool dstar;
+} cglob;
+
+static void cglob_free(cglob *g) {
+  free(g->text);
+  free(g->comps);
+}
+
+static bool cglob_init(cglob *g, const char *text) {
+  memset(g, 0, sizeof(*g));
+  g->text = strdup(text);
+  if (!g->text)
+    return false;
+  g->len = strlen(text);
+  g->literal = !has_glob_chars_n(text, g->len);
+  size_t n = split_path(g->text, g->len, NULL, 0);
+  span *tmp = malloc(n * sizeof(span));
+  g->comps = malloc(n * sizeof(pspan));
+  if (!tmp || !g->comps) {
+    free(tmp);
+    return false;
   }
-  if (ns > AL_ARRAY_SIZE(sstack)) {
-    sc = sheap = malloc(ns * sizeof(span));
-    if (!sc)
-      return false;
-    split_path(path, sc, ns);
+  split_path(g->text, g->len, tmp, n);
+  for (size_t i = 0; i < n; i++) {
+    pspan *c = &g->comps[i];
+    c->p = tmp[i].p;
+    c->n = tmp[i].n;
+    c->dstar = c->n == 2 && c->p[0] == '*' && c->p[1] == '*';
+    c->lit = !c->dstar && !has_glob_chars_n(c->p, c->n);
+    g->dstar |= c->dstar;
   }
-  bool dstar = false;
-  for (size_t i = 0; i < np; i++)
-    if (pc[i].n == 2 && pc[i].p[0] == '*' && pc[i].p[1] == '*')
-      dstar = true;
-  if (!dstar) {
+  g->ncomps = n;
+  free(tmp);
+  return true;
+}
+
+static bool comp_match(const pspan *pc, const span *sc) {
+  if (pc->lit)
+    return pc->n == sc->n && memcmp(pc->p, sc->p, sc->n) == 0;
+  return glob_plain(pc->p, pc->n, sc->p, sc->n);
+}
+
+/* g against a path already split into components */
+static bool glob_path_split(const cglob *g, const char *path, size_t plen, const span *sc, size_t ns) {
+  if (g->literal)
+    return g->len == plen && memcmp(g->text, path, plen) == 0;
+  const pspan *pc = g->comps;
+  size_t np = g->ncomps;
+  if (!g->dstar) {
     if (np != ns)
       return false;
     for (size_t i = 0; i < np; i++)
-      if (!glob_plain(pc[i].p, pc[i].n, sc[i].p, sc[i].n))
+      if (!comp_match(&pc[i], &sc[i]))
         return false;
     return true;
   }
-  /* next[j]: pattern components pi+1.. match path components j.. */
-  dp = malloc(2 * (ns + 1) * sizeof(bool));
-  if (!dp)
+  /* cheap rejections on the first and last components */
+  if (!pc[0].dstar && (ns == 0 || !comp_match(&pc[0], &sc[0])))
     return false;
+  if (np > 1 && !pc[np - 1].dstar && (ns == 0 || !comp_match(&pc[np - 1], &sc[ns - 1])))
+    return false;
+  /* next[j]: pattern components pi+1.. match path components j.. */
+  bool stack[2 * 65];
+  _cleanup_free_ bool *heap = NULL;
+  bool *dp = stack;
+  if (ns + 1 > 65) {
+    dp = heap = malloc(2 * (ns + 1) * sizeof(bool));
+    if (!dp)
+      return false;
+  }
   bool *next = dp, *cur = dp + ns + 1;
   for (size_t j = 0; j <= ns; j++)
     next[j] = j == ns;
   for (size_t pi = np; pi-- > 0;) {
-    bool any = pc[pi].n == 2 && pc[pi].p[0] == '*' && pc[pi].p[1] == '*';
-    if (any) {
+    if (pc[pi].dstar) {
       cur[ns] = next[ns];
       for (size_t j = ns; j-- > 0;)
         cur[j] = next[j] || cur[j + 1];
     } else {
       cur[ns] = false;
       for (size_t j = 0; j < ns; j++)
-        cur[j] = next[j + 1] && glob_plain(pc[pi].p, pc[pi].n, sc[j].p, sc[j].n);
+        cur[j] = next[j + 1] && comp_match(&pc[pi], &sc[j]);
     }
     bool *t = next;
     next = cur;
     cur = t;
   }
-  result = next[0];
-  return result;
+  return next[0];
+}
+
+static bool glob_path_str(const cglob *g, const char *path) {
+  size_t plen = strlen(path);
+  span stack[64];
+  size_t ns = split_path(path, plen, stack, AL_ARRAY_SIZE(stack));
+  if (ns <= AL_ARRAY_SIZE(stack))
+    return glob_path_split(g, path, plen, stack, ns);
+  _cleanup_free_ span *heap = malloc(ns * sizeof(span));
+  if (!heap)
+    return false;
+  split_path(path, plen, heap, ns);
+  return glob_path_split(g, path, plen, heap, ns);
+}
+
+static bool cglob_plain(const cglob *g, const char *s, size_t n) {
+  if (g->literal)
+    return g->len == n && memcmp(g->text, s, n) == 0;
+  return glob_plain(g->text, g->len, s, n);
 }
 
 bool al_glob_match(const char *pattern, const char *s, bool path_mode) {
-  if (path_mode)
-    return glob_path(pattern, s);
-  return glob_plain(pattern, strlen(pattern), s, strlen(s));
+  cglob g;
+  if (!cglob_init(&g, pattern)) {
+    cglob_free(&g);
+    return false;
+  }
+  bool r = path_mode ? glob_path_str(&g, s) : cglob_plain(&g, s, strlen(s));
+  cglob_free(&g);
+  return r;
 }
-
-static bool has_glob_chars(const char *s) { return strpbrk(s, "*?[\\") != NULL; }
 
 /* --- compiled catalogue -------------------------------------------------------- */
 
 typedef struct {
-  char **pos;
+  cglob *pos;
   size_t npos;
-  char **neg;
+  cglob *neg;
   size_t nneg;
 } globset;
 
@@ -362,8 +438,12 @@ static void strv_free(char **v, size_t n) {
 }
 
 static void globset_free(globset *g) {
-  strv_free(g->pos, g->npos);
-  strv_free(g->neg, g->nneg);
+  for (size_t i = 0; i < g->npos; i++)
+    cglob_free(&g->pos[i]);
+  for (size_t i = 0; i < g->nneg; i++)
+    cglob_free(&g->neg[i]);
+  free(g->pos);
+  free(g->neg);
 }
 
 static void relist_free(relist *r) {
@@ -540,6 +620,36 @@ static bool push_index(size_t **arr, size_t *n, size_t v) {
   return true;
 }
 
+/* Whether every way m can match names a command; then its names (literal
+ * ones to the index, glob ones flag *glob).  A pattern whose alternatives all
+ * name commands is tried only on those commands. */
+static bool indexable(const mnode *m) {
+  if (m->command.npos > 0)
+    return true;
+  if (m->nany == 0 || m->dynamic == TRI_TRUE)
+    return false;
+  for (size_t k = 0; k < m->nany; k++)
+    if (!indexable(&m->any[k]))
+      return false;
+  return true;
+}
+
+static bool index_names(al_catalogue *c, const mnode *m, size_t pat, bool *glob) {
+  if (m->command.npos > 0) {
+    for (size_t k = 0; k < m->command.npos; k++) {
+      if (!m->command.pos[k].literal)
+        *glob = true;
+      else if (!idx_add(&c->pat_by_name, m->command.pos[k].text, pat))
+        return false;
+    }
+    return true;
+  }
+  for (size_t k = 0; k < m->nany; k++)
+    if (!index_names(c, &m->any[k], pat, glob))
+      return false;
+  return true;
+}
+
 static int build_indexes(al_catalogue *c, airlock_error **err) {
   indexes_free(c);
   c->nenabled = 0;
@@ -548,21 +658,11 @@ static int build_indexes(al_catalogue *c, airlock_error **err) {
     if (!p->enabled)
       continue;
     c->nenabled++;
-    const globset *cmd = &p->match.command;
-    bool ok = true;
-    if (cmd->npos == 0) {
+    bool ok = true, glob = false;
+    if (!indexable(&p->match))
       ok = push_index(&c->pat_always, &c->npat_always, i);
-    } else {
-      bool glob = false;
-      for (size_t k = 0; ok && k < cmd->npos; k++) {
-        if (has_glob_chars(cmd->pos[k]))
-          glob = true;
-        else
-          ok = idx_add(&c->pat_by_name, cmd->pos[k], i);
-      }
-      if (ok && glob)
-        ok = push_index(&c->pat_glob, &c->npat_glob, i);
-    }
+    else
+      ok = index_names(c, &p->match, i, &glob) && (!glob || push_index(&c->pat_glob, &c->npat_glob, i));
     if (!ok)
       return al_err(err, ENOMEM, "catalogue index");
   }
@@ -570,10 +670,10 @@ static int build_indexes(al_catalogue *c, airlock_error **err) {
     const cmdent *e = c->commands[i];
     bool ok = true, glob = false;
     for (size_t k = 0; ok && k < e->names.npos; k++) {
-      if (has_glob_chars(e->names.pos[k]))
+      if (!e->names.pos[k].literal)
         glob = true;
       else
-        ok = idx_add(&c->cmd_by_name, e->names.pos[k], i);
+        ok = idx_add(&c->cmd_by_name, e->names.pos[k].text, i);
     }
     if (ok && glob)
       ok = push_index(&c->cmd_glob, &c->ncmd_glob, i);
@@ -643,16 +743,29 @@ static const pathset *find_set(cctx *c, const char *name) {
   return NULL;
 }
 
+static bool cglob_push(cglob **v, size_t *n, const char *s) {
+  cglob *nv = realloc(*v, (*n + 1) * sizeof(cglob));
+  if (!nv)
+    return false;
+  *v = nv;
+  if (!cglob_init(&nv[*n], s)) {
+    cglob_free(&nv[*n]);
+    return false;
+  }
+  (*n)++;
+  return true;
+}
+
 static int globset_add(cctx *c, const char *field, globset *g, const char *s) {
   bool ok;
   if (s[0] == '!') {
     if (s[1] == '\0')
       return cfail(c, field, "empty exclusion");
-    ok = strv_push(&g->neg, &g->nneg, s + 1);
+    ok = cglob_push(&g->neg, &g->nneg, s + 1);
   } else {
     if (s[0] == '\0')
       return cfail(c, field, "empty glob");
-    ok = strv_push(&g->pos, &g->npos, s);
+    ok = cglob_push(&g->pos, &g->npos, s);
   }
   return ok ? 0 : cfail(c, field, "out of memory");
 }
@@ -1504,8 +1617,15 @@ int al_catalogue_pattern(const al_catalogue *cat, size_t i, al_pattern_info *out
 /* --- classification ------------------------------------------------------------ */
 
 typedef struct {
-  const char *norm;
-  const char *alias; /* /root/x and /home/U/x also as ~/x; NULL otherwise */
+  const char *s;
+  size_t len;
+  span *comps;
+  size_t ncomps;
+} splitpath;
+
+typedef struct {
+  splitpath norm;
+  splitpath alias;   /* /root/x and /home/U/x also as ~/x; s is NULL otherwise */
   unsigned role;     /* ROLE_* */
   bool redirect;
 } pathcand;
@@ -1538,8 +1658,9 @@ static const cmdent *find_cmd(const al_catalogue *cat, const char *name) {
     return cat->commands[e->vals[0]];
   for (size_t i = 0; i < cat->ncmd_glob; i++) {
     const cmdent *c = cat->commands[cat->cmd_glob[i]];
+    size_t nl = strlen(name);
     for (size_t k = 0; k < c->names.npos; k++)
-      if (has_glob_chars(c->names.pos[k]) && glob_plain(c->names.pos[k], strlen(c->names.pos[k]), name, strlen(name)))
+      if (!c->names.pos[k].literal && cglob_plain(&c->names.pos[k], name, nl))
         return c;
   }
   return NULL;
@@ -1631,6 +1752,17 @@ static const char *home_alias(al_shell *sh, const char *p) {
   return a;
 }
 
+static bool make_split(al_shell *sh, const char *str, splitpath *out) {
+  out->s = str;
+  out->len = strlen(str);
+  out->ncomps = split_path(str, out->len, NULL, 0);
+  out->comps = al_shell_alloc(sh, out->ncomps * sizeof(span));
+  if (!out->comps)
+    return false;
+  split_path(str, out->len, out->comps, out->ncomps);
+  return true;
+}
+
 static int add_cand(clsf *c, segctx *x, size_t cap, const char *value, unsigned role, bool redirect) {
   if (x->npaths >= cap || value[0] == '\0')
     return 0;
@@ -1641,11 +1773,16 @@ static int add_cand(clsf *c, segctx *x, size_t cap, const char *value, unsigned 
   const char *norm = al_shell_normalise_path(c->sh, value, x->cwd);
   if (!norm)
     return 0;
-  pathcand *p = &x->paths[x->npaths++];
-  p->norm = norm;
-  p->alias = home_alias(c->sh, norm);
+  pathcand *p = &x->paths[x->npaths];
+  memset(p, 0, sizeof(*p));
+  const char *alias = home_alias(c->sh, norm);
+  if (!make_split(c->sh, norm, &p->norm) || (alias && !make_split(c->sh, alias, &p->alias))) {
+    c->failed = true;
+    return -1;
+  }
   p->role = role;
   p->redirect = redirect;
+  x->npaths++;
   return 0;
 }
 
@@ -1732,20 +1869,33 @@ static int prepare_paths(clsf *c, size_t i) {
   return 0;
 }
 
-static bool gs_match(const globset *g, const char *s, bool path_mode) {
+static bool gs_plain(const globset *g, const char *s) {
+  size_t n = strlen(s);
   bool hit = g->npos == 0;
   for (size_t i = 0; !hit && i < g->npos; i++)
-    hit = al_glob_match(g->pos[i], s, path_mode);
+    hit = cglob_plain(&g->pos[i], s, n);
   if (!hit)
     return false;
   for (size_t i = 0; i < g->nneg; i++)
-    if (al_glob_match(g->neg[i], s, path_mode))
+    if (cglob_plain(&g->neg[i], s, n))
+      return false;
+  return true;
+}
+
+static bool gs_path(const globset *g, const splitpath *p) {
+  bool hit = g->npos == 0;
+  for (size_t i = 0; !hit && i < g->npos; i++)
+    hit = glob_path_split(&g->pos[i], p->s, p->len, p->comps, p->ncomps);
+  if (!hit)
+    return false;
+  for (size_t i = 0; i < g->nneg; i++)
+    if (glob_path_split(&g->neg[i], p->s, p->len, p->comps, p->ncomps))
       return false;
   return true;
 }
 
 static bool cand_match(const globset *g, const pathcand *p) {
-  return gs_match(g, p->norm, true) || (p->alias && gs_match(g, p->alias, true));
+  return gs_path(g, &p->norm) || (p->alias.s && gs_path(g, &p->alias));
 }
 
 static bool flag_present(const segctx *x, const al_segment *s, const char *alt) {
@@ -1782,7 +1932,7 @@ static bool re_any(const relist *r, const char *s) {
 static bool value_ok(const optcond *o, const char *v) {
   if (o->value.npos == 0 && o->value.nneg == 0 && o->value_re.n == 0)
     return true;
-  if ((o->value.npos || o->value.nneg) && gs_match(&o->value, v, false))
+  if ((o->value.npos || o->value.nneg) && gs_plain(&o->value, v))
     return true;
   return o->value_re.n && re_any(&o->value_re, v);
 }
@@ -1833,11 +1983,11 @@ static bool is_decl(const char *name) {
 
 static bool assign_match(const al_segment *s, const globset *g) {
   for (size_t i = 0; i < s->n_assigns; i++)
-    if (gs_match(g, s->assigns[i], false))
+    if (gs_plain(g, s->assigns[i]))
       return true;
   if (s->argc > 0 && is_decl(s->name))
     for (size_t i = 1; i < s->argc; i++)
-      if (strchr(s->argv[i], '=') && gs_match(g, s->argv[i], false))
+      if (strchr(s->argv[i], '=') && gs_plain(g, s->argv[i]))
         return true;
   return false;
 }
@@ -1896,16 +2046,16 @@ static bool match_node(clsf *c, const mnode *m, size_t i, int depth) {
     if (unresolved) {
       if (!m->beyond_command)
         return false; /* an unknown command matches a command list only through its other conditions */
-    } else if (s->argc == 0 || !gs_match(&m->command, s->name, false)) {
+    } else if (s->argc == 0 || !gs_plain(&m->command, s->name)) {
       return false;
     }
   }
-  if ((m->have & C_COMMAND_NOT) && !unresolved && s->argc > 0 && gs_match(&m->command_not, s->name, false))
+  if ((m->have & C_COMMAND_NOT) && !unresolved && s->argc > 0 && gs_plain(&m->command_not, s->name))
     return false;
   if (m->have & C_WRAPPER) {
     bool hit = false;
     for (size_t k = 0; !hit && k < s->n_wrappers; k++)
-      hit = gs_match(&m->wrapper, s->wrappers[k], false);
+      hit = gs_plain(&m->wrapper, s->wrappers[k]);
     if (!hit)
       return false;
   }
@@ -1921,21 +2071,15 @@ static bool match_node(clsf *c, const mnode *m, size_t i, int depth) {
   if (m->have & C_ASSIGN && !assign_match(s, &m->assign))
     return false;
   if (m->nredirects) {
+    if (prepare_paths(c, i) < 0)
+      return false;
+    const segctx *x = &c->ctx[i];
     for (size_t k = 0; k < m->nredirects; k++) {
       const redircond *rc = &m->redirects[k];
+      unsigned want = rc->dir == DIR_IN ? ROLE_READ : rc->dir == DIR_OUT ? ROLE_WRITE : (ROLE_READ | ROLE_WRITE);
       bool hit = false;
-      for (size_t r = 0; !hit && r < s->n_redirs; r++) {
-        const al_redir *d = &s->redirs[r];
-        bool in = d->kind == AL_REDIR_IN || d->kind == AL_REDIR_INOUT;
-        bool out = d->kind == AL_REDIR_OUT || d->kind == AL_REDIR_APPEND || d->kind == AL_REDIR_INOUT;
-        if (!(rc->dir == DIR_ANY ? (in || out) : rc->dir == DIR_IN ? in : out))
-          continue;
-        const char *norm = al_shell_normalise_path(c->sh, d->target, c->ctx[i].cwd);
-        if (!norm)
-          continue;
-        pathcand pc = {norm, home_alias(c->sh, norm), 0, true};
-        hit = cand_match(&rc->path, &pc);
-      }
+      for (size_t p = 0; !hit && p < x->npaths; p++)
+        hit = x->paths[p].redirect && (x->paths[p].role & want) && cand_match(&rc->path, &x->paths[p]);
       if (!hit)
         return false;
     }
@@ -1947,7 +2091,7 @@ static bool match_node(clsf *c, const mnode *m, size_t i, int depth) {
     segctx *x = &c->ctx[i];
     if (!tri_ok(m->no_positionals, x->npos == 0))
       return false;
-    if ((m->have & C_SUBCOMMAND) && (x->npos == 0 || !gs_match(&m->subcommand, x->pos[0], false)))
+    if ((m->have & C_SUBCOMMAND) && (x->npos == 0 || !gs_plain(&m->subcommand, x->pos[0])))
       return false;
     for (size_t k = 0; k < m->nflags; k++)
       if (!group_present(x, s, &m->flags[k]))
@@ -1958,7 +2102,7 @@ static bool match_node(clsf *c, const mnode *m, size_t i, int depth) {
     if (m->have & C_ARG) {
       bool hit = false;
       for (size_t j = 1; !hit && j < s->argc; j++)
-        hit = gs_match(&m->arg, s->argv[j], false);
+        hit = gs_plain(&m->arg, s->argv[j]);
       if (!hit)
         return false;
     }
