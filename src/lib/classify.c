@@ -354,7 +354,7 @@ struct mnode {
   mnode *input_from, *output_to, *not;
   mnode *any;
   size_t nany;
-  bool beyond_command; /* a condition other than command, command_not, wrapper */
+  bool evidence; /* a positive condition on arguments, paths, redirections or neighbours */
 };
 
 enum { ROLE_READ = 1, ROLE_WRITE = 2, ROLE_DELETE = 4, ROLE_NONE = 8 };
@@ -1054,7 +1054,7 @@ static int compile_match(cctx *c, const char *field, json_t *v, mnode *m, int ne
       if (compile_globs(c, f, e, (globset *)((char *)m + globs[i].off), globs[i].sets) < 0)
         return -1;
       if (globs[i].bit & ~(C_COMMAND | C_COMMAND_NOT | C_WRAPPER))
-        m->beyond_command = true;
+        m->evidence = true;
       continue;
     }
     for (i = 0; i < AL_ARRAY_SIZE(tris); i++)
@@ -1063,10 +1063,10 @@ static int compile_match(cctx *c, const char *field, json_t *v, mnode *m, int ne
     if (i < AL_ARRAY_SIZE(tris)) {
       if (want_tri(c, f, e, (int *)((char *)m + tris[i].off)) < 0)
         return -1;
-      m->beyond_command = true;
       continue;
     }
-    m->beyond_command = true;
+    if (strcmp(k, "flags_absent") != 0 && strcmp(k, "not") != 0 && strcmp(k, "any") != 0)
+      m->evidence = true;
     if (strcmp(k, "arg_regex") == 0) {
       m->have |= C_ARG_RE;
       r = compile_regexes(c, f, e, &m->arg_re);
@@ -1108,6 +1108,13 @@ static int compile_match(cctx *c, const char *field, json_t *v, mnode *m, int ne
     }
     if (r < 0)
       return -1;
+  }
+  /* alternatives that all carry evidence carry it for the node */
+  if (m->nany > 0) {
+    bool all = true;
+    for (size_t a = 0; a < m->nany; a++)
+      all &= m->any[a].evidence;
+    m->evidence |= all;
   }
   return 0;
 }
@@ -2044,8 +2051,8 @@ static bool match_node(clsf *c, const mnode *m, size_t i, int depth) {
   bool unresolved = s->flags & AL_SEG_UNRESOLVED_COMMAND;
   if (m->have & C_COMMAND) {
     if (unresolved) {
-      if (!m->beyond_command)
-        return false; /* an unknown command matches a command list only through its other conditions */
+      if (!m->evidence)
+        return false; /* an unknown command matches a command list only through positive evidence */
     } else if (s->argc == 0 || !gs_plain(&m->command, s->name)) {
       return false;
     }

@@ -429,6 +429,17 @@ static void test_match_dynamic(void **state) {
   assert_false(matched(&c, "rmr"));
   assert_false(matched(&c, "shred"));
   al_classification_free(&c);
+  al_catalogue_free(cat);
+  /* negative conditions are no evidence: an unknown program is not "mkfs without -n" */
+  cat = one_pattern("{\"command\": [\"mkfs\"], \"flags_absent\": [\"-n\"], \"not\": {\"arg\": [\"x\"]},"
+                    " \"any\": [{\"arg\": [\"/dev/*\"]}, {\"no_positionals\": false}]}");
+  MISS(cat, "$TOOL notes.txt", "p");
+  HIT(cat, "mkfs notes.txt", "p");
+  al_catalogue_free(cat);
+  cat = load_json("{\"patterns\": [{\"id\": \"rmr\", \"description\": \"d\", \"severity\": \"high\", "
+                  "\"action\": \"file_delete\", \"match\": {\"command\": [\"rm\"], \"flags\": [\"-r\"]}},"
+                  "{\"id\": \"dyn\", \"description\": \"d\", \"severity\": \"high\", \"action\": "
+                  "\"code_exec\", \"match\": {\"dynamic\": true}}]}");
   /* a resolved one is just the command */
   c = classify(cat, "X=rm; $X -r y");
   assert_true(matched(&c, "rmr"));
@@ -485,6 +496,22 @@ static void test_segment_actions(void **state) {
     if (c.seg_action[0] != t[i].want)
       fail_msg("%s: %s, want %s", t[i].cmd, al_action_name(c.seg_action[0]), al_action_name(t[i].want));
     assert_int_equal(c.primary, t[i].want);
+    al_classification_free(&c);
+  }
+  al_catalogue_free(cat);
+}
+
+static void test_unknown_commands_quiet(void **state) {
+  (void)state;
+  al_catalogue *cat = NULL;
+  airlock_error *err = NULL;
+  if (al_catalogue_load(CATALOGUE, &cat, &err) < 0)
+    fail_msg("%s", err->msg);
+  const char *quiet[] = {"$EDITOR notes.txt", "\"$PYTHON\" -m pytest", "${CC} -o x x.c", "$X | $Y", "$(which node) app.js"};
+  for (size_t i = 0; i < sizeof(quiet) / sizeof(quiet[0]); i++) {
+    al_classification c = classify(cat, quiet[i]);
+    if (c.n_matches)
+      fail_msg("%s matched %s", quiet[i], c.matches[0].id);
     al_classification_free(&c);
   }
   al_catalogue_free(cat);
@@ -610,7 +637,8 @@ int main(void) {
       cmocka_unit_test(test_load_errors),           cmocka_unit_test(test_merge),
       cmocka_unit_test(test_match_command_and_flags), cmocka_unit_test(test_match_args_and_options),
       cmocka_unit_test(test_match_paths),           cmocka_unit_test(test_match_relations),
-      cmocka_unit_test(test_match_dynamic),         cmocka_unit_test(test_segment_actions),
+      cmocka_unit_test(test_match_dynamic),         cmocka_unit_test(test_unknown_commands_quiet),
+      cmocka_unit_test(test_segment_actions),
       cmocka_unit_test(test_classification_summary), cmocka_unit_test(test_shipped_catalogue),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
