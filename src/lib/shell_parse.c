@@ -754,6 +754,21 @@ static const char *param_value(parser *p, const char *c, size_t n) {
     return known ? val : NULL;
   const char *op = c + i;
   size_t rest = n - i;
+  /* ${X:?msg} ${X?msg}: the value, or sh stops */
+  if ((rest >= 1 && op[0] == '?') || (rest >= 2 && op[0] == ':' && op[1] == '?'))
+    return known ? val : NULL;
+  /* ${X:+word} ${X+word}: word when X is set (and not empty) */
+  if ((rest >= 1 && op[0] == '+') || (rest >= 2 && op[0] == ':' && op[1] == '+')) {
+    size_t skip = op[0] == ':' ? 2 : 1;
+    if (!known)
+      return NULL;
+    if (op[0] == ':' && val[0] == '\0')
+      return "";
+    for (size_t k = skip; k < rest; k++)
+      if (strchr("$`\\'\"", op[k]))
+        return NULL;
+    return pdup(p, op + skip, rest - skip);
+  }
   /* ${X:-word} ${X-word} ${X:=word} ${X=word} */
   if ((rest >= 2 && op[0] == ':' && (op[1] == '-' || op[1] == '=')) || op[0] == '-' || op[0] == '=') {
     size_t skip = op[0] == ':' ? 2 : 1;

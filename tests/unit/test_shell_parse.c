@@ -356,6 +356,7 @@ static void test_variables(void **state) {
   SEGS("X=$(echo rm); $X", "echo rm", "", "rm");
   SEGS("${X:-rm} -rf /", "rm -rf /");
   SEGS("X=xrmx; ${X:1:2} ${X/x/} ${X//x/}", "", "rm rmx rm");
+  SEGS("rm -rf ${HOME:?}/ ${HOME?x} ${HOME:+/} ${NOPE:?}", "rm -rf ~/ ~ / ${NOPE:?}");
   SEGS("rm${IFS}-rf${IFS}/", "rm -rf /");
   SEGS("rm -rf $HOME ${HOME}/x \"$HOME\"", "rm -rf ~ ~/x ~");
   SEGS("E=; $E rm x", "", "rm x");
