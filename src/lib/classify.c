@@ -2223,8 +2223,15 @@ static al_action segment_action(clsf *c, size_t i) {
              strncmp(s->argv[0], "/sbin/", 6) != 0) {
     a = AL_ACTION_CODE_EXEC; /* a program of its own: ./build.sh, tools/gen */
   }
-  if ((a == AL_ACTION_FILE_READ || a == AL_ACTION_SYSTEM_COMMAND) && writes_file(s))
-    a = AL_ACTION_FILE_WRITE;
+  if (a == AL_ACTION_FILE_READ || a == AL_ACTION_SYSTEM_COMMAND) {
+    bool writes = writes_file(s);
+    /* a file given to a write option: sort -o out */
+    if (!writes && cmd && cmd->nwrite_options && prepare_paths(c, i) == 0)
+      for (size_t p = 0; !writes && p < c->ctx[i].npaths; p++)
+        writes = !c->ctx[i].paths[p].redirect && (c->ctx[i].paths[p].role & ROLE_WRITE);
+    if (writes)
+      a = AL_ACTION_FILE_WRITE;
+  }
   return a;
 }
 
