@@ -295,6 +295,8 @@ typedef struct {
   size_t npos;
   cglob *neg;
   size_t nneg;
+  bool all_literal; /* every entry a plain string: bloom says which names can match */
+  uint64_t bloom;
 } globset;
 
 typedef struct {
@@ -743,6 +745,13 @@ static const pathset *find_set(cctx *c, const char *name) {
   return NULL;
 }
 
+static uint64_t bloom_bit(const char *s) {
+  uint64_t h = 1469598103934665603ull;
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return 1ull << (h >> 58);
+}
+
 static bool cglob_push(cglob **v, size_t *n, const char *s) {
   cglob *nv = realloc(*v, (*n + 1) * sizeof(cglob));
   if (!nv)
@@ -809,6 +818,11 @@ static int compile_globs(cctx *c, const char *field, json_t *v, globset *g, bool
     json_decref(arr);
   if (r == 0 && g->npos == 0 && g->nneg == 0)
     return cfail(c, field, "is empty");
+  g->all_literal = g->npos > 0;
+  for (size_t k = 0; k < g->npos; k++) {
+    g->all_literal &= g->pos[k].literal;
+    g->bloom |= bloom_bit(g->pos[k].text);
+  }
   return r;
 }
 
@@ -1639,6 +1653,7 @@ typedef struct {
 
 typedef struct {
   bool ready;
+  uint64_t name_bit; /* bloom_bit of the command name, 0 until computed */
   const cmdent *cmd;
   unsigned char shortf[32];
   const char **pos;
@@ -2049,15 +2064,23 @@ static bool match_node(clsf *c, const mnode *m, size_t i, int depth) {
     return false;
   const al_segment *s = &c->sh->segs[i];
   bool unresolved = s->flags & AL_SEG_UNRESOLVED_COMMAND;
+  uint64_t name_bit = 0;
+  if ((m->have & (C_COMMAND | C_COMMAND_NOT)) && s->argc > 0 && !unresolved) {
+    if (!c->ctx[i].name_bit)
+      c->ctx[i].name_bit = bloom_bit(s->name);
+    name_bit = c->ctx[i].name_bit;
+  }
   if (m->have & C_COMMAND) {
     if (unresolved) {
       if (!m->evidence)
         return false; /* an unknown command matches a command list only through positive evidence */
-    } else if (s->argc == 0 || !gs_plain(&m->command, s->name)) {
+    } else if (s->argc == 0 || (m->command.all_literal && !(m->command.bloom & name_bit)) ||
+               !gs_plain(&m->command, s->name)) {
       return false;
     }
   }
-  if ((m->have & C_COMMAND_NOT) && !unresolved && s->argc > 0 && gs_plain(&m->command_not, s->name))
+  if ((m->have & C_COMMAND_NOT) && !unresolved && s->argc > 0 &&
+      !(m->command_not.all_literal && !(m->command_not.bloom & name_bit)) && gs_plain(&m->command_not, s->name))
     return false;
   if (m->have & C_WRAPPER) {
     bool hit = false;
