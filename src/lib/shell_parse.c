@@ -195,12 +195,11 @@ const char *al_shell_normalise_path(al_shell *sh, const char *path, const char *
   }
   char out[2 * PATH_MAX + 8];
   uint16_t starts[PATH_MAX]; /* where each kept component begins (before its '/') */
-  size_t o = 0, n = 0, base = 0;
+  size_t o = 0, n = 0;
   char root = src[0] == '/' ? '/' : home ? '~' : 0;
   const char *p = src;
   if (root) {
     out[o++] = root;
-    base = 1;
     p++;
   }
   while (*p) {
@@ -222,14 +221,12 @@ const char *al_shell_normalise_path(al_shell *sh, const char *path, const char *
         o = 5;
         starts[0] = 1;
         n = 1;
-        base = 1;
         root = '/';
       } else if (root == 0) {
         if (o > 0)
           out[o++] = '/';
         out[o++] = '.';
         out[o++] = '.';
-        base = o;
       }
       continue;
     }
@@ -241,7 +238,6 @@ const char *al_shell_normalise_path(al_shell *sh, const char *path, const char *
     memcpy(out + o, c, l);
     o += l;
   }
-  (void)base;
   if (o == 0)
     out[o++] = '.';
   if (o >= PATH_MAX)
