@@ -340,23 +340,21 @@ enum {
 };
 
 typedef struct mnode mnode;
+/* The fields every check reads come first: one cache line decides most
+ * non-matches. */
 struct mnode {
   unsigned have;
-  globset command, command_not, wrapper, subcommand, arg, path, read_path, write_path, assign;
-  relist arg_re, argline_re;
+  bool evidence; /* a positive condition on arguments, paths, redirections or neighbours */
+  int8_t dynamic, no_positionals, piped_into, pipes_out, background, recursive_call, remote;
+  uint8_t nflags, nflags_absent, noptions, nredirects, nany;
   altgroup *flags;
-  size_t nflags;
   altgroup *flags_absent;
-  size_t nflags_absent;
   optcond *options;
-  size_t noptions;
   redircond *redirects;
-  size_t nredirects;
-  int dynamic, no_positionals, piped_into, pipes_out, background, recursive_call, remote;
   mnode *input_from, *output_to, *not;
   mnode *any;
-  size_t nany;
-  bool evidence; /* a positive condition on arguments, paths, redirections or neighbours */
+  globset command, command_not, wrapper, subcommand, arg, path, read_path, write_path, assign;
+  relist arg_re, argline_re;
 };
 
 enum { ROLE_READ = 1, ROLE_WRITE = 2, ROLE_DELETE = 4, ROLE_NONE = 8 };
@@ -890,7 +888,7 @@ static int compile_alts(cctx *c, const char *field, json_t *v, altgroup *g) {
   }
 }
 
-static int compile_altlist(cctx *c, const char *field, json_t *v, altgroup **out, size_t *n) {
+static int compile_altlist(cctx *c, const char *field, json_t *v, altgroup **out, uint8_t *n) {
   if (json_is_string(v)) {
     *out = calloc(1, sizeof(altgroup));
     if (!*out)
@@ -900,6 +898,8 @@ static int compile_altlist(cctx *c, const char *field, json_t *v, altgroup **out
   }
   if (!json_is_array(v) || json_array_size(v) == 0)
     return cfail(c, field, "must be a string or a non-empty array of strings");
+  if (json_array_size(v) > UINT8_MAX)
+    return cfail(c, field, "more than %d entries", UINT8_MAX);
   *out = calloc(json_array_size(v), sizeof(altgroup));
   if (!*out)
     return cfail(c, field, "out of memory");
@@ -915,7 +915,7 @@ static int compile_altlist(cctx *c, const char *field, json_t *v, altgroup **out
   return 0;
 }
 
-static int want_tri(cctx *c, const char *field, json_t *v, int *out) {
+static int want_tri(cctx *c, const char *field, json_t *v, int8_t *out) {
   if (!json_is_boolean(v))
     return cfail(c, field, "must be true or false");
   *out = json_is_true(v) ? TRI_TRUE : TRI_FALSE;
@@ -991,11 +991,13 @@ static int compile_redirect(cctx *c, const char *field, json_t *v, redircond *rd
 }
 
 /* an object or an array of objects */
-static int compile_objlist(cctx *c, const char *field, json_t *v, void **out, size_t *n, size_t elem,
+static int compile_objlist(cctx *c, const char *field, json_t *v, void **out, uint8_t *n, size_t elem,
                            int (*one)(cctx *, const char *, json_t *, void *)) {
   size_t count = json_is_array(v) ? json_array_size(v) : 1;
   if (count == 0)
     return cfail(c, field, "is empty");
+  if (count > UINT8_MAX)
+    return cfail(c, field, "more than %d entries", UINT8_MAX);
   *out = calloc(count, elem);
   if (!*out)
     return cfail(c, field, "out of memory");
@@ -1075,7 +1077,7 @@ static int compile_match(cctx *c, const char *field, json_t *v, mnode *m, int ne
       if (strcmp(k, tris[i].key) == 0)
         break;
     if (i < AL_ARRAY_SIZE(tris)) {
-      if (want_tri(c, f, e, (int *)((char *)m + tris[i].off)) < 0)
+      if (want_tri(c, f, e, (int8_t *)((char *)m + tris[i].off)) < 0)
         return -1;
       continue;
     }
@@ -1102,8 +1104,8 @@ static int compile_match(cctx *c, const char *field, json_t *v, mnode *m, int ne
     } else if (strcmp(k, "not") == 0) {
       r = compile_submatch(c, f, e, &m->not, nesting);
     } else if (strcmp(k, "any") == 0) {
-      if (!json_is_array(e) || json_array_size(e) == 0)
-        return cfail(c, f, "must be a non-empty array of match objects");
+      if (!json_is_array(e) || json_array_size(e) == 0 || json_array_size(e) > UINT8_MAX)
+        return cfail(c, f, "must be an array of 1 to 255 match objects");
       m->any = calloc(json_array_size(e), sizeof(mnode));
       if (!m->any)
         return cfail(c, f, "out of memory");
