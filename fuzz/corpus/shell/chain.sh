@@ -1,0 +1,1 @@
+cd /workspace && npm ci && npm test | tee log.txt; rm -rf ./dist

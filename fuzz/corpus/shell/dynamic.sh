@@ -1,0 +1,1 @@
+X=rm; $X -rf /; $(echo rm) -rf /; `which rm` -rf /; ${Y:-rm} x; rm${IFS}-rf${IFS}/; {rm,-rf,/}

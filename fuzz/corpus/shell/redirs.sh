@@ -1,0 +1,1 @@
+cmd > out >> app 2> err < in &> both 2>&1 <> rw >| clob 3<&0 >&- &>> all >&file

@@ -1,0 +1,1 @@
+sudo -u root env -i A=1 nohup nice -n 5 timeout 10 xargs -0 rm -rf /; command -v rm; ssh -p 22 host "rm -rf /"; find / -exec rm {} \; ; su -c "reboot" root; watch -n1 "ls|wc"
