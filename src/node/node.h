@@ -186,6 +186,8 @@ int al_signal_parse(json_t *v);
 void al_node_exec_start(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *p, struct evhttp_request *req);
 void al_node_exec_agent_msg(al_node *n, al_sbox *sb, const al_status_msg *m);
 void al_node_exec_sandbox_died(al_node *n, al_sbox *sb);
+/* the sandbox's agent is ready: hand it the execs that waited */
+void al_node_sbox_ready(al_node *n, al_sbox *sb);
 al_exec *al_node_exec_find(al_node *n, al_tenant *t, const char *id);
 json_t *al_exec_result_json(const al_exec *e, bool with_output);
 void al_node_exec_signal(al_node *n, al_exec *e, int signo);

@@ -298,7 +298,6 @@ static void dispatch(al_exec *e) {
   al_state_exec_started(e->node, e);
 }
 
-void al_node_sbox_ready(al_node *n, al_sbox *sb);
 void al_node_sbox_ready(al_node *n, al_sbox *sb) {
   (void)n;
   while (sb->waiting) {

@@ -26,6 +26,22 @@ static int fail(char *err, size_t len, const char *fmt, ...) {
   return -1;
 }
 
+/* the body as a JSON object, or NULL with the reason in err */
+static json_t *load_object(const char *body, size_t blen, char *err, size_t len) {
+  json_error_t jerr;
+  json_t *root = json_loadb(body, blen, JSON_REJECT_DUPLICATES, &jerr);
+  if (!root) {
+    fail(err, len, "body is not valid JSON: %s at line %d column %d", jerr.text, jerr.line, jerr.column);
+    return NULL;
+  }
+  if (!json_is_object(root)) {
+    fail(err, len, "body must be a JSON object");
+    json_decref(root);
+    return NULL;
+  }
+  return root;
+}
+
 static bool has_nul(json_t *s) { return strlen(json_string_value(s)) != json_string_length(s); }
 
 static char **string_array(json_t *arr, const char *field, size_t max, char *err, size_t len) {
@@ -139,15 +155,10 @@ int al_exec_params_parse(const char *body, size_t blen, al_exec_params *p, char 
   memset(p, 0, sizeof(*p));
   p->timeout_ms = 30000;
   p->max_output = -1; /* the node's max_output_bytes */
-  json_error_t jerr;
-  json_t *root = json_loadb(body, blen, JSON_REJECT_DUPLICATES, &jerr);
+  json_t *root = load_object(body, blen, err, len);
   if (!root)
-    return fail(err, len, "body is not valid JSON: %s at line %d column %d", jerr.text, jerr.line, jerr.column);
+    return -1;
   int rc = -1;
-  if (!json_is_object(root)) {
-    fail(err, len, "body must be a JSON object");
-    goto out;
-  }
   const char *k;
   json_t *v;
   json_t *command = NULL;
@@ -258,15 +269,10 @@ int al_sandbox_params_parse(const char *body, size_t blen, al_sandbox_params *p,
   memset(p, 0, sizeof(*p));
   if (blen == 0)
     return 0;
-  json_error_t jerr;
-  json_t *root = json_loadb(body, blen, JSON_REJECT_DUPLICATES, &jerr);
+  json_t *root = load_object(body, blen, err, len);
   if (!root)
-    return fail(err, len, "body is not valid JSON: %s at line %d column %d", jerr.text, jerr.line, jerr.column);
+    return -1;
   int rc = -1;
-  if (!json_is_object(root)) {
-    fail(err, len, "body must be a JSON object");
-    goto out;
-  }
   const char *k;
   json_t *v;
   json_object_foreach(root, k, v) {

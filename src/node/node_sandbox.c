@@ -20,8 +20,6 @@
 #include <time.h>
 #include <unistd.h>
 
-void al_node_sbox_ready(al_node *n, al_sbox *sb);
-
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
   (void)st, (void)flag, (void)ftw;
   return remove(path);
