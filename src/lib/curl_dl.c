@@ -34,6 +34,11 @@ static int resolve(void *lib, const char *soname) {
       {&api.url, "curl_url"},                     {&api.url_cleanup, "curl_url_cleanup"},
       {&api.url_set, "curl_url_set"},             {&api.url_get, "curl_url_get"},
       {&api.getdate, "curl_getdate"},             {&api.version_info, "curl_version_info"},
+      {&api.multi_init, "curl_multi_init"},       {&api.multi_cleanup, "curl_multi_cleanup"},
+      {&api.multi_add_handle, "curl_multi_add_handle"},
+      {&api.multi_remove_handle, "curl_multi_remove_handle"},
+      {&api.multi_perform, "curl_multi_perform"}, {&api.multi_poll, "curl_multi_poll"},
+      {&api.multi_info_read, "curl_multi_info_read"},
   };
   for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
     void *fn = dlsym(lib, syms[i].name);

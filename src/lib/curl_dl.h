@@ -29,6 +29,15 @@ typedef struct al_curl_api {
   CURLUcode (*url_get)(const CURLU *handle, CURLUPart what, char **part, unsigned int flags);
   time_t (*getdate)(const char *p, const time_t *unused);
   curl_version_info_data *(*version_info)(CURLversion stamp);
+  /* the multi interface: the webhook worker (node_webhook.c) waits on a
+   * transfer in slices, to give up on time when the node stops */
+  CURLM *(*multi_init)(void);
+  CURLMcode (*multi_cleanup)(CURLM *multi);
+  CURLMcode (*multi_add_handle)(CURLM *multi, CURL *curl);
+  CURLMcode (*multi_remove_handle)(CURLM *multi, CURL *curl);
+  CURLMcode (*multi_perform)(CURLM *multi, int *running);
+  CURLMcode (*multi_poll)(CURLM *multi, struct curl_waitfd *extra, unsigned int n, int timeout_ms, int *numfds);
+  CURLMsg *(*multi_info_read)(CURLM *multi, int *msgs_left);
 } al_curl_api;
 
 /* Loads libcurl (libcurl.so.4, else libcurl-gnutls.so.4) once per process
