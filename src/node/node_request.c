@@ -345,6 +345,10 @@ al_route al_route_parse(const char *path, char *id, size_t idlen) {
     return AL_ROUTE_EXEC;
   if (strcmp(path, "/v1/sandboxes") == 0)
     return AL_ROUTE_SANDBOXES;
+  if (strcmp(path, "/v1/whoami") == 0)
+    return AL_ROUTE_WHOAMI;
+  if (strcmp(path, "/") == 0 || strcmp(path, "/ui") == 0 || strncmp(path, "/ui/", 4) == 0)
+    return AL_ROUTE_UI;
   const char *rest;
   bool sandbox;
   if (strncmp(path, "/v1/sandboxes/", 14) == 0)
