@@ -185,6 +185,10 @@ typedef enum {
 } al_route;
 al_route al_route_parse(const char *path, char *id, size_t idlen);
 int al_signal_parse(json_t *v);
+/* The next value of cookie NAME in a Cookie header, from *cursor on: a
+ * pointer into the header (not NUL-terminated) and *len, or NULL when there
+ * is no further one.  *cursor moves past what was read. */
+const char *al_cookie_next(const char **cursor, const char *name, size_t *len);
 
 /* node_exec.c */
 void al_node_exec_start(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *p, struct evhttp_request *req);

@@ -157,31 +157,23 @@ static ui_session *find_session(al_node *n, struct evhttp_request *req, int64_t 
   for (kv = evhttp_request_get_input_headers(req)->tqh_first; kv; kv = kv->next.tqe_next) {
     if (strcasecmp(kv->key, "Cookie") != 0)
       continue;
-    for (const char *p = kv->value; *p;) {
-      p += strspn(p, " \t;");
-      size_t len = strcspn(p, ";");
-      const char *eq = memchr(p, '=', len);
-      if (eq && (size_t)(eq - p) == strlen(COOKIE_NAME) && memcmp(p, COOKIE_NAME, strlen(COOKIE_NAME)) == 0) {
-        const char *val = eq + 1;
-        size_t vlen = len - (size_t)(val - p);
-        while (vlen && (val[vlen - 1] == ' ' || val[vlen - 1] == '\t'))
-          vlen--;
-        if (vlen == SECRET_LEN) {
-          /* every slot compared in constant time: the scan's timing says
-           * nothing about which ids exist */
-          ui_session *hit = NULL;
-          for (size_t i = 0; i < MAX_SESSIONS; i++) {
-            ui_session *s = &n->ui->sessions[i];
-            if (s->used && CRYPTO_memcmp(s->id, val, SECRET_LEN) == 0)
-              hit = s;
-          }
-          if (hit && expired(hit, now))
-            drop(hit);
-          else if (hit)
-            return hit;
-        }
+    const char *cur = kv->value, *val;
+    size_t vlen;
+    while ((val = al_cookie_next(&cur, COOKIE_NAME, &vlen))) {
+      if (vlen != SECRET_LEN)
+        continue;
+      /* every slot compared in constant time: the scan's timing says
+       * nothing about which ids exist */
+      ui_session *hit = NULL;
+      for (size_t i = 0; i < MAX_SESSIONS; i++) {
+        ui_session *s = &n->ui->sessions[i];
+        if (s->used && CRYPTO_memcmp(s->id, val, SECRET_LEN) == 0)
+          hit = s;
       }
-      p += len;
+      if (hit && expired(hit, now))
+        drop(hit);
+      else if (hit)
+        return hit;
     }
   }
   return NULL;
@@ -189,9 +181,12 @@ static ui_session *find_session(al_node *n, struct evhttp_request *req, int64_t 
 
 bool al_node_ui_has_session_cookie(struct evhttp_request *req) {
   struct evkeyval *kv;
-  for (kv = evhttp_request_get_input_headers(req)->tqh_first; kv; kv = kv->next.tqe_next)
-    if (strcasecmp(kv->key, "Cookie") == 0 && strstr(kv->value, COOKIE_NAME "="))
+  for (kv = evhttp_request_get_input_headers(req)->tqh_first; kv; kv = kv->next.tqe_next) {
+    const char *cur = kv->value;
+    size_t vlen;
+    if (strcasecmp(kv->key, "Cookie") == 0 && al_cookie_next(&cur, COOKIE_NAME, &vlen))
       return true;
+  }
   return false;
 }
 
