@@ -1,6 +1,7 @@
 /* fuzz_node_request.c - libFuzzer target for what a node client controls
  * before any sandbox is involved: the request path (router) and the JSON
- * bodies of exec and sandbox-create requests.  Input: PATH NUL BODY. */
+ * bodies of exec and sandbox-create requests, and the Cookie header reader
+ * (on the PATH bytes).  Input: PATH NUL BODY. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,6 +19,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   al_route r = al_route_parse(path, id, sizeof(id));
   if (r != AL_ROUTE_NONE && (r == AL_ROUTE_SANDBOX || r == AL_ROUTE_EXEC_ONE) && strlen(id) == 0)
     abort(); /* a route with an id must have one */
+  /* the same bytes as a Cookie header: every value found lies inside it */
+  const char *cur = path, *val;
+  size_t vlen;
+  while ((val = al_cookie_next(&cur, "airlock_session", &vlen)))
+    if (val < path || val + vlen > path + path_len)
+      abort();
   free(path);
 
   const char *body = nul ? (const char *)nul + 1 : "";

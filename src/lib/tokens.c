@@ -27,7 +27,7 @@
 #define DB_FILE "tokens.db"
 #define SCHEMA_VERSION 1
 #define BUSY_TIMEOUT_MS 2000
-#define HASH_HEX_LEN 64
+#define HASH_HEX_LEN AL_TOKEN_HASH_HEX_LEN
 
 struct al_token_store {
   sqlite3 *db;
@@ -446,14 +446,25 @@ int al_token_list(al_token_store *s, al_token_info **out, size_t *n, airlock_err
   return 0;
 }
 
-int al_token_verify(al_token_store *s, const char *token, al_token_info *who) {
+int al_token_hash(al_token_store *s, const char *token, char hex[AL_TOKEN_HASH_HEX_LEN + 1]) {
   if (s == NULL)
     return -1;
   if (token == NULL || !token_well_formed(token))
     return 0;
+  return hash_hex(s, token, hex) < 0 ? -1 : 1;
+}
+
+int al_token_verify(al_token_store *s, const char *token, al_token_info *who) {
   char hex[HASH_HEX_LEN + 1];
-  if (hash_hex(s, token, hex) < 0)
+  int rc = al_token_hash(s, token, hex);
+  return rc == 1 ? al_token_verify_hash(s, hex, who) : rc;
+}
+
+int al_token_verify_hash(al_token_store *s, const char *hex, al_token_info *who) {
+  if (s == NULL)
     return -1;
+  if (hex == NULL || strnlen(hex, HASH_HEX_LEN + 1) != HASH_HEX_LEN)
+    return 0;
   /* The lookup is by hash, so its timing tells nothing about stored tokens.
    * Each call is its own read transaction: a committed revoke is seen. */
   sqlite3_stmt *st = s->verify;
@@ -469,6 +480,6 @@ int al_token_verify(al_token_store *s, const char *token, al_token_info *who) {
     result = 0;
   }
   sqlite3_reset(st);
-  sqlite3_clear_bindings(st); /* hex is on this stack frame */
+  sqlite3_clear_bindings(st); /* hex may be on the caller's stack */
   return result;
 }

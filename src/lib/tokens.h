@@ -61,4 +61,14 @@ int al_token_list(al_token_store *s, al_token_info **out, size_t *n, airlock_err
  * -1: the database could not be read.  Reads the database on every call. */
 int al_token_verify(al_token_store *s, const char *token, al_token_info *who);
 
+/* The form in which the store keeps a token: lower-case hex SHA-256. */
+#define AL_TOKEN_HASH_HEX_LEN 64
+/* hex of a well-formed token: 1; 0 when the token is malformed; -1 when
+ * hashing failed. */
+int al_token_hash(al_token_store *s, const char *token, char hex[AL_TOKEN_HASH_HEX_LEN + 1]);
+/* al_token_verify() for a hash from al_token_hash(), same answers: lets the
+ * node's web sessions re-check their token on every request (revocation
+ * ends them) without keeping the token itself in memory. */
+int al_token_verify_hash(al_token_store *s, const char *hex, al_token_info *who);
+
 #endif

@@ -42,6 +42,7 @@ typedef struct al_node_config {
   int64_t max_body_bytes;
   int64_t io_timeout_s;     /* slow or half-open clients */
   uint32_t sandbox_host_uid;/* owner of node-made workspaces when root */
+  bool ui_enabled;          /* the web UI under /ui/ (node_ui.c) */
 } al_node_config;
 
 void al_node_config_init(al_node_config *c);
@@ -151,6 +152,7 @@ typedef struct al_node {
   char *degraded;             /* notes from a probe sandbox at start */
   struct event *ev_tick, *ev_sigterm, *ev_sigint;
   bool stopping;
+  struct al_ui *ui;           /* web UI sessions; NULL until the first login */
 } al_node;
 
 /* node_http.c */
@@ -178,9 +180,15 @@ void al_sandbox_params_clear(al_sandbox_params *p);
 typedef enum {
   AL_ROUTE_NONE, AL_ROUTE_HEALTH, AL_ROUTE_METRICS, AL_ROUTE_EXEC, AL_ROUTE_SANDBOXES, AL_ROUTE_SANDBOX,
   AL_ROUTE_SANDBOX_EXEC, AL_ROUTE_SANDBOX_FILES, AL_ROUTE_EXEC_ONE, AL_ROUTE_EXEC_SIGNAL,
+  AL_ROUTE_WHOAMI,
+  AL_ROUTE_UI, /* "/", "/ui" and everything under "/ui/": node_ui.c */
 } al_route;
 al_route al_route_parse(const char *path, char *id, size_t idlen);
 int al_signal_parse(json_t *v);
+/* The next value of cookie NAME in a Cookie header, from *cursor on: a
+ * pointer into the header (not NUL-terminated) and *len, or NULL when there
+ * is no further one.  *cursor moves past what was read. */
+const char *al_cookie_next(const char **cursor, const char *name, size_t *len);
 
 /* node_exec.c */
 void al_node_exec_start(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *p, struct evhttp_request *req);
@@ -226,6 +234,21 @@ void al_state_exec_finished(al_node *n, const al_exec *e);
 void al_state_sandbox(al_node *n, const al_sbox *sb, const char *state);
 /* an exec known only from the state database (e.g. from before a restart) */
 json_t *al_state_exec_lookup(al_node *n, const char *tenant, const char *id);
+
+/* node_ui.c: the web UI's files, its sessions (a cookie for the bearer
+ * token, with CSRF checks) and GET /v1/whoami */
+void al_node_ui_handle(al_node *n, struct evhttp_request *req, const char *path);
+bool al_node_ui_has_session_cookie(struct evhttp_request *req);
+/* the tenant of the request's session, or NULL after answering 401/403/500 */
+al_tenant *al_node_ui_authenticate(al_node *n, struct evhttp_request *req);
+void al_node_handle_whoami(al_node *n, al_tenant *t, struct evhttp_request *req);
+/* CSP, nosniff, no framing, no referrer, no caching */
+void al_node_security_headers(struct evhttp_request *req);
+void al_node_ui_free(al_node *n);
+
+/* whether a tenant may answer approvals: the policy engine's; until it is
+ * merged, node_approver_stub.c says no to everyone */
+bool al_node_is_approver(al_node *n, const char *tenant);
 
 /* tenants */
 al_tenant *al_node_tenant(al_node *n, const char *name, const al_node_limits *token_limits);

@@ -25,6 +25,7 @@ void al_node_config_init(al_node_config *c) {
   c->max_body_bytes = 64 << 20;
   c->io_timeout_s = 30;
   c->sandbox_host_uid = 65534;
+  c->ui_enabled = true;
 }
 
 void al_node_config_clear(al_node_config *c) {
@@ -179,6 +180,24 @@ int al_node_config_load(al_node_config *c, const char *path, airlock_error **err
     } else if (strcmp(k, "io_timeout_s") == 0) {
       if (integer(v, k, 1, 3600, &c->io_timeout_s, err) < 0)
         goto out;
+    } else if (strcmp(k, "ui") == 0) {
+      const char *uk;
+      json_t *uv;
+      if (!json_is_object(v)) {
+        al_err(err, 0, "node config key 'ui' must be an object");
+        goto out;
+      }
+      json_object_foreach(v, uk, uv) {
+        if (strcmp(uk, "enabled") != 0) {
+          al_err(err, 0, "unknown node config key 'ui.%s'", uk);
+          goto out;
+        }
+        if (!json_is_boolean(uv)) {
+          al_err(err, 0, "node config key 'ui.enabled' must be true or false");
+          goto out;
+        }
+        c->ui_enabled = json_is_true(uv);
+      }
     } else if (strcmp(k, "sandbox_host_uid") == 0) {
       int64_t uid;
       if (integer(v, k, 1, 4294967294LL, &uid, err) < 0)

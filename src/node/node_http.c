@@ -39,6 +39,7 @@ void al_node_reply_json(struct evhttp_request *req, int status, json_t *body) {
   }
   struct evkeyvalq *h = evhttp_request_get_output_headers(req);
   evhttp_add_header(h, "Content-Type", "application/json");
+  al_node_security_headers(req);
   evhttp_send_reply(req, status, NULL, buf);
   evbuffer_free(buf);
   free(text);
@@ -58,9 +59,12 @@ void al_node_reply_error(al_node *n, struct evhttp_request *req, int status, con
   al_node_reply_json(req, status, json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
 }
 
-/* "Bearer TOKEN" -> tenant, or NULL after answering 401 */
+/* "Bearer TOKEN" -> tenant, or NULL after answering 401; without an
+ * Authorization header, the web UI's session cookie (node_ui.c) instead */
 static al_tenant *authenticate(al_node *n, struct evhttp_request *req) {
   const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+  if (auth == NULL && al_node_ui_has_session_cookie(req))
+    return al_node_ui_authenticate(n, req);
   if (auth == NULL || strncmp(auth, "Bearer ", 7) != 0) {
     al_node_reply_error(n, req, 401, "unauthorized", "missing 'Authorization: Bearer <node token>' header");
     return NULL;
@@ -172,6 +176,10 @@ static void on_request(struct evhttp_request *req, void *arg) {
     al_node_reply_error(n, req, 404, "not_found", "no such route");
     return;
   }
+  if (route == AL_ROUTE_UI) {
+    al_node_ui_handle(n, req, evhttp_uri_get_path(uri));
+    return;
+  }
   if (route == AL_ROUTE_HEALTH || route == AL_ROUTE_METRICS) {
     if (m != EVHTTP_REQ_GET) {
       al_node_reply_error(n, req, 405, "method_not_allowed", "use GET");
@@ -219,6 +227,12 @@ static void on_request(struct evhttp_request *req, void *arg) {
   case AL_ROUTE_EXEC_ONE:
   case AL_ROUTE_EXEC_SIGNAL:
     handle_exec_one(n, t, req, route, id);
+    break;
+  case AL_ROUTE_WHOAMI:
+    if (m != EVHTTP_REQ_GET)
+      al_node_reply_error(n, req, 405, "method_not_allowed", "use GET");
+    else
+      al_node_handle_whoami(n, t, req);
     break;
   default:
     al_node_reply_error(n, req, 404, "not_found", "no such route");

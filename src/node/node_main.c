@@ -194,6 +194,7 @@ out:
     free(t);
   }
   al_node_http_stop(&n);
+  al_node_ui_free(&n);
   if (n.ev_tick)
     event_free(n.ev_tick);
   if (n.ev_refill)

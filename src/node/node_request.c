@@ -345,6 +345,10 @@ al_route al_route_parse(const char *path, char *id, size_t idlen) {
     return AL_ROUTE_EXEC;
   if (strcmp(path, "/v1/sandboxes") == 0)
     return AL_ROUTE_SANDBOXES;
+  if (strcmp(path, "/v1/whoami") == 0)
+    return AL_ROUTE_WHOAMI;
+  if (strcmp(path, "/") == 0 || strcmp(path, "/ui") == 0 || strncmp(path, "/ui/", 4) == 0)
+    return AL_ROUTE_UI;
   const char *rest;
   bool sandbox;
   if (strncmp(path, "/v1/sandboxes/", 14) == 0)
@@ -368,6 +372,27 @@ al_route al_route_parse(const char *path, char *id, size_t idlen) {
   if (!sandbox && strcmp(tail, "/signal") == 0)
     return AL_ROUTE_EXEC_SIGNAL;
   return AL_ROUTE_NONE;
+}
+
+const char *al_cookie_next(const char **cursor, const char *name, size_t *len) {
+  size_t nlen = strlen(name);
+  for (const char *p = *cursor; *p;) {
+    p += strspn(p, " \t;");
+    size_t plen = strcspn(p, ";");
+    const char *eq = memchr(p, '=', plen);
+    const char *end = p + plen;
+    *cursor = end;
+    if (eq && (size_t)(eq - p) == nlen && memcmp(p, name, nlen) == 0) {
+      const char *val = eq + 1;
+      while (end > val && (end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+      *len = (size_t)(end - val);
+      return val;
+    }
+    p = end;
+  }
+  *cursor += strlen(*cursor);
+  return NULL;
 }
 
 int al_signal_parse(json_t *v) {

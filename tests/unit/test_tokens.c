@@ -685,12 +685,38 @@ static void test_verify_cost(void **state) {
     free(tokens[i]);
 }
 
+/* a hash from al_token_hash() verifies like the token itself, and stops
+ * verifying when the token is revoked (the web UI's sessions rely on it) */
+static void test_verify_by_hash(void **state) {
+  fixture *f = *state;
+  al_token_store *s = open_store(f);
+  char *alice = create_ok(s, "alice", NULL);
+  char hex[AL_TOKEN_HASH_HEX_LEN + 1];
+  assert_int_equal(al_token_hash(s, alice, hex), 1);
+  assert_int_equal(strlen(hex), AL_TOKEN_HASH_HEX_LEN);
+  assert_int_equal(strspn(hex, "0123456789abcdef"), AL_TOKEN_HASH_HEX_LEN);
+  al_token_info who;
+  assert_int_equal(al_token_verify_hash(s, hex, &who), 1);
+  assert_string_equal(who.name, "alice");
+  assert_int_equal(al_token_hash(s, "node_tok_short", hex), 0);
+  assert_int_equal(al_token_hash(s, NULL, hex), 0);
+  assert_int_equal(al_token_verify_hash(s, "abc", NULL), 0);
+  assert_int_equal(al_token_verify_hash(s, NULL, NULL), 0);
+  assert_int_equal(al_token_verify_hash(NULL, hex, NULL), -1);
+  assert_int_equal(al_token_hash(s, alice, hex), 1);
+  revoke_ok(s, "alice");
+  assert_int_equal(al_token_verify_hash(s, hex, NULL), 0);
+  al_token_store_close(s);
+  free(alice);
+}
+
 int main(void) {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup_dir, teardown_dir)
   const struct CMUnitTest tests[] = {
       T(test_round_trip),
       T(test_list_empty),
       T(test_verify_refuses_malformed),
+      T(test_verify_by_hash),
       T(test_duplicate_names_refused),
       T(test_bad_names_refused),
       T(test_bad_limits_refused),
