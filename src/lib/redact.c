@@ -57,7 +57,8 @@ static char *apply_spans(const char *s, size_t len, spans *sp) {
   _cleanup_free_ span *v = sp->v;
   if (sp->oom)
     return NULL;
-  qsort(v, sp->n, sizeof(*v), span_cmp);
+  if (sp->n > 1)
+    qsort(v, sp->n, sizeof(*v), span_cmp);
   size_t out_len = len + sp->n * (sizeof(AL_REDACTED) - 1) + 1;
   char *out = malloc(out_len), *p = out;
   if (out == NULL)
@@ -375,14 +376,13 @@ static void scan_pem(const char *s, size_t len, spans *sp) {
   const char *p = s;
   while ((p = strstr(p, begin)) != NULL) {
     const char *label = p + sizeof(begin) - 1;
-    const char *close = strstr(label, "-----");
-    if (close == NULL)
-      return;
-    const char *body = close + 5;
-    if (memmem(label, (size_t)(close - label), "PRIVATE KEY", 11) == NULL) {
-      p = body;
+    size_t label_len = strspn(label, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ");
+    const char *close = label + label_len;
+    if (strncmp(close, "-----", 5) != 0 || memmem(label, label_len, "PRIVATE KEY", 11) == NULL) {
+      p = close; /* not a private key's BEGIN line; the next may start here */
       continue;
     }
+    const char *body = close + 5;
     const char *end = strstr(body, "-----END ");
     add_span(sp, (size_t)(body - s), end ? (size_t)(end - s) : len);
     if (end == NULL)
@@ -552,13 +552,34 @@ static void scan_all(const char *s, size_t len, spans *sp) {
   scan_extra(s, len, sp);
 }
 
+/* s with the ranges in sp (rules that needed more context) and whatever
+ * the text rules find, repeated until nothing changes: ranges of different
+ * rules may overlap, and a merged range can leave text that a second pass
+ * reads differently.  Stable output means a redacted record redacts to
+ * itself. */
+#define MAX_PASSES 4
+
+static char *redact_text(const char *s, size_t len, spans *sp) {
+  scan_all(s, len, sp);
+  bool changed = sp->n > 0;
+  char *out = apply_spans(s, len, sp);
+  for (int pass = 1; out != NULL && changed && pass < MAX_PASSES; pass++) {
+    size_t out_len = strlen(out);
+    spans again = {0};
+    scan_all(out, out_len, &again);
+    char *next = apply_spans(out, out_len, &again);
+    changed = next != NULL && strcmp(next, out) != 0;
+    free(out);
+    out = next;
+  }
+  return out;
+}
+
 char *al_redact_string(const char *s) {
+  spans sp = {0};
   if (s == NULL)
     s = "";
-  size_t len = strlen(s);
-  spans sp = {0};
-  scan_all(s, len, &sp);
-  return apply_spans(s, len, &sp);
+  return redact_text(s, strlen(s), &sp);
 }
 
 /* --- argv ------------------------------------------------------------------------ */
@@ -693,8 +714,7 @@ json_t *al_redact_argv(char *const argv[]) {
       sshpass |= strcmp(b, "sshpass") == 0;
       next = scan_element(e, len, mysql, curl, sshpass, &sp);
     }
-    scan_all(e, len, &sp);
-    _cleanup_free_ char *red = apply_spans(e, len, &sp);
+    _cleanup_free_ char *red = redact_text(e, len, &sp);
     _cleanup_free_ char *clean = red ? utf8_clean(red) : NULL;
     if (clean == NULL || json_array_append_new(arr, json_string(clean)) < 0) {
       json_decref(arr);
