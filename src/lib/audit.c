@@ -1032,10 +1032,19 @@ struct al_audit_writer {
   bool stopping;
   /* submitted = done + queued + in flight; done = written + lost */
   uint64_t submitted, done, written, lost, lost_seen, batches;
+  void (*observe)(size_t n, uint64_t commit_ns, bool ok, void *ud);
+  void *observe_ud;
 };
+
+static uint64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static void commit_batch(al_audit_writer *w, json_t **recs, size_t n) {
   bool ok = false;
+  uint64_t start = mono_ns();
   for (int attempt = 0; attempt < WRITER_TRIES && !ok; attempt++) {
     if (attempt > 0)
       nanosleep(&(struct timespec){.tv_nsec = 50 * 1000 * 1000}, NULL);
@@ -1043,6 +1052,8 @@ static void commit_batch(al_audit_writer *w, json_t **recs, size_t n) {
     ok = al_audit_append_many(w->a, recs, n, &err) == 0;
     airlock_error_free(&err);
   }
+  if (w->observe != NULL)
+    w->observe(n, mono_ns() - start, ok, w->observe_ud);
   for (size_t i = 0; i < n; i++)
     json_decref(recs[i]);
   pthread_mutex_lock(&w->mu);
@@ -1160,6 +1171,14 @@ void al_audit_writer_stats_get(al_audit_writer *w, al_audit_writer_stats *out) {
   out->written = w->written;
   out->lost = w->lost;
   out->batches = w->batches;
+  pthread_mutex_unlock(&w->mu);
+}
+
+void al_audit_writer_observe(al_audit_writer *w, void (*fn)(size_t n, uint64_t commit_ns, bool ok, void *ud),
+                             void *ud) {
+  pthread_mutex_lock(&w->mu); /* the thread reads them after taking a batch under this lock */
+  w->observe = fn;
+  w->observe_ud = ud;
   pthread_mutex_unlock(&w->mu);
 }
 

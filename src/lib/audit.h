@@ -69,6 +69,12 @@ void al_audit_writer_submit(al_audit_writer *w, json_t *rec);
  * lost).  0: nothing was lost since the previous flush; -1: some was. */
 int al_audit_writer_flush(al_audit_writer *w);
 void al_audit_writer_stats_get(al_audit_writer *w, al_audit_writer_stats *out);
+/* fn is called on the writer thread after each batch with its size, the
+ * time its commit took (transaction, fsync, head file; retries included)
+ * and whether it was stored: for metrics and audit-bench.  Set it before
+ * the first submit. */
+void al_audit_writer_observe(al_audit_writer *w, void (*fn)(size_t n, uint64_t commit_ns, bool ok, void *ud),
+                             void *ud);
 /* Flushes, joins, frees; NULL ok. */
 void al_audit_writer_stop(al_audit_writer *w);
 
