@@ -300,7 +300,8 @@ static void append_word(char *buf, size_t cap, size_t *off, const char *s, bool 
   buf[*off < cap ? *off : cap - 1] = '\0';
 }
 
-/* what the record is about, for the last column: its argv, else its path */
+/* what the record is about, for the last column: its argv, else its path,
+ * else its approval (and who answered it) */
 static void summary(json_t *rec, char *out, size_t width) {
   char buf[1024];
   size_t off = 0;
@@ -318,6 +319,14 @@ static void summary(json_t *rec, char *out, size_t width) {
     }
   } else if (json_is_string(path)) {
     append_word(buf, sizeof(buf), &off, json_string_value(path), true);
+  } else if (json_is_string(json_object_get(rec, "approval_id"))) {
+    append_word(buf, sizeof(buf), &off, json_string_value(json_object_get(rec, "approval_id")), true);
+    json_t *approver = json_object_get(rec, "approver");
+    if (json_is_string(approver) && off + 5 < sizeof(buf)) {
+      strcpy(buf + off, " by ");
+      off += 4;
+      append_word(buf, sizeof(buf), &off, json_string_value(approver), true);
+    }
   } else if (kind != NULL && strcmp(kind, "prune") == 0) {
     snprintf(buf, sizeof(buf), "through seq %" JSON_INTEGER_FORMAT " (%" JSON_INTEGER_FORMAT " removed)",
              json_integer_value(json_object_get(rec, "through_seq")),
