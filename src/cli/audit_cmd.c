@@ -195,7 +195,9 @@ static int parse_time(const char *s, int64_t now, int64_t *out) {
     return 0;
   }
   size_t n = strlen(s);
-  if (n >= 1 && n <= 15 && digits(s, n)) {
+  /* epoch milliseconds: 10 digits at least, so that a bare year (2026) is
+   * refused rather than read as 2 seconds after 1970 */
+  if (n >= 10 && n <= 15 && digits(s, n)) {
     *out = strtoll(s, NULL, 10);
     return 0;
   }
@@ -522,14 +524,14 @@ static int audit_query(int argc, char **argv) {
   al_audit *a = NULL;
   int rc = al_audit_open(dir, false, &a, &err);
   free(dir);
+  if (rc < 0 && err->errnum != ENOENT)
+    return fail_error(sub, &err);
   if (!q.json)
     print_header();
-  if (rc < 0 && err->errnum == ENOENT) {
+  if (rc < 0) {
     airlock_error_free(&err); /* no trail yet: no records */
     return fflush(stdout) == 0 ? EXIT_OK : fail(EXIT_FAILED, sub, "could not write the records");
   }
-  if (rc < 0)
-    return fail_error(sub, &err);
   if (f.limit) {
     f.newest_first = true;
     q.keep = json_array();

@@ -144,6 +144,7 @@ bad_flag() { # bad_flag DESCRIPTION TEXT_IN_ERROR ARGS...
 }
 bad_flag "--since garbage" "--since 'yesterday'" --state-dir "$S" --since yesterday
 bad_flag "--since bad date" "2026-02-30" --state-dir "$S" --since 2026-02-30
+bad_flag "--since a bare year" "--since '2026'" --state-dir "$S" --since 2026
 bad_flag "--until bad time" "--until" --state-dir "$S" --until 2026-11-22T25:00:00Z
 bad_flag "--since after --until" "--since" --state-dir "$S" --since 2026-11-20 --until 2026-11-19
 bad_flag "--decision unknown" "--decision 'maybe'" --state-dir "$S" --decision maybe
@@ -237,7 +238,8 @@ checkx "prune without a trail: exit 0" '[ "$RC" = 0 ] && grep -q "nothing to pru
 # --- unsafe state directory, dispatch ----------------------------------------------------------
 chmod 644 "$S/audit.db"
 run "$AIRLOCK" audit --state-dir "$S"
-checkx "a 0644 audit.db is refused: exit 1" '[ "$RC" = 1 ] && grep -qF "has mode 0644" <<<"$ERR"'
+check "a 0644 audit.db is refused: exit 1, one line" one_line_error 1
+check "the error names the database and mode" grep -qF "$S/audit.db has mode 0644" <<<"$ERR"
 chmod 600 "$S/audit.db"
 run "$AIRLOCK" audit --help
 checkx "audit --help: exit 0, usage on stdout" '[ "$RC" = 0 ] && grep -q "airlock audit verify" <<<"$OUT"'
