@@ -99,7 +99,7 @@ static void append_n(fixture *f, int n, int64_t base_ts) {
 }
 
 /* SQL straight on the file, as an attacker with write access would */
-static void sql(fixture *f, const char *fmt, ...) {
+__attribute__((format(printf, 2, 3))) static void sql(fixture *f, const char *fmt, ...) {
   char *q = NULL;
   va_list ap;
   va_start(ap, fmt);
