@@ -1,8 +1,8 @@
 /* main.c - airlock's command-line entry: dispatches to subcommands.  All real
  * work is in libairlock; this file only parses and prints.  Built twice: as
  * `airlock` (run, gc: nothing but libc to load, because launch time counts)
- * and as `airlock-node` (node, token, exec too), which `airlock` hands
- * those commands to. */
+ * and as `airlock-node` (node, token, audit, exec too), which `airlock`
+ * hands those commands to. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
@@ -23,6 +23,7 @@ static void usage(FILE *out) {
           "  gc                              remove what killed runs left behind\n"
           "  node [OPTIONS]                  serve the node API (docs/api.md)\n"
           "  token create|list|revoke        manage the node's tokens (tenants)\n"
+          "  audit [verify|prune|head]       read and check the node's audit trail\n"
           "  version                         print the version\n"
           "\n"
           "'airlock run --help' lists the sandbox options, 'airlock exec --help' the node ones.\n");
@@ -35,6 +36,8 @@ static int node_command(int argc, char **argv) {
     return cli_node(argc - 1, argv + 1);
   if (strcmp(cmd, "token") == 0)
     return cli_token(argc - 1, argv + 1);
+  if (strcmp(cmd, "audit") == 0)
+    return cli_audit(argc - 1, argv + 1);
   return cli_exec(argc - 1, argv + 1);
 }
 #else
@@ -66,7 +69,8 @@ int main(int argc, char **argv) {
     return cli_run(argc - 1, argv + 1);
   if (strcmp(cmd, "gc") == 0)
     return cli_gc(argc - 1, argv + 1);
-  if (strcmp(cmd, "node") == 0 || strcmp(cmd, "token") == 0 || strcmp(cmd, "exec") == 0)
+  if (strcmp(cmd, "node") == 0 || strcmp(cmd, "token") == 0 || strcmp(cmd, "audit") == 0 ||
+      strcmp(cmd, "exec") == 0)
     return node_command(argc, argv);
   if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
     printf("airlock %s\n", AIRLOCK_VERSION);

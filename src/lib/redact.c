@@ -1,0 +1,725 @@
+/* redact.c - secrets out of audit records (see redact.h).  Every rule scans
+ * the text once and collects the byte ranges to hide; the ranges are merged
+ * and each becomes "[REDACTED]" in one copy.  The built-in rules are plain
+ * C scans rather than regular expressions: argv elements can be long
+ * (python -c '...'), and each scan stays linear whatever the input.
+ * Operator patterns (al_redact_add_pattern) are POSIX EREs in a global
+ * table behind a read-write lock. */
+#define _GNU_SOURCE
+#include "redact.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <regex.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "error.h"
+
+/* --- ranges to hide ---------------------------------------------------------- */
+
+typedef struct {
+  size_t start, end;
+} span;
+
+typedef struct {
+  span *v;
+  size_t n, cap;
+  bool oom;
+} spans;
+
+static void add_span(spans *sp, size_t start, size_t end) {
+  if (end <= start || sp->oom)
+    return;
+  if (sp->n == sp->cap) {
+    size_t ncap = sp->cap ? sp->cap * 2 : 8;
+    span *grown = reallocarray(sp->v, ncap, sizeof(*grown));
+    if (grown == NULL) {
+      sp->oom = true;
+      return;
+    }
+    sp->v = grown;
+    sp->cap = ncap;
+  }
+  sp->v[sp->n++] = (span){start, end};
+}
+
+static int span_cmp(const void *a, const void *b) {
+  const span *x = a, *y = b;
+  return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* s with each merged range replaced by AL_REDACTED; frees sp->v */
+static char *apply_spans(const char *s, size_t len, spans *sp) {
+  _cleanup_free_ span *v = sp->v;
+  if (sp->oom)
+    return NULL;
+  if (sp->n > 1)
+    qsort(v, sp->n, sizeof(*v), span_cmp);
+  size_t out_len = len + sp->n * (sizeof(AL_REDACTED) - 1) + 1;
+  char *out = malloc(out_len), *p = out;
+  if (out == NULL)
+    return NULL;
+  size_t pos = 0;
+  for (size_t i = 0; i < sp->n;) {
+    size_t start = v[i].start, end = v[i].end;
+    /* overlapping or touching ranges are one secret */
+    for (i++; i < sp->n && v[i].start <= end; i++)
+      if (v[i].end > end)
+        end = v[i].end;
+    memcpy(p, s + pos, start - pos);
+    p += start - pos;
+    memcpy(p, AL_REDACTED, sizeof(AL_REDACTED) - 1);
+    p += sizeof(AL_REDACTED) - 1;
+    pos = end;
+  }
+  memcpy(p, s + pos, len - pos);
+  p[len - pos] = '\0';
+  return out;
+}
+
+/* --- character classes ---------------------------------------------------------- */
+
+static bool is_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+static bool is_key_char(char c) {
+  return is_alnum(c) || c == '_' || c == '-' || c == '.';
+}
+static bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+static bool is_quote(char c) {
+  return c == '"' || c == '\'' || c == '`';
+}
+static char lower(char c) {
+  return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/* --- which names are secret -------------------------------------------------- */
+
+/* The end of a word-part of the name: DB_PASSWORD, apiKey, X-Api-Key,
+ * accesstoken.  Separators are dropped first, so api_key is apikey. */
+static const char *const secret_words[] = {
+    "password", "passwd", "pwd", "secret", "secrets", "token", "apikey", "auth", "credential", "credentials",
+    "privatekey", "accesskey", "bearer", "passphrase",
+};
+/* Only as a whole part: openssl -pass, -passin; not bypass or compass. */
+static const char *const secret_parts[] = {"pass", "passin", "passout", "pw"};
+/* A last part that makes the value a reference to a secret, not the secret:
+ * password_file, token_url, auth_type, private_key_path. */
+static const char *const harmless_last[] = {
+    "file", "path", "dir", "url", "uri", "name", "type", "id", "env", "len", "length", "count", "limit", "size",
+    "mode", "method", "ttl", "timeout", "expiry", "expires", "enabled", "required", "stdin",
+};
+
+static bool part_is(const char *p, size_t n, const char *word) {
+  if (strlen(word) != n)
+    return false;
+  for (size_t i = 0; i < n; i++)
+    if (lower(p[i]) != word[i])
+      return false;
+  return true;
+}
+
+static bool key_sensitive(const char *k, size_t n) {
+  while (n > 0 && k[0] == '-')
+    k++, n--;
+  if (n == 0)
+    return false;
+  /* the shell's working directory, not a password */
+  if ((n == 3 && memcmp(k, "PWD", 3) == 0) || (n == 6 && memcmp(k, "OLDPWD", 6) == 0))
+    return false;
+  /* a negated flag takes no secret: --no-auth */
+  if (n > 3 && lower(k[0]) == 'n' && lower(k[1]) == 'o' && (k[2] == '-' || k[2] == '_'))
+    return false;
+  if (n > 255) { /* only the end of a very long name counts */
+    k += n - 255;
+    n = 255;
+  }
+  char norm[256];
+  bool part_end[256];
+  size_t m = 0, last_start = 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = k[i];
+    if (c == '_' || c == '-' || c == '.') {
+      if (i + 1 < n)
+        last_start = i + 1;
+      continue;
+    }
+    norm[m] = lower(c);
+    part_end[m] = i + 1 == n || k[i + 1] == '_' || k[i + 1] == '-' || k[i + 1] == '.';
+    m++;
+  }
+  if (m == 0)
+    return false;
+  const char *last = k + last_start;
+  size_t last_len = n - last_start;
+  for (size_t i = 0; i < AL_ARRAY_SIZE(harmless_last); i++)
+    if (part_is(last, last_len, harmless_last[i]))
+      return false;
+  /* whole parts */
+  for (size_t i = 0, start = 0; i <= n; i++) {
+    if (i == n || k[i] == '_' || k[i] == '-' || k[i] == '.') {
+      for (size_t w = 0; w < AL_ARRAY_SIZE(secret_parts); w++)
+        if (part_is(k + start, i - start, secret_parts[w]))
+          return true;
+      start = i + 1;
+    }
+  }
+  for (size_t j = 0; j < m; j++) {
+    if (!part_end[j])
+      continue;
+    for (size_t w = 0; w < AL_ARRAY_SIZE(secret_words); w++) {
+      size_t wl = strlen(secret_words[w]);
+      if (j + 1 >= wl && memcmp(norm + j + 1 - wl, secret_words[w], wl) == 0)
+        return true;
+    }
+  }
+  return false;
+}
+
+/* --- values next to a name ---------------------------------------------------- */
+
+/* The value that starts at pos: a quoted string's inside (also \"...\" as
+ * in a JSON string inside a shell string), else up to a delimiter. */
+static void add_value(const char *s, size_t len, size_t pos, bool colon, spans *sp) {
+  if (colon)
+    while (pos < len && (s[pos] == ' ' || s[pos] == '\t'))
+      pos++;
+  if (pos >= len)
+    return;
+  if (s[pos] == '"' || s[pos] == '\'' || (s[pos] == '\\' && pos + 1 < len && (s[pos + 1] == '"' || s[pos + 1] == '\''))) {
+    bool escaped_quote = s[pos] == '\\';
+    char q = escaped_quote ? s[pos + 1] : s[pos];
+    size_t start = pos + (escaped_quote ? 2 : 1), end = start;
+    while (end < len) {
+      if (escaped_quote ? (s[end] == '\\' && end + 1 < len && s[end + 1] == q) : s[end] == q)
+        break;
+      if (!escaped_quote && s[end] == '\\' && end + 1 < len)
+        end++;
+      end++;
+    }
+    add_span(sp, start, end < len ? end : len);
+    return;
+  }
+  size_t end = pos;
+  while (end < len && !is_space(s[end]) && !is_quote(s[end]) && s[end] != '&' && s[end] != ';' &&
+         !(colon && s[end] == ','))
+    end++;
+  add_span(sp, pos, end);
+}
+
+/* NAME=VALUE, NAME: VALUE (at the start of a line or field) and
+ * "NAME": VALUE, where NAME is secret. */
+static void scan_named(const char *s, size_t len, spans *sp) {
+  for (size_t i = 0; i < len; i++) {
+    char c = s[i];
+    if (c != '=' && c != ':')
+      continue;
+    size_t k = i;
+    while (k > 0 && is_key_char(s[k - 1]))
+      k--;
+    if (k < i) {
+      if (c == '=') {
+        if (i + 1 < len && s[i + 1] == '=')
+          continue; /* a comparison */
+        if (key_sensitive(s + k, i - k))
+          add_value(s, len, i + 1, false, sp);
+      } else {
+        bool field_start = k == 0 || is_space(s[k - 1]) || strchr("\"'{,(;[", s[k - 1]) != NULL;
+        bool url = i + 2 < len && s[i + 1] == '/' && s[i + 2] == '/';
+        if (field_start && !url && key_sensitive(s + k, i - k))
+          add_value(s, len, i + 1, true, sp);
+      }
+      continue;
+    }
+    if (c != ':')
+      continue;
+    /* "name" : value */
+    size_t q = i;
+    while (q > 0 && (s[q - 1] == ' ' || s[q - 1] == '\t'))
+      q--;
+    if (q == 0 || (s[q - 1] != '"' && s[q - 1] != '\''))
+      continue;
+    size_t e = q - 1, key_end = e;
+    if (key_end > 0 && s[key_end - 1] == '\\') /* \"name\" inside a quoted string */
+      key_end--;
+    size_t b = key_end;
+    while (b > 0 && is_key_char(s[b - 1]))
+      b--;
+    if (b > 0 && s[b - 1] == s[e] && b < key_end && key_sensitive(s + b, key_end - b))
+      add_value(s, len, i + 1, true, sp);
+  }
+}
+
+static size_t skip_blanks(const char *s, size_t len, size_t i) {
+  while (i < len && (s[i] == ' ' || s[i] == '\t'))
+    i++;
+  return i;
+}
+
+static size_t word_end(const char *s, size_t len, size_t i) {
+  while (i < len && !is_space(s[i]) && !is_quote(s[i]) && s[i] != ',')
+    i++;
+  return i;
+}
+
+/* the end of a header's value: the line, or with quoted the closing quote
+ * of a shell string around it */
+static size_t line_end(const char *s, size_t len, size_t i, bool quoted) {
+  while (i < len && s[i] != '\n' && s[i] != '\r' && !(quoted && is_quote(s[i])))
+    i++;
+  return i;
+}
+
+static bool word_is(const char *s, size_t n, const char *const *words, size_t count) {
+  for (size_t i = 0; i < count; i++)
+    if (part_is(s, n, words[i]))
+      return true;
+  return false;
+}
+
+/* Schemes whose credential is the next word, and those whose parameters run
+ * to the end of the header. */
+static const char *const word_schemes[] = {"bearer", "basic", "token", "negotiate", "ntlm", "apikey", "dpop",
+                                           "hoba", "mutual", "sso-key"};
+static const char *const param_schemes[] = {"digest", "aws4-hmac-sha256", "oauth", "signature"};
+
+/* Authorization / Proxy-Authorization: NAME [: or =] [SCHEME] CREDENTIALS.
+ * With to_end (a whole argv element), everything after the scheme. */
+static void scan_authorization(const char *s, size_t len, bool to_end, spans *sp) {
+  static const char name[] = "authorization";
+  for (const char *p = s; (p = strcasestr(p, name)) != NULL; p += sizeof(name) - 1) {
+    size_t i = skip_blanks(s, len, (size_t)(p - s) + sizeof(name) - 1);
+    if (i >= len || (s[i] != ':' && s[i] != '='))
+      continue;
+    i = skip_blanks(s, len, i + 1);
+    if (i < len && (s[i] == '"' || s[i] == '\''))
+      i++;
+    size_t w1 = word_end(s, len, i);
+    if (w1 == i)
+      continue;
+    bool words = word_is(s + i, w1 - i, word_schemes, AL_ARRAY_SIZE(word_schemes));
+    bool params = word_is(s + i, w1 - i, param_schemes, AL_ARRAY_SIZE(param_schemes));
+    if (!words && !params) {
+      add_span(sp, i, to_end ? len : w1);
+      continue;
+    }
+    size_t j = skip_blanks(s, len, w1);
+    if (to_end || params)
+      add_span(sp, j, to_end ? len : line_end(s, len, j, false)); /* "..." parameters */
+    else
+      add_span(sp, j, word_end(s, len, j));
+  }
+}
+
+/* Cookie: and Set-Cookie: carry session secrets */
+static void scan_cookie(const char *s, size_t len, bool to_end, spans *sp) {
+  static const char name[] = "cookie";
+  for (const char *p = s; (p = strcasestr(p, name)) != NULL; p += sizeof(name) - 1) {
+    if (p > s && is_alnum(p[-1]))
+      continue;
+    size_t i = skip_blanks(s, len, (size_t)(p - s) + sizeof(name) - 1);
+    if (i >= len || s[i] != ':')
+      continue;
+    i = skip_blanks(s, len, i + 1);
+    add_span(sp, i, to_end ? len : line_end(s, len, i, true));
+  }
+}
+
+static bool is_token68(char c) {
+  return is_alnum(c) || strchr("-._~+/", c) != NULL;
+}
+
+/* "Bearer <token>" outside an Authorization header */
+static void scan_bearer(const char *s, size_t len, spans *sp) {
+  static const char name[] = "bearer";
+  for (const char *p = s; (p = strcasestr(p, name)) != NULL; p += sizeof(name) - 1) {
+    if (p > s && is_alnum(p[-1]))
+      continue;
+    size_t i = (size_t)(p - s) + sizeof(name) - 1, j = skip_blanks(s, len, i);
+    if (j == i)
+      continue;
+    size_t e = j;
+    while (e < len && is_token68(s[e]))
+      e++;
+    while (e < len && s[e] == '=')
+      e++;
+    if (e - j >= 16)
+      add_span(sp, j, e);
+  }
+}
+
+/* scheme://user:PASSWORD@host */
+static void scan_userinfo(const char *s, size_t len, spans *sp) {
+  for (const char *p = s; (p = strstr(p, "://")) != NULL; p += 3) {
+    size_t start = (size_t)(p - s) + 3, at = 0, i;
+    for (i = start; i < len && !is_space(s[i]) && !is_quote(s[i]) && s[i] != '/' && s[i] != '?' && s[i] != '#'; i++)
+      if (s[i] == '@')
+        at = i; /* the last one: an unescaped @ in the password happens */
+    if (at == 0)
+      continue;
+    const char *colon = memchr(s + start, ':', at - start);
+    if (colon != NULL)
+      add_span(sp, (size_t)(colon - s) + 1, at);
+  }
+}
+
+/* -----BEGIN ... PRIVATE KEY----- body -----END ...: the body (to the end
+ * of the text when the END line is missing) */
+static void scan_pem(const char *s, size_t len, spans *sp) {
+  static const char begin[] = "-----BEGIN ";
+  const char *p = s;
+  while ((p = strstr(p, begin)) != NULL) {
+    const char *label = p + sizeof(begin) - 1;
+    size_t label_len = strspn(label, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ");
+    const char *close = label + label_len;
+    if (strncmp(close, "-----", 5) != 0 || memmem(label, label_len, "PRIVATE KEY", 11) == NULL) {
+      p = close; /* not a private key's BEGIN line; the next may start here */
+      continue;
+    }
+    const char *body = close + 5;
+    const char *end = strstr(body, "-----END ");
+    add_span(sp, (size_t)(body - s), end ? (size_t)(end - s) : len);
+    if (end == NULL)
+      return;
+    p = end + 1;
+  }
+}
+
+/* --- token shapes ------------------------------------------------------------- */
+
+enum charset { UPPER_DIGIT, ALNUM, ALNUM_UNDERSCORE, ALNUM_DASH, BASE64URL };
+
+static bool in_charset(char c, enum charset cs) {
+  switch (cs) {
+  case UPPER_DIGIT:
+    return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  case ALNUM:
+    return is_alnum(c);
+  case ALNUM_UNDERSCORE:
+    return is_alnum(c) || c == '_';
+  case ALNUM_DASH:
+    return is_alnum(c) || c == '-';
+  case BASE64URL:
+    return is_alnum(c) || c == '-' || c == '_';
+  }
+  return false;
+}
+
+static const struct shape {
+  const char *prefix;
+  enum charset cs;
+  size_t min;      /* characters after the prefix */
+  bool need_digit; /* keeps slugs such as sk-learn-feature-extraction out */
+} shapes[] = {
+    {"AKIA", UPPER_DIGIT, 16, false},       {"ASIA", UPPER_DIGIT, 16, false},
+    {"ghp_", ALNUM, 36, false},             {"gho_", ALNUM, 36, false},
+    {"ghu_", ALNUM, 36, false},             {"ghs_", ALNUM, 36, false},
+    {"ghr_", ALNUM, 36, false},             {"github_pat_", ALNUM_UNDERSCORE, 22, false},
+    {"sk-", BASE64URL, 20, true},           {"xoxa-", ALNUM_DASH, 10, true},
+    {"xoxb-", ALNUM_DASH, 10, true},        {"xoxp-", ALNUM_DASH, 10, true},
+    {"xoxr-", ALNUM_DASH, 10, true},        {"xoxs-", ALNUM_DASH, 10, true},
+    {"AIza", BASE64URL, 35, false},         {"node_tok_", BASE64URL, 43, false},
+};
+
+static void scan_shapes(const char *s, size_t len, spans *sp) {
+  for (size_t k = 0; k < AL_ARRAY_SIZE(shapes); k++) {
+    const struct shape *sh = &shapes[k];
+    size_t plen = strlen(sh->prefix);
+    for (const char *p = s; (p = strstr(p, sh->prefix)) != NULL; p++) {
+      /* not the middle of a longer word: task-..., a base64 blob */
+      if (p > s && (is_alnum(p[-1]) || p[-1] == '_'))
+        continue;
+      size_t start = (size_t)(p - s), i = start + plen;
+      bool digit = false;
+      while (i < len && in_charset(s[i], sh->cs)) {
+        digit |= s[i] >= '0' && s[i] <= '9';
+        i++;
+      }
+      if (i - start - plen >= sh->min && (digit || !sh->need_digit)) {
+        add_span(sp, start, i);
+        p = s + i - 1;
+      }
+    }
+  }
+}
+
+/* header.payload.signature, both JSON parts starting {" (eyJ) */
+static void scan_jwt(const char *s, size_t len, spans *sp) {
+  for (const char *p = s; (p = strstr(p, "eyJ")) != NULL; p++) {
+    if (p > s && (in_charset(p[-1], BASE64URL) || p[-1] == '.'))
+      continue;
+    size_t i = (size_t)(p - s) + 3;
+    while (i < len && in_charset(s[i], BASE64URL))
+      i++;
+    if (i >= len || s[i] != '.' || strncmp(s + i + 1, "eyJ", 3) != 0)
+      continue;
+    i += 4;
+    while (i < len && in_charset(s[i], BASE64URL))
+      i++;
+    if (i >= len || s[i] != '.')
+      continue;
+    i++;
+    while (i < len && in_charset(s[i], BASE64URL))
+      i++;
+    add_span(sp, (size_t)(p - s), i);
+    p = s + i - 1;
+  }
+}
+
+/* --- operator patterns ---------------------------------------------------------- */
+
+static pthread_rwlock_t extra_lock = PTHREAD_RWLOCK_INITIALIZER;
+static regex_t *extra;
+static size_t n_extra, cap_extra;
+
+int al_redact_add_pattern(const char *posix_ere, airlock_error **err) {
+  if (posix_ere == NULL || posix_ere[0] == '\0')
+    return al_err(err, 0, "redaction pattern: empty");
+  int flags = REG_EXTENDED;
+  const char *re = posix_ere;
+  if (strncmp(re, "(?i)", 4) == 0) {
+    flags |= REG_ICASE;
+    re += 4;
+  }
+  regex_t compiled;
+  int rc = regcomp(&compiled, re, flags);
+  if (rc != 0) {
+    char msg[160];
+    regerror(rc, &compiled, msg, sizeof(msg));
+    return al_err(err, 0, "redaction pattern '%s': %s", posix_ere, msg);
+  }
+  pthread_rwlock_wrlock(&extra_lock);
+  if (n_extra == cap_extra) {
+    size_t ncap = cap_extra ? cap_extra * 2 : 4;
+    regex_t *grown = reallocarray(extra, ncap, sizeof(*grown));
+    if (grown == NULL) {
+      pthread_rwlock_unlock(&extra_lock);
+      regfree(&compiled);
+      return al_err(err, ENOMEM, "redaction pattern");
+    }
+    extra = grown;
+    cap_extra = ncap;
+  }
+  extra[n_extra++] = compiled;
+  pthread_rwlock_unlock(&extra_lock);
+  return 0;
+}
+
+void al_redact_clear_patterns(void) {
+  pthread_rwlock_wrlock(&extra_lock);
+  for (size_t i = 0; i < n_extra; i++)
+    regfree(&extra[i]);
+  free(extra);
+  extra = NULL;
+  n_extra = cap_extra = 0;
+  pthread_rwlock_unlock(&extra_lock);
+}
+
+static void scan_extra(const char *s, size_t len, spans *sp) {
+  pthread_rwlock_rdlock(&extra_lock);
+  for (size_t k = 0; k < n_extra; k++) {
+    regmatch_t m[2];
+    size_t off = 0;
+    while (off <= len && regexec(&extra[k], s + off, 2, m, off ? REG_NOTBOL : 0) == 0) {
+      size_t so = (size_t)m[0].rm_so, eo = (size_t)m[0].rm_eo;
+      if (extra[k].re_nsub >= 1 && m[1].rm_so >= 0)
+        add_span(sp, off + (size_t)m[1].rm_so, off + (size_t)m[1].rm_eo);
+      else
+        add_span(sp, off + so, off + eo);
+      off += eo > so ? eo : so + 1;
+    }
+  }
+  pthread_rwlock_unlock(&extra_lock);
+}
+
+/* --- strings ------------------------------------------------------------------- */
+
+static void scan_all(const char *s, size_t len, spans *sp) {
+  scan_pem(s, len, sp);
+  scan_authorization(s, len, false, sp);
+  scan_cookie(s, len, false, sp);
+  scan_bearer(s, len, sp);
+  scan_userinfo(s, len, sp);
+  scan_named(s, len, sp);
+  scan_shapes(s, len, sp);
+  scan_jwt(s, len, sp);
+  scan_extra(s, len, sp);
+}
+
+/* s with the ranges in sp (rules that needed more context) and whatever
+ * the text rules find, repeated until nothing changes: ranges of different
+ * rules may overlap, and a merged range can leave text that a second pass
+ * reads differently.  Stable output means a redacted record redacts to
+ * itself. */
+#define MAX_PASSES 4
+
+static char *redact_text(const char *s, size_t len, spans *sp) {
+  scan_all(s, len, sp);
+  bool changed = sp->n > 0;
+  char *out = apply_spans(s, len, sp);
+  for (int pass = 1; out != NULL && changed && pass < MAX_PASSES; pass++) {
+    size_t out_len = strlen(out);
+    spans again = {0};
+    scan_all(out, out_len, &again);
+    char *next = apply_spans(out, out_len, &again);
+    changed = next != NULL && strcmp(next, out) != 0;
+    free(out);
+    out = next;
+  }
+  return out;
+}
+
+char *al_redact_string(const char *s) {
+  spans sp = {0};
+  if (s == NULL)
+    s = "";
+  return redact_text(s, strlen(s), &sp);
+}
+
+/* --- argv ------------------------------------------------------------------------ */
+
+/* Invalid UTF-8 (json_string refuses it) becomes U+FFFD, byte by byte. */
+static char *utf8_clean(const char *s) {
+  size_t len = strlen(s);
+  char *out = malloc(len * 3 + 1), *p = out;
+  if (out == NULL)
+    return NULL;
+  const unsigned char *u = (const unsigned char *)s;
+  for (size_t i = 0; i < len;) {
+    unsigned char c = u[i];
+    size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+    bool ok = n > 0 && i + n <= len;
+    for (size_t k = 1; ok && k < n; k++)
+      ok = (u[i + k] & 0xc0) == 0x80;
+    if (ok && n > 1) {
+      uint32_t cp = c & (0xff >> (n + 1));
+      for (size_t k = 1; k < n; k++)
+        cp = cp << 6 | (u[i + k] & 0x3f);
+      static const uint32_t min_cp[] = {0, 0, 0x80, 0x800, 0x10000};
+      ok = cp >= min_cp[n] && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff);
+    }
+    if (ok) {
+      memcpy(p, s + i, n);
+      p += n;
+      i += n;
+    } else {
+      memcpy(p, "\xef\xbf\xbd", 3);
+      p += 3;
+      i++;
+    }
+  }
+  *p = '\0';
+  return out;
+}
+
+static const char *base_name(const char *path) {
+  const char *slash = strrchr(path, '/');
+  return slash ? slash + 1 : path;
+}
+
+/* what the element after this one is */
+enum next_kind { NEXT_PLAIN, NEXT_SECRET, NEXT_USER_PASS };
+
+/* Rules that know the whole element: --NAME=VALUE and NAME: VALUE headers
+ * run to its end (a value with spaces), and whether the next element is a
+ * value to hide. */
+static enum next_kind scan_element(const char *e, size_t len, bool mysql, bool curl, bool sshpass, spans *sp) {
+  size_t k = 0;
+  while (k < len && e[k] == '-')
+    k++;
+  size_t name_end = k;
+  while (name_end < len && is_key_char(e[name_end]))
+    name_end++;
+  const char *name = e + k;
+  size_t name_len = name_end - k;
+
+  if (name_end < len && e[name_end] == '=' && name_len > 0) {
+    if (key_sensitive(name, name_len))
+      add_span(sp, name_end + 1, len);
+    else if (curl && (part_is(name, name_len, "user") || part_is(name, name_len, "proxy-user"))) {
+      const char *colon = memchr(e + name_end + 1, ':', len - name_end - 1);
+      if (colon)
+        add_span(sp, (size_t)(colon - e) + 1, len);
+    }
+    return NEXT_PLAIN;
+  }
+  if (k == 0 && name_end < len && e[name_end] == ':' && name_len > 0) {
+    size_t v = skip_blanks(e, len, name_end + 1);
+    if (part_is(name, name_len, "authorization") || part_is(name, name_len, "proxy-authorization"))
+      scan_authorization(e, len, true, sp);
+    else if (part_is(name, name_len, "cookie") || part_is(name, name_len, "set-cookie"))
+      add_span(sp, v, len);
+    else if (key_sensitive(name, name_len) && !(v + 1 < len && e[v] == '/' && e[v + 1] == '/'))
+      add_span(sp, v, len);
+    return NEXT_PLAIN;
+  }
+  if (k == 0 || name_end != len)
+    return NEXT_PLAIN;
+  /* a flag alone: does it take the next element as its value? */
+  if (curl && ((k == 1 && (part_is(name, name_len, "u") || strcmp(name, "U") == 0)) ||
+               (k == 2 && (part_is(name, name_len, "user") || part_is(name, name_len, "proxy-user")))))
+    return NEXT_USER_PASS;
+  if (curl && k == 1 && (e[1] == 'u' || e[1] == 'U') && len > 2) { /* -uUSER:PASS */
+    const char *colon = memchr(e, ':', len);
+    if (colon)
+      add_span(sp, (size_t)(colon - e) + 1, len);
+    return NEXT_PLAIN;
+  }
+  if (sshpass && k == 1 && e[1] == 'p') {
+    if (len == 2)
+      return NEXT_SECRET;
+    add_span(sp, 2, len); /* -pPASSWORD */
+    return NEXT_PLAIN;
+  }
+  /* mysql -p and --password take no separate value (mysql prompts) */
+  if (!mysql && key_sensitive(name, name_len))
+    return NEXT_SECRET;
+  return NEXT_PLAIN;
+}
+
+json_t *al_redact_argv(char *const argv[]) {
+  json_t *arr = json_array();
+  if (arr == NULL || argv == NULL)
+    return arr;
+  /* the tool, from the command words so far (sudo mysql, env X=1 curl);
+   * sshpass's options end at the command it runs (ssh -p is a port) */
+  bool mysql = false, curl = false, sshpass = false;
+  enum next_kind next = NEXT_PLAIN;
+  for (size_t i = 0; argv[i] != NULL; i++) {
+    const char *e = argv[i];
+    size_t len = strlen(e);
+    enum next_kind cur = next;
+    next = NEXT_PLAIN;
+    if (cur == NEXT_SECRET && e[0] == '-' && len > 1)
+      cur = NEXT_PLAIN; /* another flag, not a value: the first one took none */
+    spans sp = {0};
+    if (cur == NEXT_SECRET) {
+      add_span(&sp, 0, len);
+    } else if (cur == NEXT_USER_PASS) {
+      const char *colon = strchr(e, ':');
+      if (colon)
+        add_span(&sp, (size_t)(colon - e) + 1, len);
+    } else {
+      const char *b = base_name(e);
+      if (sshpass && e[0] != '-')
+        sshpass = false;
+      mysql |= strncmp(b, "mysql", 5) == 0 || strncmp(b, "mariadb", 7) == 0;
+      curl |= strcmp(b, "curl") == 0;
+      sshpass |= strcmp(b, "sshpass") == 0;
+      next = scan_element(e, len, mysql, curl, sshpass, &sp);
+    }
+    _cleanup_free_ char *red = redact_text(e, len, &sp);
+    _cleanup_free_ char *clean = red ? utf8_clean(red) : NULL;
+    if (clean == NULL || json_array_append_new(arr, json_string(clean)) < 0) {
+      json_decref(arr);
+      return NULL;
+    }
+  }
+  return arr;
+}

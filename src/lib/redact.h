@@ -1,0 +1,43 @@
+/* redact.h - taking secrets out of what the audit trail records: an exec's
+ * argv, its working directory, any free text.  Secrets are found by shape
+ * and by the name next to them, and the secret part is replaced with
+ * "[REDACTED]"; the rest stays, so the record still says what ran.
+ *
+ * Found: KEY=VALUE, --KEY=VALUE and "--KEY VALUE" (next argv element) where
+ * KEY names a secret (password, passwd, pwd, secret, token, api key, auth,
+ * credential, private key, access key, bearer, passphrase; case-insensitive,
+ * as a whole word or the end of one: DB_PASSWORD, apiKey, X-Api-Key, but not
+ * author or max_tokens); "KEY": "VALUE" in JSON and "KEY: VALUE" headers;
+ * Authorization and Cookie headers; userinfo passwords in URLs; curl's
+ * -u/--user USER:PASS; PEM private key blocks; and these token shapes: AWS
+ * AKIA/ASIA keys, GitHub gh?_ and github_pat_ tokens, sk-... (OpenAI,
+ * Anthropic), Slack xox?-, Google AIza..., JWTs, airlock's node_tok_.  For
+ * mysql-like tools only --password=VALUE counts (their -p and --password
+ * take no separate value).  Best effort: a secret that looks like nothing
+ * (a bare positional argument) stays. */
+#ifndef AIRLOCK_REDACT_H
+#define AIRLOCK_REDACT_H
+
+#include <jansson.h>
+
+#include "airlock/airlock.h"
+
+#define AL_REDACTED "[REDACTED]"
+
+/* A new JSON array of the redacted elements of the NULL-terminated argv
+ * (NULL itself gives []); invalid UTF-8 becomes U+FFFD.  NULL when out of
+ * memory. */
+json_t *al_redact_argv(char *const argv[]);
+/* s redacted, malloc'd (bytes kept as they are otherwise); NULL when out of
+ * memory. */
+char *al_redact_string(const char *s);
+
+/* Add a POSIX extended regular expression whose matches (or, when it has
+ * one, whose first parenthesised group) are redacted too; a leading "(?i)"
+ * makes it case-insensitive.  Meant for setup: thread-safe, but redactions
+ * running at the same time may or may not see the new pattern. */
+int al_redact_add_pattern(const char *posix_ere, airlock_error **err);
+/* Forget every added pattern (tests). */
+void al_redact_clear_patterns(void);
+
+#endif

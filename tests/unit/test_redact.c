@@ -1,0 +1,221 @@
+/* test_redact.c - redaction of secrets from argv and text (redact.c): a
+ * table of argv vectors with what must be hidden and what must stay, one of
+ * free-text strings, operator patterns, and UTF-8 clean-up.  Every result is
+ * also redacted a second time: redaction must be stable. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "redact.h"
+
+#define R AL_REDACTED
+
+/* want[0] == NULL: the argv must come back unchanged */
+typedef struct {
+  const char *argv[10];
+  const char *want[10];
+} argv_case;
+
+static const argv_case argv_cases[] = {
+    /* names next to values */
+    {{"tool", "--password", "hunter2"}, {"tool", "--password", R}},
+    {{"tool", "--password=hunter2", "x"}, {"tool", "--password=" R, "x"}},
+    {{"tool", "--token", "abc123", "--verbose"}, {"tool", "--token", R, "--verbose"}},
+    {{"tool", "--api-key=xyz", "--apiKey", "q1"}, {"tool", "--api-key=" R, "--apiKey", R}},
+    {{"tool", "-client_secret", "s3"}, {"tool", "-client_secret", R}},
+    {{"env", "DB_PASSWORD=s3cr3t pass", "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG", "run"},
+     {"env", "DB_PASSWORD=" R, "AWS_SECRET_ACCESS_KEY=" R, "run"}},
+    {{"env", "OPENAI_API_KEY=abc", "HF_TOKEN=def", "X_AUTH=ghi"}, {"env", "OPENAI_API_KEY=" R, "HF_TOKEN=" R, "X_AUTH=" R}},
+    {{"openssl", "enc", "-pass", "pass:hunter2"}, {"openssl", "enc", "-pass", R}},
+    /* mysql-like tools: only --password=VALUE */
+    {{"mysql", "--password=hunter2", "db"}, {"mysql", "--password=" R, "db"}},
+    {{"mysql", "-p", "db"}, {0}},
+    {{"mysql", "--password", "db"}, {0}},
+    {{"sudo", "mariadb-dump", "--password", "shop"}, {0}},
+    /* headers */
+    {{"curl", "-H", "Authorization: Bearer abc.def.ghi", "https://x"},
+     {"curl", "-H", "Authorization: Bearer " R, "https://x"}},
+    {{"curl", "-H", "authorization:Basic dXNlcjpwYXNz"}, {"curl", "-H", "authorization:Basic " R}},
+    {{"curl", "-H", "X-Api-Key: abc def"}, {"curl", "-H", "X-Api-Key: " R}},
+    {{"curl", "-H", "Cookie: session=abc; theme=dark"}, {"curl", "-H", "Cookie: " R}},
+    {{"curl", "-u", "alice:wonderland", "https://x"}, {"curl", "-u", "alice:" R, "https://x"}},
+    {{"curl", "--user=alice:wonderland"}, {"curl", "--user=alice:" R}},
+    {{"curl", "-d", "{\"password\":\"hunter2\",\"user\":\"x\"}"}, {"curl", "-d", "{\"password\":\"" R "\",\"user\":\"x\"}"}},
+    /* URLs */
+    {{"git", "clone", "https://bob:pa55w0rd@github.com/x/y.git"}, {"git", "clone", "https://bob:" R "@github.com/x/y.git"}},
+    {{"psql", "postgres://u:p@ss@db:5432/x"}, {"psql", "postgres://u:" R "@db:5432/x"}},
+    {{"curl", "https://api.example.com/v1?access_token=abc123&page=2"},
+     {"curl", "https://api.example.com/v1?access_token=" R "&page=2"}},
+    /* token shapes */
+    {{"echo", "AKIAIOSFODNN7EXAMPLE"}, {"echo", R}},
+    {{"echo", "key=ASIAY34FZKBOKMUTVV7A,"}, {"echo", "key=" R ","}},
+    {{"echo", "ghp_abcdefghijklmnopqrstuvwxyz0123456789"}, {"echo", R}},
+    {{"echo", "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz"}, {"echo", R}},
+    {{"echo", "sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123456789_-AB"}, {"echo", R}},
+    {{"echo", "sk-proj-Ab3dEf6hIj9kLmN0pQrStUvWx"}, {"echo", R}},
+    {{"echo", "xoxb-1234567890-abcdefghij"}, {"echo", R}},
+    {{"echo", "AIzaSyA1234567890abcdefghijklmnopqrstuv"}, {"echo", R}},
+    {{"echo", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abc-_def"}, {"echo", R}},
+    {{"airlock", "exec", "--token", "x", "node_tok_ezHfIdo1hINSw0U0GosEVp55UrUdkovhWYN3LbxqLAk"},
+     {"airlock", "exec", "--token", R, R}},
+    {{"sh", "-c", "curl -H 'Authorization: Bearer tok123456' https://api && echo AKIAIOSFODNN7EXAMPLE"},
+     {"sh", "-c", "curl -H 'Authorization: Bearer " R "' https://api && echo " R}},
+    {{"sshpass", "-p", "pw123", "ssh", "-p", "22", "host"}, {"sshpass", "-p", R, "ssh", "-p", "22", "host"}},
+    /* benign: unchanged */
+    {{"ls", "-la", "/tmp"}, {0}},
+    {{"git", "commit", "--author=Jane Doe <j@example.com>", "-m", "fix auth bug"}, {0}},
+    {{"python", "train.py", "--max-tokens=100", "--tokenizer", "bert"}, {0}},
+    {{"mkdir", "-p", "/tmp/a"}, {0}},
+    {{"ssh", "-p", "22", "user@host"}, {0}},
+    {{"env", "PWD=/home/user", "OLDPWD=/", "make"}, {0}},
+    {{"pip", "install", "scikit-learn", "sk-learn-feature-extraction-text"}, {0}},
+    {{"echo", "task-1234567890abcdefghijklmno"}, {0}},
+    {{"git", "log", "--oneline", "abc123def456"}, {0}},
+    {{"curl", "https://example.com/path?page=2&q=hello"}, {0}},
+    {{"grep", "-r", "password", "."}, {0}},
+    {{"kubectl", "get", "secret", "my-secret", "-o", "yaml"}, {0}},
+    {{"docker", "login", "--password-stdin", "registry.example.com"}, {0}},
+    {{"node", "--no-auth", "server.js"}, {0}},
+    {{"tool", "--auth-type", "basic", "--token-file", "/run/t"}, {0}},
+    {{"echo", "The author wrote basic tests; bearer of news"}, {0}},
+    {{"sh", "-c", "[ \"$a\" == \"$b\" ] && echo ok"}, {0}},
+    {{"base64", "QUtJQUlPU0ZPRE5ON0VYQU1QTEVBS0lBSU9TRk9ETk43RVhBTVBMRQ=="}, {0}},
+};
+
+static const struct {
+  const char *in, *want; /* want NULL: unchanged */
+} string_cases[] = {
+    {"password=hunter2 user=bob", "password=" R " user=bob"},
+    {"export GITHUB_TOKEN=ghp_abcdefghijklmnopqrstuvwxyz0123456789", "export GITHUB_TOKEN=" R},
+    {"Server=x;Password=abc;Database=y", "Server=x;Password=" R ";Database=y"},
+    {"db:\n  password: hunter2\n  host: x", "db:\n  password: " R "\n  host: x"},
+    {"PASSWORD=\"a b c\" ./run", "PASSWORD=\"" R "\" ./run"},
+    {"curl -d \"{\\\"token\\\":\\\"abc\\\"}\" x", "curl -d \"{\\\"token\\\":\\\"" R "\\\"}\" x"},
+    {"Authorization: Digest username=\"a\", response=\"b\"\nnext", "Authorization: Digest " R "\nnext"},
+    {"-----BEGIN RSA PRIVATE KEY-----\nMIIEow\nIBAAK=\n-----END RSA PRIVATE KEY-----\n",
+     "-----BEGIN RSA PRIVATE KEY-----" R "-----END RSA PRIVATE KEY-----\n"},
+    {"key: -----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA", "key: -----BEGIN OPENSSH PRIVATE KEY-----" R},
+    {"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----", NULL},
+    {"mysql://root:toor@localhost/db and ftp://anon@host/", "mysql://root:" R "@localhost/db and ftp://anon@host/"},
+    {"no secrets here, just a == b and x=1", NULL},
+    {"", NULL},
+};
+
+static void check_stable(const char *once) {
+  char *twice = al_redact_string(once);
+  assert_non_null(twice);
+  assert_string_equal(twice, once);
+  free(twice);
+}
+
+static void test_argv_table(void **state) {
+  (void)state;
+  size_t n = sizeof(argv_cases) / sizeof(argv_cases[0]);
+  assert_true(n >= 30);
+  for (size_t i = 0; i < n; i++) {
+    const argv_case *c = &argv_cases[i];
+    json_t *out = al_redact_argv((char *const *)c->argv);
+    assert_non_null(out);
+    size_t argc = 0;
+    while (c->argv[argc] != NULL)
+      argc++;
+    if (json_array_size(out) != argc)
+      fail_msg("case %zu: %zu elements, wanted %zu", i, json_array_size(out), argc);
+    for (size_t j = 0; j < argc; j++) {
+      const char *want = c->want[0] ? c->want[j] : c->argv[j];
+      const char *got = json_string_value(json_array_get(out, j));
+      if (got == NULL || strcmp(got, want) != 0)
+        fail_msg("case %zu (%s ...), element %zu: got '%s', wanted '%s'", i, c->argv[0], j, got ? got : "(null)",
+                 want);
+      check_stable(got);
+    }
+    json_decref(out);
+  }
+}
+
+static void test_string_table(void **state) {
+  (void)state;
+  for (size_t i = 0; i < sizeof(string_cases) / sizeof(string_cases[0]); i++) {
+    char *got = al_redact_string(string_cases[i].in);
+    assert_non_null(got);
+    const char *want = string_cases[i].want ? string_cases[i].want : string_cases[i].in;
+    if (strcmp(got, want) != 0)
+      fail_msg("string case %zu: got '%s', wanted '%s'", i, got, want);
+    check_stable(got);
+    free(got);
+  }
+}
+
+static void test_patterns(void **state) {
+  (void)state;
+  airlock_error *err = NULL;
+  assert_int_equal(al_redact_add_pattern("(?i)internal-([0-9]+)", &err), 0);
+  assert_int_equal(al_redact_add_pattern("corp_[a-z]{8}", &err), 0);
+  assert_null(err);
+  char *got = al_redact_string("see INTERNAL-12345 and corp_abcdefgh, not corp_abc");
+  assert_string_equal(got, "see INTERNAL-" R " and " R ", not corp_abc");
+  free(got);
+  assert_int_equal(al_redact_add_pattern("([a-", &err), -1);
+  assert_non_null(strstr(err->msg, "([a-"));
+  airlock_error_free(&err);
+  assert_int_equal(al_redact_add_pattern("", &err), -1);
+  airlock_error_free(&err);
+  /* an empty match must not loop */
+  assert_int_equal(al_redact_add_pattern("x*", &err), 0);
+  got = al_redact_string("abxxc");
+  assert_string_equal(got, "ab" R "c");
+  free(got);
+  al_redact_clear_patterns();
+  got = al_redact_string("INTERNAL-12345");
+  assert_string_equal(got, "INTERNAL-12345");
+  free(got);
+}
+
+static void test_utf8_and_edges(void **state) {
+  (void)state;
+  char *argv[] = {"echo", "caf\xc3\xa9", "bad\xff\xfe", "\xe2\x82", "token=\xc3\xa9t\xc3\xa9", NULL};
+  json_t *out = al_redact_argv(argv);
+  assert_non_null(out);
+  assert_string_equal(json_string_value(json_array_get(out, 1)), "caf\xc3\xa9");
+  assert_string_equal(json_string_value(json_array_get(out, 2)), "bad\xef\xbf\xbd\xef\xbf\xbd");
+  assert_string_equal(json_string_value(json_array_get(out, 3)), "\xef\xbf\xbd\xef\xbf\xbd");
+  assert_string_equal(json_string_value(json_array_get(out, 4)), "token=" R);
+  json_decref(out);
+  out = al_redact_argv(NULL);
+  assert_int_equal(json_array_size(out), 0);
+  json_decref(out);
+  char *empty[] = {NULL};
+  out = al_redact_argv(empty);
+  assert_int_equal(json_array_size(out), 0);
+  json_decref(out);
+  char *got = al_redact_string(NULL);
+  assert_string_equal(got, "");
+  free(got);
+  /* a long argument is handled in one pass, whatever it holds */
+  size_t len = 1 << 20;
+  char *big = malloc(len + 1);
+  for (size_t i = 0; i < len; i++)
+    big[i] = "a=:@/sk-eyJ."[i % 12];
+  big[len] = '\0';
+  got = al_redact_string(big);
+  assert_non_null(got);
+  free(got);
+  free(big);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_argv_table),
+      cmocka_unit_test(test_string_table),
+      cmocka_unit_test(test_patterns),
+      cmocka_unit_test(test_utf8_and_edges),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
