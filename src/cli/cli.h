@@ -2,13 +2,22 @@
 #ifndef AIRLOCK_CLI_H
 #define AIRLOCK_CLI_H
 
+#include <stdio.h>
+
 int cli_run(int argc, char **argv);
 int cli_gc(int argc, char **argv);
 int cli_node(int argc, char **argv);
 int cli_token(int argc, char **argv);
 int cli_audit(int argc, char **argv);
 int cli_exec(int argc, char **argv);
+int cli_approvals(int argc, char **argv);
+int cli_policy(int argc, char **argv);
+/* policy_cmd.c: `airlock run --policy`: 0 to go on, else the exit code */
+int cli_policy_gate_run(const char *policy_path, char *const *argv);
 void cli_usage_run(FILE *out);
+/* node_conn.c: the node a client command talks to by default, or NULL
+ * after telling why there is none (cmd names the subcommand in messages) */
+char *cli_default_node(const char *cmd);
 void cli_usage_exec(FILE *out);
 
 #endif

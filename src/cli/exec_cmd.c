@@ -180,23 +180,6 @@ static int apply_option(exec_options *o, int opt, const char *arg) {
   }
 }
 
-/* unix:/run/airlock/node.sock as root, unix:$XDG_RUNTIME_DIR/airlock/node.sock otherwise. */
-static char *default_node(void) {
-  char *node = NULL;
-  if (geteuid() == 0)
-    return strdup("unix:/run/airlock/node.sock");
-  const char *dir = getenv("XDG_RUNTIME_DIR");
-  if (dir == NULL || dir[0] != '/') {
-    fail("no --node given and XDG_RUNTIME_DIR is not set: give --node unix:PATH or https://HOST:PORT");
-    return NULL;
-  }
-  if (asprintf(&node, "unix:%s/airlock/node.sock", dir) < 0) {
-    fail("out of memory");
-    return NULL;
-  }
-  return node;
-}
-
 /* All of stdin when it is not a terminal; *data stays NULL when there is
  * none to send (a terminal, or stdin closed). */
 static int read_stdin(char **data, size_t *len) {
@@ -291,7 +274,7 @@ static void describe_outcome(const exec_options *o, const airlock_exec_result *r
 static int run_exec(exec_options *o) {
   airlock_error *err = NULL;
   char *node_alloc = NULL;
-  if (o->node == NULL && (o->node = node_alloc = default_node()) == NULL)
+  if (o->node == NULL && (o->node = node_alloc = cli_default_node("exec")) == NULL)
     return AIRLOCK_EXIT_SETUP;
   airlock_client *client = NULL;
   char *stdin_data = NULL;

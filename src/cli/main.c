@@ -21,9 +21,11 @@ static void usage(FILE *out) {
           "  run [OPTIONS] -- CMD [ARG...]   run CMD in a fresh sandbox\n"
           "  exec [OPTIONS] -- CMD [ARG...]  run CMD on an airlock node\n"
           "  gc                              remove what killed runs left behind\n"
+          "  policy check [OPTIONS] -- CMD   what an autonomy policy would do with CMD\n"
           "  node [OPTIONS]                  serve the node API (docs/api.md)\n"
           "  token create|list|revoke        manage the node's tokens (tenants)\n"
           "  audit [verify|prune|head]       read and check the node's audit trail\n"
+          "  approvals list|show|approve|reject  answer requests waiting for a human\n"
           "  version                         print the version\n"
           "\n"
           "'airlock run --help' lists the sandbox options, 'airlock exec --help' the node ones.\n");
@@ -38,6 +40,8 @@ static int node_command(int argc, char **argv) {
     return cli_token(argc - 1, argv + 1);
   if (strcmp(cmd, "audit") == 0)
     return cli_audit(argc - 1, argv + 1);
+  if (strcmp(cmd, "approvals") == 0)
+    return cli_approvals(argc - 1, argv + 1);
   return cli_exec(argc - 1, argv + 1);
 }
 #else
@@ -69,8 +73,10 @@ int main(int argc, char **argv) {
     return cli_run(argc - 1, argv + 1);
   if (strcmp(cmd, "gc") == 0)
     return cli_gc(argc - 1, argv + 1);
+  if (strcmp(cmd, "policy") == 0)
+    return cli_policy(argc - 1, argv + 1);
   if (strcmp(cmd, "node") == 0 || strcmp(cmd, "token") == 0 || strcmp(cmd, "audit") == 0 ||
-      strcmp(cmd, "exec") == 0)
+      strcmp(cmd, "exec") == 0 || strcmp(cmd, "approvals") == 0)
     return node_command(argc, argv);
   if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
     printf("airlock %s\n", AIRLOCK_VERSION);

@@ -16,7 +16,7 @@
 enum {
   OPT_CONFIG = 256, OPT_IMAGE, OPT_WORKSPACE, OPT_WORKSPACE_ACCESS, OPT_OUTPUT, OPT_BIND, OPT_ENV, OPT_UID,
   OPT_CWD, OPT_HOSTNAME, OPT_MEMORY, OPT_CPUS, OPT_PIDS, OPT_TIMEOUT, OPT_DISK, OPT_OPEN_FILES, OPT_TMP_EXEC,
-  OPT_ALLOW_DEGRADED, OPT_NETWORK, OPT_REPORT, OPT_HELP,
+  OPT_ALLOW_DEGRADED, OPT_NETWORK, OPT_REPORT, OPT_POLICY, OPT_HELP,
 };
 
 static const struct option options[] = {
@@ -40,6 +40,7 @@ static const struct option options[] = {
     {"allow-degraded", no_argument, 0, OPT_ALLOW_DEGRADED},
     {"network", required_argument, 0, OPT_NETWORK},
     {"report", required_argument, 0, OPT_REPORT},
+    {"policy", required_argument, 0, OPT_POLICY},
     {"help", no_argument, 0, OPT_HELP},
     {0, 0, 0, 0},
 };
@@ -72,6 +73,9 @@ void cli_usage_run(FILE *out) {
           "other:\n"
           "  --config FILE             JSON config; flags override it\n"
           "  --report FILE             write a JSON report of the run\n"
+          "  --policy FILE             autonomy policy ({\"autonomy\": ..., \"approvalGating\": ...}):\n"
+          "                            denied commands do not run (exit 125); ones needing approval\n"
+          "                            are asked about on the terminal, else defaultAction decides\n"
           "\n"
           "exit: the command's code; 124 timeout, 137 out of memory, 125 sandbox or argument error,\n"
           "126/127 command not executable / not found.\n");
@@ -183,6 +187,8 @@ static int apply_option(airlock_spec *spec, int opt, const char *arg, const char
       return fail("--network '%s' is not supported yet: only 'none'", arg);
     spec->network = AIRLOCK_NETWORK_NONE;
     return 0;
+  case OPT_POLICY:
+    return 0; /* applied once the command is known */
   case OPT_REPORT:
     *report_path = arg;
     return 0;
@@ -232,6 +238,13 @@ int cli_run(int argc, char **argv) {
     goto out;
   }
   spec.argv = argv + optind;
+  /* the policy judges the command before anything is built */
+  optind = 0;
+  opterr = 0;
+  while ((opt = getopt_long(argc, argv, "+h", options, NULL)) != -1)
+    if (opt == OPT_POLICY && (code = cli_policy_gate_run(optarg, spec.argv)) != 0)
+      goto out;
+  code = AIRLOCK_EXIT_SETUP;
 
   FILE *report = NULL;
   if (report_path && (report = fopen(report_path, "we")) == NULL) {

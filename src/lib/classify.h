@@ -47,6 +47,8 @@ typedef struct al_catalogue al_catalogue;
  * under the install prefix). */
 const char *al_catalogue_default_path(void);
 
+/* The shipped catalogue, compiled into the binary (catalogue_builtin.c). */
+int al_catalogue_load_builtin(al_catalogue **out, airlock_error **err);
 /* Load and compile a catalogue file.  Errors name the file, the pattern id
  * (or command entry) and the field: "x.json: pattern 'rm-rf-root':
  * match.flags[0]: must be a string". */

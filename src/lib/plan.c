@@ -17,9 +17,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SANDBOX_HOME "/home/sandbox"
+#define SANDBOX_HOME AL_SANDBOX_HOME
 #define NOBODY 65534
-#define SANDBOX_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define SANDBOX_PATH AL_SANDBOX_PATH
 
 /* Host top-level entries that make a usable system. */
 static const char *const host_system[] = {"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32"};

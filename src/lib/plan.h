@@ -30,6 +30,11 @@ typedef struct al_rlimit {
   rlim_t value;
 } al_rlimit;
 
+/* what every sandbox gets as HOME and PATH (the node's approval binding
+ * resolves commands the same way) */
+#define AL_SANDBOX_HOME "/home/sandbox"
+#define AL_SANDBOX_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 #define AL_MAX_RLIMITS 8
 #define AL_MAX_WRITABLE 32
 

@@ -222,7 +222,7 @@ int al_policy_set_gating(al_policy *p, json_t *g, airlock_error **err) {
   return 0;
 }
 
-int al_policy_finish(al_policy *p, airlock_error **err) {
+int al_policy_finish(al_policy *p, bool need_approvers, airlock_error **err) {
   static const char *channels[] = {"web", "cli", "api", "webhook", "telegram", "slack", "discord"};
   if (p->channel) {
     size_t i;
@@ -239,14 +239,14 @@ int al_policy_finish(al_policy *p, airlock_error **err) {
   }
   if (!p->enabled && p->n_rules)
     return al_err(err, 0, "approvalGating.rules need an autonomy block to apply to");
-  if (p->enabled && p->gating_enabled && p->n_approvers == 0 && p->level != AL_LEVEL_READONLY)
+  if (need_approvers && p->enabled && p->gating_enabled && p->n_approvers == 0 && p->level != AL_LEVEL_READONLY)
     return al_err(err, 0,
                   "approvalGating.approvers is empty: nobody could answer an approval (list approver token "
                   "names, or set approvalGating.enabled to false to deny whatever would need one)");
   return 0;
 }
 
-int al_policy_load_file(al_policy *p, const char *path, airlock_error **err) {
+int al_policy_load_file(al_policy *p, const char *path, bool need_approvers, airlock_error **err) {
   json_error_t jerr;
   json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
   if (!root)
@@ -270,7 +270,7 @@ int al_policy_load_file(al_policy *p, const char *path, airlock_error **err) {
       goto out;
     }
   }
-  rc = al_policy_finish(p, err);
+  rc = al_policy_finish(p, need_approvers, err);
 out:
   json_decref(root);
   if (rc < 0)
@@ -376,6 +376,7 @@ void al_policy_decide_actions(const al_policy *p, unsigned actions, al_policy_de
 
 void al_policy_decide(const al_policy *p, const al_classification *c, al_policy_decision *d) {
   memset(d, 0, sizeof(*d));
+  d->actions = c ? c->actions : 0;
   if (!p->enabled) {
     snprintf(d->rule, sizeof(d->rule), "no autonomy policy");
     return;
@@ -389,8 +390,8 @@ void al_policy_decide(const al_policy *p, const al_classification *c, al_policy_
     return;
   }
   d->actions = c->actions;
-  judge_actions(p, c->actions, d);
-  /* dangerous patterns: ask even where the action alone would be allowed */
+  /* dangerous patterns first: when several reasons ask for approval, the
+   * pattern is the one worth telling the approver */
   for (size_t i = 0; i < c->n_matches; i++) {
     const al_match *m = &c->matches[i];
     size_t ri = 0;
@@ -406,6 +407,7 @@ void al_policy_decide(const al_policy *p, const al_classification *c, al_policy_
     else
       raise_to(d, AL_VERDICT_ASK, "dangerous pattern %s: %s", m->id, m->description);
   }
+  judge_actions(p, c->actions, d);
   /* what cannot be read statically cannot be judged statically */
   if (c->opaque || c->dynamic) {
     const char *what = c->opaque ? "code that cannot be read (sh -c with a variable, eval, ...)"

@@ -52,11 +52,12 @@ int al_policy_set_autonomy(al_policy *p, json_t *autonomy, airlock_error **err);
 /* The "approvalGating" object: enabled, channel, approvers, timeout,
  * defaultAction, showFullContext, rules, webhook {url, secretFile}. */
 int al_policy_set_gating(al_policy *p, json_t *gating, airlock_error **err);
-/* Cross-checks once both blocks are read: a configuration under which an
- * approval could be asked for must name someone who can give it. */
-int al_policy_finish(al_policy *p, airlock_error **err);
+/* Cross-checks once both blocks are read.  With need_approvers (the node),
+ * a configuration under which an approval could be asked for must name
+ * someone who can give it; `airlock run` asks the person at the terminal. */
+int al_policy_finish(al_policy *p, bool need_approvers, airlock_error **err);
 /* A whole policy file: {"autonomy": ..., "approvalGating": ...}. */
-int al_policy_load_file(al_policy *p, const char *path, airlock_error **err);
+int al_policy_load_file(al_policy *p, const char *path, bool need_approvers, airlock_error **err);
 
 bool al_policy_is_approver(const al_policy *p, const char *name);
 const char *al_autonomy_level_name(al_autonomy_level l);

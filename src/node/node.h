@@ -6,7 +6,10 @@
 #define AIRLOCK_NODE_H
 
 #include "airlock/airlock.h"
+#include "approvals.h"
 #include "box.h"
+#include "classify.h"
+#include "policy.h"
 
 #include <event2/event.h>
 #include <event2/http.h>
@@ -43,6 +46,11 @@ typedef struct al_node_config {
   int64_t io_timeout_s;     /* slow or half-open clients */
   uint32_t sandbox_host_uid;/* owner of node-made workspaces when root */
   bool ui_enabled;          /* the web UI under /ui/ (node_ui.c) */
+  al_policy policy;         /* "autonomy" and "approvalGating" */
+  char **catalogue_files;   /* "catalogue": extra dangerous-action files */
+  size_t n_catalogue_files;
+  bool audit_enabled;       /* "audit.enabled", default true */
+  int64_t audit_retention_days; /* "audit.retentionDays", default 90 */
 } al_node_config;
 
 void al_node_config_init(al_node_config *c);
@@ -92,6 +100,10 @@ typedef struct al_exec_params {
   bool has_limits;
   bool stream, detach;
   int64_t max_output;
+  bool approval_poll;       /* "approval": "poll": answer 202 with the pending id */
+  char approval_id[AL_APPROVAL_ID_LEN + 1]; /* a granted approval, given back */
+  char exec_id[32];         /* assigned by the policy gate, kept by the exec */
+  bool policy_done;         /* the gate has passed it */
 } al_exec_params;
 
 typedef enum { AL_EXEC_WAITING, AL_EXEC_RUNNING, AL_EXEC_DONE } al_exec_state;
@@ -150,6 +162,13 @@ typedef struct al_node {
   int lock_fd;                /* flock on the state dir: one node per dir */
   al_metrics metrics;
   char *degraded;             /* notes from a probe sandbox at start */
+  al_catalogue *catalogue;    /* dangerous patterns, when a policy is on */
+  al_approvals *approvals;
+  struct al_parked *parked;   /* requests waiting for an approver */
+  struct event *ev_expiry;    /* the next approval timeout */
+  struct al_audit_writer *audit;
+  struct al_audit *audit_read;/* queries of GET /v1/audit */
+  struct al_webhook *webhook;
   struct event *ev_tick, *ev_sigterm, *ev_sigint;
   bool stopping;
   struct al_ui *ui;           /* web UI sessions; NULL until the first login */
@@ -182,6 +201,7 @@ typedef enum {
   AL_ROUTE_SANDBOX_EXEC, AL_ROUTE_SANDBOX_FILES, AL_ROUTE_EXEC_ONE, AL_ROUTE_EXEC_SIGNAL,
   AL_ROUTE_WHOAMI,
   AL_ROUTE_UI, /* "/", "/ui" and everything under "/ui/": node_ui.c */
+  AL_ROUTE_APPROVALS, AL_ROUTE_APPROVAL, AL_ROUTE_APPROVAL_APPROVE, AL_ROUTE_APPROVAL_REJECT, AL_ROUTE_AUDIT,
 } al_route;
 al_route al_route_parse(const char *path, char *id, size_t idlen);
 int al_signal_parse(json_t *v);
@@ -232,6 +252,8 @@ void al_state_close(al_node *n);
 void al_state_exec_started(al_node *n, const al_exec *e);
 void al_state_exec_finished(al_node *n, const al_exec *e);
 void al_state_sandbox(al_node *n, const al_sbox *sb, const char *state);
+/* wall clock, Unix epoch ms: what records and approvals carry */
+int64_t al_now_ms_wall(void);
 /* an exec known only from the state database (e.g. from before a restart) */
 json_t *al_state_exec_lookup(al_node *n, const char *tenant, const char *id);
 
@@ -246,9 +268,42 @@ void al_node_handle_whoami(al_node *n, al_tenant *t, struct evhttp_request *req)
 void al_node_security_headers(struct evhttp_request *req);
 void al_node_ui_free(al_node *n);
 
-/* whether a tenant may answer approvals: the policy engine's; until it is
- * merged, node_approver_stub.c says no to everyone */
+/* whether a tenant may answer approvals (approvalGating.approvers) */
 bool al_node_is_approver(al_node *n, const char *tenant);
+/* node_binding.c: what an approval is bound to */
+typedef struct al_binding {
+  char exe[1024], exe_sha256[65];
+  char script[1024], script_sha256[65];
+  char cwd[4096];           /* the effective working directory */
+  char hash[65];
+} al_binding;
+int al_node_binding(al_node *n, al_sbox *sb, const al_exec_params *p, al_binding *b);
+
+/* node_policy.c: the policy gate in front of every exec, and approvals */
+int al_node_policy_start(al_node *n, airlock_error **err);
+/* answer the requests still waiting (the node is stopping) */
+void al_node_policy_drain(al_node *n);
+void al_node_policy_stop(al_node *n);
+/* true: run it now; false: the request was answered (403, 202) or parked
+ * until an approver answers (p is then taken over or cleared) */
+bool al_node_policy_gate(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *p, struct evhttp_request *req);
+/* apply defaultAction to approvals whose time ran out (the timer does it too) */
+void al_node_approvals_expire(al_node *n);
+/* an approval was answered or expired: resume or refuse what waits on it */
+void al_node_approval_settled(al_node *n, const char *id);
+/* the files API: 0 to go on, -1 after answering 403 */
+int al_node_policy_files(al_node *n, al_tenant *t, al_sbox *sb, al_action action, const char *path,
+                         struct evhttp_request *req);
+void al_node_handle_approvals(al_node *n, al_tenant *t, struct evhttp_request *req, al_route route, const char *id);
+
+/* node_audit.c: the audit trail's records */
+int al_node_audit_start(al_node *n, airlock_error **err);
+void al_node_audit_stop(al_node *n);
+void al_node_audit(al_node *n, json_t *rec); /* steals rec; no-op when the trail is off */
+json_t *al_node_audit_base(const char *kind, const al_tenant *t, const char *sandbox, const al_exec_params *p);
+void al_node_audit_exec_result(al_node *n, const al_exec *e);
+void al_node_handle_audit(al_node *n, al_tenant *t, struct evhttp_request *req);
+void al_node_notify(al_node *n, const char *type, json_t *payload); /* the approval webhook; steals */
 
 /* tenants */
 al_tenant *al_node_tenant(al_node *n, const char *name, const al_node_limits *token_limits);

@@ -26,6 +26,9 @@ void al_node_config_init(al_node_config *c) {
   c->io_timeout_s = 30;
   c->sandbox_host_uid = 65534;
   c->ui_enabled = true;
+  al_policy_init(&c->policy);
+  c->audit_enabled = true;
+  c->audit_retention_days = 90;
 }
 
 void al_node_config_clear(al_node_config *c) {
@@ -39,6 +42,10 @@ void al_node_config_clear(al_node_config *c) {
   free(c->ready_file);
   free(c->workspace_root);
   airlock_spec_clear(&c->sandbox);
+  al_policy_clear(&c->policy);
+  for (size_t i = 0; i < c->n_catalogue_files; i++)
+    free(c->catalogue_files[i]);
+  free(c->catalogue_files);
   memset(c, 0, sizeof(*c));
 }
 
@@ -203,6 +210,49 @@ int al_node_config_load(al_node_config *c, const char *path, airlock_error **err
       if (integer(v, k, 1, 4294967294LL, &uid, err) < 0)
         goto out;
       c->sandbox_host_uid = (uint32_t)uid;
+    } else if (strcmp(k, "autonomy") == 0) {
+      if (al_policy_set_autonomy(&c->policy, v, err) < 0) {
+        al_err_prefix(err, "node config");
+        goto out;
+      }
+    } else if (strcmp(k, "approvalGating") == 0) {
+      if (al_policy_set_gating(&c->policy, v, err) < 0) {
+        al_err_prefix(err, "node config");
+        goto out;
+      }
+    } else if (strcmp(k, "catalogue") == 0) {
+      size_t i;
+      json_t *item;
+      if (!json_is_array(v)) {
+        al_err(err, 0, "node config key 'catalogue' must be an array of catalogue file paths");
+        goto out;
+      }
+      json_array_foreach(v, i, item) {
+        if (!json_is_string(item) || json_string_value(item)[0] != '/') {
+          al_err(err, 0, "node config key 'catalogue[%zu]' must be an absolute path", i);
+          goto out;
+        }
+        c->catalogue_files = realloc(c->catalogue_files, (c->n_catalogue_files + 1) * sizeof(char *));
+        c->catalogue_files[c->n_catalogue_files++] = strdup(json_string_value(item));
+      }
+    } else if (strcmp(k, "audit") == 0) {
+      const char *ak;
+      json_t *av;
+      if (!json_is_object(v)) {
+        al_err(err, 0, "node config key 'audit' must be an object");
+        goto out;
+      }
+      json_object_foreach(v, ak, av) {
+        if (strcmp(ak, "enabled") == 0 && json_is_boolean(av)) {
+          c->audit_enabled = json_is_true(av);
+        } else if (strcmp(ak, "retentionDays") == 0) {
+          if (integer(av, "audit.retentionDays", 1, 36500, &c->audit_retention_days, err) < 0)
+            goto out;
+        } else {
+          al_err(err, 0, "node config key 'audit.%s' is not one of enabled (boolean), retentionDays", ak);
+          goto out;
+        }
+      }
     } else {
       al_err(err, 0, "unknown node config key '%s'", k);
       goto out;
@@ -244,6 +294,13 @@ int al_node_config_finish(al_node_config *c, airlock_error **err) {
     free(c->workspace_root);
     c->workspace_root = real;
   }
+  if (al_policy_finish(&c->policy, true, err) < 0)
+    return al_err_prefix(err, "node config");
+  if (c->policy.enabled && c->policy.level == AL_LEVEL_READONLY)
+    c->sandbox.workspace_rw = false; /* enforced by the mount too, not only by the classifier */
+  if (c->policy.enabled && !c->audit_enabled)
+    return al_err(err, 0, "node config: an autonomy policy needs the audit trail (audit.enabled true): decisions "
+                          "and approvals must be on record");
   /* a defaults check with a placeholder command */
   char *argv[] = {(char *)"true", NULL};
   c->sandbox.argv = argv;

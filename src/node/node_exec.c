@@ -350,6 +350,10 @@ void al_node_exec_start(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *p
     al_exec_params_clear(p);
     return;
   }
+  /* the policy (and a human, when it asks for one) before any capacity is
+   * taken: a request waiting for an approver holds no exec slot */
+  if (!p->policy_done && !al_node_policy_gate(n, t, sb, p, req))
+    return;
   if ((n->cfg->node_max.max_concurrent_execs && n->running >= n->cfg->node_max.max_concurrent_execs) ||
       (t->max.max_concurrent_execs && t->running >= t->max.max_concurrent_execs)) {
     bool tenant_full = t->max.max_concurrent_execs && t->running >= t->max.max_concurrent_execs;
@@ -367,7 +371,10 @@ void al_node_exec_start(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *p
   e->p = *p;
   memset(p, 0, sizeof(*p));
   e->num = ++n->next_num;
-  make_id(e->id, sizeof(e->id), "ex_");
+  if (e->p.exec_id[0])
+    memcpy(e->id, e->p.exec_id, sizeof(e->id)); /* the id the audit trail already knows */
+  else
+    make_id(e->id, sizeof(e->id), "ex_");
   e->out_fd = e->err_fd = e->in_fd = -1;
   e->child_fds[0] = e->child_fds[1] = e->child_fds[2] = -1;
   e->out_buf = evbuffer_new();
@@ -633,6 +640,7 @@ static void finish(al_exec *e) {
   }
   al_node_metrics_exec_done(n, e);
   al_state_exec_finished(n, e);
+  al_node_audit_exec_result(n, e);
   n->n_finished++;
   if (e->req) {
     struct evhttp_connection *conn = evhttp_request_get_connection(e->req);

@@ -97,6 +97,13 @@ void al_node_handle_files(al_node *n, al_sbox *sb, struct evhttp_request *req) {
     return;
   }
   enum evhttp_cmd_type m = evhttp_request_get_command(req);
+  if (m == EVHTTP_REQ_GET || m == EVHTTP_REQ_PUT || m == EVHTTP_REQ_DELETE) {
+    al_action act = m == EVHTTP_REQ_PUT      ? AL_ACTION_FILE_WRITE
+                    : m == EVHTTP_REQ_DELETE ? AL_ACTION_FILE_DELETE
+                                             : AL_ACTION_FILE_READ;
+    if (al_node_policy_files(n, sb->tenant, sb, act, shown, req) < 0)
+      return;
+  }
   if (m == EVHTTP_REQ_GET && op && strcmp(op, "list") == 0) {
     int fd = open_beneath(root, path, O_RDONLY | O_DIRECTORY);
     if (fd < 0)

@@ -234,6 +234,15 @@ static void on_request(struct evhttp_request *req, void *arg) {
     else
       al_node_handle_whoami(n, t, req);
     break;
+  case AL_ROUTE_APPROVALS:
+  case AL_ROUTE_APPROVAL:
+  case AL_ROUTE_APPROVAL_APPROVE:
+  case AL_ROUTE_APPROVAL_REJECT:
+    al_node_handle_approvals(n, t, req, route, id);
+    break;
+  case AL_ROUTE_AUDIT:
+    al_node_handle_audit(n, t, req);
+    break;
   default:
     al_node_reply_error(n, req, 404, "not_found", "no such route");
   }

@@ -72,6 +72,7 @@ static void on_stop(evutil_socket_t sig, short what, void *arg) {
   }
   fprintf(stderr, "airlock node: %s: stopping; killing %lld sandbox(es)\n", strsignal((int)sig), (long long)n->n_sboxes);
   n->stopping = true;
+  al_node_policy_drain(n);
   for (al_sbox *sb = n->sboxes; sb; sb = sb->next)
     al_node_sbox_destroy(n, sb);
   if (!n->sboxes)
@@ -146,6 +147,8 @@ int airlock_node_run(al_node_config *cfg, airlock_error **err) {
   if (probe(&n, err) < 0)
     goto out;
   n.base = event_base_new();
+  if (al_node_audit_start(&n, err) < 0 || al_node_policy_start(&n, err) < 0)
+    goto out;
   if (al_node_http_start(&n, err) < 0)
     goto out;
   n.ev_sigterm = evsignal_new(n.base, SIGTERM, on_stop, &n);
@@ -193,8 +196,10 @@ out:
     n.tenants = t->next;
     free(t);
   }
+  al_node_policy_stop(&n);
   al_node_http_stop(&n);
   al_node_ui_free(&n);
+  al_node_audit_stop(&n); /* after the last record: execs above may have ended */
   if (n.ev_tick)
     event_free(n.ev_tick);
   if (n.ev_refill)

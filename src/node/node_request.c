@@ -231,6 +231,21 @@ int al_exec_params_parse(const char *body, size_t blen, al_exec_params *p, char 
     } else if (strcmp(k, "max_output_bytes") == 0) {
       if (want_int(v, "max_output_bytes", 0, 64LL << 20, &p->max_output, err, len) < 0)
         goto out;
+    } else if (strcmp(k, "approval") == 0) {
+      const char *mode = json_string_value(v);
+      if (!mode || (strcmp(mode, "wait") != 0 && strcmp(mode, "poll") != 0)) {
+        fail(err, len, "field 'approval' must be \"wait\" or \"poll\"");
+        goto out;
+      }
+      p->approval_poll = strcmp(mode, "poll") == 0;
+    } else if (strcmp(k, "approval_id") == 0) {
+      const char *id = json_string_value(v);
+      if (!id || strlen(id) != AL_APPROVAL_ID_LEN || strncmp(id, "ap_", 3) != 0 ||
+          strspn(id + 3, "0123456789abcdef") != AL_APPROVAL_ID_LEN - 3) {
+        fail(err, len, "field 'approval_id' must be an approval id such as \"ap_0123456789abcdef\"");
+        goto out;
+      }
+      memcpy(p->approval_id, id, AL_APPROVAL_ID_LEN + 1);
     } else {
       fail(err, len, "unknown field '%s'", k);
       goto out;
@@ -349,8 +364,24 @@ al_route al_route_parse(const char *path, char *id, size_t idlen) {
     return AL_ROUTE_WHOAMI;
   if (strcmp(path, "/") == 0 || strcmp(path, "/ui") == 0 || strncmp(path, "/ui/", 4) == 0)
     return AL_ROUTE_UI;
+  if (strcmp(path, "/v1/approvals") == 0)
+    return AL_ROUTE_APPROVALS;
+  if (strcmp(path, "/v1/audit") == 0)
+    return AL_ROUTE_AUDIT;
   const char *rest;
   bool sandbox;
+  if (strncmp(path, "/v1/approvals/", 14) == 0) {
+    rest = path + 14;
+    size_t n = strcspn(rest, "/");
+    if (!valid_id(rest, n) || n >= idlen)
+      return AL_ROUTE_NONE;
+    memcpy(id, rest, n);
+    id[n] = '\0';
+    return rest[n] == '\0'                          ? AL_ROUTE_APPROVAL
+           : strcmp(rest + n, "/approve") == 0 ? AL_ROUTE_APPROVAL_APPROVE
+           : strcmp(rest + n, "/reject") == 0  ? AL_ROUTE_APPROVAL_REJECT
+                                               : AL_ROUTE_NONE;
+  }
   if (strncmp(path, "/v1/sandboxes/", 14) == 0)
     rest = path + 14, sandbox = true;
   else if (strncmp(path, "/v1/execs/", 10) == 0)

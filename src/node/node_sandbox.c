@@ -328,7 +328,10 @@ static void create_sandbox(al_node *n, al_tenant *t, struct evhttp_request *req)
     }
     spec.workspace = owned;
   }
-  spec.workspace_rw = !sp.workspace_ro;
+  /* readonly autonomy holds even when the classifier is fooled: nothing a
+   * command does can write the workspace */
+  bool readonly = n->cfg->policy.enabled && n->cfg->policy.level == AL_LEVEL_READONLY;
+  spec.workspace_rw = !sp.workspace_ro && !readonly;
   spec.workspace_none = false;
   if (al_spec_check(&spec, false, &err) < 0) { /* the bind guard, limits: the caller's mistake */
     al_node_reply_error(n, req, 403, "forbidden", "%s", err->msg);

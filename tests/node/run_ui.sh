@@ -116,6 +116,13 @@ PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
   node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
 NODE_ARGS=(--state-dir "$D" --listen "unix:$D/node.sock" --listen "tcp:127.0.0.1:$PORT" --insecure-plaintext
   --pool 1 --ready-file "$D/ready")
+# the browser drives the whole approval flow: a supervised node whose
+# approver is the token the page logs in with
+if [ "$MODE" = browser ] && [ -z "${AIRLOCK_UI_NODE_CONFIG:-}" ]; then
+  printf '%s\n' '{"autonomy": {"level": "supervised"}, "approvalGating": {"approvers": ["approver"], "timeout": 120000}}' \
+    >"$T/ui-node.json"
+  AIRLOCK_UI_NODE_CONFIG=$T/ui-node.json
+fi
 [ -n "${AIRLOCK_UI_NODE_CONFIG:-}" ] && NODE_ARGS+=(--config "$AIRLOCK_UI_NODE_CONFIG")
 "$AIRLOCK" node "${NODE_ARGS[@]}" </dev/null >>"$T/node.log" 2>&1 &
 NODE_PID=$!
@@ -138,7 +145,7 @@ else
   mkdir -m 700 "$T/profile"
   NODE_PATH=$DEPS/node_modules UI_URL="http://127.0.0.1:$PORT/" UI_TOKEN=$(cat "$T/approver.token") \
     UI_AGENT_TOKEN=$(cat "$T/agent.token") UI_CHROMIUM=$CHROMIUM UI_PROFILE_DIR=$T/profile \
-    UI_FULL_FLOW=${AIRLOCK_UI_FULL_FLOW:-0} UI_SCREENSHOT_DIR=${AIRLOCK_UI_SCREENSHOTS:-} \
+    UI_FULL_FLOW=${AIRLOCK_UI_FULL_FLOW:-1} UI_SCREENSHOT_DIR=${AIRLOCK_UI_SCREENSHOTS:-} \
     node "$SRC/tests/ui/ui.test.js" "$@" | tee "$T/out"
 fi
 read -r pass _ fail _ < <(grep -E '^[0-9]+ passed, [0-9]+ failed' "$T/out" | tail -n 1)

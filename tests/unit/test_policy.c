@@ -27,7 +27,7 @@ static al_policy load(const char *json) {
   airlock_error *err = NULL;
   json_t *a = json_object_get(root, "autonomy"), *g = json_object_get(root, "approvalGating");
   if ((a && al_policy_set_autonomy(&p, a, &err) < 0) || (g && al_policy_set_gating(&p, g, &err) < 0) ||
-      al_policy_finish(&p, &err) < 0)
+      al_policy_finish(&p, true, &err) < 0)
     fail_msg("policy did not load: %s (%s)", err->msg, json);
   json_decref(root);
   return p;
@@ -46,7 +46,7 @@ static void load_fails(const char *json, const char *want) {
   if (r == 0 && g)
     r = al_policy_set_gating(&p, g, &err);
   if (r == 0)
-    r = al_policy_finish(&p, &err);
+    r = al_policy_finish(&p, true, &err);
   if (r == 0)
     fail_msg("policy loaded, wanted an error with '%s': %s", want, json);
   if (!strstr(err->msg, want))

@@ -1,0 +1,214 @@
+/* node_audit.c - what the node writes to the audit trail (audit.h) and how
+ * approvers read it back (GET /v1/audit).  Records are built on the event
+ * loop and handed to the trail's writer thread, which commits them in
+ * groups: an exec never waits for a disk flush.  Secrets in argv are
+ * redacted by pattern (redact.h); of the environment only names are kept. */
+#define _GNU_SOURCE
+#include "node.h"
+
+#include <event2/buffer.h>
+#include <sys/queue.h>
+#include <event2/keyvalq_struct.h>
+#include "audit.h"
+#include "redact.h"
+#include "error.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#define PRUNE_EVERY_S 3600
+
+static void prune(al_node *n) {
+  uint64_t removed = 0;
+  airlock_error *err = NULL;
+  /* the writer's records first, so that pruning sees a settled chain */
+  al_audit_writer_flush(n->audit);
+  int64_t cutoff = al_now_ms_wall() - n->cfg->audit_retention_days * 86400000LL;
+  if (al_audit_prune(n->audit_read, cutoff, &removed, &err) < 0) {
+    fprintf(stderr, "airlock node: audit retention: %s\n", err->msg);
+    airlock_error_free(&err);
+  }
+}
+
+static void on_prune(evutil_socket_t fd, short what, void *arg) {
+  (void)fd, (void)what;
+  prune(arg);
+}
+
+static struct event *ev_prune;
+
+int al_node_audit_start(al_node *n, airlock_error **err) {
+  if (!n->cfg->audit_enabled)
+    return 0;
+  if (al_audit_writer_start(n->cfg->state_dir, &n->audit, err) < 0 ||
+      al_audit_open(n->cfg->state_dir, true, &n->audit_read, err) < 0)
+    return al_err_prefix(err, "audit trail");
+  prune(n);
+  ev_prune = event_new(n->base, -1, EV_PERSIST, on_prune, n);
+  struct timeval every = {PRUNE_EVERY_S, 0};
+  evtimer_add(ev_prune, &every);
+  return 0;
+}
+
+void al_node_audit_stop(al_node *n) {
+  if (ev_prune)
+    event_free(ev_prune);
+  ev_prune = NULL;
+  al_audit_writer_stop(n->audit);
+  n->audit = NULL;
+  al_audit_close(n->audit_read);
+  n->audit_read = NULL;
+}
+
+void al_node_audit(al_node *n, json_t *rec) {
+  if (n->audit)
+    al_audit_writer_submit(n->audit, rec);
+  else
+    json_decref(rec);
+}
+
+json_t *al_node_audit_base(const char *kind, const al_tenant *t, const char *sandbox, const al_exec_params *p) {
+  json_t *rec = json_pack("{s:s}", "kind", kind);
+  if (t)
+    json_object_set_new(rec, "tenant", json_string(t->name));
+  if (sandbox && *sandbox)
+    json_object_set_new(rec, "sandbox", json_string(sandbox));
+  if (p) {
+    if (p->exec_id[0])
+      json_object_set_new(rec, "exec_id", json_string(p->exec_id));
+    json_object_set_new(rec, "argv", al_redact_argv(p->argv));
+    json_object_set_new(rec, "cwd", p->cwd ? json_string(p->cwd) : json_null());
+    json_t *keys = json_array();
+    for (size_t i = 0; p->env && p->env[i]; i++)
+      json_array_append_new(keys, json_stringn(p->env[i], strcspn(p->env[i], "=")));
+    json_object_set_new(rec, "env_keys", keys);
+  }
+  return rec;
+}
+
+void al_node_audit_exec_result(al_node *n, const al_exec *e) {
+  if (!n->audit)
+    return;
+  json_t *rec = al_node_audit_base("exec.result", e->tenant, e->sandbox_id, &e->p);
+  json_object_set_new(rec, "exec_id", json_string(e->id));
+  int code = al_exec_exit_code(e);
+  json_object_set_new(rec, "exit_code", json_integer(code));
+  json_object_set_new(rec, "duration_ms",
+                      json_integer(e->end_ms > e->start_ms && e->start_ms ? e->end_ms - e->start_ms : 0));
+  json_object_set_new(rec, "cpu_user_us", json_integer(e->user_us));
+  json_object_set_new(rec, "cpu_sys_us", json_integer(e->sys_us));
+  json_object_set_new(rec, "max_rss_kb", json_integer(e->max_rss_kb));
+  json_object_set_new(rec, "output_bytes", json_integer((json_int_t)e->captured));
+  const char *kill = e->timed_out ? "timeout" : e->oom_killed ? "oom" : e->cancelled ? "cancelled" : NULL;
+  char sig[32];
+  if (!kill && WIFSIGNALED(e->wait_status)) {
+    snprintf(sig, sizeof(sig), "signal %d", WTERMSIG(e->wait_status));
+    kill = sig;
+  }
+  if (kill)
+    json_object_set_new(rec, "kill_reason", json_string(kill));
+  if (e->error)
+    json_object_set_new(rec, "error", json_string(e->error));
+  al_node_audit(n, rec);
+}
+
+/* --- GET /v1/audit -------------------------------------------------------- */
+
+static int collect(json_t *rec, void *ud) {
+  json_array_append(ud, rec);
+  return 0;
+}
+
+static bool int_param(const char *v, int64_t *out) {
+  char *end;
+  if (!v || !*v)
+    return false;
+  long long x = strtoll(v, &end, 10);
+  if (*end || x < 0)
+    return false;
+  *out = x;
+  return true;
+}
+
+void al_node_handle_audit(al_node *n, al_tenant *t, struct evhttp_request *req) {
+  if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+    al_node_reply_error(n, req, 405, "method_not_allowed", "use GET");
+    return;
+  }
+  if (!al_policy_is_approver(&n->cfg->policy, t->name)) {
+    al_node_reply_error(n, req, 403, "forbidden", "only approvers (approvalGating.approvers) may read the audit trail");
+    return;
+  }
+  if (!n->audit_read) {
+    al_node_reply_error(n, req, 404, "not_found", "the audit trail is off (audit.enabled is false)");
+    return;
+  }
+  struct evkeyvalq q;
+  TAILQ_INIT(&q);
+  const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+  if (query && evhttp_parse_query_str(query, &q) < 0) {
+    al_node_reply_error(n, req, 400, "bad_request", "malformed query string");
+    return;
+  }
+  al_audit_filter f = {.limit = 100, .newest_first = true};
+  int64_t v = 0;
+  const char *bad = NULL;
+  struct evkeyval *kv;
+  TAILQ_FOREACH(kv, &q, next) {
+    const char *k = kv->key, *val = kv->value;
+    if (strcmp(k, "since_ms") == 0) {
+      if (!int_param(val, &f.since_ms))
+        bad = k;
+    } else if (strcmp(k, "until_ms") == 0) {
+      if (!int_param(val, &f.until_ms))
+        bad = k;
+    } else if (strcmp(k, "limit") == 0) {
+      if (!int_param(val, &v) || v < 1 || v > 1000)
+        bad = k;
+      else
+        f.limit = (size_t)v;
+    } else if (strcmp(k, "exit_code") == 0) {
+      if (!int_param(val, &v) || v > 255)
+        bad = k;
+      f.has_exit = true;
+      f.exit_code = (int)v;
+    } else if (strcmp(k, "tenant") == 0) {
+      f.tenant = val;
+    } else if (strcmp(k, "action") == 0) {
+      f.action = val;
+    } else if (strcmp(k, "decision") == 0) {
+      f.decision = val;
+    } else if (strcmp(k, "kind") == 0) {
+      f.kind = val;
+    } else if (strcmp(k, "q") == 0) {
+      f.text = val;
+    } else {
+      bad = k;
+    }
+    if (bad)
+      break;
+  }
+  if (bad) {
+    al_node_reply_error(n, req, 400, "bad_request",
+                        "query parameter '%s' is not one of since_ms, until_ms (epoch ms), tenant, action, decision, "
+                        "kind, exit_code (0-255), q, limit (1-1000), or its value is malformed",
+                        bad);
+    evhttp_clear_headers(&q);
+    return;
+  }
+  al_audit_writer_flush(n->audit); /* what was submitted is what is read */
+  json_t *records = json_array();
+  airlock_error *err = NULL;
+  int rc = al_audit_query(n->audit_read, &f, collect, records, &err);
+  evhttp_clear_headers(&q);
+  if (rc < 0) {
+    al_node_reply_error(n, req, 500, "internal", "%s", err->msg);
+    airlock_error_free(&err);
+    json_decref(records);
+    return;
+  }
+  al_node_reply_json(req, 200, json_pack("{s:o}", "records", records));
+}
