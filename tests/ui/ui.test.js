@@ -489,6 +489,7 @@ async function approvalFlow(page, opts) {
 
   // 5. its audit record
   await page.locator('[data-testid=nav-audit]').click();
+  await page.locator('[data-testid=audit-clear]').click(); // filters an earlier search left behind
   await page.locator('[data-testid=audit-q]').fill(marker);
   const row = page.locator('[data-testid=audit-rows] tr[data-approval-id="' + id + '"]');
   await waitFor(async () => {
