@@ -14,6 +14,7 @@ usage: policy_e2e.py BIN_DIR    (needs root: the node's sandboxes get cgroups)
 Prints "ok N - name" / "not ok N - name" lines and "N passed, N failed".
 """
 
+import glob
 import hashlib
 import hmac
 import http.client
@@ -197,9 +198,9 @@ class Background:
         except Exception as e:  # noqa: BLE001 - reported by join()
             self.error = e
 
-    def join(self, timeout=30):
+    def join(self, timeout=90):
         self.t.join(timeout)
-        check(not self.t.is_alive(), "the waiting request did not end")
+        check(not self.t.is_alive(), "the waiting request did not end within %d s" % timeout)
         if self.error:
             raise self.error
         return self.result
@@ -524,6 +525,10 @@ def main():
             detail = str(e) if isinstance(e, Failure) else traceback.format_exc()
             for line in detail.splitlines():
                 print("#   " + line)
+            for log in sorted(glob.glob(os.path.join(env.tmp, "*", "node.log"))):
+                print("#   --- %s (last 15 lines)" % os.path.relpath(log, env.tmp))
+                for line in open(log).read().splitlines()[-15:]:
+                    print("#   " + line)
 
     try:
         run("autonomy levels: readonly refuses, full allows within its lists, dangerous asks", t_levels)
