@@ -361,9 +361,12 @@ int al_audit_open(const char *state_dir, bool create, al_audit **out, airlock_er
   al_audit *a = calloc(1, sizeof(*a));
   if (a == NULL)
     return al_err(err, ENOMEM, "audit database");
-  if ((a->state_dir = strdup(state_dir)) == NULL || asprintf(&a->db_path, "%s/%s", state_dir, AL_AUDIT_DB_FILE) < 0 ||
-      asprintf(&a->head_path, "%s/%s", state_dir, AL_AUDIT_HEAD_FILE) < 0) {
-    a->db_path = a->head_path = NULL; /* asprintf leaves them undefined on failure */
+  a->state_dir = strdup(state_dir);
+  if (asprintf(&a->db_path, "%s/%s", state_dir, AL_AUDIT_DB_FILE) < 0)
+    a->db_path = NULL; /* asprintf leaves it undefined on failure */
+  if (asprintf(&a->head_path, "%s/%s", state_dir, AL_AUDIT_HEAD_FILE) < 0)
+    a->head_path = NULL;
+  if (a->state_dir == NULL || a->db_path == NULL || a->head_path == NULL) {
     al_audit_close(a);
     return al_err(err, ENOMEM, "audit database");
   }

@@ -99,6 +99,26 @@ static char lower(char c) {
   return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 }
 
+/* Searches bounded by the text's length: each scan resumes after its last
+ * hit, and a search that measured the rest of the text every time (as
+ * strstr may) would make a long argument cost quadratic time. */
+static const char *find(const char *s, size_t len, const char *from, const char *needle) {
+  return memmem(from, len - (size_t)(from - s), needle, strlen(needle));
+}
+
+/* the same, ASCII case-insensitive; needle in lowercase */
+static const char *find_ci(const char *s, size_t len, const char *from, const char *needle) {
+  size_t n = strlen(needle);
+  for (const char *p = from; p + n <= s + len; p++) {
+    size_t k = 0;
+    while (k < n && lower(p[k]) == needle[k])
+      k++;
+    if (k == n)
+      return p;
+  }
+  return NULL;
+}
+
 /* --- which names are secret -------------------------------------------------- */
 
 /* The end of a word-part of the name: DB_PASSWORD, apiKey, X-Api-Key,
@@ -293,7 +313,7 @@ static const char *const param_schemes[] = {"digest", "aws4-hmac-sha256", "oauth
  * With to_end (a whole argv element), everything after the scheme. */
 static void scan_authorization(const char *s, size_t len, bool to_end, spans *sp) {
   static const char name[] = "authorization";
-  for (const char *p = s; (p = strcasestr(p, name)) != NULL; p += sizeof(name) - 1) {
+  for (const char *p = s; (p = find_ci(s, len, p, name)) != NULL; p += sizeof(name) - 1) {
     size_t i = skip_blanks(s, len, (size_t)(p - s) + sizeof(name) - 1);
     if (i >= len || (s[i] != ':' && s[i] != '='))
       continue;
@@ -320,7 +340,7 @@ static void scan_authorization(const char *s, size_t len, bool to_end, spans *sp
 /* Cookie: and Set-Cookie: carry session secrets */
 static void scan_cookie(const char *s, size_t len, bool to_end, spans *sp) {
   static const char name[] = "cookie";
-  for (const char *p = s; (p = strcasestr(p, name)) != NULL; p += sizeof(name) - 1) {
+  for (const char *p = s; (p = find_ci(s, len, p, name)) != NULL; p += sizeof(name) - 1) {
     if (p > s && is_alnum(p[-1]))
       continue;
     size_t i = skip_blanks(s, len, (size_t)(p - s) + sizeof(name) - 1);
@@ -338,7 +358,7 @@ static bool is_token68(char c) {
 /* "Bearer <token>" outside an Authorization header */
 static void scan_bearer(const char *s, size_t len, spans *sp) {
   static const char name[] = "bearer";
-  for (const char *p = s; (p = strcasestr(p, name)) != NULL; p += sizeof(name) - 1) {
+  for (const char *p = s; (p = find_ci(s, len, p, name)) != NULL; p += sizeof(name) - 1) {
     if (p > s && is_alnum(p[-1]))
       continue;
     size_t i = (size_t)(p - s) + sizeof(name) - 1, j = skip_blanks(s, len, i);
@@ -356,7 +376,7 @@ static void scan_bearer(const char *s, size_t len, spans *sp) {
 
 /* scheme://user:PASSWORD@host */
 static void scan_userinfo(const char *s, size_t len, spans *sp) {
-  for (const char *p = s; (p = strstr(p, "://")) != NULL; p += 3) {
+  for (const char *p = s; (p = find(s, len, p, "://")) != NULL; p += 3) {
     size_t start = (size_t)(p - s) + 3, at = 0, i;
     for (i = start; i < len && !is_space(s[i]) && !is_quote(s[i]) && s[i] != '/' && s[i] != '?' && s[i] != '#'; i++)
       if (s[i] == '@')
@@ -374,7 +394,7 @@ static void scan_userinfo(const char *s, size_t len, spans *sp) {
 static void scan_pem(const char *s, size_t len, spans *sp) {
   static const char begin[] = "-----BEGIN ";
   const char *p = s;
-  while ((p = strstr(p, begin)) != NULL) {
+  while ((p = find(s, len, p, begin)) != NULL) {
     const char *label = p + sizeof(begin) - 1;
     size_t label_len = strspn(label, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ");
     const char *close = label + label_len;
@@ -383,7 +403,7 @@ static void scan_pem(const char *s, size_t len, spans *sp) {
       continue;
     }
     const char *body = close + 5;
-    const char *end = strstr(body, "-----END ");
+    const char *end = find(s, len, body, "-----END ");
     add_span(sp, (size_t)(body - s), end ? (size_t)(end - s) : len);
     if (end == NULL)
       return;
@@ -431,7 +451,7 @@ static void scan_shapes(const char *s, size_t len, spans *sp) {
   for (size_t k = 0; k < AL_ARRAY_SIZE(shapes); k++) {
     const struct shape *sh = &shapes[k];
     size_t plen = strlen(sh->prefix);
-    for (const char *p = s; (p = strstr(p, sh->prefix)) != NULL; p++) {
+    for (const char *p = s; (p = find(s, len, p, sh->prefix)) != NULL; p++) {
       /* not the middle of a longer word: task-..., a base64 blob */
       if (p > s && (is_alnum(p[-1]) || p[-1] == '_'))
         continue;
@@ -451,7 +471,7 @@ static void scan_shapes(const char *s, size_t len, spans *sp) {
 
 /* header.payload.signature, both JSON parts starting {" (eyJ) */
 static void scan_jwt(const char *s, size_t len, spans *sp) {
-  for (const char *p = s; (p = strstr(p, "eyJ")) != NULL; p++) {
+  for (const char *p = s; (p = find(s, len, p, "eyJ")) != NULL; p++) {
     if (p > s && (in_charset(p[-1], BASE64URL) || p[-1] == '.'))
       continue;
     size_t i = (size_t)(p - s) + 3;
@@ -524,15 +544,18 @@ void al_redact_clear_patterns(void) {
 static void scan_extra(const char *s, size_t len, spans *sp) {
   pthread_rwlock_rdlock(&extra_lock);
   for (size_t k = 0; k < n_extra; k++) {
-    regmatch_t m[2];
+    /* REG_STARTEND: offsets into s, and no strlen of the rest per match */
     size_t off = 0;
-    while (off <= len && regexec(&extra[k], s + off, 2, m, off ? REG_NOTBOL : 0) == 0) {
+    for (;;) {
+      regmatch_t m[2] = {{.rm_so = (regoff_t)off, .rm_eo = (regoff_t)len}};
+      if (off > len || regexec(&extra[k], s, 2, m, REG_STARTEND | (off ? REG_NOTBOL : 0)) != 0)
+        break;
       size_t so = (size_t)m[0].rm_so, eo = (size_t)m[0].rm_eo;
       if (extra[k].re_nsub >= 1 && m[1].rm_so >= 0)
-        add_span(sp, off + (size_t)m[1].rm_so, off + (size_t)m[1].rm_eo);
+        add_span(sp, (size_t)m[1].rm_so, (size_t)m[1].rm_eo);
       else
-        add_span(sp, off + so, off + eo);
-      off += eo > so ? eo : so + 1;
+        add_span(sp, so, eo);
+      off = eo > so ? eo : so + 1;
     }
   }
   pthread_rwlock_unlock(&extra_lock);
