@@ -49,7 +49,7 @@ declare -A CONFIG=(
 NODES=(off audit policy)
 declare -A TOKEN SBOX
 for name in "${NODES[@]}"; do
-  mkdir -m 700 "$T/$name"
+  mkdir -m 755 "$T/$name" # node-made workspaces sit beside the state dir: reachable by the sandbox uid
   printf '%s\n' "${CONFIG[$name]}" >"$T/$name.json"
   TOKEN[$name]=$("$AIRLOCK" token create --name bench --max-concurrent 64 --state-dir "$T/$name/state" 2>/dev/null)
   "$AIRLOCK" node --config "$T/$name.json" --state-dir "$T/$name/state" --listen "unix:$T/$name.sock" \
@@ -60,7 +60,7 @@ for name in "${NODES[@]}"; do
   for _ in $(seq 200); do [ -e "$T/$name.ready" ] && break; sleep 0.05; done
   [ -e "$T/$name.ready" ] || { echo "node $name did not start:"; cat "$T/$name.log"; exit 1; }
   SBOX[$name]=$(curl -sS --unix-socket "$T/$name.sock" -H "Authorization: Bearer ${TOKEN[$name]}" \
-    -d '{}' http://localhost/v1/sandboxes | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+    -d "{}" http://localhost/v1/sandboxes | python3 -c "import json,sys; j = json.load(sys.stdin); print(j.get(\"id\") or sys.exit(\"sandbox: %s\" % j))")
 done
 
 FIVE='cd /tmp && true && echo x | cat > /dev/null; test -d /tmp || false'

@@ -98,30 +98,9 @@ static void usage(FILE *out) {
           "exit: 0 done, 1 failed or tampered, 2 bad usage.\n");
 }
 
-__attribute__((format(printf, 3, 4))) static int fail(int code, const char *sub, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fprintf(stderr, "airlock audit%s%s: ", sub ? " " : "", sub ? sub : "");
-  vfprintf(stderr, fmt, ap);
-  fprintf(stderr, "\n");
-  va_end(ap);
-  return code;
-}
-
-static int fail_error(const char *sub, airlock_error **err) {
-  fail(EXIT_FAILED, sub, "%s", (*err)->msg);
-  airlock_error_free(err);
-  return EXIT_FAILED;
-}
-
-/* one line instead of getopt's two; needs ':' first in the optstring */
-static int bad_option(const char *sub, int opt, char **argv) {
-  if (opt == ':')
-    return fail(EXIT_USAGE, sub, "option '%s' needs a value (see 'airlock audit --help')", argv[optind - 1]);
-  if (optopt > 0 && optopt < 256)
-    return fail(EXIT_USAGE, sub, "unknown option '-%c' (see 'airlock audit --help')", optopt);
-  return fail(EXIT_USAGE, sub, "unknown option '%s' (see 'airlock audit --help')", argv[optind - 1]);
-}
+#define fail(code, sub, ...) cli_fail("audit", sub, code, __VA_ARGS__)
+#define fail_error(sub, err) cli_fail_error("audit", sub, err)
+#define bad_option(sub, opt, argv) cli_bad_option("audit", sub, opt, argv)
 
 static char *state_dir_or_default(const char *sub, const char *flag) {
   if (flag != NULL) {

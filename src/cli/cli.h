@@ -4,6 +4,8 @@
 
 #include <stdio.h>
 
+#include "airlock/airlock.h"
+
 int cli_run(int argc, char **argv);
 int cli_gc(int argc, char **argv);
 int cli_node(int argc, char **argv);
@@ -15,6 +17,12 @@ int cli_policy(int argc, char **argv);
 /* policy_cmd.c: `airlock run --policy`: 0 to go on, else the exit code */
 int cli_policy_gate_run(const char *policy_path, char *const *argv);
 void cli_usage_run(FILE *out);
+/* cli_util.c: "airlock CMD [SUB]: message" on stderr; return code */
+#define CLI_EXIT_FAILED 1
+#define CLI_EXIT_USAGE 2
+int cli_fail(const char *cmd, const char *sub, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int cli_fail_error(const char *cmd, const char *sub, airlock_error **err); /* frees *err */
+int cli_bad_option(const char *cmd, const char *sub, int opt, char **argv);
 /* node_conn.c: the node a client command talks to by default, or NULL
  * after telling why there is none (cmd names the subcommand in messages) */
 char *cli_default_node(const char *cmd);

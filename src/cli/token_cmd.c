@@ -74,31 +74,9 @@ static void usage(FILE *out) {
           "exit: 0 done, 1 the operation failed, 2 bad usage.\n");
 }
 
-__attribute__((format(printf, 3, 4))) static int fail(int code, const char *sub, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fprintf(stderr, "airlock token%s%s: ", sub ? " " : "", sub ? sub : "");
-  vfprintf(stderr, fmt, ap);
-  fprintf(stderr, "\n");
-  va_end(ap);
-  return code;
-}
-
-static int fail_error(const char *sub, airlock_error **err) {
-  fail(EXIT_FAILED, sub, "%s", (*err)->msg);
-  airlock_error_free(err);
-  return EXIT_FAILED;
-}
-
-/* getopt's own messages are two lines with a confusing program name; this
- * is one.  Needs ':' first in the optstring. */
-static int bad_option(const char *sub, int opt, char **argv) {
-  if (opt == ':')
-    return fail(EXIT_USAGE, sub, "option '%s' needs a value (see 'airlock token --help')", argv[optind - 1]);
-  if (optopt > 0 && optopt < 256)
-    return fail(EXIT_USAGE, sub, "unknown option '-%c' (see 'airlock token --help')", optopt);
-  return fail(EXIT_USAGE, sub, "unknown option '%s' (see 'airlock token --help')", argv[optind - 1]);
-}
+#define fail(code, sub, ...) cli_fail("token", sub, code, __VA_ARGS__)
+#define fail_error(sub, err) cli_fail_error("token", sub, err)
+#define bad_option(sub, opt, argv) cli_bad_option("token", sub, opt, argv)
 
 static int parse_count(const char *s, long long hi, long long *out) {
   char *end = NULL;

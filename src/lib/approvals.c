@@ -5,6 +5,7 @@
  * machine and the listing need. */
 #define _GNU_SOURCE
 #include "approvals.h"
+#include "sqlite_store.h"
 #include "cleanup.h"
 #include "error.h"
 #include "statedir.h"
@@ -50,14 +51,8 @@ int al_approvals_open(const char *state_dir, al_approvals **out, airlock_error *
   _cleanup_free_ char *path = NULL;
   if (asprintf(&path, "%s/approvals.db", state_dir) < 0)
     return al_err(err, ENOMEM, "approvals database");
-  /* born 0600 whatever the umask; a file of someone else's is refused */
-  _cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-  struct stat st;
-  if (fd < 0 || fstat(fd, &st) < 0)
-    return al_err(err, errno, "approvals database %s", path);
-  if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077))
-    return al_err(err, 0, "approvals database %s must be a regular file of uid %u with mode 0600 (found %o)", path,
-                  (unsigned)geteuid(), (unsigned)(st.st_mode & 07777));
+  if (al_sqlite_check_file("approvals database", path, true, NULL, err) < 0)
+    return -1;
   al_approvals *s = calloc(1, sizeof(*s));
   if (!s)
     return al_err(err, ENOMEM, "approvals database");
@@ -77,11 +72,6 @@ static sqlite3_stmt *prep(al_approvals *s, const char *sql) {
     return NULL;
   return st;
 }
-
-static void finalize(sqlite3_stmt **st) {
-  sqlite3_finalize(*st);
-}
-#define _cleanup_stmt_ __attribute__((cleanup(finalize)))
 
 static void text(sqlite3_stmt *st, int i, const char *v) {
   sqlite3_bind_text(st, i, v ? v : "", -1, SQLITE_TRANSIENT);

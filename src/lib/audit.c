@@ -6,6 +6,7 @@
  * thread groups records into one transaction per batch. */
 #define _GNU_SOURCE
 #include "audit.h"
+#include "sqlite_store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +34,12 @@
 #define WRITER_MAX_QUEUE 100000
 #define WRITER_MAX_BATCH 4096
 #define WRITER_TRIES 3
+/* Group commit: records that arrive within this window share one
+ * transaction.  An fsync (and the head file's) per record would make every
+ * exec pay for a journal commit that the rest of the node's disk writes
+ * queue behind; a flush, a stop or a full batch ends the wait early. */
+#define WRITER_GATHER_MS 10
+#define WRITER_GATHER_MAX 1024
 
 static const char genesis_hash[AL_AUDIT_HASH_HEX + 1] =
     "0000000000000000000000000000000000000000000000000000000000000000";
@@ -65,24 +72,14 @@ static const char insert_sql[] = "INSERT INTO records (seq, ts_ms, kind, tenant,
                                  " hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 static const char last_sql[] = "SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1";
 
-static inline void finalizep(sqlite3_stmt **st) {
-  sqlite3_finalize(*st);
-}
-#define _cleanup_stmt_ __attribute__((cleanup(finalizep)))
+#define STORE "audit database"
 
 static int db_err(airlock_error **err, sqlite3 *db, const char *what) {
-  return al_err(err, 0, "audit database %s: %s: %s", sqlite3_db_filename(db, "main"), what, sqlite3_errmsg(db));
+  return al_sqlite_err(err, db, STORE, what);
 }
 
 static int exec_sql(sqlite3 *db, const char *sql, airlock_error **err) {
-  if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
-    return db_err(err, db, sql);
-  return 0;
-}
-
-static void rollback_if_open(sqlite3 *db) {
-  if (!sqlite3_get_autocommit(db))
-    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+  return al_sqlite_exec(db, STORE, sql, err);
 }
 
 static int64_t now_ms(void) {
@@ -204,35 +201,6 @@ static int write_head_file(al_audit *a, uint64_t seq, const char *hash, bool onl
 
 /* --- opening --------------------------------------------------------------- */
 
-/* Create (when asked) and check the file before SQLite opens it, as
- * tokens.c does: born 0600 whatever the umask; refused when others could
- * read it or it is not ours. */
-static int check_db_file(const char *path, bool create, bool *created, airlock_error **err) {
-  *created = false;
-  _cleanup_close_ int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0 && errno == ENOENT && create) {
-    fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_CREAT | O_EXCL, 0600);
-    if (fd >= 0)
-      *created = true;
-    else if (errno == EEXIST)
-      fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-  }
-  if (fd < 0)
-    return al_err(err, errno, "audit database %s", path);
-  struct stat st;
-  if (fstat(fd, &st) < 0)
-    return al_err(err, errno, "audit database %s", path);
-  if (!S_ISREG(st.st_mode))
-    return al_err(err, 0, "audit database %s is not a regular file", path);
-  if (st.st_uid != geteuid())
-    return al_err(err, 0, "audit database %s is owned by uid %u, not by uid %u that airlock runs as", path,
-                  (unsigned)st.st_uid, (unsigned)geteuid());
-  if (st.st_mode & 077)
-    return al_err(err, 0, "audit database %s has mode %04o: group and others must have no access (chmod 600 %s)",
-                  path, (unsigned)(st.st_mode & 07777), path);
-  return 0;
-}
-
 static int pragma(sqlite3 *db, const char *sql, const char *want, airlock_error **err) {
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
   if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
@@ -264,7 +232,7 @@ static int ensure_schema(sqlite3 *db, airlock_error **err) {
   char sql[sizeof(schema_sql) + 64];
   snprintf(sql, sizeof(sql), "%s PRAGMA user_version = %d;", schema_sql, SCHEMA_VERSION);
   if (exec_sql(db, sql, err) < 0 || exec_sql(db, "COMMIT", err) < 0) {
-    rollback_if_open(db);
+    al_sqlite_rollback_if_open(db);
     return -1;
   }
   return 0;
@@ -348,7 +316,7 @@ static int adopt_orphan_head(al_audit *a, airlock_error **err) {
   char cur_hash[65];
   if (current_head(a, &cur, cur_hash, err) < 0 || (cur == 0 && write_anchor(a, seq, hash, err) < 0) ||
       exec_sql(a->db, "COMMIT", err) < 0) {
-    rollback_if_open(a->db);
+    al_sqlite_rollback_if_open(a->db);
     return -1;
   }
   return 0;
@@ -371,7 +339,7 @@ int al_audit_open(const char *state_dir, bool create, al_audit **out, airlock_er
     return al_err(err, ENOMEM, "audit database");
   }
   bool created = false;
-  if (check_db_file(a->db_path, create, &created, err) < 0) {
+  if (al_sqlite_check_file(STORE, a->db_path, create, &created, err) < 0) {
     al_audit_close(a);
     return -1;
   }
@@ -584,7 +552,7 @@ int al_audit_append_many(al_audit *a, json_t *const *recs, size_t n, airlock_err
   write_head_file(a, seq, hash, false);
   return 0;
 fail:
-  rollback_if_open(a->db);
+  al_sqlite_rollback_if_open(a->db);
   return -1;
 }
 
@@ -596,7 +564,7 @@ int al_audit_head(al_audit *a, uint64_t *seq, char hash_hex[65], airlock_error *
   if (exec_sql(a->db, "BEGIN", err) < 0)
     return -1;
   int rc = current_head(a, seq, hash_hex, err);
-  rollback_if_open(a->db);
+  al_sqlite_rollback_if_open(a->db);
   return rc;
 }
 
@@ -918,7 +886,7 @@ int al_audit_verify_expect(al_audit *a, uint64_t expect_seq, const char *expect_
   if (exec_sql(a->db, "BEGIN", err) < 0)
     return -1;
   int rc = verify_locked(a, &file, &expect, r, err);
-  rollback_if_open(a->db);
+  al_sqlite_rollback_if_open(a->db);
   if (rc == 0) {
     r->kind = AL_AUDIT_INTACT;
     r->problem[0] = '\0';
@@ -974,7 +942,7 @@ int al_audit_prune(al_audit *a, int64_t older_than_ms, uint64_t *removed, airloc
     }
   }
   if (through <= anchor_seq) {
-    rollback_if_open(a->db);
+    al_sqlite_rollback_if_open(a->db);
     return 0;
   }
   {
@@ -1019,7 +987,7 @@ int al_audit_prune(al_audit *a, int64_t older_than_ms, uint64_t *removed, airloc
   return 0;
 fail:
   *removed = 0;
-  rollback_if_open(a->db);
+  al_sqlite_rollback_if_open(a->db);
   return -1;
 }
 
@@ -1033,6 +1001,7 @@ struct al_audit_writer {
   json_t **queue;
   size_t queued, cap;
   bool stopping;
+  unsigned flush_waiters; /* someone waits in al_audit_writer_flush: commit now */
   /* submitted = done + queued + in flight; done = written + lost */
   uint64_t submitted, done, written, lost, lost_seen, batches;
   void (*observe)(size_t n, uint64_t commit_ns, bool ok, void *ud);
@@ -1080,6 +1049,18 @@ static void *writer_main(void *arg) {
       pthread_cond_wait(&w->work, &w->mu);
     if (w->queued == 0)
       break; /* stopping, and everything is written */
+    if (!w->stopping && w->flush_waiters == 0 && w->queued < WRITER_GATHER_MAX) {
+      struct timespec until;
+      clock_gettime(CLOCK_REALTIME, &until);
+      until.tv_nsec += WRITER_GATHER_MS * 1000000L;
+      if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+      }
+      while (!w->stopping && w->flush_waiters == 0 && w->queued < WRITER_GATHER_MAX &&
+             pthread_cond_timedwait(&w->work, &w->mu, &until) == 0) {
+      }
+    }
     /* take the whole queue (swap buffers): whatever came in while the last
      * batch was committing goes into the next transaction together */
     json_t **q = w->queue;
@@ -1147,7 +1128,7 @@ void al_audit_writer_submit(al_audit_writer *w, json_t *rec) {
   if (valid && w->queued < w->cap && w->queued < WRITER_MAX_QUEUE) {
     w->queue[w->queued++] = rec;
     rec = NULL;
-    if (w->queued == 1)
+    if (w->queued == 1 || w->queued == WRITER_GATHER_MAX)
       pthread_cond_signal(&w->work);
   } else {
     w->done++;
@@ -1160,8 +1141,11 @@ void al_audit_writer_submit(al_audit_writer *w, json_t *rec) {
 int al_audit_writer_flush(al_audit_writer *w) {
   pthread_mutex_lock(&w->mu);
   uint64_t target = w->submitted;
+  w->flush_waiters++;
+  pthread_cond_signal(&w->work); /* no gathering while someone waits */
   while (w->done < target)
     pthread_cond_wait(&w->progress, &w->mu);
+  w->flush_waiters--;
   int rc = w->lost > w->lost_seen ? -1 : 0;
   w->lost_seen = w->lost;
   pthread_mutex_unlock(&w->mu);

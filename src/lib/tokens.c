@@ -5,6 +5,7 @@
  * writes while the node reads, and readers are not blocked by the writer. */
 #define _GNU_SOURCE
 #include "tokens.h"
+#include "sqlite_store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,49 +52,17 @@ static const char schema_sql[] =
 
 static const char verify_sql[] = "SELECT " INFO_COLUMNS " FROM tokens WHERE hash = ?1 AND revoked_at IS NULL";
 
-static inline void finalizep(sqlite3_stmt **st) {
-  sqlite3_finalize(*st); /* harmless on NULL */
-}
-#define _cleanup_stmt_ __attribute__((cleanup(finalizep)))
+#define STORE "token database"
 
 static int db_err(airlock_error **err, sqlite3 *db, const char *what) {
-  return al_err(err, 0, "token database %s: %s: %s", sqlite3_db_filename(db, "main"), what, sqlite3_errmsg(db));
+  return al_sqlite_err(err, db, STORE, what);
 }
 
 static int exec_sql(sqlite3 *db, const char *sql, airlock_error **err) {
-  if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
-    return db_err(err, db, sql);
-  return 0;
-}
-
-/* Undo a transaction left open by an error path. */
-static void rollback_if_open(sqlite3 *db) {
-  if (!sqlite3_get_autocommit(db))
-    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+  return al_sqlite_exec(db, STORE, sql, err);
 }
 
 /* --- the database file -------------------------------------------------- */
-
-/* Create (when asked) and check the file before SQLite opens it, so that it
- * is born 0600 whatever the umask, and so that a file someone else can read
- * is refused rather than used. */
-static int check_db_file(const char *path, bool create, airlock_error **err) {
-  _cleanup_close_ int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
-  if (fd < 0)
-    return al_err(err, errno, "token database %s", path);
-  struct stat st;
-  if (fstat(fd, &st) < 0)
-    return al_err(err, errno, "token database %s", path);
-  if (!S_ISREG(st.st_mode))
-    return al_err(err, 0, "token database %s is not a regular file", path);
-  if (st.st_uid != geteuid())
-    return al_err(err, 0, "token database %s is owned by uid %u, not by uid %u that airlock runs as", path,
-                  (unsigned)st.st_uid, (unsigned)geteuid());
-  if (st.st_mode & 077)
-    return al_err(err, 0, "token database %s has mode %04o: group and others must have no access (chmod 600 %s)",
-                  path, (unsigned)(st.st_mode & 07777), path);
-  return 0;
-}
 
 static int pragma_int(sqlite3 *db, const char *sql, int *out, airlock_error **err) {
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
@@ -131,7 +100,7 @@ static int ensure_schema(sqlite3 *db, airlock_error **err) {
   char sql[sizeof(schema_sql) + 64];
   snprintf(sql, sizeof(sql), "%s PRAGMA user_version = %d;", schema_sql, SCHEMA_VERSION);
   if (exec_sql(db, sql, err) < 0 || exec_sql(db, "COMMIT", err) < 0) {
-    rollback_if_open(db);
+    al_sqlite_rollback_if_open(db);
     return -1;
   }
   return 0;
@@ -144,7 +113,7 @@ int al_token_store_open(const char *state_dir, bool create, al_token_store **out
   _cleanup_free_ char *path = NULL;
   if (asprintf(&path, "%s/%s", state_dir, DB_FILE) < 0)
     return al_err(err, ENOMEM, "token database");
-  if (check_db_file(path, create, err) < 0)
+  if (al_sqlite_check_file(STORE, path, create, NULL, err) < 0)
     return -1;
 
   al_token_store *s = calloc(1, sizeof(*s));
@@ -368,7 +337,7 @@ int al_token_create(al_token_store *s, const char *name, const al_token_limits *
   int64_t revoked_at = 0;
   int found = lookup_name(s->db, name, &revoked_at, err);
   if (found != 0) {
-    rollback_if_open(s->db);
+    al_sqlite_rollback_if_open(s->db);
     if (found < 0)
       return -1;
     return al_err(err, 0, "a token named '%s' already exists%s", name,
@@ -388,11 +357,11 @@ int al_token_create(al_token_store *s, const char *name, const al_token_limits *
           SQLITE_OK ||
       bind_limit_int(st, 7, limits->max_timeout_ms) != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE) {
     db_err(err, s->db, "cannot store the token");
-    rollback_if_open(s->db);
+    al_sqlite_rollback_if_open(s->db);
     return -1;
   }
   if (exec_sql(s->db, "COMMIT", err) < 0) {
-    rollback_if_open(s->db);
+    al_sqlite_rollback_if_open(s->db);
     return -1;
   }
   *token_out = AL_STEAL(token);

@@ -201,7 +201,7 @@ static void test_file_mode(void **state) {
   al_approvals *s = NULL;
   airlock_error *err = NULL;
   assert_int_equal(al_approvals_open(dir, &s, &err), -1);
-  assert_non_null(strstr(err->msg, "0600"));
+  assert_non_null(strstr(err->msg, "chmod 600"));
   airlock_error_free(&err);
   assert_int_equal(chmod(path, 0600), 0);
 }
