@@ -1,7 +1,8 @@
 /* policy_decision.c - cost of one policy decision (built as policy-bench, not
- * a test).  Times al_classify, which parses the shell string and matches
- * every segment against the catalogue, on the issue's 5-segment string and a
- * few others: median, p99 and mean over N calls after a warm-up, each call
+ * a test).  Times what the node does per exec before it runs anything:
+ * al_classify (parse the shell string, match every segment against the
+ * catalogue) and al_policy_decide (a supervised policy with per-action
+ * rules), on the issue's 5-segment string and a few others: median, p99 and mean over N calls after a warm-up, each call
  * timed on its own with CLOCK_MONOTONIC.  Target (issue): median under 50 us
  * for a 5-segment string.
  *
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "classify.h"
+#include "policy.h"
 
 #ifndef AIRLOCK_DATA_DIR
 #define AIRLOCK_DATA_DIR "data"
@@ -45,6 +47,8 @@ static int cmp_u64(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
+static al_policy policy; /* supervised, with the seed's per-action rules */
+
 static int run(const al_catalogue *cat, const char *cmd, char *const *argv, size_t n, uint64_t *t, size_t *segs,
                size_t *matches) {
   airlock_error *err = NULL;
@@ -57,6 +61,8 @@ static int run(const al_catalogue *cat, const char *cmd, char *const *argv, size
       airlock_error_free(&err);
       return -1;
     }
+    al_policy_decision d;
+    al_policy_decide(&policy, &c, &d);
     *segs = c.shell.n;
     *matches = c.n_matches;
     al_classification_free(&c);
@@ -100,12 +106,26 @@ int main(int argc, char **argv) {
     return 1;
   }
   uint64_t load = now_ns() - a;
+  al_policy_init(&policy);
+  json_t *pj = json_loads("{\"autonomy\": {\"level\": \"supervised\"}, \"approvalGating\": {\"approvers\": [\"op\"],"
+                          " \"rules\": [{\"action\": \"file_read\", \"approval\": \"auto\"},"
+                          " {\"action\": \"file_write\", \"approval\": \"required\"},"
+                          " {\"action\": \"http_post\", \"approval\": \"required\"}]}}",
+                          0, NULL);
+  if (!pj || al_policy_set_autonomy(&policy, json_object_get(pj, "autonomy"), &err) < 0 ||
+      al_policy_set_gating(&policy, json_object_get(pj, "approvalGating"), &err) < 0 ||
+      al_policy_finish(&policy, true, &err) < 0) {
+    fprintf(stderr, "policy: %s\n", err ? err->msg : "bad JSON");
+    return 1;
+  }
+  json_decref(pj);
   uint64_t *t = malloc(n * sizeof(*t));
   if (t == NULL)
     return 1;
   printf("catalogue %s: %zu patterns, loaded and compiled in %.2f ms\n", path, al_catalogue_size(cat),
          (double)load / 1e6);
-  printf("%zu timed calls of al_classify per case after %d warm-up calls; times in microseconds\n\n", n, WARMUP);
+  printf("%zu timed calls of al_classify + al_policy_decide per case after %d warm-up calls; times in microseconds\n\n",
+         n, WARMUP);
   printf("| %-24s | %4s | %7s | %9s | %8s | %8s |\n", "case", "segs", "matches", "median", "p99", "mean");
   printf("|--------------------------|-----:|--------:|----------:|---------:|---------:|\n");
   double issue_median = 0;
@@ -124,6 +144,7 @@ int main(int argc, char **argv) {
   report("argv: sh -c (5 segments)", t, n, segs, matches);
   printf("\n5-segment median %.2f us: target under 50 us %s\n", issue_median, issue_median < 50 ? "met" : "NOT met");
   free(t);
+  al_policy_clear(&policy);
   al_catalogue_free(cat);
   return issue_median < 50 ? 0 : 1;
 }

@@ -640,7 +640,6 @@ static void finish(al_exec *e) {
   }
   al_node_metrics_exec_done(n, e);
   al_state_exec_finished(n, e);
-  al_node_audit_exec_result(n, e);
   n->n_finished++;
   if (e->req) {
     struct evhttp_connection *conn = evhttp_request_get_connection(e->req);
@@ -668,6 +667,8 @@ static void finish(al_exec *e) {
     }
     e->req = NULL;
   }
+  /* recorded once the caller has its answer: the record costs it nothing */
+  al_node_audit_exec_result(n, e);
   al_node_exec_gc(n);
 }
 

@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include "node.h"
 #include "error.h"
+#include "audit.h"
 #include "node_webhook.h"
 
 #include <stdarg.h>
@@ -242,7 +243,22 @@ static void record(al_node *n, al_tenant *t, al_sbox *sb, const al_exec_params *
   al_node_audit(n, rec);
 }
 
+/* more records waiting than this: the disk cannot keep up, and an exec that
+ * cannot be recorded does not run */
+#define AUDIT_BACKLOG_MAX 50000
+
 bool al_node_policy_gate(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *p, struct evhttp_request *req) {
+  if (n->audit) {
+    al_audit_writer_stats st;
+    al_audit_writer_stats_get(n->audit, &st);
+    uint64_t waiting = st.submitted - st.written - st.lost;
+    if (waiting > AUDIT_BACKLOG_MAX) {
+      al_node_reply_error(n, req, 503, "unavailable", "the audit trail cannot keep up (%llu records waiting); retry later",
+                          (unsigned long long)waiting);
+      al_exec_params_clear(p);
+      return false;
+    }
+  }
   if (!p->exec_id[0])
     make_exec_id(p->exec_id);
   const al_policy *pol = &n->cfg->policy;
