@@ -166,9 +166,12 @@ typedef struct al_node {
   al_approvals *approvals;
   struct al_parked *parked;   /* requests waiting for an approver */
   struct event *ev_expiry;    /* the next approval timeout */
-  struct al_audit_writer *audit;
-  struct al_audit *audit_read;/* queries of GET /v1/audit */
-  struct al_webhook *webhook;
+  struct al_audit *audit_read;/* queries of GET /v1/audit, retention */
+  int recorder_fd;            /* the recorder process (node_recorder.c) */
+  int recorder_pid;
+  uint64_t recorder_sent;
+  int64_t recorder_stats_ms;
+  uint64_t recorder_backlog;
   struct event *ev_tick, *ev_sigterm, *ev_sigint;
   bool stopping;
   struct al_ui *ui;           /* web UI sessions; NULL until the first login */
@@ -295,6 +298,16 @@ void al_node_approval_settled(al_node *n, const char *id);
 int al_node_policy_files(al_node *n, al_tenant *t, al_sbox *sb, al_action action, const char *path,
                          struct evhttp_request *req);
 void al_node_handle_approvals(al_node *n, al_tenant *t, struct evhttp_request *req, al_route route, const char *id);
+
+/* node_recorder.c: the child process that writes the audit trail and sends
+ * webhooks, so the node itself has no threads when it clones sandboxes */
+int al_recorder_start(al_node *n, airlock_error **err);
+void al_recorder_stop(al_node *n);
+bool al_recorder_audit_on(const al_node *n);
+void al_recorder_audit(al_node *n, json_t *rec);                        /* steals */
+void al_recorder_webhook(al_node *n, const char *type, json_t *payload); /* steals */
+int al_recorder_flush(al_node *n);       /* audit records sent so far are durable; 0 ok */
+uint64_t al_recorder_backlog(al_node *n); /* records not yet durable (at most 100 ms old) */
 
 /* node_audit.c: the audit trail's records */
 int al_node_audit_start(al_node *n, airlock_error **err);

@@ -24,8 +24,8 @@
 static void prune(al_node *n) {
   uint64_t removed = 0;
   airlock_error *err = NULL;
-  /* the writer's records first, so that pruning sees a settled chain */
-  al_audit_writer_flush(n->audit);
+  /* the recorder's records first, so that pruning sees a settled chain */
+  al_recorder_flush(n);
   int64_t cutoff = al_now_ms_wall() - n->cfg->audit_retention_days * 86400000LL;
   if (al_audit_prune(n->audit_read, cutoff, &removed, &err) < 0) {
     fprintf(stderr, "airlock node: audit retention: %s\n", err->msg);
@@ -41,10 +41,12 @@ static void on_prune(evutil_socket_t fd, short what, void *arg) {
 static struct event *ev_prune;
 
 int al_node_audit_start(al_node *n, airlock_error **err) {
+  /* the recorder also carries the webhook, so it starts without an audit trail too */
+  if (al_recorder_start(n, err) < 0)
+    return -1;
   if (!n->cfg->audit_enabled)
     return 0;
-  if (al_audit_writer_start(n->cfg->state_dir, &n->audit, err) < 0 ||
-      al_audit_open(n->cfg->state_dir, true, &n->audit_read, err) < 0)
+  if (al_audit_open(n->cfg->state_dir, true, &n->audit_read, err) < 0)
     return al_err_prefix(err, "audit trail");
   prune(n);
   ev_prune = event_new(n->base, -1, EV_PERSIST, on_prune, n);
@@ -57,17 +59,13 @@ void al_node_audit_stop(al_node *n) {
   if (ev_prune)
     event_free(ev_prune);
   ev_prune = NULL;
-  al_audit_writer_stop(n->audit);
-  n->audit = NULL;
+  al_recorder_stop(n);
   al_audit_close(n->audit_read);
   n->audit_read = NULL;
 }
 
 void al_node_audit(al_node *n, json_t *rec) {
-  if (n->audit)
-    al_audit_writer_submit(n->audit, rec);
-  else
-    json_decref(rec);
+  al_recorder_audit(n, rec);
 }
 
 json_t *al_node_audit_base(const char *kind, const al_tenant *t, const char *sandbox, const al_exec_params *p) {
@@ -90,7 +88,7 @@ json_t *al_node_audit_base(const char *kind, const al_tenant *t, const char *san
 }
 
 void al_node_audit_exec_result(al_node *n, const al_exec *e) {
-  if (!n->audit)
+  if (!al_recorder_audit_on(n))
     return;
   json_t *rec = al_node_audit_base("exec.result", e->tenant, e->sandbox_id, &e->p);
   json_object_set_new(rec, "exec_id", json_string(e->id));
@@ -199,7 +197,7 @@ void al_node_handle_audit(al_node *n, al_tenant *t, struct evhttp_request *req) 
     evhttp_clear_headers(&q);
     return;
   }
-  al_audit_writer_flush(n->audit); /* what was submitted is what is read */
+  al_recorder_flush(n); /* what was submitted is what is read */
   json_t *records = json_array();
   airlock_error *err = NULL;
   int rc = al_audit_query(n->audit_read, &f, collect, records, &err);

@@ -122,6 +122,7 @@ int airlock_node_run(al_node_config *cfg, airlock_error **err) {
     return -1;
   al_node n;
   memset(&n, 0, sizeof(n));
+  n.recorder_fd = n.recorder_pid = -1;
   n.cfg = cfg;
   int rc = -1;
   /* one node per state directory: a second would recover (and undo) the

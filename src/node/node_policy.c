@@ -12,8 +12,6 @@
 #define _GNU_SOURCE
 #include "node.h"
 #include "error.h"
-#include "audit.h"
-#include "node_webhook.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -248,16 +246,12 @@ static void record(al_node *n, al_tenant *t, al_sbox *sb, const al_exec_params *
 #define AUDIT_BACKLOG_MAX 50000
 
 bool al_node_policy_gate(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *p, struct evhttp_request *req) {
-  if (n->audit) {
-    al_audit_writer_stats st;
-    al_audit_writer_stats_get(n->audit, &st);
-    uint64_t waiting = st.submitted - st.written - st.lost;
-    if (waiting > AUDIT_BACKLOG_MAX) {
-      al_node_reply_error(n, req, 503, "unavailable", "the audit trail cannot keep up (%llu records waiting); retry later",
-                          (unsigned long long)waiting);
-      al_exec_params_clear(p);
-      return false;
-    }
+  uint64_t waiting = al_recorder_backlog(n);
+  if (waiting > AUDIT_BACKLOG_MAX) {
+    al_node_reply_error(n, req, 503, "unavailable", "the audit trail cannot keep up (%llu records waiting); retry later",
+                        (unsigned long long)waiting);
+    al_exec_params_clear(p);
+    return false;
   }
   if (!p->exec_id[0])
     make_exec_id(p->exec_id);
@@ -387,17 +381,6 @@ int al_node_policy_start(al_node *n, airlock_error **err) {
       if (al_catalogue_add_file(n->catalogue, n->cfg->catalogue_files[i], err) < 0)
         return al_err_prefix(err, "node config key 'catalogue'");
   }
-  if (n->cfg->policy.webhook_url) {
-    unsigned char *secret = NULL;
-    size_t len = 0;
-    if (al_webhook_secret_load(n->cfg->policy.webhook_secret_file, &secret, &len, err) < 0)
-      return al_err_prefix(err, "approvalGating.webhook.secretFile");
-    al_webhook_config wc = {.url = n->cfg->policy.webhook_url, .secret = secret, .secret_len = len};
-    int rc = al_webhook_start(&wc, &n->webhook, err);
-    al_webhook_secret_free(secret, len);
-    if (rc < 0)
-      return al_err_prefix(err, "approvalGating.webhook");
-  }
   n->ev_expiry = evtimer_new(n->base, on_expiry, n);
   /* approvals that ran out while the node was down get their default now */
   al_node_approvals_expire(n);
@@ -418,16 +401,11 @@ void al_node_policy_drain(al_node *n) {
 }
 
 void al_node_notify(al_node *n, const char *type, json_t *payload) {
-  if (n->webhook && payload)
-    al_webhook_send(n->webhook, type, payload); /* queued; delivered by its own thread */
-  else
-    json_decref(payload);
+  al_recorder_webhook(n, type, payload); /* delivered by the recorder process */
 }
 
 void al_node_policy_stop(al_node *n) {
   al_node_policy_drain(n);
-  al_webhook_stop(n->webhook); /* up to 2 s for queued notifications */
-  n->webhook = NULL;
   if (n->ev_expiry)
     event_free(n->ev_expiry);
   n->ev_expiry = NULL;

@@ -289,6 +289,11 @@ def t_wait_approve_reject(env, n):
     check(ev["data"]["command"] == a["command"] and ev["data"]["state"] == "pending", "webhook payload: %s" % ev)
     env.receiver.wait_for("approval.approved", a["approval_id"])
     check(not env.receiver.bad, "every webhook signature verified")
+    # the node clones sandboxes with clone3(), which does not make a
+    # threaded parent's allocator safe in the child: audit writing and
+    # webhooks run in the recorder process, and the node has one thread
+    tasks = os.listdir("/proc/%d/task" % n.proc.pid)
+    check(len(tasks) == 1, "the node runs %d threads; it must have one" % len(tasks))
     approved_exec = j["exec_id"]
     # a second answer, either way, changes nothing
     st, j = n.answer(a["approval_id"], who="bob")

@@ -35,8 +35,8 @@ esac
 for tool in $need; do
   command -v "$tool" >/dev/null 2>&1 || { echo "run_ui.sh: $tool is missing (scripts/install-deps); skipped"; exit 77; }
 done
-if [ "$MODE" = browser ] && [ "$(node -e 'console.log(process.versions.node.split(".")[0])')" -lt 20 ]; then
-  echo "run_ui.sh: playwright-core needs Node.js 20 or later, this is $(node --version); skipped"
+if [ "$MODE" = browser ] && [ "$(node -e 'console.log(process.versions.node.split(".")[0])')" -lt 18 ]; then
+  echo "run_ui.sh: playwright-core needs Node.js 18 or later, this is $(node --version); skipped"
   exit 77
 fi
 CHROMIUM=${AIRLOCK_UI_CHROMIUM:-/usr/bin/chromium}
