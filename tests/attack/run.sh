@@ -416,7 +416,7 @@ t_second_signal() {
   local marker=$((6000000 + RANDOM)) rc
   "$AIRLOCK" run "${DEGRADED[@]}" -- sh -c "trap '' TERM INT; sleep $marker" >/dev/null 2>&1 &
   local launcher=$!
-  for _ in $(seq 100); do pgrep -f "sleep $marker" >/dev/null && break; sleep 0.05; done
+  for _ in $(seq 100); do pgrep -f "^sleep $marker" >/dev/null && break; sleep 0.05; done
   kill -TERM "$launcher"
   sleep 0.2
   kill -0 "$launcher" 2>/dev/null || { echo "first signal should be forwarded, not fatal"; return 1; }
