@@ -368,7 +368,7 @@ static void test_credentials_directory(void **state) {
 }
 
 static bool contains(const unsigned char *hay, size_t n, const char *needle) {
-  return memmem(hay, n, needle, strlen(needle)) != NULL;
+  return hay != NULL && memmem(hay, n, needle, strlen(needle)) != NULL;
 }
 
 static void test_value_not_in_files(void **state) {
