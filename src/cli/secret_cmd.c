@@ -206,16 +206,11 @@ static int secret_set(int argc, char **argv) {
                 " with echo off");
 
   al_secrets *store = NULL;
-  if ((rc = open_store(sub, &a, true, false, &store)) != EXIT_OK)
-    return rc;
-
   /* the largest value, its newline, and one byte to tell that more came */
   size_t cap = AL_SECRET_VALUE_MAX + 2;
   unsigned char *buf = al_secret_alloc(cap);
-  if (buf == NULL) {
-    al_secrets_close(store);
+  if (buf == NULL)
     return fail(EXIT_FAILED, sub, "out of memory");
-  }
   size_t len = 0;
   if (tty) {
     if (tcgetattr(STDIN_FILENO, &saved_tty) < 0) {
@@ -256,6 +251,9 @@ static int secret_set(int argc, char **argv) {
     rc = fail(EXIT_FAILED, sub, "the value on stdin is larger than %d bytes (64 KiB)", AL_SECRET_VALUE_MAX);
     goto out;
   }
+  /* the store is opened (and made) only once there is a value to put in it */
+  if ((rc = open_store(sub, &a, true, false, &store)) != EXIT_OK)
+    goto out;
   airlock_error *err = NULL;
   if (al_secrets_set(store, a.name, buf, len, &err) < 0) {
     rc = fail_error(sub, &err);

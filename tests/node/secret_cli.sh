@@ -142,6 +142,8 @@ check "rm of a missing secret: exit 1" one_line_error 1
 check "rm of a missing secret names it" [ "$ERR" = "airlock secret rm: no secret named 'nope'" ]
 run "$AIRLOCK" secret get nope --reveal --state-dir "$TMP/none"
 check "get with no store: exit 1" one_line_error 1
+run "$AIRLOCK" secret set k --state-dir "$TMP/none" </dev/null
+check "an empty value creates no state" [ ! -e "$TMP/none" ]
 run "$AIRLOCK" secret list --state-dir "$TMP/none"
 check "list with no store: an empty table" [ "$RC" = 0 ] && [ "$OUT" = "NAME  CREATED               UPDATED" ]
 check "list with no store creates nothing" [ ! -e "$TMP/none" ]

@@ -312,6 +312,22 @@ static void test_key_mode_refused(void **state) {
   al_secrets_close(s);
 }
 
+/* root only: a key file of another user (uid 65534) is refused */
+static void test_key_owner_refused(void **state) {
+  fixture *f = *state;
+  if (geteuid() != 0)
+    skip();
+  write_key(in_dir(f, "master.key"), 0x11, 0600);
+  assert_int_equal(chown(in_dir(f, "master.key"), 65534, 65534), 0);
+  al_secrets *s = open_store(f);
+  airlock_error *err = NULL;
+  assert_int_equal(al_secrets_set(s, "k", "v", 1, &err), -1);
+  assert_non_null(strstr(err->msg, "is owned by uid 65534"));
+  assert_non_null(strstr(err->msg, "master.key"));
+  airlock_error_free(&err);
+  al_secrets_close(s);
+}
+
 static void test_missing_key_with_secrets(void **state) {
   fixture *f = *state;
   al_secrets *s = open_store(f);
@@ -402,6 +418,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_moved_ciphertext, setup_dir, teardown_dir),
       cmocka_unit_test_setup_teardown(test_flipped_byte, setup_dir, teardown_dir),
       cmocka_unit_test_setup_teardown(test_key_mode_refused, setup_dir, teardown_dir),
+      cmocka_unit_test_setup_teardown(test_key_owner_refused, setup_dir, teardown_dir),
       cmocka_unit_test_setup_teardown(test_missing_key_with_secrets, setup_dir, teardown_dir),
       cmocka_unit_test_setup_teardown(test_credentials_directory, setup_dir, teardown_dir),
       cmocka_unit_test_setup_teardown(test_value_not_in_files, setup_dir, teardown_dir),
