@@ -1,7 +1,7 @@
 /* main.c - airlock's command-line entry: dispatches to subcommands.  All real
  * work is in libairlock; this file only parses and prints.  Built twice: as
  * `airlock` (run, gc: nothing but libc to load, because launch time counts)
- * and as `airlock-node` (node, token, audit, exec too), which `airlock`
+ * and as `airlock-node` (node, token, secret, audit, exec too), which `airlock`
  * hands those commands to. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -24,6 +24,7 @@ static void usage(FILE *out) {
           "  policy check [OPTIONS] -- CMD   what an autonomy policy would do with CMD\n"
           "  node [OPTIONS]                  serve the node API (docs/api.md)\n"
           "  token create|list|revoke        manage the node's tokens (tenants)\n"
+          "  secret set|list|rm|get          manage the node's encrypted secrets\n"
           "  audit [verify|prune|head]       read and check the node's audit trail\n"
           "  approvals list|show|approve|reject  answer requests waiting for a human\n"
           "  version                         print the version\n"
@@ -38,6 +39,8 @@ static int node_command(int argc, char **argv) {
     return cli_node(argc - 1, argv + 1);
   if (strcmp(cmd, "token") == 0)
     return cli_token(argc - 1, argv + 1);
+  if (strcmp(cmd, "secret") == 0)
+    return cli_secret(argc - 1, argv + 1);
   if (strcmp(cmd, "audit") == 0)
     return cli_audit(argc - 1, argv + 1);
   if (strcmp(cmd, "approvals") == 0)
@@ -75,7 +78,8 @@ int main(int argc, char **argv) {
     return cli_gc(argc - 1, argv + 1);
   if (strcmp(cmd, "policy") == 0)
     return cli_policy(argc - 1, argv + 1);
-  if (strcmp(cmd, "node") == 0 || strcmp(cmd, "token") == 0 || strcmp(cmd, "audit") == 0 ||
+  if (strcmp(cmd, "node") == 0 || strcmp(cmd, "token") == 0 || strcmp(cmd, "secret") == 0 ||
+      strcmp(cmd, "audit") == 0 ||
       strcmp(cmd, "exec") == 0 || strcmp(cmd, "approvals") == 0)
     return node_command(argc, argv);
   if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
