@@ -280,6 +280,10 @@ al_sni_status al_sni_feed(al_sni_reader *r, const void *data, size_t len) {
     r->hs_len += n;
     r->pos += n;
     r->rec_left -= n;
+    /* the cap counts every byte up to the end of the hello, record headers
+     * included, however the bytes arrived */
+    if (r->pos > r->cap)
+      return finish(r, AL_SNI_ERR_OVERSIZED);
     if (r->hs[0] != HS_CLIENT_HELLO)
       return finish(r, AL_SNI_ERR_NOT_CLIENT_HELLO);
     if (r->hs_len >= 4) {
