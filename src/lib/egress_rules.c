@@ -655,6 +655,9 @@ al_egress_verdict al_egress_decide(const al_egress_ruleset *rs, const char *host
   memset(&ip, 0, sizeof(ip));
   char name[AL_HOST_MAX] = "";
   size_t nlen = 0;
+  al_ip v4;
+  memset(&v4, 0, sizeof(v4));
+  bool has_v4 = false;
   al_ip_kind kind = al_ip_parse(host, &ip);
   if (kind == AL_IP_BAD)
     return verdict(AL_EGRESS_DENY, reason, reasonlen, "invalid host: not a valid IP address literal");
@@ -669,10 +672,20 @@ al_egress_verdict al_egress_decide(const al_egress_ruleset *rs, const char *host
     nlen = strlen(name);
   } else if (kind == AL_IP_V6) {
     static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
+    static const uint8_t translated[12] = {[8] = 0xff, [9] = 0xff};
+    static const uint8_t nat64[12] = {0x00, 0x64, 0xff, 0x9b};
+    static const uint8_t compat[12] = {0};
     if (memcmp(ip.addr, mapped, 12) == 0) { /* ::ffff:a.b.c.d is a.b.c.d */
       memmove(ip.addr, ip.addr + 12, 4);
       memset(ip.addr + 4, 0, 12);
       ip.family = AF_INET;
+    } else if (memcmp(ip.addr, translated, 12) == 0 || memcmp(ip.addr, nat64, 12) == 0 ||
+               memcmp(ip.addr, compat, 12) == 0) {
+      /* other IPv6 forms of an IPv4 address: deny rules on the IPv4
+       * address apply to them too */
+      has_v4 = true;
+      v4.family = AF_INET;
+      memcpy(v4.addr, ip.addr + 12, 4);
     }
   }
   const egress_rule *allow = NULL;
@@ -681,7 +694,8 @@ al_egress_verdict al_egress_decide(const al_egress_ruleset *rs, const char *host
     if (!port_matches(r, port))
       continue;
     bool m = kind == AL_IP_NOT ? (r->kind != RULE_IP && name_matches(r, name, nlen))
-                               : (r->kind == RULE_IP && ip_matches(r, &ip));
+                               : (r->kind == RULE_IP && (ip_matches(r, &ip) || (has_v4 && r->verdict == AL_EGRESS_DENY &&
+                                                                               ip_matches(r, &v4))));
     if (!m)
       continue;
     if (r->verdict == AL_EGRESS_DENY)

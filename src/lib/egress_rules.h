@@ -69,7 +69,9 @@ typedef enum { AL_EGRESS_DENY = 0, AL_EGRESS_ALLOW = 1 } al_egress_verdict;
  *         ("[2001:db8::/32]");
  *   PORT  a number 1-65535, or "*" for any port; no port means 80 and 443.
  * Name rules match names only, IP rules match IP literals only (an
- * IPv4-mapped IPv6 literal counts as its IPv4 address). */
+ * IPv4-mapped IPv6 literal counts as its IPv4 address, and deny rules on an
+ * IPv4 address also cover its NAT64, IPv4-compatible and IPv4-translated
+ * IPv6 forms). */
 typedef struct al_egress_ruleset al_egress_ruleset;
 
 al_egress_ruleset *al_egress_ruleset_new(void); /* NULL when out of memory */

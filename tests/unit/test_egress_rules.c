@@ -237,7 +237,7 @@ typedef struct {
 static const char *const allow_rules[] = {
     "api.example.com",     "*.example.org",      "Bücher.example:*", "git.example.net:22",
     "203.0.113.7",         "198.51.100.0/24:*",  "[2001:db8::/32]",  "[2001:db8:1::5]:8443",
-    "*.corp.example:8080", "evil.example.org",   "open.example:*",
+    "*.corp.example:8080", "evil.example.org",   "open.example:*",     "[64:ff9b::/96]",
 };
 static const char *const deny_rules[] = {"evil.example.org", "*.bad.example.org", "198.51.100.66:*"};
 
@@ -291,6 +291,12 @@ static const decide_case decide_cases[] = {
     {"198.51.100.66", 443, AL_EGRESS_DENY, "denied by rule '198.51.100.66:*'"},
     {"[::ffff:198.51.100.66]", 443, AL_EGRESS_DENY, "denied by rule"},
     {"3325256770", 443, AL_EGRESS_DENY, "denied by rule"}, /* 198.51.100.66 */
+    /* other IPv6 forms of a denied IPv4 address are denied, even when an
+     * IPv6 rule allows them */
+    {"[64:ff9b::c633:6442]", 443, AL_EGRESS_DENY, "denied by rule '198.51.100.66:*'"},
+    {"[::198.51.100.66]", 443, AL_EGRESS_DENY, "denied by rule"},
+    {"[::ffff:0:198.51.100.66]", 443, AL_EGRESS_DENY, "denied by rule"},
+    {"[64:ff9b::c633:6443]", 443, AL_EGRESS_ALLOW, "[64:ff9b::/96]"},
     {"[2001:db8::99]", 443, AL_EGRESS_ALLOW, "[2001:db8::/32]"},
     {"2001:db8::99", 80, AL_EGRESS_ALLOW, "[2001:db8::/32]"},
     {"[2001:db8::99]", 22, AL_EGRESS_DENY, "no rule"},
