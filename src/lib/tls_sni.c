@@ -252,6 +252,8 @@ al_sni_status al_sni_feed(al_sni_reader *r, const void *data, size_t len) {
   for (;;) {
     if (r->rec_left == 0) {
       size_t avail = r->raw_len - r->pos;
+      if (avail == 0)
+        break;
       const uint8_t *h = r->raw + r->pos;
       /* judge the first bytes as soon as they arrive */
       if (avail >= 1 && h[0] != REC_HANDSHAKE)
