@@ -96,24 +96,7 @@ static int check_name(const char *name, airlock_error **err) {
 /* --- the database -------------------------------------------------------- */
 
 static int ensure_schema(sqlite3 *db, airlock_error **err) {
-  _cleanup_stmt_ sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW)
-    return db_err(err, db, "cannot read the schema version");
-  int version = sqlite3_column_int(st, 0);
-  if (version == SCHEMA_VERSION)
-    return 0;
-  if (version > SCHEMA_VERSION)
-    return al_err(err, 0, "secret database %s has schema version %d; this airlock knows only up to %d",
-                  sqlite3_db_filename(db, "main"), version, SCHEMA_VERSION);
-  if (exec_sql(db, "BEGIN IMMEDIATE", err) < 0)
-    return -1;
-  char sql[sizeof(schema_sql) + 64];
-  snprintf(sql, sizeof(sql), "%s PRAGMA user_version = %d;", schema_sql, SCHEMA_VERSION);
-  if (exec_sql(db, sql, err) < 0 || exec_sql(db, "COMMIT", err) < 0) {
-    al_sqlite_rollback_if_open(db);
-    return -1;
-  }
-  return 0;
+  return al_sqlite_ensure_schema(db, STORE, schema_sql, SCHEMA_VERSION, err);
 }
 
 static int set_wal(sqlite3 *db, airlock_error **err) {

@@ -6,6 +6,8 @@
 #include "error.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -54,4 +56,28 @@ int al_sqlite_exec(sqlite3 *db, const char *store, const char *sql, airlock_erro
 void al_sqlite_rollback_if_open(sqlite3 *db) {
   if (!sqlite3_get_autocommit(db))
     sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int al_sqlite_ensure_schema(sqlite3 *db, const char *store, const char *schema_sql, int version, airlock_error **err) {
+  _cleanup_stmt_ sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW)
+    return al_sqlite_err(err, db, store, "cannot read the schema version");
+  int have = sqlite3_column_int(st, 0);
+  if (have == version)
+    return 0;
+  if (have > version)
+    return al_err(err, 0, "%s %s has schema version %d; this airlock knows only up to %d", store,
+                  sqlite3_db_filename(db, "main"), have, version);
+  /* version 0: a new file (CREATE ... IF NOT EXISTS covers a race with
+   * another process doing the same) */
+  _cleanup_free_ char *sql = NULL;
+  if (asprintf(&sql, "%s PRAGMA user_version = %d;", schema_sql, version) < 0)
+    return al_err(err, ENOMEM, "%s", store);
+  if (al_sqlite_exec(db, store, "BEGIN IMMEDIATE", err) < 0)
+    return -1;
+  if (al_sqlite_exec(db, store, sql, err) < 0 || al_sqlite_exec(db, store, "COMMIT", err) < 0) {
+    al_sqlite_rollback_if_open(db);
+    return -1;
+  }
+  return 0;
 }

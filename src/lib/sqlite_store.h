@@ -22,5 +22,8 @@ int al_sqlite_check_file(const char *store, const char *path, bool create, bool 
 int al_sqlite_err(airlock_error **err, sqlite3 *db, const char *store, const char *doing);
 int al_sqlite_exec(sqlite3 *db, const char *store, const char *sql, airlock_error **err);
 void al_sqlite_rollback_if_open(sqlite3 *db);
+/* Create the schema of a new database (user_version 0) in one transaction
+ * and set user_version; refuse a newer version than this airlock knows. */
+int al_sqlite_ensure_schema(sqlite3 *db, const char *store, const char *schema_sql, int version, airlock_error **err);
 
 #endif

@@ -64,14 +64,6 @@ static int exec_sql(sqlite3 *db, const char *sql, airlock_error **err) {
 
 /* --- the database file -------------------------------------------------- */
 
-static int pragma_int(sqlite3 *db, const char *sql, int *out, airlock_error **err) {
-  _cleanup_stmt_ sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW)
-    return db_err(err, db, sql);
-  *out = sqlite3_column_int(st, 0);
-  return 0;
-}
-
 static int set_wal(sqlite3 *db, airlock_error **err) {
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
   if (sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, NULL) != SQLITE_OK ||
@@ -85,25 +77,7 @@ static int set_wal(sqlite3 *db, airlock_error **err) {
 }
 
 static int ensure_schema(sqlite3 *db, airlock_error **err) {
-  int version = 0;
-  if (pragma_int(db, "PRAGMA user_version", &version, err) < 0)
-    return -1;
-  if (version == SCHEMA_VERSION)
-    return 0;
-  if (version > SCHEMA_VERSION)
-    return al_err(err, 0, "token database %s has schema version %d; this airlock knows only up to %d",
-                  sqlite3_db_filename(db, "main"), version, SCHEMA_VERSION);
-  /* version 0: a new file (CREATE ... IF NOT EXISTS covers a race with
-   * another process doing the same) */
-  if (exec_sql(db, "BEGIN IMMEDIATE", err) < 0)
-    return -1;
-  char sql[sizeof(schema_sql) + 64];
-  snprintf(sql, sizeof(sql), "%s PRAGMA user_version = %d;", schema_sql, SCHEMA_VERSION);
-  if (exec_sql(db, sql, err) < 0 || exec_sql(db, "COMMIT", err) < 0) {
-    al_sqlite_rollback_if_open(db);
-    return -1;
-  }
-  return 0;
+  return al_sqlite_ensure_schema(db, STORE, schema_sql, SCHEMA_VERSION, err);
 }
 
 int al_token_store_open(const char *state_dir, bool create, al_token_store **out, airlock_error **err) {
