@@ -130,6 +130,14 @@ static json_t *row_json(sqlite3_stmt *st) {
   return o;
 }
 
+int64_t al_approvals_pending_count(al_approvals *s, const char *tenant) {
+  _cleanup_stmt_ sqlite3_stmt *st = prep(s, "SELECT count(*) FROM approvals WHERE tenant = ? AND state = 'pending'");
+  if (!st)
+    return -1;
+  text(st, 1, tenant);
+  return sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+}
+
 json_t *al_approvals_get(al_approvals *s, const char *id) {
   _cleanup_stmt_ sqlite3_stmt *st = prep(s, "SELECT " COLUMNS " FROM approvals WHERE id = ?");
   if (!st)

@@ -32,6 +32,9 @@ int al_approvals_create(al_approvals *s, const char *tenant, const char *sandbox
                         int64_t now_ms, int64_t expires_ms, json_t *context, char id[AL_APPROVAL_ID_LEN + 1],
                         airlock_error **err);
 
+/* How many approvals of the tenant are pending (-1 on a database error). */
+int64_t al_approvals_pending_count(al_approvals *s, const char *tenant);
+
 /* The approval as the API shows it (context fields plus approval_id, state,
  * tenant, sandbox, created_at_ms, expires_at_ms and the answer), or NULL. */
 json_t *al_approvals_get(al_approvals *s, const char *id);

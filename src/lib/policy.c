@@ -16,6 +16,7 @@ void al_policy_init(al_policy *p) {
   p->gating_enabled = true;
   p->timeout_ms = AL_POLICY_DEFAULT_TIMEOUT_MS;
   p->show_full_context = true;
+  p->max_pending = AL_POLICY_DEFAULT_MAX_PENDING;
 }
 
 void al_policy_clear(al_policy *p) {
@@ -196,6 +197,11 @@ int al_policy_set_gating(al_policy *p, json_t *g, airlock_error **err) {
         p->default_approve = true;
       else
         return al_err(err, 0, "approvalGating.defaultAction must be \"reject\" or \"approve\"");
+    } else if (strcmp(k, "maxPending") == 0) {
+      /* a flood of requests must not bury the one that matters */
+      if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 10000)
+        return al_err(err, 0, "approvalGating.maxPending must be an integer from 1 to 10000");
+      p->max_pending = json_integer_value(v);
     } else if (strcmp(k, "showFullContext") == 0) {
       if (!json_is_boolean(v))
         return al_err(err, 0, "approvalGating.showFullContext must be true or false");

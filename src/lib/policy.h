@@ -26,6 +26,7 @@ typedef struct al_policy_rule {
 } al_policy_rule;
 
 #define AL_POLICY_DEFAULT_TIMEOUT_MS 300000
+#define AL_POLICY_DEFAULT_MAX_PENDING 20
 
 typedef struct al_policy {
   bool enabled;              /* an "autonomy" block was given */
@@ -39,6 +40,7 @@ typedef struct al_policy {
   int64_t timeout_ms;
   bool default_approve;      /* defaultAction "approve"; "reject" unless said */
   bool show_full_context;
+  int64_t max_pending;       /* approvals one tenant may have waiting (default 20) */
   al_policy_rule *rules;
   size_t n_rules;
   char *webhook_url, *webhook_secret_file;
@@ -50,7 +52,7 @@ void al_policy_clear(al_policy *p);
  * older approvalChannel / approvalTimeout spellings. */
 int al_policy_set_autonomy(al_policy *p, json_t *autonomy, airlock_error **err);
 /* The "approvalGating" object: enabled, channel, approvers, timeout,
- * defaultAction, showFullContext, rules, webhook {url, secretFile}. */
+ * defaultAction, showFullContext, maxPending, rules, webhook {url, secretFile}. */
 int al_policy_set_gating(al_policy *p, json_t *gating, airlock_error **err);
 /* Cross-checks once both blocks are read.  With need_approvers (the node),
  * a configuration under which an approval could be asked for must name

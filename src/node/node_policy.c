@@ -307,6 +307,16 @@ bool al_node_policy_gate(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *
     }
     goto out;
   }
+  /* approval fatigue: a tenant cannot queue more than maxPending at once */
+  int64_t pending = al_approvals_pending_count(n->approvals, t->name);
+  if (pending < 0 || pending >= pol->max_pending) {
+    record(n, t, sb, p, parsed ? &c : NULL, &d, "deny", "too many pending approvals", NULL);
+    al_node_reply_error(n, req, 429, "over_capacity",
+                        "this token already has %lld approvals waiting (approvalGating.maxPending %lld); retry later",
+                        (long long)pending, (long long)pol->max_pending);
+    al_exec_params_clear(p);
+    goto out;
+  }
   char id[AL_APPROVAL_ID_LEN + 1];
   int64_t now = al_now_ms_wall();
   json_t *ctx = approval_context(n, p, parsed ? &c : NULL, &d, &b);

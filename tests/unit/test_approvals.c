@@ -69,11 +69,14 @@ static void test_answers(void **state) {
   char id[AL_APPROVAL_ID_LEN + 1], id2[AL_APPROVAL_ID_LEN + 1], buf[32];
   create(s, "agent", "", BIND_A, 1000, 61000, id);
   assert_string_equal(state_of(s, id, buf, sizeof(buf)), "pending");
+  assert_int_equal(al_approvals_pending_count(s, "agent"), 1);
+  assert_int_equal(al_approvals_pending_count(s, "other"), 0);
   json_t *list = al_approvals_list(s, NULL, true, 0);
   assert_int_equal(json_array_size(list), 1);
   json_decref(list);
   /* approve once; the second answer, either way, changes nothing */
   assert_int_equal(al_approvals_answer(s, id, "alice", true, false, NULL, 2000), AL_ANSWER_OK);
+  assert_int_equal(al_approvals_pending_count(s, "agent"), 0);
   assert_int_equal(al_approvals_answer(s, id, "bob", false, false, "no", 2001), AL_ANSWER_ALREADY);
   assert_int_equal(al_approvals_answer(s, id, "alice", true, false, NULL, 2002), AL_ANSWER_ALREADY);
   json_t *ap = al_approvals_get(s, id);

@@ -250,6 +250,7 @@ static void test_config(void **state) {
   assert_false(al_policy_is_approver(&p, "carol"));
   assert_false(p.default_approve);
   assert_false(p.show_full_context);
+  assert_int_equal(p.max_pending, AL_POLICY_DEFAULT_MAX_PENDING);
   al_policy_clear(&p);
   p = load("{\"autonomy\":{\"level\":\"full\"},\"approvalGating\":{\"approvers\":[\"a\"]}}");
   assert_int_equal(p.timeout_ms, AL_POLICY_DEFAULT_TIMEOUT_MS);
@@ -265,6 +266,8 @@ static void test_config(void **state) {
              "approvalGating.timeout");
   load_fails("{\"autonomy\":{\"level\":\"full\"},\"approvalGating\":{\"approvers\":[\"a\"],\"defaultAction\":\"maybe\"}}",
              "defaultAction");
+  load_fails("{\"autonomy\":{\"level\":\"full\"},\"approvalGating\":{\"approvers\":[\"a\"],\"maxPending\":0}}",
+             "maxPending");
   load_fails("{\"autonomy\":{\"level\":\"full\"},\"approvalGating\":{\"approvers\":[\"a\"],\"rules\":[{\"action\":\"file_read\"}]}}",
              "rules[0]");
   load_fails("{\"autonomy\":{\"level\":\"full\"},\"approvalGating\":{\"approvers\":[\"a\"],\"rules\":[{\"action\":\"file_read\",\"approval\":\"later\"}]}}",
