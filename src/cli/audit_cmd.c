@@ -102,19 +102,6 @@ static void usage(FILE *out) {
 #define fail_error(sub, err) cli_fail_error("audit", sub, err)
 #define bad_option(sub, opt, argv) cli_bad_option("audit", sub, opt, argv)
 
-static char *state_dir_or_default(const char *sub, const char *flag) {
-  if (flag != NULL) {
-    char *dir = strdup(flag);
-    if (dir == NULL)
-      fail(EXIT_FAILED, sub, "out of memory");
-    return dir;
-  }
-  char *dir = al_default_state_dir();
-  if (dir == NULL)
-    fail(EXIT_FAILED, sub, "no default state directory (HOME is not set): use --state-dir DIR");
-  return dir;
-}
-
 static int64_t wall_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -496,7 +483,7 @@ static int audit_query(int argc, char **argv) {
   if (f.since_ms && f.until_ms && f.since_ms >= f.until_ms)
     return fail(EXIT_USAGE, sub, "--since must be before --until");
 
-  char *dir = state_dir_or_default(sub, state_flag);
+  char *dir = cli_state_dir("audit", sub, state_flag);
   if (dir == NULL)
     return EXIT_FAILED;
   airlock_error *err = NULL;
@@ -582,7 +569,7 @@ static int audit_verify(int argc, char **argv) {
   if (expect_arg != NULL && al_audit_parse_head(expect_arg, &expect_seq, expect_hash) < 0)
     return fail(EXIT_USAGE, sub, "--expect-head '%s': use SEQ:HASH as printed by 'airlock audit head'", expect_arg);
 
-  char *dir = state_dir_or_default(sub, state_flag);
+  char *dir = cli_state_dir("audit", sub, state_flag);
   if (dir == NULL)
     return EXIT_FAILED;
   airlock_error *err = NULL;
@@ -651,7 +638,7 @@ static int audit_prune(int argc, char **argv) {
   if (cutoff > now)
     return fail(EXIT_USAGE, sub, "--older-than '%s' is in the future: that would prune every record", older);
 
-  char *dir = state_dir_or_default(sub, state_flag);
+  char *dir = cli_state_dir("audit", sub, state_flag);
   if (dir == NULL)
     return EXIT_FAILED;
   airlock_error *err = NULL;
@@ -707,7 +694,7 @@ static int audit_head(int argc, char **argv) {
     return fail(EXIT_USAGE, sub, "unexpected argument '%s'", argv[optind]);
   if (state_flag != NULL && state_flag[0] == '\0')
     return fail(EXIT_USAGE, sub, "--state-dir must not be empty");
-  char *dir = state_dir_or_default(sub, state_flag);
+  char *dir = cli_state_dir("audit", sub, state_flag);
   if (dir == NULL)
     return EXIT_FAILED;
   airlock_error *err = NULL;

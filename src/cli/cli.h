@@ -24,6 +24,8 @@ void cli_usage_run(FILE *out);
 int cli_fail(const char *cmd, const char *sub, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 int cli_fail_error(const char *cmd, const char *sub, airlock_error **err); /* frees *err */
 int cli_bad_option(const char *cmd, const char *sub, int opt, char **argv);
+/* --state-dir's value, or the default state directory; NULL after saying why */
+char *cli_state_dir(const char *cmd, const char *sub, const char *flag);
 /* node_conn.c: the node a client command talks to by default, or NULL
  * after telling why there is none (cmd names the subcommand in messages) */
 char *cli_default_node(const char *cmd);

@@ -5,6 +5,10 @@
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "statedir.h"
 
 #include "cli.h"
 
@@ -32,4 +36,12 @@ int cli_bad_option(const char *cmd, const char *sub, int opt, char **argv) {
   if (optopt > 0 && optopt < 256)
     return cli_fail(cmd, sub, CLI_EXIT_USAGE, "unknown option '-%c' (see 'airlock %s --help')", optopt, cmd);
   return cli_fail(cmd, sub, CLI_EXIT_USAGE, "unknown option '%s' (see 'airlock %s --help')", argv[optind - 1], cmd);
+}
+
+char *cli_state_dir(const char *cmd, const char *sub, const char *flag) {
+  char *dir = flag ? strdup(flag) : al_default_state_dir();
+  if (dir == NULL)
+    cli_fail(cmd, sub, CLI_EXIT_FAILED, "%s",
+             flag ? "out of memory" : "no default state directory (HOME is not set): use --state-dir DIR");
+  return dir;
 }

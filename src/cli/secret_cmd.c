@@ -136,10 +136,9 @@ static int parsed_exit(int rc) {
  * and 0 is returned when missing_ok. */
 static int open_store(const char *sub, const args *a, bool create, bool missing_ok, al_secrets **out) {
   *out = NULL;
-  char *dir = a->state_flag ? strdup(a->state_flag) : al_default_state_dir();
+  char *dir = cli_state_dir("secret", sub, a->state_flag);
   if (dir == NULL)
-    return a->state_flag ? fail(EXIT_FAILED, sub, "out of memory")
-                         : fail(EXIT_FAILED, sub, "no default state directory (HOME is not set): use --state-dir DIR");
+    return EXIT_FAILED;
   airlock_error *err = NULL;
   int rc = al_secrets_open(dir, create, out, &err);
   if (rc < 0 && err->errnum == ENOENT && !create) {

@@ -88,21 +88,6 @@ static int parse_count(const char *s, long long hi, long long *out) {
   return 0;
 }
 
-/* The flag, else the default for this user; malloc'd, or NULL after
- * printing why. */
-static char *state_dir_or_default(const char *sub, const char *flag) {
-  if (flag != NULL) {
-    char *dir = strdup(flag);
-    if (dir == NULL)
-      fail(EXIT_FAILED, sub, "out of memory");
-    return dir;
-  }
-  char *dir = al_default_state_dir();
-  if (dir == NULL)
-    fail(EXIT_FAILED, sub, "no default state directory (HOME is not set): use --state-dir DIR");
-  return dir;
-}
-
 /* --- create --------------------------------------------------------------- */
 
 static int create_limit(const char *sub, int opt, const char *arg, al_token_limits *limits) {
@@ -181,7 +166,7 @@ static int token_create(int argc, char **argv) {
   if (state_flag != NULL && state_flag[0] == '\0')
     return fail(EXIT_USAGE, sub, "--state-dir must not be empty");
 
-  char *dir = state_dir_or_default(sub, state_flag);
+  char *dir = cli_state_dir("token", sub, state_flag);
   if (dir == NULL)
     return EXIT_FAILED;
   airlock_error *err = NULL;
@@ -321,7 +306,7 @@ static int token_list(int argc, char **argv) {
   if (state_flag != NULL && state_flag[0] == '\0')
     return fail(EXIT_USAGE, sub, "--state-dir must not be empty");
 
-  char *dir = state_dir_or_default(sub, state_flag);
+  char *dir = cli_state_dir("token", sub, state_flag);
   if (dir == NULL)
     return EXIT_FAILED;
   airlock_error *err = NULL;
@@ -382,7 +367,7 @@ static int token_revoke(int argc, char **argv) {
   if (state_flag != NULL && state_flag[0] == '\0')
     return fail(EXIT_USAGE, sub, "--state-dir must not be empty");
 
-  char *dir = state_dir_or_default(sub, state_flag);
+  char *dir = cli_state_dir("token", sub, state_flag);
   if (dir == NULL)
     return EXIT_FAILED;
   airlock_error *err = NULL;
