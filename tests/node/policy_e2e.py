@@ -251,6 +251,13 @@ def t_levels(env):
         check(st == 201, "readonly sandbox: %d %s" % (st, sb))
         st, j = ro.exec(sandbox=sb["id"], command="grep ' /workspace ' /proc/self/mounts")
         check(st == 200 and " ro," in j["stdout"], "the workspace is read-only under readonly: %d %s" % (st, j))
+        # an attack the classifier lets through (awk's own output redirection
+        # reads as a read): the read-only mount is what stops the write
+        st, j = ro.exec(sandbox=sb["id"], argv=["awk", 'BEGIN { print "x" > "/workspace/pwned"; close("/workspace/pwned") }'])
+        check(st == 200, "the awk write passes the classifier (else this test shows nothing): %d %s" % (st, j))
+        check(j["exit_code"] != 0 and "Read-only" in j["stderr"], "the write fails on the mount: %s" % j)
+        st, j = ro.exec(sandbox=sb["id"], command="ls /workspace")
+        check(st == 200 and "pwned" not in j["stdout"], "nothing was written: %s" % j)
     finally:
         ro.stop()
     full = Node(env, "full", {"autonomy": {"level": "full", "allowedActions": ["code_exec", "file_read", "file_write",
