@@ -15,8 +15,9 @@ int cli_audit(int argc, char **argv);
 int cli_exec(int argc, char **argv);
 int cli_approvals(int argc, char **argv);
 int cli_policy(int argc, char **argv);
-/* policy_cmd.c: `airlock run --policy`: 0 to go on, else the exit code */
-int cli_policy_gate_run(const char *policy_path, char *const *argv);
+/* policy_cmd.c: `airlock run --policy`: 0 to go on, else the exit code;
+ * a readonly policy also makes the workspace and binds read-only */
+int cli_policy_gate_run(const char *policy_path, airlock_spec *spec);
 void cli_usage_run(FILE *out);
 /* cli_util.c: "airlock CMD [SUB]: message" on stderr; return code */
 #define CLI_EXIT_FAILED 1

@@ -101,14 +101,21 @@ static bool ask_terminal(const judged *j, char *const *argv) {
   return yes;
 }
 
-int cli_policy_gate_run(const char *policy_path, char *const *argv) {
+int cli_policy_gate_run(const char *policy_path, airlock_spec *spec) {
   judged j;
+  char *const *argv = spec->argv;
   if (judge("run", policy_path, NULL, argv, &j) < 0) {
     judged_clear(&j);
     return AIRLOCK_EXIT_SETUP;
   }
   int rc = 0;
-  if (j.d.verdict == AL_VERDICT_DENY) {
+  bool readonly = j.policy.enabled && j.policy.level == AL_LEVEL_READONLY;
+  if (readonly && spec->output) {
+    /* readonly holds by the mounts too, as on the node: a command the
+     * classifier misreads still cannot write where the caller can see it */
+    fprintf(stderr, "airlock run: the policy is readonly, and --output would be writable; drop --output\n");
+    rc = AIRLOCK_EXIT_SETUP;
+  } else if (j.d.verdict == AL_VERDICT_DENY) {
     fprintf(stderr, "airlock run: denied by policy: %s\n", j.d.rule);
     rc = AIRLOCK_EXIT_SETUP;
   } else if (j.d.verdict == AL_VERDICT_ASK) {
@@ -118,6 +125,11 @@ int cli_policy_gate_run(const char *policy_path, char *const *argv) {
               interactive ? "" : "; there is no terminal to ask on, and defaultAction is reject");
       rc = AIRLOCK_EXIT_SETUP;
     }
+  }
+  if (rc == 0 && readonly) {
+    spec->workspace_rw = false;
+    for (size_t i = 0; i < spec->n_binds; i++)
+      spec->binds[i].writable = false;
   }
   judged_clear(&j);
   return rc;

@@ -242,7 +242,7 @@ int cli_run(int argc, char **argv) {
   optind = 0;
   opterr = 0;
   while ((opt = getopt_long(argc, argv, "+h", options, NULL)) != -1)
-    if (opt == OPT_POLICY && (code = cli_policy_gate_run(optarg, spec.argv)) != 0)
+    if (opt == OPT_POLICY && (code = cli_policy_gate_run(optarg, &spec)) != 0)
       goto out;
   code = AIRLOCK_EXIT_SETUP;
 

@@ -56,9 +56,21 @@ out=$("$AIRLOCK" policy check --policy "$T/supervised.json" 2>&1); rc=$?
 expect "check: no command" 2 $rc "$out" "give the command"
 
 # run: denied commands never start (the marker file is not made)
-out=$("${RUN[@]}" --policy "$T/readonly.json" --output "$T" -- sh -c "touch /output/ran" </dev/null 2>&1); rc=$?
+mkdir -m 777 "$T/ws"
+out=$("${RUN[@]}" --policy "$T/readonly.json" --workspace "$T/ws" -- sh -c "touch /workspace/ran" </dev/null 2>&1); rc=$?
 expect "run: denied under readonly" 125 $rc "$out" "denied by policy"
-[ ! -e "$T/ran" ] && ok "run: the denied command did not run" || bad "run: the denied command ran"
+[ ! -e "$T/ws/ran" ] && ok "run: the denied command did not run" || bad "run: the denied command ran"
+# readonly holds by the mounts too: a write the classifier reads as a read
+# (awk's own redirection) runs, and fails on the read-only workspace
+out=$("${RUN[@]}" --policy "$T/readonly.json" --workspace "$T/ws" -- \
+  awk 'BEGIN { print "x" > "/workspace/pwned"; close("/workspace/pwned") }' </dev/null 2>&1); rc=$?
+if [ "$rc" != 125 ] && [ "$rc" != 0 ] && grep -q "Read-only" <<<"$out" && [ ! -e "$T/ws/pwned" ]; then
+  ok "run: readonly makes the workspace read-only (a misread write fails)"
+else
+  bad "run: readonly makes the workspace read-only" "rc $rc: $out"
+fi
+out=$("${RUN[@]}" --policy "$T/readonly.json" --output "$T" -- cat /etc/hostname </dev/null 2>&1); rc=$?
+expect "run: readonly refuses a writable --output" 125 $rc "$out" "--output would be writable"
 # no terminal: defaultAction reject
 out=$("${RUN[@]}" --policy "$T/supervised.json" -- mkdir /tmp/x </dev/null 2>&1); rc=$?
 expect "run: no terminal, defaultAction reject" 125 $rc "$out" "no terminal to ask on"
