@@ -441,7 +441,7 @@ bool al_addr_forbidden(const struct sockaddr *sa, char *why, size_t whylen) {
 
 /* Rules. */
 
-typedef enum { RULE_NAME, RULE_SUFFIX, RULE_IP } rule_kind;
+typedef enum { RULE_NAME, RULE_SUFFIX, RULE_ANY_NAME, RULE_IP } rule_kind;
 
 typedef struct {
   al_egress_verdict verdict;
@@ -561,9 +561,13 @@ static int parse_rule(const char *text, egress_rule *r, airlock_error **err) {
     return al_err(err, 0, "rule has no host");
   if (strchr(host, '/') != NULL)
     return parse_ip_rule(host, AF_INET, r, err);
+  if (strcmp(host, "*") == 0) { /* any name, never an IP literal */
+    r->kind = RULE_ANY_NAME;
+    return 0;
+  }
   if (host[0] == '*') {
     if (host[1] != '.')
-      return al_err(err, 0, "a wildcard must be a whole first label: '*.example.com'");
+      return al_err(err, 0, "a wildcard is '*' (any name) or a whole first label: '*.example.com'");
     if (al_host_normalise(host + 2, r->name, sizeof(r->name), err) < 0)
       return al_err_prefix(err, "wildcard suffix");
     r->kind = RULE_SUFFIX;
@@ -582,7 +586,7 @@ static int parse_rule(const char *text, egress_rule *r, airlock_error **err) {
     break;
   }
   if (strchr(host, '*') != NULL)
-    return al_err(err, 0, "a wildcard must be a whole first label: '*.example.com'");
+    return al_err(err, 0, "a wildcard is '*' (any name) or a whole first label: '*.example.com'");
   if (al_host_normalise(host, r->name, sizeof(r->name), err) < 0)
     return -1;
   r->kind = RULE_NAME;
@@ -622,7 +626,10 @@ static bool port_matches(const egress_rule *r, uint16_t port) {
   return port == 80 || port == 443;
 }
 
+/* r is a name rule (not RULE_IP) */
 static bool name_matches(const egress_rule *r, const char *name, size_t len) {
+  if (r->kind == RULE_ANY_NAME)
+    return true;
   if (r->kind == RULE_NAME)
     return strcmp(r->name, name) == 0;
   size_t sl = strlen(r->name);
@@ -711,4 +718,52 @@ al_egress_verdict al_egress_decide(const al_egress_ruleset *rs, const char *host
   else
     snprintf(what, sizeof(what), "%.200s port %u", host, (unsigned)port);
   return verdict(AL_EGRESS_DENY, reason, reasonlen, "no rule allows %s", what);
+}
+
+/* whether a deny rule that matches name covers port */
+static bool name_denied_at(const al_egress_ruleset *rs, const char *name, size_t nlen, uint16_t port) {
+  for (size_t i = 0; i < rs->n; i++) {
+    const egress_rule *r = &rs->rules[i];
+    if (r->verdict == AL_EGRESS_DENY && r->kind != RULE_IP && port_matches(r, port) && name_matches(r, name, nlen))
+      return true;
+  }
+  return false;
+}
+
+bool al_egress_name_allowed(const al_egress_ruleset *rs, const char *normalised_name) {
+  if (rs == NULL || normalised_name == NULL)
+    return false;
+  /* normalised again (it is idempotent) so that this agrees with
+   * al_egress_decide whatever the caller passes */
+  char name[AL_HOST_MAX];
+  airlock_error *err = NULL;
+  if (al_ip_parse(normalised_name, NULL) != AL_IP_NOT ||
+      al_host_normalise(normalised_name, name, sizeof(name), &err) < 0) {
+    airlock_error_free(&err);
+    return false;
+  }
+  size_t nlen = strlen(name);
+  /* a deny rule on every port settles it, and bounds the search below: the
+   * other deny rules cover at most two ports each */
+  for (size_t i = 0; i < rs->n; i++) {
+    const egress_rule *r = &rs->rules[i];
+    if (r->verdict == AL_EGRESS_DENY && r->kind != RULE_IP && r->any_port && name_matches(r, name, nlen))
+      return false;
+  }
+  for (size_t i = 0; i < rs->n; i++) {
+    const egress_rule *r = &rs->rules[i];
+    if (r->verdict != AL_EGRESS_ALLOW || r->kind == RULE_IP || !name_matches(r, name, nlen))
+      continue;
+    if (r->any_port) {
+      for (uint32_t p = 1; p <= 65535; p++)
+        if (!name_denied_at(rs, name, nlen, (uint16_t)p))
+          return true;
+    } else if (r->port != 0) {
+      if (!name_denied_at(rs, name, nlen, r->port))
+        return true;
+    } else if (!name_denied_at(rs, name, nlen, 80) || !name_denied_at(rs, name, nlen, 443)) {
+      return true;
+    }
+  }
+  return false;
 }

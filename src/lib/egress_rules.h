@@ -64,7 +64,8 @@ typedef enum { AL_EGRESS_DENY = 0, AL_EGRESS_ALLOW = 1 } al_egress_verdict;
 
 /* A list of allow and deny rules.  A rule is HOST[:PORT]:
  *   HOST  a name ("api.example.com", IDNA allowed), "*.SUFFIX" (names
- *         strictly under SUFFIX, not SUFFIX itself), an IPv4 literal or
+ *         strictly under SUFFIX, not SUFFIX itself), "*" (any name, but
+ *         no IP literal), an IPv4 literal or
  *         CIDR ("10.0.0.0/8"), or a bracketed IPv6 literal or CIDR
  *         ("[2001:db8::/32]");
  *   PORT  a number 1-65535, or "*" for any port; no port means 80 and 443.
@@ -88,5 +89,12 @@ size_t al_egress_ruleset_count(const al_egress_ruleset *rs);
  * "invalid host: ..."); reason may be NULL. */
 al_egress_verdict al_egress_decide(const al_egress_ruleset *rs, const char *host, uint16_t port, char *reason,
                                    size_t reasonlen);
+
+/* Whether some port exists at which al_egress_decide would allow the name:
+ * an allow rule matches it and it is not denied at every port that rule
+ * covers.  For the DNS stub, which answers for allowed names only.  The
+ * name is normalised again (al_host_normalise is idempotent); an invalid
+ * name or an IP literal is never allowed. */
+bool al_egress_name_allowed(const al_egress_ruleset *rs, const char *normalised_name);
 
 #endif

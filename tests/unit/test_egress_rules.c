@@ -188,7 +188,11 @@ static const char *const bad_rules[] = {
     "example.com:+443",
     "example.com:http",
     "example.com:443:1",
-    "*",
+    "**",
+    "*:",
+    "*:0",
+    "[*]:443",
+    "*/8",
     "*example.com",
     "*.",
     "*.*.example.com",
@@ -342,6 +346,159 @@ static void test_decide(void **state) {
   al_egress_ruleset_free(rs);
 }
 
+/* "*" is any name, never an IP literal; with a port, like other rules */
+static void test_any_name(void **state) {
+  (void)state;
+  al_egress_ruleset *rs = al_egress_ruleset_new();
+  assert_non_null(rs);
+  airlock_error *err = NULL;
+  assert_int_equal(al_egress_ruleset_add(rs, AL_EGRESS_ALLOW, "*", &err), 0);
+  char reason[256];
+  assert_int_equal(al_egress_decide(rs, "example.com", 443, reason, sizeof(reason)), AL_EGRESS_ALLOW);
+  assert_string_equal(reason, "allowed by rule '*'");
+  assert_int_equal(al_egress_decide(rs, "Anything.Example.", 80, NULL, 0), AL_EGRESS_ALLOW);
+  assert_int_equal(al_egress_decide(rs, "localhost", 443, NULL, 0), AL_EGRESS_ALLOW);
+  assert_int_equal(al_egress_decide(rs, "example.com", 22, NULL, 0), AL_EGRESS_DENY);
+  assert_int_equal(al_egress_decide(rs, "example.com", 8443, NULL, 0), AL_EGRESS_DENY);
+  al_egress_ruleset_free(rs);
+
+  rs = al_egress_ruleset_new();
+  assert_int_equal(al_egress_ruleset_add(rs, AL_EGRESS_ALLOW, "*:*", &err), 0);
+  assert_int_equal(al_egress_ruleset_add(rs, AL_EGRESS_DENY, "evil.example", &err), 0);
+  assert_int_equal(al_egress_ruleset_add(rs, AL_EGRESS_DENY, "*.bad.example:*", &err), 0);
+  assert_int_equal(al_egress_decide(rs, "example.com", 22, reason, sizeof(reason)), AL_EGRESS_ALLOW);
+  assert_string_equal(reason, "allowed by rule '*:*'");
+  assert_int_equal(al_egress_decide(rs, "example.com", 65535, NULL, 0), AL_EGRESS_ALLOW);
+  /* IP literals are matched by IP rules only */
+  static const char *const literals[] = {"127.0.0.1", "2130706433", "0x7f.1", "[::1]", "::ffff:127.0.0.1",
+                                         "8.8.8.8", "[2606:4700:4700::1111]"};
+  for (size_t i = 0; i < sizeof(literals) / sizeof(literals[0]); i++) {
+    if (al_egress_decide(rs, literals[i], 443, reason, sizeof(reason)) != AL_EGRESS_DENY)
+      fail_msg("'%s' allowed by '*:*': %s", literals[i], reason);
+    assert_non_null(strstr(reason, "no rule allows"));
+  }
+  /* invalid names stay invalid */
+  assert_int_equal(al_egress_decide(rs, "a_b.example", 443, reason, sizeof(reason)), AL_EGRESS_DENY);
+  assert_non_null(strstr(reason, "invalid host"));
+  assert_int_equal(al_egress_decide(rs, "1.2.3.256", 443, NULL, 0), AL_EGRESS_DENY);
+  /* a deny rule still wins, on its ports */
+  assert_int_equal(al_egress_decide(rs, "evil.example", 443, reason, sizeof(reason)), AL_EGRESS_DENY);
+  assert_string_equal(reason, "denied by rule 'evil.example'");
+  assert_int_equal(al_egress_decide(rs, "evil.example", 22, NULL, 0), AL_EGRESS_ALLOW);
+  assert_int_equal(al_egress_decide(rs, "x.bad.example", 22, NULL, 0), AL_EGRESS_DENY);
+  al_egress_ruleset_free(rs);
+
+  /* "*:N" and "*" as deny rules */
+  rs = al_egress_ruleset_new();
+  assert_int_equal(al_egress_ruleset_add(rs, AL_EGRESS_ALLOW, "*:22", &err), 0);
+  assert_int_equal(al_egress_ruleset_add(rs, AL_EGRESS_ALLOW, "api.example.com", &err), 0);
+  assert_int_equal(al_egress_ruleset_add(rs, AL_EGRESS_ALLOW, "203.0.113.7", &err), 0);
+  assert_int_equal(al_egress_ruleset_add(rs, AL_EGRESS_DENY, "*:80", &err), 0);
+  assert_int_equal(al_egress_decide(rs, "git.example", 22, NULL, 0), AL_EGRESS_ALLOW);
+  assert_int_equal(al_egress_decide(rs, "git.example", 443, NULL, 0), AL_EGRESS_DENY);
+  assert_int_equal(al_egress_decide(rs, "api.example.com", 443, NULL, 0), AL_EGRESS_ALLOW);
+  assert_int_equal(al_egress_decide(rs, "api.example.com", 80, reason, sizeof(reason)), AL_EGRESS_DENY);
+  assert_string_equal(reason, "denied by rule '*:80'");
+  /* a name deny rule does not touch IP literals */
+  assert_int_equal(al_egress_decide(rs, "203.0.113.7", 80, NULL, 0), AL_EGRESS_ALLOW);
+  al_egress_ruleset_free(rs);
+}
+
+static void test_name_allowed(void **state) {
+  (void)state;
+  al_egress_ruleset *rs = al_egress_ruleset_new();
+  assert_non_null(rs);
+  airlock_error *err = NULL;
+  static const char *const allow[] = {"api.example.com", "*.example.org", "git.example.net:22", "open.example:*",
+                                      "half.example",    "ports.example:*", "203.0.113.7",    "2130706433"};
+  static const char *const deny[] = {"evil.example.org:*", "half.example:443", "ports.example:1",
+                                     "ports.example:2", "ports.example"};
+  for (size_t i = 0; i < sizeof(allow) / sizeof(allow[0]); i++)
+    assert_int_equal(al_egress_ruleset_add(rs, AL_EGRESS_ALLOW, allow[i], &err), 0);
+  for (size_t i = 0; i < sizeof(deny) / sizeof(deny[0]); i++)
+    assert_int_equal(al_egress_ruleset_add(rs, AL_EGRESS_DENY, deny[i], &err), 0);
+  assert_true(al_egress_name_allowed(rs, "api.example.com"));
+  assert_false(al_egress_name_allowed(rs, "x.api.example.com"));
+  assert_false(al_egress_name_allowed(rs, "example.com"));
+  /* "*.x" covers names under x, not x */
+  assert_true(al_egress_name_allowed(rs, "www.example.org"));
+  assert_true(al_egress_name_allowed(rs, "a.b.example.org"));
+  assert_false(al_egress_name_allowed(rs, "example.org"));
+  assert_false(al_egress_name_allowed(rs, "wwwexample.org"));
+  /* denied at every port */
+  assert_false(al_egress_name_allowed(rs, "evil.example.org"));
+  /* allowed on port 22 only is allowed */
+  assert_true(al_egress_name_allowed(rs, "git.example.net"));
+  assert_true(al_egress_name_allowed(rs, "open.example"));
+  /* 443 denied, 80 still allowed */
+  assert_true(al_egress_name_allowed(rs, "half.example"));
+  /* any port, with 1, 2, 80 and 443 denied: 3 is allowed */
+  assert_true(al_egress_name_allowed(rs, "ports.example"));
+  assert_int_equal(al_egress_decide(rs, "ports.example", 3, NULL, 0), AL_EGRESS_ALLOW);
+  /* IP literals and invalid names are not names */
+  assert_false(al_egress_name_allowed(rs, "203.0.113.7"));
+  assert_false(al_egress_name_allowed(rs, "2130706433"));
+  assert_false(al_egress_name_allowed(rs, "a_b.example.org"));
+  assert_false(al_egress_name_allowed(rs, ""));
+  assert_false(al_egress_name_allowed(rs, NULL));
+  assert_false(al_egress_name_allowed(NULL, "api.example.com"));
+  /* not yet normalised: the same answer as for the normalised form */
+  assert_true(al_egress_name_allowed(rs, "API.Example.COM."));
+  /* both ports of a port-less rule denied */
+  assert_int_equal(al_egress_ruleset_add(rs, AL_EGRESS_DENY, "half.example:80", &err), 0);
+  assert_false(al_egress_name_allowed(rs, "half.example"));
+  al_egress_ruleset_free(rs);
+
+  /* the any-name rule, and a name denied by "name:*" */
+  rs = al_egress_ruleset_new();
+  assert_int_equal(al_egress_ruleset_add(rs, AL_EGRESS_ALLOW, "*:*", &err), 0);
+  assert_int_equal(al_egress_ruleset_add(rs, AL_EGRESS_DENY, "blocked.example:*", &err), 0);
+  assert_int_equal(al_egress_ruleset_add(rs, AL_EGRESS_DENY, "*.tunnel.example:*", &err), 0);
+  assert_true(al_egress_name_allowed(rs, "anything.example"));
+  assert_true(al_egress_name_allowed(rs, "localhost"));
+  assert_false(al_egress_name_allowed(rs, "blocked.example"));
+  assert_false(al_egress_name_allowed(rs, "c2VjcmV0.tunnel.example"));
+  assert_true(al_egress_name_allowed(rs, "tunnel.example"));
+  assert_false(al_egress_name_allowed(rs, "127.0.0.1"));
+  assert_false(al_egress_name_allowed(rs, "2130706433"));
+  /* "*" denied on every port: nothing */
+  assert_int_equal(al_egress_ruleset_add(rs, AL_EGRESS_DENY, "*:*", &err), 0);
+  assert_false(al_egress_name_allowed(rs, "anything.example"));
+  al_egress_ruleset_free(rs);
+
+  /* an empty rule set allows no name */
+  rs = al_egress_ruleset_new();
+  assert_false(al_egress_name_allowed(rs, "example.com"));
+  al_egress_ruleset_free(rs);
+}
+
+/* al_egress_name_allowed agrees with al_egress_decide tried on every port */
+static void test_name_allowed_agrees(void **state) {
+  (void)state;
+  static const char *const rules[][2] = {
+      {"a.example", NULL},          {"a.example:22", "a.example"},   {"*.a.example:*", "x.a.example:*"},
+      {"*", "*:443"},               {"*:8080", "b.example:8080"},    {"b.example", "*:80"},
+      {"*.c.example", "*.c.example:80"},
+  };
+  static const char *const names[] = {"a.example", "x.a.example", "y.a.example", "b.example",
+                                      "c.example", "z.c.example", "other.example"};
+  al_egress_ruleset *rs = al_egress_ruleset_new();
+  airlock_error *err = NULL;
+  for (size_t r = 0; r < sizeof(rules) / sizeof(rules[0]); r++) {
+    assert_int_equal(al_egress_ruleset_add(rs, AL_EGRESS_ALLOW, rules[r][0], &err), 0);
+    if (rules[r][1] != NULL)
+      assert_int_equal(al_egress_ruleset_add(rs, AL_EGRESS_DENY, rules[r][1], &err), 0);
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+      bool any = false;
+      for (uint32_t p = 1; p <= 65535 && !any; p++)
+        any = al_egress_decide(rs, names[i], (uint16_t)p, NULL, 0) == AL_EGRESS_ALLOW;
+      if (al_egress_name_allowed(rs, names[i]) != any)
+        fail_msg("after rule %zu, %s: name_allowed %d, decide on some port %d", r, names[i], !any, any);
+    }
+  }
+  al_egress_ruleset_free(rs);
+}
+
 static void test_default_deny(void **state) {
   (void)state;
   char reason[256];
@@ -474,7 +631,9 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_normalise),  cmocka_unit_test(test_normalise_lengths),
       cmocka_unit_test(test_ip_parse),   cmocka_unit_test(test_bad_rules),
-      cmocka_unit_test(test_decide),     cmocka_unit_test(test_default_deny),
+      cmocka_unit_test(test_decide),     cmocka_unit_test(test_any_name),
+      cmocka_unit_test(test_name_allowed), cmocka_unit_test(test_name_allowed_agrees),
+      cmocka_unit_test(test_default_deny),
       cmocka_unit_test(test_forbidden),  cmocka_unit_test(test_encoded_forbidden),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
