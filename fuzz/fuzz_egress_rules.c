@@ -4,8 +4,9 @@
  * exactly its size.  Checked: a normalised name is canonical (normalising it
  * again gives itself, lower-case LDH labels, never an IP literal); a parsed
  * IP literal printed and parsed again is the same address; a host and its
- * normalised form get the same decision; a deny rule that admits a host
- * always denies it; the forbidden check runs on any 16 bytes. */
+ * normalised form get the same decision; a name allowed at some port is
+ * allowed by al_egress_name_allowed; a deny rule that admits a host always
+ * denies it; the forbidden check runs on any 16 bytes. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -103,6 +104,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         al_egress_decide(allow, norm, port, NULL, 0) != v)
       abort();
     airlock_error_free(&err);
+    /* a name allowed at some port is a name the DNS stub answers for */
+    if (v == AL_EGRESS_ALLOW && al_ip_parse(host, NULL) == AL_IP_NOT && !al_egress_name_allowed(allow, host))
+      abort();
     /* a host that the second rule matches (as an allow rule alone) is
      * denied when that rule is a deny rule, whatever the first allows */
     if (n > 1 && al_egress_decide(deny, host, port, NULL, 0) == AL_EGRESS_ALLOW && v != AL_EGRESS_DENY)
