@@ -18,7 +18,7 @@ fi
 duration=$1
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=$root/build-fuzz
-targets=${FUZZ_TARGETS:-config parsers shell node_request redact egress_rules tls_sni dns_stub}
+targets=${FUZZ_TARGETS:-config parsers shell node_request redact egress_rules tls_sni dns_stub proxy_request}
 
 command -v clang >/dev/null || { echo "clang not found" >&2; exit 2; }
 
@@ -32,7 +32,7 @@ build_targets=()
 for t in $targets; do build_targets+=(--target "fuzz_$t"); done
 cmake --build "$build" -j"${FUZZ_JOBS:-$(nproc)}" "${build_targets[@]}" || exit 2
 
-declare -A max_len=([config]=16384 [parsers]=4200 [shell]=8192 [redact]=8192 [egress_rules]=2048 [tls_sni]=20000 [dns_stub]=600)
+declare -A max_len=([config]=16384 [parsers]=4200 [shell]=8192 [redact]=8192 [egress_rules]=2048 [tls_sni]=20000 [dns_stub]=600 [proxy_request]=20000)
 status=0
 summary=()
 for t in $targets; do

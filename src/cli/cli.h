@@ -11,6 +11,7 @@ int cli_gc(int argc, char **argv);
 int cli_node(int argc, char **argv);
 int cli_token(int argc, char **argv);
 int cli_secret(int argc, char **argv);
+int cli_proxy(int argc, char **argv);
 int cli_audit(int argc, char **argv);
 int cli_exec(int argc, char **argv);
 int cli_approvals(int argc, char **argv);

@@ -25,6 +25,7 @@ static void usage(FILE *out) {
           "  node [OPTIONS]                  serve the node API (docs/api.md)\n"
           "  token create|list|revoke        manage the node's tokens (tenants)\n"
           "  secret set|list|rm|get          manage the node's encrypted secrets\n"
+          "  proxy --listen ADDR:PORT        run the egress proxy on its own\n"
           "  audit [verify|prune|head]       read and check the node's audit trail\n"
           "  approvals list|show|approve|reject  answer requests waiting for a human\n"
           "  version                         print the version\n"
@@ -41,6 +42,8 @@ static int node_command(int argc, char **argv) {
     return cli_token(argc - 1, argv + 1);
   if (strcmp(cmd, "secret") == 0)
     return cli_secret(argc - 1, argv + 1);
+  if (strcmp(cmd, "proxy") == 0)
+    return cli_proxy(argc - 1, argv + 1);
   if (strcmp(cmd, "audit") == 0)
     return cli_audit(argc - 1, argv + 1);
   if (strcmp(cmd, "approvals") == 0)
@@ -79,7 +82,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "policy") == 0)
     return cli_policy(argc - 1, argv + 1);
   if (strcmp(cmd, "node") == 0 || strcmp(cmd, "token") == 0 || strcmp(cmd, "secret") == 0 ||
-      strcmp(cmd, "audit") == 0 ||
+      strcmp(cmd, "audit") == 0 || strcmp(cmd, "proxy") == 0 ||
       strcmp(cmd, "exec") == 0 || strcmp(cmd, "approvals") == 0)
     return node_command(argc, argv);
   if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

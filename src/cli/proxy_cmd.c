@@ -1,0 +1,158 @@
+/* proxy_cmd.c - `airlock proxy`: the egress proxy as a process of its own.
+ * Standalone it listens where --listen says (the sidecar of a container
+ * that may reach exactly the hosts listed); `airlock run --network proxy`
+ * starts it with --control-fd/--config-fd and hands it the sockets created
+ * inside the sandbox.  The work is in src/proxy/. */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "airlock/airlock.h"
+#include "cli.h"
+#include "proxy.h"
+
+enum {
+  OPT_LISTEN = 256,
+  OPT_DNS_LISTEN,
+  OPT_CONFIG,
+  OPT_ALLOW,
+  OPT_DENY,
+  OPT_ALLOW_ADDRESS,
+  OPT_RESOLVER,
+  OPT_LOG,
+  OPT_SANDBOX,
+  OPT_STATE_DIR,
+  OPT_READY_FILE,
+  OPT_CONTROL_FD,
+  OPT_CONFIG_FD,
+  OPT_HELP,
+};
+
+static const struct option options[] = {
+    {"listen", required_argument, 0, OPT_LISTEN},
+    {"dns-listen", required_argument, 0, OPT_DNS_LISTEN},
+    {"config", required_argument, 0, OPT_CONFIG},
+    {"allow", required_argument, 0, OPT_ALLOW},
+    {"deny", required_argument, 0, OPT_DENY},
+    {"allow-address", required_argument, 0, OPT_ALLOW_ADDRESS},
+    {"resolver", required_argument, 0, OPT_RESOLVER},
+    {"log", required_argument, 0, OPT_LOG},
+    {"sandbox", required_argument, 0, OPT_SANDBOX},
+    {"state-dir", required_argument, 0, OPT_STATE_DIR},
+    {"ready-file", required_argument, 0, OPT_READY_FILE},
+    {"control-fd", required_argument, 0, OPT_CONTROL_FD},
+    {"config-fd", required_argument, 0, OPT_CONFIG_FD},
+    {"help", no_argument, 0, OPT_HELP},
+    {0, 0, 0, 0},
+};
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "usage: airlock proxy --listen ADDR:PORT [--allow HOST[:PORT]]... [--deny HOST[:PORT]]...\n"
+          "                     [--config FILE] [--dns-listen ADDR:PORT] [--allow-address CIDR]...\n"
+          "                     [--resolver IP[:PORT]] [--log FILE] [--sandbox NAME] [--state-dir DIR]\n"
+          "                     [--ready-file FILE]\n"
+          "\n"
+          "The egress proxy: HTTP CONNECT and absolute-URI requests to the hosts the rules\n"
+          "allow (deny by default), credential injection routes, one JSON line per\n"
+          "decision on stderr or --log.  See docs/egress.md.\n"
+          "  --listen ADDR:PORT        where to accept connections (e.g. 127.0.0.1:3128)\n"
+          "  --allow, --deny RULE      HOST, *.SUFFIX, IP or CIDR, with :PORT or :* (no port: 80 and 443)\n"
+          "  --config FILE             an airlock config file: its \"network\" object (rules, inject,\n"
+          "                            rateLimit, limits, allowAddresses, resolver, upstreamCa)\n"
+          "  --dns-listen ADDR:PORT    also answer DNS (UDP) from the rules alone\n"
+          "  --allow-address CIDR      an address the proxy may connect to although it is private,\n"
+          "                            loopback or link-local\n"
+          "  --resolver IP[:PORT]      the DNS server the proxy itself uses (default: the system's)\n"
+          "  --log FILE                append the JSON-lines records there (default: stderr)\n"
+          "  --sandbox NAME            the name put in every record\n"
+          "  --state-dir DIR           where the secret store is (for injection routes)\n"
+          "  --ready-file FILE         write the proxy's pid there once it is listening\n");
+}
+
+__attribute__((format(printf, 1, 2))) static int bad(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "airlock proxy: ");
+  vfprintf(stderr, fmt, ap);
+  fprintf(stderr, "\n");
+  va_end(ap);
+  return 2;
+}
+
+static int fd_arg(const char *s, int *out) {
+  char *end;
+  long v = strtol(s, &end, 10);
+  if (!*s || *end || v < 3 || v > 1 << 20)
+    return -1;
+  *out = (int)v;
+  return 0;
+}
+
+int cli_proxy(int argc, char **argv) {
+  al_proxy_options o = {.control_fd = -1, .config_fd = -1};
+  const char *state_flag = NULL;
+  /* at most argc of each list */
+  const char **allow = calloc((size_t)argc + 1, sizeof(char *));
+  const char **deny = calloc((size_t)argc + 1, sizeof(char *));
+  const char **addrs = calloc((size_t)argc + 1, sizeof(char *));
+  if (!allow || !deny || !addrs)
+    return 1;
+  o.allow = allow;
+  o.deny = deny;
+  o.allow_addresses = addrs;
+  int c;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, "+", options, NULL)) != -1) {
+    switch (c) {
+    case OPT_LISTEN: o.listen = optarg; break;
+    case OPT_DNS_LISTEN: o.dns_listen = optarg; break;
+    case OPT_CONFIG: o.config_path = optarg; break;
+    case OPT_ALLOW: allow[o.n_allow++] = optarg; break;
+    case OPT_DENY: deny[o.n_deny++] = optarg; break;
+    case OPT_ALLOW_ADDRESS: addrs[o.n_allow_addresses++] = optarg; break;
+    case OPT_RESOLVER: o.resolver = optarg; break;
+    case OPT_LOG: o.log_path = optarg; break;
+    case OPT_SANDBOX: o.sandbox = optarg; break;
+    case OPT_STATE_DIR: state_flag = optarg; break;
+    case OPT_READY_FILE: o.ready_file = optarg; break;
+    case OPT_CONTROL_FD:
+      if (fd_arg(optarg, &o.control_fd) < 0)
+        return bad("--control-fd '%s' is not a file descriptor number (3 or more)", optarg);
+      break;
+    case OPT_CONFIG_FD:
+      if (fd_arg(optarg, &o.config_fd) < 0)
+        return bad("--config-fd '%s' is not a file descriptor number (3 or more)", optarg);
+      break;
+    case OPT_HELP: usage(stdout); return 0;
+    default:
+      fprintf(stderr, "airlock proxy: unknown or incomplete option '%s'\n", argv[optind - 1]);
+      usage(stderr);
+      return 2;
+    }
+  }
+  if (optind < argc)
+    return bad("unexpected argument '%s'", argv[optind]);
+  if (!o.listen == (o.control_fd < 0))
+    return bad("%s", o.listen ? "--listen and --control-fd exclude each other"
+                              : "--listen ADDR:PORT is required");
+  if (o.config_fd >= 0 && o.config_path)
+    return bad("%s", "--config and --config-fd exclude each other");
+  if (o.control_fd >= 0 && (o.dns_listen || o.ready_file))
+    return bad("%s", "--dns-listen and --ready-file are for a standalone proxy (--listen)");
+  char *state_dir = cli_state_dir("proxy", NULL, state_flag);
+  o.state_dir = state_dir;
+  airlock_error *err = NULL;
+  int rc = al_proxy_serve(&o, &err);
+  if (rc < 0)
+    fprintf(stderr, "airlock proxy: %s\n", err ? err->msg : "failed");
+  airlock_error_free(&err);
+  free(state_dir);
+  free(allow);
+  free(deny);
+  free(addrs);
+  return rc < 0 ? 1 : 0;
+}

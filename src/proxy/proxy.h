@@ -1,0 +1,146 @@
+/* proxy.h - the egress proxy: the only way out of a sandbox in network
+ * mode "proxy".  It runs as a process of its own (never inside the node,
+ * which must stay single-threaded, and never inside the sandbox), serves
+ * listening sockets that were created inside the sandbox's network
+ * namespace (or, standalone, its own), decides every connection against
+ * the operator's rules and the forbidden address classes, and records each
+ * decision.  Files: proxy_config.c (the `network` object), proxy_request.c
+ * (HTTP heads), proxy_conn.c (accept, read the head, decide, refuse),
+ * proxy_upstream.c (resolve, check, connect), proxy_relay.c (moving bytes),
+ * proxy_tunnel.c (CONNECT and the SNI check), proxy_route.c (credential
+ * injection), proxy_dns.c (the DNS stub), proxy_log.c, proxy_main.c. */
+#ifndef AIRLOCK_PROXY_H
+#define AIRLOCK_PROXY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+#include <openssl/ssl.h>
+
+#include "airlock/airlock.h"
+#include "egress_rules.h"
+#include "proxy_ratelimit.h"
+#include "proxy_request.h"
+
+#define AL_PROXY_MAX_ROUTES 32
+#define AL_PROXY_MAX_ADDR_RULES 32
+
+/* A credential-injection route: plain HTTP from the sandbox to PATH... is
+ * sent over verified TLS to UPSTREAM with HEADER set from a secret. */
+typedef struct {
+  char *path;          /* "/llm/" */
+  char *upstream_host; /* normalised */
+  uint16_t upstream_port;
+  char *upstream_base; /* path prefix of the upstream URL, "" or "/v1" */
+  char *header;        /* "x-api-key" */
+  char *prefix;        /* put before the secret ("Bearer "), "" if none */
+  char *secret_name;
+  unsigned char *secret; /* sodium-guarded value (prefix included) */
+  size_t secret_len;
+} al_proxy_route;
+
+typedef struct {
+  al_ip net;
+  unsigned bits;
+} al_proxy_cidr;
+
+typedef struct {
+  al_egress_ruleset *rules;
+  al_proxy_cidr allow_addresses[AL_PROXY_MAX_ADDR_RULES]; /* may be reached although forbidden */
+  size_t n_allow_addresses;
+  al_proxy_route routes[AL_PROXY_MAX_ROUTES];
+  size_t n_routes;
+  uint16_t opaque_ports[16]; /* CONNECT ports whose tunnel need not start with a TLS hello */
+  size_t n_opaque_ports;
+  char *resolver;    /* "IP[:PORT]" or NULL for the system's */
+  char *upstream_ca; /* extra CA file for routes, or NULL */
+  double rate_per_minute, rate_burst;
+  double host_rate_per_minute, host_rate_burst;
+  unsigned max_connections;
+  unsigned header_timeout_s, idle_timeout_s, max_duration_s;
+  uint64_t max_bytes; /* per connection, 0 = no cap */
+} al_proxy_config;
+
+/* Parse and check a `network` object (docs/egress.md).  Secrets are not
+ * loaded here.  0, or -1 and *err naming the key. */
+int al_proxy_config_parse(al_proxy_config *cfg, json_t *network, airlock_error **err);
+/* Load every route's secret from the store under state_dir. */
+int al_proxy_config_load_secrets(al_proxy_config *cfg, const char *state_dir, airlock_error **err);
+void al_proxy_config_free(al_proxy_config *cfg);
+/* Whether addr is listed in allowAddresses. */
+bool al_proxy_address_allowed(const al_proxy_config *cfg, const struct sockaddr *sa);
+
+typedef struct al_proxy_conn al_proxy_conn;
+
+typedef struct al_proxy {
+  struct event_base *base;
+  struct evdns_base *dns;
+  SSL_CTX *tls; /* client context for routes: system store (+ upstreamCa) */
+  al_proxy_config cfg;
+  al_bucket bucket;
+  al_host_buckets *host_buckets;
+  unsigned n_conns;
+  al_proxy_conn *conns; /* open connections, to record at shutdown */
+  struct evconnlistener *listener;
+  struct event *dns_event;
+  int dns_fd;
+  FILE *log;
+  const char *sandbox;
+  bool stopping;
+} al_proxy;
+
+/* The record of one decision, written as one JSON line. */
+typedef struct {
+  const char *kind; /* "connect", "http", "route", "dns" */
+  const char *method;
+  const char *host;
+  unsigned port;
+  const char *sni;
+  const char *address;
+  const char *route;
+  const char *verdict; /* "allow" or "deny" */
+  int status;          /* HTTP status answered, 0 if none */
+  const char *reason;
+  uint64_t bytes_up, bytes_down;
+  int64_t duration_us;
+  const char *qtype; /* dns */
+} al_proxy_record;
+
+void al_proxy_log(al_proxy *px, const al_proxy_record *rec);
+
+int64_t al_proxy_now_us(void);
+
+/* How a proxy process is started (proxy_main.c). */
+typedef struct {
+  const char *listen;      /* standalone: "ADDR:PORT" for HTTP */
+  const char *dns_listen;  /* standalone: "ADDR:PORT" for the DNS stub (UDP), or NULL */
+  int control_fd;          /* runtime: the launcher's socket (-1 standalone) */
+  int config_fd;           /* runtime: the network object as JSON (-1: none) */
+  const char *config_path; /* an airlock config file; its "network" object */
+  const char **allow, **deny, **allow_addresses;
+  size_t n_allow, n_deny, n_allow_addresses;
+  const char *resolver;
+  const char *log_path; /* NULL or "-": stderr */
+  const char *sandbox;
+  const char *state_dir;
+  const char *ready_file;
+} al_proxy_options;
+
+/* Run a proxy until it is told to stop (SIGTERM/SIGINT, or the control
+ * socket closing).  Fails before serving anything if the configuration is
+ * wrong; in runtime mode the failure is also sent to the launcher. */
+int al_proxy_serve(const al_proxy_options *o, airlock_error **err);
+
+/* proxy_conn.c */
+int al_proxy_listen_fd(al_proxy *px, int fd, airlock_error **err);
+void al_proxy_close_all(al_proxy *px, const char *reason);
+/* proxy_dns.c */
+int al_proxy_dns_fd(al_proxy *px, int fd, airlock_error **err);
+void al_proxy_dns_stop(al_proxy *px);
+/* proxy_route.c */
+int al_proxy_tls_init(al_proxy *px, airlock_error **err);
+
+#endif

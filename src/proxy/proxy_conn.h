@@ -1,0 +1,87 @@
+/* proxy_conn.h - one connection from a sandbox through the egress proxy,
+ * shared by the files that handle its stages: proxy_conn.c (head and
+ * decision), proxy_upstream.c (resolve and connect), proxy_tunnel.c
+ * (CONNECT), proxy_route.c (injection), proxy_relay.c (bytes both ways). */
+#ifndef AIRLOCK_PROXY_CONN_H
+#define AIRLOCK_PROXY_CONN_H
+
+#include <event2/bufferevent.h>
+#include <event2/dns.h>
+#include <event2/util.h>
+
+#include "proxy.h"
+#include "tls_sni.h"
+
+typedef enum { AL_PK_CONNECT, AL_PK_HTTP, AL_PK_ROUTE } al_proxy_kind;
+/* where a connection is; what its timer means depends on it */
+typedef enum { AL_ST_HEAD, AL_ST_UPSTREAM, AL_ST_HELLO, AL_ST_RELAY } al_proxy_stage;
+
+struct al_proxy_conn {
+  al_proxy *px;
+  al_proxy_conn *next, *prev;
+  struct bufferevent *client;
+  struct bufferevent *upstream;
+  struct event *timer; /* header/hello deadline, then the connection's maximum duration */
+  int64_t start_us;
+  al_proxy_kind kind;
+  al_proxy_stage stage;
+  al_http_req req;
+  bool have_req;
+  char method[24];
+  char host[AL_HOST_MAX + 2]; /* normalised name, or the IP literal as given */
+  bool host_is_ip;
+  al_ip host_ip;
+  uint16_t port;
+  char path[2048]; /* origin-form path for upstream (http, route) */
+  const al_proxy_route *route;
+  char sni[AL_HOST_MAX];
+  char address[INET6_ADDRSTRLEN + 8];
+  al_sni_reader *sni_reader;
+  struct event *step; /* runs the next stage from the loop (after DNS answers) */
+  struct evdns_getaddrinfo_request *dns_req;
+  bool resolving;
+  int gai_result;
+  struct evutil_addrinfo *ai;              /* DNS's answer, until checked */
+  struct sockaddr_storage addrs[8];        /* addresses that may be reached, in order */
+  int n_addrs, at;
+  char forbidden_why[160];                 /* why resolved addresses were dropped */
+  char last_error[128];                    /* why the last connect failed */
+  bool relaying;
+  bool client_eof, upstream_eof;
+  bool closing; /* error reply written; close when flushed */
+  uint64_t bytes_up, bytes_down;
+  int64_t active_us; /* when bytes last moved */
+  size_t hello_fed;  /* bytes of the tunnel given to the SNI reader */
+  int status;
+  const char *verdict;
+  char reason[320];
+  bool logged;
+};
+
+/* Answer the client with an HTTP error and close when it is written;
+ * records the decision (deny) once.  retry_after 0 = no header. */
+void al_conn_refuse(al_proxy_conn *c, int status, unsigned retry_after, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Record (once) and free everything. */
+void al_conn_finish(al_proxy_conn *c, const char *verdict, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Arm the connection's timer to fire in seconds (closing it as why). */
+void al_conn_deadline(al_proxy_conn *c, unsigned seconds);
+
+/* proxy_upstream.c: resolve c->host (or use the literal), drop forbidden
+ * addresses, connect; then calls al_conn_upstream_ready(c). */
+void al_upstream_start(al_proxy_conn *c);
+void al_upstream_cancel(al_proxy_conn *c);
+/* Implemented by proxy_conn.c: dispatches to the tunnel, forward or route. */
+void al_conn_upstream_ready(al_proxy_conn *c);
+
+/* proxy_tunnel.c */
+void al_tunnel_start(al_proxy_conn *c);
+/* proxy_route.c: wrap c->upstream in TLS to the route's host, then send. */
+void al_route_start(al_proxy_conn *c);
+/* proxy_relay.c: send the rewritten head and the request body, then relay
+ * the response; used by plain HTTP and routes. */
+void al_forward_request(al_proxy_conn *c, const char *set_name, const char *set_value, size_t set_len);
+/* Move bytes both ways with backpressure until either side ends. */
+void al_relay_start(al_proxy_conn *c);
+
+#endif

@@ -1,0 +1,293 @@
+/* proxy_main.c - one egress proxy process: assemble its configuration (a
+ * config file's network object or the launcher's JSON, plus flags), check
+ * it and load the secrets its routes inject before serving anything, then
+ * serve.  Standalone (`airlock proxy --listen`) it binds its own sockets;
+ * for a sandbox it receives the listening sockets that the sandbox's init
+ * created inside its network namespace over the launcher's control socket
+ * and lives exactly as long as that socket.  It is not dumpable: it holds
+ * keys the sandbox must never see. */
+#include "proxy.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/dns.h>
+#include <event2/listener.h>
+
+#include "error.h"
+
+static json_t *read_fd_json(int fd, airlock_error **err) {
+  size_t cap = 4096, len = 0;
+  char *buf = malloc(cap);
+  for (;;) {
+    if (!buf) {
+      al_err(err, ENOMEM, "out of memory");
+      return NULL;
+    }
+    if (len == cap) {
+      if (cap >= (1u << 20)) {
+        free(buf);
+        al_err(err, 0, "network configuration over 1 MiB");
+        return NULL;
+      }
+      char *t = realloc(buf, cap *= 2);
+      if (!t)
+        free(buf);
+      buf = t;
+      continue;
+    }
+    ssize_t n = read(fd, buf + len, cap - len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      free(buf);
+      al_err(err, errno, "read the network configuration");
+      return NULL;
+    }
+    if (n == 0)
+      break;
+    len += (size_t)n;
+  }
+  json_error_t je;
+  json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+  free(buf);
+  if (!j)
+    al_err(err, 0, "network configuration: %s (line %d)", je.text, je.line);
+  return j;
+}
+
+static json_t *assemble(const al_proxy_options *o, airlock_error **err) {
+  json_t *net = NULL;
+  if (o->config_fd >= 0) {
+    net = read_fd_json(o->config_fd, err);
+    close(o->config_fd);
+  } else if (o->config_path) {
+    json_error_t je;
+    json_t *file = json_load_file(o->config_path, JSON_REJECT_DUPLICATES, &je);
+    if (!file) {
+      al_err(err, 0, "config '%s': %s (line %d)", o->config_path, je.text, je.line);
+      return NULL;
+    }
+    json_t *n = json_object_get(file, "network");
+    if (json_is_object(n))
+      net = json_incref(n);
+    else if (!n || (json_is_string(n) && strcmp(json_string_value(n), "proxy") == 0))
+      net = json_object();
+    else
+      al_err(err, 0, "config '%s': key 'network' must be an object or \"proxy\"", o->config_path);
+    json_decref(file);
+  } else {
+    net = json_object();
+  }
+  if (!net)
+    return NULL;
+  if (!json_is_object(net)) {
+    json_decref(net);
+    al_err(err, 0, "config key 'network' must be an object");
+    return NULL;
+  }
+  struct {
+    const char *key;
+    const char **v;
+    size_t n;
+  } lists[] = {{"allow", o->allow, o->n_allow}, {"deny", o->deny, o->n_deny},
+               {"allowAddresses", o->allow_addresses, o->n_allow_addresses}};
+  for (size_t i = 0; i < 3; i++) {
+    if (lists[i].n == 0)
+      continue;
+    json_t *arr = json_object_get(net, lists[i].key);
+    if (!arr) {
+      arr = json_array();
+      json_object_set_new(net, lists[i].key, arr);
+    }
+    for (size_t k = 0; json_is_array(arr) && k < lists[i].n; k++)
+      json_array_append_new(arr, json_string(lists[i].v[k]));
+  }
+  if (o->resolver)
+    json_object_set_new(net, "resolver", json_string(o->resolver));
+  return net;
+}
+
+static void stop(al_proxy *px, const char *why) {
+  al_proxy_close_all(px, why);
+  al_proxy_dns_stop(px);
+  event_base_loopexit(px->base, NULL);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg) {
+  (void)what;
+  stop(arg, sig == SIGTERM ? "proxy stopped (SIGTERM)" : "proxy stopped (SIGINT)");
+}
+
+/* The launcher sends "fds" with [http listener, dns socket]; EOF means the
+ * sandbox is gone. */
+static void on_control(evutil_socket_t fd, short what, void *arg) {
+  (void)what;
+  al_proxy *px = arg;
+  char buf[16];
+  int fds[2] = {-1, -1};
+  union {
+    char b[CMSG_SPACE(sizeof(fds))];
+    struct cmsghdr align;
+  } ctl;
+  struct iovec iov = {buf, sizeof(buf)};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b)};
+  ssize_t n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN))
+    return;
+  if (n <= 0) {
+    stop(px, "sandbox ended");
+    return;
+  }
+  size_t got = 0;
+  for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
+    if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+      got = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      memcpy(fds, CMSG_DATA(cm), got * sizeof(int));
+    }
+  airlock_error *err = NULL;
+  if (n != 3 || memcmp(buf, "fds", 3) != 0 || got < 1 || px->listener || al_proxy_listen_fd(px, fds[0], &err) < 0 ||
+      (got > 1 && al_proxy_dns_fd(px, fds[1], &err) < 0)) {
+    fprintf(stderr, "airlock proxy: bad message from the launcher%s%s\n", err ? ": " : "",
+            err ? (err)->msg : "");
+    airlock_error_free(&err);
+    for (size_t i = 0; i < got; i++)
+      if (fds[i] >= 0 && !(i == 0 && px->listener))
+        close(fds[i]);
+    stop(px, "launcher protocol error");
+  }
+}
+
+static int bind_socket(const char *addr, int type, airlock_error **err) {
+  struct sockaddr_storage ss;
+  int len = sizeof(ss);
+  if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &len) < 0)
+    return al_err(err, 0, "'%s' is not ADDR:PORT", addr);
+  int fd = socket(ss.ss_family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  int one = 1;
+  if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+      bind(fd, (struct sockaddr *)&ss, (socklen_t)len) < 0 || (type == SOCK_STREAM && listen(fd, 512) < 0)) {
+    int e = errno;
+    if (fd >= 0)
+      close(fd);
+    return al_err(err, e, "cannot listen on %s", addr);
+  }
+  return fd;
+}
+
+static void send_control(int fd, const char *text) {
+  ssize_t n = send(fd, text, strlen(text), MSG_NOSIGNAL);
+  (void)n;
+}
+
+int al_proxy_serve(const al_proxy_options *o, airlock_error **err) {
+  prctl(PR_SET_DUMPABLE, 0);
+  prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  signal(SIGPIPE, SIG_IGN);
+  al_proxy px;
+  memset(&px, 0, sizeof(px));
+  px.dns_fd = -1;
+  px.sandbox = o->sandbox;
+  int rc = -1;
+  struct event *sig_term = NULL, *sig_int = NULL, *control = NULL;
+  json_t *net = assemble(o, err);
+  if (!net || al_proxy_config_parse(&px.cfg, net, err) < 0 ||
+      al_proxy_config_load_secrets(&px.cfg, o->state_dir, err) < 0)
+    goto out;
+  px.log = stderr;
+  if (o->log_path && strcmp(o->log_path, "-") != 0) {
+    int lfd = open(o->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (lfd < 0 || !(px.log = fdopen(lfd, "a"))) {
+      al_err(err, errno, "cannot open the egress log '%s'", o->log_path);
+      if (lfd >= 0)
+        close(lfd);
+      px.log = NULL;
+      goto out;
+    }
+  }
+  if (!(px.base = event_base_new())) {
+    al_err(err, 0, "cannot create an event loop");
+    goto out;
+  }
+  px.dns = evdns_base_new(px.base, px.cfg.resolver ? 0 : EVDNS_BASE_INITIALIZE_NAMESERVERS);
+  if (!px.dns || (px.cfg.resolver && evdns_base_nameserver_ip_add(px.dns, px.cfg.resolver) != 0)) {
+    al_err(err, 0, "cannot set up the resolver%s%s", px.cfg.resolver ? " " : "", px.cfg.resolver ? px.cfg.resolver : "");
+    goto out;
+  }
+  evdns_base_set_option(px.dns, "timeout:", "3");
+  evdns_base_set_option(px.dns, "attempts:", "2");
+  if (px.cfg.n_routes && al_proxy_tls_init(&px, err) < 0)
+    goto out;
+  al_bucket_init(&px.bucket, px.cfg.rate_per_minute, px.cfg.rate_burst);
+  if (!(px.host_buckets = al_host_buckets_new(1024, px.cfg.host_rate_per_minute, px.cfg.host_rate_burst))) {
+    al_err(err, ENOMEM, "out of memory");
+    goto out;
+  }
+  sig_term = evsignal_new(px.base, SIGTERM, on_signal, &px);
+  sig_int = evsignal_new(px.base, SIGINT, on_signal, &px);
+  if (!sig_term || !sig_int || evsignal_add(sig_term, NULL) < 0 || evsignal_add(sig_int, NULL) < 0) {
+    al_err(err, 0, "cannot handle signals");
+    goto out;
+  }
+  if (o->control_fd >= 0) {
+    control = event_new(px.base, o->control_fd, EV_READ | EV_PERSIST, on_control, &px);
+    if (!control || event_add(control, NULL) < 0) {
+      al_err(err, 0, "cannot watch the control socket");
+      goto out;
+    }
+    send_control(o->control_fd, "ok");
+  } else {
+    int fd = bind_socket(o->listen, SOCK_STREAM, err);
+    if (fd < 0 || al_proxy_listen_fd(&px, fd, err) < 0)
+      goto out;
+    if (o->dns_listen) {
+      int dfd = bind_socket(o->dns_listen, SOCK_DGRAM, err);
+      if (dfd < 0 || al_proxy_dns_fd(&px, dfd, err) < 0)
+        goto out;
+    }
+    if (o->ready_file) {
+      FILE *f = fopen(o->ready_file, "w");
+      if (!f) {
+        al_err(err, errno, "cannot write --ready-file '%s'", o->ready_file);
+        goto out;
+      }
+      fprintf(f, "%d\n", (int)getpid());
+      fclose(f);
+    }
+  }
+  event_base_dispatch(px.base);
+  rc = 0;
+out:
+  if (rc < 0 && o->control_fd >= 0 && err && *err) {
+    char msg[1024];
+    snprintf(msg, sizeof(msg), "error: %s", (*err)->msg);
+    send_control(o->control_fd, msg);
+  }
+  if (px.base)
+    al_proxy_close_all(&px, "proxy stopped");
+  al_proxy_dns_stop(&px);
+  if (control)
+    event_free(control);
+  if (sig_term)
+    event_free(sig_term);
+  if (sig_int)
+    event_free(sig_int);
+  if (px.dns)
+    evdns_base_free(px.dns, 0);
+  if (px.tls)
+    SSL_CTX_free(px.tls);
+  al_host_buckets_free(px.host_buckets);
+  if (px.base)
+    event_base_free(px.base);
+  if (px.log && px.log != stderr)
+    fclose(px.log);
+  al_proxy_config_free(&px.cfg);
+  json_decref(net);
+  return rc;
+}
