@@ -431,8 +431,11 @@ static void head_read(struct bufferevent *bev, void *arg) {
   char why[256];
   c->have_req = true;
   int st = al_http_req_parse_head(&c->req, buf, end, why, sizeof(why));
-  if (c->req.head_done)
+  if (c->req.head_done) {
     snprintf(c->method, sizeof(c->method), "%s", http_method_str((enum http_method)c->req.method));
+    if (c->req.method == HTTP_CONNECT)
+      c->kind = AL_PK_CONNECT;
+  }
   if (st) {
     al_conn_refuse(c, st, 0, "%s", why);
     return;

@@ -12,7 +12,7 @@
 #include "proxy.h"
 #include "tls_sni.h"
 
-typedef enum { AL_PK_CONNECT, AL_PK_HTTP, AL_PK_ROUTE } al_proxy_kind;
+typedef enum { AL_PK_HTTP, AL_PK_CONNECT, AL_PK_ROUTE } al_proxy_kind; /* http until known */
 /* where a connection is; what its timer means depends on it */
 typedef enum { AL_ST_HEAD, AL_ST_UPSTREAM, AL_ST_HELLO, AL_ST_RELAY } al_proxy_stage;
 

