@@ -80,3 +80,21 @@ int al_landlock_restrict(const char *const *writable_paths, int abi) {
   close(ruleset);
   return rc;
 }
+
+int al_landlock_no_fs(int abi) {
+  if (abi <= 0)
+    return -ENOSYS;
+  uint64_t handled = WRITE_ACCESS_V1 | LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE |
+                     LANDLOCK_ACCESS_FS_READ_DIR;
+  if (abi >= 2)
+    handled |= LANDLOCK_ACCESS_FS_REFER;
+  if (abi >= 3)
+    handled |= LANDLOCK_ACCESS_FS_TRUNCATE;
+  struct al_ruleset_attr attr = {.handled_access_fs = handled};
+  int ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(uint64_t), 0);
+  if (ruleset < 0)
+    return -errno;
+  int rc = syscall(SYS_landlock_restrict_self, ruleset, 0) < 0 ? -errno : 0;
+  close(ruleset);
+  return rc;
+}

