@@ -315,6 +315,7 @@ int cli_run(int argc, char **argv) {
   }
   airlock_result result;
   if (airlock_run(&spec, &result, &err) < 0) {
+    airlock_result_clear(&result); /* what a failed launch had already filled in */
     code = report_error(&err);
     if (report)
       fclose(report);
