@@ -71,6 +71,19 @@ static void printable(char *s) {
       *s = '?';
 }
 
+/* A signal that would end the run arrived while the caller blocks it
+ * (airlock_run() reads them through a signalfd once the sandbox runs). */
+static bool stop_signal_pending(void) {
+  sigset_t pending;
+  if (sigpending(&pending) < 0)
+    return false;
+  static const int stops[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+  for (size_t i = 0; i < AL_ARRAY_SIZE(stops); i++)
+    if (sigismember(&pending, stops[i]) == 1)
+      return true;
+  return false;
+}
+
 /* Wait for "ok" or "error: TEXT". */
 static int await_answer(al_egress *e, bool *hung, airlock_error **err) {
   int64_t deadline = now_ms() + AL_EGRESS_START_TIMEOUT_MS;
@@ -82,8 +95,12 @@ static int await_answer(al_egress *e, bool *hung, airlock_error **err) {
       *hung = true;
       return al_err(err, 0, "egress proxy: no answer within %d s", AL_EGRESS_START_TIMEOUT_MS / 1000);
     }
+    if (stop_signal_pending()) {
+      *hung = true;
+      return al_err(err, EINTR, "egress proxy: interrupted while waiting for its answer");
+    }
     struct pollfd p = {e->ctl, POLLIN, 0};
-    int r = poll(&p, 1, (int)left);
+    int r = poll(&p, 1, left > 100 ? 100 : (int)left);
     if (r < 0 && errno != EINTR)
       return al_err(err, errno, "egress proxy: waiting for its answer");
     if (r <= 0)

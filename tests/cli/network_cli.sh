@@ -324,6 +324,23 @@ t_hang() {
 }
 case_ "proxy that never answers: refused after 10 s, killed" t_hang
 
+t_hang_interrupted() {
+  local launcher rc start end
+  start=$(date +%s%N)
+  STUB_HANG=1 "${RUN[@]}" --network proxy --egress-log "$T/hang-term.log" -- sh -c 'echo RAN' >"$T/hang-term.out" 2>&1 &
+  launcher=$!
+  for _ in $(seq 100); do [ -n "$(record hang-term.log start pid 2>/dev/null)" ] && break; sleep 0.05; done
+  kill -TERM "$launcher"
+  wait "$launcher"
+  rc=$?
+  end=$(date +%s%N)
+  [ "$rc" = 143 ] || { echo "rc $rc: $(cat "$T/hang-term.out")"; return 1; }
+  if grep -q RAN "$T/hang-term.out"; then echo "the command ran"; return 1; fi
+  [ $(((end - start) / 1000000)) -lt 5000 ] || { echo "took $(((end - start) / 1000000)) ms"; return 1; }
+  stub_gone hang-term.log
+}
+case_ "SIGTERM while the proxy has not answered ends the launcher at once; proxy gone" t_hang_interrupted
+
 t_gone_after_timeout() {
   local rc
   proxied timeout.log --timeout 1 -- sleep 30 2>/dev/null
