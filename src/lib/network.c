@@ -16,7 +16,8 @@
 /* every key of the network object; all but mode, allow and deny are the
  * proxy's to check */
 static const char *const network_keys[] = {
-    "mode", "allow", "deny", "rateLimit", "limits", "inject", "allowAddresses", "resolver", "upstreamCa",
+    "mode",   "allow",          "deny",     "rateLimit",  "limits",
+    "inject", "allowAddresses", "resolver", "upstreamCa", "opaquePorts",
 };
 
 static int check_rules(const char *prefix, const char *name, json_t *v, airlock_error **err) {

@@ -381,7 +381,7 @@ static void test_network_modes(void **state) {
                         "{\"network\":{\"mode\":\"proxy\",\"allow\":[\"api.example.com\",\"*.pypi.org:443\"],"
                         "\"deny\":[\"10.0.0.0/8\"],\"rateLimit\":{\"rps\":5},\"limits\":{\"x\":1},"
                         "\"inject\":[{\"host\":\"a\"}],\"allowAddresses\":[\"192.168.1.2\"],"
-                        "\"resolver\":\"1.1.1.1\",\"upstreamCa\":\"/etc/ca.pem\"}}",
+                        "\"resolver\":\"1.1.1.1\",\"upstreamCa\":\"/etc/ca.pem\",\"opaquePorts\":[22]}}",
                         &err),
                    0);
   assert_int_equal(spec.network, AIRLOCK_NETWORK_PROXY);
