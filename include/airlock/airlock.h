@@ -34,7 +34,9 @@ typedef struct airlock_error {
 void airlock_error_free(airlock_error **err);
 
 typedef enum {
-  AIRLOCK_NETWORK_NONE = 0, /* loopback only */
+  AIRLOCK_NETWORK_NONE = 0,  /* loopback only */
+  AIRLOCK_NETWORK_PROXY = 1, /* loopback only, plus an egress proxy outside the sandbox serving
+                                127.0.0.1:3128 (HTTP proxy) and 127.0.0.1:53 (DNS) inside it */
 } airlock_network;
 
 typedef struct airlock_bind {
@@ -69,6 +71,13 @@ typedef struct airlock_spec {
   bool tmp_exec;
   bool allow_degraded;  /* accept rlimit fallbacks where cgroups are missing */
   airlock_network network;
+  char *network_json;   /* proxy mode: settings handed to the egress proxy, a JSON object (the
+                           config's "network" object, rules of airlock_spec_add_egress_rule()
+                           appended to its allow/deny); NULL = none */
+  char *egress_log;     /* proxy mode: file for the proxy's JSON-lines records; NULL = stderr */
+  char **secrets;       /* names in the secret store, each written to /run/secrets/NAME */
+  size_t n_secrets;
+  char *state_dir;      /* the secret store's state directory; NULL = the default one */
 } airlock_spec;
 
 void airlock_spec_init(airlock_spec *spec);
@@ -79,6 +88,10 @@ int airlock_spec_add_env(airlock_spec *spec, const char *kv, airlock_error **err
 int airlock_spec_add_bind(airlock_spec *spec, airlock_bind *bind, airlock_error **err);
 /* Replace a string field with a copy of value. */
 int airlock_spec_set_string(char **field, const char *value, airlock_error **err);
+/* Append an allow (or deny) rule for the egress proxy to spec->network_json. */
+int airlock_spec_add_egress_rule(airlock_spec *spec, bool deny, const char *rule, airlock_error **err);
+/* Append the name of a secret to place at /run/secrets/NAME. */
+int airlock_spec_add_secret(airlock_spec *spec, const char *name, airlock_error **err);
 
 /* Load JSON config (airlock keys and the OpenClaw "sandbox" block) into spec. */
 int airlock_spec_load_json(airlock_spec *spec, const char *text, size_t len,
@@ -129,6 +142,8 @@ typedef struct airlock_result {
   int landlock_abi;     /* 0 when the kernel has no Landlock */
   bool seccomp;
   char *degraded_note;  /* human readable, NULL when nothing degraded */
+  airlock_network network;
+  char *egress_json;    /* proxy mode: the report's "egress" object (JSON text); NULL otherwise */
 } airlock_result;
 
 void airlock_result_clear(airlock_result *result);

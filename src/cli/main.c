@@ -12,6 +12,7 @@
 
 #include "airlock/airlock.h"
 #include "cli.h"
+#include "node_bin.h"
 
 static void usage(FILE *out) {
   fprintf(out,
@@ -54,17 +55,15 @@ static int node_command(int argc, char **argv) {
 /* run the same command with the airlock-node binary installed beside us */
 static int node_command(int argc, char **argv) {
   (void)argc;
-  char self[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 16);
-  if (n <= 0) {
-    fprintf(stderr, "airlock: cannot find my own binary: %s\n", strerror(errno));
+  char path[PATH_MAX];
+  airlock_error *err = NULL;
+  if (al_node_binary_path(path, sizeof(path), &err) < 0) {
+    fprintf(stderr, "airlock: %s\n", err->msg);
+    airlock_error_free(&err);
     return AIRLOCK_EXIT_SETUP;
   }
-  self[n] = '\0';
-  char *slash = strrchr(self, '/');
-  strcpy(slash ? slash + 1 : self, "airlock-node");
-  execv(self, argv);
-  fprintf(stderr, "airlock: '%s' needs %s: %s\n", argv[1], self, strerror(errno));
+  execv(path, argv);
+  fprintf(stderr, "airlock: '%s' needs %s: %s\n", argv[1], path, strerror(errno));
   return AIRLOCK_EXIT_SETUP;
 }
 #endif

@@ -16,7 +16,8 @@
 enum {
   OPT_CONFIG = 256, OPT_IMAGE, OPT_WORKSPACE, OPT_WORKSPACE_ACCESS, OPT_OUTPUT, OPT_BIND, OPT_ENV, OPT_UID,
   OPT_CWD, OPT_HOSTNAME, OPT_MEMORY, OPT_CPUS, OPT_PIDS, OPT_TIMEOUT, OPT_DISK, OPT_OPEN_FILES, OPT_TMP_EXEC,
-  OPT_ALLOW_DEGRADED, OPT_NETWORK, OPT_REPORT, OPT_POLICY, OPT_HELP,
+  OPT_ALLOW_DEGRADED, OPT_NETWORK, OPT_REPORT, OPT_POLICY, OPT_ALLOW, OPT_DENY, OPT_EGRESS_LOG, OPT_SECRET,
+  OPT_STATE_DIR, OPT_HELP,
 };
 
 static const struct option options[] = {
@@ -41,6 +42,11 @@ static const struct option options[] = {
     {"network", required_argument, 0, OPT_NETWORK},
     {"report", required_argument, 0, OPT_REPORT},
     {"policy", required_argument, 0, OPT_POLICY},
+    {"allow", required_argument, 0, OPT_ALLOW},
+    {"deny", required_argument, 0, OPT_DENY},
+    {"egress-log", required_argument, 0, OPT_EGRESS_LOG},
+    {"secret", required_argument, 0, OPT_SECRET},
+    {"state-dir", required_argument, 0, OPT_STATE_DIR},
     {"help", no_argument, 0, OPT_HELP},
     {0, 0, 0, 0},
 };
@@ -61,7 +67,16 @@ void cli_usage_run(FILE *out) {
           "  --uid N                   uid/gid inside (default 1001; 0 = root of its own namespace)\n"
           "  --cwd DIR                 working directory inside\n"
           "  --hostname NAME           default airlock\n"
-          "  --network none            loopback only (the default and, for now, only mode)\n"
+          "  --secret NAME             secret from the secret store as the file /run/secrets/NAME\n"
+          "                            (0400, the sandbox user's; never in the environment); repeatable\n"
+          "  --state-dir DIR           the secret store (default /var/lib/airlock as root, else\n"
+          "                            $XDG_STATE_HOME/airlock or ~/.local/state/airlock)\n"
+          "network:\n"
+          "  --network none|proxy      none (default): loopback only; proxy: loopback only plus an egress\n"
+          "                            proxy at 127.0.0.1:3128 (HTTP_PROXY etc. set) and DNS at 127.0.0.1:53\n"
+          "  --allow RULE              proxy: allow HOST[:PORT] (*.example.com, CIDR, [IPv6]); repeatable\n"
+          "  --deny RULE               proxy: deny HOST[:PORT], wins over allow; repeatable\n"
+          "  --egress-log FILE         proxy: its JSON-lines records go to FILE (default: stderr)\n"
           "limits:\n"
           "  --memory SIZE             memory+swap (default 512m)\n"
           "  --cpus N                  CPU share (default 1.0)\n"
@@ -111,7 +126,13 @@ static int report_error(airlock_error **err) {
   return AIRLOCK_EXIT_SETUP;
 }
 
-static int apply_option(airlock_spec *spec, int opt, const char *arg, const char **report_path) {
+/* what the flags say beyond the spec itself */
+typedef struct {
+  const char *report_path;
+  int network; /* -1: no --network flag */
+} run_flags;
+
+static int apply_option(airlock_spec *spec, int opt, const char *arg, run_flags *f) {
   airlock_error *err = NULL;
   long long n;
   double d;
@@ -183,25 +204,62 @@ static int apply_option(airlock_spec *spec, int opt, const char *arg, const char
     spec->allow_degraded = true;
     return 0;
   case OPT_NETWORK:
-    if (strcmp(arg, "none") != 0)
-      return fail("--network '%s' is not supported yet: only 'none'", arg);
-    spec->network = AIRLOCK_NETWORK_NONE;
+    if (strcmp(arg, "host") == 0)
+      return fail("--network host is always refused: use 'proxy' with --allow rules");
+    if (strcmp(arg, "none") != 0 && strcmp(arg, "proxy") != 0)
+      return fail("--network must be 'none' or 'proxy', not '%s'", arg);
+    f->network = strcmp(arg, "proxy") == 0 ? AIRLOCK_NETWORK_PROXY : AIRLOCK_NETWORK_NONE;
     return 0;
+  case OPT_ALLOW:
+  case OPT_DENY:
+    return 0; /* appended once --network is known (apply_rules) */
+  case OPT_EGRESS_LOG:
+    if (*arg == '\0')
+      return fail("--egress-log needs a file name");
+    return airlock_spec_set_string(&spec->egress_log, arg, &err) < 0 ? report_error(&err) : 0;
+  case OPT_SECRET:
+    return airlock_spec_add_secret(spec, arg, &err) < 0 ? report_error(&err) : 0;
+  case OPT_STATE_DIR:
+    if (*arg == '\0')
+      return fail("--state-dir must not be empty");
+    return airlock_spec_set_string(&spec->state_dir, arg, &err) < 0 ? report_error(&err) : 0;
   case OPT_POLICY:
     return 0; /* applied once the command is known */
   case OPT_REPORT:
-    *report_path = arg;
+    f->report_path = arg;
     return 0;
   default:
     return AIRLOCK_EXIT_SETUP;
   }
 }
 
+/* --network overrides the config's mode; `none` also drops the config's
+ * proxy settings.  Then --allow and --deny are appended to the settings,
+ * wherever they stood: with mode none they are an error (validation). */
+static int apply_rules(airlock_spec *spec, int argc, char **argv, const run_flags *f) {
+  airlock_error *err = NULL;
+  if (f->network >= 0) {
+    spec->network = (airlock_network)f->network;
+    if (spec->network == AIRLOCK_NETWORK_NONE) {
+      free(spec->network_json);
+      spec->network_json = NULL;
+    }
+  }
+  optind = 0;
+  opterr = 0;
+  int opt;
+  while ((opt = getopt_long(argc, argv, "+h", options, NULL)) != -1)
+    if ((opt == OPT_ALLOW || opt == OPT_DENY) &&
+        airlock_spec_add_egress_rule(spec, opt == OPT_DENY, optarg, &err) < 0)
+      return report_error(&err);
+  return 0;
+}
+
 int cli_run(int argc, char **argv) {
   airlock_spec spec;
   airlock_spec_init(&spec);
   airlock_error *err = NULL;
-  const char *report_path = NULL;
+  run_flags flags = {.report_path = NULL, .network = -1};
   int code = AIRLOCK_EXIT_SETUP;
 
   /* pass 1: the config file, so that flags can override it */
@@ -227,12 +285,15 @@ int cli_run(int argc, char **argv) {
       fprintf(stderr, "airlock run: see 'airlock run --help'\n");
       goto out;
     }
-    int rc = apply_option(&spec, opt, optarg, &report_path);
+    int rc = apply_option(&spec, opt, optarg, &flags);
     if (rc != 0) {
       code = rc;
       goto out;
     }
   }
+  if ((code = apply_rules(&spec, argc, argv, &flags)) != 0)
+    goto out;
+  code = AIRLOCK_EXIT_SETUP;
   if (optind >= argc) {
     fprintf(stderr, "airlock run: no command given: airlock run [OPTIONS] -- CMD [ARG...]\n");
     goto out;
@@ -246,6 +307,7 @@ int cli_run(int argc, char **argv) {
       goto out;
   code = AIRLOCK_EXIT_SETUP;
 
+  const char *report_path = flags.report_path;
   FILE *report = NULL;
   if (report_path && (report = fopen(report_path, "we")) == NULL) {
     fprintf(stderr, "airlock run: cannot write report '%s': %s\n", report_path, strerror(errno));
@@ -253,6 +315,7 @@ int cli_run(int argc, char **argv) {
   }
   airlock_result result;
   if (airlock_run(&spec, &result, &err) < 0) {
+    airlock_result_clear(&result); /* what a failed launch had already filled in */
     code = report_error(&err);
     if (report)
       fclose(report);

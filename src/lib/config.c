@@ -1,10 +1,11 @@
 /* config.c - the JSON config file.  Two vocabularies are accepted: airlock's
  * own keys, and the OpenClaw "sandbox" block (seed 004) so an existing
- * OpenClaw config works as it is.  The parser is strict: an unknown key, a
+ * OpenClaw config works as it is.  The "network" key is read by network.c.  The parser is strict: an unknown key, a
  * wrong type or an impossible value is an error naming the key. */
 #define _GNU_SOURCE
 #include "cleanup.h"
 #include "error.h"
+#include "network.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -183,12 +184,21 @@ static int k_uid(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
 }
 
 static int k_network(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
-  const char *m = NULL;
-  if (want_string(k, v, &m, e) < 0)
-    return -1;
-  if (strcmp(m, "none") != 0)
-    return al_err(e, 0, "config key '%s': network mode \"%s\" is not supported yet (only \"none\")", k, m);
-  s->network = AIRLOCK_NETWORK_NONE;
+  return al_network_load(s, k, v, e);
+}
+
+static int k_secrets(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
+  if (!json_is_array(v))
+    return al_err(e, 0, "config key '%s' must be an array of secret names", k);
+  size_t i;
+  json_t *item;
+  json_array_foreach(v, i, item) {
+    const char *name = NULL;
+    char full[256];
+    snprintf(full, sizeof(full), "%s[%zu]", k, i);
+    if (want_string(full, item, &name, e) < 0 || airlock_spec_add_secret(s, name, e) < 0)
+      return -1;
+  }
   return 0;
 }
 
@@ -248,12 +258,7 @@ static int oc_timeout_ms(airlock_spec *s, const char *k, json_t *v, airlock_erro
   return 0;
 }
 static int oc_network_mode(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
-  const char *m = NULL;
-  if (want_string(k, v, &m, e) < 0)
-    return -1;
-  if (strcmp(m, "host") == 0)
-    return al_err(e, 0, "config key '%s': network mode \"host\" is always refused", k);
-  return k_network(s, k, v, e);
+  return al_network_load_openclaw(s, k, v, e);
 }
 
 static const key_entry openclaw_keys[] = {
@@ -273,6 +278,7 @@ static const key_entry top_keys[] = {
     {"hostname", k_hostname},   {"cwd", k_cwd},
     {"limits", k_limits},       {"tmpExec", k_tmp_exec},
     {"allowDegraded", k_allow_degraded}, {"network", k_network},
+    {"secrets", k_secrets},
 };
 
 int airlock_spec_load_json(airlock_spec *spec, const char *text, size_t len, airlock_error **err) {

@@ -8,14 +8,18 @@
  * sandbox without exec'ing any helper (sandbox_init.c).  The same socket
  * then carries the child's status messages.  Limits that cannot be applied
  * are refused unless the caller allowed degraded mode; every limit's
- * mechanism goes into the result. */
+ * mechanism goes into the result.  In proxy mode the egress proxy is
+ * started (and has accepted its settings) before the clone, and the
+ * sandbox's listening sockets are passed on to it as soon as init sends
+ * them; values of --secret are fetched before the clone too. */
 #define _GNU_SOURCE
 #include "cgroup.h"
 #include "cleanup.h"
 #include "error.h"
 #include "launch.h"
-#include <stdlib.h>
+#include "network.h"
 #include "plan.h"
+#include "secret_files.h"
 #include "trace.h"
 
 #include <errno.h>
@@ -186,14 +190,26 @@ int al_launch_start(al_launch *l, const airlock_spec *spec, bool agent, airlock_
   l->pid = -1;
   l->pidfd = -1;
   l->sock = -1;
+  al_egress_init(&l->egress);
   int pair[2] = {-1, -1};
 
   if (al_spec_check(spec, !agent, err) < 0)
     return -1;
+  if (agent && (spec->network != AIRLOCK_NETWORK_NONE || spec->n_secrets > 0))
+    return al_err(err, 0, "%s: not available for node sandboxes yet",
+                  spec->n_secrets > 0 ? "secrets as files" : "network mode \"proxy\"");
   al_trace_step("launcher", "validated");
   if (al_plan_build(&l->plan, spec, err) < 0)
     goto fail;
   l->plan.agent = agent;
+  if (al_secret_files_fetch(&l->plan, spec, err) < 0)
+    goto fail;
+  /* the proxy accepts its settings before anything of the sandbox exists */
+  if (l->plan.egress) {
+    if (al_egress_start(&l->egress, spec, l->plan.hostname, err) < 0)
+      goto fail;
+    al_trace_step("launcher", "egress proxy ready");
+  }
   if (agent) { /* a node's own terminal type means nothing to remote commands */
     bool given = false;
     for (size_t i = 0; i < spec->n_env; i++)
@@ -252,11 +268,14 @@ int al_launch_start(al_launch *l, const airlock_spec *spec, bool agent, airlock_
   }
   if (l->pid == 0) {
     close(pair[1]);
+    if (l->egress.ctl >= 0)
+      close(l->egress.ctl);
     al_sandbox_main(&l->plan);
   }
   al_trace_step("launcher", "cloned");
   close(pair[0]);
   pair[0] = -1;
+  al_plan_wipe_secrets(&l->plan); /* init has its own copy now */
 
   int first_fallback = l->plan.n_rlimits; /* rlimits added by resolve_limits from here on */
   if (write_id_maps(l->pid, &l->plan, err) < 0)
@@ -274,6 +293,9 @@ int al_launch_start(al_launch *l, const airlock_spec *spec, bool agent, airlock_
   }
   l->released = true;
   al_trace_step("launcher", "cgroups made and handed over");
+  r->network = spec->network;
+  if (l->plan.egress)
+    r->egress_json = al_network_report(spec);
   return 0;
 
 failed_child:
@@ -296,11 +318,63 @@ fail:
   return -1;
 }
 
+/* Init's egress sockets go straight on to the proxy; the launcher keeps no
+ * copy.  Any other descriptor that came with a message is dropped. */
+static void take_fds(al_launch *l, al_status_msg *m, struct msghdr *msg, bool whole) {
+  int fds[2] = {-1, -1};
+  size_t n = 0;
+  for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
+    if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+      continue;
+    size_t count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < count; i++) {
+      int fd;
+      memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+      if (n < 2)
+        fds[n++] = fd;
+      else
+        close(fd);
+    }
+  }
+  if (!whole || m->kind != AL_MSG_EGRESS_FDS) {
+    for (size_t i = 0; i < n; i++)
+      close(fds[i]);
+    return;
+  }
+  airlock_error *err = NULL;
+  int rc = n == 2 && !(msg->msg_flags & MSG_CTRUNC) ? al_egress_hand_over(&l->egress, fds, &err)
+                                                    : al_err(&err, 0, "egress proxy: the sandbox's sockets did not arrive");
+  for (size_t i = 0; i < n; i++)
+    close(fds[i]);
+  if (rc < 0) {
+    /* the sandbox must not run without its proxy */
+    if (l->pid > 0)
+      kill(l->pid, SIGKILL);
+    m->kind = AL_MSG_SETUP_ERROR;
+    m->value = err->errnum;
+    snprintf(m->text, sizeof(m->text), "%s", err->msg);
+    airlock_error_free(&err);
+  }
+}
+
 int al_launch_read_msg(al_launch *l, al_status_msg *m) {
   ssize_t n;
-  do
-    n = recv(l->sock, m, sizeof(*m), MSG_DONTWAIT);
-  while (n < 0 && errno == EINTR);
+  struct iovec iov = {m, sizeof(*m)};
+  union {
+    char buf[CMSG_SPACE(4 * sizeof(int))];
+    struct cmsghdr align;
+  } control;
+  struct msghdr msg;
+  do {
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.buf;
+    msg.msg_controllen = sizeof(control.buf);
+    n = recvmsg(l->sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n >= 0 && msg.msg_controllen > 0)
+    take_fds(l, m, &msg, n == (ssize_t)sizeof(*m));
   if (n == (ssize_t)sizeof(*m)) {
     m->text[sizeof(m->text) - 1] = '\0';
     return 1;
@@ -339,6 +413,7 @@ void al_launch_cleanup(al_launch *l) {
   if (l->sock >= 0)
     close(l->sock);
   l->pidfd = l->sock = -1;
+  al_egress_stop(&l->egress, NULL);
   al_cgroup_destroy(&l->cg);
   al_plan_free(&l->plan);
 }

@@ -4,6 +4,7 @@
 #define AIRLOCK_LAUNCH_H
 
 #include "cgroup.h"
+#include "egress_spawn.h"
 #include "plan.h"
 
 #include <sys/resource.h>
@@ -16,6 +17,7 @@ typedef struct al_launch {
   int sock;         /* control socket: status messages in, requests out */
   int64_t start_ms;
   bool released;
+  al_egress egress; /* proxy mode: the sandbox's egress proxy */
 } al_launch;
 
 /* Validate, plan, clone, write id maps, make and hand over cgroups.  With
@@ -24,12 +26,15 @@ typedef struct al_launch {
  * left behind. */
 int al_launch_start(al_launch *l, const airlock_spec *spec, bool agent, airlock_result *r, airlock_error **err);
 /* Non-blocking read of one status message: 1 got one, 0 none yet, -1 the
- * socket is closed. */
+ * socket is closed.  The egress sockets (AL_MSG_EGRESS_FDS) are passed on
+ * to the proxy here; if that fails, init is killed and the message becomes
+ * a setup error. */
 int al_launch_read_msg(al_launch *l, al_status_msg *m);
 /* Wait for init to exit (blocking; call when the pidfd is readable or after
  * SIGKILL). */
 int al_launch_reap(al_launch *l, int *wstatus, struct rusage *ru);
-/* Kill (if still alive), reap, remove cgroups, free the plan. */
+/* Kill (if still alive), reap, stop the egress proxy, remove cgroups, free
+ * the plan. */
 void al_launch_cleanup(al_launch *l);
 
 int64_t al_now_ms(void);

@@ -7,6 +7,7 @@
 #include "cleanup.h"
 #include "error.h"
 #include "landlock.h"
+#include "network.h"
 #include "pathpolicy.h"
 
 #include <ctype.h>
@@ -116,13 +117,20 @@ static int build_env(al_plan *p, const airlock_spec *spec, airlock_error **err) 
     term_ok = isalnum((unsigned char)*c) || *c == '-' || *c == '.' || *c == '_';
   char term_kv[80];
   snprintf(term_kv, sizeof(term_kv), "TERM=%s", term_ok ? term : "dumb");
-  const char *base[] = {"PATH=" SANDBOX_PATH, "HOME=" SANDBOX_HOME, "LANG=C.UTF-8", term_kv};
-  size_t cap = AL_ARRAY_SIZE(base) + spec->n_env + 1;
+  /* proxy mode: every common spelling points at the proxy; a --env of the
+   * same name wins, like for the other base variables */
+  const char *base[] = {"PATH=" SANDBOX_PATH, "HOME=" SANDBOX_HOME, "LANG=C.UTF-8", term_kv,
+                        "HTTP_PROXY=" AL_EGRESS_PROXY_URL, "HTTPS_PROXY=" AL_EGRESS_PROXY_URL,
+                        "ALL_PROXY=" AL_EGRESS_PROXY_URL, "http_proxy=" AL_EGRESS_PROXY_URL,
+                        "https_proxy=" AL_EGRESS_PROXY_URL, "all_proxy=" AL_EGRESS_PROXY_URL,
+                        "NO_PROXY=" AL_EGRESS_NO_PROXY, "no_proxy=" AL_EGRESS_NO_PROXY};
+  size_t n_base = p->egress ? AL_ARRAY_SIZE(base) : 4;
+  size_t cap = n_base + spec->n_env + 1;
   p->envp = calloc(cap, sizeof(char *));
   if (!p->envp)
     return al_err(err, ENOMEM, "env");
   size_t n = 0;
-  for (size_t i = 0; i < AL_ARRAY_SIZE(base); i++) {
+  for (size_t i = 0; i < n_base; i++) {
     size_t key = strcspn(base[i], "=") + 1;
     bool overridden = false;
     for (size_t j = 0; j < spec->n_env; j++)
@@ -240,6 +248,7 @@ int al_plan_build(al_plan *p, const airlock_spec *spec, airlock_error **err) {
       asprintf(&p->hostname, "%s", hostname) < 0)
     return al_err(err, ENOMEM, "plan");
 
+  p->egress = spec->network == AIRLOCK_NETWORK_PROXY;
   if (build_env(p, spec, err) < 0)
     return -1;
   size_t argc = 0;
@@ -279,7 +288,17 @@ int al_plan_build(al_plan *p, const airlock_spec *spec, airlock_error **err) {
   return 0;
 }
 
+void al_plan_wipe_secrets(al_plan *p) {
+  for (size_t i = 0; i < p->n_secrets; i++)
+    if (p->secrets[i].value)
+      explicit_bzero(p->secrets[i].value, p->secrets[i].len);
+}
+
 void al_plan_free(al_plan *p) {
+  al_plan_wipe_secrets(p);
+  for (size_t i = 0; i < p->n_secrets; i++)
+    free(p->secrets[i].value);
+  free(p->secrets);
   al_mount_entry *lists[] = {p->system, p->etc, p->user};
   size_t counts[] = {p->n_system, p->n_etc, p->n_user};
   for (int l = 0; l < 3; l++) {

@@ -37,6 +37,15 @@ typedef struct al_rlimit {
 
 #define AL_MAX_RLIMITS 8
 #define AL_MAX_WRITABLE 32
+#define AL_MAX_SECRETS 32
+
+/* a secret written to /run/secrets/NAME (secret_files.c); the value is
+ * wiped in the launcher once init has its copy, and in init once written */
+typedef struct al_secret_file {
+  const char *name;     /* the spec's */
+  unsigned char *value;
+  size_t len;
+} al_secret_file;
 
 typedef struct al_plan {
   const airlock_spec *spec;
@@ -50,6 +59,9 @@ typedef struct al_plan {
   size_t n_user;
   bool generate_etc;          /* false with --image: its /etc is used */
   char *passwd, *group, *hosts, *hostname;
+  bool egress;                /* proxy mode: resolv.conf, DNS in nsswitch, init makes the proxy's sockets */
+  al_secret_file *secrets;
+  size_t n_secrets;
 
   char **argv;                /* copy: the caller's argv memory is wiped in the child */
   char **envp;
@@ -78,6 +90,8 @@ typedef struct al_plan {
 
 int al_plan_build(al_plan *plan, const airlock_spec *spec, airlock_error **err);
 void al_plan_free(al_plan *plan);
+/* overwrite the secret values (the plan keeps their buffers) */
+void al_plan_wipe_secrets(al_plan *plan);
 
 /* launcher -> child, with SCM_RIGHTS cgroup fds: rlimits standing in for
  * cgroup controllers that turned out to be unusable (degraded mode) */
@@ -96,6 +110,7 @@ typedef enum {
   AL_MSG_READY = 4,        /* agent: ready for exec requests */
   AL_MSG_EXEC_STARTED = 5, /* agent: exec_id, pid inside the sandbox */
   AL_MSG_EXEC_EXIT = 6,    /* agent: exec_id, wait status, usage */
+  AL_MSG_EGRESS_FDS = 7,   /* proxy mode: SCM_RIGHTS [listening TCP 127.0.0.1:3128, UDP 127.0.0.1:53] */
 } al_msg_kind;
 typedef struct al_status_msg {
   int32_t kind;

@@ -10,6 +10,7 @@
 
 void airlock_result_clear(airlock_result *r) {
   free(r->degraded_note);
+  free(r->egress_json);
   memset(r, 0, sizeof(*r));
 }
 
@@ -25,7 +26,8 @@ char *airlock_result_to_json(const airlock_result *r) {
   }
   json_t *isolation = json_pack("{s:[s,s,s,s,s,s,s], s:b, s:i, s:b, s:b, s:s}", "namespaces", "user", "pid",
                                 "mount", "network", "ipc", "uts", "cgroup", "seccomp", r->seccomp, "landlock_abi",
-                                r->landlock_abi, "no_new_privs", 1, "capabilities_dropped", 1, "network", "none");
+                                r->landlock_abi, "no_new_privs", 1, "capabilities_dropped", 1, "network",
+                                r->network == AIRLOCK_NETWORK_PROXY ? "proxy" : "none");
   json_t *root = json_pack("{s:i, s:i, s:b, s:b, s:b, s:I, s:I, s:I, s:I, s:o, s:o}", "exit_code", r->exit_code,
                            "signal", r->signal, "timed_out", r->timed_out, "oom_killed", r->oom_killed,
                            "exec_failed", r->exec_failed, "wall_ms", (json_int_t)r->wall_ms, "cpu_user_ms",
@@ -35,6 +37,9 @@ char *airlock_result_to_json(const airlock_result *r) {
     return NULL;
   json_object_set_new(root, "killed_by_signal", json_boolean(r->killed_by_signal));
   json_object_set_new(root, "degraded", r->degraded_note ? json_string(r->degraded_note) : json_null());
+  json_t *egress = r->egress_json ? json_loads(r->egress_json, 0, NULL) : NULL;
+  if (egress)
+    json_object_set_new(root, "egress", egress);
   char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   json_decref(root);
   return text;

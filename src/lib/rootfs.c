@@ -12,6 +12,7 @@
  * reachable, and the root is made read-only.
  * Runs in the cloned child: no allocation, messages go to errbuf. */
 #define _GNU_SOURCE
+#include "network.h"
 #include "plan.h"
 
 #include <errno.h>
@@ -174,7 +175,12 @@ static int build_etc(int rootfd, const al_plan *p, char *errbuf, size_t errlen) 
       write_file_at(etc, "group", p->group, 0644, errbuf, errlen) < 0 ||
       write_file_at(etc, "hosts", p->hosts, 0644, errbuf, errlen) < 0 ||
       write_file_at(etc, "hostname", p->hostname, 0644, errbuf, errlen) < 0 ||
-      write_file_at(etc, "nsswitch.conf", "passwd: files\ngroup: files\nhosts: files\n", 0644, errbuf, errlen) < 0)
+      write_file_at(etc, "nsswitch.conf",
+                    p->egress ? "passwd: files\ngroup: files\nhosts: files dns\n"
+                              : "passwd: files\ngroup: files\nhosts: files\n",
+                    0644, errbuf, errlen) < 0 ||
+      /* proxy mode: names are resolved by the proxy's DNS socket */
+      (p->egress && write_file_at(etc, "resolv.conf", "nameserver " AL_EGRESS_HOST "\n", 0644, errbuf, errlen) < 0))
     rc = -1;
   close(etc);
   return rc;
@@ -209,6 +215,55 @@ static int build_dev(int rootfd, dev_t root_dev, const al_plan *p, char *errbuf,
   for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++)
     if (symlinkat(links[i][0], rootfd, links[i][1]) < 0 && errno != EEXIST)
       FAIL("symlink /%s", links[i][1]);
+  return 0;
+}
+
+/* --secret: /run/secrets/NAME on the root tmpfs, before the root turns
+ * read-only; file 0400 and directory 0500, owned by the sandbox user (init
+ * already runs as it).  Not even that user can make them writable or
+ * readable by others later: the mount is read-only. */
+static int write_secrets(int rootfd, dev_t root_dev, const al_plan *p, char *errbuf, size_t errlen) {
+  if (p->n_secrets == 0)
+    return 0;
+  if (mkdirat(rootfd, "run", 0755) < 0 && errno != EEXIST)
+    FAIL("mkdir /run");
+  if (mkdirat(rootfd, "run/secrets", 0700) < 0)
+    FAIL("mkdir /run/secrets");
+  int dir = open_no_symlinks(rootfd, "run/secrets", O_DIRECTORY | O_RDONLY);
+  struct stat st;
+  if (dir < 0 || fstat(dir, &st) < 0 || st.st_dev != root_dev) {
+    if (dir >= 0) {
+      close(dir);
+      errno = EXDEV;
+    }
+    FAIL("open /run/secrets");
+  }
+  for (size_t i = 0; i < p->n_secrets; i++) {
+    const al_secret_file *f = &p->secrets[i];
+    int fd = openat(dir, f->name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0400);
+    size_t off = 0;
+    while (fd >= 0 && off < f->len) {
+      ssize_t w = write(fd, f->value + off, f->len - off);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w <= 0)
+        break;
+      off += (size_t)w;
+    }
+    int rc = fd < 0 || off < f->len || fchmod(fd, 0400) < 0 ? -1 : 0;
+    int saved = errno;
+    if (fd >= 0)
+      close(fd);
+    if (rc < 0) {
+      close(dir);
+      errno = saved;
+      FAIL("write /run/secrets/%s", f->name);
+    }
+  }
+  int rc = fchmod(dir, 0500);
+  close(dir);
+  if (rc < 0)
+    FAIL("chmod /run/secrets");
   return 0;
 }
 
@@ -281,7 +336,8 @@ int al_rootfs_build(const al_plan *p, char *errbuf, size_t errlen) {
       if (place_entry(rootfd, root_dev, &p->etc[i], ro, errbuf, errlen) < 0)
         goto out;
   }
-  if (build_dev(rootfd, root_dev, p, errbuf, errlen) < 0 || build_scratch(rootfd, p, errbuf, errlen) < 0)
+  if (build_dev(rootfd, root_dev, p, errbuf, errlen) < 0 || build_scratch(rootfd, p, errbuf, errlen) < 0 ||
+      write_secrets(rootfd, root_dev, p, errbuf, errlen) < 0)
     goto out;
   for (size_t i = 0; i < p->n_user; i++) {
     uint64_t attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (p->user[i].writable ? 0 : MOUNT_ATTR_RDONLY);

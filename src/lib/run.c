@@ -1,7 +1,8 @@
 /* run.c - airlock_run(): one command in a fresh sandbox, blocking.  Waits on
  * the sandbox's pidfd with the wall-clock timeout, forwards SIGINT, SIGTERM,
  * SIGHUP and SIGQUIT (a second one kills the sandbox), and on timeout kills
- * the sandbox's init, which takes the whole pid namespace with it. */
+ * the sandbox's init, which takes the whole pid namespace with it.  An
+ * egress proxy is stopped once the sandbox has been reaped. */
 #define _GNU_SOURCE
 #include "cleanup.h"
 #include "error.h"
@@ -111,6 +112,19 @@ int airlock_run(const airlock_spec *spec, airlock_result *r, airlock_error **err
   r->wall_ms = al_now_ms() - l.start_ms;
   al_trace_step("launcher", "sandbox reaped");
   drain_status(&l, r, &st);
+  if (l.egress.pid > 0) {
+    /* the sandbox is gone: the proxy writes its last records and exits */
+    al_egress_end end;
+    al_egress_stop(&l.egress, &end);
+    if (end.early)
+      fprintf(stderr, "airlock: egress proxy ended during the run (%s %d); connections to it were refused\n",
+              WIFEXITED(end.status) ? "exit status" : "signal",
+              WIFEXITED(end.status) ? WEXITSTATUS(end.status) : WTERMSIG(end.status));
+    else if (end.killed)
+      fprintf(stderr, "airlock: egress proxy did not exit within %d s of the sandbox's end; killed\n",
+              AL_EGRESS_STOP_TIMEOUT_MS / 1000);
+    al_trace_step("launcher", "egress proxy stopped");
+  }
   int rc = 0;
   if (st.setup_error[0]) {
     al_err(err, 0, "sandbox setup failed: %s", st.setup_error);

@@ -5,11 +5,14 @@
  * everything left in the namespace, which is what makes "nothing outlives
  * the sandbox" hold against daemons, double forks and setsid.  The same
  * lockdown (seccomp, Landlock, no capabilities) applies to init itself, so
- * the command gains nothing by attacking it. */
+ * the command gains nothing by attacking it.  In proxy mode init also makes
+ * the egress proxy's listening sockets in the sandbox's network namespace
+ * and sends them out to the launcher before it locks down. */
 #define _GNU_SOURCE
 #include "caps.h"
 #include "cgroup.h"
 #include "landlock.h"
+#include "network.h"
 #include "plan.h"
 #include "trace.h"
 
@@ -18,6 +21,7 @@
 #include <grp.h>
 #include <linux/securebits.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
 #include <spawn.h>
@@ -76,6 +80,60 @@ static int loopback_up(void) {
   }
   close(s);
   return rc;
+}
+
+/* Proxy mode: the proxy's listening sockets are made here, in the
+ * sandbox's network namespace, while init may still bind port 53; they go to
+ * the launcher (which passes them to the proxy outside) and init keeps no
+ * copy, so nothing in the sandbox holds them.  Connecting to them is the only
+ * way out: there is no other interface and no route. */
+static int bound_socket(int type, int port) {
+  int s = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+  if (s < 0)
+    return -1;
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_port = htons((uint16_t)port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 || (type == SOCK_STREAM && listen(s, 128) < 0)) {
+    int e = errno;
+    close(s);
+    errno = e;
+    return -1;
+  }
+  return s;
+}
+
+static void hand_over_egress_sockets(void) {
+  int fds[2];
+  if ((fds[0] = bound_socket(SOCK_STREAM, AL_EGRESS_HTTP_PORT)) < 0)
+    setup_failed("egress proxy listener " AL_EGRESS_HTTP_ADDR, errno);
+  if ((fds[1] = bound_socket(SOCK_DGRAM, AL_EGRESS_DNS_PORT)) < 0)
+    setup_failed("egress DNS socket " AL_EGRESS_DNS_ADDR " (udp)", errno);
+  al_status_msg m = {.kind = AL_MSG_EGRESS_FDS};
+  struct iovec iov = {&m, sizeof(m)};
+  union {
+    char buf[CMSG_SPACE(sizeof(fds))];
+    struct cmsghdr align;
+  } control;
+  memset(&control, 0, sizeof(control));
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                       .msg_controllen = sizeof(control.buf)};
+  struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof(fds));
+  memcpy(CMSG_DATA(cm), fds, sizeof(fds));
+  ssize_t n;
+  do
+    n = sendmsg(status_fd, &msg, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  int e = errno;
+  close(fds[0]);
+  close(fds[1]);
+  if (n != (ssize_t)sizeof(m))
+    setup_failed("handing the egress sockets to the launcher", e);
 }
 
 /* Receive the cgroup files from the launcher (it makes the cgroups while we
@@ -204,7 +262,9 @@ void al_sandbox_main(al_plan *p) {
 
   char errbuf[200];
   errbuf[0] = '\0';
-  if (al_rootfs_build(p, errbuf, sizeof(errbuf)) < 0)
+  int built = al_rootfs_build(p, errbuf, sizeof(errbuf));
+  al_plan_wipe_secrets(p); /* written to /run/secrets (or not at all): init's copy goes */
+  if (built < 0)
     setup_failed(errbuf, 0);
   al_trace_step("init", "root built");
   join_cgroups(p);
@@ -213,6 +273,8 @@ void al_sandbox_main(al_plan *p) {
     setup_failed("sethostname", errno);
   if (loopback_up() < 0)
     setup_failed("bring up loopback", errno);
+  if (p->egress)
+    hand_over_egress_sockets();
   if (chdir(p->cwd) < 0) {
     char buf[200];
     snprintf(buf, sizeof(buf), "working directory %s", p->cwd);

@@ -70,13 +70,6 @@ void al_secret_free(void *value, size_t len) {
     sodium_free(value);
 }
 
-bool al_secret_name_valid(const char *name) {
-  if (name == NULL)
-    return false;
-  size_t len = strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-");
-  return len >= 1 && len <= AL_SECRET_NAME_MAX && name[len] == '\0';
-}
-
 /* "no secret named" with errnum ENOENT for callers, but no strerror text */
 static int not_found(airlock_error **err, const char *name) {
   bool fresh = err != NULL && *err == NULL;

@@ -5,7 +5,9 @@
 #include "cleanup.h"
 #include "error.h"
 #include "launch.h"
+#include "network.h"
 #include "pathpolicy.h"
+#include "secrets.h"
 
 #include <ctype.h>
 #include <stdbool.h>
@@ -35,6 +37,12 @@ void airlock_spec_clear(airlock_spec *spec) {
   free(spec->workspace);
   free(spec->output);
   free(spec->hostname);
+  free(spec->network_json);
+  free(spec->egress_log);
+  free(spec->state_dir);
+  for (size_t i = 0; i < spec->n_secrets; i++)
+    free(spec->secrets[i]);
+  free(spec->secrets);
   for (size_t i = 0; i < spec->n_binds; i++) {
     free(spec->binds[i].src);
     free(spec->binds[i].dst);
@@ -136,6 +144,22 @@ int al_spec_check(const airlock_spec *spec, bool need_command, airlock_error **e
   for (size_t i = 0; i < spec->n_env; i++)
     if (check_env_entry(spec->env[i], err) < 0)
       return -1;
+  if (al_network_check(spec, err) < 0)
+    return -1;
+  if (spec->n_secrets > AL_MAX_SECRETS)
+    return al_err(err, 0, "at most %d secrets (--secret, secrets)", AL_MAX_SECRETS);
+  for (size_t i = 0; i < spec->n_secrets; i++) {
+    const char *name = spec->secrets[i];
+    /* the name becomes a file name in /run/secrets */
+    if (!al_secret_name_valid(name) || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+      return al_err(err, 0, "invalid secret name '%.80s': use 1 to %d of A-Z a-z 0-9 . _ - (not . or ..)",
+                    name ? name : "", AL_SECRET_NAME_MAX);
+    for (size_t j = 0; j < i; j++)
+      if (strcmp(spec->secrets[j], name) == 0)
+        return al_err(err, 0, "secret '%s' is given twice", name);
+  }
+  if (spec->state_dir && spec->state_dir[0] == '\0')
+    return al_err(err, 0, "--state-dir must not be empty");
   return 0;
 }
 
@@ -169,6 +193,18 @@ int airlock_spec_add_env(airlock_spec *spec, const char *kv, airlock_error **err
   }
   spec->env = grown;
   spec->env[spec->n_env++] = copy;
+  return 0;
+}
+
+int airlock_spec_add_secret(airlock_spec *spec, const char *name, airlock_error **err) {
+  char *copy = strdup(name);
+  char **grown = copy ? realloc(spec->secrets, (spec->n_secrets + 1) * sizeof(*grown)) : NULL;
+  if (grown == NULL) {
+    free(copy);
+    return al_err(err, ENOMEM, "secret");
+  }
+  spec->secrets = grown;
+  spec->secrets[spec->n_secrets++] = copy;
   return 0;
 }
 

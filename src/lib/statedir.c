@@ -28,6 +28,14 @@ char *al_default_state_dir(void) {
   return NULL;
 }
 
+char *al_state_dir_or_default(const char *given, airlock_error **err) {
+  char *dir = given ? strdup(given) : al_default_state_dir();
+  if (dir == NULL)
+    al_err(err, given ? ENOMEM : 0, "%s",
+           given ? "state directory" : "no default state directory (HOME is not set): use --state-dir DIR");
+  return dir;
+}
+
 /* mkdir -p with mode 0700 for every directory it has to make. */
 static int make_dirs(const char *dir, airlock_error **err) {
   _cleanup_free_ char *path = strdup(dir);

@@ -12,6 +12,8 @@
  * $HOME/.local/state/airlock.  malloc'd; NULL when there is no HOME either
  * (or out of memory). */
 char *al_default_state_dir(void);
+/* given (copied) when not NULL, else the default; NULL with *err saying why */
+char *al_state_dir_or_default(const char *given, airlock_error **err);
 
 /* Make sure dir is a private directory of the effective user: a directory
  * (symlinks followed), owned by geteuid(), no group or other permission bits.

@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "airlock/airlock.h"
 
 static char *test_argv[] = {"/bin/true", NULL};
@@ -269,7 +271,7 @@ static void test_refused_values(void **state) {
   load_bad("{\"sandbox\":{\"enabled\":false}}", "'sandbox.enabled'", "false");
   load_bad("{\"sandbox\":{\"backend\":\"docker\"}}", "'sandbox.backend'", "\"docker\"");
   load_bad("{\"sandbox\":{\"networkMode\":\"host\"}}", "'sandbox.networkMode'", "\"host\"");
-  load_bad("{\"sandbox\":{\"networkMode\":\"bridge\"}}", "'sandbox.networkMode'", "\"bridge\"");
+  load_bad("{\"sandbox\":{\"networkMode\":\"macvlan\"}}", "'sandbox.networkMode'", "\"macvlan\"");
   load_bad("{\"network\":\"host\"}", "'network'", "\"host\"");
 }
 
@@ -344,6 +346,163 @@ static void test_load_file(void **state) {
   assert_non_null(err);
   assert_int_equal(err->errnum, ENOENT);
   assert_non_null(strstr(err->msg, path));
+  airlock_error_free(&err);
+  airlock_spec_clear(&spec);
+}
+
+/* --- network and secrets ------------------------------------------------- */
+
+/* spec->network_json parsed, for checks */
+static json_t *settings(const airlock_spec *spec) {
+  assert_non_null(spec->network_json);
+  json_t *obj = json_loads(spec->network_json, 0, NULL);
+  assert_non_null(obj);
+  return obj;
+}
+
+static void assert_rules(json_t *obj, const char *key, const char *const *want, size_t n) {
+  json_t *list = json_object_get(obj, key);
+  assert_true(json_is_array(list));
+  assert_int_equal(json_array_size(list), n);
+  for (size_t i = 0; i < n; i++)
+    assert_string_equal(json_string_value(json_array_get(list, i)), want[i]);
+}
+
+static void test_network_modes(void **state) {
+  (void)state;
+  airlock_spec spec;
+  airlock_spec_init(&spec);
+  airlock_error *err = NULL;
+  assert_int_equal(load(&spec, "{\"network\":\"proxy\"}", &err), 0);
+  assert_int_equal(spec.network, AIRLOCK_NETWORK_PROXY);
+  assert_null(spec.network_json);
+  /* the object: unknown-to-the-runtime keys pass through to the proxy */
+  assert_int_equal(load(&spec,
+                        "{\"network\":{\"mode\":\"proxy\",\"allow\":[\"api.example.com\",\"*.pypi.org:443\"],"
+                        "\"deny\":[\"10.0.0.0/8\"],\"rateLimit\":{\"rps\":5},\"limits\":{\"x\":1},"
+                        "\"inject\":[{\"host\":\"a\"}],\"allowAddresses\":[\"192.168.1.2\"],"
+                        "\"resolver\":\"1.1.1.1\",\"upstreamCa\":\"/etc/ca.pem\",\"opaquePorts\":[22]}}",
+                        &err),
+                   0);
+  assert_int_equal(spec.network, AIRLOCK_NETWORK_PROXY);
+  json_t *obj = settings(&spec);
+  static const char *const allow[] = {"api.example.com", "*.pypi.org:443"};
+  static const char *const deny[] = {"10.0.0.0/8"};
+  assert_rules(obj, "allow", allow, 2);
+  assert_rules(obj, "deny", deny, 1);
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(obj, "rateLimit"), "rps")), 5);
+  assert_string_equal(json_string_value(json_object_get(obj, "resolver")), "1.1.1.1");
+  json_decref(obj);
+  /* flags append to the config's rules */
+  assert_int_equal(airlock_spec_add_egress_rule(&spec, false, "github.com", &err), 0);
+  assert_int_equal(airlock_spec_add_egress_rule(&spec, true, "evil.example", &err), 0);
+  obj = settings(&spec);
+  static const char *const allow2[] = {"api.example.com", "*.pypi.org:443", "github.com"};
+  static const char *const deny2[] = {"10.0.0.0/8", "evil.example"};
+  assert_rules(obj, "allow", allow2, 3);
+  assert_rules(obj, "deny", deny2, 2);
+  json_decref(obj);
+  /* a later config's network replaces the earlier one as a whole */
+  assert_int_equal(load(&spec, "{\"network\":{\"mode\":\"none\"}}", &err), 0);
+  assert_int_equal(spec.network, AIRLOCK_NETWORK_NONE);
+  assert_null(spec.network_json);
+  /* OpenClaw's bridge: proxy mode allowing everything the proxy allows at all */
+  assert_int_equal(load(&spec, "{\"sandbox\":{\"networkMode\":\"bridge\"}}", &err), 0);
+  assert_int_equal(spec.network, AIRLOCK_NETWORK_PROXY);
+  obj = settings(&spec);
+  static const char *const all[] = {"*:*"};
+  assert_rules(obj, "allow", all, 1);
+  json_decref(obj);
+  assert_int_equal(load(&spec, "{\"sandbox\":{\"networkMode\":\"none\"}}", &err), 0);
+  assert_int_equal(spec.network, AIRLOCK_NETWORK_NONE);
+  assert_null(spec.network_json);
+  /* rules without a config start a settings object of their own */
+  assert_int_equal(airlock_spec_add_egress_rule(&spec, true, "x.example", &err), 0);
+  obj = settings(&spec);
+  static const char *const deny3[] = {"x.example"};
+  assert_rules(obj, "deny", deny3, 1);
+  assert_null(json_object_get(obj, "allow"));
+  json_decref(obj);
+  assert_null(err);
+  airlock_spec_clear(&spec);
+}
+
+static void test_network_refused(void **state) {
+  (void)state;
+  load_bad("{\"network\":{\"mode\":\"proxy\",\"allowed\":[]}}", "unknown config key 'network.allowed'", NULL);
+  load_bad("{\"network\":{\"mode\":\"proxy\",\"allow\":[\"a\",3]}}", "'network.allow[1]'", "string");
+  load_bad("{\"network\":{\"mode\":\"proxy\",\"deny\":\"a\"}}", "'network.deny'", "array of strings");
+  load_bad("{\"network\":{\"allow\":[]}}", "'network.mode'", "missing");
+  load_bad("{\"network\":{\"mode\":3}}", "'network.mode'", "\"proxy\"");
+  load_bad("{\"network\":{\"mode\":\"bridge\"}}", "'network.mode'", "\"bridge\"");
+  load_bad("{\"network\":{\"mode\":\"host\"}}", "'network.mode'", "always refused");
+  load_bad("{\"network\":{\"mode\":\"none\",\"allow\":[\"a\"]}}", "'network.allow'", "only with mode \"proxy\"");
+  load_bad("{\"network\":{\"mode\":\"none\",\"rateLimit\":{}}}", "'network.rateLimit'", "only with mode");
+  load_bad("{\"network\":[\"proxy\"]}", "'network'", "object");
+  load_bad("{\"network\":\"proxy \"}", "'network'", "\"proxy \"");
+  load_bad("{\"secrets\":\"KEY\"}", "'secrets'", "array");
+  load_bad("{\"secrets\":[\"KEY\",7]}", "'secrets[1]'", "string");
+}
+
+static void test_network_validate(void **state) {
+  (void)state;
+  airlock_spec spec;
+  airlock_spec_init(&spec);
+  spec.argv = test_argv;
+  airlock_error *err = NULL;
+  /* rules or a log without proxy mode */
+  assert_int_equal(airlock_spec_add_egress_rule(&spec, false, "a.example", &err), 0);
+  assert_int_equal(airlock_spec_validate(&spec, &err), -1);
+  assert_non_null(strstr(err->msg, "--allow and --deny"));
+  assert_non_null(strstr(err->msg, "--network proxy"));
+  airlock_error_free(&err);
+  spec.network = AIRLOCK_NETWORK_PROXY;
+  assert_int_equal(airlock_spec_validate(&spec, &err), 0);
+  spec.network = AIRLOCK_NETWORK_NONE;
+  free(spec.network_json);
+  spec.network_json = NULL;
+  assert_int_equal(airlock_spec_set_string(&spec.egress_log, "/tmp/x.jsonl", &err), 0);
+  assert_int_equal(airlock_spec_validate(&spec, &err), -1);
+  assert_non_null(strstr(err->msg, "--egress-log"));
+  airlock_error_free(&err);
+  spec.network = AIRLOCK_NETWORK_PROXY;
+  assert_int_equal(airlock_spec_validate(&spec, &err), 0);
+  /* settings set by hand are checked like the config's */
+  spec.network_json = strdup("{\"mode\":\"proxy\",\"allow\":[1]}");
+  assert_int_equal(airlock_spec_validate(&spec, &err), -1);
+  assert_non_null(strstr(err->msg, "'network.allow[0]'"));
+  airlock_error_free(&err);
+  free(spec.network_json);
+  spec.network_json = strdup("[]");
+  assert_int_equal(airlock_spec_validate(&spec, &err), -1);
+  assert_non_null(strstr(err->msg, "not a JSON object"));
+  airlock_error_free(&err);
+  free(spec.network_json);
+  spec.network_json = NULL;
+  spec.network = (airlock_network)7;
+  assert_int_equal(airlock_spec_validate(&spec, &err), -1);
+  airlock_error_free(&err);
+  spec.network = AIRLOCK_NETWORK_NONE;
+  free(spec.egress_log);
+  spec.egress_log = NULL;
+
+  /* secrets: the store's names, minus . and .. (they become file names) */
+  assert_int_equal(load(&spec, "{\"secrets\":[\"OPENAI_API_KEY\",\"gh.token-2\"]}", &err), 0);
+  assert_int_equal(spec.n_secrets, 2);
+  assert_string_equal(spec.secrets[1], "gh.token-2");
+  assert_int_equal(airlock_spec_validate(&spec, &err), 0);
+  static const char *const bad[] = {"..", ".", "a/b", "", "with space",
+                                    "x1234567890123456789012345678901234567890123456789012345678901234" /* 65 */};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    assert_int_equal(airlock_spec_add_secret(&spec, bad[i], &err), 0);
+    assert_int_equal(airlock_spec_validate(&spec, &err), -1);
+    assert_non_null(strstr(err->msg, "invalid secret name"));
+    airlock_error_free(&err);
+    free(spec.secrets[--spec.n_secrets]);
+  }
+  assert_int_equal(airlock_spec_add_secret(&spec, "OPENAI_API_KEY", &err), 0);
+  assert_int_equal(airlock_spec_validate(&spec, &err), -1);
+  assert_non_null(strstr(err->msg, "given twice"));
   airlock_error_free(&err);
   airlock_spec_clear(&spec);
 }
@@ -560,6 +719,9 @@ int main(void) {
       cmocka_unit_test(test_top_level_not_object),
       cmocka_unit_test(test_length_respected),
       cmocka_unit_test(test_load_file),
+      cmocka_unit_test(test_network_modes),
+      cmocka_unit_test(test_network_refused),
+      cmocka_unit_test(test_network_validate),
       cmocka_unit_test_setup_teardown(test_validate_defaults, setup_dirs, teardown_dirs),
       cmocka_unit_test(test_validate_limits),
       cmocka_unit_test_setup_teardown(test_validate_paths, setup_dirs, teardown_dirs),

@@ -180,6 +180,28 @@ static void test_clean_result(void **state) {
   airlock_result_clear(&r);
 }
 
+/* proxy mode: the isolation says so and the egress object is embedded */
+static void test_egress_report(void **state) {
+  (void)state;
+  airlock_result r;
+  memset(&r, 0, sizeof(r));
+  r.network = AIRLOCK_NETWORK_PROXY;
+  r.egress_json = strdup("{\"proxy\":\"127.0.0.1:3128\",\"dns\":\"127.0.0.1:53\",\"allow\":[\"a.example\"],"
+                         "\"deny\":[],\"log\":\"stderr\"}");
+  assert_non_null(r.egress_json);
+  json_t *root = to_json(&r);
+  assert_string_equal(get_str(json_object_get(root, "isolation"), "network"), "proxy");
+  json_t *egress = json_object_get(root, "egress");
+  assert_true(json_is_object(egress));
+  assert_string_equal(get_str(egress, "proxy"), "127.0.0.1:3128");
+  assert_string_equal(get_str(egress, "dns"), "127.0.0.1:53");
+  assert_string_equal(get_str(egress, "log"), "stderr");
+  assert_string_equal(json_string_value(json_array_get(json_object_get(egress, "allow"), 0)), "a.example");
+  json_decref(root);
+  airlock_result_clear(&r);
+  assert_null(r.egress_json);
+}
+
 static void test_empty_result(void **state) {
   (void)state;
   airlock_result r;
@@ -207,6 +229,7 @@ int main(void) {
       cmocka_unit_test(test_full_result),
       cmocka_unit_test(test_clean_result),
       cmocka_unit_test(test_empty_result),
+      cmocka_unit_test(test_egress_report),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,219 @@
+/* network.c - see network.h.  The settings stay one JSON object in
+ * spec->network_json from the config file to the proxy, so keys the runtime
+ * does not know (rate limits, injection, resolver, ...) pass through
+ * untouched; flags only append rules to its allow and deny arrays. */
+#define _GNU_SOURCE
+#include "network.h"
+#include "cleanup.h"
+#include "error.h"
+
+#include <jansson.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* every key of the network object; all but mode, allow and deny are the
+ * proxy's to check */
+static const char *const network_keys[] = {
+    "mode",   "allow",          "deny",     "rateLimit",  "limits",
+    "inject", "allowAddresses", "resolver", "upstreamCa", "opaquePorts",
+};
+
+static int check_rules(const char *prefix, const char *name, json_t *v, airlock_error **err) {
+  if (!json_is_array(v))
+    return al_err(err, 0, "config key '%s.%s' must be an array of strings", prefix, name);
+  size_t i;
+  json_t *item;
+  json_array_foreach(v, i, item) {
+    if (!json_is_string(item))
+      return al_err(err, 0, "config key '%s.%s[%zu]' must be a string", prefix, name, i);
+    if (strlen(json_string_value(item)) != json_string_length(item))
+      return al_err(err, 0, "config key '%s.%s[%zu]' contains a NUL character", prefix, name, i);
+  }
+  return 0;
+}
+
+/* Known keys, mode a string, allow/deny arrays of strings.  *mode is NULL
+ * when the object has none. */
+static int check_object(const char *prefix, json_t *obj, const char **mode, airlock_error **err) {
+  *mode = NULL;
+  const char *k;
+  json_t *v;
+  json_object_foreach(obj, k, v) {
+    size_t i = 0;
+    while (i < AL_ARRAY_SIZE(network_keys) && strcmp(network_keys[i], k) != 0)
+      i++;
+    if (i == AL_ARRAY_SIZE(network_keys))
+      return al_err(err, 0, "unknown config key '%s.%s'", prefix, k);
+    if (strcmp(k, "mode") == 0) {
+      if (!json_is_string(v))
+        return al_err(err, 0, "config key '%s.mode' must be \"none\" or \"proxy\"", prefix);
+      *mode = json_string_value(v);
+    } else if ((strcmp(k, "allow") == 0 || strcmp(k, "deny") == 0) && check_rules(prefix, k, v, err) < 0) {
+      return -1;
+    }
+  }
+  return 0;
+}
+
+static int mode_error(const char *key, const char *mode, airlock_error **err) {
+  if (strcmp(mode, "host") == 0)
+    return al_err(err, 0, "config key '%s': network mode \"host\" is always refused", key);
+  return al_err(err, 0, "config key '%s': network mode must be \"none\" or \"proxy\", not \"%s\"", key, mode);
+}
+
+static int set_json(airlock_spec *spec, json_t *obj, airlock_error **err) {
+  char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+  if (obj && !text)
+    return al_err(err, ENOMEM, "network settings");
+  free(spec->network_json);
+  spec->network_json = text;
+  return 0;
+}
+
+int al_network_load(airlock_spec *spec, const char *key, json_t *v, airlock_error **err) {
+  /* a later config file's network replaces an earlier one's as a whole */
+  if (json_is_string(v)) {
+    const char *m = json_string_value(v);
+    if (strcmp(m, "none") != 0 && strcmp(m, "proxy") != 0)
+      return mode_error(key, m, err);
+    spec->network = strcmp(m, "proxy") == 0 ? AIRLOCK_NETWORK_PROXY : AIRLOCK_NETWORK_NONE;
+    return set_json(spec, NULL, err);
+  }
+  if (!json_is_object(v))
+    return al_err(err, 0, "config key '%s' must be \"none\", \"proxy\" or an object with a \"mode\"", key);
+  const char *mode = NULL;
+  if (check_object(key, v, &mode, err) < 0)
+    return -1;
+  if (mode == NULL)
+    return al_err(err, 0, "config key '%s.mode' is missing (\"none\" or \"proxy\")", key);
+  if (strcmp(mode, "none") == 0) {
+    const char *k;
+    json_t *item;
+    json_object_foreach(v, k, item) {
+      if (strcmp(k, "mode") != 0)
+        return al_err(err, 0, "config key '%s.%s' applies only with mode \"proxy\"", key, k);
+    }
+    spec->network = AIRLOCK_NETWORK_NONE;
+    return set_json(spec, NULL, err);
+  }
+  if (strcmp(mode, "proxy") != 0) {
+    char full[256];
+    snprintf(full, sizeof(full), "%s.mode", key);
+    return mode_error(full, mode, err);
+  }
+  spec->network = AIRLOCK_NETWORK_PROXY;
+  return set_json(spec, v, err);
+}
+
+int al_network_load_openclaw(airlock_spec *spec, const char *key, json_t *v, airlock_error **err) {
+  if (!json_is_string(v))
+    return al_err(err, 0, "config key '%s' must be a string", key);
+  const char *m = json_string_value(v);
+  if (strcmp(m, "none") == 0) {
+    spec->network = AIRLOCK_NETWORK_NONE;
+    return set_json(spec, NULL, err);
+  }
+  if (strcmp(m, "bridge") == 0) {
+    /* Docker's default network: here, every destination the proxy lets
+     * through at all (it still refuses private, loopback and metadata
+     * addresses, and applies its limits) */
+    json_auto_t *obj = json_pack("{s:s, s:[s]}", "mode", "proxy", "allow", "*:*");
+    spec->network = AIRLOCK_NETWORK_PROXY;
+    return set_json(spec, obj, err);
+  }
+  if (strcmp(m, "host") == 0)
+    return al_err(err, 0, "config key '%s': network mode \"host\" is always refused", key);
+  return al_err(err, 0, "config key '%s': network mode \"%s\" is not supported (\"none\" or \"bridge\")", key, m);
+}
+
+static json_t *load_settings(const char *text, airlock_error **err) {
+  if (text == NULL)
+    return json_object();
+  json_error_t jerr;
+  json_t *obj = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+  if (obj == NULL || !json_is_object(obj)) {
+    json_decref(obj);
+    al_err(err, 0, "network settings are not a JSON object");
+    return NULL;
+  }
+  return obj;
+}
+
+int airlock_spec_add_egress_rule(airlock_spec *spec, bool deny, const char *rule, airlock_error **err) {
+  const char *name = deny ? "deny" : "allow";
+  json_auto_t *obj = load_settings(spec->network_json, err);
+  if (obj == NULL)
+    return -1;
+  json_t *list = json_object_get(obj, name);
+  if (list == NULL) {
+    list = json_array();
+    if (list == NULL || json_object_set_new(obj, name, list) < 0)
+      return al_err(err, ENOMEM, "network settings");
+  }
+  if (!json_is_array(list))
+    return al_err(err, 0, "config key 'network.%s' must be an array of strings", name);
+  if (json_array_append_new(list, json_string(rule)) < 0)
+    return al_err(err, 0, "--%s '%s' is not valid UTF-8", name, rule);
+  return set_json(spec, obj, err);
+}
+
+int al_network_check(const airlock_spec *spec, airlock_error **err) {
+  if (spec->network != AIRLOCK_NETWORK_NONE && spec->network != AIRLOCK_NETWORK_PROXY)
+    return al_err(err, 0, "unknown network mode %d", (int)spec->network);
+  if (spec->network == AIRLOCK_NETWORK_NONE) {
+    if (spec->network_json)
+      return al_err(err, 0, "--allow and --deny (network.allow, network.deny) apply only with --network proxy");
+    if (spec->egress_log)
+      return al_err(err, 0, "--egress-log applies only with --network proxy");
+    return 0;
+  }
+  if (spec->egress_log && spec->egress_log[0] == '\0')
+    return al_err(err, 0, "--egress-log must not be empty");
+  json_auto_t *obj = load_settings(spec->network_json, err);
+  const char *mode = NULL;
+  if (obj == NULL || check_object("network", obj, &mode, err) < 0)
+    return -1;
+  if (mode && strcmp(mode, "proxy") != 0)
+    return al_err(err, 0, "network settings say mode \"%s\" but the network mode is proxy", mode);
+  return 0;
+}
+
+static int ensure_array(json_t *obj, const char *name) {
+  return json_object_get(obj, name) ? 0 : json_object_set_new(obj, name, json_array());
+}
+
+char *al_network_proxy_config(const airlock_spec *spec, airlock_error **err) {
+  json_auto_t *obj = load_settings(spec->network_json, err);
+  if (obj == NULL)
+    return NULL;
+  if (json_object_set_new(obj, "mode", json_string("proxy")) < 0 || ensure_array(obj, "allow") < 0 ||
+      ensure_array(obj, "deny") < 0) {
+    al_err(err, ENOMEM, "network settings");
+    return NULL;
+  }
+  char *text = json_dumps(obj, JSON_COMPACT);
+  if (text == NULL)
+    al_err(err, ENOMEM, "network settings");
+  return text;
+}
+
+char *al_network_report(const airlock_spec *spec) {
+  json_auto_t *settings = load_settings(spec->network_json, NULL);
+  if (settings == NULL)
+    return NULL;
+  if (ensure_array(settings, "allow") < 0 || ensure_array(settings, "deny") < 0)
+    return NULL;
+  _cleanup_free_ char *log = NULL;
+  if (spec->egress_log && spec->egress_log[0] != '/') {
+    char cwd[PATH_MAX];
+    if (getcwd(cwd, sizeof(cwd)) && asprintf(&log, "%s/%s", cwd, spec->egress_log) < 0)
+      log = NULL;
+  }
+  json_auto_t *report = json_pack("{s:s, s:s, s:O, s:O, s:s}", "proxy", AL_EGRESS_HTTP_ADDR, "dns", AL_EGRESS_DNS_ADDR,
+                                  "allow", json_object_get(settings, "allow"), "deny",
+                                  json_object_get(settings, "deny"), "log",
+                                  log ? log : spec->egress_log ? spec->egress_log : "stderr");
+  return report ? json_dumps(report, JSON_COMPACT) : NULL;
+}

@@ -1,0 +1,37 @@
+/* network.h - the sandbox's network mode and the settings of its egress
+ * proxy: what a config file and the flags say, the JSON the proxy gets, and
+ * the report's "egress" object.  The runtime checks only the shape it
+ * relies on (the mode, allow/deny as arrays of strings, known keys); the
+ * proxy validates the rest and says so before the sandbox starts. */
+#ifndef AIRLOCK_NETWORK_H
+#define AIRLOCK_NETWORK_H
+
+#include "airlock/airlock.h"
+
+/* where the proxy is reached from inside a sandbox (sockets made by init in
+ * the sandbox's network namespace, served from outside) */
+#define AL_EGRESS_HOST "127.0.0.1"
+#define AL_EGRESS_HTTP_PORT 3128
+#define AL_EGRESS_DNS_PORT 53
+#define AL_EGRESS_HTTP_ADDR AL_EGRESS_HOST ":3128"
+#define AL_EGRESS_DNS_ADDR AL_EGRESS_HOST ":53"
+#define AL_EGRESS_PROXY_URL "http://" AL_EGRESS_HTTP_ADDR
+#define AL_EGRESS_NO_PROXY "localhost,127.0.0.1,::1"
+
+struct json_t;
+
+/* the config's top-level "network": "none", "proxy" or an object */
+int al_network_load(airlock_spec *spec, const char *key, struct json_t *v, airlock_error **err);
+/* OpenClaw's sandbox.networkMode: "none", or "bridge" (proxy mode allowing
+ * every destination the proxy itself does not forbid) */
+int al_network_load_openclaw(airlock_spec *spec, const char *key, struct json_t *v, airlock_error **err);
+/* part of spec validation */
+int al_network_check(const airlock_spec *spec, airlock_error **err);
+/* proxy mode: the JSON text the proxy reads (mode, allow and deny always
+ * present); malloc'd */
+char *al_network_proxy_config(const airlock_spec *spec, airlock_error **err);
+/* proxy mode: the report's "egress" object as JSON text; malloc'd, NULL when
+ * out of memory */
+char *al_network_report(const airlock_spec *spec);
+
+#endif
