@@ -75,6 +75,7 @@ typedef struct airlock_spec {
                            config's "network" object, rules of airlock_spec_add_egress_rule()
                            appended to its allow/deny); NULL = none */
   char *egress_log;     /* proxy mode: file for the proxy's JSON-lines records; NULL = stderr */
+  int egress_log_fd;    /* proxy mode: a descriptor for those records instead (the node's pipe); -1 = none */
   char **secrets;       /* names in the secret store, each written to /run/secrets/NAME */
   size_t n_secrets;
   char *state_dir;      /* the secret store's state directory; NULL = the default one */

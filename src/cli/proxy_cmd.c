@@ -28,6 +28,7 @@ enum {
   OPT_READY_FILE,
   OPT_CONTROL_FD,
   OPT_CONFIG_FD,
+  OPT_LOG_FD,
   OPT_HELP,
 };
 
@@ -45,6 +46,7 @@ static const struct option options[] = {
     {"ready-file", required_argument, 0, OPT_READY_FILE},
     {"control-fd", required_argument, 0, OPT_CONTROL_FD},
     {"config-fd", required_argument, 0, OPT_CONFIG_FD},
+    {"log-fd", required_argument, 0, OPT_LOG_FD},
     {"help", no_argument, 0, OPT_HELP},
     {0, 0, 0, 0},
 };
@@ -93,7 +95,7 @@ static int fd_arg(const char *s, int *out) {
 }
 
 int cli_proxy(int argc, char **argv) {
-  al_proxy_options o = {.control_fd = -1, .config_fd = -1};
+  al_proxy_options o = {.control_fd = -1, .config_fd = -1, .log_fd = -1};
   const char *state_flag = NULL;
   /* at most argc of each list */
   const char **allow = calloc((size_t)argc + 1, sizeof(char *));
@@ -127,6 +129,10 @@ int cli_proxy(int argc, char **argv) {
       if (fd_arg(optarg, &o.config_fd) < 0)
         return bad("--config-fd '%s' is not a file descriptor number (3 or more)", optarg);
       break;
+    case OPT_LOG_FD:
+      if (fd_arg(optarg, &o.log_fd) < 0)
+        return bad("--log-fd '%s' is not a file descriptor number (3 or more)", optarg);
+      break;
     case OPT_HELP: usage(stdout); return 0;
     default:
       fprintf(stderr, "airlock proxy: unknown or incomplete option '%s'\n", argv[optind - 1]);
@@ -139,6 +145,8 @@ int cli_proxy(int argc, char **argv) {
   if (!o.listen == (o.control_fd < 0))
     return bad("%s", o.listen ? "--listen and --control-fd exclude each other"
                               : "--listen ADDR:PORT is required");
+  if (o.log_fd >= 0 && o.log_path)
+    return bad("%s", "--log and --log-fd exclude each other");
   if (o.config_fd >= 0 && o.config_path)
     return bad("%s", "--config and --config-fd exclude each other");
   if (o.control_fd >= 0 && (o.dns_listen || o.ready_file))

@@ -153,12 +153,15 @@ int al_egress_start(al_egress *e, const airlock_spec *spec, const char *name, ai
     return al_err(err, errno, "egress proxy: socketpair");
   char *argv[14] = {bin, "proxy", "--control-fd", "3", "--config-fd", "4", "--sandbox", (char *)name,
                     "--state-dir", dir, NULL};
-  if (spec->egress_log) {
+  if (spec->egress_log_fd >= 0) {
+    argv[10] = "--log-fd";
+    argv[11] = "5";
+  } else if (spec->egress_log) {
     argv[10] = "--log";
     argv[11] = spec->egress_log;
   }
-  int fds[5] = {-1, -1, STDERR_FILENO, pair[1], config};
-  e->pid = al_helper_spawn(bin, argv, fds, 5, err);
+  int fds[6] = {-1, -1, STDERR_FILENO, pair[1], config, spec->egress_log_fd};
+  e->pid = al_helper_spawn(bin, argv, fds, spec->egress_log_fd >= 0 ? 6 : 5, err);
   close(pair[1]);
   e->ctl = pair[0];
   if (e->pid < 0) {

@@ -195,9 +195,8 @@ int al_launch_start(al_launch *l, const airlock_spec *spec, bool agent, airlock_
 
   if (al_spec_check(spec, !agent, err) < 0)
     return -1;
-  if (agent && (spec->network != AIRLOCK_NETWORK_NONE || spec->n_secrets > 0))
-    return al_err(err, 0, "%s: not available for node sandboxes yet",
-                  spec->n_secrets > 0 ? "secrets as files" : "network mode \"proxy\"");
+  if (agent && spec->n_secrets > 0) /* the node holds no agent secrets */
+    return al_err(err, 0, "secrets as files: not available for node sandboxes");
   al_trace_step("launcher", "validated");
   if (al_plan_build(&l->plan, spec, err) < 0)
     goto fail;

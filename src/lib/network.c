@@ -214,6 +214,9 @@ char *al_network_report(const airlock_spec *spec) {
   json_auto_t *report = json_pack("{s:s, s:s, s:O, s:O, s:s}", "proxy", AL_EGRESS_HTTP_ADDR, "dns", AL_EGRESS_DNS_ADDR,
                                   "allow", json_object_get(settings, "allow"), "deny",
                                   json_object_get(settings, "deny"), "log",
-                                  log ? log : spec->egress_log ? spec->egress_log : "stderr");
+                                  spec->egress_log_fd >= 0 ? "audit"
+                                  : log                    ? log
+                                  : spec->egress_log       ? spec->egress_log
+                                                           : "stderr");
   return report ? json_dumps(report, JSON_COMPACT) : NULL;
 }

@@ -29,6 +29,7 @@ void airlock_spec_init(airlock_spec *spec) {
   spec->disk_bytes = 1LL << 30;
   spec->nofile = 1024;
   spec->network = AIRLOCK_NETWORK_NONE;
+  spec->egress_log_fd = -1;
 }
 
 void airlock_spec_clear(airlock_spec *spec) {

@@ -84,6 +84,9 @@ typedef struct al_sbox {
   struct al_exec *waiting;  /* execs queued until the agent is ready */
   struct evhttp_request *create_req; /* POST /v1/sandboxes answered at ready */
   char *setup_error;        /* what the sandbox said when its setup failed */
+  int egress_fd;            /* network proxy: read end of the proxy's records pipe, -1 = none */
+  struct event *ev_egress;
+  struct evbuffer *egress_in;
   struct al_node *node;
   struct al_sbox *next;
 } al_sbox;
@@ -304,6 +307,10 @@ void al_node_handle_approvals(al_node *n, al_tenant *t, struct evhttp_request *r
 int al_recorder_start(al_node *n, airlock_error **err);
 void al_recorder_stop(al_node *n);
 bool al_recorder_audit_on(const al_node *n);
+/* node_egress.c: a sandbox's egress proxy records, into the audit trail */
+int al_node_egress_prepare(al_sbox *sb, int *write_end, airlock_error **err);
+void al_node_egress_started(al_node *n, al_sbox *sb, int write_end);
+void al_node_egress_finish(al_node *n, al_sbox *sb);
 void al_recorder_audit(al_node *n, json_t *rec);                        /* steals */
 void al_recorder_webhook(al_node *n, const char *type, json_t *payload); /* steals */
 int al_recorder_flush(al_node *n);       /* audit records sent so far are durable; 0 ok */

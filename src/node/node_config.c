@@ -301,6 +301,18 @@ int al_node_config_finish(al_node_config *c, airlock_error **err) {
   if (c->policy.enabled && !c->audit_enabled)
     return al_err(err, 0, "node config: an autonomy policy needs the audit trail (audit.enabled true): decisions "
                           "and approvals must be on record");
+  /* the node holds no agent secrets: keys are injected on the gateway's
+   * side (airlock run, or a standalone airlock proxy), not here */
+  if (c->sandbox.n_secrets > 0)
+    return al_err(err, 0, "node config key 'sandbox.secrets': the node holds no agent secrets");
+  if (c->sandbox.network == AIRLOCK_NETWORK_PROXY && c->sandbox.network_json) {
+    json_t *net = json_loads(c->sandbox.network_json, 0, NULL);
+    bool inject = json_object_get(net, "inject") != NULL;
+    json_decref(net);
+    if (inject)
+      return al_err(err, 0, "node config key 'sandbox.network.inject': the node holds no agent secrets; run "
+                            "credential injection on the gateway's side (airlock proxy)");
+  }
   /* a defaults check with a placeholder command */
   char *argv[] = {(char *)"true", NULL};
   c->sandbox.argv = argv;

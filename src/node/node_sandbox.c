@@ -38,7 +38,8 @@ static void sbox_free(al_node *n, al_sbox *sb) {
     event_free(sb->ev_sock);
   if (sb->ev_death)
     event_free(sb->ev_death);
-  al_box_free(&sb->box);
+  al_box_free(&sb->box); /* stops the egress proxy too */
+  al_node_egress_finish(n, sb);
   if (sb->owned_workspace) {
     nftw(sb->owned_workspace, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     free(sb->owned_workspace);
@@ -133,7 +134,16 @@ al_sbox *al_node_sbox_create(al_node *n, al_tenant *t, const airlock_spec *spec,
     life = 7 * 86400; /* the spec's own ceiling */
   if (sb->spec.timeout_sec < life)
     sb->spec.timeout_sec = life;
-  if (al_box_start(&sb->box, &sb->spec, err) < 0) {
+  int egress_w = -1;
+  if (al_node_egress_prepare(sb, &egress_w, err) < 0) {
+    free(sb->workspace);
+    free(sb);
+    return NULL;
+  }
+  int started = al_box_start(&sb->box, &sb->spec, err);
+  al_node_egress_started(n, sb, egress_w);
+  if (started < 0) {
+    al_node_egress_finish(n, sb);
     free(sb->workspace);
     free(sb);
     return NULL;

@@ -125,6 +125,7 @@ typedef struct {
   size_t n_allow, n_deny, n_allow_addresses;
   const char *resolver;
   const char *log_path; /* NULL or "-": stderr */
+  int log_fd;           /* records to this descriptor instead (-1: none) */
   const char *sandbox;
   const char *state_dir;
   const char *ready_file;

@@ -203,7 +203,12 @@ int al_proxy_serve(const al_proxy_options *o, airlock_error **err) {
       al_proxy_config_load_secrets(&px.cfg, o->state_dir, err) < 0)
     goto out;
   px.log = stderr;
-  if (o->log_path && strcmp(o->log_path, "-") != 0) {
+  if (o->log_fd >= 0) {
+    if (!(px.log = fdopen(o->log_fd, "a"))) {
+      al_err(err, errno, "cannot write records to descriptor %d", o->log_fd);
+      goto out;
+    }
+  } else if (o->log_path && strcmp(o->log_path, "-") != 0) {
     int lfd = open(o->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (lfd < 0 || !(px.log = fdopen(lfd, "a"))) {
       al_err(err, errno, "cannot open the egress log '%s'", o->log_path);
