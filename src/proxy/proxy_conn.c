@@ -9,6 +9,8 @@
 #include "proxy_conn.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -507,6 +509,10 @@ static void accepted(struct evconnlistener *l, evutil_socket_t fd, struct sockad
     evutil_closesocket(fd);
     return;
   }
+  /* a relay must not hold small writes back (Nagle): TLS handshakes and
+   * request/response turns would wait for the peer's delayed ACK */
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   c->px = px;
   c->start_us = al_proxy_now_us();
   c->next = px->conns;

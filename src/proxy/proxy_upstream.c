@@ -8,6 +8,7 @@
 #include "proxy_conn.h"
 
 #include <arpa/inet.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -138,6 +139,8 @@ void al_upstream_cancel(al_proxy_conn *c) {
 static void connect_event(struct bufferevent *bev, short what, void *arg) {
   al_proxy_conn *c = arg;
   if (what & BEV_EVENT_CONNECTED) {
+    int one = 1;
+    setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
     al_conn_upstream_ready(c);
     return;
