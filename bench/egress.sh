@@ -49,14 +49,16 @@
 # cannot run).
 #
 # usage: bench/egress.sh [--bin DIR] [--http N] [--tls N] [--warmup N]
-#                        [--bulk-mib M] [--bulk-rounds R] [--no-tinyproxy]
+#                        [--bulk-mib M] [--bulk-rounds R] [--raw FILE]
+#                        [--no-tinyproxy]
 # Without --bin it builds build-ebench (Release) from this tree; DIR must
 # hold airlock-node and egress-load.  --http N: timed plain HTTP requests
 # per case (default 4000, env EGRESS_HTTP); --tls N: timed CONNECT set-ups
 # per case (default 1500, EGRESS_TLS); --warmup N: untimed requests per case
 # first (default 50, EGRESS_WARMUP); --bulk-mib M: MiB per bulk transfer
 # (default 256, EGRESS_BULK_MIB); --bulk-rounds R: transfers per case and
-# kind (default 7, EGRESS_BULK_ROUNDS).  0 skips a measurement.
+# kind (default 7, EGRESS_BULK_ROUNDS).  0 skips a measurement.  --raw FILE
+# keeps every timed sample (egress-load's --raw).
 set -euo pipefail
 
 BIN=""
@@ -66,9 +68,10 @@ WARMUP="${EGRESS_WARMUP:-50}"
 BULK_MIB="${EGRESS_BULK_MIB:-256}"
 BULK_ROUNDS="${EGRESS_BULK_ROUNDS:-7}"
 PEER=yes
+RAW=""
 
 usage() {
-  sed -n '/^# usage:/,/^# kind (default 7/s/^# \{0,1\}//p' "$0"
+  sed -n '/^# usage:/,/^# keeps every timed/s/^# \{0,1\}//p' "$0"
 }
 
 while [ $# -gt 0 ]; do
@@ -79,6 +82,7 @@ while [ $# -gt 0 ]; do
     --warmup) WARMUP="${2:?--warmup needs a number}"; shift 2 ;;
     --bulk-mib) BULK_MIB="${2:?--bulk-mib needs a number}"; shift 2 ;;
     --bulk-rounds) BULK_ROUNDS="${2:?--bulk-rounds needs a number}"; shift 2 ;;
+    --raw) RAW="${2:?--raw needs a file}"; shift 2 ;;
     --no-tinyproxy) PEER=no; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "egress.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
@@ -189,6 +193,8 @@ AIRLOCK_PORT="$("$LOAD" free-port 127.0.0.1)"
 AIRLOCK_PID=$!
 PIDS+=($AIRLOCK_PID)
 wait_file "$TMP/airlock.ready" $AIRLOCK_PID "airlock proxy" || { cat "$TMP/airlock.err" >&2; exit 1; }
+RAW_ARGS=()
+[ -z "$RAW" ] || RAW_ARGS=(--raw "$RAW")
 CASES=(--case direct --case "airlock=127.0.0.1:$AIRLOCK_PORT:name" --case "airlock-ip=127.0.0.1:$AIRLOCK_PORT:ip")
 
 # --- tinyproxy --------------------------------------------------------------
@@ -246,11 +252,11 @@ CPU0_A="$(proc_cpu_s $AIRLOCK_PID)"
 [ -z "$TINY_PID" ] || CPU0_T="$(proc_cpu_s $TINY_PID)"
 "$LOAD" run --servers "$TMP/servers" --ca "$TMP/cert.pem" --name "$NAME" "${CASES[@]}" --target airlock \
   --http "$HTTP_N" --tls "$TLS_N" --warmup "$WARMUP" \
-  --bulk-bytes "$((BULK_MIB * 1048576))" --bulk-rounds "$BULK_ROUNDS"
+  --bulk-bytes "$((BULK_MIB * 1048576))" --bulk-rounds "$BULK_ROUNDS" "${RAW_ARGS[@]}"
 
 echo
 kill -0 $AIRLOCK_PID 2>/dev/null || echo "note: the airlock proxy is no longer running" >&2
-echo "proxy processes over the run (all cases of that proxy, warm-ups included):"
+echo "proxy processes over the run (warm-ups included; the airlock process served both airlock columns):"
 echo "  airlock:   CPU $(awk -v a="$CPU0_A" -v b="$(proc_cpu_s $AIRLOCK_PID)" 'BEGIN {printf "%.2f", b - a}') s, peak RSS $(proc_hwm $AIRLOCK_PID)"
 if [ -n "$TINY_PID" ]; then
   echo "  tinyproxy: CPU $(awk -v a="$CPU0_T" -v b="$(proc_cpu_s $TINY_PID)" 'BEGIN {printf "%.2f", b - a}') s, peak RSS $(proc_hwm $TINY_PID)"

@@ -7,7 +7,7 @@
  *   egress-load run --servers FILE --ca FILE [--name NAME]
  *                   --case LABEL[=IP:PORT:name|ip]... [--target LABEL]
  *                   [--http N] [--tls N] [--warmup W]
- *                   [--bulk-bytes B] [--bulk-rounds R]
+ *                   [--bulk-bytes B] [--bulk-rounds R] [--raw FILE]
  *   egress-load free-port [IP]
  *
  * serve binds, on IP with ports the kernel picks, five upstreams and
@@ -55,6 +55,9 @@
  * the baseline's, "ratio" its median over the baseline's.  --target LABEL
  * prints whether that case met the egress proxy's targets (added median
  * under 0.3 ms for 1 and 2, bulk throughput at least 80% of direct).
+ *
+ * --raw FILE writes every timed sample, one a line: measurement, case,
+ * round, value (ms, or MB/s for bulk; negative: failed).
  *
  * free-port prints a TCP port that was free on IP (default 127.0.0.1) a
  * moment ago.
@@ -793,6 +796,9 @@ static double timed(int ph, bcase *c, upstream *u, long long bulk, char *why, si
   return rc == 0 ? (double)(t1 - t0) / 1e9 : -1;
 }
 
+static FILE *raw_out;
+static const char *phase_key[PH_COUNT] = {"http", "connect", "bulk-raw", "bulk-tls"};
+
 static void run_phase(int ph, bcase *cases, int nc, upstream *u, long long rounds, long long warmup,
                       long long bulk_bytes) {
   char why[WHY_MAX];
@@ -808,6 +814,8 @@ static void run_phase(int ph, bcase *cases, int nc, upstream *u, long long round
     for (int k = 0; k < nc; k++) {
       bcase *c = &cases[(i + k) % nc];
       double t = timed(ph, c, u, bulk_bytes, why, sizeof(why));
+      if (raw_out)
+        fprintf(raw_out, "%s %s %lld %.6f\n", phase_key[ph], c->label, i, bulk ? (double)bulk_bytes / t / 1e6 : t * 1e3);
       if (t < 0)
         add_failure(&c->s[ph], why);
       else
@@ -922,6 +930,10 @@ static int cmd_run(int argc, char **argv) {
       u.name = v;
     else if (strcmp(a, "--target") == 0)
       target = v;
+    else if (strcmp(a, "--raw") == 0) {
+      if (!(raw_out = fopen(v, "w")))
+        die("cannot write %s", v);
+    }
     else if (strcmp(a, "--case") == 0) {
       if (nc == MAX_CASES || parse_case(v, &cases[nc]) < 0) {
         fprintf(stderr, "egress-load run: bad --case '%s' (LABEL or LABEL=IP:PORT:name|ip, at most %d)\n", v,
@@ -983,6 +995,8 @@ static int cmd_run(int argc, char **argv) {
     fflush(stdout);
   }
   printf("\nmeasured in %.1f s\n", (double)(now_ns() - t0) / 1e9);
+  if (raw_out)
+    fclose(raw_out);
   for (int k = 0; target && k < nc; k++) {
     if (strcmp(cases[k].label, target) != 0 || k == 0)
       continue;
