@@ -11,7 +11,8 @@
 #   2. CONNECT set-up: from the start of connect() to a completed TLS
 #      handshake (TLS 1.3, P-256 certificate made here with openssl,
 #      verified).  Proxied = connect to the proxy, CONNECT, read the 200,
-#      handshake through the tunnel.
+#      handshake through the tunnel; the time is also split into the path
+#      open (the 200 read) and the handshake.
 #   3. bulk throughput over one connection, --bulk-mib MiB downloaded:
 #      (a) raw TCP, through a tunnel on a port listed in the proxy's
 #      network.opaquePorts, (b) TLS (AES-GCM) through a tunnel whose hello
@@ -53,20 +54,20 @@
 #                        [--no-tinyproxy]
 # Without --bin it builds build-ebench (Release) from this tree; DIR must
 # hold airlock-node and egress-load.  --http N: timed plain HTTP requests
-# per case (default 4000, env EGRESS_HTTP); --tls N: timed CONNECT set-ups
-# per case (default 1500, EGRESS_TLS); --warmup N: untimed requests per case
+# per case (default 5000, env EGRESS_HTTP); --tls N: timed CONNECT set-ups
+# per case (default 2500, EGRESS_TLS); --warmup N: untimed requests per case
 # first (default 50, EGRESS_WARMUP); --bulk-mib M: MiB per bulk transfer
 # (default 256, EGRESS_BULK_MIB); --bulk-rounds R: transfers per case and
-# kind (default 7, EGRESS_BULK_ROUNDS).  0 skips a measurement.  --raw FILE
+# kind (default 9, EGRESS_BULK_ROUNDS).  0 skips a measurement.  --raw FILE
 # keeps every timed sample (egress-load's --raw).
 set -euo pipefail
 
 BIN=""
-HTTP_N="${EGRESS_HTTP:-4000}"
-TLS_N="${EGRESS_TLS:-1500}"
+HTTP_N="${EGRESS_HTTP:-5000}"
+TLS_N="${EGRESS_TLS:-2500}"
 WARMUP="${EGRESS_WARMUP:-50}"
 BULK_MIB="${EGRESS_BULK_MIB:-256}"
-BULK_ROUNDS="${EGRESS_BULK_ROUNDS:-7}"
+BULK_ROUNDS="${EGRESS_BULK_ROUNDS:-9}"
 PEER=yes
 RAW=""
 
@@ -241,6 +242,7 @@ echo "egress proxy benchmark (bench/egress.sh)"
 echo "date:      $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 echo "machine:   nproc $(nproc), $CPU, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)"
 echo "kernel:    $(uname -r) ($(uname -m))"
+echo "load:      $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) at the start: other work on the machine shows here"
 echo "airlock:   git $GIT, $BIN/airlock-node proxy (rate limits off, log /dev/null)"
 echo "peer:      ${TINY_VERSION:-none}"
 echo "openssl:   $(openssl version | cut -d' ' -f1-2)"
@@ -261,6 +263,7 @@ echo "  airlock:   CPU $(awk -v a="$CPU0_A" -v b="$(proc_cpu_s $AIRLOCK_PID)" 'B
 if [ -n "$TINY_PID" ]; then
   echo "  tinyproxy: CPU $(awk -v a="$CPU0_T" -v b="$(proc_cpu_s $TINY_PID)" 'BEGIN {printf "%.2f", b - a}') s, peak RSS $(proc_hwm $TINY_PID)"
 fi
+echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ -s "$TMP/airlock.err" ]; then
   echo "airlock proxy stderr:"; sed 's/^/  /' "$TMP/airlock.err" | tail -n 5
 fi

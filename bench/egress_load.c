@@ -42,8 +42,9 @@
  *      CONNECT tunnel to the bulk port (which the proxy must treat as
  *      opaque: the client sends no TLS hello)
  *   4. bulk, TLS: the same inside TLS through a CONNECT tunnel to tlsbulk
- * The close that follows each (a TLS close_notify, reading the server's
- * close) is not timed.
+ * The close that follows each (a TLS close_notify, then waiting for the
+ * server's or proxy's close) is not timed, and the next operation starts
+ * only after it.
  * A case LABEL alone is direct (to IP, with SNI NAME); LABEL=IP:PORT:name
  * goes through the proxy at IP:PORT naming the upstream by NAME (the proxy
  * resolves it, the TLS hello carries SNI NAME), LABEL=IP:PORT:ip names it by
@@ -447,6 +448,7 @@ typedef struct {
   bool proxied, by_name;
   struct sockaddr_in proxy;
   sampleset s[PH_COUNT];
+  sampleset open_ms, shake_ms; /* CONNECT set-up split: path open, TLS handshake */
 } bcase;
 
 typedef struct {
@@ -652,6 +654,7 @@ static int http_once(const bcase *c, const upstream *u, int64_t *end_ns, char *w
     snprintf(why, wl, "response body of %lld bytes, Content-Length %lld", body, need);
   else
     rc = 0;
+  drain_until_eof(fd, NULL); /* the close, untimed: the next request starts after it */
 out:
   close(fd);
   return rc;
@@ -695,14 +698,17 @@ static SSL *tls_start(const bcase *c, upstream *u, int fd, char *why, size_t wl)
 
 /* One set-up; *end_ns is when the handshake was complete.  Then a
  * close_notify, untimed. */
-static int tls_once(const bcase *c, upstream *u, int64_t *end_ns, char *why, size_t wl) {
+static int tls_once(const bcase *c, upstream *u, int64_t *open_ns, int64_t *end_ns, char *why, size_t wl) {
   int fd = open_path(c, u, SV_TLS, why, wl);
   if (fd < 0)
     return -1;
+  *open_ns = now_ns();
   SSL *ssl = tls_start(c, u, fd, why, wl);
   *end_ns = now_ns();
-  if (ssl)
+  if (ssl) { /* close_notify, then the server's close, untimed */
     SSL_shutdown(ssl);
+    drain_until_eof(fd, NULL);
+  }
   SSL_free(ssl);
   ERR_clear_error();
   close(fd);
@@ -787,12 +793,15 @@ static const char *phase_title[PH_COUNT] = {
     "bulk download, TLS",
 };
 
-/* One timed operation of phase ph for case c; seconds or <0 on failure. */
-static double timed(int ph, bcase *c, upstream *u, long long bulk, char *why, size_t wl) {
-  int64_t t0 = now_ns(), t1 = 0;
+/* One timed operation of phase ph for case c; seconds or <0 on failure.
+ * For a CONNECT set-up *open_s is the time until the path was open (direct:
+ * connect() returned; proxied: the proxy's 200 was read). */
+static double timed(int ph, bcase *c, upstream *u, long long bulk, double *open_s, char *why, size_t wl) {
+  int64_t t0 = now_ns(), t1 = 0, topen = 0;
   int rc = ph == PH_HTTP  ? http_once(c, u, &t1, why, wl)
-           : ph == PH_TLS ? tls_once(c, u, &t1, why, wl)
+           : ph == PH_TLS ? tls_once(c, u, &topen, &t1, why, wl)
                           : bulk_once(c, u, ph == PH_TLSBULK, bulk, &t1, why, wl);
+  *open_s = (double)(topen - t0) / 1e9;
   return rc == 0 ? (double)(t1 - t0) / 1e9 : -1;
 }
 
@@ -807,22 +816,33 @@ static void run_phase(int ph, bcase *cases, int nc, upstream *u, long long round
   for (long long i = 0; i < warmup; i++)
     for (int k = 0; k < nc; k++) {
       bcase *c = &cases[(i + k) % nc];
-      if (timed(ph, c, u, warm_bytes, why, sizeof(why)) < 0)
+      double unused;
+      if (timed(ph, c, u, warm_bytes, &unused, why, sizeof(why)) < 0)
         add_failure(&c->s[ph], why);
     }
   for (long long i = 0; i < rounds; i++)
     for (int k = 0; k < nc; k++) {
       bcase *c = &cases[(i + k) % nc];
-      double t = timed(ph, c, u, bulk_bytes, why, sizeof(why));
+      double open_s;
+      double t = timed(ph, c, u, bulk_bytes, &open_s, why, sizeof(why));
       if (raw_out)
         fprintf(raw_out, "%s %s %lld %.6f\n", phase_key[ph], c->label, i, bulk ? (double)bulk_bytes / t / 1e6 : t * 1e3);
       if (t < 0)
         add_failure(&c->s[ph], why);
       else
         add_sample(&c->s[ph], bulk ? (double)bulk_bytes / t / 1e6 : t * 1e3);
+      if (t >= 0 && ph == PH_TLS) {
+        add_sample(&c->open_ms, open_s * 1e3);
+        add_sample(&c->shake_ms, (t - open_s) * 1e3);
+      }
     }
-  for (int k = 0; k < nc; k++)
+  for (int k = 0; k < nc; k++) {
     qsort(cases[k].s[ph].v, cases[k].s[ph].n, sizeof(double), cmp_double);
+    if (ph == PH_TLS) {
+      qsort(cases[k].open_ms.v, cases[k].open_ms.n, sizeof(double), cmp_double);
+      qsort(cases[k].shake_ms.v, cases[k].shake_ms.n, sizeof(double), cmp_double);
+    }
+  }
 }
 
 static double median_of(const sampleset *s) {
@@ -857,6 +877,22 @@ static void print_phase(int ph, bcase *cases, int nc, long long count, long long
     else
       printf("  %-24s %10.3f %10.3f %10.3f %10s %9s %8ld\n", cases[k].label, m, pct(s->v, s->n, 0.9),
              pct(s->v, s->n, 0.99), added, ratio, s->failures);
+  }
+  if (ph == PH_TLS) {
+    printf("  split at the median: path open (direct: connect() returned; proxied: connect, CONNECT, 200 read),\n"
+           "  then the TLS handshake (through the tunnel when proxied)\n");
+    printf("  %-24s %10s %10s %10s %10s\n", "case", "open ms", "added", "shake ms", "added");
+    double bo = median_of(&cases[0].open_ms), bs = median_of(&cases[0].shake_ms);
+    for (int k = 0; k < nc; k++) {
+      double o = median_of(&cases[k].open_ms), h = median_of(&cases[k].shake_ms);
+      char ao[32] = "-", ah[32] = "-";
+      if (k > 0) {
+        snprintf(ao, sizeof(ao), "%+.3f", o - bo);
+        snprintf(ah, sizeof(ah), "%+.3f", h - bs);
+      }
+      if (cases[k].open_ms.n)
+        printf("  %-24s %10.3f %10s %10.3f %10s\n", cases[k].label, o, ao, h, ah);
+    }
   }
   for (int k = 0; k < nc; k++)
     if (cases[k].s[ph].failures)
