@@ -42,9 +42,8 @@
  *      CONNECT tunnel to the bulk port (which the proxy must treat as
  *      opaque: the client sends no TLS hello)
  *   4. bulk, TLS: the same inside TLS through a CONNECT tunnel to tlsbulk
- * The close that follows each (a TLS close_notify, then waiting for the
- * server's or proxy's close) is not timed, and the next operation starts
- * only after it.
+ * The close that follows each (waiting for the server's or proxy's close)
+ * is not timed, and the next operation starts only after it.
  * A case LABEL alone is direct (to IP, with SNI NAME); LABEL=IP:PORT:name
  * goes through the proxy at IP:PORT naming the upstream by NAME (the proxy
  * resolves it, the TLS hello carries SNI NAME), LABEL=IP:PORT:ip names it by
@@ -696,8 +695,10 @@ static SSL *tls_start(const bcase *c, upstream *u, int fd, char *why, size_t wl)
   return ssl;
 }
 
-/* One set-up; *end_ns is when the handshake was complete.  Then a
- * close_notify, untimed. */
+/* One set-up; *end_ns is when the handshake was complete.  Then, untimed,
+ * a half-close and the server's close.  Not a close_notify: written right
+ * after the Finished, it is a second small write that a proxy without
+ * TCP_NODELAY holds back until the server's delayed ACK (about 40 ms). */
 static int tls_once(const bcase *c, upstream *u, int64_t *open_ns, int64_t *end_ns, char *why, size_t wl) {
   int fd = open_path(c, u, SV_TLS, why, wl);
   if (fd < 0)
@@ -705,8 +706,8 @@ static int tls_once(const bcase *c, upstream *u, int64_t *open_ns, int64_t *end_
   *open_ns = now_ns();
   SSL *ssl = tls_start(c, u, fd, why, wl);
   *end_ns = now_ns();
-  if (ssl) { /* close_notify, then the server's close, untimed */
-    SSL_shutdown(ssl);
+  if (ssl) {
+    shutdown(fd, SHUT_WR);
     drain_until_eof(fd, NULL);
   }
   SSL_free(ssl);
