@@ -144,8 +144,8 @@ TMP="$(mktemp -d "${TMPDIR:-/tmp}/airlock-egress-bench.XXXXXX")"
 
 # Wait up to 10 s for a file to appear, or for a TCP port to accept.
 wait_file() { # file pid what
-  local i
-  for i in $(seq 100); do
+  local _
+  for _ in $(seq 100); do
     [ -s "$1" ] && return 0
     kill -0 "$2" 2>/dev/null || { echo "egress.sh: $3 exited at start" >&2; return 1; }
     sleep 0.1
@@ -154,8 +154,8 @@ wait_file() { # file pid what
   return 1
 }
 wait_port() { # port pid what
-  local i
-  for i in $(seq 100); do
+  local _
+  for _ in $(seq 100); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
     kill -0 "$2" 2>/dev/null || { echo "egress.sh: $3 exited at start" >&2; return 1; }
     sleep 0.1
@@ -192,7 +192,7 @@ AIRLOCK_PORT="$("$LOAD" free-port 127.0.0.1)"
   --allow "$NAME:*" --allow "$UPSTREAM:*" --allow-address "$UPSTREAM" \
   --resolver "$UPSTREAM:$DNS_PORT" --log /dev/null --ready-file "$TMP/airlock.ready" 2>"$TMP/airlock.err" &
 AIRLOCK_PID=$!
-PIDS+=($AIRLOCK_PID)
+PIDS+=("$AIRLOCK_PID")
 wait_file "$TMP/airlock.ready" $AIRLOCK_PID "airlock proxy" || { cat "$TMP/airlock.err" >&2; exit 1; }
 RAW_ARGS=()
 [ -z "$RAW" ] || RAW_ARGS=(--raw "$RAW")
@@ -223,7 +223,7 @@ DisableViaHeader Yes
 EOF
   tinyproxy -d -c "$TMP/tinyproxy.conf" >"$TMP/tinyproxy.out" 2>&1 &
   TINY_PID=$!
-  PIDS+=($TINY_PID)
+  PIDS+=("$TINY_PID")
   if wait_port "$TINY_PORT" $TINY_PID tinyproxy; then
     CASES+=(--case "tinyproxy=127.0.0.1:$TINY_PORT:ip")
   else
