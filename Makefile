@@ -34,6 +34,7 @@ check: test test-asan fuzz
 
 bench: build
 	bench/launch.sh --airlock $(BUILD)/airlock
+	bench/egress.sh --bin $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) build-fuzz build-bench
