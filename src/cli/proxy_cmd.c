@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "airlock/airlock.h"
+#include "cleanup.h"
 #include "cli.h"
 #include "proxy.h"
 
@@ -98,9 +99,9 @@ int cli_proxy(int argc, char **argv) {
   al_proxy_options o = {.control_fd = -1, .config_fd = -1, .log_fd = -1};
   const char *state_flag = NULL;
   /* at most argc of each list */
-  const char **allow = calloc((size_t)argc + 1, sizeof(char *));
-  const char **deny = calloc((size_t)argc + 1, sizeof(char *));
-  const char **addrs = calloc((size_t)argc + 1, sizeof(char *));
+  _cleanup_free_ const char **allow = calloc((size_t)argc + 1, sizeof(char *));
+  _cleanup_free_ const char **deny = calloc((size_t)argc + 1, sizeof(char *));
+  _cleanup_free_ const char **addrs = calloc((size_t)argc + 1, sizeof(char *));
   if (!allow || !deny || !addrs)
     return 1;
   o.allow = allow;
@@ -151,16 +152,12 @@ int cli_proxy(int argc, char **argv) {
     return bad("%s", "--config and --config-fd exclude each other");
   if (o.control_fd >= 0 && (o.dns_listen || o.ready_file))
     return bad("%s", "--dns-listen and --ready-file are for a standalone proxy (--listen)");
-  char *state_dir = cli_state_dir("proxy", NULL, state_flag);
+  _cleanup_free_ char *state_dir = cli_state_dir("proxy", NULL, state_flag);
   o.state_dir = state_dir;
   airlock_error *err = NULL;
   int rc = al_proxy_serve(&o, &err);
   if (rc < 0)
     fprintf(stderr, "airlock proxy: %s\n", err ? err->msg : "failed");
   airlock_error_free(&err);
-  free(state_dir);
-  free(allow);
-  free(deny);
-  free(addrs);
   return rc < 0 ? 1 : 0;
 }

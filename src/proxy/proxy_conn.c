@@ -61,6 +61,7 @@ void al_conn_finish(al_proxy_conn *c, const char *verdict, const char *fmt, ...)
   }
   al_proxy *px = c->px;
   al_upstream_cancel(c);
+  al_splice_free(c);
   if (c->client)
     bufferevent_free(c->client);
   if (c->upstream)

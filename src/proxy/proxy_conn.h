@@ -52,6 +52,7 @@ struct al_proxy_conn {
   uint64_t bytes_up, bytes_down;
   int64_t active_us; /* when bytes last moved */
   size_t hello_fed;  /* bytes of the tunnel given to the SNI reader */
+  struct al_splice *splice; /* a decided tunnel's zero-copy relay (proxy_splice.c) */
   int status;
   const char *verdict;
   char reason[320];
@@ -83,5 +84,9 @@ void al_route_start(al_proxy_conn *c);
 void al_forward_request(al_proxy_conn *c, const char *set_name, const char *set_value, size_t set_len);
 /* Move bytes both ways with backpressure until either side ends. */
 void al_relay_start(al_proxy_conn *c);
+/* proxy_splice.c: relay a tunnel with splice(2); false if it cannot (the
+ * buffered relay is used then). */
+bool al_splice_start(al_proxy_conn *c);
+void al_splice_free(al_proxy_conn *c);
 
 #endif

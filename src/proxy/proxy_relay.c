@@ -169,8 +169,13 @@ static void start_timers(al_proxy_conn *c) {
 }
 
 void al_relay_start(al_proxy_conn *c) {
-  start_timers(c);
   c->relaying = true;
+  c->stage = AL_ST_RELAY;
+  event_del(c->timer);
+  al_conn_deadline(c, c->px->cfg.max_duration_s);
+  if (al_splice_start(c))
+    return;
+  start_timers(c);
   bufferevent_setcb(c->client, tunnel_read, drained, side_event, c);
   bufferevent_setcb(c->upstream, tunnel_read, drained, side_event, c);
   bufferevent_enable(c->client, EV_READ | EV_WRITE);

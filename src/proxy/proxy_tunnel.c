@@ -12,6 +12,7 @@
 #include "proxy_conn.h"
 
 #include <string.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 
@@ -50,7 +51,12 @@ static void hello_event(struct bufferevent *bev, short what, void *arg) {
 
 void al_tunnel_start(al_proxy_conn *c) {
   c->status = 200;
-  bufferevent_write(c->client, "HTTP/1.1 200 Connection established\r\n\r\n", 39);
+  /* straight to the socket: the client sends its hello only after this,
+   * and a bufferevent would write it one loop turn later */
+  static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+  ssize_t w = send(bufferevent_getfd(c->client), ok, sizeof(ok) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+  if (w < (ssize_t)sizeof(ok) - 1)
+    bufferevent_write(c->client, ok + (w > 0 ? w : 0), sizeof(ok) - 1 - (size_t)(w > 0 ? w : 0));
   bool opaque = false;
   for (size_t i = 0; i < c->px->cfg.n_opaque_ports; i++)
     opaque = opaque || c->px->cfg.opaque_ports[i] == c->port;

@@ -16,6 +16,42 @@
 
 static void try_next(al_proxy_conn *c);
 
+/* A small cache of DNS answers (30 s, least recently stored replaced):
+ * evdns keeps none, and without one every connection to a name pays an A
+ * and an AAAA query.  What it holds are answers, not decisions: every
+ * address is checked again on every use, so a cached answer cannot let
+ * more through than a fresh one. */
+#define DNS_CACHE_SLOTS 64
+#define DNS_CACHE_US (30 * 1000000LL)
+typedef struct {
+  char name[AL_HOST_MAX];
+  struct sockaddr_storage addrs[8];
+  int n;
+  int64_t expires_us;
+} dns_entry;
+static dns_entry dns_cache[DNS_CACHE_SLOTS];
+
+static dns_entry *cache_find(const char *name) {
+  int64_t now = al_proxy_now_us();
+  for (int i = 0; i < DNS_CACHE_SLOTS; i++)
+    if (dns_cache[i].expires_us > now && strcmp(dns_cache[i].name, name) == 0)
+      return &dns_cache[i];
+  return NULL;
+}
+
+static void cache_store(const char *name, const struct evutil_addrinfo *ai) {
+  dns_entry *slot = &dns_cache[0];
+  for (int i = 1; i < DNS_CACHE_SLOTS; i++)
+    if (dns_cache[i].expires_us < slot->expires_us)
+      slot = &dns_cache[i];
+  memset(slot, 0, sizeof(*slot));
+  snprintf(slot->name, sizeof(slot->name), "%.*s", (int)sizeof(slot->name) - 1, name);
+  for (const struct evutil_addrinfo *a = ai; a && slot->n < 8; a = a->ai_next)
+    if ((a->ai_family == AF_INET || a->ai_family == AF_INET6) && a->ai_addrlen <= sizeof(slot->addrs[0]))
+      memcpy(&slot->addrs[slot->n++], a->ai_addr, a->ai_addrlen);
+  slot->expires_us = slot->n ? al_proxy_now_us() + DNS_CACHE_US : 0;
+}
+
 static void format_address(al_proxy_conn *c, const struct sockaddr *sa) {
   char ip[INET6_ADDRSTRLEN];
   if (sa->sa_family == AF_INET) {
@@ -49,6 +85,7 @@ static void resolved_step(evutil_socket_t fd, short what, void *arg) {
     al_conn_refuse(c, 502, 0, "cannot resolve %s: %s", c->host, evutil_gai_strerror(c->gai_result));
     return;
   }
+  cache_store(c->host, c->ai);
   for (struct evutil_addrinfo *a = c->ai; a; a = a->ai_next) {
     if (a->ai_family == AF_INET)
       ((struct sockaddr_in *)a->ai_addr)->sin_port = htons(c->port);
@@ -108,6 +145,24 @@ void al_upstream_start(al_proxy_conn *c) {
     if (c->n_addrs == 0) {
       format_address(c, (struct sockaddr *)&ss);
       al_conn_refuse(c, 403, 0, "forbidden address: %s", c->forbidden_why);
+      return;
+    }
+    try_next(c);
+    return;
+  }
+  dns_entry *hit = cache_find(c->host);
+  if (hit) {
+    for (int i = 0; i < hit->n; i++) {
+      struct sockaddr_storage ss = hit->addrs[i];
+      socklen_t len = ss.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+      if (ss.ss_family == AF_INET)
+        ((struct sockaddr_in *)&ss)->sin_port = htons(c->port);
+      else
+        ((struct sockaddr_in6 *)&ss)->sin6_port = htons(c->port);
+      consider(c, (struct sockaddr *)&ss, len);
+    }
+    if (c->n_addrs == 0) {
+      al_conn_refuse(c, 403, 0, "%s resolves only to forbidden addresses (%s)", c->host, c->forbidden_why);
       return;
     }
     try_next(c);

@@ -102,6 +102,40 @@ def serve(port, tls=None):
     return srv
 
 
+BULK_PORT = 28445
+BULK = os.urandom(8 << 20)
+
+
+def bulk_server():
+    """Raw TCP on 127.0.0.2:BULK_PORT: reads until the client half-closes,
+    then answers the SHA-256 of what it got and 8 MiB, and closes."""
+    import hashlib
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind((UP, BULK_PORT))
+    srv.listen(16)
+
+    def one(conn):
+        h = hashlib.sha256()
+        while True:
+            b = conn.recv(1 << 16)
+            if not b:
+                break
+            h.update(b)
+        try:
+            conn.sendall(h.digest() + BULK)
+        except OSError:
+            pass
+        conn.close()
+
+    def loop():
+        while True:
+            conn, _ = srv.accept()
+            threading.Thread(target=one, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=loop, daemon=True).start()
+
+
 def make_certs():
     def sh(*args):
         subprocess.run(args, check=True, capture_output=True, cwd=TMP)
@@ -499,6 +533,36 @@ def test_injection(px):
     expect_one(px, "untrusted upstream", "deny", "certificate")
 
 
+def test_bulk_tunnel(px):
+    """An opaque tunnel (opaquePorts) carries 1 MiB up, a half-close, and
+    8 MiB down intact, and the record counts exactly those bytes."""
+    import hashlib
+    up = os.urandom(1 << 20)
+    s, head = connect_tunnel(px, "allowed.test:%d" % BULK_PORT)
+    check(status_of(head) == 200, "opaque tunnel opened: %r" % head)
+    s.sendall(up)
+    s.shutdown(socket.SHUT_WR)
+    got = read_response(s)
+    s.close()
+    check(got[:32] == hashlib.sha256(up).digest(), "upload arrived intact through the half-closed tunnel")
+    check(got[32:] == BULK, "8 MiB download intact (%d bytes)" % (len(got) - 32))
+    r = expect_one(px, "bulk tunnel", "allow", "opaque tunnel")
+    check(r is not None and r.get("bytes_up") == len(up) and r.get("bytes_down") == 32 + len(BULK),
+          "bulk bytes counted: %s" % r)
+
+
+def test_byte_cap():
+    px = Proxy("capped", dict(BASE_NET, limits={"maxBytes": "2m"}))
+    s, head = connect_tunnel(px, "allowed.test:%d" % BULK_PORT)
+    s.sendall(b"x")
+    s.shutdown(socket.SHUT_WR)
+    got = read_response(s)
+    s.close()
+    check(status_of(head) == 200 and len(got) < 3 << 20, "maxBytes cuts a tunnel (%d bytes came)" % len(got))
+    expect_one(px, "byte cap", "allow", "maxBytes")
+    px.proc.terminate()
+
+
 def test_rate_limits():
     px = Proxy("ratelimit", dict(BASE_NET, rateLimit={"requestsPerMinute": 0, "perHostRequestsPerMinute": 60,
                                                       "perHostBurst": 3}))
@@ -590,6 +654,7 @@ def main():
     bad = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     bad.load_cert_chain(os.path.join(TMP, "self.pem"), os.path.join(TMP, "self.key"))
     servers = [serve(28080), serve(28443, tls), serve(28444, bad)]
+    bulk_server()
 
     names = {"allowed.test": [UP], "api.test": [UP], "other.test": [UP], "a.wild.test": [UP],
              "rebind.test": ["127.0.0.1"], "meta.test": ["169.254.169.254"], "private.test": ["10.0.0.1"],
@@ -609,7 +674,8 @@ def main():
     BASE_NET = {
         "allow": ["allowed.test:28443", "allowed.test:28080", "*.wild.test:28443", "rebind.test:28443",
                   "meta.test:28443", "private.test:28443", "v6.test:28443", "mapped.test:28443", "mixed.test:28443",
-                  "10.0.0.1:28443", "*.evil.test"],
+                  "10.0.0.1:28443", "*.evil.test", "allowed.test:%d" % BULK_PORT],
+        "opaquePorts": [BULK_PORT],
         "deny": ["*.evil.test"],
         "allowAddresses": [UP],
         "resolver": "127.0.0.1:%d" % dns_port,
@@ -623,10 +689,12 @@ def main():
     }
     px = Proxy("main", BASE_NET)
     tests = [test_allowed_paths, test_sni, test_ip_literals, test_resolving_inside, test_suffix_confusion,
-             test_smuggling, test_host_spoof, test_dns_names_not_resolved, test_injection]
+             test_smuggling, test_host_spoof, test_dns_names_not_resolved, test_injection, test_bulk_tunnel]
     for t in tests:
         print("--", t.__name__, flush=True)
         t(px)
+    print("-- test_byte_cap", flush=True)
+    test_byte_cap()
     print("-- test_rate_limits", flush=True)
     test_rate_limits()
     print("-- test_slow_and_floods", flush=True)
