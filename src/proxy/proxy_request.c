@@ -17,7 +17,7 @@ size_t al_http_head_end(const char *buf, size_t len) {
   return 0;
 }
 
-static int refuse(char *why, size_t whylen, int status, const char *fmt, ...) {
+__attribute__((format(printf, 4, 5))) static int refuse(char *why, size_t whylen, int status, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(why, whylen, fmt, ap);
