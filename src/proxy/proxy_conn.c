@@ -128,6 +128,8 @@ void al_conn_refuse(al_proxy_conn *c, int status, unsigned retry_after, const ch
     safe[j++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
   }
   safe[j] = '\0';
+  if (c->stage == AL_ST_HELLO)
+    c->status = status = 200; /* what the client got before the alert */
   al_proxy_record rec = {.kind = kind_name(c), .method = c->method, .host = c->host, .port = c->port,
                          .sni = c->sni, .address = c->address, .route = c->route ? c->route->path : NULL,
                          .verdict = "deny", .status = status, .reason = c->reason,
@@ -184,7 +186,10 @@ static void timer_fired(evutil_socket_t fd, short what, void *arg) {
     al_conn_refuse(c, 504, 0, "could not reach %s:%u within %us", c->host, c->port, t);
     return;
   case AL_ST_HELLO:
-    al_conn_refuse(c, 0, 0, "no complete TLS ClientHello within %us", t);
+    if (c->hello_ok)
+      al_conn_refuse(c, 504, 0, "could not reach %s:%u within %us", c->host, c->port, t);
+    else
+      al_conn_refuse(c, 0, 0, "no complete TLS ClientHello within %us", t);
     return;
   case AL_ST_RELAY:
     c->verdict = "allow";
@@ -471,7 +476,11 @@ static void head_read(struct bufferevent *bev, void *arg) {
 }
 
 void al_conn_upstream_ready(al_proxy_conn *c) {
-  if (c->kind == AL_PK_CONNECT)
+  if (c->kind == AL_PK_CONNECT && c->early_200) {
+    c->upstream_ready = true;
+    if (c->hello_ok)
+      al_relay_start(c);
+  } else if (c->kind == AL_PK_CONNECT)
     al_tunnel_start(c);
   else if (c->kind == AL_PK_ROUTE)
     al_route_start(c);

@@ -53,6 +53,9 @@ struct al_proxy_conn {
   int64_t active_us; /* when bytes last moved */
   size_t hello_fed;  /* bytes of the tunnel given to the SNI reader */
   struct al_splice *splice; /* a decided tunnel's zero-copy relay (proxy_splice.c) */
+  bool early_200;      /* CONNECT: 200 sent while the upstream connection was still being made */
+  bool upstream_ready; /* ... and it has been made */
+  bool hello_ok;       /* the ClientHello passed; the relay waits for the upstream */
   int status;
   const char *verdict;
   char reason[320];
@@ -77,6 +80,8 @@ void al_conn_upstream_ready(al_proxy_conn *c);
 
 /* proxy_tunnel.c */
 void al_tunnel_start(al_proxy_conn *c);
+/* Whether a CONNECT to this port carries an opaque stream (opaquePorts). */
+bool al_tunnel_opaque(const al_proxy_conn *c);
 /* proxy_route.c: wrap c->upstream in TLS to the route's host, then send. */
 void al_route_start(al_proxy_conn *c);
 /* proxy_relay.c: send the rewritten head and the request body, then relay

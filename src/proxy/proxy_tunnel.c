@@ -39,7 +39,19 @@ static void hello_read(struct bufferevent *bev, void *arg) {
     al_conn_refuse(c, 0, 0, "TLS ClientHello refused: %s", al_sni_strerror(st));
     return;
   }
+  c->hello_ok = true;
+  if (c->early_200 && !c->upstream_ready) {
+    bufferevent_disable(c->client, EV_READ); /* the rest waits for the upstream */
+    return;
+  }
   al_relay_start(c);
+}
+
+bool al_tunnel_opaque(const al_proxy_conn *c) {
+  for (size_t i = 0; i < c->px->cfg.n_opaque_ports; i++)
+    if (c->px->cfg.opaque_ports[i] == c->port)
+      return true;
+  return false;
 }
 
 static void hello_event(struct bufferevent *bev, short what, void *arg) {
@@ -57,10 +69,7 @@ void al_tunnel_start(al_proxy_conn *c) {
   ssize_t w = send(bufferevent_getfd(c->client), ok, sizeof(ok) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
   if (w < (ssize_t)sizeof(ok) - 1)
     bufferevent_write(c->client, ok + (w > 0 ? w : 0), sizeof(ok) - 1 - (size_t)(w > 0 ? w : 0));
-  bool opaque = false;
-  for (size_t i = 0; i < c->px->cfg.n_opaque_ports; i++)
-    opaque = opaque || c->px->cfg.opaque_ports[i] == c->port;
-  if (opaque) {
+  if (al_tunnel_opaque(c)) {
     snprintf(c->reason + strlen(c->reason), sizeof(c->reason) - strlen(c->reason), "; opaque tunnel (network.opaquePorts has %u)",
              c->port);
     al_relay_start(c);
@@ -72,7 +81,8 @@ void al_tunnel_start(al_proxy_conn *c) {
     al_conn_finish(c, "deny", "out of memory");
     return;
   }
-  bufferevent_disable(c->upstream, EV_READ);
+  if (!c->early_200)
+    bufferevent_disable(c->upstream, EV_READ);
   bufferevent_setcb(c->client, hello_read, NULL, hello_event, c);
   bufferevent_enable(c->client, EV_READ | EV_WRITE);
   event_del(c->timer);

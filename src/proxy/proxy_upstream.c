@@ -229,5 +229,14 @@ static void try_next(al_proxy_conn *c) {
     c->upstream = NULL;
     c->at++;
     try_next(c);
+    return;
+  }
+  /* A TLS tunnel is decided and its address checked: answer 200 now and
+   * read the ClientHello while the connection is being made, instead of
+   * one round trip later.  (A failure to connect then ends the tunnel with
+   * an alert and the reason in the record, not with a 502.) */
+  if (c->kind == AL_PK_CONNECT && !c->early_200 && !al_tunnel_opaque(c)) {
+    c->early_200 = true;
+    al_tunnel_start(c);
   }
 }

@@ -551,6 +551,15 @@ def test_bulk_tunnel(px):
           "bulk bytes counted: %s" % r)
 
 
+def test_connect_fails(px):
+    """An allowed, checked address that refuses the connection: the tunnel
+    (already answered 200 while connecting) ends with an alert, and the
+    record says why."""
+    head, reply = send_hello(px, "allowed.test:28446", records_of(client_hello("allowed.test")))
+    check(status_of(head) == 200 and reply in (ALERT_DENIED, b"reset", b""), "refused upstream ends the tunnel")
+    expect_one(px, "upstream refuses", "deny", "cannot connect to allowed.test port 28446")
+
+
 def test_byte_cap():
     px = Proxy("capped", dict(BASE_NET, limits={"maxBytes": "2m"}))
     s, head = connect_tunnel(px, "allowed.test:%d" % BULK_PORT)
@@ -674,7 +683,7 @@ def main():
     BASE_NET = {
         "allow": ["allowed.test:28443", "allowed.test:28080", "*.wild.test:28443", "rebind.test:28443",
                   "meta.test:28443", "private.test:28443", "v6.test:28443", "mapped.test:28443", "mixed.test:28443",
-                  "10.0.0.1:28443", "*.evil.test", "allowed.test:%d" % BULK_PORT],
+                  "10.0.0.1:28443", "*.evil.test", "allowed.test:%d" % BULK_PORT, "allowed.test:28446"],
         "opaquePorts": [BULK_PORT],
         "deny": ["*.evil.test"],
         "allowAddresses": [UP],
@@ -689,7 +698,8 @@ def main():
     }
     px = Proxy("main", BASE_NET)
     tests = [test_allowed_paths, test_sni, test_ip_literals, test_resolving_inside, test_suffix_confusion,
-             test_smuggling, test_host_spoof, test_dns_names_not_resolved, test_injection, test_bulk_tunnel]
+             test_smuggling, test_host_spoof, test_dns_names_not_resolved, test_injection, test_bulk_tunnel,
+             test_connect_fails]
     for t in tests:
         print("--", t.__name__, flush=True)
         t(px)
