@@ -541,6 +541,11 @@ static void accepted(struct evconnlistener *l, evutil_socket_t fd, struct sockad
   bufferevent_setcb(c->client, head_read, NULL, client_event, c);
   bufferevent_enable(c->client, EV_READ);
   al_conn_deadline(c, px->cfg.header_timeout_s);
+  /* the request has often arrived with the connection: read it now rather
+   * than one loop turn later */
+  int n = evbuffer_read(bufferevent_get_input(c->client), fd, AL_HTTP_HEAD_MAX);
+  if (n > 0)
+    head_read(c->client, c); /* may end the connection: c is not used after */
 }
 
 static void accept_error(struct evconnlistener *l, void *arg) {
