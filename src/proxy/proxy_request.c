@@ -123,6 +123,8 @@ static int on_url(http_parser *p, const char *at, size_t n) {
 
 static int on_field(http_parser *p, const char *at, size_t n) {
   al_http_req *r = req_of(p);
+  if (r->head_done)
+    return 0; /* a chunked body's trailer: forwarded as body bytes, not a header of the head */
   if (r->in_value || r->n_headers == 0) {
     if (r->n_headers == AL_HTTP_MAX_HEADERS) {
       r->overflow = true;
@@ -138,6 +140,8 @@ static int on_field(http_parser *p, const char *at, size_t n) {
 
 static int on_value(http_parser *p, const char *at, size_t n) {
   al_http_req *r = req_of(p);
+  if (r->head_done)
+    return 0;
   r->in_value = true;
   if (r->n_headers == 0 || append(&r->headers[r->n_headers - 1].value, at, n) < 0)
     r->overflow = true;

@@ -107,6 +107,19 @@ static void test_body_framing(void **state) {
   assert_true(r.complete);
   al_http_req_clear(&r);
 
+  /* a trailer after the last chunk is body, not a header of the head */
+  assert_int_equal(parse("POST http://a.com/ HTTP/1.1\r\nHost: a.com\r\nTransfer-Encoding: chunked\r\n\r\n", &r, why), 0);
+  const char *trailer = "0\r\nX-Trailer: 1\r\n\r\n";
+  assert_int_equal(al_http_req_feed_body(&r, trailer, strlen(trailer)), (ssize_t)strlen(trailer));
+  assert_true(r.complete);
+  assert_int_equal(r.n_headers, 2);
+  size_t hl;
+  char *h = al_http_req_upstream_head(&r, "/", "a.com", NULL, NULL, 0, &hl);
+  assert_non_null(h);
+  assert_null(strstr(h, "X-Trailer"));
+  free(h);
+  al_http_req_clear(&r);
+
   assert_int_equal(parse("POST http://a.com/ HTTP/1.1\r\nHost: a.com\r\nTransfer-Encoding: chunked\r\n\r\n", &r, why), 0);
   assert_int_equal(al_http_req_feed_body(&r, "zz\r\n", 4), -1);
   al_http_req_clear(&r);
