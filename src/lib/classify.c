@@ -794,7 +794,7 @@ static int compile_globs(cctx *c, const char *field, json_t *v, globset *g, bool
   json_array_foreach(arr, i, e) {
     char f[96];
     fieldf(f, sizeof(f), "%s[%zu]", field, i);
-    const char *s;
+    const char *s = NULL;
     if ((r = want_str(c, f, e, &s)) < 0)
       break;
     if (s[0] == '@' && allow_sets && s[1] && strspn(s + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == strlen(s + 1)) {
@@ -844,7 +844,7 @@ static int compile_regexes(cctx *c, const char *field, json_t *v, relist *out) {
   json_array_foreach(v, i, e) {
     char f[96];
     fieldf(f, sizeof(f), "%s[%zu]", field, i);
-    const char *s;
+    const char *s = NULL;
     if (want_str(c, f, e, &s) < 0)
       return -1;
     int flags = REG_EXTENDED | REG_NOSUB;
@@ -865,7 +865,7 @@ static int compile_regexes(cctx *c, const char *field, json_t *v, relist *out) {
 
 /* "-r|-R|--recursive" */
 static int compile_alts(cctx *c, const char *field, json_t *v, altgroup *g) {
-  const char *s;
+  const char *s = NULL;
   if (want_str(c, field, v, &s) < 0)
     return -1;
   const char *p = s;
@@ -968,7 +968,7 @@ static int compile_redirect(cctx *c, const char *field, json_t *v, redircond *rd
     char f[128];
     fieldf(f, sizeof(f), "%s.%s", field, k);
     if (strcmp(k, "dir") == 0) {
-      const char *s;
+      const char *s = NULL;
       if (want_str(c, f, e, &s) < 0)
         return -1;
       if (strcmp(s, "in") == 0)
@@ -1136,7 +1136,7 @@ static int compile_match(cctx *c, const char *field, json_t *v, mnode *m, int ne
 }
 
 static int want_action(cctx *c, const char *field, json_t *v, al_action *out) {
-  const char *s;
+  const char *s = NULL;
   if (want_str(c, field, v, &s) < 0)
     return -1;
   if (al_action_from_name(s, out) < 0)
@@ -1150,7 +1150,7 @@ static int compile_pattern(cctx *c, size_t index, json_t *v, pattern **out) {
   if (!json_is_object(v))
     return cfail(c, "(pattern)", "must be an object");
   json_t *id = json_object_get(v, "id");
-  const char *ids;
+  const char *ids = NULL;
   if (!id)
     return cfail(c, "id", "missing");
   if (want_str(c, "id", id, &ids) < 0)
@@ -1173,7 +1173,7 @@ static int compile_pattern(cctx *c, size_t index, json_t *v, pattern **out) {
     if (strcmp(k, "id") == 0)
       continue;
     if (strcmp(k, "description") == 0) {
-      const char *s;
+      const char *s = NULL;
       if (want_str(c, k, e, &s) < 0)
         return -1;
       p->description = strdup(s);
@@ -1181,7 +1181,7 @@ static int compile_pattern(cctx *c, size_t index, json_t *v, pattern **out) {
         return cfail(c, k, "out of memory");
       have_desc = true;
     } else if (strcmp(k, "severity") == 0) {
-      const char *s;
+      const char *s = NULL;
       if (want_str(c, k, e, &s) < 0)
         return -1;
       if (strcmp(s, "high") == 0)
@@ -1224,7 +1224,7 @@ static int compile_optlist(cctx *c, const char *field, json_t *v, cmdent *e, boo
   json_array_foreach(v, i, o) {
     char f[96];
     fieldf(f, sizeof(f), "%s[%zu]", field, i);
-    const char *s;
+    const char *s = NULL;
     if (want_str(c, f, o, &s) < 0)
       return -1;
     size_t l = strlen(s);
@@ -1246,7 +1246,7 @@ static int compile_optlist(cctx *c, const char *field, json_t *v, cmdent *e, boo
 }
 
 static int want_role(cctx *c, const char *field, json_t *v, int *out, bool is_operand) {
-  const char *s;
+  const char *s = NULL;
   if (want_str(c, field, v, &s) < 0)
     return -1;
   static const char *const names[] = {"read", "write", "delete", "none", "copy"};
@@ -1421,7 +1421,7 @@ static int compile_file(const al_catalogue *base, json_t *root, const char *orig
       json_array_foreach(v, i, g) {
         char gf[160];
         fieldf(gf, sizeof(gf), "%s[%zu]", f, i);
-        const char *gs;
+        const char *gs = NULL;
         if (want_str(&c, gf, g, &gs) < 0)
           return -1;
         if (gs[0] == '@')
@@ -1473,7 +1473,7 @@ static int compile_file(const al_catalogue *base, json_t *root, const char *orig
     json_array_foreach(dis, i, v) {
       char f[64];
       fieldf(f, sizeof(f), "disable[%zu]", i);
-      const char *s;
+      const char *s = NULL;
       if (want_str(&c, f, v, &s) < 0)
         return -1;
       if (!strv_push(&l->disable, &l->ndisable, s))

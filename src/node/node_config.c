@@ -206,7 +206,7 @@ int al_node_config_load(al_node_config *c, const char *path, airlock_error **err
         c->ui_enabled = json_is_true(uv);
       }
     } else if (strcmp(k, "sandbox_host_uid") == 0) {
-      int64_t uid;
+      int64_t uid = 0;
       if (integer(v, k, 1, 4294967294LL, &uid, err) < 0)
         goto out;
       c->sandbox_host_uid = (uint32_t)uid;

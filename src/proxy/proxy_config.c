@@ -145,7 +145,7 @@ static int parse_limits(al_proxy_config *cfg, json_t *obj, airlock_error **err) 
   json_object_foreach(obj, k, v) {
     char key[96];
     snprintf(key, sizeof(key), "limits.%s", k);
-    double d;
+    double d = 0;
     if (strcmp(k, "maxBytes") == 0) {
       if (json_is_string(v)) {
         int64_t sz;
