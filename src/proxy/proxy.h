@@ -90,7 +90,6 @@ typedef struct al_proxy {
   FILE *log;
   const char *sandbox;
   bool stopping;
-  bool fs_locked; /* Landlock: no file access since serving began */
 } al_proxy;
 
 /* The record of one decision, written as one JSON line. */

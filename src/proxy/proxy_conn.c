@@ -25,6 +25,19 @@ static const char *kind_name(const al_proxy_conn *c) {
   return c->kind == AL_PK_CONNECT ? "connect" : c->kind == AL_PK_ROUTE ? "route" : "http";
 }
 
+/* The connection's one record, with what is known of it now. */
+static void record_once(al_proxy_conn *c, const char *verdict) {
+  if (c->logged)
+    return;
+  al_proxy_record rec = {.kind = kind_name(c), .method = c->method, .host = c->host, .port = c->port,
+                         .sni = c->sni, .address = c->address, .route = c->route ? c->route->path : NULL,
+                         .verdict = verdict, .status = c->status, .reason = c->reason,
+                         .bytes_up = c->bytes_up, .bytes_down = c->bytes_down,
+                         .duration_us = al_proxy_now_us() - c->start_us};
+  al_proxy_log(c->px, &rec);
+  c->logged = true;
+}
+
 void al_conn_finish(al_proxy_conn *c, const char *verdict, const char *fmt, ...) {
   if (!c->logged) {
     if (fmt) {
@@ -41,23 +54,7 @@ void al_conn_finish(al_proxy_conn *c, const char *verdict, const char *fmt, ...)
       vsnprintf(c->reason + keep, sizeof(c->reason) - keep, fmt, ap);
       va_end(ap);
     }
-    al_proxy_record rec = {
-        .kind = kind_name(c),
-        .method = c->method,
-        .host = c->host,
-        .port = c->port,
-        .sni = c->sni,
-        .address = c->address,
-        .route = c->route ? c->route->path : NULL,
-        .verdict = verdict,
-        .status = c->status,
-        .reason = c->reason,
-        .bytes_up = c->bytes_up,
-        .bytes_down = c->bytes_down,
-        .duration_us = al_proxy_now_us() - c->start_us,
-    };
-    al_proxy_log(c->px, &rec);
-    c->logged = true;
+    record_once(c, verdict);
   }
   al_proxy *px = c->px;
   al_upstream_cancel(c);
@@ -129,16 +126,8 @@ void al_conn_refuse(al_proxy_conn *c, int status, unsigned retry_after, const ch
   }
   safe[j] = '\0';
   if (c->stage == AL_ST_HELLO)
-    c->status = status = 200; /* what the client got before the alert */
-  al_proxy_record rec = {.kind = kind_name(c), .method = c->method, .host = c->host, .port = c->port,
-                         .sni = c->sni, .address = c->address, .route = c->route ? c->route->path : NULL,
-                         .verdict = "deny", .status = status, .reason = c->reason,
-                         .bytes_up = c->bytes_up, .bytes_down = c->bytes_down,
-                         .duration_us = al_proxy_now_us() - c->start_us};
-  if (!c->logged) {
-    al_proxy_log(c->px, &rec);
-    c->logged = true;
-  }
+    c->status = 200; /* what the client got before the alert */
+  record_once(c, "deny");
   al_upstream_cancel(c);
   if (c->upstream) {
     bufferevent_free(c->upstream);

@@ -205,14 +205,9 @@ int al_http_req_parse_head(al_http_req *req, const char *head, size_t len, char 
       return refuse(why, whylen, 500, "out of memory");
     trim(req->headers[i].value);
   }
+  /* check_bytes has refused two framings, or one of them twice */
   size_t n_cl = al_http_req_header_count(req, "content-length");
   size_t n_te = al_http_req_header_count(req, "transfer-encoding");
-  if (n_cl > 1)
-    return refuse(why, whylen, 400, "request smuggling: %zu Content-Length headers", n_cl);
-  if (n_cl && n_te)
-    return refuse(why, whylen, 400, "request smuggling: both Content-Length and Transfer-Encoding");
-  if (n_te > 1)
-    return refuse(why, whylen, 400, "request smuggling: %zu Transfer-Encoding headers", n_te);
   if (n_te) {
     if (strcasecmp(al_http_req_header(req, "transfer-encoding"), "chunked") != 0)
       return refuse(why, whylen, 501, "Transfer-Encoding other than chunked");
