@@ -12,6 +12,7 @@
 #include "egress_spawn.h"
 #include "cleanup.h"
 #include "error.h"
+#include "fdpass.h"
 #include "network.h"
 #include "node_bin.h"
 #include "statedir.h"
@@ -181,25 +182,8 @@ int al_egress_start(al_egress *e, const airlock_spec *spec, const char *name, ai
 int al_egress_hand_over(al_egress *e, const int fds[2], airlock_error **err) {
   if (e->ctl < 0)
     return al_err(err, 0, "egress proxy: not running");
-  static const char payload[] = "fds";
-  struct iovec iov = {(void *)payload, sizeof(payload) - 1};
-  union {
-    char buf[CMSG_SPACE(2 * sizeof(int))];
-    struct cmsghdr align;
-  } control;
-  memset(&control, 0, sizeof(control));
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-                       .msg_controllen = sizeof(control.buf)};
-  struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN(2 * sizeof(int));
-  memcpy(CMSG_DATA(cm), fds, 2 * sizeof(int));
-  ssize_t n;
-  do
-    n = sendmsg(e->ctl, &msg, MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
-  if (n != (ssize_t)iov.iov_len)
+  ssize_t n = al_send_fds(e->ctl, "fds", 3, fds, 2);
+  if (n != 3)
     return al_err(err, errno, "egress proxy: handing over the sandbox's sockets");
   return 0;
 }

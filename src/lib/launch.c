@@ -17,6 +17,7 @@
 #include "cleanup.h"
 #include "error.h"
 #include "launch.h"
+#include "fdpass.h"
 #include "network.h"
 #include "plan.h"
 #include "secret_files.h"
@@ -164,22 +165,7 @@ static int send_cgroups(int sock, const al_cgroup *cg, const al_plan *plan, int 
   al_cgroup_msg m = {.tag = 'c'};
   for (int i = first_fallback; i < plan->n_rlimits && m.n_fallbacks < AL_MAX_FALLBACKS; i++)
     m.fallbacks[m.n_fallbacks++] = plan->rlimits[i];
-  struct iovec iov = {&m, sizeof(m)};
-  union {
-    char buf[CMSG_SPACE(sizeof(fds))];
-    struct cmsghdr align;
-  } control;
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-  if (n > 0) {
-    msg.msg_control = control.buf;
-    msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)n);
-    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)n);
-    memcpy(CMSG_DATA(cm), fds, sizeof(int) * (size_t)n);
-  }
-  return sendmsg(sock, &msg, MSG_NOSIGNAL) == (ssize_t)sizeof(m) ? 0 : -1;
+  return al_send_fds(sock, &m, sizeof(m), fds, (size_t)n) == (ssize_t)sizeof(m) ? 0 : -1;
 }
 
 int al_launch_start(al_launch *l, const airlock_spec *spec, bool agent, airlock_result *r, airlock_error **err) {

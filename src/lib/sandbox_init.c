@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include "caps.h"
 #include "cgroup.h"
+#include "fdpass.h"
 #include "landlock.h"
 #include "network.h"
 #include "plan.h"
@@ -112,23 +113,7 @@ static void hand_over_egress_sockets(void) {
   if ((fds[1] = bound_socket(SOCK_DGRAM, AL_EGRESS_DNS_PORT)) < 0)
     setup_failed("egress DNS socket " AL_EGRESS_DNS_ADDR " (udp)", errno);
   al_status_msg m = {.kind = AL_MSG_EGRESS_FDS};
-  struct iovec iov = {&m, sizeof(m)};
-  union {
-    char buf[CMSG_SPACE(sizeof(fds))];
-    struct cmsghdr align;
-  } control;
-  memset(&control, 0, sizeof(control));
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-                       .msg_controllen = sizeof(control.buf)};
-  struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN(sizeof(fds));
-  memcpy(CMSG_DATA(cm), fds, sizeof(fds));
-  ssize_t n;
-  do
-    n = sendmsg(status_fd, &msg, MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
+  ssize_t n = al_send_fds(status_fd, &m, sizeof(m), fds, 2);
   int e = errno;
   close(fds[0]);
   close(fds[1]);
