@@ -154,6 +154,29 @@ def make_certs():
        "-addext", "subjectAltName=DNS:api.test")
 
 
+def wait_for_file(path, what):
+    for _ in range(100):
+        if os.path.exists(path):
+            return
+        time.sleep(0.05)
+    raise SystemExit("%s did not start" % what)
+
+
+def start_resolver(names):
+    """The test resolver answering names (name -> addresses); sets QUERY_LOG
+    (every name it is asked) and returns its port."""
+    global QUERY_LOG
+    with open(os.path.join(TMP, "names.json"), "w") as f:
+        json.dump(names, f)
+    QUERY_LOG = os.path.join(TMP, "queries.log")
+    port = free_port()
+    ready = os.path.join(TMP, "resolver.ready")
+    PROCS.append(subprocess.Popen([sys.executable, os.path.join(HERE, "test_resolver.py"), "127.0.0.1", str(port),
+                                   os.path.join(TMP, "names.json"), QUERY_LOG, ready]))
+    wait_for_file(ready, "test resolver")
+    return port
+
+
 # ------------------------------------------------------------------- proxy
 class Proxy:
     def __init__(self, name, network, extra=()):
@@ -170,12 +193,7 @@ class Proxy:
              "--config", cfg, "--log", self.log, "--state-dir", STATE, "--sandbox", name, "--ready-file", ready,
              *extra], stdout=self.stderr, stderr=self.stderr)
         PROCS.append(self.proc)
-        for _ in range(100):
-            if os.path.exists(ready):
-                break
-            time.sleep(0.05)
-        else:
-            raise SystemExit("proxy %s did not start: %s" % (name, open(self.stderr.name).read()))
+        wait_for_file(ready, "proxy %s (%s)" % (name, self.stderr.name))
         self.seen = 0
 
     def records(self):
@@ -650,7 +668,7 @@ def test_secret_nowhere():
 
 
 def main():
-    global STATE, QUERY_LOG, BASE_NET
+    global STATE, BASE_NET
     make_certs()
     STATE = os.path.join(TMP, "state")
     os.makedirs(STATE, mode=0o700)
@@ -668,17 +686,7 @@ def main():
     names = {"allowed.test": [UP], "api.test": [UP], "other.test": [UP], "a.wild.test": [UP],
              "rebind.test": ["127.0.0.1"], "meta.test": ["169.254.169.254"], "private.test": ["10.0.0.1"],
              "v6.test": ["::1"], "mapped.test": ["::ffff:10.0.0.1"], "mixed.test": ["10.0.0.1", UP]}
-    with open(os.path.join(TMP, "names.json"), "w") as f:
-        json.dump(names, f)
-    QUERY_LOG = os.path.join(TMP, "queries.log")
-    dns_port = free_port()
-    ready = os.path.join(TMP, "resolver.ready")
-    PROCS.append(subprocess.Popen([sys.executable, os.path.join(HERE, "test_resolver.py"), "127.0.0.1",
-                                   str(dns_port), os.path.join(TMP, "names.json"), QUERY_LOG, ready]))
-    for _ in range(100):
-        if os.path.exists(ready):
-            break
-        time.sleep(0.05)
+    dns_port = start_resolver(names)
 
     BASE_NET = {
         "allow": ["allowed.test:28443", "allowed.test:28080", "*.wild.test:28443", "rebind.test:28443",
@@ -697,6 +705,8 @@ def main():
         ],
     }
     px = Proxy("main", BASE_NET)
+    with open("/proc/%d/status" % px.proc.pid) as f:
+        check("NoNewPrivs:\t1" in f.read(), "the proxy runs with no_new_privs")
     tests = [test_allowed_paths, test_sni, test_ip_literals, test_resolving_inside, test_suffix_confusion,
              test_smuggling, test_host_spoof, test_dns_names_not_resolved, test_injection, test_bulk_tunnel,
              test_connect_fails]

@@ -37,17 +37,7 @@ def main():
     os.chmod(et.TMP, 0o755)
     port = et.free_port()
     servers = [et.serve(port)]
-    with open(os.path.join(et.TMP, "names.json"), "w") as f:
-        json.dump({"allowed.test": [et.UP], "other.test": [et.UP]}, f)
-    et.QUERY_LOG = os.path.join(et.TMP, "queries.log")
-    dns_port = et.free_port()
-    ready = os.path.join(et.TMP, "resolver.ready")
-    et.PROCS.append(subprocess.Popen([sys.executable, os.path.join(HERE, "test_resolver.py"), "127.0.0.1",
-                                      str(dns_port), os.path.join(et.TMP, "names.json"), et.QUERY_LOG, ready]))
-    for _ in range(100):
-        if os.path.exists(ready):
-            break
-        time.sleep(0.05)
+    dns_port = et.start_resolver({"allowed.test": [et.UP], "other.test": [et.UP]})
     network = {"mode": "proxy", "allow": ["allowed.test:%d" % port], "allowAddresses": [et.UP],
                "resolver": "127.0.0.1:%d" % dns_port}
     config = {"autonomy": {"level": "full"}, "approvalGating": dict(pe.APPROVERS), "sandbox": {"network": network}}

@@ -185,17 +185,7 @@ def main():
     tls.load_cert_chain(os.path.join(T, "srv.pem"), os.path.join(T, "srv.key"))
     servers = [et.serve(port), et.serve(tls_port, tls)]
     names = {"allowed.test": [et.UP], "api.test": [et.UP], "other.test": [et.UP]}
-    with open(os.path.join(T, "names.json"), "w") as f:
-        json.dump(names, f)
-    et.QUERY_LOG = os.path.join(T, "queries.log")
-    dns_port = et.free_port()
-    ready = os.path.join(T, "resolver.ready")
-    et.PROCS.append(subprocess.Popen([sys.executable, os.path.join(et.HERE, "test_resolver.py"), "127.0.0.1",
-                                      str(dns_port), os.path.join(T, "names.json"), et.QUERY_LOG, ready]))
-    for _ in range(100):
-        if os.path.exists(ready):
-            break
-        time.sleep(0.05)
+    dns_port = et.start_resolver(names)
     os.chmod(et.QUERY_LOG, 0o644)
     cfg = os.path.join(T, "sandbox.json")
     with open(cfg, "w") as f:
