@@ -743,15 +743,22 @@ def main():
     return 1 if FAILS else 0
 
 
-if __name__ == "__main__":
+def run_main(fn):
+    """Run a suite's main, stop what it started, keep TMP when it failed
+    (or KEEP_TMP=1), exit with its code (77: skipped)."""
+    rc = 1
     try:
-        rc = main()
+        rc = fn()
     finally:
         for p in PROCS:
             if p.poll() is None:
                 p.kill()
-        if not FAILS and os.environ.get("KEEP_TMP") != "1":
+        if rc in (0, 77) and not FAILS and os.environ.get("KEEP_TMP") != "1":
             shutil.rmtree(TMP, ignore_errors=True)
         else:
             print("kept", TMP)
     sys.exit(rc)
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -114,16 +114,4 @@ def run_checks(n, port):
 
 
 if __name__ == "__main__":
-    rc = 1
-    try:
-        rc = main()
-    finally:
-        for p in et.PROCS:
-            if p.poll() is None:
-                p.kill()
-        if rc in (0, 77) and os.environ.get("KEEP_TMP") != "1":
-            import shutil
-            shutil.rmtree(et.TMP, ignore_errors=True)
-        else:
-            print("kept", et.TMP)
-    sys.exit(rc)
+    et.run_main(main)

@@ -212,15 +212,4 @@ def main():
 
 
 if __name__ == "__main__":
-    rc = 1
-    try:
-        rc = main()
-    finally:
-        for p in et.PROCS:
-            if p.poll() is None:
-                p.kill()
-        if rc == 0 and os.environ.get("KEEP_TMP") != "1":
-            shutil.rmtree(T, ignore_errors=True)
-        else:
-            print("kept", T)
-    sys.exit(rc)
+    et.run_main(main)
