@@ -120,12 +120,9 @@ trap 'exit 129' HUP
 
 # --- binaries ---------------------------------------------------------------
 if [ -z "$BIN" ]; then
-  # -DAIRLOCK_WERROR=OFF: in a Release build gcc 12 reports
-  # -Wmaybe-uninitialized false positives in src/lib, which -Werror turns
-  # into a failed build.  Warnings are not what this measures.
   log="$(mktemp)"
   echo "building $REPO/build-ebench (Release) ..." >&2
-  if ! { cmake -S "$REPO" -B "$REPO/build-ebench" -DCMAKE_BUILD_TYPE=Release -DAIRLOCK_WERROR=OFF &&
+  if ! { cmake -S "$REPO" -B "$REPO/build-ebench" -DCMAKE_BUILD_TYPE=Release &&
          cmake --build "$REPO/build-ebench" -j"$(nproc)" --target airlock-node-cli egress-load; } >"$log" 2>&1; then
     tail -n 30 "$log" >&2
     echo "egress.sh: build failed (full log: $log)" >&2

@@ -70,12 +70,9 @@ command -v python3 >/dev/null || { echo "launch.sh: python3 is required" >&2; ex
 
 # --- airlock binary ---------------------------------------------------------
 if [ -z "$AIRLOCK" ]; then
-  # -DAIRLOCK_WERROR=OFF: at -O3 gcc 12 reports -Wmaybe-uninitialized false
-  # positives in src/lib/config.c, which -Werror turns into a failed build.
-  # Warnings are not what this script measures.
   log="$(mktemp)"
   echo "building $REPO/build-bench (Release) ..." >&2
-  if ! { cmake -S "$REPO" -B "$REPO/build-bench" -DCMAKE_BUILD_TYPE=Release -DAIRLOCK_WERROR=OFF &&
+  if ! { cmake -S "$REPO" -B "$REPO/build-bench" -DCMAKE_BUILD_TYPE=Release &&
          cmake --build "$REPO/build-bench" -j"$(nproc)" --target airlock-cli; } >"$log" 2>&1; then
     tail -n 30 "$log" >&2
     echo "launch.sh: build failed (full log: $log)" >&2

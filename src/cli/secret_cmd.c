@@ -1,5 +1,5 @@
 /* secret_cmd.c - `airlock secret set|list|rm|get`: the node's secret store
- * (src/lib/secrets.c).  A value enters only through stdin (never an argument
+ * (src/store/secrets.c).  A value enters only through stdin (never an argument
  * or an environment variable, which other users can see in /proc), is read
  * straight into guarded memory, and leaves only through `get --reveal`,
  * byte for byte on stdout.  Exit 2: bad usage; 1: the operation failed. */

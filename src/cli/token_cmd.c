@@ -1,5 +1,5 @@
 /* token_cmd.c - `airlock token create|list|revoke`: the node's tenants, kept
- * in the state directory's token store (src/lib/tokens.c).  A new token is
+ * in the state directory's token store (src/store/tokens.c).  A new token is
  * printed once, alone on stdout, so that scripts can capture it; nothing
  * here ever prints a hash.  Exit 2: bad usage; 1: the operation failed. */
 #define _GNU_SOURCE

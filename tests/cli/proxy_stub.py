@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A stand-in for `airlock-node proxy`, for tests/cli/network_cli.sh only.
 
-It speaks the launcher's side of the protocol (src/lib/egress_spawn.h) and
+It speaks the launcher's side of the protocol (src/sandbox/egress_spawn.h) and
 nothing more: reads the settings on --config-fd, answers "ok" (or
 "error: TEXT") on --control-fd, takes the "fds" message with the sandbox's
 HTTP listener and DNS socket, answers every TCP connection with a fixed

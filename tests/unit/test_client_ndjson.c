@@ -1,5 +1,5 @@
 /* test_client_ndjson.c - the NDJSON line assembler of the node client
- * (src/lib/ndjson.c): lines split across feeds, several lines per feed, the
+ * (src/base/ndjson.c): lines split across feeds, several lines per feed, the
  * line cap, CR/blank handling, the unterminated tail, callback errors. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,7 +1,7 @@
-/* secret_name.c - what a secret may be called (secrets.h).  Apart from the
+/* secret_name.c - what a secret may be called (secret_name.h).  Apart from the
  * store because the launcher checks `--secret NAME` too, in the libc-only
  * airlock binary that does not link the store (libsodium, SQLite). */
-#include "secrets.h"
+#include "secret_name.h"
 
 #include <string.h>
 

@@ -7,7 +7,7 @@
 #include "launch.h"
 #include "network.h"
 #include "pathpolicy.h"
-#include "secrets.h"
+#include "secret_name.h"
 
 #include <ctype.h>
 #include <stdbool.h>

@@ -23,9 +23,8 @@
 #include <stdint.h>
 
 #include "airlock/airlock.h"
+#include "secret_name.h"
 
-#define AL_SECRET_NAME_MAX 64
-#define AL_SECRET_VALUE_MAX (64 * 1024)
 #define AL_SECRET_KEY_BYTES 32
 #define AL_SECRET_KEY_FILE "master.key"
 #define AL_SECRET_CREDENTIAL "airlock-master-key"
@@ -43,9 +42,6 @@ typedef struct al_secrets al_secrets;
  * ENOENT.  The master key is not read here: list and rm need none. */
 int al_secrets_open(const char *state_dir, bool create, al_secrets **out, airlock_error **err);
 void al_secrets_close(al_secrets *s);
-
-/* [A-Za-z0-9._-]{1,64} */
-bool al_secret_name_valid(const char *name);
 
 /* Store (or replace) NAME = value[0..len), len <= AL_SECRET_VALUE_MAX, any
  * bytes.  Reads the master key, creating STATE_DIR/master.key when there is

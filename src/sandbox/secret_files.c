@@ -9,7 +9,7 @@
 #include "cleanup.h"
 #include "error.h"
 #include "node_bin.h"
-#include "secrets.h"
+#include "secret_name.h"
 #include "statedir.h"
 
 #include <ctype.h>
