@@ -159,12 +159,9 @@ trap 'exit 129' HUP
 
 # --- binaries ---------------------------------------------------------------
 if [ -z "$BIN" ]; then
-  # -DAIRLOCK_WERROR=OFF: in a Release build gcc 12 reports a
-  # -Wmaybe-uninitialized false positive in src/node/node_config.c, which
-  # -Werror turns into a failed build.  Warnings are not what this measures.
   log="$(mktemp)"
   echo "building $REPO/build-nbench (Release) ..." >&2
-  if ! { cmake -S "$REPO" -B "$REPO/build-nbench" -DCMAKE_BUILD_TYPE=Release -DAIRLOCK_WERROR=OFF &&
+  if ! { cmake -S "$REPO" -B "$REPO/build-nbench" -DCMAKE_BUILD_TYPE=Release &&
          cmake --build "$REPO/build-nbench" -j"$(nproc)" --target airlock-node-cli node-load; } >"$log" 2>&1; then
     tail -n 30 "$log" >&2
     echo "node_exec.sh: build failed (full log: $log)" >&2
