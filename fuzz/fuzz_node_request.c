@@ -16,8 +16,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   memcpy(path, data, path_len);
   path[path_len] = '\0';
   char id[32];
-  al_route r = al_route_parse(path, id, sizeof(id));
-  if (r != AL_ROUTE_NONE && (r == AL_ROUTE_SANDBOX || r == AL_ROUTE_EXEC_ONE) && strlen(id) == 0)
+  al_api_route r = al_api_route_parse(path, id, sizeof(id));
+  if (r != AL_API_NONE && (r == AL_API_SANDBOX || r == AL_API_EXEC_ONE) && strlen(id) == 0)
     abort(); /* a route with an id must have one */
   /* the same bytes as a Cookie header: every value found lies inside it */
   const char *cur = path, *val;

@@ -8,12 +8,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* What a failure carries when even its message cannot be allocated: every
+ * failure reaches the user with a message, so callers never need a
+ * fallback text.  Shared and never freed (airlock_error_free knows it). */
+static airlock_error out_of_memory = {.errnum = ENOMEM, .msg = (char *)"out of memory"};
+
 int al_err(airlock_error **err, int errnum, const char *fmt, ...) {
   if (err == NULL || *err != NULL)
     return -1;
   airlock_error *e = calloc(1, sizeof(*e));
-  if (e == NULL)
+  if (e == NULL) {
+    *err = &out_of_memory;
     return -1;
+  }
   char *base = NULL;
   va_list ap;
   va_start(ap, fmt);
@@ -28,14 +35,19 @@ int al_err(airlock_error **err, int errnum, const char *fmt, ...) {
       base = full;
     }
   }
+  if (base == NULL) {
+    free(e);
+    *err = &out_of_memory;
+    return -1;
+  }
   e->errnum = errnum;
-  e->msg = base ? base : strdup("out of memory");
+  e->msg = base;
   *err = e;
   return -1;
 }
 
 int al_err_prefix(airlock_error **err, const char *fmt, ...) {
-  if (err == NULL || *err == NULL)
+  if (err == NULL || *err == NULL || *err == &out_of_memory)
     return -1;
   char *ctx = NULL;
   va_list ap;
@@ -56,6 +68,10 @@ int al_err_prefix(airlock_error **err, const char *fmt, ...) {
 void airlock_error_free(airlock_error **err) {
   if (err == NULL || *err == NULL)
     return;
+  if (*err == &out_of_memory) {
+    *err = NULL;
+    return;
+  }
   free((*err)->msg);
   free(*err);
   *err = NULL;

@@ -2,6 +2,7 @@
  * forked sandbox child can call it too. */
 #define _GNU_SOURCE
 #include "trace.h"
+#include "clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,16 +13,10 @@
 bool al_trace_enabled;
 int64_t al_trace_origin_ns;
 
-static int64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 void al_trace_init(void) {
   const char *v = getenv("AIRLOCK_TRACE");
   al_trace_enabled = v && *v && strcmp(v, "0") != 0;
-  al_trace_origin_ns = now_ns();
+  al_trace_origin_ns = al_monotonic_ns();
 }
 
 void al_trace_step(const char *who, const char *step) {
@@ -29,7 +24,7 @@ void al_trace_step(const char *who, const char *step) {
     return;
   char line[128];
   int n = snprintf(line, sizeof(line), "airlock-trace: %8.3f ms  %-8s %s\n",
-                   (double)(now_ns() - al_trace_origin_ns) / 1e6, who, step);
+                   (double)(al_monotonic_ns() - al_trace_origin_ns) / 1e6, who, step);
   if (n > 0) {
     ssize_t w = write(STDERR_FILENO, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
     (void)w;

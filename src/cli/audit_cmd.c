@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "airlock/airlock.h"
+#include "clock.h"
 #include "audit.h"
 #include "cli.h"
 #include "statedir.h"
@@ -101,12 +102,6 @@ static void usage(FILE *out) {
 #define fail(code, sub, ...) cli_fail("audit", sub, code, __VA_ARGS__)
 #define fail_error(sub, err) cli_fail_error("audit", sub, err)
 #define bad_option(sub, opt, argv) cli_bad_option("audit", sub, opt, argv)
-
-static int64_t wall_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* --- times ---------------------------------------------------------------- */
 
@@ -450,7 +445,7 @@ static int audit_query(int argc, char **argv) {
   const char *sub = NULL, *state_flag = NULL;
   al_audit_filter f = {0};
   query_out q = {0};
-  int64_t now = wall_ms();
+  int64_t now = al_wall_ms();
   int opt;
   opterr = 0;
   optind = 0;
@@ -631,7 +626,7 @@ static int audit_prune(int argc, char **argv) {
     return fail(EXIT_USAGE, sub, "unexpected argument '%s'", argv[optind]);
   if (state_flag != NULL && state_flag[0] == '\0')
     return fail(EXIT_USAGE, sub, "--state-dir must not be empty");
-  int64_t now = wall_ms(), cutoff;
+  int64_t now = al_wall_ms(), cutoff;
   if (parse_time(older, now, &cutoff) < 0)
     return fail(EXIT_USAGE, sub, "--older-than '%s': use an age such as 90d, 12h or 2w (or a date: 2026-01-01)",
                 older);

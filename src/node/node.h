@@ -203,13 +203,13 @@ int al_sandbox_params_parse(const char *body, size_t len, al_sandbox_params *p, 
 void al_sandbox_params_clear(al_sandbox_params *p);
 /* route a path: returns the route kind and copies the {id} part */
 typedef enum {
-  AL_ROUTE_NONE, AL_ROUTE_HEALTH, AL_ROUTE_METRICS, AL_ROUTE_EXEC, AL_ROUTE_SANDBOXES, AL_ROUTE_SANDBOX,
-  AL_ROUTE_SANDBOX_EXEC, AL_ROUTE_SANDBOX_FILES, AL_ROUTE_EXEC_ONE, AL_ROUTE_EXEC_SIGNAL,
-  AL_ROUTE_WHOAMI,
-  AL_ROUTE_UI, /* "/", "/ui" and everything under "/ui/": node_ui.c */
-  AL_ROUTE_APPROVALS, AL_ROUTE_APPROVAL, AL_ROUTE_APPROVAL_APPROVE, AL_ROUTE_APPROVAL_REJECT, AL_ROUTE_AUDIT,
-} al_route;
-al_route al_route_parse(const char *path, char *id, size_t idlen);
+  AL_API_NONE, AL_API_HEALTH, AL_API_METRICS, AL_API_EXEC, AL_API_SANDBOXES, AL_API_SANDBOX,
+  AL_API_SANDBOX_EXEC, AL_API_SANDBOX_FILES, AL_API_EXEC_ONE, AL_API_EXEC_SIGNAL,
+  AL_API_WHOAMI,
+  AL_API_UI, /* "/", "/ui" and everything under "/ui/": node_ui.c */
+  AL_API_APPROVALS, AL_API_APPROVAL, AL_API_APPROVAL_APPROVE, AL_API_APPROVAL_REJECT, AL_API_AUDIT,
+} al_api_route;
+al_api_route al_api_route_parse(const char *path, char *id, size_t idlen);
 int al_signal_parse(json_t *v);
 /* The next value of cookie NAME in a Cookie header, from *cursor on: a
  * pointer into the header (not NUL-terminated) and *len, or NULL when there
@@ -241,7 +241,7 @@ void al_node_pool_refill_soon(al_node *n);
 void al_node_sbox_destroy(al_node *n, al_sbox *sb);
 void al_node_sbox_tick(al_node *n);
 json_t *al_sbox_json(const al_sbox *sb);
-void al_node_handle_sandboxes(al_node *n, al_tenant *t, struct evhttp_request *req, al_route route, const char *id);
+void al_node_handle_sandboxes(al_node *n, al_tenant *t, struct evhttp_request *req, al_api_route route, const char *id);
 
 /* node_files.c */
 void al_node_handle_files(al_node *n, al_sbox *sb, struct evhttp_request *req);
@@ -258,8 +258,6 @@ void al_state_close(al_node *n);
 void al_state_exec_started(al_node *n, const al_exec *e);
 void al_state_exec_finished(al_node *n, const al_exec *e);
 void al_state_sandbox(al_node *n, const al_sbox *sb, const char *state);
-/* wall clock, Unix epoch ms: what records and approvals carry */
-int64_t al_now_ms_wall(void);
 /* an exec known only from the state database (e.g. from before a restart) */
 json_t *al_state_exec_lookup(al_node *n, const char *tenant, const char *id);
 
@@ -300,7 +298,7 @@ void al_node_approval_settled(al_node *n, const char *id);
 /* the files API: 0 to go on, -1 after answering 403 */
 int al_node_policy_files(al_node *n, al_tenant *t, al_sbox *sb, al_action action, const char *path,
                          struct evhttp_request *req);
-void al_node_handle_approvals(al_node *n, al_tenant *t, struct evhttp_request *req, al_route route, const char *id);
+void al_node_handle_approvals(al_node *n, al_tenant *t, struct evhttp_request *req, al_api_route route, const char *id);
 
 /* node_recorder.c: the child process that writes the audit trail and sends
  * webhooks, so the node itself has no threads when it clones sandboxes */

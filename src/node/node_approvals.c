@@ -5,6 +5,7 @@
  * approvals, which is what a polling caller needs. */
 #define _GNU_SOURCE
 #include "node.h"
+#include "clock.h"
 
 #include <event2/buffer.h>
 #include <sys/queue.h>
@@ -82,7 +83,7 @@ static void answer(al_node *n, al_tenant *t, struct evhttp_request *req, const c
     return;
   /* a timeout that is due wins over a late answer, with its defaultAction */
   al_node_approvals_expire(n);
-  int64_t now = al_now_ms_wall();
+  int64_t now = al_wall_ms();
   al_answer_result r = al_approvals_answer(n->approvals, id, t->name, approve, always, reason, now);
   ap = al_approvals_get(n->approvals, id);
   const char *state = ap ? json_string_value(json_object_get(ap, "state")) : "missing";
@@ -121,10 +122,10 @@ static void answer(al_node *n, al_tenant *t, struct evhttp_request *req, const c
   free(reason);
 }
 
-void al_node_handle_approvals(al_node *n, al_tenant *t, struct evhttp_request *req, al_route route, const char *id) {
+void al_node_handle_approvals(al_node *n, al_tenant *t, struct evhttp_request *req, al_api_route route, const char *id) {
   enum evhttp_cmd_type m = evhttp_request_get_command(req);
   bool approver = al_node_is_approver(n, t->name);
-  if (route == AL_ROUTE_APPROVALS) {
+  if (route == AL_API_APPROVALS) {
     if (m != EVHTTP_REQ_GET) {
       al_node_reply_error(n, req, 405, "method_not_allowed", "use GET");
       return;
@@ -146,7 +147,7 @@ void al_node_handle_approvals(al_node *n, al_tenant *t, struct evhttp_request *r
     al_node_reply_json(req, 200, json_pack("{s:o}", "approvals", list ? list : json_array()));
     return;
   }
-  if ((route == AL_ROUTE_APPROVAL_APPROVE || route == AL_ROUTE_APPROVAL_REJECT) && !approver) {
+  if ((route == AL_API_APPROVAL_APPROVE || route == AL_API_APPROVAL_REJECT) && !approver) {
     al_node_reply_error(n, req, 403, "forbidden", "token '%s' is not an approver (approvalGating.approvers)", t->name);
     return;
   }
@@ -156,7 +157,7 @@ void al_node_handle_approvals(al_node *n, al_tenant *t, struct evhttp_request *r
     al_node_reply_error(n, req, 404, "not_found", "no approval '%s'", id);
     return;
   }
-  if (route == AL_ROUTE_APPROVAL) {
+  if (route == AL_API_APPROVAL) {
     if (m != EVHTTP_REQ_GET)
       al_node_reply_error(n, req, 405, "method_not_allowed", "use GET");
     else
@@ -169,7 +170,7 @@ void al_node_handle_approvals(al_node *n, al_tenant *t, struct evhttp_request *r
     al_node_reply_error(n, req, 405, "method_not_allowed", "use POST");
     return;
   }
-  answer(n, t, req, id, route == AL_ROUTE_APPROVAL_APPROVE);
+  answer(n, t, req, id, route == AL_API_APPROVAL_APPROVE);
 }
 
 bool al_node_is_approver(al_node *n, const char *tenant) {

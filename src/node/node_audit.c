@@ -5,6 +5,7 @@
  * redacted by pattern (redact.h); of the environment only names are kept. */
 #define _GNU_SOURCE
 #include "node.h"
+#include "clock.h"
 
 #include <event2/buffer.h>
 #include <sys/queue.h>
@@ -26,7 +27,7 @@ static void prune(al_node *n) {
   airlock_error *err = NULL;
   /* the recorder's records first, so that pruning sees a settled chain */
   al_recorder_flush(n);
-  int64_t cutoff = al_now_ms_wall() - n->cfg->audit_retention_days * 86400000LL;
+  int64_t cutoff = al_wall_ms() - n->cfg->audit_retention_days * 86400000LL;
   if (al_audit_prune(n->audit_read, cutoff, &removed, &err) < 0) {
     fprintf(stderr, "airlock node: audit retention: %s\n", err->msg);
     airlock_error_free(&err);

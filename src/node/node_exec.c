@@ -5,6 +5,7 @@
  * goes away), and the final record. */
 #define _GNU_SOURCE
 #include "node.h"
+#include "clock.h"
 #include "cleanup.h"
 #include "error.h"
 
@@ -276,7 +277,7 @@ static void fail_exec(al_exec *e, const char *fmt, ...) {
 static void dispatch(al_exec *e) {
   al_sbox *sb = e->sbox;
   airlock_error *err = NULL;
-  e->start_ms = al_now_ms();
+  e->start_ms = al_monotonic_ms();
   if (al_box_exec(&sb->box, e->num, e->p.argv, e->p.env, e->p.cwd, e->child_fds, &err) < 0) {
     fail_exec(e, "%s", err->msg);
     airlock_error_free(&err);
@@ -286,7 +287,7 @@ static void dispatch(al_exec *e) {
     close_fd(&e->child_fds[i]);
   e->state = AL_EXEC_RUNNING;
   sb->running++;
-  sb->last_used_ms = al_now_ms();
+  sb->last_used_ms = al_monotonic_ms();
   event_add(e->ev_out, NULL);
   event_add(e->ev_err, NULL);
   if (e->p.stdin_len)
@@ -478,7 +479,7 @@ void al_node_exec_agent_msg(al_node *n, al_sbox *sb, const al_status_msg *m) {
     e->user_us = m->user_us;
     e->sys_us = m->sys_us;
     e->max_rss_kb = m->max_rss_kb;
-    e->end_ms = al_now_ms();
+    e->end_ms = al_monotonic_ms();
     if (e->out_eof && e->err_eof) {
       finish(e);
     } else {
@@ -499,7 +500,7 @@ void al_node_exec_sandbox_died(al_node *n, al_sbox *sb) {
     if (!e->exited) {
       e->exited = true;
       e->wait_status = SIGKILL; /* killed with its sandbox */
-      e->end_ms = al_now_ms();
+      e->end_ms = al_monotonic_ms();
     }
     if (e->state == AL_EXEC_WAITING) {
       /* never started: a setup failure, reported as such (500) */
@@ -609,7 +610,7 @@ static void finish(al_exec *e) {
   bool was_running = e->state == AL_EXEC_RUNNING;
   e->state = AL_EXEC_DONE;
   if (!e->end_ms)
-    e->end_ms = al_now_ms();
+    e->end_ms = al_monotonic_ms();
   /* the memory cgroup is read only when a command died by SIGKILL: an OOM
    * kill not yet attributed to another exec is this one's */
   if (e->sbox && !e->timed_out && !e->cancelled && WIFSIGNALED(e->wait_status) &&
@@ -634,7 +635,7 @@ static void finish(al_exec *e) {
   if (sb) {
     if (was_running)
       sb->running--;
-    sb->last_used_ms = al_now_ms();
+    sb->last_used_ms = al_monotonic_ms();
     if (sb->one_shot && !sb->dying)
       al_node_sbox_destroy(n, sb);
   }

@@ -122,10 +122,10 @@ static void handle_exec(al_node *n, al_tenant *t, struct evhttp_request *req, al
   al_node_exec_start(n, t, sb, &p, req);
 }
 
-static void handle_exec_one(al_node *n, al_tenant *t, struct evhttp_request *req, al_route route, const char *id) {
+static void handle_exec_one(al_node *n, al_tenant *t, struct evhttp_request *req, al_api_route route, const char *id) {
   al_exec *e = al_node_exec_find(n, t, id);
   if (!e) {
-    json_t *old = route == AL_ROUTE_EXEC_ONE && evhttp_request_get_command(req) == EVHTTP_REQ_GET
+    json_t *old = route == AL_API_EXEC_ONE && evhttp_request_get_command(req) == EVHTTP_REQ_GET
                       ? al_state_exec_lookup(n, t->name, id)
                       : NULL;
     if (old)
@@ -135,12 +135,12 @@ static void handle_exec_one(al_node *n, al_tenant *t, struct evhttp_request *req
     return;
   }
   enum evhttp_cmd_type m = evhttp_request_get_command(req);
-  if (route == AL_ROUTE_EXEC_ONE && m == EVHTTP_REQ_GET) {
+  if (route == AL_API_EXEC_ONE && m == EVHTTP_REQ_GET) {
     al_node_reply_json(req, 200, al_exec_result_json(e, false));
-  } else if ((route == AL_ROUTE_EXEC_ONE && m == EVHTTP_REQ_DELETE) ||
-             (route == AL_ROUTE_EXEC_SIGNAL && m == EVHTTP_REQ_POST)) {
+  } else if ((route == AL_API_EXEC_ONE && m == EVHTTP_REQ_DELETE) ||
+             (route == AL_API_EXEC_SIGNAL && m == EVHTTP_REQ_POST)) {
     int sig = SIGKILL;
-    if (route == AL_ROUTE_EXEC_SIGNAL) {
+    if (route == AL_API_EXEC_SIGNAL) {
       size_t len;
       const char *body = body_of(req, &len);
       json_error_t jerr;
@@ -157,7 +157,7 @@ static void handle_exec_one(al_node *n, al_tenant *t, struct evhttp_request *req
       al_node_reply_error(n, req, 409, "conflict", "exec '%s' has already finished", id);
       return;
     }
-    if (route == AL_ROUTE_EXEC_ONE)
+    if (route == AL_API_EXEC_ONE)
       e->cancelled = true;
     al_node_exec_signal(n, e, sig);
     al_node_reply_json(req, 202, json_pack("{s:s,s:i}", "exec_id", e->id, "signal", sig));
@@ -170,22 +170,22 @@ static void on_request(struct evhttp_request *req, void *arg) {
   al_node *n = arg;
   const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
   char id[32] = "";
-  al_route route = al_route_parse(uri ? evhttp_uri_get_path(uri) : NULL, id, sizeof(id));
+  al_api_route route = al_api_route_parse(uri ? evhttp_uri_get_path(uri) : NULL, id, sizeof(id));
   enum evhttp_cmd_type m = evhttp_request_get_command(req);
-  if (route == AL_ROUTE_NONE) {
+  if (route == AL_API_NONE) {
     al_node_reply_error(n, req, 404, "not_found", "no such route");
     return;
   }
-  if (route == AL_ROUTE_UI) {
+  if (route == AL_API_UI) {
     al_node_ui_handle(n, req, evhttp_uri_get_path(uri));
     return;
   }
-  if (route == AL_ROUTE_HEALTH || route == AL_ROUTE_METRICS) {
+  if (route == AL_API_HEALTH || route == AL_API_METRICS) {
     if (m != EVHTTP_REQ_GET) {
       al_node_reply_error(n, req, 405, "method_not_allowed", "use GET");
       return;
     }
-    route == AL_ROUTE_HEALTH ? al_node_handle_health(n, req) : al_node_handle_metrics(n, req);
+    route == AL_API_HEALTH ? al_node_handle_health(n, req) : al_node_handle_metrics(n, req);
     return;
   }
   al_tenant *t = authenticate(n, req);
@@ -196,13 +196,13 @@ static void on_request(struct evhttp_request *req, void *arg) {
     return;
   }
   switch (route) {
-  case AL_ROUTE_EXEC:
+  case AL_API_EXEC:
     if (m != EVHTTP_REQ_POST)
       al_node_reply_error(n, req, 405, "method_not_allowed", "use POST");
     else
       handle_exec(n, t, req, NULL);
     break;
-  case AL_ROUTE_SANDBOX_EXEC: {
+  case AL_API_SANDBOX_EXEC: {
     al_sbox *sb = al_node_sbox_find(n, t, id);
     if (!sb)
       al_node_reply_error(n, req, 404, "not_found", "no sandbox '%s'", id);
@@ -212,7 +212,7 @@ static void on_request(struct evhttp_request *req, void *arg) {
       handle_exec(n, t, req, sb);
     break;
   }
-  case AL_ROUTE_SANDBOX_FILES: {
+  case AL_API_SANDBOX_FILES: {
     al_sbox *sb = al_node_sbox_find(n, t, id);
     if (!sb)
       al_node_reply_error(n, req, 404, "not_found", "no sandbox '%s'", id);
@@ -220,27 +220,27 @@ static void on_request(struct evhttp_request *req, void *arg) {
       al_node_handle_files(n, sb, req);
     break;
   }
-  case AL_ROUTE_SANDBOXES:
-  case AL_ROUTE_SANDBOX:
+  case AL_API_SANDBOXES:
+  case AL_API_SANDBOX:
     al_node_handle_sandboxes(n, t, req, route, id);
     break;
-  case AL_ROUTE_EXEC_ONE:
-  case AL_ROUTE_EXEC_SIGNAL:
+  case AL_API_EXEC_ONE:
+  case AL_API_EXEC_SIGNAL:
     handle_exec_one(n, t, req, route, id);
     break;
-  case AL_ROUTE_WHOAMI:
+  case AL_API_WHOAMI:
     if (m != EVHTTP_REQ_GET)
       al_node_reply_error(n, req, 405, "method_not_allowed", "use GET");
     else
       al_node_handle_whoami(n, t, req);
     break;
-  case AL_ROUTE_APPROVALS:
-  case AL_ROUTE_APPROVAL:
-  case AL_ROUTE_APPROVAL_APPROVE:
-  case AL_ROUTE_APPROVAL_REJECT:
+  case AL_API_APPROVALS:
+  case AL_API_APPROVAL:
+  case AL_API_APPROVAL_APPROVE:
+  case AL_API_APPROVAL_REJECT:
     al_node_handle_approvals(n, t, req, route, id);
     break;
-  case AL_ROUTE_AUDIT:
+  case AL_API_AUDIT:
     al_node_handle_audit(n, t, req);
     break;
   default:

@@ -6,6 +6,7 @@
  * exit once the kernel has confirmed they are gone. */
 #define _GNU_SOURCE
 #include "node.h"
+#include "clock.h"
 #include "cgroup.h"
 #include "cleanup.h"
 #include "error.h"
@@ -90,7 +91,7 @@ static int probe(al_node *n, airlock_error **err) {
   /* wait for the agent: a failure inside the sandbox's own setup (a bad
    * cwd, an unusable image) must stop the node here too */
   int rc = -1;
-  for (int64_t deadline = al_now_ms() + 10000; al_now_ms() < deadline && rc < 0;) {
+  for (int64_t deadline = al_monotonic_ms() + 10000; al_monotonic_ms() < deadline && rc < 0;) {
     struct pollfd pfd = {al_box_sock(&b), POLLIN, 0};
     poll(&pfd, 1, 100);
     al_status_msg m;

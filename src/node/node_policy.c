@@ -11,6 +11,7 @@
  * found at start (from before a restart) expire on time too. */
 #define _GNU_SOURCE
 #include "node.h"
+#include "clock.h"
 #include "error.h"
 
 #include <stdarg.h>
@@ -135,7 +136,7 @@ void al_node_approval_settled(al_node *n, const char *id) {
       if (al_node_binding(n, sb, &pk->p, &b) < 0 || strcmp(b.hash, pk->binding) != 0)
         refuse(n, pk, 409, "approval_mismatch",
                "the executable or script changed while approval '%s' was pending; a new approval is needed", id);
-      else if (al_approvals_consume(n->approvals, id, pk->tenant->name, pk->sandbox_id, b.hash, al_now_ms_wall(),
+      else if (al_approvals_consume(n->approvals, id, pk->tenant->name, pk->sandbox_id, b.hash, al_wall_ms(),
                                     why, sizeof(why)) < 0)
         refuse(n, pk, 409, "approval_mismatch", "%s", why);
       else if (pk->req) {
@@ -169,7 +170,7 @@ static void on_expiry(evutil_socket_t fd, short what, void *arg) {
 void al_node_approvals_expire(al_node *n) {
   char **ids = NULL;
   size_t count = 0;
-  al_approvals_expire(n->approvals, al_now_ms_wall(), n->cfg->policy.default_approve, &ids, &count);
+  al_approvals_expire(n->approvals, al_wall_ms(), n->cfg->policy.default_approve, &ids, &count);
   for (size_t i = 0; i < count; i++) {
     json_t *ap = al_approvals_get(n->approvals, ids[i]);
     json_t *rec = json_pack("{s:s,s:s,s:s,s:s}", "kind", "approval.expired", "approval_id", ids[i], "decision",
@@ -194,7 +195,7 @@ static void arm_expiry(al_node *n) {
     event_del(n->ev_expiry);
     return;
   }
-  int64_t wait = next - al_now_ms_wall();
+  int64_t wait = next - al_wall_ms();
   if (wait < 0)
     wait = 0;
   struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)(wait % 1000) * 1000 + 1000};
@@ -296,7 +297,7 @@ bool al_node_policy_gate(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *
     goto out;
   }
   if (p->approval_id[0]) {
-    if (al_approvals_consume(n->approvals, p->approval_id, t->name, sb ? sb->id : "", b.hash, al_now_ms_wall(), why,
+    if (al_approvals_consume(n->approvals, p->approval_id, t->name, sb ? sb->id : "", b.hash, al_wall_ms(), why,
                              sizeof(why)) == 0) {
       record(n, t, sb, p, parsed ? &c : NULL, &d, "approved", d.rule, p->approval_id);
       go = true;
@@ -318,7 +319,7 @@ bool al_node_policy_gate(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *
     goto out;
   }
   char id[AL_APPROVAL_ID_LEN + 1];
-  int64_t now = al_now_ms_wall();
+  int64_t now = al_wall_ms();
   json_t *ctx = approval_context(n, p, parsed ? &c : NULL, &d, &b);
   if (al_approvals_create(n->approvals, t->name, sb ? sb->id : "", b.hash, now, now + pol->timeout_ms, ctx, id, &err) <
       0) {

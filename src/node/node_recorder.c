@@ -17,6 +17,8 @@
  * recorder gives after the audit writer's group commit. */
 #define _GNU_SOURCE
 #include "node.h"
+#include "child.h"
+#include "clock.h"
 #include "audit.h"
 #include "cleanup.h"
 #include "error.h"
@@ -233,7 +235,7 @@ void al_recorder_audit(al_node *n, json_t *rec) {
   if (n->recorder_fd >= 0 && n->cfg->audit_enabled) {
     /* the event's time, not the time the recorder reads it */
     if (!json_object_get(rec, "ts_ms"))
-      json_object_set_new(rec, "ts_ms", json_integer(al_now_ms_wall()));
+      json_object_set_new(rec, "ts_ms", json_integer(al_wall_ms()));
     char *text = json_dumps(rec, JSON_COMPACT);
     if (text && send_frame(n->recorder_fd, FRAME_AUDIT, text, strlen(text), NULL, 0) < 0)
       lost(n);
@@ -273,7 +275,7 @@ int al_recorder_flush(al_node *n) {
 uint64_t al_recorder_backlog(al_node *n) {
   if (n->recorder_fd < 0 || !n->cfg->audit_enabled)
     return 0;
-  int64_t now = al_now_ms();
+  int64_t now = al_monotonic_ms();
   if (now - n->recorder_stats_ms < STATS_EVERY_MS)
     return n->recorder_backlog;
   n->recorder_stats_ms = now;
@@ -296,10 +298,7 @@ void al_recorder_stop(al_node *n) {
   if (n->recorder_fd >= 0)
     close(n->recorder_fd); /* EOF: the recorder writes what it has and exits */
   n->recorder_fd = -1;
-  if (n->recorder_pid > 0) {
-    int st;
-    while (waitpid(n->recorder_pid, &st, 0) < 0 && errno == EINTR) {
-    }
-  }
+  if (n->recorder_pid > 0)
+    al_child_wait(n->recorder_pid, NULL, 0);
   n->recorder_pid = -1;
 }

@@ -349,60 +349,60 @@ static bool valid_id(const char *s, size_t n) {
   return true;
 }
 
-al_route al_route_parse(const char *path, char *id, size_t idlen) {
+al_api_route al_api_route_parse(const char *path, char *id, size_t idlen) {
   if (!path)
-    return AL_ROUTE_NONE;
+    return AL_API_NONE;
   if (strcmp(path, "/v1/health") == 0)
-    return AL_ROUTE_HEALTH;
+    return AL_API_HEALTH;
   if (strcmp(path, "/metrics") == 0)
-    return AL_ROUTE_METRICS;
+    return AL_API_METRICS;
   if (strcmp(path, "/v1/exec") == 0)
-    return AL_ROUTE_EXEC;
+    return AL_API_EXEC;
   if (strcmp(path, "/v1/sandboxes") == 0)
-    return AL_ROUTE_SANDBOXES;
+    return AL_API_SANDBOXES;
   if (strcmp(path, "/v1/whoami") == 0)
-    return AL_ROUTE_WHOAMI;
+    return AL_API_WHOAMI;
   if (strcmp(path, "/") == 0 || strcmp(path, "/ui") == 0 || strncmp(path, "/ui/", 4) == 0)
-    return AL_ROUTE_UI;
+    return AL_API_UI;
   if (strcmp(path, "/v1/approvals") == 0)
-    return AL_ROUTE_APPROVALS;
+    return AL_API_APPROVALS;
   if (strcmp(path, "/v1/audit") == 0)
-    return AL_ROUTE_AUDIT;
+    return AL_API_AUDIT;
   const char *rest;
   bool sandbox;
   if (strncmp(path, "/v1/approvals/", 14) == 0) {
     rest = path + 14;
     size_t n = strcspn(rest, "/");
     if (!valid_id(rest, n) || n >= idlen)
-      return AL_ROUTE_NONE;
+      return AL_API_NONE;
     memcpy(id, rest, n);
     id[n] = '\0';
-    return rest[n] == '\0'                          ? AL_ROUTE_APPROVAL
-           : strcmp(rest + n, "/approve") == 0 ? AL_ROUTE_APPROVAL_APPROVE
-           : strcmp(rest + n, "/reject") == 0  ? AL_ROUTE_APPROVAL_REJECT
-                                               : AL_ROUTE_NONE;
+    return rest[n] == '\0'                          ? AL_API_APPROVAL
+           : strcmp(rest + n, "/approve") == 0 ? AL_API_APPROVAL_APPROVE
+           : strcmp(rest + n, "/reject") == 0  ? AL_API_APPROVAL_REJECT
+                                               : AL_API_NONE;
   }
   if (strncmp(path, "/v1/sandboxes/", 14) == 0)
     rest = path + 14, sandbox = true;
   else if (strncmp(path, "/v1/execs/", 10) == 0)
     rest = path + 10, sandbox = false;
   else
-    return AL_ROUTE_NONE;
+    return AL_API_NONE;
   size_t n = strcspn(rest, "/");
   if (!valid_id(rest, n) || n >= idlen)
-    return AL_ROUTE_NONE;
+    return AL_API_NONE;
   memcpy(id, rest, n);
   id[n] = '\0';
   const char *tail = rest + n;
   if (*tail == '\0')
-    return sandbox ? AL_ROUTE_SANDBOX : AL_ROUTE_EXEC_ONE;
+    return sandbox ? AL_API_SANDBOX : AL_API_EXEC_ONE;
   if (sandbox && strcmp(tail, "/exec") == 0)
-    return AL_ROUTE_SANDBOX_EXEC;
+    return AL_API_SANDBOX_EXEC;
   if (sandbox && strcmp(tail, "/files") == 0)
-    return AL_ROUTE_SANDBOX_FILES;
+    return AL_API_SANDBOX_FILES;
   if (!sandbox && strcmp(tail, "/signal") == 0)
-    return AL_ROUTE_EXEC_SIGNAL;
-  return AL_ROUTE_NONE;
+    return AL_API_EXEC_SIGNAL;
+  return AL_API_NONE;
 }
 
 const char *al_cookie_next(const char **cursor, const char *name, size_t *len) {

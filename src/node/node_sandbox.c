@@ -4,6 +4,7 @@
  * keeps an exec's round trip off the cost of building a sandbox. */
 #define _GNU_SOURCE
 #include "node.h"
+#include "clock.h"
 #include "cleanup.h"
 #include "error.h"
 
@@ -122,10 +123,8 @@ al_sbox *al_node_sbox_create(al_node *n, al_tenant *t, const airlock_spec *spec,
   if (spec->workspace)
     sb->workspace = strdup(spec->workspace);
   sb->spec.workspace = sb->workspace;
-  sb->created_ms = sb->last_used_ms = al_now_ms();
-  struct timespec now;
-  clock_gettime(CLOCK_REALTIME, &now);
-  sb->created_wall_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+  sb->created_ms = sb->last_used_ms = al_monotonic_ms();
+  sb->created_wall_ms = al_wall_ms();
   /* the node times every exec itself; the CPU-time rlimit derived from the
    * sandbox's timeout only backs that up, so base it on the longest life a
    * sandbox or exec may have */
@@ -222,7 +221,7 @@ void al_node_pool_fill(al_node *n) {
 }
 
 void al_node_sbox_tick(al_node *n) {
-  int64_t now = al_now_ms();
+  int64_t now = al_monotonic_ms();
   for (al_sbox *sb = n->sboxes; sb; sb = sb->next) {
     if (sb->one_shot || sb->dying)
       continue;
@@ -370,9 +369,9 @@ static void create_sandbox(al_node *n, al_tenant *t, struct evhttp_request *req)
   sb->create_req = req; /* answered when the agent is ready, or with its setup error */
 }
 
-void al_node_handle_sandboxes(al_node *n, al_tenant *t, struct evhttp_request *req, al_route route, const char *id) {
+void al_node_handle_sandboxes(al_node *n, al_tenant *t, struct evhttp_request *req, al_api_route route, const char *id) {
   enum evhttp_cmd_type m = evhttp_request_get_command(req);
-  if (route == AL_ROUTE_SANDBOXES) {
+  if (route == AL_API_SANDBOXES) {
     if (m == EVHTTP_REQ_POST) {
       create_sandbox(n, t, req);
     } else if (m == EVHTTP_REQ_GET) {

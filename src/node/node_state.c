@@ -7,6 +7,7 @@
  * one transaction per 100 ms.  The table keeps the last 100000 execs. */
 #define _GNU_SOURCE
 #include "node.h"
+#include "clock.h"
 #include "error.h"
 
 #include <event2/event.h>
@@ -19,13 +20,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
-
-/* records carry wall-clock times (the node's own timers use the monotonic clock) */
-int64_t al_now_ms_wall(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 typedef struct al_state {
   sqlite3 *db;
@@ -161,7 +155,7 @@ void al_state_exec_started(al_node *n, const al_exec *e) {
   sqlite3_bind_text(st, 2, e->tenant->name, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 3, e->sandbox_id, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 4, text ? text : "[]", -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64(st, 5, al_now_ms_wall());
+  sqlite3_bind_int64(st, 5, al_wall_ms());
   sqlite3_step(st);
   sqlite3_reset(st);
   free(text);
@@ -177,7 +171,7 @@ void al_state_exec_finished(al_node *n, const al_exec *e) {
   begin(n, s);
   sqlite3_stmt *st = s->exec_end;
   sqlite3_bind_text(st, 1, e->interrupted ? "interrupted" : "exited", -1, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 2, al_now_ms_wall());
+  sqlite3_bind_int64(st, 2, al_wall_ms());
   sqlite3_bind_int(st, 3, al_exec_exit_code(e));
   sqlite3_bind_int(st, 4, e->timed_out);
   sqlite3_bind_int(st, 5, e->oom_killed);
@@ -227,7 +221,7 @@ void al_state_sandbox(al_node *n, const al_sbox *sb, const char *state) {
   sqlite3_bind_text(st, 4, sb->owned_workspace ? sb->owned_workspace : (sb->workspace ? sb->workspace : ""), -1,
                     SQLITE_STATIC);
   sqlite3_bind_int(st, 5, sb->owned_workspace != NULL);
-  sqlite3_bind_int64(st, 6, al_now_ms_wall());
+  sqlite3_bind_int64(st, 6, al_wall_ms());
   sqlite3_step(st);
   sqlite3_reset(st);
   on_commit(-1, 0, s); /* sandboxes are few, and recovery needs them: commit now */

@@ -16,6 +16,7 @@
  * use of the token. */
 #define _GNU_SOURCE
 #include "node.h"
+#include "clock.h"
 #include "tokens.h"
 #include "web_assets.h"
 
@@ -207,7 +208,7 @@ static bool csrf_ok(struct evhttp_request *req, const ui_session *s) {
 }
 
 al_tenant *al_node_ui_authenticate(al_node *n, struct evhttp_request *req) {
-  int64_t now = al_now_ms();
+  int64_t now = al_monotonic_ms();
   ui_session *s = find_session(n, req, now);
   if (!s) {
     set_cookie(req, "");
@@ -244,7 +245,7 @@ void al_node_handle_whoami(al_node *n, al_tenant *t, struct evhttp_request *req)
    * token it kept in memory; only same-origin script can read this answer
    * (the node sends no CORS headers), so it may have it back. */
   if (!header(req, "Authorization")) {
-    ui_session *s = find_session(n, req, al_now_ms());
+    ui_session *s = find_session(n, req, al_monotonic_ms());
     if (s)
       json_object_set_new(body, "csrf", json_string(s->csrf));
   }
@@ -325,7 +326,7 @@ static void handle_login(al_node *n, struct evhttp_request *req) {
     al_node_reply_error(n, req, 500, "internal", "out of memory");
     return;
   }
-  int64_t now = al_now_ms();
+  int64_t now = al_monotonic_ms();
   char peer[sizeof(ui->rate[0].peer)];
   peer_of(req, peer, sizeof(peer));
   ui_rate *r = rate_slot(ui, peer, now, false);
@@ -381,7 +382,7 @@ static void handle_login(al_node *n, struct evhttp_request *req) {
 }
 
 static void handle_logout(al_node *n, struct evhttp_request *req) {
-  ui_session *s = find_session(n, req, al_now_ms());
+  ui_session *s = find_session(n, req, al_monotonic_ms());
   if (s && !csrf_ok(req, s)) {
     al_node_reply_error(n, req, 403, "csrf", "logout needs the session's X-CSRF-Token header");
     return;

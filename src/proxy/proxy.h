@@ -111,7 +111,6 @@ typedef struct {
 
 void al_proxy_log(al_proxy *px, const al_proxy_record *rec);
 
-int64_t al_proxy_now_us(void);
 
 /* How a proxy process is started (proxy_main.c). */
 typedef struct {

@@ -7,6 +7,7 @@
  * refusals with a status and an X-Airlock-Egress header saying why.  Each
  * connection is recorded exactly once, when it ends. */
 #include "proxy_conn.h"
+#include "clock.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -33,7 +34,7 @@ static void record_once(al_proxy_conn *c, const char *verdict) {
                          .sni = c->sni, .address = c->address, .route = c->route ? c->route->path : NULL,
                          .verdict = verdict, .status = c->status, .reason = c->reason,
                          .bytes_up = c->bytes_up, .bytes_down = c->bytes_down,
-                         .duration_us = al_proxy_now_us() - c->start_us};
+                         .duration_us = al_monotonic_us() - c->start_us};
   al_proxy_log(c->px, &rec);
   c->logged = true;
 }
@@ -241,7 +242,7 @@ static int judge(al_proxy_conn *c, const char *raw, bool rules) {
   }
   if (rules)
     snprintf(c->reason, sizeof(c->reason), "%s", why);
-  int64_t now = al_proxy_now_us();
+  int64_t now = al_monotonic_us();
   unsigned retry = 0;
   if (!al_bucket_take(&px->bucket, now, &retry)) {
     al_conn_refuse(c, 429, retry, "rate limit: more than %g requests per minute from this sandbox",
@@ -472,7 +473,7 @@ void al_conn_upstream_ready(al_proxy_conn *c) {
   } else if (c->kind == AL_PK_CONNECT)
     al_tunnel_start(c);
   else if (c->kind == AL_PK_ROUTE)
-    al_route_start(c);
+    al_inject_route_start(c);
   else
     al_forward_request(c, NULL, NULL, 0);
 }
@@ -513,7 +514,7 @@ static void accepted(struct evconnlistener *l, evutil_socket_t fd, struct sockad
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   c->px = px;
-  c->start_us = al_proxy_now_us();
+  c->start_us = al_monotonic_us();
   c->next = px->conns;
   if (px->conns)
     px->conns->prev = c;

@@ -83,7 +83,7 @@ void al_tunnel_start(al_proxy_conn *c);
 /* Whether a CONNECT to this port carries an opaque stream (opaquePorts). */
 bool al_tunnel_opaque(const al_proxy_conn *c);
 /* proxy_route.c: wrap c->upstream in TLS to the route's host, then send. */
-void al_route_start(al_proxy_conn *c);
+void al_inject_route_start(al_proxy_conn *c);
 /* proxy_relay.c: send the rewritten head and the request body, then relay
  * the response; used by plain HTTP and routes. */
 void al_forward_request(al_proxy_conn *c, const char *set_name, const char *set_value, size_t set_len);

@@ -10,12 +10,6 @@
 #include <sys/time.h>
 #include <time.h>
 
-int64_t al_proxy_now_us(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void set_str(json_t *o, const char *k, const char *v) {
   if (v && *v)
     json_object_set_new(o, k, json_string(v));

@@ -8,6 +8,7 @@
  * keys the sandbox must never see) and, once serving, Landlock forbids it
  * every file system access. */
 #include "proxy.h"
+#include "fdpass.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -142,25 +143,14 @@ static void on_control(evutil_socket_t fd, short what, void *arg) {
   al_proxy *px = arg;
   char buf[16];
   int fds[2] = {-1, -1};
-  union {
-    char b[CMSG_SPACE(sizeof(fds))];
-    struct cmsghdr align;
-  } ctl;
-  struct iovec iov = {buf, sizeof(buf)};
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b)};
-  ssize_t n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
-  if (n < 0 && (errno == EINTR || errno == EAGAIN))
+  size_t got = 0;
+  ssize_t n = al_recv_fds(fd, buf, sizeof(buf), fds, 2, &got, MSG_DONTWAIT, NULL);
+  if (n < 0 && errno == EAGAIN)
     return;
   if (n <= 0) {
     stop(px, "sandbox ended");
     return;
   }
-  size_t got = 0;
-  for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
-    if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
-      got = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-      memcpy(fds, CMSG_DATA(cm), got * sizeof(int));
-    }
   airlock_error *err = NULL;
   if (n != 3 || memcmp(buf, "fds", 3) != 0 || got < 1 || px->listener || al_proxy_listen_fd(px, fds[0], &err) < 0 ||
       (got > 1 && al_proxy_dns_fd(px, fds[1], &err) < 0)) {

@@ -7,6 +7,7 @@
  * record and against limits.maxBytes; an idle connection is closed after
  * limits.idleTimeout. */
 #include "proxy_conn.h"
+#include "clock.h"
 
 #include <string.h>
 #include <sys/socket.h>
@@ -37,7 +38,7 @@ static int pump(al_proxy_conn *c, struct bufferevent *from, struct bufferevent *
   if (over_cap(c, n))
     return -1;
   evbuffer_remove_buffer(in, out, n);
-  c->active_us = al_proxy_now_us();
+  c->active_us = al_monotonic_us();
   if (from == c->client)
     c->bytes_up += n;
   else
@@ -95,7 +96,7 @@ static void side_event(struct bufferevent *bev, short what, void *arg) {
   bool is_client = bev == c->client;
   if (what & BEV_EVENT_TIMEOUT) {
     /* a read timeout on one side while the other streams is not idleness */
-    if (al_proxy_now_us() - c->active_us < (int64_t)c->px->cfg.idle_timeout_s * 1000000) {
+    if (al_monotonic_us() - c->active_us < (int64_t)c->px->cfg.idle_timeout_s * 1000000) {
       bufferevent_enable(bev, EV_READ);
       return;
     }

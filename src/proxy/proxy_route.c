@@ -48,7 +48,7 @@ static void tls_event(struct bufferevent *bev, short what, void *arg) {
   al_conn_refuse(c, 502, 0, "TLS to %s failed: %s", c->host, why);
 }
 
-void al_route_start(al_proxy_conn *c) {
+void al_inject_route_start(al_proxy_conn *c) {
   SSL *ssl = SSL_new(c->px->tls);
   if (!ssl || SSL_set_tlsext_host_name(ssl, c->host) != 1 || SSL_set1_host(ssl, c->host) != 1) {
     SSL_free(ssl);

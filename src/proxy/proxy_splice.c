@@ -11,6 +11,7 @@
  * idleTimeout apply as on the buffered path. */
 #define _GNU_SOURCE
 #include "proxy_conn.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -45,7 +46,7 @@ static void finish_if_done(al_proxy_conn *c) {
 
 static void idle_or_on(splice_dir *d) {
   al_proxy_conn *c = d->c;
-  if (al_proxy_now_us() - c->active_us >= (int64_t)c->px->cfg.idle_timeout_s * 1000000)
+  if (al_monotonic_us() - c->active_us >= (int64_t)c->px->cfg.idle_timeout_s * 1000000)
     al_conn_finish(c, "allow", "idle for limits.idleTimeout (%us)", c->px->cfg.idle_timeout_s);
 }
 
@@ -112,7 +113,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg) {
   } else {
     d->in_pipe += (size_t)n;
     *d->counter += (uint64_t)n;
-    c->active_us = al_proxy_now_us();
+    c->active_us = al_monotonic_us();
     uint64_t cap = c->px->cfg.max_bytes;
     if (cap && c->bytes_up + c->bytes_down > cap) {
       al_conn_finish(c, "allow", "closed at limits.maxBytes (%llu bytes)", (unsigned long long)cap);
@@ -205,7 +206,7 @@ bool al_splice_start(al_proxy_conn *c) {
   bufferevent_free(c->client);
   bufferevent_free(c->upstream);
   c->client = c->upstream = NULL;
-  c->active_us = al_proxy_now_us();
+  c->active_us = al_monotonic_us();
   struct timeval idle = {.tv_sec = c->px->cfg.idle_timeout_s};
   event_add(s->dir[0].rd, &idle);
   event_add(s->dir[1].rd, &idle);

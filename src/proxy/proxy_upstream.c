@@ -6,6 +6,7 @@
  * it checked, so a DNS answer that changes between check and use (DNS
  * rebinding) cannot steer the connection. */
 #include "proxy_conn.h"
+#include "clock.h"
 
 #include <arpa/inet.h>
 #include <netinet/tcp.h>
@@ -32,7 +33,7 @@ typedef struct {
 static dns_entry dns_cache[DNS_CACHE_SLOTS];
 
 static dns_entry *cache_find(const char *name) {
-  int64_t now = al_proxy_now_us();
+  int64_t now = al_monotonic_us();
   for (int i = 0; i < DNS_CACHE_SLOTS; i++)
     if (dns_cache[i].expires_us > now && strcmp(dns_cache[i].name, name) == 0)
       return &dns_cache[i];
@@ -49,7 +50,7 @@ static void cache_store(const char *name, const struct evutil_addrinfo *ai) {
   for (const struct evutil_addrinfo *a = ai; a && slot->n < 8; a = a->ai_next)
     if ((a->ai_family == AF_INET || a->ai_family == AF_INET6) && a->ai_addrlen <= sizeof(slot->addrs[0]))
       memcpy(&slot->addrs[slot->n++], a->ai_addr, a->ai_addrlen);
-  slot->expires_us = slot->n ? al_proxy_now_us() + DNS_CACHE_US : 0;
+  slot->expires_us = slot->n ? al_monotonic_us() + DNS_CACHE_US : 0;
 }
 
 static void format_address(al_proxy_conn *c, const struct sockaddr *sa) {

@@ -11,6 +11,7 @@
  * kills everything left in the sandbox with it. */
 #define _GNU_SOURCE
 #include "agent_proto.h"
+#include "fdpass.h"
 #include "plan.h"
 
 #include <errno.h>
@@ -131,36 +132,20 @@ static void handle_signal(const al_agent_req *req) {
 
 static void read_request(const al_plan *plan) {
   int fds[3] = {-1, -1, -1};
-  struct iovec iov = {request_buf, sizeof(request_buf)};
-  union {
-    char buf[CMSG_SPACE(sizeof(fds))];
-    struct cmsghdr align;
-  } control;
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-                       .msg_controllen = sizeof(control.buf)};
-  ssize_t n;
-  do
-    n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
+  size_t nfds = 0;
+  int flags = 0;
+  ssize_t n = al_recv_fds(sock, request_buf, sizeof(request_buf), fds, 3, &nfds, 0, &flags);
   if (n <= 0)
     _exit(0); /* the node is gone: end the sandbox */
-  int nfds = 0;
-  struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-  if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
-    nfds = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-    if (nfds > 3)
-      nfds = 3;
-    memcpy(fds, CMSG_DATA(cm), sizeof(int) * (size_t)nfds);
-  }
   al_agent_req req;
-  if ((size_t)n >= sizeof(req) && !(msg.msg_flags & MSG_TRUNC)) {
+  if ((size_t)n >= sizeof(req) && !(flags & MSG_TRUNC)) {
     memcpy(&req, request_buf, sizeof(req));
     if (req.kind == AL_AGENT_EXEC && nfds == 3 && req.payload_len == (size_t)n - sizeof(req))
       handle_exec(plan, &req, request_buf + sizeof(req), fds);
     else if (req.kind == AL_AGENT_SIGNAL && req.signo > 0 && req.signo < NSIG)
       handle_signal(&req);
   }
-  for (int i = 0; i < nfds; i++)
+  for (size_t i = 0; i < nfds; i++)
     close(fds[i]);
 }
 

@@ -1,6 +1,8 @@
 /* box.c - see box.h.  A thin layer over launch.c and the agent protocol. */
 #define _GNU_SOURCE
 #include "box.h"
+#include "cgroup_file.h"
+#include "fdpass.h"
 #include "agent_proto.h"
 #include "error.h"
 
@@ -48,23 +50,9 @@ int al_box_exec(al_box *b, uint64_t exec_id, char *const *argv, char *const *env
   len += strlen(dir) + 1;
   req.payload_len = (uint32_t)len;
   memcpy(buf, &req, sizeof(req));
-  struct iovec iov = {buf, sizeof(req) + len};
-  union {
-    char c[CMSG_SPACE(3 * sizeof(int))];
-    struct cmsghdr align;
-  } control;
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.c,
-                       .msg_controllen = sizeof(control.c)};
-  struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN(3 * sizeof(int));
-  memcpy(CMSG_DATA(cm), fds, 3 * sizeof(int));
-  ssize_t n;
-  do
-    n = sendmsg(b->launch.sock, &msg, MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
-  if (n != (ssize_t)iov.iov_len)
+  size_t total = sizeof(req) + len;
+  ssize_t n = al_send_fds(b->launch.sock, buf, total, fds, 3);
+  if (n != (ssize_t)total)
     return al_err(err, errno, "sending the exec to the sandbox");
   return 0;
 }
@@ -84,9 +72,9 @@ long long al_box_oom_kills(const al_box *b) {
   if (dir == NULL)
     return 0;
   if (cg->version[AL_CTRL_MEMORY] == 2)
-    al_read_keyed_counter(dir, "memory.events", "oom_kill", &n);
+    al_cgroup_read_keyed_counter(dir, "memory.events", "oom_kill", &n);
   else
-    al_read_keyed_counter(dir, "memory.oom_control", "oom_kill", &n);
+    al_cgroup_read_keyed_counter(dir, "memory.oom_control", "oom_kill", &n);
   return n;
 }
 

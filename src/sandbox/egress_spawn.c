@@ -10,6 +10,7 @@
  * suite's stand-in proxy only (tests/cli/proxy_stub.py). */
 #define _GNU_SOURCE
 #include "egress_spawn.h"
+#include "clock.h"
 #include "cleanup.h"
 #include "error.h"
 #include "fdpass.h"
@@ -37,12 +38,6 @@
 void al_egress_init(al_egress *e) {
   e->pid = -1;
   e->ctl = -1;
-}
-
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The settings as a sealed memfd: the proxy reads it from offset 0 and
@@ -87,11 +82,11 @@ static bool stop_signal_pending(void) {
 
 /* Wait for "ok" or "error: TEXT". */
 static int await_answer(al_egress *e, bool *hung, airlock_error **err) {
-  int64_t deadline = now_ms() + AL_EGRESS_START_TIMEOUT_MS;
+  int64_t deadline = al_monotonic_ms() + AL_EGRESS_START_TIMEOUT_MS;
   char buf[ANSWER_MAX + 1];
   ssize_t n;
   for (;;) {
-    int64_t left = deadline - now_ms();
+    int64_t left = deadline - al_monotonic_ms();
     if (left <= 0) {
       *hung = true;
       return al_err(err, 0, "egress proxy: no answer within %d s", AL_EGRESS_START_TIMEOUT_MS / 1000);
@@ -115,7 +110,7 @@ static int await_answer(al_egress *e, bool *hung, airlock_error **err) {
     return al_err(err, errno, "egress proxy: reading its answer");
   if (n == 0) {
     bool killed;
-    int st = al_helper_reap(e->pid, AL_EGRESS_STOP_TIMEOUT_MS, &killed);
+    int st = al_child_wait_or_kill(e->pid, AL_EGRESS_STOP_TIMEOUT_MS, &killed);
     e->pid = -1;
     if (WIFEXITED(st))
       return al_err(err, 0, "egress proxy: exited without answering (exit status %d)", WEXITSTATUS(st));
@@ -193,8 +188,7 @@ void al_egress_stop(al_egress *e, al_egress_end *end) {
   if (e->pid > 0) {
     int st;
     pid_t w;
-    while ((w = waitpid(e->pid, &st, WNOHANG)) < 0 && errno == EINTR)
-      ;
+    w = al_child_wait(e->pid, &st, WNOHANG);
     if (w == e->pid) {
       local.early = true;
       local.status = st;
@@ -205,7 +199,7 @@ void al_egress_stop(al_egress *e, al_egress_end *end) {
     close(e->ctl); /* end of file: the proxy finishes its records and exits */
   e->ctl = -1;
   if (e->pid > 0)
-    local.status = al_helper_reap(e->pid, AL_EGRESS_STOP_TIMEOUT_MS, &local.killed);
+    local.status = al_child_wait_or_kill(e->pid, AL_EGRESS_STOP_TIMEOUT_MS, &local.killed);
   e->pid = -1;
   if (end)
     *end = local;

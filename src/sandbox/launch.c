@@ -14,6 +14,8 @@
  * them; values of --secret are fetched before the clone too. */
 #define _GNU_SOURCE
 #include "cgroup.h"
+#include "child.h"
+#include "clock.h"
 #include "cleanup.h"
 #include "error.h"
 #include "launch.h"
@@ -39,12 +41,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-int64_t al_now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int write_proc_file(pid_t pid, const char *file, const char *content, airlock_error **err) {
   char path[64];
@@ -240,7 +236,7 @@ int al_launch_start(al_launch *l, const airlock_spec *spec, bool agent, airlock_
     args.cgroup = (uint64_t)l->cg.v2_dir_fd;
     l->plan.in_cgroup_ns = true;
   }
-  l->start_ms = al_now_ms();
+  l->start_ms = al_monotonic_ms();
   l->pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
   if (l->pid < 0) {
     int e = errno;
@@ -305,29 +301,14 @@ fail:
 
 /* Init's egress sockets go straight on to the proxy; the launcher keeps no
  * copy.  Any other descriptor that came with a message is dropped. */
-static void take_fds(al_launch *l, al_status_msg *m, struct msghdr *msg, bool whole) {
-  int fds[2] = {-1, -1};
-  size_t n = 0;
-  for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
-    if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-      continue;
-    size_t count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (size_t i = 0; i < count; i++) {
-      int fd;
-      memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-      if (n < 2)
-        fds[n++] = fd;
-      else
-        close(fd);
-    }
-  }
+static void take_fds(al_launch *l, al_status_msg *m, const int fds[2], size_t n, int flags, bool whole) {
   if (!whole || m->kind != AL_MSG_EGRESS_FDS) {
     for (size_t i = 0; i < n; i++)
       close(fds[i]);
     return;
   }
   airlock_error *err = NULL;
-  int rc = n == 2 && !(msg->msg_flags & MSG_CTRUNC) ? al_egress_hand_over(&l->egress, fds, &err)
+  int rc = n == 2 && !(flags & MSG_CTRUNC) ? al_egress_hand_over(&l->egress, fds, &err)
                                                     : al_err(&err, 0, "egress proxy: the sandbox's sockets did not arrive");
   for (size_t i = 0; i < n; i++)
     close(fds[i]);
@@ -343,23 +324,12 @@ static void take_fds(al_launch *l, al_status_msg *m, struct msghdr *msg, bool wh
 }
 
 int al_launch_read_msg(al_launch *l, al_status_msg *m) {
-  ssize_t n;
-  struct iovec iov = {m, sizeof(*m)};
-  union {
-    char buf[CMSG_SPACE(4 * sizeof(int))];
-    struct cmsghdr align;
-  } control;
-  struct msghdr msg;
-  do {
-    memset(&msg, 0, sizeof(msg));
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.buf;
-    msg.msg_controllen = sizeof(control.buf);
-    n = recvmsg(l->sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-  } while (n < 0 && errno == EINTR);
-  if (n >= 0 && msg.msg_controllen > 0)
-    take_fds(l, m, &msg, n == (ssize_t)sizeof(*m));
+  int fds[2] = {-1, -1};
+  size_t n_fds = 0;
+  int flags = 0;
+  ssize_t n = al_recv_fds(l->sock, m, sizeof(*m), fds, 2, &n_fds, MSG_DONTWAIT, &flags);
+  if (n >= 0 && (n_fds > 0 || (flags & MSG_CTRUNC)))
+    take_fds(l, m, fds, n_fds, flags, n == (ssize_t)sizeof(*m));
   if (n == (ssize_t)sizeof(*m)) {
     m->text[sizeof(m->text) - 1] = '\0';
     return 1;
@@ -387,12 +357,7 @@ int al_launch_reap(al_launch *l, int *wstatus, struct rusage *ru) {
 }
 
 void al_launch_cleanup(al_launch *l) {
-  if (l->pid > 0) {
-    kill(l->pid, SIGKILL);
-    while (waitpid(l->pid, NULL, 0) < 0 && errno == EINTR)
-      ;
-    l->pid = -1;
-  }
+  al_child_cleanup(&l->pid);
   if (l->pidfd >= 0)
     close(l->pidfd);
   if (l->sock >= 0)

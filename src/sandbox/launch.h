@@ -37,7 +37,6 @@ int al_launch_reap(al_launch *l, int *wstatus, struct rusage *ru);
  * the plan. */
 void al_launch_cleanup(al_launch *l);
 
-int64_t al_now_ms(void);
 void al_append_note(char **note, const char *text);
 /* airlock_spec_validate, optionally without requiring a command */
 int al_spec_check(const airlock_spec *spec, bool need_command, airlock_error **err);

@@ -6,6 +6,7 @@
  * the launcher. */
 #define _GNU_SOURCE
 #include "node_bin.h"
+#include "child.h"
 #include "error.h"
 
 #include <errno.h>
@@ -116,47 +117,8 @@ pid_t al_helper_spawn(const char *path, char *const argv[], const int *fds, int 
   while (got < 0 && errno == EINTR);
   close(errpipe[0]);
   if (got > 0) { /* the exec did not happen: the child said why */
-    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-      ;
+    al_child_wait(pid, NULL, 0);
     return al_err(err, e, "cannot start %s", path);
   }
   return pid;
-}
-
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int al_helper_reap(pid_t pid, int timeout_ms, bool *killed) {
-  int st = 0;
-  *killed = false;
-  int64_t deadline = now_ms() + timeout_ms;
-  int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-  for (;;) {
-    pid_t w = waitpid(pid, &st, WNOHANG);
-    if (w == pid)
-      break;
-    if (w < 0 && errno != EINTR)
-      break; /* not our child (any more): nothing to reap */
-    int64_t left = deadline - now_ms();
-    if (left <= 0) {
-      kill(pid, SIGKILL);
-      *killed = true;
-      while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-        ;
-      break;
-    }
-    if (pidfd >= 0) {
-      struct pollfd p = {pidfd, POLLIN, 0};
-      poll(&p, 1, (int)left);
-    } else {
-      struct timespec ts = {0, 10 * 1000000};
-      nanosleep(&ts, NULL);
-    }
-  }
-  if (pidfd >= 0)
-    close(pidfd);
-  return st;
 }

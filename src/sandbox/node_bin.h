@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "airlock/airlock.h"
+#include "child.h"
 
 /* DIR/airlock-node, DIR being the directory of /proc/self/exe. */
 int al_node_binary_path(char *buf, size_t len, airlock_error **err);
@@ -20,9 +21,5 @@ int al_node_binary_path(char *buf, size_t len, airlock_error **err);
  * dies (PR_SET_PDEATHSIG).  Returns the pid, or -1 with *err naming path
  * when it could not be started (exec failures included). */
 pid_t al_helper_spawn(const char *path, char *const argv[], const int *fds, int n, airlock_error **err);
-
-/* Reap pid, waiting at most timeout_ms (SIGKILL after that); returns its
- * wait status and sets *killed when it had to be killed. */
-int al_helper_reap(pid_t pid, int timeout_ms, bool *killed);
 
 #endif

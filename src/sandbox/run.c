@@ -5,6 +5,7 @@
  * egress proxy is stopped once the sandbox has been reaped. */
 #define _GNU_SOURCE
 #include "cleanup.h"
+#include "clock.h"
 #include "error.h"
 #include "launch.h"
 #include "trace.h"
@@ -84,7 +85,7 @@ int airlock_run(const airlock_spec *spec, airlock_result *r, airlock_error **err
   int sigcount = 0;
   for (;;) {
     struct pollfd fds[3] = {{l.pidfd, POLLIN, 0}, {sig.sfd, POLLIN, 0}, {l.sock, POLLIN, 0}};
-    int64_t left = deadline - al_now_ms();
+    int64_t left = deadline - al_monotonic_ms();
     if (left <= 0) {
       r->timed_out = true;
       kill(l.pid, SIGKILL);
@@ -109,7 +110,7 @@ int airlock_run(const airlock_spec *spec, airlock_result *r, airlock_error **err
   int wstatus = 0;
   struct rusage ru;
   al_launch_reap(&l, &wstatus, &ru);
-  r->wall_ms = al_now_ms() - l.start_ms;
+  r->wall_ms = al_monotonic_ms() - l.start_ms;
   al_trace_step("launcher", "sandbox reaped");
   drain_status(&l, r, &st);
   if (l.egress.pid > 0) {

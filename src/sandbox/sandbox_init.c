@@ -126,29 +126,17 @@ static void hand_over_egress_sockets(void) {
 static void join_cgroups(al_plan *p) {
   int fds[AL_CTRL_COUNT];
   al_cgroup_msg m = {0};
-  struct iovec iov = {&m, sizeof(m)};
-  union {
-    char buf[CMSG_SPACE(sizeof(fds))];
-    struct cmsghdr align;
-  } control;
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-                       .msg_controllen = sizeof(control.buf)};
-  ssize_t r;
-  do
-    r = recvmsg(p->sync_fd, &msg, MSG_CMSG_CLOEXEC);
-  while (r < 0 && errno == EINTR);
-  if (r != (ssize_t)sizeof(m) || m.tag != 'c' || m.n_fallbacks > AL_MAX_FALLBACKS)
+  size_t n = 0;
+  ssize_t r = al_recv_fds(p->sync_fd, &m, sizeof(m), fds, AL_CTRL_COUNT, &n, 0, NULL);
+  if (r != (ssize_t)sizeof(m) || m.tag != 'c' || m.n_fallbacks > AL_MAX_FALLBACKS) {
+    for (size_t i = 0; i < n; i++)
+      close(fds[i]);
     _exit(AIRLOCK_EXIT_SETUP); /* the launcher gave up on us */
+  }
   for (int i = 0; i < m.n_fallbacks && p->n_rlimits < AL_MAX_RLIMITS; i++)
     p->rlimits[p->n_rlimits++] = m.fallbacks[i];
-  int n = 0;
-  struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-  if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
-    n = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-    memcpy(fds, CMSG_DATA(cm), sizeof(int) * (size_t)n);
-  }
-  int rc = al_cgroup_join_self(fds, n);
-  for (int i = 0; i < n; i++)
+  int rc = al_cgroup_join_self(fds, (int)n);
+  for (size_t i = 0; i < n; i++)
     close(fds[i]);
   if (rc < 0)
     setup_failed("joining the sandbox cgroup", -rc);

@@ -6,6 +6,7 @@
  * init has its copy (launch.c) and freed with the plan. */
 #define _GNU_SOURCE
 #include "secret_files.h"
+#include "clock.h"
 #include "cleanup.h"
 #include "error.h"
 #include "node_bin.h"
@@ -26,12 +27,6 @@
 
 #define FETCH_TIMEOUT_MS 30000
 
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* the helper's own complaint, one printable line without its prefix */
 static const char *reason(char *msg, size_t len) {
   msg[len] = '\0';
@@ -49,9 +44,9 @@ static const char *reason(char *msg, size_t len) {
 static int drain(int out, int errfd, unsigned char *buf, size_t cap, size_t *len, char *msg, size_t msg_cap,
                  size_t *msg_len) {
   struct pollfd fds[2] = {{out, POLLIN, 0}, {errfd, POLLIN, 0}};
-  int64_t deadline = now_ms() + FETCH_TIMEOUT_MS;
+  int64_t deadline = al_monotonic_ms() + FETCH_TIMEOUT_MS;
   while (fds[0].fd >= 0 || fds[1].fd >= 0) {
-    int64_t left = deadline - now_ms();
+    int64_t left = deadline - al_monotonic_ms();
     if (left <= 0)
       return -1;
     int n = poll(fds, 2, (int)left);
@@ -107,7 +102,7 @@ static int fetch_one(const char *bin, const char *dir, const char *name, al_secr
   bool killed = false;
   if (drained < 0)
     kill(pid, SIGKILL);
-  int st = al_helper_reap(pid, 5000, &killed);
+  int st = al_child_wait_or_kill(pid, 5000, &killed);
   int rc = 0;
   if (buf == NULL)
     rc = al_err(err, ENOMEM, "secret '%s'", name);

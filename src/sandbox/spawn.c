@@ -8,6 +8,7 @@
  * limit in the child, exec. */
 #define _GNU_SOURCE
 #include "plan.h"
+#include "child.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -60,8 +61,7 @@ static int spawn_capped(pid_t *pid, const int *fds, const char *cwd, bool new_se
   while (r < 0 && errno == EINTR);
   close(err_pipe[0]);
   if (r == (ssize_t)sizeof(e)) { /* exec failed: the child has exited */
-    while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
-      ;
+    al_child_wait(child, NULL, 0);
     return e;
   }
   *pid = child;

@@ -1,12 +1,14 @@
 /* cgroup.c - finding where each controller lives and creating one cgroup per
  * sandbox under the caller's own cgroup (so the host's limits on the caller
- * still apply on top).  Backend details are in cgroup_v1.c / cgroup_v2.c.
+ * still apply on top).  What differs between versions is behind
+ * cgroup_backend.h (cgroup_v1.c, cgroup_v2.c).
  *
  * Hybrid hosts (v1 controllers plus a v2 mount with few or no controllers)
  * are handled per controller: memory may be v1 while something else is v2.
  * crun and runsc refuse such hosts; real servers still run them. */
 #define _GNU_SOURCE
 #include "cgroup.h"
+#include "cgroup_backend.h"
 #include "cleanup.h"
 #include "error.h"
 
@@ -114,35 +116,6 @@ bool al_cgroup_all_v2(void) {
   return true;
 }
 
-int al_write_file(const char *dir, const char *file, const char *value, airlock_error **err) {
-  char p[4096];
-  snprintf(p, sizeof(p), "%s/%s", dir, file);
-  _cleanup_close_ int fd = open(p, O_WRONLY | O_CLOEXEC);
-  if (fd < 0)
-    return al_err(err, errno, "open %s", p);
-  size_t n = strlen(value);
-  if (write(fd, value, n) != (ssize_t)n)
-    return al_err(err, errno, "write '%s' to %s", value, p);
-  return 0;
-}
-
-int al_read_keyed_counter(const char *dir, const char *file, const char *key, long long *out) {
-  char p[4096];
-  snprintf(p, sizeof(p), "%s/%s", dir, file);
-  _cleanup_fclose_ FILE *f = fopen(p, "re");
-  if (!f)
-    return -1;
-  char k[64];
-  long long v;
-  while (fscanf(f, "%63s %lld", k, &v) == 2) {
-    if (strcmp(k, key) == 0) {
-      *out = v;
-      return 0;
-    }
-  }
-  return -1;
-}
-
 /* The parent directory for sandboxes of one hierarchy: "<mount><own>/airlock".
  * On v2 as root we go to the top ("<mount>/airlock") because a cgroup that
  * holds processes (ours) may not delegate controllers to children. */
@@ -193,7 +166,7 @@ int al_cgroup_create(al_cgroup *cg, const airlock_spec *spec, airlock_error **er
           make_dir(dir, &local) == 0) {
         cg->path[c] = dir;
         cg->version[c] = 1;
-        if (al_cgroup_v1_write_limits(dir, (al_controller)c, spec, &cg->swap_uncapped, err) < 0)
+        if (al_cgroup_v1_backend.write_limits(dir, (al_controller)c, spec, &cg->swap_uncapped, err) < 0)
           rc = -1;
       } else {
         free(dir);
@@ -203,7 +176,7 @@ int al_cgroup_create(al_cgroup *cg, const airlock_spec *spec, airlock_error **er
         _cleanup_free_ char *base = base_dir(m->v2_mount, m->v2_own, true);
         if (base)
           gc_base(base);
-        if (base && al_cgroup_v2_prepare_parent(base, &local) == 0 && asprintf(&v2_dir, "%s/%s", base, name) >= 0 &&
+        if (base && al_cgroup_v2_backend.prepare_parent(base, &local) == 0 && asprintf(&v2_dir, "%s/%s", base, name) >= 0 &&
             make_dir(v2_dir, &local) < 0) {
           free(v2_dir);
           v2_dir = NULL;
@@ -212,7 +185,7 @@ int al_cgroup_create(al_cgroup *cg, const airlock_spec *spec, airlock_error **er
       if (v2_dir) {
         cg->path[c] = strdup(v2_dir);
         cg->version[c] = 2;
-        if (al_cgroup_v2_write_limits(v2_dir, (al_controller)c, spec, &cg->swap_uncapped, err) < 0)
+        if (al_cgroup_v2_backend.write_limits(v2_dir, (al_controller)c, spec, &cg->swap_uncapped, err) < 0)
           rc = -1;
       }
     } else {
@@ -273,7 +246,8 @@ bool al_cgroup_oom_killed(const al_cgroup *cg) {
   const char *dir = cg->path[AL_CTRL_MEMORY];
   if (dir == NULL)
     return false;
-  return cg->version[AL_CTRL_MEMORY] == 2 ? al_cgroup_v2_oom_killed(dir) : al_cgroup_v1_oom_killed(dir);
+  const al_cgroup_backend *b = cg->version[AL_CTRL_MEMORY] == 2 ? &al_cgroup_v2_backend : &al_cgroup_v1_backend;
+  return b->oom_killed(dir);
 }
 
 static void remove_dir_patiently(const char *dir) {

@@ -34,17 +34,4 @@ void al_cgroup_destroy(al_cgroup *cg);
 /* Remove empty cgroups left by launchers that no longer exist. */
 unsigned al_cgroup_gc(void);
 
-/* backends */
-int al_cgroup_v1_write_limits(const char *dir, al_controller ctrl, const airlock_spec *spec, bool *swap_uncapped,
-                              airlock_error **err);
-bool al_cgroup_v1_oom_killed(const char *memory_dir);
-int al_cgroup_v2_prepare_parent(const char *base, airlock_error **err);
-int al_cgroup_v2_write_limits(const char *dir, al_controller ctrl, const airlock_spec *spec, bool *swap_uncapped,
-                              airlock_error **err);
-bool al_cgroup_v2_oom_killed(const char *dir);
-
-/* helpers shared by the backends */
-int al_write_file(const char *dir, const char *file, const char *value, airlock_error **err);
-int al_read_keyed_counter(const char *dir, const char *file, const char *key, long long *out);
-
 #endif
