@@ -52,11 +52,10 @@ static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)
 static int usage_error(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  fprintf(stderr, "airlock approvals: ");
-  vfprintf(stderr, fmt, ap);
-  fprintf(stderr, "\n(see 'airlock approvals --help')\n");
+  cli_vfail("approvals", NULL, CLI_EXIT_USAGE, fmt, ap);
   va_end(ap);
-  return 2;
+  fprintf(stderr, "(see 'airlock approvals --help')\n");
+  return CLI_EXIT_USAGE;
 }
 
 static const char *str(json_t *o, const char *k) {
@@ -222,7 +221,7 @@ int cli_approvals(int argc, char **argv) {
   json_t *o = resp ? json_loads(resp, 0, NULL) : NULL;
   if (rc < 0) {
     const char *msg = json_string_value(json_object_get(json_object_get(o, "error"), "message"));
-    fprintf(stderr, "airlock approvals: the node answered %ld: %s\n", status, msg ? msg : (resp ? resp : ""));
+    cli_fail("approvals", NULL, CLI_EXIT_FAILED, "the node answered %ld: %s", status, msg ? msg : (resp ? resp : ""));
     airlock_error_free(&err);
     json_decref(o);
     code = 1;
@@ -249,8 +248,7 @@ int cli_approvals(int argc, char **argv) {
   code = 0;
   goto out;
 fail:
-  fprintf(stderr, "airlock approvals: %s\n", err ? err->msg : "failed");
-  airlock_error_free(&err);
+  cli_fail_error("approvals", NULL, CLI_EXIT_FAILED, &err);
 out:
   free(resp);
   free(body);

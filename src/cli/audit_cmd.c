@@ -24,9 +24,6 @@
 #include "statedir.h"
 #include "tokens.h"
 
-#define EXIT_OK 0
-#define EXIT_FAILED 1
-#define EXIT_USAGE 2
 
 #define DEFAULT_RETENTION "90d"
 #define ARGV_WIDTH 60
@@ -100,7 +97,7 @@ static void usage(FILE *out) {
 }
 
 #define fail(code, sub, ...) cli_fail("audit", sub, code, __VA_ARGS__)
-#define fail_error(sub, err) cli_fail_error("audit", sub, err)
+#define fail_error(sub, err) cli_fail_error("audit", sub, CLI_EXIT_FAILED, err)
 #define bad_option(sub, opt, argv) cli_bad_option("audit", sub, opt, argv)
 
 /* --- times ---------------------------------------------------------------- */
@@ -383,30 +380,30 @@ static int query_option(const char *sub, int opt, const char *arg, al_audit_filt
     int64_t t;
     const char *flag = opt == OPT_SINCE ? "--since" : "--until";
     if (parse_time(arg, now, &t) < 0)
-      return fail(EXIT_USAGE, sub,
+      return fail(CLI_EXIT_USAGE, sub,
                   "%s '%s': use RFC 3339 (2026-11-22T10:00:00Z), a date (2026-11-22), epoch milliseconds, or "
                   "an age such as 30m, 2h, 7d",
                   flag, arg);
     if (t <= 0)
-      return fail(EXIT_USAGE, sub, "%s '%s' is before 1970", flag, arg);
+      return fail(CLI_EXIT_USAGE, sub, "%s '%s' is before 1970", flag, arg);
     *(opt == OPT_SINCE ? &f->since_ms : &f->until_ms) = t;
     return 0;
   }
   case OPT_TENANT:
     if (!al_token_name_valid(arg))
-      return fail(EXIT_USAGE, sub, "--tenant '%s': a tenant is a token name, 1 to %d of A-Z a-z 0-9 . _ -", arg,
+      return fail(CLI_EXIT_USAGE, sub, "--tenant '%s': a tenant is a token name, 1 to %d of A-Z a-z 0-9 . _ -", arg,
                   AL_TOKEN_NAME_MAX);
     f->tenant = arg;
     return 0;
   case OPT_ACTION:
     if (!word_ok(arg))
-      return fail(EXIT_USAGE, sub, "--action '%s': an action type is 1 to 64 of a-z 0-9 _ . - (e.g. code_exec)",
+      return fail(CLI_EXIT_USAGE, sub, "--action '%s': an action type is 1 to 64 of a-z 0-9 _ . - (e.g. code_exec)",
                   arg);
     f->action = arg;
     return 0;
   case OPT_KIND:
     if (!word_ok(arg))
-      return fail(EXIT_USAGE, sub, "--kind '%s': a kind is 1 to 64 of a-z 0-9 _ . - (e.g. exec.result)", arg);
+      return fail(CLI_EXIT_USAGE, sub, "--kind '%s': a kind is 1 to 64 of a-z 0-9 _ . - (e.g. exec.result)", arg);
     f->kind = arg;
     return 0;
   case OPT_DECISION:
@@ -415,30 +412,30 @@ static int query_option(const char *sub, int opt, const char *arg, al_audit_filt
         f->decision = arg;
         return 0;
       }
-    return fail(EXIT_USAGE, sub,
+    return fail(CLI_EXIT_USAGE, sub,
                 "--decision '%s': one of allow, deny, approval_required, approved, rejected, timeout", arg);
   case OPT_EXIT:
     errno = 0;
     v = strtoll(arg, &end, 10);
     if (errno || end == arg || *end || arg[0] == '+' || v < INT_MIN || v > INT_MAX)
-      return fail(EXIT_USAGE, sub, "--exit '%s': an exit code is a whole number such as 0, 1 or 137", arg);
+      return fail(CLI_EXIT_USAGE, sub, "--exit '%s': an exit code is a whole number such as 0, 1 or 137", arg);
     f->has_exit = true;
     f->exit_code = (int)v;
     return 0;
   case OPT_GREP:
     if (arg[0] == '\0')
-      return fail(EXIT_USAGE, sub, "--grep must not be empty");
+      return fail(CLI_EXIT_USAGE, sub, "--grep must not be empty");
     f->text = arg;
     return 0;
   case OPT_LIMIT:
     errno = 0;
     v = strtoll(arg, &end, 10);
     if (errno || end == arg || *end || arg[0] == '+' || arg[0] == '-' || v < 1 || v > 1000000000)
-      return fail(EXIT_USAGE, sub, "--limit '%s': a whole number from 1", arg);
+      return fail(CLI_EXIT_USAGE, sub, "--limit '%s': a whole number from 1", arg);
     f->limit = (size_t)v;
     return 0;
   }
-  return EXIT_USAGE;
+  return CLI_EXIT_USAGE;
 }
 
 static int audit_query(int argc, char **argv) {
@@ -454,7 +451,7 @@ static int audit_query(int argc, char **argv) {
     case 'h':
     case OPT_HELP:
       usage(stdout);
-      return EXIT_OK;
+      return CLI_EXIT_OK;
     case OPT_STATE_DIR:
       state_flag = optarg;
       break;
@@ -472,15 +469,14 @@ static int audit_query(int argc, char **argv) {
     }
   }
   if (optind < argc)
-    return fail(EXIT_USAGE, sub, "unexpected argument '%s' (subcommands: verify, prune, head)", argv[optind]);
-  if (state_flag != NULL && state_flag[0] == '\0')
-    return fail(EXIT_USAGE, sub, "--state-dir must not be empty");
+    return fail(CLI_EXIT_USAGE, sub, "unexpected argument '%s' (subcommands: verify, prune, head)", argv[optind]);
   if (f.since_ms && f.until_ms && f.since_ms >= f.until_ms)
-    return fail(EXIT_USAGE, sub, "--since must be before --until");
+    return fail(CLI_EXIT_USAGE, sub, "--since must be before --until");
 
-  char *dir = cli_state_dir("audit", sub, state_flag);
-  if (dir == NULL)
-    return EXIT_FAILED;
+  char *dir = NULL;
+  int dir_code = cli_state_dir("audit", sub, state_flag, &dir);
+  if (dir_code != 0)
+    return dir_code;
   airlock_error *err = NULL;
   al_audit *a = NULL;
   int rc = al_audit_open(dir, false, &a, &err);
@@ -491,7 +487,7 @@ static int audit_query(int argc, char **argv) {
     print_header();
   if (rc < 0) {
     airlock_error_free(&err); /* no trail yet: no records */
-    return fflush(stdout) == 0 ? EXIT_OK : fail(EXIT_FAILED, sub, "could not write the records");
+    return fflush(stdout) == 0 ? CLI_EXIT_OK : fail(CLI_EXIT_FAILED, sub, "could not write the records");
   }
   if (f.limit) {
     f.newest_first = true;
@@ -505,11 +501,11 @@ static int audit_query(int argc, char **argv) {
   json_decref(q.keep);
   if (q.write_failed || (rc < 0 && err == NULL) || fflush(stdout) != 0) {
     airlock_error_free(&err);
-    return fail(EXIT_FAILED, sub, "could not write the records");
+    return fail(CLI_EXIT_FAILED, sub, "could not write the records");
   }
   if (rc < 0)
     return fail_error(sub, &err);
-  return EXIT_OK;
+  return CLI_EXIT_OK;
 }
 
 /* --- verify ------------------------------------------------------------------------ */
@@ -521,17 +517,17 @@ static int verify_missing_db(const char *sub, const char *dir, bool expect, uint
   char hash[65];
   int found = al_audit_read_head_file(dir, &seq, hash, &err);
   if (found < 0) {
-    fail(EXIT_FAILED, sub, "TAMPERED: %s/%s is missing and %s", dir, AL_AUDIT_DB_FILE, err->msg);
+    fail(CLI_EXIT_FAILED, sub, "TAMPERED: %s/%s is missing and %s", dir, AL_AUDIT_DB_FILE, err->msg);
     airlock_error_free(&err);
-    return EXIT_FAILED;
+    return CLI_EXIT_FAILED;
   }
   if (expect && expect_seq > seq)
     seq = expect_seq;
   if (seq > 0)
-    return fail(EXIT_FAILED, sub, "TAMPERED: records 1 to %" PRIu64 ": %s/%s is missing, but the trail reached record %" PRIu64,
+    return fail(CLI_EXIT_FAILED, sub, "TAMPERED: records 1 to %" PRIu64 ": %s/%s is missing, but the trail reached record %" PRIu64,
                 seq, dir, AL_AUDIT_DB_FILE, seq);
   printf("no audit trail in %s yet\n", dir);
-  return EXIT_OK;
+  return CLI_EXIT_OK;
 }
 
 static int audit_verify(int argc, char **argv) {
@@ -544,7 +540,7 @@ static int audit_verify(int argc, char **argv) {
     case 'h':
     case OPT_HELP:
       usage(stdout);
-      return EXIT_OK;
+      return CLI_EXIT_OK;
     case OPT_STATE_DIR:
       state_flag = optarg;
       break;
@@ -556,17 +552,16 @@ static int audit_verify(int argc, char **argv) {
     }
   }
   if (optind < argc)
-    return fail(EXIT_USAGE, sub, "unexpected argument '%s'", argv[optind]);
-  if (state_flag != NULL && state_flag[0] == '\0')
-    return fail(EXIT_USAGE, sub, "--state-dir must not be empty");
+    return fail(CLI_EXIT_USAGE, sub, "unexpected argument '%s'", argv[optind]);
   uint64_t expect_seq = 0;
   char expect_hash[65];
   if (expect_arg != NULL && al_audit_parse_head(expect_arg, &expect_seq, expect_hash) < 0)
-    return fail(EXIT_USAGE, sub, "--expect-head '%s': use SEQ:HASH as printed by 'airlock audit head'", expect_arg);
+    return fail(CLI_EXIT_USAGE, sub, "--expect-head '%s': use SEQ:HASH as printed by 'airlock audit head'", expect_arg);
 
-  char *dir = cli_state_dir("audit", sub, state_flag);
-  if (dir == NULL)
-    return EXIT_FAILED;
+  char *dir = NULL;
+  int dir_code = cli_state_dir("audit", sub, state_flag, &dir);
+  if (dir_code != 0)
+    return dir_code;
   airlock_error *err = NULL;
   al_audit *a = NULL;
   int rc = al_audit_open(dir, false, &a, &err);
@@ -585,7 +580,7 @@ static int audit_verify(int argc, char **argv) {
   if (rc < 0)
     return fail_error(sub, &err);
   if (rc > 0)
-    return fail(EXIT_FAILED, sub, "TAMPERED: %s", r.problem);
+    return fail(CLI_EXIT_FAILED, sub, "TAMPERED: %s", r.problem);
   if (r.checked == 0)
     printf("audit trail intact: no records");
   else
@@ -596,7 +591,7 @@ static int audit_verify(int argc, char **argv) {
   printf("; head %" PRIu64 ":%s\n", r.checked ? r.last_seq : r.anchor_seq, r.head_hash);
   if (expect_arg != NULL)
     printf("expected head %" PRIu64 " found in the chain\n", expect_seq);
-  return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAILED;
+  return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILED;
 }
 
 /* --- prune ----------------------------------------------------------------------- */
@@ -611,7 +606,7 @@ static int audit_prune(int argc, char **argv) {
     case 'h':
     case OPT_HELP:
       usage(stdout);
-      return EXIT_OK;
+      return CLI_EXIT_OK;
     case OPT_STATE_DIR:
       state_flag = optarg;
       break;
@@ -623,19 +618,18 @@ static int audit_prune(int argc, char **argv) {
     }
   }
   if (optind < argc)
-    return fail(EXIT_USAGE, sub, "unexpected argument '%s'", argv[optind]);
-  if (state_flag != NULL && state_flag[0] == '\0')
-    return fail(EXIT_USAGE, sub, "--state-dir must not be empty");
+    return fail(CLI_EXIT_USAGE, sub, "unexpected argument '%s'", argv[optind]);
   int64_t now = al_wall_ms(), cutoff;
   if (parse_time(older, now, &cutoff) < 0)
-    return fail(EXIT_USAGE, sub, "--older-than '%s': use an age such as 90d, 12h or 2w (or a date: 2026-01-01)",
+    return fail(CLI_EXIT_USAGE, sub, "--older-than '%s': use an age such as 90d, 12h or 2w (or a date: 2026-01-01)",
                 older);
   if (cutoff > now)
-    return fail(EXIT_USAGE, sub, "--older-than '%s' is in the future: that would prune every record", older);
+    return fail(CLI_EXIT_USAGE, sub, "--older-than '%s' is in the future: that would prune every record", older);
 
-  char *dir = cli_state_dir("audit", sub, state_flag);
-  if (dir == NULL)
-    return EXIT_FAILED;
+  char *dir = NULL;
+  int dir_code = cli_state_dir("audit", sub, state_flag, &dir);
+  if (dir_code != 0)
+    return dir_code;
   airlock_error *err = NULL;
   al_audit *a = NULL;
   int rc = al_audit_open(dir, false, &a, &err);
@@ -643,7 +637,7 @@ static int audit_prune(int argc, char **argv) {
   if (rc < 0 && err->errnum == ENOENT) {
     airlock_error_free(&err);
     printf("nothing to prune: no audit trail yet\n");
-    return EXIT_OK;
+    return CLI_EXIT_OK;
   }
   if (rc < 0)
     return fail_error(sub, &err);
@@ -662,7 +656,7 @@ static int audit_prune(int argc, char **argv) {
   else
     printf("pruned %" PRIu64 " records older than %s; prune record %" PRIu64 ", new head %" PRIu64 ":%s\n", removed,
            when, seq, seq, hash);
-  return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAILED;
+  return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILED;
 }
 
 /* --- head ------------------------------------------------------------------------ */
@@ -677,7 +671,7 @@ static int audit_head(int argc, char **argv) {
     case 'h':
     case OPT_HELP:
       usage(stdout);
-      return EXIT_OK;
+      return CLI_EXIT_OK;
     case OPT_STATE_DIR:
       state_flag = optarg;
       break;
@@ -686,12 +680,11 @@ static int audit_head(int argc, char **argv) {
     }
   }
   if (optind < argc)
-    return fail(EXIT_USAGE, sub, "unexpected argument '%s'", argv[optind]);
-  if (state_flag != NULL && state_flag[0] == '\0')
-    return fail(EXIT_USAGE, sub, "--state-dir must not be empty");
-  char *dir = cli_state_dir("audit", sub, state_flag);
-  if (dir == NULL)
-    return EXIT_FAILED;
+    return fail(CLI_EXIT_USAGE, sub, "unexpected argument '%s'", argv[optind]);
+  char *dir = NULL;
+  int dir_code = cli_state_dir("audit", sub, state_flag, &dir);
+  if (dir_code != 0)
+    return dir_code;
   airlock_error *err = NULL;
   al_audit *a = NULL;
   int rc = al_audit_open(dir, false, &a, &err);
@@ -705,7 +698,7 @@ static int audit_head(int argc, char **argv) {
   if (rc < 0)
     return fail_error(sub, &err);
   printf("%" PRIu64 ":%s\n", seq, hash);
-  return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAILED;
+  return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILED;
 }
 
 int cli_audit(int argc, char **argv) {
@@ -719,10 +712,10 @@ int cli_audit(int argc, char **argv) {
       return audit_head(argc - 1, argv + 1);
     if (strcmp(sub, "help") == 0) {
       usage(stdout);
-      return EXIT_OK;
+      return CLI_EXIT_OK;
     }
     if (sub[0] != '-')
-      return fail(EXIT_USAGE, NULL, "unknown subcommand '%s': verify, prune or head (or query flags)", sub);
+      return fail(CLI_EXIT_USAGE, NULL, "unknown subcommand '%s': verify, prune or head (or query flags)", sub);
   }
   return audit_query(argc, argv);
 }

@@ -2,6 +2,7 @@
 #ifndef AIRLOCK_CLI_H
 #define AIRLOCK_CLI_H
 
+#include <stdarg.h>
 #include <stdio.h>
 
 #include "airlock/airlock.h"
@@ -20,14 +21,22 @@ int cli_policy(int argc, char **argv);
  * a readonly policy also makes the workspace and binds read-only */
 int cli_policy_gate_run(const char *policy_path, airlock_spec *spec);
 void cli_usage_run(FILE *out);
-/* cli_util.c: "airlock CMD [SUB]: message" on stderr; return code */
+/* cli_util.c: every failure is one line "airlock CMD[ SUB]: message" on
+ * stderr, printed here and nowhere else; each returns code. */
+#define CLI_EXIT_OK 0
 #define CLI_EXIT_FAILED 1
 #define CLI_EXIT_USAGE 2
 int cli_fail(const char *cmd, const char *sub, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-int cli_fail_error(const char *cmd, const char *sub, airlock_error **err); /* frees *err */
+int cli_vfail(const char *cmd, const char *sub, int code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+/* the error's message; frees *err */
+int cli_fail_error(const char *cmd, const char *sub, int code, airlock_error **err);
+/* getopt's complaint (needs ':' first in the optstring), as a usage failure */
 int cli_bad_option(const char *cmd, const char *sub, int opt, char **argv);
-/* --state-dir's value, or the default state directory; NULL after saying why */
-char *cli_state_dir(const char *cmd, const char *sub, const char *flag);
+/* The state directory of a command that works on the node's state: the
+ * --state-dir value (refused when empty) or the default.  0 with *dir set
+ * (free it), or the exit code after saying why. */
+int cli_state_dir(const char *cmd, const char *sub, const char *flag, char **dir);
 /* node_conn.c: the node a client command talks to by default, or NULL
  * after telling why there is none (cmd names the subcommand in messages) */
 char *cli_default_node(const char *cmd);

@@ -1,6 +1,6 @@
-/* cli_util.c - messages shared by the subcommands that manage the node's
- * state (token, audit): one line on stderr naming the command, and getopt's
- * errors in that form instead of its own two lines. */
+/* cli_util.c - how every subcommand fails: one line on stderr naming the
+ * command, getopt's errors in that form instead of its own two lines, and
+ * the --state-dir prologue of the commands that work on the node's state. */
 #define _GNU_SOURCE
 #include <getopt.h>
 #include <stdarg.h>
@@ -12,20 +12,25 @@
 
 #include "cli.h"
 
+int cli_vfail(const char *cmd, const char *sub, int code, const char *fmt, va_list ap) {
+  fprintf(stderr, "airlock%s%s%s%s: ", cmd ? " " : "", cmd ? cmd : "", sub ? " " : "", sub ? sub : "");
+  vfprintf(stderr, fmt, ap);
+  fprintf(stderr, "\n");
+  return code;
+}
+
 int cli_fail(const char *cmd, const char *sub, int code, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  fprintf(stderr, "airlock %s%s%s: ", cmd, sub ? " " : "", sub ? sub : "");
-  vfprintf(stderr, fmt, ap);
-  fprintf(stderr, "\n");
+  cli_vfail(cmd, sub, code, fmt, ap);
   va_end(ap);
   return code;
 }
 
-int cli_fail_error(const char *cmd, const char *sub, airlock_error **err) {
-  cli_fail(cmd, sub, CLI_EXIT_FAILED, "%s", (*err)->msg);
+int cli_fail_error(const char *cmd, const char *sub, int code, airlock_error **err) {
+  cli_fail(cmd, sub, code, "%s", (*err)->msg);
   airlock_error_free(err);
-  return CLI_EXIT_FAILED;
+  return code;
 }
 
 /* needs ':' first in the optstring */
@@ -38,10 +43,12 @@ int cli_bad_option(const char *cmd, const char *sub, int opt, char **argv) {
   return cli_fail(cmd, sub, CLI_EXIT_USAGE, "unknown option '%s' (see 'airlock %s --help')", argv[optind - 1], cmd);
 }
 
-char *cli_state_dir(const char *cmd, const char *sub, const char *flag) {
-  char *dir = flag ? strdup(flag) : al_default_state_dir();
-  if (dir == NULL)
-    cli_fail(cmd, sub, CLI_EXIT_FAILED, "%s",
-             flag ? "out of memory" : "no default state directory (HOME is not set): use --state-dir DIR");
-  return dir;
+int cli_state_dir(const char *cmd, const char *sub, const char *flag, char **dir) {
+  if (flag != NULL && flag[0] == '\0')
+    return cli_fail(cmd, sub, CLI_EXIT_USAGE, "--state-dir must not be empty");
+  *dir = flag ? strdup(flag) : al_default_state_dir();
+  if (*dir == NULL)
+    return cli_fail(cmd, sub, CLI_EXIT_FAILED, "%s",
+                    flag ? "out of memory" : "no default state directory (HOME is not set): use --state-dir DIR");
+  return 0;
 }

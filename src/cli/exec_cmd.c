@@ -74,21 +74,9 @@ void cli_usage_exec(FILE *out) {
           "not found, 125 when the node refused the request, could not be reached, or an argument was wrong.\n");
 }
 
-__attribute__((format(printf, 1, 2))) static int fail(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fprintf(stderr, "airlock exec: ");
-  vfprintf(stderr, fmt, ap);
-  fprintf(stderr, "\n");
-  va_end(ap);
-  return AIRLOCK_EXIT_SETUP;
-}
+#define fail(...) cli_fail("exec", NULL, AIRLOCK_EXIT_SETUP, __VA_ARGS__)
 
-static int report_error(airlock_error **err) {
-  fail("%s", (*err)->msg);
-  airlock_error_free(err);
-  return AIRLOCK_EXIT_SETUP;
-}
+static int report_error(airlock_error **err) { return cli_fail_error("exec", NULL, AIRLOCK_EXIT_SETUP, err); }
 
 static int parse_int(const char *s, long long lo, long long hi, long long *out) {
   char *end = NULL;
@@ -331,7 +319,7 @@ int cli_exec(int argc, char **argv) {
       goto out;
     }
     if (opt == '?' || opt == ':') {
-      fprintf(stderr, "airlock exec: see 'airlock exec --help'\n");
+      fail("see 'airlock exec --help'");
       goto out;
     }
     int rc = apply_option(&o, opt, optarg);

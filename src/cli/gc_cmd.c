@@ -7,17 +7,12 @@
 
 int cli_gc(int argc, char **argv) {
   (void)argv;
-  if (argc > 1) {
-    fprintf(stderr, "airlock gc: takes no arguments\n");
-    return AIRLOCK_EXIT_SETUP;
-  }
+  if (argc > 1)
+    return cli_fail("gc", NULL, AIRLOCK_EXIT_SETUP, "takes no arguments");
   unsigned removed = 0;
   airlock_error *err = NULL;
-  if (airlock_gc(&removed, &err) < 0) {
-    fprintf(stderr, "airlock gc: %s\n", err->msg);
-    airlock_error_free(&err);
-    return 1;
-  }
+  if (airlock_gc(&removed, &err) < 0)
+    return cli_fail_error("gc", NULL, CLI_EXIT_FAILED, &err);
   printf("removed %u leftover cgroup%s\n", removed, removed == 1 ? "" : "s");
   return 0;
 }

@@ -57,14 +57,10 @@ static int node_command(int argc, char **argv) {
   (void)argc;
   char path[PATH_MAX];
   airlock_error *err = NULL;
-  if (al_node_binary_path(path, sizeof(path), &err) < 0) {
-    fprintf(stderr, "airlock: %s\n", err->msg);
-    airlock_error_free(&err);
-    return AIRLOCK_EXIT_SETUP;
-  }
+  if (al_node_binary_path(path, sizeof(path), &err) < 0)
+    return cli_fail_error(NULL, NULL, AIRLOCK_EXIT_SETUP, &err);
   execv(path, argv);
-  fprintf(stderr, "airlock: '%s' needs %s: %s\n", argv[1], path, strerror(errno));
-  return AIRLOCK_EXIT_SETUP;
+  return cli_fail(NULL, NULL, AIRLOCK_EXIT_SETUP, "'%s' needs %s: %s", argv[1], path, strerror(errno));
 }
 #endif
 
@@ -92,7 +88,7 @@ int main(int argc, char **argv) {
     usage(stdout);
     return 0;
   }
-  fprintf(stderr, "airlock: unknown command '%s'\n", cmd);
+  cli_fail(NULL, NULL, AIRLOCK_EXIT_SETUP, "unknown command '%s'", cmd);
   usage(stderr);
   return AIRLOCK_EXIT_SETUP;
 }

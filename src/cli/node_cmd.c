@@ -79,8 +79,17 @@ int cli_node(int argc, char **argv) {
         cfg.n_listen = 0;
         listen_given = true;
       }
-      cfg.listen = realloc(cfg.listen, (cfg.n_listen + 1) * sizeof(char *));
-      cfg.listen[cfg.n_listen++] = strdup(optarg);
+      {
+        char **grown = realloc(cfg.listen, (cfg.n_listen + 1) * sizeof(char *));
+        if (grown == NULL || (grown[cfg.n_listen] = strdup(optarg)) == NULL) {
+          if (grown)
+            cfg.listen = grown;
+          code = cli_fail("node", NULL, CLI_EXIT_FAILED, "out of memory");
+          goto out;
+        }
+        cfg.listen = grown;
+        cfg.n_listen++;
+      }
       break;
     case OPT_STATE_DIR: set(&cfg.state_dir, optarg); break;
     case OPT_TLS_CERT: set(&cfg.tls_cert, optarg); break;
@@ -94,7 +103,7 @@ int cli_node(int argc, char **argv) {
       char *end = NULL;
       long v = strtol(optarg, &end, 10);
       if (!*optarg || *end || v < 0 || v > 64) {
-        fprintf(stderr, "airlock node: --pool must be a number from 0 to 64, not '%s'\n", optarg);
+        cli_fail("node", NULL, CLI_EXIT_USAGE, "--pool must be a number from 0 to 64, not '%s'", optarg);
         goto out;
       }
       cfg.pool_size = v;
@@ -111,16 +120,14 @@ int cli_node(int argc, char **argv) {
     }
   }
   if (optind < argc) {
-    fprintf(stderr, "airlock node: unexpected argument '%s'\n", argv[optind]);
+    cli_fail("node", NULL, CLI_EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
     goto out;
   }
   code = airlock_node_run(&cfg, &err) < 0 ? 1 : 0;
   if (code == 0)
     goto out;
 fail:
-  fprintf(stderr, "airlock node: %s\n", err ? err->msg : "failed");
-  airlock_error_free(&err);
-  code = 1;
+  code = cli_fail_error("node", NULL, CLI_EXIT_FAILED, &err);
 out:
   al_node_config_clear(&cfg);
   return code;

@@ -44,8 +44,7 @@ static int judge(const char *who, const char *policy_path, const char *catalogue
   airlock_error *err = NULL;
   if ((policy_path && al_policy_load_file(&j->policy, policy_path, false, &err) < 0) ||
       al_catalogue_load_builtin(&j->cat, &err) < 0 || (catalogue && al_catalogue_add_file(j->cat, catalogue, &err) < 0)) {
-    fprintf(stderr, "airlock %s: %s\n", who, err->msg);
-    airlock_error_free(&err);
+    cli_fail_error(who, NULL, CLI_EXIT_FAILED, &err);
     return -1;
   }
   j->parsed = al_classify_argv(j->cat, argv, &j->c, &err) == 0;
@@ -113,16 +112,16 @@ int cli_policy_gate_run(const char *policy_path, airlock_spec *spec) {
   if (readonly && spec->output) {
     /* readonly holds by the mounts too, as on the node: a command the
      * classifier misreads still cannot write where the caller can see it */
-    fprintf(stderr, "airlock run: the policy is readonly, and --output would be writable; drop --output\n");
+    cli_fail("run", NULL, 0, "the policy is readonly, and --output would be writable; drop --output");
     rc = AIRLOCK_EXIT_SETUP;
   } else if (j.d.verdict == AL_VERDICT_DENY) {
-    fprintf(stderr, "airlock run: denied by policy: %s\n", j.d.rule);
+    cli_fail("run", NULL, 0, "denied by policy: %s", j.d.rule);
     rc = AIRLOCK_EXIT_SETUP;
   } else if (j.d.verdict == AL_VERDICT_ASK) {
     bool interactive = isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
     if (interactive ? !ask_terminal(&j, argv) : !j.policy.default_approve) {
-      fprintf(stderr, "airlock run: not approved (%s)%s\n", j.d.rule,
-              interactive ? "" : "; there is no terminal to ask on, and defaultAction is reject");
+      cli_fail("run", NULL, 0, "not approved (%s)%s", j.d.rule,
+               interactive ? "" : "; there is no terminal to ask on, and defaultAction is reject");
       rc = AIRLOCK_EXIT_SETUP;
     }
   }
@@ -158,8 +157,7 @@ int cli_policy(int argc, char **argv) {
       usage(stdout);
       return 0;
     }
-    fprintf(stderr, "airlock policy: the subcommand is 'check' (see 'airlock policy --help')\n");
-    return 2;
+    return cli_fail("policy", NULL, CLI_EXIT_USAGE, "the subcommand is 'check' (see 'airlock policy --help')");
   }
   int c;
   optind = 0;
@@ -171,14 +169,14 @@ int cli_policy(int argc, char **argv) {
     case 'j': as_json = true; break;
     case 's': shell = true; break;
     case 'h': usage(stdout); return 0;
-    default: fprintf(stderr, "airlock policy: see 'airlock policy --help'\n"); return 2;
+    default: return cli_fail("policy", NULL, CLI_EXIT_USAGE, "see 'airlock policy --help'");
     }
   }
   char **cmd = argv + 1 + optind;
   int ncmd = argc - 1 - optind;
   if (ncmd < 1 || (shell && ncmd != 1)) {
-    fprintf(stderr, "airlock policy: give the command after '--'%s\n", shell ? " as one string with --shell" : "");
-    return 2;
+    return cli_fail("policy", NULL, CLI_EXIT_USAGE, "give the command after '--'%s",
+                    shell ? " as one string with --shell" : "");
   }
   char *sh_argv[] = {(char *)"/bin/sh", (char *)"-c", cmd[0], NULL};
   judged j;

@@ -14,6 +14,7 @@
 #include "cleanup.h"
 #include "cli.h"
 #include "proxy.h"
+#include "statedir.h"
 
 enum {
   OPT_LISTEN = 256,
@@ -76,15 +77,7 @@ static void usage(FILE *out) {
           "  --ready-file FILE         write the proxy's pid there once it is listening\n");
 }
 
-__attribute__((format(printf, 1, 2))) static int bad(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fprintf(stderr, "airlock proxy: ");
-  vfprintf(stderr, fmt, ap);
-  fprintf(stderr, "\n");
-  va_end(ap);
-  return 2;
-}
+#define bad(...) cli_fail("proxy", NULL, CLI_EXIT_USAGE, __VA_ARGS__)
 
 static int fd_arg(const char *s, int *out) {
   char *end;
@@ -136,7 +129,7 @@ int cli_proxy(int argc, char **argv) {
       break;
     case OPT_HELP: usage(stdout); return 0;
     default:
-      fprintf(stderr, "airlock proxy: unknown or incomplete option '%s'\n", argv[optind - 1]);
+      bad("unknown or incomplete option '%s'", argv[optind - 1]);
       usage(stderr);
       return 2;
     }
@@ -152,12 +145,13 @@ int cli_proxy(int argc, char **argv) {
     return bad("%s", "--config and --config-fd exclude each other");
   if (o.control_fd >= 0 && (o.dns_listen || o.ready_file))
     return bad("%s", "--dns-listen and --ready-file are for a standalone proxy (--listen)");
-  _cleanup_free_ char *state_dir = cli_state_dir("proxy", NULL, state_flag);
+  /* the store is needed only by injection routes: no default is no error */
+  if (state_flag && state_flag[0] == '\0')
+    return bad("--state-dir must not be empty");
+  _cleanup_free_ char *state_dir = state_flag ? strdup(state_flag) : al_default_state_dir();
   o.state_dir = state_dir;
   airlock_error *err = NULL;
-  int rc = al_proxy_serve(&o, &err);
-  if (rc < 0)
-    fprintf(stderr, "airlock proxy: %s\n", err ? err->msg : "failed");
-  airlock_error_free(&err);
-  return rc < 0 ? 1 : 0;
+  if (al_proxy_serve(&o, &err) < 0)
+    return cli_fail_error("proxy", NULL, CLI_EXIT_FAILED, &err);
+  return 0;
 }

@@ -96,15 +96,7 @@ void cli_usage_run(FILE *out) {
           "126/127 command not executable / not found.\n");
 }
 
-__attribute__((format(printf, 1, 2))) static int fail(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fprintf(stderr, "airlock run: ");
-  vfprintf(stderr, fmt, ap);
-  fprintf(stderr, "\n");
-  va_end(ap);
-  return AIRLOCK_EXIT_SETUP;
-}
+#define fail(...) cli_fail("run", NULL, AIRLOCK_EXIT_SETUP, __VA_ARGS__)
 
 static int parse_double(const char *s, double *out) {
   return airlock_parse_decimal(s, out);
@@ -120,11 +112,7 @@ static int parse_int(const char *s, long long lo, long long hi, long long *out) 
   return 0;
 }
 
-static int report_error(airlock_error **err) {
-  fprintf(stderr, "airlock run: %s\n", (*err)->msg);
-  airlock_error_free(err);
-  return AIRLOCK_EXIT_SETUP;
-}
+static int report_error(airlock_error **err) { return cli_fail_error("run", NULL, AIRLOCK_EXIT_SETUP, err); }
 
 /* what the flags say beyond the spec itself */
 typedef struct {
@@ -282,7 +270,7 @@ int cli_run(int argc, char **argv) {
       goto out;
     }
     if (opt == '?' || opt == ':') {
-      fprintf(stderr, "airlock run: see 'airlock run --help'\n");
+      fail("see 'airlock run --help'");
       goto out;
     }
     int rc = apply_option(&spec, opt, optarg, &flags);
@@ -295,7 +283,7 @@ int cli_run(int argc, char **argv) {
     goto out;
   code = AIRLOCK_EXIT_SETUP;
   if (optind >= argc) {
-    fprintf(stderr, "airlock run: no command given: airlock run [OPTIONS] -- CMD [ARG...]\n");
+    fail("no command given: airlock run [OPTIONS] -- CMD [ARG...]");
     goto out;
   }
   spec.argv = argv + optind;
@@ -310,7 +298,7 @@ int cli_run(int argc, char **argv) {
   const char *report_path = flags.report_path;
   FILE *report = NULL;
   if (report_path && (report = fopen(report_path, "we")) == NULL) {
-    fprintf(stderr, "airlock run: cannot write report '%s': %s\n", report_path, strerror(errno));
+    fail("cannot write report '%s': %s", report_path, strerror(errno));
     goto out;
   }
   airlock_result result;
@@ -339,7 +327,7 @@ int cli_run(int argc, char **argv) {
     char *json = airlock_result_to_json(&result);
     bool written = json != NULL && fprintf(report, "%s\n", json) >= 0;
     if (fclose(report) != 0 || !written) {
-      fprintf(stderr, "airlock run: cannot write report '%s'\n", report_path);
+      fail("cannot write report '%s'", report_path);
       code = AIRLOCK_EXIT_SETUP;
     }
     free(json);

@@ -21,9 +21,6 @@
 #include "secrets.h"
 #include "statedir.h"
 
-#define EXIT_OK 0
-#define EXIT_FAILED 1
-#define EXIT_USAGE 2
 
 enum { OPT_STATE_DIR = 256, OPT_JSON, OPT_PROMPT, OPT_REVEAL, OPT_HELP };
 
@@ -74,7 +71,7 @@ static void usage(FILE *out) {
 }
 
 #define fail(code, sub, ...) cli_fail("secret", sub, code, __VA_ARGS__)
-#define fail_error(sub, err) cli_fail_error("secret", sub, err)
+#define fail_error(sub, err) cli_fail_error("secret", sub, CLI_EXIT_FAILED, err)
 #define bad_option(sub, opt, argv) cli_bad_option("secret", sub, opt, argv)
 
 /* What every subcommand parses: options, then exactly `want_name` names. */
@@ -111,24 +108,22 @@ static int parse(const char *sub, int argc, char **argv, const struct option *op
   }
   if (want_name) {
     if (optind >= argc)
-      return fail(EXIT_USAGE, sub, "which secret? airlock secret %s NAME", sub);
+      return fail(CLI_EXIT_USAGE, sub, "which secret? airlock secret %s NAME", sub);
     if (argc - optind > 1)
-      return fail(EXIT_USAGE, sub, "one name at a time, and no value as an argument (set reads it from stdin)");
+      return fail(CLI_EXIT_USAGE, sub, "one name at a time, and no value as an argument (set reads it from stdin)");
     a->name = argv[optind];
     if (!al_secret_name_valid(a->name))
-      return fail(EXIT_USAGE, sub, "invalid name '%.80s': use 1 to %d of A-Z a-z 0-9 . _ -", a->name,
+      return fail(CLI_EXIT_USAGE, sub, "invalid name '%.80s': use 1 to %d of A-Z a-z 0-9 . _ -", a->name,
                   AL_SECRET_NAME_MAX);
   } else if (optind < argc) {
-    return fail(EXIT_USAGE, sub, "unexpected argument '%s'", argv[optind]);
+    return fail(CLI_EXIT_USAGE, sub, "unexpected argument '%s'", argv[optind]);
   }
-  if (a->state_flag != NULL && a->state_flag[0] == '\0')
-    return fail(EXIT_USAGE, sub, "--state-dir must not be empty");
   return 0;
 }
 
 /* parse()'s answer as an exit code: -1 was --help */
 static int parsed_exit(int rc) {
-  return rc < 0 ? EXIT_OK : rc;
+  return rc < 0 ? CLI_EXIT_OK : rc;
 }
 
 /* Open the store in the flag's directory or the default one; 0, or an exit
@@ -136,19 +131,20 @@ static int parsed_exit(int rc) {
  * and 0 is returned when missing_ok. */
 static int open_store(const char *sub, const args *a, bool create, bool missing_ok, al_secrets **out) {
   *out = NULL;
-  char *dir = cli_state_dir("secret", sub, a->state_flag);
-  if (dir == NULL)
-    return EXIT_FAILED;
+  char *dir = NULL;
+  int dir_code = cli_state_dir("secret", sub, a->state_flag, &dir);
+  if (dir_code != 0)
+    return dir_code;
   airlock_error *err = NULL;
   int rc = al_secrets_open(dir, create, out, &err);
   if (rc < 0 && err->errnum == ENOENT && !create) {
     airlock_error_free(&err);
-    rc = missing_ok ? EXIT_OK : fail(EXIT_FAILED, sub, "no secret named '%s' (no secret database in %s)", a->name, dir);
+    rc = missing_ok ? CLI_EXIT_OK : fail(CLI_EXIT_FAILED, sub, "no secret named '%s' (no secret database in %s)", a->name, dir);
     free(dir);
     return rc;
   }
   free(dir);
-  return rc < 0 ? fail_error(sub, &err) : EXIT_OK;
+  return rc < 0 ? fail_error(sub, &err) : CLI_EXIT_OK;
 }
 
 /* --- set ------------------------------------------------------------------ */
@@ -200,7 +196,7 @@ static int secret_set(int argc, char **argv) {
     return parsed_exit(rc);
   bool tty = isatty(STDIN_FILENO);
   if (tty && !a.prompt)
-    return fail(EXIT_USAGE, sub,
+    return fail(CLI_EXIT_USAGE, sub,
                 "stdin is a terminal: pipe the value in (e.g. from a password manager) or use --prompt to type it"
                 " with echo off");
 
@@ -209,11 +205,11 @@ static int secret_set(int argc, char **argv) {
   size_t cap = AL_SECRET_VALUE_MAX + 2;
   unsigned char *buf = al_secret_alloc(cap);
   if (buf == NULL)
-    return fail(EXIT_FAILED, sub, "out of memory");
+    return fail(CLI_EXIT_FAILED, sub, "out of memory");
   size_t len = 0;
   if (tty) {
     if (tcgetattr(STDIN_FILENO, &saved_tty) < 0) {
-      rc = fail(EXIT_FAILED, sub, "cannot read the terminal settings: %s", strerror(errno));
+      rc = fail(CLI_EXIT_FAILED, sub, "cannot read the terminal settings: %s", strerror(errno));
       goto out;
     }
     struct termios quiet = saved_tty;
@@ -225,7 +221,7 @@ static int secret_set(int argc, char **argv) {
     fprintf(stderr, "value for secret '%s' (not echoed): ", a.name);
     fflush(stderr);
     if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) < 0) {
-      rc = fail(EXIT_FAILED, sub, "cannot turn echo off: %s", strerror(errno));
+      rc = fail(CLI_EXIT_FAILED, sub, "cannot turn echo off: %s", strerror(errno));
       goto out;
     }
     tty_changed = 1;
@@ -237,21 +233,21 @@ static int secret_set(int argc, char **argv) {
     fputc('\n', stderr);
   }
   if (got < 0) {
-    rc = fail(EXIT_FAILED, sub, "cannot read the value from stdin: %s", strerror(read_errno));
+    rc = fail(CLI_EXIT_FAILED, sub, "cannot read the value from stdin: %s", strerror(read_errno));
     goto out;
   }
   if (len > 0 && buf[len - 1] == '\n')
     len--; /* one trailing newline, as `echo` and editors add */
   if (len == 0) {
-    rc = fail(EXIT_USAGE, sub, "the value on stdin is empty; nothing stored");
+    rc = fail(CLI_EXIT_USAGE, sub, "the value on stdin is empty; nothing stored");
     goto out;
   }
   if (len > AL_SECRET_VALUE_MAX) {
-    rc = fail(EXIT_FAILED, sub, "the value on stdin is larger than %d bytes (64 KiB)", AL_SECRET_VALUE_MAX);
+    rc = fail(CLI_EXIT_FAILED, sub, "the value on stdin is larger than %d bytes (64 KiB)", AL_SECRET_VALUE_MAX);
     goto out;
   }
   /* the store is opened (and made) only once there is a value to put in it */
-  if ((rc = open_store(sub, &a, true, false, &store)) != EXIT_OK)
+  if ((rc = open_store(sub, &a, true, false, &store)) != CLI_EXIT_OK)
     goto out;
   airlock_error *err = NULL;
   if (al_secrets_set(store, a.name, buf, len, &err) < 0) {
@@ -259,7 +255,7 @@ static int secret_set(int argc, char **argv) {
     goto out;
   }
   printf("secret '%s' stored\n", a.name);
-  rc = EXIT_OK;
+  rc = CLI_EXIT_OK;
 out:
   al_secret_free(buf, cap);
   al_secrets_close(store);
@@ -316,7 +312,7 @@ static int secret_list(int argc, char **argv) {
   if (rc != 0)
     return parsed_exit(rc);
   al_secrets *store = NULL;
-  if ((rc = open_store(sub, &a, false, true, &store)) != EXIT_OK)
+  if ((rc = open_store(sub, &a, false, true, &store)) != CLI_EXIT_OK)
     return rc;
   al_secret_info *list = NULL;
   size_t n = 0;
@@ -330,8 +326,8 @@ static int secret_list(int argc, char **argv) {
   rc = print_list(list, n, a.json);
   free(list);
   if (rc < 0 || fflush(stdout) != 0)
-    return fail(EXIT_FAILED, sub, "could not write the list");
-  return EXIT_OK;
+    return fail(CLI_EXIT_FAILED, sub, "could not write the list");
+  return CLI_EXIT_OK;
 }
 
 /* --- rm ------------------------------------------------------------------- */
@@ -343,7 +339,7 @@ static int secret_rm(int argc, char **argv) {
   if (rc != 0)
     return parsed_exit(rc);
   al_secrets *store = NULL;
-  if ((rc = open_store(sub, &a, false, false, &store)) != EXIT_OK)
+  if ((rc = open_store(sub, &a, false, false, &store)) != CLI_EXIT_OK)
     return rc;
   airlock_error *err = NULL;
   rc = al_secrets_rm(store, a.name, &err);
@@ -351,7 +347,7 @@ static int secret_rm(int argc, char **argv) {
   if (rc < 0)
     return fail_error(sub, &err);
   printf("secret '%s' removed\n", a.name);
-  return EXIT_OK;
+  return CLI_EXIT_OK;
 }
 
 /* --- get ------------------------------------------------------------------ */
@@ -363,12 +359,12 @@ static int secret_get(int argc, char **argv) {
   if (rc != 0)
     return parsed_exit(rc);
   if (!a.reveal)
-    return fail(EXIT_USAGE, sub,
+    return fail(CLI_EXIT_USAGE, sub,
                 "refusing to print secret '%s' without --reveal (it would land in the terminal's scrollback or a"
                 " log)",
                 a.name);
   al_secrets *store = NULL;
-  if ((rc = open_store(sub, &a, false, false, &store)) != EXIT_OK)
+  if ((rc = open_store(sub, &a, false, false, &store)) != CLI_EXIT_OK)
     return rc;
   airlock_error *err = NULL;
   unsigned char *value = NULL;
@@ -390,14 +386,14 @@ static int secret_get(int argc, char **argv) {
   int write_errno = errno;
   al_secret_free(value, len);
   if (off < len)
-    return fail(EXIT_FAILED, sub, "could not write the value to stdout: %s", strerror(write_errno));
-  return EXIT_OK;
+    return fail(CLI_EXIT_FAILED, sub, "could not write the value to stdout: %s", strerror(write_errno));
+  return CLI_EXIT_OK;
 }
 
 int cli_secret(int argc, char **argv) {
   if (argc < 2) {
     usage(stderr);
-    return EXIT_USAGE;
+    return CLI_EXIT_USAGE;
   }
   const char *sub = argv[1];
   if (strcmp(sub, "set") == 0)
@@ -410,7 +406,7 @@ int cli_secret(int argc, char **argv) {
     return secret_get(argc - 1, argv + 1);
   if (strcmp(sub, "help") == 0 || strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
     usage(stdout);
-    return EXIT_OK;
+    return CLI_EXIT_OK;
   }
-  return fail(EXIT_USAGE, NULL, "unknown subcommand '%s': set, list, rm or get", sub);
+  return fail(CLI_EXIT_USAGE, NULL, "unknown subcommand '%s': set, list, rm or get", sub);
 }

@@ -19,9 +19,6 @@
 #include "statedir.h"
 #include "tokens.h"
 
-#define EXIT_OK 0
-#define EXIT_FAILED 1
-#define EXIT_USAGE 2
 
 enum {
   OPT_NAME = 256, OPT_STATE_DIR, OPT_MAX_CONCURRENT, OPT_MAX_MEMORY, OPT_MAX_CPUS, OPT_MAX_TIMEOUT, OPT_JSON,
@@ -75,7 +72,7 @@ static void usage(FILE *out) {
 }
 
 #define fail(code, sub, ...) cli_fail("token", sub, code, __VA_ARGS__)
-#define fail_error(sub, err) cli_fail_error("token", sub, err)
+#define fail_error(sub, err) cli_fail_error("token", sub, CLI_EXIT_FAILED, err)
 #define bad_option(sub, opt, argv) cli_bad_option("token", sub, opt, argv)
 
 static int parse_count(const char *s, long long hi, long long *out) {
@@ -97,34 +94,34 @@ static int create_limit(const char *sub, int opt, const char *arg, al_token_limi
   switch (opt) {
   case OPT_MAX_CONCURRENT:
     if (parse_count(arg, INT32_MAX, &n) < 0)
-      return fail(EXIT_USAGE, sub, "--max-concurrent must be a whole number from 1, not '%s'", arg);
+      return fail(CLI_EXIT_USAGE, sub, "--max-concurrent must be a whole number from 1, not '%s'", arg);
     limits->max_concurrent_execs = n;
     return 0;
   case OPT_MAX_MEMORY:
     if (airlock_parse_size(arg, &limits->max_memory_bytes, &err) < 0) {
-      fail(EXIT_USAGE, sub, "--max-memory: %s", err->msg);
+      fail(CLI_EXIT_USAGE, sub, "--max-memory: %s", err->msg);
       airlock_error_free(&err);
-      return EXIT_USAGE;
+      return CLI_EXIT_USAGE;
     }
     if (limits->max_memory_bytes <= 0)
-      return fail(EXIT_USAGE, sub, "--max-memory must be more than 0, not '%s'", arg);
+      return fail(CLI_EXIT_USAGE, sub, "--max-memory must be more than 0, not '%s'", arg);
     return 0;
   case OPT_MAX_CPUS:
     if (airlock_parse_decimal(arg, &d) < 0 || !(d > 0))
-      return fail(EXIT_USAGE, sub, "--max-cpus must be a number above 0 such as 0.5 or 2, not '%s'", arg);
+      return fail(CLI_EXIT_USAGE, sub, "--max-cpus must be a number above 0 such as 0.5 or 2, not '%s'", arg);
     limits->max_cpus = d;
     return 0;
   case OPT_MAX_TIMEOUT:
     if (airlock_parse_decimal(arg, &d) < 0 || !(d > 0))
-      return fail(EXIT_USAGE, sub, "--max-timeout must be a positive number of seconds, not '%s'", arg);
+      return fail(CLI_EXIT_USAGE, sub, "--max-timeout must be a positive number of seconds, not '%s'", arg);
     if (d > 9e12)
-      return fail(EXIT_USAGE, sub, "--max-timeout '%s' is too large", arg);
+      return fail(CLI_EXIT_USAGE, sub, "--max-timeout '%s' is too large", arg);
     limits->max_timeout_ms = (int64_t)(d * 1000 + 0.5); /* d > 0: rounds to nearest */
     if (limits->max_timeout_ms < 1)
-      return fail(EXIT_USAGE, sub, "--max-timeout must be at least 0.001 seconds, not '%s'", arg);
+      return fail(CLI_EXIT_USAGE, sub, "--max-timeout must be at least 0.001 seconds, not '%s'", arg);
     return 0;
   default:
-    return EXIT_USAGE;
+    return CLI_EXIT_USAGE;
   }
 }
 
@@ -140,7 +137,7 @@ static int token_create(int argc, char **argv) {
     case 'h':
     case OPT_HELP:
       usage(stdout);
-      return EXIT_OK;
+      return CLI_EXIT_OK;
     case OPT_NAME:
       name = optarg;
       break;
@@ -158,17 +155,16 @@ static int token_create(int argc, char **argv) {
     }
   }
   if (optind < argc)
-    return fail(EXIT_USAGE, sub, "unexpected argument '%s' (the name goes in --name)", argv[optind]);
+    return fail(CLI_EXIT_USAGE, sub, "unexpected argument '%s' (the name goes in --name)", argv[optind]);
   if (name == NULL)
-    return fail(EXIT_USAGE, sub, "--name NAME is required");
+    return fail(CLI_EXIT_USAGE, sub, "--name NAME is required");
   if (!al_token_name_valid(name))
-    return fail(EXIT_USAGE, sub, "invalid name '%s': use 1 to %d of A-Z a-z 0-9 . _ -", name, AL_TOKEN_NAME_MAX);
-  if (state_flag != NULL && state_flag[0] == '\0')
-    return fail(EXIT_USAGE, sub, "--state-dir must not be empty");
+    return fail(CLI_EXIT_USAGE, sub, "invalid name '%s': use 1 to %d of A-Z a-z 0-9 . _ -", name, AL_TOKEN_NAME_MAX);
 
-  char *dir = cli_state_dir("token", sub, state_flag);
-  if (dir == NULL)
-    return EXIT_FAILED;
+  char *dir = NULL;
+  int dir_code = cli_state_dir("token", sub, state_flag, &dir);
+  if (dir_code != 0)
+    return dir_code;
   airlock_error *err = NULL;
   al_token_store *store = NULL;
   int rc = al_token_store_open(dir, true, &store, &err);
@@ -185,10 +181,10 @@ static int token_create(int argc, char **argv) {
   explicit_bzero(token, strlen(token));
   free(token);
   if (!written)
-    return fail(EXIT_FAILED, sub, "could not write the token to stdout; it is lost: 'airlock token revoke %s'", name);
+    return fail(CLI_EXIT_FAILED, sub, "could not write the token to stdout; it is lost: 'airlock token revoke %s'", name);
   fprintf(stderr, "airlock token: token '%s' created; it is shown only this once (the node keeps only its hash)\n",
           name);
-  return EXIT_OK;
+  return CLI_EXIT_OK;
 }
 
 /* --- list ----------------------------------------------------------------- */
@@ -290,7 +286,7 @@ static int token_list(int argc, char **argv) {
     case 'h':
     case OPT_HELP:
       usage(stdout);
-      return EXIT_OK;
+      return CLI_EXIT_OK;
     case OPT_STATE_DIR:
       state_flag = optarg;
       break;
@@ -302,13 +298,12 @@ static int token_list(int argc, char **argv) {
     }
   }
   if (optind < argc)
-    return fail(EXIT_USAGE, sub, "unexpected argument '%s'", argv[optind]);
-  if (state_flag != NULL && state_flag[0] == '\0')
-    return fail(EXIT_USAGE, sub, "--state-dir must not be empty");
+    return fail(CLI_EXIT_USAGE, sub, "unexpected argument '%s'", argv[optind]);
 
-  char *dir = cli_state_dir("token", sub, state_flag);
-  if (dir == NULL)
-    return EXIT_FAILED;
+  char *dir = NULL;
+  int dir_code = cli_state_dir("token", sub, state_flag, &dir);
+  if (dir_code != 0)
+    return dir_code;
   airlock_error *err = NULL;
   al_token_store *store = NULL;
   al_token_info *list = NULL;
@@ -332,8 +327,8 @@ static int token_list(int argc, char **argv) {
     print_table(list, n);
   free(list);
   if (rc < 0 || fflush(stdout) != 0)
-    return fail(EXIT_FAILED, sub, "could not write the list");
-  return EXIT_OK;
+    return fail(CLI_EXIT_FAILED, sub, "could not write the list");
+  return CLI_EXIT_OK;
 }
 
 /* --- revoke --------------------------------------------------------------- */
@@ -349,7 +344,7 @@ static int token_revoke(int argc, char **argv) {
     case 'h':
     case OPT_HELP:
       usage(stdout);
-      return EXIT_OK;
+      return CLI_EXIT_OK;
     case OPT_STATE_DIR:
       state_flag = optarg;
       break;
@@ -358,26 +353,25 @@ static int token_revoke(int argc, char **argv) {
     }
   }
   if (optind >= argc)
-    return fail(EXIT_USAGE, sub, "which token? airlock token revoke NAME");
+    return fail(CLI_EXIT_USAGE, sub, "which token? airlock token revoke NAME");
   if (argc - optind > 1)
-    return fail(EXIT_USAGE, sub, "one name at a time, not '%s' and '%s'", argv[optind], argv[optind + 1]);
+    return fail(CLI_EXIT_USAGE, sub, "one name at a time, not '%s' and '%s'", argv[optind], argv[optind + 1]);
   const char *name = argv[optind];
   if (!al_token_name_valid(name))
-    return fail(EXIT_USAGE, sub, "invalid name '%s': use 1 to %d of A-Z a-z 0-9 . _ -", name, AL_TOKEN_NAME_MAX);
-  if (state_flag != NULL && state_flag[0] == '\0')
-    return fail(EXIT_USAGE, sub, "--state-dir must not be empty");
+    return fail(CLI_EXIT_USAGE, sub, "invalid name '%s': use 1 to %d of A-Z a-z 0-9 . _ -", name, AL_TOKEN_NAME_MAX);
 
-  char *dir = cli_state_dir("token", sub, state_flag);
-  if (dir == NULL)
-    return EXIT_FAILED;
+  char *dir = NULL;
+  int dir_code = cli_state_dir("token", sub, state_flag, &dir);
+  if (dir_code != 0)
+    return dir_code;
   airlock_error *err = NULL;
   al_token_store *store = NULL;
   int rc = al_token_store_open(dir, false, &store, &err);
   if (rc < 0 && err->errnum == ENOENT) {
     airlock_error_free(&err);
-    fail(EXIT_FAILED, sub, "no token named '%s' (no token database in %s)", name, dir);
+    fail(CLI_EXIT_FAILED, sub, "no token named '%s' (no token database in %s)", name, dir);
     free(dir);
-    return EXIT_FAILED;
+    return CLI_EXIT_FAILED;
   }
   free(dir);
   if (rc < 0)
@@ -387,13 +381,13 @@ static int token_revoke(int argc, char **argv) {
   if (rc < 0)
     return fail_error(sub, &err);
   printf("token '%s' revoked\n", name);
-  return EXIT_OK;
+  return CLI_EXIT_OK;
 }
 
 int cli_token(int argc, char **argv) {
   if (argc < 2) {
     usage(stderr);
-    return EXIT_USAGE;
+    return CLI_EXIT_USAGE;
   }
   const char *sub = argv[1];
   if (strcmp(sub, "create") == 0)
@@ -404,7 +398,7 @@ int cli_token(int argc, char **argv) {
     return token_revoke(argc - 1, argv + 1);
   if (strcmp(sub, "help") == 0 || strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
     usage(stdout);
-    return EXIT_OK;
+    return CLI_EXIT_OK;
   }
-  return fail(EXIT_USAGE, NULL, "unknown subcommand '%s': create, list or revoke", sub);
+  return fail(CLI_EXIT_USAGE, NULL, "unknown subcommand '%s': create, list or revoke", sub);
 }

@@ -5,6 +5,7 @@
 #include "policy.h"
 #include "error.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,8 +184,13 @@ int al_policy_set_gating(al_policy *p, json_t *g, airlock_error **err) {
       json_array_foreach(v, i, item) {
         if (!json_is_string(item) || json_string_length(item) == 0 || json_string_length(item) > 64)
           return al_err(err, 0, "approvalGating.approvers[%zu] must be a token name", i);
-        p->approvers = realloc(p->approvers, (p->n_approvers + 1) * sizeof(char *));
-        p->approvers[p->n_approvers++] = strdup(json_string_value(item));
+        char **grown = realloc(p->approvers, (p->n_approvers + 1) * sizeof(char *));
+        if (grown == NULL)
+          return al_err(err, ENOMEM, "approvalGating.approvers");
+        p->approvers = grown;
+        if ((p->approvers[p->n_approvers] = strdup(json_string_value(item))) == NULL)
+          return al_err(err, ENOMEM, "approvalGating.approvers");
+        p->n_approvers++;
       }
     } else if (strcmp(k, "timeout") == 0) {
       if (timeout(v, "approvalGating.timeout", &p->timeout_ms, err) < 0)
@@ -212,7 +218,10 @@ int al_policy_set_gating(al_policy *p, json_t *g, airlock_error **err) {
       size_t i;
       json_t *item;
       json_array_foreach(v, i, item) {
-        p->rules = realloc(p->rules, (p->n_rules + 1) * sizeof(*p->rules));
+        al_policy_rule *grown = realloc(p->rules, (p->n_rules + 1) * sizeof(*p->rules));
+        if (grown == NULL)
+          return al_err(err, ENOMEM, "approvalGating.rules");
+        p->rules = grown;
         memset(&p->rules[p->n_rules], 0, sizeof(*p->rules));
         p->n_rules++;
         if (parse_rule(item, i, &p->rules[p->n_rules - 1], err) < 0)

@@ -245,8 +245,13 @@ int al_approvals_expire(al_approvals *s, int64_t now_ms, bool default_approve, c
   sqlite3_bind_int64(st, 1, now_ms);
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    *ids = realloc(*ids, (*n + 1) * sizeof(char *));
-    (*ids)[(*n)++] = strdup((const char *)sqlite3_column_text(st, 0));
+    char **grown = realloc(*ids, (*n + 1) * sizeof(char *));
+    if (grown == NULL)
+      return -1;
+    *ids = grown;
+    if (((*ids)[*n] = strdup((const char *)sqlite3_column_text(st, 0))) == NULL)
+      return -1;
+    (*n)++;
   }
   return rc == SQLITE_DONE ? 0 : -1;
 }
