@@ -241,47 +241,22 @@ static size_t discard_body(char *data, size_t size, size_t nmemb, void *ctx) {
   return size * nmemb;
 }
 
-static int setopt_failed(airlock_error **err, const char *what, CURLcode rc) {
-  return al_err(err, 0, "cannot set up the webhook's HTTP client (%s): %s", what, al_curl()->easy_strerror(rc));
-}
-
-/* Through a function pointer curl's own type checks do not apply: these
- * check at compile time that the option is of the kind the macro is for,
- * and pass the value as that type (as client.c does). */
-#define SETOPT_(h, opt, type, lo, hi, val)                                                          \
-  do {                                                                                              \
-    _Static_assert((opt) >= (lo) && (opt) < (hi), #opt " is not a " #type " option");              \
-    type v_ = (val);                                                                                \
-    CURLcode rc_ = al_curl()->easy_setopt((h), (opt), v_);                                          \
-    if (rc_ != CURLE_OK)                                                                            \
-      return setopt_failed(err, #opt, rc_);                                                         \
-  } while (0)
-#define SETOPT_LONG(h, opt, val) SETOPT_(h, opt, long, CURLOPTTYPE_LONG, CURLOPTTYPE_OBJECTPOINT, val)
-#define SETOPT_PTR(h, opt, val) SETOPT_(h, opt, const void *, CURLOPTTYPE_OBJECTPOINT, CURLOPTTYPE_FUNCTIONPOINT, val)
-#define SETOPT_FN(h, opt, val)                                                                      \
-  SETOPT_(h, opt, curl_write_callback, CURLOPTTYPE_FUNCTIONPOINT, CURLOPTTYPE_OFF_T, val)
-#define SETOPT_OFF(h, opt, val) SETOPT_(h, opt, curl_off_t, CURLOPTTYPE_OFF_T, CURLOPTTYPE_BLOB, val)
+#define SETOPT_WHO "webhook's HTTP client" /* in curl_dl.h's SETOPT_* messages */
 
 static int configure(al_webhook *w, const char *ca_file, airlock_error **err) {
   CURL *h = w->curl;
+  al_curl_common common = {.who = SETOPT_WHO,
+                           .errbuf = w->errbuf,
+                           .protocols = w->plain_http ? "http" : "https",
+                           .user_agent = "airlock/" AIRLOCK_VERSION,
+                           .connect_timeout_ms = (long)w->timeout_ms,
+                           .tls = !w->plain_http,
+                           .ca_file = ca_file};
   SETOPT_PTR(h, CURLOPT_URL, w->url);
-  SETOPT_PTR(h, CURLOPT_ERRORBUFFER, w->errbuf);
-  SETOPT_LONG(h, CURLOPT_NOSIGNAL, 1L); /* a thread must not touch the process's signals */
-  SETOPT_PTR(h, CURLOPT_PROTOCOLS_STR, w->plain_http ? "http" : "https");
-  SETOPT_LONG(h, CURLOPT_FOLLOWLOCATION, 0L); /* a redirect is a refusal, never a new destination */
-  SETOPT_PTR(h, CURLOPT_USERAGENT, "airlock/" AIRLOCK_VERSION);
+  if (al_curl_setopt_common(h, &common, err) < 0)
+    return -1;
   SETOPT_FN(h, CURLOPT_WRITEFUNCTION, discard_body);
-  SETOPT_LONG(h, CURLOPT_CONNECTTIMEOUT_MS, (long)w->timeout_ms);
   SETOPT_LONG(h, CURLOPT_TIMEOUT_MS, (long)w->timeout_ms);
-  if (w->plain_http) {
-    SETOPT_PTR(h, CURLOPT_PROXY, ""); /* loopback stays loopback, whatever http_proxy says */
-    return 0;
-  }
-  SETOPT_LONG(h, CURLOPT_SSL_VERIFYPEER, 1L);
-  SETOPT_LONG(h, CURLOPT_SSL_VERIFYHOST, 2L);
-  SETOPT_LONG(h, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2);
-  if (ca_file)
-    SETOPT_PTR(h, CURLOPT_CAINFO, ca_file);
   return 0;
 }
 
