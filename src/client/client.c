@@ -134,53 +134,29 @@ static bool token_ok(const char *t) {
   return true;
 }
 
-static int setopt_failed(airlock_error **err, const char *what, CURLcode rc) {
-  return al_err(err, 0, "cannot set up the HTTP client (%s): %s", what, al_curl()->easy_strerror(rc));
-}
-
-/* libcurl reads an option's value with va_arg as the type its number
- * implies.  Called through a pointer, curl's own type checks
- * (curl/typecheck-gcc.h) do not apply, so these check at compile time that
- * the option is of the kind the macro is for, and convert the value to it. */
-#define SETOPT_(h, opt, type, lo, hi, val)                                                          \
-  do {                                                                                              \
-    _Static_assert((opt) >= (lo) && (opt) < (hi), #opt " is not a " #type " option");              \
-    type v_ = (val);                                                                                \
-    CURLcode rc_ = al_curl()->easy_setopt((h), (opt), v_);                                          \
-    if (rc_ != CURLE_OK)                                                                            \
-      return setopt_failed(err, #opt, rc_);                                                         \
-  } while (0)
-#define SETOPT_LONG(h, opt, val) SETOPT_(h, opt, long, CURLOPTTYPE_LONG, CURLOPTTYPE_OBJECTPOINT, val)
-#define SETOPT_PTR(h, opt, val) SETOPT_(h, opt, const void *, CURLOPTTYPE_OBJECTPOINT, CURLOPTTYPE_FUNCTIONPOINT, val)
-#define SETOPT_FN(h, opt, val)                                                                      \
-  SETOPT_(h, opt, curl_write_callback, CURLOPTTYPE_FUNCTIONPOINT, CURLOPTTYPE_OFF_T, val)
-#define SETOPT_OFF(h, opt, val) SETOPT_(h, opt, curl_off_t, CURLOPTTYPE_OFF_T, CURLOPTTYPE_BLOB, val)
+#define SETOPT_WHO "HTTP client" /* in curl_dl.h's SETOPT_* messages */
 
 static int configure(airlock_client *c, const char *unix_path, bool tls, const airlock_client_tls *t,
                      airlock_error **err) {
   CURL *h = c->curl;
-  SETOPT_PTR(h, CURLOPT_ERRORBUFFER, c->errbuf);
-  SETOPT_LONG(h, CURLOPT_NOSIGNAL, 1L); /* no process-wide signal changes; sockets use MSG_NOSIGNAL */
-  SETOPT_PTR(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  SETOPT_LONG(h, CURLOPT_FOLLOWLOCATION, 0L);
+  /* a unix socket is plain HTTP: no proxy from the environment either */
+  al_curl_common common = {.who = SETOPT_WHO,
+                           .errbuf = c->errbuf,
+                           .protocols = "http,https",
+                           .user_agent = "airlock-client/" AIRLOCK_VERSION,
+                           .connect_timeout_ms = CONNECT_TIMEOUT_MS,
+                           .tls = tls && !unix_path,
+                           .ca_file = t ? t->ca_file : NULL};
+  if (al_curl_setopt_common(h, &common, err) < 0)
+    return -1;
   SETOPT_LONG(h, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
-  SETOPT_LONG(h, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
-  SETOPT_PTR(h, CURLOPT_USERAGENT, "airlock-client/" AIRLOCK_VERSION);
   if (unix_path) {
     SETOPT_PTR(h, CURLOPT_UNIX_SOCKET_PATH, unix_path);
-    SETOPT_PTR(h, CURLOPT_PROXY, ""); /* never through a proxy from the environment */
     return 0;
   }
   SETOPT_LONG(h, CURLOPT_TCP_KEEPALIVE, 1L); /* notice a vanished node during long silent execs */
-  if (!tls) {
-    SETOPT_PTR(h, CURLOPT_PROXY, ""); /* loopback stays loopback */
+  if (!tls)
     return 0;
-  }
-  SETOPT_LONG(h, CURLOPT_SSL_VERIFYPEER, 1L);
-  SETOPT_LONG(h, CURLOPT_SSL_VERIFYHOST, 2L);
-  SETOPT_LONG(h, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2);
-  if (t && t->ca_file)
-    SETOPT_PTR(h, CURLOPT_CAINFO, t->ca_file);
   if (t && t->cert_file) {
     SETOPT_PTR(h, CURLOPT_SSLCERT, t->cert_file);
     SETOPT_PTR(h, CURLOPT_SSLCERTTYPE, "PEM");

@@ -1,4 +1,5 @@
-/* curl_dl.c - loading libcurl at run time (see curl_dl.h). */
+/* curl_dl.c - loading libcurl at run time, and the options every easy
+ * handle gets (see curl_dl.h). */
 #define _GNU_SOURCE
 #include "curl_dl.h"
 
@@ -85,3 +86,28 @@ const al_curl_api *al_curl_load(airlock_error **err) {
 const al_curl_api *al_curl(void) {
   return loaded;
 }
+
+int al_curl_setopt_failed(airlock_error **err, const char *who, const char *option, CURLcode rc) {
+  return al_err(err, 0, "cannot set up the %s (%s): %s", who, option, al_curl()->easy_strerror(rc));
+}
+
+#define SETOPT_WHO o->who
+int al_curl_setopt_common(CURL *h, const al_curl_common *o, airlock_error **err) {
+  SETOPT_PTR(h, CURLOPT_ERRORBUFFER, o->errbuf);
+  SETOPT_LONG(h, CURLOPT_NOSIGNAL, 1L);
+  SETOPT_PTR(h, CURLOPT_PROTOCOLS_STR, o->protocols);
+  SETOPT_LONG(h, CURLOPT_FOLLOWLOCATION, 0L);
+  SETOPT_LONG(h, CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
+  SETOPT_PTR(h, CURLOPT_USERAGENT, o->user_agent);
+  if (!o->tls) {
+    SETOPT_PTR(h, CURLOPT_PROXY, "");
+    return 0;
+  }
+  SETOPT_LONG(h, CURLOPT_SSL_VERIFYPEER, 1L);
+  SETOPT_LONG(h, CURLOPT_SSL_VERIFYHOST, 2L);
+  SETOPT_LONG(h, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2);
+  if (o->ca_file)
+    SETOPT_PTR(h, CURLOPT_CAINFO, o->ca_file);
+  return 0;
+}
+#undef SETOPT_WHO

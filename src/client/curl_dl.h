@@ -1,11 +1,14 @@
 /* curl_dl.h - libcurl, loaded when the first node client is opened rather
  * than linked.  libcurl pulls in some thirty shared libraries (TLS, Kerberos,
  * LDAP, ...) whose loading and constructors would otherwise be paid by every
- * `airlock run` launch, which never talks HTTP; the client is the only user. */
+ * `airlock run` launch, which never talks HTTP; the client is the only user.
+ * Options are set through it with the SETOPT_* macros below, and the ones
+ * the client and the webhook sender share with al_curl_setopt_common(). */
 #ifndef AIRLOCK_CURL_DL_H
 #define AIRLOCK_CURL_DL_H
 
 #include <curl/curl.h>
+#include <stdbool.h>
 
 #include "airlock/airlock.h"
 
@@ -47,5 +50,50 @@ const al_curl_api *al_curl_load(airlock_error **err);
 /* The loaded library, for code that runs only once al_curl_load() has
  * succeeded (anything holding an open client). */
 const al_curl_api *al_curl(void);
+
+/* "cannot set up the WHO (OPTION): libcurl's reason" into *err; returns -1. */
+int al_curl_setopt_failed(airlock_error **err, const char *who, const char *option, CURLcode rc);
+
+/* libcurl reads an option's value with va_arg as the type its number
+ * implies.  Called through a pointer, curl's own type checks
+ * (curl/typecheck-gcc.h) do not apply, so these check at compile time that
+ * the option is of the kind the macro is for, and convert the value to it.
+ * On failure the calling function, which has an airlock_error **err, returns
+ * al_curl_setopt_failed(err, SETOPT_WHO, ...): the file using them defines
+ * SETOPT_WHO, what its messages say is being set up. */
+#define SETOPT_(h, opt, type, lo, hi, val)                                                          \
+  do {                                                                                              \
+    _Static_assert((opt) >= (lo) && (opt) < (hi), #opt " is not a " #type " option");              \
+    type v_ = (val);                                                                                \
+    CURLcode rc_ = al_curl()->easy_setopt((h), (opt), v_);                                          \
+    if (rc_ != CURLE_OK)                                                                            \
+      return al_curl_setopt_failed(err, SETOPT_WHO, #opt, rc_);                                     \
+  } while (0)
+#define SETOPT_LONG(h, opt, val) SETOPT_(h, opt, long, CURLOPTTYPE_LONG, CURLOPTTYPE_OBJECTPOINT, val)
+#define SETOPT_PTR(h, opt, val) SETOPT_(h, opt, const void *, CURLOPTTYPE_OBJECTPOINT, CURLOPTTYPE_FUNCTIONPOINT, val)
+#define SETOPT_FN(h, opt, val)                                                                      \
+  SETOPT_(h, opt, curl_write_callback, CURLOPTTYPE_FUNCTIONPOINT, CURLOPTTYPE_OFF_T, val)
+#define SETOPT_OFF(h, opt, val) SETOPT_(h, opt, curl_off_t, CURLOPTTYPE_OFF_T, CURLOPTTYPE_BLOB, val)
+
+/* What the node client and the webhook sender set up the same way, with
+ * their own values. */
+typedef struct al_curl_common {
+  const char *who;         /* for messages, as SETOPT_WHO: "HTTP client" */
+  char *errbuf;            /* CURL_ERROR_SIZE bytes: libcurl's message for a failed transfer */
+  const char *protocols;   /* CURLOPT_PROTOCOLS_STR: "http,https", "https", ... */
+  const char *user_agent;
+  long connect_timeout_ms;
+  bool tls;                /* an https:// destination */
+  const char *ca_file;     /* with tls: the trust store instead of the system's; NULL = the system's */
+} al_curl_common;
+
+/* Sets on h: the error buffer; no signals (no process-wide signal changes,
+ * which a thread must not make either; sockets use MSG_NOSIGNAL); only the
+ * given protocols; no redirects (a redirect is a refusal, never a new
+ * destination); the connect timeout and the user agent.  Then with tls: the
+ * peer's certificate and host name verified, TLS 1.2 or newer, the CA file;
+ * without: no proxy, whatever http_proxy says (loopback stays loopback).
+ * 0, or -1 with *err naming the option that failed. */
+int al_curl_setopt_common(CURL *h, const al_curl_common *o, airlock_error **err);
 
 #endif

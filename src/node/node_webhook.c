@@ -10,6 +10,7 @@
  * like are credentials themselves; log lines name only the host. */
 #define _GNU_SOURCE
 #include "node_webhook.h"
+#include "clock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -76,18 +77,6 @@ struct al_webhook {
   int64_t deadline_ms;       /* monotonic; set with stopping */
   al_webhook_stats stats;
 };
-
-static int64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* --- signature ----------------------------------------------------------- */
 
@@ -241,47 +230,22 @@ static size_t discard_body(char *data, size_t size, size_t nmemb, void *ctx) {
   return size * nmemb;
 }
 
-static int setopt_failed(airlock_error **err, const char *what, CURLcode rc) {
-  return al_err(err, 0, "cannot set up the webhook's HTTP client (%s): %s", what, al_curl()->easy_strerror(rc));
-}
-
-/* Through a function pointer curl's own type checks do not apply: these
- * check at compile time that the option is of the kind the macro is for,
- * and pass the value as that type (as client.c does). */
-#define SETOPT_(h, opt, type, lo, hi, val)                                                          \
-  do {                                                                                              \
-    _Static_assert((opt) >= (lo) && (opt) < (hi), #opt " is not a " #type " option");              \
-    type v_ = (val);                                                                                \
-    CURLcode rc_ = al_curl()->easy_setopt((h), (opt), v_);                                          \
-    if (rc_ != CURLE_OK)                                                                            \
-      return setopt_failed(err, #opt, rc_);                                                         \
-  } while (0)
-#define SETOPT_LONG(h, opt, val) SETOPT_(h, opt, long, CURLOPTTYPE_LONG, CURLOPTTYPE_OBJECTPOINT, val)
-#define SETOPT_PTR(h, opt, val) SETOPT_(h, opt, const void *, CURLOPTTYPE_OBJECTPOINT, CURLOPTTYPE_FUNCTIONPOINT, val)
-#define SETOPT_FN(h, opt, val)                                                                      \
-  SETOPT_(h, opt, curl_write_callback, CURLOPTTYPE_FUNCTIONPOINT, CURLOPTTYPE_OFF_T, val)
-#define SETOPT_OFF(h, opt, val) SETOPT_(h, opt, curl_off_t, CURLOPTTYPE_OFF_T, CURLOPTTYPE_BLOB, val)
+#define SETOPT_WHO "webhook's HTTP client" /* in curl_dl.h's SETOPT_* messages */
 
 static int configure(al_webhook *w, const char *ca_file, airlock_error **err) {
   CURL *h = w->curl;
+  al_curl_common common = {.who = SETOPT_WHO,
+                           .errbuf = w->errbuf,
+                           .protocols = w->plain_http ? "http" : "https",
+                           .user_agent = "airlock/" AIRLOCK_VERSION,
+                           .connect_timeout_ms = (long)w->timeout_ms,
+                           .tls = !w->plain_http,
+                           .ca_file = ca_file};
   SETOPT_PTR(h, CURLOPT_URL, w->url);
-  SETOPT_PTR(h, CURLOPT_ERRORBUFFER, w->errbuf);
-  SETOPT_LONG(h, CURLOPT_NOSIGNAL, 1L); /* a thread must not touch the process's signals */
-  SETOPT_PTR(h, CURLOPT_PROTOCOLS_STR, w->plain_http ? "http" : "https");
-  SETOPT_LONG(h, CURLOPT_FOLLOWLOCATION, 0L); /* a redirect is a refusal, never a new destination */
-  SETOPT_PTR(h, CURLOPT_USERAGENT, "airlock/" AIRLOCK_VERSION);
+  if (al_curl_setopt_common(h, &common, err) < 0)
+    return -1;
   SETOPT_FN(h, CURLOPT_WRITEFUNCTION, discard_body);
-  SETOPT_LONG(h, CURLOPT_CONNECTTIMEOUT_MS, (long)w->timeout_ms);
   SETOPT_LONG(h, CURLOPT_TIMEOUT_MS, (long)w->timeout_ms);
-  if (w->plain_http) {
-    SETOPT_PTR(h, CURLOPT_PROXY, ""); /* loopback stays loopback, whatever http_proxy says */
-    return 0;
-  }
-  SETOPT_LONG(h, CURLOPT_SSL_VERIFYPEER, 1L);
-  SETOPT_LONG(h, CURLOPT_SSL_VERIFYHOST, 2L);
-  SETOPT_LONG(h, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2);
-  if (ca_file)
-    SETOPT_PTR(h, CURLOPT_CAINFO, ca_file);
   return 0;
 }
 
@@ -327,7 +291,7 @@ static bool stop_due(al_webhook *w, int64_t *left_ms) {
   bool stopping = w->stopping;
   int64_t deadline = w->deadline_ms;
   pthread_mutex_unlock(&w->mu);
-  int64_t left = stopping ? deadline - mono_ms() : INT64_MAX;
+  int64_t left = stopping ? deadline - al_monotonic_ms() : INT64_MAX;
   if (left_ms)
     *left_ms = left;
   return left <= 0;
@@ -431,7 +395,7 @@ static attempt_result attempt(al_webhook *w, const wh_event *ev, char *reason, s
 /* Waits ms unless the stop's deadline comes first; false if it does (or
  * would: waiting past it is pointless). */
 static bool backoff(al_webhook *w, int64_t ms) {
-  int64_t wake = mono_ms() + ms;
+  int64_t wake = al_monotonic_ms() + ms;
   bool ok = true;
   pthread_mutex_lock(&w->mu);
   for (;;) {
@@ -439,7 +403,7 @@ static bool backoff(al_webhook *w, int64_t ms) {
       ok = false;
       break;
     }
-    int64_t now = mono_ms();
+    int64_t now = al_monotonic_ms();
     if (now >= wake)
       break;
     struct timespec ts = {.tv_sec = wake / 1000, .tv_nsec = (wake % 1000) * 1000000};
@@ -475,7 +439,7 @@ static void *worker(void *arg) {
   for (;;) {
     while (w->count == 0 && !w->stopping)
       pthread_cond_wait(&w->cv, &w->mu);
-    if (w->count == 0 || (w->stopping && mono_ms() >= w->deadline_ms))
+    if (w->count == 0 || (w->stopping && al_monotonic_ms() >= w->deadline_ms))
       break;
     wh_event ev = w->queue[w->head];
     w->queue[w->head].body = NULL;
@@ -550,7 +514,7 @@ void al_webhook_send(al_webhook *w, const char *event_type, json_t *payload) {
   /* json_object_set_new() takes the value even when it fails */
   if (env == NULL || json_object_set_new(env, "type", json_string(ev.type)) < 0 ||
       json_object_set_new(env, "id", json_string(ev.id)) < 0 ||
-      json_object_set_new(env, "created_at_ms", json_integer((json_int_t)wall_ms())) < 0 ||
+      json_object_set_new(env, "created_at_ms", json_integer((json_int_t)al_wall_ms())) < 0 ||
       json_object_set_new(env, "data", AL_STEAL(data)) < 0) {
     count_failed(w);
     return;
@@ -623,7 +587,7 @@ void al_webhook_stop(al_webhook *w) {
   if (w->thread_started) {
     pthread_mutex_lock(&w->mu);
     w->stopping = true;
-    w->deadline_ms = mono_ms() + AL_WEBHOOK_STOP_GRACE_MS;
+    w->deadline_ms = al_monotonic_ms() + AL_WEBHOOK_STOP_GRACE_MS;
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->thread, NULL);
