@@ -1,5 +1,5 @@
 /* audit_cmd.c - `airlock audit [verify|prune|head]`: reading, checking and
- * trimming the node's audit trail (src/audit/audit.c) in the state directory.
+ * trimming the node's audit trail (src/audit/) in the state directory.
  * Queries print a table for people or JSON lines (--json) for programs.
  * Record fields come from agents (argv, paths), so the table escapes
  * control characters instead of writing them to the terminal.

@@ -29,17 +29,9 @@
 #define MAX_ERROR_BODY (64u << 10)
 #define CONNECT_TIMEOUT_MS 10000L
 
-static void curl_urlp(CURLU **u) {
-  if (*u)
-    al_curl()->url_cleanup(*u);
-}
 static void curl_slistp(struct curl_slist **l) {
   if (*l)
     al_curl()->slist_free_all(*l);
-}
-static void curl_freep(char **p) {
-  if (*p)
-    al_curl()->free(*p);
 }
 
 char *al_client_clean_text(const char *s, size_t len) {
@@ -68,18 +60,6 @@ void al_client_response_clear(al_client_response *resp) {
 
 /* --- opening: which nodes are acceptable --------------------------------- */
 
-static bool is_loopback_host(const char *host) {
-  unsigned char addr[16];
-  if (inet_pton(AF_INET, host, addr) == 1)
-    return addr[0] == 127;
-  size_t n = strlen(host);
-  if (n < 3 || host[0] != '[' || host[n - 1] != ']' || n - 2 >= 64)
-    return false;
-  char inner[64];
-  memcpy(inner, host + 1, n - 2);
-  inner[n - 2] = '\0';
-  return inet_pton(AF_INET6, inner, addr) == 1 && memcmp(addr, &in6addr_loopback, 16) == 0;
-}
 
 /* scheme://host[:port] of an http(s) node, after checking that the URL says
  * nothing else (no path, query, credentials) and that plain HTTP stays on
@@ -87,15 +67,15 @@ static bool is_loopback_host(const char *host) {
 static int parse_url_node(const char *node, bool *tls, char **base, airlock_error **err) {
   if (strncasecmp(node, "http://", 7) != 0 && strncasecmp(node, "https://", 8) != 0)
     return al_err(err, 0, "node '%s': use unix:PATH, https://HOST:PORT or http://127.0.0.1:PORT", node);
-  __attribute__((cleanup(curl_urlp))) CURLU *u = al_curl()->url();
+  _cleanup_curl_url_ CURLU *u = al_curl()->url();
   if (u == NULL)
     return al_err(err, ENOMEM, "node '%s'", node);
   if (al_curl()->url_set(u, CURLUPART_URL, node, 0) != CURLUE_OK)
     return al_err(err, 0, "node '%s' is not a valid URL", node);
-  __attribute__((cleanup(curl_freep))) char *scheme = NULL;
-  __attribute__((cleanup(curl_freep))) char *host = NULL;
-  __attribute__((cleanup(curl_freep))) char *path = NULL;
-  __attribute__((cleanup(curl_freep))) char *extra = NULL;
+  _cleanup_curl_str_ char *scheme = NULL;
+  _cleanup_curl_str_ char *host = NULL;
+  _cleanup_curl_str_ char *path = NULL;
+  _cleanup_curl_str_ char *extra = NULL;
   if (al_curl()->url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
       al_curl()->url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
     return al_err(err, 0, "node '%s' is not a valid URL", node);
@@ -108,13 +88,13 @@ static int parse_url_node(const char *node, bool *tls, char **base, airlock_erro
       al_curl()->url_get(u, CURLUPART_FRAGMENT, &extra, 0) == CURLUE_OK ||
       al_curl()->url_get(u, CURLUPART_USER, &extra, 0) == CURLUE_OK)
     return al_err(err, 0, "node '%s' must be only scheme, host and port", node);
-  if (!*tls && !is_loopback_host(host))
+  if (!*tls && !al_curl_host_is_loopback(host))
     return al_err(err, 0,
                   "node '%s': plain http is only for loopback (127.0.0.1 or [::1]); "
                   "use https:// for host '%s'", node, host);
   if (al_curl()->url_set(u, CURLUPART_PATH, NULL, 0) != CURLUE_OK)
     return al_err(err, ENOMEM, "node '%s'", node);
-  __attribute__((cleanup(curl_freep))) char *url = NULL;
+  _cleanup_curl_str_ char *url = NULL;
   if (al_curl()->url_get(u, CURLUPART_URL, &url, 0) != CURLUE_OK)
     return al_err(err, 0, "node '%s' is not a valid URL", node);
   size_t n = strlen(url);
@@ -517,7 +497,7 @@ char *al_client_sandbox_path(airlock_client *c, const char *id, airlock_error **
     al_err(err, 0, "no sandbox id given");
     return NULL;
   }
-  __attribute__((cleanup(curl_freep))) char *esc = al_curl()->easy_escape(c->curl, id, 0);
+  _cleanup_curl_str_ char *esc = al_curl()->easy_escape(c->curl, id, 0);
   char *path = NULL;
   if (esc == NULL || asprintf(&path, "/v1/sandboxes/%s", esc) < 0) {
     al_err(err, ENOMEM, "request path");

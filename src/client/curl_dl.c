@@ -4,6 +4,7 @@
 #include "curl_dl.h"
 
 #include <dlfcn.h>
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -111,3 +112,16 @@ int al_curl_setopt_common(CURL *h, const al_curl_common *o, airlock_error **err)
   return 0;
 }
 #undef SETOPT_WHO
+
+bool al_curl_host_is_loopback(const char *host) {
+  unsigned char addr[16];
+  if (inet_pton(AF_INET, host, addr) == 1)
+    return addr[0] == 127;
+  size_t n = strlen(host);
+  if (n < 3 || host[0] != '[' || host[n - 1] != ']' || n - 2 >= 64)
+    return false;
+  char inner[64];
+  memcpy(inner, host + 1, n - 2);
+  inner[n - 2] = '\0';
+  return inet_pton(AF_INET6, inner, addr) == 1 && memcmp(addr, &in6addr_loopback, 16) == 0;
+}

@@ -1,7 +1,8 @@
 /* curl_dl.h - libcurl, loaded when the first node client is opened rather
  * than linked.  libcurl pulls in some thirty shared libraries (TLS, Kerberos,
  * LDAP, ...) whose loading and constructors would otherwise be paid by every
- * `airlock run` launch, which never talks HTTP; the client is the only user.
+ * `airlock run` launch, which never talks HTTP; the client and the node's
+ * webhook sender use it.
  * Options are set through it with the SETOPT_* macros below, and the ones
  * the client and the webhook sender share with al_curl_setopt_common(). */
 #ifndef AIRLOCK_CURL_DL_H
@@ -95,5 +96,21 @@ typedef struct al_curl_common {
  * without: no proxy, whatever http_proxy says (loopback stays loopback).
  * 0, or -1 with *err naming the option that failed. */
 int al_curl_setopt_common(CURL *h, const al_curl_common *o, airlock_error **err);
+
+/* Cleanup attributes for what libcurl allocates. */
+static inline void al_curl_url_cleanup(CURLU **u) {
+  if (*u)
+    al_curl()->url_cleanup(*u);
+}
+static inline void al_curl_str_cleanup(char **p) {
+  if (*p)
+    al_curl()->free(*p);
+}
+#define _cleanup_curl_url_ __attribute__((cleanup(al_curl_url_cleanup)))
+#define _cleanup_curl_str_ __attribute__((cleanup(al_curl_str_cleanup)))
+
+/* Whether a URL's host part is a numeric loopback address (127.0.0.0/8 or
+ * [::1]): where plain http:// may go. */
+bool al_curl_host_is_loopback(const char *host);
 
 #endif

@@ -176,37 +176,15 @@ int al_webhook_secret_load(const char *path, unsigned char **secret, size_t *len
 
 /* --- the URL ------------------------------------------------------------- */
 
-static void curl_urlp(CURLU **u) {
-  if (*u)
-    al_curl()->url_cleanup(*u);
-}
-static void curl_freep(char **p) {
-  if (*p)
-    al_curl()->free(*p);
-}
 
-static bool is_loopback_host(const char *host) {
-  unsigned char addr[16];
-  if (strcasecmp(host, "localhost") == 0) /* libcurl resolves it to loopback itself, never through DNS */
-    return true;
-  if (inet_pton(AF_INET, host, addr) == 1)
-    return addr[0] == 127;
-  size_t n = strlen(host);
-  if (n < 3 || host[0] != '[' || host[n - 1] != ']' || n - 2 >= 64)
-    return false;
-  char inner[64];
-  memcpy(inner, host + 1, n - 2);
-  inner[n - 2] = '\0';
-  return inet_pton(AF_INET6, inner, addr) == 1 && memcmp(addr, &in6addr_loopback, 16) == 0;
-}
 
 /* Error messages quote the host, never the URL: its path may be a token. */
 static int check_url(al_webhook *w, const char *url, airlock_error **err) {
-  __attribute__((cleanup(curl_urlp))) CURLU *u = al_curl()->url();
+  _cleanup_curl_url_ CURLU *u = al_curl()->url();
   if (u == NULL)
     return al_err(err, ENOMEM, "webhook URL");
-  __attribute__((cleanup(curl_freep))) char *scheme = NULL;
-  __attribute__((cleanup(curl_freep))) char *host = NULL;
+  _cleanup_curl_str_ char *scheme = NULL;
+  _cleanup_curl_str_ char *host = NULL;
   if (al_curl()->url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
       al_curl()->url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
       al_curl()->url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0')
@@ -214,7 +192,8 @@ static int check_url(al_webhook *w, const char *url, airlock_error **err) {
   if (strcmp(scheme, "https") != 0 && strcmp(scheme, "http") != 0)
     return al_err(err, 0, "the webhook URL must be https:// (it is %s://)", scheme);
   w->plain_http = strcmp(scheme, "http") == 0;
-  if (w->plain_http && !is_loopback_host(host))
+  /* libcurl resolves localhost to loopback itself, never through DNS */
+  if (w->plain_http && strcasecmp(host, "localhost") != 0 && !al_curl_host_is_loopback(host))
     return al_err(err, 0,
                   "webhook URL to host '%s': plain http:// is only for loopback (127.0.0.1, [::1], localhost); "
                   "use https://", host);
