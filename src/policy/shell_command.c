@@ -1,0 +1,555 @@
+/* shell_command.c - what a simple command becomes once its words are read:
+ * the words collected (builder), the wrappers looked through (sudo, env,
+ * xargs, ...), the segment pushed with its variables tracked, and the code
+ * it holds (sh -c, eval, ssh HOST CMD, find -exec) parsed as nested segments. */
+#define _GNU_SOURCE
+#include "shell_parse_impl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "error.h"
+
+static const char *base_name(const char *path) {
+  const char *slash = strrchr(path, '/');
+  return slash && slash[1] ? slash + 1 : path;
+}
+
+/* --- building a segment ------------------------------------------------------ */
+
+void builder_free(parser *p, builder *b) {
+  /* here-docs still waiting for a body must not point at a dead builder */
+  for (size_t i = 0; i < p->npending; i++)
+    if (p->pending[i].b == b) {
+      p->pending[i].b = NULL;
+      p->pending[i].seg = -1;
+    }
+  free(b->words);
+  free(b->wflags);
+  free(b->assigns);
+  free(b->aflags);
+  free(b->redirs);
+  memset(b, 0, sizeof(*b));
+}
+
+int builder_word(parser *p, builder *b, char *w, unsigned f) {
+  if (b->nwords + 2 > b->capwords) {
+    size_t c = b->capwords ? b->capwords * 2 : 8;
+    char **nw = realloc(b->words, c * sizeof(*nw));
+    if (nw == NULL)
+      return fail_nomem(p);
+    b->words = nw;
+    unsigned *nf = realloc(b->wflags, c * sizeof(*nf));
+    if (nf == NULL)
+      return fail_nomem(p);
+    b->wflags = nf;
+    b->capwords = c;
+  }
+  b->words[b->nwords] = w;
+  b->wflags[b->nwords] = f;
+  b->nwords++;
+  return 0;
+}
+
+int builder_assign(parser *p, builder *b, char *w, unsigned f) {
+  if (b->nassigns + 1 > b->capassigns) {
+    size_t c = b->capassigns ? b->capassigns * 2 : 4;
+    char **nw = realloc(b->assigns, c * sizeof(*nw));
+    if (nw == NULL)
+      return fail_nomem(p);
+    b->assigns = nw;
+    unsigned *nf = realloc(b->aflags, c * sizeof(*nf));
+    if (nf == NULL)
+      return fail_nomem(p);
+    b->aflags = nf;
+    b->capassigns = c;
+  }
+  b->assigns[b->nassigns] = w;
+  b->aflags[b->nassigns] = f;
+  b->nassigns++;
+  return 0;
+}
+
+/* --- wrappers ---------------------------------------------------------------- */
+
+enum { W_PLAIN, W_ENV, W_COMMAND };
+
+typedef struct {
+  const char *name;
+  const char *short_values;        /* option letters that take a value */
+  const char *const *long_values;  /* long options that take a value (when not given with =) */
+  int operands;                    /* operands before the command: timeout DURATION */
+  int kind;
+} wrapper_def;
+
+static const char *const env_long[] = {"--unset", "--chdir", NULL};
+static const char *const sudo_long[] = {"--user", "--group", "--close-from", "--chdir", "--host", "--prompt",
+                                        "--role", "--type", "--other-user", "--command-timeout", NULL};
+static const char *const time_long[] = {"--format", "--output", NULL};
+static const char *const nice_long[] = {"--adjustment", NULL};
+static const char *const ionice_long[] = {"--class", "--classdata", "--pid", "--pgid", "--uid", NULL};
+static const char *const timeout_long[] = {"--signal", "--kill-after", NULL};
+static const char *const stdbuf_long[] = {"--input", "--output", "--error", NULL};
+static const char *const chroot_long[] = {"--userspec", "--groups", NULL};
+static const char *const xargs_long[] = {"--arg-file", "--eof", "--replace", "--max-lines", "--max-args",
+                                         "--max-procs", "--max-chars", "--delimiter", "--process-slot-var", NULL};
+static const char *const pkexec_long[] = {"--user", NULL};
+static const char *const no_long[] = {NULL};
+
+static const wrapper_def wrappers[] = {
+    {"env", "uC", env_long, 0, W_ENV},
+    {"sudo", "ugCDhpRrtTU", sudo_long, 0, W_PLAIN},
+    {"doas", "uC", no_long, 0, W_PLAIN},
+    {"pkexec", "", pkexec_long, 0, W_PLAIN},
+    {"nohup", "", no_long, 0, W_PLAIN},
+    {"setsid", "", no_long, 0, W_PLAIN},
+    {"time", "fo", time_long, 0, W_PLAIN},
+    {"nice", "n", nice_long, 0, W_PLAIN},
+    {"ionice", "cnpPu", ionice_long, 0, W_PLAIN},
+    {"chrt", "", no_long, 1, W_PLAIN},
+    {"taskset", "", no_long, 1, W_PLAIN},
+    {"timeout", "sk", timeout_long, 1, W_PLAIN},
+    {"stdbuf", "ioe", stdbuf_long, 0, W_PLAIN},
+    {"chroot", "", chroot_long, 1, W_PLAIN},
+    {"xargs", "aEILnPsd", xargs_long, 0, W_PLAIN},
+    {"exec", "a", no_long, 0, W_PLAIN},
+    {"command", "", no_long, 0, W_COMMAND},
+    {"builtin", "", no_long, 0, W_PLAIN},
+    {"busybox", "", no_long, 0, W_PLAIN},
+    {"sshpass", "pfdP", no_long, 0, W_PLAIN},
+    {"unbuffer", "", no_long, 0, W_PLAIN},
+    {"fakeroot", "lsi", no_long, 0, W_PLAIN},
+    {"eatmydata", "", no_long, 0, W_PLAIN},
+    {"torsocks", "uapP", no_long, 0, W_PLAIN},
+    {"proxychains", "f", no_long, 0, W_PLAIN},
+    {"proxychains4", "f", no_long, 0, W_PLAIN},
+    {"strace", "abeEIoOpPsSuUX", no_long, 0, W_PLAIN},
+    {"ltrace", "aAeDlnopsuw", no_long, 0, W_PLAIN},
+};
+
+static const wrapper_def *find_wrapper(const char *name) {
+  for (size_t i = 0; i < AL_ARRAY_SIZE(wrappers); i++)
+    if (strcmp(wrappers[i].name, name) == 0)
+      return &wrappers[i];
+  return NULL;
+}
+
+/* Where the wrapped command starts in words[at..n), or 0 when words[at] is
+ * not acting as a wrapper here (no command follows, command -v, env -S).
+ * env's NAME=value words are reported through *env_from / *env_to. */
+static size_t skip_wrapper(const wrapper_def *w, char **words, size_t at, size_t n, size_t *env_from, size_t *env_to) {
+  size_t j = at + 1;
+  while (j < n) {
+    const char *a = words[j];
+    if (strcmp(a, "--") == 0) {
+      j++;
+      break;
+    }
+    if (a[0] != '-' || a[1] == '\0')
+      break;
+    if (w->kind == W_COMMAND && (strchr(a + 1, 'v') || strchr(a + 1, 'V')))
+      return 0;
+    if (w->kind == W_ENV && (strncmp(a, "-S", 2) == 0 || strncmp(a, "--split-string", 14) == 0))
+      return 0;
+    if (a[1] == '-') {
+      j += (!strchr(a, '=') && in_list(a, w->long_values)) ? 2 : 1;
+      continue;
+    }
+    size_t step = 1;
+    for (size_t k = 1; a[k]; k++)
+      if (strchr(w->short_values, a[k])) {
+        step = a[k + 1] ? 1 : 2;
+        break;
+      }
+    j += step;
+  }
+  *env_from = *env_to = j;
+  if (w->kind == W_ENV) {
+    while (j < n && assignment_prefix(words[j]) > 0)
+      j++;
+    *env_to = j;
+  }
+  j += (size_t)w->operands;
+  if (j >= n)
+    return 0;
+  return j;
+}
+
+/* --- segments ------------------------------------------------------------------ */
+
+static int handle_code(parser *p, int k, char **argv, unsigned *aflags, size_t argc);
+
+static int push_segment(parser *p, al_segment *seg, size_t first, builder *b, int parent, int depth) {
+  al_shell *sh = p->sh;
+  if (sh->n >= AL_SHELL_MAX_SEGMENTS)
+    return fail_fatal(p, "more than " AL_STR(AL_SHELL_MAX_SEGMENTS) " segments");
+  if (sh->n == sh->cap) {
+    size_t cap = sh->cap ? sh->cap * 2 : 16;
+    al_segment *n = realloc(sh->segs, cap * sizeof(*n));
+    if (n == NULL)
+      return fail_nomem(p);
+    sh->segs = n;
+    sh->cap = cap;
+  }
+  seg->depth = depth;
+  seg->flags |= p->inherit;
+  if (p->origin == ORIGIN_CMD || p->origin == ORIGIN_PROC_IN)
+    seg->flags |= AL_SEG_FEEDS_PARENT;
+  else if (p->origin == ORIGIN_PROC_OUT)
+    seg->flags |= AL_SEG_FED_BY_PARENT;
+  if (parent == PENDING_PARENT)
+    parent = p->origin != ORIGIN_NONE ? PENDING_PARENT : p->default_parent;
+  seg->parent = parent;
+  seg->pipe_from = seg->pipe_to = -1;
+  seg->function = p->function;
+  int k = (int)sh->n;
+  sh->segs[sh->n++] = *seg;
+  for (size_t i = first; i < (size_t)k; i++)
+    if (sh->segs[i].parent == PENDING_PARENT)
+      sh->segs[i].parent = k;
+  if (b)
+    for (size_t i = 0; i < p->npending; i++)
+      if (p->pending[i].b == b) {
+        p->pending[i].b = NULL;
+        p->pending[i].seg = k;
+      }
+  return k;
+}
+
+static const char *value_after_eq(const char *assign, unsigned f) {
+  if (f & F_UNRESOLVED)
+    return NULL;
+  return assign + assignment_prefix(assign);
+}
+
+static int assign_var(parser *p, const char *a, unsigned f) {
+  size_t pre = assignment_prefix(a);
+  if (pre == 0)
+    return 0;
+  bool append = a[pre - 2] == '+';
+  size_t nl = pre - (append ? 2 : 1);
+  const char *v = value_after_eq(a, f);
+  if (append && v) {
+    const char *old = NULL;
+    if (!var_get(p, a, nl, &old))
+      v = NULL;
+    else {
+      size_t ol = strlen(old), vl = strlen(v);
+      char *c = al_shell_alloc(p->sh, ol + vl + 1);
+      if (c == NULL)
+        return fail_nomem(p);
+      memcpy(c, old, ol);
+      memcpy(c + ol, v, vl + 1);
+      v = c;
+    }
+  }
+  return var_set(p, a, nl, v);
+}
+
+/* Variables the command changes for what follows: export X=1, unset X, read X. */
+static int track_vars(parser *p, char **argv, unsigned *f, size_t argc) {
+  if (argc == 0)
+    return 0;
+  static const char *const decl[] = {"export", "declare", "typeset", "local", "readonly", NULL};
+  const char *name = argv[0];
+  if (in_list(name, decl)) {
+    for (size_t i = 1; i < argc; i++)
+      if (assignment_prefix(argv[i]) && assign_var(p, argv[i], f[i]) < 0)
+        return -1;
+  } else if (strcmp(name, "unset") == 0 || strcmp(name, "read") == 0 || strcmp(name, "mapfile") == 0) {
+    for (size_t i = 1; i < argc; i++)
+      if (argv[i][0] != '-')
+        var_unset(p, argv[i]);
+  }
+  return 0;
+}
+
+int finish_command(parser *p, builder *b, cmdparts *c, size_t first, int parent, int depth, unsigned extra) {
+  al_segment seg;
+  memset(&seg, 0, sizeof(seg));
+  seg.flags = extra;
+  if (c->nwords == 0)
+    for (size_t i = 0; i < c->nassigns; i++)
+      if (assign_var(p, c->assigns[i], c->aflags[i]) < 0)
+        return -1;
+  /* look through wrappers */
+  size_t start = 0, nwrap = 0;
+  size_t env_from[16], env_to[16];
+  const char *wrapnames[16];
+  while (start < c->nwords && nwrap < AL_ARRAY_SIZE(wrapnames)) {
+    if (c->wflags[start] & F_UNRESOLVED)
+      break;
+    const wrapper_def *w = find_wrapper(base_name(c->words[start]));
+    if (w == NULL)
+      break;
+    size_t next = skip_wrapper(w, c->words, start, c->nwords, &env_from[nwrap], &env_to[nwrap]);
+    if (next == 0)
+      break;
+    wrapnames[nwrap++] = w->name;
+    start = next;
+  }
+  size_t argc = c->nwords - start;
+  seg.argv = al_shell_alloc(p->sh, (argc + 1) * sizeof(char *));
+  unsigned *af = al_shell_alloc(p->sh, (argc + 1) * sizeof(unsigned));
+  size_t nenv = 0;
+  for (size_t i = 0; i < nwrap; i++)
+    nenv += env_to[i] - env_from[i];
+  seg.assigns = al_shell_alloc(p->sh, (c->nassigns + nenv + 1) * sizeof(char *));
+  seg.wrappers = al_shell_alloc(p->sh, (nwrap + 1) * sizeof(char *));
+  seg.redirs = al_shell_alloc(p->sh, (c->nredirs + 1) * sizeof(al_redir));
+  if (!seg.argv || !af || !seg.assigns || !seg.wrappers || !seg.redirs)
+    return fail_nomem(p);
+  for (size_t i = 0; i < argc; i++) {
+    seg.argv[i] = c->words[start + i];
+    af[i] = c->wflags[start + i];
+    if (i > 0 && (af[i] & F_UNRESOLVED))
+      seg.flags |= AL_SEG_UNRESOLVED_ARGS;
+  }
+  seg.argv[argc] = NULL;
+  seg.argc = argc;
+  for (size_t i = 0; i < c->nassigns; i++)
+    seg.assigns[seg.n_assigns++] = c->assigns[i];
+  for (size_t i = 0; i < nwrap; i++)
+    for (size_t j = env_from[i]; j < env_to[i]; j++)
+      seg.assigns[seg.n_assigns++] = c->words[j];
+  seg.assigns[seg.n_assigns] = NULL;
+  for (size_t i = 0; i < nwrap; i++)
+    seg.wrappers[i] = (char *)wrapnames[i];
+  seg.wrappers[nwrap] = NULL;
+  seg.n_wrappers = nwrap;
+  if (c->nredirs)
+    memcpy(seg.redirs, c->redirs, c->nredirs * sizeof(al_redir));
+  seg.n_redirs = c->nredirs;
+  if (argc > 0) {
+    if (af[0] & F_DYNAMIC)
+      seg.flags |= AL_SEG_DYNAMIC_COMMAND;
+    if (af[0] & F_UNRESOLVED)
+      seg.flags |= AL_SEG_UNRESOLVED_COMMAND;
+    if (strchr(seg.argv[0], '/') && !(af[0] & F_UNRESOLVED)) {
+      const char *norm = al_shell_normalise_path(p->sh, seg.argv[0], NULL);
+      /* a relative path stays one (./run.sh is not run.sh from $PATH) */
+      if (norm && !strchr(norm, '/')) {
+        size_t l = strlen(norm);
+        char *rel = al_shell_alloc(p->sh, l + 3);
+        if (rel == NULL)
+          return fail_nomem(p);
+        memcpy(rel, "./", 2);
+        memcpy(rel + 2, norm, l + 1);
+        norm = rel;
+      }
+      if (norm)
+        seg.argv[0] = (char *)norm;
+    }
+    seg.name = base_name(seg.argv[0]);
+  } else {
+    seg.name = "";
+  }
+  if (track_vars(p, seg.argv, af, argc) < 0)
+    return -1;
+  int k = push_segment(p, &seg, first, b, parent, depth);
+  if (k < 0)
+    return -1;
+  if (argc > 0 && !(af[0] & F_UNRESOLVED) && handle_code(p, k, seg.argv, af, argc) < 0)
+    return -1;
+  return k;
+}
+
+/* --- code held by a command: sh -c, eval, su -c, ssh HOST CMD, find -exec ------ */
+
+/* Parse code as nested segments of segment k.  A syntax error inside only
+ * marks k AL_SEG_CODE_OPAQUE; limits still fail the whole parse. */
+int parse_code(parser *p, int k, const char *code, unsigned extra) {
+  int r = parse_string(p, code, strlen(code), k, extra, ORIGIN_NONE, true);
+  if (r < 0)
+    return -1;
+  p->sh->segs[k].flags |= r == 0 ? AL_SEG_CODE_PARSED : AL_SEG_CODE_OPAQUE;
+  return 0;
+}
+
+static int code_arg(parser *p, int k, const char *code, unsigned f, unsigned extra) {
+  if (f & F_UNRESOLVED) {
+    p->sh->segs[k].flags |= AL_SEG_CODE_OPAQUE;
+    return 0;
+  }
+  return parse_code(p, k, code, extra);
+}
+
+/* argv[from..argc) joined with spaces, as eval and ssh do */
+static int code_join(parser *p, int k, char **argv, unsigned *f, size_t from, size_t argc, unsigned extra) {
+  if (from >= argc)
+    return 0;
+  strbuf b;
+  sb_init(&b);
+  bool ok = true;
+  unsigned any = 0;
+  for (size_t i = from; i < argc; i++) {
+    any |= f[i];
+    ok &= (i == from || sb_putc(&b, ' ')) && sb_putn(&b, argv[i], strlen(argv[i]));
+  }
+  char *code = ok ? pdup(p, b.len ? b.buf : "", b.len) : NULL;
+  sb_free(&b);
+  if (code == NULL)
+    return fail_nomem(p);
+  return code_arg(p, k, code, any, extra);
+}
+
+/* the options of sh/bash: index of the first operand, whether -c and -s were given */
+static size_t shell_operands(char *const *argv, size_t argc, bool *c, bool *s) {
+  size_t i = 1;
+  *c = *s = false;
+  while (i < argc) {
+    const char *a = argv[i];
+    if (strcmp(a, "--") == 0 || strcmp(a, "-") == 0) {
+      i++;
+      break;
+    }
+    if ((a[0] != '-' && a[0] != '+') || a[1] == '\0')
+      break;
+    if (a[0] == '-' && a[1] == '-') {
+      i += (strcmp(a, "--rcfile") == 0 || strcmp(a, "--init-file") == 0) ? 2 : 1;
+      continue;
+    }
+    bool value = false;
+    for (size_t k = 1; a[k]; k++) {
+      if (a[k] == 'c')
+        *c = true;
+      else if (a[k] == 's')
+        *s = true;
+      else if (a[k] == 'o' || a[k] == 'O')
+        value = true;
+    }
+    i += value ? 2 : 1;
+  }
+  return i;
+}
+
+/* a shell reading its commands from stdin (bash, bash -s, sh -) */
+bool stdin_shell(const al_segment *s) {
+  if (s->argc == 0 || !al_shell_is_shell(s->name))
+    return false;
+  bool c, sflag;
+  size_t op = shell_operands(s->argv, s->argc, &c, &sflag);
+  return !c && (sflag || op >= s->argc);
+}
+
+static int handle_code(parser *p, int k, char **argv, unsigned *f, size_t argc) {
+  const char *name = p->sh->segs[k].name;
+  if (al_shell_is_shell(name)) {
+    bool c, s;
+    size_t op = shell_operands(argv, argc, &c, &s);
+    if (c) {
+      if (op < argc)
+        return code_arg(p, k, argv[op], f[op], 0);
+      return 0;
+    }
+    if (s || op >= argc) { /* code from stdin: here-strings and here-docs */
+      size_t nr = p->sh->segs[k].n_redirs;
+      for (size_t i = 0; i < nr; i++) {
+        al_redir *r = &p->sh->segs[k].redirs[i];
+        if (r->kind == AL_REDIR_HERESTRING) {
+          if (code_arg(p, k, r->target, r->unresolved ? F_UNRESOLVED : 0, 0) < 0)
+            return -1;
+        } else if (r->kind == AL_REDIR_HEREDOC && r->body) {
+          if (parse_code(p, k, r->body, 0) < 0)
+            return -1;
+        }
+      }
+    }
+    return 0;
+  }
+  if (strcmp(name, "eval") == 0)
+    return code_join(p, k, argv, f, 1, argc, 0);
+  if (strcmp(name, "su") == 0 || strcmp(name, "runuser") == 0) {
+    for (size_t i = 1; i < argc; i++) {
+      const char *a = argv[i];
+      if (strncmp(a, "--command=", 10) == 0)
+        return code_arg(p, k, a + 10, f[i], 0);
+      if ((strcmp(a, "--command") == 0 || strcmp(a, "-c") == 0) && i + 1 < argc)
+        return code_arg(p, k, argv[i + 1], f[i + 1], 0);
+      if (a[0] == '-' && a[1] != '-' && strchr(a, 'c')) {
+        const char *c = strchr(a, 'c');
+        if (c[1])
+          return code_arg(p, k, c + 1, f[i], 0);
+        if (i + 1 < argc)
+          return code_arg(p, k, argv[i + 1], f[i + 1], 0);
+      }
+    }
+    return 0;
+  }
+  if (strcmp(name, "env") == 0) {
+    for (size_t i = 1; i < argc; i++) {
+      const char *a = argv[i];
+      if (strncmp(a, "--split-string=", 15) == 0)
+        return code_arg(p, k, a + 15, f[i], 0);
+      if (strcmp(a, "--split-string") == 0 || strcmp(a, "-S") == 0)
+        return i + 1 < argc ? code_arg(p, k, argv[i + 1], f[i + 1], 0) : 0;
+      if (strncmp(a, "-S", 2) == 0)
+        return code_arg(p, k, a + 2, f[i], 0);
+    }
+    return 0;
+  }
+  if (strcmp(name, "ssh") == 0) {
+    static const char ssh_values[] = "BbcDEeFIiJLlmOopQRSWw";
+    size_t i = 1;
+    while (i < argc && argv[i][0] == '-' && argv[i][1]) {
+      if (strcmp(argv[i], "--") == 0) {
+        i++;
+        break;
+      }
+      size_t step = 1;
+      for (size_t j = 1; argv[i][j]; j++)
+        if (strchr(ssh_values, argv[i][j])) {
+          step = argv[i][j + 1] ? 1 : 2;
+          break;
+        }
+      i += step;
+    }
+    if (i + 1 < argc)
+      return code_join(p, k, argv, f, i + 1, argc, AL_SEG_REMOTE);
+    return 0;
+  }
+  if (strcmp(name, "watch") == 0) {
+    size_t i = 1;
+    while (i < argc && argv[i][0] == '-') {
+      bool value = strcmp(argv[i], "-n") == 0 || strcmp(argv[i], "--interval") == 0;
+      i += value ? 2 : 1;
+    }
+    return code_join(p, k, argv, f, i, argc, 0);
+  }
+  if (strcmp(name, "find") == 0) {
+    for (size_t i = 1; i < argc; i++) {
+      if (strcmp(argv[i], "-exec") && strcmp(argv[i], "-execdir") && strcmp(argv[i], "-ok") &&
+          strcmp(argv[i], "-okdir"))
+        continue;
+      size_t j = i + 1;
+      while (j < argc && strcmp(argv[j], ";") && strcmp(argv[j], "+"))
+        j++;
+      if (j > i + 1 && push_argv_segment(p, argv + i + 1, f + i + 1, j - i - 1, k, AL_SEG_NESTED) < 0)
+        return -1;
+      p->sh->segs[k].flags |= AL_SEG_CODE_PARSED;
+      i = j;
+    }
+  }
+  return 0;
+}
+
+/* a segment made from words directly (find -exec, al_shell_parse_argv) */
+int push_argv_segment(parser *p, char **words, unsigned *f, size_t n, int parent, unsigned extra) {
+  int depth = parent >= 0 ? p->sh->segs[parent].depth + 1 : p->depth;
+  if (depth > AL_SHELL_MAX_DEPTH)
+    return fail_fatal(p, "nesting deeper than " AL_STR(AL_SHELL_MAX_DEPTH) " levels");
+  cmdparts c = {.words = words, .wflags = f, .nwords = n};
+  if (parent >= 0)
+    extra |= p->sh->segs[parent].flags & (AL_SEG_IN_SUBSTITUTION | AL_SEG_SUBSHELL | AL_SEG_REMOTE);
+  int saved = p->depth, saved_origin = p->origin;
+  unsigned saved_inherit = p->inherit;
+  p->depth = depth;
+  p->origin = ORIGIN_NONE;
+  p->inherit = 0;
+  int k = finish_command(p, NULL, &c, p->sh->n, parent, depth, extra);
+  p->depth = saved;
+  p->origin = saved_origin;
+  p->inherit = saved_inherit;
+  return k < 0 ? -1 : 0;
+}

@@ -1,0 +1,199 @@
+/* shell_parse_impl.h - what the files of the shell reader share; not an API
+ * (that is shell_parse.h).  shell_support.c: arena, buffers, variables,
+ * escapes, paths; shell_words.c: words and tokens; shell_parse.c: the grammar
+ * and the entry points; shell_command.c: segments, wrappers and the code they
+ * hold; shell_output.c: what a substitution prints. */
+#ifndef AIRLOCK_SHELL_PARSE_IMPL_H
+#define AIRLOCK_SHELL_PARSE_IMPL_H
+
+#include <ctype.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "shell_parse.h"
+
+#define PENDING_PARENT (-2)      /* parent not known yet: set when the holding command is pushed */
+#define ARENA_LIMIT (16u << 20)  /* all strings of one parse, expansions included */
+#define MAX_VARS 256
+#define MAX_STATIC_OUTPUT 4096   /* longest substitution output we compute */
+#define AL_STR_(x) #x
+#define AL_STR(x) AL_STR_(x)
+
+/* --- growable byte buffer with inline storage ---------------------------- */
+
+typedef struct {
+  char *buf;
+  size_t len;
+  size_t cap;
+  char small[192];
+} strbuf;
+
+/* --- parser state ---------------------------------------------------------- */
+
+/* variables set earlier in the string (X=rm; $X ...), shared by every level */
+typedef struct {
+  const char *name;
+  const char *value; /* NULL: set, but to something unknown */
+} var;
+
+typedef struct {
+  var v[MAX_VARS];
+  size_t n;
+} vartab;
+
+enum { ORIGIN_NONE, ORIGIN_CMD, ORIGIN_PROC_IN, ORIGIN_PROC_OUT };
+
+/* field flags */
+enum { F_DYNAMIC = 1u << 0, F_UNRESOLVED = 1u << 1 };
+
+typedef enum {
+  T_EOF,
+  T_WORD,
+  T_NEWLINE,
+  T_SEMI,
+  T_DSEMI,
+  T_AMP,
+  T_AND,
+  T_OR,
+  T_PIPE,
+  T_PIPE_AMP,
+  T_LPAREN,
+  T_RPAREN,
+  T_REDIR,
+} tok_type;
+
+typedef struct {
+  tok_type type;
+  size_t start;    /* offset of the token */
+  size_t seg_mark; /* segment count before the token was read */
+  /* T_WORD: the fields after expansion and splitting */
+  char **fields;
+  unsigned *fflags;
+  size_t nfields;
+  bool plain;      /* no quoting, escaping or expansion at all */
+  bool quoted;     /* some quoting */
+  const char *text; /* quote-removed text of the whole word (fields joined) */
+  /* T_REDIR */
+  al_redir_kind rkind;
+  int fd;
+  bool strip_tabs;
+} token;
+
+/* a simple command being collected */
+typedef struct builder {
+  char **words;
+  unsigned *wflags;
+  size_t nwords, capwords;
+  char **assigns;
+  unsigned *aflags;
+  size_t nassigns, capassigns;
+  al_redir *redirs;
+  size_t nredirs, capredirs;
+} builder;
+
+typedef struct {
+  builder *b;    /* while the command is collected */
+  int seg;       /* once it is pushed */
+  size_t redir;
+  const char *delim;
+  bool strip_tabs;
+} heredoc_pending;
+
+typedef struct parser {
+  const char *s;
+  size_t len;
+  size_t pos;
+  al_shell *sh;
+  vartab *vars;
+  int depth;
+  unsigned inherit;       /* AL_SEG_* given to every segment made now */
+  int origin;             /* ORIGIN_* of the innermost substitution being read */
+  int default_parent;     /* parent of segments made at this string's top level */
+  const char *function;   /* body being read */
+  int case_depth;
+  heredoc_pending pending[32];
+  size_t npending;
+  token tok;
+  bool have_tok;
+  bool fatal;             /* the error is a limit or memory failure, not syntax */
+  bool in_array;          /* reading NAME=( ... ) */
+  airlock_error **err;
+} parser;
+
+/* what a parsed construct (command, pipeline, list) reads and writes */
+typedef struct {
+  int in;   /* segment that reads the construct's stdin, or -1 */
+  int out;  /* segment that writes its stdout, or -1 */
+  bool consumed;
+} cmdres;
+
+/* the parts of a simple command handed to finish_command */
+typedef struct {
+  char **words;
+  unsigned *wflags;
+  size_t nwords;
+  char **assigns;
+  unsigned *aflags;
+  size_t nassigns;
+  al_redir *redirs;
+  size_t nredirs;
+} cmdparts;
+
+/* --- character classes ------------------------------------------------------ */
+
+static inline bool is_name_start(int c) { return c == '_' || isalpha(c); }
+static inline bool is_name_char(int c) { return c == '_' || isalnum(c); }
+static inline bool is_blank(int c) { return c == ' ' || c == '\t'; }
+static inline bool is_ifs(int c) { return c == ' ' || c == '\t' || c == '\n'; }
+static inline bool is_meta(int c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == ';' || c == '&' || c == '|' || c == '<' || c == '>' ||
+         c == '(' || c == ')';
+}
+
+/* --- shell_support.c ---------------------------------------------------------- */
+
+void sb_init(strbuf *b);
+void sb_free(strbuf *b);
+bool sb_putn(strbuf *b, const char *s, size_t n);
+bool sb_putc(strbuf *b, char c);
+bool in_list(const char *s, const char *const *list);
+size_t assignment_prefix(const char *s);
+int fail_syntax(parser *p, size_t at, const char *what);
+int fail_fatal(parser *p, const char *msg);
+int fail_nomem(parser *p);
+char *pdup(parser *p, const char *s, size_t n);
+int var_set(parser *p, const char *name, size_t n, const char *value);
+void var_unset(parser *p, const char *name);
+int var_get(parser *p, const char *name, size_t n, const char **value);
+size_t decode_escape(const char *s, strbuf *out, bool octal_zero, bool *ok);
+
+/* --- shell_words.c ------------------------------------------------------------ */
+
+int skip_arith(parser *p, int depth, size_t at);
+int read_word(parser *p, token *t);
+token *peek(parser *p);
+static inline void consume(parser *p) { p->have_tok = false; }
+
+/* --- shell_parse.c ------------------------------------------------------------ */
+
+int read_heredocs(parser *p);
+int parse_list(parser *p, const char *stop, cmdres *res);
+int parse_string(parser *p, const char *code, size_t len, int parent, unsigned extra, int origin, bool recover);
+
+/* --- shell_command.c ---------------------------------------------------------- */
+
+void builder_free(parser *p, builder *b);
+int builder_word(parser *p, builder *b, char *w, unsigned f);
+int builder_assign(parser *p, builder *b, char *w, unsigned f);
+int finish_command(parser *p, builder *b, cmdparts *c, size_t first, int parent, int depth, unsigned extra);
+int parse_code(parser *p, int k, const char *code, unsigned extra);
+bool stdin_shell(const al_segment *s);
+int push_argv_segment(parser *p, char **words, unsigned *f, size_t n, int parent, unsigned extra);
+
+/* --- shell_output.c ----------------------------------------------------------- */
+
+/* What the segments pushed since mark (a substitution's) print, when that is
+ * evident; NULL when it is not, or out of memory (then p->fatal is set). */
+const char *static_output(parser *p, size_t mark);
+
+#endif
