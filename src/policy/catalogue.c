@@ -30,9 +30,9 @@ static void strv_free(char **v, size_t n) {
 
 static void globset_free(globset *g) {
   for (size_t i = 0; i < g->npos; i++)
-    cglob_free(&g->pos[i]);
+    al_cat_cglob_free(&g->pos[i]);
   for (size_t i = 0; i < g->nneg; i++)
-    cglob_free(&g->neg[i]);
+    al_cat_cglob_free(&g->neg[i]);
   free(g->pos);
   free(g->neg);
 }
@@ -146,17 +146,18 @@ void al_catalogue_free(al_catalogue *cat) {
 
 /* --- name index ---------------------------------------------------------------- */
 
-static uint64_t hash_str(const char *s) {
+/* FNV-1a: the name index's slots and the bloom bits of command names */
+uint64_t al_cat_hash(const char *s) {
   uint64_t h = 1469598103934665603ull;
   for (; *s; s++)
     h = (h ^ (unsigned char)*s) * 1099511628211ull;
   return h;
 }
 
-hentry *idx_slot(const nameidx *x, const char *key) {
+hentry *al_cat_idx_slot(const nameidx *x, const char *key) {
   if (x->cap == 0)
     return NULL;
-  size_t i = hash_str(key) & (x->cap - 1);
+  size_t i = al_cat_hash(key) & (x->cap - 1);
   for (;;) {
     hentry *e = &x->slots[i];
     if (e->key == NULL || strcmp(e->key, key) == 0)
@@ -172,7 +173,7 @@ static bool idx_add(nameidx *x, const char *key, size_t val) {
     if (!x->slots)
       return false;
   }
-  hentry *e = idx_slot(x, key);
+  hentry *e = al_cat_idx_slot(x, key);
   if (e->key == NULL) {
     size_t used = 0;
     for (size_t i = 0; i < x->cap; i++)
@@ -183,10 +184,10 @@ static bool idx_add(nameidx *x, const char *key, size_t val) {
         return false;
       for (size_t i = 0; i < x->cap; i++)
         if (x->slots[i].key)
-          *idx_slot(&bigger, x->slots[i].key) = x->slots[i];
+          *al_cat_idx_slot(&bigger, x->slots[i].key) = x->slots[i];
       free(x->slots);
       *x = bigger;
-      e = idx_slot(x, key);
+      e = al_cat_idx_slot(x, key);
     }
     e->key = key;
   }
@@ -356,7 +357,7 @@ int al_catalogue_add_json(al_catalogue *cat, const char *json, size_t len, const
     return al_err(err, 0, "%s:%d:%d: %s", origin, je.line, je.column, je.text);
   loaded l;
   memset(&l, 0, sizeof(l));
-  int r = compile_file(cat, root, origin, &l, err);
+  int r = al_cat_compile_file(cat, root, origin, &l, err);
   json_decref(root);
   if (r == 0)
     r = merge(cat, &l, origin, err);

@@ -24,7 +24,7 @@ typedef struct {
 } cctx;
 
 /* field names ("match.any[2].flags[0]"), cut short if absurdly long */
-void fieldf(char *buf, size_t size, const char *fmt, ...) {
+void al_cat_fieldf(char *buf, size_t size, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(buf, size, fmt, ap);
@@ -72,20 +72,15 @@ static const pathset *find_set(cctx *c, const char *name) {
   return NULL;
 }
 
-uint64_t bloom_bit(const char *s) {
-  uint64_t h = 1469598103934665603ull;
-  for (; *s; s++)
-    h = (h ^ (unsigned char)*s) * 1099511628211ull;
-  return 1ull << (h >> 58);
-}
+uint64_t al_cat_bloom_bit(const char *s) { return 1ull << (al_cat_hash(s) >> 58); }
 
 static bool cglob_push(cglob **v, size_t *n, const char *s) {
   cglob *nv = realloc(*v, (*n + 1) * sizeof(cglob));
   if (!nv)
     return false;
   *v = nv;
-  if (!cglob_init(&nv[*n], s)) {
-    cglob_free(&nv[*n]);
+  if (!al_cat_cglob_init(&nv[*n], s)) {
+    al_cat_cglob_free(&nv[*n]);
     return false;
   }
   (*n)++;
@@ -122,7 +117,7 @@ static int compile_globs(cctx *c, const char *field, json_t *v, globset *g, bool
   json_t *e;
   json_array_foreach(arr, i, e) {
     char f[96];
-    fieldf(f, sizeof(f), "%s[%zu]", field, i);
+    al_cat_fieldf(f, sizeof(f), "%s[%zu]", field, i);
     const char *s = NULL;
     if ((r = want_str(c, f, e, &s)) < 0)
       break;
@@ -148,7 +143,7 @@ static int compile_globs(cctx *c, const char *field, json_t *v, globset *g, bool
   g->all_literal = g->npos > 0;
   for (size_t k = 0; k < g->npos; k++) {
     g->all_literal &= g->pos[k].literal;
-    g->bloom |= bloom_bit(g->pos[k].text);
+    g->bloom |= al_cat_bloom_bit(g->pos[k].text);
   }
   return r;
 }
@@ -172,7 +167,7 @@ static int compile_regexes(cctx *c, const char *field, json_t *v, relist *out) {
   json_t *e;
   json_array_foreach(v, i, e) {
     char f[96];
-    fieldf(f, sizeof(f), "%s[%zu]", field, i);
+    al_cat_fieldf(f, sizeof(f), "%s[%zu]", field, i);
     const char *s = NULL;
     if (want_str(c, f, e, &s) < 0)
       return -1;
@@ -236,7 +231,7 @@ static int compile_altlist(cctx *c, const char *field, json_t *v, altgroup **out
   json_t *e;
   json_array_foreach(v, i, e) {
     char f[96];
-    fieldf(f, sizeof(f), "%s[%zu]", field, i);
+    al_cat_fieldf(f, sizeof(f), "%s[%zu]", field, i);
     (*n)++;
     if (compile_alts(c, f, e, &(*out)[i]) < 0)
       return -1;
@@ -268,7 +263,7 @@ static int compile_option(cctx *c, const char *field, json_t *v, optcond *o) {
   bool names = false;
   json_object_foreach(v, k, e) {
     char f[128];
-    fieldf(f, sizeof(f), "%s.%s", field, k);
+    al_cat_fieldf(f, sizeof(f), "%s.%s", field, k);
     int r;
     if (strcmp(k, "names") == 0) {
       r = compile_alts(c, f, e, &o->names);
@@ -295,7 +290,7 @@ static int compile_redirect(cctx *c, const char *field, json_t *v, redircond *rd
   rd->dir = DIR_ANY;
   json_object_foreach(v, k, e) {
     char f[128];
-    fieldf(f, sizeof(f), "%s.%s", field, k);
+    al_cat_fieldf(f, sizeof(f), "%s.%s", field, k);
     if (strcmp(k, "dir") == 0) {
       const char *s = NULL;
       if (want_str(c, f, e, &s) < 0)
@@ -334,9 +329,9 @@ static int compile_objlist(cctx *c, const char *field, json_t *v, void **out, ui
     char f[96];
     json_t *e = json_is_array(v) ? json_array_get(v, i) : v;
     if (json_is_array(v))
-      fieldf(f, sizeof(f), "%s[%zu]", field, i);
+      al_cat_fieldf(f, sizeof(f), "%s[%zu]", field, i);
     else
-      fieldf(f, sizeof(f), "%s", field);
+      al_cat_fieldf(f, sizeof(f), "%s", field);
     (*n)++;
     if (one(c, f, e, (char *)*out + i * elem) < 0)
       return -1;
@@ -358,7 +353,7 @@ static int compile_match(cctx *c, const char *field, json_t *v, mnode *m, int ne
   json_t *e;
   json_object_foreach(v, k, e) {
     char f[128];
-    fieldf(f, sizeof(f), "%s.%s", field, k);
+    al_cat_fieldf(f, sizeof(f), "%s.%s", field, k);
     int r;
     static const struct {
       const char *key;
@@ -443,7 +438,7 @@ static int compile_match(cctx *c, const char *field, json_t *v, mnode *m, int ne
       r = 0;
       json_array_foreach(e, j, sub) {
         char sf[128];
-        fieldf(sf, sizeof(sf), "%s[%zu]", f, j);
+        al_cat_fieldf(sf, sizeof(sf), "%s[%zu]", f, j);
         m->nany++;
         if ((r = compile_match(c, sf, sub, &m->any[j], nesting + 1)) < 0)
           break;
@@ -552,7 +547,7 @@ static int compile_optlist(cctx *c, const char *field, json_t *v, cmdent *e, boo
   json_t *o;
   json_array_foreach(v, i, o) {
     char f[96];
-    fieldf(f, sizeof(f), "%s[%zu]", field, i);
+    al_cat_fieldf(f, sizeof(f), "%s[%zu]", field, i);
     const char *s = NULL;
     if (want_str(c, f, o, &s) < 0)
       return -1;
@@ -634,7 +629,7 @@ static int compile_command(cctx *c, size_t index, json_t *v, cmdent **out) {
       json_t *ov;
       json_object_foreach(x, ok, ov) {
         char f[96];
-        fieldf(f, sizeof(f), "operands.%s", ok);
+        al_cat_fieldf(f, sizeof(f), "operands.%s", ok);
         operand *o = &e->operands[e->noperands++];
         o->key = strdup(ok);
         if (!o->key)
@@ -652,7 +647,7 @@ static int compile_command(cctx *c, size_t index, json_t *v, cmdent **out) {
       json_t *w;
       json_array_foreach(x, i, w) {
         char f[96];
-        fieldf(f, sizeof(f), "when[%zu]", i);
+        al_cat_fieldf(f, sizeof(f), "when[%zu]", i);
         if (!json_is_object(w))
           return cfail(c, f, "must be an object");
         e->nwhen++;
@@ -660,10 +655,10 @@ static int compile_command(cctx *c, size_t index, json_t *v, cmdent **out) {
         if (!m || !a || json_object_size(w) != 2)
           return cfail(c, f, "needs exactly \"match\" and \"action\"");
         char mf[96];
-        fieldf(mf, sizeof(mf), "%s.match", f);
+        al_cat_fieldf(mf, sizeof(mf), "%s.match", f);
         if (compile_match(c, mf, m, &e->when[i].match, 0) < 0)
           return -1;
-        fieldf(mf, sizeof(mf), "%s.action", f);
+        al_cat_fieldf(mf, sizeof(mf), "%s.action", f);
         if (want_action(c, mf, a, &e->when[i].action) < 0)
           return -1;
       }
@@ -678,7 +673,7 @@ static int compile_command(cctx *c, size_t index, json_t *v, cmdent **out) {
   return 0;
 }
 
-int compile_file(const al_catalogue *base, json_t *root, const char *origin, loaded *l, airlock_error **err) {
+int al_cat_compile_file(const al_catalogue *base, json_t *root, const char *origin, loaded *l, airlock_error **err) {
   cctx c = {.origin = origin, .err = err};
   snprintf(c.what, sizeof(c.what), "top level");
   if (base) {
@@ -710,7 +705,7 @@ int compile_file(const al_catalogue *base, json_t *root, const char *origin, loa
       return cfail(&c, "sets", "out of memory");
     json_object_foreach(sets, k, v) {
       char f[128];
-      fieldf(f, sizeof(f), "sets.%s", k);
+      al_cat_fieldf(f, sizeof(f), "sets.%s", k);
       pathset *s = &l->sets[l->nsets++];
       s->name = strdup(k);
       if (!s->name)
@@ -721,7 +716,7 @@ int compile_file(const al_catalogue *base, json_t *root, const char *origin, loa
       json_t *g;
       json_array_foreach(v, i, g) {
         char gf[160];
-        fieldf(gf, sizeof(gf), "%s[%zu]", f, i);
+        al_cat_fieldf(gf, sizeof(gf), "%s[%zu]", f, i);
         const char *gs = NULL;
         if (want_str(&c, gf, g, &gs) < 0)
           return -1;
@@ -773,7 +768,7 @@ int compile_file(const al_catalogue *base, json_t *root, const char *origin, loa
     size_t i;
     json_array_foreach(dis, i, v) {
       char f[64];
-      fieldf(f, sizeof(f), "disable[%zu]", i);
+      al_cat_fieldf(f, sizeof(f), "disable[%zu]", i);
       const char *s = NULL;
       if (want_str(&c, f, v, &s) < 0)
         return -1;

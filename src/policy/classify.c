@@ -64,13 +64,13 @@ static al_action segment_action(clsf *c, size_t i) {
     return writes_file(s) ? AL_ACTION_FILE_WRITE : AL_ACTION_SYSTEM_COMMAND;
   if (s->flags & AL_SEG_UNRESOLVED_COMMAND)
     return AL_ACTION_SYSTEM_COMMAND;
-  if (prepare(c, i) < 0)
+  if (al_cat_prepare(c, i) < 0)
     return AL_ACTION_SYSTEM_COMMAND;
   const cmdent *cmd = c->ctx[i].cmd;
   if (cmd) {
     a = cmd->action;
     for (size_t k = 0; k < cmd->nwhen; k++)
-      if (match_node(c, &cmd->when[k].match, i, 0)) {
+      if (al_cat_match_node(c, &cmd->when[k].match, i, 0)) {
         a = cmd->when[k].action;
         break;
       }
@@ -81,7 +81,7 @@ static al_action segment_action(clsf *c, size_t i) {
   if (a == AL_ACTION_FILE_READ || a == AL_ACTION_SYSTEM_COMMAND) {
     bool writes = writes_file(s);
     /* a file given to a write option: sort -o out */
-    if (!writes && cmd && cmd->nwrite_options && prepare_paths(c, i) == 0)
+    if (!writes && cmd && cmd->nwrite_options && al_cat_prepare_paths(c, i) == 0)
       for (size_t p = 0; !writes && p < c->ctx[i].npaths; p++)
         writes = !c->ctx[i].paths[p].redirect && (c->ctx[i].paths[p].role & ROLE_WRITE);
     if (writes)
@@ -188,7 +188,7 @@ static int classify_shell(const al_catalogue *cat, al_classification *out, airlo
     const size_t *lists[3] = {NULL, cat->pat_glob, cat->pat_always};
     size_t counts[3] = {0, cat->npat_glob, cat->npat_always};
     if (s->argc > 0 && !(s->flags & AL_SEG_UNRESOLVED_COMMAND)) {
-      hentry *e = idx_slot(&cat->pat_by_name, s->name);
+      hentry *e = al_cat_idx_slot(&cat->pat_by_name, s->name);
       if (e && e->key) {
         lists[0] = e->vals;
         counts[0] = e->n;
@@ -197,7 +197,7 @@ static int classify_shell(const al_catalogue *cat, al_classification *out, airlo
     if (s->flags & AL_SEG_UNRESOLVED_COMMAND) {
       for (size_t p = 0; p < cat->npatterns; p++) {
         const pattern *pt = cat->patterns[p];
-        if (pt->enabled && match_node(&c, &pt->match, i, 0) && add_match(out, &cap, pt, i) < 0)
+        if (pt->enabled && al_cat_match_node(&c, &pt->match, i, 0) && add_match(out, &cap, pt, i) < 0)
           return al_err(err, ENOMEM, "classify");
       }
     } else {
@@ -207,7 +207,7 @@ static int classify_shell(const al_catalogue *cat, al_classification *out, airlo
           if (seen[p] == i + 1)
             continue;
           seen[p] = (unsigned)(i + 1);
-          if (match_node(&c, &cat->patterns[p]->match, i, 0) && add_match(out, &cap, cat->patterns[p], i) < 0)
+          if (al_cat_match_node(&c, &cat->patterns[p]->match, i, 0) && add_match(out, &cap, cat->patterns[p], i) < 0)
             return al_err(err, ENOMEM, "classify");
         }
     }

@@ -77,7 +77,7 @@ static bool glob_plain(const char *p, size_t pn, const char *s, size_t sn) {
 }
 
 /* "/a/b" -> "", "a", "b"; at most max spans stored, the count is returned */
-size_t split_path(const char *s, size_t len, span *out, size_t max) {
+size_t al_cat_split_path(const char *s, size_t len, span *out, size_t max) {
   size_t n = 0;
   const char *c = s, *end = s + len;
   for (;;) {
@@ -99,26 +99,26 @@ static bool has_glob_chars_n(const char *s, size_t n) {
   return false;
 }
 
-void cglob_free(cglob *g) {
+void al_cat_cglob_free(cglob *g) {
   free(g->text);
   free(g->comps);
 }
 
-bool cglob_init(cglob *g, const char *text) {
+bool al_cat_cglob_init(cglob *g, const char *text) {
   memset(g, 0, sizeof(*g));
   g->text = strdup(text);
   if (!g->text)
     return false;
   g->len = strlen(text);
   g->literal = !has_glob_chars_n(text, g->len);
-  size_t n = split_path(g->text, g->len, NULL, 0);
+  size_t n = al_cat_split_path(g->text, g->len, NULL, 0);
   span *tmp = malloc(n * sizeof(span));
   g->comps = malloc(n * sizeof(pspan));
   if (!tmp || !g->comps) {
     free(tmp);
     return false;
   }
-  split_path(g->text, g->len, tmp, n);
+  al_cat_split_path(g->text, g->len, tmp, n);
   for (size_t i = 0; i < n; i++) {
     pspan *c = &g->comps[i];
     c->p = tmp[i].p;
@@ -139,7 +139,7 @@ static bool comp_match(const pspan *pc, const span *sc) {
 }
 
 /* g against a path already split into components */
-bool glob_path_split(const cglob *g, const char *path, size_t plen, const span *sc, size_t ns) {
+bool al_cat_glob_path_split(const cglob *g, const char *path, size_t plen, const span *sc, size_t ns) {
   if (g->literal)
     return g->len == plen && memcmp(g->text, path, plen) == 0;
   const pspan *pc = g->comps;
@@ -189,17 +189,17 @@ bool glob_path_split(const cglob *g, const char *path, size_t plen, const span *
 static bool glob_path_str(const cglob *g, const char *path) {
   size_t plen = strlen(path);
   span stack[64];
-  size_t ns = split_path(path, plen, stack, AL_ARRAY_SIZE(stack));
+  size_t ns = al_cat_split_path(path, plen, stack, AL_ARRAY_SIZE(stack));
   if (ns <= AL_ARRAY_SIZE(stack))
-    return glob_path_split(g, path, plen, stack, ns);
+    return al_cat_glob_path_split(g, path, plen, stack, ns);
   _cleanup_free_ span *heap = malloc(ns * sizeof(span));
   if (!heap)
     return false;
-  split_path(path, plen, heap, ns);
-  return glob_path_split(g, path, plen, heap, ns);
+  al_cat_split_path(path, plen, heap, ns);
+  return al_cat_glob_path_split(g, path, plen, heap, ns);
 }
 
-bool cglob_plain(const cglob *g, const char *s, size_t n) {
+bool al_cat_cglob_plain(const cglob *g, const char *s, size_t n) {
   if (g->literal)
     return g->len == n && memcmp(g->text, s, n) == 0;
   return glob_plain(g->text, g->len, s, n);
@@ -208,11 +208,11 @@ bool cglob_plain(const cglob *g, const char *s, size_t n) {
 /* the parameter is not named pattern: that is the catalogue's type */
 bool al_glob_match(const char *pat, const char *s, bool path_mode) {
   cglob g;
-  if (!cglob_init(&g, pat)) {
-    cglob_free(&g);
+  if (!al_cat_cglob_init(&g, pat)) {
+    al_cat_cglob_free(&g);
     return false;
   }
-  bool r = path_mode ? glob_path_str(&g, s) : cglob_plain(&g, s, strlen(s));
-  cglob_free(&g);
+  bool r = path_mode ? glob_path_str(&g, s) : al_cat_cglob_plain(&g, s, strlen(s));
+  al_cat_cglob_free(&g);
   return r;
 }

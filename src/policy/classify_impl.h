@@ -234,27 +234,28 @@ typedef struct {
 
 /* --- classify_glob.c ----------------------------------------------------------- */
 
-size_t split_path(const char *s, size_t len, span *out, size_t max);
-void cglob_free(cglob *g);
-bool cglob_init(cglob *g, const char *text);
-bool glob_path_split(const cglob *g, const char *path, size_t plen, const span *sc, size_t ns);
-bool cglob_plain(const cglob *g, const char *s, size_t n);
+size_t al_cat_split_path(const char *s, size_t len, span *out, size_t max);
+void al_cat_cglob_free(cglob *g);
+bool al_cat_cglob_init(cglob *g, const char *text);
+bool al_cat_glob_path_split(const cglob *g, const char *path, size_t plen, const span *sc, size_t ns);
+bool al_cat_cglob_plain(const cglob *g, const char *s, size_t n);
 
 /* --- catalogue.c --------------------------------------------------------------- */
 
-hentry *idx_slot(const nameidx *x, const char *key);
+hentry *al_cat_idx_slot(const nameidx *x, const char *key);
 
 /* --- catalogue_compile.c ------------------------------------------------------- */
 
-void fieldf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-uint64_t bloom_bit(const char *s);
+void al_cat_fieldf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+uint64_t al_cat_hash(const char *s);
+uint64_t al_cat_bloom_bit(const char *s);
 /* one file's JSON compiled into l; base (may be NULL) lends its sets */
-int compile_file(const al_catalogue *base, json_t *root, const char *origin, loaded *l, airlock_error **err);
+int al_cat_compile_file(const al_catalogue *base, json_t *root, const char *origin, loaded *l, airlock_error **err);
 
 /* --- classify_match.c ---------------------------------------------------------- */
 
-int prepare(clsf *c, size_t i);
-int prepare_paths(clsf *c, size_t i);
-bool match_node(clsf *c, const mnode *m, size_t i, int depth);
+int al_cat_prepare(clsf *c, size_t i);
+int al_cat_prepare_paths(clsf *c, size_t i);
+bool al_cat_match_node(clsf *c, const mnode *m, size_t i, int depth);
 
 #endif

@@ -12,14 +12,14 @@
 #define MAX_RELATION_HOPS 64
 
 static const cmdent *find_cmd(const al_catalogue *cat, const char *name) {
-  hentry *e = idx_slot(&cat->cmd_by_name, name);
+  hentry *e = al_cat_idx_slot(&cat->cmd_by_name, name);
   if (e && e->key)
     return cat->commands[e->vals[0]];
   for (size_t i = 0; i < cat->ncmd_glob; i++) {
     const cmdent *c = cat->commands[cat->cmd_glob[i]];
     size_t nl = strlen(name);
     for (size_t k = 0; k < c->names.npos; k++)
-      if (!c->names.pos[k].literal && cglob_plain(&c->names.pos[k], name, nl))
+      if (!c->names.pos[k].literal && al_cat_cglob_plain(&c->names.pos[k], name, nl))
         return c;
   }
   return NULL;
@@ -54,7 +54,7 @@ static size_t option_width(const cmdent *cmd, const char *a) {
 
 static bool is_option_word(const char *a) { return (a[0] == '-' && a[1] != '\0'); }
 
-int prepare(clsf *c, size_t i) {
+int al_cat_prepare(clsf *c, size_t i) {
   segctx *x = &c->ctx[i];
   if (x->ready)
     return 0;
@@ -114,11 +114,11 @@ static const char *home_alias(al_shell *sh, const char *p) {
 static bool make_split(al_shell *sh, const char *str, splitpath *out) {
   out->s = str;
   out->len = strlen(str);
-  out->ncomps = split_path(str, out->len, NULL, 0);
+  out->ncomps = al_cat_split_path(str, out->len, NULL, 0);
   out->comps = al_shell_alloc(sh, out->ncomps * sizeof(span));
   if (!out->comps)
     return false;
-  split_path(str, out->len, out->comps, out->ncomps);
+  al_cat_split_path(str, out->len, out->comps, out->ncomps);
   return true;
 }
 
@@ -145,11 +145,11 @@ static int add_cand(clsf *c, segctx *x, size_t cap, const char *value, unsigned 
   return 0;
 }
 
-int prepare_paths(clsf *c, size_t i) {
+int al_cat_prepare_paths(clsf *c, size_t i) {
   segctx *x = &c->ctx[i];
   if (x->paths_ready)
     return 0;
-  if (prepare(c, i) < 0)
+  if (al_cat_prepare(c, i) < 0)
     return -1;
   x->paths_ready = true;
   const al_segment *s = &c->sh->segs[i];
@@ -204,12 +204,12 @@ int prepare_paths(clsf *c, size_t i) {
     char name[64];
     if (eq) {
       value = eq + 1;
-      fieldf(name, sizeof(name), "%.*s", (int)(eq - a), a);
+      al_cat_fieldf(name, sizeof(name), "%.*s", (int)(eq - a), a);
     } else if (w == 2 && j + 1 < s->argc) {
       value = s->argv[j + 1];
-      fieldf(name, sizeof(name), "%s", a);
+      al_cat_fieldf(name, sizeof(name), "%s", a);
       if (a[1] != '-' && !(cmd && str_in(a, cmd->long_values, cmd->nlong_values)))
-        fieldf(name, sizeof(name), "-%c", a[strlen(a) - 1]);
+        al_cat_fieldf(name, sizeof(name), "-%c", a[strlen(a) - 1]);
     }
     if (value) {
       bool write = cmd && str_in(name, cmd->write_options, cmd->nwrite_options);
@@ -232,11 +232,11 @@ static bool gs_plain(const globset *g, const char *s) {
   size_t n = strlen(s);
   bool hit = g->npos == 0;
   for (size_t i = 0; !hit && i < g->npos; i++)
-    hit = cglob_plain(&g->pos[i], s, n);
+    hit = al_cat_cglob_plain(&g->pos[i], s, n);
   if (!hit)
     return false;
   for (size_t i = 0; i < g->nneg; i++)
-    if (cglob_plain(&g->neg[i], s, n))
+    if (al_cat_cglob_plain(&g->neg[i], s, n))
       return false;
   return true;
 }
@@ -244,11 +244,11 @@ static bool gs_plain(const globset *g, const char *s) {
 static bool gs_path(const globset *g, const splitpath *p) {
   bool hit = g->npos == 0;
   for (size_t i = 0; !hit && i < g->npos; i++)
-    hit = glob_path_split(&g->pos[i], p->s, p->len, p->comps, p->ncomps);
+    hit = al_cat_glob_path_split(&g->pos[i], p->s, p->len, p->comps, p->ncomps);
   if (!hit)
     return false;
   for (size_t i = 0; i < g->nneg; i++)
-    if (glob_path_split(&g->neg[i], p->s, p->len, p->comps, p->ncomps))
+    if (al_cat_glob_path_split(&g->neg[i], p->s, p->len, p->comps, p->ncomps))
       return false;
   return true;
 }
@@ -387,14 +387,14 @@ static bool related_match(clsf *c, const mnode *m, size_t i, int depth, bool inp
       return false;
     cur = stack[--top];
     visited++;
-    if (match_node(c, m, cur, depth + 1))
+    if (al_cat_match_node(c, m, cur, depth + 1))
       return true;
   }
 }
 
 static bool tri_ok(int want, bool have) { return want == TRI_UNSET || (want == TRI_TRUE) == have; }
 
-bool match_node(clsf *c, const mnode *m, size_t i, int depth) {
+bool al_cat_match_node(clsf *c, const mnode *m, size_t i, int depth) {
   if (depth > 2 * MAX_MATCH_NESTING || c->failed)
     return false;
   const al_segment *s = &c->sh->segs[i];
@@ -402,7 +402,7 @@ bool match_node(clsf *c, const mnode *m, size_t i, int depth) {
   uint64_t name_bit = 0;
   if ((m->have & (C_COMMAND | C_COMMAND_NOT)) && s->argc > 0 && !unresolved) {
     if (!c->ctx[i].name_bit)
-      c->ctx[i].name_bit = bloom_bit(s->name);
+      c->ctx[i].name_bit = al_cat_bloom_bit(s->name);
     name_bit = c->ctx[i].name_bit;
   }
   if (m->have & C_COMMAND) {
@@ -436,7 +436,7 @@ bool match_node(clsf *c, const mnode *m, size_t i, int depth) {
   if (m->have & C_ASSIGN && !assign_match(s, &m->assign))
     return false;
   if (m->nredirects) {
-    if (prepare_paths(c, i) < 0)
+    if (al_cat_prepare_paths(c, i) < 0)
       return false;
     const segctx *x = &c->ctx[i];
     for (size_t k = 0; k < m->nredirects; k++) {
@@ -451,7 +451,7 @@ bool match_node(clsf *c, const mnode *m, size_t i, int depth) {
   }
   bool need_args = m->have & (C_SUBCOMMAND | C_ARG | C_ARG_RE | C_ARGLINE_RE | C_PATH | C_READ_PATH | C_WRITE_PATH);
   if (need_args || m->nflags || m->nflags_absent || m->noptions || m->no_positionals != TRI_UNSET) {
-    if (prepare(c, i) < 0)
+    if (al_cat_prepare(c, i) < 0)
       return false;
     segctx *x = &c->ctx[i];
     if (!tri_ok(m->no_positionals, x->npos == 0))
@@ -506,7 +506,7 @@ bool match_node(clsf *c, const mnode *m, size_t i, int depth) {
       if (!option_match(x, s, &m->options[k]))
         return false;
     if (m->have & (C_PATH | C_READ_PATH | C_WRITE_PATH)) {
-      if (prepare_paths(c, i) < 0)
+      if (al_cat_prepare_paths(c, i) < 0)
         return false;
       const struct {
         unsigned bit;
@@ -532,12 +532,12 @@ bool match_node(clsf *c, const mnode *m, size_t i, int depth) {
     return false;
   if (m->output_to && !related_match(c, m->output_to, i, depth, false))
     return false;
-  if (m->not && match_node(c, m->not, i, depth + 1))
+  if (m->not && al_cat_match_node(c, m->not, i, depth + 1))
     return false;
   if (m->nany) {
     bool hit = false;
     for (size_t k = 0; !hit && k < m->nany; k++)
-      hit = match_node(c, &m->any[k], i, depth + 1);
+      hit = al_cat_match_node(c, &m->any[k], i, depth + 1);
     if (!hit)
       return false;
   }

@@ -18,7 +18,7 @@ static const char *base_name(const char *path) {
 
 /* --- building a segment ------------------------------------------------------ */
 
-void builder_free(parser *p, builder *b) {
+void al_sh_builder_free(parser *p, builder *b) {
   /* here-docs still waiting for a body must not point at a dead builder */
   for (size_t i = 0; i < p->npending; i++)
     if (p->pending[i].b == b) {
@@ -33,16 +33,16 @@ void builder_free(parser *p, builder *b) {
   memset(b, 0, sizeof(*b));
 }
 
-int builder_word(parser *p, builder *b, char *w, unsigned f) {
+int al_sh_builder_word(parser *p, builder *b, char *w, unsigned f) {
   if (b->nwords + 2 > b->capwords) {
     size_t c = b->capwords ? b->capwords * 2 : 8;
     char **nw = realloc(b->words, c * sizeof(*nw));
     if (nw == NULL)
-      return fail_nomem(p);
+      return al_sh_fail_nomem(p);
     b->words = nw;
     unsigned *nf = realloc(b->wflags, c * sizeof(*nf));
     if (nf == NULL)
-      return fail_nomem(p);
+      return al_sh_fail_nomem(p);
     b->wflags = nf;
     b->capwords = c;
   }
@@ -52,16 +52,16 @@ int builder_word(parser *p, builder *b, char *w, unsigned f) {
   return 0;
 }
 
-int builder_assign(parser *p, builder *b, char *w, unsigned f) {
+int al_sh_builder_assign(parser *p, builder *b, char *w, unsigned f) {
   if (b->nassigns + 1 > b->capassigns) {
     size_t c = b->capassigns ? b->capassigns * 2 : 4;
     char **nw = realloc(b->assigns, c * sizeof(*nw));
     if (nw == NULL)
-      return fail_nomem(p);
+      return al_sh_fail_nomem(p);
     b->assigns = nw;
     unsigned *nf = realloc(b->aflags, c * sizeof(*nf));
     if (nf == NULL)
-      return fail_nomem(p);
+      return al_sh_fail_nomem(p);
     b->aflags = nf;
     b->capassigns = c;
   }
@@ -153,7 +153,7 @@ static size_t skip_wrapper(const wrapper_def *w, char **words, size_t at, size_t
     if (w->kind == W_ENV && (strncmp(a, "-S", 2) == 0 || strncmp(a, "--split-string", 14) == 0))
       return 0;
     if (a[1] == '-') {
-      j += (!strchr(a, '=') && in_list(a, w->long_values)) ? 2 : 1;
+      j += (!strchr(a, '=') && al_sh_in_list(a, w->long_values)) ? 2 : 1;
       continue;
     }
     size_t step = 1;
@@ -166,7 +166,7 @@ static size_t skip_wrapper(const wrapper_def *w, char **words, size_t at, size_t
   }
   *env_from = *env_to = j;
   if (w->kind == W_ENV) {
-    while (j < n && assignment_prefix(words[j]) > 0)
+    while (j < n && al_sh_assignment_prefix(words[j]) > 0)
       j++;
     *env_to = j;
   }
@@ -183,12 +183,12 @@ static int handle_code(parser *p, int k, char **argv, unsigned *aflags, size_t a
 static int push_segment(parser *p, al_segment *seg, size_t first, builder *b, int parent, int depth) {
   al_shell *sh = p->sh;
   if (sh->n >= AL_SHELL_MAX_SEGMENTS)
-    return fail_fatal(p, "more than " AL_STR(AL_SHELL_MAX_SEGMENTS) " segments");
+    return al_sh_fail_fatal(p, "more than " AL_STR(AL_SHELL_MAX_SEGMENTS) " segments");
   if (sh->n == sh->cap) {
     size_t cap = sh->cap ? sh->cap * 2 : 16;
     al_segment *n = realloc(sh->segs, cap * sizeof(*n));
     if (n == NULL)
-      return fail_nomem(p);
+      return al_sh_fail_nomem(p);
     sh->segs = n;
     sh->cap = cap;
   }
@@ -220,11 +220,11 @@ static int push_segment(parser *p, al_segment *seg, size_t first, builder *b, in
 static const char *value_after_eq(const char *assign, unsigned f) {
   if (f & F_UNRESOLVED)
     return NULL;
-  return assign + assignment_prefix(assign);
+  return assign + al_sh_assignment_prefix(assign);
 }
 
 static int assign_var(parser *p, const char *a, unsigned f) {
-  size_t pre = assignment_prefix(a);
+  size_t pre = al_sh_assignment_prefix(a);
   if (pre == 0)
     return 0;
   bool append = a[pre - 2] == '+';
@@ -232,19 +232,19 @@ static int assign_var(parser *p, const char *a, unsigned f) {
   const char *v = value_after_eq(a, f);
   if (append && v) {
     const char *old = NULL;
-    if (!var_get(p, a, nl, &old))
+    if (!al_sh_var_get(p, a, nl, &old))
       v = NULL;
     else {
       size_t ol = strlen(old), vl = strlen(v);
       char *c = al_shell_alloc(p->sh, ol + vl + 1);
       if (c == NULL)
-        return fail_nomem(p);
+        return al_sh_fail_nomem(p);
       memcpy(c, old, ol);
       memcpy(c + ol, v, vl + 1);
       v = c;
     }
   }
-  return var_set(p, a, nl, v);
+  return al_sh_var_set(p, a, nl, v);
 }
 
 /* Variables the command changes for what follows: export X=1, unset X, read X. */
@@ -253,19 +253,19 @@ static int track_vars(parser *p, char **argv, unsigned *f, size_t argc) {
     return 0;
   static const char *const decl[] = {"export", "declare", "typeset", "local", "readonly", NULL};
   const char *name = argv[0];
-  if (in_list(name, decl)) {
+  if (al_sh_in_list(name, decl)) {
     for (size_t i = 1; i < argc; i++)
-      if (assignment_prefix(argv[i]) && assign_var(p, argv[i], f[i]) < 0)
+      if (al_sh_assignment_prefix(argv[i]) && assign_var(p, argv[i], f[i]) < 0)
         return -1;
   } else if (strcmp(name, "unset") == 0 || strcmp(name, "read") == 0 || strcmp(name, "mapfile") == 0) {
     for (size_t i = 1; i < argc; i++)
       if (argv[i][0] != '-')
-        var_unset(p, argv[i]);
+        al_sh_var_unset(p, argv[i]);
   }
   return 0;
 }
 
-int finish_command(parser *p, builder *b, cmdparts *c, size_t first, int parent, int depth, unsigned extra) {
+int al_sh_finish_command(parser *p, builder *b, cmdparts *c, size_t first, int parent, int depth, unsigned extra) {
   al_segment seg;
   memset(&seg, 0, sizeof(seg));
   seg.flags = extra;
@@ -299,7 +299,7 @@ int finish_command(parser *p, builder *b, cmdparts *c, size_t first, int parent,
   seg.wrappers = al_shell_alloc(p->sh, (nwrap + 1) * sizeof(char *));
   seg.redirs = al_shell_alloc(p->sh, (c->nredirs + 1) * sizeof(al_redir));
   if (!seg.argv || !af || !seg.assigns || !seg.wrappers || !seg.redirs)
-    return fail_nomem(p);
+    return al_sh_fail_nomem(p);
   for (size_t i = 0; i < argc; i++) {
     seg.argv[i] = c->words[start + i];
     af[i] = c->wflags[start + i];
@@ -333,7 +333,7 @@ int finish_command(parser *p, builder *b, cmdparts *c, size_t first, int parent,
         size_t l = strlen(norm);
         char *rel = al_shell_alloc(p->sh, l + 3);
         if (rel == NULL)
-          return fail_nomem(p);
+          return al_sh_fail_nomem(p);
         memcpy(rel, "./", 2);
         memcpy(rel + 2, norm, l + 1);
         norm = rel;
@@ -359,8 +359,8 @@ int finish_command(parser *p, builder *b, cmdparts *c, size_t first, int parent,
 
 /* Parse code as nested segments of segment k.  A syntax error inside only
  * marks k AL_SEG_CODE_OPAQUE; limits still fail the whole parse. */
-int parse_code(parser *p, int k, const char *code, unsigned extra) {
-  int r = parse_string(p, code, strlen(code), k, extra, ORIGIN_NONE, true);
+int al_sh_parse_code(parser *p, int k, const char *code, unsigned extra) {
+  int r = al_sh_parse_string(p, code, strlen(code), k, extra, ORIGIN_NONE, true);
   if (r < 0)
     return -1;
   p->sh->segs[k].flags |= r == 0 ? AL_SEG_CODE_PARSED : AL_SEG_CODE_OPAQUE;
@@ -372,7 +372,7 @@ static int code_arg(parser *p, int k, const char *code, unsigned f, unsigned ext
     p->sh->segs[k].flags |= AL_SEG_CODE_OPAQUE;
     return 0;
   }
-  return parse_code(p, k, code, extra);
+  return al_sh_parse_code(p, k, code, extra);
 }
 
 /* argv[from..argc) joined with spaces, as eval and ssh do */
@@ -380,17 +380,17 @@ static int code_join(parser *p, int k, char **argv, unsigned *f, size_t from, si
   if (from >= argc)
     return 0;
   strbuf b;
-  sb_init(&b);
+  al_sh_sb_init(&b);
   bool ok = true;
   unsigned any = 0;
   for (size_t i = from; i < argc; i++) {
     any |= f[i];
-    ok &= (i == from || sb_putc(&b, ' ')) && sb_putn(&b, argv[i], strlen(argv[i]));
+    ok &= (i == from || al_sh_sb_putc(&b, ' ')) && al_sh_sb_putn(&b, argv[i], strlen(argv[i]));
   }
-  char *code = ok ? pdup(p, b.len ? b.buf : "", b.len) : NULL;
-  sb_free(&b);
+  char *code = ok ? al_sh_pdup(p, b.len ? b.buf : "", b.len) : NULL;
+  al_sh_sb_free(&b);
   if (code == NULL)
-    return fail_nomem(p);
+    return al_sh_fail_nomem(p);
   return code_arg(p, k, code, any, extra);
 }
 
@@ -425,7 +425,7 @@ static size_t shell_operands(char *const *argv, size_t argc, bool *c, bool *s) {
 }
 
 /* a shell reading its commands from stdin (bash, bash -s, sh -) */
-bool stdin_shell(const al_segment *s) {
+bool al_sh_stdin_shell(const al_segment *s) {
   if (s->argc == 0 || !al_shell_is_shell(s->name))
     return false;
   bool c, sflag;
@@ -451,7 +451,7 @@ static int handle_code(parser *p, int k, char **argv, unsigned *f, size_t argc) 
           if (code_arg(p, k, r->target, r->unresolved ? F_UNRESOLVED : 0, 0) < 0)
             return -1;
         } else if (r->kind == AL_REDIR_HEREDOC && r->body) {
-          if (parse_code(p, k, r->body, 0) < 0)
+          if (al_sh_parse_code(p, k, r->body, 0) < 0)
             return -1;
         }
       }
@@ -525,7 +525,7 @@ static int handle_code(parser *p, int k, char **argv, unsigned *f, size_t argc) 
       size_t j = i + 1;
       while (j < argc && strcmp(argv[j], ";") && strcmp(argv[j], "+"))
         j++;
-      if (j > i + 1 && push_argv_segment(p, argv + i + 1, f + i + 1, j - i - 1, k, AL_SEG_NESTED) < 0)
+      if (j > i + 1 && al_sh_push_argv_segment(p, argv + i + 1, f + i + 1, j - i - 1, k, AL_SEG_NESTED) < 0)
         return -1;
       p->sh->segs[k].flags |= AL_SEG_CODE_PARSED;
       i = j;
@@ -535,10 +535,10 @@ static int handle_code(parser *p, int k, char **argv, unsigned *f, size_t argc) 
 }
 
 /* a segment made from words directly (find -exec, al_shell_parse_argv) */
-int push_argv_segment(parser *p, char **words, unsigned *f, size_t n, int parent, unsigned extra) {
+int al_sh_push_argv_segment(parser *p, char **words, unsigned *f, size_t n, int parent, unsigned extra) {
   int depth = parent >= 0 ? p->sh->segs[parent].depth + 1 : p->depth;
   if (depth > AL_SHELL_MAX_DEPTH)
-    return fail_fatal(p, "nesting deeper than " AL_STR(AL_SHELL_MAX_DEPTH) " levels");
+    return al_sh_fail_fatal(p, "nesting deeper than " AL_STR(AL_SHELL_MAX_DEPTH) " levels");
   cmdparts c = {.words = words, .wflags = f, .nwords = n};
   if (parent >= 0)
     extra |= p->sh->segs[parent].flags & (AL_SEG_IN_SUBSTITUTION | AL_SEG_SUBSHELL | AL_SEG_REMOTE);
@@ -547,7 +547,7 @@ int push_argv_segment(parser *p, char **words, unsigned *f, size_t n, int parent
   p->depth = depth;
   p->origin = ORIGIN_NONE;
   p->inherit = 0;
-  int k = finish_command(p, NULL, &c, p->sh->n, parent, depth, extra);
+  int k = al_sh_finish_command(p, NULL, &c, p->sh->n, parent, depth, extra);
   p->depth = saved;
   p->origin = saved_origin;
   p->inherit = saved_inherit;

@@ -58,7 +58,7 @@ static bool filter_base64(const strbuf *in, strbuf *out) {
     if (bits >= 8) {
       bits -= 8;
       char ch = (char)((acc >> bits) & 0xff);
-      if (ch == '\0' || !sb_putc(out, ch))
+      if (ch == '\0' || !al_sh_sb_putc(out, ch))
         return false;
     }
   }
@@ -78,7 +78,7 @@ static bool filter_hex(const strbuf *in, strbuf *out) {
       hi = v;
     } else {
       char ch = (char)(hi * 16 + v);
-      if (ch == '\0' || !sb_putc(out, ch))
+      if (ch == '\0' || !al_sh_sb_putc(out, ch))
         return false;
       hi = -1;
     }
@@ -93,9 +93,9 @@ static bool filter_rev(const strbuf *in, strbuf *out) {
     while (e < in->len && in->buf[e] != '\n')
       e++;
     for (size_t k = e; k > i; k--)
-      if (!sb_putc(out, in->buf[k - 1]))
+      if (!al_sh_sb_putc(out, in->buf[k - 1]))
         return false;
-    if (e < in->len && !sb_putc(out, '\n'))
+    if (e < in->len && !al_sh_sb_putc(out, '\n'))
       return false;
     i = e + 1;
   }
@@ -140,7 +140,7 @@ static bool filter_tr(const al_segment *s, const strbuf *in, strbuf *out) {
     map[(unsigned char)a[i]] = b[i < nb ? i : nb - 1];
   for (size_t i = 0; i < in->len; i++) {
     char ch = map[(unsigned char)in->buf[i]];
-    if (ch == '\0' || !sb_putc(out, ch))
+    if (ch == '\0' || !al_sh_sb_putc(out, ch))
       return false;
   }
   return true;
@@ -149,7 +149,7 @@ static bool filter_tr(const al_segment *s, const strbuf *in, strbuf *out) {
 static bool run_filter(const al_segment *s, const strbuf *in, strbuf *out) {
   const char *n = s->name;
   if (strcmp(n, "cat") == 0 && s->argc == 1)
-    return sb_putn(out, in->buf, in->len);
+    return al_sh_sb_putn(out, in->buf, in->len);
   if ((strcmp(n, "base64") == 0 || strcmp(n, "basenc") == 0) &&
       (has_flag(s, 'd', "--decode") || has_flag(s, 'D', NULL)))
     return filter_base64(in, out);
@@ -177,25 +177,25 @@ static bool run_echo(const al_segment *s, strbuf *out) {
   bool ok = true;
   for (size_t first = i; i < s->argc; i++) {
     if (i > first)
-      ok &= sb_putc(out, ' ');
+      ok &= al_sh_sb_putc(out, ' ');
     const char *a = s->argv[i];
     if (!escapes) {
-      ok &= sb_putn(out, a, strlen(a));
+      ok &= al_sh_sb_putn(out, a, strlen(a));
       continue;
     }
     for (size_t k = 0; a[k];) {
       if (a[k] == '\\') {
-        size_t used = decode_escape(a + k + 1, out, true, &ok);
+        size_t used = al_sh_decode_escape(a + k + 1, out, true, &ok);
         if (used == 0)
           return ok;
         k += 1 + used;
       } else {
-        ok &= sb_putc(out, a[k++]);
+        ok &= al_sh_sb_putc(out, a[k++]);
       }
     }
   }
   if (newline)
-    ok &= sb_putc(out, '\n');
+    ok &= al_sh_sb_putc(out, '\n');
   return ok;
 }
 
@@ -209,7 +209,7 @@ static bool run_printf(const al_segment *s, strbuf *out) {
     bool consumed = false;
     for (size_t k = 0; fmt[k];) {
       if (fmt[k] == '\\') {
-        size_t used = decode_escape(fmt + k + 1, out, false, &ok);
+        size_t used = al_sh_decode_escape(fmt + k + 1, out, false, &ok);
         if (used == 0)
           return ok;
         k += 1 + used;
@@ -217,27 +217,27 @@ static bool run_printf(const al_segment *s, strbuf *out) {
         char conv = fmt[k + 1];
         const char *a = arg < s->argc ? s->argv[arg] : "";
         if (conv == '%') {
-          ok &= sb_putc(out, '%');
+          ok &= al_sh_sb_putc(out, '%');
         } else if (conv == 's' || conv == 'b') {
           if (conv == 'b') {
             for (size_t j = 0; a[j];) {
               if (a[j] == '\\') {
-                size_t used = decode_escape(a + j + 1, out, true, &ok);
+                size_t used = al_sh_decode_escape(a + j + 1, out, true, &ok);
                 if (used == 0)
                   break;
                 j += 1 + used;
               } else {
-                ok &= sb_putc(out, a[j++]);
+                ok &= al_sh_sb_putc(out, a[j++]);
               }
             }
           } else {
-            ok &= sb_putn(out, a, strlen(a));
+            ok &= al_sh_sb_putn(out, a, strlen(a));
           }
           arg++;
           consumed = true;
         } else if (conv == 'c') {
           if (a[0])
-            ok &= sb_putc(out, a[0]);
+            ok &= al_sh_sb_putc(out, a[0]);
           arg++;
           consumed = true;
         } else {
@@ -245,7 +245,7 @@ static bool run_printf(const al_segment *s, strbuf *out) {
         }
         k += 2;
       } else {
-        ok &= sb_putc(out, fmt[k++]);
+        ok &= al_sh_sb_putc(out, fmt[k++]);
       }
     }
     if (!consumed || arg >= s->argc)
@@ -268,7 +268,7 @@ static bool run_producer(const al_segment *s, strbuf *out) {
     const char *last = s->argv[s->argc - 1];
     if (last[0] == '-')
       return false;
-    return sb_putn(out, last, strlen(last)) && sb_putc(out, '\n');
+    return al_sh_sb_putn(out, last, strlen(last)) && al_sh_sb_putc(out, '\n');
   }
   return false;
 }
@@ -279,7 +279,7 @@ static bool harmless_redir(const al_redir *r) {
   return (r->kind == AL_REDIR_OUT || r->kind == AL_REDIR_APPEND) && r->fd == 2;
 }
 
-const char *static_output(parser *p, size_t mark) {
+const char *al_sh_static_output(parser *p, size_t mark) {
   al_shell *sh = p->sh;
   size_t chain[4], m = 0;
   for (size_t i = mark; i < sh->n; i++) {
@@ -307,12 +307,12 @@ const char *static_output(parser *p, size_t mark) {
     }
   }
   strbuf a, b;
-  sb_init(&a);
-  sb_init(&b);
+  al_sh_sb_init(&a);
+  al_sh_sb_init(&b);
   bool ok;
   size_t i = 0;
   if (herestring) {
-    ok = sb_putn(&a, herestring, strlen(herestring)) && sb_putc(&a, '\n');
+    ok = al_sh_sb_putn(&a, herestring, strlen(herestring)) && al_sh_sb_putc(&a, '\n');
   } else {
     ok = run_producer(&sh->segs[chain[0]], &a);
     i = 1;
@@ -321,19 +321,19 @@ const char *static_output(parser *p, size_t mark) {
     b.len = 0;
     ok = run_filter(&sh->segs[chain[i]], &a, &b) && b.len <= MAX_STATIC_OUTPUT;
     a.len = 0;
-    ok = ok && sb_putn(&a, b.buf, b.len);
+    ok = ok && al_sh_sb_putn(&a, b.buf, b.len);
   }
   const char *res = NULL;
   if (ok) {
     while (a.len > 0 && a.buf[a.len - 1] == '\n')
       a.len--;
     if (a.len <= MAX_STATIC_OUTPUT && memchr(a.buf, '\0', a.len) == NULL) {
-      res = pdup(p, a.len ? a.buf : "", a.len);
+      res = al_sh_pdup(p, a.len ? a.buf : "", a.len);
       if (res == NULL)
-        fail_nomem(p);
+        al_sh_fail_nomem(p);
     }
   }
-  sb_free(&a);
-  sb_free(&b);
+  al_sh_sb_free(&a);
+  al_sh_sb_free(&b);
   return res;
 }

@@ -20,7 +20,7 @@ static int parse_command(parser *p, cmdres *res);
 /* --- here-documents ------------------------------------------------------- */
 
 /* After a newline token: the bodies of the here-docs opened on that line. */
-int read_heredocs(parser *p) {
+int al_sh_read_heredocs(parser *p) {
   size_t npending = p->npending;
   p->npending = 0;
   for (size_t i = 0; i < npending; i++) {
@@ -43,15 +43,15 @@ int read_heredocs(parser *p) {
     }
     body_end = p->len;
   found:;
-    char *body = pdup(p, p->s + body_start, body_end - body_start);
+    char *body = al_sh_pdup(p, p->s + body_start, body_end - body_start);
     if (body == NULL)
-      return fail_nomem(p);
+      return al_sh_fail_nomem(p);
     if (h->b) {
       h->b->redirs[h->redir].body = body;
     } else if (h->seg >= 0 && (size_t)h->seg < p->sh->n) {
       al_segment *s = &p->sh->segs[h->seg];
       s->redirs[h->redir].body = body;
-      if (stdin_shell(s) && parse_code(p, h->seg, body, 0) < 0)
+      if (al_sh_stdin_shell(s) && al_sh_parse_code(p, h->seg, body, 0) < 0)
         return -1;
     }
   }
@@ -83,13 +83,13 @@ static bool grow(void **arr, size_t *cap, size_t need, size_t elem) {
 static int parse_redirect(parser *p, builder *b) {
   token r = p->tok;
   consume(p);
-  token *t = peek(p);
+  token *t = al_sh_peek(p);
   if (t == NULL)
     return -1;
   if (t->type != T_WORD || t->nfields == 0)
-    return fail_syntax(p, r.start, "redirection without a target");
+    return al_sh_fail_syntax(p, r.start, "redirection without a target");
   if (!grow((void **)&b->redirs, &b->capredirs, b->nredirs + 1, sizeof(al_redir)))
-    return fail_nomem(p);
+    return al_sh_fail_nomem(p);
   al_redir *d = &b->redirs[b->nredirs];
   memset(d, 0, sizeof(*d));
   d->kind = r.rkind;
@@ -106,7 +106,7 @@ static int parse_redirect(parser *p, builder *b) {
   }
   if (d->kind == AL_REDIR_HEREDOC) {
     if (p->npending >= AL_ARRAY_SIZE(p->pending))
-      return fail_fatal(p, "more than 32 here-documents on one line");
+      return al_sh_fail_fatal(p, "more than 32 here-documents on one line");
     heredoc_pending *h = &p->pending[p->npending++];
     h->b = b;
     h->seg = -1;
@@ -123,13 +123,13 @@ static int parse_redirect(parser *p, builder *b) {
 
 static int need_depth(parser *p) {
   if (p->depth + 1 > AL_SHELL_MAX_DEPTH)
-    return fail_fatal(p, "nesting deeper than " AL_STR(AL_SHELL_MAX_DEPTH) " levels");
+    return al_sh_fail_fatal(p, "nesting deeper than " AL_STR(AL_SHELL_MAX_DEPTH) " levels");
   return 0;
 }
 
 /* redirections after ) or } or done: kept as a segment without a command */
 static int trailing_redirects(parser *p, cmdres *res) {
-  token *t = peek(p);
+  token *t = al_sh_peek(p);
   if (t == NULL)
     return -1;
   if (t->type != T_REDIR)
@@ -138,25 +138,25 @@ static int trailing_redirects(parser *p, cmdres *res) {
   memset(&b, 0, sizeof(b));
   size_t first = t->seg_mark;
   int r = 0;
-  while (r == 0 && (t = peek(p)) != NULL && t->type == T_REDIR)
+  while (r == 0 && (t = al_sh_peek(p)) != NULL && t->type == T_REDIR)
     r = parse_redirect(p, &b);
   if (t == NULL)
     r = -1;
   if (r == 0) {
     cmdparts c = {.redirs = b.redirs, .nredirs = b.nredirs};
-    int k = finish_command(p, &b, &c, first, PENDING_PARENT, p->depth, 0);
+    int k = al_sh_finish_command(p, &b, &c, first, PENDING_PARENT, p->depth, 0);
     if (k < 0)
       r = -1;
     else if (res->out < 0)
       res->in = res->out = k;
   }
-  builder_free(p, &b);
+  al_sh_builder_free(p, &b);
   return r;
 }
 
 static int parse_function_body(parser *p, const char *name, cmdres *res) {
   token *t;
-  while ((t = peek(p)) != NULL && t->type == T_NEWLINE)
+  while ((t = al_sh_peek(p)) != NULL && t->type == T_NEWLINE)
     consume(p);
   if (t == NULL)
     return -1;
@@ -168,7 +168,7 @@ static int parse_function_body(parser *p, const char *name, cmdres *res) {
   if (r < 0)
     return -1;
   if (!body.consumed)
-    return fail_syntax(p, t->start, "function without a body");
+    return al_sh_fail_syntax(p, t->start, "function without a body");
   res->consumed = true;
   return 0;
 }
@@ -176,11 +176,11 @@ static int parse_function_body(parser *p, const char *name, cmdres *res) {
 static int parse_simple(parser *p, cmdres *res) {
   builder b;
   memset(&b, 0, sizeof(b));
-  token *t = peek(p);
+  token *t = al_sh_peek(p);
   size_t first = t ? t->seg_mark : p->sh->n;
   int r = 0;
   while (r == 0) {
-    t = peek(p);
+    t = al_sh_peek(p);
     if (t == NULL) {
       r = -1;
       break;
@@ -194,15 +194,15 @@ static int parse_simple(parser *p, cmdres *res) {
     token w = *t;
     consume(p);
     res->consumed = true;
-    if (b.nwords == 0 && w.nfields == 1 && assignment_prefix(p->s + w.start) > 0) {
-      r = builder_assign(p, &b, w.fields[0], w.fflags[0]);
+    if (b.nwords == 0 && w.nfields == 1 && al_sh_assignment_prefix(p->s + w.start) > 0) {
+      r = al_sh_builder_assign(p, &b, w.fields[0], w.fflags[0]);
       continue;
     }
     for (size_t i = 0; r == 0 && i < w.nfields; i++)
-      r = builder_word(p, &b, w.fields[i], w.fflags[i]);
+      r = al_sh_builder_word(p, &b, w.fields[i], w.fflags[i]);
     /* name ( ) body */
     if (r == 0 && b.nwords == 1 && b.nassigns == 0 && b.nredirs == 0 && w.plain) {
-      t = peek(p);
+      t = al_sh_peek(p);
       if (t == NULL) {
         r = -1;
         break;
@@ -210,14 +210,14 @@ static int parse_simple(parser *p, cmdres *res) {
       if (t->type == T_LPAREN) {
         size_t at = t->start;
         consume(p);
-        t = peek(p);
+        t = al_sh_peek(p);
         if (t == NULL || t->type != T_RPAREN) {
-          r = t ? fail_syntax(p, at, "expected ) in function definition") : -1;
+          r = t ? al_sh_fail_syntax(p, at, "expected ) in function definition") : -1;
           break;
         }
         consume(p);
         r = parse_function_body(p, w.fields[0], res);
-        builder_free(p, &b);
+        al_sh_builder_free(p, &b);
         return r;
       }
     }
@@ -225,13 +225,13 @@ static int parse_simple(parser *p, cmdres *res) {
   if (r == 0 && (b.nwords || b.nassigns || b.nredirs)) {
     res->consumed = true;
     cmdparts c = {b.words, b.wflags, b.nwords, b.assigns, b.aflags, b.nassigns, b.redirs, b.nredirs};
-    int k = finish_command(p, &b, &c, first, PENDING_PARENT, p->depth, 0);
+    int k = al_sh_finish_command(p, &b, &c, first, PENDING_PARENT, p->depth, 0);
     if (k < 0)
       r = -1;
     else
       res->in = res->out = k;
   }
-  builder_free(p, &b);
+  al_sh_builder_free(p, &b);
   return r;
 }
 
@@ -245,16 +245,16 @@ static int parse_group(parser *p, cmdres *res, bool subshell) {
     p->inherit |= AL_SEG_SUBSHELL;
   p->depth++;
   cmdres lr;
-  int r = parse_list(p, subshell ? NULL : "}", &lr);
+  int r = al_sh_parse_list(p, subshell ? NULL : "}", &lr);
   p->depth--;
   p->inherit = saved;
   if (r < 0)
     return -1;
-  token *t = peek(p);
+  token *t = al_sh_peek(p);
   if (t == NULL)
     return -1;
   if (subshell ? t->type != T_RPAREN : !tok_is_word(t, "}"))
-    return fail_syntax(p, at, subshell ? "unterminated ( )" : "unterminated { }");
+    return al_sh_fail_syntax(p, at, subshell ? "unterminated ( )" : "unterminated { }");
   consume(p);
   res->in = lr.in;
   res->out = lr.out;
@@ -266,23 +266,23 @@ static int parse_case(parser *p, cmdres *res) {
   size_t at = p->tok.start;
   consume(p);
   res->consumed = true;
-  token *t = peek(p);
+  token *t = al_sh_peek(p);
   if (t == NULL)
     return -1;
   if (t->type != T_WORD)
-    return fail_syntax(p, at, "case without a word");
+    return al_sh_fail_syntax(p, at, "case without a word");
   consume(p);
-  while ((t = peek(p)) != NULL && t->type == T_NEWLINE)
+  while ((t = al_sh_peek(p)) != NULL && t->type == T_NEWLINE)
     consume(p);
   if (t == NULL)
     return -1;
   if (!tok_is_word(t, "in"))
-    return fail_syntax(p, at, "case without in");
+    return al_sh_fail_syntax(p, at, "case without in");
   consume(p);
   p->case_depth++;
   int r = 0;
   for (;;) {
-    while ((t = peek(p)) != NULL && t->type == T_NEWLINE)
+    while ((t = al_sh_peek(p)) != NULL && t->type == T_NEWLINE)
       consume(p);
     if (t == NULL) {
       r = -1;
@@ -293,20 +293,20 @@ static int parse_case(parser *p, cmdres *res) {
       break;
     }
     if (t->type == T_EOF) {
-      r = fail_syntax(p, at, "unterminated case");
+      r = al_sh_fail_syntax(p, at, "unterminated case");
       break;
     }
     if (t->type == T_LPAREN)
       consume(p);
     /* patterns: word ( | word )* ) */
     for (;;) {
-      t = peek(p);
+      t = al_sh_peek(p);
       if (t == NULL || t->type != T_WORD) {
-        r = t ? fail_syntax(p, t->start, "bad case pattern") : -1;
+        r = t ? al_sh_fail_syntax(p, t->start, "bad case pattern") : -1;
         break;
       }
       consume(p);
-      t = peek(p);
+      t = al_sh_peek(p);
       if (t == NULL) {
         r = -1;
         break;
@@ -319,17 +319,17 @@ static int parse_case(parser *p, cmdres *res) {
         consume(p);
         break;
       }
-      r = fail_syntax(p, t->start, "bad case pattern");
+      r = al_sh_fail_syntax(p, t->start, "bad case pattern");
       break;
     }
     if (r < 0)
       break;
     cmdres lr;
-    if (parse_list(p, "esac", &lr) < 0) {
+    if (al_sh_parse_list(p, "esac", &lr) < 0) {
       r = -1;
       break;
     }
-    t = peek(p);
+    t = al_sh_peek(p);
     if (t == NULL) {
       r = -1;
       break;
@@ -337,7 +337,7 @@ static int parse_case(parser *p, cmdres *res) {
     if (t->type == T_DSEMI)
       consume(p);
     else if (!tok_is_word(t, "esac")) {
-      r = fail_syntax(p, t->start, "unterminated case item");
+      r = al_sh_fail_syntax(p, t->start, "unterminated case item");
       break;
     }
   }
@@ -359,15 +359,15 @@ static int parse_for(parser *p, cmdres *res) {
   res->consumed = true;
   skip_blanks(p);
   if (p->pos + 1 < p->len && p->s[p->pos] == '(' && p->s[p->pos + 1] == '(')
-    return skip_arith(p, 0, at);
-  token *t = peek(p);
+    return al_sh_skip_arith(p, 0, at);
+  token *t = al_sh_peek(p);
   if (t == NULL)
     return -1;
   if (t->type != T_WORD || t->nfields != 1)
-    return fail_syntax(p, at, "for without a name");
+    return al_sh_fail_syntax(p, at, "for without a name");
   const char *name = t->fields[0];
   consume(p);
-  t = peek(p);
+  t = al_sh_peek(p);
   if (t == NULL)
     return -1;
   if (!tok_is_word(t, "in"))
@@ -376,7 +376,7 @@ static int parse_for(parser *p, cmdres *res) {
   const char *only = NULL;
   unsigned only_f = 0;
   size_t count = 0;
-  while ((t = peek(p)) != NULL && t->type == T_WORD) {
+  while ((t = al_sh_peek(p)) != NULL && t->type == T_WORD) {
     for (size_t i = 0; i < t->nfields; i++) {
       only = t->fields[i];
       only_f = t->fflags[i];
@@ -386,7 +386,7 @@ static int parse_for(parser *p, cmdres *res) {
   }
   if (t == NULL)
     return -1;
-  if (is_name_start((unsigned char)name[0]) && var_set(p, name, strlen(name), count == 1 && !(only_f & F_UNRESOLVED) ? only : NULL) < 0)
+  if (is_name_start((unsigned char)name[0]) && al_sh_var_set(p, name, strlen(name), count == 1 && !(only_f & F_UNRESOLVED) ? only : NULL) < 0)
     return -1;
   return 0;
 }
@@ -398,13 +398,13 @@ static int parse_cond(parser *p, cmdres *res) {
   consume(p);
   builder b;
   memset(&b, 0, sizeof(b));
-  int r = builder_word(p, &b, "[[", 0);
+  int r = al_sh_builder_word(p, &b, "[[", 0);
   while (r == 0) {
     while (p->pos < p->len && (is_ifs((unsigned char)p->s[p->pos]) ||
                                (p->s[p->pos] == '\\' && p->pos + 1 < p->len && p->s[p->pos + 1] == '\n')))
       p->pos += p->s[p->pos] == '\\' ? 2 : 1;
     if (p->pos >= p->len) {
-      r = fail_syntax(p, at, "unterminated [[ ]]");
+      r = al_sh_fail_syntax(p, at, "unterminated [[ ]]");
       break;
     }
     const char *s = p->s + p->pos;
@@ -415,19 +415,19 @@ static int parse_cond(parser *p, cmdres *res) {
     }
     if (is_meta((unsigned char)s[0])) {
       size_t n = (left >= 2 && (s[0] == '&' || s[0] == '|') && s[1] == s[0]) ? 2 : 1;
-      char *w = pdup(p, s, n);
-      r = w ? builder_word(p, &b, w, 0) : fail_nomem(p);
+      char *w = al_sh_pdup(p, s, n);
+      r = w ? al_sh_builder_word(p, &b, w, 0) : al_sh_fail_nomem(p);
       p->pos += n;
       continue;
     }
     token t;
-    r = read_word(p, &t);
+    r = al_sh_read_word(p, &t);
     for (size_t i = 0; r == 0 && i < t.nfields; i++)
-      r = builder_word(p, &b, t.fields[i], t.fflags[i]);
+      r = al_sh_builder_word(p, &b, t.fields[i], t.fflags[i]);
   }
   if (r == 0) {
     cmdparts c = {b.words, b.wflags, b.nwords, NULL, NULL, 0, NULL, 0};
-    int k = finish_command(p, &b, &c, first, PENDING_PARENT, p->depth, 0);
+    int k = al_sh_finish_command(p, &b, &c, first, PENDING_PARENT, p->depth, 0);
     if (k < 0)
       r = -1;
     else {
@@ -435,7 +435,7 @@ static int parse_cond(parser *p, cmdres *res) {
       res->consumed = true;
     }
   }
-  builder_free(p, &b);
+  al_sh_builder_free(p, &b);
   return r;
 }
 
@@ -445,7 +445,7 @@ static int parse_command(parser *p, cmdres *res) {
   res->in = res->out = -1;
   res->consumed = false;
   for (;;) {
-    token *t = peek(p);
+    token *t = al_sh_peek(p);
     if (t == NULL)
       return -1;
     if (t->type == T_LPAREN) {
@@ -453,7 +453,7 @@ static int parse_command(parser *p, cmdres *res) {
         size_t at = t->start;
         consume(p);
         res->consumed = true;
-        if (skip_arith(p, 1, at) < 0)
+        if (al_sh_skip_arith(p, 1, at) < 0)
           return -1;
         return trailing_redirects(p, res);
       }
@@ -465,11 +465,11 @@ static int parse_command(parser *p, cmdres *res) {
       return 0;
     if (t->plain && t->nfields == 1) {
       const char *w = t->fields[0];
-      if (in_list(w, skipped)) {
+      if (al_sh_in_list(w, skipped)) {
         consume(p);
         res->consumed = true;
         if (strcmp(w, "done") == 0 || strcmp(w, "fi") == 0 || strcmp(w, "esac") == 0) {
-          t = peek(p);
+          t = al_sh_peek(p);
           if (t == NULL)
             return -1;
           if (t->type == T_REDIR)
@@ -480,7 +480,7 @@ static int parse_command(parser *p, cmdres *res) {
       if (strcmp(w, "{") == 0)
         return parse_group(p, res, false);
       if (strcmp(w, "}") == 0)
-        return fail_syntax(p, t->start, "unexpected }");
+        return al_sh_fail_syntax(p, t->start, "unexpected }");
       if (strcmp(w, "case") == 0)
         return parse_case(p, res);
       if (strcmp(w, "for") == 0 || strcmp(w, "select") == 0) {
@@ -493,21 +493,21 @@ static int parse_command(parser *p, cmdres *res) {
       if (strcmp(w, "function") == 0) {
         size_t at = t->start;
         consume(p);
-        t = peek(p);
+        t = al_sh_peek(p);
         if (t == NULL)
           return -1;
         if (t->type != T_WORD || t->nfields != 1)
-          return fail_syntax(p, at, "function without a name");
+          return al_sh_fail_syntax(p, at, "function without a name");
         const char *name = t->fields[0];
         consume(p);
-        t = peek(p);
+        t = al_sh_peek(p);
         if (t == NULL)
           return -1;
         if (t->type == T_LPAREN) {
           consume(p);
-          t = peek(p);
+          t = al_sh_peek(p);
           if (t == NULL || t->type != T_RPAREN)
-            return t ? fail_syntax(p, at, "expected ) in function definition") : -1;
+            return t ? al_sh_fail_syntax(p, at, "expected ) in function definition") : -1;
           consume(p);
         }
         return parse_function_body(p, name, res);
@@ -522,7 +522,7 @@ static int parse_pipeline(parser *p, cmdres *res) {
   res->consumed = false;
   bool after_pipe = false;
   for (;;) {
-    token *t = peek(p);
+    token *t = al_sh_peek(p);
     if (t == NULL)
       return -1;
     size_t at = t->start;
@@ -531,7 +531,7 @@ static int parse_pipeline(parser *p, cmdres *res) {
       return -1;
     if (!c.consumed) {
       if (after_pipe)
-        return fail_syntax(p, at, "missing command after |");
+        return al_sh_fail_syntax(p, at, "missing command after |");
       return 0;
     }
     if (!res->consumed)
@@ -545,13 +545,13 @@ static int parse_pipeline(parser *p, cmdres *res) {
       to->pipe_from = res->out;
     }
     res->out = c.out;
-    t = peek(p);
+    t = al_sh_peek(p);
     if (t == NULL)
       return -1;
     if (t->type != T_PIPE && t->type != T_PIPE_AMP)
       return 0;
     consume(p);
-    while ((t = peek(p)) != NULL && t->type == T_NEWLINE)
+    while ((t = al_sh_peek(p)) != NULL && t->type == T_NEWLINE)
       consume(p);
     if (t == NULL)
       return -1;
@@ -565,14 +565,14 @@ static int parse_and_or(parser *p, cmdres *res) {
   if (!res->consumed)
     return 0;
   for (;;) {
-    token *t = peek(p);
+    token *t = al_sh_peek(p);
     if (t == NULL)
       return -1;
     if (t->type != T_AND && t->type != T_OR)
       return 0;
     size_t at = t->start;
     consume(p);
-    while ((t = peek(p)) != NULL && t->type == T_NEWLINE)
+    while ((t = al_sh_peek(p)) != NULL && t->type == T_NEWLINE)
       consume(p);
     if (t == NULL)
       return -1;
@@ -580,7 +580,7 @@ static int parse_and_or(parser *p, cmdres *res) {
     if (parse_pipeline(p, &next) < 0)
       return -1;
     if (!next.consumed)
-      return fail_syntax(p, at, "missing command after && or ||");
+      return al_sh_fail_syntax(p, at, "missing command after && or ||");
     if (res->in < 0)
       res->in = next.in;
     if (next.out >= 0)
@@ -588,12 +588,12 @@ static int parse_and_or(parser *p, cmdres *res) {
   }
 }
 
-int parse_list(parser *p, const char *stop, cmdres *res) {
+int al_sh_parse_list(parser *p, const char *stop, cmdres *res) {
   res->in = res->out = -1;
   res->consumed = false;
   for (;;) {
     token *t;
-    while ((t = peek(p)) != NULL && t->type == T_NEWLINE)
+    while ((t = al_sh_peek(p)) != NULL && t->type == T_NEWLINE)
       consume(p);
     if (t == NULL)
       return -1;
@@ -606,13 +606,13 @@ int parse_list(parser *p, const char *stop, cmdres *res) {
     if (parse_and_or(p, &ao) < 0)
       return -1;
     if (!ao.consumed)
-      return fail_syntax(p, at, "unexpected operator");
+      return al_sh_fail_syntax(p, at, "unexpected operator");
     if (!res->consumed)
       res->in = ao.in;
     res->consumed = true;
     if (ao.out >= 0)
       res->out = ao.out;
-    t = peek(p);
+    t = al_sh_peek(p);
     if (t == NULL)
       return -1;
     if (t->type == T_AMP) {
@@ -628,7 +628,7 @@ int parse_list(parser *p, const char *stop, cmdres *res) {
 }
 
 /* A separate string (backquotes, sh -c code, here-doc to a shell). */
-int parse_string(parser *p, const char *code, size_t len, int parent, unsigned extra, int origin, bool recover) {
+int al_sh_parse_string(parser *p, const char *code, size_t len, int parent, unsigned extra, int origin, bool recover) {
   if (need_depth(p) < 0)
     return -1;
   parser q;
@@ -646,13 +646,13 @@ int parse_string(parser *p, const char *code, size_t len, int parent, unsigned e
   q.err = p->err;
   size_t mark = p->sh->n;
   cmdres r;
-  int rc = parse_list(&q, NULL, &r);
+  int rc = al_sh_parse_list(&q, NULL, &r);
   if (rc == 0) {
-    token *t = peek(&q);
+    token *t = al_sh_peek(&q);
     if (t == NULL)
       rc = -1;
     else if (t->type != T_EOF)
-      rc = fail_syntax(&q, t->start, t->type == T_RPAREN ? "unexpected )" : "unexpected token");
+      rc = al_sh_fail_syntax(&q, t->start, t->type == T_RPAREN ? "unexpected )" : "unexpected token");
   }
   if (rc == 0)
     return 0;
@@ -704,13 +704,13 @@ int al_shell_parse(const char *input, al_shell *out, airlock_error **err) {
   p.default_parent = -1;
   p.err = err;
   cmdres r;
-  int rc = parse_list(&p, NULL, &r);
+  int rc = al_sh_parse_list(&p, NULL, &r);
   if (rc == 0) {
-    token *t = peek(&p);
+    token *t = al_sh_peek(&p);
     if (t == NULL)
       rc = -1;
     else if (t->type != T_EOF)
-      rc = fail_syntax(&p, t->start, t->type == T_RPAREN ? "unexpected )" : "unexpected token");
+      rc = al_sh_fail_syntax(&p, t->start, t->type == T_RPAREN ? "unexpected )" : "unexpected token");
   }
   if (rc < 0) {
     if (err && *err == NULL)
@@ -747,15 +747,15 @@ int al_shell_parse_argv(char *const argv[], al_shell *out, airlock_error **err) 
   unsigned *f = al_shell_alloc(out, (n + 1) * sizeof(unsigned));
   int rc = 0;
   if (words == NULL || f == NULL)
-    rc = fail_nomem(&p);
+    rc = al_sh_fail_nomem(&p);
   for (size_t i = 0; rc == 0 && i < n; i++) {
-    words[i] = pdup(&p, argv[i], strlen(argv[i]));
+    words[i] = al_sh_pdup(&p, argv[i], strlen(argv[i]));
     f[i] = 0;
     if (words[i] == NULL)
-      rc = fail_nomem(&p);
+      rc = al_sh_fail_nomem(&p);
   }
   if (rc == 0)
-    rc = push_argv_segment(&p, words, f, n, -1, 0);
+    rc = al_sh_push_argv_segment(&p, words, f, n, -1, 0);
   if (rc < 0) {
     if (err && *err == NULL)
       al_err(err, 0, "shell parse failed");

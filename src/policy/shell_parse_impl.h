@@ -152,48 +152,48 @@ static inline bool is_meta(int c) {
 
 /* --- shell_support.c ---------------------------------------------------------- */
 
-void sb_init(strbuf *b);
-void sb_free(strbuf *b);
-bool sb_putn(strbuf *b, const char *s, size_t n);
-bool sb_putc(strbuf *b, char c);
-bool in_list(const char *s, const char *const *list);
-size_t assignment_prefix(const char *s);
-int fail_syntax(parser *p, size_t at, const char *what);
-int fail_fatal(parser *p, const char *msg);
-int fail_nomem(parser *p);
-char *pdup(parser *p, const char *s, size_t n);
-int var_set(parser *p, const char *name, size_t n, const char *value);
-void var_unset(parser *p, const char *name);
-int var_get(parser *p, const char *name, size_t n, const char **value);
-size_t decode_escape(const char *s, strbuf *out, bool octal_zero, bool *ok);
+void al_sh_sb_init(strbuf *b);
+void al_sh_sb_free(strbuf *b);
+bool al_sh_sb_putn(strbuf *b, const char *s, size_t n);
+bool al_sh_sb_putc(strbuf *b, char c);
+bool al_sh_in_list(const char *s, const char *const *list);
+size_t al_sh_assignment_prefix(const char *s);
+int al_sh_fail_syntax(parser *p, size_t at, const char *what);
+int al_sh_fail_fatal(parser *p, const char *msg);
+int al_sh_fail_nomem(parser *p);
+char *al_sh_pdup(parser *p, const char *s, size_t n);
+int al_sh_var_set(parser *p, const char *name, size_t n, const char *value);
+void al_sh_var_unset(parser *p, const char *name);
+int al_sh_var_get(parser *p, const char *name, size_t n, const char **value);
+size_t al_sh_decode_escape(const char *s, strbuf *out, bool octal_zero, bool *ok);
 
 /* --- shell_words.c ------------------------------------------------------------ */
 
-int skip_arith(parser *p, int depth, size_t at);
-int read_word(parser *p, token *t);
-token *peek(parser *p);
+int al_sh_skip_arith(parser *p, int depth, size_t at);
+int al_sh_read_word(parser *p, token *t);
+token *al_sh_peek(parser *p);
 static inline void consume(parser *p) { p->have_tok = false; }
 
 /* --- shell_parse.c ------------------------------------------------------------ */
 
-int read_heredocs(parser *p);
-int parse_list(parser *p, const char *stop, cmdres *res);
-int parse_string(parser *p, const char *code, size_t len, int parent, unsigned extra, int origin, bool recover);
+int al_sh_read_heredocs(parser *p);
+int al_sh_parse_list(parser *p, const char *stop, cmdres *res);
+int al_sh_parse_string(parser *p, const char *code, size_t len, int parent, unsigned extra, int origin, bool recover);
 
 /* --- shell_command.c ---------------------------------------------------------- */
 
-void builder_free(parser *p, builder *b);
-int builder_word(parser *p, builder *b, char *w, unsigned f);
-int builder_assign(parser *p, builder *b, char *w, unsigned f);
-int finish_command(parser *p, builder *b, cmdparts *c, size_t first, int parent, int depth, unsigned extra);
-int parse_code(parser *p, int k, const char *code, unsigned extra);
-bool stdin_shell(const al_segment *s);
-int push_argv_segment(parser *p, char **words, unsigned *f, size_t n, int parent, unsigned extra);
+void al_sh_builder_free(parser *p, builder *b);
+int al_sh_builder_word(parser *p, builder *b, char *w, unsigned f);
+int al_sh_builder_assign(parser *p, builder *b, char *w, unsigned f);
+int al_sh_finish_command(parser *p, builder *b, cmdparts *c, size_t first, int parent, int depth, unsigned extra);
+int al_sh_parse_code(parser *p, int k, const char *code, unsigned extra);
+bool al_sh_stdin_shell(const al_segment *s);
+int al_sh_push_argv_segment(parser *p, char **words, unsigned *f, size_t n, int parent, unsigned extra);
 
 /* --- shell_output.c ----------------------------------------------------------- */
 
 /* What the segments pushed since mark (a substitution's) print, when that is
  * evident; NULL when it is not, or out of memory (then p->fatal is set). */
-const char *static_output(parser *p, size_t mark);
+const char *al_sh_static_output(parser *p, size_t mark);
 
 #endif

@@ -73,16 +73,16 @@ void al_shell_free(al_shell *sh) {
 
 /* --- growable byte buffer with inline storage ---------------------------- */
 
-void sb_init(strbuf *b) {
+void al_sh_sb_init(strbuf *b) {
   b->buf = b->small;
   b->len = 0;
   b->cap = sizeof(b->small);
 }
 
-void sb_free(strbuf *b) {
+void al_sh_sb_free(strbuf *b) {
   if (b->buf != b->small)
     free(b->buf);
-  sb_init(b);
+  al_sh_sb_init(b);
 }
 
 static bool sb_grow(strbuf *b, size_t extra) {
@@ -108,7 +108,7 @@ static bool sb_grow(strbuf *b, size_t extra) {
   return true;
 }
 
-bool sb_putn(strbuf *b, const char *s, size_t n) {
+bool al_sh_sb_putn(strbuf *b, const char *s, size_t n) {
   if (!sb_grow(b, n))
     return false;
   memcpy(b->buf + b->len, s, n);
@@ -117,11 +117,11 @@ bool sb_putn(strbuf *b, const char *s, size_t n) {
   return true;
 }
 
-bool sb_putc(strbuf *b, char c) { return sb_putn(b, &c, 1); }
+bool al_sh_sb_putc(strbuf *b, char c) { return al_sh_sb_putn(b, &c, 1); }
 
 /* --- small helpers -------------------------------------------------------- */
 
-bool in_list(const char *s, const char *const *list) {
+bool al_sh_in_list(const char *s, const char *const *list) {
   for (; *list; list++)
     if (strcmp(s, *list) == 0)
       return true;
@@ -131,11 +131,11 @@ bool in_list(const char *s, const char *const *list) {
 bool al_shell_is_shell(const char *name) {
   static const char *const shells[] = {"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "yash", "posh",
                                        "rbash", "fish", "ksh93", "pdksh", "busybox-sh", NULL};
-  return in_list(name, shells);
+  return al_sh_in_list(name, shells);
 }
 
 /* NAME= or NAME+= at the start of s; returns the length up to and with '=' */
-size_t assignment_prefix(const char *s) {
+size_t al_sh_assignment_prefix(const char *s) {
   if (!is_name_start((unsigned char)s[0]))
     return 0;
   size_t i = 1;
@@ -214,22 +214,22 @@ const char *al_shell_normalise_path(al_shell *sh, const char *path, const char *
 
 /* --- parser errors and strings ---------------------------------------------- */
 
-int fail_syntax(parser *p, size_t at, const char *what) {
+int al_sh_fail_syntax(parser *p, size_t at, const char *what) {
   return al_err(p->err, 0, "shell syntax: %s at offset %zu", what, at);
 }
 
-int fail_fatal(parser *p, const char *msg) {
+int al_sh_fail_fatal(parser *p, const char *msg) {
   p->fatal = true;
   return al_err(p->err, 0, "shell parse: %s", msg);
 }
 
-int fail_nomem(parser *p) {
+int al_sh_fail_nomem(parser *p) {
   p->fatal = true;
   return al_err(p->err, 0, "shell parse: out of memory or more than %u bytes of expanded text",
                 (unsigned)ARENA_LIMIT);
 }
 
-char *pdup(parser *p, const char *s, size_t n) { return arena_strndup(p->sh, s, n); }
+char *al_sh_pdup(parser *p, const char *s, size_t n) { return arena_strndup(p->sh, s, n); }
 
 /* --- variables ----------------------------------------------------------- */
 
@@ -241,15 +241,15 @@ static var *var_find(vartab *t, const char *name, size_t n) {
 }
 
 /* value NULL: unknown from now on */
-int var_set(parser *p, const char *name, size_t n, const char *value) {
+int al_sh_var_set(parser *p, const char *name, size_t n, const char *value) {
   var *v = var_find(p->vars, name, n);
   if (v == NULL) {
     if (p->vars->n >= MAX_VARS)
       return 0; /* untracked: reads as unknown */
     v = &p->vars->v[p->vars->n];
-    v->name = pdup(p, name, n);
+    v->name = al_sh_pdup(p, name, n);
     if (v->name == NULL)
-      return fail_nomem(p);
+      return al_sh_fail_nomem(p);
     p->vars->n++;
   }
   if (value && strlen(value) > MAX_STATIC_OUTPUT)
@@ -258,14 +258,14 @@ int var_set(parser *p, const char *name, size_t n, const char *value) {
   return 0;
 }
 
-void var_unset(parser *p, const char *name) {
+void al_sh_var_unset(parser *p, const char *name) {
   var *v = var_find(p->vars, name, strlen(name));
   if (v)
     v->value = NULL;
 }
 
 /* 1 known (*value set), 0 unknown */
-int var_get(parser *p, const char *name, size_t n, const char **value) {
+int al_sh_var_get(parser *p, const char *name, size_t n, const char **value) {
   var *v = var_find(p->vars, name, n);
   if (v == NULL || v->value == NULL)
     return 0;
@@ -278,13 +278,13 @@ int var_get(parser *p, const char *name, size_t n, const char **value) {
 /* Decode one escape at s (just after the backslash) into out; returns the
  * number of bytes consumed, 0 for \c (stop output).  octal_zero: echo's \0NNN
  * form, otherwise \NNN. */
-size_t decode_escape(const char *s, strbuf *out, bool octal_zero, bool *ok) {
+size_t al_sh_decode_escape(const char *s, strbuf *out, bool octal_zero, bool *ok) {
   char c = s[0];
   static const char from[] = "abefnrtv\\'\"?E";
   static const char to[] = "\a\b\033\f\n\r\t\v\\'\"?\033";
   const char *f = c ? strchr(from, c) : NULL;
   if (f) {
-    *ok &= sb_putc(out, to[f - from]);
+    *ok &= al_sh_sb_putc(out, to[f - from]);
     return 1;
   }
   if (c == 'c')
@@ -297,11 +297,11 @@ size_t decode_escape(const char *s, strbuf *out, bool octal_zero, bool *ok) {
       i++;
     }
     if (i == 1) {
-      *ok &= sb_putn(out, "\\x", 2);
+      *ok &= al_sh_sb_putn(out, "\\x", 2);
       return 1;
     }
     if (v != 0)
-      *ok &= sb_putc(out, (char)v);
+      *ok &= al_sh_sb_putc(out, (char)v);
     return i;
   }
   if (c >= '0' && c <= '7') {
@@ -318,14 +318,14 @@ size_t decode_escape(const char *s, strbuf *out, bool octal_zero, bool *ok) {
     if (i == 0)
       i = 1;
     if ((v & 0xff) != 0)
-      *ok &= sb_putc(out, (char)(v & 0xff));
+      *ok &= al_sh_sb_putc(out, (char)(v & 0xff));
     return i;
   }
   if (c == '\0') {
-    *ok &= sb_putc(out, '\\');
+    *ok &= al_sh_sb_putc(out, '\\');
     return 0;
   }
-  *ok &= sb_putc(out, '\\');
-  *ok &= sb_putc(out, c);
+  *ok &= al_sh_sb_putc(out, '\\');
+  *ok &= al_sh_sb_putc(out, c);
   return 1;
 }

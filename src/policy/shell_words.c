@@ -31,13 +31,13 @@ typedef struct {
 
 static void ws_init(wordst *w) {
   memset(w, 0, sizeof(*w));
-  sb_init(&w->cur);
+  al_sh_sb_init(&w->cur);
   w->plain = true;
   w->plain_field = true;
 }
 
 static void ws_free(wordst *w) {
-  sb_free(&w->cur);
+  al_sh_sb_free(&w->cur);
   free(w->fields);
   free(w->fflags);
 }
@@ -46,20 +46,20 @@ static int ws_push(parser *p, wordst *w, const char *s, size_t n, unsigned flags
   if (w->n == w->cap) {
     size_t cap = w->cap ? w->cap * 2 : 4;
     if (cap > AL_SHELL_MAX_INPUT)
-      return fail_nomem(p);
+      return al_sh_fail_nomem(p);
     char **f = realloc(w->fields, cap * sizeof(*f));
     if (f == NULL)
-      return fail_nomem(p);
+      return al_sh_fail_nomem(p);
     w->fields = f;
     unsigned *ff = realloc(w->fflags, cap * sizeof(*ff));
     if (ff == NULL)
-      return fail_nomem(p);
+      return al_sh_fail_nomem(p);
     w->fflags = ff;
     w->cap = cap;
   }
-  char *d = pdup(p, s, n);
+  char *d = al_sh_pdup(p, s, n);
   if (d == NULL)
-    return fail_nomem(p);
+    return al_sh_fail_nomem(p);
   w->fields[w->n] = d;
   w->fflags[w->n] = flags;
   w->n++;
@@ -93,10 +93,10 @@ static int brace_expand(parser *p, wordst *w, const char *s, size_t n, int *left
   for (size_t i = open + 1; i <= close && *left > 0; i++) {
     if (i == close || s[i] == ',') {
       strbuf b;
-      sb_init(&b);
-      bool ok = sb_putn(&b, s, open) && sb_putn(&b, s + start, i - start) && sb_putn(&b, s + close + 1, n - close - 1);
-      int r = ok ? brace_expand(p, w, b.buf, b.len, left, level + 1) : fail_nomem(p);
-      sb_free(&b);
+      al_sh_sb_init(&b);
+      bool ok = al_sh_sb_putn(&b, s, open) && al_sh_sb_putn(&b, s + start, i - start) && al_sh_sb_putn(&b, s + close + 1, n - close - 1);
+      int r = ok ? brace_expand(p, w, b.buf, b.len, left, level + 1) : al_sh_fail_nomem(p);
+      al_sh_sb_free(&b);
       if (r < 0)
         return -1;
       start = i + 1;
@@ -124,8 +124,8 @@ static int ws_finish(parser *p, wordst *w) {
 }
 
 static int ws_char(parser *p, wordst *w, char c, bool literal_unquoted) {
-  if (!sb_putc(&w->cur, c))
-    return fail_nomem(p);
+  if (!al_sh_sb_putc(&w->cur, c))
+    return al_sh_fail_nomem(p);
   w->started = true;
   if (!literal_unquoted) {
     w->plain_field = false;
@@ -138,19 +138,19 @@ static int ws_char(parser *p, wordst *w, char c, bool literal_unquoted) {
 static int ws_expansion(parser *p, wordst *w, const char *value, const char *raw, size_t rawlen, bool quoted) {
   w->plain = false;
   w->plain_field = false;
-  if (w->n == 0 && assignment_prefix(w->cur.buf) > 0)
+  if (w->n == 0 && al_sh_assignment_prefix(w->cur.buf) > 0)
     w->no_split = true;
   if (value == NULL) {
-    if (!sb_putn(&w->cur, raw, rawlen))
-      return fail_nomem(p);
+    if (!al_sh_sb_putn(&w->cur, raw, rawlen))
+      return al_sh_fail_nomem(p);
     w->started = true;
     w->flags |= F_DYNAMIC | F_UNRESOLVED;
     return 0;
   }
   w->flags |= F_DYNAMIC;
   if (quoted || w->no_split) {
-    if (!sb_putn(&w->cur, value, strlen(value)))
-      return fail_nomem(p);
+    if (!al_sh_sb_putn(&w->cur, value, strlen(value)))
+      return al_sh_fail_nomem(p);
     w->started = true;
     return 0;
   }
@@ -163,8 +163,8 @@ static int ws_expansion(parser *p, wordst *w, const char *value, const char *raw
         w->flags = F_DYNAMIC;
       }
     } else {
-      if (!sb_putc(&w->cur, *v))
-        return fail_nomem(p);
+      if (!al_sh_sb_putc(&w->cur, *v))
+        return al_sh_fail_nomem(p);
       w->started = true;
     }
   }
@@ -172,7 +172,7 @@ static int ws_expansion(parser *p, wordst *w, const char *value, const char *raw
 }
 
 /* skip $(( ... )) or (( ... )): pos at the first '(' still to count */
-int skip_arith(parser *p, int depth, size_t at) {
+int al_sh_skip_arith(parser *p, int depth, size_t at) {
   while (p->pos < p->len) {
     char c = p->s[p->pos++];
     if (c == '(')
@@ -183,7 +183,7 @@ int skip_arith(parser *p, int depth, size_t at) {
     } else if (c == '\\' && p->pos < p->len)
       p->pos++;
   }
-  return fail_syntax(p, at, "unterminated arithmetic (( ))");
+  return al_sh_fail_syntax(p, at, "unterminated arithmetic (( ))");
 }
 
 static int read_dquote(parser *p, wordst *w);
@@ -191,7 +191,7 @@ static int read_dquote(parser *p, wordst *w);
 /* parse a command or process substitution body in place, up to ')' */
 static int read_substitution(parser *p, int origin, size_t at) {
   if (p->depth + 1 > AL_SHELL_MAX_DEPTH)
-    return fail_fatal(p, "nesting deeper than " AL_STR(AL_SHELL_MAX_DEPTH) " levels");
+    return al_sh_fail_fatal(p, "nesting deeper than " AL_STR(AL_SHELL_MAX_DEPTH) " levels");
   unsigned saved_inherit = p->inherit;
   int saved_origin = p->origin, saved_case = p->case_depth;
   p->inherit |= AL_SEG_IN_SUBSTITUTION;
@@ -199,13 +199,13 @@ static int read_substitution(parser *p, int origin, size_t at) {
   p->case_depth = 0;
   p->depth++;
   cmdres r;
-  int rc = parse_list(p, NULL, &r);
+  int rc = al_sh_parse_list(p, NULL, &r);
   if (rc == 0) {
-    token *t = peek(p);
+    token *t = al_sh_peek(p);
     if (t == NULL)
       rc = -1;
     else if (t->type != T_RPAREN)
-      rc = fail_syntax(p, at, origin == ORIGIN_CMD ? "unterminated $( )" : "unterminated process substitution");
+      rc = al_sh_fail_syntax(p, at, origin == ORIGIN_CMD ? "unterminated $( )" : "unterminated process substitution");
     else
       consume(p);
   }
@@ -222,7 +222,7 @@ static int read_cmdsub(parser *p, wordst *w, bool quoted) {
   p->pos += 2;
   if (read_substitution(p, ORIGIN_CMD, start) < 0)
     return -1;
-  const char *value = static_output(p, mark);
+  const char *value = al_sh_static_output(p, mark);
   if (p->fatal)
     return -1;
   return ws_expansion(p, w, value, p->s + start, p->pos - start, quoted);
@@ -231,11 +231,11 @@ static int read_cmdsub(parser *p, wordst *w, bool quoted) {
 static int read_backtick(parser *p, wordst *w, bool quoted) {
   size_t start = p->pos++;
   strbuf code;
-  sb_init(&code);
+  al_sh_sb_init(&code);
   for (;;) {
     if (p->pos >= p->len) {
-      sb_free(&code);
-      return fail_syntax(p, start, "unterminated backquote");
+      al_sh_sb_free(&code);
+      return al_sh_fail_syntax(p, start, "unterminated backquote");
     }
     char c = p->s[p->pos];
     if (c == '`') {
@@ -244,25 +244,25 @@ static int read_backtick(parser *p, wordst *w, bool quoted) {
     }
     bool ok;
     if (c == '\\' && p->pos + 1 < p->len && strchr("$`\\", p->s[p->pos + 1])) {
-      ok = sb_putc(&code, p->s[p->pos + 1]);
+      ok = al_sh_sb_putc(&code, p->s[p->pos + 1]);
       p->pos += 2;
     } else {
-      ok = sb_putc(&code, c);
+      ok = al_sh_sb_putc(&code, c);
       p->pos++;
     }
     if (!ok) {
-      sb_free(&code);
-      return fail_nomem(p);
+      al_sh_sb_free(&code);
+      return al_sh_fail_nomem(p);
     }
   }
   size_t mark = p->sh->n;
-  char *body = pdup(p, code.buf, code.len);
-  sb_free(&code);
+  char *body = al_sh_pdup(p, code.buf, code.len);
+  al_sh_sb_free(&code);
   if (body == NULL)
-    return fail_nomem(p);
-  if (parse_string(p, body, strlen(body), PENDING_PARENT, p->inherit | AL_SEG_IN_SUBSTITUTION, ORIGIN_CMD, false) < 0)
+    return al_sh_fail_nomem(p);
+  if (al_sh_parse_string(p, body, strlen(body), PENDING_PARENT, p->inherit | AL_SEG_IN_SUBSTITUTION, ORIGIN_CMD, false) < 0)
     return -1;
-  const char *value = static_output(p, mark);
+  const char *value = al_sh_static_output(p, mark);
   if (p->fatal)
     return -1;
   return ws_expansion(p, w, value, p->s + start, p->pos - start, quoted);
@@ -275,8 +275,8 @@ static int read_procsub(parser *p, wordst *w) {
   if (read_substitution(p, origin, start) < 0)
     return -1;
   w->plain = w->plain_field = false;
-  if (!sb_putn(&w->cur, "/dev/fd/63", 10))
-    return fail_nomem(p);
+  if (!al_sh_sb_putn(&w->cur, "/dev/fd/63", 10))
+    return al_sh_fail_nomem(p);
   w->started = true;
   w->flags |= F_DYNAMIC;
   return 0;
@@ -290,7 +290,7 @@ static const char *param_value(parser *p, const char *c, size_t n) {
   while (i < n && is_name_char((unsigned char)c[i]))
     i++;
   const char *val = NULL;
-  bool known = var_get(p, c, i, &val);
+  bool known = al_sh_var_get(p, c, i, &val);
   if (i == n)
     return known ? val : NULL;
   const char *op = c + i;
@@ -308,7 +308,7 @@ static const char *param_value(parser *p, const char *c, size_t n) {
     for (size_t k = skip; k < rest; k++)
       if (strchr("$`\\'\"", op[k]))
         return NULL;
-    return pdup(p, op + skip, rest - skip);
+    return al_sh_pdup(p, op + skip, rest - skip);
   }
   /* ${X:-word} ${X-word} ${X:=word} ${X=word} */
   if ((rest >= 2 && op[0] == ':' && (op[1] == '-' || op[1] == '=')) || op[0] == '-' || op[0] == '=') {
@@ -320,7 +320,7 @@ static const char *param_value(parser *p, const char *c, size_t n) {
     for (size_t k = 0; k < wl; k++)
       if (strchr("$`\\'\"", word[k]))
         return NULL;
-    return pdup(p, word, wl);
+    return al_sh_pdup(p, word, wl);
   }
   if (!known)
     return NULL;
@@ -344,7 +344,7 @@ static const char *param_value(parser *p, const char *c, size_t n) {
       off = vl;
     if (len > vl - off)
       len = vl - off;
-    return pdup(p, val + off, len);
+    return al_sh_pdup(p, val + off, len);
   }
   /* ${X/pat/rep} ${X//pat/rep} with literal pat and rep */
   if (op[0] == '/') {
@@ -361,19 +361,19 @@ static const char *param_value(parser *p, const char *c, size_t n) {
     if (pl == 0)
       return val;
     strbuf b;
-    sb_init(&b);
+    al_sh_sb_init(&b);
     bool ok = true, done = false;
     for (const char *v = val; *v;) {
       if (!done && strncmp(v, pat, pl) == 0) {
-        ok &= sb_putn(&b, rep, rl);
+        ok &= al_sh_sb_putn(&b, rep, rl);
         v += pl;
         done = !all;
       } else {
-        ok &= sb_putc(&b, *v++);
+        ok &= al_sh_sb_putc(&b, *v++);
       }
     }
-    const char *res = ok ? pdup(p, b.buf ? b.buf : "", b.len) : NULL;
-    sb_free(&b);
+    const char *res = ok ? al_sh_pdup(p, b.buf ? b.buf : "", b.len) : NULL;
+    al_sh_sb_free(&b);
     return res;
   }
   return NULL;
@@ -406,7 +406,7 @@ static int read_param(parser *p, wordst *w, bool quoted) {
     i++;
   }
   if (i >= p->len)
-    return fail_syntax(p, start, "unterminated ${ }");
+    return al_sh_fail_syntax(p, start, "unterminated ${ }");
   p->pos = i + 1;
   const char *value = param_value(p, p->s + start + 2, i - start - 2);
   if (p->fatal)
@@ -426,7 +426,7 @@ static int read_dollar(parser *p, wordst *w, bool quoted) {
     bool ok = true, stopped = false;
     for (;;) {
       if (p->pos >= p->len)
-        return fail_syntax(p, start, "unterminated $'...'");
+        return al_sh_fail_syntax(p, start, "unterminated $'...'");
       char c = p->s[p->pos];
       if (c == '\'') {
         p->pos++;
@@ -435,24 +435,24 @@ static int read_dollar(parser *p, wordst *w, bool quoted) {
       if (c == '\\' && p->pos + 1 < p->len) {
         if (p->s[p->pos + 1] == 'c' && p->pos + 2 < p->len) {
           if (!stopped && (p->s[p->pos + 2] & 0x1f))
-            ok &= sb_putc(&w->cur, (char)(p->s[p->pos + 2] & 0x1f));
+            ok &= al_sh_sb_putc(&w->cur, (char)(p->s[p->pos + 2] & 0x1f));
           p->pos += 3;
           continue;
         }
         strbuf tmp;
-        sb_init(&tmp);
-        size_t used = decode_escape(p->s + p->pos + 1, &tmp, false, &ok);
+        al_sh_sb_init(&tmp);
+        size_t used = al_sh_decode_escape(p->s + p->pos + 1, &tmp, false, &ok);
         if (!stopped)
-          ok &= sb_putn(&w->cur, tmp.buf, tmp.len);
-        sb_free(&tmp);
+          ok &= al_sh_sb_putn(&w->cur, tmp.buf, tmp.len);
+        al_sh_sb_free(&tmp);
         p->pos += 1 + (used ? used : 1);
         continue;
       }
       if (!stopped)
-        ok &= sb_putc(&w->cur, c);
+        ok &= al_sh_sb_putc(&w->cur, c);
       p->pos++;
     }
-    return ok ? 0 : fail_nomem(p);
+    return ok ? 0 : al_sh_fail_nomem(p);
   }
   if (n1 == '"' && !quoted) { /* $"..." */
     p->pos++;
@@ -460,7 +460,7 @@ static int read_dollar(parser *p, wordst *w, bool quoted) {
   }
   if (n1 == '(' && n2 == '(') {
     p->pos++;
-    if (skip_arith(p, 0, start) < 0)
+    if (al_sh_skip_arith(p, 0, start) < 0)
       return -1;
     return ws_expansion(p, w, NULL, p->s + start, p->pos - start, quoted);
   }
@@ -473,7 +473,7 @@ static int read_dollar(parser *p, wordst *w, bool quoted) {
     while (i < p->len && is_name_char((unsigned char)p->s[i]))
       i++;
     const char *value = NULL;
-    if (!var_get(p, p->s + p->pos + 1, i - p->pos - 1, &value))
+    if (!al_sh_var_get(p, p->s + p->pos + 1, i - p->pos - 1, &value))
       value = NULL;
     p->pos = i;
     return ws_expansion(p, w, value, p->s + start, i - start, quoted);
@@ -493,7 +493,7 @@ static int read_dquote(parser *p, wordst *w) {
   w->started = true;
   for (;;) {
     if (p->pos >= p->len)
-      return fail_syntax(p, start, "unterminated double quote");
+      return al_sh_fail_syntax(p, start, "unterminated double quote");
     char c = p->s[p->pos];
     if (c == '"') {
       p->pos++;
@@ -524,23 +524,23 @@ static int read_array(parser *p, wordst *w) {
     while (p->pos < p->len && (is_ifs((unsigned char)p->s[p->pos])))
       p->pos++;
     if (p->pos >= p->len)
-      return fail_syntax(p, start, "unterminated array assignment");
+      return al_sh_fail_syntax(p, start, "unterminated array assignment");
     char c = p->s[p->pos];
     if (c == ')') {
       p->pos++;
       break;
     }
     if (is_meta((unsigned char)c))
-      return fail_syntax(p, p->pos, "unexpected operator in array assignment");
+      return al_sh_fail_syntax(p, p->pos, "unexpected operator in array assignment");
     token tmp;
-    if (read_word(p, &tmp) < 0)
+    if (al_sh_read_word(p, &tmp) < 0)
       return -1;
   }
   return ws_expansion(p, w, NULL, p->s + start, p->pos - start, false);
 }
 
 /* One word at p->pos: quotes removed, expansions done as far as known. */
-int read_word(parser *p, token *t) {
+int al_sh_read_word(parser *p, token *t) {
   wordst w;
   ws_init(&w);
   int r = 0;
@@ -553,7 +553,7 @@ int read_word(parser *p, token *t) {
     if (is_meta((unsigned char)c)) {
       /* NAME=( ... ) */
       if (c == '(' && !p->in_array && w.n == 0 && w.plain && w.cur.len > 0 &&
-          assignment_prefix(w.cur.buf) == w.cur.len) {
+          al_sh_assignment_prefix(w.cur.buf) == w.cur.len) {
         p->in_array = true;
         r = read_array(p, &w);
         p->in_array = false;
@@ -577,15 +577,15 @@ int read_word(parser *p, token *t) {
     case '\'': {
       const char *q = memchr(p->s + p->pos + 1, '\'', p->len - p->pos - 1);
       if (q == NULL) {
-        r = fail_syntax(p, p->pos, "unterminated single quote");
+        r = al_sh_fail_syntax(p, p->pos, "unterminated single quote");
         break;
       }
       size_t n = (size_t)(q - (p->s + p->pos + 1));
       w.quoted = true;
       w.plain = w.plain_field = false;
       w.started = true;
-      if (!sb_putn(&w.cur, p->s + p->pos + 1, n))
-        r = fail_nomem(p);
+      if (!al_sh_sb_putn(&w.cur, p->s + p->pos + 1, n))
+        r = al_sh_fail_nomem(p);
       p->pos += n + 2;
       break;
     }
@@ -613,21 +613,21 @@ int read_word(parser *p, token *t) {
     t->fields = al_shell_alloc(p->sh, (w.n + 1) * sizeof(char *));
     t->fflags = al_shell_alloc(p->sh, (w.n + 1) * sizeof(unsigned));
     strbuf joined;
-    sb_init(&joined);
+    al_sh_sb_init(&joined);
     bool ok = t->fields && t->fflags;
     for (size_t i = 0; ok && i < w.n; i++) {
       t->fields[i] = w.fields[i];
       t->fflags[i] = w.fflags[i];
-      ok = (i == 0 || sb_putc(&joined, ' ')) && sb_putn(&joined, w.fields[i], strlen(w.fields[i]));
+      ok = (i == 0 || al_sh_sb_putc(&joined, ' ')) && al_sh_sb_putn(&joined, w.fields[i], strlen(w.fields[i]));
     }
     if (ok) {
       t->fields[w.n] = NULL;
-      t->text = pdup(p, joined.len ? joined.buf : "", joined.len);
+      t->text = al_sh_pdup(p, joined.len ? joined.buf : "", joined.len);
       ok = t->text != NULL;
     }
-    sb_free(&joined);
+    al_sh_sb_free(&joined);
     if (!ok)
-      r = fail_nomem(p);
+      r = al_sh_fail_nomem(p);
   }
   ws_free(&w);
   return r;
@@ -715,7 +715,7 @@ static int next_token(parser *p, token *t) {
   case '\n':
     p->pos++;
     t->type = T_NEWLINE;
-    return read_heredocs(p);
+    return al_sh_read_heredocs(p);
   case ';':
     if (c1 == ';') {
       p->pos += c2 == '&' ? 3 : 2;
@@ -760,7 +760,7 @@ static int next_token(parser *p, token *t) {
   case '<':
   case '>':
     if (c1 == '(')
-      return read_word(p, t);
+      return al_sh_read_word(p, t);
     return read_redir_op(p, t, -1);
   default:
     break;
@@ -778,10 +778,10 @@ static int next_token(parser *p, token *t) {
       return read_redir_op(p, t, fd);
     }
   }
-  return read_word(p, t);
+  return al_sh_read_word(p, t);
 }
 
-token *peek(parser *p) {
+token *al_sh_peek(parser *p) {
   if (!p->have_tok) {
     token t;
     if (next_token(p, &t) < 0)
