@@ -52,6 +52,8 @@ typedef struct airlock_spec {
   char *cwd;            /* working directory inside; default /workspace or HOME */
   char *image;          /* read-only root directory; NULL = host /usr etc. */
   char *workspace;      /* host dir mounted at /workspace */
+  int workspace_fd;     /* an O_PATH descriptor of that dir which the caller opened and checked itself
+                           (the node, below a tenant's root): used instead of opening workspace; -1 = none */
   bool workspace_rw;
   bool workspace_none;  /* config said workspaceAccess "none": mount no workspace */
   char *output;         /* host dir mounted rw at /output */
@@ -69,7 +71,13 @@ typedef struct airlock_spec {
   int64_t disk_bytes;   /* all writable tmpfs space together */
   int64_t nofile;
   bool tmp_exec;
-  bool allow_degraded;  /* accept rlimit fallbacks where cgroups are missing */
+  bool allow_degraded;  /* accept rlimit fallbacks where cgroups are missing, and a workspace that cannot
+                           be idmapped (the sandbox then runs as the workspace's owner) */
+  bool allow_writable_system; /* a writable workspace, output or bind may be a directory of root's or of a
+                           system uid, or under /usr, /etc, /var, /opt, /srv, /boot, /lib*, /bin, /sbin */
+  airlock_bind *sockets; /* host unix sockets bound by name (src: socket, dst: path inside); every other
+                           socket in a mounted tree is masked */
+  size_t n_sockets;
   airlock_network network;
   char *network_json;   /* proxy mode: settings handed to the egress proxy, a JSON object (the
                            config's "network" object, rules of airlock_spec_add_egress_rule()
@@ -87,6 +95,8 @@ int airlock_spec_validate(const airlock_spec *spec, airlock_error **err);
 /* Append a copy of "K=V" (replacing an earlier K) / take ownership of a bind. */
 int airlock_spec_add_env(airlock_spec *spec, const char *kv, airlock_error **err);
 int airlock_spec_add_bind(airlock_spec *spec, airlock_bind *bind, airlock_error **err);
+/* Take ownership of a host unix socket to bind by name (src, dst; writable is ignored). */
+int airlock_spec_add_socket(airlock_spec *spec, airlock_bind *sock, airlock_error **err);
 /* Replace a string field with a copy of value. */
 int airlock_spec_set_string(char **field, const char *value, airlock_error **err);
 /* Append an allow (or deny) rule for the egress proxy to spec->network_json. */
@@ -145,6 +155,13 @@ typedef struct airlock_result {
   char *degraded_note;  /* human readable, NULL when nothing degraded */
   airlock_network network;
   char *egress_json;    /* proxy mode: the report's "egress" object (JSON text); NULL otherwise */
+  /* who the sandbox is on the host: "allocated" (a uid of airlock's range, leased for this sandbox),
+     "caller" (rootless: the caller's own uid) or "workspace-owner" (degraded: no idmapped mount) */
+  const char *identity;
+  uint32_t host_uid, host_gid;
+  bool idmapped;        /* workspace, output and binds are idmapped mounts */
+  unsigned sockets_masked; /* unix sockets found in mounted trees and made unreachable */
+  char **sockets_allowed; /* host sockets bound by name (--bind-socket), NULL-terminated; NULL = none */
 } airlock_result;
 
 void airlock_result_clear(airlock_result *result);

@@ -17,7 +17,7 @@ enum {
   OPT_CONFIG = 256, OPT_IMAGE, OPT_WORKSPACE, OPT_WORKSPACE_ACCESS, OPT_OUTPUT, OPT_BIND, OPT_ENV, OPT_UID,
   OPT_CWD, OPT_HOSTNAME, OPT_MEMORY, OPT_CPUS, OPT_PIDS, OPT_TIMEOUT, OPT_DISK, OPT_OPEN_FILES, OPT_TMP_EXEC,
   OPT_ALLOW_DEGRADED, OPT_NETWORK, OPT_REPORT, OPT_POLICY, OPT_ALLOW, OPT_DENY, OPT_EGRESS_LOG, OPT_SECRET,
-  OPT_STATE_DIR, OPT_HELP,
+  OPT_STATE_DIR, OPT_BIND_SOCKET, OPT_ALLOW_WRITABLE_SYSTEM, OPT_HELP,
 };
 
 static const struct option options[] = {
@@ -27,6 +27,8 @@ static const struct option options[] = {
     {"workspace-access", required_argument, 0, OPT_WORKSPACE_ACCESS},
     {"output", required_argument, 0, OPT_OUTPUT},
     {"bind", required_argument, 0, OPT_BIND},
+    {"bind-socket", required_argument, 0, OPT_BIND_SOCKET},
+    {"allow-writable-system-dir", no_argument, 0, OPT_ALLOW_WRITABLE_SYSTEM},
     {"env", required_argument, 0, OPT_ENV},
     {"uid", required_argument, 0, OPT_UID},
     {"cwd", required_argument, 0, OPT_CWD},
@@ -61,6 +63,10 @@ void cli_usage_run(FILE *out) {
           "  --workspace-access ro|rw  default rw\n"
           "  --output DIR              mount DIR read-write at /output\n"
           "  --bind SRC:DST[:ro|rw]    extra mount (default ro); repeatable\n"
+          "  --bind-socket SRC:DST     make the host unix socket SRC reachable at DST; every other socket\n"
+          "                            found in a mounted tree is masked; repeatable\n"
+          "  --allow-writable-system-dir  let a writable workspace, output or bind be a directory of\n"
+          "                            root's or a system user's, or under /usr, /etc, /var, /opt, /srv\n"
           "  --tmp-exec                allow executing files from /tmp and other scratch space\n"
           "process:\n"
           "  --env K=V                 environment variable; repeatable\n"
@@ -150,6 +156,15 @@ static int apply_option(airlock_spec *spec, int opt, const char *arg, run_flags 
       return report_error(&err);
     return 0;
   }
+  case OPT_BIND_SOCKET: {
+    airlock_bind b = {0};
+    if (airlock_parse_bind(arg, &b, &err) < 0 || airlock_spec_add_socket(spec, &b, &err) < 0)
+      return report_error(&err);
+    return 0;
+  }
+  case OPT_ALLOW_WRITABLE_SYSTEM:
+    spec->allow_writable_system = true;
+    return 0;
   case OPT_ENV:
     return airlock_spec_add_env(spec, arg, &err) < 0 ? report_error(&err) : 0;
   case OPT_UID:

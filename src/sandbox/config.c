@@ -154,6 +154,24 @@ static int k_binds(airlock_spec *s, const char *k, json_t *v, airlock_error **e)
   return 0;
 }
 
+static int k_sockets(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
+  if (!json_is_array(v))
+    return al_err(e, 0, "config key '%s' must be an array of \"SRC:DST\" strings", k);
+  size_t i;
+  json_t *item;
+  json_array_foreach(v, i, item) {
+    const char *text = NULL;
+    airlock_bind b = {0};
+    if (want_string(k, item, &text, e) < 0)
+      return -1;
+    if (airlock_parse_bind(text, &b, e) < 0)
+      return al_err_prefix(e, "config key '%s[%zu]'", k, i);
+    if (airlock_spec_add_socket(s, &b, e) < 0)
+      return -1;
+  }
+  return 0;
+}
+
 static int k_env(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
   if (!json_is_object(v))
     return al_err(e, 0, "config key '%s' must be an object of strings", k);
@@ -204,6 +222,9 @@ static int k_secrets(airlock_spec *s, const char *k, json_t *v, airlock_error **
 
 static int k_tmp_exec(airlock_spec *s, const char *k, json_t *v, airlock_error **e) { return want_bool(k, v, &s->tmp_exec, e); }
 static int k_allow_degraded(airlock_spec *s, const char *k, json_t *v, airlock_error **e) { return want_bool(k, v, &s->allow_degraded, e); }
+static int k_allow_writable_system(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
+  return want_bool(k, v, &s->allow_writable_system, e);
+}
 
 static int l_memory(airlock_spec *s, const char *k, json_t *v, airlock_error **e) { return want_size(k, v, &s->memory_bytes, e); }
 static int l_disk(airlock_spec *s, const char *k, json_t *v, airlock_error **e) { return want_size(k, v, &s->disk_bytes, e); }
@@ -278,7 +299,8 @@ static const key_entry top_keys[] = {
     {"hostname", k_hostname},   {"cwd", k_cwd},
     {"limits", k_limits},       {"tmpExec", k_tmp_exec},
     {"allowDegraded", k_allow_degraded}, {"network", k_network},
-    {"secrets", k_secrets},
+    {"secrets", k_secrets},     {"sockets", k_sockets},
+    {"allowWritableSystemDir", k_allow_writable_system},
 };
 
 int airlock_spec_load_json(airlock_spec *spec, const char *text, size_t len, airlock_error **err) {

@@ -34,6 +34,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/securebits.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -65,6 +67,51 @@ static int write_id_maps(pid_t pid, const al_plan *p, airlock_error **err) {
   if (write_proc_file(pid, "gid_map", map, err) < 0)
     return al_err_prefix(err, "user namespace");
   return 0;
+}
+
+/* The kernel charges a user namespace, and every per-user counter of what
+ * runs in it (inotify instances, user namespaces, message queues, pending
+ * signals), to the effective uid that creates it.  So as root the clone is
+ * made with the sandbox's own uid and gid as effective ids: a sandbox
+ * exhausting its counters exhausts its own, never root's.  SECBIT_NO_SETUID_
+ * FIXUP keeps the capabilities that clone3 into a cgroup needs; raw
+ * syscalls change only this (single) thread, and the previous ids and bits
+ * come back right after the clone. */
+typedef struct {
+  bool active;
+  int securebits;
+  int dumpable;
+} clone_identity;
+
+static int clone_identity_enter(const al_plan *p, clone_identity *ci, airlock_error **err) {
+  ci->active = false;
+  if (p->lease.lock_fd < 0)
+    return 0; /* rootless, or degraded to the workspace owner */
+  ci->securebits = prctl(PR_GET_SECUREBITS, 0, 0, 0, 0);
+  ci->dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+  if (ci->securebits < 0 ||
+      prctl(PR_SET_SECUREBITS, (unsigned long)ci->securebits | SECBIT_NO_SETUID_FIXUP, 0, 0, 0) < 0)
+    return al_err(err, errno, "sandbox identity: securebits");
+  if (syscall(SYS_setresgid, -1, p->host_gid, -1) < 0 || syscall(SYS_setresuid, -1, p->host_uid, -1) < 0) {
+    int e = errno;
+    syscall(SYS_setresgid, -1, 0, -1);
+    prctl(PR_SET_SECUREBITS, (unsigned long)ci->securebits, 0, 0, 0);
+    return al_err(err, e, "sandbox identity: becoming uid %u for the clone", (unsigned)p->host_uid);
+  }
+  ci->active = true;
+  return 0;
+}
+
+static void clone_identity_leave(clone_identity *ci) {
+  if (!ci->active)
+    return;
+  /* back to root; failing here would leave a launcher with the wrong ids */
+  if (syscall(SYS_setresuid, -1, 0, -1) < 0 || syscall(SYS_setresgid, -1, 0, -1) < 0)
+    abort();
+  prctl(PR_SET_SECUREBITS, (unsigned long)ci->securebits, 0, 0, 0);
+  if (ci->dumpable > 0)
+    prctl(PR_SET_DUMPABLE, ci->dumpable, 0, 0, 0); /* changing the euid cleared it */
+  ci->active = false;
 }
 
 static void set_limit(airlock_result *r, airlock_limit_kind k, const char *name, int64_t value, const char *unit,
@@ -214,6 +261,17 @@ int al_launch_start(al_launch *l, const airlock_spec *spec, bool agent, airlock_
     goto fail;
   r->landlock_abi = l->plan.landlock_abi;
   r->seccomp = true;
+  r->identity = l->plan.identity;
+  r->host_uid = l->plan.host_uid;
+  r->host_gid = l->plan.host_gid;
+  r->idmapped = l->plan.idmapped;
+  if (spec->n_sockets > 0 && (r->sockets_allowed = calloc(spec->n_sockets + 1, sizeof(char *))) != NULL)
+    for (size_t i = 0, k = 0; i < l->plan.n_user; i++)
+      if (l->plan.user[i].socket)
+        r->sockets_allowed[k++] = strdup(l->plan.user[i].host_path);
+  if (strcmp(l->plan.identity, "workspace-owner") == 0)
+    al_append_note(&r->degraded_note, "identity: the workspace's file system cannot be idmapped, so the sandbox runs "
+                                      "as the owner of its writable mounts");
   if (l->plan.landlock_abi == 0)
     al_append_note(&r->degraded_note, "landlock: this kernel has none; writes are confined by read-only mounts only");
 
@@ -237,7 +295,12 @@ int al_launch_start(al_launch *l, const airlock_spec *spec, bool agent, airlock_
     l->plan.in_cgroup_ns = true;
   }
   l->start_ms = al_monotonic_ms();
+  clone_identity ci;
+  if (clone_identity_enter(&l->plan, &ci, err) < 0)
+    goto fail;
   l->pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+  if (l->pid != 0)
+    clone_identity_leave(&ci);
   if (l->pid < 0) {
     int e = errno;
     al_err(err, e, "cannot create namespaces (clone3)%s",

@@ -1,15 +1,22 @@
 /* pathpolicy.c - the bind guard.  A sandbox is only as good as what is
  * mounted into it: binding /, /etc, a docker socket or ~/.ssh hands the
- * agent the host.  Sources are checked after resolving every symlink (the
- * kernel mounts what the path resolves to, so that is what must be judged);
- * the mount itself later re-opens the resolved path without following
- * symlinks, so a swap between check and mount fails instead of escaping. */
+ * agent the host.  A source is opened once, following no symbolic link in
+ * any component, and everything is judged on that descriptor: its type and
+ * owner by fstat, its place by the kernel's own name for it.  The mount is
+ * then made from the same descriptor, so nothing can be swapped in between
+ * (a link planted by an earlier sandbox is refused, not followed). */
 #define _GNU_SOURCE
 #include "pathpolicy.h"
 #include "cleanup.h"
 #include "error.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <pwd.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -86,11 +93,61 @@ static int check_homes(const char *what, const char *src, const char *real, airl
   return 0;
 }
 
-int al_resolve_mount_source(const char *what, const char *src, char **resolved,
-                            airlock_error **err) {
-  _cleanup_free_ char *real = realpath(src, NULL);
-  if (real == NULL)
+/* Where a writable mount would hand the sandbox the system: owners and trees. */
+static const char *const system_trees[] = {"/usr", "/etc", "/var", "/opt", "/srv", "/boot", "/bin", "/sbin", "/lib"};
+
+static bool is_system_tree(const char *real) {
+  if (path_is_under(real, "/var/tmp") && strcmp(real, "/var/tmp") != 0)
+    return false; /* scratch below /var/tmp belongs to whoever made it */
+  for (size_t i = 0; i < AL_ARRAY_SIZE(system_trees); i++)
+    if (path_is_under(real, system_trees[i]))
+      return true;
+  /* /lib32, /lib64, /libx32 */
+  return strncmp(real, "/lib", 4) == 0 && (strchr(real + 1, '/') == NULL || strchr(real + 1, '/') > real + 4);
+}
+
+int al_host_path_open(const char *what, const char *src, int given_fd, al_host_path *out, airlock_error **err) {
+  *out = (al_host_path){.fd = -1};
+  _cleanup_close_ int fd = -1;
+  if (given_fd >= 0) {
+    fd = fcntl(given_fd, F_DUPFD_CLOEXEC, 3);
+    if (fd < 0)
+      return al_err(err, errno, "%s '%s'", what, src);
+  } else {
+    if (src == NULL || src[0] == '\0')
+      return al_err(err, ENOENT, "%s: no path given", what);
+    struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+    fd = (int)syscall(SYS_openat2, AT_FDCWD, src, &how, sizeof(how));
+    if (fd < 0 && errno == ELOOP)
+      return al_err(err, 0, "%s '%s' goes through a symbolic link: airlock opens host paths once and never follows "
+                    "links in them; give the path the link points to", what, src);
+    if (fd < 0)
+      return al_err(err, errno, "%s '%s'", what, src);
+  }
+  if (fstat(fd, &out->st) < 0)
     return al_err(err, errno, "%s '%s'", what, src);
+  char link[64], buf[PATH_MAX];
+  snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+  ssize_t n = readlink(link, buf, sizeof(buf) - 1);
+  if (n <= 0 || buf[0] != '/')
+    return al_err(err, n < 0 ? errno : 0, "%s '%s': cannot tell where it is", what, src);
+  buf[n] = '\0';
+  if ((out->real = strdup(buf)) == NULL)
+    return al_err(err, ENOMEM, "%s", what);
+  out->fd = AL_STEAL_FD(fd);
+  return 0;
+}
+
+void al_host_path_close(al_host_path *hp) {
+  if (hp->fd >= 0)
+    close(hp->fd);
+  free(hp->real);
+  *hp = (al_host_path){.fd = -1};
+}
+
+int al_check_mount_source(const char *what, const char *src, const al_host_path *hp, bool writable,
+                          bool allow_system_write, airlock_error **err) {
+  const char *real = hp->real;
   if (strcmp(real, "/") == 0)
     return al_err(err, 0, "%s '%s' resolves to '/': the host root may not be mounted", what, src);
   for (size_t i = 0; i < AL_ARRAY_SIZE(denied_trees); i++) {
@@ -115,15 +172,41 @@ int al_resolve_mount_source(const char *what, const char *src, char **resolved,
       return al_err(err, 0, "%s '%s' resolves to '%s', a credential location (%s)", what, src, real,
                     credential_names[i]);
     /* a directory holding credentials (a home directory) is refused too */
-    _cleanup_free_ char *inside = NULL;
     struct stat st;
-    if (asprintf(&inside, "%s/%s", real, credential_names[i]) >= 0 && lstat(inside, &st) == 0)
-      return al_err(err, 0, "%s '%s' contains the credential location %s", what, src, inside);
+    if (S_ISDIR(hp->st.st_mode) && fstatat(hp->fd, credential_names[i], &st, AT_SYMLINK_NOFOLLOW) == 0)
+      return al_err(err, 0, "%s '%s' contains the credential location %s/%s", what, src, real, credential_names[i]);
   }
-  struct stat st;
-  if (stat(real, &st) == 0 && S_ISSOCK(st.st_mode))
-    return al_err(err, 0, "%s '%s' is a socket: sockets may not be mounted into a sandbox", what, src);
-  *resolved = AL_STEAL(real);
+  if (S_ISSOCK(hp->st.st_mode))
+    return al_err(err, 0, "%s '%s' is a socket: sockets may not be mounted into a sandbox (see --bind-socket)",
+                  what, src);
+  if (!S_ISDIR(hp->st.st_mode) && !S_ISREG(hp->st.st_mode))
+    return al_err(err, 0, "%s '%s' is neither a directory nor a regular file", what, src);
+  /* only a privileged launcher can map a sandbox onto someone else's files;
+   * rootless, the sandbox writes no more than its caller could */
+  if (writable && !allow_system_write && geteuid() == 0) {
+    if (hp->st.st_uid < 1000)
+      return al_err(err, 0, "%s '%s' (%s) is owned by %s (uid %u) and would be writable: a sandbox may write only "
+                    "into directories of a regular user (uid 1000 or above); mount it read-only, give it to a user, "
+                    "or pass --allow-writable-system-dir", what, src, real, hp->st.st_uid == 0 ? "root" : "a system user",
+                    (unsigned)hp->st.st_uid);
+    if (is_system_tree(real))
+      return al_err(err, 0, "%s '%s' (%s) is under a system tree (/usr, /etc, /var, /opt, /srv, /boot, /lib*, /bin, "
+                    "/sbin) and would be writable; mount it read-only or pass --allow-writable-system-dir", what, src,
+                    real);
+  }
+  return 0;
+}
+
+int al_resolve_mount_source(const char *what, const char *src, char **resolved, airlock_error **err) {
+  al_host_path hp;
+  if (al_host_path_open(what, src, -1, &hp, err) < 0)
+    return -1;
+  if (al_check_mount_source(what, src, &hp, false, false, err) < 0) {
+    al_host_path_close(&hp);
+    return -1;
+  }
+  *resolved = AL_STEAL(hp.real);
+  al_host_path_close(&hp);
   return 0;
 }
 

@@ -6,11 +6,14 @@
 #include "plan.h"
 #include "cleanup.h"
 #include "error.h"
+#include "identity.h"
 #include "landlock.h"
 #include "network.h"
 #include "pathpolicy.h"
+#include "usermount.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,7 +60,7 @@ static int add_entry(al_mount_entry **arr, size_t *n, const char *host, const ch
   struct stat st;
   if (lstat(host, &st) < 0)
     return 0; /* optional entry missing on this host */
-  al_mount_entry e = {0};
+  al_mount_entry e = {.tree_fd = -1};
   if (S_ISLNK(st.st_mode)) {
     char buf[4096];
     ssize_t len = readlink(host, buf, sizeof(buf) - 1);
@@ -88,17 +91,143 @@ static int add_entry(al_mount_entry **arr, size_t *n, const char *host, const ch
   return 0;
 }
 
-static int add_user_mount(al_plan *p, const char *what, const char *src, const char *dst, bool writable,
-                          airlock_error **err) {
-  _cleanup_free_ char *real = NULL;
-  if (al_resolve_mount_source(what, src, &real, err) < 0)
+/* A user-named source: opened once, judged on the descriptor (pathpolicy.c),
+ * kept open in hp[] until the trees are made.  given_fd >= 0 is a descriptor
+ * the caller opened and checked itself (the node). */
+static int add_user_mount(al_plan *p, al_host_path *hp, const char *what, const char *src, int given_fd,
+                          const char *dst, bool writable, bool socket, airlock_error **err) {
+  if (al_host_path_open(what, src, given_fd, hp, err) < 0)
     return -1;
-  size_t before = p->n_user;
-  if (add_entry(&p->user, &p->n_user, real, dst, err) < 0)
+  if (socket) {
+    if (!S_ISSOCK(hp->st.st_mode))
+      return al_err(err, 0, "%s '%s' is not a unix socket", what, src);
+  } else if (strcmp(what, "bind source") != 0 && !S_ISDIR(hp->st.st_mode)) {
+    return al_err(err, 0, "%s '%s' is not a directory", what, src);
+  } else if (al_check_mount_source(what, src, hp, writable, p->spec->allow_writable_system, err) < 0) {
     return -1;
-  if (p->n_user == before || p->user[before].type == AL_ENTRY_SYMLINK)
-    return al_err(err, 0, "%s '%s' is neither a directory nor a regular file", what, src);
-  p->user[before].writable = writable;
+  }
+  al_mount_entry e = {.type = S_ISDIR(hp->st.st_mode) ? AL_ENTRY_DIR : AL_ENTRY_FILE, .writable = writable,
+                      .tree_fd = -1, .src_dev = hp->st.st_dev, .src_ino = hp->st.st_ino, .socket = socket};
+  e.host_path = strdup(hp->real);
+  e.target = strdup(dst);
+  al_mount_entry *grown = realloc(p->user, (p->n_user + 1) * sizeof(*grown));
+  if (grown)
+    p->user = grown;
+  if (!grown || !e.host_path || !e.target) {
+    free(e.host_path);
+    free(e.target);
+    return al_err(err, ENOMEM, "plan");
+  }
+  p->user[p->n_user++] = e;
+  return 0;
+}
+
+/* The sandbox's identity on the host.  An unprivileged caller can only map
+ * itself.  Root leases a uid/gid pair of airlock's range for this sandbox
+ * alone: never host root, never a user's, never another sandbox's. */
+static int choose_identity(al_plan *p, airlock_error **err) {
+  p->lease.lock_fd = -1;
+  if (geteuid() != 0) {
+    p->host_uid = geteuid();
+    p->host_gid = getegid();
+    p->identity = "caller";
+    return 0;
+  }
+  p->drop_groups = true;
+  static al_id_range range; /* read once per process: the node launches many */
+  static bool have_range;
+  if (!have_range && al_id_range_load("/etc/subuid", "/etc/subgid", "/etc/passwd", &range, err) < 0)
+    return -1;
+  have_range = true;
+  if (al_id_lease_take(AL_ID_LOCK_FILE, &range, &p->lease, err) < 0)
+    return -1;
+  p->host_uid = p->lease.uid;
+  p->host_gid = p->lease.gid;
+  p->identity = "allocated";
+  return 0;
+}
+
+/* As root: each user source becomes a detached tree, idmapped from its owner
+ * on disk to the sandbox's uid where the sandbox must own files (writable
+ * mounts, and read-only ones not owned by root).  A file system that cannot
+ * be idmapped is refused unless degraded mode is allowed; then the sandbox
+ * runs as the owner of the writable sources (never root), as before
+ * idmapped mounts, and the report says so.  Read-only sources of root's are
+ * not mapped: the sandbox reads them as others may. */
+static int make_user_trees(al_plan *p, al_host_path *hp, airlock_error **err) {
+  if (strcmp(p->identity, "caller") == 0)
+    return 0; /* rootless: the child clones what it re-finds (rootfs.c) */
+  struct { uid_t uid; gid_t gid; int fd; } ns[8];
+  size_t n_ns = 0;
+  int rc = 0;
+  bool unsupported = false;
+  for (size_t i = 0; i < p->n_user && rc == 0; i++) {
+    al_mount_entry *e = &p->user[i];
+    int userns = -1;
+    /* a socket bound by name is mapped whoever owns it: connect() needs its
+     * owner's write permission, and that one inode is what was asked for */
+    if (e->socket || e->writable || hp[i].st.st_uid != 0) {
+      for (size_t k = 0; k < n_ns && userns < 0; k++)
+        if (ns[k].uid == hp[i].st.st_uid && ns[k].gid == hp[i].st.st_gid)
+          userns = ns[k].fd;
+      if (userns < 0 && n_ns == AL_ARRAY_SIZE(ns)) {
+        rc = al_err(err, 0, "workspace, output and binds have more than %zu different owners", AL_ARRAY_SIZE(ns));
+        break;
+      }
+      if (userns < 0) {
+        userns = al_idmap_userns(hp[i].st.st_uid, hp[i].st.st_gid, p->host_uid, p->host_gid, err);
+        if (userns < 0) {
+          rc = -1;
+          break;
+        }
+        ns[n_ns++] = (typeof(ns[0])){hp[i].st.st_uid, hp[i].st.st_gid, userns};
+      }
+    }
+    const char *what = strcmp(e->target, "/workspace") == 0 ? "workspace" : strcmp(e->target, "/output") == 0 ? "output" : "bind";
+    e->tree_fd = al_user_tree(&hp[i], what, e->writable, userns, &unsupported, err);
+    if (e->tree_fd < 0)
+      rc = -1;
+  }
+  for (size_t k = 0; k < n_ns; k++)
+    close(ns[k].fd);
+  if (rc == 0) {
+    p->idmapped = n_ns > 0;
+    return 0;
+  }
+  if (!unsupported || !p->spec->allow_degraded)
+    return unsupported ? al_err_prefix(err, "%s; pass --allow-degraded to run the sandbox as the owner of its "
+                                            "writable mounts instead", "refusing to run") : -1;
+  /* degraded: no idmapping; the sandbox is the owner of what it writes */
+  uid_t owner = 0;
+  gid_t group = 0;
+  bool have_owner = false;
+  for (size_t i = 0; i < p->n_user; i++) {
+    if (p->user[i].tree_fd >= 0)
+      close(p->user[i].tree_fd);
+    p->user[i].tree_fd = -1;
+    if (!p->user[i].writable || p->user[i].socket)
+      continue;
+    if (have_owner && hp[i].st.st_uid != owner)
+      return al_err(err, 0, "degraded mode: writable mounts owned by uids %u and %u cannot both be the sandbox's",
+                    (unsigned)owner, (unsigned)hp[i].st.st_uid);
+    owner = hp[i].st.st_uid;
+    group = hp[i].st.st_gid;
+    have_owner = true;
+  }
+  if (have_owner && owner == 0)
+    return al_err(err, 0, "degraded mode: the writable mounts belong to root, and a sandbox never runs as host root");
+  airlock_error_free(err);
+  if (have_owner) {
+    al_id_lease_release(&p->lease);
+    p->host_uid = owner;
+    p->host_gid = group;
+    p->identity = "workspace-owner";
+  }
+  for (size_t i = 0; i < p->n_user; i++) {
+    bool ignored;
+    if ((p->user[i].tree_fd = al_user_tree(&hp[i], "mount", p->user[i].writable, -1, &ignored, err)) < 0)
+      return -1;
+  }
   return 0;
 }
 
@@ -146,33 +275,14 @@ static int build_env(al_plan *p, const airlock_spec *spec, airlock_error **err) 
   return 0;
 }
 
-/* Which host uid the sandbox user becomes.  An unprivileged caller can only
- * map itself.  Root maps the sandbox to the owner of the workspace (so the
- * agent can write it) or to nobody, never to host root by default. */
-static void choose_host_ids(al_plan *p, const airlock_spec *spec) {
-  if (geteuid() != 0) {
-    p->host_uid = geteuid();
-    p->host_gid = getegid();
-    return;
-  }
-  p->drop_groups = true;
-  p->host_uid = NOBODY;
-  p->host_gid = NOBODY;
-  const char *owner_of = spec->workspace && !spec->workspace_none ? spec->workspace : spec->output;
-  struct stat st;
-  if (owner_of && stat(owner_of, &st) == 0) {
-    p->host_uid = st.st_uid;
-    p->host_gid = st.st_gid;
-  }
-}
-
 int al_plan_build(al_plan *p, const airlock_spec *spec, airlock_error **err) {
   memset(p, 0, sizeof(*p));
   p->spec = spec;
   p->sync_fd = p->status_fd = -1;
   p->inside_uid = spec->uid;
   p->inside_gid = spec->uid;
-  choose_host_ids(p, spec);
+  if (choose_identity(p, err) < 0)
+    return -1;
 
   static const char *const bases[] = {"/tmp", "/mnt", "/run", "/var/tmp"};
   struct stat st;
@@ -226,15 +336,40 @@ int al_plan_build(al_plan *p, const airlock_spec *spec, airlock_error **err) {
   }
 
   const char *workspace = spec->workspace_none ? NULL : spec->workspace;
-  if (workspace && add_user_mount(p, "workspace", workspace, "/workspace", spec->workspace_rw, err) < 0)
-    return -1;
-  if (spec->output && add_user_mount(p, "output", spec->output, "/output", true, err) < 0)
-    return -1;
-  for (size_t i = 0; i < spec->n_binds; i++) {
-    if (al_check_mount_target("bind", spec->binds[i].dst, err) < 0 ||
-        add_user_mount(p, "bind source", spec->binds[i].src, spec->binds[i].dst, spec->binds[i].writable, err) < 0)
-      return -1;
+  bool has_workspace = !spec->workspace_none && (spec->workspace || spec->workspace_fd >= 0);
+  size_t n_sources = 2 + spec->n_binds + spec->n_sockets;
+  al_host_path *hp = calloc(n_sources, sizeof(*hp));
+  if (hp == NULL)
+    return al_err(err, ENOMEM, "plan");
+  for (size_t i = 0; i < n_sources; i++)
+    hp[i].fd = -1;
+  int rc = 0;
+  if (has_workspace)
+    rc = add_user_mount(p, &hp[p->n_user], "workspace", workspace ? workspace : "(given)", spec->workspace_fd,
+                        "/workspace", spec->workspace_rw, false, err);
+  if (rc == 0 && spec->output)
+    rc = add_user_mount(p, &hp[p->n_user], "output", spec->output, -1, "/output", true, false, err);
+  for (size_t i = 0; rc == 0 && i < spec->n_binds; i++) {
+    if (al_check_mount_target("bind", spec->binds[i].dst, err) < 0)
+      rc = -1;
+    else
+      rc = add_user_mount(p, &hp[p->n_user], "bind source", spec->binds[i].src, -1, spec->binds[i].dst,
+                          spec->binds[i].writable, false, err);
   }
+  for (size_t i = 0; rc == 0 && i < spec->n_sockets; i++) {
+    if (al_check_mount_target("socket", spec->sockets[i].dst, err) < 0)
+      rc = -1;
+    else
+      rc = add_user_mount(p, &hp[p->n_user], "socket", spec->sockets[i].src, -1, spec->sockets[i].dst, false, true,
+                          err);
+  }
+  if (rc == 0)
+    rc = make_user_trees(p, hp, err);
+  for (size_t i = 0; i < n_sources; i++)
+    al_host_path_close(&hp[i]);
+  free(hp);
+  if (rc < 0)
+    return -1;
 
   const char *hostname = spec->hostname ? spec->hostname : "airlock";
   const char *uname = spec->uid == 0 ? "root" : "sandbox";
@@ -261,7 +396,7 @@ int al_plan_build(al_plan *p, const airlock_spec *spec, airlock_error **err) {
     if ((p->argv[i] = strdup(spec->argv[i])) == NULL)
       return al_err(err, ENOMEM, "argv");
   p->home = SANDBOX_HOME;
-  p->cwd = spec->cwd ? spec->cwd : workspace ? "/workspace" : SANDBOX_HOME;
+  p->cwd = spec->cwd ? spec->cwd : has_workspace ? "/workspace" : SANDBOX_HOME;
 
   snprintf(p->scratch_opts, sizeof(p->scratch_opts), "%lld", (long long)spec->disk_bytes);
 
@@ -303,6 +438,8 @@ void al_plan_free(al_plan *p) {
   size_t counts[] = {p->n_system, p->n_etc, p->n_user};
   for (int l = 0; l < 3; l++) {
     for (size_t i = 0; i < counts[l]; i++) {
+      if (lists[l][i].tree_fd >= 0)
+        close(lists[l][i].tree_fd);
       free(lists[l][i].host_path);
       free(lists[l][i].target);
       free(lists[l][i].link_target);
@@ -321,5 +458,7 @@ void al_plan_free(al_plan *p) {
     free(*a);
   free(p->argv);
   al_bpf_free(&p->seccomp);
+  al_id_lease_release(&p->lease);
   memset(p, 0, sizeof(*p));
+  p->lease.lock_fd = -1;
 }

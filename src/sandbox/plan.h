@@ -5,6 +5,7 @@
 #define AIRLOCK_PLAN_H
 
 #include "airlock/airlock.h"
+#include "identity.h"
 #include "seccomp_filter.h"
 
 #include <spawn.h>
@@ -23,6 +24,13 @@ typedef struct al_mount_entry {
   bool writable;
   char *content;     /* small /etc files are copied, not mounted (cheaper) */
   size_t content_len;
+  /* user-named sources (workspace, output, binds, sockets): opened once by
+   * the launcher; as root it hands a finished detached tree to the child,
+   * rootless the child must find the very inode the launcher checked */
+  int tree_fd;       /* -1 when none */
+  dev_t src_dev;
+  ino_t src_ino;
+  bool socket;       /* bound by name (--bind-socket): never masked */
 } al_mount_entry;
 
 typedef struct al_rlimit {
@@ -73,6 +81,9 @@ typedef struct al_plan {
   uid_t host_uid;
   gid_t host_gid;
   bool drop_groups;           /* setgroups(0) possible (launcher is root) */
+  al_id_lease lease;          /* root: the sandbox's own host uid/gid; init keeps the lock */
+  const char *identity;       /* "allocated", "caller" or "workspace-owner" (the report's) */
+  bool idmapped;              /* user mounts are idmapped trees made by the launcher */
 
   al_rlimit rlimits[AL_MAX_RLIMITS];
   int n_rlimits;
@@ -111,6 +122,7 @@ typedef enum {
   AL_MSG_EXEC_STARTED = 5, /* agent: exec_id, pid inside the sandbox */
   AL_MSG_EXEC_EXIT = 6,    /* agent: exec_id, wait status, usage */
   AL_MSG_EGRESS_FDS = 7,   /* proxy mode: SCM_RIGHTS [listening TCP 127.0.0.1:3128, UDP 127.0.0.1:53] */
+  AL_MSG_SOCKETS_MASKED = 8, /* value: host unix sockets found in mounted trees and masked */
 } al_msg_kind;
 typedef struct al_status_msg {
   int32_t kind;
@@ -128,6 +140,7 @@ __attribute__((noreturn)) void al_agent_main(al_plan *plan);
  * non-zero as_limit caps its address space.  Returns 0 or an errno. */
 int al_spawn(pid_t *pid, const int *fds, const char *cwd, bool new_session, rlim_t as_limit, char *const argv[],
              char *const envp[]);
-int al_rootfs_build(const al_plan *plan, char *errbuf, size_t errlen);
+/* 0, or -1 with errbuf; *sockets_masked counts the sockets made unreachable */
+int al_rootfs_build(const al_plan *plan, unsigned *sockets_masked, char *errbuf, size_t errlen);
 
 #endif

@@ -11,6 +11,9 @@
 void airlock_result_clear(airlock_result *r) {
   free(r->degraded_note);
   free(r->egress_json);
+  for (char **s = r->sockets_allowed; s && *s; s++)
+    free(*s);
+  free(r->sockets_allowed);
   memset(r, 0, sizeof(*r));
 }
 
@@ -37,6 +40,15 @@ char *airlock_result_to_json(const airlock_result *r) {
     return NULL;
   json_object_set_new(root, "killed_by_signal", json_boolean(r->killed_by_signal));
   json_object_set_new(root, "degraded", r->degraded_note ? json_string(r->degraded_note) : json_null());
+  /* who the sandbox was on the host, and which host sockets it could reach */
+  json_t *sockets = json_array();
+  for (char **s = r->sockets_allowed; s && *s; s++)
+    json_array_append_new(sockets, json_string(*s));
+  json_object_set_new(root, "identity",
+                      json_pack("{s:s, s:I, s:I, s:b, s:I, s:o}", "mode", r->identity ? r->identity : "unknown",
+                                "host_uid", (json_int_t)r->host_uid, "host_gid", (json_int_t)r->host_gid, "idmapped",
+                                r->idmapped, "sockets_masked", (json_int_t)r->sockets_masked, "sockets_allowed",
+                                sockets));
   json_t *egress = r->egress_json ? json_loads(r->egress_json, 0, NULL) : NULL;
   if (egress)
     json_object_set_new(root, "egress", egress);

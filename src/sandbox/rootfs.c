@@ -19,6 +19,8 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdarg.h>
+#include <dirent.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -106,6 +108,15 @@ static int attach_tree(int rootfd, dev_t root_dev, const al_mount_entry *e, uint
   int src = open_no_symlinks(AT_FDCWD, host, O_PATH);
   if (src < 0)
     FAIL("open %s", e->host_path);
+  /* a user-named source: the launcher opened and judged one inode, and this
+   * name must still lead to exactly that one (rootless: the kernel cannot
+   * carry the launcher's mount into this namespace) */
+  struct stat st;
+  if (e->src_ino != 0 && (fstat(src, &st) < 0 || st.st_dev != e->src_dev || st.st_ino != e->src_ino)) {
+    close(src);
+    errno = ESTALE;
+    FAIL("%s changed after it was checked", e->host_path);
+  }
   int tree = open_tree(src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
                                    (e->type == AL_ENTRY_DIR ? AT_RECURSIVE : 0));
   close(src);
@@ -129,6 +140,101 @@ static int attach_tree(int rootfd, dev_t root_dev, const al_mount_entry *e, uint
   if (rc < 0)
     FAIL("mount %s at %s", e->host_path, e->target);
   return 0;
+}
+
+/* A tree the launcher made (root: flags and idmapping already set). */
+static int attach_detached(int rootfd, dev_t root_dev, const al_mount_entry *e, char *errbuf, size_t errlen) {
+  int target = make_target(rootfd, root_dev, e->target + 1, e->type == AL_ENTRY_DIR, errbuf, errlen);
+  if (target < 0)
+    return -1;
+  int rc = move_mount(e->tree_fd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+  int saved = errno;
+  close(target);
+  errno = saved;
+  if (rc < 0)
+    FAIL("mount %s at %s", e->host_path, e->target);
+  return 0;
+}
+
+/* Host unix sockets inside a mounted tree (an ssh or gpg agent, a database,
+ * a container engine) would let the sandbox talk to what listens on them;
+ * connect() needs no more than write permission on the inode, and the
+ * sandbox owns the workspace's files.  Each one found is covered with a
+ * bind of /dev/null: connecting gets ECONNREFUSED, and being a mount point
+ * it cannot be removed or renamed away.  The walk reads directory entries
+ * only (d_type), with a fixed buffer per level: no allocation here. */
+#define MASK_MAX_DEPTH 128
+
+static int mask_sockets_in(int rootfd, int dir, int depth, unsigned *masked, char *errbuf, size_t errlen) {
+  if (depth >= MASK_MAX_DEPTH) {
+    errno = ELOOP;
+    FAIL("checking a mounted tree for sockets: deeper than %d levels", MASK_MAX_DEPTH);
+  }
+  char buf[4096];
+  for (;;) {
+    long n = syscall(SYS_getdents64, dir, buf, sizeof(buf));
+    if (n < 0)
+      FAIL("checking a mounted tree for sockets");
+    if (n == 0)
+      return 0;
+    for (long off = 0; off < n;) {
+      struct {
+        uint64_t ino;
+        int64_t off;
+        unsigned short reclen;
+        unsigned char type;
+        char name[];
+      } *d = (void *)(buf + off);
+      off += d->reclen;
+      if (strcmp(d->name, ".") == 0 || strcmp(d->name, "..") == 0)
+        continue;
+      unsigned char type = d->type;
+      if (type == DT_UNKNOWN) {
+        struct stat st;
+        if (fstatat(dir, d->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+          continue;
+        type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISSOCK(st.st_mode) ? DT_SOCK : DT_REG;
+      }
+      if (type == DT_DIR) {
+        int sub = openat(dir, d->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub < 0)
+          continue; /* unreadable to the sandbox too: nothing reachable below */
+        int rc = mask_sockets_in(rootfd, sub, depth + 1, masked, errbuf, errlen);
+        close(sub);
+        if (rc < 0)
+          return -1;
+      } else if (type == DT_SOCK) {
+        int target = openat(dir, d->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        int cover = open_tree(rootfd, "dev/null", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+        int rc = target < 0 || cover < 0 ? -1
+                                         : move_mount(cover, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+        int saved = errno;
+        if (target >= 0)
+          close(target);
+        if (cover >= 0)
+          close(cover);
+        errno = saved;
+        if (rc < 0)
+          FAIL("masking the host socket %s", d->name);
+        (*masked)++;
+      }
+    }
+  }
+}
+
+static int attach_user(int rootfd, dev_t root_dev, const al_mount_entry *e, unsigned *masked, char *errbuf,
+                       size_t errlen) {
+  uint64_t attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (e->writable ? 0 : MOUNT_ATTR_RDONLY);
+  int rc = e->tree_fd >= 0 ? attach_detached(rootfd, root_dev, e, errbuf, errlen)
+                           : attach_tree(rootfd, root_dev, e, attrs, errbuf, errlen);
+  if (rc < 0 || e->type != AL_ENTRY_DIR || e->socket)
+    return rc;
+  int dir = open_no_symlinks(rootfd, e->target + 1, O_RDONLY | O_DIRECTORY);
+  if (dir < 0)
+    FAIL("open %s", e->target);
+  rc = mask_sockets_in(rootfd, dir, 0, masked, errbuf, errlen);
+  close(dir);
+  return rc;
 }
 
 static int place_entry(int rootfd, dev_t root_dev, const al_mount_entry *e, uint64_t attrs, char *errbuf,
@@ -305,7 +411,8 @@ static int build_scratch(int rootfd, const al_plan *p, char *errbuf, size_t errl
   return 0;
 }
 
-int al_rootfs_build(const al_plan *p, char *errbuf, size_t errlen) {
+int al_rootfs_build(const al_plan *p, unsigned *sockets_masked, char *errbuf, size_t errlen) {
+  *sockets_masked = 0;
   /* nothing we mount may propagate back to the host */
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
     FAIL("make mounts private");
@@ -339,11 +446,9 @@ int al_rootfs_build(const al_plan *p, char *errbuf, size_t errlen) {
   if (build_dev(rootfd, root_dev, p, errbuf, errlen) < 0 || build_scratch(rootfd, p, errbuf, errlen) < 0 ||
       write_secrets(rootfd, root_dev, p, errbuf, errlen) < 0)
     goto out;
-  for (size_t i = 0; i < p->n_user; i++) {
-    uint64_t attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (p->user[i].writable ? 0 : MOUNT_ATTR_RDONLY);
-    if (attach_tree(rootfd, root_dev, &p->user[i], attrs, errbuf, errlen) < 0)
+  for (size_t i = 0; i < p->n_user; i++)
+    if (attach_user(rootfd, root_dev, &p->user[i], sockets_masked, errbuf, errlen) < 0)
       goto out;
-  }
   if (mkdirat(rootfd, "proc", 0555) < 0 && errno != EEXIST) {
     fail(errbuf, errlen, errno, "mkdir /proc");
     goto out;

@@ -62,6 +62,9 @@ static void drain_status(al_launch *l, airlock_result *r, run_state *st) {
       st->exit_status = m.value;
       st->got_exit = true;
       break;
+    case AL_MSG_SOCKETS_MASKED:
+      r->sockets_masked = (unsigned)m.value;
+      break;
     default:
       break;
     }

@@ -235,11 +235,14 @@ void al_sandbox_main(al_plan *p) {
 
   char errbuf[200];
   errbuf[0] = '\0';
-  int built = al_rootfs_build(p, errbuf, sizeof(errbuf));
+  unsigned masked = 0;
+  int built = al_rootfs_build(p, &masked, errbuf, sizeof(errbuf));
   al_plan_wipe_secrets(p); /* written to /run/secrets (or not at all): init's copy goes */
   if (built < 0)
     setup_failed(errbuf, 0);
   al_trace_step("init", "root built");
+  if (masked)
+    send_msg(AL_MSG_SOCKETS_MASKED, (int)masked, NULL);
   join_cgroups(p);
   al_trace_step("init", "cgroups joined");
   if (sethostname(p->hostname, strlen(p->hostname)) < 0)
@@ -280,11 +283,16 @@ void al_sandbox_main(al_plan *p) {
     setup_failed("seccomp", errno);
   al_trace_step("init", "locked down");
 
-  /* nothing inherited survives except stdio and our report pipe */
+  /* nothing inherited survives except stdio, our report socket and the lock
+   * that keeps our host uid leased while we live (identity.c) */
   int keep = p->status_fd;
+  if (p->lease.lock_fd >= 0 && p->lease.lock_fd != keep + 1) {
+    if (dup3(p->lease.lock_fd, keep + 1, O_CLOEXEC) < 0)
+      setup_failed("keeping the uid lease", errno);
+  }
   if (keep > 3)
     syscall(SYS_close_range, 3, keep - 1, 0);
-  syscall(SYS_close_range, keep + 1, ~0U, 0);
+  syscall(SYS_close_range, keep + (p->lease.lock_fd >= 0 ? 2 : 1), ~0U, 0);
   fcntl(keep, F_SETFD, FD_CLOEXEC);
 
   if (p->agent)

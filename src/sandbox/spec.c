@@ -30,6 +30,7 @@ void airlock_spec_init(airlock_spec *spec) {
   spec->nofile = 1024;
   spec->network = AIRLOCK_NETWORK_NONE;
   spec->egress_log_fd = -1;
+  spec->workspace_fd = -1;
 }
 
 void airlock_spec_clear(airlock_spec *spec) {
@@ -52,7 +53,13 @@ void airlock_spec_clear(airlock_spec *spec) {
   for (size_t i = 0; i < spec->n_env; i++)
     free(spec->env[i]);
   free(spec->env);
+  for (size_t i = 0; i < spec->n_sockets; i++) {
+    free(spec->sockets[i].src);
+    free(spec->sockets[i].dst);
+  }
+  free(spec->sockets);
   memset(spec, 0, sizeof(*spec));
+  spec->workspace_fd = spec->egress_log_fd = -1; /* 0 would be stdin */
 }
 
 static int check_dir(const char *what, const char *path, airlock_error **err) {
@@ -118,22 +125,13 @@ int al_spec_check(const airlock_spec *spec, bool need_command, airlock_error **e
     if (al_resolve_mount_source("image", spec->image, &real, err) < 0 || check_dir("image", real, err) < 0)
       return -1;
   }
-  if (spec->workspace && !spec->workspace_none) {
-    _cleanup_free_ char *real = NULL;
-    if (al_resolve_mount_source("workspace", spec->workspace, &real, err) < 0 ||
-        check_dir("workspace", real, err) < 0)
-      return -1;
-  }
-  if (spec->output) {
-    _cleanup_free_ char *real = NULL;
-    if (al_resolve_mount_source("output", spec->output, &real, err) < 0 || check_dir("output", real, err) < 0)
-      return -1;
-  }
+  /* Workspace, output and bind sources are opened and judged once, by the
+   * launch plan (plan.c), on the descriptor it then mounts: nothing here
+   * looks them up by name. */
   for (size_t i = 0; i < spec->n_binds; i++) {
     const airlock_bind *b = &spec->binds[i];
-    _cleanup_free_ char *real = NULL;
-    if (al_resolve_mount_source("bind source", b->src, &real, err) < 0)
-      return -1;
+    if (b->src == NULL || b->src[0] == '\0')
+      return al_err(err, 0, "bind source is empty");
     if (al_check_mount_target("bind", b->dst, err) < 0)
       return -1;
     if ((spec->workspace && !spec->workspace_none && strcmp(b->dst, "/workspace") == 0) || (spec->output && strcmp(b->dst, "/output") == 0))
@@ -216,5 +214,15 @@ int airlock_spec_add_bind(airlock_spec *spec, airlock_bind *bind, airlock_error 
   spec->binds = grown;
   spec->binds[spec->n_binds++] = *bind;
   memset(bind, 0, sizeof(*bind));
+  return 0;
+}
+
+int airlock_spec_add_socket(airlock_spec *spec, airlock_bind *sock, airlock_error **err) {
+  airlock_bind *grown = realloc(spec->sockets, (spec->n_sockets + 1) * sizeof(*grown));
+  if (grown == NULL)
+    return al_err(err, ENOMEM, "socket");
+  spec->sockets = grown;
+  spec->sockets[spec->n_sockets++] = *sock;
+  memset(sock, 0, sizeof(*sock));
   return 0;
 }

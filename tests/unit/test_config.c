@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "airlock/airlock.h"
+#include "plan.h"
 
 static char *test_argv[] = {"/bin/true", NULL};
 
@@ -648,31 +649,46 @@ static void test_validate_limits(void **state) {
   expect_invalid(&spec, "cwd", "'relative'");
 }
 
+/* The launch plan opens workspace, output and bind sources once and judges
+ * them on that descriptor: missing, wrong type, protected, behind a
+ * symbolic link, or a writable directory of root's. */
+static void expect_plan(airlock_spec *spec, const char *needle1, const char *needle2) {
+  al_plan p;
+  airlock_error *err = NULL;
+  int r = al_plan_build(&p, spec, &err);
+  if (needle1 == NULL) {
+    if (r != 0)
+      print_error("plan refused: %s\n", err->msg);
+    assert_int_equal(r, 0);
+  } else {
+    assert_int_equal(r, -1);
+    assert_non_null(err);
+    const char *needles[] = {needle1, needle2};
+    for (size_t i = 0; i < 2; i++) {
+      if (needles[i] && strstr(err->msg, needles[i]) == NULL)
+        print_error("message \"%s\" does not contain \"%s\"\n", err->msg, needles[i]);
+      assert_true(needles[i] == NULL || strstr(err->msg, needles[i]) != NULL);
+    }
+  }
+  airlock_error_free(&err);
+  al_plan_free(&p);
+}
+
 static void test_validate_paths(void **state) {
   fixture *fx = *state;
   airlock_spec spec;
   char missing[128];
   snprintf(missing, sizeof(missing), "%s/does-not-exist", fx->dir);
 
+  /* workspace, output and bind sources are judged by the launch plan, on
+   * the descriptor it mounts (test_plan_paths); validation leaves them be */
   valid_spec(&spec);
   spec.workspace = missing;
-  expect_invalid(&spec, "workspace", missing);
-
-  valid_spec(&spec);
-  spec.workspace = fx->file;
-  expect_invalid(&spec, "workspace", "not a directory");
-
-  valid_spec(&spec);
-  spec.output = fx->file;
-  expect_invalid(&spec, "output", "not a directory");
+  expect_valid(&spec);
 
   valid_spec(&spec);
   spec.image = missing;
   expect_invalid(&spec, "image", missing);
-
-  valid_spec(&spec);
-  spec.workspace = (char *)"/etc";
-  expect_invalid(&spec, "workspace", "/etc");
 
   airlock_bind binds[2] = {{fx->dir, (char *)"relative/target", false}, {fx->dir, (char *)"/data", false}};
   valid_spec(&spec);
@@ -696,13 +712,60 @@ static void test_validate_paths(void **state) {
 
   binds[0].dst = (char *)"/data";
   binds[0].src = missing;
-  expect_invalid(&spec, "bind source", missing);
+  expect_valid(&spec); /* the plan judges the source (test_plan_paths) */
+  spec.workspace = NULL;
+  spec.binds = binds;
+  spec.n_binds = 1;
+  expect_plan(&spec, "bind source", missing);
 
   char *env[] = {(char *)"BAD NAME=1"};
   valid_spec(&spec);
   spec.env = env;
   spec.n_env = 1;
   expect_invalid(&spec, "BAD NAME", NULL);
+}
+
+static void test_plan_paths(void **state) {
+  fixture *fx = *state;
+  airlock_spec spec;
+  char missing[128], link[128], sub[128];
+  snprintf(missing, sizeof(missing), "%s/does-not-exist", fx->dir);
+  snprintf(link, sizeof(link), "%s/link", fx->dir);
+  snprintf(sub, sizeof(sub), "%s/sub", fx->dir);
+  assert_int_equal(mkdir(sub, 0755), 0);
+  assert_int_equal(symlink("sub", link), 0);
+
+  valid_spec(&spec);
+  spec.workspace = missing;
+  expect_plan(&spec, "workspace", missing);
+  spec.workspace = fx->file;
+  expect_plan(&spec, "workspace", "not a directory");
+  spec.workspace = (char *)"/etc";
+  spec.workspace_rw = false;
+  expect_plan(&spec, "workspace", "/etc");
+  spec.workspace = link; /* never followed, not even to a fine directory */
+  expect_plan(&spec, "symbolic link", link);
+  spec.workspace = NULL;
+  spec.output = fx->file;
+  expect_plan(&spec, "output", "not a directory");
+  spec.output = NULL;
+
+  /* ownership: as root the fixture's directory is root's */
+  spec.workspace = sub;
+  spec.workspace_rw = true;
+  if (geteuid() == 0) {
+    expect_plan(&spec, "owned by root (uid 0)", "--allow-writable-system-dir");
+    spec.workspace_rw = false;
+    expect_plan(&spec, NULL, NULL); /* read-only: fine */
+    spec.workspace_rw = true;
+    spec.allow_writable_system = true;
+    expect_plan(&spec, NULL, NULL);
+    spec.allow_writable_system = false;
+    assert_int_equal(chown(sub, 1000, 1000), 0);
+  }
+  expect_plan(&spec, NULL, NULL); /* a user's directory, writable */
+  unlink(link);
+  rmdir(sub);
 }
 
 int main(void) {
@@ -725,6 +788,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_validate_defaults, setup_dirs, teardown_dirs),
       cmocka_unit_test(test_validate_limits),
       cmocka_unit_test_setup_teardown(test_validate_paths, setup_dirs, teardown_dirs),
+      cmocka_unit_test_setup_teardown(test_plan_paths, setup_dirs, teardown_dirs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -142,14 +142,16 @@ static void test_source_system_paths(void **state) {
                                                 "/run", "/var", "/var/run"};
   for (size_t i = 0; i < sizeof(protected_paths) / sizeof(protected_paths[0]); i++) {
     struct stat st;
-    /* a path missing on this host is still refused (realpath fails), but
-     * only an existing one exercises the policy: require its message then */
-    source_refused(protected_paths[i], stat(protected_paths[i], &st) == 0 ? "protected host path" : NULL);
+    /* a path missing on this host is still refused (it cannot be opened),
+     * but only an existing one exercises the policy: require its message
+     * then (a link such as /var/run -> /run is refused as a link) */
+    bool exists = lstat(protected_paths[i], &st) == 0;
+    source_refused(protected_paths[i], !exists ? NULL : S_ISLNK(st.st_mode) ? "symbolic link" : "protected host path");
   }
   /* below protected trees */
   static const char *const below[][2] = {
       {"/etc/ssl", "protected host path /etc"},
-      {"/proc/self", "protected host path /proc"},
+      {"/proc/1", "protected host path /proc"},
       {"/dev/shm", "protected host path /dev"},
       {"/sys/kernel", "protected host path /sys"},
   };
@@ -163,15 +165,24 @@ static void test_source_system_paths(void **state) {
   source_refused("/usr/..", "resolves to '/'");
 }
 
+/* A source is opened once and no link in it is followed, wherever it points
+ * (a link planted by an earlier sandbox must not steer the next mount). */
 static void test_source_symlink_to_etc(void **state) {
   scratch *s = *state;
   const char *link = make_symlink(s, "innocent", "/etc");
-  source_refused(link, "resolves to '/etc'");
+  source_refused(link, "symbolic link");
   /* through a chain of links and a relative link too */
   const char *link2 = make_symlink(s, "chain", "innocent");
-  source_refused(link2, "protected host path /etc");
+  source_refused(link2, "symbolic link");
   const char *link3 = make_symlink(s, "up", "../../../../../../../../proc");
-  source_refused(link3, "/proc");
+  source_refused(link3, "symbolic link");
+  /* a link in the middle of the path, to a harmless directory */
+  make_dir(s, "real");
+  make_dir(s, "real/inner");
+  make_symlink(s, "alias", "real");
+  char through[PATH_MAX];
+  snprintf(through, sizeof(through), "%s/alias/inner", s->dir);
+  source_refused(through, "symbolic link");
 }
 
 static void test_source_home_with_credentials(void **state) {
@@ -216,7 +227,7 @@ static void test_source_credential_component(void **state) {
   source_refused(sub, "credential location (.aws)");
   /* a link with an innocent name that resolves into it */
   const char *link = make_symlink(s, "creds", ".aws/sub");
-  source_refused(link, "(.aws)");
+  source_refused(link, "symbolic link");
   /* a nested credential path: .config/gcloud */
   make_dir(s, ".config");
   const char *gcloud = make_dir(s, ".config/gcloud");
@@ -240,9 +251,9 @@ static void test_source_socket(void **state) {
   strcpy(addr.sun_path, path);
   assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
   source_refused(path, "socket");
-  /* also when reached through a symlink */
+  /* and a link to it is not followed at all */
   const char *link = make_symlink(s, "sock-link", "agent.sock");
-  source_refused(link, "socket");
+  source_refused(link, "symbolic link");
   close(fd);
 }
 
@@ -280,7 +291,7 @@ static void test_source_ordinary_dir(void **state) {
   snprintf(messy, sizeof(messy), "%s/./sub/../sub//", s->dir);
   source_accepted(messy, want_sub);
   const char *link = make_symlink(s, "to-sub", "sub");
-  source_accepted(link, want_sub);
+  source_refused(link, "symbolic link");
 
   /* a name that merely contains a credential name is fine */
   const char *lookalike = make_dir(s, "my.ssh.notes");
@@ -296,6 +307,53 @@ static void test_source_ordinary_dir(void **state) {
   char want_file[PATH_MAX + 32];
   snprintf(want_file, sizeof(want_file), "%s/file.txt", canon);
   source_accepted(file, want_file);
+}
+
+/* Writable sources: never a directory of root's or of a system uid, never
+ * below a system tree, unless explicitly allowed; read-only is fine. */
+static int check_writable(const char *path, bool writable, bool allow, char **msg) {
+  al_host_path hp;
+  airlock_error *err = NULL;
+  int r = al_host_path_open("workspace", path, -1, &hp, &err);
+  if (r == 0)
+    r = al_check_mount_source("workspace", path, &hp, writable, allow, &err);
+  al_host_path_close(&hp);
+  *msg = err ? strdup(err->msg) : NULL;
+  airlock_error_free(&err);
+  return r;
+}
+
+static void test_source_writable_owner(void **state) {
+  scratch *s = *state;
+  const char *dir = make_dir(s, "proj");
+  char *msg = NULL;
+  struct stat st;
+  assert_int_equal(stat(dir, &st), 0);
+  if (st.st_uid < 1000) { /* root running the suite: its own directory */
+    assert_int_equal(check_writable(dir, true, false, &msg), -1);
+    assert_non_null(strstr(msg, "owned by"));
+    assert_non_null(strstr(msg, "--allow-writable-system-dir"));
+    free(msg);
+    assert_int_equal(check_writable(dir, false, false, &msg), 0); /* read-only */
+    assert_int_equal(check_writable(dir, true, true, &msg), 0);   /* allowed by name */
+    if (geteuid() == 0) {
+      assert_int_equal(chown(dir, 1000, 1000), 0);
+      assert_int_equal(check_writable(dir, true, false, &msg), 0); /* a user's */
+      assert_int_equal(chown(dir, 999, 999), 0);
+      assert_int_equal(check_writable(dir, true, false, &msg), -1); /* a system user's */
+      assert_non_null(strstr(msg, "system user (uid 999)"));
+      free(msg);
+    }
+  } else {
+    assert_int_equal(check_writable(dir, true, false, &msg), 0);
+  }
+  /* a system tree, read-write, even when its owner were fine */
+  if (stat("/usr/share", &st) == 0) {
+    assert_int_equal(check_writable("/usr/share", true, false, &msg), -1);
+    assert_non_null(msg);
+    free(msg);
+    assert_int_equal(check_writable("/usr/share", false, false, &msg), 0);
+  }
 }
 
 /* --- al_check_mount_target ------------------------------------------------ */
@@ -355,6 +413,7 @@ static void test_target_accepted(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_source_writable_owner, setup_scratch, teardown_scratch),
       cmocka_unit_test(test_source_system_paths),
       cmocka_unit_test_setup_teardown(test_source_symlink_to_etc, setup_scratch, teardown_scratch),
       cmocka_unit_test_setup_teardown(test_source_home_with_credentials, setup_scratch, teardown_scratch),
