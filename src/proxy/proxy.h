@@ -5,10 +5,11 @@
  * namespace (or, standalone, its own), decides every connection against
  * the operator's rules and the forbidden address classes, and records each
  * decision.  Files: proxy_config.c (the `network` object), proxy_request.c
- * (HTTP heads), proxy_conn.c (accept, read the head, decide, refuse),
- * proxy_upstream.c (resolve, check, connect), proxy_relay.c (moving bytes),
- * proxy_tunnel.c (CONNECT and the SNI check), proxy_route.c (credential
- * injection), proxy_dns.c (the DNS stub), proxy_log.c, proxy_main.c. */
+ * (HTTP heads), proxy_conn.c (accept, read the head, decide),
+ * proxy_record.c (refuse, record, release), proxy_upstream.c (resolve,
+ * check, connect), proxy_relay.c (moving bytes), proxy_tunnel.c (CONNECT
+ * and the SNI check), proxy_route.c (credential injection), proxy_dns.c
+ * (the DNS stub), proxy_log.c, proxy_main.c. */
 #ifndef AIRLOCK_PROXY_H
 #define AIRLOCK_PROXY_H
 
