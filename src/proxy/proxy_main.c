@@ -22,6 +22,7 @@
 #include <event2/dns.h>
 #include <event2/listener.h>
 
+#include "cleanup.h"
 #include "error.h"
 #include "landlock.h"
 
@@ -34,30 +35,27 @@
 #endif
 
 static json_t *read_fd_json(int fd, airlock_error **err) {
-  size_t cap = 4096, len = 0;
-  char *buf = malloc(cap);
+  size_t cap = 0, len = 0;
+  _cleanup_free_ char *buf = NULL;
   for (;;) {
-    if (!buf) {
-      al_err(err, ENOMEM, "out of memory");
-      return NULL;
-    }
     if (len == cap) {
       if (cap >= (1u << 20)) {
-        free(buf);
         al_err(err, 0, "network configuration over 1 MiB");
         return NULL;
       }
-      char *t = realloc(buf, cap *= 2);
-      if (!t)
-        free(buf);
+      size_t grown = cap ? cap * 2 : 4096;
+      char *t = realloc(buf, grown); /* buf stays ours if it fails */
+      if (!t) {
+        al_err(err, ENOMEM, "out of memory");
+        return NULL;
+      }
       buf = t;
-      continue;
+      cap = grown;
     }
     ssize_t n = read(fd, buf + len, cap - len);
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0) {
-      free(buf);
       al_err(err, errno, "read the network configuration");
       return NULL;
     }
@@ -67,7 +65,6 @@ static json_t *read_fd_json(int fd, airlock_error **err) {
   }
   json_error_t je;
   json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
-  free(buf);
   if (!j)
     al_err(err, 0, "network configuration: %s (line %d)", je.text, je.line);
   return j;
