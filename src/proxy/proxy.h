@@ -26,6 +26,12 @@
 #include "proxy_ratelimit.h"
 #include "proxy_request.h"
 
+/* a jansson value released (json_decref) when it goes out of scope */
+static inline void al_json_decrefp(json_t **j) {
+  json_decref(*j);
+}
+#define _cleanup_json_ __attribute__((cleanup(al_json_decrefp)))
+
 #define AL_PROXY_MAX_ROUTES 32
 #define AL_PROXY_MAX_ADDR_RULES 32
 
@@ -135,7 +141,8 @@ typedef struct {
  * wrong; in runtime mode the failure is also sent to the launcher. */
 int al_proxy_serve(const al_proxy_options *o, airlock_error **err);
 
-/* proxy_conn.c */
+/* proxy_conn.c; the listener owns fd once this succeeds (the caller still
+ * does when it fails), as px->dns_fd does with al_proxy_dns_fd's */
 int al_proxy_listen_fd(al_proxy *px, int fd, airlock_error **err);
 void al_proxy_close_all(al_proxy *px, const char *reason);
 /* proxy_dns.c */

@@ -81,11 +81,10 @@ static int judge(al_proxy_conn *c, const char *raw, bool rules) {
     c->host_is_ip = true;
     snprintf(c->host, sizeof(c->host), "%s", raw);
   } else {
-    airlock_error *e = NULL;
+    _cleanup_error_ airlock_error *e = NULL;
     if (al_host_normalise(raw, c->host, sizeof(c->host), &e) < 0) {
       snprintf(c->host, sizeof(c->host), "%.*s", (int)sizeof(c->host) - 1, raw);
-      al_conn_refuse(c, 400, 0, "invalid host name: %s", (e)->msg);
-      airlock_error_free(&e);
+      al_conn_refuse(c, 400, 0, "invalid host name: %s", e->msg);
       return -1;
     }
   }
@@ -160,12 +159,8 @@ static bool host_header_matches(const al_proxy_conn *c, const char *hosthdr) {
     return (k == AL_IP_V4 || k == AL_IP_V6) && ip.family == c->host_ip.family &&
            memcmp(ip.addr, c->host_ip.addr, ip.family == AF_INET ? 4 : 16) == 0;
   }
-  airlock_error *e = NULL;
-  if (al_host_normalise(name, want, sizeof(want), &e) < 0) {
-    airlock_error_free(&e);
-    return false;
-  }
-  return strcmp(want, c->host) == 0;
+  _cleanup_error_ airlock_error *e = NULL;
+  return al_host_normalise(name, want, sizeof(want), &e) == 0 && strcmp(want, c->host) == 0;
 }
 
 static int start_http(al_proxy_conn *c, const char *target) {

@@ -71,13 +71,13 @@ static json_t *read_fd_json(int fd, airlock_error **err) {
 }
 
 static json_t *assemble(const al_proxy_options *o, airlock_error **err) {
-  json_t *net = NULL;
+  _cleanup_json_ json_t *net = NULL;
   if (o->config_fd >= 0) {
     net = read_fd_json(o->config_fd, err);
     close(o->config_fd);
   } else if (o->config_path) {
     json_error_t je;
-    json_t *file = json_load_file(o->config_path, JSON_REJECT_DUPLICATES, &je);
+    _cleanup_json_ json_t *file = json_load_file(o->config_path, JSON_REJECT_DUPLICATES, &je);
     if (!file) {
       al_err(err, 0, "config '%s': %s (line %d)", o->config_path, je.text, je.line);
       return NULL;
@@ -89,14 +89,12 @@ static json_t *assemble(const al_proxy_options *o, airlock_error **err) {
       net = json_object();
     else
       al_err(err, 0, "config '%s': key 'network' must be an object or \"proxy\"", o->config_path);
-    json_decref(file);
   } else {
     net = json_object();
   }
   if (!net)
     return NULL;
   if (!json_is_object(net)) {
-    json_decref(net);
     al_err(err, 0, "config key 'network' must be an object");
     return NULL;
   }
@@ -119,7 +117,7 @@ static json_t *assemble(const al_proxy_options *o, airlock_error **err) {
   }
   if (o->resolver)
     json_object_set_new(net, "resolver", json_string(o->resolver));
-  return net;
+  return AL_STEAL(net);
 }
 
 static void stop(al_proxy *px, const char *why) {
@@ -166,16 +164,12 @@ static int bind_socket(const char *addr, int type, airlock_error **err) {
   int len = sizeof(ss);
   if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &len) < 0)
     return al_err(err, 0, "'%s' is not ADDR:PORT", addr);
-  int fd = socket(ss.ss_family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  _cleanup_close_ int fd = socket(ss.ss_family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   int one = 1;
   if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-      bind(fd, (struct sockaddr *)&ss, (socklen_t)len) < 0 || (type == SOCK_STREAM && listen(fd, 512) < 0)) {
-    int e = errno;
-    if (fd >= 0)
-      close(fd);
-    return al_err(err, e, "cannot listen on %s", addr);
-  }
-  return fd;
+      bind(fd, (struct sockaddr *)&ss, (socklen_t)len) < 0 || (type == SOCK_STREAM && listen(fd, 512) < 0))
+    return al_err(err, errno, "cannot listen on %s", addr);
+  return AL_STEAL_FD(fd);
 }
 
 static void send_control(int fd, const char *text) {
@@ -193,7 +187,7 @@ int al_proxy_serve(const al_proxy_options *o, airlock_error **err) {
   px.sandbox = o->sandbox;
   int rc = -1;
   struct event *sig_term = NULL, *sig_int = NULL, *control = NULL;
-  json_t *net = assemble(o, err);
+  _cleanup_json_ json_t *net = assemble(o, err);
   if (!net || al_proxy_config_parse(&px.cfg, net, err) < 0 ||
       al_proxy_config_load_secrets(&px.cfg, o->state_dir, err) < 0)
     goto out;
@@ -204,14 +198,12 @@ int al_proxy_serve(const al_proxy_options *o, airlock_error **err) {
       goto out;
     }
   } else if (o->log_path && strcmp(o->log_path, "-") != 0) {
-    int lfd = open(o->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    _cleanup_close_ int lfd = open(o->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (lfd < 0 || !(px.log = fdopen(lfd, "a"))) {
       al_err(err, errno, "cannot open the egress log '%s'", o->log_path);
-      if (lfd >= 0)
-        close(lfd);
-      px.log = NULL;
       goto out;
     }
+    lfd = -1; /* px.log's now */
   }
   if (!(px.base = event_base_new())) {
     al_err(err, 0, "cannot create an event loop");
@@ -245,13 +237,15 @@ int al_proxy_serve(const al_proxy_options *o, airlock_error **err) {
     }
     send_control(o->control_fd, "ok");
   } else {
-    int fd = bind_socket(o->listen, SOCK_STREAM, err);
+    _cleanup_close_ int fd = bind_socket(o->listen, SOCK_STREAM, err);
     if (fd < 0 || al_proxy_listen_fd(&px, fd, err) < 0)
       goto out;
+    fd = -1; /* the listener's now */
     if (o->dns_listen) {
-      int dfd = bind_socket(o->dns_listen, SOCK_DGRAM, err);
+      _cleanup_close_ int dfd = bind_socket(o->dns_listen, SOCK_DGRAM, err);
       if (dfd < 0 || al_proxy_dns_fd(&px, dfd, err) < 0)
         goto out;
+      dfd = -1; /* px.dns_fd's now */
     }
     if (o->ready_file) {
       FILE *f = fopen(o->ready_file, "w");
@@ -296,6 +290,5 @@ out:
   if (px.log && px.log != stderr)
     fclose(px.log);
   al_proxy_config_free(&px.cfg);
-  json_decref(net);
   return rc;
 }
