@@ -70,6 +70,19 @@ static json_t *read_fd_json(int fd, airlock_error **err) {
   return j;
 }
 
+/* The flags' values after the config's in the array at key (made when
+ * missing).  Not checked as UTF-8 here: the rules parser refuses a value
+ * that is not a host, and names it. */
+static int append_flags(json_t *net, const char *key, const char **v, size_t n, airlock_error **err) {
+  json_t *arr = json_object_get(net, key);
+  if (!arr && json_object_set_new(net, key, arr = json_array()) < 0)
+    return al_err(err, ENOMEM, "out of memory");
+  for (size_t k = 0; json_is_array(arr) && k < n; k++)
+    if (json_array_append_new(arr, json_string_nocheck(v[k])) < 0)
+      return al_err(err, ENOMEM, "out of memory");
+  return 0;
+}
+
 static json_t *assemble(const al_proxy_options *o, airlock_error **err) {
   _cleanup_json_ json_t *net = NULL;
   if (o->config_fd >= 0) {
@@ -92,8 +105,10 @@ static json_t *assemble(const al_proxy_options *o, airlock_error **err) {
   } else {
     net = json_object();
   }
-  if (!net)
+  if (!net) {
+    al_err(err, ENOMEM, "out of memory"); /* unless a reason was given above */
     return NULL;
+  }
   if (!json_is_object(net)) {
     al_err(err, 0, "config key 'network' must be an object");
     return NULL;
@@ -104,19 +119,13 @@ static json_t *assemble(const al_proxy_options *o, airlock_error **err) {
     size_t n;
   } lists[] = {{"allow", o->allow, o->n_allow}, {"deny", o->deny, o->n_deny},
                {"allowAddresses", o->allow_addresses, o->n_allow_addresses}};
-  for (size_t i = 0; i < 3; i++) {
-    if (lists[i].n == 0)
-      continue;
-    json_t *arr = json_object_get(net, lists[i].key);
-    if (!arr) {
-      arr = json_array();
-      json_object_set_new(net, lists[i].key, arr);
-    }
-    for (size_t k = 0; json_is_array(arr) && k < lists[i].n; k++)
-      json_array_append_new(arr, json_string(lists[i].v[k]));
+  for (size_t i = 0; i < 3; i++)
+    if (lists[i].n && append_flags(net, lists[i].key, lists[i].v, lists[i].n, err) < 0)
+      return NULL;
+  if (o->resolver && json_object_set_new(net, "resolver", json_string_nocheck(o->resolver)) < 0) {
+    al_err(err, ENOMEM, "out of memory");
+    return NULL;
   }
-  if (o->resolver)
-    json_object_set_new(net, "resolver", json_string(o->resolver));
   return AL_STEAL(net);
 }
 
@@ -146,14 +155,17 @@ static void on_control(evutil_socket_t fd, short what, void *arg) {
     stop(px, "sandbox ended");
     return;
   }
-  airlock_error *err = NULL;
-  if (n != 3 || memcmp(buf, "fds", 3) != 0 || got < 1 || px->listener || al_proxy_listen_fd(px, fds[0], &err) < 0 ||
-      (got > 1 && al_proxy_dns_fd(px, fds[1], &err) < 0)) {
-    fprintf(stderr, "airlock proxy: bad message from the launcher%s%s\n", err ? ": " : "",
-            err ? (err)->msg : "");
-    airlock_error_free(&err);
-    for (size_t i = 0; i < got; i++)
-      if (fds[i] >= 0 && !(i == 0 && px->listener))
+  _cleanup_error_ airlock_error *err = NULL;
+  if (n != 3 || memcmp(buf, "fds", 3) != 0 || got < 1 || px->listener)
+    al_err(&err, 0, "expected one \"fds\" message with the HTTP listener (and the DNS socket)");
+  else if (al_proxy_listen_fd(px, fds[0], &err) == 0)
+    fds[0] = -1; /* the listener's now */
+  if (!err && got > 1 && al_proxy_dns_fd(px, fds[1], &err) == 0)
+    fds[1] = -1; /* px->dns_fd's now */
+  if (err) {
+    fprintf(stderr, "airlock proxy: bad message from the launcher: %s\n", err->msg);
+    for (size_t i = 0; i < 2; i++)
+      if (fds[i] >= 0)
         close(fds[i]);
     stop(px, "launcher protocol error");
   }
@@ -266,7 +278,7 @@ int al_proxy_serve(const al_proxy_options *o, airlock_error **err) {
   event_base_dispatch(px.base);
   rc = 0;
 out:
-  if (rc < 0 && o->control_fd >= 0 && err && *err) {
+  if (rc < 0 && o->control_fd >= 0 && err) {
     char msg[1024];
     snprintf(msg, sizeof(msg), "error: %s", (*err)->msg);
     send_control(o->control_fd, msg);
