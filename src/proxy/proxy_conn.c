@@ -1,7 +1,7 @@
 /* proxy_conn.c - a sandbox's connection from accept to the decision: read
- * one request head (bounded in size and time), tell what it asks for
- * (CONNECT host:port, an absolute http:// URI or an injection route's path),
- * judge the host against the rules and the rate limits, then go upstream. */
+ * one request head, bounded in size and time so a slow client cannot hold a
+ * slot, tell what it asks for (CONNECT, http:// URI, injection route), and
+ * judge its host against the rules and rate limits before anything leaves. */
 #include "proxy_conn.h"
 #include "clock.h"
 
