@@ -5,10 +5,11 @@
  * namespace (or, standalone, its own), decides every connection against
  * the operator's rules and the forbidden address classes, and records each
  * decision.  Files: proxy_config.c (the `network` object), proxy_request.c
- * (HTTP heads), proxy_conn.c (accept, read the head, decide, refuse),
- * proxy_upstream.c (resolve, check, connect), proxy_relay.c (moving bytes),
- * proxy_tunnel.c (CONNECT and the SNI check), proxy_route.c (credential
- * injection), proxy_dns.c (the DNS stub), proxy_log.c, proxy_main.c. */
+ * (HTTP heads), proxy_conn.c (accept, read the head, decide),
+ * proxy_record.c (refuse, record, release), proxy_upstream.c (resolve,
+ * check, connect), proxy_relay.c (moving bytes), proxy_tunnel.c (CONNECT
+ * and the SNI check), proxy_route.c (credential injection), proxy_dns.c
+ * (the DNS stub), proxy_log.c, proxy_main.c. */
 #ifndef AIRLOCK_PROXY_H
 #define AIRLOCK_PROXY_H
 
@@ -24,6 +25,12 @@
 #include "egress_rules.h"
 #include "proxy_ratelimit.h"
 #include "proxy_request.h"
+
+/* a jansson value released (json_decref) when it goes out of scope */
+static inline void al_json_decrefp(json_t **j) {
+  json_decref(*j);
+}
+#define _cleanup_json_ __attribute__((cleanup(al_json_decrefp)))
 
 #define AL_PROXY_MAX_ROUTES 32
 #define AL_PROXY_MAX_ADDR_RULES 32
@@ -134,7 +141,8 @@ typedef struct {
  * wrong; in runtime mode the failure is also sent to the launcher. */
 int al_proxy_serve(const al_proxy_options *o, airlock_error **err);
 
-/* proxy_conn.c */
+/* proxy_conn.c; the listener owns fd once this succeeds (the caller still
+ * does when it fails), as px->dns_fd does with al_proxy_dns_fd's */
 int al_proxy_listen_fd(al_proxy *px, int fd, airlock_error **err);
 void al_proxy_close_all(al_proxy *px, const char *reason);
 /* proxy_dns.c */

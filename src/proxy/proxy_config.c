@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cleanup.h"
 #include "error.h"
 #include "secrets.h"
 
@@ -195,11 +196,9 @@ static int parse_upstream(al_proxy_route *r, const char *key, const char *url, a
   memcpy(host, h, hl);
   host[hl] = '\0';
   char norm[AL_HOST_MAX];
-  airlock_error *e = NULL;
-  if (al_host_normalise(host, norm, sizeof(norm), &e) < 0) {
-    airlock_error_free(&e);
+  _cleanup_error_ airlock_error *e = NULL;
+  if (al_host_normalise(host, norm, sizeof(norm), &e) < 0)
     return al_err(err, 0, "config key '%s.upstream': '%s' is not a host name", key, host);
-  }
   r->upstream_port = 443;
   const char *rest = h + hl;
   if (*rest == ':') {
@@ -241,12 +240,9 @@ static int parse_route(al_proxy_config *cfg, json_t *obj, size_t idx, airlock_er
   if (cfg->n_routes == AL_PROXY_MAX_ROUTES)
     return al_err(err, 0, "config key '" NET "inject': more than %d routes", AL_PROXY_MAX_ROUTES);
   al_proxy_route *r = &cfg->routes[cfg->n_routes++];
-  char *upstream = NULL;
-  if (need_string(obj, "path", key, &r->path, err) < 0 || need_string(obj, "upstream", key, &upstream, err) < 0)
-    return -1;
-  int rc = parse_upstream(r, key, upstream, err);
-  free(upstream);
-  if (rc < 0)
+  _cleanup_free_ char *upstream = NULL;
+  if (need_string(obj, "path", key, &r->path, err) < 0 || need_string(obj, "upstream", key, &upstream, err) < 0 ||
+      parse_upstream(r, key, upstream, err) < 0)
     return -1;
   size_t pl = strlen(r->path);
   if (r->path[0] != '/' || r->path[pl - 1] != '/' || strspn(r->path, "abcdefghijklmnopqrstuvwxyz"

@@ -1,18 +1,13 @@
-/* proxy_conn.c - a sandbox's connection to the egress proxy, from accept to
- * the decision: read one request head (bounded in size and time, so a
- * slowloris client or a flood of half-open CONNECTs holds at most
- * maxConnections slots for headerTimeout each), tell what it asks for
- * (CONNECT host:port, an absolute http:// URI, or a path of an injection
- * route), judge the host against the rules and the rate limits, and answer
- * refusals with a status and an X-Airlock-Egress header saying why.  Each
- * connection is recorded exactly once, when it ends. */
+/* proxy_conn.c - a sandbox's connection from accept to the decision: read
+ * one request head, bounded in size and time so a slow client cannot hold a
+ * slot, tell what it asks for (CONNECT, http:// URI, injection route), and
+ * judge its host against the rules and rate limits before anything leaves. */
 #include "proxy_conn.h"
 #include "clock.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -21,147 +16,6 @@
 #include <event2/listener.h>
 
 #include "error.h"
-
-static const char *kind_name(const al_proxy_conn *c) {
-  return c->kind == AL_PK_CONNECT ? "connect" : c->kind == AL_PK_ROUTE ? "route" : "http";
-}
-
-/* The connection's one record, with what is known of it now. */
-static void record_once(al_proxy_conn *c, const char *verdict) {
-  if (c->logged)
-    return;
-  al_proxy_record rec = {.kind = kind_name(c), .method = c->method, .host = c->host, .port = c->port,
-                         .sni = c->sni, .address = c->address, .route = c->route ? c->route->path : NULL,
-                         .verdict = verdict, .status = c->status, .reason = c->reason,
-                         .bytes_up = c->bytes_up, .bytes_down = c->bytes_down,
-                         .duration_us = al_monotonic_us() - c->start_us};
-  al_proxy_log(c->px, &rec);
-  c->logged = true;
-}
-
-void al_conn_finish(al_proxy_conn *c, const char *verdict, const char *fmt, ...) {
-  if (!c->logged) {
-    if (fmt) {
-      /* an allowed connection keeps the rule that allowed it in front */
-      size_t keep = strcmp(verdict, "allow") == 0 && c->reason[0] ? strlen(c->reason) : 0;
-      if (keep && keep + 2 < sizeof(c->reason)) {
-        memcpy(c->reason + keep, "; ", 3);
-        keep += 2;
-      } else {
-        keep = 0;
-      }
-      va_list ap;
-      va_start(ap, fmt);
-      vsnprintf(c->reason + keep, sizeof(c->reason) - keep, fmt, ap);
-      va_end(ap);
-    }
-    record_once(c, verdict);
-  }
-  al_proxy *px = c->px;
-  al_upstream_cancel(c);
-  al_splice_free(c);
-  if (c->client)
-    bufferevent_free(c->client);
-  if (c->upstream)
-    bufferevent_free(c->upstream);
-  if (c->timer)
-    event_free(c->timer);
-  if (c->step)
-    event_free(c->step);
-  al_sni_reader_free(c->sni_reader);
-  if (c->have_req)
-    al_http_req_clear(&c->req);
-  if (c->prev)
-    c->prev->next = c->next;
-  else
-    px->conns = c->next;
-  if (c->next)
-    c->next->prev = c->prev;
-  px->n_conns--;
-  free(c);
-}
-
-static void closing_written(struct bufferevent *bev, void *arg) {
-  (void)bev;
-  al_proxy_conn *c = arg;
-  al_conn_finish(c, c->verdict ? c->verdict : "deny", NULL);
-}
-
-static void closing_event(struct bufferevent *bev, short what, void *arg) {
-  (void)bev;
-  (void)what;
-  closing_written(NULL, arg);
-}
-
-static const char *status_text(int st) {
-  switch (st) {
-  case 400: return "Bad Request";
-  case 403: return "Forbidden";
-  case 404: return "Not Found";
-  case 408: return "Request Timeout";
-  case 429: return "Too Many Requests";
-  case 414: return "URI Too Long";
-  case 431: return "Request Header Fields Too Large";
-  case 501: return "Not Implemented";
-  case 502: return "Bad Gateway";
-  case 503: return "Service Unavailable";
-  case 504: return "Gateway Timeout";
-  case 505: return "HTTP Version Not Supported";
-  default: return "Error";
-  }
-}
-
-void al_conn_refuse(al_proxy_conn *c, int status, unsigned retry_after, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(c->reason, sizeof(c->reason), fmt, ap);
-  va_end(ap);
-  c->status = status;
-  c->verdict = "deny";
-  /* the reason goes into a header: keep it one line of visible ASCII */
-  char safe[sizeof(c->reason)];
-  size_t j = 0;
-  for (size_t i = 0; c->reason[i] && j + 1 < sizeof(safe); i++) {
-    unsigned char ch = (unsigned char)c->reason[i];
-    safe[j++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
-  }
-  safe[j] = '\0';
-  if (c->stage == AL_ST_HELLO)
-    c->status = 200; /* what the client got before the alert */
-  record_once(c, "deny");
-  al_upstream_cancel(c);
-  if (c->upstream) {
-    bufferevent_free(c->upstream);
-    c->upstream = NULL;
-  }
-  if (!c->client || c->closing) {
-    al_conn_finish(c, "deny", NULL);
-    return;
-  }
-  c->closing = true;
-  if (c->relaying) { /* the answer has begun: nothing more can be said */
-    al_conn_finish(c, "deny", NULL);
-    return;
-  }
-  struct evbuffer *out = bufferevent_get_output(c->client);
-  if (c->stage == AL_ST_HELLO) {
-    /* the 200 has gone out and the client speaks TLS: a fatal
-     * access_denied alert is what it can understand */
-    static const unsigned char alert[] = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x31};
-    evbuffer_add(out, alert, sizeof(alert));
-  } else {
-    evbuffer_add_printf(out,
-                        "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nX-Airlock-Egress: %s\r\n"
-                        "Connection: close\r\n",
-                        status, status_text(status), safe);
-    if (retry_after)
-      evbuffer_add_printf(out, "Retry-After: %u\r\n", retry_after);
-    evbuffer_add_printf(out, "Content-Length: %zu\r\n\r\nairlock egress: %s\n", strlen(safe) + 16, safe);
-  }
-  bufferevent_disable(c->client, EV_READ);
-  bufferevent_setcb(c->client, NULL, closing_written, closing_event, c);
-  bufferevent_enable(c->client, EV_WRITE);
-}
 
 static void timer_fired(evutil_socket_t fd, short what, void *arg) {
   (void)fd;
@@ -227,11 +81,10 @@ static int judge(al_proxy_conn *c, const char *raw, bool rules) {
     c->host_is_ip = true;
     snprintf(c->host, sizeof(c->host), "%s", raw);
   } else {
-    airlock_error *e = NULL;
+    _cleanup_error_ airlock_error *e = NULL;
     if (al_host_normalise(raw, c->host, sizeof(c->host), &e) < 0) {
       snprintf(c->host, sizeof(c->host), "%.*s", (int)sizeof(c->host) - 1, raw);
-      al_conn_refuse(c, 400, 0, "invalid host name: %s", (e)->msg);
-      airlock_error_free(&e);
+      al_conn_refuse(c, 400, 0, "invalid host name: %s", e->msg);
       return -1;
     }
   }
@@ -306,12 +159,8 @@ static bool host_header_matches(const al_proxy_conn *c, const char *hosthdr) {
     return (k == AL_IP_V4 || k == AL_IP_V6) && ip.family == c->host_ip.family &&
            memcmp(ip.addr, c->host_ip.addr, ip.family == AF_INET ? 4 : 16) == 0;
   }
-  airlock_error *e = NULL;
-  if (al_host_normalise(name, want, sizeof(want), &e) < 0) {
-    airlock_error_free(&e);
-    return false;
-  }
-  return strcmp(want, c->host) == 0;
+  _cleanup_error_ airlock_error *e = NULL;
+  return al_host_normalise(name, want, sizeof(want), &e) == 0 && strcmp(want, c->host) == 0;
 }
 
 static int start_http(al_proxy_conn *c, const char *target) {
@@ -530,6 +379,8 @@ static void accepted(struct evconnlistener *l, evutil_socket_t fd, struct sockad
   }
   bufferevent_setcb(c->client, head_read, NULL, client_event, c);
   bufferevent_enable(c->client, EV_READ);
+  /* so a slowloris client or a flood of half-open CONNECTs holds at most
+   * maxConnections slots for headerTimeout each */
   al_conn_deadline(c, px->cfg.header_timeout_s);
   /* the request has often arrived with the connection: read it now rather
    * than one loop turn later */

@@ -1,7 +1,8 @@
 /* proxy_conn.h - one connection from a sandbox through the egress proxy,
  * shared by the files that handle its stages: proxy_conn.c (head and
  * decision), proxy_upstream.c (resolve and connect), proxy_tunnel.c
- * (CONNECT), proxy_route.c (injection), proxy_relay.c (bytes both ways). */
+ * (CONNECT), proxy_route.c (injection), proxy_relay.c (bytes both ways),
+ * and proxy_record.c (the end: refusal, record, release). */
 #ifndef AIRLOCK_PROXY_CONN_H
 #define AIRLOCK_PROXY_CONN_H
 
@@ -62,13 +63,14 @@ struct al_proxy_conn {
   bool logged;
 };
 
-/* Answer the client with an HTTP error and close when it is written;
- * records the decision (deny) once.  retry_after 0 = no header. */
+/* proxy_record.c: answer the client with an HTTP error and close when it
+ * is written; records the decision (deny) once.  retry_after 0 = no header. */
 void al_conn_refuse(al_proxy_conn *c, int status, unsigned retry_after, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Record (once) and free everything. */
 void al_conn_finish(al_proxy_conn *c, const char *verdict, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* Arm the connection's timer to fire in seconds (closing it as why). */
+/* proxy_conn.c: arm the connection's timer to fire in seconds (what it
+ * does then depends on the stage). */
 void al_conn_deadline(al_proxy_conn *c, unsigned seconds);
 
 /* proxy_upstream.c: resolve c->host (or use the literal), drop forbidden

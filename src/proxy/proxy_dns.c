@@ -46,10 +46,10 @@ static void dns_readable(evutil_socket_t fd, short what, void *arg) {
 
 int al_proxy_dns_fd(al_proxy *px, int fd, airlock_error **err) {
   evutil_make_socket_nonblocking(fd);
-  px->dns_fd = fd;
   px->dns_event = event_new(px->base, fd, EV_READ | EV_PERSIST, dns_readable, px);
   if (!px->dns_event || event_add(px->dns_event, NULL) < 0)
     return al_err(err, 0, "cannot serve the DNS stub's socket");
+  px->dns_fd = fd;
   return 0;
 }
 

@@ -22,6 +22,7 @@
 #include <event2/dns.h>
 #include <event2/listener.h>
 
+#include "cleanup.h"
 #include "error.h"
 #include "landlock.h"
 
@@ -34,30 +35,27 @@
 #endif
 
 static json_t *read_fd_json(int fd, airlock_error **err) {
-  size_t cap = 4096, len = 0;
-  char *buf = malloc(cap);
+  size_t cap = 0, len = 0;
+  _cleanup_free_ char *buf = NULL;
   for (;;) {
-    if (!buf) {
-      al_err(err, ENOMEM, "out of memory");
-      return NULL;
-    }
     if (len == cap) {
       if (cap >= (1u << 20)) {
-        free(buf);
         al_err(err, 0, "network configuration over 1 MiB");
         return NULL;
       }
-      char *t = realloc(buf, cap *= 2);
-      if (!t)
-        free(buf);
+      size_t grown = cap ? cap * 2 : 4096;
+      char *t = realloc(buf, grown); /* buf stays ours if it fails */
+      if (!t) {
+        al_err(err, ENOMEM, "out of memory");
+        return NULL;
+      }
       buf = t;
-      continue;
+      cap = grown;
     }
     ssize_t n = read(fd, buf + len, cap - len);
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0) {
-      free(buf);
       al_err(err, errno, "read the network configuration");
       return NULL;
     }
@@ -67,20 +65,32 @@ static json_t *read_fd_json(int fd, airlock_error **err) {
   }
   json_error_t je;
   json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
-  free(buf);
   if (!j)
     al_err(err, 0, "network configuration: %s (line %d)", je.text, je.line);
   return j;
 }
 
+/* The flags' values after the config's in the array at key (made when
+ * missing).  Not checked as UTF-8 here: the rules parser refuses a value
+ * that is not a host, and names it. */
+static int append_flags(json_t *net, const char *key, const char **v, size_t n, airlock_error **err) {
+  json_t *arr = json_object_get(net, key);
+  if (!arr && json_object_set_new(net, key, arr = json_array()) < 0)
+    return al_err(err, ENOMEM, "out of memory");
+  for (size_t k = 0; json_is_array(arr) && k < n; k++)
+    if (json_array_append_new(arr, json_string_nocheck(v[k])) < 0)
+      return al_err(err, ENOMEM, "out of memory");
+  return 0;
+}
+
 static json_t *assemble(const al_proxy_options *o, airlock_error **err) {
-  json_t *net = NULL;
+  _cleanup_json_ json_t *net = NULL;
   if (o->config_fd >= 0) {
     net = read_fd_json(o->config_fd, err);
     close(o->config_fd);
   } else if (o->config_path) {
     json_error_t je;
-    json_t *file = json_load_file(o->config_path, JSON_REJECT_DUPLICATES, &je);
+    _cleanup_json_ json_t *file = json_load_file(o->config_path, JSON_REJECT_DUPLICATES, &je);
     if (!file) {
       al_err(err, 0, "config '%s': %s (line %d)", o->config_path, je.text, je.line);
       return NULL;
@@ -92,14 +102,14 @@ static json_t *assemble(const al_proxy_options *o, airlock_error **err) {
       net = json_object();
     else
       al_err(err, 0, "config '%s': key 'network' must be an object or \"proxy\"", o->config_path);
-    json_decref(file);
   } else {
     net = json_object();
   }
-  if (!net)
+  if (!net) {
+    al_err(err, ENOMEM, "out of memory"); /* unless a reason was given above */
     return NULL;
+  }
   if (!json_is_object(net)) {
-    json_decref(net);
     al_err(err, 0, "config key 'network' must be an object");
     return NULL;
   }
@@ -109,20 +119,14 @@ static json_t *assemble(const al_proxy_options *o, airlock_error **err) {
     size_t n;
   } lists[] = {{"allow", o->allow, o->n_allow}, {"deny", o->deny, o->n_deny},
                {"allowAddresses", o->allow_addresses, o->n_allow_addresses}};
-  for (size_t i = 0; i < 3; i++) {
-    if (lists[i].n == 0)
-      continue;
-    json_t *arr = json_object_get(net, lists[i].key);
-    if (!arr) {
-      arr = json_array();
-      json_object_set_new(net, lists[i].key, arr);
-    }
-    for (size_t k = 0; json_is_array(arr) && k < lists[i].n; k++)
-      json_array_append_new(arr, json_string(lists[i].v[k]));
+  for (size_t i = 0; i < 3; i++)
+    if (lists[i].n && append_flags(net, lists[i].key, lists[i].v, lists[i].n, err) < 0)
+      return NULL;
+  if (o->resolver && json_object_set_new(net, "resolver", json_string_nocheck(o->resolver)) < 0) {
+    al_err(err, ENOMEM, "out of memory");
+    return NULL;
   }
-  if (o->resolver)
-    json_object_set_new(net, "resolver", json_string(o->resolver));
-  return net;
+  return AL_STEAL(net);
 }
 
 static void stop(al_proxy *px, const char *why) {
@@ -151,14 +155,17 @@ static void on_control(evutil_socket_t fd, short what, void *arg) {
     stop(px, "sandbox ended");
     return;
   }
-  airlock_error *err = NULL;
-  if (n != 3 || memcmp(buf, "fds", 3) != 0 || got < 1 || px->listener || al_proxy_listen_fd(px, fds[0], &err) < 0 ||
-      (got > 1 && al_proxy_dns_fd(px, fds[1], &err) < 0)) {
-    fprintf(stderr, "airlock proxy: bad message from the launcher%s%s\n", err ? ": " : "",
-            err ? (err)->msg : "");
-    airlock_error_free(&err);
-    for (size_t i = 0; i < got; i++)
-      if (fds[i] >= 0 && !(i == 0 && px->listener))
+  _cleanup_error_ airlock_error *err = NULL;
+  if (n != 3 || memcmp(buf, "fds", 3) != 0 || got < 1 || px->listener)
+    al_err(&err, 0, "expected one \"fds\" message with the HTTP listener (and the DNS socket)");
+  else if (al_proxy_listen_fd(px, fds[0], &err) == 0)
+    fds[0] = -1; /* the listener's now */
+  if (!err && got > 1 && al_proxy_dns_fd(px, fds[1], &err) == 0)
+    fds[1] = -1; /* px->dns_fd's now */
+  if (err) {
+    fprintf(stderr, "airlock proxy: bad message from the launcher: %s\n", err->msg);
+    for (size_t i = 0; i < 2; i++)
+      if (fds[i] >= 0)
         close(fds[i]);
     stop(px, "launcher protocol error");
   }
@@ -169,16 +176,12 @@ static int bind_socket(const char *addr, int type, airlock_error **err) {
   int len = sizeof(ss);
   if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &len) < 0)
     return al_err(err, 0, "'%s' is not ADDR:PORT", addr);
-  int fd = socket(ss.ss_family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  _cleanup_close_ int fd = socket(ss.ss_family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   int one = 1;
   if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-      bind(fd, (struct sockaddr *)&ss, (socklen_t)len) < 0 || (type == SOCK_STREAM && listen(fd, 512) < 0)) {
-    int e = errno;
-    if (fd >= 0)
-      close(fd);
-    return al_err(err, e, "cannot listen on %s", addr);
-  }
-  return fd;
+      bind(fd, (struct sockaddr *)&ss, (socklen_t)len) < 0 || (type == SOCK_STREAM && listen(fd, 512) < 0))
+    return al_err(err, errno, "cannot listen on %s", addr);
+  return AL_STEAL_FD(fd);
 }
 
 static void send_control(int fd, const char *text) {
@@ -196,7 +199,7 @@ int al_proxy_serve(const al_proxy_options *o, airlock_error **err) {
   px.sandbox = o->sandbox;
   int rc = -1;
   struct event *sig_term = NULL, *sig_int = NULL, *control = NULL;
-  json_t *net = assemble(o, err);
+  _cleanup_json_ json_t *net = assemble(o, err);
   if (!net || al_proxy_config_parse(&px.cfg, net, err) < 0 ||
       al_proxy_config_load_secrets(&px.cfg, o->state_dir, err) < 0)
     goto out;
@@ -207,14 +210,12 @@ int al_proxy_serve(const al_proxy_options *o, airlock_error **err) {
       goto out;
     }
   } else if (o->log_path && strcmp(o->log_path, "-") != 0) {
-    int lfd = open(o->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    _cleanup_close_ int lfd = open(o->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (lfd < 0 || !(px.log = fdopen(lfd, "a"))) {
       al_err(err, errno, "cannot open the egress log '%s'", o->log_path);
-      if (lfd >= 0)
-        close(lfd);
-      px.log = NULL;
       goto out;
     }
+    lfd = -1; /* px.log's now */
   }
   if (!(px.base = event_base_new())) {
     al_err(err, 0, "cannot create an event loop");
@@ -248,13 +249,15 @@ int al_proxy_serve(const al_proxy_options *o, airlock_error **err) {
     }
     send_control(o->control_fd, "ok");
   } else {
-    int fd = bind_socket(o->listen, SOCK_STREAM, err);
+    _cleanup_close_ int fd = bind_socket(o->listen, SOCK_STREAM, err);
     if (fd < 0 || al_proxy_listen_fd(&px, fd, err) < 0)
       goto out;
+    fd = -1; /* the listener's now */
     if (o->dns_listen) {
-      int dfd = bind_socket(o->dns_listen, SOCK_DGRAM, err);
+      _cleanup_close_ int dfd = bind_socket(o->dns_listen, SOCK_DGRAM, err);
       if (dfd < 0 || al_proxy_dns_fd(&px, dfd, err) < 0)
         goto out;
+      dfd = -1; /* px.dns_fd's now */
     }
     if (o->ready_file) {
       FILE *f = fopen(o->ready_file, "w");
@@ -275,7 +278,7 @@ int al_proxy_serve(const al_proxy_options *o, airlock_error **err) {
   event_base_dispatch(px.base);
   rc = 0;
 out:
-  if (rc < 0 && o->control_fd >= 0 && err && *err) {
+  if (rc < 0 && o->control_fd >= 0 && err) {
     char msg[1024];
     snprintf(msg, sizeof(msg), "error: %s", (*err)->msg);
     send_control(o->control_fd, msg);
@@ -299,6 +302,5 @@ out:
   if (px.log && px.log != stderr)
     fclose(px.log);
   al_proxy_config_free(&px.cfg);
-  json_decref(net);
   return rc;
 }
