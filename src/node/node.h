@@ -138,13 +138,14 @@ typedef struct al_exec {
   struct al_exec *wait_next;  /* in sbox->waiting */
 } al_exec;
 
+#define AL_NODE_REJECTED_CODES 8
 typedef struct al_metrics {
   uint64_t execs_by_outcome[6]; /* ok, failed, timeout, oom, cancelled, error */
   uint64_t latency_buckets[12];
   double latency_sum;
   uint64_t latency_count;
   uint64_t limit_kills[3];      /* timeout, oom, cancel */
-  uint64_t rejected[8];         /* by status class: 400,401,403,404,405,413,429,500 */
+  uint64_t rejected[AL_NODE_REJECTED_CODES]; /* by status: al_node_rejected_codes */
 } al_metrics;
 
 typedef struct al_node {
@@ -180,12 +181,23 @@ typedef struct al_node {
   struct al_ui *ui;           /* web UI sessions; NULL until the first login */
 } al_node;
 
-/* node_http.c */
+/* node_http.c: listeners, authentication, routing */
 int al_node_http_start(al_node *n, airlock_error **err);
 void al_node_http_stop(al_node *n);
+
+/* node_reply.c: what every request handler shares (calls no other node file) */
 void al_node_reply_error(al_node *n, struct evhttp_request *req, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
-void al_node_reply_json(struct evhttp_request *req, int status, json_t *body);
+void al_node_reply_json(struct evhttp_request *req, int status, json_t *body); /* steals body */
+/* CSP, nosniff, no framing, no referrer, no caching */
+void al_node_security_headers(struct evhttp_request *req);
+/* the statuses counted in al_metrics.rejected, in its order: 400, 401, 403, 404, 405, 413, 429, 500 */
+extern const int al_node_rejected_codes[AL_NODE_REJECTED_CODES];
+void al_node_metrics_rejected(al_node *n, int status);
+/* the request's body ("" when empty) and its length */
+const char *al_node_body(struct evhttp_request *req, size_t *len);
+/* the tenant of a token's name, made at its first request; the token's limits over the node's tenant_max */
+al_tenant *al_node_tenant(al_node *n, const char *name, const al_node_limits *token_limits);
 
 /* node_request.c: bodies from untrusted clients (fuzzed) */
 int al_exec_params_parse(const char *body, size_t len, al_exec_params *p, char *err, size_t errlen);
@@ -248,7 +260,6 @@ void al_node_handle_files(al_node *n, al_sbox *sb, struct evhttp_request *req);
 
 /* node_metrics.c */
 void al_node_metrics_exec_done(al_node *n, const al_exec *e);
-void al_node_metrics_rejected(al_node *n, int status);
 void al_node_handle_metrics(al_node *n, struct evhttp_request *req);
 void al_node_handle_health(al_node *n, struct evhttp_request *req);
 
@@ -268,8 +279,6 @@ bool al_node_ui_has_session_cookie(struct evhttp_request *req);
 /* the tenant of the request's session, or NULL after answering 401/403/500 */
 al_tenant *al_node_ui_authenticate(al_node *n, struct evhttp_request *req);
 void al_node_handle_whoami(al_node *n, al_tenant *t, struct evhttp_request *req);
-/* CSP, nosniff, no framing, no referrer, no caching */
-void al_node_security_headers(struct evhttp_request *req);
 void al_node_ui_free(al_node *n);
 
 /* whether a tenant may answer approvals (approvalGating.approvers) */
@@ -322,8 +331,5 @@ json_t *al_node_audit_base(const char *kind, const al_tenant *t, const char *san
 void al_node_audit_exec_result(al_node *n, const al_exec *e);
 void al_node_handle_audit(al_node *n, al_tenant *t, struct evhttp_request *req);
 void al_node_notify(al_node *n, const char *type, json_t *payload); /* the approval webhook; steals */
-
-/* tenants */
-al_tenant *al_node_tenant(al_node *n, const char *name, const al_node_limits *token_limits);
 
 #endif

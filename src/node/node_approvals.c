@@ -7,7 +7,6 @@
 #include "node.h"
 #include "clock.h"
 
-#include <event2/buffer.h>
 #include <sys/queue.h>
 #include <event2/keyvalq_struct.h>
 
@@ -15,16 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *body_text(struct evhttp_request *req, size_t *len) {
-  struct evbuffer *in = evhttp_request_get_input_buffer(req);
-  *len = evbuffer_get_length(in);
-  return *len ? (const char *)evbuffer_pullup(in, -1) : "";
-}
-
 /* {} or {"always": bool} / {"reason": string}; -1 after answering 400 */
 static int parse_answer(al_node *n, struct evhttp_request *req, bool approve, bool *always, char **reason) {
   size_t len;
-  const char *body = body_text(req, &len);
+  const char *body = al_node_body(req, &len);
   *always = false;
   *reason = NULL;
   if (len == 0)

@@ -272,11 +272,11 @@ static char *node_workspace(al_node *n, const char *id, airlock_error **err) {
 }
 
 static void create_sandbox(al_node *n, al_tenant *t, struct evhttp_request *req) {
-  struct evbuffer *in = evhttp_request_get_input_buffer(req);
-  size_t len = evbuffer_get_length(in);
+  size_t len;
+  const char *body = al_node_body(req, &len);
   al_sandbox_params sp;
   char why[256];
-  if (al_sandbox_params_parse(len ? (const char *)evbuffer_pullup(in, -1) : "", len, &sp, why, sizeof(why)) < 0) {
+  if (al_sandbox_params_parse(body, len, &sp, why, sizeof(why)) < 0) {
     al_node_reply_error(n, req, 400, "bad_request", "%s", why);
     return;
   }
