@@ -16,6 +16,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/wait.h>
 
 struct al_token_store;
 struct ssl_ctx_st;
@@ -66,6 +67,7 @@ typedef struct al_tenant {
 } al_tenant;
 
 struct al_exec;
+struct al_node;
 
 typedef struct al_sbox {
   char id[32];
@@ -138,6 +140,21 @@ typedef struct al_exec {
   struct al_exec *wait_next;  /* in sbox->waiting */
 } al_exec;
 
+/* What a sandbox tells the execs that use it: node_sandbox.c calls these,
+ * node_exec.c answers, and node_main.c connects the two before any sandbox
+ * exists, so that the sandboxes (below) call nothing of the execs (above). */
+typedef struct al_sbox_events {
+  void (*agent_msg)(struct al_node *n, al_sbox *sb, const al_status_msg *m); /* an exec's exit or failure */
+  void (*ready)(struct al_node *n, al_sbox *sb);  /* the agent is ready: hand it the execs that waited */
+  void (*died)(struct al_node *n, al_sbox *sb);   /* the sandbox is gone: end its execs */
+  void (*forget)(struct al_node *n, al_sbox *sb); /* it is being freed: its execs keep only its id */
+} al_sbox_events;
+
+/* a parked request whose approval came (node_policy.c) goes on as an exec
+ * (node_exec.c); node_main.c sets it */
+typedef void al_exec_resume_fn(struct al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *p,
+                               struct evhttp_request *req);
+
 #define AL_NODE_REJECTED_CODES 8
 typedef struct al_metrics {
   uint64_t execs_by_outcome[6]; /* ok, failed, timeout, oom, cancelled, error */
@@ -179,6 +196,8 @@ typedef struct al_node {
   struct event *ev_tick, *ev_sigterm, *ev_sigint;
   bool stopping;
   struct al_ui *ui;           /* web UI sessions; NULL until the first login */
+  al_sbox_events sbox_events; /* set by node_main.c */
+  al_exec_resume_fn *exec_resume;
 } al_node;
 
 /* node_http.c: listeners, authentication, routing */
@@ -233,16 +252,26 @@ void al_node_exec_start(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *p
 void al_node_exec_agent_msg(al_node *n, al_sbox *sb, const al_status_msg *m);
 void al_node_exec_sandbox_died(al_node *n, al_sbox *sb);
 /* the sandbox's agent is ready: hand it the execs that waited */
-void al_node_sbox_ready(al_node *n, al_sbox *sb);
+void al_node_exec_sandbox_ready(al_node *n, al_sbox *sb);
 al_exec *al_node_exec_find(al_node *n, al_tenant *t, const char *id);
 json_t *al_exec_result_json(const al_exec *e, bool with_output);
 void al_node_exec_signal(al_node *n, al_exec *e, int signo);
 void al_node_exec_gc(al_node *n);
 void al_node_exec_free(al_exec *e);
-/* the exit code an API client sees: 124 timeout, 137 OOM, 128+N signal */
-int al_exec_exit_code(const al_exec *e);
 /* the sandbox is being freed: execs keep only its id */
 void al_node_exec_forget_sandbox(al_node *n, al_sbox *sb);
+
+/* the exit code an API client sees: 124 timeout, 137 OOM, 128+N signal
+ * (here, so that the state and audit records need nothing of node_exec.c) */
+static inline int al_exec_exit_code(const al_exec *e) {
+  if (e->timed_out)
+    return AIRLOCK_EXIT_TIMEOUT;
+  if (e->oom_killed)
+    return AIRLOCK_EXIT_OOM;
+  if (WIFEXITED(e->wait_status))
+    return WEXITSTATUS(e->wait_status);
+  return 128 + WTERMSIG(e->wait_status);
+}
 
 /* node_sandbox.c */
 al_sbox *al_node_sbox_create(al_node *n, al_tenant *t, const airlock_spec *spec, bool one_shot, airlock_error **err);

@@ -299,7 +299,7 @@ static void dispatch(al_exec *e) {
   al_state_exec_started(e->node, e);
 }
 
-void al_node_sbox_ready(al_node *n, al_sbox *sb) {
+void al_node_exec_sandbox_ready(al_node *n, al_sbox *sb) {
   (void)n;
   while (sb->waiting) {
     al_exec *e = sb->waiting;
@@ -535,16 +535,6 @@ void al_node_exec_signal(al_node *n, al_exec *e, int signo) {
     al_box_kill(&e->sbox->box); /* everything it started goes with it */
   else
     al_box_signal(&e->sbox->box, e->num, signo);
-}
-
-int al_exec_exit_code(const al_exec *e) {
-  if (e->timed_out)
-    return AIRLOCK_EXIT_TIMEOUT;
-  if (e->oom_killed)
-    return AIRLOCK_EXIT_OOM;
-  if (WIFEXITED(e->wait_status))
-    return WEXITSTATUS(e->wait_status);
-  return 128 + WTERMSIG(e->wait_status);
 }
 
 json_t *al_exec_result_json(const al_exec *e, bool with_output) {

@@ -125,6 +125,10 @@ int airlock_node_run(al_node_config *cfg, airlock_error **err) {
   memset(&n, 0, sizeof(n));
   n.recorder_fd = n.recorder_pid = -1;
   n.cfg = cfg;
+  /* the layers below call up only through these (node.h) */
+  n.sbox_events = (al_sbox_events){.agent_msg = al_node_exec_agent_msg, .ready = al_node_exec_sandbox_ready,
+                                   .died = al_node_exec_sandbox_died, .forget = al_node_exec_forget_sandbox};
+  n.exec_resume = al_node_exec_start;
   int rc = -1;
   /* one node per state directory: a second would recover (and undo) the
    * first one's live state */

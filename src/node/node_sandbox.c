@@ -34,7 +34,7 @@ static void sbox_free(al_node *n, al_sbox *sb) {
     }
   if (!sb->dying)
     n->n_sboxes--;
-  al_node_exec_forget_sandbox(n, sb);
+  n->sbox_events.forget(n, sb);
   if (sb->ev_sock)
     event_free(sb->ev_sock);
   if (sb->ev_death)
@@ -63,14 +63,14 @@ static void on_death(evutil_socket_t fd, short what, void *arg) {
       free(sb->setup_error);
       sb->setup_error = strdup(m.text);
     } else {
-      al_node_exec_agent_msg(n, sb, &m);
+      n->sbox_events.agent_msg(n, sb, &m);
     }
   }
   event_del(sb->ev_sock);
   if (sb->create_req)
     al_node_reply_error(n, sb->create_req, 500, "internal", "sandbox setup failed: %s",
                         sb->setup_error ? sb->setup_error : "the sandbox ended during setup");
-  al_node_exec_sandbox_died(n, sb);
+  n->sbox_events.died(n, sb);
   bool refill = sb->one_shot && !sb->setup_error;
   if (!sb->one_shot)
     al_state_sandbox(n, sb, "destroyed");
@@ -92,13 +92,13 @@ static void on_message(evutil_socket_t fd, short what, void *arg) {
         al_node_reply_json(sb->create_req, 201, al_sbox_json(sb));
         sb->create_req = NULL;
       }
-      al_node_sbox_ready(n, sb);
+      n->sbox_events.ready(n, sb);
     } else if (m.kind == AL_MSG_SETUP_ERROR) {
       free(sb->setup_error);
       sb->setup_error = strdup(m.text);
       al_box_kill(&sb->box);
     } else {
-      al_node_exec_agent_msg(n, sb, &m);
+      n->sbox_events.agent_msg(n, sb, &m);
     }
   }
   if (r < 0)
