@@ -180,7 +180,6 @@ typedef struct al_node {
   int64_t n_sboxes;           /* alive, not counting those being torn down */
   int64_t n_finished;         /* finished execs kept for GET */
   struct event *ev_refill;    /* pool refill, deferred off the request path */
-  int lock_fd;                /* flock on the state dir: one node per dir */
   al_metrics metrics;
   char *degraded;             /* notes from a probe sandbox at start */
   al_catalogue *catalogue;    /* dangerous patterns, when a policy is on */

@@ -211,6 +211,8 @@ static struct bufferevent *make_tls_bev(struct event_base *base, void *arg) {
 
 static struct evhttp *new_http(al_node *n) {
   struct evhttp *h = evhttp_new(n->base);
+  if (!h)
+    return NULL;
   evhttp_set_gencb(h, on_request, n);
   evhttp_set_max_headers_size(h, MAX_HEADERS_BYTES);
   evhttp_set_max_body_size(h, n->cfg->max_body_bytes);
@@ -230,23 +232,19 @@ static int listen_unix(al_node *n, const char *path, airlock_error **err) {
       return al_err(err, 0, "'%s' exists and is not a socket", path);
     unlink(path); /* a socket left by a previous run */
   }
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return al_err(err, errno, "socket");
   mode_t old = umask(0177);
   int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
   umask(old);
-  if (rc < 0 || chmod(path, 0600) < 0 || listen(fd, 512) < 0) {
-    int e = errno;
-    close(fd);
-    return al_err(err, e, "listen on unix:%s", path);
-  }
-  if (!n->http_plain)
-    n->http_plain = new_http(n);
-  if (!evhttp_accept_socket_with_handle(n->http_plain, fd)) {
-    close(fd);
+  if (rc < 0 || chmod(path, 0600) < 0 || listen(fd, 512) < 0)
+    return al_err(err, errno, "listen on unix:%s", path);
+  if (!n->http_plain && !(n->http_plain = new_http(n)))
     return al_err(err, 0, "libevent refused unix:%s", path);
-  }
+  if (!evhttp_accept_socket_with_handle(n->http_plain, fd))
+    return al_err(err, 0, "libevent refused unix:%s", path);
+  fd = -1; /* libevent's now */
   return 0;
 }
 
@@ -283,7 +281,8 @@ static int setup_tls(al_node *n, airlock_error **err) {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
   }
   n->ssl = ctx;
-  n->http_tls = new_http(n);
+  if (!(n->http_tls = new_http(n)))
+    return al_err(err, 0, "libevent refused a TLS listener");
   evhttp_set_bevcb(n->http_tls, make_tls_bev, ctx);
   return 0;
 }
@@ -316,26 +315,20 @@ static int listen_tcp(al_node *n, const char *spec, airlock_error **err) {
     return al_err(err, 0, "tcp:%s needs --tls-cert and --tls-key (plaintext is allowed only on a loopback address "
                           "with --insecure-plaintext)", spec);
   }
-  int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  _cleanup_close_ int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (fd >= 0) /* not on -1: errno must stay socket()'s */
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   int rc = fd < 0 ? -1 : bind(fd, ai->ai_addr, ai->ai_addrlen);
   freeaddrinfo(ai);
-  if (rc < 0 || listen(fd, 512) < 0) {
-    int e = errno;
-    if (fd >= 0)
-      close(fd);
-    return al_err(err, e, "listen on tcp:%s", spec);
-  }
-  if (tls && setup_tls(n, err) < 0) {
-    close(fd);
+  if (rc < 0 || listen(fd, 512) < 0)
+    return al_err(err, errno, "listen on tcp:%s", spec);
+  if (tls && setup_tls(n, err) < 0)
     return -1;
-  }
   struct evhttp *h = tls ? n->http_tls : (n->http_plain ? n->http_plain : (n->http_plain = new_http(n)));
-  if (!evhttp_accept_socket_with_handle(h, fd)) {
-    close(fd);
+  if (!h || !evhttp_accept_socket_with_handle(h, fd))
     return al_err(err, 0, "libevent refused tcp:%s", spec);
-  }
+  fd = -1; /* libevent's now */
   return 0;
 }
 
