@@ -16,6 +16,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/wait.h>
 
 struct al_token_store;
 struct ssl_ctx_st;
@@ -66,6 +67,7 @@ typedef struct al_tenant {
 } al_tenant;
 
 struct al_exec;
+struct al_node;
 
 typedef struct al_sbox {
   char id[32];
@@ -138,13 +140,29 @@ typedef struct al_exec {
   struct al_exec *wait_next;  /* in sbox->waiting */
 } al_exec;
 
+/* What a sandbox tells the execs that use it: node_sandbox.c calls these,
+ * node_exec.c answers, and node_main.c connects the two before any sandbox
+ * exists, so that the sandboxes (below) call nothing of the execs (above). */
+typedef struct al_sbox_events {
+  void (*agent_msg)(struct al_node *n, al_sbox *sb, const al_status_msg *m); /* an exec's exit or failure */
+  void (*ready)(struct al_node *n, al_sbox *sb);  /* the agent is ready: hand it the execs that waited */
+  void (*died)(struct al_node *n, al_sbox *sb);   /* the sandbox is gone: end its execs */
+  void (*forget)(struct al_node *n, al_sbox *sb); /* it is being freed: its execs keep only its id */
+} al_sbox_events;
+
+/* a parked request whose approval came (node_policy.c) goes on as an exec
+ * (node_exec.c); node_main.c sets it */
+typedef void al_exec_resume_fn(struct al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *p,
+                               struct evhttp_request *req);
+
+#define AL_NODE_REJECTED_CODES 8
 typedef struct al_metrics {
   uint64_t execs_by_outcome[6]; /* ok, failed, timeout, oom, cancelled, error */
   uint64_t latency_buckets[12];
   double latency_sum;
   uint64_t latency_count;
   uint64_t limit_kills[3];      /* timeout, oom, cancel */
-  uint64_t rejected[8];         /* by status class: 400,401,403,404,405,413,429,500 */
+  uint64_t rejected[AL_NODE_REJECTED_CODES]; /* by status: al_node_rejected_codes */
 } al_metrics;
 
 typedef struct al_node {
@@ -162,7 +180,6 @@ typedef struct al_node {
   int64_t n_sboxes;           /* alive, not counting those being torn down */
   int64_t n_finished;         /* finished execs kept for GET */
   struct event *ev_refill;    /* pool refill, deferred off the request path */
-  int lock_fd;                /* flock on the state dir: one node per dir */
   al_metrics metrics;
   char *degraded;             /* notes from a probe sandbox at start */
   al_catalogue *catalogue;    /* dangerous patterns, when a policy is on */
@@ -178,14 +195,27 @@ typedef struct al_node {
   struct event *ev_tick, *ev_sigterm, *ev_sigint;
   bool stopping;
   struct al_ui *ui;           /* web UI sessions; NULL until the first login */
+  al_sbox_events sbox_events; /* set by node_main.c */
+  al_exec_resume_fn *exec_resume;
 } al_node;
 
-/* node_http.c */
+/* node_http.c: listeners, authentication, routing */
 int al_node_http_start(al_node *n, airlock_error **err);
 void al_node_http_stop(al_node *n);
+
+/* node_reply.c: what every request handler shares (calls no other node file) */
 void al_node_reply_error(al_node *n, struct evhttp_request *req, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
-void al_node_reply_json(struct evhttp_request *req, int status, json_t *body);
+void al_node_reply_json(struct evhttp_request *req, int status, json_t *body); /* steals body */
+/* CSP, nosniff, no framing, no referrer, no caching */
+void al_node_security_headers(struct evhttp_request *req);
+/* the statuses counted in al_metrics.rejected, in its order: 400, 401, 403, 404, 405, 413, 429, 500 */
+extern const int al_node_rejected_codes[AL_NODE_REJECTED_CODES];
+void al_node_metrics_rejected(al_node *n, int status);
+/* the request's body ("" when empty) and its length */
+const char *al_node_body(struct evhttp_request *req, size_t *len);
+/* the tenant of a token's name, made at its first request; the token's limits over the node's tenant_max */
+al_tenant *al_node_tenant(al_node *n, const char *name, const al_node_limits *token_limits);
 
 /* node_request.c: bodies from untrusted clients (fuzzed) */
 int al_exec_params_parse(const char *body, size_t len, al_exec_params *p, char *err, size_t errlen);
@@ -221,16 +251,26 @@ void al_node_exec_start(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *p
 void al_node_exec_agent_msg(al_node *n, al_sbox *sb, const al_status_msg *m);
 void al_node_exec_sandbox_died(al_node *n, al_sbox *sb);
 /* the sandbox's agent is ready: hand it the execs that waited */
-void al_node_sbox_ready(al_node *n, al_sbox *sb);
+void al_node_exec_sandbox_ready(al_node *n, al_sbox *sb);
 al_exec *al_node_exec_find(al_node *n, al_tenant *t, const char *id);
 json_t *al_exec_result_json(const al_exec *e, bool with_output);
 void al_node_exec_signal(al_node *n, al_exec *e, int signo);
 void al_node_exec_gc(al_node *n);
 void al_node_exec_free(al_exec *e);
-/* the exit code an API client sees: 124 timeout, 137 OOM, 128+N signal */
-int al_exec_exit_code(const al_exec *e);
 /* the sandbox is being freed: execs keep only its id */
 void al_node_exec_forget_sandbox(al_node *n, al_sbox *sb);
+
+/* the exit code an API client sees: 124 timeout, 137 OOM, 128+N signal
+ * (here, so that the state and audit records need nothing of node_exec.c) */
+static inline int al_exec_exit_code(const al_exec *e) {
+  if (e->timed_out)
+    return AIRLOCK_EXIT_TIMEOUT;
+  if (e->oom_killed)
+    return AIRLOCK_EXIT_OOM;
+  if (WIFEXITED(e->wait_status))
+    return WEXITSTATUS(e->wait_status);
+  return 128 + WTERMSIG(e->wait_status);
+}
 
 /* node_sandbox.c */
 al_sbox *al_node_sbox_create(al_node *n, al_tenant *t, const airlock_spec *spec, bool one_shot, airlock_error **err);
@@ -248,7 +288,6 @@ void al_node_handle_files(al_node *n, al_sbox *sb, struct evhttp_request *req);
 
 /* node_metrics.c */
 void al_node_metrics_exec_done(al_node *n, const al_exec *e);
-void al_node_metrics_rejected(al_node *n, int status);
 void al_node_handle_metrics(al_node *n, struct evhttp_request *req);
 void al_node_handle_health(al_node *n, struct evhttp_request *req);
 
@@ -268,8 +307,6 @@ bool al_node_ui_has_session_cookie(struct evhttp_request *req);
 /* the tenant of the request's session, or NULL after answering 401/403/500 */
 al_tenant *al_node_ui_authenticate(al_node *n, struct evhttp_request *req);
 void al_node_handle_whoami(al_node *n, al_tenant *t, struct evhttp_request *req);
-/* CSP, nosniff, no framing, no referrer, no caching */
-void al_node_security_headers(struct evhttp_request *req);
 void al_node_ui_free(al_node *n);
 
 /* whether a tenant may answer approvals (approvalGating.approvers) */
@@ -322,8 +359,5 @@ json_t *al_node_audit_base(const char *kind, const al_tenant *t, const char *san
 void al_node_audit_exec_result(al_node *n, const al_exec *e);
 void al_node_handle_audit(al_node *n, al_tenant *t, struct evhttp_request *req);
 void al_node_notify(al_node *n, const char *type, json_t *payload); /* the approval webhook; steals */
-
-/* tenants */
-al_tenant *al_node_tenant(al_node *n, const char *name, const al_node_limits *token_limits);
 
 #endif

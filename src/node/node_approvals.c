@@ -7,7 +7,6 @@
 #include "node.h"
 #include "clock.h"
 
-#include <event2/buffer.h>
 #include <sys/queue.h>
 #include <event2/keyvalq_struct.h>
 
@@ -15,26 +14,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *body_text(struct evhttp_request *req, size_t *len) {
-  struct evbuffer *in = evhttp_request_get_input_buffer(req);
-  *len = evbuffer_get_length(in);
-  return *len ? (const char *)evbuffer_pullup(in, -1) : "";
-}
-
 /* {} or {"always": bool} / {"reason": string}; -1 after answering 400 */
 static int parse_answer(al_node *n, struct evhttp_request *req, bool approve, bool *always, char **reason) {
   size_t len;
-  const char *body = body_text(req, &len);
+  const char *body = al_node_body(req, &len);
   *always = false;
   *reason = NULL;
   if (len == 0)
     return 0;
   json_error_t jerr;
-  json_t *o = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+  json_auto_t *o = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
   const char *want = approve ? "body must be {} or {\"always\": true|false}"
                              : "body must be {} or {\"reason\": \"text of at most 1000 bytes\"}";
   if (!json_is_object(o)) {
-    json_decref(o);
     al_node_reply_error(n, req, 400, "bad_request", "%s", want);
     return -1;
   }
@@ -50,12 +42,10 @@ static int parse_answer(al_node *n, struct evhttp_request *req, bool approve, bo
     } else {
       free(*reason);
       *reason = NULL;
-      json_decref(o);
       al_node_reply_error(n, req, 400, "bad_request", "%s", want);
       return -1;
     }
   }
-  json_decref(o);
   return 0;
 }
 
@@ -151,9 +141,8 @@ void al_node_handle_approvals(al_node *n, al_tenant *t, struct evhttp_request *r
     al_node_reply_error(n, req, 403, "forbidden", "token '%s' is not an approver (approvalGating.approvers)", t->name);
     return;
   }
-  json_t *ap = al_approvals_get(n->approvals, id);
+  json_auto_t *ap = al_approvals_get(n->approvals, id);
   if (!ap || (!approver && strcmp(json_string_value(json_object_get(ap, "tenant")), t->name) != 0)) {
-    json_decref(ap);
     al_node_reply_error(n, req, 404, "not_found", "no approval '%s'", id);
     return;
   }
@@ -162,10 +151,8 @@ void al_node_handle_approvals(al_node *n, al_tenant *t, struct evhttp_request *r
       al_node_reply_error(n, req, 405, "method_not_allowed", "use GET");
     else
       al_node_reply_json(req, 200, json_incref(ap));
-    json_decref(ap);
     return;
   }
-  json_decref(ap);
   if (m != EVHTTP_REQ_POST) {
     al_node_reply_error(n, req, 405, "method_not_allowed", "use POST");
     return;

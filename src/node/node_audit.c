@@ -24,14 +24,12 @@
 
 static void prune(al_node *n) {
   uint64_t removed = 0;
-  airlock_error *err = NULL;
+  _cleanup_error_ airlock_error *err = NULL;
   /* the recorder's records first, so that pruning sees a settled chain */
   al_recorder_flush(n);
   int64_t cutoff = al_wall_ms() - n->cfg->audit_retention_days * 86400000LL;
-  if (al_audit_prune(n->audit_read, cutoff, &removed, &err) < 0) {
+  if (al_audit_prune(n->audit_read, cutoff, &removed, &err) < 0)
     fprintf(stderr, "airlock node: audit retention: %s\n", err->msg);
-    airlock_error_free(&err);
-  }
 }
 
 static void on_prune(evutil_socket_t fd, short what, void *arg) {
@@ -200,12 +198,11 @@ void al_node_handle_audit(al_node *n, al_tenant *t, struct evhttp_request *req) 
   }
   al_recorder_flush(n); /* what was submitted is what is read */
   json_t *records = json_array();
-  airlock_error *err = NULL;
+  _cleanup_error_ airlock_error *err = NULL;
   int rc = al_audit_query(n->audit_read, &f, collect, records, &err);
   evhttp_clear_headers(&q);
   if (rc < 0) {
     al_node_reply_error(n, req, 500, "internal", "%s", err->msg);
-    airlock_error_free(&err);
     json_decref(records);
     return;
   }

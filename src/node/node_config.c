@@ -3,9 +3,11 @@
  * wrong types and impossible values are errors naming the key. */
 #define _GNU_SOURCE
 #include "node.h"
+#include "cleanup.h"
 #include "error.h"
 #include "statedir.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,8 +54,23 @@ void al_node_config_clear(al_node_config *c) {
 static int str(json_t *v, const char *key, char **out, airlock_error **err) {
   if (!json_is_string(v) || json_string_length(v) == 0)
     return al_err(err, 0, "node config key '%s' must be a non-empty string", key);
+  char *copy = strdup(json_string_value(v));
+  if (!copy)
+    return al_err(err, ENOMEM, "node config key '%s'", key);
   free(*out);
-  *out = strdup(json_string_value(v));
+  *out = copy;
+  return 0;
+}
+
+/* append a copy of s to the list *v of *n strings */
+static int push(char ***v, size_t *n, const char *s, const char *key, airlock_error **err) {
+  char **grown = reallocarray(*v, *n + 1, sizeof(char *));
+  if (!grown)
+    return al_err(err, ENOMEM, "node config key '%s'", key);
+  *v = grown;
+  if (!(grown[*n] = strdup(s)))
+    return al_err(err, ENOMEM, "node config key '%s'", key);
+  (*n)++;
   return 0;
 }
 
@@ -97,178 +114,143 @@ static int limits(json_t *obj, const char *key, al_node_limits *l, int64_t *sand
 
 int al_node_config_load(al_node_config *c, const char *path, airlock_error **err) {
   json_error_t jerr;
-  json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+  json_auto_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
   if (!root)
     return al_err(err, 0, "node config %s: %s at line %d column %d", path, jerr.text, jerr.line, jerr.column);
-  int rc = -1;
-  if (!json_is_object(root)) {
-    al_err(err, 0, "node config %s must be a JSON object", path);
-    goto out;
-  }
+  if (!json_is_object(root))
+    return al_err(err, 0, "node config %s must be a JSON object", path);
   const char *k;
   json_t *v;
   json_object_foreach(root, k, v) {
     if (strcmp(k, "listen") == 0) {
-      if (!json_is_array(v) || json_array_size(v) == 0) {
-        al_err(err, 0, "node config key 'listen' must be a non-empty array of \"unix:PATH\" or \"tcp:HOST:PORT\"");
-        goto out;
-      }
+      if (!json_is_array(v) || json_array_size(v) == 0)
+        return al_err(err, 0,
+                      "node config key 'listen' must be a non-empty array of \"unix:PATH\" or \"tcp:HOST:PORT\"");
       size_t i;
       json_t *item;
       json_array_foreach(v, i, item) {
-        if (!json_is_string(item)) {
-          al_err(err, 0, "node config key 'listen[%zu]' must be a string", i);
-          goto out;
-        }
-        c->listen = realloc(c->listen, (c->n_listen + 1) * sizeof(char *));
-        c->listen[c->n_listen++] = strdup(json_string_value(item));
+        if (!json_is_string(item))
+          return al_err(err, 0, "node config key 'listen[%zu]' must be a string", i);
+        if (push(&c->listen, &c->n_listen, json_string_value(item), k, err) < 0)
+          return -1;
       }
     } else if (strcmp(k, "state_dir") == 0) {
       if (str(v, k, &c->state_dir, err) < 0)
-        goto out;
+        return -1;
     } else if (strcmp(k, "workspace_root") == 0) {
       if (str(v, k, &c->workspace_root, err) < 0)
-        goto out;
+        return -1;
     } else if (strcmp(k, "ready_file") == 0) {
       if (str(v, k, &c->ready_file, err) < 0)
-        goto out;
+        return -1;
     } else if (strcmp(k, "tls") == 0) {
       const char *tk;
       json_t *tv;
-      if (!json_is_object(v)) {
-        al_err(err, 0, "node config key 'tls' must be an object");
-        goto out;
-      }
+      if (!json_is_object(v))
+        return al_err(err, 0, "node config key 'tls' must be an object");
       json_object_foreach(v, tk, tv) {
         char **field = strcmp(tk, "cert") == 0 ? &c->tls_cert : strcmp(tk, "key") == 0 ? &c->tls_key
                        : strcmp(tk, "client_ca") == 0 ? &c->tls_client_ca : NULL;
-        if (!field) {
-          al_err(err, 0, "unknown node config key 'tls.%s'", tk);
-          goto out;
-        }
+        if (!field)
+          return al_err(err, 0, "unknown node config key 'tls.%s'", tk);
         if (str(tv, tk, field, err) < 0)
-          goto out;
+          return -1;
       }
     } else if (strcmp(k, "insecure_plaintext") == 0) {
-      if (!json_is_boolean(v)) {
-        al_err(err, 0, "node config key 'insecure_plaintext' must be true or false");
-        goto out;
-      }
+      if (!json_is_boolean(v))
+        return al_err(err, 0, "node config key 'insecure_plaintext' must be true or false");
       c->insecure_plaintext = json_is_true(v);
     } else if (strcmp(k, "sandbox") == 0) {
-      char *text = json_dumps(v, JSON_COMPACT);
-      int r = text ? airlock_spec_load_json(&c->sandbox, text, strlen(text), err) : -1;
-      free(text);
-      if (r < 0) {
-        al_err_prefix(err, "node config key 'sandbox'");
-        goto out;
-      }
+      _cleanup_free_ char *text = json_dumps(v, JSON_COMPACT);
+      if (!text)
+        return al_err(err, ENOMEM, "node config key 'sandbox'");
+      if (airlock_spec_load_json(&c->sandbox, text, strlen(text), err) < 0)
+        return al_err_prefix(err, "node config key 'sandbox'");
     } else if (strcmp(k, "max") == 0) {
       if (limits(v, "max", &c->node_max, &c->max_sandboxes, err) < 0)
-        goto out;
+        return -1;
     } else if (strcmp(k, "tenant_max") == 0) {
       if (limits(v, "tenant_max", &c->tenant_max, NULL, err) < 0)
-        goto out;
+        return -1;
     } else if (strcmp(k, "pool_size") == 0) {
       if (integer(v, k, 0, 64, &c->pool_size, err) < 0)
-        goto out;
+        return -1;
     } else if (strcmp(k, "idle_timeout_s") == 0) {
       if (integer(v, k, 1, 30LL * 86400, &c->idle_timeout_s, err) < 0)
-        goto out;
+        return -1;
     } else if (strcmp(k, "max_age_s") == 0) {
       if (integer(v, k, 1, 365LL * 86400, &c->max_age_s, err) < 0)
-        goto out;
+        return -1;
     } else if (strcmp(k, "max_output_bytes") == 0) {
       if (integer(v, k, 0, 64LL << 20, &c->max_output_bytes, err) < 0)
-        goto out;
+        return -1;
     } else if (strcmp(k, "max_body_bytes") == 0) {
       if (integer(v, k, 4096, 1LL << 30, &c->max_body_bytes, err) < 0)
-        goto out;
+        return -1;
     } else if (strcmp(k, "io_timeout_s") == 0) {
       if (integer(v, k, 1, 3600, &c->io_timeout_s, err) < 0)
-        goto out;
+        return -1;
     } else if (strcmp(k, "ui") == 0) {
       const char *uk;
       json_t *uv;
-      if (!json_is_object(v)) {
-        al_err(err, 0, "node config key 'ui' must be an object");
-        goto out;
-      }
+      if (!json_is_object(v))
+        return al_err(err, 0, "node config key 'ui' must be an object");
       json_object_foreach(v, uk, uv) {
-        if (strcmp(uk, "enabled") != 0) {
-          al_err(err, 0, "unknown node config key 'ui.%s'", uk);
-          goto out;
-        }
-        if (!json_is_boolean(uv)) {
-          al_err(err, 0, "node config key 'ui.enabled' must be true or false");
-          goto out;
-        }
+        if (strcmp(uk, "enabled") != 0)
+          return al_err(err, 0, "unknown node config key 'ui.%s'", uk);
+        if (!json_is_boolean(uv))
+          return al_err(err, 0, "node config key 'ui.enabled' must be true or false");
         c->ui_enabled = json_is_true(uv);
       }
     } else if (strcmp(k, "sandbox_host_uid") == 0) {
       int64_t uid = 0;
       if (integer(v, k, 1, 4294967294LL, &uid, err) < 0)
-        goto out;
+        return -1;
       c->sandbox_host_uid = (uint32_t)uid;
     } else if (strcmp(k, "autonomy") == 0) {
-      if (al_policy_set_autonomy(&c->policy, v, err) < 0) {
-        al_err_prefix(err, "node config");
-        goto out;
-      }
+      if (al_policy_set_autonomy(&c->policy, v, err) < 0)
+        return al_err_prefix(err, "node config");
     } else if (strcmp(k, "approvalGating") == 0) {
-      if (al_policy_set_gating(&c->policy, v, err) < 0) {
-        al_err_prefix(err, "node config");
-        goto out;
-      }
+      if (al_policy_set_gating(&c->policy, v, err) < 0)
+        return al_err_prefix(err, "node config");
     } else if (strcmp(k, "catalogue") == 0) {
       size_t i;
       json_t *item;
-      if (!json_is_array(v)) {
-        al_err(err, 0, "node config key 'catalogue' must be an array of catalogue file paths");
-        goto out;
-      }
+      if (!json_is_array(v))
+        return al_err(err, 0, "node config key 'catalogue' must be an array of catalogue file paths");
       json_array_foreach(v, i, item) {
-        if (!json_is_string(item) || json_string_value(item)[0] != '/') {
-          al_err(err, 0, "node config key 'catalogue[%zu]' must be an absolute path", i);
-          goto out;
-        }
-        c->catalogue_files = realloc(c->catalogue_files, (c->n_catalogue_files + 1) * sizeof(char *));
-        c->catalogue_files[c->n_catalogue_files++] = strdup(json_string_value(item));
+        if (!json_is_string(item) || json_string_value(item)[0] != '/')
+          return al_err(err, 0, "node config key 'catalogue[%zu]' must be an absolute path", i);
+        if (push(&c->catalogue_files, &c->n_catalogue_files, json_string_value(item), k, err) < 0)
+          return -1;
       }
     } else if (strcmp(k, "audit") == 0) {
       const char *ak;
       json_t *av;
-      if (!json_is_object(v)) {
-        al_err(err, 0, "node config key 'audit' must be an object");
-        goto out;
-      }
+      if (!json_is_object(v))
+        return al_err(err, 0, "node config key 'audit' must be an object");
       json_object_foreach(v, ak, av) {
         if (strcmp(ak, "enabled") == 0 && json_is_boolean(av)) {
           c->audit_enabled = json_is_true(av);
         } else if (strcmp(ak, "retentionDays") == 0) {
           if (integer(av, "audit.retentionDays", 1, 36500, &c->audit_retention_days, err) < 0)
-            goto out;
+            return -1;
         } else {
-          al_err(err, 0, "node config key 'audit.%s' is not one of enabled (boolean), retentionDays", ak);
-          goto out;
+          return al_err(err, 0, "node config key 'audit.%s' is not one of enabled (boolean), retentionDays", ak);
         }
       }
     } else {
-      al_err(err, 0, "unknown node config key '%s'", k);
-      goto out;
+      return al_err(err, 0, "unknown node config key '%s'", k);
     }
   }
-  rc = 0;
-out:
-  json_decref(root);
-  return rc;
+  return 0;
 }
 
 int al_node_config_finish(al_node_config *c, airlock_error **err) {
   if (!c->state_dir && !(c->state_dir = al_default_state_dir()))
     return al_err(err, 0, "no state directory: pass --state-dir");
   if (c->n_listen == 0) {
-    char *sock = NULL;
+    _cleanup_free_ char *sock = NULL;
     const char *xdg = getenv("XDG_RUNTIME_DIR");
     int r = geteuid() == 0 ? asprintf(&sock, "unix:/run/airlock/node.sock")
             : xdg          ? asprintf(&sock, "unix:%s/airlock/node.sock", xdg)
@@ -276,12 +258,13 @@ int al_node_config_finish(al_node_config *c, airlock_error **err) {
     if (r < 0)
       return al_err(err, 0, "out of memory");
     /* the socket's directory is made here; the socket itself is 0600 */
-    char *dir = strdup(sock + 5);
+    _cleanup_free_ char *dir = strdup(sock + 5);
+    if (!dir)
+      return al_err(err, ENOMEM, "the default listen address");
     *strrchr(dir, '/') = '\0';
     mkdir(dir, 0755);
-    free(dir);
-    c->listen = calloc(1, sizeof(char *));
-    c->listen[c->n_listen++] = sock;
+    if (push(&c->listen, &c->n_listen, sock, "listen", err) < 0)
+      return -1;
   }
   if ((c->tls_cert != NULL) != (c->tls_key != NULL))
     return al_err(err, 0, "--tls-cert and --tls-key go together");

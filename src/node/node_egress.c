@@ -37,11 +37,9 @@ static void record_line(al_node *n, al_sbox *sb, const char *line, size_t len) {
     fprintf(stderr, "airlock node: egress %s %.*s\n", sb->id, (int)len, line);
     return;
   }
-  json_t *in = json_loadb(line, len, 0, NULL);
-  if (!json_is_object(in)) {
-    json_decref(in);
+  json_auto_t *in = json_loadb(line, len, 0, NULL);
+  if (!json_is_object(in))
     return; /* the proxy writes nothing else; a broken line is dropped */
-  }
   json_t *rec = al_node_audit_base("egress", sb->tenant, sb->id, NULL);
   const char *k;
   json_t *v;
@@ -55,7 +53,6 @@ static void record_line(al_node *n, al_sbox *sb, const char *line, size_t len) {
     else
       json_object_set(rec, k, v);
   }
-  json_decref(in);
   al_node_audit(n, rec);
 }
 

@@ -276,11 +276,10 @@ static void fail_exec(al_exec *e, const char *fmt, ...) {
 /* Hand the exec to its sandbox's agent (the sandbox is ready). */
 static void dispatch(al_exec *e) {
   al_sbox *sb = e->sbox;
-  airlock_error *err = NULL;
+  _cleanup_error_ airlock_error *err = NULL;
   e->start_ms = al_monotonic_ms();
   if (al_box_exec(&sb->box, e->num, e->p.argv, e->p.env, e->p.cwd, e->child_fds, &err) < 0) {
     fail_exec(e, "%s", err->msg);
-    airlock_error_free(&err);
     return;
   }
   for (int i = 0; i < 3; i++)
@@ -299,7 +298,7 @@ static void dispatch(al_exec *e) {
   al_state_exec_started(e->node, e);
 }
 
-void al_node_sbox_ready(al_node *n, al_sbox *sb) {
+void al_node_exec_sandbox_ready(al_node *n, al_sbox *sb) {
   (void)n;
   while (sb->waiting) {
     al_exec *e = sb->waiting;
@@ -427,9 +426,9 @@ void al_node_exec_start(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *p
         spec.pids = e->p.pids;
       if (e->p.disk_bytes)
         spec.disk_bytes = e->p.disk_bytes;
-      airlock_error *err = NULL;
+      _cleanup_error_ airlock_error *err = NULL;
       sb = al_node_sbox_create(n, t, &spec, true, &err);
-      if (!sb && err && strstr(err->msg, "maximum") && e->req && !e->p.stream) {
+      if (!sb && strstr(err->msg, "maximum") && e->req && !e->p.stream) {
         /* a full node is a retryable condition, not a failure */
         struct evhttp_request *req2 = e->req;
         e->req = NULL;
@@ -437,8 +436,7 @@ void al_node_exec_start(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *p
         al_node_reply_error(n, req2, 429, "over_capacity", "%s; retry later", err->msg);
       }
       if (!sb) {
-        fail_exec(e, "sandbox setup failed: %s", err ? err->msg : "unknown error");
-        airlock_error_free(&err);
+        fail_exec(e, "sandbox setup failed: %s", err->msg);
         return;
       }
     }
@@ -535,16 +533,6 @@ void al_node_exec_signal(al_node *n, al_exec *e, int signo) {
     al_box_kill(&e->sbox->box); /* everything it started goes with it */
   else
     al_box_signal(&e->sbox->box, e->num, signo);
-}
-
-int al_exec_exit_code(const al_exec *e) {
-  if (e->timed_out)
-    return AIRLOCK_EXIT_TIMEOUT;
-  if (e->oom_killed)
-    return AIRLOCK_EXIT_OOM;
-  if (WIFEXITED(e->wait_status))
-    return WEXITSTATUS(e->wait_status);
-  return 128 + WTERMSIG(e->wait_status);
 }
 
 json_t *al_exec_result_json(const al_exec *e, bool with_output) {

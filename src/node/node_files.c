@@ -105,10 +105,12 @@ void al_node_handle_files(al_node *n, al_sbox *sb, struct evhttp_request *req) {
       return;
   }
   if (m == EVHTTP_REQ_GET && op && strcmp(op, "list") == 0) {
-    int fd = open_beneath(root, path, O_RDONLY | O_DIRECTORY);
+    _cleanup_close_ int fd = open_beneath(root, path, O_RDONLY | O_DIRECTORY);
     if (fd < 0)
       return reply_errno(n, req, shown, errno);
-    DIR *d = fdopendir(fd);
+    _cleanup_closedir_ DIR *d = fdopendir(fd);
+    if (d)
+      fd = -1; /* the DIR's now */
     json_t *entries = json_array();
     struct dirent *e;
     while (d && (e = readdir(d)) != NULL) {
@@ -118,8 +120,6 @@ void al_node_handle_files(al_node *n, al_sbox *sb, struct evhttp_request *req) {
         continue;
       json_array_append_new(entries, stat_json(e->d_name, &st));
     }
-    if (d)
-      closedir(d);
     al_node_reply_json(req, 200, json_pack("{s:o}", "entries", entries));
   } else if (m == EVHTTP_REQ_GET && op && strcmp(op, "stat") == 0) {
     _cleanup_close_ int fd = open_beneath(root, path, O_PATH);
@@ -129,21 +129,16 @@ void al_node_handle_files(al_node *n, al_sbox *sb, struct evhttp_request *req) {
     char *base = strrchr(path, '/');
     al_node_reply_json(req, 200, stat_json(base ? base + 1 : path, &st));
   } else if (m == EVHTTP_REQ_GET && !op) {
-    int fd = open_beneath(root, path, O_RDONLY | O_NOCTTY | O_NONBLOCK);
+    _cleanup_close_ int fd = open_beneath(root, path, O_RDONLY | O_NOCTTY | O_NONBLOCK);
     struct stat st;
-    if (fd < 0 || fstat(fd, &st) < 0) {
-      int e = errno;
-      if (fd >= 0)
-        close(fd);
-      return reply_errno(n, req, shown, e);
-    }
+    if (fd < 0 || fstat(fd, &st) < 0)
+      return reply_errno(n, req, shown, errno);
     if (!S_ISREG(st.st_mode)) {
-      close(fd);
       al_node_reply_error(n, req, 400, "bad_request", "'%s' is not a regular file", shown);
       return;
     }
     struct evbuffer *buf = evbuffer_new();
-    evbuffer_add_file(buf, fd, 0, st.st_size); /* takes the fd */
+    evbuffer_add_file(buf, AL_STEAL_FD(fd), 0, st.st_size); /* takes the fd */
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/octet-stream");
     evhttp_send_reply(req, 200, "OK", buf);
     evbuffer_free(buf);

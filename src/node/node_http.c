@@ -1,8 +1,8 @@
 /* node_http.c - the node's HTTP front: listeners (unix socket 0600, TCP with
  * TLS and optional client certificates, plaintext only on loopback when
- * asked), authentication, routing and error replies.  HTTP parsing, chunked
- * responses and connection handling are libevent's evhttp; bounds on header
- * and body sizes and I/O timeouts are set here. */
+ * asked), authentication and routing; the replies are node_reply.c's.  HTTP
+ * parsing, chunked responses and connection handling are libevent's evhttp;
+ * bounds on header and body sizes and I/O timeouts are set here. */
 #define _GNU_SOURCE
 #include "node.h"
 #include "cleanup.h"
@@ -19,7 +19,6 @@
 #include <signal.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,35 +28,6 @@
 #include <unistd.h>
 
 #define MAX_HEADERS_BYTES 8192
-
-void al_node_reply_json(struct evhttp_request *req, int status, json_t *body) {
-  char *text = json_dumps(body, JSON_COMPACT);
-  struct evbuffer *buf = evbuffer_new();
-  if (text) {
-    evbuffer_add(buf, text, strlen(text));
-    evbuffer_add(buf, "\n", 1);
-  }
-  struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-  evhttp_add_header(h, "Content-Type", "application/json");
-  al_node_security_headers(req);
-  evhttp_send_reply(req, status, NULL, buf);
-  evbuffer_free(buf);
-  free(text);
-  json_decref(body);
-}
-
-void al_node_reply_error(al_node *n, struct evhttp_request *req, int status, const char *code, const char *fmt,
-                         ...) {
-  char msg[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof(msg), fmt, ap);
-  va_end(ap);
-  al_node_metrics_rejected(n, status);
-  if (status == 429)
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
-  al_node_reply_json(req, status, json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
-}
 
 /* "Bearer TOKEN" -> tenant, or NULL after answering 401; without an
  * Authorization header, the web UI's session cookie (node_ui.c) instead */
@@ -84,35 +54,9 @@ static al_tenant *authenticate(al_node *n, struct evhttp_request *req) {
   return al_node_tenant(n, who.name, &lim);
 }
 
-al_tenant *al_node_tenant(al_node *n, const char *name, const al_node_limits *token) {
-  al_tenant *t;
-  for (t = n->tenants; t; t = t->next)
-    if (strcmp(t->name, name) == 0)
-      break;
-  if (!t) {
-    t = calloc(1, sizeof(*t));
-    snprintf(t->name, sizeof(t->name), "%s", name);
-    t->next = n->tenants;
-    n->tenants = t;
-  }
-  /* the token's own limits win; the node's per-tenant defaults fill gaps */
-  const al_node_limits *d = &n->cfg->tenant_max;
-  t->max.max_concurrent_execs = token->max_concurrent_execs ? token->max_concurrent_execs : d->max_concurrent_execs;
-  t->max.max_memory_bytes = token->max_memory_bytes ? token->max_memory_bytes : d->max_memory_bytes;
-  t->max.max_cpus = token->max_cpus > 0 ? token->max_cpus : d->max_cpus;
-  t->max.max_timeout_ms = token->max_timeout_ms ? token->max_timeout_ms : d->max_timeout_ms;
-  return t;
-}
-
-static const char *body_of(struct evhttp_request *req, size_t *len) {
-  struct evbuffer *in = evhttp_request_get_input_buffer(req);
-  *len = evbuffer_get_length(in);
-  return *len ? (const char *)evbuffer_pullup(in, -1) : "";
-}
-
 static void handle_exec(al_node *n, al_tenant *t, struct evhttp_request *req, al_sbox *sb) {
   size_t len;
-  const char *body = body_of(req, &len);
+  const char *body = al_node_body(req, &len);
   al_exec_params p;
   char err[256];
   if (al_exec_params_parse(body, len, &p, err, sizeof(err)) < 0) {
@@ -142,7 +86,7 @@ static void handle_exec_one(al_node *n, al_tenant *t, struct evhttp_request *req
     int sig = SIGKILL;
     if (route == AL_API_EXEC_SIGNAL) {
       size_t len;
-      const char *body = body_of(req, &len);
+      const char *body = al_node_body(req, &len);
       json_error_t jerr;
       json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
       json_t *s = json_is_object(root) && json_object_size(root) == 1 ? json_object_get(root, "signal") : NULL;
@@ -267,6 +211,8 @@ static struct bufferevent *make_tls_bev(struct event_base *base, void *arg) {
 
 static struct evhttp *new_http(al_node *n) {
   struct evhttp *h = evhttp_new(n->base);
+  if (!h)
+    return NULL;
   evhttp_set_gencb(h, on_request, n);
   evhttp_set_max_headers_size(h, MAX_HEADERS_BYTES);
   evhttp_set_max_body_size(h, n->cfg->max_body_bytes);
@@ -286,23 +232,19 @@ static int listen_unix(al_node *n, const char *path, airlock_error **err) {
       return al_err(err, 0, "'%s' exists and is not a socket", path);
     unlink(path); /* a socket left by a previous run */
   }
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return al_err(err, errno, "socket");
   mode_t old = umask(0177);
   int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
   umask(old);
-  if (rc < 0 || chmod(path, 0600) < 0 || listen(fd, 512) < 0) {
-    int e = errno;
-    close(fd);
-    return al_err(err, e, "listen on unix:%s", path);
-  }
-  if (!n->http_plain)
-    n->http_plain = new_http(n);
-  if (!evhttp_accept_socket_with_handle(n->http_plain, fd)) {
-    close(fd);
+  if (rc < 0 || chmod(path, 0600) < 0 || listen(fd, 512) < 0)
+    return al_err(err, errno, "listen on unix:%s", path);
+  if (!n->http_plain && !(n->http_plain = new_http(n)))
     return al_err(err, 0, "libevent refused unix:%s", path);
-  }
+  if (!evhttp_accept_socket_with_handle(n->http_plain, fd))
+    return al_err(err, 0, "libevent refused unix:%s", path);
+  fd = -1; /* libevent's now */
   return 0;
 }
 
@@ -339,7 +281,8 @@ static int setup_tls(al_node *n, airlock_error **err) {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
   }
   n->ssl = ctx;
-  n->http_tls = new_http(n);
+  if (!(n->http_tls = new_http(n)))
+    return al_err(err, 0, "libevent refused a TLS listener");
   evhttp_set_bevcb(n->http_tls, make_tls_bev, ctx);
   return 0;
 }
@@ -372,26 +315,20 @@ static int listen_tcp(al_node *n, const char *spec, airlock_error **err) {
     return al_err(err, 0, "tcp:%s needs --tls-cert and --tls-key (plaintext is allowed only on a loopback address "
                           "with --insecure-plaintext)", spec);
   }
-  int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  _cleanup_close_ int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (fd >= 0) /* not on -1: errno must stay socket()'s */
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   int rc = fd < 0 ? -1 : bind(fd, ai->ai_addr, ai->ai_addrlen);
   freeaddrinfo(ai);
-  if (rc < 0 || listen(fd, 512) < 0) {
-    int e = errno;
-    if (fd >= 0)
-      close(fd);
-    return al_err(err, e, "listen on tcp:%s", spec);
-  }
-  if (tls && setup_tls(n, err) < 0) {
-    close(fd);
+  if (rc < 0 || listen(fd, 512) < 0)
+    return al_err(err, errno, "listen on tcp:%s", spec);
+  if (tls && setup_tls(n, err) < 0)
     return -1;
-  }
   struct evhttp *h = tls ? n->http_tls : (n->http_plain ? n->http_plain : (n->http_plain = new_http(n)));
-  if (!evhttp_accept_socket_with_handle(h, fd)) {
-    close(fd);
+  if (!h || !evhttp_accept_socket_with_handle(h, fd))
     return al_err(err, 0, "libevent refused tcp:%s", spec);
-  }
+  fd = -1; /* libevent's now */
   return 0;
 }
 

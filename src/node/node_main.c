@@ -125,30 +125,33 @@ int airlock_node_run(al_node_config *cfg, airlock_error **err) {
   memset(&n, 0, sizeof(n));
   n.recorder_fd = n.recorder_pid = -1;
   n.cfg = cfg;
+  /* the layers below call up only through these (node.h) */
+  n.sbox_events = (al_sbox_events){.agent_msg = al_node_exec_agent_msg, .ready = al_node_exec_sandbox_ready,
+                                   .died = al_node_exec_sandbox_died, .forget = al_node_exec_forget_sandbox};
+  n.exec_resume = al_node_exec_start;
   int rc = -1;
   /* one node per state directory: a second would recover (and undo) the
    * first one's live state */
   char lock_path[4096];
   snprintf(lock_path, sizeof(lock_path), "%s/node.lock", cfg->state_dir);
-  n.lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (n.lock_fd < 0 || flock(n.lock_fd, LOCK_EX | LOCK_NB) < 0) {
+  _cleanup_close_ int lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) < 0) {
     int e = errno;
-    if (n.lock_fd >= 0)
-      close(n.lock_fd);
     return al_err(err, e == EWOULDBLOCK ? 0 : e, e == EWOULDBLOCK ? "another airlock node is running on %s" : "lock %s",
                   e == EWOULDBLOCK ? cfg->state_dir : lock_path);
   }
   signal(SIGPIPE, SIG_IGN);
   al_cgroup_gc();
-  if (al_token_store_open(cfg->state_dir, true, &n.tokens, err) < 0) {
-    close(n.lock_fd);
+  if (al_token_store_open(cfg->state_dir, true, &n.tokens, err) < 0)
     return -1;
-  }
   if (al_state_open(&n, err) < 0)
     goto out;
   if (probe(&n, err) < 0)
     goto out;
-  n.base = event_base_new();
+  if (!(n.base = event_base_new())) {
+    al_err(err, 0, "cannot create the event loop");
+    goto out;
+  }
   if (al_node_audit_start(&n, err) < 0 || al_node_policy_start(&n, err) < 0)
     goto out;
   if (al_node_http_start(&n, err) < 0)
@@ -217,6 +220,5 @@ out:
   free(n.degraded);
   if (cfg->ready_file)
     unlink(cfg->ready_file);
-  close(n.lock_fd);
-  return rc;
+  return rc; /* lock_fd is closed here: the directory is free for the next node */
 }

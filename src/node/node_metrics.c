@@ -10,7 +10,6 @@
 
 static const char *const outcomes[] = {"ok", "failed", "timeout", "oom", "cancelled", "error"};
 static const double buckets[] = {0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5};
-static const int rejected_codes[] = {400, 401, 403, 404, 405, 413, 429, 500};
 
 void al_node_metrics_exec_done(al_node *n, const al_exec *e) {
   al_metrics *m = &n->metrics;
@@ -35,12 +34,6 @@ void al_node_metrics_exec_done(al_node *n, const al_exec *e) {
     m->latency_sum += s;
     m->latency_count++;
   }
-}
-
-void al_node_metrics_rejected(al_node *n, int status) {
-  for (size_t i = 0; i < sizeof(rejected_codes) / sizeof(rejected_codes[0]); i++)
-    if (rejected_codes[i] == status)
-      n->metrics.rejected[i]++;
 }
 
 void al_node_handle_metrics(al_node *n, struct evhttp_request *req) {
@@ -80,8 +73,8 @@ void al_node_handle_metrics(al_node *n, struct evhttp_request *req) {
                       (unsigned long long)m->limit_kills[2]);
   evbuffer_add_printf(b, "# HELP airlock_requests_rejected_total Requests answered with an error.\n"
                          "# TYPE airlock_requests_rejected_total counter\n");
-  for (size_t i = 0; i < sizeof(rejected_codes) / sizeof(rejected_codes[0]); i++)
-    evbuffer_add_printf(b, "airlock_requests_rejected_total{code=\"%d\"} %llu\n", rejected_codes[i],
+  for (size_t i = 0; i < AL_NODE_REJECTED_CODES; i++)
+    evbuffer_add_printf(b, "airlock_requests_rejected_total{code=\"%d\"} %llu\n", al_node_rejected_codes[i],
                         (unsigned long long)m->rejected[i]);
   evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; version=0.0.4");
   evhttp_send_reply(req, 200, "OK", b);

@@ -143,7 +143,7 @@ void al_node_approval_settled(al_node *n, const char *id) {
         pk->p.policy_done = true;
         struct evhttp_request *req = pk->req;
         pk->req = NULL;
-        al_node_exec_start(n, pk->tenant, sb, &pk->p, req);
+        n->exec_resume(n, pk->tenant, sb, &pk->p, req);
       }
     }
   } else if (strcmp(state, "rejected") == 0) {

@@ -34,7 +34,7 @@ static void sbox_free(al_node *n, al_sbox *sb) {
     }
   if (!sb->dying)
     n->n_sboxes--;
-  al_node_exec_forget_sandbox(n, sb);
+  n->sbox_events.forget(n, sb);
   if (sb->ev_sock)
     event_free(sb->ev_sock);
   if (sb->ev_death)
@@ -63,14 +63,14 @@ static void on_death(evutil_socket_t fd, short what, void *arg) {
       free(sb->setup_error);
       sb->setup_error = strdup(m.text);
     } else {
-      al_node_exec_agent_msg(n, sb, &m);
+      n->sbox_events.agent_msg(n, sb, &m);
     }
   }
   event_del(sb->ev_sock);
   if (sb->create_req)
     al_node_reply_error(n, sb->create_req, 500, "internal", "sandbox setup failed: %s",
                         sb->setup_error ? sb->setup_error : "the sandbox ended during setup");
-  al_node_exec_sandbox_died(n, sb);
+  n->sbox_events.died(n, sb);
   bool refill = sb->one_shot && !sb->setup_error;
   if (!sb->one_shot)
     al_state_sandbox(n, sb, "destroyed");
@@ -92,13 +92,13 @@ static void on_message(evutil_socket_t fd, short what, void *arg) {
         al_node_reply_json(sb->create_req, 201, al_sbox_json(sb));
         sb->create_req = NULL;
       }
-      al_node_sbox_ready(n, sb);
+      n->sbox_events.ready(n, sb);
     } else if (m.kind == AL_MSG_SETUP_ERROR) {
       free(sb->setup_error);
       sb->setup_error = strdup(m.text);
       al_box_kill(&sb->box);
     } else {
-      al_node_exec_agent_msg(n, sb, &m);
+      n->sbox_events.agent_msg(n, sb, &m);
     }
   }
   if (r < 0)
@@ -111,6 +111,11 @@ al_sbox *al_node_sbox_create(al_node *n, al_tenant *t, const airlock_spec *spec,
     return NULL;
   }
   al_sbox *sb = calloc(1, sizeof(*sb));
+  if (!sb || (spec->workspace && !(sb->workspace = strdup(spec->workspace)))) {
+    free(sb);
+    al_err(err, ENOMEM, "cannot allocate a sandbox");
+    return NULL;
+  }
   sb->node = n;
   sb->tenant = t;
   sb->one_shot = one_shot;
@@ -120,8 +125,6 @@ al_sbox *al_node_sbox_create(al_node *n, al_tenant *t, const airlock_spec *spec,
   snprintf(sb->id, sizeof(sb->id), "sb_%02x%02x%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
   sb->spec = *spec;
   sb->spec.argv = NULL;
-  if (spec->workspace)
-    sb->workspace = strdup(spec->workspace);
   sb->spec.workspace = sb->workspace;
   sb->created_ms = sb->last_used_ms = al_monotonic_ms();
   sb->created_wall_ms = al_wall_ms();
@@ -209,12 +212,11 @@ void al_node_pool_fill(al_node *n) {
     if (sb->one_shot && !sb->tenant && !sb->dying)
       have++;
   for (; have < n->cfg->pool_size; have++) {
-    airlock_error *err = NULL;
+    _cleanup_error_ airlock_error *err = NULL;
     if (n->cfg->max_sandboxes && n->n_sboxes >= n->cfg->max_sandboxes)
       return; /* full: a sandbox's end calls us again */
     if (!al_node_sbox_create(n, NULL, &n->cfg->sandbox, true, &err)) {
-      fprintf(stderr, "airlock node: cannot fill the sandbox pool: %s\n", err ? err->msg : "?");
-      airlock_error_free(&err);
+      fprintf(stderr, "airlock node: cannot fill the sandbox pool: %s\n", err->msg);
       return;
     }
   }
@@ -243,40 +245,34 @@ json_t *al_sbox_json(const al_sbox *sb) {
 static char *node_workspace(al_node *n, const char *id, airlock_error **err) {
   /* beside the state directory, not in it: the state directory admits
    * nobody else, while a workspace must be reachable by the sandbox's uid */
-  char *dir = NULL;
-  if (asprintf(&dir, "%s.workspaces", n->cfg->state_dir) < 0)
+  _cleanup_free_ char *dir = NULL, *ws = NULL;
+  if (asprintf(&dir, "%s.workspaces", n->cfg->state_dir) < 0 || asprintf(&ws, "%s/%s", dir, id) < 0) {
+    al_err(err, ENOMEM, "workspace path");
     return NULL;
+  }
   if (mkdir(dir, 0711) < 0 && errno != EEXIST) {
     al_err(err, errno, "mkdir %s", dir);
-    free(dir);
     return NULL;
   }
   chmod(dir, 0711); /* traversable by the sandbox's uid, not listable */
-  char *ws = NULL;
-  int rc = asprintf(&ws, "%s/%s", dir, id);
-  free(dir);
-  if (rc < 0)
-    return NULL;
   if (mkdir(ws, 0700) < 0) {
     al_err(err, errno, "mkdir %s", ws);
-    free(ws);
     return NULL;
   }
   if (geteuid() == 0 && chown(ws, n->cfg->sandbox_host_uid, n->cfg->sandbox_host_uid) < 0) {
     al_err(err, errno, "chown %s", ws);
     rmdir(ws);
-    free(ws);
     return NULL;
   }
-  return ws;
+  return AL_STEAL(ws);
 }
 
 static void create_sandbox(al_node *n, al_tenant *t, struct evhttp_request *req) {
-  struct evbuffer *in = evhttp_request_get_input_buffer(req);
-  size_t len = evbuffer_get_length(in);
-  al_sandbox_params sp;
+  size_t len;
+  const char *body = al_node_body(req, &len);
+  __attribute__((cleanup(al_sandbox_params_clear))) al_sandbox_params sp;
   char why[256];
-  if (al_sandbox_params_parse(len ? (const char *)evbuffer_pullup(in, -1) : "", len, &sp, why, sizeof(why)) < 0) {
+  if (al_sandbox_params_parse(body, len, &sp, why, sizeof(why)) < 0) {
     al_node_reply_error(n, req, 400, "bad_request", "%s", why);
     return;
   }
@@ -295,11 +291,10 @@ static void create_sandbox(al_node *n, al_tenant *t, struct evhttp_request *req)
         (lims[i]->max_cpus > 0 && spec.cpus > lims[i]->max_cpus)) {
       al_node_reply_error(n, req, 403, "forbidden", "limits are above %s maximum (memory %lld bytes, cpus %.2f)",
                           i == 0 ? "the node's" : "this token's", (long long)lims[i]->max_memory_bytes, lims[i]->max_cpus);
-      al_sandbox_params_clear(&sp);
       return;
     }
   }
-  airlock_error *err = NULL;
+  _cleanup_error_ airlock_error *err = NULL;
   _cleanup_free_ char *owned = NULL;
   _cleanup_free_ char *real = NULL;
   char id_hint[32];
@@ -309,13 +304,11 @@ static void create_sandbox(al_node *n, al_tenant *t, struct evhttp_request *req)
     size_t rl = n->cfg->workspace_root ? strlen(n->cfg->workspace_root) : 0;
     if (!n->cfg->workspace_root) {
       al_node_reply_error(n, req, 403, "forbidden", "this node accepts no host workspaces (no workspace_root configured)");
-      al_sandbox_params_clear(&sp);
       return;
     }
     if (!real || strncmp(real, n->cfg->workspace_root, rl) != 0 || (real[rl] != '/' && real[rl] != '\0')) {
       al_node_reply_error(n, req, 403, "forbidden", "workspace '%s' is not below the node's workspace_root %s",
                           sp.workspace, n->cfg->workspace_root);
-      al_sandbox_params_clear(&sp);
       return;
     }
     struct stat wst;
@@ -323,16 +316,13 @@ static void create_sandbox(al_node *n, al_tenant *t, struct evhttp_request *req)
       /* the sandbox user maps to the workspace's owner: never to host root */
       al_node_reply_error(n, req, 403, "forbidden", "workspace '%s' is owned by root; give it to an unprivileged "
                           "user (the sandbox runs as the workspace's owner)", sp.workspace);
-      al_sandbox_params_clear(&sp);
       return;
     }
     spec.workspace = real;
   } else {
     owned = node_workspace(n, id_hint, &err);
     if (!owned) {
-      al_node_reply_error(n, req, 500, "internal", "cannot make a workspace: %s", err ? err->msg : "?");
-      airlock_error_free(&err);
-      al_sandbox_params_clear(&sp);
+      al_node_reply_error(n, req, 500, "internal", "cannot make a workspace: %s", err->msg);
       return;
     }
     spec.workspace = owned;
@@ -344,20 +334,16 @@ static void create_sandbox(al_node *n, al_tenant *t, struct evhttp_request *req)
   spec.workspace_none = false;
   if (al_spec_check(&spec, false, &err) < 0) { /* the bind guard, limits: the caller's mistake */
     al_node_reply_error(n, req, 403, "forbidden", "%s", err->msg);
-    airlock_error_free(&err);
     if (owned)
       rmdir(owned);
-    al_sandbox_params_clear(&sp);
     return;
   }
   al_sbox *sb = al_node_sbox_create(n, t, &spec, false, &err);
   if (!sb) {
-    int status = err && strstr(err->msg, "maximum") ? 429 : 500;
-    al_node_reply_error(n, req, status, status == 429 ? "over_capacity" : "internal", "%s", err ? err->msg : "?");
-    airlock_error_free(&err);
+    int status = strstr(err->msg, "maximum") ? 429 : 500;
+    al_node_reply_error(n, req, status, status == 429 ? "over_capacity" : "internal", "%s", err->msg);
     if (owned)
       rmdir(owned);
-    al_sandbox_params_clear(&sp);
     return;
   }
   sb->owned_workspace = AL_STEAL(owned);
@@ -365,7 +351,6 @@ static void create_sandbox(al_node *n, al_tenant *t, struct evhttp_request *req)
   sb->idle_timeout_ms = 1000 * (sp.idle_timeout_s ? sp.idle_timeout_s : n->cfg->idle_timeout_s);
   sb->max_age_ms = 1000 * (sp.max_age_s ? sp.max_age_s : n->cfg->max_age_s);
   al_state_sandbox(n, sb, "created");
-  al_sandbox_params_clear(&sp);
   sb->create_req = req; /* answered when the agent is ready, or with its setup error */
 }
 

@@ -7,9 +7,11 @@
  * one transaction per 100 ms.  The table keeps the last 100000 execs. */
 #define _GNU_SOURCE
 #include "node.h"
+#include "cleanup.h"
 #include "clock.h"
 #include "error.h"
 
+#include <errno.h>
 #include <event2/event.h>
 #include <ftw.h>
 #include <stdbool.h>
@@ -93,13 +95,14 @@ static void recover(al_state *s) {
 }
 
 int al_state_open(al_node *n, airlock_error **err) {
-  al_state *s = calloc(1, sizeof(*s));
   char path[4096];
   snprintf(path, sizeof(path), "%s/node.db", n->cfg->state_dir);
+  _cleanup_free_ al_state *s = calloc(1, sizeof(*s));
+  if (!s)
+    return al_err(err, ENOMEM, "cannot open %s", path);
   if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
     al_err(err, 0, "cannot open %s: %s", path, sqlite3_errmsg(s->db));
     sqlite3_close(s->db);
-    free(s);
     return -1;
   }
   chmod(path, 0600);
@@ -114,12 +117,14 @@ int al_state_open(al_node *n, airlock_error **err) {
                          -1, &s->sandbox, NULL) != SQLITE_OK) {
     al_err(err, 0, "cannot prepare %s: %s", path, msg ? msg : sqlite3_errmsg(s->db));
     sqlite3_free(msg);
+    sqlite3_finalize(s->exec_start); /* those prepared: sqlite3_close keeps a database with statements open */
+    sqlite3_finalize(s->exec_end);
+    sqlite3_finalize(s->sandbox);
     sqlite3_close(s->db);
-    free(s);
     return -1;
   }
   recover(s);
-  n->state = s;
+  n->state = AL_STEAL(s);
   return 0;
 }
 

@@ -67,21 +67,6 @@ struct al_ui {
   ui_rate rate[RATE_SLOTS];
 };
 
-/* The same policy for every UI file: nothing but our own files may load,
- * nothing may frame us, and nothing is cached (a logged-out browser must
- * not show approvals from its cache). */
-static const char csp[] = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-                          "img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
-void al_node_security_headers(struct evhttp_request *req) {
-  struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-  evhttp_add_header(h, "Content-Security-Policy", csp);
-  evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-  evhttp_add_header(h, "X-Frame-Options", "DENY");
-  evhttp_add_header(h, "Referrer-Policy", "no-referrer");
-  evhttp_add_header(h, "Cache-Control", "no-store");
-}
-
 void al_node_ui_free(al_node *n) {
   if (!n->ui)
     return;
