@@ -180,7 +180,7 @@ static int need_string(json_t *obj, const char *name, const char *key, char **ou
   if (!json_is_string(v) || !*json_string_value(v))
     return al_err(err, 0, "config key '%s.%s' must be a non-empty string", key, name);
   *out = strdup(json_string_value(v));
-  return *out ? 0 : al_err(err, 12, "out of memory");
+  return *out ? 0 : al_err(err, ENOMEM, "out of memory");
 }
 
 /* "https://host[:port][/base]" */
@@ -216,7 +216,7 @@ static int parse_upstream(al_proxy_route *r, const char *key, const char *url, a
     return al_err(err, 0, "config key '%s.upstream': no query or fragment allowed in '%s'", key, url);
   r->upstream_host = strdup(norm);
   r->upstream_base = strndup(rest, bl);
-  return r->upstream_host && r->upstream_base ? 0 : al_err(err, 12, "out of memory");
+  return r->upstream_host && r->upstream_base ? 0 : al_err(err, ENOMEM, "out of memory");
 }
 
 static bool header_name_ok(const char *s) {
@@ -273,7 +273,7 @@ static int parse_route(al_proxy_config *cfg, json_t *obj, size_t idx, airlock_er
   for (const char *c = r->prefix; c && *c; c++)
     if ((unsigned char)*c < 0x20 || *c == 0x7f)
       return al_err(err, 0, "config key '%s.prefix' holds a control character", ikey);
-  return r->prefix ? 0 : al_err(err, 12, "out of memory");
+  return r->prefix ? 0 : al_err(err, ENOMEM, "out of memory");
 }
 
 int al_proxy_config_parse(al_proxy_config *cfg, json_t *net, airlock_error **err) {
@@ -287,7 +287,7 @@ int al_proxy_config_parse(al_proxy_config *cfg, json_t *net, airlock_error **err
   cfg->host_rate_per_minute = 600;
   cfg->host_rate_burst = 50;
   if (!(cfg->rules = al_egress_ruleset_new()))
-    return al_err(err, 12, "out of memory");
+    return al_err(err, ENOMEM, "out of memory");
   if (!json_is_object(net))
     return al_err(err, 0, "config key 'network' must be an object");
   const char *k;
@@ -378,7 +378,7 @@ int al_proxy_config_load_secrets(al_proxy_config *cfg, const char *state_dir, ai
       rc = al_err(err, 0, "route '%s': secret '%s' holds control characters and cannot be a header value", r->path,
                   r->secret_name);
     else if (!r->secret)
-      rc = al_err(err, 12, "out of memory");
+      rc = al_err(err, ENOMEM, "out of memory");
   }
   al_secrets_close(store);
   return rc;
