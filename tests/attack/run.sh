@@ -7,14 +7,13 @@
 #
 # usage: run.sh AIRLOCK_BINARY ATTACK_BIN_DIR
 set -u
+# shellcheck source=SCRIPTDIR/../lib/testlib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/testlib.sh"
 AIRLOCK_IN=${1:?usage: run.sh AIRLOCK_BINARY ATTACK_BIN_DIR}
 BIN_IN=${2:?usage: run.sh AIRLOCK_BINARY ATTACK_BIN_DIR}
-TEST_USER=${AIRLOCK_TEST_USER:-airlock-test}
 if [ "$(id -u)" = 0 ]; then MODE=${AIRLOCK_ATTACK_MODE:-root}; else MODE=user; fi
+TAP_PREFIX="[$MODE] "
 SECRET="sk-live-ATTACK-$$-$RANDOM$RANDOM"
-pass=0
-fail=0
-n=0
 
 # Work on private copies in a world-readable temp dir: the build tree may sit
 # somewhere the unprivileged user cannot read, or under a path (like /root)
@@ -44,27 +43,6 @@ if [ "$MODE" = user ] && ! "$AIRLOCK" run -- true >/dev/null 2>&1; then
 fi
 # run a sandbox with the attack programs at /opt/attack
 sandbox() { "$AIRLOCK" run "${DEGRADED[@]}" --bind "$BIN:/opt/attack:ro" "$@"; }
-
-result() { # name rc [detail]
-  n=$((n + 1))
-  if [ "$2" -eq 0 ]; then
-    pass=$((pass + 1))
-    echo "ok $n - [$MODE] $1"
-  else
-    fail=$((fail + 1))
-    echo "not ok $n - [$MODE] $1"
-    [ -n "${3:-}" ] && printf '%s\n' "$3" | sed 's/^/#   /'
-  fi
-}
-# case NAME COMMAND...: passes when COMMAND exits 0
-case_() {
-  local name=$1
-  shift
-  local out rc
-  out=$("$@" 2>&1)
-  rc=$?
-  result "$name" $rc "$out"
-}
 
 # ---- the cases -------------------------------------------------------------
 
@@ -471,29 +449,12 @@ echo "# airlock attack suite ($MODE, uid $(id -u)$([ "$NEEDS_DEGRADED" = 1 ] && 
 run_all
 
 if [ "$MODE" = root ] && [ "$(id -u)" = 0 ] && [ -z "${AIRLOCK_ATTACK_NO_USER:-}" ]; then
-  if ! id "$TEST_USER" >/dev/null 2>&1; then
-    useradd --system --no-create-home --shell /usr/sbin/nologin "$TEST_USER" || {
-      result "create unprivileged test user $TEST_USER" 1 "useradd failed"
-    }
-  fi
-  if id "$TEST_USER" >/dev/null 2>&1; then
-    cp "$0" "$WORK/run.sh"
-    chmod 755 "$WORK/run.sh"
-    user_out=$(cd / && env -i PATH="$PATH" AIRLOCK_ATTACK_MODE=user HOME=/nonexistent \
-      setpriv --reuid="$TEST_USER" --regid="$TEST_USER" --init-groups \
-      bash "$WORK/run.sh" "$AIRLOCK" "$BIN" 2>&1)
-    while IFS= read -r line; do
-      case "$line" in
-      "ok "*) n=$((n + 1)); pass=$((pass + 1)); echo "ok $n ${line#ok [0-9]* }" ;;
-      "not ok "*) n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n ${line#not ok [0-9]* }" ;;
-      "#"*) echo "$line" ;;
-      *passed,*failed*) ;;
-      *) echo "# $line" ;;
-      esac
-    done <<<"$user_out"
+  if have_test_user; then
+    copy=$(copy_suite "$WORK")
+    tap_merge < <(as_test_user AIRLOCK_ATTACK_MODE=user bash "$copy" "$AIRLOCK" "$BIN" 2>&1)
+  else
+    bad "create unprivileged test user $TEST_USER" "useradd failed"
   fi
 fi
 
-echo "1..$n"
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

@@ -10,7 +10,8 @@
 # usage: network_cli.sh AIRLOCK_BIN AIRLOCK_NODE_BIN PROXY_STUB
 #        network_cli.sh --inner BIN_DIR          (the rootless pass)
 set -u
-TEST_USER=${AIRLOCK_TEST_USER:-airlock-test}
+# shellcheck source=SCRIPTDIR/../lib/testlib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/testlib.sh"
 if [ "${1:-}" = --inner ]; then
   BIN=${2:?}
   MODE=user
@@ -39,18 +40,7 @@ if [ "${1:-}" != --inner ]; then
 fi
 AIRLOCK=$BIN/airlock
 export AIRLOCK_PROXY_BIN=$BIN/proxy_stub.py
-
-pass=0 fail=0 n=0
-ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n - [$MODE] $1"; }
-bad() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - [$MODE] $1"; printf '%s\n' "${2:-}" | sed 's/^/#   /'; }
-# case_ NAME FUNCTION ARGS...: passes when the function returns 0; its output explains a failure
-case_() {
-  local name=$1 out rc
-  shift
-  out=$("$@" 2>&1)
-  rc=$?
-  if [ $rc = 0 ]; then ok "$name"; else bad "$name" "$out"; fi
-}
+TAP_PREFIX="[$MODE] "
 
 RUN=("$AIRLOCK" run)
 if [ "$MODE" = user ] && ! "$AIRLOCK" run -- true >/dev/null 2>&1; then
@@ -456,26 +446,12 @@ expect_fail "--secret without a secret store refuses" 125 "secret 'API_KEY':" \
 # ---- the rootless pass -----------------------------------------------------
 
 if [ "$MODE" = root ] && [ -z "${AIRLOCK_NETWORK_NO_USER:-}" ]; then
-  id "$TEST_USER" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$TEST_USER"
-  if id "$TEST_USER" >/dev/null 2>&1; then
-    cp "$0" "$T/network_cli.sh"
-    chmod 755 "$T/network_cli.sh"
-    user_out=$(cd / && env -i PATH="$PATH" HOME=/nonexistent \
-      setpriv --reuid="$TEST_USER" --regid="$TEST_USER" --init-groups \
-      bash "$T/network_cli.sh" --inner "$BIN" 2>&1)
-    while IFS= read -r line; do
-      case "$line" in
-      "ok "*) n=$((n + 1)); pass=$((pass + 1)); echo "ok $n ${line#ok [0-9]* }" ;;
-      "not ok "*) n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n ${line#not ok [0-9]* }" ;;
-      *passed,*failed* | 1..*) ;;
-      *) echo "$line" ;;
-      esac
-    done <<<"$user_out"
+  if have_test_user; then
+    copy=$(copy_suite "$T")
+    tap_merge < <(as_test_user bash "$copy" --inner "$BIN" 2>&1)
   else
     bad "create the unprivileged test user $TEST_USER"
   fi
 fi
 
-echo "1..$n"
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

@@ -5,12 +5,11 @@
 # commands that are let through.
 # usage: policy_cli.sh AIRLOCK_BIN
 set -u
+# shellcheck source=SCRIPTDIR/../lib/testlib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/testlib.sh"
 AIRLOCK=${1:?usage: policy_cli.sh AIRLOCK_BIN}
 T=$(mktemp -d /tmp/airlock-policy-cli.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-pass=0 fail=0 n=0
-ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n - $1"; }
-bad() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"; printf '%s\n' "${2:-}" | sed 's/^/#   /'; }
 expect() { # name want_rc got_rc output must_contain
   if [ "$2" = "$3" ] && { [ -z "${5:-}" ] || grep -qF -- "$5" <<<"$4"; }; then ok "$1"; else bad "$1" "rc $3 (want $2): $4"; fi
 }
@@ -102,5 +101,4 @@ else
   bad "script(1) is missing (util-linux)"
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

@@ -739,7 +739,7 @@ def main():
     test_secret_nowhere()
     for s in servers:
         s.shutdown()
-    print("egress_test: %d checks passed, %d failed" % (PASSES, len(FAILS)))
+    print("%d passed, %d failed" % (PASSES, len(FAILS)))
     return 1 if FAILS else 0
 
 

@@ -68,7 +68,7 @@ def main():
                  "node config with %s refused: %r" % (part, r.stderr))
     for s in servers:
         s.shutdown()
-    print("node_test: %d checks passed, %d failed" % (et.PASSES, len(et.FAILS)))
+    print("%d passed, %d failed" % (et.PASSES, len(et.FAILS)))
     return 1 if et.FAILS else 0
 
 

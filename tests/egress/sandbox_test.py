@@ -207,7 +207,7 @@ def main():
         attacks(m, cfg, port)
     for s in servers:
         s.shutdown()
-    print("sandbox_test: %d checks passed, %d failed" % (et.PASSES, len(et.FAILS)))
+    print("%d passed, %d failed" % (et.PASSES, len(et.FAILS)))
     return 1 if et.FAILS else 0
 
 

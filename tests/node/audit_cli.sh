@@ -8,41 +8,22 @@
 #
 # audit-fill (tests/node/audit_fill.c) appends records through the library,
 # as the node does.  Every check uses its own --state-dir under a temporary
-# directory.  Prints "N passed, N failed"; exit 77 when sqlite3 or python3
-# is missing.
+# directory.  Prints TAP and "N passed, N failed"; exit 77 when sqlite3 or
+# python3 is missing.
 # shellcheck disable=SC2016  # checkx expressions are single-quoted on purpose: eval expands them
 set -u
+# shellcheck source=SCRIPTDIR/../lib/testlib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/testlib.sh"
 
 AIRLOCK=${1:?usage: $0 PATH_TO_AIRLOCK PATH_TO_AUDIT_FILL}
 FILL=${2:?usage: $0 PATH_TO_AIRLOCK PATH_TO_AUDIT_FILL}
 for tool in sqlite3 python3; do
-  command -v "$tool" >/dev/null || { echo "$0: $tool not found; skipped"; exit 77; }
+  command -v "$tool" >/dev/null || skip_all "$tool not found"
 done
 TMP=$(mktemp -d /tmp/airlock-audit-cli-XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 S=$TMP/state
 
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); }
-bad() {
-  failed=$((failed + 1))
-  echo "FAIL: $1" >&2
-  echo "  exit=$RC stdout=[$OUT] stderr=[$ERR]" >&2
-}
-check() {
-  local what=$1
-  shift
-  if "$@"; then ok; else bad "$what"; fi
-}
-checkx() { if eval "$2"; then ok; else bad "$1"; fi; }
-run() {
-  OUT=$("$@" 2>"$TMP/stderr")
-  RC=$?
-  ERR=$(cat "$TMP/stderr")
-}
-lines() { if [ -z "$1" ]; then echo 0; else printf '%s\n' "$1" | wc -l; fi; }
-one_line_error() { [ "$RC" = "$1" ] && [ -z "$OUT" ] && [ "$(lines "$ERR")" = 1 ]; }
 rows() { lines "$(printf '%s\n' "$OUT" | tail -n +2)"; } # table rows without the header
 
 # 12 exec records an hour apart from 2026-11-18T12:06:40Z, and a file write
@@ -246,5 +227,4 @@ checkx "audit --help: exit 0, usage on stdout" '[ "$RC" = 0 ] && grep -q "airloc
 run "$AIRLOCK" --help
 check "airlock --help mentions audit" grep -q "audit" <<<"$OUT"
 
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish

@@ -3,25 +3,25 @@
 # and TLS material, starts `airlock node` on a unix socket and on TLS on
 # loopback, runs tests/node/e2e.py against it, then stops the node and checks
 # that it leaves nothing behind (processes, cgroups).  Needs root, python3,
-# openssl and sqlite3 (scripts/install-deps).  Prints TAP-style lines and a
-# final "N passed, N failed" line; exits non-zero when a check failed.
+# openssl and sqlite3 (scripts/install-deps).  Prints TAP and a final "N
+# passed, N failed" line; exits non-zero when a check failed, 77 when not
+# root.
 #
 # usage: run_e2e.sh AIRLOCK_BIN_DIR [e2e.py --only ARGS]
 #   AIRLOCK_BIN_DIR holds the built airlock and airlock-node binaries.
 #   AIRLOCK_E2E_KEEP=1 keeps the temporary directory for a look afterwards.
 set -u
+# shellcheck source=SCRIPTDIR/../lib/testlib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/testlib.sh"
 BIN_IN=${1:?usage: run_e2e.sh AIRLOCK_BIN_DIR [--only N,...]}
 shift
 HERE=$(cd "$(dirname "$0")" && pwd)
-if [ "$(id -u)" != 0 ]; then
-  echo "run_e2e.sh: needs root (the node's sandboxes get cgroup limits); skipped"
-  exit 77
-fi
+[ "$(id -u)" = 0 ] || skip_all "run_e2e.sh needs root (the node's sandboxes get cgroup limits)"
 for tool in python3 openssl sqlite3; do
-  command -v "$tool" >/dev/null 2>&1 || { echo "run_e2e.sh: $tool is missing (scripts/install-deps)"; exit 1; }
+  command -v "$tool" >/dev/null 2>&1 || bail "$tool is installed (scripts/install-deps)"
 done
 for b in airlock airlock-node; do
-  [ -x "$BIN_IN/$b" ] || { echo "run_e2e.sh: $BIN_IN/$b is not built"; exit 1; }
+  [ -x "$BIN_IN/$b" ] || bail "$BIN_IN/$b is built"
 done
 
 # A world-traversable parent: node-made workspaces live beside the state
@@ -42,21 +42,6 @@ MARK="e2e-mark-$$-$RANDOM$RANDOM"
 # must never be visible inside a sandbox
 export NODE_SECRET="sk-node-$RANDOM$RANDOM$RANDOM$RANDOM"
 unset AIRLOCK_TOKEN
-
-pass=0
-fail=0
-n=0
-result() { # name ok(0/1) [detail]
-  n=$((n + 1))
-  if [ "$2" -eq 0 ]; then
-    pass=$((pass + 1))
-    echo "ok $n - $1"
-  else
-    fail=$((fail + 1))
-    echo "not ok $n - $1"
-    [ -n "${3:-}" ] && printf '%s\n' "$3" | sed 's/^/#   /'
-  fi
-}
 
 # Our node processes (the first one and those e2e.py starts) are listed in
 # $T/node.pids as "PID STATE_DIR"; a pid is ours while its command line names
@@ -100,12 +85,8 @@ trap 'exit 130' INT TERM
 
 # ---- tokens ------------------------------------------------------------------
 for who in alice bob; do
-  if ! "$AIRLOCK" token create --name "$who" --state-dir "$D" >"$T/$who.token" 2>"$T/token.err"; then
-    echo "airlock token create $who failed:"
-    cat "$T/token.err"
-    echo "0 passed, 1 failed"
-    exit 1
-  fi
+  "$AIRLOCK" token create --name "$who" --state-dir "$D" >"$T/$who.token" 2>"$T/token.err" ||
+    bail "airlock token create $who" "$(cat "$T/token.err")"
   chmod 600 "$T/$who.token"
 done
 
@@ -134,10 +115,7 @@ if ! (
     openssl req -x509 -new -key rogue.key -out rogue.pem -days 2 -subj /CN=127.0.0.1 \
       -addext subjectAltName=IP:127.0.0.1
 ) >"$T/openssl.log" 2>&1; then
-  echo "cannot make the TLS material:"
-  cat "$T/openssl.log"
-  echo "0 passed, 1 failed"
-  exit 1
+  bail "make the TLS material" "$(cat "$T/openssl.log")"
 fi
 
 # ---- the node ------------------------------------------------------------------
@@ -154,12 +132,7 @@ for _ in $(seq 600); do
   kill -0 "$NODE_PID" 2>/dev/null || break
   sleep 0.05
 done
-if [ ! -e "$D/ready" ]; then
-  echo "the node did not start:"
-  cat "$T/node.log"
-  echo "0 passed, 1 failed"
-  exit 1
-fi
+[ -e "$D/ready" ] || bail "the node starts" "$(cat "$T/node.log")"
 
 # ---- the tests -----------------------------------------------------------------
 START=$(date +%s)
@@ -172,15 +145,10 @@ python3 "$HERE/e2e.py" --bin-dir "$T/bin" --tmp "$T" --state "$D" --sock "$D/nod
 PY_RC=$?
 exec 2>&3 3>&-
 if [ -r "$T/counts" ]; then
-  read -r py_pass py_fail n <"$T/counts"
+  read -r pass fail n <"$T/counts"
 else
-  py_pass=0
-  py_fail=1
-  n=0
-  echo "not ok - e2e.py ended without results (exit $PY_RC)"
+  bad "e2e.py ended without results (exit $PY_RC)"
 fi
-pass=$py_pass
-fail=$py_fail
 
 # ---- stopping: nothing may be left behind ----------------------------------------
 CUR=$(cat "$T/node.pid")
@@ -221,5 +189,4 @@ if [ "$fail" -gt 0 ]; then
   tail -n 40 "$T/node.log" | sed 's/^/#   /'
 fi
 echo "# $(( $(date +%s) - START )) s"
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

@@ -3,9 +3,8 @@
 # nodes).  Needs root like the node's other end-to-end tests: the node's
 # sandboxes get cgroup limits.  usage: run_policy_e2e.sh AIRLOCK_BIN_DIR
 set -u
+# shellcheck source=SCRIPTDIR/../lib/testlib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/testlib.sh"
 BIN=${1:?usage: run_policy_e2e.sh AIRLOCK_BIN_DIR}
-if [ "$(id -u)" != 0 ]; then
-  echo "run_policy_e2e.sh: needs root (the node's sandboxes get cgroup limits); skipped"
-  exit 77
-fi
+[ "$(id -u)" = 0 ] || skip_all "run_policy_e2e.sh needs root (the node's sandboxes get cgroup limits)"
 exec python3 "$(dirname "$0")/policy_e2e.py" "$BIN"

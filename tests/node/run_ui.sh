@@ -5,9 +5,9 @@
 #   api      tests/node/ui_test.py: sessions, CSRF, headers, rate limit (python3)
 #   browser  tests/ui/ui.test.js: the UI in headless Chromium (playwright-core)
 # then stops the node and checks its log for sanitizer reports.  Needs root
-# like run_e2e.sh (the node's sandboxes get cgroup limits).  Prints TAP-style
-# lines and a final "N passed, N failed" line; exits non-zero on a failure,
-# 77 when skipped.
+# like run_e2e.sh (the node's sandboxes get cgroup limits).  Prints TAP and
+# a final "N passed, N failed" line; exits non-zero on a failure, 77 when
+# skipped.
 #
 # usage: run_ui.sh AIRLOCK_BIN_DIR api|browser [test args...]
 #   AIRLOCK_BIN_DIR holds the built airlock and airlock-node binaries (the
@@ -17,35 +17,32 @@
 #   AIRLOCK_UI_FULL_FLOW=1 runs the browser test's approval flow too.
 #   AIRLOCK_UI_KEEP=1 keeps the temporary directory.
 set -u
+# shellcheck source=SCRIPTDIR/../lib/testlib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/testlib.sh"
 BIN_IN=${1:?usage: run_ui.sh AIRLOCK_BIN_DIR api|browser}
 MODE=${2:?usage: run_ui.sh AIRLOCK_BIN_DIR api|browser}
 shift 2
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/../.." && pwd)
 BIN_IN=$(cd "$BIN_IN" && pwd)
-if [ "$(id -u)" != 0 ]; then
-  echo "run_ui.sh: needs root (the node's sandboxes get cgroup limits); skipped"
-  exit 77
-fi
+[ "$(id -u)" = 0 ] || skip_all "run_ui.sh needs root (the node's sandboxes get cgroup limits)"
 case $MODE in
 api) need="python3 openssl" ;;
 browser) need="node npm" ;;
 *) echo "run_ui.sh: mode must be api or browser, not '$MODE'"; exit 2 ;;
 esac
 for tool in $need; do
-  command -v "$tool" >/dev/null 2>&1 || { echo "run_ui.sh: $tool is missing (scripts/install-deps); skipped"; exit 77; }
+  command -v "$tool" >/dev/null 2>&1 || skip_all "$tool is missing (scripts/install-deps)"
 done
 if [ "$MODE" = browser ] && [ "$(node -e 'console.log(process.versions.node.split(".")[0])')" -lt 18 ]; then
-  echo "run_ui.sh: playwright-core needs Node.js 18 or later, this is $(node --version); skipped"
-  exit 77
+  skip_all "playwright-core needs Node.js 18 or later, this is $(node --version)"
 fi
 CHROMIUM=${AIRLOCK_UI_CHROMIUM:-/usr/bin/chromium}
 if [ "$MODE" = browser ] && [ ! -x "$CHROMIUM" ]; then
-  echo "run_ui.sh: $CHROMIUM is missing (scripts/install-deps installs chromium); skipped"
-  exit 77
+  skip_all "$CHROMIUM is missing (scripts/install-deps installs chromium)"
 fi
 for b in airlock airlock-node; do
-  [ -x "$BIN_IN/$b" ] || { echo "run_ui.sh: $BIN_IN/$b is not built"; exit 1; }
+  [ -x "$BIN_IN/$b" ] || bail "$BIN_IN/$b is built"
 done
 
 # The browser test's dependency (playwright-core, pinned in
@@ -58,12 +55,8 @@ if [ "$MODE" = browser ]; then
     rm -rf "$DEPS"
     mkdir -p "$DEPS"
     cp "$SRC/tests/ui/package.json" "$SRC/tests/ui/package-lock.json" "$DEPS/"
-    if ! (cd "$DEPS" && npm ci --no-audit --no-fund --loglevel=error) >"$DEPS/npm.log" 2>&1; then
-      echo "run_ui.sh: npm ci failed in $DEPS:"
-      sed 's/^/#   /' "$DEPS/npm.log"
-      echo "0 passed, 1 failed"
-      exit 1
-    fi
+    (cd "$DEPS" && npm ci --no-audit --no-fund --loglevel=error) >"$DEPS/npm.log" 2>&1 ||
+      bail "npm ci in $DEPS" "$(cat "$DEPS/npm.log")"
     echo "$lock_sum" >"$DEPS/.lock-sum"
   fi
 fi
@@ -104,12 +97,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 for who in alice bob carol approver agent; do
-  if ! "$AIRLOCK" token create --name "$who" --state-dir "$D" >"$T/$who.token" 2>"$T/token.err"; then
-    echo "airlock token create $who failed:"
-    cat "$T/token.err"
-    echo "0 passed, 1 failed"
-    exit 1
-  fi
+  "$AIRLOCK" token create --name "$who" --state-dir "$D" >"$T/$who.token" 2>"$T/token.err" ||
+    bail "airlock token create $who" "$(cat "$T/token.err")"
 done
 
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null ||
@@ -131,44 +120,31 @@ for _ in $(seq 600); do
   kill -0 "$NODE_PID" 2>/dev/null || break
   sleep 0.05
 done
-if [ ! -e "$D/ready" ]; then
-  echo "the node did not start:"
-  cat "$T/node.log"
-  echo "0 passed, 1 failed"
-  exit 1
-fi
+[ -e "$D/ready" ] || bail "the node starts" "$(cat "$T/node.log")"
 
+# their TAP lines become ours (tests/lib/testlib.sh)
 if [ "$MODE" = api ]; then
-  python3 "$HERE/ui_test.py" --bin-dir "$T/bin" --tmp "$T" --state "$D" --sock "$D/node.sock" --port "$PORT" \
-    --tokens alice,bob,carol --web-dir "$SRC/web" --pids-file "$T/extra.pids" "$@" | tee "$T/out"
+  tap_merge < <(python3 "$HERE/ui_test.py" --bin-dir "$T/bin" --tmp "$T" --state "$D" --sock "$D/node.sock" \
+    --port "$PORT" --tokens alice,bob,carol --web-dir "$SRC/web" --pids-file "$T/extra.pids" "$@")
 else
   mkdir -m 700 "$T/profile"
-  NODE_PATH=$DEPS/node_modules UI_URL="http://127.0.0.1:$PORT/" UI_TOKEN=$(cat "$T/approver.token") \
+  tap_merge < <(NODE_PATH=$DEPS/node_modules UI_URL="http://127.0.0.1:$PORT/" UI_TOKEN=$(cat "$T/approver.token") \
     UI_AGENT_TOKEN=$(cat "$T/agent.token") UI_CHROMIUM=$CHROMIUM UI_PROFILE_DIR=$T/profile \
     UI_FULL_FLOW=${AIRLOCK_UI_FULL_FLOW:-1} UI_SCREENSHOT_DIR=${AIRLOCK_UI_SCREENSHOTS:-} \
-    node "$SRC/tests/ui/ui.test.js" "$@" | tee "$T/out"
+    node "$SRC/tests/ui/ui.test.js" "$@")
 fi
-read -r pass _ fail _ < <(grep -E '^[0-9]+ passed, [0-9]+ failed' "$T/out" | tail -n 1)
-pass=${pass:-0}
-fail=${fail:-1}
+[ "$TAP_MERGED_SUMMARY" = 1 ] || bad "the $MODE tests ran to their summary line"
 
 kill -TERM "$NODE_PID"
 wait "$NODE_PID"
 rc=$?
 NODE_PID=
-if [ $rc != 0 ]; then
-  echo "not ok - the node exits 0 after SIGTERM (exit $rc)"
-  fail=$((fail + 1))
-fi
+# these two are counted only when they fail
+[ $rc = 0 ] || bad "the node exits 0 after SIGTERM" "exit $rc"
 san=$(grep -E -m 5 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:' "$T/node.log" "$T"/node-*/node.log 2>/dev/null)
-if [ -n "$san" ]; then
-  echo "not ok - no sanitizer report in the nodes' logs"
-  printf '%s\n' "$san" | sed 's/^/#   /'
-  fail=$((fail + 1))
-fi
+[ -z "$san" ] || bad "no sanitizer report in the nodes' logs" "$san"
 if [ "$fail" -gt 0 ]; then
   echo "# node log (last 30 lines):"
   tail -n 30 "$T/node.log" | sed 's/^/#   /'
 fi
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

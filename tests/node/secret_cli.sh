@@ -7,9 +7,12 @@
 #   tests/node/secret_cli.sh PATH_TO_AIRLOCK
 #
 # Every check uses its own --state-dir under a temporary directory; the
-# default state directory is never touched.  Prints "N passed, N failed".
+# default state directory is never touched.  Prints TAP and "N passed, N
+# failed".
 # shellcheck disable=SC2016  # checkx expressions are single-quoted on purpose: eval expands them
 set -u
+# shellcheck source=SCRIPTDIR/../lib/testlib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/testlib.sh"
 
 AIRLOCK=${1:?usage: $0 PATH_TO_AIRLOCK}
 [ -x "$AIRLOCK" ] || { echo "$0: $AIRLOCK is not executable" >&2; exit 2; }
@@ -18,35 +21,10 @@ trap 'chmod -R u+rwx "$TMP" 2>/dev/null; rm -rf "$TMP"' EXIT
 S=$TMP/state
 unset CREDENTIALS_DIRECTORY
 
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); }
-bad() {
-  failed=$((failed + 1))
-  echo "FAIL: $1" >&2
-  echo "  exit=$RC stdout=[$OUT] stderr=[$ERR]" >&2
-}
-check() { # check DESCRIPTION COMMAND [ARG...]
-  local what=$1
-  shift
-  if "$@"; then ok; else bad "$what"; fi
-}
-checkx() { # checkx DESCRIPTION 'SHELL EXPRESSION'
-  if eval "$2"; then ok; else bad "$1"; fi
-}
-
 # every stdout and stderr of every command, to search for values at the end
 ALL_OUTPUT=$TMP/all-output
 : >"$ALL_OUTPUT"
-# run CMD...: sets OUT, ERR, RC (stdin as given to run)
-run() {
-  OUT=$("$@" 2>"$TMP/stderr")
-  RC=$?
-  ERR=$(cat "$TMP/stderr")
-  printf '%s\n%s\n' "$OUT" "$ERR" >>"$ALL_OUTPUT"
-}
-lines() { if [ -z "$1" ]; then echo 0; else printf '%s\n' "$1" | wc -l; fi; }
-one_line_error() { [ "$RC" = "$1" ] && [ -z "$OUT" ] && [ "$(lines "$ERR")" = 1 ]; }
+RUN_LOG=$ALL_OUTPUT # run (tests/lib/testlib.sh) appends to it
 mode_of() { stat -c %a "$1"; }
 
 VALUE="sk-test-CANARY-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
@@ -168,7 +146,7 @@ if command -v script >/dev/null 2>&1; then
   checkx "--prompt does not echo the value" '! grep -qF -- "$VALUE2" <<<"$OUT"'
   check "--prompt stored the typed line" [ "$("$AIRLOCK" secret get typed --reveal --state-dir "$S")" = "$VALUE2" ]
 else
-  echo "secret_cli: script(1) missing; terminal checks skipped" >&2
+  echo "# script(1) missing: terminal checks skipped"
 fi
 
 # a master.key others can read is refused, naming path and mode
@@ -190,5 +168,4 @@ checkx "no file under the state dir holds a value" '! grep -rqaF -e "$VALUE" -e 
 checkx "no output but get --reveal showed a value" '! grep -qaF -e "$VALUE" -e CANARY "$ALL_OUTPUT"'
 checkx "the search would find a name (sanity)" 'grep -rqaF openai.key "$S"'
 
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish

@@ -6,9 +6,12 @@
 #   tests/node/token_cli.sh PATH_TO_AIRLOCK
 #
 # Every check uses its own --state-dir under a temporary directory; the
-# default state directory is never touched.  Prints "N passed, N failed".
+# default state directory is never touched.  Prints TAP and "N passed, N
+# failed".
 # shellcheck disable=SC2016  # checkx expressions are single-quoted on purpose: eval expands them
 set -u
+# shellcheck source=SCRIPTDIR/../lib/testlib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/testlib.sh"
 
 AIRLOCK=${1:?usage: $0 PATH_TO_AIRLOCK}
 [ -x "$AIRLOCK" ] || { echo "$0: $AIRLOCK is not executable" >&2; exit 2; }
@@ -16,31 +19,6 @@ TMP=$(mktemp -d /tmp/airlock-token-cli-XXXXXX)
 trap 'chmod -R u+rwx "$TMP" 2>/dev/null; rm -rf "$TMP"' EXIT
 S=$TMP/state
 
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); }
-bad() {
-  failed=$((failed + 1))
-  echo "FAIL: $1" >&2
-  echo "  exit=$RC stdout=[$OUT] stderr=[$ERR]" >&2
-}
-check() { # check DESCRIPTION COMMAND [ARG...]
-  local what=$1
-  shift
-  if "$@"; then ok; else bad "$what"; fi
-}
-checkx() { # checkx DESCRIPTION 'SHELL EXPRESSION' (for !, && and the like)
-  if eval "$2"; then ok; else bad "$1"; fi
-}
-
-# run CMD...: sets OUT, ERR, RC
-run() {
-  OUT=$("$@" 2>"$TMP/stderr")
-  RC=$?
-  ERR=$(cat "$TMP/stderr")
-}
-lines() { if [ -z "$1" ]; then echo 0; else printf '%s\n' "$1" | wc -l; fi; }
-one_line_error() { [ "$RC" = "$1" ] && [ -z "$OUT" ] && [ "$(lines "$ERR")" = 1 ]; }
 mode_of() { stat -c %a "$1"; }
 sha256() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 TOKEN_RE='^node_tok_[A-Za-z0-9_-]{43}$'
@@ -170,7 +148,8 @@ run "$AIRLOCK" token revoke "a/b" --state-dir "$S"
 check "revoke bad name: exit 2" one_line_error 2
 run "$AIRLOCK" token revoke alice --state-dir "$TMP/none"
 check "revoke in a missing state dir: exit 1" one_line_error 1
-check "options may follow the name" "$AIRLOCK" token revoke "$(printf 'y%.0s' {1..64})" --state-dir "$S" >/dev/null
+run "$AIRLOCK" token revoke "$(printf 'y%.0s' {1..64})" --state-dir "$S"
+check "options may follow the name" [ "$RC" = 0 ]
 
 # --- an unsafe state directory is refused ------------------------------------
 chmod 755 "$S"
@@ -203,5 +182,4 @@ checkx "token create --help: exit 0" '[ "$RC" = 0 ] && grep -q "max-memory" <<<"
 run "$AIRLOCK" --help
 check "airlock --help mentions token" grep -q "token" <<<"$OUT"
 
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish

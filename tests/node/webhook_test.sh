@@ -4,16 +4,15 @@
 # throwaway CA when openssl is there), then runs the webhook-test driver
 # against it.  The receiver verifies each signature and timestamp itself
 # (hmac.compare_digest) and records every request; this script checks the
-# records, the driver's counters and its stderr.  Prints TAP-style lines and
+# records, the driver's counters and its stderr.  Prints TAP and
 # "N passed, N failed"; exits non-zero when a case failed.
 #
 # usage: webhook_test.sh PATH_TO_WEBHOOK_TEST
 set -u
+# shellcheck source=SCRIPTDIR/../lib/testlib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/testlib.sh"
 DRIVER=${1:?usage: webhook_test.sh PATH_TO_WEBHOOK_TEST}
 HERE=$(cd "$(dirname "$0")" && pwd)
-pass=0
-fail=0
-n=0
 
 T=$(mktemp -d /tmp/airlock-webhook-test.XXXXXX)
 RECV_PID=
@@ -58,28 +57,11 @@ for _ in $(seq 100); do
   kill -0 "$RECV_PID" 2>/dev/null || break
   sleep 0.05
 done
-if [ ! -e "$T/port" ]; then
-  echo "the receiver did not start:"
-  cat "$T/receiver.err"
-  echo "0 passed, 1 failed"
-  exit 1
-fi
+[ -e "$T/port" ] || bail "the receiver starts" "$(cat "$T/receiver.err")"
 BASE="http://127.0.0.1:$(cat "$T/port")"
 touch "$T/record.ndjson" "$T/all.err"
 
 # ---- helpers ---------------------------------------------------------------
-result() { # name ok(0/1) detail
-  n=$((n + 1))
-  if [ "$2" -eq 0 ]; then
-    pass=$((pass + 1))
-    echo "ok $n - $1"
-  else
-    fail=$((fail + 1))
-    echo "not ok $n - $1"
-    printf '%s\n' "$3" | sed 's/^/#   /'
-  fi
-}
-
 # drive ARGS...: the driver with the right secret unless ARGS give another;
 # sets rc, stdout in $T/out, stderr in $T/err (and appended to $T/all.err)
 drive() {
@@ -90,7 +72,8 @@ drive() {
   cat "$T/err" >>"$T/all.err"
 }
 
-problems=
+# Checks on the last drive; each appends to $problems, which `verdict NAME`
+# (tests/lib/testlib.sh) reports as one test.
 want_rc() { [ "$rc" = "$1" ] || problems+="exit code $rc, want $1"$'\n'; }
 want_err_has() { grep -qF -- "$1" "$T/err" || problems+="stderr lacks '$1'"$'\n'; }
 want_err_empty() { [ ! -s "$T/err" ] || problems+="stderr not empty"$'\n'; }
@@ -130,12 +113,7 @@ if not eval(sys.argv[3], {"r": r, "b": b, "now": time.time(), "re": re, "json": 
     problems+="records check '$2' failed: $out"$'\n'
   fi
 }
-check() { # NAME: report the checks made since the last check
-  local all="$problems"
-  [ -n "$all" ] && all+="stdout: $(head -c 300 "$T/out")"$'\n'"stderr: $(head -c 600 "$T/err")"
-  result "$1" "$([ -z "$problems" ] && echo 0 || echo 1)" "$all"
-  problems=
-}
+problem_context() { printf 'stdout: %s\nstderr: %s\n' "$(head -c 300 "$T/out")" "$(head -c 600 "$T/err")"; }
 
 # ---- delivery ----------------------------------------------------------------
 PAYLOAD='{"command":"rm -rf /workspace/build","tenant":"ci","sandbox":"sb_1","argv":["rm","-rf","build"],"note":"é ✓ \"quoted\" \\ back"}'
@@ -150,7 +128,7 @@ want_records approval.requested 'abs(b[0]["created_at_ms"] / 1000 - now) < 60 an
 want_records approval.requested 'r[0]["headers"]["x-airlock-delivery"] == b[0]["id"] and r[0]["headers"]["content-type"] == "application/json"'
 want_records approval.requested 'r[0]["headers"]["user-agent"].startswith("airlock/") and "expect" not in r[0]["headers"]'
 want_records approval.requested 're.fullmatch(r"t=[0-9]+,v1=[0-9a-f]{64}", r[0]["headers"]["x-airlock-signature"])'
-check "signed event delivered, signature verified by the receiver, payload intact"
+verdict "signed event delivered, signature verified by the receiver, payload intact"
 # the same record's signature, checked the documented shell way (openssl)
 python3 -c '
 import json, sys
@@ -165,12 +143,12 @@ v1=${sig##*v1=}
 key=$(head -n1 "$T/secret")
 calc=$( { printf '%s.' "$t"; cat "$T/body"; } | openssl dgst -sha256 -hmac "$key" | sed 's/^.*= //')
 [ "$calc" = "$v1" ] || problems+="openssl gives $calc, header says $v1"$'\n'
-check "the signature also verifies with openssl dgst -hmac (docs/node.md)"
+verdict "the signature also verifies with openssl dgst -hmac (docs/node.md)"
 
 drive --url "http://localhost:$(cat "$T/port")/ok" --type test.localhost
 want_rc 0; want_stats 's["delivered"] == 1'
 want_records test.localhost 'len(r) == 1 and r[0]["verified"]'
-check "http://localhost is accepted as loopback"
+verdict "http://localhost is accepted as loopback"
 
 drive --url "$BASE/flaky" --type test.flaky
 want_rc 0; want_err_empty
@@ -178,7 +156,7 @@ want_stats 's["delivered"] == 1 and s["failed"] == 0'
 want_records test.flaky '[x["status"] for x in r] == [503, 503, 200] and all(x["verified"] for x in r)'
 want_records test.flaky 'len({x["headers"]["x-airlock-delivery"] for x in r}) == 1 and len({x["body"] for x in r}) == 1'
 want_records test.flaky 'r[1]["time"] - r[0]["time"] >= 0.45 and r[2]["time"] - r[1]["time"] >= 0.95'
-check "503, 503, then 200: retried after 0.5 s and 1 s, delivered once"
+verdict "503, 503, then 200: retried after 0.5 s and 1 s, delivered once"
 
 drive --url "$BASE/bad?k=$PATH_TOKEN" --type test.bad
 want_rc 0
@@ -186,32 +164,32 @@ want_stats 's["delivered"] == 0 and s["failed"] == 1'
 want_records test.bad 'len(r) == 1 and r[0]["status"] == 400 and r[0]["verified"]'
 want_err_has "webhook to 127.0.0.1: event evt_"; want_err_has "not delivered after 1 attempt: HTTP 400"
 [ "$(wc -l <"$T/err")" = 1 ] || problems+="more than one stderr line"$'\n'
-check "400: failed at once, not retried, one log line naming host and reason"
+verdict "400: failed at once, not retried, one log line naming host and reason"
 
 drive --url "$BASE/busy" --type test.busy --attempts 3
 want_rc 0; want_stats 's["failed"] == 1'
 want_records test.busy '[x["status"] for x in r] == [429, 429, 429]'
 want_err_has "not delivered after 3 attempts: HTTP 429"
-check "429 retried up to max_attempts"
+verdict "429 retried up to max_attempts"
 
 drive --url "$BASE/redirect" --type test.redirect
 want_rc 0; want_stats 's["delivered"] == 0 and s["failed"] == 1'
 want_records test.redirect 'len(r) == 1 and r[0]["path"] == "/redirect" and r[0]["status"] == 302'
 grep -q '"path": "/redirected"' "$T/record.ndjson" && problems+="/redirected was requested"$'\n'
 want_err_has "HTTP 302 (redirects are not followed)"
-check "302 not followed: the target is never requested, the event fails"
+verdict "302 not followed: the target is never requested, the event fails"
 
 drive --url "$BASE/hang" --type test.hang --timeout-ms 300 --attempts 2
 want_rc 0; want_stats 's["failed"] == 1'
 want_records test.hang 'len(r) == 2'
 want_err_has "not delivered after 2 attempts"; want_err_has "imed out"
-check "a receiver slower than timeout_ms: timed out, retried, failed"
+verdict "a receiver slower than timeout_ms: timed out, retried, failed"
 
 closed=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 drive --url "http://127.0.0.1:$closed/x" --type test.refused --attempts 2
 want_rc 0; want_stats 's["failed"] == 1'
 want_err_has "webhook to 127.0.0.1: event"; want_err_has "not delivered after 2 attempts"
-check "connection refused: retried, failed, logged"
+verdict "connection refused: retried, failed, logged"
 
 drive --url "$BASE/ok" --type test.overflow --first-payload '{"sleep_ms":1500}' --pause-ms 300 --count 1500 \
   --payload '{"n":1}'
@@ -221,19 +199,19 @@ want_records test.overflow 'len(r) == 1001 and all(x["verified"] for x in r)'
 want_records test.overflow 'sorted(x["data"].get("seq", -1) for x in b) == [-1] + list(range(500, 1500))'
 want_err_has "1000 events queued; dropping the oldest"
 [ "$(grep -c 'dropping the oldest' "$T/err")" = 1 ] || problems+="the overflow was logged more than once"$'\n'
-check "queue overflow: 1500 events behind a slow one, the oldest 500 dropped and counted"
+verdict "queue overflow: 1500 events behind a slow one, the oldest 500 dropped and counted"
 
 drive --url "$BASE/ok" --type 'bad type'
 want_rc 0; want_stats 's["failed"] == 1'
 want_err_has "its type is not"
-check "an event type unfit for a header is refused and counted as failed"
+verdict "an event type unfit for a header is refused and counted as failed"
 
 # ---- the receiver's check can fail --------------------------------------------
 drive --secret-file "$T/wrong-secret" --url "$BASE/ok" --type test.wrongsecret
 want_rc 0; want_stats 's["delivered"] == 0 and s["failed"] == 1'
 want_records test.wrongsecret 'len(r) == 1 and not r[0]["verified"] and r[0]["why"] == "signature mismatch" and r[0]["status"] == 401'
 want_err_has "HTTP 401"
-check "a wrong secret: the receiver's verification fails (401), no retry"
+verdict "a wrong secret: the receiver's verification fails (401), no retry"
 
 # sign by hand (the driver's --sign is al_webhook_sign) and post with python
 post_signed() { # T BODY TYPE -> prints the HTTP status
@@ -259,44 +237,44 @@ st_future=$(post_signed $((now + 400)) "$BODY" test.future)
 [ "$st_stale" = 401 ] || problems+="timestamp 400 s old answered $st_stale"$'\n'
 [ "$st_future" = 401 ] || problems+="timestamp 400 s ahead answered $st_future"$'\n'
 want_records test.stale 'len(r) == 1 and r[0]["why"] == "stale timestamp"'
-check "al_webhook_sign matches python's hmac; timestamps over 5 minutes off are rejected"
+verdict "al_webhook_sign matches python's hmac; timestamps over 5 minutes off are rejected"
 
 printf '%s' "$SECRET" >"$T/secret-nonl"; printf '%s\r\n\n' "$SECRET" >"$T/secret-crlf"
 a=$("$DRIVER" --secret-file "$T/secret-nonl" --sign 1700000000 '{}')
 b=$("$DRIVER" --secret-file "$T/secret" --sign 1700000000 '{}')
 c=$("$DRIVER" --secret-file "$T/secret-crlf" --sign 1700000000 '{}')
 [ -n "$a" ] && [ "$a" = "$b" ] && [ "$a" = "$c" ] || problems+="signatures differ: $a $b $c"$'\n'
-check "trailing newlines of the secret file are stripped"
+verdict "trailing newlines of the secret file are stripped"
 
 # ---- refusals ----------------------------------------------------------------
 cp "$T/secret" "$T/secret-644" && chmod 0644 "$T/secret-644"
 drive --secret-file "$T/secret-644" --url "$BASE/ok" --type test.refused644
 want_rc 2; want_err_has "$T/secret-644"; want_err_has "mode 0644"
 want_records test.refused644 'len(r) == 0'
-check "a secret file with mode 0644 is refused (path and mode named)"
+verdict "a secret file with mode 0644 is refused (path and mode named)"
 
 cp "$T/secret" "$T/secret-640" && chmod 0640 "$T/secret-640"
 drive --secret-file "$T/secret-640" --url "$BASE/ok"
 want_rc 2; want_err_has "mode 0640"
-check "a group-readable secret file is refused"
+verdict "a group-readable secret file is refused"
 
 printf '0123456789abcde\n' >"$T/secret-short"
 drive --secret-file "$T/secret-short" --url "$BASE/ok"
 want_rc 2; want_err_has "holds 15 bytes; at least 16"
-check "a secret under 16 bytes is refused"
+verdict "a secret under 16 bytes is refused"
 
 mkdir -m 700 "$T/secret-dir"
 drive --secret-file "$T/secret-dir" --url "$BASE/ok"
 want_rc 2; want_err_has "not a regular file"
 drive --secret-file "$T/nonexistent" --url "$BASE/ok"
 want_rc 2; want_err_has "$T/nonexistent"
-check "a directory or a missing path is refused as a secret file"
+verdict "a directory or a missing path is refused as a secret file"
 
 if [ "$(id -u)" = 0 ]; then
   cp "$T/secret" "$T/secret-nobody" && chown 65534 "$T/secret-nobody"
   drive --secret-file "$T/secret-nobody" --url "$BASE/ok"
   want_rc 2; want_err_has "owned by uid 65534"
-  check "a secret file owned by another user is refused"
+  verdict "a secret file owned by another user is refused"
 else
   echo "# not root: the ownership check is not exercised"
 fi
@@ -311,7 +289,7 @@ drive --url "not a url"
 want_rc 2
 drive --url "https://webhook.invalid/$PATH_TOKEN" --count 0
 want_rc 0
-check "http:// to a non-loopback host, other schemes and junk are refused; https:// is accepted"
+verdict "http:// to a non-loopback host, other schemes and junk are refused; https:// is accepted"
 
 # ---- TLS -------------------------------------------------------------------------
 if [ "$TLS" = 1 ]; then
@@ -319,17 +297,17 @@ if [ "$TLS" = 1 ]; then
   drive --url "$TLS_BASE/ok" --ca-file "$T/ca.pem" --type test.tls
   want_rc 0; want_err_empty; want_stats 's["delivered"] == 1'
   want_records test.tls 'len(r) == 1 and r[0]["scheme"] == "https" and r[0]["verified"]'
-  check "https with ca_file: delivered, verified"
+  verdict "https with ca_file: delivered, verified"
 
   drive --url "$TLS_BASE/ok" --type test.tls-untrusted --attempts 3
   want_rc 0; want_stats 's["delivered"] == 0 and s["failed"] == 1'
   want_records test.tls-untrusted 'len(r) == 0'
   want_err_has "not delivered after 1 attempt"; want_err_has "certificate"
-  check "https to a certificate outside the trust store: refused, not retried"
+  verdict "https to a certificate outside the trust store: refused, not retried"
 
   drive --url "$BASE/ok" --ca-file "$T/ca.pem"
   want_rc 2; want_err_has "not https://"
-  check "a CA file with an http:// URL is refused"
+  verdict "a CA file with an http:// URL is refused"
 else
   echo "# openssl missing: TLS cases skipped"
 fi
@@ -339,7 +317,7 @@ drive --url "$BASE/hang" --type test.stop --count 5 --no-wait
 want_rc 0
 want_stats '1500 <= s["stop_ms"] <= 2700'
 want_err_has "abandoned: the node is stopping"; want_err_has "4 queued event(s) dropped: the node is stopping"
-check "stop gives queued events 2 s, then gives up and returns"
+verdict "stop gives queued events 2 s, then gives up and returns"
 
 # ---- what stderr never shows -------------------------------------------------
 for s in "$SECRET" "$WRONG" "$PATH_TOKEN"; do
@@ -349,7 +327,6 @@ for s in "$SECRET" "$WRONG" "$PATH_TOKEN"; do
 done
 [ -s "$T/all.err" ] || problems+="no stderr was collected at all"$'\n'
 : >"$T/err"
-check "neither secret nor the URL's path token appears in any stderr"
+verdict "neither secret nor the URL's path token appears in any stderr"
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish
