@@ -6,7 +6,8 @@
 # build-fuzz/artifacts/<target>/.
 #
 # Environment: FUZZ_JOBS (build parallelism), FUZZ_TARGETS (default
-# "config parsers shell node_request redact egress_rules tls_sni dns_stub"),
+# "config parsers shell node_request redact egress_rules tls_sni dns_stub
+# proxy_request"),
 # FUZZ_KEEP_CORPUS=1 to keep the grown corpora,
 # FUZZ_WERROR=OFF to build despite compiler warnings.
 set -euo pipefail

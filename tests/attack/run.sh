@@ -93,6 +93,8 @@ t_write_outside() {
 t_workspace_rw() {
   local ws="$WORK/ws-rw"
   mkdir -p "$ws" && chmod 777 "$ws"
+  # as root, a writable workspace must be a regular user's (never root's)
+  if [ "$MODE" = root ]; then chown 1000:1000 "$ws"; fi
   "$AIRLOCK" run "${DEGRADED[@]}" --workspace "$ws" -- sh -c 'echo data > /workspace/out.txt' || return 1
   [ "$(cat "$ws/out.txt")" = data ] || { echo "workspace write did not reach the host"; return 1; }
 }
@@ -202,6 +204,7 @@ t_setuid() {
   if [ "$MODE" = root ]; then chown root:root "$ws/euid"; fi
   chmod 4755 "$ws/euid"
   chmod 777 "$ws"
+  if [ "$MODE" = root ]; then chown 1000:1000 "$ws"; fi
   local out
   out=$("$AIRLOCK" run "${DEGRADED[@]}" --workspace "$ws" -- sh -c '/workspace/euid; su -c id root </dev/null 2>&1; ls -l /usr/bin/passwd; passwd -S 2>&1 | head -1; id -u')
   printf '%s' "$out" | grep -q 'euid=1001' || { echo "$out"; return 1; }

@@ -83,6 +83,8 @@ expect "run: a read runs without asking" 0 $rc "$out" "airlock"
 # a terminal: answered y, answered n, and no answer within the timeout
 if command -v script >/dev/null; then
   mkdir -m 777 "$T/o"
+  # as root, a writable --output must be a regular user's (never root's)
+  if [ "$(id -u)" = 0 ]; then chown 1000:1000 "$T/o"; fi
   printf 'y\n' >"$T/yes"
   out=$(script -qec "${RUN[*]} --policy $T/supervised.json --output $T/o -- sh -c 'touch /output/yes && echo approved-on-tty'" /dev/null <"$T/yes" 2>&1); rc=$?
   expect "run: approved at the terminal" 0 $rc "$out" "approved-on-tty"
