@@ -28,8 +28,13 @@
 # are timed by the same code in a helper Python process started once as that
 # user (setpriv), still interleaved with the others.
 #
+# A before/after comparison in one sitting: --baseline PATH adds another
+# airlock binary (an older build) as one more interleaved command, and
+# --workspace adds, for each airlock, the same run with a read-write
+# workspace (as root a directory of uid 1000's: the idmapped mount path).
+#
 # usage: bench/launch.sh [--runs N] [--warmup N] [--mem-runs N]
-#                        [--airlock PATH] [--json FILE]
+#                        [--airlock PATH] [--baseline PATH] [--workspace] [--json FILE]
 # Without --airlock it builds build-bench/airlock (Release) from this tree.
 # --json FILE writes the raw samples (ns) and the summary as JSON.
 set -euo pipefail
@@ -38,6 +43,8 @@ RUNS=300
 WARMUP=10
 MEM_RUNS=20
 AIRLOCK=""
+BASELINE=""
+WITH_WORKSPACE=""
 JSON=""
 
 usage() {
@@ -50,6 +57,8 @@ while [ $# -gt 0 ]; do
     --warmup) WARMUP="${2:?--warmup needs a number}"; shift 2 ;;
     --mem-runs) MEM_RUNS="${2:?--mem-runs needs a number}"; shift 2 ;;
     --airlock) AIRLOCK="${2:?--airlock needs a path}"; shift 2 ;;
+    --baseline) BASELINE="${2:?--baseline needs a path}"; shift 2 ;;
+    --workspace) WITH_WORKSPACE=yes; shift ;;
     --json) JSON="${2:?--json needs a file}"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "launch.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
@@ -83,6 +92,10 @@ if [ -z "$AIRLOCK" ]; then
 fi
 [ -x "$AIRLOCK" ] || { echo "launch.sh: not executable: $AIRLOCK" >&2; exit 1; }
 AIRLOCK="$(cd "$(dirname "$AIRLOCK")" && pwd)/$(basename "$AIRLOCK")"
+if [ -n "$BASELINE" ]; then
+  [ -x "$BASELINE" ] || { echo "launch.sh: not executable: $BASELINE" >&2; exit 1; }
+  BASELINE="$(cd "$(dirname "$BASELINE")" && pwd)/$(basename "$BASELINE")"
+fi
 
 # --- tools, installed when missing and we are root ----------------------------
 apt_install() { # package
@@ -133,6 +146,7 @@ echo "cpu:      $CPU"
 echo "nproc:    $(nproc)"
 echo "root:     $IS_ROOT (uid $(id -u))"
 echo "airlock:  $AIRLOCK (git $REV)"
+[ -z "$BASELINE" ] || echo "baseline: $BASELINE"
 echo "bwrap:    ${BWRAP:-missing}${BWRAP:+ ($("$BWRAP" --version 2>/dev/null | head -n1))}"
 echo "python:   $(python3 -c 'import platform; print(platform.python_version())')"
 echo "runs:     $RUNS timed rounds after $WARMUP warm-up rounds, round-robin; memory: $MEM_RUNS runs"
@@ -141,7 +155,7 @@ echo
 
 export BENCH_RUNS="$RUNS" BENCH_WARMUP="$WARMUP" BENCH_MEM_RUNS="$MEM_RUNS" BENCH_JSON="$JSON"
 export BENCH_AIRLOCK="$AIRLOCK" BENCH_BWRAP="$BWRAP" BENCH_TIME="$GNU_TIME"
-export BENCH_SETPRIV="$SETPRIV" BENCH_USER
+export BENCH_SETPRIV="$SETPRIV" BENCH_USER BENCH_BASELINE="$BASELINE" BENCH_WORKSPACE="$WITH_WORKSPACE"
 exec python3 - <<'PY'
 import gc, json, os, pwd, shutil, statistics, subprocess, sys, tempfile, time
 
@@ -201,7 +215,20 @@ ROOTLESS = "airlock rootless (degraded: rlimits)"
 
 # label, argv, timer.  The first three are the comparison the issue asks for.
 local = lambda argv: once(argv, ENV)
+baseline, with_ws = E["BENCH_BASELINE"], E["BENCH_WORKSPACE"] == "yes"
+ws_dir = ""
+if with_ws:
+    ws_dir = tempfile.mkdtemp(prefix="airlock-bench-ws-")
+    os.chmod(ws_dir, 0o755)
+    if os.geteuid() == 0:
+        os.chown(ws_dir, 1000, 1000)  # a regular user's: root may not hand out its own
 cases = [("airlock", [airlock, "run", "--", "/bin/true"], local)]
+if with_ws:
+    cases.append(("airlock --workspace", [airlock, "run", "--workspace", ws_dir, "--", "/bin/true"], local))
+if baseline:
+    cases.append(("baseline", [baseline, "run", "--", "/bin/true"], local))
+    if with_ws:
+        cases.append(("baseline --workspace", [baseline, "run", "--workspace", ws_dir, "--", "/bin/true"], local))
 if bwrap:
     cases.append(("bwrap", [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
                             "--tmpfs", "/tmp", "--unshare-all", "--die-with-parent", "/bin/true"], local))
@@ -279,6 +306,11 @@ def ratio(a, b):
         return "%.3f" % ratios[a + "/" + b]
     return "n/a"
 print("ratio of medians airlock/bwrap: %s" % ratio("airlock", "bwrap"))
+if baseline:
+    print("ratio of medians airlock/baseline: %s" % ratio("airlock", "baseline"))
+    if with_ws:
+        print("ratio of medians airlock --workspace/baseline --workspace: %s"
+              % ratio("airlock --workspace", "baseline --workspace"))
 print("ratio of medians airlock/true:  %s" % ratio("airlock", "true"))
 if ROOTLESS in stats and "bwrap" in stats:
     print("ratio of medians airlock rootless (degraded)/bwrap: %s  (different configuration)"
@@ -350,5 +382,7 @@ if json_out:
     with open(json_out, "w") as f:
         json.dump(doc, f, indent=1)
     print("raw samples written to %s" % json_out)
+if ws_dir:
+    shutil.rmtree(ws_dir, ignore_errors=True)
 sys.exit(0)
 PY
