@@ -3,12 +3,15 @@
  * config file, so the file is loaded first. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "airlock/airlock.h"
 #include "cli.h"
@@ -310,20 +313,32 @@ int cli_run(int argc, char **argv) {
       goto out;
   code = AIRLOCK_EXIT_SETUP;
 
+  /* opened before anything runs, and never through a link: a sandbox must
+   * not turn the report path into a link to a host file the launcher
+   * (root, perhaps) then writes */
   const char *report_path = flags.report_path;
   FILE *report = NULL;
-  if (report_path && (report = fopen(report_path, "we")) == NULL) {
-    fail("cannot write report '%s': %s", report_path, strerror(errno));
-    goto out;
+  struct stat report_st;
+  if (report_path) {
+    int fd = open(report_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0 || fstat(fd, &report_st) < 0 || !S_ISREG(report_st.st_mode) || (report = fdopen(fd, "w")) == NULL) {
+      fail("cannot write report '%s': %s", report_path, fd < 0 ? strerror(errno) : "not a regular file");
+      if (fd >= 0)
+        close(fd);
+      goto out;
+    }
   }
   airlock_result result;
   if (airlock_run(&spec, &result, &err) < 0) {
     airlock_result_clear(&result); /* what a failed launch had already filled in */
     code = report_error(&err);
-    if (report)
+    if (report) {
+      /* remove what we created, and only that */
+      struct stat now;
+      if (lstat(report_path, &now) == 0 && now.st_dev == report_st.st_dev && now.st_ino == report_st.st_ino)
+        unlink(report_path);
       fclose(report);
-    if (report_path)
-      remove(report_path);
+    }
     goto out;
   }
   code = result.exit_code;

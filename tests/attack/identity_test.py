@@ -217,6 +217,20 @@ def test_planted_link(m):
     os.unlink(link)
 
 
+def test_report_link(m):
+    """a sandbox plants a link where the next run's report goes"""
+    ws = m.mkdir("repws")
+    victim = os.path.join(m.dir, "precious")
+    m.write(victim, "precious\n", owner=False)
+    os.chmod(victim, 0o666)  # writable by anyone: only the link decides
+    r = m.airlock(["--workspace", ws, "--", "sh", "-c", "ln -s %s /workspace/report.json && echo planted" % victim])
+    planted = "planted" in r.stdout and os.path.islink(os.path.join(ws, "report.json"))
+    r2 = m.airlock(["--workspace", ws, "--report", os.path.join(ws, "report.json"), "--", "true"])
+    check(planted and open(victim).read() == "precious\n" and r2.returncode == 125,
+          m.t("a report path turned into a link by a sandbox is refused, the file it points to untouched"),
+          r.stdout + r.stderr + r2.stderr)
+
+
 def test_race(m):
     """renameat2(RENAME_EXCHANGE) of a directory and a link to a protected
     directory, in a tight loop, while sandboxes keep starting on the path."""
@@ -336,7 +350,7 @@ def main():
             modes[-1].prefix = lambda: []
         for m in modes:
             for t in (test_identity, test_distinct, test_dev_nodes, test_inotify, test_root_owned_refused,
-                      test_planted_link, test_race, test_sockets):
+                      test_planted_link, test_report_link, test_race, test_sockets):
                 try:
                     t(m)
                 except Exception as e:  # a crashed case is a failed case
