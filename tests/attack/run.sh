@@ -436,7 +436,7 @@ run_all() {
   case_ "rw workspace is writable" t_workspace_rw
   case_ "host processes cannot be listed or signalled" t_host_processes
   case_ "ptrace and process_vm_* are refused" t_attack ptrace
-  case_ "mount, umount, pivot_root, chroot, new mount API are refused" t_attack mount
+  case_ "mount, umount, pivot_root, chroot, new mount API, listmount, statmount are refused" t_attack mount
   case_ "unshare, setns, clone with namespace flags are refused" t_attack namespaces
   case_ "kernel modules, bpf, perf, io_uring, keyrings, userfaultfd refused" t_attack kernel
   case_ "socket families other than unix/inet/inet6 are refused" t_attack sockets

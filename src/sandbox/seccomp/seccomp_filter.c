@@ -55,6 +55,20 @@ static const char *const denied_syscalls[] = {
     "fanotify_init",
 };
 
+/* Syscalls newer than the libseccomp the filter may be built with (Debian 12
+ * has 2.5.4, which knows none of these): denied by number when the name does
+ * not resolve.  From 424 on every architecture shares one syscall table
+ * except alpha, mips and ia64, so the numbers hold for the architectures
+ * accepted in add_new() below. */
+static const struct {
+  const char *name;
+  int nr;
+} denied_new_syscalls[] = {
+    {"statmount", 457},      /* 6.8: a mount's source, options and path by id */
+    {"listmount", 458},      /* 6.8: every mount id in a namespace */
+    {"open_tree_attr", 467}, /* 6.15: open_tree with mount attributes */
+};
+
 static const unsigned long namespace_flags[] = {
     CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER,
     CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP, CLONE_NEWTIME,
@@ -82,6 +96,22 @@ static int add(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned 
   return 0;
 }
 
+/* A syscall this libseccomp may not know by name: never skipped silently,
+ * since a name that does not resolve would leave it allowed. */
+static int add_new(scmp_filter_ctx ctx, uint32_t action, const char *name, int nr, airlock_error **err) {
+  int known = seccomp_syscall_resolve_name(name);
+  if (known == __NR_SCMP_ERROR) {
+    uint32_t arch = seccomp_arch_native();
+    if (arch != SCMP_ARCH_X86_64 && arch != SCMP_ARCH_AARCH64)
+      return al_err(err, 0, "seccomp: this libseccomp does not know %s; add its number for this architecture", name);
+    known = nr;
+  }
+  int r = seccomp_rule_add_array(ctx, action, known, 0, NULL);
+  if (r < 0)
+    return al_err(err, -r, "seccomp rule for %s", name);
+  return 0;
+}
+
 int al_seccomp_compile(al_bpf *out, airlock_error **err) {
   memset(out, 0, sizeof(*out));
   __attribute__((cleanup(release_ctx))) scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
@@ -97,6 +127,9 @@ int al_seccomp_compile(al_bpf *out, airlock_error **err) {
   const uint32_t eperm = SCMP_ACT_ERRNO(EPERM);
   for (size_t i = 0; i < AL_ARRAY_SIZE(denied_syscalls); i++)
     if (add(ctx, eperm, denied_syscalls[i], 0, NULL, err) < 0)
+      return -1;
+  for (size_t i = 0; i < AL_ARRAY_SIZE(denied_new_syscalls); i++)
+    if (add_new(ctx, eperm, denied_new_syscalls[i].name, denied_new_syscalls[i].nr, err) < 0)
       return -1;
 
   /* clone with any namespace flag; clone3 passes flags in memory that BPF

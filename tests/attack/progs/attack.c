@@ -26,6 +26,12 @@
 #include <unistd.h>
 #include <dirent.h>
 
+/* syscalls and flags newer than Debian 12's headers (same numbers on x86_64
+ * and aarch64) */
+#define NR_statmount 457
+#define NR_listmount 458
+#define NR_open_tree_attr 467
+
 static int escaped(const char *what) {
   printf("ESCAPED: %s\n", what);
   return 1;
@@ -75,7 +81,36 @@ static int do_mount(void) {
   bad |= expect_errno("pivot_root", syscall(SYS_pivot_root, "/tmp", "/tmp/m"), EPERM);
   bad |= expect_errno("chroot", chroot("/tmp"), EPERM);
   bad |= expect_errno("fsopen", syscall(SYS_fsopen, "tmpfs", 0), EPERM);
-  bad |= expect_errno("open_tree", syscall(SYS_open_tree, AT_FDCWD, "/usr", 1), EPERM);
+  bad |= expect_errno("open_tree(CLONE)", syscall(SYS_open_tree, AT_FDCWD, "/usr", 1), EPERM);
+  /* without OPEN_TREE_CLONE the kernel lets anybody have an O_PATH handle
+   * on a mount: only the filter answers EPERM here */
+  bad |= expect_errno("open_tree(/usr, no clone)", syscall(SYS_open_tree, AT_FDCWD, "/usr", O_CLOEXEC), EPERM);
+  bad |= expect_errno("open_tree_attr(/usr, no clone)",
+                      syscall(NR_open_tree_attr, AT_FDCWD, "/usr", O_CLOEXEC, NULL, 0), EPERM);
+  bad |= expect_errno("fspick(/tmp)", syscall(SYS_fspick, AT_FDCWD, "/tmp", 0), EPERM);
+  bad |= expect_errno("fsconfig", syscall(SYS_fsconfig, -1, 6 /* FSCONFIG_CMD_CREATE */, NULL, NULL, 0), EPERM);
+  bad |= expect_errno("fsmount", syscall(SYS_fsmount, -1, 0, 0), EPERM);
+  bad |= expect_errno("move_mount(/tmp -> /home/sandbox)",
+                      syscall(SYS_move_mount, AT_FDCWD, "/tmp", AT_FDCWD, "/home/sandbox", 0), EPERM);
+  struct {
+    unsigned long long attr_set, attr_clr, propagation, userns_fd;
+  } attr = {.attr_clr = 0x1 /* MOUNT_ATTR_RDONLY */};
+  bad |= expect_errno("mount_setattr(/usr, clear rdonly)",
+                      syscall(SYS_mount_setattr, AT_FDCWD, "/usr", 0, &attr, sizeof(attr)), EPERM);
+  /* statmount and listmount read mount ids, sources and options; an
+   * unprivileged process may use them on its own namespace */
+  struct {
+    unsigned int size, spare;
+    unsigned long long mnt_id, param;
+  } req = {.size = 24, .mnt_id = ~0ULL /* LSMT_ROOT */};
+  unsigned long long ids[64];
+  bad |= expect_errno("listmount(LSMT_ROOT)", syscall(NR_listmount, &req, ids, 64, 0), EPERM);
+  struct statx stx;
+  if (statx(AT_FDCWD, "/", 0, 0x4000 /* STATX_MNT_ID_UNIQUE */, &stx) == 0)
+    req.mnt_id = stx.stx_mnt_id;
+  req.param = 0x1 | 0x8; /* STATMOUNT_SB_BASIC | STATMOUNT_MNT_ROOT */
+  static char sm[4096];
+  bad |= expect_errno("statmount(/)", syscall(NR_statmount, &req, sm, sizeof(sm), 0), EPERM);
   return bad;
 }
 
