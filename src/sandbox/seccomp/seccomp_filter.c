@@ -163,6 +163,14 @@ int al_seccomp_compile(al_bpf *out, airlock_error **err) {
     if (add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), "socket", 1, &c, err) < 0)
       return -1;
   }
+  /* socketpair creates its sockets through the family's code before asking
+   * whether the family can pair them (only unix can), so netlink, packet,
+   * vsock or xdp would be reached through it: only AF_UNIX */
+  {
+    struct scmp_arg_cmp c = arg_cmp(0, SCMP_CMP_NE, (scmp_datum_t)AF_UNIX, 0);
+    if (add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), "socketpair", 1, &c, err) < 0)
+      return -1;
+  }
 
   /* personality: only the default Linux personality (no ASLR switch-off,
    * no READ_IMPLIES_EXEC).  libseccomp cannot express "0 or 0xffffffff" in

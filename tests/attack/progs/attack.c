@@ -31,6 +31,9 @@
 #define NR_statmount 457
 #define NR_listmount 458
 #define NR_open_tree_attr 467
+#ifndef AF_XDP
+#define AF_XDP 44
+#endif
 
 static int escaped(const char *what) {
   printf("ESCAPED: %s\n", what);
@@ -187,6 +190,37 @@ static int do_sockets(void) {
     bad = 1;
   }
   close(s);
+  return bad;
+}
+
+/* socketpair() creates both sockets through the family's own code before it
+ * asks the family to pair them, so without the filter these would reach
+ * netlink, packet, vsock or xdp code (the kernel would then answer
+ * EOPNOTSUPP or EPERM, never EAFNOSUPPORT) */
+static int do_socketpair(void) {
+  int bad = 0;
+  int fams[] = {AF_NETLINK, AF_PACKET, AF_VSOCK, AF_XDP, AF_ALG, AF_INET, AF_INET6, AF_TIPC};
+  const char *names[] = {"AF_NETLINK", "AF_PACKET", "AF_VSOCK", "AF_XDP", "AF_ALG", "AF_INET", "AF_INET6", "AF_TIPC"};
+  int types[] = {SOCK_RAW, SOCK_DGRAM, SOCK_STREAM};
+  for (size_t i = 0; i < sizeof(fams) / sizeof(fams[0]); i++)
+    for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
+      int sv[2];
+      char what[64];
+      snprintf(what, sizeof(what), "socketpair(%s, %s)", names[i],
+               types[t] == SOCK_RAW ? "SOCK_RAW" : types[t] == SOCK_DGRAM ? "SOCK_DGRAM" : "SOCK_STREAM");
+      bad |= expect_errno(what, socketpair(fams[i], types[t], 0, sv), EAFNOSUPPORT);
+    }
+  /* the family in the upper half of the register must not pass as AF_UNIX */
+  int sv[2];
+  bad |= expect_errno("socketpair(AF_NETLINK | 1<<32)",
+                      syscall(SYS_socketpair, (1UL << 32) | AF_NETLINK, SOCK_RAW, 0, sv), EAFNOSUPPORT);
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) {
+    printf("BROKEN: socketpair(AF_UNIX) failed: %s\n", strerror(errno));
+    bad = 1;
+  } else {
+    close(sv[0]);
+    close(sv[1]);
+  }
   return bad;
 }
 
@@ -376,6 +410,7 @@ int main(int argc, char **argv) {
   if (!strcmp(c, "namespaces")) return do_namespaces();
   if (!strcmp(c, "kernel")) return do_kernel();
   if (!strcmp(c, "sockets")) return do_sockets();
+  if (!strcmp(c, "socketpair")) return do_socketpair();
   if (!strcmp(c, "tiocsti")) return do_tiocsti();
   if (!strcmp(c, "connect") && argc == 4) return do_connect(argv[2], argv[3]);
   if (!strcmp(c, "udp") && argc == 4) return do_udp(argv[2], argv[3]);
