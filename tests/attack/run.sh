@@ -441,7 +441,7 @@ run_all() {
   case_ "kernel modules, bpf, perf, io_uring, keyrings, userfaultfd refused" t_attack kernel
   case_ "socket families other than unix/inet/inet6 are refused" t_attack sockets
   case_ "socketpair reaches no family but unix" t_attack socketpair
-  case_ "TIOCSTI/TIOCLINUX keystroke injection is refused" t_attack tiocsti
+  case_ "TIOCSTI/TIOCLINUX/TIOCSETD/TIOCCONS are refused, on stdin and on a pty" t_attack tiocsti
   case_ "x32 syscall ABI kills the process" sh -c "\"$AIRLOCK\" run ${DEGRADED[*]} --bind '$BIN:/opt/attack:ro' -- /opt/attack/attack x32; [ \$? = 159 ]"
   case_ "i386 int 0x80 ABI kills the process" sh -c "\"$AIRLOCK\" run ${DEGRADED[*]} --bind '$BIN:/opt/attack:ro' -- /opt/attack/attack i386; [ \$? = 159 ]"
   case_ "no capabilities, no_new_privs, seccomp on, uid 1001" t_privileges

@@ -142,8 +142,13 @@ int al_seccomp_compile(al_bpf *out, airlock_error **err) {
   if (add(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", 0, NULL, err) < 0)
     return -1;
 
-  /* keystroke injection into a terminal shared with the caller */
-  const unsigned long tty_cmds[] = {TIOCSTI, TIOCLINUX};
+  /* terminals: keystroke injection into a terminal shared with the caller
+   * (TIOCSTI, TIOCLINUX's paste and console commands), redirecting the
+   * console (TIOCCONS), and line disciplines (TIOCSETD: n_gsm, n_hdlc and
+   * the like are old sources of kernel bugs).  The kernel takes the request
+   * as an unsigned int, so only its low 32 bits are compared: high bits set
+   * by the caller do not change the command and do not slip through. */
+  const unsigned long tty_cmds[] = {TIOCSTI, TIOCLINUX, TIOCCONS, TIOCSETD};
   for (size_t i = 0; i < AL_ARRAY_SIZE(tty_cmds); i++) {
     struct scmp_arg_cmp c = arg_cmp(1, SCMP_CMP_MASKED_EQ, 0xffffffffUL, tty_cmds[i]);
     if (add(ctx, eperm, "ioctl", 1, &c, err) < 0)

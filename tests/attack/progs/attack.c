@@ -238,6 +238,43 @@ static int do_tiocsti(void) {
   bad |= expect_errno("ioctl(TIOCLINUX)", ioctl(0, TIOCLINUX, &sub), EPERM);
   /* the same command with the upper 32 bits set must not slip through */
   bad |= expect_errno("ioctl(TIOCSTI | 1<<32)", syscall(SYS_ioctl, 0, (unsigned long)TIOCSTI | (1UL << 32), &c), EPERM);
+
+  /* a terminal of our own: a pty pair from the sandbox's devpts.  Without
+   * the filter TIOCSETD(N_TTY) succeeds on it and TIOCLINUX says EINVAL */
+  int master = posix_openpt(O_RDWR | O_NOCTTY);
+  if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0) {
+    printf("BROKEN: no pty from /dev/ptmx: %s\n", strerror(errno));
+    return 1;
+  }
+  int slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+  if (slave < 0) {
+    printf("BROKEN: cannot open %s: %s\n", ptsname(master), strerror(errno));
+    return 1;
+  }
+  int ldisc = 0; /* N_TTY */
+  struct {
+    const char *name;
+    unsigned long cmd;
+    void *arg;
+  } cmds[] = {{"TIOCSTI", TIOCSTI, &c}, {"TIOCLINUX", TIOCLINUX, &sub}, {"TIOCSETD", TIOCSETD, &ldisc},
+              {"TIOCCONS", TIOCCONS, NULL}};
+  int fds[] = {slave, master};
+  for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+    for (size_t f = 0; f < 2; f++) {
+      char what[96];
+      snprintf(what, sizeof(what), "ioctl(%s) on the pty %s", cmds[i].name, f ? "master" : "slave");
+      bad |= expect_errno(what, syscall(SYS_ioctl, fds[f], cmds[i].cmd, cmds[i].arg), EPERM);
+      snprintf(what, sizeof(what), "ioctl(%s | 0xdead<<32) on the pty %s", cmds[i].name, f ? "master" : "slave");
+      bad |= expect_errno(what, syscall(SYS_ioctl, fds[f], cmds[i].cmd | (0xdeadUL << 32), cmds[i].arg), EPERM);
+    }
+  /* an ordinary terminal ioctl still works */
+  struct termios t;
+  if (tcgetattr(slave, &t) < 0) {
+    printf("BROKEN: tcgetattr on the pty: %s\n", strerror(errno));
+    bad = 1;
+  }
+  close(slave);
+  close(master);
   return bad;
 }
 
