@@ -56,14 +56,19 @@ result() { # name rc [detail]
     [ -n "${3:-}" ] && printf '%s\n' "$3" | sed 's/^/#   /'
   fi
 }
-# case NAME COMMAND...: passes when COMMAND exits 0
+# case NAME COMMAND...: passes when COMMAND exits 0.  What a case writes to
+# $NOTE (a measurement) is printed after its result line.
+NOTE="$WORK/note"
 case_() {
   local name=$1
   shift
   local out rc
+  rm -f "$NOTE"
   out=$("$@" 2>&1)
   rc=$?
   result "$name" $rc "$out"
+  [ -s "$NOTE" ] && sed 's/^/#   /' "$NOTE"
+  rm -f "$NOTE"
 }
 
 # ---- the cases -------------------------------------------------------------
@@ -229,6 +234,18 @@ t_setuid() {
   printf '%s' "$out" | grep -q 'euid=1001' || { echo "$out"; return 1; }
   printf '%s' "$out" | grep -q 'euid=0' && { echo "$out"; return 1; }
   [ "$(printf '%s\n' "$out" | tail -1)" = 1001 ] || { echo "$out"; return 1; }
+}
+
+t_memfd() {
+  # code copied into a memfd and exec'd would run although /tmp is noexec
+  local out
+  out=$(sandbox -- sh -c '/opt/attack/attack memfd; rc=$?; echo ordinary-command-ran; exit $rc' 2>&1) || { echo "$out"; return 1; }
+  printf '%s\n' "$out" | grep -q '^ESCAPED' && { echo "$out"; return 1; }
+  printf '%s\n' "$out" | grep -qx 'INFO: /bin/true ran' || { echo "$out"; return 1; }
+  printf '%s\n' "$out" | grep -qx 'ordinary-command-ran' || { echo "$out"; return 1; }
+  printf '%s\n' "$out" | grep -q '^BLOCKED: memfd_create(MFD_EXEC) (Permission denied)' || { echo "$out"; return 1; }
+  printf '%s\n' "$out" | grep -q '^BLOCKED: execve(/proc/self/fd/N) of memfd_create(MFD_NOEXEC_SEAL)' || { echo "$out"; return 1; }
+  printf '%s\n' "$out" | grep -E '^(INFO: vm.memfd|BLOCKED: memfd_create\(0\)|INFO: memfd_create\(0\))' >"$NOTE"
 }
 
 t_forkbomb() {
@@ -442,6 +459,7 @@ run_all() {
   case_ "socket families other than unix/inet/inet6 are refused" t_attack sockets
   case_ "socketpair reaches no family but unix" t_attack socketpair
   case_ "TIOCSTI/TIOCLINUX/TIOCSETD/TIOCCONS are refused, on stdin and on a pty" t_attack tiocsti
+  case_ "code in a memfd cannot be executed; an ordinary command runs" t_memfd
   case_ "x32 syscall ABI kills the process" sh -c "\"$AIRLOCK\" run ${DEGRADED[*]} --bind '$BIN:/opt/attack:ro' -- /opt/attack/attack x32; [ \$? = 159 ]"
   case_ "i386 int 0x80 ABI kills the process" sh -c "\"$AIRLOCK\" run ${DEGRADED[*]} --bind '$BIN:/opt/attack:ro' -- /opt/attack/attack i386; [ \$? = 159 ]"
   case_ "no capabilities, no_new_privs, seccomp on, uid 1001" t_privileges

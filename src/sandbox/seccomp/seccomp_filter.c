@@ -4,10 +4,12 @@
  * agents run arbitrary toolchains, so an allow list breaks real workloads,
  * while the deny list covers the kernel surfaces that sandbox escapes and
  * container CVEs have used (namespaces, mounts, ptrace, keyrings, bpf,
- * io_uring, userfaultfd, terminal injection, exotic socket families).
+ * io_uring, userfaultfd, terminal injection, exotic socket families,
+ * executable memfds).
  * Foreign ABIs (x32, i386) are killed: their syscall numbers bypass
  * per-number rules.  This file holds the rules; the build turns them into a
- * BPF program once (tools/seccomp_gen.c, seccomp_program.c). */
+ * BPF program once (tools/seccomp_gen.c, seccomp_program.c), in two variants
+ * that differ only in how memfd_create is judged (see al_seccomp_compile). */
 #define _GNU_SOURCE
 #include "seccomp_filter.h"
 #include "cleanup.h"
@@ -28,6 +30,13 @@
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
+#endif
+/* Linux 6.3 (linux/memfd.h); Debian 12's headers predate them */
+#ifndef MFD_NOEXEC_SEAL
+#define MFD_NOEXEC_SEAL 0x0008U
+#endif
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
 #endif
 #define X32_SYSCALL_BIT 0x40000000
 
@@ -112,7 +121,7 @@ static int add_new(scmp_filter_ctx ctx, uint32_t action, const char *name, int n
   return 0;
 }
 
-int al_seccomp_compile(al_bpf *out, airlock_error **err) {
+int al_seccomp_compile(al_bpf *out, bool memfd_seal_required, airlock_error **err) {
   memset(out, 0, sizeof(*out));
   __attribute__((cleanup(release_ctx))) scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
   if (ctx == NULL)
@@ -152,6 +161,24 @@ int al_seccomp_compile(al_bpf *out, airlock_error **err) {
   for (size_t i = 0; i < AL_ARRAY_SIZE(tty_cmds); i++) {
     struct scmp_arg_cmp c = arg_cmp(1, SCMP_CMP_MASKED_EQ, 0xffffffffUL, tty_cmds[i]);
     if (add(ctx, eperm, "ioctl", 1, &c, err) < 0)
+      return -1;
+  }
+
+  /* Executable memfds would run code despite noexec /tmp (memfd_create, then
+   * execve("/proc/self/fd/N")).  MFD_EXEC is refused as vm.memfd_noexec=2
+   * refuses it.  A memfd made without MFD_NOEXEC_SEAL is executable unless
+   * the pid namespace's vm.memfd_noexec is 1 or 2, which only the host's
+   * root can set (sandbox_init.c); where it is not, the second variant
+   * refuses such calls with ENOSYS, so libraries take their path for
+   * kernels without memfd (a file in /dev/shm or /tmp, both noexec). */
+  {
+    struct scmp_arg_cmp c = arg_cmp(1, SCMP_CMP_MASKED_EQ, MFD_EXEC, MFD_EXEC);
+    if (add(ctx, SCMP_ACT_ERRNO(EACCES), "memfd_create", 1, &c, err) < 0)
+      return -1;
+  }
+  if (memfd_seal_required) {
+    struct scmp_arg_cmp c = arg_cmp(1, SCMP_CMP_MASKED_EQ, MFD_EXEC | MFD_NOEXEC_SEAL, 0);
+    if (add(ctx, SCMP_ACT_ERRNO(ENOSYS), "memfd_create", 1, &c, err) < 0)
       return -1;
   }
 

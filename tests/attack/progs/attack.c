@@ -31,6 +31,15 @@
 #define NR_statmount 457
 #define NR_listmount 458
 #define NR_open_tree_attr 467
+#ifndef MFD_NOEXEC_SEAL
+#define MFD_NOEXEC_SEAL 0x0008U
+#endif
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+#ifndef F_SEAL_EXEC
+#define F_SEAL_EXEC 0x0020
+#endif
 #ifndef AF_XDP
 #define AF_XDP 44
 #endif
@@ -278,6 +287,117 @@ static int do_tiocsti(void) {
   return bad;
 }
 
+/* memfd: code run from a memfd, whatever /tmp's noexec says.  Each exec is
+ * tried in a child; the payload (this program, copied) prints ESCAPED. */
+static int copy_self(int to) {
+  int from = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  if (from < 0)
+    return -1;
+  char buf[65536];
+  ssize_t n;
+  while ((n = read(from, buf, sizeof(buf))) > 0)
+    if (write(to, buf, (size_t)n) != n) {
+      close(from);
+      return -1;
+    }
+  close(from);
+  return n < 0 ? -1 : 0;
+}
+
+/* run PATH (or fd with AT_EMPTY_PATH when path is "") in a child: 1 if the
+ * payload ran */
+static int try_exec(const char *what, int fd, const char *path) {
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    char *argv[] = {"attack", "memfd-payload", NULL}, *envp[] = {NULL};
+    if (*path)
+      execve(path, argv, envp);
+    else
+      syscall(SYS_execveat, fd, "", argv, envp, AT_EMPTY_PATH);
+    blocked(what, errno);
+    _exit(0);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+    printf("ESCAPED: %s ran the payload\n", what);
+    return 1;
+  }
+  return 0;
+}
+
+static int attack_memfd(const char *label, unsigned long flags) {
+  char what[128];
+  snprintf(what, sizeof(what), "memfd_create(%s)", label);
+  int fd = (int)syscall(SYS_memfd_create, "payload", flags);
+  if (fd < 0)
+    return blocked(what, errno);
+  int seals = fcntl(fd, F_GET_SEALS);
+  printf("INFO: %s made a memfd; exec sealed: %s\n", what, seals >= 0 && (seals & F_SEAL_EXEC) ? "yes" : "no");
+  if (copy_self(fd) < 0) {
+    printf("BROKEN: writing the memfd: %s\n", strerror(errno));
+    close(fd);
+    return 1;
+  }
+  if (fchmod(fd, 0755) == 0)
+    printf("INFO: fchmod 0755 on the memfd succeeded\n");
+  else
+    blocked("fchmod 0755 on the memfd", errno);
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+  int bad = 0;
+  snprintf(what, sizeof(what), "execve(/proc/self/fd/N) of memfd_create(%s)", label);
+  bad |= try_exec(what, fd, path);
+  snprintf(what, sizeof(what), "execveat(AT_EMPTY_PATH) of memfd_create(%s)", label);
+  bad |= try_exec(what, fd, "");
+  close(fd);
+  return bad;
+}
+
+static int do_memfd(void) {
+  int bad = 0;
+  /* control: an ordinary program runs, so a failure below is not a broken exec */
+  pid_t pid = fork();
+  if (pid == 0) {
+    char *argv[] = {"true", NULL}, *envp[] = {NULL};
+    execve("/bin/true", argv, envp);
+    _exit(127);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+    printf("BROKEN: /bin/true did not run (status %d)\n", st);
+    return 1;
+  }
+  printf("INFO: /bin/true ran\n");
+  int nx = open("/proc/sys/vm/memfd_noexec", O_RDONLY | O_CLOEXEC);
+  char v = '?';
+  if (nx >= 0 && read(nx, &v, 1) != 1)
+    v = '?';
+  if (nx >= 0)
+    close(nx);
+  printf("INFO: vm.memfd_noexec in this pid namespace: %c\n", v);
+  /* hygiene: the copy on noexec /tmp does not run either */
+  int t = open("/tmp/payload", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+  if (t >= 0 && copy_self(t) == 0) {
+    close(t);
+    bad |= try_exec("execve of a copy in /tmp", -1, "/tmp/payload");
+  } else if (t >= 0) {
+    close(t);
+  }
+  bad |= attack_memfd("0", 0);
+  bad |= attack_memfd("MFD_CLOEXEC", MFD_CLOEXEC);
+  bad |= attack_memfd("MFD_ALLOW_SEALING", MFD_ALLOW_SEALING);
+  bad |= attack_memfd("MFD_EXEC", MFD_EXEC);
+  bad |= attack_memfd("MFD_EXEC|MFD_ALLOW_SEALING", MFD_EXEC | MFD_ALLOW_SEALING);
+  bad |= attack_memfd("MFD_NOEXEC_SEAL", MFD_NOEXEC_SEAL);
+  /* upper bits of the register are not part of the unsigned int flags */
+  bad |= attack_memfd("1<<32", 1UL << 32);
+  bad |= attack_memfd("MFD_EXEC | 1<<32", MFD_EXEC | (1UL << 32));
+  return bad;
+}
+
 /* args: ip port */
 static int do_connect(const char *ip, const char *port) {
   int s = socket(strchr(ip, ':') ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
@@ -449,6 +569,8 @@ int main(int argc, char **argv) {
   if (!strcmp(c, "sockets")) return do_sockets();
   if (!strcmp(c, "socketpair")) return do_socketpair();
   if (!strcmp(c, "tiocsti")) return do_tiocsti();
+  if (!strcmp(c, "memfd")) return do_memfd();
+  if (!strcmp(c, "memfd-payload")) return escaped("code ran from a memfd");
   if (!strcmp(c, "connect") && argc == 4) return do_connect(argv[2], argv[3]);
   if (!strcmp(c, "udp") && argc == 4) return do_udp(argv[2], argv[3]);
   if (!strcmp(c, "x32")) return do_x32();
