@@ -248,6 +248,29 @@ t_memfd() {
   printf '%s\n' "$out" | grep -E '^(INFO: vm.memfd|BLOCKED: memfd_create\(0\)|INFO: memfd_create\(0\))' >"$NOTE"
 }
 
+t_inode_cap() {
+  # empty files take no space, only inodes (kernel memory): the root tmpfs
+  # caps them at one per 4 KiB of --disk, at least 1024
+  local out n rc=0
+  for dir in /tmp /dev/shm; do
+    out=$(sandbox --disk 2m -- /opt/attack/attack files "$dir" 150000 2>&1) || { echo "$out"; return 1; }
+    n=$(printf '%s' "$out" | sed -n 's/^FILES: \([0-9]*\) of 150000 created, then No space left on device$/\1/p')
+    [ -n "$n" ] && [ "$n" -ge 900 ] && [ "$n" -le 1024 ] || { echo "$dir: $out"; rc=1; }
+    echo "$dir at --disk 2m: $n empty files, then ENOSPC" >>"$NOTE"
+  done
+  return $rc
+}
+
+t_shm_cap() {
+  # memory held in /dev/shm through shared mappings (unmapped again, so no
+  # address space is used) stops at --disk, before --memory
+  local out bytes
+  out=$(sandbox --memory 64m --disk 32m -- /opt/attack/attack shmfill 2>&1) || { echo "$out"; return 1; }
+  bytes=$(printf '%s' "$out" | sed -n 's/^SHM: \([0-9]*\) bytes held in \/dev\/shm, then SIGBUS$/\1/p')
+  [ -n "$bytes" ] && [ "$bytes" -le $((32 * 1024 * 1024)) ] && [ "$bytes" -ge $((24 * 1024 * 1024)) ] || { echo "$out"; return 1; }
+  echo "/dev/shm at --memory 64m --disk 32m: $((bytes / 1024)) KiB held, then SIGBUS" >"$NOTE"
+}
+
 t_forkbomb() {
   local start end out rc
   start=$(date +%s%N)
@@ -471,6 +494,8 @@ run_all() {
   case_ "fork bomb is bounded by pids and killed at timeout" t_forkbomb
   case_ "memory bomb is contained and reported" t_membomb
   case_ "filling the disk stops at the cap; host disk untouched" t_fill_disk
+  case_ "150000 empty files stop at the inode cap of --disk 2m" t_inode_cap
+  case_ "/dev/shm held through mmap stops at --disk, below --memory" t_shm_cap
   case_ "timeout kills the whole tree (background, setsid, double fork)" t_timeout_tree
   case_ "daemons do not outlive the command" t_daemon_after_exit
   case_ "inherited file descriptors are closed" t_inherited_fd

@@ -25,6 +25,7 @@
 #include <termios.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <setjmp.h>
 
 /* syscalls and flags newer than Debian 12's headers (same numbers on x86_64
  * and aarch64) */
@@ -493,6 +494,65 @@ static int do_fill(const char *dir) {
   }
 }
 
+/* files DIR N: create up to N empty files; print how many were made */
+static int do_files(const char *dir, const char *count) {
+  long n = atol(count), made = 0;
+  for (; made < n; made++) {
+    char p[512];
+    snprintf(p, sizeof(p), "%s/e%ld", dir, made);
+    int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      int e = errno;
+      printf("FILES: %ld of %ld created, then %s\n", made, n, strerror(e));
+      return e == ENOSPC ? 0 : 1;
+    }
+    close(fd);
+  }
+  printf("FILES: %ld of %ld created, no error\n", made, n);
+  return 1;
+}
+
+/* shmfill: hold memory in /dev/shm without write(): map 8 MiB files shared,
+ * touch every page, unmap (the pages stay in the files, outside the address
+ * space that RLIMIT_AS counts) until the kernel refuses a page (SIGBUS) */
+static sigjmp_buf shm_jump;
+static void on_sigbus(int sig) {
+  (void)sig;
+  siglongjmp(shm_jump, 1);
+}
+
+static int do_shmfill(void) {
+  const size_t chunk = 8u << 20;
+  static volatile long long held = 0;
+  signal(SIGBUS, on_sigbus);
+  if (sigsetjmp(shm_jump, 1)) {
+    printf("SHM: %lld bytes held in /dev/shm, then SIGBUS\n", held);
+    return 0;
+  }
+  for (int i = 0; i < 4096; i++) {
+    char p[64];
+    snprintf(p, sizeof(p), "/dev/shm/hold.%d", i);
+    int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0 || ftruncate(fd, (off_t)chunk) < 0) {
+      printf("SHM: %lld bytes held in /dev/shm, then %s\n", held, strerror(errno));
+      return errno == ENOSPC ? 0 : 1;
+    }
+    char *m = mmap(NULL, chunk, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (m == MAP_FAILED) {
+      printf("SHM: %lld bytes held in /dev/shm, then mmap: %s\n", held, strerror(errno));
+      return 1;
+    }
+    for (size_t off = 0; off < chunk; off += 4096) {
+      m[off] = 1;
+      held += 4096;
+    }
+    munmap(m, chunk);
+  }
+  printf("SHM: %lld bytes held in /dev/shm, no limit met\n", held);
+  return 1;
+}
+
 /* membomb: allocate and touch until something stops us */
 static int do_membomb(void) {
   for (long mb = 1;; mb++) {
@@ -571,6 +631,8 @@ int main(int argc, char **argv) {
   if (!strcmp(c, "tiocsti")) return do_tiocsti();
   if (!strcmp(c, "memfd")) return do_memfd();
   if (!strcmp(c, "memfd-payload")) return escaped("code ran from a memfd");
+  if (!strcmp(c, "files") && argc == 4) return do_files(argv[2], argv[3]);
+  if (!strcmp(c, "shmfill")) return do_shmfill();
   if (!strcmp(c, "connect") && argc == 4) return do_connect(argv[2], argv[3]);
   if (!strcmp(c, "udp") && argc == 4) return do_udp(argv[2], argv[3]);
   if (!strcmp(c, "x32")) return do_x32();
