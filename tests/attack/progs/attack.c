@@ -305,22 +305,30 @@ static int copy_self(int to) {
   return n < 0 ? -1 : 0;
 }
 
-/* run PATH (or fd with AT_EMPTY_PATH when path is "") in a child: 1 if the
- * payload ran */
-static int try_exec(const char *what, int fd, const char *path) {
+/* exec PATH (or, when PATH is "", the descriptor fd with AT_EMPTY_PATH) in a
+ * child with ARGV; its wait status.  A child whose exec fails says so and
+ * exits with exec_failed. */
+static int exec_in_child(const char *what, int fd, const char *path, char *argv[], int exec_failed) {
   fflush(stdout);
   pid_t pid = fork();
   if (pid == 0) {
-    char *argv[] = {"attack", "memfd-payload", NULL}, *envp[] = {NULL};
+    char *envp[] = {NULL};
     if (*path)
       execve(path, argv, envp);
     else
       syscall(SYS_execveat, fd, "", argv, envp, AT_EMPTY_PATH);
     blocked(what, errno);
-    _exit(0);
+    _exit(exec_failed);
   }
   int st = 0;
   waitpid(pid, &st, 0);
+  return st;
+}
+
+/* the payload is this program, which says ESCAPED and exits 1 when run */
+static int try_exec(const char *what, int fd, const char *path) {
+  char *argv[] = {"attack", "memfd-payload", NULL};
+  int st = exec_in_child(what, fd, path, argv, 0);
   if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
     printf("ESCAPED: %s ran the payload\n", what);
     return 1;
@@ -359,14 +367,8 @@ static int attack_memfd(const char *label, unsigned long flags) {
 static int do_memfd(void) {
   int bad = 0;
   /* control: an ordinary program runs, so a failure below is not a broken exec */
-  pid_t pid = fork();
-  if (pid == 0) {
-    char *argv[] = {"true", NULL}, *envp[] = {NULL};
-    execve("/bin/true", argv, envp);
-    _exit(127);
-  }
-  int st = 0;
-  waitpid(pid, &st, 0);
+  char *true_argv[] = {"true", NULL};
+  int st = exec_in_child("execve of /bin/true", -1, "/bin/true", true_argv, 127);
   if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
     printf("BROKEN: /bin/true did not run (status %d)\n", st);
     return 1;
