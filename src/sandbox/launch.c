@@ -157,7 +157,10 @@ static int resolve_limits(const airlock_spec *spec, const al_cgroup *cg, al_plan
     /* nearest fallback: address-space cap (stricter than RSS) */
     if (p->n_rlimits < AL_MAX_RLIMITS)
       p->rlimits[p->n_rlimits++] = (al_rlimit){RLIMIT_AS, (rlim_t)spec->memory_bytes};
-    al_append_note(&r->degraded_note, "memory: no cgroup, RLIMIT_AS caps address space instead (no OOM report)");
+    al_append_note(&r->degraded_note,
+                   "memory: no cgroup, RLIMIT_AS caps address space instead (no OOM report); files in /tmp, "
+                   "/dev/shm and HOME are capped by --disk, not --memory; kernel memory (socket and pipe buffers, "
+                   "page tables, other kernel objects) is not capped");
   }
   if (mem && cg->swap_uncapped && host_has_swap())
     al_append_note(&r->degraded_note, "memory: the kernel does not account swap, so only RAM is capped");
