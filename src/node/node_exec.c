@@ -278,7 +278,7 @@ static void dispatch(al_exec *e) {
   al_sbox *sb = e->sbox;
   _cleanup_error_ airlock_error *err = NULL;
   e->start_ms = al_monotonic_ms();
-  if (al_box_exec(&sb->box, e->num, e->p.argv, e->p.env, e->p.cwd, e->child_fds, &err) < 0) {
+  if (al_box_exec(&sb->box, e->num, e->p.argv, e->p.env, e->p.cwd, e->child_fds, 0, 0, &err) < 0) {
     fail_exec(e, "%s", err->msg);
     return;
   }
