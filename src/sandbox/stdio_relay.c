@@ -12,6 +12,7 @@
 #include "stdio_relay.h"
 #include "clock.h"
 #include "error.h"
+#include "term.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -131,25 +132,10 @@ void al_stdio_cloned(al_stdio *s) {
     }
 }
 
-/* tcsetattr from a background process would stop it (SIGTTOU): blocked,
- * the call goes through, which is what giving the modes back needs */
-static void set_modes(int fd, const struct termios *t) {
-  sigset_t ttou, old;
-  sigemptyset(&ttou);
-  sigaddset(&ttou, SIGTTOU);
-  sigprocmask(SIG_BLOCK, &ttou, &old);
-  tcsetattr(fd, TCSANOW, t);
-  sigprocmask(SIG_SETMASK, &old, NULL);
-}
-
-static bool foreground(int fd) {
-  return tcgetpgrp(fd) == getpgrp();
-}
-
 static void restore(al_relay *r) {
   if (!r->raw)
     return;
-  set_modes(r->term, &r->saved);
+  al_term_set(r->term, &r->saved);
   r->raw = false;
 }
 
@@ -158,19 +144,12 @@ static void restore(al_relay *r) {
 static void enter_raw(al_relay *r) {
   if (!r->keyboard || r->raw || r->master < 0)
     return;
-  if (!foreground(r->term)) {
+  if (!al_term_foreground(r->term)) {
     r->paused = true;
     return;
   }
   r->paused = false;
-  if (tcgetattr(r->term, &r->saved) < 0)
-    return;
-  struct termios raw = r->saved;
-  cfmakeraw(&raw);
-  raw.c_cc[VMIN] = 1;
-  raw.c_cc[VTIME] = 0;
-  set_modes(r->term, &raw);
-  r->raw = true;
+  r->raw = al_term_raw(r->term, &r->saved) == 0;
 }
 
 static void pass_window_size(al_relay *r) {
