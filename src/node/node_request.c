@@ -222,6 +222,15 @@ int al_exec_params_parse(const char *body, size_t blen, al_exec_params *p, char 
         goto out;
       }
       p->stream = json_is_true(v);
+    } else if (strcmp(k, "pty") == 0) {
+      if (!json_is_boolean(v)) {
+        fail(err, len, "field 'pty' must be true or false");
+        goto out;
+      }
+      p->pty = json_is_true(v);
+    } else if (strcmp(k, "rows") == 0 || strcmp(k, "cols") == 0) {
+      if (want_int(v, k, 1, 65535, k[0] == 'r' ? &p->rows : &p->cols, err, len) < 0)
+        goto out;
     } else if (strcmp(k, "detach_on_disconnect") == 0) {
       if (!json_is_boolean(v)) {
         fail(err, len, "field 'detach_on_disconnect' must be true or false");
@@ -265,11 +274,76 @@ int al_exec_params_parse(const char *body, size_t blen, al_exec_params *p, char 
     fail(err, len, "field 'detach_on_disconnect' needs 'stream': true");
     goto out;
   }
+  if (p->pty && !p->stream) {
+    fail(err, len, "field 'pty' needs 'stream': true");
+    goto out;
+  }
+  if (p->pty && p->stdin_data) {
+    fail(err, len, "a 'pty' exec takes its input from POST /v1/execs/{id}/input, not 'stdin'");
+    goto out;
+  }
+  if ((p->rows || p->cols) && !p->pty) {
+    fail(err, len, "fields 'rows' and 'cols' need 'pty': true");
+    goto out;
+  }
   rc = 0;
 out:
   json_decref(root);
   if (rc < 0)
     al_exec_params_clear(p);
+  return rc;
+}
+
+/* bytes for a terminal in one request: as much as a burst of typing or a
+ * paste, not a file (files go through the files API) */
+#define MAX_TTY_INPUT (1 << 20)
+
+int al_exec_input_parse(const char *body, size_t blen, al_exec_input *in, char *err, size_t len) {
+  memset(in, 0, sizeof(*in));
+  json_t *root = load_object(body, blen, err, len);
+  if (!root)
+    return -1;
+  int rc = -1;
+  const char *k;
+  json_t *v;
+  json_object_foreach(root, k, v) {
+    if (strcmp(k, "data") == 0) {
+      if (in->data || !json_is_string(v) || json_string_length(v) > MAX_TTY_INPUT) {
+        fail(err, len, "field 'data' must be a string of at most %d bytes (or give 'data_base64')", MAX_TTY_INPUT);
+        goto out;
+      }
+      in->len = json_string_length(v);
+      in->data = malloc(in->len + 1);
+      memcpy(in->data, json_string_value(v), in->len);
+    } else if (strcmp(k, "data_base64") == 0) {
+      if (in->data || !json_is_string(v) || json_string_length(v) > MAX_TTY_INPUT / 3 * 4 ||
+          decode_base64(json_string_value(v), json_string_length(v), &in->data, &in->len) < 0) {
+        fail(err, len, "field 'data_base64' must be base64 of at most %d bytes (or give 'data')", MAX_TTY_INPUT);
+        goto out;
+      }
+    } else if (strcmp(k, "rows") == 0 || strcmp(k, "cols") == 0) {
+      if (want_int(v, k, 1, 65535, k[0] == 'r' ? &in->rows : &in->cols, err, len) < 0)
+        goto out;
+    } else {
+      fail(err, len, "unknown field '%s'", k);
+      goto out;
+    }
+  }
+  if (!in->rows != !in->cols) {
+    fail(err, len, "fields 'rows' and 'cols' go together");
+    goto out;
+  }
+  if (!in->data && !in->rows) {
+    fail(err, len, "body must have 'data' or 'data_base64', and/or 'rows' and 'cols'");
+    goto out;
+  }
+  rc = 0;
+out:
+  json_decref(root);
+  if (rc < 0) {
+    free(in->data);
+    memset(in, 0, sizeof(*in));
+  }
   return rc;
 }
 
@@ -402,6 +476,8 @@ al_api_route al_api_route_parse(const char *path, char *id, size_t idlen) {
     return AL_API_SANDBOX_FILES;
   if (!sandbox && strcmp(tail, "/signal") == 0)
     return AL_API_EXEC_SIGNAL;
+  if (!sandbox && strcmp(tail, "/input") == 0)
+    return AL_API_EXEC_INPUT;
   return AL_API_NONE;
 }
 
