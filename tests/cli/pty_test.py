@@ -20,9 +20,19 @@ discipline and modes).  What is checked:
 - what the command gets: a pty (and not the caller's) on terminals; pipes
   and files passed as they are; -t without a terminal; --no-pty.
 
+With --node (root): the same for `airlock exec --pty` against a real node
+(a state directory, a token and `airlock node` on a unix socket, as
+tests/node/run_e2e.sh makes them): a /dev/pts path inside, typed input
+reaching the command, exit code, job control, window size on start and on
+SIGWINCH, the attack, timeout and SIGTERM with the caller's terminal
+intact, a persistent sandbox, and the API's refusals (pty without stream,
+input to an exec without a pty or one that has ended).
+
 usage: pty_test.py AIRLOCK_BIN
+       pty_test.py --node AIRLOCK_BIN_DIR
 """
 import fcntl
+import json
 import os
 import pwd
 import select
@@ -35,7 +45,11 @@ import tempfile
 import termios
 import time
 
-AIRLOCK = os.path.abspath(sys.argv[1])
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "node"))
+from e2e import UnixHTTPConnection  # noqa: E402
+
+NODE_MODE = sys.argv[1] == "--node"
+AIRLOCK = os.path.abspath(sys.argv[2] + "/airlock-node" if NODE_MODE else sys.argv[1])
 TEST_USER = os.environ.get("AIRLOCK_TEST_USER", "airlock-test")
 N_TTY = 0
 N_NULL = 27
@@ -453,6 +467,255 @@ def test_rootless():
         shutil.rmtree(d)
 
 
+# ---- airlock exec --pty against a real node -----------------------------------
+
+
+class Node:
+    """`airlock node` on a unix socket in a temporary state directory."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="airlock-pty-node-")
+        os.chmod(self.dir, 0o755)
+        self.state = self.dir + "/state"
+        os.mkdir(self.state, 0o700)
+        self.sock = self.state + "/node.sock"
+        p = subprocess.run([AIRLOCK, "token", "create", "--name", "alice", "--state-dir", self.state],
+                           capture_output=True, timeout=60)
+        if p.returncode != 0:
+            raise RuntimeError("token create: " + p.stderr.decode(errors="replace"))
+        self.token = p.stdout.decode().strip()
+        ready = self.dir + "/ready"
+        self.log = open(self.dir + "/node.log", "wb")
+        self.proc = subprocess.Popen([AIRLOCK, "node", "--state-dir", self.state, "--listen", "unix:" + self.sock,
+                                      "--ready-file", ready], stdin=subprocess.DEVNULL, stdout=self.log,
+                                     stderr=self.log, start_new_session=True)
+        end = time.time() + 30
+        while not os.path.exists(ready) and self.proc.poll() is None and time.time() < end:
+            time.sleep(0.05)
+        if not os.path.exists(ready):
+            raise RuntimeError("the node did not start: " + open(self.dir + "/node.log").read())
+        self.env = dict(os.environ, AIRLOCK_TOKEN=self.token, TERM="xterm-256color")
+
+    def request(self, method, path, body=None):
+        c = UnixHTTPConnection(self.sock, timeout=30)
+        c.request(method, path, body=json.dumps(body) if body is not None else None,
+                  headers={"Authorization": "Bearer " + self.token, "Content-Type": "application/json"})
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        return r.status, data.decode(errors="replace")
+
+    def exec_argv(self, *args):
+        return [AIRLOCK, "exec", "--node", "unix:" + self.sock] + list(args)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def exec_term(node, *args, rows=24, cols=80):
+    return Term(node.exec_argv(*args), rows=rows, cols=cols, env=node.env)
+
+
+def test_exec_basics(node):
+    t = exec_term(node, "--pty", "--", "sh", "-c", 'tty; echo TERM=$TERM; [ -t 0 ] && [ -t 1 ] && [ -t 2 ] && '
+                  'echo all-tty; stty size; read x; echo got=$x; exit 5', rows=33, cols=111)
+    problems = []
+    try:
+        if not t.expect("33 111", 30):
+            problems.append("no output, or stty size is not 33 111")
+        t.send("typed-input\r")
+        if not t.expect("got=typed-input", 10):
+            problems.append("typed input did not reach the command")
+        code = t.wait(20)
+        out = t.text()
+        if "/dev/pts/" not in out or "all-tty" not in out:
+            problems.append("the command is not on a pty")
+        if "TERM=xterm-256color" not in out:
+            problems.append("TERM is not the caller's")
+        if code != 5:
+            problems.append(f"exit {code}, want 5")
+        problems += unchanged(t)
+        result("exec --pty: a /dev/pts terminal inside, typed input, window size, TERM, exit code", not problems,
+               "\n".join(problems) + "\n" + out)
+    finally:
+        t.close()
+
+
+def test_exec_job_control(node):
+    t = exec_term(node, "--pty", "--env", "PS1=PROMPT> ", "--", "bash", "--norc", "-i")
+    problems = []
+    try:
+        if not t.expect("PROMPT> ", 30):
+            problems.append("no prompt")
+        t.out = b""
+        t.send("sleep 30\n")
+        time.sleep(1)
+        start = time.time()
+        t.send("\x03")
+        if not t.expect("PROMPT> ", 5) or time.time() - start > 4:
+            problems.append("Ctrl-C did not end the foreground sleep")
+        t.out = b""
+        t.send("echo alive-$((6*7))\n")
+        if not t.expect("alive-42", 5):
+            problems.append("the shell did not survive Ctrl-C")
+        t.send("exit 3\n")
+        code = t.wait(20)
+        if code != 3:
+            problems.append(f"exit {code}, want 3")
+        if b"no job control" in t.all:
+            problems.append("bash says it has no job control")
+        problems += unchanged(t)
+        result("exec --pty: bash -i, Ctrl-C ends the foreground job, the shell lives on", not problems,
+               "\n".join(problems) + "\n" + t.all.decode(errors="replace"))
+    finally:
+        t.close()
+
+
+def test_exec_resize(node):
+    t = exec_term(node, "--pty", "--", "bash", "-c", 'trap "stty size; exit 0" WINCH; echo READY; '
+                  'for i in $(seq 200); do sleep 0.1; done; exit 9')
+    problems = []
+    try:
+        if t.expect("READY", 30):
+            fcntl.ioctl(t.slave, termios.TIOCSWINSZ, struct.pack("HHHH", 45, 140, 0, 0))
+            os.killpg(os.getpgid(t.pid), signal.SIGWINCH)
+            if not t.expect("45 140", 10):
+                problems.append("SIGWINCH: stty size is not 45 140")
+        else:
+            problems.append("no READY")
+        code = t.wait(20)
+        if code != 0:
+            problems.append(f"exit {code}")
+        result("exec --pty: window size follows SIGWINCH", not problems, "\n".join(problems) + "\n" + t.text())
+    finally:
+        t.close()
+
+
+def exec_attack_case(node, name, extra, mode, end, want):
+    t = exec_term(node, "--pty", *extra, "--", "/usr/bin/python3", "-c", ATTACK, mode)
+    try:
+        ran = t.expect("ATTACK-MARKER-RAN", 30)
+        raw_seen = None
+        if ran and mode == "sleep":
+            time.sleep(0.5)
+            raw_seen = not (termios.tcgetattr(t.slave)[3] & termios.ICANON)
+            if end is not None:
+                os.kill(t.pid, end)
+        code = t.wait(30)
+        problems = unchanged(t)
+        if not ran:
+            problems.append("the command did not run (no marker)")
+        if raw_seen is False:
+            problems.append("the caller's terminal was not in raw mode during the exec")
+        if code != want:
+            problems.append(f"exit {code}, want {want}")
+        result(f"exec --pty attack, {name}: caller's terminal intact", not problems,
+               "\n".join(problems) + "\n" + t.text())
+    finally:
+        t.close()
+
+
+def test_exec_persistent(node):
+    status, body = node.request("POST", "/v1/sandboxes", {})
+    if status != 201:
+        result("exec --pty in a persistent sandbox", False, f"{status} {body}")
+        return
+    sb = json.loads(body)["id"]
+    try:
+        t = exec_term(node, "--pty", "--sandbox", sb, "--", "sh", "-c", 'tty; read x; echo got=$x')
+        try:
+            ok = t.expect("/dev/pts/", 30)
+            t.send("in-persistent\r")
+            ok = ok and t.expect("got=in-persistent", 10)
+            code = t.wait(20)
+            result("exec --pty in a persistent sandbox", ok and code == 0 and not unchanged(t),
+                   f"exit {code}\n{t.text()}")
+        finally:
+            t.close()
+    finally:
+        node.request("DELETE", "/v1/sandboxes/" + sb)
+
+
+def test_exec_api(node):
+    problems = []
+    status, body = node.request("POST", "/v1/exec", {"argv": ["true"], "pty": True})
+    if status != 400 or "needs 'stream'" not in body:
+        problems.append(f"pty without stream: {status} {body}")
+    status, body = node.request("POST", "/v1/exec", {"argv": ["true"], "pty": True, "stream": True, "stdin": "x"})
+    if status != 400:
+        problems.append(f"pty with stdin: {status} {body}")
+    status, body = node.request("POST", "/v1/exec", {"argv": ["true"], "rows": 10, "cols": 10})
+    if status != 400:
+        problems.append(f"rows without pty: {status} {body}")
+    status, body = node.request("POST", "/v1/exec", {"argv": ["true"]})
+    ex = json.loads(body).get("exec_id", "") if status == 200 else ""
+    status, body = node.request("POST", f"/v1/execs/{ex}/input", {"data": "x"})
+    if status != 409 or "no terminal" not in body:
+        problems.append(f"input to an exec without a pty: {status} {body}")
+    status, body = node.request("POST", "/v1/execs/ex_0000000000000000/input", {"data": "x"})
+    if status != 404:
+        problems.append(f"input to an unknown exec: {status} {body}")
+    result("API: pty needs stream and no stdin; input needs a pty exec", not problems, "\n".join(problems))
+
+
+def test_exec_input_api(node):
+    """a streamed pty exec driven over the API alone: input, resize, 409 once ended"""
+    c = UnixHTTPConnection(node.sock, timeout=30)
+    c.request("POST", "/v1/exec", body=json.dumps({"argv": ["sh", "-c", 'stty size; read x; echo got=$x; stty size'],
+                                                   "stream": True, "pty": True, "rows": 20, "cols": 70}),
+              headers={"Authorization": "Bearer " + node.token, "Content-Type": "application/json"})
+    r = c.getresponse()
+    first = json.loads(r.readline())
+    ex = first.get("exec_id", "")
+    problems = []
+    st1, b1 = node.request("POST", f"/v1/execs/{ex}/input", {"rows": 21, "cols": 71})
+    st2, b2 = node.request("POST", f"/v1/execs/{ex}/input",
+                           {"data_base64": __import__("base64").b64encode(b"over-api\r").decode()})
+    if st1 != 202 or st2 != 202:
+        problems.append(f"input answers {st1} {b1} / {st2} {b2}")
+    records = [json.loads(line) for line in r.read().decode().splitlines() if line.strip()]
+    c.close()
+    out = "".join(x.get("data", "") for x in records if x.get("type") == "stdout")
+    last = records[-1] if records else {}
+    if "got=over-api" not in out or "21 71" not in out:
+        problems.append("output: " + repr(out))
+    if last.get("type") != "exit" or last.get("exit_code") != 0:
+        problems.append(f"last record {last}")
+    st3, b3 = node.request("POST", f"/v1/execs/{ex}/input", {"data": "late"})
+    if st3 != 409:
+        problems.append(f"input after the end: {st3} {b3}")
+    result("API: a pty exec over HTTP alone (input, resize, 409 after the end)", not problems, "\n".join(problems))
+
+
+def node_main():
+    if os.getuid() != 0:
+        print("pty_test.py --node: needs root; skipped")
+        sys.exit(77)
+    os.environ.setdefault("TERM", "xterm")
+    node = Node()
+    try:
+        test_exec_basics(node)
+        test_exec_job_control(node)
+        test_exec_resize(node)
+        exec_attack_case(node, "normal exit", [], "exit", None, 0)
+        exec_attack_case(node, "timeout", ["--timeout", "3"], "sleep", None, 124)
+        exec_attack_case(node, "SIGTERM to airlock exec", [], "sleep", signal.SIGTERM, -signal.SIGTERM)
+        test_exec_persistent(node)
+        test_exec_api(node)
+        test_exec_input_api(node)
+    finally:
+        node.stop()
+    print(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
 def main():
     os.environ.setdefault("TERM", "xterm")
     test_command_view()
@@ -472,4 +735,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    node_main() if NODE_MODE else main()
