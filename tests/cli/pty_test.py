@@ -222,10 +222,13 @@ def run_argv(*extra, user=None):
     return argv + list(extra)
 
 
-def attack_case(name, extra, mode, end, want, user=None):
-    t = Term(run_argv(*extra, "--", "/usr/bin/python3", "-c", ATTACK, mode, user=user), user=user)
+def attack(name, argv, mode, end, want, user=None, env=None):
+    """runs the attack (ATTACK's mode: exit, kill or sleep) through argv
+    (an airlock run or airlock exec --pty prefix) on a terminal; end: a
+    signal for airlock once the attack has run"""
+    t = Term(argv + ["--", "/usr/bin/python3", "-c", ATTACK, mode], user=user, env=env)
     try:
-        ran = t.expect("ATTACK-MARKER-RAN", 20)
+        ran = t.expect("ATTACK-MARKER-RAN", 30)
         raw_seen = None
         if ran and mode == "sleep":
             time.sleep(0.5)
@@ -240,9 +243,13 @@ def attack_case(name, extra, mode, end, want, user=None):
             problems.append("the caller's terminal was not in raw mode during the run")
         if code != want:
             problems.append(f"exit {code}, want {want}")
-        result(f"attack {name}: caller's terminal intact", not problems, "\n".join(problems) + "\n" + t.text())
+        result(f"{name}: caller's terminal intact", not problems, "\n".join(problems) + "\n" + t.text())
     finally:
         t.close()
+
+
+def attack_case(name, extra, mode, end, want, user=None):
+    attack("attack " + name, run_argv(*extra, user=user), mode, end, want, user=user)
 
 
 def test_attacks(user=None, label=""):
@@ -256,31 +263,28 @@ def test_attacks(user=None, label=""):
     attack_case("SIGINT to airlock", [], "sleep", signal.SIGINT, 130)
 
 
-def test_not_executable():
-    t = Term(run_argv("--", "/nonexistent-program"))
+def failure_case(name, argv, want, message):
+    t = Term(argv)
     try:
         code = t.wait(20)
         problems = unchanged(t)
-        if code != 127:
-            problems.append(f"exit {code}, want 127")
-        if "cannot execute '/nonexistent-program'" not in t.text():
-            problems.append("no message")
-        result("a command that cannot be executed: terminal intact, 127", not problems,
-               "\n".join(problems) + "\n" + t.text())
+        if code != want:
+            problems.append(f"exit {code}, want {want}")
+        if message not in t.text():
+            problems.append("no message " + message)
+        result(name, not problems, "\n".join(problems) + "\n" + t.text())
     finally:
         t.close()
+
+
+def test_not_executable():
+    failure_case("a command that cannot be executed: terminal intact, 127", run_argv("--", "/nonexistent-program"),
+                 127, "cannot execute '/nonexistent-program'")
 
 
 def test_setup_failure():
-    t = Term(run_argv("--cwd", "/no/such/dir", "--", "true"))
-    try:
-        code = t.wait(20)
-        problems = unchanged(t)
-        if code != 125:
-            problems.append(f"exit {code}, want 125")
-        result("setup failure: terminal intact, 125", not problems, "\n".join(problems) + "\n" + t.text())
-    finally:
-        t.close()
+    failure_case("setup failure: terminal intact, 125", run_argv("--cwd", "/no/such/dir", "--", "true"), 125,
+                 "sandbox setup failed")
 
 
 def test_command_view():
@@ -310,6 +314,34 @@ def test_command_view():
         t.close()
 
 
+def ctrl_c(t, problems):
+    """Ctrl-C while bash -i runs sleep 30: the sleep ends, the shell lives on"""
+    t.expect("PROMPT> ", 5)
+    t.out = b""
+    t.send("sleep 30\n")
+    time.sleep(0.8)
+    start = time.time()
+    t.send("\x03")
+    if not t.expect("PROMPT> ", 5) or time.time() - start > 4:
+        problems.append("Ctrl-C did not end the foreground sleep")
+    t.out = b""
+    t.send("echo alive-$((6*7))\n")
+    if not t.expect("alive-42", 5):
+        problems.append("the shell did not survive Ctrl-C")
+
+
+def exit_shell(t, code, problems, name):
+    """exit CODE from bash -i: airlock's exit code, job control, the terminal"""
+    t.send(f"exit {code}\n")
+    got = t.wait(20)
+    if got != code:
+        problems.append(f"exit {got}, want {code}")
+    if b"no job control" in t.all:
+        problems.append("bash says it has no job control")
+    problems += unchanged(t)
+    result(name, not problems, "\n".join(problems) + "\n" + t.all.decode(errors="replace"))
+
+
 def test_job_control():
     t = Term(run_argv("-t", "--env", "PS1=PROMPT> ", "--", "bash", "--norc", "-i"))
     problems = []
@@ -332,16 +364,7 @@ def test_job_control():
         out = cmd("jobs")
         if "sleep" in out:
             problems.append("kill %1 did not end the job: " + out)
-        t.expect("PROMPT> ", 5)
-        t.out = b""
-        t.send("sleep 30\n")
-        time.sleep(0.8)
-        start = time.time()
-        t.send("\x03")
-        if not t.expect("PROMPT> ", 5) or time.time() - start > 4:
-            problems.append("Ctrl-C did not end the foreground sleep")
-        if "alive-42" not in cmd("echo alive-$((6*7))"):
-            problems.append("the shell did not survive Ctrl-C")
+        ctrl_c(t, problems)
         t.expect("PROMPT> ", 5)
         t.out = b""
         t.send("sleep 30\n")
@@ -361,25 +384,18 @@ def test_job_control():
         out = cmd("jobs")
         if "sleep" in out:
             problems.append("fg and Ctrl-C left a job: " + out)
-        t.send("exit 7\n")
-        code = t.wait(20)
-        if code != 7:
-            problems.append(f"exit {code}, want 7")
-        if b"no job control" in t.all:
-            problems.append("bash says it has no job control")
-        problems += unchanged(t)
-        result("job control in bash -i: &, jobs, kill %1, Ctrl-C, Ctrl-Z, fg, exit code", not problems,
-               "\n".join(problems) + "\n" + t.text())
+        exit_shell(t, 7, problems, "job control in bash -i: &, jobs, kill %1, Ctrl-C, Ctrl-Z, fg, exit code")
     finally:
         t.close()
 
 
-def test_window_size():
-    t = Term(run_argv("--", "bash", "-c", 'stty size; trap "stty size; exit 0" WINCH; echo READY; '
-                      'for i in $(seq 100); do sleep 0.1; done; exit 9'), rows=37, cols=123)
+def resize_case(name, argv, env=None):
+    """the size on start (37 x 123), then a resize and its SIGWINCH (51 x 162)"""
+    t = Term(argv + ["--", "bash", "-c", 'stty size; trap "stty size; exit 0" WINCH; echo READY; '
+                     'for i in $(seq 200); do sleep 0.1; done; exit 9'], rows=37, cols=123, env=env)
     problems = []
     try:
-        if not t.expect("37 123", 20):
+        if not t.expect("37 123", 30):
             problems.append("start: stty size is not 37 123")
         if t.expect("READY", 10):
             fcntl.ioctl(t.slave, termios.TIOCSWINSZ, struct.pack("HHHH", 51, 162, 0, 0))
@@ -389,9 +405,13 @@ def test_window_size():
         code = t.wait(20)
         if code != 0:
             problems.append(f"exit {code}")
-        result("window size on start and on SIGWINCH", not problems, "\n".join(problems) + "\n" + t.text())
+        result(name, not problems, "\n".join(problems) + "\n" + t.text())
     finally:
         t.close()
+
+
+def test_window_size():
+    resize_case("window size on start and on SIGWINCH", run_argv())
 
 
 def test_pipes_pass():
@@ -555,77 +575,23 @@ def test_exec_basics(node):
 
 
 def test_exec_job_control(node):
-    t = exec_term(node, "--pty", "--env", "PS1=PROMPT> ", "--", "bash", "--norc", "-i")
+    t = Term(node.exec_argv("--pty", "--env", "PS1=PROMPT> ", "--", "bash", "--norc", "-i"), env=node.env)
     problems = []
     try:
         if not t.expect("PROMPT> ", 30):
             problems.append("no prompt")
-        t.out = b""
-        t.send("sleep 30\n")
-        time.sleep(1)
-        start = time.time()
-        t.send("\x03")
-        if not t.expect("PROMPT> ", 5) or time.time() - start > 4:
-            problems.append("Ctrl-C did not end the foreground sleep")
-        t.out = b""
-        t.send("echo alive-$((6*7))\n")
-        if not t.expect("alive-42", 5):
-            problems.append("the shell did not survive Ctrl-C")
-        t.send("exit 3\n")
-        code = t.wait(20)
-        if code != 3:
-            problems.append(f"exit {code}, want 3")
-        if b"no job control" in t.all:
-            problems.append("bash says it has no job control")
-        problems += unchanged(t)
-        result("exec --pty: bash -i, Ctrl-C ends the foreground job, the shell lives on", not problems,
-               "\n".join(problems) + "\n" + t.all.decode(errors="replace"))
+        ctrl_c(t, problems)
+        exit_shell(t, 3, problems, "exec --pty: bash -i, Ctrl-C ends the foreground job, the shell lives on")
     finally:
         t.close()
 
 
 def test_exec_resize(node):
-    t = exec_term(node, "--pty", "--", "bash", "-c", 'trap "stty size; exit 0" WINCH; echo READY; '
-                  'for i in $(seq 200); do sleep 0.1; done; exit 9')
-    problems = []
-    try:
-        if t.expect("READY", 30):
-            fcntl.ioctl(t.slave, termios.TIOCSWINSZ, struct.pack("HHHH", 45, 140, 0, 0))
-            os.killpg(os.getpgid(t.pid), signal.SIGWINCH)
-            if not t.expect("45 140", 10):
-                problems.append("SIGWINCH: stty size is not 45 140")
-        else:
-            problems.append("no READY")
-        code = t.wait(20)
-        if code != 0:
-            problems.append(f"exit {code}")
-        result("exec --pty: window size follows SIGWINCH", not problems, "\n".join(problems) + "\n" + t.text())
-    finally:
-        t.close()
+    resize_case("exec --pty: window size on start and on SIGWINCH", node.exec_argv("--pty"), env=node.env)
 
 
 def exec_attack_case(node, name, extra, mode, end, want):
-    t = exec_term(node, "--pty", *extra, "--", "/usr/bin/python3", "-c", ATTACK, mode)
-    try:
-        ran = t.expect("ATTACK-MARKER-RAN", 30)
-        raw_seen = None
-        if ran and mode == "sleep":
-            time.sleep(0.5)
-            raw_seen = not (termios.tcgetattr(t.slave)[3] & termios.ICANON)
-            if end is not None:
-                os.kill(t.pid, end)
-        code = t.wait(30)
-        problems = unchanged(t)
-        if not ran:
-            problems.append("the command did not run (no marker)")
-        if raw_seen is False:
-            problems.append("the caller's terminal was not in raw mode during the exec")
-        if code != want:
-            problems.append(f"exit {code}, want {want}")
-        result(f"exec --pty attack, {name}: caller's terminal intact", not problems,
-               "\n".join(problems) + "\n" + t.text())
-    finally:
-        t.close()
+    attack("exec --pty attack, " + name, node.exec_argv("--pty", *extra), mode, end, want, env=node.env)
 
 
 def test_exec_persistent(node):
