@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #define INPUT_CHUNK 4096
+#define BACKGROUND_MS 200 /* how soon raw mode follows `fg` (a running job gets no SIGCONT) */
 
 struct cli_pty {
   airlock_client *input;    /* the input thread's own connection */
@@ -69,13 +70,26 @@ static void die_by(cli_pty *p, int sig) {
   _exit(128 + sig); /* it was ignored when we started: end anyway, the modes are back */
 }
 
+/* The keyboard is read in the terminal's foreground only (a background
+ * read would stop us), and in raw mode: once in the foreground, raw. */
+static bool keyboard_ready(cli_pty *p) {
+  if (p->term != STDIN_FILENO)
+    return true; /* stdin is not the terminal */
+  if (!al_term_foreground(p->term))
+    return false;
+  if (!p->raw)
+    p->raw = al_term_raw(p->term, &p->saved) == 0;
+  return true;
+}
+
 static void *input_thread(void *arg) {
   cli_pty *p = arg;
   bool known = false, reading = true;
   char buf[INPUT_CHUNK];
   for (;;) {
     struct pollfd fds[3] = {{p->wake[0], POLLIN, 0}, {p->sfd, POLLIN, 0}, {STDIN_FILENO, POLLIN, 0}};
-    if (poll(fds, known && reading ? 3 : 2, -1) < 0 && errno != EINTR)
+    bool keys = known && reading && keyboard_ready(p);
+    if (poll(fds, keys ? 3 : 2, known && reading && !keys ? BACKGROUND_MS : -1) < 0 && errno != EINTR)
       break;
     if (fds[0].revents) {
       char c = 'q';
@@ -92,7 +106,7 @@ static void *input_thread(void *arg) {
           resize(p);
       }
     }
-    if (known && reading && fds[2].revents) {
+    if (keys && fds[2].revents) {
       ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
       if (n < 0 && errno == EINTR)
         continue;
@@ -146,8 +160,7 @@ int cli_exec_pty_start(cli_pty **out, const char *node, const char *token, const
   pthread_sigmask(SIG_BLOCK, &set, &p->old_mask);
   if ((p->sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
     return al_err(err, errno, "signalfd");
-  if (p->term == STDIN_FILENO && al_term_foreground(p->term))
-    p->raw = al_term_raw(p->term, &p->saved) == 0;
+  keyboard_ready(p); /* raw now, not at the first key */
   int e = pthread_create(&p->thread, NULL, input_thread, p);
   if (e != 0) {
     restore(p);

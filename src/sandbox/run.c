@@ -135,7 +135,9 @@ int airlock_run(const airlock_spec *spec, airlock_result *r, airlock_error **err
       kill(l.pid, SIGKILL);
       break;
     }
-    int n = poll(fds, (nfds_t)nfds, left > 1000000 ? 1000000 : (int)left);
+    int wait_ms = left > 1000000 ? 1000000 : (int)left;
+    int relay_ms = l.relay ? al_relay_timeout_ms(l.relay) : -1;
+    int n = poll(fds, (nfds_t)nfds, relay_ms >= 0 && relay_ms < wait_ms ? relay_ms : wait_ms);
     if (n < 0 && errno != EINTR)
       break;
     if (n > 0 && l.relay)

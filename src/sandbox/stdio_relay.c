@@ -26,6 +26,7 @@
 #define IN_BUF 4096
 #define WRITE_CHUNK 4096   /* after POLLOUT a pipe takes this much without blocking */
 #define FINISH_MS 2000     /* the sandbox's last output, at most this long */
+#define BACKGROUND_MS 200  /* `fg` of a running job sends no SIGCONT: how soon raw mode follows it */
 
 typedef struct chan {
   int src, dst;            /* -1 when not (yet) there */
@@ -41,7 +42,9 @@ struct al_relay {
   bool raw;                /* the terminal is in raw mode now */
   struct termios saved;    /* its modes before */
   int master;              /* the pty's master; -1 until init sends it */
-  bool paused;             /* in the background: the keyboard is not read until SIGCONT */
+  bool background;         /* not in the terminal's foreground: the keyboard is not read, the modes are
+                              left alone, and the foreground is looked for every BACKGROUND_MS */
+  bool done;               /* the sandbox is gone: the keyboard is not read any more */
   bool veof_sent;
   chan in;                 /* stdin -> master */
   chan out[2];             /* master or the stdout pipe -> its terminal; the stderr pipe -> 2 */
@@ -140,15 +143,14 @@ static void restore(al_relay *r) {
 }
 
 /* Raw mode only in the foreground: a background airlock leaves the
- * terminal to the shell and does not read it until it is continued. */
+ * terminal to the shell and does not read it until it is in the foreground
+ * (continued by SIGCONT, or found there by al_relay_poll_fds). */
 static void enter_raw(al_relay *r) {
   if (!r->keyboard || r->raw || r->master < 0)
     return;
-  if (!al_term_foreground(r->term)) {
-    r->paused = true;
+  r->background = !al_term_foreground(r->term);
+  if (r->background)
     return;
-  }
-  r->paused = false;
   r->raw = al_term_raw(r->term, &r->saved) == 0;
 }
 
@@ -189,7 +191,9 @@ static void chan_poll(al_relay *r, struct pollfd *fds, chan *c, bool may_read) {
 
 int al_relay_poll_fds(al_relay *r, struct pollfd *fds) {
   r->n_slots = 0;
-  chan_poll(r, fds, &r->in, r->in.dst >= 0 && !r->paused);
+  if (r->background && !r->done)
+    enter_raw(r);
+  chan_poll(r, fds, &r->in, r->in.dst >= 0 && !r->background && !r->done);
   chan_poll(r, fds, &r->out[0], true);
   chan_poll(r, fds, &r->out[1], true);
   return r->n_slots;
@@ -217,7 +221,7 @@ static void chan_read(al_relay *r, chan *c) {
   if (n < 0 && (errno == EAGAIN || errno == EINTR))
     return;
   if (n < 0 && errno == EIO && c == &r->in && r->keyboard) {
-    r->paused = true; /* read from the background (SIGTTIN is blocked): wait for SIGCONT */
+    r->background = true; /* read from the background (SIGTTIN is blocked): wait for the foreground */
     return;
   }
   c->eof = true; /* end of file, or EIO: the pty's slave is closed everywhere */
@@ -249,6 +253,10 @@ void al_relay_io(al_relay *r, const struct pollfd *fds, int n) {
     else
       chan_write(r->slot[i].c);
   }
+}
+
+int al_relay_timeout_ms(const al_relay *r) {
+  return r->background && !r->done ? BACKGROUND_MS : -1;
 }
 
 void al_relay_signals(sigset_t *set) {
@@ -284,7 +292,7 @@ void al_relay_finish(al_relay *r) {
   /* init is reaped, so every process of the sandbox is gone and every
    * holder of the pty's slave or of the pipes with it: read to the end */
   int64_t deadline = al_monotonic_ms() + FINISH_MS;
-  r->paused = true; /* the keyboard is not read any more */
+  r->done = true;
   for (;;) {
     struct pollfd fds[AL_RELAY_MAX_POLL];
     int n = al_relay_poll_fds(r, fds);

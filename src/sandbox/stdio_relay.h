@@ -31,8 +31,13 @@ void al_stdio_cloned(al_stdio *s);
  * relay takes it (and puts the caller's terminal in raw mode when it reads
  * the keyboard and airlock is in the terminal's foreground). */
 void al_relay_attach_pty(al_relay *r, int master);
-/* Append the descriptors to poll (at most AL_RELAY_MAX_POLL); returns how many. */
+/* Append the descriptors to poll (at most AL_RELAY_MAX_POLL); returns how
+ * many.  Raw mode starts here once a background airlock finds itself in the
+ * foreground (`fg` of a job that was not stopped sends no SIGCONT). */
 int al_relay_poll_fds(al_relay *r, struct pollfd *fds);
+/* How long the poll may wait at most for the relay's sake (-1: no limit):
+ * in the background it looks for the foreground now and then. */
+int al_relay_timeout_ms(const al_relay *r);
 /* Move bytes after a poll over the set al_relay_poll_fds made. */
 void al_relay_io(al_relay *r, const struct pollfd *fds, int n);
 /* The signals the relay handles while it runs: SIGWINCH (window size to the

@@ -414,6 +414,42 @@ def test_window_size():
     resize_case("window size on start and on SIGWINCH", run_argv())
 
 
+def test_background():
+    """airlock started in the background of an interactive shell: not
+    stopped, terminal left alone; `fg` of it (no SIGCONT: it was running)
+    turns the relay on and typed input reaches the command"""
+    t = Term(["/bin/bash", "--norc", "-i"], env=dict(os.environ, PS1="SH> "))
+    problems = []
+    try:
+        t.expect("SH> ", 10)
+        t.out = b""
+        t.send(f"{AIRLOCK} run -- sh -c 'sleep 1; echo bg-$((2+3))' &\n")
+        if not t.expect("bg-5", 20):
+            problems.append("the background run did not print")
+        time.sleep(0.5)
+        t.out = b""
+        t.send("jobs; echo J-$((1+1))\n")
+        t.expect("J-2", 5)
+        if "Done" not in t.text() or "Stopped" in t.text():
+            problems.append("the background run was stopped or did not end: " + t.text())
+        t.out = b""
+        t.send(f"{AIRLOCK} run -- sh -c 'echo up-$((3+4)); read x; echo got=$x' &\n")
+        if not t.expect("up-7", 20):
+            problems.append("the second background run did not start")
+        t.send("fg\n")
+        time.sleep(1)
+        t.send("typed-after-fg\r")
+        if not t.expect("got=typed-after-fg", 10):
+            problems.append("after fg the input did not reach the command: " + t.text())
+        t.expect("SH> ", 10)
+        t.send("exit\n")
+        t.wait(10)
+        result("background: not stopped, terminal left alone; fg turns the relay on", not problems,
+               "\n".join(problems))
+    finally:
+        t.close()
+
+
 def test_pipes_pass():
     """stdin a pipe, stdout and stderr the terminal: the pipe goes in as it is."""
     r, w = os.pipe()
@@ -696,6 +732,7 @@ def main():
     test_setup_failure()
     test_job_control()
     test_window_size()
+    test_background()
     test_pipes_pass()
     test_stdout_file()
     test_no_pty()
