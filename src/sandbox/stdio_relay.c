@@ -101,8 +101,11 @@ int al_stdio_prepare(al_stdio *s, airlock_pty_mode mode, bool agent, al_relay **
     /* the pty's output goes to the caller's stdout, else stderr, else the
      * terminal that is stdin */
     r->out[0].dst = s->kind[1] == AL_STDIO_PTY ? 1 : s->kind[2] == AL_STDIO_PTY ? 2 : 0;
-    /* the new terminal starts with the caller's modes and size, as script(1) does */
-    if (first >= 0 && tcgetattr(first, &s->termios) == 0)
+    /* the new terminal starts with the caller's modes, as script(1) does,
+     * but only from the foreground: in the background the shell may have
+     * the terminal in its line editor's modes at this very moment (no
+     * ICANON, no ICRNL), so the kernel's defaults are the better start */
+    if (first >= 0 && al_term_foreground(first) && tcgetattr(first, &s->termios) == 0)
       s->set_termios = true;
     if (first >= 0 && ioctl(first, TIOCGWINSZ, &s->winsize) < 0)
       memset(&s->winsize, 0, sizeof(s->winsize));
