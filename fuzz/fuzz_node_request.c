@@ -1,7 +1,7 @@
 /* fuzz_node_request.c - libFuzzer target for what a node client controls
  * before any sandbox is involved: the request path (router) and the JSON
- * bodies of exec and sandbox-create requests, and the Cookie header reader
- * (on the PATH bytes).  Input: PATH NUL BODY. */
+ * bodies of exec, sandbox-create and pty input requests, and the Cookie
+ * header reader (on the PATH bytes).  Input: PATH NUL BODY. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   path[path_len] = '\0';
   char id[32];
   al_api_route r = al_api_route_parse(path, id, sizeof(id));
-  if (r != AL_API_NONE && (r == AL_API_SANDBOX || r == AL_API_EXEC_ONE) && strlen(id) == 0)
+  if (r != AL_API_NONE && (r == AL_API_SANDBOX || r == AL_API_EXEC_ONE || r == AL_API_EXEC_INPUT) && strlen(id) == 0)
     abort(); /* a route with an id must have one */
   /* the same bytes as a Cookie header: every value found lies inside it */
   const char *cur = path, *val;
@@ -35,6 +35,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     /* an accepted request always has a command and a positive timeout */
     if (!p.argv || !p.argv[0] || p.timeout_ms <= 0)
       abort();
+    /* a terminal only on a stream and without stdin; a size only with it */
+    if ((p.pty && (!p.stream || p.stdin_data)) || (!p.pty && (p.rows || p.cols)))
+      abort();
     al_exec_params_clear(&p);
   } else if (err[0] == '\0') {
     abort(); /* a refusal always says why */
@@ -42,5 +45,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   al_sandbox_params s;
   if (al_sandbox_params_parse(body, body_len, &s, err, sizeof(err)) == 0)
     al_sandbox_params_clear(&s);
+  al_exec_input in;
+  if (al_exec_input_parse(body, body_len, &in, err, sizeof(err)) == 0) {
+    /* something to do, and a window size is whole */
+    if ((!in.data && !in.rows) || !in.rows != !in.cols || (in.len && !in.data))
+      abort();
+    free(in.data);
+  } else if (err[0] == '\0' || in.data) {
+    abort();
+  }
   return 0;
 }

@@ -39,6 +39,18 @@ typedef enum {
                                 127.0.0.1:3128 (HTTP proxy) and 127.0.0.1:53 (DNS) inside it */
 } airlock_network;
 
+/* The command's terminal.  The caller's own terminal is never handed to
+ * the sandbox: a stdin, stdout or stderr that is a terminal is replaced,
+ * by the slave side of a pseudo-terminal the sandbox opened in its own
+ * devpts (airlock relays it to the caller's terminal) or, with
+ * AIRLOCK_PTY_NEVER, by /dev/null (stdin) or a pipe (stdout, stderr).
+ * Descriptors that are not terminals are passed as they are. */
+typedef enum {
+  AIRLOCK_PTY_AUTO = 0,   /* a pty when stdin, stdout or stderr is a terminal; for those only */
+  AIRLOCK_PTY_ALWAYS = 1, /* a pty for stdin and stdout (and a terminal stderr) even without a terminal */
+  AIRLOCK_PTY_NEVER = 2,  /* no pty */
+} airlock_pty_mode;
+
 typedef struct airlock_bind {
   char *src;      /* host path, as given */
   char *dst;      /* absolute path inside the sandbox */
@@ -87,6 +99,7 @@ typedef struct airlock_spec {
   char **secrets;       /* names in the secret store, each written to /run/secrets/NAME */
   size_t n_secrets;
   char *state_dir;      /* the secret store's state directory; NULL = the default one */
+  airlock_pty_mode pty; /* airlock_run(): the command's terminal (default auto) */
 } airlock_spec;
 
 void airlock_spec_init(airlock_spec *spec);

@@ -67,6 +67,15 @@ typedef struct airlock_exec_request {
   airlock_exec_limits limits;
   int64_t max_output_bytes;  /* cap on captured stdout+stderr without streaming; 0 = node default */
   bool detach_on_disconnect; /* streaming only (refused without on_output): keep running if this client goes away */
+  /* streaming only: run the command on a pty of its own inside the sandbox (its controlling terminal, job
+     control works).  Its output (stdout and stderr at once) comes to on_output as fd 1; input and window
+     size changes go through airlock_client_exec_input() / _resize() with the exec's id (on_started).
+     Refused with stdin_data. */
+  bool pty;
+  unsigned rows, cols;       /* pty: the initial window size; 0 = the kernel's default */
+  /* streaming: called once, from inside airlock_client_exec(), with the exec's id as soon as the node has
+     accepted it (before output); ctx is airlock_client_exec()'s.  May be NULL. */
+  void (*on_started)(void *ctx, const char *exec_id);
 } airlock_exec_request;
 
 /* What happened, shaped like airlock_result.  Zeroed by airlock_client_exec()
@@ -110,6 +119,17 @@ typedef int (*airlock_output_fn)(void *ctx, int fd, const char *data, size_t len
  * reached, or broke the protocol.  res is filled as far as known either way. */
 int airlock_client_exec(airlock_client *c, const airlock_exec_request *req, airlock_output_fn on_output,
                         void *ctx, airlock_exec_result *res, airlock_error **err);
+
+/* POST /v1/execs/{id}/input: len bytes for the terminal of a running pty
+ * exec, as if typed (a terminal's end of file is its VEOF character, ^D).
+ * Use another client than the one streaming the exec: that one is busy
+ * inside airlock_client_exec().  409 when the exec has ended or has no pty,
+ * 429 when a megabyte of input is still unread. */
+int airlock_client_exec_input(airlock_client *c, const char *exec_id, const void *data, size_t len,
+                              airlock_error **err);
+/* The same request with a new window size: the command gets SIGWINCH. */
+int airlock_client_exec_resize(airlock_client *c, const char *exec_id, unsigned rows, unsigned cols,
+                               airlock_error **err);
 
 /* POST /v1/sandboxes with json_body (NULL = "{}", every field defaulted);
  * *id_out gets the new sandbox's id (caller frees). */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "airlock/airlock.h"
+#include "airlock/client.h"
 
 int cli_run(int argc, char **argv);
 int cli_gc(int argc, char **argv);
@@ -41,5 +42,13 @@ int cli_state_dir(const char *cmd, const char *sub, const char *flag, char **dir
  * after telling why there is none (cmd names the subcommand in messages) */
 char *cli_default_node(const char *cmd);
 void cli_usage_exec(FILE *out);
+/* exec_pty.c: `airlock exec --pty`, the caller's side of the command's
+ * terminal.  start sets req's pty fields and puts the caller's terminal in
+ * raw mode; call started from req->on_started; end gives the modes back. */
+typedef struct cli_pty cli_pty;
+int cli_exec_pty_start(cli_pty **p, const char *node, const char *token, const airlock_client_tls *tls,
+                       airlock_exec_request *req, airlock_error **err);
+void cli_exec_pty_started(cli_pty *p, const char *exec_id);
+void cli_exec_pty_end(cli_pty **p);
 
 #endif

@@ -2,7 +2,8 @@
  * client library (include/airlock/client.h) and behave like `airlock run`:
  * the command's output on our stdout/stderr as it is produced, its exit code
  * as ours, 124 timeout, 137 out of memory, 125 when the node refused or could
- * not be reached or the arguments were wrong. */
+ * not be reached or the arguments were wrong.  With --pty the command runs
+ * on a terminal of its own in the sandbox, relayed to ours (exec_pty.c). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
@@ -16,6 +17,7 @@
 
 #include "airlock/airlock.h"
 #include "airlock/client.h"
+#include "cleanup.h"
 #include "cli.h"
 
 /* Largest standard input sent to the node. */
@@ -23,7 +25,7 @@
 
 enum {
   OPT_NODE = 256, OPT_TOKEN, OPT_SANDBOX, OPT_CWD, OPT_ENV, OPT_MEMORY, OPT_CPUS, OPT_PIDS, OPT_TIMEOUT,
-  OPT_DISK, OPT_TLS_CA, OPT_TLS_CERT, OPT_TLS_KEY, OPT_SHELL, OPT_NO_STREAM, OPT_HELP,
+  OPT_DISK, OPT_TLS_CA, OPT_TLS_CERT, OPT_TLS_KEY, OPT_SHELL, OPT_NO_STREAM, OPT_PTY, OPT_HELP,
 };
 
 static const struct option options[] = {
@@ -42,6 +44,7 @@ static const struct option options[] = {
     {"tls-key", required_argument, 0, OPT_TLS_KEY},
     {"shell", no_argument, 0, OPT_SHELL},
     {"no-stream", no_argument, 0, OPT_NO_STREAM},
+    {"pty", no_argument, 0, OPT_PTY},
     {"help", no_argument, 0, OPT_HELP},
     {0, 0, 0, 0},
 };
@@ -65,11 +68,14 @@ void cli_usage_exec(FILE *out) {
           "  --cwd DIR                 working directory inside\n"
           "  --env K=V                 environment variable; repeatable\n"
           "  --no-stream               print the output when the command has ended (capped by the node)\n"
+          "  -t, --pty                 run it on a terminal of its own in the sandbox, relayed to ours\n"
+          "                            (raw mode; stdin is sent as typed; TERM is ours unless --env sets it)\n"
           "limits (fresh sandboxes; default: the node's):\n"
           "  --memory SIZE  --cpus N  --pids N  --disk SIZE\n"
           "  --timeout SECONDS         wall clock; exit 124 when hit\n"
           "\n"
-          "stdin is sent to the command when it is not a terminal (at most 16 MiB).\n"
+          "stdin is sent to the command when it is not a terminal (at most 16 MiB); with --pty it is\n"
+          "relayed to the command's terminal as it comes.\n"
           "exit: the command's code; 124 timeout, 137 out of memory, 126/127 command not executable /\n"
           "not found, 125 when the node refused the request, could not be reached, or an argument was wrong.\n");
 }
@@ -97,6 +103,7 @@ typedef struct exec_options {
   double timeout_sec; /* as given, for the message */
   bool shell;
   bool no_stream;
+  bool pty;
 } exec_options;
 
 static int apply_option(exec_options *o, int opt, const char *arg) {
@@ -162,6 +169,10 @@ static int apply_option(exec_options *o, int opt, const char *arg) {
     return 0;
   case OPT_NO_STREAM:
     o->no_stream = true;
+    return 0;
+  case 't':
+  case OPT_PTY:
+    o->pty = true;
     return 0;
   default:
     return AIRLOCK_EXIT_SETUP;
@@ -230,7 +241,12 @@ static int write_all(int fd, const char *data, size_t len) {
 
 typedef struct output_state {
   int write_errno; /* first failed write to our stdout/stderr */
+  cli_pty *pty;    /* --pty */
 } output_state;
+
+static void on_started(void *ctx, const char *exec_id) {
+  cli_exec_pty_started(((output_state *)ctx)->pty, exec_id);
+}
 
 /* Streamed output goes straight to our fd 1 or 2, unbuffered, so the
  * interleaving of the two is kept. */
@@ -269,20 +285,40 @@ static int run_exec(exec_options *o) {
   size_t stdin_len = 0;
   int code = AIRLOCK_EXIT_SETUP;
   airlock_exec_result res = {0};
+  output_state outs = {0};
 
   if (airlock_client_open(o->node, o->token, &o->tls, &client, &err) < 0) {
     code = report_error(&err);
     goto out;
   }
-  if (read_stdin(&stdin_data, &stdin_len) != 0)
+  if (o->pty) {
+    /* a terminal type means something to the command now: ours, unless --env gave one */
+    const char *term = getenv("TERM");
+    bool given = false;
+    for (size_t i = 0; i < o->env.n_env; i++)
+      given = given || strncmp(o->env.env[i], "TERM=", 5) == 0;
+    _cleanup_free_ char *kv = NULL;
+    if (!given && term && *term && asprintf(&kv, "TERM=%s", term) >= 0 &&
+        airlock_spec_add_env(&o->env, kv, &err) < 0) {
+      code = report_error(&err);
+      goto out;
+    }
+    if (cli_exec_pty_start(&outs.pty, o->node, o->token, &o->tls, &o->req, &err) < 0) {
+      code = report_error(&err);
+      goto out;
+    }
+    o->req.on_started = on_started;
+  } else if (read_stdin(&stdin_data, &stdin_len) != 0) {
     goto out;
+  }
   o->req.stdin_data = stdin_data;
   o->req.stdin_len = stdin_len;
   o->req.env = o->env.env;
   o->req.n_env = o->env.n_env;
 
-  output_state outs = {0};
-  if (airlock_client_exec(client, &o->req, o->no_stream ? NULL : on_output, &outs, &res, &err) < 0) {
+  int rc = airlock_client_exec(client, &o->req, o->no_stream ? NULL : on_output, &outs, &res, &err);
+  cli_exec_pty_end(&outs.pty); /* the terminal's modes back before anything is said */
+  if (rc < 0) {
     if (outs.write_errno)
       code = fail("cannot write the command's output: %s", strerror(outs.write_errno));
     else
@@ -298,6 +334,7 @@ static int run_exec(exec_options *o) {
   describe_outcome(o, &res);
   code = res.exit_code;
 out:
+  cli_exec_pty_end(&outs.pty);
   airlock_exec_result_clear(&res);
   airlock_client_close(&client);
   free(stdin_data);
@@ -312,7 +349,7 @@ int cli_exec(int argc, char **argv) {
   opterr = 1;
   optind = 0;
   int opt;
-  while ((opt = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+  while ((opt = getopt_long(argc, argv, "+ht", options, NULL)) != -1) {
     if (opt == 'h' || opt == OPT_HELP) {
       cli_usage_exec(stdout);
       code = 0;
@@ -342,6 +379,10 @@ int cli_exec(int argc, char **argv) {
     o.req.argv = argv + optind;
   }
   const airlock_exec_limits *l = &o.req.limits;
+  if (o.pty && o.no_stream) {
+    fail("--pty streams the terminal; it cannot be combined with --no-stream");
+    goto out;
+  }
   if (o.req.sandbox_id && (l->memory_bytes || l->cpus || l->pids || l->disk_bytes)) {
     fail("--memory, --cpus, --pids and --disk apply to fresh sandboxes only; "
          "sandbox '%s' keeps the limits it was created with", o.req.sandbox_id);

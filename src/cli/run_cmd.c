@@ -20,7 +20,7 @@ enum {
   OPT_CONFIG = 256, OPT_IMAGE, OPT_WORKSPACE, OPT_WORKSPACE_ACCESS, OPT_OUTPUT, OPT_BIND, OPT_ENV, OPT_UID,
   OPT_CWD, OPT_HOSTNAME, OPT_MEMORY, OPT_CPUS, OPT_PIDS, OPT_TIMEOUT, OPT_DISK, OPT_OPEN_FILES, OPT_TMP_EXEC,
   OPT_ALLOW_DEGRADED, OPT_NETWORK, OPT_REPORT, OPT_POLICY, OPT_ALLOW, OPT_DENY, OPT_EGRESS_LOG, OPT_SECRET,
-  OPT_STATE_DIR, OPT_BIND_SOCKET, OPT_ALLOW_WRITABLE_SYSTEM, OPT_HELP,
+  OPT_STATE_DIR, OPT_BIND_SOCKET, OPT_ALLOW_WRITABLE_SYSTEM, OPT_PTY, OPT_NO_PTY, OPT_HELP,
 };
 
 static const struct option options[] = {
@@ -52,6 +52,8 @@ static const struct option options[] = {
     {"egress-log", required_argument, 0, OPT_EGRESS_LOG},
     {"secret", required_argument, 0, OPT_SECRET},
     {"state-dir", required_argument, 0, OPT_STATE_DIR},
+    {"pty", no_argument, 0, OPT_PTY},
+    {"no-pty", no_argument, 0, OPT_NO_PTY},
     {"help", no_argument, 0, OPT_HELP},
     {0, 0, 0, 0},
 };
@@ -80,6 +82,12 @@ void cli_usage_run(FILE *out) {
           "                            (0400, the sandbox user's; never in the environment); repeatable\n"
           "  --state-dir DIR           the secret store (default /var/lib/airlock as root, else\n"
           "                            $XDG_STATE_HOME/airlock or ~/.local/state/airlock)\n"
+          "terminal (the caller's own terminal never enters the sandbox):\n"
+          "                            default: when stdin, stdout or stderr is a terminal, the command\n"
+          "                            gets a pty of its own in their place, relayed to it\n"
+          "  -t, --pty                 a pty for stdin and stdout even when they are not terminals\n"
+          "  --no-pty                  no pty: a terminal stdin becomes /dev/null, a terminal stdout or\n"
+          "                            stderr a pipe that airlock copies to it\n"
           "network:\n"
           "  --network none|proxy      none (default): loopback only; proxy: loopback only plus an egress\n"
           "                            proxy at 127.0.0.1:3128 (HTTP_PROXY etc. set) and DNS at 127.0.0.1:53\n"
@@ -229,6 +237,13 @@ static int apply_option(airlock_spec *spec, int opt, const char *arg, run_flags 
     if (*arg == '\0')
       return fail("--state-dir must not be empty");
     return airlock_spec_set_string(&spec->state_dir, arg, &err) < 0 ? report_error(&err) : 0;
+  case 't':
+  case OPT_PTY:
+    spec->pty = AIRLOCK_PTY_ALWAYS;
+    return 0;
+  case OPT_NO_PTY:
+    spec->pty = AIRLOCK_PTY_NEVER;
+    return 0;
   case OPT_POLICY:
     return 0; /* applied once the command is known */
   case OPT_REPORT:
@@ -254,7 +269,7 @@ static int apply_rules(airlock_spec *spec, int argc, char **argv, const run_flag
   optind = 0;
   opterr = 0;
   int opt;
-  while ((opt = getopt_long(argc, argv, "+h", options, NULL)) != -1)
+  while ((opt = getopt_long(argc, argv, "+ht", options, NULL)) != -1)
     if ((opt == OPT_ALLOW || opt == OPT_DENY) &&
         airlock_spec_add_egress_rule(spec, opt == OPT_DENY, optarg, &err) < 0)
       return report_error(&err);
@@ -272,7 +287,7 @@ int cli_run(int argc, char **argv) {
   opterr = 0;
   optind = 0;
   int opt;
-  while ((opt = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+  while ((opt = getopt_long(argc, argv, "+ht", options, NULL)) != -1) {
     if (opt == OPT_CONFIG && airlock_spec_load_file(&spec, optarg, &err) < 0) {
       code = report_error(&err);
       goto out;
@@ -281,7 +296,7 @@ int cli_run(int argc, char **argv) {
   /* pass 2: everything else, with errors */
   opterr = 1;
   optind = 0;
-  while ((opt = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+  while ((opt = getopt_long(argc, argv, "+ht", options, NULL)) != -1) {
     if (opt == 'h' || opt == OPT_HELP) {
       cli_usage_run(stdout);
       code = 0;
@@ -308,7 +323,7 @@ int cli_run(int argc, char **argv) {
   /* the policy judges the command before anything is built */
   optind = 0;
   opterr = 0;
-  while ((opt = getopt_long(argc, argv, "+h", options, NULL)) != -1)
+  while ((opt = getopt_long(argc, argv, "+ht", options, NULL)) != -1)
     if (opt == OPT_POLICY && (code = cli_policy_gate_run(optarg, &spec)) != 0)
       goto out;
   code = AIRLOCK_EXIT_SETUP;

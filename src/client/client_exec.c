@@ -1,7 +1,8 @@
 /* client_exec.c - airlock_client_exec(): the JSON body of POST /v1/exec, the
  * NDJSON records of a streamed answer (reassembled by ndjson.c, handed to the
  * caller's output callback in order), and the result object shared by the
- * streamed "exit" record and the non-streaming answer. */
+ * streamed "exit" record and the non-streaming answer; a pty exec's input
+ * and window size (POST /v1/execs/{id}/input). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
@@ -120,6 +121,14 @@ static char *build_body(const airlock_exec_request *req, bool stream, airlock_er
     al_err(err, 0, "detach_on_disconnect needs a streamed exec (an output callback)");
     return NULL;
   }
+  if (req->pty && (!stream || req->stdin_data)) {
+    al_err(err, 0, "a pty exec needs an output callback and takes its input through airlock_client_exec_input()");
+    return NULL;
+  }
+  if (req->rows > 65535 || req->cols > 65535) {
+    al_err(err, 0, "window size %ux%u is out of range", req->rows, req->cols);
+    return NULL;
+  }
   if (req->timeout_ms < 0 || req->max_output_bytes < 0) {
     al_err(err, 0, "timeout_ms and max_output_bytes must not be negative");
     return NULL;
@@ -151,6 +160,10 @@ static char *build_body(const airlock_exec_request *req, bool stream, airlock_er
   if (req->max_output_bytes && put(body, "max_output_bytes", json_integer(req->max_output_bytes), err) < 0)
     return NULL;
   if (req->detach_on_disconnect && put(body, "detach_on_disconnect", json_true(), err) < 0)
+    return NULL;
+  if (req->pty && (put(body, "pty", json_true(), err) < 0 ||
+                   (req->rows && req->cols && (put(body, "rows", json_integer(req->rows), err) < 0 ||
+                                               put(body, "cols", json_integer(req->cols), err) < 0))))
     return NULL;
   char *text = json_dumps(body, JSON_COMPACT);
   if (text == NULL)
@@ -239,6 +252,7 @@ typedef struct stream_state {
   airlock_client *c;
   al_ndjson lines;
   airlock_output_fn on_output;
+  void (*on_started)(void *ctx, const char *exec_id);
   void *ctx;
   airlock_exec_result *res;
   bool got_exit;
@@ -268,8 +282,13 @@ static int on_record(void *ctx, const char *line, size_t len, airlock_error **er
     }
     return 0;
   }
-  if (strcmp(type, "started") == 0)
-    return get_string(rec, "exec_id", &st->res->exec_id, NULL, true, err);
+  if (strcmp(type, "started") == 0) {
+    if (get_string(rec, "exec_id", &st->res->exec_id, NULL, true, err) < 0)
+      return -1;
+    if (st->on_started && st->res->exec_id)
+      st->on_started(st->ctx, st->res->exec_id);
+    return 0;
+  }
   if (strcmp(type, "exit") == 0) {
     if (parse_result(rec, st->res, false, err) < 0)
       return -1;
@@ -338,7 +357,7 @@ int airlock_client_exec(airlock_client *c, const airlock_exec_request *req, airl
     return rc;
   }
 
-  stream_state st = {.c = c, .on_output = on_output, .ctx = ctx, .res = res};
+  stream_state st = {.c = c, .on_output = on_output, .on_started = req->on_started, .ctx = ctx, .res = res};
   al_ndjson_init(&st.lines, MAX_STREAM_LINE);
   al_client_sink sink = {.write = stream_write, .ctx = &st};
   int rc = al_client_perform(c, "POST", path, "application/json", body, strlen(body), &sink, &r, err);
@@ -350,4 +369,40 @@ int airlock_client_exec(airlock_client *c, const airlock_exec_request *req, airl
     rc = al_err(err, 0, "node %s ended the output stream without an exit record", c->node);
   al_ndjson_clear(&st.lines);
   return rc;
+}
+
+/* --- a pty exec's input ---------------------------------------------------- */
+
+static int post_input(airlock_client *c, const char *exec_id, json_t *body, airlock_error **err) {
+  for (const char *p = exec_id ? exec_id : ""; *p; p++)
+    if (!(*p == '_' || (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+      return al_err(err, 0, "'%s' is not an exec id", exec_id);
+  if (exec_id == NULL || *exec_id == '\0')
+    return al_err(err, 0, "no exec id given");
+  _cleanup_free_ char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+  _cleanup_free_ char *path = NULL;
+  if (text == NULL || asprintf(&path, "/v1/execs/%s/input", exec_id) < 0) {
+    path = NULL;
+    return al_err(err, ENOMEM, "building the input request");
+  }
+  return airlock_client_request(c, "POST", path, text, strlen(text), NULL, NULL, NULL, err);
+}
+
+int airlock_client_exec_input(airlock_client *c, const char *exec_id, const void *data, size_t len,
+                              airlock_error **err) {
+  _cleanup_free_ char *b64 = al_base64_encode(data, len);
+  json_auto_t *body = b64 ? json_pack("{s:s}", "data_base64", b64) : NULL;
+  if (body == NULL)
+    return al_err(err, ENOMEM, "encoding %zu bytes of input", len);
+  return post_input(c, exec_id, body, err);
+}
+
+int airlock_client_exec_resize(airlock_client *c, const char *exec_id, unsigned rows, unsigned cols,
+                               airlock_error **err) {
+  if (rows < 1 || cols < 1 || rows > 65535 || cols > 65535)
+    return al_err(err, 0, "window size %ux%u is out of range", rows, cols);
+  json_auto_t *body = json_pack("{s:I,s:I}", "rows", (json_int_t)rows, "cols", (json_int_t)cols);
+  if (body == NULL)
+    return al_err(err, ENOMEM, "building the resize request");
+  return post_input(c, exec_id, body, err);
 }

@@ -104,6 +104,8 @@ typedef struct al_exec_params {
   double cpus;
   bool has_limits;
   bool stream, detach;
+  bool pty;                 /* on a pty of the sandbox's own: input through POST /v1/execs/{id}/input */
+  int64_t rows, cols;       /* its window size (0: the kernel's default) */
   int64_t max_output;
   bool approval_poll;       /* "approval": "poll": answer 202 with the pending id */
   char approval_id[AL_APPROVAL_ID_LEN + 1]; /* a granted approval, given back */
@@ -129,6 +131,7 @@ typedef struct al_exec {
   int out_fd, err_fd, in_fd;  /* the node's ends */
   int child_fds[3];           /* handed to the agent, then closed */
   size_t stdin_off;
+  struct evbuffer *tty_in;    /* a pty exec's input, waiting for room in the terminal */
   struct evbuffer *out_buf, *err_buf;
   size_t captured;
   bool truncated, exited, out_eof, err_eof, timed_out, oom_killed, cancelled, interrupted;
@@ -234,13 +237,22 @@ void al_sandbox_params_clear(al_sandbox_params *p);
 /* route a path: returns the route kind and copies the {id} part */
 typedef enum {
   AL_API_NONE, AL_API_HEALTH, AL_API_METRICS, AL_API_EXEC, AL_API_SANDBOXES, AL_API_SANDBOX,
-  AL_API_SANDBOX_EXEC, AL_API_SANDBOX_FILES, AL_API_EXEC_ONE, AL_API_EXEC_SIGNAL,
+  AL_API_SANDBOX_EXEC, AL_API_SANDBOX_FILES, AL_API_EXEC_ONE, AL_API_EXEC_SIGNAL, AL_API_EXEC_INPUT,
   AL_API_WHOAMI,
   AL_API_UI, /* "/", "/ui" and everything under "/ui/": node_ui.c */
   AL_API_APPROVALS, AL_API_APPROVAL, AL_API_APPROVAL_APPROVE, AL_API_APPROVAL_REJECT, AL_API_AUDIT,
 } al_api_route;
 al_api_route al_api_route_parse(const char *path, char *id, size_t idlen);
 int al_signal_parse(json_t *v);
+/* the body of POST /v1/execs/{id}/input: bytes for the terminal (*data,
+ * malloc'd, may be NULL with *len 0) and/or a window size (*rows and *cols,
+ * 0 when not given) */
+typedef struct al_exec_input {
+  char *data;
+  size_t len;
+  int64_t rows, cols;
+} al_exec_input;
+int al_exec_input_parse(const char *body, size_t len, al_exec_input *in, char *err, size_t errlen);
 /* The next value of cookie NAME in a Cookie header, from *cursor on: a
  * pointer into the header (not NUL-terminated) and *len, or NULL when there
  * is no further one.  *cursor moves past what was read. */
@@ -255,6 +267,8 @@ void al_node_exec_sandbox_ready(al_node *n, al_sbox *sb);
 al_exec *al_node_exec_find(al_node *n, al_tenant *t, const char *id);
 json_t *al_exec_result_json(const al_exec *e, bool with_output);
 void al_node_exec_signal(al_node *n, al_exec *e, int signo);
+/* POST /v1/execs/{id}/input: input and window size of a pty exec */
+void al_node_exec_input(al_node *n, al_exec *e, struct evhttp_request *req);
 void al_node_exec_gc(al_node *n);
 void al_node_exec_free(al_exec *e);
 /* the sandbox is being freed: execs keep only its id */

@@ -2,7 +2,11 @@
  * tenant's and the node's maxima, the pipes for stdin/stdout/stderr, the
  * hand-off to a sandbox's agent, output streamed as NDJSON or captured up to
  * a cap, the wall-clock timeout, cancellation (also when a streaming client
- * goes away), and the final record. */
+ * goes away), and the final record.  A pty exec has no pipes: the agent
+ * makes a pty inside the sandbox and sends its master, whose output is the
+ * stream's "stdout" and whose input comes from POST /v1/execs/{id}/input
+ * (evhttp reads a request's body whole, so input cannot ride on the
+ * streaming request itself). */
 #define _GNU_SOURCE
 #include "node.h"
 #include "clock.h"
@@ -25,6 +29,7 @@
 
 #define READ_CHUNK 65536
 #define EXIT_GRACE_MS 50   /* output still in flight after the command ended */
+#define TTY_INPUT_MAX (1 << 20) /* a pty exec's input waiting for the command to read it */
 #define KEEP_FINISHED 1000 /* finished execs kept for GET /v1/execs/{id} */
 
 static void finish(al_exec *e);
@@ -133,9 +138,9 @@ static void on_drained(evutil_socket_t fd, short what, void *arg) {
     return;
   }
   e->paused = false;
-  if (!e->out_eof)
+  if (!e->out_eof && e->ev_out)
     event_add(e->ev_out, NULL);
-  if (!e->err_eof)
+  if (!e->err_eof && e->ev_err)
     event_add(e->ev_err, NULL);
 }
 
@@ -143,8 +148,10 @@ static void throttle(al_exec *e) {
   if (e->paused || backlog(e) <= STREAM_BACKLOG)
     return;
   e->paused = true;
-  event_del(e->ev_out);
-  event_del(e->ev_err);
+  if (e->ev_out)
+    event_del(e->ev_out);
+  if (e->ev_err)
+    event_del(e->ev_err);
   struct timeval tv = {0, 10000};
   evtimer_add(e->ev_drain, &tv);
 }
@@ -157,7 +164,7 @@ static void on_output(evutil_socket_t fd, short what, void *arg) {
   ssize_t n = read(fd, buf, sizeof(buf));
   if (n < 0 && (errno == EAGAIN || errno == EINTR))
     return;
-  if (n <= 0) {
+  if (n <= 0) { /* end of file; EIO from a pty's master: its slave is closed everywhere */
     event_del(is_out ? e->ev_out : e->ev_err);
     int i = is_out ? 0 : 1;
     if (e->p.stream && e->carry_len[i]) {
@@ -207,6 +214,22 @@ static void on_stdin(evutil_socket_t fd, short what, void *arg) {
   event_del(e->ev_in);
   close(e->in_fd);
   e->in_fd = -1;
+}
+
+/* a pty exec's input, written to the master as the terminal takes it */
+static void on_tty_input(evutil_socket_t fd, short what, void *arg) {
+  (void)what;
+  al_exec *e = arg;
+  while (evbuffer_get_length(e->tty_in) > 0) {
+    int w = evbuffer_write(e->tty_in, fd);
+    if (w < 0 && (errno == EAGAIN || errno == EINTR))
+      return; /* the terminal's input queue is full: the command is not reading */
+    if (w <= 0) {
+      evbuffer_drain(e->tty_in, evbuffer_get_length(e->tty_in)); /* the terminal is gone */
+      break;
+    }
+  }
+  event_del(e->ev_in);
 }
 
 static void on_timeout(evutil_socket_t fd, short what, void *arg) {
@@ -278,7 +301,8 @@ static void dispatch(al_exec *e) {
   al_sbox *sb = e->sbox;
   _cleanup_error_ airlock_error *err = NULL;
   e->start_ms = al_monotonic_ms();
-  if (al_box_exec(&sb->box, e->num, e->p.argv, e->p.env, e->p.cwd, e->child_fds, &err) < 0) {
+  if (al_box_exec(&sb->box, e->num, e->p.argv, e->p.env, e->p.cwd, e->p.pty ? NULL : e->child_fds,
+                  (unsigned)e->p.rows, (unsigned)e->p.cols, &err) < 0) {
     fail_exec(e, "%s", err->msg);
     return;
   }
@@ -287,12 +311,14 @@ static void dispatch(al_exec *e) {
   e->state = AL_EXEC_RUNNING;
   sb->running++;
   sb->last_used_ms = al_monotonic_ms();
-  event_add(e->ev_out, NULL);
-  event_add(e->ev_err, NULL);
-  if (e->p.stdin_len)
-    event_add(e->ev_in, NULL);
-  else
-    close_fd(&e->in_fd);
+  if (!e->p.pty) { /* a pty's events start when its master arrives (tty_attach) */
+    event_add(e->ev_out, NULL);
+    event_add(e->ev_err, NULL);
+    if (e->p.stdin_len)
+      event_add(e->ev_in, NULL);
+    else
+      close_fd(&e->in_fd);
+  }
   struct timeval tv = {e->p.timeout_ms / 1000, (e->p.timeout_ms % 1000) * 1000};
   evtimer_add(e->ev_timer, &tv);
   al_state_exec_started(e->node, e);
@@ -385,13 +411,17 @@ void al_node_exec_start(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *p
   n->execs = e;
   n->running++;
   t->running++;
-  if (make_pipes(e) < 0) {
+  if (e->p.pty) {
+    e->err_eof = true; /* the terminal is stdout and stderr at once */
+    e->tty_in = evbuffer_new();
+  } else if (make_pipes(e) < 0) {
     fail_exec(e, "cannot make pipes: %s", strerror(errno));
     return;
+  } else {
+    e->ev_out = event_new(n->base, e->out_fd, EV_READ | EV_PERSIST, on_output, e);
+    e->ev_err = event_new(n->base, e->err_fd, EV_READ | EV_PERSIST, on_output, e);
+    e->ev_in = event_new(n->base, e->in_fd, EV_WRITE | EV_PERSIST, on_stdin, e);
   }
-  e->ev_out = event_new(n->base, e->out_fd, EV_READ | EV_PERSIST, on_output, e);
-  e->ev_err = event_new(n->base, e->err_fd, EV_READ | EV_PERSIST, on_output, e);
-  e->ev_in = event_new(n->base, e->in_fd, EV_WRITE | EV_PERSIST, on_stdin, e);
   e->ev_timer = evtimer_new(n->base, on_timeout, e);
   e->ev_drain = evtimer_new(n->base, on_drained, e);
   struct evhttp_connection *conn = evhttp_request_get_connection(req);
@@ -461,11 +491,44 @@ static al_exec *find_by_num(al_node *n, al_sbox *sb, uint64_t num) {
   return NULL;
 }
 
+static void set_window_size(al_exec *e) {
+  struct winsize ws = {.ws_row = (unsigned short)e->p.rows, .ws_col = (unsigned short)e->p.cols};
+  if (e->out_fd >= 0 && ws.ws_row > 0)
+    ioctl(e->out_fd, TIOCSWINSZ, &ws);
+}
+
+/* The master of a pty exec's terminal came with EXEC_STARTED: its output is
+ * read as the pipes are, its input written from tty_in. */
+static void tty_attach(al_node *n, al_exec *e, int master) {
+  if (master < 0) {
+    /* the agent started the command but the terminal did not arrive */
+    free(e->error);
+    e->error = strdup("the sandbox did not hand over the command's terminal");
+    al_node_exec_signal(n, e, SIGKILL);
+    return;
+  }
+  fcntl(master, F_SETFL, O_NONBLOCK);
+  e->out_fd = master;
+  e->in_fd = fcntl(master, F_DUPFD_CLOEXEC, 3);
+  e->ev_out = event_new(n->base, e->out_fd, EV_READ | EV_PERSIST, on_output, e);
+  if (e->in_fd >= 0)
+    e->ev_in = event_new(n->base, e->in_fd, EV_WRITE | EV_PERSIST, on_tty_input, e);
+  if (!e->paused)
+    event_add(e->ev_out, NULL);
+  if (e->ev_in && evbuffer_get_length(e->tty_in) > 0)
+    event_add(e->ev_in, NULL);
+  set_window_size(e); /* a resize may have come after the exec was handed over */
+}
+
 void al_node_exec_agent_msg(al_node *n, al_sbox *sb, const al_status_msg *m) {
   al_exec *e = find_by_num(n, sb, m->exec_id);
   if (!e)
     return;
   switch (m->kind) {
+  case AL_MSG_EXEC_STARTED:
+    if (e->p.pty && e->out_fd < 0)
+      tty_attach(n, e, al_box_take_fd(&sb->box));
+    break;
   case AL_MSG_EXEC_ERROR:
     e->exec_errno = m->value;
     free(e->error);
@@ -609,9 +672,10 @@ static void finish(al_exec *e) {
       e->sbox->oom_seen = kills;
     }
   }
-  for (struct event **ev = (struct event *[]){e->ev_out, e->ev_err, e->ev_in, e->ev_timer, e->ev_drain, NULL}; *ev; ev++)
-    if (*ev)
-      event_del(*ev);
+  struct event *evs[] = {e->ev_out, e->ev_err, e->ev_in, e->ev_timer, e->ev_drain};
+  for (size_t i = 0; i < AL_ARRAY_SIZE(evs); i++)
+    if (evs[i])
+      event_del(evs[i]);
   close_fd(&e->out_fd);
   close_fd(&e->err_fd);
   close_fd(&e->in_fd);
@@ -662,9 +726,12 @@ static void finish(al_exec *e) {
 }
 
 void al_node_exec_free(al_exec *e) {
-  for (struct event **ev = (struct event *[]){e->ev_out, e->ev_err, e->ev_in, e->ev_timer, e->ev_drain, NULL}; *ev; ev++)
-    if (*ev)
-      event_free(*ev);
+  struct event *evs[] = {e->ev_out, e->ev_err, e->ev_in, e->ev_timer, e->ev_drain};
+  for (size_t i = 0; i < AL_ARRAY_SIZE(evs); i++)
+    if (evs[i])
+      event_free(evs[i]);
+  if (e->tty_in)
+    evbuffer_free(e->tty_in);
   evbuffer_free(e->out_buf);
   evbuffer_free(e->err_buf);
   al_exec_params_clear(&e->p);
@@ -701,4 +768,43 @@ al_exec *al_node_exec_find(al_node *n, al_tenant *t, const char *id) {
     if (e->tenant == t && strcmp(e->id, id) == 0)
       return e;
   return NULL;
+}
+
+void al_node_exec_input(al_node *n, al_exec *e, struct evhttp_request *req) {
+  if (!e->p.pty) {
+    al_node_reply_error(n, req, 409, "conflict", "exec '%s' has no terminal (it was not started with \"pty\": true)",
+                        e->id);
+    return;
+  }
+  if (e->state == AL_EXEC_DONE) {
+    al_node_reply_error(n, req, 409, "conflict", "exec '%s' has already finished", e->id);
+    return;
+  }
+  size_t len;
+  const char *body = al_node_body(req, &len);
+  al_exec_input in;
+  char why[256];
+  if (al_exec_input_parse(body, len, &in, why, sizeof(why)) < 0) {
+    al_node_reply_error(n, req, 400, "bad_request", "%s", why);
+    return;
+  }
+  if (evbuffer_get_length(e->tty_in) + in.len > TTY_INPUT_MAX) {
+    free(in.data);
+    al_node_reply_error(n, req, 429, "over_capacity",
+                        "exec '%s' has %zu bytes of input the command has not read yet (at most %d); retry later",
+                        e->id, evbuffer_get_length(e->tty_in), TTY_INPUT_MAX);
+    return;
+  }
+  if (in.len > 0) {
+    evbuffer_add(e->tty_in, in.data, in.len);
+    if (e->ev_in)
+      event_add(e->ev_in, NULL);
+  }
+  free(in.data);
+  if (in.rows) {
+    e->p.rows = in.rows;
+    e->p.cols = in.cols;
+    set_window_size(e);
+  }
+  al_node_reply_json(req, 202, json_pack("{s:s,s:I}", "exec_id", e->id, "queued", (json_int_t)evbuffer_get_length(e->tty_in)));
 }

@@ -105,6 +105,8 @@ static void handle_exec_one(al_node *n, al_tenant *t, struct evhttp_request *req
       e->cancelled = true;
     al_node_exec_signal(n, e, sig);
     al_node_reply_json(req, 202, json_pack("{s:s,s:i}", "exec_id", e->id, "signal", sig));
+  } else if (route == AL_API_EXEC_INPUT && m == EVHTTP_REQ_POST) {
+    al_node_exec_input(n, e, req);
   } else {
     al_node_reply_error(n, req, 405, "method_not_allowed", "method not allowed here");
   }
@@ -170,6 +172,7 @@ static void on_request(struct evhttp_request *req, void *arg) {
     break;
   case AL_API_EXEC_ONE:
   case AL_API_EXEC_SIGNAL:
+  case AL_API_EXEC_INPUT:
     handle_exec_one(n, t, req, route, id);
     break;
   case AL_API_WHOAMI:

@@ -139,6 +139,26 @@ static int decode_base64(const char *in, size_t inlen, char **out, size_t *outle
   return 0;
 }
 
+/* A string field of bytes: as it is, or base64 (with padding); at most max
+ * bytes either way.  A value given before (the other form) is replaced. */
+static int want_bytes(json_t *v, const char *field, bool base64, size_t max, char **data, size_t *dlen, char *err,
+                      size_t len) {
+  char *bytes = NULL;
+  size_t n = 0;
+  if (!base64 && json_is_string(v) && json_string_length(v) <= max) {
+    n = json_string_length(v);
+    bytes = malloc(n + 1);
+    memcpy(bytes, json_string_value(v), n);
+  } else if (!(base64 && json_is_string(v) && json_string_length(v) <= max / 3 * 4 &&
+               decode_base64(json_string_value(v), json_string_length(v), &bytes, &n) == 0)) {
+    return fail(err, len, "field '%s' must be %s of at most %zu bytes", field, base64 ? "base64" : "a string", max);
+  }
+  free(*data);
+  *data = bytes;
+  *dlen = n;
+  return 0;
+}
+
 void al_exec_params_clear(al_exec_params *p) {
   for (char **a = p->argv; a && *a; a++)
     free(*a);
@@ -195,20 +215,9 @@ int al_exec_params_parse(const char *body, size_t blen, al_exec_params *p, char 
         if (asprintf(&p->env[i++], "%s=%s", name, json_string_value(val)) < 0)
           goto out;
       }
-    } else if (strcmp(k, "stdin") == 0) {
-      if (!json_is_string(v) || json_string_length(v) > MAX_STDIN) {
-        fail(err, len, "field 'stdin' must be a string of at most %d bytes", MAX_STDIN);
+    } else if (strcmp(k, "stdin") == 0 || strcmp(k, "stdin_base64") == 0) {
+      if (want_bytes(v, k, k[5] == '_', MAX_STDIN, &p->stdin_data, &p->stdin_len, err, len) < 0)
         goto out;
-      }
-      p->stdin_len = json_string_length(v);
-      p->stdin_data = malloc(p->stdin_len + 1);
-      memcpy(p->stdin_data, json_string_value(v), p->stdin_len);
-    } else if (strcmp(k, "stdin_base64") == 0) {
-      if (!json_is_string(v) || json_string_length(v) > MAX_STDIN / 3 * 4 ||
-          decode_base64(json_string_value(v), json_string_length(v), &p->stdin_data, &p->stdin_len) < 0) {
-        fail(err, len, "field 'stdin_base64' must be base64 of at most %d bytes", MAX_STDIN);
-        goto out;
-      }
     } else if (strcmp(k, "timeout_ms") == 0) {
       if (want_int(v, "timeout_ms", 1, 7LL * 86400 * 1000, &p->timeout_ms, err, len) < 0)
         goto out;
@@ -222,6 +231,15 @@ int al_exec_params_parse(const char *body, size_t blen, al_exec_params *p, char 
         goto out;
       }
       p->stream = json_is_true(v);
+    } else if (strcmp(k, "pty") == 0) {
+      if (!json_is_boolean(v)) {
+        fail(err, len, "field 'pty' must be true or false");
+        goto out;
+      }
+      p->pty = json_is_true(v);
+    } else if (strcmp(k, "rows") == 0 || strcmp(k, "cols") == 0) {
+      if (want_int(v, k, 1, 65535, k[0] == 'r' ? &p->rows : &p->cols, err, len) < 0)
+        goto out;
     } else if (strcmp(k, "detach_on_disconnect") == 0) {
       if (!json_is_boolean(v)) {
         fail(err, len, "field 'detach_on_disconnect' must be true or false");
@@ -265,11 +283,69 @@ int al_exec_params_parse(const char *body, size_t blen, al_exec_params *p, char 
     fail(err, len, "field 'detach_on_disconnect' needs 'stream': true");
     goto out;
   }
+  if (p->pty && !p->stream) {
+    fail(err, len, "field 'pty' needs 'stream': true");
+    goto out;
+  }
+  if (p->pty && p->stdin_data) {
+    fail(err, len, "a 'pty' exec takes its input from POST /v1/execs/{id}/input, not 'stdin'");
+    goto out;
+  }
+  if ((p->rows || p->cols) && !p->pty) {
+    fail(err, len, "fields 'rows' and 'cols' need 'pty': true");
+    goto out;
+  }
   rc = 0;
 out:
   json_decref(root);
   if (rc < 0)
     al_exec_params_clear(p);
+  return rc;
+}
+
+/* bytes for a terminal in one request: as much as a burst of typing or a
+ * paste, not a file (files go through the files API) */
+#define MAX_TTY_INPUT (1 << 20)
+
+int al_exec_input_parse(const char *body, size_t blen, al_exec_input *in, char *err, size_t len) {
+  memset(in, 0, sizeof(*in));
+  json_t *root = load_object(body, blen, err, len);
+  if (!root)
+    return -1;
+  int rc = -1;
+  const char *k;
+  json_t *v;
+  json_object_foreach(root, k, v) {
+    if (strcmp(k, "data") == 0 || strcmp(k, "data_base64") == 0) {
+      if (in->data) {
+        fail(err, len, "give one of 'data' and 'data_base64'");
+        goto out;
+      }
+      if (want_bytes(v, k, k[4] == '_', MAX_TTY_INPUT, &in->data, &in->len, err, len) < 0)
+        goto out;
+    } else if (strcmp(k, "rows") == 0 || strcmp(k, "cols") == 0) {
+      if (want_int(v, k, 1, 65535, k[0] == 'r' ? &in->rows : &in->cols, err, len) < 0)
+        goto out;
+    } else {
+      fail(err, len, "unknown field '%s'", k);
+      goto out;
+    }
+  }
+  if (!in->rows != !in->cols) {
+    fail(err, len, "fields 'rows' and 'cols' go together");
+    goto out;
+  }
+  if (!in->data && !in->rows) {
+    fail(err, len, "body must have 'data' or 'data_base64', and/or 'rows' and 'cols'");
+    goto out;
+  }
+  rc = 0;
+out:
+  json_decref(root);
+  if (rc < 0) {
+    free(in->data);
+    memset(in, 0, sizeof(*in));
+  }
   return rc;
 }
 
@@ -402,6 +478,8 @@ al_api_route al_api_route_parse(const char *path, char *id, size_t idlen) {
     return AL_API_SANDBOX_FILES;
   if (!sandbox && strcmp(tail, "/signal") == 0)
     return AL_API_EXEC_SIGNAL;
+  if (!sandbox && strcmp(tail, "/input") == 0)
+    return AL_API_EXEC_INPUT;
   return AL_API_NONE;
 }
 

@@ -5,7 +5,10 @@
  * uid state as any command) before it reads its first request, so a request
  * can only ask for what a command could do anyway.  Each exec is spawned in
  * a new session (its process group is the unit for signals and cancel),
- * with the stdio descriptors the node passed; the agent reaps everything
+ * with the stdio descriptors the node passed, or on a pty of the sandbox's
+ * own devpts whose master goes back to the node (a pty exec: the command is
+ * the session leader of its terminal, so job control works and the node
+ * never hands anything of its own terminal in); the agent reaps everything
  * (it is pid 1) and reports each exec's exit with its resource usage.  When
  * the node goes away (EOF on the socket) the agent exits, and the kernel
  * kills everything left in the sandbox with it. */
@@ -55,6 +58,17 @@ static void reply(al_msg_kind kind, uint64_t exec_id, int value, const struct ru
     _exit(0); /* the node is gone: end the sandbox */
 }
 
+/* AL_MSG_EXEC_STARTED with the pty's master, when there is one */
+static void reply_fd(al_msg_kind kind, uint64_t exec_id, int value, int fd) {
+  if (fd < 0) {
+    reply(kind, exec_id, value, NULL, NULL);
+    return;
+  }
+  al_status_msg m = {.kind = kind, .value = value, .exec_id = exec_id};
+  if (al_send_fds(sock, &m, sizeof(m), &fd, 1) < 0)
+    _exit(0); /* the node is gone: end the sandbox */
+}
+
 /* env = the sandbox's base environment with the request's entries on top */
 static char **merge_env(char *const *base, char **extra, uint32_t n_extra) {
   size_t n_base = 0;
@@ -94,7 +108,7 @@ static char **take_strings(char **p, char *end, uint32_t count) {
   return v;
 }
 
-static void handle_exec(const al_plan *plan, const al_agent_req *req, char *payload, int fds[3]) {
+static void handle_exec(const al_plan *plan, const al_agent_req *req, char *payload, const int fds[3]) {
   char *p = payload, *end = payload + req->payload_len;
   char **argv = req->argc > 0 ? take_strings(&p, end, req->argc) : NULL;
   char **extra = argv ? take_strings(&p, end, req->envc) : NULL;
@@ -108,17 +122,34 @@ static void handle_exec(const al_plan *plan, const al_agent_req *req, char *payl
   }
   char **env = merge_env(plan->envp, extra, req->envc);
   pid_t pid = -1;
-  int e = env ? al_spawn(&pid, fds, cwd[0] ? cwd : plan->cwd, true, plan->command_as_limit, argv, env) : ENOMEM;
+  int master = -1;
+  char tty[32];
+  al_spawn_opts o = {.fds = fds, .cwd = cwd[0] ? cwd : plan->cwd, .new_session = true,
+                     .as_limit = plan->command_as_limit};
+  int e = env ? 0 : ENOMEM;
+  const char *what = "cannot execute";
+  if (e == 0 && req->kind == AL_AGENT_EXEC_PTY) {
+    struct winsize ws = {.ws_row = req->rows, .ws_col = req->cols};
+    e = al_pty_open(&master, tty, sizeof(tty), NULL, &ws);
+    what = e ? "no terminal (/dev/pts/ptmx) for" : what;
+    o.fds = NULL;
+    o.tty = tty;
+    o.tty_fds = 7;
+  }
+  if (e == 0)
+    e = al_spawn(&pid, &o, argv, env);
   if (e != 0) {
     char text[200];
-    snprintf(text, sizeof(text), "cannot execute '%s': %s", argv[0], strerror(e));
+    snprintf(text, sizeof(text), "%s '%s': %s", what, argv[0], strerror(e));
     reply(AL_MSG_EXEC_ERROR, req->exec_id, e, NULL, text);
     int code = e == ENOENT ? AIRLOCK_EXIT_NOT_FOUND : AIRLOCK_EXIT_NOT_EXECUTABLE;
     reply(AL_MSG_EXEC_EXIT, req->exec_id, W_EXITCODE(code, 0), NULL, NULL);
   } else {
     execs[n_execs++] = (running_exec){req->exec_id, pid};
-    reply(AL_MSG_EXEC_STARTED, req->exec_id, pid, NULL, NULL);
+    reply_fd(AL_MSG_EXEC_STARTED, req->exec_id, pid, master);
   }
+  if (master >= 0)
+    close(master); /* the node holds the pty now: nothing in here keeps its master */
   free(env);
   free(argv);
   free(extra);
@@ -140,7 +171,8 @@ static void read_request(const al_plan *plan) {
   al_agent_req req;
   if ((size_t)n >= sizeof(req) && !(flags & MSG_TRUNC)) {
     memcpy(&req, request_buf, sizeof(req));
-    if (req.kind == AL_AGENT_EXEC && nfds == 3 && req.payload_len == (size_t)n - sizeof(req))
+    if (((req.kind == AL_AGENT_EXEC && nfds == 3) || (req.kind == AL_AGENT_EXEC_PTY && nfds == 0)) &&
+        req.payload_len == (size_t)n - sizeof(req))
       handle_exec(plan, &req, request_buf + sizeof(req), fds);
     else if (req.kind == AL_AGENT_SIGNAL && req.signo > 0 && req.signo < NSIG)
       handle_signal(&req);

@@ -1,13 +1,16 @@
 /* agent_proto.h - requests from the node to a persistent sandbox's agent.
  * One SOCK_SEQPACKET message per request; an exec carries the command's
- * stdin, stdout and stderr as SCM_RIGHTS file descriptors.  Replies are
- * al_status_msg (plan.h) on the same socket. */
+ * stdin, stdout and stderr as SCM_RIGHTS file descriptors.  A pty exec
+ * carries none: the agent opens a pty in the sandbox's own devpts, the
+ * command's stdio and controlling terminal, and sends its master back with
+ * AL_MSG_EXEC_STARTED.  Replies are al_status_msg (plan.h) on the same
+ * socket. */
 #ifndef AIRLOCK_AGENT_PROTO_H
 #define AIRLOCK_AGENT_PROTO_H
 
 #include <stdint.h>
 
-enum { AL_AGENT_EXEC = 1, AL_AGENT_SIGNAL = 2 };
+enum { AL_AGENT_EXEC = 1, AL_AGENT_SIGNAL = 2, AL_AGENT_EXEC_PTY = 3 };
 
 /* payload of an exec: argc NUL-terminated argv strings, then envc
  * NUL-terminated "K=V" strings (added to the sandbox's base environment),
@@ -19,7 +22,7 @@ typedef struct al_agent_req {
   int32_t signo;
   uint64_t exec_id;
   uint32_t payload_len;
-  uint32_t reserved;
+  uint16_t rows, cols; /* AL_AGENT_EXEC_PTY: the terminal's window size (0 = the kernel's default) */
 } al_agent_req;
 
 #define AL_AGENT_MAX_PAYLOAD (128 * 1024)

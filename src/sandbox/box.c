@@ -5,6 +5,7 @@
 #include "fdpass.h"
 #include "agent_proto.h"
 #include "error.h"
+#include "cleanup.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -34,9 +35,13 @@ static int append_strings(char *buf, size_t cap, size_t *len, char *const *v, ui
 }
 
 int al_box_exec(al_box *b, uint64_t exec_id, char *const *argv, char *const *env, const char *cwd,
-                const int fds[3], airlock_error **err) {
+                const int fds[3], unsigned rows, unsigned cols, airlock_error **err) {
   static char buf[sizeof(al_agent_req) + AL_AGENT_MAX_PAYLOAD];
-  al_agent_req req = {.kind = AL_AGENT_EXEC, .exec_id = exec_id};
+  al_agent_req req = {.kind = fds ? AL_AGENT_EXEC : AL_AGENT_EXEC_PTY, .exec_id = exec_id};
+  if (!fds) {
+    req.rows = (uint16_t)(rows > 0xffff ? 0xffff : rows);
+    req.cols = (uint16_t)(cols > 0xffff ? 0xffff : cols);
+  }
   size_t len = 0;
   char *payload = buf + sizeof(req);
   const char *dir = cwd ? cwd : "";
@@ -51,7 +56,7 @@ int al_box_exec(al_box *b, uint64_t exec_id, char *const *argv, char *const *env
   req.payload_len = (uint32_t)len;
   memcpy(buf, &req, sizeof(req));
   size_t total = sizeof(req) + len;
-  ssize_t n = al_send_fds(b->launch.sock, buf, total, fds, 3);
+  ssize_t n = al_send_fds(b->launch.sock, buf, total, fds, fds ? 3 : 0);
   if (n != (ssize_t)total)
     return al_err(err, errno, "sending the exec to the sandbox");
   return 0;
@@ -64,6 +69,8 @@ int al_box_signal(al_box *b, uint64_t exec_id, int signo) {
 }
 
 int al_box_read(al_box *b, al_status_msg *m) { return al_launch_read_msg(&b->launch, m); }
+
+int al_box_take_fd(al_box *b) { return AL_STEAL_FD(b->launch.msg_fd); }
 
 long long al_box_oom_kills(const al_box *b) {
   const al_cgroup *cg = &b->launch.cg;

@@ -11,7 +11,9 @@
  * mechanism goes into the result.  In proxy mode the egress proxy is
  * started (and has accepted its settings) before the clone, and the
  * sandbox's listening sockets are passed on to it as soon as init sends
- * them; values of --secret are fetched before the clone too. */
+ * them; values of --secret are fetched before the clone too.  What the
+ * command gets as stdin, stdout and stderr is decided before the clone as
+ * well (stdio_relay.c): never a terminal of the caller's. */
 #define _GNU_SOURCE
 #include "cgroup.h"
 #include "child.h"
@@ -250,6 +252,7 @@ int al_launch_start(al_launch *l, const airlock_spec *spec, bool agent, airlock_
   l->pid = -1;
   l->pidfd = -1;
   l->sock = -1;
+  l->msg_fd = -1;
   al_egress_init(&l->egress);
   int pair[2] = {-1, -1};
 
@@ -283,6 +286,8 @@ int al_launch_start(al_launch *l, const airlock_spec *spec, bool agent, airlock_
       }
   }
   al_seccomp_builtin(&l->plan.seccomp);
+  if (al_stdio_prepare(&l->plan.stdio, spec->pty, agent, &l->relay, err) < 0)
+    goto fail;
   al_trace_step("launcher", "planned");
   /* On pure v2 the child is born in its cgroup, so make it first.  Elsewhere
    * the cgroups are made while the child builds its root (2 cores: that
@@ -350,6 +355,7 @@ int al_launch_start(al_launch *l, const airlock_spec *spec, bool agent, airlock_
   al_trace_step("launcher", "cloned");
   close(pair[0]);
   pair[0] = -1;
+  al_stdio_cloned(&l->plan.stdio);
   al_plan_wipe_secrets(&l->plan); /* init has its own copy now */
 
   int first_fallback = l->plan.n_rlimits; /* rlimits added by resolve_limits from here on */
@@ -397,8 +403,14 @@ fail:
 }
 
 /* Init's egress sockets go straight on to the proxy; the launcher keeps no
- * copy.  Any other descriptor that came with a message is dropped. */
+ * copy.  A pty's master waits in l->msg_fd for the caller of
+ * al_launch_read_msg.  Any other descriptor that came with a message is
+ * dropped. */
 static void take_fds(al_launch *l, al_status_msg *m, const int fds[2], size_t n, int flags, bool whole) {
+  if (whole && n == 1 && !(flags & MSG_CTRUNC) && (m->kind == AL_MSG_PTY || m->kind == AL_MSG_EXEC_STARTED)) {
+    l->msg_fd = fds[0];
+    return;
+  }
   if (!whole || m->kind != AL_MSG_EGRESS_FDS) {
     for (size_t i = 0; i < n; i++)
       close(fds[i]);
@@ -421,6 +433,10 @@ static void take_fds(al_launch *l, al_status_msg *m, const int fds[2], size_t n,
 }
 
 int al_launch_read_msg(al_launch *l, al_status_msg *m) {
+  if (l->msg_fd >= 0) { /* not taken: nobody wanted it */
+    close(l->msg_fd);
+    l->msg_fd = -1;
+  }
   int fds[2] = {-1, -1};
   size_t n_fds = 0;
   int flags = 0;
@@ -459,7 +475,11 @@ void al_launch_cleanup(al_launch *l) {
     close(l->pidfd);
   if (l->sock >= 0)
     close(l->sock);
-  l->pidfd = l->sock = -1;
+  if (l->msg_fd >= 0)
+    close(l->msg_fd);
+  l->pidfd = l->sock = l->msg_fd = -1;
+  al_relay_free(&l->relay);
+  al_stdio_cloned(&l->plan.stdio); /* pipe ends a failed launch did not hand over */
   al_egress_stop(&l->egress, NULL);
   al_cgroup_destroy(&l->cg);
   al_plan_free(&l->plan);

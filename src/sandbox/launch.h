@@ -6,6 +6,7 @@
 #include "cgroup.h"
 #include "egress_spawn.h"
 #include "plan.h"
+#include "stdio_relay.h"
 
 #include <sys/resource.h>
 
@@ -18,6 +19,9 @@ typedef struct al_launch {
   int64_t start_ms;
   bool released;
   al_egress egress; /* proxy mode: the sandbox's egress proxy */
+  al_relay *relay;  /* the caller's terminal relayed to the command's (stdio_relay.c); NULL = none */
+  int msg_fd;       /* a descriptor that came with the last message read (AL_MSG_PTY, a pty exec's
+                       AL_MSG_EXEC_STARTED): take it with AL_STEAL_FD before the next read, which closes it */
 } al_launch;
 
 /* Validate, plan, clone, write id maps, make and hand over cgroups.  With
@@ -28,13 +32,14 @@ int al_launch_start(al_launch *l, const airlock_spec *spec, bool agent, airlock_
 /* Non-blocking read of one status message: 1 got one, 0 none yet, -1 the
  * socket is closed.  The egress sockets (AL_MSG_EGRESS_FDS) are passed on
  * to the proxy here; if that fails, init is killed and the message becomes
- * a setup error. */
+ * a setup error.  A pty master (AL_MSG_PTY, AL_MSG_EXEC_STARTED) is left in
+ * l->msg_fd; any other descriptor is closed. */
 int al_launch_read_msg(al_launch *l, al_status_msg *m);
 /* Wait for init to exit (blocking; call when the pidfd is readable or after
  * SIGKILL). */
 int al_launch_reap(al_launch *l, int *wstatus, struct rusage *ru);
-/* Kill (if still alive), reap, stop the egress proxy, remove cgroups, free
- * the plan. */
+/* Kill (if still alive), reap, stop the egress proxy, give the caller's
+ * terminal its modes back, remove cgroups, free the plan. */
 void al_launch_cleanup(al_launch *l);
 
 void al_append_note(char **note, const char *text);

@@ -10,8 +10,10 @@
 
 #include <spawn.h>
 #include <stdbool.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/types.h>
+#include <termios.h>
 
 typedef enum { AL_ENTRY_DIR, AL_ENTRY_FILE, AL_ENTRY_SYMLINK } al_entry_type;
 
@@ -55,6 +57,25 @@ typedef struct al_secret_file {
   size_t len;
 } al_secret_file;
 
+/* What the command gets as stdin, stdout and stderr (decided by the
+ * launcher, stdio_relay.c; put in place by init): a terminal of the caller's
+ * never enters the sandbox. */
+typedef enum {
+  AL_STDIO_PASS = 0, /* the caller's descriptor, which is not a terminal */
+  AL_STDIO_PTY,      /* the slave side of a pty opened inside (the launcher relays the master) */
+  AL_STDIO_NULL,     /* /dev/null */
+  AL_STDIO_PIPE,     /* a pipe whose other end the launcher copies to the caller's terminal */
+} al_stdio_kind;
+
+typedef struct al_stdio {
+  al_stdio_kind kind[3];
+  int pipe_fd[3];             /* AL_STDIO_PIPE: the end init puts in place; -1 otherwise */
+  bool pty;                   /* some kind is AL_STDIO_PTY */
+  bool set_termios;           /* the caller's terminal modes, copied to the new pty */
+  struct termios termios;
+  struct winsize winsize;     /* the caller's window size (0 x 0 when unknown) */
+} al_stdio;
+
 typedef struct al_plan {
   const airlock_spec *spec;
   const char *root_base;      /* existing dir where the root tmpfs is mounted */
@@ -93,6 +114,7 @@ typedef struct al_plan {
   al_bpf seccomp;
   char scratch_opts[64];      /* tmpfs size and nr_inodes of the shared writable space */
 
+  al_stdio stdio;             /* the command's stdin, stdout, stderr */
   bool in_cgroup_ns;          /* clone3 already created the cgroup namespace */
   bool agent;                 /* serve exec requests (agent.c) instead of running argv */
   int sync_fd;                /* socket: "go", then the cgroup fds; EOF = launcher died */
@@ -119,10 +141,11 @@ typedef enum {
   AL_MSG_EXEC_ERROR = 2,   /* exec_id, errno, text */
   AL_MSG_EXIT = 3,         /* one-shot: wait status of the command */
   AL_MSG_READY = 4,        /* agent: ready for exec requests */
-  AL_MSG_EXEC_STARTED = 5, /* agent: exec_id, pid inside the sandbox */
+  AL_MSG_EXEC_STARTED = 5, /* agent: exec_id, pid inside the sandbox; a pty exec's master as SCM_RIGHTS */
   AL_MSG_EXEC_EXIT = 6,    /* agent: exec_id, wait status, usage */
   AL_MSG_EGRESS_FDS = 7,   /* proxy mode: SCM_RIGHTS [listening TCP 127.0.0.1:3128, UDP 127.0.0.1:53] */
   AL_MSG_SOCKETS_MASKED = 8, /* value: host unix sockets found in mounted trees and masked */
+  AL_MSG_PTY = 9,          /* one-shot: SCM_RIGHTS [the master of the command's pty]; value: its number */
 } al_msg_kind;
 typedef struct al_status_msg {
   int32_t kind;
@@ -135,11 +158,22 @@ typedef struct al_status_msg {
 /* child side (sandbox_init.c, rootfs.c, agent.c) */
 __attribute__((noreturn)) void al_sandbox_main(al_plan *plan);
 __attribute__((noreturn)) void al_agent_main(al_plan *plan);
-/* spawn a command inside the sandbox (spawn.c): fds (NULL = inherit) become
- * its stdin, stdout and stderr, cwd (NULL = inherit) its directory; a
- * non-zero as_limit caps its address space.  Returns 0 or an errno. */
-int al_spawn(pid_t *pid, const int *fds, const char *cwd, bool new_session, rlim_t as_limit, char *const argv[],
-             char *const envp[]);
+/* how a command is started inside the sandbox (spawn.c) */
+typedef struct al_spawn_opts {
+  const int *fds;       /* become its stdin, stdout and stderr; NULL = inherit */
+  const char *cwd;      /* NULL = inherit */
+  bool new_session;
+  const char *tty;      /* a pty slave ("/dev/pts/N"): opened after setsid (new_session is implied), so it
+                           becomes the controlling terminal, on the descriptors of tty_fds */
+  unsigned tty_fds;     /* bit i: descriptor i is the tty */
+  rlim_t as_limit;      /* non-zero caps its address space */
+} al_spawn_opts;
+/* spawn a command inside the sandbox (spawn.c).  Returns 0 or an errno. */
+int al_spawn(pid_t *pid, const al_spawn_opts *o, char *const argv[], char *const envp[]);
+/* open a new pty in the sandbox's own devpts (spawn.c): *master (close-on-
+ * exec), its slave's path in tty, with the given modes and window size
+ * (either may be NULL).  Allocates nothing.  Returns 0 or an errno. */
+int al_pty_open(int *master, char *tty, size_t ttylen, const struct termios *modes, const struct winsize *ws);
 /* 0, or -1 with errbuf; *sockets_masked counts the sockets made unreachable */
 int al_rootfs_build(const al_plan *plan, unsigned *sockets_masked, char *errbuf, size_t errlen);
 

@@ -1,8 +1,11 @@
 /* run.c - airlock_run(): one command in a fresh sandbox, blocking.  Waits on
  * the sandbox's pidfd with the wall-clock timeout, forwards SIGINT, SIGTERM,
  * SIGHUP and SIGQUIT (a second one kills the sandbox), and on timeout kills
- * the sandbox's init, which takes the whole pid namespace with it.  An
- * egress proxy is stopped once the sandbox has been reaped. */
+ * the sandbox's init, which takes the whole pid namespace with it.  The same
+ * loop relays the caller's terminal to the command's pty when there is one
+ * (stdio_relay.c), and the terminal gets its modes back before
+ * airlock_run() returns, however the run ended.  An egress proxy is stopped
+ * once the sandbox has been reaped. */
 #define _GNU_SOURCE
 #include "cleanup.h"
 #include "clock.h"
@@ -17,13 +20,22 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static const int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 
+static bool is_forwarded(int sig) {
+  for (size_t i = 0; i < AL_ARRAY_SIZE(forwarded_signals); i++)
+    if (forwarded_signals[i] == sig)
+      return true;
+  return false;
+}
+
 typedef struct {
   sigset_t old_mask;
   int sfd;
+  bool relay; /* the relay's signals are blocked too */
 } signal_guard;
 
 static void signal_guard_begin(signal_guard *g) {
@@ -35,9 +47,31 @@ static void signal_guard_begin(signal_guard *g) {
   g->sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
+/* With a relay, the signals it handles are read from the signalfd too. */
+static void signal_guard_relay(signal_guard *g) {
+  sigset_t set;
+  sigemptyset(&set);
+  for (size_t i = 0; i < AL_ARRAY_SIZE(forwarded_signals); i++)
+    sigaddset(&set, forwarded_signals[i]);
+  al_relay_signals(&set);
+  sigprocmask(SIG_BLOCK, &set, NULL);
+  g->relay = true;
+  if (g->sfd >= 0)
+    signalfd(g->sfd, &set, 0);
+}
+
 static void signal_guard_end(signal_guard *g) {
   if (g->sfd >= 0)
     close(g->sfd);
+  /* a write to a closed output may have left a SIGPIPE pending: not ours
+   * to deliver after the mask is back */
+  sigset_t pipe_sig;
+  sigemptyset(&pipe_sig);
+  sigaddset(&pipe_sig, SIGPIPE);
+  struct timespec zero = {0, 0};
+  if (g->relay && !sigismember(&g->old_mask, SIGPIPE))
+    while (sigtimedwait(&pipe_sig, NULL, &zero) == SIGPIPE)
+      ;
   sigprocmask(SIG_SETMASK, &g->old_mask, NULL);
 }
 
@@ -45,6 +79,7 @@ typedef struct {
   int exit_status;
   bool got_exit;
   char setup_error[256];
+  char exec_error[sizeof(((al_status_msg *)0)->text)]; /* shown once the terminal has its modes back */
 } run_state;
 
 static void drain_status(al_launch *l, airlock_result *r, run_state *st) {
@@ -56,7 +91,10 @@ static void drain_status(al_launch *l, airlock_result *r, run_state *st) {
       break;
     case AL_MSG_EXEC_ERROR:
       r->exec_failed = true;
-      fprintf(stderr, "airlock: %s\n", m.text);
+      snprintf(st->exec_error, sizeof(st->exec_error), "%s", m.text);
+      break;
+    case AL_MSG_PTY:
+      al_relay_attach_pty(l->relay, AL_STEAL_FD(l->msg_fd));
       break;
     case AL_MSG_EXIT:
       st->exit_status = m.value;
@@ -81,27 +119,38 @@ int airlock_run(const airlock_spec *spec, airlock_result *r, airlock_error **err
     signal_guard_end(&sig);
     return -1;
   }
+  if (l.relay)
+    signal_guard_relay(&sig);
 
   /* wait for the sandbox, its timeout, or a signal to forward */
   int64_t deadline = l.start_ms + (int64_t)(spec->timeout_sec * 1000 + 0.5);
   run_state st = {0};
   int sigcount = 0;
   for (;;) {
-    struct pollfd fds[3] = {{l.pidfd, POLLIN, 0}, {sig.sfd, POLLIN, 0}, {l.sock, POLLIN, 0}};
+    struct pollfd fds[3 + AL_RELAY_MAX_POLL] = {{l.pidfd, POLLIN, 0}, {sig.sfd, POLLIN, 0}, {l.sock, POLLIN, 0}};
+    int nfds = 3 + (l.relay ? al_relay_poll_fds(l.relay, fds + 3) : 0);
     int64_t left = deadline - al_monotonic_ms();
     if (left <= 0) {
       r->timed_out = true;
       kill(l.pid, SIGKILL);
       break;
     }
-    int n = poll(fds, 3, left > 1000000 ? 1000000 : (int)left);
+    int wait_ms = left > 1000000 ? 1000000 : (int)left;
+    int relay_ms = l.relay ? al_relay_timeout_ms(l.relay) : -1;
+    int n = poll(fds, (nfds_t)nfds, relay_ms >= 0 && relay_ms < wait_ms ? relay_ms : wait_ms);
     if (n < 0 && errno != EINTR)
       break;
+    if (n > 0 && l.relay)
+      al_relay_io(l.relay, fds + 3, nfds - 3);
     if (fds[2].revents & POLLIN)
       drain_status(&l, r, &st);
     if (fds[1].revents & POLLIN) {
       struct signalfd_siginfo si;
       while (read(sig.sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        if (!is_forwarded((int)si.ssi_signo)) {
+          al_relay_signal(l.relay, (int)si.ssi_signo);
+          continue;
+        }
         /* first signal is passed on; a second one ends the sandbox */
         kill(l.pid, ++sigcount == 1 ? (int)si.ssi_signo : SIGKILL);
       }
@@ -116,6 +165,12 @@ int airlock_run(const airlock_spec *spec, airlock_result *r, airlock_error **err
   r->wall_ms = al_monotonic_ms() - l.start_ms;
   al_trace_step("launcher", "sandbox reaped");
   drain_status(&l, r, &st);
+  if (l.relay) {
+    al_relay_finish(l.relay); /* the last output, and the terminal's modes back */
+    al_trace_step("launcher", "terminal relay ended");
+  }
+  if (st.exec_error[0])
+    fprintf(stderr, "airlock: %s\n", st.exec_error);
   if (l.egress.pid > 0) {
     /* the sandbox is gone: the proxy writes its last records and exits */
     al_egress_end end;

@@ -7,7 +7,10 @@
  * lockdown (seccomp, Landlock, no capabilities) applies to init itself, so
  * the command gains nothing by attacking it.  In proxy mode init also makes
  * the egress proxy's listening sockets in the sandbox's network namespace
- * and sends them out to the launcher before it locks down. */
+ * and sends them out to the launcher before it locks down.  A terminal of
+ * the caller's is never kept: init drops it first thing, and a command that
+ * is to have a terminal gets a pty of the sandbox's own devpts, whose master
+ * goes to the launcher (stdio_relay.c). */
 #define _GNU_SOURCE
 #include "caps.h"
 #include "cgroup.h"
@@ -186,11 +189,57 @@ static bool memfds_sealed_by_kernel(void) {
   return w == 1 && memfd_noexec_set();
 }
 
-/* Start the command (spawn.c); init itself already has no controlling
- * terminal, so the command has none either. */
+/* First thing in init: a descriptor of the caller's terminal is replaced
+ * (stdio_relay.c decided which, and by what) before the sandbox exists, so
+ * nothing in it ever holds one, init included. */
+static void place_stdio(const al_plan *p) {
+  int null = -1;
+  for (int i = 0; i < 3; i++) {
+    int fd = p->stdio.kind[i] == AL_STDIO_PIPE ? p->stdio.pipe_fd[i] : -1;
+    if (p->stdio.kind[i] == AL_STDIO_NULL || p->stdio.kind[i] == AL_STDIO_PTY) {
+      if (null < 0 && (null = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
+        setup_failed("stdio: /dev/null", errno);
+      fd = null;
+    }
+    if (fd >= 0 && dup2(fd, i) < 0)
+      setup_failed("stdio", errno);
+  }
+  if (null > 2)
+    close(null);
+}
+
+/* The command's own terminal: a new pty in the sandbox's devpts with the
+ * caller's modes and window size; the master goes to the launcher, which
+ * relays it to the caller's terminal, and init keeps no copy. */
+static void open_command_pty(const al_plan *p, char *tty, size_t len) {
+  int master = -1;
+  const al_stdio *s = &p->stdio;
+  int e = al_pty_open(&master, tty, len, s->set_termios ? &s->termios : NULL, &s->winsize);
+  if (e != 0)
+    setup_failed("the command's terminal: /dev/pts/ptmx", e);
+  al_status_msg m = {.kind = AL_MSG_PTY, .value = atoi(tty + strlen("/dev/pts/"))};
+  ssize_t n = al_send_fds(status_fd, &m, sizeof(m), &master, 1);
+  e = errno;
+  close(master);
+  if (n != (ssize_t)sizeof(m))
+    setup_failed("handing the terminal to the launcher", e);
+}
+
+/* Start the command (spawn.c).  Init itself has no controlling terminal, so
+ * the command has none either, unless it is to have a pty: then it is a
+ * session of its own whose controlling terminal is the pty's slave. */
 static pid_t spawn_command(const al_plan *p) {
   pid_t pid = -1;
-  int e = al_spawn(&pid, NULL, NULL, false, p->command_as_limit, p->argv, p->envp);
+  char tty[32] = "";
+  al_spawn_opts o = {.as_limit = p->command_as_limit};
+  if (p->stdio.pty) {
+    open_command_pty(p, tty, sizeof(tty));
+    o.tty = tty;
+    for (int i = 0; i < 3; i++)
+      if (p->stdio.kind[i] == AL_STDIO_PTY)
+        o.tty_fds |= 1u << i;
+  }
+  int e = al_spawn(&pid, &o, p->argv, p->envp);
   if (e == 0)
     return pid;
   char buf[240];
@@ -236,6 +285,7 @@ static void scrub_inherited_strings(void) {
 
 void al_sandbox_main(al_plan *p) {
   status_fd = p->status_fd;
+  place_stdio(p);
   scrub_inherited_strings();
   sigset_t none;
   sigemptyset(&none);
