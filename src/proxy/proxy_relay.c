@@ -16,8 +16,6 @@
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
 
-#define HIGH_WATER (256 * 1024)
-
 static struct bufferevent *peer_of(al_proxy_conn *c, struct bufferevent *bev) {
   return bev == c->client ? c->upstream : c->client;
 }
@@ -31,8 +29,7 @@ static bool over_cap(al_proxy_conn *c, size_t more) {
   return false;
 }
 
-/* Move what from holds to to; -1 when the connection was closed. */
-static int pump(al_proxy_conn *c, struct bufferevent *from, struct bufferevent *to, size_t n) {
+int al_relay_pump(al_proxy_conn *c, struct bufferevent *from, struct bufferevent *to, size_t n) {
   struct evbuffer *in = bufferevent_get_input(from);
   struct evbuffer *out = bufferevent_get_output(to);
   if (over_cap(c, n))
@@ -43,9 +40,9 @@ static int pump(al_proxy_conn *c, struct bufferevent *from, struct bufferevent *
     c->bytes_up += n;
   else
     c->bytes_down += n;
-  if (evbuffer_get_length(out) >= HIGH_WATER) {
+  if (evbuffer_get_length(out) >= AL_RELAY_HIGH_WATER) {
     bufferevent_disable(from, EV_READ);
-    bufferevent_setwatermark(to, EV_WRITE, HIGH_WATER / 2, 0);
+    bufferevent_setwatermark(to, EV_WRITE, AL_RELAY_HIGH_WATER / 2, 0);
   }
   return 0;
 }
@@ -79,7 +76,7 @@ static void drained(struct bufferevent *bev, void *arg) {
 
 static void tunnel_read(struct bufferevent *bev, void *arg) {
   al_proxy_conn *c = arg;
-  pump(c, bev, peer_of(c, bev), evbuffer_get_length(bufferevent_get_input(bev)));
+  al_relay_pump(c, bev, peer_of(c, bev), evbuffer_get_length(bufferevent_get_input(bev)));
 }
 
 static const char *tls_error(struct bufferevent *bev) {
@@ -144,7 +141,7 @@ static void body_read(struct bufferevent *bev, void *arg) {
       al_conn_refuse(c, 400, 0, "malformed request body (chunk framing)");
     return;
   }
-  if (mine > 0 && pump(c, bev, c->upstream, (size_t)mine) < 0)
+  if (mine > 0 && al_relay_pump(c, bev, c->upstream, (size_t)mine) < 0)
     return;
   if (c->req.complete) {
     /* anything after the one request (pipelining, or a smuggling attempt)
@@ -157,7 +154,7 @@ static void body_read(struct bufferevent *bev, void *arg) {
 static void response_read(struct bufferevent *bev, void *arg) {
   al_proxy_conn *c = arg;
   c->relaying = true;
-  pump(c, bev, c->client, evbuffer_get_length(bufferevent_get_input(bev)));
+  al_relay_pump(c, bev, c->client, evbuffer_get_length(bufferevent_get_input(bev)));
 }
 
 static void start_timers(al_proxy_conn *c) {
@@ -194,7 +191,7 @@ void al_forward_request(al_proxy_conn *c, const char *set_name, const char *set_
   else
     snprintf(hosthdr, sizeof(hosthdr), "%s:%u", c->host, c->port);
   size_t len = 0;
-  char *head = al_http_req_upstream_head(&c->req, c->path, hosthdr, set_name, set_value, set_len, &len);
+  char *head = al_http_req_upstream_head(&c->req, c->path, hosthdr, set_name, set_value, set_len, false, &len);
   if (!head) {
     al_conn_refuse(c, 503, 0, "out of memory");
     return;
