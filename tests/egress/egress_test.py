@@ -908,6 +908,9 @@ def test_inspect():
     check(r is not None and "inspected" not in r.get("reason", ""), "the opaque tunnel's record says so")
     px.proc.terminate()
     px.proc.wait(5)
+    with open(px.stderr.name) as f:
+        err = f.read()
+    check(px.proc.returncode == 0 and "Sanitizer" not in err, "the inspect proxy exits 0, clean (%s)" % err[-2000:])
 
 
 def test_secret_nowhere():
