@@ -276,18 +276,28 @@ static void client_event(struct bufferevent *bev, short what, void *arg) {
                  (what & BEV_EVENT_EOF) ? "closed" : "failed", where);
 }
 
-static void head_read(struct bufferevent *bev, void *arg) {
-  al_proxy_conn *c = arg;
-  struct evbuffer *in = bufferevent_get_input(bev);
+ssize_t al_conn_head(al_proxy_conn *c, const char **head) {
+  struct evbuffer *in = bufferevent_get_input(c->client);
   size_t have = evbuffer_get_length(in);
   size_t look = have > AL_HTTP_HEAD_MAX ? AL_HTTP_HEAD_MAX : have;
   const char *buf = (const char *)evbuffer_pullup(in, (ev_ssize_t)look);
   size_t end = buf ? al_http_head_end(buf, look) : 0;
-  if (!end) {
-    if (have >= AL_HTTP_HEAD_MAX)
-      al_conn_refuse(c, 431, 0, "request head over %d bytes", AL_HTTP_HEAD_MAX);
-    return;
+  if (!end && have >= AL_HTTP_HEAD_MAX) {
+    al_conn_refuse(c, 431, 0, "request head over %d bytes", AL_HTTP_HEAD_MAX);
+    return -1;
   }
+  *head = buf;
+  return (ssize_t)end;
+}
+
+static void head_read(struct bufferevent *bev, void *arg) {
+  al_proxy_conn *c = arg;
+  struct evbuffer *in = bufferevent_get_input(bev);
+  const char *buf = NULL;
+  ssize_t got = al_conn_head(c, &buf);
+  if (got <= 0)
+    return;
+  size_t end = (size_t)got;
   char why[256];
   c->have_req = true;
   int st = al_http_req_parse_head(&c->req, buf, end, why, sizeof(why));

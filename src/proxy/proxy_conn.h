@@ -82,6 +82,10 @@ void al_conn_finish(al_proxy_conn *c, const char *verdict, const char *fmt, ...)
 /* proxy_conn.c: arm the connection's timer to fire in seconds (what it
  * does then depends on the stage). */
 void al_conn_deadline(al_proxy_conn *c, unsigned seconds);
+/* The request head at the front of the client's input: its length and
+ * *head; 0 while it is not complete, -1 after refusing one over
+ * AL_HTTP_HEAD_MAX (431). */
+ssize_t al_conn_head(al_proxy_conn *c, const char **head);
 /* Take a token from the sandbox's and the host's bucket; 0, or -1 after
  * refusing with 429. */
 int al_conn_rate_limit(al_proxy_conn *c);
@@ -125,6 +129,16 @@ void al_relay_start(al_proxy_conn *c);
  * unsent (its write callback must start it again).  -1 when the connection
  * was closed. */
 int al_relay_pump(al_proxy_conn *c, struct bufferevent *from, struct bufferevent *to, size_t n);
+/* Write the current request's head upstream, rebuilt for path
+ * (al_http_req_upstream_head: Host c->host, with ":port" unless it is
+ * default_port, and the set_name header when not NULL), and count it; the
+ * copy that may hold a key is wiped.  0, or -1 after refusing (503). */
+int al_relay_head(al_proxy_conn *c, const char *path, uint16_t default_port, const char *set_name,
+                  const char *set_value, size_t set_len, bool keep_alive);
+/* Pass on what the client sent of the current request's body (its framing
+ * followed, nothing after it): 1 when the body is complete, 0 when more is
+ * to come, -1 when the connection was closed or refused. */
+int al_relay_body(al_proxy_conn *c);
 /* proxy_splice.c: relay a tunnel with splice(2); false if it cannot (the
  * buffered relay is used then). */
 bool al_splice_start(al_proxy_conn *c);

@@ -213,50 +213,19 @@ static int check_request(al_proxy_conn *c) {
 }
 
 static void body_read(al_proxy_conn *c) {
-  struct evbuffer *in = bufferevent_get_input(c->client);
-  size_t have = evbuffer_get_length(in);
-  if (have == 0)
+  if (al_relay_body(c) <= 0)
     return;
-  const char *data = (const char *)evbuffer_pullup(in, (ev_ssize_t)have);
-  ssize_t mine = al_http_req_feed_body(&c->req, data, have);
-  if (mine < 0) {
-    if (c->relaying)
-      al_conn_finish(c, "deny", "malformed request body");
-    else
-      al_conn_refuse(c, 400, 0, "malformed request body (chunk framing)");
-    return;
-  }
-  if (mine > 0 && al_relay_pump(c, c->client, c->upstream, (size_t)mine) < 0)
-    return;
-  if (c->req.complete) {
-    bufferevent_disable(c->client, EV_READ); /* a pipelined request waits for this one's answer */
-    cycle_done(c);
-  }
+  bufferevent_disable(c->client, EV_READ); /* a pipelined request waits for this one's answer */
+  cycle_done(c);
 }
 
 /* Send the checked request upstream, rebuilt, and its body after it. */
 static void forward(al_proxy_conn *c) {
   struct al_inspect *ins = c->ins;
-  char host[AL_HOST_MAX + 8];
-  if (c->port == 443)
-    snprintf(host, sizeof(host), "%s", c->host);
-  else
-    snprintf(host, sizeof(host), "%s:%u", c->host, c->port);
   const al_proxy_inject *key = c->inspect->has_inject ? &c->inspect->inject : NULL;
-  size_t len = 0;
-  char *head = al_http_req_upstream_head(&c->req, c->req.target, host, key ? key->header : NULL,
-                                         key ? (const char *)key->secret : NULL, key ? key->secret_len : 0, true, &len);
-  int rc = head ? bufferevent_write(c->upstream, head, len) : -1;
-  if (head) {
-    explicit_bzero(head, len); /* it may hold an injected key */
-    free(head);
-  }
-  if (rc < 0) {
-    al_conn_refuse(c, 503, 0, "out of memory");
+  if (al_relay_head(c, c->req.target, 443, key ? key->header : NULL, key ? (const char *)key->secret : NULL,
+                    key ? key->secret_len : 0, true) < 0)
     return;
-  }
-  c->bytes_up += len;
-  c->active_us = al_monotonic_us();
   ins->busy = true;
   ins->head_request = c->req.method == HTTP_HEAD;
   ins->client_keep_alive = http_should_keep_alive(&c->req.parser);
@@ -279,22 +248,18 @@ static void head_timer_fired(evutil_socket_t fd, short what, void *arg) {
 static void head_read(al_proxy_conn *c) {
   struct al_inspect *ins = c->ins;
   struct evbuffer *in = bufferevent_get_input(c->client);
-  size_t have = evbuffer_get_length(in);
-  if (have == 0)
+  if (evbuffer_get_length(in) == 0)
     return;
   if (!ins->head_timing) { /* its first bytes: from now on it must not dawdle */
     struct timeval tv = {.tv_sec = c->px->cfg.header_timeout_s};
     evtimer_add(ins->head_timer, &tv);
     ins->head_timing = true;
   }
-  size_t look = have > AL_HTTP_HEAD_MAX ? AL_HTTP_HEAD_MAX : have;
-  const char *buf = (const char *)evbuffer_pullup(in, (ev_ssize_t)look);
-  size_t end = buf ? al_http_head_end(buf, look) : 0;
-  if (!end) {
-    if (have >= AL_HTTP_HEAD_MAX)
-      al_conn_refuse(c, 431, 0, "request head over %d bytes", AL_HTTP_HEAD_MAX);
+  const char *buf = NULL;
+  ssize_t got = al_conn_head(c, &buf);
+  if (got <= 0)
     return;
-  }
+  size_t end = (size_t)got;
   evtimer_del(ins->head_timer);
   ins->head_timing = false;
   if (c->have_req)

@@ -75,7 +75,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a):
         pass
 
-    def answer(self):
+    def read_body(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -85,6 +85,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if size == 0:
                     break
                 body += chunk
+        return body
+
+    def answer(self):
+        body = self.read_body()
         UPSTREAM_SEEN.append((self.command, self.path, dict(self.headers.items()), body))
         if self.path.startswith("/v1/redirect"):
             self.send_response(302)
@@ -114,17 +118,12 @@ FRONT_SEEN = []  # (site, method, path, headers, body, TLS version) of every req
 FRONT_SNI = []   # the TLS name of every connection to the front
 
 
-class FrontHandler(http.server.BaseHTTPRequestHandler):
+class FrontHandler(Handler):
     """A shared front end (a CDN): one address and one certificate for
     allowed.test and other.test, the site chosen by the Host header."""
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *a):
-        pass
 
     def answer(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        body = self.read_body()
         site = (self.headers.get("Host") or "").split(":")[0]
         FRONT_SEEN.append((site, self.command, self.path, dict(self.headers.items()), body,
                            self.connection.version()))
@@ -270,7 +269,7 @@ def read_response(s):
             if not chunk:
                 break
             data += chunk
-    except (socket.timeout, ConnectionResetError):
+    except (socket.timeout, ConnectionResetError, ssl.SSLError):
         pass
     return data
 
@@ -727,19 +726,6 @@ def test_slow_and_floods():
     px.proc.terminate()
 
 
-def read_tls_until_eof(t):
-    data = b""
-    try:
-        while True:
-            b = t.recv(65536)
-            if not b:
-                break
-            data += b
-    except (socket.timeout, ssl.SSLError, ConnectionResetError):
-        pass
-    return data
-
-
 def test_inspect():
     """Inspect mode: the sandbox's TLS ends in the proxy, every request's
     Host must be the CONNECT host and TLS name, and the proxy's own TLS to
@@ -810,7 +796,7 @@ def test_inspect():
     t.sendall(("GET /p1 HTTP/1.1\r\nHost: %s\r\n\r\nGET /p2 HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
                % (front, front)).encode())
     t.settimeout(5)
-    data = read_tls_until_eof(t)
+    data = read_response(t)
     t.close()
     check(data.count(b"HTTP/1.1 200") == 2 and data.index(b"GET /p1") < data.index(b"GET /p2"),
           "inspect: pipelined requests answered in order, then closed (%r)" % data[-200:])
@@ -828,7 +814,7 @@ def test_inspect():
         t = ssl.create_default_context(cafile=cafile).wrap_socket(s, server_hostname="allowed.test")
         t.sendall(req)
         t.settimeout(5)
-        data = read_tls_until_eof(t)
+        data = read_response(t)
         t.close()
         check(status_of(data) == status, "inspect: %r answered %d (got %r)" % (req[:40], status, data[:60]))
         expect_one(px, "inspect refusal " + why, "deny", why, status=status)
@@ -837,7 +823,7 @@ def test_inspect():
     t = ssl.create_default_context(cafile=cafile).wrap_socket(s, server_hostname="allowed.test")
     t.sendall(b"GET /old HTTP/1.0\r\n\r\n")
     t.settimeout(5)
-    data = read_tls_until_eof(t)
+    data = read_response(t)
     t.close()
     check(status_of(data) == 200 and b"site allowed.test: GET /old" in data, "inspect: HTTP/1.0 without Host (%r)" % data)
     expect_one(px, "HTTP/1.0", "allow", "1 request")
@@ -852,7 +838,7 @@ def test_inspect():
         if want is None:  # an h2-only client that sends its preface anyway
             t.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
             t.settimeout(5)
-            data = read_tls_until_eof(t)
+            data = read_response(t)
             check(status_of(data) in (400, 505), "inspect: an HTTP/2 preface is refused (%r)" % data[:40])
         t.close()
         check(got == want, "inspect: ALPN offered %s, chose %r (want %r)" % (offer, got, want))
