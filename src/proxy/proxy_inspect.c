@@ -113,11 +113,15 @@ void al_inspect_close(al_proxy_conn *c) {
   bufferevent_enable(tcp, EV_WRITE);
 }
 
-/* No more requests: close once what is queued for the sandbox is out. */
+/* No more requests: close once what is queued for the sandbox is out (a
+ * sandbox that stops reading is waited for limits.idleTimeout at most). */
 static void close_after(al_proxy_conn *c, const char *why) {
   c->ins->closing = true;
   c->ins->end = why;
+  evtimer_del(c->ins->head_timer);
   bufferevent_disable(c->client, EV_READ);
+  struct timeval tv = {.tv_sec = c->px->cfg.idle_timeout_s};
+  bufferevent_set_timeouts(c->client, NULL, &tv);
   if (evbuffer_get_length(bufferevent_get_output(c->client)) == 0)
     al_inspect_close(c);
 }
@@ -309,7 +313,10 @@ static void client_event(struct bufferevent *bev, short what, void *arg) {
     return;
   }
   if (what & BEV_EVENT_TIMEOUT) {
-    idle(c, bev);
+    if (ins->closing)
+      close_now(c); /* the answer was not taken within idleTimeout */
+    else
+      idle(c, bev);
     return;
   }
   if (!ins->client_up) {

@@ -899,6 +899,36 @@ def test_inspect():
     check(px.proc.returncode == 0 and "Sanitizer" not in err, "the inspect proxy exits 0, clean (%s)" % err[-2000:])
 
 
+def test_inspect_timers():
+    """Inside an inspected tunnel: a head that has begun must end within
+    headerTimeout (408); a keep-alive connection left idle is closed at
+    idleTimeout, with its one record."""
+    cafile = os.path.join(TMP, "egress-ca-slow.pem")
+    px = Proxy("inspect-slow", dict(INSPECT_NET, limits={"headerTimeout": 1, "idleTimeout": 2}),
+               extra=("--ca-cert", cafile))
+    front = "allowed.test:%d" % FRONT_PORT
+    s, head = connect_tunnel(px, front)
+    t = ssl.create_default_context(cafile=cafile).wrap_socket(s, server_hostname="allowed.test")
+    t.sendall(b"GET /slow HTTP/1.1\r\nHost: allow")
+    t0 = time.time()
+    t.settimeout(5)
+    data = read_response(t)
+    t.close()
+    check(status_of(data) == 408 and time.time() - t0 < 3, "inspect: a slow head inside TLS is cut (%r)" % data[:40])
+    expect_one(px, "inspect slow head", "deny", "no complete request head", status=408)
+    conn = tunnel_client(px, "allowed.test", FRONT_PORT, cafile)
+    st, _, _ = fetch(conn, "/idle", front)
+    t0 = time.time()
+    conn.sock.settimeout(5)
+    rest = read_response(conn.sock)
+    conn.close()
+    check(st == 200 and rest == b"" and 1.5 < time.time() - t0 < 4.5,
+          "inspect: an idle keep-alive connection closed at idleTimeout (%.1f s)" % (time.time() - t0))
+    expect_one(px, "inspect idle", "allow", "1 request; idle for limits.idleTimeout")
+    px.proc.terminate()
+    px.proc.wait(5)
+
+
 def test_secret_nowhere():
     """The secret's value appears in no output, log or file of the run
     (the encrypted store excepted)."""
@@ -979,6 +1009,8 @@ def main():
     test_slow_and_floods()
     print("-- test_inspect", flush=True)
     test_inspect()
+    print("-- test_inspect_timers", flush=True)
+    test_inspect_timers()
     px.proc.terminate()
     px.proc.wait(5)
     check(px.proc.returncode == 0, "proxy exits 0 on SIGTERM")
