@@ -59,9 +59,13 @@ void al_upstream_tls(al_proxy_conn *c, void (*ready)(al_proxy_conn *c)) {
     al_conn_refuse(c, 503, 0, "cannot set up TLS");
     return;
   }
+  /* deferred callbacks: the filter reports a close_notify that came with
+   * the last data before it has passed that data on, and deferred ones run
+   * reads before events, so an answer and its close in one flight are not
+   * taken for a close before answering */
   struct bufferevent *tcp = c->upstream;
   struct bufferevent *tls = bufferevent_openssl_filter_new(c->px->base, tcp, ssl, BUFFEREVENT_SSL_CONNECTING,
-                                                           BEV_OPT_CLOSE_ON_FREE);
+                                                           BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
   if (!tls) {
     SSL_free(ssl);
     al_conn_refuse(c, 503, 0, "cannot set up TLS");

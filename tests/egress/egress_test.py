@@ -178,6 +178,46 @@ def bulk_server():
     threading.Thread(target=loop, daemon=True).start()
 
 
+CLOSER_PORT = 28448
+
+
+def closer_server():
+    """TLS on 127.0.0.2:CLOSER_PORT that answers one request and sends its
+    close_notify right behind the answer, so that a proxy reads both at
+    once (libevent's TLS filter then reports the close before the data)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(os.path.join(TMP, "srv.pem"), os.path.join(TMP, "srv.key"))
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind((UP, CLOSER_PORT))
+    srv.listen(16)
+
+    def one(conn):
+        try:
+            t = ctx.wrap_socket(conn, server_side=True)
+            t.settimeout(5)
+            head = b""
+            while b"\r\n\r\n" not in head:
+                b = t.recv(4096)
+                if not b:
+                    return
+                head += b
+            out = b"closed right after"
+            t.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(out), out))
+            t.unwrap()  # close_notify now, then wait for the proxy's
+        except (OSError, ssl.SSLError):
+            pass
+        finally:
+            conn.close()
+
+    def loop():
+        while True:
+            conn, _ = srv.accept()
+            threading.Thread(target=one, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=loop, daemon=True).start()
+
+
 def make_certs():
     def sh(*args):
         subprocess.run(args, check=True, capture_output=True, cwd=TMP)
@@ -602,6 +642,13 @@ def test_injection(px):
     resp = route_request(px, "/llm/../admin")
     check(status_of(resp) == 400, "'..' in a route path refused")
     expect_one(px, "route traversal", "deny", "path segment")
+    # an upstream whose close_notify comes with its answer: the answer
+    # still counts (it was taken for "closed before answering")
+    statuses = [status_of(route_request(px, "/closer/x")) for _ in range(10)]
+    check(statuses == [200] * 10, "route: answers followed at once by close_notify arrive (%s)" % statuses)
+    recs = px.new_records()
+    check(len(recs) == 10 and all(r["verdict"] == "allow" and "route /closer/" in r["reason"] for r in recs),
+          "route to a closing upstream: one allow record each: %s" % recs)
     resp = route_request(px, "/nothere/x")
     check(status_of(resp) == 404, "unknown path refused")
     expect_one(px, "unknown route", "deny", "no injection route")
@@ -887,6 +934,16 @@ def test_inspect():
     check(len(UPSTREAM_SEEN) == before + 2, "inspect+inject: the redirect was not followed")
     expect_one(px, "inspect with injection", "allow", "inspected; 2 requests", host="api.test")
 
+    # an answer and its close_notify in one flight: the answer arrives
+    ok = 0
+    for _ in range(10):
+        conn = tunnel_client(px, "api.test", CLOSER_PORT, cafile)
+        st, _, body = fetch(conn, "/x", "api.test:%d" % CLOSER_PORT)
+        conn.close()
+        ok += st == 200 and body == b"closed right after"
+        expect_one(px, "inspected closing upstream", "allow", "1 request; the upstream closed")
+    check(ok == 10, "inspect: answers followed at once by close_notify arrive (%d/10)" % ok)
+
     # opaque rules beside inspected ones stay opaque (allowed.test:28443)
     head, body = tls_through(px, "allowed.test:28443", "allowed.test")
     check(isinstance(body, bytes) and b"hello from GET /x" in body, "inspect: a rule without inspect stays opaque")
@@ -961,6 +1018,7 @@ def main():
     bad.load_cert_chain(os.path.join(TMP, "self.pem"), os.path.join(TMP, "self.key"))
     servers = [serve(28080), serve(28443, tls), serve(28444, bad), serve_front()]
     bulk_server()
+    closer_server()
 
     names = {"allowed.test": [UP], "api.test": [UP], "other.test": [UP], "a.wild.test": [UP], "wrongname.test": [UP],
              "rebind.test": ["127.0.0.1"], "meta.test": ["169.254.169.254"], "private.test": ["10.0.0.1"],
@@ -982,6 +1040,8 @@ def main():
                                                                                 "secret": "anthropic"}},
             {"path": "/bad/", "upstream": "https://api.test:28444", "inject": {"header": "x-api-key",
                                                                                 "secret": "anthropic"}},
+            {"path": "/closer/", "upstream": "https://api.test:%d" % CLOSER_PORT,
+             "inject": {"header": "x-api-key", "secret": "anthropic"}},
         ],
     }
     # the same, with inspected hosts: the front, an injection upstream, an
@@ -991,7 +1051,8 @@ def main():
         {"host": "allowed.test:%d" % FRONT_PORT, "inspect": True},
         {"host": "api.test:28443", "inspect": True, "inject": {"header": "x-api-key", "secret": "anthropic"}},
         {"host": "api.test:28444", "inspect": True},
-        {"host": "wrongname.test:%d" % FRONT_PORT, "inspect": True}])
+        {"host": "wrongname.test:%d" % FRONT_PORT, "inspect": True},
+        {"host": "api.test:%d" % CLOSER_PORT, "inspect": True}])
     px = Proxy("main", BASE_NET)
     with open("/proc/%d/status" % px.proc.pid) as f:
         check("NoNewPrivs:\t1" in f.read(), "the proxy runs with no_new_privs")
