@@ -169,7 +169,7 @@ grep -rs "%s" /tmp /etc /run /proc/self/environ "$HOME" >/dev/null && echo SECRE
         et.check(et.SECRET not in f.read(), "[%s] the key is not in the records" % n)
 
 
-def inspected(mode, cfg, front):
+def inspected(mode, cfg, front, api):
     """An inspected host from inside: curl and Python trust the proxy's
     certificate through the generated bundle, fronting is refused, and only
     the CA's certificate is in the sandbox."""
@@ -204,6 +204,24 @@ cat /run/airlock/egress-ca.crt
     et.check([(x["verdict"], x["status"]) for x in recs] == [("allow", 200), ("deny", 421), ("allow", 200)] and
              "inspected" in recs[0]["reason"] and "domain fronting" in recs[1]["reason"],
              "[%s] one record per connection: %s" % (n, recs))
+    # injection on an inspected host: plain https://api.test from inside,
+    # the upstream gets the key, the sandbox never holds it
+    before = len(et.UPSTREAM_SEEN)
+    script = r'''
+curl -sS --max-time 10 -H 'x-api-key: fake' -d '{"m":1}' https://api.test:%d/v1/messages; echo
+env; cat /run/airlock/* /proc/self/environ 2>/dev/null
+grep -rs "%s" /tmp /etc /run "$HOME" >/dev/null && echo SECRET-VISIBLE
+''' % (api, et.SECRET)
+    r = mode.run(script, cfg)
+    et.check("hello from POST /v1/messages" in r.stdout, "[%s] inspected host with injection: %s %s" % (n, r.stdout,
+                                                                                                     r.stderr))
+    got = et.UPSTREAM_SEEN[before:]
+    et.check(len(got) == 1 and [v for k, v in got[0][2].items() if k.lower() == "x-api-key"] == [et.SECRET],
+             "[%s] the inspected upstream got the key instead of the sandbox's" % n)
+    et.check(et.SECRET not in r.stdout and et.SECRET not in r.stderr and "SECRET-VISIBLE" not in r.stdout,
+             "[%s] the key is nowhere in the sandbox (inspected host)" % n)
+    recs = [x for x in mode.new_records() if x.get("kind") != "dns"]
+    et.check(len(recs) == 1 and "inspected; 1 request" in recs[0]["reason"], "[%s] one record: %s" % (n, recs))
     # each sandbox has its own CA
     r = mode.run("cat /run/airlock/egress-ca.crt", cfg)
     et.check(r.stdout.startswith("-----BEGIN CERTIFICATE-----") and r.stdout != ca, "[%s] a new CA per sandbox" % n)
@@ -243,7 +261,9 @@ def main():
     with open(plain_cfg, "w") as f:
         json.dump({"network": network}, f)
     cfg = os.path.join(T, "sandbox.json")
-    network["allow"] = network["allow"] + [{"host": "allowed.test:%d" % front, "inspect": True}]
+    network["allow"] = network["allow"] + [
+        {"host": "allowed.test:%d" % front, "inspect": True},
+        {"host": "api.test:%d" % tls_port, "inspect": True, "inject": {"header": "x-api-key", "secret": "anthropic"}}]
     with open(cfg, "w") as f:
         json.dump({"network": network}, f)
     for c in (cfg, plain_cfg):
@@ -260,7 +280,7 @@ def main():
         attacks(m, cfg, port)
         print("-- inspected host as", m.name, flush=True)
         m.plain_cfg = plain_cfg
-        inspected(m, cfg, front)
+        inspected(m, cfg, front, tls_port)
     for s in servers:
         s.shutdown()
     print("sandbox_test: %d checks passed, %d failed" % (et.PASSES, len(et.FAILS)))
