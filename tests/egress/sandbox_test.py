@@ -199,6 +199,7 @@ cat /run/airlock/egress-ca.crt
              "CURL_CA_BUNDLE=/run/airlock/ca-certificates.crt NODE_EXTRA_CA_CERTS=/run/airlock/egress-ca.crt" in out,
              "[%s] the trust variables" % n)
     et.check("KEY-IN-ENV" not in out and "KEY-IN-FILES" not in out, "[%s] no private key in the sandbox: %s" % (n, out))
+    et.check("Sanitizer" not in r.stderr, "[%s] the proxy (its stderr is the launcher's) is clean: %s" % (n, r.stderr))
     ca = out[out.find("-----BEGIN CERTIFICATE-----"):]
     recs = [x for x in mode.new_records() if x.get("kind") != "dns"]
     et.check([(x["verdict"], x["status"]) for x in recs] == [("allow", 200), ("deny", 421), ("allow", 200)] and
