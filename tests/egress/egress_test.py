@@ -148,14 +148,25 @@ BULK_PORT = 28445
 BULK = os.urandom(8 << 20)
 
 
+def raw_server(port, one):
+    """TCP on 127.0.0.2:port, each connection handed to one(conn) in a thread."""
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind((UP, port))
+    srv.listen(16)
+
+    def loop():
+        while True:
+            conn, _ = srv.accept()
+            threading.Thread(target=one, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=loop, daemon=True).start()
+
+
 def bulk_server():
     """Raw TCP on 127.0.0.2:BULK_PORT: reads until the client half-closes,
     then answers the SHA-256 of what it got and 8 MiB, and closes."""
     import hashlib
-    srv = socket.socket()
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind((UP, BULK_PORT))
-    srv.listen(16)
 
     def one(conn):
         h = hashlib.sha256()
@@ -170,12 +181,7 @@ def bulk_server():
             pass
         conn.close()
 
-    def loop():
-        while True:
-            conn, _ = srv.accept()
-            threading.Thread(target=one, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=loop, daemon=True).start()
+    raw_server(BULK_PORT, one)
 
 
 CLOSER_PORT = 28448
@@ -187,10 +193,6 @@ def closer_server():
     once (libevent's TLS filter then reports the close before the data)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(os.path.join(TMP, "srv.pem"), os.path.join(TMP, "srv.key"))
-    srv = socket.socket()
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind((UP, CLOSER_PORT))
-    srv.listen(16)
 
     def one(conn):
         try:
@@ -210,12 +212,7 @@ def closer_server():
         finally:
             conn.close()
 
-    def loop():
-        while True:
-            conn, _ = srv.accept()
-            threading.Thread(target=one, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=loop, daemon=True).start()
+    raw_server(CLOSER_PORT, one)
 
 
 def make_certs():
