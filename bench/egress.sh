@@ -13,7 +13,9 @@
 #      verified).  Proxied = connect to the proxy, CONNECT, read the 200,
 #      handshake through the tunnel; the time is also split into the path
 #      open (the 200 read) and the handshake.
-#   3. bulk throughput over one connection, --bulk-mib MiB downloaded:
+#   3. HTTPS request: a fresh connection, the TLS handshake (through the
+#      tunnel when proxied), GET, the whole 1 KiB response.
+#   4. bulk throughput over one connection, --bulk-mib MiB downloaded:
 #      (a) raw TCP, through a tunnel on a port listed in the proxy's
 #      network.opaquePorts, (b) TLS (AES-GCM) through a tunnel whose hello
 #      the proxy checks.
@@ -25,11 +27,16 @@
 # SNI); tinyproxy (Debian's package, IP literal: it resolves with the
 # system's resolver, which does not know up.test), from a generated config:
 # loopback only, no filter, no Via header, log to a file at level Warning
-# (no line per connection).  Without tinyproxy installed the column is
-# skipped and the output says so (scripts/install-deps installs it).
+# (no line per connection); airlock-inspect (2 and 3 only) through a second
+# airlock proxy whose allow entry for up.test says "inspect": the client's
+# TLS ends in the proxy with a certificate from its own CA (written with
+# --ca-cert and trusted by the client beside the upstream's), every
+# request's Host is checked, and the proxy speaks its own verified TLS to
+# the upstream.  Without tinyproxy installed the column is skipped and the
+# output says so (scripts/install-deps installs it).
 #
 # The issue's targets for airlock (in the `targets` lines): added latency at
-# the median under 0.3 ms for 1 and 2, bulk throughput through a tunnel at
+# the median under 0.3 ms for 1 and 2 (3 has none), bulk throughput through a tunnel at
 # least 80% of direct.  The airlock proxy runs with both rate limits off
 # (rateLimit 0: the defaults, 1200/min and 600/min per host, would refuse
 # most of this run) and its JSON-lines log on /dev/null (it still builds and
@@ -40,7 +47,7 @@
 # at a time, timed with CLOCK_MONOTONIC).  The cases alternate request by
 # request, round-robin with a rotating start, so a drift of this VM hits
 # them alike; each of 1 and 2 starts with --warmup untimed requests per
-# case, bulk with one untimed transfer of up to 16 MiB per case.  Latency:
+# case (and 3), bulk with one untimed transfer of up to 16 MiB per case.  Latency:
 # median, p90, p99 over all requests; bulk: MB/s (10^6 bytes per second,
 # from connect() to the last byte), median, min and max over the rounds.
 # "added" is a case's median minus direct's, "ratio" its median over
@@ -49,13 +56,14 @@
 # the targets were met, and exits 0 either way (non-zero only when it
 # cannot run).
 #
-# usage: bench/egress.sh [--bin DIR] [--http N] [--tls N] [--warmup N]
+# usage: bench/egress.sh [--bin DIR] [--http N] [--tls N] [--https N] [--warmup N]
 #                        [--bulk-mib M] [--bulk-rounds R] [--raw FILE]
 #                        [--no-tinyproxy]
 # Without --bin it builds build-ebench (Release) from this tree; DIR must
 # hold airlock-node and egress-load.  --http N: timed plain HTTP requests
 # per case (default 5000, env EGRESS_HTTP); --tls N: timed CONNECT set-ups
-# per case (default 2500, EGRESS_TLS); --warmup N: untimed requests per case
+# per case (default 2500, EGRESS_TLS); --https N: timed HTTPS requests per
+# case (default 2500, EGRESS_HTTPS); --warmup N: untimed requests per case
 # first (default 50, EGRESS_WARMUP); --bulk-mib M: MiB per bulk transfer
 # (default 256, EGRESS_BULK_MIB); --bulk-rounds R: transfers per case and
 # kind (default 9, EGRESS_BULK_ROUNDS).  0 skips a measurement.  --raw FILE
@@ -65,6 +73,7 @@ set -euo pipefail
 BIN=""
 HTTP_N="${EGRESS_HTTP:-5000}"
 TLS_N="${EGRESS_TLS:-2500}"
+HTTPS_N="${EGRESS_HTTPS:-2500}"
 WARMUP="${EGRESS_WARMUP:-50}"
 BULK_MIB="${EGRESS_BULK_MIB:-256}"
 BULK_ROUNDS="${EGRESS_BULK_ROUNDS:-9}"
@@ -80,6 +89,7 @@ while [ $# -gt 0 ]; do
     --bin) BIN="${2:?--bin needs a directory}"; shift 2 ;;
     --http) HTTP_N="${2:?--http needs a number}"; shift 2 ;;
     --tls) TLS_N="${2:?--tls needs a number}"; shift 2 ;;
+    --https) HTTPS_N="${2:?--https needs a number}"; shift 2 ;;
     --warmup) WARMUP="${2:?--warmup needs a number}"; shift 2 ;;
     --bulk-mib) BULK_MIB="${2:?--bulk-mib needs a number}"; shift 2 ;;
     --bulk-rounds) BULK_ROUNDS="${2:?--bulk-rounds needs a number}"; shift 2 ;;
@@ -89,7 +99,7 @@ while [ $# -gt 0 ]; do
     *) echo "egress.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
   esac
 done
-for n in "$HTTP_N" "$TLS_N" "$WARMUP" "$BULK_MIB" "$BULK_ROUNDS"; do
+for n in "$HTTP_N" "$TLS_N" "$HTTPS_N" "$WARMUP" "$BULK_MIB" "$BULK_ROUNDS"; do
   case "$n" in ''|*[!0-9]*) echo "egress.sh: not a number: $n" >&2; exit 2 ;; esac
 done
 [ "$BULK_MIB" -ge 1 ] || { echo "egress.sh: --bulk-mib must be at least 1" >&2; exit 2; }
@@ -191,9 +201,24 @@ AIRLOCK_PORT="$("$LOAD" free-port 127.0.0.1)"
 AIRLOCK_PID=$!
 PIDS+=("$AIRLOCK_PID")
 wait_file "$TMP/airlock.ready" $AIRLOCK_PID "airlock proxy" || { cat "$TMP/airlock.err" >&2; exit 1; }
+# the same proxy with up.test inspected: its own CA, trusted by the client
+cat >"$TMP/inspect.json" <<EOF
+{"network": {"allow": [{"host": "$NAME:*", "inspect": true}], "opaquePorts": [$BULK_PORT],
+             "upstreamCa": "$TMP/cert.pem",
+             "rateLimit": {"requestsPerMinute": 0, "perHostRequestsPerMinute": 0}}}
+EOF
+INSPECT_PORT="$("$LOAD" free-port 127.0.0.1)"
+"$BIN/airlock-node" proxy --listen "127.0.0.1:$INSPECT_PORT" --config "$TMP/inspect.json" \
+  --allow-address "$UPSTREAM" --resolver "$UPSTREAM:$DNS_PORT" --log /dev/null --ca-cert "$TMP/inspect-ca.pem" \
+  --ready-file "$TMP/inspect.ready" 2>"$TMP/inspect.err" &
+INSPECT_PID=$!
+PIDS+=("$INSPECT_PID")
+wait_file "$TMP/inspect.ready" $INSPECT_PID "airlock proxy (inspect)" || { cat "$TMP/inspect.err" >&2; exit 1; }
+cat "$TMP/cert.pem" "$TMP/inspect-ca.pem" >"$TMP/trust.pem"
 RAW_ARGS=()
 [ -z "$RAW" ] || RAW_ARGS=(--raw "$RAW")
-CASES=(--case direct --case "airlock=127.0.0.1:$AIRLOCK_PORT:name" --case "airlock-ip=127.0.0.1:$AIRLOCK_PORT:ip")
+CASES=(--case direct --case "airlock=127.0.0.1:$AIRLOCK_PORT:name" --case "airlock-ip=127.0.0.1:$AIRLOCK_PORT:ip"
+       --case "airlock-inspect=127.0.0.1:$INSPECT_PORT:inspect")
 
 # --- tinyproxy --------------------------------------------------------------
 TINY_PID=""
@@ -243,24 +268,28 @@ echo "load:      $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) at the start: o
 echo "airlock:   git $GIT, $BIN/airlock-node proxy (rate limits off, log /dev/null)"
 echo "peer:      ${TINY_VERSION:-none}"
 echo "openssl:   $(openssl version | cut -d' ' -f1-2)"
-echo "settings:  http $HTTP_N, tls $TLS_N, warmup $WARMUP per case; bulk $BULK_MIB MiB x $BULK_ROUNDS rounds"
+echo "settings:  http $HTTP_N, tls $TLS_N, https $HTTPS_N, warmup $WARMUP per case; bulk $BULK_MIB MiB x $BULK_ROUNDS rounds"
 for n in "${NOTES[@]}"; do echo "note:      $n"; done
 echo
 
 CPU0_A="$(proc_cpu_s $AIRLOCK_PID)"
+CPU0_I="$(proc_cpu_s $INSPECT_PID)"
 [ -z "$TINY_PID" ] || CPU0_T="$(proc_cpu_s $TINY_PID)"
-"$LOAD" run --servers "$TMP/servers" --ca "$TMP/cert.pem" --name "$NAME" "${CASES[@]}" --target airlock \
-  --http "$HTTP_N" --tls "$TLS_N" --warmup "$WARMUP" \
+"$LOAD" run --servers "$TMP/servers" --ca "$TMP/trust.pem" --name "$NAME" "${CASES[@]}" --target airlock \
+  --http "$HTTP_N" --tls "$TLS_N" --https "$HTTPS_N" --warmup "$WARMUP" \
   --bulk-bytes "$((BULK_MIB * 1048576))" --bulk-rounds "$BULK_ROUNDS" "${RAW_ARGS[@]}"
 
 echo
 kill -0 $AIRLOCK_PID 2>/dev/null || echo "note: the airlock proxy is no longer running" >&2
-echo "proxy processes over the run (warm-ups included; the airlock process served both airlock columns):"
+echo "proxy processes over the run (warm-ups included; one airlock process served airlock and airlock-ip):"
 echo "  airlock:   CPU $(awk -v a="$CPU0_A" -v b="$(proc_cpu_s $AIRLOCK_PID)" 'BEGIN {printf "%.2f", b - a}') s, peak RSS $(proc_hwm $AIRLOCK_PID)"
+echo "  airlock-inspect: CPU $(awk -v a="$CPU0_I" -v b="$(proc_cpu_s $INSPECT_PID)" 'BEGIN {printf "%.2f", b - a}') s, peak RSS $(proc_hwm $INSPECT_PID)"
 if [ -n "$TINY_PID" ]; then
   echo "  tinyproxy: CPU $(awk -v a="$CPU0_T" -v b="$(proc_cpu_s $TINY_PID)" 'BEGIN {printf "%.2f", b - a}') s, peak RSS $(proc_hwm $TINY_PID)"
 fi
 echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
-if [ -s "$TMP/airlock.err" ]; then
-  echo "airlock proxy stderr:"; sed 's/^/  /' "$TMP/airlock.err" | tail -n 5
-fi
+for e in airlock inspect; do
+  if [ -s "$TMP/$e.err" ]; then
+    echo "airlock proxy ($e) stderr:"; sed 's/^/  /' "$TMP/$e.err" | tail -n 5
+  fi
+done

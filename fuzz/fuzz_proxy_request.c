@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (n > (ssize_t)(size - end))
       abort();
     size_t hl;
-    char *head = al_http_req_upstream_head(&r, "/x", "example.com", "x-key", "v", 1, &hl);
+    char *head = al_http_req_upstream_head(&r, "/x", "example.com", "x-key", "v", 1, (size & 1) != 0, &hl);
     if (head && (hl < 4 || memcmp(head + hl - 4, "\r\n\r\n", 4) != 0 || al_http_head_end(head, hl) != hl))
       abort();
     free(head);

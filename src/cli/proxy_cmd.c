@@ -31,6 +31,8 @@ enum {
   OPT_CONTROL_FD,
   OPT_CONFIG_FD,
   OPT_LOG_FD,
+  OPT_CA_CERT,
+  OPT_CA_VALIDITY,
   OPT_HELP,
 };
 
@@ -49,6 +51,8 @@ static const struct option options[] = {
     {"control-fd", required_argument, 0, OPT_CONTROL_FD},
     {"config-fd", required_argument, 0, OPT_CONFIG_FD},
     {"log-fd", required_argument, 0, OPT_LOG_FD},
+    {"ca-cert", required_argument, 0, OPT_CA_CERT},
+    {"ca-validity", required_argument, 0, OPT_CA_VALIDITY},
     {"help", no_argument, 0, OPT_HELP},
     {0, 0, 0, 0},
 };
@@ -58,7 +62,7 @@ static void usage(FILE *out) {
           "usage: airlock proxy --listen ADDR:PORT [--allow HOST[:PORT]]... [--deny HOST[:PORT]]...\n"
           "                     [--config FILE] [--dns-listen ADDR:PORT] [--allow-address CIDR]...\n"
           "                     [--resolver IP[:PORT]] [--log FILE] [--sandbox NAME] [--state-dir DIR]\n"
-          "                     [--ready-file FILE]\n"
+          "                     [--ready-file FILE] [--ca-cert FILE] [--ca-validity SECONDS]\n"
           "\n"
           "The egress proxy: HTTP CONNECT and absolute-URI requests to the hosts the rules\n"
           "allow (deny by default), credential injection routes, one JSON line per\n"
@@ -74,7 +78,10 @@ static void usage(FILE *out) {
           "  --log FILE                append the JSON-lines records there (default: stderr)\n"
           "  --sandbox NAME            the name put in every record\n"
           "  --state-dir DIR           where the secret store is (for injection routes)\n"
-          "  --ready-file FILE         write the proxy's pid there once it is listening\n");
+          "  --ready-file FILE         write the proxy's pid there once it is listening\n"
+          "  --ca-cert FILE            write the certificate of the CA of inspected hosts there\n"
+          "                            (allow entries with \"inspect\": true); clients must trust it\n"
+          "  --ca-validity SECONDS     how long that CA is valid (default 86400)\n");
 }
 
 #define bad(...) cli_fail("proxy", NULL, CLI_EXIT_USAGE, __VA_ARGS__)
@@ -127,6 +134,15 @@ int cli_proxy(int argc, char **argv) {
       if (fd_arg(optarg, &o.log_fd) < 0)
         return bad("--log-fd '%s' is not a file descriptor number (3 or more)", optarg);
       break;
+    case OPT_CA_CERT: o.ca_cert_path = optarg; break;
+    case OPT_CA_VALIDITY: {
+      char *end;
+      long long v = strtoll(optarg, &end, 10);
+      if (!*optarg || *end || v < 60 || v > 10LL * 365 * 24 * 3600)
+        return bad("--ca-validity '%s' is not a number of seconds from 60 to ten years", optarg);
+      o.ca_validity_s = v;
+      break;
+    }
     case OPT_HELP: usage(stdout); return 0;
     default:
       bad("unknown or incomplete option '%s'", argv[optind - 1]);
@@ -143,8 +159,8 @@ int cli_proxy(int argc, char **argv) {
     return bad("%s", "--log and --log-fd exclude each other");
   if (o.config_fd >= 0 && o.config_path)
     return bad("%s", "--config and --config-fd exclude each other");
-  if (o.control_fd >= 0 && (o.dns_listen || o.ready_file))
-    return bad("%s", "--dns-listen and --ready-file are for a standalone proxy (--listen)");
+  if (o.control_fd >= 0 && (o.dns_listen || o.ready_file || o.ca_cert_path))
+    return bad("%s", "--dns-listen, --ready-file and --ca-cert are for a standalone proxy (--listen)");
   /* the store is needed only by injection routes: no default is no error */
   if (state_flag && state_flag[0] == '\0')
     return bad("--state-dir must not be empty");

@@ -8,8 +8,10 @@
  * (HTTP heads), proxy_conn.c (accept, read the head, decide),
  * proxy_record.c (refuse, record, release), proxy_upstream.c (resolve,
  * check, connect), proxy_relay.c (moving bytes), proxy_tunnel.c (CONNECT
- * and the SNI check), proxy_route.c (credential injection), proxy_dns.c
- * (the DNS stub), proxy_log.c, proxy_main.c. */
+ * and the SNI check), proxy_inspect.c (inspected tunnels: TLS ended here,
+ * every request's Host checked), proxy_ca.c (their per-proxy CA),
+ * proxy_route.c (credential injection, upstream TLS), proxy_dns.c (the DNS
+ * stub), proxy_log.c, proxy_main.c. */
 #ifndef AIRLOCK_PROXY_H
 #define AIRLOCK_PROXY_H
 
@@ -34,6 +36,17 @@ static inline void al_json_decrefp(json_t **j) {
 
 #define AL_PROXY_MAX_ROUTES 32
 #define AL_PROXY_MAX_ADDR_RULES 32
+#define AL_PROXY_MAX_INSPECT 32
+
+/* A header set from a secret on requests that leave over verified TLS
+ * (routes, inspected hosts), replacing any header of that name. */
+typedef struct {
+  char *header; /* "x-api-key" */
+  char *prefix; /* put before the secret ("Bearer "), "" if none */
+  char *secret_name;
+  unsigned char *secret; /* sodium-guarded value (prefix included) */
+  size_t secret_len;
+} al_proxy_inject;
 
 /* A credential-injection route: plain HTTP from the sandbox to PATH... is
  * sent over verified TLS to UPSTREAM with HEADER set from a secret. */
@@ -42,12 +55,20 @@ typedef struct {
   char *upstream_host; /* normalised */
   uint16_t upstream_port;
   char *upstream_base; /* path prefix of the upstream URL, "" or "/v1" */
-  char *header;        /* "x-api-key" */
-  char *prefix;        /* put before the secret ("Bearer "), "" if none */
-  char *secret_name;
-  unsigned char *secret; /* sodium-guarded value (prefix included) */
-  size_t secret_len;
+  al_proxy_inject inject;
 } al_proxy_route;
+
+/* An allow entry with "inspect": true: the CONNECT tunnels it covers end
+ * in the proxy's TLS (a certificate from the per-proxy CA), and every
+ * request in them must name the CONNECT host. */
+typedef struct {
+  char *rule;              /* HOST[:PORT] as written */
+  al_egress_ruleset *match; /* that one rule: which tunnels it covers */
+  char *constraint;        /* the CA's permitted DNS subtree for it; NULL for "*" (then none at all) */
+  int port;                /* the rule's port: 0 none (80 and 443), -1 "*" */
+  bool has_inject;
+  al_proxy_inject inject; /* when has_inject: only on a rule for one name */
+} al_proxy_inspect;
 
 typedef struct {
   al_ip net;
@@ -60,6 +81,8 @@ typedef struct {
   size_t n_allow_addresses;
   al_proxy_route routes[AL_PROXY_MAX_ROUTES];
   size_t n_routes;
+  al_proxy_inspect inspects[AL_PROXY_MAX_INSPECT];
+  size_t n_inspect;
   uint16_t opaque_ports[16]; /* CONNECT ports whose tunnel need not start with a TLS hello */
   size_t n_opaque_ports;
   char *resolver;    /* "IP[:PORT]" or NULL for the system's */
@@ -79,13 +102,18 @@ int al_proxy_config_load_secrets(al_proxy_config *cfg, const char *state_dir, ai
 void al_proxy_config_free(al_proxy_config *cfg);
 /* Whether addr is listed in allowAddresses. */
 bool al_proxy_address_allowed(const al_proxy_config *cfg, const struct sockaddr *sa);
+/* The first inspect entry whose rule covers the name host (normalised) at
+ * port, or NULL: then a tunnel there is opaque. */
+const al_proxy_inspect *al_proxy_inspect_match(const al_proxy_config *cfg, const char *host, uint16_t port);
 
 typedef struct al_proxy_conn al_proxy_conn;
 
 typedef struct al_proxy {
   struct event_base *base;
   struct evdns_base *dns;
-  SSL_CTX *tls; /* client context for routes: system store (+ upstreamCa) */
+  SSL_CTX *tls; /* client context for routes and inspected hosts: system store (+ upstreamCa) */
+  struct al_proxy_ca *ca; /* inspected hosts: the per-proxy CA (proxy_ca.c); its key stays here */
+  SSL_CTX *inspect_tls;   /* server context of inspected tunnels (http/1.1 only) */
   al_proxy_config cfg;
   al_bucket bucket;
   al_host_buckets *host_buckets;
@@ -134,6 +162,8 @@ typedef struct {
   const char *sandbox;
   const char *state_dir;
   const char *ready_file;
+  const char *ca_cert_path; /* standalone: write the inspect CA's certificate there */
+  int64_t ca_validity_s;    /* how long the inspect CA is valid (0: a day) */
 } al_proxy_options;
 
 /* Run a proxy until it is told to stop (SIGTERM/SIGINT, or the control
@@ -150,5 +180,9 @@ int al_proxy_dns_fd(al_proxy *px, int fd, airlock_error **err);
 void al_proxy_dns_stop(al_proxy *px);
 /* proxy_route.c */
 int al_proxy_tls_init(al_proxy *px, airlock_error **err);
+/* proxy_inspect.c: the CA and the server context, when some allow entry
+ * inspects; then *pem is the CA certificate (malloc'd; NULL otherwise) */
+int al_proxy_inspect_init(al_proxy *px, int64_t validity_s, char **pem, airlock_error **err);
+void al_proxy_inspect_free(al_proxy *px);
 
 #endif

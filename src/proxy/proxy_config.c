@@ -1,8 +1,9 @@
 /* proxy_config.c - the `network` object of an airlock config, as the egress
  * proxy reads it: rules, addresses allowed despite their class, injection
- * routes, rate limits and caps.  Strict: an unknown key or a value of the
- * wrong type is an error naming it, so a typo cannot open or close more
- * than the operator meant.  Secrets are loaded separately, after checking. */
+ * routes, inspected hosts, rate limits and caps.  Strict: an unknown key or
+ * a value of the wrong type is an error naming it, so a typo cannot open or
+ * close more than the operator meant.  Secrets are loaded separately, after
+ * checking. */
 #include "proxy.h"
 
 #include <arpa/inet.h>
@@ -228,6 +229,30 @@ static bool header_name_ok(const char *s) {
   return true;
 }
 
+/* {"header", "secret"[, "prefix"]} at key (a route's or an allow entry's "inject") */
+static int parse_inject(al_proxy_inject *in, json_t *inj, const char *key, airlock_error **err) {
+  if (!json_is_object(inj))
+    return al_err(err, 0, "config key '%s' must be an object {\"header\", \"secret\"[, \"prefix\"]}", key);
+  const char *k;
+  json_t *v;
+  json_object_foreach(inj, k, v) if (strcmp(k, "header") && strcmp(k, "secret") && strcmp(k, "prefix")) return al_err(
+      err, 0, "config key '%s.%s' is not known (header, secret, prefix)", key, k);
+  if (need_string(inj, "header", key, &in->header, err) < 0 || need_string(inj, "secret", key, &in->secret_name, err) < 0)
+    return -1;
+  if (!header_name_ok(in->header))
+    return al_err(err, 0, "config key '%s.header': '%s' is not a header name", key, in->header);
+  if (!al_secret_name_valid(in->secret_name))
+    return al_err(err, 0, "config key '%s.secret': '%s' is not a valid secret name", key, in->secret_name);
+  json_t *pre = json_object_get(inj, "prefix");
+  if (pre && !json_is_string(pre))
+    return al_err(err, 0, "config key '%s.prefix' must be a string", key);
+  in->prefix = strdup(pre ? json_string_value(pre) : "");
+  for (const char *c = in->prefix; c && *c; c++)
+    if ((unsigned char)*c < 0x20 || *c == 0x7f)
+      return al_err(err, 0, "config key '%s.prefix' holds a control character", key);
+  return in->prefix ? 0 : al_err(err, ENOMEM, "out of memory");
+}
+
 static int parse_route(al_proxy_config *cfg, json_t *obj, size_t idx, airlock_error **err) {
   char key[64];
   snprintf(key, sizeof(key), NET "inject[%zu]", idx);
@@ -253,27 +278,117 @@ static int parse_route(al_proxy_config *cfg, json_t *obj, size_t idx, airlock_er
     if (strncmp(cfg->routes[i].path, r->path, strlen(cfg->routes[i].path)) == 0 ||
         strncmp(r->path, cfg->routes[i].path, pl) == 0)
       return al_err(err, 0, "config key '%s.path': '%s' overlaps route '%s'", key, r->path, cfg->routes[i].path);
-  json_t *inj = json_object_get(obj, "inject");
   char ikey[96];
   snprintf(ikey, sizeof(ikey), "%s.inject", key);
-  if (!json_is_object(inj))
-    return al_err(err, 0, "config key '%s' must be an object {\"header\", \"secret\"[, \"prefix\"]}", ikey);
-  json_object_foreach(inj, k, v) if (strcmp(k, "header") && strcmp(k, "secret") && strcmp(k, "prefix")) return al_err(
-      err, 0, "config key '%s.%s' is not known (header, secret, prefix)", ikey, k);
-  if (need_string(inj, "header", ikey, &r->header, err) < 0 || need_string(inj, "secret", ikey, &r->secret_name, err) < 0)
-    return -1;
-  if (!header_name_ok(r->header))
-    return al_err(err, 0, "config key '%s.header': '%s' is not a header name", ikey, r->header);
-  if (!al_secret_name_valid(r->secret_name))
-    return al_err(err, 0, "config key '%s.secret': '%s' is not a valid secret name", ikey, r->secret_name);
-  json_t *pre = json_object_get(inj, "prefix");
-  if (pre && !json_is_string(pre))
-    return al_err(err, 0, "config key '%s.prefix' must be a string", ikey);
-  r->prefix = strdup(pre ? json_string_value(pre) : "");
-  for (const char *c = r->prefix; c && *c; c++)
-    if ((unsigned char)*c < 0x20 || *c == 0x7f)
-      return al_err(err, 0, "config key '%s.prefix' holds a control character", ikey);
-  return r->prefix ? 0 : al_err(err, ENOMEM, "out of memory");
+  return parse_inject(&r->inject, json_object_get(obj, "inject"), ikey, err);
+}
+
+/* The host and port of a rule the ruleset has accepted: HOST, HOST:PORT or
+ * HOST:*, HOST perhaps a bracketed IPv6 literal.  *port 0 without one, -1
+ * for '*'. */
+static void split_rule(const char *rule, char *host, size_t hostlen, int *port) {
+  const char *colon = rule[0] == '[' ? strchr(rule, ']') : rule;
+  colon = colon ? strchr(colon, ':') : NULL;
+  size_t hl = colon ? (size_t)(colon - rule) : strlen(rule);
+  snprintf(host, hostlen, "%.*s", (int)hl, rule);
+  *port = !colon ? 0 : strcmp(colon + 1, "*") == 0 ? -1 : atoi(colon + 1);
+}
+
+/* An allow entry {"host": RULE, "inspect": true[, "inject": {...}]}: the
+ * rule is added like a string entry; inspection and its injection are
+ * recorded beside it. */
+static int parse_allow_object(al_proxy_config *cfg, json_t *obj, const char *key, airlock_error **err) {
+  const char *k;
+  json_t *v;
+  json_object_foreach(obj, k, v) if (strcmp(k, "host") && strcmp(k, "inspect") && strcmp(k, "inject")) return al_err(
+      err, 0, "config key '%s.%s' is not known (host, inspect, inject)", key, k);
+  json_t *host = json_object_get(obj, "host"), *inspect = json_object_get(obj, "inspect");
+  json_t *inject = json_object_get(obj, "inject");
+  if (!json_is_string(host))
+    return al_err(err, 0, "config key '%s.host' must be a string: the rule, HOST[:PORT]", key);
+  if (inspect && !json_is_boolean(inspect))
+    return al_err(err, 0, "config key '%s.inspect' must be true or false", key);
+  const char *rule = json_string_value(host);
+  if (al_egress_ruleset_add(cfg->rules, AL_EGRESS_ALLOW, rule, err) < 0)
+    return al_err_prefix(err, "config key '%s.host'", key);
+  if (!json_is_true(inspect)) {
+    if (inject)
+      return al_err(err, 0, "config key '%s.inject' needs \"inspect\": true (the header is added inside the "
+                            "inspected TLS)", key);
+    return 0;
+  }
+  char name[AL_HOST_MAX + 8];
+  int port;
+  split_rule(rule, name, sizeof(name), &port);
+  if (name[0] == '[' || strchr(name, '/') || al_ip_parse(name, NULL) != AL_IP_NOT)
+    return al_err(err, 0, "config key '%s.inspect': '%s' is an IP rule; only host name rules can be inspected "
+                          "(a TLS name is never an IP address)", key, rule);
+  if (cfg->n_inspect == AL_PROXY_MAX_INSPECT)
+    return al_err(err, 0, "config key '" NET "allow': more than %d inspected entries", AL_PROXY_MAX_INSPECT);
+  al_proxy_inspect *in = &cfg->inspects[cfg->n_inspect++];
+  in->port = port;
+  if (!(in->rule = strdup(rule)) || !(in->match = al_egress_ruleset_new()))
+    return al_err(err, ENOMEM, "out of memory");
+  if (al_egress_ruleset_add(in->match, AL_EGRESS_ALLOW, rule, err) < 0)
+    return al_err_prefix(err, "config key '%s.host'", key);
+  bool wildcard = name[0] == '*';
+  if (strcmp(name, "*") != 0) {
+    char norm[AL_HOST_MAX];
+    _cleanup_error_ airlock_error *e = NULL;
+    if (al_host_normalise(wildcard ? name + 2 : name, norm, sizeof(norm), &e) < 0 || !(in->constraint = strdup(norm)))
+      return al_err(err, e ? 0 : ENOMEM, "config key '%s.host': %s", key, e ? e->msg : "out of memory");
+  }
+  if (!inject)
+    return 0;
+  if (wildcard)
+    return al_err(err, 0, "config key '%s.inject': '%s' is a wildcard; a key is added for one host name only", key,
+                  rule);
+  for (size_t i = 0; i + 1 < cfg->n_inspect; i++)
+    if (cfg->inspects[i].has_inject && strcmp(cfg->inspects[i].constraint, in->constraint) == 0)
+      return al_err(err, 0, "config key '%s.inject': '%s' already has a key (allow entry '%s')", key, in->constraint,
+                    cfg->inspects[i].rule);
+  in->has_inject = true;
+  char ikey[96];
+  snprintf(ikey, sizeof(ikey), "%s.inject", key);
+  return parse_inject(&in->inject, inject, ikey, err);
+}
+
+/* network.allow: rules as strings, or objects for inspected hosts */
+static int parse_allow(al_proxy_config *cfg, json_t *arr, airlock_error **err) {
+  if (!json_is_array(arr))
+    return al_err(err, 0, "config key '" NET "allow' must be an array of rules (strings or {\"host\", \"inspect\"} "
+                          "objects)");
+  size_t i;
+  json_t *v;
+  json_array_foreach(arr, i, v) {
+    char key[64];
+    snprintf(key, sizeof(key), NET "allow[%zu]", i);
+    int rc = json_is_string(v) ? add_rule(cfg, "allow", json_string_value(v), err)
+             : json_is_object(v) ? parse_allow_object(cfg, v, key, err)
+                                 : al_err(err, 0, "config key '%s' must be a string or an object {\"host\", "
+                                                  "\"inspect\"}", key);
+    if (rc < 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* An inspected tunnel speaks TLS from its first byte: a port whose tunnels
+ * carry any bytes (opaquePorts) cannot also be inspected. */
+static int check_inspect_ports(const al_proxy_config *cfg, airlock_error **err) {
+  for (size_t i = 0; i < cfg->n_inspect; i++)
+    for (size_t j = 0; j < cfg->n_opaque_ports; j++)
+      if (cfg->inspects[i].port == cfg->opaque_ports[j])
+        return al_err(err, 0, "config key '" NET "allow': '%s' is inspected, but port %u is in " NET "opaquePorts",
+                      cfg->inspects[i].rule, cfg->opaque_ports[j]);
+  return 0;
+}
+
+const al_proxy_inspect *al_proxy_inspect_match(const al_proxy_config *cfg, const char *host, uint16_t port) {
+  for (size_t i = 0; i < cfg->n_inspect; i++)
+    if (al_egress_decide(cfg->inspects[i].match, host, port, NULL, 0) == AL_EGRESS_ALLOW)
+      return &cfg->inspects[i];
+  return NULL;
 }
 
 int al_proxy_config_parse(al_proxy_config *cfg, json_t *net, airlock_error **err) {
@@ -298,7 +413,9 @@ int al_proxy_config_parse(al_proxy_config *cfg, json_t *net, airlock_error **err
       rc = json_is_string(v) && strcmp(json_string_value(v), "proxy") == 0
                ? 0
                : al_err(err, 0, "config key '" NET "mode' must be \"proxy\" for the egress proxy");
-    } else if (strcmp(k, "allow") == 0 || strcmp(k, "deny") == 0) {
+    } else if (strcmp(k, "allow") == 0) {
+      rc = parse_allow(cfg, v, err);
+    } else if (strcmp(k, "deny") == 0) {
       rc = string_list(v, k, add_rule, cfg, err);
     } else if (strcmp(k, "allowAddresses") == 0) {
       rc = string_list(v, k, add_address, cfg, err);
@@ -344,44 +461,63 @@ int al_proxy_config_parse(al_proxy_config *cfg, json_t *net, airlock_error **err
     if (evutil_parse_sockaddr_port(cfg->resolver, (struct sockaddr *)&ss, &len) < 0)
       return al_err(err, 0, "config key '" NET "resolver': '%s' is not IP[:PORT]", cfg->resolver);
   }
-  return 0;
+  return check_inspect_ports(cfg, err);
+}
+
+/* The inject's secret from the store, prefix first, in guarded memory. */
+static int load_inject(al_secrets *store, al_proxy_inject *in, const char *what, airlock_error **err) {
+  unsigned char *val = NULL;
+  size_t len = 0;
+  if (al_secrets_get(store, in->secret_name, &val, &len, err) < 0)
+    return al_err_prefix(err, "%s", what);
+  bool bad = false;
+  for (size_t j = 0; j < len; j++)
+    bad = bad || val[j] < 0x20 || val[j] == 0x7f;
+  size_t pl = strlen(in->prefix);
+  in->secret_len = pl + len;
+  in->secret = bad ? NULL : al_secret_alloc(in->secret_len + 1);
+  if (in->secret) {
+    memcpy(in->secret, in->prefix, pl);
+    memcpy(in->secret + pl, val, len);
+    in->secret[in->secret_len] = '\0';
+  }
+  al_secret_free(val, len);
+  if (bad)
+    return al_err(err, 0, "%s: secret '%s' holds control characters and cannot be a header value", what,
+                  in->secret_name);
+  return in->secret ? 0 : al_err(err, ENOMEM, "out of memory");
 }
 
 int al_proxy_config_load_secrets(al_proxy_config *cfg, const char *state_dir, airlock_error **err) {
-  if (cfg->n_routes == 0)
+  bool need = cfg->n_routes > 0;
+  for (size_t i = 0; i < cfg->n_inspect; i++)
+    need = need || cfg->inspects[i].has_inject;
+  if (!need)
     return 0;
   al_secrets *store = NULL;
   if (al_secrets_open(state_dir, false, &store, err) < 0)
-    return al_err_prefix(err, "injection routes need the secret store");
+    return al_err_prefix(err, "injection needs the secret store");
   int rc = 0;
+  char what[AL_HOST_MAX + 32];
   for (size_t i = 0; i < cfg->n_routes && rc == 0; i++) {
-    al_proxy_route *r = &cfg->routes[i];
-    unsigned char *val = NULL;
-    size_t len = 0;
-    if (al_secrets_get(store, r->secret_name, &val, &len, err) < 0) {
-      rc = al_err_prefix(err, "route '%s'", r->path);
-      break;
-    }
-    bool bad = false;
-    for (size_t j = 0; j < len; j++)
-      bad = bad || val[j] < 0x20 || val[j] == 0x7f;
-    size_t pl = strlen(r->prefix);
-    r->secret_len = pl + len;
-    r->secret = bad ? NULL : al_secret_alloc(r->secret_len + 1);
-    if (r->secret) {
-      memcpy(r->secret, r->prefix, pl);
-      memcpy(r->secret + pl, val, len);
-      r->secret[r->secret_len] = '\0';
-    }
-    al_secret_free(val, len);
-    if (bad)
-      rc = al_err(err, 0, "route '%s': secret '%s' holds control characters and cannot be a header value", r->path,
-                  r->secret_name);
-    else if (!r->secret)
-      rc = al_err(err, ENOMEM, "out of memory");
+    snprintf(what, sizeof(what), "route '%s'", cfg->routes[i].path);
+    rc = load_inject(store, &cfg->routes[i].inject, what, err);
+  }
+  for (size_t i = 0; i < cfg->n_inspect && rc == 0; i++) {
+    snprintf(what, sizeof(what), "inspected host '%s'", cfg->inspects[i].rule);
+    if (cfg->inspects[i].has_inject)
+      rc = load_inject(store, &cfg->inspects[i].inject, what, err);
   }
   al_secrets_close(store);
   return rc;
+}
+
+static void free_inject(al_proxy_inject *in) {
+  free(in->header);
+  free(in->prefix);
+  free(in->secret_name);
+  if (in->secret)
+    al_secret_free(in->secret, in->secret_len + 1);
 }
 
 void al_proxy_config_free(al_proxy_config *cfg) {
@@ -391,11 +527,14 @@ void al_proxy_config_free(al_proxy_config *cfg) {
     free(r->path);
     free(r->upstream_host);
     free(r->upstream_base);
-    free(r->header);
-    free(r->prefix);
-    free(r->secret_name);
-    if (r->secret)
-      al_secret_free(r->secret, r->secret_len + 1);
+    free_inject(&r->inject);
+  }
+  for (size_t i = 0; i < cfg->n_inspect; i++) {
+    al_proxy_inspect *in = &cfg->inspects[i];
+    free(in->rule);
+    al_egress_ruleset_free(in->match);
+    free(in->constraint);
+    free_inject(&in->inject);
   }
   free(cfg->resolver);
   free(cfg->upstream_ca);

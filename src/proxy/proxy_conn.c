@@ -35,6 +35,9 @@ static void timer_fired(evutil_socket_t fd, short what, void *arg) {
     else
       al_conn_refuse(c, 0, 0, "no complete TLS ClientHello within %us", t);
     return;
+  case AL_ST_INSPECT:
+    al_inspect_timeout(c);
+    return;
   case AL_ST_RELAY:
     c->verdict = "allow";
     al_conn_finish(c, "allow", "closed after limits.maxDuration (%us)", c->px->cfg.max_duration_s);
@@ -95,6 +98,11 @@ static int judge(al_proxy_conn *c, const char *raw, bool rules) {
   }
   if (rules)
     snprintf(c->reason, sizeof(c->reason), "%s", why);
+  return al_conn_rate_limit(c);
+}
+
+int al_conn_rate_limit(al_proxy_conn *c) {
+  al_proxy *px = c->px;
   int64_t now = al_monotonic_us();
   unsigned retry = 0;
   if (!al_bucket_take(&px->bucket, now, &retry)) {
@@ -125,13 +133,18 @@ static int start_connect(al_proxy_conn *c, const char *target) {
     al_conn_refuse(c, 400, 0, "CONNECT to port 0");
     return -1;
   }
-  return judge(c, raw, true);
+  if (judge(c, raw, true) < 0)
+    return -1;
+  /* a name the operator wants inspected, on a port whose tunnels must
+   * start with a TLS hello */
+  if (!c->host_is_ip && c->px->cfg.n_inspect && !al_tunnel_opaque(c) &&
+      (c->inspect = al_proxy_inspect_match(&c->px->cfg, c->host, c->port)))
+    snprintf(c->reason + strlen(c->reason), sizeof(c->reason) - strlen(c->reason), "; inspected");
+  return 0;
 }
 
-/* Whether a Host header names the same place as the absolute URI. */
-static bool host_header_matches(const al_proxy_conn *c, const char *hosthdr) {
+bool al_conn_host_matches(const al_proxy_conn *c, const char *hosthdr, uint16_t default_port) {
   char want[AL_HOST_MAX + 16];
-  bool default_port = c->port == 80;
   const char *h = hosthdr;
   char name[AL_HOST_MAX + 16];
   size_t hl = strlen(h);
@@ -139,7 +152,7 @@ static bool host_header_matches(const al_proxy_conn *c, const char *hosthdr) {
     return false;
   /* split off ":port" (after a bracketed IPv6 literal, or the last colon of a name) */
   const char *colon = h[0] == '[' ? (strchr(h, ']') ? strchr(strchr(h, ']'), ':') : NULL) : strrchr(h, ':');
-  unsigned port = 80;
+  unsigned port = default_port;
   size_t nl = hl;
   if (colon) {
     char *end;
@@ -149,7 +162,7 @@ static bool host_header_matches(const al_proxy_conn *c, const char *hosthdr) {
     port = (unsigned)p;
     nl = (size_t)(colon - h);
   }
-  if (port != c->port || (!colon && !default_port))
+  if (port != c->port)
     return false;
   memcpy(name, h, nl);
   name[nl] = '\0';
@@ -195,7 +208,7 @@ static int start_http(al_proxy_conn *c, const char *target) {
   if (judge(c, raw, true) < 0)
     return -1;
   const char *hosthdr = al_http_req_header(&c->req, "host");
-  if (hosthdr && !host_header_matches(c, hosthdr)) {
+  if (hosthdr && !al_conn_host_matches(c, hosthdr, 80)) {
     al_conn_refuse(c, 400, 0, "Host header '%.200s' differs from the request target", hosthdr);
     return -1;
   }
@@ -263,18 +276,28 @@ static void client_event(struct bufferevent *bev, short what, void *arg) {
                  (what & BEV_EVENT_EOF) ? "closed" : "failed", where);
 }
 
-static void head_read(struct bufferevent *bev, void *arg) {
-  al_proxy_conn *c = arg;
-  struct evbuffer *in = bufferevent_get_input(bev);
+ssize_t al_conn_head(al_proxy_conn *c, const char **head) {
+  struct evbuffer *in = bufferevent_get_input(c->client);
   size_t have = evbuffer_get_length(in);
   size_t look = have > AL_HTTP_HEAD_MAX ? AL_HTTP_HEAD_MAX : have;
   const char *buf = (const char *)evbuffer_pullup(in, (ev_ssize_t)look);
   size_t end = buf ? al_http_head_end(buf, look) : 0;
-  if (!end) {
-    if (have >= AL_HTTP_HEAD_MAX)
-      al_conn_refuse(c, 431, 0, "request head over %d bytes", AL_HTTP_HEAD_MAX);
-    return;
+  if (!end && have >= AL_HTTP_HEAD_MAX) {
+    al_conn_refuse(c, 431, 0, "request head over %d bytes", AL_HTTP_HEAD_MAX);
+    return -1;
   }
+  *head = buf;
+  return (ssize_t)end;
+}
+
+static void head_read(struct bufferevent *bev, void *arg) {
+  al_proxy_conn *c = arg;
+  struct evbuffer *in = bufferevent_get_input(bev);
+  const char *buf = NULL;
+  ssize_t got = al_conn_head(c, &buf);
+  if (got <= 0)
+    return;
+  size_t end = (size_t)got;
   char why[256];
   c->have_req = true;
   int st = al_http_req_parse_head(&c->req, buf, end, why, sizeof(why));
@@ -318,7 +341,7 @@ void al_conn_upstream_ready(al_proxy_conn *c) {
   if (c->kind == AL_PK_CONNECT && c->early_200) {
     c->upstream_ready = true;
     if (c->hello_ok)
-      al_relay_start(c);
+      al_tunnel_decided(c);
   } else if (c->kind == AL_PK_CONNECT)
     al_tunnel_start(c);
   else if (c->kind == AL_PK_ROUTE)

@@ -4,9 +4,13 @@
  * serve.  Standalone (`airlock proxy --listen`) it binds its own sockets;
  * for a sandbox it receives the listening sockets that the sandbox's init
  * created inside its network namespace over the launcher's control socket
- * and lives exactly as long as that socket.  It is not dumpable (it holds
- * keys the sandbox must never see) and, once serving, Landlock forbids it
- * every file system access. */
+ * and lives exactly as long as that socket.  When an allow entry inspects,
+ * it makes its CA first and tells the launcher the certificate in its
+ * answer ("ok" and the PEM), so that the sandbox can trust it; the CA's key
+ * stays in this process.  It is not dumpable (it holds keys the sandbox
+ * must never see) and, once serving, Landlock forbids it every file system
+ * access. */
+#define _GNU_SOURCE
 #include "proxy.h"
 #include "fdpass.h"
 
@@ -189,6 +193,18 @@ static void send_control(int fd, const char *text) {
   (void)n;
 }
 
+/* Standalone: the CA certificate (public) where --ca-cert says, for the
+ * clients to trust. */
+static int write_ca_cert(const char *path, const char *pem, airlock_error **err) {
+  if (!pem)
+    return al_err(err, 0, "--ca-cert: no allow entry has \"inspect\": true, so there is no CA");
+  _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  size_t len = strlen(pem);
+  if (fd < 0 || write(fd, pem, len) != (ssize_t)len)
+    return al_err(err, errno, "cannot write --ca-cert '%s'", path);
+  return 0;
+}
+
 int al_proxy_serve(const al_proxy_options *o, airlock_error **err) {
   prctl(PR_SET_DUMPABLE, 0);
   prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
@@ -200,8 +216,10 @@ int al_proxy_serve(const al_proxy_options *o, airlock_error **err) {
   int rc = -1;
   struct event *sig_term = NULL, *sig_int = NULL, *control = NULL;
   _cleanup_json_ json_t *net = assemble(o, err);
+  _cleanup_free_ char *ca_pem = NULL; /* inspected hosts: the CA certificate */
   if (!net || al_proxy_config_parse(&px.cfg, net, err) < 0 ||
-      al_proxy_config_load_secrets(&px.cfg, o->state_dir, err) < 0)
+      al_proxy_config_load_secrets(&px.cfg, o->state_dir, err) < 0 ||
+      al_proxy_inspect_init(&px, o->ca_validity_s, &ca_pem, err) < 0)
     goto out;
   px.log = stderr;
   if (o->log_fd >= 0) {
@@ -228,7 +246,7 @@ int al_proxy_serve(const al_proxy_options *o, airlock_error **err) {
   }
   evdns_base_set_option(px.dns, "timeout:", "3");
   evdns_base_set_option(px.dns, "attempts:", "2");
-  if (px.cfg.n_routes && al_proxy_tls_init(&px, err) < 0)
+  if ((px.cfg.n_routes || px.cfg.n_inspect) && al_proxy_tls_init(&px, err) < 0)
     goto out;
   al_bucket_init(&px.bucket, px.cfg.rate_per_minute, px.cfg.rate_burst);
   if (!(px.host_buckets = al_host_buckets_new(1024, px.cfg.host_rate_per_minute, px.cfg.host_rate_burst))) {
@@ -247,8 +265,19 @@ int al_proxy_serve(const al_proxy_options *o, airlock_error **err) {
       al_err(err, 0, "cannot watch the control socket");
       goto out;
     }
-    send_control(o->control_fd, "ok");
+    if (ca_pem) { /* "ok", a newline, the certificate: one message */
+      _cleanup_free_ char *answer = NULL;
+      if (asprintf(&answer, "ok\n%s", ca_pem) < 0) {
+        al_err(err, ENOMEM, "out of memory");
+        goto out;
+      }
+      send_control(o->control_fd, answer);
+    } else {
+      send_control(o->control_fd, "ok");
+    }
   } else {
+    if (o->ca_cert_path && write_ca_cert(o->ca_cert_path, ca_pem, err) < 0)
+      goto out;
     _cleanup_close_ int fd = bind_socket(o->listen, SOCK_STREAM, err);
     if (fd < 0 || al_proxy_listen_fd(&px, fd, err) < 0)
       goto out;
@@ -296,6 +325,7 @@ out:
     evdns_base_free(px.dns, 0);
   if (px.tls)
     SSL_CTX_free(px.tls);
+  al_proxy_inspect_free(&px);
   al_host_buckets_free(px.host_buckets);
   if (px.base)
     event_base_free(px.base);

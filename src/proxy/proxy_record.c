@@ -1,7 +1,8 @@
 /* proxy_record.c - how a connection through the proxy ends: its one JSON
  * record (written once, with what is known then), a refusal the client can
  * read (a status and an X-Airlock-Egress header saying why, or a TLS alert
- * after a 200), and the release of all it holds; every stage ends here. */
+ * after a 200; inside an inspected tunnel the status goes in the sandbox's
+ * TLS), and the release of all it holds; every stage ends here. */
 #include "proxy_conn.h"
 #include "clock.h"
 
@@ -58,6 +59,7 @@ void al_conn_finish(al_proxy_conn *c, const char *verdict, const char *fmt, ...)
   if (c->step)
     event_free(c->step);
   al_sni_reader_free(c->sni_reader);
+  al_inspect_free(c);
   if (c->have_req)
     al_http_req_clear(&c->req);
   if (c->prev)
@@ -73,13 +75,18 @@ void al_conn_finish(al_proxy_conn *c, const char *verdict, const char *fmt, ...)
 static void closing_written(struct bufferevent *bev, void *arg) {
   (void)bev;
   al_proxy_conn *c = arg;
-  al_conn_finish(c, c->verdict ? c->verdict : "deny", NULL);
+  if (c->ins)
+    al_inspect_close(c); /* in the sandbox's TLS: close_notify, and the socket flushed */
+  else
+    al_conn_finish(c, c->verdict ? c->verdict : "deny", NULL);
 }
 
 static void closing_event(struct bufferevent *bev, short what, void *arg) {
   (void)bev;
-  (void)what;
-  closing_written(NULL, arg);
+  al_proxy_conn *c = arg;
+  if (what & BEV_EVENT_CONNECTED)
+    return; /* an inspected tunnel's handshake ended: the answer goes out now */
+  al_conn_finish(c, c->verdict ? c->verdict : "deny", NULL);
 }
 
 static const char *status_text(int st) {
@@ -90,6 +97,7 @@ static const char *status_text(int st) {
   case 408: return "Request Timeout";
   case 429: return "Too Many Requests";
   case 414: return "URI Too Long";
+  case 421: return "Misdirected Request";
   case 431: return "Request Header Fields Too Large";
   case 501: return "Not Implemented";
   case 502: return "Bad Gateway";
@@ -150,4 +158,8 @@ void al_conn_refuse(al_proxy_conn *c, int status, unsigned retry_after, const ch
   bufferevent_disable(c->client, EV_READ);
   bufferevent_setcb(c->client, NULL, closing_written, closing_event, c);
   bufferevent_enable(c->client, EV_WRITE);
+  /* a TLS filter (an inspected tunnel) may have taken it all already, and
+   * then says nothing more */
+  if (c->ins && evbuffer_get_length(out) == 0)
+    al_inspect_close(c);
 }

@@ -16,8 +16,6 @@
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
 
-#define HIGH_WATER (256 * 1024)
-
 static struct bufferevent *peer_of(al_proxy_conn *c, struct bufferevent *bev) {
   return bev == c->client ? c->upstream : c->client;
 }
@@ -31,8 +29,7 @@ static bool over_cap(al_proxy_conn *c, size_t more) {
   return false;
 }
 
-/* Move what from holds to to; -1 when the connection was closed. */
-static int pump(al_proxy_conn *c, struct bufferevent *from, struct bufferevent *to, size_t n) {
+int al_relay_pump(al_proxy_conn *c, struct bufferevent *from, struct bufferevent *to, size_t n) {
   struct evbuffer *in = bufferevent_get_input(from);
   struct evbuffer *out = bufferevent_get_output(to);
   if (over_cap(c, n))
@@ -43,9 +40,9 @@ static int pump(al_proxy_conn *c, struct bufferevent *from, struct bufferevent *
     c->bytes_up += n;
   else
     c->bytes_down += n;
-  if (evbuffer_get_length(out) >= HIGH_WATER) {
+  if (evbuffer_get_length(out) >= AL_RELAY_HIGH_WATER) {
     bufferevent_disable(from, EV_READ);
-    bufferevent_setwatermark(to, EV_WRITE, HIGH_WATER / 2, 0);
+    bufferevent_setwatermark(to, EV_WRITE, AL_RELAY_HIGH_WATER / 2, 0);
   }
   return 0;
 }
@@ -79,7 +76,7 @@ static void drained(struct bufferevent *bev, void *arg) {
 
 static void tunnel_read(struct bufferevent *bev, void *arg) {
   al_proxy_conn *c = arg;
-  pump(c, bev, peer_of(c, bev), evbuffer_get_length(bufferevent_get_input(bev)));
+  al_relay_pump(c, bev, peer_of(c, bev), evbuffer_get_length(bufferevent_get_input(bev)));
 }
 
 static const char *tls_error(struct bufferevent *bev) {
@@ -129,12 +126,11 @@ static void side_event(struct bufferevent *bev, short what, void *arg) {
     drained(peer, c);
 }
 
-static void body_read(struct bufferevent *bev, void *arg) {
-  al_proxy_conn *c = arg;
-  struct evbuffer *in = bufferevent_get_input(bev);
+int al_relay_body(al_proxy_conn *c) {
+  struct evbuffer *in = bufferevent_get_input(c->client);
   size_t have = evbuffer_get_length(in);
   if (have == 0)
-    return;
+    return 0;
   const char *data = (const char *)evbuffer_pullup(in, (ev_ssize_t)have);
   ssize_t mine = al_http_req_feed_body(&c->req, data, have);
   if (mine < 0) {
@@ -142,22 +138,27 @@ static void body_read(struct bufferevent *bev, void *arg) {
       al_conn_finish(c, "deny", "malformed request body");
     else
       al_conn_refuse(c, 400, 0, "malformed request body (chunk framing)");
-    return;
+    return -1;
   }
-  if (mine > 0 && pump(c, bev, c->upstream, (size_t)mine) < 0)
+  if (mine > 0 && al_relay_pump(c, c->client, c->upstream, (size_t)mine) < 0)
+    return -1;
+  return c->req.complete ? 1 : 0;
+}
+
+static void body_read(struct bufferevent *bev, void *arg) {
+  if (al_relay_body(arg) <= 0)
     return;
-  if (c->req.complete) {
-    /* anything after the one request (pipelining, or a smuggling attempt)
-     * is not forwarded: the proxy answers one request per connection */
-    evbuffer_drain(in, evbuffer_get_length(in));
-    bufferevent_disable(bev, EV_READ);
-  }
+  /* anything after the one request (pipelining, or a smuggling attempt)
+   * is not forwarded: the proxy answers one request per connection */
+  struct evbuffer *in = bufferevent_get_input(bev);
+  evbuffer_drain(in, evbuffer_get_length(in));
+  bufferevent_disable(bev, EV_READ);
 }
 
 static void response_read(struct bufferevent *bev, void *arg) {
   al_proxy_conn *c = arg;
   c->relaying = true;
-  pump(c, bev, c->client, evbuffer_get_length(bufferevent_get_input(bev)));
+  al_relay_pump(c, bev, c->client, evbuffer_get_length(bufferevent_get_input(bev)));
 }
 
 static void start_timers(al_proxy_conn *c) {
@@ -186,27 +187,32 @@ void al_relay_start(al_proxy_conn *c) {
     tunnel_read(c->client, c);
 }
 
-void al_forward_request(al_proxy_conn *c, const char *set_name, const char *set_value, size_t set_len) {
+int al_relay_head(al_proxy_conn *c, const char *path, uint16_t default_port, const char *set_name,
+                  const char *set_value, size_t set_len, bool keep_alive) {
   char hosthdr[AL_HOST_MAX + 16];
-  uint16_t dflt = c->kind == AL_PK_ROUTE ? 443 : 80;
-  if (c->port == dflt)
+  if (c->port == default_port)
     snprintf(hosthdr, sizeof(hosthdr), "%s", c->host);
   else
     snprintf(hosthdr, sizeof(hosthdr), "%s:%u", c->host, c->port);
   size_t len = 0;
-  char *head = al_http_req_upstream_head(&c->req, c->path, hosthdr, set_name, set_value, set_len, &len);
-  if (!head) {
-    al_conn_refuse(c, 503, 0, "out of memory");
-    return;
+  char *head = al_http_req_upstream_head(&c->req, path, hosthdr, set_name, set_value, set_len, keep_alive, &len);
+  int rc = head ? bufferevent_write(c->upstream, head, len) : -1;
+  if (head) {
+    explicit_bzero(head, len); /* it may hold an injected key */
+    free(head);
   }
-  int rc = bufferevent_write(c->upstream, head, len);
-  explicit_bzero(head, len); /* it may hold an injected key */
-  free(head);
   if (rc < 0) {
     al_conn_refuse(c, 503, 0, "out of memory");
-    return;
+    return -1;
   }
   c->bytes_up += len;
+  c->active_us = al_monotonic_us();
+  return 0;
+}
+
+void al_forward_request(al_proxy_conn *c, const char *set_name, const char *set_value, size_t set_len) {
+  if (al_relay_head(c, c->path, c->kind == AL_PK_ROUTE ? 443 : 80, set_name, set_value, set_len, false) < 0)
+    return;
   start_timers(c);
   bufferevent_setcb(c->client, body_read, drained, side_event, c);
   bufferevent_setcb(c->upstream, response_read, drained, side_event, c);

@@ -320,7 +320,7 @@ static void puts_(strbuf *b, const char *s) {
 }
 
 char *al_http_req_upstream_head(const al_http_req *req, const char *path, const char *host, const char *set_name,
-                                const char *set_value, size_t set_len, size_t *outlen) {
+                                const char *set_value, size_t set_len, bool keep_alive, size_t *outlen) {
   strbuf b = {0};
   puts_(&b, http_method_str((enum http_method)req->method));
   puts_(&b, " ");
@@ -344,7 +344,7 @@ char *al_http_req_upstream_head(const al_http_req *req, const char *path, const 
     put(&b, set_value, set_len);
     puts_(&b, "\r\n");
   }
-  puts_(&b, "Connection: close\r\n\r\n");
+  puts_(&b, keep_alive ? "\r\n" : "Connection: close\r\n\r\n");
   if (b.failed) {
     free(b.buf);
     return NULL;

@@ -63,9 +63,10 @@ size_t al_http_req_header_count(const al_http_req *req, const char *name);
  * without hop-by-hop ones (Connection and those it names, Keep-Alive,
  * Proxy-*, TE, Trailer, Upgrade), without Host and without any header named
  * set_name, then "Host: host", "set_name: set_value" (when set_name is not
- * NULL) and "Connection: close".  Transfer-Encoding: chunked is kept
- * because the body is forwarded as it came.  malloc'd; *outlen its length. */
+ * NULL) and, unless keep_alive, "Connection: close".  Transfer-Encoding:
+ * chunked is kept because the body is forwarded as it came.  malloc'd;
+ * *outlen its length. */
 char *al_http_req_upstream_head(const al_http_req *req, const char *path, const char *host, const char *set_name,
-                                const char *set_value, size_t set_len, size_t *outlen);
+                                const char *set_value, size_t set_len, bool keep_alive, size_t *outlen);
 
 #endif

@@ -8,7 +8,8 @@
  * operator lists in network.opaquePorts (SSH, whose server speaks first, so
  * nothing can be read before forwarding): waiting for the client to speak
  * first for a while and going opaque otherwise would let a client that
- * waits skip the check. */
+ * waits skip the check.  A host whose allow entry says "inspect" goes on to
+ * proxy_inspect.c once its hello has passed, instead of the relay. */
 #include "proxy_conn.h"
 
 #include <string.h>
@@ -44,7 +45,14 @@ static void hello_read(struct bufferevent *bev, void *arg) {
     bufferevent_disable(c->client, EV_READ); /* the rest waits for the upstream */
     return;
   }
-  al_relay_start(c);
+  al_tunnel_decided(c);
+}
+
+void al_tunnel_decided(al_proxy_conn *c) {
+  if (c->inspect)
+    al_inspect_start(c);
+  else
+    al_relay_start(c);
 }
 
 bool al_tunnel_opaque(const al_proxy_conn *c) {

@@ -33,11 +33,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#define ANSWER_MAX 1024
+#define ANSWER_MAX 16384 /* "ok\n" and a CA certificate with 32 long names in its constraints */
+#define PEM_BEGIN "-----BEGIN CERTIFICATE-----\n"
+#define PEM_END "-----END CERTIFICATE-----\n"
 
 void al_egress_init(al_egress *e) {
   e->pid = -1;
   e->ctl = -1;
+  e->ca_pem = NULL;
 }
 
 /* The settings as a sealed memfd: the proxy reads it from offset 0 and
@@ -80,7 +83,23 @@ static bool stop_signal_pending(void) {
   return false;
 }
 
-/* Wait for "ok" or "error: TEXT". */
+/* What follows "ok\n": exactly one PEM certificate (the launcher has no
+ * X.509 parser; this makes sure that nothing else, a key least of all,
+ * reaches the sandbox's trust store).  0 and e->ca_pem, or -1. */
+static int take_ca(al_egress *e, const char *pem, airlock_error **err) {
+  size_t n = strlen(pem), b = strlen(PEM_BEGIN), t = strlen(PEM_END);
+  bool ok = n > b + t && strncmp(pem, PEM_BEGIN, b) == 0 && strcmp(pem + n - t, PEM_END) == 0 &&
+            strstr(pem + b, "-----") == pem + n - t;
+  for (size_t i = b; ok && i < n - t; i++)
+    ok = isalnum((unsigned char)pem[i]) || pem[i] == '+' || pem[i] == '/' || pem[i] == '=' || pem[i] == '\n';
+  if (!ok)
+    return al_err(err, 0, "egress proxy: its answer holds something other than one CA certificate");
+  if (!(e->ca_pem = strdup(pem)))
+    return al_err(err, ENOMEM, "egress proxy");
+  return 0;
+}
+
+/* Wait for "ok", "ok\nCERT" or "error: TEXT". */
 static int await_answer(al_egress *e, bool *hung, airlock_error **err) {
   int64_t deadline = al_monotonic_ms() + AL_EGRESS_START_TIMEOUT_MS;
   char buf[ANSWER_MAX + 1];
@@ -117,6 +136,8 @@ static int await_answer(al_egress *e, bool *hung, airlock_error **err) {
     return al_err(err, 0, "egress proxy: ended without answering (signal %d)", WTERMSIG(st));
   }
   buf[n] = '\0';
+  if (strncmp(buf, "ok\n", 3) == 0 && n > 3)
+    return take_ca(e, buf + 3, err);
   if (n > 0 && buf[n - 1] == '\n')
     buf[--n] = '\0';
   if (strcmp(buf, "ok") == 0)
@@ -147,14 +168,17 @@ int al_egress_start(al_egress *e, const airlock_spec *spec, const char *name, ai
   int pair[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
     return al_err(err, errno, "egress proxy: socketpair");
-  char *argv[14] = {bin, "proxy", "--control-fd", "3", "--config-fd", "4", "--sandbox", (char *)name,
-                    "--state-dir", dir, NULL};
+  /* the CA of inspected hosts outlives the run by an hour at most */
+  char validity[32];
+  snprintf(validity, sizeof(validity), "%lld", (long long)spec->timeout_sec + 3601);
+  char *argv[16] = {bin, "proxy", "--control-fd", "3", "--config-fd", "4", "--sandbox", (char *)name,
+                    "--state-dir", dir, "--ca-validity", validity, NULL};
   if (spec->egress_log_fd >= 0) {
-    argv[10] = "--log-fd";
-    argv[11] = "5";
+    argv[12] = "--log-fd";
+    argv[13] = "5";
   } else if (spec->egress_log) {
-    argv[10] = "--log";
-    argv[11] = spec->egress_log;
+    argv[12] = "--log";
+    argv[13] = spec->egress_log;
   }
   int fds[6] = {-1, -1, STDERR_FILENO, pair[1], config, spec->egress_log_fd};
   e->pid = al_helper_spawn(bin, argv, fds, spec->egress_log_fd >= 0 ? 6 : 5, err);
@@ -201,6 +225,8 @@ void al_egress_stop(al_egress *e, al_egress_end *end) {
   if (e->pid > 0)
     local.status = al_child_wait_or_kill(e->pid, AL_EGRESS_STOP_TIMEOUT_MS, &local.killed);
   e->pid = -1;
+  free(e->ca_pem);
+  e->ca_pem = NULL;
   if (end)
     *end = local;
 }

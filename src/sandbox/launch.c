@@ -11,9 +11,11 @@
  * mechanism goes into the result.  In proxy mode the egress proxy is
  * started (and has accepted its settings) before the clone, and the
  * sandbox's listening sockets are passed on to it as soon as init sends
- * them; values of --secret are fetched before the clone too.  What the
- * command gets as stdin, stdout and stderr is decided before the clone as
- * well (stdio_relay.c): never a terminal of the caller's. */
+ * them; when it inspects hosts, the CA certificate it answered with goes
+ * into the plan (the sandbox's trust store).  Values of --secret are
+ * fetched before the clone too.  What the command gets as stdin, stdout and
+ * stderr is decided before the clone as well (stdio_relay.c): never a
+ * terminal of the caller's. */
 #define _GNU_SOURCE
 #include "cgroup.h"
 #include "child.h"
@@ -269,6 +271,9 @@ int al_launch_start(al_launch *l, const airlock_spec *spec, bool agent, airlock_
   /* the proxy accepts its settings before anything of the sandbox exists */
   if (l->plan.egress) {
     if (al_egress_start(&l->egress, spec, l->plan.hostname, err) < 0)
+      goto fail;
+    /* inspected hosts: the sandbox trusts the CA the proxy has just made */
+    if (l->egress.ca_pem && al_plan_trust_egress_ca(&l->plan, l->egress.ca_pem, err) < 0)
       goto fail;
     al_trace_step("launcher", "egress proxy ready");
   }

@@ -21,14 +21,20 @@ static const char *const network_keys[] = {
 };
 
 static int check_rules(const char *prefix, const char *name, json_t *v, airlock_error **err) {
+  bool allow = strcmp(name, "allow") == 0;
   if (!json_is_array(v))
-    return al_err(err, 0, "config key '%s.%s' must be an array of strings", prefix, name);
+    return al_err(err, 0, "config key '%s.%s' must be an array of %s", prefix, name,
+                  allow ? "rules (strings or {\"host\", \"inspect\"} objects)" : "strings");
   size_t i;
   json_t *item;
   json_array_foreach(v, i, item) {
-    if (!json_is_string(item))
-      return al_err(err, 0, "config key '%s.%s[%zu]' must be a string", prefix, name, i);
-    if (strlen(json_string_value(item)) != json_string_length(item))
+    /* an allow entry may be an object (an inspected host): its "host" is
+     * the rule; the proxy checks the rest */
+    json_t *rule = allow && json_is_object(item) ? json_object_get(item, "host") : item;
+    if (!json_is_string(rule))
+      return al_err(err, 0, "config key '%s.%s[%zu]%s' must be a string%s", prefix, name, i,
+                    rule == item ? "" : ".host", rule == item && allow ? " or an object {\"host\", \"inspect\"}" : "");
+    if (strlen(json_string_value(rule)) != json_string_length(rule))
       return al_err(err, 0, "config key '%s.%s[%zu]' contains a NUL character", prefix, name, i);
   }
   return 0;

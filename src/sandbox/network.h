@@ -17,6 +17,14 @@
 #define AL_EGRESS_DNS_ADDR AL_EGRESS_HOST ":53"
 #define AL_EGRESS_PROXY_URL "http://" AL_EGRESS_HTTP_ADDR
 #define AL_EGRESS_NO_PROXY "localhost,127.0.0.1,::1"
+/* inspected hosts: the proxy's CA certificate, alone and after the host's
+ * trust store, inside the sandbox (on its root tmpfs, read-only) */
+#define AL_EGRESS_CA_DIR "/run/airlock"
+#define AL_EGRESS_CA_CERT AL_EGRESS_CA_DIR "/egress-ca.crt"
+#define AL_EGRESS_CA_BUNDLE AL_EGRESS_CA_DIR "/ca-certificates.crt"
+/* where Debian's (and curl's and OpenSSL's) default trust store is: the
+ * bundle is mounted over it when the host has it */
+#define AL_SYSTEM_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
 
 struct json_t;
 

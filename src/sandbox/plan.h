@@ -89,6 +89,9 @@ typedef struct al_plan {
   bool generate_etc;          /* false with --image: its /etc is used */
   char *passwd, *group, *hosts, *hostname;
   bool egress;                /* proxy mode: resolv.conf, DNS in nsswitch, init makes the proxy's sockets */
+  char *egress_ca;            /* inspected hosts: the proxy's CA certificate (PEM), for AL_EGRESS_CA_CERT */
+  char *ca_bundle;            /* ... and the host's trust store with it, for AL_EGRESS_CA_BUNDLE */
+  size_t ca_bundle_len;
   al_secret_file *secrets;
   size_t n_secrets;
 
@@ -122,6 +125,11 @@ typedef struct al_plan {
 } al_plan;
 
 int al_plan_build(al_plan *plan, const airlock_spec *spec, airlock_error **err);
+/* Proxy mode with inspected hosts: have the sandbox trust the proxy's CA
+ * (its certificate, pem): the CA alone and the host's trust store with it
+ * under AL_EGRESS_CA_DIR, the bundle also over AL_SYSTEM_CA_BUNDLE, and the
+ * variables common TLS clients read pointing at them. */
+int al_plan_trust_egress_ca(al_plan *plan, const char *pem, airlock_error **err);
 void al_plan_free(al_plan *plan);
 /* overwrite the secret values (the plan keeps their buffers) */
 void al_plan_wipe_secrets(al_plan *plan);

@@ -373,6 +373,71 @@ static int write_secrets(int rootfd, dev_t root_dev, const al_plan *p, char *err
   return 0;
 }
 
+static int write_ro_file(int dir, const char *name, const char *content, size_t len, char *errbuf, size_t errlen) {
+  int fd = openat(dir, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0444);
+  size_t off = 0;
+  while (fd >= 0 && off < len) {
+    ssize_t w = write(fd, content + off, len - off);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      break;
+    off += (size_t)w;
+  }
+  int rc = fd < 0 || off < len || fchmod(fd, 0444) < 0 ? -1 : 0; /* whatever the umask */
+  int saved = errno;
+  if (fd >= 0)
+    close(fd);
+  errno = saved;
+  if (rc < 0)
+    FAIL("write " AL_EGRESS_CA_DIR "/%s", name);
+  return 0;
+}
+
+/* Inspected hosts: the proxy's CA certificate and the bundle with it (the
+ * host's trust store, then the CA) in /run/airlock on the root tmpfs, and,
+ * with the host's /etc, the bundle mounted read-only over the host's
+ * /etc/ssl/certs/ca-certificates.crt, where OpenSSL, curl and Python look
+ * by default.  Nothing but the certificate: the CA's key never leaves the
+ * proxy. */
+static int write_egress_ca(int rootfd, const al_plan *p, char *errbuf, size_t errlen) {
+  if (!p->egress_ca)
+    return 0;
+  if (mkdirat(rootfd, "run", 0755) < 0 && errno != EEXIST)
+    FAIL("mkdir /run");
+  if (mkdirat(rootfd, &AL_EGRESS_CA_DIR[1], 0755) < 0 || fchmodat(rootfd, &AL_EGRESS_CA_DIR[1], 0755, 0) < 0)
+    FAIL("mkdir " AL_EGRESS_CA_DIR);
+  int dir = open_no_symlinks(rootfd, &AL_EGRESS_CA_DIR[1], O_DIRECTORY | O_RDONLY);
+  if (dir < 0)
+    FAIL("open " AL_EGRESS_CA_DIR);
+  int rc = write_ro_file(dir, "egress-ca.crt", p->egress_ca, strlen(p->egress_ca), errbuf, errlen);
+  if (rc == 0)
+    rc = write_ro_file(dir, "ca-certificates.crt", p->ca_bundle, p->ca_bundle_len, errbuf, errlen);
+  close(dir);
+  if (rc < 0 || !p->generate_etc)
+    return rc;
+  int target = open_no_symlinks(rootfd, &AL_SYSTEM_CA_BUNDLE[1], O_PATH);
+  struct stat st;
+  if (target < 0 || fstat(target, &st) < 0 || !S_ISREG(st.st_mode)) {
+    if (target >= 0)
+      close(target);
+    return 0; /* the host keeps its store elsewhere: the variables point at the bundle */
+  }
+  int tree = open_tree(rootfd, &AL_EGRESS_CA_BUNDLE[1], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+  struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC};
+  rc = tree < 0 ? -1 : mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr));
+  if (rc == 0)
+    rc = move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+  int saved = errno;
+  if (tree >= 0)
+    close(tree);
+  close(target);
+  errno = saved;
+  if (rc < 0)
+    FAIL("mount the CA bundle over " AL_SYSTEM_CA_BUNDLE);
+  return 0;
+}
+
 /* The root tmpfs, sized by --disk, is also the scratch space: /tmp, /dev/shm
  * and HOME are directories of it, each bound onto itself as its own writable
  * (nosuid, nodev, noexec unless --tmp-exec) mount, while the root mount
@@ -444,7 +509,7 @@ int al_rootfs_build(const al_plan *p, unsigned *sockets_masked, char *errbuf, si
         goto out;
   }
   if (build_dev(rootfd, root_dev, p, errbuf, errlen) < 0 || build_scratch(rootfd, p, errbuf, errlen) < 0 ||
-      write_secrets(rootfd, root_dev, p, errbuf, errlen) < 0)
+      write_secrets(rootfd, root_dev, p, errbuf, errlen) < 0 || write_egress_ca(rootfd, p, errbuf, errlen) < 0)
     goto out;
   for (size_t i = 0; i < p->n_user; i++)
     if (attach_user(rootfd, root_dev, &p->user[i], sockets_masked, errbuf, errlen) < 0)

@@ -234,7 +234,7 @@ case_ "direct tcp (internet, host address, IPv6) and udp out fail: Network is un
 
 t_report() {
   proxied report.log --report "$T/report.json" --allow a.example --deny b.example -- true || return 1
-  python3 - "$T/report.json" "$T/report.log" <<'PY'
+  python3 - "$T/report.json" "$T/report.log" <<'PY' || return 1
 import json, sys
 r = json.load(open(sys.argv[1]))
 assert r["isolation"]["network"] == "proxy", r["isolation"]
@@ -258,14 +258,15 @@ t_proxy_start() {
   mkdir -p "$T/state" && chmod 700 "$T/state"
   proxied start.log --config "$T/settings.json" --allow b.example --hostname box-7 --state-dir "$T/state" -- true \
     || { cat "$T/start.log"; return 1; }
-  python3 - "$T/start.log" "$T/state" <<'PY'
+  python3 - "$T/start.log" "$T/state" <<'PY' || return 1
 import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1])]
 start = recs[0]
 log = sys.argv[1]
 assert start["event"] == "start", recs
+# --ca-validity: the run's timeout (30 s by default) and an hour
 assert start["argv"] == ["proxy", "--control-fd", "3", "--config-fd", "4", "--sandbox", "box-7",
-                         "--state-dir", sys.argv[2], "--log", log], start["argv"]
+                         "--state-dir", sys.argv[2], "--ca-validity", "3631", "--log", log], start["argv"]
 assert start["config"] == {"mode": "proxy", "allow": ["a.example", "b.example"], "deny": ["c.example"],
                            "rateLimit": {"rps": 3}}, start["config"]
 assert start["fds"] == [0, 1, 2, 3, 4], start["fds"]
@@ -289,6 +290,24 @@ t_refused() {
   stub_gone refused.log
 }
 case_ "proxy answering error: refused with exit 125 and its message; nothing ran; proxy gone" t_refused
+
+t_ca_answer() {
+  local out rc bad
+  local cert=$'-----BEGIN CERTIFICATE-----\nTUlJQkZha2VDZXJ0\n-----END CERTIFICATE-----\n'
+  local key=$'-----BEGIN PRIVATE KEY-----\nTUlJQkZha2VLZXk=\n-----END PRIVATE KEY-----\n'
+  out=$(STUB_ANSWER=$'ok\n'"$cert" proxied ca.log -- sh -c 'cat /run/airlock/egress-ca.crt;
+    tail -n 3 /run/airlock/ca-certificates.crt; echo "SSL_CERT_FILE=$SSL_CERT_FILE"' 2>&1)
+  rc=$?
+  [ "$rc" = 0 ] && [ "$(grep -c TUlJQkZha2VDZXJ0 <<<"$out")" = 2 ] &&
+    grep -qF "SSL_CERT_FILE=/run/airlock/ca-certificates.crt" <<<"$out" || { echo "rc $rc: $out"; return 1; }
+  for bad in $'ok\n'"$key" $'ok\n'"$cert$cert" $'ok\n'"$cert$key" $'ok\n'"$cert"x $'ok\nhello'; do
+    out=$(STUB_ANSWER="$bad" proxied ca-bad.log -- sh -c 'echo RAN' 2>&1)
+    rc=$?
+    [ "$rc" = 125 ] && grep -qF "egress proxy: its answer holds something other than one CA certificate" <<<"$out" &&
+      ! grep -q RAN <<<"$out" || { echo "answer $bad: rc $rc: $out"; return 1; }
+  done
+}
+case_ "proxy answering ok and a CA certificate: it reaches the trust store; a key or anything more refused" t_ca_answer
 
 t_silent_exit() {
   local out rc

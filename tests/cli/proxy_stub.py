@@ -13,6 +13,7 @@ AIRLOCK_PROXY_BIN points at it.
 
 Behaviour switches (environment, set by the test):
   STUB_FAIL=TEXT     answer "error: TEXT"
+  STUB_ANSWER=TEXT   answer TEXT instead of "ok" (e.g. "ok\n" and a CA certificate)
   STUB_SILENT_EXIT=1 exit 3 without answering
   STUB_HANG=1        never answer (the launcher gives up after 10 s)
   STUB_LINGER=1      ignore the end of the control socket (the launcher must kill it)
@@ -77,7 +78,7 @@ def main():
         ctl.send(("error: " + os.environ["STUB_FAIL"]).encode())
         record(event="refused")
         return 1
-    ctl.send(b"ok")
+    ctl.send(os.environ.get("STUB_ANSWER", "ok").encode())
 
     fds = array.array("i")
     msg, anc, _, _ = ctl.recvmsg(16, socket.CMSG_SPACE(4 * fds.itemsize))

@@ -7,11 +7,18 @@ checks the answer the client gets AND that the proxy wrote exactly one
 record for it, with the expected verdict and reason.  At the end every
 output, log and file of the run is searched for the injected secret.
 
+Domain fronting is attacked against a "front" upstream that serves two
+sites by Host behind one address and certificate: in opaque mode it gets
+through (the documented limit), in inspect mode (TLS ended in the proxy
+with a certificate from its per-proxy CA) it is refused 421.
+
 The attacks from inside a real sandbox (--noproxy, raw TCP/UDP, IPv6, DNS
-through the sandbox's stub) are in sandbox_test.sh.
+through the sandbox's stub, inspection with the generated trust store) are
+in sandbox_test.py.
 
 usage: egress_test.py BIN_DIR
 """
+import http.client
 import http.server
 import json
 import os
@@ -68,7 +75,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a):
         pass
 
-    def answer(self):
+    def read_body(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -78,6 +85,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if size == 0:
                     break
                 body += chunk
+        return body
+
+    def answer(self):
+        body = self.read_body()
         UPSTREAM_SEEN.append((self.command, self.path, dict(self.headers.items()), body))
         if self.path.startswith("/v1/redirect"):
             self.send_response(302)
@@ -94,26 +105,68 @@ class Handler(http.server.BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = answer
 
 
-def serve(port, tls=None):
-    srv = http.server.ThreadingHTTPServer((UP, port), Handler)
+def serve(port, tls=None, handler=Handler):
+    srv = http.server.ThreadingHTTPServer((UP, port), handler)
     if tls:
         srv.socket = tls.wrap_socket(srv.socket, server_side=True)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     return srv
 
 
+FRONT_PORT = 28447
+FRONT_SEEN = []  # (site, method, path, headers, body, TLS version) of every request the front got
+FRONT_SNI = []   # the TLS name of every connection to the front
+
+
+class FrontHandler(Handler):
+    """A shared front end (a CDN): one address and one certificate for
+    allowed.test and other.test, the site chosen by the Host header."""
+
+    def answer(self):
+        body = self.read_body()
+        site = (self.headers.get("Host") or "").split(":")[0]
+        FRONT_SEEN.append((site, self.command, self.path, dict(self.headers.items()), body,
+                           self.connection.version()))
+        out = ("site %s: %s %s" % (site, self.command, self.path)).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(out)
+
+    do_GET = do_POST = do_HEAD = answer
+
+
+def serve_front(port=FRONT_PORT):
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(os.path.join(TMP, "srv.pem"), os.path.join(TMP, "srv.key"))
+    tls.sni_callback = lambda sock, name, ctx: FRONT_SNI.append(name)
+    return serve(port, tls, FrontHandler)
+
+
 BULK_PORT = 28445
 BULK = os.urandom(8 << 20)
+
+
+def raw_server(port, one):
+    """TCP on 127.0.0.2:port, each connection handed to one(conn) in a thread."""
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind((UP, port))
+    srv.listen(16)
+
+    def loop():
+        while True:
+            conn, _ = srv.accept()
+            threading.Thread(target=one, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=loop, daemon=True).start()
 
 
 def bulk_server():
     """Raw TCP on 127.0.0.2:BULK_PORT: reads until the client half-closes,
     then answers the SHA-256 of what it got and 8 MiB, and closes."""
     import hashlib
-    srv = socket.socket()
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind((UP, BULK_PORT))
-    srv.listen(16)
 
     def one(conn):
         h = hashlib.sha256()
@@ -128,12 +181,38 @@ def bulk_server():
             pass
         conn.close()
 
-    def loop():
-        while True:
-            conn, _ = srv.accept()
-            threading.Thread(target=one, args=(conn,), daemon=True).start()
+    raw_server(BULK_PORT, one)
 
-    threading.Thread(target=loop, daemon=True).start()
+
+CLOSER_PORT = 28448
+
+
+def closer_server():
+    """TLS on 127.0.0.2:CLOSER_PORT that answers one request and sends its
+    close_notify right behind the answer, so that a proxy reads both at
+    once (libevent's TLS filter then reports the close before the data)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(os.path.join(TMP, "srv.pem"), os.path.join(TMP, "srv.key"))
+
+    def one(conn):
+        try:
+            t = ctx.wrap_socket(conn, server_side=True)
+            t.settimeout(5)
+            head = b""
+            while b"\r\n\r\n" not in head:
+                b = t.recv(4096)
+                if not b:
+                    return
+                head += b
+            out = b"closed right after"
+            t.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(out), out))
+            t.unwrap()  # close_notify now, then wait for the proxy's
+        except (OSError, ssl.SSLError):
+            pass
+        finally:
+            conn.close()
+
+    raw_server(CLOSER_PORT, one)
 
 
 def make_certs():
@@ -227,7 +306,7 @@ def read_response(s):
             if not chunk:
                 break
             data += chunk
-    except (socket.timeout, ConnectionResetError):
+    except (socket.timeout, ConnectionResetError, ssl.SSLError):
         pass
     return data
 
@@ -337,6 +416,26 @@ def send_hello(px, target, data, pieces=1):
 
 
 ALERT_DENIED = b"\x15\x03\x03\x00\x02\x02\x31"
+
+
+def tunnel_client(px, host, port, cafile, alpn=None):
+    """An HTTPS client through the proxy's CONNECT to host:port (SNI host),
+    verifying the server it meets against cafile alone; keep-alive."""
+    ctx = ssl.create_default_context(cafile=cafile)
+    if alpn:
+        ctx.set_alpn_protocols(alpn)
+    conn = http.client.HTTPSConnection("127.0.0.1", px.port, context=ctx, timeout=10)
+    conn.set_tunnel(host, port)
+    return conn
+
+
+def fetch(conn, path, host, method="GET", headers=None, body=None):
+    """One request on conn with this Host: (status, headers, body)."""
+    h = {"Host": host}
+    h.update(headers or {})
+    conn.request(method, path, body=body, headers=h)
+    r = conn.getresponse()
+    return r.status, dict(r.getheaders()), r.read()
 
 
 # ------------------------------------------------------------------ tests
@@ -540,6 +639,13 @@ def test_injection(px):
     resp = route_request(px, "/llm/../admin")
     check(status_of(resp) == 400, "'..' in a route path refused")
     expect_one(px, "route traversal", "deny", "path segment")
+    # an upstream whose close_notify comes with its answer: the answer
+    # still counts (it was taken for "closed before answering")
+    statuses = [status_of(route_request(px, "/closer/x")) for _ in range(10)]
+    check(statuses == [200] * 10, "route: answers followed at once by close_notify arrive (%s)" % statuses)
+    recs = px.new_records()
+    check(len(recs) == 10 and all(r["verdict"] == "allow" and "route /closer/" in r["reason"] for r in recs),
+          "route to a closing upstream: one allow record each: %s" % recs)
     resp = route_request(px, "/nothere/x")
     check(status_of(resp) == 404, "unknown path refused")
     expect_one(px, "unknown route", "deny", "no injection route")
@@ -549,6 +655,20 @@ def test_injection(px):
     check(status_of(resp) == 502 and b"certificate" in resp, "untrusted upstream certificate: 502 (got %r)" % resp[:120])
     check(len(UPSTREAM_SEEN) == before, "untrusted upstream got no request")
     expect_one(px, "untrusted upstream", "deny", "certificate")
+
+
+def test_fronting_opaque(px):
+    """Opaque mode: the proxy sees CONNECT and SNI only, both name the
+    allowed host; the Host inside TLS names another site on the same front,
+    which serves it.  This is the documented limit of opaque mode
+    (docs/egress.md): allowing a shared front allows what is behind it."""
+    conn = tunnel_client(px, "allowed.test", FRONT_PORT, os.path.join(TMP, "ca.pem"))
+    st, _, body = fetch(conn, "/front", "other.test:%d" % FRONT_PORT)
+    conn.close()
+    check(st == 200 and body == b"site other.test: GET /front",
+          "opaque: the fronted request reaches other.test, the documented limit (got %d %r)" % (st, body))
+    check(FRONT_SEEN and FRONT_SEEN[-1][0] == "other.test", "opaque: the front served other.test")
+    expect_one(px, "opaque fronting", "allow", "allowed by rule 'allowed.test:%d'" % FRONT_PORT, sni="allowed.test")
 
 
 def test_bulk_tunnel(px):
@@ -650,6 +770,219 @@ def test_slow_and_floods():
     px.proc.terminate()
 
 
+def test_inspect():
+    """Inspect mode: the sandbox's TLS ends in the proxy, every request's
+    Host must be the CONNECT host and TLS name, and the proxy's own TLS to
+    the upstream is verified."""
+    cafile = os.path.join(TMP, "egress-ca.pem")
+    testca = os.path.join(TMP, "ca.pem")
+    px = Proxy("inspect", INSPECT_NET, extra=("--ca-cert", cafile))
+    with open(cafile) as f:
+        pem = f.read()
+    check(pem.startswith("-----BEGIN CERTIFICATE-----") and pem.count("BEGIN") == 1 and "PRIVATE" not in pem,
+          "--ca-cert: one certificate, no key")
+    text = run(["openssl", "x509", "-in", cafile, "-noout", "-text"]).stdout
+    check("CA:TRUE, pathlen:0" in text and "Name Constraints: critical" in text and "DNS:allowed.test" in text
+          and "DNS:api.test" in text and "prime256v1" in text and "DNS:other.test" not in text,
+          "the CA: P-256, pathlen 0, constrained to the inspected names: %s" % text[:2000])
+    front = "allowed.test:%d" % FRONT_PORT
+
+    # the fronting attack of test_fronting_opaque, now refused inside TLS
+    before = len(FRONT_SEEN)
+    conn = tunnel_client(px, "allowed.test", FRONT_PORT, cafile)
+    st, h, body = fetch(conn, "/front", "other.test:%d" % FRONT_PORT)
+    conn.close()
+    check(st == 421 and "other.test" in h.get("X-Airlock-Egress", ""), "inspect: fronting answered 421 (%d %r)" % (st, h))
+    check(len(FRONT_SEEN) == before, "inspect: the front never saw the fronted request")
+    expect_one(px, "inspected fronting", "deny", "Host 'other.test:%d' is not the TLS name and CONNECT host" % FRONT_PORT,
+               status=421, sni="allowed.test")
+
+    # the allowed site: the client verifies the proxy's certificate for it
+    # against the per-proxy CA alone; keep-alive, each request checked
+    before = len(FRONT_SEEN)
+    conn = tunnel_client(px, "allowed.test", FRONT_PORT, cafile)
+    st, _, body = fetch(conn, "/one", front)
+    issuer = dict(x[0] for x in conn.sock.getpeercert()["issuer"])
+    check(st == 200 and body == b"site allowed.test: GET /one", "inspect: the allowed site answers (%d %r)" % (st, body))
+    check("airlock egress CA" in issuer.get("commonName", ""), "inspect: the certificate is the proxy's (%s)" % issuer)
+    st, _, body = fetch(conn, "/two?q=1", front)
+    check(st == 200 and body == b"site allowed.test: GET /two?q=1", "inspect: a second request on the connection")
+    big = os.urandom(300000)
+    st, _, body = fetch(conn, "/three", front, method="POST", body=big)
+    check(st == 200 and FRONT_SEEN[-1][4] == big, "inspect: a 300 KB body on the same connection arrives whole")
+    st, _, body = fetch(conn, "/four", front, method="HEAD")
+    check(st == 200 and body == b"", "inspect: HEAD (a response without a body) on the same connection")
+    st, _, body = fetch(conn, "/five", front)
+    check(st == 200 and body == b"site allowed.test: GET /five", "inspect: and a request after the HEAD")
+    conn.close()
+    seen = FRONT_SEEN[before:]
+    check([x[2] for x in seen] == ["/one", "/two?q=1", "/three", "/four", "/five"] and
+          all(x[0] == "allowed.test" for x in seen), "inspect: the front saw the five requests: %s" % [x[:3] for x in seen])
+    check(all(x[5] in ("TLSv1.2", "TLSv1.3") for x in seen) and FRONT_SNI[-1] == "allowed.test",
+          "inspect: the proxy spoke TLS 1.2+ with SNI to the front (%s, %s)" % ([x[5] for x in seen], FRONT_SNI[-1:]))
+    check(all("Proxy-Connection" not in x[3] and x[3].get("Host") == front for x in seen),
+          "inspect: the front got Host %s and no hop-by-hop headers" % front)
+    expect_one(px, "inspected keep-alive", "allow", "inspected; 5 requests", sni="allowed.test", status=200)
+
+    # a second request with another Host on a connection that worked
+    conn = tunnel_client(px, "allowed.test", FRONT_PORT, cafile)
+    st1, _, _ = fetch(conn, "/ok", front)
+    st2, h2, _ = fetch(conn, "/sneaky", "other.test:%d" % FRONT_PORT)
+    conn.close()
+    check(st1 == 200 and st2 == 421, "inspect: a later request with another Host is refused (%d, %d)" % (st1, st2))
+    check(FRONT_SEEN[-1][2] == "/ok", "inspect: the front never saw it")
+    expect_one(px, "fronting after a good request", "deny", "other.test", status=421)
+
+    # pipelined: two heads in one write, answered in order; the client's
+    # Connection: close is honoured after the second
+    s, head = connect_tunnel(px, front)
+    t = ssl.create_default_context(cafile=cafile).wrap_socket(s, server_hostname="allowed.test")
+    t.sendall(("GET /p1 HTTP/1.1\r\nHost: %s\r\n\r\nGET /p2 HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
+               % (front, front)).encode())
+    t.settimeout(5)
+    data = read_response(t)
+    t.close()
+    check(data.count(b"HTTP/1.1 200") == 2 and data.index(b"GET /p1") < data.index(b"GET /p2"),
+          "inspect: pipelined requests answered in order, then closed (%r)" % data[-200:])
+    expect_one(px, "pipelined", "allow", "2 requests; the client asked to close")
+
+    # what a request inside may not be
+    for req, status, why in [
+            (b"GET https://other.test/ HTTP/1.1\r\nHost: %s\r\n\r\n" % front.encode(), 400, "origin form"),
+            (b"CONNECT other.test:443 HTTP/1.1\r\nHost: other.test:443\r\n\r\n", 400, "CONNECT inside"),
+            (b"GET / HTTP/1.1\r\nHost: allowed.test\r\n\r\n", 421, "is not the TLS name"),  # port 443 implied
+            (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "more than one Host"),
+            (b"POST / HTTP/1.1\r\nHost: %s\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n" % front.encode(),
+             400, "smuggling")]:
+        s, head = connect_tunnel(px, front)
+        t = ssl.create_default_context(cafile=cafile).wrap_socket(s, server_hostname="allowed.test")
+        t.sendall(req)
+        t.settimeout(5)
+        data = read_response(t)
+        t.close()
+        check(status_of(data) == status, "inspect: %r answered %d (got %r)" % (req[:40], status, data[:60]))
+        expect_one(px, "inspect refusal " + why, "deny", why, status=status)
+    # HTTP/1.0 without Host: the proxy names the host, and closes after
+    s, head = connect_tunnel(px, front)
+    t = ssl.create_default_context(cafile=cafile).wrap_socket(s, server_hostname="allowed.test")
+    t.sendall(b"GET /old HTTP/1.0\r\n\r\n")
+    t.settimeout(5)
+    data = read_response(t)
+    t.close()
+    check(status_of(data) == 200 and b"site allowed.test: GET /old" in data, "inspect: HTTP/1.0 without Host (%r)" % data)
+    expect_one(px, "HTTP/1.0", "allow", "1 request")
+
+    # ALPN: http/1.1 only, also to a client that would rather speak h2
+    for offer, want in [(["h2", "http/1.1"], "http/1.1"), (["h2"], None)]:
+        s, head = connect_tunnel(px, front)
+        ctx = ssl.create_default_context(cafile=cafile)
+        ctx.set_alpn_protocols(offer)
+        t = ctx.wrap_socket(s, server_hostname="allowed.test")
+        got = t.selected_alpn_protocol()
+        if want is None:  # an h2-only client that sends its preface anyway
+            t.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+            t.settimeout(5)
+            data = read_response(t)
+            check(status_of(data) in (400, 505), "inspect: an HTTP/2 preface is refused (%r)" % data[:40])
+        t.close()
+        check(got == want, "inspect: ALPN offered %s, chose %r (want %r)" % (offer, got, want))
+        px.new_records()
+
+    # a client that trusts only the public store (here: the test CA) does not
+    # accept the proxy's certificate: nothing is sent
+    before = len(FRONT_SEEN)
+    conn = tunnel_client(px, "allowed.test", FRONT_PORT, testca)
+    try:
+        fetch(conn, "/untrusted", front)
+        failed = False
+    except ssl.SSLCertVerificationError:
+        failed = True
+    conn.close()
+    check(failed and len(FRONT_SEEN) == before, "inspect: a client without the CA refuses the proxy's certificate")
+    expect_one(px, "client without the CA", "allow", "TLS handshake failed")
+
+    # the proxy verifies the upstream: an untrusted certificate, and a
+    # certificate for other names, are 502 and nothing is sent
+    before_up, before_front = len(UPSTREAM_SEEN), len(FRONT_SEEN)
+    for host, port in [("api.test", 28444), ("wrongname.test", FRONT_PORT)]:
+        conn = tunnel_client(px, host, port, cafile)
+        st, h, _ = fetch(conn, "/x", "%s:%d" % (host, port))
+        conn.close()
+        check(st == 502 and "certificate" in h.get("X-Airlock-Egress", ""),
+              "inspect: %s:%d with a certificate the proxy refuses: 502 (%d %r)" % (host, port, st, h))
+        expect_one(px, "inspected upstream %s" % host, "deny", "certificate not accepted", status=502)
+    check(len(UPSTREAM_SEEN) == before_up and len(FRONT_SEEN) == before_front, "inspect: refused upstreams got nothing")
+
+    # injection on an inspected host: every request carries the key, the
+    # sandbox's own header is replaced, the key never comes back
+    before = len(UPSTREAM_SEEN)
+    conn = tunnel_client(px, "api.test", 28443, cafile)
+    answers = []
+    for path in ("/v1/messages", "/v1/redirect"):
+        st, h, body = fetch(conn, path, "api.test:28443", method="POST", headers={"x-api-key": "fake"}, body=b'{"q":1}')
+        answers.append((st, h, body))
+    conn.close()
+    check([a[0] for a in answers] == [200, 302], "inspect+inject: answers passed back (%s)" % [a[0] for a in answers])
+    got = UPSTREAM_SEEN[before:]
+    keys = [[v for k, v in g[2].items() if k.lower() == "x-api-key"] for g in got]
+    check(len(got) == 2 and keys == [[SECRET], [SECRET]], "inspect+inject: the upstream got the key, once, each time")
+    check(all(SECRET.encode() not in b and SECRET not in str(h) for _, h, b in answers),
+          "inspect+inject: the key is not in what the sandbox got")
+    check(len(UPSTREAM_SEEN) == before + 2, "inspect+inject: the redirect was not followed")
+    expect_one(px, "inspect with injection", "allow", "inspected; 2 requests", host="api.test")
+
+    # an answer and its close_notify in one flight: the answer arrives
+    ok = 0
+    for _ in range(10):
+        conn = tunnel_client(px, "api.test", CLOSER_PORT, cafile)
+        st, _, body = fetch(conn, "/x", "api.test:%d" % CLOSER_PORT)
+        conn.close()
+        ok += st == 200 and body == b"closed right after"
+        expect_one(px, "inspected closing upstream", "allow", "1 request; the upstream closed")
+    check(ok == 10, "inspect: answers followed at once by close_notify arrive (%d/10)" % ok)
+
+    # opaque rules beside inspected ones stay opaque (allowed.test:28443)
+    head, body = tls_through(px, "allowed.test:28443", "allowed.test")
+    check(isinstance(body, bytes) and b"hello from GET /x" in body, "inspect: a rule without inspect stays opaque")
+    r = expect_one(px, "opaque beside inspected", "allow", "allowed by rule")
+    check(r is not None and "inspected" not in r.get("reason", ""), "the opaque tunnel's record says so")
+    px.proc.terminate()
+    px.proc.wait(5)
+    with open(px.stderr.name) as f:
+        err = f.read()
+    check(px.proc.returncode == 0 and "Sanitizer" not in err, "the inspect proxy exits 0, clean (%s)" % err[-2000:])
+
+
+def test_inspect_timers():
+    """Inside an inspected tunnel: a head that has begun must end within
+    headerTimeout (408); a keep-alive connection left idle is closed at
+    idleTimeout, with its one record."""
+    cafile = os.path.join(TMP, "egress-ca-slow.pem")
+    px = Proxy("inspect-slow", dict(INSPECT_NET, limits={"headerTimeout": 1, "idleTimeout": 2}),
+               extra=("--ca-cert", cafile))
+    front = "allowed.test:%d" % FRONT_PORT
+    s, head = connect_tunnel(px, front)
+    t = ssl.create_default_context(cafile=cafile).wrap_socket(s, server_hostname="allowed.test")
+    t.sendall(b"GET /slow HTTP/1.1\r\nHost: allow")
+    t0 = time.time()
+    t.settimeout(5)
+    data = read_response(t)
+    t.close()
+    check(status_of(data) == 408 and time.time() - t0 < 3, "inspect: a slow head inside TLS is cut (%r)" % data[:40])
+    expect_one(px, "inspect slow head", "deny", "no complete request head", status=408)
+    conn = tunnel_client(px, "allowed.test", FRONT_PORT, cafile)
+    st, _, _ = fetch(conn, "/idle", front)
+    t0 = time.time()
+    conn.sock.settimeout(5)
+    rest = read_response(conn.sock)
+    conn.close()
+    check(st == 200 and rest == b"" and 1.5 < time.time() - t0 < 4.5,
+          "inspect: an idle keep-alive connection closed at idleTimeout (%.1f s)" % (time.time() - t0))
+    expect_one(px, "inspect idle", "allow", "1 request; idle for limits.idleTimeout")
+    px.proc.terminate()
+    px.proc.wait(5)
+
+
 def test_secret_nowhere():
     """The secret's value appears in no output, log or file of the run
     (the encrypted store excepted)."""
@@ -668,7 +1001,7 @@ def test_secret_nowhere():
 
 
 def main():
-    global STATE, BASE_NET
+    global STATE, BASE_NET, INSPECT_NET
     make_certs()
     STATE = os.path.join(TMP, "state")
     os.makedirs(STATE, mode=0o700)
@@ -680,10 +1013,11 @@ def main():
     tls.load_cert_chain(os.path.join(TMP, "srv.pem"), os.path.join(TMP, "srv.key"))
     bad = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     bad.load_cert_chain(os.path.join(TMP, "self.pem"), os.path.join(TMP, "self.key"))
-    servers = [serve(28080), serve(28443, tls), serve(28444, bad)]
+    servers = [serve(28080), serve(28443, tls), serve(28444, bad), serve_front()]
     bulk_server()
+    closer_server()
 
-    names = {"allowed.test": [UP], "api.test": [UP], "other.test": [UP], "a.wild.test": [UP],
+    names = {"allowed.test": [UP], "api.test": [UP], "other.test": [UP], "a.wild.test": [UP], "wrongname.test": [UP],
              "rebind.test": ["127.0.0.1"], "meta.test": ["169.254.169.254"], "private.test": ["10.0.0.1"],
              "v6.test": ["::1"], "mapped.test": ["::ffff:10.0.0.1"], "mixed.test": ["10.0.0.1", UP]}
     dns_port = start_resolver(names)
@@ -691,7 +1025,8 @@ def main():
     BASE_NET = {
         "allow": ["allowed.test:28443", "allowed.test:28080", "*.wild.test:28443", "rebind.test:28443",
                   "meta.test:28443", "private.test:28443", "v6.test:28443", "mapped.test:28443", "mixed.test:28443",
-                  "10.0.0.1:28443", "*.evil.test", "allowed.test:%d" % BULK_PORT, "allowed.test:28446"],
+                  "10.0.0.1:28443", "*.evil.test", "allowed.test:%d" % BULK_PORT, "allowed.test:28446",
+                  "allowed.test:%d" % FRONT_PORT],
         "opaquePorts": [BULK_PORT],
         "deny": ["*.evil.test"],
         "allowAddresses": [UP],
@@ -702,14 +1037,25 @@ def main():
                                                                                 "secret": "anthropic"}},
             {"path": "/bad/", "upstream": "https://api.test:28444", "inject": {"header": "x-api-key",
                                                                                 "secret": "anthropic"}},
+            {"path": "/closer/", "upstream": "https://api.test:%d" % CLOSER_PORT,
+             "inject": {"header": "x-api-key", "secret": "anthropic"}},
         ],
     }
+    # the same, with inspected hosts: the front, an injection upstream, an
+    # upstream with an untrusted certificate, and a name the front's
+    # certificate does not have
+    INSPECT_NET = dict(BASE_NET, allow=[r for r in BASE_NET["allow"] if r != "allowed.test:%d" % FRONT_PORT] + [
+        {"host": "allowed.test:%d" % FRONT_PORT, "inspect": True},
+        {"host": "api.test:28443", "inspect": True, "inject": {"header": "x-api-key", "secret": "anthropic"}},
+        {"host": "api.test:28444", "inspect": True},
+        {"host": "wrongname.test:%d" % FRONT_PORT, "inspect": True},
+        {"host": "api.test:%d" % CLOSER_PORT, "inspect": True}])
     px = Proxy("main", BASE_NET)
     with open("/proc/%d/status" % px.proc.pid) as f:
         check("NoNewPrivs:\t1" in f.read(), "the proxy runs with no_new_privs")
     tests = [test_allowed_paths, test_sni, test_ip_literals, test_resolving_inside, test_suffix_confusion,
              test_smuggling, test_host_spoof, test_dns_names_not_resolved, test_injection, test_bulk_tunnel,
-             test_connect_fails]
+             test_connect_fails, test_fronting_opaque]
     for t in tests:
         print("--", t.__name__, flush=True)
         t(px)
@@ -719,19 +1065,34 @@ def main():
     test_rate_limits()
     print("-- test_slow_and_floods", flush=True)
     test_slow_and_floods()
+    print("-- test_inspect", flush=True)
+    test_inspect()
+    print("-- test_inspect_timers", flush=True)
+    test_inspect_timers()
     px.proc.terminate()
     px.proc.wait(5)
     check(px.proc.returncode == 0, "proxy exits 0 on SIGTERM")
     # bad configurations refuse to start, naming the key
     for net, part in [({"allow": ["a.com:0"]}, "network.allow"), ({"inject": [{"path": "/x/", "upstream":
                       "https://a.test", "inject": {"header": "h", "secret": "missing"}}]}, "missing"),
-                      ({"limits": {"maxConnections": -1}}, "limits.maxConnections")]:
+                      ({"limits": {"maxConnections": -1}}, "limits.maxConnections"),
+                      ({"allow": [{"host": "10.0.0.0/8", "inspect": True}]}, "IP rule"),
+                      ({"allow": [{"host": "a.test", "inject": {"header": "h", "secret": "anthropic"}}]},
+                       "network.allow[0].inject"),
+                      ({"allow": [{"host": "a.test", "inspect": 1}]}, "network.allow[0].inspect")]:
         cfg = os.path.join(TMP, "bad.json")
         with open(cfg, "w") as f:
             json.dump({"network": net}, f)
         r = run([AIRLOCK, "proxy", "--listen", "127.0.0.1:%d" % free_port(), "--config", cfg, "--state-dir", STATE],
                 timeout=10)
         check(r.returncode == 1 and part in r.stderr, "bad config refused naming %s: %r" % (part, r.stderr))
+    cfg = os.path.join(TMP, "plain.json")
+    with open(cfg, "w") as f:
+        json.dump({"network": {"allow": ["a.test"]}}, f)
+    r = run([AIRLOCK, "proxy", "--listen", "127.0.0.1:%d" % free_port(), "--config", cfg, "--ca-cert",
+             os.path.join(TMP, "none.pem")], timeout=10)
+    check(r.returncode == 1 and "no allow entry" in r.stderr and not os.path.exists(os.path.join(TMP, "none.pem")),
+          "--ca-cert without inspected hosts refused: %r" % r.stderr)
     r = run([AIRLOCK, "proxy", "--listen", "nowhere"], timeout=10)
     check(r.returncode != 0 and "nowhere" in r.stderr, "bad --listen refused")
     r = run([AIRLOCK, "proxy"], timeout=10)

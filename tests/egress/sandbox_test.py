@@ -5,8 +5,10 @@ unprivileged user (rootless): the allowed path works through the proxy
 variables; `--noproxy '*'`, `NO_PROXY=*`, raw TCP, UDP and IPv6 find no
 route; the sandbox's resolver answers only allowed names and the test
 resolver never sees the others; an injection route adds the key while the
-sandbox's environment and files never hold it; each request that reached
-the proxy left exactly one record.
+sandbox's environment and files never hold it; an inspected host is reached
+with the generated trust store (no -k), the proxy's CA key is nowhere in the
+sandbox, and domain fronting through it is refused 421; each request that
+reached the proxy left exactly one record.
 
 usage: sandbox_test.py BIN_DIR
 """
@@ -167,6 +169,69 @@ grep -rs "%s" /tmp /etc /run /proc/self/environ "$HOME" >/dev/null && echo SECRE
         et.check(et.SECRET not in f.read(), "[%s] the key is not in the records" % n)
 
 
+def inspected(mode, cfg, front, api):
+    """An inspected host from inside: curl and Python trust the proxy's
+    certificate through the generated bundle, fronting is refused, and only
+    the CA's certificate is in the sandbox."""
+    n = mode.name
+    url = "https://allowed.test:%d" % front
+    script = r'''
+curl -sS --max-time 10 %(url)s/in; echo
+curl -sS --max-time 10 -o /dev/null -w 'FRONT %%{http_code}\n' -H 'Host: other.test:%(port)d' %(url)s/front
+python3 -c "import urllib.request; print(urllib.request.urlopen('%(url)s/py').read().decode())"
+ls /run/airlock
+cmp /run/airlock/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt && echo SAME-BUNDLE
+tail -c $(wc -c < /run/airlock/egress-ca.crt) /run/airlock/ca-certificates.crt | cmp - /run/airlock/egress-ca.crt && echo CA-LAST
+grep -c 'BEGIN CERTIFICATE' /run/airlock/egress-ca.crt
+echo "SSL_CERT_FILE=$SSL_CERT_FILE REQUESTS_CA_BUNDLE=$REQUESTS_CA_BUNDLE CURL_CA_BUNDLE=$CURL_CA_BUNDLE NODE_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS"
+(env; cat /proc/self/environ /proc/1/environ) 2>/dev/null | grep -a 'PRIVATE' && echo KEY-IN-ENV
+grep -rlsa 'PRIVATE KEY' /run /etc /tmp "$HOME" /dev/shm && echo KEY-IN-FILES
+cat /run/airlock/egress-ca.crt
+''' % {"url": url, "port": front}
+    r = mode.run(script, cfg)
+    out = r.stdout
+    et.check("site allowed.test: GET /in" in out, "[%s] curl reaches the inspected host, no -k (%s %s)" % (n, out, r.stderr))
+    et.check("FRONT 421" in out, "[%s] domain fronting from inside refused 421" % n)
+    et.check("site allowed.test: GET /py" in out, "[%s] Python trusts the proxy's certificate by default" % n)
+    et.check("ca-certificates.crt\negress-ca.crt" in out and "SAME-BUNDLE" in out and "CA-LAST" in out,
+             "[%s] the bundle: at /run/airlock and over the system store, the CA last: %s" % (n, out))
+    et.check("SSL_CERT_FILE=/run/airlock/ca-certificates.crt REQUESTS_CA_BUNDLE=/run/airlock/ca-certificates.crt "
+             "CURL_CA_BUNDLE=/run/airlock/ca-certificates.crt NODE_EXTRA_CA_CERTS=/run/airlock/egress-ca.crt" in out,
+             "[%s] the trust variables" % n)
+    et.check("KEY-IN-ENV" not in out and "KEY-IN-FILES" not in out, "[%s] no private key in the sandbox: %s" % (n, out))
+    et.check("Sanitizer" not in r.stderr, "[%s] the proxy (its stderr is the launcher's) is clean: %s" % (n, r.stderr))
+    ca = out[out.find("-----BEGIN CERTIFICATE-----"):]
+    recs = [x for x in mode.new_records() if x.get("kind") != "dns"]
+    et.check([(x["verdict"], x["status"]) for x in recs] == [("allow", 200), ("deny", 421), ("allow", 200)] and
+             "inspected" in recs[0]["reason"] and "domain fronting" in recs[1]["reason"],
+             "[%s] one record per connection: %s" % (n, recs))
+    # injection on an inspected host: plain https://api.test from inside,
+    # the upstream gets the key, the sandbox never holds it
+    before = len(et.UPSTREAM_SEEN)
+    script = r'''
+curl -sS --max-time 10 -H 'x-api-key: fake' -d '{"m":1}' https://api.test:%d/v1/messages; echo
+env; cat /run/airlock/* /proc/self/environ 2>/dev/null
+grep -rs "%s" /tmp /etc /run "$HOME" >/dev/null && echo SECRET-VISIBLE
+''' % (api, et.SECRET)
+    r = mode.run(script, cfg)
+    et.check("hello from POST /v1/messages" in r.stdout, "[%s] inspected host with injection: %s %s" % (n, r.stdout,
+                                                                                                     r.stderr))
+    got = et.UPSTREAM_SEEN[before:]
+    et.check(len(got) == 1 and [v for k, v in got[0][2].items() if k.lower() == "x-api-key"] == [et.SECRET],
+             "[%s] the inspected upstream got the key instead of the sandbox's" % n)
+    et.check(et.SECRET not in r.stdout and et.SECRET not in r.stderr and "SECRET-VISIBLE" not in r.stdout,
+             "[%s] the key is nowhere in the sandbox (inspected host)" % n)
+    recs = [x for x in mode.new_records() if x.get("kind") != "dns"]
+    et.check(len(recs) == 1 and "inspected; 1 request" in recs[0]["reason"], "[%s] one record: %s" % (n, recs))
+    # each sandbox has its own CA
+    r = mode.run("cat /run/airlock/egress-ca.crt", cfg)
+    et.check(r.stdout.startswith("-----BEGIN CERTIFICATE-----") and r.stdout != ca, "[%s] a new CA per sandbox" % n)
+    # a sandbox without inspected hosts has none of it
+    r = mode.run("ls /run/airlock 2>&1; echo SSL_CERT_FILE=$SSL_CERT_FILE", mode.plain_cfg)
+    et.check("No such file" in r.stdout and "SSL_CERT_FILE=\n" in r.stdout, "[%s] no inspection, no CA: %s" % (n, r.stdout))
+    mode.new_records()
+
+
 def main():
     global BIN_AIRLOCK
     et.make_certs()
@@ -183,18 +248,27 @@ def main():
     import ssl
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     tls.load_cert_chain(os.path.join(T, "srv.pem"), os.path.join(T, "srv.key"))
-    servers = [et.serve(port), et.serve(tls_port, tls)]
+    front = et.free_port()
+    servers = [et.serve(port), et.serve(tls_port, tls), et.serve_front(front)]
     names = {"allowed.test": [et.UP], "api.test": [et.UP], "other.test": [et.UP]}
     dns_port = et.start_resolver(names)
     os.chmod(et.QUERY_LOG, 0o644)
+    network = {
+        "mode": "proxy", "allow": ["allowed.test:%d" % port], "allowAddresses": [et.UP],
+        "resolver": "127.0.0.1:%d" % dns_port, "upstreamCa": os.path.join(T, "ca.pem"),
+        "inject": [{"path": "/llm/", "upstream": "https://api.test:%d" % tls_port,
+                    "inject": {"header": "x-api-key", "secret": "anthropic"}}]}
+    plain_cfg = os.path.join(T, "plain.json")
+    with open(plain_cfg, "w") as f:
+        json.dump({"network": network}, f)
     cfg = os.path.join(T, "sandbox.json")
+    network["allow"] = network["allow"] + [
+        {"host": "allowed.test:%d" % front, "inspect": True},
+        {"host": "api.test:%d" % tls_port, "inspect": True, "inject": {"header": "x-api-key", "secret": "anthropic"}}]
     with open(cfg, "w") as f:
-        json.dump({"network": {
-            "mode": "proxy", "allow": ["allowed.test:%d" % port], "allowAddresses": [et.UP],
-            "resolver": "127.0.0.1:%d" % dns_port, "upstreamCa": os.path.join(T, "ca.pem"),
-            "inject": [{"path": "/llm/", "upstream": "https://api.test:%d" % tls_port,
-                        "inject": {"header": "x-api-key", "secret": "anthropic"}}]}}, f)
-    os.chmod(cfg, 0o644)
+        json.dump({"network": network}, f)
+    for c in (cfg, plain_cfg):
+        os.chmod(c, 0o644)
     modes = [Mode("root", None)] if os.geteuid() == 0 else [Mode("user", None)]
     if os.geteuid() == 0:
         modes.append(Mode("rootless", ensure_user()))
@@ -205,6 +279,9 @@ def main():
             m.degraded = ["--allow-degraded"]  # no delegated cgroup for this user
         print("-- sandbox attacks as", m.name, flush=True)
         attacks(m, cfg, port)
+        print("-- inspected host as", m.name, flush=True)
+        m.plain_cfg = plain_cfg
+        inspected(m, cfg, front, tls_port)
     for s in servers:
         s.shutdown()
     print("%d passed, %d failed" % (et.PASSES, len(et.FAILS)))

@@ -1,6 +1,7 @@
 /* Unit tests for the egress proxy's pure parts: request heads (smuggling
  * refusals, one request's body framing, the rewritten upstream head), the
- * token buckets and the network configuration's errors. */
+ * token buckets and the network configuration (its errors, and the allow
+ * entries of inspected hosts). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -114,7 +115,7 @@ static void test_body_framing(void **state) {
   assert_true(r.complete);
   assert_int_equal(r.n_headers, 2);
   size_t hl;
-  char *h = al_http_req_upstream_head(&r, "/", "a.com", NULL, NULL, 0, &hl);
+  char *h = al_http_req_upstream_head(&r, "/", "a.com", NULL, NULL, 0, false, &hl);
   assert_non_null(h);
   assert_null(strstr(h, "X-Trailer"));
   free(h);
@@ -135,7 +136,7 @@ static void test_upstream_head(void **state) {
                          &r, why),
                    0);
   size_t len;
-  char *head = al_http_req_upstream_head(&r, "/v1/messages", "api.example.com", "x-api-key", "REAL", 4, &len);
+  char *head = al_http_req_upstream_head(&r, "/v1/messages", "api.example.com", "x-api-key", "REAL", 4, false, &len);
   assert_non_null(head);
   assert_int_equal(strlen(head), len);
   assert_non_null(strstr(head, "POST /v1/messages HTTP/1.1\r\n"));
@@ -151,6 +152,15 @@ static void test_upstream_head(void **state) {
   assert_non_null(strstr(head, "Content-Length: 2\r\n"));
   assert_non_null(strstr(head, "Accept: x\r\n"));
   assert_non_null(strstr(head, "Connection: close\r\n\r\n"));
+  free(head);
+  /* kept alive (an inspected tunnel's upstream): no Connection header at
+   * all, neither the proxy's nor the sandbox's */
+  head = al_http_req_upstream_head(&r, "/v1/messages", "api.example.com", NULL, NULL, 0, true, &len);
+  assert_non_null(head);
+  assert_null(strstr(head, "Connection"));
+  assert_non_null(strstr(head, "\r\nHost: api.example.com\r\n"));
+  assert_non_null(strstr(head, "X-Api-Key: fake\r\n"));
+  assert_int_equal(al_http_head_end(head, len), len);
   free(head);
   al_http_req_clear(&r);
 }
@@ -263,12 +273,91 @@ static void test_config(void **state) {
                       "control");
 }
 
+static al_proxy_config *parse_ok(const char *json, al_proxy_config *cfg) {
+  json_t *j = json_loads(json, 0, NULL);
+  assert_non_null(j);
+  airlock_error *err = NULL;
+  if (al_proxy_config_parse(cfg, j, &err) != 0)
+    fail_msg("config %s: %s", json, err->msg);
+  json_decref(j);
+  return cfg;
+}
+
+static void test_config_inspect(void **state) {
+  (void)state;
+  al_proxy_config cfg;
+  parse_ok("{\"allow\":[\"plain.test\",{\"host\":\"api.test\",\"inspect\":true,\"inject\":{\"header\":\"x-api-key\","
+           "\"secret\":\"anthropic\",\"prefix\":\"k \"}},{\"host\":\"*.cdn.test:8443\",\"inspect\":true},"
+           "{\"host\":\"open.test:*\",\"inspect\":false},{\"host\":\"*\",\"inspect\":true}],\"deny\":[\"bad.api.test\"],"
+           "\"opaquePorts\":[22]}",
+           &cfg);
+  /* every entry is a rule, inspected or not */
+  assert_int_equal(al_egress_ruleset_count(cfg.rules), 6);
+  assert_int_equal(al_egress_decide(cfg.rules, "plain.test", 443, NULL, 0), AL_EGRESS_ALLOW);
+  assert_int_equal(al_egress_decide(cfg.rules, "open.test", 9000, NULL, 0), AL_EGRESS_ALLOW);
+  assert_int_equal(cfg.n_inspect, 3);
+  const al_proxy_inspect *api = &cfg.inspects[0], *cdn = &cfg.inspects[1], *all = &cfg.inspects[2];
+  assert_string_equal(api->rule, "api.test");
+  assert_string_equal(api->constraint, "api.test");
+  assert_int_equal(api->port, 0);
+  assert_true(api->has_inject);
+  assert_string_equal(api->inject.header, "x-api-key");
+  assert_string_equal(api->inject.secret_name, "anthropic");
+  assert_string_equal(api->inject.prefix, "k ");
+  assert_string_equal(cdn->constraint, "cdn.test"); /* the wildcard's suffix */
+  assert_int_equal(cdn->port, 8443);
+  assert_false(cdn->has_inject);
+  assert_null(all->constraint); /* "*": no constraint at all */
+  /* which tunnels are inspected: the first entry that covers host:port */
+  assert_ptr_equal(al_proxy_inspect_match(&cfg, "api.test", 443), api);
+  assert_ptr_equal(al_proxy_inspect_match(&cfg, "a.cdn.test", 8443), cdn);
+  assert_ptr_equal(al_proxy_inspect_match(&cfg, "a.cdn.test", 443), all);
+  assert_ptr_equal(al_proxy_inspect_match(&cfg, "plain.test", 443), all);
+  assert_null(al_proxy_inspect_match(&cfg, "plain.test", 8443)); /* "*" covers 80 and 443 */
+  assert_null(al_proxy_inspect_match(&cfg, "open.test", 9000));
+  al_proxy_config_free(&cfg);
+
+  parse_ok("{\"allow\":[{\"host\":\"a.test\"}]}", &cfg); /* inspect defaults to false */
+  assert_int_equal(cfg.n_inspect, 0);
+  assert_null(al_proxy_inspect_match(&cfg, "a.test", 443));
+  al_proxy_config_free(&cfg);
+
+  expect_config_error("{\"allow\":[{\"inspect\":true}]}", "network.allow[0].host");
+  expect_config_error("{\"allow\":[{\"host\":1}]}", "network.allow[0].host");
+  expect_config_error("{\"allow\":[\"x.test\",{\"host\":\"a.test\",\"inspect\":\"yes\"}]}",
+                      "network.allow[1].inspect' must be true or false");
+  expect_config_error("{\"allow\":[{\"host\":\"a.test\",\"inspekt\":true}]}", "network.allow[0].inspekt");
+  expect_config_error("{\"allow\":[{\"host\":\"a.test:0\",\"inspect\":true}]}", "network.allow[0].host");
+  expect_config_error("{\"allow\":[{\"host\":\"10.0.0.0/8\",\"inspect\":true}]}", "IP rule");
+  expect_config_error("{\"allow\":[{\"host\":\"203.0.113.7:443\",\"inspect\":true}]}", "IP rule");
+  expect_config_error("{\"allow\":[{\"host\":\"[2001:db8::1]:443\",\"inspect\":true}]}", "IP rule");
+  expect_config_error("{\"allow\":[{\"host\":\"a.test\",\"inject\":{\"header\":\"h\",\"secret\":\"s\"}}]}",
+                      "needs \"inspect\": true");
+  expect_config_error("{\"allow\":[{\"host\":\"*.a.test\",\"inspect\":true,\"inject\":{\"header\":\"h\","
+                      "\"secret\":\"s\"}}]}",
+                      "wildcard");
+  expect_config_error("{\"allow\":[{\"host\":\"a.test\",\"inspect\":true,\"inject\":{\"header\":\"h:\","
+                      "\"secret\":\"s\"}}]}",
+                      "network.allow[0].inject.header");
+  expect_config_error("{\"allow\":[{\"host\":\"a.test\",\"inspect\":true,\"inject\":{\"header\":\"h\","
+                      "\"secret\":\"s\"}},{\"host\":\"a.test:8443\",\"inspect\":true,\"inject\":{\"header\":\"h\","
+                      "\"secret\":\"t\"}}]}",
+                      "already has a key");
+  /* an inspected tunnel starts with TLS: not on an opaque port, in either order */
+  expect_config_error("{\"allow\":[{\"host\":\"git.test:22\",\"inspect\":true}],\"opaquePorts\":[22]}",
+                      "opaquePorts");
+  expect_config_error("{\"opaquePorts\":[22],\"allow\":[{\"host\":\"git.test:22\",\"inspect\":true}]}",
+                      "opaquePorts");
+  expect_config_error("{\"deny\":[{\"host\":\"a.test\"}]}", "network.deny[0]' must be a string");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_accepts_plain_requests), cmocka_unit_test(test_refuses_smuggling),
       cmocka_unit_test(test_head_size_and_count),   cmocka_unit_test(test_body_framing),
       cmocka_unit_test(test_upstream_head),         cmocka_unit_test(test_head_end),
       cmocka_unit_test(test_buckets),               cmocka_unit_test(test_config),
+      cmocka_unit_test(test_config_inspect),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
