@@ -16,6 +16,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 struct al_token_store;
@@ -79,8 +80,10 @@ typedef struct al_sbox {
   int64_t created_ms, last_used_ms, idle_timeout_ms, max_age_ms; /* monotonic */
   int64_t created_wall_ms;
   json_t *labels;
-  char *owned_workspace;    /* node-made workspace, deleted with the sandbox */
-  char *workspace;          /* host path of /workspace, if any */
+  char *owned_workspace;    /* node-made workspace (its path), deleted with the sandbox */
+  char *workspace;          /* host path of /workspace, if any: for messages and records only */
+  int ws_fd;                /* the workspace the node opened and the sandbox mounted: the files API works
+                               below this descriptor, never by name (-1 = none) */
   int running;
   long long oom_seen;       /* OOM kills already attributed to execs */
   struct al_exec *waiting;  /* execs queued until the agent is ready */
@@ -195,6 +198,9 @@ typedef struct al_node {
   struct event *ev_tick, *ev_sigterm, *ev_sigint;
   bool stopping;
   struct al_ui *ui;           /* web UI sessions; NULL until the first login */
+  int ws_root_fd;             /* workspace_root, opened once at start without following links (-1 = none) */
+  int ws_dir_fd;              /* STATE_DIR.workspaces, where node-made workspaces are made and removed */
+  char *ws_dir;               /* its path, for messages and records */
   al_sbox_events sbox_events; /* set by node_main.c */
   al_exec_resume_fn *exec_resume;
 } al_node;
@@ -282,6 +288,28 @@ void al_node_sbox_destroy(al_node *n, al_sbox *sb);
 void al_node_sbox_tick(al_node *n);
 json_t *al_sbox_json(const al_sbox *sb);
 void al_node_handle_sandboxes(al_node *n, al_tenant *t, struct evhttp_request *req, al_api_route route, const char *id);
+
+/* node_fs.c: host directories, on descriptors only (a leaf) */
+/* open a directory that the node names (workspace_root) once, following no
+ * link in any component; *canonical gets the kernel's name for it */
+int al_fs_open_root(const char *what, const char *path, int *fd_out, char **canonical, airlock_error **err);
+/* A tenant's workspace: `requested` is absolute (below ROOT/TENANT/, compared
+ * as a string) or relative to ROOT/TENANT; the rest is opened O_PATH below
+ * the tenant's directory with openat2(RESOLVE_BENEATH, no links).  0 with
+ * *fd_out, *name (the kernel's name for it, malloc'd: for messages) and *st;
+ * else the HTTP status (403, 500) with the reason in why. */
+int al_fs_tenant_workspace(int root_fd, const char *root, const char *tenant, const char *requested, int *fd_out,
+                           char **name, struct stat *st, char *why, size_t len);
+/* STATE_DIR.workspaces: made mode 0711 if missing, opened without following
+ * its last component, owned by the node's uid */
+int al_fs_workspaces_open(const char *path, int *fd_out, airlock_error **err);
+/* a new directory NAME in dir_fd (path: its name, for messages), mode 0700,
+ * given to owner:owner when the node is root, on the descriptor returned */
+int al_fs_workspace_make(int dir_fd, const char *path, const char *name, uint32_t owner, int *fd_out,
+                         airlock_error **err);
+/* remove NAME in dir_fd and everything below it, never following a link and
+ * never opening anything but directories (FIFOs are unlinked, not opened) */
+int al_fs_remove_tree(int dir_fd, const char *path, const char *name, airlock_error **err);
 
 /* node_files.c */
 void al_node_handle_files(al_node *n, al_sbox *sb, struct evhttp_request *req);

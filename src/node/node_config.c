@@ -270,13 +270,10 @@ int al_node_config_finish(al_node_config *c, airlock_error **err) {
     return al_err(err, 0, "--tls-cert and --tls-key go together");
   if (c->tls_client_ca && !c->tls_cert)
     return al_err(err, 0, "--tls-client-ca needs --tls-cert and --tls-key");
-  if (c->workspace_root) {
-    char *real = realpath(c->workspace_root, NULL);
-    if (!real)
-      return al_err(err, 0, "workspace_root '%s' does not exist", c->workspace_root);
-    free(c->workspace_root);
-    c->workspace_root = real;
-  }
+  /* workspace_root is opened (without following links) when the node
+   * starts, and its canonical name taken from that descriptor (node_fs.c) */
+  if (c->workspace_root && c->workspace_root[0] != '/')
+    return al_err(err, 0, "workspace_root '%s' must be an absolute path", c->workspace_root);
   if (al_policy_finish(&c->policy, true, err) < 0)
     return al_err_prefix(err, "node config");
   if (c->policy.enabled && c->policy.level == AL_LEVEL_READONLY)

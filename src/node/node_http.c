@@ -235,10 +235,12 @@ static int listen_unix(al_node *n, const char *path, airlock_error **err) {
   _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return al_err(err, errno, "socket");
+  /* the socket file is made 0600 by bind under this umask: no chmod of
+   * the path afterwards */
   mode_t old = umask(0177);
   int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
   umask(old);
-  if (rc < 0 || chmod(path, 0600) < 0 || listen(fd, 512) < 0)
+  if (rc < 0 || listen(fd, 512) < 0)
     return al_err(err, errno, "listen on unix:%s", path);
   if (!n->http_plain && !(n->http_plain = new_http(n)))
     return al_err(err, 0, "libevent refused unix:%s", path);

@@ -292,8 +292,11 @@ int al_sandbox_params_parse(const char *body, size_t blen, al_sandbox_params *p,
   json_t *v;
   json_object_foreach(root, k, v) {
     if (strcmp(k, "workspace") == 0) {
-      if (!json_is_string(v) || json_string_value(v)[0] != '/' || has_nul(v)) {
-        fail(err, len, "field 'workspace' must be an absolute host path");
+      /* absolute (below workspace_root/<tenant>/) or relative to that
+       * directory; where it may lead is the kernel's to judge (node_fs.c) */
+      if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) >= 4096 || has_nul(v)) {
+        fail(err, len, "field 'workspace' must be a directory path of 1 to 4095 bytes: absolute below "
+             "workspace_root/<tenant>/, or relative to it");
         goto out;
       }
       p->workspace = strdup(json_string_value(v));
