@@ -46,6 +46,8 @@ typedef struct al_node_config {
   int64_t max_output_bytes;
   int64_t max_body_bytes;
   int64_t io_timeout_s;     /* slow or half-open clients */
+  int64_t max_unauthenticated_connections; /* connections that have shown no token yet, whole node */
+  int64_t max_connections_per_peer;        /* all connections of one IP address, or of one uid on a unix socket */
   uint32_t sandbox_host_uid;/* owner of node-made workspaces when root */
   bool ui_enabled;          /* the web UI under /ui/ (node_ui.c) */
   al_policy policy;         /* "autonomy" and "approvalGating" */
@@ -201,6 +203,7 @@ typedef struct al_node {
   int ws_root_fd;             /* workspace_root, opened once at start without following links (-1 = none) */
   int ws_dir_fd;              /* STATE_DIR.workspaces, where node-made workspaces are made and removed */
   char *ws_dir;               /* its path, for messages and records */
+  struct al_gate *gate;       /* connections: authentication before bodies, caps (node_gate.c) */
   al_sbox_events sbox_events; /* set by node_main.c */
   al_exec_resume_fn *exec_resume;
 } al_node;
@@ -208,6 +211,21 @@ typedef struct al_node {
 /* node_http.c: listeners, authentication, routing */
 int al_node_http_start(al_node *n, airlock_error **err);
 void al_node_http_stop(al_node *n);
+
+/* node_gate.c: each connection's request heads before evhttp parses them
+ * (authentication before bodies, connection caps, bounded buffers) */
+/* watch the bufferevent evhttp gets for a connection (the socket's, or TLS
+ * over it) and return it; NULL (bev freed) when out of memory */
+struct bufferevent *al_node_gate_attach(al_node *n, struct bufferevent *bev);
+/* first thing for every request: 0 to go on; -1 after answering the refusal
+ * the gate decided for this connection */
+int al_node_gate_request(al_node *n, struct evhttp_request *req);
+/* the request's token was good: its connection no longer counts as one
+ * that has not authenticated */
+void al_node_gate_authenticated(al_node *n, struct evhttp_request *req);
+int64_t al_node_gate_unauthenticated(const al_node *n);
+void al_node_gate_stop(al_node *n); /* before the event loop is freed */
+void al_node_gate_free(al_node *n); /* after */
 
 /* node_reply.c: what every request handler shares (calls no other node file) */
 void al_node_reply_error(al_node *n, struct evhttp_request *req, int status, const char *code, const char *fmt, ...)
@@ -246,6 +264,27 @@ typedef enum {
   AL_API_APPROVALS, AL_API_APPROVAL, AL_API_APPROVAL_APPROVE, AL_API_APPROVAL_REJECT, AL_API_AUDIT,
 } al_api_route;
 al_api_route al_api_route_parse(const char *path, char *id, size_t idlen);
+/* A request head as the connection gate (node_gate.c) reads it before
+ * evhttp sees it: only what decides whether its body may be read.  Strict:
+ * what evhttp might read differently (two Content-Length headers, both
+ * Content-Length and Transfer-Encoding, continuation lines in the headers
+ * read here) is refused. */
+#define AL_HTTP_HEAD_COOKIES 8
+typedef struct al_http_head {
+  size_t len;                 /* bytes up to and including the empty line */
+  char method[16];
+  char path[64];              /* the target up to '?' */
+  bool path_truncated;        /* it did not fit: it is no path compared here */
+  int64_t content_length;     /* -1: no Content-Length */
+  bool transfer_encoding;     /* any Transfer-Encoding: a body of unknown length */
+  const char *authorization;  /* the first Authorization value (trimmed, not NUL-terminated), or NULL */
+  size_t authorization_len;
+  struct { const char *value; size_t len; } cookies[AL_HTTP_HEAD_COOKIES]; /* Cookie header values */
+  size_t n_cookies;
+} al_http_head;
+/* 1: buf holds a complete head (h filled; pointers into buf); 0: not yet;
+ * -1: malformed, *why says how */
+int al_http_head_parse(const char *buf, size_t len, al_http_head *h, const char **why);
 int al_signal_parse(json_t *v);
 /* The next value of cookie NAME in a Cookie header, from *cursor on: a
  * pointer into the header (not NUL-terminated) and *len, or NULL when there
@@ -332,6 +371,9 @@ json_t *al_state_exec_lookup(al_node *n, const char *tenant, const char *id);
  * token, with CSRF checks) and GET /v1/whoami */
 void al_node_ui_handle(al_node *n, struct evhttp_request *req, const char *path);
 bool al_node_ui_has_session_cookie(struct evhttp_request *req);
+/* whether the Cookie headers in headers name a live session (the gate's
+ * check before a body; the token behind it is checked per request) */
+bool al_node_ui_session_live(al_node *n, struct evkeyvalq *headers);
 /* the tenant of the request's session, or NULL after answering 401/403/500 */
 al_tenant *al_node_ui_authenticate(al_node *n, struct evhttp_request *req);
 void al_node_handle_whoami(al_node *n, al_tenant *t, struct evhttp_request *req);

@@ -26,6 +26,8 @@ void al_node_config_init(al_node_config *c) {
   c->max_output_bytes = 200000;
   c->max_body_bytes = 64 << 20;
   c->io_timeout_s = 30;
+  c->max_unauthenticated_connections = 64;
+  c->max_connections_per_peer = 256;
   c->sandbox_host_uid = 65534;
   c->ui_enabled = true;
   al_policy_init(&c->policy);
@@ -189,6 +191,12 @@ int al_node_config_load(al_node_config *c, const char *path, airlock_error **err
         return -1;
     } else if (strcmp(k, "io_timeout_s") == 0) {
       if (integer(v, k, 1, 3600, &c->io_timeout_s, err) < 0)
+        return -1;
+    } else if (strcmp(k, "max_unauthenticated_connections") == 0) {
+      if (integer(v, k, 1, 100000, &c->max_unauthenticated_connections, err) < 0)
+        return -1;
+    } else if (strcmp(k, "max_connections_per_peer") == 0) {
+      if (integer(v, k, 1, 100000, &c->max_connections_per_peer, err) < 0)
         return -1;
     } else if (strcmp(k, "ui") == 0) {
       const char *uk;

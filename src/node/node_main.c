@@ -223,6 +223,7 @@ out:
   }
   al_node_policy_stop(&n);
   al_node_http_stop(&n);
+  al_node_gate_stop(&n);
   al_node_ui_free(&n);
   al_node_audit_stop(&n); /* after the last record: execs above may have ended */
   if (n.ev_tick)
@@ -234,7 +235,8 @@ out:
   if (n.ev_sigint)
     event_free(n.ev_sigint);
   if (n.base)
-    event_base_free(n.base);
+    event_base_free(n.base); /* finalizes the last connections' bufferevents */
+  al_node_gate_free(&n);
   al_state_close(&n);
   al_token_store_close(n.tokens);
   if (n.ws_root_fd >= 0)

@@ -375,7 +375,10 @@ def t_health(t):
     # with a (valid) token it is the same
     r2 = t.request("GET", "/v1/health")
     t.expect(r2.status == 200, "health with a token: %r" % r2)
-    t.error_shape(t.request("POST", "/v1/health", body={}, who=None), 405, "method_not_allowed", what="POST /v1/health")
+    t.error_shape(t.request("POST", "/v1/health", who=None), 405, "method_not_allowed", what="POST /v1/health")
+    # a body without a token is refused before it is read, whatever the route
+    t.error_shape(t.request("POST", "/v1/health", body={}, who=None), 401, "unauthorized", ["body"],
+                  what="POST /v1/health with a body and no token")
 
     # one exec so that counters have moved
     t.run(["true"])
