@@ -269,6 +269,28 @@ static void give(gate_conn *c, struct evbuffer *in, size_t k) {
   c->scanned = 0;
 }
 
+/* GATE_BODY: n bytes were added to in; take back what lies past the body */
+static void body_came(gate_conn *c, struct evbuffer *in, size_t n) {
+  if (c->body_left < 0)
+    return; /* chunked: evhttp finds the end; the node's callback takes back the rest */
+  if ((int64_t)n <= c->body_left) {
+    c->body_left -= (int64_t)n;
+  } else {
+    size_t excess = n - (size_t)c->body_left;
+    struct evbuffer *keep = evbuffer_new();
+    if (keep) {
+      evbuffer_remove_buffer(in, keep, evbuffer_get_length(in) - excess); /* moves chains, no copy */
+      take_in(c, in, excess);
+      evbuffer_drain(in, evbuffer_get_length(in)); /* nothing, unless out of memory */
+      evbuffer_prepend_buffer(in, keep);
+      evbuffer_free(keep);
+    }
+    c->body_left = 0;
+  }
+  if (c->body_left == 0)
+    set_state(c, GATE_HELD);
+}
+
 /* GATE_HEAD: take what came, and once a whole head is here judge it */
 static void head(gate_conn *c, struct evbuffer *in) {
   const al_node_config *cfg = c->g->n->cfg;
@@ -327,30 +349,25 @@ static void head(gate_conn *c, struct evbuffer *in) {
     k += rest < (size_t)h.content_length ? rest : (size_t)h.content_length;
   }
   c->body_left = h.transfer_encoding ? -1 : body ? h.content_length - (int64_t)(k - h.len) : 0;
+  size_t after = evbuffer_get_length(in); /* not taken: it came after what is kept */
   give(c, in, k);
   set_state(c, c->body_left != 0 ? GATE_BODY : GATE_HELD);
-}
-
-/* GATE_BODY: n bytes were added to in; take back what lies past the body */
-static void body(gate_conn *c, struct evbuffer *in, size_t n) {
-  if (c->body_left < 0)
-    return; /* chunked: evhttp finds the end; the node's callback takes back the rest */
-  if ((int64_t)n <= c->body_left) {
-    c->body_left -= (int64_t)n;
+  if (after == 0 || c->body_left < 0)
+    return;
+  if (c->body_left > 0) {
+    body_came(c, in, after); /* as if it came now */
   } else {
-    size_t excess = n - (size_t)c->body_left;
+    /* the body ended within what was kept: what is in evhttp's input after
+     * the request goes behind the rest of the next one */
     struct evbuffer *keep = evbuffer_new();
     if (keep) {
-      evbuffer_remove_buffer(in, keep, evbuffer_get_length(in) - excess); /* moves chains, no copy */
-      take_in(c, in, excess);
+      evbuffer_remove_buffer(in, keep, k);
+      take_in(c, in, after);
       evbuffer_drain(in, evbuffer_get_length(in)); /* nothing, unless out of memory */
       evbuffer_prepend_buffer(in, keep);
       evbuffer_free(keep);
     }
-    c->body_left = 0;
   }
-  if (c->body_left == 0)
-    set_state(c, GATE_HELD);
 }
 
 /* an evbuffer callback on evhttp's input: runs inside each read, before
@@ -364,7 +381,7 @@ static void on_input(struct evbuffer *in, const struct evbuffer_cb_info *info, v
   if (c->state == GATE_HEAD) {
     head(c, in);
   } else if (c->state == GATE_BODY) {
-    body(c, in, info->n_added);
+    body_came(c, in, info->n_added);
   } else if (c->state == GATE_REFUSED && c->answered_ms) {
     /* evhttp waits for a next request that will not come: read no more */
     evbuffer_drain(in, evbuffer_get_length(in));

@@ -606,6 +606,27 @@ def t_uploads(n, t):
         t.expect(got.startswith(b"HTTP/1.1 204"), "PUT of a body with NUL bytes in the head's packet: %r" % got[:200])
         g = n.files("GET", sb, "nul.bin")
         t.expect(g.status == 200 and g.body == body, "GET nul.bin: %r" % g)
+        # two requests in one write: the body ends where Content-Length says
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(10)
+        s.connect(n.sock)
+        s.sendall(b"PUT /v1/sandboxes/%s/files?path=two.txt HTTP/1.1\r\nHost: node\r\nAuthorization: Bearer %s\r\n"
+                  b"Content-Length: 5\r\n\r\nhelloGET /v1/health HTTP/1.1\r\nHost: node\r\n\r\n"
+                  % (sb.encode(), n.tokens["alice"].encode()))
+        got = b""
+        try:
+            while got.count(b"HTTP/1.1 ") < 2 or not got.rstrip().endswith(b"}"):
+                d = s.recv(65536)
+                if not d:
+                    break
+                got += d
+        except OSError:
+            pass
+        s.close()
+        statuses = [int(x[:3]) for x in got.split(b"HTTP/1.1 ")[1:] if x[:3].isdigit()]
+        t.expect(statuses == [204, 200], "a PUT and a GET in one write: %r" % statuses)
+        g = n.files("GET", sb, "two.txt")
+        t.expect(g.status == 200 and g.body == b"hello", "GET two.txt: %r" % g)
     # an authenticated upload goes through, and its memory is given back
     if r.status == 201:
         data = os.urandom(1024) * (24 * 1024)
