@@ -174,7 +174,8 @@ static void peer_of(gate_conn *c) {
     snprintf(c->peer, sizeof(c->peer), "%s", text);
 }
 
-static void reap(struct al_gate *g);
+static bool gone(const gate_conn *c);
+static void reap(struct al_gate *g, const gate_conn *keep);
 
 /* the caps, once per connection: at its first byte or just after accept */
 static void admit(gate_conn *c, struct evbuffer *in) {
@@ -185,9 +186,11 @@ static void admit(gate_conn *c, struct evbuffer *in) {
     event_free(c->ev_start);
     c->ev_start = NULL;
   }
+  if (gone(c))
+    return; /* evhttp let go of it before it was admitted (a failed TLS handshake) */
   struct al_gate *g = c->g;
   const al_node_config *cfg = g->n->cfg;
-  reap(g); /* count only connections that are still there */
+  reap(g, c); /* count only connections that are still there */
   peer_of(c);
   int64_t same = 0;
   for (gate_conn *o = g->conns; o; o = o->next)
@@ -376,6 +379,11 @@ static void on_input(struct evbuffer *in, const struct evbuffer_cb_info *info, v
   gate_conn *c = arg;
   if (c->busy || info->n_added == 0)
     return; /* our own changes, and evhttp's draining */
+  if (gone(c)) { /* evhttp is done with it; the reaper closes it */
+    evbuffer_drain(in, evbuffer_get_length(in));
+    bufferevent_disable(c->bev, EV_READ);
+    return;
+  }
   c->busy = true;
   admit(c, in);
   if (c->state == GATE_HEAD) {
@@ -448,10 +456,13 @@ static bool flushed(const gate_conn *c) {
   return true;
 }
 
-static void reap(struct al_gate *g) {
+/* keep: the connection the caller is working on, freed by a later pass */
+static void reap(struct al_gate *g, const gate_conn *keep) {
   int64_t now = al_monotonic_ms();
   for (gate_conn *c = g->conns, *next; c; c = next) {
     next = c->next;
+    if (c == keep)
+      continue;
     if (gone(c)) {
       conn_free(c);
     } else if (c->state == GATE_REFUSED && c->answered_ms && c->evcon &&
@@ -467,7 +478,7 @@ static void reap(struct al_gate *g) {
 
 static void on_reap(evutil_socket_t fd, short what, void *arg) {
   (void)fd, (void)what;
-  reap(arg);
+  reap(arg, NULL);
 }
 
 /* a refusal has been answered: evhttp reads no next request from this
@@ -495,7 +506,7 @@ struct bufferevent *al_node_gate_attach(al_node *n, struct bufferevent *bev) {
     bufferevent_free(bev);
     return NULL;
   }
-  reap(g);
+  reap(g, NULL);
   c->g = g;
   c->bev = bev;
   c->state = GATE_HEAD;

@@ -703,7 +703,7 @@ def main():
     only = sys.argv[2:]
     n = Node(sys.argv[1])
     with open(os.path.join(n.bin, "airlock-node"), "rb") as f:
-        n.asan = b"AddressSanitizer" in f.read()
+        n.asan = b"__asan_init" in f.read()
     unauth_cap, peer_cap = 24, 48
     passed = failed = 0
     try:
