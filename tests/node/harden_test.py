@@ -517,6 +517,26 @@ def attack_once(n, head, send_bytes, out):
     out.append({"sent": sent, "status": status, "error": err, "seconds": time.monotonic() - t0})
 
 
+def two_answers(n, data):
+    """Sends data in one write on a new connection; the statuses of the
+    answers that come back (until two JSON answers, or the end)."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(n.sock)
+    s.sendall(data)
+    got = b""
+    try:
+        while got.count(b"HTTP/1.1 ") < 2 or not got.rstrip().endswith(b"}"):
+            d = s.recv(65536)
+            if not d:
+                break
+            got += d
+    except OSError:
+        pass
+    s.close()
+    return [int(x[:3]) for x in got.split(b"HTTP/1.1 ")[1:] if x[:3].isdigit()]
+
+
 def t_uploads(n, t):
     # a sandbox id that exists, so that a body that got through would be used
     r = n.sandbox()
@@ -593,23 +613,9 @@ def t_uploads(n, t):
     # the same on one connection after a good request (pipelined)
     # (the start of a body only: the node closes the connection once it has
     # answered, and a client still sending would see its answers reset)
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(10)
-    s.connect(n.sock)
-    s.sendall(b"GET /v1/health HTTP/1.1\r\nHost: node\r\n\r\n"
-              b"PUT /v1/sandboxes/%s/files?path=x HTTP/1.1\r\nHost: node\r\nContent-Length: %d\r\n\r\n"
-              % (sb.encode(), declared) + b"B" * 1000)
-    got = b""
-    try:
-        while got.count(b"HTTP/1.1 ") < 2 or not got.rstrip().endswith(b"}"):
-            d = s.recv(65536)
-            if not d:
-                break
-            got += d
-    except OSError:
-        pass
-    s.close()
-    statuses = [int(x[:3]) for x in got.split(b"HTTP/1.1 ")[1:] if x[:3].isdigit()]
+    statuses = two_answers(n, b"GET /v1/health HTTP/1.1\r\nHost: node\r\n\r\n"
+                           b"PUT /v1/sandboxes/%s/files?path=x HTTP/1.1\r\nHost: node\r\nContent-Length: %d\r\n\r\n"
+                           % (sb.encode(), declared) + b"B" * 1000)
     t.expect(statuses[:2] == [200, 401], "pipelined health then an unauthenticated PUT: %r" % statuses)
     # a head and a binary body in one write: the gate reads the head only
     if r.status == 201:
@@ -625,23 +631,10 @@ def t_uploads(n, t):
         g = n.files("GET", sb, "nul.bin")
         t.expect(g.status == 200 and g.body == body, "GET nul.bin: %r" % g)
         # two requests in one write: the body ends where Content-Length says
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(10)
-        s.connect(n.sock)
-        s.sendall(b"PUT /v1/sandboxes/%s/files?path=two.txt HTTP/1.1\r\nHost: node\r\nAuthorization: Bearer %s\r\n"
-                  b"Content-Length: 5\r\n\r\nhelloGET /v1/health HTTP/1.1\r\nHost: node\r\n\r\n"
-                  % (sb.encode(), n.tokens["alice"].encode()))
-        got = b""
-        try:
-            while got.count(b"HTTP/1.1 ") < 2 or not got.rstrip().endswith(b"}"):
-                d = s.recv(65536)
-                if not d:
-                    break
-                got += d
-        except OSError:
-            pass
-        s.close()
-        statuses = [int(x[:3]) for x in got.split(b"HTTP/1.1 ")[1:] if x[:3].isdigit()]
+        statuses = two_answers(n, b"PUT /v1/sandboxes/%s/files?path=two.txt HTTP/1.1\r\nHost: node\r\n"
+                               b"Authorization: Bearer %s\r\nContent-Length: 5\r\n\r\n"
+                               b"helloGET /v1/health HTTP/1.1\r\nHost: node\r\n\r\n"
+                               % (sb.encode(), n.tokens["alice"].encode()))
         t.expect(statuses == [204, 200], "a PUT and a GET in one write: %r" % statuses)
         g = n.files("GET", sb, "two.txt")
         t.expect(g.status == 200 and g.body == b"hello", "GET two.txt: %r" % g)
