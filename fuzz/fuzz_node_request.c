@@ -1,7 +1,8 @@
 /* fuzz_node_request.c - libFuzzer target for what a node client controls
- * before any sandbox is involved: the request path (router) and the JSON
- * bodies of exec, sandbox-create and pty input requests, and the Cookie
- * header reader (on the PATH bytes).  Input: PATH NUL BODY. */
+ * before any sandbox is involved: the request head as the connection gate
+ * reads it before evhttp (on all the bytes), the request path (router), the
+ * JSON bodies of exec, sandbox-create and pty input requests, and the
+ * Cookie header reader (on the PATH bytes).  Input: PATH NUL BODY. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -9,7 +10,32 @@
 
 #include "node.h"
 
+/* the gate's head reader on the raw bytes: everything it points at lies
+ * inside them, a length is never both declared and chunked, and a refusal
+ * always says why */
+static void head(const uint8_t *data, size_t size) {
+  const char *buf = (const char *)data, *why = NULL;
+  al_http_head h;
+  int r = al_http_head_parse(buf, size, &h, &why);
+  if (r < 0 && (!why || !why[0]))
+    abort();
+  if (r != 1)
+    return;
+  if (h.len == 0 || h.len > size || (h.content_length >= 0 && h.transfer_encoding) || h.n_cookies > AL_HTTP_HEAD_COOKIES ||
+      h.method[0] == '\0' || memchr(h.method, '\0', sizeof(h.method)) == NULL || memchr(h.path, '\0', sizeof(h.path)) == NULL)
+    abort();
+  if (h.authorization && (h.authorization < buf || h.authorization + h.authorization_len > buf + h.len))
+    abort();
+  for (size_t i = 0; i < h.n_cookies; i++)
+    if (h.cookies[i].value < buf || h.cookies[i].value + h.cookies[i].len > buf + h.len)
+      abort();
+  /* the head ends with an empty line */
+  if (buf[h.len - 1] != '\n')
+    abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  head(data, size);
   const uint8_t *nul = memchr(data, '\0', size);
   size_t path_len = nul ? (size_t)(nul - data) : size;
   char *path = malloc(path_len + 1);

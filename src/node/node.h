@@ -16,6 +16,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 struct al_token_store;
@@ -45,6 +46,8 @@ typedef struct al_node_config {
   int64_t max_output_bytes;
   int64_t max_body_bytes;
   int64_t io_timeout_s;     /* slow or half-open clients */
+  int64_t max_unauthenticated_connections; /* connections that have shown no token yet, whole node */
+  int64_t max_connections_per_peer;        /* all connections of one IP address, or of one uid on a unix socket */
   uint32_t sandbox_host_uid;/* owner of node-made workspaces when root */
   bool ui_enabled;          /* the web UI under /ui/ (node_ui.c) */
   al_policy policy;         /* "autonomy" and "approvalGating" */
@@ -79,8 +82,10 @@ typedef struct al_sbox {
   int64_t created_ms, last_used_ms, idle_timeout_ms, max_age_ms; /* monotonic */
   int64_t created_wall_ms;
   json_t *labels;
-  char *owned_workspace;    /* node-made workspace, deleted with the sandbox */
-  char *workspace;          /* host path of /workspace, if any */
+  char *owned_workspace;    /* node-made workspace (its path), deleted with the sandbox */
+  char *workspace;          /* host path of /workspace, if any: for messages and records only */
+  int ws_fd;                /* the workspace the node opened and the sandbox mounted: the files API works
+                               below this descriptor, never by name (-1 = none) */
   int running;
   long long oom_seen;       /* OOM kills already attributed to execs */
   struct al_exec *waiting;  /* execs queued until the agent is ready */
@@ -198,6 +203,10 @@ typedef struct al_node {
   struct event *ev_tick, *ev_sigterm, *ev_sigint;
   bool stopping;
   struct al_ui *ui;           /* web UI sessions; NULL until the first login */
+  int ws_root_fd;             /* workspace_root, opened once at start without following links (-1 = none) */
+  int ws_dir_fd;              /* STATE_DIR.workspaces, where node-made workspaces are made and removed */
+  char *ws_dir;               /* its path, for messages and records */
+  struct al_gate *gate;       /* connections: authentication before bodies, caps (node_gate.c) */
   al_sbox_events sbox_events; /* set by node_main.c */
   al_exec_resume_fn *exec_resume;
 } al_node;
@@ -205,6 +214,21 @@ typedef struct al_node {
 /* node_http.c: listeners, authentication, routing */
 int al_node_http_start(al_node *n, airlock_error **err);
 void al_node_http_stop(al_node *n);
+
+/* node_gate.c: each connection's request heads before evhttp parses them
+ * (authentication before bodies, connection caps, bounded buffers) */
+/* watch the bufferevent evhttp gets for a connection (the socket's, or TLS
+ * over it) and return it; NULL (bev freed) when out of memory */
+struct bufferevent *al_node_gate_attach(al_node *n, struct bufferevent *bev);
+/* first thing for every request: 0 to go on; -1 after answering the refusal
+ * the gate decided for this connection */
+int al_node_gate_request(al_node *n, struct evhttp_request *req);
+/* the request's token was good: its connection no longer counts as one
+ * that has not authenticated */
+void al_node_gate_authenticated(al_node *n, struct evhttp_request *req);
+int64_t al_node_gate_unauthenticated(const al_node *n);
+void al_node_gate_stop(al_node *n); /* before the event loop is freed */
+void al_node_gate_free(al_node *n); /* after */
 
 /* node_reply.c: what every request handler shares (calls no other node file) */
 void al_node_reply_error(al_node *n, struct evhttp_request *req, int status, const char *code, const char *fmt, ...)
@@ -243,6 +267,27 @@ typedef enum {
   AL_API_APPROVALS, AL_API_APPROVAL, AL_API_APPROVAL_APPROVE, AL_API_APPROVAL_REJECT, AL_API_AUDIT,
 } al_api_route;
 al_api_route al_api_route_parse(const char *path, char *id, size_t idlen);
+/* A request head as the connection gate (node_gate.c) reads it before
+ * evhttp sees it: only what decides whether its body may be read.  Strict:
+ * what evhttp might read differently (two Content-Length headers, both
+ * Content-Length and Transfer-Encoding, continuation lines in the headers
+ * read here) is refused. */
+#define AL_HTTP_HEAD_COOKIES 8
+typedef struct al_http_head {
+  size_t len;                 /* bytes up to and including the empty line */
+  char method[16];
+  char path[64];              /* the target up to '?' */
+  bool path_truncated;        /* it did not fit: it is no path compared here */
+  int64_t content_length;     /* -1: no Content-Length */
+  bool transfer_encoding;     /* any Transfer-Encoding: a body of unknown length */
+  const char *authorization;  /* the first Authorization value (trimmed, not NUL-terminated), or NULL */
+  size_t authorization_len;
+  struct { const char *value; size_t len; } cookies[AL_HTTP_HEAD_COOKIES]; /* Cookie header values */
+  size_t n_cookies;
+} al_http_head;
+/* 1: buf holds a complete head (h filled; pointers into buf); 0: not yet;
+ * -1: malformed, *why says how */
+int al_http_head_parse(const char *buf, size_t len, al_http_head *h, const char **why);
 int al_signal_parse(json_t *v);
 /* the body of POST /v1/execs/{id}/input: bytes for the terminal (*data,
  * malloc'd, may be NULL with *len 0) and/or a window size (*rows and *cols,
@@ -297,6 +342,28 @@ void al_node_sbox_tick(al_node *n);
 json_t *al_sbox_json(const al_sbox *sb);
 void al_node_handle_sandboxes(al_node *n, al_tenant *t, struct evhttp_request *req, al_api_route route, const char *id);
 
+/* node_fs.c: host directories, on descriptors only (a leaf) */
+/* open a directory that the node names (workspace_root) once, following no
+ * link in any component; *canonical gets the kernel's name for it */
+int al_fs_open_root(const char *what, const char *path, int *fd_out, char **canonical, airlock_error **err);
+/* A tenant's workspace: `requested` is absolute (below ROOT/TENANT/, compared
+ * as a string) or relative to ROOT/TENANT; the rest is opened O_PATH below
+ * the tenant's directory with openat2(RESOLVE_BENEATH, no links).  0 with
+ * *fd_out, *name (the kernel's name for it, malloc'd: for messages) and *st;
+ * else the HTTP status (403, 500) with the reason in why. */
+int al_fs_tenant_workspace(int root_fd, const char *root, const char *tenant, const char *requested, int *fd_out,
+                           char **name, struct stat *st, char *why, size_t len);
+/* STATE_DIR.workspaces: made mode 0711 if missing, opened without following
+ * its last component, owned by the node's uid */
+int al_fs_workspaces_open(const char *path, int *fd_out, airlock_error **err);
+/* a new directory NAME in dir_fd (path: its name, for messages), mode 0700,
+ * given to owner:owner when the node is root, on the descriptor returned */
+int al_fs_workspace_make(int dir_fd, const char *path, const char *name, uint32_t owner, int *fd_out,
+                         airlock_error **err);
+/* remove NAME in dir_fd and everything below it, never following a link and
+ * never opening anything but directories (FIFOs are unlinked, not opened) */
+int al_fs_remove_tree(int dir_fd, const char *path, const char *name, airlock_error **err);
+
 /* node_files.c */
 void al_node_handle_files(al_node *n, al_sbox *sb, struct evhttp_request *req);
 
@@ -318,6 +385,9 @@ json_t *al_state_exec_lookup(al_node *n, const char *tenant, const char *id);
  * token, with CSRF checks) and GET /v1/whoami */
 void al_node_ui_handle(al_node *n, struct evhttp_request *req, const char *path);
 bool al_node_ui_has_session_cookie(struct evhttp_request *req);
+/* whether the Cookie headers in headers name a live session (the gate's
+ * check before a body; the token behind it is checked per request) */
+bool al_node_ui_session_live(al_node *n, struct evkeyvalq *headers);
 /* the tenant of the request's session, or NULL after answering 401/403/500 */
 al_tenant *al_node_ui_authenticate(al_node *n, struct evhttp_request *req);
 void al_node_handle_whoami(al_node *n, al_tenant *t, struct evhttp_request *req);

@@ -26,6 +26,8 @@ void al_node_config_init(al_node_config *c) {
   c->max_output_bytes = 200000;
   c->max_body_bytes = 64 << 20;
   c->io_timeout_s = 30;
+  c->max_unauthenticated_connections = 64;
+  c->max_connections_per_peer = 256;
   c->sandbox_host_uid = 65534;
   c->ui_enabled = true;
   al_policy_init(&c->policy);
@@ -190,6 +192,12 @@ int al_node_config_load(al_node_config *c, const char *path, airlock_error **err
     } else if (strcmp(k, "io_timeout_s") == 0) {
       if (integer(v, k, 1, 3600, &c->io_timeout_s, err) < 0)
         return -1;
+    } else if (strcmp(k, "max_unauthenticated_connections") == 0) {
+      if (integer(v, k, 1, 100000, &c->max_unauthenticated_connections, err) < 0)
+        return -1;
+    } else if (strcmp(k, "max_connections_per_peer") == 0) {
+      if (integer(v, k, 1, 100000, &c->max_connections_per_peer, err) < 0)
+        return -1;
     } else if (strcmp(k, "ui") == 0) {
       const char *uk;
       json_t *uv;
@@ -270,13 +278,10 @@ int al_node_config_finish(al_node_config *c, airlock_error **err) {
     return al_err(err, 0, "--tls-cert and --tls-key go together");
   if (c->tls_client_ca && !c->tls_cert)
     return al_err(err, 0, "--tls-client-ca needs --tls-cert and --tls-key");
-  if (c->workspace_root) {
-    char *real = realpath(c->workspace_root, NULL);
-    if (!real)
-      return al_err(err, 0, "workspace_root '%s' does not exist", c->workspace_root);
-    free(c->workspace_root);
-    c->workspace_root = real;
-  }
+  /* workspace_root is opened (without following links) when the node
+   * starts, and its canonical name taken from that descriptor (node_fs.c) */
+  if (c->workspace_root && c->workspace_root[0] != '/')
+    return al_err(err, 0, "workspace_root '%s' must be an absolute path", c->workspace_root);
   if (al_policy_finish(&c->policy, true, err) < 0)
     return al_err_prefix(err, "node config");
   if (c->policy.enabled && c->policy.level == AL_LEVEL_READONLY)

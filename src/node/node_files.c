@@ -1,9 +1,14 @@
 /* node_files.c - the files API of a sandbox's workspace, served from the
  * host side.  The node may run as root and the workspace is the agent's
  * playground, so every path is resolved with openat2(RESOLVE_BENEATH) from
- * the workspace directory: "..", absolute paths and symlinks that lead out
- * are refused by the kernel itself, atomically, whatever the sandbox does to
- * the tree meanwhile.  Files the node writes get the workspace's owner. */
+ * the descriptor of the workspace that the node opened when it made the
+ * sandbox (never from its name): "..", absolute paths and symlinks that lead
+ * out are refused by the kernel itself, atomically, whatever the sandbox does
+ * to the tree meanwhile.  A sandbox can also plant FIFOs, sockets and links
+ * where a client expects files: every open is O_NONBLOCK | O_NOFOLLOW and is
+ * judged by fstat on the descriptor, so only regular files are read or
+ * written and nothing can make the node wait.  Files the node writes get the
+ * workspace's owner. */
 #define _GNU_SOURCE
 #include "node.h"
 #include "cleanup.h"
@@ -22,13 +27,29 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+/* never blocks (a FIFO), never follows a final symbolic link; O_PATH opens
+ * nothing (stat), so there a final link that stays inside is followed, and
+ * openat2 refuses O_NONBLOCK with it anyway */
 static int open_beneath(int root, const char *path, int flags) {
-  struct open_how how = {.flags = (uint64_t)flags | O_CLOEXEC, .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
+  uint64_t extra = O_CLOEXEC | ((flags & O_PATH) ? 0 : O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+  struct open_how how = {.flags = (uint64_t)flags | extra, .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
   return (int)syscall(SYS_openat2, root, path, &how, sizeof(how));
+}
+
+/* a name in a directory opened beneath the workspace: not followed if it is
+ * a link, and a FIFO does not make the open wait */
+static int open_in(int dir, const char *name, int flags) {
+  return openat(dir, name, flags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0644);
 }
 
 static const char *type_of(mode_t m) {
   return S_ISREG(m) ? "file" : S_ISDIR(m) ? "dir" : S_ISLNK(m) ? "symlink" : "other";
+}
+
+/* what a special file is, for messages */
+static const char *kind_of(mode_t m) {
+  return S_ISDIR(m) ? "a directory" : S_ISLNK(m) ? "a symbolic link" : S_ISFIFO(m) ? "a FIFO" : S_ISSOCK(m) ? "a socket"
+         : S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device" : "not a regular file";
 }
 
 static json_t *stat_json(const char *name, const struct stat *st) {
@@ -59,8 +80,25 @@ static void reply_errno(al_node *n, struct evhttp_request *req, const char *path
     al_node_reply_error(n, req, 500, "internal", "'%s': %s", path, strerror(e));
 }
 
+/* an open of name in dir failed with e, or what it opened is not a regular
+ * file: name what is there when it is a special file (a FIFO with no reader
+ * fails with ENXIO, a socket with ENXIO or EOPNOTSUPP) */
+static void reply_not_regular(al_node *n, struct evhttp_request *req, int dir, const char *name, const char *shown,
+                              const struct stat *st_in, int e) {
+  struct stat st;
+  if (st_in)
+    st = *st_in;
+  else if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || S_ISREG(st.st_mode))
+    return reply_errno(n, req, shown, e);
+  if ((S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode)) && e != 0)
+    return reply_errno(n, req, shown, e); /* EISDIR, ELOOP: as documented */
+  al_node_reply_error(n, req, 409, "conflict", "'%s' is %s: the files API reads and writes only regular files", shown,
+                      kind_of(st.st_mode));
+}
+
 void al_node_handle_files(al_node *n, al_sbox *sb, struct evhttp_request *req) {
-  if (!sb->spec.workspace) {
+  int root = sb->ws_fd;
+  if (root < 0) {
     al_node_reply_error(n, req, 404, "not_found", "sandbox '%s' has no workspace", sb->id);
     return;
   }
@@ -90,10 +128,9 @@ void al_node_handle_files(al_node *n, al_sbox *sb, struct evhttp_request *req) {
       al_node_reply_error(n, req, 400, "bad_request", "'path' may not contain '..' components");
       return;
     }
-  _cleanup_close_ int root = open(sb->spec.workspace, O_PATH | O_DIRECTORY | O_CLOEXEC);
   struct stat wst;
-  if (root < 0 || fstat(root, &wst) < 0) {
-    al_node_reply_error(n, req, 500, "internal", "workspace unavailable");
+  if (fstat(root, &wst) < 0) {
+    al_node_reply_error(n, req, 500, "internal", "workspace unavailable: %s", strerror(errno));
     return;
   }
   enum evhttp_cmd_type m = evhttp_request_get_command(req);
@@ -129,16 +166,42 @@ void al_node_handle_files(al_node *n, al_sbox *sb, struct evhttp_request *req) {
     char *base = strrchr(path, '/');
     al_node_reply_json(req, 200, stat_json(base ? base + 1 : path, &st));
   } else if (m == EVHTTP_REQ_GET && !op) {
-    _cleanup_close_ int fd = open_beneath(root, path, O_RDONLY | O_NOCTTY | O_NONBLOCK);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) < 0)
+    char *name;
+    _cleanup_close_ int dir = open_parent(root, path, &name);
+    if (dir < 0)
       return reply_errno(n, req, shown, errno);
-    if (!S_ISREG(st.st_mode)) {
-      al_node_reply_error(n, req, 400, "bad_request", "'%s' is not a regular file", shown);
+    _cleanup_close_ int fd = open_in(dir, name, O_RDONLY);
+    struct stat st;
+    if (fd < 0)
+      return reply_not_regular(n, req, dir, name, shown, NULL, errno);
+    if (fstat(fd, &st) < 0)
+      return reply_errno(n, req, shown, errno);
+    if (S_ISDIR(st.st_mode)) {
+      al_node_reply_error(n, req, 400, "bad_request", "'%s' is a directory, not a regular file (op=list lists it)",
+                          shown);
       return;
     }
+    if (!S_ISREG(st.st_mode))
+      return reply_not_regular(n, req, dir, name, shown, &st, 0);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    /* sent with sendfile where the connection allows it; never mapped (a
+     * sandbox may truncate the file meanwhile, which would fault a mapping) */
+    struct evbuffer_file_segment *seg =
+        evbuffer_file_segment_new(fd, 0, st.st_size, EVBUF_FS_CLOSE_ON_FREE | EVBUF_FS_DISABLE_MMAP);
+    if (!seg) {
+      al_node_reply_error(n, req, 500, "internal", "'%s': cannot read it", shown);
+      return;
+    }
+    fd = -1; /* the segment's now */
     struct evbuffer *buf = evbuffer_new();
-    evbuffer_add_file(buf, AL_STEAL_FD(fd), 0, st.st_size); /* takes the fd */
+    if (!buf || evbuffer_add_file_segment(buf, seg, 0, st.st_size) < 0) {
+      evbuffer_file_segment_free(seg);
+      if (buf)
+        evbuffer_free(buf);
+      al_node_reply_error(n, req, 500, "internal", "'%s': cannot send it", shown);
+      return;
+    }
+    evbuffer_file_segment_free(seg); /* buf holds its own reference */
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/octet-stream");
     evhttp_send_reply(req, 200, "OK", buf);
     evbuffer_free(buf);
@@ -148,16 +211,25 @@ void al_node_handle_files(al_node *n, al_sbox *sb, struct evhttp_request *req) {
     if (parent < 0)
       return reply_errno(n, req, shown, errno);
     _cleanup_close_ int dir = openat(parent, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int fd = dir < 0 ? -1 : openat(dir, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd < 0)
+    if (dir < 0)
       return reply_errno(n, req, shown, errno);
+    /* no O_TRUNC before the type is known: a FIFO, socket or device is
+     * refused without a byte written */
+    _cleanup_close_ int fd = open_in(dir, name, O_WRONLY | O_CREAT);
+    struct stat st;
+    if (fd < 0)
+      return reply_not_regular(n, req, dir, name, shown, NULL, errno);
+    if (fstat(fd, &st) < 0)
+      return reply_errno(n, req, shown, errno);
+    if (!S_ISREG(st.st_mode))
+      return reply_not_regular(n, req, dir, name, shown, &st, 0);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
-    int rc = evbuffer_write(in, fd) >= 0 || evbuffer_get_length(in) == 0 ? 0 : -1;
+    int rc = ftruncate(fd, 0);
     while (rc == 0 && evbuffer_get_length(in) > 0)
       rc = evbuffer_write(in, fd) >= 0 ? 0 : -1;
     if (rc == 0 && geteuid() == 0)
       rc = fchown(fd, wst.st_uid, wst.st_gid);
-    close(fd);
     if (rc < 0)
       return reply_errno(n, req, shown, errno);
     evhttp_send_reply(req, 204, "No Content", NULL);

@@ -114,6 +114,8 @@ static void handle_exec_one(al_node *n, al_tenant *t, struct evhttp_request *req
 
 static void on_request(struct evhttp_request *req, void *arg) {
   al_node *n = arg;
+  if (al_node_gate_request(n, req) < 0)
+    return; /* refused before its body (node_gate.c) */
   const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
   char id[32] = "";
   al_api_route route = al_api_route_parse(uri ? evhttp_uri_get_path(uri) : NULL, id, sizeof(id));
@@ -137,6 +139,7 @@ static void on_request(struct evhttp_request *req, void *arg) {
   al_tenant *t = authenticate(n, req);
   if (!t)
     return;
+  al_node_gate_authenticated(n, req);
   if (n->stopping) {
     al_node_reply_error(n, req, 429, "over_capacity", "the node is shutting down");
     return;
@@ -195,12 +198,21 @@ static void on_request(struct evhttp_request *req, void *arg) {
   }
 }
 
-/* TLS as a filter over a plain socket bufferevent.  The socket flavour of
- * bufferevent_openssl (libevent 2.1) can leave the end of a chunked stream in
- * its output buffer with no write scheduled; the filter writes through to
- * the socket bufferevent on every append. */
+/* Every connection's bufferevent is watched by the gate (node_gate.c).
+ * (Out of memory, NULL makes evhttp try a bufferevent of its own, unwatched:
+ * a bufferevent callback has no way to refuse a connection.) */
+static struct bufferevent *make_plain_bev(struct event_base *base, void *arg) {
+  struct bufferevent *sock = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+  return sock ? al_node_gate_attach(arg, sock) : NULL;
+}
+
+/* TLS as a filter over a plain socket bufferevent, watched by the gate.  The
+ * socket flavour of bufferevent_openssl (libevent 2.1) can leave the end of a
+ * chunked stream in its output buffer with no write scheduled; the filter
+ * writes through to the socket bufferevent on every append. */
 static struct bufferevent *make_tls_bev(struct event_base *base, void *arg) {
-  SSL *ssl = SSL_new((SSL_CTX *)arg);
+  al_node *n = arg;
+  SSL *ssl = SSL_new(n->ssl);
   struct bufferevent *sock = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
   if (!ssl || !sock) {
     if (ssl)
@@ -209,7 +221,9 @@ static struct bufferevent *make_tls_bev(struct event_base *base, void *arg) {
       bufferevent_free(sock);
     return NULL;
   }
-  return bufferevent_openssl_filter_new(base, sock, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+  struct bufferevent *tls = bufferevent_openssl_filter_new(base, sock, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                           BEV_OPT_CLOSE_ON_FREE);
+  return tls ? al_node_gate_attach(n, tls) : NULL;
 }
 
 static struct evhttp *new_http(al_node *n) {
@@ -217,6 +231,7 @@ static struct evhttp *new_http(al_node *n) {
   if (!h)
     return NULL;
   evhttp_set_gencb(h, on_request, n);
+  evhttp_set_bevcb(h, make_plain_bev, n); /* TLS listeners: make_tls_bev instead */
   evhttp_set_max_headers_size(h, MAX_HEADERS_BYTES);
   evhttp_set_max_body_size(h, n->cfg->max_body_bytes);
   evhttp_set_timeout(h, (int)n->cfg->io_timeout_s);
@@ -238,10 +253,12 @@ static int listen_unix(al_node *n, const char *path, airlock_error **err) {
   _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return al_err(err, errno, "socket");
+  /* the socket file is made 0600 by bind under this umask: no chmod of
+   * the path afterwards */
   mode_t old = umask(0177);
   int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
   umask(old);
-  if (rc < 0 || chmod(path, 0600) < 0 || listen(fd, 512) < 0)
+  if (rc < 0 || listen(fd, 512) < 0)
     return al_err(err, errno, "listen on unix:%s", path);
   if (!n->http_plain && !(n->http_plain = new_http(n)))
     return al_err(err, 0, "libevent refused unix:%s", path);
@@ -286,7 +303,7 @@ static int setup_tls(al_node *n, airlock_error **err) {
   n->ssl = ctx;
   if (!(n->http_tls = new_http(n)))
     return al_err(err, 0, "libevent refused a TLS listener");
-  evhttp_set_bevcb(n->http_tls, make_tls_bev, ctx);
+  evhttp_set_bevcb(n->http_tls, make_tls_bev, n);
   return 0;
 }
 

@@ -124,6 +124,7 @@ int airlock_node_run(al_node_config *cfg, airlock_error **err) {
   al_node n;
   memset(&n, 0, sizeof(n));
   n.recorder_fd = n.recorder_pid = -1;
+  n.ws_root_fd = n.ws_dir_fd = -1;
   n.cfg = cfg;
   /* the layers below call up only through these (node.h) */
   n.sbox_events = (al_sbox_events){.agent_msg = al_node_exec_agent_msg, .ready = al_node_exec_sandbox_ready,
@@ -142,8 +143,25 @@ int airlock_node_run(al_node_config *cfg, airlock_error **err) {
   }
   signal(SIGPIPE, SIG_IGN);
   al_cgroup_gc();
-  if (al_token_store_open(cfg->state_dir, true, &n.tokens, err) < 0)
+  /* the directories the node works in, opened once: tenants' workspaces
+   * are opened below workspace_root's descriptor, node-made ones are made
+   * and removed below the workspaces directory's (node_fs.c) */
+  if (cfg->workspace_root && al_fs_open_root("workspace_root", cfg->workspace_root, &n.ws_root_fd,
+                                             &cfg->workspace_root, err) < 0)
     return -1;
+  if (asprintf(&n.ws_dir, "%s.workspaces", cfg->state_dir) < 0) {
+    n.ws_dir = NULL;
+    al_err(err, ENOMEM, "the workspaces directory");
+  }
+  if (!n.ws_dir || al_fs_workspaces_open(n.ws_dir, &n.ws_dir_fd, err) < 0 ||
+      al_token_store_open(cfg->state_dir, true, &n.tokens, err) < 0) {
+    if (n.ws_root_fd >= 0)
+      close(n.ws_root_fd);
+    if (n.ws_dir_fd >= 0)
+      close(n.ws_dir_fd);
+    free(n.ws_dir);
+    return -1;
+  }
   if (al_state_open(&n, err) < 0)
     goto out;
   if (probe(&n, err) < 0)
@@ -181,6 +199,8 @@ out:
     al_node_exec_sandbox_died(&n, sb);
     n.sboxes = sb->next;
     al_box_free(&sb->box);
+    if (sb->ws_fd >= 0)
+      close(sb->ws_fd);
     free(sb->workspace);
     free(sb->owned_workspace);
     if (sb->labels)
@@ -203,6 +223,7 @@ out:
   }
   al_node_policy_stop(&n);
   al_node_http_stop(&n);
+  al_node_gate_stop(&n);
   al_node_ui_free(&n);
   al_node_audit_stop(&n); /* after the last record: execs above may have ended */
   if (n.ev_tick)
@@ -214,9 +235,15 @@ out:
   if (n.ev_sigint)
     event_free(n.ev_sigint);
   if (n.base)
-    event_base_free(n.base);
+    event_base_free(n.base); /* finalizes the last connections' bufferevents */
+  al_node_gate_free(&n);
   al_state_close(&n);
   al_token_store_close(n.tokens);
+  if (n.ws_root_fd >= 0)
+    close(n.ws_root_fd);
+  if (n.ws_dir_fd >= 0)
+    close(n.ws_dir_fd);
+  free(n.ws_dir);
   free(n.degraded);
   if (cfg->ready_file)
     unlink(cfg->ready_file);

@@ -65,6 +65,9 @@ void al_node_handle_metrics(al_node *n, struct evhttp_request *req) {
                          "airlock_pool_ready %lld\n", (long long)pool);
   evbuffer_add_printf(b, "# HELP airlock_execs_running Execs running now.\n# TYPE airlock_execs_running gauge\n"
                          "airlock_execs_running %lld\n", (long long)n->running);
+  evbuffer_add_printf(b, "# HELP airlock_connections_unauthenticated Connections that have not shown a token yet "
+                         "(max_unauthenticated_connections).\n# TYPE airlock_connections_unauthenticated gauge\n"
+                         "airlock_connections_unauthenticated %lld\n", (long long)al_node_gate_unauthenticated(n));
   evbuffer_add_printf(b, "# HELP airlock_limit_kills_total Execs ended by a limit.\n# TYPE airlock_limit_kills_total counter\n"
                          "airlock_limit_kills_total{reason=\"timeout\"} %llu\n"
                          "airlock_limit_kills_total{reason=\"oom\"} %llu\n"

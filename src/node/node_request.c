@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define MAX_ARGS 4096
 #define MAX_ENV 1024
@@ -368,8 +369,11 @@ int al_sandbox_params_parse(const char *body, size_t blen, al_sandbox_params *p,
   json_t *v;
   json_object_foreach(root, k, v) {
     if (strcmp(k, "workspace") == 0) {
-      if (!json_is_string(v) || json_string_value(v)[0] != '/' || has_nul(v)) {
-        fail(err, len, "field 'workspace' must be an absolute host path");
+      /* absolute (below workspace_root/<tenant>/) or relative to that
+       * directory; where it may lead is the kernel's to judge (node_fs.c) */
+      if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) >= 4096 || has_nul(v)) {
+        fail(err, len, "field 'workspace' must be a directory path of 1 to 4095 bytes: absolute below "
+             "workspace_root/<tenant>/, or relative to it");
         goto out;
       }
       p->workspace = strdup(json_string_value(v));
@@ -521,4 +525,144 @@ int al_signal_parse(json_t *v) {
     if (strcmp(s, names[i].name) == 0)
       return names[i].sig;
   return -1;
+}
+
+/* --- request heads, read by the connection gate (node_gate.c) -------------- */
+
+static bool token_char(unsigned char c) {
+  return isalnum(c) || strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+/* the next line of buf from *pos (LF or CRLF ended, as evhttp reads them);
+ * NULL when no LF has arrived yet */
+static const char *next_line(const char *buf, size_t len, size_t *pos, size_t *line_len) {
+  const char *start = buf + *pos;
+  const char *lf = memchr(start, '\n', len - *pos);
+  if (!lf)
+    return NULL;
+  *line_len = (size_t)(lf - start);
+  if (*line_len > 0 && start[*line_len - 1] == '\r')
+    (*line_len)--;
+  *pos = (size_t)(lf - buf) + 1;
+  return start;
+}
+
+static bool name_is(const char *name, size_t len, const char *want) {
+  return strlen(want) == len && strncasecmp(name, want, len) == 0;
+}
+
+int al_http_head_parse(const char *buf, size_t len, al_http_head *h, const char **why) {
+  memset(h, 0, sizeof(*h));
+  h->content_length = -1;
+  *why = NULL;
+  size_t pos = 0, ll;
+  const char *line = next_line(buf, len, &pos, &ll);
+  if (!line)
+    return 0;
+  if (memchr(line, '\0', ll)) {
+    *why = "a NUL byte in the request head";
+    return -1;
+  }
+  /* METHOD SP TARGET SP HTTP/1.x */
+  const char *sp1 = memchr(line, ' ', ll);
+  const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', ll - (size_t)(sp1 + 1 - line)) : NULL;
+  size_t mlen = sp1 ? (size_t)(sp1 - line) : 0;
+  if (!sp2 || mlen == 0 || mlen >= sizeof(h->method) || sp2 == sp1 + 1 ||
+      (size_t)(line + ll - (sp2 + 1)) != 8 || (strncmp(sp2 + 1, "HTTP/1.1", 8) != 0 && strncmp(sp2 + 1, "HTTP/1.0", 8) != 0)) {
+    *why = "the request line is not METHOD TARGET HTTP/1.x";
+    return -1;
+  }
+  for (size_t i = 0; i < mlen; i++)
+    if (!isupper((unsigned char)line[i])) {
+      *why = "the method is not a word of capital letters";
+      return -1;
+    }
+  memcpy(h->method, line, mlen);
+  const char *target = sp1 + 1;
+  size_t tlen = (size_t)(sp2 - target);
+  for (size_t i = 0; i < tlen; i++)
+    if ((unsigned char)target[i] <= ' ' || target[i] == 0x7f) {
+      *why = "a control character in the request target";
+      return -1;
+    }
+  const char *q = memchr(target, '?', tlen);
+  size_t plen = q ? (size_t)(q - target) : tlen;
+  h->path_truncated = plen >= sizeof(h->path);
+  memcpy(h->path, target, h->path_truncated ? sizeof(h->path) - 1 : plen);
+  /* header lines up to the empty line */
+  bool tracked = false; /* the last header is one read here: no continuation lines for it */
+  for (;;) {
+    line = next_line(buf, len, &pos, &ll);
+    if (!line)
+      return 0;
+    if (ll == 0)
+      break;
+    if (memchr(line, '\0', ll)) {
+      *why = "a NUL byte in the request head";
+      return -1;
+    }
+    if (line[0] == ' ' || line[0] == '\t') {
+      if (tracked) {
+        *why = "a continuation line in Content-Length, Transfer-Encoding, Authorization or Cookie";
+        return -1;
+      }
+      continue;
+    }
+    const char *colon = memchr(line, ':', ll);
+    size_t nlen = colon ? (size_t)(colon - line) : 0;
+    for (size_t i = 0; i < nlen && colon; i++)
+      if (!token_char((unsigned char)line[i]))
+        colon = NULL;
+    if (!colon || nlen == 0) {
+      *why = "a header line that is not NAME: VALUE";
+      return -1;
+    }
+    const char *v = colon + 1, *end = line + ll;
+    while (v < end && (*v == ' ' || *v == '\t'))
+      v++;
+    while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
+      end--;
+    size_t vlen = (size_t)(end - v);
+    tracked = true;
+    if (name_is(line, nlen, "Content-Length")) {
+      if (h->content_length >= 0) {
+        *why = "two Content-Length headers";
+        return -1;
+      }
+      if (vlen == 0 || vlen > 18) {
+        *why = "Content-Length is not a number of at most 18 digits";
+        return -1;
+      }
+      int64_t cl = 0;
+      for (size_t i = 0; i < vlen; i++) {
+        if (!isdigit((unsigned char)v[i])) {
+          *why = "Content-Length is not a number of at most 18 digits";
+          return -1;
+        }
+        cl = cl * 10 + (v[i] - '0');
+      }
+      h->content_length = cl;
+    } else if (name_is(line, nlen, "Transfer-Encoding")) {
+      h->transfer_encoding = true;
+    } else if (name_is(line, nlen, "Authorization")) {
+      if (!h->authorization) {
+        h->authorization = v;
+        h->authorization_len = vlen;
+      }
+    } else if (name_is(line, nlen, "Cookie")) {
+      if (h->n_cookies < AL_HTTP_HEAD_COOKIES) {
+        h->cookies[h->n_cookies].value = v;
+        h->cookies[h->n_cookies].len = vlen;
+        h->n_cookies++;
+      }
+    } else {
+      tracked = false;
+    }
+  }
+  if (h->transfer_encoding && h->content_length >= 0) {
+    *why = "both Content-Length and Transfer-Encoding";
+    return -1;
+  }
+  h->len = pos;
+  return 1;
 }

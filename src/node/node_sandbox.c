@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,11 +19,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-  (void)st, (void)flag, (void)ftw;
-  return remove(path);
-}
 
 static void sbox_free(al_node *n, al_sbox *sb) {
   for (al_sbox **p = &n->sboxes; *p; p = &(*p)->next)
@@ -41,8 +35,12 @@ static void sbox_free(al_node *n, al_sbox *sb) {
     event_free(sb->ev_death);
   al_box_free(&sb->box); /* stops the egress proxy too */
   al_node_egress_finish(n, sb);
+  if (sb->ws_fd >= 0)
+    close(sb->ws_fd);
   if (sb->owned_workspace) {
-    nftw(sb->owned_workspace, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    _cleanup_error_ airlock_error *err = NULL;
+    if (al_fs_remove_tree(n->ws_dir_fd, n->ws_dir, strrchr(sb->owned_workspace, '/') + 1, &err) < 0)
+      fprintf(stderr, "airlock node: cannot remove the workspace of %s: %s\n", sb->id, err->msg);
     free(sb->owned_workspace);
   }
   free(sb->workspace);
@@ -119,6 +117,7 @@ al_sbox *al_node_sbox_create(al_node *n, al_tenant *t, const airlock_spec *spec,
   sb->node = n;
   sb->tenant = t;
   sb->one_shot = one_shot;
+  sb->ws_fd = -1;
   unsigned char r[8] = {0};
   if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
     memset(r, 0, sizeof(r));
@@ -143,6 +142,7 @@ al_sbox *al_node_sbox_create(al_node *n, al_tenant *t, const airlock_spec *spec,
     return NULL;
   }
   int started = al_box_start(&sb->box, &sb->spec, err);
+  sb->spec.workspace_fd = -1; /* the launch has its own copy; the caller's descriptor stays the caller's */
   al_node_egress_started(n, sb, egress_w);
   if (started < 0) {
     al_node_egress_finish(n, sb);
@@ -242,29 +242,41 @@ json_t *al_sbox_json(const al_sbox *sb) {
                    "execs_running", sb->running, "workspace_node_owned", sb->owned_workspace != NULL);
 }
 
-static char *node_workspace(al_node *n, const char *id, airlock_error **err) {
-  /* beside the state directory, not in it: the state directory admits
-   * nobody else, while a workspace must be reachable by the sandbox's uid */
-  _cleanup_free_ char *dir = NULL, *ws = NULL;
-  if (asprintf(&dir, "%s.workspaces", n->cfg->state_dir) < 0 || asprintf(&ws, "%s/%s", dir, id) < 0) {
-    al_err(err, ENOMEM, "workspace path");
+/* A new empty workspace in STATE_DIR.workspaces (node_main.c opened it at
+ * start): made, given to sandbox_host_uid and opened through that one
+ * directory descriptor; *fd is what the sandbox mounts. */
+static char *node_workspace(al_node *n, int *fd, airlock_error **err) {
+  if (n->ws_dir_fd < 0) {
+    al_err(err, 0, "the node has no directory for its workspaces");
     return NULL;
   }
-  if (mkdir(dir, 0711) < 0 && errno != EEXIST) {
-    al_err(err, errno, "mkdir %s", dir);
-    return NULL;
+  for (int tries = 0; tries < 100; tries++) {
+    char name[32];
+    snprintf(name, sizeof(name), "ws_%lld", (long long)++n->next_num);
+    if (al_fs_workspace_make(n->ws_dir_fd, n->ws_dir, name, n->cfg->sandbox_host_uid, fd, err) == 0) {
+      char *path = NULL;
+      if (asprintf(&path, "%s/%s", n->ws_dir, name) < 0) {
+        al_err(err, ENOMEM, "workspace path");
+        close(*fd);
+        *fd = -1;
+        unlinkat(n->ws_dir_fd, name, AT_REMOVEDIR);
+        return NULL;
+      }
+      return path;
+    }
+    if ((*err)->errnum != EEXIST) /* one left by a crash that recovery could not remove: take the next */
+      return NULL;
+    airlock_error_free(err);
   }
-  chmod(dir, 0711); /* traversable by the sandbox's uid, not listable */
-  if (mkdir(ws, 0700) < 0) {
-    al_err(err, errno, "mkdir %s", ws);
-    return NULL;
-  }
-  if (geteuid() == 0 && chown(ws, n->cfg->sandbox_host_uid, n->cfg->sandbox_host_uid) < 0) {
-    al_err(err, errno, "chown %s", ws);
-    rmdir(ws);
-    return NULL;
-  }
-  return AL_STEAL(ws);
+  al_err(err, EEXIST, "mkdir %s/ws_*: 100 names in a row are taken", n->ws_dir);
+  return NULL;
+}
+
+/* a node-made workspace that no sandbox got */
+static void drop_workspace(al_node *n, const char *path) {
+  _cleanup_error_ airlock_error *err = NULL;
+  if (path && al_fs_remove_tree(n->ws_dir_fd, n->ws_dir, strrchr(path, '/') + 1, &err) < 0)
+    fprintf(stderr, "airlock node: %s\n", err->msg);
 }
 
 static void create_sandbox(al_node *n, al_tenant *t, struct evhttp_request *req) {
@@ -296,56 +308,68 @@ static void create_sandbox(al_node *n, al_tenant *t, struct evhttp_request *req)
   }
   _cleanup_error_ airlock_error *err = NULL;
   _cleanup_free_ char *owned = NULL;
-  _cleanup_free_ char *real = NULL;
-  char id_hint[32];
-  snprintf(id_hint, sizeof(id_hint), "ws_%lld", (long long)++n->next_num);
+  _cleanup_free_ char *shown = NULL;
+  _cleanup_close_ int ws_fd = -1;
+  /* readonly autonomy holds even when the classifier is fooled: nothing a
+   * command does can write the workspace */
+  bool readonly = n->cfg->policy.enabled && n->cfg->policy.level == AL_LEVEL_READONLY;
+  bool writable = !sp.workspace_ro && !readonly;
   if (sp.workspace) {
-    real = realpath(sp.workspace, NULL);
-    size_t rl = n->cfg->workspace_root ? strlen(n->cfg->workspace_root) : 0;
-    if (!n->cfg->workspace_root) {
+    if (!n->cfg->workspace_root || n->ws_root_fd < 0) {
       al_node_reply_error(n, req, 403, "forbidden", "this node accepts no host workspaces (no workspace_root configured)");
       return;
     }
-    if (!real || strncmp(real, n->cfg->workspace_root, rl) != 0 || (real[rl] != '/' && real[rl] != '\0')) {
-      al_node_reply_error(n, req, 403, "forbidden", "workspace '%s' is not below the node's workspace_root %s",
-                          sp.workspace, n->cfg->workspace_root);
+    /* opened once, below the tenant's own directory, without following
+     * links; that descriptor is judged here and mounted by the launcher */
+    struct stat wst;
+    char refusal[1024];
+    int status = al_fs_tenant_workspace(n->ws_root_fd, n->cfg->workspace_root, t->name, sp.workspace, &ws_fd, &shown,
+                                        &wst, refusal, sizeof(refusal));
+    if (status != 0) {
+      al_node_reply_error(n, req, status, status == 403 ? "forbidden" : "internal", "%s", refusal);
       return;
     }
-    struct stat wst;
-    if (stat(real, &wst) == 0 && wst.st_uid == 0 && geteuid() == 0) {
+    if (geteuid() == 0 && wst.st_uid == 0) {
       /* the sandbox user maps to the workspace's owner: never to host root */
       al_node_reply_error(n, req, 403, "forbidden", "workspace '%s' is owned by root; give it to an unprivileged "
                           "user (the sandbox runs as the workspace's owner)", sp.workspace);
       return;
     }
-    spec.workspace = real;
+    if (geteuid() == 0 && writable && wst.st_uid < 1000 && !spec.allow_writable_system) {
+      al_node_reply_error(n, req, 403, "forbidden", "workspace '%s' is owned by a system user (uid %u) and would be "
+                          "writable: a sandbox may write only into directories of a regular user (uid 1000 or "
+                          "above); ask for \"workspace_access\": \"ro\" or give it to a user", sp.workspace,
+                          (unsigned)wst.st_uid);
+      return;
+    }
+    spec.workspace = shown;
   } else {
-    owned = node_workspace(n, id_hint, &err);
+    owned = node_workspace(n, &ws_fd, &err);
     if (!owned) {
       al_node_reply_error(n, req, 500, "internal", "cannot make a workspace: %s", err->msg);
       return;
     }
     spec.workspace = owned;
   }
-  /* readonly autonomy holds even when the classifier is fooled: nothing a
-   * command does can write the workspace */
-  bool readonly = n->cfg->policy.enabled && n->cfg->policy.level == AL_LEVEL_READONLY;
-  spec.workspace_rw = !sp.workspace_ro && !readonly;
+  spec.workspace_fd = ws_fd; /* the launcher mounts this and never opens the name */
+  spec.workspace_rw = writable;
   spec.workspace_none = false;
-  if (al_spec_check(&spec, false, &err) < 0) { /* the bind guard, limits: the caller's mistake */
+  if (al_spec_check(&spec, false, &err) < 0) { /* limits: the caller's mistake */
     al_node_reply_error(n, req, 403, "forbidden", "%s", err->msg);
-    if (owned)
-      rmdir(owned);
+    drop_workspace(n, owned);
     return;
   }
   al_sbox *sb = al_node_sbox_create(n, t, &spec, false, &err);
   if (!sb) {
-    int status = strstr(err->msg, "maximum") ? 429 : 500;
-    al_node_reply_error(n, req, status, status == 429 ? "over_capacity" : "internal", "%s", err->msg);
-    if (owned)
-      rmdir(owned);
+    /* the launcher's own checks of the workspace (the bind guard) are the
+     * caller's mistake too */
+    int status = strstr(err->msg, "maximum") ? 429 : strncmp(err->msg, "workspace ", 10) == 0 ? 403 : 500;
+    al_node_reply_error(n, req, status, status == 429 ? "over_capacity" : status == 403 ? "forbidden" : "internal",
+                        "%s", err->msg);
+    drop_workspace(n, owned);
     return;
   }
+  sb->ws_fd = AL_STEAL_FD(ws_fd);
   sb->owned_workspace = AL_STEAL(owned);
   sb->labels = sp.labels ? json_incref(sp.labels) : NULL;
   sb->idle_timeout_ms = 1000 * (sp.idle_timeout_s ? sp.idle_timeout_s : n->cfg->idle_timeout_s);

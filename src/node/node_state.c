@@ -12,8 +12,8 @@
 #include "error.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/event.h>
-#include <ftw.h>
 #include <stdbool.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 typedef struct al_state {
   sqlite3 *db;
@@ -69,13 +70,10 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS sandboxes(id TEXT PRIMARY KEY, tenant TEXT, state TEXT, workspace TEXT,"
     " node_owned INTEGER, updated_ms INTEGER);";
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-  (void)st, (void)flag, (void)ftw;
-  return remove(path);
-}
-
-/* execs and sandboxes of a previous run that did not end cleanly */
-static void recover(al_state *s) {
+/* execs and sandboxes of a previous run that did not end cleanly; their
+ * node-made workspaces are removed below the node's workspaces directory
+ * (never by a path from the database) */
+static void recover(al_node *n, al_state *s) {
   int changed = 0;
   sqlite3_exec(s->db, "UPDATE execs SET state='interrupted' WHERE state='running'", NULL, NULL, NULL);
   changed = sqlite3_changes(s->db);
@@ -86,8 +84,14 @@ static void recover(al_state *s) {
                          NULL) == SQLITE_OK) {
     while (sqlite3_step(st) == SQLITE_ROW) {
       const char *ws = (const char *)sqlite3_column_text(st, 0);
-      if (ws)
-        nftw(ws, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+      const char *slash = ws ? strrchr(ws, '/') : NULL;
+      size_t dl = n->ws_dir ? strlen(n->ws_dir) : 0;
+      if (!slash || n->ws_dir_fd < 0 || (size_t)(slash - ws) != dl || strncmp(ws, n->ws_dir, dl) != 0 ||
+          strncmp(slash + 1, "ws_", 3) != 0)
+        continue; /* not one of this state directory's */
+      _cleanup_error_ airlock_error *err = NULL;
+      if (al_fs_remove_tree(n->ws_dir_fd, n->ws_dir, slash + 1, &err) < 0)
+        fprintf(stderr, "airlock node: %s\n", err->msg);
     }
     sqlite3_finalize(st);
   }
@@ -100,12 +104,32 @@ int al_state_open(al_node *n, airlock_error **err) {
   _cleanup_free_ al_state *s = calloc(1, sizeof(*s));
   if (!s)
     return al_err(err, ENOMEM, "cannot open %s", path);
-  if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+  /* made (or checked) here, on a descriptor: a regular file of ours, mode
+   * 0600, before SQLite opens it (its -wal and -shm files take that mode).
+   * Closed before SQLite opens the file: closing any descriptor of it would
+   * drop SQLite's POSIX locks. */
+  int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) < 0) {
+    al_err(err, errno, "cannot open %s", path);
+    if (fd >= 0)
+      close(fd);
+    return -1;
+  }
+  int rc = 0;
+  if (!S_ISREG(st.st_mode) || st.st_uid != geteuid())
+    rc = al_err(err, 0, "%s is not a regular file of uid %u", path, (unsigned)geteuid());
+  else if ((st.st_mode & 07777) != 0600 && fchmod(fd, 0600) < 0)
+    rc = al_err(err, errno, "chmod 0600 %s", path);
+  close(fd);
+  if (rc < 0)
+    return -1;
+  if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW, NULL) !=
+      SQLITE_OK) {
     al_err(err, 0, "cannot open %s: %s", path, sqlite3_errmsg(s->db));
     sqlite3_close(s->db);
     return -1;
   }
-  chmod(path, 0600);
   sqlite3_busy_timeout(s->db, 2000);
   char *msg = NULL;
   if (sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK ||
@@ -123,7 +147,7 @@ int al_state_open(al_node *n, airlock_error **err) {
     sqlite3_close(s->db);
     return -1;
   }
-  recover(s);
+  recover(n, s);
   n->state = AL_STEAL(s);
   return 0;
 }

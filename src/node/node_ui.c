@@ -136,11 +136,11 @@ static bool origin_ok(struct evhttp_request *req) {
 /* The live session named by an airlock_session value of the request's
  * Cookie headers, or NULL.  More than one value can arrive (another site
  * on the same host name may have set one too): the first live one counts. */
-static ui_session *find_session(al_node *n, struct evhttp_request *req, int64_t now) {
+static ui_session *find_session_in(al_node *n, struct evkeyvalq *headers, int64_t now) {
   if (!n->ui)
     return NULL;
   struct evkeyval *kv;
-  for (kv = evhttp_request_get_input_headers(req)->tqh_first; kv; kv = kv->next.tqe_next) {
+  for (kv = headers->tqh_first; kv; kv = kv->next.tqe_next) {
     if (strcasecmp(kv->key, "Cookie") != 0)
       continue;
     const char *cur = kv->value, *val;
@@ -163,6 +163,14 @@ static ui_session *find_session(al_node *n, struct evhttp_request *req, int64_t 
     }
   }
   return NULL;
+}
+
+static ui_session *find_session(al_node *n, struct evhttp_request *req, int64_t now) {
+  return find_session_in(n, evhttp_request_get_input_headers(req), now);
+}
+
+bool al_node_ui_session_live(al_node *n, struct evkeyvalq *headers) {
+  return find_session_in(n, headers, al_monotonic_ms()) != NULL;
 }
 
 bool al_node_ui_has_session_cookie(struct evhttp_request *req) {

@@ -375,7 +375,10 @@ def t_health(t):
     # with a (valid) token it is the same
     r2 = t.request("GET", "/v1/health")
     t.expect(r2.status == 200, "health with a token: %r" % r2)
-    t.error_shape(t.request("POST", "/v1/health", body={}, who=None), 405, "method_not_allowed", what="POST /v1/health")
+    t.error_shape(t.request("POST", "/v1/health", who=None), 405, "method_not_allowed", what="POST /v1/health")
+    # a body without a token is refused before it is read, whatever the route
+    t.error_shape(t.request("POST", "/v1/health", body={}, who=None), 401, "unauthorized", ["body"],
+                  what="POST /v1/health with a body and no token")
 
     # one exec so that counters have moved
     t.run(["true"])
@@ -1126,11 +1129,11 @@ def t_sandbox_lifecycle(t):
     finally:
         t.destroy(sb2)
 
-    # a host workspace below the workspace root, owned by an unprivileged
-    # user (the sandbox runs as the workspace's owner; root-owned ones are
-    # refused, see below)
+    # a host workspace below the tenant's directory of the workspace root
+    # (workspace_root/alice/), owned by an unprivileged user (the sandbox runs
+    # as the workspace's owner; root-owned ones are refused, see below)
     root = os.environ["AIRLOCK_E2E_PROJECTS"]
-    proj = os.path.join(root, "p1")
+    proj = os.path.join(root, "alice", "p1")
     os.makedirs(proj, exist_ok=True)
     with open(os.path.join(proj, "readme"), "w") as f:
         f.write("from the host\n")
@@ -1156,10 +1159,19 @@ def t_sandbox_lifecycle(t):
                  "write to an ro workspace: %s" % json.dumps(j))
     finally:
         t.destroy(sb4)
-    os.symlink(t.tmp, os.path.join(root, "link-out"))
-    for ws_bad in ("/etc", t.tmp, os.path.join(root, "link-out"), root + "/../", "/nonexistent/dir"):
+    # the same directory named relative to the tenant's directory
+    sb5 = t.sandbox({"workspace": "p1", "workspace_access": "ro"})
+    try:
+        j = t.run(command="cat /workspace/readme", sandbox=sb5)
+        t.expect(j.get("stdout") == "from the host\n", "relative host workspace: %s" % json.dumps(j))
+    finally:
+        t.destroy(sb5)
+    os.symlink(t.tmp, os.path.join(root, "alice", "link-out"))
+    os.makedirs(os.path.join(root, "bob", "b1"), exist_ok=True)
+    for ws_bad in ("/etc", t.tmp, os.path.join(root, "alice", "link-out"), "link-out", root + "/../", root,
+                   "/nonexistent/dir", os.path.join(root, "bob", "b1"), "../bob/b1", "p1/../../bob/b1"):
         r = t.request("POST", "/v1/sandboxes", {"workspace": ws_bad})
-        t.error_shape(r, 403, "forbidden", what="workspace %s outside the workspace root" % ws_bad)
+        t.error_shape(r, 403, "forbidden", what="workspace %s outside alice's directory of the workspace root" % ws_bad)
 
 
 def t_workspace_setup_error(t):
@@ -1167,7 +1179,7 @@ def t_workspace_setup_error(t):
     # sandbox is left.  A workspace below the workspace root that the sandbox's uid
     # (its owner) cannot reach: a project inside a 0700 directory of root's.
     # `airlock run --workspace` says "open DIR: Permission denied" here.
-    hidden = os.path.join(os.environ["AIRLOCK_E2E_PROJECTS"], "closed")
+    hidden = os.path.join(os.environ["AIRLOCK_E2E_PROJECTS"], "alice", "closed")
     os.makedirs(hidden, mode=0o700, exist_ok=True)
     os.chmod(hidden, 0o700)
     proj = os.path.join(hidden, "p2")

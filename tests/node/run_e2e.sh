@@ -31,7 +31,8 @@ chmod 755 "$T"
 D=$T/state
 mkdir -m 700 "$D"
 # host workspaces: beside the state dir, reachable by the sandbox uid
-mkdir -m 755 "$T/projects"
+# (each tenant names workspaces below its own directory, projects/<tenant>/)
+mkdir -m 755 "$T/projects" "$T/projects/alice" "$T/projects/bob"
 export AIRLOCK_E2E_PROJECTS="$T/projects"
 mkdir -m 755 "$T/bin"
 cp "$BIN_IN/airlock" "$BIN_IN/airlock-node" "$T/bin/"

@@ -209,8 +209,10 @@ def t_redirects(t):
         r = t.request("GET", path)
         t.expect(r.status == 302 and r.header("location") == "/ui/", "GET %s: want 302 to /ui/, got %r %r"
                  % (path, r, r.headers))
-    r = t.request("POST", "/", {})
+    r = t.request("POST", "/")
     t.error_is(r, 405, "method_not_allowed", "POST /")
+    # with a body and no token, refused before the body is read (node.md, Connections)
+    t.error_is(t.request("POST", "/", {}), 401, "unauthorized", "POST / with a body")
 
 
 def t_files_and_headers(t):
@@ -285,7 +287,7 @@ def t_unknown_paths(t):
     for path in ("/ui/unknown", "/ui/app.js/x", "/ui/../v1/health", "/ui/.hidden", "/uix", "/index.html"):
         r = t.request("GET", path)
         t.error_is(r, 404, "not_found", "GET " + path)
-    t.error_is(t.request("POST", "/ui/app.js", {}), 405, "method_not_allowed", "POST /ui/app.js")
+    t.error_is(t.request("POST", "/ui/app.js"), 405, "method_not_allowed", "POST /ui/app.js")
     t.error_is(t.request("GET", "/ui/login"), 405, "method_not_allowed", "GET /ui/login")
 
 
