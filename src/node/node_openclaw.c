@@ -47,6 +47,12 @@ static void connect_now(al_openclaw *oc);
 static void drop(al_openclaw *oc, const char *why) {
   if (oc->state == OC_DOWN)
     return;
+  if (oc->in_recv) { /* wslay is on the stack: tear down after it returns */
+    if (!oc->drop_pending)
+      snprintf(oc->drop_why, sizeof(oc->drop_why), "%s", why ? why : "");
+    oc->drop_pending = true;
+    return;
+  }
   if (why) {
     snprintf(oc->last_error, sizeof(oc->last_error), "%s", why);
     oc_log(oc, "disconnected: %s", why);
@@ -86,7 +92,8 @@ static void send_text(al_openclaw *oc, const char *text) {
     return;
   struct wslay_event_msg msg = {WSLAY_TEXT_FRAME, (const uint8_t *)text, strlen(text)};
   wslay_event_queue_msg(oc->ws, &msg);
-  flush_ws(oc);
+  if (!oc->in_recv) /* inside a receive, on_read sends once wslay returns */
+    flush_ws(oc);
 }
 
 void oc_send_req(al_openclaw *oc, const char *method, json_t *params, char *id_out, size_t id_len) {
@@ -284,7 +291,15 @@ static void on_read(struct bufferevent *bev, void *arg) {
   }
   if (!oc->ws)
     return;
-  if (wslay_event_recv(oc->ws) < 0) {
+  oc->in_recv++;
+  int r = wslay_event_recv(oc->ws);
+  oc->in_recv--;
+  if (oc->drop_pending) {
+    oc->drop_pending = false;
+    drop(oc, oc->drop_why);
+    return;
+  }
+  if (r < 0) {
     drop(oc, "protocol error on the WebSocket");
     return;
   }
@@ -409,10 +424,11 @@ static void oc_free(al_openclaw *oc) {
     evdns_base_free(oc->dns, 0);
   if (oc->ssl)
     SSL_CTX_free(oc->ssl);
-  for (char **s = (char *[]){oc->device_token, oc->bootstrap, oc->shared_token, NULL}; *s; s++)
-    if (*s) {
-      sodium_memzero(*s, strlen(*s));
-      free(*s);
+  char *secrets[] = {oc->device_token, oc->bootstrap, oc->shared_token};
+  for (size_t i = 0; i < AL_ARRAY_SIZE(secrets); i++)
+    if (secrets[i]) {
+      sodium_memzero(secrets[i], strlen(secrets[i]));
+      free(secrets[i]);
     }
   free(oc->host);
   free(oc->path);

@@ -56,6 +56,9 @@ typedef struct al_openclaw {
   uint64_t invokes[OC_N_CMDS][OC_N_OUTS];
   uint64_t connects, disconnects, bad_frames;
   char last_error[256];
+  int in_recv;                /* inside wslay_event_recv: a drop waits until it returns */
+  char drop_why[200];
+  bool drop_pending;
 } al_openclaw;
 
 /* node_openclaw.c */

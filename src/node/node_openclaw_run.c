@@ -68,9 +68,10 @@ static void inv_free(al_openclaw *oc, oc_inv *inv) {
       *p = inv->next;
       break;
     }
-  for (struct event **ev = (struct event *[]){inv->ev_term, inv->ev_kill, inv->ev_fallback, NULL}; *ev; ev++)
-    if (*ev)
-      event_free(*ev);
+  struct event *evs[] = {inv->ev_term, inv->ev_kill, inv->ev_fallback};
+  for (size_t i = 0; i < AL_ARRAY_SIZE(evs); i++)
+    if (evs[i])
+      event_free(evs[i]);
   if (inv->result)
     json_decref(inv->result);
   oc_run_clear(&inv->run);
