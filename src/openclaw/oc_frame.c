@@ -62,8 +62,10 @@ int oc_frame_parse(const char *text, size_t len, oc_frame *f, airlock_error **er
     return al_err(err, 0, "unknown frame type");
   }
   if ((f->type != OC_FRAME_EVENT && !f->id) || (f->type != OC_FRAME_RES && !f->name)) {
-    oc_frame_clear(f);
-    return al_err(err, 0, "%s frame without %s", type, f->id || f->type == OC_FRAME_EVENT ? "a name" : "an id");
+    static const char *const names[] = {"req", "res", "event"};
+    const char *kind = names[f->type], *what = f->id || f->type == OC_FRAME_EVENT ? "a name" : "an id";
+    oc_frame_clear(f); /* type pointed into the frame */
+    return al_err(err, 0, "%s frame without %s", kind, what);
   }
   return 0;
 }
