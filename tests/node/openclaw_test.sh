@@ -93,7 +93,7 @@ R=$(inv "cat $SECRET_FILE; ls /root | wc -l")
 checkx "no host files in the sandbox" '! grep -q "host-only-$$" <<<"$R"'
 R=$(inv 'env; cat /proc/*/environ 2>/dev/null | tr "\0" "\n"')
 checkx "no node or gateway secret in env or /proc" \
-  '! grep -qE "$OPENCLAW_TOKEN|node-secret-$$|$DEVICE_TOKEN|OPENCLAW_GATEWAY_TOKEN|AIRLOCK_PROBE" <<<"$R" && grep -q PATH= <<<"$R"'
+  '! grep -qE -e "$OPENCLAW_TOKEN|node-secret-$$|$DEVICE_TOKEN|OPENCLAW_GATEWAY_TOKEN|AIRLOCK_PROBE" <<<"$R" && grep -q PATH= <<<"$R"'
 
 R=$(inv 'head -c 300000 /dev/zero | tr "\0" a')
 checkx "output capped at 200000 bytes and marked" \
