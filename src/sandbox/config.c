@@ -136,9 +136,11 @@ static int k_workspace_access(airlock_spec *s, const char *k, json_t *v, airlock
   return 0;
 }
 
-static int k_binds(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
+/* an array of "SRC:DST[:ro|rw]" strings, each added with add */
+static int bind_list(airlock_spec *s, const char *k, json_t *v, const char *form,
+                     int (*add)(airlock_spec *, airlock_bind *, airlock_error **), airlock_error **e) {
   if (!json_is_array(v))
-    return al_err(e, 0, "config key '%s' must be an array of \"SRC:DST[:ro|rw]\" strings", k);
+    return al_err(e, 0, "config key '%s' must be an array of \"%s\" strings", k, form);
   size_t i;
   json_t *item;
   json_array_foreach(v, i, item) {
@@ -148,28 +150,16 @@ static int k_binds(airlock_spec *s, const char *k, json_t *v, airlock_error **e)
       return -1;
     if (airlock_parse_bind(text, &b, e) < 0)
       return al_err_prefix(e, "config key '%s[%zu]'", k, i);
-    if (airlock_spec_add_bind(s, &b, e) < 0)
+    if (add(s, &b, e) < 0)
       return -1;
   }
   return 0;
 }
-
+static int k_binds(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
+  return bind_list(s, k, v, "SRC:DST[:ro|rw]", airlock_spec_add_bind, e);
+}
 static int k_sockets(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
-  if (!json_is_array(v))
-    return al_err(e, 0, "config key '%s' must be an array of \"SRC:DST\" strings", k);
-  size_t i;
-  json_t *item;
-  json_array_foreach(v, i, item) {
-    const char *text = NULL;
-    airlock_bind b = {0};
-    if (want_string(k, item, &text, e) < 0)
-      return -1;
-    if (airlock_parse_bind(text, &b, e) < 0)
-      return al_err_prefix(e, "config key '%s[%zu]'", k, i);
-    if (airlock_spec_add_socket(s, &b, e) < 0)
-      return -1;
-  }
-  return 0;
+  return bind_list(s, k, v, "SRC:DST", airlock_spec_add_socket, e);
 }
 
 static int k_env(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {

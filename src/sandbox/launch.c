@@ -114,6 +114,34 @@ static void clone_identity_leave(clone_identity *ci) {
   ci->active = false;
 }
 
+/* vm.memfd_noexec = 2 in the sandbox's pid namespace: memfds are then
+ * sealed non-executable unless asked otherwise, and MFD_EXEC is refused, so
+ * code written to memory cannot be exec'd past the noexec mounts.  The
+ * sysctl acts on the writer's pid namespace and procfs lets only the host's
+ * root write it, so as root the launcher points its children's pid
+ * namespace at the sandbox's (setns on init's pidfd), makes one vfork child
+ * there to write it, and points it back, before init gets its cgroups.
+ * Rootless, init falls back to a seccomp filter that refuses unsealed
+ * memfds (sandbox_init.c).  Best effort: init checks the value either way. */
+static void set_memfd_noexec(const al_launch *l) {
+  static int own_pidns = -1;
+  if (geteuid() != 0 || l->pidfd < 0)
+    return;
+  if (own_pidns < 0 && (own_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC)) < 0)
+    return;
+  if (setns(l->pidfd, CLONE_NEWPID) < 0)
+    return;
+  pid_t writer = vfork();
+  if (writer == 0) {
+    int fd = open("/proc/sys/vm/memfd_noexec", O_WRONLY | O_CLOEXEC);
+    _exit(fd >= 0 && write(fd, "2", 1) == 1 ? 0 : 1);
+  }
+  if (setns(own_pidns, CLONE_NEWPID) < 0)
+    abort(); /* later children must never be born in a sandbox */
+  if (writer > 0)
+    al_child_wait(writer, NULL, 0);
+}
+
 static void set_limit(airlock_result *r, airlock_limit_kind k, const char *name, int64_t value, const char *unit,
                       const char *mechanism, bool degraded) {
   r->limits[k] = (airlock_limit_report){name, value, unit, mechanism, degraded};
@@ -157,7 +185,10 @@ static int resolve_limits(const airlock_spec *spec, const al_cgroup *cg, al_plan
     /* nearest fallback: address-space cap (stricter than RSS) */
     if (p->n_rlimits < AL_MAX_RLIMITS)
       p->rlimits[p->n_rlimits++] = (al_rlimit){RLIMIT_AS, (rlim_t)spec->memory_bytes};
-    al_append_note(&r->degraded_note, "memory: no cgroup, RLIMIT_AS caps address space instead (no OOM report)");
+    al_append_note(&r->degraded_note,
+                   "memory: no cgroup, RLIMIT_AS caps address space instead (no OOM report); files in /tmp, "
+                   "/dev/shm and HOME are capped by --disk, not --memory; kernel memory (socket and pipe buffers, "
+                   "page tables, other kernel objects) is not capped");
   }
   if (mem && cg->swap_uncapped && host_has_swap())
     al_append_note(&r->degraded_note, "memory: the kernel does not account swap, so only RAM is capped");
@@ -331,6 +362,9 @@ int al_launch_start(al_launch *l, const airlock_spec *spec, bool agent, airlock_
   if (!cgroup_first &&
       (al_cgroup_create(&l->cg, spec, err) < 0 || resolve_limits(spec, &l->cg, &l->plan, r, err) < 0))
     goto failed_child;
+  /* while init builds its root; it reads the value only after the cgroups
+   * below have arrived */
+  set_memfd_noexec(l);
   if (send_cgroups(l->sock, &l->cg, &l->plan, first_fallback) < 0) {
     al_err(err, errno, "hand cgroups to the sandbox");
     goto failed_child;

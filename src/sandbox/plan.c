@@ -398,7 +398,16 @@ int al_plan_build(al_plan *p, const airlock_spec *spec, airlock_error **err) {
   p->home = SANDBOX_HOME;
   p->cwd = spec->cwd ? spec->cwd : has_workspace ? "/workspace" : SANDBOX_HOME;
 
-  snprintf(p->scratch_opts, sizeof(p->scratch_opts), "%lld", (long long)spec->disk_bytes);
+  /* The root tmpfs (rootfs.c): --disk bytes, and one inode per 4 KiB of
+   * them, but at least 1024 (the root's own entries take about 40).  Empty
+   * files, directories, links and sockets take no space, only inodes, each
+   * about 1.2 KiB of kernel memory that --disk does not see; tmpfs's own
+   * default allows half the host's RAM pages.  One inode per page is the
+   * most files --disk could hold if none were empty, so it costs real
+   * workloads nothing and bounds that memory to about 30% of --disk. */
+  long long inodes = spec->disk_bytes / 4096 > 1024 ? spec->disk_bytes / 4096 : 1024;
+  snprintf(p->scratch_opts, sizeof(p->scratch_opts), "size=%lld,nr_inodes=%lld", (long long)spec->disk_bytes,
+           inodes);
 
   /* rlimits that always apply */
   /* a backstop behind the wall-clock timer: the timeout's CPU seconds

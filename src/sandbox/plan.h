@@ -91,7 +91,7 @@ typedef struct al_plan {
   const char *writable[AL_MAX_WRITABLE + 1]; /* for Landlock, NULL-terminated */
   int landlock_abi;
   al_bpf seccomp;
-  char scratch_opts[64];      /* tmpfs options for the shared writable space */
+  char scratch_opts[64];      /* tmpfs size and nr_inodes of the shared writable space */
 
   bool in_cgroup_ns;          /* clone3 already created the cgroup namespace */
   bool agent;                 /* serve exec requests (agent.c) instead of running argv */

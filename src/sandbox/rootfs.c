@@ -417,7 +417,7 @@ int al_rootfs_build(const al_plan *p, unsigned *sockets_masked, char *errbuf, si
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
     FAIL("make mounts private");
   char opts[128];
-  snprintf(opts, sizeof(opts), "mode=0755,size=%s", p->scratch_opts);
+  snprintf(opts, sizeof(opts), "mode=0755,%s", p->scratch_opts);
   if (mount("tmpfs", p->root_base, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
     FAIL("mount root tmpfs on %s", p->root_base);
   if (chdir(p->root_base) < 0 || mkdir("oldroot", 0700) < 0 || syscall(SYS_pivot_root, ".", "oldroot") < 0 ||

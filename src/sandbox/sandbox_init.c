@@ -156,6 +156,36 @@ static void set_ids(const al_plan *p) {
     setup_failed("setresuid", errno);
 }
 
+/* Whether memfd_create without MFD_NOEXEC_SEAL makes a sealed, non-executable
+ * memfd in this pid namespace: vm.memfd_noexec (Linux 6.3+, per pid
+ * namespace, never below the parent's) is 1 or 2.  A root launcher has set
+ * it to 2 already (launch.c); init tries too, but procfs lets only the
+ * host's root uid write sysctls, whatever capabilities are held in a user
+ * namespace, so rootless the value stays the host's.  The sysctl acts on
+ * the writer's pid namespace whichever procfs is used, so the host's /proc,
+ * still mounted here, will do.  When this returns false, init installs the
+ * seccomp variant that refuses unsealed memfds instead (seccomp_filter.c). */
+static bool memfd_noexec_set(void) {
+  int fd = open("/proc/sys/vm/memfd_noexec", O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false; /* an older kernel: every memfd is executable */
+  char c = '0';
+  ssize_t n = read(fd, &c, 1);
+  close(fd);
+  return n == 1 && (c == '1' || c == '2');
+}
+
+static bool memfds_sealed_by_kernel(void) {
+  if (memfd_noexec_set())
+    return true;
+  int fd = open("/proc/sys/vm/memfd_noexec", O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  ssize_t w = write(fd, "2", 1);
+  close(fd);
+  return w == 1 && memfd_noexec_set();
+}
+
 /* Start the command (spawn.c); init itself already has no controlling
  * terminal, so the command has none either. */
 static pid_t spawn_command(const al_plan *p) {
@@ -245,6 +275,9 @@ void al_sandbox_main(al_plan *p) {
     send_msg(AL_MSG_SOCKETS_MASKED, (int)masked, NULL);
   join_cgroups(p);
   al_trace_step("init", "cgroups joined");
+  /* a root launcher has set it by the time the cgroups arrive (launch.c) */
+  if (!memfds_sealed_by_kernel())
+    al_seccomp_builtin_memfd_seal_required(&p->seccomp);
   if (sethostname(p->hostname, strlen(p->hostname)) < 0)
     setup_failed("sethostname", errno);
   if (loopback_up() < 0)

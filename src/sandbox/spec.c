@@ -207,22 +207,20 @@ int airlock_spec_add_secret(airlock_spec *spec, const char *name, airlock_error 
   return 0;
 }
 
-int airlock_spec_add_bind(airlock_spec *spec, airlock_bind *bind, airlock_error **err) {
-  airlock_bind *grown = realloc(spec->binds, (spec->n_binds + 1) * sizeof(*grown));
+static int append_bind(airlock_bind **arr, size_t *n, airlock_bind *b, const char *what, airlock_error **err) {
+  airlock_bind *grown = realloc(*arr, (*n + 1) * sizeof(*grown));
   if (grown == NULL)
-    return al_err(err, ENOMEM, "bind");
-  spec->binds = grown;
-  spec->binds[spec->n_binds++] = *bind;
-  memset(bind, 0, sizeof(*bind));
+    return al_err(err, ENOMEM, "%s", what);
+  *arr = grown;
+  (*arr)[(*n)++] = *b;
+  memset(b, 0, sizeof(*b));
   return 0;
 }
 
+int airlock_spec_add_bind(airlock_spec *spec, airlock_bind *bind, airlock_error **err) {
+  return append_bind(&spec->binds, &spec->n_binds, bind, "bind", err);
+}
+
 int airlock_spec_add_socket(airlock_spec *spec, airlock_bind *sock, airlock_error **err) {
-  airlock_bind *grown = realloc(spec->sockets, (spec->n_sockets + 1) * sizeof(*grown));
-  if (grown == NULL)
-    return al_err(err, ENOMEM, "socket");
-  spec->sockets = grown;
-  spec->sockets[spec->n_sockets++] = *sock;
-  memset(sock, 0, sizeof(*sock));
-  return 0;
+  return append_bind(&spec->sockets, &spec->n_sockets, sock, "socket", err);
 }

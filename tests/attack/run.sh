@@ -44,6 +44,10 @@ fi
 # run a sandbox with the attack programs at /opt/attack
 sandbox() { "$AIRLOCK" run "${DEGRADED[@]}" --bind "$BIN:/opt/attack:ro" "$@"; }
 
+# What a case writes to $NOTE (a measurement) is printed after its result
+# line (testlib.sh's case_).
+NOTE="$WORK/note"
+
 # ---- the cases -------------------------------------------------------------
 
 t_env_leak() {
@@ -210,6 +214,41 @@ t_setuid() {
   printf '%s' "$out" | grep -q 'euid=1001' || { echo "$out"; return 1; }
   printf '%s' "$out" | grep -q 'euid=0' && { echo "$out"; return 1; }
   [ "$(printf '%s\n' "$out" | tail -1)" = 1001 ] || { echo "$out"; return 1; }
+}
+
+t_memfd() {
+  # code copied into a memfd and exec'd would run although /tmp is noexec
+  local out
+  out=$(sandbox -- sh -c '/opt/attack/attack memfd; rc=$?; echo ordinary-command-ran; exit $rc' 2>&1) || { echo "$out"; return 1; }
+  printf '%s\n' "$out" | grep -q '^ESCAPED' && { echo "$out"; return 1; }
+  printf '%s\n' "$out" | grep -qx 'INFO: /bin/true ran' || { echo "$out"; return 1; }
+  printf '%s\n' "$out" | grep -qx 'ordinary-command-ran' || { echo "$out"; return 1; }
+  printf '%s\n' "$out" | grep -q '^BLOCKED: memfd_create(MFD_EXEC) (Permission denied)' || { echo "$out"; return 1; }
+  printf '%s\n' "$out" | grep -q '^BLOCKED: execve(/proc/self/fd/N) of memfd_create(MFD_NOEXEC_SEAL)' || { echo "$out"; return 1; }
+  printf '%s\n' "$out" | grep -E '^(INFO: vm.memfd|BLOCKED: memfd_create\(0\)|INFO: memfd_create\(0\))' >"$NOTE"
+}
+
+t_inode_cap() {
+  # empty files take no space, only inodes (kernel memory): the root tmpfs
+  # caps them at one per 4 KiB of --disk, at least 1024
+  local out n rc=0
+  for dir in /tmp /dev/shm; do
+    out=$(sandbox --disk 2m -- /opt/attack/attack files "$dir" 150000 2>&1) || { echo "$out"; return 1; }
+    n=$(printf '%s' "$out" | sed -n 's/^FILES: \([0-9]*\) of 150000 created, then No space left on device$/\1/p')
+    [ -n "$n" ] && [ "$n" -ge 900 ] && [ "$n" -le 1024 ] || { echo "$dir: $out"; rc=1; }
+    echo "$dir at --disk 2m: $n empty files, then ENOSPC" >>"$NOTE"
+  done
+  return $rc
+}
+
+t_shm_cap() {
+  # memory held in /dev/shm through shared mappings (unmapped again, so no
+  # address space is used) stops at --disk, before --memory
+  local out bytes
+  out=$(sandbox --memory 64m --disk 32m -- /opt/attack/attack shmfill 2>&1) || { echo "$out"; return 1; }
+  bytes=$(printf '%s' "$out" | sed -n 's/^SHM: \([0-9]*\) bytes held in \/dev\/shm, then SIGBUS$/\1/p')
+  [ -n "$bytes" ] && [ "$bytes" -le $((32 * 1024 * 1024)) ] && [ "$bytes" -ge $((24 * 1024 * 1024)) ] || { echo "$out"; return 1; }
+  echo "/dev/shm at --memory 64m --disk 32m: $((bytes / 1024)) KiB held, then SIGBUS" >"$NOTE"
 }
 
 t_forkbomb() {
@@ -417,11 +456,13 @@ run_all() {
   case_ "rw workspace is writable" t_workspace_rw
   case_ "host processes cannot be listed or signalled" t_host_processes
   case_ "ptrace and process_vm_* are refused" t_attack ptrace
-  case_ "mount, umount, pivot_root, chroot, new mount API are refused" t_attack mount
+  case_ "mount, umount, pivot_root, chroot, new mount API, listmount, statmount are refused" t_attack mount
   case_ "unshare, setns, clone with namespace flags are refused" t_attack namespaces
   case_ "kernel modules, bpf, perf, io_uring, keyrings, userfaultfd refused" t_attack kernel
   case_ "socket families other than unix/inet/inet6 are refused" t_attack sockets
-  case_ "TIOCSTI/TIOCLINUX keystroke injection is refused" t_attack tiocsti
+  case_ "socketpair reaches no family but unix" t_attack socketpair
+  case_ "TIOCSTI/TIOCLINUX/TIOCSETD/TIOCCONS are refused, on stdin and on a pty" t_attack tiocsti
+  case_ "code in a memfd cannot be executed; an ordinary command runs" t_memfd
   case_ "x32 syscall ABI kills the process" sh -c "\"$AIRLOCK\" run ${DEGRADED[*]} --bind '$BIN:/opt/attack:ro' -- /opt/attack/attack x32; [ \$? = 159 ]"
   case_ "i386 int 0x80 ABI kills the process" sh -c "\"$AIRLOCK\" run ${DEGRADED[*]} --bind '$BIN:/opt/attack:ro' -- /opt/attack/attack i386; [ \$? = 159 ]"
   case_ "no capabilities, no_new_privs, seccomp on, uid 1001" t_privileges
@@ -433,6 +474,8 @@ run_all() {
   case_ "fork bomb is bounded by pids and killed at timeout" t_forkbomb
   case_ "memory bomb is contained and reported" t_membomb
   case_ "filling the disk stops at the cap; host disk untouched" t_fill_disk
+  case_ "150000 empty files stop at the inode cap of --disk 2m" t_inode_cap
+  case_ "/dev/shm held through mmap stops at --disk, below --memory" t_shm_cap
   case_ "timeout kills the whole tree (background, setsid, double fork)" t_timeout_tree
   case_ "daemons do not outlive the command" t_daemon_after_exit
   case_ "inherited file descriptors are closed" t_inherited_fd

@@ -49,9 +49,15 @@ bad() { result "$1" 1 "${2:-}"; }
 case_() { # case_ NAME COMMAND...: passes when COMMAND exits 0; its output explains a failure
   local _tl_name=$1 _tl_out _tl_rc
   shift
+  [ -z "${NOTE:-}" ] || rm -f "$NOTE"
   _tl_out=$("$@" 2>&1)
   _tl_rc=$?
   result "$_tl_name" "$_tl_rc" "$_tl_out"
+  # a measurement the case left in $NOTE (when the suite sets NOTE) follows its line
+  if [ -n "${NOTE:-}" ] && [ -s "$NOTE" ]; then
+    sed 's/^/#   /' "$NOTE"
+    rm -f "$NOTE"
+  fi
 }
 
 # run COMMAND...: sets OUT (stdout), ERR (stderr) and RC (exit code); stdin

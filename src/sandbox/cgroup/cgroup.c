@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include "cgroup.h"
 #include "cgroup_backend.h"
+#include "clock.h"
 #include "cleanup.h"
 #include "error.h"
 
@@ -129,10 +130,9 @@ static char *base_dir(const char *mount, const char *own, bool v2) {
 }
 
 static char *unique_name(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  int64_t ns = al_monotonic_ns();
   char *n = NULL;
-  if (asprintf(&n, "%d.%lx", (int)getpid(), (unsigned long)(ts.tv_nsec ^ ts.tv_sec << 20)) < 0)
+  if (asprintf(&n, "%d.%lx", (int)getpid(), (unsigned long)((ns % 1000000000) ^ (ns / 1000000000) << 20)) < 0)
     return NULL;
   return n;
 }

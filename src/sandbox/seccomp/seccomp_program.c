@@ -1,5 +1,5 @@
-/* seccomp_program.c - the built-in seccomp program (generated at build time
- * from the rules in seccomp_filter.c) and its installation in the child. */
+/* seccomp_program.c - the built-in seccomp programs (generated at build time
+ * from the rules in seccomp_filter.c) and their installation in the child. */
 #define _GNU_SOURCE
 #include "seccomp_filter.h"
 
@@ -12,6 +12,13 @@
 void al_seccomp_builtin(al_bpf *out) {
   out->insns = (struct sock_filter *)al_seccomp_program;
   out->len = (unsigned short)(sizeof(al_seccomp_program) / sizeof(al_seccomp_program[0]));
+  out->owned = false;
+}
+
+void al_seccomp_builtin_memfd_seal_required(al_bpf *out) {
+  out->insns = (struct sock_filter *)al_seccomp_program_memfd_seal_required;
+  out->len = (unsigned short)(sizeof(al_seccomp_program_memfd_seal_required) /
+                              sizeof(al_seccomp_program_memfd_seal_required[0]));
   out->owned = false;
 }
 
