@@ -36,7 +36,10 @@ NAME=al-test-$$
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
 SECRET_FILE=$T/host-secret.txt
 echo "host-only-$$" > "$SECRET_FILE"; chmod 644 "$SECRET_FILE"
-printf '%s\n' '{"autonomy": {"level": "full", "blockedActions": ["file_delete"]}, "approvalGating": {"enabled": false}}' > "$T/node.json"
+# read-process-environ is allowed here (it is denied by default) so that the
+# secrets check below can read every environment in the sandbox
+printf '%s\n' '{"autonomy": {"level": "full", "blockedActions": ["file_delete"]},
+ "approvalGating": {"enabled": false, "rules": [{"pattern": "read-process-environ", "approval": "auto"}]}}' >"$T/node.json"
 
 start_node() { # start_node [EXTRA FLAGS...]
   rm -f "$SOCK"
@@ -92,8 +95,10 @@ checkx "system.which: found and missing bins" '[ "$(jq -c ".payload.payload.bins
 R=$(inv "cat $SECRET_FILE; ls /root | wc -l")
 checkx "no host files in the sandbox" '! grep -q "host-only-$$" <<<"$R"'
 R=$(inv 'env; cat /proc/*/environ 2>/dev/null | tr "\0" "\n"')
+# fixed strings, one -e each: a token may start with '-' or hold regex characters
 checkx "no node or gateway secret in env or /proc" \
-  '! grep -qE -e "$OPENCLAW_TOKEN|node-secret-$$|$DEVICE_TOKEN|OPENCLAW_GATEWAY_TOKEN|AIRLOCK_PROBE" <<<"$R" && grep -q PATH= <<<"$R"'
+  '[ -n "$OPENCLAW_TOKEN" ] && [ -n "$DEVICE_TOKEN" ] && grep -q PATH= <<<"$R" &&
+   ! grep -qF -e "$OPENCLAW_TOKEN" -e "node-secret-$$" -e "$DEVICE_TOKEN" -e OPENCLAW_GATEWAY_TOKEN -e AIRLOCK_PROBE <<<"$R"'
 
 R=$(inv 'head -c 300000 /dev/zero | tr "\0" a')
 checkx "output capped at 200000 bytes and marked" \
@@ -138,22 +143,42 @@ R=$(inv 'echo again')
 checkx "restarted node reconnects with its device token" 'grep -q again <<<"$R" && grep -q "(device token)" "$T/node.log"'
 
 # the gateway process restarts on its own state (the harness's start would
-# make a new gateway with no pairings): stopped, then started again as it was
+# make a new gateway with no pairings): stopped, then started again as the
+# harness started it.  Its command line cannot be copied from /proc: the
+# gateway renames itself (process.title "openclaw-gateway"), so it is rebuilt
+# from its executable (the harness's Node), the harness's openclaw and the
+# gateway's own environment and directory.
 read -r GPID _ <"$OPENCLAW_HARNESS_STATE/pids/gateway"
 GCWD=$(readlink "/proc/$GPID/cwd")
-mapfile -d '' GCMD <"/proc/$GPID/cmdline"
+GEXE=$(readlink "/proc/$GPID/exe")
 mapfile -d '' GENV <"/proc/$GPID/environ"
+GCMD=("$GEXE" "$OPENCLAW_HARNESS_DIR/node_modules/openclaw/openclaw.mjs" gateway run)
 GLOG=$OPENCLAW_HARNESS_STATE/logs/gateway.out
-kill -TERM -- "-$GPID" 2>/dev/null
-for _ in $(seq 50); do kill -0 "$GPID" 2>/dev/null || break; sleep 0.2; done
+GPIDS="$GPID $(ps -o pid= --ppid "$GPID" | tr '\n' ' ')" # its workers too (one has a session of its own)
+kill -TERM $GPIDS 2>/dev/null
+for _ in $(seq 100); do
+  left=$(for p in $GPIDS; do [ -d "/proc/$p" ] && ! grep -q '^State:.*Z' "/proc/$p/status" 2>/dev/null && echo "$p"; done)
+  [ -z "$left" ] && break
+  sleep 0.1
+done
+[ -z "$left" ] || kill -KILL $left 2>/dev/null
 sleep 2
-checkx "node survives the gateway's stop" 'kill -0 $NODE_PID'
+checkx "node survives the gateway's stop" '[ -z "$left" ] && kill -0 $NODE_PID'
 (cd "$GCWD" && exec env -i "${GENV[@]}" setsid "${GCMD[@]}") >>"$GLOG" 2>&1 </dev/null &
 NGPID=$!
-echo "$NGPID $(awk '{print $22}' "/proc/$NGPID/stat")" >"$OPENCLAW_HARNESS_STATE/pids/gateway"
-"$H" wait-node "$NAME" 90 >/dev/null 2>>"$T/ops.err"
+echo "$NGPID $(sed 's/.*) //' "/proc/$NGPID/stat" | awk '{print $20}')" >"$OPENCLAW_HARNESS_STATE/pids/gateway"
+ready=0
+for _ in $(seq 400); do # 120 s, as the harness's start waits
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$OPENCLAW_PORT/readyz")" = 200 ] && { ready=1; break; }
+  kill -0 "$NGPID" 2>/dev/null || break
+  sleep 0.3
+done
+[ $ready = 1 ] || bail "the gateway came back after its restart" "$(tail -5 "$GLOG")"
+t0=$(date +%s%N)
+"$H" wait-node "$NAME" 60 >/dev/null 2>>"$T/ops.err"
+ms=$((($(date +%s%N) - t0) / 1000000))
 R=$(inv 'echo back')
-checkx "after a gateway restart the node reconnects and runs" 'grep -q back <<<"$R"'
+checkx "after a gateway restart the node reconnects ($ms ms after ready) and runs" 'grep -q back <<<"$R"'
 checkx "the node counted the reconnect" \
   '[ "$(curl -s --unix-socket "$SOCK" http://n/v1/health | jq .openclaw.reconnects)" -ge 1 ]'
 [ "$fail" = 0 ] || { echo "# node log:"; sed 's/^/#   /' "$T/node.log" | tail -30; }
