@@ -28,11 +28,11 @@
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS 30000
 #define SILENCE_MS 75000 /* two ticks (30 s) and a margin: the gateway is gone */
+#define UPGRADE_MS 20000 /* TCP (and TLS) connect and the HTTP upgrade */
 
 static const char *const state_names[] = {"disconnected", "connecting", "upgrading", "challenge", "hello", "connected"};
 
-static void oc_log(al_openclaw *oc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void oc_log(al_openclaw *oc, const char *fmt, ...) {
+void oc_log(al_openclaw *oc, const char *fmt, ...) {
   (void)oc;
   va_list ap;
   va_start(ap, fmt);
@@ -83,8 +83,15 @@ static void flush_ws(al_openclaw *oc) {
     drop(oc, "write failed");
     return;
   }
-  if (!wslay_event_want_read(oc->ws) && !wslay_event_want_write(oc->ws))
-    drop(oc, "closed by the gateway");
+  if (!wslay_event_want_read(oc->ws) && !wslay_event_want_write(oc->ws)) {
+    char why[96];
+    if (wslay_event_get_close_received(oc->ws))
+      snprintf(why, sizeof(why), "closed by the gateway (code %u)", wslay_event_get_status_code_received(oc->ws));
+    else /* wslay failed the connection: bad UTF-8 (1007), a message over OC_MAX_FRAME (1009), bad framing (1002) */
+      snprintf(why, sizeof(why), "closed by the node: the gateway broke the WebSocket protocol (code %u)",
+               wslay_event_get_status_code_sent(oc->ws));
+    drop(oc, why);
+  }
 }
 
 static void send_text(al_openclaw *oc, const char *text) {
@@ -179,6 +186,11 @@ static void on_frame(al_openclaw *oc, const char *text, size_t len) {
     } else if (strcmp(f.name, "node.pair.resolved") == 0) {
       const char *d = json_string_value(json_object_get(f.payload, "decision"));
       oc_log(oc, "pairing resolved: %s", d ? d : "?");
+    } else if (strcmp(f.name, "tick") != 0 && strcmp(f.name, "connect.challenge") != 0) {
+      /* counted; logged the first times and then at powers of two, not on every one */
+      uint64_t k = ++oc->unknown_events;
+      if (k <= 8 || (k & (k - 1)) == 0)
+        oc_log(oc, "event '%.64s' ignored (%llu so far)", f.name, (unsigned long long)k);
     }
   } else if (f.type == OC_FRAME_RES) {
     if (oc->state == OC_HELLO && strcmp(f.id, oc->connect_req) == 0)
@@ -228,8 +240,12 @@ static void ws_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_
   (void)ctx;
   al_openclaw *oc = arg;
   oc->last_rx_ms = al_monotonic_ms();
-  if (m->opcode == WSLAY_TEXT_FRAME || m->opcode == WSLAY_BINARY_FRAME)
+  if (m->opcode == WSLAY_TEXT_FRAME) {
     on_frame(oc, (const char *)m->msg, m->msg_length);
+  } else if (m->opcode == WSLAY_BINARY_FRAME) { /* the protocol is JSON text frames only */
+    oc->bad_frames++;
+    oc_log(oc, "bad frame from the gateway: a binary frame of %zu bytes, ignored", m->msg_length);
+  }
 }
 
 /* the upgrade's answer: 101 with the accept key of our key */
@@ -336,6 +352,7 @@ static void connect_now(al_openclaw *oc) {
   if (oc->tls) {
     SSL *ssl = SSL_new(oc->ssl);
     if (!ssl) {
+      oc->state = OC_CONNECTING;
       drop(oc, "TLS setup failed");
       return;
     }
@@ -346,13 +363,16 @@ static void connect_now(al_openclaw *oc) {
   } else {
     oc->bev = bufferevent_socket_new(oc->n->base, -1, BEV_OPT_CLOSE_ON_FREE);
   }
-  if (!oc->bev)
+  oc->state = OC_CONNECTING; /* from here on every failure goes through drop() and its retry */
+  oc->attempt_ms = al_monotonic_ms();
+  if (!oc->bev) {
+    drop(oc, "cannot create the connection");
     return;
+  }
   bufferevent_setcb(oc->bev, on_read, NULL, on_event, oc);
   bufferevent_enable(oc->bev, EV_READ | EV_WRITE);
   struct timeval tv = {15, 0};
   bufferevent_set_timeouts(oc->bev, NULL, &tv);
-  oc->state = OC_CONNECTING;
   if (bufferevent_socket_connect_hostname(oc->bev, oc->dns, AF_UNSPEC, oc->host, oc->port) < 0)
     drop(oc, "cannot start connecting");
 }
@@ -365,10 +385,16 @@ static void on_retry(evutil_socket_t fd, short what, void *arg) {
 static void on_watch(evutil_socket_t fd, short what, void *arg) {
   (void)fd, (void)what;
   al_openclaw *oc = arg;
-  if (oc->state >= OC_CHALLENGE && al_monotonic_ms() - oc->last_rx_ms > SILENCE_MS)
+  int64_t now = al_monotonic_ms();
+  if (oc->state >= OC_CHALLENGE && now - oc->last_rx_ms > SILENCE_MS)
     drop(oc, "nothing heard from the gateway for 75 s");
-  else if (oc->state != OC_DOWN && oc->state < OC_CHALLENGE && al_monotonic_ms() - oc->last_rx_ms > 20000)
-    drop(oc, "the gateway did not complete the WebSocket upgrade");
+  /* measured from this attempt's start: the last frame heard may be from a
+   * connection long gone, and every attempt after a long outage would be cut
+   * at the first tick */
+  else if (oc->state != OC_DOWN && oc->state < OC_CHALLENGE && now - oc->attempt_ms > UPGRADE_MS)
+    drop(oc, "the gateway did not complete the WebSocket upgrade in 20 s");
+  else if (oc->state == OC_DOWN && !oc->n->stopping && !evtimer_pending(oc->ev_retry, NULL))
+    connect_now(oc); /* never left down with no retry on the way */
 }
 
 /* ws[s]://HOST[:PORT][/PATH] */
@@ -526,9 +552,11 @@ void al_node_openclaw_metrics(al_node *n, struct evbuffer *b) {
                          "# HELP airlock_openclaw_disconnects_total Connections lost after a handshake.\n"
                          "# TYPE airlock_openclaw_disconnects_total counter\nairlock_openclaw_disconnects_total %llu\n"
                          "# HELP airlock_openclaw_bad_frames_total Frames from the gateway that did not parse.\n"
-                         "# TYPE airlock_openclaw_bad_frames_total counter\nairlock_openclaw_bad_frames_total %llu\n",
+                         "# TYPE airlock_openclaw_bad_frames_total counter\nairlock_openclaw_bad_frames_total %llu\n"
+                         "# HELP airlock_openclaw_unknown_events_total Gateway events the node does not handle.\n"
+                         "# TYPE airlock_openclaw_unknown_events_total counter\nairlock_openclaw_unknown_events_total %llu\n",
                       (unsigned long long)oc->connects, (unsigned long long)oc->disconnects,
-                      (unsigned long long)oc->bad_frames);
+                      (unsigned long long)oc->bad_frames, (unsigned long long)oc->unknown_events);
 }
 
 json_t *al_node_openclaw_health(al_node *n) {

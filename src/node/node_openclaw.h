@@ -50,11 +50,12 @@ typedef struct al_openclaw {
   char connect_req[48];
   struct event *ev_retry, *ev_watch;
   int64_t backoff_ms, last_rx_ms, connected_ms;
+  int64_t attempt_ms;         /* when the current connection attempt began (monotonic) */
   oc_inv *invs;
   oc_session *sessions;
   al_tenant *tenant;
   uint64_t invokes[OC_N_CMDS][OC_N_OUTS];
-  uint64_t connects, disconnects, bad_frames;
+  uint64_t connects, disconnects, bad_frames, unknown_events;
   char last_error[256];
   int in_recv;                /* inside wslay_event_recv: a drop waits until it returns */
   char drop_why[200];
@@ -63,6 +64,7 @@ typedef struct al_openclaw {
 
 /* node_openclaw.c */
 void oc_send_req(al_openclaw *oc, const char *method, json_t *params, char *id_out, size_t id_len); /* steals */
+void oc_log(al_openclaw *oc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* node_openclaw_run.c */
 void oc_handle_invoke(al_openclaw *oc, const json_t *payload);
 void oc_handle_cancel(al_openclaw *oc, const json_t *payload);

@@ -373,6 +373,8 @@ void oc_handle_invoke(al_openclaw *oc, const json_t *payload) {
   if (oc_invoke_parse(payload, &req, &err) < 0) {
     oc->bad_frames++;
     const char *id = json_string_value(json_object_get(payload, "id"));
+    oc_log(oc, "bad invoke from the gateway%s%.64s: %s", id && *id ? " " : " (no id, not answered)", id ? id : "",
+           err->msg);
     if (id && *id) /* answer what can be answered */
       send_error(oc, id, OC_CMD_OTHER, OC_OUT_ERROR, "INVALID_REQUEST", err->msg);
     return;
