@@ -198,15 +198,29 @@ int oc_run_parse(const json_t *params, oc_run *r, const char **code, airlock_err
     oc_run_clear(r);
     return al_err(err, 0, "command[0] is empty");
   }
+  /* a field of the wrong type is refused, not read as absent: a timeout or a
+   * session key the gateway meant must not silently go missing */
+  static const char *const strs[] = {"rawCommand", "cwd", "runId", "sessionKey", "agentId"};
+  for (size_t i = 0; i < AL_ARRAY_SIZE(strs); i++) {
+    const json_t *v = json_object_get(params, strs[i]);
+    if (v && !json_is_null(v) && (!json_is_string(v) || json_string_length(v) != strlen(json_string_value(v)))) {
+      oc_run_clear(r);
+      return al_err(err, 0, "%s must be a string", strs[i]);
+    }
+  }
+  const json_t *t = json_object_get(params, "timeoutMs");
+  if (t && !json_is_null(t) && (!json_is_number(t) || json_number_value(t) < 0 || json_number_value(t) > 1e15)) {
+    oc_run_clear(r);
+    return al_err(err, 0, "timeoutMs must be a number of milliseconds");
+  }
   r->raw_command = opt_str(params, "rawCommand");
   r->cwd = opt_str(params, "cwd");
   r->run_id = opt_str(params, "runId");
   r->session_key = opt_str(params, "sessionKey");
   r->agent_id = opt_str(params, "agentId");
   r->suppress_notify = json_is_true(json_object_get(params, "suppressNotifyOnExit"));
-  const json_t *t = json_object_get(params, "timeoutMs");
-  if (json_is_integer(t) && json_integer_value(t) > 0)
-    r->timeout_ms = json_integer_value(t);
+  if (t && json_number_value(t) >= 1)
+    r->timeout_ms = (int64_t)json_number_value(t);
   if (r->raw_command) {
     _cleanup_free_ char *raw = trimmed(r->raw_command, strlen(r->raw_command));
     _cleanup_free_ char *formatted = oc_format_command(r->argv);
