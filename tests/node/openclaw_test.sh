@@ -7,7 +7,9 @@
 # 10 concurrent invokes, a real agent turn, the policy, the audit trail,
 # metrics, and the gateway restarted under a running node.
 # Usage: openclaw_test.sh BUILD_DIR.  Exit 77 when not root or when the
-# harness or npm is missing (the harness installs openclaw from npm once).
+# harness or npm is missing (the harness installs openclaw from npm once, into
+# ~/.cache); anything else that goes wrong (the gateway does not start, the
+# node does not pair) is a failure.  Needs python3 and curl (scripts/install-deps).
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/testlib.sh"
 BIN=$1/airlock
@@ -17,9 +19,8 @@ H=${OPENCLAW_HARNESS:-$(cd "$(dirname "$0")/../../.." && pwd)/shared/openclaw}/g
 [ -x "$H" ] || skip_all "no OpenClaw harness (set OPENCLAW_HARNESS)"
 CACHE=${OPENCLAW_HARNESS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/airlock-openclaw-harness}
 [ -d "$CACHE/node_modules/openclaw" ] || command -v npm >/dev/null || skip_all "npm is missing and openclaw is not installed"
-command -v curl >/dev/null && command -v jq >/dev/null || skip_all "needs curl and jq"
 
-T=$(mktemp -d /tmp/al-openclaw.XXXXXX)
+T=$(mktemp -d "${TMPDIR:-/tmp}/al-openclaw.XXXXXX")
 export OPENCLAW_HARNESS_STATE=$T/gw
 S=$T/state; SOCK=$T/node.sock
 mkdir -m 700 "$S"
@@ -30,10 +31,32 @@ cleanup() {
   rm -rf "$T" "$S.workspaces"
 }
 trap cleanup EXIT
-START=$("$H" start 2>"$T/start.err") || skip_all "the harness could not start a gateway: $(tail -3 "$T/start.err")"
+# the harness and npm are there: a gateway that does not start is a failure, not a skip
+START=$("$H" start 2>"$T/start.err") || bail "the harness starts a gateway" "$(tail -5 "$T/start.err")"
 eval "$START"
 NAME=al-test-$$
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
+# pick PATH[:keys|:len|:tail16]...: the values at dotted paths of the JSON on
+# stdin as one compact JSON value (an array for several), "<absent>" for a
+# missing key (python3 only: jq is not among scripts/install-deps' packages)
+pick() {
+  python3 -c '
+import json, sys
+d, out = json.load(sys.stdin), []
+for spec in sys.argv[1:]:
+    path, _, op = spec.partition(":")
+    v = d
+    for k in path.split("."):
+        v = v.get(k, "<absent>") if isinstance(v, dict) else "<absent>"
+    if op == "keys":
+        v = sorted(v) if isinstance(v, dict) else None
+    elif op == "len":
+        v = len(v) if isinstance(v, str) else None
+    elif op == "tail16":
+        v = v[-16:] if isinstance(v, str) else None
+    out.append(v)
+print(json.dumps(out[0] if len(out) == 1 else out, separators=(",", ":")))' "$@"
+}
 SECRET_FILE=$T/host-secret.txt
 echo "host-only-$$" > "$SECRET_FILE"; chmod 644 "$SECRET_FILE"
 # read-process-environ is allowed here (it is denied by default) so that the
@@ -61,8 +84,9 @@ rpc_run() {
 
 CODE=$("$H" setup-code)
 start_node --openclaw-setup-code "$CODE"
-W=$("$H" wait-node "$NAME" 40 2>>"$T/ops.err")
-result "pairs by a node-profile setup code" $? "$(tail -5 "$T/node.log")"
+W=$("$H" wait-node "$NAME" 40 2>>"$T/ops.err") ||
+  bail "pairs by a node-profile setup code" "$(tail -5 "$T/node.log"; tail -3 "$T/ops.err")"
+ok "pairs by a node-profile setup code"
 NODE_ID=$(json 'd["nodeId"]' <<<"$W")
 checkx "the device identity and token are 0600 in the state directory" \
   '[ "$(stat -c %a "$S/openclaw-device.json")" = 600 ] && [ "$(stat -c %a "$S/openclaw-auth.json")" = 600 ]'
@@ -70,17 +94,17 @@ DEVICE_TOKEN=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["
 
 R=$(inv 'id -u; echo err >&2; exit 3')
 checkx "system.run: stdout, stderr, exit code, as uid 1001" \
-  '[ "$(jq -c ".result | [.exitCode, .stdout, .stderr, .success]" <<<"$R")" = "[3,\"1001\\n\",\"err\\n\",false]" ]'
+  '[ "$(pick result.exitCode result.stdout result.stderr result.success <<<"$R")" = "[3,\"1001\\n\",\"err\\n\",false]" ]'
 R=$(inv 'echo ok')
-checkx "system.run: success" '[ "$(jq -c ".result | [.exitCode, .success]" <<<"$R")" = "[0,true]" ]'
+checkx "system.run: success" '[ "$(pick result.exitCode result.success <<<"$R")" = "[0,true]" ]'
 R=$(inv 'kill -9 $$')
-checkx "killed by a signal: no exitCode" '[ "$(jq -c ".result | [has(\"exitCode\"), .success]" <<<"$R")" = "[false,false]" ]'
+checkx "killed by a signal: no exitCode" '[ "$(pick result.exitCode result.success <<<"$R")" = "[\"<absent>\",false]" ]'
 
 t0=$(date +%s%N)
 R=$(inv 'echo start; sleep 37 & sleep 37' 1000)
 ms=$((($(date +%s%N) - t0) / 1000000))
 checkx "timeout: exitCode 124, timedOut, output so far ($ms ms)" \
-  '[ "$(jq -c ".result | [.exitCode, .timedOut, .stdout]" <<<"$R")" = "[124,true,\"start\\n\"]" ]'
+  '[ "$(pick result.exitCode result.timedOut result.stdout <<<"$R")" = "[124,true,\"start\\n\"]" ]'
 sleep 0.5
 checkx "timeout: no process left (background child included)" '! pgrep -f "sleep 37" >/dev/null'
 
@@ -90,7 +114,7 @@ sleep 1
 checkx "cancel: the process tree is killed" '! pgrep -f "sleep 38" >/dev/null'
 
 R=$("$H" rpc node.invoke "{\"nodeId\":\"$NODE_ID\",\"command\":\"system.which\",\"idempotencyKey\":\"w$$\",\"params\":{\"bins\":[\"sh\",\"nonexistentbin\"]}}")
-checkx "system.which: found and missing bins" '[ "$(jq -c ".payload.payload.bins | keys" <<<"$R")" = "[\"sh\"]" ]'
+checkx "system.which: found and missing bins" '[ "$(pick payload.payload.bins:keys <<<"$R")" = "[\"sh\"]" ]'
 
 R=$(inv "cat $SECRET_FILE; ls /root | wc -l")
 checkx "no host files in the sandbox" '! grep -q "host-only-$$" <<<"$R"'
@@ -102,7 +126,7 @@ checkx "no node or gateway secret in env or /proc" \
 
 R=$(inv 'head -c 300000 /dev/zero | tr "\0" a')
 checkx "output capped at 200000 bytes and marked" \
-  '[ "$(jq -c ".result.stdout | [length, endswith(\"\\n... (truncated)\")]" <<<"$R")" = "[200016,true]" ]'
+  '[ "$(pick result.stdout:len result.stdout:tail16 <<<"$R")" = "[200016,\"\\n... (truncated)\"]" ]'
 
 R=$(rpc_run sess-a 'echo from-a > note.txt; pwd')
 checkx "session A writes a file in its workspace" 'grep -q "/workspace" <<<"$R"'
@@ -130,7 +154,7 @@ M=$(curl -s --unix-socket "$SOCK" http://n/metrics)
 checkx "/metrics: connection state and invocations" \
   'grep -q "^airlock_openclaw_connected 1" <<<"$M" && grep -q "airlock_openclaw_invocations_total{command=\"system.run\",outcome=\"ok\"} [1-9]" <<<"$M"'
 HL=$(curl -s --unix-socket "$SOCK" http://n/v1/health)
-checkx "/v1/health: openclaw connected" '[ "$(jq -r .openclaw.state <<<"$HL")" = connected ]'
+checkx "/v1/health: openclaw connected" '[ "$(pick openclaw.state <<<"$HL")" = "\"connected\"" ]'
 A=$("$BIN" audit --state-dir "$S" --json --limit 10000 2>&1)
 checkx "audit: invokes and results with session key and run id" \
   'grep "openclaw.invoke" <<<"$A" | grep -q "\"session_key\":\"sess-a\"" && grep "openclaw.result" <<<"$A" | grep -q "\"run_id\":\""'
@@ -180,6 +204,6 @@ ms=$((($(date +%s%N) - t0) / 1000000))
 R=$(inv 'echo back')
 checkx "after a gateway restart the node reconnects ($ms ms after ready) and runs" 'grep -q back <<<"$R"'
 checkx "the node counted the reconnect" \
-  '[ "$(curl -s --unix-socket "$SOCK" http://n/v1/health | jq .openclaw.reconnects)" -ge 1 ]'
+  '[ "$(curl -s --unix-socket "$SOCK" http://n/v1/health | pick openclaw.reconnects)" -ge 1 ]'
 [ "$fail" = 0 ] || { echo "# node log:"; sed 's/^/#   /' "$T/node.log" | tail -30; }
 finish
