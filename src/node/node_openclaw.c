@@ -115,8 +115,10 @@ void oc_send_req(al_openclaw *oc, const char *method, json_t *params, char *id_o
 static void send_connect(al_openclaw *oc, const char *nonce, int64_t ts) {
   const char *token = oc->device_token ? oc->device_token : oc->bootstrap ? oc->bootstrap : oc->shared_token;
   oc_auth_kind kind = !oc->device_token && oc->bootstrap ? OC_AUTH_BOOTSTRAP : OC_AUTH_TOKEN;
-  oc->sent_auth = oc->device_token ? "device token" : oc->bootstrap ? "setup code" : oc->shared_token ? "shared token"
-                                                                                                      : "none";
+  oc->sent_auth = oc->device_token   ? "device token"
+                  : oc->bootstrap    ? "setup code"
+                  : oc->shared_token ? "shared token"
+                                     : "none";
   char host[256] = "airlock";
   gethostname(host, sizeof(host) - 1);
   const char *name = oc->n->cfg->openclaw_name ? oc->n->cfg->openclaw_name : host;
@@ -536,8 +538,9 @@ void al_node_openclaw_metrics(al_node *n, struct evbuffer *b) {
   al_openclaw *oc = n->openclaw;
   static const char *const cmds[] = {"system.run.prepare", "system.run", "system.which", "other"};
   static const char *const outs[] = {"ok", "error", "denied", "timeout", "cancelled"};
-  evbuffer_add_printf(b, "# HELP airlock_openclaw_connected Whether the OpenClaw gateway connection is up.\n"
-                         "# TYPE airlock_openclaw_connected gauge\nairlock_openclaw_connected %d\n",
+  evbuffer_add_printf(b,
+                      "# HELP airlock_openclaw_connected Whether the OpenClaw gateway connection is up.\n"
+                      "# TYPE airlock_openclaw_connected gauge\nairlock_openclaw_connected %d\n",
                       oc && oc->state == OC_READY);
   if (!oc)
     return;
@@ -547,16 +550,18 @@ void al_node_openclaw_metrics(al_node *n, struct evbuffer *b) {
     for (int o = 0; o < OC_N_OUTS; o++)
       evbuffer_add_printf(b, "airlock_openclaw_invocations_total{command=\"%s\",outcome=\"%s\"} %llu\n", cmds[c],
                           outs[o], (unsigned long long)oc->invokes[c][o]);
-  evbuffer_add_printf(b, "# HELP airlock_openclaw_connects_total Completed handshakes with the gateway.\n"
-                         "# TYPE airlock_openclaw_connects_total counter\nairlock_openclaw_connects_total %llu\n"
-                         "# HELP airlock_openclaw_disconnects_total Connections lost after a handshake.\n"
-                         "# TYPE airlock_openclaw_disconnects_total counter\nairlock_openclaw_disconnects_total %llu\n"
-                         "# HELP airlock_openclaw_bad_frames_total Frames from the gateway that did not parse.\n"
-                         "# TYPE airlock_openclaw_bad_frames_total counter\nairlock_openclaw_bad_frames_total %llu\n"
-                         "# HELP airlock_openclaw_unknown_events_total Gateway events the node does not handle.\n"
-                         "# TYPE airlock_openclaw_unknown_events_total counter\nairlock_openclaw_unknown_events_total %llu\n",
-                      (unsigned long long)oc->connects, (unsigned long long)oc->disconnects,
-                      (unsigned long long)oc->bad_frames, (unsigned long long)oc->unknown_events);
+  evbuffer_add_printf(
+      b,
+      "# HELP airlock_openclaw_connects_total Completed handshakes with the gateway.\n"
+      "# TYPE airlock_openclaw_connects_total counter\nairlock_openclaw_connects_total %llu\n"
+      "# HELP airlock_openclaw_disconnects_total Connections lost after a handshake.\n"
+      "# TYPE airlock_openclaw_disconnects_total counter\nairlock_openclaw_disconnects_total %llu\n"
+      "# HELP airlock_openclaw_bad_frames_total Frames from the gateway that did not parse.\n"
+      "# TYPE airlock_openclaw_bad_frames_total counter\nairlock_openclaw_bad_frames_total %llu\n"
+      "# HELP airlock_openclaw_unknown_events_total Gateway events the node does not handle.\n"
+      "# TYPE airlock_openclaw_unknown_events_total counter\nairlock_openclaw_unknown_events_total %llu\n",
+      (unsigned long long)oc->connects, (unsigned long long)oc->disconnects, (unsigned long long)oc->bad_frames,
+      (unsigned long long)oc->unknown_events);
 }
 
 json_t *al_node_openclaw_health(al_node *n) {

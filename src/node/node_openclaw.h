@@ -13,19 +13,19 @@ enum { OC_DOWN, OC_CONNECTING, OC_UPGRADING, OC_CHALLENGE, OC_HELLO, OC_READY };
 enum { OC_CMD_PREPARE, OC_CMD_RUN, OC_CMD_WHICH, OC_CMD_OTHER, OC_N_CMDS };
 enum { OC_OUT_OK, OC_OUT_ERROR, OC_OUT_DENIED, OC_OUT_TIMEOUT, OC_OUT_CANCELLED, OC_N_OUTS };
 
-typedef struct oc_inv {       /* a system.run between request and result */
+typedef struct oc_inv { /* a system.run between request and result */
   struct al_openclaw *oc;
   char *invoke_id;
   oc_run run;
-  char exec_id[32];           /* the al_exec running it */
+  char exec_id[32]; /* the al_exec running it */
   struct event *ev_term, *ev_kill, *ev_fallback;
   bool timed_out, cancelled, started;
-  char finished_req[48];      /* the exec.finished request whose answer the result waits for */
-  json_t *result;             /* node.invoke.result params, once known */
+  char finished_req[48]; /* the exec.finished request whose answer the result waits for */
+  json_t *result;        /* node.invoke.result params, once known */
   struct oc_inv *next;
 } oc_inv;
 
-typedef struct oc_session {   /* a scope key's persistent sandbox */
+typedef struct oc_session { /* a scope key's persistent sandbox */
   char *key;
   char sbox_id[32];
   struct oc_session *next;
@@ -38,7 +38,7 @@ typedef struct al_openclaw {
   int port;
   bool tls;
   char *device_token, *bootstrap, *shared_token;
-  const char *sent_auth;      /* which credential the last connect used */
+  const char *sent_auth; /* which credential the last connect used */
   char instance[40];
   int state;
   struct bufferevent *bev;
@@ -50,14 +50,14 @@ typedef struct al_openclaw {
   char connect_req[48];
   struct event *ev_retry, *ev_watch;
   int64_t backoff_ms, last_rx_ms, connected_ms;
-  int64_t attempt_ms;         /* when the current connection attempt began (monotonic) */
+  int64_t attempt_ms; /* when the current connection attempt began (monotonic) */
   oc_inv *invs;
   oc_session *sessions;
   al_tenant *tenant;
   uint64_t invokes[OC_N_CMDS][OC_N_OUTS];
   uint64_t connects, disconnects, bad_frames, unknown_events;
   char last_error[256];
-  int in_recv;                /* inside wslay_event_recv: a drop waits until it returns */
+  int in_recv; /* inside wslay_event_recv: a drop waits until it returns */
   char drop_why[200];
   bool drop_pending;
 } al_openclaw;

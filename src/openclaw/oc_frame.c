@@ -142,8 +142,8 @@ char *oc_req_text(const char *id, const char *method, json_t *params) {
 json_t *oc_result_ok(const char *invoke_id, const char *node_id, json_t *payload) {
   char *text = json_dumps(payload, JSON_COMPACT | JSON_ENCODE_ANY);
   json_decref(payload);
-  json_t *o = text ? json_pack("{s:s,s:s,s:b,s:s}", "id", invoke_id, "nodeId", node_id, "ok", 1, "payloadJSON", text)
-                   : NULL;
+  json_t *o =
+      text ? json_pack("{s:s,s:s,s:b,s:s}", "id", invoke_id, "nodeId", node_id, "ok", 1, "payloadJSON", text) : NULL;
   free(text);
   return o;
 }

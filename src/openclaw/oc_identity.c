@@ -29,7 +29,8 @@ char *oc_b64url(const unsigned char *data, size_t len) {
 /* base64url or standard base64, padding optional */
 static int b64_decode(const char *in, unsigned char *out, size_t cap, size_t *len) {
   size_t n = strcspn(in, "=");
-  int variant = strpbrk(in, "+/") ? sodium_base64_VARIANT_ORIGINAL_NO_PADDING : sodium_base64_VARIANT_URLSAFE_NO_PADDING;
+  int variant =
+      strpbrk(in, "+/") ? sodium_base64_VARIANT_ORIGINAL_NO_PADDING : sodium_base64_VARIANT_URLSAFE_NO_PADDING;
   return sodium_base642bin(out, cap, in, n, NULL, len, NULL, variant);
 }
 
@@ -88,8 +89,7 @@ static void derive(oc_identity *id) {
   unsigned char h[32];
   crypto_hash_sha256(h, id->pk, sizeof(id->pk));
   sodium_bin2hex(id->id, sizeof(id->id), h, sizeof(h));
-  sodium_bin2base64(id->pub_b64, sizeof(id->pub_b64), id->pk, sizeof(id->pk),
-                    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  sodium_bin2base64(id->pub_b64, sizeof(id->pub_b64), id->pk, sizeof(id->pk), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
 int oc_identity_load(const char *dir, oc_identity *id, airlock_error **err) {

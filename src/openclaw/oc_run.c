@@ -247,7 +247,8 @@ char *oc_sandbox_cwd(const char *cwd) {
     if (asprintf(&out, "/workspace/%s", cwd) < 0)
       return NULL;
   } else {
-    out = strncmp(cwd, "/workspace", 10) == 0 && (cwd[10] == '/' || cwd[10] == '\0') ? strdup(cwd) : strdup("/workspace");
+    bool inside = strncmp(cwd, "/workspace", 10) == 0 && (cwd[10] == '/' || cwd[10] == '\0');
+    out = strdup(inside ? cwd : "/workspace");
   }
   /* no way out of the workspace by dot-dot */
   if (out && (strstr(out, "/../") || (strlen(out) >= 3 && strcmp(out + strlen(out) - 3, "/..") == 0))) {

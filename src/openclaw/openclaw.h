@@ -15,8 +15,8 @@
 #include <stdint.h>
 
 #define OC_PROTOCOL 4
-#define OC_OUTPUT_CAP 200000        /* stdout + stderr, head kept */
-#define OC_FINISHED_TAIL 20000      /* exec.finished output, tail kept */
+#define OC_OUTPUT_CAP 200000   /* stdout + stderr, head kept */
+#define OC_FINISHED_TAIL 20000 /* exec.finished output, tail kept */
 #define OC_TRUNCATED "\n... (truncated)"
 #define OC_MAX_FRAME (32u << 20)
 
@@ -77,10 +77,10 @@ json_t *oc_connect_params(const oc_identity *id, const char *name, const char *i
 
 /* ---- system.run and friends (oc_run.c) ---- */
 typedef struct oc_run {
-  char **argv;          /* NULL-terminated */
+  char **argv; /* NULL-terminated */
   char *raw_command, *cwd, *run_id, *session_key, *agent_id;
-  char **env;           /* accepted overrides, "K=V", NULL-terminated; NULL when none */
-  int64_t timeout_ms;   /* 0: none given */
+  char **env;         /* accepted overrides, "K=V", NULL-terminated; NULL when none */
+  int64_t timeout_ms; /* 0: none given */
   bool suppress_notify;
 } oc_run;
 /* params of system.run or system.run.prepare.  On a refusal *code is set
