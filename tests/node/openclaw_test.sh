@@ -72,13 +72,15 @@ start_node() { # start_node [EXTRA FLAGS...]
   NODE_PID=$!
 }
 inv() { "$H" invoke "$NAME" "$@" 2>>"$T/ops.err"; }
-# rpc_run SESSION CMD [RUN_TIMEOUT_MS] [OPERATOR_TIMEOUT_MS]: node.invoke with a session key
+# rpc_run SESSION CMD [RUN_TIMEOUT_MS] [OPERATOR_TIMEOUT_MS]: node.invoke with a
+# session key, as agent $AGENT (main by default)
 rpc_run() {
   local p
-  p=$(python3 -c 'import json,sys; print(json.dumps({"nodeId":sys.argv[1],"command":"system.run","timeoutMs":int(sys.argv[5]),
-"idempotencyKey":"t-%s" % sys.argv[2] + sys.argv[6],"params":{"command":["/bin/sh","-lc",sys.argv[3]],"rawCommand":sys.argv[3],
-"timeoutMs":int(sys.argv[4]),"sessionKey":sys.argv[2],"agentId":"main","suppressNotifyOnExit":True}}))' \
-    "$NODE_ID" "$1" "$2" "${3:-20000}" "${4:-30000}" "$RANDOM$RANDOM")
+  p=$(python3 -c 'import json,sys; print(json.dumps({"nodeId":sys.argv[1],"command":"system.run",
+"timeoutMs":int(sys.argv[5]),"idempotencyKey":"t-%s" % sys.argv[2] + sys.argv[6],
+"params":{"command":["/bin/sh","-lc",sys.argv[3]],"rawCommand":sys.argv[3],"timeoutMs":int(sys.argv[4]),
+"sessionKey":sys.argv[2],"agentId":sys.argv[7],"suppressNotifyOnExit":True}}))' \
+    "$NODE_ID" "$1" "$2" "${3:-20000}" "${4:-30000}" "$RANDOM$RANDOM" "${AGENT:-main}")
   "$H" rpc node.invoke "$p" 60000 2>>"$T/ops.err"
 }
 
@@ -165,6 +167,24 @@ start_node
 "$H" wait-node "$NAME" 30 >/dev/null 2>>"$T/ops.err"
 R=$(inv 'echo again')
 checkx "restarted node reconnects with its device token" 'grep -q again <<<"$R" && grep -q "(device token)" "$T/node.log"'
+
+# the other scopes: one sandbox per agent id, then one for everything
+restart_with() { # restart_with FLAGS...: the node again, with its device token
+  kill "$NODE_PID"
+  wait "$NODE_PID" 2>/dev/null
+  start_node "$@"
+  "$H" wait-node "$NAME" 30 >/dev/null 2>>"$T/ops.err"
+}
+restart_with --openclaw-scope agent
+AGENT=alpha rpc_run ag-1 'echo from-alpha > scope.txt' >/dev/null
+R=$(AGENT=alpha rpc_run ag-2 'cat scope.txt')
+checkx "scope agent: another session of the same agent sees its files" 'grep -q from-alpha <<<"$R"'
+R=$(AGENT=beta rpc_run ag-3 'cat scope.txt; echo listed')
+checkx "scope agent: another agent does not" '! grep -q from-alpha <<<"$R" && grep -q listed <<<"$R"'
+restart_with --openclaw-scope shared
+AGENT=alpha rpc_run sh-1 'echo from-shared > shared.txt' >/dev/null
+R=$(AGENT=beta rpc_run sh-2 'cat shared.txt')
+checkx "scope shared: every agent and session sees the same workspace" 'grep -q from-shared <<<"$R"'
 
 # the gateway process restarts on its own state (the harness's start would
 # make a new gateway with no pairings): stopped, then started again as the
