@@ -311,28 +311,22 @@ static bool blank(const char *s, size_t len) {
   return true;
 }
 
+/* one stream as a JSON string, with the truncation marker when it carries it */
+static json_t *output_json(const char *text, size_t len, bool marked) {
+  if (!marked)
+    return json_stringn_nocheck(text, len);
+  _cleanup_free_ char *s = NULL;
+  if (asprintf(&s, "%.*s%s", (int)len, text, OC_TRUNCATED) < 0)
+    s = NULL;
+  return json_string_nocheck(s ? s : "");
+}
+
 json_t *oc_run_result(const oc_outcome *o) {
   /* the marker goes on stderr when it has something to say, else on stdout */
   bool on_err = o->truncated && !blank(o->stderr_text, o->stderr_len);
   bool on_out = o->truncated && !on_err;
-  json_t *out = json_stringn_nocheck(o->stdout_text, o->stdout_len);
-  json_t *errs = json_stringn_nocheck(o->stderr_text, o->stderr_len);
-  if (on_out) {
-    json_decref(out);
-    char *s = NULL;
-    if (asprintf(&s, "%.*s%s", (int)o->stdout_len, o->stdout_text, OC_TRUNCATED) < 0)
-      s = NULL;
-    out = json_string_nocheck(s ? s : "");
-    free(s);
-  }
-  if (on_err) {
-    json_decref(errs);
-    char *s = NULL;
-    if (asprintf(&s, "%.*s%s", (int)o->stderr_len, o->stderr_text, OC_TRUNCATED) < 0)
-      s = NULL;
-    errs = json_string_nocheck(s ? s : "");
-    free(s);
-  }
+  json_t *out = output_json(o->stdout_text, o->stdout_len, on_out);
+  json_t *errs = output_json(o->stderr_text, o->stderr_len, on_err);
   bool success = o->has_exit && o->exit_code == 0 && !o->timed_out && !o->error;
   json_t *r = json_pack("{s:b,s:b,s:o,s:o,s:o}", "timedOut", o->timed_out, "success", success, "stdout", out, "stderr",
                         errs, "error", o->error ? json_string(o->error) : json_null());
