@@ -131,6 +131,24 @@ class Conn:
             pass
 
 
+def until_closed(c, timeout):
+    """reads until the node closes: "close CODE" (a close frame), "EOF", or the error; closes our side"""
+    try:
+        while True:
+            c.recv(timeout)
+    except Closed as e:
+        why = str(e)
+    except Exception as e:  # noqa: BLE001
+        why = repr(e)
+    c.close()
+    return why
+
+
+def closed_with(why, code, log):
+    """the node failed the connection with CODE: a close frame, or the socket shut before it got out"""
+    return (why == f"close {code}" or why == "EOF" or "reset" in why) and f"(code {code})" in log
+
+
 def http_get(sock_path, path):
     s = socket.socket(socket.AF_UNIX)
     s.settimeout(5)
@@ -179,8 +197,8 @@ def main():
         req = c.recv()
         assert req.get("method") == "connect", req
         c.send({"type": "res", "id": req["id"], "ok": True,
-                "payload": {"type": "hello-ok", "protocol": 4, "auth": {"deviceToken": "-dev-token-" + os.urandom(4).hex()},
-                            "policy": {"tickIntervalMs": 30000}}})
+                "payload": {"type": "hello-ok", "protocol": 4, "policy": {"tickIntervalMs": 30000},
+                            "auth": {"deviceToken": "-dev-token-" + os.urandom(4).hex()}}})
         return req["params"]
 
     def invoke(c, command, params, iid=None, raw_params=None):
@@ -232,16 +250,9 @@ def main():
         # a text frame that is not UTF-8: RFC 6455 says fail the connection (1007); the node reconnects
         c.send(b'{"type":"event","event":"\xff\xfe"}')
         t0 = time.monotonic()
-        why = "no close"
-        try:
-            while True:
-                c.recv(10)
-        except Closed as e:
-            why = str(e)
-        except Exception as e:  # noqa: BLE001
-            why = repr(e)
-        c.close()
-        result(f"a text frame that is not UTF-8: the node closes ({why})", (why == "close 1007" or "reset" in why or why == "EOF") and "(code 1007)" in node_log() and node.poll() is None,
+        why = until_closed(c, 10)
+        result(f"a text frame that is not UTF-8: the node closes ({why})", closed_with(why, 1007, node_log())
+               and node.poll() is None,
                node_log())
         c = accept(30)
         hello(c)
@@ -316,8 +327,8 @@ def main():
                                        "timeoutMs": 20000})
         r = wait_result(c, iid, 60)
         payload = json.loads(r.get("payloadJSON") or "{}")
-        result("system.run after the junk: runs in a sandbox", r.get("ok") is True and payload.get("stdout") == "fake-ok\n",
-               f"{r}\n{node_log()}")
+        result("system.run after the junk: runs in a sandbox",
+               r.get("ok") is True and payload.get("stdout") == "fake-ok\n", f"{r}\n{node_log()}")
 
         # a big frame (under the node's 32 MiB limit) of an unknown event: ignored, still connected
         c.send(b'{"type":"event","event":"x","payload":"' + b"a" * (4 << 20) + b'"}')
@@ -326,16 +337,8 @@ def main():
         # --- a frame over the node's limit (32 MiB): it closes (1009) and reconnects
         t0 = time.monotonic()
         c.send_raw(0x1, b"{" * 65536, length=64 << 20)
-        why = "no close"
-        try:
-            while True:
-                c.recv(10)
-        except Closed as e:
-            why = str(e)
-        except Exception as e:  # noqa: BLE001
-            why = repr(e)
-        c.close()
-        result(f"a 64 MiB frame: the node closes the connection ({why})", (why == "close 1009" or "reset" in why or why == "EOF") and "(code 1009)" in node_log()
+        why = until_closed(c, 10)
+        result(f"a 64 MiB frame: the node closes the connection ({why})", closed_with(why, 1009, node_log())
                and node.poll() is None, node_log())
         c = accept(30)
         hello(c)
@@ -370,15 +373,7 @@ def main():
                                        "timeoutMs": 60000})
         time.sleep(1.5)
         c.send_raw(0x8, struct.pack("!H", 1012) + b"restarting")
-        why = "?"
-        try:
-            while True:
-                c.recv(5)
-        except Closed as e:
-            why = str(e)
-        except Exception as e:  # noqa: BLE001
-            why = repr(e)
-        c.close()
+        why = until_closed(c, 5)
         time.sleep(1)
         gone = subprocess.run(["pgrep", "-f", "sleep 48"], capture_output=True).returncode != 0
         result(f"a close frame mid-invoke: answered ({why}), the run is killed", why.startswith(("close", "EOF"))
