@@ -188,8 +188,12 @@ static void on_frame(al_openclaw *oc, const char *text, size_t len) {
     } else if (strcmp(f.name, "node.pair.resolved") == 0) {
       const char *d = json_string_value(json_object_get(f.payload, "decision"));
       oc_log(oc, "pairing resolved: %s", d ? d : "?");
-    } else if (strcmp(f.name, "tick") != 0 && strcmp(f.name, "connect.challenge") != 0) {
-      /* counted; logged the first times and then at powers of two, not on every one */
+    } else if (strcmp(f.name, "shutdown") == 0) {
+      oc_log(oc, "the gateway is shutting down; reconnecting when it is back");
+    } else if (strcmp(f.name, "tick") != 0 && strcmp(f.name, "heartbeat") != 0 &&
+               strcmp(f.name, "connect.challenge") != 0) {
+      /* the gateway broadcasts events nodes have no use for (voicewake.*, presence):
+       * counted; logged the first times and then at powers of two, not on every one */
       uint64_t k = ++oc->unknown_events;
       if (k <= 8 || (k & (k - 1)) == 0)
         oc_log(oc, "event '%.64s' ignored (%llu so far)", f.name, (unsigned long long)k);
