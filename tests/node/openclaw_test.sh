@@ -209,7 +209,8 @@ done
 # harness's stop does the same): what is tested is the node, not the gateway
 [ -z "$left" ] || { echo "# SIGKILL for what was left of the gateway: $left"; kill -KILL $left 2>/dev/null; }
 sleep 2
-checkx "node survives the gateway's stop" '! kill -0 "$GPID" 2>/dev/null && kill -0 $NODE_PID'
+checkx "node survives the gateway's stop" \
+  '{ ! [ -d "/proc/$GPID" ] || grep -q "^State:.*Z" "/proc/$GPID/status"; } && kill -0 $NODE_PID'
 (cd "$GCWD" && exec env -i "${GENV[@]}" setsid "${GCMD[@]}") >>"$GLOG" 2>&1 </dev/null &
 NGPID=$!
 echo "$NGPID $(sed 's/.*) //' "/proc/$NGPID/stat" | awk '{print $20}')" >"$OPENCLAW_HARNESS_STATE/pids/gateway"
