@@ -189,7 +189,9 @@ static void on_frame(al_openclaw *oc, const char *text, size_t len) {
       const char *d = json_string_value(json_object_get(f.payload, "decision"));
       oc_log(oc, "pairing resolved: %s", d ? d : "?");
     } else if (strcmp(f.name, "shutdown") == 0) {
-      oc_log(oc, "the gateway is shutting down; reconnecting when it is back");
+      /* its close follows with 1012 (service restart), a code wslay 1.1 takes
+       * for a protocol error: leave first, and say why */
+      drop(oc, "the gateway is shutting down; reconnecting when it is back");
     } else if (strcmp(f.name, "tick") != 0 && strcmp(f.name, "heartbeat") != 0 &&
                strcmp(f.name, "connect.challenge") != 0) {
       /* the gateway broadcasts events nodes have no use for (voicewake.*, presence):

@@ -382,6 +382,14 @@ def main():
         hello(c)
         alive_and_connected(c, "... reconnected and serving")
 
+        # the gateway says it shuts down (its close, 1012, follows): the node leaves and comes back
+        c.send({"type": "event", "event": "shutdown", "payload": {"reason": "gateway stopping", "restartExpectedMs": 0}})
+        why = until_closed(c, 10)
+        c = accept(30)
+        hello(c)
+        result(f"a shutdown event: the node leaves ({why}) and reconnects",
+               "the gateway is shutting down" in node_log() and node.poll() is None, node_log())
+
         # what the node counted
         health = json.loads(http_get(sock_path, "/v1/health")).get("openclaw", {})
         metrics = http_get(sock_path, "/metrics")
