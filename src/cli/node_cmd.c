@@ -14,7 +14,8 @@ int airlock_node_run(al_node_config *cfg, airlock_error **err);
 
 enum {
   OPT_LISTEN = 256, OPT_CONFIG, OPT_STATE_DIR, OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_CLIENT_CA, OPT_PLAINTEXT,
-  OPT_READY_FILE, OPT_POOL, OPT_WORKSPACE_ROOT, OPT_ALLOW_DEGRADED, OPT_HELP,
+  OPT_READY_FILE, OPT_POOL, OPT_WORKSPACE_ROOT, OPT_ALLOW_DEGRADED, OPT_HELP, OPT_OC_GATEWAY, OPT_OC_SETUP,
+  OPT_OC_TOKEN, OPT_OC_NAME, OPT_OC_SCOPE,
 };
 
 static const struct option options[] = {
@@ -29,6 +30,11 @@ static const struct option options[] = {
     {"pool", required_argument, 0, OPT_POOL},
     {"workspace-root", required_argument, 0, OPT_WORKSPACE_ROOT},
     {"allow-degraded", no_argument, 0, OPT_ALLOW_DEGRADED},
+    {"openclaw-gateway", required_argument, 0, OPT_OC_GATEWAY},
+    {"openclaw-setup-code", required_argument, 0, OPT_OC_SETUP},
+    {"openclaw-token", required_argument, 0, OPT_OC_TOKEN},
+    {"openclaw-name", required_argument, 0, OPT_OC_NAME},
+    {"openclaw-scope", required_argument, 0, OPT_OC_SCOPE},
     {"help", no_argument, 0, OPT_HELP},
     {0, 0, 0, 0},
 };
@@ -45,7 +51,12 @@ static void usage(FILE *out) {
           "  --workspace-root DIR                 host workspaces must be below DIR\n"
           "  --pool N                             warm one-shot sandboxes (default 2)\n"
           "  --allow-degraded                     accept rlimit fallbacks where cgroups are missing\n"
-          "  --ready-file FILE                    written when the node serves (also sd_notify)\n");
+          "  --ready-file FILE                    written when the node serves (also sd_notify)\n"
+          "  --openclaw-gateway ws://HOST:PORT    also serve an OpenClaw gateway as its node (docs/openclaw.md)\n"
+          "  --openclaw-setup-code CODE           pair with a node-profile setup code (once)\n"
+          "  --openclaw-token TOKEN               or with the gateway's shared token\n"
+          "  --openclaw-name NAME                 the node's display name (default the host name)\n"
+          "  --openclaw-scope session|agent|shared  one sandbox per session (default), agent, or for all\n");
 }
 
 static int set(char **field, const char *v) {
@@ -98,6 +109,11 @@ int cli_node(int argc, char **argv) {
     case OPT_READY_FILE: set(&cfg.ready_file, optarg); break;
     case OPT_WORKSPACE_ROOT: set(&cfg.workspace_root, optarg); break;
     case OPT_PLAINTEXT: cfg.insecure_plaintext = true; break;
+    case OPT_OC_GATEWAY: set(&cfg.openclaw_gateway, optarg); break;
+    case OPT_OC_SETUP: set(&cfg.openclaw_setup_code, optarg); break;
+    case OPT_OC_TOKEN: set(&cfg.openclaw_token, optarg); break;
+    case OPT_OC_NAME: set(&cfg.openclaw_name, optarg); break;
+    case OPT_OC_SCOPE: set(&cfg.openclaw_scope, optarg); break;
     case OPT_ALLOW_DEGRADED: cfg.sandbox.allow_degraded = true; break;
     case OPT_POOL: {
       char *end = NULL;

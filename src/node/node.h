@@ -55,6 +55,11 @@ typedef struct al_node_config {
   size_t n_catalogue_files;
   bool audit_enabled;       /* "audit.enabled", default true */
   int64_t audit_retention_days; /* "audit.retentionDays", default 90 */
+  char *openclaw_gateway;   /* "openclaw.gateway": ws://HOST:PORT[/PATH] or wss://; NULL: no OpenClaw */
+  char *openclaw_setup_code;/* "openclaw.setupCode": a node-profile setup code, used once */
+  char *openclaw_token;     /* "openclaw.token": the gateway's shared token, for a first pairing */
+  char *openclaw_name;      /* "openclaw.name": display name, default the host name */
+  char *openclaw_scope;     /* "openclaw.scope": one sandbox per "session" (default), "agent", or "shared" */
 } al_node_config;
 
 void al_node_config_init(al_node_config *c);
@@ -116,6 +121,10 @@ typedef struct al_exec_params {
   char approval_id[AL_APPROVAL_ID_LEN + 1]; /* a granted approval, given back */
   char exec_id[32];         /* assigned by the policy gate, kept by the exec */
   bool policy_done;         /* the gate has passed it */
+  /* an exec with no HTTP request (req NULL): called once it is done, before
+   * the records (node_openclaw_run.c) */
+  void (*on_done)(struct al_exec *e, void *owner);
+  void *owner;
 } al_exec_params;
 
 typedef enum { AL_EXEC_WAITING, AL_EXEC_RUNNING, AL_EXEC_DONE } al_exec_state;
@@ -209,6 +218,7 @@ typedef struct al_node {
   struct al_gate *gate;       /* connections: authentication before bodies, caps (node_gate.c) */
   al_sbox_events sbox_events; /* set by node_main.c */
   al_exec_resume_fn *exec_resume;
+  struct al_openclaw *openclaw; /* the OpenClaw gateway connection, when configured */
 } al_node;
 
 /* node_http.c: listeners, authentication, routing */
@@ -443,5 +453,16 @@ json_t *al_node_audit_base(const char *kind, const al_tenant *t, const char *san
 void al_node_audit_exec_result(al_node *n, const al_exec *e);
 void al_node_handle_audit(al_node *n, al_tenant *t, struct evhttp_request *req);
 void al_node_notify(al_node *n, const char *type, json_t *payload); /* the approval webhook; steals */
+
+/* node_openclaw.c: the node as an OpenClaw node (docs/openclaw.md): one
+ * WebSocket to the gateway in the node's event loop */
+int al_node_openclaw_start(al_node *n, airlock_error **err);
+void al_node_openclaw_stop(al_node *n);
+struct evbuffer;
+void al_node_openclaw_metrics(al_node *n, struct evbuffer *b);
+json_t *al_node_openclaw_health(al_node *n); /* NULL when not configured */
+/* node_sandbox.c: a persistent sandbox with a node-made workspace and the
+ * node's default limits and expiry, for callers other than the HTTP API */
+al_sbox *al_node_sbox_create_owned(al_node *n, al_tenant *t, const char *label, airlock_error **err);
 
 #endif

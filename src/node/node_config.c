@@ -45,6 +45,11 @@ void al_node_config_clear(al_node_config *c) {
   free(c->tls_client_ca);
   free(c->ready_file);
   free(c->workspace_root);
+  free(c->openclaw_gateway);
+  free(c->openclaw_setup_code);
+  free(c->openclaw_token);
+  free(c->openclaw_name);
+  free(c->openclaw_scope);
   airlock_spec_clear(&c->sandbox);
   al_policy_clear(&c->policy);
   for (size_t i = 0; i < c->n_catalogue_files; i++)
@@ -247,6 +252,23 @@ int al_node_config_load(al_node_config *c, const char *path, airlock_error **err
           return al_err(err, 0, "node config key 'audit.%s' is not one of enabled (boolean), retentionDays", ak);
         }
       }
+    } else if (strcmp(k, "openclaw") == 0) {
+      const char *ok;
+      json_t *ov;
+      if (!json_is_object(v))
+        return al_err(err, 0, "node config key 'openclaw' must be an object");
+      json_object_foreach(v, ok, ov) {
+        char **dst = strcmp(ok, "gateway") == 0     ? &c->openclaw_gateway
+                     : strcmp(ok, "setupCode") == 0 ? &c->openclaw_setup_code
+                     : strcmp(ok, "token") == 0     ? &c->openclaw_token
+                     : strcmp(ok, "name") == 0      ? &c->openclaw_name
+                     : strcmp(ok, "scope") == 0     ? &c->openclaw_scope
+                                                    : NULL;
+        if (!dst)
+          return al_err(err, 0, "node config key 'openclaw.%s' is not one of gateway, setupCode, token, name, scope", ok);
+        if (str(ov, ok, dst, err) < 0)
+          return -1;
+      }
     } else {
       return al_err(err, 0, "unknown node config key '%s'", k);
     }
@@ -255,6 +277,11 @@ int al_node_config_load(al_node_config *c, const char *path, airlock_error **err
 }
 
 int al_node_config_finish(al_node_config *c, airlock_error **err) {
+  if (c->openclaw_scope && strcmp(c->openclaw_scope, "session") != 0 && strcmp(c->openclaw_scope, "agent") != 0 &&
+      strcmp(c->openclaw_scope, "shared") != 0)
+    return al_err(err, 0, "openclaw scope '%s' is not one of session, agent, shared", c->openclaw_scope);
+  if ((c->openclaw_setup_code || c->openclaw_token || c->openclaw_name || c->openclaw_scope) && !c->openclaw_gateway)
+    return al_err(err, 0, "the openclaw settings need a gateway (--openclaw-gateway)");
   if (!c->state_dir && !(c->state_dir = al_default_state_dir()))
     return al_err(err, 0, "no state directory: pass --state-dir");
   if (c->n_listen == 0) {

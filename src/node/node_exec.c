@@ -424,13 +424,15 @@ void al_node_exec_start(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *p
   }
   e->ev_timer = evtimer_new(n->base, on_timeout, e);
   e->ev_drain = evtimer_new(n->base, on_drained, e);
-  struct evhttp_connection *conn = evhttp_request_get_connection(req);
-  evhttp_connection_set_closecb(conn, on_client_gone, e);
-  /* a quiet command must not look like a stalled client */
-  int64_t secs = e->p.timeout_ms / 1000 + 5;
-  if (secs > n->cfg->io_timeout_s)
-    evhttp_connection_set_timeout(conn, (int)(secs > 86400 * 7 ? 86400 * 7 : secs));
-  if (e->p.stream) {
+  struct evhttp_connection *conn = req ? evhttp_request_get_connection(req) : NULL;
+  if (conn) { /* no request: an OpenClaw invoke (p.on_done) */
+    evhttp_connection_set_closecb(conn, on_client_gone, e);
+    /* a quiet command must not look like a stalled client */
+    int64_t secs = e->p.timeout_ms / 1000 + 5;
+    if (secs > n->cfg->io_timeout_s)
+      evhttp_connection_set_timeout(conn, (int)(secs > 86400 * 7 ? 86400 * 7 : secs));
+  }
+  if (e->p.stream && req) {
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/x-ndjson");
     evhttp_send_reply_start(req, 200, "OK");
     char line[96];
@@ -720,6 +722,8 @@ static void finish(al_exec *e) {
     }
     e->req = NULL;
   }
+  if (e->p.on_done)
+    e->p.on_done(e, e->p.owner);
   /* recorded once the caller has its answer: the record costs it nothing */
   al_node_audit_exec_result(n, e);
   al_node_exec_gc(n);

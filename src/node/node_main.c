@@ -73,6 +73,7 @@ static void on_stop(evutil_socket_t sig, short what, void *arg) {
   }
   fprintf(stderr, "airlock node: %s: stopping; killing %lld sandbox(es)\n", strsignal((int)sig), (long long)n->n_sboxes);
   n->stopping = true;
+  al_node_openclaw_stop(n); /* no new invokes; running ones die with their sandboxes */
   al_node_policy_drain(n);
   for (al_sbox *sb = n->sboxes; sb; sb = sb->next)
     al_node_sbox_destroy(n, sb);
@@ -172,7 +173,7 @@ int airlock_node_run(al_node_config *cfg, airlock_error **err) {
   }
   if (al_node_audit_start(&n, err) < 0 || al_node_policy_start(&n, err) < 0)
     goto out;
-  if (al_node_http_start(&n, err) < 0)
+  if (al_node_http_start(&n, err) < 0 || al_node_openclaw_start(&n, err) < 0)
     goto out;
   n.ev_sigterm = evsignal_new(n.base, SIGTERM, on_stop, &n);
   n.ev_sigint = evsignal_new(n.base, SIGINT, on_stop, &n);
@@ -190,6 +191,7 @@ int airlock_node_run(al_node_config *cfg, airlock_error **err) {
   event_base_dispatch(n.base);
   rc = 0;
 out:
+  al_node_openclaw_stop(&n); /* before the execs end: their callbacks point into it */
   /* anything still alive dies with us (sandboxes also have PDEATHSIG) */
   for (al_sbox *sb = n.sboxes; sb; sb = sb->next)
     al_box_kill(&sb->box);

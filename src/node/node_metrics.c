@@ -79,6 +79,7 @@ void al_node_handle_metrics(al_node *n, struct evhttp_request *req) {
   for (size_t i = 0; i < AL_NODE_REJECTED_CODES; i++)
     evbuffer_add_printf(b, "airlock_requests_rejected_total{code=\"%d\"} %llu\n", al_node_rejected_codes[i],
                         (unsigned long long)m->rejected[i]);
+  al_node_openclaw_metrics(n, b);
   evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; version=0.0.4");
   evhttp_send_reply(req, 200, "OK", b);
   evbuffer_free(b);
@@ -95,9 +96,13 @@ void al_node_handle_health(al_node *n, struct evhttp_request *req) {
   json_t *degraded = json_array();
   if (n->degraded)
     json_array_append_new(degraded, json_string(n->degraded));
-  al_node_reply_json(req, 200,
-                     json_pack("{s:s,s:b,s:s,s:o,s:I,s:I,s:{s:I,s:I}}", "status", n->stopping ? "stopping" : "ok",
+  json_t *h =
+      json_pack("{s:s,s:b,s:s,s:o,s:I,s:I,s:{s:I,s:I}}", "status", n->stopping ? "stopping" : "ok",
                                "ready", !n->stopping, "version", AIRLOCK_VERSION, "degraded", degraded, "sandboxes",
                                (json_int_t)active, "execs_running", (json_int_t)n->running, "pool", "ready",
-                               (json_int_t)pool_ready, "target", (json_int_t)n->cfg->pool_size));
+                               (json_int_t)pool_ready, "target", (json_int_t)n->cfg->pool_size);
+  json_t *oc = al_node_openclaw_health(n);
+  if (h && oc)
+    json_object_set_new(h, "openclaw", oc);
+  al_node_reply_json(req, 200, h);
 }

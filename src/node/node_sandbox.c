@@ -406,3 +406,27 @@ void al_node_handle_sandboxes(al_node *n, al_tenant *t, struct evhttp_request *r
     al_node_reply_error(n, req, 405, "method_not_allowed", "use GET or DELETE");
   }
 }
+
+al_sbox *al_node_sbox_create_owned(al_node *n, al_tenant *t, const char *label, airlock_error **err) {
+  _cleanup_close_ int ws_fd = -1;
+  _cleanup_free_ char *owned = node_workspace(n, &ws_fd, err);
+  if (!owned)
+    return NULL;
+  airlock_spec spec = n->cfg->sandbox;
+  spec.workspace = owned;
+  spec.workspace_fd = ws_fd; /* the launcher mounts this and never opens the name */
+  spec.workspace_rw = !(n->cfg->policy.enabled && n->cfg->policy.level == AL_LEVEL_READONLY);
+  spec.workspace_none = false;
+  al_sbox *sb = al_node_sbox_create(n, t, &spec, false, err);
+  if (!sb) {
+    drop_workspace(n, owned);
+    return NULL;
+  }
+  sb->ws_fd = AL_STEAL_FD(ws_fd);
+  sb->owned_workspace = AL_STEAL(owned);
+  sb->labels = label ? json_pack("{s:s}", "openclaw", label) : NULL;
+  sb->idle_timeout_ms = 1000 * n->cfg->idle_timeout_s;
+  sb->max_age_ms = 1000 * n->cfg->max_age_s;
+  al_state_sandbox(n, sb, "created");
+  return sb;
+}
