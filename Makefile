@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Convenience targets around CMake.  `make demo` builds and shows airlock at
 # work; `make check` runs every test: unit tests, the attack suite as root
 # and rootless, the same again under ASan+UBSan, and a short fuzzing run.

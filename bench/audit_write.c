@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* audit_write.c - durable write throughput of the audit trail (built as
  * audit-bench; not installed, not a test).  Every case commits with
  * synchronous=FULL (an fsync of the WAL) and rewrites audit.head (another

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # bench/egress.sh - what the egress proxy (`airlock proxy`) adds to a
 # sandbox's network traffic, side by side in one run with direct
 # connections and with tinyproxy as a named peer, against upstreams on

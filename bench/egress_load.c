@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* egress_load.c - the upstream servers and the timed client of
  * bench/egress.sh: an egress proxy (airlock proxy, tinyproxy) against
  * direct connections to the same loopback upstream.

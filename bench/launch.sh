@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # bench/launch.sh - start-up cost of one sandboxed /bin/true, side by side:
 #
 #   airlock   airlock run -- /bin/true            (all defaults: user, pid, mount,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # bench/node_exec.sh - round trip of one `true` through the node API, under
 # load, side by side with the container path it replaces:
 #

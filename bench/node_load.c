@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* node_load.c - load generator for the node API (bench/node_exec.sh):
  * C threads, each with its own airlock_client (one warm keep-alive
  * connection per thread), each running execs back to back, every exec timed

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # bench/openclaw.sh [N] - airlock's node and the official OpenClaw node host
 # side by side through one gateway (the harness in ../shared/openclaw):
 # `system.run true` p50/p90 over N sequential node.invoke calls each

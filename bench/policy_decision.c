@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* policy_decision.c - cost of one policy decision (built as policy-bench, not
  * a test).  Times what the node does per exec before it runs anything:
  * al_classify (parse the shell string, match every segment against the

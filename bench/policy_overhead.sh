@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # bench/policy_overhead.sh - what the policy and the audit trail add to an
 # exec round trip (issue target: under 10% slower).  Three nodes run side by
 # side, identical but for their config:

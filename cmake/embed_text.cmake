@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # embed_text.cmake - turns a text file into a C string constant at build
 # time, so that a binary carries its default data (no file to install or
 # lose).  usage: cmake -DIN=file -DOUT=header.h -DNAME=symbol -P embed_text.cmake

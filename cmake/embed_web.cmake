@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # embed_web.cmake - writes a C source holding every file of the web UI
 # (WEB_DIR/*) as a byte array with its content type (see
 # src/node/web_assets.h), so that the node binary carries the UI and never

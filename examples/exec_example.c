@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* exec_example.c - the node client in a few lines: run `echo hello` on a
  * node and print the result, then stream the output of a second command
  * record by record, then use a persistent sandbox.  Every request goes over

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_config.c - libFuzzer target for the JSON config loader.
  *
  * Every input is loaded into a fresh spec; a spec that loads is also run

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_dns_stub.c - libFuzzer target for the DNS stub's answer to one query
  * (dns_stub.c).  Two rule sets are built once (names and wildcards; "*:*"
  * with deny rules), the low bit of the first byte picks one, and the input

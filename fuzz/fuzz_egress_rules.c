@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_egress_rules.c - libFuzzer target for the egress proxy's host and
  * rule handling (egress_rules.c).  The input is split on newlines into an
  * allow rule, a deny rule and hosts; each piece is a C string in a buffer of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_node_request.c - libFuzzer target for what a node client controls
  * before any sandbox is involved: the request head as the connection gate
  * reads it before evhttp (on all the bytes), the request path (router), the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_openclaw.c - the OpenClaw frame handler's parsing (src/openclaw/):
  * a gateway frame, then as the node would take it: an invoke request's
  * paramsJSON through system.run/prepare/which, a cancel, a challenge, a

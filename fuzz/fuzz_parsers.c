@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_parsers.c - libFuzzer target for the small text parsers.
  *
  * The input is split on its first NUL or newline; each piece (a C string in a

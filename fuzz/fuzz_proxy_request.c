@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_proxy_request.c - libFuzzer target for the egress proxy's request
  * head parser (src/proxy/proxy_request.c), the input a sandbox controls
  * entirely.  The bytes up to the end of the head are parsed; an accepted

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_redact.c - libFuzzer target for the audit trail's redaction
  * (redact.c), which reads whatever an agent put in argv.  Input: TEXT, then
  * NUL-separated argv elements.  Checked: a result always comes back; a

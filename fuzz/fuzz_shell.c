@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_shell.c - libFuzzer target for the shell reader and the classifier.
  *
  * The input up to its first NUL is a command string: it goes through

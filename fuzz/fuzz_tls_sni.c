@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_tls_sni.c - libFuzzer target for the ClientHello reader (tls_sni.c).
  * The input (after a first byte that picks a chunk size) is fed whole and
  * then in chunks; both must end in the same status and the same server

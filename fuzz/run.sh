@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # fuzz/run.sh DURATION_SECONDS - build the libFuzzer targets with clang in
 # build-fuzz (-DAIRLOCK_FUZZ=ON) and run each one for DURATION_SECONDS on a
 # copy of its seed corpus.  Exits non-zero if any fuzzer finds a crash, leak,

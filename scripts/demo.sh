@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # A short tour of airlock: runs a few commands in sandboxes and shows what
 # they can and cannot do.  Used by `make demo`.
 set -u

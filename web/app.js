@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* app.js - behaviour of the node's web UI (index.html): log in with a node
  * token, watch and answer pending approvals, search the audit trail.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* airlock.h - public API of libairlock: describe a sandbox, run a command in
  * it, read back what happened.  Front ends (the CLI, the node daemon) are thin
  * wrappers around airlock_run(); everything that isolates or limits lives in

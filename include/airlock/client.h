@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* client.h - C client of the airlock node API (docs/api.md): run commands on
  * an `airlock node` over its unix socket, over TLS, or over plain HTTP on
  * loopback.  One client keeps one HTTP connection open between calls, so a

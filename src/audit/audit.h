@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* audit.h - the node's tamper-evident audit trail: one record per exec
  * request, result, approval and file operation, kept in STATE_DIR/audit.db
  * (SQLite, WAL, synchronous=FULL) and chained by SHA-256 so that an edit,

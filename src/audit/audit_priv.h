@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* audit_priv.h - what the audit trail's files share behind audit.h: the
  * handle, the chain hash, the head file, the anchor and a record's filter
  * columns.  audit_trail.c owns the handle and the appends; audit_query.c,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* audit_query.c - reading the audit trail back (al_audit_query): the
  * filters of al_audit_filter as one SQL statement over the filter columns,
  * records handed to a callback in seq order (or newest first).  It only

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* audit_trail.c - the audit trail itself (see audit.h) on SQLite: opening
  * and the schema, the hash chain, the head file and appending.  Rows carry
  * the columns queries filter on and the canonical JSON body; only the body

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* audit_verify.c - checking and trimming the audit trail: the walk that
  * re-derives every hash and filter column (so a record cannot be hidden by
  * editing a column either), the head checks, the retention anchor and

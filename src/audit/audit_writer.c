@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* audit_writer.c - the group-commit writer (al_audit_writer_*): the node
  * submits records without waiting, and one thread with its own handle
  * commits whatever is queued as one transaction per batch, since every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* redact.c - secrets out of audit records (see redact.h).  Every rule scans
  * the text once and collects the byte ranges to hide; the ranges are merged
  * and each becomes "[REDACTED]" in one copy.  The built-in rules are plain

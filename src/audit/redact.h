@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* redact.h - taking secrets out of what the audit trail records: an exec's
  * argv, its working directory, any free text.  Secrets are found by shape
  * and by the name next to them, and the secret part is replaced with

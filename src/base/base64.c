@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* base64.c - base64 encoding (see base64.h). */
 #include "base64.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* base64.h - standard base64 (RFC 4648, with padding) for the bytes the
  * client sends as "stdin_base64": JSON strings cannot carry arbitrary bytes. */
 #ifndef AIRLOCK_BASE64_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* child.c - see child.h. */
 #define _GNU_SOURCE
 #include "child.h"

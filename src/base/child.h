@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* child.h - ending the child processes airlock starts (the sandbox's
  * launcher child, helpers, the node's recorder): waiting through EINTR,
  * killing and reaping, a deadline, and a cleanup helper so that an early

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cleanup.h - scope-bound release of resources, as systemd and crun do it:
  * a variable declared with one of these attributes is released when it goes
  * out of scope, so early returns on error cannot leak. */

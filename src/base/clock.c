@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* clock.c - see clock.h.  Only clock_gettime, so that the sandbox's init
  * and a freshly cloned child may call it. */
 #include "clock.h"

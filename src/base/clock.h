@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* clock.h - the two clocks airlock reads: monotonic for timeouts and
  * durations (never jumps), wall for what records and reports show. */
 #ifndef AIRLOCK_CLOCK_H

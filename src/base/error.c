@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* error.c - the single error type of libairlock (see error.h). */
 #define _GNU_SOURCE
 #include "error.h"

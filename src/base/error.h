@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* error.h - building airlock_error values.  Every failure is turned into a
  * message at the place that knows what was being attempted, then travels
  * up unchanged (or with context prepended) to the front end. */

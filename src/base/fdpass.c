@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fdpass.c - one sendmsg and one recvmsg with SCM_RIGHTS (see fdpass.h). */
 #include "fdpass.h"
 

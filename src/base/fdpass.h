@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fdpass.h - descriptors over a unix socket (SCM_RIGHTS), both ways: the
  * launcher's cgroup files to the sandbox, the sandbox's egress sockets to
  * the launcher and on to the egress proxy, stdio to a persistent sandbox's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ndjson.c - line reassembly for NDJSON streams (see ndjson.h).  Lines that
  * arrive whole inside one piece are passed straight from the caller's buffer;
  * only a line split across pieces is copied into nd->buf. */

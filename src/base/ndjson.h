@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ndjson.h - reassembles newline-delimited records from a byte stream that
  * arrives in arbitrary pieces (curl write callbacks split and merge HTTP
  * chunks at will).  Complete lines are handed out as they appear; only the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* parse.c - the small text parsers shared by the config file and the
  * command line: sizes ("512m") and bind specs ("SRC:DST[:ro|rw]").  Both
  * reject anything they do not fully understand instead of guessing. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* statedir.c - the node's state directory.  It holds the token hashes, so
  * the node and the CLI refuse to use it when anyone but the owner could read
  * or replace what is in it; they never loosen or "fix" its mode themselves. */

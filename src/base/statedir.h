@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* statedir.h - where the node keeps its state (the token database) and the
  * check that nobody but the node's user can read or change it. */
 #ifndef AIRLOCK_STATEDIR_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* term.c - see term.h. */
 #define _GNU_SOURCE
 #include "term.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* term.h - the caller's terminal around a relay to a sandbox's pty (the
  * launcher's for `airlock run`, the client's for `airlock exec --pty`):
  * raw mode only in the foreground, and the modes given back even from the

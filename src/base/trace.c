@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* trace.c - see trace.h.  Uses only clock_gettime and write so that the
  * forked sandbox child can call it too. */
 #define _GNU_SOURCE

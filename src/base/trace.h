@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* trace.h - launch-path timing.  With AIRLOCK_TRACE=1 in the caller's
  * environment, the launcher and the sandbox's init print how long each step
  * of a launch took (to stderr), which is how the launch path is profiled. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* approvals_cmd.c - `airlock approvals list|show|approve|reject`: the
  * command-line approver.  It speaks the node's API with the approver's own
  * token (AIRLOCK_TOKEN), so the node decides who may answer and records who

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* audit_cmd.c - `airlock audit [verify|prune|head]`: reading, checking and
  * trimming the node's audit trail (src/audit/) in the state directory.
  * Queries print a table for people or JSON lines (--json) for programs.

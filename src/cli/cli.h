@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cli.h - subcommands of the airlock command-line front end. */
 #ifndef AIRLOCK_CLI_H
 #define AIRLOCK_CLI_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cli_util.c - how every subcommand fails: one line on stderr naming the
  * command, getopt's errors in that form instead of its own two lines, and
  * the --state-dir prologue of the commands that work on the node's state. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* exec_cmd.c - `airlock exec`: run a command on an airlock node through the
  * client library (include/airlock/client.h) and behave like `airlock run`:
  * the command's output on our stdout/stderr as it is produced, its exit code

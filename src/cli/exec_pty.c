@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* exec_pty.c - `airlock exec --pty`: the command runs on a pty that the
  * sandbox's agent made inside the sandbox; here is the caller's side.  The
  * caller's terminal goes into raw mode, the stream's output (the pty's)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* gc_cmd.c - `airlock gc`: remove leftovers of killed runs. */
 #define _GNU_SOURCE
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* main.c - airlock's command-line entry: dispatches to subcommands.  All real
  * work is in libairlock; this file only parses and prints.  Built twice: as
  * `airlock` (run, gc: nothing but libc to load, because launch time counts)

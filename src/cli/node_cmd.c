@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* node_cmd.c - `airlock node`: flags and config file into the node's
  * configuration, then the library's node loop (src/node/). */
 #define _GNU_SOURCE

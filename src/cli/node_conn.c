@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* node_conn.c - where client subcommands (exec, approvals) find the node
  * when no --node is given: the socket `airlock node` listens on by default. */
 #define _GNU_SOURCE

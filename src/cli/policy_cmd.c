@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* policy_cmd.c - the policy outside the node: `airlock policy check` tells
  * what a policy would do with a command (to test a policy before deploying
  * it), and `airlock run --policy FILE` applies one before making the

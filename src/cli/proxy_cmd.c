@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* proxy_cmd.c - `airlock proxy`: the egress proxy as a process of its own.
  * Standalone it listens where --listen says (the sidecar of a container
  * that may reach exactly the hosts listed); `airlock run --network proxy`

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* run_cmd.c - `airlock run`: flags and config file into an airlock_spec,
  * then airlock_run(), then the exit code and report.  Flags override the
  * config file, so the file is loaded first. */

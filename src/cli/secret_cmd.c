@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* secret_cmd.c - `airlock secret set|list|rm|get`: the node's secret store
  * (src/store/secrets.c).  A value enters only through stdin (never an argument
  * or an environment variable, which other users can see in /proc), is read

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* token_cmd.c - `airlock token create|list|revoke`: the node's tenants, kept
  * in the state directory's token store (src/store/tokens.c).  A new token is
  * printed once, alone on stdout, so that scripts can capture it; nothing

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* client.c - the connection to an airlock node (include/airlock/client.h):
  * which nodes may be reached and how (unix socket, verified TLS, loopback
  * HTTP), one libcurl easy handle per client so keep-alive works, requests,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* client_exec.c - airlock_client_exec(): the JSON body of POST /v1/exec, the
  * NDJSON records of a streamed answer (reassembled by ndjson.c, handed to the
  * caller's output callback in order), and the result object shared by the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* client_priv.h - what the node client's files share: the client itself and
  * one HTTP exchange on its connection.  client.c owns the connection and the
  * mapping of HTTP failures to errors; client_exec.c builds execs on top. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* curl_dl.c - loading libcurl at run time, and the options every easy
  * handle gets (see curl_dl.h). */
 #define _GNU_SOURCE

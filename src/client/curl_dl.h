@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* curl_dl.h - libcurl, loaded when the first node client is opened rather
  * than linked.  libcurl pulls in some thirty shared libraries (TLS, Kerberos,
  * LDAP, ...) whose loading and constructors would otherwise be paid by every

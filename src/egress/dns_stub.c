@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* dns_stub.c - the answer of the egress proxy's DNS stub to one query from
  * a sandbox (see dns_stub.h and docs/egress.md).
  *

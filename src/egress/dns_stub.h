@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* dns_stub.h - the answer of the egress proxy's DNS stub to one UDP query
  * from a sandbox.  The stub never asks anyone else: it answers from the
  * egress rules alone, so that a lookup cannot carry data out of the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* egress_rules.c - host normalisation, IP literal parsing, the allow/deny
  * rules and the forbidden address classes of the egress proxy (see
  * egress_rules.h and docs/egress.md).  Pure functions: the proxy calls them

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* egress_rules.h - the decisions of the egress proxy that need no network:
  * what a host string means (a name, normalised to IDNA A-labels, or an IP
  * literal in any encoding a resolver or browser would accept), whether the

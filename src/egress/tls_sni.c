@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tls_sni.c - the incremental ClientHello reader (see tls_sni.h).  Bytes
  * are appended to a raw buffer (what the proxy forwards later); records are
  * unwrapped from it into a handshake buffer, and the ClientHello is parsed

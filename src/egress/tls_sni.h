@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tls_sni.h - reading the server name out of a TLS ClientHello as it
  * arrives, so that the egress proxy can decide on a CONNECT tunnel's real
  * destination before it forwards a byte.  The reader takes arbitrary

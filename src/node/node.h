@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* node.h - shared types of the node daemon (`airlock node`): a libevent
  * HTTP server that runs commands for gateways in sandboxes (box.h).  The
  * node holds no agent secrets: a sandbox's environment is built from the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* node_approvals.c - the approvals API: list and read approvals, approve
  * or reject them.  Only tokens named in approvalGating.approvers may answer,
  * never for their own requests (an agent holding an approver's token must

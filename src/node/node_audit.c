@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* node_audit.c - what the node writes to the audit trail (audit.h) and how
  * approvers read it back (GET /v1/audit).  Records are built on the event
  * loop and handed to the trail's writer thread, which commits them in

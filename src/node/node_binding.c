@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* node_binding.c - what an approval is bound to.  A human approves one
  * request: this argv, cwd, environment and stdin, and the program and
  * script files as they are now.  The binding hash covers all of it, so a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* node_config.c - the node's configuration: a JSON file (--config) under
  * flags that override it.  Strict like every parser here: unknown keys,
  * wrong types and impossible values are errors naming the key. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* node_egress.c - the records of node sandboxes' egress proxies.  Each
  * sandbox in network mode "proxy" has its own proxy process (never a thread
  * of the node, which must stay single-threaded); the proxy writes one JSON

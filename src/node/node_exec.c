@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* node_exec.c - one exec from request to result: checks against the
  * tenant's and the node's maxima, the pipes for stdin/stdout/stderr, the
  * hand-off to a sandbox's agent, output streamed as NDJSON or captured up to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* node_files.c - the files API of a sandbox's workspace, served from the
  * host side.  The node may run as root and the workspace is the agent's
  * playground, so every path is resolved with openat2(RESOLVE_BENEATH) from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* node_fs.c - the node's work on host directories, on descriptors only.  A
  * tenant's sandbox can rename, swap (renameat2 RENAME_EXCHANGE) and plant
  * symbolic links, FIFOs and sockets in every directory it can write, while

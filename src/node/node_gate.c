@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* node_gate.c - every connection's request heads are judged here before
  * evhttp parses them, so that nobody without a token makes the node hold a
  * body, and the number of connections is bounded.

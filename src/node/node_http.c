@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* node_http.c - the node's HTTP front: listeners (unix socket 0600, TCP with
  * TLS and optional client certificates, plaintext only on loopback when
  * asked), authentication and routing; the replies are node_reply.c's.  HTTP

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* node_main.c - the node's life: prepare the state directory (refusing one
  * that others can read), open the token store and the state database
  * (recovering from a crash), check that sandboxes can be made with every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* node_metrics.c - /v1/health (liveness, readiness, what is degraded) and
  * /metrics in the Prometheus text format.  Both are unauthenticated and hold
  * only node-wide counts, never tenant names or commands. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* node_openclaw.c - the node's connection to an OpenClaw gateway: one
  * WebSocket (wslay for the framing, a libevent bufferevent for the socket,
  * OpenSSL for wss://) in the node's own event loop, no threads.  It answers

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* node_openclaw.h - what the two halves of the node's OpenClaw side share:
  * node_openclaw.c (the gateway connection: WebSocket, handshake, pairing,
  * reconnects) and node_openclaw_run.c (the invokes, in sandboxes). */

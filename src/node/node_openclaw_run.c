@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* node_openclaw_run.c - OpenClaw invokes on the node: system.run.prepare,
  * system.run and system.which.  Every system.run runs in an airlock sandbox
  * (never on the node's host): one persistent sandbox per scope key (the

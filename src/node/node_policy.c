@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* node_policy.c - the policy gate in front of every exec.  A request is
  * classified (classify.h) and judged (policy.h): allowed requests go on at
  * once, denied ones get 403, and those that need a human become approvals

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* node_recorder.c - the node's recorder: a child process that writes the
  * audit trail and delivers the approval webhook, so that the node itself
  * stays single-threaded.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* node_reply.c - what every request handler shares: JSON and error replies
  * with the security headers, the count of refused requests, a request's body
  * and the tenant a token names.  A leaf: it calls no other node file, so the

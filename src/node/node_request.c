@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* node_request.c - turning request bodies and paths from untrusted clients
  * into checked parameters.  Strict like the config parser: unknown fields,
  * wrong types and impossible values are 400s naming the field.  Everything

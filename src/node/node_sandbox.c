@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* node_sandbox.c - the node's sandboxes: persistent ones (created, listed,
  * destroyed through the API, expired when idle or too old), one-shot ones
  * (one exec, then destroyed) and the pool of warm one-shot sandboxes that

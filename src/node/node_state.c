@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* node_state.c - what the node must still know after a crash: which execs
  * were running (marked "interrupted" at the next start) and which sandboxes
  * existed (their node-made workspaces are removed).  SQLite in WAL mode with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* node_ui.c - the server side of the web UI: the embedded files under /ui/,
  * browser sessions, and GET /v1/whoami.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* node_webhook.c - signed webhook notifications (node_webhook.h).  It owns
  * the bounded event queue, the one worker thread that drains it with a
  * libcurl easy handle (loaded through curl_dl.h), the retry policy, the

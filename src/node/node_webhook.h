@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* node_webhook.h - signed webhook notifications: the node tells an
  * operator's endpoint that something happened (a command waits for a human
  * approval, say), so that it can be bridged to a chat or a pager.  Delivery

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* web_assets.h - the web UI's files (web/) as the build embeds them:
  * cmake/embed_web.cmake writes generated/web_assets.c with one entry per
  * file, so the node serves the UI without reading anything at run time. */

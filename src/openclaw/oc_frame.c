@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* oc_frame.c - the gateway's JSON frames, parsed strictly (they are
  * untrusted input: fuzz/fuzz_openclaw.c), and the node's frames built.
  * Hand-written because the protocol is only JSON over WebSocket: jansson

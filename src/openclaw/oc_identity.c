@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* oc_identity.c - the node's OpenClaw device identity and credentials: an
  * Ed25519 key made once and kept 0600 in the state directory, the device id
  * (hex sha256 of the raw public key) and the v3 connect signature exactly as

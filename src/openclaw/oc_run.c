@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* oc_run.c - the pure parts of system.run, system.run.prepare and
  * system.which: their parameters checked as the official node host checks
  * them (rawCommand against argv, environment overrides), the command text

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* openclaw.h - the OpenClaw node protocol (version 4) as pure functions:
  * parsing the gateway's frames (untrusted: fuzzed by fuzz/fuzz_openclaw.c),
  * building the node's frames, the Ed25519 device identity and its v3

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* catalogue.c - the life of a compiled catalogue: loading files and JSON
  * text, merging a file into a catalogue, the name indexes rebuilt after each
  * load, and freeing.  Compiling the JSON is catalogue_compile.c's, matching

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* catalogue_builtin.c - the shipped dangerous-action catalogue
  * (data/dangerous-actions.json), compiled in at build time so that a policy
  * never depends on an installed data file; users add their own files on top

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* catalogue_compile.c - the catalogue's JSON (jansson) compiled into match
  * trees, command entries and sets, with errors that name the file, the entry
  * and the field.  Separate from catalogue.c because it is the bulk of the

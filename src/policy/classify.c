@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* classify.c - the classification of a command (see classify.h): a primary
  * action per segment, the candidate patterns of each segment taken from the
  * catalogue's name index and matched (classify_match.c), and the names of

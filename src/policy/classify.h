@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* classify.h - the action classifier of the policy engine.  Every request is
  * reduced to action types (code_exec, file_write, http_post, ...) and to the
  * dangerous patterns it matches.  What counts as dangerous, and which

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* classify_glob.c - the glob matching of the catalogue: '*' '?' '[...]' and
  * escapes, path globs with "**" components, and globs compiled once (cglob)
  * for the matcher.  It knows nothing of catalogues or segments. */

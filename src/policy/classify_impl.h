@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* classify_impl.h - what the files of the classifier share; not an API
  * (that is classify.h).  classify_glob.c: globs; catalogue.c: loading,
  * merging, indexes; catalogue_compile.c: the JSON compiled; classify_match.c:

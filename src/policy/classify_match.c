@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* classify_match.c - one compiled match node against one segment: the
  * segment's options, operands and path candidates worked out once and
  * cached (segctx), then conditions checked cheapest first.  Kept apart from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* policy.c - reading the autonomy configuration and deciding on a request
  * (see policy.h for the precedence).  Everything a request is judged by is
  * in al_policy; the decision allocates nothing. */

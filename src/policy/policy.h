@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* policy.h - autonomy levels and approval rules: what may run without a
  * human, what needs one, and what never runs.  The configuration is the JSON
  * of OpenClaw's autonomy settings ("autonomy" and "approvalGating" blocks);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* shell_command.c - what a simple command becomes once its words are read:
  * the words collected (builder), the wrappers looked through (sudo, env,
  * xargs, ...), the segment pushed with its variables tracked, and the code

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* shell_output.c - what a command substitution prints, when that is evident
  * without running anything ($(echo rm), `printf ...|base64 -d`).  Separate
  * because it is an interpreter of a few commands, not part of reading sh. */

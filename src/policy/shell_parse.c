@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* shell_parse.c - the grammar of the static reader of sh command strings
  * (see shell_parse.h) and its entry points.  A recursive-descent parser over
  * a one-token lookahead: list -> and-or -> pipeline -> command, where a

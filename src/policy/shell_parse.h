@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* shell_parse.h - splits a POSIX sh command string into the simple commands
  * ("segments") it would run, so the policy engine can judge each one.  It is
  * a static reader, not an interpreter: quotes are removed, variables set

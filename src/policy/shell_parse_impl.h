@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* shell_parse_impl.h - what the files of the shell reader share; not an API
  * (that is shell_parse.h).  shell_support.c: arena, buffers, variables,
  * escapes, paths; shell_words.c: words and tokens; shell_parse.c: the grammar

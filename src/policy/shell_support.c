@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* shell_support.c - what every part of the shell reader stands on: the
  * arena that owns a parse's strings, the growable byte buffer, variables set
  * earlier in the string, escape decoding and path normalisation.  None of it

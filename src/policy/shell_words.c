@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* shell_words.c - the lexer of the shell reader: one word at a time with
  * its quoting removed and its expansions ($X, ${X...}, $( ), ` `, <( ),
  * braces) done as far as is known, and the operator tokens between words.

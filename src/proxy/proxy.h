@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* proxy.h - the egress proxy: the only way out of a sandbox in network
  * mode "proxy".  It runs as a process of its own (never inside the node,
  * which must stay single-threaded, and never inside the sandbox), serves

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* proxy_ca.c - see proxy_ca.h.  Everything cryptographic is OpenSSL's: key
  * generation (EVP_EC_gen), randomness (RAND_bytes), the X.509v3 extensions
  * (written in OpenSSL's own configuration syntax, from names that are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* proxy_ca.h - the certificate authority of one egress proxy's inspected
  * tunnels.  Made when the proxy starts, in its memory only: an EC P-256 key
  * pair and a self-signed CA certificate valid for as long as the sandbox

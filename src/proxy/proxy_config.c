@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* proxy_config.c - the `network` object of an airlock config, as the egress
  * proxy reads it: rules, addresses allowed despite their class, injection
  * routes, inspected hosts, rate limits and caps.  Strict: an unknown key or

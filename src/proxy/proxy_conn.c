@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* proxy_conn.c - a sandbox's connection from accept to the decision: read
  * one request head, bounded in size and time so a slow client cannot hold a
  * slot, tell what it asks for (CONNECT, http:// URI, injection route), and

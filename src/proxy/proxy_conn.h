@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* proxy_conn.h - one connection from a sandbox through the egress proxy,
  * shared by the files that handle its stages: proxy_conn.c (head and
  * decision), proxy_upstream.c (resolve and connect), proxy_tunnel.c

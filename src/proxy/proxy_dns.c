@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* proxy_dns.c - serving the sandbox's resolver address (127.0.0.1:53 in
  * its namespace) with the answers of dns_stub.c.  Nothing is ever sent
  * upstream: the answer comes from the rules alone, so a query cannot carry

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* proxy_inspect.c - a CONNECT tunnel to a host whose allow entry says
  * "inspect".  An opaque tunnel carries TLS the proxy cannot read, so a
  * client that names an allowed host in CONNECT and SNI can still send

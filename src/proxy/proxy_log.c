@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* proxy_log.c - one JSON line per decision of the egress proxy: what the
  * sandbox asked for, what was decided and why, and how much went through.
  * Headers, paths and bodies are never written, so neither a secret the

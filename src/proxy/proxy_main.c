@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* proxy_main.c - one egress proxy process: assemble its configuration (a
  * config file's network object or the launcher's JSON, plus flags), check
  * it and load the secrets its routes inject before serving anything, then

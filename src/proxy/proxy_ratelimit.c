@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* proxy_ratelimit.c - token buckets (see proxy_ratelimit.h).  The per-host
  * table is a small array searched linearly: a sandbox talks to a handful of
  * hosts, and the cap bounds what a flood of names can make it hold. */

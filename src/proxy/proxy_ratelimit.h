@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* proxy_ratelimit.h - token buckets for the egress proxy's request rates:
  * one for the whole sandbox and one per destination host, so a runaway
  * agent cannot hammer an API (or the proxy) and is told when to come back

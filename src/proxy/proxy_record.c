@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* proxy_record.c - how a connection through the proxy ends: its one JSON
  * record (written once, with what is known then), a refusal the client can
  * read (a status and an X-Airlock-Egress header saying why, or a TLS alert

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* proxy_relay.c - moving bytes once a connection is allowed: for plain HTTP
  * and injection routes, the rewritten head, exactly one request body
  * (framing followed by the parser, so nothing after it is forwarded) and

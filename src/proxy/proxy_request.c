@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* proxy_request.c - one HTTP/1.x request head from a sandbox, checked byte
  * by byte and then parsed by libhttp-parser; the body's framing followed so
  * that exactly one request is forwarded; the upstream head rebuilt without

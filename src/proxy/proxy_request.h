@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* proxy_request.h - reading one HTTP/1.x request from a sandbox and writing
  * the request the egress proxy sends upstream in its place.  Structure is
  * parsed by libhttp-parser; on top of it every byte of the head is checked,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* proxy_route.c - credential injection, and the verified TLS to an upstream
  * that it shares with inspected tunnels.  A sandbox calls a route of the
  * proxy in plain HTTP (http://127.0.0.1:3128/llm/v1/messages); the proxy

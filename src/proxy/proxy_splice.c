@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* proxy_splice.c - the bulk path of a tunnel.  Once a CONNECT has been
  * decided (and its ClientHello checked), nothing in the stream matters to
  * the proxy any more, so the bytes stop passing through user space: each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* proxy_tunnel.c - CONNECT: once the host is allowed and its checked
  * address connected, answer 200 and, on ports 80 and 443, read the TLS
  * ClientHello before forwarding a byte.  Its SNI must be the CONNECT host

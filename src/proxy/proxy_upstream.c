@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* proxy_upstream.c - from a judged host to a connected socket: the proxy
  * resolves names itself (the sandbox's own lookups never leave it), drops
  * every address in a forbidden class (loopback, private, link-local and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* agent.c - pid 1 of a persistent sandbox: serves exec requests from the
  * node instead of running one command.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* agent_proto.h - requests from the node to a persistent sandbox's agent.
  * One SOCK_SEQPACKET message per request; an exec carries the command's
  * stdin, stdout and stderr as SCM_RIGHTS file descriptors.  A pty exec

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* box.c - see box.h.  A thin layer over launch.c and the agent protocol. */
 #define _GNU_SOURCE
 #include "box.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* box.h - a persistent sandbox whose init is an exec agent (agent.c): the
  * node's unit of isolation.  Everything here is non-blocking except
  * al_box_free, which reaps a sandbox that is already dead or killed. */

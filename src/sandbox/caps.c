@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* caps.c - capabilities are per user namespace, and the sandbox's init holds
  * all of them in its own namespace while it builds the root.  They are all
  * dropped here, after the last mount and before seccomp, with securebits

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* caps.h - leaving every privilege behind before the command runs. */
 #ifndef AIRLOCK_CAPS_H
 #define AIRLOCK_CAPS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* config.c - the JSON config file.  Two vocabularies are accepted: airlock's
  * own keys, and the OpenClaw "sandbox" block (seed 004) so an existing
  * OpenClaw config works as it is.  The "network" key is read by network.c.  The parser is strict: an unknown key, a

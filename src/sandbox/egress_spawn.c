@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* egress_spawn.c - see egress_spawn.h.  The proxy runs outside the sandbox,
  * as the launcher's user, in its own session (terminal signals reach only
  * the launcher, which ends everything in order) and with

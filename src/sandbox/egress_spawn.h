@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* egress_spawn.h - the egress proxy of one sandbox: `airlock-node proxy`,
  * started by the launcher before the sandbox, handed the sandbox's
  * listening sockets, stopped after it.  The protocol on the control socket

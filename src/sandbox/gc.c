@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* gc.c - cleaning up after launchers that were killed (SIGKILL gives no
  * chance to tidy).  Mounts and processes die with their namespaces; what can
  * remain are empty cgroup directories, which are removed here. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* identity.c - leasing a sandbox's own host uid and gid (see identity.h).
  * Open file description locks (F_OFD_SETLK) on byte N of the lock file stand
  * for "uid start+N is in use": the kernel drops them when the last

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* identity.h - which host uid and gid a sandbox runs as.
  *
  * A sandbox started by root never runs as host root, as the owner of its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* landlock.c - Landlock as a second wall behind read-only mounts: even if a
  * mount were writable by mistake, or a path were reachable by a way the mount
  * table does not show, writes outside the sandbox's writable mounts fail.

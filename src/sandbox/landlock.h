@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* landlock.h - write confinement below the mount table. */
 #ifndef AIRLOCK_LANDLOCK_H
 #define AIRLOCK_LANDLOCK_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* launch.c - the launcher side of a sandbox, shared by airlock_run() (one
  * command, blocking: run.c) and the node's persistent sandboxes (box.c).
  *

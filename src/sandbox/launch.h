@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* launch.h - starting a sandbox and collecting it: the part shared by the
  * one-shot airlock_run() and the node's persistent sandboxes. */
 #ifndef AIRLOCK_LAUNCH_H

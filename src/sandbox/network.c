@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* network.c - see network.h.  The settings stay one JSON object in
  * spec->network_json from the config file to the proxy, so keys the runtime
  * does not know (rate limits, injection, resolver, ...) pass through

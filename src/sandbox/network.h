@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* network.h - the sandbox's network mode and the settings of its egress
  * proxy: what a config file and the flags say, the JSON the proxy gets, and
  * the report's "egress" object.  The runtime checks only the shape it

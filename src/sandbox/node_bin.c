@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* node_bin.c - see node_bin.h.  `airlock` stays a libc-only binary; what
  * needs SQLite, libsodium or OpenSSL (the node, the secret store, the
  * egress proxy) lives in airlock-node, which the launcher finds beside its

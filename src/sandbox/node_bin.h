@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* node_bin.h - the airlock-node binary installed beside airlock: where it
  * is, and starting it as a helper of the launcher (the egress proxy, the
  * secret store) with exactly the file descriptors it is meant to have. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pathpolicy.c - the bind guard.  A sandbox is only as good as what is
  * mounted into it: binding /, /etc, a docker socket or ~/.ssh hands the
  * agent the host.  A source is opened once, following no symbolic link in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pathpolicy.h - which host paths may be mounted into a sandbox and where. */
 #ifndef AIRLOCK_PATHPOLICY_H
 #define AIRLOCK_PATHPOLICY_H

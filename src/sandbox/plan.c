@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* plan.c - turning a validated spec into a launch plan (see plan.h).
  * All path resolution, policy checks and string building happen here, in the
  * launcher, where errors can still be reported cleanly and nothing exists

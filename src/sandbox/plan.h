@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* plan.h - everything the sandbox's init needs, computed by the launcher
  * before clone so that the child only makes syscalls: resolved host paths,
  * file contents for /etc, the environment, the compiled seccomp program. */

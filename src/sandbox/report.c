@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* report.c - the machine-readable result of a run: exit, timing, peaks and,
  * for every limit, the value applied and the mechanism that applied it, so
  * a caller can tell a cgroup-enforced limit from a degraded fallback. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* rootfs.c - assembling the sandbox's root inside its own mount namespace.
  *
  * The root is an empty tmpfs, entered with pivot_root first; the old root

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* run.c - airlock_run(): one command in a fresh sandbox, blocking.  Waits on
  * the sandbox's pidfd with the wall-clock timeout, forwards SIGINT, SIGTERM,
  * SIGHUP and SIGQUIT (a second one kills the sandbox), and on timeout kills

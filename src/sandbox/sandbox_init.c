@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sandbox_init.c - the first process of a sandbox (pid 1 of its pid
  * namespace).  It builds the root, locks itself down, then spawns the
  * command (or, for the node, serves exec requests: agent.c) and stays behind as a minimal init: it forwards signals, reaps

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* secret_files.c - see secret_files.h.  The store needs libsodium and
  * SQLite, which the airlock binary does not load, so each value comes from
  * `airlock-node secret get NAME --reveal --state-dir DIR` with its stdout on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* secret_files.h - the values behind --secret NAME, fetched by the launcher
  * for /run/secrets (written by rootfs.c). */
 #ifndef AIRLOCK_SECRET_FILES_H

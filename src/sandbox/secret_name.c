@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* secret_name.c - what a secret may be called (secret_name.h).  Apart from the
  * store because the launcher checks `--secret NAME` too, in the libc-only
  * airlock binary that does not link the store (libsodium, SQLite). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* secret_name.h - what a secret may be called and how large it may be.
  * Apart from the store (src/store/secrets.h) because the launcher checks
  * `--secret NAME` and reads secret files in the libc-only airlock binary,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* spawn.c - starting a command inside a sandbox, for the one-shot init and
  * for the agent alike: every signal back to its default and unblocked, PATH
  * looked up in the command's own environment, scripts without "#!" run by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* spec.c - the sandbox description: defaults, ownership and validation.
  * Validation runs before anything is created so that bad input is refused
  * with a message naming the field and nothing is left half-done. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* stdio_relay.c - see stdio_relay.h.  Why: a descriptor of the caller's
  * terminal inside the sandbox lets the command change that terminal's line
  * discipline (TIOCSETD), its modes (TCSETS) or inject input into it, and

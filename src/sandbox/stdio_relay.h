@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* stdio_relay.h - the caller's terminal never enters the sandbox.  Before
  * the clone the launcher decides what the command's stdin, stdout and
  * stderr are (al_plan.stdio); a terminal among them is replaced by the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* usermount.c - detached, idmapped trees of user-named sources (see
  * usermount.h).  Made in the launcher because only a process with
  * CAP_SYS_ADMIN over the source's mount may clone it and only the owner of

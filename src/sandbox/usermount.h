@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* usermount.h - the launcher's half of mounting what a user or tenant named
  * (workspace, output, binds, sockets) when airlock runs as root: a detached
  * clone of the opened source with its flags set and, where the sandbox must

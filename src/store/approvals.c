@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* approvals.c - the approval queue and remembered answers in SQLite (see
  * approvals.h).  WAL with synchronous=FULL: an answer that was acknowledged
  * to an approver must not come back as "pending" after a power cut.  The

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* approvals.h - the queue of requests waiting for a human, and the answers
  * remembered with "approve always".  SQLite (STATE_DIR/approvals.db), so a
  * pending request survives a restart of the node and an answer given while

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* secrets.c - the secret store (see secrets.h) on SQLite and libsodium.  The
  * table holds, per name, the format version, the nonce and the ciphertext
  * (value + 16-byte Poly1305 tag); plaintext never reaches SQLite.  The

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* secrets.h - the node's secret store: named values (API keys and the like)
  * that the egress proxy will hand out later, encrypted at rest in
  * STATE_DIR/secrets.db with a master key kept apart from the database.

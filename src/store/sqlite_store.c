@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sqlite_store.c - the checks and error helpers shared by airlock's SQLite
  * stores (see sqlite_store.h). */
 #define _GNU_SOURCE

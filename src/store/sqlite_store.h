@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sqlite_store.h - what airlock's SQLite stores (tokens.db, audit.db,
  * approvals.db) share: the database file is checked before SQLite opens it
  * (a regular file of ours, born 0600 whatever the umask, refused when others

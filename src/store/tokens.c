@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tokens.c - the token store (see tokens.h) on SQLite.  A token is
  * "node_tok_" + 32 random bytes in unpadded base64url; the table holds only
  * the hex SHA-256 of the whole token string, so a copy of tokens.db lets no

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tokens.h - the node's token store: who may call the node API.  Each token
  * is a tenant with optional per-token maxima.  Only the SHA-256 of a token is
  * kept (in STATE_DIR/tokens.db); the token itself is shown once, at creation.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* seccomp_gen.c - build-time generator: compiles airlock's seccomp rules
  * with libseccomp and prints them as C arrays, so the launcher installs a
  * ready BPF program instead of compiling ~80 rules on every launch.  Two

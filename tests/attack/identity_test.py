@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Attacks on the sandbox's identity on the host and on the paths it is
 given, as root and (when run as root) again rootless as an unprivileged user:
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Attack suite: every case runs a real sandbox and tries to get out of it.
 # Each case must be blocked or contained; the suite prints TAP-style lines and
 # a closing "N passed, N failed" line.  As root it runs every case twice:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # ldd_check.sh - the libc-only `airlock` binary (run, gc, policy check) loads
 # no shared library but libc, the dynamic loader and the vDSO: the node's
 # libraries (SQLite, libsodium, OpenSSL, libcurl, libevent, libidn2) and

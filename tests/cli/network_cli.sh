@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `airlock run --network proxy` and `--secret`: flag and config errors, what
 # a sandbox sees in proxy mode (environment, resolv.conf, only the proxy's
 # two sockets, no route out), the launcher/proxy protocol and its failures,

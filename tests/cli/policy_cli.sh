@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `airlock policy check` and `airlock run --policy`: verdicts and exit codes,
 # the terminal prompt (through a pseudo-terminal made by script(1)), the
 # non-interactive default, and bad policy files.  Runs real sandboxes for the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A stand-in for `airlock-node proxy`, for tests/cli/network_cli.sh only.
 
 It speaks the launcher's side of the protocol (src/sandbox/egress_spawn.h) and

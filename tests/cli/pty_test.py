@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """`airlock run` on a terminal: the caller's terminal never enters the sandbox.
 
 Every case runs real sandboxes with a real pseudo-terminal as the caller's

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Checks that the documentation stays true to the tree:
 
 - every relative link in README.md and docs/*.md names a file that exists,

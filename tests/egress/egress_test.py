@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """End-to-end attacks on the egress proxy (`airlock proxy`), one per bypass
 class in the research notes, against local upstreams: plain HTTP and HTTPS
 servers on 127.0.0.2 (with a test CA made here), a test resolver that logs

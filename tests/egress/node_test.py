@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Egress for node sandboxes: a node whose sandbox config asks for network
 mode "proxy" gives every sandbox its own proxy process; a command reaches
 the allowed host through it and nothing else; each decision lands in the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Egress attacks from inside a real sandbox (`airlock run --network proxy`
 with the real proxy), as root and, when run as root, again as an
 unprivileged user (rootless): the allowed path works through the proxy

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A DNS server for the egress tests: answers A and AAAA queries from a
 fixed map (name -> addresses) and writes every name it is asked to a log,
 so a test can prove that a query never reached it.  UDP only.

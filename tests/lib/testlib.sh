@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # testlib.sh - what every shell test suite under tests/ shares: counting
 # checks and printing them as TAP, and the closing summary.  A suite sources

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # audit_cli.sh - `airlock audit [verify|prune|head]` end to end through the
 # built binary: the table and --json output, every filter, verify's exit
 # codes after tampering with the database through the sqlite3 command,

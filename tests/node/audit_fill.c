@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* audit_fill.c - test helper for tests/node/audit_cli.sh: appends the JSON
  * objects read from stdin (one per line) to STATE_DIR's audit trail in one
  * transaction, through the library as the node would, and prints the new

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* client_api_test.c - checks of the client library's API edges against
  * tests/node/mock_node.py, beyond what `airlock exec` reaches: the result
  * fields of a refusal, reuse of the connection after one, the output

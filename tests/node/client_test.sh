@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Node client tests without the node: starts tests/node/mock_node.py, runs
 # `airlock exec` and the exec-example against it over the unix socket,
 # loopback TCP (IPv4 and IPv6) and TLS, and checks output, exit codes and the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """End-to-end tests of the real node daemon (`airlock node`, docs/api.md).
 
 Driven by tests/node/run_e2e.sh, which makes the state directory, the tokens

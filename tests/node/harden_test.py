@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Attacks on a real node (`airlock node`, docs/node.md "Workspaces" and
 "Connections") that an outside review found to work, each of which must now
 fail:

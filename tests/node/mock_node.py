@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """mock_node.py - a stand-in for `airlock node` that speaks the subset of
 docs/api.md the client uses, so the client and `airlock exec` can be tested
 without the daemon (and without running anything in a sandbox).

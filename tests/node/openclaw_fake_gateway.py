@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """openclaw_fake_gateway.py - airlock's node against a fake OpenClaw gateway
 that sends what the real one never does: malformed JSON, wrong types, huge
 frames, unknown events, invokes with missing fields, binary frames, a close

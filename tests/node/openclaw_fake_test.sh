@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # openclaw_fake_test.sh - airlock's node against tests/node/openclaw_fake_gateway.py,
 # a fake OpenClaw gateway for the failure modes a real one does not produce
 # (malformed and huge frames, wrong types, binary frames, invokes missing

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # openclaw_test.sh - airlock's node against a real OpenClaw gateway (the
 # harness in ../shared/openclaw or $OPENCLAW_HARNESS): pairing by a setup
 # code and restart on the stored device token, system.run (output, exit

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Policy, approvals and audit against a real node (docs/policy.md).
 
 Starts its own nodes (one per policy) in a temporary directory with tokens

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # End-to-end tests of the real node daemon: makes a state directory, tokens
 # and TLS material, starts `airlock node` on a unix socket and on TLS on
 # loopback, runs tests/node/e2e.py against it, then stops the node and checks

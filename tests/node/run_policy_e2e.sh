@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs tests/node/policy_e2e.py (policy, approvals and audit against real
 # nodes).  Needs root like the node's other end-to-end tests: the node's
 # sandboxes get cgroup limits.  usage: run_policy_e2e.sh AIRLOCK_BIN_DIR

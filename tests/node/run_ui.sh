@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Tests of the node's web UI against a real node: makes a state directory
 # and tokens, starts `airlock node` on tcp:127.0.0.1:PORT (plaintext, with
 # --insecure-plaintext) and on a unix socket, runs one of

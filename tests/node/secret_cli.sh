@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # secret_cli.sh - `airlock secret set|list|rm|get` end to end through the
 # built binary: outputs, exit codes (0 ok, 1 failed, 2 usage), file modes,
 # a terminal on stdin (made with script(1)), and that a value shows up in no

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # token_cli.sh - `airlock token create|list|revoke` end to end through the
 # built binary: outputs, exit codes (0 ok, 1 failed, 2 usage), file modes,
 # and that no token or hash is ever printed or stored in clear.

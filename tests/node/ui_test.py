@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Tests of the node's web UI server side (src/node/node_ui.c, docs/api.md
 "Web UI"): the embedded files and their security headers, login sessions,
 the session cookie on /v1 routes with its CSRF checks, revocation, logout,

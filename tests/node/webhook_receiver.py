@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """webhook_receiver.py - the receiving end of airlock's webhook tests
 (tests/node/webhook_test.sh).  It verifies every request the way a real
 receiver should (docs/node.md, "Webhook notifications"): HMAC-SHA256 over

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* webhook_test.c - driver for tests/node/webhook_test.sh: starts a webhook
  * (node_webhook.h) from the command line, queues events, waits for their
  * outcome, stops it and prints the counters as one JSON line.  The checks

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Webhook notification tests (src/node/node_webhook.c): starts
 # tests/node/webhook_receiver.py on 127.0.0.1 (plain HTTP, and HTTPS with a
 # throwaway CA when openssl is there), then runs the webhook-test driver

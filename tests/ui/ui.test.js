@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #!/usr/bin/env node
 /* ui.test.js - the node's web UI in a real browser (Debian's Chromium,
  * driven by playwright-core), against a real node started by

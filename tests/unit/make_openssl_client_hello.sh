@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # make_openssl_client_hello.sh - regenerate tests/unit/openssl_client_hello.h:
 # a ClientHello as `openssl s_client -servername capture.example.test` sends
 # it, captured by a one-shot python listener on 127.0.0.1 (nothing leaves

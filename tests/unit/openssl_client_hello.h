@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* openssl_client_hello.h - a ClientHello captured from OpenSSL 3.0.22
  * s_client -servername capture.example.test; made by make_openssl_client_hello.sh. */
 #define OPENSSL_CLIENT_HELLO_NAME "capture.example.test"

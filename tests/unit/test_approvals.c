@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_approvals.c - the approval store's state machine: approve, reject,
  * double answers, answers after expiry, the default action, single use,
  * binding and tenant/sandbox checks on use, "always" remembered across a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_audit.c - the audit trail (audit.c): appends and every query filter,
  * verification of an intact chain, and each kind of tampering done to the
  * database with SQLite directly (edit, delete, insert, swap, truncation

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_classify.c - action types, the catalogue loader (errors name the
  * pattern and the field), every construct of the match language on small
  * catalogues, and the shipped catalogue's coverage of the issue's families. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_client_ndjson.c - the NDJSON line assembler of the node client
  * (src/base/ndjson.c): lines split across feeds, several lines per feed, the
  * line cap, CR/blank handling, the unterminated tail, callback errors. */

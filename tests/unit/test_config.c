@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_config.c - airlock_spec_load_json / load_file and airlock_spec_validate. */
 #define _GNU_SOURCE
 #include <setjmp.h>

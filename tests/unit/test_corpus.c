@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_corpus.c - the classifier against tests/policy/corpus.tsv, with the
  * installed catalogue (data/dangerous-actions.json).  Prints the confusion
  * matrix; fails when a dangerous line is not flagged with its pattern, when

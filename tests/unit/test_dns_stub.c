@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_dns_stub.c - the DNS stub's answers (dns_stub.c) to wire-format
  * queries built here: allowed names get the synthetic A record or NODATA,
  * other names NXDOMAIN; malformed headers and questions get FORMERR or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_egress_rules.c - the egress proxy's pure decisions (egress_rules.c):
  * tables of host names to normalise, IP literals in every encoding, rules
  * to parse, allow/deny decisions (wildcards, suffix confusion, ports, deny

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_identity.c - the sandbox uid range and its leases (identity.c): the
  * range from subuid/subgid or the default, refusals, one uid per lease,
  * reuse only after every holder let go, a lease surviving its launcher

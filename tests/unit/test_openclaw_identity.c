@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_openclaw_identity.c - the OpenClaw device identity and its v3
  * signature (src/openclaw/oc_identity.c) against values airlock did not make:
  * a connect frame the official node host sent to a real gateway (captured in

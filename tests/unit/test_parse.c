@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_parse.c - airlock_parse_size, airlock_parse_bind, airlock_spec_add_env. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_pathpolicy.c - the bind guard: al_resolve_mount_source and
  * al_check_mount_target. */
 #define _GNU_SOURCE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_policy.c - the policy matrix: every autonomy level against every
  * action type, rule precedence (blockedActions > deny rules > readonly >
  * dangerous patterns > action rules > the level's default), dangerous

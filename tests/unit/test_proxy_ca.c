@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for the egress proxy's CA of inspected tunnels (proxy_ca.c):
  * the CA certificate's parameters (P-256, CA:TRUE pathlen 0, key usages,
  * validity, name constraints), its PEM holding no key, and leaf

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for the egress proxy's pure parts: request heads (smuggling
  * refusals, one request's body framing, the rewritten upstream head), the
  * token buckets and the network configuration (its errors, and the allow

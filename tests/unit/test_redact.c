@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_redact.c - redaction of secrets from argv and text (redact.c): a
  * table of argv vectors with what must be hidden and what must stay, one of
  * free-text strings, operator patterns, and UTF-8 clean-up.  Every result is

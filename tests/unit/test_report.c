@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_report.c - airlock_result_to_json: every field survives a round trip
  * through the JSON text. */
 #define _GNU_SOURCE

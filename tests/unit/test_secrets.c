@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_secrets.c - the secret store (secrets.c): round trips, what list
  * shows, and every way a value must fail to come back (another key, a row
  * moved to another name, a flipped byte, a key file others can read), each

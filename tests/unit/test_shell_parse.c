@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_shell_parse.c - the static sh reader: quoting, operators,
  * substitutions, redirections, here-docs, variables, wrappers, nested code,
  * path normalisation, limits and malformed input. */

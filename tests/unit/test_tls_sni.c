@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_tls_sni.c - the incremental ClientHello reader (tls_sni.c).  A small
  * builder makes ClientHellos with chosen names, ECH, padding and record
  * splits; each is fed whole, in every 2-chunk split and byte by byte, and

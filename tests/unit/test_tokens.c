@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_tokens.c - the node's token store (tokens.c) and state directory
  * checks (statedir.c), each test in a fresh mkdtemp state directory. */
 #define _GNU_SOURCE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_webhook_sign.c - the webhook signature (al_webhook_sign) against
  * values computed outside airlock, and the secret file checks
  * (al_webhook_secret_load).  Delivery itself is tested end to end by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cgroup.c - finding where each controller lives and creating one cgroup per
  * sandbox under the caller's own cgroup (so the host's limits on the caller
  * still apply on top).  What differs between versions is behind

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cgroup.h - resource limits through cgroups, whatever the host has: pure
  * v2, pure v1, or hybrid (v1 controllers beside a v2 mount).  Each
  * controller is placed on the hierarchy that actually carries it. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cgroup_backend.h - what differs between cgroup v1 and v2, as one table of
  * operations per version.  cgroup.c decides per controller which hierarchy
  * carries it and calls that version's table; the backends know nothing of

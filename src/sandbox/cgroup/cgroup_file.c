@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cgroup_file.c - reading and writing one cgroup file (see cgroup_file.h).
  * Apart from cgroup.c so that the backends use it without calling back into
  * the code that calls them. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cgroup_file.h - one file of a cgroup directory, written or read: the
  * helpers every backend (and cgroup.c) uses. */
 #ifndef AIRLOCK_CGROUP_FILE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cgroup_v1.c - limits on a legacy (v1) hierarchy: one directory per
  * controller.  Memory+swap is capped through memsw when the kernel accounts
  * swap; without swap accounting only RAM is capped, and the caller reports

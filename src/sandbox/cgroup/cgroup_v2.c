@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cgroup_v2.c - limits on the unified (v2) hierarchy: one directory for all
  * controllers, which must first be enabled in every ancestor's
  * cgroup.subtree_control. */

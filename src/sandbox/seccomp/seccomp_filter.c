@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* seccomp_filter.c - which syscalls a sandboxed process may not make.
  *
  * Default allow with a deny list (EPERM), like Docker's profile inverted:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* seccomp_filter.h - the syscall filter.  Its rules are compiled with
  * libseccomp at build time (tools/seccomp_gen) into a BPF program that the
  * sandbox's init installs as it is: no filter compilation on the launch path. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* seccomp_program.c - the built-in seccomp programs (generated at build time
  * from the rules in seccomp_filter.c) and their installation in the child. */
 #define _GNU_SOURCE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* attack.c - escape attempts run from inside a real airlock sandbox by
  * tests/attack/run.sh.  Each subcommand tries one thing a hostile agent
  * would try and prints "BLOCKED: ..." (exit 0) when the sandbox stopped it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* euid.c - prints the real and effective uid; made setuid-root by the
  * attack suite to show that setuid bits give nothing inside a sandbox. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* static_probe.c - a statically linked probe for --image runs: the image
  * holds nothing but this binary, so it must not need the host's libraries.
  * Prints what of the host it can see and whether the image is writable. */
