@@ -49,11 +49,10 @@ static json_t *make_record(int i) {
       "{s:s, s:s, s:s, s:s, s:[s, s, s], s:s, s:[s, s, s, s], s:[s, s], s:[], s:s, s:s, s:i, s:i, s:I, s:I, s:i,"
       " s:n, s:i}",
       "kind", "exec.result", "tenant", tenant, "sandbox", "sb_3f9a2c1e", "exec_id", exec_id, "argv", "sh", "-c",
-      "cd /workspace && npm test 2>&1 | tail -50", "cwd", "/workspace", "env_keys", "CI", "HOME", "NODE_ENV",
-      "PATH", "actions", "code_exec", "file_read", "dangerous", "decision", "allow", "rule",
-      "default", "exit_code", i % 3 == 0 ? 1 : 0, "duration_ms", 1000 + i % 5000, "cpu_user_us",
-      (json_int_t)1523000 + i, "cpu_sys_us", (json_int_t)210000 + i, "max_rss_kb", 187340, "kill_reason",
-      "output_bytes", 10234 + i % 1000);
+      "cd /workspace && npm test 2>&1 | tail -50", "cwd", "/workspace", "env_keys", "CI", "HOME", "NODE_ENV", "PATH",
+      "actions", "code_exec", "file_read", "dangerous", "decision", "allow", "rule", "default", "exit_code",
+      i % 3 == 0 ? 1 : 0, "duration_ms", 1000 + i % 5000, "cpu_user_us", (json_int_t)1523000 + i, "cpu_sys_us",
+      (json_int_t)210000 + i, "max_rss_kb", 187340, "kill_reason", "output_bytes", 10234 + i % 1000);
   if (rec == NULL) {
     fprintf(stderr, "audit-bench: out of memory\n");
     exit(1);
@@ -283,18 +282,10 @@ int main(int argc, char **argv) {
   int opt;
   while ((opt = getopt(argc, argv, "d:n:t:")) != -1) {
     switch (opt) {
-    case 'd':
-      base_arg = optarg;
-      break;
-    case 'n':
-      writer_records = strtoul(optarg, NULL, 10);
-      break;
-    case 't':
-      single_secs = strtod(optarg, NULL);
-      break;
-    default:
-      fprintf(stderr, "usage: audit-bench [-d DIR] [-n WRITER_RECORDS] [-t SINGLE_SECONDS]\n");
-      return 2;
+    case 'd': base_arg = optarg; break;
+    case 'n': writer_records = strtoul(optarg, NULL, 10); break;
+    case 't': single_secs = strtod(optarg, NULL); break;
+    default: fprintf(stderr, "usage: audit-bench [-d DIR] [-n WRITER_RECORDS] [-t SINGLE_SECONDS]\n"); return 2;
     }
   }
   writer_records -= writer_records % (PRODUCERS * BATCH);
@@ -322,8 +313,8 @@ int main(int argc, char **argv) {
   free(body);
   json_decref(sample_rec);
   fsync_baseline(base);
-  printf("%-32s %9s %8s %11s %8s %10s %10s %10s\n", "case", "records", "seconds", "records/s", "commits",
-         "per commit", "p50 ms", "p99 ms");
+  printf("%-32s %9s %8s %11s %8s %10s %10s %10s\n", "case", "records", "seconds", "records/s", "commits", "per commit",
+         "p50 ms", "p99 ms");
   case_single(base, single_secs);
   case_batches(base, writer_records / 4);
   case_writer(base, "writer, 4 producer threads", writer_records, 0);

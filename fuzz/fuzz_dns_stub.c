@@ -43,9 +43,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   return 0;
 }
 
-static unsigned g16(const uint8_t *b) {
-  return (unsigned)(b[0] << 8 | b[1]);
-}
+static unsigned g16(const uint8_t *b) { return (unsigned)(b[0] << 8 | b[1]); }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const al_egress_ruleset *rs = sets[size > 0 ? data[0] & 1 : 0];
@@ -90,8 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     } else if (n != qend) {
       abort();
     }
-    if (info.verdict == AL_DNS_ALLOW &&
-        (qd != 1 || an != (info.qtype == 1) || !al_egress_name_allowed(rs, info.name)))
+    if (info.verdict == AL_DNS_ALLOW && (qd != 1 || an != (info.qtype == 1) || !al_egress_name_allowed(rs, info.name)))
       abort();
   }
   free(out);

@@ -22,8 +22,9 @@ static void head(const uint8_t *data, size_t size) {
     abort();
   if (r != 1)
     return;
-  if (h.len == 0 || h.len > size || (h.content_length >= 0 && h.transfer_encoding) || h.n_cookies > AL_HTTP_HEAD_COOKIES ||
-      h.method[0] == '\0' || memchr(h.method, '\0', sizeof(h.method)) == NULL || memchr(h.path, '\0', sizeof(h.path)) == NULL)
+  if (h.len == 0 || h.len > size || (h.content_length >= 0 && h.transfer_encoding) ||
+      h.n_cookies > AL_HTTP_HEAD_COOKIES || h.method[0] == '\0' || memchr(h.method, '\0', sizeof(h.method)) == NULL ||
+      memchr(h.path, '\0', sizeof(h.path)) == NULL)
     abort();
   if (h.authorization && (h.authorization < buf || h.authorization + h.authorization_len > buf + h.len))
     abort();

@@ -42,8 +42,8 @@ static void fuzz_size(const char *s) {
  * targets: absolute, not "/", no empty, "." or ".." components, no trailing
  * slash, not on or under a system path. */
 static void check_clean_target(const char *dst) {
-  static const char *const system[] = {"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32",
-                                       "etc", "proc", "dev", "sys", "run"};
+  static const char *const system[] = {"usr",    "bin", "sbin", "lib", "lib32", "lib64",
+                                       "libx32", "etc", "proc", "dev", "sys",   "run"};
   size_t len = strlen(dst);
   if (len < 2 || dst[0] != '/' || dst[len - 1] == '/' || len >= PATH_MAX / 2)
     abort();

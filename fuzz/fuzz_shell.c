@@ -59,11 +59,11 @@ static void check_shell(const al_shell *sh) {
       abort();
     if (s->parent < -1 || s->parent >= (int)sh->n || s->parent == (int)i)
       abort();
-    if (s->pipe_from >= 0 && ((size_t)s->pipe_from >= sh->n || sh->segs[s->pipe_from].pipe_to != (int)i ||
-                              !(s->flags & AL_SEG_PIPED_INTO)))
+    if (s->pipe_from >= 0 &&
+        ((size_t)s->pipe_from >= sh->n || sh->segs[s->pipe_from].pipe_to != (int)i || !(s->flags & AL_SEG_PIPED_INTO)))
       abort();
-    if (s->pipe_to >= 0 && ((size_t)s->pipe_to >= sh->n || sh->segs[s->pipe_to].pipe_from != (int)i ||
-                            !(s->flags & AL_SEG_PIPES_OUT)))
+    if (s->pipe_to >= 0 &&
+        ((size_t)s->pipe_to >= sh->n || sh->segs[s->pipe_to].pipe_from != (int)i || !(s->flags & AL_SEG_PIPES_OUT)))
       abort();
   }
 }

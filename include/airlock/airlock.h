@@ -53,51 +53,51 @@ typedef enum {
 } airlock_pty_mode;
 
 typedef struct airlock_bind {
-  char *src;      /* host path, as given */
-  char *dst;      /* absolute path inside the sandbox */
+  char *src; /* host path, as given */
+  char *dst; /* absolute path inside the sandbox */
   bool writable;
 } airlock_bind;
 
 /* Everything that describes one sandbox.  Fill with airlock_spec_init(),
  * then a config file and/or flags; airlock_spec_validate() checks it. */
 typedef struct airlock_spec {
-  char **argv;          /* command, NULL-terminated; borrowed */
-  char *cwd;            /* working directory inside; default /workspace or HOME */
-  char *image;          /* read-only root directory; NULL = host /usr etc. */
-  char *workspace;      /* host dir mounted at /workspace */
-  int workspace_fd;     /* an O_PATH descriptor of that dir which the caller opened and checked itself
+  char **argv;      /* command, NULL-terminated; borrowed */
+  char *cwd;        /* working directory inside; default /workspace or HOME */
+  char *image;      /* read-only root directory; NULL = host /usr etc. */
+  char *workspace;  /* host dir mounted at /workspace */
+  int workspace_fd; /* an O_PATH descriptor of that dir which the caller opened and checked itself
                            (the node, below a tenant's root): used instead of opening workspace; -1 = none */
   bool workspace_rw;
-  bool workspace_none;  /* config said workspaceAccess "none": mount no workspace */
-  char *output;         /* host dir mounted rw at /output */
+  bool workspace_none; /* config said workspaceAccess "none": mount no workspace */
+  char *output;        /* host dir mounted rw at /output */
   airlock_bind *binds;
   size_t n_binds;
-  char **env;           /* "K=V" strings given by the user */
+  char **env; /* "K=V" strings given by the user */
   size_t n_env;
-  uint32_t uid;         /* uid and gid inside: 1001 or 0 */
+  uint32_t uid; /* uid and gid inside: 1001 or 0 */
   char *hostname;
 
   int64_t memory_bytes; /* memory + swap */
   double cpus;
   int64_t pids;
   double timeout_sec;
-  int64_t disk_bytes;   /* all writable tmpfs space together */
+  int64_t disk_bytes; /* all writable tmpfs space together */
   int64_t nofile;
   bool tmp_exec;
-  bool allow_degraded;  /* accept rlimit fallbacks where cgroups are missing, and a workspace that cannot
+  bool allow_degraded;        /* accept rlimit fallbacks where cgroups are missing, and a workspace that cannot
                            be idmapped (the sandbox then runs as the workspace's owner) */
   bool allow_writable_system; /* a writable workspace, output or bind may be a directory of root's or of a
                            system uid, or under /usr, /etc, /var, /opt, /srv, /boot, /lib*, /bin, /sbin */
-  airlock_bind *sockets; /* host unix sockets bound by name (src: socket, dst: path inside); every other
+  airlock_bind *sockets;      /* host unix sockets bound by name (src: socket, dst: path inside); every other
                            socket in a mounted tree is masked */
   size_t n_sockets;
   airlock_network network;
-  char *network_json;   /* proxy mode: settings handed to the egress proxy, a JSON object (the
+  char *network_json; /* proxy mode: settings handed to the egress proxy, a JSON object (the
                            config's "network" object, rules of airlock_spec_add_egress_rule()
                            appended to its allow/deny); NULL = none */
-  char *egress_log;     /* proxy mode: file for the proxy's JSON-lines records; NULL = stderr */
-  int egress_log_fd;    /* proxy mode: a descriptor for those records instead (the node's pipe); -1 = none */
-  char **secrets;       /* names in the secret store, each written to /run/secrets/NAME */
+  char *egress_log;   /* proxy mode: file for the proxy's JSON-lines records; NULL = stderr */
+  int egress_log_fd;  /* proxy mode: a descriptor for those records instead (the node's pipe); -1 = none */
+  char **secrets;     /* names in the secret store, each written to /run/secrets/NAME */
   size_t n_secrets;
   char *state_dir;      /* the secret store's state directory; NULL = the default one */
   airlock_pty_mode pty; /* airlock_run(): the command's terminal (default auto) */
@@ -119,8 +119,7 @@ int airlock_spec_add_egress_rule(airlock_spec *spec, bool deny, const char *rule
 int airlock_spec_add_secret(airlock_spec *spec, const char *name, airlock_error **err);
 
 /* Load JSON config (airlock keys and the OpenClaw "sandbox" block) into spec. */
-int airlock_spec_load_json(airlock_spec *spec, const char *text, size_t len,
-                           airlock_error **err);
+int airlock_spec_load_json(airlock_spec *spec, const char *text, size_t len, airlock_error **err);
 int airlock_spec_load_file(airlock_spec *spec, const char *path, airlock_error **err);
 
 /* Parsers shared by config and flags. */
@@ -146,36 +145,36 @@ typedef enum {
  * "tmpfs", "timer" or "none" (only possible with allow_degraded). */
 typedef struct airlock_limit_report {
   const char *name;
-  int64_t value;        /* bytes, count, milli-cpus or milliseconds */
+  int64_t value; /* bytes, count, milli-cpus or milliseconds */
   const char *unit;
   const char *mechanism;
   bool degraded;
 } airlock_limit_report;
 
 typedef struct airlock_result {
-  int exit_code;        /* what the front end should exit with */
-  int signal;           /* signal that ended the command, 0 if it exited */
+  int exit_code; /* what the front end should exit with */
+  int signal;    /* signal that ended the command, 0 if it exited */
   bool timed_out;
   bool oom_killed;
-  bool exec_failed;     /* command could not be executed (exit 126/127) */
+  bool exec_failed;      /* command could not be executed (exit 126/127) */
   bool killed_by_signal; /* ended by a repeated signal to the launcher */
   int64_t wall_ms;
   int64_t cpu_user_ms;
   int64_t cpu_sys_ms;
   int64_t max_rss_kb;
   airlock_limit_report limits[AIRLOCK_LIMIT_COUNT];
-  int landlock_abi;     /* 0 when the kernel has no Landlock */
+  int landlock_abi; /* 0 when the kernel has no Landlock */
   bool seccomp;
-  char *degraded_note;  /* human readable, NULL when nothing degraded */
+  char *degraded_note; /* human readable, NULL when nothing degraded */
   airlock_network network;
-  char *egress_json;    /* proxy mode: the report's "egress" object (JSON text); NULL otherwise */
+  char *egress_json; /* proxy mode: the report's "egress" object (JSON text); NULL otherwise */
   /* who the sandbox is on the host: "allocated" (a uid of airlock's range, leased for this sandbox),
      "caller" (rootless: the caller's own uid) or "workspace-owner" (degraded: no idmapped mount) */
   const char *identity;
   uint32_t host_uid, host_gid;
-  bool idmapped;        /* workspace, output and binds are idmapped mounts */
+  bool idmapped;           /* workspace, output and binds are idmapped mounts */
   unsigned sockets_masked; /* unix sockets found in mounted trees and made unreachable */
-  char **sockets_allowed; /* host sockets bound by name (--bind-socket), NULL-terminated; NULL = none */
+  char **sockets_allowed;  /* host sockets bound by name (--bind-socket), NULL-terminated; NULL = none */
 } airlock_result;
 
 void airlock_result_clear(airlock_result *result);

@@ -40,8 +40,8 @@ typedef struct airlock_client_tls {
  * "Authorization: Bearer TOKEN".  tls is only accepted for https:// nodes.
  * Opening does not connect: the first request does.  Close with
  * airlock_client_close(). */
-int airlock_client_open(const char *node, const char *token, const airlock_client_tls *tls,
-                        airlock_client **out, airlock_error **err);
+int airlock_client_open(const char *node, const char *token, const airlock_client_tls *tls, airlock_client **out,
+                        airlock_error **err);
 /* Closes the connection and frees the client; sets *c to NULL.  NULL is fine. */
 void airlock_client_close(airlock_client **c);
 
@@ -56,15 +56,15 @@ typedef struct airlock_exec_limits {
 
 /* One command.  Zero-initialize, then set argv or command (exactly one). */
 typedef struct airlock_exec_request {
-  char *const *argv;         /* NULL-terminated program and arguments */
-  const char *command;       /* or a shell string, run as /bin/sh -c command */
-  const char *sandbox_id;    /* run in this persistent sandbox; NULL = a fresh one */
-  const char *cwd;           /* absolute directory inside; NULL = node default */
-  char *const *env;          /* n_env "K=V" strings; a later K replaces an earlier one */
+  char *const *argv;      /* NULL-terminated program and arguments */
+  const char *command;    /* or a shell string, run as /bin/sh -c command */
+  const char *sandbox_id; /* run in this persistent sandbox; NULL = a fresh one */
+  const char *cwd;        /* absolute directory inside; NULL = node default */
+  char *const *env;       /* n_env "K=V" strings; a later K replaces an earlier one */
   size_t n_env;
-  const void *stdin_data;    /* standard input; sent whenever non-NULL, even with stdin_len 0 */
+  const void *stdin_data; /* standard input; sent whenever non-NULL, even with stdin_len 0 */
   size_t stdin_len;
-  int64_t timeout_ms;        /* wall-clock limit; 0 = node default (30 s) */
+  int64_t timeout_ms; /* wall-clock limit; 0 = node default (30 s) */
   airlock_exec_limits limits;
   int64_t max_output_bytes;  /* cap on captured stdout+stderr without streaming; 0 = node default */
   bool detach_on_disconnect; /* streaming only (refused without on_output): keep running if this client goes away */
@@ -73,7 +73,7 @@ typedef struct airlock_exec_request {
      size changes go through airlock_client_exec_input() / _resize() with the exec's id (on_started).
      Refused with stdin_data. */
   bool pty;
-  unsigned rows, cols;       /* pty: the initial window size; 0 = the kernel's default */
+  unsigned rows, cols; /* pty: the initial window size; 0 = the kernel's default */
   /* streaming: called once, from inside airlock_client_exec(), with the exec's id as soon as the node has
      accepted it (before output); ctx is airlock_client_exec()'s.  May be NULL. */
   void (*on_started)(void *ctx, const char *exec_id);
@@ -82,25 +82,25 @@ typedef struct airlock_exec_request {
 /* What happened, shaped like airlock_result.  Zeroed by airlock_client_exec()
  * before anything else; release with airlock_exec_result_clear(). */
 typedef struct airlock_exec_result {
-  int exit_code;          /* as `airlock run`: 124 timeout, 137 OOM, 126/127 not executable / not found */
-  int signal;             /* signal that ended the command, 0 if it exited */
+  int exit_code; /* as `airlock run`: 124 timeout, 137 OOM, 126/127 not executable / not found */
+  int signal;    /* signal that ended the command, 0 if it exited */
   bool timed_out;
   bool oom_killed;
-  bool truncated;         /* captured output went over max_output_bytes */
+  bool truncated; /* captured output went over max_output_bytes */
   bool success;
   int64_t wall_ms;
   int64_t cpu_user_ms;
   int64_t cpu_sys_ms;
   int64_t max_rss_kb;
-  char *exec_id;          /* "ex_...", NULL if the node did not say */
-  char *error;            /* the node's "error" text of the result, NULL when null */
-  char *stdout_data;      /* without streaming: captured output, NUL-terminated */
-  size_t stdout_len;      /*   (the lengths exclude the NUL; data may hold NULs) */
+  char *exec_id;     /* "ex_...", NULL if the node did not say */
+  char *error;       /* the node's "error" text of the result, NULL when null */
+  char *stdout_data; /* without streaming: captured output, NUL-terminated */
+  size_t stdout_len; /*   (the lengths exclude the NUL; data may hold NULs) */
   char *stderr_data;
   size_t stderr_len;
-  long http_status;       /* status of the node's answer; 0 when none arrived */
-  char *http_error_code;  /* error.code of a 4xx/5xx answer ("over_capacity", ...) */
-  long retry_after_s;     /* Retry-After of the answer (429), in seconds; -1 when absent */
+  long http_status;      /* status of the node's answer; 0 when none arrived */
+  char *http_error_code; /* error.code of a 4xx/5xx answer ("over_capacity", ...) */
+  long retry_after_s;    /* Retry-After of the answer (429), in seconds; -1 when absent */
 } airlock_exec_result;
 
 void airlock_exec_result_clear(airlock_exec_result *res);
@@ -118,8 +118,8 @@ typedef int (*airlock_output_fn)(void *ctx, int fd, const char *data, size_t len
  * (res->http_status, http_error_code and retry_after_s say how; the message
  * reads "node refused the request (429 over_capacity): ..."), could not be
  * reached, or broke the protocol.  res is filled as far as known either way. */
-int airlock_client_exec(airlock_client *c, const airlock_exec_request *req, airlock_output_fn on_output,
-                        void *ctx, airlock_exec_result *res, airlock_error **err);
+int airlock_client_exec(airlock_client *c, const airlock_exec_request *req, airlock_output_fn on_output, void *ctx,
+                        airlock_exec_result *res, airlock_error **err);
 
 /* POST /v1/execs/{id}/input: len bytes for the terminal of a running pty
  * exec, as if typed (a terminal's end of file is its VEOF character, ^D).
@@ -134,8 +134,7 @@ int airlock_client_exec_resize(airlock_client *c, const char *exec_id, unsigned 
 
 /* POST /v1/sandboxes with json_body (NULL = "{}", every field defaulted);
  * *id_out gets the new sandbox's id (caller frees). */
-int airlock_client_sandbox_create(airlock_client *c, const char *json_body, char **id_out,
-                                  airlock_error **err);
+int airlock_client_sandbox_create(airlock_client *c, const char *json_body, char **id_out, airlock_error **err);
 /* DELETE /v1/sandboxes/{id}. */
 int airlock_client_sandbox_destroy(airlock_client *c, const char *id, airlock_error **err);
 
@@ -146,9 +145,8 @@ int airlock_client_sandbox_destroy(airlock_client *c, const char *id, airlock_er
  * *resp the answer's body, NUL-terminated, resp_len excluding the NUL
  * (status, resp and resp_len may be NULL; free *resp).  Returns 0 on 2xx;
  * -1 with *err otherwise, *status and *resp still filled. */
-int airlock_client_request(airlock_client *c, const char *method, const char *path, const void *body,
-                           size_t body_len, long *status, char **resp, size_t *resp_len,
-                           airlock_error **err);
+int airlock_client_request(airlock_client *c, const char *method, const char *path, const void *body, size_t body_len,
+                           long *status, char **resp, size_t *resp_len, airlock_error **err);
 
 #ifdef __cplusplus
 }

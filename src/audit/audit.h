@@ -74,8 +74,7 @@ void al_audit_writer_stats_get(al_audit_writer *w, al_audit_writer_stats *out);
  * time its commit took (transaction, fsync, head file; retries included)
  * and whether it was stored: for metrics and audit-bench.  Set it before
  * the first submit. */
-void al_audit_writer_observe(al_audit_writer *w, void (*fn)(size_t n, uint64_t commit_ns, bool ok, void *ud),
-                             void *ud);
+void al_audit_writer_observe(al_audit_writer *w, void (*fn)(size_t n, uint64_t commit_ns, bool ok, void *ud), void *ud);
 /* Flushes, joins, frees; NULL ok. */
 void al_audit_writer_stop(al_audit_writer *w);
 
@@ -107,25 +106,25 @@ int al_audit_query(al_audit *a, const al_audit_filter *f, int (*cb)(json_t *rec,
 
 typedef enum {
   AL_AUDIT_INTACT = 0,
-  AL_AUDIT_HASH_MISMATCH,  /* the record's content or hash was changed, or it does not chain to the one before */
-  AL_AUDIT_MISSING,        /* a gap in seq: bad_seq is the first missing record */
-  AL_AUDIT_SEQ_MISMATCH,   /* the row holds another record's body: moved, swapped or shifted */
-  AL_AUDIT_INSERTED,       /* a row where none can be: at or before the start of the chain */
-  AL_AUDIT_MALFORMED,      /* the body is not a JSON object with an integer "seq" */
-  AL_AUDIT_COLUMNS,        /* the filter columns disagree with the body (a record hidden from queries) */
-  AL_AUDIT_TRUNCATED,      /* newest records missing: the head file (or expected head) is beyond the last record */
-  AL_AUDIT_HEAD_MISMATCH,  /* the record at the head file's (or expected) seq has another hash */
-  AL_AUDIT_HEAD_MISSING,   /* records exist but audit.head is missing or unreadable */
-  AL_AUDIT_ANCHOR,         /* the retention anchor is not where the newest prune record says */
+  AL_AUDIT_HASH_MISMATCH, /* the record's content or hash was changed, or it does not chain to the one before */
+  AL_AUDIT_MISSING,       /* a gap in seq: bad_seq is the first missing record */
+  AL_AUDIT_SEQ_MISMATCH,  /* the row holds another record's body: moved, swapped or shifted */
+  AL_AUDIT_INSERTED,      /* a row where none can be: at or before the start of the chain */
+  AL_AUDIT_MALFORMED,     /* the body is not a JSON object with an integer "seq" */
+  AL_AUDIT_COLUMNS,       /* the filter columns disagree with the body (a record hidden from queries) */
+  AL_AUDIT_TRUNCATED,     /* newest records missing: the head file (or expected head) is beyond the last record */
+  AL_AUDIT_HEAD_MISMATCH, /* the record at the head file's (or expected) seq has another hash */
+  AL_AUDIT_HEAD_MISSING,  /* records exist but audit.head is missing or unreadable */
+  AL_AUDIT_ANCHOR,        /* the retention anchor is not where the newest prune record says */
 } al_audit_problem;
 
 typedef struct {
   uint64_t checked, first_seq, last_seq, bad_seq;
   char problem[256];
-  char head_hash[65];       /* hash of last_seq (or of the anchor when no record is left) */
-  al_audit_problem kind;    /* AL_AUDIT_INTACT when intact */
-  uint64_t anchor_seq;      /* last pruned record; 0 = nothing pruned */
-  uint64_t head_file_seq;   /* what audit.head says (it may lag behind last_seq by a commit in flight) */
+  char head_hash[65];     /* hash of last_seq (or of the anchor when no record is left) */
+  al_audit_problem kind;  /* AL_AUDIT_INTACT when intact */
+  uint64_t anchor_seq;    /* last pruned record; 0 = nothing pruned */
+  uint64_t head_file_seq; /* what audit.head says (it may lag behind last_seq by a commit in flight) */
 } al_audit_verify_result;
 
 /* 0 intact, 1 tampered (r->kind, r->bad_seq and r->problem say which record

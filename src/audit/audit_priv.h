@@ -71,8 +71,7 @@ int al_audit_derive_columns(json_t *rec, al_audit_columns *c);
 void al_audit_columns_clear(al_audit_columns *c);
 /* Number, hash and insert one record after (*seq, hash), inside an open
  * write transaction; both advance. */
-int al_audit_append_locked(al_audit *a, json_t *rec, uint64_t *seq, char hash[65], int64_t now,
-                           airlock_error **err);
+int al_audit_append_locked(al_audit *a, json_t *rec, uint64_t *seq, char hash[65], int64_t now, airlock_error **err);
 
 /* --- audit_verify.c ---------------------------------------------------------- */
 

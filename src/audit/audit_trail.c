@@ -27,21 +27,20 @@
 const char al_audit_genesis_hash[AL_AUDIT_HASH_HEX + 1] =
     "0000000000000000000000000000000000000000000000000000000000000000";
 
-static const char schema_sql[] =
-    "CREATE TABLE IF NOT EXISTS records ("
-    " seq INTEGER PRIMARY KEY,"
-    " ts_ms INTEGER NOT NULL,"
-    " kind TEXT NOT NULL,"
-    " tenant TEXT,"
-    " decision TEXT,"
-    " actions TEXT," /* ",type1,type2," so that one type is matched with instr() */
-    " exit_code INTEGER,"
-    " body TEXT NOT NULL,"
-    " hash TEXT NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS records_ts ON records(ts_ms);"
-    "CREATE INDEX IF NOT EXISTS records_tenant ON records(tenant, seq);"
-    /* anchor_seq, anchor_hash: the last pruned record */
-    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value);";
+static const char schema_sql[] = "CREATE TABLE IF NOT EXISTS records ("
+                                 " seq INTEGER PRIMARY KEY,"
+                                 " ts_ms INTEGER NOT NULL,"
+                                 " kind TEXT NOT NULL,"
+                                 " tenant TEXT,"
+                                 " decision TEXT,"
+                                 " actions TEXT," /* ",type1,type2," so that one type is matched with instr() */
+                                 " exit_code INTEGER,"
+                                 " body TEXT NOT NULL,"
+                                 " hash TEXT NOT NULL);"
+                                 "CREATE INDEX IF NOT EXISTS records_ts ON records(ts_ms);"
+                                 "CREATE INDEX IF NOT EXISTS records_tenant ON records(tenant, seq);"
+                                 /* anchor_seq, anchor_hash: the last pruned record */
+                                 "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value);";
 
 static const char insert_sql[] = "INSERT INTO records (seq, ts_ms, kind, tenant, decision, actions, exit_code, body,"
                                  " hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
@@ -66,8 +65,7 @@ int al_audit_chain_hash(al_audit *a, const char *prev_hex, uint64_t seq, const c
   int num_len = snprintf(num, sizeof(num), "%" PRIu64, seq);
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int md_len = 0;
-  if (EVP_DigestInit_ex2(a->md, a->sha256, NULL) != 1 ||
-      EVP_DigestUpdate(a->md, prev_hex, AL_AUDIT_HASH_HEX) != 1 ||
+  if (EVP_DigestInit_ex2(a->md, a->sha256, NULL) != 1 || EVP_DigestUpdate(a->md, prev_hex, AL_AUDIT_HASH_HEX) != 1 ||
       EVP_DigestUpdate(a->md, num, (size_t)num_len) != 1 || EVP_DigestUpdate(a->md, body, body_len) != 1 ||
       EVP_DigestFinal_ex(a->md, md, &md_len) != 1 || md_len * 2 != AL_AUDIT_HASH_HEX)
     return -1;
@@ -221,8 +219,8 @@ static int adopt_orphan_head(al_audit *a, airlock_error **err) {
     return -1;
   uint64_t cur;
   char cur_hash[65];
-  if (al_audit_current_head(a, &cur, cur_hash, err) < 0 ||
-      (cur == 0 && al_audit_write_anchor(a, seq, hash, err) < 0) || exec_sql(a->db, "COMMIT", err) < 0) {
+  if (al_audit_current_head(a, &cur, cur_hash, err) < 0 || (cur == 0 && al_audit_write_anchor(a, seq, hash, err) < 0) ||
+      exec_sql(a->db, "COMMIT", err) < 0) {
     al_sqlite_rollback_if_open(a->db);
     return -1;
   }
@@ -251,8 +249,8 @@ int al_audit_open(const char *state_dir, bool create, al_audit **out, airlock_er
     return -1;
   }
   /* NOMUTEX: one thread at a time (audit.h).  NOFOLLOW: the file checked is the file opened. */
-  int rc = sqlite3_open_v2(a->db_path, &a->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
-                           NULL);
+  int rc =
+      sqlite3_open_v2(a->db_path, &a->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW, NULL);
   if (rc != SQLITE_OK) {
     if (a->db != NULL)
       db_err(err, a->db, "cannot open");
@@ -377,8 +375,7 @@ static int bind_textn(sqlite3_stmt *st, int idx, const char *s, size_t len) {
 }
 
 /* Number, hash and insert one record after (*seq, hash); both advance. */
-int al_audit_append_locked(al_audit *a, json_t *rec, uint64_t *seq, char hash[65], int64_t now,
-                           airlock_error **err) {
+int al_audit_append_locked(al_audit *a, json_t *rec, uint64_t *seq, char hash[65], int64_t now, airlock_error **err) {
   if (!json_is_object(rec))
     return al_err(err, 0, "an audit record must be a JSON object");
   json_t *kind = json_object_get(rec, "kind");
@@ -453,9 +450,7 @@ fail:
   return -1;
 }
 
-int al_audit_append(al_audit *a, json_t *rec, airlock_error **err) {
-  return al_audit_append_many(a, &rec, 1, err);
-}
+int al_audit_append(al_audit *a, json_t *rec, airlock_error **err) { return al_audit_append_many(a, &rec, 1, err); }
 
 int al_audit_head(al_audit *a, uint64_t *seq, char hash_hex[65], airlock_error **err) {
   if (exec_sql(a->db, "BEGIN", err) < 0)

@@ -153,8 +153,9 @@ static int verify_locked(al_audit *a, head_check *file, head_check *expect, al_a
     if (seq != prev_seq + 1) {
       if (seq == prev_seq + 2)
         return tampered(r, AL_AUDIT_MISSING, prev_seq + 1, "record %" PRIu64 ": missing (deleted)", prev_seq + 1);
-      return tampered(r, AL_AUDIT_MISSING, prev_seq + 1, "record %" PRIu64 ": missing, and %" PRIu64
-                      " more up to %" PRIu64 " (deleted)", prev_seq + 1, seq - prev_seq - 2, seq - 1);
+      return tampered(r, AL_AUDIT_MISSING, prev_seq + 1,
+                      "record %" PRIu64 ": missing, and %" PRIu64 " more up to %" PRIu64 " (deleted)", prev_seq + 1,
+                      seq - prev_seq - 2, seq - 1);
     }
     const char *body = (const char *)sqlite3_column_text(st, 7);
     size_t body_len = (size_t)sqlite3_column_bytes(st, 7);
@@ -162,8 +163,7 @@ static int verify_locked(al_audit *a, head_check *file, head_check *expect, al_a
     json_auto_t *rec = body ? json_loadb(body, body_len, 0, &jerr) : NULL;
     json_t *body_seq = json_object_get(rec, "seq");
     if (!json_is_object(rec) || !json_is_integer(body_seq))
-      return tampered(r, AL_AUDIT_MALFORMED, seq, "record %" PRIu64 ": its body is not a JSON object with a seq",
-                      seq);
+      return tampered(r, AL_AUDIT_MALFORMED, seq, "record %" PRIu64 ": its body is not a JSON object with a seq", seq);
     if ((uint64_t)json_integer_value(body_seq) != seq || json_integer_value(body_seq) < 0)
       return tampered(r, AL_AUDIT_SEQ_MISMATCH, seq,
                       "record %" PRIu64 ": holds the body of record %" JSON_INTEGER_FORMAT
@@ -235,7 +235,8 @@ static int verify_locked(al_audit *a, head_check *file, head_check *expect, al_a
   if (expect != NULL && expect->set) {
     int c = check_head(expect, "the expected head", last, anchor_seq, anchor_hash, r);
     if (c == 2)
-      return al_err(err, 0, "record %" PRIu64 " of the expected head was pruned (records up to %" PRIu64
+      return al_err(err, 0,
+                    "record %" PRIu64 " of the expected head was pruned (records up to %" PRIu64
                     " are); it can no longer be checked: anchor a newer head",
                     expect->seq, anchor_seq);
     if (c == 1)
@@ -310,8 +311,8 @@ int al_audit_prune(al_audit *a, int64_t older_than_ms, uint64_t *removed, airloc
     /* the old end only: everything before the first record (in seq order)
      * that is not older than the cutoff */
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(a->db, "SELECT seq FROM records WHERE ts_ms >= ?1 ORDER BY seq LIMIT 1", -1, &st,
-                           NULL) != SQLITE_OK ||
+    if (sqlite3_prepare_v2(a->db, "SELECT seq FROM records WHERE ts_ms >= ?1 ORDER BY seq LIMIT 1", -1, &st, NULL) !=
+            SQLITE_OK ||
         sqlite3_bind_int64(st, 1, older_than_ms) != SQLITE_OK) {
       db_err(err, a->db, "cannot find the records to prune");
       goto fail;
@@ -356,9 +357,8 @@ int al_audit_prune(al_audit *a, int64_t older_than_ms, uint64_t *removed, airloc
   if (al_audit_write_anchor(a, through, through_hash, err) < 0)
     goto fail;
   {
-    json_auto_t *rec = json_pack("{s:s, s:I, s:s, s:I}", "kind", "prune", "through_seq",
-                                           (json_int_t)through, "through_hash", through_hash, "removed",
-                                           (json_int_t)*removed);
+    json_auto_t *rec = json_pack("{s:s, s:I, s:s, s:I}", "kind", "prune", "through_seq", (json_int_t)through,
+                                 "through_hash", through_hash, "removed", (json_int_t)*removed);
     if (rec == NULL) {
       al_err(err, ENOMEM, "prune record");
       goto fail;

@@ -84,21 +84,11 @@ static char *apply_spans(const char *s, size_t len, spans *sp) {
 
 /* --- character classes ---------------------------------------------------------- */
 
-static bool is_alnum(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-static bool is_key_char(char c) {
-  return is_alnum(c) || c == '_' || c == '-' || c == '.';
-}
-static bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-static bool is_quote(char c) {
-  return c == '"' || c == '\'' || c == '`';
-}
-static char lower(char c) {
-  return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
+static bool is_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+static bool is_key_char(char c) { return is_alnum(c) || c == '_' || c == '-' || c == '.'; }
+static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+static bool is_quote(char c) { return c == '"' || c == '\'' || c == '`'; }
+static char lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c; }
 
 /* Searches bounded by the text's length: each scan resumes after its last
  * hit, and a search that measured the rest of the text every time (as
@@ -125,16 +115,16 @@ static const char *find_ci(const char *s, size_t len, const char *from, const ch
 /* The end of a word-part of the name: DB_PASSWORD, apiKey, X-Api-Key,
  * accesstoken.  Separators are dropped first, so api_key is apikey. */
 static const char *const secret_words[] = {
-    "password", "passwd", "pwd", "secret", "secrets", "token", "apikey", "auth", "credential", "credentials",
-    "privatekey", "accesskey", "bearer", "passphrase",
+    "password", "passwd",     "pwd",         "secret",     "secrets",   "token",  "apikey",
+    "auth",     "credential", "credentials", "privatekey", "accesskey", "bearer", "passphrase",
 };
 /* Only as a whole part: openssl -pass, -passin; not bypass or compass. */
 static const char *const secret_parts[] = {"pass", "passin", "passout", "pw"};
 /* A last part that makes the value a reference to a secret, not the secret:
  * password_file, token_url, auth_type, private_key_path. */
 static const char *const harmless_last[] = {
-    "file", "path", "dir", "url", "uri", "name", "type", "id", "env", "len", "length", "count", "limit", "size",
-    "mode", "method", "ttl", "timeout", "expiry", "expires", "enabled", "required", "stdin",
+    "file",  "path", "dir",  "url",    "uri", "name",    "type",   "id",      "env",     "len",      "length", "count",
+    "limit", "size", "mode", "method", "ttl", "timeout", "expiry", "expires", "enabled", "required", "stdin",
 };
 
 static bool part_is(const char *p, size_t n, const char *word) {
@@ -213,7 +203,8 @@ static void add_value(const char *s, size_t len, size_t pos, bool colon, spans *
       pos++;
   if (pos >= len)
     return;
-  if (s[pos] == '"' || s[pos] == '\'' || (s[pos] == '\\' && pos + 1 < len && (s[pos + 1] == '"' || s[pos + 1] == '\''))) {
+  if (s[pos] == '"' || s[pos] == '\'' ||
+      (s[pos] == '\\' && pos + 1 < len && (s[pos + 1] == '"' || s[pos + 1] == '\''))) {
     bool escaped_quote = s[pos] == '\\';
     char q = escaped_quote ? s[pos + 1] : s[pos];
     size_t start = pos + (escaped_quote ? 2 : 1), end = start;
@@ -306,8 +297,8 @@ static bool word_is(const char *s, size_t n, const char *const *words, size_t co
 
 /* Schemes whose credential is the next word, and those whose parameters run
  * to the end of the header. */
-static const char *const word_schemes[] = {"bearer", "basic", "token", "negotiate", "ntlm", "apikey", "dpop",
-                                           "hoba", "mutual", "sso-key"};
+static const char *const word_schemes[] = {"bearer", "basic", "token", "negotiate", "ntlm",
+                                           "apikey", "dpop",  "hoba",  "mutual",    "sso-key"};
 static const char *const param_schemes[] = {"digest", "aws4-hmac-sha256", "oauth", "signature"};
 
 /* Authorization / Proxy-Authorization: NAME [: or =] [SCHEME] CREDENTIALS.
@@ -352,9 +343,7 @@ static void scan_cookie(const char *s, size_t len, bool to_end, spans *sp) {
   }
 }
 
-static bool is_token68(char c) {
-  return is_alnum(c) || strchr("-._~+/", c) != NULL;
-}
+static bool is_token68(char c) { return is_alnum(c) || strchr("-._~+/", c) != NULL; }
 
 /* "Bearer <token>" outside an Authorization header */
 static void scan_bearer(const char *s, size_t len, spans *sp) {
@@ -418,16 +407,11 @@ enum charset { UPPER_DIGIT, ALNUM, ALNUM_UNDERSCORE, ALNUM_DASH, BASE64URL };
 
 static bool in_charset(char c, enum charset cs) {
   switch (cs) {
-  case UPPER_DIGIT:
-    return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-  case ALNUM:
-    return is_alnum(c);
-  case ALNUM_UNDERSCORE:
-    return is_alnum(c) || c == '_';
-  case ALNUM_DASH:
-    return is_alnum(c) || c == '-';
-  case BASE64URL:
-    return is_alnum(c) || c == '-' || c == '_';
+  case UPPER_DIGIT: return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  case ALNUM: return is_alnum(c);
+  case ALNUM_UNDERSCORE: return is_alnum(c) || c == '_';
+  case ALNUM_DASH: return is_alnum(c) || c == '-';
+  case BASE64URL: return is_alnum(c) || c == '-' || c == '_';
   }
   return false;
 }
@@ -438,14 +422,14 @@ static const struct shape {
   size_t min;      /* characters after the prefix */
   bool need_digit; /* keeps slugs such as sk-learn-feature-extraction out */
 } shapes[] = {
-    {"AKIA", UPPER_DIGIT, 16, false},       {"ASIA", UPPER_DIGIT, 16, false},
-    {"ghp_", ALNUM, 36, false},             {"gho_", ALNUM, 36, false},
-    {"ghu_", ALNUM, 36, false},             {"ghs_", ALNUM, 36, false},
-    {"ghr_", ALNUM, 36, false},             {"github_pat_", ALNUM_UNDERSCORE, 22, false},
-    {"sk-", BASE64URL, 20, true},           {"xoxa-", ALNUM_DASH, 10, true},
-    {"xoxb-", ALNUM_DASH, 10, true},        {"xoxp-", ALNUM_DASH, 10, true},
-    {"xoxr-", ALNUM_DASH, 10, true},        {"xoxs-", ALNUM_DASH, 10, true},
-    {"AIza", BASE64URL, 35, false},         {"node_tok_", BASE64URL, 43, false},
+    {"AKIA", UPPER_DIGIT, 16, false}, {"ASIA", UPPER_DIGIT, 16, false},
+    {"ghp_", ALNUM, 36, false},       {"gho_", ALNUM, 36, false},
+    {"ghu_", ALNUM, 36, false},       {"ghs_", ALNUM, 36, false},
+    {"ghr_", ALNUM, 36, false},       {"github_pat_", ALNUM_UNDERSCORE, 22, false},
+    {"sk-", BASE64URL, 20, true},     {"xoxa-", ALNUM_DASH, 10, true},
+    {"xoxb-", ALNUM_DASH, 10, true},  {"xoxp-", ALNUM_DASH, 10, true},
+    {"xoxr-", ALNUM_DASH, 10, true},  {"xoxs-", ALNUM_DASH, 10, true},
+    {"AIza", BASE64URL, 35, false},   {"node_tok_", BASE64URL, 43, false},
 };
 
 static void scan_shapes(const char *s, size_t len, spans *sp) {

@@ -11,9 +11,7 @@
 #include <errno.h>
 #include <dirent.h>
 
-static inline void al_freep(void *p) {
-  free(*(void **)p);
-}
+static inline void al_freep(void *p) { free(*(void **)p); }
 static inline void al_closep(int *fd) {
   if (*fd >= 0) {
     int saved = errno;
@@ -36,8 +34,18 @@ static inline void al_closedirp(DIR **d) {
 #define _cleanup_closedir_ __attribute__((cleanup(al_closedirp)))
 
 /* Hand ownership out of a cleanup variable. */
-#define AL_STEAL(p) ({ __typeof__(p) _tmp = (p); (p) = (__typeof__(p))0; _tmp; })
-#define AL_STEAL_FD(fd) ({ int _tmp = (fd); (fd) = -1; _tmp; })
+#define AL_STEAL(p)                                                                                                    \
+  ({                                                                                                                   \
+    __typeof__(p) _tmp = (p);                                                                                          \
+    (p) = (__typeof__(p))0;                                                                                            \
+    _tmp;                                                                                                              \
+  })
+#define AL_STEAL_FD(fd)                                                                                                \
+  ({                                                                                                                   \
+    int _tmp = (fd);                                                                                                   \
+    (fd) = -1;                                                                                                         \
+    _tmp;                                                                                                              \
+  })
 
 #define AL_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

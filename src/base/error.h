@@ -10,11 +10,9 @@
 /* Set *err (if err is not NULL and *err unset) and return -1.  With errnum
  * != 0 the strerror text is appended: "what: strerror".  When memory runs
  * out *err is a shared "out of memory" error: a failure always has one. */
-int al_err(airlock_error **err, int errnum, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+int al_err(airlock_error **err, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Prepend "context: " to an existing error; returns -1. */
-int al_err_prefix(airlock_error **err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int al_err_prefix(airlock_error **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define _cleanup_error_ __attribute__((cleanup(airlock_error_free)))
 

@@ -22,9 +22,7 @@ void al_ndjson_clear(al_ndjson *nd) {
   nd->len = nd->cap = 0;
 }
 
-size_t al_ndjson_pending(const al_ndjson *nd) {
-  return nd->len;
-}
+size_t al_ndjson_pending(const al_ndjson *nd) { return nd->len; }
 
 static int too_long(al_ndjson *nd, airlock_error **err) {
   nd->failed = true;
@@ -32,8 +30,7 @@ static int too_long(al_ndjson *nd, airlock_error **err) {
 }
 
 /* Hand out one line, trimmed of a final '\r'; blank lines are skipped. */
-static int emit(al_ndjson *nd, const char *line, size_t len, al_ndjson_line_fn fn, void *ctx,
-                airlock_error **err) {
+static int emit(al_ndjson *nd, const char *line, size_t len, al_ndjson_line_fn fn, void *ctx, airlock_error **err) {
   if (len > 0 && line[len - 1] == '\r')
     len--;
   size_t i = 0;
@@ -68,8 +65,7 @@ static int append(al_ndjson *nd, const char *data, size_t len, airlock_error **e
   return 0;
 }
 
-int al_ndjson_feed(al_ndjson *nd, const char *data, size_t len, al_ndjson_line_fn fn, void *ctx,
-                   airlock_error **err) {
+int al_ndjson_feed(al_ndjson *nd, const char *data, size_t len, al_ndjson_line_fn fn, void *ctx, airlock_error **err) {
   if (nd->failed)
     return al_err(err, 0, "stream already failed");
   while (len > 0) {

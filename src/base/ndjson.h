@@ -18,7 +18,7 @@
 typedef int (*al_ndjson_line_fn)(void *ctx, const char *line, size_t len, airlock_error **err);
 
 typedef struct al_ndjson {
-  char *buf;       /* the unfinished line carried over between feeds */
+  char *buf; /* the unfinished line carried over between feeds */
   size_t len;
   size_t cap;
   size_t max_line; /* longest accepted line: bytes before the '\n' (a '\r' counts) */
@@ -29,8 +29,7 @@ void al_ndjson_init(al_ndjson *nd, size_t max_line);
 void al_ndjson_clear(al_ndjson *nd);
 /* Add len bytes; fn runs for every line they complete.  -1 when a line is
  * longer than max_line, memory runs out, or fn fails. */
-int al_ndjson_feed(al_ndjson *nd, const char *data, size_t len, al_ndjson_line_fn fn, void *ctx,
-                   airlock_error **err);
+int al_ndjson_feed(al_ndjson *nd, const char *data, size_t len, al_ndjson_line_fn fn, void *ctx, airlock_error **err);
 /* End of stream: an unterminated last line is handed to fn as a line. */
 int al_ndjson_finish(al_ndjson *nd, al_ndjson_line_fn fn, void *ctx, airlock_error **err);
 /* Bytes of an unfinished line still held. */

@@ -50,8 +50,7 @@ int airlock_parse_size(const char *text, int64_t *out, airlock_error **err) {
     case 'm': mult = 1LL << 20; break;
     case 'g': mult = 1LL << 30; break;
     case 't': mult = 1LL << 40; break;
-    default:
-      return al_err(err, 0, "invalid size '%s': unknown unit '%s'", text, unit);
+    default: return al_err(err, 0, "invalid size '%s': unknown unit '%s'", text, unit);
     }
     const char *rest = unit + 1;
     /* accept "512m", "512mb", "512MiB" */

@@ -70,7 +70,7 @@ int al_state_dir_prepare(const char *dir, bool create, airlock_error **err) {
     return al_err(err, 0, "state directory %s is owned by uid %u, not by uid %u that airlock runs as", dir,
                   (unsigned)st.st_uid, (unsigned)euid);
   if (st.st_mode & 077)
-    return al_err(err, 0, "state directory %s has mode %04o: group and others must have no access (chmod 700 %s)",
-                  dir, (unsigned)(st.st_mode & 07777), dir);
+    return al_err(err, 0, "state directory %s has mode %04o: group and others must have no access (chmod 700 %s)", dir,
+                  (unsigned)(st.st_mode & 07777), dir);
   return 0;
 }

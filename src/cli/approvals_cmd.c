@@ -19,14 +19,30 @@
 #include "airlock/client.h"
 #include "cli.h"
 
-enum { OPT_NODE = 256, OPT_TOKEN, OPT_TLS_CA, OPT_TLS_CERT, OPT_TLS_KEY, OPT_ALL, OPT_JSON, OPT_ALWAYS, OPT_REASON, OPT_HELP };
+enum {
+  OPT_NODE = 256,
+  OPT_TOKEN,
+  OPT_TLS_CA,
+  OPT_TLS_CERT,
+  OPT_TLS_KEY,
+  OPT_ALL,
+  OPT_JSON,
+  OPT_ALWAYS,
+  OPT_REASON,
+  OPT_HELP
+};
 
 static const struct option options[] = {
-    {"node", required_argument, 0, OPT_NODE},     {"token", required_argument, 0, OPT_TOKEN},
-    {"tls-ca", required_argument, 0, OPT_TLS_CA}, {"tls-cert", required_argument, 0, OPT_TLS_CERT},
-    {"tls-key", required_argument, 0, OPT_TLS_KEY}, {"all", no_argument, 0, OPT_ALL},
-    {"json", no_argument, 0, OPT_JSON},           {"always", no_argument, 0, OPT_ALWAYS},
-    {"reason", required_argument, 0, OPT_REASON}, {"help", no_argument, 0, OPT_HELP},
+    {"node", required_argument, 0, OPT_NODE},
+    {"token", required_argument, 0, OPT_TOKEN},
+    {"tls-ca", required_argument, 0, OPT_TLS_CA},
+    {"tls-cert", required_argument, 0, OPT_TLS_CERT},
+    {"tls-key", required_argument, 0, OPT_TLS_KEY},
+    {"all", no_argument, 0, OPT_ALL},
+    {"json", no_argument, 0, OPT_JSON},
+    {"always", no_argument, 0, OPT_ALWAYS},
+    {"reason", required_argument, 0, OPT_REASON},
+    {"help", no_argument, 0, OPT_HELP},
     {0, 0, 0, 0},
 };
 
@@ -137,7 +153,8 @@ static void print_one(json_t *ap) {
   if (strcmp(str(ap, "state"), "pending") == 0)
     printf("time left  %llds\n", left > 0 ? left : 0);
   if (json_object_get(ap, "answered_by"))
-    printf("answered   by %s%s%s%s\n", str(ap, "answered_by"), json_is_true(json_object_get(ap, "always")) ? " (always)" : "",
+    printf("answered   by %s%s%s%s\n", str(ap, "answered_by"),
+           json_is_true(json_object_get(ap, "always")) ? " (always)" : "",
            json_object_get(ap, "answer_reason") ? ": " : "", str(ap, "answer_reason"));
 }
 
@@ -161,8 +178,7 @@ int cli_approvals(int argc, char **argv) {
     case OPT_REASON: reason = optarg; break;
     case 'h':
     case OPT_HELP: usage(stdout); return 0;
-    default:
-      return usage_error("unknown option or missing value: '%s'", argv[optind - 1]);
+    default: return usage_error("unknown option or missing value: '%s'", argv[optind - 1]);
     }
   }
   size_t nwords = (size_t)(argc - optind);
@@ -172,12 +188,13 @@ int cli_approvals(int argc, char **argv) {
   if (nwords == 0)
     return usage_error("missing subcommand: list, show, approve or reject");
   const char *sub = words[0], *id = words[1];
-  bool is_list = strcmp(sub, "list") == 0, is_show = strcmp(sub, "show") == 0,
-       is_approve = strcmp(sub, "approve") == 0, is_reject = strcmp(sub, "reject") == 0;
+  bool is_list = strcmp(sub, "list") == 0, is_show = strcmp(sub, "show") == 0, is_approve = strcmp(sub, "approve") == 0,
+       is_reject = strcmp(sub, "reject") == 0;
   if (!is_list && !is_show && !is_approve && !is_reject)
     return usage_error("unknown subcommand '%s' (list, show, approve, reject)", sub);
   if (is_list ? id != NULL : id == NULL)
-    return usage_error(is_list ? "'list' takes no id" : "'%s' needs an approval id (see 'airlock approvals list')", sub);
+    return usage_error(is_list ? "'list' takes no id" : "'%s' needs an approval id (see 'airlock approvals list')",
+                       sub);
   if (id && (strncmp(id, "ap_", 3) != 0 || strlen(id) != 19 || strspn(id + 3, "0123456789abcdef") != 16))
     return usage_error("'%s' is not an approval id (ap_ and 16 hex digits)", id);
   if (all && !is_list)
@@ -212,7 +229,8 @@ int cli_approvals(int argc, char **argv) {
     method = "POST";
     snprintf(path, sizeof(path), "/v1/approvals/%s/%s", id, is_approve ? "approve" : "reject");
     json_t *b = is_approve ? json_pack("{s:b}", "always", always)
-                           : reason ? json_pack("{s:s}", "reason", reason) : json_object();
+                : reason   ? json_pack("{s:s}", "reason", reason)
+                           : json_object();
     body = json_dumps(b, JSON_COMPACT);
     json_decref(b);
   }

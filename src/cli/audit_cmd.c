@@ -25,22 +25,39 @@
 #include "statedir.h"
 #include "tokens.h"
 
-
 #define DEFAULT_RETENTION "90d"
 #define ARGV_WIDTH 60
 
 enum {
-  OPT_STATE_DIR = 256, OPT_SINCE, OPT_UNTIL, OPT_TENANT, OPT_ACTION, OPT_DECISION, OPT_KIND, OPT_EXIT, OPT_GREP,
-  OPT_LIMIT, OPT_JSON, OPT_EXPECT_HEAD, OPT_OLDER_THAN, OPT_HELP,
+  OPT_STATE_DIR = 256,
+  OPT_SINCE,
+  OPT_UNTIL,
+  OPT_TENANT,
+  OPT_ACTION,
+  OPT_DECISION,
+  OPT_KIND,
+  OPT_EXIT,
+  OPT_GREP,
+  OPT_LIMIT,
+  OPT_JSON,
+  OPT_EXPECT_HEAD,
+  OPT_OLDER_THAN,
+  OPT_HELP,
 };
 
 static const struct option query_options[] = {
-    {"state-dir", required_argument, 0, OPT_STATE_DIR}, {"since", required_argument, 0, OPT_SINCE},
-    {"until", required_argument, 0, OPT_UNTIL},         {"tenant", required_argument, 0, OPT_TENANT},
-    {"action", required_argument, 0, OPT_ACTION},       {"decision", required_argument, 0, OPT_DECISION},
-    {"kind", required_argument, 0, OPT_KIND},           {"exit", required_argument, 0, OPT_EXIT},
-    {"grep", required_argument, 0, OPT_GREP},           {"limit", required_argument, 0, OPT_LIMIT},
-    {"json", no_argument, 0, OPT_JSON},                 {"help", no_argument, 0, OPT_HELP},
+    {"state-dir", required_argument, 0, OPT_STATE_DIR},
+    {"since", required_argument, 0, OPT_SINCE},
+    {"until", required_argument, 0, OPT_UNTIL},
+    {"tenant", required_argument, 0, OPT_TENANT},
+    {"action", required_argument, 0, OPT_ACTION},
+    {"decision", required_argument, 0, OPT_DECISION},
+    {"kind", required_argument, 0, OPT_KIND},
+    {"exit", required_argument, 0, OPT_EXIT},
+    {"grep", required_argument, 0, OPT_GREP},
+    {"limit", required_argument, 0, OPT_LIMIT},
+    {"json", no_argument, 0, OPT_JSON},
+    {"help", no_argument, 0, OPT_HELP},
     {0, 0, 0, 0},
 };
 static const struct option verify_options[] = {
@@ -64,37 +81,36 @@ static const struct option head_options[] = {
 static const char *const decisions[] = {"allow", "deny", "approval_required", "approved", "rejected", "timeout"};
 
 static void usage(FILE *out) {
-  fprintf(out,
-          "usage: airlock audit [--state-dir DIR] [FILTERS] [--limit N] [--json]\n"
-          "       airlock audit verify [--state-dir DIR] [--expect-head SEQ:HASH]\n"
-          "       airlock audit prune [--state-dir DIR] [--older-than AGE]\n"
-          "       airlock audit head [--state-dir DIR]\n"
-          "\n"
-          "The node's audit trail (STATE_DIR/audit.db): every exec request and result,\n"
-          "approval and file operation, chained by SHA-256 so that changes show.\n"
-          "\n"
-          "filters (all must match):\n"
-          "  --since T, --until T      from T (inclusive), before T (exclusive); T is\n"
-          "                            2026-11-22T10:00:00Z, 2026-11-22, epoch ms, or an\n"
-          "                            age such as 30m, 2h, 7d (s m h d w)\n"
-          "  --tenant NAME             the token's name\n"
-          "  --action TYPE             an action type, e.g. code_exec, file_delete\n"
-          "  --decision D              allow, deny, approval_required, approved,\n"
-          "                            rejected or timeout\n"
-          "  --kind K                  exec.request, exec.result, approval.requested, ...\n"
-          "  --exit N                  the command's exit code\n"
-          "  --grep TEXT               TEXT anywhere in the record (ASCII case-insensitive)\n"
-          "  --limit N                 only the newest N (still printed oldest first)\n"
-          "  --json                    one JSON record per line instead of a table\n"
-          "verify: exit 0 intact, 1 tampered (names the record), 2 usage.\n"
-          "  --expect-head SEQ:HASH    also require this head, printed earlier by\n"
-          "                            'airlock audit head' and kept elsewhere\n"
-          "prune: delete records older than AGE (default " DEFAULT_RETENTION "); the chain keeps an anchor.\n"
-          "head: print the newest record's SEQ:HASH.\n"
-          "  --state-dir DIR           default /var/lib/airlock as root, else\n"
-          "                            $XDG_STATE_HOME/airlock or ~/.local/state/airlock\n"
-          "\n"
-          "exit: 0 done, 1 failed or tampered, 2 bad usage.\n");
+  fprintf(out, "usage: airlock audit [--state-dir DIR] [FILTERS] [--limit N] [--json]\n"
+               "       airlock audit verify [--state-dir DIR] [--expect-head SEQ:HASH]\n"
+               "       airlock audit prune [--state-dir DIR] [--older-than AGE]\n"
+               "       airlock audit head [--state-dir DIR]\n"
+               "\n"
+               "The node's audit trail (STATE_DIR/audit.db): every exec request and result,\n"
+               "approval and file operation, chained by SHA-256 so that changes show.\n"
+               "\n"
+               "filters (all must match):\n"
+               "  --since T, --until T      from T (inclusive), before T (exclusive); T is\n"
+               "                            2026-11-22T10:00:00Z, 2026-11-22, epoch ms, or an\n"
+               "                            age such as 30m, 2h, 7d (s m h d w)\n"
+               "  --tenant NAME             the token's name\n"
+               "  --action TYPE             an action type, e.g. code_exec, file_delete\n"
+               "  --decision D              allow, deny, approval_required, approved,\n"
+               "                            rejected or timeout\n"
+               "  --kind K                  exec.request, exec.result, approval.requested, ...\n"
+               "  --exit N                  the command's exit code\n"
+               "  --grep TEXT               TEXT anywhere in the record (ASCII case-insensitive)\n"
+               "  --limit N                 only the newest N (still printed oldest first)\n"
+               "  --json                    one JSON record per line instead of a table\n"
+               "verify: exit 0 intact, 1 tampered (names the record), 2 usage.\n"
+               "  --expect-head SEQ:HASH    also require this head, printed earlier by\n"
+               "                            'airlock audit head' and kept elsewhere\n"
+               "prune: delete records older than AGE (default " DEFAULT_RETENTION "); the chain keeps an anchor.\n"
+               "head: print the newest record's SEQ:HASH.\n"
+               "  --state-dir DIR           default /var/lib/airlock as root, else\n"
+               "                            $XDG_STATE_HOME/airlock or ~/.local/state/airlock\n"
+               "\n"
+               "exit: 0 done, 1 failed or tampered, 2 bad usage.\n");
 }
 
 #define fail(code, sub, ...) cli_fail("audit", sub, code, __VA_ARGS__)
@@ -172,8 +188,8 @@ static int parse_time(const char *s, int64_t now, int64_t *out) {
   int64_t ms = 0, offset = 0;
   const char *p = s + 10;
   if (*p != '\0') {
-    if ((*p != 'T' && *p != 't' && *p != ' ') || !digits(p + 1, 2) || p[3] != ':' || !digits(p + 4, 2) ||
-        p[6] != ':' || !digits(p + 7, 2))
+    if ((*p != 'T' && *p != 't' && *p != ' ') || !digits(p + 1, 2) || p[3] != ':' || !digits(p + 4, 2) || p[6] != ':' ||
+        !digits(p + 7, 2))
       return -1;
     tm.tm_hour = num(p + 1, 2);
     tm.tm_min = num(p + 4, 2);
@@ -235,10 +251,10 @@ static bool needs_quotes(const char *s) {
 /* append s to buf, shell-quoted when needed (and allowed), control bytes as \xNN */
 static void append_word(char *buf, size_t cap, size_t *off, const char *s, bool quote) {
   bool q = quote && needs_quotes(s);
-#define PUT(c)                                                                                                   \
-  do {                                                                                                           \
-    if (*off + 1 < cap)                                                                                          \
-      buf[(*off)++] = (c);                                                                                       \
+#define PUT(c)                                                                                                         \
+  do {                                                                                                                 \
+    if (*off + 1 < cap)                                                                                                \
+      buf[(*off)++] = (c);                                                                                             \
   } while (0)
   if (q)
     PUT('\'');
@@ -450,18 +466,11 @@ static int audit_query(int argc, char **argv) {
   while ((opt = getopt_long(argc, argv, ":h", query_options, NULL)) != -1) {
     switch (opt) {
     case 'h':
-    case OPT_HELP:
-      usage(stdout);
-      return CLI_EXIT_OK;
-    case OPT_STATE_DIR:
-      state_flag = optarg;
-      break;
-    case OPT_JSON:
-      q.json = true;
-      break;
+    case OPT_HELP: usage(stdout); return CLI_EXIT_OK;
+    case OPT_STATE_DIR: state_flag = optarg; break;
+    case OPT_JSON: q.json = true; break;
     case '?':
-    case ':':
-      return bad_option(sub, opt, argv);
+    case ':': return bad_option(sub, opt, argv);
     default: {
       int rc = query_option(sub, opt, optarg, &f, now);
       if (rc != 0)
@@ -525,8 +534,9 @@ static int verify_missing_db(const char *sub, const char *dir, bool expect, uint
   if (expect && expect_seq > seq)
     seq = expect_seq;
   if (seq > 0)
-    return fail(CLI_EXIT_FAILED, sub, "TAMPERED: records 1 to %" PRIu64 ": %s/%s is missing, but the trail reached record %" PRIu64,
-                seq, dir, AL_AUDIT_DB_FILE, seq);
+    return fail(CLI_EXIT_FAILED, sub,
+                "TAMPERED: records 1 to %" PRIu64 ": %s/%s is missing, but the trail reached record %" PRIu64, seq, dir,
+                AL_AUDIT_DB_FILE, seq);
   printf("no audit trail in %s yet\n", dir);
   return CLI_EXIT_OK;
 }
@@ -539,17 +549,10 @@ static int audit_verify(int argc, char **argv) {
   while ((opt = getopt_long(argc, argv, ":h", verify_options, NULL)) != -1) {
     switch (opt) {
     case 'h':
-    case OPT_HELP:
-      usage(stdout);
-      return CLI_EXIT_OK;
-    case OPT_STATE_DIR:
-      state_flag = optarg;
-      break;
-    case OPT_EXPECT_HEAD:
-      expect_arg = optarg;
-      break;
-    default:
-      return bad_option(sub, opt, argv);
+    case OPT_HELP: usage(stdout); return CLI_EXIT_OK;
+    case OPT_STATE_DIR: state_flag = optarg; break;
+    case OPT_EXPECT_HEAD: expect_arg = optarg; break;
+    default: return bad_option(sub, opt, argv);
     }
   }
   if (optind < argc)
@@ -585,8 +588,7 @@ static int audit_verify(int argc, char **argv) {
   if (r.checked == 0)
     printf("audit trail intact: no records");
   else
-    printf("audit trail intact: %" PRIu64 " records, seq %" PRIu64 "..%" PRIu64, r.checked, r.first_seq,
-           r.last_seq);
+    printf("audit trail intact: %" PRIu64 " records, seq %" PRIu64 "..%" PRIu64, r.checked, r.first_seq, r.last_seq);
   if (r.anchor_seq > 0)
     printf(" (records up to %" PRIu64 " pruned)", r.anchor_seq);
   printf("; head %" PRIu64 ":%s\n", r.checked ? r.last_seq : r.anchor_seq, r.head_hash);
@@ -605,17 +607,10 @@ static int audit_prune(int argc, char **argv) {
   while ((opt = getopt_long(argc, argv, ":h", prune_options, NULL)) != -1) {
     switch (opt) {
     case 'h':
-    case OPT_HELP:
-      usage(stdout);
-      return CLI_EXIT_OK;
-    case OPT_STATE_DIR:
-      state_flag = optarg;
-      break;
-    case OPT_OLDER_THAN:
-      older = optarg;
-      break;
-    default:
-      return bad_option(sub, opt, argv);
+    case OPT_HELP: usage(stdout); return CLI_EXIT_OK;
+    case OPT_STATE_DIR: state_flag = optarg; break;
+    case OPT_OLDER_THAN: older = optarg; break;
+    default: return bad_option(sub, opt, argv);
     }
   }
   if (optind < argc)
@@ -670,14 +665,9 @@ static int audit_head(int argc, char **argv) {
   while ((opt = getopt_long(argc, argv, ":h", head_options, NULL)) != -1) {
     switch (opt) {
     case 'h':
-    case OPT_HELP:
-      usage(stdout);
-      return CLI_EXIT_OK;
-    case OPT_STATE_DIR:
-      state_flag = optarg;
-      break;
-    default:
-      return bad_option(sub, opt, argv);
+    case OPT_HELP: usage(stdout); return CLI_EXIT_OK;
+    case OPT_STATE_DIR: state_flag = optarg; break;
+    default: return bad_option(sub, opt, argv);
     }
   }
   if (optind < argc)

@@ -25,8 +25,23 @@
 #define MAX_STDIN (16u << 20)
 
 enum {
-  OPT_NODE = 256, OPT_TOKEN, OPT_SANDBOX, OPT_CWD, OPT_ENV, OPT_MEMORY, OPT_CPUS, OPT_PIDS, OPT_TIMEOUT,
-  OPT_DISK, OPT_TLS_CA, OPT_TLS_CERT, OPT_TLS_KEY, OPT_SHELL, OPT_NO_STREAM, OPT_PTY, OPT_HELP,
+  OPT_NODE = 256,
+  OPT_TOKEN,
+  OPT_SANDBOX,
+  OPT_CWD,
+  OPT_ENV,
+  OPT_MEMORY,
+  OPT_CPUS,
+  OPT_PIDS,
+  OPT_TIMEOUT,
+  OPT_DISK,
+  OPT_TLS_CA,
+  OPT_TLS_CERT,
+  OPT_TLS_KEY,
+  OPT_SHELL,
+  OPT_NO_STREAM,
+  OPT_PTY,
+  OPT_HELP,
 };
 
 static const struct option options[] = {
@@ -51,34 +66,33 @@ static const struct option options[] = {
 };
 
 void cli_usage_exec(FILE *out) {
-  fprintf(out,
-          "usage: airlock exec [OPTIONS] -- CMD [ARG...]\n"
-          "       airlock exec [OPTIONS] --shell -- 'SHELL COMMAND'\n"
-          "\n"
-          "node:\n"
-          "  --node NODE               unix:PATH, https://HOST:PORT or http://127.0.0.1:PORT\n"
-          "                            (default unix:/run/airlock/node.sock as root,\n"
-          "                            else unix:$XDG_RUNTIME_DIR/airlock/node.sock)\n"
-          "  --token TOKEN             node token; better in AIRLOCK_TOKEN (arguments are visible in ps)\n"
-          "  --tls-ca FILE             CA certificate(s) that signed the node's (https)\n"
-          "  --tls-cert FILE           client certificate for mutual TLS\n"
-          "  --tls-key FILE            its private key\n"
-          "command:\n"
-          "  --sandbox ID              run in this persistent sandbox (default: a fresh one)\n"
-          "  --shell                   CMD is one string run by /bin/sh -c\n"
-          "  --cwd DIR                 working directory inside\n"
-          "  --env K=V                 environment variable; repeatable\n"
-          "  --no-stream               print the output when the command has ended (capped by the node)\n"
-          "  -t, --pty                 run it on a terminal of its own in the sandbox, relayed to ours\n"
-          "                            (raw mode; stdin is sent as typed; TERM is ours unless --env sets it)\n"
-          "limits (fresh sandboxes; default: the node's):\n"
-          "  --memory SIZE  --cpus N  --pids N  --disk SIZE\n"
-          "  --timeout SECONDS         wall clock; exit 124 when hit\n"
-          "\n"
-          "stdin is sent to the command when it is not a terminal (at most 16 MiB); with --pty it is\n"
-          "relayed to the command's terminal as it comes.\n"
-          "exit: the command's code; 124 timeout, 137 out of memory, 126/127 command not executable /\n"
-          "not found, 125 when the node refused the request, could not be reached, or an argument was wrong.\n");
+  fprintf(out, "usage: airlock exec [OPTIONS] -- CMD [ARG...]\n"
+               "       airlock exec [OPTIONS] --shell -- 'SHELL COMMAND'\n"
+               "\n"
+               "node:\n"
+               "  --node NODE               unix:PATH, https://HOST:PORT or http://127.0.0.1:PORT\n"
+               "                            (default unix:/run/airlock/node.sock as root,\n"
+               "                            else unix:$XDG_RUNTIME_DIR/airlock/node.sock)\n"
+               "  --token TOKEN             node token; better in AIRLOCK_TOKEN (arguments are visible in ps)\n"
+               "  --tls-ca FILE             CA certificate(s) that signed the node's (https)\n"
+               "  --tls-cert FILE           client certificate for mutual TLS\n"
+               "  --tls-key FILE            its private key\n"
+               "command:\n"
+               "  --sandbox ID              run in this persistent sandbox (default: a fresh one)\n"
+               "  --shell                   CMD is one string run by /bin/sh -c\n"
+               "  --cwd DIR                 working directory inside\n"
+               "  --env K=V                 environment variable; repeatable\n"
+               "  --no-stream               print the output when the command has ended (capped by the node)\n"
+               "  -t, --pty                 run it on a terminal of its own in the sandbox, relayed to ours\n"
+               "                            (raw mode; stdin is sent as typed; TERM is ours unless --env sets it)\n"
+               "limits (fresh sandboxes; default: the node's):\n"
+               "  --memory SIZE  --cpus N  --pids N  --disk SIZE\n"
+               "  --timeout SECONDS         wall clock; exit 124 when hit\n"
+               "\n"
+               "stdin is sent to the command when it is not a terminal (at most 16 MiB); with --pty it is\n"
+               "relayed to the command's terminal as it comes.\n"
+               "exit: the command's code; 124 timeout, 137 out of memory, 126/127 command not executable /\n"
+               "not found, 125 when the node refused the request, could not be reached, or an argument was wrong.\n");
 }
 
 #define fail(...) cli_fail("exec", NULL, AIRLOCK_EXIT_SETUP, __VA_ARGS__)
@@ -112,22 +126,15 @@ static int apply_option(exec_options *o, int opt, const char *arg) {
   long long n;
   double d;
   switch (opt) {
-  case OPT_NODE:
-    o->node = arg;
-    return 0;
-  case OPT_TOKEN:
-    o->token = arg;
-    return 0;
-  case OPT_SANDBOX:
-    o->req.sandbox_id = arg;
-    return 0;
+  case OPT_NODE: o->node = arg; return 0;
+  case OPT_TOKEN: o->token = arg; return 0;
+  case OPT_SANDBOX: o->req.sandbox_id = arg; return 0;
   case OPT_CWD:
     if (arg[0] != '/')
       return fail("--cwd must be an absolute path inside the sandbox, not '%s'", arg);
     o->req.cwd = arg;
     return 0;
-  case OPT_ENV:
-    return airlock_spec_add_env(&o->env, arg, &err) < 0 ? report_error(&err) : 0;
+  case OPT_ENV: return airlock_spec_add_env(&o->env, arg, &err) < 0 ? report_error(&err) : 0;
   case OPT_MEMORY:
     if (airlock_parse_size(arg, &o->req.limits.memory_bytes, &err) < 0)
       return report_error(&err);
@@ -156,27 +163,14 @@ static int apply_option(exec_options *o, int opt, const char *arg) {
     o->timeout_sec = d;
     o->req.timeout_ms = (int64_t)(d * 1000 + 0.5);
     return 0;
-  case OPT_TLS_CA:
-    o->tls.ca_file = arg;
-    return 0;
-  case OPT_TLS_CERT:
-    o->tls.cert_file = arg;
-    return 0;
-  case OPT_TLS_KEY:
-    o->tls.key_file = arg;
-    return 0;
-  case OPT_SHELL:
-    o->shell = true;
-    return 0;
-  case OPT_NO_STREAM:
-    o->no_stream = true;
-    return 0;
+  case OPT_TLS_CA: o->tls.ca_file = arg; return 0;
+  case OPT_TLS_CERT: o->tls.cert_file = arg; return 0;
+  case OPT_TLS_KEY: o->tls.key_file = arg; return 0;
+  case OPT_SHELL: o->shell = true; return 0;
+  case OPT_NO_STREAM: o->no_stream = true; return 0;
   case 't':
-  case OPT_PTY:
-    o->pty = true;
-    return 0;
-  default:
-    return AIRLOCK_EXIT_SETUP;
+  case OPT_PTY: o->pty = true; return 0;
+  default: return AIRLOCK_EXIT_SETUP;
   }
 }
 
@@ -245,9 +239,7 @@ typedef struct output_state {
   cli_pty *pty;    /* --pty */
 } output_state;
 
-static void on_started(void *ctx, const char *exec_id) {
-  cli_exec_pty_started(((output_state *)ctx)->pty, exec_id);
-}
+static void on_started(void *ctx, const char *exec_id) { cli_exec_pty_started(((output_state *)ctx)->pty, exec_id); }
 
 /* Streamed output goes straight to our fd 1 or 2, unbuffered, so the
  * interleaving of the two is kept. */
@@ -299,8 +291,7 @@ static int run_exec(exec_options *o) {
     for (size_t i = 0; i < o->env.n_env; i++)
       given = given || strncmp(o->env.env[i], "TERM=", 5) == 0;
     _cleanup_free_ char *kv = NULL;
-    if (!given && term && *term && asprintf(&kv, "TERM=%s", term) >= 0 &&
-        airlock_spec_add_env(&o->env, kv, &err) < 0) {
+    if (!given && term && *term && asprintf(&kv, "TERM=%s", term) >= 0 && airlock_spec_add_env(&o->env, kv, &err) < 0) {
       code = report_error(&err);
       goto out;
     }
@@ -386,7 +377,8 @@ int cli_exec(int argc, char **argv) {
   }
   if (o.req.sandbox_id && (l->memory_bytes || l->cpus || l->pids || l->disk_bytes)) {
     fail("--memory, --cpus, --pids and --disk apply to fresh sandboxes only; "
-         "sandbox '%s' keeps the limits it was created with", o.req.sandbox_id);
+         "sandbox '%s' keeps the limits it was created with",
+         o.req.sandbox_id);
     goto out;
   }
   if (o.token == NULL)

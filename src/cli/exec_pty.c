@@ -30,14 +30,14 @@
 #define BACKGROUND_MS 200 /* how soon raw mode follows `fg` (a running job gets no SIGCONT) */
 
 struct cli_pty {
-  airlock_client *input;    /* the input thread's own connection */
-  int wake[2];              /* to the input thread: 's' the exec id is known, 'q' stop */
-  char exec_id[32];         /* written before 's' */
-  int term;                 /* the caller's terminal: the first of 0, 1, 2 that is one; -1 */
+  airlock_client *input; /* the input thread's own connection */
+  int wake[2];           /* to the input thread: 's' the exec id is known, 'q' stop */
+  char exec_id[32];      /* written before 's' */
+  int term;              /* the caller's terminal: the first of 0, 1, 2 that is one; -1 */
   bool raw;
   struct termios saved;
   sigset_t old_mask;
-  int sfd;                  /* SIGWINCH and the signals that end us */
+  int sfd; /* SIGWINCH and the signals that end us */
   pthread_t thread;
   bool started;
 };

@@ -16,23 +16,22 @@
 #include "node_bin.h"
 
 static void usage(FILE *out) {
-  fprintf(out,
-          "usage: airlock COMMAND [OPTIONS]\n"
-          "\n"
-          "commands:\n"
-          "  run [OPTIONS] -- CMD [ARG...]   run CMD in a fresh sandbox\n"
-          "  exec [OPTIONS] -- CMD [ARG...]  run CMD on an airlock node\n"
-          "  gc                              remove what killed runs left behind\n"
-          "  policy check [OPTIONS] -- CMD   what an autonomy policy would do with CMD\n"
-          "  node [OPTIONS]                  serve the node API (docs/api.md)\n"
-          "  token create|list|revoke        manage the node's tokens (tenants)\n"
-          "  secret set|list|rm|get          manage the node's encrypted secrets\n"
-          "  proxy --listen ADDR:PORT        run the egress proxy on its own\n"
-          "  audit [verify|prune|head]       read and check the node's audit trail\n"
-          "  approvals list|show|approve|reject  answer requests waiting for a human\n"
-          "  version                         print the version\n"
-          "\n"
-          "'airlock run --help' lists the sandbox options, 'airlock exec --help' the node ones.\n");
+  fprintf(out, "usage: airlock COMMAND [OPTIONS]\n"
+               "\n"
+               "commands:\n"
+               "  run [OPTIONS] -- CMD [ARG...]   run CMD in a fresh sandbox\n"
+               "  exec [OPTIONS] -- CMD [ARG...]  run CMD on an airlock node\n"
+               "  gc                              remove what killed runs left behind\n"
+               "  policy check [OPTIONS] -- CMD   what an autonomy policy would do with CMD\n"
+               "  node [OPTIONS]                  serve the node API (docs/api.md)\n"
+               "  token create|list|revoke        manage the node's tokens (tenants)\n"
+               "  secret set|list|rm|get          manage the node's encrypted secrets\n"
+               "  proxy --listen ADDR:PORT        run the egress proxy on its own\n"
+               "  audit [verify|prune|head]       read and check the node's audit trail\n"
+               "  approvals list|show|approve|reject  answer requests waiting for a human\n"
+               "  version                         print the version\n"
+               "\n"
+               "'airlock run --help' lists the sandbox options, 'airlock exec --help' the node ones.\n");
 }
 
 #ifdef AIRLOCK_NODE_COMMANDS
@@ -78,8 +77,8 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "policy") == 0)
     return cli_policy(argc - 1, argv + 1);
   if (strcmp(cmd, "node") == 0 || strcmp(cmd, "token") == 0 || strcmp(cmd, "secret") == 0 ||
-      strcmp(cmd, "audit") == 0 || strcmp(cmd, "proxy") == 0 ||
-      strcmp(cmd, "exec") == 0 || strcmp(cmd, "approvals") == 0)
+      strcmp(cmd, "audit") == 0 || strcmp(cmd, "proxy") == 0 || strcmp(cmd, "exec") == 0 ||
+      strcmp(cmd, "approvals") == 0)
     return node_command(argc, argv);
   if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
     printf("airlock %s\n", AIRLOCK_VERSION);

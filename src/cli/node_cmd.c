@@ -14,9 +14,23 @@
 int airlock_node_run(al_node_config *cfg, airlock_error **err);
 
 enum {
-  OPT_LISTEN = 256, OPT_CONFIG, OPT_STATE_DIR, OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_CLIENT_CA, OPT_PLAINTEXT,
-  OPT_READY_FILE, OPT_POOL, OPT_WORKSPACE_ROOT, OPT_ALLOW_DEGRADED, OPT_HELP, OPT_OC_GATEWAY, OPT_OC_SETUP,
-  OPT_OC_TOKEN, OPT_OC_NAME, OPT_OC_SCOPE,
+  OPT_LISTEN = 256,
+  OPT_CONFIG,
+  OPT_STATE_DIR,
+  OPT_TLS_CERT,
+  OPT_TLS_KEY,
+  OPT_TLS_CLIENT_CA,
+  OPT_PLAINTEXT,
+  OPT_READY_FILE,
+  OPT_POOL,
+  OPT_WORKSPACE_ROOT,
+  OPT_ALLOW_DEGRADED,
+  OPT_HELP,
+  OPT_OC_GATEWAY,
+  OPT_OC_SETUP,
+  OPT_OC_TOKEN,
+  OPT_OC_NAME,
+  OPT_OC_SCOPE,
 };
 
 static const struct option options[] = {
@@ -41,23 +55,22 @@ static const struct option options[] = {
 };
 
 static void usage(FILE *out) {
-  fprintf(out,
-          "usage: airlock node [OPTIONS]\n"
-          "  --listen unix:PATH | tcp:HOST:PORT   repeatable; default a unix socket (0600)\n"
-          "  --tls-cert FILE --tls-key FILE       TLS for tcp listeners (required off loopback)\n"
-          "  --tls-client-ca FILE                 require client certificates signed by this CA\n"
-          "  --insecure-plaintext                 allow plain HTTP on a loopback tcp listener\n"
-          "  --config FILE                        JSON node config; flags override it\n"
-          "  --state-dir DIR                      tokens and state (must be 0700)\n"
-          "  --workspace-root DIR                 host workspaces must be below DIR\n"
-          "  --pool N                             warm one-shot sandboxes (default 2)\n"
-          "  --allow-degraded                     accept rlimit fallbacks where cgroups are missing\n"
-          "  --ready-file FILE                    written when the node serves (also sd_notify)\n"
-          "  --openclaw-gateway ws://HOST:PORT    also serve an OpenClaw gateway as its node (docs/openclaw.md)\n"
-          "  --openclaw-setup-code CODE           pair with a node-profile setup code (once)\n"
-          "  --openclaw-token TOKEN               or with the gateway's shared token\n"
-          "  --openclaw-name NAME                 the node's display name (default the host name)\n"
-          "  --openclaw-scope session|agent|shared  one sandbox per session (default), agent, or for all\n");
+  fprintf(out, "usage: airlock node [OPTIONS]\n"
+               "  --listen unix:PATH | tcp:HOST:PORT   repeatable; default a unix socket (0600)\n"
+               "  --tls-cert FILE --tls-key FILE       TLS for tcp listeners (required off loopback)\n"
+               "  --tls-client-ca FILE                 require client certificates signed by this CA\n"
+               "  --insecure-plaintext                 allow plain HTTP on a loopback tcp listener\n"
+               "  --config FILE                        JSON node config; flags override it\n"
+               "  --state-dir DIR                      tokens and state (must be 0700)\n"
+               "  --workspace-root DIR                 host workspaces must be below DIR\n"
+               "  --pool N                             warm one-shot sandboxes (default 2)\n"
+               "  --allow-degraded                     accept rlimit fallbacks where cgroups are missing\n"
+               "  --ready-file FILE                    written when the node serves (also sd_notify)\n"
+               "  --openclaw-gateway ws://HOST:PORT    also serve an OpenClaw gateway as its node (docs/openclaw.md)\n"
+               "  --openclaw-setup-code CODE           pair with a node-profile setup code (once)\n"
+               "  --openclaw-token TOKEN               or with the gateway's shared token\n"
+               "  --openclaw-name NAME                 the node's display name (default the host name)\n"
+               "  --openclaw-scope session|agent|shared  one sandbox per session (default), agent, or for all\n");
 }
 
 static int set(char **field, const char *v) {
@@ -82,8 +95,7 @@ int cli_node(int argc, char **argv) {
   bool listen_given = false;
   while ((opt = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
     switch (opt) {
-    case OPT_CONFIG:
-      break;
+    case OPT_CONFIG: break;
     case OPT_LISTEN:
       if (!listen_given) { /* flags replace the config's list */
         for (size_t i = 0; i < cfg.n_listen; i++)
@@ -131,9 +143,7 @@ int cli_node(int argc, char **argv) {
       usage(stdout);
       code = 0;
       goto out;
-    default:
-      usage(stderr);
-      goto out;
+    default: usage(stderr); goto out;
     }
   }
   if (optind < argc) {

@@ -15,8 +15,10 @@ char *cli_default_node(const char *cmd) {
     return strdup("unix:/run/airlock/node.sock");
   const char *dir = getenv("XDG_RUNTIME_DIR");
   if (dir == NULL || dir[0] != '/') {
-    fprintf(stderr, "airlock %s: no --node given and XDG_RUNTIME_DIR is not set: give --node unix:PATH or "
-                    "https://HOST:PORT\n", cmd);
+    fprintf(stderr,
+            "airlock %s: no --node given and XDG_RUNTIME_DIR is not set: give --node unix:PATH or "
+            "https://HOST:PORT\n",
+            cmd);
     return NULL;
   }
   if (asprintf(&node, "unix:%s/airlock/node.sock", dir) < 0)

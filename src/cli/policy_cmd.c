@@ -44,7 +44,8 @@ static int judge(const char *who, const char *policy_path, const char *catalogue
   al_policy_init(&j->policy);
   airlock_error *err = NULL;
   if ((policy_path && al_policy_load_file(&j->policy, policy_path, false, &err) < 0) ||
-      al_catalogue_load_builtin(&j->cat, &err) < 0 || (catalogue && al_catalogue_add_file(j->cat, catalogue, &err) < 0)) {
+      al_catalogue_load_builtin(&j->cat, &err) < 0 ||
+      (catalogue && al_catalogue_add_file(j->cat, catalogue, &err) < 0)) {
     cli_fail_error(who, NULL, CLI_EXIT_FAILED, &err);
     return -1;
   }
@@ -192,8 +193,8 @@ int cli_policy(int argc, char **argv) {
         json_array_append_new(actions, json_string(al_action_name((al_action)a)));
     for (size_t i = 0; j.parsed && i < j.c.n_matches; i++)
       json_array_append_new(dangerous, json_string(j.c.matches[i].id));
-    json_t *o = json_pack("{s:s,s:b,s:o,s:o,s:s}", "verdict", verdict_name(j.d.verdict), "parsed", j.parsed,
-                          "actions", actions, "dangerous", dangerous, "rule", j.d.rule);
+    json_t *o = json_pack("{s:s,s:b,s:o,s:o,s:s}", "verdict", verdict_name(j.d.verdict), "parsed", j.parsed, "actions",
+                          actions, "dangerous", dangerous, "rule", j.d.rule);
     char *text = json_dumps(o, JSON_COMPACT);
     puts(text ? text : "{}");
     free(text);

@@ -59,30 +59,29 @@ static const struct option options[] = {
 };
 
 static void usage(FILE *out) {
-  fprintf(out,
-          "usage: airlock proxy --listen ADDR:PORT [--allow HOST[:PORT]]... [--deny HOST[:PORT]]...\n"
-          "                     [--config FILE] [--dns-listen ADDR:PORT] [--allow-address CIDR]...\n"
-          "                     [--resolver IP[:PORT]] [--log FILE] [--sandbox NAME] [--state-dir DIR]\n"
-          "                     [--ready-file FILE] [--ca-cert FILE] [--ca-validity SECONDS]\n"
-          "\n"
-          "The egress proxy: HTTP CONNECT and absolute-URI requests to the hosts the rules\n"
-          "allow (deny by default), credential injection routes, one JSON line per\n"
-          "decision on stderr or --log.  See docs/egress.md.\n"
-          "  --listen ADDR:PORT        where to accept connections (e.g. 127.0.0.1:3128)\n"
-          "  --allow, --deny RULE      HOST, *.SUFFIX, IP or CIDR, with :PORT or :* (no port: 80 and 443)\n"
-          "  --config FILE             an airlock config file: its \"network\" object (rules, inject,\n"
-          "                            rateLimit, limits, allowAddresses, resolver, upstreamCa)\n"
-          "  --dns-listen ADDR:PORT    also answer DNS (UDP) from the rules alone\n"
-          "  --allow-address CIDR      an address the proxy may connect to although it is private,\n"
-          "                            loopback or link-local\n"
-          "  --resolver IP[:PORT]      the DNS server the proxy itself uses (default: the system's)\n"
-          "  --log FILE                append the JSON-lines records there (default: stderr)\n"
-          "  --sandbox NAME            the name put in every record\n"
-          "  --state-dir DIR           where the secret store is (for injection routes)\n"
-          "  --ready-file FILE         write the proxy's pid there once it is listening\n"
-          "  --ca-cert FILE            write the certificate of the CA of inspected hosts there\n"
-          "                            (allow entries with \"inspect\": true); clients must trust it\n"
-          "  --ca-validity SECONDS     how long that CA is valid (default 86400)\n");
+  fprintf(out, "usage: airlock proxy --listen ADDR:PORT [--allow HOST[:PORT]]... [--deny HOST[:PORT]]...\n"
+               "                     [--config FILE] [--dns-listen ADDR:PORT] [--allow-address CIDR]...\n"
+               "                     [--resolver IP[:PORT]] [--log FILE] [--sandbox NAME] [--state-dir DIR]\n"
+               "                     [--ready-file FILE] [--ca-cert FILE] [--ca-validity SECONDS]\n"
+               "\n"
+               "The egress proxy: HTTP CONNECT and absolute-URI requests to the hosts the rules\n"
+               "allow (deny by default), credential injection routes, one JSON line per\n"
+               "decision on stderr or --log.  See docs/egress.md.\n"
+               "  --listen ADDR:PORT        where to accept connections (e.g. 127.0.0.1:3128)\n"
+               "  --allow, --deny RULE      HOST, *.SUFFIX, IP or CIDR, with :PORT or :* (no port: 80 and 443)\n"
+               "  --config FILE             an airlock config file: its \"network\" object (rules, inject,\n"
+               "                            rateLimit, limits, allowAddresses, resolver, upstreamCa)\n"
+               "  --dns-listen ADDR:PORT    also answer DNS (UDP) from the rules alone\n"
+               "  --allow-address CIDR      an address the proxy may connect to although it is private,\n"
+               "                            loopback or link-local\n"
+               "  --resolver IP[:PORT]      the DNS server the proxy itself uses (default: the system's)\n"
+               "  --log FILE                append the JSON-lines records there (default: stderr)\n"
+               "  --sandbox NAME            the name put in every record\n"
+               "  --state-dir DIR           where the secret store is (for injection routes)\n"
+               "  --ready-file FILE         write the proxy's pid there once it is listening\n"
+               "  --ca-cert FILE            write the certificate of the CA of inspected hosts there\n"
+               "                            (allow entries with \"inspect\": true); clients must trust it\n"
+               "  --ca-validity SECONDS     how long that CA is valid (default 86400)\n");
 }
 
 #define bad(...) cli_fail("proxy", NULL, CLI_EXIT_USAGE, __VA_ARGS__)
@@ -154,8 +153,7 @@ int cli_proxy(int argc, char **argv) {
   if (optind < argc)
     return bad("unexpected argument '%s'", argv[optind]);
   if (!o.listen == (o.control_fd < 0))
-    return bad("%s", o.listen ? "--listen and --control-fd exclude each other"
-                              : "--listen ADDR:PORT is required");
+    return bad("%s", o.listen ? "--listen and --control-fd exclude each other" : "--listen ADDR:PORT is required");
   if (o.log_fd >= 0 && o.log_path)
     return bad("%s", "--log and --log-fd exclude each other");
   if (o.config_fd >= 0 && o.config_path)

@@ -18,10 +18,37 @@
 #include "cli.h"
 
 enum {
-  OPT_CONFIG = 256, OPT_IMAGE, OPT_WORKSPACE, OPT_WORKSPACE_ACCESS, OPT_OUTPUT, OPT_BIND, OPT_ENV, OPT_UID,
-  OPT_CWD, OPT_HOSTNAME, OPT_MEMORY, OPT_CPUS, OPT_PIDS, OPT_TIMEOUT, OPT_DISK, OPT_OPEN_FILES, OPT_TMP_EXEC,
-  OPT_ALLOW_DEGRADED, OPT_NETWORK, OPT_REPORT, OPT_POLICY, OPT_ALLOW, OPT_DENY, OPT_EGRESS_LOG, OPT_SECRET,
-  OPT_STATE_DIR, OPT_BIND_SOCKET, OPT_ALLOW_WRITABLE_SYSTEM, OPT_PTY, OPT_NO_PTY, OPT_HELP,
+  OPT_CONFIG = 256,
+  OPT_IMAGE,
+  OPT_WORKSPACE,
+  OPT_WORKSPACE_ACCESS,
+  OPT_OUTPUT,
+  OPT_BIND,
+  OPT_ENV,
+  OPT_UID,
+  OPT_CWD,
+  OPT_HOSTNAME,
+  OPT_MEMORY,
+  OPT_CPUS,
+  OPT_PIDS,
+  OPT_TIMEOUT,
+  OPT_DISK,
+  OPT_OPEN_FILES,
+  OPT_TMP_EXEC,
+  OPT_ALLOW_DEGRADED,
+  OPT_NETWORK,
+  OPT_REPORT,
+  OPT_POLICY,
+  OPT_ALLOW,
+  OPT_DENY,
+  OPT_EGRESS_LOG,
+  OPT_SECRET,
+  OPT_STATE_DIR,
+  OPT_BIND_SOCKET,
+  OPT_ALLOW_WRITABLE_SYSTEM,
+  OPT_PTY,
+  OPT_NO_PTY,
+  OPT_HELP,
 };
 
 static const struct option options[] = {
@@ -60,65 +87,62 @@ static const struct option options[] = {
 };
 
 void cli_usage_run(FILE *out) {
-  fprintf(out,
-          "usage: airlock run [OPTIONS] -- CMD [ARG...]\n"
-          "\n"
-          "filesystem:\n"
-          "  --image DIR               use DIR as the read-only root (default: host /usr, /bin, /lib*)\n"
-          "  --workspace DIR           mount DIR at /workspace\n"
-          "  --workspace-access ro|rw  default rw\n"
-          "  --output DIR              mount DIR read-write at /output\n"
-          "  --bind SRC:DST[:ro|rw]    extra mount (default ro); repeatable\n"
-          "  --bind-socket SRC:DST     make the host unix socket SRC reachable at DST; every other socket\n"
-          "                            found in a mounted tree is masked; repeatable\n"
-          "  --allow-writable-system-dir  let a writable workspace, output or bind be a directory of\n"
-          "                            root's or a system user's, or under /usr, /etc, /var, /opt, /srv\n"
-          "  --tmp-exec                allow executing files from /tmp and other scratch space\n"
-          "process:\n"
-          "  --env K=V                 environment variable; repeatable\n"
-          "  --uid N                   uid/gid inside (default 1001; 0 = root of its own namespace)\n"
-          "  --cwd DIR                 working directory inside\n"
-          "  --hostname NAME           default airlock\n"
-          "  --secret NAME             secret from the secret store as the file /run/secrets/NAME\n"
-          "                            (0400, the sandbox user's; never in the environment); repeatable\n"
-          "  --state-dir DIR           the secret store (default /var/lib/airlock as root, else\n"
-          "                            $XDG_STATE_HOME/airlock or ~/.local/state/airlock)\n"
-          "terminal (the caller's own terminal never enters the sandbox):\n"
-          "                            default: when stdin, stdout or stderr is a terminal, the command\n"
-          "                            gets a pty of its own in their place, relayed to it\n"
-          "  -t, --pty                 a pty for stdin and stdout even when they are not terminals\n"
-          "  --no-pty                  no pty: a terminal stdin becomes /dev/null, a terminal stdout or\n"
-          "                            stderr a pipe that airlock copies to it\n"
-          "network:\n"
-          "  --network none|proxy      none (default): loopback only; proxy: loopback only plus an egress\n"
-          "                            proxy at 127.0.0.1:3128 (HTTP_PROXY etc. set) and DNS at 127.0.0.1:53\n"
-          "  --allow RULE              proxy: allow HOST[:PORT] (*.example.com, CIDR, [IPv6]); repeatable\n"
-          "  --deny RULE               proxy: deny HOST[:PORT], wins over allow; repeatable\n"
-          "  --egress-log FILE         proxy: its JSON-lines records go to FILE (default: stderr)\n"
-          "limits:\n"
-          "  --memory SIZE             memory+swap (default 512m)\n"
-          "  --cpus N                  CPU share (default 1.0)\n"
-          "  --pids N                  processes and threads (default 256)\n"
-          "  --timeout SECONDS         wall clock (default 30); exit 124 when hit\n"
-          "  --disk SIZE               all writable scratch space together (default 1g)\n"
-          "  --open-files N            default 1024\n"
-          "  --allow-degraded          accept rlimit fallbacks where a cgroup limit is impossible\n"
-          "other:\n"
-          "  --config FILE             JSON config; flags override it\n"
-          "  --report FILE             write a JSON report of the run\n"
-          "  --policy FILE             autonomy policy ({\"autonomy\": ..., \"approvalGating\": ...}):\n"
-          "                            denied commands do not run (exit 125); ones needing approval\n"
-          "                            are asked about on the terminal, else defaultAction decides\n"
-          "\n"
-          "exit: the command's code; 124 timeout, 137 out of memory, 125 sandbox or argument error,\n"
-          "126/127 command not executable / not found.\n");
+  fprintf(out, "usage: airlock run [OPTIONS] -- CMD [ARG...]\n"
+               "\n"
+               "filesystem:\n"
+               "  --image DIR               use DIR as the read-only root (default: host /usr, /bin, /lib*)\n"
+               "  --workspace DIR           mount DIR at /workspace\n"
+               "  --workspace-access ro|rw  default rw\n"
+               "  --output DIR              mount DIR read-write at /output\n"
+               "  --bind SRC:DST[:ro|rw]    extra mount (default ro); repeatable\n"
+               "  --bind-socket SRC:DST     make the host unix socket SRC reachable at DST; every other socket\n"
+               "                            found in a mounted tree is masked; repeatable\n"
+               "  --allow-writable-system-dir  let a writable workspace, output or bind be a directory of\n"
+               "                            root's or a system user's, or under /usr, /etc, /var, /opt, /srv\n"
+               "  --tmp-exec                allow executing files from /tmp and other scratch space\n"
+               "process:\n"
+               "  --env K=V                 environment variable; repeatable\n"
+               "  --uid N                   uid/gid inside (default 1001; 0 = root of its own namespace)\n"
+               "  --cwd DIR                 working directory inside\n"
+               "  --hostname NAME           default airlock\n"
+               "  --secret NAME             secret from the secret store as the file /run/secrets/NAME\n"
+               "                            (0400, the sandbox user's; never in the environment); repeatable\n"
+               "  --state-dir DIR           the secret store (default /var/lib/airlock as root, else\n"
+               "                            $XDG_STATE_HOME/airlock or ~/.local/state/airlock)\n"
+               "terminal (the caller's own terminal never enters the sandbox):\n"
+               "                            default: when stdin, stdout or stderr is a terminal, the command\n"
+               "                            gets a pty of its own in their place, relayed to it\n"
+               "  -t, --pty                 a pty for stdin and stdout even when they are not terminals\n"
+               "  --no-pty                  no pty: a terminal stdin becomes /dev/null, a terminal stdout or\n"
+               "                            stderr a pipe that airlock copies to it\n"
+               "network:\n"
+               "  --network none|proxy      none (default): loopback only; proxy: loopback only plus an egress\n"
+               "                            proxy at 127.0.0.1:3128 (HTTP_PROXY etc. set) and DNS at 127.0.0.1:53\n"
+               "  --allow RULE              proxy: allow HOST[:PORT] (*.example.com, CIDR, [IPv6]); repeatable\n"
+               "  --deny RULE               proxy: deny HOST[:PORT], wins over allow; repeatable\n"
+               "  --egress-log FILE         proxy: its JSON-lines records go to FILE (default: stderr)\n"
+               "limits:\n"
+               "  --memory SIZE             memory+swap (default 512m)\n"
+               "  --cpus N                  CPU share (default 1.0)\n"
+               "  --pids N                  processes and threads (default 256)\n"
+               "  --timeout SECONDS         wall clock (default 30); exit 124 when hit\n"
+               "  --disk SIZE               all writable scratch space together (default 1g)\n"
+               "  --open-files N            default 1024\n"
+               "  --allow-degraded          accept rlimit fallbacks where a cgroup limit is impossible\n"
+               "other:\n"
+               "  --config FILE             JSON config; flags override it\n"
+               "  --report FILE             write a JSON report of the run\n"
+               "  --policy FILE             autonomy policy ({\"autonomy\": ..., \"approvalGating\": ...}):\n"
+               "                            denied commands do not run (exit 125); ones needing approval\n"
+               "                            are asked about on the terminal, else defaultAction decides\n"
+               "\n"
+               "exit: the command's code; 124 timeout, 137 out of memory, 125 sandbox or argument error,\n"
+               "126/127 command not executable / not found.\n");
 }
 
 #define fail(...) cli_fail("run", NULL, AIRLOCK_EXIT_SETUP, __VA_ARGS__)
 
-static int parse_double(const char *s, double *out) {
-  return airlock_parse_decimal(s, out);
-}
+static int parse_double(const char *s, double *out) { return airlock_parse_decimal(s, out); }
 
 static int parse_int(const char *s, long long lo, long long hi, long long *out) {
   char *end = NULL;
@@ -143,19 +167,14 @@ static int apply_option(airlock_spec *spec, int opt, const char *arg, run_flags 
   long long n;
   double d;
   switch (opt) {
-  case OPT_CONFIG:
-    return 0; /* loaded before the other flags */
-  case OPT_IMAGE:
-    return airlock_spec_set_string(&spec->image, arg, &err) < 0 ? report_error(&err) : 0;
+  case OPT_CONFIG: return 0; /* loaded before the other flags */
+  case OPT_IMAGE: return airlock_spec_set_string(&spec->image, arg, &err) < 0 ? report_error(&err) : 0;
   case OPT_WORKSPACE:
     spec->workspace_none = false; /* the flag overrides a config's "none" */
     return airlock_spec_set_string(&spec->workspace, arg, &err) < 0 ? report_error(&err) : 0;
-  case OPT_OUTPUT:
-    return airlock_spec_set_string(&spec->output, arg, &err) < 0 ? report_error(&err) : 0;
-  case OPT_CWD:
-    return airlock_spec_set_string(&spec->cwd, arg, &err) < 0 ? report_error(&err) : 0;
-  case OPT_HOSTNAME:
-    return airlock_spec_set_string(&spec->hostname, arg, &err) < 0 ? report_error(&err) : 0;
+  case OPT_OUTPUT: return airlock_spec_set_string(&spec->output, arg, &err) < 0 ? report_error(&err) : 0;
+  case OPT_CWD: return airlock_spec_set_string(&spec->cwd, arg, &err) < 0 ? report_error(&err) : 0;
+  case OPT_HOSTNAME: return airlock_spec_set_string(&spec->hostname, arg, &err) < 0 ? report_error(&err) : 0;
   case OPT_WORKSPACE_ACCESS:
     if (strcmp(arg, "ro") != 0 && strcmp(arg, "rw") != 0)
       return fail("--workspace-access must be 'ro' or 'rw', not '%s'", arg);
@@ -174,11 +193,8 @@ static int apply_option(airlock_spec *spec, int opt, const char *arg, run_flags 
       return report_error(&err);
     return 0;
   }
-  case OPT_ALLOW_WRITABLE_SYSTEM:
-    spec->allow_writable_system = true;
-    return 0;
-  case OPT_ENV:
-    return airlock_spec_add_env(spec, arg, &err) < 0 ? report_error(&err) : 0;
+  case OPT_ALLOW_WRITABLE_SYSTEM: spec->allow_writable_system = true; return 0;
+  case OPT_ENV: return airlock_spec_add_env(spec, arg, &err) < 0 ? report_error(&err) : 0;
   case OPT_UID:
     if (parse_int(arg, 0, 65534, &n) < 0)
       return fail("--uid must be a number from 0 to 65534, not '%s'", arg);
@@ -212,12 +228,8 @@ static int apply_option(airlock_spec *spec, int opt, const char *arg, run_flags 
       return fail("--timeout must be a positive number of seconds, not '%s'", arg);
     spec->timeout_sec = d;
     return 0;
-  case OPT_TMP_EXEC:
-    spec->tmp_exec = true;
-    return 0;
-  case OPT_ALLOW_DEGRADED:
-    spec->allow_degraded = true;
-    return 0;
+  case OPT_TMP_EXEC: spec->tmp_exec = true; return 0;
+  case OPT_ALLOW_DEGRADED: spec->allow_degraded = true; return 0;
   case OPT_NETWORK:
     if (strcmp(arg, "host") == 0)
       return fail("--network host is always refused: use 'proxy' with --allow rules");
@@ -226,32 +238,22 @@ static int apply_option(airlock_spec *spec, int opt, const char *arg, run_flags 
     f->network = strcmp(arg, "proxy") == 0 ? AIRLOCK_NETWORK_PROXY : AIRLOCK_NETWORK_NONE;
     return 0;
   case OPT_ALLOW:
-  case OPT_DENY:
-    return 0; /* appended once --network is known (apply_rules) */
+  case OPT_DENY: return 0; /* appended once --network is known (apply_rules) */
   case OPT_EGRESS_LOG:
     if (*arg == '\0')
       return fail("--egress-log needs a file name");
     return airlock_spec_set_string(&spec->egress_log, arg, &err) < 0 ? report_error(&err) : 0;
-  case OPT_SECRET:
-    return airlock_spec_add_secret(spec, arg, &err) < 0 ? report_error(&err) : 0;
+  case OPT_SECRET: return airlock_spec_add_secret(spec, arg, &err) < 0 ? report_error(&err) : 0;
   case OPT_STATE_DIR:
     if (*arg == '\0')
       return fail("--state-dir must not be empty");
     return airlock_spec_set_string(&spec->state_dir, arg, &err) < 0 ? report_error(&err) : 0;
   case 't':
-  case OPT_PTY:
-    spec->pty = AIRLOCK_PTY_ALWAYS;
-    return 0;
-  case OPT_NO_PTY:
-    spec->pty = AIRLOCK_PTY_NEVER;
-    return 0;
-  case OPT_POLICY:
-    return 0; /* applied once the command is known */
-  case OPT_REPORT:
-    f->report_path = arg;
-    return 0;
-  default:
-    return AIRLOCK_EXIT_SETUP;
+  case OPT_PTY: spec->pty = AIRLOCK_PTY_ALWAYS; return 0;
+  case OPT_NO_PTY: spec->pty = AIRLOCK_PTY_NEVER; return 0;
+  case OPT_POLICY: return 0; /* applied once the command is known */
+  case OPT_REPORT: f->report_path = arg; return 0;
+  default: return AIRLOCK_EXIT_SETUP;
   }
 }
 
@@ -271,8 +273,7 @@ static int apply_rules(airlock_spec *spec, int argc, char **argv, const run_flag
   opterr = 0;
   int opt;
   while ((opt = getopt_long(argc, argv, "+ht", options, NULL)) != -1)
-    if ((opt == OPT_ALLOW || opt == OPT_DENY) &&
-        airlock_spec_add_egress_rule(spec, opt == OPT_DENY, optarg, &err) < 0)
+    if ((opt == OPT_ALLOW || opt == OPT_DENY) && airlock_spec_add_egress_rule(spec, opt == OPT_DENY, optarg, &err) < 0)
       return report_error(&err);
   return 0;
 }

@@ -22,7 +22,6 @@
 #include "secrets.h"
 #include "statedir.h"
 
-
 enum { OPT_STATE_DIR = 256, OPT_JSON, OPT_PROMPT, OPT_REVEAL, OPT_HELP };
 
 static const struct option set_options[] = {
@@ -50,25 +49,24 @@ static const struct option get_options[] = {
 };
 
 static void usage(FILE *out) {
-  fprintf(out,
-          "usage: airlock secret set NAME [--state-dir DIR] [--prompt]  < VALUE\n"
-          "       airlock secret list [--state-dir DIR] [--json]\n"
-          "       airlock secret rm NAME [--state-dir DIR]\n"
-          "       airlock secret get NAME --reveal [--state-dir DIR]\n"
-          "\n"
-          "Secrets for the node, encrypted at rest in STATE_DIR/secrets.db under a master\n"
-          "key ($CREDENTIALS_DIRECTORY/airlock-master-key, else STATE_DIR/master.key).\n"
-          "set reads the value from stdin (one trailing newline is dropped; at most\n"
-          "64 KiB); there is no way to give it as an argument.\n"
-          "\n"
-          "  NAME                      1 to 64 of A-Z a-z 0-9 . _ -\n"
-          "  --state-dir DIR           default /var/lib/airlock as root, else\n"
-          "                            $XDG_STATE_HOME/airlock or ~/.local/state/airlock\n"
-          "  --prompt                  set: stdin may be a terminal; ask with echo off\n"
-          "  --json                    list: JSON instead of a table\n"
-          "  --reveal                  get: yes, print the value (raw bytes) on stdout\n"
-          "\n"
-          "exit: 0 done, 1 the operation failed, 2 bad usage.\n");
+  fprintf(out, "usage: airlock secret set NAME [--state-dir DIR] [--prompt]  < VALUE\n"
+               "       airlock secret list [--state-dir DIR] [--json]\n"
+               "       airlock secret rm NAME [--state-dir DIR]\n"
+               "       airlock secret get NAME --reveal [--state-dir DIR]\n"
+               "\n"
+               "Secrets for the node, encrypted at rest in STATE_DIR/secrets.db under a master\n"
+               "key ($CREDENTIALS_DIRECTORY/airlock-master-key, else STATE_DIR/master.key).\n"
+               "set reads the value from stdin (one trailing newline is dropped; at most\n"
+               "64 KiB); there is no way to give it as an argument.\n"
+               "\n"
+               "  NAME                      1 to 64 of A-Z a-z 0-9 . _ -\n"
+               "  --state-dir DIR           default /var/lib/airlock as root, else\n"
+               "                            $XDG_STATE_HOME/airlock or ~/.local/state/airlock\n"
+               "  --prompt                  set: stdin may be a terminal; ask with echo off\n"
+               "  --json                    list: JSON instead of a table\n"
+               "  --reveal                  get: yes, print the value (raw bytes) on stdout\n"
+               "\n"
+               "exit: 0 done, 1 the operation failed, 2 bad usage.\n");
 }
 
 #define fail(code, sub, ...) cli_fail("secret", sub, code, __VA_ARGS__)
@@ -88,23 +86,12 @@ static int parse(const char *sub, int argc, char **argv, const struct option *op
   while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
     switch (opt) {
     case 'h':
-    case OPT_HELP:
-      usage(stdout);
-      return -1;
-    case OPT_STATE_DIR:
-      a->state_flag = optarg;
-      break;
-    case OPT_JSON:
-      a->json = true;
-      break;
-    case OPT_PROMPT:
-      a->prompt = true;
-      break;
-    case OPT_REVEAL:
-      a->reveal = true;
-      break;
-    default:
-      return bad_option(sub, opt, argv);
+    case OPT_HELP: usage(stdout); return -1;
+    case OPT_STATE_DIR: a->state_flag = optarg; break;
+    case OPT_JSON: a->json = true; break;
+    case OPT_PROMPT: a->prompt = true; break;
+    case OPT_REVEAL: a->reveal = true; break;
+    default: return bad_option(sub, opt, argv);
     }
   }
   if (want_name) {
@@ -123,9 +110,7 @@ static int parse(const char *sub, int argc, char **argv, const struct option *op
 }
 
 /* parse()'s answer as an exit code: -1 was --help */
-static int parsed_exit(int rc) {
-  return rc < 0 ? CLI_EXIT_OK : rc;
-}
+static int parsed_exit(int rc) { return rc < 0 ? CLI_EXIT_OK : rc; }
 
 /* Open the store in the flag's directory or the default one; 0, or an exit
  * code after printing why.  A missing store with !create: *out stays NULL
@@ -140,7 +125,8 @@ static int open_store(const char *sub, const args *a, bool create, bool missing_
   int rc = al_secrets_open(dir, create, out, &err);
   if (rc < 0 && err->errnum == ENOENT && !create) {
     airlock_error_free(&err);
-    rc = missing_ok ? CLI_EXIT_OK : fail(CLI_EXIT_FAILED, sub, "no secret named '%s' (no secret database in %s)", a->name, dir);
+    rc = missing_ok ? CLI_EXIT_OK
+                    : fail(CLI_EXIT_FAILED, sub, "no secret named '%s' (no secret database in %s)", a->name, dir);
     free(dir);
     return rc;
   }

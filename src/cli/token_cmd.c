@@ -20,9 +20,14 @@
 #include "statedir.h"
 #include "tokens.h"
 
-
 enum {
-  OPT_NAME = 256, OPT_STATE_DIR, OPT_MAX_CONCURRENT, OPT_MAX_MEMORY, OPT_MAX_CPUS, OPT_MAX_TIMEOUT, OPT_JSON,
+  OPT_NAME = 256,
+  OPT_STATE_DIR,
+  OPT_MAX_CONCURRENT,
+  OPT_MAX_MEMORY,
+  OPT_MAX_CPUS,
+  OPT_MAX_TIMEOUT,
+  OPT_JSON,
   OPT_HELP,
 };
 
@@ -51,25 +56,24 @@ static const struct option revoke_options[] = {
 };
 
 static void usage(FILE *out) {
-  fprintf(out,
-          "usage: airlock token create --name NAME [--state-dir DIR] [LIMITS]\n"
-          "       airlock token list [--state-dir DIR] [--json]\n"
-          "       airlock token revoke NAME [--state-dir DIR]\n"
-          "\n"
-          "Node tokens: each token is a tenant of 'airlock node'.  create prints the new\n"
-          "token once (only its SHA-256 is stored); revoke takes effect at once.\n"
-          "\n"
-          "  --name NAME               1 to 64 of A-Z a-z 0-9 . _ -; never reused\n"
-          "  --state-dir DIR           default /var/lib/airlock as root, else\n"
-          "                            $XDG_STATE_HOME/airlock or ~/.local/state/airlock\n"
-          "limits (default: the node's own maxima):\n"
-          "  --max-concurrent N        execs running at once\n"
-          "  --max-memory SIZE         memory per sandbox, e.g. 512m\n"
-          "  --max-cpus N              CPUs per sandbox, e.g. 1.5\n"
-          "  --max-timeout SECONDS     wall-clock limit per exec\n"
-          "  --json                    list: JSON instead of a table\n"
-          "\n"
-          "exit: 0 done, 1 the operation failed, 2 bad usage.\n");
+  fprintf(out, "usage: airlock token create --name NAME [--state-dir DIR] [LIMITS]\n"
+               "       airlock token list [--state-dir DIR] [--json]\n"
+               "       airlock token revoke NAME [--state-dir DIR]\n"
+               "\n"
+               "Node tokens: each token is a tenant of 'airlock node'.  create prints the new\n"
+               "token once (only its SHA-256 is stored); revoke takes effect at once.\n"
+               "\n"
+               "  --name NAME               1 to 64 of A-Z a-z 0-9 . _ -; never reused\n"
+               "  --state-dir DIR           default /var/lib/airlock as root, else\n"
+               "                            $XDG_STATE_HOME/airlock or ~/.local/state/airlock\n"
+               "limits (default: the node's own maxima):\n"
+               "  --max-concurrent N        execs running at once\n"
+               "  --max-memory SIZE         memory per sandbox, e.g. 512m\n"
+               "  --max-cpus N              CPUs per sandbox, e.g. 1.5\n"
+               "  --max-timeout SECONDS     wall-clock limit per exec\n"
+               "  --json                    list: JSON instead of a table\n"
+               "\n"
+               "exit: 0 done, 1 the operation failed, 2 bad usage.\n");
 }
 
 #define fail(code, sub, ...) cli_fail("token", sub, code, __VA_ARGS__)
@@ -121,8 +125,7 @@ static int create_limit(const char *sub, int opt, const char *arg, al_token_limi
     if (limits->max_timeout_ms < 1)
       return fail(CLI_EXIT_USAGE, sub, "--max-timeout must be at least 0.001 seconds, not '%s'", arg);
     return 0;
-  default:
-    return CLI_EXIT_USAGE;
+  default: return CLI_EXIT_USAGE;
   }
 }
 
@@ -136,18 +139,11 @@ static int token_create(int argc, char **argv) {
   while ((opt = getopt_long(argc, argv, ":h", create_options, NULL)) != -1) {
     switch (opt) {
     case 'h':
-    case OPT_HELP:
-      usage(stdout);
-      return CLI_EXIT_OK;
-    case OPT_NAME:
-      name = optarg;
-      break;
-    case OPT_STATE_DIR:
-      state_flag = optarg;
-      break;
+    case OPT_HELP: usage(stdout); return CLI_EXIT_OK;
+    case OPT_NAME: name = optarg; break;
+    case OPT_STATE_DIR: state_flag = optarg; break;
     case '?':
-    case ':':
-      return bad_option(sub, opt, argv);
+    case ':': return bad_option(sub, opt, argv);
     default: {
       int rc = create_limit(sub, opt, optarg, &limits);
       if (rc != 0)
@@ -182,7 +178,8 @@ static int token_create(int argc, char **argv) {
   explicit_bzero(token, strlen(token));
   free(token);
   if (!written)
-    return fail(CLI_EXIT_FAILED, sub, "could not write the token to stdout; it is lost: 'airlock token revoke %s'", name);
+    return fail(CLI_EXIT_FAILED, sub, "could not write the token to stdout; it is lost: 'airlock token revoke %s'",
+                name);
   fprintf(stderr, "airlock token: token '%s' created; it is shown only this once (the node keeps only its hash)\n",
           name);
   return CLI_EXIT_OK;
@@ -245,9 +242,7 @@ static void print_table(const al_token_info *list, size_t n) {
   }
 }
 
-static json_t *limit_json(int64_t v) {
-  return v > 0 ? json_integer((json_int_t)v) : json_null();
-}
+static json_t *limit_json(int64_t v) { return v > 0 ? json_integer((json_int_t)v) : json_null(); }
 
 static int print_json(const al_token_info *list, size_t n) {
   json_t *root = json_array();
@@ -257,10 +252,10 @@ static int print_json(const al_token_info *list, size_t n) {
                                "max_memory_bytes", limit_json(l->max_memory_bytes), "max_cpus",
                                l->max_cpus > 0 ? json_real(l->max_cpus) : json_null(), "max_timeout_ms",
                                limit_json(l->max_timeout_ms));
-    json_t *item = json_pack("{s:s, s:I, s:o, s:b, s:o}", "name", list[i].name, "created_at",
-                             (json_int_t)list[i].created_at, "revoked_at",
-                             list[i].revoked_at > 0 ? json_integer((json_int_t)list[i].revoked_at) : json_null(),
-                             "revoked", list[i].revoked_at > 0, "limits", limits);
+    json_t *item =
+        json_pack("{s:s, s:I, s:o, s:b, s:o}", "name", list[i].name, "created_at", (json_int_t)list[i].created_at,
+                  "revoked_at", list[i].revoked_at > 0 ? json_integer((json_int_t)list[i].revoked_at) : json_null(),
+                  "revoked", list[i].revoked_at > 0, "limits", limits);
     if (item == NULL || json_array_append_new(root, item) < 0) {
       json_decref(root);
       root = NULL;
@@ -285,17 +280,10 @@ static int token_list(int argc, char **argv) {
   while ((opt = getopt_long(argc, argv, ":h", list_options, NULL)) != -1) {
     switch (opt) {
     case 'h':
-    case OPT_HELP:
-      usage(stdout);
-      return CLI_EXIT_OK;
-    case OPT_STATE_DIR:
-      state_flag = optarg;
-      break;
-    case OPT_JSON:
-      json = true;
-      break;
-    default:
-      return bad_option(sub, opt, argv);
+    case OPT_HELP: usage(stdout); return CLI_EXIT_OK;
+    case OPT_STATE_DIR: state_flag = optarg; break;
+    case OPT_JSON: json = true; break;
+    default: return bad_option(sub, opt, argv);
     }
   }
   if (optind < argc)
@@ -343,14 +331,9 @@ static int token_revoke(int argc, char **argv) {
   while ((opt = getopt_long(argc, argv, ":h", revoke_options, NULL)) != -1) {
     switch (opt) {
     case 'h':
-    case OPT_HELP:
-      usage(stdout);
-      return CLI_EXIT_OK;
-    case OPT_STATE_DIR:
-      state_flag = optarg;
-      break;
-    default:
-      return bad_option(sub, opt, argv);
+    case OPT_HELP: usage(stdout); return CLI_EXIT_OK;
+    case OPT_STATE_DIR: state_flag = optarg; break;
+    default: return bad_option(sub, opt, argv);
     }
   }
   if (optind >= argc)

@@ -61,7 +61,6 @@ void al_client_response_clear(al_client_response *resp) {
 
 /* --- opening: which nodes are acceptable --------------------------------- */
 
-
 /* scheme://host[:port] of an http(s) node, after checking that the URL says
  * nothing else (no path, query, credentials) and that plain HTTP stays on
  * this machine. */
@@ -92,7 +91,8 @@ static int parse_url_node(const char *node, bool *tls, char **base, airlock_erro
   if (!*tls && !al_curl_host_is_loopback(host))
     return al_err(err, 0,
                   "node '%s': plain http is only for loopback (127.0.0.1 or [::1]); "
-                  "use https:// for host '%s'", node, host);
+                  "use https:// for host '%s'",
+                  node, host);
   if (al_curl()->url_set(u, CURLUPART_PATH, NULL, 0) != CURLUE_OK)
     return al_err(err, ENOMEM, "node '%s'", node);
   _cleanup_curl_str_ char *url = NULL;
@@ -149,9 +149,7 @@ static int configure(airlock_client *c, const char *unix_path, bool tls, const a
   return 0;
 }
 
-static bool has_tls_settings(const airlock_client_tls *t) {
-  return t && (t->ca_file || t->cert_file || t->key_file);
-}
+static bool has_tls_settings(const airlock_client_tls *t) { return t && (t->ca_file || t->cert_file || t->key_file); }
 
 static int check_readable(const char *what, const char *path, airlock_error **err) {
   if (access(path, R_OK) < 0)
@@ -159,8 +157,8 @@ static int check_readable(const char *what, const char *path, airlock_error **er
   return 0;
 }
 
-int airlock_client_open(const char *node, const char *token, const airlock_client_tls *tls,
-                        airlock_client **out, airlock_error **err) {
+int airlock_client_open(const char *node, const char *token, const airlock_client_tls *tls, airlock_client **out,
+                        airlock_error **err) {
   *out = NULL;
   if (node == NULL || *node == '\0')
     return al_err(err, 0, "no node given");
@@ -241,7 +239,7 @@ typedef struct transfer {
   al_client_response *resp;
   size_t body_cap;
   bool status_known;
-  bool body_overflow;   /* a 2xx body went over MAX_BODY */
+  bool body_overflow; /* a 2xx body went over MAX_BODY */
   airlock_error *sink_err;
 } transfer;
 
@@ -323,8 +321,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata) {
 
 /* "node refused the request (429 over_capacity): <message>; retry after 3 s" */
 static int http_error(al_client_response *r, airlock_error **err) {
-  json_auto_t *doc =
-      r->body ? json_loadb(r->body, r->body_len, 0, NULL) : NULL;
+  json_auto_t *doc = r->body ? json_loadb(r->body, r->body_len, 0, NULL) : NULL;
   json_t *e = json_object_get(doc, "error");
   const char *code = json_string_value(json_object_get(e, "code"));
   const char *message = json_string_value(json_object_get(e, "message"));
@@ -341,8 +338,8 @@ static int http_error(al_client_response *r, airlock_error **err) {
   if (r->status == 429 && r->retry_after_s >= 0)
     snprintf(retry, sizeof(retry), "; retry after %ld s", r->retry_after_s);
   return al_err(err, 0, "node %s (%ld%s%s)%s%s%s", r->status < 500 ? "refused the request" : "failed the request",
-                r->status, r->error_code ? " " : "", r->error_code ? r->error_code : "",
-                text && *text ? ": " : "", text ? text : "", retry);
+                r->status, r->error_code ? " " : "", r->error_code ? r->error_code : "", text && *text ? ": " : "",
+                text ? text : "", retry);
 }
 
 static int transport_error(airlock_client *c, transfer *t, CURLcode rc, airlock_error **err) {
@@ -381,8 +378,8 @@ static bool path_ok(const char *p) {
 }
 
 int al_client_perform(airlock_client *c, const char *method, const char *path, const char *content_type,
-                      const void *body, size_t body_len, const al_client_sink *sink,
-                      al_client_response *resp, airlock_error **err) {
+                      const void *body, size_t body_len, const al_client_sink *sink, al_client_response *resp,
+                      airlock_error **err) {
   memset(resp, 0, sizeof(*resp));
   resp->retry_after_s = -1;
   if (!method_ok(method))
@@ -400,11 +397,11 @@ int al_client_perform(airlock_client *c, const char *method, const char *path, c
   __attribute__((cleanup(curl_slistp))) struct curl_slist *headers = NULL;
   _cleanup_free_ char *ctype = NULL;
   struct curl_slist *tmp;
-#define ADD_HEADER(h)                                                                               \
-  do {                                                                                              \
-    if ((tmp = al_curl()->slist_append(headers, (h))) == NULL)                                      \
-      return al_err(err, ENOMEM, "request headers");                                                \
-    headers = tmp;                                                                                  \
+#define ADD_HEADER(h)                                                                                                  \
+  do {                                                                                                                 \
+    if ((tmp = al_curl()->slist_append(headers, (h))) == NULL)                                                         \
+      return al_err(err, ENOMEM, "request headers");                                                                   \
+    headers = tmp;                                                                                                     \
   } while (0)
   if (c->auth_header)
     ADD_HEADER(c->auth_header);
@@ -466,9 +463,8 @@ int al_client_perform(airlock_client *c, const char *method, const char *path, c
 
 /* --- requests and sandboxes --------------------------------------------- */
 
-int airlock_client_request(airlock_client *c, const char *method, const char *path, const void *body,
-                           size_t body_len, long *status, char **resp, size_t *resp_len,
-                           airlock_error **err) {
+int airlock_client_request(airlock_client *c, const char *method, const char *path, const void *body, size_t body_len,
+                           long *status, char **resp, size_t *resp_len, airlock_error **err) {
   if (status)
     *status = 0;
   if (resp)
@@ -507,8 +503,7 @@ char *al_client_sandbox_path(airlock_client *c, const char *id, airlock_error **
   return path;
 }
 
-int airlock_client_sandbox_create(airlock_client *c, const char *json_body, char **id_out,
-                                  airlock_error **err) {
+int airlock_client_sandbox_create(airlock_client *c, const char *json_body, char **id_out, airlock_error **err) {
   *id_out = NULL;
   const char *body = json_body ? json_body : "{}";
   _cleanup_free_ char *resp = NULL;

@@ -43,8 +43,7 @@ static int put(json_t *obj, const char *key, json_t *value, airlock_error **err)
   return 0;
 }
 
-static int put_string(json_t *obj, const char *key, const char *value, const char *what,
-                      airlock_error **err) {
+static int put_string(json_t *obj, const char *key, const char *value, const char *what, airlock_error **err) {
   json_t *s = json_string(value);
   if (s == NULL)
     return al_err(err, 0, "%s is not valid UTF-8 (the node API takes text)", what);
@@ -162,9 +161,9 @@ static char *build_body(const airlock_exec_request *req, bool stream, airlock_er
     return NULL;
   if (req->detach_on_disconnect && put(body, "detach_on_disconnect", json_true(), err) < 0)
     return NULL;
-  if (req->pty && (put(body, "pty", json_true(), err) < 0 ||
-                   (req->rows && req->cols && (put(body, "rows", json_integer(req->rows), err) < 0 ||
-                                               put(body, "cols", json_integer(req->cols), err) < 0))))
+  if (req->pty && (put(body, "pty", json_true(), err) < 0 || (req->rows && req->cols &&
+                                                              (put(body, "rows", json_integer(req->rows), err) < 0 ||
+                                                               put(body, "cols", json_integer(req->cols), err) < 0))))
     return NULL;
   char *text = json_dumps(body, JSON_COMPACT);
   if (text == NULL)
@@ -228,8 +227,7 @@ static int parse_result(json_t *o, airlock_exec_result *res, bool with_output, a
   if (get_int(o, "exit_code", &code, true, err) < 0 || get_int(o, "signal", &sig, false, err) < 0)
     return -1;
   if (code < 0 || code > 255 || sig < 0 || sig > 128)
-    return al_err(err, 0, "node sent exit_code %lld, signal %lld: out of range", (long long)code,
-                  (long long)sig);
+    return al_err(err, 0, "node sent exit_code %lld, signal %lld: out of range", (long long)code, (long long)sig);
   res->exit_code = (int)code;
   res->signal = (int)sig;
   if (get_bool(o, "timed_out", &res->timed_out, err) < 0 || get_bool(o, "oom_killed", &res->oom_killed, err) < 0 ||
@@ -257,7 +255,7 @@ typedef struct stream_state {
   void *ctx;
   airlock_exec_result *res;
   bool got_exit;
-  bool stopped;    /* on_output asked to stop */
+  bool stopped; /* on_output asked to stop */
 } stream_state;
 
 static int on_record(void *ctx, const char *line, size_t len, airlock_error **err) {
@@ -331,8 +329,8 @@ static void note_response(airlock_exec_result *res, al_client_response *r) {
   res->http_error_code = AL_STEAL(r->error_code);
 }
 
-int airlock_client_exec(airlock_client *c, const airlock_exec_request *req, airlock_output_fn on_output,
-                        void *ctx, airlock_exec_result *res, airlock_error **err) {
+int airlock_client_exec(airlock_client *c, const airlock_exec_request *req, airlock_output_fn on_output, void *ctx,
+                        airlock_exec_result *res, airlock_error **err) {
   memset(res, 0, sizeof(*res));
   res->retry_after_s = -1;
   _cleanup_free_ char *body = build_body(req, on_output != NULL, err);

@@ -10,10 +10,10 @@
 #include "airlock/client.h"
 
 struct airlock_client {
-  CURL *curl;               /* kept for the client's life: its connection stays open */
-  char *node;               /* as given, for messages */
-  char *base_url;           /* "http://localhost" for unix sockets, else scheme://host[:port] */
-  char *auth_header;        /* "Authorization: Bearer ...", NULL without a token */
+  CURL *curl;        /* kept for the client's life: its connection stays open */
+  char *node;        /* as given, for messages */
+  char *base_url;    /* "http://localhost" for unix sockets, else scheme://host[:port] */
+  char *auth_header; /* "Authorization: Bearer ...", NULL without a token */
   char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -25,10 +25,10 @@ typedef struct al_client_sink {
 } al_client_sink;
 
 typedef struct al_client_response {
-  long status;          /* 0 when no answer arrived */
-  long retry_after_s;   /* -1 when absent */
-  char *error_code;     /* error.code of a 4xx/5xx answer */
-  char *body;           /* NUL-terminated; not filled for what went to a sink */
+  long status;        /* 0 when no answer arrived */
+  long retry_after_s; /* -1 when absent */
+  char *error_code;   /* error.code of a 4xx/5xx answer */
+  char *body;         /* NUL-terminated; not filled for what went to a sink */
   size_t body_len;
 } al_client_response;
 
@@ -39,8 +39,8 @@ void al_client_response_clear(al_client_response *resp);
  * built from the node's JSON error) and sink failures.  resp is filled as far
  * as the exchange went. */
 int al_client_perform(airlock_client *c, const char *method, const char *path, const char *content_type,
-                      const void *body, size_t body_len, const al_client_sink *sink,
-                      al_client_response *resp, airlock_error **err);
+                      const void *body, size_t body_len, const al_client_sink *sink, al_client_response *resp,
+                      airlock_error **err);
 
 /* "/v1/sandboxes/<id, percent-escaped>"; NULL with *err for an empty id. */
 char *al_client_sandbox_path(airlock_client *c, const char *id, airlock_error **err);

@@ -28,26 +28,37 @@ static int resolve(void *lib, const char *soname) {
     void *slot;
     const char *name;
   } syms[] = {
-      {&api.global_init, "curl_global_init"},     {&api.global_cleanup, "curl_global_cleanup"},
-      {&api.easy_init, "curl_easy_init"},         {&api.easy_cleanup, "curl_easy_cleanup"},
-      {&api.easy_setopt, "curl_easy_setopt"},     {&api.easy_getinfo, "curl_easy_getinfo"},
-      {&api.easy_perform, "curl_easy_perform"},   {&api.easy_strerror, "curl_easy_strerror"},
-      {&api.easy_escape, "curl_easy_escape"},     {&api.free, "curl_free"},
-      {&api.slist_append, "curl_slist_append"},   {&api.slist_free_all, "curl_slist_free_all"},
-      {&api.url, "curl_url"},                     {&api.url_cleanup, "curl_url_cleanup"},
-      {&api.url_set, "curl_url_set"},             {&api.url_get, "curl_url_get"},
-      {&api.getdate, "curl_getdate"},             {&api.version_info, "curl_version_info"},
-      {&api.multi_init, "curl_multi_init"},       {&api.multi_cleanup, "curl_multi_cleanup"},
+      {&api.global_init, "curl_global_init"},
+      {&api.global_cleanup, "curl_global_cleanup"},
+      {&api.easy_init, "curl_easy_init"},
+      {&api.easy_cleanup, "curl_easy_cleanup"},
+      {&api.easy_setopt, "curl_easy_setopt"},
+      {&api.easy_getinfo, "curl_easy_getinfo"},
+      {&api.easy_perform, "curl_easy_perform"},
+      {&api.easy_strerror, "curl_easy_strerror"},
+      {&api.easy_escape, "curl_easy_escape"},
+      {&api.free, "curl_free"},
+      {&api.slist_append, "curl_slist_append"},
+      {&api.slist_free_all, "curl_slist_free_all"},
+      {&api.url, "curl_url"},
+      {&api.url_cleanup, "curl_url_cleanup"},
+      {&api.url_set, "curl_url_set"},
+      {&api.url_get, "curl_url_get"},
+      {&api.getdate, "curl_getdate"},
+      {&api.version_info, "curl_version_info"},
+      {&api.multi_init, "curl_multi_init"},
+      {&api.multi_cleanup, "curl_multi_cleanup"},
       {&api.multi_add_handle, "curl_multi_add_handle"},
       {&api.multi_remove_handle, "curl_multi_remove_handle"},
-      {&api.multi_perform, "curl_multi_perform"}, {&api.multi_poll, "curl_multi_poll"},
+      {&api.multi_perform, "curl_multi_perform"},
+      {&api.multi_poll, "curl_multi_poll"},
       {&api.multi_info_read, "curl_multi_info_read"},
   };
   for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
     void *fn = dlsym(lib, syms[i].name);
     if (fn == NULL) {
-      snprintf(load_error, sizeof(load_error), "%s has no %s: libcurl %s or newer is needed", soname,
-               syms[i].name, MIN_VERSION_TEXT);
+      snprintf(load_error, sizeof(load_error), "%s has no %s: libcurl %s or newer is needed", soname, syms[i].name,
+               MIN_VERSION_TEXT);
       return -1;
     }
     /* POSIX guarantees that a function's address survives a trip through void * */
@@ -85,9 +96,7 @@ const al_curl_api *al_curl_load(airlock_error **err) {
   return loaded;
 }
 
-const al_curl_api *al_curl(void) {
-  return loaded;
-}
+const al_curl_api *al_curl(void) { return loaded; }
 
 int al_curl_setopt_failed(airlock_error **err, const char *who, const char *option, CURLcode rc) {
   return al_err(err, 0, "cannot set up the %s (%s): %s", who, option, al_curl()->easy_strerror(rc));

@@ -63,30 +63,29 @@ int al_curl_setopt_failed(airlock_error **err, const char *who, const char *opti
  * On failure the calling function, which has an airlock_error **err, returns
  * al_curl_setopt_failed(err, SETOPT_WHO, ...): the file using them defines
  * SETOPT_WHO, what its messages say is being set up. */
-#define SETOPT_(h, opt, type, lo, hi, val)                                                          \
-  do {                                                                                              \
-    _Static_assert((opt) >= (lo) && (opt) < (hi), #opt " is not a " #type " option");              \
-    type v_ = (val);                                                                                \
-    CURLcode rc_ = al_curl()->easy_setopt((h), (opt), v_);                                          \
-    if (rc_ != CURLE_OK)                                                                            \
-      return al_curl_setopt_failed(err, SETOPT_WHO, #opt, rc_);                                     \
+#define SETOPT_(h, opt, type, lo, hi, val)                                                                             \
+  do {                                                                                                                 \
+    _Static_assert((opt) >= (lo) && (opt) < (hi), #opt " is not a " #type " option");                                  \
+    type v_ = (val);                                                                                                   \
+    CURLcode rc_ = al_curl()->easy_setopt((h), (opt), v_);                                                             \
+    if (rc_ != CURLE_OK)                                                                                               \
+      return al_curl_setopt_failed(err, SETOPT_WHO, #opt, rc_);                                                        \
   } while (0)
 #define SETOPT_LONG(h, opt, val) SETOPT_(h, opt, long, CURLOPTTYPE_LONG, CURLOPTTYPE_OBJECTPOINT, val)
 #define SETOPT_PTR(h, opt, val) SETOPT_(h, opt, const void *, CURLOPTTYPE_OBJECTPOINT, CURLOPTTYPE_FUNCTIONPOINT, val)
-#define SETOPT_FN(h, opt, val)                                                                      \
-  SETOPT_(h, opt, curl_write_callback, CURLOPTTYPE_FUNCTIONPOINT, CURLOPTTYPE_OFF_T, val)
+#define SETOPT_FN(h, opt, val) SETOPT_(h, opt, curl_write_callback, CURLOPTTYPE_FUNCTIONPOINT, CURLOPTTYPE_OFF_T, val)
 #define SETOPT_OFF(h, opt, val) SETOPT_(h, opt, curl_off_t, CURLOPTTYPE_OFF_T, CURLOPTTYPE_BLOB, val)
 
 /* What the node client and the webhook sender set up the same way, with
  * their own values. */
 typedef struct al_curl_common {
-  const char *who;         /* for messages, as SETOPT_WHO: "HTTP client" */
-  char *errbuf;            /* CURL_ERROR_SIZE bytes: libcurl's message for a failed transfer */
-  const char *protocols;   /* CURLOPT_PROTOCOLS_STR: "http,https", "https", ... */
+  const char *who;       /* for messages, as SETOPT_WHO: "HTTP client" */
+  char *errbuf;          /* CURL_ERROR_SIZE bytes: libcurl's message for a failed transfer */
+  const char *protocols; /* CURLOPT_PROTOCOLS_STR: "http,https", "https", ... */
   const char *user_agent;
   long connect_timeout_ms;
-  bool tls;                /* an https:// destination */
-  const char *ca_file;     /* with tls: the trust store instead of the system's; NULL = the system's */
+  bool tls;            /* an https:// destination */
+  const char *ca_file; /* with tls: the trust store instead of the system's; NULL = the system's */
 } al_curl_common;
 
 /* Sets on h: the error buffer; no signals (no process-wide signal changes,

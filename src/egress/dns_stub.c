@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <string.h>
 
-
 #define HDR_LEN 12
 #define NAME_WIRE_MAX 255
 #define TYPE_A 1
@@ -39,9 +38,7 @@
 #define ANSWER_MAX (HDR_LEN + NAME_WIRE_MAX + 4 + 16)
 _Static_assert(ANSWER_MAX <= AL_DNS_ANSWER_MIN, "every answer fits in 512 bytes");
 
-static uint16_t get16(const uint8_t *p) {
-  return (uint16_t)(p[0] << 8 | p[1]);
-}
+static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 
 static void put16(uint8_t *p, unsigned v) {
   p[0] = (uint8_t)(v >> 8);
@@ -136,8 +133,8 @@ size_t al_dns_answer(const uint8_t *query, size_t len, const al_egress_ruleset *
     return reply(query, 0, out, AL_DNS_FORMERR, false, false);
   }
   if (an != 0 || ns != 0 || ar > 1) {
-    note(info, AL_DNS_MALFORMED, AL_DNS_FORMERR, "records in a query: %u answer, %u authority, %u additional", an,
-         ns, ar);
+    note(info, AL_DNS_MALFORMED, AL_DNS_FORMERR, "records in a query: %u answer, %u authority, %u additional", an, ns,
+         ar);
     return reply(query, 0, out, AL_DNS_FORMERR, false, false);
   }
 

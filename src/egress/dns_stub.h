@@ -22,7 +22,8 @@
 
 /* the address every allowed name resolves to (benchmarking range,
  * unroutable in the sandbox and forbidden by al_addr_forbidden) */
-#define AL_DNS_SYNTHETIC_A {198, 18, 0, 1}
+#define AL_DNS_SYNTHETIC_A                                                                                             \
+  { 198, 18, 0, 1 }
 #define AL_DNS_TTL 60
 
 /* verdicts, for logging */

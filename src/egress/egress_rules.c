@@ -23,13 +23,9 @@ static bool is_ldh(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
 }
 
-static char lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-}
+static char lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c; }
 
-static bool is_hex(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
+static bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
 /* WHATWG "ends in a number": the last label (one trailing dot ignored) is
  * all digits, or 0x/0X followed by hex digits only. */
@@ -128,8 +124,8 @@ int al_host_normalise(const char *in, char *out, size_t outlen, airlock_error **
     for (size_t i = pos; i < end; i++)
       if ((unsigned char)in[i] >= 0x80)
         ascii = false;
-    bool alabel = llen >= 4 && lower(in[pos]) == 'x' && lower(in[pos + 1]) == 'n' && in[pos + 2] == '-' &&
-                  in[pos + 3] == '-';
+    bool alabel =
+        llen >= 4 && lower(in[pos]) == 'x' && lower(in[pos + 1]) == 'n' && in[pos + 2] == '-' && in[pos + 3] == '-';
     if (rlen > 0)
       res[rlen++] = '.';
     if (ascii && !alabel) {
@@ -375,15 +371,10 @@ static bool v6_forbidden(const uint8_t a[16], char *why, size_t whylen) {
     uint8_t v4[2][4];
     int nv4 = 0;
     switch (c->embed) {
-    case EMBED_NONE:
-      return say(why, whylen, "%s %s", c->what, c->cidr);
+    case EMBED_NONE: return say(why, whylen, "%s %s", c->what, c->cidr);
     case EMBED_LOW32:
-    case EMBED_COMPAT:
-      memcpy(v4[nv4++], a + 12, 4);
-      break;
-    case EMBED_6TO4:
-      memcpy(v4[nv4++], a + 2, 4);
-      break;
+    case EMBED_COMPAT: memcpy(v4[nv4++], a + 12, 4); break;
+    case EMBED_6TO4: memcpy(v4[nv4++], a + 2, 4); break;
     case EMBED_TEREDO:
       memcpy(v4[nv4++], a + 4, 4); /* the Teredo server */
       for (int k = 0; k < 4; k++)  /* the client, stored inverted */
@@ -460,9 +451,7 @@ struct al_egress_ruleset {
   size_t n, cap;
 };
 
-al_egress_ruleset *al_egress_ruleset_new(void) {
-  return calloc(1, sizeof(al_egress_ruleset));
-}
+al_egress_ruleset *al_egress_ruleset_new(void) { return calloc(1, sizeof(al_egress_ruleset)); }
 
 void al_egress_ruleset_free(al_egress_ruleset *rs) {
   if (rs == NULL)
@@ -473,9 +462,7 @@ void al_egress_ruleset_free(al_egress_ruleset *rs) {
   free(rs);
 }
 
-size_t al_egress_ruleset_count(const al_egress_ruleset *rs) {
-  return rs ? rs->n : 0;
-}
+size_t al_egress_ruleset_count(const al_egress_ruleset *rs) { return rs ? rs->n : 0; }
 
 static int parse_port(const char *s, egress_rule *r, airlock_error **err) {
   if (strcmp(s, "*") == 0) {
@@ -579,12 +566,9 @@ static int parse_rule(const char *text, egress_rule *r, airlock_error **err) {
     r->kind = RULE_IP;
     r->prefix = 32;
     return 0;
-  case AL_IP_V6:
-    return al_err(err, 0, "an IPv6 address in a rule must be in brackets");
-  case AL_IP_BAD:
-    return al_err(err, 0, "'%s' is not a valid IP address", host);
-  case AL_IP_NOT:
-    break;
+  case AL_IP_V6: return al_err(err, 0, "an IPv6 address in a rule must be in brackets");
+  case AL_IP_BAD: return al_err(err, 0, "'%s' is not a valid IP address", host);
+  case AL_IP_NOT: break;
   }
   if (strchr(host, '*') != NULL)
     return al_err(err, 0, "a wildcard is '*' (any name) or a whole first label: '*.example.com'");
@@ -672,8 +656,8 @@ al_egress_verdict al_egress_decide(const al_egress_ruleset *rs, const char *host
   if (kind == AL_IP_NOT) {
     airlock_error *err = NULL;
     if (al_host_normalise(host, name, sizeof(name), &err) < 0) {
-      al_egress_verdict v = verdict(AL_EGRESS_DENY, reason, reasonlen, "invalid host: %s",
-                                    err && err->msg ? err->msg : "out of memory");
+      al_egress_verdict v =
+          verdict(AL_EGRESS_DENY, reason, reasonlen, "invalid host: %s", err && err->msg ? err->msg : "out of memory");
       airlock_error_free(&err);
       return v;
     }
@@ -701,9 +685,10 @@ al_egress_verdict al_egress_decide(const al_egress_ruleset *rs, const char *host
     const egress_rule *r = &rs->rules[i];
     if (!port_matches(r, port))
       continue;
-    bool m = kind == AL_IP_NOT ? (r->kind != RULE_IP && name_matches(r, name, nlen))
-                               : (r->kind == RULE_IP && (ip_matches(r, &ip) || (has_v4 && r->verdict == AL_EGRESS_DENY &&
-                                                                               ip_matches(r, &v4))));
+    bool m = kind == AL_IP_NOT
+                 ? (r->kind != RULE_IP && name_matches(r, name, nlen))
+                 : (r->kind == RULE_IP &&
+                    (ip_matches(r, &ip) || (has_v4 && r->verdict == AL_EGRESS_DENY && ip_matches(r, &v4))));
     if (!m)
       continue;
     if (r->verdict == AL_EGRESS_DENY)

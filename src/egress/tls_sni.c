@@ -23,10 +23,10 @@ struct al_sni_reader {
   size_t cap;
   uint8_t *raw;
   size_t raw_len, raw_alloc;
-  size_t pos;         /* next raw byte not yet unwrapped */
-  size_t rec_left;    /* payload bytes left in the current record */
-  bool seen_record;   /* a first record header was read */
-  uint8_t *hs;        /* handshake bytes (record payloads concatenated) */
+  size_t pos;       /* next raw byte not yet unwrapped */
+  size_t rec_left;  /* payload bytes left in the current record */
+  bool seen_record; /* a first record header was read */
+  uint8_t *hs;      /* handshake bytes (record payloads concatenated) */
   size_t hs_len;
   al_sni_status final;
   bool finished;
@@ -49,9 +49,7 @@ void al_sni_reader_free(al_sni_reader *r) {
   free(r);
 }
 
-const char *al_sni_host(const al_sni_reader *r) {
-  return r && r->finished && r->final == AL_SNI_DONE ? r->host : NULL;
-}
+const char *al_sni_host(const al_sni_reader *r) { return r && r->finished && r->final == AL_SNI_DONE ? r->host : NULL; }
 
 const uint8_t *al_sni_raw(const al_sni_reader *r, size_t *len) {
   if (len)
@@ -61,28 +59,17 @@ const uint8_t *al_sni_raw(const al_sni_reader *r, size_t *len) {
 
 const char *al_sni_strerror(al_sni_status st) {
   switch (st) {
-  case AL_SNI_NEED_MORE:
-    return "ClientHello incomplete";
-  case AL_SNI_DONE:
-    return "server name read";
-  case AL_SNI_ERR_NOT_TLS:
-    return "not a TLS handshake";
-  case AL_SNI_ERR_NOT_CLIENT_HELLO:
-    return "first handshake message is not a ClientHello";
-  case AL_SNI_ERR_MALFORMED:
-    return "malformed ClientHello";
-  case AL_SNI_ERR_NO_SNI:
-    return "ClientHello has no server name";
-  case AL_SNI_ERR_SEVERAL_NAMES:
-    return "ClientHello has more than one server name";
-  case AL_SNI_ERR_ECH:
-    return "ClientHello uses Encrypted Client Hello";
-  case AL_SNI_ERR_BAD_NAME:
-    return "server name is not a valid host name";
-  case AL_SNI_ERR_OVERSIZED:
-    return "ClientHello too large";
-  case AL_SNI_ERR_NOMEM:
-    return "out of memory";
+  case AL_SNI_NEED_MORE: return "ClientHello incomplete";
+  case AL_SNI_DONE: return "server name read";
+  case AL_SNI_ERR_NOT_TLS: return "not a TLS handshake";
+  case AL_SNI_ERR_NOT_CLIENT_HELLO: return "first handshake message is not a ClientHello";
+  case AL_SNI_ERR_MALFORMED: return "malformed ClientHello";
+  case AL_SNI_ERR_NO_SNI: return "ClientHello has no server name";
+  case AL_SNI_ERR_SEVERAL_NAMES: return "ClientHello has more than one server name";
+  case AL_SNI_ERR_ECH: return "ClientHello uses Encrypted Client Hello";
+  case AL_SNI_ERR_BAD_NAME: return "server name is not a valid host name";
+  case AL_SNI_ERR_OVERSIZED: return "ClientHello too large";
+  case AL_SNI_ERR_NOMEM: return "out of memory";
   }
   return "unknown status";
 }
@@ -132,9 +119,7 @@ static bool vec(cur *c, int lenbytes, cur *sub) {
   return true;
 }
 
-static bool is_ech(unsigned type) {
-  return type == EXT_ECH || (type >= 0xfe08 && type <= 0xfe0c) || type == EXT_ESNI;
-}
+static bool is_ech(unsigned type) { return type == EXT_ECH || (type >= 0xfe08 && type <= 0xfe0c) || type == EXT_ESNI; }
 
 static al_sni_status parse_server_name(cur ext, char *host, size_t hostlen, bool *found) {
   cur list;
@@ -155,8 +140,8 @@ static al_sni_status parse_server_name(cur ext, char *host, size_t hostlen, bool
     char raw[254];
     for (size_t i = 0; i < name.left; i++) {
       uint8_t ch = name.p[i];
-      bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
-                ch == '.';
+      bool ok =
+          (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '.';
       if (!ok) /* RFC 6066: ASCII, A-labels; a NUL or UTF-8 is refused */
         return AL_SNI_ERR_BAD_NAME;
       raw[i] = (char)ch;

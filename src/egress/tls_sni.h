@@ -18,20 +18,20 @@
 #define AL_SNI_DEFAULT_CAP (16 * 1024)
 
 typedef enum {
-  AL_SNI_NEED_MORE = 0,           /* feed more bytes */
-  AL_SNI_DONE = 1,                /* al_sni_host() is the server name */
-  AL_SNI_ERR_NOT_TLS = -1,        /* the first record is not a TLS handshake record */
+  AL_SNI_NEED_MORE = 0,             /* feed more bytes */
+  AL_SNI_DONE = 1,                  /* al_sni_host() is the server name */
+  AL_SNI_ERR_NOT_TLS = -1,          /* the first record is not a TLS handshake record */
   AL_SNI_ERR_NOT_CLIENT_HELLO = -2, /* a handshake message other than ClientHello */
-  AL_SNI_ERR_MALFORMED = -3,      /* a length that does not fit its container, a
+  AL_SNI_ERR_MALFORMED = -3,        /* a length that does not fit its container, a
                                      non-handshake record inside the hello, a
                                      duplicate extension, ... */
-  AL_SNI_ERR_NO_SNI = -4,         /* no server_name extension (or no host_name) */
-  AL_SNI_ERR_SEVERAL_NAMES = -5,  /* more than one host_name */
-  AL_SNI_ERR_ECH = -6,            /* encrypted_client_hello (0xfe0d, drafts
+  AL_SNI_ERR_NO_SNI = -4,           /* no server_name extension (or no host_name) */
+  AL_SNI_ERR_SEVERAL_NAMES = -5,    /* more than one host_name */
+  AL_SNI_ERR_ECH = -6,              /* encrypted_client_hello (0xfe0d, drafts
                                      0xfe08-0xfe0c) or ESNI (0xffce) present */
-  AL_SNI_ERR_BAD_NAME = -7,       /* the host_name is not a valid host name, or
+  AL_SNI_ERR_BAD_NAME = -7,         /* the host_name is not a valid host name, or
                                      is an IP literal (RFC 6066 forbids them) */
-  AL_SNI_ERR_OVERSIZED = -8,      /* the hello would exceed the cap */
+  AL_SNI_ERR_OVERSIZED = -8,        /* the hello would exceed the cap */
   AL_SNI_ERR_NOMEM = -9,
 } al_sni_status;
 

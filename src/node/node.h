@@ -31,36 +31,36 @@ typedef struct al_node_limits {
 } al_node_limits;
 
 typedef struct al_node_config {
-  char **listen;            /* "unix:PATH" or "tcp:HOST:PORT" */
+  char **listen; /* "unix:PATH" or "tcp:HOST:PORT" */
   size_t n_listen;
   char *state_dir;
   char *tls_cert, *tls_key, *tls_client_ca;
   bool insecure_plaintext;
   char *ready_file;
-  char *workspace_root;     /* requested workspaces must be below it */
-  airlock_spec sandbox;     /* defaults for every sandbox */
-  al_node_limits node_max;  /* whole node */
-  al_node_limits tenant_max;/* each tenant, unless its token says otherwise */
+  char *workspace_root;      /* requested workspaces must be below it */
+  airlock_spec sandbox;      /* defaults for every sandbox */
+  al_node_limits node_max;   /* whole node */
+  al_node_limits tenant_max; /* each tenant, unless its token says otherwise */
   int64_t max_sandboxes;
-  int64_t pool_size;        /* ready one-shot sandboxes kept warm */
+  int64_t pool_size; /* ready one-shot sandboxes kept warm */
   int64_t idle_timeout_s, max_age_s;
   int64_t max_output_bytes;
   int64_t max_body_bytes;
-  int64_t io_timeout_s;     /* slow or half-open clients */
+  int64_t io_timeout_s;                    /* slow or half-open clients */
   int64_t max_unauthenticated_connections; /* connections that have shown no token yet, whole node */
   int64_t max_connections_per_peer;        /* all connections of one IP address, or of one uid on a unix socket */
-  uint32_t sandbox_host_uid;/* owner of node-made workspaces when root */
-  bool ui_enabled;          /* the web UI under /ui/ (node_ui.c) */
-  al_policy policy;         /* "autonomy" and "approvalGating" */
-  char **catalogue_files;   /* "catalogue": extra dangerous-action files */
+  uint32_t sandbox_host_uid;               /* owner of node-made workspaces when root */
+  bool ui_enabled;                         /* the web UI under /ui/ (node_ui.c) */
+  al_policy policy;                        /* "autonomy" and "approvalGating" */
+  char **catalogue_files;                  /* "catalogue": extra dangerous-action files */
   size_t n_catalogue_files;
-  bool audit_enabled;       /* "audit.enabled", default true */
+  bool audit_enabled;           /* "audit.enabled", default true */
   int64_t audit_retention_days; /* "audit.retentionDays", default 90 */
-  char *openclaw_gateway;   /* "openclaw.gateway": ws://HOST:PORT[/PATH] or wss://; NULL: no OpenClaw */
-  char *openclaw_setup_code;/* "openclaw.setupCode": a node-profile setup code, used once */
-  char *openclaw_token;     /* "openclaw.token": the gateway's shared token, for a first pairing */
-  char *openclaw_name;      /* "openclaw.name": display name, default the host name */
-  char *openclaw_scope;     /* "openclaw.scope": one sandbox per "session" (default), "agent", or "shared" */
+  char *openclaw_gateway;       /* "openclaw.gateway": ws://HOST:PORT[/PATH] or wss://; NULL: no OpenClaw */
+  char *openclaw_setup_code;    /* "openclaw.setupCode": a node-profile setup code, used once */
+  char *openclaw_token;         /* "openclaw.token": the gateway's shared token, for a first pairing */
+  char *openclaw_name;          /* "openclaw.name": display name, default the host name */
+  char *openclaw_scope;         /* "openclaw.scope": one sandbox per "session" (default), "agent", or "shared" */
 } al_node_config;
 
 void al_node_config_init(al_node_config *c);
@@ -80,7 +80,7 @@ struct al_node;
 
 typedef struct al_sbox {
   char id[32];
-  al_tenant *tenant;        /* NULL for pool sandboxes not yet handed out */
+  al_tenant *tenant; /* NULL for pool sandboxes not yet handed out */
   al_box box;
   airlock_spec spec;
   bool ready, dying, one_shot, started;
@@ -88,16 +88,16 @@ typedef struct al_sbox {
   int64_t created_ms, last_used_ms, idle_timeout_ms, max_age_ms; /* monotonic */
   int64_t created_wall_ms;
   json_t *labels;
-  char *owned_workspace;    /* node-made workspace (its path), deleted with the sandbox */
-  char *workspace;          /* host path of /workspace, if any: for messages and records only */
-  int ws_fd;                /* the workspace the node opened and the sandbox mounted: the files API works
+  char *owned_workspace; /* node-made workspace (its path), deleted with the sandbox */
+  char *workspace;       /* host path of /workspace, if any: for messages and records only */
+  int ws_fd;             /* the workspace the node opened and the sandbox mounted: the files API works
                                below this descriptor, never by name (-1 = none) */
   int running;
-  long long oom_seen;       /* OOM kills already attributed to execs */
-  struct al_exec *waiting;  /* execs queued until the agent is ready */
+  long long oom_seen;                /* OOM kills already attributed to execs */
+  struct al_exec *waiting;           /* execs queued until the agent is ready */
   struct evhttp_request *create_req; /* POST /v1/sandboxes answered at ready */
-  char *setup_error;        /* what the sandbox said when its setup failed */
-  int egress_fd;            /* network proxy: read end of the proxy's records pipe, -1 = none */
+  char *setup_error;                 /* what the sandbox said when its setup failed */
+  int egress_fd;                     /* network proxy: read end of the proxy's records pipe, -1 = none */
   struct event *ev_egress;
   struct evbuffer *egress_in;
   struct al_node *node;
@@ -106,7 +106,7 @@ typedef struct al_sbox {
 
 typedef struct al_exec_params {
   char **argv;
-  char **env;               /* "K=V" */
+  char **env; /* "K=V" */
   char *cwd;
   char *stdin_data;
   size_t stdin_len;
@@ -115,13 +115,13 @@ typedef struct al_exec_params {
   double cpus;
   bool has_limits;
   bool stream, detach;
-  bool pty;                 /* on a pty of the sandbox's own: input through POST /v1/execs/{id}/input */
-  int64_t rows, cols;       /* its window size (0: the kernel's default) */
+  bool pty;           /* on a pty of the sandbox's own: input through POST /v1/execs/{id}/input */
+  int64_t rows, cols; /* its window size (0: the kernel's default) */
   int64_t max_output;
-  bool approval_poll;       /* "approval": "poll": answer 202 with the pending id */
+  bool approval_poll;                       /* "approval": "poll": answer 202 with the pending id */
   char approval_id[AL_APPROVAL_ID_LEN + 1]; /* a granted approval, given back */
-  char exec_id[32];         /* assigned by the policy gate, kept by the exec */
-  bool policy_done;         /* the gate has passed it */
+  char exec_id[32];                         /* assigned by the policy gate, kept by the exec */
+  bool policy_done;                         /* the gate has passed it */
   /* an exec with no HTTP request (req NULL): called once it is done, before
    * the records (node_openclaw_run.c) */
   void (*on_done)(struct al_exec *e, void *owner);
@@ -134,19 +134,19 @@ typedef struct al_exec {
   char id[32];
   uint64_t num;
   al_tenant *tenant;
-  al_sbox *sbox;              /* NULL once the sandbox is gone */
-  char sandbox_id[32];        /* kept for the record; "" for one-shot */
+  al_sbox *sbox;       /* NULL once the sandbox is gone */
+  char sandbox_id[32]; /* kept for the record; "" for one-shot */
   al_exec_params p;
   al_exec_state state;
   struct evhttp_request *req; /* NULL once answered or the client left */
   struct event *ev_out, *ev_err, *ev_in, *ev_timer, *ev_drain;
-  unsigned char carry[2][4];  /* partial UTF-8 sequence per stream */
+  unsigned char carry[2][4]; /* partial UTF-8 sequence per stream */
   size_t carry_len[2];
-  bool paused;                /* output reading paused: slow client */
-  int out_fd, err_fd, in_fd;  /* the node's ends */
-  int child_fds[3];           /* handed to the agent, then closed */
+  bool paused;               /* output reading paused: slow client */
+  int out_fd, err_fd, in_fd; /* the node's ends */
+  int child_fds[3];          /* handed to the agent, then closed */
   size_t stdin_off;
-  struct evbuffer *tty_in;    /* a pty exec's input, waiting for room in the terminal */
+  struct evbuffer *tty_in; /* a pty exec's input, waiting for room in the terminal */
   struct evbuffer *out_buf, *err_buf;
   size_t captured;
   bool truncated, exited, out_eof, err_eof, timed_out, oom_killed, cancelled, interrupted;
@@ -154,8 +154,8 @@ typedef struct al_exec {
   char *error;
   int64_t start_ms, end_ms, user_us, sys_us, max_rss_kb;
   struct al_node *node;
-  struct al_exec *next;       /* in node->execs */
-  struct al_exec *wait_next;  /* in sbox->waiting */
+  struct al_exec *next;      /* in node->execs */
+  struct al_exec *wait_next; /* in sbox->waiting */
 } al_exec;
 
 /* What a sandbox tells the execs that use it: node_sandbox.c calls these,
@@ -179,7 +179,7 @@ typedef struct al_metrics {
   uint64_t latency_buckets[12];
   double latency_sum;
   uint64_t latency_count;
-  uint64_t limit_kills[3];      /* timeout, oom, cancel */
+  uint64_t limit_kills[3];                   /* timeout, oom, cancel */
   uint64_t rejected[AL_NODE_REJECTED_CODES]; /* by status: al_node_rejected_codes */
 } al_metrics;
 
@@ -195,17 +195,17 @@ typedef struct al_node {
   al_exec *execs;
   int64_t running;
   uint64_t next_num;
-  int64_t n_sboxes;           /* alive, not counting those being torn down */
-  int64_t n_finished;         /* finished execs kept for GET */
-  struct event *ev_refill;    /* pool refill, deferred off the request path */
+  int64_t n_sboxes;        /* alive, not counting those being torn down */
+  int64_t n_finished;      /* finished execs kept for GET */
+  struct event *ev_refill; /* pool refill, deferred off the request path */
   al_metrics metrics;
-  char *degraded;             /* notes from a probe sandbox at start */
-  al_catalogue *catalogue;    /* dangerous patterns, when a policy is on */
+  char *degraded;          /* notes from a probe sandbox at start */
+  al_catalogue *catalogue; /* dangerous patterns, when a policy is on */
   al_approvals *approvals;
-  struct al_parked *parked;   /* requests waiting for an approver */
-  struct event *ev_expiry;    /* the next approval timeout */
-  struct al_audit *audit_read;/* queries of GET /v1/audit, retention */
-  int recorder_fd;            /* the recorder process (node_recorder.c) */
+  struct al_parked *parked;    /* requests waiting for an approver */
+  struct event *ev_expiry;     /* the next approval timeout */
+  struct al_audit *audit_read; /* queries of GET /v1/audit, retention */
+  int recorder_fd;             /* the recorder process (node_recorder.c) */
   int recorder_pid;
   uint64_t recorder_sent;
   int64_t recorder_stats_ms;
@@ -271,11 +271,24 @@ int al_sandbox_params_parse(const char *body, size_t len, al_sandbox_params *p, 
 void al_sandbox_params_clear(al_sandbox_params *p);
 /* route a path: returns the route kind and copies the {id} part */
 typedef enum {
-  AL_API_NONE, AL_API_HEALTH, AL_API_METRICS, AL_API_EXEC, AL_API_SANDBOXES, AL_API_SANDBOX,
-  AL_API_SANDBOX_EXEC, AL_API_SANDBOX_FILES, AL_API_EXEC_ONE, AL_API_EXEC_SIGNAL, AL_API_EXEC_INPUT,
+  AL_API_NONE,
+  AL_API_HEALTH,
+  AL_API_METRICS,
+  AL_API_EXEC,
+  AL_API_SANDBOXES,
+  AL_API_SANDBOX,
+  AL_API_SANDBOX_EXEC,
+  AL_API_SANDBOX_FILES,
+  AL_API_EXEC_ONE,
+  AL_API_EXEC_SIGNAL,
+  AL_API_EXEC_INPUT,
   AL_API_WHOAMI,
   AL_API_UI, /* "/", "/ui" and everything under "/ui/": node_ui.c */
-  AL_API_APPROVALS, AL_API_APPROVAL, AL_API_APPROVAL_APPROVE, AL_API_APPROVAL_REJECT, AL_API_AUDIT,
+  AL_API_APPROVALS,
+  AL_API_APPROVAL,
+  AL_API_APPROVAL_APPROVE,
+  AL_API_APPROVAL_REJECT,
+  AL_API_AUDIT,
 } al_api_route;
 al_api_route al_api_route_parse(const char *path, char *id, size_t idlen);
 /* A request head as the connection gate (node_gate.c) reads it before
@@ -285,15 +298,18 @@ al_api_route al_api_route_parse(const char *path, char *id, size_t idlen);
  * read here) is refused. */
 #define AL_HTTP_HEAD_COOKIES 8
 typedef struct al_http_head {
-  size_t len;                 /* bytes up to and including the empty line */
+  size_t len; /* bytes up to and including the empty line */
   char method[16];
-  char path[64];              /* the target up to '?' */
-  bool path_truncated;        /* it did not fit: it is no path compared here */
-  int64_t content_length;     /* -1: no Content-Length */
-  bool transfer_encoding;     /* any Transfer-Encoding: a body of unknown length */
-  const char *authorization;  /* the first Authorization value (trimmed, not NUL-terminated), or NULL */
+  char path[64];             /* the target up to '?' */
+  bool path_truncated;       /* it did not fit: it is no path compared here */
+  int64_t content_length;    /* -1: no Content-Length */
+  bool transfer_encoding;    /* any Transfer-Encoding: a body of unknown length */
+  const char *authorization; /* the first Authorization value (trimmed, not NUL-terminated), or NULL */
   size_t authorization_len;
-  struct { const char *value; size_t len; } cookies[AL_HTTP_HEAD_COOKIES]; /* Cookie header values */
+  struct {
+    const char *value;
+    size_t len;
+  } cookies[AL_HTTP_HEAD_COOKIES]; /* Cookie header values */
   size_t n_cookies;
 } al_http_head;
 /* 1: buf holds a complete head (h filled; pointers into buf); 0: not yet;
@@ -410,7 +426,7 @@ bool al_node_is_approver(al_node *n, const char *tenant);
 typedef struct al_binding {
   char exe[1024], exe_sha256[65];
   char script[1024], script_sha256[65];
-  char cwd[4096];           /* the effective working directory */
+  char cwd[4096]; /* the effective working directory */
   char hash[65];
 } al_binding;
 int al_node_binding(al_node *n, al_sbox *sb, const al_exec_params *p, al_binding *b);
@@ -441,9 +457,9 @@ bool al_recorder_audit_on(const al_node *n);
 int al_node_egress_prepare(al_sbox *sb, int *write_end, airlock_error **err);
 void al_node_egress_started(al_node *n, al_sbox *sb, int write_end);
 void al_node_egress_finish(al_node *n, al_sbox *sb);
-void al_recorder_audit(al_node *n, json_t *rec);                        /* steals */
+void al_recorder_audit(al_node *n, json_t *rec);                         /* steals */
 void al_recorder_webhook(al_node *n, const char *type, json_t *payload); /* steals */
-int al_recorder_flush(al_node *n);       /* audit records sent so far are durable; 0 ok */
+int al_recorder_flush(al_node *n);        /* audit records sent so far are durable; 0 ok */
 uint64_t al_recorder_backlog(al_node *n); /* records not yet durable (at most 100 ms old) */
 
 /* node_audit.c: the audit trail's records */

@@ -64,8 +64,10 @@ static void answer(al_node *n, al_tenant *t, struct evhttp_request *req, const c
   bool own = strcmp(json_string_value(json_object_get(ap, "tenant")), t->name) == 0;
   json_decref(ap);
   if (own) {
-    al_node_reply_error(n, req, 403, "forbidden", "approval '%s' is for a request of '%s' itself; another approver "
-                                                  "must answer it", id, t->name);
+    al_node_reply_error(n, req, 403, "forbidden",
+                        "approval '%s' is for a request of '%s' itself; another approver "
+                        "must answer it",
+                        id, t->name);
     return;
   }
   bool always;
@@ -93,9 +95,7 @@ static void answer(al_node *n, al_tenant *t, struct evhttp_request *req, const c
     al_node_approval_settled(n, id);
     break;
   }
-  case AL_ANSWER_NOT_FOUND:
-    al_node_reply_error(n, req, 404, "not_found", "no approval '%s'", id);
-    break;
+  case AL_ANSWER_NOT_FOUND: al_node_reply_error(n, req, 404, "not_found", "no approval '%s'", id); break;
   case AL_ANSWER_EXPIRED:
     al_node_reply_error(n, req, 409, "expired", "approval '%s' expired before this answer; nothing was changed", id);
     /* the waiting caller learns it now rather than at the next timer */
@@ -104,16 +104,17 @@ static void answer(al_node *n, al_tenant *t, struct evhttp_request *req, const c
   case AL_ANSWER_ALREADY:
     al_node_reply_error(n, req, 409, "already_answered", "approval '%s' is already %s%s%s; nothing was changed", id,
                         state, json_object_get(ap, "answered_by") ? " by " : "",
-                        json_object_get(ap, "answered_by") ? json_string_value(json_object_get(ap, "answered_by")) : "");
+                        json_object_get(ap, "answered_by") ? json_string_value(json_object_get(ap, "answered_by"))
+                                                           : "");
     break;
-  default:
-    al_node_reply_error(n, req, 500, "internal", "approvals database error");
+  default: al_node_reply_error(n, req, 500, "internal", "approvals database error");
   }
   json_decref(ap);
   free(reason);
 }
 
-void al_node_handle_approvals(al_node *n, al_tenant *t, struct evhttp_request *req, al_api_route route, const char *id) {
+void al_node_handle_approvals(al_node *n, al_tenant *t, struct evhttp_request *req, al_api_route route,
+                              const char *id) {
   enum evhttp_cmd_type m = evhttp_request_get_command(req);
   bool approver = al_node_is_approver(n, t->name);
   if (route == AL_API_APPROVALS) {
@@ -161,6 +162,4 @@ void al_node_handle_approvals(al_node *n, al_tenant *t, struct evhttp_request *r
   answer(n, t, req, id, route == AL_API_APPROVAL_APPROVE);
 }
 
-bool al_node_is_approver(al_node *n, const char *tenant) {
-  return al_policy_is_approver(&n->cfg->policy, tenant);
-}
+bool al_node_is_approver(al_node *n, const char *tenant) { return al_policy_is_approver(&n->cfg->policy, tenant); }

@@ -64,9 +64,7 @@ void al_node_audit_stop(al_node *n) {
   n->audit_read = NULL;
 }
 
-void al_node_audit(al_node *n, json_t *rec) {
-  al_recorder_audit(n, rec);
-}
+void al_node_audit(al_node *n, json_t *rec) { al_recorder_audit(n, rec); }
 
 json_t *al_node_audit_base(const char *kind, const al_tenant *t, const char *sandbox, const al_exec_params *p) {
   json_t *rec = json_pack("{s:s}", "kind", kind);

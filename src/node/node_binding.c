@@ -132,8 +132,8 @@ static void find_exe(int root, const al_exec_params *p, const char *cwd, const c
 }
 
 static bool is_interpreter(const char *name) {
-  static const char *const names[] = {"sh",   "bash", "dash", "zsh", "ksh",    "mksh", "ash",  "perl",  "ruby",
-                                      "node", "nodejs", "php", "lua", "Rscript", "tclsh", "awk", "gawk", "bun"};
+  static const char *const names[] = {"sh",   "bash",   "dash", "zsh", "ksh",     "mksh",  "ash", "perl", "ruby",
+                                      "node", "nodejs", "php",  "lua", "Rscript", "tclsh", "awk", "gawk", "bun"};
   for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
     if (strcmp(name, names[i]) == 0)
       return true;
@@ -210,9 +210,9 @@ int al_node_binding(al_node *n, al_sbox *sb, const al_exec_params *p, al_binding
     EVP_Digest(p->stdin_data, p->stdin_len, md, NULL, EVP_sha256(), NULL);
     to_hex(md, stdin_hex);
   }
-  json_t *all = json_pack("{s:o,s:s,s:o,s:s,s:s,s:s,s:s,s:s}", "argv", argv, "cwd", cwd, "env", env, "exe", b->exe,
-                          "exe_sha256", b->exe_sha256, "script", b->script, "script_sha256", b->script_sha256,
-                          "stdin_sha256", stdin_hex);
+  json_t *all =
+      json_pack("{s:o,s:s,s:o,s:s,s:s,s:s,s:s,s:s}", "argv", argv, "cwd", cwd, "env", env, "exe", b->exe, "exe_sha256",
+                b->exe_sha256, "script", b->script, "script_sha256", b->script_sha256, "stdin_sha256", stdin_hex);
   char *text = all ? json_dumps(all, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
   json_decref(all);
   if (!text)

@@ -84,7 +84,8 @@ static int push(char ***v, size_t *n, const char *s, const char *key, airlock_er
 
 static int integer(json_t *v, const char *key, int64_t lo, int64_t hi, int64_t *out, airlock_error **err) {
   if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
-    return al_err(err, 0, "node config key '%s' must be an integer from %lld to %lld", key, (long long)lo, (long long)hi);
+    return al_err(err, 0, "node config key '%s' must be an integer from %lld to %lld", key, (long long)lo,
+                  (long long)hi);
   *out = json_integer_value(v);
   return 0;
 }
@@ -157,8 +158,10 @@ int al_node_config_load(al_node_config *c, const char *path, airlock_error **err
       if (!json_is_object(v))
         return al_err(err, 0, "node config key 'tls' must be an object");
       json_object_foreach(v, tk, tv) {
-        char **field = strcmp(tk, "cert") == 0 ? &c->tls_cert : strcmp(tk, "key") == 0 ? &c->tls_key
-                       : strcmp(tk, "client_ca") == 0 ? &c->tls_client_ca : NULL;
+        char **field = strcmp(tk, "cert") == 0        ? &c->tls_cert
+                       : strcmp(tk, "key") == 0       ? &c->tls_key
+                       : strcmp(tk, "client_ca") == 0 ? &c->tls_client_ca
+                                                      : NULL;
         if (!field)
           return al_err(err, 0, "unknown node config key 'tls.%s'", tk);
         if (str(tv, tk, field, err) < 0)
@@ -266,7 +269,8 @@ int al_node_config_load(al_node_config *c, const char *path, airlock_error **err
                      : strcmp(ok, "scope") == 0     ? &c->openclaw_scope
                                                     : NULL;
         if (!dst)
-          return al_err(err, 0, "node config key 'openclaw.%s' is not one of gateway, setupCode, token, name, scope", ok);
+          return al_err(err, 0, "node config key 'openclaw.%s' is not one of gateway, setupCode, token, name, scope",
+                        ok);
         if (str(ov, ok, dst, err) < 0)
           return -1;
       }
@@ -315,8 +319,9 @@ int al_node_config_finish(al_node_config *c, airlock_error **err) {
   if (c->policy.enabled && c->policy.level == AL_LEVEL_READONLY)
     c->sandbox.workspace_rw = false; /* enforced by the mount too, not only by the classifier */
   if (c->policy.enabled && !c->audit_enabled)
-    return al_err(err, 0, "node config: an autonomy policy needs the audit trail (audit.enabled true): decisions "
-                          "and approvals must be on record");
+    return al_err(err, 0,
+                  "node config: an autonomy policy needs the audit trail (audit.enabled true): decisions "
+                  "and approvals must be on record");
   /* the node holds no agent secrets: keys are injected on the gateway's
    * side (airlock run, or a standalone airlock proxy), not here */
   if (c->sandbox.n_secrets > 0)
@@ -326,8 +331,9 @@ int al_node_config_finish(al_node_config *c, airlock_error **err) {
     bool inject = json_object_get(net, "inject") != NULL;
     json_decref(net);
     if (inject)
-      return al_err(err, 0, "node config key 'sandbox.network.inject': the node holds no agent secrets; run "
-                            "credential injection on the gateway's side (airlock proxy)");
+      return al_err(err, 0,
+                    "node config key 'sandbox.network.inject': the node holds no agent secrets; run "
+                    "credential injection on the gateway's side (airlock proxy)");
   }
   /* a defaults check with a placeholder command */
   char *argv[] = {(char *)"true", NULL};

@@ -29,9 +29,9 @@
 #include <unistd.h>
 
 #define READ_CHUNK 65536
-#define EXIT_GRACE_MS 50   /* output still in flight after the command ended */
+#define EXIT_GRACE_MS 50        /* output still in flight after the command ended */
 #define TTY_INPUT_MAX (1 << 20) /* a pty exec's input waiting for the command to read it */
-#define KEEP_FINISHED 1000 /* finished execs kept for GET /v1/execs/{id} */
+#define KEEP_FINISHED 1000      /* finished execs kept for GET /v1/execs/{id} */
 
 static void finish(al_exec *e);
 
@@ -209,7 +209,7 @@ static void on_stdin(evutil_socket_t fd, short what, void *arg) {
     if (w < 0 && errno == EAGAIN)
       return; /* wait for room in the pipe */
     if (w <= 0)
-      break;  /* the command closed its stdin */
+      break; /* the command closed its stdin */
     e->stdin_off += (size_t)w;
   }
   event_del(e->ev_in);
@@ -302,8 +302,8 @@ static void dispatch(al_exec *e) {
   al_sbox *sb = e->sbox;
   _cleanup_error_ airlock_error *err = NULL;
   e->start_ms = al_monotonic_ms();
-  if (al_box_exec(&sb->box, e->num, e->p.argv, e->p.env, e->p.cwd, e->p.pty ? NULL : e->child_fds,
-                  (unsigned)e->p.rows, (unsigned)e->p.cols, &err) < 0) {
+  if (al_box_exec(&sb->box, e->num, e->p.argv, e->p.env, e->p.cwd, e->p.pty ? NULL : e->child_fds, (unsigned)e->p.rows,
+                  (unsigned)e->p.cols, &err) < 0) {
     fail_exec(e, "%s", err->msg);
     return;
   }
@@ -346,8 +346,8 @@ static const char *check_maxima(al_node *n, al_tenant *t, const al_exec_params *
       return why;
     }
     if (l->max_memory_bytes && p->memory_bytes > l->max_memory_bytes) {
-      snprintf(why, len, "limits.memory %lld is above %s maximum of %lld bytes", (long long)p->memory_bytes,
-               whose[i], (long long)l->max_memory_bytes);
+      snprintf(why, len, "limits.memory %lld is above %s maximum of %lld bytes", (long long)p->memory_bytes, whose[i],
+               (long long)l->max_memory_bytes);
       return why;
     }
     if (l->max_cpus > 0 && p->cpus > l->max_cpus) {
@@ -361,7 +361,8 @@ static const char *check_maxima(al_node *n, al_tenant *t, const al_exec_params *
 void al_node_exec_start(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *p, struct evhttp_request *req) {
   char why[256];
   if (sb && p->has_limits) {
-    al_node_reply_error(n, req, 400, "bad_request", "limits apply to fresh sandboxes; set them when creating the sandbox");
+    al_node_reply_error(n, req, 400, "bad_request",
+                        "limits apply to fresh sandboxes; set them when creating the sandbox");
     al_exec_params_clear(p);
     return;
   }
@@ -552,8 +553,7 @@ void al_node_exec_agent_msg(al_node *n, al_sbox *sb, const al_status_msg *m) {
       evtimer_add(e->ev_timer, &tv);
     }
     break;
-  default:
-    break;
+  default: break;
   }
 }
 
@@ -604,8 +604,10 @@ void al_node_exec_signal(al_node *n, al_exec *e, int signo) {
 json_t *al_exec_result_json(const al_exec *e, bool with_output) {
   json_t *o = json_object();
   json_object_set_new(o, "exec_id", json_string(e->id));
-  json_object_set_new(o, "state", json_string(e->state != AL_EXEC_DONE ? (e->state == AL_EXEC_WAITING ? "waiting" : "running")
-                                                                      : e->interrupted ? "interrupted" : "exited"));
+  json_object_set_new(o, "state",
+                      json_string(e->state != AL_EXEC_DONE ? (e->state == AL_EXEC_WAITING ? "waiting" : "running")
+                                  : e->interrupted         ? "interrupted"
+                                                           : "exited"));
   if (e->sandbox_id[0])
     json_object_set_new(o, "sandbox", json_string(e->sandbox_id));
   if (e->state == AL_EXEC_DONE) {
@@ -618,7 +620,8 @@ json_t *al_exec_result_json(const al_exec *e, bool with_output) {
     json_object_set_new(o, "cancelled", json_boolean(e->cancelled));
     json_object_set_new(o, "success", json_boolean(code == 0 && !e->error));
     json_object_set_new(o, "truncated", json_boolean(e->truncated));
-    json_object_set_new(o, "wall_ms", json_integer(e->end_ms > e->start_ms && e->start_ms ? e->end_ms - e->start_ms : 0));
+    json_object_set_new(o, "wall_ms",
+                        json_integer(e->end_ms > e->start_ms && e->start_ms ? e->end_ms - e->start_ms : 0));
     json_object_set_new(o, "cpu_user_ms", json_integer(e->user_us / 1000));
     json_object_set_new(o, "cpu_sys_ms", json_integer(e->sys_us / 1000));
     json_object_set_new(o, "max_rss_kb", json_integer(e->max_rss_kb));
@@ -667,8 +670,7 @@ static void finish(al_exec *e) {
     e->end_ms = al_monotonic_ms();
   /* the memory cgroup is read only when a command died by SIGKILL: an OOM
    * kill not yet attributed to another exec is this one's */
-  if (e->sbox && !e->timed_out && !e->cancelled && WIFSIGNALED(e->wait_status) &&
-      WTERMSIG(e->wait_status) == SIGKILL) {
+  if (e->sbox && !e->timed_out && !e->cancelled && WIFSIGNALED(e->wait_status) && WTERMSIG(e->wait_status) == SIGKILL) {
     long long kills = al_box_oom_kills(&e->sbox->box);
     if (kills > e->sbox->oom_seen) {
       e->oom_killed = true;
@@ -811,5 +813,6 @@ void al_node_exec_input(al_node *n, al_exec *e, struct evhttp_request *req) {
     e->p.cols = in.cols;
     set_window_size(e);
   }
-  al_node_reply_json(req, 202, json_pack("{s:s,s:I}", "exec_id", e->id, "queued", (json_int_t)evbuffer_get_length(e->tty_in)));
+  al_node_reply_json(req, 202,
+                     json_pack("{s:s,s:I}", "exec_id", e->id, "queued", (json_int_t)evbuffer_get_length(e->tty_in)));
 }

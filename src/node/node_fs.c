@@ -53,8 +53,10 @@ int al_fs_open_root(const char *what, const char *path, int *fd_out, char **cano
   if (fd < 0 && errno == ENOENT)
     return al_err(err, 0, "%s '%s' does not exist", what, path);
   if (fd < 0 && errno == ELOOP)
-    return al_err(err, 0, "%s '%s' goes through a symbolic link: the node opens it once without following links; "
-                  "give the path the link points to", what, path);
+    return al_err(err, 0,
+                  "%s '%s' goes through a symbolic link: the node opens it once without following links; "
+                  "give the path the link points to",
+                  what, path);
   if (fd < 0)
     return al_err(err, errno, "%s '%s'", what, path);
   char *name = fd_name(fd);
@@ -91,8 +93,10 @@ int al_fs_tenant_workspace(int root_fd, const char *root, const char *tenant, co
      * tenant's directory by the kernel, so "alice/../bob" fails there */
     size_t pl = strlen(prefix);
     if (strncmp(requested, prefix, pl) != 0 || (requested[pl] != '/' && requested[pl] != '\0'))
-      return refuse(why, len, 403, "workspace '%s' is not below %s/: a tenant may name only workspaces below "
-                    "workspace_root/<tenant>/ (%s/%s/)", requested, prefix, root, tenant);
+      return refuse(why, len, 403,
+                    "workspace '%s' is not below %s/: a tenant may name only workspaces below "
+                    "workspace_root/<tenant>/ (%s/%s/)",
+                    requested, prefix, root, tenant);
     rest = requested + pl;
   }
   while (*rest == '/')
@@ -103,22 +107,28 @@ int al_fs_tenant_workspace(int root_fd, const char *root, const char *tenant, co
   if (tfd < 0) {
     int e = errno;
     if (e == ENOENT)
-      return refuse(why, len, 403, "tenant '%s' has no directory %s/ below the node's workspace_root (the node's "
-                    "operator makes it)", tenant, prefix);
+      return refuse(why, len, 403,
+                    "tenant '%s' has no directory %s/ below the node's workspace_root (the node's "
+                    "operator makes it)",
+                    tenant, prefix);
     if (e == ELOOP || e == ENOTDIR)
-      return refuse(why, len, 403, "%s is %s, not a directory: a tenant's directory must be a plain directory",
-                    prefix, e == ELOOP ? "a symbolic link" : "a file");
+      return refuse(why, len, 403, "%s is %s, not a directory: a tenant's directory must be a plain directory", prefix,
+                    e == ELOOP ? "a symbolic link" : "a file");
     return refuse(why, len, 500, "cannot open %s: %s", prefix, strerror(e));
   }
   _cleanup_close_ int fd = openat2_dir(tfd, rest, O_PATH, RESOLVE_BENEATH | NO_LINKS);
   if (fd < 0) {
     int e = errno;
     if (e == EXDEV)
-      return refuse(why, len, 403, "workspace '%s' leads outside %s/ ('..'): a tenant may name only workspaces "
-                    "below workspace_root/<tenant>/", requested, prefix);
+      return refuse(why, len, 403,
+                    "workspace '%s' leads outside %s/ ('..'): a tenant may name only workspaces "
+                    "below workspace_root/<tenant>/",
+                    requested, prefix);
     if (e == ELOOP)
-      return refuse(why, len, 403, "workspace '%s' goes through a symbolic link: the node opens workspaces below "
-                    "%s/ without following links", requested, prefix);
+      return refuse(why, len, 403,
+                    "workspace '%s' goes through a symbolic link: the node opens workspaces below "
+                    "%s/ without following links",
+                    requested, prefix);
     if (e == ENOENT)
       return refuse(why, len, 403, "workspace '%s' does not exist below %s/", requested, prefix);
     if (e == ENOTDIR)
@@ -182,7 +192,10 @@ int al_fs_workspace_make(int dir_fd, const char *path, const char *name, uint32_
   return 0;
 }
 
-typedef struct { dev_t dev; ino_t ino; } dir_id;
+typedef struct {
+  dev_t dev;
+  ino_t ino;
+} dir_id;
 
 /* one pass over the directory cur: unlink what is not a directory, rmdir
  * empty directories; *sub gets the first directory that is not empty.

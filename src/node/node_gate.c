@@ -53,10 +53,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define HEAD_MAX (32 * 1024)         /* evhttp's own limit is 8 KiB of request line and 8 KiB of headers */
-#define READ_WATERMARK (64 * 1024)   /* the most a connection holds unparsed outside a body */
-#define LOGIN_BODY_MAX 4096          /* POST /ui/login: the only body taken without a token */
-#define BIG_BODY (1 << 20)           /* after a body this large, give freed memory back to the system */
+#define HEAD_MAX (32 * 1024)       /* evhttp's own limit is 8 KiB of request line and 8 KiB of headers */
+#define READ_WATERMARK (64 * 1024) /* the most a connection holds unparsed outside a body */
+#define LOGIN_BODY_MAX 4096        /* POST /ui/login: the only body taken without a token */
+#define BIG_BODY (1 << 20)         /* after a body this large, give freed memory back to the system */
 
 typedef enum { GATE_HEAD, GATE_BODY, GATE_HELD, GATE_REFUSED } gate_state;
 
@@ -66,12 +66,12 @@ typedef struct gate_conn {
   char *buf;                /* taken from evhttp's input: a head, or what came after one */
   size_t len, cap, scanned; /* scanned: where the search for the head's end goes on */
   gate_state state;
-  int64_t body_left;        /* GATE_BODY: Content-Length bytes still to come; -1 chunked */
-  int64_t head_since_ms;    /* GATE_HEAD: when the head's first byte came */
+  int64_t body_left;     /* GATE_BODY: Content-Length bytes still to come; -1 chunked */
+  int64_t head_since_ms; /* GATE_HEAD: when the head's first byte came */
   bool admitted, counted, authenticated, big_body, busy;
-  int64_t answered_ms;      /* GATE_REFUSED: when the refusal was sent (0: not yet) */
+  int64_t answered_ms;             /* GATE_REFUSED: when the refusal was sent (0: not yet) */
   struct evhttp_connection *evcon; /* GATE_REFUSED: to close once the refusal is out */
-  int status;               /* GATE_REFUSED: the answer, once evhttp hands the request to the node */
+  int status;                      /* GATE_REFUSED: the answer, once evhttp hands the request to the node */
   const char *code;
   char msg[256];
   char peer[64];
@@ -82,11 +82,11 @@ typedef struct gate_conn {
 struct al_gate {
   al_node *n;
   gate_conn *conns;
-  int64_t unauthenticated;  /* admitted connections that have shown no token yet */
+  int64_t unauthenticated; /* admitted connections that have shown no token yet */
   struct event *ev_trim;
-  struct event *ev_reap;    /* lets go of connections evhttp has freed, closes refused ones */
-  struct event *ev_close;   /* the same, now */
-  bool stopped;             /* the event loop is going away: no new timers */
+  struct event *ev_reap;  /* lets go of connections evhttp has freed, closes refused ones */
+  struct event *ev_close; /* the same, now */
+  bool stopped;           /* the event loop is going away: no new timers */
 };
 
 static const char synth_head[] = "GET /refused HTTP/1.1\r\n\r\n";
@@ -198,11 +198,15 @@ static void admit(gate_conn *c, struct evbuffer *in) {
     if (o != c && o->counted && strcmp(o->peer, c->peer) == 0)
       same++;
   if (g->unauthenticated >= cfg->max_unauthenticated_connections) {
-    refuse(c, in, 429, "over_capacity", "the node holds %lld connections that have not shown a token "
-           "(max_unauthenticated_connections); retry later", (long long)cfg->max_unauthenticated_connections);
+    refuse(c, in, 429, "over_capacity",
+           "the node holds %lld connections that have not shown a token "
+           "(max_unauthenticated_connections); retry later",
+           (long long)cfg->max_unauthenticated_connections);
   } else if (same >= cfg->max_connections_per_peer) {
-    refuse(c, in, 429, "over_capacity", "the node holds %lld connections from %s (max_connections_per_peer); "
-           "retry later", (long long)same, c->peer);
+    refuse(c, in, 429, "over_capacity",
+           "the node holds %lld connections from %s (max_connections_per_peer); "
+           "retry later",
+           (long long)same, c->peer);
   } else {
     c->counted = true;
     g->unauthenticated++;
@@ -333,7 +337,8 @@ static void head(gate_conn *c, struct evbuffer *in) {
       return;
     }
     if (cred == 0 && !login) {
-      refuse(c, in, 401, "unauthorized", "a request with a body needs 'Authorization: Bearer <node token>' (or a "
+      refuse(c, in, 401, "unauthorized",
+             "a request with a body needs 'Authorization: Bearer <node token>' (or a "
              "web UI session): the node reads no body before it knows who sends it");
       return;
     }
@@ -379,7 +384,7 @@ static void head(gate_conn *c, struct evbuffer *in) {
 static void on_input(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg) {
   gate_conn *c = arg;
   if (c->busy || info->n_added == 0)
-    return; /* our own changes, and evhttp's draining */
+    return;      /* our own changes, and evhttp's draining */
   if (gone(c)) { /* evhttp is done with it; the reaper closes it */
     evbuffer_drain(in, evbuffer_get_length(in));
     bufferevent_disable(c->bev, EV_READ);
@@ -599,9 +604,7 @@ void al_node_gate_authenticated(al_node *n, struct evhttp_request *req) {
     set_authenticated(c);
 }
 
-int64_t al_node_gate_unauthenticated(const al_node *n) {
-  return n->gate ? n->gate->unauthenticated : 0;
-}
+int64_t al_node_gate_unauthenticated(const al_node *n) { return n->gate ? n->gate->unauthenticated : 0; }
 
 void al_node_gate_stop(al_node *n) {
   struct al_gate *g = n->gate;

@@ -171,14 +171,10 @@ static void on_request(struct evhttp_request *req, void *arg) {
     break;
   }
   case AL_API_SANDBOXES:
-  case AL_API_SANDBOX:
-    al_node_handle_sandboxes(n, t, req, route, id);
-    break;
+  case AL_API_SANDBOX: al_node_handle_sandboxes(n, t, req, route, id); break;
   case AL_API_EXEC_ONE:
   case AL_API_EXEC_SIGNAL:
-  case AL_API_EXEC_INPUT:
-    handle_exec_one(n, t, req, route, id);
-    break;
+  case AL_API_EXEC_INPUT: handle_exec_one(n, t, req, route, id); break;
   case AL_API_WHOAMI:
     if (m != EVHTTP_REQ_GET)
       al_node_reply_error(n, req, 405, "method_not_allowed", "use GET");
@@ -188,14 +184,9 @@ static void on_request(struct evhttp_request *req, void *arg) {
   case AL_API_APPROVALS:
   case AL_API_APPROVAL:
   case AL_API_APPROVAL_APPROVE:
-  case AL_API_APPROVAL_REJECT:
-    al_node_handle_approvals(n, t, req, route, id);
-    break;
-  case AL_API_AUDIT:
-    al_node_handle_audit(n, t, req);
-    break;
-  default:
-    al_node_reply_error(n, req, 404, "not_found", "no such route");
+  case AL_API_APPROVAL_REJECT: al_node_handle_approvals(n, t, req, route, id); break;
+  case AL_API_AUDIT: al_node_handle_audit(n, t, req); break;
+  default: al_node_reply_error(n, req, 404, "not_found", "no such route");
   }
 }
 
@@ -222,8 +213,8 @@ static struct bufferevent *make_tls_bev(struct event_base *base, void *arg) {
       bufferevent_free(sock);
     return NULL;
   }
-  struct bufferevent *tls = bufferevent_openssl_filter_new(base, sock, ssl, BUFFEREVENT_SSL_ACCEPTING,
-                                                           BEV_OPT_CLOSE_ON_FREE);
+  struct bufferevent *tls =
+      bufferevent_openssl_filter_new(base, sock, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
   return tls ? al_node_gate_attach(n, tls) : NULL;
 }
 
@@ -333,8 +324,10 @@ static int listen_tcp(al_node *n, const char *spec, airlock_error **err) {
   bool tls = n->cfg->tls_cert && n->cfg->tls_key;
   if (!tls && !(n->cfg->insecure_plaintext && loopback)) {
     freeaddrinfo(ai);
-    return al_err(err, 0, "tcp:%s needs --tls-cert and --tls-key (plaintext is allowed only on a loopback address "
-                          "with --insecure-plaintext)", spec);
+    return al_err(err, 0,
+                  "tcp:%s needs --tls-cert and --tls-key (plaintext is allowed only on a loopback address "
+                  "with --insecure-plaintext)",
+                  spec);
   }
   _cleanup_close_ int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   int one = 1;

@@ -53,7 +53,8 @@ static void notify_ready(al_node *n) {
     return;
   char msg[64];
   int len = snprintf(msg, sizeof(msg), "READY=1\nMAINPID=%d", (int)getpid());
-  sendto(fd, msg, (size_t)len, 0, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path)));
+  sendto(fd, msg, (size_t)len, 0, (struct sockaddr *)&sa,
+         (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path)));
   close(fd);
 }
 
@@ -72,7 +73,8 @@ static void on_stop(evutil_socket_t sig, short what, void *arg) {
     event_base_loopexit(n->base, NULL);
     return;
   }
-  fprintf(stderr, "airlock node: %s: stopping; killing %lld sandbox(es)\n", strsignal((int)sig), (long long)n->n_sboxes);
+  fprintf(stderr, "airlock node: %s: stopping; killing %lld sandbox(es)\n", strsignal((int)sig),
+          (long long)n->n_sboxes);
   n->stopping = true;
   al_node_openclaw_stop(n); /* no new invokes; running ones die with their sandboxes */
   al_node_policy_drain(n);
@@ -129,8 +131,10 @@ int airlock_node_run(al_node_config *cfg, airlock_error **err) {
   n.ws_root_fd = n.ws_dir_fd = -1;
   n.cfg = cfg;
   /* the layers below call up only through these (node.h) */
-  n.sbox_events = (al_sbox_events){.agent_msg = al_node_exec_agent_msg, .ready = al_node_exec_sandbox_ready,
-                                   .died = al_node_exec_sandbox_died, .forget = al_node_exec_forget_sandbox};
+  n.sbox_events = (al_sbox_events){.agent_msg = al_node_exec_agent_msg,
+                                   .ready = al_node_exec_sandbox_ready,
+                                   .died = al_node_exec_sandbox_died,
+                                   .forget = al_node_exec_forget_sandbox};
   n.exec_resume = al_node_exec_start;
   int rc = -1;
   /* one node per state directory: a second would recover (and undo) the
@@ -148,8 +152,8 @@ int airlock_node_run(al_node_config *cfg, airlock_error **err) {
   /* the directories the node works in, opened once: tenants' workspaces
    * are opened below workspace_root's descriptor, node-made ones are made
    * and removed below the workspaces directory's (node_fs.c) */
-  if (cfg->workspace_root && al_fs_open_root("workspace_root", cfg->workspace_root, &n.ws_root_fd,
-                                             &cfg->workspace_root, err) < 0)
+  if (cfg->workspace_root &&
+      al_fs_open_root("workspace_root", cfg->workspace_root, &n.ws_root_fd, &cfg->workspace_root, err) < 0)
     return -1;
   if (asprintf(&n.ws_dir, "%s.workspaces", cfg->state_dir) < 0) {
     n.ws_dir = NULL;

@@ -14,10 +14,10 @@ static const double buckets[] = {0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.
 
 void al_node_metrics_exec_done(al_node *n, const al_exec *e) {
   al_metrics *m = &n->metrics;
-  int o = e->error && !e->exec_errno ? 5
-          : e->timed_out             ? 2
-          : e->oom_killed            ? 3
-          : e->cancelled             ? 4
+  int o = e->error && !e->exec_errno                                        ? 5
+          : e->timed_out                                                    ? 2
+          : e->oom_killed                                                   ? 3
+          : e->cancelled                                                    ? 4
           : (WIFEXITED(e->wait_status) && WEXITSTATUS(e->wait_status) == 0) ? 0
                                                                             : 1;
   m->execs_by_outcome[o]++;
@@ -40,7 +40,8 @@ void al_node_metrics_exec_done(al_node *n, const al_exec *e) {
 void al_node_handle_metrics(al_node *n, struct evhttp_request *req) {
   al_metrics *m = &n->metrics;
   struct evbuffer *b = evbuffer_new();
-  evbuffer_add_printf(b, "# HELP airlock_execs_total Execs finished, by outcome.\n# TYPE airlock_execs_total counter\n");
+  evbuffer_add_printf(b,
+                      "# HELP airlock_execs_total Execs finished, by outcome.\n# TYPE airlock_execs_total counter\n");
   for (size_t i = 0; i < 6; i++)
     evbuffer_add_printf(b, "airlock_execs_total{outcome=\"%s\"} %llu\n", outcomes[i],
                         (unsigned long long)m->execs_by_outcome[i]);
@@ -60,21 +61,31 @@ void al_node_handle_metrics(al_node *n, struct evhttp_request *req) {
     else if (!sb->tenant)
       pool++;
   }
-  evbuffer_add_printf(b, "# HELP airlock_sandboxes_active Persistent sandboxes.\n# TYPE airlock_sandboxes_active gauge\n"
-                         "airlock_sandboxes_active %lld\n", (long long)active);
-  evbuffer_add_printf(b, "# HELP airlock_pool_ready Warm one-shot sandboxes.\n# TYPE airlock_pool_ready gauge\n"
-                         "airlock_pool_ready %lld\n", (long long)pool);
-  evbuffer_add_printf(b, "# HELP airlock_execs_running Execs running now.\n# TYPE airlock_execs_running gauge\n"
-                         "airlock_execs_running %lld\n", (long long)n->running);
-  evbuffer_add_printf(b, "# HELP airlock_connections_unauthenticated Connections that have not shown a token yet "
-                         "(max_unauthenticated_connections).\n# TYPE airlock_connections_unauthenticated gauge\n"
-                         "airlock_connections_unauthenticated %lld\n", (long long)al_node_gate_unauthenticated(n));
-  evbuffer_add_printf(b, "# HELP airlock_limit_kills_total Execs ended by a limit.\n# TYPE airlock_limit_kills_total counter\n"
-                         "airlock_limit_kills_total{reason=\"timeout\"} %llu\n"
-                         "airlock_limit_kills_total{reason=\"oom\"} %llu\n"
-                         "airlock_limit_kills_total{reason=\"cancel\"} %llu\n",
-                      (unsigned long long)m->limit_kills[0], (unsigned long long)m->limit_kills[1],
-                      (unsigned long long)m->limit_kills[2]);
+  evbuffer_add_printf(b,
+                      "# HELP airlock_sandboxes_active Persistent sandboxes.\n# TYPE airlock_sandboxes_active gauge\n"
+                      "airlock_sandboxes_active %lld\n",
+                      (long long)active);
+  evbuffer_add_printf(b,
+                      "# HELP airlock_pool_ready Warm one-shot sandboxes.\n# TYPE airlock_pool_ready gauge\n"
+                      "airlock_pool_ready %lld\n",
+                      (long long)pool);
+  evbuffer_add_printf(b,
+                      "# HELP airlock_execs_running Execs running now.\n# TYPE airlock_execs_running gauge\n"
+                      "airlock_execs_running %lld\n",
+                      (long long)n->running);
+  evbuffer_add_printf(b,
+                      "# HELP airlock_connections_unauthenticated Connections that have not shown a token yet "
+                      "(max_unauthenticated_connections).\n# TYPE airlock_connections_unauthenticated gauge\n"
+                      "airlock_connections_unauthenticated %lld\n",
+                      (long long)al_node_gate_unauthenticated(n));
+  evbuffer_add_printf(
+      b,
+      "# HELP airlock_limit_kills_total Execs ended by a limit.\n# TYPE airlock_limit_kills_total counter\n"
+      "airlock_limit_kills_total{reason=\"timeout\"} %llu\n"
+      "airlock_limit_kills_total{reason=\"oom\"} %llu\n"
+      "airlock_limit_kills_total{reason=\"cancel\"} %llu\n",
+      (unsigned long long)m->limit_kills[0], (unsigned long long)m->limit_kills[1],
+      (unsigned long long)m->limit_kills[2]);
   evbuffer_add_printf(b, "# HELP airlock_requests_rejected_total Requests answered with an error.\n"
                          "# TYPE airlock_requests_rejected_total counter\n");
   for (size_t i = 0; i < AL_NODE_REJECTED_CODES; i++)
@@ -97,11 +108,10 @@ void al_node_handle_health(al_node *n, struct evhttp_request *req) {
   json_t *degraded = json_array();
   if (n->degraded)
     json_array_append_new(degraded, json_string(n->degraded));
-  json_t *h =
-      json_pack("{s:s,s:b,s:s,s:o,s:I,s:I,s:{s:I,s:I}}", "status", n->stopping ? "stopping" : "ok",
-                               "ready", !n->stopping, "version", AIRLOCK_VERSION, "degraded", degraded, "sandboxes",
-                               (json_int_t)active, "execs_running", (json_int_t)n->running, "pool", "ready",
-                               (json_int_t)pool_ready, "target", (json_int_t)n->cfg->pool_size);
+  json_t *h = json_pack("{s:s,s:b,s:s,s:o,s:I,s:I,s:{s:I,s:I}}", "status", n->stopping ? "stopping" : "ok", "ready",
+                        !n->stopping, "version", AIRLOCK_VERSION, "degraded", degraded, "sandboxes", (json_int_t)active,
+                        "execs_running", (json_int_t)n->running, "pool", "ready", (json_int_t)pool_ready, "target",
+                        (json_int_t)n->cfg->pool_size);
   json_t *oc = al_node_openclaw_health(n);
   if (h && oc)
     json_object_set_new(h, "openclaw", oc);

@@ -24,7 +24,7 @@
 typedef struct al_parked {
   char approval_id[AL_APPROVAL_ID_LEN + 1];
   al_tenant *tenant;
-  char sandbox_id[32];      /* "" for one-shot */
+  char sandbox_id[32]; /* "" for one-shot */
   al_exec_params p;
   char binding[65];
   struct evhttp_request *req;
@@ -59,9 +59,9 @@ static json_t *dangerous_json(const al_classification *c, bool with_details) {
     if (dup)
       continue;
     if (with_details)
-      json_array_append_new(a, json_pack("{s:s,s:s,s:s}", "id", c->matches[i].id, "description",
-                                         c->matches[i].description, "severity",
-                                         al_severity_name(c->matches[i].severity)));
+      json_array_append_new(a,
+                            json_pack("{s:s,s:s,s:s}", "id", c->matches[i].id, "description", c->matches[i].description,
+                                      "severity", al_severity_name(c->matches[i].severity)));
     else
       json_array_append_new(a, json_string(c->matches[i].id));
   }
@@ -137,8 +137,8 @@ void al_node_approval_settled(al_node *n, const char *id) {
       if (al_node_binding(n, sb, &pk->p, &b) < 0 || strcmp(b.hash, pk->binding) != 0)
         refuse(n, pk, 409, "approval_mismatch",
                "the executable or script changed while approval '%s' was pending; a new approval is needed", id);
-      else if (al_approvals_consume(n->approvals, id, pk->tenant->name, pk->sandbox_id, b.hash, al_wall_ms(),
-                                    why, sizeof(why)) < 0)
+      else if (al_approvals_consume(n->approvals, id, pk->tenant->name, pk->sandbox_id, b.hash, al_wall_ms(), why,
+                                    sizeof(why)) < 0)
         refuse(n, pk, 409, "approval_mismatch", "%s", why);
       else if (pk->req) {
         pk->p.policy_done = true;
@@ -153,8 +153,7 @@ void al_node_approval_settled(al_node *n, const char *id) {
     refuse(n, pk, 403, "approval_rejected", "rejected by %s%s%s (approval %s)", by ? by : "an approver",
            reason ? ": " : "", reason ? reason : "", id);
   } else if (strcmp(state, "expired") == 0) {
-    refuse(n, pk, 403, "approval_timeout",
-           "no approver answered within %lld ms; defaultAction is reject (approval %s)",
+    refuse(n, pk, 403, "approval_timeout", "no approver answered within %lld ms; defaultAction is reject (approval %s)",
            (long long)n->cfg->policy.timeout_ms, id);
   } else {
     refuse(n, pk, 409, "conflict", "approval '%s' is %s", id, state);
@@ -174,9 +173,9 @@ void al_node_approvals_expire(al_node *n) {
   al_approvals_expire(n->approvals, al_wall_ms(), n->cfg->policy.default_approve, &ids, &count);
   for (size_t i = 0; i < count; i++) {
     json_t *ap = al_approvals_get(n->approvals, ids[i]);
-    json_t *rec = json_pack("{s:s,s:s,s:s,s:s}", "kind", "approval.expired", "approval_id", ids[i], "decision",
-                            "timeout", "rule",
-                            n->cfg->policy.default_approve ? "defaultAction approve" : "defaultAction reject");
+    json_t *rec =
+        json_pack("{s:s,s:s,s:s,s:s}", "kind", "approval.expired", "approval_id", ids[i], "decision", "timeout", "rule",
+                  n->cfg->policy.default_approve ? "defaultAction approve" : "defaultAction reject");
     if (ap)
       json_object_set(rec, "tenant", json_object_get(ap, "tenant"));
     al_node_audit(n, rec);
@@ -250,7 +249,8 @@ static void record(al_node *n, al_tenant *t, al_sbox *sb, const al_exec_params *
 bool al_node_policy_gate(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *p, struct evhttp_request *req) {
   uint64_t waiting = al_recorder_backlog(n);
   if (waiting > AUDIT_BACKLOG_MAX) {
-    al_node_reply_error(n, req, 503, "unavailable", "the audit trail cannot keep up (%llu records waiting); retry later",
+    al_node_reply_error(n, req, 503, "unavailable",
+                        "the audit trail cannot keep up (%llu records waiting); retry later",
                         (unsigned long long)waiting);
     al_exec_params_clear(p);
     return false;
@@ -364,8 +364,9 @@ int al_node_policy_files(al_node *n, al_tenant *t, al_sbox *sb, al_action action
                          struct evhttp_request *req) {
   al_policy_decision d;
   al_policy_decide_actions(&n->cfg->policy, AL_ACTION_BIT(action), &d);
-  const char *kind = action == AL_ACTION_FILE_READ ? "files.read" : action == AL_ACTION_FILE_WRITE ? "files.write"
-                                                                                                   : "files.delete";
+  const char *kind = action == AL_ACTION_FILE_READ    ? "files.read"
+                     : action == AL_ACTION_FILE_WRITE ? "files.write"
+                                                      : "files.delete";
   json_t *rec = al_node_audit_base(kind, t, sb->id, NULL);
   json_object_set_new(rec, "path", json_string(path ? path : ""));
   json_object_set_new(rec, "actions", strings(d.actions));
@@ -377,8 +378,9 @@ int al_node_policy_files(al_node *n, al_tenant *t, al_sbox *sb, al_action action
   al_node_audit(n, rec);
   if (d.verdict == AL_VERDICT_ALLOW)
     return 0;
-  al_node_reply_error(n, req, 403, "policy_denied", "%s: %s", d.verdict == AL_VERDICT_DENY ? "denied by policy"
-                                                                  : "needs an approval, which the files API cannot wait for; use exec",
+  al_node_reply_error(n, req, 403, "policy_denied", "%s: %s",
+                      d.verdict == AL_VERDICT_DENY ? "denied by policy"
+                                                   : "needs an approval, which the files API cannot wait for; use exec",
                       d.rule);
   return -1;
 }

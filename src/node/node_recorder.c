@@ -228,9 +228,7 @@ static void lost(al_node *n) {
   n->recorder_fd = -1;
 }
 
-bool al_recorder_audit_on(const al_node *n) {
-  return n->cfg->audit_enabled && n->recorder_fd >= 0;
-}
+bool al_recorder_audit_on(const al_node *n) { return n->cfg->audit_enabled && n->recorder_fd >= 0; }
 
 void al_recorder_audit(al_node *n, json_t *rec) {
   if (n->recorder_fd >= 0 && n->cfg->audit_enabled) {

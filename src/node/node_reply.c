@@ -53,8 +53,7 @@ void al_node_reply_json(struct evhttp_request *req, int status, json_t *body) {
   json_decref(body);
 }
 
-void al_node_reply_error(al_node *n, struct evhttp_request *req, int status, const char *code, const char *fmt,
-                         ...) {
+void al_node_reply_error(al_node *n, struct evhttp_request *req, int status, const char *code, const char *fmt, ...) {
   if (!req) /* an exec without an HTTP request reports through its own channel */
     return;
   char msg[512];

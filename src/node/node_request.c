@@ -373,7 +373,8 @@ int al_sandbox_params_parse(const char *body, size_t blen, al_sandbox_params *p,
       /* absolute (below workspace_root/<tenant>/) or relative to that
        * directory; where it may lead is the kernel's to judge (node_fs.c) */
       if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) >= 4096 || has_nul(v)) {
-        fail(err, len, "field 'workspace' must be a directory path of 1 to 4095 bytes: absolute below "
+        fail(err, len,
+             "field 'workspace' must be a directory path of 1 to 4095 bytes: absolute below "
              "workspace_root/<tenant>/, or relative to it");
         goto out;
       }
@@ -458,7 +459,7 @@ al_api_route al_api_route_parse(const char *path, char *id, size_t idlen) {
       return AL_API_NONE;
     memcpy(id, rest, n);
     id[n] = '\0';
-    return rest[n] == '\0'                          ? AL_API_APPROVAL
+    return rest[n] == '\0'                     ? AL_API_APPROVAL
            : strcmp(rest + n, "/approve") == 0 ? AL_API_APPROVAL_APPROVE
            : strcmp(rest + n, "/reject") == 0  ? AL_API_APPROVAL_REJECT
                                                : AL_API_NONE;
@@ -530,9 +531,7 @@ int al_signal_parse(json_t *v) {
 
 /* --- request heads, read by the connection gate (node_gate.c) -------------- */
 
-static bool token_char(unsigned char c) {
-  return isalnum(c) || strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
+static bool token_char(unsigned char c) { return isalnum(c) || strchr("!#$%&'*+-.^_`|~", c) != NULL; }
 
 /* the next line of buf from *pos (LF or CRLF ended, as evhttp reads them);
  * NULL when no LF has arrived yet */
@@ -568,8 +567,8 @@ int al_http_head_parse(const char *buf, size_t len, al_http_head *h, const char 
   const char *sp1 = memchr(line, ' ', ll);
   const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', ll - (size_t)(sp1 + 1 - line)) : NULL;
   size_t mlen = sp1 ? (size_t)(sp1 - line) : 0;
-  if (!sp2 || mlen == 0 || mlen >= sizeof(h->method) || sp2 == sp1 + 1 ||
-      (size_t)(line + ll - (sp2 + 1)) != 8 || (strncmp(sp2 + 1, "HTTP/1.1", 8) != 0 && strncmp(sp2 + 1, "HTTP/1.0", 8) != 0)) {
+  if (!sp2 || mlen == 0 || mlen >= sizeof(h->method) || sp2 == sp1 + 1 || (size_t)(line + ll - (sp2 + 1)) != 8 ||
+      (strncmp(sp2 + 1, "HTTP/1.1", 8) != 0 && strncmp(sp2 + 1, "HTTP/1.0", 8) != 0)) {
     *why = "the request line is not METHOD TARGET HTTP/1.x";
     return -1;
   }

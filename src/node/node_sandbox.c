@@ -122,7 +122,8 @@ al_sbox *al_node_sbox_create(al_node *n, al_tenant *t, const airlock_spec *spec,
   unsigned char r[8] = {0};
   if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
     memset(r, 0, sizeof(r));
-  snprintf(sb->id, sizeof(sb->id), "sb_%02x%02x%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
+  snprintf(sb->id, sizeof(sb->id), "sb_%02x%02x%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5], r[6],
+           r[7]);
   sb->spec = *spec;
   sb->spec.argv = NULL;
   sb->spec.workspace = sb->workspace;
@@ -236,11 +237,15 @@ void al_node_sbox_tick(al_node *n) {
 json_t *al_sbox_json(const al_sbox *sb) {
   const airlock_spec *s = &sb->spec;
   return json_pack("{s:s,s:s,s:I,s:o,s:{s:I,s:f,s:I,s:I},s:I,s:I,s:i,s:b}", "id", sb->id, "state",
-                   sb->dying ? "destroying" : sb->ready ? "ready" : "starting", "created_at_ms", (json_int_t)sb->created_wall_ms,
-                   "labels", sb->labels ? json_incref(sb->labels) : json_object(), "limits", "memory", (json_int_t)s->memory_bytes,
-                   "cpus", s->cpus, "pids", (json_int_t)s->pids, "disk", (json_int_t)s->disk_bytes, "idle_timeout_s",
-                   (json_int_t)(sb->idle_timeout_ms / 1000), "max_age_s", (json_int_t)(sb->max_age_ms / 1000),
-                   "execs_running", sb->running, "workspace_node_owned", sb->owned_workspace != NULL);
+                   sb->dying   ? "destroying"
+                   : sb->ready ? "ready"
+                               : "starting",
+                   "created_at_ms", (json_int_t)sb->created_wall_ms, "labels",
+                   sb->labels ? json_incref(sb->labels) : json_object(), "limits", "memory",
+                   (json_int_t)s->memory_bytes, "cpus", s->cpus, "pids", (json_int_t)s->pids, "disk",
+                   (json_int_t)s->disk_bytes, "idle_timeout_s", (json_int_t)(sb->idle_timeout_ms / 1000), "max_age_s",
+                   (json_int_t)(sb->max_age_ms / 1000), "execs_running", sb->running, "workspace_node_owned",
+                   sb->owned_workspace != NULL);
 }
 
 /* A new empty workspace in STATE_DIR.workspaces (node_main.c opened it at
@@ -303,7 +308,8 @@ static void create_sandbox(al_node *n, al_tenant *t, struct evhttp_request *req)
     if ((lims[i]->max_memory_bytes && spec.memory_bytes > lims[i]->max_memory_bytes) ||
         (lims[i]->max_cpus > 0 && spec.cpus > lims[i]->max_cpus)) {
       al_node_reply_error(n, req, 403, "forbidden", "limits are above %s maximum (memory %lld bytes, cpus %.2f)",
-                          i == 0 ? "the node's" : "this token's", (long long)lims[i]->max_memory_bytes, lims[i]->max_cpus);
+                          i == 0 ? "the node's" : "this token's", (long long)lims[i]->max_memory_bytes,
+                          lims[i]->max_cpus);
       return;
     }
   }
@@ -317,7 +323,8 @@ static void create_sandbox(al_node *n, al_tenant *t, struct evhttp_request *req)
   bool writable = !sp.workspace_ro && !readonly;
   if (sp.workspace) {
     if (!n->cfg->workspace_root || n->ws_root_fd < 0) {
-      al_node_reply_error(n, req, 403, "forbidden", "this node accepts no host workspaces (no workspace_root configured)");
+      al_node_reply_error(n, req, 403, "forbidden",
+                          "this node accepts no host workspaces (no workspace_root configured)");
       return;
     }
     /* opened once, below the tenant's own directory, without following
@@ -332,15 +339,18 @@ static void create_sandbox(al_node *n, al_tenant *t, struct evhttp_request *req)
     }
     if (geteuid() == 0 && wst.st_uid == 0) {
       /* the sandbox user maps to the workspace's owner: never to host root */
-      al_node_reply_error(n, req, 403, "forbidden", "workspace '%s' is owned by root; give it to an unprivileged "
-                          "user (the sandbox runs as the workspace's owner)", sp.workspace);
+      al_node_reply_error(n, req, 403, "forbidden",
+                          "workspace '%s' is owned by root; give it to an unprivileged "
+                          "user (the sandbox runs as the workspace's owner)",
+                          sp.workspace);
       return;
     }
     if (geteuid() == 0 && writable && wst.st_uid < 1000 && !spec.allow_writable_system) {
-      al_node_reply_error(n, req, 403, "forbidden", "workspace '%s' is owned by a system user (uid %u) and would be "
+      al_node_reply_error(n, req, 403, "forbidden",
+                          "workspace '%s' is owned by a system user (uid %u) and would be "
                           "writable: a sandbox may write only into directories of a regular user (uid 1000 or "
-                          "above); ask for \"workspace_access\": \"ro\" or give it to a user", sp.workspace,
-                          (unsigned)wst.st_uid);
+                          "above); ask for \"workspace_access\": \"ro\" or give it to a user",
+                          sp.workspace, (unsigned)wst.st_uid);
       return;
     }
     spec.workspace = shown;
@@ -365,7 +375,10 @@ static void create_sandbox(al_node *n, al_tenant *t, struct evhttp_request *req)
     /* the launcher's own checks of the workspace (the bind guard) are the
      * caller's mistake too */
     int status = strstr(err->msg, "maximum") ? 429 : strncmp(err->msg, "workspace ", 10) == 0 ? 403 : 500;
-    al_node_reply_error(n, req, status, status == 429 ? "over_capacity" : status == 403 ? "forbidden" : "internal",
+    al_node_reply_error(n, req, status,
+                        status == 429   ? "over_capacity"
+                        : status == 403 ? "forbidden"
+                                        : "internal",
                         "%s", err->msg);
     drop_workspace(n, owned);
     return;
@@ -379,7 +392,8 @@ static void create_sandbox(al_node *n, al_tenant *t, struct evhttp_request *req)
   sb->create_req = req; /* answered when the agent is ready, or with its setup error */
 }
 
-void al_node_handle_sandboxes(al_node *n, al_tenant *t, struct evhttp_request *req, al_api_route route, const char *id) {
+void al_node_handle_sandboxes(al_node *n, al_tenant *t, struct evhttp_request *req, al_api_route route,
+                              const char *id) {
   enum evhttp_cmd_type m = evhttp_request_get_command(req);
   if (route == AL_API_SANDBOXES) {
     if (m == EVHTTP_REQ_POST) {

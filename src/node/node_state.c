@@ -28,8 +28,8 @@
 typedef struct al_state {
   sqlite3 *db;
   sqlite3_stmt *exec_start, *exec_end, *sandbox;
-  bool in_tx;             /* records since the last commit */
-  struct event *commit;   /* commits every COMMIT_MS: one transaction, not one per record */
+  bool in_tx;           /* records since the last commit */
+  struct event *commit; /* commits every COMMIT_MS: one transaction, not one per record */
   unsigned commits;
 } al_state;
 
@@ -134,12 +134,16 @@ int al_state_open(al_node *n, airlock_error **err) {
   sqlite3_busy_timeout(s->db, 2000);
   char *msg = NULL;
   if (sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK ||
-      sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO execs(id,tenant,sandbox,argv,state,started_ms) VALUES(?,?,?,?,'running',?)",
-                         -1, &s->exec_start, NULL) != SQLITE_OK ||
-      sqlite3_prepare_v2(s->db, "UPDATE execs SET state=?, ended_ms=?, exit_code=?, timed_out=?, oom_killed=? WHERE id=?", -1,
+      sqlite3_prepare_v2(
+          s->db, "INSERT OR REPLACE INTO execs(id,tenant,sandbox,argv,state,started_ms) VALUES(?,?,?,?,'running',?)",
+          -1, &s->exec_start, NULL) != SQLITE_OK ||
+      sqlite3_prepare_v2(s->db,
+                         "UPDATE execs SET state=?, ended_ms=?, exit_code=?, timed_out=?, oom_killed=? WHERE id=?", -1,
                          &s->exec_end, NULL) != SQLITE_OK ||
-      sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO sandboxes(id,tenant,state,workspace,node_owned,updated_ms) VALUES(?,?,?,?,?,?)",
-                         -1, &s->sandbox, NULL) != SQLITE_OK) {
+      sqlite3_prepare_v2(
+          s->db,
+          "INSERT OR REPLACE INTO sandboxes(id,tenant,state,workspace,node_owned,updated_ms) VALUES(?,?,?,?,?,?)", -1,
+          &s->sandbox, NULL) != SQLITE_OK) {
     al_err(err, 0, "cannot prepare %s: %s", path, msg ? msg : sqlite3_errmsg(s->db));
     sqlite3_free(msg);
     sqlite3_finalize(s->exec_start); /* those prepared: sqlite3_close keeps a database with statements open */
@@ -216,8 +220,10 @@ json_t *al_state_exec_lookup(al_node *n, const char *tenant, const char *id) {
     on_commit(-1, 0, s); /* see our own latest records */
   sqlite3_stmt *st = NULL;
   json_t *o = NULL;
-  if (!s || sqlite3_prepare_v2(s->db, "SELECT state, sandbox, started_ms, ended_ms, exit_code, timed_out, oom_killed "
-                                      "FROM execs WHERE id=? AND tenant=?", -1, &st, NULL) != SQLITE_OK)
+  if (!s || sqlite3_prepare_v2(s->db,
+                               "SELECT state, sandbox, started_ms, ended_ms, exit_code, timed_out, oom_killed "
+                               "FROM execs WHERE id=? AND tenant=?",
+                               -1, &st, NULL) != SQLITE_OK)
     return NULL;
   sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, tenant, -1, SQLITE_STATIC);

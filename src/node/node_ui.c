@@ -187,8 +187,8 @@ bool al_node_ui_has_session_cookie(struct evhttp_request *req) {
 
 static void set_cookie(struct evhttp_request *req, const char *value) {
   char c[160];
-  snprintf(c, sizeof(c), COOKIE_NAME "=%s; HttpOnly; SameSite=Strict; Path=/%s%s", value,
-           *value ? "" : "; Max-Age=0", is_tls(req) ? "; Secure" : "");
+  snprintf(c, sizeof(c), COOKIE_NAME "=%s; HttpOnly; SameSite=Strict; Path=/%s%s", value, *value ? "" : "; Max-Age=0",
+           is_tls(req) ? "; Secure" : "");
   evhttp_add_header(evhttp_request_get_output_headers(req), "Set-Cookie", c);
 }
 
@@ -329,8 +329,9 @@ static void handle_login(al_node *n, struct evhttp_request *req) {
     snprintf(after, sizeof(after), "%lld", (long long)((r->window_ms + RATE_WINDOW_MS - now + 999) / 1000));
     al_node_metrics_rejected(n, 429);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", after);
-    al_node_reply_json(req, 429, json_pack("{s:{s:s,s:s}}", "error", "code", "over_capacity", "message",
-                                           "too many failed logins from this address; retry later"));
+    al_node_reply_json(req, 429,
+                       json_pack("{s:{s:s,s:s}}", "error", "code", "over_capacity", "message",
+                                 "too many failed logins from this address; retry later"));
     return;
   }
   struct evbuffer *in = evhttp_request_get_input_buffer(req);

@@ -42,51 +42,47 @@
 #define MAX_ATTEMPTS 20
 #define FIRST_BACKOFF_MS 500 /* then doubled: 0.5 s, 1 s, 2 s, ... */
 #define MAX_BACKOFF_MS 30000
-#define MAX_BODY (1u << 20)  /* an event is a notification, not a transfer */
+#define MAX_BODY (1u << 20) /* an event is a notification, not a transfer */
 #define TYPE_MAX 64
 #define SECRET_FILE_MAX 4096
-#define POLL_SLICE_MS 200    /* how often a transfer looks at the stop deadline */
+#define POLL_SLICE_MS 200 /* how often a transfer looks at the stop deadline */
 
 typedef struct {
   char type[TYPE_MAX + 1];
-  char id[40];               /* "evt_" and 32 hex digits */
-  char *body;                /* the whole JSON body, built by al_webhook_send */
+  char id[40]; /* "evt_" and 32 hex digits */
+  char *body;  /* the whole JSON body, built by al_webhook_send */
 } wh_event;
 
 struct al_webhook {
   char *url;
-  char *host;                /* for log lines: never the path or the query */
+  char *host; /* for log lines: never the path or the query */
   bool plain_http;
   unsigned char *secret;
   size_t secret_len;
   int64_t timeout_ms;
   int max_attempts;
   CURL *curl;
-  CURLM *multi;              /* keeps the connection between deliveries */
-  bool curl_global;          /* curl_global_init() to undo */
+  CURLM *multi;     /* keeps the connection between deliveries */
+  bool curl_global; /* curl_global_init() to undo */
   char errbuf[CURL_ERROR_SIZE];
   pthread_t thread;
   bool thread_started;
 
   /* shared with the worker, under mu */
   pthread_mutex_t mu;
-  pthread_cond_t cv;         /* CLOCK_MONOTONIC: an event queued, or stop */
-  wh_event *queue;           /* ring of AL_WEBHOOK_QUEUE_MAX */
+  pthread_cond_t cv; /* CLOCK_MONOTONIC: an event queued, or stop */
+  wh_event *queue;   /* ring of AL_WEBHOOK_QUEUE_MAX */
   size_t head, count;
-  bool overflow_logged;      /* until the queue next drains */
+  bool overflow_logged; /* until the queue next drains */
   bool stopping;
-  int64_t deadline_ms;       /* monotonic; set with stopping */
+  int64_t deadline_ms; /* monotonic; set with stopping */
   al_webhook_stats stats;
 };
 
 /* --- signature ----------------------------------------------------------- */
 
-static void mac_ctx_freep(EVP_MAC_CTX **c) {
-  EVP_MAC_CTX_free(*c);
-}
-static void mac_freep(EVP_MAC **m) {
-  EVP_MAC_free(*m);
-}
+static void mac_ctx_freep(EVP_MAC_CTX **c) { EVP_MAC_CTX_free(*c); }
+static void mac_freep(EVP_MAC **m) { EVP_MAC_free(*m); }
 
 int al_webhook_sign(const unsigned char *secret, size_t len, int64_t t, const char *body, char out_hex[65]) {
   static const unsigned char empty[1];
@@ -98,7 +94,8 @@ int al_webhook_sign(const unsigned char *secret, size_t len, int64_t t, const ch
   if (ctx == NULL)
     return -1;
   char digest[] = "SHA256";
-  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_construct_end()};
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                         OSSL_PARAM_construct_end()};
   unsigned char md[32];
   size_t mdlen = 0;
   if (EVP_MAC_init(ctx, len ? secret : empty, len, params) != 1 ||
@@ -124,9 +121,7 @@ void al_webhook_secret_free(unsigned char *secret, size_t len) {
   free(secret);
 }
 
-static void wipe_file_buf(unsigned char (*b)[SECRET_FILE_MAX + 1]) {
-  explicit_bzero(*b, sizeof(*b));
-}
+static void wipe_file_buf(unsigned char (*b)[SECRET_FILE_MAX + 1]) { explicit_bzero(*b, sizeof(*b)); }
 
 int al_webhook_secret_load(const char *path, unsigned char **secret, size_t *len, airlock_error **err) {
   *secret = NULL;
@@ -139,15 +134,13 @@ int al_webhook_secret_load(const char *path, unsigned char **secret, size_t *len
   if (fstat(fd, &st) < 0)
     return al_err(err, errno, "webhook secret file %s", path);
   if (!S_ISREG(st.st_mode))
-    return al_err(err, 0, "webhook secret file %s is not a regular file (mode %06o)", path,
-                  (unsigned)st.st_mode);
+    return al_err(err, 0, "webhook secret file %s is not a regular file (mode %06o)", path, (unsigned)st.st_mode);
   uid_t euid = geteuid();
   if (st.st_uid != euid)
     return al_err(err, 0, "webhook secret file %s is owned by uid %u, not by uid %u that airlock runs as", path,
                   (unsigned)st.st_uid, (unsigned)euid);
   if (st.st_mode & 077)
-    return al_err(err, 0,
-                  "webhook secret file %s has mode %04o: group and others must have no access (chmod 600 %s)",
+    return al_err(err, 0, "webhook secret file %s has mode %04o: group and others must have no access (chmod 600 %s)",
                   path, (unsigned)(st.st_mode & 07777), path);
   __attribute__((cleanup(wipe_file_buf))) unsigned char buf[SECRET_FILE_MAX + 1];
   size_t n = 0;
@@ -177,8 +170,6 @@ int al_webhook_secret_load(const char *path, unsigned char **secret, size_t *len
 
 /* --- the URL ------------------------------------------------------------- */
 
-
-
 /* Error messages quote the host, never the URL: its path may be a token. */
 static int check_url(al_webhook *w, const char *url, airlock_error **err) {
   _cleanup_curl_url_ CURLU *u = al_curl()->url();
@@ -197,7 +188,8 @@ static int check_url(al_webhook *w, const char *url, airlock_error **err) {
   if (w->plain_http && strcasecmp(host, "localhost") != 0 && !al_curl_host_is_loopback(host))
     return al_err(err, 0,
                   "webhook URL to host '%s': plain http:// is only for loopback (127.0.0.1, [::1], localhost); "
-                  "use https://", host);
+                  "use https://",
+                  host);
   if ((w->url = strdup(url)) == NULL || (w->host = strdup(host)) == NULL)
     return al_err(err, ENOMEM, "webhook URL");
   return 0;
@@ -249,10 +241,8 @@ static bool permanent(CURLcode rc) {
   case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
   case CURLE_SSL_INVALIDCERTSTATUS:
   case CURLE_BAD_FUNCTION_ARGUMENT:
-  case CURLE_UNKNOWN_OPTION:
-    return true;
-  default:
-    return false;
+  case CURLE_UNKNOWN_OPTION: return true;
+  default: return false;
   }
 }
 
@@ -444,8 +434,7 @@ static void *worker(void *arg) {
   w->stats.dropped += left;
   pthread_mutex_unlock(&w->mu);
   if (left)
-    fprintf(stderr, "airlock node: webhook to %s: %zu queued event(s) dropped: the node is stopping\n", w->host,
-            left);
+    fprintf(stderr, "airlock node: webhook to %s: %zu queued event(s) dropped: the node is stopping\n", w->host, left);
   return NULL;
 }
 
@@ -471,8 +460,8 @@ void al_webhook_send(al_webhook *w, const char *event_type, json_t *payload) {
   }
   if (!type_ok(event_type)) {
     json_decref(payload);
-    fprintf(stderr, "airlock node: webhook to %s: event not sent: its type is not 1 to %d of [A-Za-z0-9._-]\n",
-            w->host, TYPE_MAX);
+    fprintf(stderr, "airlock node: webhook to %s: event not sent: its type is not 1 to %d of [A-Za-z0-9._-]\n", w->host,
+            TYPE_MAX);
     count_failed(w);
     return;
   }
@@ -526,7 +515,8 @@ void al_webhook_send(al_webhook *w, const char *event_type, json_t *payload) {
   pthread_mutex_unlock(&w->mu);
   free(dropped_body);
   if (log_overflow)
-    fprintf(stderr, "airlock node: webhook to %s: %d events queued; dropping the oldest (the receiver is slow or down)\n",
+    fprintf(stderr,
+            "airlock node: webhook to %s: %d events queued; dropping the oldest (the receiver is slow or down)\n",
             w->host, AL_WEBHOOK_QUEUE_MAX);
 }
 
@@ -575,9 +565,7 @@ void al_webhook_stop(al_webhook *w) {
   release(w);
 }
 
-static void webhook_stopp(al_webhook **w) {
-  al_webhook_stop(*w);
-}
+static void webhook_stopp(al_webhook **w) { al_webhook_stop(*w); }
 
 int al_webhook_start(const al_webhook_config *cfg, al_webhook **out, airlock_error **err) {
   *out = NULL;
@@ -613,7 +601,8 @@ int al_webhook_start(const al_webhook_config *cfg, al_webhook **out, airlock_err
     return al_err(err, 0, "a webhook CA file was given but the URL to host '%s' is not https://", w->host);
   if (cfg->ca_file && access(cfg->ca_file, R_OK) < 0)
     return al_err(err, errno, "webhook CA file %s", cfg->ca_file);
-  if ((w->secret = malloc(cfg->secret_len)) == NULL || (w->queue = calloc(AL_WEBHOOK_QUEUE_MAX, sizeof(wh_event))) == NULL)
+  if ((w->secret = malloc(cfg->secret_len)) == NULL ||
+      (w->queue = calloc(AL_WEBHOOK_QUEUE_MAX, sizeof(wh_event))) == NULL)
     return al_err(err, ENOMEM, "cannot allocate the webhook");
   memcpy(w->secret, cfg->secret, cfg->secret_len);
   w->secret_len = cfg->secret_len;

@@ -24,12 +24,12 @@
 typedef struct al_webhook al_webhook;
 
 typedef struct {
-  const char *url;              /* https://..., or http:// to a loopback host */
-  const unsigned char *secret;  /* HMAC key, copied; at least 16 bytes */
+  const char *url;             /* https://..., or http:// to a loopback host */
+  const unsigned char *secret; /* HMAC key, copied; at least 16 bytes */
   size_t secret_len;
-  int64_t timeout_ms;           /* per attempt (connect and exchange); <= 0: 5000 */
-  int max_attempts;             /* <= 0: 4 */
-  const char *ca_file;          /* optional PEM bundle instead of the system store */
+  int64_t timeout_ms;  /* per attempt (connect and exchange); <= 0: 5000 */
+  int max_attempts;    /* <= 0: 4 */
+  const char *ca_file; /* optional PEM bundle instead of the system store */
 } al_webhook_config;
 
 /* Checks the config (the URL: http:// only to 127.0.0.0/8, [::1] or

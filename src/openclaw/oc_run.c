@@ -114,14 +114,49 @@ static bool portable_name(const char *k) {
 /* keys an override may never set (the official host's policy, abridged:
  * loaders, interpreters' search paths and start-up hooks, the shell's own) */
 static bool blocked_key(const char *k) {
-  static const char *const exact[] = {
-      "PATH", "NODE_OPTIONS", "NODE_PATH", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PERL5LIB", "PERL5OPT",
-      "PERLLIB", "RUBYLIB", "RUBYOPT", "BASH_ENV", "ENV", "SHELL", "SHELLOPTS", "BASHOPTS", "PS4", "IFS",
-      "GCONV_PATH", "GLIBC_TUNABLES", "SSLKEYLOGFILE", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS",
-      "DOTNET_STARTUP_HOOKS", "CC", "CXX", "MAKEFLAGS", "GIT_EXEC_PATH", "GIT_DIR", "GIT_SSH", "GIT_SSH_COMMAND",
-      "GIT_ASKPASS", "SSH_ASKPASS", "EDITOR", "VISUAL", "PROMPT_COMMAND", "HOME", "ZDOTDIR", "TMPDIR"};
-  static const char *const prefixes[] = {"LD_", "DYLD_", "BASH_FUNC_", "GIT_CONFIG_", "NPM_CONFIG_",
-                                         "CARGO_REGISTRIES_", "TF_VAR_", "RUSTC", "CARGO_BUILD_", "OPENCLAW_GATEWAY"};
+  static const char *const exact[] = {"PATH",
+                                      "NODE_OPTIONS",
+                                      "NODE_PATH",
+                                      "PYTHONPATH",
+                                      "PYTHONHOME",
+                                      "PYTHONSTARTUP",
+                                      "PERL5LIB",
+                                      "PERL5OPT",
+                                      "PERLLIB",
+                                      "RUBYLIB",
+                                      "RUBYOPT",
+                                      "BASH_ENV",
+                                      "ENV",
+                                      "SHELL",
+                                      "SHELLOPTS",
+                                      "BASHOPTS",
+                                      "PS4",
+                                      "IFS",
+                                      "GCONV_PATH",
+                                      "GLIBC_TUNABLES",
+                                      "SSLKEYLOGFILE",
+                                      "JAVA_TOOL_OPTIONS",
+                                      "_JAVA_OPTIONS",
+                                      "JDK_JAVA_OPTIONS",
+                                      "DOTNET_STARTUP_HOOKS",
+                                      "CC",
+                                      "CXX",
+                                      "MAKEFLAGS",
+                                      "GIT_EXEC_PATH",
+                                      "GIT_DIR",
+                                      "GIT_SSH",
+                                      "GIT_SSH_COMMAND",
+                                      "GIT_ASKPASS",
+                                      "SSH_ASKPASS",
+                                      "EDITOR",
+                                      "VISUAL",
+                                      "PROMPT_COMMAND",
+                                      "HOME",
+                                      "ZDOTDIR",
+                                      "TMPDIR"};
+  static const char *const prefixes[] = {
+      "LD_",     "DYLD_", "BASH_FUNC_",   "GIT_CONFIG_",     "NPM_CONFIG_", "CARGO_REGISTRIES_",
+      "TF_VAR_", "RUSTC", "CARGO_BUILD_", "OPENCLAW_GATEWAY"};
   for (size_t i = 0; i < AL_ARRAY_SIZE(exact); i++)
     if (strcmp(k, exact[i]) == 0)
       return true;
@@ -263,7 +298,10 @@ json_t *oc_prepare_result(const oc_run *r, const char *cwd) {
   _cleanup_free_ char *text = oc_format_command(r->argv);
   const char *script = oc_shell_payload(r->argv);
   json_t *plan = json_pack("{s:o,s:s,s:s,s:s}", "argv", json_array(), "cwd", cwd, "commandText", text ? text : "",
-                           "commandPreview", script ? script : text ? text : "");
+                           "commandPreview",
+                           script ? script
+                           : text ? text
+                                  : "");
   if (!plan)
     return NULL;
   for (size_t i = 0; r->argv[i]; i++)

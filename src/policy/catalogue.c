@@ -60,8 +60,8 @@ static void mnode_ptr_free(mnode *m) {
 }
 
 static void mnode_free(mnode *m) {
-  globset *sets[] = {&m->command, &m->command_not, &m->wrapper, &m->subcommand, &m->arg,
-                     &m->path, &m->read_path, &m->write_path, &m->assign};
+  globset *sets[] = {&m->command, &m->command_not, &m->wrapper,    &m->subcommand, &m->arg,
+                     &m->path,    &m->read_path,   &m->write_path, &m->assign};
   for (size_t i = 0; i < AL_ARRAY_SIZE(sets); i++)
     globset_free(sets[i]);
   relist_free(&m->arg_re);
@@ -79,7 +79,7 @@ static void mnode_free(mnode *m) {
   free(m->redirects);
   mnode_ptr_free(m->input_from);
   mnode_ptr_free(m->output_to);
-  mnode_ptr_free(m->not);
+  mnode_ptr_free(m->not );
   for (size_t i = 0; i < m->nany; i++)
     mnode_free(&m->any[i]);
   free(m->any);

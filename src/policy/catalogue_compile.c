@@ -18,8 +18,8 @@
 
 typedef struct {
   const char *origin;
-  char what[160];           /* "pattern 'rm-rf-root'", "command entry 4 (rm)" */
-  const pathset *sets[2];   /* the catalogue's sets and this file's */
+  char what[160];         /* "pattern 'rm-rf-root'", "command entry 4 (rm)" */
+  const pathset *sets[2]; /* the catalogue's sets and this file's */
   size_t nsets[2];
   airlock_error **err;
 } cctx;
@@ -122,7 +122,8 @@ static int compile_globs(cctx *c, const char *field, json_t *v, globset *g, bool
     const char *s = NULL;
     if ((r = want_str(c, f, e, &s)) < 0)
       break;
-    if (s[0] == '@' && allow_sets && s[1] && strspn(s + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == strlen(s + 1)) {
+    if (s[0] == '@' && allow_sets && s[1] &&
+        strspn(s + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == strlen(s + 1)) {
       const pathset *set = find_set(c, s + 1);
       if (!set) {
         r = cfail(c, f, "unknown set '%s'", s + 1);
@@ -376,12 +377,9 @@ static int compile_match(cctx *c, const char *field, json_t *v, mnode *m, int ne
       const char *key;
       size_t off;
     } tris[] = {
-        {"dynamic", offsetof(mnode, dynamic)},
-        {"no_positionals", offsetof(mnode, no_positionals)},
-        {"piped_into", offsetof(mnode, piped_into)},
-        {"pipes_out", offsetof(mnode, pipes_out)},
-        {"background", offsetof(mnode, background)},
-        {"recursive_call", offsetof(mnode, recursive_call)},
+        {"dynamic", offsetof(mnode, dynamic)},       {"no_positionals", offsetof(mnode, no_positionals)},
+        {"piped_into", offsetof(mnode, piped_into)}, {"pipes_out", offsetof(mnode, pipes_out)},
+        {"background", offsetof(mnode, background)}, {"recursive_call", offsetof(mnode, recursive_call)},
         {"remote", offsetof(mnode, remote)},
     };
     size_t i;
@@ -465,8 +463,10 @@ static int want_action(cctx *c, const char *field, json_t *v, al_action *out) {
   if (want_str(c, field, v, &s) < 0)
     return -1;
   if (al_action_from_name(s, out) < 0)
-    return cfail(c, field, "'%s' is not an action type (code_exec, system_command, file_read, file_write, "
-                           "file_delete, http_get, http_post, ssh_exec)", s);
+    return cfail(c, field,
+                 "'%s' is not an action type (code_exec, system_command, file_read, file_write, "
+                 "file_delete, http_get, http_post, ssh_exec)",
+                 s);
   return 0;
 }
 
@@ -580,8 +580,9 @@ static int want_role(cctx *c, const char *field, json_t *v, int *out, bool is_op
       *out = i;
       return 0;
     }
-  return cfail(c, field, is_operand ? "must be \"read\", \"write\", \"delete\" or \"none\""
-                                 : "must be \"read\", \"write\", \"delete\", \"none\" or \"copy\"");
+  return cfail(c, field,
+               is_operand ? "must be \"read\", \"write\", \"delete\" or \"none\""
+                          : "must be \"read\", \"write\", \"delete\", \"none\" or \"copy\"");
 }
 
 static int compile_command(cctx *c, size_t index, json_t *v, cmdent **out) {
@@ -691,8 +692,7 @@ int al_cat_compile_file(const al_catalogue *base, json_t *root, const char *orig
   json_object_foreach(root, k, v) {
     if (strcmp(k, "version") == 0 || strcmp(k, "description") == 0 || strcmp(k, "comment") == 0)
       continue;
-    if (strcmp(k, "sets") == 0 || strcmp(k, "patterns") == 0 || strcmp(k, "commands") == 0 ||
-        strcmp(k, "disable") == 0)
+    if (strcmp(k, "sets") == 0 || strcmp(k, "patterns") == 0 || strcmp(k, "commands") == 0 || strcmp(k, "disable") == 0)
       continue;
     return cfail(&c, k, "unknown key");
   }

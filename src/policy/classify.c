@@ -18,9 +18,7 @@ static const char *const action_names[AL_ACTION_COUNT] = {
     "code_exec", "system_command", "file_read", "file_write", "file_delete", "http_get", "http_post", "ssh_exec",
 };
 
-const char *al_action_name(al_action a) {
-  return (unsigned)a < AL_ACTION_COUNT ? action_names[a] : NULL;
-}
+const char *al_action_name(al_action a) { return (unsigned)a < AL_ACTION_COUNT ? action_names[a] : NULL; }
 
 int al_action_from_name(const char *name, al_action *out) {
   for (unsigned i = 0; i < AL_ACTION_COUNT; i++)
@@ -33,12 +31,9 @@ int al_action_from_name(const char *name, al_action *out) {
 
 const char *al_severity_name(al_severity s) {
   switch (s) {
-  case AL_SEVERITY_HIGH:
-    return "high";
-  case AL_SEVERITY_CRITICAL:
-    return "critical";
-  default:
-    return "none";
+  case AL_SEVERITY_HIGH: return "high";
+  case AL_SEVERITY_CRITICAL: return "critical";
+  default: return "none";
   }
 }
 
@@ -103,7 +98,7 @@ static bool is_container(const al_segment *s) {
 }
 
 static const al_action rank[] = {
-    AL_ACTION_FILE_DELETE, AL_ACTION_SSH_EXEC, AL_ACTION_HTTP_POST, AL_ACTION_CODE_EXEC,
+    AL_ACTION_FILE_DELETE, AL_ACTION_SSH_EXEC, AL_ACTION_HTTP_POST,      AL_ACTION_CODE_EXEC,
     AL_ACTION_FILE_WRITE,  AL_ACTION_HTTP_GET, AL_ACTION_SYSTEM_COMMAND, AL_ACTION_FILE_READ,
 };
 

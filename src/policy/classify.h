@@ -22,7 +22,7 @@ typedef enum {
   AL_ACTION_FILE_WRITE,
   AL_ACTION_FILE_DELETE,
   AL_ACTION_HTTP_GET,
-  AL_ACTION_HTTP_POST,      /* sends data out: uploads, raw sockets, git push, publishing */
+  AL_ACTION_HTTP_POST, /* sends data out: uploads, raw sockets, git push, publishing */
   AL_ACTION_SSH_EXEC,
 } al_action;
 
@@ -55,8 +55,7 @@ int al_catalogue_load_builtin(al_catalogue **out, airlock_error **err);
  * match.flags[0]: must be a string". */
 int al_catalogue_load(const char *path, al_catalogue **out, airlock_error **err);
 /* The same from memory; origin names the text in error messages. */
-int al_catalogue_load_json(const char *json, size_t len, const char *origin, al_catalogue **out,
-                           airlock_error **err);
+int al_catalogue_load_json(const char *json, size_t len, const char *origin, al_catalogue **out, airlock_error **err);
 /* Merge another file into cat: its patterns are added (one with an id
  * already present replaces it), its commands take precedence, its "disable"
  * list switches patterns off.  On error cat is unchanged. */
@@ -76,23 +75,23 @@ size_t al_catalogue_size(const al_catalogue *cat);
 int al_catalogue_pattern(const al_catalogue *cat, size_t i, al_pattern_info *out);
 
 typedef struct {
-  const char *id;          /* borrowed from the catalogue: valid while it lives */
+  const char *id; /* borrowed from the catalogue: valid while it lives */
   const char *description;
   al_severity severity;
-  al_action action;        /* the action type the pattern is filed under */
-  size_t segment;          /* index into shell.segs */
+  al_action action; /* the action type the pattern is filed under */
+  size_t segment;   /* index into shell.segs */
 } al_match;
 
 typedef struct {
-  al_shell shell;          /* the segments (see shell_parse.h) */
-  al_action *seg_action;   /* one primary action per segment */
-  unsigned actions;        /* AL_ACTION_BIT() of every action the string performs */
-  al_action primary;       /* the weightiest of them (system_command when there are none) */
-  al_match *matches;       /* each (pattern, segment) once, in segment order */
+  al_shell shell;        /* the segments (see shell_parse.h) */
+  al_action *seg_action; /* one primary action per segment */
+  unsigned actions;      /* AL_ACTION_BIT() of every action the string performs */
+  al_action primary;     /* the weightiest of them (system_command when there are none) */
+  al_match *matches;     /* each (pattern, segment) once, in segment order */
   size_t n_matches;
-  al_severity severity;    /* highest matched severity, AL_SEVERITY_NONE when nothing matched */
-  bool dynamic;            /* some command word is not known statically */
-  bool opaque;             /* some code string (sh -c, eval, ...) could not be read */
+  al_severity severity; /* highest matched severity, AL_SEVERITY_NONE when nothing matched */
+  bool dynamic;         /* some command word is not known statically */
+  bool opaque;          /* some code string (sh -c, eval, ...) could not be read */
 } al_classification;
 
 /* Classify a shell command string.  -1 when it does not parse (unclosed

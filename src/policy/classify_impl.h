@@ -104,7 +104,7 @@ struct mnode {
   altgroup *flags_absent;
   optcond *options;
   redircond *redirects;
-  mnode *input_from, *output_to, *not;
+  mnode *input_from, *output_to, *not ;
   mnode *any;
   globset command, command_not, wrapper, subcommand, arg, path, read_path, write_path, assign;
   relist arg_re, argline_re;
@@ -205,8 +205,8 @@ typedef struct {
 
 typedef struct {
   splitpath norm;
-  splitpath alias;   /* /root/x and /home/U/x also as ~/x; s is NULL otherwise */
-  unsigned role;     /* ROLE_* */
+  splitpath alias; /* /root/x and /home/U/x also as ~/x; s is NULL otherwise */
+  unsigned role;   /* ROLE_* */
   bool redirect;
 } pathcand;
 
@@ -230,7 +230,7 @@ typedef struct {
   segctx *ctx;
   size_t *child_off; /* children of segment i: child[child_off[i] .. child_off[i+1]) */
   size_t *child;
-  bool failed;       /* out of memory somewhere below */
+  bool failed; /* out of memory somewhere below */
 } clsf;
 
 /* --- classify_glob.c ----------------------------------------------------------- */

@@ -169,24 +169,17 @@ int al_cat_prepare_paths(clsf *c, size_t i) {
     if (dd || !is_option_word(a)) {
       unsigned role = ROLE_READ;
       switch (mode) {
-      case PATHS_WRITE:
-        role = ROLE_WRITE;
-        break;
-      case PATHS_DELETE:
-        role = ROLE_DELETE;
-        break;
-      case PATHS_NONE:
-        role = ROLE_NONE;
-        break;
-      case PATHS_COPY:
-        role = (x->npos >= 2 && posn == x->npos - 1) ? ROLE_WRITE : ROLE_READ;
-        break;
+      case PATHS_WRITE: role = ROLE_WRITE; break;
+      case PATHS_DELETE: role = ROLE_DELETE; break;
+      case PATHS_NONE: role = ROLE_NONE; break;
+      case PATHS_COPY: role = (x->npos >= 2 && posn == x->npos - 1) ? ROLE_WRITE : ROLE_READ; break;
       }
       posn++;
       if (cmd && cmd->noperands) {
         const char *eq = strchr(a, '=');
         for (size_t k = 0; eq && k < cmd->noperands; k++)
-          if (strlen(cmd->operands[k].key) == (size_t)(eq - a) && strncmp(a, cmd->operands[k].key, (size_t)(eq - a)) == 0) {
+          if (strlen(cmd->operands[k].key) == (size_t)(eq - a) &&
+              strncmp(a, cmd->operands[k].key, (size_t)(eq - a)) == 0) {
             static const unsigned roles[] = {ROLE_READ, ROLE_WRITE, ROLE_DELETE, ROLE_NONE};
             add_cand(c, x, cap, eq + 1, roles[cmd->operands[k].role], false);
           }
@@ -220,9 +213,10 @@ int al_cat_prepare_paths(clsf *c, size_t i) {
   }
   for (size_t r = 0; r < s->n_redirs; r++) {
     const al_redir *d = &s->redirs[r];
-    unsigned role = d->kind == AL_REDIR_IN ? ROLE_READ
+    unsigned role = d->kind == AL_REDIR_IN                                    ? ROLE_READ
                     : (d->kind == AL_REDIR_OUT || d->kind == AL_REDIR_APPEND) ? ROLE_WRITE
-                    : d->kind == AL_REDIR_INOUT ? (ROLE_READ | ROLE_WRITE) : 0;
+                    : d->kind == AL_REDIR_INOUT                               ? (ROLE_READ | ROLE_WRITE)
+                                                                              : 0;
     if (role)
       add_cand(c, x, cap, d->target, role, true);
   }
@@ -519,7 +513,7 @@ bool al_cat_match_node(clsf *c, const mnode *m, size_t i, int depth) {
         bool hit = false;
         for (size_t p = 0; !hit && p < x->npaths; p++) {
           const pathcand *pc = &x->paths[p];
-          bool eligible = pk[q].bit == C_PATH ? !pc->redirect
+          bool eligible = pk[q].bit == C_PATH        ? !pc->redirect
                           : pk[q].bit == C_READ_PATH ? (pc->role & ROLE_READ) != 0
                                                      : (pc->role & ROLE_WRITE) != 0;
           hit = eligible && cand_match(pk[q].g, pc);
@@ -533,7 +527,7 @@ bool al_cat_match_node(clsf *c, const mnode *m, size_t i, int depth) {
     return false;
   if (m->output_to && !related_match(c, m->output_to, i, depth, false))
     return false;
-  if (m->not && al_cat_match_node(c, m->not, i, depth + 1))
+  if (m->not &&al_cat_match_node(c, m->not, i, depth + 1))
     return false;
   if (m->nany) {
     bool hit = false;

@@ -20,8 +20,8 @@ typedef enum { AL_APPROVAL_AUTO, AL_APPROVAL_REQUIRED, AL_APPROVAL_DENY } al_app
 typedef enum { AL_VERDICT_ALLOW, AL_VERDICT_ASK, AL_VERDICT_DENY } al_verdict;
 
 typedef struct al_policy_rule {
-  bool is_pattern;       /* {"pattern": ID, ...} names a catalogue pattern */
-  al_action action;      /* for {"action": TYPE, ...} */
+  bool is_pattern;  /* {"pattern": ID, ...} names a catalogue pattern */
+  al_action action; /* for {"action": TYPE, ...} */
   char *pattern;
   al_approval_mode mode;
 } al_policy_rule;
@@ -30,7 +30,7 @@ typedef struct al_policy_rule {
 #define AL_POLICY_DEFAULT_MAX_PENDING 20
 
 typedef struct al_policy {
-  bool enabled;              /* an "autonomy" block was given */
+  bool enabled; /* an "autonomy" block was given */
   al_autonomy_level level;
   unsigned allowed, blocked; /* AL_ACTION_BIT sets */
   bool allowed_set;          /* allowedActions given: unlisted actions ask */
@@ -39,9 +39,9 @@ typedef struct al_policy {
   char **approvers;          /* token names */
   size_t n_approvers;
   int64_t timeout_ms;
-  bool default_approve;      /* defaultAction "approve"; "reject" unless said */
+  bool default_approve; /* defaultAction "approve"; "reject" unless said */
   bool show_full_context;
-  int64_t max_pending;       /* approvals one tenant may have waiting (default 20) */
+  int64_t max_pending; /* approvals one tenant may have waiting (default 20) */
   al_policy_rule *rules;
   size_t n_rules;
   char *webhook_url, *webhook_secret_file;
@@ -67,8 +67,8 @@ const char *al_autonomy_level_name(al_autonomy_level l);
 
 typedef struct al_policy_decision {
   al_verdict verdict;
-  char rule[256];            /* which rule decided, for people and the audit trail */
-  unsigned actions;          /* what was judged */
+  char rule[256];   /* which rule decided, for people and the audit trail */
+  unsigned actions; /* what was judged */
 } al_policy_decision;
 
 /* Decide on a classified command; c == NULL means it could not be parsed.

@@ -78,23 +78,24 @@ enum { W_PLAIN, W_ENV, W_COMMAND };
 
 typedef struct {
   const char *name;
-  const char *short_values;        /* option letters that take a value */
-  const char *const *long_values;  /* long options that take a value (when not given with =) */
-  int operands;                    /* operands before the command: timeout DURATION */
+  const char *short_values;       /* option letters that take a value */
+  const char *const *long_values; /* long options that take a value (when not given with =) */
+  int operands;                   /* operands before the command: timeout DURATION */
   int kind;
 } wrapper_def;
 
 static const char *const env_long[] = {"--unset", "--chdir", NULL};
-static const char *const sudo_long[] = {"--user", "--group", "--close-from", "--chdir", "--host", "--prompt",
-                                        "--role", "--type", "--other-user", "--command-timeout", NULL};
+static const char *const sudo_long[] = {"--user", "--group", "--close-from", "--chdir",           "--host", "--prompt",
+                                        "--role", "--type",  "--other-user", "--command-timeout", NULL};
 static const char *const time_long[] = {"--format", "--output", NULL};
 static const char *const nice_long[] = {"--adjustment", NULL};
 static const char *const ionice_long[] = {"--class", "--classdata", "--pid", "--pgid", "--uid", NULL};
 static const char *const timeout_long[] = {"--signal", "--kill-after", NULL};
 static const char *const stdbuf_long[] = {"--input", "--output", "--error", NULL};
 static const char *const chroot_long[] = {"--userspec", "--groups", NULL};
-static const char *const xargs_long[] = {"--arg-file", "--eof", "--replace", "--max-lines", "--max-args",
-                                         "--max-procs", "--max-chars", "--delimiter", "--process-slot-var", NULL};
+static const char *const xargs_long[] = {"--arg-file",         "--eof",       "--replace",   "--max-lines",
+                                         "--max-args",         "--max-procs", "--max-chars", "--delimiter",
+                                         "--process-slot-var", NULL};
 static const char *const pkexec_long[] = {"--user", NULL};
 static const char *const no_long[] = {NULL};
 

@@ -166,7 +166,8 @@ static bool run_filter(const al_segment *s, const strbuf *in, strbuf *out) {
 static bool run_echo(const al_segment *s, strbuf *out) {
   size_t i = 1;
   bool newline = true, escapes = false;
-  while (i < s->argc && s->argv[i][0] == '-' && s->argv[i][1] && strspn(s->argv[i] + 1, "neE") == strlen(s->argv[i] + 1)) {
+  while (i < s->argc && s->argv[i][0] == '-' && s->argv[i][1] &&
+         strspn(s->argv[i] + 1, "neE") == strlen(s->argv[i] + 1)) {
     for (const char *c = s->argv[i] + 1; *c; c++) {
       if (*c == 'n')
         newline = false;

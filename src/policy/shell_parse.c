@@ -100,7 +100,8 @@ static int parse_redirect(parser *p, builder *b) {
     if (t->fflags[i] & F_UNRESOLVED)
       d->unresolved = true;
   /* >&word with a word that is not a descriptor: both streams to a file */
-  if (d->kind == AL_REDIR_DUP_OUT && strcmp(d->target, "-") != 0 && strspn(d->target, "0123456789") != strlen(d->target)) {
+  if (d->kind == AL_REDIR_DUP_OUT && strcmp(d->target, "-") != 0 &&
+      strspn(d->target, "0123456789") != strlen(d->target)) {
     d->kind = AL_REDIR_OUT;
     if (d->fd == 1)
       d->fd = -1;
@@ -387,7 +388,8 @@ static int parse_for(parser *p, cmdres *res) {
   }
   if (t == NULL)
     return -1;
-  if (is_name_start((unsigned char)name[0]) && al_sh_var_set(p, name, strlen(name), count == 1 && !(only_f & F_UNRESOLVED) ? only : NULL) < 0)
+  if (is_name_start((unsigned char)name[0]) &&
+      al_sh_var_set(p, name, strlen(name), count == 1 && !(only_f & F_UNRESOLVED) ? only : NULL) < 0)
     return -1;
   return 0;
 }
@@ -441,8 +443,8 @@ static int parse_cond(parser *p, cmdres *res) {
 }
 
 static int parse_command(parser *p, cmdres *res) {
-  static const char *const skipped[] = {"if", "then", "else", "elif", "fi", "do", "done", "while",
-                                        "until", "!", "esac", "coproc", NULL};
+  static const char *const skipped[] = {"if",    "then",  "else", "elif", "fi",     "do", "done",
+                                        "while", "until", "!",    "esac", "coproc", NULL};
   res->in = res->out = -1;
   res->consumed = false;
   for (;;) {
@@ -641,7 +643,8 @@ int al_sh_parse_string(parser *p, const char *code, size_t len, int parent, unsi
   q.depth = p->depth + 1;
   q.inherit = extra;
   if (parent >= 0)
-    q.inherit |= AL_SEG_NESTED | (p->sh->segs[parent].flags & (AL_SEG_IN_SUBSTITUTION | AL_SEG_SUBSHELL | AL_SEG_REMOTE | AL_SEG_NESTED));
+    q.inherit |= AL_SEG_NESTED | (p->sh->segs[parent].flags &
+                                  (AL_SEG_IN_SUBSTITUTION | AL_SEG_SUBSHELL | AL_SEG_REMOTE | AL_SEG_NESTED));
   q.origin = origin;
   q.default_parent = parent;
   q.err = p->err;

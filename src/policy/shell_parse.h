@@ -23,20 +23,20 @@
 
 /* al_segment.flags */
 enum {
-  AL_SEG_DYNAMIC_COMMAND = 1u << 0,   /* the command word came from an expansion ($X, $(..), `..`) */
+  AL_SEG_DYNAMIC_COMMAND = 1u << 0,    /* the command word came from an expansion ($X, $(..), `..`) */
   AL_SEG_UNRESOLVED_COMMAND = 1u << 1, /* ... and its value cannot be known statically */
-  AL_SEG_UNRESOLVED_ARGS = 1u << 2,   /* some argument holds an expansion whose value is unknown */
-  AL_SEG_IN_SUBSTITUTION = 1u << 3,   /* inside $( ), ` `, <( ) or >( ) */
-  AL_SEG_FEEDS_PARENT = 1u << 4,      /* its output is read by its parent: $( ), ` `, <( ) */
-  AL_SEG_FED_BY_PARENT = 1u << 5,     /* it reads its parent's output: >( ) */
-  AL_SEG_PIPED_INTO = 1u << 6,        /* stdin is a pipe from segment pipe_from */
-  AL_SEG_PIPES_OUT = 1u << 7,         /* stdout goes through a pipe to segment pipe_to */
-  AL_SEG_BACKGROUND = 1u << 8,        /* part of a list run with & */
-  AL_SEG_SUBSHELL = 1u << 9,          /* inside ( ) */
-  AL_SEG_NESTED = 1u << 10,           /* parsed out of a code string held by its parent */
-  AL_SEG_REMOTE = 1u << 11,           /* runs on another host (ssh HOST CMD) */
-  AL_SEG_CODE_PARSED = 1u << 12,      /* a shell, eval, su -c ... whose code string became nested segments */
-  AL_SEG_CODE_OPAQUE = 1u << 13,      /* runs a code string that could not be read (unknown or malformed) */
+  AL_SEG_UNRESOLVED_ARGS = 1u << 2,    /* some argument holds an expansion whose value is unknown */
+  AL_SEG_IN_SUBSTITUTION = 1u << 3,    /* inside $( ), ` `, <( ) or >( ) */
+  AL_SEG_FEEDS_PARENT = 1u << 4,       /* its output is read by its parent: $( ), ` `, <( ) */
+  AL_SEG_FED_BY_PARENT = 1u << 5,      /* it reads its parent's output: >( ) */
+  AL_SEG_PIPED_INTO = 1u << 6,         /* stdin is a pipe from segment pipe_from */
+  AL_SEG_PIPES_OUT = 1u << 7,          /* stdout goes through a pipe to segment pipe_to */
+  AL_SEG_BACKGROUND = 1u << 8,         /* part of a list run with & */
+  AL_SEG_SUBSHELL = 1u << 9,           /* inside ( ) */
+  AL_SEG_NESTED = 1u << 10,            /* parsed out of a code string held by its parent */
+  AL_SEG_REMOTE = 1u << 11,            /* runs on another host (ssh HOST CMD) */
+  AL_SEG_CODE_PARSED = 1u << 12,       /* a shell, eval, su -c ... whose code string became nested segments */
+  AL_SEG_CODE_OPAQUE = 1u << 13,       /* runs a code string that could not be read (unknown or malformed) */
 };
 
 typedef enum {
@@ -65,19 +65,19 @@ typedef struct {
    * only assigns variables or only redirects (": > file" without the colon). */
   char **argv;
   size_t argc;
-  const char *name;        /* basename of argv[0]; "" when argc is 0 */
-  char **assigns;          /* NAME=value words before the command (and env's) */
+  const char *name; /* basename of argv[0]; "" when argc is 0 */
+  char **assigns;   /* NAME=value words before the command (and env's) */
   size_t n_assigns;
-  char **wrappers;         /* the wrappers looked through, outermost first (sudo, env, ...) */
+  char **wrappers; /* the wrappers looked through, outermost first (sudo, env, ...) */
   size_t n_wrappers;
   al_redir *redirs;
   size_t n_redirs;
-  unsigned flags;          /* AL_SEG_* */
-  int depth;               /* 0 at top level, +1 for each enclosing construct */
-  int parent;              /* segment whose words or code string hold this one, or -1 */
-  int pipe_from;           /* segment piping into this one, or -1 */
-  int pipe_to;             /* segment this one pipes into, or -1 */
-  const char *function;    /* name of the function whose body holds this segment, or NULL */
+  unsigned flags;       /* AL_SEG_* */
+  int depth;            /* 0 at top level, +1 for each enclosing construct */
+  int parent;           /* segment whose words or code string hold this one, or -1 */
+  int pipe_from;        /* segment piping into this one, or -1 */
+  int pipe_to;          /* segment this one pipes into, or -1 */
+  const char *function; /* name of the function whose body holds this segment, or NULL */
 } al_segment;
 
 struct al_arena_block;

@@ -13,10 +13,10 @@
 
 #include "shell_parse.h"
 
-#define PENDING_PARENT (-2)      /* parent not known yet: set when the holding command is pushed */
-#define ARENA_LIMIT (16u << 20)  /* all strings of one parse, expansions included */
+#define PENDING_PARENT (-2)     /* parent not known yet: set when the holding command is pushed */
+#define ARENA_LIMIT (16u << 20) /* all strings of one parse, expansions included */
 #define MAX_VARS 256
-#define MAX_STATIC_OUTPUT 4096   /* longest substitution output we compute */
+#define MAX_STATIC_OUTPUT 4096 /* longest substitution output we compute */
 #define AL_STR_(x) #x
 #define AL_STR(x) AL_STR_(x)
 
@@ -71,8 +71,8 @@ typedef struct {
   char **fields;
   unsigned *fflags;
   size_t nfields;
-  bool plain;      /* no quoting, escaping or expansion at all */
-  bool quoted;     /* some quoting */
+  bool plain;       /* no quoting, escaping or expansion at all */
+  bool quoted;      /* some quoting */
   const char *text; /* quote-removed text of the whole word (fields joined) */
   /* T_REDIR */
   al_redir_kind rkind;
@@ -93,8 +93,8 @@ typedef struct builder {
 } builder;
 
 typedef struct {
-  builder *b;    /* while the command is collected */
-  int seg;       /* once it is pushed */
+  builder *b; /* while the command is collected */
+  int seg;    /* once it is pushed */
   size_t redir;
   const char *delim;
   bool strip_tabs;
@@ -107,24 +107,24 @@ typedef struct parser {
   al_shell *sh;
   vartab *vars;
   int depth;
-  unsigned inherit;       /* AL_SEG_* given to every segment made now */
-  int origin;             /* ORIGIN_* of the innermost substitution being read */
-  int default_parent;     /* parent of segments made at this string's top level */
-  const char *function;   /* body being read */
+  unsigned inherit;     /* AL_SEG_* given to every segment made now */
+  int origin;           /* ORIGIN_* of the innermost substitution being read */
+  int default_parent;   /* parent of segments made at this string's top level */
+  const char *function; /* body being read */
   int case_depth;
   heredoc_pending pending[32];
   size_t npending;
   token tok;
   bool have_tok;
-  bool fatal;             /* the error is a limit or memory failure, not syntax */
-  bool in_array;          /* reading NAME=( ... ) */
+  bool fatal;    /* the error is a limit or memory failure, not syntax */
+  bool in_array; /* reading NAME=( ... ) */
   airlock_error **err;
 } parser;
 
 /* what a parsed construct (command, pipeline, list) reads and writes */
 typedef struct {
-  int in;   /* segment that reads the construct's stdin, or -1 */
-  int out;  /* segment that writes its stdout, or -1 */
+  int in;  /* segment that reads the construct's stdin, or -1 */
+  int out; /* segment that writes its stdout, or -1 */
   bool consumed;
 } cmdres;
 
@@ -147,8 +147,8 @@ static inline bool is_name_char(int c) { return c == '_' || isalnum(c); }
 static inline bool is_blank(int c) { return c == ' ' || c == '\t'; }
 static inline bool is_ifs(int c) { return c == ' ' || c == '\t' || c == '\n'; }
 static inline bool is_meta(int c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == ';' || c == '&' || c == '|' || c == '<' || c == '>' ||
-         c == '(' || c == ')';
+  return c == ' ' || c == '\t' || c == '\n' || c == ';' || c == '&' || c == '|' || c == '<' || c == '>' || c == '(' ||
+         c == ')';
 }
 
 /* --- shell_support.c ---------------------------------------------------------- */

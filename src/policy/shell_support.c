@@ -130,8 +130,8 @@ bool al_sh_in_list(const char *s, const char *const *list) {
 }
 
 bool al_shell_is_shell(const char *name) {
-  static const char *const shells[] = {"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "yash", "posh",
-                                       "rbash", "fish", "ksh93", "pdksh", "busybox-sh", NULL};
+  static const char *const shells[] = {"sh",   "bash",  "dash", "zsh",   "ksh",   "mksh",       "ash", "yash",
+                                       "posh", "rbash", "fish", "ksh93", "pdksh", "busybox-sh", NULL};
   return al_sh_in_list(name, shells);
 }
 
@@ -226,8 +226,7 @@ int al_sh_fail_fatal(parser *p, const char *msg) {
 
 int al_sh_fail_nomem(parser *p) {
   p->fatal = true;
-  return al_err(p->err, 0, "shell parse: out of memory or more than %u bytes of expanded text",
-                (unsigned)ARENA_LIMIT);
+  return al_err(p->err, 0, "shell parse: out of memory or more than %u bytes of expanded text", (unsigned)ARENA_LIMIT);
 }
 
 char *al_sh_pdup(parser *p, const char *s, size_t n) { return arena_strndup(p->sh, s, n); }

@@ -19,15 +19,15 @@
 
 typedef struct {
   strbuf cur;
-  bool started;       /* the current field exists, even if empty ("") */
-  bool plain_field;   /* the current field is unquoted literal text only */
-  unsigned flags;     /* F_* of the current field */
+  bool started;     /* the current field exists, even if empty ("") */
+  bool plain_field; /* the current field is unquoted literal text only */
+  unsigned flags;   /* F_* of the current field */
   char **fields;
   unsigned *fflags;
   size_t n, cap;
-  bool plain;         /* the whole word so far */
+  bool plain; /* the whole word so far */
   bool quoted;
-  bool no_split;      /* NAME=... words are not field-split */
+  bool no_split; /* NAME=... words are not field-split */
 } wordst;
 
 static void ws_init(wordst *w) {
@@ -95,7 +95,8 @@ static int brace_expand(parser *p, wordst *w, const char *s, size_t n, int *left
     if (i == close || s[i] == ',') {
       strbuf b;
       al_sh_sb_init(&b);
-      bool ok = al_sh_sb_putn(&b, s, open) && al_sh_sb_putn(&b, s + start, i - start) && al_sh_sb_putn(&b, s + close + 1, n - close - 1);
+      bool ok = al_sh_sb_putn(&b, s, open) && al_sh_sb_putn(&b, s + start, i - start) &&
+                al_sh_sb_putn(&b, s + close + 1, n - close - 1);
       int r = ok ? brace_expand(p, w, b.buf, b.len, left, level + 1) : al_sh_fail_nomem(p);
       al_sh_sb_free(&b);
       if (r < 0)
@@ -109,12 +110,10 @@ static int brace_expand(parser *p, wordst *w, const char *s, size_t n, int *left
 static int ws_finish(parser *p, wordst *w) {
   int r = 0;
   if (w->started || w->cur.len > 0) {
-    if (w->plain_field && w->flags == 0 && memchr(w->cur.buf, '{', w->cur.len) && memchr(w->cur.buf, ',', w->cur.len))
-    {
+    if (w->plain_field && w->flags == 0 && memchr(w->cur.buf, '{', w->cur.len) && memchr(w->cur.buf, ',', w->cur.len)) {
       int left = MAX_BRACE_FIELDS;
       r = brace_expand(p, w, w->cur.buf, w->cur.len, &left, 0);
-    }
-    else
+    } else
       r = ws_push(p, w, w->cur.buf, w->cur.len, w->flags);
   }
   w->cur.len = 0;
@@ -261,7 +260,8 @@ static int read_backtick(parser *p, wordst *w, bool quoted) {
   al_sh_sb_free(&code);
   if (body == NULL)
     return al_sh_fail_nomem(p);
-  if (al_sh_parse_string(p, body, strlen(body), PENDING_PARENT, p->inherit | AL_SEG_IN_SUBSTITUTION, ORIGIN_CMD, false) < 0)
+  if (al_sh_parse_string(p, body, strlen(body), PENDING_PARENT, p->inherit | AL_SEG_IN_SUBSTITUTION, ORIGIN_CMD,
+                         false) < 0)
     return -1;
   const char *value = al_sh_static_output(p, mark);
   if (p->fatal)
@@ -590,18 +590,10 @@ int al_sh_read_word(parser *p, token *t) {
       p->pos += n + 2;
       break;
     }
-    case '"':
-      r = read_dquote(p, &w);
-      break;
-    case '$':
-      r = read_dollar(p, &w, false);
-      break;
-    case '`':
-      r = read_backtick(p, &w, false);
-      break;
-    default:
-      r = ws_char(p, &w, c, true);
-      p->pos++;
+    case '"': r = read_dquote(p, &w); break;
+    case '$': r = read_dollar(p, &w, false); break;
+    case '`': r = read_backtick(p, &w, false); break;
+    default: r = ws_char(p, &w, c, true); p->pos++;
     }
   }
   if (r == 0)
@@ -763,8 +755,7 @@ static int next_token(parser *p, token *t) {
     if (c1 == '(')
       return al_sh_read_word(p, t);
     return read_redir_op(p, t, -1);
-  default:
-    break;
+  default: break;
   }
   if (isdigit((unsigned char)s[0])) {
     size_t i = 0;

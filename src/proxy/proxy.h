@@ -30,9 +30,7 @@
 #include "proxy_request.h"
 
 /* a jansson value released (json_decref) when it goes out of scope */
-static inline void al_json_decrefp(json_t **j) {
-  json_decref(*j);
-}
+static inline void al_json_decrefp(json_t **j) { json_decref(*j); }
 #define _cleanup_json_ __attribute__((cleanup(al_json_decrefp)))
 
 #define AL_PROXY_MAX_ROUTES 32
@@ -63,10 +61,10 @@ typedef struct {
  * in the proxy's TLS (a certificate from the per-proxy CA), and every
  * request in them must name the CONNECT host. */
 typedef struct {
-  char *rule;              /* HOST[:PORT] as written */
+  char *rule;               /* HOST[:PORT] as written */
   al_egress_ruleset *match; /* that one rule: which tunnels it covers */
-  char *constraint;        /* the CA's permitted DNS subtree for it; NULL for "*" (then none at all) */
-  int port;                /* the rule's port: 0 none (80 and 443), -1 "*" */
+  char *constraint;         /* the CA's permitted DNS subtree for it; NULL for "*" (then none at all) */
+  int port;                 /* the rule's port: 0 none (80 and 443), -1 "*" */
   bool has_inject;
   al_proxy_inject inject; /* when has_inject: only on a rule for one name */
 } al_proxy_inspect;
@@ -112,7 +110,7 @@ typedef struct al_proxy_conn al_proxy_conn;
 typedef struct al_proxy {
   struct event_base *base;
   struct evdns_base *dns;
-  SSL_CTX *tls; /* client context for routes and inspected hosts: system store (+ upstreamCa) */
+  SSL_CTX *tls;           /* client context for routes and inspected hosts: system store (+ upstreamCa) */
   struct al_proxy_ca *ca; /* inspected hosts: the per-proxy CA (proxy_ca.c); its key stays here */
   SSL_CTX *inspect_tls;   /* server context of inspected tunnels (http/1.1 only) */
   al_proxy_config cfg;
@@ -146,7 +144,6 @@ typedef struct {
 } al_proxy_record;
 
 void al_proxy_log(al_proxy *px, const al_proxy_record *rec);
-
 
 /* How a proxy process is started (proxy_main.c). */
 typedef struct {

@@ -163,13 +163,9 @@ char *al_proxy_ca_pem(const al_proxy_ca *ca, airlock_error **err) {
   return pem;
 }
 
-X509 *al_proxy_ca_cert(const al_proxy_ca *ca) {
-  return ca->cert;
-}
+X509 *al_proxy_ca_cert(const al_proxy_ca *ca) { return ca->cert; }
 
-EVP_PKEY *al_proxy_ca_leaf_key(const al_proxy_ca *ca) {
-  return ca->leaf_key;
-}
+EVP_PKEY *al_proxy_ca_leaf_key(const al_proxy_ca *ca) { return ca->leaf_key; }
 
 static X509 *issue(al_proxy_ca *ca, const char *host, int64_t now) {
   X509 *x = X509_new();

@@ -81,8 +81,8 @@ bool al_proxy_address_allowed(const al_proxy_config *cfg, const struct sockaddr 
   return false;
 }
 
-static int string_list(json_t *arr, const char *key, int (*each)(al_proxy_config *, const char *, const char *,
-                                                                  airlock_error **),
+static int string_list(json_t *arr, const char *key,
+                       int (*each)(al_proxy_config *, const char *, const char *, airlock_error **),
                        al_proxy_config *cfg, airlock_error **err) {
   if (!json_is_array(arr))
     return al_err(err, 0, "config key '" NET "%s' must be an array of strings", key);
@@ -132,8 +132,10 @@ static int parse_rate(al_proxy_config *cfg, json_t *obj, airlock_error **err) {
                    : strcmp(k, "perHostBurst") == 0             ? &cfg->host_rate_burst
                                                                 : NULL;
     if (!slot)
-      return al_err(err, 0, "config key '" NET "%s' is not known (requestsPerMinute, burst, "
-                            "perHostRequestsPerMinute, perHostBurst)", key);
+      return al_err(err, 0,
+                    "config key '" NET "%s' is not known (requestsPerMinute, burst, "
+                    "perHostRequestsPerMinute, perHostBurst)",
+                    key);
     if (number(v, key, 0, 1e9, slot, err) < 0)
       return -1;
   }
@@ -162,14 +164,16 @@ static int parse_limits(al_proxy_config *cfg, json_t *obj, airlock_error **err) 
       cfg->max_bytes = (uint64_t)d;
       continue;
     }
-    unsigned *slot = strcmp(k, "maxConnections") == 0 ? &cfg->max_connections
+    unsigned *slot = strcmp(k, "maxConnections") == 0  ? &cfg->max_connections
                      : strcmp(k, "headerTimeout") == 0 ? &cfg->header_timeout_s
                      : strcmp(k, "idleTimeout") == 0   ? &cfg->idle_timeout_s
                      : strcmp(k, "maxDuration") == 0   ? &cfg->max_duration_s
                                                        : NULL;
     if (!slot)
-      return al_err(err, 0, "config key '" NET "%s' is not known (maxConnections, headerTimeout, idleTimeout, "
-                            "maxDuration, maxBytes)", key);
+      return al_err(err, 0,
+                    "config key '" NET "%s' is not known (maxConnections, headerTimeout, idleTimeout, "
+                    "maxDuration, maxBytes)",
+                    key);
     if (number(v, key, 1, 1e6, &d, err) < 0)
       return -1;
     *slot = (unsigned)d;
@@ -188,8 +192,10 @@ static int need_string(json_t *obj, const char *name, const char *key, char **ou
 /* "https://host[:port][/base]" */
 static int parse_upstream(al_proxy_route *r, const char *key, const char *url, airlock_error **err) {
   if (strncmp(url, "https://", 8) != 0)
-    return al_err(err, 0, "config key '%s.upstream': '%s' must start with https:// (keys travel over verified "
-                          "TLS only)", key, url);
+    return al_err(err, 0,
+                  "config key '%s.upstream': '%s' must start with https:// (keys travel over verified "
+                  "TLS only)",
+                  key, url);
   const char *h = url + 8;
   size_t hl = strcspn(h, ":/");
   char host[AL_HOST_MAX];
@@ -238,7 +244,8 @@ static int parse_inject(al_proxy_inject *in, json_t *inj, const char *key, airlo
   json_t *v;
   json_object_foreach(inj, k, v) if (strcmp(k, "header") && strcmp(k, "secret") && strcmp(k, "prefix")) return al_err(
       err, 0, "config key '%s.%s' is not known (header, secret, prefix)", key, k);
-  if (need_string(inj, "header", key, &in->header, err) < 0 || need_string(inj, "secret", key, &in->secret_name, err) < 0)
+  if (need_string(inj, "header", key, &in->header, err) < 0 ||
+      need_string(inj, "secret", key, &in->secret_name, err) < 0)
     return -1;
   if (!header_name_ok(in->header))
     return al_err(err, 0, "config key '%s.header': '%s' is not a header name", key, in->header);
@@ -271,10 +278,13 @@ static int parse_route(al_proxy_config *cfg, json_t *obj, size_t idx, airlock_er
       parse_upstream(r, key, upstream, err) < 0)
     return -1;
   size_t pl = strlen(r->path);
-  if (r->path[0] != '/' || r->path[pl - 1] != '/' || strspn(r->path, "abcdefghijklmnopqrstuvwxyz"
-                                                                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~/") != pl)
-    return al_err(err, 0, "config key '%s.path': '%s' must start and end with '/' and hold only letters, digits, "
-                          "'-', '.', '_', '~'", key, r->path);
+  if (r->path[0] != '/' || r->path[pl - 1] != '/' ||
+      strspn(r->path, "abcdefghijklmnopqrstuvwxyz"
+                      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~/") != pl)
+    return al_err(err, 0,
+                  "config key '%s.path': '%s' must start and end with '/' and hold only letters, digits, "
+                  "'-', '.', '_', '~'",
+                  key, r->path);
   for (size_t i = 0; i + 1 < cfg->n_routes; i++)
     if (strncmp(cfg->routes[i].path, r->path, strlen(cfg->routes[i].path)) == 0 ||
         strncmp(r->path, cfg->routes[i].path, pl) == 0)
@@ -314,16 +324,20 @@ static int parse_allow_object(al_proxy_config *cfg, json_t *obj, const char *key
     return al_err_prefix(err, "config key '%s.host'", key);
   if (!json_is_true(inspect)) {
     if (inject)
-      return al_err(err, 0, "config key '%s.inject' needs \"inspect\": true (the header is added inside the "
-                            "inspected TLS)", key);
+      return al_err(err, 0,
+                    "config key '%s.inject' needs \"inspect\": true (the header is added inside the "
+                    "inspected TLS)",
+                    key);
     return 0;
   }
   char name[AL_HOST_MAX + 8];
   int port;
   split_rule(rule, name, sizeof(name), &port);
   if (name[0] == '[' || strchr(name, '/') || al_ip_parse(name, NULL) != AL_IP_NOT)
-    return al_err(err, 0, "config key '%s.inspect': '%s' is an IP rule; only host name rules can be inspected "
-                          "(a TLS name is never an IP address)", key, rule);
+    return al_err(err, 0,
+                  "config key '%s.inspect': '%s' is an IP rule; only host name rules can be inspected "
+                  "(a TLS name is never an IP address)",
+                  key, rule);
   if (cfg->n_inspect == AL_PROXY_MAX_INSPECT)
     return al_err(err, 0, "config key '" NET "allow': more than %d inspected entries", AL_PROXY_MAX_INSPECT);
   al_proxy_inspect *in = &cfg->inspects[cfg->n_inspect++];
@@ -357,17 +371,20 @@ static int parse_allow_object(al_proxy_config *cfg, json_t *obj, const char *key
 /* network.allow: rules as strings, or objects for inspected hosts */
 static int parse_allow(al_proxy_config *cfg, json_t *arr, airlock_error **err) {
   if (!json_is_array(arr))
-    return al_err(err, 0, "config key '" NET "allow' must be an array of rules (strings or {\"host\", \"inspect\"} "
-                          "objects)");
+    return al_err(err, 0,
+                  "config key '" NET "allow' must be an array of rules (strings or {\"host\", \"inspect\"} "
+                  "objects)");
   size_t i;
   json_t *v;
   json_array_foreach(arr, i, v) {
     char key[64];
     snprintf(key, sizeof(key), NET "allow[%zu]", i);
-    int rc = json_is_string(v) ? add_rule(cfg, "allow", json_string_value(v), err)
+    int rc = json_is_string(v)   ? add_rule(cfg, "allow", json_string_value(v), err)
              : json_is_object(v) ? parse_allow_object(cfg, v, key, err)
-                                 : al_err(err, 0, "config key '%s' must be a string or an object {\"host\", "
-                                                  "\"inspect\"}", key);
+                                 : al_err(err, 0,
+                                          "config key '%s' must be a string or an object {\"host\", "
+                                          "\"inspect\"}",
+                                          key);
     if (rc < 0)
       return -1;
   }
@@ -450,8 +467,10 @@ int al_proxy_config_parse(al_proxy_config *cfg, json_t *net, airlock_error **err
                ? 0
                : al_err(err, 0, "config key '" NET "%s' must be a non-empty string", k);
     } else {
-      rc = al_err(err, 0, "config key '" NET "%s' is not known (mode, allow, deny, allowAddresses, rateLimit, "
-                          "limits, inject, opaquePorts, resolver, upstreamCa)", k);
+      rc = al_err(err, 0,
+                  "config key '" NET "%s' is not known (mode, allow, deny, allowAddresses, rateLimit, "
+                  "limits, inject, opaquePorts, resolver, upstreamCa)",
+                  k);
     }
     if (rc < 0)
       return -1;

@@ -24,21 +24,15 @@ static void timer_fired(evutil_socket_t fd, short what, void *arg) {
   al_proxy_conn *c = arg;
   unsigned t = c->px->cfg.header_timeout_s;
   switch (c->stage) {
-  case AL_ST_HEAD:
-    al_conn_refuse(c, 408, 0, "no complete request head within %us", t);
-    return;
-  case AL_ST_UPSTREAM:
-    al_conn_refuse(c, 504, 0, "could not reach %s:%u within %us", c->host, c->port, t);
-    return;
+  case AL_ST_HEAD: al_conn_refuse(c, 408, 0, "no complete request head within %us", t); return;
+  case AL_ST_UPSTREAM: al_conn_refuse(c, 504, 0, "could not reach %s:%u within %us", c->host, c->port, t); return;
   case AL_ST_HELLO:
     if (c->hello_ok)
       al_conn_refuse(c, 504, 0, "could not reach %s:%u within %us", c->host, c->port, t);
     else
       al_conn_refuse(c, 0, 0, "no complete TLS ClientHello within %us", t);
     return;
-  case AL_ST_INSPECT:
-    al_inspect_timeout(c);
-    return;
+  case AL_ST_INSPECT: al_inspect_timeout(c); return;
   case AL_ST_RELAY:
     c->verdict = "allow";
     al_conn_finish(c, "allow", "closed after limits.maxDuration (%us)", c->px->cfg.max_duration_s);
@@ -112,8 +106,8 @@ int al_conn_rate_limit(al_proxy_conn *c) {
     return -1;
   }
   if (!al_host_buckets_take(px->host_buckets, c->host, now, &retry)) {
-    al_conn_refuse(c, 429, retry, "rate limit: more than %g requests per minute to %s",
-                   px->cfg.host_rate_per_minute, c->host);
+    al_conn_refuse(c, 429, retry, "rate limit: more than %g requests per minute to %s", px->cfg.host_rate_per_minute,
+                   c->host);
     return -1;
   }
   return 0;

@@ -43,8 +43,8 @@ struct al_proxy_conn {
   uint16_t port;
   char path[2048]; /* origin-form path for upstream (http, route) */
   const al_proxy_route *route;
-  const al_proxy_inspect *inspect; /* CONNECT: the allow entry that has the tunnel inspected, or NULL */
-  struct al_inspect *ins;          /* ... and its state once TLS is ended here */
+  const al_proxy_inspect *inspect;     /* CONNECT: the allow entry that has the tunnel inspected, or NULL */
+  struct al_inspect *ins;              /* ... and its state once TLS is ended here */
   void (*tls_ready)(al_proxy_conn *c); /* what follows the upstream's TLS handshake (al_upstream_tls) */
   char sni[AL_HOST_MAX];
   char address[INET6_ADDRSTRLEN + 8];
@@ -53,21 +53,21 @@ struct al_proxy_conn {
   struct evdns_getaddrinfo_request *dns_req;
   bool resolving;
   int gai_result;
-  struct evutil_addrinfo *ai;              /* DNS's answer, until checked */
-  struct sockaddr_storage addrs[8];        /* addresses that may be reached, in order */
+  struct evutil_addrinfo *ai;       /* DNS's answer, until checked */
+  struct sockaddr_storage addrs[8]; /* addresses that may be reached, in order */
   int n_addrs, at;
-  char forbidden_why[160];                 /* why resolved addresses were dropped */
-  char last_error[128];                    /* why the last connect failed */
+  char forbidden_why[160]; /* why resolved addresses were dropped */
+  char last_error[128];    /* why the last connect failed */
   bool relaying;
   bool client_eof, upstream_eof;
   bool closing; /* error reply written; close when flushed */
   uint64_t bytes_up, bytes_down;
-  int64_t active_us; /* when bytes last moved */
-  size_t hello_fed;  /* bytes of the tunnel given to the SNI reader */
+  int64_t active_us;        /* when bytes last moved */
+  size_t hello_fed;         /* bytes of the tunnel given to the SNI reader */
   struct al_splice *splice; /* a decided tunnel's zero-copy relay (proxy_splice.c) */
-  bool early_200;      /* CONNECT: 200 sent while the upstream connection was still being made */
-  bool upstream_ready; /* ... and it has been made */
-  bool hello_ok;       /* the ClientHello passed; the relay waits for the upstream */
+  bool early_200;           /* CONNECT: 200 sent while the upstream connection was still being made */
+  bool upstream_ready;      /* ... and it has been made */
+  bool hello_ok;            /* the ClientHello passed; the relay waits for the upstream */
   int status;
   const char *verdict;
   char reason[320];

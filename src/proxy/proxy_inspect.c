@@ -31,7 +31,7 @@
 #include "error.h"
 
 struct al_inspect {
-  struct event *head_timer;    /* a head that has begun must end within limits.headerTimeout */
+  struct event *head_timer; /* a head that has begun must end within limits.headerTimeout */
   bool head_timing;
   bool client_up, upstream_up; /* the two TLS handshakes are done */
   bool busy;                   /* a request is on its way or being answered */
@@ -42,7 +42,7 @@ struct al_inspect {
   bool closing;                /* no more requests: close once the answer is out */
   const char *end;             /* why, for the record */
   unsigned requests;
-  http_parser resp;            /* the upstream's response, read for its end only */
+  http_parser resp; /* the upstream's response, read for its end only */
 };
 
 static void client_read(struct bufferevent *bev, void *arg);
@@ -79,8 +79,7 @@ static void close_now(al_proxy_conn *c) {
     return;
   }
   unsigned n = c->ins ? c->ins->requests : 0;
-  al_conn_finish(c, "allow", "%u request%s; %s", n, n == 1 ? "" : "s",
-                 c->ins && c->ins->end ? c->ins->end : "closed");
+  al_conn_finish(c, "allow", "%u request%s; %s", n, n == 1 ? "" : "s", c->ins && c->ins->end ? c->ins->end : "closed");
 }
 
 static void flushed(struct bufferevent *tcp, void *arg) {

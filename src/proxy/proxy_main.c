@@ -122,7 +122,8 @@ static json_t *assemble(const al_proxy_options *o, airlock_error **err) {
     const char *key;
     const char **v;
     size_t n;
-  } lists[] = {{"allow", o->allow, o->n_allow}, {"deny", o->deny, o->n_deny},
+  } lists[] = {{"allow", o->allow, o->n_allow},
+               {"deny", o->deny, o->n_deny},
                {"allowAddresses", o->allow_addresses, o->n_allow_addresses}};
   for (size_t i = 0; i < 3; i++)
     if (lists[i].n && append_flags(net, lists[i].key, lists[i].v, lists[i].n, err) < 0)
@@ -242,7 +243,8 @@ int al_proxy_serve(const al_proxy_options *o, airlock_error **err) {
   }
   px.dns = evdns_base_new(px.base, px.cfg.resolver ? 0 : EVDNS_BASE_INITIALIZE_NAMESERVERS);
   if (!px.dns || (px.cfg.resolver && evdns_base_nameserver_ip_add(px.dns, px.cfg.resolver) != 0)) {
-    al_err(err, 0, "cannot set up the resolver%s%s", px.cfg.resolver ? " " : "", px.cfg.resolver ? px.cfg.resolver : "");
+    al_err(err, 0, "cannot set up the resolver%s%s", px.cfg.resolver ? " " : "",
+           px.cfg.resolver ? px.cfg.resolver : "");
     goto out;
   }
   evdns_base_set_option(px.dns, "timeout:", "3");

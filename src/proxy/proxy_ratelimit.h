@@ -11,8 +11,8 @@
 #include <stdint.h>
 
 typedef struct {
-  double rate;   /* tokens per second; 0 = unlimited */
-  double burst;  /* bucket size */
+  double rate;  /* tokens per second; 0 = unlimited */
+  double burst; /* bucket size */
   double tokens;
   int64_t last_us;
 } al_bucket;

@@ -21,10 +21,18 @@ static const char *kind_name(const al_proxy_conn *c) {
 static void record_once(al_proxy_conn *c, const char *verdict) {
   if (c->logged)
     return;
-  al_proxy_record rec = {.kind = kind_name(c), .method = c->method, .host = c->host, .port = c->port,
-                         .sni = c->sni, .address = c->address, .route = c->route ? c->route->path : NULL,
-                         .verdict = verdict, .status = c->status, .reason = c->reason,
-                         .bytes_up = c->bytes_up, .bytes_down = c->bytes_down,
+  al_proxy_record rec = {.kind = kind_name(c),
+                         .method = c->method,
+                         .host = c->host,
+                         .port = c->port,
+                         .sni = c->sni,
+                         .address = c->address,
+                         .route = c->route ? c->route->path : NULL,
+                         .verdict = verdict,
+                         .status = c->status,
+                         .reason = c->reason,
+                         .bytes_up = c->bytes_up,
+                         .bytes_down = c->bytes_down,
                          .duration_us = al_monotonic_us() - c->start_us};
   al_proxy_log(c->px, &rec);
   c->logged = true;

@@ -49,8 +49,7 @@ int al_relay_pump(al_proxy_conn *c, struct bufferevent *from, struct bufferevent
 }
 
 static void finish_if_done(al_proxy_conn *c) {
-  if (c->client_eof && c->upstream_eof &&
-      evbuffer_get_length(bufferevent_get_output(c->client)) == 0 &&
+  if (c->client_eof && c->upstream_eof && evbuffer_get_length(bufferevent_get_output(c->client)) == 0 &&
       (!c->upstream || evbuffer_get_length(bufferevent_get_output(c->upstream)) == 0))
     al_conn_finish(c, "allow", "closed");
 }

@@ -98,9 +98,7 @@ static int check_bytes(const char *head, size_t len, char *why, size_t whylen) {
   return 0;
 }
 
-static al_http_req *req_of(http_parser *p) {
-  return (al_http_req *)p->data;
-}
+static al_http_req *req_of(http_parser *p) { return (al_http_req *)p->data; }
 
 static int append(char **s, const char *at, size_t n) {
   size_t old = *s ? strlen(*s) : 0;
@@ -282,8 +280,9 @@ static bool named_by_connection(const al_http_req *req, const char *name) {
 }
 
 static bool hop_by_hop(const al_http_req *req, const char *name) {
-  static const char *const hop[] = {"connection", "keep-alive", "proxy-connection", "proxy-authorization",
-                                    "proxy-authenticate", "te", "trailer", "upgrade", "host"};
+  static const char *const hop[] = {
+      "connection", "keep-alive", "proxy-connection", "proxy-authorization", "proxy-authenticate", "te", "trailer",
+      "upgrade",    "host"};
   for (size_t i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
     if (strcasecmp(name, hop[i]) == 0)
       return true;
@@ -316,9 +315,7 @@ static void put(strbuf *b, const char *s, size_t n) {
   b->buf[b->len] = '\0';
 }
 
-static void puts_(strbuf *b, const char *s) {
-  put(b, s, strlen(s));
-}
+static void puts_(strbuf *b, const char *s) { put(b, s, strlen(s)); }
 
 char *al_http_req_upstream_head(const al_http_req *req, const char *path, const char *host, const char *set_name,
                                 const char *set_value, size_t set_len, bool keep_alive, size_t *outlen) {

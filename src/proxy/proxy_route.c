@@ -87,6 +87,4 @@ static void route_ready(al_proxy_conn *c) {
   al_forward_request(c, in->header, (const char *)in->secret, in->secret_len);
 }
 
-void al_inject_route_start(al_proxy_conn *c) {
-  al_upstream_tls(c, route_ready);
-}
+void al_inject_route_start(al_proxy_conn *c) { al_upstream_tls(c, route_ready); }

@@ -79,8 +79,8 @@ void al_tunnel_start(al_proxy_conn *c) {
   if (w < (ssize_t)sizeof(ok) - 1)
     bufferevent_write(c->client, ok + (w > 0 ? w : 0), sizeof(ok) - 1 - (size_t)(w > 0 ? w : 0));
   if (al_tunnel_opaque(c)) {
-    snprintf(c->reason + strlen(c->reason), sizeof(c->reason) - strlen(c->reason), "; opaque tunnel (network.opaquePorts has %u)",
-             c->port);
+    snprintf(c->reason + strlen(c->reason), sizeof(c->reason) - strlen(c->reason),
+             "; opaque tunnel (network.opaquePorts has %u)", c->port);
     al_relay_start(c);
     return;
   }

@@ -125,8 +125,8 @@ static void handle_exec(const al_plan *plan, const al_agent_req *req, char *payl
   pid_t pid = -1;
   int master = -1;
   char tty[32];
-  al_spawn_opts o = {.fds = fds, .cwd = cwd[0] ? cwd : plan->cwd, .new_session = true,
-                     .as_limit = plan->command_as_limit};
+  al_spawn_opts o = {
+      .fds = fds, .cwd = cwd[0] ? cwd : plan->cwd, .new_session = true, .as_limit = plan->command_as_limit};
   int e = env ? 0 : ENOMEM;
   const char *what = "cannot execute";
   if (e == 0 && req->kind == AL_AGENT_EXEC_PTY) {
@@ -225,4 +225,3 @@ void al_agent_main(al_plan *plan) {
       read_request(plan);
   }
 }
-

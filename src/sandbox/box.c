@@ -35,8 +35,8 @@ static int append_strings(char *buf, size_t cap, size_t *len, char *const *v, ui
   return 0;
 }
 
-int al_box_exec(al_box *b, uint64_t exec_id, char *const *argv, char *const *env, const char *cwd,
-                const int fds[3], unsigned rows, unsigned cols, airlock_error **err) {
+int al_box_exec(al_box *b, uint64_t exec_id, char *const *argv, char *const *env, const char *cwd, const int fds[3],
+                unsigned rows, unsigned cols, airlock_error **err) {
   static char buf[sizeof(al_agent_req) + AL_AGENT_MAX_PAYLOAD];
   al_agent_req req = {.kind = fds ? AL_AGENT_EXEC : AL_AGENT_EXEC_PTY, .exec_id = exec_id};
   if (!fds) {

@@ -22,8 +22,8 @@ int al_box_pidfd(const al_box *b);
  * the kernel's default), whose master comes with AL_MSG_EXEC_STARTED (take
  * it with al_box_take_fd).  The reply comes as AL_MSG_EXEC_STARTED or
  * _ERROR, then AL_MSG_EXEC_EXIT, all tagged with exec_id. */
-int al_box_exec(al_box *b, uint64_t exec_id, char *const *argv, char *const *env, const char *cwd,
-                const int fds[3], unsigned rows, unsigned cols, airlock_error **err);
+int al_box_exec(al_box *b, uint64_t exec_id, char *const *argv, char *const *env, const char *cwd, const int fds[3],
+                unsigned rows, unsigned cols, airlock_error **err);
 /* the descriptor that came with the message al_box_read just returned, or -1 */
 int al_box_take_fd(al_box *b);
 int al_box_signal(al_box *b, uint64_t exec_id, int signo);

@@ -15,7 +15,6 @@
 
 #define MAX_CONFIG_BYTES (1 << 20)
 
-
 typedef int (*key_handler)(airlock_spec *spec, const char *key, json_t *value, airlock_error **err);
 typedef struct {
   const char *name;
@@ -116,11 +115,19 @@ static int dispatch(airlock_spec *spec, const char *prefix, json_t *obj, const k
 
 /* --- airlock's own keys ------------------------------------------------- */
 
-static int k_image(airlock_spec *s, const char *k, json_t *v, airlock_error **e) { return set_path(k, v, &s->image, e); }
-static int k_workspace(airlock_spec *s, const char *k, json_t *v, airlock_error **e) { return set_path(k, v, &s->workspace, e); }
-static int k_output(airlock_spec *s, const char *k, json_t *v, airlock_error **e) { return set_path(k, v, &s->output, e); }
+static int k_image(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
+  return set_path(k, v, &s->image, e);
+}
+static int k_workspace(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
+  return set_path(k, v, &s->workspace, e);
+}
+static int k_output(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
+  return set_path(k, v, &s->output, e);
+}
 static int k_cwd(airlock_spec *s, const char *k, json_t *v, airlock_error **e) { return set_path(k, v, &s->cwd, e); }
-static int k_hostname(airlock_spec *s, const char *k, json_t *v, airlock_error **e) { return set_path(k, v, &s->hostname, e); }
+static int k_hostname(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
+  return set_path(k, v, &s->hostname, e);
+}
 
 static int k_workspace_access(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
   const char *a = NULL;
@@ -211,17 +218,29 @@ static int k_secrets(airlock_spec *s, const char *k, json_t *v, airlock_error **
   return 0;
 }
 
-static int k_tmp_exec(airlock_spec *s, const char *k, json_t *v, airlock_error **e) { return want_bool(k, v, &s->tmp_exec, e); }
-static int k_allow_degraded(airlock_spec *s, const char *k, json_t *v, airlock_error **e) { return want_bool(k, v, &s->allow_degraded, e); }
+static int k_tmp_exec(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
+  return want_bool(k, v, &s->tmp_exec, e);
+}
+static int k_allow_degraded(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
+  return want_bool(k, v, &s->allow_degraded, e);
+}
 static int k_allow_writable_system(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
   return want_bool(k, v, &s->allow_writable_system, e);
 }
 
-static int l_memory(airlock_spec *s, const char *k, json_t *v, airlock_error **e) { return want_size(k, v, &s->memory_bytes, e); }
-static int l_disk(airlock_spec *s, const char *k, json_t *v, airlock_error **e) { return want_size(k, v, &s->disk_bytes, e); }
+static int l_memory(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
+  return want_size(k, v, &s->memory_bytes, e);
+}
+static int l_disk(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
+  return want_size(k, v, &s->disk_bytes, e);
+}
 static int l_cpus(airlock_spec *s, const char *k, json_t *v, airlock_error **e) { return want_cpus(k, v, &s->cpus, e); }
-static int l_pids(airlock_spec *s, const char *k, json_t *v, airlock_error **e) { return want_integer(k, v, 2, 4194304, &s->pids, e); }
-static int l_open_files(airlock_spec *s, const char *k, json_t *v, airlock_error **e) { return want_integer(k, v, 16, 1048576, &s->nofile, e); }
+static int l_pids(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
+  return want_integer(k, v, 2, 4194304, &s->pids, e);
+}
+static int l_open_files(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
+  return want_integer(k, v, 16, 1048576, &s->nofile, e);
+}
 static int l_timeout(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
   double t = 0;
   if (want_number(k, v, &t, e) < 0)
@@ -233,7 +252,7 @@ static int l_timeout(airlock_spec *s, const char *k, json_t *v, airlock_error **
 }
 
 static const key_entry limit_keys[] = {
-    {"memory", l_memory}, {"cpus", l_cpus}, {"pids", l_pids},
+    {"memory", l_memory},   {"cpus", l_cpus}, {"pids", l_pids},
     {"timeout", l_timeout}, {"disk", l_disk}, {"openFiles", l_open_files},
 };
 static int k_limits(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
@@ -274,23 +293,33 @@ static int oc_network_mode(airlock_spec *s, const char *k, json_t *v, airlock_er
 }
 
 static const key_entry openclaw_keys[] = {
-    {"enabled", oc_enabled}, {"backend", oc_backend}, {"timeout", oc_timeout_ms},
-    {"memoryLimit", l_memory}, {"cpuLimit", l_cpus}, {"networkMode", oc_network_mode},
-    {"image", k_image}, {"workspaceAccess", k_workspace_access}, {"pidsLimit", l_pids},
+    {"enabled", oc_enabled},    {"backend", oc_backend},
+    {"timeout", oc_timeout_ms}, {"memoryLimit", l_memory},
+    {"cpuLimit", l_cpus},       {"networkMode", oc_network_mode},
+    {"image", k_image},         {"workspaceAccess", k_workspace_access},
+    {"pidsLimit", l_pids},
 };
 static int k_sandbox(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
   return dispatch(s, k, v, openclaw_keys, AL_ARRAY_SIZE(openclaw_keys), e);
 }
 
 static const key_entry top_keys[] = {
-    {"sandbox", k_sandbox},     {"image", k_image},
-    {"workspace", k_workspace}, {"workspaceAccess", k_workspace_access},
-    {"output", k_output},       {"binds", k_binds},
-    {"env", k_env},             {"uid", k_uid},
-    {"hostname", k_hostname},   {"cwd", k_cwd},
-    {"limits", k_limits},       {"tmpExec", k_tmp_exec},
-    {"allowDegraded", k_allow_degraded}, {"network", k_network},
-    {"secrets", k_secrets},     {"sockets", k_sockets},
+    {"sandbox", k_sandbox},
+    {"image", k_image},
+    {"workspace", k_workspace},
+    {"workspaceAccess", k_workspace_access},
+    {"output", k_output},
+    {"binds", k_binds},
+    {"env", k_env},
+    {"uid", k_uid},
+    {"hostname", k_hostname},
+    {"cwd", k_cwd},
+    {"limits", k_limits},
+    {"tmpExec", k_tmp_exec},
+    {"allowDegraded", k_allow_degraded},
+    {"network", k_network},
+    {"secrets", k_secrets},
+    {"sockets", k_sockets},
     {"allowWritableSystemDir", k_allow_writable_system},
 };
 

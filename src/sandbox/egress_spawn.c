@@ -172,8 +172,8 @@ int al_egress_start(al_egress *e, const airlock_spec *spec, const char *name, ai
   /* the CA of inspected hosts outlives the run by an hour at most */
   char validity[32];
   snprintf(validity, sizeof(validity), "%lld", (long long)spec->timeout_sec + 3601);
-  char *argv[16] = {bin, "proxy", "--control-fd", "3", "--config-fd", "4", "--sandbox", (char *)name,
-                    "--state-dir", dir, "--ca-validity", validity, NULL};
+  char *argv[16] = {bin,           "proxy", "--control-fd",  "3",      "--config-fd", "4", "--sandbox", (char *)name,
+                    "--state-dir", dir,     "--ca-validity", validity, NULL};
   if (spec->egress_log_fd >= 0) {
     argv[12] = "--log-fd";
     argv[13] = "5";

@@ -39,8 +39,7 @@ static int find_subid(const char *path, uint32_t *start, uint32_t *count) {
   return -1;
 }
 
-int al_id_range_load(const char *subuid, const char *subgid, const char *passwd, al_id_range *r,
-                     airlock_error **err) {
+int al_id_range_load(const char *subuid, const char *subgid, const char *passwd, al_id_range *r, airlock_error **err) {
   uint32_t us, uc, gs, gc;
   if (find_subid(subuid, &us, &uc) == 0 && find_subid(subgid, &gs, &gc) == 0) {
     *r = (al_id_range){us, gs, uc < gc ? uc : gc, true};
@@ -52,8 +51,7 @@ int al_id_range_load(const char *subuid, const char *subgid, const char *passwd,
     return al_err(err, 0, "sandbox uid range (%s) is empty", where);
   /* 65535 and above only: never a system or regular user's id, never nobody */
   uint64_t uid_end = (uint64_t)r->uid_start + r->count, gid_end = (uint64_t)r->gid_start + r->count;
-  if (r->uid_start < 65536 || r->gid_start < 65536 || uid_end > (uint64_t)UINT32_MAX ||
-      gid_end > (uint64_t)UINT32_MAX)
+  if (r->uid_start < 65536 || r->gid_start < 65536 || uid_end > (uint64_t)UINT32_MAX || gid_end > (uint64_t)UINT32_MAX)
     return al_err(err, 0, "sandbox uid range %u-%llu (%s) must lie between 65536 and 4294967294", r->uid_start,
                   (unsigned long long)uid_end - 1, where);
   if (passwd == NULL)
@@ -63,9 +61,10 @@ int al_id_range_load(const char *subuid, const char *subgid, const char *passwd,
   char buf[4096];
   while (f && fgetpwent_r(f, &pw, buf, sizeof(buf), &ent) == 0) {
     if (ent->pw_uid >= r->uid_start && (uint64_t)ent->pw_uid < uid_end)
-      return al_err(err, 0, "sandbox uid range %u-%llu (%s) holds the uid of user '%s' (%u); reserve another "
-                    "range for airlock in /etc/subuid and /etc/subgid", r->uid_start,
-                    (unsigned long long)uid_end - 1, where, ent->pw_name, (unsigned)ent->pw_uid);
+      return al_err(err, 0,
+                    "sandbox uid range %u-%llu (%s) holds the uid of user '%s' (%u); reserve another "
+                    "range for airlock in /etc/subuid and /etc/subgid",
+                    r->uid_start, (unsigned long long)uid_end - 1, where, ent->pw_name, (unsigned)ent->pw_uid);
   }
   return 0;
 }
@@ -109,9 +108,10 @@ int al_id_lease_take(const char *lock_path, const al_id_range *r, al_id_lease *o
     if (errno != EAGAIN && errno != EACCES)
       return al_err(err, errno, "sandbox uid lock %s", lock_path);
   }
-  return al_err(err, EBUSY, "every sandbox uid of %u-%llu is in use (%u sandboxes); widen the 'airlock' range "
-                "in /etc/subuid and /etc/subgid", r->uid_start, (unsigned long long)r->uid_start + r->count - 1,
-                r->count);
+  return al_err(err, EBUSY,
+                "every sandbox uid of %u-%llu is in use (%u sandboxes); widen the 'airlock' range "
+                "in /etc/subuid and /etc/subgid",
+                r->uid_start, (unsigned long long)r->uid_start + r->count - 1, r->count);
 }
 
 void al_id_lease_release(al_id_lease *l) {

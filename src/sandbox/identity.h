@@ -35,8 +35,7 @@ typedef struct al_id_range {
  * (the smaller count is used), else the default.  Refused when it would
  * include uid or gid 0, overflow, or hold the uid of a user in passwd (may
  * be NULL: not checked).  Paths are parameters for the tests. */
-int al_id_range_load(const char *subuid, const char *subgid, const char *passwd, al_id_range *r,
-                     airlock_error **err);
+int al_id_range_load(const char *subuid, const char *subgid, const char *passwd, al_id_range *r, airlock_error **err);
 
 typedef struct al_id_lease {
   uid_t uid;

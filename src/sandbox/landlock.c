@@ -32,10 +32,10 @@ struct al_ruleset_attr {
   uint64_t scoped;
 };
 
-#define WRITE_ACCESS_V1                                                                                        \
-  (LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_REMOVE_DIR | LANDLOCK_ACCESS_FS_REMOVE_FILE |          \
-   LANDLOCK_ACCESS_FS_MAKE_CHAR | LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_MAKE_REG |               \
-   LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_MAKE_FIFO | LANDLOCK_ACCESS_FS_MAKE_BLOCK |            \
+#define WRITE_ACCESS_V1                                                                                                \
+  (LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_REMOVE_DIR | LANDLOCK_ACCESS_FS_REMOVE_FILE |                    \
+   LANDLOCK_ACCESS_FS_MAKE_CHAR | LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_MAKE_REG |                          \
+   LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_MAKE_FIFO | LANDLOCK_ACCESS_FS_MAKE_BLOCK |                       \
    LANDLOCK_ACCESS_FS_MAKE_SYM)
 
 int al_landlock_abi(void) {
@@ -85,8 +85,8 @@ int al_landlock_restrict(const char *const *writable_paths, int abi) {
 int al_landlock_no_fs(int abi) {
   if (abi <= 0)
     return -ENOSYS;
-  uint64_t handled = WRITE_ACCESS_V1 | LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE |
-                     LANDLOCK_ACCESS_FS_READ_DIR;
+  uint64_t handled =
+      WRITE_ACCESS_V1 | LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
   if (abi >= 2)
     handled |= LANDLOCK_ACCESS_FS_REFER;
   if (abi >= 3)

@@ -152,9 +152,7 @@ static void set_limit(airlock_result *r, airlock_limit_kind k, const char *name,
   r->limits[k] = (airlock_limit_report){name, value, unit, mechanism, degraded};
 }
 
-static const char *cg_mechanism(int version) {
-  return version == 2 ? "cgroup2" : version == 1 ? "cgroup1" : NULL;
-}
+static const char *cg_mechanism(int version) { return version == 2 ? "cgroup2" : version == 1 ? "cgroup1" : NULL; }
 
 void al_append_note(char **note, const char *text) {
   char *joined = NULL;
@@ -208,8 +206,7 @@ static int resolve_limits(const airlock_spec *spec, const al_cgroup *cg, al_plan
   const char *cpu = cg_mechanism(cg->version[AL_CTRL_CPU]);
   if (!cpu)
     al_append_note(&r->degraded_note, "cpus: no cgroup, CPU share not limited (CPU time is still capped by rlimit)");
-  set_limit(r, AIRLOCK_LIMIT_CPUS, "cpus", (int64_t)(spec->cpus * 1000 + 0.5), "millicpus", cpu ? cpu : "none",
-            !cpu);
+  set_limit(r, AIRLOCK_LIMIT_CPUS, "cpus", (int64_t)(spec->cpus * 1000 + 0.5), "millicpus", cpu ? cpu : "none", !cpu);
   set_limit(r, AIRLOCK_LIMIT_TIMEOUT, "timeout", (int64_t)(spec->timeout_sec * 1000 + 0.5), "ms", "timer", false);
   set_limit(r, AIRLOCK_LIMIT_DISK, "disk", spec->disk_bytes, "bytes", "tmpfs", false);
   for (int i = 0; i < p->n_rlimits; i++) {
@@ -223,11 +220,8 @@ static int resolve_limits(const airlock_spec *spec, const al_cgroup *cg, al_plan
     case RLIMIT_NOFILE:
       set_limit(r, AIRLOCK_LIMIT_OPEN_FILES, "open_files", (int64_t)p->rlimits[i].value, "count", "rlimit", false);
       break;
-    case RLIMIT_CORE:
-      set_limit(r, AIRLOCK_LIMIT_CORE, "core", 0, "bytes", "rlimit", false);
-      break;
-    default:
-      break;
+    case RLIMIT_CORE: set_limit(r, AIRLOCK_LIMIT_CORE, "core", 0, "bytes", "rlimit", false); break;
+    default: break;
     }
   }
   return 0;
@@ -371,8 +365,7 @@ int al_launch_start(al_launch *l, const airlock_spec *spec, bool agent, airlock_
     al_err(err, errno, "start sandbox");
     goto failed_child;
   }
-  if (!cgroup_first &&
-      (al_cgroup_create(&l->cg, spec, err) < 0 || resolve_limits(spec, &l->cg, &l->plan, r, err) < 0))
+  if (!cgroup_first && (al_cgroup_create(&l->cg, spec, err) < 0 || resolve_limits(spec, &l->cg, &l->plan, r, err) < 0))
     goto failed_child;
   /* while init builds its root; it reads the value only after the cgroups
    * below have arrived */
@@ -424,7 +417,7 @@ static void take_fds(al_launch *l, al_status_msg *m, const int fds[2], size_t n,
   }
   airlock_error *err = NULL;
   int rc = n == 2 && !(flags & MSG_CTRUNC) ? al_egress_hand_over(&l->egress, fds, &err)
-                                                    : al_err(&err, 0, "egress proxy: the sandbox's sockets did not arrive");
+                                           : al_err(&err, 0, "egress proxy: the sandbox's sockets did not arrive");
   for (size_t i = 0; i < n; i++)
     close(fds[i]);
   if (rc < 0) {

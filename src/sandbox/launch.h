@@ -14,9 +14,9 @@
 typedef struct al_launch {
   al_plan plan;
   al_cgroup cg;
-  pid_t pid;        /* the sandbox's init, as seen from the launcher */
-  int pidfd;        /* readable when init has exited */
-  int sock;         /* control socket: status messages in, requests out */
+  pid_t pid; /* the sandbox's init, as seen from the launcher */
+  int pidfd; /* readable when init has exited */
+  int sock;  /* control socket: status messages in, requests out */
   int64_t start_ms;
   bool released;
   al_egress egress; /* proxy mode: the sandbox's egress proxy */

@@ -17,8 +17,7 @@
 /* every key of the network object; all but mode, allow and deny are the
  * proxy's to check */
 static const char *const network_keys[] = {
-    "mode",   "allow",          "deny",     "rateLimit",  "limits",
-    "inject", "allowAddresses", "resolver", "upstreamCa", "opaquePorts",
+    "mode", "allow", "deny", "rateLimit", "limits", "inject", "allowAddresses", "resolver", "upstreamCa", "opaquePorts",
 };
 
 static int check_rules(const char *prefix, const char *name, json_t *v, airlock_error **err) {
@@ -218,12 +217,12 @@ char *al_network_report(const airlock_spec *spec) {
     if (getcwd(cwd, sizeof(cwd)) && asprintf(&log, "%s/%s", cwd, spec->egress_log) < 0)
       log = NULL;
   }
-  json_auto_t *report = json_pack("{s:s, s:s, s:O, s:O, s:s}", "proxy", AL_EGRESS_HTTP_ADDR, "dns", AL_EGRESS_DNS_ADDR,
-                                  "allow", json_object_get(settings, "allow"), "deny",
-                                  json_object_get(settings, "deny"), "log",
-                                  spec->egress_log_fd >= 0 ? "audit"
-                                  : log                    ? log
-                                  : spec->egress_log       ? spec->egress_log
-                                                           : "stderr");
+  json_auto_t *report =
+      json_pack("{s:s, s:s, s:O, s:O, s:s}", "proxy", AL_EGRESS_HTTP_ADDR, "dns", AL_EGRESS_DNS_ADDR, "allow",
+                json_object_get(settings, "allow"), "deny", json_object_get(settings, "deny"), "log",
+                spec->egress_log_fd >= 0 ? "audit"
+                : log                    ? log
+                : spec->egress_log       ? spec->egress_log
+                                         : "stderr");
   return report ? json_dumps(report, JSON_COMPACT) : NULL;
 }

@@ -26,14 +26,16 @@
 
 /* Host trees that must never be visible, nor any directory containing them. */
 static const char *const denied_trees[] = {
-    "/proc", "/sys", "/dev", "/etc", "/root", "/boot", "/run", "/var/run",
-    "/var/lib/docker", "/var/lib/containers",
+    "/proc", "/sys", "/dev", "/etc", "/root", "/boot", "/run", "/var/run", "/var/lib/docker", "/var/lib/containers",
 };
 
 /* Sockets that give control of the host. */
 static const char *const denied_sockets[] = {
-    "/var/run/docker.sock", "/run/docker.sock", "/run/podman/podman.sock",
-    "/run/containerd/containerd.sock", "/var/run/containerd/containerd.sock",
+    "/var/run/docker.sock",
+    "/run/docker.sock",
+    "/run/podman/podman.sock",
+    "/run/containerd/containerd.sock",
+    "/var/run/containerd/containerd.sock",
 };
 
 /* Shared scratch and home roots: fine to mount a directory below them, never
@@ -43,15 +45,15 @@ static const char *const denied_exact[] = {"/tmp", "/var/tmp", "/home", "/var", 
 /* Per-user credential folders and files, matched as path components
  * relative to any directory (a home directory is wherever it is). */
 static const char *const credential_names[] = {
-    ".ssh", ".aws", ".gnupg", ".docker", ".kube", ".openclaw", ".azure",
-    ".config/gcloud", ".config/gh", ".netrc", ".npmrc", ".pypirc",
-    ".git-credentials", ".password-store", ".terraform.d",
+    ".ssh",      ".aws",    ".gnupg",           ".docker",         ".kube",
+    ".openclaw", ".azure",  ".config/gcloud",   ".config/gh",      ".netrc",
+    ".npmrc",    ".pypirc", ".git-credentials", ".password-store", ".terraform.d",
 };
 
 /* Paths inside the sandbox that a bind may not cover or sit on. */
 static const char *const system_targets[] = {
-    "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc",
-    "/proc", "/dev", "/sys", "/run", "/oldroot", /* where the host root sits during setup */
+    "/usr", "/bin",  "/sbin", "/lib", "/lib32", "/lib64",   "/libx32",
+    "/etc", "/proc", "/dev",  "/sys", "/run",   "/oldroot", /* where the host root sits during setup */
 };
 
 static bool path_is_under(const char *path, const char *tree) {
@@ -88,8 +90,10 @@ static int check_homes(const char *what, const char *src, const char *real, airl
     bool hit = strcmp(home_real, "/") != 0 && path_is_under(home_real, real);
     free(home_real);
     if (hit)
-      return al_err(err, 0, "%s '%s' resolves to '%s', which is or contains the home directory of user '%s' (%s); "
-                    "mount a project directory instead", what, src, real, ent->pw_name, home);
+      return al_err(err, 0,
+                    "%s '%s' resolves to '%s', which is or contains the home directory of user '%s' (%s); "
+                    "mount a project directory instead",
+                    what, src, real, ent->pw_name, home);
   }
   return 0;
 }
@@ -120,8 +124,10 @@ int al_host_path_open(const char *what, const char *src, int given_fd, al_host_p
     struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
     fd = (int)syscall(SYS_openat2, AT_FDCWD, src, &how, sizeof(how));
     if (fd < 0 && errno == ELOOP)
-      return al_err(err, 0, "%s '%s' goes through a symbolic link: airlock opens host paths once and never follows "
-                    "links in them; give the path the link points to", what, src);
+      return al_err(err, 0,
+                    "%s '%s' goes through a symbolic link: airlock opens host paths once and never follows "
+                    "links in them; give the path the link points to",
+                    what, src);
     if (fd < 0)
       return al_err(err, errno, "%s '%s'", what, src);
   }
@@ -153,20 +159,22 @@ int al_check_mount_source(const char *what, const char *src, const al_host_path 
     return al_err(err, 0, "%s '%s' resolves to '/': the host root may not be mounted", what, src);
   for (size_t i = 0; i < AL_ARRAY_SIZE(denied_trees); i++) {
     if (path_is_under(real, denied_trees[i]) || path_is_under(denied_trees[i], real))
-      return al_err(err, 0, "%s '%s' resolves to '%s', which is or contains the protected host path %s",
-                    what, src, real, denied_trees[i]);
+      return al_err(err, 0, "%s '%s' resolves to '%s', which is or contains the protected host path %s", what, src,
+                    real, denied_trees[i]);
   }
   for (size_t i = 0; i < AL_ARRAY_SIZE(denied_exact); i++) {
     if (strcmp(real, denied_exact[i]) == 0)
-      return al_err(err, 0, "%s '%s' resolves to %s, which is shared by other users and programs; mount a "
-                    "directory below it instead", what, src, real);
+      return al_err(err, 0,
+                    "%s '%s' resolves to %s, which is shared by other users and programs; mount a "
+                    "directory below it instead",
+                    what, src, real);
   }
   if (check_homes(what, src, real, err) < 0)
     return -1;
   for (size_t i = 0; i < AL_ARRAY_SIZE(denied_sockets); i++) {
     if (path_is_under(denied_sockets[i], real))
-      return al_err(err, 0, "%s '%s' resolves to '%s', which is or contains the container engine socket %s",
-                    what, src, real, denied_sockets[i]);
+      return al_err(err, 0, "%s '%s' resolves to '%s', which is or contains the container engine socket %s", what, src,
+                    real, denied_sockets[i]);
   }
   for (size_t i = 0; i < AL_ARRAY_SIZE(credential_names); i++) {
     if (path_has_component(real, credential_names[i]))
@@ -178,22 +186,24 @@ int al_check_mount_source(const char *what, const char *src, const al_host_path 
       return al_err(err, 0, "%s '%s' contains the credential location %s/%s", what, src, real, credential_names[i]);
   }
   if (S_ISSOCK(hp->st.st_mode))
-    return al_err(err, 0, "%s '%s' is a socket: sockets may not be mounted into a sandbox (see --bind-socket)",
-                  what, src);
+    return al_err(err, 0, "%s '%s' is a socket: sockets may not be mounted into a sandbox (see --bind-socket)", what,
+                  src);
   if (!S_ISDIR(hp->st.st_mode) && !S_ISREG(hp->st.st_mode))
     return al_err(err, 0, "%s '%s' is neither a directory nor a regular file", what, src);
   /* only a privileged launcher can map a sandbox onto someone else's files;
    * rootless, the sandbox writes no more than its caller could */
   if (writable && !allow_system_write && geteuid() == 0) {
     if (hp->st.st_uid < 1000)
-      return al_err(err, 0, "%s '%s' (%s) is owned by %s (uid %u) and would be writable: a sandbox may write only "
+      return al_err(err, 0,
+                    "%s '%s' (%s) is owned by %s (uid %u) and would be writable: a sandbox may write only "
                     "into directories of a regular user (uid 1000 or above); mount it read-only, give it to a user, "
-                    "or pass --allow-writable-system-dir", what, src, real, hp->st.st_uid == 0 ? "root" : "a system user",
-                    (unsigned)hp->st.st_uid);
+                    "or pass --allow-writable-system-dir",
+                    what, src, real, hp->st.st_uid == 0 ? "root" : "a system user", (unsigned)hp->st.st_uid);
     if (is_system_tree(real))
-      return al_err(err, 0, "%s '%s' (%s) is under a system tree (/usr, /etc, /var, /opt, /srv, /boot, /lib*, /bin, "
-                    "/sbin) and would be writable; mount it read-only or pass --allow-writable-system-dir", what, src,
-                    real);
+      return al_err(err, 0,
+                    "%s '%s' (%s) is under a system tree (/usr, /etc, /var, /opt, /srv, /boot, /lib*, /bin, "
+                    "/sbin) and would be writable; mount it read-only or pass --allow-writable-system-dir",
+                    what, src, real);
   }
   return 0;
 }

@@ -11,8 +11,8 @@
 /* A host path named by a user or tenant, opened once: every check and the
  * mount itself use the descriptor, never the name again. */
 typedef struct al_host_path {
-  int fd;          /* O_PATH | O_CLOEXEC; -1 when closed */
-  char *real;      /* the kernel's name for the descriptor (/proc/self/fd) */
+  int fd;     /* O_PATH | O_CLOEXEC; -1 when closed */
+  char *real; /* the kernel's name for the descriptor (/proc/self/fd) */
   struct stat st;
 } al_host_path;
 

@@ -107,8 +107,12 @@ static int add_user_mount(al_plan *p, al_host_path *hp, const char *what, const 
   } else if (al_check_mount_source(what, src, hp, writable, p->spec->allow_writable_system, err) < 0) {
     return -1;
   }
-  al_mount_entry e = {.type = S_ISDIR(hp->st.st_mode) ? AL_ENTRY_DIR : AL_ENTRY_FILE, .writable = writable,
-                      .tree_fd = -1, .src_dev = hp->st.st_dev, .src_ino = hp->st.st_ino, .socket = socket};
+  al_mount_entry e = {.type = S_ISDIR(hp->st.st_mode) ? AL_ENTRY_DIR : AL_ENTRY_FILE,
+                      .writable = writable,
+                      .tree_fd = -1,
+                      .src_dev = hp->st.st_dev,
+                      .src_ino = hp->st.st_ino,
+                      .socket = socket};
   e.host_path = strdup(hp->real);
   e.target = strdup(dst);
   al_mount_entry *grown = realloc(p->user, (p->n_user + 1) * sizeof(*grown));
@@ -158,7 +162,11 @@ static int choose_identity(al_plan *p, airlock_error **err) {
 static int make_user_trees(al_plan *p, al_host_path *hp, airlock_error **err) {
   if (strcmp(p->identity, "caller") == 0)
     return 0; /* rootless: the child clones what it re-finds (rootfs.c) */
-  struct { uid_t uid; gid_t gid; int fd; } ns[8];
+  struct {
+    uid_t uid;
+    gid_t gid;
+    int fd;
+  } ns[8];
   size_t n_ns = 0;
   int rc = 0;
   bool unsupported = false;
@@ -184,7 +192,9 @@ static int make_user_trees(al_plan *p, al_host_path *hp, airlock_error **err) {
         ns[n_ns++] = (typeof(ns[0])){hp[i].st.st_uid, hp[i].st.st_gid, userns};
       }
     }
-    const char *what = strcmp(e->target, "/workspace") == 0 ? "workspace" : strcmp(e->target, "/output") == 0 ? "output" : "bind";
+    const char *what = strcmp(e->target, "/workspace") == 0 ? "workspace"
+                       : strcmp(e->target, "/output") == 0  ? "output"
+                                                            : "bind";
     e->tree_fd = al_user_tree(&hp[i], what, e->writable, userns, &unsupported, err);
     if (e->tree_fd < 0)
       rc = -1;
@@ -196,8 +206,11 @@ static int make_user_trees(al_plan *p, al_host_path *hp, airlock_error **err) {
     return 0;
   }
   if (!unsupported || !p->spec->allow_degraded)
-    return unsupported ? al_err_prefix(err, "%s; pass --allow-degraded to run the sandbox as the owner of its "
-                                            "writable mounts instead", "refusing to run") : -1;
+    return unsupported ? al_err_prefix(err,
+                                       "%s; pass --allow-degraded to run the sandbox as the owner of its "
+                                       "writable mounts instead",
+                                       "refusing to run")
+                       : -1;
   /* degraded: no idmapping; the sandbox is the owner of what it writes */
   uid_t owner = 0;
   gid_t group = 0;
@@ -249,11 +262,18 @@ static int build_env(al_plan *p, const airlock_spec *spec, airlock_error **err) 
   snprintf(term_kv, sizeof(term_kv), "TERM=%s", term_ok ? term : "dumb");
   /* proxy mode: every common spelling points at the proxy; a --env of the
    * same name wins, like for the other base variables */
-  const char *base[] = {"PATH=" SANDBOX_PATH, "HOME=" SANDBOX_HOME, "LANG=C.UTF-8", term_kv,
-                        "HTTP_PROXY=" AL_EGRESS_PROXY_URL, "HTTPS_PROXY=" AL_EGRESS_PROXY_URL,
-                        "ALL_PROXY=" AL_EGRESS_PROXY_URL, "http_proxy=" AL_EGRESS_PROXY_URL,
-                        "https_proxy=" AL_EGRESS_PROXY_URL, "all_proxy=" AL_EGRESS_PROXY_URL,
-                        "NO_PROXY=" AL_EGRESS_NO_PROXY, "no_proxy=" AL_EGRESS_NO_PROXY};
+  const char *base[] = {"PATH=" SANDBOX_PATH,
+                        "HOME=" SANDBOX_HOME,
+                        "LANG=C.UTF-8",
+                        term_kv,
+                        "HTTP_PROXY=" AL_EGRESS_PROXY_URL,
+                        "HTTPS_PROXY=" AL_EGRESS_PROXY_URL,
+                        "ALL_PROXY=" AL_EGRESS_PROXY_URL,
+                        "http_proxy=" AL_EGRESS_PROXY_URL,
+                        "https_proxy=" AL_EGRESS_PROXY_URL,
+                        "all_proxy=" AL_EGRESS_PROXY_URL,
+                        "NO_PROXY=" AL_EGRESS_NO_PROXY,
+                        "no_proxy=" AL_EGRESS_NO_PROXY};
   size_t n_base = p->egress ? AL_ARRAY_SIZE(base) : 4;
   size_t cap = n_base + spec->n_env + 1;
   p->envp = calloc(cap, sizeof(char *));
@@ -334,9 +354,9 @@ int al_plan_trust_egress_ca(al_plan *p, const char *pem, airlock_error **err) {
    * Node adds its extra certificates to its own roots.  A --env of the
    * same name wins. */
   static const char *const vars[] = {
-      "SSL_CERT_FILE=" AL_EGRESS_CA_BUNDLE,   "REQUESTS_CA_BUNDLE=" AL_EGRESS_CA_BUNDLE,
-      "CURL_CA_BUNDLE=" AL_EGRESS_CA_BUNDLE,  "PIP_CERT=" AL_EGRESS_CA_BUNDLE,
-      "GIT_SSL_CAINFO=" AL_EGRESS_CA_BUNDLE,  "AWS_CA_BUNDLE=" AL_EGRESS_CA_BUNDLE,
+      "SSL_CERT_FILE=" AL_EGRESS_CA_BUNDLE,     "REQUESTS_CA_BUNDLE=" AL_EGRESS_CA_BUNDLE,
+      "CURL_CA_BUNDLE=" AL_EGRESS_CA_BUNDLE,    "PIP_CERT=" AL_EGRESS_CA_BUNDLE,
+      "GIT_SSL_CAINFO=" AL_EGRESS_CA_BUNDLE,    "AWS_CA_BUNDLE=" AL_EGRESS_CA_BUNDLE,
       "CARGO_HTTP_CAINFO=" AL_EGRESS_CA_BUNDLE, "NODE_EXTRA_CA_CERTS=" AL_EGRESS_CA_CERT,
   };
   size_t n = 0;
@@ -447,8 +467,8 @@ int al_plan_build(al_plan *p, const airlock_spec *spec, airlock_error **err) {
     if (al_check_mount_target("socket", spec->sockets[i].dst, err) < 0)
       rc = -1;
     else
-      rc = add_user_mount(p, &hp[p->n_user], "socket", spec->sockets[i].src, -1, spec->sockets[i].dst, false, true,
-                          err);
+      rc =
+          add_user_mount(p, &hp[p->n_user], "socket", spec->sockets[i].src, -1, spec->sockets[i].dst, false, true, err);
   }
   if (rc == 0)
     rc = make_user_trees(p, hp, err);
@@ -461,11 +481,12 @@ int al_plan_build(al_plan *p, const airlock_spec *spec, airlock_error **err) {
   const char *hostname = spec->hostname ? spec->hostname : "airlock";
   const char *uname = spec->uid == 0 ? "root" : "sandbox";
   if (asprintf(&p->passwd,
-               "root:x:0:0:root:%s:/bin/sh\n%s%s:x:%u:%u:airlock sandbox:%s:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+               "root:x:0:0:root:%s:/bin/sh\n%s%s:x:%u:%u:airlock "
+               "sandbox:%s:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
                spec->uid == 0 ? SANDBOX_HOME : "/root", spec->uid == 0 ? "#" : "", uname, spec->uid, spec->uid,
                SANDBOX_HOME) < 0 ||
-      asprintf(&p->group, "root:x:0:\n%s%s:x:%u:\nnogroup:x:65534:\n", spec->uid == 0 ? "#" : "", uname,
-               spec->uid) < 0 ||
+      asprintf(&p->group, "root:x:0:\n%s%s:x:%u:\nnogroup:x:65534:\n", spec->uid == 0 ? "#" : "", uname, spec->uid) <
+          0 ||
       asprintf(&p->hosts, "127.0.0.1\tlocalhost %s\n::1\tlocalhost ip6-localhost ip6-loopback\n", hostname) < 0 ||
       asprintf(&p->hostname, "%s", hostname) < 0)
     return al_err(err, ENOMEM, "plan");
@@ -493,8 +514,7 @@ int al_plan_build(al_plan *p, const airlock_spec *spec, airlock_error **err) {
    * most files --disk could hold if none were empty, so it costs real
    * workloads nothing and bounds that memory to about 30% of --disk. */
   long long inodes = spec->disk_bytes / 4096 > 1024 ? spec->disk_bytes / 4096 : 1024;
-  snprintf(p->scratch_opts, sizeof(p->scratch_opts), "size=%lld,nr_inodes=%lld", (long long)spec->disk_bytes,
-           inodes);
+  snprintf(p->scratch_opts, sizeof(p->scratch_opts), "size=%lld,nr_inodes=%lld", (long long)spec->disk_bytes, inodes);
 
   /* rlimits that always apply */
   /* a backstop behind the wall-clock timer: the timeout's CPU seconds

@@ -20,20 +20,20 @@ typedef enum { AL_ENTRY_DIR, AL_ENTRY_FILE, AL_ENTRY_SYMLINK } al_entry_type;
 
 /* a host path placed into the new root */
 typedef struct al_mount_entry {
-  char *host_path;   /* canonical host path (binds) or plain host path */
-  char *target;      /* absolute path inside the sandbox */
+  char *host_path; /* canonical host path (binds) or plain host path */
+  char *target;    /* absolute path inside the sandbox */
   al_entry_type type;
   char *link_target; /* for symlinks: recreated, not mounted */
   bool writable;
-  char *content;     /* small /etc files are copied, not mounted (cheaper) */
+  char *content; /* small /etc files are copied, not mounted (cheaper) */
   size_t content_len;
   /* user-named sources (workspace, output, binds, sockets): opened once by
    * the launcher; as root it hands a finished detached tree to the child,
    * rootless the child must find the very inode the launcher checked */
-  int tree_fd;       /* -1 when none */
+  int tree_fd; /* -1 when none */
   dev_t src_dev;
   ino_t src_ino;
-  bool socket;       /* bound by name (--bind-socket): never masked */
+  bool socket; /* bound by name (--bind-socket): never masked */
 } al_mount_entry;
 
 typedef struct al_rlimit {
@@ -53,7 +53,7 @@ typedef struct al_rlimit {
 /* a secret written to /run/secrets/NAME (secret_files.c); the value is
  * wiped in the launcher once init has its copy, and in init once written */
 typedef struct al_secret_file {
-  const char *name;     /* the spec's */
+  const char *name; /* the spec's */
   unsigned char *value;
   size_t len;
 } al_secret_file;
@@ -70,33 +70,33 @@ typedef enum {
 
 typedef struct al_stdio {
   al_stdio_kind kind[3];
-  int pipe_fd[3];             /* AL_STDIO_PIPE: the end init puts in place; -1 otherwise */
-  bool pty;                   /* some kind is AL_STDIO_PTY */
-  bool set_termios;           /* the caller's terminal modes, copied to the new pty */
+  int pipe_fd[3];   /* AL_STDIO_PIPE: the end init puts in place; -1 otherwise */
+  bool pty;         /* some kind is AL_STDIO_PTY */
+  bool set_termios; /* the caller's terminal modes, copied to the new pty */
   struct termios termios;
-  struct winsize winsize;     /* the caller's window size (0 x 0 when unknown) */
+  struct winsize winsize; /* the caller's window size (0 x 0 when unknown) */
 } al_stdio;
 
 typedef struct al_plan {
   const airlock_spec *spec;
-  const char *root_base;      /* existing dir where the root tmpfs is mounted */
+  const char *root_base; /* existing dir where the root tmpfs is mounted */
 
-  al_mount_entry *system;     /* /usr, /bin, ..., or the image's top level */
+  al_mount_entry *system; /* /usr, /bin, ..., or the image's top level */
   size_t n_system;
-  al_mount_entry *etc;        /* host /etc entries bound read-only */
+  al_mount_entry *etc; /* host /etc entries bound read-only */
   size_t n_etc;
-  al_mount_entry *user;       /* workspace, output, --bind */
+  al_mount_entry *user; /* workspace, output, --bind */
   size_t n_user;
-  bool generate_etc;          /* false with --image: its /etc is used */
+  bool generate_etc; /* false with --image: its /etc is used */
   char *passwd, *group, *hosts, *hostname;
-  bool egress;                /* proxy mode: resolv.conf, DNS in nsswitch, init makes the proxy's sockets */
-  char *egress_ca;            /* inspected hosts: the proxy's CA certificate (PEM), for AL_EGRESS_CA_CERT */
-  char *ca_bundle;            /* ... and the host's trust store with it, for AL_EGRESS_CA_BUNDLE */
+  bool egress;     /* proxy mode: resolv.conf, DNS in nsswitch, init makes the proxy's sockets */
+  char *egress_ca; /* inspected hosts: the proxy's CA certificate (PEM), for AL_EGRESS_CA_CERT */
+  char *ca_bundle; /* ... and the host's trust store with it, for AL_EGRESS_CA_BUNDLE */
   size_t ca_bundle_len;
   al_secret_file *secrets;
   size_t n_secrets;
 
-  char **argv;                /* copy: the caller's argv memory is wiped in the child */
+  char **argv; /* copy: the caller's argv memory is wiped in the child */
   char **envp;
   const char *cwd;
   const char *home;
@@ -105,24 +105,24 @@ typedef struct al_plan {
   gid_t inside_gid;
   uid_t host_uid;
   gid_t host_gid;
-  bool drop_groups;           /* setgroups(0) possible (launcher is root) */
-  al_id_lease lease;          /* root: the sandbox's own host uid/gid; init keeps the lock */
-  const char *identity;       /* "allocated", "caller" or "workspace-owner" (the report's) */
-  bool idmapped;              /* user mounts are idmapped trees made by the launcher */
+  bool drop_groups;     /* setgroups(0) possible (launcher is root) */
+  al_id_lease lease;    /* root: the sandbox's own host uid/gid; init keeps the lock */
+  const char *identity; /* "allocated", "caller" or "workspace-owner" (the report's) */
+  bool idmapped;        /* user mounts are idmapped trees made by the launcher */
 
   al_rlimit rlimits[AL_MAX_RLIMITS];
   int n_rlimits;
-  rlim_t command_as_limit;    /* degraded memory cap: for commands, not for init */
+  rlim_t command_as_limit;                   /* degraded memory cap: for commands, not for init */
   const char *writable[AL_MAX_WRITABLE + 1]; /* for Landlock, NULL-terminated */
   int landlock_abi;
   al_bpf seccomp;
-  char scratch_opts[64];      /* tmpfs size and nr_inodes of the shared writable space */
+  char scratch_opts[64]; /* tmpfs size and nr_inodes of the shared writable space */
 
-  al_stdio stdio;             /* the command's stdin, stdout, stderr */
-  bool in_cgroup_ns;          /* clone3 already created the cgroup namespace */
-  bool agent;                 /* serve exec requests (agent.c) instead of running argv */
-  int sync_fd;                /* socket: "go", then the cgroup fds; EOF = launcher died */
-  int status_fd;              /* the same socket: the child sends al_status_msg on it */
+  al_stdio stdio;    /* the command's stdin, stdout, stderr */
+  bool in_cgroup_ns; /* clone3 already created the cgroup namespace */
+  bool agent;        /* serve exec requests (agent.c) instead of running argv */
+  int sync_fd;       /* socket: "go", then the cgroup fds; EOF = launcher died */
+  int status_fd;     /* the same socket: the child sends al_status_msg on it */
 } al_plan;
 
 int al_plan_build(al_plan *plan, const airlock_spec *spec, airlock_error **err);
@@ -147,14 +147,14 @@ typedef struct al_cgroup_msg {
 /* child -> launcher messages; each fits in PIPE_BUF so writes are atomic */
 typedef enum {
   AL_MSG_SETUP_ERROR = 1,
-  AL_MSG_EXEC_ERROR = 2,   /* exec_id, errno, text */
-  AL_MSG_EXIT = 3,         /* one-shot: wait status of the command */
-  AL_MSG_READY = 4,        /* agent: ready for exec requests */
-  AL_MSG_EXEC_STARTED = 5, /* agent: exec_id, pid inside the sandbox; a pty exec's master as SCM_RIGHTS */
-  AL_MSG_EXEC_EXIT = 6,    /* agent: exec_id, wait status, usage */
-  AL_MSG_EGRESS_FDS = 7,   /* proxy mode: SCM_RIGHTS [listening TCP 127.0.0.1:3128, UDP 127.0.0.1:53] */
+  AL_MSG_EXEC_ERROR = 2,     /* exec_id, errno, text */
+  AL_MSG_EXIT = 3,           /* one-shot: wait status of the command */
+  AL_MSG_READY = 4,          /* agent: ready for exec requests */
+  AL_MSG_EXEC_STARTED = 5,   /* agent: exec_id, pid inside the sandbox; a pty exec's master as SCM_RIGHTS */
+  AL_MSG_EXEC_EXIT = 6,      /* agent: exec_id, wait status, usage */
+  AL_MSG_EGRESS_FDS = 7,     /* proxy mode: SCM_RIGHTS [listening TCP 127.0.0.1:3128, UDP 127.0.0.1:53] */
   AL_MSG_SOCKETS_MASKED = 8, /* value: host unix sockets found in mounted trees and masked */
-  AL_MSG_PTY = 9,          /* one-shot: SCM_RIGHTS [the master of the command's pty]; value: its number */
+  AL_MSG_PTY = 9,            /* one-shot: SCM_RIGHTS [the master of the command's pty]; value: its number */
 } al_msg_kind;
 typedef struct al_status_msg {
   int32_t kind;
@@ -169,13 +169,13 @@ __attribute__((noreturn)) void al_sandbox_main(al_plan *plan);
 __attribute__((noreturn)) void al_agent_main(al_plan *plan);
 /* how a command is started inside the sandbox (spawn.c) */
 typedef struct al_spawn_opts {
-  const int *fds;       /* become its stdin, stdout and stderr; NULL = inherit */
-  const char *cwd;      /* NULL = inherit */
+  const int *fds;  /* become its stdin, stdout and stderr; NULL = inherit */
+  const char *cwd; /* NULL = inherit */
   bool new_session;
-  const char *tty;      /* a pty slave ("/dev/pts/N"): opened after setsid (new_session is implied), so it
+  const char *tty;  /* a pty slave ("/dev/pts/N"): opened after setsid (new_session is implied), so it
                            becomes the controlling terminal, on the descriptors of tty_fds */
-  unsigned tty_fds;     /* bit i: descriptor i is the tty */
-  rlim_t as_limit;      /* non-zero caps its address space */
+  unsigned tty_fds; /* bit i: descriptor i is the tty */
+  rlim_t as_limit;  /* non-zero caps its address space */
 } al_spawn_opts;
 /* spawn a command inside the sandbox (spawn.c).  Returns 0 or an errno. */
 int al_spawn(pid_t *pid, const al_spawn_opts *o, char *const argv[], char *const envp[]);

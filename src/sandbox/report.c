@@ -25,18 +25,18 @@ char *airlock_result_to_json(const airlock_result *r) {
     if (l->name == NULL)
       continue;
     json_object_set_new(limits, l->name,
-                        json_pack("{s:I, s:s, s:s, s:b}", "value", (json_int_t)l->value, "unit", l->unit,
-                                  "mechanism", l->mechanism, "degraded", l->degraded));
+                        json_pack("{s:I, s:s, s:s, s:b}", "value", (json_int_t)l->value, "unit", l->unit, "mechanism",
+                                  l->mechanism, "degraded", l->degraded));
   }
-  json_t *isolation = json_pack("{s:[s,s,s,s,s,s,s], s:b, s:i, s:b, s:b, s:s}", "namespaces", "user", "pid",
-                                "mount", "network", "ipc", "uts", "cgroup", "seccomp", r->seccomp, "landlock_abi",
-                                r->landlock_abi, "no_new_privs", 1, "capabilities_dropped", 1, "network",
-                                r->network == AIRLOCK_NETWORK_PROXY ? "proxy" : "none");
+  json_t *isolation =
+      json_pack("{s:[s,s,s,s,s,s,s], s:b, s:i, s:b, s:b, s:s}", "namespaces", "user", "pid", "mount", "network", "ipc",
+                "uts", "cgroup", "seccomp", r->seccomp, "landlock_abi", r->landlock_abi, "no_new_privs", 1,
+                "capabilities_dropped", 1, "network", r->network == AIRLOCK_NETWORK_PROXY ? "proxy" : "none");
   json_t *root = json_pack("{s:i, s:i, s:b, s:b, s:b, s:I, s:I, s:I, s:I, s:o, s:o}", "exit_code", r->exit_code,
-                           "signal", r->signal, "timed_out", r->timed_out, "oom_killed", r->oom_killed,
-                           "exec_failed", r->exec_failed, "wall_ms", (json_int_t)r->wall_ms, "cpu_user_ms",
-                           (json_int_t)r->cpu_user_ms, "cpu_sys_ms", (json_int_t)r->cpu_sys_ms, "max_rss_kb",
-                           (json_int_t)r->max_rss_kb, "limits", limits, "isolation", isolation);
+                           "signal", r->signal, "timed_out", r->timed_out, "oom_killed", r->oom_killed, "exec_failed",
+                           r->exec_failed, "wall_ms", (json_int_t)r->wall_ms, "cpu_user_ms", (json_int_t)r->cpu_user_ms,
+                           "cpu_sys_ms", (json_int_t)r->cpu_sys_ms, "max_rss_kb", (json_int_t)r->max_rss_kb, "limits",
+                           limits, "isolation", isolation);
   if (root == NULL)
     return NULL;
   json_object_set_new(root, "killed_by_signal", json_boolean(r->killed_by_signal));

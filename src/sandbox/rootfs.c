@@ -29,12 +29,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define FAIL(...)                                                                                              \
-  do {                                                                                                         \
-    int saved_ = errno;                                                                                        \
-    fail(errbuf, errlen, saved_, __VA_ARGS__);                                                                 \
-    errno = saved_;                                                                                            \
-    return -1;                                                                                                 \
+#define FAIL(...)                                                                                                      \
+  do {                                                                                                                 \
+    int saved_ = errno;                                                                                                \
+    fail(errbuf, errlen, saved_, __VA_ARGS__);                                                                         \
+    errno = saved_;                                                                                                    \
+    return -1;                                                                                                         \
   } while (0)
 
 __attribute__((format(printf, 4, 5))) static void fail(char *buf, size_t len, int errnum, const char *fmt, ...) {
@@ -51,8 +51,8 @@ __attribute__((format(printf, 4, 5))) static void fail(char *buf, size_t len, in
  * are additionally kept beneath the new root. */
 static int open_no_symlinks(int dirfd, const char *path, int flags) {
   struct open_how how = {.flags = (uint64_t)flags | O_CLOEXEC,
-                         .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
-                                    (path[0] == '/' ? 0 : RESOLVE_BENEATH)};
+                         .resolve =
+                             RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | (path[0] == '/' ? 0 : RESOLVE_BENEATH)};
   return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
 }
 
@@ -118,8 +118,8 @@ static int attach_tree(int rootfd, dev_t root_dev, const al_mount_entry *e, uint
     errno = ESTALE;
     FAIL("%s changed after it was checked", e->host_path);
   }
-  int tree = open_tree(src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
-                                   (e->type == AL_ENTRY_DIR ? AT_RECURSIVE : 0));
+  int tree = open_tree(
+      src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | (e->type == AL_ENTRY_DIR ? AT_RECURSIVE : 0));
   close(src);
   if (tree < 0)
     FAIL("clone mount of %s", e->host_path);
@@ -207,8 +207,9 @@ static int mask_sockets_in(int rootfd, int dir, int depth, unsigned *masked, cha
       } else if (type == DT_SOCK) {
         int target = openat(dir, d->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
         int cover = open_tree(rootfd, "dev/null", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-        int rc = target < 0 || cover < 0 ? -1
-                                         : move_mount(cover, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+        int rc = target < 0 || cover < 0
+                     ? -1
+                     : move_mount(cover, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
         int saved = errno;
         if (target >= 0)
           close(target);
@@ -258,8 +259,7 @@ static int place_entry(int rootfd, dev_t root_dev, const al_mount_entry *e, uint
   return attach_tree(rootfd, root_dev, e, attrs, errbuf, errlen);
 }
 
-static int write_file_at(int dirfd, const char *name, const char *content, mode_t mode, char *errbuf,
-                         size_t errlen) {
+static int write_file_at(int dirfd, const char *name, const char *content, mode_t mode, char *errbuf, size_t errlen) {
   int fd = openat(dirfd, name, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, mode);
   if (fd < 0)
     FAIL("create /etc/%s", name);
@@ -316,8 +316,10 @@ static int build_dev(int rootfd, dev_t root_dev, const al_plan *p, char *errbuf,
   (void)p;
   if (mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620") < 0)
     FAIL("mount devpts");
-  static const char *const links[][2] = {{"pts/ptmx", "dev/ptmx"},           {"/proc/self/fd", "dev/fd"},
-                                         {"/proc/self/fd/0", "dev/stdin"},   {"/proc/self/fd/1", "dev/stdout"},
+  static const char *const links[][2] = {{"pts/ptmx", "dev/ptmx"},
+                                         {"/proc/self/fd", "dev/fd"},
+                                         {"/proc/self/fd/0", "dev/stdin"},
+                                         {"/proc/self/fd/1", "dev/stdout"},
                                          {"/proc/self/fd/2", "dev/stderr"}};
   for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++)
     if (symlinkat(links[i][0], rootfd, links[i][1]) < 0 && errno != EEXIST)
@@ -454,8 +456,8 @@ static int build_scratch(int rootfd, const al_plan *p, char *errbuf, size_t errl
         fchmodat(rootfd, spaces[i].dir, spaces[i].mode, 0) < 0)
       FAIL("mkdir /%s", spaces[i].dir);
   }
-  struct mount_attr attr = {.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-                                        (p->spec->tmp_exec ? 0 : MOUNT_ATTR_NOEXEC)};
+  struct mount_attr attr = {.attr_set =
+                                MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (p->spec->tmp_exec ? 0 : MOUNT_ATTR_NOEXEC)};
   static const char *const writable[] = {"tmp", "dev/shm", "home/sandbox"};
   for (size_t i = 0; i < sizeof(writable) / sizeof(writable[0]); i++) {
     int tree = open_tree(rootfd, writable[i], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);

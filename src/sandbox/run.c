@@ -87,25 +87,18 @@ static void drain_status(al_launch *l, airlock_result *r, run_state *st) {
   al_status_msg m;
   while (al_launch_read_msg(l, &m) > 0) {
     switch (m.kind) {
-    case AL_MSG_SETUP_ERROR:
-      snprintf(st->setup_error, sizeof(st->setup_error), "%s", m.text);
-      break;
+    case AL_MSG_SETUP_ERROR: snprintf(st->setup_error, sizeof(st->setup_error), "%s", m.text); break;
     case AL_MSG_EXEC_ERROR:
       r->exec_failed = true;
       snprintf(st->exec_error, sizeof(st->exec_error), "%s", m.text);
       break;
-    case AL_MSG_PTY:
-      al_relay_attach_pty(l->relay, AL_STEAL_FD(l->msg_fd));
-      break;
+    case AL_MSG_PTY: al_relay_attach_pty(l->relay, AL_STEAL_FD(l->msg_fd)); break;
     case AL_MSG_EXIT:
       st->exit_status = m.value;
       st->got_exit = true;
       break;
-    case AL_MSG_SOCKETS_MASKED:
-      r->sockets_masked = (unsigned)m.value;
-      break;
-    default:
-      break;
+    case AL_MSG_SOCKETS_MASKED: r->sockets_masked = (unsigned)m.value; break;
+    default: break;
     }
   }
 }

@@ -144,8 +144,8 @@ int al_pty_open(int *master, char *tty, size_t ttylen, const struct termios *mod
     return errno;
   int unlock = 0;
   unsigned n = 0;
-  if (ioctl(m, TIOCSPTLCK, &unlock) < 0 || ioctl(m, TIOCGPTN, &n) < 0 ||
-      (modes && tcsetattr(m, TCSANOW, modes) < 0) || (ws && ws->ws_row && ioctl(m, TIOCSWINSZ, ws) < 0)) {
+  if (ioctl(m, TIOCSPTLCK, &unlock) < 0 || ioctl(m, TIOCGPTN, &n) < 0 || (modes && tcsetattr(m, TCSANOW, modes) < 0) ||
+      (ws && ws->ws_row && ioctl(m, TIOCSWINSZ, ws) < 0)) {
     int e = errno;
     close(m);
     return e;

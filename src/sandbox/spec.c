@@ -83,28 +83,33 @@ static int check_env_entry(const char *kv, airlock_error **err) {
   return 0;
 }
 
-int airlock_spec_validate(const airlock_spec *spec, airlock_error **err) {
-  return al_spec_check(spec, true, err);
-}
+int airlock_spec_validate(const airlock_spec *spec, airlock_error **err) { return al_spec_check(spec, true, err); }
 
 int al_spec_check(const airlock_spec *spec, bool need_command, airlock_error **err) {
   if (need_command && (spec->argv == NULL || spec->argv[0] == NULL || spec->argv[0][0] == '\0'))
     return al_err(err, 0, "no command given");
   if (spec->memory_bytes < (6LL << 20))
-    return al_err(err, 0, "memory limit (--memory, limits.memory, sandbox.memoryLimit) of %lld bytes is below the minimum of 6m",
-                  (long long)spec->memory_bytes);
+    return al_err(
+        err, 0, "memory limit (--memory, limits.memory, sandbox.memoryLimit) of %lld bytes is below the minimum of 6m",
+        (long long)spec->memory_bytes);
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   if (!(spec->cpus >= 0.01) || spec->cpus > (double)ncpu)
-    return al_err(err, 0, "cpus (--cpus, limits.cpus, sandbox.cpuLimit) %.2f is out of range: this host has %ld CPUs (minimum 0.01)",
-                  spec->cpus, ncpu);
+    return al_err(
+        err, 0,
+        "cpus (--cpus, limits.cpus, sandbox.cpuLimit) %.2f is out of range: this host has %ld CPUs (minimum 0.01)",
+        spec->cpus, ncpu);
   if (spec->pids < 2 || spec->pids > 4194304)
-    return al_err(err, 0, "pids (--pids, limits.pids, sandbox.pidsLimit) %lld is out of range (2 to 4194304; the sandbox's init counts as one)",
+    return al_err(err, 0,
+                  "pids (--pids, limits.pids, sandbox.pidsLimit) %lld is out of range (2 to 4194304; the sandbox's "
+                  "init counts as one)",
                   (long long)spec->pids);
   if (!(spec->timeout_sec >= 0.001) || spec->timeout_sec > 7 * 86400)
-    return al_err(err, 0, "timeout (--timeout, limits.timeout, sandbox.timeout) of %g seconds is out of range (1 ms to 7 days)",
+    return al_err(err, 0,
+                  "timeout (--timeout, limits.timeout, sandbox.timeout) of %g seconds is out of range (1 ms to 7 days)",
                   spec->timeout_sec);
   if (spec->disk_bytes < (1LL << 20))
-    return al_err(err, 0, "disk limit (--disk, limits.disk) of %lld bytes is below the minimum of 1m", (long long)spec->disk_bytes);
+    return al_err(err, 0, "disk limit (--disk, limits.disk) of %lld bytes is below the minimum of 1m",
+                  (long long)spec->disk_bytes);
   if (spec->nofile < 16 || spec->nofile > 1048576)
     return al_err(err, 0, "open files limit (--open-files, limits.openFiles) %lld is out of range (16 to 1048576)",
                   (long long)spec->nofile);
@@ -135,7 +140,8 @@ int al_spec_check(const airlock_spec *spec, bool need_command, airlock_error **e
       return al_err(err, 0, "bind source is empty");
     if (al_check_mount_target("bind", b->dst, err) < 0)
       return -1;
-    if ((spec->workspace && !spec->workspace_none && strcmp(b->dst, "/workspace") == 0) || (spec->output && strcmp(b->dst, "/output") == 0))
+    if ((spec->workspace && !spec->workspace_none && strcmp(b->dst, "/workspace") == 0) ||
+        (spec->output && strcmp(b->dst, "/output") == 0))
       return al_err(err, 0, "bind target '%s' is already used by --%s", b->dst, b->dst + 1);
     for (size_t j = 0; j < i; j++)
       if (strcmp(spec->binds[j].dst, b->dst) == 0)

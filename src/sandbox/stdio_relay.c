@@ -25,30 +25,30 @@
 
 #define OUT_BUF 65536
 #define IN_BUF 4096
-#define WRITE_CHUNK 4096   /* after POLLOUT a pipe takes this much without blocking */
-#define FINISH_MS 2000     /* the sandbox's last output, at most this long */
-#define BACKGROUND_MS 200  /* `fg` of a running job sends no SIGCONT: how soon raw mode follows it */
+#define WRITE_CHUNK 4096  /* after POLLOUT a pipe takes this much without blocking */
+#define FINISH_MS 2000    /* the sandbox's last output, at most this long */
+#define BACKGROUND_MS 200 /* `fg` of a running job sends no SIGCONT: how soon raw mode follows it */
 
 typedef struct chan {
-  int src, dst;            /* -1 when not (yet) there */
-  bool eof;                /* src ended */
-  bool dead;               /* dst failed: what comes is read and dropped */
+  int src, dst; /* -1 when not (yet) there */
+  bool eof;     /* src ended */
+  bool dead;    /* dst failed: what comes is read and dropped */
   size_t off, len, cap;
   char *buf;
 } chan;
 
 struct al_relay {
-  int term;                /* the caller's terminal: the first of 0, 1, 2 that is one; -1 for none */
-  bool keyboard;           /* stdin is that terminal: read in raw mode */
-  bool raw;                /* the terminal is in raw mode now */
-  struct termios saved;    /* its modes before */
-  int master;              /* the pty's master; -1 until init sends it */
-  bool background;         /* not in the terminal's foreground: the keyboard is not read, the modes are
+  int term;             /* the caller's terminal: the first of 0, 1, 2 that is one; -1 for none */
+  bool keyboard;        /* stdin is that terminal: read in raw mode */
+  bool raw;             /* the terminal is in raw mode now */
+  struct termios saved; /* its modes before */
+  int master;           /* the pty's master; -1 until init sends it */
+  bool background;      /* not in the terminal's foreground: the keyboard is not read, the modes are
                               left alone, and the foreground is looked for every BACKGROUND_MS */
-  bool done;               /* the sandbox is gone: the keyboard is not read any more */
+  bool done;            /* the sandbox is gone: the keyboard is not read any more */
   bool veof_sent;
-  chan in;                 /* stdin -> master */
-  chan out[2];             /* master or the stdout pipe -> its terminal; the stderr pipe -> 2 */
+  chan in;     /* stdin -> master */
+  chan out[2]; /* master or the stdout pipe -> its terminal; the stderr pipe -> 2 */
   struct {
     chan *c;
     bool read;
@@ -259,9 +259,7 @@ void al_relay_io(al_relay *r, const struct pollfd *fds, int n) {
   }
 }
 
-int al_relay_timeout_ms(const al_relay *r) {
-  return r->background && !r->done ? BACKGROUND_MS : -1;
-}
+int al_relay_timeout_ms(const al_relay *r) { return r->background && !r->done ? BACKGROUND_MS : -1; }
 
 void al_relay_signals(sigset_t *set) {
   static const int sigs[] = {SIGWINCH, SIGTSTP, SIGCONT, SIGTTIN, SIGTTOU, SIGPIPE};
@@ -273,9 +271,7 @@ void al_relay_signal(al_relay *r, int signo) {
   if (r == NULL)
     return;
   switch (signo) {
-  case SIGWINCH:
-    pass_window_size(r);
-    break;
+  case SIGWINCH: pass_window_size(r); break;
   case SIGTSTP:
     /* stop as the default action would, with the modes given back first */
     restore(r);
@@ -285,8 +281,7 @@ void al_relay_signal(al_relay *r, int signo) {
     enter_raw(r);
     pass_window_size(r);
     break;
-  default:
-    break; /* SIGTTIN, SIGTTOU, SIGPIPE: nothing to do */
+  default: break; /* SIGTTIN, SIGTTOU, SIGPIPE: nothing to do */
   }
 }
 

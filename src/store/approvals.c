@@ -74,13 +74,10 @@ static sqlite3_stmt *prep(al_approvals *s, const char *sql) {
   return st;
 }
 
-static void text(sqlite3_stmt *st, int i, const char *v) {
-  sqlite3_bind_text(st, i, v ? v : "", -1, SQLITE_TRANSIENT);
-}
+static void text(sqlite3_stmt *st, int i, const char *v) { sqlite3_bind_text(st, i, v ? v : "", -1, SQLITE_TRANSIENT); }
 
-int al_approvals_create(al_approvals *s, const char *tenant, const char *sandbox, const char *binding,
-                        int64_t now_ms, int64_t expires_ms, json_t *context, char id[AL_APPROVAL_ID_LEN + 1],
-                        airlock_error **err) {
+int al_approvals_create(al_approvals *s, const char *tenant, const char *sandbox, const char *binding, int64_t now_ms,
+                        int64_t expires_ms, json_t *context, char id[AL_APPROVAL_ID_LEN + 1], airlock_error **err) {
   unsigned char rnd[8];
   if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
     return al_err(err, errno, "approval id");
@@ -105,7 +102,8 @@ int al_approvals_create(al_approvals *s, const char *tenant, const char *sandbox
   return 0;
 }
 
-#define COLUMNS "id, tenant, sandbox, created_ms, expires_ms, state, context, answered_by, answered_ms, answer_reason, always"
+#define COLUMNS                                                                                                        \
+  "id, tenant, sandbox, created_ms, expires_ms, state, context, answered_by, answered_ms, answer_reason, always"
 
 static json_t *row_json(sqlite3_stmt *st) {
   json_t *o = json_loads((const char *)sqlite3_column_text(st, 6), 0, NULL);
@@ -264,8 +262,8 @@ int64_t al_approvals_next_expiry(al_approvals *s) {
   return sqlite3_column_int64(st, 0);
 }
 
-int al_approvals_consume(al_approvals *s, const char *id, const char *tenant, const char *sandbox,
-                         const char *binding, int64_t now_ms, char *why, size_t whylen) {
+int al_approvals_consume(al_approvals *s, const char *id, const char *tenant, const char *sandbox, const char *binding,
+                         int64_t now_ms, char *why, size_t whylen) {
   _cleanup_stmt_ sqlite3_stmt *get = prep(s, "SELECT tenant, sandbox, binding, state FROM approvals WHERE id = ?");
   if (!get) {
     snprintf(why, whylen, "approvals database: %s", sqlite3_errmsg(s->db));

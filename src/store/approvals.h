@@ -29,9 +29,8 @@ void al_approvals_close(al_approvals *s);
 /* A new pending approval.  context is the request as an approver sees it
  * (argv, command, cwd, env_keys, actions, dangerous, rule, exe, exe_sha256,
  * script, script_sha256); it is stored as given (borrowed). */
-int al_approvals_create(al_approvals *s, const char *tenant, const char *sandbox, const char *binding,
-                        int64_t now_ms, int64_t expires_ms, json_t *context, char id[AL_APPROVAL_ID_LEN + 1],
-                        airlock_error **err);
+int al_approvals_create(al_approvals *s, const char *tenant, const char *sandbox, const char *binding, int64_t now_ms,
+                        int64_t expires_ms, json_t *context, char id[AL_APPROVAL_ID_LEN + 1], airlock_error **err);
 
 /* How many approvals of the tenant are pending (-1 on a database error). */
 int64_t al_approvals_pending_count(al_approvals *s, const char *tenant);
@@ -45,8 +44,8 @@ json_t *al_approvals_list(al_approvals *s, const char *tenant, bool pending_only
 typedef enum {
   AL_ANSWER_OK,
   AL_ANSWER_NOT_FOUND,
-  AL_ANSWER_ALREADY,  /* answered before (or used) */
-  AL_ANSWER_EXPIRED,  /* its time ran out first */
+  AL_ANSWER_ALREADY, /* answered before (or used) */
+  AL_ANSWER_EXPIRED, /* its time ran out first */
   AL_ANSWER_ERROR,
 } al_answer_result;
 
@@ -67,8 +66,8 @@ int64_t al_approvals_next_expiry(al_approvals *s);
  * approved, unused, of the same tenant and sandbox, and bound to the same
  * hash.  It becomes "used" (one approval, one run).  0 on success, -1 with
  * the reason in why. */
-int al_approvals_consume(al_approvals *s, const char *id, const char *tenant, const char *sandbox,
-                         const char *binding, int64_t now_ms, char *why, size_t whylen);
+int al_approvals_consume(al_approvals *s, const char *id, const char *tenant, const char *sandbox, const char *binding,
+                         int64_t now_ms, char *why, size_t whylen);
 
 /* true when an "approve always" answer covers this binding for the tenant;
  * by (if not NULL) is who gave it. */

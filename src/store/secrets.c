@@ -42,22 +42,17 @@ struct al_secrets {
   char *key_path;     /* where the key came from, for messages */
 };
 
-static const char schema_sql[] =
-    "CREATE TABLE IF NOT EXISTS secrets ("
-    " name TEXT PRIMARY KEY,"
-    " version INTEGER NOT NULL,"
-    " nonce BLOB NOT NULL,"
-    " ciphertext BLOB NOT NULL,"
-    " created_at INTEGER NOT NULL,"
-    " updated_at INTEGER NOT NULL);";
+static const char schema_sql[] = "CREATE TABLE IF NOT EXISTS secrets ("
+                                 " name TEXT PRIMARY KEY,"
+                                 " version INTEGER NOT NULL,"
+                                 " nonce BLOB NOT NULL,"
+                                 " ciphertext BLOB NOT NULL,"
+                                 " created_at INTEGER NOT NULL,"
+                                 " updated_at INTEGER NOT NULL);";
 
-static int db_err(airlock_error **err, sqlite3 *db, const char *what) {
-  return al_sqlite_err(err, db, STORE, what);
-}
+static int db_err(airlock_error **err, sqlite3 *db, const char *what) { return al_sqlite_err(err, db, STORE, what); }
 
-static int exec_sql(sqlite3 *db, const char *sql, airlock_error **err) {
-  return al_sqlite_exec(db, STORE, sql, err);
-}
+static int exec_sql(sqlite3 *db, const char *sql, airlock_error **err) { return al_sqlite_exec(db, STORE, sql, err); }
 
 void *al_secret_alloc(size_t len) {
   if (sodium_init() < 0)
@@ -95,8 +90,7 @@ static int ensure_schema(sqlite3 *db, airlock_error **err) {
 
 static int set_wal(sqlite3 *db, airlock_error **err) {
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, NULL) != SQLITE_OK ||
-      sqlite3_step(st) != SQLITE_ROW)
+  if (sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW)
     return db_err(err, db, "cannot switch to WAL mode");
   const char *mode = (const char *)sqlite3_column_text(st, 0);
   if (mode == NULL || strcmp(mode, "wal") != 0)

@@ -13,9 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-void al_sqlite_finalizep(sqlite3_stmt **st) {
-  sqlite3_finalize(*st); /* harmless on NULL */
-}
+void al_sqlite_finalizep(sqlite3_stmt **st) { sqlite3_finalize(*st); /* harmless on NULL */ }
 
 int al_sqlite_check_file(const char *store, const char *path, bool create, bool *created, airlock_error **err) {
   if (created)

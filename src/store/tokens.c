@@ -38,16 +38,15 @@ struct al_token_store {
   EVP_MD_CTX *md_ctx;
 };
 
-static const char schema_sql[] =
-    "CREATE TABLE IF NOT EXISTS tokens ("
-    " name TEXT PRIMARY KEY,"
-    " hash TEXT UNIQUE NOT NULL,"
-    " created_at INTEGER,"
-    " revoked_at INTEGER NULL,"
-    " max_concurrent_execs INTEGER NULL,"
-    " max_memory_bytes INTEGER NULL,"
-    " max_cpus REAL NULL,"
-    " max_timeout_ms INTEGER NULL);";
+static const char schema_sql[] = "CREATE TABLE IF NOT EXISTS tokens ("
+                                 " name TEXT PRIMARY KEY,"
+                                 " hash TEXT UNIQUE NOT NULL,"
+                                 " created_at INTEGER,"
+                                 " revoked_at INTEGER NULL,"
+                                 " max_concurrent_execs INTEGER NULL,"
+                                 " max_memory_bytes INTEGER NULL,"
+                                 " max_cpus REAL NULL,"
+                                 " max_timeout_ms INTEGER NULL);";
 
 #define INFO_COLUMNS "name, created_at, revoked_at, max_concurrent_execs, max_memory_bytes, max_cpus, max_timeout_ms"
 
@@ -55,20 +54,15 @@ static const char verify_sql[] = "SELECT " INFO_COLUMNS " FROM tokens WHERE hash
 
 #define STORE "token database"
 
-static int db_err(airlock_error **err, sqlite3 *db, const char *what) {
-  return al_sqlite_err(err, db, STORE, what);
-}
+static int db_err(airlock_error **err, sqlite3 *db, const char *what) { return al_sqlite_err(err, db, STORE, what); }
 
-static int exec_sql(sqlite3 *db, const char *sql, airlock_error **err) {
-  return al_sqlite_exec(db, STORE, sql, err);
-}
+static int exec_sql(sqlite3 *db, const char *sql, airlock_error **err) { return al_sqlite_exec(db, STORE, sql, err); }
 
 /* --- the database file -------------------------------------------------- */
 
 static int set_wal(sqlite3 *db, airlock_error **err) {
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, NULL) != SQLITE_OK ||
-      sqlite3_step(st) != SQLITE_ROW)
+  if (sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW)
     return db_err(err, db, "cannot switch to WAL mode");
   const char *mode = (const char *)sqlite3_column_text(st, 0);
   if (mode == NULL || strcmp(mode, "wal") != 0)
@@ -184,8 +178,7 @@ static bool token_well_formed(const char *token) {
 static int hash_hex(al_token_store *s, const char *token, char hex[HASH_HEX_LEN + 1]) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int md_len = 0;
-  if (EVP_DigestInit_ex2(s->md_ctx, s->sha256, NULL) != 1 ||
-      EVP_DigestUpdate(s->md_ctx, token, strlen(token)) != 1 ||
+  if (EVP_DigestInit_ex2(s->md_ctx, s->sha256, NULL) != 1 || EVP_DigestUpdate(s->md_ctx, token, strlen(token)) != 1 ||
       EVP_DigestFinal_ex(s->md_ctx, md, &md_len) != 1 || md_len * 2 != HASH_HEX_LEN)
     return -1;
   static const char digits[] = "0123456789abcdef";
@@ -328,8 +321,7 @@ int al_token_create(al_token_store *s, const char *name, const al_token_limits *
       sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL)) != SQLITE_OK ||
       bind_limit_int(st, 4, limits->max_concurrent_execs) != SQLITE_OK ||
       bind_limit_int(st, 5, limits->max_memory_bytes) != SQLITE_OK ||
-      (limits->max_cpus > 0 ? sqlite3_bind_double(st, 6, limits->max_cpus) : sqlite3_bind_null(st, 6)) !=
-          SQLITE_OK ||
+      (limits->max_cpus > 0 ? sqlite3_bind_double(st, 6, limits->max_cpus) : sqlite3_bind_null(st, 6)) != SQLITE_OK ||
       bind_limit_int(st, 7, limits->max_timeout_ms) != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE) {
     db_err(err, s->db, "cannot store the token");
     al_sqlite_rollback_if_open(s->db);
@@ -347,8 +339,8 @@ int al_token_revoke(al_token_store *s, const char *name, airlock_error **err) {
   if (!al_token_name_valid(name))
     return al_err(err, 0, "invalid token name '%s'", name ? name : "");
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(s->db, "UPDATE tokens SET revoked_at = ?1 WHERE name = ?2 AND revoked_at IS NULL", -1,
-                         &st, NULL) != SQLITE_OK ||
+  if (sqlite3_prepare_v2(s->db, "UPDATE tokens SET revoked_at = ?1 WHERE name = ?2 AND revoked_at IS NULL", -1, &st,
+                         NULL) != SQLITE_OK ||
       sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL)) != SQLITE_OK ||
       sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC) != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE)
     return db_err(err, s->db, "cannot revoke the token");

@@ -35,9 +35,7 @@ __attribute__((format(printf, 3, 4))) static void check(const char *name, int ok
   printf("\n");
 }
 
-static const char *msg(const airlock_error *e) {
-  return e && e->msg ? e->msg : "(no error)";
-}
+static const char *msg(const airlock_error *e) { return e && e->msg ? e->msg : "(no error)"; }
 
 /* The body of the last request the mock saw (NULL: none since forget()). */
 static json_t *last_body(void) {
@@ -46,9 +44,7 @@ static json_t *last_body(void) {
   json_decref(rec);
   return body;
 }
-static void forget(void) {
-  remove(record_path);
-}
+static void forget(void) { remove(record_path); }
 
 typedef struct counter {
   int calls;
@@ -100,17 +96,19 @@ static void test_refusal_fields_and_reuse(airlock_client *c) {
             res.retry_after_s == 7,
         "status %ld code %s retry %ld", res.http_status, res.http_error_code ? res.http_error_code : "-",
         res.retry_after_s);
-  check("429: message", err && strncmp(err->msg, "node refused the request (429 over_capacity): ", 46) == 0 &&
-                            strstr(err->msg, "retry after 7 s"), "%s", msg(err));
+  check("429: message",
+        err && strncmp(err->msg, "node refused the request (429 over_capacity): ", 46) == 0 &&
+            strstr(err->msg, "retry after 7 s"),
+        "%s", msg(err));
   airlock_error_free(&err);
   airlock_exec_result_clear(&res);
 
   char *echo[] = {"echo", "again", NULL};
   req = (airlock_exec_request){.argv = echo};
   rc = airlock_client_exec(c, &req, NULL, NULL, &res, &err);
-  check("the client works after a refusal", rc == 0 && res.exit_code == 0 && res.stdout_len == 6 &&
-                                                memcmp(res.stdout_data, "again\n", 6) == 0 &&
-                                                res.http_status == 200 && res.retry_after_s == -1,
+  check("the client works after a refusal",
+        rc == 0 && res.exit_code == 0 && res.stdout_len == 6 && memcmp(res.stdout_data, "again\n", 6) == 0 &&
+            res.http_status == 200 && res.retry_after_s == -1,
         "rc %d: %s", rc, msg(err));
   airlock_error_free(&err);
   airlock_exec_result_clear(&res);
@@ -170,8 +168,9 @@ static void test_capture(airlock_client *c) {
             res.stdout_data[5] == '\0',
         "rc %d truncated %d len %zu: %s", rc, res.truncated, res.stdout_len, msg(err));
   json_t *body = last_body();
-  check("max_output_bytes sent, no stream", json_integer_value(json_object_get(body, "max_output_bytes")) == 5 &&
-                                              json_object_get(body, "stream") == NULL, "body differs");
+  check("max_output_bytes sent, no stream",
+        json_integer_value(json_object_get(body, "max_output_bytes")) == 5 && json_object_get(body, "stream") == NULL,
+        "body differs");
   json_decref(body);
   airlock_error_free(&err);
   airlock_exec_result_clear(&res);
@@ -181,9 +180,10 @@ static void test_capture(airlock_client *c) {
   rc = airlock_client_exec(c, &req, NULL, NULL, &res, &err);
   check("captured output keeps NULs", rc == 0 && res.stdout_len == 4 && memcmp(res.stdout_data, "a\0b\n", 4) == 0,
         "rc %d len %zu: %s", rc, res.stdout_len, msg(err));
-  check("result fields", res.exec_id && strncmp(res.exec_id, "ex_mock", 7) == 0 && res.success &&
-                             res.wall_ms == 12 && res.cpu_user_ms == 3 && res.cpu_sys_ms == 2 &&
-                             res.max_rss_kb == 1460 && res.error == NULL && res.signal == 0,
+  check("result fields",
+        res.exec_id && strncmp(res.exec_id, "ex_mock", 7) == 0 && res.success && res.wall_ms == 12 &&
+            res.cpu_user_ms == 3 && res.cpu_sys_ms == 2 && res.max_rss_kb == 1460 && res.error == NULL &&
+            res.signal == 0,
         "exec_id %s", res.exec_id ? res.exec_id : "-");
   airlock_error_free(&err);
   airlock_exec_result_clear(&res);
@@ -202,8 +202,9 @@ static void test_stream(airlock_client *c) {
             res.exec_id && strncmp(res.exec_id, "ex_mock", 7) == 0,
         "rc %d code %d calls %d: %s", rc, res.exit_code, n.calls, msg(err));
   json_t *body = last_body();
-  check("detach_on_disconnect and stream sent", json_is_true(json_object_get(body, "detach_on_disconnect")) &&
-                                                  json_is_true(json_object_get(body, "stream")), "body differs");
+  check("detach_on_disconnect and stream sent",
+        json_is_true(json_object_get(body, "detach_on_disconnect")) && json_is_true(json_object_get(body, "stream")),
+        "body differs");
   json_decref(body);
   airlock_error_free(&err);
   airlock_exec_result_clear(&res);
@@ -261,8 +262,8 @@ static void test_request_validation(airlock_client *c) {
     json_t *body = last_body();
     char name[160];
     snprintf(name, sizeof(name), "refused before sending: %s", cases[i].name);
-    check(name, rc == -1 && body == NULL && strstr(msg(err), cases[i].want) && res.http_status == 0,
-          "rc %d: %s", rc, msg(err));
+    check(name, rc == -1 && body == NULL && strstr(msg(err), cases[i].want) && res.http_status == 0, "rc %d: %s", rc,
+          msg(err));
     json_decref(body);
     airlock_error_free(&err);
     airlock_exec_result_clear(&res);
@@ -275,8 +276,9 @@ static void test_requests_and_sandboxes(airlock_client *c) {
   char *resp = NULL;
   size_t len = 0;
   int rc = airlock_client_request(c, "GET", "/v1/health", NULL, 0, &status, &resp, &len, &err);
-  check("request: GET /v1/health", rc == 0 && status == 200 && resp && strlen(resp) == len &&
-                                       strstr(resp, "\"status\": \"ok\""), "rc %d status %ld: %s", rc, status, msg(err));
+  check("request: GET /v1/health",
+        rc == 0 && status == 200 && resp && strlen(resp) == len && strstr(resp, "\"status\": \"ok\""),
+        "rc %d status %ld: %s", rc, status, msg(err));
   free(resp);
   airlock_error_free(&err);
 
@@ -300,7 +302,8 @@ static void test_requests_and_sandboxes(airlock_client *c) {
   char *id = NULL;
   rc = airlock_client_sandbox_create(c, "{\"bogus\": 1}", &id, &err);
   check("sandbox_create: the node's 400 explained",
-        rc == -1 && id == NULL && strstr(msg(err), "cannot create a sandbox: node refused the request (400 bad_request)"),
+        rc == -1 && id == NULL &&
+            strstr(msg(err), "cannot create a sandbox: node refused the request (400 bad_request)"),
         "%s", msg(err));
   airlock_error_free(&err);
 
@@ -320,8 +323,8 @@ static void test_requests_and_sandboxes(airlock_client *c) {
     airlock_error_free(&err);
     rc = airlock_client_sandbox_destroy(c, id, &err);
     check("sandbox_destroy twice: 404 explained",
-          rc == -1 && strstr(msg(err), "cannot destroy sandbox 'sb_mock") && strstr(msg(err), "(404 not_found)"),
-          "%s", msg(err));
+          rc == -1 && strstr(msg(err), "cannot destroy sandbox 'sb_mock") && strstr(msg(err), "(404 not_found)"), "%s",
+          msg(err));
     airlock_error_free(&err);
     free(id);
   }

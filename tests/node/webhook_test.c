@@ -61,13 +61,13 @@ int main(int argc, char **argv) {
   long count = 1, pause_ms = 0, wait_ms = 30000;
   bool wait = true;
   static const struct option opts[] = {
-      {"url", required_argument, NULL, 'u'},         {"secret-file", required_argument, NULL, 's'},
-      {"ca-file", required_argument, NULL, 'c'},     {"timeout-ms", required_argument, NULL, 't'},
-      {"attempts", required_argument, NULL, 'a'},    {"type", required_argument, NULL, 'y'},
-      {"payload", required_argument, NULL, 'p'},     {"count", required_argument, NULL, 'n'},
+      {"url", required_argument, NULL, 'u'},           {"secret-file", required_argument, NULL, 's'},
+      {"ca-file", required_argument, NULL, 'c'},       {"timeout-ms", required_argument, NULL, 't'},
+      {"attempts", required_argument, NULL, 'a'},      {"type", required_argument, NULL, 'y'},
+      {"payload", required_argument, NULL, 'p'},       {"count", required_argument, NULL, 'n'},
       {"first-payload", required_argument, NULL, 'f'}, {"pause-ms", required_argument, NULL, 'P'},
-      {"wait-ms", required_argument, NULL, 'w'},     {"no-wait", no_argument, NULL, 'W'},
-      {"sign", required_argument, NULL, 'S'},        {NULL, 0, NULL, 0},
+      {"wait-ms", required_argument, NULL, 'w'},       {"no-wait", no_argument, NULL, 'W'},
+      {"sign", required_argument, NULL, 'S'},          {NULL, 0, NULL, 0},
   };
   for (int o; (o = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
     switch (o) {

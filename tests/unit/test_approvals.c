@@ -212,8 +212,9 @@ static void test_file_mode(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_answers), cmocka_unit_test(test_expiry), cmocka_unit_test(test_consume),
-      cmocka_unit_test(test_always_survives_reopen), cmocka_unit_test(test_file_mode),
+      cmocka_unit_test(test_answers),   cmocka_unit_test(test_expiry),
+      cmocka_unit_test(test_consume),   cmocka_unit_test(test_always_survives_reopen),
+      cmocka_unit_test(test_file_mode),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -79,11 +79,11 @@ static al_audit *open_audit(fixture *f) {
 static json_t *record(int i, int64_t ts_ms) {
   static const char *const tenants[] = {"alice", "bob", "carol"};
   static const char *const decisions[] = {"allow", "deny", "approval_required", "approved"};
-  json_t *rec = json_pack("{s:s, s:s, s:s, s:[s, s, s], s:[s], s:s, s:i, s:i}", "kind",
-                          i % 2 ? "exec.result" : "exec.request", "tenant", tenants[i % 3], "exec_id",
-                          "ex_1234", "argv", "sh", "-c", i % 5 == 0 ? "rm -rf /tmp/x" : "make test", "actions",
-                          i % 5 == 0 ? "file_delete" : "code_exec", "decision", decisions[i % 4], "exit_code", i % 7,
-                          "duration_ms", 10 + i);
+  json_t *rec =
+      json_pack("{s:s, s:s, s:s, s:[s, s, s], s:[s], s:s, s:i, s:i}", "kind", i % 2 ? "exec.result" : "exec.request",
+                "tenant", tenants[i % 3], "exec_id", "ex_1234", "argv", "sh", "-c",
+                i % 5 == 0 ? "rm -rf /tmp/x" : "make test", "actions", i % 5 == 0 ? "file_delete" : "code_exec",
+                "decision", decisions[i % 4], "exit_code", i % 7, "duration_ms", 10 + i);
   assert_non_null(rec);
   if (ts_ms > 0)
     json_object_set_new(rec, "ts_ms", json_integer(ts_ms));
@@ -395,14 +395,18 @@ static void test_tamper_insert(void **state) {
   open_audit(f);
   append_n(f, 10, 0);
   /* a forged record after the last one */
-  sql(f, "INSERT INTO records (seq, ts_ms, kind, body, hash) VALUES (11, 1, 'exec.request',"
-         " '{\"kind\":\"exec.request\",\"seq\":11,\"ts_ms\":1}', '%064d')", 0);
+  sql(f,
+      "INSERT INTO records (seq, ts_ms, kind, body, hash) VALUES (11, 1, 'exec.request',"
+      " '{\"kind\":\"exec.request\",\"seq\":11,\"ts_ms\":1}', '%064d')",
+      0);
   expect_tampered(f, AL_AUDIT_HASH_MISMATCH, 11);
   sql(f, "DELETE FROM records WHERE seq = 11");
   /* one slipped in at 6, the later ones shifted up */
-  sql(f, "UPDATE records SET seq = -seq WHERE seq >= 6; UPDATE records SET seq = 1 - seq WHERE seq < 0;"
-         "INSERT INTO records (seq, ts_ms, kind, body, hash) VALUES (6, 1, 'exec.request',"
-         " '{\"kind\":\"exec.request\",\"seq\":6,\"ts_ms\":1}', '%064d')", 0);
+  sql(f,
+      "UPDATE records SET seq = -seq WHERE seq >= 6; UPDATE records SET seq = 1 - seq WHERE seq < 0;"
+      "INSERT INTO records (seq, ts_ms, kind, body, hash) VALUES (6, 1, 'exec.request',"
+      " '{\"kind\":\"exec.request\",\"seq\":6,\"ts_ms\":1}', '%064d')",
+      0);
   expect_tampered(f, AL_AUDIT_HASH_MISMATCH, 6);
   /* and chained properly to record 5: the shifted record 7 gives it away */
   char h5[65], h6[65];
@@ -608,8 +612,10 @@ static void test_prune_anchor_moved(void **state) {
   /* hide 4 and 5 the way a prune would, without a prune record */
   char h5[65];
   stored_hash(f, 5, h5);
-  sql(f, "DELETE FROM records WHERE seq <= 5; UPDATE meta SET value = 5 WHERE key = 'anchor_seq';"
-         "UPDATE meta SET value = '%s' WHERE key = 'anchor_hash'", h5);
+  sql(f,
+      "DELETE FROM records WHERE seq <= 5; UPDATE meta SET value = 5 WHERE key = 'anchor_seq';"
+      "UPDATE meta SET value = '%s' WHERE key = 'anchor_hash'",
+      h5);
   expect_tampered(f, AL_AUDIT_ANCHOR, 4);
 }
 

@@ -66,10 +66,16 @@ static bool hits(const al_catalogue *cat, const char *s, const char *id) {
   return r;
 }
 
-#define HIT(cat, s, id) \
-  do { if (!hits(cat, s, id)) fail_msg("'%s' should match %s", s, id); } while (0)
-#define MISS(cat, s, id) \
-  do { if (hits(cat, s, id)) fail_msg("'%s' should not match %s", s, id); } while (0)
+#define HIT(cat, s, id)                                                                                                \
+  do {                                                                                                                 \
+    if (!hits(cat, s, id))                                                                                             \
+      fail_msg("'%s' should match %s", s, id);                                                                         \
+  } while (0)
+#define MISS(cat, s, id)                                                                                               \
+  do {                                                                                                                 \
+    if (hits(cat, s, id))                                                                                              \
+      fail_msg("'%s' should not match %s", s, id);                                                                     \
+  } while (0)
 
 /* a catalogue with one pattern "p" whose match is the given object */
 static al_catalogue *one_pattern(const char *match) {
@@ -86,8 +92,8 @@ static al_catalogue *one_pattern(const char *match) {
 
 static void test_action_names(void **state) {
   (void)state;
-  const char *names[] = {"code_exec", "system_command", "file_read", "file_write",
-                         "file_delete", "http_get", "http_post", "ssh_exec"};
+  const char *names[] = {"code_exec",   "system_command", "file_read", "file_write",
+                         "file_delete", "http_get",       "http_post", "ssh_exec"};
   assert_int_equal(AL_ACTION_COUNT, 8);
   for (int i = 0; i < AL_ACTION_COUNT; i++) {
     assert_string_equal(al_action_name((al_action)i), names[i]);
@@ -143,8 +149,9 @@ static void test_globs(void **state) {
 
 /* --- loading ----------------------------------------------------------------------- */
 
-#define PAT(match) "{\"patterns\": [{\"id\": \"x-1\", \"description\": \"d\", \"severity\": \"high\", " \
-                   "\"action\": \"file_read\", \"match\": " match "}]}"
+#define PAT(match)                                                                                                     \
+  "{\"patterns\": [{\"id\": \"x-1\", \"description\": \"d\", \"severity\": \"high\", "                                 \
+  "\"action\": \"file_read\", \"match\": " match "}]}"
 
 static void test_load_errors(void **state) {
   (void)state;
@@ -175,16 +182,19 @@ static void test_load_errors(void **state) {
              "pattern 'a': description: missing");
   load_fails("{\"patterns\": [{\"description\": \"d\"}]}", "pattern 0: id: missing");
   load_fails("{\"patterns\": [{\"id\": \"Bad Id\"}]}", "pattern 0: id: must be");
-  load_fails("{\"patterns\": [" "{\"id\": \"a\", \"description\": \"d\", \"severity\": \"high\", \"action\": \"file_read\", "
-             "\"match\": {\"arg\": [\"x\"]}}, {\"id\": \"a\", \"description\": \"d\", \"severity\": \"high\", \"action\": "
-             "\"file_read\", \"match\": {\"arg\": [\"x\"]}}]}",
-             "pattern 'a': id: duplicate id");
+  load_fails(
+      "{\"patterns\": ["
+      "{\"id\": \"a\", \"description\": \"d\", \"severity\": \"high\", \"action\": \"file_read\", "
+      "\"match\": {\"arg\": [\"x\"]}}, {\"id\": \"a\", \"description\": \"d\", \"severity\": \"high\", \"action\": "
+      "\"file_read\", \"match\": {\"arg\": [\"x\"]}}]}",
+      "pattern 'a': id: duplicate id");
   load_fails("{\"commands\": [{\"names\": [\"rm\"], \"action\": \"file_delete\", \"paths\": \"burn\"}]}",
              "command entry 0 (rm): paths: must be");
   load_fails("{\"commands\": [{\"names\": [\"rm\"]}]}", "command entry 0 (rm): action: missing");
-  load_fails("{\"commands\": [{\"names\": [\"rm\"], \"action\": \"file_delete\", \"when\": [{\"match\": {\"flagz\": 1}, "
-             "\"action\": \"file_read\"}]}]}",
-             "command entry 0 (rm): when[0].match.flagz: unknown key");
+  load_fails(
+      "{\"commands\": [{\"names\": [\"rm\"], \"action\": \"file_delete\", \"when\": [{\"match\": {\"flagz\": 1}, "
+      "\"action\": \"file_read\"}]}]}",
+      "command entry 0 (rm): when[0].match.flagz: unknown key");
   load_fails("{\"sets\": {\"s\": [\"@t\"]}}", "sets cannot include sets");
   load_fails("{\"disable\": [\"nope\"]}", "disable: no pattern with id 'nope'");
   /* files */
@@ -202,12 +212,13 @@ static void test_merge(void **state) {
   HIT(cat, "cat /secret", "x-1");
   airlock_error *err = NULL;
   /* a user file: replaces x-1, adds y, changes what cat does */
-  const char *user = "{\"patterns\": ["
-                     "{\"id\": \"x-1\", \"description\": \"new\", \"severity\": \"critical\", \"action\": \"file_read\", "
-                     "\"match\": {\"command\": [\"cat\"], \"path\": [\"/other\"]}},"
-                     "{\"id\": \"y\", \"description\": \"d\", \"severity\": \"high\", \"action\": \"file_read\", "
-                     "\"match\": {\"command\": [\"tac\"]}}],"
-                     " \"commands\": [{\"names\": [\"cat\"], \"action\": \"file_write\"}]}";
+  const char *user =
+      "{\"patterns\": ["
+      "{\"id\": \"x-1\", \"description\": \"new\", \"severity\": \"critical\", \"action\": \"file_read\", "
+      "\"match\": {\"command\": [\"cat\"], \"path\": [\"/other\"]}},"
+      "{\"id\": \"y\", \"description\": \"d\", \"severity\": \"high\", \"action\": \"file_read\", "
+      "\"match\": {\"command\": [\"tac\"]}}],"
+      " \"commands\": [{\"names\": [\"cat\"], \"action\": \"file_write\"}]}";
   assert_int_equal(al_catalogue_add_json(cat, user, strlen(user), "user.json", &err), 0);
   assert_int_equal(al_catalogue_size(cat), 2);
   MISS(cat, "cat /secret", "x-1");
@@ -241,7 +252,7 @@ static void test_merge(void **state) {
 static void test_match_command_and_flags(void **state) {
   (void)state;
   al_catalogue *cat = one_pattern("{\"command\": [\"rm\"], \"flags\": [\"-r|-R|--recursive\", \"-f|--force\"]}");
-  const char *yes[] = {"rm -rf x", "rm -fr x", "rm -r -f x", "rm -f -R x", "rm --recursive --force x",
+  const char *yes[] = {"rm -rf x",           "rm -fr x",      "rm -r -f x",    "rm -f -R x", "rm --recursive --force x",
                        "rm -v --force -r x", "/bin/rm -rf x", "sudo rm -rf x", "rm x -rf"};
   for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
     HIT(cat, yes[i], "p");
@@ -312,14 +323,25 @@ static void test_match_args_and_options(void **state) {
 
 static void test_match_paths(void **state) {
   (void)state;
-  al_catalogue *cat = one_pattern("{\"command\": [\"rm\"], \"path\": [\"@top\", \"~/.ssh/**\", \"!~/.ssh/known_hosts\"]}");
-  const char *yes[] = {"rm -rf /", "rm /etc", "rm //", "rm /etc/", "rm /tmp/../etc", "rm '/'",
-                       "rm ~/.ssh/id_rsa", "rm $HOME/.ssh", "rm /root/.ssh/x", "rm /home/bob/.ssh/x",
-                       "cd /tmp && cd .. && rm etc", "cd / ; rm etc", "cd ~/.ssh && rm config"};
+  al_catalogue *cat =
+      one_pattern("{\"command\": [\"rm\"], \"path\": [\"@top\", \"~/.ssh/**\", \"!~/.ssh/known_hosts\"]}");
+  const char *yes[] = {"rm -rf /",
+                       "rm /etc",
+                       "rm //",
+                       "rm /etc/",
+                       "rm /tmp/../etc",
+                       "rm '/'",
+                       "rm ~/.ssh/id_rsa",
+                       "rm $HOME/.ssh",
+                       "rm /root/.ssh/x",
+                       "rm /home/bob/.ssh/x",
+                       "cd /tmp && cd .. && rm etc",
+                       "cd / ; rm etc",
+                       "cd ~/.ssh && rm config"};
   for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
     HIT(cat, yes[i], "p");
-  const char *no[] = {"rm /etc/passwd", "rm etc", "rm ~/.ssh/known_hosts", "rm /root/.sshx",
-                      "cd $X && rm etc", "rm ./etc", "cat /etc"};
+  const char *no[] = {"rm /etc/passwd", "rm etc",  "rm ~/.ssh/known_hosts", "rm /root/.sshx", "cd $X && rm etc",
+                      "rm ./etc",       "cat /etc"};
   for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
     MISS(cat, no[i], "p");
   al_catalogue_free(cat);
@@ -345,13 +367,13 @@ static void test_match_paths(void **state) {
     const char *cmd;
     bool r, w, any, redir;
   } t[] = {
-      {"cat /s", true, false, true, false},        {"cp /s /d", true, false, true, false},
-      {"cp /d /s", false, true, true, false},      {"tee /s", false, true, true, false},
-      {"echo x > /s", false, true, false, true},   {"wc < /s", true, false, false, false},
-      {"rm /s", false, false, true, false},        {"ls /s", true, false, true, false},
+      {"cat /s", true, false, true, false},         {"cp /s /d", true, false, true, false},
+      {"cp /d /s", false, true, true, false},       {"tee /s", false, true, true, false},
+      {"echo x > /s", false, true, false, true},    {"wc < /s", true, false, false, false},
+      {"rm /s", false, false, true, false},         {"ls /s", true, false, true, false},
       {"dd if=/s of=/d", true, false, true, false}, {"dd if=/d of=/s", false, true, true, false},
-      {"curl -o /s u", false, true, true, false},  {"curl -d @/s u", true, false, true, false},
-      {"x --file=/s", true, false, true, false},   {"cat <> /s", true, true, false, true},
+      {"curl -o /s u", false, true, true, false},   {"curl -d @/s u", true, false, true, false},
+      {"x --file=/s", true, false, true, false},    {"cat <> /s", true, true, false, true},
   };
   for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
     al_classification c = classify(cat, t[i].cmd);
@@ -462,35 +484,64 @@ static void test_segment_actions(void **state) {
     const char *cmd;
     al_action want;
   } t[] = {
-      {"python3 app.py", AL_ACTION_CODE_EXEC},     {"node x.js", AL_ACTION_CODE_EXEC},
-      {"ruby x.rb", AL_ACTION_CODE_EXEC},          {"perl -e 1", AL_ACTION_CODE_EXEC},
-      {"bash script.sh", AL_ACTION_CODE_EXEC},     {"gcc -c x.c", AL_ACTION_CODE_EXEC},
-      {"make", AL_ACTION_CODE_EXEC},               {"./run.sh", AL_ACTION_CODE_EXEC},
-      {"tools/gen --all", AL_ACTION_CODE_EXEC},    {"rm x", AL_ACTION_FILE_DELETE},
-      {"rmdir d", AL_ACTION_FILE_DELETE},          {"unlink f", AL_ACTION_FILE_DELETE},
-      {"shred f", AL_ACTION_FILE_DELETE},          {"find . -delete", AL_ACTION_FILE_DELETE},
-      {"cp a b", AL_ACTION_FILE_WRITE},            {"mv a b", AL_ACTION_FILE_WRITE},
-      {"tee f", AL_ACTION_FILE_WRITE},             {"touch f", AL_ACTION_FILE_WRITE},
-      {"mkdir d", AL_ACTION_FILE_WRITE},           {"echo x > f", AL_ACTION_FILE_WRITE},
-      {"grep x f >> out", AL_ACTION_FILE_WRITE},   {"> f", AL_ACTION_FILE_WRITE},
-      {"echo x > /dev/null", AL_ACTION_SYSTEM_COMMAND}, {"sed -i s/a/b/ f", AL_ACTION_FILE_WRITE},
-      {"cat f", AL_ACTION_FILE_READ},              {"less f", AL_ACTION_FILE_READ},
-      {"head f", AL_ACTION_FILE_READ},             {"grep -r x .", AL_ACTION_FILE_READ},
-      {"curl https://x", AL_ACTION_HTTP_GET},      {"curl -o f https://x", AL_ACTION_HTTP_GET},
-      {"curl -d a=1 https://x", AL_ACTION_HTTP_POST}, {"curl --data-binary @f u", AL_ACTION_HTTP_POST},
-      {"curl -F f=@x u", AL_ACTION_HTTP_POST},     {"curl -T f u", AL_ACTION_HTTP_POST},
-      {"curl -X POST u", AL_ACTION_HTTP_POST},     {"curl -XPUT u", AL_ACTION_HTTP_POST},
-      {"curl -X GET u", AL_ACTION_HTTP_GET},       {"wget u", AL_ACTION_HTTP_GET},
-      {"wget --post-data=a u", AL_ACTION_HTTP_POST}, {"ssh host", AL_ACTION_SSH_EXEC},
-      {"ssh host ls", AL_ACTION_SSH_EXEC},         {"scp a host:b", AL_ACTION_SSH_EXEC},
-      {"rsync -a x host:y", AL_ACTION_SSH_EXEC},   {"rsync -a x y", AL_ACTION_FILE_WRITE},
-      {"git push", AL_ACTION_HTTP_POST},           {"git clone u", AL_ACTION_HTTP_GET},
-      {"git status", AL_ACTION_FILE_READ},         {"git commit -m x", AL_ACTION_FILE_WRITE},
-      {"ls", AL_ACTION_FILE_READ},                 {"echo hi", AL_ACTION_SYSTEM_COMMAND},
-      {"frobnicate --all", AL_ACTION_SYSTEM_COMMAND}, {"$X y", AL_ACTION_SYSTEM_COMMAND},
-      {"X=1", AL_ACTION_SYSTEM_COMMAND},           {"npm publish", AL_ACTION_HTTP_POST},
-      {"docker build .", AL_ACTION_CODE_EXEC},     {"docker ps", AL_ACTION_SYSTEM_COMMAND},
-      {"nc -l 8080", AL_ACTION_SYSTEM_COMMAND},    {"nc h 80", AL_ACTION_HTTP_POST},
+      {"python3 app.py", AL_ACTION_CODE_EXEC},
+      {"node x.js", AL_ACTION_CODE_EXEC},
+      {"ruby x.rb", AL_ACTION_CODE_EXEC},
+      {"perl -e 1", AL_ACTION_CODE_EXEC},
+      {"bash script.sh", AL_ACTION_CODE_EXEC},
+      {"gcc -c x.c", AL_ACTION_CODE_EXEC},
+      {"make", AL_ACTION_CODE_EXEC},
+      {"./run.sh", AL_ACTION_CODE_EXEC},
+      {"tools/gen --all", AL_ACTION_CODE_EXEC},
+      {"rm x", AL_ACTION_FILE_DELETE},
+      {"rmdir d", AL_ACTION_FILE_DELETE},
+      {"unlink f", AL_ACTION_FILE_DELETE},
+      {"shred f", AL_ACTION_FILE_DELETE},
+      {"find . -delete", AL_ACTION_FILE_DELETE},
+      {"cp a b", AL_ACTION_FILE_WRITE},
+      {"mv a b", AL_ACTION_FILE_WRITE},
+      {"tee f", AL_ACTION_FILE_WRITE},
+      {"touch f", AL_ACTION_FILE_WRITE},
+      {"mkdir d", AL_ACTION_FILE_WRITE},
+      {"echo x > f", AL_ACTION_FILE_WRITE},
+      {"grep x f >> out", AL_ACTION_FILE_WRITE},
+      {"> f", AL_ACTION_FILE_WRITE},
+      {"echo x > /dev/null", AL_ACTION_SYSTEM_COMMAND},
+      {"sed -i s/a/b/ f", AL_ACTION_FILE_WRITE},
+      {"cat f", AL_ACTION_FILE_READ},
+      {"less f", AL_ACTION_FILE_READ},
+      {"head f", AL_ACTION_FILE_READ},
+      {"grep -r x .", AL_ACTION_FILE_READ},
+      {"curl https://x", AL_ACTION_HTTP_GET},
+      {"curl -o f https://x", AL_ACTION_HTTP_GET},
+      {"curl -d a=1 https://x", AL_ACTION_HTTP_POST},
+      {"curl --data-binary @f u", AL_ACTION_HTTP_POST},
+      {"curl -F f=@x u", AL_ACTION_HTTP_POST},
+      {"curl -T f u", AL_ACTION_HTTP_POST},
+      {"curl -X POST u", AL_ACTION_HTTP_POST},
+      {"curl -XPUT u", AL_ACTION_HTTP_POST},
+      {"curl -X GET u", AL_ACTION_HTTP_GET},
+      {"wget u", AL_ACTION_HTTP_GET},
+      {"wget --post-data=a u", AL_ACTION_HTTP_POST},
+      {"ssh host", AL_ACTION_SSH_EXEC},
+      {"ssh host ls", AL_ACTION_SSH_EXEC},
+      {"scp a host:b", AL_ACTION_SSH_EXEC},
+      {"rsync -a x host:y", AL_ACTION_SSH_EXEC},
+      {"rsync -a x y", AL_ACTION_FILE_WRITE},
+      {"git push", AL_ACTION_HTTP_POST},
+      {"git clone u", AL_ACTION_HTTP_GET},
+      {"git status", AL_ACTION_FILE_READ},
+      {"git commit -m x", AL_ACTION_FILE_WRITE},
+      {"ls", AL_ACTION_FILE_READ},
+      {"echo hi", AL_ACTION_SYSTEM_COMMAND},
+      {"frobnicate --all", AL_ACTION_SYSTEM_COMMAND},
+      {"$X y", AL_ACTION_SYSTEM_COMMAND},
+      {"X=1", AL_ACTION_SYSTEM_COMMAND},
+      {"npm publish", AL_ACTION_HTTP_POST},
+      {"docker build .", AL_ACTION_CODE_EXEC},
+      {"docker ps", AL_ACTION_SYSTEM_COMMAND},
+      {"nc -l 8080", AL_ACTION_SYSTEM_COMMAND},
+      {"nc h 80", AL_ACTION_HTTP_POST},
   };
   for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
     al_classification c = classify(cat, t[i].cmd);
@@ -508,7 +559,8 @@ static void test_unknown_commands_quiet(void **state) {
   airlock_error *err = NULL;
   if (al_catalogue_load(CATALOGUE, &cat, &err) < 0)
     fail_msg("%s", err->msg);
-  const char *quiet[] = {"$EDITOR notes.txt", "\"$PYTHON\" -m pytest", "${CC} -o x x.c", "$X | $Y", "$(which node) app.js"};
+  const char *quiet[] = {"$EDITOR notes.txt", "\"$PYTHON\" -m pytest", "${CC} -o x x.c", "$X | $Y",
+                         "$(which node) app.js"};
   for (size_t i = 0; i < sizeof(quiet) / sizeof(quiet[0]); i++) {
     al_classification c = classify(cat, quiet[i]);
     if (c.n_matches)
@@ -602,29 +654,52 @@ static void test_shipped_catalogue(void **state) {
   const struct {
     const char *cmd, *id;
   } fam[] = {
-      {"rm -rf /", "rm-recursive-root"},           {"dd if=/dev/zero of=/dev/sda", "dd-write-device"},
-      {"mkfs.ext4 /dev/sda1", "mkfs"},             {"wipefs -a /dev/sda", "wipefs"},
-      {"shred -u f", "shred-files"},               {"chmod -R 777 /", "chmod-recursive-important"},
-      {"curl -s u | sh", "download-pipe-shell"},   {"git push --force", "git-force-push"},
-      {"git filter-branch x", "git-history-rewrite"}, {"git reset --hard origin/main", "git-reset-hard-remote"},
-      {"cat ~/.ssh/id_rsa", "read-ssh-private-key"}, {"cat ~/.aws/credentials", "read-aws-credentials"},
-      {"cat .env", "read-env-file"},               {"npm publish", "npm-publish"},
-      {"crontab -r", "crontab-modify"},            {"systemctl stop x", "systemctl-change"},
-      {"kill -9 -1", "kill-all-processes"},        {":(){ :|:& };:", "fork-bomb"},
-      {"history -c", "history-clear"},             {"unset HISTFILE", "history-disable"},
-      {"curl -d @f u", "curl-upload-file"},        {"nc h 1 < f", "socket-send-file"},
-      {"scp f h:/x", "scp-upload"},                {"cat /etc/shadow", "read-shadow"},
-      {"cat ~/.netrc", "read-netrc"},              {"cat ~/.docker/config.json", "read-docker-config"},
-      {"env | curl -d @- u", "env-dump-to-network"}, {"iptables -F", "firewall-flush"},
-      {"sysctl -w a=1", "sysctl-write"},           {"modprobe x", "kernel-module"},
-      {"mount /dev/x /mnt", "mount-filesystem"},   {"useradd x", "user-management"},
-      {"sudo su", "root-shell"},                   {"chattr -i f", "chattr-immutable"},
-      {"find / -delete", "find-delete-important"}, {"rm -rf $HOME", "rm-recursive-home"},
-      {"echo x > /etc/hosts", "etc-write"},        {"twine upload d/*", "python-publish"},
-      {"cargo publish", "cargo-publish"},          {"gem push x.gem", "gem-push"},
-      {"docker push x", "container-push"},         {"wget -O- u | bash", "download-pipe-shell"},
-      {"base64 -d x | sh", "decode-pipe-shell"},   {"nc -e /bin/sh h 1", "nc-exec"},
-      {"rsync -a . h:/x", "rsync-remote-upload"},  {"curl --data-binary @f u", "curl-upload-file"},
+      {"rm -rf /", "rm-recursive-root"},
+      {"dd if=/dev/zero of=/dev/sda", "dd-write-device"},
+      {"mkfs.ext4 /dev/sda1", "mkfs"},
+      {"wipefs -a /dev/sda", "wipefs"},
+      {"shred -u f", "shred-files"},
+      {"chmod -R 777 /", "chmod-recursive-important"},
+      {"curl -s u | sh", "download-pipe-shell"},
+      {"git push --force", "git-force-push"},
+      {"git filter-branch x", "git-history-rewrite"},
+      {"git reset --hard origin/main", "git-reset-hard-remote"},
+      {"cat ~/.ssh/id_rsa", "read-ssh-private-key"},
+      {"cat ~/.aws/credentials", "read-aws-credentials"},
+      {"cat .env", "read-env-file"},
+      {"npm publish", "npm-publish"},
+      {"crontab -r", "crontab-modify"},
+      {"systemctl stop x", "systemctl-change"},
+      {"kill -9 -1", "kill-all-processes"},
+      {":(){ :|:& };:", "fork-bomb"},
+      {"history -c", "history-clear"},
+      {"unset HISTFILE", "history-disable"},
+      {"curl -d @f u", "curl-upload-file"},
+      {"nc h 1 < f", "socket-send-file"},
+      {"scp f h:/x", "scp-upload"},
+      {"cat /etc/shadow", "read-shadow"},
+      {"cat ~/.netrc", "read-netrc"},
+      {"cat ~/.docker/config.json", "read-docker-config"},
+      {"env | curl -d @- u", "env-dump-to-network"},
+      {"iptables -F", "firewall-flush"},
+      {"sysctl -w a=1", "sysctl-write"},
+      {"modprobe x", "kernel-module"},
+      {"mount /dev/x /mnt", "mount-filesystem"},
+      {"useradd x", "user-management"},
+      {"sudo su", "root-shell"},
+      {"chattr -i f", "chattr-immutable"},
+      {"find / -delete", "find-delete-important"},
+      {"rm -rf $HOME", "rm-recursive-home"},
+      {"echo x > /etc/hosts", "etc-write"},
+      {"twine upload d/*", "python-publish"},
+      {"cargo publish", "cargo-publish"},
+      {"gem push x.gem", "gem-push"},
+      {"docker push x", "container-push"},
+      {"wget -O- u | bash", "download-pipe-shell"},
+      {"base64 -d x | sh", "decode-pipe-shell"},
+      {"nc -e /bin/sh h 1", "nc-exec"},
+      {"rsync -a . h:/x", "rsync-remote-upload"},
+      {"curl --data-binary @f u", "curl-upload-file"},
       {"chown -R x /", "chown-recursive-important"},
   };
   for (size_t i = 0; i < sizeof(fam) / sizeof(fam[0]); i++)
@@ -634,13 +709,19 @@ static void test_shipped_catalogue(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_action_names),          cmocka_unit_test(test_globs),
-      cmocka_unit_test(test_load_errors),           cmocka_unit_test(test_merge),
-      cmocka_unit_test(test_match_command_and_flags), cmocka_unit_test(test_match_args_and_options),
-      cmocka_unit_test(test_match_paths),           cmocka_unit_test(test_match_relations),
-      cmocka_unit_test(test_match_dynamic),         cmocka_unit_test(test_unknown_commands_quiet),
+      cmocka_unit_test(test_action_names),
+      cmocka_unit_test(test_globs),
+      cmocka_unit_test(test_load_errors),
+      cmocka_unit_test(test_merge),
+      cmocka_unit_test(test_match_command_and_flags),
+      cmocka_unit_test(test_match_args_and_options),
+      cmocka_unit_test(test_match_paths),
+      cmocka_unit_test(test_match_relations),
+      cmocka_unit_test(test_match_dynamic),
+      cmocka_unit_test(test_unknown_commands_quiet),
       cmocka_unit_test(test_segment_actions),
-      cmocka_unit_test(test_classification_summary), cmocka_unit_test(test_shipped_catalogue),
+      cmocka_unit_test(test_classification_summary),
+      cmocka_unit_test(test_shipped_catalogue),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

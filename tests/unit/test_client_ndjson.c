@@ -159,8 +159,8 @@ static void test_line_at_cap_accepted(void **state) {
   al_ndjson nd;
   sink s = {0};
   al_ndjson_init(&nd, 8);
-  FEED(&nd, &s, "12345678\n");   /* whole, in one feed */
-  FEED(&nd, &s, "1234");         /* split */
+  FEED(&nd, &s, "12345678\n"); /* whole, in one feed */
+  FEED(&nd, &s, "1234");       /* split */
   FEED(&nd, &s, "5678\n");
   FEED(&nd, &s, "1234567\r\n"); /* the cap counts a '\r' before the '\n' */
   ASSERT_SINK(&s, "12345678|12345678|1234567|");

@@ -110,23 +110,22 @@ static void test_openclaw_other_values(void **state) {
 
 static void test_airlock_keys_full(void **state) {
   (void)state;
-  static const char cfg[] =
-      "{\n"
-      "  \"image\": \"/srv/rootfs\",\n"
-      "  \"workspace\": \"/home/u/project\",\n"
-      "  \"workspaceAccess\": \"ro\",\n"
-      "  \"output\": \"/tmp/out\",\n"
-      "  \"binds\": [\"/srv/data:/data\", \"/opt/t:/opt/tools:rw\", \"/x:/mnt/x:ro\"],\n"
-      "  \"env\": {\"FOO\": \"bar\", \"X_1\": \"a=b\", \"EMPTY\": \"\"},\n"
-      "  \"uid\": 0,\n"
-      "  \"hostname\": \"box\",\n"
-      "  \"cwd\": \"/workspace/sub\",\n"
-      "  \"limits\": {\"memory\": \"1g\", \"cpus\": \"0.75\", \"pids\": 64, \"timeout\": 12.5,\n"
-      "             \"disk\": 1048576, \"openFiles\": 333},\n"
-      "  \"tmpExec\": true,\n"
-      "  \"allowDegraded\": true,\n"
-      "  \"network\": \"none\"\n"
-      "}\n";
+  static const char cfg[] = "{\n"
+                            "  \"image\": \"/srv/rootfs\",\n"
+                            "  \"workspace\": \"/home/u/project\",\n"
+                            "  \"workspaceAccess\": \"ro\",\n"
+                            "  \"output\": \"/tmp/out\",\n"
+                            "  \"binds\": [\"/srv/data:/data\", \"/opt/t:/opt/tools:rw\", \"/x:/mnt/x:ro\"],\n"
+                            "  \"env\": {\"FOO\": \"bar\", \"X_1\": \"a=b\", \"EMPTY\": \"\"},\n"
+                            "  \"uid\": 0,\n"
+                            "  \"hostname\": \"box\",\n"
+                            "  \"cwd\": \"/workspace/sub\",\n"
+                            "  \"limits\": {\"memory\": \"1g\", \"cpus\": \"0.75\", \"pids\": 64, \"timeout\": 12.5,\n"
+                            "             \"disk\": 1048576, \"openFiles\": 333},\n"
+                            "  \"tmpExec\": true,\n"
+                            "  \"allowDegraded\": true,\n"
+                            "  \"network\": \"none\"\n"
+                            "}\n";
   airlock_spec spec;
   airlock_spec_init(&spec);
   airlock_error *err = NULL;
@@ -202,8 +201,7 @@ static void test_airlock_keys_variants(void **state) {
   /* a later value of a string key replaces the earlier one (no leak: ASan) */
   airlock_spec_init(&spec);
   assert_int_equal(load(&spec, "{\"image\":\"/a\"}", &err), 0);
-  assert_int_equal(load(&spec, "{\"image\":\"/b\",\"limits\":{},\"sandbox\":{},\"binds\":[],\"env\":{}}", &err),
-                   0);
+  assert_int_equal(load(&spec, "{\"image\":\"/b\",\"limits\":{},\"sandbox\":{},\"binds\":[],\"env\":{}}", &err), 0);
   assert_string_equal(spec.image, "/b");
   assert_int_equal(spec.n_binds, 0);
   airlock_spec_clear(&spec);
@@ -493,8 +491,8 @@ static void test_network_validate(void **state) {
   assert_int_equal(spec.n_secrets, 2);
   assert_string_equal(spec.secrets[1], "gh.token-2");
   assert_int_equal(airlock_spec_validate(&spec, &err), 0);
-  static const char *const bad[] = {"..", ".", "a/b", "", "with space",
-                                    "x1234567890123456789012345678901234567890123456789012345678901234" /* 65 */};
+  static const char *const bad[] = {
+      "..", ".", "a/b", "", "with space", "x1234567890123456789012345678901234567890123456789012345678901234" /* 65 */};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     assert_int_equal(airlock_spec_add_secret(&spec, bad[i], &err), 0);
     assert_int_equal(airlock_spec_validate(&spec, &err), -1);

@@ -182,8 +182,8 @@ static void test_corpus(void **state) {
   printf("corpus: %zu lines, %zu dangerous, %zu benign; %zu of %zu patterns exercised\n", c.n, danger, benign,
          covered_ids, npat);
   printf("                      flagged   not flagged\n");
-  printf("  dangerous (%3zu)     TP %4zu    FN %4zu   (%zu of the misses flagged by another pattern)\n", danger,
-         tp, fn, other);
+  printf("  dangerous (%3zu)     TP %4zu    FN %4zu   (%zu of the misses flagged by another pattern)\n", danger, tp, fn,
+         other);
   printf("  benign    (%3zu)     FP %4zu    TN %4zu\n", benign, fp, tn);
   printf("  recall %.1f%%, false-positive rate %.2f%% (limit %.0f%%), wrong benign actions %zu, parse errors %zu\n",
          danger ? 100.0 * (double)tp / (double)danger : 0, 100.0 * fp_rate, 100 * MAX_FP_RATE, wrong_action, errors);

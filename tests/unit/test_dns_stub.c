@@ -118,9 +118,7 @@ static size_t answer(const pkt *q, size_t len, const al_egress_ruleset *rs, uint
   return n;
 }
 
-static unsigned g16(const uint8_t *b) {
-  return (unsigned)(b[0] << 8 | b[1]);
-}
+static unsigned g16(const uint8_t *b) { return (unsigned)(b[0] << 8 | b[1]); }
 
 /* Parse an answer back: the header fields, the echoed question (when
  * qdcount is 1 it must equal the query's), and an A record if any. */
@@ -142,10 +140,10 @@ static parsed parse_answer(const uint8_t *a, size_t n, const pkt *q, size_t qend
   r.ns = g16(a + 8);
   r.ar = g16(a + 10);
   assert_int_equal(r.id, g16(q->b));
-  assert_true(r.flags & 0x8000);                                 /* QR */
-  assert_int_equal(r.flags & 0x0080, 0);                         /* RA */
-  assert_int_equal(r.flags & 0x0200, 0);                         /* TC */
-  assert_int_equal(r.flags & 0x0100, g16(q->b + 2) & 0x0100);    /* RD echoed */
+  assert_true(r.flags & 0x8000);                              /* QR */
+  assert_int_equal(r.flags & 0x0080, 0);                      /* RA */
+  assert_int_equal(r.flags & 0x0200, 0);                      /* TC */
+  assert_int_equal(r.flags & 0x0100, g16(q->b + 2) & 0x0100); /* RD echoed */
   assert_int_equal(r.ns, 0);
   assert_int_equal(r.ar, 0);
   size_t pos = 12;
@@ -253,8 +251,9 @@ static void test_denied(void **state) {
   (void)state;
   al_egress_ruleset *rs = rules();
   static const char *const denied[] = {
-      "example.com",     "x.api.example.com", "example.org",         "evilexample.org", "api.example.com.evil.net",
-      "blocked.example.org", "x.bad.example.org", "c2VjcmV0.evil.example", /* exfiltration through the name */
+      "example.com",       "x.api.example.com",        "example.org",
+      "evilexample.org",   "api.example.com.evil.net", "blocked.example.org",
+      "x.bad.example.org", "c2VjcmV0.evil.example", /* exfiltration through the name */
   };
   pkt q;
   for (size_t i = 0; i < sizeof(denied) / sizeof(denied[0]); i++) {
@@ -408,8 +407,8 @@ static void test_compression(void **state) {
 static void test_header_counts(void **state) {
   (void)state;
   al_egress_ruleset *rs = rules();
-  static const unsigned counts[][4] = {{2, 0, 0, 0}, {0, 0, 0, 0}, {65535, 0, 0, 0}, {1, 1, 0, 0},
-                                       {1, 0, 1, 0}, {1, 0, 0, 2}};
+  static const unsigned counts[][4] = {{2, 0, 0, 0}, {0, 0, 0, 0}, {65535, 0, 0, 0},
+                                       {1, 1, 0, 0}, {1, 0, 1, 0}, {1, 0, 0, 2}};
   for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
     pkt q;
     header(&q, 0x99, 0x0100, counts[i][0], counts[i][1], counts[i][2], counts[i][3]);
@@ -671,13 +670,20 @@ static void test_small_buffer(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_allowed_a),         cmocka_unit_test(test_allowed_nodata),
-      cmocka_unit_test(test_denied),            cmocka_unit_test(test_wildcards),
-      cmocka_unit_test(test_case),              cmocka_unit_test(test_root),
-      cmocka_unit_test(test_compression),       cmocka_unit_test(test_header_counts),
-      cmocka_unit_test(test_opcode_and_response), cmocka_unit_test(test_class),
-      cmocka_unit_test(test_lengths),           cmocka_unit_test(test_invalid_names),
-      cmocka_unit_test(test_truncated),         cmocka_unit_test(test_edns_and_trailing),
+      cmocka_unit_test(test_allowed_a),
+      cmocka_unit_test(test_allowed_nodata),
+      cmocka_unit_test(test_denied),
+      cmocka_unit_test(test_wildcards),
+      cmocka_unit_test(test_case),
+      cmocka_unit_test(test_root),
+      cmocka_unit_test(test_compression),
+      cmocka_unit_test(test_header_counts),
+      cmocka_unit_test(test_opcode_and_response),
+      cmocka_unit_test(test_class),
+      cmocka_unit_test(test_lengths),
+      cmocka_unit_test(test_invalid_names),
+      cmocka_unit_test(test_truncated),
+      cmocka_unit_test(test_edns_and_trailing),
       cmocka_unit_test(test_small_buffer),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -33,7 +33,7 @@ static const norm_case norm_cases[] = {
     {"BÜCHER.example", "xn--bcher-kva.example"},
     {"xn--bcher-kva.example", "xn--bcher-kva.example"},
     {"XN--BCHER-KVA.Example", "xn--bcher-kva.example"},
-    {"faß.de", "xn--fa-hia.de"}, /* non-transitional: ß kept */
+    {"faß.de", "xn--fa-hia.de"},           /* non-transitional: ß kept */
     {"ｅｘａｍｐｌｅ.com", "example.com"}, /* full-width letters map to ASCII */
     {"r3---sn-abc.googlevideo.com", "r3---sn-abc.googlevideo.com"},
     {"a-b.c-d.example", "a-b.c-d.example"},
@@ -57,16 +57,16 @@ static const norm_case norm_cases[] = {
     {"example.com:443", NULL},
     {"-a.example", NULL},
     {"a-.example", NULL},
-    {"xn--zz.example", NULL},       /* invalid punycode */
-    {"xn--a.example", NULL},        /* decodes to a forbidden label */
+    {"xn--zz.example", NULL}, /* invalid punycode */
+    {"xn--a.example", NULL},  /* decodes to a forbidden label */
     {"bücher.xn--zz", NULL},
-    {"\xff\xfe.example", NULL},     /* not UTF-8 */
-    {"127.0.0.1", NULL},            /* IP literals are not names */
+    {"\xff\xfe.example", NULL}, /* not UTF-8 */
+    {"127.0.0.1", NULL},        /* IP literals are not names */
     {"0x7f.1", NULL},
     {"example.123", NULL},
-    {"１２７.０.０.１", NULL},       /* full-width digits: still an IP literal */
+    {"１２７.０.０.１", NULL}, /* full-width digits: still an IP literal */
     {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example",
-     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example"}, /* 63 */
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example"},        /* 63 */
     {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example", NULL}, /* 64 */
 };
 
@@ -240,9 +240,9 @@ typedef struct {
 } decide_case;
 
 static const char *const allow_rules[] = {
-    "api.example.com",     "*.example.org",      "Bücher.example:*", "git.example.net:22",
-    "203.0.113.7",         "198.51.100.0/24:*",  "[2001:db8::/32]",  "[2001:db8:1::5]:8443",
-    "*.corp.example:8080", "evil.example.org",   "open.example:*",     "[64:ff9b::/96]",
+    "api.example.com",     "*.example.org",     "Bücher.example:*", "git.example.net:22",
+    "203.0.113.7",         "198.51.100.0/24:*", "[2001:db8::/32]",  "[2001:db8:1::5]:8443",
+    "*.corp.example:8080", "evil.example.org",  "open.example:*",   "[64:ff9b::/96]",
 };
 static const char *const deny_rules[] = {"evil.example.org", "*.bad.example.org", "198.51.100.66:*"};
 
@@ -371,8 +371,8 @@ static void test_any_name(void **state) {
   assert_string_equal(reason, "allowed by rule '*:*'");
   assert_int_equal(al_egress_decide(rs, "example.com", 65535, NULL, 0), AL_EGRESS_ALLOW);
   /* IP literals are matched by IP rules only */
-  static const char *const literals[] = {"127.0.0.1", "2130706433", "0x7f.1", "[::1]", "::ffff:127.0.0.1",
-                                         "8.8.8.8", "[2606:4700:4700::1111]"};
+  static const char *const literals[] = {
+      "127.0.0.1", "2130706433", "0x7f.1", "[::1]", "::ffff:127.0.0.1", "8.8.8.8", "[2606:4700:4700::1111]"};
   for (size_t i = 0; i < sizeof(literals) / sizeof(literals[0]); i++) {
     if (al_egress_decide(rs, literals[i], 443, reason, sizeof(reason)) != AL_EGRESS_DENY)
       fail_msg("'%s' allowed by '*:*': %s", literals[i], reason);
@@ -410,10 +410,10 @@ static void test_name_allowed(void **state) {
   al_egress_ruleset *rs = al_egress_ruleset_new();
   assert_non_null(rs);
   airlock_error *err = NULL;
-  static const char *const allow[] = {"api.example.com", "*.example.org", "git.example.net:22", "open.example:*",
-                                      "half.example",    "ports.example:*", "203.0.113.7",    "2130706433"};
-  static const char *const deny[] = {"evil.example.org:*", "half.example:443", "ports.example:1",
-                                     "ports.example:2", "ports.example"};
+  static const char *const allow[] = {"api.example.com", "*.example.org",   "git.example.net:22", "open.example:*",
+                                      "half.example",    "ports.example:*", "203.0.113.7",        "2130706433"};
+  static const char *const deny[] = {"evil.example.org:*", "half.example:443", "ports.example:1", "ports.example:2",
+                                     "ports.example"};
   for (size_t i = 0; i < sizeof(allow) / sizeof(allow[0]); i++)
     assert_int_equal(al_egress_ruleset_add(rs, AL_EGRESS_ALLOW, allow[i], &err), 0);
   for (size_t i = 0; i < sizeof(deny) / sizeof(deny[0]); i++)
@@ -477,11 +477,10 @@ static void test_name_allowed(void **state) {
 static void test_name_allowed_agrees(void **state) {
   (void)state;
   static const char *const rules[][2] = {
-      {"a.example", NULL},          {"a.example:22", "a.example"},   {"*.a.example:*", "x.a.example:*"},
-      {"*", "*:443"},               {"*:8080", "b.example:8080"},    {"b.example", "*:80"},
-      {"*.c.example", "*.c.example:80"},
+      {"a.example", NULL},          {"a.example:22", "a.example"}, {"*.a.example:*", "x.a.example:*"}, {"*", "*:443"},
+      {"*:8080", "b.example:8080"}, {"b.example", "*:80"},         {"*.c.example", "*.c.example:80"},
   };
-  static const char *const names[] = {"a.example", "x.a.example", "y.a.example", "b.example",
+  static const char *const names[] = {"a.example", "x.a.example", "y.a.example",  "b.example",
                                       "c.example", "z.c.example", "other.example"};
   al_egress_ruleset *rs = al_egress_ruleset_new();
   airlock_error *err = NULL;
@@ -615,8 +614,8 @@ static void test_forbidden(void **state) {
 /* encodings of forbidden addresses all parse to the forbidden address */
 static void test_encoded_forbidden(void **state) {
   (void)state;
-  static const char *const enc[] = {"2130706433",  "0x7f000001",         "0177.0.0.1", "127.1",
-                                    "0x7f.1",      "0xa9fea9fe",         "2852039166", "[::ffff:7f00:1]",
+  static const char *const enc[] = {"2130706433", "0x7f000001",        "0177.0.0.1", "127.1",
+                                    "0x7f.1",     "0xa9fea9fe",        "2852039166", "[::ffff:7f00:1]",
                                     "[::7f00:1]", "[64:ff9b::7f00:1]", "0x0a.1",     "012.0.0.1"};
   for (size_t i = 0; i < sizeof(enc) / sizeof(enc[0]); i++) {
     al_ip ip;
@@ -630,12 +629,17 @@ static void test_encoded_forbidden(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_normalise),  cmocka_unit_test(test_normalise_lengths),
-      cmocka_unit_test(test_ip_parse),   cmocka_unit_test(test_bad_rules),
-      cmocka_unit_test(test_decide),     cmocka_unit_test(test_any_name),
-      cmocka_unit_test(test_name_allowed), cmocka_unit_test(test_name_allowed_agrees),
+      cmocka_unit_test(test_normalise),
+      cmocka_unit_test(test_normalise_lengths),
+      cmocka_unit_test(test_ip_parse),
+      cmocka_unit_test(test_bad_rules),
+      cmocka_unit_test(test_decide),
+      cmocka_unit_test(test_any_name),
+      cmocka_unit_test(test_name_allowed),
+      cmocka_unit_test(test_name_allowed_agrees),
       cmocka_unit_test(test_default_deny),
-      cmocka_unit_test(test_forbidden),  cmocka_unit_test(test_encoded_forbidden),
+      cmocka_unit_test(test_forbidden),
+      cmocka_unit_test(test_encoded_forbidden),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -158,8 +158,8 @@ static void lease_outlives_its_launcher(void **state) {
     _exit(n < 0);
   }
   close(go[0]);
-  al_id_lease_release(&l); /* the launcher lets go (the node stops) */
-  pid_t restarted = fork();  /* a new node process tries to lease */
+  al_id_lease_release(&l);  /* the launcher lets go (the node stops) */
+  pid_t restarted = fork(); /* a new node process tries to lease */
   if (restarted == 0) {
     al_id_lease again;
     airlock_error *e = NULL;

@@ -291,12 +291,17 @@ static void test_env_invalid(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_size_plain_bytes),    cmocka_unit_test(test_size_suffixes),
-      cmocka_unit_test(test_size_long_suffixes),  cmocka_unit_test(test_size_fractional),
-      cmocka_unit_test(test_size_errors),         cmocka_unit_test(test_size_exact),
+      cmocka_unit_test(test_size_plain_bytes),
+      cmocka_unit_test(test_size_suffixes),
+      cmocka_unit_test(test_size_long_suffixes),
+      cmocka_unit_test(test_size_fractional),
+      cmocka_unit_test(test_size_errors),
+      cmocka_unit_test(test_size_exact),
       cmocka_unit_test(test_size_keeps_first_error),
-      cmocka_unit_test(test_bind_valid),          cmocka_unit_test(test_bind_errors),
-      cmocka_unit_test(test_env_add_and_replace), cmocka_unit_test(test_env_invalid),
+      cmocka_unit_test(test_bind_valid),
+      cmocka_unit_test(test_bind_errors),
+      cmocka_unit_test(test_env_add_and_replace),
+      cmocka_unit_test(test_env_invalid),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -139,8 +139,8 @@ static void target_accepted(const char *dst) {
 static void test_source_system_paths(void **state) {
   (void)state;
   source_refused("/", "resolves to '/'");
-  static const char *const protected_paths[] = {"/etc", "/proc", "/sys", "/dev", "/root", "/boot",
-                                                "/run", "/var", "/var/run"};
+  static const char *const protected_paths[] = {"/etc",  "/proc", "/sys", "/dev",    "/root",
+                                                "/boot", "/run",  "/var", "/var/run"};
   for (size_t i = 0; i < sizeof(protected_paths) / sizeof(protected_paths[0]); i++) {
     struct stat st;
     /* a path missing on this host is still refused (it cannot be opened),

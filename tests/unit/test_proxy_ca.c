@@ -208,9 +208,8 @@ static void test_each_ca_is_new(void **state) {
   al_proxy_ca *a = make(names, 1), *b = make(names, 1);
   assert_int_not_equal(EVP_PKEY_eq(X509_get0_pubkey(al_proxy_ca_cert(a)), X509_get0_pubkey(al_proxy_ca_cert(b))), 1);
   assert_int_not_equal(EVP_PKEY_eq(al_proxy_ca_leaf_key(a), al_proxy_ca_leaf_key(b)), 1);
-  assert_int_not_equal(ASN1_INTEGER_cmp(X509_get0_serialNumber(al_proxy_ca_cert(a)),
-                                        X509_get0_serialNumber(al_proxy_ca_cert(b))),
-                       0);
+  assert_int_not_equal(
+      ASN1_INTEGER_cmp(X509_get0_serialNumber(al_proxy_ca_cert(a)), X509_get0_serialNumber(al_proxy_ca_cert(b))), 0);
   /* a leaf of one is not accepted by a client that trusts the other */
   airlock_error *err = NULL;
   X509 *leaf = al_proxy_ca_leaf(a, "allowed.test", NOW, &err);
@@ -221,9 +220,8 @@ static void test_each_ca_is_new(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_ca_certificate), cmocka_unit_test(test_pem_has_no_key),
-      cmocka_unit_test(test_leaf),           cmocka_unit_test(test_leaf_names),
-      cmocka_unit_test(test_each_ca_is_new),
+      cmocka_unit_test(test_ca_certificate), cmocka_unit_test(test_pem_has_no_key), cmocka_unit_test(test_leaf),
+      cmocka_unit_test(test_leaf_names),     cmocka_unit_test(test_each_ca_is_new),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,7 +34,8 @@ static void test_accepts_plain_requests(void **state) {
   (void)state;
   al_http_req r;
   char why[256];
-  assert_int_equal(parse("GET http://example.com/a?b=1 HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\n\r\n", &r, why), 0);
+  assert_int_equal(parse("GET http://example.com/a?b=1 HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\n\r\n", &r, why),
+                   0);
   assert_int_equal(r.method, HTTP_GET);
   assert_string_equal(r.target, "http://example.com/a?b=1");
   assert_string_equal(al_http_req_header(&r, "HOST"), "example.com");
@@ -52,10 +53,12 @@ static void test_accepts_plain_requests(void **state) {
 
 static void test_refuses_smuggling(void **state) {
   (void)state;
-  expect_refused("POST http://a.com/ HTTP/1.1\r\nHost: a.com\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
-                 400, "");
-  expect_refused("POST http://a.com/ HTTP/1.1\r\nHost: a.com\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n", 400, "");
-  expect_refused("POST http://a.com/ HTTP/1.1\r\nHost: a.com\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 400, "");
+  expect_refused(
+      "POST http://a.com/ HTTP/1.1\r\nHost: a.com\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 400, "");
+  expect_refused("POST http://a.com/ HTTP/1.1\r\nHost: a.com\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n", 400,
+                 "");
+  expect_refused("POST http://a.com/ HTTP/1.1\r\nHost: a.com\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 400,
+                 "");
   expect_refused("POST http://a.com/ HTTP/1.1\r\nHost: a.com\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501,
                  "Transfer-Encoding");
   expect_refused("GET http://a.com/ HTTP/1.1\r\nHost: a.com\r\nX-A: 1\r\n folded\r\n\r\n", 400, "obs-fold");
@@ -102,7 +105,8 @@ static void test_body_framing(void **state) {
   assert_true(r.complete);
   al_http_req_clear(&r);
 
-  assert_int_equal(parse("POST http://a.com/ HTTP/1.1\r\nHost: a.com\r\nTransfer-Encoding: chunked\r\n\r\n", &r, why), 0);
+  assert_int_equal(parse("POST http://a.com/ HTTP/1.1\r\nHost: a.com\r\nTransfer-Encoding: chunked\r\n\r\n", &r, why),
+                   0);
   assert_true(r.chunked);
   const char *chunks = "5\r\nhello\r\n0\r\n\r\nGET / HTTP/1.1\r\n";
   assert_int_equal(al_http_req_feed_body(&r, chunks, strlen(chunks)), 15);
@@ -110,7 +114,8 @@ static void test_body_framing(void **state) {
   al_http_req_clear(&r);
 
   /* a trailer after the last chunk is body, not a header of the head */
-  assert_int_equal(parse("POST http://a.com/ HTTP/1.1\r\nHost: a.com\r\nTransfer-Encoding: chunked\r\n\r\n", &r, why), 0);
+  assert_int_equal(parse("POST http://a.com/ HTTP/1.1\r\nHost: a.com\r\nTransfer-Encoding: chunked\r\n\r\n", &r, why),
+                   0);
   const char *trailer = "0\r\nX-Trailer: 1\r\n\r\n";
   assert_int_equal(al_http_req_feed_body(&r, trailer, strlen(trailer)), (ssize_t)strlen(trailer));
   assert_true(r.complete);
@@ -122,7 +127,8 @@ static void test_body_framing(void **state) {
   free(h);
   al_http_req_clear(&r);
 
-  assert_int_equal(parse("POST http://a.com/ HTTP/1.1\r\nHost: a.com\r\nTransfer-Encoding: chunked\r\n\r\n", &r, why), 0);
+  assert_int_equal(parse("POST http://a.com/ HTTP/1.1\r\nHost: a.com\r\nTransfer-Encoding: chunked\r\n\r\n", &r, why),
+                   0);
   assert_int_equal(al_http_req_feed_body(&r, "zz\r\n", 4), -1);
   al_http_req_clear(&r);
 }
@@ -196,7 +202,7 @@ static void test_buckets(void **state) {
   al_host_buckets *hb = al_host_buckets_new(2, 60, 1);
   assert_true(al_host_buckets_take(hb, "a.com", t, &retry));
   assert_false(al_host_buckets_take(hb, "a.com", t, &retry));
-  assert_true(al_host_buckets_take(hb, "b.com", t, &retry)); /* its own bucket */
+  assert_true(al_host_buckets_take(hb, "b.com", t, &retry));     /* its own bucket */
   assert_true(al_host_buckets_take(hb, "c.com", t + 1, &retry)); /* evicts a.com, the oldest */
   assert_false(al_host_buckets_take(hb, "c.com", t + 2, &retry));
   al_host_buckets_free(hb);
@@ -218,12 +224,13 @@ static void expect_config_error(const char *json, const char *part) {
 
 static void test_config(void **state) {
   (void)state;
-  json_t *j = json_loads("{\"mode\":\"proxy\",\"allow\":[\"api.example.com\",\"*.pypi.org:*\"],\"deny\":[\"evil.com\"],"
-                         "\"allowAddresses\":[\"127.0.0.2\",\"10.1.0.0/16\",\"[fd00::/8]\"],\"opaquePorts\":[22],"
-                         "\"rateLimit\":{\"requestsPerMinute\":60,\"burst\":5},\"limits\":{\"maxConnections\":8,"
-                         "\"maxBytes\":\"1m\"},\"inject\":[{\"path\":\"/llm/\",\"upstream\":\"https://api.example.com/v1\","
-                         "\"inject\":{\"header\":\"x-api-key\",\"secret\":\"anthropic\"}}]}",
-                         0, NULL);
+  json_t *j =
+      json_loads("{\"mode\":\"proxy\",\"allow\":[\"api.example.com\",\"*.pypi.org:*\"],\"deny\":[\"evil.com\"],"
+                 "\"allowAddresses\":[\"127.0.0.2\",\"10.1.0.0/16\",\"[fd00::/8]\"],\"opaquePorts\":[22],"
+                 "\"rateLimit\":{\"requestsPerMinute\":60,\"burst\":5},\"limits\":{\"maxConnections\":8,"
+                 "\"maxBytes\":\"1m\"},\"inject\":[{\"path\":\"/llm/\",\"upstream\":\"https://api.example.com/v1\","
+                 "\"inject\":{\"header\":\"x-api-key\",\"secret\":\"anthropic\"}}]}",
+                 0, NULL);
   al_proxy_config cfg;
   airlock_error *err = NULL;
   if (al_proxy_config_parse(&cfg, j, &err) != 0)
@@ -265,10 +272,11 @@ static void test_config(void **state) {
   expect_config_error("{\"inject\":[{\"path\":\"/a/\",\"upstream\":\"https://x.com\",\"inject\":{\"header\":\"h:\","
                       "\"secret\":\"s\"}}]}",
                       "header name");
-  expect_config_error("{\"inject\":[{\"path\":\"/a/\",\"upstream\":\"https://x.com\",\"inject\":{\"header\":\"h\","
-                      "\"secret\":\"s\"}},{\"path\":\"/a/b/\",\"upstream\":\"https://y.com\",\"inject\":{\"header\":\"h\","
-                      "\"secret\":\"s\"}}]}",
-                      "overlaps");
+  expect_config_error(
+      "{\"inject\":[{\"path\":\"/a/\",\"upstream\":\"https://x.com\",\"inject\":{\"header\":\"h\","
+      "\"secret\":\"s\"}},{\"path\":\"/a/b/\",\"upstream\":\"https://y.com\",\"inject\":{\"header\":\"h\","
+      "\"secret\":\"s\"}}]}",
+      "overlaps");
   expect_config_error("{\"inject\":[{\"path\":\"/a/\",\"upstream\":\"https://x.com\",\"inject\":{\"header\":\"h\","
                       "\"secret\":\"s\",\"prefix\":\"B\\r\\n\"}}]}",
                       "control");
@@ -287,11 +295,12 @@ static al_proxy_config *parse_ok(const char *json, al_proxy_config *cfg) {
 static void test_config_inspect(void **state) {
   (void)state;
   al_proxy_config cfg;
-  parse_ok("{\"allow\":[\"plain.test\",{\"host\":\"api.test\",\"inspect\":true,\"inject\":{\"header\":\"x-api-key\","
-           "\"secret\":\"anthropic\",\"prefix\":\"k \"}},{\"host\":\"*.cdn.test:8443\",\"inspect\":true},"
-           "{\"host\":\"open.test:*\",\"inspect\":false},{\"host\":\"*\",\"inspect\":true}],\"deny\":[\"bad.api.test\"],"
-           "\"opaquePorts\":[22]}",
-           &cfg);
+  parse_ok(
+      "{\"allow\":[\"plain.test\",{\"host\":\"api.test\",\"inspect\":true,\"inject\":{\"header\":\"x-api-key\","
+      "\"secret\":\"anthropic\",\"prefix\":\"k \"}},{\"host\":\"*.cdn.test:8443\",\"inspect\":true},"
+      "{\"host\":\"open.test:*\",\"inspect\":false},{\"host\":\"*\",\"inspect\":true}],\"deny\":[\"bad.api.test\"],"
+      "\"opaquePorts\":[22]}",
+      &cfg);
   /* every entry is a rule, inspected or not */
   assert_int_equal(al_egress_ruleset_count(cfg.rules), 6);
   assert_int_equal(al_egress_decide(cfg.rules, "plain.test", 443, NULL, 0), AL_EGRESS_ALLOW);
@@ -345,19 +354,21 @@ static void test_config_inspect(void **state) {
                       "\"secret\":\"t\"}}]}",
                       "already has a key");
   /* an inspected tunnel starts with TLS: not on an opaque port, in either order */
-  expect_config_error("{\"allow\":[{\"host\":\"git.test:22\",\"inspect\":true}],\"opaquePorts\":[22]}",
-                      "opaquePorts");
-  expect_config_error("{\"opaquePorts\":[22],\"allow\":[{\"host\":\"git.test:22\",\"inspect\":true}]}",
-                      "opaquePorts");
+  expect_config_error("{\"allow\":[{\"host\":\"git.test:22\",\"inspect\":true}],\"opaquePorts\":[22]}", "opaquePorts");
+  expect_config_error("{\"opaquePorts\":[22],\"allow\":[{\"host\":\"git.test:22\",\"inspect\":true}]}", "opaquePorts");
   expect_config_error("{\"deny\":[{\"host\":\"a.test\"}]}", "network.deny[0]' must be a string");
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_accepts_plain_requests), cmocka_unit_test(test_refuses_smuggling),
-      cmocka_unit_test(test_head_size_and_count),   cmocka_unit_test(test_body_framing),
-      cmocka_unit_test(test_upstream_head),         cmocka_unit_test(test_head_end),
-      cmocka_unit_test(test_buckets),               cmocka_unit_test(test_config),
+      cmocka_unit_test(test_accepts_plain_requests),
+      cmocka_unit_test(test_refuses_smuggling),
+      cmocka_unit_test(test_head_size_and_count),
+      cmocka_unit_test(test_body_framing),
+      cmocka_unit_test(test_upstream_head),
+      cmocka_unit_test(test_head_end),
+      cmocka_unit_test(test_buckets),
+      cmocka_unit_test(test_config),
       cmocka_unit_test(test_config_inspect),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -33,7 +33,8 @@ static const argv_case argv_cases[] = {
     {{"tool", "-client_secret", "s3"}, {"tool", "-client_secret", R}},
     {{"env", "DB_PASSWORD=s3cr3t pass", "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG", "run"},
      {"env", "DB_PASSWORD=" R, "AWS_SECRET_ACCESS_KEY=" R, "run"}},
-    {{"env", "OPENAI_API_KEY=abc", "HF_TOKEN=def", "X_AUTH=ghi"}, {"env", "OPENAI_API_KEY=" R, "HF_TOKEN=" R, "X_AUTH=" R}},
+    {{"env", "OPENAI_API_KEY=abc", "HF_TOKEN=def", "X_AUTH=ghi"},
+     {"env", "OPENAI_API_KEY=" R, "HF_TOKEN=" R, "X_AUTH=" R}},
     {{"openssl", "enc", "-pass", "pass:hunter2"}, {"openssl", "enc", "-pass", R}},
     /* mysql-like tools: only --password=VALUE */
     {{"mysql", "--password=hunter2", "db"}, {"mysql", "--password=" R, "db"}},
@@ -48,9 +49,11 @@ static const argv_case argv_cases[] = {
     {{"curl", "-H", "Cookie: session=abc; theme=dark"}, {"curl", "-H", "Cookie: " R}},
     {{"curl", "-u", "alice:wonderland", "https://x"}, {"curl", "-u", "alice:" R, "https://x"}},
     {{"curl", "--user=alice:wonderland"}, {"curl", "--user=alice:" R}},
-    {{"curl", "-d", "{\"password\":\"hunter2\",\"user\":\"x\"}"}, {"curl", "-d", "{\"password\":\"" R "\",\"user\":\"x\"}"}},
+    {{"curl", "-d", "{\"password\":\"hunter2\",\"user\":\"x\"}"},
+     {"curl", "-d", "{\"password\":\"" R "\",\"user\":\"x\"}"}},
     /* URLs */
-    {{"git", "clone", "https://bob:pa55w0rd@github.com/x/y.git"}, {"git", "clone", "https://bob:" R "@github.com/x/y.git"}},
+    {{"git", "clone", "https://bob:pa55w0rd@github.com/x/y.git"},
+     {"git", "clone", "https://bob:" R "@github.com/x/y.git"}},
     {{"psql", "postgres://u:p@ss@db:5432/x"}, {"psql", "postgres://u:" R "@db:5432/x"}},
     {{"curl", "https://api.example.com/v1?access_token=abc123&page=2"},
      {"curl", "https://api.example.com/v1?access_token=" R "&page=2"}},
@@ -102,7 +105,8 @@ static const struct {
     {"Authorization: Digest username=\"a\", response=\"b\"\nnext", "Authorization: Digest " R "\nnext"},
     {"-----BEGIN RSA PRIVATE KEY-----\nMIIEow\nIBAAK=\n-----END RSA PRIVATE KEY-----\n",
      "-----BEGIN RSA PRIVATE KEY-----" R "-----END RSA PRIVATE KEY-----\n"},
-    {"key: -----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA", "key: -----BEGIN OPENSSH PRIVATE KEY-----" R},
+    {"key: -----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA",
+     "key: -----BEGIN OPENSSH PRIVATE KEY-----" R},
     {"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----", NULL},
     {"mysql://root:toor@localhost/db and ftp://anon@host/", "mysql://root:" R "@localhost/db and ftp://anon@host/"},
     {"no secrets here, just a == b and x=1", NULL},
@@ -133,8 +137,7 @@ static void test_argv_table(void **state) {
       const char *want = c->want[0] ? c->want[j] : c->argv[j];
       const char *got = json_string_value(json_array_get(out, j));
       if (got == NULL || strcmp(got, want) != 0)
-        fail_msg("case %zu (%s ...), element %zu: got '%s', wanted '%s'", i, c->argv[0], j, got ? got : "(null)",
-                 want);
+        fail_msg("case %zu (%s ...), element %zu: got '%s', wanted '%s'", i, c->argv[0], j, got ? got : "(null)", want);
       check_stable(got);
     }
     json_decref(out);

@@ -51,8 +51,8 @@ static const char *get_str(json_t *obj, const char *key) {
   return json_string_value(v);
 }
 
-static void check_limit(json_t *limits, const char *name, json_int_t value, const char *unit,
-                        const char *mechanism, bool degraded) {
+static void check_limit(json_t *limits, const char *name, json_int_t value, const char *unit, const char *mechanism,
+                        bool degraded) {
   json_t *l = json_object_get(limits, name);
   if (!json_is_object(l))
     print_error("limit '%s' missing\n", name);
@@ -175,7 +175,7 @@ static void test_clean_result(void **state) {
   assert_true(get_int(iso, "landlock_abi") == 0);
 
   json_t *degraded = json_object_get(root, "degraded");
-  assert_non_null(degraded); /* present ... */
+  assert_non_null(degraded);           /* present ... */
   assert_true(json_is_null(degraded)); /* ... and null */
   json_decref(root);
   airlock_result_clear(&r);
@@ -213,9 +213,9 @@ static void test_empty_result(void **state) {
   assert_int_equal(json_object_size(limits), 0);
   assert_true(json_is_null(json_object_get(root, "degraded")));
   /* exactly the documented top-level keys */
-  static const char *const keys[] = {"exit_code", "signal",     "timed_out",  "oom_killed", "exec_failed",
-                                     "wall_ms",   "cpu_user_ms", "cpu_sys_ms", "max_rss_kb", "limits",
-                                     "isolation", "killed_by_signal", "degraded", "identity"};
+  static const char *const keys[] = {"exit_code", "signal",           "timed_out",  "oom_killed", "exec_failed",
+                                     "wall_ms",   "cpu_user_ms",      "cpu_sys_ms", "max_rss_kb", "limits",
+                                     "isolation", "killed_by_signal", "degraded",   "identity"};
   assert_int_equal(json_object_size(root), sizeof(keys) / sizeof(keys[0]));
   for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
     if (json_object_get(root, keys[i]) == NULL)

@@ -179,7 +179,8 @@ static void test_round_trip(void **state) {
 static void test_bad_names(void **state) {
   fixture *f = *state;
   al_secrets *s = open_store(f);
-  const char *bad[] = {"", "a/b", "a b", "ä", "x\n", "0123456789012345678901234567890123456789012345678901234567890123X"};
+  const char *bad[] = {"",  "a/b", "a b",
+                       "ä", "x\n", "0123456789012345678901234567890123456789012345678901234567890123X"};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     airlock_error *err = NULL;
     assert_false(al_secret_name_valid(bad[i]));
@@ -271,8 +272,7 @@ static void test_flipped_byte(void **state) {
   sqlite3 *db = NULL;
   assert_int_equal(sqlite3_open(in_dir(f, "secrets.db"), &db), SQLITE_OK);
   sqlite3_stmt *st = NULL;
-  assert_int_equal(sqlite3_prepare_v2(db, "SELECT ciphertext FROM secrets WHERE name = 'k'", -1, &st, NULL),
-                   SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(db, "SELECT ciphertext FROM secrets WHERE name = 'k'", -1, &st, NULL), SQLITE_OK);
   assert_int_equal(sqlite3_step(st), SQLITE_ROW);
   int len = sqlite3_column_bytes(st, 0);
   unsigned char ct[64];

@@ -74,10 +74,10 @@ static void segments_are(const char *s, const char *const *want, size_t n) {
   al_shell_free(&sh);
 }
 
-#define SEGS(s, ...)                                         \
-  do {                                                       \
-    const char *const w_[] = {__VA_ARGS__};                  \
-    segments_are(s, w_, sizeof(w_) / sizeof(w_[0]));         \
+#define SEGS(s, ...)                                                                                                   \
+  do {                                                                                                                 \
+    const char *const w_[] = {__VA_ARGS__};                                                                            \
+    segments_are(s, w_, sizeof(w_) / sizeof(w_[0]));                                                                   \
   } while (0)
 
 /* --- quoting ---------------------------------------------------------------------- */
@@ -266,10 +266,9 @@ static void test_redirections(void **state) {
     int fd;
     const char *target;
   } want[] = {
-      {AL_REDIR_OUT, 1, "out"},      {AL_REDIR_APPEND, 1, "app"},   {AL_REDIR_OUT, 2, "err"},
-      {AL_REDIR_IN, 0, "in"},        {AL_REDIR_OUT, -1, "both"},    {AL_REDIR_DUP_OUT, 2, "1"},
-      {AL_REDIR_INOUT, 0, "rw"},     {AL_REDIR_OUT, 1, "clob"},     {AL_REDIR_DUP_IN, 3, "0"},
-      {AL_REDIR_DUP_OUT, 1, "-"},    {AL_REDIR_APPEND, -1, "all"},  {AL_REDIR_OUT, -1, "file"},
+      {AL_REDIR_OUT, 1, "out"},   {AL_REDIR_APPEND, 1, "app"}, {AL_REDIR_OUT, 2, "err"},     {AL_REDIR_IN, 0, "in"},
+      {AL_REDIR_OUT, -1, "both"}, {AL_REDIR_DUP_OUT, 2, "1"},  {AL_REDIR_INOUT, 0, "rw"},    {AL_REDIR_OUT, 1, "clob"},
+      {AL_REDIR_DUP_IN, 3, "0"},  {AL_REDIR_DUP_OUT, 1, "-"},  {AL_REDIR_APPEND, -1, "all"}, {AL_REDIR_OUT, -1, "file"},
   };
   assert_int_equal(s->n_redirs, sizeof(want) / sizeof(want[0]));
   for (size_t i = 0; i < s->n_redirs; i++) {
@@ -456,20 +455,33 @@ static void test_normalise(void **state) {
   struct {
     const char *in, *cwd, *out;
   } cases[] = {
-      {"/bin/../bin/rm", NULL, "/bin/rm"}, {"/", NULL, "/"},          {"//", NULL, "/"},
-      {"/./", NULL, "/"},                  {"/tmp/../", NULL, "/"},   {"/..", NULL, "/"},
-      {"./build/", NULL, "build"},         {".", NULL, "."},          {"a/../..", NULL, ".."},
-      {"../../x", NULL, "../../x"},        {"~", NULL, "~"},          {"~/", NULL, "~"},
-      {"~/x/../.ssh/id_rsa", NULL, "~/.ssh/id_rsa"}, {"~/..", NULL, "/home"}, {"~user/x", NULL, "~user/x"},
-      {"*", "/", "/*"},                    {"x", "/etc", "/etc/x"},   {"..", "/etc", "/"},
-      {".", "~", "~"},                     {"/abs", "/etc", "/abs"},  {"a//b/./c/", NULL, "a/b/c"},
+      {"/bin/../bin/rm", NULL, "/bin/rm"},
+      {"/", NULL, "/"},
+      {"//", NULL, "/"},
+      {"/./", NULL, "/"},
+      {"/tmp/../", NULL, "/"},
+      {"/..", NULL, "/"},
+      {"./build/", NULL, "build"},
+      {".", NULL, "."},
+      {"a/../..", NULL, ".."},
+      {"../../x", NULL, "../../x"},
+      {"~", NULL, "~"},
+      {"~/", NULL, "~"},
+      {"~/x/../.ssh/id_rsa", NULL, "~/.ssh/id_rsa"},
+      {"~/..", NULL, "/home"},
+      {"~user/x", NULL, "~user/x"},
+      {"*", "/", "/*"},
+      {"x", "/etc", "/etc/x"},
+      {"..", "/etc", "/"},
+      {".", "~", "~"},
+      {"/abs", "/etc", "/abs"},
+      {"a//b/./c/", NULL, "a/b/c"},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     const char *got = al_shell_normalise_path(&sh, cases[i].in, cases[i].cwd);
     assert_non_null(got);
     if (strcmp(got, cases[i].out) != 0)
-      fail_msg("normalise(%s, %s) = %s, want %s", cases[i].in, cases[i].cwd ? cases[i].cwd : "-", got,
-               cases[i].out);
+      fail_msg("normalise(%s, %s) = %s, want %s", cases[i].in, cases[i].cwd ? cases[i].cwd : "-", got, cases[i].out);
   }
   char *huge = malloc(5000);
   memset(huge, 'a', 4999);
@@ -595,13 +607,20 @@ static void test_limits(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_quote_removal),   cmocka_unit_test(test_operators),
-      cmocka_unit_test(test_subshells_and_groups), cmocka_unit_test(test_compound_commands),
-      cmocka_unit_test(test_command_substitution), cmocka_unit_test(test_process_substitution),
-      cmocka_unit_test(test_redirections),    cmocka_unit_test(test_heredocs),
-      cmocka_unit_test(test_variables),       cmocka_unit_test(test_wrappers),
-      cmocka_unit_test(test_nested_code),     cmocka_unit_test(test_normalise),
-      cmocka_unit_test(test_malformed),       cmocka_unit_test(test_limits),
+      cmocka_unit_test(test_quote_removal),
+      cmocka_unit_test(test_operators),
+      cmocka_unit_test(test_subshells_and_groups),
+      cmocka_unit_test(test_compound_commands),
+      cmocka_unit_test(test_command_substitution),
+      cmocka_unit_test(test_process_substitution),
+      cmocka_unit_test(test_redirections),
+      cmocka_unit_test(test_heredocs),
+      cmocka_unit_test(test_variables),
+      cmocka_unit_test(test_wrappers),
+      cmocka_unit_test(test_nested_code),
+      cmocka_unit_test(test_normalise),
+      cmocka_unit_test(test_malformed),
+      cmocka_unit_test(test_limits),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

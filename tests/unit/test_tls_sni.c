@@ -56,8 +56,8 @@ typedef struct {
   unsigned ech;         /* an ECH/ESNI extension of this type */
   size_t pad;           /* a padding extension of this size */
   bool no_extensions;
-  bool sni_twice;       /* two server_name extensions */
-  unsigned hs_type;     /* 0: ClientHello */
+  bool sni_twice;   /* two server_name extensions */
+  unsigned hs_type; /* 0: ClientHello */
 } hello_opts;
 
 /* a handshake message: type, 24-bit length, ClientHello body */
@@ -314,8 +314,8 @@ static void test_refusals(void **state) {
   make(&rec, &sh, NULL, 0);
   expect_status(&rec, AL_SNI_ERR_NOT_CLIENT_HELLO);
   /* names that are not host names */
-  static const char *const bad[] = {"127.0.0.1", "2130706433", "exa_mple.com", "example.com.", "a..b",
-                                    "exa mple.com", "bücher.example", "-a.example", "xn--zz.example"};
+  static const char *const bad[] = {"127.0.0.1",    "2130706433",     "exa_mple.com", "example.com.",  "a..b",
+                                    "exa mple.com", "bücher.example", "-a.example",   "xn--zz.example"};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     hello_opts b = {.names = {bad[i]}};
     make(&rec, &b, NULL, 0);
@@ -402,15 +402,14 @@ static void test_lying_lengths(void **state) {
     int delta;
     al_sni_status want;
   } lies[] = {
-      {OFF_SID_LEN, +1, AL_SNI_ERR_MALFORMED},       {OFF_SID_LEN, -1, AL_SNI_ERR_MALFORMED},
-      {OFF_CS_LEN + 1, +1, AL_SNI_ERR_MALFORMED},    {OFF_CS_LEN + 1, +2, AL_SNI_ERR_MALFORMED},
-      {OFF_COMP_LEN, +1, AL_SNI_ERR_MALFORMED},      {OFF_EXTS_LEN + 1, +1, AL_SNI_ERR_MALFORMED},
-      {OFF_EXTS_LEN + 1, -1, AL_SNI_ERR_MALFORMED},  {OFF_SNI_EXT_LEN + 1, +1, AL_SNI_ERR_MALFORMED},
-      {OFF_SNI_EXT_LEN + 1, -1, AL_SNI_ERR_MALFORMED}, {OFF_SNI_LIST_LEN + 1, +1, AL_SNI_ERR_MALFORMED},
+      {OFF_SID_LEN, +1, AL_SNI_ERR_MALFORMED},          {OFF_SID_LEN, -1, AL_SNI_ERR_MALFORMED},
+      {OFF_CS_LEN + 1, +1, AL_SNI_ERR_MALFORMED},       {OFF_CS_LEN + 1, +2, AL_SNI_ERR_MALFORMED},
+      {OFF_COMP_LEN, +1, AL_SNI_ERR_MALFORMED},         {OFF_EXTS_LEN + 1, +1, AL_SNI_ERR_MALFORMED},
+      {OFF_EXTS_LEN + 1, -1, AL_SNI_ERR_MALFORMED},     {OFF_SNI_EXT_LEN + 1, +1, AL_SNI_ERR_MALFORMED},
+      {OFF_SNI_EXT_LEN + 1, -1, AL_SNI_ERR_MALFORMED},  {OFF_SNI_LIST_LEN + 1, +1, AL_SNI_ERR_MALFORMED},
       {OFF_SNI_LIST_LEN + 1, -1, AL_SNI_ERR_MALFORMED}, {OFF_SNI_NAME_LEN + 1, +1, AL_SNI_ERR_MALFORMED},
       {OFF_SNI_NAME_LEN + 1, -1, AL_SNI_ERR_MALFORMED}, {OFF_SNI_TYPE, +1, AL_SNI_ERR_MALFORMED},
-      {OFF_HS_LEN + 2, -1, AL_SNI_ERR_MALFORMED},
-      {5, +1, AL_SNI_ERR_NOT_CLIENT_HELLO}, /* handshake type 2 */
+      {OFF_HS_LEN + 2, -1, AL_SNI_ERR_MALFORMED},       {5, +1, AL_SNI_ERR_NOT_CLIENT_HELLO}, /* handshake type 2 */
   };
   for (size_t i = 0; i < sizeof(lies) / sizeof(lies[0]); i++) {
     buf bad = good;
@@ -459,11 +458,9 @@ static void test_strerror(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_basic),        cmocka_unit_test(test_splits),
-      cmocka_unit_test(test_large_hello),  cmocka_unit_test(test_refusals),
-      cmocka_unit_test(test_not_tls),      cmocka_unit_test(test_truncated),
-      cmocka_unit_test(test_lying_lengths), cmocka_unit_test(test_openssl_capture),
-      cmocka_unit_test(test_strerror),
+      cmocka_unit_test(test_basic),         cmocka_unit_test(test_splits),          cmocka_unit_test(test_large_hello),
+      cmocka_unit_test(test_refusals),      cmocka_unit_test(test_not_tls),         cmocka_unit_test(test_truncated),
+      cmocka_unit_test(test_lying_lengths), cmocka_unit_test(test_openssl_capture), cmocka_unit_test(test_strerror),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -111,8 +111,8 @@ static void test_round_trip(void **state) {
   fixture *f = *state;
   al_token_store *s = open_store(f);
   time_t before = time(NULL);
-  al_token_limits lim = {.max_concurrent_execs = 4, .max_memory_bytes = 512LL << 20, .max_timeout_ms = 30000,
-                         .max_cpus = 1.5};
+  al_token_limits lim = {
+      .max_concurrent_execs = 4, .max_memory_bytes = 512LL << 20, .max_timeout_ms = 30000, .max_cpus = 1.5};
   char *alice = create_ok(s, "alice", &lim);
   char *bob = create_ok(s, "bob", NULL);
   assert_token_shape(alice);
@@ -265,8 +265,8 @@ static void test_bad_names_refused(void **state) {
   name65[65] = '\0';
   memset(name64, 'y', 64);
   name64[64] = '\0';
-  const char *bad[] = {"", "a b", "a/b", "../x", "x:y", "tab\there", "new\nline", "caf\xc3\xa9", "semi;colon",
-                       "quo'te", "per%cent", "star*", name65};
+  const char *bad[] = {"",           "a b",    "a/b",      "../x",  "x:y", "tab\there", "new\nline", "caf\xc3\xa9",
+                       "semi;colon", "quo'te", "per%cent", "star*", name65};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     assert_false(al_token_name_valid(bad[i]));
     char *token = NULL;
@@ -344,9 +344,9 @@ static void test_verify_not_blocked_by_writer(void **state) {
   char *t = create_ok(s, "w", NULL);
   sqlite3 *raw = NULL;
   assert_int_equal(sqlite3_open(f->db, &raw), SQLITE_OK);
-  assert_int_equal(sqlite3_exec(raw, "BEGIN IMMEDIATE; UPDATE tokens SET revoked_at = 1 WHERE name = 'w'", NULL,
-                                NULL, NULL),
-                   SQLITE_OK);
+  assert_int_equal(
+      sqlite3_exec(raw, "BEGIN IMMEDIATE; UPDATE tokens SET revoked_at = 1 WHERE name = 'w'", NULL, NULL, NULL),
+      SQLITE_OK);
   /* WAL: the reader neither waits nor sees the uncommitted revoke */
   struct timespec a, b;
   clock_gettime(CLOCK_MONOTONIC, &a);

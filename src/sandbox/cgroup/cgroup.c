@@ -102,9 +102,7 @@ static void discover_now(hierarchy_map *m) {
 /* The layout does not change while we run: read it once per process. */
 static hierarchy_map cached_map;
 static pthread_once_t cached_once = PTHREAD_ONCE_INIT;
-static void discover_once(void) {
-  discover_now(&cached_map);
-}
+static void discover_once(void) { discover_now(&cached_map); }
 static const hierarchy_map *discover(void) {
   pthread_once(&cached_once, discover_once);
   return &cached_map;
@@ -177,8 +175,8 @@ int al_cgroup_create(al_cgroup *cg, const airlock_spec *spec, airlock_error **er
         _cleanup_free_ char *base = base_dir(m->v2_mount, m->v2_own, true);
         if (base)
           gc_base(base);
-        if (base && al_cgroup_v2_backend.prepare_parent(base, &local) == 0 && asprintf(&v2_dir, "%s/%s", base, name) >= 0 &&
-            make_dir(v2_dir, &local) < 0) {
+        if (base && al_cgroup_v2_backend.prepare_parent(base, &local) == 0 &&
+            asprintf(&v2_dir, "%s/%s", base, name) >= 0 && make_dir(v2_dir, &local) < 0) {
           free(v2_dir);
           v2_dir = NULL;
         }

@@ -11,12 +11,12 @@
 typedef enum { AL_CTRL_MEMORY, AL_CTRL_PIDS, AL_CTRL_CPU, AL_CTRL_COUNT } al_controller;
 
 typedef struct al_cgroup {
-  char *path[AL_CTRL_COUNT];   /* created directory per controller, NULL if none */
-  int version[AL_CTRL_COUNT];  /* 1 or 2; 0 when the controller is unavailable */
+  char *path[AL_CTRL_COUNT];  /* created directory per controller, NULL if none */
+  int version[AL_CTRL_COUNT]; /* 1 or 2; 0 when the controller is unavailable */
   char *why_missing[AL_CTRL_COUNT];
-  int v2_dir_fd;               /* open when every controller is on v2: CLONE_INTO_CGROUP */
-  int join_fd[AL_CTRL_COUNT];  /* otherwise: files the child writes "0" to (see al_cgroup_join_self) */
-  bool swap_uncapped;          /* the kernel does not account swap: only RAM is capped */
+  int v2_dir_fd;              /* open when every controller is on v2: CLONE_INTO_CGROUP */
+  int join_fd[AL_CTRL_COUNT]; /* otherwise: files the child writes "0" to (see al_cgroup_join_self) */
+  bool swap_uncapped;         /* the kernel does not account swap: only RAM is capped */
 } al_cgroup;
 
 /* Remove leftovers of dead launchers, then create the sandbox's cgroups and write the limits.  Controllers that cannot

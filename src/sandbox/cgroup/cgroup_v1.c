@@ -14,7 +14,7 @@
 #define CFS_PERIOD_US 100000
 
 static int write_limits(const char *dir, al_controller ctrl, const airlock_spec *spec, bool *swap_uncapped,
-                              airlock_error **err) {
+                        airlock_error **err) {
   char v[64];
   switch (ctrl) {
   case AL_CTRL_MEMORY: {
@@ -37,8 +37,7 @@ static int write_limits(const char *dir, al_controller ctrl, const airlock_spec 
       return -1;
     snprintf(v, sizeof(v), "%lld", (long long)(spec->cpus * CFS_PERIOD_US + 0.5));
     return al_cgroup_write_file(dir, "cpu.cfs_quota_us", v, err);
-  default:
-    return 0;
+  default: return 0;
   }
 }
 
@@ -50,8 +49,8 @@ static bool oom_killed(const char *memory_dir) {
 }
 
 const al_cgroup_backend al_cgroup_v1_backend = {
-  .version = 1,
-  .prepare_parent = NULL,
-  .write_limits = write_limits,
-  .oom_killed = oom_killed,
+    .version = 1,
+    .prepare_parent = NULL,
+    .write_limits = write_limits,
+    .oom_killed = oom_killed,
 };

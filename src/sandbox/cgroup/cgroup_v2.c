@@ -32,7 +32,7 @@ static int prepare_parent(const char *base, airlock_error **err) {
 }
 
 static int write_limits(const char *dir, al_controller ctrl, const airlock_spec *spec, bool *swap_uncapped,
-                              airlock_error **err) {
+                        airlock_error **err) {
   char v[64];
   switch (ctrl) {
   case AL_CTRL_MEMORY: {
@@ -52,8 +52,7 @@ static int write_limits(const char *dir, al_controller ctrl, const airlock_spec 
   case AL_CTRL_CPU:
     snprintf(v, sizeof(v), "%lld %d", (long long)(spec->cpus * CPU_PERIOD_US + 0.5), CPU_PERIOD_US);
     return al_cgroup_write_file(dir, "cpu.max", v, err);
-  default:
-    return 0;
+  default: return 0;
   }
 }
 
@@ -65,8 +64,8 @@ static bool oom_killed(const char *dir) {
 }
 
 const al_cgroup_backend al_cgroup_v2_backend = {
-  .version = 2,
-  .prepare_parent = prepare_parent,
-  .write_limits = write_limits,
-  .oom_killed = oom_killed,
+    .version = 2,
+    .prepare_parent = prepare_parent,
+    .write_limits = write_limits,
+    .oom_killed = oom_killed,
 };

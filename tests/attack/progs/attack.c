@@ -55,9 +55,7 @@ static int blocked(const char *what, int err) {
   return 0;
 }
 /* a syscall result: success means escape */
-static int expect_fail(const char *what, long rc) {
-  return rc < 0 ? blocked(what, errno) : escaped(what);
-}
+static int expect_fail(const char *what, long rc) { return rc < 0 ? blocked(what, errno) : escaped(what); }
 static int expect_errno(const char *what, long rc, int want) {
   if (rc >= 0)
     return escaped(what);
@@ -189,7 +187,8 @@ static int do_kernel(void) {
 static int do_sockets(void) {
   int bad = 0;
   int fams[] = {AF_NETLINK, AF_PACKET, AF_VSOCK, AF_BLUETOOTH, AF_ALG, AF_KEY, AF_CAN, 46 /* AF_MCTP */};
-  const char *names[] = {"AF_NETLINK", "AF_PACKET", "AF_VSOCK", "AF_BLUETOOTH", "AF_ALG", "AF_KEY", "AF_CAN", "AF_MCTP"};
+  const char *names[] = {"AF_NETLINK", "AF_PACKET", "AF_VSOCK", "AF_BLUETOOTH",
+                         "AF_ALG",     "AF_KEY",    "AF_CAN",   "AF_MCTP"};
   for (size_t i = 0; i < sizeof(fams) / sizeof(fams[0]); i++) {
     char what[64];
     snprintf(what, sizeof(what), "socket(%s)", names[i]);
@@ -218,7 +217,9 @@ static int do_socketpair(void) {
       int sv[2];
       char what[64];
       snprintf(what, sizeof(what), "socketpair(%s, %s)", names[i],
-               types[t] == SOCK_RAW ? "SOCK_RAW" : types[t] == SOCK_DGRAM ? "SOCK_DGRAM" : "SOCK_STREAM");
+               types[t] == SOCK_RAW     ? "SOCK_RAW"
+               : types[t] == SOCK_DGRAM ? "SOCK_DGRAM"
+                                        : "SOCK_STREAM");
       bad |= expect_errno(what, socketpair(fams[i], types[t], 0, sv), EAFNOSUPPORT);
     }
   /* the family in the upper half of the register must not pass as AF_UNIX */
@@ -267,7 +268,9 @@ static int do_tiocsti(void) {
     const char *name;
     unsigned long cmd;
     void *arg;
-  } cmds[] = {{"TIOCSTI", TIOCSTI, &c}, {"TIOCLINUX", TIOCLINUX, &sub}, {"TIOCSETD", TIOCSETD, &ldisc},
+  } cmds[] = {{"TIOCSTI", TIOCSTI, &c},
+              {"TIOCLINUX", TIOCLINUX, &sub},
+              {"TIOCSETD", TIOCSETD, &ldisc},
               {"TIOCCONS", TIOCCONS, NULL}};
   int fds[] = {slave, master};
   for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
@@ -625,27 +628,48 @@ int main(int argc, char **argv) {
   if (argc < 2)
     return 2;
   const char *c = argv[1];
-  if (!strcmp(c, "ptrace")) return do_ptrace();
-  if (!strcmp(c, "mount")) return do_mount();
-  if (!strcmp(c, "namespaces")) return do_namespaces();
-  if (!strcmp(c, "kernel")) return do_kernel();
-  if (!strcmp(c, "sockets")) return do_sockets();
-  if (!strcmp(c, "socketpair")) return do_socketpair();
-  if (!strcmp(c, "tiocsti")) return do_tiocsti();
-  if (!strcmp(c, "memfd")) return do_memfd();
-  if (!strcmp(c, "memfd-payload")) return escaped("code ran from a memfd");
-  if (!strcmp(c, "files") && argc == 4) return do_files(argv[2], argv[3]);
-  if (!strcmp(c, "shmfill")) return do_shmfill();
-  if (!strcmp(c, "connect") && argc == 4) return do_connect(argv[2], argv[3]);
-  if (!strcmp(c, "udp") && argc == 4) return do_udp(argv[2], argv[3]);
-  if (!strcmp(c, "x32")) return do_x32();
-  if (!strcmp(c, "i386")) return do_i386();
-  if (!strcmp(c, "write") && argc == 3) return do_write(argv[2]);
-  if (!strcmp(c, "fill") && argc == 3) return do_fill(argv[2]);
-  if (!strcmp(c, "membomb")) return do_membomb();
-  if (!strcmp(c, "forkbomb")) return do_forkbomb();
-  if (!strcmp(c, "fds")) return do_fds();
-  if (!strcmp(c, "signal") && argc == 3) return do_signal(argv[2]);
+  if (!strcmp(c, "ptrace"))
+    return do_ptrace();
+  if (!strcmp(c, "mount"))
+    return do_mount();
+  if (!strcmp(c, "namespaces"))
+    return do_namespaces();
+  if (!strcmp(c, "kernel"))
+    return do_kernel();
+  if (!strcmp(c, "sockets"))
+    return do_sockets();
+  if (!strcmp(c, "socketpair"))
+    return do_socketpair();
+  if (!strcmp(c, "tiocsti"))
+    return do_tiocsti();
+  if (!strcmp(c, "memfd"))
+    return do_memfd();
+  if (!strcmp(c, "memfd-payload"))
+    return escaped("code ran from a memfd");
+  if (!strcmp(c, "files") && argc == 4)
+    return do_files(argv[2], argv[3]);
+  if (!strcmp(c, "shmfill"))
+    return do_shmfill();
+  if (!strcmp(c, "connect") && argc == 4)
+    return do_connect(argv[2], argv[3]);
+  if (!strcmp(c, "udp") && argc == 4)
+    return do_udp(argv[2], argv[3]);
+  if (!strcmp(c, "x32"))
+    return do_x32();
+  if (!strcmp(c, "i386"))
+    return do_i386();
+  if (!strcmp(c, "write") && argc == 3)
+    return do_write(argv[2]);
+  if (!strcmp(c, "fill") && argc == 3)
+    return do_fill(argv[2]);
+  if (!strcmp(c, "membomb"))
+    return do_membomb();
+  if (!strcmp(c, "forkbomb"))
+    return do_forkbomb();
+  if (!strcmp(c, "fds"))
+    return do_fds();
+  if (!strcmp(c, "signal") && argc == 3)
+    return do_signal(argv[2]);
   fprintf(stderr, "attack: unknown or malformed subcommand '%s'\n", c);
   return 2;
 }
