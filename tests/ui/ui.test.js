@@ -1,5 +1,5 @@
-/* SPDX-License-Identifier: Apache-2.0 */
 #!/usr/bin/env node
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ui.test.js - the node's web UI in a real browser (Debian's Chromium,
  * driven by playwright-core), against a real node started by
  * tests/node/run_ui.sh browser.
