@@ -9,7 +9,6 @@
 set -eu
 N=${1:-30}
 H=${OPENCLAW_HARNESS:-$(cd "$(dirname "$0")/../.." && pwd)/shared/openclaw}/gateway.sh
-[ -x "$H" ] || H=/work/shared/openclaw/gateway.sh
 BIN=${AIRLOCK:-$(dirname "$0")/../build/airlock}
 T=$(mktemp -d /tmp/al-ocbench.XXXXXX)
 export OPENCLAW_HARNESS_STATE=$T/gw

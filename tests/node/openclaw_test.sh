@@ -15,7 +15,6 @@ set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/testlib.sh"
 BIN=$1/airlock
 H=${OPENCLAW_HARNESS:-$(cd "$(dirname "$0")/../../.." && pwd)/shared/openclaw}/gateway.sh
-[ -x "$H" ] || H=/work/shared/openclaw/gateway.sh
 [ "$(id -u)" = 0 ] || skip_all "needs root (sandboxes with cgroup limits)"
 [ -x "$H" ] || skip_all "no OpenClaw harness (set OPENCLAW_HARNESS)"
 CACHE=${OPENCLAW_HARNESS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/airlock-openclaw-harness}
