@@ -7,6 +7,9 @@ AIRLOCK=${1:-build/airlock}
 WS=$(mktemp -d /tmp/airlock-demo.XXXXXX)
 trap 'rm -rf "$WS"' EXIT
 chmod 777 "$WS"
+# as root, a writable workspace must belong to a regular user (never root):
+# the sandbox then runs as a host uid of its own, idmapped onto that owner
+if [ "$(id -u)" = 0 ]; then chown "${SUDO_UID:-1000}:${SUDO_GID:-1000}" "$WS"; fi
 echo 'print("hello from the workspace")' >"$WS/hello.py"
 DEGRADED=""
 if ! "$AIRLOCK" run -- true 2>/dev/null; then
