@@ -1,17 +1,21 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* config.c - the JSON config file.  Two vocabularies are accepted: airlock's
- * own keys, and the OpenClaw "sandbox" block (seed 004) so an existing
- * OpenClaw config works as it is.  The "network" key is read by network.c.  The parser is strict: an unknown key, a
+/* config.c - the JSON config file.  Three vocabularies are accepted: airlock's
+ * own keys, the OpenClaw "sandbox" block (seed 004), and an openclaw.json
+ * (recognised by its top-level "agents" object: only its sandbox settings are
+ * read) so an existing OpenClaw config works as it is.  The "network" key is read by network.c.  The parser is strict: an unknown key, a
  * wrong type or an impossible value is an error naming the key. */
 #define _GNU_SOURCE
 #include "cleanup.h"
 #include "error.h"
 #include "network.h"
 
+#include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define MAX_CONFIG_BYTES (1 << 20)
 
@@ -303,6 +307,367 @@ static int k_sandbox(airlock_spec *s, const char *k, json_t *v, airlock_error **
   return dispatch(s, k, v, openclaw_keys, AL_ARRAY_SIZE(openclaw_keys), e);
 }
 
+/* --- openclaw.json: agents.defaults.sandbox ----------------------------- */
+
+/* OpenClaw's own sandbox settings (agents.defaults.sandbox and
+ * agents.list[].sandbox), mapped onto airlock's.  Keys OpenClaw knows there
+ * but which mean nothing to airlock are type-checked and left alone; keys
+ * that would promise something airlock does not do are refused. */
+
+static int oc_ignore_string(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
+  (void)s;
+  const char *str = NULL;
+  return want_string(k, v, &str, e);
+}
+static int oc_ignore_bool(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
+  (void)s;
+  bool b = false;
+  return want_bool(k, v, &b, e);
+}
+static int oc_ignore_object(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
+  (void)s;
+  if (!json_is_object(v))
+    return al_err(e, 0, "config key '%s' must be an object", k);
+  return 0;
+}
+static int want_string_array(const char *k, json_t *v, airlock_error **e) {
+  if (!json_is_array(v))
+    return al_err(e, 0, "config key '%s' must be an array of strings", k);
+  size_t i;
+  json_t *item;
+  json_array_foreach(v, i, item) {
+    if (!json_is_string(item))
+      return al_err(e, 0, "config key '%s[%zu]' must be a string", k, i);
+  }
+  return 0;
+}
+static int oc_ignore_strings(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
+  (void)s;
+  return want_string_array(k, v, e);
+}
+
+static int oc_mode(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
+  (void)s;
+  const char *m = NULL;
+  if (want_string(k, v, &m, e) < 0)
+    return -1;
+  if (strcmp(m, "off") == 0)
+    return al_err(e, 0, "config key '%s' is \"off\": airlock always runs commands sandboxed", k);
+  if (strcmp(m, "non-main") != 0 && strcmp(m, "all") != 0)
+    return al_err(e, 0, "config key '%s' must be \"off\", \"non-main\" or \"all\", not \"%s\"", k, m);
+  return 0;
+}
+static int oc_scope(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
+  (void)s;
+  const char *m = NULL;
+  if (want_string(k, v, &m, e) < 0)
+    return -1;
+  if (strcmp(m, "agent") != 0 && strcmp(m, "session") != 0 && strcmp(m, "shared") != 0)
+    return al_err(e, 0, "config key '%s' must be \"agent\", \"session\" or \"shared\", not \"%s\"", k, m);
+  return 0;
+}
+static int oc_json_backend(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
+  (void)s;
+  const char *b = NULL;
+  if (want_string(k, v, &b, e) < 0)
+    return -1;
+  /* docker and podman: their "docker" settings are what airlock maps */
+  if (strcmp(b, "docker") != 0 && strcmp(b, "podman") != 0 && strcmp(b, "native") != 0 && strcmp(b, "airlock") != 0)
+    return al_err(e, 0, "config key '%s': backend \"%s\" runs commands on another machine; airlock runs them here", k,
+                  b);
+  return 0;
+}
+
+static int oc_image(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
+  const char *img = NULL;
+  if (want_string(k, v, &img, e) < 0)
+    return -1;
+  if (img[0] != '/')
+    return al_err(e, 0,
+                  "config key '%s': \"%s\" is a container image; airlock runs no container images: give a root "
+                  "directory (an absolute path, such as an unpacked 'docker export') or remove the key to use the "
+                  "host's /usr",
+                  k, img);
+  return set_path(k, v, &s->image, e);
+}
+static int oc_workdir(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
+  return set_path(k, v, &s->cwd, e);
+}
+static int oc_read_only_root(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
+  /* airlock's root is read-only whatever this says */
+  return oc_ignore_bool(s, k, v, e);
+}
+
+/* "PATH[:OPTIONS]": the sizes add up to the disk limit, "exec" allows
+ * executing in the scratch space; the mount points are airlock's own */
+static int oc_tmpfs(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
+  if (want_string_array(k, v, e) < 0)
+    return -1;
+  int64_t total = 0;
+  size_t i;
+  json_t *item;
+  json_array_foreach(v, i, item) {
+    const char *text = json_string_value(item);
+    if (text[0] != '/')
+      return al_err(e, 0, "config key '%s[%zu]': '%s' is not an absolute path", k, i, text);
+    const char *colon = strchr(text, ':');
+    if (colon == NULL)
+      continue;
+    _cleanup_free_ char *opts = strdup(colon + 1);
+    if (opts == NULL)
+      return al_err(e, ENOMEM, "config");
+    char *save = NULL;
+    for (char *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+      if (strcmp(o, "exec") == 0) {
+        s->tmp_exec = true;
+      } else if (strncmp(o, "size=", 5) == 0) {
+        int64_t n = 0;
+        if (airlock_parse_size(o + 5, &n, e) < 0)
+          return al_err_prefix(e, "config key '%s[%zu]'", k, i);
+        if (n > INT64_MAX - total)
+          return al_err(e, 0, "config key '%s': the sizes add up to more than %lld bytes", k, (long long)INT64_MAX);
+        total += n;
+      }
+    }
+  }
+  if (total > 0)
+    s->disk_bytes = total;
+  return 0;
+}
+
+/* -1 (unlimited swap) or a size; checked against memory by oc_docker */
+static int oc_memory_swap(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
+  (void)s;
+  int64_t n = 0;
+  if ((json_is_integer(v) && json_integer_value(v) == -1) ||
+      (json_is_string(v) && strcmp(json_string_value(v), "-1") == 0))
+    return 0;
+  return want_size(k, v, &n, e);
+}
+
+/* "N" or "N:N": a numeric uid, which is also the gid inside */
+static int oc_user(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
+  const char *u = NULL;
+  if (want_string(k, v, &u, e) < 0)
+    return -1;
+  char *end = NULL;
+  errno = 0;
+  unsigned long uid = u[0] >= '0' && u[0] <= '9' ? strtoul(u, &end, 10) : 0;
+  if (end == NULL || errno != 0 || (*end != '\0' && *end != ':'))
+    return al_err(e, 0, "config key '%s': user \"%s\" is not a number; airlock resolves no user names: give a uid", k,
+                  u);
+  if (*end == ':') {
+    char *gend = NULL;
+    const char *g = end + 1;
+    unsigned long gid = g[0] >= '0' && g[0] <= '9' ? strtoul(g, &gend, 10) : ULONG_MAX;
+    if (gend == NULL || *gend != '\0' || gid != uid)
+      return al_err(e, 0, "config key '%s': user \"%s\": airlock gives the sandbox the same number as uid and gid", k,
+                    u);
+  }
+  if (uid > 65534)
+    return al_err(e, 0, "config key '%s' is %lu, outside 0..65534", k, uid);
+  s->uid = (uint32_t)uid;
+  return 0;
+}
+
+/* a number, "SOFT[:HARD]" or {"soft", "hard"}; the hard limit (else the
+ * soft one) is the limit.  Only nofile is applied. */
+static int oc_ulimit_value(const char *k, json_t *v, int64_t *out, airlock_error **e) {
+  if (json_is_integer(v)) {
+    *out = json_integer_value(v);
+  } else if (json_is_string(v)) {
+    const char *t = json_string_value(v);
+    const char *colon = strchr(t, ':');
+    char *end = NULL;
+    errno = 0;
+    long long n = strtoll(colon ? colon + 1 : t, &end, 10);
+    if (t[0] < '0' || t[0] > '9' || errno != 0 || end == NULL || *end != '\0' ||
+        (colon && (colon[1] < '0' || colon[1] > '9')))
+      return al_err(e, 0, "config key '%s' must be a number, \"SOFT:HARD\" or {\"soft\", \"hard\"}, not \"%s\"", k, t);
+    *out = n;
+  } else if (json_is_object(v)) {
+    const char *name;
+    json_t *x;
+    *out = -1;
+    json_object_foreach(v, name, x) {
+      if (strcmp(name, "soft") != 0 && strcmp(name, "hard") != 0)
+        return al_err(e, 0, "unknown config key '%s.%s'", k, name);
+      if (!json_is_integer(x) || json_integer_value(x) < 0)
+        return al_err(e, 0, "config key '%s.%s' must be a non-negative integer", k, name);
+    }
+    json_t *h = json_object_get(v, "hard"), *sf = json_object_get(v, "soft");
+    if (h == NULL && sf == NULL)
+      return al_err(e, 0, "config key '%s' has neither \"soft\" nor \"hard\"", k);
+    *out = json_integer_value(h ? h : sf);
+  } else {
+    return al_err(e, 0, "config key '%s' must be a number, \"SOFT:HARD\" or {\"soft\", \"hard\"}", k);
+  }
+  return 0;
+}
+static int oc_ulimits(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
+  if (!json_is_object(v))
+    return al_err(e, 0, "config key '%s' must be an object", k);
+  const char *name;
+  json_t *x;
+  json_object_foreach(v, name, x) {
+    char full[256];
+    int64_t n = 0;
+    snprintf(full, sizeof(full), "%s.%s", k, name);
+    if (oc_ulimit_value(full, x, &n, e) < 0)
+      return -1;
+    if (strcmp(name, "nofile") == 0) {
+      if (n < 16 || n > 1048576)
+        return al_err(e, 0, "config key '%s' is %lld, outside 16..1048576", full, (long long)n);
+      s->nofile = n;
+    }
+  }
+  return 0;
+}
+
+static int oc_profile(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
+  (void)s;
+  const char *p = NULL;
+  if (want_string(k, v, &p, e) < 0)
+    return -1;
+  if (strcasecmp(p, "unconfined") == 0)
+    return al_err(e, 0, "config key '%s': \"unconfined\" is refused (OpenClaw refuses it too)", k);
+  return 0; /* airlock applies its own seccomp filter and Landlock rules */
+}
+static int oc_setup_command(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
+  (void)s;
+  size_t len = 0;
+  if (json_is_string(v)) {
+    len = json_string_length(v);
+  } else if (json_is_array(v)) {
+    if (want_string_array(k, v, e) < 0)
+      return -1;
+    len = json_array_size(v);
+  } else {
+    return al_err(e, 0, "config key '%s' must be a string or an array of strings", k);
+  }
+  if (len > 0)
+    return al_err(e, 0,
+                  "config key '%s': airlock keeps no container to set up: every command starts from the image; put "
+                  "what it installs in the image directory",
+                  k);
+  return 0;
+}
+static int oc_extra_hosts(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
+  (void)s;
+  if (want_string_array(k, v, e) < 0)
+    return -1;
+  if (json_array_size(v) > 0)
+    return al_err(e, 0,
+                  "config key '%s' is not supported: the egress proxy resolves names itself and would not use "
+                  "these addresses",
+                  k);
+  return 0;
+}
+static int oc_gpus(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
+  (void)s;
+  (void)v;
+  return al_err(e, 0, "config key '%s' is not supported: airlock gives the sandbox no devices", k);
+}
+
+static const key_entry oc_docker_keys[] = {
+    {"image", oc_image},
+    {"containerPrefix", oc_ignore_string},
+    {"workdir", oc_workdir},
+    {"readOnlyRoot", oc_read_only_root},
+    {"tmpfs", oc_tmpfs},
+    {"network", oc_network_mode},
+    {"user", oc_user},
+    {"capDrop", oc_ignore_strings},
+    {"env", k_env},
+    {"setupCommand", oc_setup_command},
+    {"pidsLimit", l_pids},
+    {"memory", l_memory},
+    {"memorySwap", oc_memory_swap},
+    {"cpus", l_cpus},
+    {"gpus", oc_gpus},
+    {"ulimits", oc_ulimits},
+    {"seccompProfile", oc_profile},
+    {"apparmorProfile", oc_profile},
+    {"dns", oc_ignore_strings},
+    {"extraHosts", oc_extra_hosts},
+    {"binds", k_binds},
+    {"dangerouslyAllowReservedContainerTargets", oc_ignore_bool},
+    {"dangerouslyAllowExternalBindSources", oc_ignore_bool},
+    {"dangerouslyAllowContainerNamespaceJoin", oc_ignore_bool},
+};
+static int oc_docker(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
+  if (dispatch(s, k, v, oc_docker_keys, AL_ARRAY_SIZE(oc_docker_keys), e) < 0)
+    return -1;
+  /* memorySwap is memory + swap; airlock allows no swap, so the memory limit
+   * is memory + swap already: memorySwap alone sets it, and one below memory
+   * is refused as Docker refuses it */
+  json_t *swap = json_object_get(v, "memorySwap");
+  if (swap == NULL || (json_is_integer(swap) && json_integer_value(swap) == -1) ||
+      (json_is_string(swap) && strcmp(json_string_value(swap), "-1") == 0))
+    return 0;
+  int64_t total = 0;
+  if (want_size(k, swap, &total, e) < 0)
+    return -1;
+  if (json_object_get(v, "memory") == NULL)
+    s->memory_bytes = total;
+  else if (total < s->memory_bytes)
+    return al_err(e, 0, "config key '%s.memorySwap' (%lld bytes) is below '%s.memory' (%lld bytes)", k,
+                  (long long)total, k, (long long)s->memory_bytes);
+  return 0;
+}
+
+static const key_entry oc_sandbox_keys[] = {
+    {"mode", oc_mode},
+    {"scope", oc_scope},
+    {"perSession", oc_ignore_bool},
+    {"backend", oc_json_backend},
+    {"workspaceAccess", k_workspace_access},
+    {"workspaceRoot", oc_ignore_string},
+    {"sessionToolsVisibility", oc_ignore_string},
+    {"docker", oc_docker},
+    {"browser", oc_ignore_object},
+    {"prune", oc_ignore_object},
+};
+static int oc_sandbox(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
+  return dispatch(s, k, v, oc_sandbox_keys, AL_ARRAY_SIZE(oc_sandbox_keys), e);
+}
+
+/* agents.defaults.sandbox goes into spec; every agents.list[].sandbox is
+ * checked with the same rules into a scratch spec and not applied.  Every
+ * other key of the file is OpenClaw's business. */
+static int load_openclaw_json(airlock_spec *spec, json_t *agents, airlock_error **err) {
+  json_t *defaults = json_object_get(agents, "defaults");
+  if (defaults != NULL && !json_is_object(defaults))
+    return al_err(err, 0, "config key 'agents.defaults' must be an object");
+  json_t *sb = defaults ? json_object_get(defaults, "sandbox") : NULL;
+  if (sb != NULL && oc_sandbox(spec, "agents.defaults.sandbox", sb, err) < 0)
+    return -1;
+  json_t *list = json_object_get(agents, "list");
+  if (list == NULL)
+    return 0;
+  if (!json_is_array(list))
+    return al_err(err, 0, "config key 'agents.list' must be an array");
+  size_t i;
+  json_t *agent;
+  json_array_foreach(list, i, agent) {
+    char key[64];
+    snprintf(key, sizeof(key), "agents.list[%zu]", i);
+    if (!json_is_object(agent))
+      return al_err(err, 0, "config key '%s' must be an object", key);
+    json_t *asb = json_object_get(agent, "sandbox");
+    if (asb == NULL)
+      continue;
+    strcat(key, ".sandbox");
+    airlock_spec scratch;
+    airlock_spec_init(&scratch);
+    int r = oc_sandbox(&scratch, key, asb, err);
+    airlock_spec_clear(&scratch);
+    if (r < 0)
+      return -1;
+  }
+  return 0;
+}
+
 static const key_entry top_keys[] = {
     {"sandbox", k_sandbox},
     {"image", k_image},
@@ -330,6 +695,9 @@ int airlock_spec_load_json(airlock_spec *spec, const char *text, size_t len, air
   json_auto_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
   if (root == NULL)
     return al_err(err, 0, "config is not valid JSON: %s at line %d column %d", jerr.text, jerr.line, jerr.column);
+  json_t *agents = json_is_object(root) ? json_object_get(root, "agents") : NULL;
+  if (json_is_object(agents)) /* an openclaw.json */
+    return load_openclaw_json(spec, agents, err);
   return dispatch(spec, "", root, top_keys, AL_ARRAY_SIZE(top_keys), err);
 }
 

@@ -106,6 +106,111 @@ static void test_openclaw_other_values(void **state) {
   airlock_spec_clear(&spec);
 }
 
+/* --- openclaw.json: agents.defaults.sandbox ------------------------------- */
+
+static void test_openclaw_json_mapping(void **state) {
+  (void)state;
+  static const char json[] =
+      "{\"gateway\":{\"port\":18789},\"env\":{\"shellEnv\":{\"enabled\":true}},\"tools\":{\"exec\":{}},"
+      "\"agents\":{\"defaults\":{\"model\":\"x\",\"workspace\":\"~/w\",\"sandbox\":{"
+      "\"mode\":\"non-main\",\"scope\":\"agent\",\"backend\":\"docker\",\"workspaceAccess\":\"ro\","
+      "\"workspaceRoot\":\"~/.openclaw/sandboxes\",\"prune\":{\"idleHours\":24},\"browser\":{},"
+      "\"docker\":{\"image\":\"/srv/rootfs\",\"network\":\"bridge\",\"memory\":\"1g\",\"memorySwap\":\"2g\","
+      "\"cpus\":1.5,\"pidsLimit\":99,\"readOnlyRoot\":false,\"tmpfs\":[\"/tmp:rw,size=64m,exec\",\"/var/tmp:size=32m\","
+      "\"/run\"],\"capDrop\":[\"ALL\"],\"user\":\"1000:1000\",\"env\":{\"LANG\":\"C.UTF-8\"},"
+      "\"binds\":[\"/opt/tools:/opt/tools:ro\"],\"ulimits\":{\"nofile\":{\"soft\":1024,\"hard\":4096},\"nproc\":64,"
+      "\"core\":\"0:0\"},\"dns\":[\"1.1.1.1\"],\"extraHosts\":[],\"seccompProfile\":\"/p.json\","
+      "\"workdir\":\"/workspace/src\",\"containerPrefix\":\"oc-\",\"setupCommand\":\"\"}}},"
+      "\"list\":[{\"id\":\"main\"},{\"id\":\"w\",\"sandbox\":{\"mode\":\"all\",\"docker\":{\"memory\":\"64m\"}}}]}}";
+  airlock_spec spec;
+  airlock_spec_init(&spec);
+  airlock_error *err = NULL;
+  assert_int_equal(load(&spec, json, &err), 0);
+  assert_null(err);
+  assert_string_equal(spec.image, "/srv/rootfs");
+  assert_false(spec.workspace_rw);
+  assert_int_equal(spec.network, AIRLOCK_NETWORK_PROXY);
+  assert_true(spec.memory_bytes == 1LL << 30); /* memorySwap does not raise it, and the agent's 64m is not applied */
+  assert_true(spec.cpus == 1.5);
+  assert_int_equal(spec.pids, 99);
+  assert_true(spec.disk_bytes == 96LL << 20);
+  assert_true(spec.tmp_exec);
+  assert_int_equal(spec.uid, 1000);
+  assert_int_equal(spec.n_env, 1);
+  assert_string_equal(spec.env[0], "LANG=C.UTF-8");
+  assert_int_equal(spec.n_binds, 1);
+  assert_int_equal(spec.nofile, 4096);
+  assert_string_equal(spec.cwd, "/workspace/src");
+  assert_null(spec.hostname);
+  airlock_spec_clear(&spec);
+
+  /* memorySwap alone is the limit; -1 and plain numbers are accepted; no sandbox at all changes nothing */
+  airlock_spec_init(&spec);
+  assert_int_equal(
+      load(&spec, "{\"agents\":{\"defaults\":{\"sandbox\":{\"docker\":{\"memorySwap\":268435456}}}}}", &err), 0);
+  assert_true(spec.memory_bytes == 256LL << 20);
+  assert_int_equal(load(&spec,
+                        "{\"agents\":{\"defaults\":{\"sandbox\":{\"docker\":{\"memory\":\"128m\",\"memorySwap\":-1,"
+                        "\"ulimits\":{\"nofile\":\"100:200\"},\"user\":\"0\",\"network\":\"none\"}}}}}",
+                        &err),
+                   0);
+  assert_true(spec.memory_bytes == 128LL << 20);
+  assert_int_equal(spec.nofile, 200);
+  assert_int_equal(spec.uid, 0);
+  assert_int_equal(spec.network, AIRLOCK_NETWORK_NONE);
+  assert_int_equal(load(&spec, "{\"agents\":{\"list\":[]},\"whatever\":[1]}", &err), 0);
+  assert_true(spec.memory_bytes == 128LL << 20);
+  airlock_spec_clear(&spec);
+}
+
+static void test_openclaw_json_refused(void **state) {
+  (void)state;
+#define OC(inner) "{\"agents\":{\"defaults\":{\"sandbox\":" inner "}}}"
+  load_bad(OC("{\"docker\":{\"network\":\"host\"}}"), "'agents.defaults.sandbox.docker.network'", "always refused");
+  load_bad(OC("{\"docker\":{\"network\":\"container:x\"}}"), "'agents.defaults.sandbox.docker.network'",
+           "not supported");
+  load_bad(OC("{\"mode\":\"off\"}"), "'agents.defaults.sandbox.mode'", "always runs commands sandboxed");
+  load_bad(OC("{\"mode\":\"some\"}"), "'agents.defaults.sandbox.mode'", "\"some\"");
+  load_bad(OC("{\"scope\":1}"), "'agents.defaults.sandbox.scope' must be a string", NULL);
+  load_bad(OC("{\"backend\":\"ssh\"}"), "'agents.defaults.sandbox.backend'", "another machine");
+  load_bad(OC("{\"bogus\":1}"), "unknown config key 'agents.defaults.sandbox.bogus'", NULL);
+  load_bad(OC("{\"docker\":{\"bogus\":1}}"), "unknown config key 'agents.defaults.sandbox.docker.bogus'", NULL);
+  load_bad(OC("{\"docker\":{\"image\":\"openclaw-sandbox:bookworm-slim\"}}"), "'agents.defaults.sandbox.docker.image'",
+           "container image");
+  load_bad(OC("{\"docker\":{\"user\":\"node\"}}"), "'agents.defaults.sandbox.docker.user'", "not a number");
+  load_bad(OC("{\"docker\":{\"user\":\"1000:100\"}}"), "'agents.defaults.sandbox.docker.user'", "same number");
+  load_bad(OC("{\"docker\":{\"user\":\"70000\"}}"), "'agents.defaults.sandbox.docker.user' is 70000", NULL);
+  load_bad(OC("{\"docker\":{\"memory\":\"1g\",\"memorySwap\":\"512m\"}}"),
+           "'agents.defaults.sandbox.docker.memorySwap'", "below");
+  load_bad(OC("{\"docker\":{\"memory\":true}}"), "'agents.defaults.sandbox.docker.memory' must be a size", NULL);
+  load_bad(OC("{\"docker\":{\"tmpfs\":[\"/tmp:size=5q\"]}}"), "'agents.defaults.sandbox.docker.tmpfs[0]'", "5q");
+  load_bad(OC("{\"docker\":{\"tmpfs\":[\"tmp\"]}}"), "'agents.defaults.sandbox.docker.tmpfs[0]'", "absolute");
+  load_bad(OC("{\"docker\":{\"ulimits\":{\"nofile\":8}}}"), "'agents.defaults.sandbox.docker.ulimits.nofile' is 8",
+           NULL);
+  load_bad(OC("{\"docker\":{\"ulimits\":{\"nofile\":{\"max\":1}}}}"),
+           "unknown config key 'agents.defaults.sandbox.docker.ulimits.nofile.max'", NULL);
+  load_bad(OC("{\"docker\":{\"ulimits\":{\"core\":\"x\"}}}"), "'agents.defaults.sandbox.docker.ulimits.core'", NULL);
+  load_bad(OC("{\"docker\":{\"extraHosts\":[\"a:1.2.3.4\"]}}"), "'agents.defaults.sandbox.docker.extraHosts'",
+           "not supported");
+  load_bad(OC("{\"docker\":{\"dns\":[1]}}"), "'agents.defaults.sandbox.docker.dns[0]' must be a string", NULL);
+  load_bad(OC("{\"docker\":{\"setupCommand\":\"apt-get install -y git\"}}"),
+           "'agents.defaults.sandbox.docker.setupCommand'", "no container");
+  load_bad(OC("{\"docker\":{\"seccompProfile\":\"unconfined\"}}"), "'agents.defaults.sandbox.docker.seccompProfile'",
+           "refused");
+  load_bad(OC("{\"docker\":{\"gpus\":\"all\"}}"), "'agents.defaults.sandbox.docker.gpus'", "no devices");
+  load_bad(OC("{\"docker\":{\"binds\":[\"/x\"]}}"), "'agents.defaults.sandbox.docker.binds[0]'", NULL);
+  load_bad(OC("{\"docker\":{\"env\":{\"A\":1}}}"), "'agents.defaults.sandbox.docker.env.A' must be a string", NULL);
+  load_bad(OC("[]"), "'agents.defaults.sandbox' must be an object", NULL);
+#undef OC
+  /* per-agent overrides are checked with the same rules */
+  load_bad("{\"agents\":{\"list\":[{\"id\":\"a\"},{\"id\":\"b\",\"sandbox\":{\"docker\":{\"network\":\"host\"}}}]}}",
+           "'agents.list[1].sandbox.docker.network'", "always refused");
+  load_bad("{\"agents\":{\"list\":{}}}", "'agents.list' must be an array", NULL);
+  load_bad("{\"agents\":{\"defaults\":[]}}", "'agents.defaults' must be an object", NULL);
+  /* without an agents object the file is airlock's, checked strictly */
+  load_bad("{\"agents\":[],\"gateway\":{}}", "unknown config key 'agents'", NULL);
+}
+
 /* --- airlock's own keys --------------------------------------------------- */
 
 static void test_airlock_keys_full(void **state) {
@@ -771,6 +876,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_openclaw_seed_block),
       cmocka_unit_test(test_openclaw_other_values),
+      cmocka_unit_test(test_openclaw_json_mapping),
+      cmocka_unit_test(test_openclaw_json_refused),
       cmocka_unit_test(test_airlock_keys_full),
       cmocka_unit_test(test_airlock_keys_variants),
       cmocka_unit_test(test_unknown_keys),
