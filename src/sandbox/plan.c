@@ -57,14 +57,23 @@ static void copy_content(al_mount_entry *e) {
 /* image top-level entries that airlock provides itself */
 static const char *const image_skip[] = {"proc", "dev", "sys", "tmp", "run", "workspace", "output", "home"};
 
-static int add_entry(al_mount_entry **arr, size_t *n, const char *host, const char *target, airlock_error **err) {
+/* An entry of host (looked at as name relative to dirfd: AT_FDCWD and the
+ * host path for the host's system trees, the image's descriptor and the
+ * entry's name for --image).  For an image the child must find exactly the
+ * inode seen here (rootfs.c), as for user-named sources. */
+static int add_entry_at(al_mount_entry **arr, size_t *n, int dirfd, const char *name, const char *host,
+                        const char *target, bool verify, airlock_error **err) {
   struct stat st;
-  if (lstat(host, &st) < 0)
+  if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
     return 0; /* optional entry missing on this host */
   al_mount_entry e = {.tree_fd = -1};
+  if (verify && (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode))) {
+    e.src_dev = st.st_dev;
+    e.src_ino = st.st_ino;
+  }
   if (S_ISLNK(st.st_mode)) {
     char buf[4096];
-    ssize_t len = readlink(host, buf, sizeof(buf) - 1);
+    ssize_t len = readlinkat(dirfd, name, buf, sizeof(buf) - 1);
     if (len < 0)
       return 0;
     buf[len] = '\0';
@@ -90,6 +99,10 @@ static int add_entry(al_mount_entry **arr, size_t *n, const char *host, const ch
   }
   (*arr)[(*n)++] = e;
   return 0;
+}
+
+static int add_entry(al_mount_entry **arr, size_t *n, const char *host, const char *target, airlock_error **err) {
+  return add_entry_at(arr, n, AT_FDCWD, host, host, target, false, err);
 }
 
 /* A user-named source: opened once, judged on the descriptor (pathpolicy.c),
@@ -400,12 +413,26 @@ int al_plan_build(al_plan *p, const airlock_spec *spec, airlock_error **err) {
     return al_err(err, 0, "none of /tmp, /mnt, /run, /var/tmp exists to assemble the sandbox root on");
 
   if (spec->image) {
-    _cleanup_free_ char *img = realpath(spec->image, NULL);
-    if (!img)
-      return al_err(err, errno, "image '%s'", spec->image);
-    _cleanup_closedir_ DIR *d = opendir(img);
-    if (!d)
-      return al_err(err, errno, "image '%s'", img);
+    /* opened once like every user-named source; its entries are read
+     * through that descriptor and re-found by inode in the child */
+    al_host_path img;
+    if (al_host_path_open("image", spec->image, -1, &img, err) < 0)
+      return -1;
+    if (!S_ISDIR(img.st.st_mode) || al_check_mount_source("image", spec->image, &img, false, false, err) < 0) {
+      if (!S_ISDIR(img.st.st_mode))
+        al_err(err, 0, "image '%s' is not a directory", spec->image);
+      al_host_path_close(&img);
+      return -1;
+    }
+    int dfd = openat(img.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    _cleanup_closedir_ DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+    if (!d) {
+      if (dfd >= 0)
+        close(dfd);
+      al_err(err, errno, "image '%s'", img.real);
+      al_host_path_close(&img);
+      return -1;
+    }
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
       if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
@@ -416,11 +443,14 @@ int al_plan_build(al_plan *p, const airlock_spec *spec, airlock_error **err) {
       if (skip)
         continue;
       char host[4096], target[512];
-      snprintf(host, sizeof(host), "%s/%s", img, e->d_name);
+      snprintf(host, sizeof(host), "%s/%s", img.real, e->d_name);
       snprintf(target, sizeof(target), "/%s", e->d_name);
-      if (add_entry(&p->system, &p->n_system, host, target, err) < 0)
+      if (add_entry_at(&p->system, &p->n_system, dirfd(d), e->d_name, host, target, true, err) < 0) {
+        al_host_path_close(&img);
         return -1;
+      }
     }
+    al_host_path_close(&img);
   } else {
     p->generate_etc = true;
     for (size_t i = 0; i < AL_ARRAY_SIZE(host_system); i++) {

@@ -215,6 +215,9 @@ def test_planted_link(m):
     r = m.airlock(["--workspace", link, "--", "cat", "/workspace/marker"])
     check(r.returncode == 125 and "symbolic link" in r.stderr and "elsewhere" not in r.stdout,
           m.t("a workspace given through a planted link is refused, not followed"), r.stdout + r.stderr)
+    r = m.airlock(["--image", link, "--", "/bin/true"])
+    check(r.returncode == 125 and "symbolic link" in r.stderr,
+          m.t("an --image given through a link is refused, not followed"), r.stdout + r.stderr)
     os.unlink(link)
 
 
