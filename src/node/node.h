@@ -37,8 +37,17 @@ typedef struct al_node_config {
   char *tls_cert, *tls_key, *tls_client_ca;
   bool insecure_plaintext;
   char *ready_file;
-  char *workspace_root;      /* requested workspaces must be below it */
-  airlock_spec sandbox;      /* defaults for every sandbox */
+  char *workspace_root; /* requested workspaces must be below it */
+  airlock_spec sandbox; /* defaults for every sandbox */
+  /* an openclaw.json in "sandbox": each agent of agents.list with a sandbox
+   * of its own gets the defaults with that block over them, for the
+   * OpenClaw sandboxes of that agent */
+  struct al_agent_sandbox {
+    char *agent_id;
+    airlock_spec spec;
+  } * agent_sandboxes;
+  size_t n_agent_sandboxes;
+  char *openclaw_json_scope; /* agents.defaults.sandbox.scope; openclaw.scope wins */
   al_node_limits node_max;   /* whole node */
   al_node_limits tenant_max; /* each tenant, unless its token says otherwise */
   int64_t max_sandboxes;
@@ -480,6 +489,11 @@ void al_node_openclaw_metrics(al_node *n, struct evbuffer *b);
 json_t *al_node_openclaw_health(al_node *n); /* NULL when not configured */
 /* node_sandbox.c: a persistent sandbox with a node-made workspace and the
  * node's default limits and expiry, for callers other than the HTTP API */
-al_sbox *al_node_sbox_create_owned(al_node *n, al_tenant *t, const char *label, airlock_error **err);
+/* base: the spec to start from (NULL: the node's sandbox defaults) */
+al_sbox *al_node_sbox_create_owned(al_node *n, al_tenant *t, const airlock_spec *base, const char *label,
+                                   airlock_error **err);
+/* the sandbox spec of an OpenClaw agent: its own (openclaw.json's
+ * agents.list[].sandbox over the defaults) or the node's defaults */
+const airlock_spec *al_node_agent_spec(const al_node_config *c, const char *agent_id);
 
 #endif

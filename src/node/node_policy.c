@@ -281,6 +281,15 @@ bool al_node_policy_gate(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *
     al_exec_params_clear(p);
     goto out;
   }
+  if (pol->n_approvers == 0) { /* possible only on a node attached to OpenClaw */
+    record(n, t, sb, p, parsed ? &c : NULL, &d, "deny", "needs an approval and no approver token is named", NULL);
+    al_node_reply_error(n, req, 403, "policy_denied",
+                        "denied by policy: %s needs an approval, and approvalGating.approvers names no token "
+                        "to give it through this API",
+                        d.rule);
+    al_exec_params_clear(p);
+    goto out;
+  }
   /* it needs an approval: a remembered one, one given back, or a new one */
   al_binding b;
   if (al_node_binding(n, sb, p, &b) < 0) {

