@@ -315,7 +315,7 @@ static void response(al_mcp *m, json_t *msg) {
 
 void al_mcp_handle(al_mcp *m, const char *line, size_t len) {
   json_error_t jerr;
-  json_auto_t *msg = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+  json_auto_t *msg = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
   if (msg == NULL) {
     mcp_send_error(m, NULL, MCP_PARSE_ERROR, "parse error: %s (at byte %d)", jerr.text, jerr.position);
     return;
