@@ -92,10 +92,10 @@ struct al_mcp {
 void mcp_send(al_mcp *m, json_t *msg); /* steals msg */
 void mcp_send_result(al_mcp *m, json_t *id, json_t *result);
 void mcp_send_error(al_mcp *m, json_t *id, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-/* Sends a request to the client and waits for its answer until deadline_ms
- * (wall clock, 0 = none) or the session's end.  The response message, or
- * NULL. */
-json_t *mcp_request(al_mcp *m, const char *method, json_t *params, int64_t deadline_ms);
+/* Sends a request to the client for call and waits for its answer until
+ * deadline_ms (wall clock, 0 = none), the call's cancel or the session's
+ * end.  The response message, or NULL. */
+json_t *mcp_request(al_mcp *m, mcp_call *call, const char *method, json_t *params, int64_t deadline_ms);
 
 /* mcp_tools.c */
 json_t *mcp_tools_list(al_mcp *m);

@@ -67,7 +67,7 @@ void mcp_send_error(al_mcp *m, json_t *id, int code, const char *fmt, ...) {
   mcp_send(m, msg);
 }
 
-json_t *mcp_request(al_mcp *m, const char *method, json_t *params, int64_t deadline_ms) {
+json_t *mcp_request(al_mcp *m, mcp_call *call, const char *method, json_t *params, int64_t deadline_ms) {
   mcp_pending p = {0};
   pthread_mutex_lock(&m->lock);
   if (m->closing) {
@@ -100,7 +100,7 @@ json_t *mcp_request(al_mcp *m, const char *method, json_t *params, int64_t deadl
     }
   }
   pthread_mutex_lock(&m->lock);
-  while (p.answer == NULL && !m->closing) {
+  while (p.answer == NULL && !m->closing && !call->cancelled) {
     if (deadline_ms > 0) {
       if (pthread_cond_timedwait(&m->cond, &m->lock, &until) == ETIMEDOUT)
         break;

@@ -160,7 +160,7 @@ static ask_answer ask_user(mcp_call *call, const airlock_exec_result *res, const
   pthread_mutex_unlock(&m->lock);
   if (params && form_mode)
     json_object_set_new(params, "mode", json_string("form"));
-  json_auto_t *answer = mcp_request(m, "elicitation/create", params, res->approval_expires_at_ms);
+  json_auto_t *answer = mcp_request(m, call, "elicitation/create", params, res->approval_expires_at_ms);
   json_t *result = json_object_get(answer, "result");
   const char *action = json_string_value(json_object_get(result, "action"));
   const char *decision = json_string_value(json_object_get(json_object_get(result, "content"), "decision"));
@@ -240,7 +240,10 @@ json_t *mcp_run_command(mcp_call *call, airlock_client *c, const char *sandbox) 
     } else if (res.http_status == 202 && res.approval_id && attempt == 0) {
       char why[600] = "";
       ask_answer ans = ASK_UNANSWERED;
-      if (!m->elicitation)
+      pthread_mutex_lock(&m->lock);
+      bool can_ask = m->elicitation;
+      pthread_mutex_unlock(&m->lock);
+      if (!can_ask)
         snprintf(why, sizeof(why), "This MCP client cannot ask its user (no elicitation support).");
       else if (m->approver_token == NULL)
         snprintf(why, sizeof(why),

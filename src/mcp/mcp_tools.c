@@ -210,6 +210,18 @@ static int string_arg(json_t *args, const char *key, bool required, bool nonempt
   return 0;
 }
 
+/* ids go into request paths: the node's id alphabet only (1 to 31 letters, digits, '_') */
+static int id_arg(json_t *args, const char *key, char *why, size_t why_len) {
+  const char *v = json_string_value(json_object_get(args, key));
+  if (v == NULL)
+    return 0;
+  size_t n = strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+  if (n == 0 || n > 31 || v[n] != '\0')
+    FAIL("arguments.%s must be an id such as %s (1 to 31 letters, digits or '_')", key,
+         strcmp(key, "sandbox") == 0 ? "sb_0123456789abcdef" : "ap_0123456789abcdef");
+  return 0;
+}
+
 static int string_map(json_t *args, const char *key, char *why, size_t why_len) {
   json_t *v = json_object_get(args, key);
   if (v == NULL)
@@ -321,7 +333,8 @@ int mcp_tools_check(json_t *params, mcp_tool *tool_out, json_t **args_out, char 
     if (!allowed(k, keys))
       FAIL("arguments.%.100s is not an argument of %s", k, names[i].name);
   }
-  if (string_arg(args, "sandbox", t == MCP_TOOL_DESTROY_SANDBOX, true, why, why_len) < 0)
+  if (string_arg(args, "sandbox", t == MCP_TOOL_DESTROY_SANDBOX, true, why, why_len) < 0 ||
+      id_arg(args, "sandbox", why, why_len) < 0 || id_arg(args, "approval_id", why, why_len) < 0)
     return -1;
   switch (t) {
   case MCP_TOOL_RUN:

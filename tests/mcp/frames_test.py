@@ -122,6 +122,10 @@ cases = [
      -32602, "arguments.sandbox"),
     ('{"jsonrpc":"2.0","id":23,"method":"tools/call","params":{"name":"run","arguments":{"command":"x"},"_meta":{"progressToken":[1]}}}\n',
      23, -32602, "progressToken"),
+    ('{"jsonrpc":"2.0","id":25,"method":"tools/call","params":{"name":"list_files","arguments":{"sandbox":"sb_1/../../approvals"}}}\n',
+     25, -32602, "arguments.sandbox"),
+    ('{"jsonrpc":"2.0","id":26,"method":"tools/call","params":{"name":"run","arguments":{"command":"x","approval_id":"ap_1?x=y"}}}\n',
+     26, -32602, "arguments.approval_id"),
     ('{"jsonrpc":"2.0","id":24,"method":"tools/call","params":{"name":"rm_rf","arguments":{}}}\n', 24, -32602,
      "rm_rf"),
 ]
