@@ -17,6 +17,13 @@ extern "C" {
 
 #define AIRLOCK_VERSION "0.1.0"
 
+/* What libairlock.so exports: the functions of this header and client.h,
+ * nothing else (the library is built with hidden visibility and the
+ * version script src/libairlock.map; tests/install checks both agree). */
+#ifndef AIRLOCK_API
+#define AIRLOCK_API __attribute__((visibility("default")))
+#endif
+
 /* Exit codes used by front ends, following timeout(1) and docker run. */
 #define AIRLOCK_EXIT_TIMEOUT 124
 #define AIRLOCK_EXIT_SETUP 125
@@ -32,7 +39,7 @@ typedef struct airlock_error {
   char *msg;
 } airlock_error;
 
-void airlock_error_free(airlock_error **err);
+AIRLOCK_API void airlock_error_free(airlock_error **err);
 
 typedef enum {
   AIRLOCK_NETWORK_NONE = 0,  /* loopback only */
@@ -103,37 +110,38 @@ typedef struct airlock_spec {
   airlock_pty_mode pty; /* airlock_run(): the command's terminal (default auto) */
 } airlock_spec;
 
-void airlock_spec_init(airlock_spec *spec);
-void airlock_spec_clear(airlock_spec *spec);
-int airlock_spec_validate(const airlock_spec *spec, airlock_error **err);
+AIRLOCK_API void airlock_spec_init(airlock_spec *spec);
+AIRLOCK_API void airlock_spec_clear(airlock_spec *spec);
+AIRLOCK_API int airlock_spec_validate(const airlock_spec *spec, airlock_error **err);
 /* Append a copy of "K=V" (replacing an earlier K) / take ownership of a bind. */
-int airlock_spec_add_env(airlock_spec *spec, const char *kv, airlock_error **err);
-int airlock_spec_add_bind(airlock_spec *spec, airlock_bind *bind, airlock_error **err);
+AIRLOCK_API int airlock_spec_add_env(airlock_spec *spec, const char *kv, airlock_error **err);
+AIRLOCK_API int airlock_spec_add_bind(airlock_spec *spec, airlock_bind *bind, airlock_error **err);
 /* Take ownership of a host unix socket to bind by name (src, dst; writable is ignored). */
-int airlock_spec_add_socket(airlock_spec *spec, airlock_bind *sock, airlock_error **err);
+AIRLOCK_API int airlock_spec_add_socket(airlock_spec *spec, airlock_bind *sock, airlock_error **err);
 /* Replace a string field with a copy of value. */
-int airlock_spec_set_string(char **field, const char *value, airlock_error **err);
+AIRLOCK_API int airlock_spec_set_string(char **field, const char *value, airlock_error **err);
 /* Append an allow (or deny) rule for the egress proxy to spec->network_json. */
-int airlock_spec_add_egress_rule(airlock_spec *spec, bool deny, const char *rule, airlock_error **err);
+AIRLOCK_API int airlock_spec_add_egress_rule(airlock_spec *spec, bool deny, const char *rule, airlock_error **err);
 /* Append the name of a secret to place at /run/secrets/NAME. */
-int airlock_spec_add_secret(airlock_spec *spec, const char *name, airlock_error **err);
+AIRLOCK_API int airlock_spec_add_secret(airlock_spec *spec, const char *name, airlock_error **err);
 
 /* Load JSON config (airlock keys and the OpenClaw "sandbox" block) into spec. */
-int airlock_spec_load_json(airlock_spec *spec, const char *text, size_t len, airlock_error **err);
-int airlock_spec_load_file(airlock_spec *spec, const char *path, airlock_error **err);
+AIRLOCK_API int airlock_spec_load_json(airlock_spec *spec, const char *text, size_t len, airlock_error **err);
+AIRLOCK_API int airlock_spec_load_file(airlock_spec *spec, const char *path, airlock_error **err);
 /* The same for an openclaw.json and one of its agents: agents.defaults.sandbox,
  * then agents.list[id == agent_id].sandbox over it (key by key, docker.*
  * within docker).  agent_id NULL: the defaults only.  An agent the file does
  * not list, or a file that is not an openclaw.json, is an error. */
-int airlock_spec_load_json_agent(airlock_spec *spec, const char *text, size_t len, const char *agent_id,
-                                 airlock_error **err);
-int airlock_spec_load_file_agent(airlock_spec *spec, const char *path, const char *agent_id, airlock_error **err);
+AIRLOCK_API int airlock_spec_load_json_agent(airlock_spec *spec, const char *text, size_t len, const char *agent_id,
+                                             airlock_error **err);
+AIRLOCK_API int airlock_spec_load_file_agent(airlock_spec *spec, const char *path, const char *agent_id,
+                                             airlock_error **err);
 
 /* Parsers shared by config and flags. */
-int airlock_parse_size(const char *text, int64_t *out, airlock_error **err);
-int airlock_parse_bind(const char *text, airlock_bind *out, airlock_error **err);
+AIRLOCK_API int airlock_parse_size(const char *text, int64_t *out, airlock_error **err);
+AIRLOCK_API int airlock_parse_bind(const char *text, airlock_bind *out, airlock_error **err);
 /* Digits with at most one '.'; returns -1 for anything else. */
-int airlock_parse_decimal(const char *text, double *out);
+AIRLOCK_API int airlock_parse_decimal(const char *text, double *out);
 
 typedef enum {
   AIRLOCK_LIMIT_MEMORY,
@@ -184,16 +192,16 @@ typedef struct airlock_result {
   char **sockets_allowed;  /* host sockets bound by name (--bind-socket), NULL-terminated; NULL = none */
 } airlock_result;
 
-void airlock_result_clear(airlock_result *result);
+AIRLOCK_API void airlock_result_clear(airlock_result *result);
 /* JSON text of the report; caller frees. */
-char *airlock_result_to_json(const airlock_result *result);
+AIRLOCK_API char *airlock_result_to_json(const airlock_result *result);
 
 /* Run spec->argv in a fresh sandbox; returns when it and everything it
  * started are gone.  -1 means the sandbox could not be set up (nothing ran). */
-int airlock_run(const airlock_spec *spec, airlock_result *result, airlock_error **err);
+AIRLOCK_API int airlock_run(const airlock_spec *spec, airlock_result *result, airlock_error **err);
 
 /* Remove what killed launchers left behind (empty cgroups). */
-int airlock_gc(unsigned *removed, airlock_error **err);
+AIRLOCK_API int airlock_gc(unsigned *removed, airlock_error **err);
 
 #ifdef __cplusplus
 }

@@ -40,10 +40,10 @@ typedef struct airlock_client_tls {
  * "Authorization: Bearer TOKEN".  tls is only accepted for https:// nodes.
  * Opening does not connect: the first request does.  Close with
  * airlock_client_close(). */
-int airlock_client_open(const char *node, const char *token, const airlock_client_tls *tls, airlock_client **out,
-                        airlock_error **err);
+AIRLOCK_API int airlock_client_open(const char *node, const char *token, const airlock_client_tls *tls,
+                                    airlock_client **out, airlock_error **err);
 /* Closes the connection and frees the client; sets *c to NULL.  NULL is fine. */
-void airlock_client_close(airlock_client **c);
+AIRLOCK_API void airlock_client_close(airlock_client **c);
 
 /* Limits for a fresh sandbox; 0 leaves a field to the node's default and
  * out of the request. */
@@ -110,7 +110,7 @@ typedef struct airlock_exec_result {
   int64_t approval_expires_at_ms; /* its deadline, Unix epoch milliseconds; 0 when unknown */
 } airlock_exec_result;
 
-void airlock_exec_result_clear(airlock_exec_result *res);
+AIRLOCK_API void airlock_exec_result_clear(airlock_exec_result *res);
 
 /* Streamed output: fd is 1 (stdout) or 2 (stderr); data is not
  * NUL-terminated and may hold NULs.  Calls come in the order the node sent
@@ -126,25 +126,26 @@ typedef int (*airlock_output_fn)(void *ctx, int fd, const char *data, size_t len
  * reads "node refused the request (429 over_capacity): ..."), could not be
  * reached, or broke the protocol, or (approval_poll) the command waits for an
  * approval (res->http_status 202, res->approval_id).  res is filled as far as known either way. */
-int airlock_client_exec(airlock_client *c, const airlock_exec_request *req, airlock_output_fn on_output, void *ctx,
-                        airlock_exec_result *res, airlock_error **err);
+AIRLOCK_API int airlock_client_exec(airlock_client *c, const airlock_exec_request *req, airlock_output_fn on_output,
+                                    void *ctx, airlock_exec_result *res, airlock_error **err);
 
 /* POST /v1/execs/{id}/input: len bytes for the terminal of a running pty
  * exec, as if typed (a terminal's end of file is its VEOF character, ^D).
  * Use another client than the one streaming the exec: that one is busy
  * inside airlock_client_exec().  409 when the exec has ended or has no pty,
  * 429 when a megabyte of input is still unread. */
-int airlock_client_exec_input(airlock_client *c, const char *exec_id, const void *data, size_t len,
-                              airlock_error **err);
+AIRLOCK_API int airlock_client_exec_input(airlock_client *c, const char *exec_id, const void *data, size_t len,
+                                          airlock_error **err);
 /* The same request with a new window size: the command gets SIGWINCH. */
-int airlock_client_exec_resize(airlock_client *c, const char *exec_id, unsigned rows, unsigned cols,
-                               airlock_error **err);
+AIRLOCK_API int airlock_client_exec_resize(airlock_client *c, const char *exec_id, unsigned rows, unsigned cols,
+                                           airlock_error **err);
 
 /* POST /v1/sandboxes with json_body (NULL = "{}", every field defaulted);
  * *id_out gets the new sandbox's id (caller frees). */
-int airlock_client_sandbox_create(airlock_client *c, const char *json_body, char **id_out, airlock_error **err);
+AIRLOCK_API int airlock_client_sandbox_create(airlock_client *c, const char *json_body, char **id_out,
+                                              airlock_error **err);
 /* DELETE /v1/sandboxes/{id}. */
-int airlock_client_sandbox_destroy(airlock_client *c, const char *id, airlock_error **err);
+AIRLOCK_API int airlock_client_sandbox_destroy(airlock_client *c, const char *id, airlock_error **err);
 
 /* Any request: method "GET", "POST", "PUT", "DELETE" or "PATCH"; path
  * starts with "/" and is sent as given (escape query values yourself).
@@ -153,8 +154,9 @@ int airlock_client_sandbox_destroy(airlock_client *c, const char *id, airlock_er
  * *resp the answer's body, NUL-terminated, resp_len excluding the NUL
  * (status, resp and resp_len may be NULL; free *resp).  Returns 0 on 2xx;
  * -1 with *err otherwise, *status and *resp still filled. */
-int airlock_client_request(airlock_client *c, const char *method, const char *path, const void *body, size_t body_len,
-                           long *status, char **resp, size_t *resp_len, airlock_error **err);
+AIRLOCK_API int airlock_client_request(airlock_client *c, const char *method, const char *path, const void *body,
+                                       size_t body_len, long *status, char **resp, size_t *resp_len,
+                                       airlock_error **err);
 
 #ifdef __cplusplus
 }
