@@ -36,7 +36,6 @@ endforeach()
 
 install(FILES README.md DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT runtime)
 install(DIRECTORY docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs COMPONENT runtime FILES_MATCHING PATTERN "*.md")
-install(FILES contrib/grafana-dashboard.json DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples COMPONENT runtime OPTIONAL)
 
 # libairlock
 install(TARGETS airlock-shared EXPORT airlockTargets

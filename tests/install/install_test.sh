@@ -33,7 +33,9 @@ t_files() {
   for f in "$PREFIX/bin/airlock" "$PREFIX/bin/airlock-node" "$PREFIX/share/airlock/dangerous-actions.json" \
     "$UNITDIR/airlock-node.service" "$PREFIX/include/airlock/airlock.h" "$PREFIX/include/airlock/client.h" \
     "$LIBDIR/libairlock.so" "$LIBDIR/libairlock.so.0" "$LIBDIR/libairlock.a" "$LIBDIR/pkgconfig/airlock.pc" \
-    "$LIBDIR/cmake/airlock/airlockConfig.cmake" "$LIBDIR/cmake/airlock/airlockTargets.cmake"; do
+    "$LIBDIR/cmake/airlock/airlockConfig.cmake" "$LIBDIR/cmake/airlock/airlockTargets.cmake" \
+    "$PREFIX/share/man/man1/airlock.1" "$PREFIX/share/man/man1/airlock-run.1" "$PREFIX/share/man/man8/airlock-node.8" \
+    "$PREFIX/share/man/man5/airlock.json.5" "$PREFIX/share/doc/airlock/docs/operations.md"; do
     [ -e "$DEST$f" ] || { echo "missing: $f"; missing=1; }
   done
   [ "$missing" = 0 ]
