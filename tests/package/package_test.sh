@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# package_test.sh - the Debian packages, built from this tree and installed in
+# a clean Debian 12 root: dpkg-buildpackage on a copy of the tree, lintian
+# (errors and warnings fail; debian/*.lintian-overrides explains the rest),
+# then in a minbase bookworm root (debootstrap, made once and kept as a tar
+# in $AIRLOCK_ROOTFS_CACHE, /var/cache/airlock-tests by default) entered
+# through a mount namespace whose root it is (pivot_root): apt installs the
+# three packages and their dependencies; postinst made /var/lib/airlock
+# (root's, 0700) and the "airlock" subordinate id range and enabled nothing;
+# the binary, the unit (systemd-analyze verify) and the man pages are checked;
+# `airlock run` works, `airlock node` serves a request made with curl over its
+# unix socket and runs an exec; purge keeps the state directory unless
+# AIRLOCK_PURGE_STATE=yes; after purging everything the root's files, modes,
+# owners and /etc are what they were before the install, and no process is
+# left in it.
+#
+# Root only; exits 77 when not root, when a tool is missing, or when the
+# Debian archive cannot be reached (debootstrap's and apt's defaults).
+# usage: package_test.sh BUILD_DIR SOURCE_DIR
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/testlib.sh"
+[ "$(id -u)" = 0 ] || skip_all "needs root (mounts, pivot_root)"
+for tool in dpkg-buildpackage dh lintian debootstrap unshare pivot_root curl systemd-analyze man; do
+  command -v "$tool" >/dev/null || skip_all "$tool is missing (scripts/install-deps installs it)"
+done
+BUILD=$(cd "$1" && pwd)
+SRC=$(cd "$2" && pwd)
+# everything below runs in a mount namespace of its own: the root's
+# mounts go away with it, whatever happens
+if [ -z "${AIRLOCK_PACKAGE_TEST_NS:-}" ]; then
+  AIRLOCK_PACKAGE_TEST_NS=1 exec unshare --mount --propagation private "$0" "$@"
+fi
+WORK="$BUILD/package-test"
+CACHE="${AIRLOCK_ROOTFS_CACHE:-/var/cache/airlock-tests}"
+ROOTFS_TAR="$CACHE/bookworm-minbase.tar"
+NODE_PID=""
+unmount_root() { # everything mounted below the root, deepest first
+  local m
+  for m in $(awk -v r="$WORK/root/" 'index($2, r) == 1 {print $2}' /proc/self/mounts | sort -r); do
+    umount -l "$m" || return 1
+  done
+}
+cleanup() {
+  [ -n "$NODE_PID" ] && kill "$NODE_PID" 2>/dev/null && wait "$NODE_PID" 2>/dev/null
+  # never remove through a mount: unmount first, and rm stays on one file system
+  if unmount_root && [ "${KEEP_TMP:-}" != 1 ]; then
+    rm -rf --one-file-system "$WORK/root"
+  fi
+}
+trap cleanup EXIT
+unmount_root || bail "cannot unmount an earlier run's root"
+rm -rf --one-file-system "$WORK" && mkdir -p "$WORK/src/airlock"
+TMP="$WORK"
+
+# --- build -----------------------------------------------------------------
+if git -C "$SRC" rev-parse >/dev/null 2>&1; then
+  git -C "$SRC" ls-files -co --exclude-standard -z | tar -C "$SRC" --null -T - -cf - | tar -C "$WORK/src/airlock" -xf -
+else
+  tar -C "$SRC" --exclude='./build*' --exclude=.git -cf - . | tar -C "$WORK/src/airlock" -xf -
+fi
+(cd "$WORK/src/airlock" && dpkg-buildpackage -us -uc -b -j2) >"$WORK/build.log" 2>&1
+RC=$?
+check "dpkg-buildpackage -b" [ "$RC" = 0 ]
+[ "$RC" = 0 ] || { tail -20 "$WORK/build.log" | sed 's/^/#   /'; bail "no package built"; }
+DEBS=("$WORK"/src/airlock_*.deb "$WORK"/src/libairlock0_*.deb "$WORK"/src/libairlock-dev_*.deb)
+checkx "airlock, libairlock0 and libairlock-dev built" '[ -f "${DEBS[0]}" ] && [ -f "${DEBS[1]}" ] && [ -f "${DEBS[2]}" ]'
+
+run lintian --fail-on error,warning "$WORK"/src/airlock_*_"$(dpkg --print-architecture)".changes
+check "lintian: no error or warning (overrides in debian/ explain the rest)" [ "$RC" = 0 ]
+[ "$RC" = 0 ] || printf '#   %s\n' "$OUT" | head -20
+
+# --- a clean root ------------------------------------------------------------
+if [ ! -f "$ROOTFS_TAR" ]; then
+  mkdir -p "$CACHE"
+  tmp_root="$CACHE/bookworm-minbase.tmp.$$"
+  if ! debootstrap --variant=minbase bookworm "$tmp_root" >"$WORK/debootstrap.log" 2>&1; then
+    rm -rf --one-file-system "$tmp_root"
+    skip_all "debootstrap cannot reach the Debian archive: $(tail -n1 "$WORK/debootstrap.log")"
+  fi
+  tar -C "$tmp_root" -cf "$ROOTFS_TAR.tmp" . && mv "$ROOTFS_TAR.tmp" "$ROOTFS_TAR"
+  rm -rf --one-file-system "$tmp_root"
+fi
+R="$WORK/root"
+mkdir -p "$R" && tar -C "$R" -xf "$ROOTFS_TAR"
+# debootstrap made /dev's nodes; /sys/fs/cgroup is the host's (sandboxes
+# need cgroups), read-only everywhere but there
+mount -t proc proc "$R/proc" && mount -t sysfs -o ro sysfs "$R/sys" &&
+  mount --rbind /sys/fs/cgroup "$R/sys/fs/cgroup" && mount -t tmpfs -o mode=0755 tmpfs "$R/run" &&
+  mount -t devpts -o newinstance,ptmxmode=0666 devpts "$R/dev/pts" ||
+  bail "cannot mount /proc, /sys, /run, /dev/pts in the root"
+cp /etc/resolv.conf "$R/etc/resolv.conf"
+# what an install in the root must not do: start services
+printf '#!/bin/sh\nexit 101\n' >"$R/usr/sbin/policy-rc.d" && chmod 755 "$R/usr/sbin/policy-rc.d"
+mkdir -p "$R/tmp/debs" && cp "${DEBS[@]}" "$R/tmp/debs/"
+IN_DEBS=()
+for d in "${DEBS[@]}"; do IN_DEBS+=("/tmp/debs/$(basename "$d")"); done
+# in_root COMMAND...: COMMAND with the root as the root of a mount namespace
+# of its own (pivot_root, not chroot: the kernel refuses user namespaces to a
+# chrooted process, and sandboxes need them)
+mkdir -p "$R/.oldroot"
+IN_ROOT=(unshare --mount --propagation private /bin/sh -c '
+  r=$1 && shift && mount --rbind "$r" "$r" && cd "$r" && pivot_root . .oldroot &&
+    umount -l /.oldroot && cd / || exit 126
+  exec /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"' sh "$R")
+in_root() { "${IN_ROOT[@]}" "$@"; }
+if ! in_root apt-get update >"$WORK/apt.log" 2>&1; then
+  skip_all "apt in the root cannot reach the Debian archive: $(tail -n1 "$WORK/apt.log")"
+fi
+run in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends curl
+[ "$RC" = 0 ] || { printf '#   %s\n' "$ERR" | tail -10; bail "curl not installed in the root"; }
+# snapshot: every path with its type, mode and owner, and the contents of
+# /etc, but not what apt and dpkg keep about what they did
+snapshot() {
+  (cd "$R" && find . -xdev \( -path ./var/lib/dpkg -o -path ./var/lib/apt -o -path ./var/cache \
+    -o -path ./var/log -o -path ./tmp -o -path ./.oldroot \) -prune -o -printf '%y %m %u:%g %p\n' | sort &&
+    find ./etc -xdev -type f -exec md5sum {} + | sort -k2)
+}
+snapshot >"$WORK/before"
+run in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${IN_DEBS[@]}"
+check "apt-get install of the three packages in a clean bookworm root" [ "$RC" = 0 ]
+[ "$RC" = 0 ] || { printf '#   %s\n' "$ERR" | tail -10; bail "not installed"; }
+
+checkx "postinst: /var/lib/airlock is root's, mode 0700" '[ "$(stat -c %U:%G:%a "$R/var/lib/airlock")" = root:root:700 ]'
+checkx "postinst: 'airlock' subordinate uid and gid range" \
+  'grep -qx "airlock:1610612736:65536" "$R/etc/subuid" && grep -qx "airlock:1610612736:65536" "$R/etc/subgid"'
+checkx "the unit is installed and not enabled" \
+  '[ -f "$R/lib/systemd/system/airlock-node.service" ] && ! find "$R/etc/systemd" -name "airlock*" | grep -q .'
+VERSION=$(cd "$SRC" && dpkg-parsechangelog -S Version)
+run in_root airlock version
+checkx "/usr/bin/airlock is the packaged version ($VERSION)" '[ "$RC" = 0 ] && [ "$OUT" = "airlock $VERSION" ]'
+UNIT="$R/lib/systemd/system/airlock-node.service"
+checkx "the unit starts /usr/bin/airlock node with Delegate=yes and Type=notify; its Documentation= file exists" \
+  'grep -qx "ExecStart=/usr/bin/airlock node .*" "$UNIT" && grep -qx "Delegate=yes" "$UNIT" &&
+   grep -qx "Type=notify" "$UNIT" && [ -x "$R/usr/bin/airlock" ] &&
+   doc=$(sed -n "s|^Documentation=.* file://||p" "$UNIT") && [ -n "$doc" ] && [ -f "$R$doc" ]'
+# systemd-analyze verify on the host, with the binary's path pointed into the
+# root (it checks that ExecStart= is executable); unknown keys are warnings
+mkdir -p "$WORK/unit" && sed "s|=/usr/bin/airlock |=$R/usr/bin/airlock |" "$UNIT" >"$WORK/unit/airlock-node.service"
+run systemd-analyze verify --man=no "$WORK/unit/airlock-node.service"
+checkx "systemd-analyze verify: the unit is clean" '[ "$RC" = 0 ] && [ -z "$OUT$ERR" ]'
+man_ok=0 man_n=0
+for page in "$R"/usr/share/man/man[158]/airlock*.gz; do
+  man_n=$((man_n + 1))
+  out=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$page" 2>&1 >/dev/null)
+  title=$(zcat "$page" | grep -m1 '^\.TH')
+  if [ -z "$out" ] && [ -n "$title" ]; then man_ok=$((man_ok + 1)); else echo "#   $page: $title $out"; fi
+done
+checkx "14 man pages (airlock(1), its 11 subcommands, airlock-node(8), airlock.json(5)) render without a warning" \
+  '[ "$man_n" = 14 ] && [ "$man_ok" = 14 ]'
+
+run in_root airlock run -- sh -c 'echo sandboxed; id -u'
+checkx "airlock run in the root" '[ "$RC" = 0 ] && [ "$(echo "$OUT" | head -1)" = sandboxed ]'
+[ "$RC" = 0 ] || printf '#   %s\n' "$ERR" | tail -5
+
+# --- the node ----------------------------------------------------------------
+mkdir -p "$R/run/airlock"
+"${IN_ROOT[@]}" airlock node --state-dir /var/lib/airlock \
+  --listen unix:/run/airlock/node.sock --ready-file /run/airlock/ready >"$WORK/node.log" 2>&1 &
+NODE_PID=$!
+for _ in $(seq 1 300); do
+  [ -f "$R/run/airlock/ready" ] && break
+  kill -0 "$NODE_PID" 2>/dev/null || break
+  sleep 0.1
+done
+checkx "airlock node starts in the root" '[ -f "$R/run/airlock/ready" ]'
+[ -f "$R/run/airlock/ready" ] || sed 's/^/#   /' "$WORK/node.log" | tail -5
+run in_root curl -s --unix-socket /run/airlock/node.sock http://localhost/v1/health
+checkx "curl over the node's unix socket: /v1/health is ok" 'echo "$OUT" | grep -q "\"status\": *\"ok\""'
+TOKEN=$(in_root airlock token create --name pkgtest --state-dir /var/lib/airlock 2>/dev/null)
+run in_root env AIRLOCK_TOKEN="$TOKEN" AIRLOCK_NODE=unix:/run/airlock/node.sock airlock exec -- sh -c 'echo via-node'
+checkx "airlock exec through the node (libcurl from the root)" '[ "$RC" = 0 ] && [ "$OUT" = via-node ]'
+[ "$RC" = 0 ] || printf '#   %s\n' "$ERR" | tail -5
+kill "$NODE_PID" && wait "$NODE_PID"
+RC=$?
+NODE_PID=""
+check "the node stops on SIGTERM with status 0" [ "$RC" = 0 ]
+
+# --- purge -------------------------------------------------------------------
+run in_root env DEBIAN_FRONTEND=noninteractive apt-get purge -y airlock
+checkx "purge: state kept (not asked), id range removed, a note says how to remove it" \
+  '[ "$RC" = 0 ] && [ -f "$R/var/lib/airlock/tokens.db" ] && ! grep -q "^airlock:" "$R/etc/subuid" &&
+   ! grep -q "^airlock:" "$R/etc/subgid" && printf "%s\n" "$OUT" "$ERR" | grep -q AIRLOCK_PURGE_STATE=yes'
+run in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${IN_DEBS[0]}"
+run in_root env DEBIAN_FRONTEND=noninteractive AIRLOCK_PURGE_STATE=yes apt-get purge -y airlock
+checkx "purge with AIRLOCK_PURGE_STATE=yes removes /var/lib/airlock" '[ "$RC" = 0 ] && [ ! -e "$R/var/lib/airlock" ]'
+run in_root env DEBIAN_FRONTEND=noninteractive apt-get purge -y --autoremove libairlock0 libairlock-dev
+check "purge of libairlock0 and libairlock-dev and what they brought" [ "$RC" = 0 ]
+run in_root dpkg-query -W -f '${db:Status-Abbrev} ${Package}\n'
+checkx "dpkg knows no airlock package any more" '! echo "$OUT" | grep -q airlock'
+snapshot >"$WORK/after"
+run diff "$WORK/before" "$WORK/after"
+check "no trace: the root's files, modes, owners and /etc are as before the install" [ "$RC" = 0 ]
+[ "$RC" = 0 ] || printf '#   %s\n' "$OUT" | head -20
+left=""
+for p in /proc/[0-9]*; do
+  [ -d "$p/root/.oldroot" ] && left="$left ${p#/proc/}" # only the root has /.oldroot
+done
+checkx "no process left running in the root" '[ -z "$left" ]' || echo "#   pids:$left"
+finish
