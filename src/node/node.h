@@ -70,6 +70,7 @@ typedef struct al_node_config {
   char *openclaw_token;         /* "openclaw.token": the gateway's shared token, for a first pairing */
   char *openclaw_name;          /* "openclaw.name": display name, default the host name */
   char *openclaw_scope;         /* "openclaw.scope": one sandbox per "session" (default), "agent", or "shared" */
+  char *openclaw_ca;            /* "openclaw.ca": CA file for a wss:// gateway; NULL: the system's store */
 } al_node_config;
 
 void al_node_config_init(al_node_config *c);
