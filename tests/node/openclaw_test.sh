@@ -157,11 +157,21 @@ R=$(rpc_run sess-a 'cat note.txt')
 checkx "policy: the file is still there" 'grep -q "from-a" <<<"$R"'
 
 t0=$(date +%s%N)
-for i in 0 1 2 3 4 5 6 7 8 9; do rpc_run "conc-$((i % 3))" "sleep 1; echo done-$i" >"$T/c$i.out" & done
+for i in 0 1 2 3 4 5 6 7 8 9; do
+  rpc_run "conc-$((i % 3))" "echo span-\$(date +%s%N); sleep 3; echo done-$i-\$(date +%s%N)" >"$T/c$i.out" &
+done
 wait $(jobs -p | grep -v "^$NODE_PID$") 2>/dev/null
 ms=$((($(date +%s%N) - t0) / 1000000))
-okc=0; for i in 0 1 2 3 4 5 6 7 8 9; do grep -q "done-$i" "$T/c$i.out" && okc=$((okc + 1)); done
-checkx "10 concurrent invokes all succeed ($okc/10, $ms ms)" '[ $okc = 10 ] && [ $ms -lt 9000 ]'
+okc=0; for i in 0 1 2 3 4 5 6 7 8 9; do grep -q "done-$i-" "$T/c$i.out" && okc=$((okc + 1)); done
+# concurrency from the commands' own clocks: how many ran at the same moment
+peak=$(cat "$T"/c?.out | grep -o -e "span-[0-9]\+" -e "done-[0-9]-[0-9]\+" | python3 -c '
+import sys
+ev = sorted((int(w.rsplit("-", 1)[1]), 1 if w.startswith("span") else -1) for w in sys.stdin.read().split())
+cur = peak = 0
+for _, d in ev:
+    cur += d; peak = max(peak, cur)
+print(peak)')
+checkx "10 concurrent invokes all succeed ($okc/10, $ms ms), up to $peak at once" '[ $okc = 10 ] && [ "$peak" -ge 4 ]'
 
 R=$("$H" agent-exec "$NAME" 'echo agent-$((6*7)) uid $(id -u)' 2>>"$T/ops.err")
 checkx "a real agent turn's exec runs on the airlock node" 'grep -q "agent-42 uid 1001" <<<"$R"' ; grep -q agent-42 <<<"$R" || echo "# $R"
@@ -229,6 +239,18 @@ checkx "a gated command without the gateway's approval never runs (forged claim,
    grep -q note.txt <<<"$R2" && ! grep -q -e forged.txt -e direct.txt <<<"$R2"'
 echo "# the forged claim: $(pick error.message <<<"$R")"
 kill "$LISTEN_PID" 2>/dev/null
+
+# the node's own API on the same node: no approver token exists, so what
+# needs an approval is refused there at once (403), never parked
+API_TOKEN=$("$BIN" token create --name api-agent --state-dir "$S" 2>/dev/null | tail -1)
+api_exec() { curl -s -w ' HTTP%{http_code}' --unix-socket "$SOCK" -H "Authorization: Bearer $API_TOKEN" \
+  -H 'Content-Type: application/json' -d "$1" http://n/v1/exec; }
+R1=$(api_exec '{"command": "echo api-$((40+2))"}')
+R2=$(api_exec '{"command": "python3 -c \"print(3000+33)\""}')
+checkx "API: with no approvers a gated exec is refused 403 at once, a plain one runs" \
+  'grep -q "api-42" <<<"$R1" && grep -q "HTTP200" <<<"$R1" && grep -q "HTTP403" <<<"$R2" &&
+   grep -q policy_denied <<<"$R2" && ! grep -q 3033 <<<"$R2"'
+echo "# API refusal: ${R2:0:200}"
 
 M=$(curl -s --unix-socket "$SOCK" http://n/metrics)
 checkx "/metrics: connection state and invocations" \
