@@ -164,9 +164,10 @@ wait $(jobs -p | grep -v "^$NODE_PID$") 2>/dev/null
 ms=$((($(date +%s%N) - t0) / 1000000))
 okc=0; for i in 0 1 2 3 4 5 6 7 8 9; do grep -q "done-$i-" "$T/c$i.out" && okc=$((okc + 1)); done
 # concurrency from the commands' own clocks: how many ran at the same moment
+# (each line once: a result carries its output twice)
 peak=$(cat "$T"/c?.out | grep -o -e "span-[0-9]\+" -e "done-[0-9]-[0-9]\+" | python3 -c '
 import sys
-ev = sorted((int(w.rsplit("-", 1)[1]), 1 if w.startswith("span") else -1) for w in sys.stdin.read().split())
+ev = sorted((int(w.rsplit("-", 1)[1]), 1 if w.startswith("span") else -1) for w in set(sys.stdin.read().split()))
 cur = peak = 0
 for _, d in ev:
     cur += d; peak = max(peak, cur)
