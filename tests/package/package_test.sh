@@ -13,7 +13,9 @@
 # unix socket and runs an exec; purge keeps the state directory unless
 # AIRLOCK_PURGE_STATE=yes; after purging everything the root's files, modes,
 # owners and /etc are what they were before the install, and no process is
-# left in it.
+# left in it.  Then, in a second clean root with systemd booted by
+# systemd-nspawn (cgroup v2 layout): the unit starts (READY=1), runs an exec,
+# logs to the journal, comes back after its node is killed, and stops cleanly.
 #
 # Root only; exits 77 when not root, when a tool is missing, or when the
 # Debian archive cannot be reached (debootstrap's and apt's defaults).
@@ -21,7 +23,7 @@
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/testlib.sh"
 [ "$(id -u)" = 0 ] || skip_all "needs root (mounts, pivot_root)"
-for tool in dpkg-buildpackage dh lintian debootstrap unshare pivot_root curl systemd-analyze man; do
+for tool in dpkg-buildpackage dh lintian debootstrap unshare pivot_root curl systemd-analyze systemd-nspawn man; do
   command -v "$tool" >/dev/null || skip_all "$tool is missing (scripts/install-deps installs it)"
 done
 BUILD=$(cd "$1" && pwd)
@@ -45,7 +47,7 @@ cleanup() {
   [ -n "$NODE_PID" ] && kill "$NODE_PID" 2>/dev/null && wait "$NODE_PID" 2>/dev/null
   # never remove through a mount: unmount first, and rm stays on one file system
   if unmount_root && [ "${KEEP_TMP:-}" != 1 ]; then
-    rm -rf --one-file-system "$WORK/root"
+    rm -rf --one-file-system "$WORK/root" "$WORK/sdroot"
   fi
 }
 trap cleanup EXIT
@@ -197,4 +199,82 @@ for p in /proc/[0-9]*; do
   [ -d "$p/root/.oldroot" ] && left="$left ${p#/proc/}" # only the root has /.oldroot
 done
 checkx "no process left running in the root" '[ -z "$left" ]' || echo "#   pids:$left"
+# --- the unit under a real systemd -------------------------------------------
+# A second copy of the clean root, with systemd, booted by systemd-nspawn
+# with the unified (cgroup v2) layout: systemd is its PID 1, and a oneshot
+# unit there drives airlock-node.service and writes what it saw to
+# /var/tmp/unit-test.out.  This host's cgroup v2 hierarchy has none of the
+# memory, pids and cpu controllers (they are on v1), so a drop-in adds
+# --allow-degraded: this stage tests the unit (readiness through sd_notify,
+# Delegate=, the hardening options against real sandboxes, the journal,
+# Restart=on-failure, stop), not cgroup limits.
+S="$WORK/sdroot"
+rm -rf --one-file-system "$S" && mkdir -p "$S" && tar -C "$S" -xf "$ROOTFS_TAR"
+cp /etc/resolv.conf "$S/etc/resolv.conf"
+mkdir -p "$S/root/debs" && cp "${DEBS[0]}" "${DEBS[1]}" "$S/root/debs/"
+had_nspawn_run=no
+[ -e /run/systemd/nspawn ] && had_nspawn_run=yes
+nspawn() {
+  SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 timeout 120 systemd-nspawn -q -D "$S" -M airlock-pkgtest \
+    --register=no --keep-unit "$@"
+}
+run nspawn --pipe sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+  --no-install-recommends systemd systemd-sysv curl /root/debs/*.deb'
+check "systemd and the packages installed in a second clean root" [ "$RC" = 0 ]
+mkdir -p "$S/etc/systemd/system/airlock-node.service.d"
+printf '[Service]\nExecStart=\nExecStart=/usr/bin/airlock node --state-dir /var/lib/airlock --listen unix:/run/airlock/node.sock --allow-degraded\nTimeoutStartSec=30s\n' \
+  >"$S/etc/systemd/system/airlock-node.service.d/test.conf"
+cat >"$S/usr/local/sbin/airlock-unit-test" <<'EOS'
+#!/bin/sh
+# key=value lines for tests/package/package_test.sh
+exec >/var/tmp/unit-test.out 2>&1
+show() { systemctl show -p "$1" --value airlock-node.service; }
+echo "enabled=$(systemctl is-enabled airlock-node.service)"
+systemctl start airlock-node.service
+echo "start=$?"
+echo "active=$(show ActiveState)"
+pid=$(show MainPID)
+echo "cgroup=$(show ControlGroup)"
+echo "delegate=$(show Delegate)"
+echo "pid_cgroup=$(sed -n 's/^0:://p' /proc/"$pid"/cgroup)"
+t=$(airlock token create --name unit-test)
+run() { AIRLOCK_TOKEN=$t AIRLOCK_NODE=unix:/run/airlock/node.sock airlock exec -- sh -c 'echo "$0"' "$1"; }
+echo "exec=$(run first)"
+echo "journal_serving=$(journalctl -b -u airlock-node.service -o cat | grep -c '^airlock node: serving on unix:/run/airlock/node.sock')"
+kill -9 "$pid"
+for _ in $(seq 1 100); do
+  [ "$(show ActiveState)" = active ] && [ "$(show MainPID)" != "$pid" ] && [ "$(show MainPID)" != 0 ] && break
+  sleep 0.1
+done
+echo "restarts=$(show NRestarts)"
+echo "active_after_kill=$(show ActiveState)"
+echo "exec_after_restart=$(run second)"
+systemctl stop airlock-node.service
+echo "stop=$?"
+echo "after_stop=$(show ActiveState):$(show Result)"
+echo "journal_stopping=$(journalctl -b -u airlock-node.service -o cat | grep -c '^airlock node: Terminated: stopping')"
+echo "left=$(cat /proc/[0-9]*/comm 2>/dev/null | grep -cx airlock)"
+echo done=1
+systemctl poweroff
+EOS
+chmod 755 "$S/usr/local/sbin/airlock-unit-test"
+printf '[Unit]\nAfter=multi-user.target\n[Service]\nType=oneshot\nExecStart=/usr/local/sbin/airlock-unit-test\n' \
+  >"$S/etc/systemd/system/airlock-unit-test.service"
+ln -s /etc/systemd/system/airlock-unit-test.service "$S/etc/systemd/system/multi-user.target.wants/"
+run nspawn -b
+check "systemd boots in the root, runs the unit test and powers off" [ "$RC" = 0 ]
+want() { grep -qx "$1" "$S/var/tmp/unit-test.out"; }
+sd_detail() { sed 's/^/#   /' "$S/var/tmp/unit-test.out" 2>/dev/null | head -20; }
+checkx "systemd: the package enabled nothing" 'want enabled=disabled' || sd_detail
+checkx "systemd: start waits for READY=1 (Type=notify) and the unit is active" 'want start=0 && want active=active' || sd_detail
+checkx "systemd: the node runs in its own unit's cgroup, with Delegate=yes" \
+  'want cgroup=/system.slice/airlock-node.service && want pid_cgroup=/system.slice/airlock-node.service && want delegate=yes' || sd_detail
+checkx "systemd: an exec through the service runs in a sandbox under the unit's hardening" 'want exec=first' || sd_detail
+checkx "systemd: the node's lines are in the journal" 'want journal_serving=1' || sd_detail
+checkx "systemd: Restart=on-failure brings a killed node back, and it serves" \
+  'want restarts=1 && want active_after_kill=active && want exec_after_restart=second' || sd_detail
+checkx "systemd: stop is clean (SIGTERM, exit 0) and leaves no airlock process" \
+  'want stop=0 && want after_stop=inactive:success && want journal_stopping=1 && want left=0 && want done=1' || sd_detail
+rm -rf --one-file-system "$S"
+[ "$had_nspawn_run" = yes ] || rm -rf /run/systemd/nspawn
 finish
