@@ -32,15 +32,9 @@
 
 int airlock_node_run(al_node_config *cfg, airlock_error **err);
 
-static void notify_ready(al_node *n) {
-  if (n->cfg->ready_file) {
-    int fd = open(n->cfg->ready_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-      dprintf(fd, "%d\n", (int)getpid());
-      close(fd);
-    }
-  }
-  /* systemd's readiness protocol: one datagram to $NOTIFY_SOCKET */
+/* systemd's notification protocol: one datagram to $NOTIFY_SOCKET (nothing
+ * when the node does not run under a Type=notify unit) */
+static void sd_notify_msg(const char *msg) {
   const char *path = getenv("NOTIFY_SOCKET");
   if (!path || (path[0] != '/' && path[0] != '@') || strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
     return;
@@ -51,17 +45,56 @@ static void notify_ready(al_node *n) {
   int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return;
-  char msg[64];
-  int len = snprintf(msg, sizeof(msg), "READY=1\nMAINPID=%d", (int)getpid());
-  sendto(fd, msg, (size_t)len, 0, (struct sockaddr *)&sa,
+  sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa,
          (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path)));
   close(fd);
+}
+
+/* WatchdogSec= of the unit, for this process: 0 when there is none.  The
+ * node answers from its once-a-second tick, so a watchdog shorter than 2 s
+ * is not kept. */
+static int64_t watchdog_usec(void) {
+  const char *usec = getenv("WATCHDOG_USEC"), *pid = getenv("WATCHDOG_PID");
+  if (!usec || (pid && strtol(pid, NULL, 10) != (long)getpid()))
+    return 0;
+  long long v = strtoll(usec, NULL, 10);
+  return v > 0 ? (int64_t)v : 0;
+}
+
+/* STATUS= for systemctl status: what the node holds now; sent when it changes */
+static void notify_status(al_node *n, const char *extra) {
+  static char last[160];
+  char msg[sizeof(last)];
+  snprintf(msg, sizeof(msg), "STATUS=%s%lld sandbox(es), %lld exec(s) running%s%s", n->stopping ? "stopping: " : "",
+           (long long)n->n_sboxes, (long long)n->running, extra ? "\n" : "", extra ? extra : "");
+  if (strcmp(msg, last) == 0 && !extra)
+    return;
+  snprintf(last, sizeof(last), "%s", msg);
+  sd_notify_msg(msg);
+}
+
+static void notify_ready(al_node *n) {
+  if (n->cfg->ready_file) {
+    int fd = open(n->cfg->ready_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      dprintf(fd, "%d\n", (int)getpid());
+      close(fd);
+    }
+  }
+  char extra[64];
+  snprintf(extra, sizeof(extra), "READY=1\nMAINPID=%d", (int)getpid());
+  notify_status(n, extra);
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg) {
   (void)fd, (void)what;
   al_node *n = arg;
   al_node_sbox_tick(n);
+  /* the watchdog is fed from the loop itself: a node stuck in a handler
+   * misses it and systemd restarts it */
+  if (watchdog_usec() >= 2000000)
+    sd_notify_msg("WATCHDOG=1");
+  notify_status(n, NULL);
   if (n->stopping && n->sboxes == NULL)
     event_base_loopexit(n->base, NULL);
 }
@@ -76,6 +109,7 @@ static void on_stop(evutil_socket_t sig, short what, void *arg) {
   fprintf(stderr, "airlock node: %s: stopping; killing %lld sandbox(es)\n", strsignal((int)sig),
           (long long)n->n_sboxes);
   n->stopping = true;
+  notify_status(n, "STOPPING=1");
   al_node_openclaw_stop(n); /* no new invokes; running ones die with their sandboxes */
   al_node_policy_drain(n);
   for (al_sbox *sb = n->sboxes; sb; sb = sb->next)

@@ -61,17 +61,20 @@ if git -C "$SRC" rev-parse >/dev/null 2>&1; then
 else
   tar -C "$SRC" --exclude='./build*' --exclude=.git -cf - . | tar -C "$WORK/src/airlock" -xf -
 fi
-(cd "$WORK/src/airlock" && dpkg-buildpackage -us -uc -b -j2) >"$WORK/build.log" 2>&1
+T0=$SECONDS
+(cd "$WORK/src/airlock" && DEB_BUILD_OPTIONS="noautodbgsym nocheck" dpkg-buildpackage -us -uc -b -j2) >"$WORK/build.log" 2>&1
 RC=$?
 check "dpkg-buildpackage -b" [ "$RC" = 0 ]
 [ "$RC" = 0 ] || { tail -20 "$WORK/build.log" | sed 's/^/#   /'; bail "no package built"; }
 DEBS=("$WORK"/src/airlock_*.deb "$WORK"/src/libairlock0_*.deb "$WORK"/src/libairlock-dev_*.deb)
 checkx "airlock, libairlock0 and libairlock-dev built" '[ -f "${DEBS[0]}" ] && [ -f "${DEBS[1]}" ] && [ -f "${DEBS[2]}" ]'
 
+T_BUILD=$((SECONDS - T0))
 run lintian --fail-on error,warning "$WORK"/src/airlock_*_"$(dpkg --print-architecture)".changes
 check "lintian: no error or warning (overrides in debian/ explain the rest)" [ "$RC" = 0 ]
 [ "$RC" = 0 ] || printf '#   %s\n' "$OUT" | head -20
 
+T_LINTIAN=$((SECONDS - T0 - T_BUILD))
 # --- a clean root ------------------------------------------------------------
 if [ ! -f "$ROOTFS_TAR" ]; then
   mkdir -p "$CACHE"
@@ -199,6 +202,7 @@ for p in /proc/[0-9]*; do
   [ -d "$p/root/.oldroot" ] && left="$left ${p#/proc/}" # only the root has /.oldroot
 done
 checkx "no process left running in the root" '[ -z "$left" ]' || echo "#   pids:$left"
+T_ROOT=$((SECONDS - T0 - T_BUILD - T_LINTIAN))
 # --- the unit under a real systemd -------------------------------------------
 # A second copy of the clean root, with systemd, booted by systemd-nspawn
 # with the unified (cgroup v2) layout: systemd is its PID 1, and a oneshot
@@ -207,7 +211,7 @@ checkx "no process left running in the root" '[ -z "$left" ]' || echo "#   pids:
 # memory, pids and cpu controllers (they are on v1), so a drop-in adds
 # --allow-degraded: this stage tests the unit (readiness through sd_notify,
 # Delegate=, the hardening options against real sandboxes, the journal,
-# Restart=on-failure, stop), not cgroup limits.
+# STATUS=, the watchdog, Restart=on-failure, stop), not cgroup limits.
 S="$WORK/sdroot"
 rm -rf --one-file-system "$S" && mkdir -p "$S" && tar -C "$S" -xf "$ROOTFS_TAR"
 cp /etc/resolv.conf "$S/etc/resolv.conf"
@@ -222,7 +226,7 @@ run nspawn --pipe sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive ap
   --no-install-recommends systemd systemd-sysv curl /root/debs/*.deb'
 check "systemd and the packages installed in a second clean root" [ "$RC" = 0 ]
 mkdir -p "$S/etc/systemd/system/airlock-node.service.d"
-printf '[Service]\nExecStart=\nExecStart=/usr/bin/airlock node --state-dir /var/lib/airlock --listen unix:/run/airlock/node.sock --allow-degraded\nTimeoutStartSec=30s\n' \
+printf '[Service]\nExecStart=\nExecStart=/usr/bin/airlock node --state-dir /var/lib/airlock --listen unix:/run/airlock/node.sock --allow-degraded\nTimeoutStartSec=30s\nWatchdogSec=3s\nRestartSec=0.5s\nLimitCORE=0\n' \
   >"$S/etc/systemd/system/airlock-node.service.d/test.conf"
 cat >"$S/usr/local/sbin/airlock-unit-test" <<'EOS'
 #!/bin/sh
@@ -241,6 +245,9 @@ t=$(airlock token create --name unit-test)
 run() { AIRLOCK_TOKEN=$t AIRLOCK_NODE=unix:/run/airlock/node.sock airlock exec -- sh -c 'echo "$0"' "$1"; }
 echo "exec=$(run first)"
 echo "journal_serving=$(journalctl -b -u airlock-node.service -o cat | grep -c '^airlock node: serving on unix:/run/airlock/node.sock')"
+sleep 4 # longer than WatchdogSec=3s: a node that feeds it is not restarted
+echo "watchdog_fed=$(show ActiveState):$(show NRestarts):$(show MainPID | grep -cx "$pid")"
+echo "status=$(show StatusText)"
 kill -9 "$pid"
 for _ in $(seq 1 100); do
   [ "$(show ActiveState)" = active ] && [ "$(show MainPID)" != "$pid" ] && [ "$(show MainPID)" != 0 ] && break
@@ -249,6 +256,16 @@ done
 echo "restarts=$(show NRestarts)"
 echo "active_after_kill=$(show ActiveState)"
 echo "exec_after_restart=$(run second)"
+# a node that stops answering (SIGSTOP) misses the watchdog and is restarted
+pid=$(show MainPID)
+kill -STOP "$pid"
+for _ in $(seq 1 100); do
+  [ "$(show ActiveState)" = active ] && [ "$(show MainPID)" != "$pid" ] && [ "$(show MainPID)" != 0 ] && break
+  sleep 0.1
+done
+echo "restarts_watchdog=$(show NRestarts)"
+echo "journal_watchdog=$(journalctl -b -u airlock-node.service -o cat | grep -c 'Watchdog timeout')"
+echo "exec_after_watchdog=$(run third)"
 systemctl stop airlock-node.service
 echo "stop=$?"
 echo "after_stop=$(show ActiveState):$(show Result)"
@@ -273,8 +290,14 @@ checkx "systemd: an exec through the service runs in a sandbox under the unit's 
 checkx "systemd: the node's lines are in the journal" 'want journal_serving=1' || sd_detail
 checkx "systemd: Restart=on-failure brings a killed node back, and it serves" \
   'want restarts=1 && want active_after_kill=active && want exec_after_restart=second' || sd_detail
+checkx "systemd: the node feeds the watchdog (WatchdogSec=3s, 4 s later: same pid, no restart)" \
+  'want watchdog_fed=active:0:1' || sd_detail
+checkx "systemd: STATUS= says what the node holds" 'grep -Eqx "status=[0-9]+ sandbox\(es\), 0 exec\(s\) running" "$S/var/tmp/unit-test.out"' || sd_detail
+checkx "systemd: a stopped (SIGSTOP) node misses the watchdog and is restarted, and serves" \
+  'want restarts_watchdog=2 && want journal_watchdog=1 && want exec_after_watchdog=third' || sd_detail
 checkx "systemd: stop is clean (SIGTERM, exit 0) and leaves no airlock process" \
   'want stop=0 && want after_stop=inactive:success && want journal_stopping=1 && want left=0 && want done=1' || sd_detail
 rm -rf --one-file-system "$S"
 [ "$had_nspawn_run" = yes ] || rm -rf /run/systemd/nspawn
+echo "# seconds: build $T_BUILD, lintian $T_LINTIAN, clean root $T_ROOT, systemd $((SECONDS - T0 - T_BUILD - T_LINTIAN - T_ROOT))"
 finish
