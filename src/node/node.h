@@ -184,9 +184,10 @@ typedef void al_exec_resume_fn(struct al_node *n, al_tenant *t, al_sbox *sb, al_
                                struct evhttp_request *req);
 
 #define AL_NODE_REJECTED_CODES 8
+#define AL_NODE_LATENCY_BUCKETS 20
 typedef struct al_metrics {
   uint64_t execs_by_outcome[6]; /* ok, failed, timeout, oom, cancelled, error */
-  uint64_t latency_buckets[12];
+  uint64_t latency_buckets[AL_NODE_LATENCY_BUCKETS];
   double latency_sum;
   uint64_t latency_count;
   uint64_t limit_kills[3];                   /* timeout, oom, cancel */

@@ -5,12 +5,69 @@
 #define _GNU_SOURCE
 #include "node.h"
 
+#include <dirent.h>
 #include <event2/buffer.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 static const char *const outcomes[] = {"ok", "failed", "timeout", "oom", "cancelled", "error"};
-static const double buckets[] = {0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5};
+/* agent commands run from milliseconds to hours: buckets up to 4 h */
+static const double buckets[] = {0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+                                 5,     30,    60,    300,  900,   1800, 3600, 7200, 14400};
+_Static_assert(sizeof(buckets) / sizeof(buckets[0]) <= AL_NODE_LATENCY_BUCKETS, "al_metrics.latency_buckets is too small");
+
+/* process_* metrics as Prometheus' client libraries name them, from /proc */
+static void process_metrics(struct evbuffer *b) {
+  long tick = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+  unsigned long long utime = 0, stime = 0, start = 0, vsize = 0;
+  long long rss = 0;
+  FILE *f = fopen("/proc/self/stat", "re");
+  char buf[1024];
+  size_t len = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+  if (f)
+    fclose(f);
+  buf[len] = '\0';
+  /* the fields after the command name, which may hold spaces and parentheses */
+  char *p = strrchr(buf, ')');
+  if (!p || sscanf(p + 2,
+                   "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %llu %llu %lld",
+                   &utime, &stime, &start, &vsize, &rss) != 5 || tick <= 0)
+    return;
+  double boot = 0;
+  f = fopen("/proc/stat", "re");
+  char line[256];
+  while (f && fgets(line, sizeof(line), f))
+    if (sscanf(line, "btime %lf", &boot) == 1)
+      break;
+  if (f)
+    fclose(f);
+  int fds = 0;
+  DIR *d = opendir("/proc/self/fd");
+  for (struct dirent *e; d && (e = readdir(d));)
+    fds += e->d_name[0] != '.';
+  if (d)
+    closedir(d);
+  struct rlimit rl = {0};
+  getrlimit(RLIMIT_NOFILE, &rl);
+  evbuffer_add_printf(b,
+                      "# HELP process_cpu_seconds_total User and system CPU time of the node process.\n"
+                      "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total %.2f\n"
+                      "# HELP process_resident_memory_bytes Resident memory of the node process.\n"
+                      "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %lld\n"
+                      "# HELP process_virtual_memory_bytes Virtual memory of the node process.\n"
+                      "# TYPE process_virtual_memory_bytes gauge\nprocess_virtual_memory_bytes %llu\n"
+                      "# HELP process_start_time_seconds Start of the node process, Unix time.\n"
+                      "# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds %.2f\n"
+                      "# HELP process_open_fds Open file descriptors of the node process.\n"
+                      "# TYPE process_open_fds gauge\nprocess_open_fds %d\n"
+                      "# HELP process_max_fds RLIMIT_NOFILE of the node process.\n# TYPE process_max_fds gauge\nprocess_max_fds %llu\n",
+                      (double)(utime + stime) / (double)tick, rss * (long long)page, vsize,
+                      boot + (double)start / (double)tick, fds - 1 /* the directory's own */,
+                      (unsigned long long)rl.rlim_cur);
+}
 
 void al_node_metrics_exec_done(al_node *n, const al_exec *e) {
   al_metrics *m = &n->metrics;
@@ -40,6 +97,11 @@ void al_node_metrics_exec_done(al_node *n, const al_exec *e) {
 void al_node_handle_metrics(al_node *n, struct evhttp_request *req) {
   al_metrics *m = &n->metrics;
   struct evbuffer *b = evbuffer_new();
+  evbuffer_add_printf(b,
+                      "# HELP airlock_build_info The node's version.\n# TYPE airlock_build_info gauge\n"
+                      "airlock_build_info{version=\"%s\"} 1\n",
+                      AIRLOCK_VERSION);
+  process_metrics(b);
   evbuffer_add_printf(b,
                       "# HELP airlock_execs_total Execs finished, by outcome.\n# TYPE airlock_execs_total counter\n");
   for (size_t i = 0; i < 6; i++)

@@ -388,8 +388,19 @@ def t_health(t):
     t.expect((m.header("content-type") or "").startswith("text/plain"), "metrics Content-Type %r" % m.header("content-type"))
     text = m.body.decode()
     for name in ("airlock_execs_total", "airlock_exec_duration_seconds", "airlock_sandboxes_active",
-                 "airlock_limit_kills_total", "airlock_requests_rejected_total"):
+                 "airlock_limit_kills_total", "airlock_requests_rejected_total", "process_cpu_seconds_total",
+                 "process_resident_memory_bytes", "process_start_time_seconds", "process_open_fds"):
         t.expect(re.search(r"^%s[{_ ]" % name, text, re.M), "metrics lack %s" % name)
+    t.expect(re.search(r'^airlock_build_info\{version="[0-9][^"]*"\} 1$', text, re.M), "metrics lack airlock_build_info")
+    # agent commands run for hours: the duration histogram goes up to 4 h
+    t.expect(re.search(r'^airlock_exec_duration_seconds_bucket\{le="14400"\} \d+$', text, re.M),
+             "airlock_exec_duration_seconds has no 14400 s bucket")
+    rss = re.search(r"^process_resident_memory_bytes (\d+)$", text, re.M)
+    t.expect(rss and 1 << 20 < int(rss.group(1)) < 1 << 32, "process_resident_memory_bytes is not a plausible size")
+    # the exposition format as Prometheus' own checker reads it (lint included)
+    lint = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
+    t.expect(lint.returncode == 0 and not lint.stdout.strip() and not lint.stderr.strip(),
+             "promtool check metrics: %s%s" % (lint.stdout, lint.stderr))
     ok = re.search(r'^airlock_execs_total\{outcome="ok"\} (\d+)$', text, re.M)
     t.expect(ok and int(ok.group(1)) >= 1, "airlock_execs_total{outcome=\"ok\"} is not >= 1 after an exec")
     t.expect(t.tokens["alice"] not in text and "alice" not in text, "metrics name a tenant or token")
