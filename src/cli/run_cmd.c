@@ -92,7 +92,8 @@ void cli_usage_run(FILE *out) {
   fprintf(out, "usage: airlock run [OPTIONS] -- CMD [ARG...]\n"
                "\n"
                "filesystem:\n"
-               "  --image DIR               use DIR as the read-only root (default: host /usr, /bin, /lib*)\n"
+               "  --image DIR|NAME@sha256:HEX  the read-only root: a directory, or an image imported with\n"
+               "                            'airlock image import' (default: host /usr, /bin, /lib*)\n"
                "  --workspace DIR           mount DIR at /workspace\n"
                "  --workspace-access ro|rw  default rw\n"
                "  --output DIR              mount DIR read-write at /output\n"
@@ -338,6 +339,11 @@ int cli_run(int argc, char **argv) {
     goto out;
   }
   spec.argv = argv + optind;
+  char image_digest[72], image_ref[512];
+  snprintf(image_ref, sizeof(image_ref), "%s", spec.image ? spec.image : "");
+  if ((code = cli_image_resolve(&spec, image_digest)) != 0)
+    goto out;
+  code = AIRLOCK_EXIT_SETUP;
   /* the policy judges the command before anything is built */
   optind = 0;
   opterr = 0;
@@ -388,6 +394,8 @@ int cli_run(int argc, char **argv) {
     fprintf(stderr, "airlock: degraded: %s\n", result.degraded_note);
   if (report) {
     char *json = airlock_result_to_json(&result);
+    if (json && image_digest[0])
+      json = cli_report_add_image(json, image_ref, image_digest);
     bool written = json != NULL && fprintf(report, "%s\n", json) >= 0;
     if (fclose(report) != 0 || !written) {
       fail("cannot write report '%s'", report_path);
