@@ -170,7 +170,7 @@ def pages():
     commands = []  # (page name, markdown)
     node_cli = ""
     for title, body in top[1:]:
-        m = re.fullmatch(r"`airlock ([a-z]+)(?: [a-z]+)?`", title or "")
+        m = re.fullmatch(r"`airlock ([a-z][a-z-]*)(?: [a-z]+)?`", title or "")
         if not m:
             continue
         if m.group(1) == "node":

@@ -20,7 +20,7 @@ def help_text(binary, *args):
 def main():
     binary, src = sys.argv[1], sys.argv[2]
     top = help_text(binary, "--help")
-    commands = re.findall(r"^  ([a-z]+)\b", top.split("commands:", 1)[1], re.M)
+    commands = re.findall(r"^  ([a-z][a-z-]*)\b", top.split("commands:", 1)[1], re.M)
     problems, checked = [], 0
     if len(commands) < 10:
         problems.append("airlock --help lists only %r" % commands)
