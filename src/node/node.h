@@ -184,7 +184,9 @@ typedef struct al_sbox_events {
 typedef void al_exec_resume_fn(struct al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *p,
                                struct evhttp_request *req);
 
-#define AL_NODE_REJECTED_CODES 8
+#define AL_NODE_REJECTED_CODES 9
+/* evhttp's limit on a request's line and headers; the gate answers 431 above it */
+#define AL_NODE_MAX_HEAD_BYTES 8192
 #define AL_NODE_LATENCY_BUCKETS 20
 typedef struct al_metrics {
   uint64_t execs_by_outcome[6]; /* ok, failed, timeout, oom, cancelled, error */
@@ -264,7 +266,7 @@ void al_node_security_headers(struct evhttp_request *req);
  * connection and leaves it to its handler; one still attached is freed
  * with its connection. */
 void al_node_request_abandon(struct evhttp_request *req);
-/* the statuses counted in al_metrics.rejected, in its order: 400, 401, 403, 404, 405, 413, 429, 500 */
+/* the statuses counted in al_metrics.rejected, in its order: 400, 401, 403, 404, 405, 413, 429, 431, 500 */
 extern const int al_node_rejected_codes[AL_NODE_REJECTED_CODES];
 void al_node_metrics_rejected(al_node *n, int status);
 /* the request's body ("" when empty) and its length */

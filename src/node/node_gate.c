@@ -314,8 +314,8 @@ static void head(gate_conn *c, struct evbuffer *in) {
             (c->buf[i + 1] == '\n' || (c->buf[i + 1] == '\r' && i + 2 < c->len && c->buf[i + 2] == '\n'));
   c->scanned = c->len;
   if (!ended) {
-    if (c->len >= HEAD_MAX)
-      refuse(c, in, 400, "bad_request", "the request head is larger than %d bytes", HEAD_MAX);
+    if (c->len > AL_NODE_MAX_HEAD_BYTES)
+      refuse(c, in, 431, "headers_too_large", "the request head is larger than %d bytes", AL_NODE_MAX_HEAD_BYTES);
     else if (c->len > 0 && al_monotonic_ms() - c->head_since_ms > cfg->io_timeout_s * 1000)
       refuse(c, in, 400, "bad_request", "the request head took longer than io_timeout_s (%llds) to arrive",
              (long long)cfg->io_timeout_s);
@@ -326,6 +326,20 @@ static void head(gate_conn *c, struct evbuffer *in) {
   int r = al_http_head_parse(c->buf, c->len, &h, &why);
   if (r <= 0) {
     refuse(c, in, 400, "bad_request", "bad request head: %s", r < 0 ? why : "no end");
+    return;
+  }
+  /* what evhttp would answer with its own HTML page is answered here, in
+   * JSON: another method (HEAD, OPTIONS, PATCH, ...), a head above its
+   * limit, a declared body above max_body_bytes (below, once the sender is
+   * known) */
+  if (strcmp(h.method, "GET") != 0 && strcmp(h.method, "POST") != 0 && strcmp(h.method, "PUT") != 0 &&
+      strcmp(h.method, "DELETE") != 0) {
+    refuse(c, in, 405, "method_not_allowed", "the node answers GET, POST, PUT and DELETE, not %s", h.method);
+    return;
+  }
+  if (h.len > AL_NODE_MAX_HEAD_BYTES) {
+    refuse(c, in, 431, "headers_too_large", "the request line and headers are %zu bytes, at most %d", h.len,
+           AL_NODE_MAX_HEAD_BYTES);
     return;
   }
   bool body = h.content_length > 0 || h.transfer_encoding;
@@ -348,6 +362,11 @@ static void head(gate_conn *c, struct evbuffer *in) {
     }
     if (cred == 1)
       set_authenticated(c);
+    if (h.content_length > cfg->max_body_bytes) {
+      refuse(c, in, 413, "too_large", "the body is %lld bytes; max_body_bytes is %lld", (long long)h.content_length,
+             (long long)cfg->max_body_bytes);
+      return;
+    }
   }
   /* the head, and of what came after it as much as belongs to the body */
   size_t k = h.len;

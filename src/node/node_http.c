@@ -28,7 +28,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define MAX_HEADERS_BYTES 8192
+#define MAX_HEADERS_BYTES AL_NODE_MAX_HEAD_BYTES
 
 /* "Bearer TOKEN" -> tenant, or NULL after answering 401; without an
  * Authorization header, the web UI's session cookie (node_ui.c) instead */

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const int al_node_rejected_codes[AL_NODE_REJECTED_CODES] = {400, 401, 403, 404, 405, 413, 429, 500};
+const int al_node_rejected_codes[AL_NODE_REJECTED_CODES] = {400, 401, 403, 404, 405, 413, 429, 431, 500};
 
 /* The same policy for every reply, the UI's files included: nothing but our
  * own files may load, nothing may frame us, and nothing is cached (a

@@ -1023,10 +1023,16 @@ def t_limits(t):
     t.error_shape(t.request("POST", "/v1/sandboxes", {"nope": 1}), 400, "bad_request", ["nope"],
                   what="sandbox unknown field")
     t.error_shape(t.request("GET", "/v1/exec"), 405, "method_not_allowed", what="GET /v1/exec")
-    # methods libevent does not pass on: 501 (docs/api.md, HTML)
-    for path in ("/v1/exec", "/v1/sandboxes"):
-        r = t.request("PATCH", path, {})
-        t.expect(r.status == 501, "PATCH %s: %r" % (path, r))
+    # methods other than GET, POST, PUT and DELETE: 405 in JSON from the node, never libevent's HTML
+    for method, path in (("PATCH", "/v1/exec"), ("PATCH", "/v1/sandboxes"), ("OPTIONS", "/v1/health")):
+        t.error_shape(t.request(method, path, {} if method == "PATCH" else None), 405, "method_not_allowed", [method],
+                      what="%s %s" % (method, path))
+    r = t.request("HEAD", "/v1/health", who=None)
+    t.expect(r.status == 405 and (r.header("content-type") or "").startswith("application/json"),
+             "HEAD /v1/health: %r" % r)
+    # a request line and headers above 8 KiB: 431 in JSON
+    t.error_shape(t.request("GET", "/v1/health", who=None, headers={"X-Big": "a" * 9000}), 431, "headers_too_large",
+                  ["8192"], what="9000-byte header")
     # bodies: 2 MiB is fine, above max_body_bytes (64 MiB) is 413 from the headers alone
     j = t.run(["wc", "-c"], stdin="x" * (2 << 20))
     t.expect(j.get("stdout", "").strip() == str(2 << 20), "2 MiB body: %s" % json.dumps(j)[:300])
@@ -1037,7 +1043,7 @@ def t_limits(t):
         s.sendall(("POST /v1/exec HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\n"
                    "Content-Length: %d\r\n\r\n" % (t.tokens["alice"], (64 << 20) + 1)).encode())
         head = b""
-        while b"\r\n" not in head:
+        while True:  # the node closes the connection after a refusal
             chunk = s.recv(4096)
             if not chunk:
                 break
@@ -1045,6 +1051,9 @@ def t_limits(t):
     finally:
         s.close()
     t.expect(head.startswith(b"HTTP/1.1 413"), "Content-Length 64 MiB + 1: %r" % head[:100])
+    body = head.split(b"\r\n\r\n", 1)[-1]
+    t.expect(b'"code":"too_large"' in body and b"max_body_bytes" in body,
+             "Content-Length 64 MiB + 1: not the JSON error: %r" % body[:200])
     t.expect(t.request("GET", "/v1/health", who=None).status == 200, "the node after a 413")
     sb = t.sandbox()
     try:
@@ -1728,7 +1737,7 @@ TESTS = [
     ("tenant isolation: another tenant's sandboxes, execs and files answer 404", t_tenants),
     ("cancellation: DELETE /v1/execs/{id} and signal TERM", t_cancel),
     ("50 concurrent execs all succeed (429 with Retry-After, retried)", t_concurrency),
-    ("limits and maxima through the API; 400 naming the field; 413; 501", t_limits),
+    ("limits and maxima through the API; 400 naming the field; 413; 405 and 431 in JSON", t_limits),
     ("persistent sandbox: shared state, files API, destroy, host workspaces", t_sandbox_lifecycle),
     ("a sandbox that cannot be set up answers 500 and leaves nothing", t_workspace_setup_error),
     ("idle_timeout_s and max_age_s expire sandboxes", t_sandbox_expiry),

@@ -220,7 +220,7 @@ mkdir -p "$S/root/debs" && cp "${DEBS[0]}" "${DEBS[1]}" "$S/root/debs/"
 had_nspawn_run=no
 [ -e /run/systemd/nspawn ] && had_nspawn_run=yes
 nspawn() {
-  SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 timeout 120 systemd-nspawn -q -D "$S" -M airlock-pkgtest \
+  SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 timeout 120 systemd-nspawn -q -D "$S" -M "airlock-pkgtest-$$" \
     --register=no --keep-unit "$@"
 }
 run nspawn --pipe sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
@@ -299,6 +299,7 @@ checkx "systemd: a stopped (SIGSTOP) node misses the watchdog and is restarted, 
 checkx "systemd: stop is clean (SIGTERM, exit 0) and leaves no airlock process" \
   'want stop=0 && want after_stop=inactive:success && want journal_stopping=1 && want left=0 && want done=1' || sd_detail
 rm -rf --one-file-system "$S"
-[ "$had_nspawn_run" = yes ] || rm -rf /run/systemd/nspawn
+# what systemd-nspawn made on the host, when nothing else uses it
+[ "$had_nspawn_run" = yes ] || rmdir /run/systemd/nspawn/locks /run/systemd/nspawn/propagate /run/systemd/nspawn 2>/dev/null
 echo "# seconds: build $T_BUILD, lintian $T_LINTIAN, clean root $T_ROOT, systemd $((SECONDS - T0 - T_BUILD - T_LINTIAN - T_ROOT))"
 finish
