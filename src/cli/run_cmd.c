@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 
 #include "airlock/airlock.h"
 #include "cli.h"
+#include "image_ref.h"
 
 enum {
   OPT_CONFIG = 256,
@@ -283,6 +285,22 @@ static int apply_rules(airlock_spec *spec, int argc, char **argv, const run_flag
   return 0;
 }
 
+/* the report's JSON with "image": {ref, digest} added (json is freed) */
+static char *report_add_image(char *json, const char *ref, const char *digest) {
+  json_t *root = json_loads(json, 0, NULL);
+  if (!json_is_object(root)) {
+    json_decref(root);
+    return json;
+  }
+  json_object_set_new(root, "image", json_pack("{s:s,s:s}", "ref", ref, "digest", digest));
+  char *out = json_dumps(root, JSON_COMPACT);
+  json_decref(root);
+  if (!out)
+    return json;
+  free(json);
+  return out;
+}
+
 int cli_run(int argc, char **argv) {
   airlock_spec spec;
   airlock_spec_init(&spec);
@@ -341,8 +359,10 @@ int cli_run(int argc, char **argv) {
   spec.argv = argv + optind;
   char image_digest[72], image_ref[512];
   snprintf(image_ref, sizeof(image_ref), "%s", spec.image ? spec.image : "");
-  if ((code = cli_image_resolve(&spec, image_digest)) != 0)
+  if (al_image_ref_resolve(&spec, spec.state_dir, image_digest, &err) < 0) {
+    code = report_error(&err);
     goto out;
+  }
   code = AIRLOCK_EXIT_SETUP;
   /* the policy judges the command before anything is built */
   optind = 0;
@@ -395,7 +415,7 @@ int cli_run(int argc, char **argv) {
   if (report) {
     char *json = airlock_result_to_json(&result);
     if (json && image_digest[0])
-      json = cli_report_add_image(json, image_ref, image_digest);
+      json = report_add_image(json, image_ref, image_digest);
     bool written = json != NULL && fprintf(report, "%s\n", json) >= 0;
     if (fclose(report) != 0 || !written) {
       fail("cannot write report '%s'", report_path);
