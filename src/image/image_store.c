@@ -4,7 +4,6 @@
  * and what ls, inspect, rm and gc do with them.  All access goes through the
  * store's directory descriptors, never through a path built again. */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -152,28 +151,7 @@ int al_store_blob_copy(al_store *s, int layout, const char *digest, char **bytes
   return 0;
 }
 
-static int remove_tree(int dirfd, const char *name) {
-  struct stat st;
-  if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-    return errno == ENOENT ? 0 : -1;
-  if (!S_ISDIR(st.st_mode))
-    return unlinkat(dirfd, name, 0);
-  int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  DIR *d = fd < 0 ? NULL : fdopendir(fd);
-  if (!d) {
-    if (fd >= 0)
-      close(fd);
-    return -1;
-  }
-  struct dirent *de;
-  while ((de = readdir(d)))
-    if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-      remove_tree(fd, de->d_name);
-  closedir(d);
-  return unlinkat(dirfd, name, AT_REMOVEDIR);
-}
-
-void al_store_remove_tmp(al_store *s, const char *name) { remove_tree(s->tmp, name); }
+void al_store_remove_tmp(al_store *s, const char *name) { al_remove_tree_at(s->tmp, name); }
 
 static int write_file_at(int dirfd, const char *name, const char *text, airlock_error **err) {
   char tmp[300];
@@ -236,7 +214,7 @@ int al_store_unpack(al_store *s, int layout, const char *mdigest, json_t *manife
     if (rc < 0 || renameat(s->tmp, tmp, s->roots, mdigest + 7) < 0) {
       if (rc == 0)
         al_err(err, errno, "image store: root of %s", mdigest);
-      remove_tree(s->tmp, tmp);
+      al_remove_tree_at(s->tmp, tmp);
       json_decref(ldigests);
       return -1;
     }
