@@ -441,9 +441,21 @@ static int handle_code(parser *p, int k, char **argv, unsigned *f, size_t argc) 
     bool c, s;
     size_t op = shell_operands(argv, argc, &c, &s);
     if (c) {
-      if (op < argc)
-        return code_arg(p, k, argv[op], f[op], 0);
-      return 0;
+      if (op >= argc)
+        return 0;
+      /* sh -c CODE ARG0 ARG1 ...: $0, $1 ... are known while CODE is read */
+      size_t npos = 0;
+      for (size_t i = op + 1; i < argc && npos < 10; i++, npos++) {
+        char d = (char)('0' + npos);
+        if (al_sh_var_set(p, &d, 1, (f[i] & F_UNRESOLVED) ? NULL : argv[i]) < 0)
+          return -1;
+      }
+      int r = code_arg(p, k, argv[op], f[op], 0);
+      for (size_t i = 0; i < npos; i++) {
+        char d[2] = {(char)('0' + i), '\0'};
+        al_sh_var_unset(p, d);
+      }
+      return r;
     }
     if (s || op >= argc) { /* code from stdin: here-strings and here-docs */
       size_t nr = p->sh->segs[k].n_redirs;

@@ -480,8 +480,12 @@ static int read_dollar(parser *p, wordst *w, bool quoted) {
     return ws_expansion(p, w, value, p->s + start, i - start, quoted);
   }
   if (n1 != '\0' && (isdigit((unsigned char)n1) || strchr("@*#?$!-", n1))) {
+    /* $0..$9 are known inside sh -c CODE ARG0 ARG1 ... (shell_command.c) */
+    const char *value = NULL;
+    if (!isdigit((unsigned char)n1) || !al_sh_var_get(p, p->s + p->pos + 1, 1, &value))
+      value = NULL;
     p->pos += 2;
-    return ws_expansion(p, w, NULL, p->s + start, 2, quoted);
+    return ws_expansion(p, w, value, p->s + start, 2, quoted);
   }
   p->pos++;
   return ws_char(p, w, '$', false);
