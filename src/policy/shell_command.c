@@ -624,3 +624,19 @@ int al_sh_push_argv_segment(parser *p, char **words, unsigned *f, size_t n, int 
   p->inherit = saved_inherit;
   return k < 0 ? -1 : 0;
 }
+
+int al_sh_piped_code(parser *p, int from, int to) {
+  const al_segment *s = &p->sh->segs[to];
+  if (s->argc == 0 || (s->flags & (AL_SEG_UNRESOLVED_COMMAND | AL_SEG_CODE_PARSED | AL_SEG_CODE_OPAQUE)))
+    return 0;
+  const al_sh_interpreter *in = NULL;
+  if (!al_sh_stdin_shell(s)) {
+    in = al_sh_find_interpreter(s->name);
+    if (in == NULL || (s->argc > 1 && strcmp(s->argv[1], "-") != 0))
+      return 0;
+  }
+  const char *text = al_sh_pipe_output(p, from);
+  if (text == NULL)
+    return p->fatal ? -1 : 0;
+  return in ? al_sh_inline_code(p, to, in->language, text) : al_sh_parse_code(p, to, text, 0);
+}

@@ -281,6 +281,8 @@ static bool harmless_redir(const al_redir *r) {
   return (r->kind == AL_REDIR_OUT || r->kind == AL_REDIR_APPEND) && r->fd == 2;
 }
 
+static const char *chain_output(parser *p, const size_t *chain, size_t m);
+
 const char *al_sh_static_output(parser *p, size_t mark) {
   al_shell *sh = p->sh;
   size_t chain[4], m = 0;
@@ -293,6 +295,23 @@ const char *al_sh_static_output(parser *p, size_t mark) {
   }
   if (m == 0)
     return "";
+  return chain_output(p, chain, m);
+}
+
+const char *al_sh_pipe_output(parser *p, int last) {
+  size_t rev[4], chain[4], m = 0;
+  for (int i = last; i >= 0; i = p->sh->segs[i].pipe_from) {
+    if (m == AL_ARRAY_SIZE(rev))
+      return NULL;
+    rev[m++] = (size_t)i;
+  }
+  for (size_t i = 0; i < m; i++)
+    chain[i] = rev[m - 1 - i];
+  return m ? chain_output(p, chain, m) : NULL;
+}
+
+static const char *chain_output(parser *p, const size_t *chain, size_t m) {
+  al_shell *sh = p->sh;
   const char *herestring = NULL;
   for (size_t i = 0; i < m; i++) {
     const al_segment *s = &sh->segs[chain[i]];

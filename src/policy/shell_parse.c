@@ -546,6 +546,8 @@ static int parse_pipeline(parser *p, cmdres *res) {
       from->pipe_to = c.in;
       to->flags |= AL_SEG_PIPED_INTO;
       to->pipe_from = res->out;
+      if (al_sh_piped_code(p, res->out, c.in) < 0)
+        return -1;
     }
     res->out = c.out;
     t = al_sh_peek(p);

@@ -249,5 +249,10 @@ int al_sh_inline_code(parser *p, int k, const char *language, const char *code);
 /* What the segments pushed since mark (a substitution's) print, when that is
  * evident; NULL when it is not, or out of memory (then p->fatal is set). */
 const char *al_sh_static_output(parser *p, size_t mark);
+/* What the pipeline ending at segment last prints, the same way. */
+const char *al_sh_pipe_output(parser *p, int last);
+/* Text piped into a shell or an interpreter reading stdin is its code
+ * (echo 'rm -rf ~' | sh): read when what the pipeline prints is evident. */
+int al_sh_piped_code(parser *p, int from, int to);
 
 #endif
