@@ -182,8 +182,10 @@ static int classify_shell(const al_catalogue *cat, al_classification *out, airlo
       out->actions |= AL_ACTION_BIT(a);
     /* a shell, eval, env -S or watch whose code was read is transparent:
      * its code's segments are judged, not the code string as an argument
-     * (sh -c 'touch .env' must not read as a path ".env" given to sh) */
-    if (is_container(s) && strcmp(s->name, "su") != 0 && strcmp(s->name, "runuser") != 0)
+     * (sh -c 'touch .env' must not read as a path ".env" given to sh); a
+     * shell fed by a pipe is still judged for what feeds it (base64 -d | sh) */
+    if (is_container(s) && !(s->flags & AL_SEG_PIPED_INTO) && strcmp(s->name, "su") != 0 &&
+        strcmp(s->name, "runuser") != 0)
       continue;
     /* the candidate patterns */
     const size_t *lists[3] = {NULL, cat->pat_glob, cat->pat_always};
