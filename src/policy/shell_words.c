@@ -154,8 +154,12 @@ static int ws_expansion(parser *p, wordst *w, const char *value, const char *raw
     w->started = true;
     return 0;
   }
+  /* split on $IFS as it stands (IFS=, makes "rm,-rf,/" three fields); unset or
+   * unknown IFS splits on blanks, an empty IFS not at all */
+  const char *ifs = " \t\n";
+  al_sh_var_get(p, "IFS", 3, &ifs);
   for (const char *v = value; *v; v++) {
-    if (is_ifs((unsigned char)*v)) {
+    if (strchr(ifs, *v) != NULL) {
       if (w->started || w->cur.len > 0) {
         if (ws_finish(p, w) < 0)
           return -1;
