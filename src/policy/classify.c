@@ -103,7 +103,7 @@ static const al_action rank[] = {
 };
 
 static void track_cwd(clsf *c) {
-  const char *cwd = NULL;
+  const char *cwd = "."; /* the project root until a cd makes it unknown */
   for (size_t i = 0; i < c->sh->n; i++) {
     const al_segment *s = &c->sh->segs[i];
     c->ctx[i].cwd = cwd;

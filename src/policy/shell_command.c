@@ -198,6 +198,15 @@ static int track_vars(parser *p, char **argv, unsigned *f, size_t argc) {
     for (size_t i = 1; i < argc; i++)
       if (al_sh_assignment_prefix(argv[i]) && assign_var(p, argv[i], f[i]) < 0)
         return -1;
+  } else if (strcmp(name, "cd") == 0 || strcmp(name, "pushd") == 0) {
+    /* cd DIR: $OLDPWD is where we were ("." the project root), $PWD DIR when absolute */
+    const char *pwd = NULL;
+    al_sh_var_get(p, "PWD", 3, &pwd);
+    if (al_sh_var_set(p, "OLDPWD", 6, pwd) < 0)
+      return -1;
+    const char *to = argc > 1 && !(f[argc - 1] & F_UNRESOLVED) ? argv[argc - 1] : NULL;
+    if (al_sh_var_set(p, "PWD", 3, to && (to[0] == '/' || to[0] == '~') ? to : NULL) < 0)
+      return -1;
   } else if (strcmp(name, "unset") == 0 || strcmp(name, "read") == 0 || strcmp(name, "mapfile") == 0) {
     for (size_t i = 1; i < argc; i++)
       if (argv[i][0] != '-')

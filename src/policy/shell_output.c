@@ -262,6 +262,11 @@ static bool run_producer(const al_segment *s, strbuf *out) {
     return run_echo(s, out);
   if (strcmp(n, "printf") == 0)
     return run_printf(s, out);
+  /* the project root: pwd, git rev-parse --show-toplevel (before any cd) */
+  if ((strcmp(n, "pwd") == 0 && s->argc == 1) ||
+      (strcmp(n, "git") == 0 && s->argc == 3 && strcmp(s->argv[1], "rev-parse") == 0 &&
+       strcmp(s->argv[2], "--show-toplevel") == 0))
+    return al_sh_sb_putn(out, ".\n", 2);
   /* which rm / command -v rm / type -P rm: the name is what matters */
   bool lookup = strcmp(n, "which") == 0 ||
                 (strcmp(n, "command") == 0 && (has_flag(s, 'v', NULL) || has_flag(s, 'V', NULL))) ||

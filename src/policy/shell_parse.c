@@ -682,6 +682,8 @@ static vartab *new_vars(void) {
   /* $HOME is the home directory, $IFS splits on blanks */
   v->v[v->n++] = (var){"HOME", "~"};
   v->v[v->n++] = (var){"IFS", " \t\n"};
+  /* the directory the command starts in is the project root: "." */
+  v->v[v->n++] = (var){"PWD", "."};
   return v;
 }
 
