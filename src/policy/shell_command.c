@@ -12,6 +12,34 @@
 #include "cleanup.h"
 #include "error.h"
 
+/* $ROOT/bin/NAME or ${ROOT}/.../bin/NAME where ROOT is a toolchain's own
+ * directory (a virtualenv, conda, a JDK, Go, Cargo): the program is NAME from
+ * that toolchain, whatever the directory is. */
+static bool toolchain_bin(const char *w) {
+  static const char *const roots[] = {"VIRTUAL_ENV", "CONDA_PREFIX", "JAVA_HOME", "GOROOT", "GOPATH",
+                                      "CARGO_HOME", "PYENV_ROOT", "NVM_DIR", "NVM_BIN", "VOLTA_HOME",
+                                      "BUN_INSTALL", "DENO_INSTALL", "HOMEBREW_PREFIX", "ANDROID_HOME",
+                                      "ANDROID_SDK_ROOT", "SDKMAN_DIR", "MAMBA_ROOT_PREFIX", NULL};
+  if (w[0] != '$')
+    return false;
+  bool brace = w[1] == '{';
+  const char *n = w + 1 + brace;
+  size_t l = strspn(n, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_");
+  if (l == 0 || (brace && n[l] != '}'))
+    return false;
+  const char *rest = n + l + brace;
+  bool known = false;
+  for (size_t i = 0; roots[i] && !known; i++)
+    known = strlen(roots[i]) == l && strncmp(roots[i], n, l) == 0;
+  const char *slash = strrchr(rest, '/');
+  if (!known || rest[0] != '/' || slash == NULL || slash - rest < 4 || strncmp(slash - 4, "/bin/", 5) != 0 ||
+      slash[1] == '\0' || strstr(rest, ".."))
+    return false;
+  const char *base = slash + 1;
+  return strspn(base, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-") == strlen(base) &&
+         strspn(rest, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-/") == strlen(rest);
+}
+
 static const char *base_name(const char *path) {
   const char *slash = strrchr(path, '/');
   return slash && slash[1] ? slash + 1 : path;
@@ -283,9 +311,11 @@ int al_sh_finish_command(parser *p, builder *b, cmdparts *c, size_t first, int p
   if (argc > 0) {
     if (af[0] & F_DYNAMIC)
       seg.flags |= AL_SEG_DYNAMIC_COMMAND;
+    if ((af[0] & F_UNRESOLVED) && toolchain_bin(seg.argv[0]))
+      af[0] &= ~F_UNRESOLVED; /* "$VIRTUAL_ENV/bin/python" is python */
     if (af[0] & F_UNRESOLVED)
       seg.flags |= AL_SEG_UNRESOLVED_COMMAND;
-    if (strchr(seg.argv[0], '/') && !(af[0] & F_UNRESOLVED)) {
+    if (strchr(seg.argv[0], '/') && !(af[0] & F_UNRESOLVED) && seg.argv[0][0] != '$') {
       const char *norm = al_shell_normalise_path(p->sh, seg.argv[0], NULL);
       /* a relative path stays one (./run.sh is not run.sh from $PATH) */
       if (norm && !strchr(norm, '/')) {
@@ -310,6 +340,8 @@ int al_sh_finish_command(parser *p, builder *b, cmdparts *c, size_t first, int p
   if (k < 0)
     return -1;
   if (argc > 0 && !(af[0] & F_UNRESOLVED) && handle_code(p, k, seg.argv, af, argc) < 0)
+    return -1;
+  if (argc > 0 && !(af[0] & F_UNRESOLVED) && al_sh_xargs_herestring(p, k) < 0)
     return -1;
   return k;
 }
@@ -533,8 +565,12 @@ static int handle_code(parser *p, int k, char **argv, unsigned *f, size_t argc) 
     }
     return 0;
   }
-  if (strcmp(name, "eval") == 0)
+  if (strcmp(name, "eval") == 0) {
+    /* eval "$(ssh-agent -s)": the setup a known tool prints (the tool itself is its own segment) */
+    if (argc == 2 && al_sh_is_shell_setup(argv[1]))
+      return 0;
     return code_join(p, k, argv, f, 1, argc, 0);
+  }
   if (strcmp(name, "su") == 0 || strcmp(name, "runuser") == 0) {
     for (size_t i = 1; i < argc; i++) {
       const char *a = argv[i];
@@ -634,8 +670,75 @@ int al_sh_push_argv_segment(parser *p, char **words, unsigned *f, size_t n, int 
   return k < 0 ? -1 : 0;
 }
 
+/* xargs CMD fed an evident list (echo / | xargs rm -rf, xargs rm -rf <<< "/etc"):
+ * CMD with the list's words appended, or put in place of {} (xargs -I{}), as a
+ * child of the xargs segment; the list is split on blanks, at most 16 words */
+static bool has_wrapper(const al_segment *s, const char *name) {
+  for (size_t i = 0; i < s->n_wrappers; i++)
+    if (strcmp(s->wrappers[i], name) == 0)
+      return true;
+  return false;
+}
+
+static int xargs_list(parser *p, int k, const char *text) {
+  enum { MAX_ITEMS = 16 };
+  const al_segment *s = &p->sh->segs[k];
+  const char *items[MAX_ITEMS];
+  size_t lens[MAX_ITEMS], n = 0;
+  for (const char *t = text; *t && n < MAX_ITEMS;) {
+    t += strspn(t, " \t\n");
+    size_t l = strcspn(t, " \t\n");
+    if (l == 0)
+      break;
+    items[n] = t;
+    lens[n++] = l;
+    t += l;
+  }
+  size_t repl = 0;
+  for (size_t i = 1; i < s->argc; i++)
+    if (strcmp(s->argv[i], "{}") == 0)
+      repl = i;
+  size_t rounds = repl ? n : 1, argc = repl ? s->argc : s->argc + n;
+  for (size_t r = 0; r < rounds; r++) {
+    char **w = al_shell_alloc(p->sh, (argc + 1) * sizeof(char *));
+    unsigned *f = al_shell_alloc(p->sh, (argc + 1) * sizeof(unsigned));
+    if (w == NULL || f == NULL)
+      return al_sh_fail_nomem(p);
+    for (size_t i = 0; i < s->argc; i++) {
+      w[i] = s->argv[i];
+      f[i] = 0;
+    }
+    for (size_t i = 0; i < (repl ? 1 : n); i++) {
+      size_t at = repl ? repl : s->argc + i, it = repl ? r : i;
+      if ((w[at] = al_sh_pdup(p, items[it], lens[it])) == NULL)
+        return -1;
+      f[at] = F_DYNAMIC;
+    }
+    w[argc] = NULL;
+    if (al_sh_push_argv_segment(p, w, f, argc, k, 0) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+int al_sh_xargs_herestring(parser *p, int k) {
+  const al_segment *s = &p->sh->segs[k];
+  if (s->argc == 0 || !has_wrapper(s, "xargs"))
+    return 0;
+  for (size_t r = 0; r < s->n_redirs; r++)
+    if (s->redirs[r].kind == AL_REDIR_HERESTRING && !s->redirs[r].unresolved)
+      return xargs_list(p, k, s->redirs[r].target);
+  return 0;
+}
+
 int al_sh_piped_code(parser *p, int from, int to) {
   const al_segment *s = &p->sh->segs[to];
+  if (s->argc > 0 && !(s->flags & AL_SEG_UNRESOLVED_COMMAND) && has_wrapper(s, "xargs")) {
+    const char *list = al_sh_pipe_output(p, from);
+    if (list == NULL)
+      return p->fatal ? -1 : 0;
+    return xargs_list(p, to, list);
+  }
   if (s->argc == 0 || (s->flags & (AL_SEG_UNRESOLVED_COMMAND | AL_SEG_CODE_PARSED | AL_SEG_CODE_OPAQUE)))
     return 0;
   const al_sh_interpreter *in = NULL;

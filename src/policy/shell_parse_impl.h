@@ -229,10 +229,13 @@ typedef struct {
   size_t ncode_options;
   al_sh_interpreter *interpreters;
   size_t ninterpreters;
+  char **shell_setup; /* eval "$(ssh-agent -s)": printers of shell setup, as "name [arg]" */
 } al_sh_registry;
 
 /* NULL when the built-in registry could not be read */
 const al_sh_registry *al_sh_registry_get(void);
+/* "$(CMD)" or "`CMD`" where CMD is a listed printer of shell setup (pyenv init -) */
+bool al_sh_is_shell_setup(const char *word);
 bool al_sh_name_in(char *const *globs, const char *name);
 const al_sh_wrapper *al_sh_find_wrapper(const char *name);
 const al_sh_interpreter *al_sh_find_interpreter(const char *name);
@@ -254,5 +257,7 @@ const char *al_sh_pipe_output(parser *p, int last);
 /* Text piped into a shell or an interpreter reading stdin is its code
  * (echo 'rm -rf ~' | sh): read when what the pipeline prints is evident. */
 int al_sh_piped_code(parser *p, int from, int to);
+/* xargs CMD <<< LIST: CMD run on the list's words (a child of segment k). */
+int al_sh_xargs_herestring(parser *p, int k);
 
 #endif

@@ -3,7 +3,8 @@
  * (data/exec-commands.json, compiled in): wrappers and where their command
  * starts (sudo, timeout DURATION, flock FILE), options whose value is shell
  * code (script -c, tar --checkpoint-action=exec=, git -c alias.x=!...), and
- * interpreters whose inline code is read (python3 -c, node -e, awk 'PROG').
+ * interpreters whose inline code is read (python3 -c, node -e, awk 'PROG'),
+ * and the printers of shell setup whose output eval runs (ssh-agent -s).
  * Kept as data so that what runs what is reviewed like the catalogue; read
  * once per process and shared read-only by every parse. */
 #define _GNU_SOURCE
@@ -112,7 +113,8 @@ static void load(void) {
     return;
   registry_ok = load_wrappers(json_object_get(root, "wrappers")) &&
                 load_code_options(json_object_get(root, "code_options")) &&
-                load_interpreters(json_object_get(root, "interpreters"));
+                load_interpreters(json_object_get(root, "interpreters")) &&
+                (registry.shell_setup = strings(json_object_get(root, "shell_setup"))) != NULL;
   json_decref(root);
 }
 
@@ -142,4 +144,35 @@ const al_sh_interpreter *al_sh_find_interpreter(const char *name) {
     if (al_sh_name_in(r->interpreters[i].names, name))
       return &r->interpreters[i];
   return NULL;
+}
+
+bool al_sh_is_shell_setup(const char *word) {
+  const al_sh_registry *r = al_sh_registry_get();
+  size_t n = strlen(word);
+  size_t skip = strncmp(word, "$(", 2) == 0 ? 2 : word[0] == '`' ? 1 : 0;
+  if (r == NULL || skip == 0 || n < skip + 2 || word[n - 1] != (skip == 2 ? ')' : '`'))
+    return false;
+  const char *cmd = word + skip;
+  size_t len = n - skip - 1;
+  while (len > 0 && cmd[0] == ' ') {
+    cmd++;
+    len--;
+  }
+  while (len > 0 && cmd[len - 1] == ' ')
+    len--;
+  /* one plain command: no operators, expansions, quotes or redirections */
+  for (size_t i = 0; i < len; i++)
+    if (strchr(";|&<>$`'\"\\(){}\n", cmd[i]))
+      return false;
+  const char *base = cmd;
+  for (size_t i = 0; i < len && cmd[i] != ' '; i++)
+    if (cmd[i] == '/')
+      base = cmd + i + 1;
+  size_t blen = len - (size_t)(base - cmd);
+  for (size_t i = 0; r->shell_setup[i]; i++) {
+    size_t el = strlen(r->shell_setup[i]);
+    if (el <= blen && strncmp(base, r->shell_setup[i], el) == 0 && (el == blen || base[el] == ' '))
+      return true;
+  }
+  return false;
 }
