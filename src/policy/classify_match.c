@@ -423,6 +423,8 @@ bool al_cat_match_node(clsf *c, const mnode *m, size_t i, int depth) {
       !tri_ok(m->pipes_out, s->flags & AL_SEG_PIPES_OUT) || !tri_ok(m->background, s->flags & AL_SEG_BACKGROUND) ||
       !tri_ok(m->remote, s->flags & AL_SEG_REMOTE))
     return false;
+  if (m->runs_fetched != TRI_UNSET && !tri_ok(m->runs_fetched, al_cat_runs_fetched(c, i)))
+    return false;
   if (m->recursive_call != TRI_UNSET) {
     bool rec = s->function && s->argc > 0 && strcmp(s->argv[0], s->function) == 0;
     if (!tri_ok(m->recursive_call, rec))

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* classify_flow.c - data flow across the segments of one command line: a
+ * file an earlier segment downloaded (curl -o F, curl -O URL, wget URL,
+ * wget -O F, curl URL > F) that a later segment runs (F, ./F, sh F,
+ * python3 F, source F).  Backs the catalogue's "runs_fetched" condition. */
+#define _GNU_SOURCE
+#include "classify_impl.h"
+
+#include <string.h>
+
+#define MAX_FETCHED 16
+
+static bool is_url(const char *a) { return strstr(a, "://") != NULL && a[0] != '-'; }
+
+/* the file a URL lands in without -o: its last path component */
+static const char *url_basename(const char *url) {
+  const char *p = strstr(url, "://") + 3;
+  const char *slash = strrchr(p, '/');
+  if (slash == NULL || slash[1] == '\0')
+    return NULL;
+  return slash + 1;
+}
+
+/* the files segment j downloads into, at most max; returns how many */
+static size_t fetched_by(const al_segment *s, const char **out, size_t max) {
+  bool curl = strcmp(s->name, "curl") == 0, wget = strcmp(s->name, "wget") == 0;
+  size_t n = 0;
+  if (!curl && !wget)
+    return 0;
+  bool named = false, remote_name = false;
+  for (size_t k = 1; k < s->argc && n < max; k++) {
+    const char *a = s->argv[k], *v = NULL;
+    if (curl && (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0))
+      v = k + 1 < s->argc ? s->argv[++k] : NULL;
+    else if (curl && strncmp(a, "--output=", 9) == 0)
+      v = a + 9;
+    else if (curl && a[0] == '-' && a[1] != '-' && strchr(a, 'o') && strchr(a, 'o')[1] == '\0')
+      v = k + 1 < s->argc ? s->argv[++k] : NULL; /* -fsSLo FILE */
+    else if (curl && (strcmp(a, "-O") == 0 || strcmp(a, "--remote-name") == 0 ||
+                      (a[0] == '-' && a[1] != '-' && strchr(a, 'O'))))
+      remote_name = true;
+    else if (wget && (strcmp(a, "-O") == 0 || strcmp(a, "--output-document") == 0))
+      v = k + 1 < s->argc ? s->argv[++k] : NULL;
+    else if (wget && strncmp(a, "--output-document=", 18) == 0)
+      v = a + 18;
+    else if (wget && strncmp(a, "-O", 2) == 0 && a[2])
+      v = a + 2;
+    if (v) {
+      named = true;
+      if (strcmp(v, "-") != 0)
+        out[n++] = v;
+    }
+  }
+  if ((wget && !named) || (curl && remote_name))
+    for (size_t k = 1; k < s->argc && n < max; k++)
+      if (is_url(s->argv[k]) && url_basename(s->argv[k]))
+        out[n++] = url_basename(s->argv[k]);
+  for (size_t r = 0; r < s->n_redirs && n < max; r++)
+    if ((s->redirs[r].kind == AL_REDIR_OUT || s->redirs[r].kind == AL_REDIR_APPEND) && s->redirs[r].fd != 2 &&
+        !s->redirs[r].unresolved)
+      out[n++] = s->redirs[r].target;
+  return n;
+}
+
+/* the file segment i runs: its command path, a shell's or an interpreter's
+ * script operand, what source or . reads */
+static const char *run_target(const al_segment *s) {
+  if (s->argc == 0 || (s->flags & AL_SEG_UNRESOLVED_COMMAND))
+    return NULL;
+  if (strchr(s->argv[0], '/'))
+    return s->argv[0];
+  static const char *const runners[] = {"source", ".", "python", "python3", "python2", "node", "perl",
+                                        "ruby",   "php", "deno",  "bun",     "lua",     NULL};
+  bool runner = al_shell_is_shell(s->name);
+  for (size_t k = 0; !runner && runners[k]; k++)
+    runner = strcmp(s->name, runners[k]) == 0;
+  if (!runner)
+    return NULL;
+  for (size_t k = 1; k < s->argc; k++) {
+    const char *a = s->argv[k];
+    if (strcmp(a, "--") == 0)
+      return k + 1 < s->argc ? s->argv[k + 1] : NULL;
+    if (strcmp(a, "-c") == 0 || strcmp(a, "-e") == 0 || strcmp(a, "-m") == 0)
+      return NULL; /* inline code or a module, not a file */
+    if (a[0] != '-' && a[0] != '+')
+      return a;
+  }
+  return NULL;
+}
+
+bool al_cat_runs_fetched(clsf *c, size_t i) {
+  const al_shell *sh = c->sh;
+  const char *target = run_target(&sh->segs[i]);
+  if (target == NULL)
+    return false;
+  const char *t = al_shell_normalise_path(c->sh, target, c->ctx[i].cwd);
+  if (t == NULL)
+    return false;
+  for (size_t j = 0; j < i; j++) {
+    const char *files[MAX_FETCHED];
+    size_t n = fetched_by(&sh->segs[j], files, MAX_FETCHED);
+    for (size_t k = 0; k < n; k++) {
+      const char *f = al_shell_normalise_path(c->sh, files[k], c->ctx[j].cwd);
+      if (f && strcmp(f, t) == 0)
+        return true;
+    }
+  }
+  return false;
+}
