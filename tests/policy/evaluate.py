@@ -11,8 +11,10 @@ as dangerous and benign too.  A dangerous line is caught when the verdict is
 not allow (approval_required or deny); a benign line is a false alarm when
 it is not allow.
 
-usage: evaluate.py [--policy FILE] [--airlock BIN] [--show-misses] TSV...
-exit: 0 after printing the numbers, 2 on bad input.
+usage: evaluate.py [--policy FILE] [--airlock BIN] [--show-misses]
+                   [--min-recall PCT] [--max-false-alarms PCT] TSV...
+exit: 0 after printing the numbers, 1 when a given bound is not met, 2 on
+bad input.
 """
 import argparse
 import json
@@ -69,6 +71,9 @@ def main():
                     help="policy file (default: tests/policy/level-full.json, level full)")
     ap.add_argument("--airlock", default=None, help="the airlock binary (default: build/airlock, else PATH)")
     ap.add_argument("--show-misses", action="store_true", help="print every missed and wrongly flagged line")
+    ap.add_argument("--min-recall", type=float, default=None, help="fail (exit 1) below this recall, in percent")
+    ap.add_argument("--max-false-alarms", type=float, default=None,
+                    help="fail (exit 1) above this false-alarm rate, in percent")
     ap.add_argument("tsv", nargs="+")
     a = ap.parse_args()
     airlock = a.airlock or find_airlock()
@@ -104,6 +109,12 @@ def main():
     print(f"lines: {len(rows)} ({nd} dangerous, {nb} benign)")
     print(f"recall: {recall:.1f}% ({tp}/{nd})")
     print(f"false alarms: {far:.1f}% ({fp}/{nb})")
+    if a.min_recall is not None and recall < a.min_recall:
+        print(f"evaluate: recall {recall:.1f}% is below {a.min_recall}%", file=sys.stderr)
+        return 1
+    if a.max_false_alarms is not None and far > a.max_false_alarms:
+        print(f"evaluate: false alarms {far:.1f}% are above {a.max_false_alarms}%", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* test_wrapping.c - the shell wrapper must not change the verdict.  OpenClaw
  * hands every command over as /bin/sh -lc CMD and `policy check --shell`
- * classifies sh -c CMD, so every line of tests/policy/corpus.tsv is judged
+ * classifies sh -c CMD, so every line of tests/policy/corpus.tsv and
+ * corpus-effects.tsv is judged
  * bare, wrapped (sh -c, bash -lc, /bin/sh -lc, as argv and as a quoted
  * string) and, when it is a plain list of words, as an argv; the verdict at
  * level full and the dangerous patterns must be the same every time, and a
@@ -143,12 +144,14 @@ static size_t disagree(const char *file, int line, const char *how, const char *
   return 1;
 }
 
-static void test_wrapped_agrees(void **state) {
-  (void)state;
-  FILE *f = fopen(AIRLOCK_POLICY_DIR "/corpus.tsv", "re");
+/* every line of one corpus file; counts added to *lines, *argv_lines, returns disagreements */
+static size_t check_file(const char *name, size_t *lines, size_t *argv_lines) {
+  char path[512];
+  snprintf(path, sizeof(path), "%s/%s", AIRLOCK_POLICY_DIR, name);
+  FILE *f = fopen(path, "re");
   assert_non_null(f);
   char *line = NULL;
-  size_t cap = 0, lines = 0, argv_lines = 0, bad = 0;
+  size_t cap = 0, bad = 0;
   ssize_t len;
   int no = 0;
   while ((len = getline(&line, &cap, f)) >= 0) {
@@ -159,7 +162,7 @@ static void test_wrapped_agrees(void **state) {
     if (len == 0 || line[0] == '#' || tab == NULL)
       continue;
     const char *cmd = tab + 1;
-    lines++;
+    (*lines)++;
     judgement bare, w;
     judge_string(cmd, &bare);
     static const char *const shells[][2] = {{"sh", "-c"}, {"bash", "-lc"}, {"/bin/sh", "-lc"}, {"bash", "-c"}};
@@ -168,33 +171,41 @@ static void test_wrapped_agrees(void **state) {
       judge_argv(argv, &w);
       char how[64];
       snprintf(how, sizeof(how), "argv %s %s", shells[s][0], shells[s][1]);
-      bad += disagree("corpus.tsv", no, how, cmd, &bare, &w);
+      bad += disagree(name, no, how, cmd, &bare, &w);
       char prefix[64];
       snprintf(prefix, sizeof(prefix), "%s %s ", shells[s][0], shells[s][1]);
       char *quoted = single_quoted(prefix, cmd);
       judge_string(quoted, &w);
       snprintf(how, sizeof(how), "string %s %s", shells[s][0], shells[s][1]);
-      bad += disagree("corpus.tsv", no, how, cmd, &bare, &w);
+      bad += disagree(name, no, how, cmd, &bare, &w);
       free(quoted);
     }
     /* env and sudo-free wrappers in front of the shell, extra arguments after the code */
     char *env_argv[] = {"env", "LC_ALL=C", "sh", "-c", (char *)cmd, "sh", NULL};
     judge_argv(env_argv, &w);
-    bad += disagree("corpus.tsv", no, "env LC_ALL=C sh -c CMD sh", cmd, &bare, &w);
+    bad += disagree(name, no, "env LC_ALL=C sh -c CMD sh", cmd, &bare, &w);
     char *copy = strdup(cmd);
     char *words[128];
     if (copy && simple_words(copy, words, AL_ARRAY_SIZE(words))) {
-      argv_lines++;
+      (*argv_lines)++;
       judge_argv(words, &w);
-      bad += disagree("corpus.tsv", no, "as argv", cmd, &bare, &w);
+      bad += disagree(name, no, "as argv", cmd, &bare, &w);
     }
     free(copy);
   }
   free(line);
   fclose(f);
+  return bad;
+}
+
+static void test_wrapped_agrees(void **state) {
+  (void)state;
+  size_t lines = 0, argv_lines = 0, bad = 0;
+  bad += check_file("corpus.tsv", &lines, &argv_lines);
+  bad += check_file("corpus-effects.tsv", &lines, &argv_lines);
   printf("wrapping: %zu corpus lines, each wrapped 9 ways, %zu also as argv; %zu disagreements\n", lines, argv_lines,
          bad);
-  assert_true(lines > 500);
+  assert_true(lines > 800);
   assert_int_equal(bad, 0);
 }
 
