@@ -525,6 +525,17 @@ static int inline_program(parser *p, int k, const al_sh_interpreter *in, char **
     }
     return al_sh_inline_code(p, k, in->language, argv[i]);
   }
+  /* python3 - <<< CODE, python3 <<EOF: the program is read from stdin */
+  if (!in->program_first && (i >= argc || strcmp(argv[i], "-") == 0)) {
+    const al_segment *s = &p->sh->segs[k];
+    for (size_t r = 0; r < s->n_redirs; r++) {
+      const al_redir *rd = &s->redirs[r];
+      if (rd->kind == AL_REDIR_HERESTRING && !rd->unresolved)
+        return al_sh_inline_code(p, k, in->language, rd->target);
+      if (rd->kind == AL_REDIR_HEREDOC && rd->body)
+        return al_sh_inline_code(p, k, in->language, rd->body);
+    }
+  }
   return 0;
 }
 
