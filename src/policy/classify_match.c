@@ -126,6 +126,8 @@ static bool make_split(al_shell *sh, const char *str, splitpath *out) {
 static int add_cand(clsf *c, segctx *x, size_t cap, const char *value, unsigned role, bool redirect) {
   if (x->npaths >= cap || value[0] == '\0')
     return 0;
+  if (strstr(value, "://") && value[0] != '/' && value[0] != '.')
+    return 0; /* a URL names no local file (curl https://x/key.key) */
   if (value[0] == '@' && value[1]) { /* curl -d @file */
     value++;
     role = ROLE_READ;
