@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* classify_flow.c - data flow across the segments of one command line: a
  * file an earlier segment downloaded (curl -o F, curl -O URL, wget URL,
- * wget -O F, curl URL > F) that a later segment runs (F, ./F, sh F,
+ * wget -O F, curl URL > F), or unpacked into a directory (curl URL | tar x
+ * -C D, tar xf F -C D), that a later segment runs (F, ./F, D/x, sh F,
  * python3 F, source F).  Backs the catalogue's "runs_fetched" condition. */
 #define _GNU_SOURCE
 #include "classify_impl.h"
@@ -88,6 +89,43 @@ static const char *run_target(const al_segment *s) {
   return NULL;
 }
 
+static bool is_downloader(const al_segment *s) {
+  return s->argc > 0 && (strcmp(s->name, "curl") == 0 || strcmp(s->name, "wget") == 0);
+}
+
+/* tar x ... -C DIR / unzip ... -d DIR: the directory, and the archive read
+ * (NULL when it comes from stdin) */
+static const char *unpack_dir(const al_segment *s, const char **archive) {
+  bool tar = strcmp(s->name, "tar") == 0 || strcmp(s->name, "bsdtar") == 0, unzip = strcmp(s->name, "unzip") == 0;
+  const char *dir = NULL;
+  *archive = NULL;
+  if (!tar && !unzip)
+    return NULL;
+  for (size_t k = 1; k < s->argc; k++) {
+    const char *a = s->argv[k];
+    if (tar && (strcmp(a, "-C") == 0 || strcmp(a, "--directory") == 0) && k + 1 < s->argc)
+      dir = s->argv[++k];
+    else if (tar && strncmp(a, "--directory=", 12) == 0)
+      dir = a + 12;
+    else if (tar && (strcmp(a, "-f") == 0 || strcmp(a, "--file") == 0) && k + 1 < s->argc)
+      *archive = s->argv[++k];
+    else if (tar && a[0] == '-' && a[1] != '-' && strchr(a, 'f') && strchr(a, 'f')[1] == '\0' && k + 1 < s->argc)
+      *archive = s->argv[++k]; /* -xzf F */
+    else if (tar && k == 1 && a[0] != '-' && strchr(a, 'f') && k + 1 < s->argc)
+      *archive = s->argv[++k]; /* tar xzf F */
+    else if (unzip && strcmp(a, "-d") == 0 && k + 1 < s->argc)
+      dir = s->argv[++k];
+    else if (unzip && a[0] != '-' && *archive == NULL)
+      *archive = a;
+  }
+  return dir && strcmp(dir, ".") != 0 && strcmp(dir, "./") != 0 ? dir : NULL;
+}
+
+typedef struct {
+  const char *path;
+  bool dir;
+} fetched;
+
 bool al_cat_runs_fetched(clsf *c, size_t i) {
   const al_shell *sh = c->sh;
   const char *target = run_target(&sh->segs[i]);
@@ -96,14 +134,33 @@ bool al_cat_runs_fetched(clsf *c, size_t i) {
   const char *t = al_shell_normalise_path(c->sh, target, c->ctx[i].cwd);
   if (t == NULL)
     return false;
-  for (size_t j = 0; j < i; j++) {
+  fetched seen[MAX_FETCHED];
+  size_t ns = 0;
+  for (size_t j = 0; j < i && ns < MAX_FETCHED; j++) {
+    const al_segment *s = &sh->segs[j];
     const char *files[MAX_FETCHED];
-    size_t n = fetched_by(&sh->segs[j], files, MAX_FETCHED);
+    size_t n = fetched_by(s, files, MAX_FETCHED - ns);
     for (size_t k = 0; k < n; k++) {
       const char *f = al_shell_normalise_path(c->sh, files[k], c->ctx[j].cwd);
-      if (f && strcmp(f, t) == 0)
-        return true;
+      if (f)
+        seen[ns++] = (fetched){f, false};
     }
+    const char *archive, *dir = unpack_dir(s, &archive);
+    if (dir == NULL || ns >= MAX_FETCHED)
+      continue;
+    bool from_net = archive == NULL && s->pipe_from >= 0 && is_downloader(&sh->segs[s->pipe_from]);
+    const char *a = archive ? al_shell_normalise_path(c->sh, archive, c->ctx[j].cwd) : NULL;
+    for (size_t k = 0; a && !from_net && k < ns; k++)
+      from_net = !seen[k].dir && strcmp(seen[k].path, a) == 0;
+    const char *d = from_net ? al_shell_normalise_path(c->sh, dir, c->ctx[j].cwd) : NULL;
+    if (d)
+      seen[ns++] = (fetched){d, true};
+  }
+  for (size_t k = 0; k < ns; k++) {
+    size_t l = strlen(seen[k].path);
+    if (seen[k].dir ? strncmp(seen[k].path, t, l) == 0 && (t[l] == '/' || (l == 1 && seen[k].path[0] == '/'))
+                    : strcmp(seen[k].path, t) == 0)
+      return true;
   }
   return false;
 }
