@@ -545,8 +545,10 @@ static int handle_code(parser *p, int k, char **argv, unsigned *f, size_t argc) 
     bool c, s;
     size_t op = shell_operands(argv, argc, &c, &s);
     if (c) {
-      if (op >= argc)
+      if (op >= argc) { /* -c whose code is missing or looks like an option (sh -c '-x ...') */
+        p->sh->segs[k].flags |= AL_SEG_CODE_OPAQUE;
         return 0;
+      }
       /* sh -c CODE ARG0 ARG1 ...: $0, $1 ... are known while CODE is read */
       size_t npos = 0;
       for (size_t i = op + 1; i < argc && npos < 10; i++, npos++) {

