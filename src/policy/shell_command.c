@@ -578,6 +578,16 @@ static int handle_code(parser *p, int k, char **argv, unsigned *f, size_t argc) 
     }
     return 0;
   }
+  if (strcmp(name, "alias") == 0) { /* alias ls='rm -rf ~': the text is code, run under that name later */
+    for (size_t i = 1; i < argc; i++) {
+      const char *eq = strchr(argv[i], '=');
+      if (eq == NULL || eq == argv[i])
+        continue;
+      if (code_arg(p, k, eq + 1, f[i], 0) < 0)
+        return -1;
+    }
+    return 0;
+  }
   if (strcmp(name, "eval") == 0) {
     /* eval "$(ssh-agent -s)": the setup a known tool prints (the tool itself is its own segment) */
     if (argc == 2 && al_sh_is_shell_setup(argv[1]))
