@@ -63,6 +63,16 @@ static size_t fetched_by(const al_segment *s, const char **out, size_t max) {
   return n;
 }
 
+static const char *const runners[] = {"source", ".", "python", "python3", "python2", "node", "perl",
+                                      "ruby",   "php", "deno",  "bun",     "lua",     NULL};
+
+static bool runner_name(const char *name) {
+  for (size_t k = 0; runners[k]; k++)
+    if (strcmp(name, runners[k]) == 0)
+      return true;
+  return false;
+}
+
 /* the file segment i runs: its command path, a shell's or an interpreter's
  * script operand, what source or . reads */
 static const char *run_target(const al_segment *s) {
@@ -70,11 +80,9 @@ static const char *run_target(const al_segment *s) {
     return NULL;
   if (strchr(s->argv[0], '/'))
     return s->argv[0];
-  static const char *const runners[] = {"source", ".", "python", "python3", "python2", "node", "perl",
-                                        "ruby",   "php", "deno",  "bun",     "lua",     NULL};
-  bool runner = al_shell_is_shell(s->name);
-  for (size_t k = 0; !runner && runners[k]; k++)
-    runner = strcmp(s->name, runners[k]) == 0;
+  if (!al_shell_is_shell(s->name) && !runner_name(s->name))
+    return s->argv[0]; /* a bare name: only ever matched against downloads into $PATH */
+  bool runner = al_shell_is_shell(s->name) || runner_name(s->name);
   if (!runner)
     return NULL;
   for (size_t k = 1; k < s->argc; k++) {
@@ -156,6 +164,21 @@ bool al_cat_runs_fetched(clsf *c, size_t i) {
     if (d)
       seen[ns++] = (fetched){d, true};
   }
+  /* a bare name runs a file downloaded into a directory of $PATH (curl -o /usr/local/bin/x URL && x) */
+  bool bare = target == sh->segs[i].argv[0] && strchr(target, '/') == NULL;
+  static const char *const path_dirs[] = {"/usr/local/bin/", "/usr/bin/", "/bin/", "/usr/local/sbin/",
+                                          "/usr/sbin/",      "~/.local/bin/", "~/bin/", NULL};
+  for (size_t k = 0; bare && k < ns; k++) {
+    const char *base = strrchr(seen[k].path, '/');
+    if (seen[k].dir || base == NULL || strcmp(base + 1, target) != 0)
+      continue;
+    for (size_t d = 0; path_dirs[d]; d++)
+      if (strncmp(seen[k].path, path_dirs[d], strlen(path_dirs[d])) == 0 &&
+          strlen(seen[k].path) == strlen(path_dirs[d]) + strlen(target))
+        return true;
+  }
+  if (bare)
+    return false;
   for (size_t k = 0; k < ns; k++) {
     size_t l = strlen(seen[k].path);
     if (seen[k].dir ? strncmp(seen[k].path, t, l) == 0 && (t[l] == '/' || (l == 1 && seen[k].path[0] == '/'))
