@@ -427,12 +427,20 @@ static void read_code(reader *r, const char *s, const char *end) {
     }
     /* a qualified call whose receiver is computed: __import__('os').system( */
     if (*c == '.' && c > s && c[-1] == ')' && c + 1 < end) {
-      static const char *const methods[] = {".system(", ".popen(", ".execSync(", ".exec(", ".rmtree(", ".spawnSync("};
+      static const struct {
+        const char *name;
+        int kind;
+      } methods[] = {
+          {".system(", K_SHELL},        {".popen(", K_SHELL},         {".execSync(", K_SHELL},
+          {".exec(", K_SHELL},          {".spawnSync(", K_SHELL},     {".rmtree(", K_RMTREE},
+          {".rmSync(", K_RMTREE},       {".rmdirSync(", K_RMTREE},    {".unlinkSync(", K_REMOVE},
+          {".readFileSync(", K_READ},   {".writeFileSync(", K_WRITE}, {".appendFileSync(", K_WRITE},
+      };
       for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
-        size_t l = strlen(methods[i]);
-        if ((size_t)(end - c) > l && strncmp(c, methods[i], l) == 0) {
+        size_t l = strlen(methods[i].name);
+        if ((size_t)(end - c) > l && strncmp(c, methods[i].name, l) == 0) {
           const char *aend = call_end(c + l, end);
-          one_call(r, i == 4 ? K_RMTREE : K_SHELL, c + l, aend);
+          one_call(r, methods[i].kind, c + l, aend);
           break;
         }
       }
