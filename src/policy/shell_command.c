@@ -541,6 +541,8 @@ static int inline_program(parser *p, int k, const al_sh_interpreter *in, char **
 
 static int handle_code(parser *p, int k, char **argv, unsigned *f, size_t argc) {
   const char *name = p->sh->segs[k].name;
+  if (al_sh_function_call(p, k, argv, f, argc) < 0)
+    return -1;
   if (al_shell_is_shell(name)) {
     bool c, s;
     size_t op = shell_operands(argv, argc, &c, &s);
@@ -693,74 +695,13 @@ int al_sh_push_argv_segment(parser *p, char **words, unsigned *f, size_t n, int 
   return k < 0 ? -1 : 0;
 }
 
-/* xargs CMD fed an evident list (echo / | xargs rm -rf, xargs rm -rf <<< "/etc"):
- * CMD with the list's words appended, or put in place of {} (xargs -I{}), as a
- * child of the xargs segment; the list is split on blanks, at most 16 words */
-static bool has_wrapper(const al_segment *s, const char *name) {
-  for (size_t i = 0; i < s->n_wrappers; i++)
-    if (strcmp(s->wrappers[i], name) == 0)
-      return true;
-  return false;
-}
-
-static int xargs_list(parser *p, int k, const char *text) {
-  enum { MAX_ITEMS = 16 };
-  const al_segment *s = &p->sh->segs[k];
-  const char *items[MAX_ITEMS];
-  size_t lens[MAX_ITEMS], n = 0;
-  for (const char *t = text; *t && n < MAX_ITEMS;) {
-    t += strspn(t, " \t\n");
-    size_t l = strcspn(t, " \t\n");
-    if (l == 0)
-      break;
-    items[n] = t;
-    lens[n++] = l;
-    t += l;
-  }
-  size_t repl = 0;
-  for (size_t i = 1; i < s->argc; i++)
-    if (strcmp(s->argv[i], "{}") == 0)
-      repl = i;
-  size_t rounds = repl ? n : 1, argc = repl ? s->argc : s->argc + n;
-  for (size_t r = 0; r < rounds; r++) {
-    char **w = al_shell_alloc(p->sh, (argc + 1) * sizeof(char *));
-    unsigned *f = al_shell_alloc(p->sh, (argc + 1) * sizeof(unsigned));
-    if (w == NULL || f == NULL)
-      return al_sh_fail_nomem(p);
-    for (size_t i = 0; i < s->argc; i++) {
-      w[i] = s->argv[i];
-      f[i] = 0;
-    }
-    for (size_t i = 0; i < (repl ? 1 : n); i++) {
-      size_t at = repl ? repl : s->argc + i, it = repl ? r : i;
-      if ((w[at] = al_sh_pdup(p, items[it], lens[it])) == NULL)
-        return -1;
-      f[at] = F_DYNAMIC;
-    }
-    w[argc] = NULL;
-    if (al_sh_push_argv_segment(p, w, f, argc, k, 0) < 0)
-      return -1;
-  }
-  return 0;
-}
-
-int al_sh_xargs_herestring(parser *p, int k) {
-  const al_segment *s = &p->sh->segs[k];
-  if (s->argc == 0 || !has_wrapper(s, "xargs"))
-    return 0;
-  for (size_t r = 0; r < s->n_redirs; r++)
-    if (s->redirs[r].kind == AL_REDIR_HERESTRING && !s->redirs[r].unresolved)
-      return xargs_list(p, k, s->redirs[r].target);
-  return 0;
-}
-
 int al_sh_piped_code(parser *p, int from, int to) {
   const al_segment *s = &p->sh->segs[to];
-  if (s->argc > 0 && !(s->flags & AL_SEG_UNRESOLVED_COMMAND) && has_wrapper(s, "xargs")) {
+  if (s->argc > 0 && !(s->flags & AL_SEG_UNRESOLVED_COMMAND) && al_sh_has_wrapper(s, "xargs")) {
     const char *list = al_sh_pipe_output(p, from);
     if (list == NULL)
       return p->fatal ? -1 : 0;
-    return xargs_list(p, to, list);
+    return al_sh_xargs_list(p, to, list);
   }
   if (s->argc == 0 || (s->flags & (AL_SEG_UNRESOLVED_COMMAND | AL_SEG_CODE_PARSED | AL_SEG_CODE_OPAQUE)))
     return 0;

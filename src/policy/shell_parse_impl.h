@@ -3,7 +3,8 @@
  * (that is shell_parse.h).  shell_support.c: arena, buffers, variables,
  * escapes, paths; shell_words.c: words and tokens; shell_parse.c: the grammar
  * and the entry points; shell_command.c: segments, wrappers and the code they
- * hold; shell_output.c: what a substitution prints; shell_registry.c: which
+ * hold; shell_calls.c: xargs lists and function calls read with their
+ * arguments; shell_output.c: what a substitution prints; shell_registry.c: which
  * commands run commands (data/exec-commands.json); shell_inline.c: the code
  * given to interpreters (python3 -c, node -e, awk). */
 #ifndef AIRLOCK_SHELL_PARSE_IMPL_H
@@ -257,7 +258,15 @@ const char *al_sh_pipe_output(parser *p, int last);
 /* Text piped into a shell or an interpreter reading stdin is its code
  * (echo 'rm -rf ~' | sh): read when what the pipeline prints is evident. */
 int al_sh_piped_code(parser *p, int from, int to);
-/* xargs CMD <<< LIST: CMD run on the list's words (a child of segment k). */
+
+/* --- shell_calls.c ------------------------------------------------------------ */
+
+bool al_sh_has_wrapper(const al_segment *s, const char *name);
+/* xargs CMD fed LIST: CMD run on the list's words (children of segment k). */
+int al_sh_xargs_list(parser *p, int k, const char *text);
+/* xargs CMD <<< LIST, the same. */
 int al_sh_xargs_herestring(parser *p, int k);
+/* segment k calls a function defined earlier with arguments: its body again, with $1... */
+int al_sh_function_call(parser *p, int k, char **argv, unsigned *f, size_t argc);
 
 #endif
