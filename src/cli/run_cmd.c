@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 
 #include "airlock/airlock.h"
 #include "cli.h"
+#include "image_ref.h"
 
 enum {
   OPT_CONFIG = 256,
@@ -92,7 +94,8 @@ void cli_usage_run(FILE *out) {
   fprintf(out, "usage: airlock run [OPTIONS] -- CMD [ARG...]\n"
                "\n"
                "filesystem:\n"
-               "  --image DIR               use DIR as the read-only root (default: host /usr, /bin, /lib*)\n"
+               "  --image DIR|NAME@sha256:HEX  the read-only root: a directory, or an image imported with\n"
+               "                            'airlock image import' (default: host /usr, /bin, /lib*)\n"
                "  --workspace DIR           mount DIR at /workspace\n"
                "  --workspace-access ro|rw  default rw\n"
                "  --output DIR              mount DIR read-write at /output\n"
@@ -282,6 +285,22 @@ static int apply_rules(airlock_spec *spec, int argc, char **argv, const run_flag
   return 0;
 }
 
+/* the report's JSON with "image": {ref, digest} added (json is freed) */
+static char *report_add_image(char *json, const char *ref, const char *digest) {
+  json_t *root = json_loads(json, 0, NULL);
+  if (!json_is_object(root)) {
+    json_decref(root);
+    return json;
+  }
+  json_object_set_new(root, "image", json_pack("{s:s,s:s}", "ref", ref, "digest", digest));
+  char *out = json_dumps(root, JSON_COMPACT);
+  json_decref(root);
+  if (!out)
+    return json;
+  free(json);
+  return out;
+}
+
 int cli_run(int argc, char **argv) {
   airlock_spec spec;
   airlock_spec_init(&spec);
@@ -338,6 +357,13 @@ int cli_run(int argc, char **argv) {
     goto out;
   }
   spec.argv = argv + optind;
+  char image_digest[72], image_ref[512];
+  snprintf(image_ref, sizeof(image_ref), "%s", spec.image ? spec.image : "");
+  if (al_image_ref_resolve(&spec, spec.state_dir, image_digest, &err) < 0) {
+    code = report_error(&err);
+    goto out;
+  }
+  code = AIRLOCK_EXIT_SETUP;
   /* the policy judges the command before anything is built */
   optind = 0;
   opterr = 0;
@@ -388,6 +414,8 @@ int cli_run(int argc, char **argv) {
     fprintf(stderr, "airlock: degraded: %s\n", result.degraded_note);
   if (report) {
     char *json = airlock_result_to_json(&result);
+    if (json && image_digest[0])
+      json = report_add_image(json, image_ref, image_digest);
     bool written = json != NULL && fprintf(report, "%s\n", json) >= 0;
     if (fclose(report) != 0 || !written) {
       fail("cannot write report '%s'", report_path);

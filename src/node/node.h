@@ -45,9 +45,10 @@ typedef struct al_node_config {
   struct al_agent_sandbox {
     char *agent_id;
     airlock_spec spec;
+    char *scope; /* the agent's own sandbox.scope, NULL when it has none */
   } * agent_sandboxes;
   size_t n_agent_sandboxes;
-  char *openclaw_json_scope; /* agents.defaults.sandbox.scope; openclaw.scope wins */
+  char *openclaw_json_scope; /* agents.defaults.sandbox.scope */
   al_node_limits node_max;   /* whole node */
   al_node_limits tenant_max; /* each tenant, unless its token says otherwise */
   int64_t max_sandboxes;
@@ -501,5 +502,9 @@ al_sbox *al_node_sbox_create_owned(al_node *n, al_tenant *t, const airlock_spec 
 /* the sandbox spec of an OpenClaw agent: its own (openclaw.json's
  * agents.list[].sandbox over the defaults) or the node's defaults */
 const airlock_spec *al_node_agent_spec(const al_node_config *c, const char *agent_id);
+/* the OpenClaw scope of an agent's runs: openclaw.scope (--openclaw-scope)
+ * when the operator gave one, else the agent's own sandbox.scope of the
+ * openclaw.json, else its agents.defaults.sandbox.scope, else "session" */
+const char *al_node_openclaw_scope(const al_node_config *c, const char *agent_id);
 
 #endif

@@ -4,6 +4,7 @@
  * wrong types and impossible values are errors naming the key. */
 #define _GNU_SOURCE
 #include "node.h"
+#include "image_ref.h"
 #include "cleanup.h"
 #include "error.h"
 #include "statedir.h"
@@ -64,13 +65,26 @@ static int openclaw_agents(al_node_config *c, json_t *v, const char *text, airlo
     c->agent_sandboxes = grown;
     struct al_agent_sandbox *a = &c->agent_sandboxes[c->n_agent_sandboxes];
     airlock_spec_init(&a->spec);
+    a->scope = NULL;
     if (!(a->agent_id = strdup(id)))
       return al_err(err, ENOMEM, "node config");
     c->n_agent_sandboxes++;
     if (airlock_spec_load_json_agent(&a->spec, text, strlen(text), id, err) < 0)
       return al_err_prefix(err, "node config key 'sandbox'");
+    const char *own = json_string_value(json_object_get(json_object_get(agent, "sandbox"), "scope"));
+    if (own && !(a->scope = strdup(own))) /* checked by the loader above */
+      return al_err(err, ENOMEM, "node config");
   }
   return 0;
+}
+
+const char *al_node_openclaw_scope(const al_node_config *c, const char *agent_id) {
+  if (c->openclaw_scope)
+    return c->openclaw_scope;
+  for (size_t i = 0; agent_id && i < c->n_agent_sandboxes; i++)
+    if (strcmp(c->agent_sandboxes[i].agent_id, agent_id) == 0 && c->agent_sandboxes[i].scope)
+      return c->agent_sandboxes[i].scope;
+  return c->openclaw_json_scope ? c->openclaw_json_scope : "session";
 }
 
 const airlock_spec *al_node_agent_spec(const al_node_config *c, const char *agent_id) {
@@ -99,6 +113,7 @@ void al_node_config_clear(al_node_config *c) {
   airlock_spec_clear(&c->sandbox);
   for (size_t i = 0; i < c->n_agent_sandboxes; i++) {
     free(c->agent_sandboxes[i].agent_id);
+    free(c->agent_sandboxes[i].scope);
     airlock_spec_clear(&c->agent_sandboxes[i].spec);
   }
   free(c->agent_sandboxes);
@@ -344,6 +359,9 @@ static int check_sandbox(al_node_config *c, airlock_spec *spec, const char *key,
    * side (airlock run, or a standalone airlock proxy), not here */
   if (spec->n_secrets > 0)
     return al_err(err, 0, "node config key '%s.secrets': the node holds no agent secrets", key);
+  char digest[72];
+  if (al_image_ref_resolve(spec, c->state_dir, digest, err) < 0) /* an image of the store: its root */
+    return al_err_prefix(err, "node config key '%s.image'", key);
   if (spec->network == AIRLOCK_NETWORK_PROXY && spec->network_json) {
     json_t *net = json_loads(spec->network_json, 0, NULL);
     bool inject = json_object_get(net, "inject") != NULL;
@@ -406,8 +424,6 @@ int al_node_config_finish(al_node_config *c, airlock_error **err) {
     return al_err(err, 0,
                   "node config: an autonomy policy needs the audit trail (audit.enabled true): decisions "
                   "and approvals must be on record");
-  if (!c->openclaw_scope && c->openclaw_json_scope && !(c->openclaw_scope = strdup(c->openclaw_json_scope)))
-    return al_err(err, ENOMEM, "node config");
   if (check_sandbox(c, &c->sandbox, "sandbox", err) < 0)
     return -1;
   for (size_t i = 0; i < c->n_agent_sandboxes; i++) {

@@ -225,9 +225,9 @@ void oc_runs_free(al_openclaw *oc) {
   }
 }
 
-/* the scope key's sandbox, made on first use (or again after it expired) */
-/* the sandbox of a scope key; a new one gets the agent's own sandbox
- * settings (scope "shared": the node's defaults, every agent shares it) */
+/* the sandbox of a scope key, made on first use (or again after it
+ * expired); a new one gets the agent's own sandbox settings (scope
+ * "shared": the node's defaults, every agent shares it) */
 static al_sbox *session_sandbox(al_openclaw *oc, const char *key, const char *agent_id, airlock_error **err) {
   oc_session *s = oc->sessions;
   while (s && strcmp(s->key, key) != 0)
@@ -235,7 +235,7 @@ static al_sbox *session_sandbox(al_openclaw *oc, const char *key, const char *ag
   al_sbox *sb = s ? al_node_sbox_find(oc->n, oc->tenant, s->sbox_id) : NULL;
   if (sb)
     return sb;
-  const char *scope = oc->n->cfg->openclaw_scope;
+  const char *scope = al_node_openclaw_scope(oc->n->cfg, agent_id);
   const airlock_spec *base =
       scope && strcmp(scope, "shared") == 0 ? &oc->n->cfg->sandbox : al_node_agent_spec(oc->n->cfg, agent_id);
   sb = al_node_sbox_create_owned(oc->n, oc->tenant, base, key, err);
@@ -331,7 +331,7 @@ static void handle_run(al_openclaw *oc, oc_invoke *inv_req, oc_run *r) {
     send_error(oc, iid, OC_CMD_RUN, OC_OUT_ERROR, "UNAVAILABLE", "the node is at capacity; retry later");
     return;
   }
-  _cleanup_free_ char *key = oc_scope_key(n->cfg->openclaw_scope, r);
+  _cleanup_free_ char *key = oc_scope_key(al_node_openclaw_scope(n->cfg, r->agent_id), r);
   _cleanup_error_ airlock_error *err = NULL;
   al_sbox *sb = key ? session_sandbox(oc, key, r->agent_id, &err) : NULL;
   if (!sb) {

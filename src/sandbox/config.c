@@ -382,11 +382,10 @@ static int oc_image(airlock_spec *s, const char *k, json_t *v, airlock_error **e
   const char *img = NULL;
   if (want_string(k, v, &img, e) < 0)
     return -1;
-  if (img[0] != '/')
+  if (img[0] != '/' && !strstr(img, "@sha256:"))
     return al_err(e, 0,
-                  "config key '%s': \"%s\" is a container image; airlock runs no container images: give a root "
-                  "directory (an absolute path, such as an unpacked 'docker export') or remove the key to use the "
-                  "host's /usr",
+                  "config key '%s': \"%s\" is an image tag: import the image (airlock image import) and pin it "
+                  "by digest, NAME@sha256:HEX, or give a root directory (an absolute path)",
                   k, img);
   return set_path(k, v, &s->image, e);
 }

@@ -70,7 +70,8 @@ printf '%s\n' '{"autonomy": {"level": "full", "blockedActions": ["file_delete"]}
  "approvalGating": {"enabled": true, "rules": [{"pattern": "read-process-environ", "approval": "auto"},
    {"action": "code_exec", "approval": "required"}]},
  "sandbox": {"agents": {"defaults": {"sandbox": {"scope": "session", "docker": {"pidsLimit": 128}}},
-   "list": [{"id": "main"}, {"id": "reader", "sandbox": {"workspaceAccess": "ro"}}]}}}' >"$T/node.json"
+   "list": [{"id": "main"}, {"id": "reader", "sandbox": {"workspaceAccess": "ro"}},
+            {"id": "solo", "sandbox": {"scope": "agent"}}]}}}' >"$T/node.json"
 
 start_node() { # start_node [EXTRA FLAGS...]
   rm -f "$SOCK"
@@ -150,6 +151,12 @@ checkx "openclaw.json per-agent sandbox: agent reader's workspace is read-only" 
   'grep -q "Read-only file system" <<<"$R" && grep -q "rc=[12]" <<<"$R"'
 R=$(rpc_run rd-2 'echo x > r.txt; echo "rc=$?"')
 checkx "and agent main's is writable (the defaults)" 'grep -q "rc=0" <<<"$R"'
+
+AGENT=solo rpc_run solo-1 'echo from-solo > solo.txt' >/dev/null
+R=$(AGENT=solo rpc_run solo-2 'cat solo.txt')
+R2=$(rpc_run solo-3 'cat solo.txt; echo listed')
+checkx "openclaw.json per-agent scope: agent solo's sessions share one sandbox, main's sessions do not" \
+  'grep -q from-solo <<<"$R" && grep -q listed <<<"$R2" && ! grep -q from-solo <<<"$R2"'
 
 R=$(rpc_run sess-a 'rm -f note.txt')
 checkx "policy: a blocked action is an error result and never runs" 'grep -q SYSTEM_RUN_DENIED <<<"$R"'

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* image_store.h - the store's directories, held open, and what import and
+ * the listing commands share (image_store.c). */
+#ifndef AIRLOCK_IMAGE_STORE_H
+#define AIRLOCK_IMAGE_STORE_H
+
+#include <jansson.h>
+
+#include "image.h"
+
+typedef struct al_store {
+  int root, blobs, roots, meta, names, tmp; /* directory descriptors */
+} al_store;
+
+int al_store_open(const char *path, bool create, al_store *s, airlock_error **err);
+void al_store_close(al_store *s);
+/* copy the layout's blob DIGEST into the store through its sha256 check;
+ * with bytes, also read it whole (at most 4 MiB) into *bytes (free it) */
+int al_store_blob_copy(al_store *s, int layout, const char *digest, char **bytes, size_t *len, airlock_error **err);
+/* the manifest's config and layers into the store, its root unpacked (once),
+ * its meta record and its name written */
+int al_store_unpack(al_store *s, int layout, const char *mdigest, json_t *manifest, bool keep_setuid,
+                    const char *name, const char *signer, airlock_error **err);
+void al_store_remove_tmp(al_store *s, const char *name);
+/* mkdtemp below a directory descriptor: template ends in XXXXXX */
+char *mkdtempat_compat(int dirfd, char *template);
+bool al_digest_valid_hex(const char *hex); /* 64 lowercase hex digits */
+/* "NAME[:TAG]" -> a file name under names/ (percent-escaped) */
+int al_store_name_file(const char *name, char *out, size_t size);
+
+#endif
