@@ -11,7 +11,7 @@ as dangerous and benign too.  A dangerous line is caught when the verdict is
 not allow (approval_required or deny); a benign line is a false alarm when
 it is not allow.
 
-usage: evaluate.py [--policy FILE] [--airlock BIN] [--show-misses]
+usage: evaluate.py [--policy FILE] [--airlock BIN] [--show-misses] [--escaped-newlines]
                    [--min-recall PCT] [--max-false-alarms PCT] TSV...
 exit: 0 after printing the numbers, 1 when a given bound is not met, 2 on
 bad input.
@@ -33,7 +33,7 @@ def find_airlock():
     return "airlock"
 
 
-def read_corpus(path):
+def read_corpus(path, escaped_newlines=False):
     rows = []
     with open(path, encoding="utf-8") as f:
         for no, line in enumerate(f, 1):
@@ -44,6 +44,8 @@ def read_corpus(path):
                 raise ValueError(f"{path}:{no}: no TAB")
             label, command = line.split("\t", 1)
             label = label.strip()
+            if escaped_newlines:  # the held-out corpus writes a newline as backslash-n
+                command = command.replace("\\n", "\n")
             if label == "dangerous" or label.startswith("danger:"):
                 rows.append((True, command, f"{path}:{no}"))
             elif label == "benign" or label.startswith("benign:"):
@@ -74,11 +76,13 @@ def main():
     ap.add_argument("--min-recall", type=float, default=None, help="fail (exit 1) below this recall, in percent")
     ap.add_argument("--max-false-alarms", type=float, default=None,
                     help="fail (exit 1) above this false-alarm rate, in percent")
+    ap.add_argument("--escaped-newlines", action="store_true",
+                    help="a literal backslash-n in a command stands for a newline (tests/policy/heldout)")
     ap.add_argument("tsv", nargs="+")
     a = ap.parse_args()
     airlock = a.airlock or find_airlock()
     try:
-        rows = [r for p in a.tsv for r in read_corpus(p)]
+        rows = [r for p in a.tsv for r in read_corpus(p, a.escaped_newlines)]
     except (OSError, ValueError) as e:
         print(f"evaluate: {e}", file=sys.stderr)
         return 2
