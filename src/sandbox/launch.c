@@ -266,6 +266,8 @@ int al_launch_start(al_launch *l, const airlock_spec *spec, bool agent, airlock_
    * overlay and written back at the end (workspace_end.c); the node's
    * persistent sandboxes keep the plain bind */
   l->plan.ws_overlay = !agent && l->plan.ws_index >= 0;
+  if (al_workspace_check(&l->plan, err) < 0)
+    goto fail;
   if (al_secret_files_fetch(&l->plan, spec, err) < 0)
     goto fail;
   /* the proxy accepts its settings before anything of the sandbox exists */

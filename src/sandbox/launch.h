@@ -50,6 +50,8 @@ void al_append_note(char **note, const char *text);
  * written back onto the host (live) or saved as a changeset (changes);
  * fills r->workspace.  ran: the command ran (no setup error). */
 void al_workspace_end(al_launch *l, airlock_result *r, bool ran);
+/* before the clone: changes mode needs a usable state directory */
+int al_workspace_check(const al_plan *p, airlock_error **err);
 /* airlock_spec_validate, optionally without requiring a command */
 int al_spec_check(const airlock_spec *spec, bool need_command, airlock_error **err);
 

@@ -45,6 +45,15 @@ static int save(al_launch *l, al_changeset *cs, airlock_result *r, airlock_error
   return 0;
 }
 
+int al_workspace_check(const al_plan *p, airlock_error **err) {
+  if (!p->ws_overlay || p->spec->workspace_mode != AIRLOCK_WORKSPACE_CHANGES)
+    return 0;
+  _cleanup_free_ char *dir = al_state_dir_or_default(p->spec->state_dir, err);
+  if (!dir || al_state_dir_prepare(dir, true, err) < 0)
+    return al_err_prefix(err, "--workspace-mode changes keeps changesets in the state directory");
+  return 0;
+}
+
 void al_workspace_end(al_launch *l, airlock_result *r, bool ran) {
   const al_plan *p = &l->plan;
   if (!p->ws_overlay)

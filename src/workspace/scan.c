@@ -246,10 +246,17 @@ static int scan_dir(scan_ctx *c, int upper, int lower, char *path, size_t plen, 
   return 0;
 }
 
+/* by path: stable output, and a directory still comes before what is in it */
+static int by_path(const void *a, const void *b) {
+  return strcmp(((const al_ws_entry *)a)->path, ((const al_ws_entry *)b)->path);
+}
+
 int al_ws_scan(int upper_fd, int host_fd, al_changeset *cs, airlock_error **err) {
   scan_ctx c = {cs, err};
   char path[4096] = "";
   int rc = scan_dir(&c, upper_fd, host_fd, path, 0, 0);
+  if (rc == 0 && cs->n > 1)
+    qsort(cs->e, cs->n, sizeof(cs->e[0]), by_path);
   for (size_t i = 0; rc == 0 && i < cs->n; i++)
     cs->e[i].flags = al_ws_danger(&cs->e[i]);
   return rc;
