@@ -88,6 +88,7 @@ static const char *kind(const al_changeset *cs, size_t i, const long *pair) {
   case AL_WS_SYMLINK: return "symlink";
   case AL_WS_DELETE: return pair[i] >= 0 ? "renamed-from" : "deleted";
   case AL_WS_CHMOD: return "mode";
+  case AL_WS_LINK: return "hardlink";
   default: return "?";
   }
 }
@@ -147,8 +148,8 @@ static int show(const opts *o, const al_changeset *cs) {
     printf("%-13s %s", kind(cs, i, pair), e->path);
     if (pair[i] >= 0)
       printf(" (from %s)", cs->e[pair[i]].path);
-    if (e->op == AL_WS_SYMLINK)
-      printf(" -> %s", e->target);
+    if (e->op == AL_WS_SYMLINK || e->op == AL_WS_LINK)
+      printf(" %s %s", e->op == AL_WS_LINK ? "=>" : "->", e->target);
     if (e->op == AL_WS_CHMOD)
       printf(" %04o -> %04o", e->base_mode, e->mode);
     else if (e->op == AL_WS_FILE && e->base_type == AL_BASE_FILE && e->base_mode != e->mode)
@@ -219,6 +220,7 @@ static void diff_entry(int host, int files, size_t i, const al_ws_entry *e) {
     printf("%s directory %s/ (mode %04o)\n", e->op == AL_WS_OPAQUE ? "replaced" : "new", e->path, e->mode);
     return;
   case AL_WS_SYMLINK: printf("symlink %s -> %s\n", e->path, e->target); return;
+  case AL_WS_LINK: printf("hard link %s => %s\n", e->path, e->target); return;
   case AL_WS_CHMOD: printf("mode %s: %04o -> %04o\n", e->path, e->base_mode, e->mode); return;
   default: break;
   }

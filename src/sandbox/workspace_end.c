@@ -82,6 +82,18 @@ void al_workspace_end(al_launch *l, airlock_result *r, bool ran) {
             cs.skipped, cs.skipped == 1 ? "y" : "ies", cs.skipped_note ? cs.skipped_note : "?");
   if (rc == 0 && p->spec->workspace_mode == AIRLOCK_WORKSPACE_CHANGES) {
     rc = save(l, &cs, r, &err);
+  } else if (rc == 0 && al_ws_host_cost(&cs) > (uint64_t)p->ws_quota_bytes + (1u << 20)) {
+    /* Directories and long links take no tmpfs space but a block each on
+     * the host: a tree of them would cost the host more than the quota.
+     * Kept as a changeset instead, which stores file data only. */
+    char msg[160];
+    snprintf(msg, sizeof(msg), "writing back would take about %llu bytes on the host, more than the quota",
+             (unsigned long long)al_ws_host_cost(&cs));
+    fprintf(stderr, "airlock: workspace: %s\n", msg);
+    r->workspace.error = strdup(msg);
+    if (save(l, &cs, r, &err) == 0)
+      fprintf(stderr, "airlock: the workspace's changes are kept as changeset %s ('airlock changes apply')\n", cs.id);
+    rc = 0;
   } else if (rc == 0) {
     _cleanup_close_ int host = openat(p->ws_host_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     al_ws_stats st = {0};

@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -181,37 +180,62 @@ static int empty_dir(int dir, const char *name) {
   return rc;
 }
 
-static int copy_fd(int in, int out, uint64_t *copied) {
-  *copied = 0;
-  for (;;) {
-    ssize_t n = sendfile(out, in, NULL, 1 << 30);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0 && (errno == EINVAL || errno == ENOSYS) && *copied == 0)
-      break; /* fall back to read/write */
-    if (n < 0)
-      return -1;
-    if (n == 0)
-      return 0;
-    *copied += (uint64_t)n;
-  }
+static int copy_range(int in, int out, off_t off, off_t len, uint64_t *copied) {
   char buf[65536];
-  for (;;) {
-    ssize_t n = read(in, buf, sizeof(buf));
+  while (len > 0) {
+    ssize_t n = pread(in, buf, len < (off_t)sizeof(buf) ? (size_t)len : sizeof(buf), off);
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0)
       return n < 0 ? -1 : 0;
-    for (ssize_t off = 0; off < n;) {
-      ssize_t w = write(out, buf + off, (size_t)(n - off));
-      if (w < 0 && errno == EINTR)
+    for (ssize_t w = 0; w < n;) {
+      ssize_t k = pwrite(out, buf + w, (size_t)(n - w), off + w);
+      if (k < 0 && errno == EINTR)
         continue;
-      if (w <= 0)
+      if (k <= 0)
         return -1;
-      off += w;
+      w += k;
     }
+    off += n;
+    len -= n;
     *copied += (uint64_t)n;
   }
+  return 0;
+}
+
+int al_ws_copy(int in, int out, uint64_t *copied) {
+  *copied = 0;
+  struct stat st;
+  if (fstat(in, &st) < 0)
+    return -1;
+  off_t off = 0;
+  while (off < st.st_size) {
+    off_t data = lseek(in, off, SEEK_DATA);
+    if (data < 0 && errno == ENXIO)
+      break;        /* a hole up to the end */
+    if (data < 0) { /* no SEEK_DATA: copy it all */
+      data = off;
+    }
+    off_t hole = lseek(in, data, SEEK_HOLE);
+    if (hole < 0)
+      hole = st.st_size;
+    if (copy_range(in, out, data, hole - data, copied) < 0)
+      return -1;
+    off = hole;
+  }
+  return ftruncate(out, st.st_size);
+}
+
+uint64_t al_ws_host_cost(const al_changeset *cs) {
+  uint64_t cost = 0;
+  for (size_t i = 0; i < cs->n; i++) {
+    const al_ws_entry *e = &cs->e[i];
+    if (e->op == AL_WS_FILE)
+      cost += (e->alloc + 4095) / 4096 * 4096; /* as scanned: holes cost nothing */
+    else if (e->op == AL_WS_DIR || e->op == AL_WS_OPAQUE || (e->op == AL_WS_SYMLINK && strlen(e->target) >= 60))
+      cost += 4096;
+  }
+  return cost;
 }
 
 static void tmp_name(char *buf, size_t len, size_t index) {
@@ -253,7 +277,7 @@ static int apply_file(apply_ctx *a, int dir, const char *name, size_t i, const a
     return -1;
   uint64_t n = 0;
   struct timespec times[2] = {sst.st_atim, sst.st_mtim};
-  if (copy_fd(src, out, &n) < 0 || fchmod(out, e->mode & 0777) < 0 || futimens(out, times) < 0 ||
+  if (al_ws_copy(src, out, &n) < 0 || fchmod(out, e->mode & 0777) < 0 || futimens(out, times) < 0 ||
       replace(dir, tmp, name) < 0) {
     int saved = errno;
     unlinkat(dir, tmp, 0);
@@ -296,6 +320,34 @@ static int apply_entry(apply_ctx *a, int host, size_t i, const al_ws_entry *e) {
     char tmp[64];
     tmp_name(tmp, sizeof(tmp), i);
     if (symlinkat(e->target, dir, tmp) < 0)
+      return -1;
+    if (replace(dir, tmp, name) < 0) {
+      int saved = errno;
+      unlinkat(dir, tmp, 0);
+      errno = saved;
+      return -1;
+    }
+    a->st->links++;
+    return 0;
+  }
+  case AL_WS_LINK: {
+    char tparent[4096];
+    snprintf(tparent, sizeof(tparent), "%s", e->target);
+    char *ts = strrchr(tparent, '/');
+    const char *tname = ts ? e->target + (ts - tparent) + 1 : e->target;
+    if (ts)
+      *ts = '\0';
+    _cleanup_close_ int tdir = al_ws_open_dir(host, ts ? tparent : "", false, 0, 0);
+    struct stat tst;
+    char tmp[64];
+    tmp_name(tmp, sizeof(tmp), i);
+    if (tdir < 0 || fstatat(tdir, tname, &tst, AT_SYMLINK_NOFOLLOW) < 0)
+      return -1;
+    if (!S_ISREG(tst.st_mode)) { /* only ever a file this changeset wrote */
+      errno = EINVAL;
+      return -1;
+    }
+    if (linkat(tdir, tname, dir, tmp, 0) < 0)
       return -1;
     if (replace(dir, tmp, name) < 0) {
       int saved = errno;

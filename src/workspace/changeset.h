@@ -20,6 +20,7 @@ typedef enum {
   AL_WS_SYMLINK = 'L', /* a symbolic link, recreated as a link (never followed) */
   AL_WS_DELETE = 'X',  /* removed (an overlay whiteout) */
   AL_WS_CHMOD = 'C',   /* only the permission bits changed */
+  AL_WS_LINK = 'H',    /* a hard link to the file of the entry at target (which comes first) */
 } al_ws_op;
 
 /* what the host had at a path when the changeset was taken */
@@ -44,7 +45,7 @@ typedef struct al_ws_entry {
   uint32_t mode;   /* permission bits as the sandbox left them (setuid/setgid kept here, stripped on apply) */
   uint64_t size;   /* AL_WS_FILE */
   uint8_t sha[32]; /* AL_WS_FILE: the new content */
-  char *target;    /* AL_WS_SYMLINK */
+  char *target;    /* AL_WS_SYMLINK: the link's text; AL_WS_LINK: the path linked to */
   /* the host's copy when the changeset was taken (seen through the overlay's lower layer) */
   char base_type; /* al_ws_base_type */
   uint32_t base_mode;
@@ -53,6 +54,9 @@ typedef struct al_ws_entry {
   uint8_t base_sha[32]; /* AL_BASE_FILE */
   char *base_target;    /* AL_BASE_LINK */
   unsigned flags;       /* AL_WS_FLAG_* */
+  /* scan only, not saved: the upper inode of a file with hard links, and
+   * the bytes it occupies (holes are not copied) */
+  uint64_t ino, alloc;
 } al_ws_entry;
 
 typedef struct al_changeset {
@@ -107,6 +111,13 @@ int al_ws_rm_tree(int dir, const char *name);
 
 /* the host's state at e->path now; conflicts names entries whose host copy
  * differs from the base recorded (malloc'd, "" when none) */
+/* what writing a scanned cs onto an ext4-like host would take, in bytes: allocated
+ * file data and a block per directory and per long symlink */
+uint64_t al_ws_host_cost(const al_changeset *cs);
+/* copy in to out keeping holes (SEEK_DATA/SEEK_HOLE), so a sparse file
+ * costs the host no more than it cost the upper layer; *copied: data bytes */
+int al_ws_copy(int in, int out, uint64_t *copied);
+
 char *al_ws_conflicts(const al_changeset *cs, const bool *select, int host_fd, size_t *count);
 
 /* store.c: changesets under STATE/changesets/ID */

@@ -323,7 +323,7 @@ static int parse_entry(char **f, al_changeset *cs, size_t lineno, airlock_error 
   uint64_t mode, size, bmode, bsize;
   int64_t bmtime;
   const char *op = f[1], *bt = f[5];
-  if (strcmp(f[0], "E") != 0 || strlen(op) != 1 || !strchr("FDOLXC", op[0]) || strlen(bt) != 1 ||
+  if (strcmp(f[0], "E") != 0 || strlen(op) != 1 || !strchr("FDOLXCH", op[0]) || strlen(bt) != 1 ||
       !strchr("-fdlo", bt[0]) || !parse_u64(f[2], 8, 07777, &mode) || !parse_u64(f[3], 10, INT64_MAX, &size) ||
       !parse_u64(f[6], 8, 07777, &bmode) || !parse_u64(f[7], 10, INT64_MAX, &bsize) || !parse_i64(f[8], &bmtime))
     return al_err(err, 0, "changeset manifest: entry %zu is malformed", lineno);
@@ -345,7 +345,8 @@ static int parse_entry(char **f, al_changeset *cs, size_t lineno, airlock_error 
     return al_err(err, 0, "changeset manifest: entry %zu has a bad hash", lineno);
   if (unesc(f[11], &e->target) < 0 || unesc(f[12], &e->base_target) < 0)
     return al_err(err, 0, "changeset manifest: entry %zu has a bad link target", lineno);
-  if ((e->op == AL_WS_SYMLINK) != (e->target != NULL) || (e->target && !e->target[0]) ||
+  if ((e->op == AL_WS_SYMLINK || e->op == AL_WS_LINK) != (e->target != NULL) || (e->target && !e->target[0]) ||
+      (e->op == AL_WS_LINK && !al_ws_path_ok(e->target)) ||
       (e->base_type == AL_BASE_LINK) != (e->base_target != NULL) || (e->op != AL_WS_FILE && e->size != 0))
     return al_err(err, 0, "changeset manifest: entry %zu is inconsistent", lineno);
   e->flags = al_ws_danger(e);

@@ -183,6 +183,8 @@ static int scan_entry(scan_ctx *c, int upper, int lower, const char *name, char 
     if ((e = add(c, AL_WS_FILE, path)) == NULL)
       return -1;
     e->mode = us.st_mode & 07777;
+    e->ino = us.st_nlink > 1 ? (uint64_t)us.st_ino : 0;
+    e->alloc = (uint64_t)us.st_blocks * 512;
     if (hash_at(upper, name, e->sha, &e->size, true) < 0)
       return al_err(c->err, errno, "workspace changes: %s", path);
     if (fill_base(lower, name, e, &ls) < 0)
@@ -251,12 +253,58 @@ static int by_path(const void *a, const void *b) {
   return strcmp(((const al_ws_entry *)a)->path, ((const al_ws_entry *)b)->path);
 }
 
+typedef struct {
+  uint64_t ino;
+  size_t index;
+} link_ref;
+
+static int by_ino(const void *a, const void *b) {
+  const link_ref *x = a, *y = b;
+  return x->ino != y->ino ? (x->ino < y->ino ? -1 : 1) : (x->index < y->index ? -1 : x->index > y->index);
+}
+
+/* Files sharing an upper inode (hard links the sandbox made) are written
+ * once: the first path in order keeps the content, the others become
+ * links to it.  Without this, a file of the whole quota linked a thousand
+ * times would cost the host a thousand copies. */
+static int group_links(al_changeset *cs, airlock_error **err) {
+  size_t n = 0;
+  for (size_t i = 0; i < cs->n; i++)
+    n += cs->e[i].op == AL_WS_FILE && cs->e[i].ino;
+  if (n < 2)
+    return 0;
+  _cleanup_free_ link_ref *refs = calloc(n, sizeof(*refs));
+  if (!refs)
+    return al_err(err, ENOMEM, "workspace changes");
+  n = 0;
+  for (size_t i = 0; i < cs->n; i++)
+    if (cs->e[i].op == AL_WS_FILE && cs->e[i].ino)
+      refs[n++] = (link_ref){cs->e[i].ino, i};
+  qsort(refs, n, sizeof(*refs), by_ino);
+  for (size_t k = 1; k < n; k++) {
+    size_t first = k;
+    while (first > 0 && refs[first - 1].ino == refs[k].ino)
+      first--;
+    if (first == k)
+      continue;
+    al_ws_entry *e = &cs->e[refs[k].index];
+    if ((e->target = strdup(cs->e[refs[first].index].path)) == NULL)
+      return al_err(err, ENOMEM, "workspace changes");
+    e->op = AL_WS_LINK;
+    e->size = e->alloc = 0;
+    memset(e->sha, 0, sizeof(e->sha));
+  }
+  return 0;
+}
+
 int al_ws_scan(int upper_fd, int host_fd, al_changeset *cs, airlock_error **err) {
   scan_ctx c = {cs, err};
   char path[4096] = "";
   int rc = scan_dir(&c, upper_fd, host_fd, path, 0, 0);
   if (rc == 0 && cs->n > 1)
     qsort(cs->e, cs->n, sizeof(cs->e[0]), by_path);
+  if (rc == 0)
+    rc = group_links(cs, err);
   for (size_t i = 0; rc == 0 && i < cs->n; i++)
     cs->e[i].flags = al_ws_danger(&cs->e[i]);
   return rc;

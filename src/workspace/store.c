@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -82,16 +81,6 @@ static int write_all(int fd, const char *p, size_t len) {
   return 0;
 }
 
-static int copy_content(int src, int dst) {
-  for (;;) {
-    ssize_t n = sendfile(dst, src, NULL, 1 << 30);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return n < 0 ? -1 : 0;
-  }
-}
-
 int al_ws_save(int upper_fd, const al_changeset *cs, const char *state_dir, airlock_error **err) {
   _cleanup_close_ int store = open_store(state_dir, true, err);
   if (store < 0)
@@ -115,7 +104,8 @@ int al_ws_save(int upper_fd, const al_changeset *cs, const char *state_dir, airl
     _cleanup_close_ int src = al_ws_open_upper(upper_fd, cs->e[i].path, O_RDONLY);
     _cleanup_close_ int dst = openat(files, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     struct stat st;
-    if (src < 0 || dst < 0 || fstat(src, &st) < 0 || !S_ISREG(st.st_mode) || copy_content(src, dst) < 0) {
+    uint64_t copied;
+    if (src < 0 || dst < 0 || fstat(src, &st) < 0 || !S_ISREG(st.st_mode) || al_ws_copy(src, dst, &copied) < 0) {
       al_err(err, errno, "changeset %s: saving %s", cs->id, cs->e[i].path);
       goto fail;
     }
