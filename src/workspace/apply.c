@@ -84,6 +84,28 @@ static int chmod_nofollow(int dir, const char *name, mode_t mode) {
   return fchmodat(dir, name, mode, 0);
 }
 
+/* The last parent directory opened: entries come sorted by path, so
+ * siblings follow each other and most entries reuse it (a walk from the
+ * root for each of 20,000 files was most of an apply's time).  A directory
+ * removed or replaced is never the parent of a later entry in that order. */
+typedef struct {
+  char path[4096];
+  int fd;
+} dir_cache;
+
+static int cached_dir(dir_cache *c, int root, const char *path, bool create) {
+  if (c->fd >= 0 && strcmp(c->path, path) == 0)
+    return c->fd;
+  int fd = al_ws_open_dir(root, path, create, 0, 0);
+  if (fd < 0)
+    return -1;
+  if (c->fd >= 0)
+    close(c->fd);
+  c->fd = fd;
+  snprintf(c->path, sizeof(c->path), "%s", path);
+  return fd;
+}
+
 int al_ws_open_dir(int root, const char *path, bool create, uid_t uid, gid_t gid) {
   (void)uid;
   (void)gid;
@@ -258,9 +280,12 @@ typedef struct {
   al_ws_open_fn open_content;
   void *ctx;
   al_ws_stats *st;
+  dir_cache cache;
 } apply_ctx;
 
-static int apply_file(apply_ctx *a, int dir, const char *name, size_t i, const al_ws_entry *e) {
+/* A new name is created in place (O_EXCL: nothing there, nothing
+ * followed); an existing one gets a temporary name renamed over it. */
+static int apply_file(apply_ctx *a, int dir, const char *name, bool exists, size_t i, const al_ws_entry *e) {
   as_self(a->cr);
   _cleanup_close_ int src = a->open_content(a->ctx, i, e);
   as_owner(a->cr);
@@ -272,15 +297,22 @@ static int apply_file(apply_ctx *a, int dir, const char *name, size_t i, const a
   }
   char tmp[64];
   tmp_name(tmp, sizeof(tmp), i);
-  _cleanup_close_ int out = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (out < 0)
+  const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+  bool direct = !exists;
+  _cleanup_close_ int out = direct ? openat(dir, name, flags, 0600) : -1;
+  if (out < 0 && direct && errno != EEXIST)
     return -1;
+  if (out < 0) {
+    direct = false;
+    if ((out = openat(dir, tmp, flags, 0600)) < 0)
+      return -1;
+  }
   uint64_t n = 0;
   struct timespec times[2] = {sst.st_atim, sst.st_mtim};
   if (al_ws_copy(src, out, &n) < 0 || fchmod(out, e->mode & 0777) < 0 || futimens(out, times) < 0 ||
-      replace(dir, tmp, name) < 0) {
+      (!direct && replace(dir, tmp, name) < 0)) {
     int saved = errno;
-    unlinkat(dir, tmp, 0);
+    unlinkat(dir, direct ? name : tmp, 0);
     errno = saved;
     return -1;
   }
@@ -297,13 +329,13 @@ static int apply_entry(apply_ctx *a, int host, size_t i, const al_ws_entry *e) {
   if (slash)
     *slash = '\0';
   bool create = e->op != AL_WS_DELETE && e->op != AL_WS_CHMOD;
-  _cleanup_close_ int dir = al_ws_open_dir(host, slash ? parent : "", create, a->cr->uid, a->cr->gid);
+  int dir = cached_dir(&a->cache, host, slash ? parent : "", create);
   if (dir < 0)
     return !create && errno == ENOENT ? 0 : -1;
   struct stat st;
   bool exists = fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
   switch (e->op) {
-  case AL_WS_FILE: return apply_file(a, dir, name, i, e);
+  case AL_WS_FILE: return apply_file(a, dir, name, exists, i, e);
   case AL_WS_DIR:
   case AL_WS_OPAQUE:
     if (exists && !S_ISDIR(st.st_mode) && unlinkat(dir, name, 0) < 0)
@@ -406,7 +438,7 @@ int al_ws_apply(const al_changeset *cs, const bool *select, int host_fd, uid_t o
   creds cr;
   creds_init(&cr, owner_uid, owner_gid);
   memset(st, 0, sizeof(*st));
-  apply_ctx a = {&cr, open_content, ctx, st};
+  apply_ctx a = {&cr, open_content, ctx, st, {.fd = -1}};
   int rc = 0;
   for (size_t i = 0; i < cs->n && rc == 0; i++) {
     if (select && !select[i])
@@ -420,19 +452,21 @@ int al_ws_apply(const al_changeset *cs, const bool *select, int host_fd, uid_t o
       rc = al_err(err, errno, "workspace write-back: %s", cs->e[i].path);
     as_self(&cr);
   }
+  if (a.cache.fd >= 0)
+    close(a.cache.fd);
   return rc == 0 ? finish_modes(cs, select, host_fd, &cr, err) : rc;
 }
 
 /* ---- conflicts: has the host copy changed since the changeset was taken? ---- */
 
-static bool same_as_base(int host, const al_ws_entry *e) {
+static bool same_as_base(int host, dir_cache *cache, const al_ws_entry *e) {
   char parent[4096];
   snprintf(parent, sizeof(parent), "%s", e->path);
   char *slash = strrchr(parent, '/');
   const char *name = slash ? e->path + (slash - parent) + 1 : e->path;
   if (slash)
     *slash = '\0';
-  _cleanup_close_ int dir = al_ws_open_dir(host, slash ? parent : "", false, 0, 0);
+  int dir = cached_dir(cache, host, slash ? parent : "", false);
   struct stat st;
   if (dir < 0 || fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
     return e->base_type == AL_BASE_ABSENT;
@@ -469,11 +503,14 @@ char *al_ws_conflicts(const al_changeset *cs, const bool *select, int host_fd, s
   if (!f)
     return NULL;
   *count = 0;
+  dir_cache cache = {.fd = -1};
   for (size_t i = 0; i < cs->n; i++) {
-    if ((select && !select[i]) || same_as_base(host_fd, &cs->e[i]))
+    if ((select && !select[i]) || same_as_base(host_fd, &cache, &cs->e[i]))
       continue;
     fprintf(f, "%s%s", (*count)++ ? ", " : "", cs->e[i].path);
   }
+  if (cache.fd >= 0)
+    close(cache.fd);
   if (fclose(f) != 0) {
     free(buf);
     return NULL;
