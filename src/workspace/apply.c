@@ -507,8 +507,12 @@ char *al_ws_conflicts(const al_changeset *cs, const bool *select, int host_fd, s
   for (size_t i = 0; i < cs->n; i++) {
     if ((select && !select[i]) || same_as_base(host_fd, &cache, &cs->e[i]))
       continue;
-    fprintf(f, "%s%s", (*count)++ ? ", " : "", cs->e[i].path);
+    if (*count < AL_WS_CONFLICTS_NAMED)
+      fprintf(f, "%s%s", *count ? ", " : "", cs->e[i].path);
+    (*count)++;
   }
+  if (*count > AL_WS_CONFLICTS_NAMED)
+    fprintf(f, " and %zu more", *count - AL_WS_CONFLICTS_NAMED);
   if (cache.fd >= 0)
     close(cache.fd);
   if (fclose(f) != 0) {

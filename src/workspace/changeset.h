@@ -109,8 +109,6 @@ int al_ws_open_dir(int root, const char *path, bool create, uid_t uid, gid_t gid
 /* remove name below dir (a whole tree), never following a link or leaving the file system */
 int al_ws_rm_tree(int dir, const char *name);
 
-/* the host's state at e->path now; conflicts names entries whose host copy
- * differs from the base recorded (malloc'd, "" when none) */
 /* what writing a scanned cs onto an ext4-like host would take, in bytes: allocated
  * file data and a block per directory and per long symlink */
 uint64_t al_ws_host_cost(const al_changeset *cs);
@@ -118,6 +116,10 @@ uint64_t al_ws_host_cost(const al_changeset *cs);
  * costs the host no more than it cost the upper layer; *copied: data bytes */
 int al_ws_copy(int in, int out, uint64_t *copied);
 
+/* the selected entries whose host copy now differs from the base recorded:
+ * *count of them; the first AL_WS_CONFLICTS_NAMED are named, comma
+ * separated, then "and N more" (malloc'd, "" when none) */
+#define AL_WS_CONFLICTS_NAMED 20
 char *al_ws_conflicts(const al_changeset *cs, const bool *select, int host_fd, size_t *count);
 
 /* store.c: changesets under STATE/changesets/ID */

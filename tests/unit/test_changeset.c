@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* test_changeset.c - src/workspace/: the unified diff (Myers), the
  * changeset manifest's text form read back (and refused when tampered
- * with), the dangerous-content flags, SHA-256 against FIPS 180-4 vectors. */
+ * with), the dangerous-content flags, SHA-256 against FIPS 180-4 vectors,
+ * and the conflicts apply refuses (named, at most AL_WS_CONFLICTS_NAMED). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "changeset.h"
 #include "sha256.h"
@@ -188,6 +191,52 @@ static void test_paths_and_ids(void **state) {
   assert_true(al_ws_id_ok(id));
 }
 
+/* 25 entries recorded as absent from the host, then made there: all
+ * conflicts, 20 named; one still absent is not a conflict */
+static void test_conflicts_named(void **state) {
+  (void)state;
+  char dir[] = "/tmp/test_changeset.XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  int host = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  assert_true(host >= 0);
+  al_changeset cs;
+  memset(&cs, 0, sizeof(cs));
+  char name[16];
+  for (int i = 0; i < 25; i++) {
+    snprintf(name, sizeof(name), "f%02d", i);
+    al_ws_entry *e = al_changeset_add(&cs, AL_WS_FILE, name);
+    assert_non_null(e);
+    e->base_type = AL_BASE_ABSENT;
+    int fd = openat(host, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    assert_true(fd >= 0);
+    close(fd);
+  }
+  al_ws_entry *e = al_changeset_add(&cs, AL_WS_FILE, "still-absent");
+  assert_non_null(e);
+  e->base_type = AL_BASE_ABSENT;
+  size_t n = 0;
+  char *c = al_ws_conflicts(&cs, NULL, host, &n);
+  assert_non_null(c);
+  assert_int_equal(n, 25);
+  assert_string_equal(c, "f00, f01, f02, f03, f04, f05, f06, f07, f08, f09, f10, f11, f12, f13, f14, f15, f16, "
+                         "f17, f18, f19 and 5 more");
+  free(c);
+  bool sel[26] = {false};
+  sel[3] = sel[25] = true;
+  c = al_ws_conflicts(&cs, sel, host, &n);
+  assert_non_null(c);
+  assert_int_equal(n, 1);
+  assert_string_equal(c, "f03");
+  free(c);
+  for (int i = 0; i < 25; i++) {
+    snprintf(name, sizeof(name), "f%02d", i);
+    assert_int_equal(unlinkat(host, name, 0), 0);
+  }
+  close(host);
+  assert_int_equal(rmdir(dir), 0);
+  al_changeset_free(&cs);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_diff_identical),
@@ -199,6 +248,7 @@ int main(void) {
       cmocka_unit_test(test_manifest_round_trip),
       cmocka_unit_test(test_manifest_refused),
       cmocka_unit_test(test_paths_and_ids),
+      cmocka_unit_test(test_conflicts_named),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
