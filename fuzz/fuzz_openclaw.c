@@ -24,9 +24,11 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
       const char *code;
       if (oc_run_parse(inv.params, &r, &code, &err) == 0) {
         char *cwd = oc_sandbox_cwd(r.cwd);
-        json_t *p = oc_prepare_result(&r, cwd ? cwd : "/workspace");
+        json_t *p = oc_prepare_result(&r, cwd ? cwd : "/workspace", (oc_exec_policy)(data[0] % 3));
         json_decref(p);
         free(cwd);
+        char why[200];
+        (void)oc_run_human_approved(&r, why, sizeof(why));
         char *key = oc_scope_key("agent", &r);
         free(key);
         oc_outcome o = {.has_exit = true, .stdout_text = "x", .stdout_len = 1, .stderr_text = "", .truncated = true};

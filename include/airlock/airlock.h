@@ -130,6 +130,13 @@ int airlock_spec_add_secret(airlock_spec *spec, const char *name, airlock_error 
 /* Load JSON config (airlock keys and the OpenClaw "sandbox" block) into spec. */
 int airlock_spec_load_json(airlock_spec *spec, const char *text, size_t len, airlock_error **err);
 int airlock_spec_load_file(airlock_spec *spec, const char *path, airlock_error **err);
+/* The same for an openclaw.json and one of its agents: agents.defaults.sandbox,
+ * then agents.list[id == agent_id].sandbox over it (key by key, docker.*
+ * within docker).  agent_id NULL: the defaults only.  An agent the file does
+ * not list, or a file that is not an openclaw.json, is an error. */
+int airlock_spec_load_json_agent(airlock_spec *spec, const char *text, size_t len, const char *agent_id,
+                                 airlock_error **err);
+int airlock_spec_load_file_agent(airlock_spec *spec, const char *path, const char *agent_id, airlock_error **err);
 
 /* Parsers shared by config and flags. */
 int airlock_parse_size(const char *text, int64_t *out, airlock_error **err);

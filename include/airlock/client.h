@@ -77,6 +77,10 @@ typedef struct airlock_exec_request {
   /* streaming: called once, from inside airlock_client_exec(), with the exec's id as soon as the node has
      accepted it (before output); ctx is airlock_client_exec()'s.  May be NULL. */
   void (*on_started)(void *ctx, const char *exec_id);
+  /* when the node's policy asks a human: false waits inside the call until the answer ("wait"); true answers
+     at once ("poll"): the call fails with res->http_status 202 and res->approval_id / approval_rule set */
+  bool approval_poll;
+  const char *approval_id; /* an approved "ap_..." given back with the exact request it was asked for */
 } airlock_exec_request;
 
 /* What happened, shaped like airlock_result.  Zeroed by airlock_client_exec()
@@ -98,9 +102,12 @@ typedef struct airlock_exec_result {
   size_t stdout_len; /*   (the lengths exclude the NUL; data may hold NULs) */
   char *stderr_data;
   size_t stderr_len;
-  long http_status;      /* status of the node's answer; 0 when none arrived */
-  char *http_error_code; /* error.code of a 4xx/5xx answer ("over_capacity", ...) */
-  long retry_after_s;    /* Retry-After of the answer (429), in seconds; -1 when absent */
+  long http_status;               /* status of the node's answer; 0 when none arrived */
+  char *http_error_code;          /* error.code of a 4xx/5xx answer ("over_capacity", ...) */
+  long retry_after_s;             /* Retry-After of the answer (429), in seconds; -1 when absent */
+  char *approval_id;              /* approval_poll: the pending approval ("ap_..."), NULL when none was asked */
+  char *approval_rule;            /*   and the rule that asked for it */
+  int64_t approval_expires_at_ms; /* its deadline, Unix epoch milliseconds; 0 when unknown */
 } airlock_exec_result;
 
 void airlock_exec_result_clear(airlock_exec_result *res);
@@ -117,7 +124,8 @@ typedef int (*airlock_output_fn)(void *ctx, int fd, const char *data, size_t len
  * its exit code (see res); -1 with *err when it did not: the node refused
  * (res->http_status, http_error_code and retry_after_s say how; the message
  * reads "node refused the request (429 over_capacity): ..."), could not be
- * reached, or broke the protocol.  res is filled as far as known either way. */
+ * reached, or broke the protocol, or (approval_poll) the command waits for an
+ * approval (res->http_status 202, res->approval_id).  res is filled as far as known either way. */
 int airlock_client_exec(airlock_client *c, const airlock_exec_request *req, airlock_output_fn on_output, void *ctx,
                         airlock_exec_result *res, airlock_error **err);
 

@@ -20,6 +20,8 @@ int cli_exec(int argc, char **argv);
 int cli_approvals(int argc, char **argv);
 int cli_policy(int argc, char **argv);
 int cli_changes(int argc, char **argv);
+int cli_mcp(int argc, char **argv);
+int cli_ssh_gate(int argc, char **argv);
 /* policy_cmd.c: `airlock run --policy`: 0 to go on, else the exit code;
  * a readonly policy also makes the workspace and binds read-only */
 int cli_policy_gate_run(const char *policy_path, airlock_spec *spec);

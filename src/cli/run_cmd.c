@@ -50,11 +50,13 @@ enum {
   OPT_ALLOW_WRITABLE_SYSTEM,
   OPT_PTY,
   OPT_NO_PTY,
+  OPT_OPENCLAW_AGENT,
   OPT_HELP,
 };
 
 static const struct option options[] = {
     {"config", required_argument, 0, OPT_CONFIG},
+    {"openclaw-agent", required_argument, 0, OPT_OPENCLAW_AGENT},
     {"image", required_argument, 0, OPT_IMAGE},
     {"workspace", required_argument, 0, OPT_WORKSPACE},
     {"workspace-access", required_argument, 0, OPT_WORKSPACE_ACCESS},
@@ -139,6 +141,7 @@ void cli_usage_run(FILE *out) {
                "  --allow-degraded          accept rlimit fallbacks where a cgroup limit is impossible\n"
                "other:\n"
                "  --config FILE             JSON config; flags override it\n"
+               "  --openclaw-agent ID       with an openclaw.json: that agent's sandbox (agents.list[].sandbox)\n"
                "  --report FILE             write a JSON report of the run\n"
                "  --policy FILE             autonomy policy ({\"autonomy\": ..., \"approvalGating\": ...}):\n"
                "                            denied commands do not run (exit 125); ones needing approval\n"
@@ -175,7 +178,8 @@ static int apply_option(airlock_spec *spec, int opt, const char *arg, run_flags 
   long long n;
   double d;
   switch (opt) {
-  case OPT_CONFIG: return 0; /* loaded before the other flags */
+  case OPT_CONFIG:
+  case OPT_OPENCLAW_AGENT: return 0; /* used by the config's loading, before the other flags */
   case OPT_IMAGE: return airlock_spec_set_string(&spec->image, arg, &err) < 0 ? report_error(&err) : 0;
   case OPT_WORKSPACE:
     spec->workspace_none = false; /* the flag overrides a config's "none" */
@@ -299,12 +303,24 @@ int cli_run(int argc, char **argv) {
   run_flags flags = {.report_path = NULL, .network = -1};
   int code = AIRLOCK_EXIT_SETUP;
 
-  /* pass 1: the config file, so that flags can override it */
+  /* pass 1: the config file, so that flags can override it, with the
+   * openclaw.json agent whose sandbox settings apply */
   opterr = 0;
   optind = 0;
   int opt;
+  const char *agent = NULL;
+  bool has_config = false;
   while ((opt = getopt_long(argc, argv, "+ht", options, NULL)) != -1) {
-    if (opt == OPT_CONFIG && airlock_spec_load_file(&spec, optarg, &err) < 0) {
+    agent = opt == OPT_OPENCLAW_AGENT ? optarg : agent;
+    has_config = has_config || opt == OPT_CONFIG;
+  }
+  if (agent && !has_config) {
+    fprintf(stderr, "airlock run: --openclaw-agent needs --config with an openclaw.json\n");
+    goto out;
+  }
+  optind = 0;
+  while ((opt = getopt_long(argc, argv, "+ht", options, NULL)) != -1) {
+    if (opt == OPT_CONFIG && airlock_spec_load_file_agent(&spec, optarg, agent, &err) < 0) {
       code = report_error(&err);
       goto out;
     }

@@ -29,6 +29,8 @@ void airlock_exec_result_clear(airlock_exec_result *res) {
   free(res->stdout_data);
   free(res->stderr_data);
   free(res->http_error_code);
+  free(res->approval_id);
+  free(res->approval_rule);
   memset(res, 0, sizeof(*res));
   res->retry_after_s = -1;
 }
@@ -165,6 +167,10 @@ static char *build_body(const airlock_exec_request *req, bool stream, airlock_er
                                                               (put(body, "rows", json_integer(req->rows), err) < 0 ||
                                                                put(body, "cols", json_integer(req->cols), err) < 0))))
     return NULL;
+  if (req->approval_poll && put(body, "approval", json_string("poll"), err) < 0)
+    return NULL;
+  if (req->approval_id && put_string(body, "approval_id", req->approval_id, "the approval id", err) < 0)
+    return NULL;
   char *text = json_dumps(body, JSON_COMPACT);
   if (text == NULL)
     al_err(err, ENOMEM, "building the request");
@@ -245,6 +251,24 @@ static int parse_result(json_t *o, airlock_exec_result *res, bool with_output, a
   return 0;
 }
 
+/* The 202 answer of an exec sent with "approval": "poll": the pending approval. */
+static int parse_approval(json_t *o, airlock_exec_result *res, airlock_error **err) {
+  int64_t expires = 0;
+  if (get_string(o, "approval_id", &res->approval_id, NULL, true, err) < 0 ||
+      get_string(o, "rule", &res->approval_rule, NULL, true, err) < 0 ||
+      get_int(o, "expires_at_ms", &expires, false, err) < 0)
+    return -1;
+  if (res->approval_id == NULL)
+    return al_err(err, 0, "node answered 202 without an \"approval_id\"");
+  res->approval_expires_at_ms = expires;
+  return 0;
+}
+
+static int approval_pending(airlock_client *c, const airlock_exec_result *res, airlock_error **err) {
+  return al_err(err, 0, "node %s holds the command for a human's approval %s (%s)", c->node, res->approval_id,
+                res->approval_rule ? res->approval_rule : "no rule given");
+}
+
 /* --- streaming ----------------------------------------------------------- */
 
 typedef struct stream_state {
@@ -255,6 +279,8 @@ typedef struct stream_state {
   void *ctx;
   airlock_exec_result *res;
   bool got_exit;
+  bool got_approval; /* a 202 with the pending approval instead of a stream */
+  bool approval_poll;
   bool stopped; /* on_output asked to stop */
 } stream_state;
 
@@ -265,6 +291,10 @@ static int on_record(void *ctx, const char *line, size_t len, airlock_error **er
   if (rec == NULL)
     return al_err(err, 0, "node sent a stream record that is not JSON (%s)", jerr.text);
   const char *type = json_string_value(json_object_get(rec, "type"));
+  if (type == NULL && st->approval_poll && !st->got_exit && json_object_get(rec, "approval_id")) {
+    st->got_approval = true; /* the 202 answer: one object, not a stream */
+    return parse_approval(rec, st->res, err);
+  }
   if (type == NULL)
     return al_err(err, 0, "node sent a stream record without a \"type\"");
   if (st->got_exit)
@@ -349,6 +379,8 @@ int airlock_client_exec(airlock_client *c, const airlock_exec_request *req, airl
       json_auto_t *doc = json_loadb(r.body ? r.body : "", r.body_len, JSON_ALLOW_NUL, &jerr);
       if (doc == NULL)
         rc = al_err(err, 0, "node %s answered the exec with invalid JSON (%s)", c->node, jerr.text);
+      else if (r.status == 202 && req->approval_poll)
+        rc = parse_approval(doc, res, err) < 0 ? -1 : approval_pending(c, res, err);
       else
         rc = parse_result(doc, res, true, err);
     }
@@ -356,7 +388,12 @@ int airlock_client_exec(airlock_client *c, const airlock_exec_request *req, airl
     return rc;
   }
 
-  stream_state st = {.c = c, .on_output = on_output, .on_started = req->on_started, .ctx = ctx, .res = res};
+  stream_state st = {.c = c,
+                     .on_output = on_output,
+                     .on_started = req->on_started,
+                     .ctx = ctx,
+                     .res = res,
+                     .approval_poll = req->approval_poll};
   al_ndjson_init(&st.lines, MAX_STREAM_LINE);
   al_client_sink sink = {.write = stream_write, .ctx = &st};
   int rc = al_client_perform(c, "POST", path, "application/json", body, strlen(body), &sink, &r, err);
@@ -364,7 +401,9 @@ int airlock_client_exec(airlock_client *c, const airlock_exec_request *req, airl
   al_client_response_clear(&r);
   if (rc == 0 && al_ndjson_finish(&st.lines, on_record, &st, err) < 0)
     rc = st.stopped ? -1 : al_err_prefix(err, "bad output stream from node %s", c->node);
-  if (rc == 0 && !st.got_exit)
+  if (rc == 0 && st.got_approval)
+    rc = approval_pending(c, res, err);
+  else if (rc == 0 && !st.got_exit)
     rc = al_err(err, 0, "node %s ended the output stream without an exit record", c->node);
   al_ndjson_clear(&st.lines);
   return rc;

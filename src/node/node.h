@@ -37,8 +37,17 @@ typedef struct al_node_config {
   char *tls_cert, *tls_key, *tls_client_ca;
   bool insecure_plaintext;
   char *ready_file;
-  char *workspace_root;      /* requested workspaces must be below it */
-  airlock_spec sandbox;      /* defaults for every sandbox */
+  char *workspace_root; /* requested workspaces must be below it */
+  airlock_spec sandbox; /* defaults for every sandbox */
+  /* an openclaw.json in "sandbox": each agent of agents.list with a sandbox
+   * of its own gets the defaults with that block over them, for the
+   * OpenClaw sandboxes of that agent */
+  struct al_agent_sandbox {
+    char *agent_id;
+    airlock_spec spec;
+  } * agent_sandboxes;
+  size_t n_agent_sandboxes;
+  char *openclaw_json_scope; /* agents.defaults.sandbox.scope; openclaw.scope wins */
   al_node_limits node_max;   /* whole node */
   al_node_limits tenant_max; /* each tenant, unless its token says otherwise */
   int64_t max_sandboxes;
@@ -61,6 +70,7 @@ typedef struct al_node_config {
   char *openclaw_token;         /* "openclaw.token": the gateway's shared token, for a first pairing */
   char *openclaw_name;          /* "openclaw.name": display name, default the host name */
   char *openclaw_scope;         /* "openclaw.scope": one sandbox per "session" (default), "agent", or "shared" */
+  char *openclaw_ca;            /* "openclaw.ca": CA file for a wss:// gateway; NULL: the system's store */
 } al_node_config;
 
 void al_node_config_init(al_node_config *c);
@@ -247,6 +257,11 @@ void al_node_reply_error(al_node *n, struct evhttp_request *req, int status, con
 void al_node_reply_json(struct evhttp_request *req, int status, json_t *body); /* steals body */
 /* CSP, nosniff, no framing, no referrer, no caching */
 void al_node_security_headers(struct evhttp_request *req);
+/* from a connection's close callback: the request a handler still held.
+ * libevent detaches a request whose reply was not finished from the dying
+ * connection and leaves it to its handler; one still attached is freed
+ * with its connection. */
+void al_node_request_abandon(struct evhttp_request *req);
 /* the statuses counted in al_metrics.rejected, in its order: 400, 401, 403, 404, 405, 413, 429, 500 */
 extern const int al_node_rejected_codes[AL_NODE_REJECTED_CODES];
 void al_node_metrics_rejected(al_node *n, int status);
@@ -480,6 +495,11 @@ void al_node_openclaw_metrics(al_node *n, struct evbuffer *b);
 json_t *al_node_openclaw_health(al_node *n); /* NULL when not configured */
 /* node_sandbox.c: a persistent sandbox with a node-made workspace and the
  * node's default limits and expiry, for callers other than the HTTP API */
-al_sbox *al_node_sbox_create_owned(al_node *n, al_tenant *t, const char *label, airlock_error **err);
+/* base: the spec to start from (NULL: the node's sandbox defaults) */
+al_sbox *al_node_sbox_create_owned(al_node *n, al_tenant *t, const airlock_spec *base, const char *label,
+                                   airlock_error **err);
+/* the sandbox spec of an OpenClaw agent: its own (openclaw.json's
+ * agents.list[].sandbox over the defaults) or the node's defaults */
+const airlock_spec *al_node_agent_spec(const al_node_config *c, const char *agent_id);
 
 #endif

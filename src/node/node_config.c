@@ -36,6 +36,50 @@ void al_node_config_init(al_node_config *c) {
   c->audit_retention_days = 90;
 }
 
+/* "sandbox" holding an openclaw.json: a spec per agent of agents.list that
+ * has a sandbox of its own, and agents.defaults.sandbox.scope as the
+ * default OpenClaw scope (openclaw.scope or --openclaw-scope win) */
+static int openclaw_agents(al_node_config *c, json_t *v, const char *text, airlock_error **err) {
+  json_t *agents = json_object_get(v, "agents");
+  if (!json_is_object(agents))
+    return 0;
+  const char *scope = json_string_value(json_object_get(json_object_get(json_object_get(agents, "defaults"), "sandbox"),
+                                                        "scope")); /* checked by the loader */
+  free(c->openclaw_json_scope);
+  c->openclaw_json_scope = NULL;
+  if (scope && !(c->openclaw_json_scope = strdup(scope)))
+    return al_err(err, ENOMEM, "node config");
+  size_t i;
+  json_t *agent;
+  json_array_foreach(json_object_get(agents, "list"), i, agent) {
+    const char *id = json_string_value(json_object_get(agent, "id"));
+    if (!id || !json_object_get(agent, "sandbox"))
+      continue;
+    for (size_t j = 0; j < c->n_agent_sandboxes; j++)
+      if (strcmp(c->agent_sandboxes[j].agent_id, id) == 0)
+        return al_err(err, 0, "node config key 'sandbox': agents.list has agent '%s' twice", id);
+    struct al_agent_sandbox *grown = realloc(c->agent_sandboxes, (c->n_agent_sandboxes + 1) * sizeof(*grown));
+    if (!grown)
+      return al_err(err, ENOMEM, "node config");
+    c->agent_sandboxes = grown;
+    struct al_agent_sandbox *a = &c->agent_sandboxes[c->n_agent_sandboxes];
+    airlock_spec_init(&a->spec);
+    if (!(a->agent_id = strdup(id)))
+      return al_err(err, ENOMEM, "node config");
+    c->n_agent_sandboxes++;
+    if (airlock_spec_load_json_agent(&a->spec, text, strlen(text), id, err) < 0)
+      return al_err_prefix(err, "node config key 'sandbox'");
+  }
+  return 0;
+}
+
+const airlock_spec *al_node_agent_spec(const al_node_config *c, const char *agent_id) {
+  for (size_t i = 0; agent_id && i < c->n_agent_sandboxes; i++)
+    if (strcmp(c->agent_sandboxes[i].agent_id, agent_id) == 0)
+      return &c->agent_sandboxes[i].spec;
+  return &c->sandbox;
+}
+
 void al_node_config_clear(al_node_config *c) {
   for (size_t i = 0; i < c->n_listen; i++)
     free(c->listen[i]);
@@ -51,7 +95,14 @@ void al_node_config_clear(al_node_config *c) {
   free(c->openclaw_token);
   free(c->openclaw_name);
   free(c->openclaw_scope);
+  free(c->openclaw_ca);
   airlock_spec_clear(&c->sandbox);
+  for (size_t i = 0; i < c->n_agent_sandboxes; i++) {
+    free(c->agent_sandboxes[i].agent_id);
+    airlock_spec_clear(&c->agent_sandboxes[i].spec);
+  }
+  free(c->agent_sandboxes);
+  free(c->openclaw_json_scope);
   al_policy_clear(&c->policy);
   for (size_t i = 0; i < c->n_catalogue_files; i++)
     free(c->catalogue_files[i]);
@@ -177,6 +228,8 @@ int al_node_config_load(al_node_config *c, const char *path, airlock_error **err
         return al_err(err, ENOMEM, "node config key 'sandbox'");
       if (airlock_spec_load_json(&c->sandbox, text, strlen(text), err) < 0)
         return al_err_prefix(err, "node config key 'sandbox'");
+      if (openclaw_agents(c, v, text, err) < 0)
+        return -1;
     } else if (strcmp(k, "max") == 0) {
       if (limits(v, "max", &c->node_max, &c->max_sandboxes, err) < 0)
         return -1;
@@ -267,10 +320,11 @@ int al_node_config_load(al_node_config *c, const char *path, airlock_error **err
                      : strcmp(ok, "token") == 0     ? &c->openclaw_token
                      : strcmp(ok, "name") == 0      ? &c->openclaw_name
                      : strcmp(ok, "scope") == 0     ? &c->openclaw_scope
+                     : strcmp(ok, "ca") == 0        ? &c->openclaw_ca
                                                     : NULL;
         if (!dst)
-          return al_err(err, 0, "node config key 'openclaw.%s' is not one of gateway, setupCode, token, name, scope",
-                        ok);
+          return al_err(err, 0,
+                        "node config key 'openclaw.%s' is not one of gateway, setupCode, token, name, scope, ca", ok);
         if (str(ov, ok, dst, err) < 0)
           return -1;
       }
@@ -281,11 +335,40 @@ int al_node_config_load(al_node_config *c, const char *path, airlock_error **err
   return 0;
 }
 
+/* what every sandbox spec of the node must hold: no agent secrets, a sane
+ * set of defaults (checked with a placeholder command) */
+static int check_sandbox(al_node_config *c, airlock_spec *spec, const char *key, airlock_error **err) {
+  if (c->policy.enabled && c->policy.level == AL_LEVEL_READONLY)
+    spec->workspace_rw = false; /* enforced by the mount too, not only by the classifier */
+  /* the node holds no agent secrets: keys are injected on the gateway's
+   * side (airlock run, or a standalone airlock proxy), not here */
+  if (spec->n_secrets > 0)
+    return al_err(err, 0, "node config key '%s.secrets': the node holds no agent secrets", key);
+  if (spec->network == AIRLOCK_NETWORK_PROXY && spec->network_json) {
+    json_t *net = json_loads(spec->network_json, 0, NULL);
+    bool inject = json_object_get(net, "inject") != NULL;
+    json_decref(net);
+    if (inject)
+      return al_err(err, 0,
+                    "node config key '%s.network.inject': the node holds no agent secrets; run "
+                    "credential injection on the gateway's side (airlock proxy)",
+                    key);
+  }
+  char *argv[] = {(char *)"true", NULL};
+  spec->argv = argv;
+  int rc = airlock_spec_validate(spec, err);
+  spec->argv = NULL;
+  if (rc < 0)
+    return al_err_prefix(err, "node config key '%s'", key);
+  return 0;
+}
+
 int al_node_config_finish(al_node_config *c, airlock_error **err) {
   if (c->openclaw_scope && strcmp(c->openclaw_scope, "session") != 0 && strcmp(c->openclaw_scope, "agent") != 0 &&
       strcmp(c->openclaw_scope, "shared") != 0)
     return al_err(err, 0, "openclaw scope '%s' is not one of session, agent, shared", c->openclaw_scope);
-  if ((c->openclaw_setup_code || c->openclaw_token || c->openclaw_name || c->openclaw_scope) && !c->openclaw_gateway)
+  if ((c->openclaw_setup_code || c->openclaw_token || c->openclaw_name || c->openclaw_scope || c->openclaw_ca) &&
+      !c->openclaw_gateway)
     return al_err(err, 0, "the openclaw settings need a gateway (--openclaw-gateway)");
   if (!c->state_dir && !(c->state_dir = al_default_state_dir()))
     return al_err(err, 0, "no state directory: pass --state-dir");
@@ -314,33 +397,25 @@ int al_node_config_finish(al_node_config *c, airlock_error **err) {
    * starts, and its canonical name taken from that descriptor (node_fs.c) */
   if (c->workspace_root && c->workspace_root[0] != '/')
     return al_err(err, 0, "workspace_root '%s' must be an absolute path", c->workspace_root);
-  if (al_policy_finish(&c->policy, true, err) < 0)
+  /* a node attached to an OpenClaw gateway has that gateway's approvers for
+   * its invocations; an API request that needs one is then refused when no
+   * approver token is named (node_policy.c) */
+  if (al_policy_finish(&c->policy, c->openclaw_gateway == NULL, err) < 0)
     return al_err_prefix(err, "node config");
-  if (c->policy.enabled && c->policy.level == AL_LEVEL_READONLY)
-    c->sandbox.workspace_rw = false; /* enforced by the mount too, not only by the classifier */
   if (c->policy.enabled && !c->audit_enabled)
     return al_err(err, 0,
                   "node config: an autonomy policy needs the audit trail (audit.enabled true): decisions "
                   "and approvals must be on record");
-  /* the node holds no agent secrets: keys are injected on the gateway's
-   * side (airlock run, or a standalone airlock proxy), not here */
-  if (c->sandbox.n_secrets > 0)
-    return al_err(err, 0, "node config key 'sandbox.secrets': the node holds no agent secrets");
-  if (c->sandbox.network == AIRLOCK_NETWORK_PROXY && c->sandbox.network_json) {
-    json_t *net = json_loads(c->sandbox.network_json, 0, NULL);
-    bool inject = json_object_get(net, "inject") != NULL;
-    json_decref(net);
-    if (inject)
-      return al_err(err, 0,
-                    "node config key 'sandbox.network.inject': the node holds no agent secrets; run "
-                    "credential injection on the gateway's side (airlock proxy)");
+  if (!c->openclaw_scope && c->openclaw_json_scope && !(c->openclaw_scope = strdup(c->openclaw_json_scope)))
+    return al_err(err, ENOMEM, "node config");
+  if (check_sandbox(c, &c->sandbox, "sandbox", err) < 0)
+    return -1;
+  for (size_t i = 0; i < c->n_agent_sandboxes; i++) {
+    char key[300];
+    snprintf(key, sizeof(key), "sandbox' (agent '%.200s')", c->agent_sandboxes[i].agent_id);
+    key[strlen(key) - 1] = '\0'; /* the message closes the quote */
+    if (check_sandbox(c, &c->agent_sandboxes[i].spec, key, err) < 0)
+      return -1;
   }
-  /* a defaults check with a placeholder command */
-  char *argv[] = {(char *)"true", NULL};
-  c->sandbox.argv = argv;
-  int rc = airlock_spec_validate(&c->sandbox, err);
-  c->sandbox.argv = NULL;
-  if (rc < 0)
-    return al_err_prefix(err, "node config key 'sandbox'");
   return 0;
 }

@@ -226,14 +226,19 @@ void oc_runs_free(al_openclaw *oc) {
 }
 
 /* the scope key's sandbox, made on first use (or again after it expired) */
-static al_sbox *session_sandbox(al_openclaw *oc, const char *key, airlock_error **err) {
+/* the sandbox of a scope key; a new one gets the agent's own sandbox
+ * settings (scope "shared": the node's defaults, every agent shares it) */
+static al_sbox *session_sandbox(al_openclaw *oc, const char *key, const char *agent_id, airlock_error **err) {
   oc_session *s = oc->sessions;
   while (s && strcmp(s->key, key) != 0)
     s = s->next;
   al_sbox *sb = s ? al_node_sbox_find(oc->n, oc->tenant, s->sbox_id) : NULL;
   if (sb)
     return sb;
-  sb = al_node_sbox_create_owned(oc->n, oc->tenant, key, err);
+  const char *scope = oc->n->cfg->openclaw_scope;
+  const airlock_spec *base =
+      scope && strcmp(scope, "shared") == 0 ? &oc->n->cfg->sandbox : al_node_agent_spec(oc->n->cfg, agent_id);
+  sb = al_node_sbox_create_owned(oc->n, oc->tenant, base, key, err);
   if (!sb)
     return NULL;
   if (!s) {
@@ -251,13 +256,14 @@ static al_sbox *session_sandbox(al_openclaw *oc, const char *key, airlock_error 
   return sb;
 }
 
-/* airlock's policy on the command: true to run it */
-static bool policy_allows(al_openclaw *oc, const oc_run *r, char *why, size_t len, json_t *rec) {
+/* airlock's policy on the command.  "ask" is answered through OpenClaw's own
+ * approval flow: prepare demands it of the gateway, and system.run then
+ * needs the gateway's record of a human's approval for that very plan. */
+static al_verdict policy_verdict(al_openclaw *oc, const oc_run *r, char *rule, size_t len) {
   const al_policy *pol = &oc->n->cfg->policy;
   if (!pol->enabled) {
-    json_object_set_new(rec, "decision", json_string("allow"));
-    json_object_set_new(rec, "rule", json_string("no autonomy policy"));
-    return true;
+    snprintf(rule, len, "no autonomy policy");
+    return AL_VERDICT_ALLOW;
   }
   al_classification c;
   airlock_error *err = NULL;
@@ -267,12 +273,22 @@ static bool policy_allows(al_openclaw *oc, const oc_run *r, char *why, size_t le
   al_policy_decide(pol, parsed ? &c : NULL, &d);
   if (parsed)
     al_classification_free(&c);
-  bool go = d.verdict == AL_VERDICT_ALLOW;
-  /* approvals through OpenClaw's own flow are not wired yet: "ask" is a denial */
-  json_object_set_new(rec, "decision", json_string(go ? "allow" : "deny"));
-  json_object_set_new(rec, "rule", json_string(d.rule));
-  snprintf(why, len, "%s", d.rule);
-  return go;
+  snprintf(rule, len, "%s", d.rule);
+  return d.verdict;
+}
+
+static void handle_prepare(al_openclaw *oc, const oc_invoke *inv_req, const oc_run *r) {
+  json_t *rec = audit_base(oc, "openclaw.prepare", inv_req->id, "system.run.prepare", r);
+  json_object_set_new(rec, "argv", al_redact_argv(r->argv));
+  char rule[300];
+  al_verdict v = policy_verdict(oc, r, rule, sizeof(rule));
+  oc_exec_policy ep = v == AL_VERDICT_ALLOW ? OC_EXEC_RUN : v == AL_VERDICT_ASK ? OC_EXEC_ASK : OC_EXEC_DENY;
+  json_object_set_new(rec, "decision", json_string(ep == OC_EXEC_RUN ? "allow" : ep == OC_EXEC_ASK ? "ask" : "deny"));
+  json_object_set_new(rec, "rule", json_string(rule));
+  al_node_audit(oc->n, rec);
+  _cleanup_free_ char *cwd = oc_sandbox_cwd(r->cwd);
+  oc->invokes[OC_CMD_PREPARE][OC_OUT_OK]++;
+  send_result(oc, oc_result_ok(inv_req->id, oc->id.id, oc_prepare_result(r, cwd ? cwd : "/workspace", ep)));
 }
 
 static void handle_run(al_openclaw *oc, oc_invoke *inv_req, oc_run *r) {
@@ -280,12 +296,29 @@ static void handle_run(al_openclaw *oc, oc_invoke *inv_req, oc_run *r) {
   const char *iid = inv_req->id;
   json_t *rec = audit_base(oc, "openclaw.invoke", iid, "system.run", r);
   json_object_set_new(rec, "argv", al_redact_argv(r->argv));
-  char why[300];
-  bool go = policy_allows(oc, r, why, sizeof(why), rec);
+  char rule[300], why[300];
+  al_verdict v = policy_verdict(oc, r, rule, sizeof(rule));
+  bool go = v == AL_VERDICT_ALLOW;
+  if (v == AL_VERDICT_ASK) {
+    go = oc_run_human_approved(r, why, sizeof(why));
+    if (go) {
+      json_object_set_new(rec, "approval", json_string(r->approval_decision));
+      snprintf(why, sizeof(why), "%s", rule);
+    }
+  } else {
+    snprintf(why, sizeof(why), "%s", rule);
+  }
+  json_object_set_new(rec, "decision", json_string(go ? (v == AL_VERDICT_ASK ? "approved" : "allow") : "deny"));
+  json_object_set_new(rec, "rule", json_string(rule));
   if (!go) {
+    if (v == AL_VERDICT_ASK)
+      json_object_set_new(rec, "reason", json_string(why));
     al_node_audit(n, rec);
-    char msg[400];
-    snprintf(msg, sizeof(msg), "SYSTEM_RUN_DENIED: airlock policy: %s", why);
+    char msg[700];
+    if (v == AL_VERDICT_ASK)
+      snprintf(msg, sizeof(msg), "SYSTEM_RUN_DENIED: %s; airlock policy: %s", why, rule);
+    else
+      snprintf(msg, sizeof(msg), "SYSTEM_RUN_DENIED: airlock policy: %s", rule);
     send_error(oc, iid, OC_CMD_RUN, OC_OUT_DENIED, "SYSTEM_RUN_DENIED", msg);
     return;
   }
@@ -300,7 +333,7 @@ static void handle_run(al_openclaw *oc, oc_invoke *inv_req, oc_run *r) {
   }
   _cleanup_free_ char *key = oc_scope_key(n->cfg->openclaw_scope, r);
   _cleanup_error_ airlock_error *err = NULL;
-  al_sbox *sb = key ? session_sandbox(oc, key, &err) : NULL;
+  al_sbox *sb = key ? session_sandbox(oc, key, r->agent_id, &err) : NULL;
   if (!sb) {
     json_object_set_new(rec, "decision", json_string("error"));
     al_node_audit(n, rec);
@@ -406,9 +439,7 @@ void oc_handle_invoke(al_openclaw *oc, const json_t *payload) {
       al_node_audit(oc->n, rec);
       send_error(oc, req.id, cmd, OC_OUT_ERROR, code ? code : "INVALID_REQUEST", err->msg);
     } else if (cmd == OC_CMD_PREPARE) {
-      _cleanup_free_ char *cwd = oc_sandbox_cwd(r.cwd);
-      oc->invokes[cmd][OC_OUT_OK]++;
-      send_result(oc, oc_result_ok(req.id, oc->id.id, oc_prepare_result(&r, cwd ? cwd : "/workspace")));
+      handle_prepare(oc, &req, &r);
       oc_run_clear(&r);
     } else {
       handle_run(oc, &req, &r);

@@ -93,6 +93,7 @@ static void parked_free(al_parked *pk) {
 static void on_parked_gone(struct evhttp_connection *conn, void *arg) {
   (void)conn;
   al_parked *pk = arg;
+  al_node_request_abandon(pk->req);
   pk->req = NULL;
   unpark(pk->node, pk);
   parked_free(pk);
@@ -278,6 +279,15 @@ bool al_node_policy_gate(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *
   if (d.verdict == AL_VERDICT_DENY) {
     record(n, t, sb, p, parsed ? &c : NULL, &d, "deny", d.rule, NULL);
     al_node_reply_error(n, req, 403, "policy_denied", "denied by policy: %s", d.rule);
+    al_exec_params_clear(p);
+    goto out;
+  }
+  if (pol->n_approvers == 0) { /* possible only on a node attached to OpenClaw */
+    record(n, t, sb, p, parsed ? &c : NULL, &d, "deny", "needs an approval and no approver token is named", NULL);
+    al_node_reply_error(n, req, 403, "policy_denied",
+                        "denied by policy: %s needs an approval, and approvalGating.approvers names no token "
+                        "to give it through this API",
+                        d.rule);
     al_exec_params_clear(p);
     goto out;
   }

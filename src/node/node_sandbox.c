@@ -422,15 +422,17 @@ void al_node_handle_sandboxes(al_node *n, al_tenant *t, struct evhttp_request *r
   }
 }
 
-al_sbox *al_node_sbox_create_owned(al_node *n, al_tenant *t, const char *label, airlock_error **err) {
+al_sbox *al_node_sbox_create_owned(al_node *n, al_tenant *t, const airlock_spec *base, const char *label,
+                                   airlock_error **err) {
   _cleanup_close_ int ws_fd = -1;
   _cleanup_free_ char *owned = node_workspace(n, &ws_fd, err);
   if (!owned)
     return NULL;
-  airlock_spec spec = n->cfg->sandbox;
+  airlock_spec spec = base ? *base : n->cfg->sandbox;
   spec.workspace = owned;
   spec.workspace_fd = ws_fd; /* the launcher mounts this and never opens the name */
-  spec.workspace_rw = !(n->cfg->policy.enabled && n->cfg->policy.level == AL_LEVEL_READONLY);
+  /* workspaceAccess "ro" of the spec, or the policy's read-only level */
+  spec.workspace_rw = spec.workspace_rw && !(n->cfg->policy.enabled && n->cfg->policy.level == AL_LEVEL_READONLY);
   spec.workspace_none = false;
   al_sbox *sb = al_node_sbox_create(n, t, &spec, false, err);
   if (!sb) {

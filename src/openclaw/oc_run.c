@@ -33,6 +33,9 @@ void oc_run_clear(oc_run *r) {
   free(r->run_id);
   free(r->session_key);
   free(r->agent_id);
+  free(r->approval_decision);
+  free(r->approval_source);
+  json_decref(r->plan);
   memset(r, 0, sizeof(*r));
 }
 
@@ -236,7 +239,8 @@ int oc_run_parse(const json_t *params, oc_run *r, const char **code, airlock_err
   }
   /* a field of the wrong type is refused, not read as absent: a timeout or a
    * session key the gateway meant must not silently go missing */
-  static const char *const strs[] = {"rawCommand", "cwd", "runId", "sessionKey", "agentId"};
+  static const char *const strs[] = {"rawCommand",       "cwd",           "runId", "sessionKey", "agentId",
+                                     "approvalDecision", "approvalSource"};
   for (size_t i = 0; i < AL_ARRAY_SIZE(strs); i++) {
     const json_t *v = json_object_get(params, strs[i]);
     if (v && !json_is_null(v) && (!json_is_string(v) || json_string_length(v) != strlen(json_string_value(v)))) {
@@ -255,6 +259,20 @@ int oc_run_parse(const json_t *params, oc_run *r, const char **code, airlock_err
   r->session_key = opt_str(params, "sessionKey");
   r->agent_id = opt_str(params, "agentId");
   r->suppress_notify = json_is_true(json_object_get(params, "suppressNotifyOnExit"));
+  const json_t *approved = json_object_get(params, "approved");
+  const json_t *plan = json_object_get(params, "systemRunPlan");
+  if (approved && !json_is_null(approved) && !json_is_boolean(approved)) {
+    oc_run_clear(r);
+    return al_err(err, 0, "approved must be true or false");
+  }
+  if (plan && !json_is_null(plan) && !json_is_object(plan)) {
+    oc_run_clear(r);
+    return al_err(err, 0, "systemRunPlan must be an object");
+  }
+  r->approved = json_is_true(approved);
+  r->approval_decision = opt_str(params, "approvalDecision");
+  r->approval_source = opt_str(params, "approvalSource");
+  r->plan = json_is_object(plan) ? json_incref((json_t *)plan) : NULL;
   if (t && json_number_value(t) >= 1)
     r->timeout_ms = (int64_t)json_number_value(t);
   if (r->raw_command) {
@@ -294,7 +312,7 @@ char *oc_sandbox_cwd(const char *cwd) {
   return out;
 }
 
-json_t *oc_prepare_result(const oc_run *r, const char *cwd) {
+json_t *oc_prepare_result(const oc_run *r, const char *cwd, oc_exec_policy policy) {
   _cleanup_free_ char *text = oc_format_command(r->argv);
   const char *script = oc_shell_payload(r->argv);
   json_t *plan = json_pack("{s:o,s:s,s:s,s:s}", "argv", json_array(), "cwd", cwd, "commandText", text ? text : "",
@@ -308,8 +326,51 @@ json_t *oc_prepare_result(const oc_run *r, const char *cwd) {
     json_array_append_new(json_object_get(plan, "argv"), json_string(r->argv[i]));
   json_object_set_new(plan, "agentId", r->agent_id ? json_string(r->agent_id) : json_null());
   json_object_set_new(plan, "sessionKey", r->session_key ? json_string(r->session_key) : json_null());
-  return json_pack("{s:o,s:{s:s,s:s},s:{s:b,s:[]}}", "plan", plan, "execPolicy", "security", "full", "ask", "off",
+  /* the gateway applies the stricter of its own policy and this one: "ask
+   * always" makes it raise exec.approval.request to its approvers, "deny"
+   * refuses at once without a system.run */
+  const char *security = policy == OC_EXEC_DENY ? "deny" : "full";
+  const char *ask = policy == OC_EXEC_ASK ? "always" : "off";
+  return json_pack("{s:o,s:{s:s,s:s},s:{s:b,s:[]}}", "plan", plan, "execPolicy", "security", security, "ask", ask,
                    "allowAlwaysCoverage", "complete", 0, "patterns");
+}
+
+static bool same_string(const json_t *v, const char *s) {
+  if (!s)
+    return !v || json_is_null(v);
+  return json_is_string(v) && strcmp(json_string_value(v), s) == 0;
+}
+
+bool oc_run_human_approved(const oc_run *r, char *why, size_t len) {
+  const char *d = r->approval_decision;
+  if (!r->approved || !d || (strcmp(d, "allow-once") != 0 && strcmp(d, "allow-always") != 0)) {
+    /* auto-review and ask-fallback are the gateway's own verdicts, not a
+     * human's answer to what airlock's policy asked */
+    snprintf(why, len, "approval required (%s)",
+             r->approved && r->approval_source ? "not a human's decision" : "no approval for this command");
+    return false;
+  }
+  if (!r->plan) {
+    snprintf(why, len, "approval without a systemRunPlan");
+    return false;
+  }
+  const json_t *argv = json_object_get(r->plan, "argv");
+  size_t n = 0;
+  while (r->argv[n])
+    n++;
+  bool argv_same = json_is_array(argv) && json_array_size(argv) == n;
+  for (size_t i = 0; argv_same && i < n; i++)
+    argv_same = same_string(json_array_get(argv, i), r->argv[i]);
+  const char *field = !argv_same                                                             ? "argv"
+                      : !same_string(json_object_get(r->plan, "agentId"), r->agent_id)       ? "agentId"
+                      : !same_string(json_object_get(r->plan, "sessionKey"), r->session_key) ? "sessionKey"
+                      : (r->cwd && !same_string(json_object_get(r->plan, "cwd"), r->cwd))    ? "cwd"
+                                                                                             : NULL;
+  if (field) {
+    snprintf(why, len, "the approved plan's %s differs from the request", field);
+    return false;
+  }
+  return true;
 }
 
 json_t *oc_which_result(const json_t *params, const char *path, bool (*exists)(const char *file), airlock_error **err) {

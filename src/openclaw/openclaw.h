@@ -83,6 +83,11 @@ typedef struct oc_run {
   char **env;         /* accepted overrides, "K=V", NULL-terminated; NULL when none */
   int64_t timeout_ms; /* 0: none given */
   bool suppress_notify;
+  /* set by the gateway only from a real exec.approval record */
+  bool approved;
+  char *approval_decision; /* "allow-once", "allow-always"; NULL: none */
+  char *approval_source;   /* "auto-review", "ask-fallback"; NULL: none */
+  json_t *plan;            /* systemRunPlan as sent (a reference); NULL: none */
 } oc_run;
 /* params of system.run or system.run.prepare.  On a refusal *code is set
  * ("INVALID_REQUEST") and err carries the message the official host gives. */
@@ -96,8 +101,16 @@ const char *oc_shell_payload(char *const *argv);
 /* the sandbox's cwd for a requested one: /workspace and below kept,
  * relative paths below /workspace, anything else /workspace */
 char *oc_sandbox_cwd(const char *cwd);
+/* what the node's policy asks of the gateway for a command (execPolicy):
+ * run it, have the gateway's approvers approve it first, or refuse it */
+typedef enum { OC_EXEC_RUN, OC_EXEC_ASK, OC_EXEC_DENY } oc_exec_policy;
 /* the prepare result for r, with plan.cwd = cwd */
-json_t *oc_prepare_result(const oc_run *r, const char *cwd);
+json_t *oc_prepare_result(const oc_run *r, const char *cwd, oc_exec_policy policy);
+/* whether a system.run carries a human's approval bound to this very
+ * command: approved with allow-once/allow-always, and a systemRunPlan whose
+ * argv, cwd, agentId and sessionKey are the request's.  On false, why says
+ * what is missing or differs. */
+bool oc_run_human_approved(const oc_run *r, char *why, size_t len);
 /* system.which {bins:[...]}: look each one up in the colon list path with exists() */
 json_t *oc_which_result(const json_t *params, const char *path, bool (*exists)(const char *file), airlock_error **err);
 /* the system.run result; truncated adds OC_TRUNCATED as the official host does */

@@ -404,8 +404,18 @@ static int oc_workdir(airlock_spec *s, const char *k, json_t *v, airlock_error *
   return set_path(k, v, &s->cwd, e);
 }
 static int oc_read_only_root(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
-  /* airlock's root is read-only whatever this says */
-  return oc_ignore_bool(s, k, v, e);
+  (void)s;
+  bool ro = true;
+  if (want_bool(k, v, &ro, e) < 0)
+    return -1;
+  /* a writable root would be a weaker sandbox than asked of airlock; the
+   * operator who wants one writes to the workspace and tmpfs instead */
+  if (!ro)
+    return al_err(e, 0,
+                  "config key '%s' is false: airlock's root file system is always read-only; commands write to "
+                  "/workspace, /tmp and the paths of 'docker.tmpfs'",
+                  k);
+  return 0;
 }
 
 /* "PATH[:OPTIONS]": the sizes add up to the disk limit, "exec" allows
@@ -642,10 +652,11 @@ static int oc_sandbox(airlock_spec *s, const char *k, json_t *v, airlock_error *
   return dispatch(s, k, v, oc_sandbox_keys, AL_ARRAY_SIZE(oc_sandbox_keys), e);
 }
 
-/* agents.defaults.sandbox goes into spec; every agents.list[].sandbox is
- * checked with the same rules into a scratch spec and not applied.  Every
- * other key of the file is OpenClaw's business. */
-static int load_openclaw_json(airlock_spec *spec, json_t *agents, airlock_error **err) {
+/* agents.defaults.sandbox goes into spec, then the sandbox of the agent
+ * whose id is agent_id (if any) over it; every other agents.list[].sandbox is
+ * checked with the same rules into a scratch spec.  Every other key of the
+ * file is OpenClaw's business. */
+static int load_openclaw_json(airlock_spec *spec, json_t *agents, const char *agent_id, airlock_error **err) {
   json_t *defaults = json_object_get(agents, "defaults");
   if (defaults != NULL && !json_is_object(defaults))
     return al_err(err, 0, "config key 'agents.defaults' must be an object");
@@ -653,10 +664,9 @@ static int load_openclaw_json(airlock_spec *spec, json_t *agents, airlock_error 
   if (sb != NULL && oc_sandbox(spec, "agents.defaults.sandbox", sb, err) < 0)
     return -1;
   json_t *list = json_object_get(agents, "list");
-  if (list == NULL)
-    return 0;
-  if (!json_is_array(list))
+  if (list != NULL && !json_is_array(list))
     return al_err(err, 0, "config key 'agents.list' must be an array");
+  bool found = false;
   size_t i;
   json_t *agent;
   json_array_foreach(list, i, agent) {
@@ -664,10 +674,18 @@ static int load_openclaw_json(airlock_spec *spec, json_t *agents, airlock_error 
     snprintf(key, sizeof(key), "agents.list[%zu]", i);
     if (!json_is_object(agent))
       return al_err(err, 0, "config key '%s' must be an object", key);
+    const char *id = json_string_value(json_object_get(agent, "id"));
+    bool mine = agent_id && id && strcmp(id, agent_id) == 0;
+    found = found || mine;
     json_t *asb = json_object_get(agent, "sandbox");
     if (asb == NULL)
       continue;
     strcat(key, ".sandbox");
+    if (mine) {
+      if (oc_sandbox(spec, key, asb, err) < 0)
+        return -1;
+      continue;
+    }
     airlock_spec scratch;
     airlock_spec_init(&scratch);
     int r = oc_sandbox(&scratch, key, asb, err);
@@ -675,6 +693,8 @@ static int load_openclaw_json(airlock_spec *spec, json_t *agents, airlock_error 
     if (r < 0)
       return -1;
   }
+  if (agent_id && !found)
+    return al_err(err, 0, "agents.list has no agent with id '%s'", agent_id);
   return 0;
 }
 
@@ -701,6 +721,11 @@ static const key_entry top_keys[] = {
 };
 
 int airlock_spec_load_json(airlock_spec *spec, const char *text, size_t len, airlock_error **err) {
+  return airlock_spec_load_json_agent(spec, text, len, NULL, err);
+}
+
+int airlock_spec_load_json_agent(airlock_spec *spec, const char *text, size_t len, const char *agent_id,
+                                 airlock_error **err) {
   if (len > MAX_CONFIG_BYTES)
     return al_err(err, 0, "config is larger than %d bytes", MAX_CONFIG_BYTES);
   json_error_t jerr;
@@ -709,11 +734,17 @@ int airlock_spec_load_json(airlock_spec *spec, const char *text, size_t len, air
     return al_err(err, 0, "config is not valid JSON: %s at line %d column %d", jerr.text, jerr.line, jerr.column);
   json_t *agents = json_is_object(root) ? json_object_get(root, "agents") : NULL;
   if (json_is_object(agents)) /* an openclaw.json */
-    return load_openclaw_json(spec, agents, err);
+    return load_openclaw_json(spec, agents, agent_id, err);
+  if (agent_id)
+    return al_err(err, 0, "agent '%s': the config is not an openclaw.json (it has no 'agents' object)", agent_id);
   return dispatch(spec, "", root, top_keys, AL_ARRAY_SIZE(top_keys), err);
 }
 
 int airlock_spec_load_file(airlock_spec *spec, const char *path, airlock_error **err) {
+  return airlock_spec_load_file_agent(spec, path, NULL, err);
+}
+
+int airlock_spec_load_file_agent(airlock_spec *spec, const char *path, const char *agent_id, airlock_error **err) {
   _cleanup_fclose_ FILE *f = fopen(path, "re");
   if (f == NULL)
     return al_err(err, errno, "config file '%s'", path);
@@ -723,7 +754,7 @@ int airlock_spec_load_file(airlock_spec *spec, const char *path, airlock_error *
   size_t n = fread(buf, 1, MAX_CONFIG_BYTES + 1, f);
   if (ferror(f))
     return al_err(err, errno, "config file '%s'", path);
-  if (airlock_spec_load_json(spec, buf, n, err) < 0)
+  if (airlock_spec_load_json_agent(spec, buf, n, agent_id, err) < 0)
     return al_err_prefix(err, "%s", path);
   return 0;
 }

@@ -116,7 +116,7 @@ static void test_openclaw_json_mapping(void **state) {
       "\"mode\":\"non-main\",\"scope\":\"agent\",\"backend\":\"docker\",\"workspaceAccess\":\"ro\","
       "\"workspaceRoot\":\"~/.openclaw/sandboxes\",\"prune\":{\"idleHours\":24},\"browser\":{},"
       "\"docker\":{\"image\":\"/srv/rootfs\",\"network\":\"bridge\",\"memory\":\"1g\",\"memorySwap\":\"2g\","
-      "\"cpus\":1.5,\"pidsLimit\":99,\"readOnlyRoot\":false,\"tmpfs\":[\"/tmp:rw,size=64m,exec\",\"/var/tmp:size=32m\","
+      "\"cpus\":1.5,\"pidsLimit\":99,\"readOnlyRoot\":true,\"tmpfs\":[\"/tmp:rw,size=64m,exec\",\"/var/tmp:size=32m\","
       "\"/run\"],\"capDrop\":[\"ALL\"],\"user\":\"1000:1000\",\"env\":{\"LANG\":\"C.UTF-8\"},"
       "\"binds\":[\"/opt/tools:/opt/tools:ro\"],\"ulimits\":{\"nofile\":{\"soft\":1024,\"hard\":4096},\"nproc\":64,"
       "\"core\":\"0:0\"},\"dns\":[\"1.1.1.1\"],\"extraHosts\":[],\"seccompProfile\":\"/p.json\","
@@ -163,6 +163,47 @@ static void test_openclaw_json_mapping(void **state) {
   airlock_spec_clear(&spec);
 }
 
+/* an agent's own sandbox over the defaults, key by key */
+static void test_openclaw_json_agent(void **state) {
+  (void)state;
+  static const char json[] =
+      "{\"agents\":{\"defaults\":{\"sandbox\":{\"workspaceAccess\":\"rw\",\"docker\":{\"memory\":\"1g\","
+      "\"pidsLimit\":99,\"network\":\"none\"}}},\"list\":[{\"id\":\"main\"},"
+      "{\"id\":\"w\",\"sandbox\":{\"workspaceAccess\":\"ro\",\"docker\":{\"memory\":\"64m\"}}},"
+      "{\"id\":\"bad\",\"sandbox\":{\"docker\":{\"network\":\"host\"}}}]}}";
+  airlock_spec spec;
+  airlock_error *err = NULL;
+  airlock_spec_init(&spec);
+  /* the defaults: agent "bad" is refused even when not chosen */
+  assert_int_equal(airlock_spec_load_json_agent(&spec, json, strlen(json), "w", &err), -1);
+  assert_non_null(strstr(err->msg, "agents.list[2].sandbox.docker.network"));
+  airlock_error_free(&err);
+  airlock_spec_clear(&spec);
+  static const char good[] =
+      "{\"agents\":{\"defaults\":{\"sandbox\":{\"workspaceAccess\":\"rw\",\"docker\":{\"memory\":\"1g\","
+      "\"pidsLimit\":99,\"network\":\"none\"}}},\"list\":[{\"id\":\"main\"},"
+      "{\"id\":\"w\",\"sandbox\":{\"workspaceAccess\":\"ro\",\"docker\":{\"memory\":\"64m\"}}}]}}";
+  airlock_spec_init(&spec);
+  assert_int_equal(airlock_spec_load_json_agent(&spec, good, strlen(good), "w", &err), 0);
+  assert_true(spec.memory_bytes == 64LL << 20);
+  assert_int_equal(spec.pids, 99); /* from the defaults */
+  assert_false(spec.workspace_rw);
+  airlock_spec_clear(&spec);
+  airlock_spec_init(&spec);
+  assert_int_equal(airlock_spec_load_json_agent(&spec, good, strlen(good), "main", &err), 0);
+  assert_true(spec.memory_bytes == 1LL << 30);
+  assert_true(spec.workspace_rw);
+  airlock_spec_clear(&spec);
+  airlock_spec_init(&spec);
+  assert_int_equal(airlock_spec_load_json_agent(&spec, good, strlen(good), "nobody", &err), -1);
+  assert_string_equal(err->msg, "agents.list has no agent with id 'nobody'");
+  airlock_error_free(&err);
+  assert_int_equal(airlock_spec_load_json_agent(&spec, "{\"limits\":{}}", 13, "w", &err), -1);
+  assert_non_null(strstr(err->msg, "not an openclaw.json"));
+  airlock_error_free(&err);
+  airlock_spec_clear(&spec);
+}
+
 static void test_openclaw_json_refused(void **state) {
   (void)state;
 #define OC(inner) "{\"agents\":{\"defaults\":{\"sandbox\":" inner "}}}"
@@ -170,6 +211,8 @@ static void test_openclaw_json_refused(void **state) {
   load_bad(OC("{\"docker\":{\"network\":\"container:x\"}}"), "'agents.defaults.sandbox.docker.network'",
            "not supported");
   load_bad(OC("{\"mode\":\"off\"}"), "'agents.defaults.sandbox.mode'", "always runs commands sandboxed");
+  load_bad(OC("{\"docker\":{\"readOnlyRoot\":false}}"), "'agents.defaults.sandbox.docker.readOnlyRoot' is false",
+           "always read-only");
   load_bad(OC("{\"mode\":\"some\"}"), "'agents.defaults.sandbox.mode'", "\"some\"");
   load_bad(OC("{\"scope\":1}"), "'agents.defaults.sandbox.scope' must be a string", NULL);
   load_bad(OC("{\"backend\":\"ssh\"}"), "'agents.defaults.sandbox.backend'", "another machine");
@@ -878,6 +921,7 @@ int main(void) {
       cmocka_unit_test(test_openclaw_other_values),
       cmocka_unit_test(test_openclaw_json_mapping),
       cmocka_unit_test(test_openclaw_json_refused),
+      cmocka_unit_test(test_openclaw_json_agent),
       cmocka_unit_test(test_airlock_keys_full),
       cmocka_unit_test(test_airlock_keys_variants),
       cmocka_unit_test(test_unknown_keys),
