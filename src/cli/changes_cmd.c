@@ -423,10 +423,11 @@ int cli_changes(int argc, char **argv) {
   for (int i = 1; i < nrest; i++)
     if (!al_ws_path_ok(rest[i]) && !(strlen(rest[i]) > 1 && rest[i][strlen(rest[i]) - 1] == '/'))
       return bad(&o, "'%s' is not a path relative to the workspace", rest[i]);
-  int dc = cli_state_dir(CMD, o.sub, o.state_flag, &o.state_dir);
+  _cleanup_free_ char *state = NULL; /* o.state_dir, freed on return */
+  int dc = cli_state_dir(CMD, o.sub, o.state_flag, &state);
   if (dc)
     return dc == CLI_EXIT_USAGE ? AIRLOCK_EXIT_SETUP : dc;
-  _cleanup_free_ char *state = o.state_dir;
+  o.state_dir = state;
   if (is_list)
     return list(&o);
   al_changeset cs;
