@@ -23,6 +23,7 @@ if [ "$MODE" = root ]; then
   LOOP=
   cleanup() {
     cd /
+    umount "$WORK/ov/m2" "$WORK/ov/m1" 2>/dev/null
     if [ -n "$LOOP" ]; then umount "$WORK/fs" 2>/dev/null; losetup -d "$LOOP" 2>/dev/null; fi
     rm -rf "$WORK"
   }
@@ -41,8 +42,16 @@ if [ "$MODE" = root ]; then
   OWNER=${AIRLOCK_WS_OWNER:-61000}
   have_test_user || bail "test user $TEST_USER"
   mkdir -p "$FS/user" && chown "$TEST_USER:" "$FS/user"
+  # an overlay over an overlay: a third one (the workspace's) would exceed
+  # the kernel's stacking depth, so no workspace below it can be bounded
+  NESTED=$WORK/ov/m2
+  mkdir -p "$WORK"/ov/{l/root,l/user,u1,w1,m1,u2,w2,m2} && chown "$OWNER:$OWNER" "$WORK/ov/l/root" &&
+    chown "$TEST_USER:" "$WORK/ov/l/user" && chmod 755 "$WORK/ov" &&
+    mount -t overlay nested1 -o "lowerdir=$WORK/ov/l,upperdir=$WORK/ov/u1,workdir=$WORK/ov/w1" "$WORK/ov/m1" &&
+    mount -t overlay nested2 -o "lowerdir=$WORK/ov/m1,upperdir=$WORK/ov/u2,workdir=$WORK/ov/w2" "$NESTED" || NESTED=
 else
   FS=${AIRLOCK_WS_FS:?the rootless pass runs from the root pass}
+  NESTED=${AIRLOCK_WS_NESTED:-}
   AIRLOCK=${AIRLOCK_WS_BIN:?}
   OWNER=$(id -un)
 fi
@@ -264,6 +273,24 @@ t_malicious_upper() {
   [ "$RC" = 1 ] && grep -q 'bad path' <<<"$ERR" && [ ! -e "$BASE/pwn" ] || { run_detail; return 1; }
 }
 
+# a workspace no overlay can be mounted over: refused unless
+# --allow-degraded, then run unbounded and reported as such (as root the
+# refusal comes first from the idmapping, which overlayfs lacks; rootless
+# here already needs --allow-degraded for the missing cgroups)
+t_unboundable() {
+  [ -n "$NESTED" ] || { echo "the nested overlays could not be mounted"; return 1; }
+  local ws=$NESTED/$MODE
+  if [ "${#DEGRADED[@]}" = 0 ]; then
+    run "$AIRLOCK" run --state-dir "$STATE" --workspace "$ws" -- sh -c 'echo x > /workspace/a; echo RAN'
+    one_line_error 125 && [ ! -e "$ws/a" ] || { run_detail; return 1; }
+  fi
+  run "$AIRLOCK" run --allow-degraded --state-dir "$STATE" --report "$BASE/r.json" --workspace "$ws" -- \
+    sh -c 'echo x > /workspace/a; echo RAN'
+  [ "$RC" = 0 ] && [ "$OUT" = RAN ] && [ "$(cat "$ws/a")" = x ] || { run_detail; return 1; }
+  grep -q 'degraded:.*workspace: no overlay could be mounted' <<<"$ERR" || { run_detail; return 1; }
+  [ "$(rep "$BASE/r.json" 'r["workspace"]["mechanism"]')" = "bind (degraded)" ] || { rep "$BASE/r.json" 'r["workspace"]'; return 1; }
+}
+
 t_bad_input() {
   run "$AIRLOCK" run --workspace-quota 10k --workspace "$BASE" -- true
   one_line_error 125 && grep -q 'workspace quota' <<<"$ERR" || { run_detail; return 1; }
@@ -289,12 +316,13 @@ case_ "apply after a host edit is refused naming it; partial apply; --force" t_p
 case_ "discard leaves the host identical" t_discard
 case_ "hooks, CI files, .envrc, setuid and escaping links are flagged" t_dangerous_flagged
 case_ "links stay links, fifos and devices are refused, setuid stripped, swapped dirs not followed" t_malicious_upper
+case_ "a workspace no overlay can bound: refused, or with --allow-degraded run and reported" t_unboundable
 case_ "bad workspace flags and changeset ids exit 125 naming the problem" t_bad_input
 
 if [ "$MODE" = root ] && [ -z "${AIRLOCK_WS_NO_USER:-}" ]; then
   chmod 755 "$WORK" "$FS"
   copy=$(copy_suite "$WORK")
-  tap_merge < <(as_test_user AIRLOCK_WS_FS="$FS" AIRLOCK_WS_BIN="$AIRLOCK" bash "$copy" "$AIRLOCK" 2>&1)
+  tap_merge < <(as_test_user AIRLOCK_WS_FS="$FS" AIRLOCK_WS_BIN="$AIRLOCK" AIRLOCK_WS_NESTED="$NESTED" bash "$copy" "$AIRLOCK" 2>&1)
   [ "$TAP_MERGED_SUMMARY" = 1 ] || bad "the rootless pass finished" "it stopped half way"
 fi
 finish
