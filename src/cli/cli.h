@@ -19,6 +19,7 @@ int cli_audit(int argc, char **argv);
 int cli_exec(int argc, char **argv);
 int cli_approvals(int argc, char **argv);
 int cli_policy(int argc, char **argv);
+int cli_changes(int argc, char **argv);
 int cli_mcp(int argc, char **argv);
 int cli_ssh_gate(int argc, char **argv);
 int cli_image(int argc, char **argv);

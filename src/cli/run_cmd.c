@@ -24,6 +24,8 @@ enum {
   OPT_IMAGE,
   OPT_WORKSPACE,
   OPT_WORKSPACE_ACCESS,
+  OPT_WORKSPACE_QUOTA,
+  OPT_WORKSPACE_MODE,
   OPT_OUTPUT,
   OPT_BIND,
   OPT_ENV,
@@ -60,6 +62,8 @@ static const struct option options[] = {
     {"image", required_argument, 0, OPT_IMAGE},
     {"workspace", required_argument, 0, OPT_WORKSPACE},
     {"workspace-access", required_argument, 0, OPT_WORKSPACE_ACCESS},
+    {"workspace-quota", required_argument, 0, OPT_WORKSPACE_QUOTA},
+    {"workspace-mode", required_argument, 0, OPT_WORKSPACE_MODE},
     {"output", required_argument, 0, OPT_OUTPUT},
     {"bind", required_argument, 0, OPT_BIND},
     {"bind-socket", required_argument, 0, OPT_BIND_SOCKET},
@@ -98,6 +102,10 @@ void cli_usage_run(FILE *out) {
                "                            'airlock image import' (default: host /usr, /bin, /lib*)\n"
                "  --workspace DIR           mount DIR at /workspace\n"
                "  --workspace-access ro|rw  default rw\n"
+               "  --workspace-quota SIZE    what a rw workspace may gain in bytes (and inodes, one per 4k)\n"
+               "                            while the command runs (default: the --disk value)\n"
+               "  --workspace-mode live|changes  live (default): written back when the command ends;\n"
+               "                            changes: kept as a changeset for 'airlock changes'\n"
                "  --output DIR              mount DIR read-write at /output\n"
                "  --bind SRC:DST[:ro|rw]    extra mount (default ro); repeatable\n"
                "  --bind-socket SRC:DST     make the host unix socket SRC reachable at DST; every other socket\n"
@@ -215,6 +223,12 @@ static int apply_option(airlock_spec *spec, int opt, const char *arg, run_flags 
     if (airlock_parse_size(arg, &spec->disk_bytes, &err) < 0)
       return report_error(&err);
     return 0;
+  case OPT_WORKSPACE_QUOTA:
+    if (airlock_parse_size(arg, &spec->workspace_quota_bytes, &err) < 0)
+      return report_error(&err);
+    return 0;
+  case OPT_WORKSPACE_MODE:
+    return airlock_parse_workspace_mode(arg, &spec->workspace_mode, &err) < 0 ? report_error(&err) : 0;
   case OPT_CPUS:
     if (parse_double(arg, &d) < 0)
       return fail("--cpus must be a number such as 0.5 or 2, not '%s'", arg);
