@@ -50,7 +50,7 @@ int al_image_gc(const char *store, int64_t *freed, airlock_error **err);
 
 /* image_digest.c: sha256 of what fd reads, as "sha256:HEX"; with copy_fd
  * >= 0 the bytes are also written there. */
-int al_sha256_fd(int fd, int copy_fd, char digest[AL_DIGEST_MAX], int64_t *size, airlock_error **err);
+int al_image_sha256_fd(int fd, int copy_fd, char digest[AL_DIGEST_MAX], int64_t *size, airlock_error **err);
 bool al_digest_valid(const char *digest); /* "sha256:" and 64 lowercase hex */
 
 /* image_unpack.c: apply one layer (a tar, compressed or not) read from fd on

@@ -124,7 +124,7 @@ int al_store_blob_copy(al_store *s, int layout, const char *digest, char **bytes
     return al_err(err, errno, "image store: temporary file");
   char got[AL_DIGEST_MAX];
   int64_t size = 0;
-  if (al_sha256_fd(in, out, got, &size, err) < 0 || strcmp(got, digest) != 0) {
+  if (al_image_sha256_fd(in, out, got, &size, err) < 0 || strcmp(got, digest) != 0) {
     unlinkat(s->tmp, tmp, 0);
     return al_err(err, 0, "blob %s does not match its digest (its content hashes to %s): the image was altered",
                   digest, got);
@@ -206,7 +206,7 @@ int al_store_unpack(al_store *s, int layout, const char *mdigest, json_t *manife
       /* unpacked from the stored, verified blob: checked again as it is read */
       _cleanup_close_ int fd = openat(s->blobs, json_string_value(l) + 7, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
       char again[AL_DIGEST_MAX];
-      if (fd < 0 || al_sha256_fd(fd, -1, again, NULL, err) < 0 || strcmp(again, json_string_value(l)) != 0)
+      if (fd < 0 || al_image_sha256_fd(fd, -1, again, NULL, err) < 0 || strcmp(again, json_string_value(l)) != 0)
         rc = al_err(err, errno, "stored layer %s changed since it was verified", json_string_value(l));
       else if (al_layer_apply(rootfd, fd, keep_setuid, &skipped, err) < 0)
         rc = al_err_prefix(err, "layer %zu (%s)", i, json_string_value(l));
