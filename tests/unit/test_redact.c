@@ -35,7 +35,7 @@ static const argv_case argv_cases[] = {
      {"env", "DB_PASSWORD=" R, "AWS_SECRET_ACCESS_KEY=" R, "run"}},
     {{"env", "OPENAI_API_KEY=abc", "HF_TOKEN=def", "X_AUTH=ghi"},
      {"env", "OPENAI_API_KEY=" R, "HF_TOKEN=" R, "X_AUTH=" R}},
-    {{"openssl", "enc", "-pass", "pass:hunter2"}, {"openssl", "enc", "-pass", R}},
+    {{"openssl", "enc", "-pass", "pass:hunter2"}, {"openssl", "enc", "-pass", "pass:" R}},
     /* mysql-like tools: only --password=VALUE */
     {{"mysql", "--password=hunter2", "db"}, {"mysql", "--password=" R, "db"}},
     {{"mysql", "-p", "db"}, {0}},
@@ -59,7 +59,7 @@ static const argv_case argv_cases[] = {
      {"curl", "https://api.example.com/v1?access_token=" R "&page=2"}},
     /* token shapes */
     {{"echo", "AKIAIOSFODNN7EXAMPLE"}, {"echo", R}},
-    {{"echo", "key=ASIAY34FZKBOKMUTVV7A,"}, {"echo", "key=" R ","}},
+    {{"echo", "key=ASIAY34FZKBOKMUTVV7A,"}, {"echo", "key=" R}},
     {{"echo", "ghp_abcdefghijklmnopqrstuvwxyz0123456789"}, {"echo", R}},
     {{"echo", "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz"}, {"echo", R}},
     {{"echo", "sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123456789_-AB"}, {"echo", R}},
@@ -90,7 +90,7 @@ static const argv_case argv_cases[] = {
     {{"tool", "--auth-type", "basic", "--token-file", "/run/t"}, {0}},
     {{"echo", "The author wrote basic tests; bearer of news"}, {0}},
     {{"sh", "-c", "[ \"$a\" == \"$b\" ] && echo ok"}, {0}},
-    {{"base64", "QUtJQUlPU0ZPRE5ON0VYQU1QTEVBS0lBSU9TRk9ETk43RVhBTVBMRQ=="}, {0}},
+    {{"base64", "QUtJQUlPU0ZPRE5ON0VYQU1QTEVBS0lBSU9TRk9ETk43RVhBTVBMRQ=="}, {"base64", R}}, /* decoded: an AWS key */
 };
 
 static const struct {
