@@ -386,7 +386,9 @@ static void scan_bearer(const char *s, size_t len, rd_spans *sp) {
 static void scan_userinfo(const char *s, size_t len, rd_spans *sp) {
   for (const char *p = s; (p = find(s, len, p, "://")) != NULL; p += 3) {
     size_t start = (size_t)(p - s) + 3, at = 0, i;
-    for (i = start; i < len && !is_space(s[i]) && !is_quote(s[i]) && s[i] != '/' && s[i] != '?' && s[i] != '#'; i++)
+    /* '?' and '#' unescaped in a password happen too: only '/' ends the
+     * authority before its '@' */
+    for (i = start; i < len && !is_space(s[i]) && !is_quote(s[i]) && s[i] != '/'; i++)
       if (s[i] == '@')
         at = i; /* the last one: an unescaped @ in the password happens */
     if (at == 0)
