@@ -218,7 +218,7 @@ static void scan_lines(const char *s, size_t len, rd_spans *sp) {
     /* .pgpass: exactly four unescaped colons, a port or * second */
     size_t colons = 0, last = 0, first = 0;
     for (size_t j = ks; j < le; j++)
-      if (s[j] == ':' && s[j - 1] != '\\') {
+      if (s[j] == ':' && (j == ks || s[j - 1] != '\\')) {
         if (!colons)
           first = j;
         colons++;
@@ -282,9 +282,10 @@ static int b64_value(char c) {
   return c == '+' || c == '-' ? 62 : 63;
 }
 
-/* either alphabet, padding optional; the bits of a partial last group dropped */
+/* either alphabet, padding optional; the bits of a partial last group
+ * dropped; NUL-terminated (the text rules may use string functions) */
 static unsigned char *b64_decode(const char *in, size_t len, size_t *out_len) {
-  unsigned char *out = malloc(len / 4 * 3 + 3);
+  unsigned char *out = malloc(len / 4 * 3 + 4);
   if (out == NULL)
     return NULL;
   uint32_t acc = 0;
@@ -298,6 +299,7 @@ static unsigned char *b64_decode(const char *in, size_t len, size_t *out_len) {
       out[n++] = (unsigned char)(acc >> bits);
     }
   }
+  out[n] = '\0';
   *out_len = n;
   return out;
 }
