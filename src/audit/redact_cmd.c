@@ -436,6 +436,22 @@ static bool argv_equal(char **a, char **b, size_t n) {
   return true;
 }
 
+/* Each element whole: the fallback when passes do not settle (a text whose
+ * redaction makes a new secret-looking text, which fuzzing finds) */
+static char **argv_whole(char *const orig[], char **cur, size_t n, bool all) {
+  for (size_t i = 0; i < n; i++)
+    if (all || strcmp(orig[i], cur[i]) != 0) {
+      char *r = strdup(AL_REDACTED);
+      if (r == NULL) {
+        argv_free(cur);
+        return NULL;
+      }
+      free(cur[i]);
+      cur[i] = r;
+    }
+  return cur;
+}
+
 /* redacted until redacting changes nothing: the result redacts to itself */
 char **al_redact_argv_strings(char *const argv[]) {
   size_t n = 0;
@@ -443,13 +459,16 @@ char **al_redact_argv_strings(char *const argv[]) {
     n++;
   al_redact_registry_lock(true);
   char **cur = argv_once(argv, n);
-  for (int pass = 1; cur && pass < MAX_PASSES; pass++) {
-    char **next = argv_once(cur, n);
-    bool same = next && argv_equal(cur, next, n);
+  bool same = false;
+  for (int pass = 1; cur && !same && pass <= MAX_PASSES + 2; pass++) {
+    if (pass == MAX_PASSES + 1) /* not settled: what changed is hidden whole */
+      cur = argv_whole(argv, cur, n, false);
+    else if (pass == MAX_PASSES + 2) /* still not: nothing is kept */
+      cur = argv_whole(argv, cur, n, true);
+    char **next = cur ? argv_once(cur, n) : NULL;
+    same = next && argv_equal(cur, next, n);
     argv_free(cur);
     cur = next;
-    if (same)
-      break;
   }
   al_redact_registry_lock(false);
   return cur;
@@ -460,13 +479,16 @@ char *al_redact_string(const char *s) {
     s = "";
   al_redact_registry_lock(true);
   char *cur = string_once(s);
-  for (int pass = 1; cur && pass < MAX_PASSES; pass++) {
-    char *next = string_once(cur);
-    bool same = next && strcmp(next, cur) == 0;
+  bool same = false;
+  for (int pass = 1; cur && !same && pass <= MAX_PASSES + 1; pass++) {
+    if (pass == MAX_PASSES + 1) { /* not settled: hidden whole */
+      free(cur);
+      cur = strdup(AL_REDACTED);
+    }
+    char *next = cur ? string_once(cur) : NULL;
+    same = next && strcmp(next, cur) == 0;
     free(cur);
     cur = next;
-    if (same)
-      break;
   }
   al_redact_registry_lock(false);
   return cur;
