@@ -204,6 +204,11 @@ def t_redaction(env):
         approver.stop = True
         n.stop()
         receiver.server.shutdown()
+    log = open(os.path.join(n.dir, "node.log"), "rb").read()
+    san = [ln for ln in log.splitlines() if b"ERROR: AddressSanitizer" in ln or b"ERROR: LeakSanitizer" in ln
+           or b"runtime error:" in ln]
+    check(not san, "sanitizer reports in the node's log: %r" % san[:5])
+    check(n.proc.returncode == 0, "the node exited %s after SIGTERM" % n.proc.returncode)
     check(approver.seen, "no approval was asked: the approval records were not tested")
     check(receiver.events, "no webhook was sent: its bodies were not tested")
     audit_cli = subprocess.run([env.airlock, "audit", "--json", "--state-dir", n.state, "--limit", "1000"],
@@ -212,7 +217,7 @@ def t_redaction(env):
           "airlock audit --json: %s" % audit_cli.stderr.decode(errors="replace"))
     check(b"[REDACTED]" in audit_cli.stdout, "the audit trail shows no redaction at all")
     blobs = [("live:" + p, d) for p, d in live] + [("stopped:" + p, d) for p, d in files_under(n.state)]
-    blobs += [("node.log", open(os.path.join(n.dir, "node.log"), "rb").read()),
+    blobs += [("node.log", log),
               ("GET /v1/audit", json.dumps(audit_api).encode()),
               ("airlock audit --json", audit_cli.stdout),
               ("approvals shown to alice", b"\n".join(approver.seen)),
