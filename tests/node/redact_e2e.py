@@ -16,7 +16,14 @@ records and `airlock audit --json`), while the node runs and after it
 stopped, for each secret raw, JSON-escaped, URL-encoded, base64 at every
 offset and as 12-character pieces: none may be found.
 
-usage: redact_e2e.py BIN_DIR    (needs root: the node's sandboxes get cgroups)
+With CORPUS_BIN (tests/unit/test_redact_corpus, which writes its corpus of
+commands with fresh random secrets when asked), each of its commands is sent
+too, in every way that applies: as argv (split on spaces), as a shell
+string, its secret in the environment and on stdin.  Those commands need
+not succeed (the tools are not installed in the sandbox); they run, and are
+recorded.
+
+usage: redact_e2e.py BIN_DIR [CORPUS_BIN]   (needs root: the node's sandboxes get cgroups)
 Prints "ok N - name" / "not ok N - name" lines and "N passed, N failed".
 """
 
@@ -168,7 +175,58 @@ class Approver:
             time.sleep(0.05)
 
 
-def t_redaction(env):
+def corpus(corpus_bin, tmp):
+    """The unit corpus with a fresh seed: [(kind, secret, command, split)]."""
+    path = os.path.join(tmp, "corpus.jsonl")
+    e = dict(os.environ, AIRLOCK_REDACT_CORPUS_OUT=path, AIRLOCK_REDACT_SEED=str(secrets.randbits(48)))
+    r = subprocess.run([corpus_bin], env=e, capture_output=True, timeout=300)
+    check(r.returncode == 0, "%s: %s" % (corpus_bin, r.stdout.decode(errors="replace")[-2000:]))
+    with open(path) as f:
+        return [json.loads(line) for line in f]
+
+
+def send_corpus(n, items):
+    """Every corpus command in every way, four at a time; [(name, secret)]."""
+    jobs = []
+    for c in items:
+        s = c["secret"]
+        if c["split"]:
+            jobs.append(("corpus argv %s" % c["kind"], s, {"argv": c["command"].split(" ")}, None))
+        jobs.append(("corpus shell %s" % c["kind"], s, {"command": c["command"]}, None))
+        jobs.append(("corpus env %s" % c["kind"], s,
+                     {"command": 'test -n "$CORPUS_SECRET" && echo set', "env": {"CORPUS_SECRET": s}}, "set"))
+        jobs.append(("corpus stdin %s" % c["kind"], s, {"argv": ["wc", "-c"], "stdin": s}, str(len(s.encode()))))
+    problems = []
+    lock = threading.Lock()
+
+    def worker():
+        while True:
+            with lock:
+                if not jobs:
+                    return
+                name, s, body, want = jobs.pop()
+            for _ in range(50):  # 429: the node's or the tenant's limits, retried as docs/api.md says
+                st, j = n.exec(timeout=120, **body)
+                if st != 429:
+                    break
+                time.sleep(0.2)
+            ok = st == 200 and isinstance(j, dict) and "exit_code" in j
+            if ok and want is not None:
+                ok = (j.get("stdout") or "").strip() == want
+            if not ok:
+                with lock:
+                    problems.append("%s: %d %s" % (name, st, json.dumps(j)[:300]))
+    total = len(jobs)
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    check(not problems, "corpus commands did not run:\n" + "\n".join(problems[:10]))
+    return total
+
+
+def t_redaction(env, corpus_bin):
     receiver = Receiver(os.urandom(32))
     g = dict(APPROVERS, timeout=60000)
     secret_file = os.path.join(env.tmp, "webhook.secret")
@@ -191,13 +249,19 @@ def t_redaction(env):
             st, j = n.exec(timeout=90, **body)
             check(st == 200 and (j.get("stdout") or "- ").split()[0] == want,
                   "%s: the command did not run as sent: %d %s" % (name, st, json.dumps(j)[:400]))
+        n_corpus = 0
+        if corpus_bin:
+            items = corpus(corpus_bin, env.tmp)
+            n_corpus = send_corpus(n, items)
+            all_secrets += [("corpus %s: %s" % (c["kind"], c["command"][:60]), c["secret"]) for c in items]
         # a command line sent as one argv element: the error quotes it
         s = "sk-proj-" + rand(48)
         all_secrets.append(("argv: one element that cannot run", s))
         st, j = n.exec(timeout=90, argv=["OPENAI_API_KEY=%s python3 app.py" % s])
         check(st == 200 and j.get("exit_code") == 127 and j.get("error"), "unrunnable argv: %d %s" % (st, j))
         st, audit_api = n.req("GET", "/v1/audit?limit=1000", who="alice")
-        check(st == 200 and len(audit_api["records"]) >= 2 * len(all_secrets),
+        # the newest 1000 (the API's most); audit.db itself is searched whole below
+        check(st == 200 and len(audit_api["records"]) >= min(1000, 2 * len(all_secrets)),
               "GET /v1/audit: %d records" % len(audit_api.get("records", [])))
         live = files_under(n.state)
     finally:
@@ -211,7 +275,7 @@ def t_redaction(env):
     check(n.proc.returncode == 0, "the node exited %s after SIGTERM" % n.proc.returncode)
     check(approver.seen, "no approval was asked: the approval records were not tested")
     check(receiver.events, "no webhook was sent: its bodies were not tested")
-    audit_cli = subprocess.run([env.airlock, "audit", "--json", "--state-dir", n.state, "--limit", "1000"],
+    audit_cli = subprocess.run([env.airlock, "audit", "--json", "--state-dir", n.state, "--limit", "1000000"],
                                capture_output=True)
     check(audit_cli.returncode == 0 and audit_cli.stdout.count(b"\n") >= 2 * len(all_secrets),
           "airlock audit --json: %s" % audit_cli.stderr.decode(errors="replace"))
@@ -225,13 +289,13 @@ def t_redaction(env):
     leaks = []
     for name, secret in all_secrets:
         leaks += ["%s: %s" % (name, w) for w in search(blobs, secret)]
-    print("# %d secrets, %d files of the state dir searched, %d approvals, %d webhook bodies"
-          % (len(all_secrets), len(live), len(approver.seen), len(receiver.events)))
+    print("# %d secrets, %d corpus execs, %d files of the state dir searched, %d approvals, %d webhook bodies"
+          % (len(all_secrets), n_corpus, len(live), len(approver.seen), len(receiver.events)))
     check(not leaks, "secrets found:\n" + "\n".join(leaks))
 
 
 def main():
-    if len(sys.argv) != 2:
+    if len(sys.argv) not in (2, 3):
         print(__doc__)
         return 2
     if os.geteuid() != 0:
@@ -241,7 +305,7 @@ def main():
     passed = failed = 0
     try:
         try:
-            t_redaction(env)
+            t_redaction(env, sys.argv[2] if len(sys.argv) == 3 else None)
             passed += 1
             print("ok 1 - secrets in argv, shell strings, env and stdin are stored nowhere; the commands ran", flush=True)
         except Exception as e:  # noqa: BLE001 - every failure is reported

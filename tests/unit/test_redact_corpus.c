@@ -320,13 +320,28 @@ static size_t shell_leaks(const char *cmd, const char *secret) {
 
 #define ROUNDS 3
 
+/* With AIRLOCK_REDACT_CORPUS_OUT=FILE, the first round's commands are also
+ * written there, one JSON object a line ({"kind", "secret", "command",
+ * "split"}), for tests/node/redact_e2e.py to send through a real node. */
+static FILE *corpus_out(void) {
+  const char *path = getenv("AIRLOCK_REDACT_CORPUS_OUT");
+  FILE *f = path && *path ? fopen(path, "w") : NULL;
+  if (path && *path && f == NULL)
+    fail_msg("cannot write %s", path);
+  return f;
+}
+
 static void test_recall(void **state) {
   (void)state;
   size_t nk = sizeof(kinds) / sizeof(kinds[0]);
   assert_true(nk >= 30);
   size_t cases = 0, leaked = 0, shell_cases = 0, shell_leaked = 0;
+  FILE *out = corpus_out();
+  /* AIRLOCK_REDACT_SEED: other secrets than the usual ones */
+  const char *seed = getenv("AIRLOCK_REDACT_SEED");
+  uint64_t base = seed && *seed ? strtoull(seed, NULL, 0) : 0x5eed0000u;
   for (int round = 0; round < ROUNDS; round++) {
-    rng_state = 0x5eed0000u + (uint64_t)round;
+    rng_state = base + (uint64_t)round;
     for (size_t k = 0; k < nk; k++) {
       for (size_t t = 0; t < 4 && kinds[k].templates[t]; t++) {
         const char *tpl = kinds[k].templates[t];
@@ -334,6 +349,14 @@ static void test_recall(void **state) {
         char secret[1024];
         kinds[k].gen(secret);
         char *cmd = fill(tpl + (shell_only ? 1 : 0), secret);
+        if (out && round == 0) {
+          json_t *line = json_pack("{s:s,s:s,s:s,s:b}", "kind", kinds[k].name, "secret", secret, "command", cmd,
+                                   "split", !shell_only);
+          assert_non_null(line);
+          assert_int_equal(json_dumpf(line, out, JSON_COMPACT), 0);
+          fputc('\n', out);
+          json_decref(line);
+        }
         if (!shell_only) {
           char *copy = strdup(cmd);
           cases++;
@@ -352,6 +375,8 @@ static void test_recall(void **state) {
       }
     }
   }
+  if (out)
+    assert_int_equal(fclose(out), 0);
   print_message("redaction recall: %zu kinds; argv %zu/%zu secrets kept out, shell string %zu/%zu\n", nk,
                 cases - leaked, cases, shell_cases - shell_leaked, shell_cases);
   assert_int_equal(leaked, 0);
