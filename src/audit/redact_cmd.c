@@ -168,7 +168,7 @@ static void word_rules(const rword *w, int depth) {
   for (size_t i = 0; i < sp.n; i++)
     mark(w, sp.v[i].start, sp.v[i].end);
   free(sp.v);
-  word_assignment(w);
+  /* (NAME=VALUE: command_rules, which knows a shell's code string from it) */
   /* $( ) in the source: its code, read again where it stands */
   if (!w->direct && depth < MAX_DEPTH) {
     for (size_t i = w->start; i + 1 < w->end; i++) {
@@ -236,6 +236,10 @@ static void command_rules(rword *w, size_t n, int depth) {
   int operands = 0, sub_operands = 0;
   for (size_t i = 0; i < n; i++) {
     const char *t = w[i].text;
+    /* NAME=VALUE, --name=VALUE; not a shell's code string (`sh -c 'K=V
+     * cmd'`), which word_rules read as a command */
+    if (pending != CODE)
+      word_assignment(&w[i]);
     if (pending != NONE) {
       int what = pending;
       pending = NONE;

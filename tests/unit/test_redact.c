@@ -90,6 +90,14 @@ static const argv_case argv_cases[] = {
     {{"tool", "--auth-type", "basic", "--token-file", "/run/t"}, {0}},
     {{"echo", "The author wrote basic tests; bearer of news"}, {0}},
     {{"sh", "-c", "[ \"$a\" == \"$b\" ] && echo ok"}, {0}},
+    /* an assignment that begins a shell string hides its value, not the command after it */
+    {{"sh", "-c", "PGPASSWORD=s3cr3tpass psql -h db -U app"}, {"sh", "-c", "PGPASSWORD=" R " psql -h db -U app"}},
+    /* while an argv element is one value, blanks and all */
+    {{"env", "API_TOKEN=a b c", "run"}, {"env", "API_TOKEN=" R, "run"}},
+    {{"ssh-keygen", "-p", "-P", "oldpass123", "-N", "newpass456", "-f", "key"},
+     {"ssh-keygen", "-p", "-P", R, "-N", R, "-f", "key"}},
+    {{"rclone", "config", "create", "s3", "s3", "secret_access_key", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"},
+     {"rclone", "config", "create", "s3", "s3", "secret_access_key", R}},
     {{"base64", "QUtJQUlPU0ZPRE5ON0VYQU1QTEVBS0lBSU9TRk9ETk43RVhBTVBMRQ=="}, {"base64", R}}, /* decoded: an AWS key */
 };
 
