@@ -211,8 +211,38 @@ bool rd_name_weak(const char *k, size_t n) {
 
 /* The value that starts at pos: a quoted string's inside (also \"...\" as
  * in a JSON string inside a shell string), else up to a delimiter. */
+/* a reference by id, file or variable: docker build --secret
+ * id=npm,src=FILE (every item KEY=VALUE, the first id=, every key one of
+ * these) */
+static bool secret_reference(const char *v, size_t w) {
+  static const char *const keys[] = {"id", "src", "source", "env", "target", "type", "required", "uid", "gid", "mode"};
+  if (w < 4 || strncmp(v, "id=", 3) != 0)
+    return false;
+  for (size_t i = 0; i < w;) {
+    size_t e = i;
+    while (e < w && v[e] != ',')
+      e++;
+    const char *eq = memchr(v + i, '=', e - i);
+    if (eq == NULL)
+      return false;
+    size_t kl = (size_t)(eq - (v + i));
+    bool known = false;
+    for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]) && !known; k++)
+      known = strlen(keys[k]) == kl && strncmp(v + i, keys[k], kl) == 0;
+    if (!known)
+      return false;
+    i = e + 1;
+  }
+  return true;
+}
+
 bool rd_harmless_value(const char *v, size_t n) {
-  return (n >= 5 && strncmp(v, "/dev/", 5) == 0) || (n >= 14 && strncmp(v, "/proc/self/fd/", 14) == 0);
+  if ((n >= 5 && strncmp(v, "/dev/", 5) == 0) || (n >= 14 && strncmp(v, "/proc/self/fd/", 14) == 0))
+    return true;
+  size_t w = 0;
+  while (w < n && !is_space(v[w]) && !is_quote(v[w]))
+    w++;
+  return secret_reference(v, w);
 }
 
 static void add_value(const char *s, size_t len, size_t pos, bool colon, rd_spans *sp) {

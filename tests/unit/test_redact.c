@@ -94,6 +94,9 @@ static const argv_case argv_cases[] = {
     {{"sh", "-c", "PGPASSWORD=s3cr3tpass psql -h db -U app"}, {"sh", "-c", "PGPASSWORD=" R " psql -h db -U app"}},
     /* while an argv element is one value, blanks and all */
     {{"env", "API_TOKEN=a b c", "run"}, {"env", "API_TOKEN=" R, "run"}},
+    /* a reference to a secret, not one */
+    {{"docker", "build", "--secret", "id=npm,src=/root/.npmrc", "."}, {0}},
+    {{"docker", "build", "--secret", "id=npm,token=abc123def", "."}, {"docker", "build", "--secret", R, "."}},
     {{"ssh-keygen", "-p", "-P", "oldpass123", "-N", "newpass456", "-f", "key"},
      {"ssh-keygen", "-p", "-P", R, "-N", R, "-f", "key"}},
     {{"rclone", "config", "create", "s3", "s3", "secret_access_key", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"},
