@@ -486,6 +486,18 @@ static const char *const benign[] = {
     "git fetch origin pull/42/head:pr-42",
     "yarn add react@18.2.0 --exact",
     "poetry add httpx",
+    "grep -rn password src/ tests/",
+    "python3 manage.py changepassword alice",
+    "git log --grep=token --oneline",
+    "openssl rand -base64 32 > key.bin",
+    "aws s3 cp s3://bucket/%u.bin . --sse-c-key fileb://key.bin",
+    "docker build --secret id=npm,src=/root/.npmrc -t app:%h .",
+    "pytest -k test_password_reset",
+    "ssh -i ~/.ssh/id_ed25519 git@github.com",
+    "git config --global credential.helper store",
+    "export SESSION_ID=%u",
+    "kubectl get secret app -o jsonpath={.data.password}",
+    "echo $GITHUB_TOKEN | wc -c",
 };
 
 /* %h short commit, %H full commit, %x sha256, %u UUID, %g word, %b base64 of
