@@ -23,6 +23,10 @@ string, its secret in the environment and on stdin.  Those commands need
 not succeed (the tools are not installed in the sandbox); they run, and are
 recorded.
 
+Then a node.db of an older version, whose execs kept their raw argv in the
+file and its WAL, is given to a node: after its start no byte of those
+commands is left in the state directory, and the old execs still answer.
+
 usage: redact_e2e.py BIN_DIR [CORPUS_BIN]   (needs root: the node's sandboxes get cgroups)
 Prints "ok N - name" / "not ok N - name" lines and "N passed, N failed".
 """
@@ -33,6 +37,7 @@ import json
 import os
 import secrets
 import shutil
+import sqlite3
 import string
 import subprocess
 import sys
@@ -294,6 +299,48 @@ def t_redaction(env, corpus_bin):
     check(not leaks, "secrets found:\n" + "\n".join(leaks))
 
 
+OLD_EXECS = ("CREATE TABLE execs(id TEXT PRIMARY KEY, tenant TEXT, sandbox TEXT, argv TEXT, state TEXT,"
+             " started_ms INTEGER, ended_ms INTEGER, exit_code INTEGER, timed_out INTEGER, oom_killed INTEGER)")
+
+
+def t_migration(env):
+    """A node.db of an older version, which kept every exec's raw argv (in the
+    file and its WAL): the node's start removes every byte of it."""
+    n = Node(env, "migrate", {})
+    n.stop()
+    secret = "sk_live_" + rand(32)
+    db = sqlite3.connect(os.path.join(n.state, "node.db"))
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA wal_autocheckpoint=0")  # some rows stay in the WAL only
+    db.execute("DROP TABLE execs")
+    db.execute(OLD_EXECS)
+    for i in range(2000):
+        argv = json.dumps(["sh", "-c", "curl -u %s: https://api.stripe.com/v1/charges?n=%d" % (secret, i)])
+        db.execute("INSERT INTO execs VALUES(?,?,?,?,'exited',1,2,0,0,0)", ("ex_%016x" % i, "agent", None, argv))
+        if i == 1000:
+            db.commit()
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.commit()
+    db.close()
+    before = files_under(n.state)
+    check(any(secret.encode() in d for _, d in before), "the old node.db does not hold the secret: the test proves nothing")
+    n.start()
+    try:
+        st, j = n.req("GET", "/v1/execs/ex_%016x" % 7)
+        check(st == 200 and j.get("state") == "exited", "an old exec is still answered: %d %s" % (st, j))
+    finally:
+        n.stop()
+    db = sqlite3.connect(os.path.join(n.state, "node.db"))
+    cols = [r[1] for r in db.execute("PRAGMA table_info(execs)")]
+    rows = db.execute("SELECT count(*) FROM execs").fetchone()[0]
+    db.close()
+    check("argv" not in cols and rows == 2000, "after the upgrade: columns %s, %d rows" % (cols, rows))
+    log = open(os.path.join(n.dir, "node.log"), "rb").read()
+    check(b"removed" in log, "the node did not say it removed the old commands")
+    leaks = search([("stopped:" + p, d) for p, d in files_under(n.state)] + [("node.log", log)], secret)
+    check(not leaks, "the old commands survive the upgrade:\n" + "\n".join(leaks[:10]))
+
+
 def main():
     if len(sys.argv) not in (2, 3):
         print(__doc__)
@@ -303,21 +350,26 @@ def main():
         return 77
     env = Env(sys.argv[1])
     passed = failed = 0
+    tests = [("secrets in argv, shell strings, env and stdin are stored nowhere; the commands ran", "redact",
+              lambda: t_redaction(env, sys.argv[2] if len(sys.argv) == 3 else None)),
+             ("an older node.db's raw commands are removed on start, WAL included", "migrate",
+              lambda: t_migration(env))]
     try:
-        try:
-            t_redaction(env, sys.argv[2] if len(sys.argv) == 3 else None)
-            passed += 1
-            print("ok 1 - secrets in argv, shell strings, env and stdin are stored nowhere; the commands ran", flush=True)
-        except Exception as e:  # noqa: BLE001 - every failure is reported
-            failed += 1
-            print("not ok 1 - secrets in argv, shell strings, env and stdin are stored nowhere; the commands ran")
-            detail = str(e) if isinstance(e, Failure) else traceback.format_exc()
-            for line in detail.splitlines():
-                print("#   " + line)
-            log = os.path.join(env.tmp, "redact", "node.log")
-            if os.path.exists(log):
-                for line in open(log, errors="replace").read().splitlines()[-15:]:
+        for num, (name, where, fn) in enumerate(tests, 1):
+            try:
+                fn()
+                passed += 1
+                print("ok %d - %s" % (num, name), flush=True)
+            except Exception as e:  # noqa: BLE001 - every failure is reported
+                failed += 1
+                print("not ok %d - %s" % (num, name))
+                detail = str(e) if isinstance(e, Failure) else traceback.format_exc()
+                for line in detail.splitlines():
                     print("#   " + line)
+                log = os.path.join(env.tmp, where, "node.log")
+                if os.path.exists(log):
+                    for line in open(log, errors="replace").read().splitlines()[-15:]:
+                        print("#   " + line)
     finally:
         for p in env.pids:
             if p.poll() is None:
