@@ -36,6 +36,7 @@ typedef struct {
   bool cmd_start;
   bool direct;     /* text is raw[text_off..] byte for byte */
   size_t text_off; /* (when direct) */
+  bool herestring; /* the word after <<< */
 } rword;
 
 static void code_spans(const char *s, size_t len, rd_spans *out, int depth);
@@ -234,8 +235,17 @@ static void command_rules(rword *w, size_t n, int depth) {
   const char *subs[64];
   size_t nsubs = 0;
   int operands = 0, sub_operands = 0;
+  /* `wrangler secret put NAME <<< VALUE`, `gh secret set NAME <<< VALUE`:
+   * what a command about a secret reads from a here-string is the secret */
+  bool about_secret = false;
+  for (size_t i = 1; i < n && !about_secret; i++)
+    about_secret = !w[i].herestring && (strcasecmp(w[i].text, "secret") == 0 || strcasecmp(w[i].text, "secrets") == 0);
   for (size_t i = 0; i < n; i++) {
     const char *t = w[i].text;
+    if (about_secret && w[i].herestring) {
+      mark_all(&w[i]);
+      continue;
+    }
     /* NAME=VALUE, --name=VALUE; not a shell's code string (`sh -c 'K=V
      * cmd'`), which word_rules read as a command */
     if (pending != CODE)
@@ -380,6 +390,10 @@ static void code_spans(const char *s, size_t len, rd_spans *out, int depth) {
     rword *x = &w[n++];
     *x = (rword){.raw = s, .start = toks[i].start, .end = toks[i].end, .text = toks[i].text,
                  .text_len = strlen(toks[i].text), .sp = out, .cmd_start = toks[i].cmd_start};
+    size_t b = x->start;
+    while (b > 0 && (s[b - 1] == ' ' || s[b - 1] == '\t'))
+      b--;
+    x->herestring = toks[i].redir_target && b >= 3 && memcmp(s + b - 3, "<<<", 3) == 0;
     set_direct(x);
   }
   if (w)

@@ -94,6 +94,10 @@ static const argv_case argv_cases[] = {
     {{"sh", "-c", "PGPASSWORD=s3cr3tpass psql -h db -U app"}, {"sh", "-c", "PGPASSWORD=" R " psql -h db -U app"}},
     /* while an argv element is one value, blanks and all */
     {{"env", "API_TOKEN=a b c", "run"}, {"env", "API_TOKEN=" R, "run"}},
+    /* a here-string given to a command about a secret */
+    {{"sh", "-c", "wrangler secret put API_KEY <<< \"cf_8a7b6c5d4e3f\" && echo ok"},
+     {"sh", "-c", "wrangler secret put API_KEY <<< \"" R "\" && echo ok"}},
+    {{"sh", "-c", "grep -c x <<< \"cf_8a7b6c5d4e3f\""}, {0}},
     /* a reference to a secret, not one */
     {{"docker", "build", "--secret", "id=npm,src=/root/.npmrc", "."}, {0}},
     {{"docker", "build", "--secret", "id=npm,token=abc123def", "."}, {"docker", "build", "--secret", R, "."}},
