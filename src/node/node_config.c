@@ -122,6 +122,9 @@ void al_node_config_clear(al_node_config *c) {
   for (size_t i = 0; i < c->n_catalogue_files; i++)
     free(c->catalogue_files[i]);
   free(c->catalogue_files);
+  for (size_t i = 0; i < c->n_redaction_files; i++)
+    free(c->redaction_files[i]);
+  free(c->redaction_files);
   memset(c, 0, sizeof(*c));
 }
 
@@ -320,8 +323,20 @@ int al_node_config_load(al_node_config *c, const char *path, airlock_error **err
         } else if (strcmp(ak, "retentionDays") == 0) {
           if (integer(av, "audit.retentionDays", 1, 36500, &c->audit_retention_days, err) < 0)
             return -1;
+        } else if (strcmp(ak, "redaction") == 0 && json_is_array(av)) {
+          size_t j;
+          json_t *item;
+          json_array_foreach(av, j, item) {
+            if (!json_is_string(item) || json_string_value(item)[0] != '/')
+              return al_err(err, 0, "node config key 'audit.redaction[%zu]' must be an absolute path", j);
+            if (push(&c->redaction_files, &c->n_redaction_files, json_string_value(item), "audit.redaction", err) < 0)
+              return -1;
+          }
         } else {
-          return al_err(err, 0, "node config key 'audit.%s' is not one of enabled (boolean), retentionDays", ak);
+          return al_err(err, 0,
+                        "node config key 'audit.%s' is not one of enabled (boolean), retentionDays, redaction "
+                        "(array of paths)",
+                        ak);
         }
       }
     } else if (strcmp(k, "openclaw") == 0) {
