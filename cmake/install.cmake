@@ -7,7 +7,7 @@
 include(CMakePackageConfigHelpers)
 
 install(TARGETS airlock-cli airlock-node-cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime)
-install(FILES data/dangerous-actions.json DESTINATION ${CMAKE_INSTALL_DATADIR}/airlock COMPONENT runtime)
+install(FILES data/dangerous-actions.json data/exec-commands.json DESTINATION ${CMAKE_INSTALL_DATADIR}/airlock COMPONENT runtime)
 
 # the unit, with this install's paths
 configure_file(contrib/airlock-node.service.in ${CMAKE_BINARY_DIR}/airlock-node.service @ONLY)

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* fuzz_redact.c - libFuzzer target for the audit trail's redaction
- * (redact.c), which reads whatever an agent put in argv.  Input: TEXT, then
- * NUL-separated argv elements.  Checked: a result always comes back; a
- * changed string says [REDACTED]; redacting the result again changes
- * nothing; argv keeps its length and is valid UTF-8 for JSON. */
+/* fuzz_redact.c - libFuzzer target for redaction (redact.h), which reads
+ * whatever an agent put in argv or a shell string with the shell reader and
+ * the registry.  Input: TEXT, then NUL-separated argv elements.  Checked: a
+ * result always comes back; a changed string says [REDACTED], an unchanged
+ * one is the input byte for byte (never longer); redacting the result again
+ * changes nothing (text, `sh -c` strings, argv elements); argv keeps its
+ * length and is valid UTF-8 for JSON; text derived from argv (an error
+ * quoting it) comes back redacted, stable too. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -36,8 +39,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char *twice = al_redact_string(once);
   if (twice == NULL || strcmp(once, twice) != 0)
     abort();
-  free(once);
   free(twice);
+
+  /* the text as a shell string: the same properties */
+  char *sh[] = {"/bin/sh", "-c", buf, NULL};
+  json_t *shout = al_redact_argv(sh);
+  if (shout == NULL || json_array_size(shout) != 3)
+    abort();
+  const char *script = json_string_value(json_array_get(shout, 2));
+  if (strstr(script, AL_REDACTED) == NULL && strstr(script, "\xef\xbf\xbd") == NULL && strcmp(script, buf) != 0)
+    abort(); /* nothing redacted, no bad UTF-8 replaced: the input itself */
+  char *sh2[] = {"/bin/sh", "-c", (char *)script, NULL};
+  json_t *again = al_redact_argv(sh2);
+  if (again == NULL || strcmp(json_string_value(json_array_get(again, 2)), script) != 0)
+    abort();
+  json_decref(again);
+  json_decref(shout);
 
   char *args[MAX_ARGS + 1];
   size_t argc = 0;
@@ -51,7 +68,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (text == NULL)
     abort(); /* every element is valid UTF-8 */
   free(text);
+  for (size_t i = 0; i < argc; i++) {
+    const char *el = json_string_value(json_array_get(out, i));
+    if (strcmp(el, args[i]) != 0 && strstr(el, AL_REDACTED) == NULL && strstr(el, "\xef\xbf\xbd") == NULL)
+      abort(); /* changed without a mark or a replaced byte */
+  }
   json_decref(out);
+
+  /* the text as an error message quoting argv */
+  char *derived = al_redact_derived(args, once);
+  if (derived == NULL)
+    abort();
+  char *derived2 = al_redact_derived(args, derived);
+  if (derived2 == NULL || strcmp(derived, derived2) != 0)
+    abort();
+  free(derived);
+  free(derived2);
+  free(once);
   free(buf);
   return 0;
 }

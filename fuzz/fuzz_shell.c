@@ -5,13 +5,16 @@
  * al_shell_parse (whose result is checked for consistency: indices in range,
  * pipes linked both ways, limits kept) and al_classify with the shipped
  * catalogue.  Whatever follows the NUL is an argv (NUL-separated words) for
- * al_classify_argv.  A failure must come with a message and leave nothing. */
+ * al_classify_argv.  A failure must come with a message and leave nothing.
+ * The command string wrapped as sh -c CMD (argv, as OpenClaw sends it) must
+ * never get a weaker verdict at level full than the string itself. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "classify.h"
+#include "policy.h"
 #include "shell_parse.h"
 
 #ifndef AIRLOCK_DATA_DIR
@@ -19,6 +22,7 @@
 #endif
 
 static al_catalogue *catalogue;
+static al_policy level_full;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc;
@@ -26,7 +30,19 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   airlock_error *err = NULL;
   if (al_catalogue_load(AIRLOCK_DATA_DIR "/dangerous-actions.json", &catalogue, &err) < 0)
     abort();
+  al_policy_init(&level_full);
+  json_t *autonomy = json_pack("{s:s}", "level", "full");
+  if (autonomy == NULL || al_policy_set_autonomy(&level_full, autonomy, &err) < 0 ||
+      al_policy_finish(&level_full, false, &err) < 0)
+    abort();
+  json_decref(autonomy);
   return 0;
+}
+
+static al_verdict verdict(const al_classification *c, int r) {
+  al_policy_decision d;
+  al_policy_decide(&level_full, r == 0 ? c : NULL, &d);
+  return d.verdict;
 }
 
 static void check_error(int r, airlock_error **err) {
@@ -116,6 +132,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     abort(); /* the classifier fails exactly when the string does not parse */
   if (r == 0)
     check_classification(&c);
+  al_verdict bare = verdict(&c, r);
+  al_classification_free(&c);
+
+  /* sh -c CMD is never weaker than CMD */
+  char *wrapped[] = {"/bin/sh", "-lc", s, NULL};
+  r = al_classify_argv(catalogue, wrapped, &c, &err);
+  check_error(r, &err);
+  if (r == 0)
+    check_classification(&c);
+  if (verdict(&c, r) < bare)
+    abort();
   al_classification_free(&c);
   free(s);
 

@@ -59,6 +59,11 @@ typedef enum {
   AIRLOCK_PTY_NEVER = 2,  /* no pty */
 } airlock_pty_mode;
 
+/* What happens to a read-write workspace's changes (docs/cli.md): written
+ * back onto the host directory when the command ends, or kept as a
+ * changeset that `airlock changes apply` writes later. */
+typedef enum { AIRLOCK_WORKSPACE_LIVE = 0, AIRLOCK_WORKSPACE_CHANGES } airlock_workspace_mode;
+
 typedef struct airlock_bind {
   char *src; /* host path, as given */
   char *dst; /* absolute path inside the sandbox */
@@ -75,8 +80,10 @@ typedef struct airlock_spec {
   int workspace_fd; /* an O_PATH descriptor of that dir which the caller opened and checked itself
                            (the node, below a tenant's root): used instead of opening workspace; -1 = none */
   bool workspace_rw;
-  bool workspace_none; /* config said workspaceAccess "none": mount no workspace */
-  char *output;        /* host dir mounted rw at /output */
+  bool workspace_none;                   /* config said workspaceAccess "none": mount no workspace */
+  int64_t workspace_quota_bytes;         /* cap on what a read-write workspace may gain; 0 = disk_bytes */
+  airlock_workspace_mode workspace_mode; /* live (default) or changes */
+  char *output;                          /* host dir mounted rw at /output */
   airlock_bind *binds;
   size_t n_binds;
   char **env; /* "K=V" strings given by the user */
@@ -111,6 +118,8 @@ typedef struct airlock_spec {
 } airlock_spec;
 
 AIRLOCK_API void airlock_spec_init(airlock_spec *spec);
+/* "live" or "changes" */
+AIRLOCK_API int airlock_parse_workspace_mode(const char *s, airlock_workspace_mode *mode, airlock_error **err);
 AIRLOCK_API void airlock_spec_clear(airlock_spec *spec);
 AIRLOCK_API int airlock_spec_validate(const airlock_spec *spec, airlock_error **err);
 /* Append a copy of "K=V" (replacing an earlier K) / take ownership of a bind. */
@@ -190,6 +199,16 @@ typedef struct airlock_result {
   bool idmapped;           /* workspace, output and binds are idmapped mounts */
   unsigned sockets_masked; /* unix sockets found in mounted trees and made unreachable */
   char **sockets_allowed;  /* host sockets bound by name (--bind-socket), NULL-terminated; NULL = none */
+  /* a read-write workspace: how its writes were bounded and what became of them */
+  struct {
+    bool present;
+    const char *mode;      /* "live" or "changes" */
+    const char *mechanism; /* "overlay+tmpfs" or "bind (degraded)" */
+    int64_t quota_bytes, quota_inodes;
+    uint64_t written_bytes, written_files, deleted, skipped;
+    char *changeset; /* changes mode: the id of the saved changeset */
+    char *error;     /* the write-back or the save failed: why */
+  } workspace;
 } airlock_result;
 
 AIRLOCK_API void airlock_result_clear(airlock_result *result);

@@ -7,7 +7,7 @@
  * Operator patterns (al_redact_add_pattern) are POSIX EREs in a global
  * table behind a read-write lock. */
 #define _GNU_SOURCE
-#include "redact.h"
+#include "redact_impl.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -22,22 +22,12 @@
 
 /* --- ranges to hide ---------------------------------------------------------- */
 
-typedef struct {
-  size_t start, end;
-} span;
-
-typedef struct {
-  span *v;
-  size_t n, cap;
-  bool oom;
-} spans;
-
-static void add_span(spans *sp, size_t start, size_t end) {
+void rd_add(rd_spans *sp, size_t start, size_t end) {
   if (end <= start || sp->oom)
     return;
   if (sp->n == sp->cap) {
     size_t ncap = sp->cap ? sp->cap * 2 : 8;
-    span *grown = reallocarray(sp->v, ncap, sizeof(*grown));
+    rd_span *grown = reallocarray(sp->v, ncap, sizeof(*grown));
     if (grown == NULL) {
       sp->oom = true;
       return;
@@ -45,17 +35,17 @@ static void add_span(spans *sp, size_t start, size_t end) {
     sp->v = grown;
     sp->cap = ncap;
   }
-  sp->v[sp->n++] = (span){start, end};
+  sp->v[sp->n++] = (rd_span){start, end};
 }
 
 static int span_cmp(const void *a, const void *b) {
-  const span *x = a, *y = b;
+  const rd_span *x = a, *y = b;
   return x->start < y->start ? -1 : x->start > y->start;
 }
 
 /* s with each merged range replaced by AL_REDACTED; frees sp->v */
-static char *apply_spans(const char *s, size_t len, spans *sp) {
-  _cleanup_free_ span *v = sp->v;
+char *rd_apply(const char *s, size_t len, rd_spans *sp) {
+  _cleanup_free_ rd_span *v = sp->v;
   if (sp->oom)
     return NULL;
   if (sp->n > 1)
@@ -125,6 +115,7 @@ static const char *const secret_parts[] = {"pass", "passin", "passout", "pw"};
 static const char *const harmless_last[] = {
     "file",  "path", "dir",  "url",    "uri", "name",    "type",   "id",      "env",     "len",      "length", "count",
     "limit", "size", "mode", "method", "ttl", "timeout", "expiry", "expires", "enabled", "required", "stdin",
+    "helper", "store", "cmd", "command", "prompt", "policy", "header", "location", "algorithm", "format",
 };
 
 static bool part_is(const char *p, size_t n, const char *word) {
@@ -136,7 +127,7 @@ static bool part_is(const char *p, size_t n, const char *word) {
   return true;
 }
 
-static bool key_sensitive(const char *k, size_t n) {
+bool rd_name_secret(const char *k, size_t n) {
   while (n > 0 && k[0] == '-')
     k++, n--;
   if (n == 0)
@@ -190,18 +181,75 @@ static bool key_sensitive(const char *k, size_t n) {
         return true;
     }
   }
-  return false;
+  norm[m] = '\0';
+  return rd_registry_secret_name(norm);
+}
+
+bool rd_name_weak(const char *k, size_t n) {
+  while (n > 0 && k[0] == '-')
+    k++, n--;
+  if (n == 0 || n > 255)
+    return false;
+  char norm[256];
+  size_t m = 0, last_start = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (k[i] == '_' || k[i] == '-' || k[i] == '.') {
+      if (i + 1 < n)
+        last_start = i + 1;
+      continue;
+    }
+    norm[m++] = lower(k[i]);
+  }
+  norm[m] = '\0';
+  for (size_t i = 0; i < AL_ARRAY_SIZE(harmless_last); i++)
+    if (part_is(k + last_start, n - last_start, harmless_last[i]))
+      return false;
+  return m > 0 && rd_registry_weak_name(norm);
 }
 
 /* --- values next to a name ---------------------------------------------------- */
 
 /* The value that starts at pos: a quoted string's inside (also \"...\" as
  * in a JSON string inside a shell string), else up to a delimiter. */
-static void add_value(const char *s, size_t len, size_t pos, bool colon, spans *sp) {
+/* a reference by id, file or variable: docker build --secret
+ * id=npm,src=FILE (every item KEY=VALUE, the first id=, every key one of
+ * these) */
+static bool secret_reference(const char *v, size_t w) {
+  static const char *const keys[] = {"id", "src", "source", "env", "target", "type", "required", "uid", "gid", "mode"};
+  if (w < 4 || strncmp(v, "id=", 3) != 0)
+    return false;
+  for (size_t i = 0; i < w;) {
+    size_t e = i;
+    while (e < w && v[e] != ',')
+      e++;
+    const char *eq = memchr(v + i, '=', e - i);
+    if (eq == NULL)
+      return false;
+    size_t kl = (size_t)(eq - (v + i));
+    bool known = false;
+    for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]) && !known; k++)
+      known = strlen(keys[k]) == kl && strncmp(v + i, keys[k], kl) == 0;
+    if (!known)
+      return false;
+    i = e + 1;
+  }
+  return true;
+}
+
+bool rd_harmless_value(const char *v, size_t n) {
+  if ((n >= 5 && strncmp(v, "/dev/", 5) == 0) || (n >= 14 && strncmp(v, "/proc/self/fd/", 14) == 0))
+    return true;
+  size_t w = 0;
+  while (w < n && !is_space(v[w]) && !is_quote(v[w]))
+    w++;
+  return secret_reference(v, w);
+}
+
+static void add_value(const char *s, size_t len, size_t pos, bool colon, rd_spans *sp) {
   if (colon)
     while (pos < len && (s[pos] == ' ' || s[pos] == '\t'))
       pos++;
-  if (pos >= len)
+  if (pos >= len || rd_harmless_value(s + pos, len - pos))
     return;
   if (s[pos] == '"' || s[pos] == '\'' ||
       (s[pos] == '\\' && pos + 1 < len && (s[pos + 1] == '"' || s[pos + 1] == '\''))) {
@@ -215,19 +263,19 @@ static void add_value(const char *s, size_t len, size_t pos, bool colon, spans *
         end++;
       end++;
     }
-    add_span(sp, start, end < len ? end : len);
+    rd_add(sp, start, end < len ? end : len);
     return;
   }
   size_t end = pos;
   while (end < len && !is_space(s[end]) && !is_quote(s[end]) && s[end] != '&' && s[end] != ';' &&
          !(colon && s[end] == ','))
     end++;
-  add_span(sp, pos, end);
+  rd_add(sp, pos, end);
 }
 
 /* NAME=VALUE, NAME: VALUE (at the start of a line or field) and
  * "NAME": VALUE, where NAME is secret. */
-static void scan_named(const char *s, size_t len, spans *sp) {
+static void scan_named(const char *s, size_t len, rd_spans *sp) {
   for (size_t i = 0; i < len; i++) {
     char c = s[i];
     if (c != '=' && c != ':')
@@ -239,12 +287,12 @@ static void scan_named(const char *s, size_t len, spans *sp) {
       if (c == '=') {
         if (i + 1 < len && s[i + 1] == '=')
           continue; /* a comparison */
-        if (key_sensitive(s + k, i - k))
+        if (rd_name_secret(s + k, i - k))
           add_value(s, len, i + 1, false, sp);
       } else {
         bool field_start = k == 0 || is_space(s[k - 1]) || strchr("\"'{,(;[", s[k - 1]) != NULL;
         bool url = i + 2 < len && s[i + 1] == '/' && s[i + 2] == '/';
-        if (field_start && !url && key_sensitive(s + k, i - k))
+        if (field_start && !url && rd_name_secret(s + k, i - k))
           add_value(s, len, i + 1, true, sp);
       }
       continue;
@@ -263,7 +311,7 @@ static void scan_named(const char *s, size_t len, spans *sp) {
     size_t b = key_end;
     while (b > 0 && is_key_char(s[b - 1]))
       b--;
-    if (b > 0 && s[b - 1] == s[e] && b < key_end && key_sensitive(s + b, key_end - b))
+    if (b > 0 && s[b - 1] == s[e] && b < key_end && rd_name_secret(s + b, key_end - b))
       add_value(s, len, i + 1, true, sp);
   }
 }
@@ -303,7 +351,7 @@ static const char *const param_schemes[] = {"digest", "aws4-hmac-sha256", "oauth
 
 /* Authorization / Proxy-Authorization: NAME [: or =] [SCHEME] CREDENTIALS.
  * With to_end (a whole argv element), everything after the scheme. */
-static void scan_authorization(const char *s, size_t len, bool to_end, spans *sp) {
+static void scan_authorization(const char *s, size_t len, bool to_end, rd_spans *sp) {
   static const char name[] = "authorization";
   for (const char *p = s; (p = find_ci(s, len, p, name)) != NULL; p += sizeof(name) - 1) {
     size_t i = skip_blanks(s, len, (size_t)(p - s) + sizeof(name) - 1);
@@ -318,19 +366,19 @@ static void scan_authorization(const char *s, size_t len, bool to_end, spans *sp
     bool words = word_is(s + i, w1 - i, word_schemes, AL_ARRAY_SIZE(word_schemes));
     bool params = word_is(s + i, w1 - i, param_schemes, AL_ARRAY_SIZE(param_schemes));
     if (!words && !params) {
-      add_span(sp, i, to_end ? len : w1);
+      rd_add(sp, i, to_end ? len : w1);
       continue;
     }
     size_t j = skip_blanks(s, len, w1);
     if (to_end || params)
-      add_span(sp, j, to_end ? len : line_end(s, len, j, false)); /* "..." parameters */
+      rd_add(sp, j, to_end ? len : line_end(s, len, j, false)); /* "..." parameters */
     else
-      add_span(sp, j, word_end(s, len, j));
+      rd_add(sp, j, word_end(s, len, j));
   }
 }
 
 /* Cookie: and Set-Cookie: carry session secrets */
-static void scan_cookie(const char *s, size_t len, bool to_end, spans *sp) {
+static void scan_cookie(const char *s, size_t len, bool to_end, rd_spans *sp) {
   static const char name[] = "cookie";
   for (const char *p = s; (p = find_ci(s, len, p, name)) != NULL; p += sizeof(name) - 1) {
     if (p > s && is_alnum(p[-1]))
@@ -339,14 +387,14 @@ static void scan_cookie(const char *s, size_t len, bool to_end, spans *sp) {
     if (i >= len || s[i] != ':')
       continue;
     i = skip_blanks(s, len, i + 1);
-    add_span(sp, i, to_end ? len : line_end(s, len, i, true));
+    rd_add(sp, i, to_end ? len : line_end(s, len, i, true));
   }
 }
 
 static bool is_token68(char c) { return is_alnum(c) || strchr("-._~+/", c) != NULL; }
 
 /* "Bearer <token>" outside an Authorization header */
-static void scan_bearer(const char *s, size_t len, spans *sp) {
+static void scan_bearer(const char *s, size_t len, rd_spans *sp) {
   static const char name[] = "bearer";
   for (const char *p = s; (p = find_ci(s, len, p, name)) != NULL; p += sizeof(name) - 1) {
     if (p > s && is_alnum(p[-1]))
@@ -360,28 +408,30 @@ static void scan_bearer(const char *s, size_t len, spans *sp) {
     while (e < len && s[e] == '=')
       e++;
     if (e - j >= 16)
-      add_span(sp, j, e);
+      rd_add(sp, j, e);
   }
 }
 
 /* scheme://user:PASSWORD@host */
-static void scan_userinfo(const char *s, size_t len, spans *sp) {
+static void scan_userinfo(const char *s, size_t len, rd_spans *sp) {
   for (const char *p = s; (p = find(s, len, p, "://")) != NULL; p += 3) {
     size_t start = (size_t)(p - s) + 3, at = 0, i;
-    for (i = start; i < len && !is_space(s[i]) && !is_quote(s[i]) && s[i] != '/' && s[i] != '?' && s[i] != '#'; i++)
+    /* '?' and '#' unescaped in a password happen too: only '/' ends the
+     * authority before its '@' */
+    for (i = start; i < len && !is_space(s[i]) && !is_quote(s[i]) && s[i] != '/'; i++)
       if (s[i] == '@')
         at = i; /* the last one: an unescaped @ in the password happens */
     if (at == 0)
       continue;
     const char *colon = memchr(s + start, ':', at - start);
     if (colon != NULL)
-      add_span(sp, (size_t)(colon - s) + 1, at);
+      rd_add(sp, (size_t)(colon - s) + 1, at);
   }
 }
 
 /* -----BEGIN ... PRIVATE KEY----- body -----END ...: the body (to the end
  * of the text when the END line is missing) */
-static void scan_pem(const char *s, size_t len, spans *sp) {
+static void scan_pem(const char *s, size_t len, rd_spans *sp) {
   static const char begin[] = "-----BEGIN ";
   const char *p = s;
   while ((p = find(s, len, p, begin)) != NULL) {
@@ -394,86 +444,10 @@ static void scan_pem(const char *s, size_t len, spans *sp) {
     }
     const char *body = close + 5;
     const char *end = find(s, len, body, "-----END ");
-    add_span(sp, (size_t)(body - s), end ? (size_t)(end - s) : len);
+    rd_add(sp, (size_t)(body - s), end ? (size_t)(end - s) : len);
     if (end == NULL)
       return;
     p = end + 1;
-  }
-}
-
-/* --- token shapes ------------------------------------------------------------- */
-
-enum charset { UPPER_DIGIT, ALNUM, ALNUM_UNDERSCORE, ALNUM_DASH, BASE64URL };
-
-static bool in_charset(char c, enum charset cs) {
-  switch (cs) {
-  case UPPER_DIGIT: return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-  case ALNUM: return is_alnum(c);
-  case ALNUM_UNDERSCORE: return is_alnum(c) || c == '_';
-  case ALNUM_DASH: return is_alnum(c) || c == '-';
-  case BASE64URL: return is_alnum(c) || c == '-' || c == '_';
-  }
-  return false;
-}
-
-static const struct shape {
-  const char *prefix;
-  enum charset cs;
-  size_t min;      /* characters after the prefix */
-  bool need_digit; /* keeps slugs such as sk-learn-feature-extraction out */
-} shapes[] = {
-    {"AKIA", UPPER_DIGIT, 16, false}, {"ASIA", UPPER_DIGIT, 16, false},
-    {"ghp_", ALNUM, 36, false},       {"gho_", ALNUM, 36, false},
-    {"ghu_", ALNUM, 36, false},       {"ghs_", ALNUM, 36, false},
-    {"ghr_", ALNUM, 36, false},       {"github_pat_", ALNUM_UNDERSCORE, 22, false},
-    {"sk-", BASE64URL, 20, true},     {"xoxa-", ALNUM_DASH, 10, true},
-    {"xoxb-", ALNUM_DASH, 10, true},  {"xoxp-", ALNUM_DASH, 10, true},
-    {"xoxr-", ALNUM_DASH, 10, true},  {"xoxs-", ALNUM_DASH, 10, true},
-    {"AIza", BASE64URL, 35, false},   {"node_tok_", BASE64URL, 43, false},
-};
-
-static void scan_shapes(const char *s, size_t len, spans *sp) {
-  for (size_t k = 0; k < AL_ARRAY_SIZE(shapes); k++) {
-    const struct shape *sh = &shapes[k];
-    size_t plen = strlen(sh->prefix);
-    for (const char *p = s; (p = find(s, len, p, sh->prefix)) != NULL; p++) {
-      /* not the middle of a longer word: task-..., a base64 blob */
-      if (p > s && (is_alnum(p[-1]) || p[-1] == '_'))
-        continue;
-      size_t start = (size_t)(p - s), i = start + plen;
-      bool digit = false;
-      while (i < len && in_charset(s[i], sh->cs)) {
-        digit |= s[i] >= '0' && s[i] <= '9';
-        i++;
-      }
-      if (i - start - plen >= sh->min && (digit || !sh->need_digit)) {
-        add_span(sp, start, i);
-        p = s + i - 1;
-      }
-    }
-  }
-}
-
-/* header.payload.signature, both JSON parts starting {" (eyJ) */
-static void scan_jwt(const char *s, size_t len, spans *sp) {
-  for (const char *p = s; (p = find(s, len, p, "eyJ")) != NULL; p++) {
-    if (p > s && (in_charset(p[-1], BASE64URL) || p[-1] == '.'))
-      continue;
-    size_t i = (size_t)(p - s) + 3;
-    while (i < len && in_charset(s[i], BASE64URL))
-      i++;
-    if (i >= len || s[i] != '.' || strncmp(s + i + 1, "eyJ", 3) != 0)
-      continue;
-    i += 4;
-    while (i < len && in_charset(s[i], BASE64URL))
-      i++;
-    if (i >= len || s[i] != '.')
-      continue;
-    i++;
-    while (i < len && in_charset(s[i], BASE64URL))
-      i++;
-    add_span(sp, (size_t)(p - s), i);
-    p = s + i - 1;
   }
 }
 
@@ -526,7 +500,7 @@ void al_redact_clear_patterns(void) {
   pthread_rwlock_unlock(&extra_lock);
 }
 
-static void scan_extra(const char *s, size_t len, spans *sp) {
+static void scan_extra(const char *s, size_t len, rd_spans *sp) {
   pthread_rwlock_rdlock(&extra_lock);
   for (size_t k = 0; k < n_extra; k++) {
     /* REG_STARTEND: offsets into s, and no strlen of the rest per match */
@@ -537,197 +511,41 @@ static void scan_extra(const char *s, size_t len, spans *sp) {
         break;
       size_t so = (size_t)m[0].rm_so, eo = (size_t)m[0].rm_eo;
       if (extra[k].re_nsub >= 1 && m[1].rm_so >= 0)
-        add_span(sp, (size_t)m[1].rm_so, (size_t)m[1].rm_eo);
+        rd_add(sp, (size_t)m[1].rm_so, (size_t)m[1].rm_eo);
       else
-        add_span(sp, so, eo);
+        rd_add(sp, so, eo);
       off = eo > so ? eo : so + 1;
     }
   }
   pthread_rwlock_unlock(&extra_lock);
 }
 
-/* --- strings ------------------------------------------------------------------- */
+/* --- all text rules ------------------------------------------------------------ */
 
-static void scan_all(const char *s, size_t len, spans *sp) {
+void rd_scan_text(const char *s, size_t len, rd_spans *sp, int depth) {
   scan_pem(s, len, sp);
   scan_authorization(s, len, false, sp);
   scan_cookie(s, len, false, sp);
   scan_bearer(s, len, sp);
   scan_userinfo(s, len, sp);
   scan_named(s, len, sp);
-  scan_shapes(s, len, sp);
-  scan_jwt(s, len, sp);
+  rd_scan_shapes(s, len, sp, depth);
+  rd_scan_known(s, len, sp);
   scan_extra(s, len, sp);
 }
 
-/* s with the ranges in sp (rules that needed more context) and whatever
- * the text rules find, repeated until nothing changes: ranges of different
- * rules may overlap, and a merged range can leave text that a second pass
- * reads differently.  Stable output means a redacted record redacts to
- * itself. */
-#define MAX_PASSES 4
-
-static char *redact_text(const char *s, size_t len, spans *sp) {
-  scan_all(s, len, sp);
-  bool changed = sp->n > 0;
-  char *out = apply_spans(s, len, sp);
-  for (int pass = 1; out != NULL && changed && pass < MAX_PASSES; pass++) {
-    size_t out_len = strlen(out);
-    spans again = {0};
-    scan_all(out, out_len, &again);
-    char *next = apply_spans(out, out_len, &again);
-    changed = next != NULL && strcmp(next, out) != 0;
-    free(out);
-    out = next;
-  }
-  return out;
-}
-
-char *al_redact_string(const char *s) {
-  spans sp = {0};
-  if (s == NULL)
-    s = "";
-  return redact_text(s, strlen(s), &sp);
-}
-
-/* --- argv ------------------------------------------------------------------------ */
-
-/* Invalid UTF-8 (json_string refuses it) becomes U+FFFD, byte by byte. */
-static char *utf8_clean(const char *s) {
-  size_t len = strlen(s);
-  char *out = malloc(len * 3 + 1), *p = out;
-  if (out == NULL)
-    return NULL;
-  const unsigned char *u = (const unsigned char *)s;
-  for (size_t i = 0; i < len;) {
-    unsigned char c = u[i];
-    size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
-    bool ok = n > 0 && i + n <= len;
-    for (size_t k = 1; ok && k < n; k++)
-      ok = (u[i + k] & 0xc0) == 0x80;
-    if (ok && n > 1) {
-      uint32_t cp = c & (0xff >> (n + 1));
-      for (size_t k = 1; k < n; k++)
-        cp = cp << 6 | (u[i + k] & 0x3f);
-      static const uint32_t min_cp[] = {0, 0, 0x80, 0x800, 0x10000};
-      ok = cp >= min_cp[n] && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff);
-    }
-    if (ok) {
-      memcpy(p, s + i, n);
-      p += n;
-      i += n;
-    } else {
-      memcpy(p, "\xef\xbf\xbd", 3);
-      p += 3;
-      i++;
-    }
-  }
-  *p = '\0';
-  return out;
-}
-
-static const char *base_name(const char *path) {
-  const char *slash = strrchr(path, '/');
-  return slash ? slash + 1 : path;
-}
-
-/* what the element after this one is */
-enum next_kind { NEXT_PLAIN, NEXT_SECRET, NEXT_USER_PASS };
-
-/* Rules that know the whole element: --NAME=VALUE and NAME: VALUE headers
- * run to its end (a value with spaces), and whether the next element is a
- * value to hide. */
-static enum next_kind scan_element(const char *e, size_t len, bool mysql, bool curl, bool sshpass, spans *sp) {
-  size_t k = 0;
-  while (k < len && e[k] == '-')
-    k++;
-  size_t name_end = k;
+/* rules that know the whole word: a header's value runs to the word's end */
+void rd_scan_header_word(const char *e, size_t len, rd_spans *sp) {
+  size_t name_end = 0;
   while (name_end < len && is_key_char(e[name_end]))
     name_end++;
-  const char *name = e + k;
-  size_t name_len = name_end - k;
-
-  if (name_end < len && e[name_end] == '=' && name_len > 0) {
-    if (key_sensitive(name, name_len))
-      add_span(sp, name_end + 1, len);
-    else if (curl && (part_is(name, name_len, "user") || part_is(name, name_len, "proxy-user"))) {
-      const char *colon = memchr(e + name_end + 1, ':', len - name_end - 1);
-      if (colon)
-        add_span(sp, (size_t)(colon - e) + 1, len);
-    }
-    return NEXT_PLAIN;
-  }
-  if (k == 0 && name_end < len && e[name_end] == ':' && name_len > 0) {
-    size_t v = skip_blanks(e, len, name_end + 1);
-    if (part_is(name, name_len, "authorization") || part_is(name, name_len, "proxy-authorization"))
-      scan_authorization(e, len, true, sp);
-    else if (part_is(name, name_len, "cookie") || part_is(name, name_len, "set-cookie"))
-      add_span(sp, v, len);
-    else if (key_sensitive(name, name_len) && !(v + 1 < len && e[v] == '/' && e[v + 1] == '/'))
-      add_span(sp, v, len);
-    return NEXT_PLAIN;
-  }
-  if (k == 0 || name_end != len)
-    return NEXT_PLAIN;
-  /* a flag alone: does it take the next element as its value? */
-  if (curl && ((k == 1 && (part_is(name, name_len, "u") || strcmp(name, "U") == 0)) ||
-               (k == 2 && (part_is(name, name_len, "user") || part_is(name, name_len, "proxy-user")))))
-    return NEXT_USER_PASS;
-  if (curl && k == 1 && (e[1] == 'u' || e[1] == 'U') && len > 2) { /* -uUSER:PASS */
-    const char *colon = memchr(e, ':', len);
-    if (colon)
-      add_span(sp, (size_t)(colon - e) + 1, len);
-    return NEXT_PLAIN;
-  }
-  if (sshpass && k == 1 && e[1] == 'p') {
-    if (len == 2)
-      return NEXT_SECRET;
-    add_span(sp, 2, len); /* -pPASSWORD */
-    return NEXT_PLAIN;
-  }
-  /* mysql -p and --password take no separate value (mysql prompts) */
-  if (!mysql && key_sensitive(name, name_len))
-    return NEXT_SECRET;
-  return NEXT_PLAIN;
-}
-
-json_t *al_redact_argv(char *const argv[]) {
-  json_t *arr = json_array();
-  if (arr == NULL || argv == NULL)
-    return arr;
-  /* the tool, from the command words so far (sudo mysql, env X=1 curl);
-   * sshpass's options end at the command it runs (ssh -p is a port) */
-  bool mysql = false, curl = false, sshpass = false;
-  enum next_kind next = NEXT_PLAIN;
-  for (size_t i = 0; argv[i] != NULL; i++) {
-    const char *e = argv[i];
-    size_t len = strlen(e);
-    enum next_kind cur = next;
-    next = NEXT_PLAIN;
-    if (cur == NEXT_SECRET && e[0] == '-' && len > 1)
-      cur = NEXT_PLAIN; /* another flag, not a value: the first one took none */
-    spans sp = {0};
-    if (cur == NEXT_SECRET) {
-      add_span(&sp, 0, len);
-    } else if (cur == NEXT_USER_PASS) {
-      const char *colon = strchr(e, ':');
-      if (colon)
-        add_span(&sp, (size_t)(colon - e) + 1, len);
-    } else {
-      const char *b = base_name(e);
-      if (sshpass && e[0] != '-')
-        sshpass = false;
-      mysql |= strncmp(b, "mysql", 5) == 0 || strncmp(b, "mariadb", 7) == 0;
-      curl |= strcmp(b, "curl") == 0;
-      sshpass |= strcmp(b, "sshpass") == 0;
-      next = scan_element(e, len, mysql, curl, sshpass, &sp);
-    }
-    _cleanup_free_ char *red = redact_text(e, len, &sp);
-    _cleanup_free_ char *clean = red ? utf8_clean(red) : NULL;
-    if (clean == NULL || json_array_append_new(arr, json_string(clean)) < 0) {
-      json_decref(arr);
-      return NULL;
-    }
-  }
-  return arr;
+  if (name_end == 0 || name_end >= len || e[name_end] != ':')
+    return;
+  size_t v = skip_blanks(e, len, name_end + 1);
+  if (part_is(e, name_end, "authorization") || part_is(e, name_end, "proxy-authorization"))
+    scan_authorization(e, len, true, sp);
+  else if (part_is(e, name_end, "cookie") || part_is(e, name_end, "set-cookie"))
+    rd_add(sp, v, len);
+  else if (rd_name_secret(e, name_end) && !(v + 1 < len && e[v] == '/' && e[v + 1] == '/'))
+    rd_add(sp, v, len);
 }

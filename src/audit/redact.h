@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* redact.h - taking secrets out of what the audit trail records: an exec's
- * argv, its working directory, any free text.  Secrets are found by shape
- * and by the name next to them, and the secret part is replaced with
- * "[REDACTED]"; the rest stays, so the record still says what ran.
+/* redact.h - taking secrets out of everything the node keeps: an exec's
+ * argv, command strings, error messages and any free text derived from
+ * them.  Commands are read with the shell reader (argv or `sh -c` strings
+ * alike), secrets are found by the tool's registry of secret-bearing
+ * options, by the name next to them, by shape and by value (the secrets
+ * airlock knows), and each is replaced whole with "[REDACTED]"; the rest
+ * stays, so the record still says what ran.  docs/audit.md lists the rules.
  *
  * Found: KEY=VALUE, --KEY=VALUE and "--KEY VALUE" (next argv element) where
  * KEY names a secret (password, passwd, pwd, secret, token, api key, auth,
@@ -20,6 +23,7 @@
 #define AIRLOCK_REDACT_H
 
 #include <jansson.h>
+#include <stddef.h>
 
 #include "airlock/airlock.h"
 
@@ -32,6 +36,24 @@ json_t *al_redact_argv(char *const argv[]);
 /* s redacted, malloc'd (bytes kept as they are otherwise); NULL when out of
  * memory. */
 char *al_redact_string(const char *s);
+
+/* argv redacted, as strings (NULL-terminated, malloc'd, free each and the
+ * array); NULL when out of memory. */
+char **al_redact_argv_strings(char *const argv[]);
+/* text derived from argv (an error message quoting it): the secrets found
+ * in argv are hidden wherever they appear in text, then text is redacted
+ * like a command string.  malloc'd; NULL when out of memory or text is NULL. */
+char *al_redact_derived(char *const argv[], const char *text);
+
+/* A secret value airlock knows (the secret store's values, the node's own
+ * tokens): hidden by exact match everywhere.  Values shorter than 6 bytes
+ * are ignored (they would hide ordinary words).  -1 when out of memory. */
+int al_redact_add_known(const void *value, size_t len);
+void al_redact_clear_known(void);
+
+/* Merge a registry file (the format of data/redaction.json) into the
+ * built-in one. */
+int al_redact_registry_add_file(const char *path, airlock_error **err);
 
 /* Add a POSIX extended regular expression whose matches (or, when it has
  * one, whose first parenthesised group) are redacted too; a leading "(?i)"

@@ -19,15 +19,10 @@ int cli_audit(int argc, char **argv);
 int cli_exec(int argc, char **argv);
 int cli_approvals(int argc, char **argv);
 int cli_policy(int argc, char **argv);
+int cli_changes(int argc, char **argv);
 int cli_mcp(int argc, char **argv);
 int cli_ssh_gate(int argc, char **argv);
 int cli_image(int argc, char **argv);
-/* image_ref.c: `run --image REF`: an image of the store pinned by digest
- * becomes its root's path in spec->image (digest gets "sha256:HEX");
- * a directory stays as it is.  0, or the exit code after saying why. */
-int cli_image_resolve(airlock_spec *spec, char digest[72]);
-/* the report's JSON with "image": {ref, digest} added (json is freed) */
-char *cli_report_add_image(char *json, const char *ref, const char *digest);
 /* policy_cmd.c: `airlock run --policy`: 0 to go on, else the exit code;
  * a readonly policy also makes the workspace and binds read-only */
 int cli_policy_gate_run(const char *policy_path, airlock_spec *spec);

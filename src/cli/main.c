@@ -23,6 +23,7 @@ static void usage(FILE *out) {
                "  exec [OPTIONS] -- CMD [ARG...]  run CMD on an airlock node\n"
                "  gc                              remove what killed runs left behind\n"
                "  policy check [OPTIONS] -- CMD   what an autonomy policy would do with CMD\n"
+               "  changes list|show|diff|apply|discard  changesets of --workspace-mode changes\n"
                "  node [OPTIONS]                  serve the node API (docs/api.md)\n"
                "  token create|list|revoke        manage the node's tokens (tenants)\n"
                "  secret set|list|rm|get          manage the node's encrypted secrets\n"
@@ -85,6 +86,8 @@ int main(int argc, char **argv) {
     return cli_gc(argc - 1, argv + 1);
   if (strcmp(cmd, "policy") == 0)
     return cli_policy(argc - 1, argv + 1);
+  if (strcmp(cmd, "changes") == 0)
+    return cli_changes(argc - 1, argv + 1);
   if (strcmp(cmd, "node") == 0 || strcmp(cmd, "token") == 0 || strcmp(cmd, "secret") == 0 ||
       strcmp(cmd, "audit") == 0 || strcmp(cmd, "proxy") == 0 || strcmp(cmd, "exec") == 0 ||
       strcmp(cmd, "approvals") == 0 || strcmp(cmd, "mcp") == 0 || strcmp(cmd, "ssh-gate") == 0 ||

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,12 +17,15 @@
 
 #include "airlock/airlock.h"
 #include "cli.h"
+#include "image_ref.h"
 
 enum {
   OPT_CONFIG = 256,
   OPT_IMAGE,
   OPT_WORKSPACE,
   OPT_WORKSPACE_ACCESS,
+  OPT_WORKSPACE_QUOTA,
+  OPT_WORKSPACE_MODE,
   OPT_OUTPUT,
   OPT_BIND,
   OPT_ENV,
@@ -58,6 +62,8 @@ static const struct option options[] = {
     {"image", required_argument, 0, OPT_IMAGE},
     {"workspace", required_argument, 0, OPT_WORKSPACE},
     {"workspace-access", required_argument, 0, OPT_WORKSPACE_ACCESS},
+    {"workspace-quota", required_argument, 0, OPT_WORKSPACE_QUOTA},
+    {"workspace-mode", required_argument, 0, OPT_WORKSPACE_MODE},
     {"output", required_argument, 0, OPT_OUTPUT},
     {"bind", required_argument, 0, OPT_BIND},
     {"bind-socket", required_argument, 0, OPT_BIND_SOCKET},
@@ -96,6 +102,10 @@ void cli_usage_run(FILE *out) {
                "                            'airlock image import' (default: host /usr, /bin, /lib*)\n"
                "  --workspace DIR           mount DIR at /workspace\n"
                "  --workspace-access ro|rw  default rw\n"
+               "  --workspace-quota SIZE    what a rw workspace may gain in bytes (and inodes, one per 4k)\n"
+               "                            while the command runs (default: the --disk value)\n"
+               "  --workspace-mode live|changes  live (default): written back when the command ends;\n"
+               "                            changes: kept as a changeset for 'airlock changes'\n"
                "  --output DIR              mount DIR read-write at /output\n"
                "  --bind SRC:DST[:ro|rw]    extra mount (default ro); repeatable\n"
                "  --bind-socket SRC:DST     make the host unix socket SRC reachable at DST; every other socket\n"
@@ -213,6 +223,12 @@ static int apply_option(airlock_spec *spec, int opt, const char *arg, run_flags 
     if (airlock_parse_size(arg, &spec->disk_bytes, &err) < 0)
       return report_error(&err);
     return 0;
+  case OPT_WORKSPACE_QUOTA:
+    if (airlock_parse_size(arg, &spec->workspace_quota_bytes, &err) < 0)
+      return report_error(&err);
+    return 0;
+  case OPT_WORKSPACE_MODE:
+    return airlock_parse_workspace_mode(arg, &spec->workspace_mode, &err) < 0 ? report_error(&err) : 0;
   case OPT_CPUS:
     if (parse_double(arg, &d) < 0)
       return fail("--cpus must be a number such as 0.5 or 2, not '%s'", arg);
@@ -283,6 +299,22 @@ static int apply_rules(airlock_spec *spec, int argc, char **argv, const run_flag
   return 0;
 }
 
+/* the report's JSON with "image": {ref, digest} added (json is freed) */
+static char *report_add_image(char *json, const char *ref, const char *digest) {
+  json_t *root = json_loads(json, 0, NULL);
+  if (!json_is_object(root)) {
+    json_decref(root);
+    return json;
+  }
+  json_object_set_new(root, "image", json_pack("{s:s,s:s}", "ref", ref, "digest", digest));
+  char *out = json_dumps(root, JSON_COMPACT);
+  json_decref(root);
+  if (!out)
+    return json;
+  free(json);
+  return out;
+}
+
 int cli_run(int argc, char **argv) {
   airlock_spec spec;
   airlock_spec_init(&spec);
@@ -341,8 +373,10 @@ int cli_run(int argc, char **argv) {
   spec.argv = argv + optind;
   char image_digest[72], image_ref[512];
   snprintf(image_ref, sizeof(image_ref), "%s", spec.image ? spec.image : "");
-  if ((code = cli_image_resolve(&spec, image_digest)) != 0)
+  if (al_image_ref_resolve(&spec, spec.state_dir, image_digest, &err) < 0) {
+    code = report_error(&err);
     goto out;
+  }
   code = AIRLOCK_EXIT_SETUP;
   /* the policy judges the command before anything is built */
   optind = 0;
@@ -395,7 +429,7 @@ int cli_run(int argc, char **argv) {
   if (report) {
     char *json = airlock_result_to_json(&result);
     if (json && image_digest[0])
-      json = cli_report_add_image(json, image_ref, image_digest);
+      json = report_add_image(json, image_ref, image_digest);
     bool written = json != NULL && fprintf(report, "%s\n", json) >= 0;
     if (fclose(report) != 0 || !written) {
       fail("cannot write report '%s'", report_path);

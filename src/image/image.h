@@ -50,7 +50,7 @@ int al_image_gc(const char *store, int64_t *freed, airlock_error **err);
 
 /* image_digest.c: sha256 of what fd reads, as "sha256:HEX"; with copy_fd
  * >= 0 the bytes are also written there. */
-int al_sha256_fd(int fd, int copy_fd, char digest[AL_DIGEST_MAX], int64_t *size, airlock_error **err);
+int al_image_sha256_fd(int fd, int copy_fd, char digest[AL_DIGEST_MAX], int64_t *size, airlock_error **err);
 bool al_digest_valid(const char *digest); /* "sha256:" and 64 lowercase hex */
 
 /* image_unpack.c: apply one layer (a tar, compressed or not) read from fd on
@@ -58,6 +58,9 @@ bool al_digest_valid(const char *digest); /* "sha256:" and 64 lowercase hex */
  * device nodes skipped, setuid/setgid dropped unless keep_setuid, owners kept
  * when running as root. *skipped counts what was left out. */
 int al_layer_apply(int rootfd, int fd, bool keep_setuid, int *skipped, airlock_error **err);
+/* NAME below dirfd and everything under it, never following a link; 0 when
+ * it is not there */
+int al_remove_tree_at(int dirfd, const char *name);
 
 /* image_sign.c: check a minisign signature of data (the manifest blob) by
  * one of the trusted public key files; *signer gets the key id (hex). */

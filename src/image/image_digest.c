@@ -31,7 +31,7 @@ static int write_all(int fd, const char *p, size_t n) {
   return 0;
 }
 
-int al_sha256_fd(int fd, int copy_fd, char digest[AL_DIGEST_MAX], int64_t *size, airlock_error **err) {
+int al_image_sha256_fd(int fd, int copy_fd, char digest[AL_DIGEST_MAX], int64_t *size, airlock_error **err) {
   EVP_MD_CTX *ctx = EVP_MD_CTX_new();
   if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
     EVP_MD_CTX_free(ctx);

@@ -4,7 +4,6 @@
  * and what ls, inspect, rm and gc do with them.  All access goes through the
  * store's directory descriptors, never through a path built again. */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -125,7 +124,7 @@ int al_store_blob_copy(al_store *s, int layout, const char *digest, char **bytes
     return al_err(err, errno, "image store: temporary file");
   char got[AL_DIGEST_MAX];
   int64_t size = 0;
-  if (al_sha256_fd(in, out, got, &size, err) < 0 || strcmp(got, digest) != 0) {
+  if (al_image_sha256_fd(in, out, got, &size, err) < 0 || strcmp(got, digest) != 0) {
     unlinkat(s->tmp, tmp, 0);
     return al_err(err, 0, "blob %s does not match its digest (its content hashes to %s): the image was altered",
                   digest, got);
@@ -152,28 +151,7 @@ int al_store_blob_copy(al_store *s, int layout, const char *digest, char **bytes
   return 0;
 }
 
-static int remove_tree(int dirfd, const char *name) {
-  struct stat st;
-  if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-    return errno == ENOENT ? 0 : -1;
-  if (!S_ISDIR(st.st_mode))
-    return unlinkat(dirfd, name, 0);
-  int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  DIR *d = fd < 0 ? NULL : fdopendir(fd);
-  if (!d) {
-    if (fd >= 0)
-      close(fd);
-    return -1;
-  }
-  struct dirent *de;
-  while ((de = readdir(d)))
-    if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-      remove_tree(fd, de->d_name);
-  closedir(d);
-  return unlinkat(dirfd, name, AT_REMOVEDIR);
-}
-
-void al_store_remove_tmp(al_store *s, const char *name) { remove_tree(s->tmp, name); }
+void al_store_remove_tmp(al_store *s, const char *name) { al_remove_tree_at(s->tmp, name); }
 
 static int write_file_at(int dirfd, const char *name, const char *text, airlock_error **err) {
   char tmp[300];
@@ -228,7 +206,7 @@ int al_store_unpack(al_store *s, int layout, const char *mdigest, json_t *manife
       /* unpacked from the stored, verified blob: checked again as it is read */
       _cleanup_close_ int fd = openat(s->blobs, json_string_value(l) + 7, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
       char again[AL_DIGEST_MAX];
-      if (fd < 0 || al_sha256_fd(fd, -1, again, NULL, err) < 0 || strcmp(again, json_string_value(l)) != 0)
+      if (fd < 0 || al_image_sha256_fd(fd, -1, again, NULL, err) < 0 || strcmp(again, json_string_value(l)) != 0)
         rc = al_err(err, errno, "stored layer %s changed since it was verified", json_string_value(l));
       else if (al_layer_apply(rootfd, fd, keep_setuid, &skipped, err) < 0)
         rc = al_err_prefix(err, "layer %zu (%s)", i, json_string_value(l));
@@ -236,7 +214,7 @@ int al_store_unpack(al_store *s, int layout, const char *mdigest, json_t *manife
     if (rc < 0 || renameat(s->tmp, tmp, s->roots, mdigest + 7) < 0) {
       if (rc == 0)
         al_err(err, errno, "image store: root of %s", mdigest);
-      remove_tree(s->tmp, tmp);
+      al_remove_tree_at(s->tmp, tmp);
       json_decref(ldigests);
       return -1;
     }

@@ -73,7 +73,25 @@ static const char *split_last(char *path) {
   return slash + 1;
 }
 
-static int remove_tree_at(int dirfd, const char *name) {
+/* every entry below the directory fd (not fd itself), depth first */
+static int remove_children(int fd) {
+  int dup_fd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d = dup_fd < 0 ? NULL : fdopendir(dup_fd);
+  if (!d) {
+    if (dup_fd >= 0)
+      close(dup_fd);
+    return -1;
+  }
+  struct dirent *de;
+  int rc = 0;
+  while (rc == 0 && (de = readdir(d)))
+    if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+      rc = al_remove_tree_at(fd, de->d_name);
+  closedir(d);
+  return rc;
+}
+
+int al_remove_tree_at(int dirfd, const char *name) {
   struct stat st;
   if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
     return errno == ENOENT ? 0 : -1;
@@ -82,36 +100,9 @@ static int remove_tree_at(int dirfd, const char *name) {
   int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
     return -1;
-  DIR *d = fdopendir(fd);
-  if (!d) {
-    close(fd);
-    return -1;
-  }
-  struct dirent *de;
-  int rc = 0;
-  while (rc == 0 && (de = readdir(d)))
-    if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-      rc = remove_tree_at(fd, de->d_name);
-  closedir(d);
+  int rc = remove_children(fd);
+  close(fd);
   return rc < 0 ? -1 : unlinkat(dirfd, name, AT_REMOVEDIR);
-}
-
-static int empty_dir(int fd) {
-  int dup_fd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dup_fd < 0)
-    return -1;
-  DIR *d = fdopendir(dup_fd);
-  if (!d) {
-    close(dup_fd);
-    return -1;
-  }
-  struct dirent *de;
-  int rc = 0;
-  while (rc == 0 && (de = readdir(d)))
-    if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-      rc = remove_tree_at(fd, de->d_name);
-  closedir(d);
-  return rc;
 }
 
 /* the directory PATH inside the root, made (0755) where missing */
@@ -178,7 +169,7 @@ static int apply_whiteouts(layer_ctx *c, struct archive *a) {
     _cleanup_close_ int dir = open_in_root(c->rootfd, path, O_RDONLY | O_DIRECTORY);
     if (dir < 0)
       continue; /* nothing below to hide */
-    int rc = strcmp(name, WH_OPAQUE) == 0 ? empty_dir(dir) : remove_tree_at(dir, name + strlen(WH));
+    int rc = strcmp(name, WH_OPAQUE) == 0 ? remove_children(dir) : al_remove_tree_at(dir, name + strlen(WH));
     if (rc < 0)
       return al_err(c->err, errno, "layer whiteout '%.200s/%.200s'", path, name);
   }
@@ -234,7 +225,7 @@ static int apply_entry(layer_ctx *c, struct archive *a, struct archive_entry *e)
     return al_err(c->err, errno, "layer entry '%.200s': parent directory", full);
   struct stat st;
   bool exists = fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
-  if (exists && !(type == AE_IFDIR && !hard && S_ISDIR(st.st_mode)) && remove_tree_at(dir, name) < 0)
+  if (exists && !(type == AE_IFDIR && !hard && S_ISDIR(st.st_mode)) && al_remove_tree_at(dir, name) < 0)
     return al_err(c->err, errno, "layer entry '%.200s': replace", full);
   uid_t uid = (uid_t)archive_entry_uid(e);
   gid_t gid = (gid_t)archive_entry_gid(e);

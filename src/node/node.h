@@ -64,6 +64,8 @@ typedef struct al_node_config {
   al_policy policy;                        /* "autonomy" and "approvalGating" */
   char **catalogue_files;                  /* "catalogue": extra dangerous-action files */
   size_t n_catalogue_files;
+  char **redaction_files; /* "audit.redaction": extra redaction registry files */
+  size_t n_redaction_files;
   bool audit_enabled;           /* "audit.enabled", default true */
   int64_t audit_retention_days; /* "audit.retentionDays", default 90 */
   char *openclaw_gateway;       /* "openclaw.gateway": ws://HOST:PORT[/PATH] or wss://; NULL: no OpenClaw */

@@ -14,6 +14,7 @@
 #include "audit.h"
 #include "redact.h"
 #include "error.h"
+#include "secrets.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -40,7 +41,41 @@ static void on_prune(evutil_socket_t fd, short what, void *arg) {
 
 static struct event *ev_prune;
 
+/* What redaction must know before the first record: the operator's
+ * registry files, and the secret values the node can read (the values of
+ * `airlock secret`, hidden by exact match wherever they appear). */
+static int redaction_start(al_node *n, airlock_error **err) {
+  for (size_t i = 0; i < n->cfg->n_redaction_files; i++)
+    if (al_redact_registry_add_file(n->cfg->redaction_files[i], err) < 0)
+      return al_err_prefix(err, "audit.redaction");
+  al_secrets *store = NULL;
+  airlock_error *e2 = NULL;
+  if (al_secrets_open(n->cfg->state_dir, false, &store, &e2) < 0) {
+    airlock_error_free(&e2); /* no secret store: nothing to know */
+    return 0;
+  }
+  al_secret_info *list = NULL;
+  size_t count = 0;
+  if (al_secrets_list(store, &list, &count, &e2) == 0) {
+    for (size_t i = 0; i < count; i++) {
+      unsigned char *value = NULL;
+      size_t len = 0;
+      if (al_secrets_get(store, list[i].name, &value, &len, &e2) == 0) {
+        al_redact_add_known(value, len);
+        al_secret_free(value, len);
+      }
+      airlock_error_free(&e2);
+    }
+    free(list);
+  }
+  airlock_error_free(&e2);
+  al_secrets_close(store);
+  return 0;
+}
+
 int al_node_audit_start(al_node *n, airlock_error **err) {
+  if (redaction_start(n, err) < 0)
+    return -1;
   /* the recorder also carries the webhook, so it starts without an audit trail too */
   if (al_recorder_start(n, err) < 0)
     return -1;
@@ -106,8 +141,12 @@ void al_node_audit_exec_result(al_node *n, const al_exec *e) {
   }
   if (kill)
     json_object_set_new(rec, "kill_reason", json_string(kill));
-  if (e->error)
-    json_object_set_new(rec, "error", json_string(e->error));
+  if (e->error) {
+    /* an error may quote the command ("cannot execute 'K=... python3'") */
+    char *red = al_redact_derived(e->p.argv, e->error);
+    json_object_set_new(rec, "error", json_string(red ? red : AL_REDACTED));
+    free(red);
+  }
   al_node_audit(n, rec);
 }
 

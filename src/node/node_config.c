@@ -4,6 +4,7 @@
  * wrong types and impossible values are errors naming the key. */
 #define _GNU_SOURCE
 #include "node.h"
+#include "image_ref.h"
 #include "cleanup.h"
 #include "error.h"
 #include "statedir.h"
@@ -121,6 +122,9 @@ void al_node_config_clear(al_node_config *c) {
   for (size_t i = 0; i < c->n_catalogue_files; i++)
     free(c->catalogue_files[i]);
   free(c->catalogue_files);
+  for (size_t i = 0; i < c->n_redaction_files; i++)
+    free(c->redaction_files[i]);
+  free(c->redaction_files);
   memset(c, 0, sizeof(*c));
 }
 
@@ -319,8 +323,20 @@ int al_node_config_load(al_node_config *c, const char *path, airlock_error **err
         } else if (strcmp(ak, "retentionDays") == 0) {
           if (integer(av, "audit.retentionDays", 1, 36500, &c->audit_retention_days, err) < 0)
             return -1;
+        } else if (strcmp(ak, "redaction") == 0 && json_is_array(av)) {
+          size_t j;
+          json_t *item;
+          json_array_foreach(av, j, item) {
+            if (!json_is_string(item) || json_string_value(item)[0] != '/')
+              return al_err(err, 0, "node config key 'audit.redaction[%zu]' must be an absolute path", j);
+            if (push(&c->redaction_files, &c->n_redaction_files, json_string_value(item), "audit.redaction", err) < 0)
+              return -1;
+          }
         } else {
-          return al_err(err, 0, "node config key 'audit.%s' is not one of enabled (boolean), retentionDays", ak);
+          return al_err(err, 0,
+                        "node config key 'audit.%s' is not one of enabled (boolean), retentionDays, redaction "
+                        "(array of paths)",
+                        ak);
         }
       }
     } else if (strcmp(k, "openclaw") == 0) {
@@ -358,6 +374,9 @@ static int check_sandbox(al_node_config *c, airlock_spec *spec, const char *key,
    * side (airlock run, or a standalone airlock proxy), not here */
   if (spec->n_secrets > 0)
     return al_err(err, 0, "node config key '%s.secrets': the node holds no agent secrets", key);
+  char digest[72];
+  if (al_image_ref_resolve(spec, c->state_dir, digest, err) < 0) /* an image of the store: its root */
+    return al_err_prefix(err, "node config key '%s.image'", key);
   if (spec->network == AIRLOCK_NETWORK_PROXY && spec->network_json) {
     json_t *net = json_loads(spec->network_json, 0, NULL);
     bool inject = json_object_get(net, "inject") != NULL;

@@ -11,12 +11,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
 
 #include "error.h"
+#include "cleanup.h"
+#include "redact.h"
 
 int al_node_egress_prepare(al_sbox *sb, int *write_end, airlock_error **err) {
   sb->egress_fd = -1;
@@ -35,7 +38,9 @@ int al_node_egress_prepare(al_sbox *sb, int *write_end, airlock_error **err) {
 
 static void record_line(al_node *n, al_sbox *sb, const char *line, size_t len) {
   if (!al_recorder_audit_on(n)) {
-    fprintf(stderr, "airlock node: egress %s %.*s\n", sb->id, (int)len, line);
+    _cleanup_free_ char *text = strndup(line, len);
+    _cleanup_free_ char *red = text ? al_redact_string(text) : NULL;
+    fprintf(stderr, "airlock node: egress %s %s\n", sb->id, red ? red : AL_REDACTED);
     return;
   }
   json_auto_t *in = json_loadb(line, len, 0, NULL);
@@ -51,7 +56,12 @@ static void record_line(al_node *n, al_sbox *sb, const char *line, size_t len) {
       json_object_set(rec, "decision", v);
     else if (strcmp(k, "kind") == 0)
       json_object_set(rec, "request", v);
-    else
+    else if (json_is_string(v)) {
+      /* a host, a URL's parts, a reason: through redaction like any text */
+      char *red = al_redact_string(json_string_value(v));
+      json_object_set_new(rec, k, json_string(red ? red : AL_REDACTED));
+      free(red);
+    } else
       json_object_set(rec, k, v);
   }
   al_node_audit(n, rec);

@@ -14,6 +14,8 @@
 #include "node.h"
 #include "clock.h"
 #include "error.h"
+#include "cleanup.h"
+#include "redact.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -213,17 +215,21 @@ static json_t *approval_context(al_node *n, const al_exec_params *p, const al_cl
   json_object_set_new(rec, "cwd", json_string(b->cwd));
   if (!n->cfg->policy.show_full_context) {
     /* only the program: approvers who asked for summaries get summaries */
-    json_object_set_new(rec, "argv", json_pack("[s,s]", p->argv[0], "..."));
+    json_t *red = json_object_get(rec, "argv");
+    json_t *first = json_array_get(red, 0);
+    json_object_set_new(rec, "argv", json_pack("[s,s]", first ? json_string_value(first) : "", "..."));
   } else if (p->argv[1] && strcmp(p->argv[0], "/bin/sh") == 0 && strcmp(p->argv[1], "-c") == 0 && p->argv[2]) {
     json_object_set(rec, "command", json_array_get(json_object_get(rec, "argv"), 2));
   }
   json_object_set_new(rec, "actions", strings(d->actions));
   json_object_set_new(rec, "dangerous", dangerous_json(c, true));
   json_object_set_new(rec, "rule", json_string(d->rule));
-  json_object_set_new(rec, "exe", json_string(b->exe));
+  _cleanup_free_ char *exe = al_redact_derived(p->argv, b->exe);
+  _cleanup_free_ char *script = b->script[0] ? al_redact_derived(p->argv, b->script) : NULL;
+  json_object_set_new(rec, "exe", json_string(exe ? exe : AL_REDACTED));
   json_object_set_new(rec, "exe_sha256", json_string(b->exe_sha256));
   if (b->script[0]) {
-    json_object_set_new(rec, "script", json_string(b->script));
+    json_object_set_new(rec, "script", json_string(script ? script : AL_REDACTED));
     json_object_set_new(rec, "script_sha256", json_string(b->script_sha256));
   }
   if (p->stdin_data)

@@ -23,6 +23,7 @@
 #include "audit.h"
 #include "cleanup.h"
 #include "error.h"
+#include "redact.h"
 #include "node_webhook.h"
 
 #include <errno.h>
@@ -177,6 +178,8 @@ int al_recorder_start(al_node *n, airlock_error **err) {
   /* the secret is read here, so that a bad file stops the node with its own message */
   if (pol->webhook_url && al_webhook_secret_load(pol->webhook_secret_file, &rc.secret, &rc.secret_len, err) < 0)
     return al_err_prefix(err, "approvalGating.webhook.secretFile");
+  if (rc.secret)
+    al_redact_add_known(rc.secret, rc.secret_len); /* the node's own secret: never in a record */
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
     al_webhook_secret_free(rc.secret, rc.secret_len);

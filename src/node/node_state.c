@@ -5,7 +5,8 @@
  * synchronous=NORMAL: a record may be lost in a power cut, which only makes
  * an "interrupted" mark go missing; an exec never waits for a disk flush.
  * Starts are committed at once (recovery needs them); ends are grouped into
- * one transaction per 100 ms.  The table keeps the last 100000 execs. */
+ * one transaction per 100 ms.  The table keeps the last 100000 execs, and
+ * no command: nothing here reads one back. */
 #define _GNU_SOURCE
 #include "node.h"
 #include "cleanup.h"
@@ -66,10 +67,35 @@ static void begin(al_node *n, al_state *s) {
 
 static const char schema[] =
     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-    "CREATE TABLE IF NOT EXISTS execs(id TEXT PRIMARY KEY, tenant TEXT, sandbox TEXT, argv TEXT, state TEXT,"
+    "CREATE TABLE IF NOT EXISTS execs(id TEXT PRIMARY KEY, tenant TEXT, sandbox TEXT, state TEXT,"
     " started_ms INTEGER, ended_ms INTEGER, exit_code INTEGER, timed_out INTEGER, oom_killed INTEGER);"
     "CREATE TABLE IF NOT EXISTS sandboxes(id TEXT PRIMARY KEY, tenant TEXT, state TEXT, workspace TEXT,"
     " node_owned INTEGER, updated_ms INTEGER);";
+
+/* Before this version every exec's raw argv was kept in execs.argv, a
+ * column nothing read: it is dropped, with secure_delete on so that the
+ * freed pages are zeroed, the file rebuilt (VACUUM) and the WAL checkpointed
+ * and truncated, so that no byte of an old command stays on disk. */
+static int migrate(sqlite3 *db, airlock_error **err) {
+  sqlite3_stmt *st = NULL;
+  bool has_argv = false;
+  if (sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info('execs') WHERE name='argv'", -1, &st, NULL) == SQLITE_OK)
+    has_argv = sqlite3_step(st) == SQLITE_ROW;
+  sqlite3_finalize(st);
+  if (!has_argv)
+    return 0;
+  char *msg = NULL;
+  if (sqlite3_exec(db,
+                   "PRAGMA secure_delete=ON; UPDATE execs SET argv=NULL; ALTER TABLE execs DROP COLUMN argv; VACUUM;"
+                   " PRAGMA wal_checkpoint(TRUNCATE);",
+                   NULL, NULL, &msg) != SQLITE_OK) {
+    al_err(err, 0, "node.db: cannot remove the commands kept by an older version: %s", msg ? msg : "?");
+    sqlite3_free(msg);
+    return -1;
+  }
+  fprintf(stderr, "airlock node: node.db: the raw commands an older version kept were removed\n");
+  return 0;
+}
 
 /* execs and sandboxes of a previous run that did not end cleanly; their
  * node-made workspaces are removed below the node's workspaces directory
@@ -133,9 +159,13 @@ int al_state_open(al_node *n, airlock_error **err) {
   }
   sqlite3_busy_timeout(s->db, 2000);
   char *msg = NULL;
+  if (sqlite3_exec(s->db, "PRAGMA secure_delete=ON;", NULL, NULL, NULL) != SQLITE_OK || migrate(s->db, err) < 0) {
+    sqlite3_close(s->db);
+    return -1;
+  }
   if (sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK ||
       sqlite3_prepare_v2(
-          s->db, "INSERT OR REPLACE INTO execs(id,tenant,sandbox,argv,state,started_ms) VALUES(?,?,?,?,'running',?)",
+          s->db, "INSERT OR REPLACE INTO execs(id,tenant,sandbox,state,started_ms) VALUES(?,?,?,'running',?)",
           -1, &s->exec_start, NULL) != SQLITE_OK ||
       sqlite3_prepare_v2(s->db,
                          "UPDATE execs SET state=?, ended_ms=?, exit_code=?, timed_out=?, oom_killed=? WHERE id=?", -1,
@@ -176,23 +206,15 @@ void al_state_exec_started(al_node *n, const al_exec *e) {
   al_state *s = n->state;
   if (!s)
     return;
-  json_t *argv = json_array();
-  for (char **a = e->p.argv; a && *a; a++) {
-    json_t *arg = json_string(*a); /* NULL for invalid UTF-8 */
-    json_array_append_new(argv, arg ? arg : json_string("?"));
-  }
-  char *text = json_dumps(argv, JSON_COMPACT);
-  json_decref(argv);
+  /* no command here: the audit trail keeps it, redacted */
   begin(n, s);
   sqlite3_stmt *st = s->exec_start;
   sqlite3_bind_text(st, 1, e->id, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, e->tenant->name, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 3, e->sandbox_id, -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, 4, text ? text : "[]", -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64(st, 5, al_wall_ms());
+  sqlite3_bind_int64(st, 4, al_wall_ms());
   sqlite3_step(st);
   sqlite3_reset(st);
-  free(text);
   /* a start must be on disk before a crash can interrupt it: commit now
    * (a WAL append; synchronous=NORMAL does not wait for the disk) */
   on_commit(-1, 0, s);

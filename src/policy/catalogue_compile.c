@@ -380,7 +380,7 @@ static int compile_match(cctx *c, const char *field, json_t *v, mnode *m, int ne
         {"dynamic", offsetof(mnode, dynamic)},       {"no_positionals", offsetof(mnode, no_positionals)},
         {"piped_into", offsetof(mnode, piped_into)}, {"pipes_out", offsetof(mnode, pipes_out)},
         {"background", offsetof(mnode, background)}, {"recursive_call", offsetof(mnode, recursive_call)},
-        {"remote", offsetof(mnode, remote)},
+        {"remote", offsetof(mnode, remote)},         {"runs_fetched", offsetof(mnode, runs_fetched)},
     };
     size_t i;
     for (i = 0; i < AL_ARRAY_SIZE(globs); i++)

@@ -103,7 +103,7 @@ static const al_action rank[] = {
 };
 
 static void track_cwd(clsf *c) {
-  const char *cwd = NULL;
+  const char *cwd = "."; /* the project root until a cd makes it unknown */
   for (size_t i = 0; i < c->sh->n; i++) {
     const al_segment *s = &c->sh->segs[i];
     c->ctx[i].cwd = cwd;
@@ -180,6 +180,13 @@ static int classify_shell(const al_catalogue *cat, al_classification *out, airlo
       out->opaque = true;
     if (!(s->flags & AL_SEG_REMOTE) && !is_container(s))
       out->actions |= AL_ACTION_BIT(a);
+    /* a shell, eval, env -S or watch whose code was read is transparent:
+     * its code's segments are judged, not the code string as an argument
+     * (sh -c 'touch .env' must not read as a path ".env" given to sh); a
+     * shell fed by a pipe is still judged for what feeds it (base64 -d | sh) */
+    if (is_container(s) && !(s->flags & AL_SEG_PIPED_INTO) && strcmp(s->name, "su") != 0 &&
+        strcmp(s->name, "runuser") != 0)
+      continue;
     /* the candidate patterns */
     const size_t *lists[3] = {NULL, cat->pat_glob, cat->pat_always};
     size_t counts[3] = {0, cat->npat_glob, cat->npat_always};

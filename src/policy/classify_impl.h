@@ -98,7 +98,7 @@ typedef struct mnode mnode;
 struct mnode {
   unsigned have;
   bool evidence; /* a positive condition on arguments, paths, redirections or neighbours */
-  int8_t dynamic, no_positionals, piped_into, pipes_out, background, recursive_call, remote;
+  int8_t dynamic, no_positionals, piped_into, pipes_out, background, recursive_call, remote, runs_fetched;
   uint8_t nflags, nflags_absent, noptions, nredirects, nany;
   altgroup *flags;
   altgroup *flags_absent;
@@ -258,5 +258,10 @@ int al_cat_compile_file(const al_catalogue *base, json_t *root, const char *orig
 int al_cat_prepare(clsf *c, size_t i);
 int al_cat_prepare_paths(clsf *c, size_t i);
 bool al_cat_match_node(clsf *c, const mnode *m, size_t i, int depth);
+
+/* --- classify_flow.c ----------------------------------------------------------- */
+
+/* segment i runs a file an earlier segment downloaded */
+bool al_cat_runs_fetched(clsf *c, size_t i);
 
 #endif

@@ -126,6 +126,8 @@ static bool make_split(al_shell *sh, const char *str, splitpath *out) {
 static int add_cand(clsf *c, segctx *x, size_t cap, const char *value, unsigned role, bool redirect) {
   if (x->npaths >= cap || value[0] == '\0')
     return 0;
+  if (strstr(value, "://") && value[0] != '/' && value[0] != '.')
+    return 0; /* a URL names no local file (curl https://x/key.key) */
   if (value[0] == '@' && value[1]) { /* curl -d @file */
     value++;
     role = ROLE_READ;
@@ -422,6 +424,8 @@ bool al_cat_match_node(clsf *c, const mnode *m, size_t i, int depth) {
   if (!tri_ok(m->dynamic, unresolved) || !tri_ok(m->piped_into, s->flags & AL_SEG_PIPED_INTO) ||
       !tri_ok(m->pipes_out, s->flags & AL_SEG_PIPES_OUT) || !tri_ok(m->background, s->flags & AL_SEG_BACKGROUND) ||
       !tri_ok(m->remote, s->flags & AL_SEG_REMOTE))
+    return false;
+  if (m->runs_fetched != TRI_UNSET && !tri_ok(m->runs_fetched, al_cat_runs_fetched(c, i)))
     return false;
   if (m->recursive_call != TRI_UNSET) {
     bool rec = s->function && s->argc > 0 && strcmp(s->argv[0], s->function) == 0;

@@ -12,6 +12,34 @@
 #include "cleanup.h"
 #include "error.h"
 
+/* $ROOT/bin/NAME or ${ROOT}/.../bin/NAME where ROOT is a toolchain's own
+ * directory (a virtualenv, conda, a JDK, Go, Cargo): the program is NAME from
+ * that toolchain, whatever the directory is. */
+static bool toolchain_bin(const char *w) {
+  static const char *const roots[] = {"VIRTUAL_ENV", "CONDA_PREFIX", "JAVA_HOME", "GOROOT", "GOPATH",
+                                      "CARGO_HOME", "PYENV_ROOT", "NVM_DIR", "NVM_BIN", "VOLTA_HOME",
+                                      "BUN_INSTALL", "DENO_INSTALL", "HOMEBREW_PREFIX", "ANDROID_HOME",
+                                      "ANDROID_SDK_ROOT", "SDKMAN_DIR", "MAMBA_ROOT_PREFIX", NULL};
+  if (w[0] != '$')
+    return false;
+  bool brace = w[1] == '{';
+  const char *n = w + 1 + brace;
+  size_t l = strspn(n, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_");
+  if (l == 0 || (brace && n[l] != '}'))
+    return false;
+  const char *rest = n + l + brace;
+  bool known = false;
+  for (size_t i = 0; roots[i] && !known; i++)
+    known = strlen(roots[i]) == l && strncmp(roots[i], n, l) == 0;
+  const char *slash = strrchr(rest, '/');
+  if (!known || rest[0] != '/' || slash == NULL || slash - rest < 4 || strncmp(slash - 4, "/bin/", 5) != 0 ||
+      slash[1] == '\0' || strstr(rest, ".."))
+    return false;
+  const char *base = slash + 1;
+  return strspn(base, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-") == strlen(base) &&
+         strspn(rest, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-/") == strlen(rest);
+}
+
 static const char *base_name(const char *path) {
   const char *slash = strrchr(path, '/');
   return slash && slash[1] ? slash + 1 : path;
@@ -74,73 +102,11 @@ int al_sh_builder_assign(parser *p, builder *b, char *w, unsigned f) {
 
 /* --- wrappers ---------------------------------------------------------------- */
 
-enum { W_PLAIN, W_ENV, W_COMMAND };
-
-typedef struct {
-  const char *name;
-  const char *short_values;       /* option letters that take a value */
-  const char *const *long_values; /* long options that take a value (when not given with =) */
-  int operands;                   /* operands before the command: timeout DURATION */
-  int kind;
-} wrapper_def;
-
-static const char *const env_long[] = {"--unset", "--chdir", NULL};
-static const char *const sudo_long[] = {"--user", "--group", "--close-from", "--chdir",           "--host", "--prompt",
-                                        "--role", "--type",  "--other-user", "--command-timeout", NULL};
-static const char *const time_long[] = {"--format", "--output", NULL};
-static const char *const nice_long[] = {"--adjustment", NULL};
-static const char *const ionice_long[] = {"--class", "--classdata", "--pid", "--pgid", "--uid", NULL};
-static const char *const timeout_long[] = {"--signal", "--kill-after", NULL};
-static const char *const stdbuf_long[] = {"--input", "--output", "--error", NULL};
-static const char *const chroot_long[] = {"--userspec", "--groups", NULL};
-static const char *const xargs_long[] = {"--arg-file",         "--eof",       "--replace",   "--max-lines",
-                                         "--max-args",         "--max-procs", "--max-chars", "--delimiter",
-                                         "--process-slot-var", NULL};
-static const char *const pkexec_long[] = {"--user", NULL};
-static const char *const no_long[] = {NULL};
-
-static const wrapper_def wrappers[] = {
-    {"env", "uC", env_long, 0, W_ENV},
-    {"sudo", "ugCDhpRrtTU", sudo_long, 0, W_PLAIN},
-    {"doas", "uC", no_long, 0, W_PLAIN},
-    {"pkexec", "", pkexec_long, 0, W_PLAIN},
-    {"nohup", "", no_long, 0, W_PLAIN},
-    {"setsid", "", no_long, 0, W_PLAIN},
-    {"time", "fo", time_long, 0, W_PLAIN},
-    {"nice", "n", nice_long, 0, W_PLAIN},
-    {"ionice", "cnpPu", ionice_long, 0, W_PLAIN},
-    {"chrt", "", no_long, 1, W_PLAIN},
-    {"taskset", "", no_long, 1, W_PLAIN},
-    {"timeout", "sk", timeout_long, 1, W_PLAIN},
-    {"stdbuf", "ioe", stdbuf_long, 0, W_PLAIN},
-    {"chroot", "", chroot_long, 1, W_PLAIN},
-    {"xargs", "aEILnPsd", xargs_long, 0, W_PLAIN},
-    {"exec", "a", no_long, 0, W_PLAIN},
-    {"command", "", no_long, 0, W_COMMAND},
-    {"builtin", "", no_long, 0, W_PLAIN},
-    {"busybox", "", no_long, 0, W_PLAIN},
-    {"sshpass", "pfdP", no_long, 0, W_PLAIN},
-    {"unbuffer", "", no_long, 0, W_PLAIN},
-    {"fakeroot", "lsi", no_long, 0, W_PLAIN},
-    {"eatmydata", "", no_long, 0, W_PLAIN},
-    {"torsocks", "uapP", no_long, 0, W_PLAIN},
-    {"proxychains", "f", no_long, 0, W_PLAIN},
-    {"proxychains4", "f", no_long, 0, W_PLAIN},
-    {"strace", "abeEIoOpPsSuUX", no_long, 0, W_PLAIN},
-    {"ltrace", "aAeDlnopsuw", no_long, 0, W_PLAIN},
-};
-
-static const wrapper_def *find_wrapper(const char *name) {
-  for (size_t i = 0; i < AL_ARRAY_SIZE(wrappers); i++)
-    if (strcmp(wrappers[i].name, name) == 0)
-      return &wrappers[i];
-  return NULL;
-}
-
 /* Where the wrapped command starts in words[at..n), or 0 when words[at] is
  * not acting as a wrapper here (no command follows, command -v, env -S).
  * env's NAME=value words are reported through *env_from / *env_to. */
-static size_t skip_wrapper(const wrapper_def *w, char **words, size_t at, size_t n, size_t *env_from, size_t *env_to) {
+static size_t skip_wrapper(const al_sh_wrapper *w, char **words, size_t at, size_t n, size_t *env_from,
+                           size_t *env_to) {
   size_t j = at + 1;
   while (j < n) {
     const char *a = words[j];
@@ -150,12 +116,12 @@ static size_t skip_wrapper(const wrapper_def *w, char **words, size_t at, size_t
     }
     if (a[0] != '-' || a[1] == '\0')
       break;
-    if (w->kind == W_COMMAND && (strchr(a + 1, 'v') || strchr(a + 1, 'V')))
+    if (w->kind == AL_WRAP_COMMAND && (strchr(a + 1, 'v') || strchr(a + 1, 'V')))
       return 0;
-    if (w->kind == W_ENV && (strncmp(a, "-S", 2) == 0 || strncmp(a, "--split-string", 14) == 0))
+    if (w->kind == AL_WRAP_ENV && (strncmp(a, "-S", 2) == 0 || strncmp(a, "--split-string", 14) == 0))
       return 0;
     if (a[1] == '-') {
-      j += (!strchr(a, '=') && al_sh_in_list(a, w->long_values)) ? 2 : 1;
+      j += (!strchr(a, '=') && al_sh_in_list(a, (const char *const *)w->long_values)) ? 2 : 1;
       continue;
     }
     size_t step = 1;
@@ -167,13 +133,14 @@ static size_t skip_wrapper(const wrapper_def *w, char **words, size_t at, size_t
     j += step;
   }
   *env_from = *env_to = j;
-  if (w->kind == W_ENV) {
+  if (w->kind == AL_WRAP_ENV || w->assignments) {
     while (j < n && al_sh_assignment_prefix(words[j]) > 0)
       j++;
     *env_to = j;
   }
   j += (size_t)w->operands;
-  if (j >= n)
+  /* no command follows (flock FILE -c CMD, parallel ::: a b): not a wrapper here */
+  if (j >= n || words[j][0] == '-' || strncmp(words[j], ":::", 3) == 0)
     return 0;
   return j;
 }
@@ -259,6 +226,15 @@ static int track_vars(parser *p, char **argv, unsigned *f, size_t argc) {
     for (size_t i = 1; i < argc; i++)
       if (al_sh_assignment_prefix(argv[i]) && assign_var(p, argv[i], f[i]) < 0)
         return -1;
+  } else if (strcmp(name, "cd") == 0 || strcmp(name, "pushd") == 0) {
+    /* cd DIR: $OLDPWD is where we were ("." the project root), $PWD DIR when absolute */
+    const char *pwd = NULL;
+    al_sh_var_get(p, "PWD", 3, &pwd);
+    if (al_sh_var_set(p, "OLDPWD", 6, pwd) < 0)
+      return -1;
+    const char *to = argc > 1 && !(f[argc - 1] & F_UNRESOLVED) ? argv[argc - 1] : NULL;
+    if (al_sh_var_set(p, "PWD", 3, to && (to[0] == '/' || to[0] == '~') ? to : NULL) < 0)
+      return -1;
   } else if (strcmp(name, "unset") == 0 || strcmp(name, "read") == 0 || strcmp(name, "mapfile") == 0) {
     for (size_t i = 1; i < argc; i++)
       if (argv[i][0] != '-')
@@ -277,18 +253,21 @@ int al_sh_finish_command(parser *p, builder *b, cmdparts *c, size_t first, int p
         return -1;
   /* look through wrappers */
   size_t start = 0, nwrap = 0;
+  bool parallel = false;
   size_t env_from[16], env_to[16];
   const char *wrapnames[16];
   while (start < c->nwords && nwrap < AL_ARRAY_SIZE(wrapnames)) {
     if (c->wflags[start] & F_UNRESOLVED)
       break;
-    const wrapper_def *w = find_wrapper(base_name(c->words[start]));
+    const char *wname = base_name(c->words[start]);
+    const al_sh_wrapper *w = al_sh_find_wrapper(wname);
     if (w == NULL)
       break;
     size_t next = skip_wrapper(w, c->words, start, c->nwords, &env_from[nwrap], &env_to[nwrap]);
     if (next == 0)
       break;
-    wrapnames[nwrap++] = w->name;
+    parallel |= w->kind == AL_WRAP_PARALLEL;
+    wrapnames[nwrap++] = wname;
     start = next;
   }
   size_t argc = c->nwords - start;
@@ -302,12 +281,18 @@ int al_sh_finish_command(parser *p, builder *b, cmdparts *c, size_t first, int p
   seg.redirs = al_shell_alloc(p->sh, (c->nredirs + 1) * sizeof(al_redir));
   if (!seg.argv || !af || !seg.assigns || !seg.wrappers || !seg.redirs)
     return al_sh_fail_nomem(p);
+  size_t kept = 0;
   for (size_t i = 0; i < argc; i++) {
-    seg.argv[i] = c->words[start + i];
-    af[i] = c->wflags[start + i];
-    if (i > 0 && (af[i] & F_UNRESOLVED))
+    /* parallel CMD ::: A B runs CMD A and CMD B: the arguments are CMD's */
+    if (parallel && kept > 0 && strncmp(c->words[start + i], ":::", 3) == 0)
+      continue;
+    seg.argv[kept] = c->words[start + i];
+    af[kept] = c->wflags[start + i];
+    if (kept > 0 && (af[kept] & F_UNRESOLVED))
       seg.flags |= AL_SEG_UNRESOLVED_ARGS;
+    kept++;
   }
+  argc = kept;
   seg.argv[argc] = NULL;
   seg.argc = argc;
   for (size_t i = 0; i < c->nassigns; i++)
@@ -326,9 +311,11 @@ int al_sh_finish_command(parser *p, builder *b, cmdparts *c, size_t first, int p
   if (argc > 0) {
     if (af[0] & F_DYNAMIC)
       seg.flags |= AL_SEG_DYNAMIC_COMMAND;
+    if ((af[0] & F_UNRESOLVED) && toolchain_bin(seg.argv[0]))
+      af[0] &= ~F_UNRESOLVED; /* "$VIRTUAL_ENV/bin/python" is python */
     if (af[0] & F_UNRESOLVED)
       seg.flags |= AL_SEG_UNRESOLVED_COMMAND;
-    if (strchr(seg.argv[0], '/') && !(af[0] & F_UNRESOLVED)) {
+    if (strchr(seg.argv[0], '/') && !(af[0] & F_UNRESOLVED) && seg.argv[0][0] != '$') {
       const char *norm = al_shell_normalise_path(p->sh, seg.argv[0], NULL);
       /* a relative path stays one (./run.sh is not run.sh from $PATH) */
       if (norm && !strchr(norm, '/')) {
@@ -353,6 +340,8 @@ int al_sh_finish_command(parser *p, builder *b, cmdparts *c, size_t first, int p
   if (k < 0)
     return -1;
   if (argc > 0 && !(af[0] & F_UNRESOLVED) && handle_code(p, k, seg.argv, af, argc) < 0)
+    return -1;
+  if (argc > 0 && !(af[0] & F_UNRESOLVED) && al_sh_xargs_herestring(p, k) < 0)
     return -1;
   return k;
 }
@@ -435,15 +424,146 @@ bool al_sh_stdin_shell(const al_segment *s) {
   return !c && (sflag || op >= s->argc);
 }
 
+/* the value of option opt in argv[i] (and argv[i + 1]): -c V, -cV, -qc V,
+ * --command V, --command=V, and prefixes such as --checkpoint-action=exec=V */
+static const char *option_value(const char *opt, char **argv, size_t i, size_t argc, size_t *used) {
+  const char *a = argv[i];
+  size_t ol = strlen(opt);
+  const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+  *used = 1;
+  if (ol > 1 && (opt[ol - 1] == '=' || opt[ol - 1] == ':'))
+    return strncmp(a, opt, ol) == 0 ? a + ol : NULL;
+  if (strcmp(a, opt) == 0) {
+    *used = 2;
+    return next;
+  }
+  if (opt[0] == '-' && opt[1] == '-')
+    return strncmp(a, opt, ol) == 0 && a[ol] == '=' ? a + ol + 1 : NULL;
+  if (strcmp(opt, "+") == 0)
+    return a[0] == '+' && a[1] ? a + 1 : NULL;
+  if (ol == 2 && opt[0] == '-' && a[0] == '-' && a[1] != '-') { /* in a cluster: script -qc CMD */
+    const char *at = strchr(a + 1, opt[1]);
+    if (at == NULL)
+      return NULL;
+    if (at[1])
+      return at + 1;
+    *used = 2;
+    return next;
+  }
+  return NULL;
+}
+
+/* options whose value is shell code (data/exec-commands.json "code_options") */
+static int code_options(parser *p, int k, char **argv, unsigned *f, size_t argc) {
+  const al_sh_registry *r = al_sh_registry_get();
+  const char *name = p->sh->segs[k].name;
+  for (size_t e = 0; r && e < r->ncode_options; e++) {
+    const al_sh_code_option *co = &r->code_options[e];
+    if (!al_sh_name_in(co->names, name))
+      continue;
+    for (size_t i = 1; i < argc; i++) {
+      if (strcmp(argv[i], "--") == 0)
+        break;
+      for (size_t o = 0; co->options[o]; o++) {
+        size_t used;
+        const char *v = option_value(co->options[o], argv, i, argc, &used);
+        if (v == NULL)
+          continue;
+        unsigned vf = f[i + used - 1];
+        if (co->values[0] && !al_sh_name_in(co->values, v))
+          break;
+        for (size_t c = 0; co->code_after[c]; c++) {
+          const char *at = strstr(v, co->code_after[c]);
+          if (at) {
+            v = at + strlen(co->code_after[c]);
+            break;
+          }
+        }
+        if (code_arg(p, k, v, vf, 0) < 0)
+          return -1;
+        i += used - 1;
+        break;
+      }
+    }
+  }
+  return 0;
+}
+
+/* the program given inline to an interpreter (python3 -c, node -e, awk 'PROG') */
+static int inline_program(parser *p, int k, const al_sh_interpreter *in, char **argv, unsigned *f, size_t argc) {
+  size_t i = 1;
+  if (in->subcommand[0] && argc > 2 && strcmp(argv[1], in->subcommand) == 0)
+    return al_sh_inline_code(p, k, in->language, argv[2]);
+  for (; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--") == 0) {
+      i++;
+      break;
+    }
+    if (a[0] != '-' || a[1] == '\0')
+      break;
+    if (al_sh_in_list(a, (const char *const *)in->file_options))
+      return 0; /* the program is a file: read at approval time, not here */
+    for (size_t o = 0; in->options[o]; o++) {
+      size_t used;
+      const char *v = option_value(in->options[o], argv, i, argc, &used);
+      if (v == NULL)
+        continue;
+      if (f[i + used - 1] & F_UNRESOLVED) {
+        p->sh->segs[k].flags |= AL_SEG_CODE_OPAQUE;
+        return 0;
+      }
+      return al_sh_inline_code(p, k, in->language, v);
+    }
+    if (strcmp(a, "-v") == 0 || strcmp(a, "-F") == 0) /* awk -v x=1 -F: */
+      i++;
+  }
+  if (in->program_first && i < argc) {
+    if (f[i] & F_UNRESOLVED) {
+      p->sh->segs[k].flags |= AL_SEG_CODE_OPAQUE;
+      return 0;
+    }
+    return al_sh_inline_code(p, k, in->language, argv[i]);
+  }
+  /* python3 - <<< CODE, python3 <<EOF: the program is read from stdin */
+  if (!in->program_first && (i >= argc || strcmp(argv[i], "-") == 0)) {
+    const al_segment *s = &p->sh->segs[k];
+    for (size_t r = 0; r < s->n_redirs; r++) {
+      const al_redir *rd = &s->redirs[r];
+      if (rd->kind == AL_REDIR_HERESTRING && !rd->unresolved)
+        return al_sh_inline_code(p, k, in->language, rd->target);
+      if (rd->kind == AL_REDIR_HEREDOC && rd->body)
+        return al_sh_inline_code(p, k, in->language, rd->body);
+    }
+  }
+  return 0;
+}
+
 static int handle_code(parser *p, int k, char **argv, unsigned *f, size_t argc) {
   const char *name = p->sh->segs[k].name;
+  if (al_sh_function_call(p, k, argv, f, argc) < 0)
+    return -1;
   if (al_shell_is_shell(name)) {
     bool c, s;
     size_t op = shell_operands(argv, argc, &c, &s);
     if (c) {
-      if (op < argc)
-        return code_arg(p, k, argv[op], f[op], 0);
-      return 0;
+      if (op >= argc) { /* -c whose code is missing or looks like an option (sh -c '-x ...') */
+        p->sh->segs[k].flags |= AL_SEG_CODE_OPAQUE;
+        return 0;
+      }
+      /* sh -c CODE ARG0 ARG1 ...: $0, $1 ... are known while CODE is read */
+      size_t npos = 0;
+      for (size_t i = op + 1; i < argc && npos < 10; i++, npos++) {
+        char d = (char)('0' + npos);
+        if (al_sh_var_set(p, &d, 1, (f[i] & F_UNRESOLVED) ? NULL : argv[i]) < 0)
+          return -1;
+      }
+      int r = code_arg(p, k, argv[op], f[op], 0);
+      for (size_t i = 0; i < npos; i++) {
+        char d[2] = {(char)('0' + i), '\0'};
+        al_sh_var_unset(p, d);
+      }
+      return r;
     }
     if (s || op >= argc) { /* code from stdin: here-strings and here-docs */
       size_t nr = p->sh->segs[k].n_redirs;
@@ -460,8 +580,22 @@ static int handle_code(parser *p, int k, char **argv, unsigned *f, size_t argc) 
     }
     return 0;
   }
-  if (strcmp(name, "eval") == 0)
+  if (strcmp(name, "alias") == 0) { /* alias ls='rm -rf ~': the text is code, run under that name later */
+    for (size_t i = 1; i < argc; i++) {
+      const char *eq = strchr(argv[i], '=');
+      if (eq == NULL || eq == argv[i])
+        continue;
+      if (code_arg(p, k, eq + 1, f[i], 0) < 0)
+        return -1;
+    }
+    return 0;
+  }
+  if (strcmp(name, "eval") == 0) {
+    /* eval "$(ssh-agent -s)": the setup a known tool prints (the tool itself is its own segment) */
+    if (argc == 2 && al_sh_is_shell_setup(argv[1]))
+      return 0;
     return code_join(p, k, argv, f, 1, argc, 0);
+  }
   if (strcmp(name, "su") == 0 || strcmp(name, "runuser") == 0) {
     for (size_t i = 1; i < argc; i++) {
       const char *a = argv[i];
@@ -519,6 +653,11 @@ static int handle_code(parser *p, int k, char **argv, unsigned *f, size_t argc) 
     }
     return code_join(p, k, argv, f, i, argc, 0);
   }
+  if (code_options(p, k, argv, f, argc) < 0)
+    return -1;
+  const al_sh_interpreter *in = al_sh_find_interpreter(name);
+  if (in)
+    return inline_program(p, k, in, argv, f, argc);
   if (strcmp(name, "find") == 0) {
     for (size_t i = 1; i < argc; i++) {
       if (strcmp(argv[i], "-exec") && strcmp(argv[i], "-execdir") && strcmp(argv[i], "-ok") &&
@@ -554,4 +693,26 @@ int al_sh_push_argv_segment(parser *p, char **words, unsigned *f, size_t n, int 
   p->origin = saved_origin;
   p->inherit = saved_inherit;
   return k < 0 ? -1 : 0;
+}
+
+int al_sh_piped_code(parser *p, int from, int to) {
+  const al_segment *s = &p->sh->segs[to];
+  if (s->argc > 0 && !(s->flags & AL_SEG_UNRESOLVED_COMMAND) && al_sh_has_wrapper(s, "xargs")) {
+    const char *list = al_sh_pipe_output(p, from);
+    if (list == NULL)
+      return p->fatal ? -1 : 0;
+    return al_sh_xargs_list(p, to, list);
+  }
+  if (s->argc == 0 || (s->flags & (AL_SEG_UNRESOLVED_COMMAND | AL_SEG_CODE_PARSED | AL_SEG_CODE_OPAQUE)))
+    return 0;
+  const al_sh_interpreter *in = NULL;
+  if (!al_sh_stdin_shell(s)) {
+    in = al_sh_find_interpreter(s->name);
+    if (in == NULL || (s->argc > 1 && strcmp(s->argv[1], "-") != 0))
+      return 0;
+  }
+  const char *text = al_sh_pipe_output(p, from);
+  if (text == NULL)
+    return p->fatal ? -1 : 0;
+  return in ? al_sh_inline_code(p, to, in->language, text) : al_sh_parse_code(p, to, text, 0);
 }

@@ -262,6 +262,11 @@ static bool run_producer(const al_segment *s, strbuf *out) {
     return run_echo(s, out);
   if (strcmp(n, "printf") == 0)
     return run_printf(s, out);
+  /* the project root: pwd, git rev-parse --show-toplevel (before any cd) */
+  if ((strcmp(n, "pwd") == 0 && s->argc == 1) ||
+      (strcmp(n, "git") == 0 && s->argc == 3 && strcmp(s->argv[1], "rev-parse") == 0 &&
+       strcmp(s->argv[2], "--show-toplevel") == 0))
+    return al_sh_sb_putn(out, ".\n", 2);
   /* which rm / command -v rm / type -P rm: the name is what matters */
   bool lookup = strcmp(n, "which") == 0 ||
                 (strcmp(n, "command") == 0 && (has_flag(s, 'v', NULL) || has_flag(s, 'V', NULL))) ||
@@ -281,6 +286,8 @@ static bool harmless_redir(const al_redir *r) {
   return (r->kind == AL_REDIR_OUT || r->kind == AL_REDIR_APPEND) && r->fd == 2;
 }
 
+static const char *chain_output(parser *p, const size_t *chain, size_t m);
+
 const char *al_sh_static_output(parser *p, size_t mark) {
   al_shell *sh = p->sh;
   size_t chain[4], m = 0;
@@ -293,6 +300,23 @@ const char *al_sh_static_output(parser *p, size_t mark) {
   }
   if (m == 0)
     return "";
+  return chain_output(p, chain, m);
+}
+
+const char *al_sh_pipe_output(parser *p, int last) {
+  size_t rev[4], chain[4], m = 0;
+  for (int i = last; i >= 0; i = p->sh->segs[i].pipe_from) {
+    if (m == AL_ARRAY_SIZE(rev))
+      return NULL;
+    rev[m++] = (size_t)i;
+  }
+  for (size_t i = 0; i < m; i++)
+    chain[i] = rev[m - 1 - i];
+  return m ? chain_output(p, chain, m) : NULL;
+}
+
+static const char *chain_output(parser *p, const size_t *chain, size_t m) {
+  al_shell *sh = p->sh;
   const char *herestring = NULL;
   for (size_t i = 0; i < m; i++) {
     const al_segment *s = &sh->segs[chain[i]];

@@ -164,6 +164,7 @@ static int parse_function_body(parser *p, const char *name, cmdres *res) {
     return -1;
   const char *saved = p->function;
   p->function = name;
+  size_t start = t->start;
   cmdres body;
   int r = parse_command(p, &body);
   p->function = saved;
@@ -171,6 +172,17 @@ static int parse_function_body(parser *p, const char *name, cmdres *res) {
     return -1;
   if (!body.consumed)
     return al_sh_fail_syntax(p, t->start, "function without a body");
+  /* kept (as the variable "\1NAME") so that a call with arguments is read again with $1... */
+  size_t end = p->have_tok ? p->tok.start : p->pos;
+  size_t nl = strlen(name);
+  char *key = al_shell_alloc(p->sh, nl + 2);
+  char *text = end > start ? al_sh_pdup(p, p->s + start, end - start) : NULL;
+  if (key == NULL || (end > start && text == NULL))
+    return al_sh_fail_nomem(p);
+  key[0] = '\1';
+  memcpy(key + 1, name, nl + 1);
+  if (al_sh_var_set(p, key, nl + 1, text) < 0)
+    return -1;
   res->consumed = true;
   return 0;
 }
@@ -546,6 +558,8 @@ static int parse_pipeline(parser *p, cmdres *res) {
       from->pipe_to = c.in;
       to->flags |= AL_SEG_PIPED_INTO;
       to->pipe_from = res->out;
+      if (al_sh_piped_code(p, res->out, c.in) < 0)
+        return -1;
     }
     res->out = c.out;
     t = al_sh_peek(p);
@@ -680,6 +694,8 @@ static vartab *new_vars(void) {
   /* $HOME is the home directory, $IFS splits on blanks */
   v->v[v->n++] = (var){"HOME", "~"};
   v->v[v->n++] = (var){"IFS", " \t\n"};
+  /* the directory the command starts in is the project root: "." */
+  v->v[v->n++] = (var){"PWD", "."};
   return v;
 }
 

@@ -3,7 +3,10 @@
  * (that is shell_parse.h).  shell_support.c: arena, buffers, variables,
  * escapes, paths; shell_words.c: words and tokens; shell_parse.c: the grammar
  * and the entry points; shell_command.c: segments, wrappers and the code they
- * hold; shell_output.c: what a substitution prints. */
+ * hold; shell_calls.c: xargs lists and function calls read with their
+ * arguments; shell_output.c: what a substitution prints; shell_registry.c: which
+ * commands run commands (data/exec-commands.json); shell_inline.c: the code
+ * given to interpreters (python3 -c, node -e, awk). */
 #ifndef AIRLOCK_SHELL_PARSE_IMPL_H
 #define AIRLOCK_SHELL_PARSE_IMPL_H
 
@@ -191,10 +194,79 @@ int al_sh_parse_code(parser *p, int k, const char *code, unsigned extra);
 bool al_sh_stdin_shell(const al_segment *s);
 int al_sh_push_argv_segment(parser *p, char **words, unsigned *f, size_t n, int parent, unsigned extra);
 
+/* --- shell_registry.c -------------------------------------------------------- */
+
+enum { AL_WRAP_PLAIN, AL_WRAP_ENV, AL_WRAP_COMMAND, AL_WRAP_PARALLEL };
+
+typedef struct {
+  char **names;       /* globs, NULL-terminated */
+  char *short_values; /* option letters that take a value */
+  char **long_values; /* long options that take a value (when not given with =) */
+  int operands;       /* operands before the command: timeout DURATION */
+  int kind;           /* AL_WRAP_* */
+  bool assignments;   /* NAME=value words before the command (sudo) */
+} al_sh_wrapper;
+
+typedef struct {
+  char **names;
+  char **options;    /* "-c", "--command", or a prefix ending in = or : */
+  char **values;     /* globs the value must match (none: any) */
+  char **code_after; /* the code is what follows the first of these found in the value */
+} al_sh_code_option;
+
+typedef struct {
+  char **names;
+  char *language;      /* python, javascript, perl, ruby, php, lua, awk */
+  char **options;      /* options whose value is the program */
+  char **file_options; /* options naming a program file instead (awk -f) */
+  char *subcommand;    /* deno eval CODE */
+  bool program_first;  /* the first operand is the program (awk) */
+} al_sh_interpreter;
+
+typedef struct {
+  al_sh_wrapper *wrappers;
+  size_t nwrappers;
+  al_sh_code_option *code_options;
+  size_t ncode_options;
+  al_sh_interpreter *interpreters;
+  size_t ninterpreters;
+  char **shell_setup; /* eval "$(ssh-agent -s)": printers of shell setup, as "name [arg]" */
+} al_sh_registry;
+
+/* NULL when the built-in registry could not be read */
+const al_sh_registry *al_sh_registry_get(void);
+/* "$(CMD)" or "`CMD`" where CMD is a listed printer of shell setup (pyenv init -) */
+bool al_sh_is_shell_setup(const char *word);
+bool al_sh_name_in(char *const *globs, const char *name);
+const al_sh_wrapper *al_sh_find_wrapper(const char *name);
+const al_sh_interpreter *al_sh_find_interpreter(const char *name);
+
+/* --- shell_inline.c ----------------------------------------------------------- */
+
+/* Read the inline program of interpreter segment k: shell strings it runs
+ * become nested segments, literal file and network operations become the
+ * equivalent commands, code it cannot see through marks k opaque. */
+int al_sh_inline_code(parser *p, int k, const char *language, const char *code);
+
 /* --- shell_output.c ----------------------------------------------------------- */
 
 /* What the segments pushed since mark (a substitution's) print, when that is
  * evident; NULL when it is not, or out of memory (then p->fatal is set). */
 const char *al_sh_static_output(parser *p, size_t mark);
+/* What the pipeline ending at segment last prints, the same way. */
+const char *al_sh_pipe_output(parser *p, int last);
+/* Text piped into a shell or an interpreter reading stdin is its code
+ * (echo 'rm -rf ~' | sh): read when what the pipeline prints is evident. */
+int al_sh_piped_code(parser *p, int from, int to);
+
+/* --- shell_calls.c ------------------------------------------------------------ */
+
+bool al_sh_has_wrapper(const al_segment *s, const char *name);
+/* xargs CMD fed LIST: CMD run on the list's words (children of segment k). */
+int al_sh_xargs_list(parser *p, int k, const char *text);
+/* xargs CMD <<< LIST, the same. */
+int al_sh_xargs_herestring(parser *p, int k);
+/* segment k calls a function defined earlier with arguments: its body again, with $1... */
+int al_sh_function_call(parser *p, int k, char **argv, unsigned *f, size_t argc);
 
 #endif

@@ -154,6 +154,15 @@ const char *al_shell_normalise_path(al_shell *sh, const char *path, const char *
   if (plen >= PATH_MAX || (cwd && strlen(cwd) >= PATH_MAX))
     return NULL;
   char joined[2 * PATH_MAX + 2];
+  char userhome[PATH_MAX + 8];
+  if (path[0] == '~' && is_name_start((unsigned char)path[1])) { /* ~user is /home/user (~root /root) */
+    size_t ul = strcspn(path + 1, "/");
+    if (ul == 4 && strncmp(path + 1, "root", 4) == 0)
+      snprintf(userhome, sizeof(userhome), "/root%s", path + 5);
+    else
+      snprintf(userhome, sizeof(userhome), "/home/%s", path + 1);
+    path = userhome;
+  }
   const char *src = path;
   bool home = path[0] == '~' && (path[1] == '/' || path[1] == '\0');
   if (cwd && path[0] != '/' && !home && cwd[0] != '\0') {

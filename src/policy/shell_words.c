@@ -154,8 +154,12 @@ static int ws_expansion(parser *p, wordst *w, const char *value, const char *raw
     w->started = true;
     return 0;
   }
+  /* split on $IFS as it stands (IFS=, makes "rm,-rf,/" three fields); unset or
+   * unknown IFS splits on blanks, an empty IFS not at all */
+  const char *ifs = " \t\n";
+  al_sh_var_get(p, "IFS", 3, &ifs);
   for (const char *v = value; *v; v++) {
-    if (is_ifs((unsigned char)*v)) {
+    if (strchr(ifs, *v) != NULL) {
       if (w->started || w->cur.len > 0) {
         if (ws_finish(p, w) < 0)
           return -1;
@@ -480,8 +484,12 @@ static int read_dollar(parser *p, wordst *w, bool quoted) {
     return ws_expansion(p, w, value, p->s + start, i - start, quoted);
   }
   if (n1 != '\0' && (isdigit((unsigned char)n1) || strchr("@*#?$!-", n1))) {
+    /* $0..$9 are known inside sh -c CODE ARG0 ARG1 ... (shell_command.c) */
+    const char *value = NULL;
+    if (!isdigit((unsigned char)n1) || !al_sh_var_get(p, p->s + p->pos + 1, 1, &value))
+      value = NULL;
     p->pos += 2;
-    return ws_expansion(p, w, NULL, p->s + start, 2, quoted);
+    return ws_expansion(p, w, value, p->s + start, 2, quoted);
   }
   p->pos++;
   return ws_char(p, w, '$', false);

@@ -222,6 +222,16 @@ static int k_secrets(airlock_spec *s, const char *k, json_t *v, airlock_error **
   return 0;
 }
 
+static int k_workspace_quota(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
+  return want_size(k, v, &s->workspace_quota_bytes, e);
+}
+static int k_workspace_mode(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
+  const char *m = NULL;
+  if (want_string(k, v, &m, e) < 0)
+    return -1;
+  return airlock_parse_workspace_mode(m, &s->workspace_mode, e) < 0 ? al_err_prefix(e, "config key '%s'", k) : 0;
+}
+
 static int k_tmp_exec(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
   return want_bool(k, v, &s->tmp_exec, e);
 }
@@ -382,11 +392,10 @@ static int oc_image(airlock_spec *s, const char *k, json_t *v, airlock_error **e
   const char *img = NULL;
   if (want_string(k, v, &img, e) < 0)
     return -1;
-  if (img[0] != '/')
+  if (img[0] != '/' && !strstr(img, "@sha256:"))
     return al_err(e, 0,
-                  "config key '%s': \"%s\" is a container image; airlock runs no container images: give a root "
-                  "directory (an absolute path, such as an unpacked 'docker export') or remove the key to use the "
-                  "host's /usr",
+                  "config key '%s': \"%s\" is an image tag: import the image (airlock image import) and pin it "
+                  "by digest, NAME@sha256:HEX, or give a root directory (an absolute path)",
                   k, img);
   return set_path(k, v, &s->image, e);
 }
@@ -693,6 +702,8 @@ static const key_entry top_keys[] = {
     {"image", k_image},
     {"workspace", k_workspace},
     {"workspaceAccess", k_workspace_access},
+    {"workspaceQuota", k_workspace_quota},
+    {"workspaceMode", k_workspace_mode},
     {"output", k_output},
     {"binds", k_binds},
     {"env", k_env},

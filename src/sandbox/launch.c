@@ -250,6 +250,7 @@ int al_launch_start(al_launch *l, const airlock_spec *spec, bool agent, airlock_
   l->pidfd = -1;
   l->sock = -1;
   l->msg_fd = -1;
+  l->ws_upper = -1;
   al_egress_init(&l->egress);
   int pair[2] = {-1, -1};
 
@@ -261,6 +262,12 @@ int al_launch_start(al_launch *l, const airlock_spec *spec, bool agent, airlock_
   if (al_plan_build(&l->plan, spec, err) < 0)
     goto fail;
   l->plan.agent = agent;
+  /* one-shot runs: a read-write workspace's writes are bounded by an
+   * overlay and written back at the end (workspace_end.c); the node's
+   * persistent sandboxes keep the plain bind */
+  l->plan.ws_overlay = !agent && l->plan.ws_index >= 0;
+  if (al_workspace_check(&l->plan, err) < 0)
+    goto fail;
   if (al_secret_files_fetch(&l->plan, spec, err) < 0)
     goto fail;
   /* the proxy accepts its settings before anything of the sandbox exists */
@@ -406,7 +413,8 @@ fail:
  * al_launch_read_msg.  Any other descriptor that came with a message is
  * dropped. */
 static void take_fds(al_launch *l, al_status_msg *m, const int fds[2], size_t n, int flags, bool whole) {
-  if (whole && n == 1 && !(flags & MSG_CTRUNC) && (m->kind == AL_MSG_PTY || m->kind == AL_MSG_EXEC_STARTED)) {
+  if (whole && n == 1 && !(flags & MSG_CTRUNC) &&
+      (m->kind == AL_MSG_PTY || m->kind == AL_MSG_EXEC_STARTED || m->kind == AL_MSG_WORKSPACE)) {
     l->msg_fd = fds[0];
     return;
   }
@@ -476,7 +484,9 @@ void al_launch_cleanup(al_launch *l) {
     close(l->sock);
   if (l->msg_fd >= 0)
     close(l->msg_fd);
-  l->pidfd = l->sock = l->msg_fd = -1;
+  if (l->ws_upper >= 0)
+    close(l->ws_upper);
+  l->pidfd = l->sock = l->msg_fd = l->ws_upper = -1;
   al_relay_free(&l->relay);
   al_stdio_cloned(&l->plan.stdio); /* pipe ends a failed launch did not hand over */
   al_egress_stop(&l->egress, NULL);

@@ -21,6 +21,8 @@ typedef struct al_launch {
   bool released;
   al_egress egress; /* proxy mode: the sandbox's egress proxy */
   al_relay *relay;  /* the caller's terminal relayed to the command's (stdio_relay.c); NULL = none */
+  int ws_upper;     /* the workspace overlay's upper directory (AL_MSG_WORKSPACE); -1 = none */
+  bool ws_degraded; /* the workspace could not be an overlay and is a plain bind (allow_degraded) */
   int msg_fd;       /* a descriptor that came with the last message read (AL_MSG_PTY, a pty exec's
                        AL_MSG_EXEC_STARTED): take it with AL_STEAL_FD before the next read, which closes it */
 } al_launch;
@@ -44,6 +46,12 @@ int al_launch_reap(al_launch *l, int *wstatus, struct rusage *ru);
 void al_launch_cleanup(al_launch *l);
 
 void al_append_note(char **note, const char *text);
+/* workspace_end.c: after the sandbox is gone, the workspace's changes are
+ * written back onto the host (live) or saved as a changeset (changes);
+ * fills r->workspace.  ran: the command ran (no setup error). */
+void al_workspace_end(al_launch *l, airlock_result *r, bool ran);
+/* before the clone: changes mode needs a usable state directory */
+int al_workspace_check(const al_plan *p, airlock_error **err);
 /* airlock_spec_validate, optionally without requiring a command */
 int al_spec_check(const airlock_spec *spec, bool need_command, airlock_error **err);
 

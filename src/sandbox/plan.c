@@ -399,6 +399,8 @@ int al_plan_build(al_plan *p, const airlock_spec *spec, airlock_error **err) {
   memset(p, 0, sizeof(*p));
   p->spec = spec;
   p->sync_fd = p->status_fd = -1;
+  p->ws_index = -1;
+  p->ws_host_fd = -1;
   p->inside_uid = spec->uid;
   p->inside_gid = spec->uid;
   if (choose_identity(p, err) < 0)
@@ -502,6 +504,14 @@ int al_plan_build(al_plan *p, const airlock_spec *spec, airlock_error **err) {
   }
   if (rc == 0)
     rc = make_user_trees(p, hp, err);
+  if (rc == 0 && has_workspace && spec->workspace_rw) {
+    /* the write-back's way to the host directory: the descriptor judged above */
+    p->ws_index = 0;
+    p->ws_uid = hp[0].st.st_uid;
+    p->ws_gid = hp[0].st.st_gid;
+    if ((p->ws_host_fd = fcntl(hp[0].fd, F_DUPFD_CLOEXEC, 3)) < 0)
+      rc = al_err(err, errno, "workspace");
+  }
   for (size_t i = 0; i < n_sources; i++)
     al_host_path_close(&hp[i]);
   free(hp);
@@ -546,15 +556,23 @@ int al_plan_build(al_plan *p, const airlock_spec *spec, airlock_error **err) {
   long long inodes = spec->disk_bytes / 4096 > 1024 ? spec->disk_bytes / 4096 : 1024;
   snprintf(p->scratch_opts, sizeof(p->scratch_opts), "size=%lld,nr_inodes=%lld", (long long)spec->disk_bytes, inodes);
 
+  /* The workspace's upper layer: its own tmpfs, so the quota holds apart
+   * from --disk; inodes as for the root tmpfs (one per 4 KiB, at least 1024) */
+  p->ws_quota_bytes = spec->workspace_quota_bytes ? spec->workspace_quota_bytes : spec->disk_bytes;
+  p->ws_quota_inodes = p->ws_quota_bytes / 4096 > 1024 ? p->ws_quota_bytes / 4096 : 1024;
+  snprintf(p->ws_opts, sizeof(p->ws_opts), "size=%lld,nr_inodes=%lld,mode=0700", (long long)p->ws_quota_bytes,
+           (long long)p->ws_quota_inodes);
+  int64_t biggest = p->ws_quota_bytes > spec->disk_bytes ? p->ws_quota_bytes : spec->disk_bytes;
+
   /* rlimits that always apply */
   /* a backstop behind the wall-clock timer: the timeout's CPU seconds
    * (truncated) plus two */
   rlim_t cpu_seconds = (rlim_t)(spec->timeout_sec * (spec->cpus > 1 ? spec->cpus : 1)) + 2;
   p->rlimits[p->n_rlimits++] = (al_rlimit){RLIMIT_CORE, 0};
   p->rlimits[p->n_rlimits++] = (al_rlimit){RLIMIT_NOFILE, (rlim_t)spec->nofile};
-  /* a little above the scratch cap so tmpfs reports ENOSPC first; it also
-   * bounds each file written to the (host-backed) workspace */
-  p->rlimits[p->n_rlimits++] = (al_rlimit){RLIMIT_FSIZE, (rlim_t)spec->disk_bytes + (1 << 20)};
+  /* a little above the larger tmpfs cap so tmpfs reports ENOSPC first; it
+   * also bounds each file written to a host-backed mount (output, binds) */
+  p->rlimits[p->n_rlimits++] = (al_rlimit){RLIMIT_FSIZE, (rlim_t)biggest + (1 << 20)};
   p->rlimits[p->n_rlimits++] = (al_rlimit){RLIMIT_CPU, cpu_seconds};
 
   /* Landlock: writes only below these */
@@ -607,6 +625,9 @@ void al_plan_free(al_plan *p) {
   free(p->argv);
   al_bpf_free(&p->seccomp);
   al_id_lease_release(&p->lease);
+  if (p->ws_host_fd >= 0)
+    close(p->ws_host_fd);
   memset(p, 0, sizeof(*p));
   p->lease.lock_fd = -1;
+  p->ws_host_fd = -1;
 }

@@ -110,6 +110,18 @@ typedef struct al_plan {
   const char *identity; /* "allocated", "caller" or "workspace-owner" (the report's) */
   bool idmapped;        /* user mounts are idmapped trees made by the launcher */
 
+  /* A read-write workspace of a one-shot run becomes an overlay (rootfs.c):
+   * the host directory read-only below, the upper layer on a tmpfs of its
+   * own sized by the quota; init hands that layer to the launcher, which
+   * writes it back or saves it (workspace_end.c) through ws_host_fd. */
+  int ws_index;    /* in user[]: the read-write workspace; -1 none */
+  bool ws_overlay; /* set by the launcher: mount it as an overlay */
+  int ws_host_fd;  /* O_PATH descriptor of the host directory, opened once (plan.c); -1 none */
+  uid_t ws_uid;    /* its owner on disk: the write-back's file system ids as root */
+  gid_t ws_gid;
+  int64_t ws_quota_bytes, ws_quota_inodes;
+  char ws_opts[96]; /* the upper tmpfs's size, nr_inodes and mode */
+
   al_rlimit rlimits[AL_MAX_RLIMITS];
   int n_rlimits;
   rlim_t command_as_limit;                   /* degraded memory cap: for commands, not for init */
@@ -155,6 +167,7 @@ typedef enum {
   AL_MSG_EGRESS_FDS = 7,     /* proxy mode: SCM_RIGHTS [listening TCP 127.0.0.1:3128, UDP 127.0.0.1:53] */
   AL_MSG_SOCKETS_MASKED = 8, /* value: host unix sockets found in mounted trees and masked */
   AL_MSG_PTY = 9,            /* one-shot: SCM_RIGHTS [the master of the command's pty]; value: its number */
+  AL_MSG_WORKSPACE = 10,     /* value 1: SCM_RIGHTS [the overlay's upper directory]; 0: degraded to a bind, text why */
 } al_msg_kind;
 typedef struct al_status_msg {
   int32_t kind;
@@ -184,6 +197,9 @@ int al_spawn(pid_t *pid, const al_spawn_opts *o, char *const argv[], char *const
  * (either may be NULL).  Allocates nothing.  Returns 0 or an errno. */
 int al_pty_open(int *master, char *tty, size_t ttylen, const struct termios *modes, const struct winsize *ws);
 /* 0, or -1 with errbuf; *sockets_masked counts the sockets made unreachable */
-int al_rootfs_build(const al_plan *plan, unsigned *sockets_masked, char *errbuf, size_t errlen);
+/* *ws_upper: the workspace overlay's upper directory (-1 when none or
+ * degraded, then *ws_degraded says so) */
+int al_rootfs_build(const al_plan *plan, unsigned *sockets_masked, int *ws_upper, bool *ws_degraded, char *errbuf,
+                    size_t errlen);
 
 #endif

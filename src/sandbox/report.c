@@ -15,6 +15,8 @@ void airlock_result_clear(airlock_result *r) {
   for (char **s = r->sockets_allowed; s && *s; s++)
     free(*s);
   free(r->sockets_allowed);
+  free(r->workspace.changeset);
+  free(r->workspace.error);
   memset(r, 0, sizeof(*r));
 }
 
@@ -50,6 +52,19 @@ char *airlock_result_to_json(const airlock_result *r) {
                                 "host_uid", (json_int_t)r->host_uid, "host_gid", (json_int_t)r->host_gid, "idmapped",
                                 r->idmapped, "sockets_masked", (json_int_t)r->sockets_masked, "sockets_allowed",
                                 sockets));
+  if (r->workspace.present) {
+    const char *id = r->workspace.changeset;
+    json_object_set_new(
+        root, "workspace",
+        json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "mode", r->workspace.mode, "mechanism",
+                  r->workspace.mechanism, "quota_bytes", (json_int_t)r->workspace.quota_bytes, "quota_inodes",
+                  (json_int_t)r->workspace.quota_inodes, "written_bytes", (json_int_t)r->workspace.written_bytes,
+                  "written_files", (json_int_t)r->workspace.written_files, "deleted", (json_int_t)r->workspace.deleted,
+                  "skipped", (json_int_t)r->workspace.skipped, "changeset", id ? json_string(id) : json_null(), "error",
+                  r->workspace.error ? json_string(r->workspace.error) : json_null()));
+    if (id)
+      json_object_set_new(root, "changeset", json_string(id));
+  }
   json_t *egress = r->egress_json ? json_loads(r->egress_json, 0, NULL) : NULL;
   if (egress)
     json_object_set_new(root, "egress", egress);

@@ -224,11 +224,17 @@ static int mask_sockets_in(int rootfd, int dir, int depth, unsigned *masked, cha
   }
 }
 
-static int attach_user(int rootfd, dev_t root_dev, const al_mount_entry *e, unsigned *masked, char *errbuf,
-                       size_t errlen) {
+static int attach_workspace(int rootfd, dev_t root_dev, const al_plan *p, const al_mount_entry *e, int *upper,
+                            bool *degraded, char *errbuf, size_t errlen);
+
+static int attach_user(int rootfd, dev_t root_dev, const al_plan *p, size_t i, unsigned *masked, int *ws_upper,
+                       bool *ws_degraded, char *errbuf, size_t errlen) {
+  const al_mount_entry *e = &p->user[i];
   uint64_t attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (e->writable ? 0 : MOUNT_ATTR_RDONLY);
-  int rc = e->tree_fd >= 0 ? attach_detached(rootfd, root_dev, e, errbuf, errlen)
-                           : attach_tree(rootfd, root_dev, e, attrs, errbuf, errlen);
+  int rc = p->ws_overlay && (int)i == p->ws_index
+               ? attach_workspace(rootfd, root_dev, p, e, ws_upper, ws_degraded, errbuf, errlen)
+           : e->tree_fd >= 0 ? attach_detached(rootfd, root_dev, e, errbuf, errlen)
+                             : attach_tree(rootfd, root_dev, e, attrs, errbuf, errlen);
   if (rc < 0 || e->type != AL_ENTRY_DIR || e->socket)
     return rc;
   int dir = open_no_symlinks(rootfd, e->target + 1, O_RDONLY | O_DIRECTORY);
@@ -237,6 +243,111 @@ static int attach_user(int rootfd, dev_t root_dev, const al_mount_entry *e, unsi
   rc = mask_sockets_in(rootfd, dir, 0, masked, errbuf, errlen);
   close(dir);
   return rc;
+}
+
+/* A read-write workspace as an overlay: the host tree (idmapped as root)
+ * read-only below, the upper and work directories on a tmpfs of their own
+ * sized by the workspace quota, so a writer gets ENOSPC at the cap and the
+ * host file system is not written while the sandbox runs.  Both layers are
+ * first attached under a staging directory of the root tmpfs (overlayfs
+ * takes private clones of them) and detached again once the overlay is
+ * mounted; the upper directory's descriptor goes to the launcher, which
+ * writes it back or saves it after the sandbox is gone.  Needs overlayfs in
+ * user namespaces with userxattr (Linux 5.11), idmapped lower layers (5.19)
+ * and tmpfs user xattrs (6.6, for opaque directories).  When the overlay
+ * cannot be made and degraded mode is allowed, the host tree is attached
+ * directly instead, as before (*degraded). */
+#define WS_STAGE ".airlock-ws"
+
+static int ws_overlay(int rootfd, int target, const al_plan *p, char *errbuf, size_t errlen) {
+  int fs = fsopen("overlay", FSOPEN_CLOEXEC);
+  if (fs < 0)
+    FAIL("workspace overlay: overlayfs is not available");
+  static const char *const opts[][2] = {
+      {"lowerdir", "/" WS_STAGE "/lower"}, {"upperdir", "/" WS_STAGE "/upper/u"}, {"workdir", "/" WS_STAGE "/upper/w"}};
+  int rc = 0;
+  for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]) && rc == 0; i++)
+    rc = fsconfig(fs, FSCONFIG_SET_STRING, opts[i][0], opts[i][1], 0);
+  if (rc == 0)
+    rc = fsconfig(fs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0);
+  if (rc == 0)
+    rc = fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0);
+  if (rc < 0) {
+    int saved = errno;
+    char log[160] = "";
+    ssize_t n = read(fs, log, sizeof(log) - 1); /* the kernel's reason, "e overlayfs: ..." */
+    log[n > 0 ? n : 0] = '\0';
+    if (n > 0 && log[n - 1] == '\n')
+      log[n - 1] = '\0';
+    close(fs);
+    errno = saved;
+    FAIL("workspace overlay (userxattr, idmapped lower, tmpfs upper)%s%s", n > 2 ? ": " : "", n > 2 ? log + 2 : "");
+  }
+  int mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+  close(fs);
+  rc = mnt < 0 ? -1 : move_mount(mnt, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+  int saved = errno;
+  if (mnt >= 0)
+    close(mnt);
+  errno = saved;
+  if (rc < 0)
+    FAIL("workspace overlay: mount at /workspace");
+  (void)rootfd;
+  (void)p;
+  return 0;
+}
+
+static int attach_workspace(int rootfd, dev_t root_dev, const al_plan *p, const al_mount_entry *e, int *upper,
+                            bool *degraded, char *errbuf, size_t errlen) {
+  if (mkdirat(rootfd, WS_STAGE, 0700) < 0 || mkdirat(rootfd, WS_STAGE "/lower", 0700) < 0 ||
+      mkdirat(rootfd, WS_STAGE "/upper", 0700) < 0)
+    FAIL("workspace: staging directories");
+  al_mount_entry lower = *e;
+  lower.target = "/" WS_STAGE "/lower";
+  int rc = e->tree_fd >= 0
+               ? attach_detached(rootfd, root_dev, &lower, errbuf, errlen)
+               : attach_tree(rootfd, root_dev, &lower, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, errbuf, errlen);
+  if (rc < 0)
+    return -1;
+  int target = make_target(rootfd, root_dev, e->target + 1, true, errbuf, errlen);
+  if (target < 0)
+    return -1;
+  struct stat lst;
+  rc = fstatat(rootfd, WS_STAGE "/lower", &lst, 0);
+  if (rc == 0)
+    rc = mount("tmpfs", "/" WS_STAGE "/upper", "tmpfs", MS_NOSUID | MS_NODEV, p->ws_opts);
+  if (rc < 0) {
+    close(target);
+    FAIL("workspace: the upper layer's tmpfs");
+  }
+  if (mkdirat(rootfd, WS_STAGE "/upper/u", lst.st_mode & 07777) < 0 ||
+      fchmodat(rootfd, WS_STAGE "/upper/u", lst.st_mode & 07777, 0) < 0 ||
+      mkdirat(rootfd, WS_STAGE "/upper/w", 0700) < 0) {
+    close(target);
+    FAIL("workspace: the upper layer's directories");
+  }
+  rc = ws_overlay(rootfd, target, p, errbuf, errlen);
+  if (rc < 0 && p->spec->allow_degraded) { /* the host tree itself, unbounded, as before */
+    *degraded = true;
+    int tree = open_tree(rootfd, WS_STAGE "/lower", OPEN_TREE_CLOEXEC);
+    rc = tree < 0 ? -1 : move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+    if (tree >= 0)
+      close(tree);
+    if (rc < 0) {
+      close(target);
+      FAIL("workspace: attaching it without an overlay");
+    }
+  }
+  close(target);
+  if (rc < 0)
+    return -1;
+  if (!*degraded && (*upper = openat(rootfd, WS_STAGE "/upper/u", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+    FAIL("workspace: open the upper layer");
+  if ((!*degraded && umount2("/" WS_STAGE "/lower", MNT_DETACH) < 0) ||
+      umount2("/" WS_STAGE "/upper", MNT_DETACH) < 0 || unlinkat(rootfd, WS_STAGE "/lower", AT_REMOVEDIR) < 0 ||
+      unlinkat(rootfd, WS_STAGE "/upper", AT_REMOVEDIR) < 0 || unlinkat(rootfd, WS_STAGE, AT_REMOVEDIR) < 0)
+    FAIL("workspace: removing the staging directories");
+  return 0;
 }
 
 static int place_entry(int rootfd, dev_t root_dev, const al_mount_entry *e, uint64_t attrs, char *errbuf,
@@ -479,8 +590,11 @@ static int build_scratch(int rootfd, const al_plan *p, char *errbuf, size_t errl
   return 0;
 }
 
-int al_rootfs_build(const al_plan *p, unsigned *sockets_masked, char *errbuf, size_t errlen) {
+int al_rootfs_build(const al_plan *p, unsigned *sockets_masked, int *ws_upper, bool *ws_degraded, char *errbuf,
+                    size_t errlen) {
   *sockets_masked = 0;
+  *ws_upper = -1;
+  *ws_degraded = false;
   /* nothing we mount may propagate back to the host */
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
     FAIL("make mounts private");
@@ -515,7 +629,7 @@ int al_rootfs_build(const al_plan *p, unsigned *sockets_masked, char *errbuf, si
       write_secrets(rootfd, root_dev, p, errbuf, errlen) < 0 || write_egress_ca(rootfd, p, errbuf, errlen) < 0)
     goto out;
   for (size_t i = 0; i < p->n_user; i++)
-    if (attach_user(rootfd, root_dev, &p->user[i], sockets_masked, errbuf, errlen) < 0)
+    if (attach_user(rootfd, root_dev, p, i, sockets_masked, ws_upper, ws_degraded, errbuf, errlen) < 0)
       goto out;
   if (mkdirat(rootfd, "proc", 0555) < 0 && errno != EEXIST) {
     fail(errbuf, errlen, errno, "mkdir /proc");

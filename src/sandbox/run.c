@@ -98,6 +98,12 @@ static void drain_status(al_launch *l, airlock_result *r, run_state *st) {
       st->got_exit = true;
       break;
     case AL_MSG_SOCKETS_MASKED: r->sockets_masked = (unsigned)m.value; break;
+    case AL_MSG_WORKSPACE:
+      if (m.value == 1 && l->msg_fd >= 0 && l->ws_upper < 0)
+        l->ws_upper = AL_STEAL_FD(l->msg_fd);
+      else if (m.value == 0)
+        l->ws_degraded = true;
+      break;
     default: break;
     }
   }
@@ -178,6 +184,9 @@ int airlock_run(const airlock_spec *spec, airlock_result *r, airlock_error **err
               AL_EGRESS_STOP_TIMEOUT_MS / 1000);
     al_trace_step("launcher", "egress proxy stopped");
   }
+  /* the sandbox and all its processes are gone: its workspace changes go
+   * to the host or into a changeset now */
+  al_workspace_end(&l, r, !st.setup_error[0]);
   int rc = 0;
   if (st.setup_error[0]) {
     al_err(err, 0, "sandbox setup failed: %s", st.setup_error);

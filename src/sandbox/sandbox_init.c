@@ -317,13 +317,25 @@ void al_sandbox_main(al_plan *p) {
   char errbuf[200];
   errbuf[0] = '\0';
   unsigned masked = 0;
-  int built = al_rootfs_build(p, &masked, errbuf, sizeof(errbuf));
+  int ws_upper = -1;
+  bool ws_degraded = false;
+  int built = al_rootfs_build(p, &masked, &ws_upper, &ws_degraded, errbuf, sizeof(errbuf));
   al_plan_wipe_secrets(p); /* written to /run/secrets (or not at all): init's copy goes */
   if (built < 0)
     setup_failed(errbuf, 0);
   al_trace_step("init", "root built");
   if (masked)
     send_msg(AL_MSG_SOCKETS_MASKED, (int)masked, NULL);
+  if (ws_degraded)
+    send_msg(AL_MSG_WORKSPACE, 0, NULL);
+  if (ws_upper >= 0) { /* the launcher writes it back or saves it when the sandbox is gone */
+    al_status_msg m = {.kind = AL_MSG_WORKSPACE, .value = 1};
+    ssize_t n = al_send_fds(status_fd, &m, sizeof(m), &ws_upper, 1);
+    int e = errno;
+    close(ws_upper);
+    if (n != (ssize_t)sizeof(m))
+      setup_failed("handing the workspace's upper layer to the launcher", e);
+  }
   join_cgroups(p);
   al_trace_step("init", "cgroups joined");
   /* a root launcher has set it by the time the cgroups arrive (launch.c) */

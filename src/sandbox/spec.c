@@ -110,6 +110,12 @@ int al_spec_check(const airlock_spec *spec, bool need_command, airlock_error **e
   if (spec->disk_bytes < (1LL << 20))
     return al_err(err, 0, "disk limit (--disk, limits.disk) of %lld bytes is below the minimum of 1m",
                   (long long)spec->disk_bytes);
+  if (spec->workspace_quota_bytes != 0 && spec->workspace_quota_bytes < (1LL << 20))
+    return al_err(err, 0,
+                  "workspace quota (--workspace-quota, workspaceQuota) of %lld bytes is below the minimum of 1m",
+                  (long long)spec->workspace_quota_bytes);
+  if (spec->workspace_mode != AIRLOCK_WORKSPACE_LIVE && spec->workspace_mode != AIRLOCK_WORKSPACE_CHANGES)
+    return al_err(err, 0, "workspace mode %d is not live or changes", (int)spec->workspace_mode);
   if (spec->nofile < 16 || spec->nofile > 1048576)
     return al_err(err, 0, "open files limit (--open-files, limits.openFiles) %lld is out of range (16 to 1048576)",
                   (long long)spec->nofile);
@@ -166,6 +172,16 @@ int al_spec_check(const airlock_spec *spec, bool need_command, airlock_error **e
   }
   if (spec->state_dir && spec->state_dir[0] == '\0')
     return al_err(err, 0, "--state-dir must not be empty");
+  return 0;
+}
+
+int airlock_parse_workspace_mode(const char *s, airlock_workspace_mode *mode, airlock_error **err) {
+  if (strcmp(s, "live") == 0)
+    *mode = AIRLOCK_WORKSPACE_LIVE;
+  else if (strcmp(s, "changes") == 0)
+    *mode = AIRLOCK_WORKSPACE_CHANGES;
+  else
+    return al_err(err, 0, "workspace mode must be \"live\" or \"changes\", not \"%.40s\"", s);
   return 0;
 }
 

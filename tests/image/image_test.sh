@@ -42,6 +42,27 @@ checkx "whiteout removed the lower file; the device node was not made" '[ "$(sed
 checkx "the report names the image's digest" \
   'python3 -c "import json,sys; i=json.load(open(sys.argv[1]))[\"image\"]; assert i[\"digest\"]==sys.argv[2], i" "$T/rep.json" "$D"'
 
+printf '{"agents": {"defaults": {"sandbox": {"docker": {"image": "test/app:v1@%s"}}}}}' "$D" >"$T/oc.json"
+R=$("$BIN" run --state-dir "$S" --config "$T/oc.json" -- /bin/cat /etc/image-release 2>&1)
+checkx "openclaw.json's docker.image pinned by digest runs that image" '[ "$R" = "airlock test image v1" ]'
+printf '{"agents": {"defaults": {"sandbox": {"docker": {"image": "test/app:v1"}}}}}' >"$T/octag.json"
+R=$("$BIN" run --state-dir "$S" --config "$T/octag.json" -- /bin/true 2>&1)
+checkx "openclaw.json's docker.image as a tag is refused, saying how to pin it" \
+  '[ $? = 125 ] && grep -q "image tag" <<<"$R"'
+printf '{"sandbox": {"image": "test/app:v1@%s"}, "approvalGating": {"enabled": false}}' "$D" >"$T/node.json"
+"$BIN" node --config "$T/node.json" --state-dir "$S" --listen "unix:$T/node.sock" --pool 0 \
+  --ready-file "$T/ready" >"$T/node.log" 2>&1 &
+NODE_PID=$!
+for _ in $(seq 200); do [ -e "$T/ready" ] && break; kill -0 $NODE_PID 2>/dev/null || break; sleep 0.05; done
+TOKEN=$("$BIN" token create --name imgt --state-dir "$S" 2>/dev/null | tail -1)
+R=$(AIRLOCK_TOKEN=$TOKEN "$BIN" exec --node "unix:$T/node.sock" -- /bin/cat /etc/image-release 2>&1)
+kill $NODE_PID; wait $NODE_PID 2>/dev/null
+checkx "the node config's sandbox.image pinned by digest: the node's sandboxes run that image" \
+  '[ "$R" = "airlock test image v1" ]'
+printf '{"sandbox": {"image": "test/app:v1"}}' >"$T/nodetag.json"
+R=$("$BIN" node --config "$T/nodetag.json" --state-dir "$S" --listen "unix:$T/node2.sock" 2>&1)
+checkx "a node config naming a tag does not start, saying why" '[ $? != 0 ] && grep -q "is a tag" <<<"$R"'
+
 R=$("$BIN" run --state-dir "$S" --image test/app:v1 -- /bin/true 2>&1)
 rc=$?
 checkx "a tag alone is refused (125), with the digest it names" '[ $rc = 125 ] && grep -qF "test/app:v1@$D" <<<"$R"'

@@ -219,7 +219,7 @@ static void test_openclaw_json_refused(void **state) {
   load_bad(OC("{\"bogus\":1}"), "unknown config key 'agents.defaults.sandbox.bogus'", NULL);
   load_bad(OC("{\"docker\":{\"bogus\":1}}"), "unknown config key 'agents.defaults.sandbox.docker.bogus'", NULL);
   load_bad(OC("{\"docker\":{\"image\":\"openclaw-sandbox:bookworm-slim\"}}"), "'agents.defaults.sandbox.docker.image'",
-           "container image");
+           "image tag");
   load_bad(OC("{\"docker\":{\"user\":\"node\"}}"), "'agents.defaults.sandbox.docker.user'", "not a number");
   load_bad(OC("{\"docker\":{\"user\":\"1000:100\"}}"), "'agents.defaults.sandbox.docker.user'", "same number");
   load_bad(OC("{\"docker\":{\"user\":\"70000\"}}"), "'agents.defaults.sandbox.docker.user' is 70000", NULL);

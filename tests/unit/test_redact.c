@@ -35,7 +35,7 @@ static const argv_case argv_cases[] = {
      {"env", "DB_PASSWORD=" R, "AWS_SECRET_ACCESS_KEY=" R, "run"}},
     {{"env", "OPENAI_API_KEY=abc", "HF_TOKEN=def", "X_AUTH=ghi"},
      {"env", "OPENAI_API_KEY=" R, "HF_TOKEN=" R, "X_AUTH=" R}},
-    {{"openssl", "enc", "-pass", "pass:hunter2"}, {"openssl", "enc", "-pass", R}},
+    {{"openssl", "enc", "-pass", "pass:hunter2"}, {"openssl", "enc", "-pass", "pass:" R}},
     /* mysql-like tools: only --password=VALUE */
     {{"mysql", "--password=hunter2", "db"}, {"mysql", "--password=" R, "db"}},
     {{"mysql", "-p", "db"}, {0}},
@@ -59,7 +59,7 @@ static const argv_case argv_cases[] = {
      {"curl", "https://api.example.com/v1?access_token=" R "&page=2"}},
     /* token shapes */
     {{"echo", "AKIAIOSFODNN7EXAMPLE"}, {"echo", R}},
-    {{"echo", "key=ASIAY34FZKBOKMUTVV7A,"}, {"echo", "key=" R ","}},
+    {{"echo", "key=ASIAY34FZKBOKMUTVV7A,"}, {"echo", "key=" R}},
     {{"echo", "ghp_abcdefghijklmnopqrstuvwxyz0123456789"}, {"echo", R}},
     {{"echo", "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz"}, {"echo", R}},
     {{"echo", "sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123456789_-AB"}, {"echo", R}},
@@ -90,7 +90,22 @@ static const argv_case argv_cases[] = {
     {{"tool", "--auth-type", "basic", "--token-file", "/run/t"}, {0}},
     {{"echo", "The author wrote basic tests; bearer of news"}, {0}},
     {{"sh", "-c", "[ \"$a\" == \"$b\" ] && echo ok"}, {0}},
-    {{"base64", "QUtJQUlPU0ZPRE5ON0VYQU1QTEVBS0lBSU9TRk9ETk43RVhBTVBMRQ=="}, {0}},
+    /* an assignment that begins a shell string hides its value, not the command after it */
+    {{"sh", "-c", "PGPASSWORD=s3cr3tpass psql -h db -U app"}, {"sh", "-c", "PGPASSWORD=" R " psql -h db -U app"}},
+    /* while an argv element is one value, blanks and all */
+    {{"env", "API_TOKEN=a b c", "run"}, {"env", "API_TOKEN=" R, "run"}},
+    /* a here-string given to a command about a secret */
+    {{"sh", "-c", "wrangler secret put API_KEY <<< \"cf_8a7b6c5d4e3f\" && echo ok"},
+     {"sh", "-c", "wrangler secret put API_KEY <<< \"" R "\" && echo ok"}},
+    {{"sh", "-c", "grep -c x <<< \"cf_8a7b6c5d4e3f\""}, {0}},
+    /* a reference to a secret, not one */
+    {{"docker", "build", "--secret", "id=npm,src=/root/.npmrc", "."}, {0}},
+    {{"docker", "build", "--secret", "id=npm,token=abc123def", "."}, {"docker", "build", "--secret", R, "."}},
+    {{"ssh-keygen", "-p", "-P", "oldpass123", "-N", "newpass456", "-f", "key"},
+     {"ssh-keygen", "-p", "-P", R, "-N", R, "-f", "key"}},
+    {{"rclone", "config", "create", "s3", "s3", "secret_access_key", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"},
+     {"rclone", "config", "create", "s3", "s3", "secret_access_key", R}},
+    {{"base64", "QUtJQUlPU0ZPRE5ON0VYQU1QTEVBS0lBSU9TRk9ETk43RVhBTVBMRQ=="}, {"base64", R}}, /* decoded: an AWS key */
 };
 
 static const struct {

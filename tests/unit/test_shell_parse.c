@@ -418,7 +418,7 @@ static void test_nested_code(void **state) {
   SEGS("watch -n 5 'ls | wc -l'", "watch -n 5 ls | wc -l", "ls", "wc -l");
   SEGS("find . -name x -exec rm -rf {} \\; -print", "find . -name x -exec rm -rf {} ; -print", "rm -rf {}");
   SEGS("find . -execdir sudo sh -c 'rm \"$1\"' _ {} +", "find . -execdir sudo sh -c rm \"$1\" _ {} +",
-       "sh -c rm \"$1\" _ {}", "rm $1");
+       "sh -c rm \"$1\" _ {}", "rm {}"); /* $1 is the argument after $0 */
   SEGS("bash -c 'bash -c \"rm -rf /\"'", "bash -c bash -c \"rm -rf /\"", "bash -c rm -rf /", "rm -rf /");
   sh = parse_ok("ssh -p 22 host rm -rf / ; ssh host");
   assert_int_equal(sh.n, 3);
@@ -469,7 +469,10 @@ static void test_normalise(void **state) {
       {"~/", NULL, "~"},
       {"~/x/../.ssh/id_rsa", NULL, "~/.ssh/id_rsa"},
       {"~/..", NULL, "/home"},
-      {"~user/x", NULL, "~user/x"},
+      {"~user/x", NULL, "/home/user/x"},
+      {"~root/.ssh", NULL, "/root/.ssh"},
+      {"~root", NULL, "/root"},
+      {"~user", "/etc", "/home/user"},
       {"*", "/", "/*"},
       {"x", "/etc", "/etc/x"},
       {"..", "/etc", "/"},

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* redact_impl.h - what the files of redaction share; not an API (that is
+ * redact.h).  redact.c: byte ranges and the text rules (names, headers,
+ * URLs, PEM, token shapes, operator patterns); redact_registry.c: the
+ * registry of secret-bearing options per tool and the known secret values;
+ * redact_cmd.c: commands read with the shell reader, and the entry points. */
+#ifndef AIRLOCK_REDACT_IMPL_H
+#define AIRLOCK_REDACT_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "redact.h"
+
+typedef struct {
+  size_t start, end;
+} rd_span;
+
+typedef struct {
+  rd_span *v;
+  size_t n, cap;
+  bool oom;
+} rd_spans;
+
+void rd_add(rd_spans *sp, size_t start, size_t end);
+/* s with each merged range replaced by AL_REDACTED; frees sp->v; NULL on OOM */
+char *rd_apply(const char *s, size_t len, rd_spans *sp);
+
+/* The text rules over s[0..len): ranges to hide, into sp.  depth bounds the
+ * decoding of base64 words (decoded text is checked with the same rules). */
+void rd_scan_text(const char *s, size_t len, rd_spans *sp, int depth);
+
+/* token shapes, URL parameters, config lines, base64 words (redact_shapes.c) */
+void rd_scan_shapes(const char *s, size_t len, rd_spans *sp, int depth);
+/* NAME: VALUE as one whole word (a curl -H argument) */
+void rd_scan_header_word(const char *e, size_t len, rd_spans *sp);
+
+/* whether a name (option, variable, key) holds a secret: strongly (its
+ * value is hidden whatever it looks like) or weakly (only a random-looking
+ * value) */
+bool rd_name_secret(const char *k, size_t n);
+bool rd_name_weak(const char *k, size_t n);
+/* a long random-looking word: length, character classes and entropy */
+bool rd_random_word(const char *s, size_t n);
+/* a value that names where a secret is, not the secret: /dev/stdin */
+bool rd_harmless_value(const char *v, size_t n);
+/* a known token shape anywhere in s */
+bool rd_has_shape(const char *s, size_t n);
+
+/* --- the registry (redact_registry.c) --- */
+
+typedef struct rd_tool rd_tool;
+const rd_tool *rd_tool_find(const char *name);
+bool rd_is_wrapper(const char *name);
+bool rd_tool_novalue(const rd_tool *t, const char *opt);
+/* the option takes the next word as a secret (or OPT=VALUE) */
+bool rd_tool_option(const rd_tool *t, const char *opt);
+/* attached prefix (-pSECRET): its length, else 0 */
+size_t rd_tool_attached(const rd_tool *t, const char *word);
+/* the character after which an option's value is secret ('\0': all) */
+char rd_tool_split(const rd_tool *t, const char *opt);
+bool rd_tool_name_then_value(const rd_tool *t);
+/* positional operand index that is secret (0: none), with its conditions */
+int rd_tool_operand(const rd_tool *t, const char **when_flag);
+bool rd_tool_subcommand_ok(const rd_tool *t, const char *const *words, size_t n);
+bool rd_tool_has_subcommands(const rd_tool *t);
+/* openssl pass:X: the prefix to keep; skip prefixes make the value harmless */
+size_t rd_tool_value_offset(const rd_tool *t, const char *value, bool *harmless);
+bool rd_registry_secret_name(const char *norm);
+bool rd_registry_weak_name(const char *norm);
+bool rd_registry_url_param(const char *name, size_t n);
+
+/* known secret values: every occurrence in s[0..len) into sp */
+void rd_scan_known(const char *s, size_t len, rd_spans *sp);
+
+#endif
