@@ -3,8 +3,9 @@
  * command-line approver.  It speaks the node's API with the approver's own
  * token (AIRLOCK_TOKEN), so the node decides who may answer and records who
  * did; nothing here touches the node's database directly.
- * Exit: 0 done, 1 the node refused (not an approver, already answered,
- * expired, unknown id), 2 bad arguments, 125 the node could not be reached. */
+ * Exit: 0 done, 125 when the node refused (not an approver, already
+ * answered, expired, unknown id), could not be reached, or an argument was
+ * wrong. */
 #define _GNU_SOURCE
 #include <getopt.h>
 #include <jansson.h>
@@ -240,10 +241,9 @@ int cli_approvals(int argc, char **argv) {
   json_t *o = resp ? json_loads(resp, 0, NULL) : NULL;
   if (rc < 0) {
     const char *msg = json_string_value(json_object_get(json_object_get(o, "error"), "message"));
-    cli_fail("approvals", NULL, CLI_EXIT_FAILED, "the node answered %ld: %s", status, msg ? msg : (resp ? resp : ""));
+    code = cli_fail("approvals", NULL, CLI_EXIT_FAILED, "the node answered %ld: %s", status, msg ? msg : (resp ? resp : ""));
     airlock_error_free(&err);
     json_decref(o);
-    code = 1;
     goto out;
   }
   if (as_json && is_list) {

@@ -520,6 +520,9 @@ static int audit_query(int argc, char **argv) {
 
 /* --- verify ------------------------------------------------------------------------ */
 
+/* a finding, not a failure of airlock: like `policy check`, verify keeps its own code */
+#define AUDIT_EXIT_TAMPERED 1
+
 /* no audit.db: fine when nothing says there ever was one */
 static int verify_missing_db(const char *sub, const char *dir, bool expect, uint64_t expect_seq) {
   airlock_error *err = NULL;
@@ -527,14 +530,14 @@ static int verify_missing_db(const char *sub, const char *dir, bool expect, uint
   char hash[65];
   int found = al_audit_read_head_file(dir, &seq, hash, &err);
   if (found < 0) {
-    fail(CLI_EXIT_FAILED, sub, "TAMPERED: %s/%s is missing and %s", dir, AL_AUDIT_DB_FILE, err->msg);
+    fail(AUDIT_EXIT_TAMPERED, sub, "TAMPERED: %s/%s is missing and %s", dir, AL_AUDIT_DB_FILE, err->msg);
     airlock_error_free(&err);
-    return CLI_EXIT_FAILED;
+    return AUDIT_EXIT_TAMPERED;
   }
   if (expect && expect_seq > seq)
     seq = expect_seq;
   if (seq > 0)
-    return fail(CLI_EXIT_FAILED, sub,
+    return fail(AUDIT_EXIT_TAMPERED, sub,
                 "TAMPERED: records 1 to %" PRIu64 ": %s/%s is missing, but the trail reached record %" PRIu64, seq, dir,
                 AL_AUDIT_DB_FILE, seq);
   printf("no audit trail in %s yet\n", dir);
@@ -584,7 +587,7 @@ static int audit_verify(int argc, char **argv) {
   if (rc < 0)
     return fail_error(sub, &err);
   if (rc > 0)
-    return fail(CLI_EXIT_FAILED, sub, "TAMPERED: %s", r.problem);
+    return fail(AUDIT_EXIT_TAMPERED, sub, "TAMPERED: %s", r.problem);
   if (r.checked == 0)
     printf("audit trail intact: no records");
   else

@@ -21,6 +21,10 @@ static void usage(FILE *out) {
                "commands:\n"
                "  run [OPTIONS] -- CMD [ARG...]   run CMD in a fresh sandbox\n"
                "  exec [OPTIONS] -- CMD [ARG...]  run CMD on an airlock node\n"
+               "  sandbox create|ls|inspect|rm    persistent sandboxes of a node\n"
+               "  cp SRC DST                      copy files between the host and ID:/workspace/PATH\n"
+               "  shell [ID]                      an interactive shell in a sandbox of a node\n"
+               "  logs ID                         a sandbox's execs from the node's audit trail\n"
                "  gc                              remove what killed runs left behind\n"
                "  policy check [OPTIONS] -- CMD   what an autonomy policy would do with CMD\n"
                "  node [OPTIONS]                  serve the node API (docs/api.md)\n"
@@ -52,6 +56,14 @@ static int node_command(int argc, char **argv) {
     return cli_approvals(argc - 1, argv + 1);
   if (strcmp(cmd, "mcp") == 0)
     return cli_mcp(argc - 1, argv + 1);
+  if (strcmp(cmd, "sandbox") == 0)
+    return cli_sandbox(argc - 1, argv + 1);
+  if (strcmp(cmd, "cp") == 0)
+    return cli_cp(argc - 1, argv + 1);
+  if (strcmp(cmd, "shell") == 0)
+    return cli_shell(argc - 1, argv + 1);
+  if (strcmp(cmd, "logs") == 0)
+    return cli_logs(argc - 1, argv + 1);
   return cli_exec(argc - 1, argv + 1);
 }
 #else
@@ -81,7 +93,8 @@ int main(int argc, char **argv) {
     return cli_policy(argc - 1, argv + 1);
   if (strcmp(cmd, "node") == 0 || strcmp(cmd, "token") == 0 || strcmp(cmd, "secret") == 0 ||
       strcmp(cmd, "audit") == 0 || strcmp(cmd, "proxy") == 0 || strcmp(cmd, "exec") == 0 ||
-      strcmp(cmd, "approvals") == 0 || strcmp(cmd, "mcp") == 0)
+      strcmp(cmd, "approvals") == 0 || strcmp(cmd, "mcp") == 0 || strcmp(cmd, "sandbox") == 0 ||
+      strcmp(cmd, "cp") == 0 || strcmp(cmd, "shell") == 0 || strcmp(cmd, "logs") == 0)
     return node_command(argc, argv);
   if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
     printf("airlock %s\n", AIRLOCK_VERSION);

@@ -83,17 +83,16 @@ int cli_node(int argc, char **argv) {
   al_node_config cfg;
   al_node_config_init(&cfg);
   airlock_error *err = NULL;
-  int code = 2;
+  int code = CLI_EXIT_USAGE;
   opterr = 0;
   optind = 0;
   int opt;
   while ((opt = getopt_long(argc, argv, "+h", options, NULL)) != -1)
     if (opt == OPT_CONFIG && al_node_config_load(&cfg, optarg, &err) < 0)
       goto fail;
-  opterr = 1;
   optind = 0;
   bool listen_given = false;
-  while ((opt = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+  while ((opt = getopt_long(argc, argv, "+:h", options, NULL)) != -1) {
     switch (opt) {
     case OPT_CONFIG: break;
     case OPT_LISTEN:
@@ -143,14 +142,16 @@ int cli_node(int argc, char **argv) {
       usage(stdout);
       code = 0;
       goto out;
-    default: usage(stderr); goto out;
+    default:
+      cli_bad_option("node", NULL, opt, argv);
+      goto out;
     }
   }
   if (optind < argc) {
     cli_fail("node", NULL, CLI_EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
     goto out;
   }
-  code = airlock_node_run(&cfg, &err) < 0 ? 1 : 0;
+  code = airlock_node_run(&cfg, &err) < 0 ? CLI_EXIT_FAILED : 0;
   if (code == 0)
     goto out;
 fail:
