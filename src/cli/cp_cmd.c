@@ -231,7 +231,8 @@ static int from_sandbox(cp_ctx *c, const char *rel, const char *host) {
   int rc = stat_remote(c, rel, &entry, false);
   if (rc)
     return rc;
-  const char *type = entry_type(entry);
+  char type[16];
+  snprintf(type, sizeof(type), "%s", entry_type(entry));
   bool is_dir = strcmp(type, "dir") == 0;
   mode_t mode = (mode_t)json_integer_value(json_object_get(entry, "mode"));
   json_decref(entry);

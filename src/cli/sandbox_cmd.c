@@ -291,7 +291,7 @@ static int run_sub(const char *sub, cli_conn *conn, create_opts *c, const char *
   } else { /* rm: every id is tried; any failure makes the exit 125 */
     for (int i = 0; i < nargs; i++) {
       if (airlock_client_sandbox_destroy(client, args[i], &err) < 0)
-        code = cli_fail("sandbox", sub, AIRLOCK_EXIT_SETUP, "%s: %s", args[i], err->msg);
+        code = cli_fail("sandbox", sub, AIRLOCK_EXIT_SETUP, "%s", err->msg);
       else
         puts(args[i]);
       airlock_error_free(&err);
