@@ -27,7 +27,6 @@ int cli_sandbox(int argc, char **argv);
 int cli_cp(int argc, char **argv);
 int cli_shell(int argc, char **argv);
 int cli_logs(int argc, char **argv);
-int cli_completion(int argc, char **argv);
 /* policy_cmd.c: `airlock run --policy`: 0 to go on, else the exit code;
  * a readonly policy also makes the workspace and binds read-only */
 int cli_policy_gate_run(const char *policy_path, airlock_spec *spec);
@@ -95,7 +94,7 @@ void cli_approval_announce(const airlock_exec_result *res, bool poll_mode);
 int cli_approval_wait(airlock_client *client, const char *id, int64_t expires_at_ms);
 /* sandbox_cmd.c: an id the node could have handed out (letters, digits, _) */
 bool cli_valid_sandbox_id(const char *id);
-/* the option tables behind --help and the shell completions (completion.c) */
+/* the option tables of the client subcommands */
 extern const struct option cli_run_options[], cli_exec_options[], cli_sandbox_options[], cli_logs_options[],
     cli_cp_options[], cli_shell_options[];
 

@@ -47,7 +47,7 @@ enum {
 };
 
 /* docker's short flags: -e, -w, -m, -t, -i */
-#define EXEC_SHORT "+hte:w:m:i"
+#define EXEC_SHORT "+:hte:w:m:i"
 
 const struct option cli_exec_options[] = {
     {"node", required_argument, 0, OPT_NODE},
@@ -391,7 +391,7 @@ int cli_exec(int argc, char **argv) {
   exec_options o = {0};
   airlock_spec_init(&o.env);
   int code = AIRLOCK_EXIT_SETUP;
-  opterr = 1;
+  opterr = 0;
   optind = 0;
   int opt;
   while ((opt = getopt_long(argc, argv, EXEC_SHORT, cli_exec_options, NULL)) != -1) {
@@ -401,7 +401,7 @@ int cli_exec(int argc, char **argv) {
       goto out;
     }
     if (opt == '?' || opt == ':') {
-      fail("see 'airlock exec --help'");
+      code = cli_bad_option("exec", NULL, opt, argv);
       goto out;
     }
     int rc = apply_option(&o, opt, optarg);
