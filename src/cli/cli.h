@@ -27,6 +27,7 @@ int cli_sandbox(int argc, char **argv);
 int cli_cp(int argc, char **argv);
 int cli_shell(int argc, char **argv);
 int cli_logs(int argc, char **argv);
+int cli_ssh_gate(int argc, char **argv);
 /* policy_cmd.c: `airlock run --policy`: 0 to go on, else the exit code;
  * a readonly policy also makes the workspace and binds read-only */
 int cli_policy_gate_run(const char *policy_path, airlock_spec *spec);

@@ -34,6 +34,7 @@ static void usage(FILE *out) {
                "  audit [verify|prune|head]       read and check the node's audit trail\n"
                "  approvals list|show|approve|reject  answer requests waiting for a human\n"
                "  mcp [--node URL] [--keep]       serve sandboxes to an agent as an MCP server on stdio\n"
+               "  ssh-gate --config FILE          authorized_keys forced command: SSH commands run in sandboxes\n"
                "  version                         print the version\n"
                "\n"
                "'airlock run --help' lists the sandbox options, 'airlock exec --help' the node ones.\n");
@@ -64,6 +65,8 @@ static int node_command(int argc, char **argv) {
     return cli_shell(argc - 1, argv + 1);
   if (strcmp(cmd, "logs") == 0)
     return cli_logs(argc - 1, argv + 1);
+  if (strcmp(cmd, "ssh-gate") == 0)
+    return cli_ssh_gate(argc - 1, argv + 1);
   return cli_exec(argc - 1, argv + 1);
 }
 #else
@@ -94,7 +97,8 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "node") == 0 || strcmp(cmd, "token") == 0 || strcmp(cmd, "secret") == 0 ||
       strcmp(cmd, "audit") == 0 || strcmp(cmd, "proxy") == 0 || strcmp(cmd, "exec") == 0 ||
       strcmp(cmd, "approvals") == 0 || strcmp(cmd, "mcp") == 0 || strcmp(cmd, "sandbox") == 0 ||
-      strcmp(cmd, "cp") == 0 || strcmp(cmd, "shell") == 0 || strcmp(cmd, "logs") == 0)
+      strcmp(cmd, "cp") == 0 || strcmp(cmd, "shell") == 0 || strcmp(cmd, "logs") == 0 ||
+      strcmp(cmd, "ssh-gate") == 0)
     return node_command(argc, argv);
   if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
     printf("airlock %s\n", AIRLOCK_VERSION);

@@ -31,6 +31,7 @@ enum {
   OPT_OC_TOKEN,
   OPT_OC_NAME,
   OPT_OC_SCOPE,
+  OPT_OC_CA,
 };
 
 static const struct option options[] = {
@@ -50,6 +51,7 @@ static const struct option options[] = {
     {"openclaw-token", required_argument, 0, OPT_OC_TOKEN},
     {"openclaw-name", required_argument, 0, OPT_OC_NAME},
     {"openclaw-scope", required_argument, 0, OPT_OC_SCOPE},
+    {"openclaw-ca", required_argument, 0, OPT_OC_CA},
     {"help", no_argument, 0, OPT_HELP},
     {0, 0, 0, 0},
 };
@@ -70,7 +72,8 @@ static void usage(FILE *out) {
                "  --openclaw-setup-code CODE           pair with a node-profile setup code (once)\n"
                "  --openclaw-token TOKEN               or with the gateway's shared token\n"
                "  --openclaw-name NAME                 the node's display name (default the host name)\n"
-               "  --openclaw-scope session|agent|shared  one sandbox per session (default), agent, or for all\n");
+               "  --openclaw-scope session|agent|shared  one sandbox per session (default), agent, or for all\n"
+               "  --openclaw-ca FILE                   CA certificates for a wss:// gateway (default the system's)\n");
 }
 
 static int set(char **field, const char *v) {
@@ -126,6 +129,7 @@ int cli_node(int argc, char **argv) {
     case OPT_OC_TOKEN: set(&cfg.openclaw_token, optarg); break;
     case OPT_OC_NAME: set(&cfg.openclaw_name, optarg); break;
     case OPT_OC_SCOPE: set(&cfg.openclaw_scope, optarg); break;
+    case OPT_OC_CA: set(&cfg.openclaw_ca, optarg); break;
     case OPT_ALLOW_DEGRADED: cfg.sandbox.allow_degraded = true; break;
     case OPT_POOL: {
       char *end = NULL;

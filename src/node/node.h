@@ -70,6 +70,7 @@ typedef struct al_node_config {
   char *openclaw_token;         /* "openclaw.token": the gateway's shared token, for a first pairing */
   char *openclaw_name;          /* "openclaw.name": display name, default the host name */
   char *openclaw_scope;         /* "openclaw.scope": one sandbox per "session" (default), "agent", or "shared" */
+  char *openclaw_ca;            /* "openclaw.ca": CA file for a wss:// gateway; NULL: the system's store */
 } al_node_config;
 
 void al_node_config_init(al_node_config *c);
@@ -256,6 +257,11 @@ void al_node_reply_error(al_node *n, struct evhttp_request *req, int status, con
 void al_node_reply_json(struct evhttp_request *req, int status, json_t *body); /* steals body */
 /* CSP, nosniff, no framing, no referrer, no caching */
 void al_node_security_headers(struct evhttp_request *req);
+/* from a connection's close callback: the request a handler still held.
+ * libevent detaches a request whose reply was not finished from the dying
+ * connection and leaves it to its handler; one still attached is freed
+ * with its connection. */
+void al_node_request_abandon(struct evhttp_request *req);
 /* the statuses counted in al_metrics.rejected, in its order: 400, 401, 403, 404, 405, 413, 429, 500 */
 extern const int al_node_rejected_codes[AL_NODE_REJECTED_CODES];
 void al_node_metrics_rejected(al_node *n, int status);

@@ -95,6 +95,7 @@ void al_node_config_clear(al_node_config *c) {
   free(c->openclaw_token);
   free(c->openclaw_name);
   free(c->openclaw_scope);
+  free(c->openclaw_ca);
   airlock_spec_clear(&c->sandbox);
   for (size_t i = 0; i < c->n_agent_sandboxes; i++) {
     free(c->agent_sandboxes[i].agent_id);
@@ -319,10 +320,11 @@ int al_node_config_load(al_node_config *c, const char *path, airlock_error **err
                      : strcmp(ok, "token") == 0     ? &c->openclaw_token
                      : strcmp(ok, "name") == 0      ? &c->openclaw_name
                      : strcmp(ok, "scope") == 0     ? &c->openclaw_scope
+                     : strcmp(ok, "ca") == 0        ? &c->openclaw_ca
                                                     : NULL;
         if (!dst)
-          return al_err(err, 0, "node config key 'openclaw.%s' is not one of gateway, setupCode, token, name, scope",
-                        ok);
+          return al_err(err, 0,
+                        "node config key 'openclaw.%s' is not one of gateway, setupCode, token, name, scope, ca", ok);
         if (str(ov, ok, dst, err) < 0)
           return -1;
       }
@@ -365,7 +367,8 @@ int al_node_config_finish(al_node_config *c, airlock_error **err) {
   if (c->openclaw_scope && strcmp(c->openclaw_scope, "session") != 0 && strcmp(c->openclaw_scope, "agent") != 0 &&
       strcmp(c->openclaw_scope, "shared") != 0)
     return al_err(err, 0, "openclaw scope '%s' is not one of session, agent, shared", c->openclaw_scope);
-  if ((c->openclaw_setup_code || c->openclaw_token || c->openclaw_name || c->openclaw_scope) && !c->openclaw_gateway)
+  if ((c->openclaw_setup_code || c->openclaw_token || c->openclaw_name || c->openclaw_scope || c->openclaw_ca) &&
+      !c->openclaw_gateway)
     return al_err(err, 0, "the openclaw settings need a gateway (--openclaw-gateway)");
   if (!c->state_dir && !(c->state_dir = al_default_state_dir()))
     return al_err(err, 0, "no state directory: pass --state-dir");

@@ -250,6 +250,7 @@ static void on_client_gone(struct evhttp_connection *conn, void *arg) {
   al_exec *e = arg;
   if (getenv("AIRLOCK_NODE_DEBUG"))
     fprintf(stderr, "debug: client of %s went away (state %d)\n", e->id, (int)e->state);
+  al_node_request_abandon(e->req);
   e->req = NULL;
   if (e->state != AL_EXEC_DONE && !e->p.detach) {
     e->cancelled = true;

@@ -17,6 +17,7 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/dns.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <sodium.h>
@@ -347,10 +348,20 @@ static void on_event(struct bufferevent *bev, short what, void *arg) {
     return;
   }
   if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
-    char why[200];
+    char why[300];
     int e = EVUTIL_SOCKET_ERROR();
     snprintf(why, sizeof(why), "%s%s%s", what & BEV_EVENT_EOF ? "connection closed" : "connection failed",
              (what & BEV_EVENT_ERROR) && e ? ": " : "", (what & BEV_EVENT_ERROR) && e ? strerror(e) : "");
+    /* TLS: say why the handshake failed, the certificate check above all */
+    SSL *ssl = oc->tls && oc->bev ? bufferevent_openssl_get_ssl(oc->bev) : NULL;
+    unsigned long tls_err = oc->bev && oc->tls ? bufferevent_get_openssl_error(oc->bev) : 0;
+    long verify = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+    size_t used = strlen(why);
+    if (verify != X509_V_OK)
+      snprintf(why + used, sizeof(why) - used, ": TLS certificate of the gateway not accepted: %s",
+               X509_verify_cert_error_string(verify));
+    else if (tls_err)
+      snprintf(why + used, sizeof(why) - used, ": TLS: %s", ERR_reason_error_string(tls_err));
     drop(oc, why);
   }
 }
@@ -508,10 +519,13 @@ int al_node_openclaw_start(al_node *n, airlock_error **err) {
   oc->tenant = al_node_tenant(n, "@openclaw", &defaults);
   oc->dns = evdns_base_new(n->base, EVDNS_BASE_INITIALIZE_NAMESERVERS | EVDNS_BASE_DISABLE_WHEN_INACTIVE);
   if (oc->tls) {
+    const char *ca = c->openclaw_ca;
     oc->ssl = SSL_CTX_new(TLS_client_method());
-    if (!oc->ssl || SSL_CTX_set_default_verify_paths(oc->ssl) != 1) {
+    if (!oc->ssl ||
+        (ca ? SSL_CTX_load_verify_locations(oc->ssl, ca, NULL) : SSL_CTX_set_default_verify_paths(oc->ssl)) != 1) {
       oc_free(oc);
-      return al_err(err, 0, "openclaw: cannot set up TLS");
+      return ca ? al_err(err, 0, "openclaw: cannot read the CA certificates in '%s'", ca)
+                : al_err(err, 0, "openclaw: cannot set up TLS");
     }
     SSL_CTX_set_verify(oc->ssl, SSL_VERIFY_PEER, NULL);
     SSL_CTX_set_min_proto_version(oc->ssl, TLS1_2_VERSION);

@@ -93,6 +93,7 @@ static void parked_free(al_parked *pk) {
 static void on_parked_gone(struct evhttp_connection *conn, void *arg) {
   (void)conn;
   al_parked *pk = arg;
+  al_node_request_abandon(pk->req);
   pk->req = NULL;
   unpark(pk->node, pk);
   parked_free(pk);

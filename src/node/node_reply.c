@@ -92,3 +92,8 @@ al_tenant *al_node_tenant(al_node *n, const char *name, const al_node_limits *to
   t->max.max_timeout_ms = token->max_timeout_ms ? token->max_timeout_ms : d->max_timeout_ms;
   return t;
 }
+
+void al_node_request_abandon(struct evhttp_request *req) {
+  if (req && !evhttp_request_get_connection(req))
+    evhttp_request_free(req);
+}

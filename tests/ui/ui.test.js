@@ -406,6 +406,8 @@ async function tMockedAudit(page) {
   await f('audit-until').fill('2026-01-03T03:04:05');
   await f('audit-search').click();
   await waitFor(() => asked.length >= 2, 'the filtered audit request');
+  // the route saw the request before the page rendered its answer
+  await waitFor(async () => /2 records/.test(await text(page, '[data-testid=audit-status]')), 'the filtered answer rendered');
   const q = asked[asked.length - 1].searchParams;
   check(q.get('tenant') === 'agent-x' && q.get('action') === 'file_delete' && q.get('decision') === 'approved' &&
     q.get('q') === 'rm -rf' && q.get('limit') === '200', 'audit query: ' + asked[asked.length - 1].search);
@@ -415,7 +417,6 @@ async function tMockedAudit(page) {
   check((await row.getAttribute('data-approval-id')) === 'ap_00000000000000cc', 'row approval id');
   check((await row.locator('[data-testid=audit-command]').textContent()) === "sh -c 'rm -rf ~/* <i>x</i>'", 'audit command');
   check((await page.locator('[data-testid=audit-rows] i').count()) === 0, 'markup from an audit record became an element');
-  check(/2 records/.test(await text(page, '[data-testid=audit-status]')), 'audit status');
   await shot(page, '07-mocked-audit');
   await page.unrouteAll({ behavior: 'ignoreErrors' });
   await page.locator('[data-testid=nav-pending]').click();
@@ -554,6 +555,9 @@ async function main() {
       console.log('not ok ' + n + ' - ' + name + ' (' + ((Date.now() - t0) / 1000).toFixed(1) + 's)');
       for (const line of String(e instanceof Failure ? e.message : e.stack).split('\n')) console.log('#   ' + line);
       await shot(page, 'fail-' + n).catch(() => {});
+    } finally {
+      // a failed test must not leave its mocked API to the next one
+      await page.unrouteAll({ behavior: 'ignoreErrors' }).catch(() => {});
     }
   }
   if (!FULL_FLOW) console.log('# the full approval flow was not run (UI_FULL_FLOW=1 runs it)');
