@@ -221,6 +221,24 @@ checkx "a wrong token: 125 with the node's 401" 'own_failure "401"'
 run "$BIN" exec --sandbox sb_0000000000000000 -- true
 checkx "exec in an unknown sandbox: 125" 'own_failure "404"'
 
+# ---- a token's maxima: defaults brought down to them, explicit requests checked ------------
+SMALL=$("$BIN" token create --name small --state-dir "$S" --max-timeout 5 --max-memory 128m --max-cpus 0.5 2>/dev/null)
+run env AIRLOCK_TOKEN="$SMALL" "$BIN" exec -- sh -c 'echo ran'
+checkx "a token whose maxima are below the defaults: an exec asking for nothing runs" '[ "$RC" = 0 ] && [ "$OUT" = ran ]'
+run env AIRLOCK_TOKEN="$SMALL" "$BIN" exec -- sh -c 'echo started; sleep 30'
+checkx "... its timeout is the token's 5 s (124)" '[ "$RC" = 124 ] && [ "$OUT" = started ]'
+run env AIRLOCK_TOKEN="$SMALL" "$BIN" exec --timeout 10 -- true
+checkx "... an explicit --timeout above the maximum: 125 naming it" 'own_failure "maximum"'
+run env AIRLOCK_TOKEN="$SMALL" "$BIN" exec -m 1g -- true
+checkx "... an explicit -m above the maximum: 125 naming it" 'own_failure "maximum"'
+run env AIRLOCK_TOKEN="$SMALL" "$BIN" sandbox create
+SMALL_SB=$OUT
+run env AIRLOCK_TOKEN="$SMALL" "$BIN" sandbox inspect "$SMALL_SB"
+check "... sandbox create without limits: the token's maxima" python3 -c '
+import json, sys
+d = json.loads(sys.argv[1]); assert d["limits"]["memory"] == 128 << 20 and d["limits"]["cpus"] == 0.5, d' "$OUT"
+env AIRLOCK_TOKEN="$SMALL" "$BIN" sandbox rm "$SMALL_SB" >/dev/null
+
 # ---- bad flags: one line, 125, and the same command without the mistake runs -------------
 bad_flag() { # bad_flag DESCRIPTION TEXT_IN_ERROR ARGS...
   local what=$1 text=$2
