@@ -470,6 +470,26 @@ run "$BIN" sandbox inspect "$NEW"
 checkx "shell --keep: the new sandbox stays" '[ -n "$NEW" ] && [ "$RC" = 0 ]'
 "$BIN" sandbox rm "$NEW" >/dev/null
 
+# ---- airlock run takes the same short flags ---------------------------------------------------
+RUNF=()
+[ "$MODE" = user ] && RUNF=(--allow-degraded)
+mkdir "$TMP/runvol"
+echo vol >"$TMP/runvol/f"
+chmod 755 "$TMP/runvol"
+[ "$MODE" = user ] || chown -R 4242:4242 "$TMP/runvol" # writable binds: a regular user's directory
+run "$BIN" run "${RUNF[@]}" -i -e A=1 -w /data -v "$TMP/runvol:/data" -m 64m -- sh -c 'echo "$A $(pwd) $(cat f)"; touch x'
+checkx "run -i -e -w -v -m: the variable, the directory, the mount; -v read-only by default" \
+  '[ "$RC" = 1 ] && [ "$OUT" = "1 /data vol" ] && grep -qi "read-only" <<<"$ERR" && [ ! -e "$TMP/runvol/x" ]'
+run "$BIN" run "${RUNF[@]}" -v "$TMP/runvol:/data:rw" -- sh -c 'echo w >/data/y && echo wrote'
+checkx "run -v SRC:DST:rw: written through to the host" '[ "$RC" = 0 ] && [ "$OUT" = wrote ] && [ "$(cat "$TMP/runvol/y")" = w ]'
+OUT=$(script -qec "$BIN run ${RUNF[*]} -it -- sh -c 'tty; exit 4'" /dev/null </dev/null 2>&1)
+RC=$?
+checkx "run -it: a terminal, the exit code" '[ "$RC" = 4 ] && grep -q "/dev/pts/[0-9]" <<<"$OUT"'
+run "$BIN" run "${RUNF[@]}" -v -- true
+checkx "run -v without SRC:DST: 125, one line" '[ "$RC" = 125 ] && [ "$(lines "$ERR")" = 1 ] && [ -z "$OUT" ]'
+run "$BIN" run --bogus -- true
+checkx "run --bogus: 125, one line naming it" 'own_failure "--bogus"'
+
 # ---- the end ------------------------------------------------------------------------------
 run "$BIN" sandbox rm "$SB"
 checkx "the last sandbox removed" '[ "$RC" = 0 ]'
