@@ -107,6 +107,8 @@ checkx "ls: a table with a header and the sandbox's row (memory, cpus, labels)" 
    grep -Eq "^$SB +ready +20[0-9-]{8}T[0-9:]{8}Z +256m +0.50 +0 +(task=demo,who=test|who=test,task=demo)$" <<<"$OUT"'
 run "$BIN" sandbox ps -q
 checkx "ps -q (alias of ls): ids only" '[ "$RC" = 0 ] && grep -qx "$SB" <<<"$OUT" && ! grep -q ID <<<"$OUT"'
+run "$BIN" ps --format table
+checkx "airlock ps (docker's): the same table" '[ "$RC" = 0 ] && grep -Eq "^$SB +ready " <<<"$OUT" && grep -q "^ID " <<<"$OUT"'
 run "$BIN" sandbox ls --format json
 check "ls --format json: the node's array" python3 -c '
 import json, sys
@@ -136,8 +138,8 @@ run "$BIN" sandbox rm "$SB2"
 checkx "rm again: 125, one line naming the sandbox" 'own_failure "$SB2"'
 run "$BIN" sandbox create
 SB3=$OUT
-run "$BIN" sandbox rm "$SB2" "$SB3"
-checkx "rm of a missing and an existing one: 125, the existing one removed" \
+run "$BIN" rm "$SB2" "$SB3"
+checkx "airlock rm (docker's) of a missing and an existing one: 125, the existing one removed" \
   '[ "$RC" = 125 ] && [ "$OUT" = "$SB3" ] && [ "$(lines "$ERR")" = 1 ] && grep -qF "$SB2" <<<"$ERR"'
 run "$BIN" sandbox inspect "$SB3"
 checkx "... and really gone" 'own_failure "$SB3"'
