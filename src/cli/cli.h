@@ -95,8 +95,11 @@ void cli_approval_announce(const airlock_exec_result *res, bool poll_mode);
 int cli_approval_wait(airlock_client *client, const char *id, int64_t expires_at_ms);
 /* sandbox_cmd.c: an id the node could have handed out (letters, digits, _) */
 bool cli_valid_sandbox_id(const char *id);
-/* the option tables of the client subcommands */
+/* the option tables and short flags behind the shell completions (completion_cmd.c) */
 extern const struct option cli_run_options[], cli_exec_options[], cli_sandbox_options[], cli_logs_options[],
     cli_cp_options[], cli_shell_options[];
+extern const char cli_run_short[], cli_exec_short[], cli_sandbox_short[], cli_logs_short[], cli_cp_short[],
+    cli_shell_short[];
+int cli_completion(int argc, char **argv);
 
 #endif

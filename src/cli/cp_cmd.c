@@ -32,6 +32,7 @@ const struct option cli_cp_options[] = {
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
 };
+const char cli_cp_short[] = ":h";
 
 static void usage(FILE *out) {
   fprintf(out, "usage: airlock cp [OPTIONS] HOST_PATH ID:PATH     host to sandbox (files)\n"
@@ -314,7 +315,7 @@ int cli_cp(int argc, char **argv) {
   int opt;
   optind = 0;
   opterr = 0;
-  while ((opt = getopt_long(argc, argv, ":h", cli_cp_options, NULL)) != -1) {
+  while ((opt = getopt_long(argc, argv, cli_cp_short, cli_cp_options, NULL)) != -1) {
     if (opt == 'h') {
       usage(stdout);
       return 0;

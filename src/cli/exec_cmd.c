@@ -48,6 +48,7 @@ enum {
 
 /* docker's short flags: -e, -w, -m, -t, -i */
 #define EXEC_SHORT "+:hte:w:m:i"
+const char cli_exec_short[] = EXEC_SHORT;
 
 const struct option cli_exec_options[] = {
     {"node", required_argument, 0, OPT_NODE},

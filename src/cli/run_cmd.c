@@ -51,8 +51,9 @@ enum {
 /* docker run's short flags: -e, -v, -w, -m, -t, -i (':' first: getopt's
  * complaints come back as ':' and '?' for one line of our own) */
 #define RUN_SHORT "+:hte:v:w:m:i"
+const char cli_run_short[] = RUN_SHORT;
 
-static const struct option options[] = {
+const struct option cli_run_options[] = {
     {"config", required_argument, 0, OPT_CONFIG},
     {"openclaw-agent", required_argument, 0, OPT_OPENCLAW_AGENT},
     {"image", required_argument, 0, OPT_IMAGE},
@@ -279,7 +280,7 @@ static int apply_rules(airlock_spec *spec, int argc, char **argv, const run_flag
   optind = 0;
   opterr = 0;
   int opt;
-  while ((opt = getopt_long(argc, argv, RUN_SHORT, options, NULL)) != -1)
+  while ((opt = getopt_long(argc, argv, RUN_SHORT, cli_run_options, NULL)) != -1)
     if ((opt == OPT_ALLOW || opt == OPT_DENY) && airlock_spec_add_egress_rule(spec, opt == OPT_DENY, optarg, &err) < 0)
       return report_error(&err);
   return 0;
@@ -299,7 +300,7 @@ int cli_run(int argc, char **argv) {
   int opt;
   const char *agent = NULL;
   bool has_config = false;
-  while ((opt = getopt_long(argc, argv, RUN_SHORT, options, NULL)) != -1) {
+  while ((opt = getopt_long(argc, argv, RUN_SHORT, cli_run_options, NULL)) != -1) {
     agent = opt == OPT_OPENCLAW_AGENT ? optarg : agent;
     has_config = has_config || opt == OPT_CONFIG;
   }
@@ -308,7 +309,7 @@ int cli_run(int argc, char **argv) {
     goto out;
   }
   optind = 0;
-  while ((opt = getopt_long(argc, argv, RUN_SHORT, options, NULL)) != -1) {
+  while ((opt = getopt_long(argc, argv, RUN_SHORT, cli_run_options, NULL)) != -1) {
     if (opt == OPT_CONFIG && airlock_spec_load_file_agent(&spec, optarg, agent, &err) < 0) {
       code = report_error(&err);
       goto out;
@@ -317,7 +318,7 @@ int cli_run(int argc, char **argv) {
   /* pass 2: everything else, with errors */
   opterr = 0;
   optind = 0;
-  while ((opt = getopt_long(argc, argv, RUN_SHORT, options, NULL)) != -1) {
+  while ((opt = getopt_long(argc, argv, RUN_SHORT, cli_run_options, NULL)) != -1) {
     if (opt == 'h' || opt == OPT_HELP) {
       cli_usage_run(stdout);
       code = 0;
@@ -344,7 +345,7 @@ int cli_run(int argc, char **argv) {
   /* the policy judges the command before anything is built */
   optind = 0;
   opterr = 0;
-  while ((opt = getopt_long(argc, argv, RUN_SHORT, options, NULL)) != -1)
+  while ((opt = getopt_long(argc, argv, RUN_SHORT, cli_run_options, NULL)) != -1)
     if (opt == OPT_POLICY && (code = cli_policy_gate_run(optarg, &spec)) != 0)
       goto out;
   code = AIRLOCK_EXIT_SETUP;

@@ -51,6 +51,8 @@ const struct option cli_sandbox_options[] = {
     {0, 0, 0, 0},
 };
 #define SANDBOX_SHORT ":hm:v:l:q"
+const char cli_sandbox_short[] = SANDBOX_SHORT;
+const char cli_logs_short[] = ":h";
 
 const struct option cli_logs_options[] = {
     CLI_CONN_OPTIONS,
@@ -451,7 +453,7 @@ int cli_logs(int argc, char **argv) {
   int opt;
   optind = 0;
   opterr = 0;
-  while ((opt = getopt_long(argc, argv, ":h", cli_logs_options, NULL)) != -1) {
+  while ((opt = getopt_long(argc, argv, cli_logs_short, cli_logs_options, NULL)) != -1) {
     if (opt == 'h') {
       logs_usage(stdout);
       return 0;

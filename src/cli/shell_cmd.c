@@ -24,6 +24,7 @@ const struct option cli_shell_options[] = {
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
 };
+const char cli_shell_short[] = ":he:w:";
 
 static void usage(FILE *out) {
   fprintf(out, "usage: airlock shell [OPTIONS] [ID]\n"
@@ -52,7 +53,7 @@ int cli_shell(int argc, char **argv) {
   xargv[xargc++] = (char *)"exec";
   optind = 0;
   opterr = 0;
-  while ((opt = getopt_long(argc, argv, ":he:w:", cli_shell_options, NULL)) != -1) {
+  while ((opt = getopt_long(argc, argv, cli_shell_short, cli_shell_options, NULL)) != -1) {
     if (opt == 'h') {
       usage(stdout);
       code = 0;
