@@ -41,7 +41,12 @@ TAP_PREFIX="[$MODE] "
 TMP=$(mktemp -d /tmp/airlock-sandbox-cli-XXXXXX)
 chmod 755 "$TMP"
 NODE_PID=
+DPID=
 cleanup() {
+  if [ -n "$DPID" ]; then
+    kill "$DPID" 2>/dev/null
+    wait "$DPID" 2>/dev/null
+  fi
   if [ -n "$NODE_PID" ]; then
     kill "$NODE_PID" 2>/dev/null
     wait "$NODE_PID" 2>/dev/null
@@ -491,6 +496,33 @@ run "$BIN" run "${RUNF[@]}" -v -- true
 checkx "run -v without SRC:DST: 125, one line" '[ "$RC" = 125 ] && [ "$(lines "$ERR")" = 1 ] && [ -z "$OUT" ]'
 run "$BIN" run --bogus -- true
 checkx "run --bogus: 125, one line naming it" 'own_failure "--bogus"'
+
+# ---- the defaults: no --state-dir, --config, --listen or --node ------------------------------
+# (rootless only: as root they are /var/lib/airlock and /etc/airlock, the host's own)
+if [ "$MODE" = user ]; then
+  D=$TMP/defaults
+  mkdir -p "$D/config/airlock" "$D/run"
+  chmod 700 "$D/run"
+  echo '{"sandbox": {"env": {"FROM_CONFIG": "yes"}}}' >"$D/config/airlock/node.json"
+  DENV=(env -u AIRLOCK_NODE -u AIRLOCK_TOKEN AIRLOCK_STATE_DIR="$D/state" XDG_CONFIG_HOME="$D/config" XDG_RUNTIME_DIR="$D/run")
+  DTOK=$("${DENV[@]}" "$BIN" token create --name defaults 2>/dev/null)
+  "${DENV[@]}" "$BIN" node --ready-file "$D/ready" --pool 0 --allow-degraded </dev/null >"$D/node.log" 2>&1 &
+  DPID=$!
+  for _ in $(seq 300); do
+    [ -e "$D/ready" ] || ! kill -0 "$DPID" 2>/dev/null && break
+    sleep 0.1
+  done
+  checkx "a node with no flags: its state in AIRLOCK_STATE_DIR, its socket in XDG_RUNTIME_DIR" \
+    '[ -e "$D/ready" ] && [ -e "$D/state/tokens.db" ] && [ -S "$D/run/airlock/node.sock" ]'
+  run "${DENV[@]}" AIRLOCK_TOKEN="$DTOK" "$BIN" exec -- sh -c 'echo "from config: $FROM_CONFIG"'
+  checkx "exec without --node finds it, and the node read XDG_CONFIG_HOME/airlock/node.json" \
+    '[ "$RC" = 0 ] && [ "$OUT" = "from config: yes" ]'
+  run "${DENV[@]}" AIRLOCK_TOKEN="$DTOK" "$BIN" exec --node "unix:$D/state/node.sock" -- true
+  checkx "... and not at the socket it would use without XDG_RUNTIME_DIR (125)" 'own_failure "node.sock"'
+  kill "$DPID"
+  wait "$DPID"
+  DPID=
+fi
 
 # ---- the end ------------------------------------------------------------------------------
 run "$BIN" sandbox rm "$SB"
