@@ -433,6 +433,21 @@ else
   RC=$?
   checkx "rejected: 125 with who and why, the command did not run" \
     '[ -n "$AP" ] && [ "$RC" = 125 ] && grep -q "rejected by alice: not today; the command did not run" "$TMP/rej.err"'
+  # on a terminal: a countdown rewritten in place
+  "$BIN" exec --sandbox "$SB" -- touch /workspace/victim4
+  script -qfec "$BIN exec --sandbox $SB -- rm -f /workspace/victim4" "$TMP/tty.out" </dev/null >/dev/null 2>&1 &
+  WAITER=$!
+  AP=$(wait_for_approval "$TMP/tty.out")
+  sleep 2.5
+  run env AIRLOCK_TOKEN="$ALICE" "$BIN" approvals approve "$AP"
+  wait "$WAITER"
+  RC=$?
+  ESC=$'\033'
+  COUNTS=$(grep -ao "$ESC\[Kairlock exec: waiting for approval $AP: [0-9]*s left" "$TMP/tty.out" | sort -u | wc -l)
+  checkx "--approval wait on a terminal: a countdown in place (several values), then the command runs" \
+    '[ -n "$AP" ] && [ "$RC" = 0 ] && [ "$COUNTS" -ge 2 ] && grep -q "approved by alice; running" "$TMP/tty.out"'
+  run "$BIN" exec --sandbox "$SB" -- ls /workspace
+  checkx "... victim4 is gone, victim3 is still there, victim2 is not" '! grep -qx victim4 <<<"$OUT" && grep -qx victim3 <<<"$OUT"'
   run "$BIN" exec --sandbox "$SB" -- ls /workspace
   checkx "... victim3 is still there, victim2 is not" '[ "$RC" = 0 ] && grep -qx victim3 <<<"$OUT" && ! grep -qx victim2 <<<"$OUT"'
 fi
