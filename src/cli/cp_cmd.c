@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* cp_cmd.c - `airlock cp SRC DST`, one side `ID:PATH` in a persistent
  * sandbox's /workspace: host to sandbox and back through the node's files
- * API (GET/PUT .../files, op=stat and op=list).  Files either way;
- * directories from the sandbox recursively, since the API lists them, but
- * not into it: the API has no way to make a directory.  What lands on the
- * host is assembled under a temporary name and renamed into place, so a
- * failed copy leaves nothing half-written behind. */
+ * API (GET/PUT .../files, op=stat and op=list).  Files and directories
+ * either way: out of the sandbox through the API's listings, into it with
+ * the directories made by `mkdir -p` run in the sandbox (the API makes
+ * none) and then each file PUT.  Links are never followed on either side.
+ * What lands on the host is assembled under a temporary name and renamed
+ * into place, so a failed copy leaves nothing half-written behind. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -35,13 +37,14 @@ const struct option cli_cp_options[] = {
 const char cli_cp_short[] = ":h";
 
 static void usage(FILE *out) {
-  fprintf(out, "usage: airlock cp [OPTIONS] HOST_PATH ID:PATH     host to sandbox (files)\n"
-               "       airlock cp [OPTIONS] ID:PATH HOST_PATH     sandbox to host (files and directories)\n"
+  fprintf(out, "usage: airlock cp [OPTIONS] HOST_PATH ID:PATH     host to sandbox\n"
+               "       airlock cp [OPTIONS] ID:PATH HOST_PATH     sandbox to host\n"
                "\n"
                "PATH is in the sandbox's /workspace: /workspace/x, or x relative to it.  The sandbox is a\n"
                "persistent one (airlock sandbox create).  A directory as the destination receives the\n"
-               "source under its own name, as with cp(1).  Copies into a sandbox are files only: the\n"
-               "files API makes no directories.\n" CLI_CONN_USAGE
+               "source under its own name, as with cp(1).  Files and directories (recursively); links\n"
+               "and special files are skipped.  Directories copied into a sandbox are made by 'mkdir -p'\n"
+               "run in it, under the node's policy.\n" CLI_CONN_USAGE
                "exit: 0 copied, 125 anything else (nothing is left half-written on the host).\n");
 }
 
@@ -271,33 +274,19 @@ static int from_sandbox(cp_ctx *c, const char *rel, const char *host) {
   return rc;
 }
 
-static int to_sandbox(cp_ctx *c, const char *host, const char *rel) {
+/* one host file, opened without following a link, as file target */
+static int put_file(cp_ctx *c, const char *host, const char *target) {
+  _cleanup_close_ int fd = open(host, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   struct stat st;
-  if (stat(host, &st) < 0)
+  if (fd < 0 || fstat(fd, &st) < 0)
     return fail("cannot read '%s': %s", host, strerror(errno));
-  if (S_ISDIR(st.st_mode))
-    return fail("'%s' is a directory: the files API writes files and makes no directories; copy the files into "
-                "directories that exist in the sandbox (or make them with 'airlock exec --sandbox %s -- mkdir -p ...')",
-                host, c->id);
   if (!S_ISREG(st.st_mode))
     return fail("'%s' is not a regular file", host);
   if ((unsigned long long)st.st_size > MAX_FILE)
     return fail("'%s' is larger than %u MiB, the node's default request limit", host, MAX_FILE >> 20);
-  /* into a directory: under the host file's own name */
-  json_t *entry = NULL;
-  int rc = stat_remote(c, rel, &entry, true);
-  if (rc)
-    return rc;
-  _cleanup_free_ char *target = NULL, *host_copy = strdup(host);
-  bool into_dir = entry && strcmp(entry_type(entry), "dir") == 0;
-  json_decref(entry);
-  if (!host_copy ||
-      (into_dir ? asprintf(&target, "%s/%s", rel, basename(host_copy)) : asprintf(&target, "%s", rel)) < 0)
-    return fail("out of memory");
   _cleanup_free_ char *data = malloc((size_t)st.st_size + 1);
-  _cleanup_close_ int fd = open(host, O_RDONLY | O_CLOEXEC);
-  if (!data || fd < 0)
-    return fail("cannot read '%s': %s", host, data ? strerror(errno) : "out of memory");
+  if (!data)
+    return fail("out of memory reading '%s'", host);
   size_t got = 0;
   while (got < (size_t)st.st_size) {
     ssize_t r = read(fd, data + got, (size_t)st.st_size - got);
@@ -308,6 +297,153 @@ static int to_sandbox(cp_ctx *c, const char *host, const char *rel) {
     got += (size_t)r;
   }
   return request(c, "PUT", target, NULL, data, got, NULL, NULL);
+}
+
+/* what a host directory holds: its directories (itself first) and files,
+ * each as a host path and a path relative to /workspace */
+typedef struct tree_list {
+  char **host, **rel;
+  size_t n, cap;
+} tree_list;
+
+static int list_add(tree_list *l, const char *host, const char *rel) {
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 16;
+    char **h = realloc(l->host, cap * sizeof(char *));
+    if (h)
+      l->host = h;
+    char **r = h ? realloc(l->rel, cap * sizeof(char *)) : NULL;
+    if (!r)
+      return fail("out of memory");
+    l->rel = r;
+    l->cap = cap;
+  }
+  l->host[l->n] = strdup(host);
+  l->rel[l->n] = strdup(rel);
+  l->n++;
+  return l->host[l->n - 1] && l->rel[l->n - 1] ? 0 : fail("out of memory");
+}
+
+static void list_free(tree_list *l) {
+  for (size_t i = 0; i < l->n; i++) {
+    free(l->host[i]);
+    free(l->rel[i]);
+  }
+  free(l->host);
+  free(l->rel);
+}
+
+static int walk_host(const char *host, const char *rel, int depth, tree_list *dirs, tree_list *files) {
+  if (depth > MAX_DEPTH)
+    return fail("'%s': more than %d directories deep", host, MAX_DEPTH);
+  int rc = list_add(dirs, host, rel);
+  int fd = rc ? -1 : open(host, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  DIR *d = fd < 0 ? NULL : fdopendir(fd);
+  if (rc == 0 && d == NULL) {
+    if (fd >= 0)
+      close(fd);
+    return fail("cannot read the directory '%s': %s", host, strerror(errno));
+  }
+  struct dirent *de;
+  while (rc == 0 && (de = readdir(d)) != NULL) {
+    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+      continue;
+    struct stat st;
+    _cleanup_free_ char *sub_host = NULL, *sub_rel = NULL;
+    if (asprintf(&sub_host, "%s/%s", host, de->d_name) < 0 || asprintf(&sub_rel, "%s/%s", rel, de->d_name) < 0)
+      rc = fail("out of memory");
+    else if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+      rc = fail("cannot read '%s': %s", sub_host, strerror(errno));
+    else if (S_ISDIR(st.st_mode))
+      rc = walk_host(sub_host, sub_rel, depth + 1, dirs, files);
+    else if (S_ISREG(st.st_mode))
+      rc = list_add(files, sub_host, sub_rel);
+    else
+      fprintf(stderr, "airlock cp: skipped '%s': not a regular file or directory (a link is not followed)\n",
+              sub_host);
+  }
+  if (d)
+    closedir(d);
+  return rc;
+}
+
+/* The files API makes no directories: `mkdir -p` in the sandbox does, as an
+ * exec under the node's policy (and in its audit trail), a batch at a time. */
+#define MKDIR_BATCH 256
+static int make_remote_dirs(cp_ctx *c, const tree_list *dirs) {
+  for (size_t i = 0; i < dirs->n; i += MKDIR_BATCH) {
+    size_t k = dirs->n - i < MKDIR_BATCH ? dirs->n - i : MKDIR_BATCH;
+    char **argv = calloc(k + 4, sizeof(char *));
+    int rc = argv ? 0 : fail("out of memory");
+    if (argv) {
+      argv[0] = (char *)"mkdir";
+      argv[1] = (char *)"-p";
+      argv[2] = (char *)"--";
+    }
+    for (size_t j = 0; rc == 0 && j < k; j++)
+      if (asprintf(&argv[3 + j], "/workspace/%s", dirs->rel[i + j]) < 0) {
+        argv[3 + j] = NULL;
+        rc = fail("out of memory");
+      }
+    airlock_exec_request req = {.argv = argv, .sandbox_id = c->id, .approval_poll = true};
+    airlock_exec_result res = {0};
+    airlock_error *err = NULL;
+    if (rc == 0 && airlock_client_exec(c->client, &req, NULL, NULL, &res, &err) < 0) {
+      if (res.http_status == 202 && res.approval_id)
+        rc = fail("making the directories in %s waits for approval %s (rule: %s): once it is answered, make them "
+                  "with 'airlock exec --sandbox %s -- mkdir -p ...' and copy again",
+                  c->id, res.approval_id, res.approval_rule ? res.approval_rule : "none given", c->id);
+      else
+        rc = fail("%s: cannot make the directories: %s", c->id, err->msg);
+    } else if (rc == 0 && res.exit_code != 0) {
+      rc = fail("%s: mkdir -p exited %d: %.*s", c->id, res.exit_code,
+                (int)(res.stderr_len > 300 ? 300 : res.stderr_len), res.stderr_data ? res.stderr_data : "");
+    }
+    airlock_error_free(&err);
+    airlock_exec_result_clear(&res);
+    for (size_t j = 0; argv && j < k; j++)
+      free(argv[3 + j]);
+    free(argv);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
+static int to_sandbox(cp_ctx *c, const char *host, const char *rel) {
+  struct stat st;
+  if (stat(host, &st) < 0)
+    return fail("cannot read '%s': %s", host, strerror(errno));
+  if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+    return fail("'%s' is not a regular file or a directory", host);
+  /* into a directory: under the host path's own name, as cp(1) */
+  json_t *entry = NULL;
+  int rc = stat_remote(c, rel, &entry, true);
+  if (rc)
+    return rc;
+  bool into_dir = entry && strcmp(entry_type(entry), "dir") == 0;
+  bool exists = entry != NULL;
+  json_decref(entry);
+  _cleanup_free_ char *target = NULL, *host_copy = strdup(host);
+  size_t n = host_copy ? strlen(host_copy) : 0;
+  while (n > 1 && host_copy[n - 1] == '/')
+    host_copy[--n] = '\0';
+  if (!host_copy ||
+      (into_dir ? asprintf(&target, "%s/%s", rel, basename(host_copy)) : asprintf(&target, "%s", rel)) < 0)
+    return fail("out of memory");
+  if (S_ISREG(st.st_mode))
+    return put_file(c, host, target);
+  if (exists && !into_dir)
+    return fail("%s:%s exists and is not a directory", c->id, rel);
+  tree_list dirs = {0}, files = {0};
+  rc = walk_host(host, target, 0, &dirs, &files);
+  if (rc == 0)
+    rc = make_remote_dirs(c, &dirs);
+  for (size_t i = 0; rc == 0 && i < files.n; i++)
+    rc = put_file(c, files.host[i], files.rel[i]);
+  list_free(&dirs);
+  list_free(&files);
+  return rc;
 }
 
 int cli_cp(int argc, char **argv) {

@@ -298,9 +298,24 @@ checkx "... the file is in the sandbox" '[ "$OUT" = payload ]'
 run "$BIN" cp "$TMP/in.txt" "$SB:sub"
 run "$BIN" exec --sandbox "$SB" -- cat /workspace/sub/in.txt
 checkx "cp HOST ID:DIR (relative): under the file's own name" '[ "$RC" = 0 ] && [ "$OUT" = payload ]'
-mkdir "$TMP/hostdir"
+mkdir -p "$TMP/hostdir/a/b"
+echo x >"$TMP/hostdir/x.txt"
+echo y >"$TMP/hostdir/a/b/y.txt"
+ln -s /etc/passwd "$TMP/hostdir/link"
 run "$BIN" cp "$TMP/hostdir" "$SB:sub"
-checkx "cp of a host directory into a sandbox: 125 saying why" 'own_failure "is a directory"'
+checkx "cp HOST_DIR ID:DIR: exit 0, the host link skipped with a line" '[ "$RC" = 0 ] && grep -q "skipped.*hostdir/link" <<<"$ERR"'
+run "$BIN" exec --sandbox "$SB" -- sh -c 'cd /workspace/sub/hostdir && cat x.txt a/b/y.txt && ls -A'
+checkx "... the tree is in the sandbox under its own name, without the link" '[ "$RC" = 0 ] && [ "$OUT" = "x
+y
+a
+x.txt" ]'
+run "$BIN" cp "$TMP/hostdir/" "$SB:newtree"
+run "$BIN" exec --sandbox "$SB" -- cat /workspace/newtree/a/b/y.txt
+checkx "cp HOST_DIR ID:NEW: the tree under the new name" '[ "$RC" = 0 ] && [ "$OUT" = y ]'
+run "$BIN" cp "$TMP/hostdir" "$SB:in.txt"
+checkx "cp HOST_DIR onto a sandbox file: 125" 'own_failure "not a directory"'
+run "$BIN" exec --sandbox "$SB" -- cat /workspace/in.txt
+checkx "... the file is untouched" '[ "$OUT" = payload ]'
 run "$BIN" cp "$TMP/in.txt" "$SB:../escape"
 checkx "cp to ID:../F: 125" 'own_failure ".."'
 run "$BIN" cp "$TMP/in.txt" "$SB:/etc/escape"
