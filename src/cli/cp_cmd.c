@@ -274,9 +274,10 @@ static int from_sandbox(cp_ctx *c, const char *rel, const char *host) {
   return rc;
 }
 
-/* one host file, opened without following a link, as file target */
-static int put_file(cp_ctx *c, const char *host, const char *target) {
-  _cleanup_close_ int fd = open(host, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+/* one host file as file target; a link is followed only when it is the
+ * path given on the command line (follow), as cp(1) does */
+static int put_file(cp_ctx *c, const char *host, const char *target, bool follow) {
+  _cleanup_close_ int fd = open(host, O_RDONLY | (follow ? 0 : O_NOFOLLOW) | O_CLOEXEC);
   struct stat st;
   if (fd < 0 || fstat(fd, &st) < 0)
     return fail("cannot read '%s': %s", host, strerror(errno));
@@ -337,7 +338,8 @@ static int walk_host(const char *host, const char *rel, int depth, tree_list *di
   if (depth > MAX_DEPTH)
     return fail("'%s': more than %d directories deep", host, MAX_DEPTH);
   int rc = list_add(dirs, host, rel);
-  int fd = rc ? -1 : open(host, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  /* the directory named on the command line may be a link to one, as for cp(1) */
+  int fd = rc ? -1 : open(host, O_RDONLY | O_DIRECTORY | (depth ? O_NOFOLLOW : 0) | O_CLOEXEC);
   DIR *d = fd < 0 ? NULL : fdopendir(fd);
   if (rc == 0 && d == NULL) {
     if (fd >= 0)
@@ -432,7 +434,7 @@ static int to_sandbox(cp_ctx *c, const char *host, const char *rel) {
       (into_dir ? asprintf(&target, "%s/%s", rel, basename(host_copy)) : asprintf(&target, "%s", rel)) < 0)
     return fail("out of memory");
   if (S_ISREG(st.st_mode))
-    return put_file(c, host, target);
+    return put_file(c, host, target, true);
   if (exists && !into_dir)
     return fail("%s:%s exists and is not a directory", c->id, rel);
   tree_list dirs = {0}, files = {0};
@@ -440,7 +442,7 @@ static int to_sandbox(cp_ctx *c, const char *host, const char *rel) {
   if (rc == 0)
     rc = make_remote_dirs(c, &dirs);
   for (size_t i = 0; rc == 0 && i < files.n; i++)
-    rc = put_file(c, files.host[i], files.rel[i]);
+    rc = put_file(c, files.host[i], files.rel[i], false);
   list_free(&dirs);
   list_free(&files);
   return rc;
