@@ -41,6 +41,7 @@ static const struct option options[] = {
     {"tls-key", required_argument, 0, OPT_TLS_KEY},
     {"all", no_argument, 0, OPT_ALL},
     {"json", no_argument, 0, OPT_JSON},
+    CLI_FORMAT_OPTION,
     {"always", no_argument, 0, OPT_ALWAYS},
     {"reason", required_argument, 0, OPT_REASON},
     {"help", no_argument, 0, OPT_HELP},
@@ -57,7 +58,7 @@ static void usage(FILE *out) {
                "  --always          remember the answer: the same request (argv, cwd, environment,\n"
                "                    executable and script hashes) runs without asking again\n"
                "  --reason TEXT     told to the caller and kept in the audit trail\n"
-               "  --json            the node's JSON (one object per line for list)\n"
+               "  --json            the node's JSON (one object per line for list); also --format json\n"
                "  --node NODE       unix:PATH, https://HOST:PORT or http://127.0.0.1:PORT\n"
                "  --token TOKEN     an approver's node token; better in AIRLOCK_TOKEN\n"
                "  --tls-ca FILE  --tls-cert FILE  --tls-key FILE   as for 'airlock exec'\n"
@@ -175,6 +176,10 @@ int cli_approvals(int argc, char **argv) {
     case OPT_TLS_KEY: tls.key_file = optarg; break;
     case OPT_ALL: all = true; break;
     case OPT_JSON: as_json = true; break;
+    case CLI_OPT_FORMAT:
+      if (cli_format_json("approvals", NULL, optarg, &as_json) != 0)
+        return CLI_EXIT_USAGE;
+      break;
     case OPT_ALWAYS: always = true; break;
     case OPT_REASON: reason = optarg; break;
     case 'h':

@@ -57,6 +57,7 @@ static const struct option query_options[] = {
     {"grep", required_argument, 0, OPT_GREP},
     {"limit", required_argument, 0, OPT_LIMIT},
     {"json", no_argument, 0, OPT_JSON},
+    CLI_FORMAT_OPTION,
     {"help", no_argument, 0, OPT_HELP},
     {0, 0, 0, 0},
 };
@@ -101,7 +102,7 @@ static void usage(FILE *out) {
                "  --exit N                  the command's exit code\n"
                "  --grep TEXT               TEXT anywhere in the record (ASCII case-insensitive)\n"
                "  --limit N                 only the newest N (still printed oldest first)\n"
-               "  --json                    one JSON record per line instead of a table\n"
+               "  --json                    one JSON record per line instead of a table (also --format json)\n"
                "verify: exit 0 intact, 1 tampered (names the record), 2 usage.\n"
                "  --expect-head SEQ:HASH    also require this head, printed earlier by\n"
                "                            'airlock audit head' and kept elsewhere\n"
@@ -469,6 +470,10 @@ static int audit_query(int argc, char **argv) {
     case OPT_HELP: usage(stdout); return CLI_EXIT_OK;
     case OPT_STATE_DIR: state_flag = optarg; break;
     case OPT_JSON: q.json = true; break;
+    case CLI_OPT_FORMAT:
+      if (cli_format_json("audit", sub, optarg, &q.json) != 0)
+        return CLI_EXIT_USAGE;
+      break;
     case '?':
     case ':': return bad_option(sub, opt, argv);
     default: {

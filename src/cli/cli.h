@@ -50,6 +50,11 @@ int cli_vfail(const char *cmd, const char *sub, int code, const char *fmt, va_li
 int cli_fail_error(const char *cmd, const char *sub, int code, airlock_error **err);
 /* getopt's complaint (needs ':' first in the optstring), as a usage failure */
 int cli_bad_option(const char *cmd, const char *sub, int opt, char **argv);
+/* --format table|json, beside --json, in the commands that print lists:
+ * 0 with *json set, or the usage exit code after saying why */
+#define CLI_OPT_FORMAT 1100
+#define CLI_FORMAT_OPTION {"format", required_argument, 0, CLI_OPT_FORMAT}
+int cli_format_json(const char *cmd, const char *sub, const char *arg, bool *json);
 /* The state directory of a command that works on the node's state: the
  * --state-dir value (refused when empty) or the default.  0 with *dir set
  * (free it), or the exit code after saying why. */

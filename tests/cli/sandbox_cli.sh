@@ -246,6 +246,13 @@ import json, sys
 d = json.loads(sys.argv[1]); assert d["limits"]["memory"] == 128 << 20 and d["limits"]["cpus"] == 0.5, d' "$OUT"
 env AIRLOCK_TOKEN="$SMALL" "$BIN" sandbox rm "$SMALL_SB" >/dev/null
 
+run "$BIN" token list --state-dir "$S" --format json
+check "token list --format json: the tokens as JSON" python3 -c '
+import json, sys
+names = [t["name"] for t in json.loads(sys.argv[1])]; assert "agent" in names and "small" in names, names' "$OUT"
+run "$BIN" token list --state-dir "$S" --format table
+checkx "token list --format table: the table" '[ "$RC" = 0 ] && grep -q "^NAME" <<<"$OUT" && grep -q "^small " <<<"$OUT"'
+
 # ---- bad flags: one line, 125, and the same command without the mistake runs -------------
 bad_flag() { # bad_flag DESCRIPTION TEXT_IN_ERROR ARGS...
   local what=$1 text=$2
@@ -420,6 +427,11 @@ else
      grep -q "airlock approvals approve $AP" <<<"$ERR" && grep -Eq "[0-9]+s left" <<<"$ERR" && grep -q -- "--approval-id $AP" <<<"$ERR"'
   run "$BIN" exec --sandbox "$SB" -- ls /workspace
   checkx "... the command has not run yet" 'grep -qx victim1 <<<"$OUT"'
+  run env AIRLOCK_TOKEN="$ALICE" "$BIN" approvals list --format json
+  checkx "approvals list --format json: the pending approval, as JSON" \
+    '[ "$RC" = 0 ] && python3 -c "import json,sys; assert any(json.loads(l)[\"approval_id\"] == sys.argv[1] for l in sys.stdin)" "$AP" <<<"$OUT"'
+  run env AIRLOCK_TOKEN="$ALICE" "$BIN" approvals list --format yaml
+  checkx "approvals list --format yaml: 125" 'own_failure "yaml"'
   run env AIRLOCK_TOKEN="$ALICE" "$BIN" approvals approve "$AP"
   checkx "an approver approves it from the CLI" '[ "$RC" = 0 ]'
   run "$BIN" exec --sandbox "$SB" --approval-id "$AP" -- rm -f /workspace/victim1
