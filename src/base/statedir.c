@@ -16,6 +16,9 @@
 #include "error.h"
 
 char *al_default_state_dir(void) {
+  const char *env = getenv("AIRLOCK_STATE_DIR");
+  if (env != NULL && env[0] == '/')
+    return strdup(env);
   if (geteuid() == 0)
     return strdup("/var/lib/airlock");
   char *out = NULL;
@@ -26,6 +29,19 @@ char *al_default_state_dir(void) {
   const char *home = getenv("HOME");
   if (home != NULL && home[0] == '/')
     return asprintf(&out, "%s/.local/state/airlock", home) < 0 ? NULL : out;
+  return NULL;
+}
+
+char *al_default_config_dir(void) {
+  if (geteuid() == 0)
+    return strdup("/etc/airlock");
+  char *out = NULL;
+  const char *xdg = getenv("XDG_CONFIG_HOME");
+  if (xdg != NULL && xdg[0] == '/')
+    return asprintf(&out, "%s/airlock", xdg) < 0 ? NULL : out;
+  const char *home = getenv("HOME");
+  if (home != NULL && home[0] == '/')
+    return asprintf(&out, "%s/.config/airlock", home) < 0 ? NULL : out;
   return NULL;
 }
 

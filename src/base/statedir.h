@@ -8,11 +8,15 @@
 
 #include "airlock/airlock.h"
 
-/* The default state directory: /var/lib/airlock for root, otherwise
- * $XDG_STATE_HOME/airlock (when set and absolute) or
- * $HOME/.local/state/airlock.  malloc'd; NULL when there is no HOME either
- * (or out of memory). */
+/* The default state directory: $AIRLOCK_STATE_DIR (when set and absolute),
+ * else /var/lib/airlock for root, otherwise $XDG_STATE_HOME/airlock (when
+ * set and absolute) or $HOME/.local/state/airlock.  malloc'd; NULL when
+ * there is no HOME either (or out of memory). */
 char *al_default_state_dir(void);
+/* Where airlock's config files are looked for by default: /etc/airlock for
+ * root, otherwise $XDG_CONFIG_HOME/airlock (when set and absolute) or
+ * $HOME/.config/airlock.  malloc'd; NULL without HOME. */
+char *al_default_config_dir(void);
 /* given (copied) when not NULL, else the default; NULL with *err saying why */
 char *al_state_dir_or_default(const char *given, airlock_error **err);
 

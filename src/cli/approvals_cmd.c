@@ -3,8 +3,9 @@
  * command-line approver.  It speaks the node's API with the approver's own
  * token (AIRLOCK_TOKEN), so the node decides who may answer and records who
  * did; nothing here touches the node's database directly.
- * Exit: 0 done, 1 the node refused (not an approver, already answered,
- * expired, unknown id), 2 bad arguments, 125 the node could not be reached. */
+ * Exit: 0 done, 125 when the node refused (not an approver, already
+ * answered, expired, unknown id), could not be reached, or an argument was
+ * wrong. */
 #define _GNU_SOURCE
 #include <getopt.h>
 #include <jansson.h>
@@ -40,6 +41,7 @@ static const struct option options[] = {
     {"tls-key", required_argument, 0, OPT_TLS_KEY},
     {"all", no_argument, 0, OPT_ALL},
     {"json", no_argument, 0, OPT_JSON},
+    CLI_FORMAT_OPTION,
     {"always", no_argument, 0, OPT_ALWAYS},
     {"reason", required_argument, 0, OPT_REASON},
     {"help", no_argument, 0, OPT_HELP},
@@ -56,7 +58,7 @@ static void usage(FILE *out) {
                "  --always          remember the answer: the same request (argv, cwd, environment,\n"
                "                    executable and script hashes) runs without asking again\n"
                "  --reason TEXT     told to the caller and kept in the audit trail\n"
-               "  --json            the node's JSON (one object per line for list)\n"
+               "  --json            the node's JSON (one object per line for list); also --format json\n"
                "  --node NODE       unix:PATH, https://HOST:PORT or http://127.0.0.1:PORT\n"
                "  --token TOKEN     an approver's node token; better in AIRLOCK_TOKEN\n"
                "  --tls-ca FILE  --tls-cert FILE  --tls-key FILE   as for 'airlock exec'\n"
@@ -174,6 +176,10 @@ int cli_approvals(int argc, char **argv) {
     case OPT_TLS_KEY: tls.key_file = optarg; break;
     case OPT_ALL: all = true; break;
     case OPT_JSON: as_json = true; break;
+    case CLI_OPT_FORMAT:
+      if (cli_format_json("approvals", NULL, optarg, &as_json) != 0)
+        return CLI_EXIT_USAGE;
+      break;
     case OPT_ALWAYS: always = true; break;
     case OPT_REASON: reason = optarg; break;
     case 'h':
@@ -240,10 +246,9 @@ int cli_approvals(int argc, char **argv) {
   json_t *o = resp ? json_loads(resp, 0, NULL) : NULL;
   if (rc < 0) {
     const char *msg = json_string_value(json_object_get(json_object_get(o, "error"), "message"));
-    cli_fail("approvals", NULL, CLI_EXIT_FAILED, "the node answered %ld: %s", status, msg ? msg : (resp ? resp : ""));
+    code = cli_fail("approvals", NULL, CLI_EXIT_FAILED, "the node answered %ld: %s", status, msg ? msg : (resp ? resp : ""));
     airlock_error_free(&err);
     json_decref(o);
-    code = 1;
     goto out;
   }
   if (as_json && is_list) {

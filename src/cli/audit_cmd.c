@@ -57,6 +57,7 @@ static const struct option query_options[] = {
     {"grep", required_argument, 0, OPT_GREP},
     {"limit", required_argument, 0, OPT_LIMIT},
     {"json", no_argument, 0, OPT_JSON},
+    CLI_FORMAT_OPTION,
     {"help", no_argument, 0, OPT_HELP},
     {0, 0, 0, 0},
 };
@@ -101,7 +102,7 @@ static void usage(FILE *out) {
                "  --exit N                  the command's exit code\n"
                "  --grep TEXT               TEXT anywhere in the record (ASCII case-insensitive)\n"
                "  --limit N                 only the newest N (still printed oldest first)\n"
-               "  --json                    one JSON record per line instead of a table\n"
+               "  --json                    one JSON record per line instead of a table (also --format json)\n"
                "verify: exit 0 intact, 1 tampered (names the record), 2 usage.\n"
                "  --expect-head SEQ:HASH    also require this head, printed earlier by\n"
                "                            'airlock audit head' and kept elsewhere\n"
@@ -469,6 +470,10 @@ static int audit_query(int argc, char **argv) {
     case OPT_HELP: usage(stdout); return CLI_EXIT_OK;
     case OPT_STATE_DIR: state_flag = optarg; break;
     case OPT_JSON: q.json = true; break;
+    case CLI_OPT_FORMAT:
+      if (cli_format_json("audit", sub, optarg, &q.json) != 0)
+        return CLI_EXIT_USAGE;
+      break;
     case '?':
     case ':': return bad_option(sub, opt, argv);
     default: {
@@ -520,6 +525,9 @@ static int audit_query(int argc, char **argv) {
 
 /* --- verify ------------------------------------------------------------------------ */
 
+/* a finding, not a failure of airlock: like `policy check`, verify keeps its own code */
+#define AUDIT_EXIT_TAMPERED 1
+
 /* no audit.db: fine when nothing says there ever was one */
 static int verify_missing_db(const char *sub, const char *dir, bool expect, uint64_t expect_seq) {
   airlock_error *err = NULL;
@@ -527,14 +535,14 @@ static int verify_missing_db(const char *sub, const char *dir, bool expect, uint
   char hash[65];
   int found = al_audit_read_head_file(dir, &seq, hash, &err);
   if (found < 0) {
-    fail(CLI_EXIT_FAILED, sub, "TAMPERED: %s/%s is missing and %s", dir, AL_AUDIT_DB_FILE, err->msg);
+    fail(AUDIT_EXIT_TAMPERED, sub, "TAMPERED: %s/%s is missing and %s", dir, AL_AUDIT_DB_FILE, err->msg);
     airlock_error_free(&err);
-    return CLI_EXIT_FAILED;
+    return AUDIT_EXIT_TAMPERED;
   }
   if (expect && expect_seq > seq)
     seq = expect_seq;
   if (seq > 0)
-    return fail(CLI_EXIT_FAILED, sub,
+    return fail(AUDIT_EXIT_TAMPERED, sub,
                 "TAMPERED: records 1 to %" PRIu64 ": %s/%s is missing, but the trail reached record %" PRIu64, seq, dir,
                 AL_AUDIT_DB_FILE, seq);
   printf("no audit trail in %s yet\n", dir);
@@ -584,7 +592,7 @@ static int audit_verify(int argc, char **argv) {
   if (rc < 0)
     return fail_error(sub, &err);
   if (rc > 0)
-    return fail(CLI_EXIT_FAILED, sub, "TAMPERED: %s", r.problem);
+    return fail(AUDIT_EXIT_TAMPERED, sub, "TAMPERED: %s", r.problem);
   if (r.checked == 0)
     printf("audit trail intact: no records");
   else

@@ -44,6 +44,13 @@ int cli_bad_option(const char *cmd, const char *sub, int opt, char **argv) {
   return cli_fail(cmd, sub, CLI_EXIT_USAGE, "unknown option '%s' (see 'airlock %s --help')", argv[optind - 1], cmd);
 }
 
+int cli_format_json(const char *cmd, const char *sub, const char *arg, bool *json) {
+  if (strcmp(arg, "table") != 0 && strcmp(arg, "json") != 0)
+    return cli_fail(cmd, sub, CLI_EXIT_USAGE, "--format must be 'table' or 'json', not '%s'", arg);
+  *json = strcmp(arg, "json") == 0;
+  return 0;
+}
+
 int cli_state_dir(const char *cmd, const char *sub, const char *flag, char **dir) {
   if (flag != NULL && flag[0] == '\0')
     return cli_fail(cmd, sub, CLI_EXIT_USAGE, "--state-dir must not be empty");

@@ -41,16 +41,22 @@ enum {
   OPT_SHELL,
   OPT_NO_STREAM,
   OPT_PTY,
+  OPT_APPROVAL,
+  OPT_APPROVAL_ID,
   OPT_HELP,
 };
 
-static const struct option options[] = {
+/* docker's short flags: -e, -w, -m, -t, -i */
+#define EXEC_SHORT "+:hte:w:m:i"
+const char cli_exec_short[] = EXEC_SHORT;
+
+const struct option cli_exec_options[] = {
     {"node", required_argument, 0, OPT_NODE},
     {"token", required_argument, 0, OPT_TOKEN},
     {"sandbox", required_argument, 0, OPT_SANDBOX},
-    {"cwd", required_argument, 0, OPT_CWD},
-    {"env", required_argument, 0, OPT_ENV},
-    {"memory", required_argument, 0, OPT_MEMORY},
+    {"cwd", required_argument, 0, 'w'},
+    {"env", required_argument, 0, 'e'},
+    {"memory", required_argument, 0, 'm'},
     {"cpus", required_argument, 0, OPT_CPUS},
     {"pids", required_argument, 0, OPT_PIDS},
     {"timeout", required_argument, 0, OPT_TIMEOUT},
@@ -61,6 +67,9 @@ static const struct option options[] = {
     {"shell", no_argument, 0, OPT_SHELL},
     {"no-stream", no_argument, 0, OPT_NO_STREAM},
     {"pty", no_argument, 0, OPT_PTY},
+    {"interactive", no_argument, 0, 'i'},
+    {"approval", required_argument, 0, OPT_APPROVAL},
+    {"approval-id", required_argument, 0, OPT_APPROVAL_ID},
     {"help", no_argument, 0, OPT_HELP},
     {0, 0, 0, 0},
 };
@@ -71,8 +80,8 @@ void cli_usage_exec(FILE *out) {
                "\n"
                "node:\n"
                "  --node NODE               unix:PATH, https://HOST:PORT or http://127.0.0.1:PORT\n"
-               "                            (default unix:/run/airlock/node.sock as root,\n"
-               "                            else unix:$XDG_RUNTIME_DIR/airlock/node.sock)\n"
+               "                            (default: AIRLOCK_NODE, else the socket 'airlock node'\n"
+               "                            listens on by default as the same user)\n"
                "  --token TOKEN             node token; better in AIRLOCK_TOKEN (arguments are visible in ps)\n"
                "  --tls-ca FILE             CA certificate(s) that signed the node's (https)\n"
                "  --tls-cert FILE           client certificate for mutual TLS\n"
@@ -80,19 +89,24 @@ void cli_usage_exec(FILE *out) {
                "command:\n"
                "  --sandbox ID              run in this persistent sandbox (default: a fresh one)\n"
                "  --shell                   CMD is one string run by /bin/sh -c\n"
-               "  --cwd DIR                 working directory inside\n"
-               "  --env K=V                 environment variable; repeatable\n"
+               "  -w, --cwd DIR             working directory inside\n"
+               "  -e, --env K=V             environment variable; repeatable\n"
+               "  -i, --interactive         accepted for docker's 'exec -it': stdin is always sent\n"
                "  --no-stream               print the output when the command has ended (capped by the node)\n"
                "  -t, --pty                 run it on a terminal of its own in the sandbox, relayed to ours\n"
                "                            (raw mode; stdin is sent as typed; TERM is ours unless --env sets it)\n"
+               "  --approval wait|poll      when the node's policy asks a human: wait, counting down on stderr\n"
+               "                            (default), or say so and exit 75 at once (poll)\n"
+               "  --approval-id ID          run the command an approver approved (after --approval poll)\n"
                "limits (fresh sandboxes; default: the node's):\n"
-               "  --memory SIZE  --cpus N  --pids N  --disk SIZE\n"
+               "  -m, --memory SIZE  --cpus N  --pids N  --disk SIZE\n"
                "  --timeout SECONDS         wall clock; exit 124 when hit\n"
                "\n"
                "stdin is sent to the command when it is not a terminal (at most 16 MiB); with --pty it is\n"
                "relayed to the command's terminal as it comes.\n"
                "exit: the command's code; 124 timeout, 137 out of memory, 126/127 command not executable /\n"
-               "not found, 125 when the node refused the request, could not be reached, or an argument was wrong.\n");
+               "not found, 125 when the node refused the request, could not be reached, or an argument was wrong;\n"
+               "75 with --approval poll when the command waits for an approval.\n");
 }
 
 #define fail(...) cli_fail("exec", NULL, AIRLOCK_EXIT_SETUP, __VA_ARGS__)
@@ -119,6 +133,7 @@ typedef struct exec_options {
   bool shell;
   bool no_stream;
   bool pty;
+  bool approval_poll; /* --approval poll: report a pending approval and exit */
 } exec_options;
 
 static int apply_option(exec_options *o, int opt, const char *arg) {
@@ -129,13 +144,13 @@ static int apply_option(exec_options *o, int opt, const char *arg) {
   case OPT_NODE: o->node = arg; return 0;
   case OPT_TOKEN: o->token = arg; return 0;
   case OPT_SANDBOX: o->req.sandbox_id = arg; return 0;
-  case OPT_CWD:
+  case 'w':
     if (arg[0] != '/')
       return fail("--cwd must be an absolute path inside the sandbox, not '%s'", arg);
     o->req.cwd = arg;
     return 0;
-  case OPT_ENV: return airlock_spec_add_env(&o->env, arg, &err) < 0 ? report_error(&err) : 0;
-  case OPT_MEMORY:
+  case 'e': return airlock_spec_add_env(&o->env, arg, &err) < 0 ? report_error(&err) : 0;
+  case 'm':
     if (airlock_parse_size(arg, &o->req.limits.memory_bytes, &err) < 0)
       return report_error(&err);
     if (o->req.limits.memory_bytes == 0)
@@ -170,6 +185,17 @@ static int apply_option(exec_options *o, int opt, const char *arg) {
   case OPT_NO_STREAM: o->no_stream = true; return 0;
   case 't':
   case OPT_PTY: o->pty = true; return 0;
+  case 'i': return 0; /* stdin is sent whenever it is not a terminal, and relayed with a pty */
+  case OPT_APPROVAL:
+    if (strcmp(arg, "wait") != 0 && strcmp(arg, "poll") != 0)
+      return fail("--approval must be 'wait' or 'poll', not '%s'", arg);
+    o->approval_poll = strcmp(arg, "poll") == 0;
+    return 0;
+  case OPT_APPROVAL_ID:
+    if (strncmp(arg, "ap_", 3) != 0 || strlen(arg) != 19 || strspn(arg + 3, "0123456789abcdef") != 16)
+      return fail("--approval-id '%s' is not an approval id (ap_ and 16 hex digits)", arg);
+    o->req.approval_id = arg;
+    return 0;
   default: return AIRLOCK_EXIT_SETUP;
   }
 }
@@ -279,6 +305,7 @@ static int run_exec(exec_options *o) {
   int code = AIRLOCK_EXIT_SETUP;
   airlock_exec_result res = {0};
   output_state outs = {0};
+  char *approval_id = NULL;
 
   if (airlock_client_open(o->node, o->token, &o->tls, &client, &err) < 0) {
     code = report_error(&err);
@@ -295,11 +322,6 @@ static int run_exec(exec_options *o) {
       code = report_error(&err);
       goto out;
     }
-    if (cli_exec_pty_start(&outs.pty, o->node, o->token, &o->tls, &o->req, &err) < 0) {
-      code = report_error(&err);
-      goto out;
-    }
-    o->req.on_started = on_started;
   } else if (read_stdin(&stdin_data, &stdin_len) != 0) {
     goto out;
   }
@@ -307,16 +329,47 @@ static int run_exec(exec_options *o) {
   o->req.stdin_len = stdin_len;
   o->req.env = o->env.env;
   o->req.n_env = o->env.n_env;
+  /* always the node's poll mode: a 202 says at once that a human is asked,
+   * which the node's wait mode (a request held open) cannot */
+  o->req.approval_poll = true;
 
-  int rc = airlock_client_exec(client, &o->req, o->no_stream ? NULL : on_output, &outs, &res, &err);
-  cli_exec_pty_end(&outs.pty); /* the terminal's modes back before anything is said */
-  if (rc < 0) {
-    if (outs.write_errno)
-      code = fail("cannot write the command's output: %s", strerror(outs.write_errno));
-    else
-      code = report_error(&err);
-    airlock_error_free(&err);
-    goto out;
+  for (;;) {
+    if (o->pty) {
+      if (cli_exec_pty_start(&outs.pty, o->node, o->token, &o->tls, &o->req, &err) < 0) {
+        code = report_error(&err);
+        goto out;
+      }
+      o->req.on_started = on_started;
+    }
+    int rc = airlock_client_exec(client, &o->req, o->no_stream ? NULL : on_output, &outs, &res, &err);
+    cli_exec_pty_end(&outs.pty); /* the terminal's modes back before anything is said */
+    if (rc < 0 && res.http_status == 202 && res.approval_id && !o->req.approval_id) {
+      airlock_error_free(&err);
+      cli_approval_announce(&res, o->approval_poll);
+      if (o->approval_poll) {
+        code = CLI_EXIT_APPROVAL_PENDING;
+        goto out;
+      }
+      if ((code = cli_approval_wait(client, res.approval_id, res.approval_expires_at_ms)) != 0)
+        goto out;
+      approval_id = strdup(res.approval_id);
+      if (approval_id == NULL) {
+        code = fail("out of memory");
+        goto out;
+      }
+      o->req.approval_id = approval_id;
+      airlock_exec_result_clear(&res);
+      continue;
+    }
+    if (rc < 0) {
+      if (outs.write_errno)
+        code = fail("cannot write the command's output: %s", strerror(outs.write_errno));
+      else
+        code = report_error(&err);
+      airlock_error_free(&err);
+      goto out;
+    }
+    break;
   }
   if (o->no_stream && (write_all(STDOUT_FILENO, res.stdout_data, res.stdout_len) < 0 ||
                        write_all(STDERR_FILENO, res.stderr_data, res.stderr_len) < 0)) {
@@ -331,6 +384,7 @@ out:
   airlock_client_close(&client);
   free(stdin_data);
   free(node_alloc);
+  free(approval_id);
   return code;
 }
 
@@ -338,17 +392,17 @@ int cli_exec(int argc, char **argv) {
   exec_options o = {0};
   airlock_spec_init(&o.env);
   int code = AIRLOCK_EXIT_SETUP;
-  opterr = 1;
+  opterr = 0;
   optind = 0;
   int opt;
-  while ((opt = getopt_long(argc, argv, "+ht", options, NULL)) != -1) {
+  while ((opt = getopt_long(argc, argv, EXEC_SHORT, cli_exec_options, NULL)) != -1) {
     if (opt == 'h' || opt == OPT_HELP) {
       cli_usage_exec(stdout);
       code = 0;
       goto out;
     }
     if (opt == '?' || opt == ':') {
-      fail("see 'airlock exec --help'");
+      code = cli_bad_option("exec", NULL, opt, argv);
       goto out;
     }
     int rc = apply_option(&o, opt, optarg);

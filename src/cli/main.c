@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -21,6 +22,10 @@ static void usage(FILE *out) {
                "commands:\n"
                "  run [OPTIONS] -- CMD [ARG...]   run CMD in a fresh sandbox\n"
                "  exec [OPTIONS] -- CMD [ARG...]  run CMD on an airlock node\n"
+               "  sandbox create|ls|inspect|rm    persistent sandboxes of a node ('ps' and 'rm ID...' too)\n"
+               "  cp SRC DST                      copy files between the host and ID:/workspace/PATH\n"
+               "  shell [ID]                      an interactive shell in a sandbox of a node\n"
+               "  logs ID                         a sandbox's execs from the node's audit trail\n"
                "  gc                              remove what killed runs left behind\n"
                "  policy check [OPTIONS] -- CMD   what an autonomy policy would do with CMD\n"
                "  changes list|show|diff|apply|discard  changesets of --workspace-mode changes\n"
@@ -33,14 +38,33 @@ static void usage(FILE *out) {
                "  mcp [--node URL] [--keep]       serve sandboxes to an agent as an MCP server on stdio\n"
                "  image import|ls|inspect|rm|gc  container images pinned by digest (OCI layouts)\n"
                "  ssh-gate --config FILE          authorized_keys forced command: SSH commands run in sandboxes\n"
+               "  completion bash|zsh             the shell completion script\n"
                "  version                         print the version\n"
                "\n"
                "'airlock run --help' lists the sandbox options, 'airlock exec --help' the node ones.\n");
 }
 
 #ifdef AIRLOCK_NODE_COMMANDS
+/* docker's `ps` and `rm`: `airlock sandbox ls|rm` with the same arguments */
+static int sandbox_alias(const char *sub, int argc, char **argv) {
+  char **args = calloc((size_t)argc + 2, sizeof(char *));
+  if (args == NULL)
+    return cli_fail(argv[1], NULL, AIRLOCK_EXIT_SETUP, "out of memory");
+  args[0] = (char *)"sandbox";
+  args[1] = (char *)sub;
+  for (int i = 2; i < argc; i++)
+    args[i] = argv[i];
+  int code = cli_sandbox(argc, args);
+  free(args);
+  return code;
+}
+
 static int node_command(int argc, char **argv) {
   const char *cmd = argv[1];
+  if (strcmp(cmd, "ps") == 0)
+    return sandbox_alias("ls", argc, argv);
+  if (strcmp(cmd, "rm") == 0)
+    return sandbox_alias("rm", argc, argv);
   if (strcmp(cmd, "node") == 0)
     return cli_node(argc - 1, argv + 1);
   if (strcmp(cmd, "token") == 0)
@@ -55,10 +79,20 @@ static int node_command(int argc, char **argv) {
     return cli_approvals(argc - 1, argv + 1);
   if (strcmp(cmd, "mcp") == 0)
     return cli_mcp(argc - 1, argv + 1);
+  if (strcmp(cmd, "sandbox") == 0)
+    return cli_sandbox(argc - 1, argv + 1);
+  if (strcmp(cmd, "cp") == 0)
+    return cli_cp(argc - 1, argv + 1);
+  if (strcmp(cmd, "shell") == 0)
+    return cli_shell(argc - 1, argv + 1);
+  if (strcmp(cmd, "logs") == 0)
+    return cli_logs(argc - 1, argv + 1);
   if (strcmp(cmd, "ssh-gate") == 0)
     return cli_ssh_gate(argc - 1, argv + 1);
   if (strcmp(cmd, "image") == 0)
     return cli_image(argc - 1, argv + 1);
+  if (strcmp(cmd, "completion") == 0)
+    return cli_completion(argc - 1, argv + 1);
   return cli_exec(argc - 1, argv + 1);
 }
 #else
@@ -90,8 +124,10 @@ int main(int argc, char **argv) {
     return cli_changes(argc - 1, argv + 1);
   if (strcmp(cmd, "node") == 0 || strcmp(cmd, "token") == 0 || strcmp(cmd, "secret") == 0 ||
       strcmp(cmd, "audit") == 0 || strcmp(cmd, "proxy") == 0 || strcmp(cmd, "exec") == 0 ||
-      strcmp(cmd, "approvals") == 0 || strcmp(cmd, "mcp") == 0 || strcmp(cmd, "ssh-gate") == 0 ||
-      strcmp(cmd, "image") == 0)
+      strcmp(cmd, "approvals") == 0 || strcmp(cmd, "mcp") == 0 || strcmp(cmd, "sandbox") == 0 ||
+      strcmp(cmd, "cp") == 0 || strcmp(cmd, "shell") == 0 || strcmp(cmd, "logs") == 0 ||
+      strcmp(cmd, "ssh-gate") == 0 || strcmp(cmd, "ps") == 0 || strcmp(cmd, "rm") == 0 ||
+      strcmp(cmd, "completion") == 0 || strcmp(cmd, "image") == 0)
     return node_command(argc, argv);
   if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
     printf("airlock %s\n", AIRLOCK_VERSION);

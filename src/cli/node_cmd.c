@@ -2,14 +2,18 @@
 /* node_cmd.c - `airlock node`: flags and config file into the node's
  * configuration, then the library's node loop (src/node/). */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "airlock/airlock.h"
 #include "cli.h"
+#include "cleanup.h"
 #include "node.h"
+#include "statedir.h"
 
 int airlock_node_run(al_node_config *cfg, airlock_error **err);
 
@@ -62,8 +66,11 @@ static void usage(FILE *out) {
                "  --tls-cert FILE --tls-key FILE       TLS for tcp listeners (required off loopback)\n"
                "  --tls-client-ca FILE                 require client certificates signed by this CA\n"
                "  --insecure-plaintext                 allow plain HTTP on a loopback tcp listener\n"
-               "  --config FILE                        JSON node config; flags override it\n"
-               "  --state-dir DIR                      tokens and state (must be 0700)\n"
+               "  --config FILE                        JSON node config; flags override it (default: node.json in\n"
+               "                                       /etc/airlock as root, else $XDG_CONFIG_HOME/airlock or\n"
+               "                                       ~/.config/airlock, when it is there)\n"
+               "  --state-dir DIR                      tokens and state (must be 0700; default AIRLOCK_STATE_DIR,\n"
+               "                                       else /var/lib/airlock as root, else ~/.local/state/airlock)\n"
                "  --workspace-root DIR                 host workspaces must be below DIR\n"
                "  --pool N                             warm one-shot sandboxes (default 2)\n"
                "  --allow-degraded                     accept rlimit fallbacks where cgroups are missing\n"
@@ -82,21 +89,37 @@ static int set(char **field, const char *v) {
   return 0;
 }
 
+/* without --config: node.json of the default config directory, when it is
+ * there (one that is there but cannot be read is an error, not skipped) */
+static int load_default_config(al_node_config *cfg, airlock_error **err) {
+  _cleanup_free_ char *dir = al_default_config_dir(), *path = NULL;
+  struct stat st;
+  if (dir == NULL || asprintf(&path, "%s/node.json", dir) < 0)
+    return 0;
+  if (lstat(path, &st) < 0 && errno == ENOENT)
+    return 0;
+  return al_node_config_load(cfg, path, err);
+}
+
 int cli_node(int argc, char **argv) {
   al_node_config cfg;
   al_node_config_init(&cfg);
   airlock_error *err = NULL;
-  int code = 2;
+  int code = CLI_EXIT_USAGE;
   opterr = 0;
   optind = 0;
   int opt;
-  while ((opt = getopt_long(argc, argv, "+h", options, NULL)) != -1)
+  bool config_given = false;
+  while ((opt = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+    config_given = config_given || opt == OPT_CONFIG;
     if (opt == OPT_CONFIG && al_node_config_load(&cfg, optarg, &err) < 0)
       goto fail;
-  opterr = 1;
+  }
+  if (!config_given && load_default_config(&cfg, &err) < 0)
+    goto fail;
   optind = 0;
   bool listen_given = false;
-  while ((opt = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+  while ((opt = getopt_long(argc, argv, "+:h", options, NULL)) != -1) {
     switch (opt) {
     case OPT_CONFIG: break;
     case OPT_LISTEN:
@@ -147,14 +170,16 @@ int cli_node(int argc, char **argv) {
       usage(stdout);
       code = 0;
       goto out;
-    default: usage(stderr); goto out;
+    default:
+      cli_bad_option("node", NULL, opt, argv);
+      goto out;
     }
   }
   if (optind < argc) {
     cli_fail("node", NULL, CLI_EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
     goto out;
   }
-  code = airlock_node_run(&cfg, &err) < 0 ? 1 : 0;
+  code = airlock_node_run(&cfg, &err) < 0 ? CLI_EXIT_FAILED : 0;
   if (code == 0)
     goto out;
 fail:

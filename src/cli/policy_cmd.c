@@ -23,6 +23,9 @@
 #include "cli.h"
 #include "policy.h"
 
+/* `policy check` keeps its documented codes: 0 allow, 1 ask, 3 deny, 2 bad usage */
+#define POLICY_EXIT_USAGE 2
+
 typedef struct {
   al_policy policy;
   al_catalogue *cat;
@@ -159,7 +162,7 @@ int cli_policy(int argc, char **argv) {
       usage(stdout);
       return 0;
     }
-    return cli_fail("policy", NULL, CLI_EXIT_USAGE, "the subcommand is 'check' (see 'airlock policy --help')");
+    return cli_fail("policy", NULL, POLICY_EXIT_USAGE, "the subcommand is 'check' (see 'airlock policy --help')");
   }
   int c;
   optind = 0;
@@ -171,20 +174,20 @@ int cli_policy(int argc, char **argv) {
     case 'j': as_json = true; break;
     case 's': shell = true; break;
     case 'h': usage(stdout); return 0;
-    default: return cli_fail("policy", NULL, CLI_EXIT_USAGE, "see 'airlock policy --help'");
+    default: return cli_fail("policy", NULL, POLICY_EXIT_USAGE, "see 'airlock policy --help'");
     }
   }
   char **cmd = argv + 1 + optind;
   int ncmd = argc - 1 - optind;
   if (ncmd < 1 || (shell && ncmd != 1)) {
-    return cli_fail("policy", NULL, CLI_EXIT_USAGE, "give the command after '--'%s",
+    return cli_fail("policy", NULL, POLICY_EXIT_USAGE, "give the command after '--'%s",
                     shell ? " as one string with --shell" : "");
   }
   char *sh_argv[] = {(char *)"/bin/sh", (char *)"-c", cmd[0], NULL};
   judged j;
   if (judge("policy", policy, catalogue, shell ? sh_argv : cmd, &j) < 0) {
     judged_clear(&j);
-    return 2;
+    return POLICY_EXIT_USAGE;
   }
   if (as_json) {
     json_t *actions = json_array(), *dangerous = json_array();

@@ -103,7 +103,7 @@ int cli_proxy(int argc, char **argv) {
   _cleanup_free_ const char **deny = calloc((size_t)argc + 1, sizeof(char *));
   _cleanup_free_ const char **addrs = calloc((size_t)argc + 1, sizeof(char *));
   if (!allow || !deny || !addrs)
-    return 1;
+    return cli_fail("proxy", NULL, CLI_EXIT_FAILED, "out of memory");
   o.allow = allow;
   o.deny = deny;
   o.allow_addresses = addrs;
@@ -147,7 +147,7 @@ int cli_proxy(int argc, char **argv) {
     default:
       bad("unknown or incomplete option '%s'", argv[optind - 1]);
       usage(stderr);
-      return 2;
+      return CLI_EXIT_USAGE;
     }
   }
   if (optind < argc)

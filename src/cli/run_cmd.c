@@ -27,12 +27,8 @@ enum {
   OPT_WORKSPACE_QUOTA,
   OPT_WORKSPACE_MODE,
   OPT_OUTPUT,
-  OPT_BIND,
-  OPT_ENV,
   OPT_UID,
-  OPT_CWD,
   OPT_HOSTNAME,
-  OPT_MEMORY,
   OPT_CPUS,
   OPT_PIDS,
   OPT_TIMEOUT,
@@ -56,7 +52,12 @@ enum {
   OPT_HELP,
 };
 
-static const struct option options[] = {
+/* docker run's short flags: -e, -v, -w, -m, -t, -i (':' first: getopt's
+ * complaints come back as ':' and '?' for one line of our own) */
+#define RUN_SHORT "+:hte:v:w:m:i"
+const char cli_run_short[] = RUN_SHORT;
+
+const struct option cli_run_options[] = {
     {"config", required_argument, 0, OPT_CONFIG},
     {"openclaw-agent", required_argument, 0, OPT_OPENCLAW_AGENT},
     {"image", required_argument, 0, OPT_IMAGE},
@@ -65,14 +66,14 @@ static const struct option options[] = {
     {"workspace-quota", required_argument, 0, OPT_WORKSPACE_QUOTA},
     {"workspace-mode", required_argument, 0, OPT_WORKSPACE_MODE},
     {"output", required_argument, 0, OPT_OUTPUT},
-    {"bind", required_argument, 0, OPT_BIND},
+    {"bind", required_argument, 0, 'v'},
     {"bind-socket", required_argument, 0, OPT_BIND_SOCKET},
     {"allow-writable-system-dir", no_argument, 0, OPT_ALLOW_WRITABLE_SYSTEM},
-    {"env", required_argument, 0, OPT_ENV},
+    {"env", required_argument, 0, 'e'},
     {"uid", required_argument, 0, OPT_UID},
-    {"cwd", required_argument, 0, OPT_CWD},
+    {"cwd", required_argument, 0, 'w'},
     {"hostname", required_argument, 0, OPT_HOSTNAME},
-    {"memory", required_argument, 0, OPT_MEMORY},
+    {"memory", required_argument, 0, 'm'},
     {"cpus", required_argument, 0, OPT_CPUS},
     {"pids", required_argument, 0, OPT_PIDS},
     {"timeout", required_argument, 0, OPT_TIMEOUT},
@@ -89,6 +90,7 @@ static const struct option options[] = {
     {"secret", required_argument, 0, OPT_SECRET},
     {"state-dir", required_argument, 0, OPT_STATE_DIR},
     {"pty", no_argument, 0, OPT_PTY},
+    {"interactive", no_argument, 0, 'i'},
     {"no-pty", no_argument, 0, OPT_NO_PTY},
     {"help", no_argument, 0, OPT_HELP},
     {0, 0, 0, 0},
@@ -107,16 +109,16 @@ void cli_usage_run(FILE *out) {
                "  --workspace-mode live|changes  live (default): written back when the command ends;\n"
                "                            changes: kept as a changeset for 'airlock changes'\n"
                "  --output DIR              mount DIR read-write at /output\n"
-               "  --bind SRC:DST[:ro|rw]    extra mount (default ro); repeatable\n"
+               "  -v, --bind SRC:DST[:ro|rw]  extra mount (default ro, unlike docker's -v); repeatable\n"
                "  --bind-socket SRC:DST     make the host unix socket SRC reachable at DST; every other socket\n"
                "                            found in a mounted tree is masked; repeatable\n"
                "  --allow-writable-system-dir  let a writable workspace, output or bind be a directory of\n"
                "                            root's or a system user's, or under /usr, /etc, /var, /opt, /srv\n"
                "  --tmp-exec                allow executing files from /tmp and other scratch space\n"
                "process:\n"
-               "  --env K=V                 environment variable; repeatable\n"
+               "  -e, --env K=V             environment variable; repeatable\n"
                "  --uid N                   uid/gid inside (default 1001; 0 = root of its own namespace)\n"
-               "  --cwd DIR                 working directory inside\n"
+               "  -w, --cwd DIR             working directory inside\n"
                "  --hostname NAME           default airlock\n"
                "  --secret NAME             secret from the secret store as the file /run/secrets/NAME\n"
                "                            (0400, the sandbox user's; never in the environment); repeatable\n"
@@ -126,6 +128,7 @@ void cli_usage_run(FILE *out) {
                "                            default: when stdin, stdout or stderr is a terminal, the command\n"
                "                            gets a pty of its own in their place, relayed to it\n"
                "  -t, --pty                 a pty for stdin and stdout even when they are not terminals\n"
+               "  -i, --interactive         accepted for docker's 'run -it': stdin is always the command's\n"
                "  --no-pty                  no pty: a terminal stdin becomes /dev/null, a terminal stdout or\n"
                "                            stderr a pipe that airlock copies to it\n"
                "network:\n"
@@ -135,7 +138,7 @@ void cli_usage_run(FILE *out) {
                "  --deny RULE               proxy: deny HOST[:PORT], wins over allow; repeatable\n"
                "  --egress-log FILE         proxy: its JSON-lines records go to FILE (default: stderr)\n"
                "limits:\n"
-               "  --memory SIZE             memory+swap (default 512m)\n"
+               "  -m, --memory SIZE         memory+swap (default 512m)\n"
                "  --cpus N                  CPU share (default 1.0)\n"
                "  --pids N                  processes and threads (default 256)\n"
                "  --timeout SECONDS         wall clock (default 30); exit 124 when hit\n"
@@ -188,7 +191,7 @@ static int apply_option(airlock_spec *spec, int opt, const char *arg, run_flags 
     spec->workspace_none = false; /* the flag overrides a config's "none" */
     return airlock_spec_set_string(&spec->workspace, arg, &err) < 0 ? report_error(&err) : 0;
   case OPT_OUTPUT: return airlock_spec_set_string(&spec->output, arg, &err) < 0 ? report_error(&err) : 0;
-  case OPT_CWD: return airlock_spec_set_string(&spec->cwd, arg, &err) < 0 ? report_error(&err) : 0;
+  case 'w': return airlock_spec_set_string(&spec->cwd, arg, &err) < 0 ? report_error(&err) : 0;
   case OPT_HOSTNAME: return airlock_spec_set_string(&spec->hostname, arg, &err) < 0 ? report_error(&err) : 0;
   case OPT_WORKSPACE_ACCESS:
     if (strcmp(arg, "ro") != 0 && strcmp(arg, "rw") != 0)
@@ -196,7 +199,7 @@ static int apply_option(airlock_spec *spec, int opt, const char *arg, run_flags 
     spec->workspace_none = false; /* the flag overrides a config's "none" */
     spec->workspace_rw = strcmp(arg, "rw") == 0;
     return 0;
-  case OPT_BIND: {
+  case 'v': {
     airlock_bind b = {0};
     if (airlock_parse_bind(arg, &b, &err) < 0 || airlock_spec_add_bind(spec, &b, &err) < 0)
       return report_error(&err);
@@ -209,13 +212,13 @@ static int apply_option(airlock_spec *spec, int opt, const char *arg, run_flags 
     return 0;
   }
   case OPT_ALLOW_WRITABLE_SYSTEM: spec->allow_writable_system = true; return 0;
-  case OPT_ENV: return airlock_spec_add_env(spec, arg, &err) < 0 ? report_error(&err) : 0;
+  case 'e': return airlock_spec_add_env(spec, arg, &err) < 0 ? report_error(&err) : 0;
   case OPT_UID:
     if (parse_int(arg, 0, 65534, &n) < 0)
       return fail("--uid must be a number from 0 to 65534, not '%s'", arg);
     spec->uid = (uint32_t)n;
     return 0;
-  case OPT_MEMORY:
+  case 'm':
     if (airlock_parse_size(arg, &spec->memory_bytes, &err) < 0)
       return report_error(&err);
     return 0;
@@ -271,6 +274,7 @@ static int apply_option(airlock_spec *spec, int opt, const char *arg, run_flags 
     return airlock_spec_set_string(&spec->state_dir, arg, &err) < 0 ? report_error(&err) : 0;
   case 't':
   case OPT_PTY: spec->pty = AIRLOCK_PTY_ALWAYS; return 0;
+  case 'i': return 0; /* stdin is always the command's (docker's -i) */
   case OPT_NO_PTY: spec->pty = AIRLOCK_PTY_NEVER; return 0;
   case OPT_POLICY: return 0; /* applied once the command is known */
   case OPT_REPORT: f->report_path = arg; return 0;
@@ -293,7 +297,7 @@ static int apply_rules(airlock_spec *spec, int argc, char **argv, const run_flag
   optind = 0;
   opterr = 0;
   int opt;
-  while ((opt = getopt_long(argc, argv, "+ht", options, NULL)) != -1)
+  while ((opt = getopt_long(argc, argv, RUN_SHORT, cli_run_options, NULL)) != -1)
     if ((opt == OPT_ALLOW || opt == OPT_DENY) && airlock_spec_add_egress_rule(spec, opt == OPT_DENY, optarg, &err) < 0)
       return report_error(&err);
   return 0;
@@ -329,7 +333,7 @@ int cli_run(int argc, char **argv) {
   int opt;
   const char *agent = NULL;
   bool has_config = false;
-  while ((opt = getopt_long(argc, argv, "+ht", options, NULL)) != -1) {
+  while ((opt = getopt_long(argc, argv, RUN_SHORT, cli_run_options, NULL)) != -1) {
     agent = opt == OPT_OPENCLAW_AGENT ? optarg : agent;
     has_config = has_config || opt == OPT_CONFIG;
   }
@@ -338,23 +342,23 @@ int cli_run(int argc, char **argv) {
     goto out;
   }
   optind = 0;
-  while ((opt = getopt_long(argc, argv, "+ht", options, NULL)) != -1) {
+  while ((opt = getopt_long(argc, argv, RUN_SHORT, cli_run_options, NULL)) != -1) {
     if (opt == OPT_CONFIG && airlock_spec_load_file_agent(&spec, optarg, agent, &err) < 0) {
       code = report_error(&err);
       goto out;
     }
   }
   /* pass 2: everything else, with errors */
-  opterr = 1;
+  opterr = 0;
   optind = 0;
-  while ((opt = getopt_long(argc, argv, "+ht", options, NULL)) != -1) {
+  while ((opt = getopt_long(argc, argv, RUN_SHORT, cli_run_options, NULL)) != -1) {
     if (opt == 'h' || opt == OPT_HELP) {
       cli_usage_run(stdout);
       code = 0;
       goto out;
     }
     if (opt == '?' || opt == ':') {
-      fail("see 'airlock run --help'");
+      code = cli_bad_option("run", NULL, opt, argv);
       goto out;
     }
     int rc = apply_option(&spec, opt, optarg, &flags);
@@ -381,7 +385,7 @@ int cli_run(int argc, char **argv) {
   /* the policy judges the command before anything is built */
   optind = 0;
   opterr = 0;
-  while ((opt = getopt_long(argc, argv, "+ht", options, NULL)) != -1)
+  while ((opt = getopt_long(argc, argv, RUN_SHORT, cli_run_options, NULL)) != -1)
     if (opt == OPT_POLICY && (code = cli_policy_gate_run(optarg, &spec)) != 0)
       goto out;
   code = AIRLOCK_EXIT_SETUP;

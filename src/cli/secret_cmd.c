@@ -33,6 +33,7 @@ static const struct option set_options[] = {
 static const struct option list_options[] = {
     {"state-dir", required_argument, 0, OPT_STATE_DIR},
     {"json", no_argument, 0, OPT_JSON},
+    CLI_FORMAT_OPTION,
     {"help", no_argument, 0, OPT_HELP},
     {0, 0, 0, 0},
 };
@@ -63,7 +64,7 @@ static void usage(FILE *out) {
                "  --state-dir DIR           default /var/lib/airlock as root, else\n"
                "                            $XDG_STATE_HOME/airlock or ~/.local/state/airlock\n"
                "  --prompt                  set: stdin may be a terminal; ask with echo off\n"
-               "  --json                    list: JSON instead of a table\n"
+               "  --json                    list: JSON instead of a table (also --format table|json)\n"
                "  --reveal                  get: yes, print the value (raw bytes) on stdout\n"
                "\n"
                "exit: 0 done, 1 the operation failed, 2 bad usage.\n");
@@ -89,6 +90,10 @@ static int parse(const char *sub, int argc, char **argv, const struct option *op
     case OPT_HELP: usage(stdout); return -1;
     case OPT_STATE_DIR: a->state_flag = optarg; break;
     case OPT_JSON: a->json = true; break;
+    case CLI_OPT_FORMAT:
+      if (cli_format_json("secret", sub, optarg, &a->json) != 0)
+        return CLI_EXIT_USAGE;
+      break;
     case OPT_PROMPT: a->prompt = true; break;
     case OPT_REVEAL: a->reveal = true; break;
     default: return bad_option(sub, opt, argv);

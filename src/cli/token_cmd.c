@@ -45,6 +45,7 @@ static const struct option create_options[] = {
 static const struct option list_options[] = {
     {"state-dir", required_argument, 0, OPT_STATE_DIR},
     {"json", no_argument, 0, OPT_JSON},
+    CLI_FORMAT_OPTION,
     {"help", no_argument, 0, OPT_HELP},
     {0, 0, 0, 0},
 };
@@ -71,7 +72,7 @@ static void usage(FILE *out) {
                "  --max-memory SIZE         memory per sandbox, e.g. 512m\n"
                "  --max-cpus N              CPUs per sandbox, e.g. 1.5\n"
                "  --max-timeout SECONDS     wall-clock limit per exec\n"
-               "  --json                    list: JSON instead of a table\n"
+               "  --json                    list: JSON instead of a table (also --format table|json)\n"
                "\n"
                "exit: 0 done, 1 the operation failed, 2 bad usage.\n");
 }
@@ -283,6 +284,10 @@ static int token_list(int argc, char **argv) {
     case OPT_HELP: usage(stdout); return CLI_EXIT_OK;
     case OPT_STATE_DIR: state_flag = optarg; break;
     case OPT_JSON: json = true; break;
+    case CLI_OPT_FORMAT:
+      if (cli_format_json("token", sub, optarg, &json) != 0)
+        return CLI_EXIT_USAGE;
+      break;
     default: return bad_option(sub, opt, argv);
     }
   }

@@ -124,6 +124,7 @@ typedef struct al_exec_params {
   char *stdin_data;
   size_t stdin_len;
   int64_t timeout_ms;
+  bool has_timeout; /* asked for: checked against the maxima, never lowered */
   int64_t memory_bytes, pids, disk_bytes;
   double cpus;
   bool has_limits;

@@ -359,6 +359,34 @@ static const char *check_maxima(al_node *n, al_tenant *t, const al_exec_params *
   return NULL;
 }
 
+/* What a request did not ask for is the node's default brought down to the
+ * smallest maximum that applies (the node's, the token's); what it asked
+ * for is checked as it is.  A one-shot exec whose default memory or CPUs
+ * were lowered gets a fresh sandbox, not one of the pool. */
+static void clamp_defaults(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *p) {
+  const al_node_limits *lims[2] = {&n->cfg->node_max, &t->max};
+  int64_t mem = n->cfg->sandbox.memory_bytes;
+  double cpus = n->cfg->sandbox.cpus;
+  for (int i = 0; i < 2; i++) {
+    if (!p->has_timeout && lims[i]->max_timeout_ms && p->timeout_ms > lims[i]->max_timeout_ms)
+      p->timeout_ms = lims[i]->max_timeout_ms;
+    if (lims[i]->max_memory_bytes && mem > lims[i]->max_memory_bytes)
+      mem = lims[i]->max_memory_bytes;
+    if (lims[i]->max_cpus > 0 && cpus > lims[i]->max_cpus)
+      cpus = lims[i]->max_cpus;
+  }
+  if (sb) /* a persistent sandbox keeps the limits it was made with */
+    return;
+  if (!p->memory_bytes && mem != n->cfg->sandbox.memory_bytes) {
+    p->memory_bytes = mem;
+    p->has_limits = true;
+  }
+  if (!(p->cpus > 0) && cpus != n->cfg->sandbox.cpus) {
+    p->cpus = cpus;
+    p->has_limits = true;
+  }
+}
+
 void al_node_exec_start(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *p, struct evhttp_request *req) {
   char why[256];
   if (sb && p->has_limits) {
@@ -367,6 +395,7 @@ void al_node_exec_start(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *p
     al_exec_params_clear(p);
     return;
   }
+  clamp_defaults(n, t, sb, p);
   /* the sandbox's defaults are what a request without limits gets */
   const airlock_spec *d = &n->cfg->sandbox;
   al_exec_params eff = *p;

@@ -384,6 +384,7 @@ static void handle_run(al_openclaw *oc, oc_invoke *inv_req, oc_run *r) {
   p.cwd = oc_sandbox_cwd(inv->run.cwd);
   /* the node's own timer is only a backstop: SIGTERM, then SIGKILL, are ours */
   p.timeout_ms = run_ms < max - 2000 ? run_ms + 2000 : max;
+  p.has_timeout = true;
   p.max_output = OC_OUTPUT_CAP;
   p.policy_done = true;
   memcpy(p.exec_id, inv->exec_id, sizeof(p.exec_id));

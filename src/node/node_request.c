@@ -223,6 +223,7 @@ int al_exec_params_parse(const char *body, size_t blen, al_exec_params *p, char 
     } else if (strcmp(k, "timeout_ms") == 0) {
       if (want_int(v, "timeout_ms", 1, 7LL * 86400 * 1000, &p->timeout_ms, err, len) < 0)
         goto out;
+      p->has_timeout = true;
     } else if (strcmp(k, "limits") == 0) {
       if (parse_limits(v, &p->memory_bytes, &p->cpus, &p->pids, &p->disk_bytes, err, len) < 0)
         goto out;

@@ -304,6 +304,13 @@ static void create_sandbox(al_node *n, al_tenant *t, struct evhttp_request *req)
   if (sp.disk_bytes)
     spec.disk_bytes = sp.disk_bytes;
   const al_node_limits *lims[2] = {&n->cfg->node_max, &t->max};
+  /* limits not asked for: the defaults, down to the maxima (as for execs) */
+  for (int i = 0; i < 2; i++) {
+    if (!sp.memory_bytes && lims[i]->max_memory_bytes && spec.memory_bytes > lims[i]->max_memory_bytes)
+      spec.memory_bytes = lims[i]->max_memory_bytes;
+    if (!(sp.cpus > 0) && lims[i]->max_cpus > 0 && spec.cpus > lims[i]->max_cpus)
+      spec.cpus = lims[i]->max_cpus;
+  }
   for (int i = 0; i < 2; i++) {
     if ((lims[i]->max_memory_bytes && spec.memory_bytes > lims[i]->max_memory_bytes) ||
         (lims[i]->max_cpus > 0 && spec.cpus > lims[i]->max_cpus)) {

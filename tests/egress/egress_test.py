@@ -1086,18 +1086,18 @@ def main():
             json.dump({"network": net}, f)
         r = run([AIRLOCK, "proxy", "--listen", "127.0.0.1:%d" % free_port(), "--config", cfg, "--state-dir", STATE],
                 timeout=10)
-        check(r.returncode == 1 and part in r.stderr, "bad config refused naming %s: %r" % (part, r.stderr))
+        check(r.returncode == 125 and part in r.stderr, "bad config refused naming %s: %r" % (part, r.stderr))
     cfg = os.path.join(TMP, "plain.json")
     with open(cfg, "w") as f:
         json.dump({"network": {"allow": ["a.test"]}}, f)
     r = run([AIRLOCK, "proxy", "--listen", "127.0.0.1:%d" % free_port(), "--config", cfg, "--ca-cert",
              os.path.join(TMP, "none.pem")], timeout=10)
-    check(r.returncode == 1 and "no allow entry" in r.stderr and not os.path.exists(os.path.join(TMP, "none.pem")),
+    check(r.returncode == 125 and "no allow entry" in r.stderr and not os.path.exists(os.path.join(TMP, "none.pem")),
           "--ca-cert without inspected hosts refused: %r" % r.stderr)
     r = run([AIRLOCK, "proxy", "--listen", "nowhere"], timeout=10)
     check(r.returncode != 0 and "nowhere" in r.stderr, "bad --listen refused")
     r = run([AIRLOCK, "proxy"], timeout=10)
-    check(r.returncode == 2 and "--listen" in r.stderr, "missing --listen refused")
+    check(r.returncode == 125 and "--listen" in r.stderr, "missing --listen refused")
     test_secret_nowhere()
     for s in servers:
         s.shutdown()

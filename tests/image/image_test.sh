@@ -138,5 +138,5 @@ checkx "rm: the image no longer runs, and gc frees its blobs" \
 OUT=$(img import "$T/nonexistent" 2>&1)
 checkx "a missing path is an error naming it" '[ -n "$OUT" ] && grep -q "nonexistent" <<<"$OUT"'
 img bogus >/dev/null 2>&1
-checkx "an unknown subcommand is a usage error (2)" '[ $? = 2 ]'
+checkx "an unknown subcommand is a usage error (125)" '[ $? = 125 ]'
 finish

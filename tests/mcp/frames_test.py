@@ -179,7 +179,7 @@ rc, err = s.close()
 check(rc == 125 and "AIRLOCK_TOKEN" in err, "--node without AIRLOCK_TOKEN: 125 naming it", "rc=%s %s" % (rc, err))
 s = Server(args=("--bogus",))
 rc, err = s.close()
-check(rc == 2 and "bogus" in err, "an unknown flag: 2", "rc=%s %s" % (rc, err))
+check(rc == 125 and "bogus" in err, "an unknown flag: 125", "rc=%s %s" % (rc, err))
 if os.geteuid() != 0:
     s = Server(args=())
     rc, err = s.close()

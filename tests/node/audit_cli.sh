@@ -3,7 +3,7 @@
 # audit_cli.sh - `airlock audit [verify|prune|head]` end to end through the
 # built binary: the table and --json output, every filter, verify's exit
 # codes after tampering with the database through the sqlite3 command,
-# prune, and refused flags (exit 2, one line naming the flag).
+# prune, and refused flags (exit 125, one line naming the flag).
 #
 #   tests/node/audit_cli.sh PATH_TO_AIRLOCK PATH_TO_AUDIT_FILL
 #
@@ -121,7 +121,7 @@ bad_flag() { # bad_flag DESCRIPTION TEXT_IN_ERROR ARGS...
   local what=$1 text=$2
   shift 2
   run "$AIRLOCK" audit "$@"
-  check "$what: exit 2, one line" one_line_error 2
+  check "$what: exit 125, one line" one_line_error 125
   check "$what: the error names '$text'" grep -qF -- "$text" <<<"$ERR"
 }
 bad_flag "--since garbage" "--since 'yesterday'" --state-dir "$S" --since yesterday
@@ -212,7 +212,7 @@ tamper anchor "DELETE FROM records WHERE seq <= 8; UPDATE meta SET value = 8 WHE
 tampered "anchor moved after a prune" "record 7: missing; prune record 14 removed records up to 6"
 tamper pruneedit "UPDATE records SET body = replace(body, 'make test 9', 'make test 0') WHERE seq = 9"
 run "$AIRLOCK" audit prune --state-dir "$T" --older-than 2026-11-19
-check "prune refuses a tampered trail: exit 1" one_line_error 1
+check "prune refuses a tampered trail: exit 125" one_line_error 125
 check "prune says why" grep -qF "not pruning: the audit trail fails verification: record 9" <<<"$ERR"
 run "$AIRLOCK" audit prune --state-dir "$TMP/none"
 checkx "prune without a trail: exit 0" '[ "$RC" = 0 ] && grep -q "nothing to prune" <<<"$OUT"'
@@ -220,7 +220,7 @@ checkx "prune without a trail: exit 0" '[ "$RC" = 0 ] && grep -q "nothing to pru
 # --- unsafe state directory, dispatch ----------------------------------------------------------
 chmod 644 "$S/audit.db"
 run "$AIRLOCK" audit --state-dir "$S"
-check "a 0644 audit.db is refused: exit 1, one line" one_line_error 1
+check "a 0644 audit.db is refused: exit 125, one line" one_line_error 125
 check "the error names the database and mode" grep -qF "$S/audit.db has mode 0644" <<<"$ERR"
 chmod 600 "$S/audit.db"
 run "$AIRLOCK" audit --help

@@ -973,7 +973,7 @@ def t_limits(t):
     j = t.run(command="head -c 300m /dev/zero | tail; exit 0", limits={"memory": "64m"})
     t.expect(j.get("exit_code") == 0 and "Killed" in j.get("stderr", ""), "OOM of a child: %s" % json.dumps(j))
 
-    # node and token maxima: 403, never clamped
+    # node and token maxima: an explicit request above one is 403; defaults are clamped
     t.error_shape(t.exec(["true"], timeout_ms=3600001), 403, "forbidden", ["timeout_ms"],
                   what="timeout_ms above the node's maximum")
     t.new_token("carol", "--max-memory", "128m", "--max-timeout", "5", "--max-cpus", "1")
@@ -988,9 +988,18 @@ def t_limits(t):
                   what="sandbox of 256m for a --max-memory 128m token")
     j = t.exec(["echo", "fits"], who="carol", limits={"memory": "64m"}, timeout_ms=5000)
     t.expect(j.status == 200 and j.json().get("stdout") == "fits\n", "within carol's maxima: %r" % j)
-    # the node's default sandbox (512m) is above carol's maximum: refused, not clamped
-    t.error_shape(t.exec(["true"], who="carol", timeout_ms=1000), 403, "forbidden", ["memory"],
-                  what="no limits for a --max-memory 128m token (the node's default is above it)")
+    # the node's defaults (512m, 30 s) are above carol's maxima: what asked for
+    # nothing gets them brought down to 128m and 5 s instead of a refusal
+    j = t.exec(command="head -c 300m /dev/zero | tail; exit 0", who="carol")
+    t.expect(j.status == 200 and j.json().get("exit_code") == 0 and "Killed" in j.json().get("stderr", ""),
+             "no limits for a --max-memory 128m token: runs, with 128m (300m do not fit): %r" % j)
+    j = t.exec(["sh", "-c", "sleep 30"], who="carol")
+    t.expect(j.status == 200 and j.json().get("timed_out") is True, "the default timeout clamped to 5 s: %r" % j)
+    r = t.request("POST", "/v1/sandboxes", {}, who="carol")
+    t.expect(r.status in (200, 201) and (r.json() or {}).get("limits", {}).get("memory") == 128 << 20,
+             "a sandbox for carol without limits gets her maximum memory: %r" % r)
+    if r.status in (200, 201):
+        t.request("DELETE", "/v1/sandboxes/" + r.json()["id"], who="carol")
 
     # malformed requests: 400 naming the field
     cases = [

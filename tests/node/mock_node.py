@@ -36,7 +36,7 @@ import time
 from http.server import BaseHTTPRequestHandler
 
 EXEC_FIELDS = {"argv", "command", "cwd", "env", "stdin", "stdin_base64", "timeout_ms", "limits", "stream",
-               "max_output_bytes", "detach_on_disconnect"}
+               "max_output_bytes", "detach_on_disconnect", "approval", "approval_id"}
 LIMIT_FIELDS = {"memory", "cpus", "pids", "disk"}
 SANDBOX_FIELDS = {"workspace", "workspace_access", "limits", "labels", "idle_timeout_s", "max_age_s"}
 # chunk sizes cycled over a streamed body: small ones split records (and
@@ -95,6 +95,8 @@ def validate_exec(body, in_sandbox):
     for key in ("stream", "detach_on_disconnect"):
         if key in body and not isinstance(body[key], bool):
             raise bad("field '%s' must be true or false" % key)
+    if "approval" in body and body["approval"] not in ("wait", "poll"):
+        raise bad("field 'approval' must be \"wait\" or \"poll\"")
     if body.get("detach_on_disconnect") and not body.get("stream"):
         raise bad("field 'detach_on_disconnect' is for streaming only")
     if "limits" in body:

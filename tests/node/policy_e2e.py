@@ -470,7 +470,7 @@ def t_always_and_restart(env, n):
     # CLI errors: non-approver, unknown id
     r = subprocess.run([env.airlock, "approvals", "approve", aid, "--node", "unix:" + n.sock],
                        capture_output=True, text=True, env=dict(os.environ, AIRLOCK_TOKEN=n.tokens["carol"]))
-    check(r.returncode == 1 and "not an approver" in r.stderr, "CLI as carol: %d %s" % (r.returncode, r.stderr))
+    check(r.returncode == 125 and "not an approver" in r.stderr, "CLI as carol: %d %s" % (r.returncode, r.stderr))
     r = subprocess.run([env.airlock, "approvals", "list", "--all", "--node", "unix:" + n.sock],
                        capture_output=True, text=True, env=dict(os.environ, AIRLOCK_TOKEN=n.tokens["alice"]))
     check(r.returncode == 0 and aid in r.stdout and "used" in r.stdout, "CLI list --all: %s" % r.stdout)

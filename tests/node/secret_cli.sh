@@ -59,7 +59,7 @@ assert all(set(i) == {"name", "created_at", "updated_at"} for i in items), items
 ' "$OUT"
 
 run "$AIRLOCK" secret get openai.key --state-dir "$S"
-check "get without --reveal: exit 2, one line" one_line_error 2
+check "get without --reveal: exit 125, one line" one_line_error 125
 check "get without --reveal says why" grep -q -- "without --reveal" <<<"$ERR"
 
 OUT=$("$AIRLOCK" secret get openai.key --reveal --state-dir "$S" 2>"$TMP/stderr" | od -An -c | tr -d ' \n')
@@ -83,28 +83,28 @@ check "set replaces" [ "$("$AIRLOCK" secret get other_1 --reveal --state-dir "$S
 
 # --- refusals ----------------------------------------------------------------
 run "$AIRLOCK" secret set 'bad/name' --state-dir "$S" <<<"x"
-check "a bad name: exit 2, one line" one_line_error 2
+check "a bad name: exit 125, one line" one_line_error 125
 check "a bad name is named" grep -qF "invalid name 'bad/name'" <<<"$ERR"
 run "$AIRLOCK" secret set "$(printf 'a%.0s' {1..65})" --state-dir "$S" <<<"x"
-check "a 65-character name: exit 2" one_line_error 2
+check "a 65-character name: exit 125" one_line_error 125
 run "$AIRLOCK" secret get 'no such' --reveal --state-dir "$S"
-check "get of a bad name: exit 2" one_line_error 2
+check "get of a bad name: exit 125" one_line_error 125
 run "$AIRLOCK" secret set --state-dir "$S" <<<"x"
-check "set without a name: exit 2" one_line_error 2
+check "set without a name: exit 125" one_line_error 125
 run "$AIRLOCK" secret set k "$VALUE" --state-dir "$S" </dev/null
-check "a value as an argument: exit 2" one_line_error 2
+check "a value as an argument: exit 125" one_line_error 125
 check "a value as an argument is explained" grep -q "stdin" <<<"$ERR"
 run "$AIRLOCK" secret set k --value x --state-dir "$S" </dev/null
-check "there is no --value flag" one_line_error 2
+check "there is no --value flag" one_line_error 125
 check "--value is an unknown option" grep -q "unknown option '--value'" <<<"$ERR"
 run "$AIRLOCK" secret set k --state-dir "$S" </dev/null
-check "an empty value: exit 2" one_line_error 2
+check "an empty value: exit 125" one_line_error 125
 check "an empty value is named" grep -q "empty" <<<"$ERR"
 run "$AIRLOCK" secret set k --state-dir "$S" <<<""
-check "a lone newline is empty too" one_line_error 2
+check "a lone newline is empty too" one_line_error 125
 head -c 65537 /dev/zero | tr '\0' x >"$TMP/big"
 run "$AIRLOCK" secret set k --state-dir "$S" <"$TMP/big"
-check "65537 bytes: exit 1" one_line_error 1
+check "65537 bytes: exit 125" one_line_error 125
 check "too large is named" grep -q "64 KiB" <<<"$ERR"
 head -c 65536 /dev/zero | tr '\0' y >"$TMP/max"
 run "$AIRLOCK" secret set max --state-dir "$S" <"$TMP/max"
@@ -113,14 +113,14 @@ check "64 KiB exactly is stored" [ "$RC" = 0 ]
 check "64 KiB plus a newline is stored" [ "$RC" = 0 ]
 checkx "64 KiB comes back" '"$AIRLOCK" secret get max --reveal --state-dir "$S" | cmp -s - "$TMP/max"'
 run "$AIRLOCK" secret list --bogus --state-dir "$S"
-check "an unknown option: exit 2" one_line_error 2
+check "an unknown option: exit 125" one_line_error 125
 run "$AIRLOCK" secret frob
-check "an unknown subcommand: exit 2" one_line_error 2
+check "an unknown subcommand: exit 125" one_line_error 125
 run "$AIRLOCK" secret rm nope --state-dir "$S"
-check "rm of a missing secret: exit 1" one_line_error 1
+check "rm of a missing secret: exit 125" one_line_error 125
 check "rm of a missing secret names it" [ "$ERR" = "airlock secret rm: no secret named 'nope'" ]
 run "$AIRLOCK" secret get nope --reveal --state-dir "$TMP/none"
-check "get with no store: exit 1" one_line_error 1
+check "get with no store: exit 125" one_line_error 125
 run "$AIRLOCK" secret set k --state-dir "$TMP/none" </dev/null
 check "an empty value creates no state" [ ! -e "$TMP/none" ]
 run "$AIRLOCK" secret list --state-dir "$TMP/none"
@@ -133,10 +133,10 @@ if command -v script >/dev/null 2>&1; then
   RC=$?
   ERR=
   printf '%s\n' "$OUT" >>"$ALL_OUTPUT"
-  check "stdin a terminal is refused with exit 2" grep -q "rc=2" <<<"$OUT"
+  check "stdin a terminal is refused with exit 125" grep -q "rc=125" <<<"$OUT"
   check "the refusal says why" grep -q "stdin is a terminal" <<<"$OUT"
   run "$AIRLOCK" secret get tty --reveal --state-dir "$S"
-  check "nothing was stored from the terminal" [ "$RC" = 1 ]
+  check "nothing was stored from the terminal" [ "$RC" = 125 ]
   # --prompt: one line typed with echo off
   OUT=$( (sleep 1; printf '%s\n' "$VALUE2") | script -qec "'$AIRLOCK' secret set typed --prompt --state-dir '$S'" /dev/null 2>&1)
   RC=$?
@@ -153,7 +153,7 @@ fi
 # a master.key others can read is refused, naming path and mode
 chmod 644 "$S/master.key"
 run "$AIRLOCK" secret get openai.key --reveal --state-dir "$S"
-check "master.key 0644: exit 1" one_line_error 1
+check "master.key 0644: exit 125" one_line_error 125
 check "master.key 0644: path and mode named" grep -qF "$S/master.key has mode 0644" <<<"$ERR"
 chmod 600 "$S/master.key"
 
@@ -162,7 +162,7 @@ run "$AIRLOCK" secret rm other_1 --state-dir "$S"
 check "rm exits 0" [ "$RC" = 0 ]
 check "rm says so" [ "$OUT" = "secret 'other_1' removed" ]
 run "$AIRLOCK" secret get other_1 --reveal --state-dir "$S"
-check "a removed secret is gone" one_line_error 1
+check "a removed secret is gone" one_line_error 125
 
 # --- the values are nowhere else -----------------------------------------------
 checkx "no file under the state dir holds a value" '! grep -rqaF -e "$VALUE" -e "$VALUE2" -e CANARY "$S"'

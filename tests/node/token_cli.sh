@@ -55,32 +55,32 @@ check "the hash is what is stored" grep -qaF "$(sha256 "$ALICE")" "$S/tokens.db"
 
 # --- create: refusals --------------------------------------------------------
 run "$AIRLOCK" token create --name alice --state-dir "$S"
-check "duplicate name: exit 1, one line" one_line_error 1
+check "duplicate name: exit 125, one line" one_line_error 125
 check "duplicate name: error names it" grep -q "'alice'" <<<"$ERR"
 
 for name in "" "a b" "a/b" "../x" "$(printf 'x%.0s' {1..65})" "café"; do
   run "$AIRLOCK" token create --name "$name" --state-dir "$S"
-  check "bad name '$name': exit 2, one line" one_line_error 2
+  check "bad name '$name': exit 125, one line" one_line_error 125
 done
 run "$AIRLOCK" token create --name "$(printf 'y%.0s' {1..64})" --state-dir "$S"
 check "64-character name accepted" [ "$RC" = 0 ]
 
 run "$AIRLOCK" token create --state-dir "$S"
-check "missing --name: exit 2" one_line_error 2
+check "missing --name: exit 125" one_line_error 125
 check "missing --name: says so" grep -q -- "--name" <<<"$ERR"
 run "$AIRLOCK" token create --name x --state-dir "$S" --bogus
-check "unknown option: exit 2" one_line_error 2
+check "unknown option: exit 125" one_line_error 125
 check "unknown option: names it" grep -q -- "--bogus" <<<"$ERR"
 run "$AIRLOCK" token create --name x --state-dir
-check "option without value: exit 2" one_line_error 2
+check "option without value: exit 125" one_line_error 125
 run "$AIRLOCK" token create --name x --state-dir "$S" extra
-check "stray argument: exit 2" one_line_error 2
+check "stray argument: exit 125" one_line_error 125
 for bad_limit in "--max-memory 12q" "--max-memory 0" "--max-memory -1" "--max-cpus abc" "--max-cpus 0" \
   "--max-cpus -1" "--max-cpus 1e3" "--max-timeout 0" "--max-timeout x" "--max-timeout -5" \
   "--max-concurrent 0" "--max-concurrent -3" "--max-concurrent 2.5" "--max-concurrent 99999999999"; do
   # shellcheck disable=SC2086
   run "$AIRLOCK" token create --name x --state-dir "$S" $bad_limit
-  check "bad limit '$bad_limit': exit 2, one line" one_line_error 2
+  check "bad limit '$bad_limit': exit 125, one line" one_line_error 125
 done
 run "$AIRLOCK" token list --state-dir "$S"
 check "refused creates stored nothing" [ "$(lines "$OUT")" = 4 ]
@@ -112,7 +112,7 @@ fi
 checkx "list --json prints no token or hash" '! grep -qF -e node_tok_ -e "$(sha256 "$ALICE")" <<<"$JSON"'
 
 run "$AIRLOCK" token list --state-dir "$S" extra
-check "list with an argument: exit 2" one_line_error 2
+check "list with an argument: exit 125" one_line_error 125
 
 run "$AIRLOCK" token list --state-dir "$TMP/none"
 checkx "list of a missing state dir: exit 0, header only" '[ "$RC" = 0 ] && [ "$(lines "$OUT")" = 1 ]'
@@ -134,38 +134,38 @@ run "$AIRLOCK" token list --state-dir "$S"
 check "table shows bob's revoke time" grep -Eq "^bob +[0-9T:-]+Z +[0-9T:-]+Z" <<<"$OUT"
 
 run "$AIRLOCK" token revoke bob --state-dir "$S"
-check "revoke twice: exit 1, one line" one_line_error 1
+check "revoke twice: exit 125, one line" one_line_error 125
 check "revoke twice: says already revoked" grep -q "already revoked" <<<"$ERR"
 run "$AIRLOCK" token revoke nobody --state-dir "$S"
-check "revoke unknown: exit 1, one line" one_line_error 1
+check "revoke unknown: exit 125, one line" one_line_error 125
 check "revoke unknown: names it" grep -q "'nobody'" <<<"$ERR"
 run "$AIRLOCK" token create --name bob --state-dir "$S"
-check "a revoked name is not reused: exit 1" one_line_error 1
+check "a revoked name is not reused: exit 125" one_line_error 125
 run "$AIRLOCK" token revoke --state-dir "$S"
-check "revoke without a name: exit 2" one_line_error 2
+check "revoke without a name: exit 125" one_line_error 125
 run "$AIRLOCK" token revoke alice bob --state-dir "$S"
-check "revoke two names: exit 2" one_line_error 2
+check "revoke two names: exit 125" one_line_error 125
 run "$AIRLOCK" token revoke "a/b" --state-dir "$S"
-check "revoke bad name: exit 2" one_line_error 2
+check "revoke bad name: exit 125" one_line_error 125
 run "$AIRLOCK" token revoke alice --state-dir "$TMP/none"
-check "revoke in a missing state dir: exit 1" one_line_error 1
+check "revoke in a missing state dir: exit 125" one_line_error 125
 run "$AIRLOCK" token revoke "$(printf 'y%.0s' {1..64})" --state-dir "$S"
 check "options may follow the name" [ "$RC" = 0 ]
 
 # --- an unsafe state directory is refused ------------------------------------
 chmod 755 "$S"
 run "$AIRLOCK" token create --name carol --state-dir "$S"
-check "create in a 0755 state dir: exit 1, one line" one_line_error 1
+check "create in a 0755 state dir: exit 125, one line" one_line_error 125
 check "the error names the path and mode" grep -qF "$S has mode 0755" <<<"$ERR"
 run "$AIRLOCK" token list --state-dir "$S"
-check "list in a 0755 state dir: exit 1" one_line_error 1
+check "list in a 0755 state dir: exit 125" one_line_error 125
 run "$AIRLOCK" token revoke alice --state-dir "$S"
-check "revoke in a 0755 state dir: exit 1" one_line_error 1
+check "revoke in a 0755 state dir: exit 125" one_line_error 125
 check "the mode was not changed" [ "$(mode_of "$S")" = 755 ]
 chmod 700 "$S"
 chmod 644 "$S/tokens.db"
 run "$AIRLOCK" token list --state-dir "$S"
-check "a 0644 database is refused: exit 1" one_line_error 1
+check "a 0644 database is refused: exit 125" one_line_error 125
 check "the error names the database and mode" grep -qF "$S/tokens.db has mode 0644" <<<"$ERR"
 chmod 600 "$S/tokens.db"
 run "$AIRLOCK" token list --state-dir "$S"
@@ -173,9 +173,9 @@ check "after chmod 600 the list works again" [ "$RC" = 0 ]
 
 # --- dispatch ------------------------------------------------------------------
 run "$AIRLOCK" token
-checkx "'airlock token' alone: exit 2 with usage" '[ "$RC" = 2 ] && grep -q "usage:" <<<"$ERR"'
+checkx "'airlock token' alone: exit 2 with usage" '[ "$RC" = 125 ] && grep -q "usage:" <<<"$ERR"'
 run "$AIRLOCK" token frobnicate
-check "unknown subcommand: exit 2, one line" one_line_error 2
+check "unknown subcommand: exit 125, one line" one_line_error 125
 run "$AIRLOCK" token --help
 checkx "token --help: exit 0, usage on stdout" '[ "$RC" = 0 ] && grep -q "airlock token create" <<<"$OUT"'
 run "$AIRLOCK" token create --help

@@ -509,7 +509,7 @@ def t_disabled(t):
         with open(cfg, "w") as f:
             json.dump(bad, f)
         p = t.cli("node", "--config", cfg, "--state-dir", os.path.join(t.args.tmp, "never"))
-        t.expect(p.returncode == 1 and msg in p.stderr, "config %r: exit %d, %r" % (bad, p.returncode, p.stderr))
+        t.expect(p.returncode == 125 and msg in p.stderr, "config %r: exit %d, %r" % (bad, p.returncode, p.stderr))
 
 
 def t_rate_limit(t):
