@@ -56,7 +56,7 @@ want "commands: 'airlock s' gives sandbox, secret, shell, ssh-gate" "$(printf 's
 want "sandbox subcommands" "$(printf 'create')" airlock sandbox cr
 want "token subcommands" "$(printf 'create\nlist\nrevoke')" airlock token ''
 want "exec --sa gives --sandbox" "--sandbox" airlock exec --sa
-want "run --wo gives --workspace and --workspace-access" "$(printf -- '--workspace\n--workspace-access')" airlock run --wo
+want "run --workspace- gives the workspace's options" "$(printf -- '--workspace-access\n--workspace-mode\n--workspace-quota')" airlock run --workspace-
 for f in -e -w -m -t -i; do
   has "exec offers docker's $f" "$f" airlock exec -
 done
