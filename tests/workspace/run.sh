@@ -213,7 +213,7 @@ t_partial_and_conflict() {
   echo "host edit" >>"$ws/m"
   before=$(tree "$ws")
   run "$AIRLOCK" changes apply "$id" --state-dir "$STATE"
-  [ "$RC" = 1 ] && grep -q 'changed since.*: m ' <<<"$ERR" || { run_detail; return 1; }
+  [ "$RC" = 125 ] && grep -q 'changed since.*: m ' <<<"$ERR" || { run_detail; return 1; }
   [ "$before" = "$(tree "$ws")" ] || { echo "a refused apply changed the host"; return 1; }
   "$AIRLOCK" changes apply "$id" new --state-dir "$STATE" >/dev/null || return 1
   [ "$(cat "$ws/new")" = c ] && ! grep -q '^l9b' "$ws/text" && [ "$(tail -1 "$ws/text")" = l9 ] || { echo "partial apply wrong"; return 1; }
@@ -230,7 +230,7 @@ t_discard() {
   [ "$before" = "$(tree "$ws")" ] || { echo "host changed"; return 1; }
   ! "$AIRLOCK" changes list --state-dir "$STATE" | grep -q "^$id" || { echo "still listed"; return 1; }
   run "$AIRLOCK" changes show "$id" --state-dir "$STATE"
-  [ "$RC" = 1 ] && grep -q "no changeset $id" <<<"$ERR" || { run_detail; return 1; }
+  [ "$RC" = 125 ] && grep -q "no changeset $id" <<<"$ERR" || { run_detail; return 1; }
 }
 
 t_dangerous_flagged() {
@@ -266,11 +266,11 @@ t_malicious_upper() {
   id=$(changeset_of "$out") && [ -n "$id" ] || { echo "$out"; return 1; }
   rm -rf "$ws/keep" && ln -s "$outside" "$ws/keep"
   run "$AIRLOCK" changes apply "$id" --state-dir "$STATE" --force
-  [ "$RC" = 1 ] && [ -z "$(ls -A "$outside")" ] || { run_detail; ls -la "$outside"; return 1; }
+  [ "$RC" = 125 ] && [ -z "$(ls -A "$outside")" ] || { run_detail; ls -la "$outside"; return 1; }
   # a tampered manifest naming a path outside is refused when read
   sed -i 's| keep/pwn | ../pwn |' "$STATE/changesets/$id/manifest"
   run "$AIRLOCK" changes apply "$id" --state-dir "$STATE" --force
-  [ "$RC" = 1 ] && grep -q 'bad path' <<<"$ERR" && [ ! -e "$BASE/pwn" ] || { run_detail; return 1; }
+  [ "$RC" = 125 ] && grep -q 'bad path' <<<"$ERR" && [ ! -e "$BASE/pwn" ] || { run_detail; return 1; }
 }
 
 # a workspace no overlay can be mounted over: refused unless
