@@ -28,7 +28,7 @@
 
 /* a tar of a layout: only its oci-layout, index.json and blobs/sha256/HEX
  * regular files are taken, into a fresh directory under the store's tmp */
-static int extract_layout(int tmpfd, const char *tarpath, char *dir, size_t size, airlock_error **err) {
+static int extract_layout(int tmpfd, int tarfd, const char *tarpath, char *dir, size_t size, airlock_error **err) {
   snprintf(dir, size, "layout-XXXXXX");
   if (!mkdtempat_compat(tmpfd, dir))
     return al_err(err, errno, "image store: temporary directory");
@@ -41,7 +41,7 @@ static int extract_layout(int tmpfd, const char *tarpath, char *dir, size_t size
   archive_read_support_filter_all(a);
   archive_read_support_format_tar(a);
   int rc = 0;
-  if (archive_read_open_filename(a, tarpath, 1 << 16) != ARCHIVE_OK)
+  if (archive_read_open_fd(a, tarfd, 1 << 16) != ARCHIVE_OK)
     rc = al_err(err, 0, "image '%s' is neither a directory nor a tar archive: %s", tarpath, archive_error_string(a));
   struct archive_entry *e;
   int r = ARCHIVE_OK;
@@ -132,17 +132,29 @@ int al_image_import(const char *store, const char *path, const al_image_import_o
   json_t *manifest = NULL;
   char *mbytes = NULL;
   size_t mlen = 0;
-  _cleanup_close_ int layout = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (layout < 0 && errno == ENOTDIR) {
-    if (extract_layout(s.tmp, path, tmpname, sizeof(tmpname), err) < 0)
-      goto fail;
-    layout = openat(s.tmp, tmpname, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  }
-  if (layout < 0) {
+  /* PATH is opened once; a tar is read through that descriptor */
+  _cleanup_close_ int layout = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+  struct stat st;
+  if (layout < 0 || fstat(layout, &st) < 0) {
     al_err(err, errno, "image '%s'", path);
     goto fail;
   }
-  struct stat st;
+  if (S_ISREG(st.st_mode)) {
+    int tar = layout;
+    layout = -1;
+    int rc = extract_layout(s.tmp, tar, path, tmpname, sizeof(tmpname), err);
+    close(tar);
+    if (rc < 0)
+      goto fail;
+    layout = openat(s.tmp, tmpname, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (layout < 0) {
+      al_err(err, errno, "image store: unpacked layout");
+      goto fail;
+    }
+  } else if (!S_ISDIR(st.st_mode)) {
+    al_err(err, 0, "image '%s' is neither a directory nor a tar archive", path);
+    goto fail;
+  }
   if (fstatat(layout, "oci-layout", &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) {
     al_err(err, 0, "image '%s' is not an OCI image layout (no oci-layout file)", path);
     goto fail;
