@@ -10,6 +10,7 @@
  * same id. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <inttypes.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,9 +51,12 @@ static int decode(const char *line, unsigned char *out, size_t want) {
 }
 
 static void hex8(const unsigned char id[8], char out[17]) {
-  /* minisign prints key ids as the little-endian 64-bit number */
-  for (int i = 0; i < 8; i++)
-    snprintf(out + 2 * i, 3, "%02X", id[7 - i]);
+  /* minisign prints a key id as the little-endian 64-bit number, in
+   * upper-case hex without leading zeros: the same text here */
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; i--)
+    v = v << 8 | id[i];
+  snprintf(out, 17, "%" PRIX64, v);
 }
 
 int al_minisign_verify(const void *data, size_t len, const char *sig_path, const char *const *trusted,
