@@ -105,6 +105,8 @@ typedef struct al_sbox {
   char *workspace;       /* host path of /workspace, if any: for messages and records only */
   int ws_fd;             /* the workspace the node opened and the sandbox mounted: the files API works
                                below this descriptor, never by name (-1 = none) */
+  int root_fd; /* O_PATH of the sandbox's "/", sent by its agent with READY (-1 = not yet): approvals
+                        bind the files seen through it */
   int running;
   long long oom_seen;                /* OOM kills already attributed to execs */
   struct al_exec *waiting;           /* execs queued until the agent is ready */

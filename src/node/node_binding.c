@@ -4,8 +4,9 @@
  * script files as they are now.  The binding hash covers all of it, so a
  * changed argument, variable, or a rewritten script needs a new approval.
  *
- * Files are looked up the way the sandbox will see them: through
- * /proc/PID/root of a persistent sandbox's init, or, for one-shot sandboxes
+ * Files are looked up the way the sandbox will see them: through the root
+ * descriptor a persistent sandbox's agent sent when it became ready (or
+ * /proc/PID/root of its init before that), or, for one-shot sandboxes
  * (built fresh from the node's spec), in the image or the host's /usr that
  * the sandbox mounts read-only.  Lookups use openat2(RESOLVE_IN_ROOT) so a
  * symlink in the sandbox cannot point the hash at a host file.  File hashes
@@ -174,6 +175,8 @@ static void find_script(int root, const al_exec_params *p, const char *cwd, al_b
 
 static int open_root(al_node *n, al_sbox *sb) {
   char path[64];
+  if (sb && sb->root_fd >= 0)
+    return fcntl(sb->root_fd, F_DUPFD_CLOEXEC, 0);
   if (sb && sb->box.launch.pid > 0) {
     snprintf(path, sizeof(path), "/proc/%d/root", (int)sb->box.launch.pid);
     return open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -38,6 +38,8 @@ static void sbox_free(al_node *n, al_sbox *sb) {
   al_node_egress_finish(n, sb);
   if (sb->ws_fd >= 0)
     close(sb->ws_fd);
+  if (sb->root_fd >= 0)
+    close(sb->root_fd);
   if (sb->owned_workspace) {
     _cleanup_error_ airlock_error *err = NULL;
     if (al_fs_remove_tree(n->ws_dir_fd, n->ws_dir, strrchr(sb->owned_workspace, '/') + 1, &err) < 0)
@@ -87,6 +89,8 @@ static void on_message(evutil_socket_t fd, short what, void *arg) {
   while ((r = al_box_read(&sb->box, &m)) > 0) {
     if (m.kind == AL_MSG_READY) {
       sb->ready = true;
+      if (sb->root_fd < 0)
+        sb->root_fd = al_box_take_fd(&sb->box);
       if (sb->create_req) {
         al_node_reply_json(sb->create_req, 201, al_sbox_json(sb));
         sb->create_req = NULL;
@@ -119,6 +123,7 @@ al_sbox *al_node_sbox_create(al_node *n, al_tenant *t, const airlock_spec *spec,
   sb->tenant = t;
   sb->one_shot = one_shot;
   sb->ws_fd = -1;
+  sb->root_fd = -1;
   unsigned char r[8] = {0};
   if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
     memset(r, 0, sizeof(r));

@@ -210,7 +210,13 @@ void al_agent_main(al_plan *plan) {
   sigaddset(&chld, SIGCHLD);
   sigprocmask(SIG_BLOCK, &chld, NULL);
   int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
-  reply(AL_MSG_READY, 0, 0, NULL, NULL);
+  /* the sandbox's root goes with READY: the node looks up the programs an
+   * approval binds through it.  /proc/PID/root would need ptrace access to
+   * this non-dumpable init, which a rootless node does not have. */
+  int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  reply_fd(AL_MSG_READY, 0, 0, root);
+  if (root >= 0)
+    close(root);
   for (;;) {
     struct pollfd pfd[2] = {{sock, POLLIN, 0}, {sfd, POLLIN, 0}};
     if (poll(pfd, 2, -1) < 0 && errno != EINTR)

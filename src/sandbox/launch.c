@@ -414,7 +414,10 @@ fail:
  * dropped. */
 static void take_fds(al_launch *l, al_status_msg *m, const int fds[2], size_t n, int flags, bool whole) {
   if (whole && n == 1 && !(flags & MSG_CTRUNC) &&
-      (m->kind == AL_MSG_PTY || m->kind == AL_MSG_EXEC_STARTED || m->kind == AL_MSG_WORKSPACE)) {
+      (m->kind == AL_MSG_PTY || m->kind == AL_MSG_EXEC_STARTED || m->kind == AL_MSG_WORKSPACE ||
+       m->kind == AL_MSG_READY)) {
+    if (l->msg_fd >= 0)
+      close(l->msg_fd); /* one not taken by the caller */
     l->msg_fd = fds[0];
     return;
   }

@@ -161,7 +161,7 @@ typedef enum {
   AL_MSG_SETUP_ERROR = 1,
   AL_MSG_EXEC_ERROR = 2,     /* exec_id, errno, text */
   AL_MSG_EXIT = 3,           /* one-shot: wait status of the command */
-  AL_MSG_READY = 4,          /* agent: ready for exec requests */
+  AL_MSG_READY = 4,          /* agent: ready for exec requests; SCM_RIGHTS [O_PATH of the sandbox's root] */
   AL_MSG_EXEC_STARTED = 5,   /* agent: exec_id, pid inside the sandbox; a pty exec's master as SCM_RIGHTS */
   AL_MSG_EXEC_EXIT = 6,      /* agent: exec_id, wait status, usage */
   AL_MSG_EGRESS_FDS = 7,     /* proxy mode: SCM_RIGHTS [listening TCP 127.0.0.1:3128, UDP 127.0.0.1:53] */

@@ -15,9 +15,8 @@
 #
 # As root it runs twice: with a root node, then (copied to a world-readable
 # place) as the unprivileged test user with a rootless node started with
-# --allow-degraded, where the memory checks that need a cgroup and the
-# approvals of persistent sandboxes are left out (a rootless node cannot
-# open such a sandbox's root to bind an approval; one-shot execs are used).
+# --allow-degraded, where the memory checks that need a cgroup are left out
+# and approvals of one-shot execs are checked as well.
 # Not root, it makes the rootless pass only.  AIRLOCK_SANDBOX_CLI_NO_USER=1
 # skips the rootless pass.  Terminals (-t, shell) come from script(1).
 # Prints TAP and "N passed, N failed"; exit 77 when script(1) or python3 is
@@ -389,26 +388,25 @@ wait_for_approval() {
   return 1
 }
 if [ "$MODE" = user ]; then
-  # A rootless node cannot open a persistent sandbox's root to bind an
-  # approval to the program it would run (it answers 500), so here the
-  # approvals are of one-shot execs, whose root is the host's.
+  # one-shot execs: their root is the host's (the rootless pass also
+  # does the persistent sandbox's approvals below, like the root pass)
   DEL='rm -f /tmp/nothing; echo removed'
   run "$BIN" exec --approval poll -- sh -c "$DEL"
   AP=$(grep -o 'ap_[0-9a-f]\{16\}' <<<"$ERR" | head -n 1)
-  checkx "--approval poll: 75 at once, naming the approval, its rule and how to answer" \
+  checkx "one-shot exec: --approval poll: 75 at once, naming the approval, its rule and how to answer" \
     '[ "$RC" = 75 ] && [ -z "$OUT" ] && [ -n "$AP" ] && grep -q "file_delete requires approval" <<<"$ERR" &&
      grep -q "airlock approvals approve $AP" <<<"$ERR" && grep -q -- "--approval-id $AP" <<<"$ERR"'
   run env AIRLOCK_TOKEN="$ALICE" "$BIN" approvals approve "$AP"
-  checkx "an approver approves it from the CLI" '[ "$RC" = 0 ]'
+  checkx "one-shot exec: an approver approves it from the CLI" '[ "$RC" = 0 ]'
   run "$BIN" exec --approval-id "$AP" -- sh -c "$DEL"
-  checkx "run again with --approval-id: it runs, exit 0" '[ "$RC" = 0 ] && [ "$OUT" = removed ]'
+  checkx "one-shot exec: run again with --approval-id: it runs, exit 0" '[ "$RC" = 0 ] && [ "$OUT" = removed ]'
   "$BIN" exec -- sh -c "$DEL" >"$TMP/wait.out" 2>"$TMP/wait.err" &
   WAITER=$!
   AP=$(wait_for_approval "$TMP/wait.err")
   run env AIRLOCK_TOKEN="$ALICE" "$BIN" approvals approve "$AP"
   wait "$WAITER"
   RC=$?
-  checkx "--approval wait: said at once, run once approved" \
+  checkx "one-shot exec: --approval wait: said at once, run once approved" \
     '[ -n "$AP" ] && [ "$RC" = 0 ] && [ "$(cat "$TMP/wait.out")" = removed ] && grep -q "approved by alice" "$TMP/wait.err"'
   "$BIN" exec -- sh -c "$DEL" >"$TMP/rej.out" 2>"$TMP/rej.err" &
   WAITER=$!
@@ -416,68 +414,67 @@ if [ "$MODE" = user ]; then
   run env AIRLOCK_TOKEN="$ALICE" "$BIN" approvals reject "$AP" --reason "not today"
   wait "$WAITER"
   RC=$?
-  checkx "rejected: 125 with who and why, and the command did not run" \
+  checkx "one-shot exec: rejected: 125 with who and why, and the command did not run" \
     '[ -n "$AP" ] && [ "$RC" = 125 ] && [ ! -s "$TMP/rej.out" ] && grep -q "rejected by alice: not today" "$TMP/rej.err"'
-else
-  "$BIN" exec --sandbox "$SB" -- sh -c 'cd /workspace && touch victim1 victim2 victim3'
-  run "$BIN" exec --sandbox "$SB" --approval poll -- rm -f /workspace/victim1
-  AP=$(grep -o 'ap_[0-9a-f]\{16\}' <<<"$ERR" | head -n 1)
-  checkx "--approval poll: 75 at once, naming the approval, its rule, how to answer and the time left" \
-    '[ "$RC" = 75 ] && [ -n "$AP" ] && grep -q "file_delete requires approval" <<<"$ERR" &&
-     grep -q "airlock approvals approve $AP" <<<"$ERR" && grep -Eq "[0-9]+s left" <<<"$ERR" && grep -q -- "--approval-id $AP" <<<"$ERR"'
-  run "$BIN" exec --sandbox "$SB" -- ls /workspace
-  checkx "... the command has not run yet" 'grep -qx victim1 <<<"$OUT"'
-  run env AIRLOCK_TOKEN="$ALICE" "$BIN" approvals list --format json
-  checkx "approvals list --format json: the pending approval, as JSON" \
-    '[ "$RC" = 0 ] && python3 -c "import json,sys; assert any(json.loads(l)[\"approval_id\"] == sys.argv[1] for l in sys.stdin)" "$AP" <<<"$OUT"'
-  run env AIRLOCK_TOKEN="$ALICE" "$BIN" approvals list --format yaml
-  checkx "approvals list --format yaml: 125" 'own_failure "yaml"'
-  run env AIRLOCK_TOKEN="$ALICE" "$BIN" approvals approve "$AP"
-  checkx "an approver approves it from the CLI" '[ "$RC" = 0 ]'
-  run "$BIN" exec --sandbox "$SB" --approval-id "$AP" -- rm -f /workspace/victim1
-  checkx "run again with --approval-id: exit 0" '[ "$RC" = 0 ]'
-  run "$BIN" exec --sandbox "$SB" -- ls /workspace
-  checkx "... and it ran" '! grep -qx victim1 <<<"$OUT" && grep -qx victim2 <<<"$OUT"'
-
-  # wait mode: say so at once, then run once approved (or not once rejected)
-  "$BIN" exec --sandbox "$SB" -- sh -c 'rm -f /workspace/victim2; echo removed' >"$TMP/wait.out" 2>"$TMP/wait.err" &
-  WAITER=$!
-  AP=$(wait_for_approval "$TMP/wait.err")
-  checkx "--approval wait (the default): the approval said on stderr at once" \
-    '[ -n "$AP" ] && grep -q "waiting for approval $AP" "$TMP/wait.err" && grep -q "rule: approvalGating.rules\[0\]" "$TMP/wait.err"'
-  run "$BIN" approvals approve "$AP"
-  checkx "the agent's own token may not approve: 125" '[ "$RC" = 125 ] && grep -q "approvals" <<<"$ERR"'
-  run env AIRLOCK_TOKEN="$ALICE" "$BIN" approvals approve "$AP"
-  wait "$WAITER"
-  RC=$?
-  checkx "approved: the waiting exec runs the command and exits 0" \
-    '[ "$RC" = 0 ] && [ "$(cat "$TMP/wait.out")" = removed ] && grep -q "approved by alice" "$TMP/wait.err"'
-  "$BIN" exec --sandbox "$SB" --approval wait -- rm -f /workspace/victim3 >"$TMP/rej.out" 2>"$TMP/rej.err" &
-  WAITER=$!
-  AP=$(wait_for_approval "$TMP/rej.err")
-  run env AIRLOCK_TOKEN="$ALICE" "$BIN" approvals reject "$AP" --reason "not today"
-  wait "$WAITER"
-  RC=$?
-  checkx "rejected: 125 with who and why, the command did not run" \
-    '[ -n "$AP" ] && [ "$RC" = 125 ] && grep -q "rejected by alice: not today; the command did not run" "$TMP/rej.err"'
-  # on a terminal: a countdown rewritten in place
-  "$BIN" exec --sandbox "$SB" -- touch /workspace/victim4
-  script -qfec "$BIN exec --sandbox $SB -- rm -f /workspace/victim4" "$TMP/tty.out" </dev/null >/dev/null 2>&1 &
-  WAITER=$!
-  AP=$(wait_for_approval "$TMP/tty.out")
-  sleep 2.5
-  run env AIRLOCK_TOKEN="$ALICE" "$BIN" approvals approve "$AP"
-  wait "$WAITER"
-  RC=$?
-  ESC=$'\033'
-  COUNTS=$(grep -ao "$ESC\[Kairlock exec: waiting for approval $AP: [0-9]*s left" "$TMP/tty.out" | sort -u | wc -l)
-  checkx "--approval wait on a terminal: a countdown in place (several values), then the command runs" \
-    '[ -n "$AP" ] && [ "$RC" = 0 ] && [ "$COUNTS" -ge 2 ] && grep -q "approved by alice; running" "$TMP/tty.out"'
-  run "$BIN" exec --sandbox "$SB" -- ls /workspace
-  checkx "... victim4 is gone, victim3 is still there, victim2 is not" '! grep -qx victim4 <<<"$OUT" && grep -qx victim3 <<<"$OUT"'
-  run "$BIN" exec --sandbox "$SB" -- ls /workspace
-  checkx "... victim3 is still there, victim2 is not" '[ "$RC" = 0 ] && grep -qx victim3 <<<"$OUT" && ! grep -qx victim2 <<<"$OUT"'
 fi
+"$BIN" exec --sandbox "$SB" -- sh -c 'cd /workspace && touch victim1 victim2 victim3'
+run "$BIN" exec --sandbox "$SB" --approval poll -- rm -f /workspace/victim1
+AP=$(grep -o 'ap_[0-9a-f]\{16\}' <<<"$ERR" | head -n 1)
+checkx "--approval poll: 75 at once, naming the approval, its rule, how to answer and the time left" \
+  '[ "$RC" = 75 ] && [ -n "$AP" ] && grep -q "file_delete requires approval" <<<"$ERR" &&
+   grep -q "airlock approvals approve $AP" <<<"$ERR" && grep -Eq "[0-9]+s left" <<<"$ERR" && grep -q -- "--approval-id $AP" <<<"$ERR"'
+run "$BIN" exec --sandbox "$SB" -- ls /workspace
+checkx "... the command has not run yet" 'grep -qx victim1 <<<"$OUT"'
+run env AIRLOCK_TOKEN="$ALICE" "$BIN" approvals list --format json
+checkx "approvals list --format json: the pending approval, as JSON" \
+  '[ "$RC" = 0 ] && python3 -c "import json,sys; assert any(json.loads(l)[\"approval_id\"] == sys.argv[1] for l in sys.stdin)" "$AP" <<<"$OUT"'
+run env AIRLOCK_TOKEN="$ALICE" "$BIN" approvals list --format yaml
+checkx "approvals list --format yaml: 125" 'own_failure "yaml"'
+run env AIRLOCK_TOKEN="$ALICE" "$BIN" approvals approve "$AP"
+checkx "an approver approves it from the CLI" '[ "$RC" = 0 ]'
+run "$BIN" exec --sandbox "$SB" --approval-id "$AP" -- rm -f /workspace/victim1
+checkx "run again with --approval-id: exit 0" '[ "$RC" = 0 ]'
+run "$BIN" exec --sandbox "$SB" -- ls /workspace
+checkx "... and it ran" '! grep -qx victim1 <<<"$OUT" && grep -qx victim2 <<<"$OUT"'
+
+# wait mode: say so at once, then run once approved (or not once rejected)
+"$BIN" exec --sandbox "$SB" -- sh -c 'rm -f /workspace/victim2; echo removed' >"$TMP/wait.out" 2>"$TMP/wait.err" &
+WAITER=$!
+AP=$(wait_for_approval "$TMP/wait.err")
+checkx "--approval wait (the default): the approval said on stderr at once" \
+  '[ -n "$AP" ] && grep -q "waiting for approval $AP" "$TMP/wait.err" && grep -q "rule: approvalGating.rules\[0\]" "$TMP/wait.err"'
+run "$BIN" approvals approve "$AP"
+checkx "the agent's own token may not approve: 125" '[ "$RC" = 125 ] && grep -q "approvals" <<<"$ERR"'
+run env AIRLOCK_TOKEN="$ALICE" "$BIN" approvals approve "$AP"
+wait "$WAITER"
+RC=$?
+checkx "approved: the waiting exec runs the command and exits 0" \
+  '[ "$RC" = 0 ] && [ "$(cat "$TMP/wait.out")" = removed ] && grep -q "approved by alice" "$TMP/wait.err"'
+"$BIN" exec --sandbox "$SB" --approval wait -- rm -f /workspace/victim3 >"$TMP/rej.out" 2>"$TMP/rej.err" &
+WAITER=$!
+AP=$(wait_for_approval "$TMP/rej.err")
+run env AIRLOCK_TOKEN="$ALICE" "$BIN" approvals reject "$AP" --reason "not today"
+wait "$WAITER"
+RC=$?
+checkx "rejected: 125 with who and why, the command did not run" \
+  '[ -n "$AP" ] && [ "$RC" = 125 ] && grep -q "rejected by alice: not today; the command did not run" "$TMP/rej.err"'
+# on a terminal: a countdown rewritten in place
+"$BIN" exec --sandbox "$SB" -- touch /workspace/victim4
+script -qfec "$BIN exec --sandbox $SB -- rm -f /workspace/victim4" "$TMP/tty.out" </dev/null >/dev/null 2>&1 &
+WAITER=$!
+AP=$(wait_for_approval "$TMP/tty.out")
+sleep 2.5
+run env AIRLOCK_TOKEN="$ALICE" "$BIN" approvals approve "$AP"
+wait "$WAITER"
+RC=$?
+ESC=$'\033'
+COUNTS=$(grep -ao "$ESC\[Kairlock exec: waiting for approval $AP: [0-9]*s left" "$TMP/tty.out" | sort -u | wc -l)
+checkx "--approval wait on a terminal: a countdown in place (several values), then the command runs" \
+  '[ -n "$AP" ] && [ "$RC" = 0 ] && [ "$COUNTS" -ge 2 ] && grep -q "approved by alice; running" "$TMP/tty.out"'
+run "$BIN" exec --sandbox "$SB" -- ls /workspace
+checkx "... victim4 is gone, victim3 is still there, victim2 is not" '! grep -qx victim4 <<<"$OUT" && grep -qx victim3 <<<"$OUT"'
+run "$BIN" exec --sandbox "$SB" -- ls /workspace
+checkx "... victim3 is still there, victim2 is not" '[ "$RC" = 0 ] && grep -qx victim3 <<<"$OUT" && ! grep -qx victim2 <<<"$OUT"'
 
 # ---- logs ---------------------------------------------------------------------------------
 run env AIRLOCK_TOKEN="$ALICE" "$BIN" logs "$SB"
