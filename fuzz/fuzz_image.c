@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_image.c - image layers (untrusted tar, gzip or zstd) through the
- * unpacker onto a fresh root, and minisign signature text through the
- * checker.  Beyond the sanitizers, the one property that matters is
+ * unpacker onto a fresh root, minisign signature text, cosign-style
+ * payloads and base64 signatures through the checkers.  Beyond the sanitizers, the one property that matters is
  * checked after every layer: nothing appeared beside the root. */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -41,23 +41,44 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1)
     return 0;
   char path[128];
-  if (data[0] & 1) { /* a signature file against a fixed trusted key */
-    snprintf(path, sizeof(path), "%s/sig", parent);
-    FILE *f = fopen(path, "w");
-    fwrite(data + 1, 1, size - 1, f);
-    fclose(f);
+  if (data[0] % 3 == 1) { /* minisign signature text against a fixed trusted key */
+    char *text = strndup((const char *)data + 1, size - 1);
     char key[128];
     snprintf(key, sizeof(key), "%s/key.pub", parent);
-    f = fopen(key, "w");
+    FILE *f = fopen(key, "w");
     fputs("untrusted comment: minisign public key 1\nRWSiBNLwovmbwsuYlfgHk8kF1xlBFuqQLpS/FMmZtaSFaJyFgucDsved\n", f);
     fclose(f);
     const char *trusted[] = {key, NULL};
     char signer[17];
     airlock_error *err = NULL;
-    al_minisign_verify("manifest", 8, path, trusted, signer, &err);
+    al_minisign_verify("manifest", 8, text, "fuzz", trusted, signer, &err);
     airlock_error_free(&err);
-    unlink(path);
     unlink(key);
+    free(text);
+    return 0;
+  }
+  if (data[0] % 3 == 2) { /* a cosign payload, and base64 signature text against a fixed PEM key */
+    const char *digests[] = {"sha256:0000000000000000000000000000000000000000000000000000000000000000", NULL};
+    char identity[64];
+    airlock_error *err = NULL;
+    al_cosign_payload_check((const char *)data + 1, size - 1, digests, identity, sizeof(identity), &err);
+    airlock_error_free(&err);
+    char *text = strndup((const char *)data + 1, size - 1);
+    char key[128];
+    snprintf(key, sizeof(key), "%s/key.pem", parent);
+    FILE *f = fopen(key, "w");
+    fputs("-----BEGIN PUBLIC KEY-----\n"
+          "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEwByMyg3ZfgJHDQisWNrlDV045ZM/\n"
+          "TXH8kf+BlODLEI78Fz4gUvkIMjr7dc6SWzfAg4olXqApJEbvtO0BHyD+VQ==\n"
+          "-----END PUBLIC KEY-----\n",
+          f);
+    fclose(f);
+    const char *trusted[] = {key, NULL};
+    char signer[17];
+    al_cosign_verify("{}", 2, text, "fuzz", digests, trusted, signer, &err);
+    airlock_error_free(&err);
+    unlink(key);
+    free(text);
     return 0;
   }
   snprintf(path, sizeof(path), "%s/root", parent);

@@ -76,6 +76,10 @@ typedef struct airlock_spec {
   char **argv;      /* command, NULL-terminated; borrowed */
   char *cwd;        /* working directory inside; default /workspace or HOME */
   char *image;      /* read-only root directory; NULL = host /usr etc. */
+  bool image_require_signature; /* an image of the store runs only when its signature verifies with
+                                   image_trusted_keys (checked again at each start); a directory is refused */
+  char **image_trusted_keys;    /* public key files (minisign, or PEM ECDSA P-256 for cosign-style) */
+  size_t n_image_trusted_keys;
   char *workspace;  /* host dir mounted at /workspace */
   int workspace_fd; /* an O_PATH descriptor of that dir which the caller opened and checked itself
                            (the node, below a tenant's root): used instead of opening workspace; -1 = none */

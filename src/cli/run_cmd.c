@@ -22,6 +22,8 @@
 enum {
   OPT_CONFIG = 256,
   OPT_IMAGE,
+  OPT_REQUIRE_SIGNATURE,
+  OPT_TRUSTED_KEY,
   OPT_WORKSPACE,
   OPT_WORKSPACE_ACCESS,
   OPT_WORKSPACE_QUOTA,
@@ -61,6 +63,8 @@ const struct option cli_run_options[] = {
     {"config", required_argument, 0, OPT_CONFIG},
     {"openclaw-agent", required_argument, 0, OPT_OPENCLAW_AGENT},
     {"image", required_argument, 0, OPT_IMAGE},
+    {"require-signature", no_argument, 0, OPT_REQUIRE_SIGNATURE},
+    {"trusted-key", required_argument, 0, OPT_TRUSTED_KEY},
     {"workspace", required_argument, 0, OPT_WORKSPACE},
     {"workspace-access", required_argument, 0, OPT_WORKSPACE_ACCESS},
     {"workspace-quota", required_argument, 0, OPT_WORKSPACE_QUOTA},
@@ -102,6 +106,9 @@ void cli_usage_run(FILE *out) {
                "filesystem:\n"
                "  --image DIR|NAME@sha256:HEX  the read-only root: a directory, or an image imported with\n"
                "                            'airlock image import' (default: host /usr, /bin, /lib*)\n"
+               "  --require-signature       the image must carry a signature that verifies with a\n"
+               "                            --trusted-key (checked again now; a directory is refused)\n"
+               "  --trusted-key FILE        a minisign or PEM (ECDSA P-256) public key; repeatable\n"
                "  --workspace DIR           mount DIR at /workspace\n"
                "  --workspace-access ro|rw  default rw\n"
                "  --workspace-quota SIZE    what a rw workspace may gain in bytes (and inodes, one per 4k)\n"
@@ -187,6 +194,8 @@ static int apply_option(airlock_spec *spec, int opt, const char *arg, run_flags 
   case OPT_CONFIG:
   case OPT_OPENCLAW_AGENT: return 0; /* used by the config's loading, before the other flags */
   case OPT_IMAGE: return airlock_spec_set_string(&spec->image, arg, &err) < 0 ? report_error(&err) : 0;
+  case OPT_REQUIRE_SIGNATURE: spec->image_require_signature = true; return 0;
+  case OPT_TRUSTED_KEY: return al_spec_add_trusted_key(spec, arg, &err) < 0 ? report_error(&err) : 0;
   case OPT_WORKSPACE:
     spec->workspace_none = false; /* the flag overrides a config's "none" */
     return airlock_spec_set_string(&spec->workspace, arg, &err) < 0 ? report_error(&err) : 0;
@@ -303,14 +312,17 @@ static int apply_rules(airlock_spec *spec, int argc, char **argv, const run_flag
   return 0;
 }
 
-/* the report's JSON with "image": {ref, digest} added (json is freed) */
-static char *report_add_image(char *json, const char *ref, const char *digest) {
+/* the report's JSON with "image": {ref, digest[, signed_by]} added (json is freed) */
+static char *report_add_image(char *json, const char *ref, const char *digest, const char *signer) {
   json_t *root = json_loads(json, 0, NULL);
   if (!json_is_object(root)) {
     json_decref(root);
     return json;
   }
-  json_object_set_new(root, "image", json_pack("{s:s,s:s}", "ref", ref, "digest", digest));
+  json_t *image = json_pack("{s:s,s:s}", "ref", ref, "digest", digest);
+  if (signer[0])
+    json_object_set_new(image, "signed_by", json_string(signer));
+  json_object_set_new(root, "image", image);
   char *out = json_dumps(root, JSON_COMPACT);
   json_decref(root);
   if (!out)
@@ -375,9 +387,9 @@ int cli_run(int argc, char **argv) {
     goto out;
   }
   spec.argv = argv + optind;
-  char image_digest[72], image_ref[512];
+  char image_digest[72], image_ref[512], image_signer[17];
   snprintf(image_ref, sizeof(image_ref), "%s", spec.image ? spec.image : "");
-  if (al_image_ref_resolve(&spec, spec.state_dir, image_digest, &err) < 0) {
+  if (al_image_ref_resolve(&spec, spec.state_dir, image_digest, image_signer, &err) < 0) {
     code = report_error(&err);
     goto out;
   }
@@ -433,7 +445,7 @@ int cli_run(int argc, char **argv) {
   if (report) {
     char *json = airlock_result_to_json(&result);
     if (json && image_digest[0])
-      json = report_add_image(json, image_ref, image_digest);
+      json = report_add_image(json, image_ref, image_digest, image_signer);
     bool written = json != NULL && fprintf(report, "%s\n", json) >= 0;
     if (fclose(report) != 0 || !written) {
       fail("cannot write report '%s'", report_path);

@@ -118,18 +118,49 @@ static bool is_index(const char *media) {
                    strcmp(media, "application/vnd.docker.distribution.manifest.list.v2+json") == 0);
 }
 
+/* The signature of the manifest (minisign's over its blob, or cosign-style
+ * over a payload naming its digest), checked with the trusted keys; *rec
+ * gets what the meta record keeps to check it again at run time.  Each
+ * file is read once. */
+static int check_signature(const al_image_import_opts *o, const char *mbytes, size_t mlen, const char *mdigest,
+                           const char *listed, char signer[17], json_t **rec, airlock_error **err) {
+  _cleanup_free_ char *sig = NULL, *payload = NULL;
+  if (al_image_read_small("signature", o->signature, &sig, err) < 0)
+    return -1;
+  if (o->signature_payload) {
+    if (al_image_read_small("signature payload", o->signature_payload, &payload, err) < 0)
+      return -1;
+    const char *digests[] = {mdigest, listed, NULL};
+    if (al_cosign_verify(payload, strlen(payload), sig, o->signature, digests, o->trusted, signer, err) < 0)
+      return -1;
+    *rec = json_pack("{s:s,s:s,s:s}", "format", "cosign", "signature", sig, "payload", payload);
+    if (*rec && strcmp(listed, mdigest) != 0) /* the payload may name the index */
+      json_object_set_new(*rec, "index", json_string(listed));
+  } else {
+    if (strncmp(sig, "untrusted comment:", 18) != 0)
+      return al_err(err, 0, "signature '%s' is not a minisign signature; a cosign-style one needs "
+                    "--signature-payload FILE", o->signature);
+    if (al_minisign_verify(mbytes, mlen, sig, o->signature, o->trusted, signer, err) < 0)
+      return -1;
+    *rec = json_pack("{s:s,s:s}", "format", "minisign", "signature", sig);
+  }
+  return *rec ? 0 : al_err(err, ENOMEM, "signature record");
+}
+
 int al_image_import(const char *store, const char *path, const al_image_import_opts *o, char digest[AL_DIGEST_MAX],
                     airlock_error **err) {
   if (o->require_signature && !o->signature)
     return al_err(err, 0, "a signature is required (--signature FILE): the image is not imported");
   if (o->signature && (!o->trusted || !o->trusted[0]))
     return al_err(err, 0, "--signature needs at least one --trusted-key FILE to check it with");
+  if (o->signature_payload && !o->signature)
+    return al_err(err, 0, "--signature-payload needs the --signature FILE made over it");
   __attribute__((cleanup(al_store_close))) al_store s = {-1, -1, -1, -1, -1, -1};
   if (al_store_open(store, true, &s, err) < 0)
     return -1;
   char tmpname[64] = "";
   _cleanup_close_ int ifd = -1;
-  json_t *manifest = NULL;
+  json_t *manifest = NULL, *sigrec = NULL;
   char *mbytes = NULL;
   size_t mlen = 0;
   /* PATH is opened once; a tar is read through that descriptor */
@@ -181,6 +212,8 @@ int al_image_import(const char *store, const char *path, const al_image_import_o
   json_decref(index);
   if (!mdigest[0])
     goto fail;
+  char listed_digest[AL_DIGEST_MAX]; /* a signature may name the index the manifest was chosen from */
+  snprintf(listed_digest, sizeof(listed_digest), "%s", mdigest);
   for (int depth = 0; depth < 2; depth++) { /* an index of platforms, then its manifest */
     if (al_store_blob_copy(&s, layout, mdigest, &mbytes, &mlen, err) < 0)
       goto fail;
@@ -204,11 +237,12 @@ int al_image_import(const char *store, const char *path, const al_image_import_o
     manifest = NULL, mbytes = NULL;
   }
   char signer[17] = "";
-  if (o->signature && al_minisign_verify(mbytes, mlen, o->signature, o->trusted, signer, err) < 0)
+  if (o->signature && check_signature(o, mbytes, mlen, mdigest, listed_digest, signer, &sigrec, err) < 0)
     goto fail;
-  if (al_store_unpack(&s, layout, mdigest, manifest, o->keep_setuid, refname, signer, err) < 0)
+  if (al_store_unpack(&s, layout, mdigest, manifest, o->keep_setuid, refname, signer, sigrec, err) < 0)
     goto fail;
   json_decref(manifest);
+  json_decref(sigrec);
   free(mbytes);
   manifest = NULL, mbytes = NULL;
   if (tmpname[0])
@@ -216,6 +250,7 @@ int al_image_import(const char *store, const char *path, const al_image_import_o
   snprintf(digest, AL_DIGEST_MAX, "%s", mdigest);
   return 0;
 fail:
+  json_decref(sigrec);
   json_decref(manifest);
   free(mbytes);
   if (tmpname[0])

@@ -16,7 +16,7 @@
 #include "error.h"
 #include "image_store.h"
 
-static json_t *load_meta(al_store *s, const char *hex) {
+json_t *al_store_meta(al_store *s, const char *hex) {
   char file[80];
   snprintf(file, sizeof(file), "%s.json", hex);
   int fd = openat(s->meta, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -43,7 +43,7 @@ static json_t *all_meta(al_store *s) {
     if (strlen(de->d_name) != 69 || strcmp(de->d_name + 64, ".json") != 0)
       continue;
     snprintf(hex, sizeof(hex), "%.64s", de->d_name);
-    json_t *m = al_digest_valid_hex(hex) ? load_meta(s, hex) : NULL;
+    json_t *m = al_digest_valid_hex(hex) ? al_store_meta(s, hex) : NULL;
     if (m)
       json_array_append_new(out, m);
   }
@@ -53,14 +53,14 @@ static json_t *all_meta(al_store *s) {
 
 /* REF -> the manifest's hex digest: sha256:HEX, NAME@sha256:HEX, NAME, or
  * a unique prefix of at least 12 hex digits */
-static int resolve(al_store *s, const char *ref, char hex[65], airlock_error **err) {
+int al_store_resolve(al_store *s, const char *ref, char hex[65], airlock_error **err) {
   const char *at = strstr(ref, "@sha256:");
   const char *d = at ? at + 1 : strncmp(ref, "sha256:", 7) == 0 ? ref : NULL;
   if (d) {
     if (!al_digest_valid(d))
       return al_err(err, 0, "'%s' does not end in sha256: and 64 lowercase hex digits", ref);
     snprintf(hex, 65, "%.64s", d + 7);
-    json_t *m = load_meta(s, hex);
+    json_t *m = al_store_meta(s, hex);
     json_decref(m);
     return m ? 0 : al_err(err, 0, "no image %s in the store (airlock image ls)", d);
   }
@@ -125,9 +125,9 @@ int al_image_list(const char *store, bool json, FILE *out, airlock_error **err) 
 int al_image_inspect(const char *store, const char *ref, FILE *out, airlock_error **err) {
   __attribute__((cleanup(al_store_close))) al_store s = {-1, -1, -1, -1, -1, -1};
   char hex[65];
-  if (al_store_open(store, false, &s, err) < 0 || resolve(&s, ref, hex, err) < 0)
+  if (al_store_open(store, false, &s, err) < 0 || al_store_resolve(&s, ref, hex, err) < 0)
     return -1;
-  json_t *m = load_meta(&s, hex);
+  json_t *m = al_store_meta(&s, hex);
   if (!m)
     return al_err(err, errno, "image %s: meta record", hex);
   json_object_set_new(m, "root", json_sprintf("%s/roots/%s", store, hex));
@@ -141,7 +141,7 @@ int al_image_inspect(const char *store, const char *ref, FILE *out, airlock_erro
 int al_image_remove(const char *store, const char *ref, airlock_error **err) {
   __attribute__((cleanup(al_store_close))) al_store s = {-1, -1, -1, -1, -1, -1};
   char hex[65];
-  if (al_store_open(store, false, &s, err) < 0 || resolve(&s, ref, hex, err) < 0)
+  if (al_store_open(store, false, &s, err) < 0 || al_store_resolve(&s, ref, hex, err) < 0)
     return -1;
   /* the names that point at it, then its root (renamed away first, so a
    * half-removed root is never used), then its record */

@@ -164,7 +164,7 @@ static int write_file_at(int dirfd, const char *name, const char *text, airlock_
 }
 
 int al_store_unpack(al_store *s, int layout, const char *mdigest, json_t *manifest, bool keep_setuid,
-                    const char *name, const char *signer, airlock_error **err) {
+                    const char *name, const char *signer, json_t *signature, airlock_error **err) {
   json_t *config = json_object_get(manifest, "config");
   json_t *layers = json_object_get(manifest, "layers");
   const char *cd = json_string_value(json_object_get(config, "digest"));
@@ -225,7 +225,23 @@ int al_store_unpack(al_store *s, int layout, const char *mdigest, json_t *manife
                            "size", (json_int_t)total, "imported_at_ms",
                            (json_int_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, "skipped_entries", skipped);
   json_object_set_new(meta, "name", name && *name ? json_string(name) : json_null());
-  json_object_set_new(meta, "signed_by", signer && *signer ? json_string(signer) : json_null());
+  /* the same manifest imported again keeps the signatures it had (an
+   * unsigned import must not strip them); a new one is added once */
+  json_t *before = al_store_meta(s, mdigest + 7);
+  json_t *sigs = json_object_get(before, "signatures");
+  sigs = json_is_array(sigs) ? json_deep_copy(sigs) : json_array();
+  const char *old_signer = json_string_value(json_object_get(before, "signed_by"));
+  bool known = false;
+  json_t *one;
+  json_array_foreach(sigs, i, one)
+    known = known || (signature && json_equal(one, signature));
+  if (signature && !known)
+    json_array_append(sigs, signature);
+  json_object_set_new(meta, "signatures", sigs);
+  json_object_set_new(meta, "signed_by", signer && *signer      ? json_string(signer)
+                                         : old_signer && *old_signer ? json_string(old_signer)
+                                                                     : json_null());
+  json_decref(before);
   char *text = json_dumps(meta, JSON_COMPACT);
   json_decref(meta);
   char file[80];

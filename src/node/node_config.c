@@ -375,7 +375,7 @@ static int check_sandbox(al_node_config *c, airlock_spec *spec, const char *key,
   if (spec->n_secrets > 0)
     return al_err(err, 0, "node config key '%s.secrets': the node holds no agent secrets", key);
   char digest[72];
-  if (al_image_ref_resolve(spec, c->state_dir, digest, err) < 0) /* an image of the store: its root */
+  if (al_image_ref_resolve(spec, c->state_dir, digest, NULL, err) < 0) /* an image of the store: its root */
     return al_err_prefix(err, "node config key '%s.image'", key);
   if (spec->network == AIRLOCK_NETWORK_PROXY && spec->network_json) {
     json_t *net = json_loads(spec->network_json, 0, NULL);

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include "cleanup.h"
 #include "error.h"
+#include "image_ref.h"
 #include "network.h"
 
 #include <errno.h>
@@ -121,6 +122,34 @@ static int dispatch(airlock_spec *spec, const char *prefix, json_t *obj, const k
 
 static int k_image(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
   return set_path(k, v, &s->image, e);
+}
+/* "imageTrust": {"requireSignature": true, "trustedKeys": ["FILE", ...]} */
+static int k_image_trust(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
+  if (!json_is_object(v))
+    return al_err(e, 0, "config key '%s' must be an object", k);
+  const char *key;
+  json_t *val;
+  json_object_foreach(v, key, val) {
+    if (strcmp(key, "requireSignature") == 0) {
+      if (!json_is_boolean(val))
+        return al_err(e, 0, "config key '%s.requireSignature' must be true or false", k);
+      s->image_require_signature = json_is_true(val);
+    } else if (strcmp(key, "trustedKeys") == 0) {
+      if (!json_is_array(val))
+        return al_err(e, 0, "config key '%s.trustedKeys' must be an array of file names", k);
+      size_t i;
+      json_t *f;
+      json_array_foreach(val, i, f) {
+        if (!json_is_string(f) || !*json_string_value(f))
+          return al_err(e, 0, "config key '%s.trustedKeys[%zu]' must be a file name", k, i);
+        if (al_spec_add_trusted_key(s, json_string_value(f), e) < 0)
+          return -1;
+      }
+    } else {
+      return al_err(e, 0, "config key '%s.%s' is unknown (requireSignature, trustedKeys)", k, key);
+    }
+  }
+  return 0;
 }
 static int k_workspace(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
   return set_path(k, v, &s->workspace, e);
@@ -700,6 +729,7 @@ static int load_openclaw_json(airlock_spec *spec, json_t *agents, const char *ag
 static const key_entry top_keys[] = {
     {"sandbox", k_sandbox},
     {"image", k_image},
+    {"imageTrust", k_image_trust},
     {"workspace", k_workspace},
     {"workspaceAccess", k_workspace_access},
     {"workspaceQuota", k_workspace_quota},

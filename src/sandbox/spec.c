@@ -37,6 +37,9 @@ void airlock_spec_init(airlock_spec *spec) {
 void airlock_spec_clear(airlock_spec *spec) {
   free(spec->cwd);
   free(spec->image);
+  for (size_t i = 0; i < spec->n_image_trusted_keys; i++)
+    free(spec->image_trusted_keys[i]);
+  free(spec->image_trusted_keys);
   free(spec->workspace);
   free(spec->output);
   free(spec->hostname);

@@ -6,8 +6,10 @@
 # inside the sandbox (whiteouts, opaque directories, setuid dropped, device
 # nodes skipped, links); tags refused; tampered layers, swapped manifests,
 # entries leaving the root and writes through a link to a host path refused
-# or kept inside; minisign signatures (good, other key, missing, for another
-# manifest); tar input; ls, inspect, rm and gc.
+# or kept inside; minisign and cosign-style signatures (good, other key,
+# missing, for another manifest, altered payload) at import and again at run
+# time (--require-signature, imageTrust in run and node configs); tar input;
+# ls, inspect, verify, rm and gc.
 # Usage: image_test.sh BUILD_DIR.  Exit 77 when not root (run's sandboxes and
 # the owners of image files) or without minisign/skopeo (scripts/install-deps).
 set -u
@@ -122,6 +124,80 @@ OUT=$(img import "$T/lay" --name s3 --signature "$T/other.sig" --trusted-key "$T
 checkx "a signature of another manifest is refused" 'grep -q "does not match the manifest" <<<"$OUT" && ! img inspect s3 >/dev/null 2>&1'
 OUT=$(img import "$T/lay" --name s4 --require-signature 2>&1)
 checkx "--require-signature without one is refused" 'grep -q "signature is required" <<<"$OUT" && ! img inspect s4 >/dev/null 2>&1'
+# cosign-style keyed signing: ECDSA P-256 over a payload naming the manifest
+# digest, made here with openssl as cosign would
+openssl ecparam -name prime256v1 -genkey -noout -out "$T/c.key" 2>/dev/null
+openssl ec -in "$T/c.key" -pubout -out "$T/c.pub" 2>/dev/null
+openssl ecparam -name prime256v1 -genkey -noout -out "$T/c2.key" 2>/dev/null
+openssl ec -in "$T/c2.key" -pubout -out "$T/c2.pub" 2>/dev/null
+CKEYID=$(openssl pkey -pubin -in "$T/c.pub" -outform DER | sha256sum | cut -c1-16)
+payload() { printf '{"critical":{"identity":{"docker-reference":"test/app"},"image":{"docker-manifest-digest":"%s"},"type":"cosign container image signature"},"optional":null}' "$1"; }
+cosign() { openssl dgst -sha256 -sign "$T/c.key" "$1" | base64 -w0; }
+payload "$D" >"$T/c.payload"
+cosign "$T/c.payload" >"$T/c.sig"
+OUT=$(img import "$T/lay" --name cosigned:v1 --signature "$T/c.sig" --signature-payload "$T/c.payload" \
+  --trusted-key "$T/c.pub" --require-signature 2>&1)
+checkx "cosign-style: a good signature by a trusted PEM key: imported, signer recorded" \
+  '[ "$OUT" = "cosigned:v1@$D" ] && img inspect cosigned:v1 | grep -q "\"signed_by\": \"$CKEYID\""'
+OUT=$(img import "$T/lay" --name c2 --signature "$T/c.sig" --signature-payload "$T/c.payload" --trusted-key "$T/c2.pub" 2>&1)
+checkx "cosign-style: another key's signature is refused" \
+  'grep -q "does not verify over its payload" <<<"$OUT" && ! img inspect c2 >/dev/null 2>&1'
+payload "$E" >"$T/other.payload"
+cosign "$T/other.payload" >"$T/other.csig"
+OUT=$(img import "$T/lay" --name c3 --signature "$T/other.csig" --signature-payload "$T/other.payload" --trusted-key "$T/c.pub" 2>&1)
+checkx "cosign-style: a good signature of a payload naming another digest is refused" \
+  'grep -qF "signs $E, not this image" <<<"$OUT" && ! img inspect c3 >/dev/null 2>&1'
+sed 's/test\/app/evil\/app/' "$T/c.payload" >"$T/altered.payload"
+OUT=$(img import "$T/lay" --name c4 --signature "$T/c.sig" --signature-payload "$T/altered.payload" --trusted-key "$T/c.pub" 2>&1)
+checkx "cosign-style: an altered payload is refused" \
+  'grep -q "does not verify" <<<"$OUT" && ! img inspect c4 >/dev/null 2>&1'
+OUT=$(img import "$T/lay" --name c5 --signature "$T/c.sig" --trusted-key "$T/c.pub" 2>&1)
+checkx "cosign-style without its payload: refused, saying what is missing" 'grep -q -- "--signature-payload" <<<"$OUT"'
+
+# run time: the stored signatures are checked again with the keys trusted now
+U=$(python3 "$MK" "$T/base" base)
+img import "$T/base" --name unsigned:v1 >/dev/null
+R=$("$BIN" run --state-dir "$S" --image "cosigned:v1@$D" --require-signature --trusted-key "$T/c.pub" \
+  --report "$T/signed.json" -- /bin/cat /etc/image-release 2>&1)
+checkx "run --require-signature --trusted-key (PEM): runs, the report names the signer" \
+  '[ "$R" = "airlock test image v1" ] && grep -q "\"signed_by\":\"$CKEYID\"" "$T/signed.json"'
+R=$("$BIN" run --state-dir "$S" --image "signed:v1@$D" --require-signature --trusted-key "$T/k.pub" -- /bin/cat /etc/image-release 2>&1)
+checkx "run: the same image's minisign signature verifies with the minisign key" '[ "$R" = "airlock test image v1" ]'
+R=$("$BIN" run --state-dir "$S" --image "cosigned:v1@$D" --require-signature --trusted-key "$T/c2.pub" \
+  -- /bin/sh -c 'echo RAN' 2>&1)
+rc=$?
+checkx "run: with only an untrusted key the image does not run (125)" '[ $rc = 125 ] && ! grep -q RAN <<<"$R" && grep -q "did not verify" <<<"$R"'
+R=$("$BIN" run --state-dir "$S" --image "unsigned:v1@$U" --require-signature --trusted-key "$T/c.pub" -- /bin/sh -c 'echo RAN' 2>&1)
+rc=$?
+checkx "run: an image imported without a signature does not run under the requirement" \
+  '[ $rc = 125 ] && ! grep -q RAN <<<"$R" && grep -q "imported without a signature" <<<"$R"'
+R=$("$BIN" run --state-dir "$S" --image "unsigned:v1@$U" -- /bin/sh -c 'echo RAN' 2>&1)
+checkx "... and runs without it" '[ "$R" = RAN ]'
+R=$("$BIN" run --state-dir "$S" --image "$STORE/roots/${D#sha256:}" --require-signature --trusted-key "$T/c.pub" -- /bin/sh -c 'echo RAN' 2>&1)
+rc=$?
+checkx "run: a directory as --image is refused under the requirement" '[ $rc = 125 ] && ! grep -q RAN <<<"$R" && grep -q "is a directory" <<<"$R"'
+printf '{"image": "unsigned:v1@%s", "imageTrust": {"requireSignature": true, "trustedKeys": ["%s"]}}' "$U" "$T/c.pub" >"$T/trust.json"
+R=$("$BIN" run --state-dir "$S" --config "$T/trust.json" -- /bin/sh -c 'echo RAN' 2>&1)
+rc=$?
+checkx "config imageTrust: an unsigned image does not run" '[ $rc = 125 ] && ! grep -q RAN <<<"$R"'
+printf '{"image": "cosigned:v1@%s", "imageTrust": {"requireSignature": true, "trustedKeys": ["%s"]}}' "$D" "$T/c.pub" >"$T/trust2.json"
+R=$("$BIN" run --state-dir "$S" --config "$T/trust2.json" -- /bin/cat /etc/image-release 2>&1)
+checkx "config imageTrust: a signed image runs" '[ "$R" = "airlock test image v1" ]'
+printf '{"imageTrust": {"requireSignature": "yes"}}' >"$T/trust3.json"
+R=$("$BIN" run --state-dir "$S" --config "$T/trust3.json" -- /bin/true 2>&1)
+checkx "config imageTrust with a bad value: refused, naming the key" '[ $? = 125 ] && grep -q "imageTrust.requireSignature" <<<"$R"'
+printf '{"sandbox": {"image": "unsigned:v1@%s", "imageTrust": {"requireSignature": true, "trustedKeys": ["%s"]}}}' "$U" "$T/c.pub" >"$T/nodetrust.json"
+R=$(timeout 20 "$BIN" node --config "$T/nodetrust.json" --state-dir "$S" --listen "unix:$T/node3.sock" 2>&1)
+checkx "a node whose sandbox image is unsigned under imageTrust does not start" '[ $? != 0 ] && grep -q "imported without a signature" <<<"$R"'
+OUT=$(img verify "cosigned:v1" --trusted-key "$T/c.pub" 2>&1)
+checkx "image verify: the stored signature checked again, signer printed" '[ "$OUT" = "$D: signed by $CKEYID" ]'
+MB=$STORE/blobs/sha256/${D#sha256:}
+cp -p "$MB" "$T/manifest.bak"
+chmod u+w "$MB" && printf ' ' >>"$MB"
+OUT=$(img verify "cosigned:v1" --trusted-key "$T/c.pub" 2>&1)
+rc=$?
+cp -p "$T/manifest.bak" "$MB"
+checkx "image verify: a manifest changed in the store is refused" '[ $rc = 125 ] && grep -q "changed since it was imported" <<<"$OUT"'
 sed -i 's/^trusted comment: .*/trusted comment: altered/' "$T/good.sig"
 OUT=$(img import "$T/lay" --name s5 --signature "$T/good.sig" --trusted-key "$T/k.pub" 2>&1)
 checkx "an altered trusted comment is refused" 'grep -q "trusted comment was altered" <<<"$OUT"'

@@ -147,6 +147,8 @@ def main():
     shutil.rmtree(root, ignore_errors=True)
     if kind == "good":
         md, _ = write_layout(root, [base_layer(), upper_layer()])
+    elif kind == "base":  # the base layer alone: another digest, with a shell
+        md, _ = write_layout(root, [base_layer()])
     elif kind == "escape":
         md, _ = write_layout(root, [tar_layer([entry("../escaped-" + arg, data=b"out\n")])])
     elif kind == "symlink":
