@@ -204,6 +204,7 @@ typedef struct al_metrics {
 
 typedef struct al_node {
   al_node_config *cfg;
+  unsigned char binding_key[32]; /* HMAC key of approval bindings (STATE_DIR/binding.key, node_binding.c) */
   struct event_base *base;
   struct evhttp *http_plain, *http_tls;
   struct ssl_ctx_st *ssl;
@@ -454,6 +455,9 @@ typedef struct al_binding {
   char hash[65];
 } al_binding;
 int al_node_binding(al_node *n, al_sbox *sb, const al_exec_params *p, al_binding *b);
+/* the node's binding key: read from STATE_DIR/binding.key, or made there
+ * (0600) on the first start */
+int al_node_binding_key_load(al_node *n, airlock_error **err);
 
 /* node_policy.c: the policy gate in front of every exec, and approvals */
 int al_node_policy_start(al_node *n, airlock_error **err);

@@ -11,15 +11,24 @@
  * the sandbox mounts read-only.  Lookups use openat2(RESOLVE_IN_ROOT) so a
  * symlink in the sandbox cannot point the hash at a host file.  File hashes
  * are cached by (device, inode, size, mtime, ctime): ctime changes on every
- * write and cannot be set back by the sandbox. */
+ * write and cannot be set back by the sandbox.
+ *
+ * The hash is an HMAC-SHA256 under a random key of the node's (binding.key
+ * in the state directory, 0600): approvals.db keeps bindings of "approve
+ * always" answers, and a plain hash of argv, environment and stdin would let
+ * whoever reads that file test guesses of the secrets in them offline. */
 #define _GNU_SOURCE
 #include "node.h"
 #include "cleanup.h"
+#include "error.h"
 #include "plan.h"
 
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <errno.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <sys/random.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,8 +229,45 @@ int al_node_binding(al_node *n, al_sbox *sb, const al_exec_params *p, al_binding
   json_decref(all);
   if (!text)
     return -1;
-  EVP_Digest(text, strlen(text), md, NULL, EVP_sha256(), NULL);
+  unsigned int md_len = 0;
+  bool keyed = HMAC(EVP_sha256(), n->binding_key, sizeof(n->binding_key), (const unsigned char *)text, strlen(text),
+                    md, &md_len) != NULL && md_len == sizeof(md);
   free(text);
+  if (!keyed)
+    return -1;
   to_hex(md, b->hash);
+  return 0;
+}
+
+int al_node_binding_key_load(al_node *n, airlock_error **err) {
+  char path[4096];
+  snprintf(path, sizeof(path), "%s/binding.key", n->cfg->state_dir);
+  _cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) {
+    unsigned char key[sizeof(n->binding_key)];
+    if (getrandom(key, sizeof(key), 0) != (ssize_t)sizeof(key))
+      return al_err(err, errno, "binding key: no random bytes");
+    char tmp[4200];
+    snprintf(tmp, sizeof(tmp), "%s.new", path);
+    unlink(tmp);
+    _cleanup_close_ int w = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    bool ok = w >= 0 && write(w, key, sizeof(key)) == (ssize_t)sizeof(key) && fsync(w) == 0 &&
+              link(tmp, path) == 0; /* never over a key another start made meanwhile */
+    int saved = errno;
+    explicit_bzero(key, sizeof(key));
+    unlink(tmp);
+    if (!ok && saved != EEXIST)
+      return al_err(err, saved, "binding key '%s'", path);
+    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  }
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) < 0)
+    return al_err(err, errno, "binding key '%s'", path);
+  if (!S_ISREG(st.st_mode) || st.st_size != (off_t)sizeof(n->binding_key) || (st.st_mode & 077) ||
+      st.st_uid != geteuid())
+    return al_err(err, 0, "binding key '%s' must be a file of %zu bytes, owned by this user, mode 0600", path,
+                  sizeof(n->binding_key));
+  if (read(fd, n->binding_key, sizeof(n->binding_key)) != (ssize_t)sizeof(n->binding_key))
+    return al_err(err, errno, "binding key '%s'", path);
   return 0;
 }

@@ -402,7 +402,7 @@ int al_node_policy_files(al_node *n, al_tenant *t, al_sbox *sb, al_action action
 }
 
 int al_node_policy_start(al_node *n, airlock_error **err) {
-  if (al_approvals_open(n->cfg->state_dir, &n->approvals, err) < 0)
+  if (al_node_binding_key_load(n, err) < 0 || al_approvals_open(n->cfg->state_dir, &n->approvals, err) < 0)
     return -1;
   if (n->cfg->policy.enabled) {
     if (al_catalogue_load_builtin(&n->catalogue, err) < 0)

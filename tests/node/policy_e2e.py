@@ -474,6 +474,34 @@ def t_always_and_restart(env, n):
     r = subprocess.run([env.airlock, "approvals", "list", "--all", "--node", "unix:" + n.sock],
                        capture_output=True, text=True, env=dict(os.environ, AIRLOCK_TOKEN=n.tokens["alice"]))
     check(r.returncode == 0 and aid in r.stdout and "used" in r.stdout, "CLI list --all: %s" % r.stdout)
+    # bindings are keyed by the node's own key (an HMAC, not a bare hash that
+    # approvals.db would let anyone test guesses against): the key is 0600,
+    # and under another key the remembered answer no longer matches
+    key = os.path.join(n.state, "binding.key")
+    st_key = os.stat(key)
+    check(st_key.st_size == 32 and st_key.st_mode & 0o777 == 0o600, "binding.key: 32 bytes, 0600: %o %d" %
+          (st_key.st_mode, st_key.st_size))
+    n.stop()
+    with open(key, "rb") as f:
+        old_key = f.read()
+    os.chmod(key, 0o644)
+    try:
+        n.start()
+        check(False, "a node with a binding.key readable by others started")
+    except Failure as e:
+        check("binding key" in str(e) and "0600" in str(e), "a binding.key readable by others: refused: %s" % e)
+    with open(key, "wb") as f:
+        f.write(os.urandom(32))
+    os.chmod(key, 0o600)
+    n.start()
+    st, j = n.exec(command=cmd, approval="poll")
+    check(st == 202, "under another binding key the remembered answer does not match: %d %s" % (st, j))
+    n.stop()
+    with open(key, "wb") as f:
+        f.write(old_key)
+    n.start()
+    st, j = n.exec(command=cmd)
+    check(st == 200 and j["stdout"] == "always-ok\n", "with its own key back, it matches again: %d %s" % (st, j))
 
 
 def t_files_policy(env, n):
