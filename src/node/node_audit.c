@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #define PRUNE_EVERY_S 3600
@@ -41,18 +42,15 @@ static void on_prune(evutil_socket_t fd, short what, void *arg) {
 
 static struct event *ev_prune;
 
-/* What redaction must know before the first record: the operator's
- * registry files, and the secret values the node can read (the values of
- * `airlock secret`, hidden by exact match wherever they appear). */
-static int redaction_start(al_node *n, airlock_error **err) {
-  for (size_t i = 0; i < n->cfg->n_redaction_files; i++)
-    if (al_redact_registry_add_file(n->cfg->redaction_files[i], err) < 0)
-      return al_err_prefix(err, "audit.redaction");
+/* The secret values the node can read (the values of `airlock secret`,
+ * hidden by exact match wherever they appear) made known to redaction;
+ * known values stay known when a secret is removed or replaced. */
+static void learn_secrets(al_node *n) {
   al_secrets *store = NULL;
   airlock_error *e2 = NULL;
   if (al_secrets_open(n->cfg->state_dir, false, &store, &e2) < 0) {
     airlock_error_free(&e2); /* no secret store: nothing to know */
-    return 0;
+    return;
   }
   al_secret_info *list = NULL;
   size_t count = 0;
@@ -70,6 +68,53 @@ static int redaction_start(al_node *n, airlock_error **err) {
   }
   airlock_error_free(&e2);
   al_secrets_close(store);
+}
+
+/* `airlock secret set` while the node runs: the store's files are watched
+ * (every SECRETS_CHECK_MS, by size and modification time, the WAL's too) and
+ * read again when they change, so a new value is hidden from its first use
+ * on, not only after a restart. */
+#define SECRETS_CHECK_MS 1000
+static struct event *ev_secrets;
+static struct timespec secrets_seen[2];
+static off_t secrets_size[2];
+
+static bool secrets_changed(al_node *n) {
+  static const char *const files[2] = {"secrets.db", "secrets.db-wal"};
+  bool changed = false;
+  for (int i = 0; i < 2; i++) {
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/%s", n->cfg->state_dir, files[i]);
+    struct stat st;
+    if (stat(path, &st) < 0)
+      memset(&st, 0, sizeof(st));
+    if (st.st_mtim.tv_sec != secrets_seen[i].tv_sec || st.st_mtim.tv_nsec != secrets_seen[i].tv_nsec ||
+        st.st_size != secrets_size[i])
+      changed = true;
+    secrets_seen[i] = st.st_mtim;
+    secrets_size[i] = st.st_size;
+  }
+  return changed;
+}
+
+static void on_secrets_check(evutil_socket_t fd, short what, void *arg) {
+  (void)fd, (void)what;
+  if (secrets_changed(arg))
+    learn_secrets(arg);
+}
+
+/* What redaction must know before the first record: the operator's
+ * registry files, and the secret values the node can read. */
+static int redaction_start(al_node *n, airlock_error **err) {
+  for (size_t i = 0; i < n->cfg->n_redaction_files; i++)
+    if (al_redact_registry_add_file(n->cfg->redaction_files[i], err) < 0)
+      return al_err_prefix(err, "audit.redaction");
+  secrets_changed(n); /* the state now: later changes are read again */
+  learn_secrets(n);
+  ev_secrets = event_new(n->base, -1, EV_PERSIST, on_secrets_check, n);
+  struct timeval every = {0, SECRETS_CHECK_MS * 1000};
+  if (ev_secrets)
+    evtimer_add(ev_secrets, &every);
   return 0;
 }
 
@@ -94,6 +139,9 @@ void al_node_audit_stop(al_node *n) {
   if (ev_prune)
     event_free(ev_prune);
   ev_prune = NULL;
+  if (ev_secrets)
+    event_free(ev_secrets);
+  ev_secrets = NULL;
   al_recorder_stop(n);
   al_audit_close(n->audit_read);
   n->audit_read = NULL;

@@ -249,6 +249,16 @@ def t_redaction(env, corpus_bin):
     approver = Approver(n)
     all_secrets = []
     try:
+        # a secret set while the node runs is hidden from its first use on
+        late = "quince-ferry-%s-amber" % rand(6, string.digits)
+        r = subprocess.run([env.airlock, "secret", "set", "LATE_PASSPHRASE", "--state-dir", n.state],
+                           input=late.encode(), capture_output=True)
+        check(r.returncode == 0, "airlock secret set while the node runs: %s" % r.stderr.decode(errors="replace"))
+        time.sleep(2.5)  # the node looks at the store every second
+        all_secrets.append(("a secret set while the node runs", late))
+        st, j = n.exec(timeout=90, argv=["sh", "-c", "S='%s'; %s" % (late, PRINT)])
+        check(st == 200 and (j.get("stdout") or "- ").split()[0] == sha(late),
+              "the late secret's command did not run as sent: %d %s" % (st, json.dumps(j)[:400]))
         for name, secret, body, want in cases(known):
             all_secrets.append((name, secret))
             st, j = n.exec(timeout=90, **body)
