@@ -12,11 +12,14 @@
 #               process.hrtime.bigint
 #   cli         `airlock exec --sandbox ID -- true`: a whole CLI process per
 #               command (connect, stream, exit), timed around subprocess.run
-#   mcp         hook for the MCP server's client (not part of this script):
-#               set AIRLOCK_BENCH_MCP_CMD to a command that is run as
+#   mcp         a tool call through `airlock mcp`: the official MCP
+#               TypeScript SDK's client (bench/mcp_client.mjs; the SDK as
+#               tests/mcp/run_mcp.sh installs it into BUILD/mcp-test-deps,
+#               installed here too when missing) calls the `run` tool with
+#               `true` in the same sandbox over stdio.  AIRLOCK_BENCH_MCP_CMD
+#               replaces it with another client, run as
 #                 $AIRLOCK_BENCH_MCP_CMD NODE TOKEN SANDBOX_ID REQUESTS WARMUP
-#               and prints one latency in ns per timed round trip of `true`;
-#               without it the row says "not run"
+#               printing one latency in ns per timed round trip
 #
 # Each client first runs --warmup untimed execs, then --requests timed ones,
 # one after another; the clients run in the order above, each once.  It
@@ -166,13 +169,23 @@ print("\n".join(out))
 PY
   NOTES+=("cli: the harness failed")
 
-# --- mcp (hook) -----------------------------------------------------------------------------
+# --- mcp -------------------------------------------------------------------------------------
+MCP_SDK_VERSION=${MCP_SDK_VERSION:-1.32.2}
+MCP_DEPS=$BIN/mcp-test-deps
 if [ -n "${AIRLOCK_BENCH_MCP_CMD:-}" ]; then
   # shellcheck disable=SC2086  # the hook is a command line
   $AIRLOCK_BENCH_MCP_CMD "$NODE" "$TOKEN" "$SANDBOX" "$REQUESTS" "$WARMUP" >"$TMP/raw/mcp" ||
     NOTES+=("mcp: AIRLOCK_BENCH_MCP_CMD failed")
+elif ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  NOTES+=("mcp: not run (node and npm are needed for the MCP SDK client)")
 else
-  NOTES+=("mcp: not run (set AIRLOCK_BENCH_MCP_CMD; see the header of this script)")
+  if [ ! -d "$MCP_DEPS/node_modules/@modelcontextprotocol/sdk" ]; then
+    mkdir -p "$MCP_DEPS"
+    (cd "$MCP_DEPS" && npm install --no-audit --no-fund --loglevel=error "@modelcontextprotocol/sdk@$MCP_SDK_VERSION") \
+      >"$TMP/npm.log" 2>&1 && echo "$MCP_SDK_VERSION" >"$MCP_DEPS/.version"
+  fi
+  MCP_SDK_DIR=$MCP_DEPS AIRLOCK=$BIN/airlock node "$REPO/bench/mcp_client.mjs" "$NODE" "$TOKEN" "$SANDBOX" \
+    "$REQUESTS" "$WARMUP" >"$TMP/raw/mcp" || NOTES+=("mcp: the SDK client failed")
 fi
 
 # --- report -------------------------------------------------------------------------------------
