@@ -22,8 +22,22 @@ install(FILES ${AIRLOCK_MAN1} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1 COMPONENT
 install(FILES ${AIRLOCK_MAN5} DESTINATION ${CMAKE_INSTALL_MANDIR}/man5 COMPONENT runtime)
 install(FILES ${AIRLOCK_MAN8} DESTINATION ${CMAKE_INSTALL_MANDIR}/man8 COMPONENT runtime)
 
-# shell completions: whatever contrib/completions/{bash,zsh,fish}/ holds goes
-# where each shell looks for it (nothing while the folders do not exist)
+# shell completions: made at build time by the built `airlock completion`
+# (from the same option tables as --help, so they cannot drift from it), and
+# whatever contrib/completions/{bash,zsh,fish}/ holds, where each shell looks
+set(AIRLOCK_COMPLETIONS ${CMAKE_BINARY_DIR}/completions)
+add_custom_command(OUTPUT ${AIRLOCK_COMPLETIONS}/bash/airlock ${AIRLOCK_COMPLETIONS}/zsh/_airlock
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${AIRLOCK_COMPLETIONS}/bash ${AIRLOCK_COMPLETIONS}/zsh
+  COMMAND ${CMAKE_COMMAND} -E env ASAN_OPTIONS=detect_leaks=0 $<TARGET_FILE:airlock-node-cli> completion bash
+          > ${AIRLOCK_COMPLETIONS}/bash/airlock
+  COMMAND ${CMAKE_COMMAND} -E env ASAN_OPTIONS=detect_leaks=0 $<TARGET_FILE:airlock-node-cli> completion zsh
+          > ${AIRLOCK_COMPLETIONS}/zsh/_airlock
+  DEPENDS airlock-node-cli VERBATIM)
+add_custom_target(airlock-completions ALL DEPENDS ${AIRLOCK_COMPLETIONS}/bash/airlock ${AIRLOCK_COMPLETIONS}/zsh/_airlock)
+install(FILES ${AIRLOCK_COMPLETIONS}/bash/airlock DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions
+  COMPONENT runtime)
+install(FILES ${AIRLOCK_COMPLETIONS}/zsh/_airlock DESTINATION ${CMAKE_INSTALL_DATADIR}/zsh/vendor-completions
+  COMPONENT runtime)
 foreach(shell_dir "bash;${CMAKE_INSTALL_DATADIR}/bash-completion/completions"
                   "zsh;${CMAKE_INSTALL_DATADIR}/zsh/vendor-completions"
                   "fish;${CMAKE_INSTALL_DATADIR}/fish/vendor_completions.d")

@@ -155,6 +155,14 @@ man_src=$(find "$SRC/man" -name 'airlock*.[158]' | wc -l)
 checkx "all $man_src man pages of man/ installed (airlock(1), a page per subcommand, airlock-node(8), airlock.json(5)) render without a warning" \
   '[ "$man_src" -ge 14 ] && [ "$man_n" = "$man_src" ] && [ "$man_ok" = "$man_src" ]'
 
+# the completions made from the built binary's option tables: bash loads
+# the packaged file and completes a subcommand
+run in_root bash -c '. /usr/share/bash-completion/completions/airlock && complete -p airlock &&
+  COMP_WORDS=(airlock sand) COMP_CWORD=1 && _airlock airlock sand airlock && echo "${COMPREPLY[*]}"'
+checkx "bash completion installed: it loads and completes 'airlock sand' to sandbox" \
+  '[ "$RC" = 0 ] && grep -q "^complete .* airlock$" <<<"$OUT" && grep -qx sandbox <<<"$OUT" && [ -f "$R/usr/share/zsh/vendor-completions/_airlock" ]'
+[ "$RC" = 0 ] || printf '#   %s\n' "$OUT $ERR" | tail -5
+
 run in_root airlock run -- sh -c 'echo sandboxed; id -u'
 checkx "airlock run in the root" '[ "$RC" = 0 ] && [ "$(echo "$OUT" | head -1)" = sandboxed ]'
 [ "$RC" = 0 ] || printf '#   %s\n' "$ERR" | tail -5
