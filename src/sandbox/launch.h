@@ -46,6 +46,10 @@ int al_launch_reap(al_launch *l, int *wstatus, struct rusage *ru);
 void al_launch_cleanup(al_launch *l);
 
 void al_append_note(char **note, const char *text);
+/* airlock_run() of --isolation namespaces (run.c); src/isolation/ dispatches */
+int al_run_namespaces(const airlock_spec *spec, airlock_result *r, airlock_error **err);
+/* "Linux 6.18.0-..." of the host (report.c) */
+const char *al_host_kernel(void);
 /* workspace_end.c: after the sandbox is gone, the workspace's changes are
  * written back onto the host (live) or saved as a changeset (changes);
  * fills r->workspace.  ran: the command ran (no setup error). */

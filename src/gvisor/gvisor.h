@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* gvisor.h - the gVisor backend (--isolation gvisor): the command runs under
+ * runsc, gVisor's user-space kernel, with the same root, workspace, output,
+ * binds, environment, limits, timeout and exit codes as under namespaces.
+ *
+ * airlock plans the sandbox as for namespaces (plan.c: the bind guard, the
+ * host paths, the generated /etc, the environment), writes it as an OCI
+ * bundle (gvisor_bundle.c: a read-only skeleton root, bind mounts through
+ * gVisor's gofer, tmpfs scratch space, config.json made with jansson), and
+ * runs `runsc run` on it (gvisor_run.c) with:
+ *   - stdin, stdout and stderr on pipes airlock made and relays: runsc
+ *     changes the owner of the descriptors it is given as stdio, so it never
+ *     gets one of the caller's;
+ *   - --ignore-cgroups, inside airlock's own cgroups (cgroup.c: memory, pids
+ *     and cpu on whatever hierarchy carries them, hybrid hosts included),
+ *     which hold every process of runsc: the timeout kills them all;
+ *   - --network=none (gVisor's netstack, loopback only);
+ *   - as root, a user namespace that maps the sandbox's uid to the
+ *     writable workspace's owner (or a uid leased from airlock's range)
+ *     and gVisor's root to a leased uid, never to host root;
+ *     rootless, --rootless (the caller is root of gVisor's namespace, with
+ *     no capabilities).
+ */
+#ifndef AIRLOCK_GVISOR_H
+#define AIRLOCK_GVISOR_H
+
+#include "airlock/airlock.h"
+#include "plan.h"
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* Find the runsc to use: configured (a path) or "runsc" on PATH (absolute
+ * entries only).  path gets an absolute path to an executable regular file.
+ * Fails closed, saying how to install it. */
+int al_gvisor_find_runsc(const char *configured, char *path, size_t len, airlock_error **err);
+
+/* The bundle's identity: who the command is inside and how gVisor's user
+ * namespace maps to the host (root only; rootless: runsc --rootless maps
+ * the caller to 0). */
+typedef struct al_gvisor_ids {
+  uid_t inside_uid; /* the command's uid and gid inside gVisor */
+  gid_t inside_gid;
+  bool userns;            /* write a user namespace with the mappings below */
+  uid_t root_host_uid;    /* gVisor's root (its gofer) on the host: a leased uid */
+  gid_t root_host_gid;
+  uid_t inside_host_uid;  /* the command's uid on the host: the writable workspace's owner or a leased uid */
+  gid_t inside_host_gid;
+} al_gvisor_ids;
+
+/* Write the OCI bundle for plan under dir (an empty directory of ours):
+ * dir/rootfs (mount points, the generated /etc, symbolic links of the
+ * system entries) and dir/config.json.  Returns 0 or -1 with *err. */
+int al_gvisor_write_bundle(const al_plan *plan, const al_gvisor_ids *ids, int bundle_dir_fd, const char *dir,
+                           airlock_error **err);
+/* The config.json text alone (for the fuzzer and the tests): malloc'd. */
+char *al_gvisor_config_json(const al_plan *plan, const al_gvisor_ids *ids, const char *rootfs);
+
+/* One command under gVisor, blocking: the contract of airlock_run(). */
+int al_gvisor_run(const airlock_spec *spec, airlock_result *r, airlock_error **err);
+
+#endif

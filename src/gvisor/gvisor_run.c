@@ -1,0 +1,652 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* gvisor_run.c - airlock_run() under gVisor: plan, bundle, cgroups, then
+ * `runsc run` with pipes of airlock's own as its stdio, relayed to the
+ * caller's descriptors; the wall-clock timeout, forwarded signals, and
+ * the result mapped to airlock's exit codes and report.  See gvisor.h. */
+#define _GNU_SOURCE
+#include "cgroup.h"
+#include "cleanup.h"
+#include "clock.h"
+#include "error.h"
+#include "gvisor.h"
+#include "identity.h"
+#include "launch.h"
+#include "trace.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RUNSC_PLATFORM "ptrace"
+/* after runsc has exited, how long the relay still copies what its pipes hold */
+#define DRAIN_MS 2000
+/* the pids cgroup holds runsc, its gofer and its sentry: Go runtimes that
+ * start with 40 to 80 threads between them; the command's own processes are
+ * counted by gVisor (RLIMIT_NPROC in config.json) */
+#define RUNSC_THREADS 192
+
+int al_gvisor_find_runsc(const char *configured, char *path, size_t len, airlock_error **err) {
+  const char *name = configured && *configured ? configured : "runsc";
+  struct stat st;
+  if (strchr(name, '/')) {
+    if (name[0] != '/')
+      return al_err(err, 0, "isolation gvisor: runsc path '%s' must be absolute", name);
+    if (stat(name, &st) < 0 || !S_ISREG(st.st_mode) || access(name, X_OK) < 0)
+      return al_err(err, errno ? errno : ENOENT, "isolation gvisor: runsc '%s' is not an executable file", name);
+    snprintf(path, len, "%s", name);
+    return 0;
+  }
+  const char *env = getenv("PATH");
+  _cleanup_free_ char *search = strdup(env && *env ? env : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  if (search == NULL)
+    return al_err(err, ENOMEM, "PATH");
+  char *save = NULL;
+  for (char *dir = strtok_r(search, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+    if (dir[0] != '/')
+      continue; /* a relative PATH entry could be anything the caller's cwd holds */
+    char cand[PATH_MAX];
+    snprintf(cand, sizeof(cand), "%s/%s", dir, name);
+    if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && access(cand, X_OK) == 0) {
+      snprintf(path, len, "%s", cand);
+      return 0;
+    }
+  }
+  return al_err(err, ENOENT,
+                "isolation gvisor: runsc not found on PATH; install gVisor (Debian/Ubuntu: apt-get install runsc) "
+                "or name it with --runsc PATH (config key \"runsc\")");
+}
+
+/* ---- the things gVisor cannot do (yet) for airlock, refused clearly ---- */
+static int refuse_unsupported(const airlock_spec *spec, airlock_error **err) {
+  const char *what = NULL;
+  if (spec->network == AIRLOCK_NETWORK_PROXY)
+    what = "--network proxy (the egress proxy is not reachable from gVisor's netstack in this build)";
+  else if (spec->n_sockets > 0)
+    what = "--bind-socket";
+  else if (spec->n_secrets > 0)
+    what = "--secret";
+  else if (spec->workspace_mode == AIRLOCK_WORKSPACE_CHANGES && spec->workspace_rw &&
+           (spec->workspace || spec->workspace_fd >= 0) && !spec->workspace_none)
+    what = "--workspace-mode changes (it needs the overlay of --isolation namespaces)";
+  else if (spec->pty == AIRLOCK_PTY_ALWAYS)
+    what = "--pty (under gVisor the command's stdio are pipes)";
+  if (what)
+    return al_err(err, 0, "%s: not available with --isolation gvisor", what);
+  return 0;
+}
+
+/* ---- limits: airlock's cgroups around runsc ---- */
+static void set_limit(airlock_result *r, airlock_limit_kind k, const char *name, int64_t value, const char *unit,
+                      const char *mechanism, bool degraded) {
+  r->limits[k] = (airlock_limit_report){name, value, unit, mechanism, degraded};
+}
+
+static const char *cg_mechanism(int version) { return version == 2 ? "cgroup2" : version == 1 ? "cgroup1" : NULL; }
+
+static int resolve_limits(const airlock_spec *spec, const al_cgroup *cg, const al_plan *p, airlock_result *r,
+                          airlock_error **err) {
+  const char *names[AL_CTRL_COUNT] = {"memory", "pids", "cpus"};
+  for (int c = 0; c < AL_CTRL_COUNT; c++)
+    if (cg->version[c] == 0 && !spec->allow_degraded)
+      return al_err(err, 0,
+                    "cannot apply the %s limit: %s. Run as root, run inside a delegated cgroup, or pass "
+                    "--allow-degraded (under gVisor nothing stands in for a missing cgroup)",
+                    names[c], cg->why_missing[c] ? cg->why_missing[c] : "no usable cgroup");
+  const char *mem = cg_mechanism(cg->version[AL_CTRL_MEMORY]);
+  const char *pids = cg_mechanism(cg->version[AL_CTRL_PIDS]);
+  const char *cpu = cg_mechanism(cg->version[AL_CTRL_CPU]);
+  /* an rlimit on runsc's processes would cap the sentry and gofer (Go
+   * runtimes), not the command: with no cgroup the limit is not applied */
+  if (!mem)
+    al_append_note(&r->degraded_note, "memory: no cgroup; under gVisor not limited");
+  if (!pids)
+    al_append_note(&r->degraded_note, "pids: no cgroup around runsc's own threads (the command's processes are "
+                                      "still limited by gVisor)");
+  if (!cpu)
+    al_append_note(&r->degraded_note, "cpus: no cgroup; CPU share not limited");
+  set_limit(r, AIRLOCK_LIMIT_MEMORY, "memory", spec->memory_bytes, "bytes", mem ? mem : "none", !mem);
+  /* gVisor enforces RLIMIT_NPROC on the sandbox's tasks: the limit holds
+   * with or without the cgroup (which also has runsc's threads in it) */
+  set_limit(r, AIRLOCK_LIMIT_PIDS, "pids", spec->pids, "count", "rlimit", false);
+  set_limit(r, AIRLOCK_LIMIT_CPUS, "cpus", (int64_t)(spec->cpus * 1000 + 0.5), "millicpus", cpu ? cpu : "none", !cpu);
+  set_limit(r, AIRLOCK_LIMIT_TIMEOUT, "timeout", (int64_t)(spec->timeout_sec * 1000 + 0.5), "ms", "timer", false);
+  set_limit(r, AIRLOCK_LIMIT_DISK, "disk", spec->disk_bytes, "bytes", "tmpfs", false);
+  for (int i = 0; i < p->n_rlimits; i++) {
+    switch (p->rlimits[i].resource) {
+    case RLIMIT_CPU:
+      set_limit(r, AIRLOCK_LIMIT_CPU_TIME, "cpu_time", (int64_t)p->rlimits[i].value, "seconds", "rlimit", false);
+      break;
+    case RLIMIT_FSIZE:
+      set_limit(r, AIRLOCK_LIMIT_FILE_SIZE, "file_size", (int64_t)p->rlimits[i].value, "bytes", "rlimit", false);
+      break;
+    case RLIMIT_NOFILE:
+      set_limit(r, AIRLOCK_LIMIT_OPEN_FILES, "open_files", (int64_t)p->rlimits[i].value, "count", "rlimit", false);
+      break;
+    case RLIMIT_CORE: set_limit(r, AIRLOCK_LIMIT_CORE, "core", 0, "bytes", "rlimit", false); break;
+    default: break;
+    }
+  }
+  return 0;
+}
+
+/* SIGKILL every process of the sandbox's cgroups (runsc, its gofer and
+ * sandbox, the ptrace stubs), until they are empty or 1 s has passed */
+static void kill_cgroup(const al_cgroup *cg) {
+  int64_t until = al_monotonic_ms() + 1000;
+  for (;;) {
+    bool any = false;
+    for (int c = 0; c < AL_CTRL_COUNT; c++) {
+      if (!cg->path[c])
+        continue;
+      char file[PATH_MAX];
+      snprintf(file, sizeof(file), "%s/cgroup.procs", cg->path[c]);
+      _cleanup_fclose_ FILE *f = fopen(file, "re");
+      int pid;
+      while (f && fscanf(f, "%d", &pid) == 1) {
+        any = true;
+        kill(pid, SIGKILL);
+      }
+    }
+    if (!any || al_monotonic_ms() > until)
+      return;
+    struct timespec ts = {0, 5 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  (void)st;
+  (void)ftw;
+  if (flag == FTW_DP)
+    rmdir(path);
+  else
+    unlink(path);
+  return 0;
+}
+
+/* ---- the relay: caller's stdin -> runsc's, runsc's stdout/stderr -> caller's ---- */
+typedef struct {
+  int in_w, out_r, err_r; /* our ends; -1 when closed */
+  bool in_eof;            /* the caller's stdin ended (or is not readable) */
+  char in_buf[65536];
+  size_t in_len, in_off;
+  bool out_dead[3]; /* a write to the caller's descriptor failed: drop the rest */
+  char err_tail[512];
+  size_t err_tail_len;
+} relay;
+
+static void copy_out(relay *rl, int *from, int to) {
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(*from, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 && errno == EAGAIN)
+      return;
+    if (n <= 0) {
+      close(*from);
+      *from = -1;
+      return;
+    }
+    if (to == 2) { /* runsc's own last words come on its stderr */
+      size_t keep = sizeof(rl->err_tail) - 1;
+      if ((size_t)n >= keep) {
+        memcpy(rl->err_tail, buf + n - keep, keep);
+        rl->err_tail_len = keep;
+      } else {
+        if (rl->err_tail_len + (size_t)n > keep) {
+          size_t drop = rl->err_tail_len + (size_t)n - keep;
+          memmove(rl->err_tail, rl->err_tail + drop, rl->err_tail_len - drop);
+          rl->err_tail_len -= drop;
+        }
+        memcpy(rl->err_tail + rl->err_tail_len, buf, (size_t)n);
+        rl->err_tail_len += (size_t)n;
+      }
+      rl->err_tail[rl->err_tail_len] = '\0';
+    }
+    for (ssize_t off = 0; off < n && !rl->out_dead[to];) {
+      ssize_t w = write(to, buf + off, (size_t)(n - off));
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w <= 0) {
+        rl->out_dead[to] = true;
+        break;
+      }
+      off += w;
+    }
+  }
+}
+
+static void pump_in(relay *rl, short in_revents, short w_revents) {
+  if (rl->in_w < 0)
+    return;
+  if (rl->in_len == 0 && !rl->in_eof && (in_revents & (POLLIN | POLLHUP | POLLERR))) {
+    ssize_t n = read(0, rl->in_buf, sizeof(rl->in_buf));
+    if (n > 0) {
+      rl->in_len = (size_t)n;
+      rl->in_off = 0;
+    } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+      rl->in_eof = true;
+    }
+  }
+  if (rl->in_len > 0 && (w_revents & POLLOUT || in_revents)) {
+    ssize_t w = write(rl->in_w, rl->in_buf + rl->in_off, rl->in_len);
+    if (w > 0) {
+      rl->in_off += (size_t)w;
+      rl->in_len -= (size_t)w;
+    } else if (w < 0 && errno != EAGAIN && errno != EINTR) {
+      rl->in_eof = true; /* the command closed its stdin */
+      rl->in_len = 0;
+    }
+  }
+  if ((w_revents & (POLLERR | POLLHUP)) || (rl->in_eof && rl->in_len == 0)) {
+    close(rl->in_w);
+    rl->in_w = -1;
+  }
+}
+
+/* ---- the run ---- */
+static const int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
+static char *make_dir(airlock_error **err) {
+  char tmpl[PATH_MAX];
+  if (geteuid() == 0) {
+    if (mkdir("/run/airlock", 0755) < 0 && errno != EEXIST) {
+      al_err(err, errno, "isolation gvisor: mkdir /run/airlock");
+      return NULL;
+    }
+    snprintf(tmpl, sizeof(tmpl), "/run/airlock/gvisor-XXXXXX");
+  } else {
+    const char *base = getenv("XDG_RUNTIME_DIR");
+    struct stat st;
+    if (!base || base[0] != '/' || stat(base, &st) < 0 || st.st_uid != geteuid())
+      base = "/tmp";
+    snprintf(tmpl, sizeof(tmpl), "%s/airlock-gvisor-XXXXXX", base);
+  }
+  if (mkdtemp(tmpl) == NULL) {
+    al_err(err, errno, "isolation gvisor: bundle directory");
+    return NULL;
+  }
+  /* the gofer (a leased uid as root) must reach the root inside it */
+  chmod(tmpl, 0711);
+  return strdup(tmpl);
+}
+
+/* the first writable user mount's owner: whose files the command writes */
+static bool writable_owner(const al_plan *p, uid_t *uid, gid_t *gid) {
+  if (p->ws_index >= 0) {
+    *uid = p->ws_uid;
+    *gid = p->ws_gid;
+    return true;
+  }
+  for (size_t i = 0; i < p->n_user; i++) {
+    struct stat st;
+    if (p->user[i].writable && stat(p->user[i].host_path, &st) == 0) {
+      *uid = st.st_uid;
+      *gid = st.st_gid;
+      return true;
+    }
+  }
+  return false;
+}
+
+int al_gvisor_run(const airlock_spec *spec, airlock_result *r, airlock_error **err) {
+  al_trace_init();
+  memset(r, 0, sizeof(*r));
+  r->isolation = AIRLOCK_ISOLATION_GVISOR;
+  if (al_spec_check(spec, true, err) < 0 || refuse_unsupported(spec, err) < 0)
+    return -1;
+  char runsc[PATH_MAX];
+  if (al_gvisor_find_runsc(spec->runsc, runsc, sizeof(runsc), err) < 0)
+    return -1;
+
+  int rc = -1;
+  al_plan plan;
+  al_cgroup cg;
+  memset(&cg, 0, sizeof(cg));
+  cg.v2_dir_fd = -1;
+  for (int c = 0; c < AL_CTRL_COUNT; c++)
+    cg.join_fd[c] = -1;
+  al_id_lease second = {.lock_fd = -1};
+  char *dir = NULL;
+  int dirfd = -1;
+  pid_t pid = -1;
+  int pidfd = -1, sfd = -1, v2_procs = -1;
+  int pipes[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
+  relay rl = {.in_w = -1, .out_r = -1, .err_r = -1};
+  sigset_t old_mask, set;
+  sigemptyset(&set);
+  for (size_t i = 0; i < AL_ARRAY_SIZE(forwarded_signals); i++)
+    sigaddset(&set, forwarded_signals[i]);
+  sigaddset(&set, SIGPIPE);
+  sigprocmask(SIG_BLOCK, &set, &old_mask);
+
+  if (al_plan_build(&plan, spec, err) < 0) {
+    al_plan_free(&plan);
+    goto out_mask;
+  }
+  al_trace_step("launcher", "planned");
+
+  /* who the command is, inside and on the host */
+  al_gvisor_ids ids = {0};
+  bool root = geteuid() == 0;
+  if (root) {
+    ids.userns = true;
+    ids.inside_uid = spec->uid;
+    ids.inside_gid = spec->uid;
+    ids.root_host_uid = plan.host_uid; /* the plan's lease */
+    ids.root_host_gid = plan.host_gid;
+    uid_t ou;
+    gid_t og;
+    if (writable_owner(&plan, &ou, &og)) {
+      if (ou == 0 || og == 0) {
+        al_err(err, 0, "isolation gvisor: a writable mount owned by root cannot be mapped into gVisor; "
+                       "give the workspace to another user");
+        goto out;
+      }
+      ids.inside_host_uid = ou;
+      ids.inside_host_gid = og;
+      r->identity = "workspace-owner";
+    } else {
+      al_id_range range;
+      if (al_id_range_load("/etc/subuid", "/etc/subgid", "/etc/passwd", &range, err) < 0 ||
+          al_id_lease_take(AL_ID_LOCK_FILE, &range, &second, err) < 0)
+        goto out;
+      ids.inside_host_uid = second.uid;
+      ids.inside_host_gid = second.gid;
+      r->identity = "allocated";
+    }
+    if (ids.inside_uid == 0) { /* one mapping: gVisor's root is the command */
+      ids.root_host_uid = ids.inside_host_uid;
+      ids.root_host_gid = ids.inside_host_gid;
+    }
+    r->host_uid = ids.inside_host_uid;
+    r->host_gid = ids.inside_host_gid;
+  } else {
+    /* runsc --rootless maps the caller to gVisor's root and nothing else:
+     * the command is that root, with no capability */
+    ids.inside_uid = 0;
+    ids.inside_gid = 0;
+    r->identity = "caller";
+    r->host_uid = geteuid();
+    r->host_gid = getegid();
+  }
+  r->idmapped = root;
+
+  if ((dir = make_dir(err)) == NULL)
+    goto out;
+  if ((dirfd = open(dir, O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+    al_err(err, errno, "isolation gvisor: open %s", dir);
+    goto out;
+  }
+  if (al_gvisor_write_bundle(&plan, &ids, dirfd, dir, err) < 0)
+    goto out;
+  if (mkdirat(dirfd, "state", 0711) < 0) {
+    al_err(err, errno, "isolation gvisor: mkdir %s/state", dir);
+    goto out;
+  }
+  al_trace_step("launcher", "bundle written");
+
+  airlock_spec cg_spec = *spec; /* shallow: only read by al_cgroup_create */
+  cg_spec.pids = spec->pids + RUNSC_THREADS;
+  if (al_cgroup_create(&cg, &cg_spec, err) < 0 || resolve_limits(spec, &cg, &plan, r, err) < 0)
+    goto out;
+  int join[AL_CTRL_COUNT + 1];
+  int n_join = 0;
+  for (int c = 0; c < AL_CTRL_COUNT; c++)
+    if (cg.join_fd[c] >= 0)
+      join[n_join++] = cg.join_fd[c];
+  if (cg.v2_dir_fd >= 0 && (v2_procs = openat(cg.v2_dir_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC)) >= 0)
+    join[n_join++] = v2_procs;
+  al_trace_step("launcher", "cgroups made");
+
+  for (int i = 0; i < 3; i++)
+    if (pipe2(pipes[i], O_CLOEXEC) < 0) {
+      al_err(err, errno, "isolation gvisor: pipe");
+      goto out_join;
+    }
+
+  char id[64], state[PATH_MAX], bundle[PATH_MAX];
+  snprintf(id, sizeof(id), "airlock-%d-%lld", (int)getpid(), (long long)al_monotonic_ms());
+  snprintf(state, sizeof(state), "--root=%s/state", dir);
+  snprintf(bundle, sizeof(bundle), "%s", dir);
+  char *argv[16];
+  int argc = 0;
+  argv[argc++] = runsc;
+  argv[argc++] = state;
+  argv[argc++] = "--platform=" RUNSC_PLATFORM;
+  argv[argc++] = "--network=none";
+  argv[argc++] = "--ignore-cgroups";
+  if (!root)
+    argv[argc++] = "--rootless";
+  argv[argc++] = "run";
+  argv[argc++] = "--bundle";
+  argv[argc++] = bundle;
+  argv[argc++] = id;
+  argv[argc] = NULL;
+  /* runsc gets nothing of the caller's environment */
+  char *envp[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+
+  int64_t start = al_monotonic_ms();
+  pid_t parent = getpid();
+  pid = fork();
+  if (pid < 0) {
+    al_err(err, errno, "isolation gvisor: fork");
+    goto out_join;
+  }
+  if (pid == 0) {
+    /* async-signal-safe only: the caller may have threads */
+    setsid();
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+      _exit(125);
+    if (al_cgroup_join_self(join, n_join) < 0)
+      _exit(125);
+    for (int i = 0; i < 3; i++)
+      if (dup2(pipes[i][i == 0 ? 0 : 1], i) < 0)
+        _exit(125);
+    syscall(SYS_close_range, 3, ~0U, 0);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    execve(runsc, argv, envp);
+    _exit(127);
+  }
+  al_trace_step("launcher", "runsc started");
+  close(pipes[0][0]);
+  close(pipes[1][1]);
+  close(pipes[2][1]);
+  pipes[0][0] = pipes[1][1] = pipes[2][1] = -1;
+  rl.in_w = pipes[0][1];
+  rl.out_r = pipes[1][0];
+  rl.err_r = pipes[2][0];
+  pipes[0][1] = pipes[1][0] = pipes[2][0] = -1;
+  fcntl(rl.in_w, F_SETFL, O_NONBLOCK);
+  fcntl(rl.out_r, F_SETFL, O_NONBLOCK);
+  fcntl(rl.err_r, F_SETFL, O_NONBLOCK);
+  rl.in_eof = fcntl(0, F_GETFD) < 0;
+  for (int i = 1; i < 3; i++)
+    rl.out_dead[i] = fcntl(i, F_GETFD) < 0;
+  pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  sigset_t fwd;
+  sigemptyset(&fwd);
+  for (size_t i = 0; i < AL_ARRAY_SIZE(forwarded_signals); i++)
+    sigaddset(&fwd, forwarded_signals[i]);
+  sfd = signalfd(-1, &fwd, SFD_CLOEXEC | SFD_NONBLOCK);
+
+  int64_t deadline = start + (int64_t)(spec->timeout_sec * 1000 + 0.5);
+  int64_t drain_until = -1;
+  int sigcount = 0;
+  bool exited = false;
+  for (;;) {
+    int64_t now = al_monotonic_ms();
+    if (!exited && now >= deadline) {
+      r->timed_out = true;
+      kill_cgroup(&cg);
+      kill(pid, SIGKILL);
+    }
+    if (exited && (now >= drain_until || (rl.out_r < 0 && rl.err_r < 0)))
+      break;
+    struct pollfd fds[6] = {{pidfd, POLLIN, 0},
+                            {sfd, POLLIN, 0},
+                            {rl.out_r, POLLIN, 0},
+                            {rl.err_r, POLLIN, 0},
+                            {rl.in_w >= 0 && rl.in_len == 0 && !rl.in_eof ? 0 : -1, POLLIN, 0},
+                            {rl.in_w >= 0 && rl.in_len > 0 ? rl.in_w : -1, POLLOUT, 0}};
+    if (exited)
+      fds[0].fd = -1;
+    int64_t left = (exited ? drain_until : deadline) - now;
+    int n = poll(fds, 6, left > 1000000 ? 1000000 : left < 0 ? 0 : (int)left);
+    if (n < 0 && errno != EINTR)
+      break;
+    if (n <= 0)
+      continue;
+    if (fds[2].revents)
+      copy_out(&rl, &rl.out_r, 1);
+    if (fds[3].revents)
+      copy_out(&rl, &rl.err_r, 2);
+    if (fds[4].revents || fds[5].revents)
+      pump_in(&rl, fds[4].revents, fds[5].revents);
+    if (fds[1].revents & POLLIN) {
+      struct signalfd_siginfo si;
+      while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        /* runsc passes the first on to the command; a second one ends it all */
+        if (++sigcount == 1) {
+          kill(pid, (int)si.ssi_signo);
+        } else {
+          r->killed_by_signal = true;
+          kill_cgroup(&cg);
+          kill(pid, SIGKILL);
+        }
+      }
+    }
+    if (!exited && (fds[0].revents & POLLIN)) {
+      exited = true;
+      drain_until = al_monotonic_ms() + DRAIN_MS;
+      if (rl.in_w >= 0) {
+        close(rl.in_w);
+        rl.in_w = -1;
+      }
+    }
+  }
+  if (!exited)
+    kill(pid, SIGKILL);
+  int wstatus = 0;
+  struct rusage ru;
+  memset(&ru, 0, sizeof(ru));
+  while (wait4(pid, &wstatus, 0, &ru) < 0 && errno == EINTR)
+    ;
+  pid = -1;
+  r->wall_ms = al_monotonic_ms() - start;
+  al_trace_step("launcher", "runsc reaped");
+  /* runsc's sandbox and gofer die with it (--attached); the cgroup makes sure */
+  kill_cgroup(&cg);
+  r->oom_killed = al_cgroup_oom_killed(&cg);
+  r->cpu_user_ms = (int64_t)ru.ru_utime.tv_sec * 1000 + ru.ru_utime.tv_usec / 1000;
+  r->cpu_sys_ms = (int64_t)ru.ru_stime.tv_sec * 1000 + ru.ru_stime.tv_usec / 1000;
+  r->max_rss_kb = ru.ru_maxrss;
+  r->network = AIRLOCK_NETWORK_NONE;
+  r->seccomp = true; /* runsc's own filter on the sentry */
+  const char *runsc_error = strstr(rl.err_tail, "running container: ");
+  if (r->timed_out) {
+    r->exit_code = AIRLOCK_EXIT_TIMEOUT;
+    r->signal = SIGKILL;
+  } else if (r->oom_killed && !(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) < 128)) {
+    r->exit_code = AIRLOCK_EXIT_OOM;
+    r->signal = SIGKILL;
+  } else if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 128 && runsc_error) {
+    /* runsc could not start the command: its own words, airlock's codes */
+    if ((strstr(runsc_error, "failed to load") || strstr(runsc_error, "error finding executable")) &&
+        strstr(runsc_error, "no such file or directory")) {
+      r->exit_code = AIRLOCK_EXIT_NOT_FOUND;
+      r->exec_failed = true;
+    } else if (strstr(runsc_error, "failed to load") || strstr(runsc_error, "permission denied")) {
+      r->exit_code = AIRLOCK_EXIT_NOT_EXECUTABLE;
+      r->exec_failed = true;
+    } else {
+      char *nl = strchr(runsc_error, '\n');
+      if (nl)
+        *nl = '\0';
+      al_err(err, 0, "isolation gvisor: runsc failed: %s", runsc_error + strlen("running container: "));
+      goto out_join;
+    }
+  } else if (WIFEXITED(wstatus)) {
+    r->exit_code = WEXITSTATUS(wstatus);
+    if (r->exit_code > 128 && r->exit_code < 160)
+      r->signal = r->exit_code - 128; /* runsc reports a command's signal as 128+N */
+  } else {
+    r->signal = WTERMSIG(wstatus);
+    r->exit_code = 128 + r->signal;
+  }
+  if (plan.ws_index >= 0) {
+    r->workspace.present = true;
+    r->workspace.mode = "live";
+    r->workspace.mechanism = "bind (gVisor gofer, unbounded)";
+  }
+  {
+    char *kernel = NULL;
+    if (asprintf(&kernel, "gVisor (runsc %s, platform %s) above host %s", runsc, RUNSC_PLATFORM,
+             al_host_kernel()) >= 0)
+      r->kernel = kernel;
+  }
+  rc = 0;
+
+out_join:
+  if (v2_procs >= 0)
+    close(v2_procs);
+out:
+  if (pid > 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+  }
+  kill_cgroup(&cg);
+  for (int i = 0; i < 3; i++)
+    for (int j = 0; j < 2; j++)
+      if (pipes[i][j] >= 0)
+        close(pipes[i][j]);
+  if (rl.in_w >= 0)
+    close(rl.in_w);
+  if (rl.out_r >= 0)
+    close(rl.out_r);
+  if (rl.err_r >= 0)
+    close(rl.err_r);
+  if (pidfd >= 0)
+    close(pidfd);
+  if (sfd >= 0)
+    close(sfd);
+  if (dirfd >= 0)
+    close(dirfd);
+  if (dir) {
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+    free(dir);
+  }
+  al_cgroup_destroy(&cg);
+  al_id_lease_release(&second);
+  al_plan_free(&plan);
+out_mask:;
+  /* a write to a closed output may have left a SIGPIPE pending */
+  sigset_t pipe_sig;
+  sigemptyset(&pipe_sig);
+  sigaddset(&pipe_sig, SIGPIPE);
+  struct timespec zero = {0, 0};
+  if (!sigismember(&old_mask, SIGPIPE))
+    while (sigtimedwait(&pipe_sig, NULL, &zero) == SIGPIPE)
+      ;
+  sigprocmask(SIG_SETMASK, &old_mask, NULL);
+  al_trace_step("launcher", "cleaned up");
+  return rc;
+}

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* isolation.c - airlock_run(): the one place that picks the backend of a
+ * sandbox (docs/isolation.md).  Every backend has airlock_run()'s contract:
+ * spec in, result and exit code out, nothing left behind. */
+#define _GNU_SOURCE
+#include "error.h"
+#include "gvisor.h"
+#include "launch.h"
+
+int airlock_run(const airlock_spec *spec, airlock_result *r, airlock_error **err) {
+  switch (spec->isolation) {
+  case AIRLOCK_ISOLATION_NAMESPACES: return al_run_namespaces(spec, r, err);
+  case AIRLOCK_ISOLATION_GVISOR: return al_gvisor_run(spec, r, err);
+  case AIRLOCK_ISOLATION_VM: break;
+  }
+  *r = (airlock_result){.isolation = spec->isolation};
+  return al_err(err, 0, "--isolation %s: not available in this build", airlock_isolation_name(spec->isolation));
+}
