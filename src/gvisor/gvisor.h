@@ -46,6 +46,7 @@ typedef struct al_gvisor_ids {
   gid_t root_host_gid;
   uid_t inside_host_uid;  /* the command's uid on the host: the writable workspace's owner or a leased uid */
   gid_t inside_host_gid;
+  int64_t as_limit; /* no memory cgroup (degraded): RLIMIT_AS of the command inside gVisor; 0 = none */
 } al_gvisor_ids;
 
 /* Write the OCI bundle for plan under dir (an empty directory of ours):

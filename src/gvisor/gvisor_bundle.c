@@ -124,6 +124,9 @@ char *al_gvisor_config_json(const al_plan *p, const al_gvisor_ids *ids, const ch
    * cgroup holds runsc's own threads, which are not the command's) */
   json_array_append_new(rlimits, json_pack("{s:s, s:I, s:I}", "type", "RLIMIT_NPROC", "hard", (json_int_t)spec->pids,
                                            "soft", (json_int_t)spec->pids));
+  if (ids->as_limit > 0)
+    json_array_append_new(rlimits, json_pack("{s:s, s:I, s:I}", "type", "RLIMIT_AS", "hard",
+                                             (json_int_t)ids->as_limit, "soft", (json_int_t)ids->as_limit));
   /* no capability at all, in any set: root of gVisor's namespace included */
   json_t *caps = json_pack("{s:[], s:[], s:[], s:[], s:[]}", "bounding", "effective", "inheritable", "permitted",
                            "ambient");
@@ -135,6 +138,10 @@ char *al_gvisor_config_json(const al_plan *p, const al_gvisor_ids *ids, const ch
   json_t *mounts = json_array();
   json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:[s,s,s]}", "destination", "/proc", "type", "proc",
                                           "source", "proc", "options", "nosuid", "nodev", "noexec"));
+  /* gVisor's own /sys is synthetic, but nothing needs it: an empty,
+   * read-only tmpfs in its place, as under namespaces (no /sys) */
+  json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:[s,s,s,s,s]}", "destination", "/sys", "type", "tmpfs",
+                                          "source", "tmpfs", "options", "ro", "nosuid", "nodev", "noexec", "size=4k"));
   add_entries(mounts, p->system, p->n_system);
   if (p->generate_etc)
     add_entries(mounts, p->etc, p->n_etc);
@@ -200,7 +207,7 @@ int al_gvisor_write_bundle(const al_plan *p, const al_gvisor_ids *ids, int dirfd
   _cleanup_close_ int rootfd = openat(dirfd, "rootfs", O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (rootfd < 0)
     return al_err(err, errno, "gvisor bundle: open %s/rootfs", dir);
-  static const char *const points[] = {"/proc", "/dev", "/tmp", "/dev/shm", "/var", "/run"};
+  static const char *const points[] = {"/proc", "/dev", "/sys", "/tmp", "/dev/shm", "/var"};
   for (size_t i = 0; i < sizeof(points) / sizeof(points[0]); i++)
     if (make_point(rootfd, points[i], false, err) < 0)
       return -1;

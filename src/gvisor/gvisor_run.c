@@ -112,13 +112,14 @@ static int resolve_limits(const airlock_spec *spec, const al_cgroup *cg, const a
   /* an rlimit on runsc's processes would cap the sentry and gofer (Go
    * runtimes), not the command: with no cgroup the limit is not applied */
   if (!mem)
-    al_append_note(&r->degraded_note, "memory: no cgroup; under gVisor not limited");
+    al_append_note(&r->degraded_note, "memory: no cgroup; RLIMIT_AS caps the command's address space inside gVisor "
+                                      "(no OOM report; gVisor's own memory is not capped)");
   if (!pids)
     al_append_note(&r->degraded_note, "pids: no cgroup around runsc's own threads (the command's processes are "
                                       "still limited by gVisor)");
   if (!cpu)
     al_append_note(&r->degraded_note, "cpus: no cgroup; CPU share not limited");
-  set_limit(r, AIRLOCK_LIMIT_MEMORY, "memory", spec->memory_bytes, "bytes", mem ? mem : "none", !mem);
+  set_limit(r, AIRLOCK_LIMIT_MEMORY, "memory", spec->memory_bytes, "bytes", mem ? mem : "rlimit", !mem);
   /* gVisor enforces RLIMIT_NPROC on the sandbox's tasks: the limit holds
    * with or without the cgroup (which also has runsc's threads in it) */
   set_limit(r, AIRLOCK_LIMIT_PIDS, "pids", spec->pids, "count", "rlimit", false);
@@ -387,6 +388,12 @@ int al_gvisor_run(const airlock_spec *spec, airlock_result *r, airlock_error **e
   }
   r->idmapped = root;
 
+  airlock_spec cg_spec = *spec; /* shallow: only read by al_cgroup_create */
+  cg_spec.pids = spec->pids + RUNSC_THREADS;
+  if (al_cgroup_create(&cg, &cg_spec, err) < 0 || resolve_limits(spec, &cg, &plan, r, err) < 0)
+    goto out;
+  if (cg.version[AL_CTRL_MEMORY] == 0)
+    ids.as_limit = spec->memory_bytes;
   if ((dir = make_dir(err)) == NULL)
     goto out;
   if ((dirfd = open(dir, O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
@@ -401,10 +408,6 @@ int al_gvisor_run(const airlock_spec *spec, airlock_result *r, airlock_error **e
   }
   al_trace_step("launcher", "bundle written");
 
-  airlock_spec cg_spec = *spec; /* shallow: only read by al_cgroup_create */
-  cg_spec.pids = spec->pids + RUNSC_THREADS;
-  if (al_cgroup_create(&cg, &cg_spec, err) < 0 || resolve_limits(spec, &cg, &plan, r, err) < 0)
-    goto out;
   int join[AL_CTRL_COUNT + 1];
   int n_join = 0;
   for (int c = 0; c < AL_CTRL_COUNT; c++)
