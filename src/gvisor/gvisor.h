@@ -25,7 +25,11 @@
 #define AIRLOCK_GVISOR_H
 
 #include "airlock/airlock.h"
+#include "cgroup.h"
+#include "identity.h"
 #include "plan.h"
+
+#include <limits.h>
 
 #include <stdbool.h>
 #include <sys/types.h>
@@ -56,6 +60,42 @@ int al_gvisor_write_bundle(const al_plan *plan, const al_gvisor_ids *ids, int bu
                            airlock_error **err);
 /* The config.json text alone (for the fuzzer and the tests): malloc'd. */
 char *al_gvisor_config_json(const al_plan *plan, const al_gvisor_ids *ids, const char *rootfs);
+
+/* The OCI process of one exec in a running sandbox (runsc exec --process). */
+char *al_gvisor_process_json(const al_plan *plan, const al_gvisor_ids *ids, char *const *argv, char *const *envp,
+                             const char *cwd);
+
+/* What a gVisor sandbox holds on the host while it lives (one-shot or the
+ * node's persistent one): the plan, ids, cgroups, the bundle directory. */
+typedef struct al_gvisor_sandbox {
+  al_plan plan;
+  bool have_plan;
+  bool root; /* started by root (else runsc --rootless) */
+  al_gvisor_ids ids;
+  al_cgroup cg;
+  al_id_lease second; /* root without a writable mount: the command's own leased uid */
+  char runsc[PATH_MAX];
+  char *dir; /* the bundle: config.json, rootfs/, state/ (runsc --root) */
+  int dirfd;
+  char id[64];
+  char state_flag[PATH_MAX + 16];
+  int join[AL_CTRL_COUNT + 1]; /* what a child writes "0" to, to enter the cgroups */
+  int n_join;
+  int v2_procs;
+} al_gvisor_sandbox;
+
+/* Check, plan, map ids, make cgroups (limits into r) and write the bundle.
+ * agent: the sandbox's command is an idle init; execs come with runsc exec.
+ * On failure call al_gvisor_release all the same. */
+int al_gvisor_prepare(al_gvisor_sandbox *g, const airlock_spec *spec, bool agent, airlock_result *r,
+                      airlock_error **err);
+/* argv[] = runsc and its global flags, then subcommand; returns argc (argv
+ * must have room for 12 more) */
+int al_gvisor_runsc_argv(al_gvisor_sandbox *g, char **argv, const char *subcommand);
+/* SIGKILL every process in the sandbox's cgroups */
+void al_gvisor_kill(const al_gvisor_sandbox *g);
+/* kill what is left, remove the bundle, the cgroups, the leases, the plan */
+void al_gvisor_release(al_gvisor_sandbox *g);
 
 /* One command under gVisor, blocking: the contract of airlock_run(). */
 int al_gvisor_run(const airlock_spec *spec, airlock_result *r, airlock_error **err);

@@ -95,13 +95,15 @@ static void add_entries(json_t *mounts, const al_mount_entry *e, size_t n) {
   }
 }
 
-char *al_gvisor_config_json(const al_plan *p, const al_gvisor_ids *ids, const char *rootfs) {
+/* the OCI process: argv, env, cwd, the user, no capability, the rlimits */
+static json_t *process_obj(const al_plan *p, const al_gvisor_ids *ids, char *const *argv, char *const *envp,
+                           const char *cwd) {
   const airlock_spec *spec = p->spec;
   json_t *args = json_array();
-  for (char **a = p->argv; a && *a; a++)
+  for (char *const *a = argv; a && *a; a++)
     json_array_append_new(args, json_string(*a));
   json_t *env = json_array();
-  for (char **e = p->envp; e && *e; e++)
+  for (char *const *e = envp; e && *e; e++)
     json_array_append_new(env, json_string(*e));
   /* the limits runsc passes on to the sentry's processes; memory, pids and
    * cpu are airlock's cgroups around runsc */
@@ -130,11 +132,23 @@ char *al_gvisor_config_json(const al_plan *p, const al_gvisor_ids *ids, const ch
   /* no capability at all, in any set: root of gVisor's namespace included */
   json_t *caps = json_pack("{s:[], s:[], s:[], s:[], s:[]}", "bounding", "effective", "inheritable", "permitted",
                            "ambient");
-  json_t *process =
-      json_pack("{s:b, s:{s:I, s:I}, s:o, s:o, s:s, s:o, s:b, s:o}", "terminal", 0, "user", "uid",
+  return json_pack("{s:b, s:{s:I, s:I}, s:o, s:o, s:s, s:o, s:b, s:o}", "terminal", 0, "user", "uid",
                 (json_int_t)ids->inside_uid, "gid", (json_int_t)ids->inside_gid, "args", args, "env", env, "cwd",
-                p->cwd, "capabilities", caps, "noNewPrivileges", 1, "rlimits", rlimits);
+                cwd, "capabilities", caps, "noNewPrivileges", 1, "rlimits", rlimits);
 
+}
+
+char *al_gvisor_process_json(const al_plan *p, const al_gvisor_ids *ids, char *const *argv, char *const *envp,
+                             const char *cwd) {
+  json_t *o = process_obj(p, ids, argv, envp, cwd);
+  char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+  json_decref(o);
+  return text;
+}
+
+char *al_gvisor_config_json(const al_plan *p, const al_gvisor_ids *ids, const char *rootfs) {
+  const airlock_spec *spec = p->spec;
+  json_t *process = process_obj(p, ids, p->argv, p->envp, p->cwd);
   json_t *mounts = json_array();
   json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:[s,s,s]}", "destination", "/proc", "type", "proc",
                                           "source", "proc", "options", "nosuid", "nodev", "noexec"));

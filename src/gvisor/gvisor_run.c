@@ -305,28 +305,155 @@ static bool writable_owner(const al_plan *p, uid_t *uid, gid_t *gid) {
   return false;
 }
 
+int al_gvisor_prepare(al_gvisor_sandbox *g, const airlock_spec *spec, bool agent, airlock_result *r,
+                      airlock_error **err) {
+  memset(g, 0, sizeof(*g));
+  g->cg.v2_dir_fd = -1;
+  for (int c = 0; c < AL_CTRL_COUNT; c++)
+    g->cg.join_fd[c] = -1;
+  g->second.lock_fd = -1;
+  g->dirfd = -1;
+  g->v2_procs = -1;
+  r->isolation = AIRLOCK_ISOLATION_GVISOR;
+  if (al_spec_check(spec, !agent, err) < 0 || refuse_unsupported(spec, err) < 0)
+    return -1;
+  if (al_gvisor_find_runsc(spec->runsc, g->runsc, sizeof(g->runsc), err) < 0)
+    return -1;
+  if (al_plan_build(&g->plan, spec, err) < 0) {
+    al_plan_free(&g->plan);
+    return -1;
+  }
+  g->have_plan = true;
+  al_trace_step("launcher", "planned");
+
+  /* who the command is, inside and on the host */
+  al_gvisor_ids *ids = &g->ids;
+  g->root = geteuid() == 0;
+  if (g->root) {
+    ids->userns = true;
+    ids->inside_uid = spec->uid;
+    ids->inside_gid = spec->uid;
+    ids->root_host_uid = g->plan.host_uid; /* the plan's lease */
+    ids->root_host_gid = g->plan.host_gid;
+    uid_t ou;
+    gid_t og;
+    if (writable_owner(&g->plan, &ou, &og)) {
+      if (ou == 0 || og == 0)
+        return al_err(err, 0, "isolation gvisor: a writable mount owned by root cannot be mapped into gVisor; "
+                              "give the workspace to another user");
+      ids->inside_host_uid = ou;
+      ids->inside_host_gid = og;
+      r->identity = "workspace-owner";
+    } else {
+      al_id_range range;
+      if (al_id_range_load("/etc/subuid", "/etc/subgid", "/etc/passwd", &range, err) < 0 ||
+          al_id_lease_take(AL_ID_LOCK_FILE, &range, &g->second, err) < 0)
+        return -1;
+      ids->inside_host_uid = g->second.uid;
+      ids->inside_host_gid = g->second.gid;
+      r->identity = "allocated";
+    }
+    if (ids->inside_uid == 0) { /* one mapping: gVisor's root is the command */
+      ids->root_host_uid = ids->inside_host_uid;
+      ids->root_host_gid = ids->inside_host_gid;
+    }
+    r->host_uid = ids->inside_host_uid;
+    r->host_gid = ids->inside_host_gid;
+  } else {
+    /* runsc --rootless maps the caller to gVisor's root and nothing else:
+     * the command is that root, with no capability */
+    ids->inside_uid = 0;
+    ids->inside_gid = 0;
+    r->identity = "caller";
+    r->host_uid = geteuid();
+    r->host_gid = getegid();
+  }
+  r->idmapped = g->root;
+  r->seccomp = true; /* runsc's own filter on the sentry */
+  r->network = AIRLOCK_NETWORK_NONE;
+
+  airlock_spec cg_spec = *spec; /* shallow: only read by al_cgroup_create */
+  cg_spec.pids = spec->pids + RUNSC_THREADS;
+  if (al_cgroup_create(&g->cg, &cg_spec, err) < 0 || resolve_limits(spec, &g->cg, &g->plan, r, err) < 0)
+    return -1;
+  if (g->cg.version[AL_CTRL_MEMORY] == 0)
+    ids->as_limit = spec->memory_bytes;
+  for (int c = 0; c < AL_CTRL_COUNT; c++)
+    if (g->cg.join_fd[c] >= 0)
+      g->join[g->n_join++] = g->cg.join_fd[c];
+  if (g->cg.v2_dir_fd >= 0 &&
+      (g->v2_procs = openat(g->cg.v2_dir_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC)) >= 0)
+    g->join[g->n_join++] = g->v2_procs;
+  al_trace_step("launcher", "cgroups made");
+
+  if ((g->dir = make_dir(err)) == NULL)
+    return -1;
+  if ((g->dirfd = open(g->dir, O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+    return al_err(err, errno, "isolation gvisor: open %s", g->dir);
+  if (agent) { /* the sandbox's init only waits; execs come with runsc exec */
+    for (char **a = g->plan.argv; a && *a; a++)
+      free(*a);
+    free(g->plan.argv);
+    g->plan.argv = calloc(4, sizeof(char *));
+    if (!g->plan.argv || !(g->plan.argv[0] = strdup("/bin/sh")) || !(g->plan.argv[1] = strdup("-c")) ||
+        !(g->plan.argv[2] = strdup("trap 'exit 0' TERM; while :; do sleep 3600; done")))
+      return al_err(err, ENOMEM, "isolation gvisor");
+  }
+  if (al_gvisor_write_bundle(&g->plan, ids, g->dirfd, g->dir, err) < 0)
+    return -1;
+  if (mkdirat(g->dirfd, "state", 0711) < 0)
+    return al_err(err, errno, "isolation gvisor: mkdir %s/state", g->dir);
+  snprintf(g->id, sizeof(g->id), "airlock-%d-%lld", (int)getpid(), (long long)al_monotonic_ns());
+  snprintf(g->state_flag, sizeof(g->state_flag), "--root=%s/state", g->dir);
+  al_trace_step("launcher", "bundle written");
+  return 0;
+}
+
+int al_gvisor_runsc_argv(al_gvisor_sandbox *g, char **argv, const char *subcommand) {
+  int argc = 0;
+  argv[argc++] = g->runsc;
+  argv[argc++] = g->state_flag;
+  argv[argc++] = "--platform=" RUNSC_PLATFORM;
+  argv[argc++] = "--network=none";
+  argv[argc++] = "--ignore-cgroups";
+  /* the mounts are the sandbox's alone while it runs: gVisor may cache them */
+  argv[argc++] = "--file-access-mounts=exclusive";
+  if (!g->root)
+    argv[argc++] = "--rootless";
+  argv[argc++] = (char *)subcommand;
+  argv[argc] = NULL;
+  return argc;
+}
+
+void al_gvisor_kill(const al_gvisor_sandbox *g) { kill_cgroup(&g->cg); }
+
+void al_gvisor_release(al_gvisor_sandbox *g) {
+  kill_cgroup(&g->cg);
+  if (g->v2_procs >= 0)
+    close(g->v2_procs);
+  g->v2_procs = -1;
+  if (g->dirfd >= 0)
+    close(g->dirfd);
+  g->dirfd = -1;
+  if (g->dir) {
+    nftw(g->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+    free(g->dir);
+    g->dir = NULL;
+  }
+  al_cgroup_destroy(&g->cg);
+  al_id_lease_release(&g->second);
+  if (g->have_plan)
+    al_plan_free(&g->plan);
+  g->have_plan = false;
+}
+
 int al_gvisor_run(const airlock_spec *spec, airlock_result *r, airlock_error **err) {
   al_trace_init();
   memset(r, 0, sizeof(*r));
-  r->isolation = AIRLOCK_ISOLATION_GVISOR;
-  if (al_spec_check(spec, true, err) < 0 || refuse_unsupported(spec, err) < 0)
-    return -1;
-  char runsc[PATH_MAX];
-  if (al_gvisor_find_runsc(spec->runsc, runsc, sizeof(runsc), err) < 0)
-    return -1;
-
   int rc = -1;
-  al_plan plan;
-  al_cgroup cg;
-  memset(&cg, 0, sizeof(cg));
-  cg.v2_dir_fd = -1;
-  for (int c = 0; c < AL_CTRL_COUNT; c++)
-    cg.join_fd[c] = -1;
-  al_id_lease second = {.lock_fd = -1};
-  char *dir = NULL;
-  int dirfd = -1;
+  al_gvisor_sandbox g;
   pid_t pid = -1;
-  int pidfd = -1, sfd = -1, v2_procs = -1;
+  int pidfd = -1, sfd = -1;
   int pipes[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
   relay rl = {.in_w = -1, .out_r = -1, .err_r = -1};
   sigset_t old_mask, set;
@@ -335,111 +462,22 @@ int al_gvisor_run(const airlock_spec *spec, airlock_result *r, airlock_error **e
     sigaddset(&set, forwarded_signals[i]);
   sigaddset(&set, SIGPIPE);
   sigprocmask(SIG_BLOCK, &set, &old_mask);
-
-  if (al_plan_build(&plan, spec, err) < 0) {
-    al_plan_free(&plan);
-    goto out_mask;
-  }
-  al_trace_step("launcher", "planned");
-
-  /* who the command is, inside and on the host */
-  al_gvisor_ids ids = {0};
-  bool root = geteuid() == 0;
-  if (root) {
-    ids.userns = true;
-    ids.inside_uid = spec->uid;
-    ids.inside_gid = spec->uid;
-    ids.root_host_uid = plan.host_uid; /* the plan's lease */
-    ids.root_host_gid = plan.host_gid;
-    uid_t ou;
-    gid_t og;
-    if (writable_owner(&plan, &ou, &og)) {
-      if (ou == 0 || og == 0) {
-        al_err(err, 0, "isolation gvisor: a writable mount owned by root cannot be mapped into gVisor; "
-                       "give the workspace to another user");
-        goto out;
-      }
-      ids.inside_host_uid = ou;
-      ids.inside_host_gid = og;
-      r->identity = "workspace-owner";
-    } else {
-      al_id_range range;
-      if (al_id_range_load("/etc/subuid", "/etc/subgid", "/etc/passwd", &range, err) < 0 ||
-          al_id_lease_take(AL_ID_LOCK_FILE, &range, &second, err) < 0)
-        goto out;
-      ids.inside_host_uid = second.uid;
-      ids.inside_host_gid = second.gid;
-      r->identity = "allocated";
-    }
-    if (ids.inside_uid == 0) { /* one mapping: gVisor's root is the command */
-      ids.root_host_uid = ids.inside_host_uid;
-      ids.root_host_gid = ids.inside_host_gid;
-    }
-    r->host_uid = ids.inside_host_uid;
-    r->host_gid = ids.inside_host_gid;
-  } else {
-    /* runsc --rootless maps the caller to gVisor's root and nothing else:
-     * the command is that root, with no capability */
-    ids.inside_uid = 0;
-    ids.inside_gid = 0;
-    r->identity = "caller";
-    r->host_uid = geteuid();
-    r->host_gid = getegid();
-  }
-  r->idmapped = root;
-
-  airlock_spec cg_spec = *spec; /* shallow: only read by al_cgroup_create */
-  cg_spec.pids = spec->pids + RUNSC_THREADS;
-  if (al_cgroup_create(&cg, &cg_spec, err) < 0 || resolve_limits(spec, &cg, &plan, r, err) < 0)
+  if (al_gvisor_prepare(&g, spec, false, r, err) < 0)
     goto out;
-  if (cg.version[AL_CTRL_MEMORY] == 0)
-    ids.as_limit = spec->memory_bytes;
-  if ((dir = make_dir(err)) == NULL)
-    goto out;
-  if ((dirfd = open(dir, O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
-    al_err(err, errno, "isolation gvisor: open %s", dir);
-    goto out;
-  }
-  if (al_gvisor_write_bundle(&plan, &ids, dirfd, dir, err) < 0)
-    goto out;
-  if (mkdirat(dirfd, "state", 0711) < 0) {
-    al_err(err, errno, "isolation gvisor: mkdir %s/state", dir);
-    goto out;
-  }
-  al_trace_step("launcher", "bundle written");
-
-  int join[AL_CTRL_COUNT + 1];
-  int n_join = 0;
-  for (int c = 0; c < AL_CTRL_COUNT; c++)
-    if (cg.join_fd[c] >= 0)
-      join[n_join++] = cg.join_fd[c];
-  if (cg.v2_dir_fd >= 0 && (v2_procs = openat(cg.v2_dir_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC)) >= 0)
-    join[n_join++] = v2_procs;
-  al_trace_step("launcher", "cgroups made");
+  al_plan *pl = &g.plan;
+  al_cgroup *cgp = &g.cg;
 
   for (int i = 0; i < 3; i++)
     if (pipe2(pipes[i], O_CLOEXEC) < 0) {
       al_err(err, errno, "isolation gvisor: pipe");
-      goto out_join;
+      goto out;
     }
 
-  char id[64], state[PATH_MAX], bundle[PATH_MAX];
-  snprintf(id, sizeof(id), "airlock-%d-%lld", (int)getpid(), (long long)al_monotonic_ms());
-  snprintf(state, sizeof(state), "--root=%s/state", dir);
-  snprintf(bundle, sizeof(bundle), "%s", dir);
   char *argv[16];
-  int argc = 0;
-  argv[argc++] = runsc;
-  argv[argc++] = state;
-  argv[argc++] = "--platform=" RUNSC_PLATFORM;
-  argv[argc++] = "--network=none";
-  argv[argc++] = "--ignore-cgroups";
-  if (!root)
-    argv[argc++] = "--rootless";
-  argv[argc++] = "run";
+  int argc = al_gvisor_runsc_argv(&g, argv, "run");
   argv[argc++] = "--bundle";
-  argv[argc++] = bundle;
-  argv[argc++] = id;
+  argv[argc++] = g.dir;
+  argv[argc++] = g.id;
   argv[argc] = NULL;
   /* runsc gets nothing of the caller's environment */
   char *envp[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL};
@@ -449,7 +487,7 @@ int al_gvisor_run(const airlock_spec *spec, airlock_result *r, airlock_error **e
   pid = fork();
   if (pid < 0) {
     al_err(err, errno, "isolation gvisor: fork");
-    goto out_join;
+    goto out;
   }
   if (pid == 0) {
     /* async-signal-safe only: the caller may have threads */
@@ -457,7 +495,7 @@ int al_gvisor_run(const airlock_spec *spec, airlock_result *r, airlock_error **e
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
       _exit(125);
-    if (al_cgroup_join_self(join, n_join) < 0)
+    if (al_cgroup_join_self(g.join, g.n_join) < 0)
       _exit(125);
     for (int i = 0; i < 3; i++)
       if (dup2(pipes[i][i == 0 ? 0 : 1], i) < 0)
@@ -466,7 +504,7 @@ int al_gvisor_run(const airlock_spec *spec, airlock_result *r, airlock_error **e
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    execve(runsc, argv, envp);
+    execve(g.runsc, argv, envp);
     _exit(127);
   }
   al_trace_step("launcher", "runsc started");
@@ -499,7 +537,7 @@ int al_gvisor_run(const airlock_spec *spec, airlock_result *r, airlock_error **e
     int64_t now = al_monotonic_ms();
     if (!exited && now >= deadline) {
       r->timed_out = true;
-      kill_cgroup(&cg);
+      kill_cgroup(cgp);
       kill(pid, SIGKILL);
     }
     if (exited && (now >= drain_until || (rl.out_r < 0 && rl.err_r < 0)))
@@ -532,7 +570,7 @@ int al_gvisor_run(const airlock_spec *spec, airlock_result *r, airlock_error **e
           kill(pid, (int)si.ssi_signo);
         } else {
           r->killed_by_signal = true;
-          kill_cgroup(&cg);
+          kill_cgroup(cgp);
           kill(pid, SIGKILL);
         }
       }
@@ -557,13 +595,11 @@ int al_gvisor_run(const airlock_spec *spec, airlock_result *r, airlock_error **e
   r->wall_ms = al_monotonic_ms() - start;
   al_trace_step("launcher", "runsc reaped");
   /* runsc's sandbox and gofer die with it (--attached); the cgroup makes sure */
-  kill_cgroup(&cg);
-  r->oom_killed = al_cgroup_oom_killed(&cg);
+  kill_cgroup(cgp);
+  r->oom_killed = al_cgroup_oom_killed(cgp);
   r->cpu_user_ms = (int64_t)ru.ru_utime.tv_sec * 1000 + ru.ru_utime.tv_usec / 1000;
   r->cpu_sys_ms = (int64_t)ru.ru_stime.tv_sec * 1000 + ru.ru_stime.tv_usec / 1000;
   r->max_rss_kb = ru.ru_maxrss;
-  r->network = AIRLOCK_NETWORK_NONE;
-  r->seccomp = true; /* runsc's own filter on the sentry */
   const char *runsc_error = strstr(rl.err_tail, "running container: ");
   if (r->timed_out) {
     r->exit_code = AIRLOCK_EXIT_TIMEOUT;
@@ -585,7 +621,7 @@ int al_gvisor_run(const airlock_spec *spec, airlock_result *r, airlock_error **e
       if (nl)
         *nl = '\0';
       al_err(err, 0, "isolation gvisor: runsc failed: %s", runsc_error + strlen("running container: "));
-      goto out_join;
+      goto out;
     }
   } else if (WIFEXITED(wstatus)) {
     r->exit_code = WEXITSTATUS(wstatus);
@@ -595,28 +631,24 @@ int al_gvisor_run(const airlock_spec *spec, airlock_result *r, airlock_error **e
     r->signal = WTERMSIG(wstatus);
     r->exit_code = 128 + r->signal;
   }
-  if (plan.ws_index >= 0) {
+  if (pl->ws_index >= 0) {
     r->workspace.present = true;
     r->workspace.mode = "live";
     r->workspace.mechanism = "bind (gVisor gofer, unbounded)";
   }
   {
     char *kernel = NULL;
-    if (asprintf(&kernel, "gVisor (runsc %s, platform %s) above host %s", runsc, RUNSC_PLATFORM,
+    if (asprintf(&kernel, "gVisor (runsc %s, platform %s) above host %s", g.runsc, RUNSC_PLATFORM,
              al_host_kernel()) >= 0)
       r->kernel = kernel;
   }
   rc = 0;
 
-out_join:
-  if (v2_procs >= 0)
-    close(v2_procs);
 out:
   if (pid > 0) {
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
   }
-  kill_cgroup(&cg);
   for (int i = 0; i < 3; i++)
     for (int j = 0; j < 2; j++)
       if (pipes[i][j] >= 0)
@@ -631,16 +663,8 @@ out:
     close(pidfd);
   if (sfd >= 0)
     close(sfd);
-  if (dirfd >= 0)
-    close(dirfd);
-  if (dir) {
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-    free(dir);
-  }
-  al_cgroup_destroy(&cg);
-  al_id_lease_release(&second);
-  al_plan_free(&plan);
-out_mask:;
+  al_gvisor_release(&g);
+
   /* a write to a closed output may have left a SIGPIPE pending */
   sigset_t pipe_sig;
   sigemptyset(&pipe_sig);
