@@ -97,6 +97,11 @@ void al_gvisor_kill(const al_gvisor_sandbox *g);
 /* kill what is left, remove the bundle, the cgroups, the leases, the plan */
 void al_gvisor_release(al_gvisor_sandbox *g);
 
+/* A persistent sandbox under gVisor for the node (gvisor_box.c): the box
+ * API of box.h works on it unchanged (exec, signal, read, kill, free). */
+struct al_box;
+int al_gvisor_box_start(struct al_box *b, const airlock_spec *spec, airlock_error **err);
+
 /* One command under gVisor, blocking: the contract of airlock_run(). */
 int al_gvisor_run(const airlock_spec *spec, airlock_result *r, airlock_error **err);
 

@@ -144,40 +144,6 @@ static int resolve_limits(const airlock_spec *spec, const al_cgroup *cg, const a
   return 0;
 }
 
-/* SIGKILL every process of the sandbox's cgroups (runsc, its gofer and
- * sandbox, the ptrace stubs), until they are empty or 1 s has passed */
-static void kill_cgroup(const al_cgroup *cg) {
-  int64_t until = al_monotonic_ms() + 1000;
-  for (;;) {
-    bool any = false;
-    for (int c = 0; c < AL_CTRL_COUNT; c++) {
-      if (!cg->path[c])
-        continue;
-      char file[PATH_MAX];
-      snprintf(file, sizeof(file), "%s/cgroup.procs", cg->path[c]);
-      _cleanup_fclose_ FILE *f = fopen(file, "re");
-      int pid;
-      while (f && fscanf(f, "%d", &pid) == 1) {
-        any = true;
-        kill(pid, SIGKILL);
-      }
-    }
-    if (!any || al_monotonic_ms() > until)
-      return;
-    struct timespec ts = {0, 5 * 1000 * 1000};
-    nanosleep(&ts, NULL);
-  }
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-  (void)st;
-  (void)ftw;
-  if (flag == FTW_DP)
-    rmdir(path);
-  else
-    unlink(path);
-  return 0;
-}
 
 /* ---- the relay: caller's stdin -> runsc's, runsc's stdout/stderr -> caller's ---- */
 typedef struct {
@@ -425,10 +391,10 @@ int al_gvisor_runsc_argv(al_gvisor_sandbox *g, char **argv, const char *subcomma
   return argc;
 }
 
-void al_gvisor_kill(const al_gvisor_sandbox *g) { kill_cgroup(&g->cg); }
+void al_gvisor_kill(const al_gvisor_sandbox *g) { al_cgroup_kill_all(&g->cg); }
 
 void al_gvisor_release(al_gvisor_sandbox *g) {
-  kill_cgroup(&g->cg);
+  al_cgroup_kill_all(&g->cg);
   if (g->v2_procs >= 0)
     close(g->v2_procs);
   g->v2_procs = -1;
@@ -436,7 +402,7 @@ void al_gvisor_release(al_gvisor_sandbox *g) {
     close(g->dirfd);
   g->dirfd = -1;
   if (g->dir) {
-    nftw(g->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+    al_remove_tree(g->dir);
     free(g->dir);
     g->dir = NULL;
   }
@@ -537,7 +503,7 @@ int al_gvisor_run(const airlock_spec *spec, airlock_result *r, airlock_error **e
     int64_t now = al_monotonic_ms();
     if (!exited && now >= deadline) {
       r->timed_out = true;
-      kill_cgroup(cgp);
+      al_cgroup_kill_all(cgp);
       kill(pid, SIGKILL);
     }
     if (exited && (now >= drain_until || (rl.out_r < 0 && rl.err_r < 0)))
@@ -570,7 +536,7 @@ int al_gvisor_run(const airlock_spec *spec, airlock_result *r, airlock_error **e
           kill(pid, (int)si.ssi_signo);
         } else {
           r->killed_by_signal = true;
-          kill_cgroup(cgp);
+          al_cgroup_kill_all(cgp);
           kill(pid, SIGKILL);
         }
       }
@@ -595,7 +561,7 @@ int al_gvisor_run(const airlock_spec *spec, airlock_result *r, airlock_error **e
   r->wall_ms = al_monotonic_ms() - start;
   al_trace_step("launcher", "runsc reaped");
   /* runsc's sandbox and gofer die with it (--attached); the cgroup makes sure */
-  kill_cgroup(cgp);
+  al_cgroup_kill_all(cgp);
   r->oom_killed = al_cgroup_oom_killed(cgp);
   r->cpu_user_ms = (int64_t)ru.ru_utime.tv_sec * 1000 + ru.ru_utime.tv_usec / 1000;
   r->cpu_sys_ms = (int64_t)ru.ru_stime.tv_sec * 1000 + ru.ru_stime.tv_usec / 1000;

@@ -3,9 +3,13 @@
  * sandbox (docs/isolation.md).  Every backend has airlock_run()'s contract:
  * spec in, result and exit code out, nothing left behind. */
 #define _GNU_SOURCE
+#include "box.h"
 #include "error.h"
+#include "isolation.h"
 #include "gvisor.h"
 #include "launch.h"
+
+#include <string.h>
 
 int airlock_run(const airlock_spec *spec, airlock_result *r, airlock_error **err) {
   switch (spec->isolation) {
@@ -15,4 +19,14 @@ int airlock_run(const airlock_spec *spec, airlock_result *r, airlock_error **err
   }
   *r = (airlock_result){.isolation = spec->isolation};
   return al_err(err, 0, "--isolation %s: not available in this build", airlock_isolation_name(spec->isolation));
+}
+
+int al_isolation_box_start(al_box *b, const airlock_spec *spec, airlock_error **err) {
+  switch (spec->isolation) {
+  case AIRLOCK_ISOLATION_NAMESPACES: return al_box_start(b, spec, err);
+  case AIRLOCK_ISOLATION_GVISOR: return al_gvisor_box_start(b, spec, err);
+  case AIRLOCK_ISOLATION_VM: break;
+  }
+  memset(b, 0, sizeof(*b));
+  return al_err(err, 0, "isolation %s: not available in this build", airlock_isolation_name(spec->isolation));
 }
