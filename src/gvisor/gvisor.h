@@ -92,6 +92,8 @@ int al_gvisor_prepare(al_gvisor_sandbox *g, const airlock_spec *spec, bool agent
 /* argv[] = runsc and its global flags, then subcommand; returns argc (argv
  * must have room for 12 more) */
 int al_gvisor_runsc_argv(al_gvisor_sandbox *g, char **argv, const char *subcommand);
+/* send signo to the sandbox's init (runsc kill); 0 or -1 */
+int al_gvisor_signal(al_gvisor_sandbox *g, int signo);
 /* SIGKILL every process in the sandbox's cgroups */
 void al_gvisor_kill(const al_gvisor_sandbox *g);
 /* kill what is left, remove the bundle, the cgroups, the leases, the plan */

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "cgroup.h"
 #include "cleanup.h"
+#include "child.h"
 #include "clock.h"
 #include "error.h"
 #include "gvisor.h"
@@ -35,8 +36,13 @@
 /* after runsc has exited, how long the relay still copies what its pipes hold */
 #define DRAIN_MS 2000
 /* the pids cgroup holds runsc, its gofer and its sentry: Go runtimes that
- * start with 40 to 80 threads between them; the command's own processes are
- * counted by gVisor (RLIMIT_NPROC in config.json) */
+ * start with 40 to 80 threads between them, and with the ptrace platform
+ * host tasks for the command's processes (stub processes and the sentry
+ * threads that trace them: at 4 per process a fork bomb under --pids 256
+ * still exhausted the cgroup and ended the sentry).  The command's own
+ * processes are counted by gVisor (RLIMIT_NPROC in config.json): the cgroup
+ * is 8 x --pids + this, so that gVisor refuses the fork before the host
+ * refuses gVisor a thread */
 #define RUNSC_THREADS 192
 
 int al_gvisor_find_runsc(const char *configured, char *path, size_t len, airlock_error **err) {
@@ -253,6 +259,41 @@ static char *make_dir(airlock_error **err) {
   return strdup(tmpl);
 }
 
+/* A mount whose target lies inside another user mount (a --bind at
+ * /workspace/x) is placed by gVisor inside that tree: refuse it when the
+ * way there on the host passes a symbolic link (one the sandbox or anyone
+ * may have planted), as namespaces refuses it (rootfs.c). */
+static int check_nested_targets(const al_plan *p, airlock_error **err) {
+  for (size_t i = 0; i < p->n_user; i++) {
+    for (size_t j = 0; j < p->n_user; j++) {
+      size_t n = strlen(p->user[j].target);
+      if (i == j || strncmp(p->user[i].target, p->user[j].target, n) != 0 || p->user[i].target[n] != '/')
+        continue;
+      char rel[4096];
+      snprintf(rel, sizeof(rel), "%s", p->user[i].target + n + 1);
+      int dir = open(p->user[j].host_path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      char *save = NULL;
+      for (char *c = strtok_r(rel, "/", &save); c && dir >= 0; c = strtok_r(NULL, "/", &save)) {
+        struct stat st;
+        if (fstatat(dir, c, &st, AT_SYMLINK_NOFOLLOW) < 0)
+          break; /* not there yet: gVisor makes the mount point */
+        if (S_ISLNK(st.st_mode)) {
+          close(dir);
+          return al_err(err, 0,
+                        "isolation gvisor: mount target '%s' goes through the symbolic link '%s' inside '%s'",
+                        p->user[i].target, c, p->user[j].target);
+        }
+        int next = openat(dir, c, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        close(dir);
+        dir = next;
+      }
+      if (dir >= 0)
+        close(dir);
+    }
+  }
+  return 0;
+}
+
 /* the first writable user mount's owner: whose files the command writes */
 static bool writable_owner(const al_plan *p, uid_t *uid, gid_t *gid) {
   if (p->ws_index >= 0) {
@@ -290,6 +331,8 @@ int al_gvisor_prepare(al_gvisor_sandbox *g, const airlock_spec *spec, bool agent
     return -1;
   }
   g->have_plan = true;
+  if (check_nested_targets(&g->plan, err) < 0)
+    return -1;
   al_trace_step("launcher", "planned");
 
   /* who the command is, inside and on the host */
@@ -339,7 +382,7 @@ int al_gvisor_prepare(al_gvisor_sandbox *g, const airlock_spec *spec, bool agent
   r->network = AIRLOCK_NETWORK_NONE;
 
   airlock_spec cg_spec = *spec; /* shallow: only read by al_cgroup_create */
-  cg_spec.pids = spec->pids + RUNSC_THREADS;
+  cg_spec.pids = 8 * spec->pids + RUNSC_THREADS;
   if (al_cgroup_create(&g->cg, &cg_spec, err) < 0 || resolve_limits(spec, &g->cg, &g->plan, r, err) < 0)
     return -1;
   if (g->cg.version[AL_CTRL_MEMORY] == 0)
@@ -389,6 +432,40 @@ int al_gvisor_runsc_argv(al_gvisor_sandbox *g, char **argv, const char *subcomma
   argv[argc++] = (char *)subcommand;
   argv[argc] = NULL;
   return argc;
+}
+
+/* `runsc kill ID SIGNO` (runsc run does not pass signals on), on a pipe of
+ * ours as its stdio; waits for it, at most 5 s */
+int al_gvisor_signal(al_gvisor_sandbox *g, int signo) {
+  char sig[16];
+  snprintf(sig, sizeof(sig), "%d", signo);
+  char *argv[24];
+  int argc = al_gvisor_runsc_argv(g, argv, "kill");
+  argv[argc++] = g->id;
+  argv[argc++] = sig;
+  argv[argc] = NULL;
+  int io[2];
+  if (pipe2(io, O_CLOEXEC) < 0)
+    return -1;
+  char *envp[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (dup2(io[0], 0) < 0 || dup2(io[1], 1) < 0 || dup2(io[1], 2) < 0)
+      _exit(125);
+    syscall(SYS_close_range, 3, ~0U, 0);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    execve(g->runsc, argv, envp);
+    _exit(127);
+  }
+  close(io[0]);
+  close(io[1]);
+  if (pid < 0)
+    return -1;
+  bool killed = false;
+  int st = al_child_wait_or_kill(pid, 5000, &killed);
+  return !killed && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }
 
 void al_gvisor_kill(const al_gvisor_sandbox *g) { al_cgroup_kill_all(&g->cg); }
@@ -531,9 +608,9 @@ int al_gvisor_run(const airlock_spec *spec, airlock_result *r, airlock_error **e
     if (fds[1].revents & POLLIN) {
       struct signalfd_siginfo si;
       while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-        /* runsc passes the first on to the command; a second one ends it all */
+        /* the first goes to the command (runsc kill); a second one ends it all */
         if (++sigcount == 1) {
-          kill(pid, (int)si.ssi_signo);
+          al_gvisor_signal(&g, (int)si.ssi_signo);
         } else {
           r->killed_by_signal = true;
           al_cgroup_kill_all(cgp);
