@@ -104,6 +104,19 @@ void al_gvisor_release(al_gvisor_sandbox *g);
 struct al_box;
 int al_gvisor_box_start(struct al_box *b, const airlock_spec *spec, airlock_error **err);
 
+/* The tail of what runsc's stderr carried (the command's stderr and then
+ * runsc's own error, if any): the last 511 bytes, NUL-terminated. */
+typedef struct al_gvisor_tail {
+  char text[512];
+  size_t len;
+} al_gvisor_tail;
+void al_gvisor_tail_append(al_gvisor_tail *t, const char *buf, size_t n);
+/* runsc exited 128: its error line ("running container: ...") if the tail
+ * has one: *code 127 (not found), 126 (not executable) or 125 (anything
+ * else), *message points into t (cut at the line's end).  Untrusted input:
+ * the command writes the same stream (fuzz/fuzz_gvisor.c). */
+bool al_gvisor_runsc_error(al_gvisor_tail *t, int *code, const char **message);
+
 /* One command under gVisor, blocking: the contract of airlock_run(). */
 int al_gvisor_run(const airlock_spec *spec, airlock_result *r, airlock_error **err);
 

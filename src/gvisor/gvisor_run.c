@@ -158,8 +158,7 @@ typedef struct {
   char in_buf[65536];
   size_t in_len, in_off;
   bool out_dead[3]; /* a write to the caller's descriptor failed: drop the rest */
-  char err_tail[512];
-  size_t err_tail_len;
+  al_gvisor_tail tail;
 } relay;
 
 static void copy_out(relay *rl, int *from, int to) {
@@ -175,22 +174,8 @@ static void copy_out(relay *rl, int *from, int to) {
       *from = -1;
       return;
     }
-    if (to == 2) { /* runsc's own last words come on its stderr */
-      size_t keep = sizeof(rl->err_tail) - 1;
-      if ((size_t)n >= keep) {
-        memcpy(rl->err_tail, buf + n - keep, keep);
-        rl->err_tail_len = keep;
-      } else {
-        if (rl->err_tail_len + (size_t)n > keep) {
-          size_t drop = rl->err_tail_len + (size_t)n - keep;
-          memmove(rl->err_tail, rl->err_tail + drop, rl->err_tail_len - drop);
-          rl->err_tail_len -= drop;
-        }
-        memcpy(rl->err_tail + rl->err_tail_len, buf, (size_t)n);
-        rl->err_tail_len += (size_t)n;
-      }
-      rl->err_tail[rl->err_tail_len] = '\0';
-    }
+    if (to == 2) /* runsc's own last words come on its stderr */
+      al_gvisor_tail_append(&rl->tail, buf, (size_t)n);
     for (ssize_t off = 0; off < n && !rl->out_dead[to];) {
       ssize_t w = write(to, buf + off, (size_t)(n - off));
       if (w < 0 && errno == EINTR)
@@ -230,6 +215,46 @@ static void pump_in(relay *rl, short in_revents, short w_revents) {
     close(rl->in_w);
     rl->in_w = -1;
   }
+}
+
+/* ---- runsc's last words ---- */
+void al_gvisor_tail_append(al_gvisor_tail *t, const char *buf, size_t n) {
+  size_t keep = sizeof(t->text) - 1;
+  if (n >= keep) {
+    memcpy(t->text, buf + n - keep, keep);
+    t->len = keep;
+  } else {
+    if (t->len + n > keep) {
+      size_t drop = t->len + n - keep;
+      memmove(t->text, t->text + drop, t->len - drop);
+      t->len -= drop;
+    }
+    memcpy(t->text + t->len, buf, n);
+    t->len += n;
+  }
+  t->text[t->len] = '\0';
+}
+
+bool al_gvisor_runsc_error(al_gvisor_tail *t, int *code, const char **message) {
+  /* the last "running container: " line: a command may print the words too,
+   * but then runsc's own line, printed after the command has ended, is last */
+  char *msg = NULL;
+  for (char *p = t->text; (p = memmem(p, t->len - (size_t)(p - t->text), "running container: ", 19)) != NULL; p++)
+    msg = p;
+  if (msg == NULL)
+    return false;
+  char *nl = memchr(msg, '\n', t->len - (size_t)(msg - t->text));
+  if (nl)
+    *nl = '\0';
+  *message = msg + 19;
+  bool load = strstr(msg, "failed to load") || strstr(msg, "error finding executable");
+  if (load && strstr(msg, "no such file or directory"))
+    *code = AIRLOCK_EXIT_NOT_FOUND;
+  else if (load || strstr(msg, "permission denied"))
+    *code = AIRLOCK_EXIT_NOT_EXECUTABLE;
+  else
+    *code = AIRLOCK_EXIT_SETUP;
+  return true;
 }
 
 /* ---- the run ---- */
@@ -643,29 +668,23 @@ int al_gvisor_run(const airlock_spec *spec, airlock_result *r, airlock_error **e
   r->cpu_user_ms = (int64_t)ru.ru_utime.tv_sec * 1000 + ru.ru_utime.tv_usec / 1000;
   r->cpu_sys_ms = (int64_t)ru.ru_stime.tv_sec * 1000 + ru.ru_stime.tv_usec / 1000;
   r->max_rss_kb = ru.ru_maxrss;
-  const char *runsc_error = strstr(rl.err_tail, "running container: ");
+  int code = AIRLOCK_EXIT_SETUP;
+  const char *runsc_error = NULL;
+  bool runsc_failed =
+      WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 128 && al_gvisor_runsc_error(&rl.tail, &code, &runsc_error);
   if (r->timed_out) {
     r->exit_code = AIRLOCK_EXIT_TIMEOUT;
     r->signal = SIGKILL;
   } else if (r->oom_killed && !(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) < 128)) {
     r->exit_code = AIRLOCK_EXIT_OOM;
     r->signal = SIGKILL;
-  } else if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 128 && runsc_error) {
+  } else if (runsc_failed && code != AIRLOCK_EXIT_SETUP) {
     /* runsc could not start the command: its own words, airlock's codes */
-    if ((strstr(runsc_error, "failed to load") || strstr(runsc_error, "error finding executable")) &&
-        strstr(runsc_error, "no such file or directory")) {
-      r->exit_code = AIRLOCK_EXIT_NOT_FOUND;
-      r->exec_failed = true;
-    } else if (strstr(runsc_error, "failed to load") || strstr(runsc_error, "permission denied")) {
-      r->exit_code = AIRLOCK_EXIT_NOT_EXECUTABLE;
-      r->exec_failed = true;
-    } else {
-      char *nl = strchr(runsc_error, '\n');
-      if (nl)
-        *nl = '\0';
-      al_err(err, 0, "isolation gvisor: runsc failed: %s", runsc_error + strlen("running container: "));
-      goto out;
-    }
+    r->exit_code = code;
+    r->exec_failed = true;
+  } else if (runsc_failed) {
+    al_err(err, 0, "isolation gvisor: runsc failed: %s", runsc_error);
+    goto out;
   } else if (WIFEXITED(wstatus)) {
     r->exit_code = WEXITSTATUS(wstatus);
     if (r->exit_code > 128 && r->exit_code < 160)

@@ -20,6 +20,8 @@ WORK=$(mktemp -d /tmp/airlock-gvisor-test.XXXXXX)
 chmod 755 "$WORK"
 trap 'rm -rf "$WORK"' EXIT
 cp "$AIRLOCK_IN" "$WORK/airlock" && chmod 755 "$WORK/airlock"
+# `airlock node` is served by airlock-node beside it
+[ -x "$(dirname "$AIRLOCK_IN")/airlock-node" ] && cp "$(dirname "$AIRLOCK_IN")/airlock-node" "$WORK/airlock-node"
 AIRLOCK="$WORK/airlock"
 DEGRADED=()
 if [ "$MODE" = user ] && ! "$AIRLOCK" run --isolation gvisor -- true >/dev/null 2>&1; then
@@ -209,6 +211,45 @@ t_refusals() {
   [ "$("$AIRLOCK" run "${DEGRADED[@]}" --isolation namespaces -- uname -r)" = "$(uname -r)" ]
 }
 
+# the node (root only): one-shot execs and persistent sandboxes under gVisor
+# through the API, the isolation field, a timeout, the pty refusal
+t_node() {
+  command -v curl >/dev/null || { echo "no curl"; return 1; }
+  local dir="$WORK/node" tok node rc=0
+  mkdir -p "$dir/state" && chmod 700 "$dir/state"
+  tok=$(AIRLOCK_STATE_DIR="$dir/state" "$AIRLOCK" token create --name gw 2>/dev/null | head -1)
+  echo '{"sandbox": {"isolation": "gvisor"}}' >"$dir/node.json"
+  AIRLOCK_STATE_DIR="$dir/state" "$AIRLOCK" node --config "$dir/node.json" --listen "unix:$dir/sock" --pool 1 \
+    --ready-file "$dir/ready" >"$dir/log" 2>&1 &
+  node=$!
+  for _ in $(seq 100); do [ -f "$dir/ready" ] && break; sleep 0.1; done
+  api() { curl -sS --max-time 60 --unix-socket "$dir/sock" -H "Authorization: Bearer $tok" "$@"; }
+  local out id
+  out=$(api -d '{"argv":["sh","-c","uname -r; exit 3"]}' http://localhost/v1/exec)
+  printf '%s' "$out" | python3 -c '
+import json, sys; r = json.load(sys.stdin)
+assert r["exit_code"] == 3 and r["stdout"] == "4.4.0\n", r' || { echo "one-shot: $out"; rc=1; }
+  out=$(api -d '{"isolation":"namespaces","argv":["uname","-r"]}' http://localhost/v1/exec)
+  printf '%s' "$out" | grep -qF "\"stdout\":\"$(uname -r)\n\"" || { echo "isolation namespaces: $out"; rc=1; }
+  out=$(api -d '{"argv":["sleep","30"],"timeout_ms":1500}' http://localhost/v1/exec)
+  printf '%s' "$out" | grep -q '"timed_out":true' || { echo "timeout: $out"; rc=1; }
+  id=$(api -d '{}' http://localhost/v1/sandboxes | python3 -c 'import json,sys; r=json.load(sys.stdin); assert r["isolation"]=="gvisor", r; print(r["id"])') ||
+    { echo "sandbox create failed"; rc=1; }
+  if [ -n "$id" ]; then
+    api -d '{"argv":["sh","-c","echo kept > ~/f; echo w > /workspace/w"]}' "http://localhost/v1/sandboxes/$id/exec" >/dev/null
+    out=$(api -d '{"argv":["sh","-c","cat ~/f /workspace/w; cat /proc/version"]}' "http://localhost/v1/sandboxes/$id/exec")
+    printf '%s' "$out" | grep -q 'kept\\nw\\nLinux version 4.4.0' || { echo "persistent: $out"; rc=1; }
+    out=$(api -d '{"isolation":"namespaces","argv":["true"]}' "http://localhost/v1/sandboxes/$id/exec")
+    printf '%s' "$out" | grep -q "isolation applies to fresh sandboxes" || { echo "isolation on a sandbox: $out"; rc=1; }
+  fi
+  kill "$node"
+  wait "$node"
+  if pgrep -f '^runsc(-gofer|-sandbox)? ' >/dev/null; then echo "runsc left after the node: $(pgrep -af runsc)"; rc=1; fi
+  [ -z "$(ls -d /run/airlock/gvisor-* 2>/dev/null)" ] || { echo "bundles left: $(ls -d /run/airlock/gvisor-*)"; rc=1; }
+  [ $rc = 0 ] || cat "$dir/log"
+  return $rc
+}
+
 case_ "exec, output, stdin and exit codes (0-255, 137, 127, 126)" t_exec
 case_ "timeout exits 124 and kills every runsc process" t_timeout
 case_ "workspace read and write (as its owner), read-only workspace" t_workspace
@@ -220,6 +261,9 @@ case_ "owners and modes of /dev/null, /dev/zero and the caller's pty unchanged" 
 case_ "a second kernel: host release and /proc/version hidden, unimplemented syscalls ENOSYS" t_second_kernel
 case_ "report: isolation level gvisor, kernel, limits" t_report
 case_ "vm, missing runsc, proxy and bad values refused (125); namespaces default" t_refusals
+if [ "$MODE" = root ] && [ -x "$WORK/airlock-node" ]; then
+  case_ "node: one-shot and persistent sandboxes under gVisor, the isolation field, timeout, cleanup" t_node
+fi
 
 # as root: the same again as an unprivileged user
 if [ "$MODE" = root ] && [ "$(id -u)" = 0 ]; then
