@@ -11,6 +11,15 @@
 
 #include <string.h>
 
+int al_isolation_available(airlock_isolation isolation, airlock_error **err) {
+  switch (isolation) {
+  case AIRLOCK_ISOLATION_NAMESPACES:
+  case AIRLOCK_ISOLATION_GVISOR: return 0;
+  case AIRLOCK_ISOLATION_VM: break;
+  }
+  return al_err(err, 0, "isolation %s: not available in this build", airlock_isolation_name(isolation));
+}
+
 int airlock_run(const airlock_spec *spec, airlock_result *r, airlock_error **err) {
   switch (spec->isolation) {
   case AIRLOCK_ISOLATION_NAMESPACES: return al_run_namespaces(spec, r, err);
@@ -18,7 +27,7 @@ int airlock_run(const airlock_spec *spec, airlock_result *r, airlock_error **err
   case AIRLOCK_ISOLATION_VM: break;
   }
   *r = (airlock_result){.isolation = spec->isolation};
-  return al_err(err, 0, "--isolation %s: not available in this build", airlock_isolation_name(spec->isolation));
+  return al_isolation_available(spec->isolation, err);
 }
 
 int al_isolation_box_start(al_box *b, const airlock_spec *spec, airlock_error **err) {
@@ -28,5 +37,5 @@ int al_isolation_box_start(al_box *b, const airlock_spec *spec, airlock_error **
   case AIRLOCK_ISOLATION_VM: break;
   }
   memset(b, 0, sizeof(*b));
-  return al_err(err, 0, "isolation %s: not available in this build", airlock_isolation_name(spec->isolation));
+  return al_isolation_available(spec->isolation, err);
 }

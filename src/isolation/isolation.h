@@ -8,6 +8,9 @@
 
 #include "box.h"
 
+/* 0 when this build has the backend, else -1 with "isolation vm: not
+ * available in this build" (the node answers 403 with it, before starting) */
+int al_isolation_available(airlock_isolation isolation, airlock_error **err);
 int al_isolation_box_start(al_box *b, const airlock_spec *spec, airlock_error **err);
 
 #endif

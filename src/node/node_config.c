@@ -3,6 +3,7 @@
  * flags that override it.  Strict like every parser here: unknown keys,
  * wrong types and impossible values are errors naming the key. */
 #define _GNU_SOURCE
+#include "isolation.h"
 #include "node.h"
 #include "image_ref.h"
 #include "cleanup.h"
@@ -387,6 +388,8 @@ static int check_sandbox(al_node_config *c, airlock_spec *spec, const char *key,
                     "credential injection on the gateway's side (airlock proxy)",
                     key);
   }
+  if (al_isolation_available(spec->isolation, err) < 0)
+    return al_err_prefix(err, "node config key '%s'", key);
   char *argv[] = {(char *)"true", NULL};
   spec->argv = argv;
   int rc = airlock_spec_validate(spec, err);

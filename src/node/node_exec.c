@@ -9,6 +9,7 @@
  * (evhttp reads a request's body whole, so input cannot ride on the
  * streaming request itself). */
 #define _GNU_SOURCE
+#include "isolation.h"
 #include "node.h"
 #include "clock.h"
 #include "cleanup.h"
@@ -411,6 +412,13 @@ void al_node_exec_start(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *p
     eff.cpus = d->cpus;
   if (check_maxima(n, t, &eff, why, sizeof(why))) {
     al_node_reply_error(n, req, 403, "forbidden", "%s", why);
+    al_exec_params_clear(p);
+    return;
+  }
+  airlock_error *iso_err = NULL;
+  if (!sb && p->has_isolation && al_isolation_available(p->isolation, &iso_err) < 0) {
+    al_node_reply_error(n, req, 403, "forbidden", "%s", iso_err->msg);
+    airlock_error_free(&iso_err);
     al_exec_params_clear(p);
     return;
   }

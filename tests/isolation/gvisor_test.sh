@@ -231,6 +231,8 @@ import json, sys; r = json.load(sys.stdin)
 assert r["exit_code"] == 3 and r["stdout"] == "4.4.0\n", r' || { echo "one-shot: $out"; rc=1; }
   out=$(api -d '{"isolation":"namespaces","argv":["uname","-r"]}' http://localhost/v1/exec)
   printf '%s' "$out" | grep -qF "\"stdout\":\"$(uname -r)\n\"" || { echo "isolation namespaces: $out"; rc=1; }
+  out=$(api -d '{"isolation":"vm","argv":["true"]}' http://localhost/v1/exec)
+  printf '%s' "$out" | grep -q '"forbidden".*isolation vm: not available in this build' || { echo "vm: $out"; rc=1; }
   out=$(api -d '{"argv":["sleep","30"],"timeout_ms":1500}' http://localhost/v1/exec)
   printf '%s' "$out" | grep -q '"timed_out":true' || { echo "timeout: $out"; rc=1; }
   id=$(api -d '{}' http://localhost/v1/sandboxes | python3 -c 'import json,sys; r=json.load(sys.stdin); assert r["isolation"]=="gvisor", r; print(r["id"])') ||
