@@ -36,6 +36,8 @@ typedef struct al_node_config {
   char *state_dir;
   char *tls_cert, *tls_key, *tls_client_ca;
   bool insecure_plaintext;
+  bool has_isolation; /* node config key "isolation": every sandbox's backend, the per-agent ones too */
+  airlock_isolation isolation;
   char *ready_file;
   char *workspace_root; /* requested workspaces must be below it */
   airlock_spec sandbox; /* defaults for every sandbox */
