@@ -31,6 +31,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -206,6 +208,44 @@ static void remove_exec_file(al_gvisor_sandbox *g, uint64_t exec_id) {
   unlinkat(g->dirfd, file, 0);
 }
 
+/* What the node looks programs up in when it binds an approval (node_binding.c
+ * takes the descriptor that comes with AL_MSG_READY): the sandbox's files
+ * as its command sees them, not the host's.  As root, in a mount namespace
+ * of the supervisor's own: DIR/view is the bundle's skeleton root with the
+ * system trees, /etc entries and user mounts bound read-only onto it, as
+ * config.json mounts them for gVisor.  Rootless (no mount namespace of our
+ * own), the skeleton alone: programs are then not found, never the host's.
+ * Returns an O_PATH descriptor or -1. */
+static int binding_view(al_gvisor_sandbox *g) {
+  int rootfs = openat(g->dirfd, "rootfs", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (rootfs < 0 || !g->root || unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+    return rootfs;
+  char view[PATH_MAX + 16], src[PATH_MAX + 16], dst[PATH_MAX + 600];
+  snprintf(view, sizeof(view), "%s/view", g->dir);
+  snprintf(src, sizeof(src), "%s/rootfs", g->dir);
+  if (mkdir(view, 0755) < 0 || mount(src, view, NULL, MS_BIND, NULL) < 0)
+    return rootfs;
+  const al_mount_entry *lists[] = {g->plan.system, g->plan.generate_etc ? g->plan.etc : NULL, g->plan.user};
+  size_t counts[] = {g->plan.n_system, g->plan.generate_etc ? g->plan.n_etc : 0, g->plan.n_user};
+  for (int l = 0; l < 3; l++)
+    for (size_t i = 0; i < counts[l]; i++) {
+      const al_mount_entry *e = &lists[l][i];
+      if (e->type == AL_ENTRY_SYMLINK || e->content)
+        continue;
+      snprintf(dst, sizeof(dst), "%s%s", view, e->target);
+      if (mount(e->host_path, dst, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+          mount(NULL, dst, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0) {
+        umount2(view, MNT_DETACH);
+        return rootfs; /* the skeleton: not found, rather than a half view */
+      }
+    }
+  int fd = open(view, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return rootfs;
+  close(rootfs);
+  return fd;
+}
+
 /* the supervisor: never returns */
 __attribute__((noreturn)) static void supervise(al_gvisor_sandbox *g, int init_pipe_r, pid_t init) {
   sigset_t chld;
@@ -365,7 +405,13 @@ int al_gvisor_box_start(al_box *b, const airlock_spec *spec, airlock_error **err
       nanosleep(&ts, NULL);
     }
     fcntl(io[0], F_SETFL, O_NONBLOCK);
-    reply(AL_MSG_READY, 0, 0, NULL, NULL);
+    int view = binding_view(g);
+    al_status_msg ready = {.kind = AL_MSG_READY};
+    if (view < 0 ? send(sock, &ready, sizeof(ready), MSG_NOSIGNAL) < 0
+                 : al_send_fds(sock, &ready, sizeof(ready), &view, 1) < 0)
+      _exit(0);
+    if (view >= 0)
+      close(view);
     supervise(g, io[0], init);
   }
   /* the node: the box's process is the supervisor; the plan, cgroups and
