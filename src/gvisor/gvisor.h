@@ -58,6 +58,8 @@ typedef struct al_gvisor_ids {
  * system entries) and dir/config.json.  Returns 0 or -1 with *err. */
 int al_gvisor_write_bundle(const al_plan *plan, const al_gvisor_ids *ids, int bundle_dir_fd, const char *dir,
                            airlock_error **err);
+/* overwrite the --secret files of the bundle (before it is removed) */
+void al_gvisor_wipe_secrets(int bundle_dirfd, const al_plan *plan);
 /* The config.json text alone (for the fuzzer and the tests): malloc'd. */
 char *al_gvisor_config_json(const al_plan *plan, const al_gvisor_ids *ids, const char *rootfs);
 

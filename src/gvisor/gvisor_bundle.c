@@ -214,6 +214,60 @@ static int skeleton_entries(int rootfd, const al_mount_entry *e, size_t n, airlo
   return 0;
 }
 
+/* --secret: /run/secrets/NAME in the skeleton root, 0400 and the
+ * command's own (as root: chowned to the host uid the command maps to,
+ * which gVisor's gofer may read), the directory 0500.  The plan's copies
+ * are wiped here; the files are overwritten and removed with the bundle. */
+static int write_secrets(int rootfd, const al_plan *p, const al_gvisor_ids *ids, airlock_error **err) {
+  if (p->n_secrets == 0)
+    return 0;
+  if (make_point(rootfd, "/run/secrets", false, err) < 0)
+    return -1;
+  _cleanup_close_ int dir = openat(rootfd, "run/secrets", O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dir < 0)
+    return al_err(err, errno, "gvisor bundle: /run/secrets");
+  for (size_t i = 0; i < p->n_secrets; i++) {
+    const al_secret_file *f = &p->secrets[i];
+    _cleanup_close_ int fd = openat(dir, f->name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0400);
+    size_t off = 0;
+    while (fd >= 0 && off < f->len) {
+      ssize_t w = write(fd, f->value + off, f->len - off);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w <= 0)
+        break;
+      off += (size_t)w;
+    }
+    if (fd < 0 || off < f->len || (ids->userns && fchown(fd, ids->inside_host_uid, ids->inside_host_gid) < 0))
+      return al_err(err, errno, "gvisor bundle: write /run/secrets/%s", f->name);
+  }
+  if (fchmod(dir, 0500) < 0 || (ids->userns && fchown(dir, ids->inside_host_uid, ids->inside_host_gid) < 0))
+    return al_err(err, errno, "gvisor bundle: /run/secrets");
+  return 0;
+}
+
+/* overwrite the secret files before the bundle is removed */
+void al_gvisor_wipe_secrets(int bundle_dirfd, const al_plan *p) {
+  _cleanup_close_ int dir = openat(bundle_dirfd, "rootfs/run/secrets", O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  for (size_t i = 0; dir >= 0 && i < p->n_secrets; i++) {
+    struct stat st;
+    _cleanup_close_ int fd = openat(dir, p->secrets[i].name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+      continue;
+    static const char zeros[4096];
+    for (off_t off = 0; off < st.st_size;) {
+      size_t n = (size_t)(st.st_size - off) < sizeof(zeros) ? (size_t)(st.st_size - off) : sizeof(zeros);
+      ssize_t w = pwrite(fd, zeros, n, off);
+      if (w <= 0)
+        break;
+      off += w;
+    }
+    fsync(fd);
+  }
+  if (dir >= 0)
+    fchmod(dir, 0700); /* rootless, its files cannot be removed from a 0500 directory */
+}
+
 int al_gvisor_write_bundle(const al_plan *p, const al_gvisor_ids *ids, int dirfd, const char *dir,
                            airlock_error **err) {
   if (mkdirat(dirfd, "rootfs", 0755) < 0)
@@ -251,6 +305,8 @@ int al_gvisor_write_bundle(const al_plan *p, const al_gvisor_ids *ids, int dirfd
         skeleton_entries(rootfd, p->etc, p->n_etc, err) < 0)
       return -1;
   }
+  if (write_secrets(rootfd, p, ids, err) < 0)
+    return -1;
   for (size_t i = 0; i < p->n_user; i++) {
     struct stat st;
     bool file = stat(p->user[i].host_path, &st) == 0 && !S_ISDIR(st.st_mode);

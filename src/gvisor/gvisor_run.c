@@ -12,6 +12,7 @@
 #include "gvisor.h"
 #include "identity.h"
 #include "launch.h"
+#include "secret_files.h"
 #include "trace.h"
 
 #include <dirent.h>
@@ -26,7 +27,9 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -83,8 +86,6 @@ static int refuse_unsupported(const airlock_spec *spec, airlock_error **err) {
     what = "--network proxy (the egress proxy is not reachable from gVisor's netstack in this build)";
   else if (spec->n_sockets > 0)
     what = "--bind-socket";
-  else if (spec->n_secrets > 0)
-    what = "--secret";
   else if (spec->workspace_mode == AIRLOCK_WORKSPACE_CHANGES && spec->workspace_rw &&
            (spec->workspace || spec->workspace_fd >= 0) && !spec->workspace_none)
     what = "--workspace-mode changes (it needs the overlay of --isolation namespaces)";
@@ -260,21 +261,36 @@ bool al_gvisor_runsc_error(al_gvisor_tail *t, int *code, const char **message) {
 /* ---- the run ---- */
 static const int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 
-static char *make_dir(airlock_error **err) {
+static bool on_tmpfs(const char *path) {
+  struct statfs sf;
+  return statfs(path, &sf) == 0 && sf.f_type == TMPFS_MAGIC;
+}
+
+/* The bundle's directory: /run/airlock as root, $XDG_RUNTIME_DIR (or /tmp)
+ * rootless.  With --secret it must be a tmpfs (the secret files sit in it
+ * while the sandbox runs): else /dev/shm, else refused. */
+static char *make_dir(bool need_tmpfs, airlock_error **err) {
   char tmpl[PATH_MAX];
+  const char *base;
   if (geteuid() == 0) {
     if (mkdir("/run/airlock", 0755) < 0 && errno != EEXIST) {
       al_err(err, errno, "isolation gvisor: mkdir /run/airlock");
       return NULL;
     }
-    snprintf(tmpl, sizeof(tmpl), "/run/airlock/gvisor-XXXXXX");
+    base = "/run/airlock";
   } else {
-    const char *base = getenv("XDG_RUNTIME_DIR");
+    base = getenv("XDG_RUNTIME_DIR");
     struct stat st;
     if (!base || base[0] != '/' || stat(base, &st) < 0 || st.st_uid != geteuid())
       base = "/tmp";
-    snprintf(tmpl, sizeof(tmpl), "%s/airlock-gvisor-XXXXXX", base);
   }
+  if (need_tmpfs && !on_tmpfs(base))
+    base = "/dev/shm";
+  if (need_tmpfs && !on_tmpfs(base)) {
+    al_err(err, 0, "--secret with --isolation gvisor: no tmpfs for the secret files (/run, $XDG_RUNTIME_DIR, /dev/shm)");
+    return NULL;
+  }
+  snprintf(tmpl, sizeof(tmpl), "%s/%sgvisor-XXXXXX", base, strcmp(base, "/run/airlock") == 0 ? "" : "airlock-");
   if (mkdtemp(tmpl) == NULL) {
     al_err(err, errno, "isolation gvisor: bundle directory");
     return NULL;
@@ -349,6 +365,8 @@ int al_gvisor_prepare(al_gvisor_sandbox *g, const airlock_spec *spec, bool agent
   r->isolation = AIRLOCK_ISOLATION_GVISOR;
   if (al_spec_check(spec, !agent, err) < 0 || refuse_unsupported(spec, err) < 0)
     return -1;
+  if (agent && spec->n_secrets > 0) /* the node holds no agent secrets */
+    return al_err(err, 0, "secrets as files: not available for node sandboxes");
   if (al_gvisor_find_runsc(spec->runsc, g->runsc, sizeof(g->runsc), err) < 0)
     return -1;
   if (al_plan_build(&g->plan, spec, err) < 0) {
@@ -420,7 +438,7 @@ int al_gvisor_prepare(al_gvisor_sandbox *g, const airlock_spec *spec, bool agent
     g->join[g->n_join++] = g->v2_procs;
   al_trace_step("launcher", "cgroups made");
 
-  if ((g->dir = make_dir(err)) == NULL)
+  if ((g->dir = make_dir(spec->n_secrets > 0, err)) == NULL)
     return -1;
   if ((g->dirfd = open(g->dir, O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0)
     return al_err(err, errno, "isolation gvisor: open %s", g->dir);
@@ -433,7 +451,11 @@ int al_gvisor_prepare(al_gvisor_sandbox *g, const airlock_spec *spec, bool agent
         !(g->plan.argv[2] = strdup("trap 'exit 0' TERM; while :; do sleep 3600; done")))
       return al_err(err, ENOMEM, "isolation gvisor");
   }
-  if (al_gvisor_write_bundle(&g->plan, ids, g->dirfd, g->dir, err) < 0)
+  if (spec->n_secrets > 0 && al_secret_files_fetch(&g->plan, spec, err) < 0)
+    return -1;
+  int written = al_gvisor_write_bundle(&g->plan, ids, g->dirfd, g->dir, err);
+  al_plan_wipe_secrets(&g->plan);
+  if (written < 0)
     return -1;
   if (mkdirat(g->dirfd, "state", 0711) < 0)
     return al_err(err, errno, "isolation gvisor: mkdir %s/state", g->dir);
@@ -500,6 +522,8 @@ void al_gvisor_release(al_gvisor_sandbox *g) {
   if (g->v2_procs >= 0)
     close(g->v2_procs);
   g->v2_procs = -1;
+  if (g->dirfd >= 0 && g->have_plan && g->plan.n_secrets > 0)
+    al_gvisor_wipe_secrets(g->dirfd, &g->plan);
   if (g->dirfd >= 0)
     close(g->dirfd);
   g->dirfd = -1;

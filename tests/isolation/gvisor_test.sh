@@ -178,6 +178,21 @@ for nr, name in ((434, "pidfd_open"), (444, "landlock_create_ruleset")):
   [ "$(printf '%s' "$out" | grep -c ENOSYS)" = 2 ] || { echo "expected ENOSYS twice: $out"; return 1; }
 }
 
+# --secret: /run/secrets/NAME, 0400, the command's; never in the environment;
+# the bundle (on a tmpfs) is gone afterwards
+t_secret() {
+  local state="$WORK/state" out
+  mkdir -p "$state" && chmod 700 "$state"
+  printf '%s' "$SECRET" | "$AIRLOCK" secret set API_KEY --state-dir "$state" >/dev/null 2>&1 || { echo "secret set failed"; return 1; }
+  out=$(gv --secret API_KEY --state-dir "$state" -- sh -c 'cat /run/secrets/API_KEY; echo; stat_mode=$(python3 -c "import os; print(oct(os.stat(\"/run/secrets/API_KEY\").st_mode & 0o777))"); echo "$stat_mode"; env' 2>&1)
+  printf '%s' "$out" | head -1 | grep -qx "$SECRET" || { echo "secret not readable: $out"; return 1; }
+  printf '%s' "$out" | grep -qx "0o400" || { echo "mode: $out"; return 1; }
+  [ "$(printf '%s' "$out" | grep -c "$SECRET")" = 1 ] || { echo "secret also elsewhere: $out"; return 1; }
+  if grep -rqs "$SECRET" /run/airlock /dev/shm "${XDG_RUNTIME_DIR:-/nonexistent}" /tmp/airlock-gvisor-?????? 2>/dev/null; then
+    echo "the secret is left on the host"; return 1
+  fi
+}
+
 t_report() {
   local report="$WORK/report.json"
   rm -f "$report"
@@ -203,6 +218,8 @@ t_refusals() {
   [ $? = 125 ] || { echo "missing runsc: $out"; return 1; }
   out=$(env PATH=/nonexistent "$AIRLOCK" run --isolation gvisor -- true 2>&1)
   [ $? = 125 ] && printf '%s' "$out" | grep -q "apt-get install runsc" || { echo "no runsc on PATH: $out"; return 1; }
+  out=$("$AIRLOCK" run --isolation gvisor --bind-socket /run/nonexistent.sock:/run/x.sock -- true 2>&1)
+  [ $? = 125 ] || { echo "bind-socket: $out"; return 1; }
   out=$("$AIRLOCK" run --isolation gvisor --network proxy --allow example.com -- true 2>&1)
   [ $? = 125 ] && printf '%s' "$out" | grep -q "not available with --isolation gvisor" || { echo "proxy: $out"; return 1; }
   out=$("$AIRLOCK" run --isolation other -- true 2>&1)
@@ -261,6 +278,7 @@ case_ "no network: no connection, no DNS, no host interface" t_no_network
 case_ "--memory and --pids bite" t_limits
 case_ "owners and modes of /dev/null, /dev/zero and the caller's pty unchanged" t_descriptor_owners
 case_ "a second kernel: host release and /proc/version hidden, unimplemented syscalls ENOSYS" t_second_kernel
+case_ "--secret: /run/secrets/NAME 0400, not in the environment, nothing left on the host" t_secret
 case_ "report: isolation level gvisor, kernel, limits" t_report
 case_ "vm, missing runsc, proxy and bad values refused (125); namespaces default" t_refusals
 if [ "$MODE" = root ] && [ -x "$WORK/airlock-node" ]; then
