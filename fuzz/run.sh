@@ -8,7 +8,7 @@
 #
 # Environment: FUZZ_JOBS (build parallelism), FUZZ_TARGETS (default
 # "config parsers shell changeset node_request redact egress_rules tls_sni dns_stub
-# proxy_request openclaw mcp image"),
+# proxy_request openclaw mcp image gvisor"),
 # FUZZ_KEEP_CORPUS=1 to keep the grown corpora,
 # FUZZ_WERROR=OFF to build despite compiler warnings.
 set -euo pipefail
@@ -20,7 +20,7 @@ fi
 duration=$1
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=$root/build-fuzz
-targets=${FUZZ_TARGETS:-config parsers shell changeset node_request redact egress_rules tls_sni dns_stub proxy_request openclaw mcp image}
+targets=${FUZZ_TARGETS:-config parsers shell changeset node_request redact egress_rules tls_sni dns_stub proxy_request openclaw mcp image gvisor}
 
 command -v clang >/dev/null || { echo "clang not found" >&2; exit 2; }
 

@@ -47,6 +47,16 @@ typedef enum {
                                 127.0.0.1:3128 (HTTP proxy) and 127.0.0.1:53 (DNS) inside it */
 } airlock_network;
 
+/* Which kernel the command talks to (docs/isolation.md).  Namespaces: the
+ * host's, behind namespaces, seccomp and Landlock (the default).  gVisor: a
+ * user-space kernel (runsc) between the command and the host's.  vm: a
+ * guest kernel in a microVM (not in every build: refused when missing). */
+typedef enum {
+  AIRLOCK_ISOLATION_NAMESPACES = 0,
+  AIRLOCK_ISOLATION_GVISOR = 1,
+  AIRLOCK_ISOLATION_VM = 2,
+} airlock_isolation;
+
 /* The command's terminal.  The caller's own terminal is never handed to
  * the sandbox: a stdin, stdout or stderr that is a terminal is replaced,
  * by the slave side of a pseudo-terminal the sandbox opened in its own
@@ -119,11 +129,17 @@ typedef struct airlock_spec {
   size_t n_secrets;
   char *state_dir;      /* the secret store's state directory; NULL = the default one */
   airlock_pty_mode pty; /* airlock_run(): the command's terminal (default auto) */
+  airlock_isolation isolation; /* the backend (default namespaces) */
+  char *runsc;                 /* gvisor: the runsc binary; NULL = "runsc" on PATH */
 } airlock_spec;
 
 AIRLOCK_API void airlock_spec_init(airlock_spec *spec);
 /* "live" or "changes" */
 AIRLOCK_API int airlock_parse_workspace_mode(const char *s, airlock_workspace_mode *mode, airlock_error **err);
+/* "namespaces", "gvisor" or "vm" (vm parses everywhere; airlock_run()
+ * refuses it where the build has no vm backend) */
+AIRLOCK_API int airlock_parse_isolation(const char *s, airlock_isolation *isolation, airlock_error **err);
+AIRLOCK_API const char *airlock_isolation_name(airlock_isolation isolation);
 AIRLOCK_API void airlock_spec_clear(airlock_spec *spec);
 AIRLOCK_API int airlock_spec_validate(const airlock_spec *spec, airlock_error **err);
 /* Append a copy of "K=V" (replacing an earlier K) / take ownership of a bind. */
@@ -213,6 +229,9 @@ typedef struct airlock_result {
     char *changeset; /* changes mode: the id of the saved changeset */
     char *error;     /* the write-back or the save failed: why */
   } workspace;
+  airlock_isolation isolation; /* the backend that ran the command */
+  char *kernel;                /* the kernel the command saw, e.g. "gVisor 4.4.0 (runsc 0.0~20221219.0,
+                                  platform ptrace) on Linux 6.18.0"; NULL = the host's */
 } airlock_result;
 
 AIRLOCK_API void airlock_result_clear(airlock_result *result);

@@ -51,6 +51,8 @@ enum {
   OPT_PTY,
   OPT_NO_PTY,
   OPT_OPENCLAW_AGENT,
+  OPT_ISOLATION,
+  OPT_RUNSC,
   OPT_HELP,
 };
 
@@ -96,6 +98,8 @@ const struct option cli_run_options[] = {
     {"pty", no_argument, 0, OPT_PTY},
     {"interactive", no_argument, 0, 'i'},
     {"no-pty", no_argument, 0, OPT_NO_PTY},
+    {"isolation", required_argument, 0, OPT_ISOLATION},
+    {"runsc", required_argument, 0, OPT_RUNSC},
     {"help", no_argument, 0, OPT_HELP},
     {0, 0, 0, 0},
 };
@@ -138,6 +142,11 @@ void cli_usage_run(FILE *out) {
                "  -i, --interactive         accepted for docker's 'run -it': stdin is always the command's\n"
                "  --no-pty                  no pty: a terminal stdin becomes /dev/null, a terminal stdout or\n"
                "                            stderr a pipe that airlock copies to it\n"
+               "isolation (docs/isolation.md):\n"
+               "  --isolation namespaces|gvisor|vm  namespaces (default): the host's kernel behind namespaces,\n"
+               "                            seccomp and Landlock; gvisor: under gVisor's user-space kernel\n"
+               "                            (runsc); vm: a microVM (refused where this build has none)\n"
+               "  --runsc PATH              gvisor: the runsc binary (default: runsc on PATH)\n"
                "network:\n"
                "  --network none|proxy      none (default): loopback only; proxy: loopback only plus an egress\n"
                "                            proxy at 127.0.0.1:3128 (HTTP_PROXY etc. set) and DNS at 127.0.0.1:53\n"
@@ -241,6 +250,11 @@ static int apply_option(airlock_spec *spec, int opt, const char *arg, run_flags 
     return 0;
   case OPT_WORKSPACE_MODE:
     return airlock_parse_workspace_mode(arg, &spec->workspace_mode, &err) < 0 ? report_error(&err) : 0;
+  case OPT_ISOLATION: return airlock_parse_isolation(arg, &spec->isolation, &err) < 0 ? report_error(&err) : 0;
+  case OPT_RUNSC:
+    if (arg[0] == '\0')
+      return fail("--runsc must not be empty");
+    return airlock_spec_set_string(&spec->runsc, arg, &err) < 0 ? report_error(&err) : 0;
   case OPT_CPUS:
     if (parse_double(arg, &d) < 0)
       return fail("--cpus must be a number such as 0.5 or 2, not '%s'", arg);

@@ -36,6 +36,8 @@ typedef struct al_node_config {
   char *state_dir;
   char *tls_cert, *tls_key, *tls_client_ca;
   bool insecure_plaintext;
+  bool has_isolation; /* node config key "isolation": every sandbox's backend, the per-agent ones too */
+  airlock_isolation isolation;
   char *ready_file;
   char *workspace_root; /* requested workspaces must be below it */
   airlock_spec sandbox; /* defaults for every sandbox */
@@ -130,6 +132,8 @@ typedef struct al_exec_params {
   int64_t memory_bytes, pids, disk_bytes;
   double cpus;
   bool has_limits;
+  bool has_isolation; /* "isolation": one-shot only, a fresh sandbox of that backend */
+  airlock_isolation isolation;
   bool stream, detach;
   bool pty;           /* on a pty of the sandbox's own: input through POST /v1/execs/{id}/input */
   int64_t rows, cols; /* its window size (0: the kernel's default) */
@@ -289,6 +293,8 @@ typedef struct al_sandbox_params {
   int64_t memory_bytes, pids, disk_bytes;
   double cpus;
   bool has_limits;
+  bool has_isolation; /* "isolation": the sandbox's backend */
+  airlock_isolation isolation;
   json_t *labels;
   int64_t idle_timeout_s, max_age_s;
 } al_sandbox_params;

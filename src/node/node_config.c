@@ -3,6 +3,7 @@
  * flags that override it.  Strict like every parser here: unknown keys,
  * wrong types and impossible values are errors naming the key. */
 #define _GNU_SOURCE
+#include "isolation.h"
 #include "node.h"
 #include "image_ref.h"
 #include "cleanup.h"
@@ -248,6 +249,12 @@ int al_node_config_load(al_node_config *c, const char *path, airlock_error **err
         return al_err_prefix(err, "node config key 'sandbox'");
       if (openclaw_agents(c, v, text, err) < 0)
         return -1;
+    } else if (strcmp(k, "isolation") == 0) {
+      if (!json_is_string(v) || airlock_parse_isolation(json_string_value(v), &c->isolation, err) < 0) {
+        airlock_error_free(err);
+        return al_err(err, 0, "node config key 'isolation' must be \"namespaces\", \"gvisor\" or \"vm\"");
+      }
+      c->has_isolation = true;
     } else if (strcmp(k, "max") == 0) {
       if (limits(v, "max", &c->node_max, &c->max_sandboxes, err) < 0)
         return -1;
@@ -387,6 +394,8 @@ static int check_sandbox(al_node_config *c, airlock_spec *spec, const char *key,
                     "credential injection on the gateway's side (airlock proxy)",
                     key);
   }
+  if (al_isolation_available(spec->isolation, err) < 0)
+    return al_err_prefix(err, "node config key '%s'", key);
   char *argv[] = {(char *)"true", NULL};
   spec->argv = argv;
   int rc = airlock_spec_validate(spec, err);
@@ -439,6 +448,13 @@ int al_node_config_finish(al_node_config *c, airlock_error **err) {
     return al_err(err, 0,
                   "node config: an autonomy policy needs the audit trail (audit.enabled true): decisions "
                   "and approvals must be on record");
+  /* "isolation" at the top: the default sandbox's and every agent's of an
+   * openclaw.json (whose sandbox blocks have no such key) */
+  if (c->has_isolation) {
+    c->sandbox.isolation = c->isolation;
+    for (size_t i = 0; i < c->n_agent_sandboxes; i++)
+      c->agent_sandboxes[i].spec.isolation = c->isolation;
+  }
   if (check_sandbox(c, &c->sandbox, "sandbox", err) < 0)
     return -1;
   for (size_t i = 0; i < c->n_agent_sandboxes; i++) {

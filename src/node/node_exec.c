@@ -9,6 +9,7 @@
  * (evhttp reads a request's body whole, so input cannot ride on the
  * streaming request itself). */
 #define _GNU_SOURCE
+#include "isolation.h"
 #include "node.h"
 #include "clock.h"
 #include "cleanup.h"
@@ -389,6 +390,12 @@ static void clamp_defaults(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params
 
 void al_node_exec_start(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *p, struct evhttp_request *req) {
   char why[256];
+  if (sb && p->has_isolation && p->isolation != sb->spec.isolation) {
+    al_node_reply_error(n, req, 400, "bad_request",
+                        "isolation applies to fresh sandboxes; set it when creating the sandbox");
+    al_exec_params_clear(p);
+    return;
+  }
   if (sb && p->has_limits) {
     al_node_reply_error(n, req, 400, "bad_request",
                         "limits apply to fresh sandboxes; set them when creating the sandbox");
@@ -405,6 +412,13 @@ void al_node_exec_start(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *p
     eff.cpus = d->cpus;
   if (check_maxima(n, t, &eff, why, sizeof(why))) {
     al_node_reply_error(n, req, 403, "forbidden", "%s", why);
+    al_exec_params_clear(p);
+    return;
+  }
+  airlock_error *iso_err = NULL;
+  if (!sb && p->has_isolation && al_isolation_available(p->isolation, &iso_err) < 0) {
+    al_node_reply_error(n, req, 403, "forbidden", "%s", iso_err->msg);
+    airlock_error_free(&iso_err);
     al_exec_params_clear(p);
     return;
   }
@@ -478,10 +492,13 @@ void al_node_exec_start(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *p
   if (!sb) {
     /* one-shot: a warm sandbox from the pool when the request asks for
      * nothing special, otherwise a fresh one with the request's limits */
-    if (!e->p.has_limits)
+    bool other_backend = e->p.has_isolation && e->p.isolation != n->cfg->sandbox.isolation;
+    if (!e->p.has_limits && !other_backend)
       sb = al_node_pool_take(n, t);
     if (!sb) {
       airlock_spec spec = n->cfg->sandbox;
+      if (e->p.has_isolation)
+        spec.isolation = e->p.isolation;
       if (e->p.memory_bytes)
         spec.memory_bytes = e->p.memory_bytes;
       if (e->p.cpus > 0)

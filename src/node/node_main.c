@@ -6,6 +6,7 @@
  * file when serving, and on SIGTERM stop accepting, kill every sandbox and
  * exit once the kernel has confirmed they are gone. */
 #define _GNU_SOURCE
+#include "isolation.h"
 #include "node.h"
 #include "clock.h"
 #include "cgroup.h"
@@ -122,7 +123,7 @@ static void on_stop(evutil_socket_t sig, short what, void *arg) {
  * a limit cannot be applied this fails here, not on the first request. */
 static int probe(al_node *n, airlock_error **err) {
   al_box b;
-  if (al_box_start(&b, &n->cfg->sandbox, err) < 0)
+  if (al_isolation_box_start(&b, &n->cfg->sandbox, err) < 0)
     return al_err_prefix(err, "cannot make sandboxes with the configured limits");
   if (b.info.degraded_note)
     n->degraded = strdup(b.info.degraded_note);

@@ -113,6 +113,14 @@ static int parse_limits(json_t *obj, int64_t *memory, double *cpus, int64_t *pid
   return 0;
 }
 
+static int want_isolation(json_t *v, airlock_isolation *out, char *err, size_t len) {
+  airlock_error *e = NULL;
+  if (json_is_string(v) && airlock_parse_isolation(json_string_value(v), out, &e) == 0)
+    return 0;
+  airlock_error_free(&e);
+  return fail(err, len, "field 'isolation' must be \"namespaces\", \"gvisor\" or \"vm\"");
+}
+
 static bool valid_env_name(const char *kv, size_t keylen) {
   if (keylen == 0 || isdigit((unsigned char)kv[0]))
     return false;
@@ -224,7 +232,10 @@ int al_exec_params_parse(const char *body, size_t blen, al_exec_params *p, char 
       if (want_int(v, "timeout_ms", 1, 7LL * 86400 * 1000, &p->timeout_ms, err, len) < 0)
         goto out;
       p->has_timeout = true;
-    } else if (strcmp(k, "limits") == 0) {
+    } else if (strcmp(k, "isolation") == 0) {
+      if (want_isolation(v, &p->isolation, err, len) < 0)
+        goto out;
+      p->has_isolation = true;    } else if (strcmp(k, "limits") == 0) {
       if (parse_limits(v, &p->memory_bytes, &p->cpus, &p->pids, &p->disk_bytes, err, len) < 0)
         goto out;
       p->has_limits = json_object_size(v) > 0;
@@ -386,7 +397,10 @@ int al_sandbox_params_parse(const char *body, size_t blen, al_sandbox_params *p,
         goto out;
       }
       p->workspace_ro = strcmp(json_string_value(v), "ro") == 0;
-    } else if (strcmp(k, "limits") == 0) {
+    } else if (strcmp(k, "isolation") == 0) {
+      if (want_isolation(v, &p->isolation, err, len) < 0)
+        goto out;
+      p->has_isolation = true;    } else if (strcmp(k, "limits") == 0) {
       if (parse_limits(v, &p->memory_bytes, &p->cpus, &p->pids, &p->disk_bytes, err, len) < 0)
         goto out;
       p->has_limits = json_object_size(v) > 0;

@@ -4,6 +4,7 @@
  * (one exec, then destroyed) and the pool of warm one-shot sandboxes that
  * keeps an exec's round trip off the cost of building a sandbox. */
 #define _GNU_SOURCE
+#include "isolation.h"
 #include "node.h"
 #include "clock.h"
 #include "cleanup.h"
@@ -148,7 +149,7 @@ al_sbox *al_node_sbox_create(al_node *n, al_tenant *t, const airlock_spec *spec,
     free(sb);
     return NULL;
   }
-  int started = al_box_start(&sb->box, &sb->spec, err);
+  int started = al_isolation_box_start(&sb->box, &sb->spec, err);
   sb->spec.workspace_fd = -1; /* the launch has its own copy; the caller's descriptor stays the caller's */
   al_node_egress_started(n, sb, egress_w);
   if (started < 0) {
@@ -241,7 +242,7 @@ void al_node_sbox_tick(al_node *n) {
 
 json_t *al_sbox_json(const al_sbox *sb) {
   const airlock_spec *s = &sb->spec;
-  return json_pack("{s:s,s:s,s:I,s:o,s:{s:I,s:f,s:I,s:I},s:I,s:I,s:i,s:b}", "id", sb->id, "state",
+  json_t *o = json_pack("{s:s,s:s,s:I,s:o,s:{s:I,s:f,s:I,s:I},s:I,s:I,s:i,s:b}", "id", sb->id, "state",
                    sb->dying   ? "destroying"
                    : sb->ready ? "ready"
                                : "starting",
@@ -251,6 +252,9 @@ json_t *al_sbox_json(const al_sbox *sb) {
                    (json_int_t)s->disk_bytes, "idle_timeout_s", (json_int_t)(sb->idle_timeout_ms / 1000), "max_age_s",
                    (json_int_t)(sb->max_age_ms / 1000), "execs_running", sb->running, "workspace_node_owned",
                    sb->owned_workspace != NULL);
+  if (o)
+    json_object_set_new(o, "isolation", json_string(airlock_isolation_name(s->isolation)));
+  return o;
 }
 
 /* A new empty workspace in STATE_DIR.workspaces (node_main.c opened it at
@@ -308,6 +312,8 @@ static void create_sandbox(al_node *n, al_tenant *t, struct evhttp_request *req)
     spec.pids = sp.pids;
   if (sp.disk_bytes)
     spec.disk_bytes = sp.disk_bytes;
+  if (sp.has_isolation)
+    spec.isolation = sp.isolation;
   const al_node_limits *lims[2] = {&n->cfg->node_max, &t->max};
   /* limits not asked for: the defaults, down to the maxima (as for execs) */
   for (int i = 0; i < 2; i++) {
@@ -377,7 +383,8 @@ static void create_sandbox(al_node *n, al_tenant *t, struct evhttp_request *req)
   spec.workspace_fd = ws_fd; /* the launcher mounts this and never opens the name */
   spec.workspace_rw = writable;
   spec.workspace_none = false;
-  if (al_spec_check(&spec, false, &err) < 0) { /* limits: the caller's mistake */
+  if (al_isolation_available(spec.isolation, &err) < 0 ||
+      al_spec_check(&spec, false, &err) < 0) { /* limits: the caller's mistake */
     al_node_reply_error(n, req, 403, "forbidden", "%s", err->msg);
     drop_workspace(n, owned);
     return;

@@ -261,6 +261,16 @@ static int k_workspace_mode(airlock_spec *s, const char *k, json_t *v, airlock_e
   return airlock_parse_workspace_mode(m, &s->workspace_mode, e) < 0 ? al_err_prefix(e, "config key '%s'", k) : 0;
 }
 
+static int k_isolation(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
+  const char *m = NULL;
+  if (want_string(k, v, &m, e) < 0)
+    return -1;
+  return airlock_parse_isolation(m, &s->isolation, e) < 0 ? al_err_prefix(e, "config key '%s'", k) : 0;
+}
+static int k_runsc(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
+  return set_path(k, v, &s->runsc, e);
+}
+
 static int k_tmp_exec(airlock_spec *s, const char *k, json_t *v, airlock_error **e) {
   return want_bool(k, v, &s->tmp_exec, e);
 }
@@ -747,6 +757,8 @@ static const key_entry top_keys[] = {
     {"secrets", k_secrets},
     {"sockets", k_sockets},
     {"allowWritableSystemDir", k_allow_writable_system},
+    {"isolation", k_isolation},
+    {"runsc", k_runsc},
 };
 
 int airlock_spec_load_json(airlock_spec *spec, const char *text, size_t len, airlock_error **err) {

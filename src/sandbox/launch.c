@@ -32,6 +32,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <sys/stat.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
@@ -479,8 +481,26 @@ int al_launch_reap(al_launch *l, int *wstatus, struct rusage *ru) {
   return w < 0 ? -1 : 0;
 }
 
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  (void)st;
+  (void)ftw;
+  if (flag == FTW_DP)
+    rmdir(path);
+  else
+    unlink(path);
+  return 0;
+}
+
+void al_remove_tree(const char *dir) { nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT); }
+
 void al_launch_cleanup(al_launch *l) {
   al_child_cleanup(&l->pid);
+  if (l->backend_dir) {
+    al_cgroup_kill_all(&l->cg);
+    al_remove_tree(l->backend_dir);
+    free(l->backend_dir);
+    l->backend_dir = NULL;
+  }
   if (l->pidfd >= 0)
     close(l->pidfd);
   if (l->sock >= 0)

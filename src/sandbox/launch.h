@@ -23,6 +23,8 @@ typedef struct al_launch {
   al_relay *relay;  /* the caller's terminal relayed to the command's (stdio_relay.c); NULL = none */
   int ws_upper;     /* the workspace overlay's upper directory (AL_MSG_WORKSPACE); -1 = none */
   bool ws_degraded; /* the workspace could not be an overlay and is a plain bind (allow_degraded) */
+  char *backend_dir; /* another backend's (gvisor) directory: its processes in cg are killed and it is
+                        removed by al_launch_cleanup; NULL = none */
   int msg_fd;       /* a descriptor that came with the last message read (AL_MSG_PTY, a pty exec's
                        AL_MSG_EXEC_STARTED): take it with AL_STEAL_FD before the next read, which closes it */
 } al_launch;
@@ -46,6 +48,12 @@ int al_launch_reap(al_launch *l, int *wstatus, struct rusage *ru);
 void al_launch_cleanup(al_launch *l);
 
 void al_append_note(char **note, const char *text);
+/* rm -rf of a directory of airlock's own (no link followed, no other mount entered) */
+void al_remove_tree(const char *dir);
+/* airlock_run() of --isolation namespaces (run.c); src/isolation/ dispatches */
+int al_run_namespaces(const airlock_spec *spec, airlock_result *r, airlock_error **err);
+/* "Linux 6.18.0-..." of the host (report.c) */
+const char *al_host_kernel(void);
 /* workspace_end.c: after the sandbox is gone, the workspace's changes are
  * written back onto the host (live) or saved as a changeset (changes);
  * fills r->workspace.  ran: the command ran (no setup error). */

@@ -7,7 +7,9 @@
 
 #include <jansson.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/utsname.h>
 
 void airlock_result_clear(airlock_result *r) {
   free(r->degraded_note);
@@ -17,7 +19,29 @@ void airlock_result_clear(airlock_result *r) {
   free(r->sockets_allowed);
   free(r->workspace.changeset);
   free(r->workspace.error);
+  free(r->kernel);
   memset(r, 0, sizeof(*r));
+}
+
+/* "Linux 6.18.0-..." of the host, read once */
+const char *al_host_kernel(void) {
+  static char text[160];
+  if (!text[0]) {
+    struct utsname u;
+    if (uname(&u) == 0)
+      snprintf(text, sizeof(text), "%.64s %.64s", u.sysname, u.release);
+    else
+      snprintf(text, sizeof(text), "unknown");
+  }
+  return text;
+}
+
+/* another backend's isolation object: what it is and which network (the
+ * backend's own fields are added by the caller through r->kernel) */
+static json_t *al_report_isolation(const airlock_result *r) {
+  return json_pack("{s:b, s:i, s:b, s:b, s:s}", "seccomp", r->seccomp, "landlock_abi", r->landlock_abi,
+                   "no_new_privs", 1, "capabilities_dropped", 1, "network",
+                   r->network == AIRLOCK_NETWORK_PROXY ? "proxy" : "none");
 }
 
 char *airlock_result_to_json(const airlock_result *r) {
@@ -30,8 +54,7 @@ char *airlock_result_to_json(const airlock_result *r) {
                         json_pack("{s:I, s:s, s:s, s:b}", "value", (json_int_t)l->value, "unit", l->unit, "mechanism",
                                   l->mechanism, "degraded", l->degraded));
   }
-  json_t *isolation =
-      json_pack("{s:[s,s,s,s,s,s,s], s:b, s:i, s:b, s:b, s:s}", "namespaces", "user", "pid", "mount", "network", "ipc",
+  json_t *isolation = r->isolation != AIRLOCK_ISOLATION_NAMESPACES ? al_report_isolation(r) : json_pack("{s:[s,s,s,s,s,s,s], s:b, s:i, s:b, s:b, s:s}", "namespaces", "user", "pid", "mount", "network", "ipc",
                 "uts", "cgroup", "seccomp", r->seccomp, "landlock_abi", r->landlock_abi, "no_new_privs", 1,
                 "capabilities_dropped", 1, "network", r->network == AIRLOCK_NETWORK_PROXY ? "proxy" : "none");
   json_t *root = json_pack("{s:i, s:i, s:b, s:b, s:b, s:I, s:I, s:I, s:I, s:o, s:o}", "exit_code", r->exit_code,
@@ -41,6 +64,8 @@ char *airlock_result_to_json(const airlock_result *r) {
                            limits, "isolation", isolation);
   if (root == NULL)
     return NULL;
+  json_object_set_new(isolation, "level", json_string(airlock_isolation_name(r->isolation)));
+  json_object_set_new(isolation, "kernel", json_string(r->kernel ? r->kernel : al_host_kernel()));
   json_object_set_new(root, "killed_by_signal", json_boolean(r->killed_by_signal));
   json_object_set_new(root, "degraded", r->degraded_note ? json_string(r->degraded_note) : json_null());
   /* who the sandbox was on the host, and which host sockets it could reach */

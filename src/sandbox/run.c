@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* run.c - airlock_run(): one command in a fresh sandbox, blocking.  Waits on
+/* run.c - al_run_namespaces(), airlock_run() of the default backend: one command in a fresh sandbox, blocking.  Waits on
  * the sandbox's pidfd with the wall-clock timeout, forwards SIGINT, SIGTERM,
  * SIGHUP and SIGQUIT (a second one kills the sandbox), and on timeout kills
  * the sandbox's init, which takes the whole pid namespace with it.  The same
@@ -109,7 +109,7 @@ static void drain_status(al_launch *l, airlock_result *r, run_state *st) {
   }
 }
 
-int airlock_run(const airlock_spec *spec, airlock_result *r, airlock_error **err) {
+int al_run_namespaces(const airlock_spec *spec, airlock_result *r, airlock_error **err) {
   al_trace_init();
   memset(r, 0, sizeof(*r));
   signal_guard sig = {.sfd = -1};

@@ -46,6 +46,7 @@ void airlock_spec_clear(airlock_spec *spec) {
   free(spec->network_json);
   free(spec->egress_log);
   free(spec->state_dir);
+  free(spec->runsc);
   for (size_t i = 0; i < spec->n_secrets; i++)
     free(spec->secrets[i]);
   free(spec->secrets);
@@ -186,6 +187,27 @@ int airlock_parse_workspace_mode(const char *s, airlock_workspace_mode *mode, ai
   else
     return al_err(err, 0, "workspace mode must be \"live\" or \"changes\", not \"%.40s\"", s);
   return 0;
+}
+
+int airlock_parse_isolation(const char *s, airlock_isolation *isolation, airlock_error **err) {
+  if (strcmp(s, "namespaces") == 0)
+    *isolation = AIRLOCK_ISOLATION_NAMESPACES;
+  else if (strcmp(s, "gvisor") == 0)
+    *isolation = AIRLOCK_ISOLATION_GVISOR;
+  else if (strcmp(s, "vm") == 0)
+    *isolation = AIRLOCK_ISOLATION_VM;
+  else
+    return al_err(err, 0, "isolation must be \"namespaces\", \"gvisor\" or \"vm\", not \"%.40s\"", s);
+  return 0;
+}
+
+const char *airlock_isolation_name(airlock_isolation isolation) {
+  switch (isolation) {
+  case AIRLOCK_ISOLATION_NAMESPACES: return "namespaces";
+  case AIRLOCK_ISOLATION_GVISOR: return "gvisor";
+  case AIRLOCK_ISOLATION_VM: return "vm";
+  }
+  return "unknown";
 }
 
 int airlock_spec_set_string(char **field, const char *value, airlock_error **err) {

@@ -423,6 +423,23 @@ static void test_refused_values(void **state) {
   load_bad("{\"network\":\"host\"}", "'network'", "\"host\"");
 }
 
+static void test_isolation_keys(void **state) {
+  (void)state;
+  airlock_spec spec;
+  airlock_spec_init(&spec);
+  airlock_error *err = NULL;
+  assert_int_equal(spec.isolation, AIRLOCK_ISOLATION_NAMESPACES);
+  assert_int_equal(load(&spec, "{\"isolation\": \"gvisor\", \"runsc\": \"/opt/gvisor/runsc\"}", &err), 0);
+  assert_int_equal(spec.isolation, AIRLOCK_ISOLATION_GVISOR);
+  assert_string_equal(spec.runsc, "/opt/gvisor/runsc");
+  assert_int_equal(load(&spec, "{\"isolation\": \"vm\"}", &err), 0); /* parsed; refused by airlock_run() */
+  assert_int_equal(spec.isolation, AIRLOCK_ISOLATION_VM);
+  airlock_spec_clear(&spec);
+  load_bad("{\"isolation\": \"docker\"}", "config key 'isolation'", "\"namespaces\", \"gvisor\" or \"vm\"");
+  load_bad("{\"isolation\": 1}", "isolation", NULL);
+  load_bad("{\"runsc\": \"\"}", "runsc", NULL);
+}
+
 static void test_invalid_json(void **state) {
   (void)state;
   load_bad("{\n  \"uid\": 1,\n  oops\n}\n", "not valid JSON", "line 3");
@@ -928,6 +945,7 @@ int main(void) {
       cmocka_unit_test(test_wrong_types),
       cmocka_unit_test(test_refused_values),
       cmocka_unit_test(test_invalid_json),
+      cmocka_unit_test(test_isolation_keys),
       cmocka_unit_test(test_duplicate_keys),
       cmocka_unit_test(test_top_level_not_object),
       cmocka_unit_test(test_length_respected),

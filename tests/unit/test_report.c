@@ -225,12 +225,48 @@ static void test_empty_result(void **state) {
   json_decref(root);
 }
 
+/* the backend and the kernel the command saw: the host's under namespaces,
+ * the one the backend names otherwise (gvisor's report has no namespaces) */
+static void test_isolation_level(void **state) {
+  (void)state;
+  airlock_result r;
+  memset(&r, 0, sizeof(r));
+  json_t *root = to_json(&r);
+  json_t *iso = json_object_get(root, "isolation");
+  assert_string_equal(json_string_value(json_object_get(iso, "level")), "namespaces");
+  assert_non_null(strstr(json_string_value(json_object_get(iso, "kernel")), "Linux"));
+  assert_true(json_is_array(json_object_get(iso, "namespaces")));
+  json_decref(root);
+  r.isolation = AIRLOCK_ISOLATION_GVISOR;
+  r.kernel = strdup("gVisor (runsc /usr/bin/runsc, platform ptrace) above host Linux 6.1");
+  root = to_json(&r);
+  iso = json_object_get(root, "isolation");
+  assert_string_equal(json_string_value(json_object_get(iso, "level")), "gvisor");
+  assert_string_equal(json_string_value(json_object_get(iso, "kernel")), r.kernel);
+  assert_null(json_object_get(iso, "namespaces"));
+  assert_string_equal(json_string_value(json_object_get(iso, "network")), "none");
+  json_decref(root);
+  airlock_result_clear(&r);
+  assert_null(r.kernel);
+  airlock_isolation v;
+  airlock_error *err = NULL;
+  assert_int_equal(airlock_parse_isolation("gvisor", &v, &err), 0);
+  assert_int_equal(v, AIRLOCK_ISOLATION_GVISOR);
+  assert_int_equal(airlock_parse_isolation("vm", &v, &err), 0);
+  assert_int_equal(v, AIRLOCK_ISOLATION_VM);
+  assert_int_equal(airlock_parse_isolation("kvm", &v, &err), -1);
+  assert_non_null(strstr(err->msg, "\"namespaces\", \"gvisor\" or \"vm\""));
+  airlock_error_free(&err);
+  assert_string_equal(airlock_isolation_name(AIRLOCK_ISOLATION_NAMESPACES), "namespaces");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_full_result),
       cmocka_unit_test(test_clean_result),
       cmocka_unit_test(test_empty_result),
       cmocka_unit_test(test_egress_report),
+      cmocka_unit_test(test_isolation_level),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -326,3 +326,29 @@ unsigned al_cgroup_gc(void) {
   }
   return removed;
 }
+
+/* SIGKILL every process of the sandbox's cgroups (runsc, its gofer and
+ * sandbox, the ptrace stubs), until they are empty or 1 s has passed */
+void al_cgroup_kill_all(const al_cgroup *cg) {
+  int64_t until = al_monotonic_ms() + 1000;
+  for (;;) {
+    bool any = false;
+    for (int c = 0; c < AL_CTRL_COUNT; c++) {
+      if (!cg->path[c])
+        continue;
+      char file[PATH_MAX];
+      snprintf(file, sizeof(file), "%s/cgroup.procs", cg->path[c]);
+      _cleanup_fclose_ FILE *f = fopen(file, "re");
+      int pid;
+      while (f && fscanf(f, "%d", &pid) == 1) {
+        any = true;
+        kill(pid, SIGKILL);
+      }
+    }
+    if (!any || al_monotonic_ms() > until)
+      return;
+    struct timespec ts = {0, 5 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+}
+

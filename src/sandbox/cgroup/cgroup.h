@@ -32,6 +32,9 @@ bool al_cgroup_all_v2(void);
 int al_cgroup_join_self(const int *fds, int n);
 bool al_cgroup_oom_killed(const al_cgroup *cg);
 void al_cgroup_destroy(al_cgroup *cg);
+/* SIGKILL every process in the cgroups until they are empty (at most 1 s):
+ * for backends whose processes are not one pid namespace (gVisor's runsc) */
+void al_cgroup_kill_all(const al_cgroup *cg);
 /* Remove empty cgroups left by launchers that no longer exist. */
 unsigned al_cgroup_gc(void);
 
