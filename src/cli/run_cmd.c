@@ -49,6 +49,7 @@ enum {
   OPT_PTY,
   OPT_NO_PTY,
   OPT_OPENCLAW_AGENT,
+  OPT_ISOLATION,
   OPT_HELP,
 };
 
@@ -92,6 +93,7 @@ const struct option cli_run_options[] = {
     {"pty", no_argument, 0, OPT_PTY},
     {"interactive", no_argument, 0, 'i'},
     {"no-pty", no_argument, 0, OPT_NO_PTY},
+    {"isolation", required_argument, 0, OPT_ISOLATION},
     {"help", no_argument, 0, OPT_HELP},
     {0, 0, 0, 0},
 };
@@ -146,6 +148,8 @@ void cli_usage_run(FILE *out) {
                "  --open-files N            default 1024\n"
                "  --allow-degraded          accept rlimit fallbacks where a cgroup limit is impossible\n"
                "other:\n"
+               "  --isolation namespaces|vm namespaces (default): the host's kernel; vm: a QEMU microVM with its\n"
+               "                            own kernel (docs/vm.md; emulation needs --allow-degraded)\n"
                "  --config FILE             JSON config; flags override it\n"
                "  --openclaw-agent ID       with an openclaw.json: that agent's sandbox (agents.list[].sandbox)\n"
                "  --report FILE             write a JSON report of the run\n"
@@ -177,6 +181,7 @@ static int report_error(airlock_error **err) { return cli_fail_error("run", NULL
 typedef struct {
   const char *report_path;
   int network; /* -1: no --network flag */
+  bool vm;     /* --isolation vm */
 } run_flags;
 
 static int apply_option(airlock_spec *spec, int opt, const char *arg, run_flags *f) {
@@ -278,6 +283,11 @@ static int apply_option(airlock_spec *spec, int opt, const char *arg, run_flags 
   case OPT_NO_PTY: spec->pty = AIRLOCK_PTY_NEVER; return 0;
   case OPT_POLICY: return 0; /* applied once the command is known */
   case OPT_REPORT: f->report_path = arg; return 0;
+  case OPT_ISOLATION:
+    if (strcmp(arg, "namespaces") != 0 && strcmp(arg, "vm") != 0)
+      return fail("--isolation must be 'namespaces' or 'vm', not '%s'", arg);
+    f->vm = strcmp(arg, "vm") == 0;
+    return 0;
   default: return AIRLOCK_EXIT_SETUP;
   }
 }
@@ -323,7 +333,7 @@ int cli_run(int argc, char **argv) {
   airlock_spec spec;
   airlock_spec_init(&spec);
   airlock_error *err = NULL;
-  run_flags flags = {.report_path = NULL, .network = -1};
+  run_flags flags = {.report_path = NULL, .network = -1, .vm = false};
   int code = AIRLOCK_EXIT_SETUP;
 
   /* pass 1: the config file, so that flags can override it, with the
@@ -404,6 +414,10 @@ int cli_run(int argc, char **argv) {
         close(fd);
       goto out;
     }
+  }
+  if (flags.vm) { /* src/vm: the command in a microVM */
+    code = cli_run_vm(&spec, report, report_path);
+    goto out;
   }
   airlock_result result;
   if (airlock_run(&spec, &result, &err) < 0) {
