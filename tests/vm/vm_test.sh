@@ -1,0 +1,116 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# tests/vm/vm_test.sh BUILD_DIR - `airlock run --isolation vm` (docs/vm.md).
+# TCG boots take seconds, so this boots few VMs (five, about 20 s on 2
+# CPUs) and checks many things in each: exec, exit codes, stdin/stdout/
+# stderr, the timeout killing the VM (QEMU gone), workspace read/write over
+# 9p (and files owned by the workspace's owner when run as root), no host
+# files beyond /usr (read-only), no NIC, none of the caller's environment or
+# home, the report, the refusal of emulation without --allow-degraded,
+# several execs in one warm VM (vm-exec), and a rootless run.
+# Skips (77) without qemu-system-x86_64 or a guest kernel.
+set -uo pipefail
+build=$(cd "$1" && pwd)
+airlock=$build/airlock
+vmexec=$build/vm-exec
+command -v qemu-system-x86_64 >/dev/null || { echo "SKIP: no qemu-system-x86_64 (apt-get install qemu-system-x86)"; exit 77; }
+ls /boot/vmlinuz-* >/dev/null 2>&1 || [[ -n ${AIRLOCK_VM_KERNEL:-} ]] || { echo "SKIP: no guest kernel (apt-get install linux-image-amd64)"; exit 77; }
+
+fails=0
+pass() { echo "ok   $*"; }
+fail() { echo "FAIL $*"; fails=$((fails + 1)); }
+check() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
+
+work=$(mktemp -d /tmp/airlock-vm-test.XXXXXX)
+chmod 755 "$work"
+trap 'rm -rf "$work"' EXIT
+export AIRLOCK_STATE_DIR=$work/state # a cold cache: the first run builds the initramfs
+ws=$work/ws
+mkdir -p "$ws" "$work/home"
+echo "from the host" >"$ws/in.txt"
+echo "host-secret-file" >"$work/home/.netrc"
+owner=$(id -u)
+if [[ $owner == 0 ]]; then chown -R 65534:65534 "$ws"; owner=65534; fi
+
+# 1. emulation is refused without --allow-degraded (only when this host has no KVM)
+accel=tcg
+if grep -qwE 'vmx|svm' /proc/cpuinfo && [[ -w /dev/kvm ]]; then accel=kvm; fi
+if [[ $accel == tcg ]]; then
+  out=$("$airlock" run --isolation vm -- true 2>&1); rc=$?
+  check "refused without --allow-degraded (exit 125)" test "$rc" = 125
+  check "the refusal says why and what to pass" grep -q "allow-degraded" <<<"$out"
+fi
+
+# 2. one VM: exec, stdio, exit code, workspace, no host files, no network, no secrets, the report
+run=(run --isolation vm --allow-degraded)
+script='
+cat                                   # stdin from the host
+echo to-stderr >&2
+cat /workspace/in.txt
+echo written-inside > /workspace/out.txt
+echo "kernel=$(uname -r)"
+echo "env:$(env | tr "\n" " ")"
+ls /sys/class/net | tr "\n" " " | sed "s/^/nics=/"; echo
+test -e /etc/shadow && echo HOST-SHADOW
+test -e /var/lib/airlock && echo HOST-STATE
+test -e '"$work/home"' && echo HOST-HOME
+test -e /home && echo HOST-HOMES
+touch /usr/airlock-probe 2>/dev/null && echo USR-WRITABLE
+python3 -c "
+import socket
+try:
+    socket.create_connection((\"1.1.1.1\", 80), timeout=3); print(\"NETWORK-REACHED\")
+except OSError as e: print(\"no-network:\", e.errno)
+"
+exit 3'
+out=$(echo "piped-stdin" | env SECRET_TOKEN=hunter2 HOME="$work/home" "$airlock" "${run[@]}" --workspace "$ws" \
+  -e VISIBLE=yes --report "$work/report.json" -- sh -c "$script" 2>"$work/err"); rc=$?
+echo "$out" | sed 's/^/  | /'
+check "exit code 3 comes back" test "$rc" = 3
+check "stdin reaches the command" grep -qx piped-stdin <<<"$out"
+check "stderr is stderr" grep -qx to-stderr "$work/err"
+check "workspace read over 9p" grep -qx "from the host" <<<"$out"
+check "workspace written over 9p" grep -qx written-inside "$ws/out.txt"
+check "files written belong to the workspace's owner ($owner)" test "$(stat -c %u "$ws/out.txt")" = "$owner"
+check "a second kernel (not the host's $(uname -r))" bash -c "grep -q '^kernel=' <<<'$out' && ! grep -qx 'kernel=$(uname -r)' <<<'$out'"
+check "-e variables are passed" grep -q "VISIBLE=yes" <<<"$out"
+check "the caller's environment is not" bash -c "! grep -q hunter2 <<<'$out'"
+check "no NIC but lo" grep -qx "nics=lo " <<<"$out"
+check "no route out" grep -q "^no-network:" <<<"$out"
+for marker in HOST-SHADOW HOST-STATE HOST-HOME HOST-HOMES USR-WRITABLE NETWORK-REACHED; do
+  check "not seen: $marker" bash -c "! grep -q $marker <<<'$out'"
+done
+check "report: isolation kind vm" python3 -c "
+import json,sys; r=json.load(open('$work/report.json')); i=r['isolation']
+assert i['kind']=='vm' and i['accel']=='$accel' and i['kernel_release'] and r['exit_code']==3 and i['network']=='none', r"
+
+# 3. the timeout kills the VM: exit 124, quickly, and no QEMU left behind
+start=$(date +%s)
+"$airlock" "${run[@]}" --workspace "$ws" --timeout 2 -- sleep 60 2>"$work/err"; rc=$?
+took=$(($(date +%s) - start))
+check "timeout: exit 124" test "$rc" = 124
+check "timeout: over in ${took}s (boot + 2 s)" test "$took" -lt 20
+check "timeout: says the VM was killed" grep -q "VM killed" "$work/err"
+check "timeout: no QEMU left with this workspace" bash -c "! pgrep -f 'qemu-system.*[p]ath=$ws' >/dev/null"
+
+# 4. one warm VM, several execs: state kept between them, exit codes, not found, signals
+"$vmexec" --workspace "$ws" -- sh -c 'echo kept > /tmp/state' --then cat /tmp/state --then no-such-command \
+  --then sh -c 'kill -9 $$' --then sh -c 'exit 7' >"$work/out" 2>"$work/err"; rc=$?
+cat "$work/out" "$work/err" | sed 's/^/  | /'
+check "warm VM: vm-exec ran" test "$rc" = 0
+check "warm VM: /tmp survives between execs" grep -qx kept "$work/out"
+check "warm VM: exit codes 0 0 127 137 7" grep -q '"exit_code": 0}, {.*"exit_code": 0}, {.*"exit_code": 127}, {.*"exit_code": 137}, {.*"exit_code": 7}' "$work/err"
+
+# 5. rootless: the same as an unprivileged user (as root: as nobody)
+if [[ $(id -u) == 0 ]]; then
+  rl=$work/rootless
+  mkdir -p "$rl/ws" "$rl/home" && chown -R 65534:65534 "$rl"
+  out=$(setpriv --reuid 65534 --regid 65534 --clear-groups env -u AIRLOCK_STATE_DIR HOME="$rl/home" \
+    "$airlock" "${run[@]}" --workspace "$rl/ws" -- sh -c 'echo rootless > r.txt; cat r.txt' 2>&1); rc=$?
+  echo "$out" | sed 's/^/  | /'
+  check "rootless: runs (exit 0)" test "$rc" = 0
+  check "rootless: writes the workspace as the user" test "$(stat -c %u "$rl/ws/r.txt" 2>/dev/null)" = 65534
+fi
+
+if [[ $fails -gt 0 ]]; then echo "$fails check(s) failed"; exit 1; fi
+echo "all vm checks passed"
