@@ -72,7 +72,9 @@ int al_vm_exec_parse(const uint8_t *payload, size_t len, char ***argv_out, char 
   const char *s = (const char *)payload + sizeof(req), *end = s + plen;
   long a = strings_span(s, end, req.argc);
   long e = a < 0 ? -1 : strings_span(s + a, end, req.envc);
-  if (a < 0 || e < 0 || !memchr(s + a + e, '\0', (size_t)(end - (s + a + e))))
+  /* cwd: the rest, one string ending at the payload's last byte */
+  if (a < 0 || e < 0 || s + a + e >= end || end[-1] != '\0' ||
+      memchr(s + a + e, '\0', (size_t)(end - (s + a + e))) != end - 1)
     return -1;
   size_t ptrs = (size_t)req.argc + 1 + req.envc + 1;
   char **block = malloc(ptrs * sizeof(char *) + plen);

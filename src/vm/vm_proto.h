@@ -74,7 +74,7 @@ void al_vm_frame_header(al_vm_frame_hdr *hdr, uint16_t kind, uint64_t exec_id, u
  * strings) and cwd, as agent.c splits a node request.  The strings are
  * copied into one allocation: *argv, *env point into it, free(*argv) frees
  * everything (argv[0] pointer array first).  -1 when malformed (short,
- * unterminated, argc 0, counts beyond the payload). */
+ * unterminated, argc 0, counts beyond the payload, bytes after cwd). */
 int al_vm_exec_parse(const uint8_t *payload, size_t len, char ***argv, char ***env, char **cwd);
 
 /* Build an exec payload (al_agent_req + strings) into a malloc'd buffer;
