@@ -47,6 +47,7 @@ typedef struct al_vm_info {
   int64_t boot_ms;         /* QEMU spawned to the agent ready */
   long qemu_uid;           /* the uid QEMU ran as */
   bool qemu_sandboxed;     /* -sandbox on (QEMU's own seccomp filter) */
+  const char *share_model; /* the 9p shares' security_model: "none", or "mapped-xattr" when QEMU is root */
 } al_vm_info;
 
 typedef struct al_vm al_vm;
@@ -70,8 +71,8 @@ typedef struct al_vm_exec_result {
 int al_vm_exec(al_vm *vm, char *const *argv, char *const *env, const char *cwd, int in_fd, int out_fd, int err_fd,
                double timeout_sec, bool kill_vm, al_vm_exec_result *res, airlock_error **err);
 
-/* Power the guest off (kill QEMU if it does not go within a second) and
- * free everything; NULL is fine. */
+/* End the VM (QEMU killed: the agent synced after every exec) and free
+ * everything; NULL is fine. */
 void al_vm_stop(al_vm *vm);
 
 /* boot + exec + stop for one command: the timeout kills the VM */

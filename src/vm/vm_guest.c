@@ -460,6 +460,9 @@ static void finish_if_done(void) {
   close_fd(&cmd.out);
   close_fd(&cmd.err);
   close_fd(&cmd.in);
+  /* what it wrote through a shared mapping reaches the host before the
+   * host hears of the exit: the host may kill the VM right after */
+  sync();
   send_status(AL_MSG_EXEC_EXIT, cmd.id, cmd.status, &cmd.ru, NULL);
   free(cmd.inq);
   cmd = (command){.in = -1, .out = -1, .err = -1};

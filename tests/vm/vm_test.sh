@@ -85,13 +85,22 @@ import json,sys; r=json.load(open('$work/report.json')); i=r['isolation']
 assert i['kind']=='vm' and i['accel']=='$accel' and i['kernel_release'] and r['exit_code']==3 and i['network']=='none', r"
 
 # 3. the timeout kills the VM: exit 124, quickly, and no QEMU left behind
+# (as root, in a workspace of root's: QEMU then stays root, and what the guest's
+# root makes there must not become a setuid file or a device node on the host)
+rootws=$work/rootws
+mkdir -p "$rootws"
 start=$(date +%s)
-"$airlock" "${run[@]}" --workspace "$ws" --timeout 2 -- sleep 60 2>"$work/err"; rc=$?
+"$airlock" "${run[@]}" --workspace "$rootws" --timeout 2 -- \
+  sh -c 'echo x > suid; chmod 4755 suid; mknod disk b 8 0; sleep 60' 2>"$work/err"; rc=$?
 took=$(($(date +%s) - start))
 check "timeout: exit 124" test "$rc" = 124
 check "timeout: over in ${took}s (boot + 2 s)" test "$took" -lt 20
 check "timeout: says the VM was killed" grep -q "VM killed" "$work/err"
-check "timeout: no QEMU left with this workspace" bash -c "! pgrep -f 'qemu-system.*[p]ath=$ws' >/dev/null"
+check "timeout: no QEMU left with this workspace" bash -c "! pgrep -f 'qemu-system.*[p]ath=$rootws' >/dev/null"
+if [[ $(id -u) == 0 ]]; then
+  check "root's workspace: the guest's chmod u+s is not a host setuid file" test -f "$rootws/suid" -a ! -u "$rootws/suid"
+  check "root's workspace: the guest's mknod is not a host device node" test -f "$rootws/disk" -a ! -b "$rootws/disk"
+fi
 
 # 4. one warm VM, several execs: state kept between them, exit codes, not found, signals
 "$vmexec" --workspace "$ws" -- sh -c 'echo kept > /tmp/state' --then cat /tmp/state --then no-such-command \
