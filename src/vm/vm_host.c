@@ -26,7 +26,6 @@
 #include <grp.h>
 #include <jansson.h>
 #include <limits.h>
-#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -390,7 +389,7 @@ al_vm *al_vm_boot(const al_vm_request *req, al_vm_info *info, airlock_error **er
   int64_t mem_mb = (req->memory_bytes > 0 ? req->memory_bytes : 512LL << 20) >> 20;
   if (mem_mb < 128)
     mem_mb = 128;
-  int smp = req->cpus > 1 ? (int)ceil(req->cpus) : 1;
+  int smp = req->cpus > 1 ? (int)req->cpus + ((double)(int)req->cpus < req->cpus) : 1;
   bool kvm = strcmp(p->accel, "kvm") == 0;
   /* The TSC: under TCG the guest reads the host's TSC, so it runs at the
    * host's rate, and under KVM at the rate KVM gives it, which is the
@@ -695,7 +694,7 @@ int al_vm_run(const al_vm_request *req, char *const *argv, char *const *env, con
 char *al_vm_report_json(const al_vm_request *req, const al_vm_info *info, const al_vm_exec_result *res) {
   const al_vm_probe_info *p = &info->probe;
   int64_t mem = req->memory_bytes > 0 ? req->memory_bytes : 512LL << 20;
-  int smp = req->cpus > 1 ? (int)ceil(req->cpus) : 1;
+  int smp = req->cpus > 1 ? (int)req->cpus + ((double)(int)req->cpus < req->cpus) : 1;
   json_t *limits = json_pack("{s:{s:I, s:s, s:s, s:b}, s:{s:i, s:s, s:s, s:b}}", "memory", "value", (json_int_t)mem,
                              "unit", "bytes", "mechanism", "vm-ram", "degraded", 0, "cpus", "value", smp, "unit",
                              "vcpus", "mechanism", "vm-vcpus", "degraded", 0);
