@@ -49,6 +49,7 @@ int cli_run_vm(airlock_spec *spec, FILE *report, const char *report_path) {
       .output = spec->output,
       .memory_bytes = spec->memory_bytes,
       .cpus = spec->cpus,
+      .pids = spec->pids,
       .allow_tcg = spec->allow_degraded,
       .state_dir = spec->state_dir,
       .verbose = getenv("AIRLOCK_VM_CONSOLE") != NULL,
@@ -70,6 +71,9 @@ int cli_run_vm(airlock_spec *spec, FILE *report, const char *report_path) {
   }
   if (res.timed_out)
     fprintf(stderr, "airlock: timed out after %.3gs; VM killed\n", spec->timeout_sec);
+  if (res.oom_killed)
+    fprintf(stderr, "airlock: out of memory: QEMU's cgroup (%lld bytes) hit its limit; VM killed\n",
+            (long long)info.cgroup_memory);
   if (strcmp(info.probe.accel, "tcg") == 0 && isatty(STDERR_FILENO))
     fprintf(stderr, "airlock: degraded: software emulation (TCG): %s\n", info.probe.why_not_kvm);
   int code = res.exit_code;

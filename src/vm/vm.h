@@ -38,6 +38,7 @@ typedef struct al_vm_request {
   bool allow_tcg;           /* accept software emulation (--allow-degraded) */
   const char *state_dir;    /* where the kernel and initramfs are cached (NULL: the default) */
   double boot_timeout_sec;  /* 0: 60 */
+  int64_t pids;             /* QEMU's cgroup: processes and threads (0: 256) */
   bool verbose;             /* the guest's console on stderr */
 } al_vm_request;
 
@@ -48,6 +49,8 @@ typedef struct al_vm_info {
   long qemu_uid;           /* the uid QEMU ran as */
   bool qemu_sandboxed;     /* -sandbox on (QEMU's own seccomp filter) */
   const char *share_model; /* the 9p shares' security_model: "none", or "mapped-xattr" when QEMU is root */
+  char cgroup[64];         /* the controllers of QEMU's own cgroup ("memory,pids,cpu"; "" = none could be made) */
+  int64_t cgroup_memory;   /* its memory limit: the guest's RAM + QEMU's overhead (0 = none) */
 } al_vm_info;
 
 typedef struct al_vm al_vm;
@@ -58,6 +61,7 @@ typedef struct al_vm_exec_result {
   int exit_code; /* as airlock reports it: the code, 128+signal, 124 on timeout */
   int signal;
   bool timed_out;
+  bool oom_killed; /* QEMU's cgroup ran out of memory: the VM was killed (exit 137) */
   bool exec_failed;
   int64_t wall_ms, cpu_user_ms, cpu_sys_ms, max_rss_kb;
 } al_vm_exec_result;

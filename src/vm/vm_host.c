@@ -15,6 +15,7 @@
 #include "vm.h"
 #include "vm_proto.h"
 
+#include "cgroup.h"
 #include "child.h"
 #include "clock.h"
 #include "error.h"
@@ -171,6 +172,11 @@ int al_vm_probe(al_vm_probe_info *info, airlock_error **err) {
 
 /* ---- the VM ---- */
 
+/* QEMU's memory beyond the guest's RAM: TCG's code cache (AL_VM_TB_MB),
+ * the process itself, 9p and virtio buffers */
+#define AL_VM_TB_MB "128"
+#define AL_VM_QEMU_OVERHEAD (320LL << 20)
+
 #define CONSOLE_KEEP 4096
 
 struct al_vm {
@@ -182,6 +188,8 @@ struct al_vm {
   size_t console_len;
   bool verbose, dead;
   uint64_t next_id;
+  al_cgroup cg; /* QEMU's own: the guest's RAM plus QEMU's, pids, CPU share */
+  bool has_cg;
 };
 
 static void console_read(al_vm *vm) {
@@ -266,10 +274,16 @@ static void consume(al_vm *vm, size_t used) {
 }
 
 /* the child: unprivileged where possible, then QEMU */
-__attribute__((noreturn)) static void qemu_child(char **argv, const int fds[4], uid_t uid, gid_t gid, pid_t parent) {
+__attribute__((noreturn)) static void qemu_child(char **argv, const int fds[4], const int *cg_fds, int n_cg, uid_t uid,
+                                                gid_t gid, pid_t parent) {
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (getppid() != parent)
     _exit(127);
+  int cg = al_cgroup_join_self(cg_fds, n_cg);
+  if (cg < 0) {
+    dprintf(fds[1], "airlock: cannot join QEMU's cgroup: %s\n", strerror(-cg));
+    _exit(127);
+  }
   setsid();
   int null = open("/dev/null", O_RDWR);
   /* fds: ctl, con, kernel, initrd -> 3, 4, 5, 6 (dup'd above 10 first so that none is overwritten) */
@@ -415,7 +429,9 @@ al_vm *al_vm_boot(const al_vm_request *req, al_vm_info *info, airlock_error **er
   int argc = 0;
   ARG(p->qemu);
   ARG("-M");
-  ARG(kvm ? "microvm,accel=kvm" : "microvm,accel=tcg");
+  ARG("microvm");
+  ARG("-accel");
+  ARG(kvm ? "kvm" : "tcg,tb-size=" AL_VM_TB_MB); /* TCG's code cache: 1 GiB by default */
   ARG("-cpu");
   ARG(kvm ? "host" : "max");
   ARG("-m");
@@ -477,11 +493,42 @@ al_vm *al_vm_boot(const al_vm_request *req, al_vm_info *info, airlock_error **er
   info->qemu_uid = (long)uid;
   info->qemu_sandboxed = true;
   int64_t t0 = al_monotonic_ms();
+  /* QEMU's cgroup: what it may use in all (the guest's RAM, QEMU's own
+   * memory and TCG's code cache), processes and threads, CPU share */
+  airlock_spec cs;
+  airlock_spec_init(&cs);
+  cs.memory_bytes = (mem_mb << 20) + AL_VM_QEMU_OVERHEAD;
+  cs.pids = req->pids > 0 ? req->pids : 256;
+  cs.cpus = req->cpus > 0 ? req->cpus : 1.0;
+  airlock_error *cg_err = NULL;
+  int cg_fds[AL_CTRL_COUNT], n_cg = 0;
+  if (al_cgroup_create(&vm->cg, &cs, &cg_err) == 0) {
+    vm->has_cg = true;
+    if (vm->cg.v2_dir_fd >= 0) {
+      int f = openat(vm->cg.v2_dir_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+      if (f >= 0)
+        cg_fds[n_cg++] = f;
+    }
+    for (int c = 0; c < AL_CTRL_COUNT; c++)
+      if (vm->cg.join_fd[c] >= 0)
+        cg_fds[n_cg++] = vm->cg.join_fd[c];
+    static const char *const names[AL_CTRL_COUNT] = {"memory", "pids", "cpu"};
+    for (int c = 0; c < AL_CTRL_COUNT; c++) {
+      if (vm->cg.version[c] && strlen(info->cgroup) + 16 < sizeof(info->cgroup))
+        snprintf(info->cgroup + strlen(info->cgroup), sizeof(info->cgroup) - strlen(info->cgroup), "%s%s",
+                 info->cgroup[0] ? "," : "", names[c]);
+    }
+    info->cgroup_memory = vm->cg.version[AL_CTRL_MEMORY] ? cs.memory_bytes : 0;
+  }
+  airlock_error_free(&cg_err);
+  airlock_spec_clear(&cs);
   int fds[4] = {ctl[1], con[1], kfd, ifd};
   pid_t parent = getpid();
   vm->qemu = fork();
   if (vm->qemu == 0)
-    qemu_child(argv, fds, uid, gid, parent);
+    qemu_child(argv, fds, cg_fds, n_cg, uid, gid, parent);
+  if (vm->has_cg && vm->cg.v2_dir_fd >= 0 && n_cg > 0)
+    close(cg_fds[0]);
   if (vm->qemu < 0) {
     al_err(err, errno, "cannot start QEMU");
     goto fail_argv;
@@ -563,6 +610,8 @@ fail_vm:
 static void kill_vm(al_vm *vm) {
   if (vm->qemu > 0)
     al_child_kill(vm->qemu, NULL);
+  if (vm->has_cg)
+    al_cgroup_destroy(&vm->cg);
   vm->qemu = -1;
   vm->dead = true;
 }
@@ -654,6 +703,12 @@ int al_vm_exec(al_vm *vm, char *const *argv, char *const *env, const char *cwd, 
       while (vm->con >= 0)
         console_read(vm);
       kill_vm(vm);
+      if (vm->has_cg && al_cgroup_oom_killed(&vm->cg)) {
+        res->oom_killed = true;
+        res->exit_code = AIRLOCK_EXIT_OOM;
+        res->signal = SIGKILL;
+        break;
+      }
       return vm_fail(vm, err, "QEMU exited while the command ran");
     }
   }
@@ -674,6 +729,8 @@ void al_vm_stop(al_vm *vm) {
     close(vm->ctl);
   if (vm->qemu > 0)
     al_child_kill(vm->qemu, NULL);
+  if (vm->has_cg)
+    al_cgroup_destroy(&vm->cg);
   if (vm->con >= 0)
     close(vm->con);
   free(vm->buf);
@@ -706,9 +763,13 @@ char *al_vm_report_json(const al_vm_request *req, const al_vm_info *info, const 
                                 "qemu_seccomp", info->qemu_sandboxed, "guest_aslr", !tcg, "root", "initramfs + host /usr read-only (9p)",
                                 "workspace",
                                 req->workspace ? (req->workspace_rw ? "9p read-write" : "9p read-only") : "none");
+  json_object_set_new(isolation, "qemu_cgroup",
+                      info->cgroup[0] ? json_pack("{s:s, s:I}", "controllers", info->cgroup, "memory_bytes",
+                                                  (json_int_t)info->cgroup_memory)
+                                      : json_null());
   json_object_set_new(isolation, "share_security_model", json_string(info->share_model ? info->share_model : "none"));
   json_t *root = json_pack("{s:i, s:i, s:b, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "exit_code",
-                           res->exit_code, "signal", res->signal, "timed_out", res->timed_out, "oom_killed", 0,
+                           res->exit_code, "signal", res->signal, "timed_out", res->timed_out, "oom_killed", res->oom_killed,
                            "exec_failed", res->exec_failed, "wall_ms", (json_int_t)res->wall_ms, "boot_ms",
                            (json_int_t)info->boot_ms, "cpu_user_ms", (json_int_t)res->cpu_user_ms, "cpu_sys_ms",
                            (json_int_t)res->cpu_sys_ms, "max_rss_kb", (json_int_t)res->max_rss_kb, "limits", limits,

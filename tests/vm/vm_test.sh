@@ -83,6 +83,11 @@ done
 check "report: isolation kind vm" python3 -c "
 import json,sys; r=json.load(open('$work/report.json')); i=r['isolation']
 assert i['kind']=='vm' and i['accel']=='$accel' and i['kernel_release'] and r['exit_code']==3 and i['network']=='none', r"
+if [[ $(id -u) == 0 ]]; then
+  check "report: QEMU ran in a memory cgroup of its own (the guest's RAM + QEMU's)" python3 -c "
+import json; c=json.load(open('$work/report.json'))['isolation']['qemu_cgroup']
+assert c and 'memory' in c['controllers'] and c['memory_bytes'] > 512 << 20, c"
+fi
 
 # 3. the timeout kills the VM: exit 124, quickly, and no QEMU left behind
 # (as root, in a workspace of root's: QEMU then stays root, and what the guest's
