@@ -11,6 +11,9 @@
 #          request framed over virtio-serial, fork + exec in the guest, the
 #          exit status back), for a static binary (the agent itself: the
 #          protocol's floor), /bin/true and `python3 -c pass`
+#   box    the same round trip for /bin/true through a node sandbox's path
+#          (box.h over airlock-vm-agent, the node's pipes and SCM_RIGHTS;
+#          build/vm_box_test with VM_BOX_BENCH)
 #
 # with `airlock run -- /bin/true` (namespaces) beside them.  Medians, one
 # sitting; the cold runs are interleaved with the namespaces ones.  A
@@ -59,6 +62,12 @@ for i in range(3):  # three warm VMs, each with `warm` execs of every command
     p = subprocess.run([vmexec, "--runs", str(warm), "--quiet", "--", "/init", "--then", "/bin/true",
                         "--then", "python3", "-c", "pass"], capture_output=True, text=True)
     warm_json.append(json.loads(p.stderr.strip().splitlines()[-1]))
+box = []
+boxdir = os.path.join(work, "boxws"); os.makedirs(boxdir, exist_ok=True)
+for i in range(3):  # the node's path: box.h -> airlock-vm-agent -> the guest, pipes as the node makes them
+    p = subprocess.run([os.path.join(os.path.dirname(vmexec), "vm_box_test"), boxdir], capture_output=True, text=True,
+                       env=dict(os.environ, VM_BOX_BENCH=str(warm)))
+    box.append(json.loads(p.stdout.strip().splitlines()[-1])["box_exec_ms"])
 boot = [w["boot_ms"] for w in warm_json]
 med = lambda k: statistics.median(w["commands"][k]["exec_ms"]["median"] for w in warm_json)
 p90 = lambda k: statistics.median(w["commands"][k]["exec_ms"]["p90"] for w in warm_json)
@@ -71,8 +80,9 @@ for k, v in samples.items():
 print(f"| boot: QEMU spawned to agent ready | {statistics.median(boot):.0f} | 3 |")
 for k, name in enumerate(["warm exec: static binary (protocol floor)", "warm exec: /bin/true", "warm exec: python3 -c pass"]):
     print(f"| {name} | {med(k):.1f} (p90 {p90(k):.1f}) | 3x{warm} |")
+print(f"| node sandbox (box.h over airlock-vm-agent): /bin/true | {statistics.median(b['median'] for b in box):.1f} (p90 {statistics.median(b['p90'] for b in box):.1f}) | 3x{warm} |")
 t = med(1)
 print(f"\nwarm exec round trip target (< 20 ms, /bin/true): {'met' if t < 20 else 'NOT met'} ({t:.1f} ms)")
 if out:
-    json.dump({"accel": accel, "first_ms": first, "samples_ms": samples, "warm": warm_json}, open(out, "w"), indent=1)
+    json.dump({"accel": accel, "first_ms": first, "samples_ms": samples, "warm": warm_json, "box": box}, open(out, "w"), indent=1)
 PY

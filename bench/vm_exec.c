@@ -75,7 +75,7 @@ int main(int argc, char **argv) {
     for (int r = 0; r < runs; r++) {
       al_vm_exec_result res;
       int64_t t0 = al_monotonic_us();
-      if (al_vm_exec(vm, cmds[c], NULL, NULL, -1, out, err, timeout, false, &res, &e) < 0) {
+      if (al_vm_exec(vm, cmds[c], NULL, NULL, -1, out, err, timeout, false, NULL, &res, &e) < 0) {
         fprintf(stderr, "vm-exec: %s\n", e ? e->msg : "exec failed");
         al_vm_stop(vm);
         return 1;

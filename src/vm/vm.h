@@ -72,8 +72,19 @@ typedef struct al_vm_exec_result {
  * timeout_sec > 0: the command is killed when it is over (kill_vm: by
  * killing the whole VM, which is then unusable; else by SIGKILL to its
  * process group inside).  -1 with *err when the VM failed. */
+/* One more descriptor al_vm_exec watches while the command runs (the
+ * node's socket, for the agent bridge): when it is readable, ready() is
+ * called; it returns 0 (nothing to do), a signal number for the command's
+ * process group, or -1 to give up (the VM is killed, al_vm_exec fails). */
+typedef struct al_vm_watch {
+  int fd;
+  int (*ready)(void *arg);
+  void *arg;
+} al_vm_watch;
+
 int al_vm_exec(al_vm *vm, char *const *argv, char *const *env, const char *cwd, int in_fd, int out_fd, int err_fd,
-               double timeout_sec, bool kill_vm, al_vm_exec_result *res, airlock_error **err);
+               double timeout_sec, bool kill_vm, const al_vm_watch *watch, al_vm_exec_result *res,
+               airlock_error **err);
 
 /* End the VM (QEMU killed: the agent synced after every exec) and free
  * everything; NULL is fine. */
@@ -86,6 +97,16 @@ int al_vm_run(const al_vm_request *req, char *const *argv, char *const *env, con
 /* The report of a run (JSON text, malloc'd) in the shape of
  * airlock_result_to_json's, with isolation {"kind": "vm", ...}. */
 char *al_vm_report_json(const al_vm_request *req, const al_vm_info *info, const al_vm_exec_result *res);
+
+/* A persistent sandbox of the node in a VM (vm_box.c): b is set up as
+ * al_box_start would (box.h: al_box_exec, _read, _signal, _kill, _free
+ * work on it unchanged), but its "init" is airlock-vm-agent, a host
+ * process that boots the VM from spec (workspace, output, memory, cpus,
+ * pids, state_dir; allow_degraded accepts TCG) and serves the node's
+ * agent protocol (agent_proto.h, SCM_RIGHTS stdio) by relaying each exec
+ * to the guest.  One exec at a time; no pty execs. */
+struct al_box;
+int al_vm_box_start(struct al_box *b, const airlock_spec *spec, airlock_error **err);
 
 /* image side (vm_image.c): the uncompressed kernel (PVH entry) and the
  * initramfs with the agent and modules, built once and cached in

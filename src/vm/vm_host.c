@@ -617,7 +617,8 @@ static void kill_vm(al_vm *vm) {
 }
 
 int al_vm_exec(al_vm *vm, char *const *argv, char *const *env, const char *cwd, int in_fd, int out_fd, int err_fd,
-               double timeout_sec, bool kill_vm_on_timeout, al_vm_exec_result *res, airlock_error **err) {
+               double timeout_sec, bool kill_vm_on_timeout, const al_vm_watch *watch, al_vm_exec_result *res,
+               airlock_error **err) {
   memset(res, 0, sizeof(*res));
   if (vm->dead)
     return al_err(err, 0, "the VM is gone");
@@ -684,9 +685,20 @@ int al_vm_exec(al_vm *vm, char *const *argv, char *const *env, const char *cwd, 
       signalled = true;
     }
     int wait_ms = deadline == INT64_MAX || signalled ? -1 : (int)(deadline - now);
-    struct pollfd pf[3] = {{vm->ctl, POLLIN, 0}, {vm->con, POLLIN, 0}, {in_fd, POLLIN, 0}};
-    if (poll(pf, 3, wait_ms) < 0 && errno != EINTR)
+    struct pollfd pf[4] = {{vm->ctl, POLLIN, 0}, {vm->con, POLLIN, 0}, {in_fd, POLLIN, 0}, {watch ? watch->fd : -1, POLLIN, 0}};
+    if (poll(pf, 4, wait_ms) < 0 && errno != EINTR)
       return al_err(err, errno, "poll");
+    if (pf[3].revents) {
+      int sig = watch->ready(watch->arg);
+      if (sig < 0) {
+        kill_vm(vm);
+        return al_err(err, 0, "given up while the command ran: VM killed");
+      }
+      if (sig > 0) {
+        al_agent_req req = {.kind = AL_AGENT_SIGNAL, .signo = sig};
+        send_frame(vm, AL_VM_SIGNAL, id, &req, sizeof(req));
+      }
+    }
     if (pf[1].revents)
       console_read(vm);
     if (pf[2].revents) {
@@ -743,7 +755,7 @@ int al_vm_run(const al_vm_request *req, char *const *argv, char *const *env, con
   al_vm *vm = al_vm_boot(req, info, err);
   if (!vm)
     return -1;
-  int rc = al_vm_exec(vm, argv, env, cwd, STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, timeout_sec, true, res, err);
+  int rc = al_vm_exec(vm, argv, env, cwd, STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, timeout_sec, true, NULL, res, err);
   al_vm_stop(vm);
   return rc;
 }

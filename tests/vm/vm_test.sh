@@ -1,13 +1,15 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # tests/vm/vm_test.sh BUILD_DIR - `airlock run --isolation vm` (docs/vm.md).
-# TCG boots take seconds, so this boots few VMs (five, about 20 s on 2
+# TCG boots take seconds, so this boots few VMs (six, about 25 s on 2
 # CPUs) and checks many things in each: exec, exit codes, stdin/stdout/
 # stderr, the timeout killing the VM (QEMU gone), workspace read/write over
 # 9p (and files owned by the workspace's owner when run as root), no host
 # files beyond /usr (read-only), no NIC, none of the caller's environment or
 # home, the report, the refusal of emulation without --allow-degraded,
-# several execs in one warm VM (vm-exec), and a rootless run.
+# several execs in one warm VM (vm-exec), a node persistent sandbox kept in
+# one VM across execs (vm_box_test: box.h over al_vm_box_start), and a
+# rootless run.
 # Skips (77) without qemu-system-x86_64 or a guest kernel.
 set -uo pipefail
 build=$(cd "$1" && pwd)
@@ -114,6 +116,12 @@ cat "$work/out" "$work/err" | sed 's/^/  | /'
 check "warm VM: vm-exec ran" test "$rc" = 0
 check "warm VM: /tmp survives between execs" grep -qx kept "$work/out"
 check "warm VM: exit codes 0 0 127 137 7" grep -q '"exit_code": 0}, {.*"exit_code": 0}, {.*"exit_code": 127}, {.*"exit_code": 137}, {.*"exit_code": 7}' "$work/err"
+
+# 4b. a node persistent sandbox in a VM, driven through box.h as the node drives one
+mkdir -p "$work/boxws"
+"$build/vm_box_test" "$work/boxws" >"$work/out" 2>&1; rc=$?
+cat "$work/out"
+check "node sandbox in a VM (vm_box_test)" test "$rc" = 0
 
 # 5. rootless: the same as an unprivileged user (as root: as nobody)
 if [[ $(id -u) == 0 ]]; then
