@@ -439,7 +439,8 @@ static void reap(void) {
       cmd.status = st;
       cmd.ru = ru;
       clock_gettime(CLOCK_MONOTONIC, &cmd.exited_at);
-      kill(-cmd.pid, SIGKILL); /* what it left running in its session goes with it */
+      /* what it left running in the background stays, as in a namespaced
+       * node sandbox (the VM ends with the sandbox) */
     }
   }
 }
@@ -453,8 +454,8 @@ static long ms_since(const struct timespec *t) {
 static void finish_if_done(void) {
   if (!cmd.busy || !cmd.exited)
     return;
-  /* its output first; a descendant that left its session and holds the
-   * pipes open gets 200 ms */
+  /* its output first; a background process that holds the pipes open
+   * gets 200 ms, then loses them */
   if ((cmd.out >= 0 || cmd.err >= 0) && ms_since(&cmd.exited_at) < 200)
     return;
   close_fd(&cmd.out);

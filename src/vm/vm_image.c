@@ -216,7 +216,7 @@ static int is_elf(const char *path) {
   return n == 4 && memcmp(m, "\177ELF", 4) == 0;
 }
 
-/* the vmlinux inside a bzImage, uncompressed by xz, zstd or gzip into out */
+/* the vmlinux inside a bzImage, uncompressed by xz, zstd, gzip or lz4 into out */
 static int extract_vmlinux(const char *bz, const char *out) {
   int fd = open(bz, O_RDONLY | O_CLOEXEC);
   struct stat st;
@@ -235,9 +235,12 @@ static int extract_vmlinux(const char *bz, const char *out) {
     const char *magic;
     size_t len;
     const char *tool;
-  } formats[] = {{"\xfd" "7zXZ\0", 6, "xz"}, {"\x28\xb5\x2f\xfd", 4, "zstd"}, {"\x1f\x8b\x08", 3, "gzip"}};
+  } formats[] = {{"\xfd" "7zXZ\0", 6, "xz"},
+                 {"\x28\xb5\x2f\xfd", 4, "zstd"},
+                 {"\x1f\x8b\x08", 3, "gzip"},
+                 {"\x02\x21\x4c\x18", 4, "lz4"}}; /* Ubuntu's kernels: the legacy lz4 frame */
   int rc = -1;
-  for (size_t f = 0; f < 3 && rc < 0; f++) {
+  for (size_t f = 0; f < sizeof(formats) / sizeof(formats[0]) && rc < 0; f++) {
     unsigned char *hit = memmem(data, (size_t)st.st_size, formats[f].magic, formats[f].len);
     if (!hit)
       continue;

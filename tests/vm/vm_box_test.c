@@ -170,6 +170,12 @@ int main(int argc, char **argv) {
   run(4, (char *[]){"no-such-command", NULL}, NULL, NULL, &o);
   CHECK("exec 4: not found is 127", WIFEXITED(o.status) && WEXITSTATUS(o.status) == 127);
 
+  run(8, (char *[]){"sh", "-c", "(while :; do date +%s%N > /tmp/bg; sleep 0.2; done) >/dev/null 2>&1 &", NULL}, NULL,
+      NULL, &o);
+  run(9, (char *[]){"sh", "-c", "a=$(cat /tmp/bg); sleep 1; b=$(cat /tmp/bg); [ \"$a\" != \"$b\" ] && echo alive", NULL},
+      NULL, NULL, &o);
+  CHECK("exec 9: a background process of exec 8 still runs", strcmp(o.out, "alive\n") == 0);
+
   /* a running exec: a second one is refused, a signal kills it */
   int in, out;
   start(5, (char *[]){"sleep", "60", NULL}, NULL, &in, &out);
