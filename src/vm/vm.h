@@ -22,7 +22,7 @@ typedef struct al_vm_probe_info {
   char kernel_release[128]; /* its release, e.g. 6.1.0-57-amd64 (the name of its /lib/modules) */
   char accel[8];            /* "kvm" or "tcg" */
   char why_not_kvm[256];    /* when accel is tcg: why */
-  uint64_t tsc_khz;         /* what the guest is told its TSC runs at */
+  uint64_t tsc_khz;         /* the host's TSC rate, measured: what a TCG guest is told its TSC runs at */
 } al_vm_probe_info;
 
 /* Fill *info.  -1 with *err when no VM can run at all (no QEMU, no kernel);

@@ -38,6 +38,7 @@
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- probe ---- */
@@ -119,7 +120,29 @@ static bool cpu_flag(const char *flag) {
   return found;
 }
 
+/* The host's TSC rate, measured: rdtsc against CLOCK_MONOTONIC_RAW over
+ * 10 ms (within about 0.1%).  "cpu MHz" in /proc/cpuinfo is the current
+ * clock on a host that scales its frequency, not the TSC's; it is the
+ * fallback where rdtsc is not x86's. */
 static uint64_t host_tsc_khz(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  struct timespec a, b;
+  unsigned lo, hi;
+  clock_gettime(CLOCK_MONOTONIC_RAW, &a);
+  __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+  uint64_t c0 = ((uint64_t)hi << 32) | lo;
+  struct timespec ten = {0, 10 * 1000 * 1000};
+  nanosleep(&ten, NULL);
+  clock_gettime(CLOCK_MONOTONIC_RAW, &b);
+  __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+  uint64_t c1 = ((uint64_t)hi << 32) | lo;
+  int64_t ns = (int64_t)(b.tv_sec - a.tv_sec) * 1000000000 + (b.tv_nsec - a.tv_nsec);
+  if (ns > 0 && c1 > c0) {
+    uint64_t khz = (uint64_t)((double)(c1 - c0) * 1e6 / (double)ns + 0.5);
+    if (khz > 100000 && khz < 20000000)
+      return khz;
+  }
+#endif
   FILE *f = fopen("/proc/cpuinfo", "re");
   char line[512];
   double mhz = 0;
@@ -405,11 +428,11 @@ al_vm *al_vm_boot(const al_vm_request *req, al_vm_info *info, airlock_error **er
     mem_mb = 128;
   int smp = req->cpus > 1 ? (int)req->cpus + ((double)(int)req->cpus < req->cpus) : 1;
   bool kvm = strcmp(p->accel, "kvm") == 0;
-  /* The TSC: under TCG the guest reads the host's TSC, so it runs at the
-   * host's rate, and under KVM at the rate KVM gives it, which is the
-   * host's too; telling the kernel (tsc_early_khz, and lpj for its delay
-   * loop: Debian's kernels have HZ=250) skips the calibration that hangs
-   * 40-50% of TCG boots.  norandmaps under TCG only: TCG keys its
+  /* The TSC: under TCG the guest's rdtsc is the host's, so it runs at
+   * the host's rate; telling the kernel (tsc_early_khz, and lpj for its
+   * delay loop: Debian's kernels have HZ=250) skips the calibration that
+   * hangs 40-50% of TCG boots.  Under KVM the guest learns its TSC rate
+   * from KVM, and nothing is passed.  norandmaps under TCG only: TCG keys its
    * translated code by virtual address, so with ASLR every exec translates
    * ld.so and libc again (an exec of /bin/true: 35 ms instead of 10);
    * the price is no ASLR between the programs inside the guest. */
@@ -450,9 +473,11 @@ al_vm *al_vm_boot(const al_vm_request *req, al_vm_info *info, airlock_error **er
   ARG("-initrd");
   ARG("/proc/self/fd/6");
   ARG("-append");
-  argv[argc++] = fmt("console=ttyS0 quiet tsc_early_khz=%llu tsc=reliable lpj=%llu panic=-1 reboot=t "
-                     "random.trust_cpu=on%s airlock.ws=%s airlock.out=%s",
-                     (unsigned long long)p->tsc_khz, (unsigned long long)lpj, kvm ? "" : " norandmaps",
+  char tsc[96] = "";
+  if (!kvm)
+    snprintf(tsc, sizeof(tsc), " tsc_early_khz=%llu tsc=reliable lpj=%llu norandmaps", (unsigned long long)p->tsc_khz,
+             (unsigned long long)lpj);
+  argv[argc++] = fmt("console=ttyS0 quiet%s panic=-1 reboot=t random.trust_cpu=on airlock.ws=%s airlock.out=%s", tsc,
                      req->workspace ? (req->workspace_rw ? "rw" : "ro") : "none", req->output ? "rw" : "none");
   ARG("-chardev");
   ARG("socket,id=con,fd=4");
