@@ -30,7 +30,7 @@ int main(int argc, char **argv) {
   int runs = 1;
   bool quiet = false;
   double timeout = 0;
-  al_vm_request req = {.allow_tcg = true, .workspace_rw = true};
+  al_vm_request req = {.allow_tcg = true, .workspace_rw = true, .workspace_fd = -1};
   int i = 1;
   for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
     if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)

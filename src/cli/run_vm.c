@@ -14,49 +14,19 @@
 #include "cli.h"
 #include "vm.h"
 
-static const char *unsupported(const airlock_spec *spec) {
-  if (spec->image)
-    return "--image";
-  if (spec->n_binds)
-    return "--bind";
-  if (spec->n_sockets)
-    return "--bind-socket";
-  if (spec->n_secrets)
-    return "--secret";
-  if (spec->network != AIRLOCK_NETWORK_NONE)
-    return "--network proxy (the guest has no NIC at all)";
-  if (spec->workspace_mode != AIRLOCK_WORKSPACE_LIVE)
-    return "--workspace-mode changes";
-  if (spec->pty == AIRLOCK_PTY_ALWAYS)
-    return "--pty";
-  if (spec->workspace_fd >= 0)
-    return "a workspace descriptor";
-  return NULL;
-}
-
 int cli_run_vm(airlock_spec *spec, FILE *report, const char *report_path) {
-  const char *no = unsupported(spec);
-  if (no) {
+  airlock_error *err = NULL;
+  if (al_vm_spec_check(spec, &err) < 0) {
     if (report) {
       fclose(report);
       unlink(report_path);
     }
-    return cli_fail("run", NULL, AIRLOCK_EXIT_SETUP, "--isolation vm does not support %s yet", no);
+    return cli_fail_error("run", NULL, AIRLOCK_EXIT_SETUP, &err);
   }
-  al_vm_request req = {
-      .workspace = spec->workspace_none ? NULL : spec->workspace,
-      .workspace_rw = spec->workspace_rw,
-      .output = spec->output,
-      .memory_bytes = spec->memory_bytes,
-      .cpus = spec->cpus,
-      .pids = spec->pids,
-      .allow_tcg = spec->allow_degraded,
-      .state_dir = spec->state_dir,
-      .verbose = getenv("AIRLOCK_VM_CONSOLE") != NULL,
-  };
+  al_vm_request req;
+  al_vm_request_from_spec(spec, &req);
   al_vm_info info;
   al_vm_exec_result res;
-  airlock_error *err = NULL;
   char **env = calloc(spec->n_env + 1, sizeof(char *)); /* -e only: nothing of airlock's own environment */
   if (env && spec->n_env)
     memcpy(env, spec->env, spec->n_env * sizeof(char *));

@@ -12,6 +12,7 @@
 #define AIRLOCK_VM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "airlock/airlock.h"
@@ -31,6 +32,8 @@ int al_vm_probe(al_vm_probe_info *info, airlock_error **err);
 
 typedef struct al_vm_request {
   const char *workspace; /* host directory shared at /workspace (NULL: none) */
+  int workspace_fd;      /* or that directory as a descriptor (an O_PATH one will do; -1: none): used instead
+                            of the name, which is never looked up again; initialise it, 0 is a descriptor */
   bool workspace_rw;
   const char *output;       /* host directory shared read-write at /output (NULL: none) */
   int64_t memory_bytes;     /* guest RAM (0: 512 MiB) */
@@ -97,6 +100,18 @@ int al_vm_run(const al_vm_request *req, char *const *argv, char *const *env, con
 /* The report of a run (JSON text, malloc'd) in the shape of
  * airlock_result_to_json's, with isolation {"kind": "vm", ...}. */
 char *al_vm_report_json(const al_vm_request *req, const al_vm_info *info, const al_vm_exec_result *res);
+
+/* Spec level (vm_run.c).  What a spec may ask of the vm backend: -1 with
+ * "--isolation vm does not support X yet" for what it cannot honour
+ * (image, binds, sockets, secrets, network proxy, changes mode, pty). */
+int al_vm_spec_check(const airlock_spec *spec, airlock_error **err);
+void al_vm_request_from_spec(const airlock_spec *spec, al_vm_request *req);
+/* "Linux 6.1.0-57-amd64 (QEMU microvm guest, TCG emulation)" */
+void al_vm_kernel_text(const al_vm_info *info, char *buf, size_t len);
+/* airlock_run()'s contract for spec->isolation vm: the command in a VM with
+ * the caller's stdio, r filled (limits with the vm's mechanisms, the
+ * degraded note when emulated); info_out (may be NULL) gets what ran. */
+int al_vm_airlock_run(const airlock_spec *spec, airlock_result *r, al_vm_info *info_out, airlock_error **err);
 
 /* A persistent sandbox of the node in a VM (vm_box.c): b is set up as
  * al_box_start would (box.h: al_box_exec, _read, _signal, _kill, _free

@@ -13,7 +13,7 @@
  * time (a second one is refused with EBUSY); no pty execs.  End of file
  * on the socket ends the VM and this process.
  *
- *   airlock-vm-agent [--workspace DIR | --workspace-ro DIR] [--output DIR] [--memory BYTES]
+ *   airlock-vm-agent [--workspace[-ro] DIR | --workspace-fd[-ro] N] [--output DIR] [--memory BYTES]
  *                    [--cpus N] [--pids N] [--state-dir DIR] [--allow-tcg]   (socket on fd 3) */
 #define _GNU_SOURCE
 #include "agent_proto.h"
@@ -106,7 +106,7 @@ static void serve_exec(al_vm *vm, const al_agent_req *req, const int fds[3]) {
 }
 
 int main(int argc, char **argv) {
-  al_vm_request q = {.memory_bytes = 0};
+  al_vm_request q = {.workspace_fd = -1};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(a, "--allow-tcg") == 0)
@@ -117,6 +117,10 @@ int main(int argc, char **argv) {
     } else if (strcmp(a, "--workspace") == 0 || strcmp(a, "--workspace-ro") == 0) {
       q.workspace = v;
       q.workspace_rw = strcmp(a, "--workspace") == 0;
+      i++;
+    } else if (strcmp(a, "--workspace-fd") == 0 || strcmp(a, "--workspace-fd-ro") == 0) {
+      q.workspace_fd = atoi(v);
+      q.workspace_rw = strcmp(a, "--workspace-fd") == 0;
       i++;
     } else if (strcmp(a, "--output") == 0) {
       q.output = v;

@@ -52,8 +52,10 @@ int al_vm_box_start(struct al_box *b, const airlock_spec *spec, airlock_error **
   for (int c = 0; c < AL_CTRL_COUNT; c++)
     l->cg.join_fd[c] = -1;
   al_egress_init(&l->egress);
-  if (spec->network != AIRLOCK_NETWORK_NONE || spec->image || spec->n_binds || spec->n_sockets || spec->n_secrets)
-    return al_err(err, 0, "a vm sandbox supports no --network proxy, image, binds, sockets or secrets yet");
+  airlock_spec check = *spec;
+  check.pty = AIRLOCK_PTY_AUTO; /* the node's execs ask for their pty one by one (refused) */
+  if (al_vm_spec_check(&check, err) < 0)
+    return -1;
   char path[PATH_MAX];
   if (bridge_path(path, sizeof(path)) < 0)
     return al_err(err, ENOENT, "airlock-vm-agent is neither beside this program nor in %s", AIRLOCK_LIBEXECDIR);
@@ -62,7 +64,13 @@ int al_vm_box_start(struct al_box *b, const airlock_spec *spec, airlock_error **
   int argc = 0;
   char mem[32], cpus[32], pids[32];
   argv[argc++] = path;
-  if (spec->workspace && !spec->workspace_none) {
+  /* the node's workspace descriptor (opened below the tenant's root) is
+   * handed down as descriptor 4 and never looked up by name */
+  bool ws_fd = spec->workspace_fd >= 0 && !spec->workspace_none;
+  if (ws_fd) {
+    argv[argc++] = spec->workspace_rw ? "--workspace-fd" : "--workspace-fd-ro";
+    argv[argc++] = "4";
+  } else if (spec->workspace && !spec->workspace_none) {
     argv[argc++] = spec->workspace_rw ? "--workspace" : "--workspace-ro";
     argv[argc++] = spec->workspace;
   }
@@ -98,10 +106,13 @@ int al_vm_box_start(struct al_box *b, const airlock_spec *spec, airlock_error **
       _exit(127);
     int null = open("/dev/null", O_RDWR);
     int s = fcntl(pair[1], F_DUPFD, 10);
+    int w = ws_fd ? fcntl(spec->workspace_fd, F_DUPFD, 10) : -1;
     dup2(null, 0);
     dup2(null, 1);
     dup2(s, 3);
-    syscall(SYS_close_range, 4, ~0U, 0);
+    if (w >= 0)
+      dup2(w, 4);
+    syscall(SYS_close_range, ws_fd ? 5 : 4, ~0U, 0);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);

@@ -297,7 +297,7 @@ static void consume(al_vm *vm, size_t used) {
 }
 
 /* the child: unprivileged where possible, then QEMU */
-__attribute__((noreturn)) static void qemu_child(char **argv, const int fds[4], const int *cg_fds, int n_cg, uid_t uid,
+__attribute__((noreturn)) static void qemu_child(char **argv, const int fds[5], const int *cg_fds, int n_cg, uid_t uid,
                                                 gid_t gid, pid_t parent) {
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (getppid() != parent)
@@ -309,16 +309,18 @@ __attribute__((noreturn)) static void qemu_child(char **argv, const int fds[4], 
   }
   setsid();
   int null = open("/dev/null", O_RDWR);
-  /* fds: ctl, con, kernel, initrd -> 3, 4, 5, 6 (dup'd above 10 first so that none is overwritten) */
-  int tmp[4];
-  for (int i = 0; i < 4; i++)
-    tmp[i] = fcntl(fds[i], F_DUPFD, 10);
+  /* fds: ctl, con, kernel, initrd, the workspace (or -1) -> 3 to 7 (dup'd
+   * above 10 first so that none is overwritten) */
+  int tmp[5];
+  for (int i = 0; i < 5; i++)
+    tmp[i] = fds[i] >= 0 ? fcntl(fds[i], F_DUPFD, 10) : -1;
   dup2(null, 0);
   dup2(null, 1);
   dup2(tmp[1], 2);
-  for (int i = 0; i < 4; i++)
-    dup2(tmp[i], 3 + i);
-  syscall(SYS_close_range, 7, ~0U, 0);
+  for (int i = 0; i < 5; i++)
+    if (tmp[i] >= 0)
+      dup2(tmp[i], 3 + i);
+  syscall(SYS_close_range, 8, ~0U, 0);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
@@ -339,6 +341,13 @@ __attribute__((noreturn)) static void qemu_child(char **argv, const int fds[4], 
 /* who QEMU runs as: the caller when not root; as root, the owner of the
  * shared directories (so files written there are theirs), or nobody when
  * nothing is shared; root only when a shared directory is root's */
+static int stat_share(const al_vm_request *req, int which, struct stat *st) {
+  if (which == 0 && req->workspace_fd >= 0)
+    return fstat(req->workspace_fd, st);
+  const char *dir = which == 0 ? req->workspace : req->output;
+  return dir ? stat(dir, st) : -1;
+}
+
 static void qemu_identity(const al_vm_request *req, uid_t *uid, gid_t *gid) {
   *uid = getuid();
   *gid = getgid();
@@ -346,10 +355,9 @@ static void qemu_identity(const al_vm_request *req, uid_t *uid, gid_t *gid) {
     return;
   *uid = 65534;
   *gid = 65534;
-  const char *dirs[2] = {req->workspace, req->output};
   for (int i = 0; i < 2; i++) {
     struct stat st;
-    if (dirs[i] && stat(dirs[i], &st) == 0) {
+    if (stat_share(req, i, &st) == 0) {
       *uid = st.st_uid;
       *gid = st.st_gid;
       if (st.st_uid == 0)
@@ -376,9 +384,9 @@ static char *fmt(const char *f, ...) {
 }
 
 /* a path QEMU's -fsdev takes: no commas (QEMU's option syntax) */
-static int share_ok(const char *dir, airlock_error **err) {
+static int share_ok(const al_vm_request *req, int which, const char *dir, airlock_error **err) {
   struct stat st;
-  if (stat(dir, &st) < 0)
+  if (stat_share(req, which, &st) < 0)
     return al_err(err, errno, "cannot share '%s' with the VM", dir);
   if (!S_ISDIR(st.st_mode))
     return al_err(err, ENOTDIR, "cannot share '%s' with the VM", dir);
@@ -399,7 +407,11 @@ al_vm *al_vm_boot(const al_vm_request *req, al_vm_info *info, airlock_error **er
            p->why_not_kvm);
     return NULL;
   }
-  if ((req->workspace && share_ok(req->workspace, err) < 0) || (req->output && share_ok(req->output, err) < 0))
+  /* a workspace given as a descriptor (the node's, opened below a tenant's
+   * root) is shared as QEMU's descriptor 7: never looked up by name again */
+  bool has_ws = req->workspace || req->workspace_fd >= 0;
+  const char *ws = req->workspace_fd >= 0 ? "/proc/self/fd/7" : req->workspace;
+  if ((has_ws && share_ok(req, 0, ws, err) < 0) || (req->output && share_ok(req, 1, req->output, err) < 0))
     return NULL;
   char kernel[PATH_MAX], initrd[PATH_MAX];
   if (al_vm_image_prepare(p, req->state_dir, kernel, sizeof(kernel), initrd, sizeof(initrd), err) < 0)
@@ -478,7 +490,7 @@ al_vm *al_vm_boot(const al_vm_request *req, al_vm_info *info, airlock_error **er
     snprintf(tsc, sizeof(tsc), " tsc_early_khz=%llu tsc=reliable lpj=%llu norandmaps", (unsigned long long)p->tsc_khz,
              (unsigned long long)lpj);
   argv[argc++] = fmt("console=ttyS0 quiet%s panic=-1 reboot=t random.trust_cpu=on airlock.ws=%s airlock.out=%s", tsc,
-                     req->workspace ? (req->workspace_rw ? "rw" : "ro") : "none", req->output ? "rw" : "none");
+                     has_ws ? (req->workspace_rw ? "rw" : "ro") : "none", req->output ? "rw" : "none");
   ARG("-chardev");
   ARG("socket,id=con,fd=4");
   ARG("-serial");
@@ -493,9 +505,9 @@ al_vm *al_vm_boot(const al_vm_request *req, al_vm_info *info, airlock_error **er
   ARG("local,id=usr,path=/usr,security_model=none,readonly=on");
   ARG("-device");
   ARG("virtio-9p-device,fsdev=usr,mount_tag=usr");
-  if (req->workspace) {
+  if (has_ws) {
     ARG("-fsdev");
-    argv[argc++] = fmt("local,id=ws,path=%s,security_model=%s%s", req->workspace, model,
+    argv[argc++] = fmt("local,id=ws,path=%s,security_model=%s%s", ws, model,
                        req->workspace_rw ? "" : ",readonly=on");
     ARG("-device");
     ARG("virtio-9p-device,fsdev=ws,mount_tag=ws");
@@ -547,7 +559,7 @@ al_vm *al_vm_boot(const al_vm_request *req, al_vm_info *info, airlock_error **er
   }
   airlock_error_free(&cg_err);
   airlock_spec_clear(&cs);
-  int fds[4] = {ctl[1], con[1], kfd, ifd};
+  int fds[5] = {ctl[1], con[1], kfd, ifd, req->workspace_fd};
   pid_t parent = getpid();
   vm->qemu = fork();
   if (vm->qemu == 0)
@@ -799,7 +811,9 @@ char *al_vm_report_json(const al_vm_request *req, const al_vm_info *info, const 
                                 tcg ? p->why_not_kvm : NULL, "network", "none", "qemu_uid", (json_int_t)info->qemu_uid,
                                 "qemu_seccomp", info->qemu_sandboxed, "guest_aslr", !tcg, "root", "initramfs + host /usr read-only (9p)",
                                 "workspace",
-                                req->workspace ? (req->workspace_rw ? "9p read-write" : "9p read-only") : "none");
+                                req->workspace || req->workspace_fd >= 0
+                                    ? (req->workspace_rw ? "9p read-write" : "9p read-only")
+                                    : "none");
   json_object_set_new(isolation, "qemu_cgroup",
                       info->cgroup[0] ? json_pack("{s:s, s:I}", "controllers", info->cgroup, "memory_bytes",
                                                   (json_int_t)info->cgroup_memory)
