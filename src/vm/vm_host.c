@@ -329,6 +329,10 @@ __attribute__((noreturn)) static void qemu_child(char **argv, const int fds[5], 
       dprintf(2, "airlock: cannot drop QEMU to uid %u: %s\n", (unsigned)uid, strerror(errno));
       _exit(127);
     }
+    /* a change of credentials clears the parent-death signal: again */
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (getppid() != parent)
+      _exit(127);
   }
   prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
   if (chdir("/") < 0)

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # tests/vm/vm_test.sh BUILD_DIR - `airlock run --isolation vm` (docs/vm.md).
-# TCG boots take seconds, so this boots few VMs (six, about 25 s on 2
+# TCG boots take seconds, so this boots few VMs (seven, about 30 s on 2
 # CPUs) and checks many things in each: exec, exit codes, stdin/stdout/
 # stderr, the timeout killing the VM (QEMU gone), workspace read/write over
 # 9p (and files owned by the workspace's owner when run as root), no host
@@ -108,6 +108,18 @@ if [[ $(id -u) == 0 ]]; then
   check "root's workspace: the guest's chmod u+s is not a host setuid file" test -f "$rootws/suid" -a ! -u "$rootws/suid"
   check "root's workspace: the guest's mknod is not a host device node" test -f "$rootws/disk" -a ! -b "$rootws/disk"
 fi
+
+# 3b. airlock killed (SIGKILL): its QEMU goes with it (parent-death signal, set
+# again after QEMU drops to the workspace owner, since a uid change clears it)
+killws=$work/killws
+mkdir -p "$killws" && chown 65534:65534 "$killws" 2>/dev/null
+"$airlock" "${run[@]}" --workspace "$killws" -- sleep 60 >/dev/null 2>&1 &
+apid=$!
+for _ in $(seq 1 100); do pgrep -f "qemu-system.*[p]ath=$killws" >/dev/null && break; sleep 0.1; done
+check "kill -9 airlock: QEMU was running" bash -c "pgrep -f 'qemu-system.*[p]ath=$killws' >/dev/null"
+kill -9 "$apid"; wait "$apid" 2>/dev/null
+sleep 1
+check "kill -9 airlock: no QEMU left" bash -c "! pgrep -f 'qemu-system.*[p]ath=$killws' >/dev/null"
 
 # 4. one warm VM, several execs: state kept between them, exit codes, not found, signals
 "$vmexec" --workspace "$ws" -- sh -c 'echo kept > /tmp/state' --then cat /tmp/state --then no-such-command \
