@@ -34,6 +34,8 @@ int cli_image(int argc, char **argv);
  * a readonly policy also makes the workspace and binds read-only */
 int cli_policy_gate_run(const char *policy_path, airlock_spec *spec);
 void cli_usage_run(FILE *out);
+/* run_vm.c: `airlock run --isolation vm` (report: opened by run, closed here) */
+int cli_run_vm(airlock_spec *spec, FILE *report, const char *report_path);
 /* cli_util.c: every failure is one line "airlock CMD[ SUB]: message" on
  * stderr, printed here and nowhere else; each returns code. */
 #define CLI_EXIT_OK 0

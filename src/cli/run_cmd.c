@@ -145,7 +145,8 @@ void cli_usage_run(FILE *out) {
                "isolation (docs/isolation.md):\n"
                "  --isolation namespaces|gvisor|vm  namespaces (default): the host's kernel behind namespaces,\n"
                "                            seccomp and Landlock; gvisor: under gVisor's user-space kernel\n"
-               "                            (runsc); vm: a microVM (refused where this build has none)\n"
+               "                            (runsc); vm: a QEMU microVM with its own kernel (docs/vm.md;\n"
+               "                            emulation without VMX/SVM needs --allow-degraded)\n"
                "  --runsc PATH              gvisor: the runsc binary (default: runsc on PATH)\n"
                "network:\n"
                "  --network none|proxy      none (default): loopback only; proxy: loopback only plus an egress\n"
@@ -430,6 +431,10 @@ int cli_run(int argc, char **argv) {
         close(fd);
       goto out;
     }
+  }
+  if (spec.isolation == AIRLOCK_ISOLATION_VM) { /* src/vm: the command in a microVM, with the vm's own report */
+    code = cli_run_vm(&spec, report, report_path);
+    goto out;
   }
   airlock_result result;
   if (airlock_run(&spec, &result, &err) < 0) {

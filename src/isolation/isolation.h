@@ -8,9 +8,10 @@
 
 #include "box.h"
 
-/* 0 when this build has the backend, else -1 with "isolation vm: not
- * available in this build" (the node answers 403 with it, before starting) */
-int al_isolation_available(airlock_isolation isolation, airlock_error **err);
+/* 0 when this host can run the backend as asked, else -1 with why (the
+ * node answers 403 with it, before starting anything): vm needs QEMU and a
+ * guest kernel, and emulation (no VMX/SVM) only with allow_degraded */
+int al_isolation_available(airlock_isolation isolation, bool allow_degraded, airlock_error **err);
 int al_isolation_box_start(al_box *b, const airlock_spec *spec, airlock_error **err);
 
 #endif

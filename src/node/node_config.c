@@ -394,7 +394,7 @@ static int check_sandbox(al_node_config *c, airlock_spec *spec, const char *key,
                     "credential injection on the gateway's side (airlock proxy)",
                     key);
   }
-  if (al_isolation_available(spec->isolation, err) < 0)
+  if (al_isolation_available(spec->isolation, spec->allow_degraded, err) < 0)
     return al_err_prefix(err, "node config key '%s'", key);
   char *argv[] = {(char *)"true", NULL};
   spec->argv = argv;

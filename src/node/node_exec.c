@@ -416,7 +416,7 @@ void al_node_exec_start(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *p
     return;
   }
   airlock_error *iso_err = NULL;
-  if (!sb && p->has_isolation && al_isolation_available(p->isolation, &iso_err) < 0) {
+  if (!sb && p->has_isolation && al_isolation_available(p->isolation, n->cfg->sandbox.allow_degraded, &iso_err) < 0) {
     al_node_reply_error(n, req, 403, "forbidden", "%s", iso_err->msg);
     airlock_error_free(&iso_err);
     al_exec_params_clear(p);

@@ -383,7 +383,7 @@ static void create_sandbox(al_node *n, al_tenant *t, struct evhttp_request *req)
   spec.workspace_fd = ws_fd; /* the launcher mounts this and never opens the name */
   spec.workspace_rw = writable;
   spec.workspace_none = false;
-  if (al_isolation_available(spec.isolation, &err) < 0 ||
+  if (al_isolation_available(spec.isolation, spec.allow_degraded, &err) < 0 ||
       al_spec_check(&spec, false, &err) < 0) { /* limits: the caller's mistake */
     al_node_reply_error(n, req, 403, "forbidden", "%s", err->msg);
     drop_workspace(n, owned);

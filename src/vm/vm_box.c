@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* vm_box.c - al_vm_box_start (vm.h): a node sandbox whose "init" is
+ * airlock-vm-agent (vm_agent.c), started here with the node's end of a
+ * SOCK_SEQPACKET pair on its descriptor 3, so that box.c's calls and the
+ * node's event loop (the socket, the pidfd) work on it as on a namespaced
+ * sandbox. */
+#define _GNU_SOURCE
+#include "box.h"
+#include "vm.h"
+
+#include "error.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef AIRLOCK_LIBEXECDIR
+#define AIRLOCK_LIBEXECDIR "/usr/libexec/airlock"
+#endif
+
+static int bridge_path(char *buf, size_t len) {
+  char self[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n > 0) {
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (slash) {
+      *slash = '\0';
+      int w = snprintf(buf, len, "%s/airlock-vm-agent", self);
+      if (w > 0 && (size_t)w < len && access(buf, X_OK) == 0)
+        return 0;
+    }
+  }
+  int w = snprintf(buf, len, "%s/airlock-vm-agent", AIRLOCK_LIBEXECDIR);
+  return w > 0 && (size_t)w < len && access(buf, X_OK) == 0 ? 0 : -1;
+}
+
+int al_vm_box_start(struct al_box *b, const airlock_spec *spec, airlock_error **err) {
+  memset(b, 0, sizeof(*b));
+  al_launch *l = &b->launch;
+  l->pid = -1;
+  l->pidfd = l->sock = l->msg_fd = l->ws_upper = -1;
+  l->cg.v2_dir_fd = -1;
+  for (int c = 0; c < AL_CTRL_COUNT; c++)
+    l->cg.join_fd[c] = -1;
+  al_egress_init(&l->egress);
+  airlock_spec check = *spec;
+  check.pty = AIRLOCK_PTY_AUTO; /* the node's execs ask for their pty one by one (refused) */
+  if (al_vm_spec_check(&check, err) < 0)
+    return -1;
+  char path[PATH_MAX];
+  if (bridge_path(path, sizeof(path)) < 0)
+    return al_err(err, ENOENT, "airlock-vm-agent is neither beside this program nor in %s", AIRLOCK_LIBEXECDIR);
+
+  char *argv[24];
+  int argc = 0;
+  char mem[32], cpus[32], pids[32];
+  argv[argc++] = path;
+  /* the node's workspace descriptor (opened below the tenant's root) is
+   * handed down as descriptor 4 and never looked up by name */
+  bool ws_fd = spec->workspace_fd >= 0 && !spec->workspace_none;
+  if (ws_fd) {
+    argv[argc++] = spec->workspace_rw ? "--workspace-fd" : "--workspace-fd-ro";
+    argv[argc++] = "4";
+  } else if (spec->workspace && !spec->workspace_none) {
+    argv[argc++] = spec->workspace_rw ? "--workspace" : "--workspace-ro";
+    argv[argc++] = spec->workspace;
+  }
+  if (spec->output) {
+    argv[argc++] = "--output";
+    argv[argc++] = spec->output;
+  }
+  snprintf(mem, sizeof(mem), "%lld", (long long)spec->memory_bytes);
+  snprintf(cpus, sizeof(cpus), "%g", spec->cpus);
+  snprintf(pids, sizeof(pids), "%lld", (long long)spec->pids);
+  argv[argc++] = "--memory";
+  argv[argc++] = mem;
+  argv[argc++] = "--cpus";
+  argv[argc++] = cpus;
+  argv[argc++] = "--pids";
+  argv[argc++] = pids;
+  if (spec->state_dir) {
+    argv[argc++] = "--state-dir";
+    argv[argc++] = spec->state_dir;
+  }
+  if (spec->allow_degraded)
+    argv[argc++] = "--allow-tcg";
+  argv[argc] = NULL;
+
+  int pair[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+    return al_err(err, errno, "socketpair");
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (getppid() != parent)
+      _exit(127);
+    int null = open("/dev/null", O_RDWR);
+    int s = fcntl(pair[1], F_DUPFD, 10);
+    int w = ws_fd ? fcntl(spec->workspace_fd, F_DUPFD, 10) : -1;
+    dup2(null, 0);
+    dup2(null, 1);
+    dup2(s, 3);
+    if (w >= 0)
+      dup2(w, 4);
+    syscall(SYS_close_range, ws_fd ? 5 : 4, ~0U, 0);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    execv(path, argv);
+    _exit(127);
+  }
+  int e = errno;
+  close(pair[1]);
+  if (pid < 0) {
+    close(pair[0]);
+    return al_err(err, e, "cannot start %s", path);
+  }
+  l->pid = pid;
+  l->sock = pair[0];
+  l->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  l->start_ms = 0;
+  return 0;
+}

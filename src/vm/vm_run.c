@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* vm_run.c - the spec-level entries of --isolation vm: what a spec may ask
+ * of the vm backend, and airlock_run()'s contract (spec in, airlock_result
+ * out, nothing left behind) for a dispatch that picks the backend by
+ * spec->isolation. */
+#define _GNU_SOURCE
+#include "vm.h"
+
+#include "error.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int al_vm_spec_check(const airlock_spec *spec, airlock_error **err) {
+  const char *no = NULL;
+  if (spec->image)
+    no = "--image";
+  else if (spec->n_binds)
+    no = "--bind";
+  else if (spec->n_sockets)
+    no = "--bind-socket";
+  else if (spec->n_secrets)
+    no = "--secret";
+  else if (spec->network != AIRLOCK_NETWORK_NONE)
+    no = "--network proxy (the guest has no NIC at all)";
+  else if (spec->workspace_mode != AIRLOCK_WORKSPACE_LIVE)
+    no = "--workspace-mode changes";
+  else if (spec->pty == AIRLOCK_PTY_ALWAYS)
+    no = "--pty";
+  return no ? al_err(err, 0, "--isolation vm does not support %s yet", no) : 0;
+}
+
+void al_vm_request_from_spec(const airlock_spec *spec, al_vm_request *req) {
+  *req = (al_vm_request){
+      .workspace = spec->workspace_none ? NULL : spec->workspace,
+      .workspace_fd = spec->workspace_none ? -1 : spec->workspace_fd,
+      .workspace_rw = spec->workspace_rw,
+      .output = spec->output,
+      .memory_bytes = spec->memory_bytes,
+      .cpus = spec->cpus,
+      .pids = spec->pids,
+      .allow_tcg = spec->allow_degraded,
+      .state_dir = spec->state_dir,
+      .verbose = getenv("AIRLOCK_VM_CONSOLE") != NULL,
+  };
+}
+
+void al_vm_kernel_text(const al_vm_info *info, char *buf, size_t len) {
+  snprintf(buf, len, "Linux %s (QEMU microvm guest, %s)",
+           info->guest_release[0] ? info->guest_release : info->probe.kernel_release,
+           strcmp(info->probe.accel, "kvm") == 0 ? "KVM" : "TCG emulation");
+}
+
+static void limit(airlock_result *r, airlock_limit_kind k, const char *name, int64_t value, const char *unit,
+                  const char *mechanism) {
+  r->limits[k] = (airlock_limit_report){.name = name, .value = value, .unit = unit, .mechanism = mechanism};
+}
+
+int al_vm_airlock_run(const airlock_spec *spec, airlock_result *r, al_vm_info *info_out, airlock_error **err) {
+  memset(r, 0, sizeof(*r));
+  if (al_vm_spec_check(spec, err) < 0)
+    return -1;
+  al_vm_request req;
+  al_vm_request_from_spec(spec, &req);
+  char **env = calloc(spec->n_env + 1, sizeof(char *)); /* -e only: nothing of the caller's environment */
+  if (!env)
+    return al_err(err, ENOMEM, "env");
+  if (spec->n_env)
+    memcpy(env, spec->env, spec->n_env * sizeof(char *));
+  al_vm_info info;
+  al_vm_exec_result res;
+  int rc = al_vm_run(&req, spec->argv, env, spec->cwd, spec->timeout_sec, &info, &res, err);
+  free(env);
+  if (info_out)
+    *info_out = info;
+  if (rc < 0)
+    return -1;
+  r->exit_code = res.exit_code;
+  r->signal = res.signal;
+  r->timed_out = res.timed_out;
+  r->oom_killed = res.oom_killed;
+  r->exec_failed = res.exec_failed;
+  r->wall_ms = res.wall_ms;
+  r->cpu_user_ms = res.cpu_user_ms;
+  r->cpu_sys_ms = res.cpu_sys_ms;
+  r->max_rss_kb = res.max_rss_kb;
+  r->network = AIRLOCK_NETWORK_NONE;
+  r->identity = "vm";
+  r->host_uid = r->host_gid = (uint32_t)info.qemu_uid;
+  int64_t mem = req.memory_bytes > 0 ? req.memory_bytes : 512LL << 20;
+  int vcpus = req.cpus > 1 ? (int)req.cpus + ((double)(int)req.cpus < req.cpus) : 1;
+  limit(r, AIRLOCK_LIMIT_MEMORY, "memory", mem, "bytes", "vm-ram");
+  limit(r, AIRLOCK_LIMIT_CPUS, "cpus", (int64_t)vcpus * 1000, "milli-cpus", "vm-vcpus");
+  if (info.cgroup[0])
+    limit(r, AIRLOCK_LIMIT_PIDS, "pids", req.pids > 0 ? req.pids : 256, "count", "cgroup (QEMU)");
+  limit(r, AIRLOCK_LIMIT_TIMEOUT, "timeout", (int64_t)(spec->timeout_sec * 1000), "ms", "vm-kill");
+  if (strcmp(info.probe.accel, "tcg") == 0 &&
+      asprintf(&r->degraded_note, "software emulation (TCG): %s", info.probe.why_not_kvm) < 0)
+    r->degraded_note = NULL;
+  return 0;
+}
