@@ -24,6 +24,7 @@ typedef struct al_oci_mount {
   unsigned long flags;      /* MS_RDONLY, MS_NOSUID, ... */
   unsigned long clear;      /* flags the options turn off (rw, suid, dev, exec) */
   bool bind, recursive;     /* bind / rbind */
+  bool copyup;              /* tmpcopyup: a tmpfs starts with a copy of what it covers */
   char *data;               /* the file system's own options, comma-joined */
 } al_oci_mount;
 

@@ -291,7 +291,9 @@ static int parse_mount(json_t *m, size_t i, al_oci_mount *out, airlock_error **e
       }
     if (known)
       continue;
-    if (strcmp(o, "bind") == 0 || strcmp(o, "rbind") == 0) {
+    if (strcmp(o, "tmpcopyup") == 0) {
+      out->copyup = true;
+    } else if (strcmp(o, "bind") == 0 || strcmp(o, "rbind") == 0) {
       out->bind = true;
       out->recursive = out->recursive || o[0] == 'r';
     } else if (strcmp(o, "private") == 0 || strcmp(o, "rprivate") == 0 || strcmp(o, "slave") == 0 ||
@@ -299,7 +301,7 @@ static int parse_mount(json_t *m, size_t i, al_oci_mount *out, airlock_error **e
       /* every mount of an airlock container is private: nothing propagates either way */
     } else if (strcmp(o, "shared") == 0 || strcmp(o, "rshared") == 0 || strcmp(o, "unbindable") == 0 ||
                strcmp(o, "runbindable") == 0 || strncmp(o, "idmap", 5) == 0 || strncmp(o, "ridmap", 6) == 0 ||
-               strcmp(o, "tmpcopyup") == 0 || strcmp(o, "copy-symlink") == 0 || strcmp(o, "remount") == 0 ||
+               strcmp(o, "copy-symlink") == 0 || strcmp(o, "remount") == 0 ||
                strcmp(o, "move") == 0) {
       char what[96];
       snprintf(what, sizeof(what), "options \"%s\"", o);
@@ -330,6 +332,8 @@ static int parse_mount(json_t *m, size_t i, al_oci_mount *out, airlock_error **e
       out->recursive = true;
     out->type = (char *)"bind";
   }
+  if (out->copyup && (out->bind || strcmp(out->type, "tmpfs") != 0))
+    return bad(err, at, "options", "tmpcopyup is for tmpfs mounts only");
   if (out->bind) {
     out->type = (char *)"bind";
     if (!out->source || !*out->source)
@@ -440,13 +444,10 @@ static int parse_resources(json_t *r, al_oci_config *c, airlock_error **err) {
       if (json_integer_value(l) > 0)
         c->memory_limit = json_integer_value(l);
     }
-    /* swap: airlock caps memory and swap together at the limit */
+    /* swap: accepted; airlock caps memory and swap together at the limit
+     * (memsw where the kernel accounts swap), never more than asked */
     if (s && !json_is_null(s) && !json_is_integer(s))
       return bad(err, "linux.resources.memory", "swap", "must be an integer");
-    if (s && json_is_integer(s) && json_integer_value(s) > 0 && c->memory_limit > 0 &&
-        json_integer_value(s) != c->memory_limit)
-      return unsupported(err, "linux.resources.memory", "swap (other than equal to the limit: airlock caps "
-                                                        "memory and swap together)");
     static const char *const refused[] = {"reservation", "disableOOMKiller", "swappiness", NULL};
     for (const char *const *k = refused; *k; k++) {
       json_t *x = json_object_get(v, *k);

@@ -54,8 +54,8 @@
 #include <time.h>
 #include <unistd.h>
 
-int al_oci_build_rootfs(const al_oci_config *c, const char *rootfs, const char *bundle, int *pty_master,
-                        int *pty_slave, char *errbuf, size_t errlen);
+int al_oci_build_rootfs(const al_oci_config *c, const char *rootfs, const char *bundle, uid_t uid, gid_t gid,
+                        int *pty_master, int *pty_slave, char *errbuf, size_t errlen);
 void al_oci_remove_dir(const char *dir);
 
 /* runtime <-> container process, one SOCK_SEQPACKET message each */
@@ -201,9 +201,10 @@ static int apply_rlimits(const al_oci_process *p, char *why, size_t len) {
   return 0;
 }
 
+/* the master with its name as data, as runc sends it */
 static void send_master(int console, int master) {
-  char c = 0;
-  al_send_fds(console, &c, 1, &master, 1);
+  static const char name[] = "/dev/ptmx";
+  al_send_fds(console, name, sizeof(name) - 1, &master, 1);
 }
 
 static void take_terminal(int slave) {
@@ -243,7 +244,7 @@ __attribute__((noreturn)) static void container_init(init_ctx *x) {
   if (apply_rlimits(&c->proc, why, sizeof(why)) < 0)
     child_fail(sync, "%s", why);
   int master = -1, slave = -1;
-  if (al_oci_build_rootfs(c, x->rootfs, x->bundle, c->proc.terminal ? &master : NULL, &slave, why, sizeof(why)) < 0)
+  if (al_oci_build_rootfs(c, x->rootfs, x->bundle, x->owner_uid, x->owner_gid, c->proc.terminal ? &master : NULL, &slave, why, sizeof(why)) < 0)
     child_fail(sync, "%s", why);
   if (c->ns[AL_OCI_NS_UTS] && c->hostname && *c->hostname && sethostname(c->hostname, strlen(c->hostname)) < 0)
     child_fail(sync, "hostname: %s", strerror(errno));
@@ -801,9 +802,9 @@ int al_oci_run(const al_oci_global *g, const char *id, const al_oci_create_opts 
     return -1;
   int master = -1;
   if (cr.relay_sock >= 0) {
-    char b;
+    char b[64];
     size_t n = 0;
-    al_recv_fds(cr.relay_sock, &b, 1, &master, 1, &n, 0, NULL);
+    al_recv_fds(cr.relay_sock, b, sizeof(b), &master, 1, &n, 0, NULL);
     close(cr.relay_sock);
   }
   if (al_oci_start(g, id, err) < 0) {
@@ -932,7 +933,8 @@ int al_oci_exec(const al_oci_global *g, const char *id, const al_oci_exec_opts *
   char *text = NULL;
   void *bpf = NULL;
   unsigned short bpf_len = 0;
-  int fds[8], nfds = 0, userfd = -1, console = -1, errpipe[2] = {-1, -1}, relay[2] = {-1, -1};
+  int fds[8], nfds = 0, userfd = -1, console = -1, errpipe[2] = {-1, -1}, relay[2] = {-1, -1}, piddir = -1;
+  const char *pidname = NULL;
   const char *status = dir ? al_oci_status(dir, &s) : "stopped";
   if (strcmp(status, "stopped") == 0) {
     al_err(err, 0, "cannot exec in container %s: it is stopped", id);
@@ -961,6 +963,10 @@ int al_oci_exec(const al_oci_global *g, const char *id, const al_oci_exec_opts *
     } else {
       console = relay[1];
     }
+  }
+  if (o->pid_file && (piddir = al_oci_open_parent(o->pid_file, &pidname)) < 0) {
+    al_err(err, errno, "--pid-file %s", o->pid_file);
+    goto out;
   }
   /* the namespaces, opened while the container's process is pinned */
   int pidfd = (int)syscall(SYS_pidfd_open, s.pid, 0);
@@ -1093,11 +1099,11 @@ int al_oci_exec(const al_oci_global *g, const char *id, const al_oci_exec_opts *
   if (relay[0] >= 0) {
     close(relay[1]);
     console = relay[1] = -1;
-    char b;
+    char b[64];
     size_t n = 0;
     struct pollfd pf[2] = {{.fd = relay[0], .events = POLLIN}, {.fd = errpipe[0], .events = POLLIN}};
     if (poll(pf, 2, 30000) > 0 && (pf[0].revents & POLLIN))
-      al_recv_fds(relay[0], &b, 1, &master, 1, &n, 0, NULL);
+      al_recv_fds(relay[0], b, sizeof(b), &master, 1, &n, 0, NULL);
   }
   char msg[400];
   size_t off = 0;
@@ -1121,7 +1127,7 @@ int al_oci_exec(const al_oci_global *g, const char *id, const al_oci_exec_opts *
   if (o->pid_file) {
     char num[32];
     snprintf(num, sizeof(num), "%d", (int)child);
-    if (al_oci_write_file(o->pid_file, num, err) < 0) {
+    if (al_oci_write_file_at(piddir, pidname, num, err) < 0) {
       kill(child, SIGKILL);
       goto out;
     }
@@ -1144,6 +1150,8 @@ int al_oci_exec(const al_oci_global *g, const char *id, const al_oci_exec_opts *
 out:
   for (int i = 0; i < nfds; i++)
     close(fds[i]);
+  if (piddir >= 0)
+    close(piddir);
   int more[] = {userfd, console, errpipe[0], errpipe[1], relay[0], relay[1]};
   for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++)
     if (more[i] >= 0 && !(i == 5 && more[i] == console))

@@ -54,6 +54,11 @@ int al_oci_run_hooks(const al_oci_config *c, int kind, const char *state_doc, ai
 /* write text to path atomically (pid files) */
 int al_oci_write_file(const char *path, const char *text, airlock_error **err);
 
+/* the same below a directory opened before joining a mount namespace:
+ * the directory of path (O_PATH) and its last component */
+int al_oci_open_parent(const char *path, const char **name);
+int al_oci_write_file_at(int dirfd, const char *name, const char *text, airlock_error **err);
+
 /* a file into memory (config.json) */
 char *al_oci_read_file(const char *path, size_t *len, airlock_error **err);
 

@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include "oci_priv.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -24,8 +25,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-int al_oci_build_rootfs(const al_oci_config *c, const char *rootfs, const char *bundle, int *pty_master,
-                        int *pty_slave, char *errbuf, size_t errlen);
+int al_oci_build_rootfs(const al_oci_config *c, const char *rootfs, const char *bundle, uid_t uid, gid_t gid,
+                        int *pty_master, int *pty_slave, char *errbuf, size_t errlen);
 
 #define FAIL(...)                                                                                                      \
   do {                                                                                                                 \
@@ -200,6 +201,74 @@ static int make_devices(int rootfd, const al_oci_config *c, char *errbuf, size_t
   return 0;
 }
 
+/* tmpcopyup: what the tmpfs covers, copied into it (modes and owners kept) */
+static int copy_tree(int from, int to, int depth) {
+  if (depth > 64)
+    return -1;
+  int dup = fcntl(from, F_DUPFD_CLOEXEC, 3);
+  DIR *d = dup < 0 ? NULL : fdopendir(dup);
+  if (!d) {
+    if (dup >= 0)
+      close(dup);
+    return -1;
+  }
+  int rc = 0;
+  struct dirent *e;
+  while (rc == 0 && (e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+      continue;
+    struct stat st;
+    if (fstatat(from, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+      continue;
+    if (S_ISDIR(st.st_mode)) {
+      int a = openat(from, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      int b = mkdirat(to, e->d_name, st.st_mode & 07777) < 0 && errno != EEXIST
+                  ? -1
+                  : openat(to, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      rc = a < 0 || b < 0 ? -1 : copy_tree(a, b, depth + 1);
+      if (b >= 0) {
+        fchown(b, st.st_uid, st.st_gid);
+        fchmod(b, st.st_mode & 07777);
+        close(b);
+      }
+      if (a >= 0)
+        close(a);
+    } else if (S_ISREG(st.st_mode)) {
+      int a = openat(from, e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      int b = openat(to, e->d_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, st.st_mode & 07777);
+      char buf[65536];
+      ssize_t n = 0;
+      while (a >= 0 && b >= 0 && (n = read(a, buf, sizeof(buf))) > 0)
+        if (write(b, buf, (size_t)n) != n) {
+          n = -1;
+          break;
+        }
+      if (a < 0 || b < 0 || n < 0)
+        rc = -1;
+      if (b >= 0) {
+        fchown(b, st.st_uid, st.st_gid);
+        fchmod(b, st.st_mode & 07777);
+        close(b);
+      }
+      if (a >= 0)
+        close(a);
+    } else if (S_ISLNK(st.st_mode)) {
+      char target[4096];
+      ssize_t n = readlinkat(from, e->d_name, target, sizeof(target) - 1);
+      if (n >= 0) {
+        target[n] = '\0';
+        symlinkat(target, to, e->d_name);
+        fchownat(to, e->d_name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+      }
+    }
+  }
+  closedir(d);
+  return rc;
+}
+
+static uid_t owner_uid;
+static gid_t owner_gid;
+
 static int do_mount(int rootfd, const al_oci_mount *m, const char *bundle, size_t i, char *errbuf, size_t errlen) {
   if (m->bind) {
     char src[4096];
@@ -232,7 +301,42 @@ static int do_mount(int rootfd, const al_oci_mount *m, const char *bundle, size_
   int t = make_in_root(rootfd, m->dest, true);
   if (t < 0)
     FAIL("mounts[%zu]: destination %s", i, m->dest);
-  int rc = mount_on_fd(m->source && *m->source ? m->source : type, t, type, flags, data);
+  int under = m->copyup ? openat(t, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+  int rc = mount_on_fd(m->source && *m->source ? m->source : type, t, type,
+                       m->copyup ? flags & ~(unsigned long)MS_RDONLY : flags, data);
+  if (rc == 0 && under >= 0) {
+    int top = in_root(rootfd, m->dest, O_RDONLY | O_DIRECTORY);
+    if (top < 0 || copy_tree(under, top, 0) < 0) {
+      if (top >= 0)
+        close(top);
+      close(under);
+      close(t);
+      FAIL("mounts[%zu]: tmpcopyup of %s", i, m->dest);
+    }
+    close(top);
+  }
+  if (under >= 0)
+    close(under);
+  /* a tmpfs is the container's: its root belongs to the container's user
+   * (host root made it, and container root is not host root) */
+  if (rc == 0 && strcmp(type, "tmpfs") == 0 && strcmp(m->type, "tmpfs") == 0) {
+    int top = in_root(rootfd, m->dest, O_RDONLY | O_DIRECTORY);
+    if (top < 0 || fchown(top, owner_uid, owner_gid) < 0) {
+      if (top >= 0)
+        close(top);
+      close(t);
+      FAIL("mounts[%zu]: chown %s", i, m->dest);
+    }
+    close(top);
+  }
+  if (rc == 0 && m->copyup && (flags & MS_RDONLY)) {
+    char fdp[64];
+    int top = in_root(rootfd, m->dest, O_PATH);
+    snprintf(fdp, sizeof(fdp), "/proc/self/fd/%d", top);
+    rc = top < 0 ? -1 : mount(NULL, fdp, NULL, MS_REMOUNT | MS_BIND | flags, NULL);
+    if (top >= 0)
+      close(top);
+  }
   if (rc < 0 && strcmp(type, "sysfs") == 0 && errno == EPERM) /* a shared network namespace: the host's /sys, read-only */
     rc = bind_onto(AT_FDCWD, "/sys", true, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, 0, t);
   close(t);
@@ -302,8 +406,10 @@ static int open_console(int rootfd, const al_oci_config *c, int *master, int *sl
   return 0;
 }
 
-int al_oci_build_rootfs(const al_oci_config *c, const char *rootfs, const char *bundle, int *pty_master,
-                        int *pty_slave, char *errbuf, size_t errlen) {
+int al_oci_build_rootfs(const al_oci_config *c, const char *rootfs, const char *bundle, uid_t uid, gid_t gid,
+                        int *pty_master, int *pty_slave, char *errbuf, size_t errlen) {
+  owner_uid = uid;
+  owner_gid = gid;
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
     FAIL("make mounts private");
   if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)

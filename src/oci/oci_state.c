@@ -96,6 +96,32 @@ int al_oci_write_file(const char *path, const char *text, airlock_error **err) {
   return 0;
 }
 
+int al_oci_open_parent(const char *path, const char **name) {
+  const char *slash = strrchr(path, '/');
+  *name = slash ? slash + 1 : path;
+  if (!slash)
+    return open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+  return open(slash == path ? "/" : dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
+int al_oci_write_file_at(int dirfd, const char *name, const char *text, airlock_error **err) {
+  char tmp[PATH_MAX];
+  snprintf(tmp, sizeof(tmp), ".%s.tmp%d", name, (int)getpid());
+  int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return al_err(err, errno, "%s", name);
+  size_t n = strlen(text);
+  ssize_t w = write(fd, text, n);
+  if (close(fd) < 0 || w != (ssize_t)n || renameat(dirfd, tmp, dirfd, name) < 0) {
+    int e = errno;
+    unlinkat(dirfd, tmp, 0);
+    return al_err(err, e ? e : EIO, "%s", name);
+  }
+  return 0;
+}
+
 unsigned long long al_oci_starttime(pid_t pid) {
   char p[64], buf[1024];
   snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
