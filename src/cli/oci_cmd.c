@@ -394,6 +394,14 @@ int cli_oci(int argc, char **argv) {
   char **sub = argv + optind;
   int n = argc - optind;
   const char *cmd = sub[0];
+  for (int i = 1; i < n; i++) { /* COMMAND --help */
+    if (strcmp(sub[i], "--") == 0 || (strcmp(cmd, "exec") == 0 && sub[i][0] != '-'))
+      break;
+    if (strcmp(sub[i], "--help") == 0 || strcmp(sub[i], "-h") == 0) {
+      usage(stdout);
+      return 0;
+    }
+  }
   if (G.root[0] == '\0')
     return fail("--root must not be empty");
   if (systemd && strcmp(cmd, "features") != 0 && strcmp(cmd, "version") != 0 && strcmp(cmd, "state") != 0 &&

@@ -56,7 +56,6 @@
 
 int al_oci_build_rootfs(const al_oci_config *c, const char *rootfs, const char *bundle, uid_t uid, gid_t gid,
                         int *pty_master, int *pty_slave, char *errbuf, size_t errlen);
-void al_oci_remove_dir(const char *dir);
 
 /* runtime <-> container process, one SOCK_SEQPACKET message each */
 typedef struct {
@@ -267,8 +266,9 @@ __attribute__((noreturn)) static void container_init(init_ctx *x) {
     umask(022);
   if (chdir(c->proc.cwd) < 0)
     child_fail(sync, "process.cwd %s: %s", c->proc.cwd, strerror(errno));
+  char **env = al_oci_env_home(c->proc.env, c->proc.uid);
   char exe[PATH_MAX];
-  int e = al_oci_find_exec(c->proc.args[0], c->proc.env, exe, sizeof(exe));
+  int e = al_oci_find_exec(c->proc.args[0], env, exe, sizeof(exe));
   if (e != 0)
     child_fail(sync, "exec: \"%s\": %s", c->proc.args[0],
                e == ENOENT && !strchr(c->proc.args[0], '/') ? "executable file not found in $PATH" : strerror(e));
@@ -301,7 +301,7 @@ __attribute__((noreturn)) static void container_init(init_ctx *x) {
   }
   /* nothing of the runtime's crosses exec but stdio and LISTEN_FDS */
   syscall(SYS_close_range, 3 + x->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
-  execve(exe, c->proc.args, c->proc.env);
+  execve(exe, c->proc.args, env);
   dprintf(conn, "exec %s: %s", exe, strerror(errno));
   _exit(127);
 }
@@ -1056,8 +1056,9 @@ int al_oci_exec(const al_oci_global *g, const char *id, const al_oci_exec_opts *
       dprintf(ep, "cwd %s: %s", p.cwd, strerror(errno));
       _exit(1);
     }
+    char **env = al_oci_env_home(p.env, p.uid);
     char exe[PATH_MAX];
-    int e = al_oci_find_exec(p.args[0], p.env, exe, sizeof(exe));
+    int e = al_oci_find_exec(p.args[0], env, exe, sizeof(exe));
     if (e != 0) {
       dprintf(ep, "exec: \"%s\": %s", p.args[0],
               e == ENOENT && !strchr(p.args[0], '/') ? "executable file not found in $PATH" : strerror(e));
@@ -1089,7 +1090,7 @@ int al_oci_exec(const al_oci_global *g, const char *id, const al_oci_exec_opts *
     }
     syscall(SYS_close_range, 3 + o->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
     fcntl(ep, F_SETFD, FD_CLOEXEC);
-    execve(exe, p.args, p.env);
+    execve(exe, p.args, env);
     dprintf(ep, "exec %s: %s", exe, strerror(errno));
     _exit(errno == ENOENT ? 127 : 126);
   }

@@ -66,6 +66,9 @@ char *al_oci_read_file(const char *path, size_t *len, airlock_error **err);
  * with the PATH of env; 0, or an errno with *out unset */
 int al_oci_find_exec(const char *arg0, char *const env[], char *out, size_t outlen);
 
+void al_oci_remove_dir(const char *dir);
+char **al_oci_env_home(char **env, uid_t uid);
+
 /* relay a pty master to stdin/stdout until the master hangs up (run and
  * exec in the foreground with a terminal and no --console-socket) */
 void al_oci_relay(int master);

@@ -567,6 +567,43 @@ void al_oci_relay(int master) {
     tcsetattr(0, TCSANOW, &saved);
 }
 
+/* HOME for a process whose environment has none: its user's in the
+ * container's /etc/passwd, else "/" (as runc).  Returns env itself, or a
+ * new array (the old one's strings are shared). */
+char **al_oci_env_home(char **env, uid_t uid) {
+  for (char **e = env; e && *e; e++)
+    if (strncmp(*e, "HOME=", 5) == 0)
+      return env;
+  char home[PATH_MAX] = "/";
+  FILE *f = fopen("/etc/passwd", "re");
+  char line[1024];
+  while (f && fgets(line, sizeof(line), f)) {
+    char *fields[7] = {0};
+    int n = 0;
+    for (char *p = line, *save = NULL; n < 7 && (fields[n] = strtok_r(p, ":\n", &save)) != NULL; p = NULL)
+      n++;
+    if (n >= 6 && strtoul(fields[2], NULL, 10) == uid) {
+      snprintf(home, sizeof(home), "%s", fields[5]);
+      break;
+    }
+  }
+  if (f)
+    fclose(f);
+  size_t k = 0;
+  while (env && env[k])
+    k++;
+  char **out = calloc(k + 2, sizeof(char *));
+  char *h = NULL;
+  if (!out || asprintf(&h, "HOME=%s", home) < 0) {
+    free(out);
+    return env;
+  }
+  for (size_t i = 0; i < k; i++)
+    out[i] = env[i];
+  out[k] = h;
+  return out;
+}
+
 /* ---- kill, delete ---- */
 
 static const struct {
@@ -678,7 +715,6 @@ static void rm_tree(int dfd) {
   closedir(d);
 }
 
-void al_oci_remove_dir(const char *dir);
 void al_oci_remove_dir(const char *dir) {
   int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd >= 0)
@@ -697,8 +733,22 @@ static void rmdir_patiently(const char *dir) {
 
 int al_oci_delete(const al_oci_global *g, const char *id, bool force, airlock_error **err) {
   al_oci_state s;
-  if (al_oci_state_load(g, id, &s, err) < 0)
+  if (al_oci_state_load(g, id, &s, err) < 0) {
+    /* --force of a container that is not there: nothing to do, as runc */
+    char *dir = force ? al_oci_dir(g, id, NULL) : NULL;
+    char p[PATH_MAX + 64];
+    if (dir)
+      snprintf(p, sizeof(p), "%s/state.json", dir);
+    bool gone = dir && access(p, F_OK) < 0 && errno == ENOENT;
+    if (gone)
+      al_oci_remove_dir(dir); /* a create that died half-way */
+    free(dir);
+    if (gone) {
+      airlock_error_free(err);
+      return 0;
+    }
     return -1;
+  }
   _cleanup_free_ char *dir = al_oci_dir(g, id, err);
   if (!dir) {
     al_oci_state_free(&s);
