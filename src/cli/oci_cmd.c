@@ -91,6 +91,7 @@ static void usage(FILE *out) {
           "  exec [--process FILE | --cwd DIR --env K=V --tty --user UID[:GID]] [--pid-file FILE]\n"
           "       [--console-socket SOCK] [--detach] ID [COMMAND...]\n"
           "  list [--format table|json] [--quiet]\n"
+          "  ps [--format table|json] ID\n"
           "  features\n"
           "  version\n");
 }
@@ -100,6 +101,7 @@ enum { O_BUNDLE = 2000, O_PID_FILE, O_CONSOLE, O_NO_PIVOT, O_NO_KEYRING, O_PRESE
        O_IGNORED };
 
 /* create and run share their options */
+static bool keep;
 static int parse_create(int argc, char **argv, bool run, al_oci_create_opts *o, bool *detach, const char **id) {
   static const struct option opts[] = {{"bundle", required_argument, 0, 'b'},
                                        {"pid-file", required_argument, 0, O_PID_FILE},
@@ -133,7 +135,8 @@ static int parse_create(int argc, char **argv, bool run, al_oci_create_opts *o, 
     case O_KEEP:
       if (!run)
         return fail("%s: unknown option --keep", argv[0]);
-      return fail("run: --keep is not supported (airlock-oci deletes a container that run waited for)");
+      keep = true;
+      break;
     case O_IGNORED: break;
     case ':': return fail("%s: option %s needs a value", argv[0], argv[optind - 1]);
     default: return fail("%s: unknown option %s", argv[0], argv[optind - 1]);
@@ -157,7 +160,7 @@ static int cmd_create(int argc, char **argv, bool run) {
   airlock_error *err = NULL;
   if (!run)
     return al_oci_create(&G, id, &o, &err) < 0 ? fail_err(&err) : 0;
-  int code = al_oci_run(&G, id, &o, detach, &err);
+  int code = al_oci_run(&G, id, &o, detach, keep, &err);
   return code < 0 ? fail_err(&err) : code;
 }
 
@@ -381,7 +384,7 @@ int cli_oci(int argc, char **argv) {
         return fail("--rootless true: rootless containers are not supported yet (docs/oci.md)");
       break;
     case 'I': break;
-    case 'v': printf("airlock-oci version %s\nspec: %s\n", AIRLOCK_VERSION, AL_OCI_VERSION); return 0;
+    case 'v': printf("airlock-oci version %s\nspec: %s\n+SECCOMP +LANDLOCK +CGROUPV1 +CGROUPV2\n", AIRLOCK_VERSION, AL_OCI_VERSION); return 0;
     case 'h': usage(stdout); return 0;
     case ':': return fail("option %s needs a value", argv[optind - 1]);
     default: return fail("unknown global option %s", argv[optind - 1]);
@@ -440,8 +443,15 @@ int cli_oci(int argc, char **argv) {
     usage(stdout);
     return 0;
   }
+  if (strcmp(cmd, "ps") == 0) {
+    bool json = n >= 4 && (strcmp(sub[1], "--format") == 0 || strcmp(sub[1], "-f") == 0) && strcmp(sub[2], "json") == 0;
+    if (n < 2)
+      return fail("ps: a container id is needed");
+    airlock_error *err = NULL;
+    return al_oci_ps(&G, sub[n - 1], json, &err) < 0 ? fail_err(&err) : 0;
+  }
   if (strcmp(cmd, "pause") == 0 || strcmp(cmd, "resume") == 0 || strcmp(cmd, "update") == 0 ||
-      strcmp(cmd, "checkpoint") == 0 || strcmp(cmd, "restore") == 0 || strcmp(cmd, "ps") == 0 ||
+      strcmp(cmd, "checkpoint") == 0 || strcmp(cmd, "restore") == 0 ||
       strcmp(cmd, "events") == 0 || strcmp(cmd, "spec") == 0)
     return fail("%s is not supported by airlock-oci (docs/oci.md)", cmd);
   fail("unknown command '%s'", cmd);

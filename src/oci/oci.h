@@ -140,11 +140,15 @@ typedef struct al_oci_create_opts {
 int al_oci_create(const al_oci_global *g, const char *id, const al_oci_create_opts *o, airlock_error **err);
 int al_oci_start(const al_oci_global *g, const char *id, airlock_error **err);
 /* run: create + start; without detach waits and returns the exit code (>=0) */
-int al_oci_run(const al_oci_global *g, const char *id, const al_oci_create_opts *o, bool detach, airlock_error **err);
+/* keep: leave the stopped container for delete (run --keep) */
+int al_oci_run(const al_oci_global *g, const char *id, const al_oci_create_opts *o, bool detach, bool keep,
+               airlock_error **err);
 int al_oci_kill(const al_oci_global *g, const char *id, int sig, bool all, airlock_error **err);
 int al_oci_delete(const al_oci_global *g, const char *id, bool force, airlock_error **err);
 /* state: runc's JSON for one container (caller frees) */
 char *al_oci_state_json(const al_oci_global *g, const char *id, airlock_error **err);
+/* ps: the container's processes (host pids), a JSON array or ps -ef lines */
+int al_oci_ps(const al_oci_global *g, const char *id, bool json, airlock_error **err);
 /* list: every container of the root; JSON array, or a table */
 int al_oci_list(const al_oci_global *g, bool json, airlock_error **err);
 

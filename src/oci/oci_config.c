@@ -679,8 +679,8 @@ int al_oci_config_parse(const char *text, size_t len, al_oci_config *c, airlock_
     return -1;
   if (c->hostname && strlen(c->hostname) > 64)
     return al_err(err, 0, CFG "hostname is longer than 64 bytes");
-  if (c->domainname && *c->domainname)
-    return al_err(err, 0, CFG "domainname is not supported");
+  if (c->domainname && strlen(c->domainname) > 64)
+    return al_err(err, 0, CFG "domainname is longer than 64 bytes");
   v = json_object_get(c->json, "mounts");
   if (v && !json_is_null(v)) {
     if (!json_is_array(v))
@@ -698,6 +698,8 @@ int al_oci_config_parse(const char *text, size_t len, al_oci_config *c, airlock_
     return -1;
   if (c->hostname && *c->hostname && !c->ns[AL_OCI_NS_UTS])
     return al_err(err, 0, CFG "hostname needs a uts namespace in linux.namespaces");
+  if (c->domainname && *c->domainname && !c->ns[AL_OCI_NS_UTS])
+    return al_err(err, 0, CFG "domainname needs a uts namespace in linux.namespaces");
   if (!c->ns[AL_OCI_NS_MNT])
     return al_err(err, 0, CFG "linux.namespaces: airlock needs a mount namespace");
   v = json_object_get(c->json, "hooks");

@@ -247,6 +247,9 @@ __attribute__((noreturn)) static void container_init(init_ctx *x) {
     child_fail(sync, "%s", why);
   if (c->ns[AL_OCI_NS_UTS] && c->hostname && *c->hostname && sethostname(c->hostname, strlen(c->hostname)) < 0)
     child_fail(sync, "hostname: %s", strerror(errno));
+  if (c->ns[AL_OCI_NS_UTS] && c->domainname && *c->domainname &&
+      setdomainname(c->domainname, strlen(c->domainname)) < 0)
+    child_fail(sync, "domainname: %s", strerror(errno));
 
   /* the user namespace, owned by the container's host uid (the kernel
    * charges it to that uid, never to root) */
@@ -769,11 +772,14 @@ int al_oci_start(const al_oci_global *g, const char *id, airlock_error **err) {
     al_err(err, 0, "container %s: %s", id, msg);
     goto done;
   }
+  /* a failing poststart hook fails start and takes the container down, as crun */
+  if (run_hooks_from_copy(dir, &s, AL_OCI_HOOK_POSTSTART, "running", err) < 0) {
+    airlock_error *local = NULL;
+    al_oci_delete(g, id, true, &local);
+    airlock_error_free(&local);
+    goto done;
+  }
   rc = 0;
-  airlock_error *local = NULL;
-  if (run_hooks_from_copy(dir, &s, AL_OCI_HOOK_POSTSTART, "running", &local) < 0 && local)
-    fprintf(stderr, "airlock-oci: %s\n", local->msg); /* poststart failures are warnings (runtime spec) */
-  airlock_error_free(&local);
 done:
   if (sock >= 0)
     close(sock);
@@ -796,7 +802,8 @@ static int wait_code(pid_t pid) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-int al_oci_run(const al_oci_global *g, const char *id, const al_oci_create_opts *o, bool detach, airlock_error **err) {
+int al_oci_run(const al_oci_global *g, const char *id, const al_oci_create_opts *o, bool detach, bool keep,
+               airlock_error **err) {
   created cr;
   if (create_container(g, id, o, !detach, &cr, err) < 0)
     return -1;
@@ -829,7 +836,8 @@ int al_oci_run(const al_oci_global *g, const char *id, const al_oci_create_opts 
   }
   int code = wait_code(cr.pid);
   airlock_error *local = NULL;
-  al_oci_delete(g, id, true, &local);
+  if (!keep)
+    al_oci_delete(g, id, true, &local);
   airlock_error_free(&local);
   return code;
 }

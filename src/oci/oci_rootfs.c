@@ -302,6 +302,15 @@ static int do_mount(int rootfd, const al_oci_mount *m, const char *bundle, size_
   if (t < 0)
     FAIL("mounts[%zu]: destination %s", i, m->dest);
   int under = m->copyup ? openat(t, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+  /* a tmpfs is the container's: its root belongs to the container's user
+   * (host root mounts it, and container root is not host root) */
+  char owned[1024];
+  if (strcmp(m->type, "tmpfs") == 0 && strcmp(type, "tmpfs") == 0 &&
+      !(data && (strstr(data, "uid=") || strstr(data, "gid=")))) {
+    snprintf(owned, sizeof(owned), "%s%suid=%u,gid=%u", data ? data : "", data ? "," : "", (unsigned)owner_uid,
+             (unsigned)owner_gid);
+    data = owned;
+  }
   int rc = mount_on_fd(m->source && *m->source ? m->source : type, t, type,
                        m->copyup ? flags & ~(unsigned long)MS_RDONLY : flags, data);
   if (rc == 0 && under >= 0) {
@@ -317,18 +326,6 @@ static int do_mount(int rootfd, const al_oci_mount *m, const char *bundle, size_
   }
   if (under >= 0)
     close(under);
-  /* a tmpfs is the container's: its root belongs to the container's user
-   * (host root made it, and container root is not host root) */
-  if (rc == 0 && strcmp(type, "tmpfs") == 0 && strcmp(m->type, "tmpfs") == 0) {
-    int top = in_root(rootfd, m->dest, O_RDONLY | O_DIRECTORY);
-    if (top < 0 || fchown(top, owner_uid, owner_gid) < 0) {
-      if (top >= 0)
-        close(top);
-      close(t);
-      FAIL("mounts[%zu]: chown %s", i, m->dest);
-    }
-    close(top);
-  }
   if (rc == 0 && m->copyup && (flags & MS_RDONLY)) {
     char fdp[64];
     int top = in_root(rootfd, m->dest, O_PATH);

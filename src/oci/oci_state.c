@@ -426,8 +426,9 @@ int al_oci_run_hooks(const al_oci_config *c, int kind, const char *state_doc, ai
       dup2(in[0], 0);
       dup2(2, 1); /* the runtime's stdout may be the caller's protocol */
       char *const noargs[] = {h->path, NULL};
-      char *const noenv[] = {NULL};
-      execve(h->path, h->args && h->args[0] ? h->args : noargs, h->env ? h->env : noenv);
+      extern char **environ;
+      /* without env of its own a hook inherits the runtime's, as crun and runc */
+      execve(h->path, h->args && h->args[0] ? h->args : noargs, h->env ? h->env : environ);
       _exit(127);
     }
     close(in[0]);
@@ -800,6 +801,50 @@ int al_oci_delete(const al_oci_global *g, const char *id, bool force, airlock_er
   al_oci_remove_dir(dir);
   al_oci_lease_release(s.slot);
   al_oci_state_free(&s);
+  return 0;
+}
+
+int al_oci_ps(const al_oci_global *g, const char *id, bool as_json, airlock_error **err) {
+  al_oci_state s;
+  if (al_oci_state_load(g, id, &s, err) < 0)
+    return -1;
+  json_t *pids = json_array();
+  for (int c = 0; c < AL_CTRL_COUNT && json_array_size(pids) == 0; c++) {
+    if (!s.cgroups[c])
+      continue;
+    char p[PATH_MAX + 64];
+    snprintf(p, sizeof(p), "%s/cgroup.procs", s.cgroups[c]);
+    FILE *f = fopen(p, "re");
+    int pid;
+    while (f && fscanf(f, "%d", &pid) == 1)
+      json_array_append_new(pids, json_integer(pid));
+    if (f)
+      fclose(f);
+  }
+  al_oci_state_free(&s);
+  if (as_json) {
+    char *t = json_dumps(pids, JSON_COMPACT);
+    printf("%s\n", t ? t : "[]");
+    free(t);
+  } else {
+    printf("%-8s %s\n", "PID", "CMD");
+    size_t i;
+    json_t *v;
+    json_array_foreach(pids, i, v) {
+      char p[64], cmd[512] = "";
+      snprintf(p, sizeof(p), "/proc/%d/cmdline", (int)json_integer_value(v));
+      int fd = open(p, O_RDONLY | O_CLOEXEC);
+      ssize_t n = fd < 0 ? 0 : read(fd, cmd, sizeof(cmd) - 1);
+      if (fd >= 0)
+        close(fd);
+      for (ssize_t k = 0; k < n - 1; k++)
+        if (cmd[k] == '\0')
+          cmd[k] = ' ';
+      cmd[n > 0 ? n : 0] = '\0';
+      printf("%-8d %s\n", (int)json_integer_value(v), cmd);
+    }
+  }
+  json_decref(pids);
   return 0;
 }
 
