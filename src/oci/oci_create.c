@@ -1044,13 +1044,6 @@ int al_oci_exec(const al_oci_global *g, const char *id, const al_oci_exec_opts *
     if (relay[0] >= 0)
       close(relay[0]);
     int master = -1, slave = -1;
-    if (p.terminal) {
-      int e = al_oci_pty(&master, &slave, p.rows, p.cols);
-      if (e < 0) {
-        dprintf(ep, "terminal: %s", strerror(-e));
-        _exit(1);
-      }
-    }
     if (setns(userfd, CLONE_NEWUSER) < 0) {
       dprintf(ep, "joining the user namespace: %s", strerror(errno));
       _exit(1);
@@ -1058,6 +1051,14 @@ int al_oci_exec(const al_oci_global *g, const char *id, const al_oci_exec_opts *
     if (set_ids(p.uid, p.gid, p.add_gids, p.n_add_gids) < 0) {
       dprintf(ep, "user %u:%u is not mapped in the container (%s)", p.uid, p.gid, strerror(errno));
       _exit(1);
+    }
+    /* the terminal is opened as the container's user, not as host root */
+    if (p.terminal) {
+      int e = al_oci_pty(&master, &slave, p.rows, p.cols);
+      if (e < 0) {
+        dprintf(ep, "terminal: %s", strerror(-e));
+        _exit(1);
+      }
     }
     umask(p.has_umask ? p.umask : 022);
     if (chdir(p.cwd) < 0) {

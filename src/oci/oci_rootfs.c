@@ -370,9 +370,14 @@ static int mask_paths(int rootfd, const al_oci_config *c, char *errbuf, size_t e
 }
 
 static int open_console(int rootfd, const al_oci_config *c, int *master, int *slave, char *errbuf, size_t errlen) {
-  int m = in_root(rootfd, "dev/pts/ptmx", O_RDWR | O_NOCTTY);
-  if (m < 0)
-    m = in_root(rootfd, "dev/ptmx", O_RDWR | O_NOCTTY);
+  /* a devpts instance's ptmx (5:2), never a node the rootfs brought */
+  int m = in_root(rootfd, "dev/pts/ptmx", O_RDWR | O_NOCTTY | O_NOFOLLOW);
+  struct stat pst;
+  if (m >= 0 && (fstat(m, &pst) < 0 || !S_ISCHR(pst.st_mode) || major(pst.st_rdev) != 5 || minor(pst.st_rdev) != 2)) {
+    close(m);
+    m = -1;
+    errno = ENOTTY;
+  }
   if (m < 0)
     FAIL("process.terminal: no /dev/pts/ptmx in the container (a devpts mount at /dev/pts is needed)");
   int unlock = 0;

@@ -24,6 +24,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
@@ -495,11 +496,16 @@ int al_oci_find_exec(const char *arg0, char *const env[], char *out, size_t outl
 }
 
 int al_oci_pty(int *master, int *slave, unsigned short rows, unsigned short cols) {
-  int m = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (m < 0)
-    m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  /* the container's own devpts instance only: /dev is the container's to
+   * change, a mount point is not */
+  int m = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NOFOLLOW);
   if (m < 0)
     return -errno;
+  struct stat st;
+  if (fstat(m, &st) < 0 || !S_ISCHR(st.st_mode) || major(st.st_rdev) != 5 || minor(st.st_rdev) != 2) {
+    close(m);
+    return -ENOTTY;
+  }
   int unlock = 0;
   if (ioctl(m, TIOCSPTLCK, &unlock) < 0) {
     int e = errno;
