@@ -38,7 +38,8 @@ char *al_oci_dir(const al_oci_global *g, const char *id, airlock_error **err) {
   }
   for (size_t i = 0; i < n; i++)
     if (!isalnum((unsigned char)id[i]) && !strchr("_+-.", id[i])) {
-      al_err(err, 0, "invalid container id '%s' (letters, digits, '_', '+', '-' and '.' only)", id);
+      al_err(err, 0, "invalid character '%c' in container ID '%s' (letters, digits, '_', '+', '-' and '.' only)",
+             id[i], id);
       return NULL;
     }
   char *d = NULL;
@@ -684,7 +685,6 @@ int al_oci_kill(const al_oci_global *g, const char *id, int sig, bool all, airlo
   al_oci_state s;
   if (al_oci_state_load(g, id, &s, err) < 0)
     return -1;
-  _cleanup_free_ char *dir = al_oci_dir(g, id, err);
   int rc = 0;
   if (!al_oci_alive(s.pid, s.starttime)) {
     if (all)
