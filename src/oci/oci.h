@@ -56,6 +56,13 @@ typedef struct al_oci_process {
   bool no_new_privs; /* informational: airlock always sets it */
   bool has_oom_score_adj;
   int oom_score_adj;
+  /* scheduler: SCHED_OTHER, SCHED_BATCH or SCHED_IDLE with a nice value of
+   * 0 or more (real-time policies and raised priorities are refused) */
+  bool has_sched;
+  int sched_policy, sched_nice;
+  /* ioPriority: best-effort or idle (IOPRIO_CLASS_RT is refused) */
+  bool has_ioprio;
+  int ioprio; /* class << 13 | level */
 } al_oci_process;
 
 typedef struct al_oci_hook {

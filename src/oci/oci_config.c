@@ -134,6 +134,78 @@ static int parse_rlimits(json_t *a, const char *where, al_oci_process *p, airloc
   return 0;
 }
 
+static int parse_scheduler(json_t *v, const char *where, al_oci_process *p, airlock_error **err) {
+  char at[64];
+  snprintf(at, sizeof(at), "%s.scheduler", where);
+  static const char *const keys[] = {"policy", "nice", "priority", "flags", "runtime", "deadline", "period", NULL};
+  if (!json_is_object(v))
+    return bad(err, where, "scheduler", "must be an object");
+  if (check_keys(v, at, keys, err) < 0)
+    return -1;
+  const char *pol = json_string_value(json_object_get(v, "policy"));
+  if (!pol)
+    return bad(err, at, "policy", "is required");
+  static const struct {
+    const char *name;
+    int policy;
+  } ok[] = {{"SCHED_OTHER", 0}, {"SCHED_BATCH", 3}, {"SCHED_IDLE", 5}};
+  p->sched_policy = -1;
+  for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+    if (strcmp(ok[i].name, pol) == 0)
+      p->sched_policy = ok[i].policy;
+  if (p->sched_policy < 0) {
+    if (strcmp(pol, "SCHED_FIFO") == 0 || strcmp(pol, "SCHED_RR") == 0 || strcmp(pol, "SCHED_DEADLINE") == 0 ||
+        strcmp(pol, "SCHED_ISO") == 0)
+      return bad(err, at, "policy", "real-time policies are not supported (a container could starve the host)");
+    return bad(err, at, "policy", "unknown policy");
+  }
+  json_t *n = json_object_get(v, "nice");
+  if (n && !json_is_null(n)) {
+    if (!json_is_integer(n) || json_integer_value(n) < -20 || json_integer_value(n) > 19)
+      return bad(err, at, "nice", "must be an integer between -20 and 19");
+    if (json_integer_value(n) < 0)
+      return bad(err, at, "nice", "below 0 is not supported (it raises the container above the host)");
+    p->sched_nice = (int)json_integer_value(n);
+  }
+  json_t *pr = json_object_get(v, "priority");
+  if (pr && !json_is_null(pr) && !(json_is_integer(pr) && json_integer_value(pr) == 0))
+    return bad(err, at, "priority", "must be 0 for this policy");
+  static const char *const rt[] = {"runtime", "deadline", "period", NULL};
+  for (const char *const *k = rt; *k; k++) {
+    json_t *x = json_object_get(v, *k);
+    if (x && !json_is_null(x) && !(json_is_integer(x) && json_integer_value(x) == 0))
+      return bad(err, at, *k, "is for SCHED_DEADLINE only");
+  }
+  json_t *f = json_object_get(v, "flags");
+  if (f && !json_is_null(f) && !(json_is_array(f) && json_array_size(f) == 0))
+    return unsupported(err, at, "flags");
+  p->has_sched = true;
+  return 0;
+}
+
+static int parse_ioprio(json_t *v, const char *where, al_oci_process *p, airlock_error **err) {
+  char at[64];
+  snprintf(at, sizeof(at), "%s.ioPriority", where);
+  static const char *const keys[] = {"class", "priority", NULL};
+  if (!json_is_object(v))
+    return bad(err, where, "ioPriority", "must be an object");
+  if (check_keys(v, at, keys, err) < 0)
+    return -1;
+  const char *cls = json_string_value(json_object_get(v, "class"));
+  int c = !cls ? -1 : strcmp(cls, "IOPRIO_CLASS_BE") == 0 ? 2 : strcmp(cls, "IOPRIO_CLASS_IDLE") == 0 ? 3 : -1;
+  if (cls && strcmp(cls, "IOPRIO_CLASS_RT") == 0)
+    return bad(err, at, "class", "IOPRIO_CLASS_RT is not supported (a container could starve the host's I/O)");
+  if (c < 0)
+    return bad(err, at, "class", "must be IOPRIO_CLASS_BE or IOPRIO_CLASS_IDLE");
+  json_t *pr = json_object_get(v, "priority");
+  json_int_t level = pr && json_is_integer(pr) ? json_integer_value(pr) : 4;
+  if ((pr && !json_is_null(pr) && !json_is_integer(pr)) || level < 0 || level > 7)
+    return bad(err, at, "priority", "must be between 0 and 7");
+  p->has_ioprio = true;
+  p->ioprio = c << 13 | (int)(c == 3 ? 0 : level);
+  return 0;
+}
+
 int al_oci_process_parse(json_t *obj, const char *where, al_oci_process *p, airlock_error **err) {
   memset(p, 0, sizeof(*p));
   if (!json_is_object(obj))
@@ -142,7 +214,7 @@ int al_oci_process_parse(json_t *obj, const char *where, al_oci_process *p, airl
    * every capability and loads no LSM profile (docs/oci.md) */
   static const char *const keys[] = {"terminal", "consoleSize", "user", "args", "env", "cwd", "rlimits",
                                      "noNewPrivileges", "capabilities", "apparmorProfile", "selinuxLabel",
-                                     "oomScoreAdj", NULL};
+                                     "oomScoreAdj", "scheduler", "ioPriority", NULL};
   if (check_keys(obj, where, keys, err) < 0)
     return -1;
   json_t *v;
@@ -222,6 +294,10 @@ int al_oci_process_parse(json_t *obj, const char *where, al_oci_process *p, airl
     p->has_oom_score_adj = true;
     p->oom_score_adj = (int)json_integer_value(v);
   }
+  if ((v = json_object_get(obj, "scheduler")) && !json_is_null(v) && parse_scheduler(v, where, p, err) < 0)
+    return -1;
+  if ((v = json_object_get(obj, "ioPriority")) && !json_is_null(v) && parse_ioprio(v, where, p, err) < 0)
+    return -1;
   if ((v = json_object_get(obj, "capabilities")) && !json_is_null(v) && !json_is_object(v))
     return bad(err, where, "capabilities", "must be an object");
   if ((v = json_object_get(obj, "selinuxLabel")) && json_is_string(v) && json_string_length(v) > 0)

@@ -201,6 +201,29 @@ static int apply_rlimits(const al_oci_process *p, char *why, size_t len) {
 }
 
 /* the master with its name as data, as runc sends it */
+/* process.scheduler and process.ioPriority (the parser let only
+ * non-real-time ones through) */
+static int apply_sched(const al_oci_process *p, char *why, size_t len) {
+  if (p->has_sched) {
+    struct {
+      uint32_t size, policy;
+      uint64_t flags;
+      int32_t nice;
+      uint32_t priority;
+      uint64_t runtime, deadline, period;
+    } attr = {.size = 48, .policy = (uint32_t)p->sched_policy, .nice = p->sched_nice};
+    if (syscall(SYS_sched_setattr, 0, &attr, 0) < 0) {
+      snprintf(why, len, "process.scheduler: %s", strerror(errno));
+      return -1;
+    }
+  }
+  if (p->has_ioprio && syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, p->ioprio) < 0) {
+    snprintf(why, len, "process.ioPriority: %s", strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
 static void send_master(int console, int master) {
   static const char name[] = "/dev/ptmx";
   al_send_fds(console, name, sizeof(name) - 1, &master, 1);
@@ -241,6 +264,8 @@ __attribute__((noreturn)) static void container_init(init_ctx *x) {
     close(fd);
   }
   if (apply_rlimits(&c->proc, why, sizeof(why)) < 0)
+    child_fail(sync, "%s", why);
+  if (apply_sched(&c->proc, why, sizeof(why)) < 0)
     child_fail(sync, "%s", why);
   int master = -1, slave = -1;
   if (al_oci_build_rootfs(c, x->rootfs, x->bundle, x->owner_uid, x->owner_gid, c->proc.terminal ? &master : NULL, &slave, why, sizeof(why)) < 0)
@@ -1024,7 +1049,7 @@ int al_oci_exec(const al_oci_global *g, const char *id, const al_oci_exec_opts *
     goto out;
   }
   char why[300];
-  if (apply_rlimits(&p, why, sizeof(why)) < 0) {
+  if (apply_rlimits(&p, why, sizeof(why)) < 0 || apply_sched(&p, why, sizeof(why)) < 0) {
     al_err(err, 0, "%s", why);
     goto out;
   }

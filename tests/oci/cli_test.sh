@@ -121,7 +121,8 @@ refused "a time namespace" 'c["linux"]["namespaces"].append({"type":"time"})' "l
 refused "an unknown mount type" 'c["mounts"].append({"destination":"/x","type":"nfs","source":"h:/x"})' 'mounts[4].type "nfs"'
 refused "a seccomp notify action" 'c["linux"]["seccomp"] = {"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_NOTIFY"}]}' "linux.seccomp.syscalls[0].action"
 refused "cpu shares" 'c["linux"]["resources"]["cpu"] = {"shares": 512}' "linux.resources.cpu.shares"
-refused "an unknown process field" 'c["process"]["ioPriority"] = {"class": "IOPRIO_CLASS_IDLE"}' "process.ioPriority"
+refused "an unknown process field" 'c["process"]["execCPUAffinity"] = {"initial": "0"}' "process.execCPUAffinity"
+refused "a real-time scheduler" 'c["process"]["scheduler"] = {"policy": "SCHED_FIFO", "priority": 10}' "process.scheduler.policy"
 refused "a missing rootfs" 'c["root"]["path"] = "nowhere"' "root.path"
 config '["/no/such/binary"]'
 # the create's own pid names its cgroups (PID.N): exec keeps it
