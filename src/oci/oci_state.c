@@ -457,9 +457,17 @@ int al_oci_run_hooks(const al_oci_config *c, int kind, const char *state_doc, ai
         waited_ms += 10;
       }
     }
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-      return al_err(err, 0, "hooks.%s[%zu] (%s) failed: %s %d", names[kind], i, h->path,
-                    WIFEXITED(st) ? "exit status" : "signal", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+      char msg[512];
+      snprintf(msg, sizeof(msg), "hooks.%s[%zu] (%s): %s hook failed with %s %d", names[kind], i, h->path,
+               names[kind], WIFEXITED(st) ? "exit code" : "signal", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+      /* poststop: every hook runs, a failure is a warning (runtime spec) */
+      if (kind == AL_OCI_HOOK_POSTSTOP) {
+        fprintf(stderr, "airlock-oci: warning: %s\n", msg);
+        continue;
+      }
+      return al_err(err, 0, "%s", msg);
+    }
   }
   return 0;
 }
@@ -796,8 +804,8 @@ int al_oci_delete(const al_oci_global *g, const char *id, bool force, airlock_er
     al_oci_config c;
     if (al_oci_config_parse(text, len, &c, &local) == 0 && c.n_hooks[AL_OCI_HOOK_POSTSTOP] > 0) {
       char *doc = al_oci_state_doc(&s, "stopped");
-      if (doc && al_oci_run_hooks(&c, AL_OCI_HOOK_POSTSTOP, doc, &local) < 0)
-        fprintf(stderr, "airlock-oci: %s\n", local->msg); /* runc: poststop failures are warnings */
+      if (doc)
+        al_oci_run_hooks(&c, AL_OCI_HOOK_POSTSTOP, doc, &local); /* failures are warnings */
       free(doc);
     }
     airlock_error_free(&local);
