@@ -76,6 +76,7 @@ typedef struct {
   void *bpf;
   unsigned short bpf_len;
   int preserve_fds;
+  int listen_fds; /* LISTEN_FDS of the runtime's environment */
 } init_ctx;
 
 __attribute__((noreturn, format(printf, 2, 3))) static void child_fail(int sync, const char *fmt, ...) {
@@ -295,6 +296,17 @@ __attribute__((noreturn)) static void container_init(init_ctx *x) {
   if (chdir(c->proc.cwd) < 0)
     child_fail(sync, "process.cwd %s: %s", c->proc.cwd, strerror(errno));
   char **env = al_oci_env_home(c->proc.env, c->proc.uid);
+  if (x->listen_fds > 0) { /* socket activation, as runc: the fds follow, LISTEN_PID is the process */
+    size_t k = 0;
+    while (env[k])
+      k++;
+    char **more = calloc(k + 3, sizeof(char *));
+    if (more) {
+      memcpy(more, env, k * sizeof(char *));
+      if (asprintf(&more[k], "LISTEN_FDS=%d", x->listen_fds) > 0 && asprintf(&more[k + 1], "LISTEN_PID=1") > 0)
+        env = more;
+    }
+  }
   char exe[PATH_MAX];
   int e = al_oci_find_exec(c->proc.args[0], env, exe, sizeof(exe));
   if (e != 0)
@@ -616,6 +628,12 @@ static int create_container(const al_oci_global *g, const char *id, const al_oci
                 .bpf = bpf,
                 .bpf_len = bpf_len,
                 .preserve_fds = o->preserve_fds};
+  const char *lf = getenv("LISTEN_FDS");
+  if (lf && atoi(lf) > 0 && atoi(lf) < 1000) {
+    x.listen_fds = atoi(lf);
+    if (x.preserve_fds < x.listen_fds)
+      x.preserve_fds = x.listen_fds;
+  }
   memcpy(x.ns_fd, ns_fd, sizeof(ns_fd));
   memcpy(x.cg_fd, cg.join_fd, sizeof(x.cg_fd));
   if (cg.v2_dir_fd >= 0) {
