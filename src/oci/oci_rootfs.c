@@ -419,6 +419,14 @@ int al_oci_build_rootfs(const al_oci_config *c, const char *rootfs, const char *
   int rootfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0)
     FAIL("open the rootfs %s", rootfs);
+  /* a rootfs whose /dev leads elsewhere is refused outright, whatever
+   * RESOLVE_IN_ROOT would make of it */
+  struct stat dst;
+  if (fstatat(rootfd, "dev", &dst, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(dst.st_mode)) {
+    close(rootfd);
+    errno = ENOTDIR;
+    FAIL("root.path: /dev in the rootfs is not a directory (a symlink?)");
+  }
   bool dev_mounted = false;
   for (size_t i = 0; i < c->n_mounts; i++) {
     if (do_mount(rootfd, &c->mounts[i], bundle, i, errbuf, errlen) < 0) {
