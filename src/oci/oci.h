@@ -81,6 +81,14 @@ typedef struct al_oci_device {
   uint32_t mode; /* permission bits; 0 = the host node's */
 } al_oci_device;
 
+/* linux.resources.devices: the device cgroup's rules, in order */
+typedef struct al_oci_devrule {
+  bool allow;
+  char type;            /* 'a', 'c' or 'b' */
+  long major, minor;    /* -1 = any */
+  char access[4];       /* some of "rwm" */
+} al_oci_devrule;
+
 /* which namespaces: bits of CLONE_NEW*; a path joins an existing one */
 enum { AL_OCI_NS_PID, AL_OCI_NS_NET, AL_OCI_NS_IPC, AL_OCI_NS_UTS, AL_OCI_NS_MNT, AL_OCI_NS_USER, AL_OCI_NS_CGROUP,
        AL_OCI_NS_COUNT };
@@ -107,6 +115,8 @@ typedef struct al_oci_config {
   size_t n_masked, n_readonly;
   al_oci_device *devices;
   size_t n_devices;
+  al_oci_devrule *devrules;
+  size_t n_devrules;
   al_oci_hook *hooks[AL_OCI_HOOK_KINDS];
   size_t n_hooks[AL_OCI_HOOK_KINDS];
   char *propagation; /* rootfsPropagation */

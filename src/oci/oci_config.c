@@ -502,7 +502,8 @@ static int parse_namespaces(json_t *a, al_oci_config *c, airlock_error **err) {
 static int parse_resources(json_t *r, al_oci_config *c, airlock_error **err) {
   if (!json_is_object(r))
     return bad(err, "linux", "resources", "must be an object");
-  /* devices: accepted; the container has only the nodes of linux.devices
+  /* devices: the device cgroup (v1 hierarchies; oci_create.c), on top of a
+   * container that has only the nodes of linux.devices
    * and the six defaults, and no capability to make others */
   static const char *const keys[] = {"memory", "pids", "cpu", "devices", NULL};
   if (check_keys(r, "linux.resources", keys, err) < 0)
@@ -562,8 +563,44 @@ static int parse_resources(json_t *r, al_oci_config *c, airlock_error **err) {
         return unsupported(err, "linux.resources.cpu", *k);
     }
   }
-  if ((v = json_object_get(r, "devices")) && !json_is_null(v) && !json_is_array(v))
-    return bad(err, "linux.resources", "devices", "must be an array");
+  if ((v = json_object_get(r, "devices")) && !json_is_null(v)) {
+    if (!json_is_array(v))
+      return bad(err, "linux.resources", "devices", "must be an array");
+    c->n_devrules = json_array_size(v);
+    c->devrules = calloc(c->n_devrules + 1, sizeof(al_oci_devrule));
+    if (!c->devrules)
+      return al_err(err, ENOMEM, "config.json");
+    for (size_t i = 0; i < c->n_devrules; i++) {
+      json_t *d = json_array_get(v, i);
+      static const char *const dk[] = {"allow", "type", "major", "minor", "access", NULL};
+      char at[64];
+      snprintf(at, sizeof(at), "linux.resources.devices[%zu]", i);
+      if (!json_is_object(d) || check_keys(d, at, dk, err) < 0)
+        return *err ? -1 : bad(err, "linux.resources", "devices", "entries must be objects");
+      al_oci_devrule *o = &c->devrules[i];
+      json_t *al = json_object_get(d, "allow");
+      if (!json_is_boolean(al))
+        return bad(err, at, "allow", "true or false is required");
+      o->allow = json_is_true(al);
+      const char *t = json_string_value(json_object_get(d, "type"));
+      o->type = !t || !*t ? 'a' : t[0];
+      if ((t && strlen(t) > 1) || (o->type != 'a' && o->type != 'c' && o->type != 'b'))
+        return bad(err, at, "type", "must be a, c or b");
+      json_t *ma = json_object_get(d, "major"), *mi = json_object_get(d, "minor");
+      if ((ma && !json_is_null(ma) && !json_is_integer(ma)) || (mi && !json_is_null(mi) && !json_is_integer(mi)))
+        return bad(err, at, "major", "major and minor must be integers");
+      o->major = json_is_integer(ma) && json_integer_value(ma) >= 0 && json_integer_value(ma) < (1 << 20)
+                     ? (long)json_integer_value(ma)
+                     : -1;
+      o->minor = json_is_integer(mi) && json_integer_value(mi) >= 0 && json_integer_value(mi) < (1 << 20)
+                     ? (long)json_integer_value(mi)
+                     : -1;
+      const char *a = json_string_value(json_object_get(d, "access"));
+      snprintf(o->access, sizeof(o->access), "%s", a && *a ? a : "rwm");
+      if (strspn(o->access, "rwm") != strlen(o->access) || (a && strlen(a) > 3))
+        return bad(err, at, "access", "must be made of r, w and m");
+    }
+  }
   return 0;
 }
 
@@ -795,6 +832,7 @@ void al_oci_config_free(al_oci_config *c) {
   free(c->masked);
   free(c->readonly_paths);
   free(c->devices);
+  free(c->devrules);
   for (int k = 0; k < AL_OCI_HOOK_KINDS; k++) {
     for (size_t i = 0; i < c->n_hooks[k]; i++) {
       free(c->hooks[k][i].args);

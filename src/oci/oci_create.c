@@ -71,6 +71,7 @@ typedef struct {
   int console_fd; /* connected console socket; -1 none */
   int ns_fd[AL_OCI_NS_COUNT];
   int cg_fd[AL_CTRL_COUNT];
+  int dev_fd; /* the device cgroup's tasks file; -1 none */
   uid_t owner_uid; /* host uid that owns the user namespace: what container uid of the process maps to */
   gid_t owner_gid;
   void *bpf;
@@ -251,6 +252,8 @@ __attribute__((noreturn)) static void container_init(init_ctx *x) {
   for (int k = 0; k < AL_CTRL_COUNT; k++)
     if (x->cg_fd[k] >= 0 && write(x->cg_fd[k], "0", 1) != 1)
       child_fail(sync, "joining the container's cgroup: %s", strerror(errno));
+  if (x->dev_fd >= 0 && write(x->dev_fd, "0", 1) != 1)
+    child_fail(sync, "joining the container's device cgroup: %s", strerror(errno));
   if (c->ns[AL_OCI_NS_CGROUP] && unshare(CLONE_NEWCGROUP) < 0)
     child_fail(sync, "cgroup namespace: %s", strerror(errno));
   bool own_pidns = c->ns[AL_OCI_NS_PID] && !c->ns_path[AL_OCI_NS_PID];
@@ -437,6 +440,99 @@ static int mkdir_p(const char *path, mode_t mode) {
   return mkdir(buf, mode) < 0 && errno != EEXIST ? -1 : 0;
 }
 
+/* The v1 device cgroup (the host's devices hierarchy, beside the caller's
+ * own: OWN/airlock-oci/ID): the bundle's linux.resources.devices rules in
+ * order, then the nodes every container gets (as runc adds them).  On a
+ * host without a v1 devices hierarchy (pure cgroup v2, where it takes an
+ * eBPF program) there is none: *dir stays NULL.  The container's process
+ * joins through *join_fd. */
+static int devices_cgroup(const char *id, const al_oci_config *c, char **dir, int *join_fd, airlock_error **err) {
+  *dir = NULL;
+  *join_fd = -1;
+  char mnt[PATH_MAX] = "", own[PATH_MAX] = "", line[4096];
+  FILE *f = fopen("/proc/self/mountinfo", "re");
+  while (f && fgets(line, sizeof(line), f)) {
+    char *sep = strstr(line, " - ");
+    char fstype[32], src[64], opts[512], point[PATH_MAX];
+    if (sep && sscanf(sep + 3, "%31s %63s %511s", fstype, src, opts) == 3 && strcmp(fstype, "cgroup") == 0 &&
+        (strstr(opts, ",devices") || strncmp(opts, "devices", 7) == 0) &&
+        sscanf(line, "%*s %*s %*s %*s %4095s", point) == 1) {
+      snprintf(mnt, sizeof(mnt), "%s", point);
+      break;
+    }
+  }
+  if (f)
+    fclose(f);
+  f = fopen("/proc/self/cgroup", "re");
+  while (f && fgets(line, sizeof(line), f)) {
+    char *a = strchr(line, ':'), *b = a ? strchr(a + 1, ':') : NULL;
+    if (!b)
+      continue;
+    *b = '\0';
+    if (strstr(a + 1, "devices")) {
+      b[1 + strcspn(b + 1, "\n")] = '\0';
+      snprintf(own, sizeof(own), "%s", strcmp(b + 1, "/") == 0 ? "" : b + 1);
+      break;
+    }
+  }
+  if (f)
+    fclose(f);
+  if (!mnt[0])
+    return 0;
+  char base[PATH_MAX * 2], path[PATH_MAX * 2 + 1100];
+  snprintf(base, sizeof(base), "%s%s/airlock-oci", mnt, own);
+  snprintf(path, sizeof(path), "%s/%s", base, id);
+  if ((mkdir(base, 0755) < 0 && errno != EEXIST) || (rmdir(path) < 0 && errno != ENOENT) || mkdir(path, 0755) < 0)
+    return al_err(err, errno, "device cgroup %s", path);
+  *dir = strdup(path);
+  char file[sizeof(path) + 32];
+  int rc = 0;
+  for (size_t i = 0; i < c->n_devrules && rc == 0; i++) {
+    const al_oci_devrule *r = &c->devrules[i];
+    char rule[64], ma[16], mi[16];
+    snprintf(ma, sizeof(ma), r->major < 0 ? "*" : "%ld", r->major);
+    snprintf(mi, sizeof(mi), r->minor < 0 ? "*" : "%ld", r->minor);
+    if (r->type == 'a')
+      snprintf(rule, sizeof(rule), "a");
+    else
+      snprintf(rule, sizeof(rule), "%c %s:%s %s", r->type, ma, mi, r->access);
+    snprintf(file, sizeof(file), "%s/devices.%s", path, r->allow ? "allow" : "deny");
+    int fd = open(file, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, rule, strlen(rule)) != (ssize_t)strlen(rule))
+      rc = al_err(err, errno, "config.json: linux.resources.devices[%zu]: %s", i, rule);
+    if (fd >= 0)
+      close(fd);
+  }
+  static const char *const defaults[] = {"c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
+                                         "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm"};
+  snprintf(file, sizeof(file), "%s/devices.allow", path);
+  for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]) && rc == 0; i++) {
+    int fd = open(file, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, defaults[i], strlen(defaults[i])) != (ssize_t)strlen(defaults[i]))
+      rc = al_err(err, errno, "device cgroup: %s", defaults[i]);
+    if (fd >= 0)
+      close(fd);
+  }
+  for (size_t i = 0; i < c->n_devices && rc == 0; i++) { /* linux.devices nodes are allowed too */
+    char rule[64];
+    snprintf(rule, sizeof(rule), "%c %u:%u rwm", c->devices[i].type, c->devices[i].major, c->devices[i].minor);
+    int fd = open(file, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, rule, strlen(rule)) != (ssize_t)strlen(rule))
+      rc = al_err(err, errno, "config.json: linux.devices[%zu]: device cgroup", i);
+    if (fd >= 0)
+      close(fd);
+  }
+  snprintf(file, sizeof(file), "%s/tasks", path);
+  if (rc == 0 && (*join_fd = open(file, O_WRONLY | O_CLOEXEC)) < 0)
+    rc = al_err(err, errno, "%s", file);
+  if (rc < 0) {
+    rmdir(path);
+    free(*dir);
+    *dir = NULL;
+  }
+  return rc;
+}
+
 typedef struct created {
   pid_t pid;
   int relay_sock; /* run with a terminal and no --console-socket: where the master arrives */
@@ -481,6 +577,8 @@ static int create_container(const al_oci_global *g, const char *id, const al_oci
   for (int k = 0; k < AL_CTRL_COUNT; k++)
     cg.join_fd[k] = -1;
   bool made_dir = false, have_cg = false;
+  char *dev_cg = NULL;
+  int dev_fd = -1;
   int slot = -1;
   uint32_t host_uid = 0, host_gid = 0;
   pid_t pid = -1;
@@ -574,6 +672,8 @@ static int create_container(const al_oci_global *g, const char *id, const al_oci
              cg.why_missing[k] ? cg.why_missing[k] : "no cgroup");
       goto out;
     }
+  if (devices_cgroup(id, &c, &dev_cg, &dev_fd, err) < 0)
+    goto out;
   /* the start socket */
   listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -636,6 +736,7 @@ static int create_container(const al_oci_global *g, const char *id, const al_oci
   }
   memcpy(x.ns_fd, ns_fd, sizeof(ns_fd));
   memcpy(x.cg_fd, cg.join_fd, sizeof(x.cg_fd));
+  x.dev_fd = dev_fd;
   if (cg.v2_dir_fd >= 0) {
     args.flags |= CLONE_INTO_CGROUP;
     args.cgroup = (uint64_t)cg.v2_dir_fd;
@@ -685,6 +786,7 @@ static int create_container(const al_oci_global *g, const char *id, const al_oci
     st.cgroups[k] = cg.path[k];
     st.cg_version[k] = cg.version[k];
   }
+  st.devices_cg = dev_cg;
   st.slot = slot;
   st.host_uid = host_uid;
   st.host_gid = host_gid;
@@ -724,6 +826,8 @@ out:
     }
     if (have_cg)
       al_cgroup_destroy(&cg);
+    if (dev_cg)
+      rmdir(dev_cg);
     if (made_dir)
       al_oci_remove_dir(dir);
     al_oci_lease_release(slot);
@@ -739,6 +843,9 @@ out:
       close(cg.v2_dir_fd);
   }
   free(st.created);
+  free(dev_cg);
+  if (dev_fd >= 0)
+    close(dev_fd);
   for (int k = 0; k < AL_OCI_NS_COUNT; k++)
     if (ns_fd[k] >= 0)
       close(ns_fd[k]);
@@ -1056,6 +1163,18 @@ int al_oci_exec(const al_oci_global *g, const char *id, const al_oci_exec_opts *
     int fd = open(cp, O_WRONLY | O_CLOEXEC);
     if (fd < 0 || write(fd, "0", 1) != 1) {
       al_err(err, errno, "joining the container's cgroup %s", s.cgroups[k]);
+      if (fd >= 0)
+        close(fd);
+      goto out;
+    }
+    close(fd);
+  }
+  if (s.devices_cg) {
+    char cp[PATH_MAX + 64];
+    snprintf(cp, sizeof(cp), "%s/cgroup.procs", s.devices_cg);
+    int fd = open(cp, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, "0", 1) != 1) {
+      al_err(err, errno, "joining the container's device cgroup");
       if (fd >= 0)
         close(fd);
       goto out;

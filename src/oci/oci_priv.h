@@ -28,6 +28,7 @@ typedef struct al_oci_state {
   json_t *annotations;
   char *cgroups[AL_CTRL_COUNT];
   int cg_version[AL_CTRL_COUNT];
+  char *devices_cg; /* the v1 device cgroup; NULL = none */
   int slot;      /* the uid lease's slot, -1 = the bundle's own mappings */
   uint32_t host_uid, host_gid;
 } al_oci_state;

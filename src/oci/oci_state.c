@@ -180,6 +180,8 @@ int al_oci_state_save(const char *dir, const al_oci_state *s, airlock_error **er
                           (json_int_t)s->host_uid, "host_gid", (json_int_t)s->host_gid);
   if (!doc)
     return al_err(err, ENOMEM, "state.json");
+  if (s->devices_cg)
+    json_object_set_new(doc, "devices_cgroup", json_string(s->devices_cg));
   char *text = json_dumps(doc, JSON_COMPACT);
   json_decref(doc);
   if (!text)
@@ -217,6 +219,8 @@ int al_oci_state_load(const al_oci_global *g, const char *id, al_oci_state *s, a
   s->slot = (int)json_integer_value(json_object_get(doc, "slot"));
   s->host_uid = (uint32_t)json_integer_value(json_object_get(doc, "host_uid"));
   s->host_gid = (uint32_t)json_integer_value(json_object_get(doc, "host_gid"));
+  const char *dcg = json_string_value(json_object_get(doc, "devices_cgroup"));
+  s->devices_cg = dcg ? strdup(dcg) : NULL;
   json_t *cg = json_object_get(doc, "cgroups");
   for (int c = 0; c < AL_CTRL_COUNT; c++) {
     json_t *e = json_object_get(cg, ctrl_names[c]);
@@ -242,6 +246,7 @@ void al_oci_state_free(al_oci_state *s) {
     json_decref(s->annotations);
   for (int c = 0; c < AL_CTRL_COUNT; c++)
     free(s->cgroups[c]);
+  free(s->devices_cg);
   memset(s, 0, sizeof(*s));
   s->slot = -1;
 }
@@ -793,6 +798,8 @@ int al_oci_delete(const al_oci_global *g, const char *id, bool force, airlock_er
     if (s.cgroups[c] && !dup)
       rmdir_patiently(s.cgroups[c]);
   }
+  if (s.devices_cg)
+    rmdir_patiently(s.devices_cg);
   /* poststop hooks, from the copy of config.json taken at create */
   char p[PATH_MAX + 64];
   snprintf(p, sizeof(p), "%s/config.json", dir);

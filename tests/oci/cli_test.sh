@@ -138,6 +138,21 @@ config '["/bin/sh","-c","mkdir /tmp/d 2>/dev/null && echo mkdir-ok; hostname x 2
 run oci run --bundle "$B" sc
 checkx "seccomp: the bundle's rule (mkdir) and airlock's (sethostname) both apply" '[ "$OUT" = sethostname-denied ]'
 
+# the device cgroup: a bundle that binds the host's /dev still cannot open
+# a node its rules deny (v1 devices hierarchy; /dev/fuse is 0666 on the host)
+if [ -c /dev/fuse ] && grep -q devices /proc/self/cgroup; then
+  devcfg='c["mounts"].append({"destination":"/dev/hostdev","type":"bind","source":"/dev","options":["rbind"]})'
+  config '["/bin/sh","-c",": </dev/null && echo null-ok; : </dev/hostdev/fuse && echo fuse-opened"]' "$devcfg"
+  run oci run --bundle "$B" devallow
+  checkx "device cgroup: without rules the host's /dev/fuse (0666) opens" 'grep -q fuse-opened <<<"$OUT"'
+  config '["/bin/sh","-c",": </dev/null && echo null-ok; : </dev/hostdev/fuse && echo fuse-opened"]' \
+    "$devcfg"'; c["linux"]["resources"]["devices"] = [{"allow": False, "access": "rwm"}]'
+  run oci run --bundle "$B" devdeny
+  checkx "device cgroup: a deny-all rule keeps it closed, the default nodes open" 'grep -q null-ok <<<"$OUT" && ! grep -q fuse-opened <<<"$OUT"'
+else
+  ok "# SKIP device cgroup: no /dev/fuse or no v1 devices hierarchy"
+fi
+
 # limits: the pids limit really applies
 config '["/bin/sh","-c","for i in $(seq 1 30); do sleep 3 & done; echo all-started"]' 'c["linux"]["resources"]["pids"]["limit"] = 10'
 run oci run --bundle "$B" pl
