@@ -949,6 +949,10 @@ static int wait_code(pid_t pid) {
   int st = 0;
   while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
     ;
+  forward_to = -1; /* gone: a signal now is for us (its default action) */
+  int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+  for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+    signal(sigs[i], SIG_DFL);
   return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
@@ -1091,7 +1095,8 @@ int al_oci_exec(const al_oci_global *g, const char *id, const al_oci_exec_opts *
   char *text = NULL;
   void *bpf = NULL;
   unsigned short bpf_len = 0;
-  int fds[8], nfds = 0, userfd = -1, console = -1, errpipe[2] = {-1, -1}, relay[2] = {-1, -1}, piddir = -1;
+  int fds[8], nfds = 0, userfd = -1, console = -1, errpipe[2] = {-1, -1}, relay[2] = {-1, -1}, piddir = -1,
+      own_pidns = -1, own_mntns = -1;
   const char *pidname = NULL;
   const char *status = dir ? al_oci_status(dir, &s) : "stopped";
   if (strcmp(status, "stopped") == 0) {
@@ -1190,12 +1195,20 @@ int al_oci_exec(const al_oci_global *g, const char *id, const al_oci_exec_opts *
     al_err(err, 0, "%s", why);
     goto out;
   }
+  /* the pid namespace only for the child: the runtime's own later
+   * children (a sanitizer's tracer, hooks) stay in the host's */
+  own_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+  own_mntns = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
   for (int i = 0; i < nfds; i++)
     if (setns(fds[i], 0) < 0) {
       al_err(err, errno, "joining the container's namespaces");
       goto out;
     }
   pid_t child = fork();
+  if (child > 0 && own_pidns >= 0)
+    setns(own_pidns, CLONE_NEWPID);
+  if (child > 0 && own_mntns >= 0) /* and the host's files (/proc) again */
+    setns(own_mntns, CLONE_NEWNS);
   if (child < 0) {
     al_err(err, errno, "fork");
     goto out;
@@ -1324,6 +1337,10 @@ out:
     close(fds[i]);
   if (piddir >= 0)
     close(piddir);
+  if (own_pidns >= 0)
+    close(own_pidns);
+  if (own_mntns >= 0)
+    close(own_mntns);
   int more[] = {userfd, console, errpipe[0], errpipe[1], relay[0], relay[1]};
   for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++)
     if (more[i] >= 0 && !(i == 5 && more[i] == console))

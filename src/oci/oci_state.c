@@ -174,9 +174,10 @@ int al_oci_state_save(const char *dir, const al_oci_state *s, airlock_error **er
   for (int c = 0; c < AL_CTRL_COUNT; c++)
     if (s->cgroups[c])
       json_object_set_new(cg, ctrl_names[c], json_pack("{s:s,s:i}", "path", s->cgroups[c], "version", s->cg_version[c]));
-  json_t *doc = json_pack("{s:s,s:i,s:I,s:s,s:s,s:O,s:o,s:i,s:I,s:I}", "id", s->id, "pid", (int)s->pid, "starttime",
+  json_t *ann = s->annotations ? json_incref(s->annotations) : json_object();
+  json_t *doc = json_pack("{s:s,s:i,s:I,s:s,s:s,s:o,s:o,s:i,s:I,s:I}", "id", s->id, "pid", (int)s->pid, "starttime",
                           (json_int_t)s->starttime, "bundle", s->bundle, "created", s->created, "annotations",
-                          s->annotations ? s->annotations : json_object(), "cgroups", cg, "slot", s->slot, "host_uid",
+                          ann, "cgroups", cg, "slot", s->slot, "host_uid",
                           (json_int_t)s->host_uid, "host_gid", (json_int_t)s->host_gid);
   if (!doc)
     return al_err(err, ENOMEM, "state.json");
@@ -252,10 +253,10 @@ void al_oci_state_free(al_oci_state *s) {
 }
 
 char *al_oci_state_doc(const al_oci_state *s, const char *status) {
-  json_t *doc = json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:O,s:s}", "ociVersion", AL_OCI_VERSION, "id", s->id, "status",
+  json_t *ann = s->annotations ? json_incref(s->annotations) : json_object();
+  json_t *doc = json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:o,s:s}", "ociVersion", AL_OCI_VERSION, "id", s->id, "status",
                           status, "pid", strcmp(status, "stopped") == 0 ? 0 : (int)s->pid, "bundle", s->bundle,
-                          "created", s->created, "annotations", s->annotations ? s->annotations : json_object(),
-                          "owner", "");
+                          "created", s->created, "annotations", ann, "owner", "");
   if (!doc)
     return NULL;
   char path[PATH_MAX + 64];
