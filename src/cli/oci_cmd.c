@@ -329,18 +329,20 @@ static int cmd_exec(int argc, char **argv) {
 static int cmd_list(int argc, char **argv) {
   static const struct option opts[] = {{"format", required_argument, 0, 'f'}, {"quiet", no_argument, 0, 'q'},
                                        {0, 0, 0, 0}};
-  bool json = false;
+  bool json = false, quiet = false;
   optind = 1;
   opterr = 0;
   int c;
   while ((c = getopt_long(argc, argv, "+f:q", opts, NULL)) != -1) {
     if (c == 'f' && (strcmp(optarg, "json") == 0 || strcmp(optarg, "table") == 0))
       json = strcmp(optarg, "json") == 0;
-    else if (c != 'q')
-      return fail("list: usage: list [--format table|json]");
+    else if (c == 'q')
+      quiet = true;
+    else
+      return fail("list: usage: list [--format table|json] [--quiet]");
   }
   airlock_error *err = NULL;
-  return al_oci_list(&G, json, &err) < 0 ? fail_err(&err) : 0;
+  return al_oci_list(&G, json, quiet, &err) < 0 ? fail_err(&err) : 0;
 }
 
 int cli_oci(int argc, char **argv);

@@ -166,8 +166,8 @@ int al_oci_delete(const al_oci_global *g, const char *id, bool force, airlock_er
 char *al_oci_state_json(const al_oci_global *g, const char *id, airlock_error **err);
 /* ps: the container's processes (host pids), a JSON array or ps -ef lines */
 int al_oci_ps(const al_oci_global *g, const char *id, bool json, airlock_error **err);
-/* list: every container of the root; JSON array, or a table */
-int al_oci_list(const al_oci_global *g, bool json, airlock_error **err);
+/* list: every container of the root; JSON array, a table, or (quiet) ids */
+int al_oci_list(const al_oci_global *g, bool json, bool quiet, airlock_error **err);
 
 typedef struct al_oci_exec_opts {
   const char *process_file; /* --process */

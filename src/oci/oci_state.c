@@ -278,11 +278,11 @@ char *al_oci_state_json(const al_oci_global *g, const char *id, airlock_error **
   return doc;
 }
 
-int al_oci_list(const al_oci_global *g, bool as_json, airlock_error **err) {
+int al_oci_list(const al_oci_global *g, bool as_json, bool quiet, airlock_error **err) {
   const char *root = g->root ? g->root : AL_OCI_DEFAULT_ROOT;
   DIR *d = opendir(root);
   json_t *arr = json_array();
-  if (!as_json)
+  if (!as_json && !quiet)
     printf("%-24s %-8s %-10s %-40s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED");
   struct dirent *e;
   while (d && (e = readdir(d)) != NULL) {
@@ -301,6 +301,8 @@ int al_oci_list(const al_oci_global *g, bool as_json, airlock_error **err) {
     if (as_json)
       json_array_append_new(arr, json_pack("{s:s,s:i,s:s,s:s,s:s,s:s}", "id", s.id, "pid", pid, "status", st, "bundle",
                                            s.bundle, "created", s.created, "owner", "root"));
+    else if (quiet)
+      printf("%s\n", s.id);
     else
       printf("%-24s %-8d %-10s %-40s %s\n", s.id, pid, st, s.bundle, s.created);
     al_oci_state_free(&s);
