@@ -30,6 +30,7 @@
 #include "landlock.h"
 #include "seccomp_filter.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -482,6 +483,15 @@ static int devices_cgroup(const char *id, const al_oci_config *c, char **dir, in
   char base[PATH_MAX * 2], path[PATH_MAX * 2 + 1100];
   snprintf(base, sizeof(base), "%s%s/airlock-oci", mnt, own);
   snprintf(path, sizeof(path), "%s/%s", base, id);
+  /* those of containers nobody deleted: an empty cgroup goes, one with
+   * processes is busy and stays */
+  DIR *old = opendir(base);
+  struct dirent *e;
+  while (old && (e = readdir(old)) != NULL)
+    if (e->d_type == DT_DIR && e->d_name[0] != '.')
+      unlinkat(dirfd(old), e->d_name, AT_REMOVEDIR);
+  if (old)
+    closedir(old);
   if ((mkdir(base, 0755) < 0 && errno != EEXIST) || (rmdir(path) < 0 && errno != ENOENT) || mkdir(path, 0755) < 0)
     return al_err(err, errno, "device cgroup %s", path);
   *dir = strdup(path);

@@ -754,6 +754,43 @@ static void rmdir_patiently(const char *dir) {
   }
 }
 
+/* A v1 freezer cgroup that holds the process (someone paused it there)
+ * would keep SIGKILL pending for ever: delete --force thaws it. */
+static void thaw(pid_t pid) {
+  char p[64], line[4096], path[PATH_MAX] = "", mnt[PATH_MAX] = "";
+  snprintf(p, sizeof(p), "/proc/%d/cgroup", (int)pid);
+  FILE *f = fopen(p, "re");
+  while (f && fgets(line, sizeof(line), f)) {
+    char *a = strchr(line, ':'), *b = a ? strchr(a + 1, ':') : NULL;
+    if (b && strncmp(a + 1, "freezer:", 8) == 0) {
+      b[1 + strcspn(b + 1, "\n")] = '\0';
+      snprintf(path, sizeof(path), "%s", b + 1);
+    }
+  }
+  if (f)
+    fclose(f);
+  f = fopen("/proc/self/mountinfo", "re");
+  while (f && path[0] && fgets(line, sizeof(line), f)) {
+    char *sep = strstr(line, " - ");
+    char fstype[32], src[64], opts[512], point[PATH_MAX];
+    if (sep && sscanf(sep + 3, "%31s %63s %511s", fstype, src, opts) == 3 && strcmp(fstype, "cgroup") == 0 &&
+        strstr(opts, "freezer") && sscanf(line, "%*s %*s %*s %*s %4095s", point) == 1)
+      snprintf(mnt, sizeof(mnt), "%s", point);
+  }
+  if (f)
+    fclose(f);
+  if (!path[0] || !mnt[0] || strcmp(path, "/") == 0)
+    return;
+  char state[PATH_MAX * 2 + 32];
+  snprintf(state, sizeof(state), "%s%s/freezer.state", mnt, path);
+  int fd = open(state, O_WRONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    if (write(fd, "THAWED", 6) != 6) {
+    }
+    close(fd);
+  }
+}
+
 int al_oci_delete(const al_oci_global *g, const char *id, bool force, airlock_error **err) {
   al_oci_state s;
   if (al_oci_state_load(g, id, &s, err) < 0) {
@@ -784,6 +821,7 @@ int al_oci_delete(const al_oci_global *g, const char *id, bool force, airlock_er
   }
   if (strcmp(st, "stopped") != 0) {
     signal_pid(s.pid, s.starttime, SIGKILL);
+    thaw(s.pid);
     for (int i = 0; i < 400 && al_oci_alive(s.pid, s.starttime); i++) {
       struct timespec ts = {0, 5000000};
       nanosleep(&ts, NULL);
