@@ -4,8 +4,9 @@
 # (`podman --runtime PATH`), on an image-less rootfs of static busybox:
 # run --rm and exit codes, exec into a running container, stop, rm,
 # --read-only, --cap-drop ALL, -m, --pids-limit (the limit applies), a
-# terminal with -it (through script(1)), and the container's root is not
-# host root (its process's uid in /proc seen from the host).  The test's
+# terminal with -it (through script(1)), the container's root is not host
+# root (its process's uid in /proc seen from the host), and an image in
+# Podman's storage (with and without --uidmap).  The test's
 # own containers.conf (CONTAINERS_CONF) sets default_ulimits: podman's
 # default nofile needs CAP_SYS_RESOURCE, which this machine lacks; /etc is
 # not touched.  Docker's engine does not run here (docs/oci.md).  Needs root
@@ -82,6 +83,19 @@ run P run --rm --pids-limit 100 --rootfs "$R" sh -c 'for i in $(seq 1 30); do sl
 checkx "... while --pids-limit 100 lets them" '[ "$RC" = 0 ] && grep -q all-started <<<"$OUT"'
 run P run --rm -m 16m --rootfs "$R" sh -c 'x=$(head -c 64000000 /dev/zero | tr "\0" a); echo survived'
 checkx "-m 16m applies: a shell holding 64 MB is killed" '[ "$RC" != 0 ] && ! grep -q survived <<<"$OUT"'
+
+# an image (the rootfs imported into Podman's storage), not just --rootfs
+IMG=localhost/airlock-oci-test:$$
+if tar -C "$R" -c . | podman import - "$IMG" >/dev/null 2>&1; then
+  run P run --rm "$IMG" sh -c 'echo from-image; touch /etc/x 2>/dev/null || echo image-root-read-only'
+  checkx "an image: runs; its root-owned files are read-only to the leased container root" '[ "$RC" = 0 ] && [ "$OUT" = "from-image
+image-root-read-only" ]'
+  run P run --rm --uidmap 0:300000:65536 --gidmap 0:300000:65536 "$IMG" sh -c 'touch /etc/x && echo writable; cat /proc/self/uid_map'
+  checkx "... with --uidmap the image is the container root's (Podman's mapping used as given)" 'grep -q writable <<<"$OUT" && grep -qE "^ *0 +300000 +65536" <<<"$OUT"'
+  podman rmi -f "$IMG" >/dev/null 2>&1
+else
+  ok "# SKIP image: podman import failed"
+fi
 
 if command -v script >/dev/null; then
   run timeout 30 script -qec "podman --runtime $OCI run --rm -it --rootfs $R sh -c 'tty; [ -t 0 ] && echo isatty; exit 5'" /dev/null
