@@ -6,7 +6,7 @@
 # package (debian/rules) installs with prefix /usr.
 include(CMakePackageConfigHelpers)
 
-install(TARGETS airlock-cli airlock-node-cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime)
+install(TARGETS airlock-cli airlock-node-cli airlock-oci-cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime)
 install(FILES data/dangerous-actions.json data/exec-commands.json DESTINATION ${CMAKE_INSTALL_DATADIR}/airlock COMPONENT runtime)
 
 # the unit, with this install's paths

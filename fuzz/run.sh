@@ -8,7 +8,7 @@
 #
 # Environment: FUZZ_JOBS (build parallelism), FUZZ_TARGETS (default
 # "config parsers shell changeset node_request redact egress_rules tls_sni dns_stub
-# proxy_request openclaw mcp image gvisor vm_proto"),
+# proxy_request openclaw mcp image gvisor vm_proto oci_config"),
 # FUZZ_KEEP_CORPUS=1 to keep the grown corpora,
 # FUZZ_WERROR=OFF to build despite compiler warnings.
 set -euo pipefail
@@ -20,7 +20,7 @@ fi
 duration=$1
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=$root/build-fuzz
-targets=${FUZZ_TARGETS:-config parsers shell changeset node_request redact egress_rules tls_sni dns_stub proxy_request openclaw mcp image gvisor vm_proto}
+targets=${FUZZ_TARGETS:-config parsers shell changeset node_request redact egress_rules tls_sni dns_stub proxy_request openclaw mcp image gvisor vm_proto oci_config}
 
 command -v clang >/dev/null || { echo "clang not found" >&2; exit 2; }
 
@@ -34,7 +34,7 @@ build_targets=()
 for t in $targets; do build_targets+=(--target "fuzz_$t"); done
 cmake --build "$build" -j"${FUZZ_JOBS:-$(nproc)}" "${build_targets[@]}" || exit 2
 
-declare -A max_len=([config]=16384 [parsers]=4200 [shell]=8192 [redact]=8192 [egress_rules]=2048 [tls_sni]=20000 [dns_stub]=600 [proxy_request]=20000 [openclaw]=16384 [mcp]=16384 [image]=65536 [vm_proto]=16384)
+declare -A max_len=([config]=16384 [parsers]=4200 [shell]=8192 [redact]=8192 [egress_rules]=2048 [tls_sni]=20000 [dns_stub]=600 [proxy_request]=20000 [openclaw]=16384 [mcp]=16384 [image]=65536 [vm_proto]=16384 [oci_config]=32768)
 status=0
 summary=()
 for t in $targets; do

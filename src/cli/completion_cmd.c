@@ -29,7 +29,7 @@ static const command_flags TABLES[] = {
 };
 
 static const char *const COMMANDS = "run exec sandbox ps rm cp shell logs gc policy node token secret proxy audit "
-                                    "approvals mcp ssh-gate completion version help";
+                                    "approvals mcp ssh-gate oci completion version help";
 
 /* the subcommands of commands whose flags are not listed here */
 static const struct {
@@ -38,7 +38,7 @@ static const struct {
     {"sandbox", "create ls inspect rm"},        {"token", "create list revoke"},
     {"secret", "set list rm get"},              {"audit", "verify prune head"},
     {"approvals", "list show approve reject"}, {"policy", "check"},
-    {"completion", "bash zsh"},
+    {"completion", "bash zsh"},                 {"oci", "create start run exec state kill delete list ps features"},
 };
 
 static void print_flags(const command_flags *c) {

@@ -38,6 +38,7 @@ static void usage(FILE *out) {
                "  mcp [--node URL] [--keep]       serve sandboxes to an agent as an MCP server on stdio\n"
                "  image import|ls|inspect|rm|gc  container images pinned by digest (OCI layouts)\n"
                "  ssh-gate --config FILE          authorized_keys forced command: SSH commands run in sandboxes\n"
+               "  oci [GLOBAL] create|start|run|exec|state|kill|delete|list|features  the OCI runtime (airlock-oci)\n"
                "  completion bash|zsh             the shell completion script\n"
                "  version                         print the version\n"
                "\n"
@@ -108,6 +109,22 @@ static int node_command(int argc, char **argv) {
 }
 #endif
 
+/* `airlock oci ...`: the airlock-oci binary installed beside us */
+static int oci_command(int argc, char **argv) {
+  (void)argc;
+  char path[PATH_MAX];
+  airlock_error *err = NULL;
+  if (al_node_binary_path(path, sizeof(path), &err) < 0)
+    return cli_fail_error(NULL, NULL, AIRLOCK_EXIT_SETUP, &err);
+  char *slash = strrchr(path, '/');
+  if (!slash || (size_t)(slash - path) + sizeof("/airlock-oci") > sizeof(path))
+    return cli_fail("oci", NULL, AIRLOCK_EXIT_SETUP, "cannot find airlock-oci");
+  memcpy(slash, "/airlock-oci", sizeof("/airlock-oci"));
+  argv[1] = (char *)"airlock-oci";
+  execv(path, argv + 1);
+  return cli_fail("oci", NULL, AIRLOCK_EXIT_SETUP, "needs %s: %s", path, strerror(errno));
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     usage(stderr);
@@ -116,6 +133,8 @@ int main(int argc, char **argv) {
   const char *cmd = argv[1];
   if (strcmp(cmd, "run") == 0)
     return cli_run(argc - 1, argv + 1);
+  if (strcmp(cmd, "oci") == 0)
+    return oci_command(argc, argv);
   if (strcmp(cmd, "gc") == 0)
     return cli_gc(argc - 1, argv + 1);
   if (strcmp(cmd, "policy") == 0)

@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 /* "NAME:START:COUNT" for NAME in one subordinate id file; 0 when found. */
-static int find_subid(const char *path, uint32_t *start, uint32_t *count) {
+static int find_subid(const char *path, const char *want, uint32_t *start, uint32_t *count) {
   _cleanup_fclose_ FILE *f = fopen(path, "re");
   if (f == NULL)
     return -1;
@@ -29,7 +29,7 @@ static int find_subid(const char *path, uint32_t *start, uint32_t *count) {
   while (fgets(line, sizeof(line), f)) {
     char name[64];
     unsigned long long s, c;
-    if (sscanf(line, "%63[^:]:%llu:%llu", name, &s, &c) == 3 && strcmp(name, AL_ID_RANGE_NAME) == 0 &&
+    if (sscanf(line, "%63[^:]:%llu:%llu", name, &s, &c) == 3 && strcmp(name, want) == 0 &&
         s <= UINT32_MAX && c <= UINT32_MAX) {
       *start = (uint32_t)s;
       *count = (uint32_t)c;
@@ -40,13 +40,21 @@ static int find_subid(const char *path, uint32_t *start, uint32_t *count) {
 }
 
 int al_id_range_load(const char *subuid, const char *subgid, const char *passwd, al_id_range *r, airlock_error **err) {
+  return al_id_range_load_named(AL_ID_RANGE_NAME, AL_ID_RANGE_DEFAULT_START, AL_ID_RANGE_DEFAULT_COUNT, subuid, subgid,
+                                passwd, r, err);
+}
+
+int al_id_range_load_named(const char *range_name, uint32_t default_start, uint32_t default_count, const char *subuid,
+                           const char *subgid, const char *passwd, al_id_range *r, airlock_error **err) {
   uint32_t us, uc, gs, gc;
-  if (find_subid(subuid, &us, &uc) == 0 && find_subid(subgid, &gs, &gc) == 0) {
+  if (find_subid(subuid, range_name, &us, &uc) == 0 && find_subid(subgid, range_name, &gs, &gc) == 0) {
     *r = (al_id_range){us, gs, uc < gc ? uc : gc, true};
   } else {
-    *r = (al_id_range){AL_ID_RANGE_DEFAULT_START, AL_ID_RANGE_DEFAULT_START, AL_ID_RANGE_DEFAULT_COUNT, false};
+    *r = (al_id_range){default_start, default_start, default_count, false};
   }
-  const char *where = r->from_subid ? "the 'airlock' entries of /etc/subuid and /etc/subgid" : "the default range";
+  char where_buf[128];
+  snprintf(where_buf, sizeof(where_buf), "the '%s' entries of /etc/subuid and /etc/subgid", range_name);
+  const char *where = r->from_subid ? where_buf : "the default range";
   if (r->count == 0)
     return al_err(err, 0, "sandbox uid range (%s) is empty", where);
   /* 65535 and above only: never a system or regular user's id, never nobody */

@@ -36,6 +36,10 @@ typedef struct al_id_range {
  * include uid or gid 0, overflow, or hold the uid of a user in passwd (may
  * be NULL: not checked).  Paths are parameters for the tests. */
 int al_id_range_load(const char *subuid, const char *subgid, const char *passwd, al_id_range *r, airlock_error **err);
+/* The same for another name and default range (airlock-oci's containers:
+ * "airlock-oci", AL_OCI_ID_RANGE_DEFAULT_START in src/oci). */
+int al_id_range_load_named(const char *range_name, uint32_t default_start, uint32_t default_count, const char *subuid,
+                           const char *subgid, const char *passwd, al_id_range *r, airlock_error **err);
 
 typedef struct al_id_lease {
   uid_t uid;

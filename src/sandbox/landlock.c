@@ -44,6 +44,10 @@ int al_landlock_abi(void) {
 }
 
 int al_landlock_restrict(const char *const *writable_paths, int abi) {
+  return al_landlock_restrict_scoped(writable_paths, abi, true);
+}
+
+int al_landlock_restrict_scoped(const char *const *writable_paths, int abi, bool scoped) {
   if (abi <= 0)
     return -ENOSYS;
   uint64_t handled = WRITE_ACCESS_V1;
@@ -53,7 +57,7 @@ int al_landlock_restrict(const char *const *writable_paths, int abi) {
     handled |= LANDLOCK_ACCESS_FS_TRUNCATE;
   struct al_ruleset_attr attr = {.handled_access_fs = handled};
   size_t attr_size = sizeof(uint64_t);
-  if (abi >= 6) {
+  if (abi >= 6 && scoped) {
     attr.scoped = LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | LANDLOCK_SCOPE_SIGNAL;
     attr_size = sizeof(attr);
   }
