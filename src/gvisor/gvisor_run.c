@@ -60,7 +60,8 @@ int al_gvisor_find_runsc(const char *configured, char *path, size_t len, airlock
     return 0;
   }
   const char *env = getenv("PATH");
-  _cleanup_free_ char *search = strdup(env && *env ? env : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  _cleanup_free_ char *search =
+      strdup(env && *env ? env : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
   if (search == NULL)
     return al_err(err, ENOMEM, "PATH");
   char *save = NULL;
@@ -97,12 +98,6 @@ static int refuse_unsupported(const airlock_spec *spec, airlock_error **err) {
 }
 
 /* ---- limits: airlock's cgroups around runsc ---- */
-static void set_limit(airlock_result *r, airlock_limit_kind k, const char *name, int64_t value, const char *unit,
-                      const char *mechanism, bool degraded) {
-  r->limits[k] = (airlock_limit_report){name, value, unit, mechanism, degraded};
-}
-
-static const char *cg_mechanism(int version) { return version == 2 ? "cgroup2" : version == 1 ? "cgroup1" : NULL; }
 
 static int resolve_limits(const airlock_spec *spec, const al_cgroup *cg, const al_plan *p, airlock_result *r,
                           airlock_error **err) {
@@ -113,9 +108,9 @@ static int resolve_limits(const airlock_spec *spec, const al_cgroup *cg, const a
                     "cannot apply the %s limit: %s. Run as root, run inside a delegated cgroup, or pass "
                     "--allow-degraded (under gVisor nothing stands in for a missing cgroup)",
                     names[c], cg->why_missing[c] ? cg->why_missing[c] : "no usable cgroup");
-  const char *mem = cg_mechanism(cg->version[AL_CTRL_MEMORY]);
-  const char *pids = cg_mechanism(cg->version[AL_CTRL_PIDS]);
-  const char *cpu = cg_mechanism(cg->version[AL_CTRL_CPU]);
+  const char *mem = al_cgroup_mechanism(cg->version[AL_CTRL_MEMORY]);
+  const char *pids = al_cgroup_mechanism(cg->version[AL_CTRL_PIDS]);
+  const char *cpu = al_cgroup_mechanism(cg->version[AL_CTRL_CPU]);
   /* an rlimit on runsc's processes would cap the sentry and gofer (Go
    * runtimes), not the command: with no cgroup the limit is not applied */
   if (!mem)
@@ -126,31 +121,15 @@ static int resolve_limits(const airlock_spec *spec, const al_cgroup *cg, const a
                                       "still limited by gVisor)");
   if (!cpu)
     al_append_note(&r->degraded_note, "cpus: no cgroup; CPU share not limited");
-  set_limit(r, AIRLOCK_LIMIT_MEMORY, "memory", spec->memory_bytes, "bytes", mem ? mem : "rlimit", !mem);
+  al_result_set_limit(r, AIRLOCK_LIMIT_MEMORY, "memory", spec->memory_bytes, "bytes", mem ? mem : "rlimit", !mem);
   /* gVisor enforces RLIMIT_NPROC on the sandbox's tasks: the limit holds
    * with or without the cgroup (which also has runsc's threads in it) */
-  set_limit(r, AIRLOCK_LIMIT_PIDS, "pids", spec->pids, "count", "rlimit", false);
-  set_limit(r, AIRLOCK_LIMIT_CPUS, "cpus", (int64_t)(spec->cpus * 1000 + 0.5), "millicpus", cpu ? cpu : "none", !cpu);
-  set_limit(r, AIRLOCK_LIMIT_TIMEOUT, "timeout", (int64_t)(spec->timeout_sec * 1000 + 0.5), "ms", "timer", false);
-  set_limit(r, AIRLOCK_LIMIT_DISK, "disk", spec->disk_bytes, "bytes", "tmpfs", false);
-  for (int i = 0; i < p->n_rlimits; i++) {
-    switch (p->rlimits[i].resource) {
-    case RLIMIT_CPU:
-      set_limit(r, AIRLOCK_LIMIT_CPU_TIME, "cpu_time", (int64_t)p->rlimits[i].value, "seconds", "rlimit", false);
-      break;
-    case RLIMIT_FSIZE:
-      set_limit(r, AIRLOCK_LIMIT_FILE_SIZE, "file_size", (int64_t)p->rlimits[i].value, "bytes", "rlimit", false);
-      break;
-    case RLIMIT_NOFILE:
-      set_limit(r, AIRLOCK_LIMIT_OPEN_FILES, "open_files", (int64_t)p->rlimits[i].value, "count", "rlimit", false);
-      break;
-    case RLIMIT_CORE: set_limit(r, AIRLOCK_LIMIT_CORE, "core", 0, "bytes", "rlimit", false); break;
-    default: break;
-    }
-  }
+  al_result_set_limit(r, AIRLOCK_LIMIT_PIDS, "pids", spec->pids, "count", "rlimit", false);
+  al_result_set_limit(r, AIRLOCK_LIMIT_CPUS, "cpus", (int64_t)(spec->cpus * 1000 + 0.5), "millicpus",
+                      cpu ? cpu : "none", !cpu);
+  al_result_plan_limits(r, spec, p);
   return 0;
 }
-
 
 /* ---- the relay: caller's stdin -> runsc's, runsc's stdout/stderr -> caller's ---- */
 typedef struct {
@@ -287,7 +266,8 @@ static char *make_dir(bool need_tmpfs, airlock_error **err) {
   if (need_tmpfs && !on_tmpfs(base))
     base = "/dev/shm";
   if (need_tmpfs && !on_tmpfs(base)) {
-    al_err(err, 0, "--secret with --isolation gvisor: no tmpfs for the secret files (/run, $XDG_RUNTIME_DIR, /dev/shm)");
+    al_err(err, 0,
+           "--secret with --isolation gvisor: no tmpfs for the secret files (/run, $XDG_RUNTIME_DIR, /dev/shm)");
     return NULL;
   }
   snprintf(tmpl, sizeof(tmpl), "%s/%sgvisor-XXXXXX", base, strcmp(base, "/run/airlock") == 0 ? "" : "airlock-");
@@ -320,8 +300,7 @@ static int check_nested_targets(const al_plan *p, airlock_error **err) {
           break; /* not there yet: gVisor makes the mount point */
         if (S_ISLNK(st.st_mode)) {
           close(dir);
-          return al_err(err, 0,
-                        "isolation gvisor: mount target '%s' goes through the symbolic link '%s' inside '%s'",
+          return al_err(err, 0, "isolation gvisor: mount target '%s' goes through the symbolic link '%s' inside '%s'",
                         p->user[i].target, c, p->user[j].target);
         }
         int next = openat(dir, c, O_PATH | O_NOFOLLOW | O_CLOEXEC);
@@ -391,8 +370,9 @@ int al_gvisor_prepare(al_gvisor_sandbox *g, const airlock_spec *spec, bool agent
     gid_t og;
     if (writable_owner(&g->plan, &ou, &og)) {
       if (ou == 0 || og == 0)
-        return al_err(err, 0, "isolation gvisor: a writable mount owned by root cannot be mapped into gVisor; "
-                              "give the workspace to another user");
+        return al_err(err, 0,
+                      "isolation gvisor: a writable mount owned by root cannot be mapped into gVisor; "
+                      "give the workspace to another user");
       ids->inside_host_uid = ou;
       ids->inside_host_gid = og;
       r->identity = "workspace-owner";
@@ -433,8 +413,7 @@ int al_gvisor_prepare(al_gvisor_sandbox *g, const airlock_spec *spec, bool agent
   for (int c = 0; c < AL_CTRL_COUNT; c++)
     if (g->cg.join_fd[c] >= 0)
       g->join[g->n_join++] = g->cg.join_fd[c];
-  if (g->cg.v2_dir_fd >= 0 &&
-      (g->v2_procs = openat(g->cg.v2_dir_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC)) >= 0)
+  if (g->cg.v2_dir_fd >= 0 && (g->v2_procs = openat(g->cg.v2_dir_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC)) >= 0)
     g->join[g->n_join++] = g->v2_procs;
   al_trace_step("launcher", "cgroups made");
 
@@ -724,8 +703,8 @@ int al_gvisor_run(const airlock_spec *spec, airlock_result *r, airlock_error **e
   }
   {
     char *kernel = NULL;
-    if (asprintf(&kernel, "gVisor (runsc %s, platform %s) above host %s", g.runsc, RUNSC_PLATFORM,
-             al_host_kernel()) >= 0)
+    if (asprintf(&kernel, "gVisor (runsc %s, platform %s) above host %s", g.runsc, RUNSC_PLATFORM, al_host_kernel()) >=
+        0)
       r->kernel = kernel;
   }
   rc = 0;

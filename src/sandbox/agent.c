@@ -43,14 +43,8 @@ static int sock = -1;
 static char request_buf[sizeof(al_agent_req) + AL_AGENT_MAX_PAYLOAD];
 
 static void reply(al_msg_kind kind, uint64_t exec_id, int value, const struct rusage *ru, const char *text) {
-  al_status_msg m = {.kind = kind, .value = value, .exec_id = exec_id};
-  if (ru) {
-    m.user_us = (int64_t)ru->ru_utime.tv_sec * 1000000 + ru->ru_utime.tv_usec;
-    m.sys_us = (int64_t)ru->ru_stime.tv_sec * 1000000 + ru->ru_stime.tv_usec;
-    m.max_rss_kb = ru->ru_maxrss;
-  }
-  if (text)
-    snprintf(m.text, sizeof(m.text), "%s", text);
+  al_status_msg m;
+  al_status_fill(&m, kind, exec_id, value, ru, text);
   ssize_t w;
   do
     w = send(sock, &m, sizeof(m), MSG_NOSIGNAL);
@@ -70,49 +64,10 @@ static void reply_fd(al_msg_kind kind, uint64_t exec_id, int value, int fd) {
     _exit(0); /* the node is gone: end the sandbox */
 }
 
-/* env = the sandbox's base environment with the request's entries on top */
-static char **merge_env(char *const *base, char **extra, uint32_t n_extra) {
-  size_t n_base = 0;
-  while (base[n_base])
-    n_base++;
-  char **env = calloc(n_base + n_extra + 1, sizeof(char *));
-  if (!env)
-    return NULL;
-  size_t n = 0;
-  for (size_t i = 0; i < n_base; i++) {
-    size_t key = strcspn(base[i], "=") + 1;
-    bool overridden = false;
-    for (uint32_t j = 0; j < n_extra && !overridden; j++)
-      overridden = strncmp(extra[j], base[i], key) == 0;
-    if (!overridden)
-      env[n++] = base[i];
-  }
-  for (uint32_t j = 0; j < n_extra; j++)
-    env[n++] = extra[j];
-  return env;
-}
-
-/* split count NUL-terminated strings off *p; NULL if the payload is short */
-static char **take_strings(char **p, char *end, uint32_t count) {
-  char **v = calloc(count + 1, sizeof(char *));
-  if (!v)
-    return NULL;
-  for (uint32_t i = 0; i < count; i++) {
-    char *nul = memchr(*p, '\0', (size_t)(end - *p));
-    if (!nul) {
-      free(v);
-      return NULL;
-    }
-    v[i] = *p;
-    *p = nul + 1;
-  }
-  return v;
-}
-
 static void handle_exec(const al_plan *plan, const al_agent_req *req, char *payload, const int fds[3]) {
   char *p = payload, *end = payload + req->payload_len;
-  char **argv = req->argc > 0 ? take_strings(&p, end, req->argc) : NULL;
-  char **extra = argv ? take_strings(&p, end, req->envc) : NULL;
+  char **argv = req->argc > 0 ? al_agent_take_strings(&p, end, req->argc) : NULL;
+  char **extra = argv ? al_agent_take_strings(&p, end, req->envc) : NULL;
   char *cwd = extra ? p : NULL;
   if (!argv || !extra || !cwd || !memchr(cwd, '\0', (size_t)(end - cwd)) || n_execs >= AL_AGENT_MAX_EXECS) {
     reply(AL_MSG_EXEC_ERROR, req->exec_id, EINVAL, NULL, "malformed exec request");
@@ -121,7 +76,7 @@ static void handle_exec(const al_plan *plan, const al_agent_req *req, char *payl
     free(extra);
     return;
   }
-  char **env = merge_env(plan->envp, extra, req->envc);
+  char **env = al_env_merge(plan->envp, extra, req->envc);
   pid_t pid = -1;
   int master = -1;
   char tty[32];

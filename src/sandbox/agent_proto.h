@@ -11,6 +11,8 @@
 
 #include <stdint.h>
 
+#include "plan.h"
+
 enum { AL_AGENT_EXEC = 1, AL_AGENT_SIGNAL = 2, AL_AGENT_EXEC_PTY = 3 };
 
 /* payload of an exec: argc NUL-terminated argv strings, then envc
@@ -28,5 +30,17 @@ typedef struct al_agent_req {
 
 #define AL_AGENT_MAX_PAYLOAD (128 * 1024)
 #define AL_AGENT_MAX_EXECS 1024
+
+/* agent_msg.c: shared by every agent */
+struct rusage;
+/* a status message (plan.h) of kind, with the usage and text when given */
+void al_status_fill(al_status_msg *m, int kind, uint64_t exec_id, int value, const struct rusage *ru, const char *text);
+/* split count NUL-terminated strings off *p (up to end): a NULL-terminated
+ * array of pointers into the payload (free it, not them); NULL when the
+ * payload is short */
+char **al_agent_take_strings(char **p, char *end, uint32_t count);
+/* base (NULL-terminated) with extra's "K=V" entries on top: an array of the
+ * same pointers, NULL-terminated (free it, not them) */
+char **al_env_merge(char *const *base, char *const *extra, size_t n_extra);
 
 #endif

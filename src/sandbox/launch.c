@@ -149,12 +149,36 @@ static void set_memfd_noexec(const al_launch *l) {
     al_child_wait(writer, NULL, 0);
 }
 
-static void set_limit(airlock_result *r, airlock_limit_kind k, const char *name, int64_t value, const char *unit,
-                      const char *mechanism, bool degraded) {
+void al_result_set_limit(airlock_result *r, airlock_limit_kind k, const char *name, int64_t value, const char *unit,
+                         const char *mechanism, bool degraded) {
   r->limits[k] = (airlock_limit_report){name, value, unit, mechanism, degraded};
 }
 
-static const char *cg_mechanism(int version) { return version == 2 ? "cgroup2" : version == 1 ? "cgroup1" : NULL; }
+const char *al_cgroup_mechanism(int version) { return version == 2 ? "cgroup2" : version == 1 ? "cgroup1" : NULL; }
+
+void al_result_plan_limits(airlock_result *r, const airlock_spec *spec, const al_plan *p) {
+  al_result_set_limit(r, AIRLOCK_LIMIT_TIMEOUT, "timeout", (int64_t)(spec->timeout_sec * 1000 + 0.5), "ms", "timer",
+                      false);
+  al_result_set_limit(r, AIRLOCK_LIMIT_DISK, "disk", spec->disk_bytes, "bytes", "tmpfs", false);
+  for (int i = 0; i < p->n_rlimits; i++) {
+    switch (p->rlimits[i].resource) {
+    case RLIMIT_CPU:
+      al_result_set_limit(r, AIRLOCK_LIMIT_CPU_TIME, "cpu_time", (int64_t)p->rlimits[i].value, "seconds", "rlimit",
+                          false);
+      break;
+    case RLIMIT_FSIZE:
+      al_result_set_limit(r, AIRLOCK_LIMIT_FILE_SIZE, "file_size", (int64_t)p->rlimits[i].value, "bytes", "rlimit",
+                          false);
+      break;
+    case RLIMIT_NOFILE:
+      al_result_set_limit(r, AIRLOCK_LIMIT_OPEN_FILES, "open_files", (int64_t)p->rlimits[i].value, "count", "rlimit",
+                          false);
+      break;
+    case RLIMIT_CORE: al_result_set_limit(r, AIRLOCK_LIMIT_CORE, "core", 0, "bytes", "rlimit", false); break;
+    default: break;
+    }
+  }
+}
 
 void al_append_note(char **note, const char *text) {
   char *joined = NULL;
@@ -185,7 +209,7 @@ static int resolve_limits(const airlock_spec *spec, const al_cgroup *cg, al_plan
                   "--allow-degraded to accept rlimit fallbacks",
                   names[c], cg->why_missing[c] ? cg->why_missing[c] : "no usable cgroup");
   }
-  const char *mem = cg_mechanism(cg->version[AL_CTRL_MEMORY]);
+  const char *mem = al_cgroup_mechanism(cg->version[AL_CTRL_MEMORY]);
   if (!mem) {
     /* nearest fallback: address-space cap (stricter than RSS) */
     if (p->n_rlimits < AL_MAX_RLIMITS)
@@ -197,35 +221,20 @@ static int resolve_limits(const airlock_spec *spec, const al_cgroup *cg, al_plan
   }
   if (mem && cg->swap_uncapped && host_has_swap())
     al_append_note(&r->degraded_note, "memory: the kernel does not account swap, so only RAM is capped");
-  set_limit(r, AIRLOCK_LIMIT_MEMORY, "memory", spec->memory_bytes, "bytes", mem ? mem : "rlimit", !mem);
-  const char *pids = cg_mechanism(cg->version[AL_CTRL_PIDS]);
+  al_result_set_limit(r, AIRLOCK_LIMIT_MEMORY, "memory", spec->memory_bytes, "bytes", mem ? mem : "rlimit", !mem);
+  const char *pids = al_cgroup_mechanism(cg->version[AL_CTRL_PIDS]);
   if (!pids) {
     if (p->n_rlimits < AL_MAX_RLIMITS)
       p->rlimits[p->n_rlimits++] = (al_rlimit){RLIMIT_NPROC, (rlim_t)spec->pids};
     al_append_note(&r->degraded_note, "pids: no cgroup, RLIMIT_NPROC of the sandbox user instead");
   }
-  set_limit(r, AIRLOCK_LIMIT_PIDS, "pids", spec->pids, "count", pids ? pids : "rlimit", !pids);
-  const char *cpu = cg_mechanism(cg->version[AL_CTRL_CPU]);
+  al_result_set_limit(r, AIRLOCK_LIMIT_PIDS, "pids", spec->pids, "count", pids ? pids : "rlimit", !pids);
+  const char *cpu = al_cgroup_mechanism(cg->version[AL_CTRL_CPU]);
   if (!cpu)
     al_append_note(&r->degraded_note, "cpus: no cgroup, CPU share not limited (CPU time is still capped by rlimit)");
-  set_limit(r, AIRLOCK_LIMIT_CPUS, "cpus", (int64_t)(spec->cpus * 1000 + 0.5), "millicpus", cpu ? cpu : "none", !cpu);
-  set_limit(r, AIRLOCK_LIMIT_TIMEOUT, "timeout", (int64_t)(spec->timeout_sec * 1000 + 0.5), "ms", "timer", false);
-  set_limit(r, AIRLOCK_LIMIT_DISK, "disk", spec->disk_bytes, "bytes", "tmpfs", false);
-  for (int i = 0; i < p->n_rlimits; i++) {
-    switch (p->rlimits[i].resource) {
-    case RLIMIT_CPU:
-      set_limit(r, AIRLOCK_LIMIT_CPU_TIME, "cpu_time", (int64_t)p->rlimits[i].value, "seconds", "rlimit", false);
-      break;
-    case RLIMIT_FSIZE:
-      set_limit(r, AIRLOCK_LIMIT_FILE_SIZE, "file_size", (int64_t)p->rlimits[i].value, "bytes", "rlimit", false);
-      break;
-    case RLIMIT_NOFILE:
-      set_limit(r, AIRLOCK_LIMIT_OPEN_FILES, "open_files", (int64_t)p->rlimits[i].value, "count", "rlimit", false);
-      break;
-    case RLIMIT_CORE: set_limit(r, AIRLOCK_LIMIT_CORE, "core", 0, "bytes", "rlimit", false); break;
-    default: break;
-    }
-  }
+  al_result_set_limit(r, AIRLOCK_LIMIT_CPUS, "cpus", (int64_t)(spec->cpus * 1000 + 0.5), "millicpus",
+                      cpu ? cpu : "none", !cpu);
+  al_result_plan_limits(r, spec, p);
   return 0;
 }
 

@@ -48,6 +48,14 @@ int al_launch_reap(al_launch *l, int *wstatus, struct rusage *ru);
 void al_launch_cleanup(al_launch *l);
 
 void al_append_note(char **note, const char *text);
+/* the report's entry of one limit */
+void al_result_set_limit(airlock_result *r, airlock_limit_kind k, const char *name, int64_t value, const char *unit,
+                         const char *mechanism, bool degraded);
+/* "cgroup2", "cgroup1" or NULL for a controller's version (0 = none) */
+const char *al_cgroup_mechanism(int version);
+/* the limits every backend reports alike: timeout, disk and the plan's
+ * rlimits (CPU time, file size, open files, core) */
+void al_result_plan_limits(airlock_result *r, const airlock_spec *spec, const al_plan *p);
 /* rm -rf of a directory of airlock's own (no link followed, no other mount entered) */
 void al_remove_tree(const char *dir);
 /* airlock_run() of --isolation namespaces (run.c); src/isolation/ dispatches */

@@ -17,6 +17,7 @@
  * kernel), and the shares are enforced on the host side by QEMU (the /usr
  * export is readonly=on there, whatever the guest does). */
 #define _GNU_SOURCE
+#include "agent_proto.h"
 #include "plan.h"
 #include "vm_proto.h"
 
@@ -97,17 +98,7 @@ static void send_frame(uint16_t kind, uint64_t exec_id, const void *payload, uin
 
 static void send_status(int kind, uint64_t exec_id, int value, const struct rusage *ru, const char *text) {
   al_status_msg m;
-  memset(&m, 0, sizeof(m));
-  m.kind = kind;
-  m.value = value;
-  m.exec_id = exec_id;
-  if (ru) {
-    m.user_us = (int64_t)ru->ru_utime.tv_sec * 1000000 + ru->ru_utime.tv_usec;
-    m.sys_us = (int64_t)ru->ru_stime.tv_sec * 1000000 + ru->ru_stime.tv_usec;
-    m.max_rss_kb = ru->ru_maxrss;
-  }
-  if (text)
-    snprintf(m.text, sizeof(m.text), "%s", text);
+  al_status_fill(&m, kind, exec_id, value, ru, text);
   send_frame(AL_VM_STATUS, exec_id, &m, sizeof(m));
 }
 
@@ -243,26 +234,10 @@ typedef struct {
 static command cmd = {.in = -1, .out = -1, .err = -1};
 
 static char **merge_env(char **extra) {
-  size_t nb = 0, ne = 0;
-  while (base_env[nb])
-    nb++;
+  size_t ne = 0;
   while (extra[ne])
     ne++;
-  char **env = calloc(nb + ne + 1, sizeof(char *));
-  if (!env)
-    return NULL;
-  size_t n = 0;
-  for (size_t i = 0; i < nb; i++) {
-    size_t key = strcspn(base_env[i], "=") + 1;
-    bool over = false;
-    for (size_t j = 0; j < ne && !over; j++)
-      over = strncmp(extra[j], base_env[i], key) == 0;
-    if (!over)
-      env[n++] = base_env[i];
-  }
-  for (size_t j = 0; j < ne; j++)
-    env[n++] = extra[j];
-  return env;
+  return al_env_merge(base_env, extra, ne);
 }
 
 static void fail_exec(uint64_t id, int e, const char *text, int code) {
