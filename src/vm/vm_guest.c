@@ -212,7 +212,8 @@ static void setup(void) {
                "trans=virtio,version=9p2000.L,msize=262144,cache=mmap");
   if (strcmp(out, "rw") == 0)
     must_mount("out", "/output", "9p", MS_NOSUID | MS_NODEV, "trans=virtio,version=9p2000.L,msize=262144,cache=mmap");
-  sethostname("airlock", 7);
+  if (sethostname("airlock", 7) < 0)
+    say("cannot set the hostname: %s", strerror(errno));
   loopback_up();
 }
 
