@@ -26,6 +26,7 @@
 
 #include "airlock/airlock.h"
 #include "cgroup.h"
+#include "egress_spawn.h"
 #include "identity.h"
 #include "plan.h"
 
@@ -51,7 +52,18 @@ typedef struct al_gvisor_ids {
   uid_t inside_host_uid;  /* the command's uid on the host: the writable workspace's owner or a leased uid */
   gid_t inside_host_gid;
   int64_t as_limit; /* no memory cgroup (degraded): RLIMIT_AS of the command inside gVisor; 0 = none */
+  /* --network proxy: the relay (gvisor_relay.c) on the host, mounted at
+   * AL_GVISOR_RELAY, and the bundle's directory of the proxy's unix
+   * sockets, mounted at AL_GVISOR_NET_DIR; NULL otherwise */
+  const char *relay_path;
+  const char *net_dir;
+  /* inspected hosts: the bundle's trust store with the proxy's CA, mounted
+   * over the system store as under namespaces; NULL otherwise */
+  const char *ca_store_path;
 } al_gvisor_ids;
+
+#define AL_GVISOR_RELAY "/run/airlock-egress/relay"
+#define AL_GVISOR_NET_DIR "/run/airlock-egress/net"
 
 /* Write the OCI bundle for plan under dir (an empty directory of ours):
  * dir/rootfs (mount points, the generated /etc, symbolic links of the
@@ -84,7 +96,17 @@ typedef struct al_gvisor_sandbox {
   int join[AL_CTRL_COUNT + 1]; /* what a child writes "0" to, to enter the cgroups */
   int n_join;
   int v2_procs;
+  al_egress egress; /* --network proxy: the sandbox's egress proxy (pid -1: none) */
+  char relay[PATH_MAX];
+  char *net_dir; /* dir/net: the proxy's unix sockets */
+  char *ca_store_path;
 } al_gvisor_sandbox;
+
+/* --network proxy (gvisor_egress.c): start the sandbox's egress proxy,
+ * make its unix listeners in dir/net and hand them to it, and put the relay
+ * in front of the command (g->plan.argv); ids get the relay's mounts.  No-op
+ * in other network modes. */
+int al_gvisor_egress_prepare(al_gvisor_sandbox *g, const airlock_spec *spec, airlock_result *r, airlock_error **err);
 
 /* Check, plan, map ids, make cgroups (limits into r) and write the bundle.
  * agent: the sandbox's command is an idle init; execs come with runsc exec.

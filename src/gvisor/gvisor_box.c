@@ -387,6 +387,8 @@ int al_gvisor_box_start(al_box *b, const airlock_spec *spec, airlock_error **err
     g->cg.join_fd[c] = -1;
   l->backend_dir = g->dir;
   g->dir = NULL;
+  l->egress = g->egress; /* --network proxy: the launch stops it with the sandbox */
+  al_egress_init(&g->egress);
   al_id_lease_release(&g->second); /* the supervisor holds its own copy */
   al_gvisor_release(g);
   free(g);

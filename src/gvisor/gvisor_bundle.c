@@ -13,6 +13,7 @@
 #include "cleanup.h"
 #include "error.h"
 #include "gvisor.h"
+#include "network.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -97,7 +98,7 @@ static void add_entries(json_t *mounts, const al_mount_entry *e, size_t n) {
 
 /* the OCI process: argv, env, cwd, the user, no capability, the rlimits */
 static json_t *process_obj(const al_plan *p, const al_gvisor_ids *ids, char *const *argv, char *const *envp,
-                           const char *cwd) {
+                           const char *cwd, bool first) {
   const airlock_spec *spec = p->spec;
   json_t *args = json_array();
   for (char *const *a = argv; a && *a; a++)
@@ -129,9 +130,17 @@ static json_t *process_obj(const al_plan *p, const al_gvisor_ids *ids, char *con
   if (ids->as_limit > 0)
     json_array_append_new(rlimits, json_pack("{s:s, s:I, s:I}", "type", "RLIMIT_AS", "hard",
                                              (json_int_t)ids->as_limit, "soft", (json_int_t)ids->as_limit));
-  /* no capability at all, in any set: root of gVisor's namespace included */
-  json_t *caps = json_pack("{s:[], s:[], s:[], s:[], s:[]}", "bounding", "effective", "inheritable", "permitted",
-                           "ambient");
+  /* no capability at all, in any set: root of gVisor's namespace included.
+   * The one exception: the egress relay, the first process, has it in its
+   * effective and permitted sets only (the bounding set stays empty, so no
+   * exec can get it back) to bind port 53, and drops it before the command
+   * starts */
+  json_t *caps = first && ids->relay_path
+                     ? json_pack("{s:[], s:[s], s:[], s:[s], s:[]}", "bounding", "effective",
+                                 "CAP_NET_BIND_SERVICE", "inheritable", "permitted", "CAP_NET_BIND_SERVICE",
+                                 "ambient")
+                     : json_pack("{s:[], s:[], s:[], s:[], s:[]}", "bounding", "effective", "inheritable",
+                                 "permitted", "ambient");
   return json_pack("{s:b, s:{s:I, s:I}, s:o, s:o, s:s, s:o, s:b, s:o}", "terminal", 0, "user", "uid",
                 (json_int_t)ids->inside_uid, "gid", (json_int_t)ids->inside_gid, "args", args, "env", env, "cwd",
                 cwd, "capabilities", caps, "noNewPrivileges", 1, "rlimits", rlimits);
@@ -140,7 +149,7 @@ static json_t *process_obj(const al_plan *p, const al_gvisor_ids *ids, char *con
 
 char *al_gvisor_process_json(const al_plan *p, const al_gvisor_ids *ids, char *const *argv, char *const *envp,
                              const char *cwd) {
-  json_t *o = process_obj(p, ids, argv, envp, cwd);
+  json_t *o = process_obj(p, ids, argv, envp, cwd, false);
   char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
   json_decref(o);
   return text;
@@ -148,7 +157,7 @@ char *al_gvisor_process_json(const al_plan *p, const al_gvisor_ids *ids, char *c
 
 char *al_gvisor_config_json(const al_plan *p, const al_gvisor_ids *ids, const char *rootfs) {
   const airlock_spec *spec = p->spec;
-  json_t *process = process_obj(p, ids, p->argv, p->envp, p->cwd);
+  json_t *process = process_obj(p, ids, p->argv, p->envp, p->cwd, true);
   json_t *mounts = json_array();
   json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:[s,s,s]}", "destination", "/proc", "type", "proc",
                                           "source", "proc", "options", "nosuid", "nodev", "noexec"));
@@ -164,6 +173,12 @@ char *al_gvisor_config_json(const al_plan *p, const al_gvisor_ids *ids, const ch
   json_array_append_new(mounts, tmpfs_mount(p->home, "mode=0700", spec->disk_bytes, spec->tmp_exec, ids));
   for (size_t i = 0; i < p->n_user; i++)
     json_array_append_new(mounts, bind_mount(p->user[i].target, p->user[i].host_path, p->user[i].writable, false));
+  if (ids->relay_path) { /* --network proxy: gvisor_egress.c */
+    json_array_append_new(mounts, bind_mount(AL_GVISOR_RELAY, ids->relay_path, false, false));
+    json_array_append_new(mounts, bind_mount(AL_GVISOR_NET_DIR, ids->net_dir, false, true));
+  }
+  if (ids->ca_store_path) /* after /etc's mounts: the store with the proxy's CA over the system's */
+    json_array_append_new(mounts, bind_mount(AL_SYSTEM_CA_BUNDLE, ids->ca_store_path, false, true));
 
   json_t *namespaces = json_pack("[{s:s}, {s:s}, {s:s}, {s:s}, {s:s}]", "type", "pid", "type", "network", "type",
                                  "ipc", "type", "uts", "type", "mount");
@@ -296,15 +311,27 @@ int al_gvisor_write_bundle(const al_plan *p, const al_gvisor_ids *ids, int dirfd
                "root:x:0:0:root:%s:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n", p->home);
       snprintf(group, sizeof(group), "root:x:0:\nnogroup:x:65534:\n");
     }
-    static const char nss[] = "passwd: files\ngroup: files\nhosts: files\n";
+    const char *nss = p->egress ? "passwd: files\ngroup: files\nhosts: files dns\n"
+                                : "passwd: files\ngroup: files\nhosts: files\n";
     if (write_at(rootfd, "etc/passwd", passwd, strlen(passwd), err) < 0 ||
         write_at(rootfd, "etc/group", group, strlen(group), err) < 0 ||
         write_at(rootfd, "etc/hosts", p->hosts, strlen(p->hosts), err) < 0 ||
         write_at(rootfd, "etc/hostname", p->hostname, strlen(p->hostname), err) < 0 ||
-        write_at(rootfd, "etc/nsswitch.conf", nss, sizeof(nss) - 1, err) < 0 ||
+        write_at(rootfd, "etc/nsswitch.conf", nss, strlen(nss), err) < 0 ||
         skeleton_entries(rootfd, p->etc, p->n_etc, err) < 0)
       return -1;
+    /* proxy mode: names are answered by the proxy's DNS stub, through the relay */
+    static const char resolv[] = "nameserver " AL_EGRESS_HOST "\n";
+    if (p->egress && write_at(rootfd, "etc/resolv.conf", resolv, sizeof(resolv) - 1, err) < 0)
+      return -1;
   }
+  if (ids->relay_path && (make_point(rootfd, AL_GVISOR_RELAY, true, err) < 0 ||
+                          make_point(rootfd, AL_GVISOR_NET_DIR, false, err) < 0))
+    return -1;
+  if (p->egress_ca && (make_point(rootfd, AL_EGRESS_CA_DIR, false, err) < 0 ||
+                       write_at(rootfd, &AL_EGRESS_CA_CERT[1], p->egress_ca, strlen(p->egress_ca), err) < 0 ||
+                       write_at(rootfd, &AL_EGRESS_CA_BUNDLE[1], p->ca_bundle, p->ca_bundle_len, err) < 0))
+    return -1;
   if (write_secrets(rootfd, p, ids, err) < 0)
     return -1;
   for (size_t i = 0; i < p->n_user; i++) {

@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "error.h"
 #include "gvisor.h"
+#include "network.h"
 #include "identity.h"
 #include "launch.h"
 #include "secret_files.h"
@@ -83,9 +84,7 @@ int al_gvisor_find_runsc(const char *configured, char *path, size_t len, airlock
 /* ---- the things gVisor cannot do (yet) for airlock, refused clearly ---- */
 static int refuse_unsupported(const airlock_spec *spec, airlock_error **err) {
   const char *what = NULL;
-  if (spec->network == AIRLOCK_NETWORK_PROXY)
-    what = "--network proxy (the egress proxy is not reachable from gVisor's netstack in this build)";
-  else if (spec->n_sockets > 0)
+  if (spec->n_sockets > 0)
     what = "--bind-socket";
   else if (spec->workspace_mode == AIRLOCK_WORKSPACE_CHANGES && spec->workspace_rw &&
            (spec->workspace || spec->workspace_fd >= 0) && !spec->workspace_none)
@@ -341,6 +340,7 @@ int al_gvisor_prepare(al_gvisor_sandbox *g, const airlock_spec *spec, bool agent
   g->second.lock_fd = -1;
   g->dirfd = -1;
   g->v2_procs = -1;
+  al_egress_init(&g->egress);
   r->isolation = AIRLOCK_ISOLATION_GVISOR;
   if (al_spec_check(spec, !agent, err) < 0 || refuse_unsupported(spec, err) < 0)
     return -1;
@@ -430,6 +430,10 @@ int al_gvisor_prepare(al_gvisor_sandbox *g, const airlock_spec *spec, bool agent
         !(g->plan.argv[2] = strdup("trap 'exit 0' TERM; while :; do sleep 3600; done")))
       return al_err(err, ENOMEM, "isolation gvisor");
   }
+  if (al_gvisor_egress_prepare(g, spec, r, err) < 0)
+    return -1;
+  if (g->plan.egress)
+    al_trace_step("launcher", "egress proxy ready");
   if (spec->n_secrets > 0 && al_secret_files_fetch(&g->plan, spec, err) < 0)
     return -1;
   int written = al_gvisor_write_bundle(&g->plan, ids, g->dirfd, g->dir, err);
@@ -455,6 +459,8 @@ int al_gvisor_runsc_argv(al_gvisor_sandbox *g, char **argv, const char *subcomma
   argv[argc++] = "--file-access-mounts=exclusive";
   if (!g->root)
     argv[argc++] = "--rootless";
+  if (g->ids.relay_path) /* the egress relay reaches the proxy's two sockets (gvisor_egress.c) */
+    argv[argc++] = "--host-uds=open";
   argv[argc++] = (char *)subcommand;
   argv[argc] = NULL;
   return argc;
@@ -498,6 +504,11 @@ void al_gvisor_kill(const al_gvisor_sandbox *g) { al_cgroup_kill_all(&g->cg); }
 
 void al_gvisor_release(al_gvisor_sandbox *g) {
   al_cgroup_kill_all(&g->cg);
+  al_egress_stop(&g->egress, NULL);
+  free(g->net_dir);
+  g->net_dir = NULL;
+  free(g->ca_store_path);
+  g->ca_store_path = NULL;
   if (g->v2_procs >= 0)
     close(g->v2_procs);
   g->v2_procs = -1;
@@ -696,6 +707,8 @@ int al_gvisor_run(const airlock_spec *spec, airlock_result *r, airlock_error **e
     r->signal = WTERMSIG(wstatus);
     r->exit_code = 128 + r->signal;
   }
+  if (pl->egress)
+    r->egress_json = al_network_report(spec);
   if (pl->ws_index >= 0) {
     r->workspace.present = true;
     r->workspace.mode = "live";

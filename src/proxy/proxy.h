@@ -27,6 +27,8 @@
 #include "airlock/airlock.h"
 #include "egress_rules.h"
 #include "proxy_ratelimit.h"
+
+#define AL_PROXY_DNS_CONNS 8
 #include "proxy_request.h"
 
 /* a jansson value released (json_decref) when it goes out of scope */
@@ -121,6 +123,8 @@ typedef struct al_proxy {
   struct evconnlistener *listener;
   struct event *dns_event;
   int dns_fd;
+  /* a seqpacket DNS listener (gVisor's relay): its accepted connections */
+  struct event *dns_conns[AL_PROXY_DNS_CONNS];
   FILE *log;
   const char *sandbox;
   bool stopping;
@@ -173,7 +177,9 @@ int al_proxy_serve(const al_proxy_options *o, airlock_error **err);
  * does when it fails), as px->dns_fd does with al_proxy_dns_fd's */
 int al_proxy_listen_fd(al_proxy *px, int fd, airlock_error **err);
 void al_proxy_close_all(al_proxy *px, const char *reason);
-/* proxy_dns.c */
+/* proxy_dns.c: fd is a UDP socket (the sandbox's 127.0.0.1:53) or a unix
+ * seqpacket listener (--isolation gvisor: its relay's queries, one per
+ * message, answered in order, one byte when there is no answer) */
 int al_proxy_dns_fd(al_proxy *px, int fd, airlock_error **err);
 void al_proxy_dns_stop(al_proxy *px);
 /* proxy_route.c */

@@ -16,6 +16,7 @@
 #include <linux/close_range.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -37,6 +38,25 @@ int al_node_binary_path(char *buf, size_t len, airlock_error **err) {
     return al_err(err, ENAMETOOLONG, "path of %s", name);
   memcpy(buf + dir, name, sizeof(name));
   return 0;
+}
+
+int al_helper_binary_path(const char *name, const char *libexec_dir, char *buf, size_t len, airlock_error **err) {
+  char self[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n > 0) {
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (slash) {
+      *slash = '\0';
+      int w = snprintf(buf, len, "%s/%s", self, name);
+      if (w > 0 && (size_t)w < len && access(buf, X_OK) == 0)
+        return 0;
+    }
+  }
+  int w = snprintf(buf, len, "%s/%s", libexec_dir, name);
+  if (w > 0 && (size_t)w < len && access(buf, X_OK) == 0)
+    return 0;
+  return al_err(err, ENOENT, "%s is neither beside this program nor in %s", name, libexec_dir);
 }
 
 /* In the forked child: only async-signal-safe calls from here on. */

@@ -15,6 +15,12 @@
 /* DIR/airlock-node, DIR being the directory of /proc/self/exe. */
 int al_node_binary_path(char *buf, size_t len, airlock_error **err);
 
+/* A helper program airlock runs (airlock-vm-init, airlock-vm-agent,
+ * airlock-gvisor-relay): DIR/name beside /proc/self/exe (a build tree, or
+ * an install with everything in one directory), else libexec_dir/name.
+ * Fails naming both places when neither holds an executable. */
+int al_helper_binary_path(const char *name, const char *libexec_dir, char *buf, size_t len, airlock_error **err);
+
 /* Start path with argv.  In the child, fds[i] becomes descriptor i for
  * i < n (-1: /dev/null) and every other descriptor is closed; it gets a new
  * session (no terminal signals: the launcher decides when it ends), the

@@ -9,6 +9,7 @@
 #include "vm.h"
 
 #include "error.h"
+#include "node_bin.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,23 +27,6 @@
 #define AIRLOCK_LIBEXECDIR "/usr/libexec/airlock"
 #endif
 
-static int bridge_path(char *buf, size_t len) {
-  char self[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-  if (n > 0) {
-    self[n] = '\0';
-    char *slash = strrchr(self, '/');
-    if (slash) {
-      *slash = '\0';
-      int w = snprintf(buf, len, "%s/airlock-vm-agent", self);
-      if (w > 0 && (size_t)w < len && access(buf, X_OK) == 0)
-        return 0;
-    }
-  }
-  int w = snprintf(buf, len, "%s/airlock-vm-agent", AIRLOCK_LIBEXECDIR);
-  return w > 0 && (size_t)w < len && access(buf, X_OK) == 0 ? 0 : -1;
-}
-
 int al_vm_box_start(struct al_box *b, const airlock_spec *spec, airlock_error **err) {
   memset(b, 0, sizeof(*b));
   al_launch *l = &b->launch;
@@ -57,8 +41,8 @@ int al_vm_box_start(struct al_box *b, const airlock_spec *spec, airlock_error **
   if (al_vm_spec_check(&check, err) < 0)
     return -1;
   char path[PATH_MAX];
-  if (bridge_path(path, sizeof(path)) < 0)
-    return al_err(err, ENOENT, "airlock-vm-agent is neither beside this program nor in %s", AIRLOCK_LIBEXECDIR);
+  if (al_helper_binary_path("airlock-vm-agent", AIRLOCK_LIBEXECDIR, path, sizeof(path), err) < 0)
+    return -1;
 
   char *argv[24];
   int argc = 0;

@@ -10,6 +10,7 @@
 #include "vm.h"
 
 #include "error.h"
+#include "node_bin.h"
 #include "sha256.h"
 #include "statedir.h"
 
@@ -30,25 +31,6 @@
 /* the modules the agent needs, by name; their dependencies are added from
  * modules.dep, and built-in ones are skipped */
 static const char *const wanted_modules[] = {"virtio_mmio", "virtio_console", "9pnet_virtio", "9p", NULL};
-
-static int agent_path(char *buf, size_t len, airlock_error **err) {
-  char self[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-  if (n > 0) {
-    self[n] = '\0';
-    char *slash = strrchr(self, '/');
-    if (slash) {
-      *slash = '\0';
-      int w = snprintf(buf, len, "%s/airlock-vm-init", self);
-      if (w > 0 && (size_t)w < len && access(buf, R_OK) == 0)
-        return 0;
-    }
-  }
-  snprintf(buf, len, "%s/airlock-vm-init", AIRLOCK_LIBEXECDIR);
-  if (access(buf, R_OK) == 0)
-    return 0;
-  return al_err(err, ENOENT, "the guest agent airlock-vm-init is neither beside airlock nor in %s", AIRLOCK_LIBEXECDIR);
-}
 
 /* ---- cpio (newc) ---- */
 
@@ -333,7 +315,7 @@ static int fill_initrd(const char *tmp, void *arg) {
 int al_vm_image_prepare(const al_vm_probe_info *probe, const char *state_dir, char *kernel_out, size_t kernel_len,
                         char *initrd_out, size_t initrd_len, airlock_error **err) {
   char agent[PATH_MAX];
-  if (agent_path(agent, sizeof(agent), err) < 0)
+  if (al_helper_binary_path("airlock-vm-init", AIRLOCK_LIBEXECDIR, agent, sizeof(agent), err) < 0)
     return -1;
   char *state = al_state_dir_or_default(state_dir, err);
   if (!state)

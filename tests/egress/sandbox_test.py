@@ -39,9 +39,10 @@ def ensure_user():
 
 
 class Mode:
-    def __init__(self, name, user):
+    def __init__(self, name, user, iso=()):
         self.name = name
         self.user = user
+        self.iso = list(iso)  # --isolation gvisor: the same attacks through gVisor's relay
         self.dir = os.path.join(T, name)
         os.makedirs(self.dir)
         self.state = os.path.join(self.dir, "state")
@@ -65,7 +66,7 @@ class Mode:
         et.check(r.returncode == 0, "[%s] secret set: %s" % (self.name, r.stderr))
 
     def run(self, script, cfg, extra=()):
-        cmd = self.prefix() + [BIN_AIRLOCK, "run", *self.degraded, "--network", "proxy", "--config", cfg,
+        cmd = self.prefix() + [BIN_AIRLOCK, "run", *self.degraded, *self.iso, "--network", "proxy", "--config", cfg,
                                "--egress-log", self.log, "--state-dir", self.state, *extra, "--", "sh", "-c", script]
         return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
 
@@ -124,7 +125,9 @@ ip route 2>/dev/null | wc -l
     out = r.stdout
     et.check("NOPROXY-OK" not in out, "[%s] curl --noproxy '*' fails: %s" % (n, out))
     et.check("NO_PROXY-OK" not in out, "[%s] NO_PROXY=* fails" % n)
-    et.check("TCP-OK" not in out and out.count("ENETUNREACH") >= 4, "[%s] raw TCP/IPv6 unreachable: %s" % (n, out))
+    # gVisor's netstack says EHOSTUNREACH where Linux without a route says ENETUNREACH
+    unreach = out.count("ENETUNREACH") + (out.count("EHOSTUNREACH") if mode.iso else 0)
+    et.check("TCP-OK" not in out and unreach >= 4, "[%s] raw TCP/IPv6 unreachable: %s" % (n, out))
     et.check("UDP-OK" not in out, "[%s] UDP out fails" % n)
     et.check("RAW-OK" not in out, "[%s] no raw packet socket" % n)
     recs = [r for r in mode.new_records() if r.get("kind") != "dns"]  # curl still asks the sandbox's resolver
@@ -180,7 +183,7 @@ def inspected(mode, cfg, front, api):
 curl -sS --max-time 10 %(url)s/in; echo
 curl -sS --max-time 10 -o /dev/null -w 'FRONT %%{http_code}\n' -H 'Host: other.test:%(port)d' %(url)s/front
 python3 -c "import urllib.request; print(urllib.request.urlopen('%(url)s/py').read().decode())"
-ls /run/airlock
+for f in /run/airlock/*; do echo "${f##*/}"; done
 cmp /run/airlock/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt && echo SAME-BUNDLE
 tail -c $(wc -c < /run/airlock/egress-ca.crt) /run/airlock/ca-certificates.crt | cmp - /run/airlock/egress-ca.crt && echo CA-LAST
 grep -c 'BEGIN CERTIFICATE' /run/airlock/egress-ca.crt
@@ -228,7 +231,8 @@ grep -rs "%s" /tmp /etc /run "$HOME" >/dev/null && echo SECRET-VISIBLE
     r = mode.run("cat /run/airlock/egress-ca.crt", cfg)
     et.check(r.stdout.startswith("-----BEGIN CERTIFICATE-----") and r.stdout != ca, "[%s] a new CA per sandbox" % n)
     # a sandbox without inspected hosts has none of it
-    r = mode.run("ls /run/airlock 2>&1; echo SSL_CERT_FILE=$SSL_CERT_FILE", mode.plain_cfg)
+    r = mode.run("[ -e /run/airlock ] && ls /run/airlock || echo 'No such file'; echo SSL_CERT_FILE=$SSL_CERT_FILE",
+                 mode.plain_cfg)
     et.check("No such file" in r.stdout and "SSL_CERT_FILE=\n" in r.stdout, "[%s] no inspection, no CA: %s" % (n, r.stdout))
     mode.new_records()
 
@@ -238,7 +242,7 @@ def main():
     et.make_certs()
     bindir = os.path.join(T, "bin")
     os.makedirs(bindir)
-    for b in ("airlock", "airlock-node"):
+    for b in ("airlock", "airlock-node", "airlock-gvisor-relay"):
         shutil.copy(os.path.join(et.BIN, b), bindir)
     os.chmod(bindir, 0o755)
     BIN_AIRLOCK = os.path.join(bindir, "airlock")
@@ -273,6 +277,11 @@ def main():
     modes = [Mode("root", None)] if os.geteuid() == 0 else [Mode("user", None)]
     if os.geteuid() == 0:
         modes.append(Mode("rootless", ensure_user()))
+    if shutil.which("runsc"):
+        gv = ["--isolation", "gvisor"]
+        modes += [Mode(m.name + "-gvisor", m.user, gv) for m in list(modes)]
+    else:
+        print("SKIP the --isolation gvisor modes: no runsc on PATH (Debian: apt-get install runsc)", flush=True)
     for m in modes:
         m.secret_set("anthropic", et.SECRET)
         probe = subprocess.run(m.prefix() + [BIN_AIRLOCK, "run", "--", "true"], capture_output=True)

@@ -22,6 +22,9 @@ trap 'rm -rf "$WORK"' EXIT
 cp "$AIRLOCK_IN" "$WORK/airlock" && chmod 755 "$WORK/airlock"
 # `airlock node` is served by airlock-node beside it
 [ -x "$(dirname "$AIRLOCK_IN")/airlock-node" ] && cp "$(dirname "$AIRLOCK_IN")/airlock-node" "$WORK/airlock-node"
+# --network proxy starts the command behind the egress relay found beside airlock
+[ -x "$(dirname "$AIRLOCK_IN")/airlock-gvisor-relay" ] &&
+  cp "$(dirname "$AIRLOCK_IN")/airlock-gvisor-relay" "$WORK/airlock-gvisor-relay"
 AIRLOCK="$WORK/airlock"
 DEGRADED=()
 if [ "$MODE" = user ] && ! "$AIRLOCK" run --isolation gvisor -- true >/dev/null 2>&1; then
@@ -227,12 +230,44 @@ t_refusals() {
   [ $? = 125 ] && printf '%s' "$out" | grep -q "apt-get install runsc" || { echo "no runsc on PATH: $out"; return 1; }
   out=$("$AIRLOCK" run --isolation gvisor --bind-socket /run/nonexistent.sock:/run/x.sock -- true 2>&1)
   [ $? = 125 ] || { echo "bind-socket: $out"; return 1; }
-  out=$("$AIRLOCK" run --isolation gvisor --network proxy --allow example.com -- true 2>&1)
-  [ $? = 125 ] && printf '%s' "$out" | grep -q "not available with --isolation gvisor" || { echo "proxy: $out"; return 1; }
   out=$("$AIRLOCK" run --isolation other -- true 2>&1)
   [ $? = 125 ] || { echo "bad value: $out"; return 1; }
   # namespaces stays the default and is what --isolation namespaces runs
   [ "$("$AIRLOCK" run "${DEGRADED[@]}" --isolation namespaces -- uname -r)" = "$(uname -r)" ]
+}
+
+# --network proxy through the relay (tests/egress/sandbox_test.py runs the
+# egress attacks under gVisor too): the stub's synthetic address for an
+# allowed name, NXDOMAIN for another, the proxy variables, no direct route,
+# a denial by the proxy, and the command's own exit code through the relay
+t_proxy() {
+  local out rc
+  out=$(gv --network proxy --allow example.com --egress-log "$WORK/egress.log" -- sh -c '
+    getent hosts example.com; getent hosts other.example || echo NXDOMAIN; echo "P=$HTTP_PROXY"
+    python3 -c "
+import socket
+s = socket.socket(); s.settimeout(3)
+try:
+    s.connect((\"192.0.2.1\", 80)); print(\"DIRECT-OK\")
+except OSError as e:
+    print(\"direct\", e.errno)"
+    curl -s -o /dev/null -w "code=%{http_code}\n" --max-time 10 http://denied.example/
+    exit 7' 2>&1)
+  rc=$?
+  [ $rc = 7 ] || { echo "exit code $rc: $out"; return 1; }
+  printf '%s' "$out" | grep -q '^198.18.0.1 .*example.com' || { echo "allowed name: $out"; return 1; }
+  printf '%s' "$out" | grep -q '^NXDOMAIN' || { echo "other name: $out"; return 1; }
+  printf '%s' "$out" | grep -q '^P=http://127.0.0.1:3128$' || { echo "variables: $out"; return 1; }
+  printf '%s' "$out" | grep -q '^direct 11[03]$' || { echo "direct route: $out"; return 1; }
+  printf '%s' "$out" | grep -q '^code=403$' || { echo "denied host: $out"; return 1; }
+  grep -q '"host":"denied.example".*"verdict":"deny"' "$WORK/egress.log" || { echo "log: $(cat "$WORK/egress.log")"; return 1; }
+  grep -q '"kind":"dns","host":"other.example".*"verdict":"deny"' "$WORK/egress.log" ||
+    { echo "dns log: $(cat "$WORK/egress.log")"; return 1; }
+  gv --network proxy --allow example.com --report "$WORK/proxy-report.json" -- true 2>/dev/null &&
+    python3 -c '
+import json, sys; r = json.load(open(sys.argv[1]))
+assert r["isolation"]["network"] == "proxy" and r["isolation"]["level"] == "gvisor", r
+assert r["egress"]["allow"] == ["example.com"] and r["egress"]["dns"] == "127.0.0.1:53", r' "$WORK/proxy-report.json" || { echo "report: $(cat "$WORK/proxy-report.json")"; return 1; }
 }
 
 # the node (root only): one-shot execs and persistent sandboxes under gVisor
@@ -242,7 +277,7 @@ t_node() {
   local dir="$WORK/node" tok node rc=0
   mkdir -p "$dir/state" && chmod 700 "$dir/state"
   tok=$(AIRLOCK_STATE_DIR="$dir/state" "$AIRLOCK" token create --name gw 2>/dev/null | head -1)
-  echo '{"sandbox": {"isolation": "gvisor"}}' >"$dir/node.json"
+  echo '{"sandbox": {"isolation": "gvisor", "network": {"mode": "proxy", "allow": ["example.com"]}}}' >"$dir/node.json"
   AIRLOCK_STATE_DIR="$dir/state" "$AIRLOCK" node --config "$dir/node.json" --listen "unix:$dir/sock" --pool 1 \
     --ready-file "$dir/ready" >"$dir/log" 2>&1 &
   node=$!
@@ -266,6 +301,10 @@ assert r["exit_code"] == 3 and r["stdout"] == "4.4.0\n", r' || { echo "one-shot:
     api -d '{"argv":["sh","-c","echo kept > ~/f; echo w > /workspace/w"]}' "http://localhost/v1/sandboxes/$id/exec" >/dev/null
     out=$(api -d '{"argv":["sh","-c","cat ~/f /workspace/w; cat /proc/version"]}' "http://localhost/v1/sandboxes/$id/exec")
     printf '%s' "$out" | grep -q 'kept\\nw\\nLinux version 4.4.0' || { echo "persistent: $out"; rc=1; }
+    # the node's egress proxy per sandbox, through the relay, across execs
+    out=$(api -d '{"argv":["sh","-c","getent hosts example.com; getent hosts other.example || echo NX"]}' \
+      "http://localhost/v1/sandboxes/$id/exec")
+    printf '%s' "$out" | grep -q '198.18.0.1 .*example.com.*NX' || { echo "persistent proxy: $out"; rc=1; }
     out=$(api -d '{"isolation":"namespaces","argv":["true"]}' "http://localhost/v1/sandboxes/$id/exec")
     printf '%s' "$out" | grep -q "isolation applies to fresh sandboxes" || { echo "isolation on a sandbox: $out"; rc=1; }
   fi
@@ -288,7 +327,8 @@ case_ "owners and modes of /dev/null, /dev/zero and the caller's pty unchanged" 
 case_ "a second kernel: host release and /proc/version hidden, unimplemented syscalls ENOSYS" t_second_kernel
 case_ "--secret: /run/secrets/NAME 0400, not in the environment, nothing left on the host" t_secret
 case_ "report: isolation level gvisor, kernel, limits" t_report
-case_ "vm, missing runsc, proxy and bad values refused (125); namespaces default" t_refusals
+case_ "vm, missing runsc and bad values refused (125); namespaces default" t_refusals
+case_ "--network proxy: names from the proxy's stub, the proxy's variables, no route, the command's exit code" t_proxy
 if [ "$MODE" = root ] && [ -x "$WORK/airlock-node" ]; then
   case_ "node: one-shot and persistent sandboxes under gVisor, the isolation field, timeout, cleanup" t_node
 fi
