@@ -167,6 +167,38 @@ assert r['exit_code'] == 4 and out[0] == 'kept' and out[1] != '$(uname -r)', r" 
     check "node without allow-degraded: isolation vm refused (403) saying why" grep -q '"forbidden".*needs allow_degraded' <<<"$out"
     kill "$npid"; wait "$npid" 2>/dev/null
   fi
+  # 4d. the warm pool of a node whose sandboxes are VMs: one-shot execs take
+  # a VM booted before they arrived (its uptime exceeds the whole request)
+  echo '{"sandbox": {"isolation": "vm"}}' >"$nd/pool.json"
+  AIRLOCK_STATE_DIR="$nd/state" "$airlock" node --config "$nd/pool.json" --listen "unix:$nd/sock" --pool 1 \
+    --allow-degraded --ready-file "$nd/ready3" >"$nd/log3" 2>&1 &
+  npid=$!
+  for _ in $(seq 100); do [[ -f $nd/ready3 ]] && break; sleep 0.1; done
+  for _ in $(seq 600); do
+    api http://localhost/v1/health | grep -q '"pool":{"ready":1' && break
+    sleep 0.1
+  done
+  check "node: the pool holds a booted VM" bash -c "curl -sS --unix-socket '$nd/sock' http://localhost/v1/health | grep -q '\"pool\":{\"ready\":1'"
+  sleep 1
+  out=$(python3 - "$nd/sock" "$tok" <<'PY'
+import http.client, json, socket, sys, time
+class C(http.client.HTTPConnection):
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX); self.sock.connect(sys.argv[1])
+c = C("localhost", timeout=120)
+t0 = time.monotonic()
+c.request("POST", "/v1/exec", json.dumps({"argv": ["cat", "/proc/uptime"]}),
+          {"Authorization": "Bearer " + sys.argv[2], "Content-Type": "application/json"})
+r = json.loads(c.getresponse().read())
+print(json.dumps({"elapsed": time.monotonic() - t0, "result": r}))
+PY
+)
+  echo "$out" | sed 's/^/  | /'
+  check "node: a one-shot exec ran in the warm VM (booted before the request)" python3 -c "
+import json, sys; o = json.loads(sys.argv[1]); r = o['result']
+assert r['exit_code'] == 0, r
+assert float(r['stdout'].split()[0]) > o['elapsed'] + 0.5, o" "$out"
+  kill "$npid"; wait "$npid" 2>/dev/null
   sleep 1
   check "node: no QEMU left after the sandbox was removed and the node stopped" bash -c "! pgrep -f 'qemu-syste[m].*$nd' >/dev/null"
 fi
