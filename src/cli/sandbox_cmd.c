@@ -30,6 +30,7 @@ enum {
   OPT_FORMAT,
   OPT_QUIET,
   OPT_LIMIT,
+  OPT_ISOLATION,
   OPT_HELP,
 };
 
@@ -45,6 +46,7 @@ const struct option cli_sandbox_options[] = {
     {"label", required_argument, 0, 'l'},
     {"idle-timeout", required_argument, 0, OPT_IDLE},
     {"max-age", required_argument, 0, OPT_MAX_AGE},
+    {"isolation", required_argument, 0, OPT_ISOLATION},
     {"format", required_argument, 0, OPT_FORMAT},
     {"quiet", no_argument, 0, 'q'},
     {"help", no_argument, 0, 'h'},
@@ -75,6 +77,7 @@ static void usage(FILE *out) {
                "                     (DIR is on the node's host, below its workspace_root/TENANT/)\n"
                "  -l, --label K=V    label; repeatable\n"
                "  --idle-timeout SECONDS  --max-age SECONDS   (default: the node's, 900 and 86400)\n"
+               "  --isolation namespaces|gvisor|vm   the sandbox's backend (default: the node's)\n"
                "ls:\n"
                "  --format table|json   default table; json prints the node's array\n"
                "  -q, --quiet           ids only\n"
@@ -188,6 +191,13 @@ static int create_option(create_opts *c, int opt, const char *arg) {
       return AIRLOCK_EXIT_SETUP;
     json_object_set_new(c->body, opt == OPT_IDLE ? "idle_timeout_s" : "max_age_s", json_integer(secs));
     return 0;
+  case OPT_ISOLATION: {
+    airlock_isolation iso;
+    if (airlock_parse_isolation(arg, &iso, &err) < 0)
+      return cli_fail_error("sandbox", "create", AIRLOCK_EXIT_SETUP, &err);
+    json_object_set_new(c->body, "isolation", json_string(arg));
+    return 0;
+  }
   default: return fail("create", "--%s does not apply to 'sandbox create'", opt_name(opt));
   }
 }

@@ -133,6 +133,20 @@ d = json.loads(sys.argv[1]); assert [s["id"] for s in d] == sys.argv[2:], d' "$O
 run "$BIN" sandbox inspect sb_0000000000000000
 checkx "inspect of an unknown id: 125 with the node's 404" 'own_failure "404"'
 
+run "$BIN" sandbox create --isolation other
+checkx "create --isolation other: 125 naming the values" 'own_failure "namespaces\", \"gvisor\" or \"vm"'
+if command -v runsc >/dev/null; then
+  run "$BIN" sandbox create --isolation gvisor
+  SBG=$OUT
+  run "$BIN" sandbox inspect "$SBG"
+  check "create --isolation gvisor: the node made a gVisor sandbox" python3 -c '
+import json, sys
+d = json.loads(sys.argv[1]); assert d["isolation"] == "gvisor", d' "$OUT"
+  run "$BIN" exec --sandbox "$SBG" -- cat /proc/version
+  checkx "... and an exec in it runs under gVisor's kernel" '[ "$RC" = 0 ] && grep -q "Linux version 4.4.0" <<<"$OUT"'
+  "$BIN" sandbox rm "$SBG" >/dev/null
+fi
+
 # ---- sandbox rm ---------------------------------------------------------------------
 run "$BIN" sandbox rm "$SB2"
 checkx "rm: exit 0, the id printed" '[ "$RC" = 0 ] && [ "$OUT" = "$SB2" ]'
