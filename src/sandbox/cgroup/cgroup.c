@@ -78,6 +78,7 @@ static void discover_now(hierarchy_map *m) {
     char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
     if (!c2)
       continue;
+    *c1 = '\0'; /* "ID:CONTROLLERS:PATH": line is the ID alone */
     *c2 = '\0';
     const char *ctrls = c1 + 1, *path = c2 + 1;
     if (strcmp(line, "0") == 0 && *ctrls == '\0') {
