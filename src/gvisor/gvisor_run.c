@@ -104,7 +104,7 @@ static int resolve_limits(const airlock_spec *spec, const al_cgroup *cg, const a
   for (int c = 0; c < AL_CTRL_COUNT; c++)
     if (cg->version[c] == 0 && !spec->allow_degraded)
       return al_err(err, 0,
-                    "cannot apply the %s limit: %s. Run as root, run inside a delegated cgroup, or pass "
+                    "cannot apply the %s limit: %s. " AL_CGROUP_DELEGATION_HINT ", or pass "
                     "--allow-degraded (under gVisor nothing stands in for a missing cgroup)",
                     names[c], cg->why_missing[c] ? cg->why_missing[c] : "no usable cgroup");
   const char *mem = al_cgroup_mechanism(cg->version[AL_CTRL_MEMORY]);

@@ -205,7 +205,7 @@ static int resolve_limits(const airlock_spec *spec, const al_cgroup *cg, al_plan
     if (cg->version[c] != 0 || spec->allow_degraded)
       continue;
     return al_err(err, 0,
-                  "cannot apply the %s limit: %s. Run as root, run inside a delegated cgroup, or pass "
+                  "cannot apply the %s limit: %s. " AL_CGROUP_DELEGATION_HINT ", or pass "
                   "--allow-degraded to accept rlimit fallbacks",
                   names[c], cg->why_missing[c] ? cg->why_missing[c] : "no usable cgroup");
   }

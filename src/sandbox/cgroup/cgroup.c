@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -117,13 +118,32 @@ bool al_cgroup_all_v2(void) {
   return true;
 }
 
-/* The parent directory for sandboxes of one hierarchy: "<mount><own>/airlock".
- * On v2 as root we go to the top ("<mount>/airlock") because a cgroup that
- * holds processes (ours) may not delegate controllers to children. */
+/* Whether systemd delegated the v2 cgroup dir (Delegate=yes): it marks such
+ * cgroups with the extended attribute trusted.delegate (user.delegate for
+ * a user manager's) set to "1". */
+static bool delegated_by_systemd(const char *dir) {
+  char v[8];
+  ssize_t n = getxattr(dir, "trusted.delegate", v, sizeof(v));
+  if (n <= 0)
+    n = getxattr(dir, "user.delegate", v, sizeof(v));
+  return n > 0 && v[0] == '1';
+}
+
+/* The parent directory for sandboxes of one hierarchy: "<mount><own>/airlock",
+ * below the caller's own cgroup, so that the limits and accounting of the
+ * caller's unit cover its sandboxes.  On v2 as root outside a delegated
+ * cgroup (a unit without Delegate=yes, a login shell) we go to the top
+ * ("<mount>/airlock"): systemd owns the rest of the tree there.  In a
+ * delegated cgroup, and always rootless, below our own (prepare_parent
+ * moves our processes into a leaf first). */
 static char *base_dir(const char *mount, const char *own, bool v2) {
   char *p = NULL;
-  if (v2 && geteuid() == 0)
-    own = "";
+  if (v2 && geteuid() == 0) {
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s%s", mount, own);
+    if (strcmp(own, "/") == 0 || !delegated_by_systemd(dir))
+      own = "";
+  }
   if (asprintf(&p, "%s%s/airlock", mount, strcmp(own, "/") == 0 ? "" : own) < 0)
     return NULL;
   return p;

@@ -23,6 +23,13 @@ typedef struct al_cgroup {
  * be used are left with version 0 and a reason; the caller decides whether
  * that is fatal (it is, unless the user allowed degraded mode). */
 int al_cgroup_create(al_cgroup *cg, const airlock_spec *spec, airlock_error **err);
+
+/* What a user without a usable cgroup can do, for refusals: as root, or in
+ * a cgroup delegated to the caller (with systemd, a scope of the user's
+ * manager with Delegate=yes; airlock then nests below it). */
+#define AL_CGROUP_DELEGATION_HINT                                                                                    \
+  "Run as root, or inside a cgroup delegated to you (with systemd: systemd-run --user --scope -p Delegate=yes "    \
+  "airlock run ...)"
 /* True when memory, pids and cpu are all on cgroup v2: then the cgroup is
  * made before clone and the child is born in it (CLONE_INTO_CGROUP). */
 bool al_cgroup_all_v2(void);
