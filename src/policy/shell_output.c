@@ -13,7 +13,7 @@
 
 /* --- what a substitution prints, when that is evident ----------------------------
  * A pipeline of at most four commands: a producer (echo, printf, which NAME,
- * command -v NAME, type -P NAME, ls -d PATHS, find START without tests, or
+ * command -v NAME, type -P NAME, ls, find START without tests, or
  * a here-string) and filters (base64 -d,
  * xxd -r -p, rev, tr SET1 SET2, cat).  Anything else is unknown. */
 
@@ -309,27 +309,34 @@ const char *al_sh_find_everything(parser *p, char *const *argv, size_t argc) {
   return res;
 }
 
-/* ls -d PATH...: its operands, one a line (ls -d /etc/x* piped to xargs rm) */
-static bool run_ls_d(const al_segment *s, strbuf *out) {
-  bool d = false, ok = true;
+/* ls -d PATH...: its operands, one a line; ls alone: the names in the
+ * current directory, "*" (ls -A piped to xargs rm -rf deletes them).  ls DIR
+ * prints names relative to DIR: not evident */
+static bool run_ls(const al_segment *s, strbuf *out) {
+  bool d = false, operands = false, ok = true;
   for (size_t i = 1; i < s->argc; i++) {
     const char *a = s->argv[i];
-    if (a[0] == '-') {
-      if (a[1] == '-' || strspn(a + 1, "d1A") != strlen(a + 1))
-        return false; /* long listings, sorting, colours: not a list of names */
+    if (a[0] != '-')
+      operands = true;
+    else if (a[1] == '-' || strspn(a + 1, "d1aA") != strlen(a + 1))
+      return false; /* long listings, sorting, colours: not a list of names */
+    else
       d |= strchr(a, 'd') != NULL;
-    }
   }
-  for (size_t i = 1; d && ok && i < s->argc; i++)
+  if (!operands)
+    return !d && al_sh_sb_putn(out, "*\n", 2);
+  if (!d)
+    return false;
+  for (size_t i = 1; ok && i < s->argc; i++)
     if (s->argv[i][0] != '-')
       ok = al_sh_sb_putn(out, s->argv[i], strlen(s->argv[i])) && al_sh_sb_putc(out, '\n');
-  return d && ok;
+  return ok;
 }
 
 static bool run_producer(parser *p, const al_segment *s, strbuf *out) {
   const char *n = s->name;
   if (strcmp(n, "ls") == 0)
-    return run_ls_d(s, out);
+    return run_ls(s, out);
   if (strcmp(n, "find") == 0) {
     const char *all = al_sh_find_everything(p, s->argv, s->argc);
     return all && al_sh_sb_putn(out, all, strlen(all)) && al_sh_sb_putc(out, '\n');
