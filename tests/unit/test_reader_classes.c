@@ -106,6 +106,10 @@ static void test_shipped_class_edges(void **state) {
   MISS(cat, "git push --force-with-lease origin fix/typo", "git-discard-many");
   HIT(cat, "sudo PYTHONPATH=. python3 -m tool", "privileged-env-hijack");
   MISS(cat, "sudo DEBIAN_FRONTEND=noninteractive apt-get install -y jq", "privileged-env-hijack");
+  HIT(cat, "rm -rf \"$STAGE\"/*", "rm-recursive-unset-variable");
+  MISS(cat, "rm -rf \"${STAGE:?}\"/*", "rm-recursive-unset-variable");
+  MISS(cat, "rm -rf \"$TMPDIR/run-1\"", "rm-recursive-unset-variable");
+  MISS(cat, "S=out; rm -rf \"$S\"/*", "rm-recursive-unset-variable");
   HIT(cat, "env | grep -i stripe", "print-secret-env");
   MISS(cat, "env | grep -i proxy", "print-secret-env");
   al_catalogue_free(cat);
