@@ -107,6 +107,8 @@ static void cmdent_free(cmdent *c) {
   for (size_t i = 0; i < c->nwhen; i++)
     mnode_free(&c->when[i].match);
   free(c->when);
+  if (c->has_dry_run)
+    mnode_free(&c->dry_run);
   free(c);
 }
 

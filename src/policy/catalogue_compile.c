@@ -664,6 +664,9 @@ static int compile_command(cctx *c, size_t index, json_t *v, cmdent **out) {
         if (want_action(c, mf, a, &e->when[i].action) < 0)
           return -1;
       }
+    } else if (strcmp(k, "dry_run") == 0) {
+      e->has_dry_run = true; /* set first: a half-compiled node is still freed */
+      r = compile_match(c, k, x, &e->dry_run, 0);
     } else {
       r = cfail(c, k, "unknown key");
     }

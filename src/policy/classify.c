@@ -86,6 +86,15 @@ static al_action segment_action(clsf *c, size_t i) {
   return a;
 }
 
+/* the command's entry says this invocation only reports what it would do */
+static bool is_dry_run(clsf *c, size_t i) {
+  const al_segment *s = &c->sh->segs[i];
+  if (s->argc == 0 || (s->flags & AL_SEG_UNRESOLVED_COMMAND) || al_cat_prepare(c, i) < 0)
+    return false;
+  const cmdent *cmd = c->ctx[i].cmd;
+  return cmd && cmd->has_dry_run && al_cat_match_node(c, &cmd->dry_run, i, 0);
+}
+
 /* containers whose nested segments speak for them */
 static bool is_container(const al_segment *s) {
   if (!(s->flags & AL_SEG_CODE_PARSED) || s->argc == 0)
@@ -186,6 +195,10 @@ static int classify_shell(const al_catalogue *cat, al_classification *out, airlo
      * shell fed by a pipe is still judged for what feeds it (base64 -d | sh) */
     if (is_container(s) && !(s->flags & AL_SEG_PIPED_INTO) && strcmp(s->name, "su") != 0 &&
         strcmp(s->name, "runuser") != 0)
+      continue;
+    /* a dry run (rsync -n, aws s3 rm --dryrun, terraform plan) does nothing
+     * its patterns describe; what feeds it or what it feeds is still judged */
+    if (is_dry_run(&c, i))
       continue;
     /* the candidate patterns */
     const size_t *lists[3] = {NULL, cat->pat_glob, cat->pat_always};

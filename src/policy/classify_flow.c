@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* classify_flow.c - data flow across the segments of one command line: a
  * file an earlier segment downloaded (curl -o F, curl -O URL, wget URL,
- * wget -O F, curl URL > F), or unpacked into a directory (curl URL | tar x
- * -C D, tar xf F -C D), that a later segment runs (F, ./F, D/x, sh F,
- * python3 F, source F).  Backs the catalogue's "runs_fetched" condition. */
+ * wget -O F, wget -qO F, curl URL > F), or unpacked into a directory (curl
+ * URL | tar x -C D, tar xf F -C D, or where it runs: tar xzf F), that a
+ * later segment runs (F, ./F, D/x, sh F, python3 F, source F).  Backs the catalogue's "runs_fetched" condition. */
 #define _GNU_SOURCE
 #include "classify_impl.h"
 
@@ -44,8 +44,11 @@ static size_t fetched_by(const al_segment *s, const char **out, size_t max) {
       v = k + 1 < s->argc ? s->argv[++k] : NULL;
     else if (wget && strncmp(a, "--output-document=", 18) == 0)
       v = a + 18;
-    else if (wget && strncmp(a, "-O", 2) == 0 && a[2])
-      v = a + 2;
+    else if (wget && a[0] == '-' && a[1] != '-' && strchr(a, 'O')) {
+      /* a cluster: -qO FILE, -qO- (stdout), -OFILE */
+      const char *o = strchr(a, 'O');
+      v = o[1] ? o + 1 : (k + 1 < s->argc ? s->argv[++k] : NULL);
+    }
     if (v) {
       named = true;
       if (strcmp(v, "-") != 0)
@@ -101,8 +104,24 @@ static bool is_downloader(const al_segment *s) {
   return s->argc > 0 && (strcmp(s->name, "curl") == 0 || strcmp(s->name, "wget") == 0);
 }
 
-/* tar x ... -C DIR / unzip ... -d DIR: the directory, and the archive read
- * (NULL when it comes from stdin) */
+/* tar asked to extract (x in its first word, -x in a cluster, --extract,
+ * --get), not to list or create */
+static bool tar_extracts(const al_segment *s) {
+  for (size_t k = 1; k < s->argc; k++) {
+    const char *a = s->argv[k];
+    if (strcmp(a, "--extract") == 0 || strcmp(a, "--get") == 0)
+      return true;
+    if (a[0] == '-' && a[1] != '-' && strchr(a, 'x'))
+      return true;
+    if (k == 1 && a[0] != '-' && strchr(a, 'x'))
+      return true;
+  }
+  return false;
+}
+
+/* tar x ... -C DIR / unzip ... -d DIR: the directory ("." when the archive
+ * is unpacked where the command runs), and the archive read (NULL when it
+ * comes from stdin) */
 static const char *unpack_dir(const al_segment *s, const char **archive) {
   bool tar = strcmp(s->name, "tar") == 0 || strcmp(s->name, "bsdtar") == 0, unzip = strcmp(s->name, "unzip") == 0;
   const char *dir = NULL;
@@ -126,7 +145,17 @@ static const char *unpack_dir(const al_segment *s, const char **archive) {
     else if (unzip && a[0] != '-' && *archive == NULL)
       *archive = a;
   }
-  return dir && strcmp(dir, ".") != 0 && strcmp(dir, "./") != 0 ? dir : NULL;
+  if (dir)
+    return dir;
+  if (tar && tar_extracts(s))
+    return ".";
+  if (unzip) {
+    for (size_t k = 1; k < s->argc; k++)
+      if (s->argv[k][0] == '-' && strpbrk(s->argv[k] + 1, "lvtZ"))
+        return NULL; /* listing or testing */
+    return ".";
+  }
+  return NULL;
 }
 
 typedef struct {
@@ -181,6 +210,12 @@ bool al_cat_runs_fetched(clsf *c, size_t i) {
     return false;
   for (size_t k = 0; k < ns; k++) {
     size_t l = strlen(seen[k].path);
+    /* unpacked where the command started: any relative path below it */
+    if (seen[k].dir && strcmp(seen[k].path, ".") == 0) {
+      if (t[0] != '/' && t[0] != '~' && strcmp(t, ".") != 0 && strncmp(t, "../", 3) != 0 && strcmp(t, "..") != 0)
+        return true;
+      continue;
+    }
     if (seen[k].dir ? strncmp(seen[k].path, t, l) == 0 && (t[l] == '/' || (l == 1 && seen[k].path[0] == '/'))
                     : strcmp(seen[k].path, t) == 0)
       return true;

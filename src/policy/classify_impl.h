@@ -137,6 +137,10 @@ typedef struct {
   bool posix_options;
   when_rule *when;
   size_t nwhen;
+  /* when it holds the command only reports what it would do (rsync -n,
+   * terraform plan): its own segment is matched by no pattern */
+  mnode dry_run;
+  bool has_dry_run;
 } cmdent;
 
 typedef struct {

@@ -418,6 +418,10 @@ bool al_cat_match_node(clsf *c, const mnode *m, size_t i, int depth) {
     bool hit = false;
     for (size_t k = 0; !hit && k < s->n_wrappers; k++)
       hit = gs_plain(&m->wrapper, s->wrappers[k]);
+    /* find -exec CMD {} runs CMD on each file found, as xargs does */
+    const al_segment *up = s->parent >= 0 ? &c->sh->segs[s->parent] : NULL;
+    if (!hit && up && (s->flags & AL_SEG_NESTED) && up->argc > 0 && strcmp(up->name, "find") == 0)
+      hit = gs_plain(&m->wrapper, "find");
     if (!hit)
       return false;
   }

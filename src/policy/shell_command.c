@@ -666,7 +666,16 @@ static int handle_code(parser *p, int k, char **argv, unsigned *f, size_t argc) 
       size_t j = i + 1;
       while (j < argc && strcmp(argv[j], ";") && strcmp(argv[j], "+"))
         j++;
-      if (j > i + 1 && al_sh_push_argv_segment(p, argv + i + 1, f + i + 1, j - i - 1, k, AL_SEG_NESTED) < 0)
+      /* with nothing picking files, {} stands for everything below the start */
+      const char *all = al_sh_find_everything(p, argv, argc);
+      if (p->fatal)
+        return -1;
+      _cleanup_free_ char **words = calloc(j - i, sizeof(*words));
+      if (words == NULL)
+        return al_sh_fail_nomem(p);
+      for (size_t w = i + 1; w < j; w++)
+        words[w - i - 1] = all && strcmp(argv[w], "{}") == 0 ? (char *)all : argv[w];
+      if (j > i + 1 && al_sh_push_argv_segment(p, words, f + i + 1, j - i - 1, k, AL_SEG_NESTED) < 0)
         return -1;
       p->sh->segs[k].flags |= AL_SEG_CODE_PARSED;
       i = j;

@@ -70,6 +70,13 @@ static const sink common[] = {
     {"readFileSync", K_READ},
     {"File.read", K_READ},
     {"file_get_contents", K_READ},
+    {"readfile", K_READ},
+    {"fopen", K_READ},
+    {"File.readlines", K_READ},
+    {"IO.read", K_READ},
+    {"IO.readlines", K_READ},
+    {"readFile", K_READ},
+    {"createReadStream", K_READ},
     {"read_text", K_READ},
     {"writeFileSync", K_WRITE},
     {"appendFileSync", K_WRITE},
@@ -107,7 +114,12 @@ static const char *skip_space(const char *s, const char *end) {
   return s;
 }
 
-/* a string literal at s: its value in out; returns the end, or NULL */
+static const char *home_expr(const char *s, const char *end);
+
+/* a string literal at s: its value in out; returns the end, or NULL.  The
+ * home directory interpolated into a double-quoted string ("$ENV{HOME}/x",
+ * "#{Dir.home}/x", "{$_SERVER['HOME']}/x") is "~"; other interpolation is
+ * not literal. */
 static const char *literal(const char *s, const char *end, strbuf *out, bool *ok) {
   if (s >= end || (*s != '\'' && *s != '"' && *s != '`'))
     return NULL;
@@ -120,6 +132,22 @@ static const char *literal(const char *s, const char *end, strbuf *out, bool *ok
     return e + 3;
   }
   while (s < end && *s != q) {
+    const char *h;
+    if (q == '"' && *s == '$' && (h = home_expr(s, end))) {
+      *ok &= al_sh_sb_putc(out, '~');
+      s = h;
+      continue;
+    }
+    if (q != '\'' && *s == '#' && end - s > 2 && s[1] == '{' && (h = home_expr(s + 2, end)) && h < end && *h == '}') {
+      *ok &= al_sh_sb_putc(out, '~');
+      s = h + 1;
+      continue;
+    }
+    if (q == '"' && *s == '{' && end - s > 1 && s[1] == '$' && (h = home_expr(s + 1, end)) && h < end && *h == '}') {
+      *ok &= al_sh_sb_putc(out, '~');
+      s = h + 1;
+      continue;
+    }
     if (q == '"' && *s == '$' && s + 1 < end && (s[1] == '{' || is_name_start((unsigned char)s[1])))
       return NULL; /* interpolation (perl, php, ruby #{}) is not literal */
     if (*s == '#' && s + 1 < end && s[1] == '{' && q != '\'')
@@ -158,7 +186,17 @@ static const char *home_expr(const char *s, const char *end) {
       "ENV[\"HOME\"]",
       "Dir.home",
       "getenv('HOME')",
+      "getenv(\"HOME\")",
       "$_SERVER['HOME']",
+      "$_SERVER[\"HOME\"]",
+      "$_ENV['HOME']",
+      "process.env['HOME']",
+      "process.env[\"HOME\"]",
+      "os.environ.get('HOME')",
+      "os.environ.get(\"HOME\")",
+      "ENV.fetch('HOME')",
+      "ENV.fetch(\"HOME\")",
+      "System.getenv(\"HOME\")",
   };
   for (size_t i = 0; i < sizeof(homes) / sizeof(homes[0]); i++) {
     size_t l = strlen(homes[i]);
@@ -286,6 +324,24 @@ static const char *call_end(const char *s, const char *end) {
       return s;
   }
   return end;
+}
+
+/* the end of a call written without parentheses (perl, ruby: system "cmd";):
+ * the next ; or newline, or the brace closing the block it is in */
+static const char *statement_end(const char *s, const char *end) {
+  const char *e = call_end(s, end);
+  for (const char *t = s; t < e; t++) {
+    if (*t == '\'' || *t == '"' || *t == '`') { /* a string: skipped whole */
+      char q = *t;
+      for (t++; t < e && *t != q; t++)
+        if (*t == '\\')
+          t++;
+      continue;
+    }
+    if (*t == ';' || *t == '\n')
+      return t;
+  }
+  return e;
 }
 
 static void read_code(reader *r, const char *s, const char *end);
@@ -419,6 +475,12 @@ static void read_code(reader *r, const char *s, const char *end) {
         continue;
       /* a method of anything: x.system( ... only for the qualified names */
       n = skip_space(n, end);
+      bool bare = n > c + l && n < end && (*n == '\'' || *n == '"') &&
+                  (strcmp(r->interp, "perl") == 0 || strncmp(r->interp, "ruby", 4) == 0);
+      if (bare) { /* perl and ruby call without parentheses: system "cmd" */
+        one_call(r, common[i].kind, n, statement_end(n, end));
+        break;
+      }
       if (n >= end || *n != '(')
         continue;
       const char *aend = call_end(n + 1, end);

@@ -13,7 +13,8 @@
 
 /* --- what a substitution prints, when that is evident ----------------------------
  * A pipeline of at most four commands: a producer (echo, printf, which NAME,
- * command -v NAME, type -P NAME, or a here-string) and filters (base64 -d,
+ * command -v NAME, type -P NAME, ls, find START without tests, or
+ * a here-string) and filters (base64 -d,
  * xxd -r -p, rev, tr SET1 SET2, cat).  Anything else is unknown. */
 
 static bool has_flag(const al_segment *s, char letter, const char *long_name) {
@@ -256,8 +257,90 @@ static bool run_printf(const al_segment *s, strbuf *out) {
   return ok;
 }
 
-static bool run_producer(const al_segment *s, strbuf *out) {
+/* find START with no test that picks files (only -type, depths, -print):
+ * it lists everything below START, written START then "/" and "*"; NULL
+ * otherwise.  The words of -exec ... ; and + are skipped (they run on each
+ * file). */
+const char *al_sh_find_everything(parser *p, char *const *argv, size_t argc) {
+  static const char *const neutral[] = {"-xdev", "-mount", "-depth", "-print", "-print0", "-follow",
+                                        "-ignore_readdir_race", "-noleaf", "-delete", NULL};
+  static const char *const neutral_value[] = {"-mindepth", "-maxdepth", "-type", "-xtype", NULL};
+  const char *start = NULL;
+  size_t i = 1;
+  while (i < argc && (strcmp(argv[i], "-L") == 0 || strcmp(argv[i], "-H") == 0 || strcmp(argv[i], "-P") == 0))
+    i++;
+  for (; i < argc && argv[i][0] != '-' && strcmp(argv[i], "(") != 0 && strcmp(argv[i], "!") != 0; i++) {
+    if (start)
+      return NULL; /* several start points: not worth it */
+    start = argv[i];
+  }
+  if (start == NULL)
+    start = ".";
+  for (; i < argc; i++) {
+    const char *a = argv[i];
+    bool ok = false;
+    for (size_t k = 0; !ok && neutral[k]; k++)
+      ok = strcmp(a, neutral[k]) == 0;
+    for (size_t k = 0; !ok && neutral_value[k]; k++)
+      if (strcmp(a, neutral_value[k]) == 0 && i + 1 < argc) {
+        ok = true;
+        i++;
+      }
+    if (!ok && (strcmp(a, "-exec") == 0 || strcmp(a, "-execdir") == 0 || strcmp(a, "-ok") == 0 ||
+                strcmp(a, "-okdir") == 0)) {
+      while (i + 1 < argc && strcmp(argv[i + 1], ";") != 0 && strcmp(argv[i + 1], "+") != 0)
+        i++;
+      i++;
+      ok = true;
+    }
+    if (!ok)
+      return NULL;
+  }
+  size_t n = strlen(start);
+  while (n > 1 && start[n - 1] == '/')
+    n--;
+  strbuf b;
+  al_sh_sb_init(&b);
+  bool ok = al_sh_sb_putn(&b, start, n) && al_sh_sb_putn(&b, n == 1 && start[0] == '/' ? "*" : "/*", 2 - (n == 1 && start[0] == '/'));
+  const char *res = ok ? al_sh_pdup(p, b.buf, b.len) : NULL;
+  al_sh_sb_free(&b);
+  if (res == NULL)
+    al_sh_fail_nomem(p);
+  return res;
+}
+
+/* ls -d PATH...: its operands, one a line; ls alone: the names in the
+ * current directory, "*" (ls -A piped to xargs rm -rf deletes them).  ls DIR
+ * prints names relative to DIR: not evident */
+static bool run_ls(const al_segment *s, strbuf *out) {
+  bool d = false, operands = false, ok = true;
+  for (size_t i = 1; i < s->argc; i++) {
+    const char *a = s->argv[i];
+    if (a[0] != '-')
+      operands = true;
+    else if (a[1] == '-' || strspn(a + 1, "d1aA") != strlen(a + 1))
+      return false; /* long listings, sorting, colours: not a list of names */
+    else
+      d |= strchr(a, 'd') != NULL;
+  }
+  if (!operands)
+    return !d && al_sh_sb_putn(out, "*\n", 2);
+  if (!d)
+    return false;
+  for (size_t i = 1; ok && i < s->argc; i++)
+    if (s->argv[i][0] != '-')
+      ok = al_sh_sb_putn(out, s->argv[i], strlen(s->argv[i])) && al_sh_sb_putc(out, '\n');
+  return ok;
+}
+
+static bool run_producer(parser *p, const al_segment *s, strbuf *out) {
   const char *n = s->name;
+  if (strcmp(n, "ls") == 0)
+    return run_ls(s, out);
+  if (strcmp(n, "find") == 0) {
+    const char *all = al_sh_find_everything(p, s->argv, s->argc);
+    return all && al_sh_sb_putn(out, all, strlen(all)) && al_sh_sb_putc(out, '\n');
+  }
   if (strcmp(n, "echo") == 0)
     return run_echo(s, out);
   if (strcmp(n, "printf") == 0)
@@ -340,7 +423,7 @@ static const char *chain_output(parser *p, const size_t *chain, size_t m) {
   if (herestring) {
     ok = al_sh_sb_putn(&a, herestring, strlen(herestring)) && al_sh_sb_putc(&a, '\n');
   } else {
-    ok = run_producer(&sh->segs[chain[0]], &a);
+    ok = run_producer(p, &sh->segs[chain[0]], &a);
     i = 1;
   }
   for (; ok && i < m; i++) {

@@ -255,6 +255,9 @@ int al_sh_inline_code(parser *p, int k, const char *language, const char *code);
 const char *al_sh_static_output(parser *p, size_t mark);
 /* What the pipeline ending at segment last prints, the same way. */
 const char *al_sh_pipe_output(parser *p, int last);
+/* find START with nothing that picks files lists everything below START,
+ * written START followed by slash-star; NULL otherwise */
+const char *al_sh_find_everything(parser *p, char *const *argv, size_t argc);
 /* Text piped into a shell or an interpreter reading stdin is its code
  * (echo 'rm -rf ~' | sh): read when what the pipeline prints is evident. */
 int al_sh_piped_code(parser *p, int from, int to);

@@ -195,6 +195,10 @@ static void test_load_errors(void **state) {
       "{\"commands\": [{\"names\": [\"rm\"], \"action\": \"file_delete\", \"when\": [{\"match\": {\"flagz\": 1}, "
       "\"action\": \"file_read\"}]}]}",
       "command entry 0 (rm): when[0].match.flagz: unknown key");
+  load_fails("{\"commands\": [{\"names\": [\"rsync\"], \"action\": \"file_write\", \"dry_run\": {\"flagz\": 1}}]}",
+             "command entry 0 (rsync): dry_run.flagz: unknown key");
+  load_fails("{\"commands\": [{\"names\": [\"rsync\"], \"action\": \"file_write\", \"dry_run\": [1]}]}",
+             "command entry 0 (rsync): dry_run: must be");
   load_fails("{\"sets\": {\"s\": [\"@t\"]}}", "sets cannot include sets");
   load_fails("{\"disable\": [\"nope\"]}", "disable: no pattern with id 'nope'");
   /* files */
@@ -638,6 +642,25 @@ static void test_classification_summary(void **state) {
 
 /* --- the shipped catalogue ---------------------------------------------------------------------- */
 
+/* a command's declared dry run keeps its own segment from every pattern, not
+ * what runs around it */
+static void test_dry_run(void **state) {
+  (void)state;
+  al_catalogue *cat = load_json(
+      "{\"commands\": [{\"names\": [\"sync2\"], \"action\": \"file_write\", \"dry_run\": {\"flags\": "
+      "[\"-n|--dry-run\"]}}],"
+      " \"patterns\": [{\"id\": \"p\", \"description\": \"d\", \"severity\": \"high\", \"action\": \"file_write\","
+      " \"match\": {\"command\": [\"sync2\"], \"path\": [\"/etc/**\"]}},"
+      " {\"id\": \"q\", \"description\": \"d\", \"severity\": \"high\", \"action\": \"file_write\","
+      " \"match\": {\"command\": [\"sh\"], \"input_from\": {\"command\": [\"sync2\"]}}}]}");
+  HIT(cat, "sync2 a /etc/x", "p");
+  MISS(cat, "sync2 -n a /etc/x", "p");
+  MISS(cat, "sync2 --dry-run a /etc/x", "p");
+  HIT(cat, "sync2 -n a /etc/x | sh", "q"); /* what it feeds is still judged */
+  HIT(cat, "sync2 -n a b; sync2 a /etc/x", "p");
+  al_catalogue_free(cat);
+}
+
 static void test_shipped_catalogue(void **state) {
   (void)state;
   al_catalogue *cat = NULL;
@@ -721,6 +744,7 @@ int main(void) {
       cmocka_unit_test(test_unknown_commands_quiet),
       cmocka_unit_test(test_segment_actions),
       cmocka_unit_test(test_classification_summary),
+      cmocka_unit_test(test_dry_run),
       cmocka_unit_test(test_shipped_catalogue),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -285,7 +285,7 @@ static void test_redirections(void **state) {
   assert_int_equal(sh.segs[1].redirs[0].fd, 2);
   assert_int_equal(sh.segs[1].redirs[1].fd, 1);
   al_shell_free(&sh);
-  sh = parse_ok("cat < $(ls)");
+  sh = parse_ok("cat < $(mktemp)");
   assert_true(sh.segs[1].redirs[0].unresolved);
   al_shell_free(&sh);
 }
@@ -386,6 +386,13 @@ static void test_wrappers(void **state) {
   al_shell_free(&sh);
   SEGS("time -p make", "make");
   SEGS("xargs -0 -n 1 rm -f", "rm -f");
+  /* lists whose content is evident: ls -d operands, find without tests */
+  SEGS("ls -d /etc/* | xargs rm -rf", "ls -d /etc/*", "rm -rf", "rm -rf /etc/*");
+  SEGS("find /usr/lib -type f -print0 | xargs -0 rm -f", "find /usr/lib -type f -print0", "rm -f", "rm -f /usr/lib/*");
+  SEGS("find . -name '*.tmp' | xargs rm -f", "find . -name *.tmp", "rm -f");
+  SEGS("ls -l /etc | xargs rm -rf", "ls -l /etc", "rm -rf");
+  SEGS("ls -A | xargs rm -rf", "ls -A", "rm -rf", "rm -rf *");
+  SEGS("ls /srv/app/ | xargs rm -rf", "ls /srv/app/", "rm -rf"); /* names relative to /srv/app */
   SEGS("exec rm x", "rm x");
   SEGS("command rm x", "rm x");
   SEGS("builtin cd /", "cd /");
@@ -417,8 +424,15 @@ static void test_nested_code(void **state) {
   SEGS("env -S 'rm -rf /'", "env -S rm -rf /", "rm -rf /");
   SEGS("watch -n 5 'ls | wc -l'", "watch -n 5 ls | wc -l", "ls", "wc -l");
   SEGS("find . -name x -exec rm -rf {} \\; -print", "find . -name x -exec rm -rf {} ; -print", "rm -rf {}");
+  SEGS("find . -name '*.o' -execdir sudo sh -c 'rm \"$1\"' _ {} +",
+       "find . -name *.o -execdir sudo sh -c rm \"$1\" _ {} +", "sh -c rm \"$1\" _ {}",
+       "rm {}"); /* $1 is the argument after $0 */
+  /* nothing picks files: {} is everything below the start point */
   SEGS("find . -execdir sudo sh -c 'rm \"$1\"' _ {} +", "find . -execdir sudo sh -c rm \"$1\" _ {} +",
-       "sh -c rm \"$1\" _ {}", "rm {}"); /* $1 is the argument after $0 */
+       "sh -c rm \"$1\" _ ./*", "rm ./*");
+  SEGS("find /srv/app/ -mindepth 1 -type f -exec shred -u {} +", "find /srv/app/ -mindepth 1 -type f -exec shred -u {} +",
+       "shred -u /srv/app/*");
+  SEGS("find / -maxdepth 1 -exec rm -rf {} +", "find / -maxdepth 1 -exec rm -rf {} +", "rm -rf /*");
   SEGS("bash -c 'bash -c \"rm -rf /\"'", "bash -c bash -c \"rm -rf /\"", "bash -c rm -rf /", "rm -rf /");
   sh = parse_ok("ssh -p 22 host rm -rf / ; ssh host");
   assert_int_equal(sh.n, 3);
