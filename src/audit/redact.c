@@ -265,6 +265,8 @@ bool rd_harmless_value(const char *v, size_t n) {
     return true;
   if (variable_refs(v, n))
     return true;
+  if (n >= 1 && v[0] == '-' && (n == 1 || is_space(v[1]) || is_quote(v[1])))
+    return true; /* "-": read from stdin */
   /* a printf conversion (password=%s): the argument is the value, and the
    * rule for printf's output reads it there */
   if (n >= 2 && v[0] == '%') {

@@ -310,6 +310,7 @@ static void command_rules(rword *w, size_t n, int depth) {
       continue;
     }
     if (rd_tool_name_then_value(tool) && i + 1 < n && !is_assignment(t) && !bare_secret_word(t) &&
+        strncmp(w[i + 1].text, "--", 2) != 0 && /* the secret's name, then options: gcloud secrets add db-pw --x */
         (rd_name_secret(t, w[i].text_len) ||
          (rd_name_weak(t, w[i].text_len) && rd_random_word(w[i + 1].text, w[i + 1].text_len)))) {
       rd_mark_all(&w[i + 1]);
@@ -329,7 +330,7 @@ static void command_rules(rword *w, size_t n, int depth) {
     int want = rd_tool_operand(tool, &when);
     int have = rd_tool_has_subcommands(tool) ? sub_operands : operands;
     if (want && have == want && (!when || flag_seen) && rd_tool_subcommand_ok(tool, subs, nsubs) &&
-        !strchr(t, '='))
+        !strchr(t, '=') && !rd_harmless_value(t, w[i].text_len))
       rd_mark_all(&w[i]);
   }
 }

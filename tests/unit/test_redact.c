@@ -162,6 +162,9 @@ static const struct {
      "echo " R " > k"},
     {"export AZURE_STORAGE_KEY=U2QvhTT4xlfsE0pdmYoXNjKfEYNq6Pi/MYhmn6t9CjEAEJ+jLwsBavANi3Ze9v8mKgDO==",
      "export AZURE_STORAGE_KEY=" R},
+    {"echo Zq8pW3xLm | vault login -", "echo " R " | vault login -"},
+    {"echo Zq8pW3xLm | sshpass ssh u@h", "echo " R " | sshpass ssh u@h"},
+    {"gcloud secrets versions add db-pw --data-file=-", NULL},
     {"no secrets here, just a == b and x=1", NULL},
     {"", NULL},
 };
