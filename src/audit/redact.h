@@ -28,6 +28,12 @@
 #include "airlock/airlock.h"
 
 #define AL_REDACTED "[REDACTED]"
+/* Raised when the rules find secrets they did not before: a node redacts
+ * the records of an audit trail written with an older version again at
+ * start (al_audit_redact_existing).  1: the redactor before this number
+ * existed; 2: pipes into tools that read a secret, secret files, printf,
+ * sed, code strings. */
+#define AL_REDACTION_VERSION 2
 
 /* A new JSON array of the redacted elements of the NULL-terminated argv
  * (NULL itself gives []); invalid UTF-8 becomes U+FFFD.  NULL when out of
