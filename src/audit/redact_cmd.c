@@ -374,10 +374,15 @@ static void code_spans(const char *s, size_t len, rd_spans *out, int depth) {
     return; /* not shell: the text rules are all there is */
   }
   rword *w = calloc(nt ? nt : 1, sizeof(*w));
-  size_t n = 0;
-  for (size_t i = 0; w && i < nt; i++) {
-    if (toks[i].kind != AL_STOK_WORD)
-      continue; /* here-doc bodies: the text rules above read them */
+  /* here-documents: their delimiter words and bodies, in the same order */
+  size_t n = 0, *delims = calloc(nt ? nt : 1, sizeof(*delims)), ndelims = 0, nbodies = 0;
+  rd_span *bodies = calloc(nt ? nt : 1, sizeof(*bodies));
+  for (size_t i = 0; w && delims && bodies && i < nt; i++) {
+    if (toks[i].kind != AL_STOK_WORD) {
+      /* here-doc bodies: the text rules above read them */
+      bodies[nbodies++] = (rd_span){toks[i].start, toks[i].end};
+      continue;
+    }
     rword *x = &w[n++];
     *x = (rword){.raw = s, .start = toks[i].start, .end = toks[i].end, .text = toks[i].text,
                  .text_len = strlen(toks[i].text), .sp = out, .cmd_start = toks[i].cmd_start};
@@ -386,6 +391,10 @@ static void code_spans(const char *s, size_t len, rd_spans *out, int depth) {
       b--;
     x->herestring = toks[i].redir_target && b >= 3 && memcmp(s + b - 3, "<<<", 3) == 0;
     x->out_target = toks[i].redir_target && b >= 1 && s[b - 1] == '>';
+    if (toks[i].redir_target && b >= 2 && s[b - 1] == '-' && s[b - 2] == '<')
+      b--; /* <<- */
+    if (toks[i].redir_target && b >= 2 && memcmp(s + b - 2, "<<", 2) == 0 && !x->herestring)
+      delims[ndelims++] = n - 1;
     if (x->cmd_start) {
       /* `a | b`, `a |& b`, also across a line break: b reads a's output */
       while (b > 0 && (s[b - 1] == ' ' || s[b - 1] == '\t' || s[b - 1] == '\n' || s[b - 1] == '\\'))
@@ -396,8 +405,19 @@ static void code_spans(const char *s, size_t len, rd_spans *out, int depth) {
     }
     set_direct(x);
   }
-  if (w)
+  if (w && delims && bodies) {
     run_words(w, n, depth);
+    /* a body fed to a tool that reads a secret, or written to a secret file */
+    for (size_t k = 0; k < ndelims && k < nbodies; k++)
+      if (rd_heredoc_secret(w, n, delims[k])) {
+        size_t e = bodies[k].end;
+        while (e > bodies[k].start && s[e - 1] == '\n')
+          e--;
+        rd_add(out, bodies[k].start, e);
+      }
+  }
+  free(delims);
+  free(bodies);
   free(w);
   free(toks);
   al_shell_free(&sh);

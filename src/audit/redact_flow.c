@@ -264,6 +264,25 @@ static void sed_rules(rword *w, size_t n) {
   }
 }
 
+bool rd_heredoc_secret(const rword *w, size_t n, size_t word) {
+  if (word >= n)
+    return false;
+  size_t cs = word;
+  while (cs > 0 && !w[cs].cmd_start)
+    cs--;
+  size_t ce = word + 1;
+  while (ce < n && !w[ce].cmd_start)
+    ce++;
+  if (reads_secret(w + cs, ce - cs) || writes_secret_file(w + cs, ce - cs))
+    return true;
+  if (ce >= n || !w[ce].piped)
+    return false;
+  size_t ne = ce + 1;
+  while (ne < n && !w[ne].cmd_start)
+    ne++;
+  return reads_secret(w + ce, ne - ce);
+}
+
 void rd_flow_rules(rword *w, size_t n) {
   size_t prev = 0, prev_n = 0;
   for (size_t i = 0; i < n;) {

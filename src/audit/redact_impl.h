@@ -75,6 +75,10 @@ void rd_scan_code(const char *s, size_t len, rd_spans *sp);
  * one, printf's arguments in the output its format makes, sed scripts'
  * replacements.  w[0..n) are the words of a whole command string. */
 void rd_flow_rules(rword *w, size_t n);
+/* whether the here-document whose delimiter is w[word] holds a secret: its
+ * command reads one on stdin or writes a secret file, or pipes into one
+ * that reads it */
+bool rd_heredoc_secret(const rword *w, size_t n, size_t word);
 
 /* --- the registry (redact_registry.c) --- */
 

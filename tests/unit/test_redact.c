@@ -165,6 +165,10 @@ static const struct {
     {"echo Zq8pW3xLm | vault login -", "echo " R " | vault login -"},
     {"echo Zq8pW3xLm | sshpass ssh u@h", "echo " R " | sshpass ssh u@h"},
     {"gcloud secrets versions add db-pw --data-file=-", NULL},
+    {"docker login -u ci --password-stdin r <<EOF\nZq8pW3xLm\nEOF", "docker login -u ci --password-stdin r <<EOF\n" R "\nEOF"},
+    {"cat <<'EOF' | sudo -S true\nZq8pW3xLm\nEOF", "cat <<'EOF' | sudo -S true\n" R "\nEOF"},
+    {"cat > ~/.vault-token <<EOF\nZq8pW3xLm\nEOF", "cat > ~/.vault-token <<EOF\n" R "\nEOF"},
+    {"cat > notes.txt <<EOF\nhello world\nEOF", NULL},
     {"no secrets here, just a == b and x=1", NULL},
     {"", NULL},
 };
