@@ -17,8 +17,12 @@
  * AKIA/ASIA keys, GitHub gh?_ and github_pat_ tokens, sk-... (OpenAI,
  * Anthropic), Slack xox?-, Google AIza..., JWTs, airlock's node_tok_.  For
  * mysql-like tools only --password=VALUE counts (their -p and --password
- * take no separate value).  Best effort: a secret that looks like nothing
- * (a bare positional argument) stays. */
+ * take no separate value).  Also by where data goes (echo/printf piped
+ * into a tool that reads a secret on stdin or written to a secret file,
+ * here-documents likewise, printf's output, sed replacements) and in code
+ * strings (name = 'x', setters, SQL PASSWORD 'x', expect's send).  Best
+ * effort: a secret that looks like nothing (a bare positional argument)
+ * stays. */
 #ifndef AIRLOCK_REDACT_H
 #define AIRLOCK_REDACT_H
 
