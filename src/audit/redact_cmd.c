@@ -330,8 +330,17 @@ static void command_rules(rword *w, size_t n, int depth) {
     int want = rd_tool_operand(tool, &when);
     int have = rd_tool_has_subcommands(tool) ? sub_operands : operands;
     if (want && have == want && (!when || flag_seen) && rd_tool_subcommand_ok(tool, subs, nsubs) &&
-        !strchr(t, '=') && !rd_harmless_value(t, w[i].text_len))
-      rd_mark_all(&w[i]);
+        !strchr(t, '=') && !rd_harmless_value(t, w[i].text_len)) {
+      /* sqlplus user/PASS@db: after the split character, when there is a user */
+      char split = rd_tool_split(tool, "");
+      const char *c = split ? strchr(t, split) : NULL;
+      if (!split)
+        rd_mark_all(&w[i]);
+      else if (c && c > t && c[1]) {
+        const char *at = strrchr(c, '@'); /* the database after the password stays */
+        rd_mark(&w[i], (size_t)(c - t) + 1, at ? (size_t)(at - t) : w[i].text_len);
+      }
+    }
   }
 }
 

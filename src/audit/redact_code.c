@@ -46,32 +46,91 @@ static size_t skip_blanks(const char *s, size_t len, size_t i) {
   return i;
 }
 
+/* The name a value is assigned to, ending at e (exclusive): an identifier
+ * (db.password, $password), a quoted key ("password", in a subscript
+ * ENV['TOKEN'] or a hash), or a symbol (:password).  Its bytes into
+ * [*ks, *ke); false when none. */
+static bool name_before(const char *s, size_t e, size_t *ks, size_t *ke) {
+  while (e > 0 && is_blank(s[e - 1]))
+    e--;
+  bool subscript = e > 0 && s[e - 1] == ']';
+  if (subscript)
+    e--;
+  if (e > 0 && (s[e - 1] == '\'' || s[e - 1] == '"')) {
+    char q = s[e - 1];
+    size_t b = e - 1;
+    while (b > 0 && s[b - 1] != q && s[b - 1] != '\n')
+      b--;
+    if (b == 0 || s[b - 1] != q || b == e - 1)
+      return false;
+    *ks = b;
+    *ke = e - 1;
+    return !subscript || (b >= 2 && s[b - 2] == '[');
+  }
+  if (subscript)
+    return false;
+  size_t b = e;
+  while (b > 0 && (is_ident(s[b - 1]) || s[b - 1] == '.' || s[b - 1] == '-'))
+    b--;
+  *ks = b;
+  *ke = e;
+  return e > b;
+}
+
 /* NAME = 'literal' (blanks around '=' or ':=', as interpreters and config
- * code write it; NAME=VALUE without blanks is redact.c's) */
+ * code write it; NAME=VALUE without blanks is redact.c's), subscripts
+ * (os.environ['DB_PASSWORD'] = 'X', ENV['TOKEN']='X') and hashes ("password"
+ * => "X", :password => 'X') */
 static void scan_spaced_assignment(const char *s, size_t len, rd_spans *sp) {
   for (size_t i = 1; i < len; i++) {
+    bool arrow = s[i] == '=' && i + 1 < len && s[i + 1] == '>';
     if (s[i] != '=' || (i + 1 < len && s[i + 1] == '=') || strchr("=!<>", s[i - 1]))
       continue;
     size_t k = i;
     if (s[k - 1] == ':')
       k--;
-    size_t ke = k;
-    while (ke > 0 && is_blank(s[ke - 1]))
-      ke--;
-    if (ke == k && k == i)
-      continue; /* no blank before '=': the NAME=VALUE rule's */
-    size_t ks = ke;
-    while (ks > 0 && (is_ident(s[ks - 1]) || s[ks - 1] == '.' || s[ks - 1] == '-'))
-      ks--;
-    size_t a, b;
-    if (ke > ks && rd_name_secret(s + ks, ke - ks) && literal_at(s, len, skip_blanks(s, len, i + 1), &a, &b))
+    bool blank = k != i || is_blank(s[k - 1]);
+    if (!blank && !arrow && s[k - 1] != ']')
+      continue; /* NAME=VALUE: the rule in redact.c */
+    size_t ks, ke, a, b;
+    if (name_before(s, k, &ks, &ke) && rd_name_secret(s + ks, ke - ks) &&
+        literal_at(s, len, skip_blanks(s, len, i + 1 + arrow), &a, &b))
       rd_add(sp, a, b);
   }
 }
 
-/* set_password('X'), setApiKey("X"), login(token) is a kwarg: a call whose
- * name holds a secret takes it as its first literal argument; getters and
- * lookups take a name, not the secret */
+/* the literal arguments of the call whose '(' is at open, from the
+ * first-th on (0-based), to its ')' on the same line */
+static void call_literals(const char *s, size_t len, size_t open, int first, rd_spans *sp) {
+  int arg = 0, depth = 0;
+  for (size_t i = open + 1; i < len && s[i] != '\n'; i++) {
+    char c = s[i];
+    size_t a, b;
+    if ((c == '\'' || c == '"' || (c == '\\' && i + 1 < len && (s[i + 1] == '"' || s[i + 1] == '\''))) &&
+        literal_at(s, len, i, &a, &b)) {
+      if (arg >= first && depth == 0)
+        rd_add(sp, a, b);
+      i = b + (c == '\\' ? 1 : 0);
+      continue;
+    }
+    if (c == '(' || c == '[' || c == '{')
+      depth++;
+    else if ((c == ')' || c == ']' || c == '}') && depth-- == 0)
+      return;
+    else if (c == ',' && depth == 0)
+      arg++;
+  }
+}
+
+static bool ends_with_ci(const char *s, size_t n, const char *w) {
+  size_t l = strlen(w);
+  return n >= l && strncasecmp(s + n - l, w, l) == 0;
+}
+
+/* set_password('X'), setApiKey("X"), HTTPBasicAuth('u', 'X'): a call whose
+ * name holds a secret takes it in its literal arguments; getters and
+ * lookups take a name, not the secret.  login('u', 'X'),
+ * authenticate(user, 'X'): the second argument of a log-in is the password. */
 static void scan_setter_call(const char *s, size_t len, rd_spans *sp) {
   static const char *const lookups[] = {"get", "read", "load", "fetch", "lookup", "find", "has", "delete",
                                         "del", "remove", "print", "show", "list", "describe", "check"};
@@ -81,6 +140,11 @@ static void scan_setter_call(const char *s, size_t len, rd_spans *sp) {
     size_t ns = i;
     while (ns > 0 && is_ident(s[ns - 1]))
       ns--;
+    if (ends_with_ci(s + ns, i - ns, "login") || ends_with_ci(s + ns, i - ns, "logon") ||
+        ends_with_ci(s + ns, i - ns, "signin") || ends_with_ci(s + ns, i - ns, "authenticate")) {
+      call_literals(s, len, i, 1, sp);
+      continue;
+    }
     if (!rd_name_secret(s + ns, i - ns))
       continue;
     bool lookup = false;
@@ -88,9 +152,8 @@ static void scan_setter_call(const char *s, size_t len, rd_spans *sp) {
       size_t l = strlen(lookups[k]);
       lookup = i - ns > l && strncasecmp(s + ns, lookups[k], l) == 0;
     }
-    size_t a, b;
-    if (!lookup && literal_at(s, len, skip_blanks(s, len, i + 1), &a, &b))
-      rd_add(sp, a, b);
+    if (!lookup)
+      call_literals(s, len, i, 0, sp);
   }
 }
 

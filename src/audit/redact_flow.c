@@ -68,18 +68,28 @@ static bool secret_from_stdin(const char *word, const char *next) {
   return rd_name_secret(start, len) || rd_name_weak(start, len);
 }
 
+/* a variable's name as such tools take it: API_TOKEN, DB_PASSWORD */
+static bool secret_variable(const char *t) {
+  size_t n = strlen(t);
+  if (n < 3 || n > 128 || strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != n)
+    return false;
+  return rd_name_secret(t, n);
+}
+
 /* `gh secret set NAME`, `wrangler secret put NAME`, `docker secret create
- * NAME -`, `gcloud secrets versions add NAME --data-file=-`: a command
- * that stores a secret it reads on stdin */
+ * NAME -`, `gcloud secrets versions add NAME --data-file=-`, `vercel env
+ * add API_TOKEN production`: a command that stores a secret (or a variable
+ * named as one) with a value it reads on stdin */
 static bool stores_secret(const rword *w, size_t n) {
   static const char *const verbs[] = {"set", "put", "create", "add"};
   bool about = false, verb = false;
   for (size_t i = 1; i < n; i++) {
-    about |= strcasecmp(w[i].text, "secret") == 0 || strcasecmp(w[i].text, "secrets") == 0;
-    for (size_t k = 0; about && k < AL_ARRAY_SIZE(verbs); k++)
+    about |= strcasecmp(w[i].text, "secret") == 0 || strcasecmp(w[i].text, "secrets") == 0 ||
+             (verb && secret_variable(w[i].text));
+    for (size_t k = 0; k < AL_ARRAY_SIZE(verbs); k++)
       verb |= strcmp(w[i].text, verbs[k]) == 0;
   }
-  return verb;
+  return about && verb;
 }
 
 /* whether the command reads a secret on its stdin */
