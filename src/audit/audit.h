@@ -151,6 +151,28 @@ int al_audit_prune(al_audit *a, int64_t older_than_ms, uint64_t *removed, airloc
  * when there is none). */
 int al_audit_head(al_audit *a, uint64_t *seq, char hash_hex[65], airlock_error **err);
 
+/* --- redaction of existing records ------------------------------------------ */
+
+typedef struct {
+  int64_t version_before;     /* the redaction the trail was last redacted with (0: never) */
+  uint64_t checked, changed;  /* records read, records whose body changed */
+  uint64_t from_seq;          /* the first changed record: the chain is re-hashed from here */
+  uint64_t record_seq;        /* the "audit.redacted" record appended (0: none, nothing changed) */
+  uint64_t old_head_seq;      /* the head before */
+  char old_head[65];
+} al_audit_redact_result;
+
+/* Records stored by an older redaction (or with force, all) redacted
+ * again with the current one (redact.h, AL_REDACTION_VERSION): argv and
+ * the free-text fields (error, reason, rule, ...).  When a record changes,
+ * the chain is re-hashed from it on and a record {"kind":"audit.redacted",
+ * "from_seq":F,"changed":K,"old_head":"SEQ:HASH","redaction":V} appended,
+ * in one transaction; then the WAL is checkpointed and truncated and the
+ * file rebuilt with secure_delete on.  Refuses (-1) a trail that does not
+ * verify: re-hashing must not launder tampering.  The node runs it at
+ * start; `airlock audit redact` with force. */
+int al_audit_redact_existing(al_audit *a, bool force, al_audit_redact_result *r, airlock_error **err);
+
 /* "SEQ:HASH" (64 hex digits, either case) -> seq, lowercase hash; -1 when
  * malformed. */
 int al_audit_parse_head(const char *s, uint64_t *seq, char hash_hex[65]);

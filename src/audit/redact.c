@@ -236,9 +236,46 @@ static bool secret_reference(const char *v, size_t w) {
   return true;
 }
 
+/* only references to variables ($TOKEN, ${USER}:$PASS): the value is
+ * elsewhere, and the command string never held it */
+static bool variable_refs(const char *v, size_t n) {
+  size_t i = 0, refs = 0;
+  while (i < n && !is_space(v[i])) {
+    if (v[i] == ':') {
+      i++;
+      continue;
+    }
+    if (v[i] != '$' || i + 1 >= n)
+      return false;
+    i++;
+    bool brace = v[i] == '{';
+    i += brace;
+    size_t s = i;
+    while (i < n && (is_alnum(v[i]) || v[i] == '_'))
+      i++;
+    if (i == s || (brace && (i >= n || v[i++] != '}')))
+      return false;
+    refs++;
+  }
+  return refs > 0 && (i == n || is_space(v[i]));
+}
+
 bool rd_harmless_value(const char *v, size_t n) {
   if ((n >= 5 && strncmp(v, "/dev/", 5) == 0) || (n >= 14 && strncmp(v, "/proc/self/fd/", 14) == 0))
     return true;
+  if (variable_refs(v, n))
+    return true;
+  if (n >= 1 && v[0] == '-' && (n == 1 || is_space(v[1]) || is_quote(v[1])))
+    return true; /* "-": read from stdin */
+  /* a printf conversion (password=%s): the argument is the value, and the
+   * rule for printf's output reads it there */
+  if (n >= 2 && v[0] == '%') {
+    size_t i = 1;
+    while (i < n && strchr("-+ #0123456789.", v[i]))
+      i++;
+    if (i < n && strchr("sbdq", v[i]) && (i + 1 == n || v[i + 1] == '\\' || is_space(v[i + 1]) || is_quote(v[i + 1])))
+      return true;
+  }
   size_t w = 0;
   while (w < n && !is_space(v[w]) && !is_quote(v[w]))
     w++;
@@ -292,6 +329,9 @@ static void scan_named(const char *s, size_t len, rd_spans *sp) {
       } else {
         bool field_start = k == 0 || is_space(s[k - 1]) || strchr("\"'{,(;[", s[k - 1]) != NULL;
         bool url = i + 2 < len && s[i + 1] == '/' && s[i + 2] == '/';
+        /* "password:" quoted whole is a prompt or a label, not NAME: VALUE */
+        if (k > 0 && is_quote(s[k - 1]) && i + 1 < len && s[i + 1] == s[k - 1])
+          continue;
         if (field_start && !url && rd_name_secret(s + k, i - k))
           add_value(s, len, i + 1, true, sp);
       }
@@ -529,6 +569,7 @@ void rd_scan_text(const char *s, size_t len, rd_spans *sp, int depth) {
   scan_bearer(s, len, sp);
   scan_userinfo(s, len, sp);
   scan_named(s, len, sp);
+  rd_scan_code(s, len, sp);
   rd_scan_shapes(s, len, sp, depth);
   rd_scan_known(s, len, sp);
   scan_extra(s, len, sp);

@@ -17,8 +17,12 @@
  * AKIA/ASIA keys, GitHub gh?_ and github_pat_ tokens, sk-... (OpenAI,
  * Anthropic), Slack xox?-, Google AIza..., JWTs, airlock's node_tok_.  For
  * mysql-like tools only --password=VALUE counts (their -p and --password
- * take no separate value).  Best effort: a secret that looks like nothing
- * (a bare positional argument) stays. */
+ * take no separate value).  Also by where data goes (echo/printf piped
+ * into a tool that reads a secret on stdin or written to a secret file,
+ * here-documents likewise, printf's output, sed replacements) and in code
+ * strings (name = 'x', setters, SQL PASSWORD 'x', expect's send).  Best
+ * effort: a secret that looks like nothing (a bare positional argument)
+ * stays. */
 #ifndef AIRLOCK_REDACT_H
 #define AIRLOCK_REDACT_H
 
@@ -28,6 +32,12 @@
 #include "airlock/airlock.h"
 
 #define AL_REDACTED "[REDACTED]"
+/* Raised when the rules find secrets they did not before: a node redacts
+ * the records of an audit trail written with an older version again at
+ * start (al_audit_redact_existing).  1: the redactor before this number
+ * existed; 2: pipes into tools that read a secret, secret files, printf,
+ * sed, code strings. */
+#define AL_REDACTION_VERSION 2
 
 /* A new JSON array of the redacted elements of the NULL-terminated argv
  * (NULL itself gives []); invalid UTF-8 becomes U+FFFD.  NULL when out of

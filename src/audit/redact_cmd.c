@@ -27,17 +27,6 @@
 
 void al_redact_registry_lock(bool on);
 
-typedef struct {
-  const char *raw;   /* the buffer the word is in */
-  size_t start, end; /* its bytes there */
-  const char *text;  /* after quote removal */
-  size_t text_len;
-  rd_spans *sp; /* where its ranges go */
-  bool cmd_start;
-  bool direct;     /* text is raw[text_off..] byte for byte */
-  size_t text_off; /* (when direct) */
-  bool herestring; /* the word after <<< */
-} rword;
 
 static void code_spans(const char *s, size_t len, rd_spans *out, int depth);
 
@@ -71,7 +60,7 @@ static bool loose_find(const rword *w, const char *v, size_t vl, size_t *ms, siz
 }
 
 /* hide text[a..b) of w in its source */
-static void mark(const rword *w, size_t a, size_t b) {
+void rd_mark(const rword *w, size_t a, size_t b) {
   if (b <= a)
     return;
   if (w->direct) {
@@ -104,7 +93,7 @@ static void mark(const rword *w, size_t a, size_t b) {
   rd_add(w->sp, w->start + k, w->end);
 }
 
-static void mark_all(const rword *w) { mark(w, 0, w->text_len); }
+void rd_mark_all(const rword *w) { rd_mark(w, 0, w->text_len); }
 
 /* an option's value: the part after split (user:PASS), the whole when the
  * user part is itself a token or there is no password part */
@@ -121,17 +110,17 @@ static void mark_value(const rword *w, const rd_tool *t, const char *opt, size_t
     const char *c = strchr(v, split);
     if (c == NULL) {
       if (rd_random_word(v, strlen(v)) || rd_has_shape(v, strlen(v)))
-        mark(w, from, w->text_len);
+        rd_mark(w, from, w->text_len);
       return;
     }
     size_t ul = (size_t)(c - v);
     if (c[1] == '\0' || rd_random_word(v, ul) || rd_has_shape(v, ul))
-      mark(w, from, w->text_len);
+      rd_mark(w, from, w->text_len);
     else
-      mark(w, from + ul + 1, w->text_len);
+      rd_mark(w, from + ul + 1, w->text_len);
     return;
   }
-  mark(w, from + off, w->text_len);
+  rd_mark(w, from + off, w->text_len);
 }
 
 /* NAME=VALUE and --name=VALUE in one word */
@@ -152,9 +141,9 @@ static void word_assignment(const rword *w) {
   if (vs >= w->text_len || rd_harmless_value(w->text + vs, w->text_len - vs))
     return;
   if (rd_name_secret(w->text, kl))
-    mark(w, vs, w->text_len);
+    rd_mark(w, vs, w->text_len);
   else if (rd_name_weak(w->text, kl) && rd_random_word(w->text + vs, w->text_len - vs))
-    mark(w, vs, w->text_len);
+    rd_mark(w, vs, w->text_len);
 }
 
 /* rules that read one word alone */
@@ -167,7 +156,7 @@ static void word_rules(const rword *w, int depth) {
   if (depth < MAX_DEPTH && strpbrk(w->text, " \t\n;|&") != NULL)
     code_spans(w->text, w->text_len, &sp, depth + 1);
   for (size_t i = 0; i < sp.n; i++)
-    mark(w, sp.v[i].start, sp.v[i].end);
+    rd_mark(w, sp.v[i].start, sp.v[i].end);
   free(sp.v);
   /* (NAME=VALUE: command_rules, which knows a shell's code string from it) */
   /* $( ) in the source: its code, read again where it stands */
@@ -243,7 +232,7 @@ static void command_rules(rword *w, size_t n, int depth) {
   for (size_t i = 0; i < n; i++) {
     const char *t = w[i].text;
     if (about_secret && w[i].herestring) {
-      mark_all(&w[i]);
+      rd_mark_all(&w[i]);
       continue;
     }
     /* NAME=VALUE, --name=VALUE; not a shell's code string (`sh -c 'K=V
@@ -260,7 +249,7 @@ static void command_rules(rword *w, size_t n, int depth) {
         continue;
       }
       if (what == WEAK && !is_option(t) && rd_random_word(t, w[i].text_len)) {
-        mark_all(&w[i]);
+        rd_mark_all(&w[i]);
         continue;
       }
     }
@@ -316,14 +305,15 @@ static void command_rules(rword *w, size_t n, int depth) {
     }
     /* an operand */
     if (i + 2 < n && strcmp(w[i + 1].text, "=") == 0 && rd_name_secret(t, w[i].text_len)) {
-      mark_all(&w[i + 2]); /* name = value */
+      rd_mark_all(&w[i + 2]); /* name = value */
       i += 2;
       continue;
     }
     if (rd_tool_name_then_value(tool) && i + 1 < n && !is_assignment(t) && !bare_secret_word(t) &&
+        strncmp(w[i + 1].text, "--", 2) != 0 && /* the secret's name, then options: gcloud secrets add db-pw --x */
         (rd_name_secret(t, w[i].text_len) ||
          (rd_name_weak(t, w[i].text_len) && rd_random_word(w[i + 1].text, w[i + 1].text_len)))) {
-      mark_all(&w[i + 1]);
+      rd_mark_all(&w[i + 1]);
       i++;
       continue;
     }
@@ -340,14 +330,24 @@ static void command_rules(rword *w, size_t n, int depth) {
     int want = rd_tool_operand(tool, &when);
     int have = rd_tool_has_subcommands(tool) ? sub_operands : operands;
     if (want && have == want && (!when || flag_seen) && rd_tool_subcommand_ok(tool, subs, nsubs) &&
-        !strchr(t, '='))
-      mark_all(&w[i]);
+        !strchr(t, '=') && !rd_harmless_value(t, w[i].text_len)) {
+      /* sqlplus user/PASS@db: after the split character, when there is a user */
+      char split = rd_tool_split(tool, "");
+      const char *c = split ? strchr(t, split) : NULL;
+      if (!split)
+        rd_mark_all(&w[i]);
+      else if (c && c > t && c[1]) {
+        const char *at = strrchr(c, '@'); /* the database after the password stays */
+        rd_mark(&w[i], (size_t)(c - t) + 1, at ? (size_t)(at - t) : w[i].text_len);
+      }
+    }
   }
 }
 
 static void run_words(rword *w, size_t n, int depth) {
   for (size_t i = 0; i < n; i++)
     word_rules(&w[i], depth);
+  rd_flow_rules(w, n);
   for (size_t i = 0; i < n;) {
     size_t j = i + 1;
     while (j < n && !w[j].cmd_start)
@@ -383,10 +383,15 @@ static void code_spans(const char *s, size_t len, rd_spans *out, int depth) {
     return; /* not shell: the text rules are all there is */
   }
   rword *w = calloc(nt ? nt : 1, sizeof(*w));
-  size_t n = 0;
-  for (size_t i = 0; w && i < nt; i++) {
-    if (toks[i].kind != AL_STOK_WORD)
-      continue; /* here-doc bodies: the text rules above read them */
+  /* here-documents: their delimiter words and bodies, in the same order */
+  size_t n = 0, *delims = calloc(nt ? nt : 1, sizeof(*delims)), ndelims = 0, nbodies = 0;
+  rd_span *bodies = calloc(nt ? nt : 1, sizeof(*bodies));
+  for (size_t i = 0; w && delims && bodies && i < nt; i++) {
+    if (toks[i].kind != AL_STOK_WORD) {
+      /* here-doc bodies: the text rules above read them */
+      bodies[nbodies++] = (rd_span){toks[i].start, toks[i].end};
+      continue;
+    }
     rword *x = &w[n++];
     *x = (rword){.raw = s, .start = toks[i].start, .end = toks[i].end, .text = toks[i].text,
                  .text_len = strlen(toks[i].text), .sp = out, .cmd_start = toks[i].cmd_start};
@@ -394,10 +399,34 @@ static void code_spans(const char *s, size_t len, rd_spans *out, int depth) {
     while (b > 0 && (s[b - 1] == ' ' || s[b - 1] == '\t'))
       b--;
     x->herestring = toks[i].redir_target && b >= 3 && memcmp(s + b - 3, "<<<", 3) == 0;
+    x->out_target = toks[i].redir_target && b >= 1 && s[b - 1] == '>';
+    if (toks[i].redir_target && b >= 2 && s[b - 1] == '-' && s[b - 2] == '<')
+      b--; /* <<- */
+    if (toks[i].redir_target && b >= 2 && memcmp(s + b - 2, "<<", 2) == 0 && !x->herestring)
+      delims[ndelims++] = n - 1;
+    if (x->cmd_start) {
+      /* `a | b`, `a |& b`, also across a line break: b reads a's output */
+      while (b > 0 && (s[b - 1] == ' ' || s[b - 1] == '\t' || s[b - 1] == '\n' || s[b - 1] == '\\'))
+        b--;
+      if (b > 0 && s[b - 1] == '&' && b > 1 && s[b - 2] == '|')
+        b--;
+      x->piped = b > 0 && s[b - 1] == '|' && !(b > 1 && s[b - 2] == '|');
+    }
     set_direct(x);
   }
-  if (w)
+  if (w && delims && bodies) {
     run_words(w, n, depth);
+    /* a body fed to a tool that reads a secret, or written to a secret file */
+    for (size_t k = 0; k < ndelims && k < nbodies; k++)
+      if (rd_heredoc_secret(w, n, delims[k])) {
+        size_t e = bodies[k].end;
+        while (e > bodies[k].start && s[e - 1] == '\n')
+          e--;
+        rd_add(out, bodies[k].start, e);
+      }
+  }
+  free(delims);
+  free(bodies);
   free(w);
   free(toks);
   al_shell_free(&sh);

@@ -47,6 +47,39 @@ bool rd_harmless_value(const char *v, size_t n);
 /* a known token shape anywhere in s */
 bool rd_has_shape(const char *s, size_t n);
 
+/* a word of a command, where it stands in the source (redact_cmd.c) */
+typedef struct {
+  const char *raw;   /* the buffer the word is in */
+  size_t start, end; /* its bytes there */
+  const char *text;  /* after quote removal */
+  size_t text_len;
+  rd_spans *sp; /* where its ranges go */
+  bool cmd_start;
+  bool direct;     /* text is raw[text_off..] byte for byte */
+  size_t text_off; /* (when direct) */
+  bool herestring; /* the word after <<< */
+  bool piped;      /* (cmd_start) the command before it pipes into this one */
+  bool out_target; /* the word after > or >> */
+} rword;
+
+/* hide text[a..b) of w (a whole word) in its source */
+void rd_mark(const rword *w, size_t a, size_t b);
+void rd_mark_all(const rword *w);
+
+/* secrets in code strings: SQL, interpreter assignments and setters,
+ * expect scripts (redact_code.c) */
+void rd_scan_code(const char *s, size_t len, rd_spans *sp);
+
+/* where a command's data goes (redact_flow.c): echo/printf piped into a
+ * tool that reads a secret on stdin or written into a file that holds
+ * one, printf's arguments in the output its format makes, sed scripts'
+ * replacements.  w[0..n) are the words of a whole command string. */
+void rd_flow_rules(rword *w, size_t n);
+/* whether the here-document whose delimiter is w[word] holds a secret: its
+ * command reads one on stdin or writes a secret file, or pipes into one
+ * that reads it */
+bool rd_heredoc_secret(const rword *w, size_t n, size_t word);
+
 /* --- the registry (redact_registry.c) --- */
 
 typedef struct rd_tool rd_tool;
@@ -69,6 +102,11 @@ size_t rd_tool_value_offset(const rd_tool *t, const char *value, bool *harmless)
 bool rd_registry_secret_name(const char *norm);
 bool rd_registry_weak_name(const char *norm);
 bool rd_registry_url_param(const char *name, size_t n);
+/* the tool reads a secret from stdin: always, or with one of these words
+ * (docker login --password-stdin, sudo -S) */
+bool rd_tool_stdin_secret(const rd_tool *t, const char *word);
+/* a path to a file whose whole content is a secret (.vault-token) */
+bool rd_registry_secret_file(const char *path);
 
 /* known secret values: every occurrence in s[0..len) into sp */
 void rd_scan_known(const char *s, size_t len, rd_spans *sp);

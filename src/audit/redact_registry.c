@@ -27,18 +27,18 @@ typedef struct {
 
 struct rd_tool {
   char *name;
-  strlist options, attached, novalue, subcommands, split_options, strip_prefixes, skip_prefixes;
+  strlist options, attached, novalue, subcommands, split_options, strip_prefixes, skip_prefixes, stdin_options;
   char split;
   int operand;
   char *when_flag;
-  bool name_then_value;
+  bool name_then_value, stdin_secret;
 };
 
 static struct {
   bool loaded;
   rd_tool *tools;
   size_t n_tools;
-  strlist wrappers, secret_names, weak_names, url_params;
+  strlist wrappers, secret_names, weak_names, url_params, secret_files;
   /* known secret values */
   char **known;
   size_t *known_len;
@@ -116,7 +116,7 @@ static rd_tool *tool_get(const char *name) {
 static const char *const tool_keys[] = {"names",         "options",        "attached",      "novalue",
                                         "subcommands",   "split_options",  "split",         "operand",
                                         "when_flag",     "name_then_value", "strip_prefixes", "skip_prefixes",
-                                        NULL};
+                                        "stdin_options", "stdin_secret",  NULL};
 
 static int load_tool(json_t *o, const char *src, airlock_error **err) {
   const char *k;
@@ -129,19 +129,22 @@ static int load_tool(json_t *o, const char *src, airlock_error **err) {
       known |= strcmp(k, tool_keys[i]) == 0;
     if (!known)
       return al_err(err, 0, "%s: tool key '%s' is not one of names, options, attached, novalue, subcommands, "
-                            "split_options, split, operand, when_flag, name_then_value, strip_prefixes, skip_prefixes",
+                            "split_options, split, operand, when_flag, name_then_value, strip_prefixes, skip_prefixes, "
+                            "stdin_options, stdin_secret",
                     src, k);
   }
   json_t *names = json_object_get(o, "names");
   if (!json_is_array(names) || json_array_size(names) == 0)
     return al_err(err, 0, "%s: a tool needs 'names', a non-empty array of strings", src);
   json_t *split = json_object_get(o, "split"), *operand = json_object_get(o, "operand"),
-         *when = json_object_get(o, "when_flag"), *ntv = json_object_get(o, "name_then_value");
+         *when = json_object_get(o, "when_flag"), *ntv = json_object_get(o, "name_then_value"),
+         *stdin_secret = json_object_get(o, "stdin_secret");
   if ((split && (!json_is_string(split) || strlen(json_string_value(split)) != 1)) ||
       (operand && (!json_is_integer(operand) || json_integer_value(operand) < 1 || json_integer_value(operand) > 64)) ||
-      (when && !json_is_string(when)) || (ntv && !json_is_boolean(ntv)))
+      (when && !json_is_string(when)) || (ntv && !json_is_boolean(ntv)) ||
+      (stdin_secret && !json_is_boolean(stdin_secret)))
     return al_err(err, 0, "%s: 'split' is one character, 'operand' 1 to 64, 'when_flag' a string, "
-                          "'name_then_value' a boolean",
+                          "'name_then_value' and 'stdin_secret' booleans",
                   src);
   size_t i;
   json_t *nv;
@@ -158,8 +161,11 @@ static int load_tool(json_t *o, const char *src, airlock_error **err) {
         strings_into(json_object_get(o, "split_options"), &t->split_options, false, "split_options", src, err) < 0 ||
         strings_into(json_object_get(o, "strip_prefixes"), &t->strip_prefixes, false, "strip_prefixes", src, err) <
             0 ||
-        strings_into(json_object_get(o, "skip_prefixes"), &t->skip_prefixes, false, "skip_prefixes", src, err) < 0)
+        strings_into(json_object_get(o, "skip_prefixes"), &t->skip_prefixes, false, "skip_prefixes", src, err) < 0 ||
+        strings_into(json_object_get(o, "stdin_options"), &t->stdin_options, false, "stdin_options", src, err) < 0)
       return -1;
+    if (stdin_secret)
+      t->stdin_secret = json_is_true(stdin_secret);
     if (split)
       t->split = json_string_value(split)[0];
     if (operand)
@@ -183,16 +189,18 @@ static int load_json(const char *text, size_t len, const char *src, airlock_erro
   json_t *v;
   json_object_foreach(root, k, v) {
     if (strcmp(k, "version") && strcmp(k, "description") && strcmp(k, "wrappers") && strcmp(k, "tools") &&
-        strcmp(k, "secret_names") && strcmp(k, "weak_names") && strcmp(k, "url_params"))
+        strcmp(k, "secret_names") && strcmp(k, "weak_names") && strcmp(k, "url_params") &&
+        strcmp(k, "secret_files"))
       return al_err(err, 0,
                     "%s: key '%s' is not one of version, description, wrappers, tools, secret_names, weak_names, "
-                    "url_params",
+                    "url_params, secret_files",
                     src, k);
   }
   if (strings_into(json_object_get(root, "wrappers"), &reg.wrappers, false, "wrappers", src, err) < 0 ||
       strings_into(json_object_get(root, "secret_names"), &reg.secret_names, true, "secret_names", src, err) < 0 ||
       strings_into(json_object_get(root, "weak_names"), &reg.weak_names, true, "weak_names", src, err) < 0 ||
-      strings_into(json_object_get(root, "url_params"), &reg.url_params, false, "url_params", src, err) < 0)
+      strings_into(json_object_get(root, "url_params"), &reg.url_params, false, "url_params", src, err) < 0 ||
+      strings_into(json_object_get(root, "secret_files"), &reg.secret_files, false, "secret_files", src, err) < 0)
     return -1;
   json_t *tools = json_object_get(root, "tools");
   if (tools && !json_is_array(tools))
@@ -331,6 +339,31 @@ bool rd_registry_url_param(const char *name, size_t n) {
     if (strlen(reg.url_params.v[i]) == n && strncasecmp(reg.url_params.v[i], name, n) == 0)
       return true;
   return false;
+}
+
+bool rd_tool_stdin_secret(const rd_tool *t, const char *word) {
+  if (!t)
+    return false;
+  return word == NULL ? t->stdin_secret : list_has(&t->stdin_options, word);
+}
+
+bool rd_registry_secret_file(const char *path) {
+  size_t n = strlen(path);
+  for (size_t i = 0; i < reg.secret_files.n; i++) {
+    size_t l = strlen(reg.secret_files.v[i]);
+    if (n >= l && strcmp(path + n - l, reg.secret_files.v[i]) == 0 && (n == l || path[n - l - 1] == '/'))
+      return true;
+  }
+  /* a name that says so: token.txt, .vault_pass, api-key (not password_file) */
+  const char *b = strrchr(path, '/');
+  b = b ? b + 1 : path;
+  while (*b == '.')
+    b++;
+  size_t bl = strlen(b);
+  const char *dot = strrchr(b, '.');
+  if (dot && dot > b && strlen(dot) <= 5)
+    bl = (size_t)(dot - b);
+  return bl > 0 && rd_name_secret(b, bl);
 }
 
 /* --- known values ---------------------------------------------------------- */

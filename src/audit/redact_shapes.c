@@ -64,6 +64,7 @@ static const struct shape {
     {"ATATT", BASE64URL, 40, false},      {"glsa_", ALNUM_UNDERSCORE, 30, false}, {"dp.st.", BASE64URL, 30, false},
     {"dapi", ALNUM, 32, true},            {"r8_", ALNUM, 30, false},            {"gsk_", ALNUM, 30, false},
     {"pplx-", ALNUM, 30, false},          {"tvly-", ALNUM_DASH, 20, false},     {"fw_", ALNUM, 20, false},
+    {"AGE-SECRET-KEY-1", UPPER_DIGIT, 50, false},
 };
 
 static size_t scan_one_shape(const char *s, size_t len, const struct shape *sh, rd_spans *sp) {
@@ -189,16 +190,25 @@ static void scan_lines(const char *s, size_t len, rd_spans *sp) {
     size_t ke = i;
     while (i < le && (s[i] == ' ' || s[i] == '\t'))
       i++;
-    if (ke > ks && i < le && (s[i] == '=' || s[i] == ':') && i > ke && rd_name_secret(s + ks, ke - ks)) {
+    bool strong = ke > ks && rd_name_secret(s + ks, ke - ks);
+    if (ke > ks && i < le && (s[i] == '=' || s[i] == ':') && (i > ke || s[i] == ':') &&
+        (strong || rd_name_weak(s + ks, ke - ks))) {
       size_t v = i + 1;
       while (v < le && (s[v] == ' ' || s[v] == '\t'))
         v++;
       size_t ve = le;
       while (ve > v && (s[ve - 1] == ' ' || s[ve - 1] == '\r' || s[ve - 1] == '\t'))
         ve--;
-      if (ve > v + 1 && (s[v] == '"' || s[v] == '\'') && s[ve - 1] == s[v])
-        v++, ve--;
-      rd_add(sp, v, ve);
+      if (ve > v + 1 && (s[v] == '"' || s[v] == '\'')) {
+        /* a quoted value ends at its quote: code may follow (x = 'v'; f()) */
+        const char *q = memchr(s + v + 1, s[v], ve - v - 1);
+        if (q != NULL && q > s + v + 1)
+          ve = (size_t)(q - s);
+        v++;
+      }
+      /* a weak name (key, license) only with a random-looking value */
+      if ((i > ke || strong) && (strong || rd_random_word(s + v, ve - v)))
+        rd_add(sp, v, ve);
     }
     /* .netrc: tokens anywhere on the line */
     for (size_t j = ls; netrc && j + 8 < le; j++) {
@@ -238,9 +248,19 @@ bool rd_random_word(const char *s, size_t n) {
     return false;
   int counts[256] = {0};
   bool up = false, lo = false, dg = false;
+  /* '/' makes a path, except in base64 (an Azure storage key ends in ==) */
+  size_t slashes = 0;
+  bool b64 = s[0] != '/', b64_mark = s[n - 1] == '=';
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    slashes += c == '/';
+    b64_mark |= c == '+';
+    b64 &= is_alnum(c) || c == '+' || c == '/' || (c == '=' && i + 2 >= n) ;
+    b64 &= !(c == '/' && i + 1 < n && s[i + 1] == '/');
+  }
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
-    if (is_space((char)c) || c == '/' || c < 0x21 || c > 0x7e)
+    if (is_space((char)c) || (c == '/' && !b64) || c < 0x21 || c > 0x7e)
       return false; /* a path or prose, not a key */
     up |= c >= 'A' && c <= 'Z';
     lo |= c >= 'a' && c <= 'z';
@@ -248,6 +268,8 @@ bool rd_random_word(const char *s, size_t n) {
     counts[c]++;
   }
   if ((int)up + (int)lo + (int)dg < 2)
+    return false;
+  if (slashes && !(b64_mark || (n >= 40 && up && lo && dg && slashes <= n / 16)))
     return false;
   double h = 0;
   for (int c = 0; c < 256; c++)

@@ -73,6 +73,11 @@ static const struct option prune_options[] = {
     {"help", no_argument, 0, OPT_HELP},
     {0, 0, 0, 0},
 };
+static const struct option redact_options[] = {
+    {"state-dir", required_argument, 0, OPT_STATE_DIR},
+    {"help", no_argument, 0, OPT_HELP},
+    {0, 0, 0, 0},
+};
 static const struct option head_options[] = {
     {"state-dir", required_argument, 0, OPT_STATE_DIR},
     {"help", no_argument, 0, OPT_HELP},
@@ -86,6 +91,7 @@ static void usage(FILE *out) {
                "       airlock audit verify [--state-dir DIR] [--expect-head SEQ:HASH]\n"
                "       airlock audit prune [--state-dir DIR] [--older-than AGE]\n"
                "       airlock audit head [--state-dir DIR]\n"
+               "       airlock audit redact [--state-dir DIR]\n"
                "\n"
                "The node's audit trail (STATE_DIR/audit.db): every exec request and result,\n"
                "approval and file operation, chained by SHA-256 so that changes show.\n"
@@ -108,6 +114,9 @@ static void usage(FILE *out) {
                "                            'airlock audit head' and kept elsewhere\n"
                "prune: delete records older than AGE (default " DEFAULT_RETENTION "); the chain keeps an anchor.\n"
                "head: print the newest record's SEQ:HASH.\n"
+               "redact: redact every record again with this version's rules (the node does\n"
+               "  it at start for a trail written by an older one); the chain is re-hashed\n"
+               "  from the first changed record and a record keeps the old head.\n"
                "  --state-dir DIR           default /var/lib/airlock as root, else\n"
                "                            $XDG_STATE_HOME/airlock or ~/.local/state/airlock\n"
                "\n"
@@ -484,7 +493,7 @@ static int audit_query(int argc, char **argv) {
     }
   }
   if (optind < argc)
-    return fail(CLI_EXIT_USAGE, sub, "unexpected argument '%s' (subcommands: verify, prune, head)", argv[optind]);
+    return fail(CLI_EXIT_USAGE, sub, "unexpected argument '%s' (subcommands: verify, prune, head, redact)", argv[optind]);
   if (f.since_ms && f.until_ms && f.since_ms >= f.until_ms)
     return fail(CLI_EXIT_USAGE, sub, "--since must be before --until");
 
@@ -663,6 +672,52 @@ static int audit_prune(int argc, char **argv) {
   return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILED;
 }
 
+/* --- redact ---------------------------------------------------------------------- */
+
+static int audit_redact(int argc, char **argv) {
+  const char *sub = "redact", *state_flag = NULL;
+  int opt;
+  opterr = 0;
+  optind = 0;
+  while ((opt = getopt_long(argc, argv, ":h", redact_options, NULL)) != -1) {
+    switch (opt) {
+    case 'h':
+    case OPT_HELP: usage(stdout); return CLI_EXIT_OK;
+    case OPT_STATE_DIR: state_flag = optarg; break;
+    default: return bad_option(sub, opt, argv);
+    }
+  }
+  if (optind < argc)
+    return fail(CLI_EXIT_USAGE, sub, "unexpected argument '%s'", argv[optind]);
+  char *dir = NULL;
+  int dir_code = cli_state_dir("audit", sub, state_flag, &dir);
+  if (dir_code != 0)
+    return dir_code;
+  airlock_error *err = NULL;
+  al_audit *a = NULL;
+  int rc = al_audit_open(dir, false, &a, &err);
+  free(dir);
+  if (rc < 0 && err->errnum == ENOENT) {
+    airlock_error_free(&err);
+    printf("nothing to redact: no audit trail yet\n");
+    return CLI_EXIT_OK;
+  }
+  if (rc < 0)
+    return fail_error(sub, &err);
+  al_audit_redact_result r;
+  rc = al_audit_redact_existing(a, true, &r, &err);
+  al_audit_close(a);
+  if (rc < 0)
+    return fail_error(sub, &err);
+  if (r.changed == 0)
+    printf("nothing to redact: %" PRIu64 " records checked\n", r.checked);
+  else
+    printf("redacted %" PRIu64 " of %" PRIu64 " records; chain re-hashed from record %" PRIu64
+           "; old head %" PRIu64 ":%s kept in record %" PRIu64 "\n",
+           r.changed, r.checked, r.from_seq, r.old_head_seq, r.old_head, r.record_seq);
+  return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILED;
+}
+
 /* --- head ------------------------------------------------------------------------ */
 
 static int audit_head(int argc, char **argv) {
@@ -709,12 +764,14 @@ int cli_audit(int argc, char **argv) {
       return audit_prune(argc - 1, argv + 1);
     if (strcmp(sub, "head") == 0)
       return audit_head(argc - 1, argv + 1);
+    if (strcmp(sub, "redact") == 0)
+      return audit_redact(argc - 1, argv + 1);
     if (strcmp(sub, "help") == 0) {
       usage(stdout);
       return CLI_EXIT_OK;
     }
     if (sub[0] != '-')
-      return fail(CLI_EXIT_USAGE, NULL, "unknown subcommand '%s': verify, prune or head (or query flags)", sub);
+      return fail(CLI_EXIT_USAGE, NULL, "unknown subcommand '%s': verify, prune, head or redact (or query flags)", sub);
   }
   return audit_query(argc, argv);
 }

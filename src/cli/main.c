@@ -33,7 +33,7 @@ static void usage(FILE *out) {
                "  token create|list|revoke        manage the node's tokens (tenants)\n"
                "  secret set|list|rm|get          manage the node's encrypted secrets\n"
                "  proxy --listen ADDR:PORT        run the egress proxy on its own\n"
-               "  audit [verify|prune|head]       read and check the node's audit trail\n"
+               "  audit [verify|prune|head|redact] read and check the node's audit trail\n"
                "  approvals list|show|approve|reject  answer requests waiting for a human\n"
                "  mcp [--node URL] [--keep]       serve sandboxes to an agent as an MCP server on stdio\n"
                "  image import|ls|inspect|rm|gc  container images pinned by digest (OCI layouts)\n"

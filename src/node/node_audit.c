@@ -16,6 +16,7 @@
 #include "error.h"
 #include "secrets.h"
 
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,25 @@ static void prune(al_node *n) {
   int64_t cutoff = al_wall_ms() - n->cfg->audit_retention_days * 86400000LL;
   if (al_audit_prune(n->audit_read, cutoff, &removed, &err) < 0)
     fprintf(stderr, "airlock node: audit retention: %s\n", err->msg);
+}
+
+/* A trail written by an older redaction may hold secrets the current one
+ * finds: redacted again once (the trail's meta table remembers the
+ * version).  A trail that fails verification is left as it is, loudly:
+ * re-hashing it would hide the tampering, and refusing to start would
+ * stop every exec over records already written. */
+static void redact_existing(al_node *n) {
+  al_audit_redact_result r;
+  _cleanup_error_ airlock_error *err = NULL;
+  al_recorder_flush(n);
+  if (al_audit_redact_existing(n->audit_read, false, &r, &err) < 0)
+    fprintf(stderr, "airlock node: audit trail: %s (run 'airlock audit verify', then 'airlock audit redact')\n",
+            err->msg);
+  else if (r.changed > 0)
+    fprintf(stderr,
+            "airlock node: audit trail: redacted %" PRIu64 " of %" PRIu64 " records written by an older version; "
+            "chain re-hashed from record %" PRIu64 ", old head %" PRIu64 ":%s kept in record %" PRIu64 "\n",
+            r.changed, r.checked, r.from_seq, r.old_head_seq, r.old_head, r.record_seq);
 }
 
 static void on_prune(evutil_socket_t fd, short what, void *arg) {
@@ -128,6 +148,7 @@ int al_node_audit_start(al_node *n, airlock_error **err) {
     return 0;
   if (al_audit_open(n->cfg->state_dir, true, &n->audit_read, err) < 0)
     return al_err_prefix(err, "audit trail");
+  redact_existing(n);
   prune(n);
   ev_prune = event_new(n->base, -1, EV_PERSIST, on_prune, n);
   struct timeval every = {PRUNE_EVERY_S, 0};

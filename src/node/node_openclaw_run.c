@@ -63,6 +63,15 @@ static json_t *audit_base(al_openclaw *oc, const char *kind, const char *invoke_
   return rec;
 }
 
+/* Free text in a record (the policy's rule, the reason for a denial, the
+ * gateway's approval decision, a parse error) through the one redaction,
+ * as argv is: each may quote the command or what the gateway sent. */
+static void audit_text(json_t *rec, const char *key, const oc_run *r, const char *text) {
+  char *red = r ? al_redact_derived(r->argv, text) : al_redact_string(text);
+  json_object_set_new(rec, key, json_string(red ? red : AL_REDACTED));
+  free(red);
+}
+
 static void inv_free(al_openclaw *oc, oc_inv *inv) {
   for (oc_inv **p = &oc->invs; *p; p = &(*p)->next)
     if (*p == inv) {
@@ -284,7 +293,7 @@ static void handle_prepare(al_openclaw *oc, const oc_invoke *inv_req, const oc_r
   al_verdict v = policy_verdict(oc, r, rule, sizeof(rule));
   oc_exec_policy ep = v == AL_VERDICT_ALLOW ? OC_EXEC_RUN : v == AL_VERDICT_ASK ? OC_EXEC_ASK : OC_EXEC_DENY;
   json_object_set_new(rec, "decision", json_string(ep == OC_EXEC_RUN ? "allow" : ep == OC_EXEC_ASK ? "ask" : "deny"));
-  json_object_set_new(rec, "rule", json_string(rule));
+  audit_text(rec, "rule", r, rule);
   al_node_audit(oc->n, rec);
   _cleanup_free_ char *cwd = oc_sandbox_cwd(r->cwd);
   oc->invokes[OC_CMD_PREPARE][OC_OUT_OK]++;
@@ -302,17 +311,17 @@ static void handle_run(al_openclaw *oc, oc_invoke *inv_req, oc_run *r) {
   if (v == AL_VERDICT_ASK) {
     go = oc_run_human_approved(r, why, sizeof(why));
     if (go) {
-      json_object_set_new(rec, "approval", json_string(r->approval_decision));
+      audit_text(rec, "approval", r, r->approval_decision);
       snprintf(why, sizeof(why), "%s", rule);
     }
   } else {
     snprintf(why, sizeof(why), "%s", rule);
   }
   json_object_set_new(rec, "decision", json_string(go ? (v == AL_VERDICT_ASK ? "approved" : "allow") : "deny"));
-  json_object_set_new(rec, "rule", json_string(rule));
+  audit_text(rec, "rule", r, rule);
   if (!go) {
     if (v == AL_VERDICT_ASK)
-      json_object_set_new(rec, "reason", json_string(why));
+      audit_text(rec, "reason", r, why);
     al_node_audit(n, rec);
     char msg[700];
     if (v == AL_VERDICT_ASK)
@@ -436,7 +445,7 @@ void oc_handle_invoke(al_openclaw *oc, const json_t *payload) {
     if (oc_run_parse(req.params, &r, &code, &err) < 0) {
       json_t *rec = audit_base(oc, "openclaw.invoke", req.id, req.command, NULL);
       json_object_set_new(rec, "decision", json_string("invalid"));
-      json_object_set_new(rec, "rule", json_string(err->msg));
+      audit_text(rec, "rule", NULL, err->msg);
       al_node_audit(oc->n, rec);
       send_error(oc, req.id, cmd, OC_OUT_ERROR, code ? code : "INVALID_REQUEST", err->msg);
     } else if (cmd == OC_CMD_PREPARE) {

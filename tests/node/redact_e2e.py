@@ -24,8 +24,10 @@ not succeed (the tools are not installed in the sandbox); they run, and are
 recorded.
 
 Then a node.db of an older version, whose execs kept their raw argv in the
-file and its WAL, is given to a node: after its start no byte of those
-commands is left in the state directory, and the old execs still answer.
+file and its WAL, and an audit.db whose records an older redactor left a
+password in (piped into docker login), are given to a node: after its start
+no byte of those commands is left in the state directory, the old execs
+still answer, and the audit trail verifies with the records redacted.
 
 usage: redact_e2e.py BIN_DIR [CORPUS_BIN]   (needs root: the node's sandboxes get cgroups)
 Prints "ok N - name" / "not ok N - name" lines and "N passed, N failed".
@@ -313,6 +315,28 @@ OLD_EXECS = ("CREATE TABLE execs(id TEXT PRIMARY KEY, tenant TEXT, sandbox TEXT,
              " started_ms INTEGER, ended_ms INTEGER, exit_code INTEGER, timed_out INTEGER, oom_killed INTEGER)")
 
 
+def plant_old_audit(state, secret):
+    """Records as an older redactor left them, chained like the store does
+    (hash_n = SHA-256(hex(hash_n-1) || n || body)), and no redaction version."""
+    db = sqlite3.connect(os.path.join(state, "audit.db"))
+    row = db.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
+    seq, prev = row if row else (0, "0" * 64)
+    for i in range(3):
+        seq += 1
+        rec = {"argv": ["sh", "-c", "echo %s | docker login -u ci --password-stdin reg.example" % secret],
+               "decision": "allow", "kind": "exec.request", "seq": seq, "tenant": "agent", "ts_ms": 1795000000000 + i}
+        body = json.dumps(rec, sort_keys=True, separators=(",", ":"))
+        prev = hashlib.sha256((prev + str(seq) + body).encode()).hexdigest()
+        db.execute("INSERT INTO records (seq, ts_ms, kind, tenant, decision, body, hash) VALUES (?,?,?,?,?,?,?)",
+                   (seq, rec["ts_ms"], rec["kind"], "agent", "allow", body, prev))
+    db.execute("DELETE FROM meta WHERE key = 'redaction'")
+    db.commit()
+    db.close()
+    with open(os.path.join(state, "audit.head"), "w") as f:
+        f.write("%d:%s\n" % (seq, prev))
+    return seq
+
+
 def t_migration(env):
     """A node.db of an older version, which kept every exec's raw argv (in the
     file and its WAL): the node's start removes every byte of it."""
@@ -332,8 +356,12 @@ def t_migration(env):
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.commit()
     db.close()
+    audit_secret = password(20)
+    old_seq = plant_old_audit(n.state, audit_secret)
     before = files_under(n.state)
     check(any(secret.encode() in d for _, d in before), "the old node.db does not hold the secret: the test proves nothing")
+    check(any(audit_secret.encode() in d for _, d in before),
+          "the old audit.db does not hold the password: the test proves nothing")
     n.start()
     try:
         st, j = n.req("GET", "/v1/execs/ex_%016x" % 7)
@@ -349,6 +377,17 @@ def t_migration(env):
     check(b"removed" in log, "the node did not say it removed the old commands")
     leaks = search([("stopped:" + p, d) for p, d in files_under(n.state)] + [("node.log", log)], secret)
     check(not leaks, "the old commands survive the upgrade:\n" + "\n".join(leaks[:10]))
+    check(b"audit trail: redacted 3 of" in log, "the node did not say it redacted the old audit records")
+    leaks = search([("stopped:" + p, d) for p, d in files_under(n.state)] + [("node.log", log)], audit_secret)
+    check(not leaks, "the old audit records' password survives the upgrade:\n" + "\n".join(leaks[:10]))
+    v = subprocess.run([env.airlock, "audit", "verify", "--state-dir", n.state], capture_output=True, text=True)
+    check(v.returncode == 0, "the redacted audit trail does not verify: %s %s" % (v.stdout, v.stderr))
+    q = subprocess.run([env.airlock, "audit", "--json", "--state-dir", n.state], capture_output=True, text=True)
+    recs = [json.loads(line) for line in q.stdout.splitlines() if line.strip()]
+    old = [r for r in recs if r.get("seq", 0) <= old_seq and r.get("tenant") == "agent" and "argv" in r]
+    check(len(old) == 3 and all(r["argv"][2] == "echo [REDACTED] | docker login -u ci --password-stdin reg.example"
+                                for r in old), "the old records are not kept redacted: %s" % old)
+    check(any(r.get("kind") == "audit.redacted" for r in recs), "no audit.redacted record")
 
 
 def main():
@@ -362,7 +401,7 @@ def main():
     passed = failed = 0
     tests = [("secrets in argv, shell strings, env and stdin are stored nowhere; the commands ran", "redact",
               lambda: t_redaction(env, sys.argv[2] if len(sys.argv) == 3 else None)),
-             ("an older node.db's raw commands are removed on start, WAL included", "migrate",
+             ("an older node.db's raw commands and an older audit trail's secrets are removed on start", "migrate",
               lambda: t_migration(env))]
     try:
         for num, (name, where, fn) in enumerate(tests, 1):
