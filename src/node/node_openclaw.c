@@ -38,10 +38,12 @@ void oc_log(al_openclaw *oc, const char *fmt, ...) {
   (void)oc;
   va_list ap;
   va_start(ap, fmt);
-  fprintf(stderr, "airlock node: openclaw: ");
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
+  char *msg = NULL;
+  int r = vasprintf(&msg, fmt, ap);
   va_end(ap);
+  al_logf(AL_LOG_INFO, "openclaw: %s", r < 0 ? fmt : msg);
+  if (r >= 0)
+    free(msg);
 }
 
 static void connect_now(al_openclaw *oc);
@@ -537,7 +539,7 @@ int al_node_openclaw_start(al_node *n, airlock_error **err) {
   n->openclaw = oc;
   oc->last_rx_ms = al_monotonic_ms();
   connect_now(oc);
-  fprintf(stderr, "airlock node: openclaw: device %s, gateway %s\n", oc->id.id, c->openclaw_gateway);
+  al_logf(AL_LOG_INFO, "openclaw: device %s, gateway %s", oc->id.id, c->openclaw_gateway);
   return 0;
 }
 
