@@ -27,6 +27,8 @@
 static al_log_format log_format = AL_LOG_TEXT;
 static al_log_level log_level = AL_LOG_INFO;
 
+#define JOURNAL_SOCKET "/run/systemd/journal/socket"
+
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 /* syslog priorities: err, warning, info, debug */
 static const int level_priority[] = {3, 4, 6, 7};
@@ -62,6 +64,12 @@ static bool stderr_is_journal(void) {
 void al_log_setup(al_log_format format, al_log_level level) {
   log_level = level;
   log_format = format != AL_LOG_AUTO ? format : stderr_is_journal() ? AL_LOG_JOURNAL : AL_LOG_TEXT;
+  /* sd_journal_sendv() drops messages silently when there is no journal:
+   * asked for one that is not there, the lines go to stderr instead */
+  if (log_format == AL_LOG_JOURNAL && access(JOURNAL_SOCKET, W_OK) != 0) {
+    log_format = AL_LOG_TEXT;
+    al_logf(AL_LOG_WARN, "log format journal: no journal at %s; logging text to stderr", JOURNAL_SOCKET);
+  }
 }
 
 bool al_log_enabled(al_log_level level) { return level <= log_level; }
