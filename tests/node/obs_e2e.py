@@ -18,7 +18,8 @@ Starts a supervised node (approvers alice and bob, 3 s approval timeout,
     (sandboxes by kind and state, the audit writer's queue, lag and counts,
     egress decisions, OpenClaw state) and no tenant name;
   - contrib/grafana-dashboard.json is valid and every metric it queries is
-    in that scrape;
+    in that scrape; so are those of the alert rules in docs/operations.md,
+    which `promtool check rules` loads;
   - --log-format and log.format/log.level: bad values refused with their
     name; text format keeps the human lines; "journal" without a journal
     falls back to text on stderr (journald's own fields are checked only
@@ -328,6 +329,26 @@ def t_dashboard(env, n):
     check(not missing, "metrics in the dashboard that the node does not export: %s" % missing)
 
 
+def t_alert_rules(env, n):
+    """The alert rules in docs/operations.md load in promtool and use exported metrics."""
+    text = getattr(env, "scrape", None) or scrape(n)
+    with open(os.path.join(REPO, "docs", "operations.md")) as f:
+        doc = f.read()
+    m = re.search(r"^### Alert rules\n.*?^```yaml\n(.*?)^```", doc, re.M | re.S)
+    check(m, "docs/operations.md has no yaml block under '### Alert rules'")
+    rules = os.path.join(env.tmp, "rules.yml")
+    with open(rules, "w") as f:
+        f.write(m.group(1))
+    r = subprocess.run(["promtool", "check", "rules", rules], capture_output=True, text=True)
+    check(r.returncode == 0 and "SUCCESS" in r.stdout, "promtool check rules: %s%s" % (r.stdout, r.stderr))
+    names, _ = metric_names(text)
+    used = set(re.findall(r"\b((?:airlock|process)_[a-z_]+)\b", "\n".join(
+        l for l in m.group(1).splitlines() if l.strip().startswith("expr:"))))
+    check(len(used) >= 10, "the rules use %d metrics" % len(used))
+    missing = sorted(u for u in used if u not in names)
+    check(not missing, "metrics in the alert rules that the node does not export: %s" % missing)
+
+
 def t_config_and_flags(env):
     airlock = env.airlock
     d = os.path.join(env.tmp, "flags")
@@ -433,6 +454,7 @@ def main():
             run("HEAD, 404, 405, 413 and 431 answered in JSON and logged", t_http_json, n)
             run("a real scrape passes promtool with the new series and no tenant name", t_metrics, n)
             run("contrib/grafana-dashboard.json queries only exported metrics", t_dashboard, n)
+            run("the alert rules of docs/operations.md pass promtool and use exported metrics", t_alert_rules, n)
         finally:
             n.stop()
         run("--log-format, --log-level and the log config key refuse bad values by name", t_config_and_flags)
