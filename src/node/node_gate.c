@@ -30,7 +30,9 @@
  * the node's memory.  Connections that have not yet shown a token are capped
  * (max_unauthenticated_connections), and so are all connections of one peer
  * (max_connections_per_peer: an IP address, or a uid on the unix socket).
- * evhttp still writes its answers itself, on its own bufferevent. */
+ * evhttp still writes its answers itself, on its own bufferevent.  Since the
+ * gate sees every request open and complete (or its connection die), it
+ * also writes each request's log line (node_log.h). */
 #define _GNU_SOURCE
 #include "node.h"
 #include "cleanup.h"
