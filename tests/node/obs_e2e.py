@@ -418,6 +418,16 @@ def t_journald(env):
     return None
 
 
+def t_sanitizer(env):
+    logs = sorted(glob.glob(os.path.join(env.tmp, "*", "node.log")))
+    check(len(logs) >= 3, "the nodes' logs: %s" % logs)
+    for log in logs:
+        with open(log, errors="replace") as f:
+            text = f.read()
+        for mark in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            check(mark not in text, "%s in %s:\n%s" % (mark, os.path.relpath(log, env.tmp), text[-3000:]))
+
+
 def main():
     if len(sys.argv) != 2:
         print(__doc__)
@@ -460,6 +470,7 @@ def main():
         run("--log-format, --log-level and the log config key refuse bad values by name", t_config_and_flags)
         run("text format, and journal falling back to text without a journal", t_text_and_journal)
         run("journald fields", t_journald)
+        run("no sanitizer report in the nodes' logs (after they stopped)", t_sanitizer)
     finally:
         for p in env.pids:
             if p.poll() is None:
