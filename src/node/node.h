@@ -79,6 +79,7 @@ typedef struct al_node_config {
   char *openclaw_ca;            /* "openclaw.ca": CA file for a wss:// gateway; NULL: the system's store */
   al_log_format log_format;     /* "log.format", --log-format (node_log.h) */
   al_log_level log_level;       /* "log.level", --log-level; default info */
+  int64_t metrics_tenant_series; /* "metrics.tenant_series": tenants with series of their own (0: none) */
 } al_node_config;
 
 void al_node_config_init(al_node_config *c);
@@ -90,6 +91,8 @@ typedef struct al_tenant {
   char name[65];
   al_node_limits max;
   int64_t running;
+  bool own_series;           /* one of the first metrics.tenant_series tenants with an exec */
+  uint64_t execs_by_outcome[6]; /* as al_metrics.execs_by_outcome */
   struct al_tenant *next;
 } al_tenant;
 
@@ -210,6 +213,7 @@ typedef struct al_metrics {
   double approval_sum[AL_NODE_APPROVAL_OUTCOMES];
   uint64_t approval_count[AL_NODE_APPROVAL_OUTCOMES];
   uint64_t egress[AL_NODE_EGRESS_VERDICTS][AL_NODE_EGRESS_REASONS];
+  int64_t tenant_series; /* tenants given series of their own so far */
   uint64_t execs_by_outcome[6]; /* ok, failed, timeout, oom, cancelled, error */
   uint64_t latency_buckets[AL_NODE_LATENCY_BUCKETS];
   double latency_sum;

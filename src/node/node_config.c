@@ -299,6 +299,17 @@ int al_node_config_load(al_node_config *c, const char *path, airlock_error **err
           return al_err(err, 0, "node config key 'ui.enabled' must be true or false");
         c->ui_enabled = json_is_true(uv);
       }
+    } else if (strcmp(k, "metrics") == 0) {
+      const char *mk;
+      json_t *mv;
+      if (!json_is_object(v))
+        return al_err(err, 0, "node config key 'metrics' must be an object");
+      json_object_foreach(v, mk, mv) {
+        if (strcmp(mk, "tenant_series") != 0)
+          return al_err(err, 0, "unknown node config key 'metrics.%s'", mk);
+        if (integer(mv, "metrics.tenant_series", 0, 100, &c->metrics_tenant_series, err) < 0)
+          return -1;
+      }
     } else if (strcmp(k, "log") == 0) {
       const char *lk;
       json_t *lv;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* node_metrics.c - /v1/health (liveness, readiness, what is degraded) and
  * /metrics in the Prometheus text format.  Both are unauthenticated and hold
- * only node-wide counts, never tenant names or commands (so no per-tenant
- * series: a tenant's name is not for whoever can reach the port).  An
+ * node-wide counts, never commands, and tenants' names only when the node
+ * config asks for per-tenant series (metrics.tenant_series).  An
  * exec's end is counted here and logged here, with the same outcome. */
 #define _GNU_SOURCE
 #include "node.h"
@@ -80,6 +80,17 @@ void al_node_metrics_exec_done(al_node *n, const al_exec *e) {
           : (WIFEXITED(e->wait_status) && WEXITSTATUS(e->wait_status) == 0) ? 0
                                                                             : 1;
   m->execs_by_outcome[o]++;
+  if (e->tenant) {
+    /* series of its own for the first metrics.tenant_series tenants that
+     * run something; the others are counted together as "other" (a tenant
+     * named "other" too: its name is that label's) */
+    if (!e->tenant->own_series && m->tenant_series < n->cfg->metrics_tenant_series &&
+        strcmp(e->tenant->name, "other") != 0) {
+      e->tenant->own_series = true;
+      m->tenant_series++;
+    }
+    e->tenant->execs_by_outcome[o]++;
+  }
   int code = WIFEXITED(e->wait_status) ? WEXITSTATUS(e->wait_status) : -1;
   int sig = WIFSIGNALED(e->wait_status) ? WTERMSIG(e->wait_status) : 0;
   const char *kill = e->timed_out ? "timeout" : e->oom_killed ? "oom" : e->cancelled ? "cancel" : NULL;
@@ -205,6 +216,58 @@ static void more_metrics(al_node *n, struct evbuffer *b) {
                           (long long)count[k][st]);
 }
 
+/* a tenant's name as a label value: \\, \" and \n escaped (the exposition
+ * format's three) */
+static void label_value(struct evbuffer *b, const char *s) {
+  for (; *s; s++) {
+    if (*s == '\\' || *s == '"')
+      evbuffer_add_printf(b, "\\%c", *s);
+    else if (*s == '\n')
+      evbuffer_add(b, "\\n", 2);
+    else
+      evbuffer_add(b, s, 1);
+  }
+}
+
+/* Per-tenant series only when the node config asks (metrics.tenant_series):
+ * /metrics needs no token, and tenants' names are not for whoever reaches
+ * it.  Bounded: that many tenants, first come, and "other" for the rest. */
+static void tenant_metrics(al_node *n, struct evbuffer *b) {
+  if (n->cfg->metrics_tenant_series <= 0)
+    return;
+  uint64_t other[6] = {0};
+  int64_t other_running = 0;
+  evbuffer_add_printf(b, "# HELP airlock_tenant_execs_total Execs finished, by tenant (metrics.tenant_series of them, "
+                         "then \"other\") and outcome.\n# TYPE airlock_tenant_execs_total counter\n");
+  for (al_tenant *t = n->tenants; t; t = t->next) {
+    if (!t->own_series) {
+      for (size_t i = 0; i < 6; i++)
+        other[i] += t->execs_by_outcome[i];
+      continue;
+    }
+    for (size_t i = 0; i < 6; i++) {
+      evbuffer_add_printf(b, "airlock_tenant_execs_total{tenant=\"");
+      label_value(b, t->name);
+      evbuffer_add_printf(b, "\",outcome=\"%s\"} %llu\n", outcomes[i], (unsigned long long)t->execs_by_outcome[i]);
+    }
+  }
+  for (size_t i = 0; i < 6; i++)
+    evbuffer_add_printf(b, "airlock_tenant_execs_total{tenant=\"other\",outcome=\"%s\"} %llu\n", outcomes[i],
+                        (unsigned long long)other[i]);
+  evbuffer_add_printf(b, "# HELP airlock_tenant_execs_running Execs running now, by tenant.\n"
+                         "# TYPE airlock_tenant_execs_running gauge\n");
+  for (al_tenant *t = n->tenants; t; t = t->next) {
+    if (!t->own_series) {
+      other_running += t->running;
+      continue;
+    }
+    evbuffer_add_printf(b, "airlock_tenant_execs_running{tenant=\"");
+    label_value(b, t->name);
+    evbuffer_add_printf(b, "\"} %lld\n", (long long)t->running);
+  }
+  evbuffer_add_printf(b, "airlock_tenant_execs_running{tenant=\"other\"} %lld\n", (long long)other_running);
+}
+
 void al_node_handle_metrics(al_node *n, struct evhttp_request *req) {
   al_metrics *m = &n->metrics;
   struct evbuffer *b = evbuffer_new();
@@ -265,6 +328,7 @@ void al_node_handle_metrics(al_node *n, struct evhttp_request *req) {
     evbuffer_add_printf(b, "airlock_requests_rejected_total{code=\"%d\"} %llu\n", al_node_rejected_codes[i],
                         (unsigned long long)m->rejected[i]);
   more_metrics(n, b);
+  tenant_metrics(n, b);
   al_node_openclaw_metrics(n, b);
   evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; version=0.0.4");
   evhttp_send_reply(req, 200, "OK", b);

@@ -16,7 +16,9 @@ Starts a supervised node (approvers alice and bob, 3 s approval timeout,
     in JSON and logged with their method, path and status;
   - a real scrape passes `promtool check metrics`, has the new series
     (sandboxes by kind and state, the audit writer's queue, lag and counts,
-    egress decisions, OpenClaw state) and no tenant name;
+    egress decisions, OpenClaw state) and no tenant name; with
+    metrics.tenant_series 1 the first tenant has series of its own and the
+    others are "other";
   - contrib/grafana-dashboard.json is valid and every metric it queries is
     in that scrape; so are those of the alert rules in docs/operations.md,
     which `promtool check rules` loads;
@@ -391,6 +393,37 @@ def t_text_and_journal(env):
             n.stop()
 
 
+def t_tenant_series(env):
+    """metrics.tenant_series 1: the first tenant with an exec has series of its own, the others are "other"."""
+    n = Node(env, "tenant-series", {"metrics": {"tenant_series": 1}})
+    try:
+        for who in ("carol", "agent", "bob", "agent"):
+            st, j = n.exec(who=who, argv=["true"])
+            check(st == 200 and j["exit_code"] == 0, "an exec of %s: %d %s" % (who, st, j))
+        st, j = n.exec(who="bob", argv=["false"])
+        check(st == 200 and j["exit_code"] == 1, "false as bob: %d %s" % (st, j))
+        text = scrape(n)
+        check(value(text, 'airlock_tenant_execs_total{tenant="carol",outcome="ok"}') == 1, "carol's own series")
+        check(value(text, 'airlock_tenant_execs_total{tenant="other",outcome="ok"}') == 3 and
+              value(text, 'airlock_tenant_execs_total{tenant="other",outcome="failed"}') == 1,
+              "agent and bob together as other")
+        check('tenant="agent"' not in text and 'tenant="bob"' not in text, "only one tenant has its own series")
+        check(value(text, 'airlock_tenant_execs_running{tenant="carol"}') == 0, "carol's running gauge")
+        lint = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
+        check(lint.returncode == 0 and not lint.stdout.strip() and not lint.stderr.strip(),
+              "promtool check metrics: %s%s" % (lint.stdout, lint.stderr))
+    finally:
+        n.stop()
+    cfg = os.path.join(env.tmp, "bad-metrics.json")
+    for metrics, needle in (({"tenant_series": 101}, "metrics.tenant_series"), ({"tenants": 1}, "metrics.tenants")):
+        with open(cfg, "w") as f:
+            json.dump({"metrics": metrics}, f)
+        r = subprocess.run([env.airlock, "node", "--config", cfg, "--state-dir", os.path.join(env.tmp, "bad-state"),
+                            "--listen", "unix:" + os.path.join(env.tmp, "bad.sock")], capture_output=True, text=True,
+                           timeout=30)
+        check(r.returncode == 125 and needle in r.stderr, "config metrics %r refused: %r" % (metrics, r.stderr))
+
+
 def t_journald(env):
     """journald's own fields; where there is no journal this is skipped."""
     if not os.path.exists("/run/systemd/journal/socket") or not shutil.which("journalctl"):
@@ -469,6 +502,7 @@ def main():
             n.stop()
         run("--log-format, --log-level and the log config key refuse bad values by name", t_config_and_flags)
         run("text format, and journal falling back to text without a journal", t_text_and_journal)
+        run("metrics.tenant_series: per-tenant series for the first N tenants, the rest as other", t_tenant_series)
         run("journald fields", t_journald)
         run("no sanitizer report in the nodes' logs (after they stopped)", t_sanitizer)
     finally:
