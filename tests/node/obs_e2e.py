@@ -427,7 +427,8 @@ def t_tenant_series(env):
 def t_journald(env):
     """journald's own fields; where there is no journal this is skipped."""
     if not os.path.exists("/run/systemd/journal/socket") or not shutil.which("journalctl"):
-        return "no journald here (/run/systemd/journal/socket); the journal format's fallback to stderr is checked above"
+        return ("no journald here (/run/systemd/journal/socket); package_deb checks the fields under systemd, "
+                "and the fallback to stderr is checked above")
     n = Node(env, "log-journald", {"log": {"format": "journal"}})
     try:
         st, j = n.exec(argv=["true"])
