@@ -79,7 +79,7 @@ EOF
 }
 
 declare -A P50 RATE
-for round in $(seq "$ROUNDS"); do
+for _ in $(seq "$ROUNDS"); do
   for setting in json text none; do
     case $setting in
     json) start_node --log-format json ;;
