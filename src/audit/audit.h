@@ -60,6 +60,9 @@ int al_audit_append_many(al_audit *a, json_t *const *recs, size_t n, airlock_err
 typedef struct al_audit_writer al_audit_writer;
 typedef struct {
   uint64_t submitted, written, lost, batches;
+  /* how long the oldest record not yet committed has waited (0: none);
+   * the whole batch being committed counts from its first record */
+  int64_t oldest_wait_ms;
 } al_audit_writer_stats;
 
 int al_audit_writer_start(const char *state_dir, al_audit_writer **out, airlock_error **err);

@@ -34,6 +34,9 @@ struct al_audit_writer {
   unsigned flush_waiters; /* someone waits in al_audit_writer_flush: commit now */
   /* submitted = done + queued + in flight; done = written + lost */
   uint64_t submitted, done, written, lost, lost_seen, batches;
+  /* monotonic submit time of the first record queued, and of the first of
+   * the batch being committed (0: none), for the writer's lag */
+  int64_t queue_first_ns, inflight_first_ns;
   void (*observe)(size_t n, uint64_t commit_ns, bool ok, void *ud);
   void *observe_ud;
 };
@@ -92,12 +95,15 @@ static void *writer_main(void *arg) {
     w->queue = batch;
     w->cap = batch_cap;
     w->queued = 0;
+    w->inflight_first_ns = w->queue_first_ns;
+    w->queue_first_ns = 0;
     batch = q;
     batch_cap = qcap;
     pthread_mutex_unlock(&w->mu);
     for (size_t off = 0; off < n; off += WRITER_MAX_BATCH)
       commit_batch(w, batch + off, n - off < WRITER_MAX_BATCH ? n - off : WRITER_MAX_BATCH);
     pthread_mutex_lock(&w->mu);
+    w->inflight_first_ns = 0;
   }
   pthread_mutex_unlock(&w->mu);
   free(batch);
@@ -150,6 +156,8 @@ void al_audit_writer_submit(al_audit_writer *w, json_t *rec) {
     }
   }
   if (valid && w->queued < w->cap && w->queued < WRITER_MAX_QUEUE) {
+    if (w->queued == 0)
+      w->queue_first_ns = al_monotonic_ns();
     w->queue[w->queued++] = rec;
     rec = NULL;
     if (w->queued == 1 || w->queued == WRITER_GATHER_MAX)
@@ -182,6 +190,8 @@ void al_audit_writer_stats_get(al_audit_writer *w, al_audit_writer_stats *out) {
   out->written = w->written;
   out->lost = w->lost;
   out->batches = w->batches;
+  int64_t first = w->inflight_first_ns ? w->inflight_first_ns : w->queue_first_ns;
+  out->oldest_wait_ms = first ? (al_monotonic_ns() - first) / 1000000 : 0;
   pthread_mutex_unlock(&w->mu);
 }
 

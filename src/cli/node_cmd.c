@@ -36,6 +36,8 @@ enum {
   OPT_OC_NAME,
   OPT_OC_SCOPE,
   OPT_OC_CA,
+  OPT_LOG_FORMAT,
+  OPT_LOG_LEVEL,
 };
 
 static const struct option options[] = {
@@ -56,6 +58,8 @@ static const struct option options[] = {
     {"openclaw-name", required_argument, 0, OPT_OC_NAME},
     {"openclaw-scope", required_argument, 0, OPT_OC_SCOPE},
     {"openclaw-ca", required_argument, 0, OPT_OC_CA},
+    {"log-format", required_argument, 0, OPT_LOG_FORMAT},
+    {"log-level", required_argument, 0, OPT_LOG_LEVEL},
     {"help", no_argument, 0, OPT_HELP},
     {0, 0, 0, 0},
 };
@@ -75,6 +79,9 @@ static void usage(FILE *out) {
                "  --pool N                             warm one-shot sandboxes (default 2)\n"
                "  --allow-degraded                     accept rlimit fallbacks where cgroups are missing\n"
                "  --ready-file FILE                    written when the node serves (also sd_notify)\n"
+               "  --log-format text|json|journal|auto  the node's log on stderr (default auto: journald's fields\n"
+               "                                       when stderr is the journal, else text)\n"
+               "  --log-level error|warn|info|debug    default info (debug adds /metrics and /v1/health requests)\n"
                "  --openclaw-gateway ws://HOST:PORT    also serve an OpenClaw gateway as its node (docs/openclaw.md)\n"
                "  --openclaw-setup-code CODE           pair with a node-profile setup code (once)\n"
                "  --openclaw-token TOKEN               or with the gateway's shared token\n"
@@ -155,6 +162,18 @@ int cli_node(int argc, char **argv) {
     case OPT_OC_SCOPE: set(&cfg.openclaw_scope, optarg); break;
     case OPT_OC_CA: set(&cfg.openclaw_ca, optarg); break;
     case OPT_ALLOW_DEGRADED: cfg.sandbox.allow_degraded = true; break;
+    case OPT_LOG_FORMAT:
+      if (al_log_format_parse(optarg, &cfg.log_format, "--log-format", &err) < 0) {
+        code = cli_fail_error("node", NULL, CLI_EXIT_USAGE, &err);
+        goto out;
+      }
+      break;
+    case OPT_LOG_LEVEL:
+      if (al_log_level_parse(optarg, &cfg.log_level, "--log-level", &err) < 0) {
+        code = cli_fail_error("node", NULL, CLI_EXIT_USAGE, &err);
+        goto out;
+      }
+      break;
     case OPT_POOL: {
       char *end = NULL;
       long v = strtol(optarg, &end, 10);

@@ -10,6 +10,7 @@
 #include "approvals.h"
 #include "box.h"
 #include "classify.h"
+#include "node_log.h"
 #include "policy.h"
 
 #include <event2/event.h>
@@ -76,6 +77,9 @@ typedef struct al_node_config {
   char *openclaw_name;          /* "openclaw.name": display name, default the host name */
   char *openclaw_scope;         /* "openclaw.scope": one sandbox per "session" (default), "agent", or "shared" */
   char *openclaw_ca;            /* "openclaw.ca": CA file for a wss:// gateway; NULL: the system's store */
+  al_log_format log_format;     /* "log.format", --log-format (node_log.h) */
+  al_log_level log_level;       /* "log.level", --log-level; default info */
+  int64_t metrics_tenant_series; /* "metrics.tenant_series": tenants with series of their own (0: none) */
 } al_node_config;
 
 void al_node_config_init(al_node_config *c);
@@ -87,6 +91,8 @@ typedef struct al_tenant {
   char name[65];
   al_node_limits max;
   int64_t running;
+  bool own_series;           /* one of the first metrics.tenant_series tenants with an exec */
+  uint64_t execs_by_outcome[6]; /* as al_metrics.execs_by_outcome */
   struct al_tenant *next;
 } al_tenant;
 
@@ -142,6 +148,7 @@ typedef struct al_exec_params {
   char approval_id[AL_APPROVAL_ID_LEN + 1]; /* a granted approval, given back */
   char exec_id[32];                         /* assigned by the policy gate, kept by the exec */
   bool policy_done;                         /* the gate has passed it */
+  char decision[20];                        /* the gate's: allow, approved, ... (for the log) */
   /* an exec with no HTTP request (req NULL): called once it is done, before
    * the records (node_openclaw_run.c) */
   void (*on_done)(struct al_exec *e, void *owner);
@@ -197,7 +204,16 @@ typedef void al_exec_resume_fn(struct al_node *n, al_tenant *t, al_sbox *sb, al_
 /* evhttp's limit on a request's line and headers; the gate answers 431 above it */
 #define AL_NODE_MAX_HEAD_BYTES 8192
 #define AL_NODE_LATENCY_BUCKETS 20
+#define AL_NODE_APPROVAL_OUTCOMES 4 /* approved, rejected, expired, timeout_approved */
+#define AL_NODE_APPROVAL_BUCKETS 14
+#define AL_NODE_EGRESS_VERDICTS 3 /* allow, deny, other */
+#define AL_NODE_EGRESS_REASONS 5  /* rule, no_rule, invalid, limit, other */
 typedef struct al_metrics {
+  uint64_t approval_buckets[AL_NODE_APPROVAL_OUTCOMES][AL_NODE_APPROVAL_BUCKETS];
+  double approval_sum[AL_NODE_APPROVAL_OUTCOMES];
+  uint64_t approval_count[AL_NODE_APPROVAL_OUTCOMES];
+  uint64_t egress[AL_NODE_EGRESS_VERDICTS][AL_NODE_EGRESS_REASONS];
+  int64_t tenant_series; /* tenants given series of their own so far */
   uint64_t execs_by_outcome[6]; /* ok, failed, timeout, oom, cancelled, error */
   uint64_t latency_buckets[AL_NODE_LATENCY_BUCKETS];
   double latency_sum;
@@ -234,6 +250,8 @@ typedef struct al_node {
   uint64_t recorder_sent;
   int64_t recorder_stats_ms;
   uint64_t recorder_backlog;
+  uint64_t recorder_written, recorder_lost; /* the audit writer's, as of recorder_stats_ms */
+  int64_t recorder_oldest_ms;               /* how long its oldest waiting record has waited */
   struct event *ev_tick, *ev_sigterm, *ev_sigint;
   bool stopping;
   struct al_ui *ui;           /* web UI sessions; NULL until the first login */
@@ -260,7 +278,10 @@ struct bufferevent *al_node_gate_attach(al_node *n, struct bufferevent *bev);
 int al_node_gate_request(al_node *n, struct evhttp_request *req);
 /* the request's token was good: its connection no longer counts as one
  * that has not authenticated */
-void al_node_gate_authenticated(al_node *n, struct evhttp_request *req);
+void al_node_gate_authenticated(al_node *n, struct evhttp_request *req, const char *tenant);
+/* the exec a request asked for and the policy's decision, for the
+ * request's log line (req NULL: nothing) */
+void al_node_gate_note_exec(al_node *n, struct evhttp_request *req, const char *exec_id, const char *decision);
 int64_t al_node_gate_unauthenticated(const al_node *n);
 void al_node_gate_stop(al_node *n); /* before the event loop is freed */
 void al_node_gate_free(al_node *n); /* after */
@@ -427,6 +448,11 @@ void al_node_handle_files(al_node *n, al_sbox *sb, struct evhttp_request *req);
 
 /* node_metrics.c */
 void al_node_metrics_exec_done(al_node *n, const al_exec *e);
+/* an approval settled: outcome is an index of AL_NODE_APPROVAL_OUTCOMES; ap
+ * as al_approvals_get gives it (its created_at_ms) */
+void al_node_metrics_approval(al_node *n, int outcome, const json_t *ap, int64_t now_ms);
+/* an egress proxy's record (a JSON object), by verdict and kind of reason */
+void al_node_metrics_egress(al_node *n, const json_t *rec);
 void al_node_handle_metrics(al_node *n, struct evhttp_request *req);
 void al_node_handle_health(al_node *n, struct evhttp_request *req);
 

@@ -82,6 +82,7 @@ static void answer(al_node *n, al_tenant *t, struct evhttp_request *req, const c
   const char *state = ap ? json_string_value(json_object_get(ap, "state")) : "missing";
   switch (r) {
   case AL_ANSWER_OK: {
+    al_node_metrics_approval(n, approve ? 0 : 1, ap, now);
     json_t *rec = json_pack("{s:s,s:s,s:s,s:s,s:b}", "kind", "approval.answered", "approval_id", id, "decision",
                             approve ? "approved" : "rejected", "approver", t->name, "always", always);
     json_object_set(rec, "tenant", json_object_get(ap, "tenant"));

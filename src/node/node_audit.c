@@ -33,7 +33,7 @@ static void prune(al_node *n) {
   al_recorder_flush(n);
   int64_t cutoff = al_wall_ms() - n->cfg->audit_retention_days * 86400000LL;
   if (al_audit_prune(n->audit_read, cutoff, &removed, &err) < 0)
-    fprintf(stderr, "airlock node: audit retention: %s\n", err->msg);
+    al_logf(AL_LOG_WARN, "audit retention: %s", err->msg);
 }
 
 /* A trail written by an older redaction may hold secrets the current one

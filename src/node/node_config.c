@@ -36,6 +36,8 @@ void al_node_config_init(al_node_config *c) {
   al_policy_init(&c->policy);
   c->audit_enabled = true;
   c->audit_retention_days = 90;
+  c->log_format = AL_LOG_AUTO;
+  c->log_level = AL_LOG_INFO;
 }
 
 /* "sandbox" holding an openclaw.json: a spec per agent of agents.list that
@@ -296,6 +298,31 @@ int al_node_config_load(al_node_config *c, const char *path, airlock_error **err
         if (!json_is_boolean(uv))
           return al_err(err, 0, "node config key 'ui.enabled' must be true or false");
         c->ui_enabled = json_is_true(uv);
+      }
+    } else if (strcmp(k, "metrics") == 0) {
+      const char *mk;
+      json_t *mv;
+      if (!json_is_object(v))
+        return al_err(err, 0, "node config key 'metrics' must be an object");
+      json_object_foreach(v, mk, mv) {
+        if (strcmp(mk, "tenant_series") != 0)
+          return al_err(err, 0, "unknown node config key 'metrics.%s'", mk);
+        if (integer(mv, "metrics.tenant_series", 0, 100, &c->metrics_tenant_series, err) < 0)
+          return -1;
+      }
+    } else if (strcmp(k, "log") == 0) {
+      const char *lk;
+      json_t *lv;
+      if (!json_is_object(v))
+        return al_err(err, 0, "node config key 'log' must be an object");
+      json_object_foreach(v, lk, lv) {
+        bool fmt = strcmp(lk, "format") == 0;
+        if (!fmt && strcmp(lk, "level") != 0)
+          return al_err(err, 0, "unknown node config key 'log.%s'", lk);
+        const char *what = fmt ? "node config key 'log.format'" : "node config key 'log.level'";
+        if (fmt ? al_log_format_parse(json_string_value(lv), &c->log_format, what, err) < 0
+                : al_log_level_parse(json_string_value(lv), &c->log_level, what, err) < 0)
+          return -1;
       }
     } else if (strcmp(k, "sandbox_host_uid") == 0) {
       int64_t uid = 0;

@@ -37,13 +37,15 @@ int al_node_egress_prepare(al_sbox *sb, int *write_end, airlock_error **err) {
 }
 
 static void record_line(al_node *n, al_sbox *sb, const char *line, size_t len) {
+  json_auto_t *in = json_loadb(line, len, 0, NULL);
+  if (json_is_object(in))
+    al_node_metrics_egress(n, in);
   if (!al_recorder_audit_on(n)) {
     _cleanup_free_ char *text = strndup(line, len);
     _cleanup_free_ char *red = text ? al_redact_string(text) : NULL;
-    fprintf(stderr, "airlock node: egress %s %s\n", sb->id, red ? red : AL_REDACTED);
+    al_logf(AL_LOG_INFO, "egress %s %s", sb->id, red ? red : AL_REDACTED);
     return;
   }
-  json_auto_t *in = json_loadb(line, len, 0, NULL);
   if (!json_is_object(in))
     return; /* the proxy writes nothing else; a broken line is dropped */
   json_t *rec = al_node_audit_base("egress", sb->tenant, sb->id, NULL);

@@ -249,8 +249,7 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg) {
 static void on_client_gone(struct evhttp_connection *conn, void *arg) {
   (void)conn;
   al_exec *e = arg;
-  if (getenv("AIRLOCK_NODE_DEBUG"))
-    fprintf(stderr, "debug: client of %s went away (state %d)\n", e->id, (int)e->state);
+  al_log_fields(AL_LOG_DEBUG, "client went away", AL_LOG_STR("exec", e->id), AL_LOG_INT("state", e->state));
   al_node_request_abandon(e->req);
   e->req = NULL;
   if (e->state != AL_EXEC_DONE && !e->p.detach) {

@@ -30,7 +30,9 @@
  * the node's memory.  Connections that have not yet shown a token are capped
  * (max_unauthenticated_connections), and so are all connections of one peer
  * (max_connections_per_peer: an IP address, or a uid on the unix socket).
- * evhttp still writes its answers itself, on its own bufferevent. */
+ * evhttp still writes its answers itself, on its own bufferevent.  Since the
+ * gate sees every request open and complete (or its connection die), it
+ * also writes each request's log line (node_log.h). */
 #define _GNU_SOURCE
 #include "node.h"
 #include "cleanup.h"
@@ -75,6 +77,10 @@ typedef struct gate_conn {
   const char *code;
   char msg[256];
   char peer[64];
+  /* the request the node has now, for its log line when answered */
+  bool req_open;
+  int64_t req_start_ms;
+  char method[16], path[96], tenant[65], exec_id[32], decision[20];
   struct event *ev_start;
   struct gate_conn *prev, *next;
 } gate_conn;
@@ -324,6 +330,10 @@ static void head(gate_conn *c, struct evbuffer *in) {
   al_http_head h;
   const char *why;
   int r = al_http_head_parse(c->buf, c->len, &h, &why);
+  if (r > 0) { /* for the log line of a refusal, which evhttp sees as a made-up head */
+    snprintf(c->method, sizeof(c->method), "%s", h.method);
+    snprintf(c->path, sizeof(c->path), "%s", h.path);
+  }
   if (r <= 0) {
     refuse(c, in, 400, "bad_request", "bad request head: %s", r < 0 ? why : "no end");
     return;
@@ -451,7 +461,45 @@ static bool gone(const gate_conn *c) {
   return !r && !w && !e && !arg;
 }
 
+/* one line per request (node_log.h): ids, status and time, never a body,
+ * a query string or a header.  status 0: the client left before its
+ * answer.  Scrapes and health checks that succeed are debug lines. */
+static void log_request(gate_conn *c, int status) {
+  if (!c->req_open)
+    return;
+  c->req_open = false;
+  bool routine = status == 200 && (strcmp(c->path, "/metrics") == 0 || strcmp(c->path, "/v1/health") == 0);
+  al_log_fields(routine ? AL_LOG_DEBUG : AL_LOG_INFO, "request", AL_LOG_STR("method", c->method),
+                AL_LOG_STR("path", c->path), AL_LOG_INT("status", status),
+                AL_LOG_INT("duration_ms", al_monotonic_ms() - c->req_start_ms), AL_LOG_STR("tenant", c->tenant),
+                AL_LOG_STR("exec", c->exec_id), AL_LOG_STR("decision", c->decision), AL_LOG_STR("peer", c->peer),
+                AL_LOG_STR("error", status ? NULL : "client went away"));
+  c->method[0] = c->path[0] = '\0';
+}
+
+static void request_opened(gate_conn *c, struct evhttp_request *req) {
+  static const struct {
+    enum evhttp_cmd_type cmd;
+    const char *name;
+  } methods[] = {{EVHTTP_REQ_GET, "GET"}, {EVHTTP_REQ_POST, "POST"}, {EVHTTP_REQ_PUT, "PUT"},
+                 {EVHTTP_REQ_DELETE, "DELETE"}, {EVHTTP_REQ_HEAD, "HEAD"}};
+  log_request(c, 0); /* one still open was never answered */
+  c->req_open = true;
+  c->req_start_ms = al_monotonic_ms();
+  c->tenant[0] = c->exec_id[0] = c->decision[0] = '\0';
+  if (c->state == GATE_REFUSED)
+    return; /* what the client sent is in method and path, if its head could be read */
+  snprintf(c->method, sizeof(c->method), "OTHER");
+  for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+    if (evhttp_request_get_command(req) == methods[i].cmd)
+      snprintf(c->method, sizeof(c->method), "%s", methods[i].name);
+  const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+  const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+  snprintf(c->path, sizeof(c->path), "%s", path ? path : "");
+}
+
 static void conn_free(gate_conn *c) {
+  log_request(c, 0);
   struct al_gate *g = c->g;
   if (c->prev)
     c->prev->next = c->next;
@@ -509,8 +557,8 @@ static void on_reap(evutil_socket_t fd, short what, void *arg) {
 /* a refusal has been answered: evhttp reads no next request from this
  * connection, and it is closed as soon as the answer has left */
 static void on_refused_answered(struct evhttp_request *req, void *arg) {
-  (void)req;
   gate_conn *c = arg;
+  log_request(c, evhttp_request_get_response_code(req));
   c->answered_ms = al_monotonic_ms();
   evbuffer_drain(bufferevent_get_input(c->bev), evbuffer_get_length(bufferevent_get_input(c->bev)));
   if (c->g->ev_close)
@@ -564,8 +612,8 @@ static gate_conn *conn_of(al_node *n, struct evhttp_request *req) {
 
 /* the answer has been sent: the next head may come */
 static void on_complete(struct evhttp_request *req, void *arg) {
-  (void)req;
   gate_conn *c = arg;
+  log_request(c, evhttp_request_get_response_code(req));
   if (c->big_body) {
     c->big_body = false;
     trim_soon(c->g);
@@ -590,6 +638,7 @@ int al_node_gate_request(al_node *n, struct evhttp_request *req) {
   gate_conn *c = conn_of(n, req);
   if (!c)
     return 0;
+  request_opened(c, req);
   if (c->state == GATE_REFUSED) {
     /* no "Connection: close": evhttp would close before a TLS answer has
      * left the socket's bufferevent; the gate closes it itself */
@@ -617,10 +666,20 @@ int al_node_gate_request(al_node *n, struct evhttp_request *req) {
   return 0;
 }
 
-void al_node_gate_authenticated(al_node *n, struct evhttp_request *req) {
+void al_node_gate_authenticated(al_node *n, struct evhttp_request *req, const char *tenant) {
   gate_conn *c = conn_of(n, req);
-  if (c)
-    set_authenticated(c);
+  if (!c)
+    return;
+  set_authenticated(c);
+  snprintf(c->tenant, sizeof(c->tenant), "%s", tenant);
+}
+
+void al_node_gate_note_exec(al_node *n, struct evhttp_request *req, const char *exec_id, const char *decision) {
+  gate_conn *c = conn_of(n, req);
+  if (!c)
+    return;
+  snprintf(c->exec_id, sizeof(c->exec_id), "%s", exec_id ? exec_id : "");
+  snprintf(c->decision, sizeof(c->decision), "%s", decision ? decision : "");
 }
 
 int64_t al_node_gate_unauthenticated(const al_node *n) { return n->gate ? n->gate->unauthenticated : 0; }

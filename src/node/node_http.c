@@ -140,7 +140,7 @@ static void on_request(struct evhttp_request *req, void *arg) {
   al_tenant *t = authenticate(n, req);
   if (!t)
     return;
-  al_node_gate_authenticated(n, req);
+  al_node_gate_authenticated(n, req, t->name);
   if (n->stopping) {
     al_node_reply_error(n, req, 429, "over_capacity", "the node is shutting down");
     return;

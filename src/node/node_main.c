@@ -107,8 +107,7 @@ static void on_stop(evutil_socket_t sig, short what, void *arg) {
     event_base_loopexit(n->base, NULL);
     return;
   }
-  fprintf(stderr, "airlock node: %s: stopping; killing %lld sandbox(es)\n", strsignal((int)sig),
-          (long long)n->n_sboxes);
+  al_logf(AL_LOG_INFO, "%s: stopping; killing %lld sandbox(es)", strsignal((int)sig), (long long)n->n_sboxes);
   n->stopping = true;
   notify_status(n, "STOPPING=1");
   al_node_openclaw_stop(n); /* no new invokes; running ones die with their sandboxes */
@@ -156,6 +155,7 @@ static int probe(al_node *n, airlock_error **err) {
 }
 
 int airlock_node_run(al_node_config *cfg, airlock_error **err) {
+  al_log_setup(cfg->log_format, cfg->log_level);
   if (al_node_config_finish(cfg, err) < 0)
     return -1;
   if (al_state_dir_prepare(cfg->state_dir, true, err) < 0)
@@ -223,10 +223,12 @@ int airlock_node_run(al_node_config *cfg, airlock_error **err) {
   struct timeval second = {1, 0};
   event_add(n.ev_tick, &second);
   al_node_pool_fill(&n);
-  fprintf(stderr, "airlock node: serving on");
-  for (size_t i = 0; i < cfg->n_listen; i++)
-    fprintf(stderr, " %s", cfg->listen[i]);
-  fprintf(stderr, "%s%s\n", n.degraded ? "; degraded: " : "", n.degraded ? n.degraded : "");
+  {
+    char listening[1024] = "";
+    for (size_t i = 0, off = 0; i < cfg->n_listen && off < sizeof(listening); i++)
+      off += (size_t)snprintf(listening + off, sizeof(listening) - off, " %s", cfg->listen[i]);
+    al_logf(AL_LOG_INFO, "serving on%s%s%s", listening, n.degraded ? "; degraded: " : "", n.degraded ? n.degraded : "");
+  }
   notify_ready(&n);
   event_base_dispatch(n.base);
   rc = 0;

@@ -38,10 +38,12 @@ void oc_log(al_openclaw *oc, const char *fmt, ...) {
   (void)oc;
   va_list ap;
   va_start(ap, fmt);
-  fprintf(stderr, "airlock node: openclaw: ");
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
+  char *msg = NULL;
+  int r = vasprintf(&msg, fmt, ap);
   va_end(ap);
+  al_logf(AL_LOG_INFO, "openclaw: %s", r < 0 ? fmt : msg);
+  if (r >= 0)
+    free(msg);
 }
 
 static void connect_now(al_openclaw *oc);
@@ -537,7 +539,7 @@ int al_node_openclaw_start(al_node *n, airlock_error **err) {
   n->openclaw = oc;
   oc->last_rx_ms = al_monotonic_ms();
   connect_now(oc);
-  fprintf(stderr, "airlock node: openclaw: device %s, gateway %s\n", oc->id.id, c->openclaw_gateway);
+  al_logf(AL_LOG_INFO, "openclaw: device %s, gateway %s", oc->id.id, c->openclaw_gateway);
   return 0;
 }
 
@@ -559,20 +561,14 @@ void al_node_openclaw_metrics(al_node *n, struct evbuffer *b) {
   al_openclaw *oc = n->openclaw;
   static const char *const cmds[] = {"system.run.prepare", "system.run", "system.which", "other"};
   static const char *const outs[] = {"ok", "error", "denied", "timeout", "cancelled"};
-  evbuffer_add_printf(b,
-                      "# HELP airlock_openclaw_connected Whether the OpenClaw gateway connection is up.\n"
-                      "# TYPE airlock_openclaw_connected gauge\nairlock_openclaw_connected %d\n",
-                      oc && oc->state == OC_READY);
-  if (!oc)
-    return;
-  evbuffer_add_printf(b, "# HELP airlock_openclaw_invocations_total OpenClaw invokes, by command and outcome.\n"
-                         "# TYPE airlock_openclaw_invocations_total counter\n");
-  for (int c = 0; c < OC_N_CMDS; c++)
-    for (int o = 0; o < OC_N_OUTS; o++)
-      evbuffer_add_printf(b, "airlock_openclaw_invocations_total{command=\"%s\",outcome=\"%s\"} %llu\n", cmds[c],
-                          outs[o], (unsigned long long)oc->invokes[c][o]);
+  /* the connection's gauges and counters are there without a gateway too
+   * (zeros), so that dashboards and alerts need no second case */
   evbuffer_add_printf(
       b,
+      "# HELP airlock_openclaw_configured Whether the node is configured to serve an OpenClaw gateway.\n"
+      "# TYPE airlock_openclaw_configured gauge\nairlock_openclaw_configured %d\n"
+      "# HELP airlock_openclaw_connected Whether the OpenClaw gateway connection is up.\n"
+      "# TYPE airlock_openclaw_connected gauge\nairlock_openclaw_connected %d\n"
       "# HELP airlock_openclaw_connects_total Completed handshakes with the gateway.\n"
       "# TYPE airlock_openclaw_connects_total counter\nairlock_openclaw_connects_total %llu\n"
       "# HELP airlock_openclaw_disconnects_total Connections lost after a handshake.\n"
@@ -581,8 +577,17 @@ void al_node_openclaw_metrics(al_node *n, struct evbuffer *b) {
       "# TYPE airlock_openclaw_bad_frames_total counter\nairlock_openclaw_bad_frames_total %llu\n"
       "# HELP airlock_openclaw_unknown_events_total Gateway events the node does not handle.\n"
       "# TYPE airlock_openclaw_unknown_events_total counter\nairlock_openclaw_unknown_events_total %llu\n",
-      (unsigned long long)oc->connects, (unsigned long long)oc->disconnects, (unsigned long long)oc->bad_frames,
-      (unsigned long long)oc->unknown_events);
+      oc != NULL, oc && oc->state == OC_READY, oc ? (unsigned long long)oc->connects : 0ULL,
+      oc ? (unsigned long long)oc->disconnects : 0ULL, oc ? (unsigned long long)oc->bad_frames : 0ULL,
+      oc ? (unsigned long long)oc->unknown_events : 0ULL);
+  if (!oc)
+    return;
+  evbuffer_add_printf(b, "# HELP airlock_openclaw_invocations_total OpenClaw invokes, by command and outcome.\n"
+                         "# TYPE airlock_openclaw_invocations_total counter\n");
+  for (int c = 0; c < OC_N_CMDS; c++)
+    for (int o = 0; o < OC_N_OUTS; o++)
+      evbuffer_add_printf(b, "airlock_openclaw_invocations_total{command=\"%s\",outcome=\"%s\"} %llu\n", cmds[c],
+                          outs[o], (unsigned long long)oc->invokes[c][o]);
 }
 
 json_t *al_node_openclaw_health(al_node *n) {

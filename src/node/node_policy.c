@@ -145,6 +145,8 @@ void al_node_approval_settled(al_node *n, const char *id) {
         refuse(n, pk, 409, "approval_mismatch", "%s", why);
       else if (pk->req) {
         pk->p.policy_done = true;
+        snprintf(pk->p.decision, sizeof(pk->p.decision), "approved");
+        al_node_gate_note_exec(n, pk->req, pk->p.exec_id, "approved");
         struct evhttp_request *req = pk->req;
         pk->req = NULL;
         n->exec_resume(n, pk->tenant, sb, &pk->p, req);
@@ -176,6 +178,8 @@ void al_node_approvals_expire(al_node *n) {
   al_approvals_expire(n->approvals, al_wall_ms(), n->cfg->policy.default_approve, &ids, &count);
   for (size_t i = 0; i < count; i++) {
     json_t *ap = al_approvals_get(n->approvals, ids[i]);
+    if (ap)
+      al_node_metrics_approval(n, n->cfg->policy.default_approve ? 3 : 2, ap, al_wall_ms());
     json_t *rec =
         json_pack("{s:s,s:s,s:s,s:s}", "kind", "approval.expired", "approval_id", ids[i], "decision", "timeout", "rule",
                   n->cfg->policy.default_approve ? "defaultAction approve" : "defaultAction reject");
@@ -237,8 +241,11 @@ static json_t *approval_context(al_node *n, const al_exec_params *p, const al_cl
   return rec;
 }
 
-static void record(al_node *n, al_tenant *t, al_sbox *sb, const al_exec_params *p, const al_classification *c,
-                   const al_policy_decision *d, const char *decision, const char *rule, const char *approval_id) {
+static void record(al_node *n, struct evhttp_request *req, al_tenant *t, al_sbox *sb, al_exec_params *p,
+                   const al_classification *c, const al_policy_decision *d, const char *decision, const char *rule,
+                   const char *approval_id) {
+  snprintf(p->decision, sizeof(p->decision), "%s", decision); /* for the exec's log line */
+  al_node_gate_note_exec(n, req, p->exec_id, decision);
   json_t *rec = al_node_audit_base("exec.request", t, sb ? sb->id : NULL, p);
   json_object_set_new(rec, "actions", strings(d->actions));
   json_object_set_new(rec, "dangerous", dangerous_json(c, false));
@@ -267,7 +274,7 @@ bool al_node_policy_gate(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *
   const al_policy *pol = &n->cfg->policy;
   if (!pol->enabled) {
     al_policy_decision none = {.verdict = AL_VERDICT_ALLOW};
-    record(n, t, sb, p, NULL, &none, "allow", "no autonomy policy", NULL);
+    record(n, req, t, sb, p, NULL, &none, "allow", "no autonomy policy", NULL);
     return true;
   }
   al_classification c;
@@ -278,18 +285,18 @@ bool al_node_policy_gate(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *
   al_policy_decide(pol, parsed ? &c : NULL, &d);
   bool go = false;
   if (d.verdict == AL_VERDICT_ALLOW) {
-    record(n, t, sb, p, parsed ? &c : NULL, &d, "allow", d.rule, NULL);
+    record(n, req, t, sb, p, parsed ? &c : NULL, &d, "allow", d.rule, NULL);
     go = true;
     goto out;
   }
   if (d.verdict == AL_VERDICT_DENY) {
-    record(n, t, sb, p, parsed ? &c : NULL, &d, "deny", d.rule, NULL);
+    record(n, req, t, sb, p, parsed ? &c : NULL, &d, "deny", d.rule, NULL);
     al_node_reply_error(n, req, 403, "policy_denied", "denied by policy: %s", d.rule);
     al_exec_params_clear(p);
     goto out;
   }
   if (pol->n_approvers == 0) { /* possible only on a node attached to OpenClaw */
-    record(n, t, sb, p, parsed ? &c : NULL, &d, "deny", "needs an approval and no approver token is named", NULL);
+    record(n, req, t, sb, p, parsed ? &c : NULL, &d, "deny", "needs an approval and no approver token is named", NULL);
     al_node_reply_error(n, req, 403, "policy_denied",
                         "denied by policy: %s needs an approval, and approvalGating.approvers names no token "
                         "to give it through this API",
@@ -300,7 +307,7 @@ bool al_node_policy_gate(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *
   /* it needs an approval: a remembered one, one given back, or a new one */
   al_binding b;
   if (al_node_binding(n, sb, p, &b) < 0) {
-    record(n, t, sb, p, parsed ? &c : NULL, &d, "deny", "the request's files could not be looked up", NULL);
+    record(n, req, t, sb, p, parsed ? &c : NULL, &d, "deny", "the request's files could not be looked up", NULL);
     al_node_reply_error(n, req, 500, "internal", "cannot look up the command in the sandbox to bind an approval");
     al_exec_params_clear(p);
     goto out;
@@ -309,17 +316,17 @@ bool al_node_policy_gate(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *
   if (al_approvals_always(n->approvals, t->name, b.hash, by, sizeof(by))) {
     char rule[160];
     snprintf(rule, sizeof(rule), "approved always by %s", by);
-    record(n, t, sb, p, parsed ? &c : NULL, &d, "approved", rule, NULL);
+    record(n, req, t, sb, p, parsed ? &c : NULL, &d, "approved", rule, NULL);
     go = true;
     goto out;
   }
   if (p->approval_id[0]) {
     if (al_approvals_consume(n->approvals, p->approval_id, t->name, sb ? sb->id : "", b.hash, al_wall_ms(), why,
                              sizeof(why)) == 0) {
-      record(n, t, sb, p, parsed ? &c : NULL, &d, "approved", d.rule, p->approval_id);
+      record(n, req, t, sb, p, parsed ? &c : NULL, &d, "approved", d.rule, p->approval_id);
       go = true;
     } else {
-      record(n, t, sb, p, parsed ? &c : NULL, &d, "deny", why, p->approval_id);
+      record(n, req, t, sb, p, parsed ? &c : NULL, &d, "deny", why, p->approval_id);
       al_node_reply_error(n, req, 403, "approval_mismatch", "%s", why);
       al_exec_params_clear(p);
     }
@@ -328,7 +335,7 @@ bool al_node_policy_gate(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *
   /* approval fatigue: a tenant cannot queue more than maxPending at once */
   int64_t pending = al_approvals_pending_count(n->approvals, t->name);
   if (pending < 0 || pending >= pol->max_pending) {
-    record(n, t, sb, p, parsed ? &c : NULL, &d, "deny", "too many pending approvals", NULL);
+    record(n, req, t, sb, p, parsed ? &c : NULL, &d, "deny", "too many pending approvals", NULL);
     al_node_reply_error(n, req, 429, "over_capacity",
                         "this token already has %lld approvals waiting (approvalGating.maxPending %lld); retry later",
                         (long long)pending, (long long)pol->max_pending);
@@ -347,7 +354,7 @@ bool al_node_policy_gate(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *
     goto out;
   }
   json_decref(ctx);
-  record(n, t, sb, p, parsed ? &c : NULL, &d, "approval_required", d.rule, id);
+  record(n, req, t, sb, p, parsed ? &c : NULL, &d, "approval_required", d.rule, id);
   al_node_notify(n, "approval.requested", al_approvals_get(n->approvals, id));
   arm_expiry(n);
   if (p->approval_poll) {

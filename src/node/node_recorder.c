@@ -225,7 +225,7 @@ int al_recorder_start(al_node *n, airlock_error **err) {
 
 static void lost(al_node *n) {
   if (n->recorder_fd >= 0)
-    fprintf(stderr, "airlock node: the recorder process is gone; audit records and webhooks are not written\n");
+    al_logf(AL_LOG_ERROR, "the recorder process is gone; audit records and webhooks are not written");
   if (n->recorder_fd >= 0)
     close(n->recorder_fd);
   n->recorder_fd = -1;
@@ -291,6 +291,9 @@ uint64_t al_recorder_backlog(al_node *n) {
   } else {
     memcpy(&st, payload, sizeof(st));
     n->recorder_backlog = st.submitted - st.written - st.lost;
+    n->recorder_written = st.written;
+    n->recorder_lost = st.lost;
+    n->recorder_oldest_ms = st.oldest_wait_ms;
   }
   free(payload);
   return n->recorder_backlog;

@@ -44,7 +44,7 @@ static void sbox_free(al_node *n, al_sbox *sb) {
   if (sb->owned_workspace) {
     _cleanup_error_ airlock_error *err = NULL;
     if (al_fs_remove_tree(n->ws_dir_fd, n->ws_dir, strrchr(sb->owned_workspace, '/') + 1, &err) < 0)
-      fprintf(stderr, "airlock node: cannot remove the workspace of %s: %s\n", sb->id, err->msg);
+      al_logf(AL_LOG_WARN, "cannot remove the workspace of %s: %s", sb->id, err->msg);
     free(sb->owned_workspace);
   }
   free(sb->workspace);
@@ -224,7 +224,7 @@ void al_node_pool_fill(al_node *n) {
     if (n->cfg->max_sandboxes && n->n_sboxes >= n->cfg->max_sandboxes)
       return; /* full: a sandbox's end calls us again */
     if (!al_node_sbox_create(n, NULL, &n->cfg->sandbox, true, &err)) {
-      fprintf(stderr, "airlock node: cannot fill the sandbox pool: %s\n", err->msg);
+      al_logf(AL_LOG_WARN, "cannot fill the sandbox pool: %s", err->msg);
       return;
     }
   }
@@ -291,7 +291,7 @@ static char *node_workspace(al_node *n, int *fd, airlock_error **err) {
 static void drop_workspace(al_node *n, const char *path) {
   _cleanup_error_ airlock_error *err = NULL;
   if (path && al_fs_remove_tree(n->ws_dir_fd, n->ws_dir, strrchr(path, '/') + 1, &err) < 0)
-    fprintf(stderr, "airlock node: %s\n", err->msg);
+    al_logf(AL_LOG_WARN, "%s", err->msg);
 }
 
 static void create_sandbox(al_node *n, al_tenant *t, struct evhttp_request *req) {

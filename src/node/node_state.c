@@ -93,7 +93,7 @@ static int migrate(sqlite3 *db, airlock_error **err) {
     sqlite3_free(msg);
     return -1;
   }
-  fprintf(stderr, "airlock node: node.db: the raw commands an older version kept were removed\n");
+  al_logf(AL_LOG_INFO, "node.db: the raw commands an older version kept were removed");
   return 0;
 }
 
@@ -105,7 +105,7 @@ static void recover(al_node *n, al_state *s) {
   sqlite3_exec(s->db, "UPDATE execs SET state='interrupted' WHERE state='running'", NULL, NULL, NULL);
   changed = sqlite3_changes(s->db);
   if (changed)
-    fprintf(stderr, "airlock node: %d exec(s) of the previous run marked interrupted\n", changed);
+    al_logf(AL_LOG_INFO, "%d exec(s) of the previous run marked interrupted", changed);
   sqlite3_stmt *st = NULL;
   if (sqlite3_prepare_v2(s->db, "SELECT workspace FROM sandboxes WHERE state!='destroyed' AND node_owned=1", -1, &st,
                          NULL) == SQLITE_OK) {
@@ -118,7 +118,7 @@ static void recover(al_node *n, al_state *s) {
         continue; /* not one of this state directory's */
       _cleanup_error_ airlock_error *err = NULL;
       if (al_fs_remove_tree(n->ws_dir_fd, n->ws_dir, slash + 1, &err) < 0)
-        fprintf(stderr, "airlock node: %s\n", err->msg);
+        al_logf(AL_LOG_INFO, "%s", err->msg);
     }
     sqlite3_finalize(st);
   }

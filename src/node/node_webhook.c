@@ -11,6 +11,7 @@
  * like are credentials themselves; log lines name only the host. */
 #define _GNU_SOURCE
 #include "node_webhook.h"
+#include "node_log.h"
 #include "clock.h"
 
 #include <arpa/inet.h>
@@ -397,7 +398,7 @@ static bool deliver(al_webhook *w, const wh_event *ev) {
         continue;
       snprintf(reason + strlen(reason), sizeof(reason) - strlen(reason), "; then abandoned: the node is stopping");
     }
-    fprintf(stderr, "airlock node: webhook to %s: event %s (%s) not delivered after %d attempt%s: %s\n", w->host,
+    al_logf(AL_LOG_WARN, "webhook to %s: event %s (%s) not delivered after %d attempt%s: %s", w->host,
             ev->id, ev->type, n, n == 1 ? "" : "s", reason);
     return false;
   }
@@ -434,7 +435,7 @@ static void *worker(void *arg) {
   w->stats.dropped += left;
   pthread_mutex_unlock(&w->mu);
   if (left)
-    fprintf(stderr, "airlock node: webhook to %s: %zu queued event(s) dropped: the node is stopping\n", w->host, left);
+    al_logf(AL_LOG_WARN, "webhook to %s: %zu queued event(s) dropped: the node is stopping", w->host, left);
   return NULL;
 }
 
@@ -460,7 +461,7 @@ void al_webhook_send(al_webhook *w, const char *event_type, json_t *payload) {
   }
   if (!type_ok(event_type)) {
     json_decref(payload);
-    fprintf(stderr, "airlock node: webhook to %s: event not sent: its type is not 1 to %d of [A-Za-z0-9._-]\n", w->host,
+    al_logf(AL_LOG_WARN, "webhook to %s: event not sent: its type is not 1 to %d of [A-Za-z0-9._-]", w->host,
             TYPE_MAX);
     count_failed(w);
     return;
@@ -470,7 +471,7 @@ void al_webhook_send(al_webhook *w, const char *event_type, json_t *payload) {
   unsigned char r[16];
   if (RAND_bytes(r, sizeof(r)) != 1) {
     json_decref(payload);
-    fprintf(stderr, "airlock node: webhook to %s: event not sent: no random bytes for its id\n", w->host);
+    al_logf(AL_LOG_WARN, "webhook to %s: event not sent: no random bytes for its id", w->host);
     count_failed(w);
     return;
   }
@@ -490,7 +491,7 @@ void al_webhook_send(al_webhook *w, const char *event_type, json_t *payload) {
   }
   ev.body = json_dumps(env, JSON_COMPACT);
   if (ev.body == NULL || strlen(ev.body) > MAX_BODY) {
-    fprintf(stderr, "airlock node: webhook to %s: event %s (%s) not sent: %s\n", w->host, ev.id, ev.type,
+    al_logf(AL_LOG_WARN, "webhook to %s: event %s (%s) not sent: %s", w->host, ev.id, ev.type,
             ev.body ? "its body is over 1 MiB" : "its payload cannot be encoded as JSON");
     free(ev.body);
     count_failed(w);
@@ -515,8 +516,8 @@ void al_webhook_send(al_webhook *w, const char *event_type, json_t *payload) {
   pthread_mutex_unlock(&w->mu);
   free(dropped_body);
   if (log_overflow)
-    fprintf(stderr,
-            "airlock node: webhook to %s: %d events queued; dropping the oldest (the receiver is slow or down)\n",
+    al_logf(AL_LOG_WARN,
+            "webhook to %s: %d events queued; dropping the oldest (the receiver is slow or down)",
             w->host, AL_WEBHOOK_QUEUE_MAX);
 }
 

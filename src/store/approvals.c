@@ -130,10 +130,13 @@ static json_t *row_json(sqlite3_stmt *st) {
 }
 
 int64_t al_approvals_pending_count(al_approvals *s, const char *tenant) {
-  _cleanup_stmt_ sqlite3_stmt *st = prep(s, "SELECT count(*) FROM approvals WHERE tenant = ? AND state = 'pending'");
+  _cleanup_stmt_ sqlite3_stmt *st =
+      prep(s, tenant ? "SELECT count(*) FROM approvals WHERE tenant = ? AND state = 'pending'"
+                     : "SELECT count(*) FROM approvals WHERE state = 'pending'");
   if (!st)
     return -1;
-  text(st, 1, tenant);
+  if (tenant)
+    text(st, 1, tenant);
   return sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
 }
 

@@ -32,7 +32,8 @@ void al_approvals_close(al_approvals *s);
 int al_approvals_create(al_approvals *s, const char *tenant, const char *sandbox, const char *binding, int64_t now_ms,
                         int64_t expires_ms, json_t *context, char id[AL_APPROVAL_ID_LEN + 1], airlock_error **err);
 
-/* How many approvals of the tenant are pending (-1 on a database error). */
+/* How many approvals of the tenant (NULL: of every tenant) are pending (-1
+ * on a database error). */
 int64_t al_approvals_pending_count(al_approvals *s, const char *tenant);
 
 /* The approval as the API shows it (context fields plus approval_id, state,

@@ -12,6 +12,7 @@ usage: node_test.py BIN_DIR
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -73,6 +74,16 @@ def main():
     return 1 if et.FAILS else 0
 
 
+def egress_metrics(n):
+    """{(verdict, reason): count} from the node's /metrics"""
+    c = pe.UnixHTTPConnection(n.sock, timeout=30)
+    c.request("GET", "/metrics")
+    text = c.getresponse().read().decode()
+    c.close()
+    return {(m.group(1), m.group(2)): int(m.group(3)) for m in
+            re.finditer(r'^airlock_egress_decisions_total\{verdict="(\w+)",reason="(\w+)"\} (\d+)$', text, re.M)}
+
+
 def run_checks(n, port):
     st, j = n.exec(argv=["curl", "-sS", "--max-time", "10", "http://allowed.test:%d/from-node" % port])
     et.check(st == 200 and j["exit_code"] == 0 and "hello from GET /from-node" in j["stdout"],
@@ -109,6 +120,16 @@ def run_checks(n, port):
     et.check(all(r.get("tenant") == "agent" and str(r.get("sandbox", "")).startswith("sb_") for r in allow + deny),
              "egress records carry tenant and sandbox: %s" % (allow + deny))
     et.check(any(r.get("sandbox") == sid for r in allow), "the persistent sandbox's record names it")
+    # /metrics counts the same decisions by verdict and kind of reason
+    # (the rules' own words stay out of the labels): read after the trail
+    # above, then the trail again, which must hold as many records
+    metrics = egress_metrics(n)
+    et.check(metrics.get(("allow", "rule"), 0) >= len(allow) and metrics.get(("deny", "no_rule"), 0) >= len(deny),
+             "airlock_egress_decisions_total counts the allowed and refused connections: %s" % metrics)
+    st, j = n.req("GET", "/v1/audit?kind=egress", who="alice")
+    recs = j.get("records", []) if isinstance(j, dict) else []
+    et.check(sum(metrics.values()) == len(recs),
+             "airlock_egress_decisions_total sums to the %d egress records: %s" % (len(recs), metrics))
     r = subprocess.run([os.path.join(et.BIN, "airlock"), "audit", "verify", "--state-dir", n.state],
                        capture_output=True, text=True)
     et.check(r.returncode == 0, "audit chain verifies with egress records: %s %s" % (r.stdout, r.stderr))

@@ -15,7 +15,8 @@
 # owners and /etc are what they were before the install, and no process is
 # left in it.  Then, in a second clean root with systemd booted by
 # systemd-nspawn (cgroup v2 layout): the unit starts (READY=1), runs an exec,
-# logs to the journal, comes back after its node is killed, and stops cleanly.
+# logs to the journal (with journald's fields: AIRLOCK_TENANT=, ...), comes
+# back after its node is killed, and stops cleanly.
 #
 # Root only; exits 77 when not root, when a tool is missing, or when the
 # Debian archive cannot be reached (debootstrap's and apt's defaults).
@@ -253,7 +254,10 @@ echo "pid_cgroup=$(sed -n 's/^0:://p' /proc/"$pid"/cgroup)"
 t=$(airlock token create --name unit-test)
 run() { AIRLOCK_TOKEN=$t AIRLOCK_NODE=unix:/run/airlock/node.sock airlock exec -- sh -c 'echo "$0"' "$1"; }
 echo "exec=$(run first)"
-echo "journal_serving=$(journalctl -b -u airlock-node.service -o cat | grep -c '^airlock node: serving on unix:/run/airlock/node.sock')"
+echo "journal_serving=$(journalctl -b -u airlock-node.service -o cat | grep -c '^serving on unix:/run/airlock/node.sock')"
+# under the unit stderr is the journal: the node sends journald's own fields
+echo "journal_fields=$(journalctl -b -u airlock-node.service SYSLOG_IDENTIFIER=airlock-node AIRLOCK_TENANT=unit-test \
+  AIRLOCK_DECISION=allow AIRLOCK_EXIT=0 PRIORITY=6 -o cat | grep -c '^exec end tenant=unit-test exec=ex_')"
 sleep 4 # longer than WatchdogSec=3s: a node that feeds it is not restarted
 echo "watchdog_fed=$(show ActiveState):$(show NRestarts):$(show MainPID | grep -cx "$pid")"
 echo "status=$(show StatusText)"
@@ -278,7 +282,7 @@ echo "exec_after_watchdog=$(run third)"
 systemctl stop airlock-node.service
 echo "stop=$?"
 echo "after_stop=$(show ActiveState):$(show Result)"
-echo "journal_stopping=$(journalctl -b -u airlock-node.service -o cat | grep -c '^airlock node: Terminated: stopping')"
+echo "journal_stopping=$(journalctl -b -u airlock-node.service -o cat | grep -c '^Terminated: stopping')"
 echo "left=$(cat /proc/[0-9]*/comm 2>/dev/null | grep -cx airlock)"
 echo done=1
 systemctl poweroff
@@ -297,6 +301,8 @@ checkx "systemd: the node runs in its own unit's cgroup, with Delegate=yes" \
   'want cgroup=/system.slice/airlock-node.service && want pid_cgroup=/system.slice/airlock-node.service && want delegate=yes' || sd_detail
 checkx "systemd: an exec through the service runs in a sandbox under the unit's hardening" 'want exec=first' || sd_detail
 checkx "systemd: the node's lines are in the journal" 'want journal_serving=1' || sd_detail
+checkx "systemd: an exec's end is in the journal with AIRLOCK_TENANT, AIRLOCK_DECISION, AIRLOCK_EXIT and PRIORITY" \
+  'want journal_fields=1' || sd_detail
 checkx "systemd: Restart=on-failure brings a killed node back, and it serves" \
   'want restarts=1 && want active_after_kill=active && want exec_after_restart=second' || sd_detail
 checkx "systemd: the node feeds the watchdog (WatchdogSec=3s, 4 s later: same pid, no restart)" \
