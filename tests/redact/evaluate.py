@@ -18,7 +18,7 @@ import re
 import subprocess
 import sys
 
-HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "heldout")
+HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "heldout")  # --corpus changes it
 
 
 def run_filter(binary, commands):
@@ -49,7 +49,11 @@ def main():
     ap.add_argument("--show-misses", action="store_true")
     ap.add_argument("--min-recall", type=float)
     ap.add_argument("--max-false-positives", type=float)
+    ap.add_argument("--corpus", help="a corpus directory of the same layout (default: heldout/)")
     a = ap.parse_args()
+    global HERE
+    if a.corpus:
+        HERE = os.path.abspath(a.corpus)
     templates = os.path.join(HERE, "commands.tsv")
     n_templates = sum(1 for l in open(templates) if l.strip() and not l.startswith("#"))
     gen = [sys.executable, os.path.join(HERE, "secrets.py"), "-n", str(n_templates * a.rounds)]
