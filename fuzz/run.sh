@@ -20,7 +20,7 @@ fi
 duration=$1
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=$root/build-fuzz
-targets=${FUZZ_TARGETS:-config parsers shell changeset node_request redact egress_rules tls_sni dns_stub proxy_request openclaw mcp image gvisor vm_proto oci_config}
+targets=${FUZZ_TARGETS:-config parsers shell changeset node_request redact egress_rules tls_sni dns_stub proxy_request openclaw mcp image gvisor vm_proto oci_config client}
 
 command -v clang >/dev/null || { echo "clang not found" >&2; exit 2; }
 

@@ -2,8 +2,8 @@
 /* main.c - airlock's command-line entry: dispatches to subcommands.  All real
  * work is in libairlock; this file only parses and prints.  Built twice: as
  * `airlock` (run, gc: nothing but libc to load, because launch time counts)
- * and as `airlock-node` (node, token, secret, audit, exec too), which `airlock`
- * hands those commands to. */
+ * and as `airlock-node` (node, token, secret, audit, sandbox ...), which
+ * `airlock` hands those commands to.  `exec` is in both. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
@@ -141,6 +141,10 @@ int main(int argc, char **argv) {
     return cli_policy(argc - 1, argv + 1);
   if (strcmp(cmd, "changes") == 0)
     return cli_changes(argc - 1, argv + 1);
+  /* exec is what agents call per command: served here, so that it loads
+   * no library of the node's (libcurl only for a TCP node, at run time) */
+  if (strcmp(cmd, "exec") == 0)
+    return cli_exec(argc - 1, argv + 1);
   if (strcmp(cmd, "node") == 0 || strcmp(cmd, "token") == 0 || strcmp(cmd, "secret") == 0 ||
       strcmp(cmd, "audit") == 0 || strcmp(cmd, "proxy") == 0 || strcmp(cmd, "exec") == 0 ||
       strcmp(cmd, "approvals") == 0 || strcmp(cmd, "mcp") == 0 || strcmp(cmd, "sandbox") == 0 ||

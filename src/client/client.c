@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* client.c - the connection to an airlock node (include/airlock/client.h):
  * which nodes may be reached and how (unix socket, verified TLS, loopback
- * HTTP), one libcurl easy handle per client so keep-alive works, requests,
+ * HTTP), one libcurl easy handle per TCP client so keep-alive works (a unix
+ * socket goes through client_unix.c without libcurl), requests,
  * and the node's JSON errors turned into airlock_error messages.  Execs are
  * in client_exec.c. */
 #define _GNU_SOURCE
@@ -164,11 +165,10 @@ int airlock_client_open(const char *node, const char *token, const airlock_clien
     return al_err(err, 0, "no node given");
   if (token && !token_ok(token))
     return al_err(err, 0, "the token is empty or has spaces or control characters");
-  if (al_curl_load(err) == NULL)
-    return -1;
   __attribute__((cleanup(airlock_client_close))) airlock_client *c = calloc(1, sizeof(*c));
   if (c == NULL || (c->node = strdup(node)) == NULL)
     return al_err(err, ENOMEM, "cannot allocate the client");
+  c->unix_fd = -1;
 
   const char *unix_path = NULL;
   bool use_tls = false;
@@ -182,7 +182,7 @@ int airlock_client_open(const char *node, const char *token, const airlock_clien
     if ((c->base_url = strdup("http://localhost")) == NULL)
       return al_err(err, ENOMEM, "cannot allocate the client");
   } else if (strstr(node, "://") != NULL) {
-    if (parse_url_node(node, &use_tls, &c->base_url, err) < 0)
+    if (al_curl_load(err) == NULL || parse_url_node(node, &use_tls, &c->base_url, err) < 0)
       return -1;
   } else {
     return al_err(err, 0, "node '%s': use unix:PATH, https://HOST:PORT or http://127.0.0.1:PORT", node);
@@ -199,6 +199,14 @@ int airlock_client_open(const char *node, const char *token, const airlock_clien
     c->auth_header = NULL;
     return al_err(err, ENOMEM, "cannot allocate the client");
   }
+  if (unix_path) { /* client_unix.c: no libcurl to load */
+    if ((c->unix_path = strdup(unix_path)) == NULL)
+      return al_err(err, ENOMEM, "cannot allocate the client");
+    *out = AL_STEAL(c);
+    return 0;
+  }
+  if (al_curl_load(err) == NULL)
+    return -1;
 
   CURLcode rc = al_curl()->global_init(CURL_GLOBAL_DEFAULT); /* reference counted; undone in close */
   if (rc != CURLE_OK)
@@ -221,6 +229,8 @@ void airlock_client_close(airlock_client **cp) {
     al_curl()->easy_cleanup(c->curl);
     al_curl()->global_cleanup();
   }
+  al_client_unix_close(c);
+  free(c->unix_path);
   free(c->node);
   free(c->base_url);
   if (c->auth_header) {
@@ -233,17 +243,9 @@ void airlock_client_close(airlock_client **cp) {
 
 /* --- one exchange -------------------------------------------------------- */
 
-typedef struct transfer {
-  airlock_client *c;
-  const al_client_sink *sink;
-  al_client_response *resp;
-  size_t body_cap;
-  bool status_known;
-  bool body_overflow; /* a 2xx body went over MAX_BODY */
-  airlock_error *sink_err;
-} transfer;
+typedef al_client_transfer transfer;
 
-static long parse_retry_after(const char *v, size_t n) {
+long al_client_retry_after(const char *v, size_t n) {
   char text[128];
   while (n > 0 && isspace((unsigned char)*v))
     v++, n--;
@@ -258,7 +260,13 @@ static long parse_retry_after(const char *v, size_t n) {
     long s = strtol(text, NULL, 10);
     return errno ? LONG_MAX : s;
   }
-  time_t when = al_curl()->getdate(text, NULL); /* the HTTP-date form */
+  /* the HTTP-date form (RFC 9110 IMF-fixdate), in the C locale's names */
+  struct tm tm;
+  memset(&tm, 0, sizeof(tm));
+  const char *end = strptime(text, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (end == NULL || *end != '\0')
+    return -1;
+  time_t when = timegm(&tm);
   if (when == -1)
     return -1;
   time_t now = time(NULL);
@@ -272,7 +280,7 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *userdata) {
   if (n >= 5 && memcmp(line, "HTTP/", 5) == 0)
     t->resp->retry_after_s = -1; /* a new answer (after 100 Continue, say) */
   else if (n > sizeof(name) - 1 && strncasecmp(line, name, sizeof(name) - 1) == 0)
-    t->resp->retry_after_s = parse_retry_after(line + sizeof(name) - 1, n - (sizeof(name) - 1));
+    t->resp->retry_after_s = al_client_retry_after(line + sizeof(name) - 1, n - (sizeof(name) - 1));
   return n;
 }
 
@@ -298,6 +306,21 @@ static int buffer_body(transfer *t, const char *data, size_t n, size_t max) {
   return 0;
 }
 
+bool al_client_body(transfer *t, const char *data, size_t n) {
+  bool ok = t->resp->status >= 200 && t->resp->status < 300;
+  if (ok && t->sink)
+    return t->sink->write(t->sink->ctx, data, n, &t->sink_err) == 0;
+  if (!ok) {
+    buffer_body(t, data, n, MAX_ERROR_BODY); /* the rest of a long error is dropped */
+    return true;
+  }
+  if (buffer_body(t, data, n, MAX_BODY) < 0) {
+    t->body_overflow = true;
+    return false;
+  }
+  return true;
+}
+
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata) {
   transfer *t = userdata;
   size_t n = size * nmemb;
@@ -305,18 +328,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata) {
     al_curl()->easy_getinfo(t->c->curl, CURLINFO_RESPONSE_CODE, &t->resp->status);
     t->status_known = true;
   }
-  bool ok = t->resp->status >= 200 && t->resp->status < 300;
-  if (ok && t->sink)
-    return t->sink->write(t->sink->ctx, data, n, &t->sink_err) < 0 ? 0 : n;
-  if (!ok) {
-    buffer_body(t, data, n, MAX_ERROR_BODY); /* the rest of a long error is dropped */
-    return n;
-  }
-  if (buffer_body(t, data, n, MAX_BODY) < 0) {
-    t->body_overflow = true;
-    return 0;
-  }
-  return n;
+  return al_client_body(t, data, n) ? n : 0;
 }
 
 /* "node refused the request (429 over_capacity): <message>; retry after 3 s" */
@@ -388,6 +400,14 @@ int al_client_perform(airlock_client *c, const char *method, const char *path, c
     return al_err(err, 0, "request path '%s' must start with '/' and have no spaces or control characters", path);
   if (body_len > 0 && body == NULL)
     return al_err(err, EINVAL, "request body");
+  if (c->unix_path) {
+    transfer t = {.c = c, .sink = sink, .resp = resp};
+    if (al_client_unix_perform(c, method, path, content_type, body, body_len, &t, err) < 0) {
+      airlock_error_free(&t.sink_err);
+      return -1;
+    }
+    return al_client_finish(c, &t, method, path, err);
+  }
 
   _cleanup_free_ char *url = NULL;
   if (asprintf(&url, "%s%s", c->base_url, path) < 0) {
@@ -444,21 +464,26 @@ int al_client_perform(airlock_client *c, const char *method, const char *path, c
   al_curl()->easy_setopt(h, CURLOPT_WRITEDATA, NULL);
   al_curl()->easy_setopt(h, CURLOPT_HTTPGET, 1L);
 
-  if (t.sink_err) {
-    if (err && *err == NULL)
-      *err = t.sink_err;
-    else
-      airlock_error_free(&t.sink_err);
-    return -1;
-  }
-  if (t.body_overflow)
-    return al_err(err, 0, "answer of node %s to %s %s is larger than %u bytes", c->node, method, path, MAX_BODY);
-  if (rc != CURLE_OK)
+  if (rc != CURLE_OK && !t.sink_err && !t.body_overflow)
     return transport_error(c, &t, rc, err);
   al_curl()->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
-  if (resp->status >= 200 && resp->status < 300)
+  return al_client_finish(c, &t, method, path, err);
+}
+
+int al_client_finish(airlock_client *c, transfer *t, const char *method, const char *path, airlock_error **err) {
+  if (t->sink_err) {
+    if (err && *err == NULL)
+      *err = t->sink_err;
+    else
+      airlock_error_free(&t->sink_err);
+    t->sink_err = NULL;
+    return -1;
+  }
+  if (t->body_overflow)
+    return al_err(err, 0, "answer of node %s to %s %s is larger than %u bytes", c->node, method, path, MAX_BODY);
+  if (t->resp->status >= 200 && t->resp->status < 300)
     return 0;
-  return http_error(resp, err);
+  return http_error(t->resp, err);
 }
 
 /* --- requests and sandboxes --------------------------------------------- */
@@ -494,7 +519,19 @@ char *al_client_sandbox_path(airlock_client *c, const char *id, airlock_error **
     al_err(err, 0, "no sandbox id given");
     return NULL;
   }
-  _cleanup_curl_str_ char *esc = al_curl()->easy_escape(c->curl, id, 0);
+  (void)c;
+  /* percent-encoding of everything but RFC 3986's unreserved characters */
+  size_t n = strlen(id);
+  _cleanup_free_ char *esc = n < SIZE_MAX / 3 ? malloc(3 * n + 1) : NULL;
+  for (size_t i = 0, o = 0; esc && i <= n; i++) {
+    unsigned char ch = (unsigned char)id[i];
+    if (ch == '\0')
+      esc[o] = '\0';
+    else if (isalnum(ch) || ch == '-' || ch == '.' || ch == '_' || ch == '~')
+      esc[o++] = (char)ch;
+    else
+      o += (size_t)sprintf(esc + o, "%%%02X", ch);
+  }
   char *path = NULL;
   if (esc == NULL || asprintf(&path, "/v1/sandboxes/%s", esc) < 0) {
     al_err(err, ENOMEM, "request path");

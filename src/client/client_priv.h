@@ -10,7 +10,9 @@
 #include "airlock/client.h"
 
 struct airlock_client {
-  CURL *curl;        /* kept for the client's life: its connection stays open */
+  CURL *curl;        /* kept for the client's life: its connection stays open; NULL for a unix socket */
+  char *unix_path;   /* unix:PATH nodes: client_unix.c's transport, no libcurl */
+  int unix_fd;       /* its kept-alive connection, -1 when none */
   char *node;        /* as given, for messages */
   char *base_url;    /* "http://localhost" for unix sockets, else scheme://host[:port] */
   char *auth_header; /* "Authorization: Bearer ...", NULL without a token */
@@ -41,6 +43,32 @@ void al_client_response_clear(al_client_response *resp);
 int al_client_perform(airlock_client *c, const char *method, const char *path, const char *content_type,
                       const void *body, size_t body_len, const al_client_sink *sink, al_client_response *resp,
                       airlock_error **err);
+
+/* One exchange in progress, shared by both transports: what the body
+ * callbacks fill. */
+typedef struct al_client_transfer {
+  airlock_client *c;
+  const al_client_sink *sink;
+  al_client_response *resp;
+  size_t body_cap;
+  bool status_known;
+  bool body_overflow; /* a 2xx body went over the limit */
+  airlock_error *sink_err;
+} al_client_transfer;
+
+/* A piece of the answer's body (resp->status already set): to the sink, or
+ * buffered; false to abort the exchange. */
+bool al_client_body(al_client_transfer *t, const char *data, size_t n);
+/* The value of a Retry-After header: seconds, -1 when unreadable. */
+long al_client_retry_after(const char *v, size_t n);
+/* After the exchange: the sink's error, an overflow, or the node's 4xx/5xx
+ * as *err; 0 for a 2xx. */
+int al_client_finish(airlock_client *c, al_client_transfer *t, const char *method, const char *path,
+                     airlock_error **err);
+/* client_unix.c: one request over c->unix_path (see there). */
+int al_client_unix_perform(airlock_client *c, const char *method, const char *path, const char *content_type,
+                           const void *body, size_t body_len, al_client_transfer *t, airlock_error **err);
+void al_client_unix_close(airlock_client *c);
 
 /* "/v1/sandboxes/<id, percent-escaped>"; NULL with *err for an empty id. */
 char *al_client_sandbox_path(airlock_client *c, const char *id, airlock_error **err);

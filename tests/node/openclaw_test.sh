@@ -358,7 +358,8 @@ start_node2() { # start_node2 [FLAGS]: the second node, on the relay
   NODE2_PID=$!
 }
 start_node2 # no CA for the relay's certificate: the system store does not know it
-sleep 3
+# until it serves and has tried the gateway (a loaded machine starts it slowly)
+for _ in $(seq 300); do grep -qi "certificate" "$T/node2.log" 2>/dev/null && break; sleep 0.1; done
 HL=$(curl -s --unix-socket "$SOCK2" http://n/v1/health)
 checkx "wss://: a gateway certificate the node cannot verify is refused" \
   '[ "$(pick openclaw.state <<<"$HL")" != "\"connected\"" ] && grep -qi "certificate" "$T/node2.log"'
