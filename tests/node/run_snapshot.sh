@@ -31,6 +31,6 @@ if [ "$WHICH" != root ]; then
   mkdir -m 700 "$T/rootless"
   chown "$TEST_USER:" "$T/rootless"
   echo "# rootless, as $TEST_USER"
-  as_test_user python3 "$T/bin/snapshot_e2e.py" --bin-dir "$T/bin" --tmp "$T/rootless" || rc=1
+  as_test_user /usr/bin/python3 "$T/bin/snapshot_e2e.py" --bin-dir "$T/bin" --tmp "$T/rootless" || rc=1
 fi
 exit $rc
