@@ -309,6 +309,9 @@ def run(t, mode):
     st, o = t.req("POST", "/v1/sandboxes", {"fork_from": {"sandbox": sb}})
     t.check(st == 403 and "snapshot_bytes" in json.dumps(o),
             "%s: a fork of the current state is bounded by the same quota (403)" % mode, (st, o))
+    st, o = t.req("POST", "/v1/sandboxes", {"fork_from": {"sandbox": sb, "snapshot": "big1"}})
+    t.check(st == 403 and "snapshot_bytes" in json.dumps(o),
+            "%s: a fork of a big snapshot is bounded by the quota through its @created (403)" % mode, (st, o))
     st, lst = t.req("GET", "/v1/snapshots")
     t.check(not any(s["name"] in ("big2",) or s["name"].startswith("fork-") for s in lst["snapshots"]),
             "%s: refused snapshots leave nothing behind" % mode, lst)
