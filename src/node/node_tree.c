@@ -8,9 +8,10 @@
  * copy opened itself.  A swapped-in symbolic link can make a copy fail,
  * never make it read or write outside the two trees.  Regular files are
  * cloned (FICLONE, copy-on-write) where the file system allows it, else
- * copied in the kernel (copy_file_range).  Modes, owners (when root, with
- * one owner remapped), symbolic links, empty directories, FIFOs and
- * modification times are kept; hard links become separate files; sockets and
+ * copied in the kernel (copy_file_range).  Modes (without set-id bits on
+ * files), owners (when root, with one owner remapped), symbolic links, empty
+ * directories, FIFOs and modification times are kept; hard links become
+ * separate files; sockets and
  * device nodes are skipped (a sandbox cannot make devices, and a socket is
  * nothing without its process). */
 #define _GNU_SOURCE
@@ -23,12 +24,14 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/fs.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fsuid.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define MAX_DEPTH 512
@@ -39,7 +42,10 @@ static gid_t group_of(const al_tree_copy *c, gid_t g) { return g == c->map_from_
 static int copy_attrs(const al_tree_copy *c, int fd, const struct stat *st) {
   if (c->keep_owners && fchown(fd, owner_of(c, st->st_uid), group_of(c, st->st_gid)) < 0)
     return -1;
-  if (fchmod(fd, st->st_mode & 07777) < 0)
+  /* no set-id file comes out of a copy: meaningless in a sandbox (nosuid),
+   * and a copy made as root must not hand one to anyone on the host */
+  mode_t mode = st->st_mode & (S_ISREG(st->st_mode) ? 01777 : 07777);
+  if (fchmod(fd, mode) < 0)
     return -1;
   struct timespec ts[2] = {st->st_atim, st->st_mtim};
   return futimens(fd, ts);
@@ -237,7 +243,10 @@ int al_tree_empty(int dir_fd, const char *what, airlock_error **err) {
 int al_tree_open_dir(int dir_fd, const char *name, bool make, airlock_error **err) {
   if (make && mkdirat(dir_fd, name, 0700) < 0 && errno != EEXIST)
     return al_err(err, errno, "mkdir %s", name);
-  int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  /* "home/sandbox" in a sandbox's root: no link in any component */
+  struct open_how how = {.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+                         .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+  int fd = (int)syscall(SYS_openat2, dir_fd, name, &how, sizeof(how));
   if (fd < 0)
     return al_err(err, errno, "open %s", name);
   return fd;
