@@ -69,7 +69,7 @@ static void usage(FILE *out) {
                "       airlock sandbox inspect ID...            the node's JSON\n"
                "       airlock sandbox rm ID...\n"
                "       airlock sandbox snapshot|snapshots|restore|reset|fork|snapshot-rm ...\n"
-               "                                                snapshots ('airlock sandbox fork --help')\n"
+               "                                                snapshots of a sandbox (see docs/cli.md)\n"
                "\n"
                "create:\n"
                "  -m, --memory SIZE  --cpus N  --pids N  --disk SIZE   limits (default: the node's)\n"
