@@ -179,6 +179,20 @@ def main():
         run(t, mode)
     finally:
         t.stop()
+    # every snapshot, restore, reset, fork and delete is in the audit trail
+    out = subprocess.run([t.airlock, "audit", "--state-dir", t.state, "--format", "json", "--limit", "1000"],
+                         capture_output=True, text=True)
+    kinds = {}
+    for line in out.stdout.splitlines():
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if rec.get("tenant") == "alice" and rec.get("snapshot", "").startswith("sn_"):
+            kinds[rec.get("kind")] = kinds.get(rec.get("kind"), 0) + 1
+    want = ("snapshot.create", "snapshot.delete", "sandbox.restore", "sandbox.reset", "sandbox.fork")
+    t.check(out.returncode == 0 and all(kinds.get(k) for k in want),
+            "%s: the audit trail has records of each snapshot action" % mode, (out.returncode, kinds, out.stderr))
     print("1..%d" % t.n)
     print("# %d passed, %d failed (%s)" % (t.n - t.failed, t.failed, mode))
     if t.failed:
