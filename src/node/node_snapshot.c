@@ -496,11 +496,11 @@ void al_node_handle_snapshots(al_node *n, al_tenant *t, struct evhttp_request *r
 }
 
 void al_node_snapshot_drop_temp(al_node *n, const char *id, bool temp) {
-  al_snap *sn;
-  if (temp && id[0] && n->snaps && (sn = n->snaps) != NULL)
-    for (; sn; sn = sn->next)
-      if (strcmp(sn->id, id) == 0) {
-        drop(n, sn);
-        return;
-      }
+  if (!temp || !id[0])
+    return;
+  for (al_snap *sn = n->snaps; sn; sn = sn->next)
+    if (strcmp(sn->id, id) == 0) {
+      drop(n, sn);
+      return;
+    }
 }
