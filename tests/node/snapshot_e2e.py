@@ -193,6 +193,9 @@ def main():
     want = ("snapshot.create", "snapshot.delete", "sandbox.restore", "sandbox.reset", "sandbox.fork")
     t.check(out.returncode == 0 and all(kinds.get(k) for k in want),
             "%s: the audit trail has records of each snapshot action" % mode, (out.returncode, kinds, out.stderr))
+    with open(os.path.join(t.tmp, "node.log"), errors="replace") as f:
+        san = [l for l in f if "ERROR: AddressSanitizer" in l or "ERROR: LeakSanitizer" in l or "runtime error:" in l]
+    t.check(not san, "%s: no sanitizer report in the node's log" % mode, "".join(san[:5]))
     print("1..%d" % t.n)
     print("# %d passed, %d failed (%s)" % (t.n - t.failed, t.failed, mode))
     if t.failed:
