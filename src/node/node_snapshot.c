@@ -32,6 +32,21 @@ static const struct {
   const char *dir, *in_root;
 } scratch[] = {{"tmp", "tmp"}, {"home", "home/sandbox"}};
 
+/* The scratch is reachable only in a namespaces sandbox, through the root
+ * its agent sends; under gVisor and in a VM it lives in the sandbox's own
+ * kernel, so their snapshots hold the workspace alone. */
+static bool has_scratch(const al_sbox *sb) {
+  return sb->root_fd >= 0 && sb->spec.isolation == AIRLOCK_ISOLATION_NAMESPACES;
+}
+
+/* a part of a snapshot's directory, or -1 (err untouched) when it has none */
+static int open_part(int dir, const char *part, airlock_error **err) {
+  struct stat st;
+  if (fstatat(dir, part, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
+    return -1;
+  return al_tree_open_dir(dir, part, false, err);
+}
+
 static int add(al_node *n, const al_snap *sn) {
   al_snap *copy = malloc(sizeof(*copy));
   if (!copy)
@@ -185,7 +200,7 @@ static int take(al_node *n, al_sbox *sb, const char *name, al_snap *out, char *w
     if (rc == 0 && ((c.keep_owners && fchown(ws, st.st_uid, st.st_gid) < 0) || fchmod(ws, st.st_mode & 07777) < 0))
       rc = al_err(&err, errno, "snapshot: attributes of the workspace");
   }
-  for (size_t i = 0; rc == 0 && sb->root_fd >= 0 && i < AL_ARRAY_SIZE(scratch); i++) {
+  for (size_t i = 0; rc == 0 && has_scratch(sb) && i < AL_ARRAY_SIZE(scratch); i++) {
     _cleanup_close_ int from = al_tree_open_dir(sb->root_fd, scratch[i].in_root, false, &err);
     _cleanup_close_ int to = from < 0 ? -1 : al_tree_open_dir(dir, scratch[i].dir, true, &err);
     rc = to < 0 ? -1 : al_tree_copy_into(&c, from, to, &err);
@@ -229,12 +244,14 @@ static int restore(al_node *n, al_sbox *sb, const al_snap *sn, const al_tree_cop
     if (from < 0 || al_tree_empty(sb->ws_fd, "workspace", err) < 0 || al_tree_copy_into(&c, from, sb->ws_fd, err) < 0)
       return -1;
   }
-  for (size_t i = 0; sb->root_fd >= 0 && i < AL_ARRAY_SIZE(scratch); i++) {
-    _cleanup_close_ int from = al_tree_open_dir(dir, scratch[i].dir, false, err);
-    _cleanup_close_ int to = from < 0 ? -1 : al_tree_open_dir(sb->root_fd, scratch[i].in_root, false, err);
+  for (size_t i = 0; has_scratch(sb) && i < AL_ARRAY_SIZE(scratch); i++) {
+    _cleanup_close_ int from = open_part(dir, scratch[i].dir, err);
+    _cleanup_close_ int to = al_tree_open_dir(sb->root_fd, scratch[i].in_root, false, err);
     al_tree_copy c = *proto;
     c.what = "restore scratch";
-    if (to < 0 || al_tree_empty(to, scratch[i].in_root, err) < 0 || al_tree_copy_into(&c, from, to, err) < 0)
+    /* a snapshot without scratch (of a gVisor or VM sandbox) leaves it empty */
+    if (to < 0 || (from < 0 && *err) || al_tree_empty(to, scratch[i].in_root, err) < 0 ||
+        (from >= 0 && al_tree_copy_into(&c, from, to, err) < 0))
       return -1;
   }
   return 0;
@@ -263,9 +280,11 @@ int al_node_snapshots_sandbox_ready(al_node *n, al_sbox *sb, airlock_error **err
                                                        : 0;
     /* the scratch only: the workspace was filled before the sandbox started;
      * files of the origin's uid become the new sandbox's */
-    for (size_t i = 0; rc == 0 && i < AL_ARRAY_SIZE(scratch); i++) {
+    for (size_t i = 0; rc == 0 && has_scratch(sb) && i < AL_ARRAY_SIZE(scratch); i++) {
       _cleanup_close_ int dir = al_tree_open_dir(n->snap_dir_fd, sn->id, false, err);
-      _cleanup_close_ int from = dir < 0 ? -1 : al_tree_open_dir(dir, scratch[i].dir, false, err);
+      _cleanup_close_ int from = dir < 0 ? -1 : open_part(dir, scratch[i].dir, err);
+      if (from < 0 && dir >= 0 && !*err)
+        continue; /* the snapshot has no scratch */
       _cleanup_close_ int to = from < 0 ? -1 : al_tree_open_dir(sb->root_fd, scratch[i].in_root, false, err);
       struct stat fs, ts;
       if (to < 0 || fstat(from, &fs) < 0 || fstat(to, &ts) < 0) {
