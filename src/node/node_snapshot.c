@@ -399,6 +399,15 @@ static void do_restore(al_node *n, al_tenant *t, al_sbox *sb, const char *name, 
     al_node_reply_error(n, req, 404, "not_found", "sandbox '%s' has no snapshot '%s'", sb->id, name);
     return;
   }
+  if (sb->spec.isolation != AIRLOCK_ISOLATION_NAMESPACES) {
+    /* gVisor's kernel (and a VM's) caches the workspace and would not see
+     * files changed under it: fail closed */
+    al_node_reply_error(n, req, 409, "conflict",
+                        "sandbox '%s' runs under isolation %s, whose kernel caches the workspace: it cannot be "
+                        "restored in place; fork a new sandbox from the snapshot instead",
+                        sb->id, airlock_isolation_name(sb->spec.isolation));
+    return;
+  }
   if (sb->running > 0 || sb->waiting) {
     al_node_reply_error(n, req, 409, "conflict",
                         "sandbox '%s' has %d exec(s) running: a restore waits until none is (or cancel them)", sb->id,
