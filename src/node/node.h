@@ -30,6 +30,7 @@ typedef struct al_node_limits {
   int64_t max_timeout_ms;
   int64_t max_snapshots;      /* a tenant's snapshots, "created" ones not counted (0: none allowed) */
   int64_t max_snapshot_bytes; /* bytes of regular files in all of a tenant's snapshots */
+  int64_t max_snapshot_files; /* entries (files, directories, links) in all of them */
 } al_node_limits;
 
 typedef struct al_node_config {

@@ -92,6 +92,7 @@ al_tenant *al_node_tenant(al_node *n, const char *name, const al_node_limits *to
   t->max.max_timeout_ms = token->max_timeout_ms ? token->max_timeout_ms : d->max_timeout_ms;
   t->max.max_snapshots = d->max_snapshots; /* no token field: the node's per-tenant maxima */
   t->max.max_snapshot_bytes = d->max_snapshot_bytes;
+  t->max.max_snapshot_files = d->max_snapshot_files;
   return t;
 }
 

@@ -156,11 +156,12 @@ static al_tree_copy copier(const char *what) {
 static int take(al_node *n, al_sbox *sb, const char *name, al_snap *out, char *why, size_t len) {
   const al_tenant *t = sb->tenant;
   bool counted = strcmp(name, CREATED) != 0;
-  int64_t count = 0, used = 0;
+  int64_t count = 0, used = 0, used_files = 0;
   for (al_snap *sn = n->snaps; sn; sn = sn->next)
     if (strcmp(sn->tenant, t->name) == 0) {
       count += strcmp(sn->name, CREATED) != 0;
       used += sn->bytes;
+      used_files += sn->files;
     }
   if (counted && count >= t->max.max_snapshots) {
     snprintf(why, len, "the tenant's maximum of %lld snapshots (limit 'snapshots') is reached; delete one first",
@@ -171,6 +172,12 @@ static int take(al_node *n, al_sbox *sb, const char *name, al_snap *out, char *w
   if (t->max.max_snapshot_bytes && budget <= 0) {
     snprintf(why, len, "the tenant's snapshots hold %lld bytes, its maximum (limit 'snapshot_bytes') is %lld",
              (long long)used, (long long)t->max.max_snapshot_bytes);
+    return 403;
+  }
+  int64_t files_left = t->max.max_snapshot_files ? t->max.max_snapshot_files - used_files : 0;
+  if (t->max.max_snapshot_files && files_left <= 0) {
+    snprintf(why, len, "the tenant's snapshots hold %lld entries, its maximum (limit 'snapshot_files') is %lld",
+             (long long)used_files, (long long)t->max.max_snapshot_files);
     return 403;
   }
   if (n->snap_dir_fd < 0) {
@@ -190,6 +197,7 @@ static int take(al_node *n, al_sbox *sb, const char *name, al_snap *out, char *w
   _cleanup_error_ airlock_error *err = NULL;
   al_tree_copy c = copier("snapshot");
   c.max_bytes = budget;
+  c.max_files = files_left;
   _cleanup_close_ int dir = al_tree_open_dir(n->snap_dir_fd, out->id, true, &err);
   int rc = dir < 0 ? -1 : 0;
   if (rc == 0 && sb->ws_fd >= 0) {
@@ -216,6 +224,13 @@ static int take(al_node *n, al_sbox *sb, const char *name, al_snap *out, char *w
                "the snapshot would take the tenant's snapshots above their maximum of %lld bytes (limit "
                "'snapshot_bytes'; %lld in use)",
                (long long)t->max.max_snapshot_bytes, (long long)used);
+      return 403;
+    }
+    if (err && err->errnum == EFBIG && c.max_files && c.files > c.max_files) {
+      snprintf(why, len,
+               "the snapshot would take the tenant's snapshots above their maximum of %lld entries (limit "
+               "'snapshot_files'; %lld in use)",
+               (long long)t->max.max_snapshot_files, (long long)used_files);
       return 403;
     }
     snprintf(why, len, "cannot take the snapshot: %s", err ? err->msg : "?");

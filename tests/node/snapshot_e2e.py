@@ -47,10 +47,10 @@ class T:
         self.node = None
         self.n = 0
         self.failed = 0
-        # quotas small enough to reach: 4 snapshots, 3 MiB of files
+        # quotas small enough to reach: 4 snapshots, 3 MiB of files, 250 entries
         self.config = os.path.join(self.tmp, "node.json")
         with open(self.config, "w") as f:
-            json.dump({"tenant_max": {"snapshots": 4, "snapshot_bytes": "3m"}}, f)
+            json.dump({"tenant_max": {"snapshots": 4, "snapshot_bytes": "3m", "snapshot_files": 250}}, f)
 
     # ---- TAP ---------------------------------------------------------------
     def check(self, cond, name, detail=""):
@@ -332,6 +332,11 @@ def run(t, mode):
     st, lst = t.req("GET", "/v1/snapshots")
     t.check(not any(s["name"] in ("big2",) or s["name"].startswith("fork-") for s in lst["snapshots"]),
             "%s: refused snapshots leave nothing behind" % mode, lst)
+    t.sh(sb, "mkdir /workspace/many && cd /workspace/many && for i in $(seq 300); do : > f$i; done")
+    st, o = t.req("POST", "/v1/sandboxes/%s/snapshots" % sb, {"name": "many"})
+    t.check(st == 403 and "snapshot_files" in json.dumps(o),
+            "%s: 300 empty files are 403 naming snapshot_files (250 entries)" % mode, (st, o))
+    t.sh(sb, "rm -r /workspace/many")
     st, o = t.req("DELETE", "/v1/sandboxes/%s/snapshots/big1" % sb)
     t.check(st == 204, "%s: DELETE of a snapshot is 204" % mode, (st, o))
     t.sh(sb, "rm /workspace/big")
