@@ -310,6 +310,8 @@ int al_node_snapshots_sandbox_ready(al_node *n, al_sbox *sb, airlock_error **err
       c.map_from_gid = fs.st_gid, c.map_to_gid = ts.st_gid;
       rc = al_tree_copy_into(&c, from, to, err);
     }
+    if (sn && rc == 0)
+      audit(n, "sandbox.fork", sb->tenant, sb->id, sn, "from_sandbox", sn->sandbox);
     if (sn && sb->fork_temp)
       drop(n, sn);
     sb->fork_snap[0] = '\0';
@@ -379,8 +381,7 @@ int al_node_snapshots_fork_prepare(al_node *n, al_tenant *t, const char *sandbox
     return 500;
   }
   snprintf(snap_id, 32, "%s", sn->id);
-  audit(n, "sandbox.fork", t, sandbox, sn, NULL, NULL);
-  return 0;
+  return 0; /* audited when the fork is ready, under its own id */
 }
 
 static void list(al_node *n, const al_tenant *t, const char *sandbox, struct evhttp_request *req) {
