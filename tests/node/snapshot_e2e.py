@@ -390,6 +390,16 @@ def run(t, mode):
     st, fk2 = t.req("POST", "/v1/sandboxes", {"fork_from": {"snapshot": sid}})
     t.check(st == 201 and t.manifest(fk2["id"]) == before,
             "%s: after the restart, a fork of the kept snapshot has its exact tree" % mode, (st, fk2))
+    r = cli("snapshots", "--format", "json")
+    listed = json.loads(r.stdout) if r.returncode == 0 else []
+    t.check(sorted(x["id"] for x in listed if x["name"] != "@created") == before_ids,
+            "%s: airlock sandbox snapshots (no id) lists the tenant's after the restart" % mode, r)
+    r = cli("fork", "--snapshot", sid)
+    t.check(r.returncode == 0 and t.manifest(r.stdout.strip()) == before,
+            "%s: airlock sandbox fork --snapshot ID after the restart" % mode, r)
+    r = cli("fork", "--snapshot", "sn_0000000000000000")
+    t.check(r.returncode == 125 and "404" in r.stderr and "sn_0000000000000000" in r.stderr,
+            "%s: airlock sandbox fork of an unknown snapshot exits 125 with the node's 404" % mode, r)
     st, o = t.req("DELETE", "/v1/snapshots/" + sid)
     t.check(st == 204 and t.req("GET", "/v1/snapshots/" + sid)[0] == 404,
             "%s: DELETE /v1/snapshots/ID removes it" % mode, (st, o))
