@@ -462,8 +462,16 @@ typedef struct al_tree_copy {
 } al_tree_copy;
 /* copy what is in src_dir into dst_dir (both directories, O_PATH allowed) */
 int al_tree_copy_into(al_tree_copy *c, int src_dir, int dst_dir, airlock_error **err);
-/* remove everything in dir_fd, never following a link */
-int al_tree_empty(int dir_fd, const char *what, airlock_error **err);
+/* remove everything in dir_fd but the entry keep (NULL: none), never following a link */
+int al_tree_empty(int dir_fd, const char *what, const char *keep, airlock_error **err);
+/* A replacement in two steps, so that a failure in the first changes
+ * nothing: stage makes the directory STAGE in dst_dir (as dst_dir's owner)
+ * and copies src_dir (-1: nothing) into it; commit then empties dst_dir but
+ * STAGE, moves STAGE's entries up (rename: the same file system) and
+ * removes it; unstage removes STAGE after a failed stage. */
+int al_tree_stage(al_tree_copy *c, int src_dir, int dst_dir, const char *stage, airlock_error **err);
+int al_tree_commit(int dst_dir, const char *stage, const char *what, airlock_error **err);
+void al_tree_unstage(int dst_dir, const char *stage);
 /* NAME in dir_fd opened as a directory without following a link (made 0700 first when make) */
 int al_tree_open_dir(int dir_fd, const char *name, bool make, airlock_error **err);
 

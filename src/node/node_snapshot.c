@@ -247,29 +247,46 @@ static int take(al_node *n, al_sbox *sb, const char *name, al_snap *out, char *w
   return 0;
 }
 
-/* replace sb's workspace (when writable) and scratch with the snapshot's */
+/* Replace sb's workspace (when writable) and scratch with the snapshot's:
+ * every part is first copied beside what it replaces (a directory
+ * STAGE in it, on the same file system), so that a copy that fails (a full
+ * disk) changes nothing; then each part is emptied and the staged entries
+ * renamed into place.  1 when the failure came after the first change. */
 static int restore(al_node *n, al_sbox *sb, const al_snap *sn, const al_tree_copy *proto, airlock_error **err) {
   _cleanup_close_ int dir = al_tree_open_dir(n->snap_dir_fd, sn->id, false, err);
   if (dir < 0)
     return -1;
-  if (sb->ws_fd >= 0 && sb->spec.workspace_rw) {
-    _cleanup_close_ int from = al_tree_open_dir(dir, "workspace", false, err);
+  char stage[64];
+  snprintf(stage, sizeof(stage), ".airlock-restore-%s", sn->id);
+  int to[3] = {-1, -1, -1};
+  const char *what[3] = {"workspace", "tmp", "home/sandbox"};
+  int staged = 0, rc = 0;
+  for (int i = 0; i < 3 && rc == 0; i++) {
+    bool ws = i == 0;
+    if (ws ? !(sb->ws_fd >= 0 && sb->spec.workspace_rw) : !has_scratch(sb))
+      continue;
+    _cleanup_close_ int from = open_part(dir, ws ? "workspace" : scratch[i - 1].dir, err);
+    to[i] = ws ? openat(sb->ws_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+               : al_tree_open_dir(sb->root_fd, scratch[i - 1].in_root, false, err);
     al_tree_copy c = *proto;
-    c.what = "restore workspace";
-    if (from < 0 || al_tree_empty(sb->ws_fd, "workspace", err) < 0 || al_tree_copy_into(&c, from, sb->ws_fd, err) < 0)
-      return -1;
-  }
-  for (size_t i = 0; has_scratch(sb) && i < AL_ARRAY_SIZE(scratch); i++) {
-    _cleanup_close_ int from = open_part(dir, scratch[i].dir, err);
-    _cleanup_close_ int to = al_tree_open_dir(sb->root_fd, scratch[i].in_root, false, err);
-    al_tree_copy c = *proto;
-    c.what = "restore scratch";
+    c.what = what[i];
     /* a snapshot without scratch (of a gVisor or VM sandbox) leaves it empty */
-    if (to < 0 || (from < 0 && *err) || al_tree_empty(to, scratch[i].in_root, err) < 0 ||
-        (from >= 0 && al_tree_copy_into(&c, from, to, err) < 0))
-      return -1;
+    if (to[i] < 0 || (from < 0 && *err))
+      rc = *err ? -1 : al_err(err, errno, "restore: open the workspace");
+    else if (al_tree_stage(&c, from, to[i], stage, err) < 0)
+      rc = -1;
+    staged |= (to[i] >= 0) << i; /* a failed stage may have made its directory */
   }
-  return 0;
+  for (int i = 0; i < 3 && rc < 0; i++)
+    if (staged & (1 << i))
+      al_tree_unstage(to[i], stage);
+  for (int i = 0; i < 3 && rc == 0; i++)
+    if (staged & (1 << i) && al_tree_commit(to[i], stage, what[i], err) < 0)
+      rc = 1;
+  for (int i = 0; i < 3; i++)
+    if (to[i] >= 0)
+      close(to[i]);
+  return rc;
 }
 
 /* a copy that gives the snapshot's workspace owner to dst_ws's owner */
@@ -436,9 +453,11 @@ static void do_restore(al_node *n, al_tenant *t, al_sbox *sb, const char *name, 
   }
   _cleanup_error_ airlock_error *err = NULL;
   al_tree_copy c = copier("restore");
-  if (restore(n, sb, sn, &c, &err) < 0) {
-    al_node_reply_error(n, req, 500, "internal", "restore of '%s' failed part way (its files are mixed now): %s",
-                        sn->name, err->msg);
+  int rc = restore(n, sb, sn, &c, &err);
+  if (rc != 0) {
+    al_node_reply_error(n, req, 500, "internal", "restore of '%s' failed %s: %s", sn->name,
+                        rc < 0 ? "(nothing was changed)" : "part way (its files are mixed now; restore again)",
+                        err->msg);
     return;
   }
   sb->last_used_ms = al_monotonic_ms();

@@ -212,7 +212,7 @@ int al_tree_copy_into(al_tree_copy *c, int src_dir, int dst_dir, airlock_error *
   return copy_dir(c, src, dst, 0, err);
 }
 
-int al_tree_empty(int dir_fd, const char *what, airlock_error **err) {
+int al_tree_empty(int dir_fd, const char *what, const char *keep, airlock_error **err) {
   _cleanup_close_ int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
     return al_err(err, errno, "%s: open directory", what);
@@ -229,7 +229,7 @@ int al_tree_empty(int dir_fd, const char *what, airlock_error **err) {
     int removed = 0;
     struct dirent *de;
     while ((de = readdir(d))) {
-      if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+      if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 || (keep && strcmp(de->d_name, keep) == 0))
         continue;
       if (al_fs_remove_tree(fd, what, de->d_name, err) < 0)
         return -1;
@@ -250,4 +250,69 @@ int al_tree_open_dir(int dir_fd, const char *name, bool make, airlock_error **er
   if (fd < 0)
     return al_err(err, errno, "open %s", name);
   return fd;
+}
+
+int al_tree_stage(al_tree_copy *c, int src_dir, int dst_dir, const char *stage, airlock_error **err) {
+  _cleanup_close_ int dst = openat(dst_dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  struct stat st;
+  if (dst < 0 || fstat(dst, &st) < 0)
+    return al_err(err, errno, "%s: open directory", c->what);
+  /* made as the directory's owner would make it (a sandbox's tmpfs) */
+  al_tree_copy as_owner = *c;
+  as_owner.map_from_uid = (uid_t)-1, as_owner.map_from_gid = (gid_t)-1;
+  if (make(&as_owner, MAKE_DIR, dst, stage, NULL, &st) < 0)
+    return al_err(err, errno, "%s: mkdir %s", c->what, stage);
+  _cleanup_close_ int out = openat(dst, stage, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (out < 0)
+    return al_err(err, errno, "%s: open %s", c->what, stage);
+  if (src_dir < 0)
+    return 0;
+  _cleanup_close_ int src = openat(src_dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (src < 0)
+    return al_err(err, errno, "%s: open directory", c->what);
+  return copy_dir(c, src, out, 0, err);
+}
+
+int al_tree_commit(int dst_dir, const char *stage, const char *what, airlock_error **err) {
+  if (al_tree_empty(dst_dir, what, stage, err) < 0)
+    return -1;
+  _cleanup_close_ int from = openat(dst_dir, stage, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  int dup_fd = from < 0 ? -1 : openat(from, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dup_fd < 0)
+    return al_err(err, errno, "%s: open %s", what, stage);
+  _cleanup_closedir_ DIR *d = fdopendir(dup_fd);
+  if (!d) {
+    close(dup_fd);
+    return al_err(err, errno, "%s: read %s", what, stage);
+  }
+  struct stat st;
+  if (fstat(dst_dir, &st) < 0)
+    return al_err(err, errno, "%s: stat", what);
+  struct dirent *de;
+  while ((de = readdir(d))) {
+    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+      continue;
+    int rc = renameat(from, de->d_name, dst_dir, de->d_name);
+    if (rc < 0 && errno == EOVERFLOW && geteuid() == 0) {
+      /* a sandbox's tmpfs, where uid 0 has no id: as its owner (see make) */
+      setfsgid(st.st_gid);
+      setfsuid(st.st_uid);
+      rc = renameat(from, de->d_name, dst_dir, de->d_name);
+      int saved = errno;
+      setfsuid(geteuid());
+      setfsgid(getegid());
+      errno = saved;
+    }
+    if (rc < 0)
+      return al_err(err, errno, "%s: move %s into place", what, de->d_name);
+  }
+  if (unlinkat(dst_dir, stage, AT_REMOVEDIR) < 0)
+    return al_err(err, errno, "%s: remove %s", what, stage);
+  return 0;
+}
+
+void al_tree_unstage(int dst_dir, const char *stage) {
+  _cleanup_error_ airlock_error *err = NULL;
+  if (al_fs_remove_tree(dst_dir, "restore", stage, &err) < 0)
+    fprintf(stderr, "airlock node: %s\n", err->msg);
 }

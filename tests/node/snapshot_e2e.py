@@ -303,6 +303,23 @@ def run(t, mode):
     t.check(st2 == 409 and "running" in json.dumps(o2), "%s: restore during a running exec is 409" % mode,
             (st2, o2))
 
+    # a restore that cannot be completed (a full disk) changes nothing (bob: a quota of his own)
+    st, small = t.req("POST", "/v1/sandboxes", {"limits": {"disk": "8m"}}, who="bob")
+    if t.check(st == 201, "%s: a sandbox with an 8m disk" % mode, (st, small)):
+        sm = small["id"]
+        t.sh(sm, "head -c 2000000 /dev/urandom > /tmp/a", who="bob")
+        st, o = t.req("POST", "/v1/sandboxes/%s/snapshots" % sm, {"name": "s"}, who="bob")
+        t.check(st == 201, "%s: its snapshot with a 2 MB file" % mode, (st, o))
+        t.sh(sm, "rm /tmp/a; head -c 20000000 /dev/urandom > /tmp/b 2>/dev/null; echo keep > $HOME/k || true",
+             who="bob")
+        full = t.sh(sm, "cd / && find tmp home/sandbox | sort; df -k /tmp | tail -1", who="bob")
+        st, o = t.req("POST", "/v1/sandboxes/%s/restore" % sm, {"snapshot": "s"}, who="bob")
+        after_fail = t.sh(sm, "cd / && find tmp home/sandbox | sort; df -k /tmp | tail -1", who="bob")
+        t.check(st == 500 and "nothing was changed" in json.dumps(o) and after_fail == full and "tmp/b" in full,
+                "%s: a restore into a full disk is 500 and changes nothing (no staging left)" % mode,
+                (st, o, full, after_fail))
+        t.req("DELETE", "/v1/sandboxes/" + sm, who="bob")
+
     # another tenant sees nothing of alice's snapshots
     st, lst = t.req("GET", "/v1/snapshots", who="bob")
     t.check(st == 200 and lst["snapshots"] == [], "%s: bob lists none of alice's snapshots" % mode, (st, lst))
