@@ -195,6 +195,32 @@ static void test_tree_copy(void **state) {
   assert_int_equal(entries, 0);
   snprintf(p, sizeof(p), "%s/secret", outside);
   assert_int_equal(stat(p, &st), 0); /* what the link pointed to is still there */
+
+  /* a staged replacement: the old entry stays until the commit, then only the copy is there */
+  snprintf(p, sizeof(p), "%s/old", dst);
+  write_file(p, "old\n", 0600);
+  al_tree_copy staged = plain_copy();
+  assert_int_equal(al_tree_stage(&staged, s, d, ".stage", &err), 0);
+  assert_int_equal(stat(p, &st), 0);
+  snprintf(p, sizeof(p), "%s/.stage/d/f", dst);
+  assert_int_equal(stat(p, &st), 0);
+  assert_int_equal(al_tree_commit(d, ".stage", "dst", &err), 0);
+  snprintf(p, sizeof(p), "%s/old", dst);
+  assert_int_equal(stat(p, &st), -1);
+  snprintf(p, sizeof(p), "%s/.stage", dst);
+  assert_int_equal(stat(p, &st), -1);
+  snprintf(p, sizeof(p), "%s/d/f", dst);
+  assert_int_equal(stat(p, &st), 0);
+  /* a stage over the byte bound is undone without touching what is there */
+  al_tree_copy over = plain_copy();
+  over.max_bytes = 2;
+  assert_int_equal(al_tree_stage(&over, s, d, ".stage", &err), -1);
+  airlock_error_free(&err);
+  al_tree_unstage(d, ".stage");
+  snprintf(p, sizeof(p), "%s/.stage", dst);
+  assert_int_equal(stat(p, &st), -1);
+  snprintf(p, sizeof(p), "%s/d/f", dst);
+  assert_int_equal(stat(p, &st), 0);
   assert_int_equal(al_fs_remove_tree(AT_FDCWD, "/tmp", base, &err), 0);
 }
 
