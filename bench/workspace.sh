@@ -21,8 +21,8 @@
 # every run.  Prints medians (ms) and the ratios to bind; the target is
 # /bin/true no more than 10% slower than bind.  --runs counts the /bin/true
 # rounds (two warm-ups), --heavy-runs those of the tree workloads and the
-# apply (one warm-up).  Snapshots and forks are not implemented: the script
-# says so instead of timing them.
+# apply (one warm-up).  Snapshots and forks of persistent sandboxes are
+# timed by bench/snapshot.sh.
 #
 # usage: bench/workspace.sh [--airlock BIN] [--baseline BIN] [--runs N] [--heavy-runs N] [--tree DIR]
 set -euo pipefail
@@ -136,7 +136,7 @@ for w in true untar git; do
   echo
 done
 echo "apply of the untar changeset ($FILES files) to an empty workspace: $APPLY ms"
-echo "snapshot, fork: not implemented (no time to report)"
+echo "snapshot, fork: see bench/snapshot.sh"
 if [ -n "$BASELINE" ]; then
   python3 -c "r = ${MED[true.live]} / ${MED[true.bind]}; print('target /bin/true live <= 1.10x bind: %.3f, %s' % (r, 'met' if r <= 1.10 else 'NOT met'))"
 fi

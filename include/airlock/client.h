@@ -147,6 +147,34 @@ AIRLOCK_API int airlock_client_sandbox_create(airlock_client *c, const char *jso
 /* DELETE /v1/sandboxes/{id}. */
 AIRLOCK_API int airlock_client_sandbox_destroy(airlock_client *c, const char *id, airlock_error **err);
 
+/* Snapshots of a persistent sandbox (docs/api.md "Snapshots").  Names are
+ * 1 to 64 letters, digits, '.', '_', '-' (checked before anything is sent);
+ * "@created" is the snapshot taken when the sandbox became ready.
+ * POST /v1/sandboxes/{id}/snapshots: *json_out gets the node's answer
+ * ({"id","name","sandbox","created_ms","bytes","files"}; caller frees). */
+AIRLOCK_API int airlock_client_snapshot_create(airlock_client *c, const char *sandbox_id, const char *name,
+                                               char **json_out, airlock_error **err);
+/* GET /v1/sandboxes/{id}/snapshots, or with sandbox_id NULL every snapshot
+ * of the token's tenant (GET /v1/snapshots): {"snapshots": [...]} */
+AIRLOCK_API int airlock_client_snapshot_list(airlock_client *c, const char *sandbox_id, char **json_out,
+                                             airlock_error **err);
+/* DELETE /v1/sandboxes/{id}/snapshots/{name}, or with sandbox_id NULL
+ * DELETE /v1/snapshots/{snapshot id} */
+AIRLOCK_API int airlock_client_snapshot_delete(airlock_client *c, const char *sandbox_id, const char *snapshot,
+                                               airlock_error **err);
+/* POST /v1/sandboxes/{id}/restore {"snapshot": name or id}; with snapshot
+ * NULL, POST /v1/sandboxes/{id}/reset (back to "@created").  409 while an
+ * exec runs in the sandbox. */
+AIRLOCK_API int airlock_client_sandbox_restore(airlock_client *c, const char *sandbox_id, const char *snapshot,
+                                               airlock_error **err);
+/* POST /v1/sandboxes {"fork_from": {"sandbox": sandbox_id, "snapshot":
+ * snapshot}}: a new sandbox from a snapshot (by name with sandbox_id, by id
+ * without) or from sandbox_id's current state (snapshot NULL).  extra_json
+ * (NULL or an object) adds the other fields of a creation (limits, labels).
+ * *id_out gets the new sandbox's id (caller frees). */
+AIRLOCK_API int airlock_client_sandbox_fork(airlock_client *c, const char *sandbox_id, const char *snapshot,
+                                            const char *extra_json, char **id_out, airlock_error **err);
+
 /* Any request: method "GET", "POST", "PUT", "DELETE" or "PATCH"; path
  * starts with "/" and is sent as given (escape query values yourself).
  * A body (may be NULL) goes as application/json, or application/octet-stream

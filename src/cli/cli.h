@@ -104,6 +104,8 @@ void cli_approval_announce(const airlock_exec_result *res, bool poll_mode);
 int cli_approval_wait(airlock_client *client, const char *id, int64_t expires_at_ms);
 /* sandbox_cmd.c: an id the node could have handed out (letters, digits, _) */
 bool cli_valid_sandbox_id(const char *id);
+/* snapshot_cmd.c: `airlock sandbox snapshot|snapshots|restore|reset|fork|snapshot-rm` */
+int cli_sandbox_snapshot(const char *sub, int argc, char **argv);
 /* the option tables and short flags behind the shell completions (completion_cmd.c) */
 extern const struct option cli_run_options[], cli_exec_options[], cli_sandbox_options[], cli_logs_options[],
     cli_cp_options[], cli_shell_options[];

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* sandbox_cmd.c - `airlock sandbox create|ls|inspect|rm` and `airlock logs`:
+/* sandbox_cmd.c - `airlock sandbox create|ls|inspect|rm` (the snapshot
+ * subcommands are in snapshot_cmd.c) and `airlock logs`:
  * persistent sandboxes of a node, managed the way docker users manage
  * containers, through the node API (POST/GET/DELETE /v1/sandboxes, GET
  * /v1/audit) and the C client; nothing here knows the node's internals. */
@@ -69,6 +70,8 @@ static void usage(FILE *out) {
                "       airlock sandbox ls [--format table|json] [-q]\n"
                "       airlock sandbox inspect ID...            the node's JSON\n"
                "       airlock sandbox rm ID...\n"
+               "       airlock sandbox snapshot|snapshots|restore|reset|fork|snapshot-rm ...\n"
+               "                                                snapshots of a sandbox (see docs/cli.md)\n"
                "\n"
                "create:\n"
                "  -m, --memory SIZE  --cpus N  --pids N  --disk SIZE   limits (default: the node's)\n"
@@ -333,8 +336,16 @@ int cli_sandbox(int argc, char **argv) {
     sub = "ls";
   else if (strcmp(sub, "remove") == 0 || strcmp(sub, "destroy") == 0)
     sub = "rm";
+  static const char *const snapshot_subs[] = {"snapshot", "snapshots", "restore", "reset", "fork", "snapshot-rm"};
+  for (size_t i = 0; i < AL_ARRAY_SIZE(snapshot_subs); i++)
+    if (strcmp(sub, snapshot_subs[i]) == 0) {
+      code = cli_sandbox_snapshot(sub, argc, argv);
+      goto out;
+    }
   if (strcmp(sub, "create") != 0 && strcmp(sub, "ls") != 0 && strcmp(sub, "inspect") != 0 && strcmp(sub, "rm") != 0) {
-    fail(NULL, "unknown subcommand '%s': create, ls, inspect or rm", sub);
+    fail(NULL, "unknown subcommand '%s': create, ls, inspect, rm, snapshot, snapshots, restore, reset, fork or "
+               "snapshot-rm",
+         sub);
     goto out;
   }
   optind = 0;

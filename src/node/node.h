@@ -29,6 +29,9 @@ typedef struct al_node_limits {
   int64_t max_memory_bytes;
   double max_cpus;
   int64_t max_timeout_ms;
+  int64_t max_snapshots;      /* a tenant's snapshots, "created" ones not counted (0: none allowed) */
+  int64_t max_snapshot_bytes; /* bytes of regular files in all of a tenant's snapshots */
+  int64_t max_snapshot_files; /* entries (files, directories, links) in all of them */
 } al_node_limits;
 
 typedef struct al_node_config {
@@ -123,9 +126,22 @@ typedef struct al_sbox {
   int egress_fd;                     /* network proxy: read end of the proxy's records pipe, -1 = none */
   struct event *ev_egress;
   struct evbuffer *egress_in;
+  char fork_snap[32]; /* a fork: the snapshot whose scratch is copied in at ready ("" = none) */
+  bool fork_temp;     /* that snapshot was taken for the fork alone: removed after */
   struct al_node *node;
   struct al_sbox *next;
 } al_sbox;
+
+/* a snapshot of a persistent sandbox (node_snapshot.c): its files are in
+ * STATE_DIR/snapshots/ID/{workspace,tmp,home}, its record in node.db */
+typedef struct al_snap {
+  char id[32];
+  char tenant[65];
+  char sandbox[32]; /* the sandbox it was taken of (it may be gone) */
+  char name[65];    /* unique per sandbox; "@created" is the one taken at creation */
+  int64_t created_ms, bytes, files;
+  struct al_snap *next;
+} al_snap;
 
 typedef struct al_exec_params {
   char **argv;
@@ -262,6 +278,8 @@ typedef struct al_node {
   al_sbox_events sbox_events; /* set by node_main.c */
   al_exec_resume_fn *exec_resume;
   struct al_openclaw *openclaw; /* the OpenClaw gateway connection, when configured */
+  al_snap *snaps;               /* every tenant's snapshots */
+  int snap_dir_fd;              /* STATE_DIR/snapshots, mode 0700 (-1 = none) */
 } al_node;
 
 /* node_http.c: listeners, authentication, routing */
@@ -318,9 +336,14 @@ typedef struct al_sandbox_params {
   airlock_isolation isolation;
   json_t *labels;
   int64_t idle_timeout_s, max_age_s;
+  char *fork_sandbox, *fork_snapshot; /* "fork_from": {"sandbox", "snapshot"} */
+  bool fork;
 } al_sandbox_params;
 int al_sandbox_params_parse(const char *body, size_t len, al_sandbox_params *p, char *err, size_t errlen);
 void al_sandbox_params_clear(al_sandbox_params *p);
+/* a snapshot name: 1 to 64 of letters, digits, '.', '_', '-', not starting
+ * with '.' or '-'; or the reserved "@created" */
+bool al_snapshot_name_ok(const char *s);
 /* route a path: returns the route kind and copies the {id} part */
 typedef enum {
   AL_API_NONE,
@@ -341,6 +364,12 @@ typedef enum {
   AL_API_APPROVAL_APPROVE,
   AL_API_APPROVAL_REJECT,
   AL_API_AUDIT,
+  AL_API_SANDBOX_SNAPSHOTS, /* /v1/sandboxes/{id}/snapshots */
+  AL_API_SANDBOX_SNAPSHOT,  /* /v1/sandboxes/{id}/snapshots/{name} */
+  AL_API_SANDBOX_RESTORE,   /* /v1/sandboxes/{id}/restore */
+  AL_API_SANDBOX_RESET,     /* /v1/sandboxes/{id}/reset */
+  AL_API_SNAPSHOTS,         /* /v1/snapshots: all of the tenant's */
+  AL_API_SNAPSHOT,          /* /v1/snapshots/{id} */
 } al_api_route;
 al_api_route al_api_route_parse(const char *path, char *id, size_t idlen);
 /* A request head as the connection gate (node_gate.c) reads it before
@@ -443,6 +472,47 @@ int al_fs_workspace_make(int dir_fd, const char *path, const char *name, uint32_
  * never opening anything but directories (FIFOs are unlinked, not opened) */
 int al_fs_remove_tree(int dir_fd, const char *path, const char *name, airlock_error **err);
 
+/* node_tree.c: copying and emptying trees on descriptors (snapshots) */
+typedef struct al_tree_copy {
+  const char *what; /* for messages */
+  bool keep_owners; /* chown what is made (the node is root) */
+  uid_t map_from_uid, map_to_uid; /* an owner given another uid on the way ((uid_t)-1: none) */
+  gid_t map_from_gid, map_to_gid;
+  int64_t max_bytes, max_files; /* 0: no limit; over it, EFBIG */
+  int64_t bytes, files, skipped; /* counted while copying */
+} al_tree_copy;
+/* copy what is in src_dir into dst_dir (both directories, O_PATH allowed) */
+int al_tree_copy_into(al_tree_copy *c, int src_dir, int dst_dir, airlock_error **err);
+/* remove everything in dir_fd but the entry keep (NULL: none), never following a link */
+int al_tree_empty(int dir_fd, const char *what, const char *keep, airlock_error **err);
+/* A replacement in two steps, so that a failure in the first changes
+ * nothing: stage makes the directory STAGE in dst_dir (as dst_dir's owner)
+ * and copies src_dir (-1: nothing) into it; commit then empties dst_dir but
+ * STAGE, moves STAGE's entries up (rename: the same file system) and
+ * removes it; unstage removes STAGE after a failed stage. */
+int al_tree_stage(al_tree_copy *c, int src_dir, int dst_dir, const char *stage, airlock_error **err);
+int al_tree_commit(int dst_dir, const char *stage, const char *what, airlock_error **err);
+void al_tree_unstage(int dst_dir, const char *stage);
+/* NAME in dir_fd opened as a directory without following a link (made 0700 first when make) */
+int al_tree_open_dir(int dir_fd, const char *name, bool make, airlock_error **err);
+
+/* node_snapshot.c: snapshots, restore, reset and fork of persistent sandboxes */
+int al_node_snapshots_start(al_node *n, airlock_error **err);
+void al_node_snapshots_stop(al_node *n);
+/* a persistent sandbox's agent is ready: a fork's scratch is copied in and
+ * the "@created" snapshot taken; -1 (with *err) when that failed */
+int al_node_snapshots_sandbox_ready(al_node *n, al_sbox *sb, airlock_error **err);
+/* the sandbox ends: its "@created" snapshot goes; with all, every snapshot of it */
+void al_node_snapshots_sandbox_gone(al_node *n, al_sbox *sb, bool all);
+/* POST /v1/sandboxes with "fork_from": fill the new node-made workspace
+ * ws_fd from the source; the status to answer (0 ok) with the reason in why */
+int al_node_snapshots_fork_prepare(al_node *n, al_tenant *t, const char *sandbox, const char *snapshot, int ws_fd,
+                                   char *snap_id, bool *temp, char *why, size_t len);
+/* a fork's own snapshot (temp) when its sandbox could not be made */
+void al_node_snapshot_drop_temp(al_node *n, const char *id, bool temp);
+void al_node_handle_snapshots(al_node *n, al_tenant *t, struct evhttp_request *req, al_api_route route,
+                              const char *id, const char *path);
+
 /* node_files.c */
 void al_node_handle_files(al_node *n, al_sbox *sb, struct evhttp_request *req);
 
@@ -462,6 +532,9 @@ void al_state_close(al_node *n);
 void al_state_exec_started(al_node *n, const al_exec *e);
 void al_state_exec_finished(al_node *n, const al_exec *e);
 void al_state_sandbox(al_node *n, const al_sbox *sb, const char *state);
+void al_state_snapshot_put(al_node *n, const al_snap *sn);
+void al_state_snapshot_delete(al_node *n, const char *id);
+int al_state_snapshots_load(al_node *n, void (*each)(al_node *n, const al_snap *sn));
 /* an exec known only from the state database (e.g. from before a restart) */
 json_t *al_state_exec_lookup(al_node *n, const char *tenant, const char *id);
 

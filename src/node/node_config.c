@@ -20,8 +20,9 @@
 void al_node_config_init(al_node_config *c) {
   memset(c, 0, sizeof(*c));
   airlock_spec_init(&c->sandbox);
-  c->node_max = (al_node_limits){64, 0, 0, 3600 * 1000};
-  c->tenant_max = (al_node_limits){16, 0, 0, 0};
+  c->node_max = (al_node_limits){64, 0, 0, 3600 * 1000, 0, 0, 0};
+  /* snapshots: 32 per tenant, 4 GiB and a million entries in all of them */
+  c->tenant_max = (al_node_limits){16, 0, 0, 0, 32, 4LL << 30, 1000000};
   c->max_sandboxes = 64;
   c->pool_size = 2;
   c->idle_timeout_s = 15 * 60;
@@ -183,6 +184,15 @@ static int limits(json_t *obj, const char *key, al_node_limits *l, int64_t *sand
       if (!json_is_number(v) || !(json_number_value(v) > 0))
         return al_err(err, 0, "node config key '%s' must be a positive number", full);
       l->max_cpus = json_number_value(v);
+    } else if (strcmp(k, "snapshots") == 0 && !sandboxes) {
+      if (integer(v, full, 0, 100000, &l->max_snapshots, err) < 0)
+        return -1;
+    } else if (strcmp(k, "snapshot_bytes") == 0 && !sandboxes) {
+      if (!json_is_string(v) || airlock_parse_size(json_string_value(v), &l->max_snapshot_bytes, err) < 0)
+        return al_err(err, 0, "node config key '%s' must be a size such as \"10g\"", full);
+    } else if (strcmp(k, "snapshot_files") == 0 && !sandboxes) {
+      if (integer(v, full, 1, 1000000000, &l->max_snapshot_files, err) < 0)
+        return -1;
     } else if (strcmp(k, "sandboxes") == 0 && sandboxes) {
       if (integer(v, full, 1, 100000, sandboxes, err) < 0)
         return -1;

@@ -50,8 +50,10 @@ static al_tenant *authenticate(al_node *n, struct evhttp_request *req) {
     al_node_reply_error(n, req, 401, "unauthorized", "unknown or revoked token");
     return NULL;
   }
-  al_node_limits lim = {who.limits.max_concurrent_execs, who.limits.max_memory_bytes, who.limits.max_cpus,
-                        who.limits.max_timeout_ms};
+  al_node_limits lim = {.max_concurrent_execs = who.limits.max_concurrent_execs,
+                        .max_memory_bytes = who.limits.max_memory_bytes,
+                        .max_cpus = who.limits.max_cpus,
+                        .max_timeout_ms = who.limits.max_timeout_ms};
   return al_node_tenant(n, who.name, &lim);
 }
 
@@ -186,6 +188,14 @@ static void on_request(struct evhttp_request *req, void *arg) {
   case AL_API_APPROVAL_APPROVE:
   case AL_API_APPROVAL_REJECT: al_node_handle_approvals(n, t, req, route, id); break;
   case AL_API_AUDIT: al_node_handle_audit(n, t, req); break;
+  case AL_API_SANDBOX_SNAPSHOTS:
+  case AL_API_SANDBOX_SNAPSHOT:
+  case AL_API_SANDBOX_RESTORE:
+  case AL_API_SANDBOX_RESET:
+  case AL_API_SNAPSHOTS:
+  case AL_API_SNAPSHOT:
+    al_node_handle_snapshots(n, t, req, route, id, uri ? evhttp_uri_get_path(uri) : "");
+    break;
   default: al_node_reply_error(n, req, 404, "not_found", "no such route");
   }
 }

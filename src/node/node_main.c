@@ -163,7 +163,7 @@ int airlock_node_run(al_node_config *cfg, airlock_error **err) {
   al_node n;
   memset(&n, 0, sizeof(n));
   n.recorder_fd = n.recorder_pid = -1;
-  n.ws_root_fd = n.ws_dir_fd = -1;
+  n.ws_root_fd = n.ws_dir_fd = n.snap_dir_fd = -1;
   n.cfg = cfg;
   /* the layers below call up only through these (node.h) */
   n.sbox_events = (al_sbox_events){.agent_msg = al_node_exec_agent_msg,
@@ -203,7 +203,7 @@ int airlock_node_run(al_node_config *cfg, airlock_error **err) {
     free(n.ws_dir);
     return -1;
   }
-  if (al_state_open(&n, err) < 0)
+  if (al_state_open(&n, err) < 0 || al_node_snapshots_start(&n, err) < 0)
     goto out;
   if (probe(&n, err) < 0)
     goto out;
@@ -281,6 +281,7 @@ out:
   if (n.base)
     event_base_free(n.base); /* finalizes the last connections' bufferevents */
   al_node_gate_free(&n);
+  al_node_snapshots_stop(&n);
   al_state_close(&n);
   al_token_store_close(n.tokens);
   if (n.ws_root_fd >= 0)

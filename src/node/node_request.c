@@ -365,6 +365,8 @@ out:
 
 void al_sandbox_params_clear(al_sandbox_params *p) {
   free(p->workspace);
+  free(p->fork_sandbox);
+  free(p->fork_snapshot);
   if (p->labels)
     json_decref(p->labels);
   memset(p, 0, sizeof(*p));
@@ -424,6 +426,21 @@ int al_sandbox_params_parse(const char *body, size_t blen, al_sandbox_params *p,
     } else if (strcmp(k, "max_age_s") == 0) {
       if (want_int(v, "max_age_s", 1, 30LL * 86400, &p->max_age_s, err, len) < 0)
         goto out;
+    } else if (strcmp(k, "fork_from") == 0) {
+      /* {"sandbox": ID} (its current state), {"sandbox": ID, "snapshot":
+       * NAME} or {"snapshot": SNAPSHOT_ID}; node_snapshot.c judges them */
+      json_t *fs = json_object_get(v, "sandbox"), *fn = json_object_get(v, "snapshot");
+      if (!json_is_object(v) || json_object_size(v) != (size_t)(!!fs + !!fn) || (!fs && !fn) ||
+          (fs && (!json_is_string(fs) || !al_snapshot_name_ok(json_string_value(fs)))) ||
+          (fn && (!json_is_string(fn) || !al_snapshot_name_ok(json_string_value(fn))))) {
+        fail(err, len,
+             "field 'fork_from' must be {\"sandbox\": ID}, {\"sandbox\": ID, \"snapshot\": NAME} or "
+             "{\"snapshot\": SNAPSHOT_ID} (names of 1 to 64 letters, digits, '.', '_', '-')");
+        goto out;
+      }
+      p->fork = true;
+      p->fork_sandbox = fs ? strdup(json_string_value(fs)) : NULL;
+      p->fork_snapshot = fn ? strdup(json_string_value(fn)) : NULL;
     } else {
       fail(err, len, "unknown field '%s'", k);
       goto out;
@@ -435,6 +452,18 @@ out:
   if (rc < 0)
     al_sandbox_params_clear(p);
   return rc;
+}
+
+bool al_snapshot_name_ok(const char *s) {
+  size_t n = strlen(s);
+  if (strcmp(s, "@created") == 0)
+    return true;
+  if (n == 0 || n > 64 || s[0] == '.' || s[0] == '-')
+    return false;
+  for (size_t i = 0; i < n; i++)
+    if (!(isalnum((unsigned char)s[i]) || s[i] == '_' || s[i] == '.' || s[i] == '-'))
+      return false;
+  return true;
 }
 
 static bool valid_id(const char *s, size_t n) {
@@ -465,6 +494,16 @@ al_api_route al_api_route_parse(const char *path, char *id, size_t idlen) {
     return AL_API_APPROVALS;
   if (strcmp(path, "/v1/audit") == 0)
     return AL_API_AUDIT;
+  if (strcmp(path, "/v1/snapshots") == 0)
+    return AL_API_SNAPSHOTS;
+  if (strncmp(path, "/v1/snapshots/", 14) == 0) {
+    const char *sn = path + 14;
+    size_t n = strlen(sn);
+    if (!valid_id(sn, n) || n >= idlen)
+      return AL_API_NONE;
+    memcpy(id, sn, n + 1);
+    return AL_API_SNAPSHOT;
+  }
   const char *rest;
   bool sandbox;
   if (strncmp(path, "/v1/approvals/", 14) == 0) {
@@ -497,6 +536,14 @@ al_api_route al_api_route_parse(const char *path, char *id, size_t idlen) {
     return AL_API_SANDBOX_EXEC;
   if (sandbox && strcmp(tail, "/files") == 0)
     return AL_API_SANDBOX_FILES;
+  if (sandbox && strcmp(tail, "/snapshots") == 0)
+    return AL_API_SANDBOX_SNAPSHOTS;
+  if (sandbox && strncmp(tail, "/snapshots/", 11) == 0)
+    return AL_API_SANDBOX_SNAPSHOT; /* the name is the handler's to judge */
+  if (sandbox && strcmp(tail, "/restore") == 0)
+    return AL_API_SANDBOX_RESTORE;
+  if (sandbox && strcmp(tail, "/reset") == 0)
+    return AL_API_SANDBOX_RESET;
   if (!sandbox && strcmp(tail, "/signal") == 0)
     return AL_API_EXEC_SIGNAL;
   if (!sandbox && strcmp(tail, "/input") == 0)

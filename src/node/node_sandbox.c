@@ -31,6 +31,7 @@ static void sbox_free(al_node *n, al_sbox *sb) {
   if (!sb->dying)
     n->n_sboxes--;
   n->sbox_events.forget(n, sb);
+  al_node_snapshots_sandbox_gone(n, sb, false);
   if (sb->ev_sock)
     event_free(sb->ev_sock);
   if (sb->ev_death)
@@ -92,6 +93,18 @@ static void on_message(evutil_socket_t fd, short what, void *arg) {
       sb->ready = true;
       if (sb->root_fd < 0)
         sb->root_fd = al_box_take_fd(&sb->box);
+      _cleanup_error_ airlock_error *err = NULL;
+      if (al_node_snapshots_sandbox_ready(n, sb, &err) < 0) {
+        /* a fork without its files, or one that reset could not bring back: none at all */
+        if (sb->create_req)
+          al_node_reply_error(n, sb->create_req, err->errnum == EFBIG ? 403 : 500,
+                              err->errnum == EFBIG ? "forbidden" : "internal", "%s", err->msg);
+        else
+          fprintf(stderr, "airlock node: sandbox %s: %s\n", sb->id, err->msg);
+        sb->create_req = NULL;
+        al_node_sbox_destroy(n, sb);
+        return;
+      }
       if (sb->create_req) {
         al_node_reply_json(sb->create_req, 201, al_sbox_json(sb));
         sb->create_req = NULL;
@@ -339,6 +352,10 @@ static void create_sandbox(al_node *n, al_tenant *t, struct evhttp_request *req)
    * command does can write the workspace */
   bool readonly = n->cfg->policy.enabled && n->cfg->policy.level == AL_LEVEL_READONLY;
   bool writable = !sp.workspace_ro && !readonly;
+  if (sp.fork && sp.workspace) {
+    al_node_reply_error(n, req, 400, "bad_request", "a fork gets a new workspace: give 'fork_from' or 'workspace'");
+    return;
+  }
   if (sp.workspace) {
     if (!n->cfg->workspace_root || n->ws_root_fd < 0) {
       al_node_reply_error(n, req, 403, "forbidden",
@@ -380,6 +397,23 @@ static void create_sandbox(al_node *n, al_tenant *t, struct evhttp_request *req)
     }
     spec.workspace = owned;
   }
+  char fork_snap[32] = "";
+  bool fork_temp = false;
+  if (sp.fork) {
+    char fwhy[1024];
+    int status = al_node_snapshots_fork_prepare(n, t, sp.fork_sandbox, sp.fork_snapshot, ws_fd, fork_snap,
+                                                &fork_temp, fwhy, sizeof(fwhy));
+    if (status) {
+      al_node_reply_error(n, req, status,
+                          status == 404   ? "not_found"
+                          : status == 403 ? "forbidden"
+                          : status == 409 ? "conflict"
+                                          : "internal",
+                          "%s", fwhy);
+      drop_workspace(n, owned);
+      return;
+    }
+  }
   spec.workspace_fd = ws_fd; /* the launcher mounts this and never opens the name */
   spec.workspace_rw = writable;
   spec.workspace_none = false;
@@ -387,6 +421,7 @@ static void create_sandbox(al_node *n, al_tenant *t, struct evhttp_request *req)
       al_spec_check(&spec, false, &err) < 0) { /* limits: the caller's mistake */
     al_node_reply_error(n, req, 403, "forbidden", "%s", err->msg);
     drop_workspace(n, owned);
+    al_node_snapshot_drop_temp(n, fork_snap, fork_temp);
     return;
   }
   al_sbox *sb = al_node_sbox_create(n, t, &spec, false, &err);
@@ -400,10 +435,13 @@ static void create_sandbox(al_node *n, al_tenant *t, struct evhttp_request *req)
                                         : "internal",
                         "%s", err->msg);
     drop_workspace(n, owned);
+    al_node_snapshot_drop_temp(n, fork_snap, fork_temp);
     return;
   }
   sb->ws_fd = AL_STEAL_FD(ws_fd);
   sb->owned_workspace = AL_STEAL(owned);
+  memcpy(sb->fork_snap, fork_snap, sizeof(fork_snap));
+  sb->fork_temp = fork_temp;
   sb->labels = sp.labels ? json_incref(sp.labels) : NULL;
   sb->idle_timeout_ms = 1000 * (sp.idle_timeout_s ? sp.idle_timeout_s : n->cfg->idle_timeout_s);
   sb->max_age_ms = 1000 * (sp.max_age_s ? sp.max_age_s : n->cfg->max_age_s);
@@ -434,6 +472,7 @@ void al_node_handle_sandboxes(al_node *n, al_tenant *t, struct evhttp_request *r
   } else if (m == EVHTTP_REQ_GET) {
     al_node_reply_json(req, 200, al_sbox_json(sb));
   } else if (m == EVHTTP_REQ_DELETE) {
+    al_node_snapshots_sandbox_gone(n, sb, true); /* deleted: its snapshots with it */
     al_node_sbox_destroy(n, sb);
     evhttp_send_reply(req, 204, "No Content", NULL);
   } else {

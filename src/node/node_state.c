@@ -70,7 +70,9 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS execs(id TEXT PRIMARY KEY, tenant TEXT, sandbox TEXT, state TEXT,"
     " started_ms INTEGER, ended_ms INTEGER, exit_code INTEGER, timed_out INTEGER, oom_killed INTEGER);"
     "CREATE TABLE IF NOT EXISTS sandboxes(id TEXT PRIMARY KEY, tenant TEXT, state TEXT, workspace TEXT,"
-    " node_owned INTEGER, updated_ms INTEGER);";
+    " node_owned INTEGER, updated_ms INTEGER);"
+    "CREATE TABLE IF NOT EXISTS snapshots(id TEXT PRIMARY KEY, tenant TEXT, sandbox TEXT, name TEXT,"
+    " created_ms INTEGER, bytes INTEGER, files INTEGER);";
 
 /* Before this version every exec's raw argv was kept in execs.argv, a
  * column nothing read: it is dropped, with secure_delete on so that the
@@ -283,4 +285,65 @@ void al_state_sandbox(al_node *n, const al_sbox *sb, const char *state) {
   sqlite3_step(st);
   sqlite3_reset(st);
   on_commit(-1, 0, s); /* sandboxes are few, and recovery needs them: commit now */
+}
+
+/* snapshots (node_snapshot.c): few, and each one's files are already on
+ * disk when it is recorded, so every change is committed at once */
+void al_state_snapshot_put(al_node *n, const al_snap *sn) {
+  al_state *s = n->state;
+  sqlite3_stmt *st = NULL;
+  if (!s || sqlite3_prepare_v2(s->db,
+                               "INSERT OR REPLACE INTO snapshots(id,tenant,sandbox,name,created_ms,bytes,files)"
+                               " VALUES(?,?,?,?,?,?,?)",
+                               -1, &st, NULL) != SQLITE_OK)
+    return;
+  begin(n, s);
+  sqlite3_bind_text(st, 1, sn->id, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, sn->tenant, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 3, sn->sandbox, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 4, sn->name, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 5, sn->created_ms);
+  sqlite3_bind_int64(st, 6, sn->bytes);
+  sqlite3_bind_int64(st, 7, sn->files);
+  sqlite3_step(st);
+  sqlite3_finalize(st);
+  on_commit(-1, 0, s);
+}
+
+void al_state_snapshot_delete(al_node *n, const char *id) {
+  al_state *s = n->state;
+  sqlite3_stmt *st = NULL;
+  if (!s || sqlite3_prepare_v2(s->db, "DELETE FROM snapshots WHERE id=?", -1, &st, NULL) != SQLITE_OK)
+    return;
+  begin(n, s);
+  sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+  sqlite3_step(st);
+  sqlite3_finalize(st);
+  on_commit(-1, 0, s);
+}
+
+int al_state_snapshots_load(al_node *n, void (*each)(al_node *n, const al_snap *sn)) {
+  al_state *s = n->state;
+  sqlite3_stmt *st = NULL;
+  if (!s || sqlite3_prepare_v2(s->db, "SELECT id,tenant,sandbox,name,created_ms,bytes,files FROM snapshots", -1, &st,
+                               NULL) != SQLITE_OK)
+    return -1;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    al_snap sn = {0};
+    const char *f[4];
+    for (int i = 0; i < 4; i++)
+      f[i] = (const char *)sqlite3_column_text(st, i);
+    if (!f[0] || !f[1] || !f[2] || !f[3])
+      continue;
+    snprintf(sn.id, sizeof(sn.id), "%s", f[0]);
+    snprintf(sn.tenant, sizeof(sn.tenant), "%s", f[1]);
+    snprintf(sn.sandbox, sizeof(sn.sandbox), "%s", f[2]);
+    snprintf(sn.name, sizeof(sn.name), "%s", f[3]);
+    sn.created_ms = sqlite3_column_int64(st, 4);
+    sn.bytes = sqlite3_column_int64(st, 5);
+    sn.files = sqlite3_column_int64(st, 6);
+    each(n, &sn);
+  }
+  sqlite3_finalize(st);
+  return 0;
 }

@@ -228,8 +228,10 @@ al_tenant *al_node_ui_authenticate(al_node *n, struct evhttp_request *req) {
     return NULL;
   }
   s->last_used_ms = now;
-  al_node_limits lim = {who.limits.max_concurrent_execs, who.limits.max_memory_bytes, who.limits.max_cpus,
-                        who.limits.max_timeout_ms};
+  al_node_limits lim = {.max_concurrent_execs = who.limits.max_concurrent_execs,
+                        .max_memory_bytes = who.limits.max_memory_bytes,
+                        .max_cpus = who.limits.max_cpus,
+                        .max_timeout_ms = who.limits.max_timeout_ms};
   return al_node_tenant(n, who.name, &lim);
 }
 

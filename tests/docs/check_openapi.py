@@ -51,6 +51,13 @@ def routes_from_source():
         for neg, tail in re.findall(r'if \((!?)sandbox && strcmp\(tail, "([^"]+)"\) == 0\)', body):
             if (neg == "!") == (flag == "!sandbox"):
                 found.add(prefix + "{id}" + tail)
+        # a tail with a second part: /v1/sandboxes/{id}/snapshots/{name}
+        for neg, tail in re.findall(r'if \((!?)sandbox && strncmp\(tail, "([^"]+)/", \d+\) == 0\)', body):
+            if (neg == "!") == (flag == "!sandbox"):
+                found.add(prefix + "{id}" + tail + "/{name}")
+    # other id routes: a prefix of their own, /v1/snapshots/{id}
+    for prefix in re.findall(r'strncmp\(path, "(/v1/snapshots/)", \d+\) == 0', body):
+        found.add(prefix + "{id}")
     return {p for p in found if not is_ui(p)}
 
 

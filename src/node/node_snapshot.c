@@ -1,0 +1,569 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* node_snapshot.c - snapshots of persistent sandboxes: taken (the workspace
+ * and the scratch HOME and /tmp), listed, restored, deleted, forked into a
+ * new sandbox, and the "@created" one taken when a sandbox is ready, which
+ * "reset" restores.  A snapshot is a full copy in STATE_DIR/snapshots/ID
+ * (mode 0700; node_tree.c copies, cloning files where the file system has
+ * copy-on-write), recorded in node.db so that a restart keeps it.  Copies
+ * rather than overlay layers: a snapshot must stay exact whatever the
+ * sandbox later writes in place, and a copy is correct on every file
+ * system; docs/architecture.md weighs the overlay design.  Each tenant's
+ * snapshots are bounded by its maxima (count and bytes), and a tenant sees
+ * only its own. */
+#define _GNU_SOURCE
+#include "node.h"
+#include "cleanup.h"
+#include "clock.h"
+#include "error.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CREATED "@created"
+
+/* the parts of a snapshot: its directory name, and where it is in the sandbox */
+static const struct {
+  const char *dir, *in_root;
+} scratch[] = {{"tmp", "tmp"}, {"home", "home/sandbox"}};
+
+/* The scratch is reachable only in a namespaces sandbox, through the root
+ * its agent sends; under gVisor and in a VM it lives in the sandbox's own
+ * kernel, so their snapshots hold the workspace alone. */
+static bool has_scratch(const al_sbox *sb) {
+  return sb->root_fd >= 0 && sb->spec.isolation == AIRLOCK_ISOLATION_NAMESPACES;
+}
+
+/* a part of a snapshot's directory, or -1 (err untouched) when it has none */
+static int open_part(int dir, const char *part, airlock_error **err) {
+  struct stat st;
+  if (fstatat(dir, part, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
+    return -1;
+  return al_tree_open_dir(dir, part, false, err);
+}
+
+static int add(al_node *n, const al_snap *sn) {
+  al_snap *copy = malloc(sizeof(*copy));
+  if (!copy)
+    return -1;
+  *copy = *sn;
+  copy->next = n->snaps;
+  n->snaps = copy;
+  return 0;
+}
+
+static void drop_files(al_node *n, const char *id) {
+  _cleanup_error_ airlock_error *err = NULL;
+  if (n->snap_dir_fd >= 0 && al_fs_remove_tree(n->snap_dir_fd, "snapshots", id, &err) < 0)
+    fprintf(stderr, "airlock node: cannot remove snapshot %s: %s\n", id, err->msg);
+}
+
+static void drop(al_node *n, al_snap *sn) {
+  for (al_snap **p = &n->snaps; *p; p = &(*p)->next)
+    if (*p == sn) {
+      *p = sn->next;
+      break;
+    }
+  drop_files(n, sn->id);
+  al_state_snapshot_delete(n, sn->id);
+  free(sn);
+}
+
+static void loaded(al_node *n, const al_snap *sn) {
+  struct stat st;
+  /* "@created" belongs to a sandbox, and none outlives the node */
+  if (strcmp(sn->name, CREATED) == 0 || fstatat(n->snap_dir_fd, sn->id, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+      !S_ISDIR(st.st_mode)) {
+    drop_files(n, sn->id);
+    al_state_snapshot_delete(n, sn->id);
+    return;
+  }
+  add(n, sn);
+}
+
+int al_node_snapshots_start(al_node *n, airlock_error **err) {
+  char path[4096];
+  snprintf(path, sizeof(path), "%s/snapshots", n->cfg->state_dir);
+  if (mkdir(path, 0700) < 0 && errno != EEXIST)
+    return al_err(err, errno, "mkdir %s", path);
+  n->snap_dir_fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  struct stat st;
+  if (n->snap_dir_fd < 0 || fstat(n->snap_dir_fd, &st) < 0)
+    return al_err(err, errno, "open %s", path);
+  if (st.st_uid != geteuid())
+    return al_err(err, 0, "%s belongs to uid %u, not to uid %u that the node runs as", path, (unsigned)st.st_uid,
+                  (unsigned)geteuid());
+  if ((st.st_mode & 07777) != 0700 && fchmod(n->snap_dir_fd, 0700) < 0)
+    return al_err(err, errno, "chmod 0700 %s", path);
+  if (al_state_snapshots_load(n, loaded) < 0)
+    return al_err(err, 0, "node.db: cannot read the snapshots");
+  return 0;
+}
+
+void al_node_snapshots_stop(al_node *n) {
+  while (n->snaps) {
+    al_snap *next = n->snaps->next;
+    free(n->snaps);
+    n->snaps = next;
+  }
+  if (n->snap_dir_fd >= 0)
+    close(n->snap_dir_fd);
+  n->snap_dir_fd = -1;
+}
+
+static al_snap *find(al_node *n, const al_tenant *t, const char *sandbox, const char *name_or_id) {
+  for (al_snap *sn = n->snaps; sn; sn = sn->next)
+    if (strcmp(sn->tenant, t->name) == 0 &&
+        (strcmp(sn->id, name_or_id) == 0 || (sandbox && strcmp(sn->sandbox, sandbox) == 0 &&
+                                             strcmp(sn->name, name_or_id) == 0)))
+      return sn;
+  return NULL;
+}
+
+static json_t *snap_json(const al_snap *sn) {
+  return json_pack("{s:s,s:s,s:s,s:I,s:I,s:I}", "id", sn->id, "name", sn->name, "sandbox", sn->sandbox, "created_ms",
+                   (json_int_t)sn->created_ms, "bytes", (json_int_t)sn->bytes, "files", (json_int_t)sn->files);
+}
+
+static void audit(al_node *n, const char *kind, const al_tenant *t, const char *sandbox, const al_snap *sn,
+                  const char *extra_key, const char *extra) {
+  if (!al_recorder_audit_on(n))
+    return;
+  json_t *rec = al_node_audit_base(kind, t, sandbox, NULL);
+  json_object_set_new(rec, "snapshot", json_string(sn->id));
+  json_object_set_new(rec, "snapshot_name", json_string(sn->name));
+  if (extra_key)
+    json_object_set_new(rec, extra_key, json_string(extra));
+  al_node_audit(n, rec);
+}
+
+static al_tree_copy copier(const char *what) {
+  return (al_tree_copy){.what = what,
+                        .keep_owners = geteuid() == 0,
+                        .map_from_uid = (uid_t)-1,
+                        .map_to_uid = (uid_t)-1,
+                        .map_from_gid = (gid_t)-1,
+                        .map_to_gid = (gid_t)-1};
+}
+
+/* Take a snapshot of sb named name into *out.  The HTTP status (0 ok) with
+ * the reason in why; nothing is left behind on failure. */
+static int take(al_node *n, al_sbox *sb, const char *name, al_snap *out, char *why, size_t len) {
+  const al_tenant *t = sb->tenant;
+  bool counted = strcmp(name, CREATED) != 0;
+  int64_t count = 0, used = 0, used_files = 0;
+  for (al_snap *sn = n->snaps; sn; sn = sn->next)
+    if (strcmp(sn->tenant, t->name) == 0) {
+      count += strcmp(sn->name, CREATED) != 0;
+      used += sn->bytes;
+      used_files += sn->files;
+    }
+  if (counted && count >= t->max.max_snapshots) {
+    snprintf(why, len, "the tenant's maximum of %lld snapshots (limit 'snapshots') is reached; delete one first",
+             (long long)t->max.max_snapshots);
+    return 403;
+  }
+  int64_t budget = t->max.max_snapshot_bytes ? t->max.max_snapshot_bytes - used : 0;
+  if (t->max.max_snapshot_bytes && budget <= 0) {
+    snprintf(why, len, "the tenant's snapshots hold %lld bytes, its maximum (limit 'snapshot_bytes') is %lld",
+             (long long)used, (long long)t->max.max_snapshot_bytes);
+    return 403;
+  }
+  int64_t files_left = t->max.max_snapshot_files ? t->max.max_snapshot_files - used_files : 0;
+  if (t->max.max_snapshot_files && files_left <= 0) {
+    snprintf(why, len, "the tenant's snapshots hold %lld entries, its maximum (limit 'snapshot_files') is %lld",
+             (long long)used_files, (long long)t->max.max_snapshot_files);
+    return 403;
+  }
+  if (n->snap_dir_fd < 0) {
+    snprintf(why, len, "the node has no snapshot directory");
+    return 500;
+  }
+  memset(out, 0, sizeof(*out));
+  unsigned char r[8] = {0};
+  if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+    memset(r, 0, sizeof(r));
+  snprintf(out->id, sizeof(out->id), "sn_%02x%02x%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5], r[6],
+           r[7]);
+  snprintf(out->tenant, sizeof(out->tenant), "%s", t->name);
+  snprintf(out->sandbox, sizeof(out->sandbox), "%s", sb->id);
+  snprintf(out->name, sizeof(out->name), "%s", name);
+  out->created_ms = al_wall_ms();
+  _cleanup_error_ airlock_error *err = NULL;
+  al_tree_copy c = copier("snapshot");
+  c.max_bytes = budget;
+  c.max_files = files_left;
+  _cleanup_close_ int dir = al_tree_open_dir(n->snap_dir_fd, out->id, true, &err);
+  int rc = dir < 0 ? -1 : 0;
+  if (rc == 0 && sb->ws_fd >= 0) {
+    _cleanup_close_ int ws = al_tree_open_dir(dir, "workspace", true, &err);
+    struct stat st;
+    rc = ws < 0 || fstat(sb->ws_fd, &st) < 0 ? -1 : al_tree_copy_into(&c, sb->ws_fd, ws, &err);
+    /* the workspace's own owner and mode, which a fork maps to its own */
+    if (rc == 0 && ((c.keep_owners && fchown(ws, st.st_uid, st.st_gid) < 0) || fchmod(ws, st.st_mode & 07777) < 0))
+      rc = al_err(&err, errno, "snapshot: attributes of the workspace");
+  }
+  for (size_t i = 0; rc == 0 && has_scratch(sb) && i < AL_ARRAY_SIZE(scratch); i++) {
+    _cleanup_close_ int from = al_tree_open_dir(sb->root_fd, scratch[i].in_root, false, &err);
+    _cleanup_close_ int to = from < 0 ? -1 : al_tree_open_dir(dir, scratch[i].dir, true, &err);
+    rc = to < 0 ? -1 : al_tree_copy_into(&c, from, to, &err);
+    /* the sandbox's own uid (leased per sandbox when root), which a fork maps to its own */
+    struct stat st;
+    if (rc == 0 && (fstat(from, &st) < 0 || (c.keep_owners && fchown(to, st.st_uid, st.st_gid) < 0)))
+      rc = al_err(&err, errno, "snapshot: owner of %s", scratch[i].in_root);
+  }
+  if (rc < 0) {
+    drop_files(n, out->id);
+    if (err && err->errnum == EFBIG && c.max_bytes && c.bytes > c.max_bytes) {
+      snprintf(why, len,
+               "the snapshot would take the tenant's snapshots above their maximum of %lld bytes (limit "
+               "'snapshot_bytes'; %lld in use)",
+               (long long)t->max.max_snapshot_bytes, (long long)used);
+      return 403;
+    }
+    if (err && err->errnum == EFBIG && c.max_files && c.files > c.max_files) {
+      snprintf(why, len,
+               "the snapshot would take the tenant's snapshots above their maximum of %lld entries (limit "
+               "'snapshot_files'; %lld in use)",
+               (long long)t->max.max_snapshot_files, (long long)used_files);
+      return 403;
+    }
+    snprintf(why, len, "cannot take the snapshot: %s", err ? err->msg : "?");
+    return 500;
+  }
+  out->bytes = c.bytes;
+  out->files = c.files;
+  if (add(n, out) < 0) {
+    drop_files(n, out->id);
+    snprintf(why, len, "out of memory");
+    return 500;
+  }
+  al_state_snapshot_put(n, out);
+  return 0;
+}
+
+/* Replace sb's workspace (when writable) and scratch with the snapshot's:
+ * every part is first copied beside what it replaces (a directory
+ * STAGE in it, on the same file system), so that a copy that fails (a full
+ * disk) changes nothing; then each part is emptied and the staged entries
+ * renamed into place.  1 when the failure came after the first change. */
+static int restore(al_node *n, al_sbox *sb, const al_snap *sn, const al_tree_copy *proto, airlock_error **err) {
+  _cleanup_close_ int dir = al_tree_open_dir(n->snap_dir_fd, sn->id, false, err);
+  if (dir < 0)
+    return -1;
+  char stage[64];
+  snprintf(stage, sizeof(stage), ".airlock-restore-%s", sn->id);
+  int to[3] = {-1, -1, -1};
+  const char *what[3] = {"workspace", "tmp", "home/sandbox"};
+  int staged = 0, rc = 0;
+  for (int i = 0; i < 3 && rc == 0; i++) {
+    bool ws = i == 0;
+    if (ws ? !(sb->ws_fd >= 0 && sb->spec.workspace_rw) : !has_scratch(sb))
+      continue;
+    _cleanup_close_ int from = open_part(dir, ws ? "workspace" : scratch[i - 1].dir, err);
+    to[i] = ws ? openat(sb->ws_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+               : al_tree_open_dir(sb->root_fd, scratch[i - 1].in_root, false, err);
+    al_tree_copy c = *proto;
+    c.what = what[i];
+    /* a snapshot without scratch (of a gVisor or VM sandbox) leaves it empty */
+    if (to[i] < 0 || (from < 0 && *err))
+      rc = *err ? -1 : al_err(err, errno, "restore: open the workspace");
+    else if (al_tree_stage(&c, from, to[i], stage, err) < 0)
+      rc = -1;
+    staged |= (to[i] >= 0) << i; /* a failed stage may have made its directory */
+  }
+  for (int i = 0; i < 3 && rc < 0; i++)
+    if (staged & (1 << i))
+      al_tree_unstage(to[i], stage);
+  for (int i = 0; i < 3 && rc == 0; i++)
+    if (staged & (1 << i) && al_tree_commit(to[i], stage, what[i], err) < 0)
+      rc = 1;
+  for (int i = 0; i < 3; i++)
+    if (to[i] >= 0)
+      close(to[i]);
+  return rc;
+}
+
+/* a copy that gives the snapshot's workspace owner to dst_ws's owner */
+static int remapped(al_node *n, const al_snap *sn, int dst_ws, al_tree_copy *c, airlock_error **err) {
+  *c = copier("fork");
+  _cleanup_close_ int dir = al_tree_open_dir(n->snap_dir_fd, sn->id, false, err);
+  struct stat from, to;
+  if (dir < 0 || fstatat(dir, "workspace", &from, AT_SYMLINK_NOFOLLOW) < 0 || fstat(dst_ws, &to) < 0)
+    return dir < 0 ? -1 : al_err(err, errno, "fork: the snapshot's workspace");
+  c->map_from_uid = from.st_uid, c->map_to_uid = to.st_uid;
+  c->map_from_gid = from.st_gid, c->map_to_gid = to.st_gid;
+  return 0;
+}
+
+int al_node_snapshots_sandbox_ready(al_node *n, al_sbox *sb, airlock_error **err) {
+  if (sb->one_shot || !sb->tenant)
+    return 0;
+  if (sb->fork_snap[0]) {
+    al_snap *sn = find(n, sb->tenant, NULL, sb->fork_snap);
+    al_tree_copy c;
+    int rc = !sn ? al_err(err, 0, "the snapshot to fork from is gone")
+             : remapped(n, sn, sb->ws_fd, &c, err) < 0 ? -1
+                                                       : 0;
+    /* the scratch only: the workspace was filled before the sandbox started;
+     * files of the origin's uid become the new sandbox's */
+    for (size_t i = 0; rc == 0 && has_scratch(sb) && i < AL_ARRAY_SIZE(scratch); i++) {
+      _cleanup_close_ int dir = al_tree_open_dir(n->snap_dir_fd, sn->id, false, err);
+      _cleanup_close_ int from = dir < 0 ? -1 : open_part(dir, scratch[i].dir, err);
+      if (from < 0 && dir >= 0 && !*err)
+        continue; /* the snapshot has no scratch */
+      _cleanup_close_ int to = from < 0 ? -1 : al_tree_open_dir(sb->root_fd, scratch[i].in_root, false, err);
+      struct stat fs, ts;
+      if (to < 0 || fstat(from, &fs) < 0 || fstat(to, &ts) < 0) {
+        rc = to < 0 ? -1 : al_err(err, errno, "fork: stat %s", scratch[i].in_root);
+        break;
+      }
+      c.map_from_uid = fs.st_uid, c.map_to_uid = ts.st_uid;
+      c.map_from_gid = fs.st_gid, c.map_to_gid = ts.st_gid;
+      rc = al_tree_copy_into(&c, from, to, err);
+    }
+    if (sn && rc == 0)
+      audit(n, "sandbox.fork", sb->tenant, sb->id, sn, "from_sandbox", sn->sandbox);
+    if (sn && sb->fork_temp)
+      drop(n, sn);
+    sb->fork_snap[0] = '\0';
+    if (rc < 0)
+      return -1;
+  }
+  al_snap sn;
+  char why[512];
+  if (take(n, sb, CREATED, &sn, why, sizeof(why)) != 0)
+    return al_err(err, EFBIG, "the snapshot taken at creation failed: %s", why);
+  return 0;
+}
+
+void al_node_snapshots_sandbox_gone(al_node *n, al_sbox *sb, bool all) {
+  if (sb->one_shot || !sb->tenant)
+    return;
+  for (al_snap *sn = n->snaps, *next; sn; sn = next) {
+    next = sn->next;
+    if (strcmp(sn->tenant, sb->tenant->name) != 0)
+      continue;
+    if ((strcmp(sn->sandbox, sb->id) == 0 && (all || strcmp(sn->name, CREATED) == 0)) ||
+        (sb->fork_temp && strcmp(sn->id, sb->fork_snap) == 0)) {
+      if (all && strcmp(sn->name, CREATED) != 0)
+        audit(n, "snapshot.delete", sb->tenant, sb->id, sn, "reason", "sandbox deleted");
+      drop(n, sn);
+    }
+  }
+}
+
+int al_node_snapshots_fork_prepare(al_node *n, al_tenant *t, const char *sandbox, const char *snapshot, int ws_fd,
+                                   char *snap_id, bool *temp, char *why, size_t len) {
+  *temp = false;
+  al_snap *sn = NULL;
+  al_sbox *src = NULL;
+  if (sandbox && !(src = al_node_sbox_find(n, t, sandbox))) {
+    snprintf(why, len, "fork_from: no sandbox '%s'", sandbox);
+    return 404;
+  }
+  if (snapshot) {
+    if (!(sn = find(n, t, sandbox, snapshot))) {
+      snprintf(why, len, "fork_from: no snapshot '%s'%s%s", snapshot, sandbox ? " of sandbox " : "",
+               sandbox ? sandbox : "");
+      return 404;
+    }
+  } else {
+    if (!src->ready) {
+      snprintf(why, len, "fork_from: sandbox '%s' is not ready yet", sandbox);
+      return 409;
+    }
+    al_snap taken;
+    char name[65];
+    snprintf(name, sizeof(name), "fork-%lld", (long long)al_wall_ms());
+    int status = take(n, src, name, &taken, why, len);
+    if (status)
+      return status;
+    sn = find(n, t, NULL, taken.id);
+    *temp = true;
+  }
+  _cleanup_error_ airlock_error *err = NULL;
+  al_tree_copy c;
+  _cleanup_close_ int dir = al_tree_open_dir(n->snap_dir_fd, sn->id, false, &err);
+  _cleanup_close_ int from = dir < 0 ? -1 : al_tree_open_dir(dir, "workspace", false, &err);
+  if (from < 0 || remapped(n, sn, ws_fd, &c, &err) < 0 || al_tree_copy_into(&c, from, ws_fd, &err) < 0) {
+    snprintf(why, len, "fork: %s", err ? err->msg : "?");
+    if (*temp)
+      drop(n, sn);
+    return 500;
+  }
+  snprintf(snap_id, 32, "%s", sn->id);
+  return 0; /* audited when the fork is ready, under its own id */
+}
+
+static void list(al_node *n, const al_tenant *t, const char *sandbox, struct evhttp_request *req) {
+  json_t *arr = json_array();
+  for (al_snap *sn = n->snaps; sn; sn = sn->next)
+    if (strcmp(sn->tenant, t->name) == 0 && (!sandbox || strcmp(sn->sandbox, sandbox) == 0))
+      json_array_append_new(arr, snap_json(sn));
+  al_node_reply_json(req, 200, json_pack("{s:o}", "snapshots", arr));
+}
+
+/* the body's one string field key: NULL after answering 400 */
+static char *body_string(al_node *n, struct evhttp_request *req, const char *key) {
+  size_t len;
+  const char *body = al_node_body(req, &len);
+  json_error_t jerr;
+  json_auto_t *o = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+  json_t *v = json_is_object(o) ? json_object_get(o, key) : NULL;
+  if (!json_is_string(v) || json_object_size(o) != 1 || !al_snapshot_name_ok(json_string_value(v))) {
+    al_node_reply_error(n, req, 400, "bad_request",
+                        "the body must be {\"%s\": NAME}, a name of 1 to 64 letters, digits, '.', '_' or '-' (not "
+                        "starting with '.' or '-')",
+                        key);
+    return NULL;
+  }
+  return strdup(json_string_value(v));
+}
+
+static void do_restore(al_node *n, al_tenant *t, al_sbox *sb, const char *name, struct evhttp_request *req) {
+  al_snap *sn = find(n, t, sb->id, name);
+  if (!sn || strcmp(sn->sandbox, sb->id) != 0) {
+    al_node_reply_error(n, req, 404, "not_found", "sandbox '%s' has no snapshot '%s'", sb->id, name);
+    return;
+  }
+  if (sb->spec.isolation != AIRLOCK_ISOLATION_NAMESPACES) {
+    /* gVisor's kernel (and a VM's) caches the workspace and would not see
+     * files changed under it: fail closed */
+    al_node_reply_error(n, req, 409, "conflict",
+                        "sandbox '%s' runs under isolation %s, whose kernel caches the workspace: it cannot be "
+                        "restored in place; fork a new sandbox from the snapshot instead",
+                        sb->id, airlock_isolation_name(sb->spec.isolation));
+    return;
+  }
+  if (sb->running > 0 || sb->waiting) {
+    al_node_reply_error(n, req, 409, "conflict",
+                        "sandbox '%s' has %d exec(s) running: a restore waits until none is (or cancel them)", sb->id,
+                        sb->running);
+    return;
+  }
+  if (!sb->ready) {
+    al_node_reply_error(n, req, 409, "conflict", "sandbox '%s' is not ready yet", sb->id);
+    return;
+  }
+  _cleanup_error_ airlock_error *err = NULL;
+  al_tree_copy c = copier("restore");
+  int rc = restore(n, sb, sn, &c, &err);
+  if (rc != 0) {
+    al_node_reply_error(n, req, 500, "internal", "restore of '%s' failed %s: %s", sn->name,
+                        rc < 0 ? "(nothing was changed)" : "part way (its files are mixed now; restore again)",
+                        err->msg);
+    return;
+  }
+  sb->last_used_ms = al_monotonic_ms();
+  audit(n, strcmp(sn->name, CREATED) == 0 ? "sandbox.reset" : "sandbox.restore", t, sb->id, sn, NULL, NULL);
+  json_t *o = snap_json(sn);
+  json_object_set_new(o, "workspace_restored", json_boolean(sb->ws_fd >= 0 && sb->spec.workspace_rw));
+  al_node_reply_json(req, 200, o);
+}
+
+void al_node_handle_snapshots(al_node *n, al_tenant *t, struct evhttp_request *req, al_api_route route,
+                              const char *id, const char *path) {
+  enum evhttp_cmd_type m = evhttp_request_get_command(req);
+  if (route == AL_API_SNAPSHOTS || route == AL_API_SNAPSHOT) {
+    if (route == AL_API_SNAPSHOTS && m == EVHTTP_REQ_GET) {
+      list(n, t, NULL, req);
+      return;
+    }
+    al_snap *sn = route == AL_API_SNAPSHOT ? find(n, t, NULL, id) : NULL;
+    if (route == AL_API_SNAPSHOTS)
+      al_node_reply_error(n, req, 405, "method_not_allowed", "use GET");
+    else if (!sn)
+      al_node_reply_error(n, req, 404, "not_found", "no snapshot '%s'", id);
+    else if (m == EVHTTP_REQ_GET)
+      al_node_reply_json(req, 200, snap_json(sn));
+    else if (m != EVHTTP_REQ_DELETE)
+      al_node_reply_error(n, req, 405, "method_not_allowed", "use GET or DELETE");
+    else if (strcmp(sn->name, CREATED) == 0)
+      al_node_reply_error(n, req, 409, "conflict", "'%s' goes with its sandbox; it cannot be deleted", CREATED);
+    else {
+      audit(n, "snapshot.delete", t, sn->sandbox, sn, NULL, NULL);
+      drop(n, sn);
+      evhttp_send_reply(req, 204, "No Content", NULL);
+    }
+    return;
+  }
+  al_sbox *sb = al_node_sbox_find(n, t, id);
+  if (!sb) {
+    al_node_reply_error(n, req, 404, "not_found", "no sandbox '%s'", id);
+    return;
+  }
+  if (route == AL_API_SANDBOX_SNAPSHOT) {
+    const char *name = strstr(path, "/snapshots/") + 11;
+    al_snap *sn = al_snapshot_name_ok(name) ? find(n, t, sb->id, name) : NULL;
+    if (!al_snapshot_name_ok(name))
+      al_node_reply_error(n, req, 400, "bad_request", "'%s' is no snapshot name", name);
+    else if (!sn || strcmp(sn->sandbox, sb->id) != 0)
+      al_node_reply_error(n, req, 404, "not_found", "sandbox '%s' has no snapshot '%s'", sb->id, name);
+    else if (m == EVHTTP_REQ_GET)
+      al_node_reply_json(req, 200, snap_json(sn));
+    else if (m != EVHTTP_REQ_DELETE)
+      al_node_reply_error(n, req, 405, "method_not_allowed", "use GET or DELETE");
+    else if (strcmp(sn->name, CREATED) == 0)
+      al_node_reply_error(n, req, 409, "conflict", "'%s' goes with its sandbox; it cannot be deleted", CREATED);
+    else {
+      audit(n, "snapshot.delete", t, sb->id, sn, NULL, NULL);
+      drop(n, sn);
+      evhttp_send_reply(req, 204, "No Content", NULL);
+    }
+    return;
+  }
+  if (route == AL_API_SANDBOX_SNAPSHOTS && m == EVHTTP_REQ_GET) {
+    list(n, t, sb->id, req);
+    return;
+  }
+  if (m != EVHTTP_REQ_POST) {
+    al_node_reply_error(n, req, 405, "method_not_allowed",
+                        route == AL_API_SANDBOX_SNAPSHOTS ? "use GET or POST" : "use POST");
+    return;
+  }
+  if (route == AL_API_SANDBOX_RESET) {
+    do_restore(n, t, sb, CREATED, req);
+    return;
+  }
+  _cleanup_free_ char *name = body_string(n, req, route == AL_API_SANDBOX_RESTORE ? "snapshot" : "name");
+  if (!name)
+    return;
+  if (route == AL_API_SANDBOX_RESTORE) {
+    do_restore(n, t, sb, name, req);
+    return;
+  }
+  if (strcmp(name, CREATED) == 0 || find(n, t, sb->id, name)) {
+    al_node_reply_error(n, req, 409, "conflict", "sandbox '%s' already has a snapshot '%s'", sb->id, name);
+    return;
+  }
+  if (!sb->ready) {
+    al_node_reply_error(n, req, 409, "conflict", "sandbox '%s' is not ready yet", sb->id);
+    return;
+  }
+  al_snap sn;
+  char why[1024];
+  int status = take(n, sb, name, &sn, why, sizeof(why));
+  if (status) {
+    al_node_reply_error(n, req, status, status == 403 ? "forbidden" : "internal", "%s", why);
+    return;
+  }
+  sb->last_used_ms = al_monotonic_ms();
+  audit(n, "snapshot.create", t, sb->id, &sn, NULL, NULL);
+  al_node_reply_json(req, 201, snap_json(&sn));
+}
+
+void al_node_snapshot_drop_temp(al_node *n, const char *id, bool temp) {
+  if (!temp || !id[0])
+    return;
+  for (al_snap *sn = n->snaps; sn; sn = sn->next)
+    if (strcmp(sn->id, id) == 0) {
+      drop(n, sn);
+      return;
+    }
+}
