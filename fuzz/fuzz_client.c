@@ -29,7 +29,8 @@ static void one(const uint8_t *data, size_t size, bool stream) {
     airlock_client_close(&c);
     return;
   }
-  /* the answer first (a socket buffer holds it), then the node's end closes */
+  /* the answer first (a socket buffer holds it), then the node's end stops
+   * writing; it stays open, so that the request can still be sent */
   size_t off = 0;
   while (off < size) {
     ssize_t w = write(sp[1], data + off, size - off);
@@ -37,7 +38,7 @@ static void one(const uint8_t *data, size_t size, bool stream) {
       break;
     off += (size_t)w;
   }
-  close(sp[1]);
+  shutdown(sp[1], SHUT_WR);
   c->unix_fd = sp[0];
   al_client_response resp;
   al_client_sink sink = {.write = sink_write};
@@ -45,6 +46,7 @@ static void one(const uint8_t *data, size_t size, bool stream) {
   airlock_error_free(&err);
   al_client_response_clear(&resp);
   airlock_client_close(&c);
+  close(sp[1]);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
