@@ -73,12 +73,8 @@ static const struct option prune_options[] = {
     {"help", no_argument, 0, OPT_HELP},
     {0, 0, 0, 0},
 };
-static const struct option redact_options[] = {
-    {"state-dir", required_argument, 0, OPT_STATE_DIR},
-    {"help", no_argument, 0, OPT_HELP},
-    {0, 0, 0, 0},
-};
-static const struct option head_options[] = {
+/* head and redact: nothing but the state directory */
+static const struct option state_dir_options[] = {
     {"state-dir", required_argument, 0, OPT_STATE_DIR},
     {"help", no_argument, 0, OPT_HELP},
     {0, 0, 0, 0},
@@ -672,14 +668,17 @@ static int audit_prune(int argc, char **argv) {
   return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILED;
 }
 
-/* --- redact ---------------------------------------------------------------------- */
-
-static int audit_redact(int argc, char **argv) {
-  const char *sub = "redact", *state_flag = NULL;
+/* The options of head and redact, then the trail opened: -1 with *a set
+ * to go on; otherwise the exit code (help, a bad flag, an error; with
+ * missing_ok, no trail yet sets *missing and gives CLI_EXIT_OK). */
+static int open_trail_only(const char *sub, int argc, char **argv, bool missing_ok, al_audit **a, bool *missing) {
+  const char *state_flag = NULL;
   int opt;
+  *a = NULL;
+  *missing = false;
   opterr = 0;
   optind = 0;
-  while ((opt = getopt_long(argc, argv, ":h", redact_options, NULL)) != -1) {
+  while ((opt = getopt_long(argc, argv, ":h", state_dir_options, NULL)) != -1) {
     switch (opt) {
     case 'h':
     case OPT_HELP: usage(stdout); return CLI_EXIT_OK;
@@ -694,18 +693,33 @@ static int audit_redact(int argc, char **argv) {
   if (dir_code != 0)
     return dir_code;
   airlock_error *err = NULL;
-  al_audit *a = NULL;
-  int rc = al_audit_open(dir, false, &a, &err);
+  int rc = al_audit_open(dir, false, a, &err);
   free(dir);
-  if (rc < 0 && err->errnum == ENOENT) {
+  if (rc < 0 && missing_ok && err->errnum == ENOENT) {
     airlock_error_free(&err);
-    printf("nothing to redact: no audit trail yet\n");
+    *missing = true;
     return CLI_EXIT_OK;
   }
   if (rc < 0)
     return fail_error(sub, &err);
+  return -1;
+}
+
+/* --- redact ---------------------------------------------------------------------- */
+
+static int audit_redact(int argc, char **argv) {
+  const char *sub = "redact";
+  al_audit *a = NULL;
+  bool missing = false;
+  int code = open_trail_only(sub, argc, argv, true, &a, &missing);
+  if (code >= 0) {
+    if (missing)
+      printf("nothing to redact: no audit trail yet\n");
+    return code;
+  }
+  airlock_error *err = NULL;
   al_audit_redact_result r;
-  rc = al_audit_redact_existing(a, true, &r, &err);
+  int rc = al_audit_redact_existing(a, true, &r, &err);
   al_audit_close(a);
   if (rc < 0)
     return fail_error(sub, &err);
@@ -721,33 +735,16 @@ static int audit_redact(int argc, char **argv) {
 /* --- head ------------------------------------------------------------------------ */
 
 static int audit_head(int argc, char **argv) {
-  const char *sub = "head", *state_flag = NULL;
-  int opt;
-  opterr = 0;
-  optind = 0;
-  while ((opt = getopt_long(argc, argv, ":h", head_options, NULL)) != -1) {
-    switch (opt) {
-    case 'h':
-    case OPT_HELP: usage(stdout); return CLI_EXIT_OK;
-    case OPT_STATE_DIR: state_flag = optarg; break;
-    default: return bad_option(sub, opt, argv);
-    }
-  }
-  if (optind < argc)
-    return fail(CLI_EXIT_USAGE, sub, "unexpected argument '%s'", argv[optind]);
-  char *dir = NULL;
-  int dir_code = cli_state_dir("audit", sub, state_flag, &dir);
-  if (dir_code != 0)
-    return dir_code;
-  airlock_error *err = NULL;
+  const char *sub = "head";
   al_audit *a = NULL;
-  int rc = al_audit_open(dir, false, &a, &err);
-  free(dir);
-  if (rc < 0)
-    return fail_error(sub, &err);
+  bool missing = false;
+  int code = open_trail_only(sub, argc, argv, false, &a, &missing);
+  if (code >= 0)
+    return code;
+  airlock_error *err = NULL;
   uint64_t seq;
   char hash[65];
-  rc = al_audit_head(a, &seq, hash, &err);
+  int rc = al_audit_head(a, &seq, hash, &err);
   al_audit_close(a);
   if (rc < 0)
     return fail_error(sub, &err);

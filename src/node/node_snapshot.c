@@ -467,6 +467,22 @@ static void do_restore(al_node *n, al_tenant *t, al_sbox *sb, const char *name, 
   al_node_reply_json(req, 200, o);
 }
 
+/* GET or DELETE of one snapshot the tenant owns, by id or by name */
+static void one_snapshot(al_node *n, struct evhttp_request *req, const al_tenant *t, enum evhttp_cmd_type m,
+                         al_snap *sn) {
+  if (m == EVHTTP_REQ_GET)
+    al_node_reply_json(req, 200, snap_json(sn));
+  else if (m != EVHTTP_REQ_DELETE)
+    al_node_reply_error(n, req, 405, "method_not_allowed", "use GET or DELETE");
+  else if (strcmp(sn->name, CREATED) == 0)
+    al_node_reply_error(n, req, 409, "conflict", "'%s' goes with its sandbox; it cannot be deleted", CREATED);
+  else {
+    audit(n, "snapshot.delete", t, sn->sandbox, sn, NULL, NULL);
+    drop(n, sn);
+    evhttp_send_reply(req, 204, "No Content", NULL);
+  }
+}
+
 void al_node_handle_snapshots(al_node *n, al_tenant *t, struct evhttp_request *req, al_api_route route,
                               const char *id, const char *path) {
   enum evhttp_cmd_type m = evhttp_request_get_command(req);
@@ -480,17 +496,8 @@ void al_node_handle_snapshots(al_node *n, al_tenant *t, struct evhttp_request *r
       al_node_reply_error(n, req, 405, "method_not_allowed", "use GET");
     else if (!sn)
       al_node_reply_error(n, req, 404, "not_found", "no snapshot '%s'", id);
-    else if (m == EVHTTP_REQ_GET)
-      al_node_reply_json(req, 200, snap_json(sn));
-    else if (m != EVHTTP_REQ_DELETE)
-      al_node_reply_error(n, req, 405, "method_not_allowed", "use GET or DELETE");
-    else if (strcmp(sn->name, CREATED) == 0)
-      al_node_reply_error(n, req, 409, "conflict", "'%s' goes with its sandbox; it cannot be deleted", CREATED);
-    else {
-      audit(n, "snapshot.delete", t, sn->sandbox, sn, NULL, NULL);
-      drop(n, sn);
-      evhttp_send_reply(req, 204, "No Content", NULL);
-    }
+    else
+      one_snapshot(n, req, t, m, sn);
     return;
   }
   al_sbox *sb = al_node_sbox_find(n, t, id);
@@ -505,17 +512,8 @@ void al_node_handle_snapshots(al_node *n, al_tenant *t, struct evhttp_request *r
       al_node_reply_error(n, req, 400, "bad_request", "'%s' is no snapshot name", name);
     else if (!sn || strcmp(sn->sandbox, sb->id) != 0)
       al_node_reply_error(n, req, 404, "not_found", "sandbox '%s' has no snapshot '%s'", sb->id, name);
-    else if (m == EVHTTP_REQ_GET)
-      al_node_reply_json(req, 200, snap_json(sn));
-    else if (m != EVHTTP_REQ_DELETE)
-      al_node_reply_error(n, req, 405, "method_not_allowed", "use GET or DELETE");
-    else if (strcmp(sn->name, CREATED) == 0)
-      al_node_reply_error(n, req, 409, "conflict", "'%s' goes with its sandbox; it cannot be deleted", CREATED);
-    else {
-      audit(n, "snapshot.delete", t, sb->id, sn, NULL, NULL);
-      drop(n, sn);
-      evhttp_send_reply(req, 204, "No Content", NULL);
-    }
+    else
+      one_snapshot(n, req, t, m, sn);
     return;
   }
   if (route == AL_API_SANDBOX_SNAPSHOTS && m == EVHTTP_REQ_GET) {
