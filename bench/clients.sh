@@ -12,6 +12,11 @@
 #               process.hrtime.bigint
 #   cli         `airlock exec --sandbox ID -- true`: a whole CLI process per
 #               command (connect, stream, exit), timed around subprocess.run
+#   docker      `docker exec airlock-bench true` into a running container
+#               (Debian's docker.io engine, started here when none runs,
+#               through bench/docker_peer.sh as bench/node_exec.sh does): the
+#               peer of `airlock exec`, which the issue wants at least 15x
+#               faster.  --no-docker leaves it out
 #   mcp         a tool call through `airlock mcp`: the official MCP
 #               TypeScript SDK's client (bench/mcp_client.mjs; the SDK as
 #               tests/mcp/run_mcp.sh installs it into BUILD/mcp-test-deps,
@@ -30,7 +35,7 @@
 # python3, node and npm for the TypeScript SDK (the row says why when not).
 #
 # usage: bench/clients.sh [--bin DIR] [--requests N] [--cli-requests N]
-#                         [--warmup N] [--json FILE]
+#                         [--warmup N] [--json FILE] [--no-docker]
 # --bin DIR: a build directory with airlock, airlock-node and node-load
 # (default build/, which must be built: cmake --build build --target
 # airlock-node-cli node-load).  --requests: timed execs per SDK (default
@@ -44,8 +49,10 @@ REQUESTS=500
 CLI_REQUESTS=200
 WARMUP=20
 JSON=""
+WITH_DOCKER=yes
 while [ $# -gt 0 ]; do
   case "$1" in
+    --no-docker) WITH_DOCKER=no; shift ;;
     --bin) BIN="${2:?}"; shift 2 ;;
     --requests) REQUESTS="${2:?}"; shift 2 ;;
     --cli-requests) CLI_REQUESTS="${2:?}"; shift 2 ;;
@@ -68,12 +75,18 @@ command -v python3 >/dev/null || { echo "clients.sh: python3 is required" >&2; e
 TMP="$(mktemp -d /tmp/airlock-cbench.XXXXXX)"
 chmod 0755 "$TMP"  # node-made workspaces sit beside the state dir: reachable by the sandbox uid
 NODE_PID=""
+IS_ROOT=yes
+PEER_NOTES=()
+# shellcheck source=bench/docker_peer.sh
+. "$REPO/bench/docker_peer.sh"
 cleanup() {
   if [ -n "$NODE_PID" ] && kill -0 "$NODE_PID" 2>/dev/null; then
     kill -TERM "$NODE_PID" 2>/dev/null || true
     for _ in $(seq 100); do kill -0 "$NODE_PID" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$NODE_PID" 2>/dev/null || true
   fi
+  if [ -n "$CONTAINER" ]; then "$DOCKER" rm -f "$CONTAINER" >/dev/null 2>&1 || true; fi
+  stop_dockerd
   rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -169,6 +182,31 @@ print("\n".join(out))
 PY
   NOTES+=("cli: the harness failed")
 
+# --- docker exec, the CLI's peer -------------------------------------------------------
+if [ "$WITH_DOCKER" = yes ] && setup_docker; then
+  python3 - "$DOCKER" "$NAME" "$CLI_REQUESTS" "$WARMUP" >"$TMP/raw/docker" <<'PY' || NOTES+=("docker: the harness failed")
+import subprocess, sys, time
+docker, name, n, warm = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+argv = [docker, "exec", name, "true"]
+for _ in range(min(warm, 5)):
+    subprocess.run(argv, stdin=subprocess.DEVNULL)
+out = []
+for _ in range(n):
+    t0 = time.perf_counter_ns()
+    rc = subprocess.run(argv, stdin=subprocess.DEVNULL).returncode
+    t1 = time.perf_counter_ns()
+    out.append("%d%s" % (t1 - t0, "" if rc == 0 else " fail"))
+print("\n".join(out))
+PY
+  NOTES+=("docker: $DOCKER_VERSION")
+  "$DOCKER" rm -f "$CONTAINER" >/dev/null 2>&1 || true
+  CONTAINER=""
+  stop_dockerd  # not left running (and busy) next to the MCP row
+elif [ "$WITH_DOCKER" = yes ]; then
+  NOTES+=("docker: not run: $DOCKER_WHY")
+fi
+for n in "${PEER_NOTES[@]+"${PEER_NOTES[@]}"}"; do NOTES+=("docker: $n"); done
+
 # --- mcp -------------------------------------------------------------------------------------
 MCP_SDK_VERSION=${MCP_SDK_VERSION:-1.32.2}
 MCP_DEPS=$BIN/mcp-test-deps
@@ -195,7 +233,7 @@ python3 - "$TMP/raw" "$TMP/notes" "$REV" "$SANDBOX" "${JSON}" <<'PY'
 import json, os, statistics, sys, time
 raw, notes_file, rev, sb, json_out = sys.argv[1:6]
 order = [("c", "C library (node-load)"), ("python", "Python SDK"), ("typescript", "TypeScript SDK"),
-         ("cli", "airlock exec (CLI process)"), ("mcp", "MCP tool call")]
+         ("cli", "airlock exec (CLI process)"), ("docker", "docker exec (its peer)"), ("mcp", "MCP tool call")]
 
 def pct(v, p):  # linear interpolation between closest ranks (as bench/launch.sh)
     if not v:
@@ -244,6 +282,10 @@ if base:
         if key in rows:
             d = rows[key]["p50"] - base
             print("  %-10s %+.3f ms -> %s" % (key, d, "MET" if d <= 1.0 else "NOT met"))
+if "cli" in rows and "docker" in rows:
+    x = rows["docker"]["p50"] / rows["cli"]["p50"]
+    print("target (issue 14): airlock exec at least 15x faster than docker exec at p50: %.1fx -> %s" % (
+          x, "MET" if x >= 15 else "NOT met"))
 for n in notes:
     print("note: " + n)
 if json_out:
