@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* node_audit.c - what the node writes to the audit trail (audit.h) and how
- * approvers read it back (GET /v1/audit).  Records are built on the event
- * loop and handed to the trail's writer thread, which commits them in
- * groups: an exec never waits for a disk flush.  Secrets in argv are
+ * it is read back (GET /v1/audit: approvers every tenant's records, other
+ * tokens their own tenant's).  Records are built on the event loop and
+ * handed to the trail's writer thread, which commits them in groups: an
+ * exec never waits for a disk flush.  Secrets in argv are
  * redacted by pattern (redact.h); of the environment only names are kept. */
 #define _GNU_SOURCE
 #include "node.h"
@@ -242,10 +243,9 @@ void al_node_handle_audit(al_node *n, al_tenant *t, struct evhttp_request *req) 
     al_node_reply_error(n, req, 405, "method_not_allowed", "use GET");
     return;
   }
-  if (!al_policy_is_approver(&n->cfg->policy, t->name)) {
-    al_node_reply_error(n, req, 403, "forbidden", "only approvers (approvalGating.approvers) may read the audit trail");
-    return;
-  }
+  /* approvers read every tenant's records; any other token its own tenant's
+   * (what its sandboxes ran, for `airlock logs`), as for approvals */
+  bool approver = al_policy_is_approver(&n->cfg->policy, t->name);
   if (!n->audit_read) {
     al_node_reply_error(n, req, 404, "not_found", "the audit trail is off (audit.enabled is false)");
     return;
@@ -295,6 +295,15 @@ void al_node_handle_audit(al_node *n, al_tenant *t, struct evhttp_request *req) 
     if (bad)
       break;
   }
+  if (!bad && !approver && f.tenant && strcmp(f.tenant, t->name) != 0) {
+    al_node_reply_error(n, req, 403, "forbidden",
+                        "tenant '%s': a token reads only its own tenant's records; approvers "
+                        "(approvalGating.approvers) read every tenant's", f.tenant);
+    evhttp_clear_headers(&q);
+    return;
+  }
+  if (!approver)
+    f.tenant = t->name;
   if (bad) {
     al_node_reply_error(n, req, 400, "bad_request",
                         "query parameter '%s' is not one of since_ms, until_ms (epoch ms), tenant, action, decision, "

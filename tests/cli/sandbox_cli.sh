@@ -504,8 +504,13 @@ import json, sys
 recs = [json.loads(l) for l in sys.argv[1].splitlines()]
 assert len(recs) >= 10 and all(r["sandbox"] == sys.argv[2] for r in recs), recs
 assert any(r.get("argv") == ["cat", "/workspace/state"] and r["kind"] == "exec.result" for r in recs)' "$OUT" "$SB"
-run "$BIN" logs "$SB"
-checkx "logs with a token that is not an approver's: 125 with the node's refusal" 'own_failure "403"'
+run "$BIN" logs --format json --limit 1000 "$SB"
+check "logs with the sandbox owner's token (not an approver): its own tenant's records of the sandbox" python3 -c '
+import json, sys
+recs = [json.loads(l) for l in sys.argv[1].splitlines()]
+assert recs and all(r["sandbox"] == sys.argv[2] and r["tenant"] == "agent" for r in recs), recs' "$OUT" "$SB"
+run env AIRLOCK_TOKEN="$SMALL" "$BIN" logs --format json "$SB"
+checkx "logs with another tenant's token: none of this sandbox's records" '[ "$RC" = 0 ] && [ -z "$OUT" ]'
 
 # ---- shell --------------------------------------------------------------------------------
 OUT=$(printf 'echo shell-$((40+2)) >/workspace/from-shell; echo shell-$((6*7))-$(cat /workspace/state)\nexit 3\n' |

@@ -359,8 +359,14 @@ def t_who_may_answer(env, n):
     check(st == 404, "carol cannot read the agent's: %d" % st)
     st, j = n.req("GET", "/v1/approvals/" + aid, who="agent")
     check(st == 200 and j["state"] == "pending", "the agent polls its own: %d %s" % (st, j))
-    st, j = n.req("GET", "/v1/audit", who="carol")
-    check(st == 403, "carol may not read the audit trail: %d" % st)
+    st, j = n.req("GET", "/v1/audit?limit=1000", who="carol")
+    check(st == 200 and all(r.get("tenant") == "carol" for r in j["records"]),
+          "carol reads only her own tenant's records: %d %s" % (st, j))
+    st, j = n.req("GET", "/v1/audit?limit=1000", who="alice")
+    check(st == 200 and any(r.get("tenant") == "agent" for r in j["records"]),
+          "an approver reads every tenant's (the agent's among them): %d" % st)
+    st, j = n.req("GET", "/v1/audit?tenant=agent", who="carol")
+    check(st == 403 and "own tenant" in j["error"]["message"], "carol may not ask for the agent's: %d %s" % (st, j))
     st, j = n.req("POST", "/v1/approvals/%s/approve" % aid, {"always": "yes"}, who="alice")
     check(st == 400, "bad answer body: %d %s" % (st, j))
     st, j = n.req("POST", "/v1/approvals/ap_0000000000000000/approve", {}, who="alice")
