@@ -242,7 +242,8 @@ AIRLOCK_API char *airlock_result_to_json(const airlock_result *result);
  * started are gone.  -1 means the sandbox could not be set up (nothing ran). */
 AIRLOCK_API int airlock_run(const airlock_spec *spec, airlock_result *result, airlock_error **err);
 
-/* Remove what killed launchers left behind (empty cgroups). */
+/* Remove what killed launchers left behind (empty cgroups, the bundles of
+ * gVisor sandboxes with their secret files overwritten). */
 AIRLOCK_API int airlock_gc(unsigned *removed, airlock_error **err);
 
 #ifdef __cplusplus

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* gc_cmd.c - `airlock gc`: remove leftovers of killed runs. */
+/* gc_cmd.c - `airlock gc`: remove leftovers of killed runs (airlock_gc). */
 #define _GNU_SOURCE
 #include <stdio.h>
 
@@ -14,6 +14,6 @@ int cli_gc(int argc, char **argv) {
   airlock_error *err = NULL;
   if (airlock_gc(&removed, &err) < 0)
     return cli_fail_error("gc", NULL, CLI_EXIT_FAILED, &err);
-  printf("removed %u leftover cgroup%s\n", removed, removed == 1 ? "" : "s");
+  printf("removed %u leftover%s (empty cgroups, gVisor bundles)\n", removed, removed == 1 ? "" : "s");
   return 0;
 }

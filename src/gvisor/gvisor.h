@@ -100,7 +100,15 @@ typedef struct al_gvisor_sandbox {
   char relay[PATH_MAX];
   char *net_dir; /* dir/net: the proxy's unix sockets */
   char *ca_store_path;
+  int lock_fd; /* dir/owner.lock, locked while the bundle is in use (gvisor_gc.c) */
 } al_gvisor_sandbox;
+
+/* gvisor_gc.c: make dir/owner.lock and lock it (flock, held through the
+ * returned descriptor and its copies); the bundles of killed launchers,
+ * with their --secret files overwritten, removed by al_gvisor_gc() (for
+ * `airlock gc`), which returns how many */
+int al_gvisor_bundle_lock(int bundle_dirfd, airlock_error **err);
+unsigned al_gvisor_gc(void);
 
 /* --network proxy (gvisor_egress.c): start the sandbox's egress proxy,
  * make its unix listeners in dir/net and hand them to it, and put the relay

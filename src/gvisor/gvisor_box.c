@@ -310,8 +310,8 @@ int al_gvisor_box_start(al_box *b, const airlock_spec *spec, airlock_error **err
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);
     for (int i = 0; i < 3 && null >= 0; i++)
       dup2(null, i);
-    int keep[] = {sock, g->dirfd, g->plan.lease.lock_fd, g->second.lock_fd};
-    close_all_but(keep, 4);
+    int keep[] = {sock, g->dirfd, g->plan.lease.lock_fd, g->second.lock_fd, g->lock_fd};
+    close_all_but(keep, 5);
     sigset_t chld;
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);

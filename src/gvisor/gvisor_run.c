@@ -339,6 +339,7 @@ int al_gvisor_prepare(al_gvisor_sandbox *g, const airlock_spec *spec, bool agent
     g->cg.join_fd[c] = -1;
   g->second.lock_fd = -1;
   g->dirfd = -1;
+  g->lock_fd = -1;
   g->v2_procs = -1;
   al_egress_init(&g->egress);
   r->isolation = AIRLOCK_ISOLATION_GVISOR;
@@ -421,6 +422,8 @@ int al_gvisor_prepare(al_gvisor_sandbox *g, const airlock_spec *spec, bool agent
     return -1;
   if ((g->dirfd = open(g->dir, O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0)
     return al_err(err, errno, "isolation gvisor: open %s", g->dir);
+  if ((g->lock_fd = al_gvisor_bundle_lock(g->dirfd, err)) < 0)
+    return -1;
   if (agent) { /* the sandbox's init only waits; execs come with runsc exec */
     for (char **a = g->plan.argv; a && *a; a++)
       free(*a);
@@ -522,6 +525,9 @@ void al_gvisor_release(al_gvisor_sandbox *g) {
     free(g->dir);
     g->dir = NULL;
   }
+  if (g->lock_fd >= 0) /* after the tree: gc never sees it unlocked */
+    close(g->lock_fd);
+  g->lock_fd = -1;
   al_cgroup_destroy(&g->cg);
   al_id_lease_release(&g->second);
   if (g->have_plan)

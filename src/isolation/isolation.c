@@ -5,6 +5,7 @@
  * spec in, result and exit code out, nothing left behind. */
 #define _GNU_SOURCE
 #include "box.h"
+#include "cgroup.h"
 #include "error.h"
 #include "isolation.h"
 #include "gvisor.h"
@@ -40,6 +41,16 @@ int airlock_run(const airlock_spec *spec, airlock_result *r, airlock_error **err
   }
   *r = (airlock_result){.isolation = spec->isolation};
   return al_err(err, 0, "isolation %d: unknown", (int)spec->isolation);
+}
+
+/* What killed launchers left: empty cgroups of every backend, gVisor's
+ * bundles (with their secret files) */
+int airlock_gc(unsigned *removed, airlock_error **err) {
+  (void)err;
+  unsigned n = al_cgroup_gc() + al_gvisor_gc();
+  if (removed)
+    *removed = n;
+  return 0;
 }
 
 int al_isolation_box_start(al_box *b, const airlock_spec *spec, airlock_error **err) {

@@ -196,6 +196,38 @@ t_secret() {
   fi
 }
 
+# a launcher killed with SIGKILL leaves its bundle (and the secret file in
+# it) behind: `airlock gc` removes it, never a live one
+bundles() { ls -d /run/airlock/gvisor-* "${XDG_RUNTIME_DIR:-/nonexistent}"/airlock-gvisor-* /tmp/airlock-gvisor-* \
+  /dev/shm/airlock-gvisor-* 2>/dev/null | sort; }
+t_gc() {
+  local state="$WORK/gcstate" before launcher dir out
+  mkdir -p "$state" && chmod 700 "$state"
+  printf '%s' "$SECRET" | "$AIRLOCK" secret set GC_KEY --state-dir "$state" >/dev/null 2>&1 || { echo "secret set failed"; return 1; }
+  before=$(bundles)
+  "$AIRLOCK" run "${DEGRADED[@]}" --isolation gvisor --secret GC_KEY --state-dir "$state" -- sleep 60 \
+    </dev/null >/dev/null 2>&1 &
+  launcher=$!
+  for _ in $(seq 200); do
+    dir=$(comm -13 <(printf '%s\n' "$before") <(bundles) | head -1)
+    [ -n "$dir" ] && [ -f "$dir/rootfs/run/secrets/GC_KEY" ] && break
+    sleep 0.1
+  done
+  [ -n "$dir" ] && [ -f "$dir/rootfs/run/secrets/GC_KEY" ] || { echo "no bundle with the secret appeared"; kill -9 $launcher; return 1; }
+  "$AIRLOCK" gc >/dev/null
+  [ -f "$dir/rootfs/run/secrets/GC_KEY" ] || { echo "gc removed a live bundle"; kill -9 $launcher; return 1; }
+  kill -9 "$launcher"
+  wait "$launcher" 2>/dev/null
+  sleep 1
+  [ -d "$dir" ] || { echo "the killed launcher's bundle was gone before gc (nothing to test)"; return 1; }
+  out=$("$AIRLOCK" gc)
+  printf '%s' "$out" | grep -Eq '^removed [1-9][0-9]* leftover' || { echo "gc: $out"; return 1; }
+  [ ! -e "$dir" ] || { echo "bundle still there after gc: $(ls -la "$dir")"; return 1; }
+  if grep -rqs "$SECRET" /run/airlock /dev/shm "${XDG_RUNTIME_DIR:-/nonexistent}" /tmp/airlock-gvisor-?????? 2>/dev/null; then
+    echo "the secret is still on the host"; return 1
+  fi
+}
+
 t_report() {
   local report="$WORK/report.json"
   rm -f "$report"
@@ -327,6 +359,7 @@ case_ "owners and modes of /dev/null, /dev/zero and the caller's pty unchanged" 
 case_ "a second kernel: host release and /proc/version hidden, unimplemented syscalls ENOSYS" t_second_kernel
 case_ "--secret: /run/secrets/NAME 0400, not in the environment, nothing left on the host" t_secret
 case_ "report: isolation level gvisor, kernel, limits" t_report
+case_ "airlock gc removes a SIGKILLed launcher's bundle and its secret, never a live one" t_gc
 case_ "vm, missing runsc and bad values refused (125); namespaces default" t_refusals
 case_ "--network proxy: names from the proxy's stub, the proxy's variables, no route, the command's exit code" t_proxy
 if [ "$MODE" = root ] && [ -x "$WORK/airlock-node" ]; then
