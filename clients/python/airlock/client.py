@@ -339,7 +339,8 @@ class Node:
             time.sleep(interval)
 
     def audit(self, **filters: Any) -> List[Dict[str, Any]]:
-        """``GET /v1/audit?...`` (approvers only): records, newest first."""
+        """``GET /v1/audit?...``: records, newest first (every tenant's for an
+        approver's token, else the token's own tenant's)."""
         q = urllib.parse.urlencode({k: v for k, v in filters.items() if v is not None})
         return self._t.json("GET", "/v1/audit" + ("?" + q if q else ""))[1]["records"]
 

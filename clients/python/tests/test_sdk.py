@@ -352,8 +352,11 @@ def test_approval_poll_approve_and_reject(real_node, sandbox):
         recs = ap.audit(q="approved-run", limit=50)
         kinds = {r["kind"] for r in recs}
         assert {"exec.request", "exec.result", "approval.answered"} <= kinds
+        # another token reads its own tenant's records only
+        mine = sandbox.node.audit(q="approved-run", limit=50)
+        assert mine and all(r["tenant"] == "alice" for r in mine)
         with pytest.raises(airlock.RefusedError):
-            sandbox.node.audit()  # approvers only
+            sandbox.node.audit(tenant="approver")
 
 
 # -- the documentation's examples ------------------------------------------------------------

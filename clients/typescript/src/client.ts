@@ -462,7 +462,7 @@ export class Node {
     }
   }
 
-  /** `GET /v1/audit?...` (approvers only): records, newest first. */
+  /** `GET /v1/audit?...`: records, newest first (every tenant's for an approver's token, else its own tenant's). */
   async audit(filters: Record<string, string | number> = {}): Promise<Record<string, any>[]> {
     const q = new URLSearchParams(Object.entries(filters).map(([k, v]): [string, string] => [k, String(v)])).toString();
     return (await this.transport.json("GET", "/v1/audit" + (q ? "?" + q : ""))).doc.records;

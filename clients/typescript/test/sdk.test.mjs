@@ -338,7 +338,10 @@ test("approvals: poll, approve, rerun with the id, reject while waiting; audit",
       await assert.rejects(waiting, (e) => e instanceof airlock.ApprovalRejectedError && /not today/.test(e.message));
       const kinds = new Set((await ap.audit({ q: "approved-run-ts", limit: 50 })).map((x) => x.kind));
       for (const k of ["exec.request", "exec.result", "approval.answered"]) assert.ok(kinds.has(k), k);
-      await assert.rejects(alice.audit(), airlock.RefusedError);
+      // another token reads its own tenant's records only
+      const mine = await alice.audit({ q: "approved-run-ts", limit: 50 });
+      assert.ok(mine.length > 0 && mine.every((x) => x.tenant === "alice"), JSON.stringify(mine));
+      await assert.rejects(alice.audit({ tenant: "approver" }), airlock.RefusedError);
     });
   } finally {
     ap.close();
