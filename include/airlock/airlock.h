@@ -232,6 +232,16 @@ typedef struct airlock_result {
   airlock_isolation isolation; /* the backend that ran the command */
   char *kernel;                /* the kernel the command saw, e.g. "gVisor 4.4.0 (runsc 0.0~20221219.0,
                                   platform ptrace) on Linux 6.18.0"; NULL = the host's */
+  /* the output and read-write directory binds: bounded with the workspace's
+   * quota (one cap for all) and written back when the sandbox is gone */
+  struct airlock_mount_report {
+    char *target;          /* inside the sandbox, e.g. "/output" */
+    const char *mechanism; /* "overlay+tmpfs" or "bind (degraded)" */
+    uint64_t written_bytes, written_files, deleted, skipped;
+    char *changeset; /* the write-back failed or would cost the host more than the quota: kept as this changeset */
+    char *error;     /* why */
+  } *mounts;
+  size_t n_mounts;
 } airlock_result;
 
 AIRLOCK_API void airlock_result_clear(airlock_result *result);

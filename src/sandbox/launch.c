@@ -262,6 +262,7 @@ int al_launch_start(al_launch *l, const airlock_spec *spec, bool agent, airlock_
   l->sock = -1;
   l->msg_fd = -1;
   l->ws_upper = -1;
+  l->upper_root = -1;
   al_egress_init(&l->egress);
   int pair[2] = {-1, -1};
 
@@ -273,10 +274,10 @@ int al_launch_start(al_launch *l, const airlock_spec *spec, bool agent, airlock_
   if (al_plan_build(&l->plan, spec, err) < 0)
     goto fail;
   l->plan.agent = agent;
-  /* one-shot runs: a read-write workspace's writes are bounded by an
-   * overlay and written back at the end (workspace_end.c); the node's
-   * persistent sandboxes keep the plain bind */
-  l->plan.ws_overlay = !agent && l->plan.ws_index >= 0;
+  /* one-shot runs: writes to the read-write workspace, output and binds
+   * are bounded by overlays and written back at the end (workspace_end.c);
+   * the node's persistent sandboxes keep the plain bind */
+  l->plan.overlay_writes = !agent && l->plan.n_ovl > 0;
   if (al_workspace_check(&l->plan, err) < 0)
     goto fail;
   if (al_secret_files_fetch(&l->plan, spec, err) < 0)
@@ -518,7 +519,9 @@ void al_launch_cleanup(al_launch *l) {
     close(l->msg_fd);
   if (l->ws_upper >= 0)
     close(l->ws_upper);
-  l->pidfd = l->sock = l->msg_fd = l->ws_upper = -1;
+  if (l->upper_root >= 0)
+    close(l->upper_root);
+  l->pidfd = l->sock = l->msg_fd = l->ws_upper = l->upper_root = -1;
   al_relay_free(&l->relay);
   al_stdio_cloned(&l->plan.stdio); /* pipe ends a failed launch did not hand over */
   al_egress_stop(&l->egress, NULL);

@@ -21,8 +21,10 @@ typedef struct al_launch {
   bool released;
   al_egress egress; /* proxy mode: the sandbox's egress proxy */
   al_relay *relay;  /* the caller's terminal relayed to the command's (stdio_relay.c); NULL = none */
-  int ws_upper;     /* the workspace overlay's upper directory (AL_MSG_WORKSPACE); -1 = none */
-  bool ws_degraded; /* the workspace could not be an overlay and is a plain bind (allow_degraded) */
+  int upper_root;        /* the tmpfs of the overlays' upper layers (AL_MSG_WORKSPACE); -1 = none */
+  uint32_t ovl_degraded; /* bit k: plan.ovl[k] could not be an overlay and is a plain bind (allow_degraded) */
+  int ws_upper;          /* the workspace's upper directory on it; -1 = none */
+  bool ws_degraded;      /* the workspace could not be an overlay and is a plain bind (allow_degraded) */
   char *backend_dir; /* another backend's (gvisor) directory: its processes in cg are killed and it is
                         removed by al_launch_cleanup; NULL = none */
   int msg_fd;       /* a descriptor that came with the last message read (AL_MSG_PTY, a pty exec's

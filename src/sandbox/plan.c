@@ -512,6 +512,21 @@ int al_plan_build(al_plan *p, const airlock_spec *spec, airlock_error **err) {
     if ((p->ws_host_fd = fcntl(hp[0].fd, F_DUPFD_CLOEXEC, 3)) < 0)
       rc = al_err(err, errno, "workspace");
   }
+  /* every read-write directory: the workspace, the output, rw binds */
+  for (size_t i = 0; rc == 0 && i < p->n_user; i++) {
+    if (!p->user[i].writable || p->user[i].type != AL_ENTRY_DIR || p->user[i].socket)
+      continue;
+    if (p->n_ovl == AL_MAX_OVERLAID) {
+      rc = al_err(err, 0, "more than %d read-write directories (workspace, output and binds)", AL_MAX_OVERLAID);
+      break;
+    }
+    al_overlaid *o = &p->ovl[p->n_ovl];
+    *o = (al_overlaid){.user_index = (int)i, .uid = hp[i].st.st_uid, .gid = hp[i].st.st_gid};
+    if ((o->host_fd = fcntl(hp[i].fd, F_DUPFD_CLOEXEC, 3)) < 0)
+      rc = al_err(err, errno, "%s", p->user[i].target);
+    else
+      p->n_ovl++;
+  }
   for (size_t i = 0; i < n_sources; i++)
     al_host_path_close(&hp[i]);
   free(hp);
@@ -627,6 +642,8 @@ void al_plan_free(al_plan *p) {
   al_id_lease_release(&p->lease);
   if (p->ws_host_fd >= 0)
     close(p->ws_host_fd);
+  for (size_t i = 0; i < p->n_ovl; i++)
+    close(p->ovl[i].host_fd);
   memset(p, 0, sizeof(*p));
   p->lease.lock_fd = -1;
   p->ws_host_fd = -1;

@@ -36,6 +36,16 @@ typedef struct al_mount_entry {
   bool socket; /* bound by name (--bind-socket): never masked */
 } al_mount_entry;
 
+/* A read-write directory of a one-shot run mounted as an overlay: its
+ * upper layer is "u<slot>" on the upper tmpfs, written back through host_fd */
+#define AL_MAX_OVERLAID 32
+typedef struct al_overlaid {
+  int user_index; /* in user[] */
+  int host_fd;    /* O_PATH of the host directory judged by the plan (its own descriptor) */
+  uid_t uid;      /* its owner on disk: the write-back's file system ids as root */
+  gid_t gid;
+} al_overlaid;
+
 typedef struct al_rlimit {
   int resource;
   rlim_t value;
@@ -113,10 +123,15 @@ typedef struct al_plan {
   /* A read-write workspace of a one-shot run becomes an overlay (rootfs.c):
    * the host directory read-only below, the upper layer on a tmpfs of its
    * own sized by the quota; init hands that layer to the launcher, which
-   * writes it back or saves it (workspace_end.c) through ws_host_fd. */
-  int ws_index;    /* in user[]: the read-write workspace; -1 none */
-  bool ws_overlay; /* set by the launcher: mount it as an overlay */
-  int ws_host_fd;  /* O_PATH descriptor of the host directory, opened once (plan.c); -1 none */
+   * writes it back or saves it (workspace_end.c) through ws_host_fd.  The
+   * output and read-write directory binds become overlays too, their upper
+   * layers on the same tmpfs (one cap for all), written back live: ovl[]
+   * lists every such directory, the workspace first. */
+  int ws_index;       /* in user[]: the read-write workspace; -1 none */
+  bool overlay_writes; /* set by the launcher: mount ovl[] as overlays */
+  int ws_host_fd;     /* O_PATH descriptor of the host directory, opened once (plan.c); -1 none */
+  al_overlaid ovl[AL_MAX_OVERLAID];
+  size_t n_ovl;
   uid_t ws_uid;    /* its owner on disk: the write-back's file system ids as root */
   gid_t ws_gid;
   int64_t ws_quota_bytes, ws_quota_inodes;
@@ -167,7 +182,8 @@ typedef enum {
   AL_MSG_EGRESS_FDS = 7,     /* proxy mode: SCM_RIGHTS [listening TCP 127.0.0.1:3128, UDP 127.0.0.1:53] */
   AL_MSG_SOCKETS_MASKED = 8, /* value: host unix sockets found in mounted trees and masked */
   AL_MSG_PTY = 9,            /* one-shot: SCM_RIGHTS [the master of the command's pty]; value: its number */
-  AL_MSG_WORKSPACE = 10,     /* value 1: SCM_RIGHTS [the overlay's upper directory]; 0: degraded to a bind, text why */
+  AL_MSG_WORKSPACE = 10,     /* value: bit k set = ovl[k] degraded to a bind; SCM_RIGHTS [the upper tmpfs's root]
+                                unless every one is */
 } al_msg_kind;
 typedef struct al_status_msg {
   int32_t kind;
@@ -197,9 +213,10 @@ int al_spawn(pid_t *pid, const al_spawn_opts *o, char *const argv[], char *const
  * (either may be NULL).  Allocates nothing.  Returns 0 or an errno. */
 int al_pty_open(int *master, char *tty, size_t ttylen, const struct termios *modes, const struct winsize *ws);
 /* 0, or -1 with errbuf; *sockets_masked counts the sockets made unreachable */
-/* *ws_upper: the workspace overlay's upper directory (-1 when none or
- * degraded, then *ws_degraded says so) */
-int al_rootfs_build(const al_plan *plan, unsigned *sockets_masked, int *ws_upper, bool *ws_degraded, char *errbuf,
+/* *upper_root: the root of the tmpfs holding the upper layers of ovl[]
+ * ("u<slot>"; -1 when none); bit k of *degraded: ovl[k] could not be an
+ * overlay and is a plain bind (allow_degraded) */
+int al_rootfs_build(const al_plan *plan, unsigned *sockets_masked, int *upper_root, uint32_t *degraded, char *errbuf,
                     size_t errlen);
 
 #endif

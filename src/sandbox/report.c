@@ -20,6 +20,12 @@ void airlock_result_clear(airlock_result *r) {
   free(r->workspace.changeset);
   free(r->workspace.error);
   free(r->kernel);
+  for (size_t i = 0; i < r->n_mounts; i++) {
+    free(r->mounts[i].target);
+    free(r->mounts[i].changeset);
+    free(r->mounts[i].error);
+  }
+  free(r->mounts);
   memset(r, 0, sizeof(*r));
 }
 
@@ -89,6 +95,20 @@ char *airlock_result_to_json(const airlock_result *r) {
                   r->workspace.error ? json_string(r->workspace.error) : json_null()));
     if (id)
       json_object_set_new(root, "changeset", json_string(id));
+  }
+  if (r->n_mounts) {
+    json_t *mounts = json_array();
+    for (size_t i = 0; i < r->n_mounts; i++) {
+      const struct airlock_mount_report *m = &r->mounts[i];
+      json_array_append_new(
+          mounts, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:o, s:o}", "target", m->target ? m->target : "",
+                            "mechanism", m->mechanism ? m->mechanism : "", "written_bytes",
+                            (json_int_t)m->written_bytes, "written_files", (json_int_t)m->written_files, "deleted",
+                            (json_int_t)m->deleted, "skipped", (json_int_t)m->skipped, "changeset",
+                            m->changeset ? json_string(m->changeset) : json_null(), "error",
+                            m->error ? json_string(m->error) : json_null()));
+    }
+    json_object_set_new(root, "writable_mounts", mounts);
   }
   json_t *egress = r->egress_json ? json_loads(r->egress_json, 0, NULL) : NULL;
   if (egress)

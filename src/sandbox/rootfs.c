@@ -224,15 +224,23 @@ static int mask_sockets_in(int rootfd, int dir, int depth, unsigned *masked, cha
   }
 }
 
-static int attach_workspace(int rootfd, dev_t root_dev, const al_plan *p, const al_mount_entry *e, int *upper,
-                            bool *degraded, char *errbuf, size_t errlen);
+static int attach_overlaid(int rootfd, dev_t root_dev, const al_plan *p, const al_mount_entry *e, size_t slot,
+                           uint32_t *degraded, char *errbuf, size_t errlen);
 
-static int attach_user(int rootfd, dev_t root_dev, const al_plan *p, size_t i, unsigned *masked, int *ws_upper,
-                       bool *ws_degraded, char *errbuf, size_t errlen) {
+/* ovl[]'s slot of user[i]; -1 when it is not mounted as an overlay */
+static int overlay_slot(const al_plan *p, size_t i) {
+  for (size_t k = 0; p->overlay_writes && k < p->n_ovl; k++)
+    if (p->ovl[k].user_index == (int)i)
+      return (int)k;
+  return -1;
+}
+
+static int attach_user(int rootfd, dev_t root_dev, const al_plan *p, size_t i, unsigned *masked, uint32_t *degraded,
+                       char *errbuf, size_t errlen) {
   const al_mount_entry *e = &p->user[i];
   uint64_t attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (e->writable ? 0 : MOUNT_ATTR_RDONLY);
-  int rc = p->ws_overlay && (int)i == p->ws_index
-               ? attach_workspace(rootfd, root_dev, p, e, ws_upper, ws_degraded, errbuf, errlen)
+  int slot = overlay_slot(p, i);
+  int rc = slot >= 0           ? attach_overlaid(rootfd, root_dev, p, e, (size_t)slot, degraded, errbuf, errlen)
            : e->tree_fd >= 0 ? attach_detached(rootfd, root_dev, e, errbuf, errlen)
                              : attach_tree(rootfd, root_dev, e, attrs, errbuf, errlen);
   if (rc < 0 || e->type != AL_ENTRY_DIR || e->socket)
@@ -245,26 +253,27 @@ static int attach_user(int rootfd, dev_t root_dev, const al_plan *p, size_t i, u
   return rc;
 }
 
-/* A read-write workspace as an overlay: the host tree (idmapped as root)
- * read-only below, the upper and work directories on a tmpfs of their own
- * sized by the workspace quota, so a writer gets ENOSPC at the cap and the
- * host file system is not written while the sandbox runs.  Both layers are
- * first attached under a staging directory of the root tmpfs (overlayfs
- * takes private clones of them) and detached again once the overlay is
- * mounted; the upper directory's descriptor goes to the launcher, which
- * writes it back or saves it after the sandbox is gone.  Needs overlayfs in
- * user namespaces with userxattr (Linux 5.11), idmapped lower layers (5.19)
- * and tmpfs user xattrs (6.6, for opaque directories).  When the overlay
- * cannot be made and degraded mode is allowed, the host tree is attached
- * directly instead, as before (*degraded). */
-#define WS_STAGE ".airlock-ws"
+/* Read-write directories (workspace, output, rw binds) as overlays: the host
+ * tree (idmapped as root) read-only below, the upper and work directories
+ * on one tmpfs sized by the workspace quota, so together they get ENOSPC at
+ * the cap and the host file system is not written while the sandbox runs.
+ * Each lower layer is first attached under a staging directory of the root
+ * tmpfs (overlayfs takes private clones of its layers) and detached again
+ * once the overlay is mounted; the upper tmpfs's root goes to the launcher,
+ * which writes each layer back, or saves the workspace's, once the sandbox
+ * is gone.  Needs overlayfs in user namespaces with userxattr (Linux 5.11),
+ * idmapped lower layers (5.19) and tmpfs user xattrs (6.6, for opaque
+ * directories).  When an overlay cannot be made and degraded mode is
+ * allowed, that host tree is attached directly instead (its bit in
+ * *degraded). */
+#define OVL_STAGE ".airlock-ws"
 
-static int ws_overlay(int rootfd, int target, const al_plan *p, char *errbuf, size_t errlen) {
+static int overlay_mount(int target, const char *what, const char *lower, const char *upper, const char *work,
+                         char *errbuf, size_t errlen) {
   int fs = fsopen("overlay", FSOPEN_CLOEXEC);
   if (fs < 0)
-    FAIL("workspace overlay: overlayfs is not available");
-  static const char *const opts[][2] = {
-      {"lowerdir", "/" WS_STAGE "/lower"}, {"upperdir", "/" WS_STAGE "/upper/u"}, {"workdir", "/" WS_STAGE "/upper/w"}};
+    FAIL("%s overlay: overlayfs is not available", what);
+  const char *const opts[][2] = {{"lowerdir", lower}, {"upperdir", upper}, {"workdir", work}};
   int rc = 0;
   for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]) && rc == 0; i++)
     rc = fsconfig(fs, FSCONFIG_SET_STRING, opts[i][0], opts[i][1], 0);
@@ -281,7 +290,7 @@ static int ws_overlay(int rootfd, int target, const al_plan *p, char *errbuf, si
       log[n - 1] = '\0';
     close(fs);
     errno = saved;
-    FAIL("workspace overlay (userxattr, idmapped lower, tmpfs upper)%s%s", n > 2 ? ": " : "", n > 2 ? log + 2 : "");
+    FAIL("%s overlay (userxattr, idmapped lower, tmpfs upper)%s%s", what, n > 2 ? ": " : "", n > 2 ? log + 2 : "");
   }
   int mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
   close(fs);
@@ -291,62 +300,72 @@ static int ws_overlay(int rootfd, int target, const al_plan *p, char *errbuf, si
     close(mnt);
   errno = saved;
   if (rc < 0)
-    FAIL("workspace overlay: mount at /workspace");
-  (void)rootfd;
-  (void)p;
+    FAIL("%s overlay: mount", what);
   return 0;
 }
 
-static int attach_workspace(int rootfd, dev_t root_dev, const al_plan *p, const al_mount_entry *e, int *upper,
-                            bool *degraded, char *errbuf, size_t errlen) {
-  if (mkdirat(rootfd, WS_STAGE, 0700) < 0 || mkdirat(rootfd, WS_STAGE "/lower", 0700) < 0 ||
-      mkdirat(rootfd, WS_STAGE "/upper", 0700) < 0)
-    FAIL("workspace: staging directories");
-  al_mount_entry lower = *e;
-  lower.target = "/" WS_STAGE "/lower";
+/* the staging directory and the one tmpfs every upper layer lives on */
+static int overlay_stage(int rootfd, const al_plan *p, char *errbuf, size_t errlen) {
+  if (mkdirat(rootfd, OVL_STAGE, 0700) < 0 || mkdirat(rootfd, OVL_STAGE "/upper", 0700) < 0)
+    FAIL("overlays: staging directories");
+  if (mount("tmpfs", "/" OVL_STAGE "/upper", "tmpfs", MS_NOSUID | MS_NODEV, p->ws_opts) < 0)
+    FAIL("overlays: the upper layers' tmpfs");
+  return 0;
+}
+
+/* the upper tmpfs's root for the launcher, and the staging directory gone */
+static int overlay_unstage(int rootfd, int *upper_root, char *errbuf, size_t errlen) {
+  if ((*upper_root = openat(rootfd, OVL_STAGE "/upper", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+    FAIL("overlays: open the upper layers' tmpfs");
+  if (umount2("/" OVL_STAGE "/upper", MNT_DETACH) < 0 || unlinkat(rootfd, OVL_STAGE "/upper", AT_REMOVEDIR) < 0 ||
+      unlinkat(rootfd, OVL_STAGE, AT_REMOVEDIR) < 0)
+    FAIL("overlays: removing the staging directories");
+  return 0;
+}
+
+static int attach_overlaid(int rootfd, dev_t root_dev, const al_plan *p, const al_mount_entry *e, size_t slot,
+                           uint32_t *degraded, char *errbuf, size_t errlen) {
+  char lower[32], upper[32], work[32];
+  snprintf(lower, sizeof(lower), "/%s/l%zu", OVL_STAGE, slot);
+  snprintf(upper, sizeof(upper), "/%s/upper/u%zu", OVL_STAGE, slot);
+  snprintf(work, sizeof(work), "/%s/upper/w%zu", OVL_STAGE, slot);
+  if (mkdirat(rootfd, lower + 1, 0700) < 0)
+    FAIL("%s: staging directory", e->target);
+  al_mount_entry staged = *e;
+  staged.target = lower;
   int rc = e->tree_fd >= 0
-               ? attach_detached(rootfd, root_dev, &lower, errbuf, errlen)
-               : attach_tree(rootfd, root_dev, &lower, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, errbuf, errlen);
+               ? attach_detached(rootfd, root_dev, &staged, errbuf, errlen)
+               : attach_tree(rootfd, root_dev, &staged, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, errbuf, errlen);
   if (rc < 0)
     return -1;
   int target = make_target(rootfd, root_dev, e->target + 1, true, errbuf, errlen);
   if (target < 0)
     return -1;
   struct stat lst;
-  rc = fstatat(rootfd, WS_STAGE "/lower", &lst, 0);
-  if (rc == 0)
-    rc = mount("tmpfs", "/" WS_STAGE "/upper", "tmpfs", MS_NOSUID | MS_NODEV, p->ws_opts);
-  if (rc < 0) {
+  if (fstatat(rootfd, lower + 1, &lst, 0) < 0 || mkdirat(rootfd, upper + 1, lst.st_mode & 07777) < 0 ||
+      fchmodat(rootfd, upper + 1, lst.st_mode & 07777, 0) < 0 || mkdirat(rootfd, work + 1, 0700) < 0) {
     close(target);
-    FAIL("workspace: the upper layer's tmpfs");
+    FAIL("%s: the upper layer's directories", e->target);
   }
-  if (mkdirat(rootfd, WS_STAGE "/upper/u", lst.st_mode & 07777) < 0 ||
-      fchmodat(rootfd, WS_STAGE "/upper/u", lst.st_mode & 07777, 0) < 0 ||
-      mkdirat(rootfd, WS_STAGE "/upper/w", 0700) < 0) {
-    close(target);
-    FAIL("workspace: the upper layer's directories");
-  }
-  rc = ws_overlay(rootfd, target, p, errbuf, errlen);
+  rc = overlay_mount(target, e->target, lower, upper, work, errbuf, errlen);
+  bool direct = false;
   if (rc < 0 && p->spec->allow_degraded) { /* the host tree itself, unbounded, as before */
-    *degraded = true;
-    int tree = open_tree(rootfd, WS_STAGE "/lower", OPEN_TREE_CLOEXEC);
+    direct = true;
+    *degraded |= 1u << slot;
+    int tree = open_tree(rootfd, lower + 1, OPEN_TREE_CLOEXEC);
     rc = tree < 0 ? -1 : move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
     if (tree >= 0)
       close(tree);
     if (rc < 0) {
       close(target);
-      FAIL("workspace: attaching it without an overlay");
+      FAIL("%s: attaching it without an overlay", e->target);
     }
   }
   close(target);
   if (rc < 0)
     return -1;
-  if (!*degraded && (*upper = openat(rootfd, WS_STAGE "/upper/u", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-    FAIL("workspace: open the upper layer");
-  if ((!*degraded && umount2("/" WS_STAGE "/lower", MNT_DETACH) < 0) ||
-      umount2("/" WS_STAGE "/upper", MNT_DETACH) < 0 || unlinkat(rootfd, WS_STAGE "/lower", AT_REMOVEDIR) < 0 ||
-      unlinkat(rootfd, WS_STAGE "/upper", AT_REMOVEDIR) < 0 || unlinkat(rootfd, WS_STAGE, AT_REMOVEDIR) < 0)
-    FAIL("workspace: removing the staging directories");
+  if ((!direct && umount2(lower, MNT_DETACH) < 0) || unlinkat(rootfd, lower + 1, AT_REMOVEDIR) < 0)
+    FAIL("%s: removing the staging directory", e->target);
   return 0;
 }
 
@@ -590,11 +609,11 @@ static int build_scratch(int rootfd, const al_plan *p, char *errbuf, size_t errl
   return 0;
 }
 
-int al_rootfs_build(const al_plan *p, unsigned *sockets_masked, int *ws_upper, bool *ws_degraded, char *errbuf,
+int al_rootfs_build(const al_plan *p, unsigned *sockets_masked, int *upper_root, uint32_t *degraded, char *errbuf,
                     size_t errlen) {
   *sockets_masked = 0;
-  *ws_upper = -1;
-  *ws_degraded = false;
+  *upper_root = -1;
+  *degraded = 0;
   /* nothing we mount may propagate back to the host */
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
     FAIL("make mounts private");
@@ -628,9 +647,14 @@ int al_rootfs_build(const al_plan *p, unsigned *sockets_masked, int *ws_upper, b
   if (build_dev(rootfd, root_dev, p, errbuf, errlen) < 0 || build_scratch(rootfd, p, errbuf, errlen) < 0 ||
       write_secrets(rootfd, root_dev, p, errbuf, errlen) < 0 || write_egress_ca(rootfd, p, errbuf, errlen) < 0)
     goto out;
+  bool overlays = p->overlay_writes && p->n_ovl > 0;
+  if (overlays && overlay_stage(rootfd, p, errbuf, errlen) < 0)
+    goto out;
   for (size_t i = 0; i < p->n_user; i++)
-    if (attach_user(rootfd, root_dev, p, i, sockets_masked, ws_upper, ws_degraded, errbuf, errlen) < 0)
+    if (attach_user(rootfd, root_dev, p, i, sockets_masked, degraded, errbuf, errlen) < 0)
       goto out;
+  if (overlays && overlay_unstage(rootfd, upper_root, errbuf, errlen) < 0)
+    goto out;
   if (mkdirat(rootfd, "proc", 0555) < 0 && errno != EEXIST) {
     fail(errbuf, errlen, errno, "mkdir /proc");
     goto out;

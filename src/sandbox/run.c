@@ -15,6 +15,7 @@
 #include "trace.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -99,10 +100,14 @@ static void drain_status(al_launch *l, airlock_result *r, run_state *st) {
       break;
     case AL_MSG_SOCKETS_MASKED: r->sockets_masked = (unsigned)m.value; break;
     case AL_MSG_WORKSPACE:
-      if (m.value == 1 && l->msg_fd >= 0 && l->ws_upper < 0)
-        l->ws_upper = AL_STEAL_FD(l->msg_fd);
-      else if (m.value == 0)
-        l->ws_degraded = true;
+      if (l->msg_fd >= 0 && l->upper_root < 0) {
+        l->upper_root = AL_STEAL_FD(l->msg_fd);
+        l->ovl_degraded = (uint32_t)m.value;
+        /* the workspace, when read-write, is ovl[0] (plan.c) */
+        l->ws_degraded = l->plan.ws_index >= 0 && (l->ovl_degraded & 1u);
+        if (l->plan.ws_index >= 0 && !l->ws_degraded)
+          l->ws_upper = openat(l->upper_root, "u0", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      }
       break;
     default: break;
     }

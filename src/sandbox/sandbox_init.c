@@ -317,24 +317,22 @@ void al_sandbox_main(al_plan *p) {
   char errbuf[200];
   errbuf[0] = '\0';
   unsigned masked = 0;
-  int ws_upper = -1;
-  bool ws_degraded = false;
-  int built = al_rootfs_build(p, &masked, &ws_upper, &ws_degraded, errbuf, sizeof(errbuf));
+  int upper_root = -1;
+  uint32_t degraded = 0;
+  int built = al_rootfs_build(p, &masked, &upper_root, &degraded, errbuf, sizeof(errbuf));
   al_plan_wipe_secrets(p); /* written to /run/secrets (or not at all): init's copy goes */
   if (built < 0)
     setup_failed(errbuf, 0);
   al_trace_step("init", "root built");
   if (masked)
     send_msg(AL_MSG_SOCKETS_MASKED, (int)masked, NULL);
-  if (ws_degraded)
-    send_msg(AL_MSG_WORKSPACE, 0, NULL);
-  if (ws_upper >= 0) { /* the launcher writes it back or saves it when the sandbox is gone */
-    al_status_msg m = {.kind = AL_MSG_WORKSPACE, .value = 1};
-    ssize_t n = al_send_fds(status_fd, &m, sizeof(m), &ws_upper, 1);
+  if (upper_root >= 0) { /* the launcher writes them back or saves them when the sandbox is gone */
+    al_status_msg m = {.kind = AL_MSG_WORKSPACE, .value = (int32_t)degraded};
+    ssize_t n = al_send_fds(status_fd, &m, sizeof(m), &upper_root, 1);
     int e = errno;
-    close(ws_upper);
+    close(upper_root);
     if (n != (ssize_t)sizeof(m))
-      setup_failed("handing the workspace's upper layer to the launcher", e);
+      setup_failed("handing the overlays' upper layers to the launcher", e);
   }
   join_cgroups(p);
   al_trace_step("init", "cgroups joined");

@@ -31,7 +31,7 @@ int al_vm_box_start(struct al_box *b, const airlock_spec *spec, airlock_error **
   memset(b, 0, sizeof(*b));
   al_launch *l = &b->launch;
   l->pid = -1;
-  l->pidfd = l->sock = l->msg_fd = l->ws_upper = -1;
+  l->pidfd = l->sock = l->msg_fd = l->ws_upper = l->upper_root = -1;
   l->cg.v2_dir_fd = -1;
   for (int c = 0; c < AL_CTRL_COUNT; c++)
     l->cg.join_fd[c] = -1;

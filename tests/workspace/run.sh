@@ -291,6 +291,45 @@ t_unboundable() {
   [ "$(rep "$BASE/r.json" 'r["workspace"]["mechanism"]')" = "bind (degraded)" ] || { rep "$BASE/r.json" 'r["workspace"]'; return 1; }
 }
 
+# the output and a read-write bind share the workspace quota's one cap
+t_output_and_binds() {
+  local out_dir=$BASE/out bind=$BASE/bindsrc before bi after ai out
+  rm -rf "$out_dir" "$bind" && mkdir -p "$out_dir" "$bind" && echo old >"$bind/old"
+  [ "$MODE" = user ] || chown -R "$OWNER:$OWNER" "$out_dir" "$bind"
+  before=$(used_kb) && bi=$(used_inodes)
+  out=$(box --output "$out_dir" --bind "$bind:/data:rw" --workspace-quota 8m --report "$BASE/r.json" -- sh -c '
+      echo RAN; echo kept > /output/small; mkdir /data/d && echo new > /data/d/f; rm /data/old
+      dd if=/dev/zero of=/output/big bs=1M count=6 2>&1 | tail -1; echo "dd1=$?"
+      dd if=/dev/zero of=/data/big bs=1M count=6 2>&1; echo "dd2=$?"
+      i=0; while [ $i -lt 5000 ]; do true 2>/dev/null > /data/f$i || { echo "stopped at $i"; break; }; i=$((i + 1)); done' 2>&1)
+  after=$(used_kb) && ai=$(used_inodes)
+  echo "$out" | grep -q '^RAN' || { echo "did not run: $out"; return 1; }
+  echo "$out" | grep -q 'No space left on device' || { echo "no ENOSPC: $out"; return 1; }
+  echo "$out" | grep -q 'stopped at' || { echo "no inode cap: $out"; return 1; }
+  [ "$(cat "$out_dir/small")" = kept ] && [ "$(cat "$bind/d/f")" = new ] && [ ! -e "$bind/old" ] ||
+    { echo "not written back: $(ls -R "$out_dir" "$bind" | head)"; return 1; }
+  [ $((after - before)) -le $((8 * 1024 + SLACK)) ] || { echo "host lost $((after - before)) KiB"; return 1; }
+  [ $((ai - bi)) -le 2100 ] || { echo "host used $((ai - bi)) inodes (cap 2048)"; return 1; }
+  [ "$(rep "$BASE/r.json" '[m["target"] + "=" + m["mechanism"] for m in r["writable_mounts"]]')" = \
+    "['/output=overlay+tmpfs', '/data=overlay+tmpfs']" ] || { rep "$BASE/r.json" 'r.get("writable_mounts")'; return 1; }
+  echo "host grew by $((after - before)) KiB and $((ai - bi)) inodes for 12 MiB and 5000 files at --workspace-quota 8m" >"$NOTE"
+}
+
+t_output_unboundable() {
+  [ -n "$NESTED" ] || { echo "the nested overlays could not be mounted"; return 1; }
+  local dir=$NESTED/$MODE
+  if [ "${#DEGRADED[@]}" = 0 ]; then
+    run "$AIRLOCK" run --state-dir "$STATE" --output "$dir" -- sh -c 'echo x > /output/o; echo RAN'
+    one_line_error 125 && grep -q 'output' <<<"$ERR" && [ ! -e "$dir/o" ] || { run_detail; return 1; }
+  fi
+  run "$AIRLOCK" run --allow-degraded --state-dir "$STATE" --report "$BASE/r.json" --output "$dir" -- \
+    sh -c 'echo x > /output/o; echo RAN'
+  [ "$RC" = 0 ] && [ "$OUT" = RAN ] && [ "$(cat "$dir/o")" = x ] || { run_detail; return 1; }
+  grep -q 'degraded:.*/output: no overlay could be mounted' <<<"$ERR" || { run_detail; return 1; }
+  [ "$(rep "$BASE/r.json" 'r["writable_mounts"][0]["mechanism"]')" = "bind (degraded)" ] ||
+    { rep "$BASE/r.json" 'r.get("writable_mounts")'; return 1; }
+}
+
 t_bad_input() {
   run "$AIRLOCK" run --workspace-quota 10k --workspace "$BASE" -- true
   one_line_error 125 && grep -q 'workspace quota' <<<"$ERR" || { run_detail; return 1; }
@@ -317,6 +356,8 @@ case_ "discard leaves the host identical" t_discard
 case_ "hooks, CI files, .envrc, setuid and escaping links are flagged" t_dangerous_flagged
 case_ "links stay links, fifos and devices are refused, setuid stripped, swapped dirs not followed" t_malicious_upper
 case_ "a workspace no overlay can bound: refused, or with --allow-degraded run and reported" t_unboundable
+case_ "output and a rw bind share one cap in bytes and inodes; written back at the end" t_output_and_binds
+case_ "an output no overlay can bound: refused, or with --allow-degraded run and reported" t_output_unboundable
 case_ "bad workspace flags and changeset ids exit 125 naming the problem" t_bad_input
 
 if [ "$MODE" = root ] && [ -z "${AIRLOCK_WS_NO_USER:-}" ]; then

@@ -584,7 +584,10 @@ static int do_forkbomb(void) {
       ok++;
     else
       failed++;
-    if ((ok + failed) % 1000 == 0) {
+    /* the first failure is printed at once: under a slow kernel (gVisor's
+     * ptrace platform on a loaded host) the thousandth attempt may not come
+     * before the timeout, and the bound is what the test must see */
+    if ((ok + failed) % 1000 == 0 || (p < 0 && failed == 1)) {
       printf("FORKBOMB: %ld forks, %ld failures\n", ok, failed);
       fflush(stdout);
     }
