@@ -356,6 +356,13 @@ int al_gvisor_prepare(al_gvisor_sandbox *g, const airlock_spec *spec, bool agent
   g->have_plan = true;
   if (check_nested_targets(&g->plan, err) < 0)
     return -1;
+  /* runsc's gofer writes the host directories themselves: nothing bounds
+   * what a command writes there (namespaces puts an overlay in between) */
+  if (!agent && g->plan.n_ovl > 0 && !spec->allow_degraded)
+    return al_err(err, 0,
+                  "isolation gvisor: writes to %s cannot be bounded (runsc's gofer writes the host directory "
+                  "directly; --isolation namespaces bounds them with an overlay); --allow-degraded accepts that",
+                  g->plan.user[g->plan.ovl[0].user_index].target);
   al_trace_step("launcher", "planned");
 
   /* who the command is, inside and on the host */
@@ -715,11 +722,7 @@ int al_gvisor_run(const airlock_spec *spec, airlock_result *r, airlock_error **e
   }
   if (pl->egress)
     r->egress_json = al_network_report(spec);
-  if (pl->ws_index >= 0) {
-    r->workspace.present = true;
-    r->workspace.mode = "live";
-    r->workspace.mechanism = "bind (gVisor gofer, unbounded)";
-  }
+  al_result_unbounded_mounts(r, pl, "bind (gVisor gofer, unbounded)");
   {
     char *kernel = NULL;
     if (asprintf(&kernel, "gVisor (runsc %s, platform %s) above host %s", g.runsc, RUNSC_PLATFORM, al_host_kernel()) >=

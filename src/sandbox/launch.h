@@ -70,6 +70,9 @@ const char *al_host_kernel(void);
 void al_workspace_end(al_launch *l, airlock_result *r, bool ran);
 /* before the clone: changes mode needs a usable state directory */
 int al_workspace_check(const al_plan *p, airlock_error **err);
+/* backends without the overlays (gvisor, vm): the report's workspace and
+ * writable_mounts with this mechanism, and a degraded note naming them */
+void al_result_unbounded_mounts(airlock_result *r, const al_plan *p, const char *mechanism);
 /* airlock_spec_validate, optionally without requiring a command */
 int al_spec_check(const airlock_spec *spec, bool need_command, airlock_error **err);
 

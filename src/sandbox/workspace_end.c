@@ -192,3 +192,22 @@ void al_workspace_end(al_launch *l, airlock_result *r, bool ran) {
   }
   al_trace_step("launcher", "writable mounts written back");
 }
+
+void al_result_unbounded_mounts(airlock_result *r, const al_plan *p, const char *mechanism) {
+  size_t first = p->ws_index >= 0 ? 1 : 0;
+  if (p->ws_index >= 0) {
+    r->workspace.present = true;
+    r->workspace.mode = "live";
+    r->workspace.mechanism = mechanism;
+  }
+  if (p->n_ovl > first && (r->mounts = calloc(p->n_ovl - first, sizeof(*r->mounts))) != NULL)
+    for (size_t k = first; k < p->n_ovl; k++)
+      r->mounts[r->n_mounts++] = (struct airlock_mount_report){
+          .target = strdup(p->user[p->ovl[k].user_index].target), .mechanism = mechanism};
+  for (size_t k = 0; k < p->n_ovl; k++) {
+    char note[160];
+    snprintf(note, sizeof(note), "%s: writes go straight to the host directory, bounded per file only",
+             p->user[p->ovl[k].user_index].target);
+    al_append_note(&r->degraded_note, note);
+  }
+}

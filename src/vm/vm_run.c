@@ -7,6 +7,7 @@
 #include "vm.h"
 
 #include "error.h"
+#include "launch.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -65,6 +66,13 @@ int al_vm_airlock_run(const airlock_spec *spec, airlock_result *r, al_vm_info *i
     return -1;
   al_vm_request req;
   al_vm_request_from_spec(spec, &req);
+  /* 9p writes the host directories themselves: nothing bounds them */
+  bool ws_rw = (req.workspace || req.workspace_fd >= 0) && req.workspace_rw;
+  if ((ws_rw || req.output) && !spec->allow_degraded)
+    return al_err(err, 0,
+                  "isolation vm: writes to %s cannot be bounded (9p writes the host directory directly; "
+                  "--isolation namespaces bounds them with an overlay); --allow-degraded accepts that",
+                  ws_rw ? "/workspace" : "/output");
   char **env = calloc(spec->n_env + 1, sizeof(char *)); /* -e only: nothing of the caller's environment */
   if (!env)
     return al_err(err, ENOMEM, "env");
@@ -97,8 +105,21 @@ int al_vm_airlock_run(const airlock_spec *spec, airlock_result *r, al_vm_info *i
   if (info.cgroup[0])
     limit(r, AIRLOCK_LIMIT_PIDS, "pids", req.pids > 0 ? req.pids : 256, "count", "cgroup (QEMU)");
   limit(r, AIRLOCK_LIMIT_TIMEOUT, "timeout", (int64_t)(spec->timeout_sec * 1000), "ms", "vm-kill");
-  if (strcmp(info.probe.accel, "tcg") == 0 &&
-      asprintf(&r->degraded_note, "software emulation (TCG): %s", info.probe.why_not_kvm) < 0)
-    r->degraded_note = NULL;
+  if (strcmp(info.probe.accel, "tcg") == 0) {
+    char note[320];
+    snprintf(note, sizeof(note), "software emulation (TCG): %s", info.probe.why_not_kvm);
+    al_append_note(&r->degraded_note, note);
+  }
+  if (ws_rw) {
+    r->workspace.present = true;
+    r->workspace.mode = "live";
+    r->workspace.mechanism = "9p (unbounded)";
+    al_append_note(&r->degraded_note, "/workspace: writes go straight to the host directory, bounded per file only");
+  }
+  if (req.output && (r->mounts = calloc(1, sizeof(*r->mounts))) != NULL) {
+    r->mounts[0] = (struct airlock_mount_report){.target = strdup("/output"), .mechanism = "9p (unbounded)"};
+    r->n_mounts = 1;
+    al_append_note(&r->degraded_note, "/output: writes go straight to the host directory, bounded per file only");
+  }
   return 0;
 }

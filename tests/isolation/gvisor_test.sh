@@ -67,7 +67,16 @@ t_workspace() {
   echo "from host" >"$WS/in.txt"
   [ "$MODE" = root ] && chown 4242:4242 "$WS/in.txt"
   local out
-  out=$(gv --workspace "$WS" -- sh -c 'cat in.txt; echo "from sandbox" > out.txt; pwd') || { echo "$out"; return 1; }
+  # the gofer writes the host tree directly: refused unless accepted
+  if [ "${#DEGRADED[@]}" = 0 ]; then
+    out=$(gv --workspace "$WS" -- sh -c 'echo x > refused.txt' 2>&1)
+    [ $? = 125 ] && grep -q 'writes to /workspace cannot be bounded.*--allow-degraded' <<<"$out" &&
+      [ ! -e "$WS/refused.txt" ] || { echo "an unbounded workspace was not refused: $out"; return 1; }
+  fi
+  out=$(gv --allow-degraded --report "$WORK/ws-report.json" --workspace "$WS" -- sh -c 'cat in.txt; echo "from sandbox" > out.txt; pwd') ||
+    { echo "$out"; return 1; }
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["workspace"]["mechanism"].startswith("bind (gVisor gofer, unbounded)"), r["workspace"]; assert "/workspace: writes go straight" in r["degraded"], r["degraded"]' "$WORK/ws-report.json" ||
+    return 1
   [ "$out" = $'from host\n/workspace' ] || { echo "got: $out"; return 1; }
   [ "$(cat "$WS/out.txt")" = "from sandbox" ] || { echo "write did not reach the host"; return 1; }
   local owner
