@@ -465,9 +465,14 @@ int al_fs_tenant_workspace(int root_fd, const char *root, const char *tenant, co
  * its last component, owned by the node's uid */
 int al_fs_workspaces_open(const char *path, int *fd_out, airlock_error **err);
 /* a new directory NAME in dir_fd (path: its name, for messages), mode 0700,
- * given to owner:owner when the node is root, on the descriptor returned */
-int al_fs_workspace_make(int dir_fd, const char *path, const char *name, uint32_t owner, int *fd_out,
-                         airlock_error **err);
+ * given to owner:owner when the node is root, on the descriptor returned;
+ * with quota_bytes > 0 (root only) a tmpfs of that size mounted on it, and
+ * the descriptor is its root */
+int al_fs_workspace_make(int dir_fd, const char *path, const char *name, uint32_t owner, int64_t quota_bytes,
+                         int *fd_out, airlock_error **err);
+/* detach what is mounted on NAME in dir_fd (a quota tmpfs), by descriptor;
+ * 0 when nothing is (or NAME is gone) */
+int al_fs_workspace_unmount(int dir_fd, const char *name);
 /* remove NAME in dir_fd and everything below it, never following a link and
  * never opening anything but directories (FIFOs are unlinked, not opened) */
 int al_fs_remove_tree(int dir_fd, const char *path, const char *name, airlock_error **err);

@@ -82,6 +82,8 @@ static void reply_errno(al_node *n, struct evhttp_request *req, const char *path
     al_node_reply_error(n, req, 404, "not_found", "no such file '%s'", path);
   else if (e == EISDIR || e == ENOTEMPTY || e == EEXIST)
     al_node_reply_error(n, req, 409, "conflict", "'%s': %s", path, strerror(e));
+  else if (e == ENOSPC || e == EDQUOT) /* the workspace's quota (its tmpfs) is full */
+    al_node_reply_error(n, req, 507, "insufficient_storage", "'%s': %s (the workspace's quota)", path, strerror(e));
   else
     al_node_reply_error(n, req, 500, "internal", "'%s': %s", path, strerror(e));
 }

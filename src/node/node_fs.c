@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -168,8 +169,55 @@ int al_fs_workspaces_open(const char *path, int *fd_out, airlock_error **err) {
   return 0;
 }
 
-int al_fs_workspace_make(int dir_fd, const char *path, const char *name, uint32_t owner, int *fd_out,
-                         airlock_error **err) {
+/* A tmpfs of quota_bytes (and one inode per 4 KiB, at least 1024) owned by
+ * owner, mounted on the directory dir (by descriptor: no name is resolved
+ * again); *root_out: its root.  A tmpfs needs no block device or file
+ * system feature, counts bytes and inodes exactly, and its pages are
+ * charged to the memory cgroup of whoever writes them (the sandbox). */
+static int mount_quota_tmpfs(int dir, uint32_t owner, int64_t quota_bytes, int *root_out, airlock_error **err) {
+  char size[32], inodes[32], id[16];
+  int64_t n = quota_bytes / 4096 > 1024 ? quota_bytes / 4096 : 1024;
+  snprintf(size, sizeof(size), "%lld", (long long)quota_bytes);
+  snprintf(inodes, sizeof(inodes), "%lld", (long long)n);
+  snprintf(id, sizeof(id), "%u", (unsigned)owner);
+  const char *const opts[][2] = {{"size", size}, {"nr_inodes", inodes}, {"mode", "0700"}, {"uid", id}, {"gid", id}};
+  _cleanup_close_ int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+  int rc = fs < 0 ? -1 : 0;
+  for (size_t i = 0; rc == 0 && i < sizeof(opts) / sizeof(opts[0]); i++)
+    rc = fsconfig(fs, FSCONFIG_SET_STRING, opts[i][0], opts[i][1], 0);
+  if (rc == 0)
+    rc = fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0);
+  _cleanup_close_ int mnt =
+      rc < 0 ? -1 : fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+  if (mnt < 0 || move_mount(mnt, "", dir, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+    return al_err(err, errno, "the workspace's tmpfs (quota %lld bytes)", (long long)quota_bytes);
+  if ((*root_out = openat(mnt, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+    return al_err(err, errno, "the workspace's tmpfs");
+  return 0;
+}
+
+int al_fs_workspace_unmount(int dir_fd, const char *name) {
+  struct stat parent;
+  if (fstat(dir_fd, &parent) < 0)
+    return -1;
+  for (int depth = 0; depth < 8; depth++) { /* a mount stacked on ours goes first */
+    _cleanup_close_ int fd = openat(dir_fd, name, O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0)
+      return errno == ENOENT ? 0 : -1;
+    if (st.st_dev == parent.st_dev)
+      return 0;
+    char link[64];
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+    if (umount2(link, MNT_DETACH) < 0)
+      return -1;
+  }
+  errno = EBUSY;
+  return -1;
+}
+
+int al_fs_workspace_make(int dir_fd, const char *path, const char *name, uint32_t owner, int64_t quota_bytes,
+                         int *fd_out, airlock_error **err) {
   *fd_out = -1;
   if (mkdirat(dir_fd, name, 0700) < 0)
     return al_err(err, errno, "mkdir %s/%s", path, name);
@@ -187,6 +235,17 @@ int al_fs_workspace_make(int dir_fd, const char *path, const char *name, uint32_
     al_err(err, errno, "chown %u %s/%s", (unsigned)owner, path, name);
     unlinkat(dir_fd, name, AT_REMOVEDIR);
     return -1;
+  }
+  if (quota_bytes > 0) {
+    int root = -1;
+    if (mount_quota_tmpfs(fd, owner, quota_bytes, &root, err) < 0) {
+      al_err_prefix(err, "%s/%s", path, name);
+      al_fs_workspace_unmount(dir_fd, name);
+      unlinkat(dir_fd, name, AT_REMOVEDIR);
+      return -1;
+    }
+    close(fd);
+    fd = root;
   }
   *fd_out = AL_STEAL_FD(fd);
   return 0;

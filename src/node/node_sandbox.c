@@ -44,6 +44,8 @@ static void sbox_free(al_node *n, al_sbox *sb) {
     close(sb->root_fd);
   if (sb->owned_workspace) {
     _cleanup_error_ airlock_error *err = NULL;
+    if (al_fs_workspace_unmount(n->ws_dir_fd, strrchr(sb->owned_workspace, '/') + 1) < 0)
+      al_logf(AL_LOG_WARN, "cannot unmount the workspace of %s: %s", sb->id, strerror(errno));
     if (al_fs_remove_tree(n->ws_dir_fd, n->ws_dir, strrchr(sb->owned_workspace, '/') + 1, &err) < 0)
       al_logf(AL_LOG_WARN, "cannot remove the workspace of %s: %s", sb->id, err->msg);
     free(sb->owned_workspace);
@@ -265,28 +267,53 @@ json_t *al_sbox_json(const al_sbox *sb) {
                    (json_int_t)s->disk_bytes, "idle_timeout_s", (json_int_t)(sb->idle_timeout_ms / 1000), "max_age_s",
                    (json_int_t)(sb->max_age_ms / 1000), "execs_running", sb->running, "workspace_node_owned",
                    sb->owned_workspace != NULL);
-  if (o)
+  if (o) {
     json_object_set_new(o, "isolation", json_string(airlock_isolation_name(s->isolation)));
+    /* a node-made workspace is a tmpfs of this size as root; null: unbounded */
+    int64_t quota = s->workspace_quota_bytes ? s->workspace_quota_bytes : s->disk_bytes;
+    json_object_set_new(o, "workspace_quota_bytes",
+                        sb->owned_workspace && geteuid() == 0 ? json_integer((json_int_t)quota) : json_null());
+  }
   return o;
+}
+
+/* The cap of a node-made workspace: the sandbox's workspace quota, else its
+ * --disk.  A rootless node cannot mount the tmpfs that enforces it: then 0
+ * (unbounded), accepted only with allow_degraded. */
+static int node_workspace_quota(const airlock_spec *spec, int64_t *quota, airlock_error **err) {
+  *quota = 0;
+  if (geteuid() != 0) {
+    if (!spec->allow_degraded)
+      return al_err(err, 0, "a rootless node cannot bound what a persistent sandbox writes to its workspace "
+                            "(the quota's tmpfs needs root to mount); allow_degraded accepts unbounded workspaces");
+    return 0;
+  }
+  *quota = spec->workspace_quota_bytes ? spec->workspace_quota_bytes : spec->disk_bytes;
+  return 0;
 }
 
 /* A new empty workspace in STATE_DIR.workspaces (node_main.c opened it at
  * start): made, given to sandbox_host_uid and opened through that one
- * directory descriptor; *fd is what the sandbox mounts. */
-static char *node_workspace(al_node *n, int *fd, airlock_error **err) {
+ * directory descriptor; as root a tmpfs of the quota mounted on it (node_fs.c);
+ * *fd is what the sandbox mounts. */
+static char *node_workspace(al_node *n, const airlock_spec *spec, int *fd, airlock_error **err) {
   if (n->ws_dir_fd < 0) {
     al_err(err, 0, "the node has no directory for its workspaces");
     return NULL;
   }
+  int64_t quota;
+  if (node_workspace_quota(spec, &quota, err) < 0)
+    return NULL;
   for (int tries = 0; tries < 100; tries++) {
     char name[32];
     snprintf(name, sizeof(name), "ws_%lld", (long long)++n->next_num);
-    if (al_fs_workspace_make(n->ws_dir_fd, n->ws_dir, name, n->cfg->sandbox_host_uid, fd, err) == 0) {
+    if (al_fs_workspace_make(n->ws_dir_fd, n->ws_dir, name, n->cfg->sandbox_host_uid, quota, fd, err) == 0) {
       char *path = NULL;
       if (asprintf(&path, "%s/%s", n->ws_dir, name) < 0) {
         al_err(err, ENOMEM, "workspace path");
         close(*fd);
         *fd = -1;
+        al_fs_workspace_unmount(n->ws_dir_fd, name);
         unlinkat(n->ws_dir_fd, name, AT_REMOVEDIR);
         return NULL;
       }
@@ -303,6 +330,8 @@ static char *node_workspace(al_node *n, int *fd, airlock_error **err) {
 /* a node-made workspace that no sandbox got */
 static void drop_workspace(al_node *n, const char *path) {
   _cleanup_error_ airlock_error *err = NULL;
+  if (path && al_fs_workspace_unmount(n->ws_dir_fd, strrchr(path, '/') + 1) < 0)
+    al_logf(AL_LOG_WARN, "cannot unmount %s: %s", path, strerror(errno));
   if (path && al_fs_remove_tree(n->ws_dir_fd, n->ws_dir, strrchr(path, '/') + 1, &err) < 0)
     al_logf(AL_LOG_WARN, "%s", err->msg);
 }
@@ -390,7 +419,7 @@ static void create_sandbox(al_node *n, al_tenant *t, struct evhttp_request *req)
     }
     spec.workspace = shown;
   } else {
-    owned = node_workspace(n, &ws_fd, &err);
+    owned = node_workspace(n, &spec, &ws_fd, &err);
     if (!owned) {
       al_node_reply_error(n, req, 500, "internal", "cannot make a workspace: %s", err->msg);
       return;
@@ -483,10 +512,10 @@ void al_node_handle_sandboxes(al_node *n, al_tenant *t, struct evhttp_request *r
 al_sbox *al_node_sbox_create_owned(al_node *n, al_tenant *t, const airlock_spec *base, const char *label,
                                    airlock_error **err) {
   _cleanup_close_ int ws_fd = -1;
-  _cleanup_free_ char *owned = node_workspace(n, &ws_fd, err);
+  airlock_spec spec = base ? *base : n->cfg->sandbox;
+  _cleanup_free_ char *owned = node_workspace(n, &spec, &ws_fd, err);
   if (!owned)
     return NULL;
-  airlock_spec spec = base ? *base : n->cfg->sandbox;
   spec.workspace = owned;
   spec.workspace_fd = ws_fd; /* the launcher mounts this and never opens the name */
   /* workspaceAccess "ro" of the spec, or the policy's read-only level */

@@ -119,6 +119,7 @@ static void recover(al_node *n, al_state *s) {
           strncmp(slash + 1, "ws_", 3) != 0)
         continue; /* not one of this state directory's */
       _cleanup_error_ airlock_error *err = NULL;
+      al_fs_workspace_unmount(n->ws_dir_fd, slash + 1); /* the quota tmpfs of a node that crashed */
       if (al_fs_remove_tree(n->ws_dir_fd, n->ws_dir, slash + 1, &err) < 0)
         al_logf(AL_LOG_INFO, "%s", err->msg);
     }

@@ -177,6 +177,7 @@ def main():
     mode = "rootless" if t.rootless else "root"
     try:
         run(t, mode)
+        bounded_workspace(t, mode)
     finally:
         t.stop()
     # every snapshot, restore, reset, fork and delete is in the audit trail
@@ -203,6 +204,57 @@ def main():
     if t.failed:
         print("# node log:\n" + "\n".join("#   " + l for l in t.node_log().splitlines()[-30:]))
     return 1 if t.failed else 0
+
+
+def bounded_workspace(t, mode):
+    """A node-made workspace is a tmpfs of the sandbox's quota (root): a fill
+    stops at the cap, the host's disk does not pay, and it goes with the
+    sandbox.  A rootless node cannot mount it: reported unbounded."""
+    st, o = t.req("POST", "/v1/sandboxes", {"limits": {"disk": "8m"}})
+    if not t.check(st == 201, "%s: a sandbox with an 8 MiB disk is made" % mode, (st, o)):
+        return
+    sb = o["id"]
+    if t.rootless:
+        t.check(o.get("workspace_quota_bytes", 0) is None,
+                "%s: the node reports its workspaces as unbounded (null quota)" % mode, o)
+        t.req("DELETE", "/v1/sandboxes/" + sb)
+        return
+    t.check(o.get("workspace_quota_bytes") == 8 << 20, "%s: the sandbox reports an 8 MiB workspace quota" % mode, o)
+    ws_dir = t.state + ".workspaces"
+    def used():
+        s = os.statvfs(ws_dir)
+        return (s.f_blocks - s.f_bfree) * s.f_frsize
+    before = used()
+    st, r = t.req("POST", "/v1/sandboxes/%s/exec" % sb, {"argv": ["sh", "-c",
+        "echo RAN; dd if=/dev/zero of=/workspace/big bs=1M count=64 2>&1; rm /workspace/big; "
+        "i=0; while [ $i -lt 5000 ]; do (: > /workspace/f$i) 2>/dev/null || break; i=$((i+1)); done; echo files=$i"]})
+    grown = used() - before
+    out = (r or {}).get("stdout", "") + (r or {}).get("stderr", "")
+    t.check(st == 200 and "RAN" in out and "No space left on device" in out and "files=20" in out
+            and "files=5000" not in out,
+            "%s: writes to a node-made workspace stop at the quota in bytes and inodes (ENOSPC)" % mode, (st, r))
+    t.check(grown < 4 << 20, "%s: the host's disk does not pay for them" % mode, "grew %d bytes" % grown)
+    # the files API writes into the same cap
+    c = UnixHTTPConnection(t.sock)
+    c.request("PUT", "/v1/sandboxes/%s/files?path=up.bin" % sb, body=b"\0" * (12 << 20),
+              headers={"Authorization": "Bearer " + t.tokens["alice"]})
+    resp = c.getresponse()
+    body = resp.read()
+    c.close()
+    t.check(resp.status == 507 and b"space" in body.lower(),
+            "%s: a files API upload above the quota fails naming the lack of space" % mode, (resp.status, body[:300]))
+    def mine():  # the only workspace of 8 MiB: this sandbox's
+        with open("/proc/mounts") as f:
+            return [l.split()[1] for l in f if ws_dir in l and "size=8192k" in l and "tmpfs" in l]
+    mounted = mine()
+    t.check(len(mounted) == 1, "%s: the workspace is a tmpfs of the quota while the sandbox lives" % mode, mounted)
+    st, _ = t.req("DELETE", "/v1/sandboxes/" + sb)
+    for _ in range(100):  # the sandbox's processes are reaped first
+        if not mine():
+            break
+        time.sleep(0.05)
+    t.check(st == 204 and not mine() and mounted and not os.path.exists(mounted[0]),
+            "%s: deleting the sandbox unmounts and removes its workspace" % mode, (st, mine(), mounted))
 
 
 def run(t, mode):
