@@ -16,6 +16,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -96,6 +97,7 @@ typedef struct al_tenant {
   int64_t running;
   bool own_series;           /* one of the first metrics.tenant_series tenants with an exec */
   uint64_t execs_by_outcome[6]; /* as al_metrics.execs_by_outcome */
+  int snap_jobs;                /* its snapshots being taken on a job's thread: one at a time (quota) */
   struct al_tenant *next;
 } al_tenant;
 
@@ -128,6 +130,9 @@ typedef struct al_sbox {
   struct evbuffer *egress_in;
   char fork_snap[32]; /* a fork: the snapshot whose scratch is copied in at ready ("" = none) */
   bool fork_temp;     /* that snapshot was taken for the fork alone: removed after */
+  int jobs;           /* snapshots or restores of it running on their threads (node_job.c) */
+  bool restoring;     /* one of them replaces its files: execs wait (409) */
+  bool death_pending; /* it died while jobs ran: cleaned up when the last one ends */
   struct al_node *node;
   struct al_sbox *next;
 } al_sbox;
@@ -238,6 +243,21 @@ typedef struct al_metrics {
   uint64_t rejected[AL_NODE_REJECTED_CODES]; /* by status: al_node_rejected_codes */
 } al_metrics;
 
+/* long file work of one request on a thread of its own (node_job.c): work
+ * runs there and touches only what the job holds; finish runs on the loop
+ * afterwards (req is NULL when the client has gone or the node stops) and
+ * frees the job */
+typedef struct al_node_job {
+  struct al_node *n;
+  void (*work)(struct al_node_job *j);
+  void (*finish)(struct al_node_job *j);
+  struct evhttp_request *req;
+  pthread_t thread;
+  int pipe[2];
+  struct event *ev;
+  struct al_node_job *next;
+} al_node_job;
+
 typedef struct al_node {
   al_node_config *cfg;
   unsigned char binding_key[32]; /* HMAC key of approval bindings (STATE_DIR/binding.key, node_binding.c) */
@@ -248,6 +268,8 @@ typedef struct al_node {
   struct al_state *state;
   al_tenant *tenants;
   al_sbox *sboxes;
+  al_node_job *jobs; /* running (node_job.c) */
+  bool jobs_stopping; /* al_node_jobs_wait: the node stops, finishes only clean up */
   al_exec *execs;
   int64_t running;
   uint64_t next_num;
@@ -442,6 +464,11 @@ static inline int al_exec_exit_code(const al_exec *e) {
 /* node_sandbox.c */
 al_sbox *al_node_sbox_create(al_node *n, al_tenant *t, const airlock_spec *spec, bool one_shot, airlock_error **err);
 al_sbox *al_node_sbox_find(al_node *n, al_tenant *t, const char *id);
+/* a job on sb has ended: when sb died meanwhile, its clean-up runs now */
+void al_node_sbox_job_done(al_node *n, al_sbox *sb);
+/* node_job.c */
+int al_node_job_start(al_node *n, al_node_job *j, struct evhttp_request *req, airlock_error **err);
+void al_node_jobs_wait(al_node *n);
 al_sbox *al_node_pool_take(al_node *n, al_tenant *t);
 void al_node_pool_fill(al_node *n);
 void al_node_pool_refill_soon(al_node *n);

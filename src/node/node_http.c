@@ -158,6 +158,8 @@ static void on_request(struct evhttp_request *req, void *arg) {
     al_sbox *sb = al_node_sbox_find(n, t, id);
     if (!sb)
       al_node_reply_error(n, req, 404, "not_found", "no sandbox '%s'", id);
+    else if (sb->restoring)
+      al_node_reply_error(n, req, 409, "conflict", "sandbox '%s' is being restored; retry when it ends", id);
     else if (m != EVHTTP_REQ_POST)
       al_node_reply_error(n, req, 405, "method_not_allowed", "use POST");
     else
@@ -168,6 +170,8 @@ static void on_request(struct evhttp_request *req, void *arg) {
     al_sbox *sb = al_node_sbox_find(n, t, id);
     if (!sb)
       al_node_reply_error(n, req, 404, "not_found", "no sandbox '%s'", id);
+    else if (sb->restoring)
+      al_node_reply_error(n, req, 409, "conflict", "sandbox '%s' is being restored; retry when it ends", id);
     else
       al_node_handle_files(n, sb, req);
     break;

@@ -233,6 +233,7 @@ int airlock_node_run(al_node_config *cfg, airlock_error **err) {
   event_base_dispatch(n.base);
   rc = 0;
 out:
+  al_node_jobs_wait(&n);     /* copies on their threads end before their sandboxes go */
   al_node_openclaw_stop(&n); /* before the execs end: their callbacks point into it */
   /* anything still alive dies with us (sandboxes also have PDEATHSIG) */
   for (al_sbox *sb = n.sboxes; sb; sb = sb->next)
@@ -245,6 +246,8 @@ out:
     al_box_free(&sb->box);
     if (sb->ws_fd >= 0)
       close(sb->ws_fd);
+    if (sb->owned_workspace) /* its files go at the next start (recovery); its tmpfs's memory now */
+      al_fs_workspace_unmount(n.ws_dir_fd, strrchr(sb->owned_workspace, '/') + 1);
     free(sb->workspace);
     free(sb->owned_workspace);
     if (sb->labels)

@@ -61,6 +61,10 @@ static void on_death(evutil_socket_t fd, short what, void *arg) {
   (void)fd, (void)what;
   al_sbox *sb = arg;
   al_node *n = sb->node;
+  if (sb->jobs > 0) { /* a job's thread still copies its files: the clean-up waits for it */
+    sb->death_pending = true;
+    return;
+  }
   /* read what the agent said last (exit records, a setup error) */
   al_status_msg m;
   while (al_box_read(&sb->box, &m) > 0) {
@@ -194,6 +198,13 @@ void al_node_sbox_destroy(al_node *n, al_sbox *sb) {
   al_box_kill(&sb->box); /* on_death cleans up when the kernel confirms */
 }
 
+void al_node_sbox_job_done(al_node *n, al_sbox *sb) {
+  if (--sb->jobs == 0 && sb->death_pending && !n->jobs_stopping) {
+    sb->death_pending = false;
+    on_death(-1, 0, sb);
+  }
+}
+
 al_sbox *al_node_sbox_find(al_node *n, al_tenant *t, const char *id) {
   for (al_sbox *sb = n->sboxes; sb; sb = sb->next)
     if (!sb->one_shot && !sb->dying && sb->tenant == t && strcmp(sb->id, id) == 0)
@@ -250,7 +261,8 @@ void al_node_sbox_tick(al_node *n) {
   for (al_sbox *sb = n->sboxes; sb; sb = sb->next) {
     if (sb->one_shot || sb->dying)
       continue;
-    if ((sb->running == 0 && now - sb->last_used_ms > sb->idle_timeout_ms) || now - sb->created_ms > sb->max_age_ms)
+    if ((sb->running == 0 && sb->jobs == 0 && now - sb->last_used_ms > sb->idle_timeout_ms) ||
+        now - sb->created_ms > sb->max_age_ms)
       al_node_sbox_destroy(n, sb);
   }
 }

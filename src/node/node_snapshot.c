@@ -57,10 +57,46 @@ static int add(al_node *n, const al_snap *sn) {
   return 0;
 }
 
-static void drop_files(al_node *n, const char *id) {
+/* removing a snapshot's files takes as long as copying them did: on a
+ * job's thread (node_job.c), or here when no thread can be had */
+typedef struct drop_job {
+  al_node_job job;
+  int dir;
+  char id[32];
+} drop_job;
+
+static void remove_files(int dir, const char *id) {
   _cleanup_error_ airlock_error *err = NULL;
-  if (n->snap_dir_fd >= 0 && al_fs_remove_tree(n->snap_dir_fd, "snapshots", id, &err) < 0)
+  if (al_fs_remove_tree(dir, "snapshots", id, &err) < 0)
     fprintf(stderr, "airlock node: cannot remove snapshot %s: %s\n", id, err->msg);
+}
+
+static void drop_work(al_node_job *j) {
+  drop_job *d = (drop_job *)j;
+  remove_files(d->dir, d->id);
+}
+
+static void drop_finish(al_node_job *j) {
+  drop_job *d = (drop_job *)j;
+  close(d->dir);
+  free(d);
+}
+
+static void drop_files(al_node *n, const char *id) {
+  if (n->snap_dir_fd < 0)
+    return;
+  drop_job *d = calloc(1, sizeof(*d));
+  if (d && (d->dir = fcntl(n->snap_dir_fd, F_DUPFD_CLOEXEC, 3)) >= 0) {
+    _cleanup_error_ airlock_error *err = NULL;
+    snprintf(d->id, sizeof(d->id), "%s", id);
+    d->job.work = drop_work;
+    d->job.finish = drop_finish;
+    if (al_node_job_start(n, &d->job, NULL, &err) == 0)
+      return;
+    close(d->dir);
+  }
+  free(d);
+  remove_files(n->snap_dir_fd, id);
 }
 
 static void drop(al_node *n, al_snap *sn) {
@@ -151,9 +187,23 @@ static al_tree_copy copier(const char *what) {
                         .map_to_gid = (gid_t)-1};
 }
 
-/* Take a snapshot of sb named name into *out.  The HTTP status (0 ok) with
- * the reason in why; nothing is left behind on failure. */
-static int take(al_node *n, al_sbox *sb, const char *name, al_snap *out, char *why, size_t len) {
+/* A snapshot in three steps, so that the copy can run on a job's thread
+ * (node_job.c): take_prepare judges the quota and names it (loop), take_copy
+ * copies through the descriptors it was given and nothing else (any
+ * thread), take_finish records it or removes what was copied (loop). */
+typedef struct take_plan {
+  al_snap snap;    /* the record being made */
+  al_tree_copy c;  /* bounded by what the tenant has left */
+  al_node_limits max; /* the tenant's, and what it used before: for messages */
+  int64_t used, used_files;
+  int snap_dir, ws, root; /* the node's snapshot directory, the sandbox's workspace and root (-1: none) */
+  int rc;
+  airlock_error *err; /* the copy's failure */
+} take_plan;
+
+/* The HTTP status (0 ok) with the reason in why; tp's descriptors are
+ * borrowed from n and sb. */
+static int take_prepare(al_node *n, al_sbox *sb, const char *name, take_plan *tp, char *why, size_t len) {
   const al_tenant *t = sb->tenant;
   bool counted = strcmp(name, CREATED) != 0;
   int64_t count = 0, used = 0, used_files = 0;
@@ -184,7 +234,8 @@ static int take(al_node *n, al_sbox *sb, const char *name, al_snap *out, char *w
     snprintf(why, len, "the node has no snapshot directory");
     return 500;
   }
-  memset(out, 0, sizeof(*out));
+  memset(tp, 0, sizeof(*tp));
+  al_snap *out = &tp->snap;
   unsigned char r[8] = {0};
   if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
     memset(r, 0, sizeof(r));
@@ -194,57 +245,90 @@ static int take(al_node *n, al_sbox *sb, const char *name, al_snap *out, char *w
   snprintf(out->sandbox, sizeof(out->sandbox), "%s", sb->id);
   snprintf(out->name, sizeof(out->name), "%s", name);
   out->created_ms = al_wall_ms();
-  _cleanup_error_ airlock_error *err = NULL;
-  al_tree_copy c = copier("snapshot");
-  c.max_bytes = budget;
-  c.max_files = files_left;
-  _cleanup_close_ int dir = al_tree_open_dir(n->snap_dir_fd, out->id, true, &err);
+  tp->c = copier("snapshot");
+  tp->c.max_bytes = budget;
+  tp->c.max_files = files_left;
+  tp->max = t->max;
+  tp->used = used;
+  tp->used_files = used_files;
+  tp->snap_dir = n->snap_dir_fd;
+  tp->ws = sb->ws_fd;
+  tp->root = has_scratch(sb) ? sb->root_fd : -1;
+  return 0;
+}
+
+static void take_copy(take_plan *tp) {
+  airlock_error **err = &tp->err;
+  al_tree_copy *c = &tp->c;
+  _cleanup_close_ int dir = al_tree_open_dir(tp->snap_dir, tp->snap.id, true, err);
   int rc = dir < 0 ? -1 : 0;
-  if (rc == 0 && sb->ws_fd >= 0) {
-    _cleanup_close_ int ws = al_tree_open_dir(dir, "workspace", true, &err);
+  if (rc == 0 && tp->ws >= 0) {
+    _cleanup_close_ int ws = al_tree_open_dir(dir, "workspace", true, err);
     struct stat st;
-    rc = ws < 0 || fstat(sb->ws_fd, &st) < 0 ? -1 : al_tree_copy_into(&c, sb->ws_fd, ws, &err);
+    rc = ws < 0 || fstat(tp->ws, &st) < 0 ? -1 : al_tree_copy_into(c, tp->ws, ws, err);
     /* the workspace's own owner and mode, which a fork maps to its own */
-    if (rc == 0 && ((c.keep_owners && fchown(ws, st.st_uid, st.st_gid) < 0) || fchmod(ws, st.st_mode & 07777) < 0))
-      rc = al_err(&err, errno, "snapshot: attributes of the workspace");
+    if (rc == 0 && ((c->keep_owners && fchown(ws, st.st_uid, st.st_gid) < 0) || fchmod(ws, st.st_mode & 07777) < 0))
+      rc = al_err(err, errno, "snapshot: attributes of the workspace");
   }
-  for (size_t i = 0; rc == 0 && has_scratch(sb) && i < AL_ARRAY_SIZE(scratch); i++) {
-    _cleanup_close_ int from = al_tree_open_dir(sb->root_fd, scratch[i].in_root, false, &err);
-    _cleanup_close_ int to = from < 0 ? -1 : al_tree_open_dir(dir, scratch[i].dir, true, &err);
-    rc = to < 0 ? -1 : al_tree_copy_into(&c, from, to, &err);
+  for (size_t i = 0; rc == 0 && tp->root >= 0 && i < AL_ARRAY_SIZE(scratch); i++) {
+    _cleanup_close_ int from = al_tree_open_dir(tp->root, scratch[i].in_root, false, err);
+    _cleanup_close_ int to = from < 0 ? -1 : al_tree_open_dir(dir, scratch[i].dir, true, err);
+    rc = to < 0 ? -1 : al_tree_copy_into(c, from, to, err);
     /* the sandbox's own uid (leased per sandbox when root), which a fork maps to its own */
     struct stat st;
-    if (rc == 0 && (fstat(from, &st) < 0 || (c.keep_owners && fchown(to, st.st_uid, st.st_gid) < 0)))
-      rc = al_err(&err, errno, "snapshot: owner of %s", scratch[i].in_root);
+    if (rc == 0 && (fstat(from, &st) < 0 || (c->keep_owners && fchown(to, st.st_uid, st.st_gid) < 0)))
+      rc = al_err(err, errno, "snapshot: owner of %s", scratch[i].in_root);
   }
-  if (rc < 0) {
-    drop_files(n, out->id);
-    if (err && err->errnum == EFBIG && c.max_bytes && c.bytes > c.max_bytes) {
+  tp->rc = rc;
+}
+
+/* the status (0: recorded in n) with the reason in why; frees tp->err */
+static int take_finish(al_node *n, take_plan *tp, char *why, size_t len) {
+  _cleanup_error_ airlock_error *err = tp->err;
+  tp->err = NULL;
+  const al_tree_copy *c = &tp->c;
+  if (tp->rc < 0) {
+    drop_files(n, tp->snap.id);
+    if (err && err->errnum == EFBIG && c->max_bytes && c->bytes > c->max_bytes) {
       snprintf(why, len,
                "the snapshot would take the tenant's snapshots above their maximum of %lld bytes (limit "
                "'snapshot_bytes'; %lld in use)",
-               (long long)t->max.max_snapshot_bytes, (long long)used);
+               (long long)tp->max.max_snapshot_bytes, (long long)tp->used);
       return 403;
     }
-    if (err && err->errnum == EFBIG && c.max_files && c.files > c.max_files) {
+    if (err && err->errnum == EFBIG && c->max_files && c->files > c->max_files) {
       snprintf(why, len,
                "the snapshot would take the tenant's snapshots above their maximum of %lld entries (limit "
                "'snapshot_files'; %lld in use)",
-               (long long)t->max.max_snapshot_files, (long long)used_files);
+               (long long)tp->max.max_snapshot_files, (long long)tp->used_files);
       return 403;
     }
     snprintf(why, len, "cannot take the snapshot: %s", err ? err->msg : "?");
     return 500;
   }
-  out->bytes = c.bytes;
-  out->files = c.files;
-  if (add(n, out) < 0) {
-    drop_files(n, out->id);
+  tp->snap.bytes = c->bytes;
+  tp->snap.files = c->files;
+  if (add(n, &tp->snap) < 0) {
+    drop_files(n, tp->snap.id);
     snprintf(why, len, "out of memory");
     return 500;
   }
-  al_state_snapshot_put(n, out);
+  al_state_snapshot_put(n, &tp->snap);
   return 0;
+}
+
+/* Take a snapshot of sb named name into *out, on the loop (the snapshot at
+ * creation, a fork's).  The HTTP status (0 ok) with the reason in why;
+ * nothing is left behind on failure. */
+static int take(al_node *n, al_sbox *sb, const char *name, al_snap *out, char *why, size_t len) {
+  take_plan tp;
+  int status = take_prepare(n, sb, name, &tp, why, len);
+  if (status)
+    return status;
+  take_copy(&tp);
+  status = take_finish(n, &tp, why, len);
+  *out = tp.snap;
+  return status;
 }
 
 /* Replace sb's workspace (when writable) and scratch with the snapshot's:
@@ -252,22 +336,26 @@ static int take(al_node *n, al_sbox *sb, const char *name, al_snap *out, char *w
  * STAGE in it, on the same file system), so that a copy that fails (a full
  * disk) changes nothing; then each part is emptied and the staged entries
  * renamed into place.  1 when the failure came after the first change. */
-static int restore(al_node *n, al_sbox *sb, const al_snap *sn, const al_tree_copy *proto, airlock_error **err) {
-  _cleanup_close_ int dir = al_tree_open_dir(n->snap_dir_fd, sn->id, false, err);
+/* Through descriptors only (it runs on a job's thread): snap_dir the node's
+ * snapshot directory, ws the sandbox's workspace (-1: not writable, left
+ * alone), root its root (-1: no scratch reachable). */
+static int restore(int snap_dir, const char *snap_id, int ws_fd, int root_fd, const al_tree_copy *proto,
+                   airlock_error **err) {
+  _cleanup_close_ int dir = al_tree_open_dir(snap_dir, snap_id, false, err);
   if (dir < 0)
     return -1;
   char stage[64];
-  snprintf(stage, sizeof(stage), ".airlock-restore-%s", sn->id);
+  snprintf(stage, sizeof(stage), ".airlock-restore-%s", snap_id);
   int to[3] = {-1, -1, -1};
   const char *what[3] = {"workspace", "tmp", "home/sandbox"};
   int staged = 0, rc = 0;
   for (int i = 0; i < 3 && rc == 0; i++) {
     bool ws = i == 0;
-    if (ws ? !(sb->ws_fd >= 0 && sb->spec.workspace_rw) : !has_scratch(sb))
+    if (ws ? ws_fd < 0 : root_fd < 0)
       continue;
     _cleanup_close_ int from = open_part(dir, ws ? "workspace" : scratch[i - 1].dir, err);
-    to[i] = ws ? openat(sb->ws_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-               : al_tree_open_dir(sb->root_fd, scratch[i - 1].in_root, false, err);
+    to[i] = ws ? openat(ws_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+               : al_tree_open_dir(root_fd, scratch[i - 1].in_root, false, err);
     al_tree_copy c = *proto;
     c.what = what[i];
     /* a snapshot without scratch (of a gVisor or VM sandbox) leaves it empty */
@@ -367,6 +455,10 @@ int al_node_snapshots_fork_prepare(al_node *n, al_tenant *t, const char *sandbox
     snprintf(why, len, "fork_from: no sandbox '%s'", sandbox);
     return 404;
   }
+  if (!snapshot && (src->jobs > 0 || t->snap_jobs > 0)) { /* its quota and files are being judged elsewhere */
+    snprintf(why, len, "fork_from: a snapshot or restore of this tenant is under way; retry when it ends");
+    return 409;
+  }
   if (snapshot) {
     if (!(sn = find(n, t, sandbox, snapshot))) {
       snprintf(why, len, "fork_from: no snapshot '%s'%s%s", snapshot, sandbox ? " of sandbox " : "",
@@ -426,6 +518,132 @@ static char *body_string(al_node *n, struct evhttp_request *req, const char *key
   return strdup(json_string_value(v));
 }
 
+/* A snapshot or a restore asked through the API, its copy on a job's
+ * thread: the loop answers other requests meanwhile.  The job holds its
+ * own descriptors and copies of the records; one job per sandbox at a time,
+ * and one snapshot per tenant (its quota is judged before the copy). */
+typedef struct snap_job {
+  al_node_job job; /* first: the job's finish gets this */
+  al_tenant *t;
+  char sandbox[32];
+  bool restoring;
+  take_plan tp;   /* a snapshot */
+  al_snap sn;     /* a restore: the snapshot's record */
+  al_tree_copy c; /* a restore's copy */
+  int snap_dir, ws, root;
+  int rc;
+  airlock_error *err;
+} snap_job;
+
+static void snap_job_free(snap_job *sj) {
+  int fds[3] = {sj->snap_dir, sj->ws, sj->root};
+  for (int i = 0; i < 3; i++)
+    if (fds[i] >= 0)
+      close(fds[i]);
+  airlock_error_free(&sj->err);
+  airlock_error_free(&sj->tp.err);
+  free(sj);
+}
+
+/* the sandbox of a job, whatever its state (it may have died meanwhile) */
+static al_sbox *job_sandbox(al_node *n, const char *id) {
+  for (al_sbox *sb = n->sboxes; sb; sb = sb->next)
+    if (!sb->one_shot && strcmp(sb->id, id) == 0)
+      return sb;
+  return NULL;
+}
+
+static void restore_work(al_node_job *j) {
+  snap_job *sj = (snap_job *)j;
+  sj->rc = restore(sj->snap_dir, sj->sn.id, sj->ws, sj->root, &sj->c, &sj->err);
+}
+
+static void take_work(al_node_job *j) {
+  take_copy(&((snap_job *)j)->tp);
+}
+
+static void snap_job_finish(al_node_job *j) {
+  snap_job *sj = (snap_job *)j;
+  al_node *n = j->n;
+  al_sbox *sb = job_sandbox(n, sj->sandbox);
+  struct evhttp_request *req = j->req;
+  if (sb && sj->restoring)
+    sb->restoring = false;
+  if (!sj->restoring)
+    sj->t->snap_jobs--;
+  if (!sj->restoring && (!sb || sb->dying || n->jobs_stopping)) {
+    drop_files(n, sj->tp.snap.id);
+    if (req)
+      al_node_reply_error(n, req, 409, "conflict", "sandbox '%s' was destroyed while its snapshot was taken",
+                          sj->sandbox);
+  } else if (!sj->restoring) {
+    char why[1024];
+    int status = take_finish(n, &sj->tp, why, sizeof(why));
+    if (status == 0) {
+      if (sb)
+        sb->last_used_ms = al_monotonic_ms();
+      audit(n, "snapshot.create", sj->t, sj->sandbox, &sj->tp.snap, NULL, NULL);
+    }
+    if (req && status)
+      al_node_reply_error(n, req, status, status == 403 ? "forbidden" : "internal", "%s", why);
+    else if (req)
+      al_node_reply_json(req, 201, snap_json(&sj->tp.snap));
+  } else if (sj->rc != 0) {
+    if (req)
+      al_node_reply_error(n, req, 500, "internal", "restore of '%s' failed %s: %s", sj->sn.name,
+                          sj->rc < 0 ? "(nothing was changed)" : "part way (its files are mixed now; restore again)",
+                          sj->err ? sj->err->msg : "?");
+  } else {
+    if (sb)
+      sb->last_used_ms = al_monotonic_ms();
+    audit(n, strcmp(sj->sn.name, CREATED) == 0 ? "sandbox.reset" : "sandbox.restore", sj->t, sj->sandbox, &sj->sn,
+          NULL, NULL);
+    json_t *o = snap_json(&sj->sn);
+    json_object_set_new(o, "workspace_restored", json_boolean(sj->ws >= 0));
+    if (req)
+      al_node_reply_json(req, 200, o);
+    else
+      json_decref(o);
+  }
+  snap_job_free(sj);
+  if (sb)
+    al_node_sbox_job_done(n, sb);
+}
+
+/* start sj (its descriptors duplicated from the borrowed ones) or answer why not */
+static void snap_job_start(al_node *n, al_sbox *sb, snap_job *sj, struct evhttp_request *req) {
+  int *fds[3] = {&sj->snap_dir, &sj->ws, &sj->root};
+  bool dup_failed = false;
+  for (int i = 0; i < 3; i++)
+    if (*fds[i] >= 0 && (*fds[i] = fcntl(*fds[i], F_DUPFD_CLOEXEC, 3)) < 0)
+      dup_failed = true;
+  if (!sj->restoring) { /* the copy uses the job's own descriptors */
+    sj->tp.snap_dir = sj->snap_dir, sj->tp.ws = sj->ws, sj->tp.root = sj->root;
+  }
+  _cleanup_error_ airlock_error *err = NULL;
+  sj->job.work = sj->restoring ? restore_work : take_work;
+  sj->job.finish = snap_job_finish;
+  if (dup_failed || al_node_job_start(n, &sj->job, req, &err) < 0) {
+    al_node_reply_error(n, req, 503, "unavailable", "cannot start the copy: %s", err ? err->msg : strerror(errno));
+    if (!sj->restoring)
+      drop_files(n, sj->tp.snap.id);
+    snap_job_free(sj);
+    return;
+  }
+  sb->jobs++;
+  sb->restoring = sb->restoring || sj->restoring;
+  if (!sj->restoring)
+    sj->t->snap_jobs++;
+}
+
+static bool busy(al_node *n, al_sbox *sb, struct evhttp_request *req) {
+  if (sb->jobs == 0)
+    return false;
+  al_node_reply_error(n, req, 409, "conflict", "a snapshot or restore of sandbox '%s' is under way; retry when it ends",
+                      sb->id);
+  return true;
+}
+
 static void do_restore(al_node *n, al_tenant *t, al_sbox *sb, const char *name, struct evhttp_request *req) {
   al_snap *sn = find(n, t, sb->id, name);
   if (!sn || strcmp(sn->sandbox, sb->id) != 0) {
@@ -451,20 +669,50 @@ static void do_restore(al_node *n, al_tenant *t, al_sbox *sb, const char *name, 
     al_node_reply_error(n, req, 409, "conflict", "sandbox '%s' is not ready yet", sb->id);
     return;
   }
-  _cleanup_error_ airlock_error *err = NULL;
-  al_tree_copy c = copier("restore");
-  int rc = restore(n, sb, sn, &c, &err);
-  if (rc != 0) {
-    al_node_reply_error(n, req, 500, "internal", "restore of '%s' failed %s: %s", sn->name,
-                        rc < 0 ? "(nothing was changed)" : "part way (its files are mixed now; restore again)",
-                        err->msg);
+  if (busy(n, sb, req))
+    return;
+  snap_job *sj = calloc(1, sizeof(*sj));
+  if (!sj) {
+    al_node_reply_error(n, req, 500, "internal", "out of memory");
     return;
   }
-  sb->last_used_ms = al_monotonic_ms();
-  audit(n, strcmp(sn->name, CREATED) == 0 ? "sandbox.reset" : "sandbox.restore", t, sb->id, sn, NULL, NULL);
-  json_t *o = snap_json(sn);
-  json_object_set_new(o, "workspace_restored", json_boolean(sb->ws_fd >= 0 && sb->spec.workspace_rw));
-  al_node_reply_json(req, 200, o);
+  sj->t = t;
+  snprintf(sj->sandbox, sizeof(sj->sandbox), "%s", sb->id);
+  sj->restoring = true;
+  sj->sn = *sn;
+  sj->sn.next = NULL;
+  sj->c = copier("restore");
+  sj->snap_dir = n->snap_dir_fd;
+  sj->ws = sb->ws_fd >= 0 && sb->spec.workspace_rw ? sb->ws_fd : -1;
+  sj->root = has_scratch(sb) ? sb->root_fd : -1;
+  snap_job_start(n, sb, sj, req);
+}
+
+static void do_take(al_node *n, al_tenant *t, al_sbox *sb, const char *name, struct evhttp_request *req) {
+  if (busy(n, sb, req))
+    return;
+  if (t->snap_jobs > 0) {
+    al_node_reply_error(n, req, 409, "conflict",
+                        "another snapshot of this tenant is being taken (its quota is judged one at a time); retry "
+                        "when it ends");
+    return;
+  }
+  snap_job *sj = calloc(1, sizeof(*sj));
+  if (!sj) {
+    al_node_reply_error(n, req, 500, "internal", "out of memory");
+    return;
+  }
+  char why[1024];
+  int status = take_prepare(n, sb, name, &sj->tp, why, sizeof(why));
+  if (status) {
+    al_node_reply_error(n, req, status, status == 403 ? "forbidden" : "internal", "%s", why);
+    free(sj);
+    return;
+  }
+  sj->t = t;
+  snprintf(sj->sandbox, sizeof(sj->sandbox), "%s", sb->id);
+  sj->snap_dir = sj->tp.snap_dir, sj->ws = sj->tp.ws, sj->root = sj->tp.root;
+  snap_job_start(n, sb, sj, req);
 }
 
 /* GET or DELETE of one snapshot the tenant owns, by id or by name */
@@ -544,16 +792,7 @@ void al_node_handle_snapshots(al_node *n, al_tenant *t, struct evhttp_request *r
     al_node_reply_error(n, req, 409, "conflict", "sandbox '%s' is not ready yet", sb->id);
     return;
   }
-  al_snap sn;
-  char why[1024];
-  int status = take(n, sb, name, &sn, why, sizeof(why));
-  if (status) {
-    al_node_reply_error(n, req, status, status == 403 ? "forbidden" : "internal", "%s", why);
-    return;
-  }
-  sb->last_used_ms = al_monotonic_ms();
-  audit(n, "snapshot.create", t, sb->id, &sn, NULL, NULL);
-  al_node_reply_json(req, 201, snap_json(&sn));
+  do_take(n, t, sb, name, req);
 }
 
 void al_node_snapshot_drop_temp(al_node *n, const char *id, bool temp) {

@@ -178,6 +178,7 @@ def main():
     try:
         run(t, mode)
         bounded_workspace(t, mode)
+        async_copies(t, mode)
     finally:
         t.stop()
     # every snapshot, restore, reset, fork and delete is in the audit trail
@@ -255,6 +256,84 @@ def bounded_workspace(t, mode):
         time.sleep(0.05)
     t.check(st == 204 and not mine() and mounted and not os.path.exists(mounted[0]),
             "%s: deleting the sandbox unmounts and removes its workspace" % mode, (st, mine(), mounted))
+
+
+def async_copies(t, mode):
+    """A snapshot or restore of a large tree copies on a thread of its own:
+    the node answers other tenants meanwhile (their exec is answered before
+    the copy is), refuses a second copy of the same sandbox and execs in a
+    sandbox being restored (409), and a sandbox deleted mid-copy leaves no
+    snapshot behind.  Judged by the order of the answers, not by time."""
+    t.stop()
+    with open(t.config, "w") as f:  # quotas large enough for the tree
+        json.dump({"tenant_max": {"snapshots": 10, "snapshot_bytes": "1g", "snapshot_files": 1000000}}, f)
+    t.start()
+    sb = t.sandbox()
+    t.sh(sb, "python3 -c 'import os\nfor d in range(300):\n os.mkdir(\"/workspace/t%d\" % d)\n"
+             " [open(\"/workspace/t%d/%d\" % (d, i), \"w\").write(\"x\" * 200) for i in range(100)]'")
+    other = t.sandbox(who="bob")
+    order, answers = [], {}
+
+    def call(key, method, path, body=None, who="alice"):
+        answers[key] = t.req(method, path, body, who)
+        order.append(key)
+
+    def background(key, method, path, body=None, who="alice"):
+        th = threading.Thread(target=call, args=(key, method, path, body, who))
+        th.start()
+        return th
+
+    th = background("snapshot", "POST", "/v1/sandboxes/%s/snapshots" % sb, {"name": "big"})
+    time.sleep(0.3)  # the copy is under way: 30,000 files take seconds
+    call("second", "POST", "/v1/sandboxes/%s/snapshots" % sb, {"name": "again"})
+    call("bob", "POST", "/v1/sandboxes/%s/exec" % other, {"argv": ["echo", "bob ran"]}, "bob")
+    th.join()
+    st, snap = answers["snapshot"]
+    if not t.check(st == 201 and snap.get("files", 0) >= 30000, "%s: a 30,000-file snapshot is taken" % mode,
+                   (st, snap)):
+        return
+    copying = order.index("snapshot") > order.index("bob")
+    t.check(copying and answers["bob"][0] == 200 and answers["bob"][1].get("stdout") == "bob ran\n",
+            "%s: another tenant's exec is answered while the snapshot copies" % mode, (order, answers["bob"]))
+    t.check(copying and answers["second"][0] == 409 and "under way" in str(answers["second"][1]),
+            "%s: a second snapshot of the same sandbox meanwhile is refused (409)" % mode, answers["second"])
+
+    t.sh(sb, "rm -rf /workspace/t1*")
+    order.clear()
+    th = background("restore", "POST", "/v1/sandboxes/%s/restore" % sb, {"snapshot": "big"})
+    time.sleep(0.3)
+    call("exec", "POST", "/v1/sandboxes/%s/exec" % sb, {"argv": ["true"]})
+    th.join()
+    t.check(answers["restore"][0] == 200 and order.index("exec") < order.index("restore")
+            and answers["exec"][0] == 409 and "being restored" in str(answers["exec"][1]),
+            "%s: an exec in a sandbox being restored is refused (409) before the restore ends" % mode,
+            (order, answers["restore"], answers["exec"]))
+    t.check(t.sh(sb, "ls /workspace/t1 | wc -l").strip() == "100",
+            "%s: the restore brought the removed files back" % mode)
+
+    order.clear()
+    th = background("doomed", "POST", "/v1/sandboxes/%s/snapshots" % sb, {"name": "doomed"})
+    time.sleep(0.3)
+    call("delete", "DELETE", "/v1/sandboxes/" + sb)
+    th.join()
+    st, _ = t.req("GET", "/v1/snapshots")
+    names = [s["name"] for s in _["snapshots"]] if st == 200 else None
+    doomed_ok = answers["doomed"][0] in (201, 409)  # 201 only when the copy beat the delete
+    t.check(answers["delete"][0] == 204 and doomed_ok and names is not None and "doomed" not in names
+            and "big" not in names, "%s: a sandbox deleted while its snapshot copies leaves no snapshot" % mode,
+            (order, answers["doomed"], answers["delete"], names))
+    snapdir = os.path.join(t.state, "snapshots")
+    recorded = set()
+    for who in ("alice", "bob"):  # bob's sandbox has its @created
+        st, o = t.req("GET", "/v1/snapshots", who=who)
+        recorded |= {s["id"] for s in o["snapshots"]} if st == 200 else set()
+    for _ in range(100):  # removals run on threads of their own, after the answer
+        left = set(os.listdir(snapdir))
+        if left <= recorded:
+            break
+        time.sleep(0.1)
+    t.check(left <= recorded, "%s: no snapshot files without a record" % mode, (left, recorded))
+    t.req("DELETE", "/v1/sandboxes/" + other, who="bob")
 
 
 def run(t, mode):
@@ -479,7 +558,11 @@ def run(t, mode):
     st, _ = t.req("DELETE", "/v1/sandboxes/" + sb3)
     time.sleep(0.5)
     st, o = t.req("GET", "/v1/snapshots/" + s3["id"])
-    gone = not os.path.exists(os.path.join(t.state, "snapshots", s3["id"]))
+    for _ in range(50):  # the files are removed on a thread of their own
+        gone = not os.path.exists(os.path.join(t.state, "snapshots", s3["id"]))
+        if gone:
+            break
+        time.sleep(0.1)
     t.check(st == 404 and gone, "%s: DELETE of its sandbox removes a sandbox's snapshots (record and files)" % mode,
             (st, o, gone))
     t.check(os.stat(os.path.join(t.state, "snapshots")).st_mode & 0o777 == 0o700,
