@@ -28,6 +28,7 @@ struct ssl_ctx_st;
 typedef struct al_node_limits {
   int64_t max_concurrent_execs;
   int64_t max_memory_bytes;
+  int64_t max_disk_bytes; /* a sandbox's --disk, which also caps a node-made workspace (its tmpfs) */
   double max_cpus;
   int64_t max_timeout_ms;
   int64_t max_snapshots;      /* a tenant's snapshots, "created" ones not counted (0: none allowed) */

@@ -20,9 +20,10 @@
 void al_node_config_init(al_node_config *c) {
   memset(c, 0, sizeof(*c));
   airlock_spec_init(&c->sandbox);
-  c->node_max = (al_node_limits){64, 0, 0, 3600 * 1000, 0, 0, 0};
+  c->node_max = (al_node_limits){.max_concurrent_execs = 64, .max_timeout_ms = 3600 * 1000};
   /* snapshots: 32 per tenant, 4 GiB and a million entries in all of them */
-  c->tenant_max = (al_node_limits){16, 0, 0, 0, 32, 4LL << 30, 1000000};
+  c->tenant_max = (al_node_limits){
+      .max_concurrent_execs = 16, .max_snapshots = 32, .max_snapshot_bytes = 4LL << 30, .max_snapshot_files = 1000000};
   c->max_sandboxes = 64;
   c->pool_size = 2;
   c->idle_timeout_s = 15 * 60;
@@ -180,6 +181,9 @@ static int limits(json_t *obj, const char *key, al_node_limits *l, int64_t *sand
     } else if (strcmp(k, "memory") == 0) {
       if (!json_is_string(v) || airlock_parse_size(json_string_value(v), &l->max_memory_bytes, err) < 0)
         return al_err(err, 0, "node config key '%s' must be a size such as \"2g\"", full);
+    } else if (strcmp(k, "disk") == 0) {
+      if (!json_is_string(v) || airlock_parse_size(json_string_value(v), &l->max_disk_bytes, err) < 0)
+        return al_err(err, 0, "node config key '%s' must be a size such as \"4g\"", full);
     } else if (strcmp(k, "cpus") == 0) {
       if (!json_is_number(v) || !(json_number_value(v) > 0))
         return al_err(err, 0, "node config key '%s' must be a positive number", full);

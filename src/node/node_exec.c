@@ -355,6 +355,11 @@ static const char *check_maxima(al_node *n, al_tenant *t, const al_exec_params *
       snprintf(why, len, "limits.cpus %.2f is above %s maximum of %.2f", p->cpus, whose[i], l->max_cpus);
       return why;
     }
+    if (l->max_disk_bytes && p->disk_bytes > l->max_disk_bytes) {
+      snprintf(why, len, "limits.disk %lld is above %s maximum of %lld bytes", (long long)p->disk_bytes, whose[i],
+               (long long)l->max_disk_bytes);
+      return why;
+    }
   }
   return NULL;
 }
@@ -365,9 +370,11 @@ static const char *check_maxima(al_node *n, al_tenant *t, const al_exec_params *
  * were lowered gets a fresh sandbox, not one of the pool. */
 static void clamp_defaults(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *p) {
   const al_node_limits *lims[2] = {&n->cfg->node_max, &t->max};
-  int64_t mem = n->cfg->sandbox.memory_bytes;
+  int64_t mem = n->cfg->sandbox.memory_bytes, disk = n->cfg->sandbox.disk_bytes;
   double cpus = n->cfg->sandbox.cpus;
   for (int i = 0; i < 2; i++) {
+    if (lims[i]->max_disk_bytes && disk > lims[i]->max_disk_bytes)
+      disk = lims[i]->max_disk_bytes;
     if (!p->has_timeout && lims[i]->max_timeout_ms && p->timeout_ms > lims[i]->max_timeout_ms)
       p->timeout_ms = lims[i]->max_timeout_ms;
     if (lims[i]->max_memory_bytes && mem > lims[i]->max_memory_bytes)
@@ -383,6 +390,10 @@ static void clamp_defaults(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params
   }
   if (!(p->cpus > 0) && cpus != n->cfg->sandbox.cpus) {
     p->cpus = cpus;
+    p->has_limits = true;
+  }
+  if (!p->disk_bytes && disk != n->cfg->sandbox.disk_bytes) {
+    p->disk_bytes = disk;
     p->has_limits = true;
   }
 }

@@ -90,7 +90,8 @@ al_tenant *al_node_tenant(al_node *n, const char *name, const al_node_limits *to
   t->max.max_memory_bytes = token->max_memory_bytes ? token->max_memory_bytes : d->max_memory_bytes;
   t->max.max_cpus = token->max_cpus > 0 ? token->max_cpus : d->max_cpus;
   t->max.max_timeout_ms = token->max_timeout_ms ? token->max_timeout_ms : d->max_timeout_ms;
-  t->max.max_snapshots = d->max_snapshots; /* no token field: the node's per-tenant maxima */
+  t->max.max_disk_bytes = d->max_disk_bytes; /* no token field: the node's per-tenant maxima */
+  t->max.max_snapshots = d->max_snapshots;
   t->max.max_snapshot_bytes = d->max_snapshot_bytes;
   t->max.max_snapshot_files = d->max_snapshot_files;
   return t;

@@ -375,7 +375,16 @@ static void create_sandbox(al_node *n, al_tenant *t, struct evhttp_request *req)
       spec.memory_bytes = lims[i]->max_memory_bytes;
     if (!(sp.cpus > 0) && lims[i]->max_cpus > 0 && spec.cpus > lims[i]->max_cpus)
       spec.cpus = lims[i]->max_cpus;
+    if (!sp.disk_bytes && lims[i]->max_disk_bytes && spec.disk_bytes > lims[i]->max_disk_bytes)
+      spec.disk_bytes = lims[i]->max_disk_bytes;
   }
+  for (int i = 0; i < 2; i++)
+    if (lims[i]->max_disk_bytes && spec.disk_bytes > lims[i]->max_disk_bytes) {
+      al_node_reply_error(n, req, 403, "forbidden", "limits.disk %lld is above %s maximum of %lld bytes",
+                          (long long)spec.disk_bytes, i == 0 ? "the node's" : "this token's",
+                          (long long)lims[i]->max_disk_bytes);
+      return;
+    }
   for (int i = 0; i < 2; i++) {
     if ((lims[i]->max_memory_bytes && spec.memory_bytes > lims[i]->max_memory_bytes) ||
         (lims[i]->max_cpus > 0 && spec.cpus > lims[i]->max_cpus)) {

@@ -50,7 +50,7 @@ class T:
         # quotas small enough to reach: 4 snapshots, 3 MiB of files, 250 entries
         self.config = os.path.join(self.tmp, "node.json")
         with open(self.config, "w") as f:
-            json.dump({"tenant_max": {"snapshots": 4, "snapshot_bytes": "3m", "snapshot_files": 250}}, f)
+            json.dump({"tenant_max": {"snapshots": 4, "snapshot_bytes": "3m", "snapshot_files": 250, "disk": "64m"}}, f)
 
     # ---- TAP ---------------------------------------------------------------
     def check(self, cond, name, detail=""):
@@ -211,6 +211,14 @@ def bounded_workspace(t, mode):
     """A node-made workspace is a tmpfs of the sandbox's quota (root): a fill
     stops at the cap, the host's disk does not pay, and it goes with the
     sandbox.  A rootless node cannot mount it: reported unbounded."""
+    st, o = t.req("POST", "/v1/sandboxes", {"limits": {"disk": "1g"}})
+    t.check(st == 403 and "limits.disk" in str(o) and "maximum" in str(o),
+            "%s: a disk above the tenant's maximum (tenant_max.disk) is refused (403)" % mode, (st, o))
+    st, o = t.req("POST", "/v1/sandboxes", {})
+    t.check(st == 201 and o["limits"]["disk"] == 64 << 20 and o.get("workspace_quota_bytes") in (None, 64 << 20),
+            "%s: a sandbox that asks for no disk gets the default brought down to the maximum" % mode, (st, o))
+    if st == 201:
+        t.req("DELETE", "/v1/sandboxes/" + o["id"])
     st, o = t.req("POST", "/v1/sandboxes", {"limits": {"disk": "8m"}})
     if not t.check(st == 201, "%s: a sandbox with an 8 MiB disk is made" % mode, (st, o)):
         return
