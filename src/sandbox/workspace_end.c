@@ -25,12 +25,9 @@
 #include <time.h>
 #include <unistd.h>
 
-/* what became of one upper layer: the report's fields */
-typedef struct layer_end {
-  uint64_t written_bytes, written_files, deleted, skipped;
-  char *changeset;
-  char *error;
-} layer_end;
+/* what became of one upper layer: the report's fields (target and
+ * mechanism are the caller's) */
+typedef struct airlock_mount_report layer_end;
 
 static int open_upper(void *ctx, size_t index, const al_ws_entry *e) {
   (void)index;
@@ -181,14 +178,7 @@ void al_workspace_end(al_launch *l, airlock_result *r, bool ran) {
     }
     if (!ran)
       continue;
-    layer_end out = {0};
-    end_layer(l, k, upper, false, &out);
-    m->written_bytes = out.written_bytes;
-    m->written_files = out.written_files;
-    m->deleted = out.deleted;
-    m->skipped = out.skipped;
-    m->changeset = out.changeset;
-    m->error = out.error;
+    end_layer(l, k, upper, false, m);
   }
   al_trace_step("launcher", "writable mounts written back");
 }
