@@ -74,6 +74,10 @@ typedef struct airlock_exec_request {
      Refused with stdin_data. */
   bool pty;
   unsigned rows, cols; /* pty: the initial window size; 0 = the kernel's default */
+  /* streaming only, without pty and stdin_data: the command's stdin is a pipe left open; its bytes go
+     through airlock_client_exec_input() and its end through airlock_client_exec_input_eof() as they come
+     (for input that arrives while the command runs, as over SSH without a terminal) */
+  bool stdin_open;
   /* streaming: called once, from inside airlock_client_exec(), with the exec's id as soon as the node has
      accepted it (before output); ctx is airlock_client_exec()'s.  May be NULL. */
   void (*on_started)(void *ctx, const char *exec_id);
@@ -130,12 +134,16 @@ AIRLOCK_API int airlock_client_exec(airlock_client *c, const airlock_exec_reques
                                     void *ctx, airlock_exec_result *res, airlock_error **err);
 
 /* POST /v1/execs/{id}/input: len bytes for the terminal of a running pty
- * exec, as if typed (a terminal's end of file is its VEOF character, ^D).
+ * exec, as if typed (a terminal's end of file is its VEOF character, ^D),
+ * or for the stdin pipe of a stdin_open exec.
  * Use another client than the one streaming the exec: that one is busy
  * inside airlock_client_exec().  409 when the exec has ended or has no pty,
  * 429 when a megabyte of input is still unread. */
 AIRLOCK_API int airlock_client_exec_input(airlock_client *c, const char *exec_id, const void *data, size_t len,
                                           airlock_error **err);
+/* The end of a stdin_open exec's input: its stdin pipe is closed once the
+ * bytes before it are written. */
+AIRLOCK_API int airlock_client_exec_input_eof(airlock_client *c, const char *exec_id, airlock_error **err);
 /* The same request with a new window size: the command gets SIGWINCH. */
 AIRLOCK_API int airlock_client_exec_resize(airlock_client *c, const char *exec_id, unsigned rows, unsigned cols,
                                            airlock_error **err);

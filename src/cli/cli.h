@@ -98,6 +98,14 @@ int cli_exec_pty_start(cli_pty **p, const char *node, const char *token, const a
                        airlock_exec_request *req, airlock_error **err);
 void cli_exec_pty_started(cli_pty *p, const char *exec_id);
 void cli_exec_pty_end(cli_pty **p);
+/* exec_stdin.c: `airlock exec -i` without a terminal: stdin relayed to a
+ * stdin_open exec as it comes, by a thread with its own connection; call
+ * started from req->on_started; end stops it (after the exit record) */
+typedef struct cli_stdin cli_stdin;
+int cli_exec_stdin_start(cli_stdin **s, const char *node, const char *token, const airlock_client_tls *tls,
+                         airlock_error **err);
+void cli_exec_stdin_started(cli_stdin *s, const char *exec_id);
+void cli_exec_stdin_end(cli_stdin **s);
 /* exec_approval.c: a 202 from the node (res->approval_id) said on stderr at
  * once; then wait: 0 once approved, else the exit code after saying why */
 void cli_approval_announce(const airlock_exec_result *res, bool poll_mode);

@@ -91,7 +91,8 @@ void cli_usage_exec(FILE *out) {
                "  --shell                   CMD is one string run by /bin/sh -c\n"
                "  -w, --cwd DIR             working directory inside\n"
                "  -e, --env K=V             environment variable; repeatable\n"
-               "  -i, --interactive         accepted for docker's 'exec -it': stdin is always sent\n"
+               "  -i, --interactive         relay stdin to the command as it comes, with no size limit (without\n"
+               "                            it, stdin is read whole first; with --pty it is relayed anyway)\n"
                "  --no-stream               print the output when the command has ended (capped by the node)\n"
                "  -t, --pty                 run it on a terminal of its own in the sandbox, relayed to ours\n"
                "                            (raw mode; stdin is sent as typed; TERM is ours unless --env sets it)\n"
@@ -102,8 +103,8 @@ void cli_usage_exec(FILE *out) {
                "  -m, --memory SIZE  --cpus N  --pids N  --disk SIZE\n"
                "  --timeout SECONDS         wall clock; exit 124 when hit\n"
                "\n"
-               "stdin is sent to the command when it is not a terminal (at most 16 MiB); with --pty it is\n"
-               "relayed to the command's terminal as it comes.\n"
+               "stdin is sent to the command when it is not a terminal (at most 16 MiB, read before it starts);\n"
+               "with -i or --pty it is relayed as it comes.\n"
                "exit: the command's code; 124 timeout, 137 out of memory, 126/127 command not executable /\n"
                "not found, 125 when the node refused the request, could not be reached, or an argument was wrong;\n"
                "75 with --approval poll when the command waits for an approval.\n");
@@ -133,6 +134,7 @@ typedef struct exec_options {
   bool shell;
   bool no_stream;
   bool pty;
+  bool interactive;   /* -i: stdin relayed as it comes (stdin_open) */
   bool approval_poll; /* --approval poll: report a pending approval and exit */
 } exec_options;
 
@@ -185,7 +187,7 @@ static int apply_option(exec_options *o, int opt, const char *arg) {
   case OPT_NO_STREAM: o->no_stream = true; return 0;
   case 't':
   case OPT_PTY: o->pty = true; return 0;
-  case 'i': return 0; /* stdin is sent whenever it is not a terminal, and relayed with a pty */
+  case 'i': o->interactive = true; return 0;
   case OPT_APPROVAL:
     if (strcmp(arg, "wait") != 0 && strcmp(arg, "poll") != 0)
       return fail("--approval must be 'wait' or 'poll', not '%s'", arg);
@@ -261,11 +263,17 @@ static int write_all(int fd, const char *data, size_t len) {
 }
 
 typedef struct output_state {
-  int write_errno; /* first failed write to our stdout/stderr */
-  cli_pty *pty;    /* --pty */
+  int write_errno;  /* first failed write to our stdout/stderr */
+  cli_pty *pty;     /* --pty */
+  cli_stdin *input; /* -i without --pty */
 } output_state;
 
-static void on_started(void *ctx, const char *exec_id) { cli_exec_pty_started(((output_state *)ctx)->pty, exec_id); }
+static void on_started(void *ctx, const char *exec_id) {
+  output_state *o = ctx;
+  if (o->pty)
+    cli_exec_pty_started(o->pty, exec_id);
+  cli_exec_stdin_started(o->input, exec_id);
+}
 
 /* Streamed output goes straight to our fd 1 or 2, unbuffered, so the
  * interleaving of the two is kept. */
@@ -322,6 +330,8 @@ static int run_exec(exec_options *o) {
       code = report_error(&err);
       goto out;
     }
+  } else if (o->interactive && !o->no_stream) {
+    o->req.stdin_open = true;
   } else if (read_stdin(&stdin_data, &stdin_len) != 0) {
     goto out;
   }
@@ -340,9 +350,16 @@ static int run_exec(exec_options *o) {
         goto out;
       }
       o->req.on_started = on_started;
+    } else if (o->req.stdin_open) {
+      if (cli_exec_stdin_start(&outs.input, o->node, o->token, &o->tls, &err) < 0) {
+        code = report_error(&err);
+        goto out;
+      }
+      o->req.on_started = on_started;
     }
     int rc = airlock_client_exec(client, &o->req, o->no_stream ? NULL : on_output, &outs, &res, &err);
     cli_exec_pty_end(&outs.pty); /* the terminal's modes back before anything is said */
+    cli_exec_stdin_end(&outs.input);
     if (rc < 0 && res.http_status == 202 && res.approval_id && !o->req.approval_id) {
       airlock_error_free(&err);
       cli_approval_announce(&res, o->approval_poll);
@@ -380,6 +397,7 @@ static int run_exec(exec_options *o) {
   code = res.exit_code;
 out:
   cli_exec_pty_end(&outs.pty);
+  cli_exec_stdin_end(&outs.input);
   airlock_exec_result_clear(&res);
   airlock_client_close(&client);
   free(stdin_data);

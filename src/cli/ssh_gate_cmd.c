@@ -273,6 +273,8 @@ int cli_ssh_gate(int argc, char **argv) {
   args[n++] = timeout;
   if (tty)
     args[n++] = "--pty";
+  else /* stdin relayed as it comes: a client may keep it open while the command runs */
+    args[n++] = "-i";
   if (cmd && *cmd) {
     args[n++] = "--shell";
     args[n++] = "--";

@@ -123,6 +123,11 @@ static char *build_body(const airlock_exec_request *req, bool stream, airlock_er
     al_err(err, 0, "detach_on_disconnect needs a streamed exec (an output callback)");
     return NULL;
   }
+  if (req->stdin_open && (!stream || req->stdin_data || req->pty)) {
+    al_err(err, 0, "a stdin_open exec needs an output callback, no pty, and takes its input through "
+                   "airlock_client_exec_input()");
+    return NULL;
+  }
   if (req->pty && (!stream || req->stdin_data)) {
     al_err(err, 0, "a pty exec needs an output callback and takes its input through airlock_client_exec_input()");
     return NULL;
@@ -166,6 +171,8 @@ static char *build_body(const airlock_exec_request *req, bool stream, airlock_er
   if (req->pty && (put(body, "pty", json_true(), err) < 0 || (req->rows && req->cols &&
                                                               (put(body, "rows", json_integer(req->rows), err) < 0 ||
                                                                put(body, "cols", json_integer(req->cols), err) < 0))))
+    return NULL;
+  if (req->stdin_open && put(body, "stdin_open", json_true(), err) < 0)
     return NULL;
   if (req->approval_poll && put(body, "approval", json_string("poll"), err) < 0)
     return NULL;
@@ -409,7 +416,7 @@ int airlock_client_exec(airlock_client *c, const airlock_exec_request *req, airl
   return rc;
 }
 
-/* --- a pty exec's input ---------------------------------------------------- */
+/* --- a pty or stdin_open exec's input -------------------------------------- */
 
 static int post_input(airlock_client *c, const char *exec_id, json_t *body, airlock_error **err) {
   for (const char *p = exec_id ? exec_id : ""; *p; p++)
@@ -432,6 +439,13 @@ int airlock_client_exec_input(airlock_client *c, const char *exec_id, const void
   json_auto_t *body = b64 ? json_pack("{s:s}", "data_base64", b64) : NULL;
   if (body == NULL)
     return al_err(err, ENOMEM, "encoding %zu bytes of input", len);
+  return post_input(c, exec_id, body, err);
+}
+
+int airlock_client_exec_input_eof(airlock_client *c, const char *exec_id, airlock_error **err) {
+  json_auto_t *body = json_pack("{s:b}", "eof", 1);
+  if (body == NULL)
+    return al_err(err, ENOMEM, "building the input request");
   return post_input(c, exec_id, body, err);
 }
 

@@ -164,6 +164,7 @@ typedef struct al_exec_params {
   airlock_isolation isolation;
   bool stream, detach;
   bool pty;           /* on a pty of the sandbox's own: input through POST /v1/execs/{id}/input */
+  bool stdin_open;    /* stdin a pipe left open: input and its end through POST /v1/execs/{id}/input */
   int64_t rows, cols; /* its window size (0: the kernel's default) */
   int64_t max_output;
   bool approval_poll;                       /* "approval": "poll": answer 202 with the pending id */
@@ -195,7 +196,8 @@ typedef struct al_exec {
   int out_fd, err_fd, in_fd; /* the node's ends */
   int child_fds[3];          /* handed to the agent, then closed */
   size_t stdin_off;
-  struct evbuffer *tty_in; /* a pty exec's input, waiting for room in the terminal */
+  struct evbuffer *tty_in; /* a pty or stdin_open exec's input, waiting for room in the terminal or pipe */
+  bool in_eof;             /* stdin_open: close the pipe once tty_in is written */
   struct evbuffer *out_buf, *err_buf;
   size_t captured;
   bool truncated, exited, out_eof, err_eof, timed_out, oom_killed, cancelled, interrupted;
@@ -427,6 +429,7 @@ typedef struct al_exec_input {
   char *data;
   size_t len;
   int64_t rows, cols;
+  bool eof; /* "eof": true, the end of a stdin_open exec's input */
 } al_exec_input;
 int al_exec_input_parse(const char *body, size_t len, al_exec_input *in, char *err, size_t errlen);
 /* The next value of cookie NAME in a Cookie header, from *cursor on: a

@@ -218,7 +218,14 @@ static void on_stdin(evutil_socket_t fd, short what, void *arg) {
   e->in_fd = -1;
 }
 
-/* a pty exec's input, written to the master as the terminal takes it */
+static void close_fd(int *fd) {
+  if (*fd >= 0)
+    close(*fd);
+  *fd = -1;
+}
+
+/* a pty or stdin_open exec's input, written to the master or the pipe as
+ * the command takes it; a stdin_open pipe is closed after its "eof" */
 static void on_tty_input(evutil_socket_t fd, short what, void *arg) {
   (void)what;
   al_exec *e = arg;
@@ -232,6 +239,8 @@ static void on_tty_input(evutil_socket_t fd, short what, void *arg) {
     }
   }
   event_del(e->ev_in);
+  if (e->p.stdin_open && e->in_eof)
+    close_fd(&e->in_fd);
 }
 
 static void on_timeout(evutil_socket_t fd, short what, void *arg) {
@@ -256,12 +265,6 @@ static void on_client_gone(struct evhttp_connection *conn, void *arg) {
     e->cancelled = true;
     al_node_exec_signal(e->node, e, SIGKILL);
   }
-}
-
-static void close_fd(int *fd) {
-  if (*fd >= 0)
-    close(*fd);
-  *fd = -1;
 }
 
 static int make_pipes(al_exec *e) {
@@ -316,9 +319,9 @@ static void dispatch(al_exec *e) {
   if (!e->p.pty) { /* a pty's events start when its master arrives (tty_attach) */
     event_add(e->ev_out, NULL);
     event_add(e->ev_err, NULL);
-    if (e->p.stdin_len)
+    if (e->p.stdin_len || (e->p.stdin_open && (evbuffer_get_length(e->tty_in) > 0 || e->in_eof)))
       event_add(e->ev_in, NULL);
-    else
+    else if (!e->p.stdin_open)
       close_fd(&e->in_fd);
   }
   struct timeval tv = {e->p.timeout_ms / 1000, (e->p.timeout_ms % 1000) * 1000};
@@ -476,7 +479,9 @@ void al_node_exec_start(al_node *n, al_tenant *t, al_sbox *sb, al_exec_params *p
   } else {
     e->ev_out = event_new(n->base, e->out_fd, EV_READ | EV_PERSIST, on_output, e);
     e->ev_err = event_new(n->base, e->err_fd, EV_READ | EV_PERSIST, on_output, e);
-    e->ev_in = event_new(n->base, e->in_fd, EV_WRITE | EV_PERSIST, on_stdin, e);
+    e->ev_in = event_new(n->base, e->in_fd, EV_WRITE | EV_PERSIST, e->p.stdin_open ? on_tty_input : on_stdin, e);
+    if (e->p.stdin_open)
+      e->tty_in = evbuffer_new();
   }
   e->ev_timer = evtimer_new(n->base, on_timeout, e);
   e->ev_drain = evtimer_new(n->base, on_drained, e);
@@ -835,9 +840,9 @@ al_exec *al_node_exec_find(al_node *n, al_tenant *t, const char *id) {
 }
 
 void al_node_exec_input(al_node *n, al_exec *e, struct evhttp_request *req) {
-  if (!e->p.pty) {
-    al_node_reply_error(n, req, 409, "conflict", "exec '%s' has no terminal (it was not started with \"pty\": true)",
-                        e->id);
+  if (!e->p.pty && !e->p.stdin_open) {
+    al_node_reply_error(n, req, 409, "conflict",
+                        "exec '%s' takes no input (it was started with neither \"pty\" nor \"stdin_open\")", e->id);
     return;
   }
   if (e->state == AL_EXEC_DONE) {
@@ -852,6 +857,14 @@ void al_node_exec_input(al_node *n, al_exec *e, struct evhttp_request *req) {
     al_node_reply_error(n, req, 400, "bad_request", "%s", why);
     return;
   }
+  if ((in.eof && !e->p.stdin_open) || (in.rows && !e->p.pty) || (e->in_eof && in.len)) {
+    free(in.data);
+    al_node_reply_error(n, req, 400, "bad_request", "%s",
+                        in.eof && !e->p.stdin_open ? "'eof' is for a stdin_open exec (a terminal takes Ctrl-D)"
+                        : in.rows && !e->p.pty     ? "'rows' and 'cols' are for a pty exec"
+                                                   : "input after 'eof'");
+    return;
+  }
   if (evbuffer_get_length(e->tty_in) + in.len > TTY_INPUT_MAX) {
     free(in.data);
     al_node_reply_error(n, req, 429, "over_capacity",
@@ -859,11 +872,13 @@ void al_node_exec_input(al_node *n, al_exec *e, struct evhttp_request *req) {
                         e->id, evbuffer_get_length(e->tty_in), TTY_INPUT_MAX);
     return;
   }
-  if (in.len > 0) {
+  e->in_eof = e->in_eof || in.eof;
+  /* a stdin_open exec's pipe is written once it runs (dispatch) */
+  bool writable = e->ev_in && (e->p.pty || e->state == AL_EXEC_RUNNING) && e->in_fd >= 0;
+  if (in.len > 0)
     evbuffer_add(e->tty_in, in.data, in.len);
-    if (e->ev_in)
-      event_add(e->ev_in, NULL);
-  }
+  if (writable && (in.len > 0 || in.eof))
+    event_add(e->ev_in, NULL);
   free(in.data);
   if (in.rows) {
     e->p.rows = in.rows;

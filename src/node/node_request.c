@@ -251,6 +251,12 @@ int al_exec_params_parse(const char *body, size_t blen, al_exec_params *p, char 
         goto out;
       }
       p->pty = json_is_true(v);
+    } else if (strcmp(k, "stdin_open") == 0) {
+      if (!json_is_boolean(v)) {
+        fail(err, len, "field 'stdin_open' must be true or false");
+        goto out;
+      }
+      p->stdin_open = json_is_true(v);
     } else if (strcmp(k, "rows") == 0 || strcmp(k, "cols") == 0) {
       if (want_int(v, k, 1, 65535, k[0] == 'r' ? &p->rows : &p->cols, err, len) < 0)
         goto out;
@@ -305,6 +311,10 @@ int al_exec_params_parse(const char *body, size_t blen, al_exec_params *p, char 
     fail(err, len, "a 'pty' exec takes its input from POST /v1/execs/{id}/input, not 'stdin'");
     goto out;
   }
+  if (p->stdin_open && (!p->stream || p->pty || p->stdin_data)) {
+    fail(err, len, "field 'stdin_open' needs 'stream': true, and neither 'pty' nor 'stdin'");
+    goto out;
+  }
   if ((p->rows || p->cols) && !p->pty) {
     fail(err, len, "fields 'rows' and 'cols' need 'pty': true");
     goto out;
@@ -340,6 +350,12 @@ int al_exec_input_parse(const char *body, size_t blen, al_exec_input *in, char *
     } else if (strcmp(k, "rows") == 0 || strcmp(k, "cols") == 0) {
       if (want_int(v, k, 1, 65535, k[0] == 'r' ? &in->rows : &in->cols, err, len) < 0)
         goto out;
+    } else if (strcmp(k, "eof") == 0) {
+      if (!json_is_true(v)) {
+        fail(err, len, "field 'eof' can only be true");
+        goto out;
+      }
+      in->eof = true;
     } else {
       fail(err, len, "unknown field '%s'", k);
       goto out;
@@ -349,8 +365,8 @@ int al_exec_input_parse(const char *body, size_t blen, al_exec_input *in, char *
     fail(err, len, "fields 'rows' and 'cols' go together");
     goto out;
   }
-  if (!in->data && !in->rows) {
-    fail(err, len, "body must have 'data' or 'data_base64', and/or 'rows' and 'cols'");
+  if (!in->data && !in->rows && !in->eof) {
+    fail(err, len, "body must have 'data' or 'data_base64', 'eof', and/or 'rows' and 'cols'");
     goto out;
   }
   rc = 0;

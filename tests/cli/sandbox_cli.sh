@@ -199,6 +199,18 @@ RC=$?
 checkx "exec -i: stdin reaches the command" '[ "$RC" = 0 ] && [ "$OUT" = 3 ]'
 run "$BIN" exec --sandbox "$SB" -- tail -n 1 /workspace/piped
 checkx "... and what it wrote from stdin is in the sandbox" '[ "$OUT" = line3 ]'
+# -i relays stdin as it comes: each line is answered before the next is sent
+OUT=$( (echo a; sleep 1; echo b) | "$BIN" exec -i -- sh -c 'while read l; do echo "$l $(date +%s%N)"; done' 2>"$TMP/err")
+RC=$?
+checkx "exec -i: stdin relayed as it comes (two lines a second apart arrive a second apart)" \
+  '[ "$RC" = 0 ] && [ "$(lines "$OUT")" = 2 ] && [ $(( ($(sed -n 2p <<<"$OUT" | cut -d" " -f2) - $(sed -n 1p <<<"$OUT" | cut -d" " -f2)) / 1000000 )) -ge 800 ]'
+# a client that keeps stdin open does not hold a command that does not read it
+OUT=$(sleep 60 | timeout 30 "$BIN" exec -i -- echo no-stdin-needed 2>"$TMP/err")
+RC=$?
+checkx "exec -i: a command that does not read stdin ends while stdin stays open" '[ "$RC" = 0 ] && [ "$OUT" = no-stdin-needed ]'
+head -c 3000000 /dev/urandom >"$TMP/blob"
+OUT=$("$BIN" exec -i -- sha256sum <"$TMP/blob" 2>"$TMP/err")
+checkx "exec -i: 3 MB of binary stdin arrive whole" '[ "${OUT%% *}" = "$(sha256sum <"$TMP/blob" | cut -d" " -f1)" ]'
 export BIN
 OUT=$(script -qec "$BIN exec -it -e X=on-a-pty -- sh -c 'tty; echo \$X; exit 5'" /dev/null </dev/null 2>&1)
 RC=$?

@@ -20,56 +20,25 @@ command -v ssh >/dev/null || skip_all "no ssh client (openssh-client)"
 
 T=$(mktemp -d /tmp/al-sshgate.XXXXXX)
 chmod 755 "$T" # node-made workspaces sit beside the state directory
-S=$T/state; SOCK=$T/node.sock
-mkdir -m 700 "$S"
-NODE_PID= SSHD_PID=
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/sshgate.sh"
 cleanup() {
-  [ -n "$SSHD_PID" ] && kill "$SSHD_PID" 2>/dev/null
-  [ -n "$NODE_PID" ] && kill "$NODE_PID" 2>/dev/null && wait "$NODE_PID" 2>/dev/null
+  sshgate_stop
   [ -n "${KEEP:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT
 
-printf '%s\n' '{"autonomy": {"level": "full", "blockedActions": ["file_delete"]}, "approvalGating": {"enabled": false}}' >"$T/node.json"
-"$BIN" node --config "$T/node.json" --state-dir "$S" --listen "unix:$SOCK" --pool 0 \
-  --ready-file "$T/ready" >"$T/node.log" 2>&1 &
-NODE_PID=$!
-for _ in $(seq 200); do [ -e "$T/ready" ] && break; kill -0 $NODE_PID 2>/dev/null || break; sleep 0.05; done
-[ -e "$T/ready" ] || bail "the node starts" "$(tail -5 "$T/node.log")"
-"$BIN" token create --name ssh-gate --state-dir "$S" 2>/dev/null | tail -1 >"$T/gate.token"
-chmod 600 "$T/gate.token"
-printf '{"node": "unix:%s", "token_file": "%s", "timeout_s": 60}\n' "$SOCK" "$T/gate.token" >"$T/gate.json"
+sshgate_node "$BIN" '{"autonomy": {"level": "full", "blockedActions": ["file_delete"]}, "approvalGating": {"enabled": false}}'
 printf '{"node": "unix:%s", "token_file": "%s", "scope": "connection"}\n' "$SOCK" "$T/gate.token" >"$T/gate-conn.json"
 printf '{"node": "unix:%s"}\n' "$SOCK" >"$T/gate-bad.json"
 
 for k in alice bob carol conn bad; do ssh-keygen -q -t ed25519 -N '' -f "$T/$k" >/dev/null; done
-ssh-keygen -q -t ed25519 -N '' -f "$T/hostkey" >/dev/null
-gate() { printf 'restrict,pty,command="%s ssh-gate --config %s%s" %s\n' "$BIN" "$T/$1" "${2:+ --key $2}" "$(cat "$T/$3.pub")"; }
-{
-  gate gate.json alice alice
-  gate gate.json bob bob
-  gate gate.json carol carol
-  gate gate-conn.json "" conn
-  gate gate-bad.json "" bad
-} >"$T/authorized_keys"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat >"$T/sshd_config" <<EOF
-Port $PORT
-ListenAddress 127.0.0.1
-HostKey $T/hostkey
-PidFile $T/sshd.pid
-AuthorizedKeysFile $T/authorized_keys
-StrictModes no
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-PermitRootLogin prohibit-password
-LogLevel ERROR
-EOF
-mkdir -p -m 755 /run/sshd
-/usr/sbin/sshd -D -e -f "$T/sshd_config" 2>"$T/sshd.log" &
-SSHD_PID=$!
-for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.05; done
+sshgate_sshd "$(
+  sshgate_line "$BIN" gate.json alice alice
+  sshgate_line "$BIN" gate.json bob bob
+  sshgate_line "$BIN" gate.json carol carol
+  sshgate_line "$BIN" gate-conn.json "" conn
+  sshgate_line "$BIN" gate-bad.json "" bad
+)"
 on() { # on KEY [ssh args...]: ssh as root with KEY's identity
   local k=$1
   shift
