@@ -666,7 +666,7 @@ def test_exec_api(node):
     status, body = node.request("POST", "/v1/exec", {"argv": ["true"]})
     ex = json.loads(body).get("exec_id", "") if status == 200 else ""
     status, body = node.request("POST", f"/v1/execs/{ex}/input", {"data": "x"})
-    if status != 409 or "no terminal" not in body:
+    if status != 409 or "takes no input" not in body:
         problems.append(f"input to an exec without a pty: {status} {body}")
     status, body = node.request("POST", "/v1/execs/ex_0000000000000000/input", {"data": "x"})
     if status != 404:
@@ -703,6 +703,43 @@ def test_exec_input_api(node):
     result("API: a pty exec over HTTP alone (input, resize, 409 after the end)", not problems, "\n".join(problems))
 
 
+def test_exec_stdin_open_api(node):
+    """stdin_open: the pipe fed by input requests as they come, closed by eof"""
+    problems = []
+    for body, why in (({"argv": ["true"], "stdin_open": True}, "without stream"),
+                      ({"argv": ["true"], "stdin_open": True, "stream": True, "pty": True}, "with pty"),
+                      ({"argv": ["true"], "stdin_open": True, "stream": True, "stdin": "x"}, "with stdin")):
+        status, text = node.request("POST", "/v1/exec", body)
+        if status != 400 or "stdin_open" not in text:
+            problems.append(f"stdin_open {why}: {status} {text}")
+    c = UnixHTTPConnection(node.sock, timeout=30)
+    c.request("POST", "/v1/exec", body=json.dumps({"argv": ["sh", "-c", 'read a; echo "got=$a"; cat; echo end'],
+                                                   "stream": True, "stdin_open": True}),
+              headers={"Authorization": "Bearer " + node.token, "Content-Type": "application/json"})
+    r = c.getresponse()
+    ex = json.loads(r.readline()).get("exec_id", "")
+    st1, b1 = node.request("POST", f"/v1/execs/{ex}/input", {"data": "one\n"})
+    line = json.loads(r.readline())  # answered before the rest is sent: input as it comes
+    st2, b2 = node.request("POST", f"/v1/execs/{ex}/input", {"data": "two\n", "eof": True})
+    st3, b3 = node.request("POST", f"/v1/execs/{ex}/input", {"data": "late"})
+    st4, b4 = node.request("POST", f"/v1/execs/{ex}/input", {"rows": 10, "cols": 10})
+    records = [line] + [json.loads(x) for x in r.read().decode().splitlines() if x.strip()]
+    c.close()
+    out = "".join(x.get("data", "") for x in records if x.get("type") == "stdout")
+    if (st1, st2) != (202, 202):
+        problems.append(f"input answers {st1} {b1} / {st2} {b2}")
+    if line.get("data") != "got=one\n":
+        problems.append(f"first line not answered before the rest was sent: {line}")
+    if out != "got=one\ntwo\nend\n" or records[-1].get("exit_code") != 0:
+        problems.append(f"output {out!r}, last record {records[-1]}")
+    if st3 not in (400, 409) or (st3 == 400 and "after 'eof'" not in b3):
+        problems.append(f"input after eof: {st3} {b3}")
+    if st4 not in (400, 409):
+        problems.append(f"a window size for a pipe: {st4} {b4}")
+    result("API: stdin_open needs stream, no pty, no stdin; input as it comes; eof ends it", not problems,
+           "\n".join(problems))
+
+
 def node_main():
     if os.getuid() != 0:
         print("pty_test.py --node: needs root; skipped")
@@ -718,6 +755,7 @@ def node_main():
         exec_attack_case(node, "SIGTERM to airlock exec", [], "sleep", signal.SIGTERM, -signal.SIGTERM)
         test_exec_persistent(node)
         test_exec_api(node)
+        test_exec_stdin_open_api(node)
         test_exec_input_api(node)
     finally:
         node.stop()
