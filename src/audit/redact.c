@@ -158,6 +158,9 @@ bool rd_name_secret(const char *k, size_t n) {
   }
   if (m == 0)
     return false;
+  norm[m] = '\0';
+  if (rd_registry_identifier_name(norm))
+    return false;
   const char *last = k + last_start;
   size_t last_len = n - last_start;
   for (size_t i = 0; i < AL_ARRAY_SIZE(harmless_last); i++)
@@ -204,7 +207,7 @@ bool rd_name_weak(const char *k, size_t n) {
   for (size_t i = 0; i < AL_ARRAY_SIZE(harmless_last); i++)
     if (part_is(k + last_start, n - last_start, harmless_last[i]))
       return false;
-  return m > 0 && rd_registry_weak_name(norm);
+  return m > 0 && !rd_registry_identifier_name(norm) && rd_registry_weak_name(norm);
 }
 
 /* --- values next to a name ---------------------------------------------------- */
