@@ -313,6 +313,15 @@ static void add_value(const char *s, size_t len, size_t pos, bool colon, rd_span
   rd_add(sp, pos, end);
 }
 
+/* NAME:verb with no blank, a word of lowercase letters and dashes alone:
+ * a subcommand (firebase auth:export, heroku auth:whoami), not a value */
+static bool colon_subcommand(const char *s, size_t len, size_t v) {
+  size_t e = v;
+  while (e < len && ((s[e] >= 'a' && s[e] <= 'z') || (e > v && s[e] == '-')))
+    e++;
+  return e > v && (e == len || is_space(s[e]) || is_quote(s[e]) || s[e] == ';' || s[e] == '&' || s[e] == '|');
+}
+
 /* NAME=VALUE, NAME: VALUE (at the start of a line or field) and
  * "NAME": VALUE, where NAME is secret. */
 static void scan_named(const char *s, size_t len, rd_spans *sp) {
@@ -335,7 +344,7 @@ static void scan_named(const char *s, size_t len, rd_spans *sp) {
         /* "password:" quoted whole is a prompt or a label, not NAME: VALUE */
         if (k > 0 && is_quote(s[k - 1]) && i + 1 < len && s[i + 1] == s[k - 1])
           continue;
-        if (field_start && !url && rd_name_secret(s + k, i - k))
+        if (field_start && !url && !colon_subcommand(s, len, i + 1) && rd_name_secret(s + k, i - k))
           add_value(s, len, i + 1, true, sp);
       }
       continue;
@@ -354,8 +363,18 @@ static void scan_named(const char *s, size_t len, rd_spans *sp) {
     size_t b = key_end;
     while (b > 0 && is_key_char(s[b - 1]))
       b--;
-    if (b > 0 && s[b - 1] == s[e] && b < key_end && rd_name_secret(s + b, key_end - b))
+    if (b == 0 || s[b - 1] != s[e] || b >= key_end)
+      continue;
+    if (rd_name_secret(s + b, key_end - b)) {
       add_value(s, len, i + 1, true, sp);
+    } else if (rd_name_weak(s + b, key_end - b)) {
+      /* "key": "VALUE" (kaggle.json): a weak name, a random-looking value */
+      rd_spans one = {0};
+      add_value(s, len, i + 1, true, &one);
+      if (one.n == 1 && rd_random_word(s + one.v[0].start, one.v[0].end - one.v[0].start))
+        rd_add(sp, one.v[0].start, one.v[0].end);
+      free(one.v);
+    }
   }
 }
 
@@ -590,6 +609,7 @@ void rd_scan_header_word(const char *e, size_t len, rd_spans *sp) {
     scan_authorization(e, len, true, sp);
   else if (part_is(e, name_end, "cookie") || part_is(e, name_end, "set-cookie"))
     rd_add(sp, v, len);
-  else if (rd_name_secret(e, name_end) && !(v + 1 < len && e[v] == '/' && e[v + 1] == '/'))
+  else if (rd_name_secret(e, name_end) && !(v + 1 < len && e[v] == '/' && e[v + 1] == '/') &&
+           !(v == name_end + 1 && colon_subcommand(e, len, v)))
     rd_add(sp, v, len);
 }

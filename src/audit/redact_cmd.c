@@ -138,8 +138,8 @@ static void word_assignment(const rword *w) {
       return;
   }
   size_t vs = kl + 1;
-  if (vs >= w->text_len || rd_harmless_value(w->text + vs, w->text_len - vs))
-    return;
+  if (vs >= w->text_len || w->text[vs] == '=' || rd_harmless_value(w->text + vs, w->text_len - vs))
+    return; /* (.key=="...": a comparison) */
   if (rd_name_secret(w->text, kl))
     rd_mark(w, vs, w->text_len);
   else if (rd_name_weak(w->text, kl) && rd_random_word(w->text + vs, w->text_len - vs))

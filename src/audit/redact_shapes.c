@@ -211,8 +211,12 @@ static void scan_lines(const char *s, size_t len, rd_spans *sp) {
           ve = (size_t)(q - s);
         v++;
       }
-      /* a weak name (key, license) only with a random-looking value */
-      if ((i > ke || strong) && (strong || rd_random_word(s + v, ve - v)))
+      /* a weak name (key, license) only with a random-looking value; and
+       * NAME:verb with no blank is a subcommand (firebase auth:export) */
+      bool verb = s[i] == ':' && v == i + 1 && ve > v;
+      for (size_t j = v; j < ve && verb; j++)
+        verb = (s[j] >= 'a' && s[j] <= 'z') || (j > v && s[j] == '-');
+      if ((i > ke || strong) && (strong || rd_random_word(s + v, ve - v)) && !verb)
         rd_add(sp, v, ve);
     }
     /* .netrc: tokens anywhere on the line */

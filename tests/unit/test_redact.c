@@ -208,6 +208,18 @@ static const struct {
     {"curl -H 'Idempotency-Key: 5f0c6a8e-1b2d-4c3e-9f8a-7b6c5d4e3f2a' https://x", NULL},
     {"echo 'TWILIO_ACCOUNT_SID=AC0f1e2d3c4b5a69788796a5b4c3d2e1f0' >> .env", NULL},
     {"echo 'TWILIO_AUTH_TOKEN=0f1e2d3c4b5a69788796a5b4c3d2e1f0' >> .env", "echo 'TWILIO_AUTH_TOKEN=" R "' >> .env"},
+    /* NAME:verb with no blank is a subcommand; with a value that is not a
+     * bare lowercase word, or a blank, it is NAME: VALUE */
+    {"firebase auth:export users.json --project demo", NULL},
+    {"heroku auth:token", NULL},
+    {"echo password:hunter2 > p", "echo password:" R " > p"},
+    {"curl -H X-Auth-Token:abc123 https://x", "curl -H X-Auth-Token:" R " https://x"},
+    /* a weak name as a JSON key, with a random-looking value only; a
+     * comparison is no assignment */
+    {"echo '{\"username\":\"dev\",\"key\":\"0f1e2d3c4b5a69788796a5b4c3d2e1f0\"}' > k.json",
+     "echo '{\"username\":\"dev\",\"key\":\"" R "\"}' > k.json"},
+    {"echo '{\"key\":\"escape\",\"sig\":\"none\"}' > k.json", NULL},
+    {"jq '.[] | select(.key==\"0f1e2d3c4b5a69788796a5b4c3d2e1f0\")' keys.json", NULL},
     {"no secrets here, just a == b and x=1", NULL},
     {"", NULL},
 };
