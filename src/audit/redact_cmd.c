@@ -309,7 +309,11 @@ static void command_rules(rword *w, size_t n, int depth) {
       i += 2;
       continue;
     }
-    if (rd_tool_name_then_value(tool) && i + 1 < n && !is_assignment(t) && !bare_secret_word(t) &&
+    /* a bare "token" right after a setter's "set" is the setting's name
+     * (doppler configure set token X), unless the command is about a
+     * secret (gh secret set token) */
+    bool setting = i > 0 && strcmp(w[i - 1].text, "set") == 0 && !about_secret && !is_option(w[i + 1 < n ? i + 1 : i].text);
+    if (rd_tool_name_then_value(tool) && i + 1 < n && !is_assignment(t) && (setting || !bare_secret_word(t)) &&
         strncmp(w[i + 1].text, "--", 2) != 0 && /* the secret's name, then options: gcloud secrets add db-pw --x */
         (rd_name_secret(t, w[i].text_len) ||
          (rd_name_weak(t, w[i].text_len) && rd_random_word(w[i + 1].text, w[i + 1].text_len)))) {

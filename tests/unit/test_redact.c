@@ -220,6 +220,23 @@ static const struct {
      "echo '{\"username\":\"dev\",\"key\":\"" R "\"}' > k.json"},
     {"echo '{\"key\":\"escape\",\"sig\":\"none\"}' > k.json", NULL},
     {"jq '.[] | select(.key==\"0f1e2d3c4b5a69788796a5b4c3d2e1f0\")' keys.json", NULL},
+    /* operands of logins and setters in the registry */
+    {"wandb login 0f1e2d3c4b5a69788796a5b4c3d2e1f0aabbccdd", "wandb login " R},
+    {"wandb sync ./wandb/run-1", NULL},
+    {"grafana-cli admin reset-admin-password 'N3w-p4ss'", "grafana-cli admin reset-admin-password '" R "'"},
+    {"grafana-cli plugins install grafana-clock-panel", NULL},
+    {"mc alias set local http://127.0.0.1:9000 minio N3w-p4ss-123", "mc alias set local http://127.0.0.1:9000 minio " R},
+    {"mc alias set local http://127.0.0.1:9000", NULL},
+    /* a bare secret word after a setter's "set" names the setting */
+    {"doppler configure set token plain-value-123 --scope /srv", "doppler configure set token " R " --scope /srv"},
+    {"doppler configure set token", NULL},
+    /* a random-looking value put in place of a placeholder by sed */
+    {"sed -i \"s/REPLACE_ME/0f1e2d3c4b5a69788796a5b4c3d2e1f0aabbccdd/\" c.json",
+     "sed -i \"s/REPLACE_ME/" R "/\" c.json"},
+    {"sed -i 's/__API_KEY__/Zq8pW3xLmN4vB7cX1sD9fG2h/g' .env", "sed -i 's/__API_KEY__/" R "/g' .env"},
+    {"sed -i 's/BUILD_SHA/0f1e2d3c4b5a69788796a5b4c3d2e1f0aabbccdd/' version.txt", NULL},
+    {"sed -i 's/REPLACE_ME/v1.2.3/' c.json", NULL},
+    {"sed -i 's/API_KEY/API_TOKEN/g' app.py", NULL},
     {"no secrets here, just a == b and x=1", NULL},
     {"", NULL},
 };
