@@ -291,6 +291,17 @@ static void add_value(const char *s, size_t len, size_t pos, bool colon, rd_span
       pos++;
   if (pos >= len || rd_harmless_value(s + pos, len - pos))
     return;
+  /* a substitution, $( ) or <( ), is the value whole, blanks and all */
+  if ((s[pos] == '$' || s[pos] == '<') && pos + 1 < len && s[pos + 1] == '(') {
+    size_t e = pos + 1;
+    for (int level = 0; e < len; e++) {
+      level += s[e] == '(' ? 1 : s[e] == ')' ? -1 : 0;
+      if (level == 0)
+        break;
+    }
+    rd_add(sp, pos, e < len ? e + 1 : len);
+    return;
+  }
   if (s[pos] == '"' || s[pos] == '\'' ||
       (s[pos] == '\\' && pos + 1 < len && (s[pos + 1] == '"' || s[pos + 1] == '\''))) {
     bool escaped_quote = s[pos] == '\\';

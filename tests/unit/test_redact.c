@@ -237,6 +237,15 @@ static const struct {
     {"sed -i 's/BUILD_SHA/0f1e2d3c4b5a69788796a5b4c3d2e1f0aabbccdd/' version.txt", NULL},
     {"sed -i 's/REPLACE_ME/v1.2.3/' c.json", NULL},
     {"sed -i 's/API_KEY/API_TOKEN/g' app.py", NULL},
+    /* <( ) inside a word, as bash reads it: what echo or printf writes
+     * there for a command about a secret, and a substitution as a secret
+     * name's value, hidden whole */
+    {"gcloud secrets create db-pw --data-file=<(printf %s 'Zq8pW3xLm')",
+     "gcloud secrets create db-pw --data-file=<(printf %s " R ")"},
+    {"gcloud secrets create db-pw --data-file=<(printf '%s' \"$DB_PW\")", NULL},
+    {"kubectl create secret generic db --from-file=password=<(echo Zq8pW3xLm)",
+     "kubectl create secret generic db --from-file=password=" R},
+    {"diff <(echo abc) --label=<(echo def)", NULL},
     {"no secrets here, just a == b and x=1", NULL},
     {"", NULL},
 };
