@@ -158,6 +158,9 @@ bool rd_name_secret(const char *k, size_t n) {
   }
   if (m == 0)
     return false;
+  norm[m] = '\0';
+  if (rd_registry_identifier_name(norm))
+    return false;
   const char *last = k + last_start;
   size_t last_len = n - last_start;
   for (size_t i = 0; i < AL_ARRAY_SIZE(harmless_last); i++)
@@ -204,7 +207,7 @@ bool rd_name_weak(const char *k, size_t n) {
   for (size_t i = 0; i < AL_ARRAY_SIZE(harmless_last); i++)
     if (part_is(k + last_start, n - last_start, harmless_last[i]))
       return false;
-  return m > 0 && rd_registry_weak_name(norm);
+  return m > 0 && !rd_registry_identifier_name(norm) && rd_registry_weak_name(norm);
 }
 
 /* --- values next to a name ---------------------------------------------------- */
@@ -288,6 +291,17 @@ static void add_value(const char *s, size_t len, size_t pos, bool colon, rd_span
       pos++;
   if (pos >= len || rd_harmless_value(s + pos, len - pos))
     return;
+  /* a substitution, $( ) or <( ), is the value whole, blanks and all */
+  if ((s[pos] == '$' || s[pos] == '<') && pos + 1 < len && s[pos + 1] == '(') {
+    size_t e = pos + 1;
+    for (int level = 0; e < len; e++) {
+      level += s[e] == '(' ? 1 : s[e] == ')' ? -1 : 0;
+      if (level == 0)
+        break;
+    }
+    rd_add(sp, pos, e < len ? e + 1 : len);
+    return;
+  }
   if (s[pos] == '"' || s[pos] == '\'' ||
       (s[pos] == '\\' && pos + 1 < len && (s[pos + 1] == '"' || s[pos + 1] == '\''))) {
     bool escaped_quote = s[pos] == '\\';
@@ -308,6 +322,15 @@ static void add_value(const char *s, size_t len, size_t pos, bool colon, rd_span
          !(colon && s[end] == ','))
     end++;
   rd_add(sp, pos, end);
+}
+
+/* NAME:verb with no blank, a word of lowercase letters and dashes alone:
+ * a subcommand (firebase auth:export, heroku auth:whoami), not a value */
+static bool colon_subcommand(const char *s, size_t len, size_t v) {
+  size_t e = v;
+  while (e < len && ((s[e] >= 'a' && s[e] <= 'z') || (e > v && s[e] == '-')))
+    e++;
+  return e > v && (e == len || is_space(s[e]) || is_quote(s[e]) || s[e] == ';' || s[e] == '&' || s[e] == '|');
 }
 
 /* NAME=VALUE, NAME: VALUE (at the start of a line or field) and
@@ -332,7 +355,7 @@ static void scan_named(const char *s, size_t len, rd_spans *sp) {
         /* "password:" quoted whole is a prompt or a label, not NAME: VALUE */
         if (k > 0 && is_quote(s[k - 1]) && i + 1 < len && s[i + 1] == s[k - 1])
           continue;
-        if (field_start && !url && rd_name_secret(s + k, i - k))
+        if (field_start && !url && !colon_subcommand(s, len, i + 1) && rd_name_secret(s + k, i - k))
           add_value(s, len, i + 1, true, sp);
       }
       continue;
@@ -351,8 +374,18 @@ static void scan_named(const char *s, size_t len, rd_spans *sp) {
     size_t b = key_end;
     while (b > 0 && is_key_char(s[b - 1]))
       b--;
-    if (b > 0 && s[b - 1] == s[e] && b < key_end && rd_name_secret(s + b, key_end - b))
+    if (b == 0 || s[b - 1] != s[e] || b >= key_end)
+      continue;
+    if (rd_name_secret(s + b, key_end - b)) {
       add_value(s, len, i + 1, true, sp);
+    } else if (rd_name_weak(s + b, key_end - b)) {
+      /* "key": "VALUE" (kaggle.json): a weak name, a random-looking value */
+      rd_spans one = {0};
+      add_value(s, len, i + 1, true, &one);
+      if (one.n == 1 && rd_random_word(s + one.v[0].start, one.v[0].end - one.v[0].start))
+        rd_add(sp, one.v[0].start, one.v[0].end);
+      free(one.v);
+    }
   }
 }
 
@@ -587,6 +620,7 @@ void rd_scan_header_word(const char *e, size_t len, rd_spans *sp) {
     scan_authorization(e, len, true, sp);
   else if (part_is(e, name_end, "cookie") || part_is(e, name_end, "set-cookie"))
     rd_add(sp, v, len);
-  else if (rd_name_secret(e, name_end) && !(v + 1 < len && e[v] == '/' && e[v + 1] == '/'))
+  else if (rd_name_secret(e, name_end) && !(v + 1 < len && e[v] == '/' && e[v + 1] == '/') &&
+           !(v == name_end + 1 && colon_subcommand(e, len, v)))
     rd_add(sp, v, len);
 }

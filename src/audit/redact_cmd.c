@@ -138,8 +138,8 @@ static void word_assignment(const rword *w) {
       return;
   }
   size_t vs = kl + 1;
-  if (vs >= w->text_len || rd_harmless_value(w->text + vs, w->text_len - vs))
-    return;
+  if (vs >= w->text_len || w->text[vs] == '=' || rd_harmless_value(w->text + vs, w->text_len - vs))
+    return; /* (.key=="...": a comparison) */
   if (rd_name_secret(w->text, kl))
     rd_mark(w, vs, w->text_len);
   else if (rd_name_weak(w->text, kl) && rd_random_word(w->text + vs, w->text_len - vs))
@@ -215,6 +215,53 @@ static bool bare_secret_word(const char *t) {
   return false;
 }
 
+/* what echo or printf writes in a <( ) of w: its arguments (printf's
+ * after its format), up to the closing parenthesis */
+static void procsub_output(const rword *w) {
+  const char *r = w->raw;
+  for (size_t i = w->start; i + 1 < w->end; i++) {
+    if ((r[i] != '<' && r[i] != '>') || r[i + 1] != '(')
+      continue;
+    size_t j = i + 1;
+    for (int level = 0; j < w->end; j++) {
+      level += r[j] == '(' ? 1 : r[j] == ')' ? -1 : 0;
+      if (level == 0)
+        break;
+    }
+    size_t a = i + 2;
+    while (a < j && (r[a] == ' ' || r[a] == '\t'))
+      a++;
+    size_t pe = a;
+    while (pe < j && r[pe] != ' ' && r[pe] != '\t')
+      pe++;
+    bool is_printf = pe - a == 6 && memcmp(r + a, "printf", 6) == 0;
+    if (is_printf || (pe - a == 4 && memcmp(r + a, "echo", 4) == 0)) {
+      size_t k = pe;
+      for (bool format = is_printf;;) {
+        while (k < j && (r[k] == ' ' || r[k] == '\t'))
+          k++;
+        size_t ke = k;
+        while (ke < j && r[ke] != ' ' && r[ke] != '\t')
+          ke++;
+        bool more = ke < j;
+        if (k < j && (r[k] == '-' || (format && more))) {
+          format &= r[k] == '-';
+          k = ke;
+          continue;
+        }
+        break;
+      }
+      size_t e = j;
+      while (e > k && (r[e - 1] == ' ' || r[e - 1] == '\t'))
+        e--;
+      size_t q = k < e && (r[k] == '"' || r[k] == '\'') ? 1 : 0; /* "$PW" is a reference */
+      if (!rd_harmless_value(r + k + q, e - k - 2 * q))
+        rd_add(w->sp, k, e);
+    }
+    i = j;
+  }
+}
+
 /* one simple command */
 static void command_rules(rword *w, size_t n, int depth) {
   const rd_tool *tool = NULL;
@@ -235,6 +282,9 @@ static void command_rules(rword *w, size_t n, int depth) {
       rd_mark_all(&w[i]);
       continue;
     }
+    /* gcloud secrets create X --data-file=<(printf %s VALUE) */
+    if (about_secret && !w[i].direct && i > 0 && memmem(w[i].raw + w[i].start, w[i].end - w[i].start, "<(", 2))
+      procsub_output(&w[i]);
     /* NAME=VALUE, --name=VALUE; not a shell's code string (`sh -c 'K=V
      * cmd'`), which word_rules read as a command */
     if (pending != CODE)
@@ -309,7 +359,11 @@ static void command_rules(rword *w, size_t n, int depth) {
       i += 2;
       continue;
     }
-    if (rd_tool_name_then_value(tool) && i + 1 < n && !is_assignment(t) && !bare_secret_word(t) &&
+    /* a bare "token" right after a setter's "set" is the setting's name
+     * (doppler configure set token X), unless the command is about a
+     * secret (gh secret set token) */
+    bool setting = i > 0 && strcmp(w[i - 1].text, "set") == 0 && !about_secret && !is_option(w[i + 1 < n ? i + 1 : i].text);
+    if (rd_tool_name_then_value(tool) && i + 1 < n && !is_assignment(t) && (setting || !bare_secret_word(t)) &&
         strncmp(w[i + 1].text, "--", 2) != 0 && /* the secret's name, then options: gcloud secrets add db-pw --x */
         (rd_name_secret(t, w[i].text_len) ||
          (rd_name_weak(t, w[i].text_len) && rd_random_word(w[i + 1].text, w[i + 1].text_len)))) {

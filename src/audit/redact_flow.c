@@ -218,8 +218,43 @@ static void printf_output(rword *w, size_t n) {
   free(sp.v);
 }
 
+/* a sed pattern that marks where a value is to be filled in: a fill-in
+ * word (REPLACE_ME, CHANGEME, <your-key>, YOUR_TOKEN_HERE, xxx, TODO), a
+ * delimited template variable (__API_KEY__, {{TOKEN}}, @SECRET@, %KEY%) or
+ * a name that holds or suggests a secret (API_KEY) */
+static bool placeholder(const char *p, size_t n) {
+  static const char *const fill[] = {"replace", "changeme", "change_me", "change-me", "placeholder", "your_",
+                                     "your-",   "yourkey",  "todo",      "fixme",     "xxx",         "insert",
+                                     "fill",    "dummy",    "redacted",  "secret_here", "_here"};
+  while (n > 0 && (*p == '^' || *p == '\\'))
+    p++, n--;
+  while (n > 0 && p[n - 1] == '$')
+    n--;
+  if (n < 3 || n > 64)
+    return false;
+  for (size_t k = 0; k < sizeof(fill) / sizeof(fill[0]); k++) {
+    size_t l = strlen(fill[k]);
+    for (size_t i = 0; i + l <= n; i++)
+      if (strncasecmp(p + i, fill[k], l) == 0)
+        return true;
+  }
+  size_t a = 0, b = n;
+  if (p[0] == '<' && p[n - 1] == '>')
+    a++, b--;
+  else if (n > 4 && ((p[0] == '_' && p[1] == '_') || (p[0] == '{' && p[1] == '{')))
+    a += 2, b -= 2;
+  else if (p[0] == '@' || p[0] == '%')
+    a++, b -= p[n - 1] == p[0];
+  for (size_t i = a; i < b; i++)
+    if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z') || (p[i] >= '0' && p[i] <= '9') ||
+          p[i] == '_' || p[i] == '-' || p[i] == '.'))
+      return false;
+  return b > a && (rd_name_secret(p + a, b - a) || rd_name_weak(p + a, b - a));
+}
+
 /* sed 's/PATTERN/REPLACEMENT/': the replacement is the line sed writes
- * (license_key: 'X', TOKEN=X) and is read as one */
+ * (license_key: 'X', TOKEN=X) and is read as one; a random-looking word put
+ * in place of a placeholder (s/REPLACE_ME/X/, s/__API_KEY__/X/) is hidden */
 static void sed_script(const rword *w) {
   const char *s = w->text;
   size_t len = w->text_len;
@@ -242,6 +277,8 @@ static void sed_script(const rword *w) {
       e = len;
     rd_spans sp = {0};
     rd_scan_text(s + r, e - r, &sp, 0);
+    if (sp.n == 0 && placeholder(s + i + 2, j - i - 2) && rd_random_word(s + r, e - r))
+      rd_add(&sp, 0, e - r);
     for (size_t k = 0; k < sp.n; k++)
       rd_mark(w, r + sp.v[k].start, r + sp.v[k].end);
     free(sp.v);

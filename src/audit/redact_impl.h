@@ -101,6 +101,9 @@ bool rd_tool_has_subcommands(const rd_tool *t);
 size_t rd_tool_value_offset(const rd_tool *t, const char *value, bool *harmless);
 bool rd_registry_secret_name(const char *norm);
 bool rd_registry_weak_name(const char *norm);
+/* a name that ends like a secret's but holds an identifier: cache_key,
+ * account_sid, idempotency_key, public_key */
+bool rd_registry_identifier_name(const char *norm);
 bool rd_registry_url_param(const char *name, size_t n);
 /* the tool reads a secret from stdin: always, or with one of these words
  * (docker login --password-stdin, sudo -S) */

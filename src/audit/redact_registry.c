@@ -38,7 +38,7 @@ static struct {
   bool loaded;
   rd_tool *tools;
   size_t n_tools;
-  strlist wrappers, secret_names, weak_names, url_params, secret_files;
+  strlist wrappers, secret_names, weak_names, identifier_names, url_params, secret_files;
   /* known secret values */
   char **known;
   size_t *known_len;
@@ -189,16 +189,18 @@ static int load_json(const char *text, size_t len, const char *src, airlock_erro
   json_t *v;
   json_object_foreach(root, k, v) {
     if (strcmp(k, "version") && strcmp(k, "description") && strcmp(k, "wrappers") && strcmp(k, "tools") &&
-        strcmp(k, "secret_names") && strcmp(k, "weak_names") && strcmp(k, "url_params") &&
-        strcmp(k, "secret_files"))
+        strcmp(k, "secret_names") && strcmp(k, "weak_names") && strcmp(k, "identifier_names") &&
+        strcmp(k, "url_params") && strcmp(k, "secret_files"))
       return al_err(err, 0,
                     "%s: key '%s' is not one of version, description, wrappers, tools, secret_names, weak_names, "
-                    "url_params, secret_files",
+                    "identifier_names, url_params, secret_files",
                     src, k);
   }
   if (strings_into(json_object_get(root, "wrappers"), &reg.wrappers, false, "wrappers", src, err) < 0 ||
       strings_into(json_object_get(root, "secret_names"), &reg.secret_names, true, "secret_names", src, err) < 0 ||
       strings_into(json_object_get(root, "weak_names"), &reg.weak_names, true, "weak_names", src, err) < 0 ||
+      strings_into(json_object_get(root, "identifier_names"), &reg.identifier_names, true, "identifier_names", src,
+                   err) < 0 ||
       strings_into(json_object_get(root, "url_params"), &reg.url_params, false, "url_params", src, err) < 0 ||
       strings_into(json_object_get(root, "secret_files"), &reg.secret_files, false, "secret_files", src, err) < 0)
     return -1;
@@ -329,6 +331,16 @@ bool rd_registry_weak_name(const char *norm) {
   for (size_t i = 0; i < reg.weak_names.n; i++) {
     size_t l = strlen(reg.weak_names.v[i]), n = strlen(norm);
     if (n >= l && strcmp(norm + n - l, reg.weak_names.v[i]) == 0)
+      return true;
+  }
+  return false;
+}
+
+bool rd_registry_identifier_name(const char *norm) {
+  size_t n = strlen(norm);
+  for (size_t i = 0; i < reg.identifier_names.n; i++) {
+    size_t l = strlen(reg.identifier_names.v[i]);
+    if (n >= l && strcmp(norm + n - l, reg.identifier_names.v[i]) == 0)
       return true;
   }
   return false;

@@ -60,8 +60,13 @@ static const struct shape {
     {"s.", ALNUM, 24, true},              {"SG.", TOKEN_DOT, 40, false},        {"pypi-", BASE64URL, 40, false},
     {"dop_v1_", ALNUM, 40, false},        {"doo_v1_", ALNUM, 40, false},        {"shpat_", ALNUM, 24, false},
     {"shpss_", ALNUM, 24, false},         {"pat", BASE64URL, 40, false},        {"lin_api_", ALNUM, 30, false},
-    {"sq0atp-", BASE64URL, 20, false},    {"EAAC", ALNUM, 40, false},           {"AC", ALNUM, 32, true},
-    {"ATATT", BASE64URL, 40, false},      {"glsa_", ALNUM_UNDERSCORE, 30, false}, {"dp.st.", BASE64URL, 30, false},
+    {"sq0atp-", BASE64URL, 20, false},    {"EAAC", ALNUM, 40, false},
+    {"ATATT", BASE64URL, 40, false},      {"glsa_", ALNUM_UNDERSCORE, 30, false},
+    /* Doppler: service, CLI, personal, service-account, SCIM and audit
+     * tokens; a service token may carry its config (dp.st.prd.XXXX) */
+    {"dp.st.", TOKEN_DOT, 30, false},     {"dp.ct.", TOKEN_DOT, 30, false},     {"dp.pt.", TOKEN_DOT, 30, false},
+    {"dp.sa.", TOKEN_DOT, 30, false},     {"dp.scim.", TOKEN_DOT, 30, false},   {"dp.audit.", TOKEN_DOT, 30, false},
+    {"pul-", ALNUM, 40, true},            {"GOCSPX-", BASE64URL, 24, false},
     {"dapi", ALNUM, 32, true},            {"r8_", ALNUM, 30, false},            {"gsk_", ALNUM, 30, false},
     {"pplx-", ALNUM, 30, false},          {"tvly-", ALNUM_DASH, 20, false},     {"fw_", ALNUM, 20, false},
     {"AGE-SECRET-KEY-1", UPPER_DIGIT, 50, false},
@@ -87,7 +92,7 @@ static size_t scan_one_shape(const char *s, size_t len, const struct shape *sh, 
                    strcmp(sh->prefix, "hf_") != 0 && strcmp(sh->prefix, "npm_") != 0 && strcmp(sh->prefix, "AIza") != 0 &&
                    strncmp(sh->prefix, "gh", 2) != 0 && strncmp(sh->prefix, "xox", 3) != 0 &&
                    strncmp(sh->prefix, "hv", 2) != 0 && strcmp(sh->prefix, "gsk_") != 0 && strcmp(sh->prefix, "r8_") != 0 &&
-                   strcmp(sh->prefix, "fw_") != 0;
+                   strcmp(sh->prefix, "fw_") != 0 && strcmp(sh->prefix, "pul-") != 0;
     if (body >= sh->min && (digit || !sh->need_digit) && (!generic || (digit && upper + lowerc >= 1 &&
                                                                        rd_random_word(s + start + plen, body)))) {
       rd_add(sp, start, i);
@@ -206,8 +211,12 @@ static void scan_lines(const char *s, size_t len, rd_spans *sp) {
           ve = (size_t)(q - s);
         v++;
       }
-      /* a weak name (key, license) only with a random-looking value */
-      if ((i > ke || strong) && (strong || rd_random_word(s + v, ve - v)))
+      /* a weak name (key, license) only with a random-looking value; and
+       * NAME:verb with no blank is a subcommand (firebase auth:export) */
+      bool verb = s[i] == ':' && v == i + 1 && ve > v;
+      for (size_t j = v; j < ve && verb; j++)
+        verb = (s[j] >= 'a' && s[j] <= 'z') || (j > v && s[j] == '-');
+      if ((i > ke || strong) && (strong || rd_random_word(s + v, ve - v)) && !verb)
         rd_add(sp, v, ve);
     }
     /* .netrc: tokens anywhere on the line */
@@ -269,6 +278,11 @@ bool rd_random_word(const char *s, size_t n) {
   }
   if ((int)up + (int)lo + (int)dg < 2)
     return false;
+  /* hex (a key written as hex, 128 bits and more) has 16 symbols: 32 random
+   * hex digits measure 3.6 on average and fall under 3.3 one time in 60 */
+  bool hex = !(up && lo);
+  for (size_t i = 0; i < n && hex; i++)
+    hex = is_digit(s[i]) || (s[i] >= 'a' && s[i] <= 'f') || (s[i] >= 'A' && s[i] <= 'F');
   if (slashes && !(b64_mark || (n >= 40 && up && lo && dg && slashes <= n / 16)))
     return false;
   double h = 0;
@@ -277,7 +291,7 @@ bool rd_random_word(const char *s, size_t n) {
       double p = (double)counts[c] / (double)n;
       h -= p * log2(p);
     }
-  return h >= 3.3;
+  return h >= (hex && n >= 32 ? 3.0 : 3.3);
 }
 
 bool rd_has_shape(const char *s, size_t n) {

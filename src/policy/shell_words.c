@@ -559,6 +559,11 @@ int al_sh_read_word(parser *p, token *t) {
     r = read_procsub(p, &w);
   while (r == 0 && p->pos < p->len) {
     char c = p->s[p->pos];
+    /* bash substitutes <( ) inside a word too: --data-file=<(cmd) */
+    if ((c == '<' || c == '>') && p->pos + 1 < p->len && p->s[p->pos + 1] == '(') {
+      r = read_procsub(p, &w);
+      continue;
+    }
     if (is_meta((unsigned char)c)) {
       /* NAME=( ... ) */
       if (c == '(' && !p->in_array && w.n == 0 && w.plain && w.cur.len > 0 &&

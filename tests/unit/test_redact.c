@@ -183,6 +183,69 @@ static const struct {
     {"echo https://x | vercel env add API_URL production", NULL},
     {"sqlplus -s scott/Zq8pW3xLm@orcl @run.sql", "sqlplus -s scott/" R "@orcl @run.sql"},
     {"sqlplus / as sysdba", NULL},
+    /* vendor prefixes: Doppler (with its config), Pulumi, Google OAuth client
+     * secrets, Databricks; each with a near miss that stays */
+    {"doppler run --token dp.st.prd.Qw3rTy8uIoP4aSdF5gHjK6lZxC7vBnM2qWeRtYuI0o -- ./app",
+     "doppler run --token " R " -- ./app"},
+    {"echo dp.pt.Qw3rTy8uIoP4aSdF5gHjK6lZxC7vBnM2qWeRtYuI0o", "echo " R},
+    {"ls dp.st.notes dp.ct.md", NULL},
+    {"echo pul-0d9c8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c > t", "echo " R " > t"},
+    {"git checkout -b pul-request-fixes-for-the-login-page-and-more", NULL},
+    {"printf %s 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 > s", "printf %s " R " > s"},
+    {"grep -r GOCSPX- src/", NULL},
+    {"echo dapi1bd7092061950730400d046d64760992", "echo " R}, /* 32 hex, entropy 3.18 */
+    {"echo dapi00000000000000000000000000000000", NULL},
+    /* a Twilio account SID names the account, it is no secret */
+    {"twilio api:core:messages:list --account-sid AC0f1e2d3c4b5a69788796a5b4c3d2e1f0", NULL},
+    /* a key written as hex after a weak name: 32 digits, entropy 3.18 */
+    {"export SESSION_KEY=1bd7092061950730400d046d64760992", "export SESSION_KEY=" R},
+    {"export BUILD_SHA=1bd7092061950730400d046d64760992aa01bc9f", NULL},
+    /* names that end like a secret's but hold an identifier; the secret
+     * names they end in still hide */
+    {"export CACHE_KEY=deps-4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e", NULL},
+    {"export SIGNING_KEY=4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e", "export SIGNING_KEY=" R},
+    {"git config --global user.signingkey 3AA5C34371567BD2", NULL},
+    {"curl -H 'Idempotency-Key: 5f0c6a8e-1b2d-4c3e-9f8a-7b6c5d4e3f2a' https://x", NULL},
+    {"echo 'TWILIO_ACCOUNT_SID=AC0f1e2d3c4b5a69788796a5b4c3d2e1f0' >> .env", NULL},
+    {"echo 'TWILIO_AUTH_TOKEN=0f1e2d3c4b5a69788796a5b4c3d2e1f0' >> .env", "echo 'TWILIO_AUTH_TOKEN=" R "' >> .env"},
+    /* NAME:verb with no blank is a subcommand; with a value that is not a
+     * bare lowercase word, or a blank, it is NAME: VALUE */
+    {"firebase auth:export users.json --project demo", NULL},
+    {"heroku auth:token", NULL},
+    {"echo password:hunter2 > p", "echo password:" R " > p"},
+    {"curl -H X-Auth-Token:abc123 https://x", "curl -H X-Auth-Token:" R " https://x"},
+    /* a weak name as a JSON key, with a random-looking value only; a
+     * comparison is no assignment */
+    {"echo '{\"username\":\"dev\",\"key\":\"0f1e2d3c4b5a69788796a5b4c3d2e1f0\"}' > k.json",
+     "echo '{\"username\":\"dev\",\"key\":\"" R "\"}' > k.json"},
+    {"echo '{\"key\":\"escape\",\"sig\":\"none\"}' > k.json", NULL},
+    {"jq '.[] | select(.key==\"0f1e2d3c4b5a69788796a5b4c3d2e1f0\")' keys.json", NULL},
+    /* operands of logins and setters in the registry */
+    {"wandb login 0f1e2d3c4b5a69788796a5b4c3d2e1f0aabbccdd", "wandb login " R},
+    {"wandb sync ./wandb/run-1", NULL},
+    {"grafana-cli admin reset-admin-password 'N3w-p4ss'", "grafana-cli admin reset-admin-password '" R "'"},
+    {"grafana-cli plugins install grafana-clock-panel", NULL},
+    {"mc alias set local http://127.0.0.1:9000 minio N3w-p4ss-123", "mc alias set local http://127.0.0.1:9000 minio " R},
+    {"mc alias set local http://127.0.0.1:9000", NULL},
+    /* a bare secret word after a setter's "set" names the setting */
+    {"doppler configure set token plain-value-123 --scope /srv", "doppler configure set token " R " --scope /srv"},
+    {"doppler configure set token", NULL},
+    /* a random-looking value put in place of a placeholder by sed */
+    {"sed -i \"s/REPLACE_ME/0f1e2d3c4b5a69788796a5b4c3d2e1f0aabbccdd/\" c.json",
+     "sed -i \"s/REPLACE_ME/" R "/\" c.json"},
+    {"sed -i 's/__API_KEY__/Zq8pW3xLmN4vB7cX1sD9fG2h/g' .env", "sed -i 's/__API_KEY__/" R "/g' .env"},
+    {"sed -i 's/BUILD_SHA/0f1e2d3c4b5a69788796a5b4c3d2e1f0aabbccdd/' version.txt", NULL},
+    {"sed -i 's/REPLACE_ME/v1.2.3/' c.json", NULL},
+    {"sed -i 's/API_KEY/API_TOKEN/g' app.py", NULL},
+    /* <( ) inside a word, as bash reads it: what echo or printf writes
+     * there for a command about a secret, and a substitution as a secret
+     * name's value, hidden whole */
+    {"gcloud secrets create db-pw --data-file=<(printf %s 'Zq8pW3xLm')",
+     "gcloud secrets create db-pw --data-file=<(printf %s " R ")"},
+    {"gcloud secrets create db-pw --data-file=<(printf '%s' \"$DB_PW\")", NULL},
+    {"kubectl create secret generic db --from-file=password=<(echo Zq8pW3xLm)",
+     "kubectl create secret generic db --from-file=password=" R},
+    {"diff <(echo abc) --label=<(echo def)", NULL},
     {"no secrets here, just a == b and x=1", NULL},
     {"", NULL},
 };
