@@ -271,6 +271,20 @@ static bool flag_present(const segctx *x, const al_segment *s, const char *alt) 
   return false;
 }
 
+/* the program an interpreter reads from its here-doc or here-string
+ * (python3 - <<EOF), seen by arg_regex and argline_regex as inline code */
+static const char *stdin_program(const al_segment *s) {
+  if (!(s->flags & AL_SEG_STDIN_PROGRAM))
+    return NULL;
+  for (size_t r = 0; r < s->n_redirs; r++) {
+    if (s->redirs[r].kind == AL_REDIR_HEREDOC && s->redirs[r].body)
+      return s->redirs[r].body;
+    if (s->redirs[r].kind == AL_REDIR_HERESTRING && !s->redirs[r].unresolved)
+      return s->redirs[r].target;
+  }
+  return NULL;
+}
+
 static bool group_present(const segctx *x, const al_segment *s, const altgroup *g) {
   for (size_t i = 0; i < g->n; i++)
     if (flag_present(x, s, g->alts[i]))
@@ -474,8 +488,9 @@ bool al_cat_match_node(clsf *c, const mnode *m, size_t i, int depth) {
       if (!hit)
         return false;
     }
+    const char *program = stdin_program(s);
     if (m->have & C_ARG_RE) {
-      bool hit = false;
+      bool hit = program && re_any(&m->arg_re, program);
       for (size_t j = 1; !hit && j < s->argc; j++)
         hit = re_any(&m->arg_re, s->argv[j]);
       if (!hit)
@@ -483,7 +498,7 @@ bool al_cat_match_node(clsf *c, const mnode *m, size_t i, int depth) {
     }
     if (m->have & C_ARGLINE_RE) {
       if (!x->argline) {
-        size_t len = 1;
+        size_t len = 1 + (program ? strlen(program) + 1 : 0);
         for (size_t j = 1; j < s->argc; j++)
           len += strlen(s->argv[j]) + 1;
         char *l = al_shell_alloc(c->sh, len);
@@ -498,6 +513,12 @@ bool al_cat_match_node(clsf *c, const mnode *m, size_t i, int depth) {
             l[o++] = ' ';
           memcpy(l + o, s->argv[j], al);
           o += al;
+        }
+        if (program) { /* python3 - <<EOF: the program is an argument, as with -c */
+          if (o > 0)
+            l[o++] = ' ';
+          memcpy(l + o, program, strlen(program));
+          o += strlen(program);
         }
         l[o] = '\0';
         x->argline = l;

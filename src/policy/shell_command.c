@@ -530,10 +530,10 @@ static int inline_program(parser *p, int k, const al_sh_interpreter *in, char **
     const al_segment *s = &p->sh->segs[k];
     for (size_t r = 0; r < s->n_redirs; r++) {
       const al_redir *rd = &s->redirs[r];
-      if (rd->kind == AL_REDIR_HERESTRING && !rd->unresolved)
-        return al_sh_inline_code(p, k, in->language, rd->target);
-      if (rd->kind == AL_REDIR_HEREDOC && rd->body)
-        return al_sh_inline_code(p, k, in->language, rd->body);
+      if ((rd->kind == AL_REDIR_HERESTRING && !rd->unresolved) || (rd->kind == AL_REDIR_HEREDOC && rd->body)) {
+        p->sh->segs[k].flags |= AL_SEG_STDIN_PROGRAM; /* the catalogue's regexes read it as inline code */
+        return al_sh_inline_code(p, k, in->language, rd->kind == AL_REDIR_HEREDOC ? rd->body : rd->target);
+      }
     }
   }
   return 0;

@@ -300,6 +300,39 @@ static const char *list_words(reader *r, const char *s, const char *end) {
   return s + 1;
 }
 
+/* 'a', 'b', 'c' up to end (perl and ruby system LIST, exec LIST): the
+ * words of one command, when every argument is literal */
+static bool arg_words(reader *r, const char *s, const char *end) {
+  strbuf line;
+  al_sh_sb_init(&line);
+  bool ok = true, all = true;
+  size_t n = 0;
+  for (s = skip_space(s, end); all && s < end; n++) {
+    strbuf w;
+    al_sh_sb_init(&w);
+    const char *e = expr(s, end, &w, &ok, 0);
+    all = e != NULL && al_sh_sb_putc(&w, '\0');
+    if (all) {
+      ok &= n == 0 || al_sh_sb_putc(&line, ' ');
+      ok &= al_sh_sb_putc(&line, '\'');
+      for (const char *c = w.buf; *c; c++)
+        ok &= *c == '\'' ? al_sh_sb_putn(&line, "'\\''", 4) : al_sh_sb_putc(&line, *c);
+      ok &= al_sh_sb_putc(&line, '\'');
+      s = skip_space(e, end);
+      if (s < end && *s == ',')
+        s = skip_space(s + 1, end);
+      else if (s < end)
+        all = false;
+    }
+    al_sh_sb_free(&w);
+  }
+  all &= n > 1 && ok;
+  if (all)
+    r->ok &= al_sh_sb_putn(&r->out, line.buf, line.len) && al_sh_sb_putc(&r->out, '\n');
+  al_sh_sb_free(&line);
+  return all;
+}
+
 static bool mentions(const char *s, const char *end, const char *what) {
   return memmem(s, (size_t)(end - s), what, strlen(what)) != NULL;
 }
@@ -355,6 +388,8 @@ static void one_call(reader *r, int kind, const char *args, const char *aend) {
   bool env = mentions(args, aend, "environ") || mentions(args, aend, "process.env") || mentions(args, aend, "ENV");
   switch (kind) {
   case K_SHELL:
+    if (val && e && skip_space(e, aend) < aend && *skip_space(e, aend) == ',' && arg_words(r, args, aend))
+      break; /* system("sudo", "iptables", "-F"): a list of words, not a shell string */
     if (val)
       r->ok &= al_sh_sb_putn(&r->out, val, strlen(val)) && al_sh_sb_putc(&r->out, '\n');
     else if (!list_words(r, args, aend))

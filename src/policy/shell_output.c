@@ -257,7 +257,8 @@ static bool run_printf(const al_segment *s, strbuf *out) {
   return ok;
 }
 
-/* find START with no test that picks files (only -type, depths, -print):
+/* find START with no test that picks files (only -type, depths, -print,
+ * "! -name START"):
  * it lists everything below START, written START then "/" and "*"; NULL
  * otherwise.  The words of -exec ... ; and + are skipped (they run on each
  * file). */
@@ -286,6 +287,15 @@ const char *al_sh_find_everything(parser *p, char *const *argv, size_t argc) {
         ok = true;
         i++;
       }
+    /* ! -name START (or -not -path START): only the start point itself is
+     * left out, as -mindepth 1 does */
+    if (!ok && (strcmp(a, "!") == 0 || strcmp(a, "-not") == 0) && i + 2 < argc &&
+        (strcmp(argv[i + 1], "-name") == 0 || strcmp(argv[i + 1], "-path") == 0 ||
+         strcmp(argv[i + 1], "-wholename") == 0) &&
+        strcmp(argv[i + 2], start) == 0) {
+      i += 2;
+      ok = true;
+    }
     if (!ok && (strcmp(a, "-exec") == 0 || strcmp(a, "-execdir") == 0 || strcmp(a, "-ok") == 0 ||
                 strcmp(a, "-okdir") == 0)) {
       while (i + 1 < argc && strcmp(argv[i + 1], ";") != 0 && strcmp(argv[i + 1], "+") != 0)

@@ -37,6 +37,7 @@ enum {
   AL_SEG_REMOTE = 1u << 11,            /* runs on another host (ssh HOST CMD) */
   AL_SEG_CODE_PARSED = 1u << 12,       /* a shell, eval, su -c ... whose code string became nested segments */
   AL_SEG_CODE_OPAQUE = 1u << 13,       /* runs a code string that could not be read (unknown or malformed) */
+  AL_SEG_STDIN_PROGRAM = 1u << 14,     /* an interpreter whose program is its here-doc or here-string */
 };
 
 typedef enum {
