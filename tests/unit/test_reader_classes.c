@@ -16,25 +16,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "classify.h"
+#include "classify_hits.h"
 
-#ifndef AIRLOCK_DATA_DIR
-#error "AIRLOCK_DATA_DIR must be defined"
-#endif
-#define CATALOGUE AIRLOCK_DATA_DIR "/dangerous-actions.json"
-
-/* whether pattern id matches the command string */
-static bool hits(const al_catalogue *cat, const char *s, const char *id) {
-  al_classification c;
-  airlock_error *err = NULL;
-  if (al_classify(cat, s, &c, &err) != 0)
-    fail_msg("al_classify(%s) failed: %s", s, err ? err->msg : "(no error)");
-  bool r = false;
-  for (size_t i = 0; i < c.n_matches; i++)
-    r |= strcmp(c.matches[i].id, id) == 0;
-  al_classification_free(&c);
-  return r;
-}
+static bool hits(const al_catalogue *cat, const char *s, const char *id) { return classify_hits(cat, s, id); }
 
 #define HIT(cat, s, id)                                                                                                \
   do {                                                                                                                 \

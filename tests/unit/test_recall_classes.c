@@ -15,27 +15,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "classify.h"
-
-#ifndef AIRLOCK_DATA_DIR
-#error "AIRLOCK_DATA_DIR must be defined"
-#endif
-#define CATALOGUE AIRLOCK_DATA_DIR "/dangerous-actions.json"
+#include "classify_hits.h"
 
 static al_catalogue *cat;
 
-/* whether pattern id (any pattern when id is NULL) matches the command string */
-static bool hits(const char *s, const char *id) {
-  al_classification c;
-  airlock_error *err = NULL;
-  if (al_classify(cat, s, &c, &err) != 0)
-    fail_msg("al_classify(%s) failed: %s", s, err ? err->msg : "(no error)");
-  bool r = false;
-  for (size_t i = 0; i < c.n_matches; i++)
-    r |= id == NULL || strcmp(c.matches[i].id, id) == 0;
-  al_classification_free(&c);
-  return r;
-}
+static bool hits(const char *s, const char *id) { return classify_hits(cat, s, id); }
 
 #define HIT(s, id)                                                                                                     \
   do {                                                                                                                 \
