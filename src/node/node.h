@@ -16,7 +16,6 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <jansson.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -98,7 +97,7 @@ typedef struct al_tenant {
   int64_t running;
   bool own_series;           /* one of the first metrics.tenant_series tenants with an exec */
   uint64_t execs_by_outcome[6]; /* as al_metrics.execs_by_outcome */
-  int snap_jobs;                /* its snapshots being taken on a job's thread: one at a time (quota) */
+  int snap_jobs;                /* its snapshots being taken by a job: one at a time (quota) */
   struct al_tenant *next;
 } al_tenant;
 
@@ -131,7 +130,7 @@ typedef struct al_sbox {
   struct evbuffer *egress_in;
   char fork_snap[32]; /* a fork: the snapshot whose scratch is copied in at ready ("" = none) */
   bool fork_temp;     /* that snapshot was taken for the fork alone: removed after */
-  int jobs;           /* snapshots or restores of it running on their threads (node_job.c) */
+  int jobs;           /* snapshots or restores of it running in their processes (node_job.c) */
   bool restoring;     /* one of them replaces its files: execs wait (409) */
   bool death_pending; /* it died while jobs ran: cleaned up when the last one ends */
   struct al_node *node;
@@ -246,16 +245,21 @@ typedef struct al_metrics {
   uint64_t rejected[AL_NODE_REJECTED_CODES]; /* by status: al_node_rejected_codes */
 } al_metrics;
 
-/* long file work of one request on a thread of its own (node_job.c): work
- * runs there and touches only what the job holds; finish runs on the loop
- * afterwards (req is NULL when the client has gone or the node stops) and
- * frees the job */
+/* long file work of one request in a child process of its own
+ * (node_job.c): work runs there, touches only what the job holds and leaves
+ * its result in out (out_len bytes of plain data, sent back to the same
+ * place in the node); finish runs on the loop afterwards (req is NULL when
+ * the client has gone or the node stops; failed when the child died before
+ * sending out) and frees the job */
 typedef struct al_node_job {
   struct al_node *n;
   void (*work)(struct al_node_job *j);
   void (*finish)(struct al_node_job *j);
+  void *out;
+  size_t out_len;
+  bool failed;
   struct evhttp_request *req;
-  pthread_t thread;
+  pid_t pid;
   int pipe[2];
   struct event *ev;
   struct al_node_job *next;

@@ -233,7 +233,7 @@ int airlock_node_run(al_node_config *cfg, airlock_error **err) {
   event_base_dispatch(n.base);
   rc = 0;
 out:
-  al_node_jobs_wait(&n);     /* copies on their threads end before their sandboxes go */
+  al_node_jobs_wait(&n);     /* copies in their processes end before their sandboxes go */
   al_node_openclaw_stop(&n); /* before the execs end: their callbacks point into it */
   /* anything still alive dies with us (sandboxes also have PDEATHSIG) */
   for (al_sbox *sb = n.sboxes; sb; sb = sb->next)

@@ -61,7 +61,7 @@ static void on_death(evutil_socket_t fd, short what, void *arg) {
   (void)fd, (void)what;
   al_sbox *sb = arg;
   al_node *n = sb->node;
-  if (sb->jobs > 0) { /* a job's thread still copies its files: the clean-up waits for it */
+  if (sb->jobs > 0) { /* a job's process still copies its files: the clean-up waits for it */
     sb->death_pending = true;
     return;
   }

@@ -58,7 +58,7 @@ static int add(al_node *n, const al_snap *sn) {
 }
 
 /* removing a snapshot's files takes as long as copying them did: on a
- * job's thread (node_job.c), or here when no thread can be had */
+ * job's process (node_job.c), or here when none can be had */
 typedef struct drop_job {
   al_node_job job;
   int dir;
@@ -187,10 +187,10 @@ static al_tree_copy copier(const char *what) {
                         .map_to_gid = (gid_t)-1};
 }
 
-/* A snapshot in three steps, so that the copy can run on a job's thread
+/* A snapshot in three steps, so that the copy can run in a job's process
  * (node_job.c): take_prepare judges the quota and names it (loop), take_copy
  * copies through the descriptors it was given and nothing else (any
- * thread), take_finish records it or removes what was copied (loop). */
+ * process), take_finish records it or removes what was copied (loop). */
 typedef struct take_plan {
   al_snap snap;    /* the record being made */
   al_tree_copy c;  /* bounded by what the tenant has left */
@@ -336,7 +336,7 @@ static int take(al_node *n, al_sbox *sb, const char *name, al_snap *out, char *w
  * STAGE in it, on the same file system), so that a copy that fails (a full
  * disk) changes nothing; then each part is emptied and the staged entries
  * renamed into place.  1 when the failure came after the first change. */
-/* Through descriptors only (it runs on a job's thread): snap_dir the node's
+/* Through descriptors only (it runs in a job's process): snap_dir the node's
  * snapshot directory, ws the sandbox's workspace (-1: not writable, left
  * alone), root its root (-1: no scratch reachable). */
 static int restore(int snap_dir, const char *snap_id, int ws_fd, int root_fd, const al_tree_copy *proto,
@@ -518,10 +518,16 @@ static char *body_string(al_node *n, struct evhttp_request *req, const char *key
   return strdup(json_string_value(v));
 }
 
-/* A snapshot or a restore asked through the API, its copy on a job's
- * thread: the loop answers other requests meanwhile.  The job holds its
+/* A snapshot or a restore asked through the API, its copy in a job's
+ * process: the loop answers other requests meanwhile.  The job holds its
  * own descriptors and copies of the records; one job per sandbox at a time,
  * and one snapshot per tenant (its quota is judged before the copy). */
+typedef struct copy_result { /* what the job's process sends back: plain data */
+  int rc, errnum;
+  int64_t bytes, files;
+  char msg[512];
+} copy_result;
+
 typedef struct snap_job {
   al_node_job job; /* first: the job's finish gets this */
   al_tenant *t;
@@ -531,9 +537,27 @@ typedef struct snap_job {
   al_snap sn;     /* a restore: the snapshot's record */
   al_tree_copy c; /* a restore's copy */
   int snap_dir, ws, root;
+  copy_result res;
   int rc;
   airlock_error *err;
 } snap_job;
+
+/* in the job's process: how the copy went, as plain data */
+static void put_result(copy_result *res, int rc, const airlock_error *err, const al_tree_copy *c) {
+  *res = (copy_result){.rc = rc, .errnum = err ? err->errnum : 0, .bytes = c->bytes, .files = c->files};
+  snprintf(res->msg, sizeof(res->msg), "%s", err ? err->msg : "");
+}
+
+/* in the node: the result back as rc and an error */
+static int get_result(snap_job *sj, airlock_error **err) {
+  if (sj->job.failed) {
+    al_err(err, 0, "the copy's process ended without saying how it went");
+    return -1;
+  }
+  if (sj->res.rc != 0)
+    al_err(err, sj->res.errnum, "%s", sj->res.msg[0] ? sj->res.msg : "?");
+  return sj->res.rc;
+}
 
 static void snap_job_free(snap_job *sj) {
   int fds[3] = {sj->snap_dir, sj->ws, sj->root};
@@ -555,11 +579,15 @@ static al_sbox *job_sandbox(al_node *n, const char *id) {
 
 static void restore_work(al_node_job *j) {
   snap_job *sj = (snap_job *)j;
-  sj->rc = restore(sj->snap_dir, sj->sn.id, sj->ws, sj->root, &sj->c, &sj->err);
+  airlock_error *err = NULL;
+  int rc = restore(sj->snap_dir, sj->sn.id, sj->ws, sj->root, &sj->c, &err);
+  put_result(&sj->res, rc, err, &sj->c);
 }
 
 static void take_work(al_node_job *j) {
-  take_copy(&((snap_job *)j)->tp);
+  snap_job *sj = (snap_job *)j;
+  take_copy(&sj->tp);
+  put_result(&sj->res, sj->tp.rc, sj->tp.err, &sj->tp.c);
 }
 
 static void snap_job_finish(al_node_job *j) {
@@ -567,6 +595,13 @@ static void snap_job_finish(al_node_job *j) {
   al_node *n = j->n;
   al_sbox *sb = job_sandbox(n, sj->sandbox);
   struct evhttp_request *req = j->req;
+  if (sj->restoring) {
+    sj->rc = get_result(sj, &sj->err);
+  } else { /* the counts and the outcome the copy's process saw */
+    sj->tp.rc = get_result(sj, &sj->tp.err);
+    sj->tp.c.bytes = sj->res.bytes;
+    sj->tp.c.files = sj->res.files;
+  }
   if (sb && sj->restoring)
     sb->restoring = false;
   if (!sj->restoring)
@@ -623,6 +658,8 @@ static void snap_job_start(al_node *n, al_sbox *sb, snap_job *sj, struct evhttp_
   _cleanup_error_ airlock_error *err = NULL;
   sj->job.work = sj->restoring ? restore_work : take_work;
   sj->job.finish = snap_job_finish;
+  sj->job.out = &sj->res;
+  sj->job.out_len = sizeof(sj->res);
   if (dup_failed || al_node_job_start(n, &sj->job, req, &err) < 0) {
     al_node_reply_error(n, req, 503, "unavailable", "cannot start the copy: %s", err ? err->msg : strerror(errno));
     if (!sj->restoring)
