@@ -280,7 +280,6 @@ int al_gvisor_box_start(al_box *b, const airlock_spec *spec, airlock_error **err
   l->msg_fd = -1;
   l->ws_upper = l->upper_root = -1;
   l->plan.lease.lock_fd = -1;
-  l->plan.ws_host_fd = -1;
   al_egress_init(&l->egress);
   al_gvisor_sandbox *g = calloc(1, sizeof(*g));
   if (g == NULL)

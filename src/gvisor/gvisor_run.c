@@ -315,19 +315,12 @@ static int check_nested_targets(const al_plan *p, airlock_error **err) {
 
 /* the first writable user mount's owner: whose files the command writes */
 static bool writable_owner(const al_plan *p, uid_t *uid, gid_t *gid) {
-  if (p->ws_index >= 0) {
-    *uid = p->ws_uid;
-    *gid = p->ws_gid;
-    return true;
-  }
-  for (size_t i = 0; i < p->n_user; i++) {
-    struct stat st;
-    if (p->user[i].writable && stat(p->user[i].host_path, &st) == 0) {
-      *uid = st.st_uid;
-      *gid = st.st_gid;
+  for (size_t i = 0; i < p->n_user; i++) /* the workspace is user[0] */
+    if (p->user[i].writable) {
+      *uid = p->user[i].src_uid;
+      *gid = p->user[i].src_gid;
       return true;
     }
-  }
   return false;
 }
 

@@ -125,6 +125,8 @@ static int add_user_mount(al_plan *p, al_host_path *hp, const char *what, const 
                       .tree_fd = -1,
                       .src_dev = hp->st.st_dev,
                       .src_ino = hp->st.st_ino,
+                      .src_uid = hp->st.st_uid,
+                      .src_gid = hp->st.st_gid,
                       .socket = socket};
   e.host_path = strdup(hp->real);
   e.target = strdup(dst);
@@ -400,7 +402,6 @@ int al_plan_build(al_plan *p, const airlock_spec *spec, airlock_error **err) {
   p->spec = spec;
   p->sync_fd = p->status_fd = -1;
   p->ws_index = -1;
-  p->ws_host_fd = -1;
   p->inside_uid = spec->uid;
   p->inside_gid = spec->uid;
   if (choose_identity(p, err) < 0)
@@ -504,15 +505,10 @@ int al_plan_build(al_plan *p, const airlock_spec *spec, airlock_error **err) {
   }
   if (rc == 0)
     rc = make_user_trees(p, hp, err);
-  if (rc == 0 && has_workspace && spec->workspace_rw) {
-    /* the write-back's way to the host directory: the descriptor judged above */
+  if (rc == 0 && has_workspace && spec->workspace_rw)
     p->ws_index = 0;
-    p->ws_uid = hp[0].st.st_uid;
-    p->ws_gid = hp[0].st.st_gid;
-    if ((p->ws_host_fd = fcntl(hp[0].fd, F_DUPFD_CLOEXEC, 3)) < 0)
-      rc = al_err(err, errno, "workspace");
-  }
-  /* every read-write directory: the workspace, the output, rw binds */
+  /* every read-write directory: the workspace (first), the output, rw
+   * binds; the write-back's way to each is the descriptor judged above */
   for (size_t i = 0; rc == 0 && i < p->n_user; i++) {
     if (!p->user[i].writable || p->user[i].type != AL_ENTRY_DIR || p->user[i].socket)
       continue;
@@ -521,7 +517,7 @@ int al_plan_build(al_plan *p, const airlock_spec *spec, airlock_error **err) {
       break;
     }
     al_overlaid *o = &p->ovl[p->n_ovl];
-    *o = (al_overlaid){.user_index = (int)i, .uid = hp[i].st.st_uid, .gid = hp[i].st.st_gid};
+    *o = (al_overlaid){.user_index = (int)i};
     if ((o->host_fd = fcntl(hp[i].fd, F_DUPFD_CLOEXEC, 3)) < 0)
       rc = al_err(err, errno, "%s", p->user[i].target);
     else
@@ -640,11 +636,8 @@ void al_plan_free(al_plan *p) {
   free(p->argv);
   al_bpf_free(&p->seccomp);
   al_id_lease_release(&p->lease);
-  if (p->ws_host_fd >= 0)
-    close(p->ws_host_fd);
   for (size_t i = 0; i < p->n_ovl; i++)
     close(p->ovl[i].host_fd);
   memset(p, 0, sizeof(*p));
   p->lease.lock_fd = -1;
-  p->ws_host_fd = -1;
 }

@@ -33,6 +33,8 @@ typedef struct al_mount_entry {
   int tree_fd; /* -1 when none */
   dev_t src_dev;
   ino_t src_ino;
+  uid_t src_uid; /* its owner on disk, as judged: a write-back's file system ids as root */
+  gid_t src_gid;
   bool socket; /* bound by name (--bind-socket): never masked */
 } al_mount_entry;
 
@@ -42,8 +44,6 @@ typedef struct al_mount_entry {
 typedef struct al_overlaid {
   int user_index; /* in user[] */
   int host_fd;    /* O_PATH of the host directory judged by the plan (its own descriptor) */
-  uid_t uid;      /* its owner on disk: the write-back's file system ids as root */
-  gid_t gid;
 } al_overlaid;
 
 typedef struct al_rlimit {
@@ -123,17 +123,14 @@ typedef struct al_plan {
   /* A read-write workspace of a one-shot run becomes an overlay (rootfs.c):
    * the host directory read-only below, the upper layer on a tmpfs of its
    * own sized by the quota; init hands that layer to the launcher, which
-   * writes it back or saves it (workspace_end.c) through ws_host_fd.  The
+   * writes it back or saves it (workspace_end.c) through its host_fd.  The
    * output and read-write directory binds become overlays too, their upper
    * layers on the same tmpfs (one cap for all), written back live: ovl[]
    * lists every such directory, the workspace first. */
   int ws_index;       /* in user[]: the read-write workspace; -1 none */
   bool overlay_writes; /* set by the launcher: mount ovl[] as overlays */
-  int ws_host_fd;     /* O_PATH descriptor of the host directory, opened once (plan.c); -1 none */
   al_overlaid ovl[AL_MAX_OVERLAID];
   size_t n_ovl;
-  uid_t ws_uid;    /* its owner on disk: the write-back's file system ids as root */
-  gid_t ws_gid;
   int64_t ws_quota_bytes, ws_quota_inodes;
   char ws_opts[96]; /* the upper tmpfs's size, nr_inodes and mode */
 

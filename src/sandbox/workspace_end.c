@@ -92,7 +92,8 @@ static void end_layer(al_launch *l, size_t slot, int upper, bool keep, layer_end
     al_ws_stats st = {0};
     rc = host < 0 ? al_err(&err, errno, "%s", target) : 0;
     if (rc == 0)
-      rc = al_ws_apply(&cs, NULL, host, o->uid, o->gid, open_upper, &upper, &st, &err);
+      rc = al_ws_apply(&cs, NULL, host, p->user[o->user_index].src_uid, p->user[o->user_index].src_gid, open_upper,
+                       &upper, &st, &err);
     out->written_bytes = st.bytes;
     out->written_files = st.files + st.links + st.dirs;
     out->deleted = st.deleted;
