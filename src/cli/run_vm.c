@@ -24,14 +24,9 @@ int cli_run_vm(airlock_spec *spec, FILE *report, const char *report_path) {
     return cli_fail_error("run", NULL, AIRLOCK_EXIT_SETUP, &err);
   }
   al_vm_request req;
-  al_vm_request_from_spec(spec, &req);
   al_vm_info info;
   al_vm_exec_result res;
-  char **env = calloc(spec->n_env + 1, sizeof(char *)); /* -e only: nothing of airlock's own environment */
-  if (env && spec->n_env)
-    memcpy(env, spec->env, spec->n_env * sizeof(char *));
-  int rc = env ? al_vm_run(&req, spec->argv, env, spec->cwd, spec->timeout_sec, &info, &res, &err) : -1;
-  free(env);
+  int rc = al_vm_run_spec(spec, &req, &info, &res, &err);
   if (rc < 0) {
     if (report) {
       fclose(report);
@@ -48,7 +43,7 @@ int cli_run_vm(airlock_spec *spec, FILE *report, const char *report_path) {
     fprintf(stderr, "airlock: degraded: software emulation (TCG): %s\n", info.probe.why_not_kvm);
   int code = res.exit_code;
   if (report) {
-    char *json = al_vm_report_json(&req, &info, &res);
+    char *json = al_vm_report_json(spec, &req, &info, &res);
     bool written = json && fprintf(report, "%s\n", json) >= 0;
     if (fclose(report) != 0 || !written)
       code = cli_fail("run", NULL, AIRLOCK_EXIT_SETUP, "cannot write report '%s'", report_path);

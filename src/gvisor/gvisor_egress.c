@@ -34,22 +34,6 @@
 #define AIRLOCK_LIBEXECDIR "/usr/libexec/airlock"
 #endif
 
-/* a unix listener at dir/name (dir is the bundle's own fresh directory) */
-static int unix_listener(const char *dir, const char *name, int type, airlock_error **err) {
-  struct sockaddr_un a = {.sun_family = AF_UNIX};
-  if ((size_t)snprintf(a.sun_path, sizeof(a.sun_path), "%s/%s", dir, name) >= sizeof(a.sun_path))
-    return al_err(err, ENAMETOOLONG, "isolation gvisor: the proxy's socket path %s/%s is too long", dir, name);
-  _cleanup_close_ int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
-  if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 128) < 0)
-    return al_err(err, errno, "isolation gvisor: the proxy's socket %s", a.sun_path);
-  /* connected to by gVisor's gofer, which runs as a leased uid (root) or
-   * the caller (rootless); the directory is the bundle's, reachable only
-   * through its random name */
-  if (chmod(a.sun_path, 0666) < 0)
-    return al_err(err, errno, "isolation gvisor: chmod %s", a.sun_path);
-  return AL_STEAL_FD(fd);
-}
-
 int al_gvisor_egress_prepare(al_gvisor_sandbox *g, const airlock_spec *spec, airlock_result *r, airlock_error **err) {
   if (!g->plan.egress)
     return 0;
@@ -66,9 +50,12 @@ int al_gvisor_egress_prepare(al_gvisor_sandbox *g, const airlock_spec *spec, air
   if (mkdirat(g->dirfd, "net", 0755) < 0 || fchmodat(g->dirfd, "net", 0755, 0) < 0)
     return al_err(err, errno, "isolation gvisor: mkdir %s", g->net_dir);
   int fds[2] = {-1, -1};
-  fds[0] = unix_listener(g->net_dir, "http.sock", SOCK_STREAM, err);
+  /* connected to by gVisor's gofer, which runs as a leased uid (root) or
+   * the caller (rootless); the directory is the bundle's, reachable only
+   * through its random name */
+  fds[0] = al_egress_unix_listener(g->net_dir, "http.sock", SOCK_STREAM, "isolation gvisor", err);
   if (fds[0] >= 0)
-    fds[1] = unix_listener(g->net_dir, "dns.sock", SOCK_SEQPACKET, err);
+    fds[1] = al_egress_unix_listener(g->net_dir, "dns.sock", SOCK_SEQPACKET, "isolation gvisor", err);
   int rc = fds[1] >= 0 ? al_egress_hand_over(&g->egress, fds, err) : -1;
   for (int i = 0; i < 2; i++)
     if (fds[i] >= 0)

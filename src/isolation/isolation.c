@@ -47,7 +47,7 @@ int airlock_run(const airlock_spec *spec, airlock_result *r, airlock_error **err
  * bundles (with their secret files) */
 int airlock_gc(unsigned *removed, airlock_error **err) {
   (void)err;
-  unsigned n = al_cgroup_gc() + al_gvisor_gc();
+  unsigned n = al_cgroup_gc() + al_gvisor_gc() + al_vm_gc(NULL);
   if (removed)
     *removed = n;
   return 0;

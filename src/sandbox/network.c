@@ -8,11 +8,34 @@
 #include "cleanup.h"
 #include "error.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+const char *const al_egress_env[AL_EGRESS_ENV_COUNT + 1] = {
+    "HTTP_PROXY=" AL_EGRESS_PROXY_URL,  "HTTPS_PROXY=" AL_EGRESS_PROXY_URL, "ALL_PROXY=" AL_EGRESS_PROXY_URL,
+    "http_proxy=" AL_EGRESS_PROXY_URL,  "https_proxy=" AL_EGRESS_PROXY_URL, "all_proxy=" AL_EGRESS_PROXY_URL,
+    "NO_PROXY=" AL_EGRESS_NO_PROXY,     "no_proxy=" AL_EGRESS_NO_PROXY,     NULL,
+};
+
+int al_egress_unix_listener(const char *dir, const char *name, int type, const char *what, airlock_error **err) {
+  struct sockaddr_un a = {.sun_family = AF_UNIX};
+  if ((size_t)snprintf(a.sun_path, sizeof(a.sun_path), "%s/%s", dir, name) >= sizeof(a.sun_path))
+    return al_err(err, ENAMETOOLONG, "%s: the proxy's socket path %s/%s is too long", what, dir, name);
+  _cleanup_close_ int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+  if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 128) < 0)
+    return al_err(err, errno, "%s: the proxy's socket %s", what, a.sun_path);
+  if (chmod(a.sun_path, 0666) < 0)
+    return al_err(err, errno, "%s: chmod %s", what, a.sun_path);
+  return AL_STEAL_FD(fd);
+}
 
 /* every key of the network object; all but mode, allow and deny are the
  * proxy's to check */

@@ -43,4 +43,13 @@ char *al_network_proxy_config(const airlock_spec *spec, airlock_error **err);
  * out of memory */
 char *al_network_report(const airlock_spec *spec);
 
+/* proxy mode: the variables that point every common client at the proxy
+ * ("HTTP_PROXY=...", NULL-terminated; a --env of the same name wins) */
+#define AL_EGRESS_ENV_COUNT 8
+extern const char *const al_egress_env[AL_EGRESS_ENV_COUNT + 1];
+/* A unix listener of the given type at dir/name for the proxy, connectable
+ * by any uid that reaches dir (mode 0666: the directory is what guards
+ * it); what is for the error message's start.  The descriptor, or -1. */
+int al_egress_unix_listener(const char *dir, const char *name, int type, const char *what, airlock_error **err);
+
 #endif

@@ -277,19 +277,11 @@ static int build_env(al_plan *p, const airlock_spec *spec, airlock_error **err) 
   snprintf(term_kv, sizeof(term_kv), "TERM=%s", term_ok ? term : "dumb");
   /* proxy mode: every common spelling points at the proxy; a --env of the
    * same name wins, like for the other base variables */
-  const char *base[] = {"PATH=" SANDBOX_PATH,
-                        "HOME=" SANDBOX_HOME,
-                        "LANG=C.UTF-8",
-                        term_kv,
-                        "HTTP_PROXY=" AL_EGRESS_PROXY_URL,
-                        "HTTPS_PROXY=" AL_EGRESS_PROXY_URL,
-                        "ALL_PROXY=" AL_EGRESS_PROXY_URL,
-                        "http_proxy=" AL_EGRESS_PROXY_URL,
-                        "https_proxy=" AL_EGRESS_PROXY_URL,
-                        "all_proxy=" AL_EGRESS_PROXY_URL,
-                        "NO_PROXY=" AL_EGRESS_NO_PROXY,
-                        "no_proxy=" AL_EGRESS_NO_PROXY};
-  size_t n_base = p->egress ? AL_ARRAY_SIZE(base) : 4;
+  const char *base[4 + AL_EGRESS_ENV_COUNT] = {"PATH=" SANDBOX_PATH, "HOME=" SANDBOX_HOME, "LANG=C.UTF-8",
+                                                         term_kv};
+  size_t n_base = 4;
+  for (size_t i = 0; p->egress && al_egress_env[i]; i++)
+    base[n_base++] = al_egress_env[i];
   size_t cap = n_base + spec->n_env + 1;
   p->envp = calloc(cap, sizeof(char *));
   if (!p->envp)

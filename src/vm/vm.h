@@ -16,6 +16,9 @@
 #include <stdint.h>
 
 #include "airlock/airlock.h"
+#include "egress_spawn.h"
+
+#include <sys/types.h>
 
 typedef struct al_vm_probe_info {
   char qemu[512];           /* qemu-system-x86_64 found ("" = none) */
@@ -43,6 +46,8 @@ typedef struct al_vm_request {
   double boot_timeout_sec;  /* 0: 60 */
   int64_t pids;             /* QEMU's cgroup: processes and threads (0: 256) */
   bool verbose;             /* the guest's console on stderr */
+  bool net;                 /* --network proxy: the proxy's sockets are in net_dir_fd (vm_egress.c) */
+  int net_dir_fd;
 } al_vm_request;
 
 typedef struct al_vm_info {
@@ -98,20 +103,54 @@ int al_vm_run(const al_vm_request *req, char *const *argv, char *const *env, con
               al_vm_info *info, al_vm_exec_result *res, airlock_error **err);
 
 /* The report of a run (JSON text, malloc'd) in the shape of
- * airlock_result_to_json's, with isolation {"kind": "vm", ...}. */
-char *al_vm_report_json(const al_vm_request *req, const al_vm_info *info, const al_vm_exec_result *res);
+ * airlock_result_to_json's, with isolation {"kind": "vm", ...} and, with
+ * --network proxy, spec's "egress" object. */
+char *al_vm_report_json(const airlock_spec *spec, const al_vm_request *req, const al_vm_info *info,
+                        const al_vm_exec_result *res);
 
 /* Spec level (vm_run.c).  What a spec may ask of the vm backend: -1 with
  * "--isolation vm does not support X yet" for what it cannot honour
- * (image, binds, sockets, secrets, network proxy, changes mode, pty). */
+ * (image, binds, sockets, secrets, changes mode, pty). */
 int al_vm_spec_check(const airlock_spec *spec, airlock_error **err);
 void al_vm_request_from_spec(const airlock_spec *spec, al_vm_request *req);
+/* One command of spec in a VM with the caller's stdio (al_vm_run) and,
+ * with --network proxy, its egress proxy; req is filled from spec. */
+int al_vm_run_spec(const airlock_spec *spec, al_vm_request *req, al_vm_info *info, al_vm_exec_result *res,
+                   airlock_error **err);
 /* "Linux 6.1.0-57-amd64 (QEMU microvm guest, TCG emulation)" */
 void al_vm_kernel_text(const al_vm_info *info, char *buf, size_t len);
 /* airlock_run()'s contract for spec->isolation vm: the command in a VM with
  * the caller's stdio, r filled (limits with the vm's mechanisms, the
  * degraded note when emulated); info_out (may be NULL) gets what ran. */
 int al_vm_airlock_run(const airlock_spec *spec, airlock_result *r, al_vm_info *info_out, airlock_error **err);
+
+/* --network proxy (vm_egress.c): the egress proxy and the directory of
+ * its two listeners, which al_vm_request's net_dir_fd names */
+typedef struct al_vm_egress {
+  al_egress proxy;
+  char *dir;   /* STATE/vm/net-XXXXXX */
+  int dir_fd;  /* O_PATH */
+  int lock_fd; /* its owner.lock, held while the sandbox lives */
+} al_vm_egress;
+void al_vm_egress_init(al_vm_egress *e);
+/* Start the proxy for spec (its network settings) and hand it the
+ * listeners; -1 with *err (nothing left) when it cannot, or when spec asks
+ * for inspected hosts, which the guest cannot trust yet. */
+int al_vm_egress_start(al_vm_egress *e, const airlock_spec *spec, airlock_error **err);
+/* Stop the proxy and remove the directory; idempotent */
+void al_vm_egress_stop(al_vm_egress *e);
+/* The host's end of the airlock.net port: a child serving port with the
+ * sockets in sock_dir, as uid/gid when airlock is root; its pid or -1. */
+pid_t al_vm_net_relay_start(int port, int sock_dir, uid_t uid, gid_t gid);
+/* `airlock gc`: remove the socket directories of killed launchers in
+ * STATE/vm; how many */
+unsigned al_vm_net_gc(const char *state_dir);
+/* `airlock gc`: remove the cached kernels and initramfs files in STATE/vm
+ * that are not the current ones (older kernels, older airlock-vm-init);
+ * nothing when the current ones cannot be named (no QEMU, no kernel) */
+unsigned al_vm_image_gc(const char *state_dir);
+/* both; state_dir NULL: the default */
+unsigned al_vm_gc(const char *state_dir);
 
 /* A persistent sandbox of the node in a VM (vm_box.c): b is set up as
  * al_box_start would (box.h: al_box_exec, _read, _signal, _kill, _free

@@ -14,16 +14,21 @@
  * on the socket ends the VM and this process.
  *
  *   airlock-vm-agent [--workspace[-ro] DIR | --workspace-fd[-ro] N] [--output DIR] [--memory BYTES]
- *                    [--cpus N] [--pids N] [--state-dir DIR] [--allow-tcg]   (socket on fd 3) */
+ *                    [--cpus N] [--pids N] [--state-dir DIR] [--allow-tcg] [--net-dir-fd N]
+ *   (socket on fd 3; with --net-dir-fd the egress proxy's socket directory,
+ *   vm_egress.c, whose owner.lock the node hands over as fd 6 and this
+ *   process holds for the sandbox's life) */
 #define _GNU_SOURCE
 #include "agent_proto.h"
 #include "fdpass.h"
+#include "network.h"
 #include "plan.h"
 #include "vm.h"
 #include "vm_proto.h"
 
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +39,7 @@
 static int sock = 3;
 static uint64_t running_id;
 static char buf[sizeof(al_agent_req) + AL_AGENT_MAX_PAYLOAD];
+static bool proxy_env; /* --network proxy: every exec gets the proxy's variables */
 
 static void reply(int kind, uint64_t id, int value, const al_vm_exec_result *r, const char *text) {
   al_status_msg m;
@@ -81,10 +87,23 @@ static int on_request(void *arg) {
 }
 
 static void serve_exec(al_vm *vm, const al_agent_req *req, const int fds[3]) {
-  char **argv, **env, *cwd;
+  char **argv, **env, *cwd, **env_to_free = NULL;
   if (al_vm_exec_parse((const uint8_t *)buf, sizeof(*req) + req->payload_len, &argv, &env, &cwd) < 0) {
     refuse(req->exec_id, EINVAL, "malformed exec request");
     return;
+  }
+  if (proxy_env) { /* the proxy's variables unless the exec's own name them */
+    size_t n = 0;
+    while (env[n])
+      n++;
+    char **merged = al_env_merge((char *const *)al_egress_env, env, n);
+    if (!merged) {
+      free(argv);
+      refuse(req->exec_id, ENOMEM, "out of memory");
+      return;
+    }
+    env_to_free = merged;
+    env = merged;
   }
   running_id = req->exec_id;
   reply(AL_MSG_EXEC_STARTED, req->exec_id, 0, NULL, NULL);
@@ -93,6 +112,7 @@ static void serve_exec(al_vm *vm, const al_agent_req *req, const int fds[3]) {
   airlock_error *e = NULL;
   int rc = al_vm_exec(vm, argv, env, cwd[0] ? cwd : NULL, fds[0], fds[1], fds[2], 0, false, &w, &r, &e);
   free(argv);
+  free(env_to_free);
   if (rc < 0) {
     dprintf(fds[2], "airlock: %s\n", e ? e->msg : "the VM failed");
     reply(AL_MSG_EXEC_EXIT, req->exec_id, SIGKILL, NULL, NULL); /* as if killed: the VM died */
@@ -106,7 +126,7 @@ static void serve_exec(al_vm *vm, const al_agent_req *req, const int fds[3]) {
 }
 
 int main(int argc, char **argv) {
-  al_vm_request q = {.workspace_fd = -1};
+  al_vm_request q = {.workspace_fd = -1, .net_dir_fd = -1};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(a, "--allow-tcg") == 0)
@@ -137,12 +157,17 @@ int main(int argc, char **argv) {
     } else if (strcmp(a, "--state-dir") == 0) {
       q.state_dir = v;
       i++;
+    } else if (strcmp(a, "--net-dir-fd") == 0) {
+      q.net = true;
+      q.net_dir_fd = atoi(v);
+      i++;
     } else {
       fprintf(stderr, "airlock-vm-agent: unknown option %s (started by the node, not by hand)\n", a);
       return 2;
     }
   }
   signal(SIGPIPE, SIG_IGN);
+  proxy_env = q.net;
   al_vm_info info;
   airlock_error *e = NULL;
   al_vm *vm = al_vm_boot(&q, &info, &e);

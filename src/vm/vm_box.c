@@ -77,11 +77,24 @@ int al_vm_box_start(struct al_box *b, const airlock_spec *spec, airlock_error **
   }
   if (spec->allow_degraded)
     argv[argc++] = "--allow-tcg";
+  /* --network proxy: the proxy's socket directory as descriptor 5 and its
+   * owner.lock as 6, held by the agent for the sandbox's life */
+  al_vm_egress ve;
+  al_vm_egress_init(&ve);
+  bool net = spec->network == AIRLOCK_NETWORK_PROXY;
+  if (net) {
+    if (al_vm_egress_start(&ve, spec, err) < 0)
+      return -1;
+    argv[argc++] = "--net-dir-fd";
+    argv[argc++] = "5";
+  }
   argv[argc] = NULL;
 
   int pair[2];
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
+    al_vm_egress_stop(&ve);
     return al_err(err, errno, "socketpair");
+  }
   pid_t parent = getpid();
   pid_t pid = fork();
   if (pid == 0) {
@@ -91,12 +104,15 @@ int al_vm_box_start(struct al_box *b, const airlock_spec *spec, airlock_error **
     int null = open("/dev/null", O_RDWR);
     int s = fcntl(pair[1], F_DUPFD, 10);
     int w = ws_fd ? fcntl(spec->workspace_fd, F_DUPFD, 10) : -1;
+    int nd = net ? fcntl(ve.dir_fd, F_DUPFD, 10) : -1, nl = net ? fcntl(ve.lock_fd, F_DUPFD, 10) : -1;
     dup2(null, 0);
     dup2(null, 1);
     dup2(s, 3);
     if (w >= 0)
       dup2(w, 4);
-    syscall(SYS_close_range, ws_fd ? 5 : 4, ~0U, 0);
+    if (net && (nd < 0 || nl < 0 || dup2(nd, 5) < 0 || dup2(nl, 6) < 0))
+      _exit(127);
+    syscall(SYS_close_range, net ? 7 : ws_fd ? 5 : 4, ~0U, 0);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
@@ -107,7 +123,17 @@ int al_vm_box_start(struct al_box *b, const airlock_spec *spec, airlock_error **
   close(pair[1]);
   if (pid < 0) {
     close(pair[0]);
+    al_vm_egress_stop(&ve);
     return al_err(err, e, "cannot start %s", path);
+  }
+  if (net) {
+    /* the proxy and the directory go with the box: al_launch_cleanup stops
+     * the one and removes the other once the agent is gone */
+    l->egress = ve.proxy;
+    al_egress_init(&ve.proxy);
+    l->backend_dir = ve.dir;
+    ve.dir = NULL;
+    al_vm_egress_stop(&ve); /* closes our copies of the descriptors */
   }
   l->pid = pid;
   l->sock = pair[0];

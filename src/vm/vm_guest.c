@@ -19,12 +19,15 @@
 #define _GNU_SOURCE
 #include "agent_proto.h"
 #include "plan.h"
+#include "vm_net.h"
 #include "vm_proto.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -160,8 +163,8 @@ static void loopback_up(void) {
     close(s);
 }
 
-/* the virtio-serial port named airlock.ctl, once its node exists */
-static int open_port(void) {
+/* the virtio-serial port called name, once its node exists */
+static int open_port(const char *want) {
   for (int tries = 0; tries < 1000; tries++) {
     DIR *d = opendir("/sys/class/virtio-ports");
     struct dirent *e;
@@ -176,7 +179,7 @@ static int open_port(void) {
         close(fd);
       name[n > 0 ? n : 0] = '\0';
       name[strcspn(name, "\n")] = '\0';
-      if (strcmp(name, "airlock.ctl") != 0)
+      if (strcmp(name, want) != 0)
         continue;
       snprintf(path, sizeof(path), "/dev/%s", e->d_name);
       int p = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY);
@@ -215,6 +218,53 @@ static void setup(void) {
   if (sethostname("airlock", 7) < 0)
     say("cannot set the hostname: %s", strerror(errno));
   loopback_up();
+}
+
+static void write_text(const char *path, const char *text) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+    say("cannot write %s: %s", path, strerror(errno));
+  if (fd >= 0)
+    close(fd);
+}
+
+/* --network proxy (airlock.net=proxy): the proxy where a namespaced
+ * sandbox has it, 127.0.0.1:3128 and :53, served by a child that carries
+ * each connection and query over the airlock.net port (vm_net.h) */
+static void start_net(void) {
+  char mode[16];
+  cmdline_value("airlock.net", mode, sizeof(mode));
+  if (strcmp(mode, "proxy") != 0)
+    return;
+  write_text("/etc/resolv.conf", "nameserver 127.0.0.1\n");
+  write_text("/etc/nsswitch.conf", "passwd: files\ngroup: files\nhosts: files dns\n");
+  int net = open_port(AL_VM_NET_PORT_NAME);
+  struct sockaddr_in http = {.sin_family = AF_INET, .sin_port = htons(3128), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  struct sockaddr_in dns = {.sin_family = AF_INET, .sin_port = htons(53), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  int one = 1;
+  int hl = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int ds = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (net < 0 || hl < 0 || ds < 0 || setsockopt(hl, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+      bind(hl, (struct sockaddr *)&http, sizeof(http)) < 0 || listen(hl, 128) < 0 ||
+      bind(ds, (struct sockaddr *)&dns, sizeof(dns)) < 0) {
+    /* the host waits for READY: say why there is no network, and power off
+     * rather than run a command that was promised the proxy */
+    say("cannot set up the proxy's sockets: %s", strerror(errno));
+    power_off();
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    al_vm_net_serve_guest(net, hl, ds);
+    say("the network relay ended");
+    _exit(1);
+  }
+  if (pid < 0) {
+    say("cannot start the network relay: %s", strerror(errno));
+    power_off();
+  }
+  close(net);
+  close(hl);
+  close(ds);
 }
 
 /* ---- the running command ---- */
@@ -451,7 +501,8 @@ int main(void) {
     return 2;
   }
   setup();
-  port = open_port();
+  start_net();
+  port = open_port("airlock.ctl");
   if (port < 0) {
     say("no virtio-serial port named airlock.ctl");
     power_off();

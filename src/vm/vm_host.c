@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* vm_host.c - the host side of --isolation vm: the capability probe, QEMU
- * started as airlock's child (unprivileged where it can be, with no new
+/* vm_host.c - the host side of --isolation vm (the probe is vm_probe.c):
+ * QEMU started as airlock's child (unprivileged where it can be, with no new
  * privileges and QEMU's own seccomp sandbox), the control channel to the
  * guest agent over a virtio-serial port on a socketpair airlock made, and
  * the timeout, which kills the VM.
@@ -9,16 +9,19 @@
  * agent's channel and the serial console, which also takes QEMU's stderr),
  * the kernel and initramfs opened read-only (passed as /proc/self/fd/N so
  * that a QEMU running as another uid needs no access to the cache
- * directory), /dev/null as stdin and stdout.  No NIC: -nodefaults and
+ * directory), /dev/null as stdin and stdout, and with --network proxy a
+ * third socketpair end for the airlock.net port.  No NIC: -nodefaults and
  * -nic none. */
 #define _GNU_SOURCE
 #include "vm.h"
+#include "vm_net.h"
 #include "vm_proto.h"
 
 #include "cgroup.h"
 #include "child.h"
 #include "clock.h"
 #include "error.h"
+#include "network.h"
 #include "plan.h"
 
 #include <dirent.h>
@@ -41,158 +44,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* ---- probe ---- */
-
-static bool find_on_path(const char *name, char *out, size_t len) {
-  const char *path = getenv("PATH");
-  char buf[4096];
-  snprintf(buf, sizeof(buf), "%s:/usr/bin:/usr/local/bin", path && *path ? path : "/usr/bin");
-  for (char *save = NULL, *dir = strtok_r(buf, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-    if (dir[0] != '/')
-      continue;
-    snprintf(out, len, "%s/%s", dir, name);
-    if (access(out, X_OK) == 0)
-      return true;
-  }
-  out[0] = '\0';
-  return false;
-}
-
-static bool has_modules(const char *release) {
-  char p[PATH_MAX];
-  snprintf(p, sizeof(p), "/lib/modules/%s/modules.dep", release);
-  return access(p, R_OK) == 0;
-}
-
-static int by_version(const struct dirent **a, const struct dirent **b) {
-  return -strverscmp((*a)->d_name, (*b)->d_name); /* newest first */
-}
-
-static int only_vmlinuz(const struct dirent *d) { return strncmp(d->d_name, "vmlinuz-", 8) == 0; }
-
-static void find_kernel(al_vm_probe_info *info) {
-  const char *given = getenv("AIRLOCK_VM_KERNEL");
-  if (given && *given) {
-    snprintf(info->kernel, sizeof(info->kernel), "%s", given);
-    const char *rel = getenv("AIRLOCK_VM_KERNEL_RELEASE");
-    const char *base = strrchr(given, '/');
-    base = base ? base + 1 : given;
-    snprintf(info->kernel_release, sizeof(info->kernel_release), "%s",
-             rel && *rel ? rel : (strncmp(base, "vmlinuz-", 8) == 0 ? base + 8 : base));
-    return;
-  }
-  struct utsname u;
-  if (uname(&u) == 0 && has_modules(u.release)) {
-    snprintf(info->kernel, sizeof(info->kernel), "/boot/vmlinuz-%s", u.release);
-    if (access(info->kernel, R_OK) == 0) {
-      snprintf(info->kernel_release, sizeof(info->kernel_release), "%s", u.release);
-      return;
-    }
-  }
-  struct dirent **names = NULL;
-  int n = scandir("/boot", &names, only_vmlinuz, by_version);
-  info->kernel[0] = '\0';
-  for (int i = 0; i < n; i++) {
-    const char *rel = names[i]->d_name + 8;
-    if (!info->kernel[0] && has_modules(rel)) {
-      snprintf(info->kernel, sizeof(info->kernel), "/boot/%s", names[i]->d_name);
-      snprintf(info->kernel_release, sizeof(info->kernel_release), "%s", rel);
-    }
-    free(names[i]);
-  }
-  free(names);
-}
-
-static bool cpu_flag(const char *flag) {
-  FILE *f = fopen("/proc/cpuinfo", "re");
-  char line[8192];
-  bool found = false;
-  while (f && !found && fgets(line, sizeof(line), f)) {
-    if (strncmp(line, "flags", 5) != 0)
-      continue;
-    size_t fl = strlen(flag);
-    for (char *p = strstr(line, flag); p && !found; p = strstr(p + 1, flag))
-      found = p[-1] == ' ' && (p[fl] == ' ' || p[fl] == '\n');
-    break;
-  }
-  if (f)
-    fclose(f);
-  return found;
-}
-
-/* The host's TSC rate, measured: rdtsc against CLOCK_MONOTONIC_RAW over
- * 10 ms (within about 0.1%).  "cpu MHz" in /proc/cpuinfo is the current
- * clock on a host that scales its frequency, not the TSC's; it is the
- * fallback where rdtsc is not x86's. */
-static uint64_t host_tsc_khz(void) {
-#if defined(__x86_64__) || defined(__i386__)
-  struct timespec a, b;
-  unsigned lo, hi;
-  clock_gettime(CLOCK_MONOTONIC_RAW, &a);
-  __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-  uint64_t c0 = ((uint64_t)hi << 32) | lo;
-  struct timespec ten = {0, 10 * 1000 * 1000};
-  nanosleep(&ten, NULL);
-  clock_gettime(CLOCK_MONOTONIC_RAW, &b);
-  __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-  uint64_t c1 = ((uint64_t)hi << 32) | lo;
-  int64_t ns = (int64_t)(b.tv_sec - a.tv_sec) * 1000000000 + (b.tv_nsec - a.tv_nsec);
-  if (ns > 0 && c1 > c0) {
-    uint64_t khz = (uint64_t)((double)(c1 - c0) * 1e6 / (double)ns + 0.5);
-    if (khz > 100000 && khz < 20000000)
-      return khz;
-  }
-#endif
-  FILE *f = fopen("/proc/cpuinfo", "re");
-  char line[512];
-  double mhz = 0;
-  while (f && fgets(line, sizeof(line), f))
-    if (sscanf(line, "cpu MHz : %lf", &mhz) == 1 || sscanf(line, "cpu MHz\t: %lf", &mhz) == 1)
-      break;
-  if (f)
-    fclose(f);
-  return mhz > 100 ? (uint64_t)(mhz * 1000) : 2000000;
-}
-
-int al_vm_probe(al_vm_probe_info *info, airlock_error **err) {
-  memset(info, 0, sizeof(*info));
-  const char *q = getenv("AIRLOCK_QEMU");
-  if (q && *q)
-    snprintf(info->qemu, sizeof(info->qemu), "%s", q);
-  else
-    find_on_path("qemu-system-x86_64", info->qemu, sizeof(info->qemu));
-  find_kernel(info);
-  info->tsc_khz = host_tsc_khz();
-  bool vmx = cpu_flag("vmx") || cpu_flag("svm");
-  int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-  int kvm_errno = errno;
-  if (kvm >= 0)
-    close(kvm);
-  const char *force = getenv("AIRLOCK_VM_ACCEL");
-  if (kvm >= 0 && vmx && !(force && strcmp(force, "tcg") == 0)) {
-    snprintf(info->accel, sizeof(info->accel), "kvm");
-  } else {
-    snprintf(info->accel, sizeof(info->accel), "tcg");
-    if (force && strcmp(force, "tcg") == 0)
-      snprintf(info->why_not_kvm, sizeof(info->why_not_kvm), "AIRLOCK_VM_ACCEL=tcg");
-    else if (kvm < 0)
-      snprintf(info->why_not_kvm, sizeof(info->why_not_kvm), "/dev/kvm: %s", strerror(kvm_errno));
-    else if (access("/sys/module/kvm_pvm", F_OK) == 0)
-      snprintf(info->why_not_kvm, sizeof(info->why_not_kvm),
-               "/dev/kvm is PVM (kvm_pvm, no VMX/SVM in /proc/cpuinfo): it runs only PVM-built guest kernels");
-    else
-      snprintf(info->why_not_kvm, sizeof(info->why_not_kvm), "no VMX or SVM in /proc/cpuinfo");
-  }
-  if (!info->qemu[0])
-    return al_err(err, 0, "--isolation vm needs qemu-system-x86_64 (Debian/Ubuntu: apt-get install qemu-system-x86)");
-  if (!info->kernel[0])
-    return al_err(err, 0,
-                  "--isolation vm needs a guest kernel with its modules: /boot/vmlinuz-RELEASE and "
-                  "/lib/modules/RELEASE (Debian: apt-get install linux-image-amd64; Ubuntu: linux-image-generic), "
-                  "or AIRLOCK_VM_KERNEL");
-  return 0;
-}
-
 /* ---- the VM ---- */
 
 /* QEMU's memory beyond the guest's RAM: TCG's code cache (AL_VM_TB_MB),
@@ -213,6 +64,7 @@ struct al_vm {
   uint64_t next_id;
   al_cgroup cg; /* QEMU's own: the guest's RAM plus QEMU's, pids, CPU share */
   bool has_cg;
+  pid_t relay; /* --network proxy: the host's end of airlock.net (vm_net.h), or 0 */
 };
 
 static void console_read(al_vm *vm) {
@@ -297,7 +149,7 @@ static void consume(al_vm *vm, size_t used) {
 }
 
 /* the child: unprivileged where possible, then QEMU */
-__attribute__((noreturn)) static void qemu_child(char **argv, const int fds[5], const int *cg_fds, int n_cg, uid_t uid,
+__attribute__((noreturn)) static void qemu_child(char **argv, const int fds[6], const int *cg_fds, int n_cg, uid_t uid,
                                                 gid_t gid, pid_t parent) {
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (getppid() != parent)
@@ -309,18 +161,19 @@ __attribute__((noreturn)) static void qemu_child(char **argv, const int fds[5], 
   }
   setsid();
   int null = open("/dev/null", O_RDWR);
-  /* fds: ctl, con, kernel, initrd, the workspace (or -1) -> 3 to 7 (dup'd
-   * above 10 first so that none is overwritten) */
-  int tmp[5];
-  for (int i = 0; i < 5; i++)
+  /* fds: ctl, con, kernel, initrd, the workspace (or -1), the network
+   * port (or -1) -> 3 to 8 (dup'd above 10 first so that none is
+   * overwritten) */
+  int tmp[6];
+  for (int i = 0; i < 6; i++)
     tmp[i] = fds[i] >= 0 ? fcntl(fds[i], F_DUPFD, 10) : -1;
   dup2(null, 0);
   dup2(null, 1);
   dup2(tmp[1], 2);
-  for (int i = 0; i < 5; i++)
+  for (int i = 0; i < 6; i++)
     if (tmp[i] >= 0)
       dup2(tmp[i], 3 + i);
-  syscall(SYS_close_range, 8, ~0U, 0);
+  syscall(SYS_close_range, 9, ~0U, 0);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
@@ -431,10 +284,11 @@ al_vm *al_vm_boot(const al_vm_request *req, al_vm_info *info, airlock_error **er
   vm->ctl = vm->con = -1;
   vm->verbose = req->verbose;
   vm->next_id = 1;
-  int ctl[2] = {-1, -1}, con[2] = {-1, -1};
+  int ctl[2] = {-1, -1}, con[2] = {-1, -1}, net[2] = {-1, -1};
   int kfd = open(kernel, O_RDONLY | O_CLOEXEC), ifd = open(initrd, O_RDONLY | O_CLOEXEC);
   if (kfd < 0 || ifd < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) < 0 ||
-      socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, con) < 0) {
+      socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, con) < 0 ||
+      (req->net && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, net) < 0)) {
     al_err(err, errno, "cannot set up the VM (%s, %s)", kernel, initrd);
     goto fail;
   }
@@ -493,8 +347,10 @@ al_vm *al_vm_boot(const al_vm_request *req, al_vm_info *info, airlock_error **er
   if (!kvm)
     snprintf(tsc, sizeof(tsc), " tsc_early_khz=%llu tsc=reliable lpj=%llu norandmaps", (unsigned long long)p->tsc_khz,
              (unsigned long long)lpj);
-  argv[argc++] = fmt("console=ttyS0 quiet%s panic=-1 reboot=t random.trust_cpu=on airlock.ws=%s airlock.out=%s", tsc,
-                     has_ws ? (req->workspace_rw ? "rw" : "ro") : "none", req->output ? "rw" : "none");
+  argv[argc++] =
+      fmt("console=ttyS0 quiet%s panic=-1 reboot=t random.trust_cpu=on airlock.ws=%s airlock.out=%s airlock.net=%s", tsc,
+          has_ws ? (req->workspace_rw ? "rw" : "ro") : "none", req->output ? "rw" : "none",
+          req->net ? "proxy" : "none");
   ARG("-chardev");
   ARG("socket,id=con,fd=4");
   ARG("-serial");
@@ -505,6 +361,12 @@ al_vm *al_vm_boot(const al_vm_request *req, al_vm_info *info, airlock_error **er
   ARG("socket,id=ctl,fd=3");
   ARG("-device");
   ARG("virtserialport,chardev=ctl,name=airlock.ctl");
+  if (req->net) {
+    ARG("-chardev");
+    ARG("socket,id=net,fd=8");
+    ARG("-device");
+    ARG("virtserialport,chardev=net,name=" AL_VM_NET_PORT_NAME);
+  }
   ARG("-fsdev");
   ARG("local,id=usr,path=/usr,security_model=none,readonly=on");
   ARG("-device");
@@ -563,7 +425,7 @@ al_vm *al_vm_boot(const al_vm_request *req, al_vm_info *info, airlock_error **er
   }
   airlock_error_free(&cg_err);
   airlock_spec_clear(&cs);
-  int fds[5] = {ctl[1], con[1], kfd, ifd, req->workspace_fd};
+  int fds[6] = {ctl[1], con[1], kfd, ifd, req->workspace_fd, net[1]};
   pid_t parent = getpid();
   vm->qemu = fork();
   if (vm->qemu == 0)
@@ -583,6 +445,17 @@ al_vm *al_vm_boot(const al_vm_request *req, al_vm_info *info, airlock_error **er
   ctl[1] = con[1] = kfd = ifd = -1;
   vm->ctl = ctl[0];
   vm->con = con[0];
+  if (req->net) {
+    close(net[1]);
+    vm->relay = al_vm_net_relay_start(net[0], req->net_dir_fd, uid, gid);
+    close(net[0]);
+    net[0] = net[1] = -1;
+    if (vm->relay < 0) {
+      vm->relay = 0;
+      al_err(err, errno, "cannot start the VM's network relay");
+      goto fail_vm;
+    }
+  }
 
   /* wait for the agent's READY */
   double limit = req->boot_timeout_sec > 0 ? req->boot_timeout_sec : 60;
@@ -634,6 +507,8 @@ fail:
       close(ctl[i]);
     if (con[i] >= 0)
       close(con[i]);
+    if (net[i] >= 0)
+      close(net[i]);
   }
   if (kfd >= 0)
     close(kfd);
@@ -782,6 +657,8 @@ void al_vm_stop(al_vm *vm) {
     close(vm->ctl);
   if (vm->qemu > 0)
     al_child_kill(vm->qemu, NULL);
+  if (vm->relay > 0)
+    al_child_kill(vm->relay, NULL);
   if (vm->has_cg)
     al_cgroup_destroy(&vm->cg);
   if (vm->con >= 0)
@@ -799,41 +676,4 @@ int al_vm_run(const al_vm_request *req, char *const *argv, char *const *env, con
   int rc = al_vm_exec(vm, argv, env, cwd, STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, timeout_sec, true, NULL, res, err);
   al_vm_stop(vm);
   return rc;
-}
-
-char *al_vm_report_json(const al_vm_request *req, const al_vm_info *info, const al_vm_exec_result *res) {
-  const al_vm_probe_info *p = &info->probe;
-  int64_t mem = req->memory_bytes > 0 ? req->memory_bytes : 512LL << 20;
-  int smp = req->cpus > 1 ? (int)req->cpus + ((double)(int)req->cpus < req->cpus) : 1;
-  json_t *limits = json_pack("{s:{s:I, s:s, s:s, s:b}, s:{s:i, s:s, s:s, s:b}}", "memory", "value", (json_int_t)mem,
-                             "unit", "bytes", "mechanism", "vm-ram", "degraded", 0, "cpus", "value", smp, "unit",
-                             "vcpus", "mechanism", "vm-vcpus", "degraded", 0);
-  bool tcg = strcmp(p->accel, "tcg") == 0;
-  json_t *isolation = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:s, s:I, s:b, s:b, s:s, s:s}", "kind", "vm", "vmm",
-                                "qemu microvm", "accel", p->accel, "kernel", p->kernel, "kernel_release",
-                                info->guest_release[0] ? info->guest_release : p->kernel_release, "why_not_kvm",
-                                tcg ? p->why_not_kvm : NULL, "network", "none", "qemu_uid", (json_int_t)info->qemu_uid,
-                                "qemu_seccomp", info->qemu_sandboxed, "guest_aslr", !tcg, "root", "initramfs + host /usr read-only (9p)",
-                                "workspace",
-                                req->workspace || req->workspace_fd >= 0
-                                    ? (req->workspace_rw ? "9p read-write" : "9p read-only")
-                                    : "none");
-  json_object_set_new(isolation, "qemu_cgroup",
-                      info->cgroup[0] ? json_pack("{s:s, s:I}", "controllers", info->cgroup, "memory_bytes",
-                                                  (json_int_t)info->cgroup_memory)
-                                      : json_null());
-  json_object_set_new(isolation, "share_security_model", json_string(info->share_model ? info->share_model : "none"));
-  json_t *root = json_pack("{s:i, s:i, s:b, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "exit_code",
-                           res->exit_code, "signal", res->signal, "timed_out", res->timed_out, "oom_killed", res->oom_killed,
-                           "exec_failed", res->exec_failed, "wall_ms", (json_int_t)res->wall_ms, "boot_ms",
-                           (json_int_t)info->boot_ms, "cpu_user_ms", (json_int_t)res->cpu_user_ms, "cpu_sys_ms",
-                           (json_int_t)res->cpu_sys_ms, "max_rss_kb", (json_int_t)res->max_rss_kb, "limits", limits,
-                           "isolation", isolation);
-  if (!root)
-    return NULL;
-  json_object_set_new(root, "degraded",
-                      tcg ? json_sprintf("software emulation (TCG): %s", p->why_not_kvm) : json_null());
-  char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-  json_decref(root);
-  return text;
 }

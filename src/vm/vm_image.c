@@ -14,6 +14,7 @@
 #include "sha256.h"
 #include "statedir.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -312,30 +313,28 @@ static int fill_initrd(const char *tmp, void *arg) {
   return rc;
 }
 
-int al_vm_image_prepare(const al_vm_probe_info *probe, const char *state_dir, char *kernel_out, size_t kernel_len,
-                        char *initrd_out, size_t initrd_len, airlock_error **err) {
-  char agent[PATH_MAX];
-  if (al_helper_binary_path("airlock-vm-init", AIRLOCK_LIBEXECDIR, agent, sizeof(agent), err) < 0)
+/* the cache's directory (made) and the keys of the current kernel and
+ * initramfs: the kernel by path, size and mtime; the agent by content */
+static int image_keys(const al_vm_probe_info *probe, const char *state_dir, bool create, char *dir, size_t dir_len,
+                      char *agent, size_t agent_len, char khex[65], char ihex[65], airlock_error **err) {
+  if (al_helper_binary_path("airlock-vm-init", AIRLOCK_LIBEXECDIR, agent, agent_len, err) < 0)
     return -1;
   char *state = al_state_dir_or_default(state_dir, err);
   if (!state)
     return -1;
-  char dir[PATH_MAX];
-  snprintf(dir, sizeof(dir), "%s/vm", state);
-  int rc = al_state_dir_prepare(state, true, err);
+  snprintf(dir, dir_len, "%s/vm", state);
+  int rc = create ? al_state_dir_prepare(state, true, err) : 0;
   free(state);
   if (rc < 0)
     return -1;
-  if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+  if (create && mkdir(dir, 0700) < 0 && errno != EEXIST)
     return al_err(err, errno, "cannot create %s", dir);
 
-  /* the keys: the kernel by path, size and mtime; the agent by content */
   struct stat ks;
   if (stat(probe->kernel, &ks) < 0)
     return al_err(err, errno, "guest kernel %s", probe->kernel);
   al_sha256 h;
   uint8_t sum[32], agent_sum[32];
-  char khex[65], ihex[65];
   al_sha256_init(&h);
   char kid[PATH_MAX + 64];
   int kidlen = snprintf(kid, sizeof(kid), "%s\n%lld\n%lld\n", probe->kernel, (long long)ks.st_size,
@@ -360,7 +359,15 @@ int al_vm_image_prepare(const al_vm_probe_info *probe, const char *state_dir, ch
   al_sha256_final(&h, sum);
   al_sha256_hex(sum, ihex);
   khex[16] = ihex[16] = '\0';
+  return 0;
+}
 
+int al_vm_image_prepare(const al_vm_probe_info *probe, const char *state_dir, char *kernel_out, size_t kernel_len,
+                        char *initrd_out, size_t initrd_len, airlock_error **err) {
+  char agent[PATH_MAX], dir[PATH_MAX], khex[65], ihex[65];
+  if (image_keys(probe, state_dir, true, dir, sizeof(dir), agent, sizeof(agent), khex, ihex, err) < 0)
+    return -1;
+  int rc = 0;
   if (is_elf(probe->kernel)) {
     snprintf(kernel_out, kernel_len, "%s", probe->kernel);
   } else {
@@ -380,4 +387,44 @@ int al_vm_image_prepare(const al_vm_probe_info *probe, const char *state_dir, ch
   for (int i = 0; i < mods.n; i++)
     free(mods.paths[i]);
   return rc;
+}
+
+/* vmlinux-<16 hex> or initrd-<16 hex>.cpio: a cache entry (not a .tmp) */
+static bool cache_entry(const char *name, char key[17]) {
+  const char *k = strncmp(name, "vmlinux-", 8) == 0 ? name + 8 : strncmp(name, "initrd-", 7) == 0 ? name + 7 : NULL;
+  if (!k || strspn(k, "0123456789abcdef") != 16 || strcmp(k + 16, name[0] == 'v' ? "" : ".cpio") != 0)
+    return false;
+  memcpy(key, k, 16);
+  key[16] = '\0';
+  return true;
+}
+
+unsigned al_vm_image_gc(const char *state_dir) {
+  al_vm_probe_info probe;
+  airlock_error *err = NULL;
+  char agent[PATH_MAX], dir[PATH_MAX], khex[65], ihex[65];
+  /* only when the current names are known: otherwise everything would look old */
+  if (al_vm_probe(&probe, &err) < 0 ||
+      image_keys(&probe, state_dir, false, dir, sizeof(dir), agent, sizeof(agent), khex, ihex, &err) < 0) {
+    airlock_error_free(&err);
+    return 0;
+  }
+  int base = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d = base >= 0 ? fdopendir(base) : NULL;
+  if (!d) {
+    if (base >= 0)
+      close(base);
+    return 0;
+  }
+  unsigned removed = 0;
+  for (struct dirent *e; (e = readdir(d)) != NULL;) {
+    char key[17];
+    if (!cache_entry(e->d_name, key) || strcmp(key, e->d_name[0] == 'v' ? khex : ihex) == 0)
+      continue;
+    /* a VM booted from it keeps its open descriptor: removing is safe */
+    if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+      removed++;
+  }
+  closedir(d);
+  return removed;
 }

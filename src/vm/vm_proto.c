@@ -2,6 +2,7 @@
 /* vm_proto.c - see vm_proto.h.  libc only: it is linked into the static
  * guest agent as well as into airlock. */
 #include "vm_proto.h"
+#include "vm_net.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,12 @@ static int kind_ok(uint16_t kind, uint32_t len) {
   case AL_VM_STDOUT:
   case AL_VM_STDERR: return len <= AL_VM_DATA_CHUNK;
   case AL_VM_READY: return len <= 256;
+  case AL_VM_NET_OPEN:
+  case AL_VM_NET_EOF:
+  case AL_VM_NET_CLOSE: return len == 0;
+  case AL_VM_NET_DATA: return len > 0 && len <= AL_VM_DATA_CHUNK;
+  case AL_VM_NET_ACK: return len == sizeof(uint32_t);
+  case AL_VM_NET_DNS: return len > 0 && len <= AL_VM_NET_DNS_MAX;
   default: return 0;
   }
 }

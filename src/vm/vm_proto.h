@@ -39,6 +39,13 @@ enum al_vm_kind {
   AL_VM_STDOUT = 17, /* bytes the command wrote to stdout */
   AL_VM_STDERR = 18, /* bytes the command wrote to stderr */
   AL_VM_STATUS = 19, /* al_status_msg: AL_MSG_EXEC_STARTED, AL_MSG_EXEC_ERROR, AL_MSG_EXEC_EXIT */
+  /* the airlock.net port (vm_net.h), id = the connection or query */
+  AL_VM_NET_OPEN = 32,  /* guest -> host, no payload: a connection to the proxy */
+  AL_VM_NET_DATA = 33,  /* either way: bytes of a connection (within the window) */
+  AL_VM_NET_ACK = 34,   /* either way: uint32_t, bytes of the connection written out since the last ACK */
+  AL_VM_NET_EOF = 35,   /* either way, no payload: the sender's side will send no more */
+  AL_VM_NET_CLOSE = 36, /* either way, no payload: the connection is gone (reset, refused) */
+  AL_VM_NET_DNS = 37,   /* a DNS message: a query guest -> host, its answer host -> guest */
 };
 
 typedef struct al_vm_frame_hdr {

@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* vm_run.c - the spec-level entries of --isolation vm: what a spec may ask
- * of the vm backend, and airlock_run()'s contract (spec in, airlock_result
- * out, nothing left behind) for a dispatch that picks the backend by
- * spec->isolation. */
+ * of the vm backend, one command of a spec with its egress proxy, the
+ * report `airlock run` writes, and airlock_run()'s contract (spec in,
+ * airlock_result out, nothing left behind) for a dispatch that picks the
+ * backend by spec->isolation. */
 #define _GNU_SOURCE
 #include "vm.h"
 
 #include "error.h"
+#include "agent_proto.h"
 #include "launch.h"
+#include "network.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +29,6 @@ int al_vm_spec_check(const airlock_spec *spec, airlock_error **err) {
     no = "--bind-socket";
   else if (spec->n_secrets)
     no = "--secret";
-  else if (spec->network != AIRLOCK_NETWORK_NONE)
-    no = "--network proxy (the guest has no NIC at all)";
   else if (spec->workspace_mode != AIRLOCK_WORKSPACE_LIVE)
     no = "--workspace-mode changes";
   else if (spec->pty == AIRLOCK_PTY_ALWAYS)
@@ -38,6 +40,7 @@ void al_vm_request_from_spec(const airlock_spec *spec, al_vm_request *req) {
   *req = (al_vm_request){
       .workspace = spec->workspace_none ? NULL : spec->workspace,
       .workspace_fd = spec->workspace_none ? -1 : spec->workspace_fd,
+      .net_dir_fd = -1,
       .workspace_rw = spec->workspace_rw,
       .output = spec->output,
       .memory_bytes = spec->memory_bytes,
@@ -60,6 +63,32 @@ static void limit(airlock_result *r, airlock_limit_kind k, const char *name, int
   r->limits[k] = (airlock_limit_report){.name = name, .value = value, .unit = unit, .mechanism = mechanism};
 }
 
+int al_vm_run_spec(const airlock_spec *spec, al_vm_request *req, al_vm_info *info, al_vm_exec_result *res,
+                   airlock_error **err) {
+  memset(info, 0, sizeof(*info));
+  memset(res, 0, sizeof(*res));
+  al_vm_request_from_spec(spec, req);
+  bool proxy = spec->network == AIRLOCK_NETWORK_PROXY;
+  /* -e only, nothing of the caller's environment; the proxy's variables
+   * unless a -e names them */
+  char **env = al_env_merge(proxy ? (char *const *)al_egress_env : NULL, spec->env, spec->n_env);
+  if (!env)
+    return al_err(err, ENOMEM, "env");
+  al_vm_egress egress;
+  al_vm_egress_init(&egress);
+  if (proxy && al_vm_egress_start(&egress, spec, err) < 0) {
+    free(env);
+    return -1;
+  }
+  req->net = proxy;
+  req->net_dir_fd = egress.dir_fd;
+  int rc = al_vm_run(req, spec->argv, env, spec->cwd, spec->timeout_sec, info, res, err);
+  al_vm_egress_stop(&egress);
+  req->net_dir_fd = -1;
+  free(env);
+  return rc;
+}
+
 int al_vm_airlock_run(const airlock_spec *spec, airlock_result *r, al_vm_info *info_out, airlock_error **err) {
   memset(r, 0, sizeof(*r));
   if (al_vm_spec_check(spec, err) < 0)
@@ -73,15 +102,9 @@ int al_vm_airlock_run(const airlock_spec *spec, airlock_result *r, al_vm_info *i
                   "isolation vm: writes to %s cannot be bounded (9p writes the host directory directly; "
                   "--isolation namespaces bounds them with an overlay); --allow-degraded accepts that",
                   ws_rw ? "/workspace" : "/output");
-  char **env = calloc(spec->n_env + 1, sizeof(char *)); /* -e only: nothing of the caller's environment */
-  if (!env)
-    return al_err(err, ENOMEM, "env");
-  if (spec->n_env)
-    memcpy(env, spec->env, spec->n_env * sizeof(char *));
   al_vm_info info;
   al_vm_exec_result res;
-  int rc = al_vm_run(&req, spec->argv, env, spec->cwd, spec->timeout_sec, &info, &res, err);
-  free(env);
+  int rc = al_vm_run_spec(spec, &req, &info, &res, err);
   if (info_out)
     *info_out = info;
   if (rc < 0)
@@ -95,7 +118,9 @@ int al_vm_airlock_run(const airlock_spec *spec, airlock_result *r, al_vm_info *i
   r->cpu_user_ms = res.cpu_user_ms;
   r->cpu_sys_ms = res.cpu_sys_ms;
   r->max_rss_kb = res.max_rss_kb;
-  r->network = AIRLOCK_NETWORK_NONE;
+  r->network = spec->network;
+  if (spec->network == AIRLOCK_NETWORK_PROXY)
+    r->egress_json = al_network_report(spec);
   r->identity = "vm";
   r->host_uid = r->host_gid = (uint32_t)info.qemu_uid;
   int64_t mem = req.memory_bytes > 0 ? req.memory_bytes : 512LL << 20;
@@ -122,4 +147,50 @@ int al_vm_airlock_run(const airlock_spec *spec, airlock_result *r, al_vm_info *i
     al_append_note(&r->degraded_note, "/output: writes go straight to the host directory, bounded per file only");
   }
   return 0;
+}
+
+char *al_vm_report_json(const airlock_spec *spec, const al_vm_request *req, const al_vm_info *info,
+                        const al_vm_exec_result *res) {
+  bool proxy = spec->network == AIRLOCK_NETWORK_PROXY;
+  const al_vm_probe_info *p = &info->probe;
+  int64_t mem = req->memory_bytes > 0 ? req->memory_bytes : 512LL << 20;
+  int smp = req->cpus > 1 ? (int)req->cpus + ((double)(int)req->cpus < req->cpus) : 1;
+  json_t *limits = json_pack("{s:{s:I, s:s, s:s, s:b}, s:{s:i, s:s, s:s, s:b}}", "memory", "value", (json_int_t)mem,
+                             "unit", "bytes", "mechanism", "vm-ram", "degraded", 0, "cpus", "value", smp, "unit",
+                             "vcpus", "mechanism", "vm-vcpus", "degraded", 0);
+  bool tcg = strcmp(p->accel, "tcg") == 0;
+  json_t *isolation = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:s, s:I, s:b, s:b, s:s, s:s}", "kind", "vm", "vmm",
+                                "qemu microvm", "accel", p->accel, "kernel", p->kernel, "kernel_release",
+                                info->guest_release[0] ? info->guest_release : p->kernel_release, "why_not_kvm",
+                                tcg ? p->why_not_kvm : NULL, "network", proxy ? "proxy" : "none", "qemu_uid", (json_int_t)info->qemu_uid,
+                                "qemu_seccomp", info->qemu_sandboxed, "guest_aslr", !tcg, "root", "initramfs + host /usr read-only (9p)",
+                                "workspace",
+                                req->workspace || req->workspace_fd >= 0
+                                    ? (req->workspace_rw ? "9p read-write" : "9p read-only")
+                                    : "none");
+  json_object_set_new(isolation, "qemu_cgroup",
+                      info->cgroup[0] ? json_pack("{s:s, s:I}", "controllers", info->cgroup, "memory_bytes",
+                                                  (json_int_t)info->cgroup_memory)
+                                      : json_null());
+  json_object_set_new(isolation, "share_security_model", json_string(info->share_model ? info->share_model : "none"));
+  json_t *root = json_pack("{s:i, s:i, s:b, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "exit_code",
+                           res->exit_code, "signal", res->signal, "timed_out", res->timed_out, "oom_killed", res->oom_killed,
+                           "exec_failed", res->exec_failed, "wall_ms", (json_int_t)res->wall_ms, "boot_ms",
+                           (json_int_t)info->boot_ms, "cpu_user_ms", (json_int_t)res->cpu_user_ms, "cpu_sys_ms",
+                           (json_int_t)res->cpu_sys_ms, "max_rss_kb", (json_int_t)res->max_rss_kb, "limits", limits,
+                           "isolation", isolation);
+  if (!root)
+    return NULL;
+  if (proxy) {
+    char *egress = al_network_report(spec);
+    json_t *e = egress ? json_loads(egress, 0, NULL) : NULL;
+    free(egress);
+    if (e)
+      json_object_set_new(root, "egress", e);
+  }
+  json_object_set_new(root, "degraded",
+                      tcg ? json_sprintf("software emulation (TCG): %s", p->why_not_kvm) : json_null());
+  char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  json_decref(root);
+  return text;
 }

@@ -70,6 +70,12 @@ def run(cmd, **kw):
 UPSTREAM_SEEN = []  # (path, headers) of every request an upstream got
 
 
+def pattern(n):
+    """n bytes that no two offsets of a short window share: a shifted or
+    dropped block changes its hash"""
+    return (bytes(range(251)) * (n // 251 + 1))[:n]
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -97,7 +103,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        out = ("hello from %s %s" % (self.command, self.path)).encode()
+        if self.path.startswith("/bytes/"):  # a bulk download of a known pattern
+            out = pattern(int(self.path[len("/bytes/"):]))
+        else:
+            out = ("hello from %s %s" % (self.command, self.path)).encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(out)))
         self.end_headers()

@@ -9,10 +9,16 @@ resolver never sees the others; an injection route adds the key while the
 sandbox's environment and files never hold it; an inspected host is reached
 with the generated trust store (no -k), the proxy's CA key is nowhere in the
 sandbox, and domain fronting through it is refused 421; each request that
-reached the proxy left exactly one record.
+reached the proxy left exactly one record.  Under --isolation gvisor (when
+runsc is installed) and --isolation vm (when QEMU and a guest kernel are)
+the same attacks run again; under vm also bulk transfers both ways over
+several connections at once (the one virtio-serial port they share), and
+the refusal of inspected hosts.
 
 usage: sandbox_test.py BIN_DIR
 """
+import glob
+import hashlib
 import json
 import os
 import pwd
@@ -120,6 +126,7 @@ except OSError as e:
     print("raw", errno.errorcode.get(e.errno, e.errno))
 PY
 ip route 2>/dev/null | wc -l
+echo NETDEVS: $(ls /sys/class/net)
 ''' % {"url": url, "port": port}
     r = mode.run(script, cfg)
     out = r.stdout
@@ -129,7 +136,12 @@ ip route 2>/dev/null | wc -l
     unreach = out.count("ENETUNREACH") + (out.count("EHOSTUNREACH") if mode.iso else 0)
     et.check("TCP-OK" not in out and unreach >= 4, "[%s] raw TCP/IPv6 unreachable: %s" % (n, out))
     et.check("UDP-OK" not in out, "[%s] UDP out fails" % n)
-    et.check("RAW-OK" not in out, "[%s] no raw packet socket" % n)
+    if "vm" in mode.iso:
+        # the guest's root may open a packet socket: on a machine whose only
+        # device is its own loopback
+        et.check("NETDEVS: lo\n" in out, "[%s] the guest has no network device but lo: %s" % (n, out))
+    else:
+        et.check("RAW-OK" not in out, "[%s] no raw packet socket" % n)
     recs = [r for r in mode.new_records() if r.get("kind") != "dns"]  # curl still asks the sandbox's resolver
     et.check(len(recs) == 0, "[%s] the bypass attempts never reached the proxy: %s" % (n, recs))
 
@@ -237,12 +249,39 @@ grep -rs "%s" /tmp /etc /run "$HOME" >/dev/null && echo SECRET-VISIBLE
     mode.new_records()
 
 
+def vm_extra(mode, cfg, port):
+    """--isolation vm: many bytes both ways over several connections at
+    once through the port they share, and inspected hosts refused"""
+    n = mode.name
+    r = mode.run("echo RAN", cfg)
+    et.check(r.returncode == 125 and "RAN" not in r.stdout and "inspects" in r.stderr,
+             "[%s] inspected hosts refused, named (rc %d, %s %s)" % (n, r.returncode, r.stdout, r.stderr))
+    size = 3000000
+    want = hashlib.sha256(et.pattern(size)).hexdigest()
+    before = len(et.UPSTREAM_SEEN)
+    script = '''
+for i in 1 2 3 4; do
+  curl -sS --max-time 120 http://allowed.test:%(port)d/bytes/%(size)d | sha256sum > /tmp/h$i &
+done
+wait
+cat /tmp/h1 /tmp/h2 /tmp/h3 /tmp/h4
+head -c 5000000 /dev/zero | curl -sS --max-time 120 --data-binary @- http://allowed.test:%(port)d/upload; echo
+''' % {"port": port, "size": size}
+    r = mode.run(script, mode.plain_cfg)
+    et.check(r.stdout.count(want) == 4, "[%s] four 3 MB downloads at once arrive whole: %s %s" % (n, r.stdout, r.stderr))
+    got = [x for x in et.UPSTREAM_SEEN[before:] if x[1] == "/upload"]
+    et.check("hello from POST /upload" in r.stdout and len(got) == 1 and got[0][3] == b"\0" * 5000000,
+             "[%s] a 5 MB upload arrives whole: %s" % (n, r.stdout))
+    recs = [x for x in mode.new_records() if x.get("kind") != "dns"]
+    et.check(len(recs) == 5 and all(x["verdict"] == "allow" for x in recs), "[%s] five allow records: %s" % (n, recs))
+
+
 def main():
     global BIN_AIRLOCK
     et.make_certs()
     bindir = os.path.join(T, "bin")
     os.makedirs(bindir)
-    for b in ("airlock", "airlock-node", "airlock-gvisor-relay"):
+    for b in ("airlock", "airlock-node", "airlock-gvisor-relay", "airlock-vm-init"):
         shutil.copy(os.path.join(et.BIN, b), bindir)
     os.chmod(bindir, 0o755)
     BIN_AIRLOCK = os.path.join(bindir, "airlock")
@@ -277,20 +316,29 @@ def main():
     modes = [Mode("root", None)] if os.geteuid() == 0 else [Mode("user", None)]
     if os.geteuid() == 0:
         modes.append(Mode("rootless", ensure_user()))
+    plain = list(modes)
     if shutil.which("runsc"):
         gv = ["--isolation", "gvisor"]
-        modes += [Mode(m.name + "-gvisor", m.user, gv) for m in list(modes)]
+        modes += [Mode(m.name + "-gvisor", m.user, gv) for m in plain]
     else:
         print("SKIP the --isolation gvisor modes: no runsc on PATH (Debian: apt-get install runsc)", flush=True)
+    if shutil.which("qemu-system-x86_64") and glob.glob("/boot/vmlinuz-*"):
+        modes += [Mode(m.name + "-vm", m.user, ["--isolation", "vm"]) for m in plain]
+    else:
+        print("SKIP the --isolation vm modes: no qemu-system-x86_64 or no /boot/vmlinuz-*", flush=True)
     for m in modes:
         m.secret_set("anthropic", et.SECRET)
         probe = subprocess.run(m.prefix() + [BIN_AIRLOCK, "run", "--", "true"], capture_output=True)
-        if probe.returncode != 0:
-            m.degraded = ["--allow-degraded"]  # no delegated cgroup for this user
+        if probe.returncode != 0 or "vm" in m.iso:
+            m.degraded = ["--allow-degraded"]  # no delegated cgroup for this user; a VM here is emulated
+        m.plain_cfg = plain_cfg
         print("-- sandbox attacks as", m.name, flush=True)
+        if "vm" in m.iso:
+            attacks(m, plain_cfg, port)
+            vm_extra(m, cfg, port)
+            continue
         attacks(m, cfg, port)
         print("-- inspected host as", m.name, flush=True)
-        m.plain_cfg = plain_cfg
         inspected(m, cfg, front, tls_port)
     for s in servers:
         s.shutdown()

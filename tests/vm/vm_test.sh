@@ -8,8 +8,9 @@
 # files beyond /usr (read-only), no NIC, none of the caller's environment or
 # home, the report, the refusal of emulation without --allow-degraded,
 # several execs in one warm VM (vm-exec), a node persistent sandbox kept in
-# one VM across execs (vm_box_test: box.h over al_vm_box_start), and a
-# rootless run.
+# one VM across execs (vm_box_test: box.h over al_vm_box_start), --network
+# proxy through the airlock.net port (one-shot and a node's sandbox),
+# `airlock gc` of the VM cache, and a rootless run.
 # Skips (77) without qemu-system-x86_64 or a guest kernel.
 set -uo pipefail
 build=$(cd "$1" && pwd)
@@ -202,6 +203,69 @@ assert float(r['stdout'].split()[0]) > o['elapsed'] + 0.5, o" "$out"
   sleep 1
   check "node: no QEMU left after the sandbox was removed and the node stopped" bash -c "! pgrep -f 'qemu-syste[m].*$nd' >/dev/null"
 fi
+
+# 4f. --network proxy: the egress proxy through the airlock.net port (the
+# stub's synthetic address, NXDOMAIN, the proxy variables, a denial by the
+# proxy with its record, the command's exit code, the report), then the
+# same from a node's persistent VM sandbox across two execs; tests/egress/
+# sandbox_test.py runs the egress attacks and bulk transfers under vm
+out=$("$airlock" "${run[@]}" --network proxy --allow example.com --egress-log "$work/egress.log" \
+  --report "$work/proxy-report.json" -- sh -c '
+  getent hosts example.com; getent hosts other.example || echo NXDOMAIN; echo "P=$HTTP_PROXY"
+  curl -s -o /dev/null -w "code=%{http_code}\n" --max-time 20 http://denied.example/
+  exit 7' 2>&1); rc=$?
+echo "$out" | sed 's/^/  | /'
+check "proxy: the command's exit code (7)" test "$rc" = 7
+check "proxy: an allowed name resolves to the stub's address" grep -q '^198.18.0.1 .*example.com' <<<"$out"
+check "proxy: another name is NXDOMAIN" grep -qx NXDOMAIN <<<"$out"
+check "proxy: the proxy variables" grep -qx 'P=http://127.0.0.1:3128' <<<"$out"
+check "proxy: a host no rule allows is refused by the proxy (403)" grep -qx 'code=403' <<<"$out"
+check "proxy: the refusal is in the egress log" grep -q '"host":"denied.example".*"verdict":"deny"' "$work/egress.log"
+check "proxy: report says proxy, with the egress rules" python3 -c "
+import json; r=json.load(open('$work/proxy-report.json'))
+assert r['isolation']['network']=='proxy' and r['egress']['allow']==['example.com'], r"
+check "proxy: its socket directory is gone after the run" bash -c "! ls -d '$AIRLOCK_STATE_DIR'/vm/net-* 2>/dev/null"
+out=$("$airlock" "${run[@]}" --network proxy --config <(echo '{"network": {"mode": "proxy", "allow": [{"host": "api.example.com", "inspect": true}]}}') -- echo RAN 2>&1); rc=$?
+check "proxy: inspected hosts are refused under vm (125)" test "$rc" = 125
+check "proxy: the refusal says why" grep -q "inspects" <<<"$out"
+check "proxy: nothing ran" bash -c '! grep -qx RAN <<<"$1"' _ "$out"
+if command -v curl >/dev/null; then
+  echo '{"sandbox": {"isolation": "vm", "network": {"mode": "proxy", "allow": ["example.com"]}}}' >"$nd/proxy.json"
+  AIRLOCK_STATE_DIR="$nd/state" "$airlock" node --config "$nd/proxy.json" --listen "unix:$nd/sock" --pool 0 \
+    --allow-degraded --ready-file "$nd/ready4" >"$nd/log4" 2>&1 &
+  npid=$!
+  for _ in $(seq 100); do [[ -f $nd/ready4 ]] && break; sleep 0.1; done
+  sid=$(api -d '{}' http://localhost/v1/sandboxes | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])' 2>/dev/null)
+  api -d '{"argv":["sh","-c","getent hosts example.com"]}' "http://localhost/v1/sandboxes/$sid/exec" >"$nd/x1"
+  out=$(api -d '{"argv":["sh","-c","echo P=$HTTP_PROXY; getent hosts example.com; curl -s -o /dev/null -w code=%{http_code} --max-time 20 http://denied.example/"]}' \
+    "http://localhost/v1/sandboxes/$sid/exec")
+  echo "$out" | sed 's/^/  | /'
+  check "node proxy: both execs of a persistent VM sandbox reach the stub and the proxy" python3 -c "
+import json, sys; a = json.load(open(sys.argv[1])); b = json.loads(sys.argv[2])
+assert a['stdout'].startswith('198.18.0.1') and 'example.com' in a['stdout'], a
+assert 'P=http://127.0.0.1:3128' in b['stdout'] and '198.18.0.1' in b['stdout'] and 'code=403' in b['stdout'], b" "$nd/x1" "$out"
+  "$airlock" gc --state-dir "$nd/state" >/dev/null 2>&1
+  check "node proxy: the sandbox's socket directory exists while it lives (gc keeps it)" bash -c "ls -d '$nd/state'/vm/net-* >/dev/null 2>&1"
+  out=$(api -d '{"argv":["sh","-c","getent hosts example.com"]}' "http://localhost/v1/sandboxes/$sid/exec")
+  check "node proxy: still reached after gc" grep -q '198.18.0.1' <<<"$out"
+  api -X DELETE "http://localhost/v1/sandboxes/$sid" >/dev/null
+  sleep 1
+  check "node proxy: removed with the sandbox" bash -c "! ls -d '$nd/state'/vm/net-* 2>/dev/null"
+  kill "$npid"; wait "$npid" 2>/dev/null
+fi
+
+# 4g. airlock gc: a socket directory whose owner is gone and cached images
+# that are not the current ones are removed; the current ones stay
+mkdir -p "$AIRLOCK_STATE_DIR/vm/net-Zz0123" && touch "$AIRLOCK_STATE_DIR/vm/net-Zz0123/owner.lock"
+touch "$AIRLOCK_STATE_DIR/vm/initrd-0123456789abcdef.cpio" "$AIRLOCK_STATE_DIR/vm/vmlinux-0123456789abcdef"
+current=$(ls "$AIRLOCK_STATE_DIR"/vm/initrd-*.cpio | grep -v 0123456789abcdef)
+out=$("$airlock" gc --state-dir "$AIRLOCK_STATE_DIR" 2>&1)
+echo "$out" | sed 's/^/  | /'
+check "gc: a stale socket directory and old VM images are removed" bash -c "
+  ! test -e '$AIRLOCK_STATE_DIR/vm/net-Zz0123' && ! test -e '$AIRLOCK_STATE_DIR/vm/initrd-0123456789abcdef.cpio' &&
+  ! test -e '$AIRLOCK_STATE_DIR/vm/vmlinux-0123456789abcdef'"
+check "gc: the current initramfs stays" test -n "$current" -a -f "$current"
+check "gc: a VM still boots afterwards" bash -c "'$airlock' ${run[*]} -- true"
 
 # 5. rootless: the same as an unprivileged user (as root: as nobody)
 if [[ $(id -u) == 0 ]]; then
