@@ -26,6 +26,11 @@ export AIRLOCK_STATE_DIR=$work/state
 ws=$work/ws
 mkdir -p "$ws"
 cp "$build/airlock" "$build/airlock-node" "$here/guest.sh" "$ws/"
+# the attack suite and its programs, run in each layout by guest.sh
+mkdir -p "$ws/tests"
+cp -r "$here/../attack" "$here/../lib" "$ws/tests/"
+cp -r "$build/attack-bin" "$ws/"
+chmod -R a+rX "$ws"
 chmod 755 "$ws" "$ws"/*
 
 fails=0

@@ -6,8 +6,9 @@
 # It gives the guest a root that pivot_root can leave (the initramfs's
 # rootfs cannot be pivoted away from), mounts the cgroup LAYOUT (v2, v1 or
 # hybrid) as a host of that kind would, and checks airlock's limits there
-# as root, in a delegated cgroup and rootless.  One "ok"/"not ok" line per
-# check, then "# done N".
+# as root, in a delegated cgroup and rootless, then runs the root half of
+# the attack suite there.  One "ok"/"not ok" line per check, then
+# "# done N".
 set -u
 W=/workspace
 if [ "${1:-}" = stage1 ]; then
@@ -138,5 +139,30 @@ if [ $MECH = cgroup2 ]; then
   check "rootless, delegated scope: the report says cgroup2, not degraded" python3 -c '
 import json; r = json.load(open("/tmp/nobody/r.json"))
 assert r["limits"]["memory"]["mechanism"] == "cgroup2" and not r["limits"]["memory"]["degraded"], r["limits"]'
+fi
+
+# 5. the attack suite (tests/attack/run.sh, its root half: the guest has no
+# second user account for the rootless half) on this layout's cgroups, its
+# TAP lines relabelled so that they count here
+if [ -x $W/tests/attack/run.sh ]; then
+  # its work directory on ext4, as /tmp is on a Debian 12 host: the guest's
+  # tmpfs (Linux 6.1) cannot be idmapped, which airlock's read-write
+  # workspace needs (a refusal, rightly, without --allow-degraded)
+  modprobe loop && modprobe ext4 && truncate -s 384M /run/attack.img && mkfs.ext4 -q /run/attack.img &&
+    mkdir -p /tmp/attack-fs && mount -o loop /run/attack.img /tmp/attack-fs && chmod 1777 /tmp/attack-fs &&
+    mount --bind /tmp/attack-fs /tmp || notok "the attack suite's ext4 /tmp"
+  mkdir -p /tmp/attack && cd /tmp/attack
+  AIRLOCK_ATTACK_NO_USER=1 bash $W/tests/attack/run.sh $A $W/attack-bin >/run/attack.log 2>&1
+  grep -E '^(not )?ok ' /run/attack.log | sed -E 's/^(not )?ok [0-9]+ - (.*)$/\1\2/' | while IFS= read -r line; do
+    case $line in
+      "not "*) echo "not ok - $LAYOUT: attack: ${line#not }" ;;
+      *) echo "ok - $LAYOUT: attack: $line" ;;
+    esac
+  done
+  grep -A12 '^not ok' /run/attack.log | grep '^#' | sed 's/^/# /'
+  n=$(grep -cE '^ok ' /run/attack.log)
+  N=$((N + n))
+  check "the attack suite ran here ($n cases passed, $(tail -n 1 /run/attack.log))" [ "$n" -gt 20 ]
+  cd /tmp
 fi
 echo "# done $N"
