@@ -12,7 +12,8 @@
 #   dockerd_stop DIR                          removes every container, stops dockerd, waits
 #   docker_import DIR ROOTFS NAME             a rootfs directory as image NAME
 #
-# DIR should be short: the socket path must fit in 108 bytes.
+# DIR should be short: the socket path must fit in 108 bytes.  Safe under
+# `set -e` (bench/oci.sh): dockerd_stop always returns 0.
 
 dockerd_start() { # dockerd_start DIR OCI [DOCKERD_ARGS...]
   local dir=$1 oci=$2
@@ -38,23 +39,24 @@ dockerd_stop() { # dockerd_stop DIR
   [ -s "$dir/dockerd.pid" ] || return 0
   pid=$(cat "$dir/dockerd.pid")
   if kill -0 "$pid" 2>/dev/null; then
-    ids=$(DOCKER_HOST=unix://$dir/docker.sock docker ps -aq 2>/dev/null)
+    ids=$(DOCKER_HOST=unix://$dir/docker.sock docker ps -aq 2>/dev/null) || true
     # shellcheck disable=SC2086 # ids are words
-    [ -z "$ids" ] || DOCKER_HOST=unix://$dir/docker.sock docker rm -f $ids >/dev/null 2>&1
-    kill -TERM "$pid" 2>/dev/null
+    [ -z "$ids" ] || DOCKER_HOST=unix://$dir/docker.sock docker rm -f $ids >/dev/null 2>&1 || true
+    kill -TERM "$pid" 2>/dev/null || true
     local i
     for i in $(seq 1 60); do
       kill -0 "$pid" 2>/dev/null || break
       sleep 0.5
     done
-    kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null # reaped when it is this shell's child
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true # reaped when it is this shell's child
   fi
   rm -f "$dir/dockerd.pid"
   # what dockerd mounted in its directories (network namespaces, shm)
-  grep -F " $dir/" /proc/self/mounts | awk '{print $2}' | sort -r | while read -r m; do
-    umount -l "$m" 2>/dev/null
+  awk -v d="$dir/" 'index($2, d) == 1 {print $2}' /proc/self/mounts | sort -r | while read -r m; do
+    umount -l "$m" 2>/dev/null || true
   done
+  return 0
 }
 
 docker_import() { # docker_import DIR ROOTFS NAME
