@@ -734,9 +734,9 @@ static int parse_sysctl(json_t *v, al_oci_config *c, airlock_error **err) {
       return bad(err, "linux", what, "not a sysctl name");
     if (strncmp(k, "net.", 4) != 0)
       return bad(err, "linux", what,
-                 "is not supported (only net.* keys, which stay in the container's own network namespace)");
+                 "not supported (only net.* keys are: they stay in the container's own network namespace)");
     if (!c->ns[AL_OCI_NS_NET] || c->ns_path[AL_OCI_NS_NET])
-      return bad(err, "linux", what, "is not supported without a new network namespace (it would change another's)");
+      return bad(err, "linux", what, "not supported without a network namespace made for the container (it would change another's)");
     if (!json_is_string(x) || json_string_length(x) > 256)
       return bad(err, "linux", what, "must be a string of at most 256 bytes");
   }

@@ -25,8 +25,7 @@ dockerd_start() { # dockerd_start DIR OCI [DOCKERD_ARGS...]
   echo $! >"$dir/dockerd.pid"
   export DOCKER_HOST=unix://$dir/docker.sock
   # readiness, not timing: up to 60 s for the socket to answer
-  local i
-  for i in $(seq 1 120); do
+  for _ in $(seq 1 120); do
     docker version >/dev/null 2>&1 && return 0
     kill -0 "$(cat "$dir/dockerd.pid")" 2>/dev/null || return 1
     sleep 0.5
@@ -43,8 +42,7 @@ dockerd_stop() { # dockerd_stop DIR
     # shellcheck disable=SC2086 # ids are words
     [ -z "$ids" ] || DOCKER_HOST=unix://$dir/docker.sock docker rm -f $ids >/dev/null 2>&1 || true
     kill -TERM "$pid" 2>/dev/null || true
-    local i
-    for i in $(seq 1 60); do
+    for _ in $(seq 1 60); do
       kill -0 "$pid" 2>/dev/null || break
       sleep 0.5
     done
