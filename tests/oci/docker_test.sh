@@ -9,7 +9,8 @@
 # the container's host uid (not 0; runc's, the control, is 0), that
 # airlock-oci holds the container's state, exec, stop, kill, wait, -d and
 # logs, -it (through script(1)), -m and --pids-limit (read back and shown to
-# apply), --read-only, --cap-drop ALL, and that nothing is left after
+# apply), airlock's default limits without them, --read-only, --cap-drop
+# ALL, and that nothing is left after
 # `docker rm -f` (no state, no uid lease, no process).  Needs root,
 # dockerd and docker (skips otherwise).  TAP.
 #
@@ -142,6 +143,20 @@ else
   checkx "-m 48m: memory.limit_in_bytes of the container's cgroup" '[ "$(cat "/sys/fs/cgroup/memory$MEM_CG/memory.limit_in_bytes" 2>/dev/null)" = 50331648 ]'
 fi
 docker rm -f c3 >/dev/null 2>&1
+# without -m and --pids-limit: airlock's default limits (512 MiB, 256 processes)
+run docker run -d --name c5 $A "$IMG" sleep 1000
+PID=$(cpid c5)
+PIDS_CG=$(sed -n 's/^[0-9]*:pids:\(.*\)/\1/p' "/proc/$PID/cgroup" 2>/dev/null)
+MEM_CG=$(sed -n 's/^[0-9]*:memory:\(.*\)/\1/p' "/proc/$PID/cgroup" 2>/dev/null)
+if [ -n "$PIDS_CG" ] && [ -n "$MEM_CG" ]; then
+  checkx "no -m, no --pids-limit: airlock's defaults, 512 MiB and 256 processes" \
+    '[ "$(cat "/sys/fs/cgroup/pids$PIDS_CG/pids.max")" = 256 ] && [ "$(cat "/sys/fs/cgroup/memory$MEM_CG/memory.limit_in_bytes")" = 536870912 ]'
+else
+  V2=$(sed -n 's/^0:://p' "/proc/$PID/cgroup")
+  checkx "no -m, no --pids-limit: airlock's defaults, 512 MiB and 256 processes" \
+    '[ "$(cat "/sys/fs/cgroup$V2/pids.max")" = 256 ] && [ "$(cat "/sys/fs/cgroup$V2/memory.max")" = 536870912 ]'
+fi
+docker rm -f c5 >/dev/null 2>&1
 run docker run --rm $A --pids-limit 12 "$IMG" sh -c 'for i in $(seq 1 30); do sleep 2 & done; echo all-started'
 checkx "--pids-limit 12 applies: 30 background processes cannot all start" '[ "$RC" != 0 ] && ! grep -q all-started <<<"$OUT"'
 run docker run --rm $A --pids-limit 100 "$IMG" sh -c 'for i in $(seq 1 30); do sleep 1 & done; echo all-started; wait'
