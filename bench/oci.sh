@@ -6,7 +6,13 @@
 #   run    podman --runtime R run --rm --rootfs DIR true
 #   image  podman --runtime R run --rm IMAGE true   (DIR imported as an image)
 #   exec   podman --runtime R exec CTR true   (into a running container)
+#   drun   docker run --rm --runtime R IMAGE true   (Docker's engine)
+#   dexec  docker exec CTR true
 #
+# The Docker rows use a dockerd of the benchmark's own
+# (tests/oci/private_dockerd.sh: private directories and socket, runtime
+# "airlock" added, the vfs storage driver), stopped at the end; they are
+# left out when dockerd or docker is missing.
 # DIR is an image-less rootfs of static busybox (tests/oci/make_rootfs.sh).
 # A containers.conf of the benchmark's own (CONTAINERS_CONF) sets
 # default_ulimits, which podman needs here (no CAP_SYS_RESOURCE).  The two
@@ -36,22 +42,39 @@ done
 command -v podman >/dev/null || { echo "bench/oci.sh: needs podman" >&2; exit 1; }
 OCI=$(readlink -f "$OCI")
 TMP=$(mktemp -d /tmp/airlock-oci-bench.XXXXXX)
+chmod 755 "$TMP"
 IMG=localhost/airlock-oci-bench:$$
-trap 'podman --runtime "$OCI" rm -f -t 0 bench-oci-airlock >/dev/null 2>&1; podman --runtime "$RUNC" rm -f -t 0 bench-oci-runc >/dev/null 2>&1; podman rmi -f "$IMG" >/dev/null 2>&1; rm -rf "$TMP"' EXIT
+# shellcheck source=../tests/oci/private_dockerd.sh
+. "$HERE/../tests/oci/private_dockerd.sh"
+trap 'podman --runtime "$OCI" rm -f -t 0 bench-oci-airlock >/dev/null 2>&1; podman --runtime "$RUNC" rm -f -t 0 bench-oci-runc >/dev/null 2>&1; podman rmi -f "$IMG" >/dev/null 2>&1; dockerd_stop "$TMP/d"; rm -rf "$TMP"' EXIT
 "$HERE/../tests/oci/make_rootfs.sh" "$TMP/rootfs"
+DOCKER_IMG=
+if command -v dockerd >/dev/null && command -v docker >/dev/null; then
+  dockerd_start "$TMP/d" "$OCI" || { echo "bench/oci.sh: dockerd did not start: $(tail -3 "$TMP/d/log")" >&2; exit 1; }
+  DOCKER_IMG=airlock-oci-bench:$$
+  docker_import "$TMP/d" "$TMP/rootfs" "$DOCKER_IMG"
+  docker run -d --runtime airlock --name bench-oci-airlock "$DOCKER_IMG" sleep 100000 >/dev/null
+  docker run -d --runtime runc --name bench-oci-runc "$DOCKER_IMG" sleep 100000 >/dev/null
+else
+  echo "bench/oci.sh: no dockerd/docker: the Docker rows are left out" >&2
+fi
 printf '[containers]\ndefault_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]\n' >"$TMP/containers.conf"
 export CONTAINERS_CONF=$TMP/containers.conf
 tar -C "$TMP/rootfs" -c . | podman import - "$IMG" >/dev/null 2>&1
 podman --runtime "$OCI" run -d --name bench-oci-airlock --rootfs "$TMP/rootfs" sleep 100000 >/dev/null
 podman --runtime "$RUNC" run -d --name bench-oci-runc --rootfs "$TMP/rootfs" sleep 100000 >/dev/null
 
-python3 - "$OCI" "$RUNC" "$TMP/rootfs" "$RUNS" "$WARMUP" "$JSON" "$IMG" <<'PY'
+python3 - "$OCI" "$RUNC" "$TMP/rootfs" "$RUNS" "$WARMUP" "$JSON" "$IMG" "$DOCKER_IMG" <<'PY'
 import json, os, statistics, subprocess, sys, time
 oci, runc, rootfs, runs, warmup, out = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
-image = sys.argv[7]
-rts = {"airlock-oci": (oci, "bench-oci-airlock"), "runc": (runc, "bench-oci-runc")}
+image, docker_image = sys.argv[7], sys.argv[8]
+rts = {"airlock-oci": (oci, "bench-oci-airlock", "airlock"), "runc": (runc, "bench-oci-runc", "runc")}
 def cmd(kind, rt):
-    path, ctr = rts[rt]
+    path, ctr, name = rts[rt]
+    if kind == "drun":
+        return ["docker", "run", "--rm", "--runtime", name, docker_image, "true"]
+    if kind == "dexec":
+        return ["docker", "exec", ctr, "true"]
     if kind == "run":
         return ["podman", "--runtime", path, "run", "--rm", "--rootfs", rootfs, "true"]
     if kind == "image":
@@ -64,7 +87,7 @@ def once(c):
         sys.exit("failed: " + " ".join(c))
     return (time.perf_counter_ns() - t) / 1e6
 samples = {}
-kinds = ("run", "image", "exec")
+kinds = ("run", "image", "exec") + (("drun", "dexec") if docker_image else ())
 for kind in kinds:
     order = list(rts)
     for _ in range(warmup):

@@ -120,6 +120,7 @@ typedef struct al_oci_config {
   al_oci_hook *hooks[AL_OCI_HOOK_KINDS];
   size_t n_hooks[AL_OCI_HOOK_KINDS];
   char *propagation; /* rootfsPropagation */
+  json_t *sysctl;    /* linux.sysctl, net.* keys only (checked); borrowed from json; NULL = none */
 } al_oci_config;
 
 /* Parse a config.json text.  Every field airlock cannot honour is refused

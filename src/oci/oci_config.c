@@ -499,16 +499,40 @@ static int parse_namespaces(json_t *a, al_oci_config *c, airlock_error **err) {
   return 0;
 }
 
+/* linux.resources.blockIO: no io controller is set up, so it is accepted
+ * only when it asks for nothing (Docker sends {"weight": 0} whatever the
+ * user gave): weights 0, device lists empty; anything else is refused. */
+static int parse_blockio(json_t *v, airlock_error **err) {
+  static const char *const bk[] = {"weight", "leafWeight", "weightDevice", "throttleReadBpsDevice",
+                                   "throttleWriteBpsDevice", "throttleReadIOPSDevice", "throttleWriteIOPSDevice",
+                                   NULL};
+  if (!json_is_object(v))
+    return bad(err, "linux.resources", "blockIO", "must be an object");
+  if (check_keys(v, "linux.resources.blockIO", bk, err) < 0)
+    return -1;
+  const char *k;
+  json_t *x;
+  json_object_foreach(v, k, x) {
+    bool nothing = json_is_null(x) || (json_is_integer(x) && json_integer_value(x) == 0) ||
+                   (json_is_array(x) && json_array_size(x) == 0);
+    if (!nothing)
+      return unsupported(err, "linux.resources.blockIO", k);
+  }
+  return 0;
+}
+
 static int parse_resources(json_t *r, al_oci_config *c, airlock_error **err) {
   if (!json_is_object(r))
     return bad(err, "linux", "resources", "must be an object");
   /* devices: the device cgroup (v1 hierarchies; oci_create.c), on top of a
    * container that has only the nodes of linux.devices
    * and the six defaults, and no capability to make others */
-  static const char *const keys[] = {"memory", "pids", "cpu", "devices", NULL};
+  static const char *const keys[] = {"memory", "pids", "cpu", "devices", "blockIO", NULL};
   if (check_keys(r, "linux.resources", keys, err) < 0)
     return -1;
   json_t *v;
+  if ((v = json_object_get(r, "blockIO")) && !json_is_null(v) && parse_blockio(v, err) < 0)
+    return -1;
   if ((v = json_object_get(r, "memory")) && !json_is_null(v)) {
     static const char *const mk[] = {"limit", "swap", "reservation", "disableOOMKiller", "swappiness",
                                      "useHierarchy", "checkBeforeUpdate", NULL};
@@ -690,6 +714,36 @@ static int parse_hooks(json_t *h, al_oci_config *c, airlock_error **err) {
   return 0;
 }
 
+/* linux.sysctl: only keys of the network namespace (net.*), and only when
+ * the container has a network namespace of its own (not joined by path):
+ * such a value reaches no other container and not the host.  Docker sends
+ * net.ipv4.ip_unprivileged_port_start and net.ipv4.ping_group_range by
+ * default.  Every other key is refused, naming it.  A key is dotted words of
+ * [A-Za-z0-9_-] (no '/', no empty word): it becomes a path under /proc/sys. */
+static int parse_sysctl(json_t *v, al_oci_config *c, airlock_error **err) {
+  if (!json_is_object(v))
+    return bad(err, "linux", "sysctl", "must be an object");
+  const char *k;
+  json_t *x;
+  json_object_foreach(v, k, x) {
+    char what[160];
+    snprintf(what, sizeof(what), "sysctl \"%.120s\"", k);
+    bool word_ok = strlen(k) < 128 && k[0] != '.' && k[0] && k[strlen(k) - 1] != '.' && !strstr(k, "..") &&
+                   strspn(k, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") == strlen(k);
+    if (!word_ok)
+      return bad(err, "linux", what, "not a sysctl name");
+    if (strncmp(k, "net.", 4) != 0)
+      return bad(err, "linux", what,
+                 "not supported (only net.* keys are: they stay in the container's own network namespace)");
+    if (!c->ns[AL_OCI_NS_NET] || c->ns_path[AL_OCI_NS_NET])
+      return bad(err, "linux", what, "not supported without a network namespace made for the container (it would change another's)");
+    if (!json_is_string(x) || json_string_length(x) > 256)
+      return bad(err, "linux", what, "must be a string of at most 256 bytes");
+  }
+  c->sysctl = json_object_size(v) ? v : NULL;
+  return 0;
+}
+
 static int parse_linux(json_t *l, al_oci_config *c, airlock_error **err) {
   if (!json_is_object(l))
     return bad(err, "", "linux", "must be an object");
@@ -743,14 +797,8 @@ static int parse_linux(json_t *l, al_oci_config *c, airlock_error **err) {
   }
   if ((v = json_object_get(l, "mountLabel")) && json_is_string(v) && json_string_length(v) > 0)
     return unsupported(err, "linux", "mountLabel");
-  if ((v = json_object_get(l, "sysctl")) && json_is_object(v) && json_object_size(v) > 0) {
-    const char *k = NULL;
-    json_t *x;
-    json_object_foreach(v, k, x) break;
-    char what[160];
-    snprintf(what, sizeof(what), "sysctl (%.120s)", k);
-    return unsupported(err, "linux", what);
-  }
+  if ((v = json_object_get(l, "sysctl")) && !json_is_null(v) && parse_sysctl(v, c, err) < 0)
+    return -1;
   return 0;
 }
 

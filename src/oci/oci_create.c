@@ -31,6 +31,7 @@
 #include "seccomp_filter.h"
 
 #include <dirent.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -206,6 +207,50 @@ static int apply_rlimits(const al_oci_process *p, char *why, size_t len) {
 /* the master with its name as data, as runc sends it */
 /* process.scheduler and process.ioPriority (the parser let only
  * non-real-time ones through) */
+/* linux.sysctl (net.* keys of the container's own network namespace, as
+ * oci_config.c checked): written while the process still has the host's
+ * root privileges, through the procfs it inherited (a /proc/sys/net file
+ * acts on the network namespace of whoever opens it), before the container's
+ * /proc exists and its /proc/sys is made read-only. */
+static int apply_sysctl(const al_oci_config *c, char *why, size_t len) {
+  const char *k;
+  json_t *x;
+  json_object_foreach(c->sysctl, k, x) {
+    char path[160];
+    int n = snprintf(path, sizeof(path), "/proc/sys/%s", k);
+    if (n < 0 || (size_t)n >= sizeof(path))
+      return snprintf(why, len, "linux.sysctl \"%.100s\": name too long", k), -1;
+    for (char *p = path + strlen("/proc/sys/"); *p; p++)
+      if (*p == '.')
+        *p = '/';
+    const char *val = json_string_value(x);
+    int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+    ssize_t w = fd < 0 ? -1 : write(fd, val, strlen(val));
+    int e = errno;
+    if (fd >= 0)
+      close(fd);
+    if (w != (ssize_t)strlen(val))
+      return snprintf(why, len, "linux.sysctl \"%.100s\": %s", k, w < 0 ? strerror(e) : "short write"), -1;
+  }
+  return 0;
+}
+
+/* why args[0] cannot be exec'd, in runc's words: Docker and Podman read the
+ * exit code out of them ("executable file not found", "no such file or
+ * directory": 127; "permission denied": 126), lower case as Go prints them */
+static const char *exec_failure(const char *arg0, int e, char *buf, size_t len) {
+  char reason[128];
+  snprintf(reason, sizeof(reason), "%s", strerror(e));
+  reason[0] = (char)tolower((unsigned char)reason[0]);
+  if (e == ENOENT && !strchr(arg0, '/'))
+    snprintf(buf, len, "exec: \"%s\": executable file not found in $PATH", arg0);
+  else if (e == ENOENT)
+    snprintf(buf, len, "exec: \"%s\": stat %s: %s", arg0, arg0, reason);
+  else
+    snprintf(buf, len, "exec: \"%s\": %s", arg0, reason);
+  return buf;
+}
+
 static int apply_sched(const al_oci_process *p, char *why, size_t len) {
   if (p->has_sched) {
     struct {
@@ -272,6 +317,8 @@ __attribute__((noreturn)) static void container_init(init_ctx *x) {
     child_fail(sync, "%s", why);
   if (apply_sched(&c->proc, why, sizeof(why)) < 0)
     child_fail(sync, "%s", why);
+  if (c->sysctl && apply_sysctl(c, why, sizeof(why)) < 0)
+    child_fail(sync, "%s", why);
   int master = -1, slave = -1;
   if (al_oci_build_rootfs(c, x->rootfs, x->bundle, x->owner_uid, x->owner_gid, c->proc.terminal ? &master : NULL, &slave, why, sizeof(why)) < 0)
     child_fail(sync, "%s", why);
@@ -313,9 +360,10 @@ __attribute__((noreturn)) static void container_init(init_ctx *x) {
   }
   char exe[PATH_MAX];
   int e = al_oci_find_exec(c->proc.args[0], env, exe, sizeof(exe));
-  if (e != 0)
-    child_fail(sync, "exec: \"%s\": %s", c->proc.args[0],
-               e == ENOENT && !strchr(c->proc.args[0], '/') ? "executable file not found in $PATH" : strerror(e));
+  if (e != 0) {
+    char why_exec[PATH_MAX + 64];
+    child_fail(sync, "%s", exec_failure(c->proc.args[0], e, why_exec, sizeof(why_exec)));
+  }
   if (master >= 0) {
     take_terminal(slave);
     if (x->console_fd >= 0) {
@@ -1254,8 +1302,8 @@ int al_oci_exec(const al_oci_global *g, const char *id, const al_oci_exec_opts *
     char exe[PATH_MAX];
     int e = al_oci_find_exec(p.args[0], env, exe, sizeof(exe));
     if (e != 0) {
-      dprintf(ep, "exec: \"%s\": %s", p.args[0],
-              e == ENOENT && !strchr(p.args[0], '/') ? "executable file not found in $PATH" : strerror(e));
+      char why_exec[PATH_MAX + 64];
+      dprintf(ep, "%s", exec_failure(p.args[0], e, why_exec, sizeof(why_exec)));
       _exit(e == ENOENT ? 127 : 126);
     }
     if (master >= 0) {

@@ -114,7 +114,10 @@ refused() { # refused NAME EDIT FIELD
   checkx "refused: $1 (names $3)" '[ "$RC" != 0 ] && grep -qF -- "$want" <<<"$ERR" && [ ! -e "$STATE/bad" ]'
 }
 refused "an unknown linux field" 'c["linux"]["intelRdt"] = {"closID": "x"}' "config.json: linux.intelRdt is not supported"
-refused "sysctl" 'c["linux"]["sysctl"] = {"net.ipv4.ip_forward": "1"}' "linux.sysctl"
+refused "a sysctl outside the network namespace" 'c["linux"]["sysctl"] = {"vm.swappiness": "1"}' 'linux.sysctl "vm.swappiness"'
+refused "a net sysctl without a network namespace" 'c["linux"]["namespaces"] = [{"type": t} for t in ["pid", "mount"]]; c["linux"]["sysctl"] = {"net.ipv4.ip_forward": "1"}' 'linux.sysctl "net.ipv4.ip_forward"'
+refused "a sysctl name with a path in it" 'c["linux"]["sysctl"] = {"net.ipv4/../../kernel.x": "1"}' 'linux.sysctl "net.ipv4/'
+refused "a blkio weight" 'c["linux"]["resources"]["blockIO"] = {"weight": 500}' "linux.resources.blockIO.weight"
 refused "a host uid 0 mapping" 'c["linux"]["namespaces"].append({"type":"user"}); c["linux"]["uidMappings"]=[{"containerID":0,"hostID":0,"size":1}]; c["linux"]["gidMappings"]=[{"containerID":0,"hostID":100000,"size":1}]' "linux.uidMappings[0].hostID"
 refused "createContainer hooks" 'c["hooks"] = {"createContainer": [{"path": "/bin/true"}]}' "hooks.createContainer"
 refused "a time namespace" 'c["linux"]["namespaces"].append({"type":"time"})' "linux.namespaces[5].type"
@@ -137,6 +140,15 @@ config '["/bin/sh","-c","mkdir /tmp/d 2>/dev/null && echo mkdir-ok; hostname x 2
   'c["linux"]["seccomp"] = {"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":1}]}'
 run oci run --bundle "$B" sc
 checkx "seccomp: the bundle's rule (mkdir) and airlock's (sethostname) both apply" '[ "$OUT" = sethostname-denied ]'
+
+# net.* sysctls apply in the container's own network namespace (Docker
+# sends two by default), and an empty blockIO is accepted; the host's value
+# stays as it was
+host_ping=$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start)
+config '["/bin/cat","/proc/sys/net/ipv4/ip_unprivileged_port_start"]' \
+  'c["linux"]["sysctl"] = {"net.ipv4.ip_unprivileged_port_start": "'$((host_ping == 99 ? 98 : 99))'"}; c["linux"]["resources"]["blockIO"] = {"weight": 0}'
+run oci run --bundle "$B" sysctl
+checkx "sysctl net.ipv4.ip_unprivileged_port_start: set inside, the host's unchanged" '[ "$RC" = 0 ] && [ "$OUT" = $((host_ping == 99 ? 98 : 99)) ] && [ "$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start)" = "$host_ping" ]'
 
 # the device cgroup: a bundle that binds the host's /dev still cannot open
 # a node its rules deny (v1 devices hierarchy; /dev/fuse is 0666 on the host)

@@ -9,7 +9,7 @@
 # Podman's storage (with and without --uidmap).  The test's
 # own containers.conf (CONTAINERS_CONF) sets default_ulimits: podman's
 # default nofile needs CAP_SYS_RESOURCE, which this machine lacks; /etc is
-# not touched.  Docker's engine does not run here (docs/oci.md).  Needs root
+# not touched.  Docker's engine: docker_test.sh.  Needs root
 # and podman (skips otherwise).  TAP.
 #
 # usage: podman_test.sh PATH_TO_AIRLOCK_OCI
