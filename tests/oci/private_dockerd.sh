@@ -8,7 +8,8 @@
 # never used.  Sourced:
 #
 #   . tests/oci/private_dockerd.sh
-#   dockerd_start DIR OCI [DOCKERD_ARGS...]   sets DOCKER_HOST; 0, or 1 (log in DIR/log)
+#   dockerd_start DIR OCI [DOCKERD_ARGS...]   sets DOCKER_HOST; 0, or 1 (log in DIR/log);
+#                                             OCI "": no runtime added (a --config-file names them)
 #   dockerd_stop DIR                          removes every container, stops dockerd, waits
 #   docker_import DIR ROOTFS NAME             a rootfs directory as image NAME
 #
@@ -19,9 +20,10 @@ dockerd_start() { # dockerd_start DIR OCI [DOCKERD_ARGS...]
   local dir=$1 oci=$2
   shift 2
   mkdir -p "$dir/root" "$dir/exec"
+  [ -z "$oci" ] || set -- --add-runtime "airlock=$oci" "$@"
   setsid dockerd --data-root "$dir/root" --exec-root "$dir/exec" -H "unix://$dir/docker.sock" \
     --pidfile "$dir/pid" --iptables=false --ip6tables=false --bridge=none --storage-driver=vfs \
-    --add-runtime "airlock=$oci" "$@" >"$dir/log" 2>&1 </dev/null &
+    "$@" >"$dir/log" 2>&1 </dev/null &
   echo $! >"$dir/dockerd.pid"
   export DOCKER_HOST=unix://$dir/docker.sock
   # readiness, not timing: up to 60 s for the socket to answer
