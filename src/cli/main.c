@@ -31,7 +31,7 @@ static void usage(FILE *out) {
                "  changes list|show|diff|apply|discard  changesets of --workspace-mode changes\n"
                "  node [OPTIONS]                  serve the node API (docs/api.md)\n"
                "  token create|list|revoke        manage the node's tokens (tenants)\n"
-               "  secret set|list|rm|get          manage the node's encrypted secrets\n"
+               "  secret set|list|rm|get|rotate-key manage the node's encrypted secrets\n"
                "  proxy --listen ADDR:PORT        run the egress proxy on its own\n"
                "  audit [verify|prune|head|redact] read and check the node's audit trail\n"
                "  approvals list|show|approve|reject  answer requests waiting for a human\n"
