@@ -152,6 +152,10 @@ int main(int argc, char **argv) {
       strcmp(cmd, "ssh-gate") == 0 || strcmp(cmd, "ps") == 0 || strcmp(cmd, "rm") == 0 ||
       strcmp(cmd, "completion") == 0 || strcmp(cmd, "image") == 0)
     return node_command(argc, argv);
+#ifdef AIRLOCK_NODE_COMMANDS
+  if (strcmp(cmd, "run-scope") == 0) /* airlock run's helper (run_scope.c), not a command of airlock's */
+    return cli_run_scope(argc - 1, argv + 1);
+#endif
   if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
     printf("airlock %s\n", AIRLOCK_VERSION);
     return 0;

@@ -1,20 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* run_scope.c - `airlock run` as root on a pure cgroup v2 host booted with
- * systemd, outside a delegated cgroup (a login shell, a unit without
- * Delegate=yes): the launcher asks systemd for a transient scope of its own
- * with Delegate=yes (what `systemd-run --scope -p Delegate=yes` does) and
- * moves into it, so its sandboxes' cgroups nest below a unit systemd knows
- * and accounts for, instead of at the top of the tree where systemd does not
- * expect foreign cgroups.  The scope holds only this process and what it
- * starts; systemd removes it once they are gone (CollectMode=
- * inactive-or-failed).
+/* run_scope.c - `airlock-node run-scope`, the helper `airlock run` starts
+ * (run_placement.c) as root on a pure cgroup v2 host booted with systemd,
+ * outside a delegated cgroup: it asks systemd for a transient scope
+ * airlock-run-PPID.scope with Delegate=yes holding its parent, what
+ * `systemd-run --scope -p Delegate=yes` does, and waits for the job.  The
+ * parent's sandboxes' cgroups then nest below a unit systemd knows and
+ * accounts for, instead of at the top of the tree where systemd does not
+ * expect foreign cgroups; systemd removes the scope once its processes are
+ * gone (CollectMode=inactive-or-failed).
  *
- * Here and not in src/sandbox/cgroup: it takes sd-bus, and libairlock (which
- * other programs link) stays on libc and jansson; the cgroup code only
- * learns the outcome (al_cgroup_set_scope) and then nests as in any
- * delegated cgroup.  When systemd cannot be asked or refuses, the run goes
- * on where it went before there were scopes (the top-level sub-tree) and the
- * report's cgroup_placement says why. */
+ * A helper, not code in `airlock`: that binary stays libc-only
+ * (tests/cli/ldd_check.sh), and sd-bus comes with libsystemd, which
+ * airlock-node links for the journal already.  It moves only its own
+ * parent.  Exit 0 when the scope runs; else 125 and the reason on stderr,
+ * which `airlock run` puts in its report before going on at the top. */
 #define _GNU_SOURCE
 #include "cgroup.h"
 #include "cleanup.h"
@@ -27,7 +26,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <systemd/sd-bus.h>
-#include <systemd/sd-daemon.h>
+#include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -92,7 +91,7 @@ static int open_manager_bus(sd_bus **out, bool *direct, airlock_error **err) {
 
 /* StartTransientUnit(unit, "fail", [PIDs, Delegate, CollectMode,
  * Description], []) and wait for its job to be removed with result "done" */
-static int start_scope(const char *unit, airlock_error **err) {
+static int start_scope(const char *unit, pid_t pid, airlock_error **err) {
   __attribute__((cleanup(bus_unref))) sd_bus *bus = NULL;
   __attribute__((cleanup(msg_unref))) sd_bus_message *call = NULL;
   __attribute__((cleanup(msg_unref))) sd_bus_message *reply = NULL;
@@ -107,7 +106,7 @@ static int start_scope(const char *unit, airlock_error **err) {
   if (r < 0)
     return al_err(err, -r, "cannot watch systemd's jobs");
   char description[64];
-  snprintf(description, sizeof(description), "airlock run (pid %ld)", (long)getpid());
+  snprintf(description, sizeof(description), "airlock run (pid %ld)", (long)pid);
   r = sd_bus_message_new_method_call(bus, &call, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
                                      "org.freedesktop.systemd1.Manager", "StartTransientUnit");
   if (r >= 0)
@@ -115,7 +114,7 @@ static int start_scope(const char *unit, airlock_error **err) {
   if (r >= 0)
     r = sd_bus_message_open_container(call, 'a', "(sv)");
   if (r >= 0)
-    r = sd_bus_message_append(call, "(sv)(sv)(sv)(sv)", "PIDs", "au", 1, (uint32_t)getpid(), "Delegate", "b", 1,
+    r = sd_bus_message_append(call, "(sv)(sv)(sv)(sv)", "PIDs", "au", 1, (uint32_t)pid, "Delegate", "b", 1,
                               "CollectMode", "s", "inactive-or-failed", "Description", "s", description);
   if (r >= 0)
     r = sd_bus_message_close_container(call);
@@ -157,19 +156,19 @@ static int start_scope(const char *unit, airlock_error **err) {
   return 0;
 }
 
-void cli_run_enter_scope(void) {
-  al_cgroup_facts facts;
-  al_cgroup_read_facts(&facts);
-  facts.systemd_booted = sd_booted() > 0;
-  if (!al_cgroup_scope_wanted(&facts))
-    return;
+int cli_run_scope(int argc, char **argv) {
+  if (argc > 1)
+    return cli_fail("run-scope", NULL, CLI_EXIT_USAGE,
+                    "no arguments: it moves its parent (airlock run) into a transient scope");
+  (void)argv;
+  pid_t parent = getppid();
+  if (parent <= 1)
+    return cli_fail("run-scope", NULL, CLI_EXIT_FAILED, "no parent to move (started by airlock run only)");
   char unit[64];
-  if (al_cgroup_scope_name(unit, sizeof(unit), (long)getpid()) < 0)
-    return;
+  if (al_cgroup_scope_name(unit, sizeof(unit), (long)parent) < 0)
+    return cli_fail("run-scope", NULL, CLI_EXIT_FAILED, "unit name too long");
   airlock_error *err = NULL;
-  if (start_scope(unit, &err) == 0)
-    al_cgroup_set_scope(unit, NULL);
-  else
-    al_cgroup_set_scope(NULL, err && err->msg ? err->msg : "unknown");
-  airlock_error_free(&err);
+  if (start_scope(unit, parent, &err) < 0)
+    return cli_fail_error("run-scope", NULL, CLI_EXIT_FAILED, &err);
+  return CLI_EXIT_OK;
 }
