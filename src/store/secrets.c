@@ -5,32 +5,13 @@
  * master key is read on the first set/get of a handle and kept read-only in
  * guarded memory until close.  All cryptography is libsodium's.
  *
- * Rotation (al_secrets_rotate_key).  The store records the id of the key its
- * secrets are sealed with (a keyed BLAKE2b of a fixed label: it tells keys
- * apart and reveals nothing of them), and a rotation keeps the old key file
- * as master.key.old until its transaction has committed:
- *   1. under the write lock: the old key's id is recorded if the store had
- *      none (committed, so a crash below can always be told apart);
- *   2. BEGIN IMMEDIATE; every secret is opened with the old key and sealed
- *      again with a new random one (fresh nonces), the new key's id stored;
- *   3. master.key.new is written (0600) and fsynced;
- *   4. master.key is hard-linked to master.key.old, then master.key.new is
- *      renamed over master.key, the directory fsynced after each;
- *   5. COMMIT; then master.key.old is removed.
- * A crash before 4's rename leaves the old key and old ciphertexts (a stray
- * master.key.new is replaced by the next rotation).  One after the rename
- * but before the commit leaves master.key = new key, master.key.old = old
- * key, old ciphertexts and the old id; one after the commit, the new state
- * and a leftover master.key.old.  Loading a key settles both: when
- * master.key.old exists, the key whose id the store records is used, and
- * under the store's write lock (taken only if it is free at once, so never
- * in the middle of a rotation) the files are put right: master.key.old
- * renamed back over master.key, or removed.  So every crash point leaves
- * all-old or all-new state that opens.  A set seals under the write lock
- * with the key the store's id names, so a set racing a rotation cannot put
- * a secret under the other key. */
+ * The store also records the id of the key its secrets are sealed with, and
+ * of the key the last rotation replaced (a keyed BLAKE2b of a fixed label: it
+ * tells keys apart and reveals nothing of them): secrets_rotate.c says why,
+ * and loading a key here settles what a crashed rotation left behind. */
 #define _GNU_SOURCE
 #include "secrets.h"
+#include "secrets_store.h"
 #include "sqlite_store.h"
 
 #include <errno.h>
@@ -49,27 +30,12 @@
 #include "error.h"
 #include "statedir.h"
 
-#define DB_FILE "secrets.db"
 #define SCHEMA_VERSION 2 /* 2: the master_key table (the sealing key's id) */
-#define FORMAT_VERSION 1 /* of the sealed value: cipher and associated data */
 #define BUSY_TIMEOUT_MS 2000
-#define STORE "secret database"
-#define NONCE_BYTES crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
-#define TAG_BYTES crypto_aead_xchacha20poly1305_ietf_ABYTES
 #define AD_PREFIX "airlock-secret\0v"
-#define KEY_ID_BYTES 16
 #define KEY_ID_LABEL "airlock secret store master key id"
-#define OLD_SUFFIX ".old" /* the key a rotation replaces, until its commit */
-#define NEW_SUFFIX ".new" /* the key a rotation is writing */
 
 _Static_assert(AL_SECRET_KEY_BYTES == crypto_aead_xchacha20poly1305_ietf_KEYBYTES, "key size");
-
-struct al_secrets {
-  sqlite3 *db;
-  char *state_dir;
-  unsigned char *key; /* sodium_malloc'd, read-only once loaded; NULL until */
-  char *key_path;     /* where the key came from, for messages */
-};
 
 static const char schema_sql[] = "CREATE TABLE IF NOT EXISTS secrets ("
                                  " name TEXT PRIMARY KEY,"
@@ -80,9 +46,10 @@ static const char schema_sql[] = "CREATE TABLE IF NOT EXISTS secrets ("
                                  " updated_at INTEGER NOT NULL);"
                                  "CREATE TABLE IF NOT EXISTS master_key ("
                                  " one INTEGER PRIMARY KEY CHECK (one = 1),"
-                                 " key_id BLOB NOT NULL);";
+                                 " key_id BLOB NOT NULL,"
+                                 " old_key_id BLOB);";
 
-static int db_err(airlock_error **err, sqlite3 *db, const char *what) { return al_sqlite_err(err, db, STORE, what); }
+int sec_db_err(airlock_error **err, sqlite3 *db, const char *what) { return al_sqlite_err(err, db, STORE, what); }
 
 static int exec_sql(sqlite3 *db, const char *sql, airlock_error **err) { return al_sqlite_exec(db, STORE, sql, err); }
 
@@ -123,7 +90,7 @@ static int ensure_schema(sqlite3 *db, airlock_error **err) {
 static int set_wal(sqlite3 *db, airlock_error **err) {
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
   if (sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW)
-    return db_err(err, db, "cannot switch to WAL mode");
+    return sec_db_err(err, db, "cannot switch to WAL mode");
   const char *mode = (const char *)sqlite3_column_text(st, 0);
   if (mode == NULL || strcmp(mode, "wal") != 0)
     return al_err(err, 0, "secret database %s: cannot switch to WAL mode (journal mode is '%s')",
@@ -151,7 +118,7 @@ int al_secrets_open(const char *state_dir, bool create, al_secrets **out, airloc
   int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW, NULL);
   if (rc != SQLITE_OK) {
     if (s->db != NULL)
-      db_err(err, s->db, "cannot open");
+      sec_db_err(err, s->db, "cannot open");
     else
       al_err(err, ENOMEM, "secret database %s", path);
     al_secrets_close(s);
@@ -163,7 +130,7 @@ int al_secrets_open(const char *state_dir, bool create, al_secrets **out, airloc
   if (sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS) != SQLITE_OK ||
       exec_sql(s->db, "PRAGMA secure_delete = ON", err) < 0 || set_wal(s->db, err) < 0 ||
       ensure_schema(s->db, err) < 0) {
-    db_err(err, s->db, "cannot set up the database");
+    sec_db_err(err, s->db, "cannot set up the database");
     al_secrets_close(s);
     return -1;
   }
@@ -243,11 +210,11 @@ static int create_key_file(const char *path, airlock_error **err) {
   return 0;
 }
 
-static int count_secrets(sqlite3 *db, long long *n, airlock_error **err) {
+int sec_count(sqlite3 *db, long long *n, airlock_error **err) {
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
   if (sqlite3_prepare_v2(db, "SELECT count(*) FROM secrets", -1, &st, NULL) != SQLITE_OK ||
       sqlite3_step(st) != SQLITE_ROW)
-    return db_err(err, db, "cannot count secrets");
+    return sec_db_err(err, db, "cannot count secrets");
   *n = sqlite3_column_int64(st, 0);
   return 0;
 }
@@ -258,32 +225,49 @@ static void key_id_of(const unsigned char *key, unsigned char id[KEY_ID_BYTES]) 
 }
 
 /* The id of the key the store's secrets are sealed with: 1 and *id, or 0
- * when the store has none (made before rotation existed, or never keyed). */
-static int stored_key_id(sqlite3 *db, unsigned char id[KEY_ID_BYTES], airlock_error **err) {
+ * when the store has none (made before rotation existed, or never keyed).
+ * old_id (may be NULL): the key the last rotation replaced, zeros if none. */
+static int stored_key_id2(sqlite3 *db, unsigned char id[KEY_ID_BYTES], unsigned char *old_id, airlock_error **err) {
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db, "SELECT key_id FROM master_key WHERE one = 1", -1, &st, NULL) != SQLITE_OK)
-    return db_err(err, db, "cannot read the master key's id");
+  if (sqlite3_prepare_v2(db, "SELECT key_id, old_key_id FROM master_key WHERE one = 1", -1, &st, NULL) != SQLITE_OK)
+    return sec_db_err(err, db, "cannot read the master key's id");
   int rc = sqlite3_step(st);
   if (rc == SQLITE_DONE)
     return 0;
   if (rc != SQLITE_ROW || sqlite3_column_bytes(st, 0) != KEY_ID_BYTES)
-    return db_err(err, db, "cannot read the master key's id");
+    return sec_db_err(err, db, "cannot read the master key's id");
   memcpy(id, sqlite3_column_blob(st, 0), KEY_ID_BYTES);
+  if (old_id != NULL) {
+    memset(old_id, 0, KEY_ID_BYTES);
+    if (sqlite3_column_bytes(st, 1) == KEY_ID_BYTES)
+      memcpy(old_id, sqlite3_column_blob(st, 1), KEY_ID_BYTES);
+  }
   return 1;
 }
 
-static int store_key_id(sqlite3 *db, const unsigned char *key, airlock_error **err) {
-  unsigned char id[KEY_ID_BYTES];
+int sec_stored_key_id(sqlite3 *db, unsigned char id[KEY_ID_BYTES], airlock_error **err) {
+  return stored_key_id2(db, id, NULL, err);
+}
+
+/* key's id as the store's; old_key (may be NULL): the key a rotation
+ * replaces, so that its master.key.old can be told from anyone's file */
+int sec_store_key_id(sqlite3 *db, const unsigned char *key, const unsigned char *old_key, airlock_error **err) {
+  unsigned char id[KEY_ID_BYTES], old_id[KEY_ID_BYTES];
   key_id_of(key, id);
+  if (old_key != NULL)
+    key_id_of(old_key, old_id);
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO master_key (one, key_id) VALUES (1, ?1)", -1, &st, NULL) !=
+  if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO master_key (one, key_id, old_key_id) VALUES (1, ?1, ?2)", -1, &st,
+                         NULL) != SQLITE_OK ||
+      sqlite3_bind_blob(st, 1, id, KEY_ID_BYTES, SQLITE_TRANSIENT) != SQLITE_OK ||
+      (old_key ? sqlite3_bind_blob(st, 2, old_id, KEY_ID_BYTES, SQLITE_TRANSIENT) : sqlite3_bind_null(st, 2)) !=
           SQLITE_OK ||
-      sqlite3_bind_blob(st, 1, id, KEY_ID_BYTES, SQLITE_TRANSIENT) != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE)
-    return db_err(err, db, "cannot record the master key's id");
+      sqlite3_step(st) != SQLITE_DONE)
+    return sec_db_err(err, db, "cannot record the master key's id");
   return 0;
 }
 
-static bool key_has_id(const unsigned char *key, const unsigned char id[KEY_ID_BYTES]) {
+bool sec_key_has_id(const unsigned char *key, const unsigned char id[KEY_ID_BYTES]) {
   unsigned char mine[KEY_ID_BYTES];
   key_id_of(key, mine);
   return sodium_memcmp(mine, id, KEY_ID_BYTES) == 0;
@@ -296,13 +280,13 @@ static int read_key_file(const char *path, unsigned char **key, airlock_error **
   return read_key(fd, path, key, err);
 }
 
-static void sync_dir(const char *dir) {
+void sec_sync_dir(const char *dir) {
   _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd >= 0)
     fsync(fd);
 }
 
-static void set_key(al_secrets *s, unsigned char *key, const char *path) {
+void sec_set_key(al_secrets *s, unsigned char *key, const char *path) {
   if (s->key != NULL)
     sodium_free(s->key);
   s->key = key;
@@ -314,41 +298,46 @@ static void set_key(al_secrets *s, unsigned char *key, const char *path) {
  * the top of this file).  Use the key the store's id names; with the write
  * lock held (fix), also put the files right. */
 static int settle_rotation(al_secrets *s, const char *path, const char *old_path, bool fix, airlock_error **err) {
-  unsigned char id[KEY_ID_BYTES];
-  int have = stored_key_id(s->db, id, err);
+  unsigned char id[KEY_ID_BYTES], replaced[KEY_ID_BYTES];
+  int have = stored_key_id2(s->db, id, replaced, err);
   if (have <= 0)
     return have; /* no id: master.key.old is not a rotation's */
   if (fix) {     /* under the lock master.key is what it will stay */
     unsigned char *now = NULL;
     if (read_key_file(path, &now, err) < 0)
       return -1;
-    set_key(s, now, path);
-  }
-  if (key_has_id(s->key, id)) { /* committed: the old key is no longer needed */
-    if (fix && unlink(old_path) == 0)
-      sync_dir(s->state_dir);
-    return 0;
+    sec_set_key(s, now, path);
   }
   unsigned char *old = NULL;
   airlock_error *ignored = NULL;
-  if (read_key_file(old_path, &old, &ignored) < 0 || !key_has_id(old, id)) {
-    airlock_error_free(&ignored); /* neither key: the usual error when a secret does not open */
-    if (old != NULL)
-      sodium_free(old);
+  if (read_key_file(old_path, &old, &ignored) < 0) {
+    airlock_error_free(&ignored); /* not a key file: not a rotation's either */
+    return 0;
+  }
+  if (sec_key_has_id(s->key, id)) {
+    /* committed, the key it replaced no longer needed; or a crash before
+     * the rename left a second link to master.key itself */
+    if (fix && (sec_key_has_id(old, replaced) || sec_key_has_id(old, id)) && unlink(old_path) == 0)
+      sec_sync_dir(s->state_dir);
+    sodium_free(old);
+    return 0;
+  }
+  if (!sec_key_has_id(old, id)) { /* neither key: the usual error when a secret does not open */
+    sodium_free(old);
     return 0;
   }
   /* not committed: the secrets are still sealed with the old key */
-  set_key(s, old, old_path);
+  sec_set_key(s, old, old_path);
   if (fix && rename(old_path, path) == 0) {
-    sync_dir(s->state_dir);
-    set_key(s, AL_STEAL(s->key), path);
+    sec_sync_dir(s->state_dir);
+    sec_set_key(s, AL_STEAL(s->key), path);
   }
   return 0;
 }
 
 /* The master key into s->key.  locked: the caller holds the store's write
  * lock (a transaction begun with BEGIN IMMEDIATE). */
-static int load_key(al_secrets *s, bool create, bool locked, airlock_error **err) {
+int sec_load_key(al_secrets *s, bool create, bool locked, airlock_error **err) {
   if (s->key != NULL)
     return 0;
   const char *creds = getenv("CREDENTIALS_DIRECTORY");
@@ -364,7 +353,7 @@ static int load_key(al_secrets *s, bool create, bool locked, airlock_error **err
     /* a new key for an empty store only: secrets sealed with a key that has
      * gone missing must not be silently joined by ones under a new key */
     long long n = 0;
-    if (count_secrets(s->db, &n, err) < 0)
+    if (sec_count(s->db, &n, err) < 0)
       return -1;
     if (n > 0)
       return al_err(err, 0,
@@ -385,7 +374,7 @@ static int load_key(al_secrets *s, bool create, bool locked, airlock_error **err
     return -1;
   s->key_path = AL_STEAL(path);
   if (created) /* the store's secrets will be sealed with this one */
-    return locked ? store_key_id(s->db, s->key, err) : 0;
+    return locked ? sec_store_key_id(s->db, s->key, NULL, err) : 0;
   struct stat st;
   if (from_credentials || lstat(old_path, &st) < 0)
     return 0;
@@ -406,7 +395,7 @@ static int load_key(al_secrets *s, bool create, bool locked, airlock_error **err
 
 /* Forget the handle's key: the next use reads it again (a rotation may have
  * replaced it since). */
-static void drop_key(al_secrets *s) {
+void sec_drop_key(al_secrets *s) {
   if (s->key != NULL)
     sodium_free(s->key);
   s->key = NULL;
@@ -417,7 +406,7 @@ static void drop_key(al_secrets *s) {
 /* --- secrets ------------------------------------------------------------- */
 
 /* Associated data: a fixed prefix, the format version, the name. */
-static size_t make_ad(unsigned char *ad, size_t cap, const char *name, int version) {
+size_t sec_make_ad(unsigned char *ad, size_t cap, const char *name, int version) {
   size_t plen = sizeof(AD_PREFIX) - 1, nlen = strlen(name);
   if (plen + 1 + nlen > cap)
     return 0;
@@ -453,16 +442,21 @@ int al_secrets_set(al_secrets *s, const char *name, const void *value, size_t le
 static int load_current_key(al_secrets *s, bool create, airlock_error **err) {
   unsigned char id[KEY_ID_BYTES];
   for (int attempt = 0; attempt < 2; attempt++) {
-    if (load_key(s, create, true, err) < 0)
+    if (sec_load_key(s, create, true, err) < 0)
       return -1;
-    int have = stored_key_id(s->db, id, err);
+    int have = sec_stored_key_id(s->db, id, err);
     if (have < 0)
       return -1;
-    if (have == 0 || key_has_id(s->key, id))
+    if (have == 0 || sec_key_has_id(s->key, id))
       return 0;
     if (attempt == 0)
-      drop_key(s);
+      sec_drop_key(s);
   }
+  long long n = 0;
+  if (sec_count(s->db, &n, err) < 0)
+    return -1;
+  if (n == 0) /* nothing sealed with the recorded key: this one is the store's now */
+    return sec_store_key_id(s->db, s->key, NULL, err);
   return al_err(err, 0,
                 "master key %s is not the key the secrets in %s/" DB_FILE " are sealed with: restore the right key",
                 s->key_path, s->state_dir);
@@ -474,7 +468,7 @@ static int set_locked(al_secrets *s, const char *name, const void *value, size_t
 
   unsigned char nonce[NONCE_BYTES], ad[64 + AL_SECRET_NAME_MAX];
   randombytes_buf(nonce, sizeof(nonce));
-  size_t ad_len = make_ad(ad, sizeof(ad), name, FORMAT_VERSION);
+  size_t ad_len = sec_make_ad(ad, sizeof(ad), name, FORMAT_VERSION);
   _cleanup_free_ unsigned char *ct = malloc(len + TAG_BYTES);
   if (ct == NULL)
     return al_err(err, ENOMEM, "secret '%s'", name);
@@ -495,23 +489,23 @@ static int set_locked(al_secrets *s, const char *name, const void *value, size_t
       sqlite3_bind_blob(st, 3, nonce, sizeof(nonce), SQLITE_STATIC) != SQLITE_OK ||
       sqlite3_bind_blob64(st, 4, ct, ct_len, SQLITE_STATIC) != SQLITE_OK ||
       sqlite3_bind_int64(st, 5, now) != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE)
-    return db_err(err, s->db, "cannot store the secret");
+    return sec_db_err(err, s->db, "cannot store the secret");
   return 0;
 }
 
 /* One read of NAME's row and one decryption with the handle's key: 0, 1
  * when it did not open (*plain freed), or -1. */
-static int get_once(al_secrets *s, const char *name, unsigned char **plain, size_t *plain_len, airlock_error **err) {
+int sec_get_once(al_secrets *s, const char *name, unsigned char **plain, size_t *plain_len, airlock_error **err) {
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
   if (sqlite3_prepare_v2(s->db, "SELECT version, nonce, ciphertext FROM secrets WHERE name = ?1", -1, &st, NULL) !=
           SQLITE_OK ||
       sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC) != SQLITE_OK)
-    return db_err(err, s->db, "cannot look up the secret");
+    return sec_db_err(err, s->db, "cannot look up the secret");
   int rc = sqlite3_step(st);
   if (rc == SQLITE_DONE)
     return not_found(err, name);
   if (rc != SQLITE_ROW)
-    return db_err(err, s->db, "cannot look up the secret");
+    return sec_db_err(err, s->db, "cannot look up the secret");
   int version = sqlite3_column_int(st, 0);
   const unsigned char *nonce_col = sqlite3_column_blob(st, 1);
   int nonce_len = sqlite3_column_bytes(st, 1);
@@ -531,11 +525,11 @@ static int get_once(al_secrets *s, const char *name, unsigned char **plain, size
     return al_err(err, ENOMEM, "secret '%s'", name);
   memcpy(ct, ct_col, (size_t)ct_len);
   sqlite3_reset(st);
-  if (load_key(s, false, false, err) < 0)
+  if (sec_load_key(s, false, false, err) < 0)
     return -1;
 
   unsigned char ad[64 + AL_SECRET_NAME_MAX];
-  size_t ad_len = make_ad(ad, sizeof(ad), name, version);
+  size_t ad_len = sec_make_ad(ad, sizeof(ad), name, version);
   size_t len = (size_t)ct_len - TAG_BYTES;
   *plain = sodium_malloc(len ? len : 1);
   if (*plain == NULL)
@@ -556,10 +550,10 @@ int al_secrets_get(al_secrets *s, const char *name, unsigned char **value, size_
   *len = 0;
   if (check_name(name, err) < 0)
     return -1;
-  int rc = get_once(s, name, value, len, err);
+  int rc = sec_get_once(s, name, value, len, err);
   if (rc == 1) { /* a rotation may have committed between the row's read and the key's: once more */
-    drop_key(s);
-    rc = get_once(s, name, value, len, err);
+    sec_drop_key(s);
+    rc = sec_get_once(s, name, value, len, err);
   }
   if (rc == 1)
     return al_err(err, 0,
@@ -575,7 +569,7 @@ int al_secrets_list(al_secrets *s, al_secret_info **infos, size_t *n, airlock_er
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
   if (sqlite3_prepare_v2(s->db, "SELECT name, created_at, updated_at FROM secrets ORDER BY name", -1, &st, NULL) !=
       SQLITE_OK)
-    return db_err(err, s->db, "cannot list secrets");
+    return sec_db_err(err, s->db, "cannot list secrets");
   _cleanup_free_ al_secret_info *list = NULL;
   size_t count = 0, cap = 0;
   int rc;
@@ -596,7 +590,7 @@ int al_secrets_list(al_secrets *s, al_secret_info **infos, size_t *n, airlock_er
     info->updated_at = sqlite3_column_int64(st, 2);
   }
   if (rc != SQLITE_DONE)
-    return db_err(err, s->db, "cannot list secrets");
+    return sec_db_err(err, s->db, "cannot list secrets");
   *infos = AL_STEAL(list);
   *n = count;
   return 0;
@@ -608,176 +602,8 @@ int al_secrets_rm(al_secrets *s, const char *name, airlock_error **err) {
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
   if (sqlite3_prepare_v2(s->db, "DELETE FROM secrets WHERE name = ?1", -1, &st, NULL) != SQLITE_OK ||
       sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC) != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE)
-    return db_err(err, s->db, "cannot remove the secret");
+    return sec_db_err(err, s->db, "cannot remove the secret");
   if (sqlite3_changes(s->db) != 1)
     return not_found(err, name);
-  return 0;
-}
-
-/* --- rotation (the order is at the top of this file) ----------------------- */
-
-/* Step 2: every secret opened with s->key and sealed with new_key, in the
- * caller's transaction. */
-static int reseal_all(al_secrets *s, const unsigned char *new_key, size_t *count, airlock_error **err) {
-  al_secret_info *list = NULL;
-  size_t n = 0;
-  if (al_secrets_list(s, &list, &n, err) < 0)
-    return -1;
-  _cleanup_free_ al_secret_info *names = list;
-  for (size_t i = 0; i < n; i++) {
-    const char *name = names[i].name;
-    unsigned char *plain = NULL;
-    size_t len = 0;
-    int rc = get_once(s, name, &plain, &len, err);
-    if (rc == 1)
-      return al_err(err, 0,
-                    "secret '%s' does not open with the master key %s: nothing was changed (remove or set it again"
-                    " before rotating)",
-                    name, s->key_path);
-    if (rc < 0)
-      return -1;
-    unsigned char nonce[NONCE_BYTES], ad[64 + AL_SECRET_NAME_MAX];
-    randombytes_buf(nonce, sizeof(nonce));
-    size_t ad_len = make_ad(ad, sizeof(ad), name, FORMAT_VERSION);
-    _cleanup_free_ unsigned char *ct = malloc(len + TAG_BYTES);
-    unsigned long long ct_len = 0;
-    rc =
-        ct ? crypto_aead_xchacha20poly1305_ietf_encrypt(ct, &ct_len, plain, len, ad, ad_len, NULL, nonce, new_key) : -1;
-    sodium_free(plain);
-    if (rc != 0)
-      return al_err(err, ct ? 0 : ENOMEM, "secret '%s': sealing with the new key failed", name);
-    _cleanup_stmt_ sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db, "UPDATE secrets SET version = ?2, nonce = ?3, ciphertext = ?4 WHERE name = ?1", -1,
-                           &st, NULL) != SQLITE_OK ||
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC) != SQLITE_OK ||
-        sqlite3_bind_int(st, 2, FORMAT_VERSION) != SQLITE_OK ||
-        sqlite3_bind_blob(st, 3, nonce, sizeof(nonce), SQLITE_STATIC) != SQLITE_OK ||
-        sqlite3_bind_blob64(st, 4, ct, ct_len, SQLITE_STATIC) != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE)
-      return db_err(err, s->db, "cannot store a re-sealed secret");
-  }
-  *count = n;
-  return store_key_id(s->db, new_key, err);
-}
-
-/* Step 3: PATH, new, 0600, synced (a leftover of a crashed rotation is
- * replaced: only the holder of the write lock writes it) */
-static int write_new_key_file(const char *path, const unsigned char *key, airlock_error **err) {
-  if (unlink(path) < 0 && errno != ENOENT)
-    return al_err(err, errno, "cannot replace %s", path);
-  _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return al_err(err, errno, "cannot write the new master key %s", path);
-  ssize_t n = write(fd, key, AL_SECRET_KEY_BYTES);
-  if (n != AL_SECRET_KEY_BYTES || fsync(fd) < 0) {
-    int e = n < 0 || n == AL_SECRET_KEY_BYTES ? errno : EIO;
-    unlink(path);
-    return al_err(err, e, "cannot write the new master key %s", path);
-  }
-  return 0;
-}
-
-/* Steps 3 to 5, in the caller's transaction (committed here on success). */
-static int replace_key_and_commit(al_secrets *s, const unsigned char *new_key, airlock_error **err) {
-  _cleanup_free_ char *path = NULL, *new_path = NULL, *old_path = NULL;
-  if (asprintf(&path, "%s/%s", s->state_dir, AL_SECRET_KEY_FILE) < 0 ||
-      asprintf(&new_path, "%s%s", path, NEW_SUFFIX) < 0 || asprintf(&old_path, "%s%s", path, OLD_SUFFIX) < 0)
-    return al_err(err, ENOMEM, "master key");
-  if (write_new_key_file(new_path, new_key, err) < 0)
-    return -1;
-  if (link(path, old_path) < 0) {
-    al_err(err, errno, "cannot keep the old master key as %s", old_path);
-    unlink(new_path);
-    return -1;
-  }
-  sync_dir(s->state_dir);
-  if (rename(new_path, path) < 0) {
-    al_err(err, errno, "cannot put the new master key in place of %s", path);
-    unlink(new_path);
-    unlink(old_path);
-    return -1;
-  }
-  sync_dir(s->state_dir);
-  if (al_sqlite_exec(s->db, STORE, "COMMIT", err) < 0) {
-    /* the secrets are still the old key's: so is master.key again (were
-     * this to fail, the next load settles it from master.key.old) */
-    if (rename(old_path, path) == 0)
-      sync_dir(s->state_dir);
-    return -1;
-  }
-  if (unlink(old_path) == 0)
-    sync_dir(s->state_dir);
-  return 0;
-}
-
-/* Step 1, in a transaction of its own: the old key, settled and checked
- * against the store, its id recorded. */
-static int record_old_key(al_secrets *s, airlock_error **err) {
-  drop_key(s);
-  unsigned char id[KEY_ID_BYTES];
-  long long n = 0;
-  int have = 0;
-  _cleanup_free_ char *old_path = NULL;
-  if (asprintf(&old_path, "%s/%s%s", s->state_dir, AL_SECRET_KEY_FILE, OLD_SUFFIX) < 0)
-    return al_err(err, ENOMEM, "master key");
-  if (count_secrets(s->db, &n, err) < 0 || load_key(s, n == 0, true, err) < 0 ||
-      (have = stored_key_id(s->db, id, err)) < 0)
-    return -1;
-  if (have == 1 && !key_has_id(s->key, id))
-    return al_err(err, 0,
-                  "master key %s is not the key the secrets in %s/" DB_FILE " are sealed with: nothing was changed",
-                  s->key_path, s->state_dir);
-  if (access(old_path, F_OK) == 0)
-    return al_err(err, 0, "%s exists and is not from a rotation of this store: move it away first", old_path);
-  return have == 0 ? store_key_id(s->db, s->key, err) : 0;
-}
-
-/* Steps 2 to 5 in one transaction; the handle keeps the new key. */
-static int reseal_and_replace(al_secrets *s, size_t *count, airlock_error **err) {
-  unsigned char id[KEY_ID_BYTES];
-  int have = stored_key_id(s->db, id, err);
-  if (have < 0)
-    return -1;
-  if (have == 0 || !key_has_id(s->key, id))
-    return al_err(err, 0, "the secret store's master key changed while rotating: nothing was changed, run it again");
-  unsigned char *new_key = sodium_malloc(AL_SECRET_KEY_BYTES);
-  if (new_key == NULL)
-    return al_err(err, ENOMEM, "master key");
-  randombytes_buf(new_key, AL_SECRET_KEY_BYTES);
-  if (reseal_all(s, new_key, count, err) < 0 || replace_key_and_commit(s, new_key, err) < 0) {
-    sodium_free(new_key);
-    *count = 0;
-    return -1;
-  }
-  sodium_mprotect_readonly(new_key);
-  _cleanup_free_ char *path = NULL;
-  if (asprintf(&path, "%s/%s", s->state_dir, AL_SECRET_KEY_FILE) < 0) {
-    sodium_free(new_key);
-    drop_key(s); /* rotated: the next use reads the file */
-    return 0;
-  }
-  set_key(s, new_key, path);
-  return 0;
-}
-
-int al_secrets_rotate_key(al_secrets *s, size_t *count, airlock_error **err) {
-  *count = 0;
-  const char *creds = getenv("CREDENTIALS_DIRECTORY");
-  if (creds != NULL && creds[0] != '\0')
-    return al_err(err, 0,
-                  "the master key comes from %s/" AL_SECRET_CREDENTIAL " (CREDENTIALS_DIRECTORY is set): rotate it"
-                  " where systemd's credential is kept, not here",
-                  creds);
-  if (al_sqlite_exec(s->db, STORE, "BEGIN IMMEDIATE", err) < 0)
-    return -1;
-  if (record_old_key(s, err) < 0 || al_sqlite_exec(s->db, STORE, "COMMIT", err) < 0) {
-    al_sqlite_rollback_if_open(s->db);
-    return -1;
-  }
-  if (al_sqlite_exec(s->db, STORE, "BEGIN IMMEDIATE", err) < 0)
-    return -1;
-  if (reseal_and_replace(s, count, err) < 0) {
-    al_sqlite_rollback_if_open(s->db);
-    return -1;
-  }
   return 0;
 }

@@ -61,7 +61,7 @@ int al_secrets_rm(al_secrets *s, const char *name, airlock_error **err);
 
 /* Seal every secret again under a new random master key, in one SQLite
  * transaction, and replace STATE_DIR/master.key (0600, written to a
- * temporary file, fsynced, renamed); secrets.c says in which order, so that
+ * temporary file, fsynced, renamed); secrets_rotate.c says in which order, so that
  * a crash at any point leaves all-old or all-new state that opens.  The old
  * key is needed (every secret must open with it) and is gone afterwards.
  * *count: the secrets re-sealed.  Refused when the key comes from

@@ -230,6 +230,10 @@ head -c 32 /dev/urandom >"$S/master.key"
 check "crash before the commit: the values open (1)" [ "$("$AIRLOCK" secret get openai.key --reveal --state-dir "$S")" = "$VALUE" ]
 checkx "crash before the commit: master.key is the old key again, master.key.old gone" 'cmp -s "$TMP/key-before" "$S/master.key" && [ ! -e "$S/master.key.old" ]'
 check "crash before the commit: master.key still 0600" [ "$(mode_of "$S/master.key")" = 600 ]
+# after the link but before the rename: master.key.old is master.key; it goes
+cp "$S/master.key" "$S/master.key.old"
+check "crash before the rename: the values open" [ "$("$AIRLOCK" secret get openai.key --reveal --state-dir "$S")" = "$VALUE" ]
+checkx "crash before the rename: master.key unchanged, master.key.old gone" 'cmp -s "$TMP/key-before" "$S/master.key" && [ ! -e "$S/master.key.old" ]'
 # after the commit but before master.key.old was removed: the new key opens, the old one is removed
 run "$AIRLOCK" secret rotate-key --state-dir "$S"
 check "a second rotate-key exits 0" [ "$RC" = 0 ]
