@@ -242,6 +242,9 @@ typedef struct airlock_result {
     char *error;     /* why */
   } *mounts;
   size_t n_mounts;
+  /* where the sandbox's cgroups were made, e.g. "systemd transient scope airlock-run-123.scope (...)",
+     "delegated cgroup ...", "own sub-tree /sys/fs/cgroup/airlock"; static, NULL when unknown */
+  const char *cgroup_placement;
 } airlock_result;
 
 AIRLOCK_API void airlock_result_clear(airlock_result *result);

@@ -34,6 +34,11 @@ int cli_image(int argc, char **argv);
  * a readonly policy also makes the workspace and binds read-only */
 int cli_policy_gate_run(const char *policy_path, airlock_spec *spec);
 void cli_usage_run(FILE *out);
+/* run_placement.c: as root on a systemd host outside a delegated cgroup,
+ * move into a transient scope with Delegate=yes (the report says what
+ * happened), through `airlock-node run-scope` (run_scope.c) */
+void cli_run_enter_scope(void);
+int cli_run_scope(int argc, char **argv);
 /* run_vm.c: `airlock run --isolation vm` (report: opened by run, closed here) */
 int cli_run_vm(airlock_spec *spec, FILE *report, const char *report_path);
 /* cli_util.c: every failure is one line "airlock CMD[ SUB]: message" on

@@ -36,7 +36,7 @@ static const struct {
   const char *name, *subs;
 } SUBCOMMANDS[] = {
     {"sandbox", "create ls inspect rm"},        {"token", "create list revoke"},
-    {"secret", "set list rm get"},              {"audit", "verify prune head redact"},
+    {"secret", "set list rm get rotate-key"},  {"audit", "verify prune head redact"},
     {"approvals", "list show approve reject"}, {"policy", "check"},
     {"completion", "bash zsh"},                 {"oci", "create start run exec state kill delete list ps features"},
 };

@@ -31,7 +31,7 @@ static void usage(FILE *out) {
                "  changes list|show|diff|apply|discard  changesets of --workspace-mode changes\n"
                "  node [OPTIONS]                  serve the node API (docs/api.md)\n"
                "  token create|list|revoke        manage the node's tokens (tenants)\n"
-               "  secret set|list|rm|get          manage the node's encrypted secrets\n"
+               "  secret set|list|rm|get|rotate-key manage the node's encrypted secrets\n"
                "  proxy --listen ADDR:PORT        run the egress proxy on its own\n"
                "  audit [verify|prune|head|redact] read and check the node's audit trail\n"
                "  approvals list|show|approve|reject  answer requests waiting for a human\n"
@@ -152,6 +152,10 @@ int main(int argc, char **argv) {
       strcmp(cmd, "ssh-gate") == 0 || strcmp(cmd, "ps") == 0 || strcmp(cmd, "rm") == 0 ||
       strcmp(cmd, "completion") == 0 || strcmp(cmd, "image") == 0)
     return node_command(argc, argv);
+#ifdef AIRLOCK_NODE_COMMANDS
+  if (strcmp(cmd, "run-scope") == 0) /* airlock run's helper (run_scope.c), not a command of airlock's */
+    return cli_run_scope(argc - 1, argv + 1);
+#endif
   if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
     printf("airlock %s\n", AIRLOCK_VERSION);
     return 0;

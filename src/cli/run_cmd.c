@@ -432,6 +432,8 @@ int cli_run(int argc, char **argv) {
       goto out;
     }
   }
+  /* before the first cgroup: the layout is read once, from inside the scope */
+  cli_run_enter_scope();
   if (spec.isolation == AIRLOCK_ISOLATION_VM) { /* src/vm: the command in a microVM, with the vm's own report */
     code = cli_run_vm(&spec, report, report_path);
     goto out;

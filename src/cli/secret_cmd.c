@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* secret_cmd.c - `airlock secret set|list|rm|get`: the node's secret store
+/* secret_cmd.c - `airlock secret set|list|rm|get|rotate-key`: the node's secret store
  * (src/store/secrets.c).  A value enters only through stdin (never an argument
  * or an environment variable, which other users can see in /proc), is read
  * straight into guarded memory, and leaves only through `get --reveal`,
@@ -42,6 +42,11 @@ static const struct option rm_options[] = {
     {"help", no_argument, 0, OPT_HELP},
     {0, 0, 0, 0},
 };
+static const struct option rotate_options[] = {
+    {"state-dir", required_argument, 0, OPT_STATE_DIR},
+    {"help", no_argument, 0, OPT_HELP},
+    {0, 0, 0, 0},
+};
 static const struct option get_options[] = {
     {"state-dir", required_argument, 0, OPT_STATE_DIR},
     {"reveal", no_argument, 0, OPT_REVEAL},
@@ -54,11 +59,13 @@ static void usage(FILE *out) {
                "       airlock secret list [--state-dir DIR] [--json]\n"
                "       airlock secret rm NAME [--state-dir DIR]\n"
                "       airlock secret get NAME --reveal [--state-dir DIR]\n"
+               "       airlock secret rotate-key [--state-dir DIR]\n"
                "\n"
                "Secrets for the node, encrypted at rest in STATE_DIR/secrets.db under a master\n"
                "key ($CREDENTIALS_DIRECTORY/airlock-master-key, else STATE_DIR/master.key).\n"
                "set reads the value from stdin (one trailing newline is dropped; at most\n"
-               "64 KiB); there is no way to give it as an argument.\n"
+               "64 KiB); there is no way to give it as an argument.  rotate-key makes a new\n"
+               "STATE_DIR/master.key and seals every secret again under it, all or nothing.\n"
                "\n"
                "  NAME                      1 to 64 of A-Z a-z 0-9 . _ -\n"
                "  --state-dir DIR           default /var/lib/airlock as root, else\n"
@@ -382,6 +389,29 @@ static int secret_get(int argc, char **argv) {
   return CLI_EXIT_OK;
 }
 
+/* --- rotate-key ----------------------------------------------------------- */
+
+static int secret_rotate_key(int argc, char **argv) {
+  const char *sub = "rotate-key";
+  args a = {0};
+  int rc = parse(sub, argc, argv, rotate_options, false, &a);
+  if (rc != 0)
+    return parsed_exit(rc);
+  al_secrets *store = NULL;
+  if ((rc = open_store(sub, &a, false, true, &store)) != CLI_EXIT_OK)
+    return rc;
+  if (store == NULL)
+    return fail(CLI_EXIT_FAILED, sub, "there is no secret database yet: nothing to rotate");
+  airlock_error *err = NULL;
+  size_t n = 0;
+  rc = al_secrets_rotate_key(store, &n, &err);
+  al_secrets_close(store);
+  if (rc < 0)
+    return fail_error(sub, &err);
+  printf("master key rotated: %zu secret%s sealed again under the new key\n", n, n == 1 ? "" : "s");
+  return CLI_EXIT_OK;
+}
+
 int cli_secret(int argc, char **argv) {
   if (argc < 2) {
     usage(stderr);
@@ -396,9 +426,11 @@ int cli_secret(int argc, char **argv) {
     return secret_rm(argc - 1, argv + 1);
   if (strcmp(sub, "get") == 0)
     return secret_get(argc - 1, argv + 1);
+  if (strcmp(sub, "rotate-key") == 0)
+    return secret_rotate_key(argc - 1, argv + 1);
   if (strcmp(sub, "help") == 0 || strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
     usage(stdout);
     return CLI_EXIT_OK;
   }
-  return fail(CLI_EXIT_USAGE, NULL, "unknown subcommand '%s': set, list, rm or get", sub);
+  return fail(CLI_EXIT_USAGE, NULL, "unknown subcommand '%s': set, list, rm, get or rotate-key", sub);
 }

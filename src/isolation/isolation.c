@@ -34,13 +34,17 @@ int al_isolation_available(airlock_isolation isolation, bool allow_degraded, air
 }
 
 int airlock_run(const airlock_spec *spec, airlock_result *r, airlock_error **err) {
+  int rc;
   switch (spec->isolation) {
-  case AIRLOCK_ISOLATION_NAMESPACES: return al_run_namespaces(spec, r, err);
-  case AIRLOCK_ISOLATION_GVISOR: return al_gvisor_run(spec, r, err);
-  case AIRLOCK_ISOLATION_VM: return al_vm_airlock_run(spec, r, NULL, err);
+  case AIRLOCK_ISOLATION_NAMESPACES: rc = al_run_namespaces(spec, r, err); break;
+  case AIRLOCK_ISOLATION_GVISOR: rc = al_gvisor_run(spec, r, err); break;
+  case AIRLOCK_ISOLATION_VM: rc = al_vm_airlock_run(spec, r, NULL, err); break;
+  default:
+    *r = (airlock_result){.isolation = spec->isolation};
+    return al_err(err, 0, "isolation %d: unknown", (int)spec->isolation);
   }
-  *r = (airlock_result){.isolation = spec->isolation};
-  return al_err(err, 0, "isolation %d: unknown", (int)spec->isolation);
+  r->cgroup_placement = al_cgroup_placement();
+  return rc;
 }
 
 /* What killed launchers left: empty cgroups of every backend, gVisor's

@@ -73,6 +73,7 @@ char *airlock_result_to_json(const airlock_result *r) {
   json_object_set_new(isolation, "level", json_string(airlock_isolation_name(r->isolation)));
   json_object_set_new(isolation, "kernel", json_string(r->kernel ? r->kernel : al_host_kernel()));
   json_object_set_new(root, "killed_by_signal", json_boolean(r->killed_by_signal));
+  json_object_set_new(root, "cgroup_placement", r->cgroup_placement ? json_string(r->cgroup_placement) : json_null());
   json_object_set_new(root, "degraded", r->degraded_note ? json_string(r->degraded_note) : json_null());
   /* who the sandbox was on the host, and which host sockets it could reach */
   json_t *sockets = json_array();

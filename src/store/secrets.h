@@ -59,6 +59,15 @@ int al_secrets_list(al_secrets *s, al_secret_info **infos, size_t *n, airlock_er
 /* Fails with errnum ENOENT when there is no such secret. */
 int al_secrets_rm(al_secrets *s, const char *name, airlock_error **err);
 
+/* Seal every secret again under a new random master key, in one SQLite
+ * transaction, and replace STATE_DIR/master.key (0600, written to a
+ * temporary file, fsynced, renamed); secrets_rotate.c says in which order, so that
+ * a crash at any point leaves all-old or all-new state that opens.  The old
+ * key is needed (every secret must open with it) and is gone afterwards.
+ * *count: the secrets re-sealed.  Refused when the key comes from
+ * CREDENTIALS_DIRECTORY (systemd's credential is not airlock's to write). */
+int al_secrets_rotate_key(al_secrets *s, size_t *count, airlock_error **err);
+
 /* Guarded memory for plaintext (sodium_malloc; NULL when out of memory) and
  * its release: wiped, unlocked and unmapped.  NULL is ignored. */
 void *al_secret_alloc(size_t len);

@@ -164,6 +164,95 @@ check "rm says so" [ "$OUT" = "secret 'other_1' removed" ]
 run "$AIRLOCK" secret get other_1 --reveal --state-dir "$S"
 check "a removed secret is gone" one_line_error 125
 
+# --- rotate-key ------------------------------------------------------------------
+# the ciphertexts of the store, to tell re-sealed rows from untouched ones
+rows() { python3 -c 'import hashlib, sqlite3, sys
+db = sqlite3.connect("file:" + sys.argv[1] + "/secrets.db?mode=ro", uri=True)
+rows = db.execute("SELECT name, ciphertext FROM secrets ORDER BY name")
+print(" ".join(n + ":" + hashlib.sha256(c).hexdigest() for n, c in rows))' "$1"; }
+printf '%s' "$VALUE2" | "$AIRLOCK" secret set other_2 --state-dir "$S" >/dev/null
+cp "$S/master.key" "$TMP/key-before"
+ROWS_BEFORE=$(rows "$S")
+run "$AIRLOCK" secret rotate-key --state-dir "$S"
+check "rotate-key exits 0" [ "$RC" = 0 ]
+checkx "rotate-key says how many secrets it sealed again" '[ "$OUT" = "master key rotated: $(lines "$(rows "$S" | tr " " "\n")") secrets sealed again under the new key" ]'
+checkx "rotate-key: master.key changed" '! cmp -s "$TMP/key-before" "$S/master.key"'
+check "rotate-key: master.key is still 0600 and 32 bytes" [ "$(stat -c %a:%s "$S/master.key")" = 600:32 ]
+checkx "rotate-key: every ciphertext changed" 'python3 -c "import sys; a, b = (dict(p.split(\":\") for p in x.split()) for x in sys.argv[1:]); sys.exit(not (a.keys() == b.keys() and all(a[k] != b[k] for k in a)))" "$ROWS_BEFORE" "$(rows "$S")"'
+checkx "rotate-key leaves no master.key.old or .new" '[ ! -e "$S/master.key.old" ] && [ ! -e "$S/master.key.new" ]'
+check "rotate-key: values readable after (1)" [ "$("$AIRLOCK" secret get openai.key --reveal --state-dir "$S")" = "$VALUE" ]
+check "rotate-key: values readable after (2)" [ "$("$AIRLOCK" secret get other_2 --reveal --state-dir "$S")" = "$VALUE2" ]
+printf '%s' "$VALUE" | run "$AIRLOCK" secret set after_rotation --state-dir "$S"
+check "rotate-key: a set afterwards uses the new key" [ "$("$AIRLOCK" secret get after_rotation --reveal --state-dir "$S")" = "$VALUE" ]
+# the old key no longer opens what the store holds
+cp "$S/master.key" "$TMP/key-after"
+cp "$TMP/key-before" "$S/master.key"
+run "$AIRLOCK" secret get openai.key --reveal --state-dir "$S"
+check "rotate-key: the old key no longer opens the re-sealed secrets" one_line_error 125
+check "rotate-key: ... and the error names the key file" grep -qF "$S/master.key is not the one it was sealed with" <<<"$ERR"
+cp "$TMP/key-after" "$S/master.key"
+check "rotate-key: with the new key back, it opens again" [ "$("$AIRLOCK" secret get openai.key --reveal --state-dir "$S")" = "$VALUE" ]
+
+# a rotation that fails half-way (a real failure: master.key.new cannot be
+# written, here because a directory has its name) changes nothing
+cp "$S/master.key" "$TMP/key-before"
+ROWS_BEFORE=$(rows "$S")
+mkdir "$S/master.key.new" && touch "$S/master.key.new/x"
+run "$AIRLOCK" secret rotate-key --state-dir "$S"
+rm -rf "$S/master.key.new"
+check "rotate-key, new key unwritable: exit 125, one line" one_line_error 125
+check "rotate-key, new key unwritable: the error names the file" grep -qF "$S/master.key.new" <<<"$ERR"
+checkx "rotate-key, new key unwritable: master.key and every ciphertext as before" 'cmp -s "$TMP/key-before" "$S/master.key" && [ "$(rows "$S")" = "$ROWS_BEFORE" ] && [ ! -e "$S/master.key.old" ]'
+check "rotate-key, new key unwritable: values readable" [ "$("$AIRLOCK" secret get other_2 --reveal --state-dir "$S")" = "$VALUE2" ]
+# a read-only state directory (a read-only bind mount as root, no write bit otherwise)
+ro_rotate() {
+  if [ "$(id -u)" = 0 ]; then
+    unshare --mount --propagation private sh -c 'mount --bind "$2" "$2" && mount -o remount,bind,ro "$2" && exec "$1" secret rotate-key --state-dir "$2"' sh "$AIRLOCK" "$S"
+  else
+    chmod 500 "$S"
+    "$AIRLOCK" secret rotate-key --state-dir "$S"
+    local rc=$?
+    chmod 700 "$S"
+    return $rc
+  fi
+}
+run ro_rotate
+check "rotate-key, read-only state dir: exit 125" [ "$RC" = 125 ]
+checkx "rotate-key, read-only state dir: master.key and every ciphertext as before" 'cmp -s "$TMP/key-before" "$S/master.key" && [ "$(rows "$S")" = "$ROWS_BEFORE" ]'
+check "rotate-key, read-only state dir: values readable" [ "$("$AIRLOCK" secret get openai.key --reveal --state-dir "$S")" = "$VALUE" ]
+
+# what a crash leaves, made by hand (the files a rotation writes, in its
+# order): after the new key was renamed into place but before the commit,
+# master.key is a new key and master.key.old the one the rows are sealed
+# with.  The next use opens with master.key.old and puts it back.
+cp "$S/master.key" "$S/master.key.old"
+head -c 32 /dev/urandom >"$S/master.key"
+check "crash before the commit: the values open (1)" [ "$("$AIRLOCK" secret get openai.key --reveal --state-dir "$S")" = "$VALUE" ]
+checkx "crash before the commit: master.key is the old key again, master.key.old gone" 'cmp -s "$TMP/key-before" "$S/master.key" && [ ! -e "$S/master.key.old" ]'
+check "crash before the commit: master.key still 0600" [ "$(mode_of "$S/master.key")" = 600 ]
+# after the link but before the rename: master.key.old is master.key; it goes
+cp "$S/master.key" "$S/master.key.old"
+check "crash before the rename: the values open" [ "$("$AIRLOCK" secret get openai.key --reveal --state-dir "$S")" = "$VALUE" ]
+checkx "crash before the rename: master.key unchanged, master.key.old gone" 'cmp -s "$TMP/key-before" "$S/master.key" && [ ! -e "$S/master.key.old" ]'
+# after the commit but before master.key.old was removed: the new key opens, the old one is removed
+run "$AIRLOCK" secret rotate-key --state-dir "$S"
+check "a second rotate-key exits 0" [ "$RC" = 0 ]
+cp "$S/master.key" "$TMP/key-after"
+cp "$TMP/key-before" "$S/master.key.old"
+check "crash after the commit: the values open" [ "$("$AIRLOCK" secret get other_2 --reveal --state-dir "$S")" = "$VALUE2" ]
+checkx "crash after the commit: master.key is the new key, master.key.old gone" 'cmp -s "$TMP/key-after" "$S/master.key" && [ ! -e "$S/master.key.old" ]'
+# a key from systemd's credentials is not airlock's to replace
+mkdir -p "$TMP/creds" && cp "$S/master.key" "$TMP/creds/airlock-master-key" && chmod 600 "$TMP/creds/airlock-master-key"
+CREDENTIALS_DIRECTORY=$TMP/creds run "$AIRLOCK" secret rotate-key --state-dir "$S"
+check "rotate-key with CREDENTIALS_DIRECTORY: refused, exit 125, one line" one_line_error 125
+check "rotate-key with CREDENTIALS_DIRECTORY: says where the key comes from" grep -qF "$TMP/creds/airlock-master-key" <<<"$ERR"
+check "rotate-key with CREDENTIALS_DIRECTORY: master.key untouched" cmp -s "$TMP/key-after" "$S/master.key"
+run "$AIRLOCK" secret rotate-key --state-dir "$TMP/no-store"
+check "rotate-key without a store: exit 125, one line" one_line_error 125
+run "$AIRLOCK" secret rotate-key extra --state-dir "$S"
+check "rotate-key with an argument: refused, exit 125, one line" one_line_error 125
+check "rotate-key with an argument: names it" grep -qF "unexpected argument 'extra'" <<<"$ERR"
+
 # --- the values are nowhere else -----------------------------------------------
 checkx "no file under the state dir holds a value" '! grep -rqaF -e "$VALUE" -e "$VALUE2" -e CANARY "$S"'
 checkx "no output but get --reveal showed a value" '! grep -qaF -e "$VALUE" -e CANARY "$ALL_OUTPUT"'

@@ -16,7 +16,9 @@
 # left in it.  Then, in a second clean root with systemd booted by
 # systemd-nspawn (cgroup v2 layout): the unit starts (READY=1), runs an exec,
 # logs to the journal (with journald's fields: AIRLOCK_TENANT=, ...), comes
-# back after its node is killed, and stops cleanly.
+# back after its node is killed, and stops cleanly; `airlock run` as root
+# outside a delegated cgroup runs in a transient scope systemd made for it
+# (listed while it runs, named in the report, gone afterwards).
 #
 # Root only; exits 77 when not root, when a tool is missing, or when the
 # Debian archive cannot be reached (debootstrap's and apt's defaults).
@@ -284,6 +286,31 @@ echo "stop=$?"
 echo "after_stop=$(show ActiveState):$(show Result)"
 echo "journal_stopping=$(journalctl -b -u airlock-node.service -o cat | grep -c '^Terminated: stopping')"
 echo "left=$(cat /proc/[0-9]*/comm 2>/dev/null | grep -cx airlock)"
+# airlock run as root from a unit without Delegate= (this oneshot service;
+# a login shell's session scope is the same case): it asks systemd for a
+# transient scope with Delegate=yes and runs in it.  The command waits on a
+# FIFO, so the scope is looked at while the run is alive.
+mkfifo /var/tmp/run-in
+airlock run --allow-degraded --report /var/tmp/run-report.json -- sh -c 'echo started; read x; echo "read $x"' \
+  </var/tmp/run-in >/var/tmp/run-out 2>/var/tmp/run-err &
+rpid=$!
+exec 3>/var/tmp/run-in
+for _ in $(seq 1 300); do grep -q started /var/tmp/run-out && break; sleep 0.1; done
+echo "run_pid=$rpid"
+echo "run_cgroup=$(sed -n 's/^0:://p' /proc/"$rpid"/cgroup)"
+echo "run_units=$(systemctl list-units --no-legend --plain 'airlock-run-*' | awk '{print $1 ":" $3 ":" $4}' | tr '\n' ' ')"
+echo go >&3
+exec 3>&-
+wait "$rpid"
+echo "run_rc=$?"
+echo "run_out=$(tr '\n' ' ' </var/tmp/run-out)"
+echo "run_placement=$(sed -n 's/^ *"cgroup_placement": "\(.*\)",*$/\1/p' /var/tmp/run-report.json)"
+for _ in $(seq 1 100); do
+  [ -z "$(systemctl list-units --all --no-legend 'airlock-run-*')" ] && break
+  sleep 0.1
+done
+echo "run_units_after=$(systemctl list-units --all --no-legend --plain 'airlock-run-*' | wc -l)"
+echo "run_cgroups_after=$(find /sys/fs/cgroup -name 'airlock-run-*' | wc -l)"
 echo done=1
 systemctl poweroff
 EOS
@@ -312,6 +339,15 @@ checkx "systemd: a stopped (SIGSTOP) node misses the watchdog and is restarted, 
   'want restarts_watchdog=2 && want journal_watchdog=1 && want exec_after_watchdog=third' || sd_detail
 checkx "systemd: stop is clean (SIGTERM, exit 0) and leaves no airlock process" \
   'want stop=0 && want after_stop=inactive:success && want journal_stopping=1 && want left=0 && want done=1' || sd_detail
+RUN_PID=$(sed -n 's/^run_pid=//p' "$S/var/tmp/unit-test.out")
+grep '^run_' "$S/var/tmp/unit-test.out" | sed 's/^/# /' # what the checks below read
+checkx "systemd: airlock run as root outside a delegated cgroup ran in a transient scope airlock-run-PID.scope with Delegate=yes, which systemd listed while it ran" \
+  'want run_rc=0 && want "run_out=started read go " && [ -n "$RUN_PID" ] &&
+   grep -Eqx "run_cgroup=/(.*/)?airlock-run-$RUN_PID\.scope(/.*)?" "$S/var/tmp/unit-test.out" &&
+   want "run_units=airlock-run-$RUN_PID.scope:active:running "'
+checkx "systemd: the report names the scope (cgroup_placement)" \
+  'grep -Eqx "run_placement=systemd transient scope airlock-run-$RUN_PID\.scope \(/sys/fs/cgroup/(.*/)?airlock-run-$RUN_PID\.scope\)" "$S/var/tmp/unit-test.out"'
+checkx "systemd: the scope and its cgroups are gone after the run" 'want run_units_after=0 && want run_cgroups_after=0'
 rm -rf --one-file-system "$S"
 # what systemd-nspawn made on the host, when nothing else uses it
 [ "$had_nspawn_run" = yes ] || rmdir /run/systemd/nspawn/locks /run/systemd/nspawn/propagate /run/systemd/nspawn 2>/dev/null

@@ -215,7 +215,7 @@ static void test_empty_result(void **state) {
   /* exactly the documented top-level keys */
   static const char *const keys[] = {"exit_code", "signal",           "timed_out",  "oom_killed", "exec_failed",
                                      "wall_ms",   "cpu_user_ms",      "cpu_sys_ms", "max_rss_kb", "limits",
-                                     "isolation", "killed_by_signal", "degraded",   "identity"};
+                                     "isolation", "killed_by_signal", "degraded",   "identity",   "cgroup_placement"};
   assert_int_equal(json_object_size(root), sizeof(keys) / sizeof(keys[0]));
   for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
     if (json_object_get(root, keys[i]) == NULL)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* test_secrets.c - the secret store (secrets.c): round trips, what list
  * shows, and every way a value must fail to come back (another key, a row
- * moved to another name, a flipped byte, a key file others can read), each
+ * moved to another name, a flipped byte, a key file others can read), key
+ * rotation as another handle sees it, each
  * test in a fresh mkdtemp state directory with CREDENTIALS_DIRECTORY unset. */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -410,6 +411,72 @@ static void test_value_not_in_files(void **state) {
   }
 }
 
+/* a handle that read the old key keeps working after another handle
+ * rotated: get reads row and key again, set seals with the store's key */
+static void test_rotation_seen_by_open_handle(void **state) {
+  fixture *f = *state;
+  al_secrets *a = open_store(f);
+  set_ok(a, "one", "first", 5);
+  get_equals(a, "one", "first", 5); /* a holds the old key now */
+  size_t old_len = 0;
+  unsigned char *old_key = slurp(in_dir(f, "master.key"), &old_len);
+  al_secrets *b = open_store(f);
+  airlock_error *err = NULL;
+  size_t n = 0;
+  if (al_secrets_rotate_key(b, &n, &err) < 0)
+    fail_msg("rotate: %s", err->msg);
+  assert_int_equal(n, 1);
+  al_secrets_close(b);
+  size_t new_len = 0;
+  unsigned char *new_key = slurp(in_dir(f, "master.key"), &new_len);
+  assert_int_equal(new_len, AL_SECRET_KEY_BYTES);
+  assert_memory_not_equal(old_key, new_key, AL_SECRET_KEY_BYTES);
+  assert_int_equal(access(in_dir(f, "master.key.old"), F_OK), -1);
+  get_equals(a, "one", "first", 5);
+  set_ok(a, "two", "second", 6); /* not under the old key */
+  al_secrets_close(a);
+  al_secrets *c = open_store(f);
+  get_equals(c, "two", "second", 6);
+  al_secrets_close(c);
+  free(old_key);
+  free(new_key);
+}
+
+/* every secret removed and master.key replaced: the new key is the store's */
+static void test_emptied_store_takes_a_new_key(void **state) {
+  fixture *f = *state;
+  al_secrets *s = open_store(f);
+  set_ok(s, "k", "v1", 2);
+  airlock_error *err = NULL;
+  assert_int_equal(al_secrets_rm(s, "k", &err), 0);
+  al_secrets_close(s);
+  write_key(in_dir(f, "master.key"), 0x42, 0600);
+  s = open_store(f);
+  set_ok(s, "k", "v2", 2);
+  get_equals(s, "k", "v2", 2);
+  al_secrets_close(s);
+}
+
+/* a master.key.old that no rotation of this store made is left alone, and
+ * rotate-key refuses while it is there */
+static void test_foreign_old_key_file(void **state) {
+  fixture *f = *state;
+  al_secrets *s = open_store(f);
+  set_ok(s, "k", "value", 5);
+  al_secrets_close(s);
+  write_key(in_dir(f, "master.key.old"), 0x77, 0600);
+  s = open_store(f);
+  get_equals(s, "k", "value", 5);
+  assert_int_equal(access(in_dir(f, "master.key.old"), F_OK), 0);
+  airlock_error *err = NULL;
+  size_t n = 0;
+  assert_int_equal(al_secrets_rotate_key(s, &n, &err), -1);
+  assert_non_null(strstr(err->msg, "master.key.old exists"));
+  airlock_error_free(&err);
+  get_equals(s, "k", "value", 5);
+  al_secrets_close(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_round_trip, setup_dir, teardown_dir),
@@ -423,6 +490,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_missing_key_with_secrets, setup_dir, teardown_dir),
       cmocka_unit_test_setup_teardown(test_credentials_directory, setup_dir, teardown_dir),
       cmocka_unit_test_setup_teardown(test_value_not_in_files, setup_dir, teardown_dir),
+      cmocka_unit_test_setup_teardown(test_rotation_seen_by_open_handle, setup_dir, teardown_dir),
+      cmocka_unit_test_setup_teardown(test_emptied_store_takes_a_new_key, setup_dir, teardown_dir),
+      cmocka_unit_test_setup_teardown(test_foreign_old_key_file, setup_dir, teardown_dir),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

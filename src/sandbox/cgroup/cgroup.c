@@ -101,13 +101,97 @@ static void discover_now(hierarchy_map *m) {
   }
 }
 
-/* The layout does not change while we run: read it once per process. */
+static void map_free(hierarchy_map *m) {
+  for (int c = 0; c < AL_CTRL_COUNT; c++) {
+    free(m->v1_mount[c]);
+    free(m->v1_own[c]);
+  }
+  free(m->v2_mount);
+  free(m->v2_own);
+  memset(m, 0, sizeof(*m));
+}
+
+static bool delegated_by_systemd(const char *dir);
+
+static void facts_of(const hierarchy_map *m, al_cgroup_facts *f) {
+  memset(f, 0, sizeof(*f));
+  f->root = geteuid() == 0;
+  f->pure_v2 = m->v2_mount != NULL && m->v2_own != NULL;
+  for (int c = 0; c < AL_CTRL_COUNT; c++)
+    f->pure_v2 = f->pure_v2 && m->v1_mount[c] == NULL;
+  if (m->v2_mount && m->v2_own && strcmp(m->v2_own, "/") != 0) {
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s%s", m->v2_mount, m->v2_own);
+    f->own_delegated = delegated_by_systemd(dir);
+  }
+}
+
+/* What systemd gave this process (al_cgroup_set_scope), and the report's
+ * text, made with the layout. */
+static char *scope_unit, *scope_refusal;
+static char placement_text[4096 + 256];
+
+/* The layout does not change while we run: read it once per process (after
+ * a transient scope, if the process asked for one). */
 static hierarchy_map cached_map;
 static pthread_once_t cached_once = PTHREAD_ONCE_INIT;
-static void discover_once(void) { discover_now(&cached_map); }
+static void discover_once(void) {
+  discover_now(&cached_map);
+  al_cgroup_facts f;
+  facts_of(&cached_map, &f);
+  al_cgroup_describe_placement(placement_text, sizeof(placement_text), &f, cached_map.v2_mount, cached_map.v2_own,
+                               scope_unit, scope_refusal);
+}
 static const hierarchy_map *discover(void) {
   pthread_once(&cached_once, discover_once);
   return &cached_map;
+}
+
+void al_cgroup_read_facts(al_cgroup_facts *f) {
+  hierarchy_map m;
+  discover_now(&m);
+  facts_of(&m, f);
+  map_free(&m);
+}
+
+bool al_cgroup_scope_wanted(const al_cgroup_facts *f) {
+  return f->root && f->pure_v2 && f->systemd_booted && !f->own_delegated;
+}
+
+int al_cgroup_scope_name(char *buf, size_t size, long pid) {
+  int n = snprintf(buf, size, "airlock-run-%ld.scope", pid);
+  return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+void al_cgroup_set_scope(const char *unit, const char *refusal) {
+  free(scope_unit);
+  free(scope_refusal);
+  scope_unit = unit ? strdup(unit) : NULL;
+  scope_refusal = refusal ? strdup(refusal) : NULL;
+}
+
+const char *al_cgroup_placement(void) {
+  discover();
+  return placement_text;
+}
+
+int al_cgroup_describe_placement(char *buf, size_t size, const al_cgroup_facts *f, const char *v2_mount,
+                                 const char *v2_own, const char *scope_unit_name, const char *scope_refusal_text) {
+  int n;
+  bool v2 = v2_mount && v2_own;
+  const char *own = v2 && strcmp(v2_own, "/") != 0 ? v2_own : "";
+  if (!f->root || !f->pure_v2)
+    n = v2 && f->pure_v2 ? snprintf(buf, size, "below the caller's cgroup %s%s", v2_mount, own)
+                         : snprintf(buf, size, "below the caller's cgroups (cgroup v1 controllers)");
+  else if (scope_unit_name)
+    n = snprintf(buf, size, "systemd transient scope %s (%s%s)", scope_unit_name, v2_mount, own);
+  else if (f->own_delegated)
+    n = snprintf(buf, size, "delegated cgroup %s%s", v2_mount, own);
+  else if (scope_refusal_text)
+    n = snprintf(buf, size, "own sub-tree %s/airlock (no systemd transient scope: %s)", v2_mount, scope_refusal_text);
+  else
+    n = snprintf(buf, size, "own sub-tree %s/airlock", v2_mount);
+  return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
 bool al_cgroup_all_v2(void) {

@@ -45,4 +45,36 @@ void al_cgroup_kill_all(const al_cgroup *cg);
 /* Remove empty cgroups left by launchers that no longer exist. */
 unsigned al_cgroup_gc(void);
 
+/* Where sandboxes' cgroups go, as facts about the caller (see base_dir in
+ * cgroup.c): rootless and on v1 below the caller's own cgroup; as root on
+ * v2 below the caller's cgroup when systemd delegated it, else at the top
+ * of the tree, where systemd does not expect foreign cgroups.  A root
+ * `airlock run` on a pure v2 host booted with systemd asks systemd for a
+ * transient scope with Delegate=yes first, which makes it a delegated one. */
+typedef struct al_cgroup_facts {
+  bool root;           /* effective uid 0 */
+  bool pure_v2;        /* cgroup2 is mounted and no controller is on a v1 hierarchy */
+  bool systemd_booted; /* sd_booted(): systemd is PID 1 */
+  bool own_delegated;  /* the caller's v2 cgroup carries systemd's delegation mark */
+} al_cgroup_facts;
+/* The facts of the calling process now (not the cached layout); the caller
+ * fills systemd_booted, which takes libsystemd. */
+void al_cgroup_read_facts(al_cgroup_facts *f);
+/* Whether a transient scope should be asked for: root, pure v2, systemd
+ * booted and not already in a delegated cgroup. */
+bool al_cgroup_scope_wanted(const al_cgroup_facts *f);
+/* "airlock-run-PID.scope" into buf; -1 when it does not fit. */
+int al_cgroup_scope_name(char *buf, size_t size, long pid);
+/* What the caller got from systemd, before the first sandbox of the process
+ * (the layout is read once): the scope it is now in, or why there is none
+ * (unit NULL).  Both copied. */
+void al_cgroup_set_scope(const char *unit, const char *refusal);
+/* The report's "cgroup_placement", e.g. "systemd transient scope
+ * airlock-run-123.scope (/sys/fs/cgroup/system.slice/airlock-run-123.scope)",
+ * "delegated cgroup /sys/fs/cgroup/..." or "own sub-tree /sys/fs/cgroup/airlock". */
+const char *al_cgroup_placement(void);
+/* The text itself, from the facts and the layout (pure, for tests). */
+int al_cgroup_describe_placement(char *buf, size_t size, const al_cgroup_facts *f, const char *v2_mount,
+                                 const char *v2_own, const char *scope_unit, const char *scope_refusal);
+
 #endif
