@@ -329,14 +329,14 @@ static const char *arg_end(const char *s, const char *end) {
 static bool arg_words(reader *r, const char *s, const char *end) {
   strbuf line;
   al_sh_sb_init(&line);
-  bool ok = true, all = true;
+  bool ok = true, all = true, first_plain = false;
   size_t n = 0;
   for (s = skip_space(s, end); all && s < end; n++) {
     strbuf w;
     al_sh_sb_init(&w);
     const char *e = expr(s, end, &w, &ok, 0);
     all = e != NULL && al_sh_sb_putc(&w, '\0');
-    if (!all && n > 0 && (e = arg_end(s, end)) > s) {
+    if (!all && n > 0 && first_plain && (e = arg_end(s, end)) > s) {
       /* system("sudo", "usermod", ENV["USER"]): a computed argument is an
        * unknown word; the command and the literal words are still read */
       ok &= al_sh_sb_putn(&line, " \"$AL_COMPUTED\"", 15);
@@ -348,6 +348,8 @@ static bool arg_words(reader *r, const char *s, const char *end) {
       continue;
     }
     if (all) {
+      if (n == 0) /* a program's name, not a shell string with options after it (execSync(CMD, {...})) */
+        first_plain = w.buf[0] != '\0' && strpbrk(w.buf, " \t\n;|&<>$`'\"") == NULL;
       ok &= n == 0 || al_sh_sb_putc(&line, ' ');
       ok &= al_sh_sb_putc(&line, '\'');
       for (const char *c = w.buf; *c; c++)

