@@ -108,8 +108,9 @@ static const char *const secret_words[] = {
     "password", "passwd",     "pwd",         "secret",     "secrets",   "token",  "apikey",
     "auth",     "credential", "credentials", "privatekey", "accesskey", "bearer", "passphrase",
 };
-/* Only as a whole part: openssl -pass, -passin; not bypass or compass. */
-static const char *const secret_parts[] = {"pass", "passin", "passout", "pw"};
+/* Only as a whole part: openssl -pass, -passin; not bypass or compass;
+ * pat, a personal access token (AZURE_DEVOPS_EXT_PAT), not path. */
+static const char *const secret_parts[] = {"pass", "passin", "passout", "pw", "pat"};
 /* A last part that makes the value a reference to a secret, not the secret:
  * password_file, token_url, auth_type, private_key_path. */
 static const char *const harmless_last[] = {

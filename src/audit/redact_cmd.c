@@ -262,6 +262,52 @@ static void procsub_output(const rword *w) {
   }
 }
 
+/* a name that says its value is a secret or the file holding one:
+ * private-key, --vault-password-file, --token-file= (up to an '=') */
+static bool secret_reference(const char *t) {
+  const char *eq = strchr(t, '=');
+  size_t n = eq ? (size_t)(eq - t) : strlen(t);
+  static const char *const ref[] = {"-file", "_file"};
+  for (size_t i = 0; i < AL_ARRAY_SIZE(ref); i++) {
+    size_t l = strlen(ref[i]);
+    if (n > l && strncasecmp(t + n - l, ref[i], l) == 0)
+      n -= l;
+  }
+  return n > 0 && rd_name_secret(t, n);
+}
+
+/* docker exec [OPTS] CONTAINER CMD..., kubectl exec POD -- CMD...: the
+ * index of CMD, whose own options carry secrets as if it ran here; 0 when
+ * w[i] starts no such command */
+static size_t container_exec_at(const rword *w, size_t n, size_t i) {
+  const char *b = base_name(w[i].text);
+  size_t j = i + 1;
+  if (strcmp(b, "docker") == 0 || strcmp(b, "podman") == 0 || strcmp(b, "nerdctl") == 0) {
+    if (j < n && strcmp(w[j].text, "container") == 0)
+      j++;
+    if (j >= n || strcmp(w[j].text, "exec") != 0)
+      return 0;
+    static const char *const valued[] = {"-e", "--env", "-u", "--user", "-w", "--workdir", "--env-file", "--detach-keys"};
+    for (j++; j < n && w[j].text[0] == '-'; j++) {
+      for (size_t k = 0; k < AL_ARRAY_SIZE(valued); k++)
+        if (strcmp(w[j].text, valued[k]) == 0) {
+          j++;
+          break;
+        }
+    }
+    return j + 1 < n ? j + 1 : 0; /* after the container */
+  }
+  if (strcmp(b, "kubectl") == 0 || strcmp(b, "oc") == 0) {
+    bool exec = false;
+    for (; j < n; j++) {
+      exec |= strcmp(w[j].text, "exec") == 0;
+      if (strcmp(w[j].text, "--") == 0)
+        return exec && j + 1 < n ? j + 1 : 0;
+    }
+  }
+  return 0;
+}
+
 /* one simple command */
 static void command_rules(rword *w, size_t n, int depth) {
   const rd_tool *tool = NULL;
@@ -276,14 +322,22 @@ static void command_rules(rword *w, size_t n, int depth) {
   bool about_secret = false;
   for (size_t i = 1; i < n && !about_secret; i++)
     about_secret = !w[i].herestring && (strcasecmp(w[i].text, "secret") == 0 || strcasecmp(w[i].text, "secrets") == 0);
+  size_t exec_at = 0;
   for (size_t i = 0; i < n; i++) {
     const char *t = w[i].text;
+    if (i == exec_at && i > 0) {
+      cmd_pos = true; /* the command a container runs */
+      pending = NONE;
+    }
     if (about_secret && w[i].herestring) {
       rd_mark_all(&w[i]);
       continue;
     }
-    /* gcloud secrets create X --data-file=<(printf %s VALUE) */
-    if (about_secret && !w[i].direct && i > 0 && memmem(w[i].raw + w[i].start, w[i].end - w[i].start, "<(", 2))
+    /* gcloud secrets create X --data-file=<(printf %s VALUE); a file
+     * named as a secret's given as <( ): wg set wg0 private-key <(echo K),
+     * --vault-password-file <(echo PW), --password-file=<(printf %s PW) */
+    if (!w[i].direct && i > 0 && memmem(w[i].raw + w[i].start, w[i].end - w[i].start, "<(", 2) &&
+        (about_secret || secret_reference(w[i].text) || secret_reference(w[i - 1].text)))
       procsub_output(&w[i]);
     /* NAME=VALUE, --name=VALUE; not a shell's code string (`sh -c 'K=V
      * cmd'`), which word_rules read as a command */
@@ -294,7 +348,8 @@ static void command_rules(rword *w, size_t n, int depth) {
       pending = NONE;
       if (what == CODE)
         continue; /* a shell's code string: word_rules read it as a command */
-      if (what == SECRET && (!is_option(t) || tool != NULL)) {
+      /* --client-secret -Lo2...: a random value may start with a dash */
+      if (what == SECRET && (!is_option(t) || tool != NULL || rd_random_word(t, w[i].text_len))) {
         mark_value(&w[i], tool, pending_opt, 0);
         continue;
       }
@@ -308,6 +363,9 @@ static void command_rules(rword *w, size_t n, int depth) {
       tool = rd_tool_find(b);
       shell = al_shell_is_shell(b);
       cmd_pos = rd_is_wrapper(b);
+      size_t inner = container_exec_at(w, n, i);
+      if (inner)
+        exec_at = inner;
       nsubs = 0;
       operands = sub_operands = 0;
       flag_seen = false;

@@ -127,6 +127,20 @@ static bool ends_with_ci(const char *s, size_t n, const char *w) {
   return n >= l && strncasecmp(s + n - l, w, l) == 0;
 }
 
+/* DBI->connect("dbi:Pg:...", USER, PASSWORD), new PDO("mysql:host=...",
+ * USER, PASSWORD): a call whose first argument is a data source name takes
+ * the password third */
+static bool dsn_call(const char *s, size_t len, size_t open) {
+  static const char *const dsn[] = {"dbi:", "mysql:", "pgsql:", "odbc:", "oci:", "sqlsrv:", "firebird:", "ibm:"};
+  size_t a, b, q = skip_blanks(s, len, open + 1);
+  if (q >= len || !literal_at(s, len, q, &a, &b))
+    return false;
+  for (size_t k = 0; k < sizeof(dsn) / sizeof(dsn[0]); k++)
+    if (b - a > strlen(dsn[k]) && strncasecmp(s + a, dsn[k], strlen(dsn[k])) == 0)
+      return true;
+  return false;
+}
+
 /* set_password('X'), setApiKey("X"), HTTPBasicAuth('u', 'X'): a call whose
  * name holds a secret takes it in its literal arguments; getters and
  * lookups take a name, not the secret.  login('u', 'X'),
@@ -143,6 +157,10 @@ static void scan_setter_call(const char *s, size_t len, rd_spans *sp) {
     if (ends_with_ci(s + ns, i - ns, "login") || ends_with_ci(s + ns, i - ns, "logon") ||
         ends_with_ci(s + ns, i - ns, "signin") || ends_with_ci(s + ns, i - ns, "authenticate")) {
       call_literals(s, len, i, 1, sp);
+      continue;
+    }
+    if (dsn_call(s, len, i)) {
+      call_literals(s, len, i, 2, sp);
       continue;
     }
     if (!rd_name_secret(s + ns, i - ns))

@@ -373,6 +373,9 @@ bool rd_registry_secret_file(const char *path) {
     b++;
   size_t bl = strlen(b);
   const char *dot = strrchr(b, '.');
+  /* a key file: server.key, config/credentials/production.key */
+  if (dot && dot > b && strcmp(dot, ".key") == 0)
+    return true;
   if (dot && dot > b && strlen(dot) <= 5)
     bl = (size_t)(dot - b);
   return bl > 0 && rd_name_secret(b, bl);

@@ -70,6 +70,9 @@ static const struct shape {
     {"dapi", ALNUM, 32, true},            {"r8_", ALNUM, 30, false},            {"gsk_", ALNUM, 30, false},
     {"pplx-", ALNUM, 30, false},          {"tvly-", ALNUM_DASH, 20, false},     {"fw_", ALNUM, 20, false},
     {"AGE-SECRET-KEY-1", UPPER_DIGIT, 50, false},
+    /* SonarQube analysis, user and project tokens; crates.io */
+    {"sqa_", ALNUM, 40, true},            {"squ_", ALNUM, 40, true},            {"sqp_", ALNUM, 40, true},
+    {"cio", ALNUM, 32, true},
 };
 
 static size_t scan_one_shape(const char *s, size_t len, const struct shape *sh, rd_spans *sp) {
@@ -144,6 +147,62 @@ static void scan_telegram(const char *s, size_t len, rd_spans *sp) {
       e++;
     if (e - i - 1 >= 30 && e - i - 1 <= 40)
       rd_add(sp, d, e);
+  }
+}
+
+/* PREFIX + n1 alphanumerics + '.' + n2 hex digits: Airtable's personal
+ * access tokens (pat + 14 + . + 64) */
+static void scan_dotted_hex(const char *s, size_t len, const char *prefix, size_t n1, size_t n2, rd_spans *sp) {
+  size_t pl = strlen(prefix);
+  for (const char *p = s; (p = find(s, len, p, prefix)) != NULL; p++) {
+    size_t a = (size_t)(p - s), i = a + pl;
+    if (a > 0 && (is_alnum(s[a - 1]) || s[a - 1] == '_'))
+      continue;
+    size_t k = i;
+    while (k < len && is_alnum(s[k]))
+      k++;
+    if (k - i != n1 || k >= len || s[k] != '.')
+      continue;
+    size_t h = ++k;
+    while (k < len && ((s[k] >= '0' && s[k] <= '9') || (s[k] >= 'a' && s[k] <= 'f')))
+      k++;
+    if (k - h == n2 && (k == len || !is_alnum(s[k])))
+      rd_add(sp, a, k);
+  }
+}
+
+/* PREFIX + n1 alphanumerics + SEP + at least n2 alphanumerics, a whole
+ * word: Resend's API keys (re_ + 8 + _ + 24), random or not */
+static void scan_two_part(const char *s, size_t len, const char *prefix, size_t n1, char sep, size_t n2,
+                          rd_spans *sp) {
+  size_t pl = strlen(prefix);
+  for (const char *p = s; (p = find(s, len, p, prefix)) != NULL; p++) {
+    size_t a = (size_t)(p - s), k = a + pl;
+    if (a > 0 && (is_alnum(s[a - 1]) || s[a - 1] == '_'))
+      continue;
+    while (k < len && is_alnum(s[k]))
+      k++;
+    if (k - a - pl != n1 || k >= len || s[k] != sep)
+      continue;
+    size_t h = ++k;
+    while (k < len && is_alnum(s[k]))
+      k++;
+    if (k - h >= n2 && (k == len || (s[k] != '_' && s[k] != '-')))
+      rd_add(sp, a, k);
+  }
+}
+
+/* Azure DevOps personal access tokens of the 84-character format: 52
+ * alphanumerics, the signature JQQJ99 and AZDO, 22 more */
+static void scan_azure_devops(const char *s, size_t len, rd_spans *sp) {
+  for (const char *p = s; (p = find(s, len, p, "JQQJ99AZDO")) != NULL; p++) {
+    size_t at = (size_t)(p - s), a = at, e = at + 10;
+    while (a > 0 && is_alnum(s[a - 1]))
+      a--;
+    while (e < len && is_alnum(s[e]))
+      e++;
+    if (at - a >= 40 && e - at - 10 >= 16)
+      rd_add(sp, a, e);
   }
 }
 
@@ -388,6 +447,9 @@ void rd_scan_shapes(const char *s, size_t len, rd_spans *sp, int depth) {
     scan_one_shape(s, len, &shapes[k], sp);
   scan_jwt(s, len, sp);
   scan_telegram(s, len, sp);
+  scan_dotted_hex(s, len, "pat", 14, 64, sp);
+  scan_two_part(s, len, "re_", 8, '_', 20, sp);
+  scan_azure_devops(s, len, sp);
   scan_webhook_paths(s, len, sp);
   scan_url_params(s, len, sp);
   scan_lines(s, len, sp);

@@ -104,6 +104,7 @@ static void cmdent_free(cmdent *c) {
   for (size_t i = 0; i < c->noperands; i++)
     free(c->operands[i].key);
   free(c->operands);
+  free(c->pattern_subcommand);
   for (size_t i = 0; i < c->nwhen; i++)
     mnode_free(&c->when[i].match);
   free(c->when);

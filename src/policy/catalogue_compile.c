@@ -381,6 +381,7 @@ static int compile_match(cctx *c, const char *field, json_t *v, mnode *m, int ne
         {"piped_into", offsetof(mnode, piped_into)}, {"pipes_out", offsetof(mnode, pipes_out)},
         {"background", offsetof(mnode, background)}, {"recursive_call", offsetof(mnode, recursive_call)},
         {"remote", offsetof(mnode, remote)},         {"runs_fetched", offsetof(mnode, runs_fetched)},
+        {"stdin_text", offsetof(mnode, stdin_text)},
     };
     size_t i;
     for (i = 0; i < AL_ARRAY_SIZE(globs); i++)
@@ -617,6 +618,15 @@ static int compile_command(cctx *c, size_t index, json_t *v, cmdent **out) {
       r = compile_optlist(c, k, x, e, true);
     } else if (strcmp(k, "paths") == 0) {
       r = want_role(c, k, x, &e->paths, false);
+    } else if (strcmp(k, "pattern_operand") == 0) {
+      json_t *pi = json_is_object(x) ? json_object_get(x, "index") : x;
+      json_t *ps = json_is_object(x) ? json_object_get(x, "subcommand") : NULL;
+      if (!json_is_integer(pi) || json_integer_value(pi) < 1 || json_integer_value(pi) > 8 ||
+          (ps && !json_is_string(ps)) || (json_is_object(x) && json_object_size(x) != (ps ? 2u : 1u)))
+        return cfail(c, k, "must be a position 1-8 or {\"index\": N, \"subcommand\": \"NAME\"}");
+      e->pattern_operand = (int)json_integer_value(pi);
+      if (ps && !(e->pattern_subcommand = strdup(json_string_value(ps))))
+        return cfail(c, k, "out of memory");
     } else if (strcmp(k, "posix_options") == 0) {
       if (!json_is_boolean(x))
         r = cfail(c, k, "must be true or false");

@@ -74,6 +74,8 @@ static al_action segment_action(clsf *c, size_t i) {
              strncmp(s->argv[0], "/sbin/", 6) != 0) {
     a = AL_ACTION_CODE_EXEC; /* a program of its own: ./build.sh, tools/gen */
   }
+  if (a == AL_ACTION_SYSTEM_COMMAND && (s->flags & AL_SEG_PACKAGE_RUN))
+    a = AL_ACTION_CODE_EXEC; /* npx create-react-app: the package's code runs */
   if (a == AL_ACTION_FILE_READ || a == AL_ACTION_SYSTEM_COMMAND) {
     bool writes = writes_file(s);
     /* a file given to a write option: sort -o out */

@@ -98,7 +98,8 @@ typedef struct mnode mnode;
 struct mnode {
   unsigned have;
   bool evidence; /* a positive condition on arguments, paths, redirections or neighbours */
-  int8_t dynamic, no_positionals, piped_into, pipes_out, background, recursive_call, remote, runs_fetched;
+  int8_t dynamic, no_positionals, piped_into, pipes_out, background, recursive_call, remote, runs_fetched,
+      stdin_text;
   uint8_t nflags, nflags_absent, noptions, nredirects, nany;
   altgroup *flags;
   altgroup *flags_absent;
@@ -135,6 +136,11 @@ typedef struct {
   operand *operands;
   size_t noperands;
   bool posix_options;
+  /* the positional at this place (1-based; 0: none) is a search pattern,
+   * not a path, unless -e/-f gave the pattern (grep PATTERN FILE); with
+   * pattern_subcommand, only after that first positional (git grep) */
+  int pattern_operand;
+  char *pattern_subcommand;
   when_rule *when;
   size_t nwhen;
   /* when it holds the command only reports what it would do (rsync -n,

@@ -148,6 +148,26 @@ static int add_cand(clsf *c, segctx *x, size_t cap, const char *value, unsigned 
   return 0;
 }
 
+/* grep -e PAT, -f FILE, --regexp=PAT, -rne PAT: the pattern came from an
+ * option, so every positional is a path */
+static bool pattern_from_option(const al_segment *s) {
+  for (size_t j = 1; j < s->argc; j++) {
+    const char *a = s->argv[j];
+    if (strcmp(a, "--") == 0)
+      return false;
+    if (a[0] != '-' || a[1] == '\0')
+      continue;
+    if (a[1] == '-') {
+      if (strncmp(a, "--regexp", 8) == 0 || strncmp(a, "--file", 6) == 0)
+        return true;
+      continue;
+    }
+    if (strpbrk(a + 1, "ef"))
+      return true;
+  }
+  return false;
+}
+
 int al_cat_prepare_paths(clsf *c, size_t i) {
   segctx *x = &c->ctx[i];
   if (x->paths_ready)
@@ -165,6 +185,8 @@ int al_cat_prepare_paths(clsf *c, size_t i) {
   }
   int mode = cmd ? cmd->paths : PATHS_READ;
   size_t posn = 0;
+  size_t pattern_at = cmd && cmd->pattern_operand && !pattern_from_option(s) ? (size_t)cmd->pattern_operand : 0;
+  const char *first_pos = NULL;
   bool dd = false, posix = cmd && cmd->posix_options;
   for (size_t j = 1; j < s->argc; j++) {
     const char *a = s->argv[j];
@@ -177,6 +199,13 @@ int al_cat_prepare_paths(clsf *c, size_t i) {
       case PATHS_COPY: role = (x->npos >= 2 && posn == x->npos - 1) ? ROLE_WRITE : ROLE_READ; break;
       }
       posn++;
+      if (!first_pos)
+        first_pos = a;
+      if (posn == pattern_at && (!cmd->pattern_subcommand || strcmp(first_pos, cmd->pattern_subcommand) == 0)) {
+        if (posix)
+          dd = true;
+        continue; /* a search pattern (grep 'process.env' src) names no file */
+      }
       if (cmd && cmd->noperands) {
         const char *eq = strchr(a, '=');
         for (size_t k = 0; eq && k < cmd->noperands; k++)
@@ -445,6 +474,14 @@ bool al_cat_match_node(clsf *c, const mnode *m, size_t i, int depth) {
     return false;
   if (m->runs_fetched != TRI_UNSET && !tri_ok(m->runs_fetched, al_cat_runs_fetched(c, i)))
     return false;
+  if (m->stdin_text != TRI_UNSET) {
+    bool text = false; /* crontab <<EOF ... EOF: stdin is text in the command line */
+    for (size_t k = 0; k < s->n_redirs; k++)
+      text |= (s->redirs[k].kind == AL_REDIR_HEREDOC || s->redirs[k].kind == AL_REDIR_HERESTRING) &&
+              s->redirs[k].fd <= 0;
+    if (!tri_ok(m->stdin_text, text))
+      return false;
+  }
   if (m->recursive_call != TRI_UNSET) {
     bool rec = s->function && s->argc > 0 && strcmp(s->argv[0], s->function) == 0;
     if (!tri_ok(m->recursive_call, rec))

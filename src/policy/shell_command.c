@@ -120,6 +120,9 @@ static size_t skip_wrapper(const al_sh_wrapper *w, char **words, size_t at, size
       return 0;
     if (w->kind == AL_WRAP_ENV && (strncmp(a, "-S", 2) == 0 || strncmp(a, "--split-string", 14) == 0))
       return 0;
+    /* npx -c 'CMD' runs code (a code option), not a package */
+    if (w->kind == AL_WRAP_RUNNER && (strcmp(a, "-c") == 0 || strncmp(a, "--call", 6) == 0))
+      return 0;
     if (a[1] == '-') {
       j += (!strchr(a, '=') && al_sh_in_list(a, (const char *const *)w->long_values)) ? 2 : 1;
       continue;
@@ -141,6 +144,11 @@ static size_t skip_wrapper(const al_sh_wrapper *w, char **words, size_t at, size
   j += (size_t)w->operands;
   /* no command follows (flock FILE -c CMD, parallel ::: a b): not a wrapper here */
   if (j >= n || words[j][0] == '-' || strncmp(words[j], ":::", 3) == 0)
+    return 0;
+  /* a package runner runs a package by name (npx wrangler deploy); a spec
+   * naming where it comes from (github:u/r, a URL, a path, name@version)
+   * is judged as the runner's own argument */
+  if (w->kind == AL_WRAP_RUNNER && strpbrk(words[j], ":/@") != NULL)
     return 0;
   return j;
 }
@@ -267,6 +275,8 @@ int al_sh_finish_command(parser *p, builder *b, cmdparts *c, size_t first, int p
     if (next == 0)
       break;
     parallel |= w->kind == AL_WRAP_PARALLEL;
+    if (w->kind == AL_WRAP_RUNNER)
+      seg.flags |= AL_SEG_PACKAGE_RUN;
     wrapnames[nwrap++] = wname;
     start = next;
   }

@@ -300,19 +300,56 @@ static const char *list_words(reader *r, const char *s, const char *end) {
   return s + 1;
 }
 
+/* the end of one argument of a list: the next top-level comma, or end */
+static const char *arg_end(const char *s, const char *end) {
+  int level = 0;
+  for (char q = 0; s < end; s++) {
+    if (q) {
+      if (*s == '\\')
+        s++;
+      else if (*s == q)
+        q = 0;
+    } else if (*s == '\'' || *s == '"' || *s == '`') {
+      q = *s;
+    } else if (*s == '(' || *s == '[' || *s == '{') {
+      level++;
+    } else if (*s == ')' || *s == ']' || *s == '}') {
+      if (--level < 0)
+        return s;
+    } else if (*s == ',' && level == 0) {
+      return s;
+    }
+  }
+  return end;
+}
+
 /* 'a', 'b', 'c' up to end (perl and ruby system LIST, exec LIST): the
- * words of one command, when every argument is literal */
+ * words of one command when the command word is literal (a computed
+ * argument becomes an unknown word) */
 static bool arg_words(reader *r, const char *s, const char *end) {
   strbuf line;
   al_sh_sb_init(&line);
-  bool ok = true, all = true;
+  bool ok = true, all = true, first_plain = false;
   size_t n = 0;
   for (s = skip_space(s, end); all && s < end; n++) {
     strbuf w;
     al_sh_sb_init(&w);
     const char *e = expr(s, end, &w, &ok, 0);
     all = e != NULL && al_sh_sb_putc(&w, '\0');
+    if (!all && n > 0 && first_plain && (e = arg_end(s, end)) > s) {
+      /* system("sudo", "usermod", ENV["USER"]): a computed argument is an
+       * unknown word; the command and the literal words are still read */
+      ok &= al_sh_sb_putn(&line, " \"$AL_COMPUTED\"", 15);
+      s = skip_space(e, end);
+      if (s < end && *s == ',')
+        s = skip_space(s + 1, end);
+      all = true;
+      al_sh_sb_free(&w);
+      continue;
+    }
     if (all) {
+      if (n == 0) /* a program's name, not a shell string with options after it (execSync(CMD, {...})) */
+        first_plain = w.buf[0] != '\0' && strpbrk(w.buf, " \t\n;|&<>$`'\"") == NULL;
       ok &= n == 0 || al_sh_sb_putc(&line, ' ');
       ok &= al_sh_sb_putc(&line, '\'');
       for (const char *c = w.buf; *c; c++)

@@ -38,6 +38,7 @@ enum {
   AL_SEG_CODE_PARSED = 1u << 12,       /* a shell, eval, su -c ... whose code string became nested segments */
   AL_SEG_CODE_OPAQUE = 1u << 13,       /* runs a code string that could not be read (unknown or malformed) */
   AL_SEG_STDIN_PROGRAM = 1u << 14,     /* an interpreter whose program is its here-doc or here-string */
+  AL_SEG_PACKAGE_RUN = 1u << 15,       /* run by a package runner (npx NAME): a package's own code */
 };
 
 typedef enum {

@@ -196,7 +196,7 @@ int al_sh_push_argv_segment(parser *p, char **words, unsigned *f, size_t n, int 
 
 /* --- shell_registry.c -------------------------------------------------------- */
 
-enum { AL_WRAP_PLAIN, AL_WRAP_ENV, AL_WRAP_COMMAND, AL_WRAP_PARALLEL };
+enum { AL_WRAP_PLAIN, AL_WRAP_ENV, AL_WRAP_COMMAND, AL_WRAP_PARALLEL, AL_WRAP_RUNNER };
 
 typedef struct {
   char **names;       /* globs, NULL-terminated */

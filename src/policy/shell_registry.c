@@ -60,6 +60,7 @@ static bool load_wrappers(json_t *arr) {
               : strcmp(kind, "env") == 0      ? AL_WRAP_ENV
               : strcmp(kind, "command") == 0  ? AL_WRAP_COMMAND
               : strcmp(kind, "parallel") == 0 ? AL_WRAP_PARALLEL
+              : strcmp(kind, "runner") == 0   ? AL_WRAP_RUNNER
                                               : AL_WRAP_PLAIN;
     if (!w->names || !w->short_values || !w->long_values)
       return false;

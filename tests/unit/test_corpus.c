@@ -3,7 +3,8 @@
  * installed catalogue (data/dangerous-actions.json).  Prints the confusion
  * matrix; fails when a dangerous line is not flagged with its pattern, when
  * more than 3% of the benign lines are flagged, or when a benign line lacks
- * the action it names. */
+ * the action it names.  Also prints the mean and slowest time of one
+ * decision (printed only: no timing assertion). */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "classify.h"
 
@@ -99,6 +101,7 @@ static void test_corpus(void **state) {
 
   size_t danger = 0, benign = 0, tp = 0, fn = 0, other = 0, fp = 0, tn = 0, wrong_action = 0, errors = 0;
   size_t covered_ids = 0;
+  double total_us = 0, max_us = 0;
   for (size_t i = 0; i < c.n; i++) {
     entry *e = &c.e[i];
     if (e->danger) {
@@ -116,7 +119,15 @@ static void test_corpus(void **state) {
         fail_msg("corpus.tsv:%d: '%s' is not an action type", e->line, e->expect);
     }
     al_classification cl;
-    if (al_classify(cat, e->command, &cl, &err) < 0) {
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int rc = al_classify(cat, e->command, &cl, &err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double us = (double)(t1.tv_sec - t0.tv_sec) * 1e6 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e3;
+    total_us += us;
+    if (us > max_us)
+      max_us = us;
+    if (rc < 0) {
       fprintf(stderr, "corpus.tsv:%d: does not parse: %s: %s\n", e->line, e->command, err->msg);
       airlock_error_free(&err);
       errors++;
@@ -187,6 +198,9 @@ static void test_corpus(void **state) {
   printf("  benign    (%3zu)     FP %4zu    TN %4zu\n", benign, fp, tn);
   printf("  recall %.1f%%, false-positive rate %.2f%% (limit %.0f%%), wrong benign actions %zu, parse errors %zu\n",
          danger ? 100.0 * (double)tp / (double)danger : 0, 100.0 * fp_rate, 100 * MAX_FP_RATE, wrong_action, errors);
+
+  printf("  decision time: %.1f us mean, %.1f us slowest, over %zu lines\n", c.n ? total_us / (double)c.n : 0, max_us,
+         c.n);
 
   assert_true(c.n >= 160);
   assert_true(danger >= 70);

@@ -246,6 +246,61 @@ static const struct {
     {"kubectl create secret generic db --from-file=password=<(echo Zq8pW3xLm)",
      "kubectl create secret generic db --from-file=password=" R},
     {"diff <(echo abc) --label=<(echo def)", NULL},
+    /* vendor prefixes added from heldout3: SonarQube, Resend, crates.io,
+     * Airtable (pat + 14 + . + 64 hex), Azure DevOps (84 characters with
+     * JQQJ99AZDO); each with a near miss */
+    {"gradle sonar -Dsonar.token=squ_7c1e0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c", "gradle sonar -Dsonar.token=" R},
+    {"grep -rn sqa_ docs/", NULL},
+    {"node -e \"new Mailer('re_Q7w3Er9T_y5Ui2Op8As4Df6Gh1Jk0Lz').send(m)\"", "node -e \"new Mailer('" R "').send(m)\""},
+    {"python3 -c 'import re_compile_helpers_for_the_parser_module'", NULL},
+    {"echo re_AbCdEfGh_IjKlMnOpQrStUvWxYzAbCdEf > k", "echo " R " > k"}, /* no digit: still the shape */
+    {"echo cioA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q > t", "echo " R " > t"},
+    {"python3 -c \"Api('patQ7w3Er9Ty5Ui2O.0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0')\"",
+     "python3 -c \"Api('" R "')\""},
+    {"cat pattern.matching.txt", NULL},
+    {"echo Q7w3Er9Ty5Ui2Op8As4Df6Gh1Jk0LzXc5Vb7Nm2Qw4Er6Ty8Ui0OJQQJ99AZDOa1B2c3D4e5F6g7H8i9J0k1 | x",
+     "echo " R " | x"},
+    /* pat as a whole name part (a personal access token), not path */
+    {"export ADO_PAT=q7w3er9ty5ui2op8as4df6gh1jk0lzxc5vb7nm2qw4er6ty8ui0o", "export ADO_PAT=" R},
+    {"export CLASSPATH=lib/a.jar:lib/b.jar", NULL},
+    /* registry: password options and login operands of more tools; az
+     * reads a token on stdin when it logs in */
+    {"cqlsh db.example -u app --password Zq8pW3xLm", "cqlsh db.example -u app --password " R},
+    {"mosquitto_sub -h broker -u dev -P Zq8pW3xLm -t a/#", "mosquitto_sub -h broker -u dev -P " R " -t a/#"},
+    {"mosquitto_sub -h broker -t a/# -q 1", NULL},
+    {"dotnet nuget update source feed -u ci -p Zq8pW3xLm", "dotnet nuget update source feed -u ci -p " R},
+    {"dotnet run -p src/App", NULL},
+    {"cargo login Zq8pW3xLmN4vB7cX1sD9fG2h", "cargo login " R},
+    {"cargo build --release", NULL},
+    {"ngrok authtoken Zq8pW3xLmN4vB7cX1sD9fG2h", "ngrok authtoken " R},
+    {"ngrok http 8080", NULL},
+    {"kubeadm token delete abcdef.0123456789abcdef", "kubeadm token delete " R},
+    {"kubeadm token list", NULL},
+    {"printf %s Zq8pW3xLm | az devops login --org https://dev.azure.com/x",
+     "printf %s " R " | az devops login --org https://dev.azure.com/x"},
+    {"echo hello | az storage blob upload -f - -c x -n y", NULL},
+    /* a file holding a secret: Rails' master.key */
+    {"echo 0f1e2d3c4b5a69788796a5b4c3d2e1f0 > config/credentials/production.key",
+     "echo " R " > config/credentials/production.key"},
+    {"printf '%s' 0f1e2d3c4b5a69788796a5b4c3d2e1f0 > config/master.key", "printf '%s' " R " > config/master.key"},
+    {"echo 0f1e2d3c4b5a69788796a5b4c3d2e1f0 > build/sha.txt", NULL},
+    /* a random value after a secret's option may start with a dash */
+    {"authcli login --client-secret -Q7w3Er9Ty5Ui2OpAs4Df6Gh1Jk0LzXc5V", "authcli login --client-secret " R},
+    {"tool --password --verbose", NULL},
+    /* <( ) given to a name that holds a secret or the file of one */
+    {"wg set wg1 peer P preshared-key <(echo Zq8pW3xLm)", "wg set wg1 peer P preshared-key <(echo " R ")"},
+    {"vault-tool --password-file=<(printf %s Zq8pW3xLm) run", "vault-tool --password-file=<(printf %s " R ") run"},
+    {"diff <(echo a) <(echo b)", NULL},
+    /* a data source name, a user, a password: DBI and PDO */
+    {"perl -MDBI -e 'DBI->connect(\"dbi:mysql:shop\", \"app\", \"Zq8pW3xLm\")'",
+     "perl -MDBI -e 'DBI->connect(\"dbi:mysql:shop\", \"app\", \"" R "\")'"},
+    {"php -r \"new PDO('pgsql:host=db;dbname=x', 'app', 'Zq8pW3xLm');\"",
+     "php -r \"new PDO('pgsql:host=db;dbname=x', 'app', '" R "');\""},
+    {"perl -e 'print join(\",\", \"a\", \"b\", \"c\")'", NULL},
+    /* the command a container runs: its options carry secrets as here */
+    {"podman exec -it -u root db mysql -uroot -pZq8pW3xLm shop", "podman exec -it -u root db mysql -uroot -p" R " shop"},
+    {"kubectl exec -n data pg-0 -- redis-cli -a Zq8pW3xLm ping", "kubectl exec -n data pg-0 -- redis-cli -a " R " ping"},
+    {"docker exec -it web ls -a /srv", NULL},
     {"no secrets here, just a == b and x=1", NULL},
     {"", NULL},
 };
