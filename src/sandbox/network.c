@@ -9,6 +9,7 @@
 #include "error.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
@@ -248,4 +249,52 @@ char *al_network_report(const airlock_spec *spec) {
                 : spec->egress_log       ? spec->egress_log
                                          : "stderr");
   return report ? json_dumps(report, JSON_COMPACT) : NULL;
+}
+
+/* the variables TLS clients read for their trust store: OpenSSL (and
+ * Python's ssl, Ruby, Go, rustls-native-certs), requests (which would
+ * otherwise use certifi's), curl, pip, git, the AWS SDKs and CLI, cargo;
+ * Node adds its extra certificates to its own roots */
+const char *const al_egress_ca_env[AL_EGRESS_CA_ENV_COUNT + 1] = {
+    "SSL_CERT_FILE=" AL_EGRESS_CA_BUNDLE,     "REQUESTS_CA_BUNDLE=" AL_EGRESS_CA_BUNDLE,
+    "CURL_CA_BUNDLE=" AL_EGRESS_CA_BUNDLE,    "PIP_CERT=" AL_EGRESS_CA_BUNDLE,
+    "GIT_SSL_CAINFO=" AL_EGRESS_CA_BUNDLE,    "AWS_CA_BUNDLE=" AL_EGRESS_CA_BUNDLE,
+    "CARGO_HTTP_CAINFO=" AL_EGRESS_CA_BUNDLE, "NODE_EXTRA_CA_CERTS=" AL_EGRESS_CA_CERT,
+    NULL,
+};
+
+static const char *const host_ca_bundles[] = {AL_SYSTEM_CA_BUNDLE, "/etc/pki/tls/certs/ca-bundle.crt",
+                                              "/etc/ssl/cert.pem"};
+#define MAX_CA_BUNDLE (8 << 20)
+
+char *al_read_host_ca_bundle(size_t *len, airlock_error **err) {
+  *len = 0;
+  for (size_t i = 0; i < AL_ARRAY_SIZE(host_ca_bundles); i++) {
+    _cleanup_close_ int fd = open(host_ca_bundles[i], O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+      continue;
+    if (st.st_size > MAX_CA_BUNDLE) {
+      al_err(err, 0, "the host's trust store '%s' is over %d MiB", host_ca_bundles[i], MAX_CA_BUNDLE >> 20);
+      return NULL;
+    }
+    char *buf = malloc((size_t)st.st_size + 1);
+    size_t got = 0;
+    while (buf && got < (size_t)st.st_size) {
+      ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      got += (size_t)n;
+    }
+    if (!buf || got != (size_t)st.st_size) {
+      al_err(err, buf ? EIO : ENOMEM, "reading the host's trust store '%s'", host_ca_bundles[i]);
+      free(buf);
+      return NULL;
+    }
+    *len = got;
+    return buf;
+  }
+  return strdup(""); /* none: the bundle is the proxy's CA alone */
 }

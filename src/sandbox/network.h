@@ -47,6 +47,16 @@ char *al_network_report(const airlock_spec *spec);
  * ("HTTP_PROXY=...", NULL-terminated; a --env of the same name wins) */
 #define AL_EGRESS_ENV_COUNT 8
 extern const char *const al_egress_env[AL_EGRESS_ENV_COUNT + 1];
+/* inspected hosts: the variables that point TLS clients at
+ * AL_EGRESS_CA_BUNDLE (NODE_EXTRA_CA_CERTS at AL_EGRESS_CA_CERT);
+ * NULL-terminated, a --env of the same name wins */
+#define AL_EGRESS_CA_ENV_COUNT 8
+extern const char *const al_egress_ca_env[AL_EGRESS_CA_ENV_COUNT + 1];
+/* The host's trust store whole (the first of Debian's, Fedora's and the
+ * BSDs' places that is a regular file), malloc'd; "" with *len 0 when
+ * there is none; NULL with *err when it is over 8 MiB or unreadable. */
+char *al_read_host_ca_bundle(size_t *len, airlock_error **err);
+
 /* A unix listener of the given type at dir/name for the proxy, connectable
  * by any uid that reaches dir (mode 0666: the directory is what guards
  * it); what is for the error message's start.  The descriptor, or -1. */

@@ -304,46 +304,9 @@ static int build_env(al_plan *p, const airlock_spec *spec, airlock_error **err) 
 }
 
 /* The host's trust store, where the common distributions keep it. */
-static const char *const host_ca_bundles[] = {AL_SYSTEM_CA_BUNDLE, "/etc/pki/tls/certs/ca-bundle.crt",
-                                              "/etc/ssl/cert.pem"};
-#define MAX_CA_BUNDLE (8 << 20)
-
-/* Read a host trust store whole; *len 0 when there is none. */
-static char *read_host_bundle(size_t *len, airlock_error **err) {
-  *len = 0;
-  for (size_t i = 0; i < AL_ARRAY_SIZE(host_ca_bundles); i++) {
-    _cleanup_close_ int fd = open(host_ca_bundles[i], O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-      continue;
-    if (st.st_size > MAX_CA_BUNDLE) {
-      al_err(err, 0, "the host's trust store '%s' is over %d MiB", host_ca_bundles[i], MAX_CA_BUNDLE >> 20);
-      return NULL;
-    }
-    char *buf = malloc((size_t)st.st_size + 1);
-    size_t got = 0;
-    while (buf && got < (size_t)st.st_size) {
-      ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        break;
-      got += (size_t)n;
-    }
-    if (!buf || got != (size_t)st.st_size) {
-      al_err(err, buf ? EIO : ENOMEM, "reading the host's trust store '%s'", host_ca_bundles[i]);
-      free(buf);
-      return NULL;
-    }
-    *len = got;
-    return buf;
-  }
-  return strdup(""); /* none: the bundle is the proxy's CA alone */
-}
-
 int al_plan_trust_egress_ca(al_plan *p, const char *pem, airlock_error **err) {
   size_t host_len = 0, pem_len = strlen(pem);
-  _cleanup_free_ char *host = read_host_bundle(&host_len, err);
+  _cleanup_free_ char *host = al_read_host_ca_bundle(&host_len, err);
   if (!host)
     return -1;
   p->egress_ca = strdup(pem);
@@ -355,32 +318,22 @@ int al_plan_trust_egress_ca(al_plan *p, const char *pem, airlock_error **err) {
     p->ca_bundle[host_len++] = '\n';
   memcpy(p->ca_bundle + host_len, pem, pem_len);
   p->ca_bundle_len = host_len + pem_len;
-  /* the variables TLS clients read for their trust store: OpenSSL (and
-   * Python's ssl, Ruby, Go, rustls-native-certs), requests (which would
-   * otherwise use certifi's), curl, pip, git, the AWS SDKs and CLI, cargo;
-   * Node adds its extra certificates to its own roots.  A --env of the
-   * same name wins. */
-  static const char *const vars[] = {
-      "SSL_CERT_FILE=" AL_EGRESS_CA_BUNDLE,     "REQUESTS_CA_BUNDLE=" AL_EGRESS_CA_BUNDLE,
-      "CURL_CA_BUNDLE=" AL_EGRESS_CA_BUNDLE,    "PIP_CERT=" AL_EGRESS_CA_BUNDLE,
-      "GIT_SSL_CAINFO=" AL_EGRESS_CA_BUNDLE,    "AWS_CA_BUNDLE=" AL_EGRESS_CA_BUNDLE,
-      "CARGO_HTTP_CAINFO=" AL_EGRESS_CA_BUNDLE, "NODE_EXTRA_CA_CERTS=" AL_EGRESS_CA_CERT,
-  };
+  /* the trust-store variables (network.h); a --env of the same name wins */
   size_t n = 0;
   while (p->envp && p->envp[n])
     n++;
-  char **grown = realloc(p->envp, (n + AL_ARRAY_SIZE(vars) + 1) * sizeof(char *));
+  char **grown = realloc(p->envp, (n + AL_EGRESS_CA_ENV_COUNT + 1) * sizeof(char *));
   if (!grown)
     return al_err(err, ENOMEM, "env");
   p->envp = grown;
-  for (size_t i = 0; i < AL_ARRAY_SIZE(vars); i++) {
-    size_t key = strcspn(vars[i], "=") + 1;
+  for (size_t i = 0; al_egress_ca_env[i]; i++) {
+    size_t key = strcspn(al_egress_ca_env[i], "=") + 1;
     bool given = false;
     for (size_t j = 0; j < p->spec->n_env && !given; j++)
-      given = strncmp(p->spec->env[j], vars[i], key) == 0;
+      given = strncmp(p->spec->env[j], al_egress_ca_env[i], key) == 0;
     if (given)
       continue;
-    p->envp[n] = strdup(vars[i]);
+    p->envp[n] = strdup(al_egress_ca_env[i]);
     if (!p->envp[n])
       return al_err(err, ENOMEM, "env");
     p->envp[++n] = NULL;

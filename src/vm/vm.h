@@ -133,12 +133,16 @@ typedef struct al_vm_egress {
   int lock_fd; /* its owner.lock, held while the sandbox lives */
 } al_vm_egress;
 void al_vm_egress_init(al_vm_egress *e);
-/* Start the proxy for spec (its network settings) and hand it the
- * listeners; -1 with *err (nothing left) when it cannot, or when spec asks
- * for inspected hosts, which the guest cannot trust yet. */
+/* Start the proxy for spec (its network settings), hand it the listeners
+ * and write the guest's trust store beside them; -1 with *err (nothing
+ * left) when it cannot. */
 int al_vm_egress_start(al_vm_egress *e, const airlock_spec *spec, airlock_error **err);
 /* Stop the proxy and remove the directory; idempotent */
 void al_vm_egress_stop(al_vm_egress *e);
+/* A command's base environment under --network proxy: the proxy's
+ * variables, and with inspected hosts the trust store's (static storage,
+ * NULL-terminated) */
+char *const *al_vm_proxy_env(bool inspected);
 /* The host's end of the airlock.net port: a child serving port with the
  * sockets in sock_dir, as uid/gid when airlock is root; its pid or -1. */
 pid_t al_vm_net_relay_start(int port, int sock_dir, uid_t uid, gid_t gid);

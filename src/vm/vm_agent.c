@@ -24,9 +24,11 @@
 #include "network.h"
 #include "plan.h"
 #include "vm.h"
+#include "vm_net.h"
 #include "vm_proto.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -39,7 +41,8 @@
 static int sock = 3;
 static uint64_t running_id;
 static char buf[sizeof(al_agent_req) + AL_AGENT_MAX_PAYLOAD];
-static bool proxy_env; /* --network proxy: every exec gets the proxy's variables */
+static bool proxy_env;    /* --network proxy: every exec gets the proxy's variables */
+static bool proxy_ca_env; /* and, with inspected hosts, the trust store's */
 
 static void reply(int kind, uint64_t id, int value, const al_vm_exec_result *r, const char *text) {
   al_status_msg m;
@@ -96,7 +99,7 @@ static void serve_exec(al_vm *vm, const al_agent_req *req, const int fds[3]) {
     size_t n = 0;
     while (env[n])
       n++;
-    char **merged = al_env_merge((char *const *)al_egress_env, env, n);
+    char **merged = al_env_merge(al_vm_proxy_env(proxy_ca_env), env, n);
     if (!merged) {
       free(argv);
       refuse(req->exec_id, ENOMEM, "out of memory");
@@ -168,6 +171,7 @@ int main(int argc, char **argv) {
   }
   signal(SIGPIPE, SIG_IGN);
   proxy_env = q.net;
+  proxy_ca_env = q.net && faccessat(q.net_dir_fd, AL_VM_NET_CA_CERT, F_OK, 0) == 0;
   al_vm_info info;
   airlock_error *e = NULL;
   al_vm *vm = al_vm_boot(&q, &info, &e);

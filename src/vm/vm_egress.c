@@ -10,9 +10,9 @@
  * writes, so as root it runs as QEMU's uid, with no new privileges, and
  * reaches the sockets through a descriptor of their directory.
  *
- * Hosts the proxy would inspect (credential injection) need its CA in the
- * guest's trust store; the guest's /etc is the initramfs's, so that is
- * refused for now rather than half done.  Each directory holds owner.lock,
+ * The directory also holds the guest's trust store (the host's bundle,
+ * with the proxy's CA after it when it inspects hosts), which vm_host.c
+ * hands the guest at boot.  Each directory holds owner.lock,
  * locked while its sandbox lives, so that `airlock gc` removes only those
  * of killed launchers (al_vm_gc). */
 #define _GNU_SOURCE
@@ -42,6 +42,9 @@
 #include <unistd.h>
 
 #define LOCK_NAME "owner.lock"
+/* everything a socket directory may hold */
+static const char *const dir_files[] = {AL_VM_NET_HTTP_SOCK, AL_VM_NET_DNS_SOCK, AL_VM_NET_CA_BUNDLE, AL_VM_NET_CA_CERT,
+                                        LOCK_NAME};
 
 pid_t al_vm_net_relay_start(int port, int sock_dir, uid_t uid, gid_t gid) {
   pid_t parent = getpid();
@@ -72,6 +75,42 @@ pid_t al_vm_net_relay_start(int port, int sock_dir, uid_t uid, gid_t gid) {
   }
   prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
   _exit(al_vm_net_serve_host(3, 4) < 0 ? 1 : 0);
+}
+
+static int write_file_at(int dir, const char *name, const char *a, size_t alen, const char *b, size_t blen) {
+  _cleanup_close_ int fd = openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  const char *parts[2] = {a, b};
+  size_t lens[2] = {alen, blen};
+  for (int i = 0; i < 2 && fd >= 0; i++)
+    for (size_t off = 0; off < lens[i];) {
+      ssize_t n = write(fd, parts[i] + off, lens[i] - off);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return -1;
+      off += (size_t)n;
+    }
+  return fd >= 0 ? 0 : -1;
+}
+
+/* The guest's trust store (vm_host.c gives it to the guest at boot): the
+ * host's bundle, which TLS through a CONNECT tunnel needs; with inspected
+ * hosts also the proxy's CA, after it and alone */
+static int write_trust_files(al_vm_egress *e, airlock_error **err) {
+  size_t host_len = 0;
+  _cleanup_free_ char *host = al_read_host_ca_bundle(&host_len, err);
+  if (!host)
+    return -1;
+  const char *ca = e->proxy.ca_pem;
+  bool nl = host_len && host[host_len - 1] != '\n';
+  _cleanup_free_ char *tail = NULL;
+  if (ca && asprintf(&tail, "%s%s", nl ? "\n" : "", ca) < 0)
+    return al_err(err, ENOMEM, "isolation vm");
+  _cleanup_close_ int dir = open(e->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dir < 0 || write_file_at(dir, AL_VM_NET_CA_BUNDLE, host, host_len, tail, tail ? strlen(tail) : 0) < 0 ||
+      (ca && write_file_at(dir, AL_VM_NET_CA_CERT, ca, strlen(ca), NULL, 0) < 0))
+    return al_err(err, errno, "isolation vm: cannot write the guest's trust store in %s", e->dir);
+  return 0;
 }
 
 void al_vm_egress_init(al_vm_egress *e) {
@@ -117,10 +156,7 @@ int al_vm_egress_start(al_vm_egress *e, const airlock_spec *spec, airlock_error 
     al_vm_egress_stop(e);
     return -1;
   }
-  if (e->proxy.ca_pem) {
-    al_err(err, 0,
-           "--isolation vm does not support hosts the egress proxy inspects (credential injection) yet: "
-           "the guest's trust store cannot take the proxy's CA; use --isolation namespaces or gvisor");
+  if (write_trust_files(e, err) < 0) {
     al_vm_egress_stop(e);
     return -1;
   }
@@ -143,9 +179,8 @@ void al_vm_egress_stop(al_vm_egress *e) {
   al_egress_stop(&e->proxy, NULL);
   if (e->dir) {
     char path[PATH_MAX];
-    static const char *const names[] = {AL_VM_NET_HTTP_SOCK, AL_VM_NET_DNS_SOCK, LOCK_NAME};
-    for (size_t i = 0; i < 3; i++) {
-      snprintf(path, sizeof(path), "%s/%s", e->dir, names[i]);
+    for (size_t i = 0; i < AL_ARRAY_SIZE(dir_files); i++) {
+      snprintf(path, sizeof(path), "%s/%s", e->dir, dir_files[i]);
       unlink(path);
     }
     rmdir(e->dir);
@@ -183,9 +218,8 @@ unsigned al_vm_net_gc(const char *state_dir) {
     _cleanup_close_ int lock = dir >= 0 ? openat(dir, LOCK_NAME, O_RDWR | O_NOFOLLOW | O_CLOEXEC) : -1;
     if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) < 0)
       continue; /* in use, or not made by this version */
-    static const char *const names[] = {AL_VM_NET_HTTP_SOCK, AL_VM_NET_DNS_SOCK, LOCK_NAME};
-    for (size_t i = 0; i < 3; i++)
-      unlinkat(dir, names[i], 0);
+    for (size_t i = 0; i < AL_ARRAY_SIZE(dir_files); i++)
+      unlinkat(dir, dir_files[i], 0);
     if (unlinkat(base, ent->d_name, AT_REMOVEDIR) == 0)
       removed++;
   }
@@ -194,3 +228,14 @@ unsigned al_vm_net_gc(const char *state_dir) {
 }
 
 unsigned al_vm_gc(const char *state_dir) { return al_vm_net_gc(state_dir) + al_vm_image_gc(state_dir); }
+
+char *const *al_vm_proxy_env(bool inspected) {
+  static const char *all[AL_EGRESS_ENV_COUNT + AL_EGRESS_CA_ENV_COUNT + 1];
+  size_t n = 0;
+  for (size_t i = 0; al_egress_env[i]; i++)
+    all[n++] = al_egress_env[i];
+  for (size_t i = 0; inspected && al_egress_ca_env[i]; i++)
+    all[n++] = al_egress_ca_env[i];
+  all[n] = NULL;
+  return (char *const *)all;
+}

@@ -121,6 +121,32 @@ static int send_frame(al_vm *vm, uint16_t kind, uint64_t id, const void *payload
   return 0;
 }
 
+/* --network proxy: the guest's trust store, from the files vm_egress.c
+ * wrote in the proxy's directory, in data-sized pieces */
+static int send_file(al_vm *vm, int dir, const char *name, uint64_t id1, uint64_t id2) {
+  int fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return errno == ENOENT ? 0 : -1;
+  static uint8_t buf[AL_VM_DATA_CHUNK];
+  ssize_t n;
+  int rc = 0;
+  while (rc == 0 && ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR)))
+    if (n > 0 && (send_frame(vm, AL_VM_PUT_FILE, id1, buf, (uint32_t)n) < 0 ||
+                  (id2 && send_frame(vm, AL_VM_PUT_FILE, id2, buf, (uint32_t)n) < 0)))
+      rc = -1;
+  if (n < 0)
+    rc = -1;
+  close(fd);
+  return rc;
+}
+
+static int give_trust_store(al_vm *vm, int dir) {
+  bool inspected = faccessat(dir, AL_VM_NET_CA_CERT, F_OK, 0) == 0;
+  if (send_file(vm, dir, AL_VM_NET_CA_BUNDLE, AL_VM_FILE_SYSTEM_CA, inspected ? AL_VM_FILE_CA_BUNDLE : 0) < 0)
+    return -1;
+  return inspected ? send_file(vm, dir, AL_VM_NET_CA_CERT, AL_VM_FILE_CA_CERT, 0) : 0;
+}
+
 static int write_all(int fd, const void *p, size_t n) {
   while (n > 0) {
     ssize_t w = write(fd, p, n);
@@ -494,6 +520,10 @@ al_vm *al_vm_boot(const al_vm_request *req, al_vm_info *info, airlock_error **er
       vm_fail(vm, err, "QEMU exited before the VM's agent was ready");
       goto fail_vm;
     }
+  }
+  if (req->net && give_trust_store(vm, req->net_dir_fd) < 0) {
+    vm_fail(vm, err, "cannot give the VM its trust store");
+    goto fail_vm;
   }
   info->boot_ms = al_monotonic_ms() - t0;
   return vm;

@@ -29,6 +29,9 @@ int al_vm_net_serve_guest(int port, int http_listener, int dns_socket);
 /* The proxy's listeners in the directory the host's side is given */
 #define AL_VM_NET_HTTP_SOCK "http.sock" /* stream: HTTP and CONNECT */
 #define AL_VM_NET_DNS_SOCK "dns.sock"   /* seqpacket: one query and its answer per connection */
+/* and the guest's trust store (AL_VM_PUT_FILE at boot) */
+#define AL_VM_NET_CA_BUNDLE "ca-certificates.crt" /* the host's bundle (+ the proxy's CA) */
+#define AL_VM_NET_CA_CERT "egress-ca.crt"         /* the proxy's CA: only when it inspects hosts */
 
 /* The host's side: serve until the port closes (QEMU exited); each
  * connection goes to AL_VM_NET_HTTP_SOCK, each query to AL_VM_NET_DNS_SOCK

@@ -16,6 +16,7 @@ static int kind_ok(uint16_t kind, uint32_t len) {
   case AL_VM_STATUS: return len == sizeof(al_status_msg);
   case AL_VM_STDIN_EOF:
   case AL_VM_SHUTDOWN: return len == 0;
+  case AL_VM_PUT_FILE:
   case AL_VM_STDIN:
   case AL_VM_STDOUT:
   case AL_VM_STDERR: return len <= AL_VM_DATA_CHUNK;

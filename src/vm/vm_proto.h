@@ -34,6 +34,7 @@ enum al_vm_kind {
   AL_VM_STDIN_EOF = 3, /* no payload: close its stdin */
   AL_VM_SIGNAL = 4,    /* al_agent_req (kind AL_AGENT_SIGNAL, signo): to the command's process group */
   AL_VM_SHUTDOWN = 5,  /* no payload: sync and power off */
+  AL_VM_PUT_FILE = 6,  /* bytes appended to the guest file exec_id names (enum al_vm_file), before any exec */
   /* guest -> host */
   AL_VM_READY = 16,  /* payload: the guest kernel's release (uname -r), not NUL-terminated */
   AL_VM_STDOUT = 17, /* bytes the command wrote to stdout */
@@ -46,6 +47,14 @@ enum al_vm_kind {
   AL_VM_NET_EOF = 35,   /* either way, no payload: the sender's side will send no more */
   AL_VM_NET_CLOSE = 36, /* either way, no payload: the connection is gone (reset, refused) */
   AL_VM_NET_DNS = 37,   /* a DNS message: a query guest -> host, its answer host -> guest */
+};
+
+/* The files the host may give the guest (AL_VM_PUT_FILE): --network
+ * proxy's trust store, so that TLS through the proxy verifies */
+enum al_vm_file {
+  AL_VM_FILE_SYSTEM_CA = 1, /* /etc/ssl/certs/ca-certificates.crt: the host's bundle (+ the proxy's CA) */
+  AL_VM_FILE_CA_BUNDLE = 2, /* /run/airlock/ca-certificates.crt: the same, for inspected hosts */
+  AL_VM_FILE_CA_CERT = 3,   /* /run/airlock/egress-ca.crt: the proxy's CA alone */
 };
 
 typedef struct al_vm_frame_hdr {

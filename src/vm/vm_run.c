@@ -69,16 +69,16 @@ int al_vm_run_spec(const airlock_spec *spec, al_vm_request *req, al_vm_info *inf
   memset(res, 0, sizeof(*res));
   al_vm_request_from_spec(spec, req);
   bool proxy = spec->network == AIRLOCK_NETWORK_PROXY;
-  /* -e only, nothing of the caller's environment; the proxy's variables
-   * unless a -e names them */
-  char **env = al_env_merge(proxy ? (char *const *)al_egress_env : NULL, spec->env, spec->n_env);
-  if (!env)
-    return al_err(err, ENOMEM, "env");
   al_vm_egress egress;
   al_vm_egress_init(&egress);
-  if (proxy && al_vm_egress_start(&egress, spec, err) < 0) {
-    free(env);
+  if (proxy && al_vm_egress_start(&egress, spec, err) < 0)
     return -1;
+  /* -e only, nothing of the caller's environment; the proxy's variables,
+   * and with inspected hosts the trust store's, unless a -e names them */
+  char **env = al_env_merge(proxy ? al_vm_proxy_env(egress.proxy.ca_pem != NULL) : NULL, spec->env, spec->n_env);
+  if (!env) {
+    al_vm_egress_stop(&egress);
+    return al_err(err, ENOMEM, "env");
   }
   req->net = proxy;
   req->net_dir_fd = egress.dir_fd;

@@ -225,10 +225,13 @@ check "proxy: report says proxy, with the egress rules" python3 -c "
 import json; r=json.load(open('$work/proxy-report.json'))
 assert r['isolation']['network']=='proxy' and r['egress']['allow']==['example.com'], r"
 check "proxy: its socket directory is gone after the run" bash -c "! ls -d '$AIRLOCK_STATE_DIR'/vm/net-* 2>/dev/null"
-out=$("$airlock" "${run[@]}" --network proxy --config <(echo '{"network": {"mode": "proxy", "allow": [{"host": "api.example.com", "inspect": true}]}}') -- echo RAN 2>&1); rc=$?
-check "proxy: inspected hosts are refused under vm (125)" test "$rc" = 125
-check "proxy: the refusal says why" grep -q "inspects" <<<"$out"
-check "proxy: nothing ran" bash -c '! grep -qx RAN <<<"$1"' _ "$out"
+out=$("$airlock" "${run[@]}" --network proxy --config <(echo '{"network": {"mode": "proxy", "allow": [{"host": "api.example.com", "inspect": true}]}}') -- sh -c '
+  ls /run/airlock; echo "SSL_CERT_FILE=$SSL_CERT_FILE"; grep -c "BEGIN CERTIFICATE" /run/airlock/egress-ca.crt
+  cmp -s /run/airlock/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt && echo SAME-BUNDLE' 2>&1); rc=$?
+echo "$out" | sed 's/^/  | /'
+check "proxy, inspected hosts: the proxy's CA and the bundle are in the guest, the variables point at them" \
+  bash -c '[ "$1" = 0 ] && grep -qx ca-certificates.crt <<<"$2" && grep -qx egress-ca.crt <<<"$2" &&
+    grep -qx SSL_CERT_FILE=/run/airlock/ca-certificates.crt <<<"$2" && grep -qx 1 <<<"$2" && grep -qx SAME-BUNDLE <<<"$2"' _ "$rc" "$out"
 if command -v curl >/dev/null; then
   echo '{"sandbox": {"isolation": "vm", "network": {"mode": "proxy", "allow": ["example.com"]}}}' >"$nd/proxy.json"
   AIRLOCK_STATE_DIR="$nd/state" "$airlock" node --config "$nd/proxy.json" --listen "unix:$nd/sock" --pool 0 \
