@@ -60,6 +60,10 @@ typedef struct al_gvisor_ids {
   /* inspected hosts: the bundle's trust store with the proxy's CA, mounted
    * over the system store as under namespaces; NULL otherwise */
   const char *ca_store_path;
+  /* as root: the workspace, output and binds are dir/mnt/<i>, where the
+   * process that starts runsc attaches them (gvisor_mounts.c); NULL: their
+   * host paths (rootless) */
+  const char *user_src_dir;
 } al_gvisor_ids;
 
 #define AL_GVISOR_RELAY "/run/airlock-egress/relay"
@@ -101,7 +105,21 @@ typedef struct al_gvisor_sandbox {
   char *net_dir; /* dir/net: the proxy's unix sockets */
   char *ca_store_path;
   int lock_fd; /* dir/owner.lock, locked while the bundle is in use (gvisor_gc.c) */
+  /* gvisor_mounts.c: */
+  int *user_tree;     /* as root: plan.user[i]'s tree, cloned from the judged inode */
+  char **user_dst;    /* and where it is attached: dir/mnt/<i> */
+  size_t n_user_tree; /* 0 rootless */
+  char *user_src_dir; /* dir/mnt */
 } al_gvisor_sandbox;
+
+/* gvisor_mounts.c, as root (no-ops rootless): clone the user mounts' trees
+ * from the judged inodes and make their places in the bundle (before the
+ * bundle is written); attach them in a new mount namespace of the calling
+ * process (a child about to start runsc: syscalls only, -1 on failure);
+ * close them */
+int al_gvisor_user_trees_open(al_gvisor_sandbox *g, airlock_error **err);
+int al_gvisor_user_trees_attach(const al_gvisor_sandbox *g);
+void al_gvisor_user_trees_close(al_gvisor_sandbox *g);
 
 /* gvisor_gc.c: make dir/owner.lock and lock it (flock, held through the
  * returned descriptor and its copies); the bundles of killed launchers,

@@ -306,6 +306,10 @@ int al_gvisor_box_start(al_box *b, const airlock_spec *spec, airlock_error **err
     if (al_cgroup_join_self(g->join, g->n_join) < 0)
       _exit(125);
     sock = pair[0];
+    if (al_gvisor_user_trees_attach(g) < 0) {
+      reply(AL_MSG_SETUP_ERROR, 0, errno, NULL, "isolation gvisor: cannot attach the workspace, output or binds");
+      _exit(125);
+    }
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);
     for (int i = 0; i < 3 && null >= 0; i++)
       dup2(null, i);

@@ -171,8 +171,13 @@ char *al_gvisor_config_json(const al_plan *p, const al_gvisor_ids *ids, const ch
   json_array_append_new(mounts, tmpfs_mount("/tmp", "mode=1777", spec->disk_bytes, spec->tmp_exec, NULL));
   json_array_append_new(mounts, tmpfs_mount("/dev/shm", "mode=1777", spec->disk_bytes, spec->tmp_exec, NULL));
   json_array_append_new(mounts, tmpfs_mount(p->home, "mode=0700", spec->disk_bytes, spec->tmp_exec, ids));
-  for (size_t i = 0; i < p->n_user; i++)
-    json_array_append_new(mounts, bind_mount(p->user[i].target, p->user[i].host_path, p->user[i].writable, false));
+  for (size_t i = 0; i < p->n_user; i++) {
+    char src[PATH_MAX + 32];
+    if (ids->user_src_dir)
+      snprintf(src, sizeof(src), "%s/%zu", ids->user_src_dir, i);
+    json_array_append_new(mounts, bind_mount(p->user[i].target, ids->user_src_dir ? src : p->user[i].host_path,
+                                             p->user[i].writable, false));
+  }
   if (ids->relay_path) { /* --network proxy: gvisor_egress.c */
     json_array_append_new(mounts, bind_mount(AL_GVISOR_RELAY, ids->relay_path, false, false));
     json_array_append_new(mounts, bind_mount(AL_GVISOR_NET_DIR, ids->net_dir, false, true));

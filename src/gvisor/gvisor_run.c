@@ -439,6 +439,8 @@ int al_gvisor_prepare(al_gvisor_sandbox *g, const airlock_spec *spec, bool agent
     al_trace_step("launcher", "egress proxy ready");
   if (spec->n_secrets > 0 && al_secret_files_fetch(&g->plan, spec, err) < 0)
     return -1;
+  if (al_gvisor_user_trees_open(g, err) < 0)
+    return -1;
   int written = al_gvisor_write_bundle(&g->plan, ids, g->dirfd, g->dir, err);
   al_plan_wipe_secrets(&g->plan);
   if (written < 0)
@@ -507,6 +509,7 @@ void al_gvisor_kill(const al_gvisor_sandbox *g) { al_cgroup_kill_all(&g->cg); }
 
 void al_gvisor_release(al_gvisor_sandbox *g) {
   al_cgroup_kill_all(&g->cg);
+  al_gvisor_user_trees_close(g);
   al_egress_stop(&g->egress, NULL);
   free(g->net_dir);
   g->net_dir = NULL;
@@ -588,6 +591,12 @@ int al_gvisor_run(const airlock_spec *spec, airlock_result *r, airlock_error **e
     for (int i = 0; i < 3; i++)
       if (dup2(pipes[i][i == 0 ? 0 : 1], i) < 0)
         _exit(125);
+    if (al_gvisor_user_trees_attach(&g) < 0) {
+      static const char msg[] = "airlock: isolation gvisor: cannot attach the workspace, output or binds\n";
+      if (write(2, msg, sizeof(msg) - 1) < 0)
+        _exit(125);
+      _exit(125);
+    }
     syscall(SYS_close_range, 3, ~0U, 0);
     sigset_t none;
     sigemptyset(&none);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* config.c - the JSON config file.  Three vocabularies are accepted: airlock's
  * own keys, the OpenClaw "sandbox" block (seed 004), and an openclaw.json
- * (recognised by its top-level "agents" object: only its sandbox settings are
- * read) so an existing OpenClaw config works as it is.  The "network" key is read by network.c.  The parser is strict: an unknown key, a
+ * (recognised by its top-level "agents" object: its sandbox settings, plus
+ * airlock's own keys that OpenClaw's top level does not have, such as
+ * "isolation") so an existing OpenClaw config works as it is.  The "network" key is read by network.c.  The parser is strict: an unknown key, a
  * wrong type or an impossible value is an error naming the key. */
 #define _GNU_SOURCE
 #include "cleanup.h"
@@ -761,6 +762,14 @@ static const key_entry top_keys[] = {
     {"runsc", k_runsc},
 };
 
+/* Top-level keys of an openclaw.json that are airlock's, not OpenClaw's
+ * (OpenClaw's own top level has "env", "tools", "session" and more, which
+ * are its business and never read here) */
+static const char *const airlock_keys_in_openclaw_json[] = {
+    "isolation", "runsc", "image", "imageTrust", "workspaceQuota", "workspaceMode", "limits", "network",
+    "secrets", "allowDegraded",
+};
+
 int airlock_spec_load_json(airlock_spec *spec, const char *text, size_t len, airlock_error **err) {
   return airlock_spec_load_json_agent(spec, text, len, NULL, err);
 }
@@ -774,8 +783,21 @@ int airlock_spec_load_json_agent(airlock_spec *spec, const char *text, size_t le
   if (root == NULL)
     return al_err(err, 0, "config is not valid JSON: %s at line %d column %d", jerr.text, jerr.line, jerr.column);
   json_t *agents = json_is_object(root) ? json_object_get(root, "agents") : NULL;
-  if (json_is_object(agents)) /* an openclaw.json */
-    return load_openclaw_json(spec, agents, agent_id, err);
+  if (json_is_object(agents)) { /* an openclaw.json */
+    if (load_openclaw_json(spec, agents, agent_id, err) < 0)
+      return -1;
+    /* airlock's own keys beside OpenClaw's apply on top: dropping an
+     * "isolation" here would run a command with less isolation than asked */
+    json_auto_t *own = json_object();
+    if (!own)
+      return al_err(err, ENOMEM, "config");
+    for (size_t i = 0; i < AL_ARRAY_SIZE(airlock_keys_in_openclaw_json); i++) {
+      json_t *v = json_object_get(root, airlock_keys_in_openclaw_json[i]);
+      if (v && json_object_set(own, airlock_keys_in_openclaw_json[i], v) < 0)
+        return al_err(err, ENOMEM, "config");
+    }
+    return dispatch(spec, "", own, top_keys, AL_ARRAY_SIZE(top_keys), err);
+  }
   if (agent_id)
     return al_err(err, 0, "agent '%s': the config is not an openclaw.json (it has no 'agents' object)", agent_id);
   return dispatch(spec, "", root, top_keys, AL_ARRAY_SIZE(top_keys), err);

@@ -83,7 +83,18 @@ t_workspace() {
   owner=$(stat -c %u "$WS/out.txt")
   if [ "$MODE" = root ]; then [ "$owner" = 4242 ] || { echo "written as uid $owner, not the owner's 4242"; return 1; }; fi
   gv --workspace "$WS" --workspace-access ro -- sh -c 'echo x > /workspace/ro.txt' 2>/dev/null && { echo "ro workspace written"; return 1; }
-  [ ! -e "$WS/ro.txt" ]
+  [ ! -e "$WS/ro.txt" ] || return 1
+  # a workspace below a directory nobody else may search (root's home, a
+  # 0700 state directory): gVisor's gofer, a leased uid, never looks the
+  # path up (as root the launcher attaches the judged tree)
+  if [ "$MODE" = root ]; then
+    mkdir -p "$WORK/private/ws" && chmod 700 "$WORK/private" && echo deep >"$WORK/private/ws/in.txt" &&
+      chown -R 4242:4242 "$WORK/private/ws"
+    out=$(gv --allow-degraded --workspace "$WORK/private/ws" -- sh -c 'cat in.txt; echo back > out.txt' 2>"$WORK/private.err") ||
+      { echo "workspace below a 0700 directory: $out $(cat "$WORK/private.err")"; return 1; }
+    [ "$out" = deep ] && [ "$(cat "$WORK/private/ws/out.txt")" = back ] &&
+      [ "$(stat -c %u "$WORK/private/ws/out.txt")" = 4242 ] || { echo "below 0700: $out"; return 1; }
+  fi
 }
 
 t_host_files() {
@@ -359,7 +370,7 @@ assert r["exit_code"] == 3 and r["stdout"] == "4.4.0\n", r' || { echo "one-shot:
 
 case_ "exec, output, stdin and exit codes (0-255, 137, 127, 126)" t_exec
 case_ "timeout exits 124 and kills every runsc process" t_timeout
-case_ "workspace read and write (as its owner), read-only workspace" t_workspace
+case_ "workspace read and write (as its owner), read-only workspace, below a 0700 directory" t_workspace
 case_ "host files are invisible" t_host_files
 case_ "the caller's environment is invisible" t_env_secrets
 case_ "no network: no connection, no DNS, no host interface" t_no_network

@@ -6,7 +6,8 @@
 # codes, stderr, timeouts and cancels leaving no process), system.which, the
 # sandbox boundary as OpenClaw sees it, sessions (persistence, isolation),
 # 10 concurrent invokes, a real agent turn, the policy, the audit trail,
-# metrics, and the gateway restarted under a running node.
+# metrics, the gateway restarted under a running node, and (where runsc is)
+# a node whose sandboxes run under gVisor.
 # Usage: openclaw_test.sh BUILD_DIR.  Exit 77 when not root or when the
 # harness or npm is missing (the harness installs openclaw from npm once, into
 # ~/.cache); anything else that goes wrong (the gateway does not start, the
@@ -371,6 +372,34 @@ R=$("$H" invoke "$NAME2" 'echo over-tls' 2>>"$T/ops.err")
 checkx "wss:// with --openclaw-ca, paired by the shared token and the operator's approval" \
   'grep -q over-tls <<<"$R" && grep -q "connected to localhost:$RPORT" "$T/node2.log"'
 kill "$NODE2_PID" "$RELAY_PID" 2>/dev/null; wait "$NODE2_PID" 2>/dev/null
+
+# the OpenClaw node with its sandboxes under gVisor (--isolation gvisor's
+# second kernel): the gateway's commands run there, the policy still
+# decides (file_delete is blocked), the audit trail records both
+if command -v runsc >/dev/null; then
+  S3=$T/state3; SOCK3=$T/node3.sock; NAME3=al-gv-$$
+  mkdir -m 700 "$S3"
+  python3 -c 'import json, sys; c = json.load(open(sys.argv[1])); c["sandbox"]["isolation"] = "gvisor"
+json.dump(c, open(sys.argv[2], "w"))' "$T/node.json" "$T/node3.json"
+  OPENCLAW_GATEWAY_TOKEN=$OPENCLAW_TOKEN "$BIN" node --config "$T/node3.json" --state-dir "$S3" --listen "unix:$SOCK3" \
+    --pool 0 --openclaw-gateway "$OPENCLAW_URL" --openclaw-name "$NAME3" --openclaw-token "$OPENCLAW_TOKEN" \
+    >>"$T/node3.log" 2>&1 &
+  NODE2_PID=$!
+  for _ in $(seq 100); do "$H" approve-pending "$NAME3" 2>>"$T/ops.err" | grep -q "$NAME3" && break; sleep 0.3; done
+  W=$("$H" wait-node "$NAME3" 40 2>>"$T/ops.err")
+  R=$("$H" invoke "$NAME3" 'echo "release=$(uname -r)"; id -u; echo gv-ran' 2>>"$T/ops.err")
+  checkx "gvisor: the gateway's command runs under gVisor's kernel (not the host's $(uname -r)), as uid 1001" \
+    'grep -q gv-ran <<<"$R" && grep -q "release=" <<<"$R" && ! grep -qF "release=$(uname -r)" <<<"$R" &&
+     grep -q "1001" <<<"$R"'
+  echo "# gvisor run: $(tr "\n" " " <<<"$R" | head -c 400)"
+  R=$("$H" invoke "$NAME3" 'rm -rf /workspace/x' 2>>"$T/ops.err")
+  checkx "gvisor: the policy still decides (file_delete blocked)" \
+    '[ "$(pick result.success <<<"$R")" != true ] && grep -qiE "denied|block|policy" <<<"$R"'
+  A=$("$BIN" audit --state-dir "$S3" --json --limit 10000 2>&1)
+  checkx "gvisor: the audit trail records the run and the refusal" \
+    'grep -q "gv-ran\|dmesg" <<<"$A" && grep -q "rm -rf" <<<"$A"'
+  kill "$NODE2_PID"; wait "$NODE2_PID" 2>/dev/null
+fi
 
 [ "$fail" = 0 ] || { echo "# node log:"; sed 's/^/#   /' "$T/node.log" | tail -30; }
 finish

@@ -163,6 +163,32 @@ static void test_openclaw_json_mapping(void **state) {
   airlock_spec_clear(&spec);
 }
 
+/* airlock's own keys beside an openclaw.json's agents apply, for the
+ * defaults and for every agent: a dropped "isolation" would run commands
+ * with less isolation than asked; OpenClaw's own top-level keys ("env")
+ * are still not read */
+static void test_openclaw_json_airlock_keys(void **state) {
+  (void)state;
+  static const char json[] =
+      "{\"isolation\":\"gvisor\",\"env\":{\"shellEnv\":{}},\"limits\":{\"pids\":77},"
+      "\"agents\":{\"defaults\":{\"sandbox\":{\"docker\":{\"pidsLimit\":99}}},"
+      "\"list\":[{\"id\":\"w\",\"sandbox\":{\"workspaceAccess\":\"ro\"}}]}}";
+  airlock_spec spec;
+  airlock_error *err = NULL;
+  airlock_spec_init(&spec);
+  assert_int_equal(load(&spec, json, &err), 0);
+  assert_int_equal(spec.isolation, AIRLOCK_ISOLATION_GVISOR);
+  assert_int_equal(spec.pids, 77);
+  assert_int_equal(spec.n_env, 0);
+  airlock_spec_clear(&spec);
+  airlock_spec_init(&spec);
+  assert_int_equal(airlock_spec_load_json_agent(&spec, json, strlen(json), "w", &err), 0);
+  assert_int_equal(spec.isolation, AIRLOCK_ISOLATION_GVISOR);
+  assert_false(spec.workspace_rw);
+  airlock_spec_clear(&spec);
+  load_bad("{\"isolation\":\"chroot\",\"agents\":{}}", "isolation", NULL);
+}
+
 /* an agent's own sandbox over the defaults, key by key */
 static void test_openclaw_json_agent(void **state) {
   (void)state;
@@ -939,6 +965,7 @@ int main(void) {
       cmocka_unit_test(test_openclaw_json_mapping),
       cmocka_unit_test(test_openclaw_json_refused),
       cmocka_unit_test(test_openclaw_json_agent),
+      cmocka_unit_test(test_openclaw_json_airlock_keys),
       cmocka_unit_test(test_airlock_keys_full),
       cmocka_unit_test(test_airlock_keys_variants),
       cmocka_unit_test(test_unknown_keys),
