@@ -263,6 +263,14 @@ echo "journal_fields=$(journalctl -b -u airlock-node.service SYSLOG_IDENTIFIER=a
 sleep 4 # longer than WatchdogSec=3s: a node that feeds it is not restarted
 echo "watchdog_fed=$(show ActiveState):$(show NRestarts):$(show MainPID | grep -cx "$pid")"
 echo "status=$(show StatusText)"
+# killed under load: a streamed exec is running (a sandbox and its command
+# in the unit's cgroup) when the node gets SIGKILL
+curl -sN --unix-socket /run/airlock/node.sock -H "Authorization: Bearer $t" \
+  -d '{"argv":["sleep","300"],"stream":true}' http://node/v1/exec >/var/tmp/load.ndjson 2>/dev/null &
+for _ in $(seq 1 100); do grep -q '"exec_id"' /var/tmp/load.ndjson 2>/dev/null && break; sleep 0.1; done
+lid=$(sed -n 's/.*"exec_id":"\([^"]*\)".*/\1/p' /var/tmp/load.ndjson | head -n 1)
+sleeping() { cat /proc/[0-9]*/comm 2>/dev/null | grep -cx sleep; }
+echo "load_running=$(sleeping)"
 kill -9 "$pid"
 for _ in $(seq 1 100); do
   [ "$(show ActiveState)" = active ] && [ "$(show MainPID)" != "$pid" ] && [ "$(show MainPID)" != 0 ] && break
@@ -271,6 +279,9 @@ done
 echo "restarts=$(show NRestarts)"
 echo "active_after_kill=$(show ActiveState)"
 echo "exec_after_restart=$(run second)"
+echo "load_left=$(sleeping)"
+echo "load_state=$(curl -s --unix-socket /run/airlock/node.sock -H "Authorization: Bearer $t" http://node/v1/execs/"$lid" |
+  sed -n 's/.*"state":"\([a-z]*\)".*/\1/p')"
 # a node that stops answering (SIGSTOP) misses the watchdog and is restarted
 pid=$(show MainPID)
 kill -STOP "$pid"
@@ -332,6 +343,8 @@ checkx "systemd: an exec's end is in the journal with AIRLOCK_TENANT, AIRLOCK_DE
   'want journal_fields=1' || sd_detail
 checkx "systemd: Restart=on-failure brings a killed node back, and it serves" \
   'want restarts=1 && want active_after_kill=active && want exec_after_restart=second' || sd_detail
+checkx "systemd: killed under load, nothing of its sandbox is left and the running exec is marked interrupted" \
+  'want load_running=1 && want load_left=0 && want load_state=interrupted'
 checkx "systemd: the node feeds the watchdog (WatchdogSec=3s, 4 s later: same pid, no restart)" \
   'want watchdog_fed=active:0:1' || sd_detail
 checkx "systemd: STATUS= says what the node holds" 'grep -Eqx "status=[0-9]+ sandbox\(es\), 0 exec\(s\) running" "$S/var/tmp/unit-test.out"' || sd_detail
