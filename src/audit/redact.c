@@ -22,7 +22,7 @@
 
 /* --- ranges to hide ---------------------------------------------------------- */
 
-void rd_add(rd_spans *sp, size_t start, size_t end) {
+static void add_span(rd_spans *sp, size_t start, size_t end, bool sure) {
   if (end <= start || sp->oom)
     return;
   if (sp->n == sp->cap) {
@@ -35,8 +35,11 @@ void rd_add(rd_spans *sp, size_t start, size_t end) {
     sp->v = grown;
     sp->cap = ncap;
   }
-  sp->v[sp->n++] = (rd_span){start, end};
+  sp->v[sp->n++] = (rd_span){start, end, sure};
 }
+
+void rd_add(rd_spans *sp, size_t start, size_t end) { add_span(sp, start, end, false); }
+void rd_add_sure(rd_spans *sp, size_t start, size_t end) { add_span(sp, start, end, true); }
 
 static int span_cmp(const void *a, const void *b) {
   const rd_span *x = a, *y = b;
@@ -48,6 +51,19 @@ char *rd_apply(const char *s, size_t len, rd_spans *sp) {
   _cleanup_free_ rd_span *v = sp->v;
   if (sp->oom)
     return NULL;
+  /* a range that only refers to a secret, or holds a placeholder, stays */
+  rd_spans refs = {0};
+  rd_reference_ranges(s, len, &refs);
+  _cleanup_free_ rd_span *ref = refs.v;
+  size_t kept = 0;
+  for (size_t i = 0; i < sp->n; i++) {
+    bool inside = false;
+    for (size_t r = 0; r < refs.n && !inside && !v[i].sure; r++)
+      inside = ref[r].start <= v[i].start && v[i].end <= ref[r].end;
+    if (v[i].sure || !(inside || rd_placeholder_value(s + v[i].start, v[i].end - v[i].start)))
+      v[kept++] = v[i];
+  }
+  sp->n = kept;
   if (sp->n > 1)
     qsort(v, sp->n, sizeof(*v), span_cmp);
   size_t out_len = len + sp->n * (sizeof(AL_REDACTED) - 1) + 1;
@@ -585,9 +601,9 @@ static void scan_extra(const char *s, size_t len, rd_spans *sp) {
         break;
       size_t so = (size_t)m[0].rm_so, eo = (size_t)m[0].rm_eo;
       if (extra[k].re_nsub >= 1 && m[1].rm_so >= 0)
-        rd_add(sp, (size_t)m[1].rm_so, (size_t)m[1].rm_eo);
+        rd_add_sure(sp, (size_t)m[1].rm_so, (size_t)m[1].rm_eo);
       else
-        rd_add(sp, so, eo);
+        rd_add_sure(sp, so, eo);
       off = eo > so ? eo : so + 1;
     }
   }

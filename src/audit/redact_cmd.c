@@ -501,7 +501,7 @@ static void code_spans(const char *s, size_t len, rd_spans *out, int depth) {
   for (size_t i = 0; w && delims && bodies && i < nt; i++) {
     if (toks[i].kind != AL_STOK_WORD) {
       /* here-doc bodies: the text rules above read them */
-      bodies[nbodies++] = (rd_span){toks[i].start, toks[i].end};
+      bodies[nbodies++] = (rd_span){toks[i].start, toks[i].end, false};
       continue;
     }
     rword *x = &w[n++];

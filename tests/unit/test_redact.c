@@ -301,6 +301,40 @@ static const struct {
     {"podman exec -it -u root db mysql -uroot -pZq8pW3xLm shop", "podman exec -it -u root db mysql -uroot -p" R " shop"},
     {"kubectl exec -n data pg-0 -- redis-cli -a Zq8pW3xLm ping", "kubectl exec -n data pg-0 -- redis-cli -a " R " ping"},
     {"docker exec -it web ls -a /srv", NULL},
+    /* heldout4: a value that only refers to a secret kept elsewhere, or
+     * holds a placeholder, is left as written; a literal beside it is not */
+    {"mysql -h db -u app --password=\"${MYSQL_PW:?unset}\" shop", NULL},
+    {"deploy --token \"${DEPLOY_TOKEN:-}\" --env prod", NULL},
+    {"echo 'PASSWORD=${PG_PW:-Zq8pW3xLmN4vB7cX1sD9}' >> .env", "echo 'PASSWORD=" R "' >> .env"},
+    {"echo 'api_token: {{ .Values.api.token }}' >> values.yaml", NULL},
+    {"echo 'secret: ${{ secrets.DEPLOY_SECRET }}' >> ci.yml", NULL},
+    {"pwsh -c 'Invoke-WebRequest -Headers @{Authorization = \"Bearer $env:SVC_TOKEN\"} https://x'", NULL},
+    {"echo 'password=%(PG_PW)s' >> db.ini", NULL},
+    {"echo 'Password=%APP_PW%;' >> web.config", NULL},
+    {"echo 'db_token = var.app_token' >> main.tf", NULL},
+    {"echo 'API_TOKEN=op://Ops/ci/token' >> .env.tpl", NULL},
+    {"echo 'password: ENC[AES256_GCM,data:QmFzZTY0,iv:aXY=,type:str]' >> s.enc.yaml", NULL},
+    {"tool --client-secret \"$(cat /run/secrets/client)\"", NULL},
+    {"tool --client-secret \"$(echo Zq8pW3xLmN4vB7cX)\"", "tool --client-secret \"$(echo " R ")\""},
+    {"tool --token-file ./conf/ci-token.txt --api-key=$HOME/.config/tool/key.json", NULL},
+    {"git clone https://ci:${CI_JOB_TOKEN}@git.example.com/a/b.git", NULL},
+    {"git clone https://ci:Zq8pW3xLm@git.example.com/a/b.git", "git clone https://ci:" R "@git.example.com/a/b.git"},
+    {"kubeadm join 10.0.0.1:6443 --discovery-token-ca-cert-hash "
+     "sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0",
+     NULL},
+    {"export SERVICE_TOKEN='<insert-your-token>' SIGNING_KEY=your_signing_key_here", NULL},
+    {"echo 'ADMIN_PASSWORD=change_me' 'JWT_SECRET=REPLACEME' 'API_KEY=********' >> .env.sample", NULL},
+    {"echo 'GITLAB_TOKEN=glpat-xxxxxxxxxxxxxxxxxxxx' 'HF_TOKEN=hf_...' >> .env.sample", NULL},
+    {"echo 'ADMIN_PASSWORD=changeme7Q' >> .env", "echo 'ADMIN_PASSWORD=" R "' >> .env"},
+    {"sed -i 's/TOKEN=.*/TOKEN=<token>/' README.md", NULL},
+    /* a structured config file named for secrets holds named fields: only
+     * the secret ones are hidden, not the whole file */
+    {"cat > k8s/app-secrets.yaml <<'EOF'\nkind: Secret\nstringData:\n  password: Zq8pW3xLm\nEOF",
+     "cat > k8s/app-secrets.yaml <<'EOF'\nkind: Secret\nstringData:\n  password: " R "\nEOF"},
+    {"cat > k8s/app-secrets.yaml <<'EOF'\nkind: ExternalSecret\nspec:\n  secretStoreRef: vault\nEOF", NULL},
+    {"echo Zq8pW3xLmN4vB7cX1sD9 > run/api-token.txt", "echo " R " > run/api-token.txt"},
+    /* a lookup's attribute key names a field */
+    {"aws dynamodb query --attribute-key AttributeKey=OrderId,Value=0f1e2d3c-4b5a-4978-8796-a5b4c3d2e1f0", NULL},
     {"no secrets here, just a == b and x=1", NULL},
     {"", NULL},
 };
