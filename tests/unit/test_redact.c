@@ -335,6 +335,31 @@ static const struct {
     {"echo Zq8pW3xLmN4vB7cX1sD9 > run/api-token.txt", "echo " R " > run/api-token.txt"},
     /* a lookup's attribute key names a field */
     {"aws dynamodb query --attribute-key AttributeKey=OrderId,Value=0f1e2d3c-4b5a-4978-8796-a5b4c3d2e1f0", NULL},
+    /* heldout4: cookies that are secrets (Erlang's, a release's), the
+     * headers that carry vendors' keys, gossip keys; near misses stay */
+    {"RELX_COOKIE=QWERTYZXCVBNMASDFGHJ bin/app start", "RELX_COOKIE=" R " bin/app start"},
+    {"erl -sname a --cookie MNBVCXZLKJHGFDSAPOIU", "erl -sname a --cookie " R},
+    {"echo MNBVCXZLKJHGFDSAPOIU > ~/.erlang.cookie", "echo " R " > ~/.erlang.cookie"},
+    {"curl -c cookies.txt --cookie-jar jar.txt https://x", NULL},
+    {"curl -H 'X-Honeycomb-Team: q7w3er9ty5ui2op8' https://x", "curl -H 'X-Honeycomb-Team: " R "' https://x"},
+    {"curl -H 'Ocp-Apim-Subscription-Key: 0f1e2d3c4b5a69788796' https://x",
+     "curl -H 'Ocp-Apim-Subscription-Key: " R "' https://x"},
+    {"curl -H 'X-Team: platform' https://x", NULL},
+    {"nomad agent -encrypt Zq8pW3xLmN4vB7cX1sD9fG2hJ5kQ7w3E=", "nomad agent -encrypt " R},
+    {"echo 'encrypt = true' >> agent.hcl", NULL},
+    /* more tools' secret options and operands */
+    {"etcdctl --user admin:Zq8pW3xLm endpoint health", "etcdctl --user admin:" R " endpoint health"},
+    {"rabbitmqadmin -u ops -p Zq8pW3xLm list vhosts", "rabbitmqadmin -u ops -p " R " list vhosts"},
+    {"zcli login -s acme -t Zq8pW3xLmN4vB7cX1sD9", "zcli login -s acme -t " R},
+    {"coscmd config -a AKIDEXAMPLE -s Zq8pW3xLmN4vB7cX1sD9 -b bkt", "coscmd config -a AKIDEXAMPLE -s " R " -b bkt"},
+    {"xcrun notarytool history -p Zq8pW3xLm", "xcrun notarytool history -p " R},
+    {"b2 authorize-account 0012ab Zq8pW3xLmN4vB7cX1sD9", "b2 authorize-account 0012ab " R},
+    {"b2 ls bucket dir", NULL},
+    {"llm keys set mistral --value Zq8pW3xLmN4vB7cX1sD9", "llm keys set mistral --value " R},
+    {"tccli configure set secretKey Zq8pW3xLmN4vB7cX1sD9", "tccli configure set secretKey " R},
+    {"hcloud context create dev <<< Zq8pW3xLmN4vB7cX1sD9", "hcloud context create dev <<< " R},
+    {"netlify env:set SMTP_PASSWORD Zq8pW3xLm", "netlify env:set SMTP_PASSWORD " R},
+    {"netlify env:set SITE_NAME orders", NULL},
     {"no secrets here, just a == b and x=1", NULL},
     {"", NULL},
 };
