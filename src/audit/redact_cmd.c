@@ -146,6 +146,12 @@ static void word_assignment(const rword *w) {
     rd_mark(w, vs, w->text_len);
 }
 
+/* an '=' inside the word (NAME=VALUE), not base64's padding at its end */
+static bool inner_equals(const char *t) {
+  const char *eq = strchr(t, '=');
+  return eq != NULL && eq[strspn(eq, "=")] != '\0';
+}
+
 /* rules that read one word alone */
 static void word_rules(const rword *w, int depth) {
   rd_spans sp = {0};
@@ -442,7 +448,7 @@ static void command_rules(rword *w, size_t n, int depth) {
     int want = rd_tool_operand(tool, &when);
     int have = rd_tool_has_subcommands(tool) ? sub_operands : operands;
     if (want && have == want && (!when || flag_seen) && rd_tool_subcommand_ok(tool, subs, nsubs) &&
-        !strchr(t, '=') && !rd_harmless_value(t, w[i].text_len)) {
+        !inner_equals(t) && !rd_harmless_value(t, w[i].text_len)) {
       /* sqlplus user/PASS@db: after the split character, when there is a user */
       char split = rd_tool_split(tool, "");
       const char *c = split ? strchr(t, split) : NULL;

@@ -360,6 +360,20 @@ static const struct {
     {"hcloud context create dev <<< Zq8pW3xLmN4vB7cX1sD9", "hcloud context create dev <<< " R},
     {"netlify env:set SMTP_PASSWORD Zq8pW3xLm", "netlify env:set SMTP_PASSWORD " R},
     {"netlify env:set SITE_NAME orders", NULL},
+    /* base64 of a PEM key after NAME=; DER of a private key or a PKCS#12
+     * store (version 0 or 3), not of a certificate */
+    {"export CLIENT_KEY_B64=LS0tLS1CRUdJTiBFQyBQUklWQVRFIEtFWS0tLS0tCk1IY0NBUUVFSUFiQ2RFZkdoMWpLMkxtTjNvUHFSNHNUdVY1d1h5WjZhQmNEZUZnSGlKa0xvQW9HQ0NxR1NNNDkKLS0tLS1FTkQgRUMgUFJJVkFURSBLRVktLS0tLQo= && make", "export CLIENT_KEY_B64=" R " && make"},
+    {"export STORE_P12=MIIJqQIBAzCCpU3KGCUwux1tEyze1iN7LtkeP3IfyxlxF0SU1kk8nVw0YL4xIB5p/tqg7ui5mX9cfCmZ/a/lkyU81lSvTfrXFCegrrP+6SMvivIhH57kkcWxC+y1Vjv8Hm+TQn7LyP4pVeXNjkbcjtS3wnZNKlpNdncG+F2GkAJK1r2jQBvpyMvMyTX2zR9hImrhUziuGjQATTO6DSRqwEyBsbryPjv57vX3nytJNK+H9VILablLDZguhbtVtnKocmN6zXRm/LYODo/xhGOw5LK6KXA0dPBkrGj3APWwKz3GZvRb3qosyu3NK1FXQQ5N7krys09DCgc0R95jbA6AbJV7poTWQx+16tdCTQnhXQJMWEjyPR+m9zYdf2GNFTLnDiDipmaN5/R+hGflRtU+yOKhJXvb && make", "export STORE_P12=" R " && make"},
+    {"export CA_CERT_DER=MIIDxTCCAq2gdL3AQGIWK0Z+a80P6/nox/1izi34dwqI0PLCOoQxIMXBNx2teCz+akggE/pjS+njkrbaRVExoLb9ZZ5MtpEkcLB8BpevcIgR2ILAmNVZyjtVDWdSmTsGwq9X33ZH0eTQ1SkjkzARKza4TvlMIGEIR67FPZmzprsB/2sfEFhbrNziPSpmcv7yT8M+N+dA4S7xybjpcxplGeQ5N2wCC7rdL2Z1pcRkA5SXKKTOcpco1r2kmraXN2T4vcGfaZTLxLa52mT6KYlTI/+K1juMlYyJjdJ9uX1+6n93ZLz+NjnGK1faF0YLYYcsMOzrkC9AtyGjEypGuyZ2EqNxl7enITqy3lFQgsdM3CEzcSqWWqxlNxodWlenl3z1OCpGQ3Onb9BZVkXhH+WT1N+++rtf && make", NULL},
+    /* an operand that is base64 with padding; an unknown scheme before the
+     * credential of an Authorization header; XML settings */
+    {"vault operator unseal Zq8pW3xLmN4vB7cX1sD9fG2hJ5kQ7w3E4rT6yU8iO0p=", "vault operator unseal " R},
+    {"curl -H 'Authorization: SSWS Zq8pW3xLmN4vB7cX1sD9' https://x", "curl -H 'Authorization: " R "' https://x"},
+    {"echo '<db><user>app</user><password>Zq8pW3xLm</password></db>' > c.xml",
+     "echo '<db><user>app</user><password>" R "</password></db>' > c.xml"},
+    {"echo '<add key=\"MapsApiKey\" value=\"Zq8pW3xLmN4vB7cX\" />' >> web.config",
+     "echo '<add key=\"MapsApiKey\" value=\"" R "\" />' >> web.config"},
+    {"echo '<add key=\"PageSize\" value=\"50\" /><timeout>30</timeout>' >> web.config", NULL},
     {"no secrets here, just a == b and x=1", NULL},
     {"", NULL},
 };
