@@ -155,12 +155,85 @@ static void test_package_trust(void **state) {
   CLEAN("keytool -list -cacerts -storepass changeit");
 }
 
+/* things opened to everyone on the platforms' own CLIs */
+static void test_public_exposure(void **state) {
+  (void)state;
+  HIT("gh api -X PATCH repos/o/r -F private=false", "public-exposure-platforms");
+  HIT("gh api -X PUT repos/o/r/collaborators/bot -f permission=maintain", "public-exposure-platforms");
+  CLEAN("gh api repos/o/r/collaborators");
+  HIT("aws ec2 modify-snapshot-attribute --snapshot-id snap-1 --attribute createVolumePermission "
+      "--create-volume-permission 'Add=[{Group=all}]'",
+      "public-exposure-platforms");
+  CLEAN("aws ec2 describe-image-attribute --image-id ami-1 --attribute launchPermission");
+  HIT("oci os bucket create --name pub --public-access-type ObjectReadWithoutList", "public-exposure-platforms");
+  HIT("scw instance security-group create-rule ip-range=0.0.0.0/0 action=accept", "public-exposure-platforms");
+  CLEAN("scw instance security-group list");
+  HIT("hf repo settings me/model --private false", "public-exposure-platforms");
+  HIT("argocd proj add-destination apps '*' '*'", "public-exposure-platforms");
+  CLEAN("argocd proj add-destination apps https://kubernetes.default.svc apps");
+  HIT("socat TCP6-LISTEN:6379,fork TCP:cache.internal:6379", "public-exposure-platforms");
+  CLEAN("socat TCP-LISTEN:6379,bind=127.0.0.1,fork TCP:cache.internal:6379");
+  HIT("incus config set core.https_address 0.0.0.0:8443", "public-exposure-platforms");
+  HIT("nomad agent -server -bind 0.0.0.0", "public-exposure-platforms");
+  CLEAN("nomad agent -dev -bind 0.0.0.0");
+}
+
+/* a container or device given the host */
+static void test_container_host(void **state) {
+  (void)state;
+  HIT("incus config device add box root2 disk source=/ path=/host", "container-host-escape");
+  CLEAN("incus config device add box src disk source=/home/me/src path=/src");
+  HIT("lxc launch images:debian/12 box -c security.privileged=true", "container-host-escape");
+  CLEAN("lxc launch images:debian/12 box -c limits.cpu=2");
+  HIT("sudo systemd-nspawn --directory / --as-pid2 id", "container-host-escape");
+  HIT("sudo systemd-nspawn -D rootfs --bind=/ -b", "container-host-escape");
+  CLEAN("sudo systemd-nspawn -D rootfs --bind=/srv/data -b");
+  HIT("sudo machinectl login .host", "container-host-escape");
+  CLEAN("machinectl list");
+  HIT("adb shell setenforce 0", "container-host-escape");
+  CLEAN("adb shell getenforce");
+  HIT("kubectl label ns ci pod-security.kubernetes.io/enforce=privileged", "container-host-escape");
+  CLEAN("kubectl label ns ci pod-security.kubernetes.io/enforce=restricted");
+}
+
+/* administrators and long-lived keys created */
+static void test_admin_credentials(void **state) {
+  (void)state;
+  HIT("consul acl bootstrap -format json", "admin-credential-create");
+  CLEAN("consul acl token list");
+  HIT("ibmcloud iam service-api-key-create k svc-id", "admin-credential-create");
+  HIT("airflow users create --role Admin --username ops -p x -f a -l b -e e@x", "admin-credential-create");
+  CLEAN("airflow users create --role Viewer --username ro -p x -f a -l b -e e@x");
+  HIT("python manage.py createsuperuser --noinput --settings=shop.settings.production", "admin-credential-create");
+  CLEAN("python manage.py createsuperuser --noinput --settings=shop.settings.dev");
+  HIT("argocd account update-password --new-password x", "admin-credential-create");
+}
+
+/* a runtime's whole environment or secret settings printed */
+static void test_app_environment(void **state) {
+  (void)state;
+  HIT("bun -e 'console.dir(process.env)'", "app-environment-dump");
+  CLEAN("node -e 'console.log(process.env.NODE_ENV)'");
+  HIT("elixir -e 'IO.inspect(System.get_env())'", "app-environment-dump");
+  CLEAN("elixir -e 'IO.inspect(System.get_env(\"HOME\"))'");
+  HIT("bin/rails runner 'pp ENV.to_hash'", "app-environment-dump");
+  HIT("python3 manage.py shell -c 'from django.conf import settings as s; print(s.DATABASES)'",
+      "app-environment-dump");
+  CLEAN("python3 manage.py shell -c 'print(1)'");
+  HIT("php artisan tinker --execute=\"dump(config('services'))\"", "app-environment-dump");
+  CLEAN("php artisan tinker --execute=\"dump(config('app.name'))\"");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_platform_destroy),
       cmocka_unit_test(test_framework_db_reset),
       cmocka_unit_test(test_secrets_printed),
       cmocka_unit_test(test_package_trust),
+      cmocka_unit_test(test_public_exposure),
+      cmocka_unit_test(test_container_host),
+      cmocka_unit_test(test_admin_credentials),
+      cmocka_unit_test(test_app_environment),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
