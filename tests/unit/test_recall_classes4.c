@@ -224,6 +224,33 @@ static void test_app_environment(void **state) {
   CLEAN("php artisan tinker --execute=\"dump(config('app.name'))\"");
 }
 
+/* publishing from more ecosystems; jobs run from URLs; compressed code run;
+ * processes killed by name as root; more SQL shells; a local push */
+static void test_publish_and_run(void **state) {
+  (void)state;
+  HIT("mix hex.publish package --yes", "package-publish-ecosystems");
+  CLEAN("mix hex.info jason");
+  HIT("hf upload me/dataset ./data --repo-type dataset", "package-publish-ecosystems");
+  CLEAN("hf download me/dataset --repo-type dataset");
+  HIT("bundle exec fastlane deliver --submit_for_review true production", "package-publish-ecosystems");
+  HIT("fastlane match nuke development", "package-publish-ecosystems");
+  CLEAN("fastlane match development --readonly");
+  HIT("nomad job run https://jobs.example.org/batch.hcl", "remote-job-run");
+  CLEAN("nomad job run jobs/batch.hcl");
+  HIT("podman-compose -f https://stacks.example.org/x.yml up -d", "remote-job-run");
+  CLEAN("podman-compose -f deploy/x.yml up -d");
+  HIT("zcat /tmp/setup.sh.gz | bash", "decompress-pipe-shell");
+  HIT("xz -dc x.sh.xz | sh -s -- --yes", "decompress-pipe-shell");
+  CLEAN("zcat access.log.gz | grep 500");
+  HIT("sudo kill -TERM $(pidof nginx)", "kill-by-name-root");
+  CLEAN("kill $(pgrep -f my-dev-server)");
+  HIT("bq query --nouse_legacy_sql 'DROP TABLE ds.events'", "database-drop");
+  HIT("psql postgres://ops@pg.internal/app -c 'truncate events restart identity'", "database-drop");
+  CLEAN("psql postgres://ops@pg.internal/app -c 'select count(*) from events'");
+  HIT("docker buildx build -t ghcr.io/o/x:1 --push .", "container-push");
+  CLEAN("docker buildx build -t localhost:5000/x:1 --push .");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_platform_destroy),
@@ -234,6 +261,7 @@ int main(void) {
       cmocka_unit_test(test_container_host),
       cmocka_unit_test(test_admin_credentials),
       cmocka_unit_test(test_app_environment),
+      cmocka_unit_test(test_publish_and_run),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
