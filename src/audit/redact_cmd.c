@@ -339,6 +339,16 @@ static void command_rules(rword *w, size_t n, int depth) {
       rd_mark_all(&w[i]);
       continue;
     }
+    /* kubectl create secret generic X --from-literal=KEY=VALUE: every
+     * literal of a command about a secret is one, whatever its key's name */
+    if (about_secret && strncmp(t, "--from-literal=", 15) == 0) {
+      const char *eq = strchr(t + 15, '=');
+      size_t vs = eq ? (size_t)(eq - t) + 1 : 0;
+      if (eq && vs < w[i].text_len && !rd_harmless_value(t + vs, w[i].text_len - vs)) {
+        rd_mark(&w[i], vs, w[i].text_len);
+        continue;
+      }
+    }
     /* gcloud secrets create X --data-file=<(printf %s VALUE); a file
      * named as a secret's given as <( ): wg set wg0 private-key <(echo K),
      * --vault-password-file <(echo PW), --password-file=<(printf %s PW) */

@@ -374,6 +374,13 @@ static const struct {
     {"echo '<add key=\"MapsApiKey\" value=\"Zq8pW3xLmN4vB7cX\" />' >> web.config",
      "echo '<add key=\"MapsApiKey\" value=\"" R "\" />' >> web.config"},
     {"echo '<add key=\"PageSize\" value=\"50\" /><timeout>30</timeout>' >> web.config", NULL},
+    /* every literal of a Secret is secret, whatever its key */
+    {"kubectl create secret generic api --from-literal=value=v2.q7w3er9ty5-ui2op8", "kubectl create secret generic api --from-literal=value=" R},
+    {"kubectl create configmap api --from-literal=mode=fast", NULL},
+    {"kubectl create secret generic api --from-literal=pw=\"$API_PW\"", NULL},
+    /* api as a weak name: a random value after it */
+    {"tool config set api=0f1e2d3c-4b5a-4978-8796-a5b4c3d2e1f0", "tool config set api=" R},
+    {"tool config set api=v2 endpoint=https://x.example/api", NULL},
     {"no secrets here, just a == b and x=1", NULL},
     {"", NULL},
 };
