@@ -379,8 +379,8 @@ bool rd_registry_secret_file(const char *path) {
   /* a structured config file (secrets.yaml, secret.example.toml) holds
    * named fields: the text rules find the secret ones, the file is not one
    * whole secret */
-  static const char *const structured[] = {".yaml", ".yml", ".json", ".toml", ".ini", ".xml", ".hcl", ".tf",
-                                           ".properties", ".conf", ".cfg", ".tpl"};
+  static const char *const structured[] = {".yaml", ".yml", ".json",       ".toml", ".ini", ".xml",
+                                           ".hcl",  ".tf",  ".properties", ".conf", ".cfg", ".tpl"};
   for (size_t i = 0; dot && i < AL_ARRAY_SIZE(structured); i++)
     if (strcmp(dot, structured[i]) == 0)
       return false;

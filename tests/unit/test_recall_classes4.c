@@ -217,8 +217,7 @@ static void test_app_environment(void **state) {
   HIT("elixir -e 'IO.inspect(System.get_env())'", "app-environment-dump");
   CLEAN("elixir -e 'IO.inspect(System.get_env(\"HOME\"))'");
   HIT("bin/rails runner 'pp ENV.to_hash'", "app-environment-dump");
-  HIT("python3 manage.py shell -c 'from django.conf import settings as s; print(s.DATABASES)'",
-      "app-environment-dump");
+  HIT("python3 manage.py shell -c 'from django.conf import settings as s; print(s.DATABASES)'", "app-environment-dump");
   CLEAN("python3 manage.py shell -c 'print(1)'");
   HIT("php artisan tinker --execute=\"dump(config('services'))\"", "app-environment-dump");
   CLEAN("php artisan tinker --execute=\"dump(config('app.name'))\"");
@@ -263,16 +262,11 @@ static void test_shell_hooks(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_platform_destroy),
-      cmocka_unit_test(test_framework_db_reset),
-      cmocka_unit_test(test_secrets_printed),
-      cmocka_unit_test(test_package_trust),
-      cmocka_unit_test(test_public_exposure),
-      cmocka_unit_test(test_container_host),
-      cmocka_unit_test(test_admin_credentials),
-      cmocka_unit_test(test_app_environment),
-      cmocka_unit_test(test_publish_and_run),
-      cmocka_unit_test(test_shell_hooks),
+      cmocka_unit_test(test_platform_destroy),  cmocka_unit_test(test_framework_db_reset),
+      cmocka_unit_test(test_secrets_printed),   cmocka_unit_test(test_package_trust),
+      cmocka_unit_test(test_public_exposure),   cmocka_unit_test(test_container_host),
+      cmocka_unit_test(test_admin_credentials), cmocka_unit_test(test_app_environment),
+      cmocka_unit_test(test_publish_and_run),   cmocka_unit_test(test_shell_hooks),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
