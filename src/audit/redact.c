@@ -22,7 +22,7 @@
 
 /* --- ranges to hide ---------------------------------------------------------- */
 
-void rd_add(rd_spans *sp, size_t start, size_t end) {
+static void add_span(rd_spans *sp, size_t start, size_t end, bool sure) {
   if (end <= start || sp->oom)
     return;
   if (sp->n == sp->cap) {
@@ -35,8 +35,11 @@ void rd_add(rd_spans *sp, size_t start, size_t end) {
     sp->v = grown;
     sp->cap = ncap;
   }
-  sp->v[sp->n++] = (rd_span){start, end};
+  sp->v[sp->n++] = (rd_span){start, end, sure};
 }
+
+void rd_add(rd_spans *sp, size_t start, size_t end) { add_span(sp, start, end, false); }
+void rd_add_sure(rd_spans *sp, size_t start, size_t end) { add_span(sp, start, end, true); }
 
 static int span_cmp(const void *a, const void *b) {
   const rd_span *x = a, *y = b;
@@ -48,6 +51,19 @@ char *rd_apply(const char *s, size_t len, rd_spans *sp) {
   _cleanup_free_ rd_span *v = sp->v;
   if (sp->oom)
     return NULL;
+  /* a range that only refers to a secret, or holds a placeholder, stays */
+  rd_spans refs = {0};
+  rd_reference_ranges(s, len, &refs);
+  _cleanup_free_ rd_span *ref = refs.v;
+  size_t kept = 0;
+  for (size_t i = 0; i < sp->n; i++) {
+    bool inside = false;
+    for (size_t r = 0; r < refs.n && !inside && !v[i].sure; r++)
+      inside = ref[r].start <= v[i].start && v[i].end <= ref[r].end;
+    if (v[i].sure || !(inside || rd_placeholder_value(s + v[i].start, v[i].end - v[i].start)))
+      v[kept++] = v[i];
+  }
+  sp->n = kept;
   if (sp->n > 1)
     qsort(v, sp->n, sizeof(*v), span_cmp);
   size_t out_len = len + sp->n * (sizeof(AL_REDACTED) - 1) + 1;
@@ -440,7 +456,13 @@ static void scan_authorization(const char *s, size_t len, bool to_end, rd_spans 
     bool words = word_is(s + i, w1 - i, word_schemes, AL_ARRAY_SIZE(word_schemes));
     bool params = word_is(s + i, w1 - i, param_schemes, AL_ARRAY_SIZE(param_schemes));
     if (!words && !params) {
-      rd_add(sp, i, to_end ? len : w1);
+      /* an unknown scheme (Api-Token, SSWS, GenieKey) before its credential:
+       * the word after it too */
+      size_t j = skip_blanks(s, len, w1), w2 = j > w1 ? word_end(s, len, j) : j;
+      bool scheme = w1 - i <= 24 && w2 > j;
+      for (size_t k = i; k < w1 && scheme; k++)
+        scheme = (s[k] >= 'a' && s[k] <= 'z') || (s[k] >= 'A' && s[k] <= 'Z') || s[k] == '-';
+      rd_add(sp, i, to_end ? len : scheme ? w2 : w1);
       continue;
     }
     size_t j = skip_blanks(s, len, w1);
@@ -585,13 +607,58 @@ static void scan_extra(const char *s, size_t len, rd_spans *sp) {
         break;
       size_t so = (size_t)m[0].rm_so, eo = (size_t)m[0].rm_eo;
       if (extra[k].re_nsub >= 1 && m[1].rm_so >= 0)
-        rd_add(sp, (size_t)m[1].rm_so, (size_t)m[1].rm_eo);
+        rd_add_sure(sp, (size_t)m[1].rm_so, (size_t)m[1].rm_eo);
       else
-        rd_add(sp, so, eo);
+        rd_add_sure(sp, so, eo);
       off = eo > so ? eo : so + 1;
     }
   }
   pthread_rwlock_unlock(&extra_lock);
+}
+
+/* XML: <password>VALUE</password>, and a tag naming its setting in key= or
+ * name= with the value in value= (.NET appSettings, Ant, Spring beans) */
+static void scan_xml(const char *s, size_t len, rd_spans *sp) {
+  for (const char *p = s; (p = memchr(p, '<', len - (size_t)(p - s))) != NULL; p++) {
+    size_t i = (size_t)(p - s) + 1, k = i;
+    while (k < len && is_key_char(s[k]))
+      k++;
+    if (k == i || k >= len)
+      continue;
+    if (s[k] == '>') {
+      size_t v = k + 1, e = v;
+      while (e < len && s[e] != '<' && s[e] != '\n')
+        e++;
+      bool secret = rd_name_secret(s + i, k - i) || (rd_name_weak(s + i, k - i) && rd_random_word(s + v, e - v));
+      if (secret && e + 1 < len && s[e] == '<' && s[e + 1] == '/')
+        rd_add(sp, v, e);
+      continue;
+    }
+    /* key="NAME" ... value="VALUE" within one tag */
+    const char *close = memchr(s + k, '>', len - k);
+    size_t tag_end = close ? (size_t)(close - s) : len;
+    const char *name = NULL, *value = NULL;
+    size_t name_len = 0, value_len = 0;
+    for (size_t a = k; a + 2 < tag_end; a++) {
+      if (s[a] != '=' || (s[a + 1] != '"' && s[a + 1] != '\''))
+        continue;
+      size_t b = a;
+      while (b > k && is_key_char(s[b - 1]))
+        b--;
+      const char *q = memchr(s + a + 2, s[a + 1], tag_end - a - 2);
+      if (q == NULL)
+        break;
+      size_t vs = a + 2, vl = (size_t)(q - s) - vs;
+      if ((a - b == 3 && strncmp(s + b, "key", 3) == 0) || (a - b == 4 && strncmp(s + b, "name", 4) == 0))
+        name = s + vs, name_len = vl;
+      else if (a - b == 5 && strncmp(s + b, "value", 5) == 0)
+        value = s + vs, value_len = vl;
+      a = (size_t)(q - s);
+    }
+    if (name && value && value_len > 0 &&
+        (rd_name_secret(name, name_len) || (rd_name_weak(name, name_len) && rd_random_word(value, value_len))))
+      rd_add(sp, (size_t)(value - s), (size_t)(value - s) + value_len);
+  }
 }
 
 /* --- all text rules ------------------------------------------------------------ */
@@ -603,6 +670,7 @@ void rd_scan_text(const char *s, size_t len, rd_spans *sp, int depth) {
   scan_bearer(s, len, sp);
   scan_userinfo(s, len, sp);
   scan_named(s, len, sp);
+  scan_xml(s, len, sp);
   rd_scan_code(s, len, sp);
   rd_scan_shapes(s, len, sp, depth);
   rd_scan_known(s, len, sp);

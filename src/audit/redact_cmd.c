@@ -146,6 +146,12 @@ static void word_assignment(const rword *w) {
     rd_mark(w, vs, w->text_len);
 }
 
+/* an '=' inside the word (NAME=VALUE), not base64's padding at its end */
+static bool inner_equals(const char *t) {
+  const char *eq = strchr(t, '=');
+  return eq != NULL && eq[strspn(eq, "=")] != '\0';
+}
+
 /* rules that read one word alone */
 static void word_rules(const rword *w, int depth) {
   rd_spans sp = {0};
@@ -333,6 +339,16 @@ static void command_rules(rword *w, size_t n, int depth) {
       rd_mark_all(&w[i]);
       continue;
     }
+    /* kubectl create secret generic X --from-literal=KEY=VALUE: every
+     * literal of a command about a secret is one, whatever its key's name */
+    if (about_secret && strncmp(t, "--from-literal=", 15) == 0) {
+      const char *eq = strchr(t + 15, '=');
+      size_t vs = eq ? (size_t)(eq - t) + 1 : 0;
+      if (eq && vs < w[i].text_len && !rd_harmless_value(t + vs, w[i].text_len - vs)) {
+        rd_mark(&w[i], vs, w[i].text_len);
+        continue;
+      }
+    }
     /* gcloud secrets create X --data-file=<(printf %s VALUE); a file
      * named as a secret's given as <( ): wg set wg0 private-key <(echo K),
      * --vault-password-file <(echo PW), --password-file=<(printf %s PW) */
@@ -442,7 +458,7 @@ static void command_rules(rword *w, size_t n, int depth) {
     int want = rd_tool_operand(tool, &when);
     int have = rd_tool_has_subcommands(tool) ? sub_operands : operands;
     if (want && have == want && (!when || flag_seen) && rd_tool_subcommand_ok(tool, subs, nsubs) &&
-        !strchr(t, '=') && !rd_harmless_value(t, w[i].text_len)) {
+        !inner_equals(t) && !rd_harmless_value(t, w[i].text_len)) {
       /* sqlplus user/PASS@db: after the split character, when there is a user */
       char split = rd_tool_split(tool, "");
       const char *c = split ? strchr(t, split) : NULL;
@@ -501,7 +517,7 @@ static void code_spans(const char *s, size_t len, rd_spans *out, int depth) {
   for (size_t i = 0; w && delims && bodies && i < nt; i++) {
     if (toks[i].kind != AL_STOK_WORD) {
       /* here-doc bodies: the text rules above read them */
-      bodies[nbodies++] = (rd_span){toks[i].start, toks[i].end};
+      bodies[nbodies++] = (rd_span){toks[i].start, toks[i].end, false};
       continue;
     }
     rword *x = &w[n++];

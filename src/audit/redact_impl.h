@@ -14,6 +14,7 @@
 
 typedef struct {
   size_t start, end;
+  bool sure; /* a value the operator named (known, patterns): never a placeholder */
 } rd_span;
 
 typedef struct {
@@ -23,6 +24,13 @@ typedef struct {
 } rd_spans;
 
 void rd_add(rd_spans *sp, size_t start, size_t end);
+void rd_add_sure(rd_spans *sp, size_t start, size_t end);
+/* the range only refers to a secret or holds a placeholder for one
+ * (redact_placeholder.c): rd_apply leaves it as written */
+bool rd_placeholder_value(const char *v, size_t n);
+/* where s refers to a secret kept elsewhere (${DB_PASSWORD:?}, {{ .pw }},
+ * ENC[...]): a range inside one only refers too */
+void rd_reference_ranges(const char *s, size_t len, rd_spans *out);
 /* s with each merged range replaced by AL_REDACTED; frees sp->v; NULL on OOM */
 char *rd_apply(const char *s, size_t len, rd_spans *sp);
 

@@ -376,6 +376,14 @@ bool rd_registry_secret_file(const char *path) {
   /* a key file: server.key, config/credentials/production.key */
   if (dot && dot > b && strcmp(dot, ".key") == 0)
     return true;
+  /* a structured config file (secrets.yaml, secret.example.toml) holds
+   * named fields: the text rules find the secret ones, the file is not one
+   * whole secret */
+  static const char *const structured[] = {".yaml", ".yml", ".json",       ".toml", ".ini", ".xml",
+                                           ".hcl",  ".tf",  ".properties", ".conf", ".cfg", ".tpl"};
+  for (size_t i = 0; dot && i < AL_ARRAY_SIZE(structured); i++)
+    if (strcmp(dot, structured[i]) == 0)
+      return false;
   if (dot && dot > b && strlen(dot) <= 5)
     bl = (size_t)(dot - b);
   return bl > 0 && rd_name_secret(b, bl);
@@ -436,7 +444,7 @@ void rd_scan_known(const char *s, size_t len, rd_spans *sp) {
     const char *p = s;
     size_t kl = reg.known_len[k];
     while ((p = memmem(p, len - (size_t)(p - s), reg.known[k], kl)) != NULL) {
-      rd_add(sp, (size_t)(p - s), (size_t)(p - s) + kl);
+      rd_add_sure(sp, (size_t)(p - s), (size_t)(p - s) + kl);
       p += kl;
     }
   }

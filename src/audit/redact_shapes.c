@@ -405,7 +405,9 @@ static void scan_base64(const char *s, size_t len, rd_spans *sp, int depth) {
   if (depth >= 2)
     return;
   for (size_t i = 0; i < len;) {
-    if (!is_b64(s[i]) || (i > 0 && (is_b64(s[i - 1]) || s[i - 1] == '=' || s[i - 1] == '.'))) {
+    /* '=' before: padding, unless it ends a name (KEY_DATA=LS0t...) */
+    bool after_pad = i > 0 && s[i - 1] == '=' && !(i > 1 && (is_alnum(s[i - 2]) || s[i - 2] == '_') && i + 16 < len);
+    if (!is_b64(s[i]) || (i > 0 && (is_b64(s[i - 1]) || after_pad || s[i - 1] == '.'))) {
       i++;
       continue;
     }
@@ -422,6 +424,13 @@ static void scan_base64(const char *s, size_t len, rd_spans *sp, int depth) {
         size_t printable = 0;
         for (size_t k = 0; k < dlen; k++)
           printable += (dec[k] >= 0x20 && dec[k] < 0x7f) || dec[k] == '\n' || dec[k] == '\t';
+        /* DER: a SEQUENCE whose first item is the INTEGER 0 or 3, the
+         * version of a private key (PKCS#1, PKCS#8) or of a PKCS#12 store;
+         * a certificate starts with a SEQUENCE instead */
+        if (printable < dlen && dlen >= 64 && dec[0] == 0x30 && (dec[1] == 0x82 || dec[1] == 0x81) &&
+            dec[dec[1] == 0x82 ? 4 : 3] == 0x02 && dec[dec[1] == 0x82 ? 5 : 4] == 0x01 &&
+            (dec[dec[1] == 0x82 ? 6 : 5] == 0x00 || dec[dec[1] == 0x82 ? 6 : 5] == 0x03))
+          rd_add(sp, i, w);
         if (printable == dlen) {
           rd_spans inner = {0};
           rd_scan_text((const char *)dec, dlen, &inner, depth + 1);

@@ -600,6 +600,25 @@ static int handle_code(parser *p, int k, char **argv, unsigned *f, size_t argc) 
     }
     return 0;
   }
+  /* trap 'CODE' EXIT: the code runs when the signal comes */
+  if (strcmp(name, "trap") == 0) {
+    size_t i = 1;
+    while (i < argc && (strcmp(argv[i], "-p") == 0 || strcmp(argv[i], "-l") == 0))
+      i++;
+    if (i < argc && strcmp(argv[i], "--") == 0)
+      i++;
+    if (i + 1 < argc && argv[i][0] != '\0' && strcmp(argv[i], "-") != 0)
+      return code_arg(p, k, argv[i], f[i], 0);
+    return 0;
+  }
+  /* export PROMPT_COMMAND='CODE': bash runs it before every prompt */
+  if (strcmp(name, "export") == 0 || strcmp(name, "declare") == 0 || strcmp(name, "typeset") == 0 ||
+      strcmp(name, "readonly") == 0) {
+    for (size_t i = 1; i < argc; i++)
+      if (strncmp(argv[i], "PROMPT_COMMAND=", 15) == 0 && code_arg(p, k, argv[i] + 15, f[i], 0) < 0)
+        return -1;
+    return 0;
+  }
   if (strcmp(name, "eval") == 0) {
     /* eval "$(ssh-agent -s)": the setup a known tool prints (the tool itself is its own segment) */
     if (argc == 2 && al_sh_is_shell_setup(argv[1]))

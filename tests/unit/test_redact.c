@@ -301,6 +301,86 @@ static const struct {
     {"podman exec -it -u root db mysql -uroot -pZq8pW3xLm shop", "podman exec -it -u root db mysql -uroot -p" R " shop"},
     {"kubectl exec -n data pg-0 -- redis-cli -a Zq8pW3xLm ping", "kubectl exec -n data pg-0 -- redis-cli -a " R " ping"},
     {"docker exec -it web ls -a /srv", NULL},
+    /* heldout4: a value that only refers to a secret kept elsewhere, or
+     * holds a placeholder, is left as written; a literal beside it is not */
+    {"mysql -h db -u app --password=\"${MYSQL_PW:?unset}\" shop", NULL},
+    {"deploy --token \"${DEPLOY_TOKEN:-}\" --env prod", NULL},
+    {"echo 'PASSWORD=${PG_PW:-Zq8pW3xLmN4vB7cX1sD9}' >> .env", "echo 'PASSWORD=" R "' >> .env"},
+    {"echo 'api_token: {{ .Values.api.token }}' >> values.yaml", NULL},
+    {"echo 'secret: ${{ secrets.DEPLOY_SECRET }}' >> ci.yml", NULL},
+    {"pwsh -c 'Invoke-WebRequest -Headers @{Authorization = \"Bearer $env:SVC_TOKEN\"} https://x'", NULL},
+    {"echo 'password=%(PG_PW)s' >> db.ini", NULL},
+    {"echo 'Password=%APP_PW%;' >> web.config", NULL},
+    {"echo 'db_token = var.app_token' >> main.tf", NULL},
+    {"echo 'API_TOKEN=op://Ops/ci/token' >> .env.tpl", NULL},
+    {"echo 'password: ENC[AES256_GCM,data:QmFzZTY0,iv:aXY=,type:str]' >> s.enc.yaml", NULL},
+    {"tool --client-secret \"$(cat /run/secrets/client)\"", NULL},
+    {"tool --client-secret \"$(echo Zq8pW3xLmN4vB7cX)\"", "tool --client-secret \"$(echo " R ")\""},
+    {"tool --token-file ./conf/ci-token.txt --api-key=$HOME/.config/tool/key.json", NULL},
+    {"git clone https://ci:${CI_JOB_TOKEN}@git.example.com/a/b.git", NULL},
+    {"git clone https://ci:Zq8pW3xLm@git.example.com/a/b.git", "git clone https://ci:" R "@git.example.com/a/b.git"},
+    {"kubeadm join 10.0.0.1:6443 --discovery-token-ca-cert-hash "
+     "sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0",
+     NULL},
+    {"export SERVICE_TOKEN='<insert-your-token>' SIGNING_KEY=your_signing_key_here", NULL},
+    {"echo 'ADMIN_PASSWORD=change_me' 'JWT_SECRET=REPLACEME' 'API_KEY=********' >> .env.sample", NULL},
+    {"echo 'GITLAB_TOKEN=glpat-xxxxxxxxxxxxxxxxxxxx' 'HF_TOKEN=hf_...' >> .env.sample", NULL},
+    {"echo 'ADMIN_PASSWORD=changeme7Q' >> .env", "echo 'ADMIN_PASSWORD=" R "' >> .env"},
+    {"sed -i 's/TOKEN=.*/TOKEN=<token>/' README.md", NULL},
+    /* a structured config file named for secrets holds named fields: only
+     * the secret ones are hidden, not the whole file */
+    {"cat > k8s/app-secrets.yaml <<'EOF'\nkind: Secret\nstringData:\n  password: Zq8pW3xLm\nEOF",
+     "cat > k8s/app-secrets.yaml <<'EOF'\nkind: Secret\nstringData:\n  password: " R "\nEOF"},
+    {"cat > k8s/app-secrets.yaml <<'EOF'\nkind: ExternalSecret\nspec:\n  secretStoreRef: vault\nEOF", NULL},
+    {"echo Zq8pW3xLmN4vB7cX1sD9 > run/api-token.txt", "echo " R " > run/api-token.txt"},
+    /* a lookup's attribute key names a field */
+    {"aws dynamodb query --attribute-key AttributeKey=OrderId,Value=0f1e2d3c-4b5a-4978-8796-a5b4c3d2e1f0", NULL},
+    /* heldout4: cookies that are secrets (Erlang's, a release's), the
+     * headers that carry vendors' keys, gossip keys; near misses stay */
+    {"RELX_COOKIE=QWERTYZXCVBNMASDFGHJ bin/app start", "RELX_COOKIE=" R " bin/app start"},
+    {"erl -sname a --cookie MNBVCXZLKJHGFDSAPOIU", "erl -sname a --cookie " R},
+    {"echo MNBVCXZLKJHGFDSAPOIU > ~/.erlang.cookie", "echo " R " > ~/.erlang.cookie"},
+    {"curl -c cookies.txt --cookie-jar jar.txt https://x", NULL},
+    {"curl -H 'X-Honeycomb-Team: q7w3er9ty5ui2op8' https://x", "curl -H 'X-Honeycomb-Team: " R "' https://x"},
+    {"curl -H 'Ocp-Apim-Subscription-Key: 0f1e2d3c4b5a69788796' https://x",
+     "curl -H 'Ocp-Apim-Subscription-Key: " R "' https://x"},
+    {"curl -H 'X-Team: platform' https://x", NULL},
+    {"nomad agent -encrypt Zq8pW3xLmN4vB7cX1sD9fG2hJ5kQ7w3E=", "nomad agent -encrypt " R},
+    {"echo 'encrypt = true' >> agent.hcl", NULL},
+    /* more tools' secret options and operands */
+    {"etcdctl --user admin:Zq8pW3xLm endpoint health", "etcdctl --user admin:" R " endpoint health"},
+    {"rabbitmqadmin -u ops -p Zq8pW3xLm list vhosts", "rabbitmqadmin -u ops -p " R " list vhosts"},
+    {"zcli login -s acme -t Zq8pW3xLmN4vB7cX1sD9", "zcli login -s acme -t " R},
+    {"coscmd config -a AKIDEXAMPLE -s Zq8pW3xLmN4vB7cX1sD9 -b bkt", "coscmd config -a AKIDEXAMPLE -s " R " -b bkt"},
+    {"xcrun notarytool history -p Zq8pW3xLm", "xcrun notarytool history -p " R},
+    {"b2 authorize-account 0012ab Zq8pW3xLmN4vB7cX1sD9", "b2 authorize-account 0012ab " R},
+    {"b2 ls bucket dir", NULL},
+    {"llm keys set mistral --value Zq8pW3xLmN4vB7cX1sD9", "llm keys set mistral --value " R},
+    {"tccli configure set secretKey Zq8pW3xLmN4vB7cX1sD9", "tccli configure set secretKey " R},
+    {"hcloud context create dev <<< Zq8pW3xLmN4vB7cX1sD9", "hcloud context create dev <<< " R},
+    {"netlify env:set SMTP_PASSWORD Zq8pW3xLm", "netlify env:set SMTP_PASSWORD " R},
+    {"netlify env:set SITE_NAME orders", NULL},
+    /* base64 of a PEM key after NAME=; DER of a private key or a PKCS#12
+     * store (version 0 or 3), not of a certificate */
+    {"export CLIENT_KEY_B64=LS0tLS1CRUdJTiBFQyBQUklWQVRFIEtFWS0tLS0tCk1IY0NBUUVFSUFiQ2RFZkdoMWpLMkxtTjNvUHFSNHNUdVY1d1h5WjZhQmNEZUZnSGlKa0xvQW9HQ0NxR1NNNDkKLS0tLS1FTkQgRUMgUFJJVkFURSBLRVktLS0tLQo= && make", "export CLIENT_KEY_B64=" R " && make"},
+    {"export STORE_P12=MIIJqQIBAzCCpU3KGCUwux1tEyze1iN7LtkeP3IfyxlxF0SU1kk8nVw0YL4xIB5p/tqg7ui5mX9cfCmZ/a/lkyU81lSvTfrXFCegrrP+6SMvivIhH57kkcWxC+y1Vjv8Hm+TQn7LyP4pVeXNjkbcjtS3wnZNKlpNdncG+F2GkAJK1r2jQBvpyMvMyTX2zR9hImrhUziuGjQATTO6DSRqwEyBsbryPjv57vX3nytJNK+H9VILablLDZguhbtVtnKocmN6zXRm/LYODo/xhGOw5LK6KXA0dPBkrGj3APWwKz3GZvRb3qosyu3NK1FXQQ5N7krys09DCgc0R95jbA6AbJV7poTWQx+16tdCTQnhXQJMWEjyPR+m9zYdf2GNFTLnDiDipmaN5/R+hGflRtU+yOKhJXvb && make", "export STORE_P12=" R " && make"},
+    {"export CA_CERT_DER=MIIDxTCCAq2gdL3AQGIWK0Z+a80P6/nox/1izi34dwqI0PLCOoQxIMXBNx2teCz+akggE/pjS+njkrbaRVExoLb9ZZ5MtpEkcLB8BpevcIgR2ILAmNVZyjtVDWdSmTsGwq9X33ZH0eTQ1SkjkzARKza4TvlMIGEIR67FPZmzprsB/2sfEFhbrNziPSpmcv7yT8M+N+dA4S7xybjpcxplGeQ5N2wCC7rdL2Z1pcRkA5SXKKTOcpco1r2kmraXN2T4vcGfaZTLxLa52mT6KYlTI/+K1juMlYyJjdJ9uX1+6n93ZLz+NjnGK1faF0YLYYcsMOzrkC9AtyGjEypGuyZ2EqNxl7enITqy3lFQgsdM3CEzcSqWWqxlNxodWlenl3z1OCpGQ3Onb9BZVkXhH+WT1N+++rtf && make", NULL},
+    /* an operand that is base64 with padding; an unknown scheme before the
+     * credential of an Authorization header; XML settings */
+    {"vault operator unseal Zq8pW3xLmN4vB7cX1sD9fG2hJ5kQ7w3E4rT6yU8iO0p=", "vault operator unseal " R},
+    {"curl -H 'Authorization: SSWS Zq8pW3xLmN4vB7cX1sD9' https://x", "curl -H 'Authorization: " R "' https://x"},
+    {"echo '<db><user>app</user><password>Zq8pW3xLm</password></db>' > c.xml",
+     "echo '<db><user>app</user><password>" R "</password></db>' > c.xml"},
+    {"echo '<add key=\"MapsApiKey\" value=\"Zq8pW3xLmN4vB7cX\" />' >> web.config",
+     "echo '<add key=\"MapsApiKey\" value=\"" R "\" />' >> web.config"},
+    {"echo '<add key=\"PageSize\" value=\"50\" /><timeout>30</timeout>' >> web.config", NULL},
+    /* every literal of a Secret is secret, whatever its key */
+    {"kubectl create secret generic api --from-literal=value=v2.q7w3er9ty5-ui2op8", "kubectl create secret generic api --from-literal=value=" R},
+    {"kubectl create configmap api --from-literal=mode=fast", NULL},
+    {"kubectl create secret generic api --from-literal=pw=\"$API_PW\"", NULL},
+    /* api as a weak name: a random value after it */
+    {"tool config set api=0f1e2d3c-4b5a-4978-8796-a5b4c3d2e1f0", "tool config set api=" R},
+    {"tool config set api=v2 endpoint=https://x.example/api", NULL},
     {"no secrets here, just a == b and x=1", NULL},
     {"", NULL},
 };

@@ -3,12 +3,12 @@
  * hands every command over as /bin/sh -lc CMD and `policy check --shell`
  * classifies sh -c CMD, so every line of tests/policy/corpus.tsv,
  * corpus-effects.tsv, heldout/commands.tsv, heldout2/commands.tsv (both
- * tuned on since 2026-12-07) and heldout3/commands.tsv (since 2026-12-08)
- * is judged
- * bare, wrapped (sh -c, bash -lc, /bin/sh -lc, as argv and as a quoted
- * string) and, when it is a plain list of words, as an argv; the verdict at
- * level full and the dangerous patterns must be the same every time, and a
- * wrapped command never gets a weaker verdict than the bare one. */
+ * tuned on since 2026-12-07), heldout3/commands.tsv and heldout4/commands.tsv
+ * (both since 2026-12-08) is judged bare, wrapped (sh -c, bash -lc, /bin/sh
+ * -lc, as argv and as a quoted string) and, when it is a plain list of
+ * words, as an argv; the verdict at level full and the dangerous patterns
+ * must be the same every time, and a wrapped command never gets a weaker
+ * verdict than the bare one. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -224,6 +224,7 @@ static void test_wrapped_agrees(void **state) {
   bad += check_file("heldout/commands.tsv", true, &lines, &argv_lines);
   bad += check_file("heldout2/commands.tsv", true, &lines, &argv_lines);
   bad += check_file("heldout3/commands.tsv", true, &lines, &argv_lines);
+  bad += check_file("heldout4/commands.tsv", true, &lines, &argv_lines);
   printf("wrapping: %zu corpus lines, each wrapped 9 ways, %zu also as argv; %zu disagreements\n", lines, argv_lines,
          bad);
   assert_true(lines > 1800);
