@@ -36,8 +36,11 @@
  * the records of an audit trail written with an older version again at
  * start (al_audit_redact_existing).  1: the redactor before this number
  * existed; 2: pipes into tools that read a secret, secret files, printf,
- * sed, code strings. */
-#define AL_REDACTION_VERSION 2
+ * sed, code strings; 3: the token shapes, secret names, tools and flows
+ * found by the third and fourth held-out corpora (base64 after NAME=,
+ * unknown Authorization schemes, XML and key=/value= settings, kubectl
+ * --from-literal, more than 20 tools' secret options). */
+#define AL_REDACTION_VERSION 3
 
 /* A new JSON array of the redacted elements of the NULL-terminated argv
  * (NULL itself gives []); invalid UTF-8 becomes U+FFFD.  NULL when out of
