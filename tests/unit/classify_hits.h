@@ -27,4 +27,42 @@ static inline bool classify_hits(const al_catalogue *cat, const char *s, const c
   return r;
 }
 
+#ifdef CLASSIFY_CLASS_TESTS
+/* The files of classes (test_recall_classes*.c): the shipped catalogue,
+ * loaded by setup; HIT: a command a pattern must flag; CLEAN: a benign
+ * near miss no pattern may flag */
+#include <stdio.h>
+
+static al_catalogue *cat;
+
+static bool hits(const char *s, const char *id) { return classify_hits(cat, s, id); }
+
+#define HIT(s, id)                                                                                                     \
+  do {                                                                                                                 \
+    if (!hits(s, id))                                                                                                  \
+      fail_msg("'%s' should match %s", s, id);                                                                         \
+  } while (0)
+#define CLEAN(s)                                                                                                       \
+  do {                                                                                                                 \
+    if (hits(s, NULL))                                                                                                 \
+      fail_msg("'%s' should not be flagged", s);                                                                       \
+  } while (0)
+
+static int setup(void **state) {
+  (void)state;
+  airlock_error *err = NULL;
+  if (al_catalogue_load(CATALOGUE, &cat, &err) < 0) {
+    fprintf(stderr, "%s\n", err->msg);
+    return -1;
+  }
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  al_catalogue_free(cat);
+  return 0;
+}
+#endif
+
 #endif

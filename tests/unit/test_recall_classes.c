@@ -15,39 +15,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#define CLASSIFY_CLASS_TESTS /* the catalogue, HIT, CLEAN, setup, teardown */
 #include "classify_hits.h"
-
-static al_catalogue *cat;
-
-static bool hits(const char *s, const char *id) { return classify_hits(cat, s, id); }
-
-#define HIT(s, id)                                                                                                     \
-  do {                                                                                                                 \
-    if (!hits(s, id))                                                                                                  \
-      fail_msg("'%s' should match %s", s, id);                                                                         \
-  } while (0)
-/* a benign near miss: no pattern at all may match */
-#define CLEAN(s)                                                                                                       \
-  do {                                                                                                                 \
-    if (hits(s, NULL))                                                                                                 \
-      fail_msg("'%s' should not be flagged", s);                                                                       \
-  } while (0)
-
-static int setup(void **state) {
-  (void)state;
-  airlock_error *err = NULL;
-  if (al_catalogue_load(CATALOGUE, &cat, &err) < 0) {
-    fprintf(stderr, "%s\n", err->msg);
-    return -1;
-  }
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  al_catalogue_free(cat);
-  return 0;
-}
 
 /* publishing and production deploys */
 static void test_publish_deploy(void **state) {

@@ -14,38 +14,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#define CLASSIFY_CLASS_TESTS /* the catalogue, HIT, CLEAN, setup, teardown */
 #include "classify_hits.h"
-
-static al_catalogue *cat;
-
-static bool hits(const char *s, const char *id) { return classify_hits(cat, s, id); }
-
-#define HIT(s, id)                                                                                                     \
-  do {                                                                                                                 \
-    if (!hits(s, id))                                                                                                  \
-      fail_msg("'%s' should match %s", s, id);                                                                         \
-  } while (0)
-#define CLEAN(s)                                                                                                       \
-  do {                                                                                                                 \
-    if (hits(s, NULL))                                                                                                 \
-      fail_msg("'%s' should not be flagged", s);                                                                       \
-  } while (0)
-
-static int setup(void **state) {
-  (void)state;
-  airlock_error *err = NULL;
-  if (al_catalogue_load(CATALOGUE, &cat, &err) < 0) {
-    fprintf(stderr, "%s\n", err->msg);
-    return -1;
-  }
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  al_catalogue_free(cat);
-  return 0;
-}
 
 /* what an orchestrator, platform or data store holds, destroyed */
 static void test_platform_destroy(void **state) {
