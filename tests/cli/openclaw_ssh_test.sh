@@ -47,33 +47,12 @@ ssh-keygen -q -t ed25519 -N '' -f "$T/oc" >/dev/null
 sshgate_sshd "$(sshgate_line "$BIN" gate.json openclaw oc)"
 printf '[127.0.0.1]:%s %s\n' "$PORT" "$(cut -d' ' -f1-2 "$T/hostkey.pub")" >"$T/known_hosts"
 
-python3 "$HERE/mock_openai.py" "$T/mock.port" "$T/mock.ndjson" &
-MOCK_PID=$!
-for _ in $(seq 100); do [ -s "$T/mock.port" ] && break; sleep 0.05; done
-GW_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-GW_TOKEN=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
-mkdir -p "$T/gw/.openclaw"
-cat >"$T/gw/.openclaw/openclaw.json" <<EOF
-{
-  "gateway": { "mode": "local", "bind": "loopback", "port": $GW_PORT,
-               "auth": { "mode": "token", "token": "$GW_TOKEN" },
-               "http": { "endpoints": { "chatCompletions": { "enabled": true } } } },
-  "logging": { "file": "$T/gateway.log" },
-  "update": { "checkOnStart": false },
-  "models": { "mode": "merge", "providers": { "mock": {
-      "baseUrl": "http://127.0.0.1:$(cat "$T/mock.port")/v1", "apiKey": "sk-mock", "api": "openai-completions",
-      "timeoutSeconds": 60,
-      "models": [ { "id": "m1", "name": "Mock", "reasoning": false, "input": ["text"],
-                    "cost": { "input": 0, "output": 0, "cacheRead": 0, "cacheWrite": 0 },
-                    "contextWindow": 120000, "maxTokens": 4096 } ] } } },
-  "agents": { "defaults": { "model": { "primary": "mock/m1" },
-      "sandbox": { "mode": "all", "backend": "ssh", "scope": "session", "workspaceAccess": "rw",
-                   "ssh": { "target": "root@127.0.0.1:$PORT", "workspaceRoot": "/tmp/openclaw-sandboxes",
-                            "strictHostKeyChecking": true, "updateHostKeys": false,
-                            "identityFile": "$T/oc", "knownHostsFile": "$T/known_hosts" } } } }
-}
-EOF
-chmod 600 "$T/gw/.openclaw/openclaw.json"
+# shellcheck source=SCRIPTDIR/../lib/openclaw_gateway.sh
+. "$HERE/../lib/openclaw_gateway.sh"
+openclaw_agent_setup "$T" '{ "mode": "all", "backend": "ssh", "scope": "session", "workspaceAccess": "rw",
+    "ssh": { "target": "root@127.0.0.1:'"$PORT"'", "workspaceRoot": "/tmp/openclaw-sandboxes",
+             "strictHostKeyChecking": true, "updateHostKeys": false,
+             "identityFile": "'"$T/oc"'", "knownHostsFile": "'"$T/known_hosts"'" } }'
 setsid env -u OPENCLAW_GATEWAY_TOKEN HOME="$T/gw" TMPDIR="$T" "$NODEJS" "$OPENCLAW" gateway run \
   >"$T/gateway.out" 2>&1 &
 GW_PID=$!

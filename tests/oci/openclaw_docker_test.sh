@@ -55,31 +55,10 @@ IMG=airlock-oci-openclaw:$$
 docker_import "$T/d" "$T/rootfs" "$IMG" || bail "docker import" "$(tail -5 "$T/d/log")"
 STATE=$T/d/exec/runtime-runc/moby
 
-python3 "$HERE/../cli/mock_openai.py" "$T/mock.port" "$T/mock.ndjson" &
-MOCK_PID=$!
-for _ in $(seq 100); do [ -s "$T/mock.port" ] && break; sleep 0.05; done
-GW_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-GW_TOKEN=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
-mkdir -p "$T/gw/.openclaw"
-cat >"$T/gw/.openclaw/openclaw.json" <<EOF
-{
-  "gateway": { "mode": "local", "bind": "loopback", "port": $GW_PORT,
-               "auth": { "mode": "token", "token": "$GW_TOKEN" },
-               "http": { "endpoints": { "chatCompletions": { "enabled": true } } } },
-  "logging": { "file": "$T/gateway.log" },
-  "update": { "checkOnStart": false },
-  "models": { "mode": "merge", "providers": { "mock": {
-      "baseUrl": "http://127.0.0.1:$(cat "$T/mock.port")/v1", "apiKey": "sk-mock", "api": "openai-completions",
-      "timeoutSeconds": 60,
-      "models": [ { "id": "m1", "name": "Mock", "reasoning": false, "input": ["text"],
-                    "cost": { "input": 0, "output": 0, "cacheRead": 0, "cacheWrite": 0 },
-                    "contextWindow": 120000, "maxTokens": 4096 } ] } } },
-  "agents": { "defaults": { "model": { "primary": "mock/m1" },
-      "sandbox": { "mode": "all", "backend": "docker", "scope": "session", "workspaceAccess": "rw",
-                   "docker": { "image": "$IMG", "pidsLimit": 64, "memory": "256m" } } } }
-}
-EOF
-chmod 600 "$T/gw/.openclaw/openclaw.json"
+# shellcheck source=SCRIPTDIR/../lib/openclaw_gateway.sh
+. "$HERE/../lib/openclaw_gateway.sh"
+openclaw_agent_setup "$T" '{ "mode": "all", "backend": "docker", "scope": "session", "workspaceAccess": "rw",
+    "docker": { "image": "'"$IMG"'", "pidsLimit": 64, "memory": "256m" } }'
 # A machine that is itself a container (/.dockerenv, /run/.containerenv)
 # makes OpenClaw believe its gateway runs in a container of the daemon it
 # talks to, and look itself up there to translate bind sources (it fails:
