@@ -56,24 +56,7 @@ openclaw_agent_setup "$T" '{ "mode": "all", "backend": "ssh", "scope": "session"
 setsid env -u OPENCLAW_GATEWAY_TOKEN HOME="$T/gw" TMPDIR="$T" "$NODEJS" "$OPENCLAW" gateway run \
   >"$T/gateway.out" 2>&1 &
 GW_PID=$!
-ready=0
-for _ in $(seq 600); do
-  ready=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$GW_PORT/readyz" 2>/dev/null)
-  [ "$ready" = 200 ] && break
-  kill -0 "$GW_PID" 2>/dev/null || break
-  sleep 0.2
-done
-[ "$ready" = 200 ] || bail "the gateway starts" "$(tail -5 "$T/gateway.out")"
-
-# one agent turn in the session "airlock-test" (the OpenAI `user` field keeps
-# one OpenClaw session, so one remote workspace): the model calls exec with
-# CMD; prints the tool output it got
-agent() {
-  curl -s --max-time 240 -H "Authorization: Bearer $GW_TOKEN" -H 'content-type: application/json' \
-    -d "$(python3 -c 'import json,sys; print(json.dumps({"model": "openclaw", "user": "airlock-test", "messages": [{"role": "user", "content": "RUN: " + sys.argv[1]}]}))' "$1")" \
-    "http://127.0.0.1:$GW_PORT/v1/chat/completions" >"$T/turn.json"
-  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["choices"][0]["message"]["content"])' "$T/turn.json" 2>/dev/null
-}
+openclaw_gateway_ready
 
 SECRET_FILE=$T/host-secret.txt
 echo "host-only-$$" >"$SECRET_FILE"

@@ -11,6 +11,13 @@
 # GW_PORT and GW_TOKEN, and writes DIR/gw/.openclaw/openclaw.json (mode
 # 0600; the gateway's log in DIR/gateway.log) whose agents.defaults use the
 # model and SANDBOX_JSON as their sandbox.
+#
+#   openclaw_gateway_ready      after the gateway (GW_PID) was started: wait
+#                               for /readyz, or bail with its output
+#   agent CMD                   one agent turn in the session "airlock-test"
+#                               (the OpenAI `user` field keeps one OpenClaw
+#                               session): the model calls exec with CMD;
+#                               prints the tool output it got
 
 openclaw_agent_setup() {
   local dir=$1 sandbox=$2
@@ -37,4 +44,22 @@ openclaw_agent_setup() {
 }
 JSON
   chmod 600 "$dir/gw/.openclaw/openclaw.json"
+}
+
+openclaw_gateway_ready() {
+  local ready=0
+  for _ in $(seq 600); do
+    ready=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$GW_PORT/readyz" 2>/dev/null)
+    [ "$ready" = 200 ] && break
+    kill -0 "$GW_PID" 2>/dev/null || break
+    sleep 0.2
+  done
+  [ "$ready" = 200 ] || bail "the gateway starts" "$(tail -5 "$T/gateway.out")"
+}
+
+agent() {
+  curl -s --max-time 240 -H "Authorization: Bearer $GW_TOKEN" -H 'content-type: application/json' \
+    -d "$(python3 -c 'import json,sys; print(json.dumps({"model": "openclaw", "user": "airlock-test", "messages": [{"role": "user", "content": "RUN: " + sys.argv[1]}]}))' "$1")" \
+    "http://127.0.0.1:$GW_PORT/v1/chat/completions" >"$T/turn.json"
+  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["choices"][0]["message"]["content"])' "$T/turn.json" 2>/dev/null
 }

@@ -90,23 +90,7 @@ setsid unshare --mount --propagation private sh -c '
   exec "$@"' gateway "$GW_ROOT" env -u OPENCLAW_GATEWAY_TOKEN HOME="$T/gw" TMPDIR="$T" DOCKER_HOST="$DOCKER_HOST" \
   "$NODEJS" "$OPENCLAW" gateway run >"$T/gateway.out" 2>&1 &
 GW_PID=$!
-ready=0
-for _ in $(seq 600); do
-  ready=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$GW_PORT/readyz" 2>/dev/null)
-  [ "$ready" = 200 ] && break
-  kill -0 "$GW_PID" 2>/dev/null || break
-  sleep 0.2
-done
-[ "$ready" = 200 ] || bail "the gateway starts" "$(tail -5 "$T/gateway.out")"
-
-# one agent turn in the session "airlock-test": the model calls exec with
-# CMD; prints the tool output it got
-agent() {
-  curl -s --max-time 240 -H "Authorization: Bearer $GW_TOKEN" -H 'content-type: application/json' \
-    -d "$(python3 -c 'import json,sys; print(json.dumps({"model": "openclaw", "user": "airlock-test", "messages": [{"role": "user", "content": "RUN: " + sys.argv[1]}]}))' "$1")" \
-    "http://127.0.0.1:$GW_PORT/v1/chat/completions" >"$T/turn.json"
-  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["choices"][0]["message"]["content"])' "$T/turn.json" 2>/dev/null
-}
+openclaw_gateway_ready
 
 R=$(agent "echo agent-\$((6*7)); cat /proc/1/cmdline; echo; cat /proc/self/status | grep -E '^(CapEff|NoNewPrivs)'; hostname")
 checkx "an agent's exec runs through OpenClaw's docker backend and its output comes back" 'grep -q "agent-42" <<<"$R"'
