@@ -106,9 +106,8 @@ static int write_trust_files(al_vm_egress *e, airlock_error **err) {
   _cleanup_free_ char *tail = NULL;
   if (ca && asprintf(&tail, "%s%s", nl ? "\n" : "", ca) < 0)
     return al_err(err, ENOMEM, "isolation vm");
-  _cleanup_close_ int dir = open(e->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (dir < 0 || write_file_at(dir, AL_VM_NET_CA_BUNDLE, host, host_len, tail, tail ? strlen(tail) : 0) < 0 ||
-      (ca && write_file_at(dir, AL_VM_NET_CA_CERT, ca, strlen(ca), NULL, 0) < 0))
+  if (write_file_at(e->dir_fd, AL_VM_NET_CA_BUNDLE, host, host_len, tail, tail ? strlen(tail) : 0) < 0 ||
+      (ca && write_file_at(e->dir_fd, AL_VM_NET_CA_CERT, ca, strlen(ca), NULL, 0) < 0))
     return al_err(err, errno, "isolation vm: cannot write the guest's trust store in %s", e->dir);
   return 0;
 }
